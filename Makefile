@@ -1,0 +1,122 @@
+# frtui — plain Makefile (Redis mould).
+#
+#   make            build ./frtui (installs missing Debian -dev packages first, see `deps`)
+#   make demo       build and open the inspector on the default sample
+#   make test       unit + numerical + CLI tests; ends with "N passed, N failed"
+#   make bench      benchmarks (speed is measured here, never asserted in tests)
+#   make samples    retrain the bundled Fashion-MNIST samples (bit-identical at FRTUI_THREADS=1)
+#   make SANITIZE=address,undefined test   /   make SANITIZE=thread test
+#   V=1             show full compiler command lines
+#
+# Builds go to build/<variant>/ so sanitizer and normal objects never mix.
+
+CC       ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS     := ncursesw libpng libzstd openblas
+SANITIZE ?=
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+# -fno-math-errno lets the compiler inline/vectorise sqrtf and friends in the hot loops; we
+# never read errno after maths calls.
+OPT      ?= -O2 -march=native -fno-math-errno
+DEBUG    := -g
+ifeq ($(CI),true)
+WERROR   ?= 1
+endif
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+
+VARIANT  := release
+ifneq ($(SANITIZE),)
+VARIANT  := san-$(subst $(comma),-,$(SANITIZE))
+OPT      := -O1 -march=native -fno-math-errno
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+comma    := ,
+BUILD    := build/$(VARIANT)
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(DEBUG) $(SANFLAGS) -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
+LIBS        = $(PKG_LIBS) -lpthread -lm
+
+SRC      := $(sort $(wildcard src/*.c))
+LIBSRC   := $(filter-out src/main.c,$(SRC))
+LIBOBJ   := $(LIBSRC:src/%.c=$(BUILD)/obj/%.o)
+MAINOBJ  := $(BUILD)/obj/main.o
+TESTSRC  := $(sort $(wildcard tests/test_*.c))
+TESTBIN  := $(TESTSRC:tests/%.c=$(BUILD)/tests/%)
+BIN      := $(BUILD)/frtui
+DEPS_STAMP := build/.deps-ok
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all deps demo test bench samples samples-check report clean fuzz
+all: $(DEPS_STAMP) frtui
+
+# ./frtui is a copy of the release binary so README commands stay short.
+frtui: $(BIN)
+	$(Q)cp $(BIN) frtui
+
+# `deps` installs what a fresh Debian 12 machine lacks: apt-get update once, then one
+# apt-get install for everything missing.  Only runs apt when something is actually missing.
+DEB_PKGS := libncurses-dev libpng-dev libzstd-dev libopenblas-dev pkg-config dataset-fashion-mnist tmux zstd
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	@missing=""; \
+	for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "deps: need root to apt-get install$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi; \
+	mkdir -p build && touch $@
+	@# Re-run make so the pkg-config flags computed at parse time see the new packages.
+
+$(BUILD)/obj/%.o: src/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(if $(PKG_CFLAGS),,$(shell $(PKG_CONFIG) --cflags $(PKGS))) -c $< -o $@
+
+$(BUILD)/libfrtui.a: $(LIBOBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(MAINOBJ) $(BUILD)/libfrtui.a
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(if $(PKG_LIBS),$(PKG_LIBS),$(shell $(PKG_CONFIG) --libs $(PKGS))) -lpthread -lm
+
+$(BUILD)/tests/%: tests/%.c tests/fr_test.h $(BUILD)/libfrtui.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST-CC $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(if $(PKG_CFLAGS),,$(shell $(PKG_CONFIG) --cflags $(PKGS))) -Itests -o $@ $< $(BUILD)/libfrtui.a $(LDFLAGS_ALL) $(if $(PKG_LIBS),$(PKG_LIBS),$(shell $(PKG_CONFIG) --libs $(PKGS))) -lpthread -lm
+
+DEFAULT_SAMPLE := samples/resnet-fmnist.frm
+demo: all
+	./frtui $(DEFAULT_SAMPLE)
+
+# The test runner executes every tests/test_* binary and every tests/*.t.sh script, and
+# prints the closing "N passed, N failed" line that CI reads.
+test: $(DEPS_STAMP) $(BIN) $(TESTBIN)
+	@FRTUI_BIN=$(BIN) BUILD=$(BUILD) sh tests/run.sh $(TESTBIN)
+
+bench: all
+	$(Q)$(MAKE) --no-print-directory -s $(BUILD)/tests/bench_main 2>/dev/null || true
+	./frtui bench --json bench/results.json
+
+samples: all
+	FRTUI_THREADS=1 ./frtui train-samples --out samples
+
+report: all
+	./frtui report --bits 4 --bits 3 --preset teaching samples/*.frm
+
+clean:
+	rm -rf build frtui
+
+-include $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d)

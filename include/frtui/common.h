@@ -1,0 +1,100 @@
+/* common.h — errors, allocation, RNG and atomic file output shared by every module.
+ *
+ * Design note
+ *   Two tiers of failure (see ../shared/spec/ux-and-style.md rec. 12):
+ *   - programmer errors: FR_ASSERT -> fr_abort(), which runs the installed abort hook (the TUI
+ *     installs one that restores the terminal) and then abort()s;
+ *   - recoverable errors on user input, I/O and large allocations: functions return an int status
+ *     (FR_OK == 0) and fill an fr_err with one line that names the file and the fault.  main()
+ *     turns FR_EINPUT into exit status 2.
+ *   Small allocations use fr_xmalloc & co, which abort on failure (zero size is a bug).
+ *
+ *   Output files are always written through fr_atomic_*: data goes to "<path>.tmp.<pid>", is
+ *   fsync'd, then rename()d over the target, so an interrupted write never leaves a half file.
+ */
+#ifndef FRTUI_COMMON_H
+#define FRTUI_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum fr_status {
+    FR_OK = 0,
+    FR_EINPUT = 2,   /* bad user input: file, flag, key.  main() exits with 2. */
+    FR_EIO = 3,      /* the OS refused: unwritable path, full disk. Also exits 2. */
+    FR_ENOMEM = 4,   /* a declared size exceeds what we may allocate */
+    FR_ECANCEL = 5,  /* cooperative cancellation observed */
+    FR_ENUM = 6,     /* NaN/Inf appeared in a computation */
+};
+
+typedef struct fr_err {
+    int code;
+    char msg[512];
+} fr_err;
+
+/* Sets e->code and formats e->msg (printf style).  Returns code so callers can
+ * `return fr_err_set(e, FR_EINPUT, "%s: bad magic", path);`.  e may be NULL. */
+int fr_err_set(fr_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void fr_err_clear(fr_err *e);
+
+/* Programmer-error path. */
+typedef void (*fr_abort_hook)(void);
+void fr_set_abort_hook(fr_abort_hook hook);
+_Noreturn void fr_abort(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define FR_ASSERT(x) \
+    do { if (!(x)) fr_abort(__FILE__, __LINE__, "assertion failed: %s", #x); } while (0)
+
+void *fr_xmalloc(size_t n);
+void *fr_xcalloc(size_t n, size_t size);
+void *fr_xrealloc(void *p, size_t n);
+char *fr_xstrdup(const char *s);
+/* 64-byte aligned allocation for float buffers fed to BLAS / vector loops; free with fr_afree.
+ * Returns NULL (not abort) so large tensors can report FR_ENOMEM. */
+void *fr_amalloc(size_t n);
+void fr_afree(void *p);
+
+/* Largest single allocation we accept for a tensor or dataset declared in a file (bytes).
+ * Inputs declaring more are refused before allocating (reliability issue, item 7). */
+#define FR_MAX_ALLOC ((size_t)8 << 30)
+/* Returns FR_OK when a*b*... fits in FR_MAX_ALLOC and does not overflow. */
+int fr_size_mul(size_t *out, size_t a, size_t b);
+
+/* Deterministic RNG: xoshiro256** seeded through splitmix64.  The state is plain data so a
+ * checkpoint can store it and resume bit-exactly. */
+typedef struct fr_rng { uint64_t s[4]; } fr_rng;
+void fr_rng_seed(fr_rng *r, uint64_t seed);
+/* Derives an independent stream (e.g. one per unit) from a seed and a stream id. */
+void fr_rng_stream(fr_rng *r, uint64_t seed, uint64_t stream);
+uint64_t fr_rng_u64(fr_rng *r);
+uint32_t fr_rng_below(fr_rng *r, uint32_t n);   /* uniform in [0, n) without modulo bias */
+float fr_rng_uniform(fr_rng *r);                /* [0, 1) with 24 random bits */
+float fr_rng_normal(fr_rng *r);                 /* standard normal (Box-Muller, uses 2 draws) */
+
+/* Atomic output: open a temp file beside `path`, write, then commit (fflush+fsync+rename) or
+ * abort (unlink).  Errors name the path. */
+typedef struct fr_atomic {
+    FILE *f;
+    char path[4096];
+    char tmp[4160];
+} fr_atomic;
+int fr_atomic_open(fr_atomic *a, const char *path, fr_err *e);
+int fr_atomic_commit(fr_atomic *a, fr_err *e);
+void fr_atomic_abort(fr_atomic *a);
+/* Whole-buffer convenience wrapper. */
+int fr_atomic_write(const char *path, const void *buf, size_t n, fr_err *e);
+
+/* Reads a whole file into a malloc'd buffer (caller frees).  Refuses files over max_bytes. */
+int fr_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_n, fr_err *e);
+
+/* Monotonic clock in seconds. */
+double fr_now(void);
+
+/* FNV-1a 64-bit, used for fingerprints of bundles and calibration data. */
+uint64_t fr_fnv1a(uint64_t h, const void *p, size_t n);
+#define FR_FNV_INIT 0xcbf29ce484222325ULL
+
+#define FR_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define FR_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif

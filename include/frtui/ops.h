@@ -1,0 +1,114 @@
+/* ops.h — float32 operator kernels, forward and backward, on raw NCHW buffers.
+ *
+ * Design note
+ *   Kernels are pure functions of their arguments: no allocation, no global state, no
+ *   knowledge of graphs or quantization.  Scratch memory (im2col columns) is passed in by the
+ *   caller, who sizes it with the *_scratch() helpers once and reuses it every iteration — the
+ *   reconstruction loop calls these thousands of times.
+ *
+ *   Backward conventions: every backward takes dy (gradient w.r.t. the output) and writes
+ *   dx (gradient w.r.t. the input; may be NULL when not needed).  Weight/bias gradients are
+ *   *overwritten*, not accumulated, unless the function name says _acc.
+ *   Shapes: x [N, C, H, W]; conv W [O, C/groups, kh, kw]; linear W [O, I] with x [N, I].
+ *   Heavy parts go through OpenBLAS (cblas_sgemm); depthwise convolutions use a direct kernel.
+ */
+#ifndef FRTUI_OPS_H
+#define FRTUI_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fr_conv_shape {
+    int n, c, h, w;       /* input */
+    int o, kh, kw;        /* output channels, kernel */
+    int sh, sw;           /* stride */
+    int pt, pl, pb, pr;   /* padding */
+    int dh, dw;           /* dilation */
+    int groups;
+    int oh, ow;           /* output spatial size; fill with fr_conv_out_shape */
+} fr_conv_shape;
+
+/* Computes oh/ow from the other fields.  Returns 0 when the output would be empty/negative. */
+int fr_conv_out_shape(fr_conv_shape *s);
+/* Floats of scratch that fr_conv_forward/backward need (im2col buffer for one sample-group). */
+size_t fr_conv_scratch(const fr_conv_shape *s);
+
+/* y[N,O,oh,ow] = conv(x, W) + b (b may be NULL). */
+void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, const float *b,
+                     float *y, float *scratch);
+/* dW [O, C/g, kh, kw] and db [O] (db may be NULL) are overwritten; dx (may be NULL) too. */
+void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, const float *dy,
+                      float *dx, float *dW, float *db, float *scratch);
+
+/* Linear: y[N,O] = x[N,I] W^T + b */
+void fr_linear_forward(int n, int in, int out, const float *x, const float *W, const float *b, float *y);
+void fr_linear_backward(int n, int in, int out, const float *x, const float *W, const float *dy,
+                        float *dx, float *dW, float *db);
+
+/* Elementwise activations over `count` values.  Backward uses the forward *input* x. */
+void fr_relu_forward(size_t count, const float *x, float *y);
+void fr_relu_backward(size_t count, const float *x, const float *dy, float *dx);
+void fr_relu6_forward(size_t count, const float *x, float *y);
+void fr_relu6_backward(size_t count, const float *x, const float *dy, float *dx);
+/* Clip to [lo, hi]; gradient passes where lo <= x <= hi (torch.clamp semantics). */
+void fr_clip_forward(size_t count, const float *x, float lo, float hi, float *y);
+void fr_clip_backward(size_t count, const float *x, float lo, float hi, const float *dy, float *dx);
+void fr_sigmoid_forward(size_t count, const float *x, float *y);
+void fr_sigmoid_backward(size_t count, const float *y, const float *dy, float *dx); /* uses output y */
+void fr_hardsigmoid_forward(size_t count, const float *x, float alpha, float beta, float *y);
+void fr_hardsigmoid_backward(size_t count, const float *x, float alpha, float beta, const float *dy, float *dx);
+void fr_hardswish_forward(size_t count, const float *x, float *y);
+void fr_hardswish_backward(size_t count, const float *x, const float *dy, float *dx);
+
+/* Pooling over [N, C, H, W] -> [N, C, oh, ow].  fr_pool_shape reuses fr_conv_shape with
+ * o == c, groups == c and dilation 1.  Max-pool backward routes to the first max (PyTorch). */
+void fr_maxpool_forward(const fr_conv_shape *s, const float *x, float *y);
+void fr_maxpool_backward(const fr_conv_shape *s, const float *x, const float *dy, float *dx);
+void fr_avgpool_forward(const fr_conv_shape *s, int count_include_pad, const float *x, float *y);
+void fr_avgpool_backward(const fr_conv_shape *s, int count_include_pad, const float *dy, float *dx);
+/* Global average pool: [N, C, HW] -> [N, C]. */
+void fr_gap_forward(int n, int c, int hw, const float *x, float *y);
+void fr_gap_backward(int n, int c, int hw, const float *dy, float *dx);
+
+/* BatchNorm inference form: y = gamma * (x - mean) / sqrt(var + eps) + beta, per channel. */
+void fr_bn_infer_forward(int n, int c, int hw, const float *x, const float *gamma, const float *beta,
+                         const float *mean, const float *var, float eps, float *y);
+/* Gradient of the inference form w.r.t. x only (running statistics are constants). */
+void fr_bn_infer_backward(int n, int c, int hw, const float *gamma, const float *var, float eps,
+                          const float *dy, float *dx);
+/* Training form: batch statistics; writes the normalised x_hat [N,C,HW] and per-channel
+ * batch mean/inv-std (for backward) and updates running mean/var with `momentum`
+ * (running = (1-momentum)*running + momentum*batch, unbiased var, like PyTorch). */
+void fr_bn_train_forward(int n, int c, int hw, const float *x, const float *gamma, const float *beta,
+                         float *run_mean, float *run_var, float momentum, float eps,
+                         float *y, float *xhat, float *bmean, float *binvstd);
+void fr_bn_train_backward(int n, int c, int hw, const float *gamma, const float *xhat,
+                          const float *binvstd, const float *dy, float *dx, float *dgamma, float *dbeta);
+
+/* Softmax over `c` logits per row; cross-entropy mean over rows.  Returns the mean loss and
+ * writes dlogits = (softmax - onehot) / n when dlogits != NULL. */
+void fr_softmax(int n, int c, const float *logits, float *prob);
+float fr_softmax_xent(int n, int c, const float *logits, const int32_t *labels, float *dlogits);
+
+/* Broadcasting binary ops on per-sample shapes: a is [N, C, H, W]; b is either the same
+ * shape, [N, C, 1, 1] (squeeze-excitation), or a per-sample constant broadcast described by
+ * (bc, bh, bw) with bn == 1 (shared across the batch).  Each b dim must be 1 or equal. */
+typedef enum { FR_BIN_ADD, FR_BIN_SUB, FR_BIN_MUL, FR_BIN_DIV } fr_binop;
+void fr_binary_forward(fr_binop op, int n, int c, int h, int w, const float *a,
+                       int bn, int bc, int bh, int bw, const float *b, float *y);
+/* da / db may be NULL.  db is reduced over broadcast dims (overwritten). */
+void fr_binary_backward(fr_binop op, int n, int c, int h, int w, const float *a,
+                        int bn, int bc, int bh, int bw, const float *b, const float *dy,
+                        float *da, float *db);
+
+/* Zero padding of H/W. */
+void fr_pad_forward(int n, int c, int h, int w, int pt, int pl, int pb, int pr, const float *x, float *y);
+void fr_pad_backward(int n, int c, int h, int w, int pt, int pl, int pb, int pr, const float *dy, float *dx);
+/* Per-sample permutation of (C, H, W) by perm (a permutation of {0,1,2}). */
+void fr_transpose_forward(int n, int c, int h, int w, const int perm[3], const float *x, float *y);
+void fr_transpose_backward(int n, int c, int h, int w, const int perm[3], const float *dy, float *dx);
+
+/* FLOPs of one conv forward (2*MACs), for benchmarks. */
+double fr_conv_flops(const fr_conv_shape *s);
+
+#endif

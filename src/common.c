@@ -1,0 +1,275 @@
+/* common.c — see include/frtui/common.h for the design note. */
+#define _GNU_SOURCE
+#include "frtui/common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int fr_err_set(fr_err *e, int code, const char *fmt, ...)
+{
+    if (!e) return code;
+    e->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void fr_err_clear(fr_err *e)
+{
+    if (!e) return;
+    e->code = FR_OK;
+    e->msg[0] = 0;
+}
+
+static fr_abort_hook g_abort_hook;
+
+void fr_set_abort_hook(fr_abort_hook hook) { g_abort_hook = hook; }
+
+void fr_abort(const char *file, int line, const char *fmt, ...)
+{
+    /* The hook restores the terminal first, so the message below is readable. */
+    if (g_abort_hook) g_abort_hook();
+    fprintf(stderr, "frtui: internal error at %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
+}
+
+void *fr_xmalloc(size_t n)
+{
+    if (n == 0) fr_abort(__FILE__, __LINE__, "zero-size allocation");
+    void *p = malloc(n);
+    if (!p) fr_abort(__FILE__, __LINE__, "out of memory (%zu bytes)", n);
+    return p;
+}
+
+void *fr_xcalloc(size_t n, size_t size)
+{
+    if (n == 0 || size == 0) fr_abort(__FILE__, __LINE__, "zero-size allocation");
+    void *p = calloc(n, size);
+    if (!p) fr_abort(__FILE__, __LINE__, "out of memory (%zu x %zu bytes)", n, size);
+    return p;
+}
+
+void *fr_xrealloc(void *p, size_t n)
+{
+    if (n == 0) fr_abort(__FILE__, __LINE__, "zero-size allocation");
+    void *q = realloc(p, n);
+    if (!q) fr_abort(__FILE__, __LINE__, "out of memory (%zu bytes)", n);
+    return q;
+}
+
+char *fr_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = fr_xmalloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+void *fr_amalloc(size_t n)
+{
+    if (n == 0) n = 64;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, (n + 63) & ~(size_t)63) != 0) return NULL;
+    return p;
+}
+
+void fr_afree(void *p) { free(p); }
+
+int fr_size_mul(size_t *out, size_t a, size_t b)
+{
+    if (a != 0 && b > SIZE_MAX / a) return FR_ENOMEM;
+    size_t r = a * b;
+    if (r > FR_MAX_ALLOC) return FR_ENOMEM;
+    *out = r;
+    return FR_OK;
+}
+
+/* ---- RNG ---------------------------------------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void fr_rng_seed(fr_rng *r, uint64_t seed)
+{
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+}
+
+void fr_rng_stream(fr_rng *r, uint64_t seed, uint64_t stream)
+{
+    uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ULL);
+    fr_rng_seed(r, splitmix64(&x));
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t fr_rng_u64(fr_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+uint32_t fr_rng_below(fr_rng *r, uint32_t n)
+{
+    /* Lemire's multiply-shift with rejection keeps the draw unbiased. */
+    uint64_t m = (uint64_t)(uint32_t)(fr_rng_u64(r) >> 32) * n;
+    uint32_t l = (uint32_t)m;
+    if (l < n) {
+        uint32_t t = (uint32_t)(-n) % n;
+        while (l < t) {
+            m = (uint64_t)(uint32_t)(fr_rng_u64(r) >> 32) * n;
+            l = (uint32_t)m;
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
+
+float fr_rng_uniform(fr_rng *r) { return (float)(fr_rng_u64(r) >> 40) * (1.0f / 16777216.0f); }
+
+float fr_rng_normal(fr_rng *r)
+{
+    double u1 = ((double)(fr_rng_u64(r) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+    double u2 = (double)(fr_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+/* ---- files -------------------------------------------------------------------------------- */
+
+int fr_atomic_open(fr_atomic *a, const char *path, fr_err *e)
+{
+    memset(a, 0, sizeof *a);
+    if (strlen(path) >= sizeof a->path) return fr_err_set(e, FR_EINPUT, "%s: path too long", path);
+    snprintf(a->path, sizeof a->path, "%s", path);
+    snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(a->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return fr_err_set(e, FR_EIO, "%s: cannot write: %s", path, strerror(errno));
+    a->f = fdopen(fd, "wb");
+    if (!a->f) {
+        close(fd);
+        unlink(a->tmp);
+        return fr_err_set(e, FR_EIO, "%s: cannot write: %s", path, strerror(errno));
+    }
+    return FR_OK;
+}
+
+int fr_atomic_commit(fr_atomic *a, fr_err *e)
+{
+    if (!a->f) return fr_err_set(e, FR_EIO, "%s: not open", a->path);
+    int bad = ferror(a->f) || fflush(a->f) != 0 || fsync(fileno(a->f)) != 0;
+    int saved = errno;
+    if (fclose(a->f) != 0 && !bad) { bad = 1; saved = errno; }
+    a->f = NULL;
+    if (bad) {
+        unlink(a->tmp);
+        return fr_err_set(e, FR_EIO, "%s: write failed: %s", a->path, strerror(saved ? saved : EIO));
+    }
+    if (rename(a->tmp, a->path) != 0) {
+        saved = errno;
+        unlink(a->tmp);
+        return fr_err_set(e, FR_EIO, "%s: cannot rename into place: %s", a->path, strerror(saved));
+    }
+    /* fsync the directory so the rename itself survives a crash. */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", a->path);
+    char *slash = strrchr(dir, '/');
+    if (slash) { if (slash == dir) slash[1] = 0; else *slash = 0; } else snprintf(dir, sizeof dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) { fsync(dfd); close(dfd); }
+    return FR_OK;
+}
+
+void fr_atomic_abort(fr_atomic *a)
+{
+    if (a->f) { fclose(a->f); a->f = NULL; }
+    if (a->tmp[0]) unlink(a->tmp);
+}
+
+int fr_atomic_write(const char *path, const void *buf, size_t n, fr_err *e)
+{
+    fr_atomic a;
+    int rc = fr_atomic_open(&a, path, e);
+    if (rc) return rc;
+    if (n && fwrite(buf, 1, n, a.f) != n) {
+        int saved = errno;
+        fr_atomic_abort(&a);
+        return fr_err_set(e, FR_EIO, "%s: write failed: %s", path, strerror(saved));
+    }
+    return fr_atomic_commit(&a, e);
+}
+
+int fr_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_n, fr_err *e)
+{
+    *out = NULL;
+    *out_n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fr_err_set(e, FR_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fr_err_set(e, FR_EINPUT, "%s: not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > max_bytes) {
+        close(fd);
+        return fr_err_set(e, FR_EINPUT, "%s: file too large (%lld bytes, limit %zu)", path,
+                          (long long)st.st_size, max_bytes);
+    }
+    size_t n = (size_t)st.st_size;
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf) { close(fd); return fr_err_set(e, FR_ENOMEM, "%s: out of memory", path); }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            free(buf);
+            close(fd);
+            return fr_err_set(e, FR_EINPUT, "%s: read failed", path);
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    *out = buf;
+    *out_n = n;
+    return FR_OK;
+}
+
+double fr_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+uint64_t fr_fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) { h ^= b[i]; h *= 0x100000001b3ULL; }
+    return h;
+}
