@@ -1,5 +1,4 @@
 /* common.c — see include/frtui/common.h for the design note. */
-#define _GNU_SOURCE
 #include "frtui/common.h"
 
 #include <errno.h>
