@@ -1,0 +1,534 @@
+/* exec.c — graph executor over a node range; see include/frtui/exec.h for the contract.
+ *
+ * Design note
+ *   Buffers are indexed by *global* node index (arrays of n_nodes pointers) so the hot paths
+ *   never translate indices.  Gradients flowing into a node with several consumers (the
+ *   residual input of a block) are summed: the first consumer's kernel writes the gradient
+ *   buffer directly, later ones write into `tmp` which is then added in.  This keeps the
+ *   kernels "overwrite" semantics and costs one extra pass only at fan-out points.
+ */
+#include "frtui/exec.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frtui/ops.h"
+
+#define MAX_EXT 16
+
+struct fr_exec {
+    fr_graph *g;
+    int first, last, max_batch, mode;
+    float **out, **pre, **grad;
+    const float **wover;
+    fr_out_hook *hooks;
+    unsigned char *has_hook, *grad_set;
+    int n_ext, ext[MAX_EXT];
+    const float *ext_data[MAX_EXT];
+    float *ext_grad[MAX_EXT];
+    float **pgrad;                  /* per tensor */
+    float **bn_xhat, **bn_mean, **bn_inv;
+    float *scratch, *tmp, *tmp2;
+    size_t max_act;                 /* largest per-batch activation (floats) */
+    size_t bytes;
+};
+
+static size_t node_size(const fr_node *n) { return (size_t)n->c * n->h * n->w; }
+
+static float *alloc_f(fr_exec *x, size_t n, int *fail)
+{
+    if (*fail) return NULL;
+    float *p = fr_amalloc(n * sizeof(float));
+    if (!p) { *fail = 1; return NULL; }
+    memset(p, 0, n * sizeof(float));
+    x->bytes += n * sizeof(float);
+    return p;
+}
+
+static void conv_shape(const fr_graph *g, const fr_node *n, int nb, fr_conv_shape *s)
+{
+    const fr_node *in = &g->nodes[n->in[0]];
+    memset(s, 0, sizeof *s);
+    s->n = nb; s->c = in->c; s->h = in->h; s->w = in->w;
+    s->kh = n->a.kh; s->kw = n->a.kw;
+    s->sh = n->a.sh; s->sw = n->a.sw;
+    s->pt = n->a.pt; s->pl = n->a.pl; s->pb = n->a.pb; s->pr = n->a.pr;
+    if (n->op == FR_OP_CONV) {
+        s->o = n->c; s->dh = n->a.dh; s->dw = n->a.dw; s->groups = n->a.groups;
+    } else { /* pooling */
+        s->o = in->c; s->dh = s->dw = 1; s->groups = in->c;
+    }
+    fr_conv_out_shape(s);
+}
+
+fr_exec *fr_exec_new(fr_graph *g, int first, int last, int max_batch, int mode, fr_err *e)
+{
+    FR_ASSERT(first >= 0 && last < g->n_nodes && first <= last && max_batch > 0);
+    if (first == 0) first = 1;      /* the input node is always an external input */
+    FR_ASSERT(first <= last);
+    fr_exec *x = fr_xcalloc(1, sizeof *x);
+    x->g = g; x->first = first; x->last = last; x->max_batch = max_batch; x->mode = mode;
+    int N = g->n_nodes;
+    x->out = fr_xcalloc((size_t)N, sizeof(float *));
+    x->pre = fr_xcalloc((size_t)N, sizeof(float *));
+    x->grad = fr_xcalloc((size_t)N, sizeof(float *));
+    x->wover = fr_xcalloc((size_t)N, sizeof(float *));
+    x->hooks = fr_xcalloc((size_t)N, sizeof(fr_out_hook));
+    x->has_hook = fr_xcalloc((size_t)N, 1);
+    x->grad_set = fr_xcalloc((size_t)N, 1);
+    x->pgrad = fr_xcalloc((size_t)(g->n_tensors ? g->n_tensors : 1), sizeof(float *));
+    x->bn_xhat = fr_xcalloc((size_t)N, sizeof(float *));
+    x->bn_mean = fr_xcalloc((size_t)N, sizeof(float *));
+    x->bn_inv = fr_xcalloc((size_t)N, sizeof(float *));
+
+    int fail = 0;
+    size_t B = (size_t)max_batch, scratch = 0;
+    for (int i = first; i <= last; i++) {
+        fr_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in; k++) {
+            int j = n->in[k];
+            if (j >= first) continue;
+            int seen = 0;
+            for (int q = 0; q < x->n_ext; q++) seen |= x->ext[q] == j;
+            if (seen) continue;
+            if (x->n_ext == MAX_EXT) {
+                fr_err_set(e, FR_EINPUT, "node range %s..%s reads more than %d outside values",
+                           g->nodes[first].name, n->name, MAX_EXT);
+                fr_exec_free(x);
+                return NULL;
+            }
+            x->ext[x->n_ext++] = j;
+        }
+        size_t sz = node_size(n) * B;
+        if (sz > x->max_act) x->max_act = sz;
+        x->out[i] = alloc_f(x, sz, &fail);
+        if (n->op == FR_OP_CONV) {
+            fr_conv_shape s;
+            conv_shape(g, n, max_batch, &s);
+            size_t sc = fr_conv_scratch(&s);
+            if (sc > scratch) scratch = sc;
+        }
+        if (mode != FR_EXEC_INFER) {
+            x->grad[i] = alloc_f(x, sz, &fail);
+            for (int k = 0; k < n->n_param; k++) {
+                int t = n->param[k];
+                if (t >= 0 && !x->pgrad[t])
+                    x->pgrad[t] = alloc_f(x, (size_t)fr_tensor_numel(&g->tensors[t]), &fail);
+            }
+            if (n->op == FR_OP_BN && mode == FR_EXEC_TRAIN) {
+                x->bn_xhat[i] = alloc_f(x, sz, &fail);
+                x->bn_mean[i] = alloc_f(x, (size_t)n->c, &fail);
+                x->bn_inv[i] = alloc_f(x, (size_t)n->c, &fail);
+            }
+        }
+    }
+    for (int q = 0; q < x->n_ext; q++) {
+        size_t sz = node_size(&g->nodes[x->ext[q]]) * B;
+        if (sz > x->max_act) x->max_act = sz;
+        if (mode != FR_EXEC_INFER) x->ext_grad[q] = alloc_f(x, sz, &fail);
+    }
+    x->scratch = alloc_f(x, scratch ? scratch : 1, &fail);
+    x->tmp = alloc_f(x, x->max_act, &fail);
+    x->tmp2 = alloc_f(x, x->max_act, &fail);
+    if (fail) {
+        fr_err_set(e, FR_ENOMEM, "cannot allocate %.1f MB of activation buffers for %s..%s at batch %d",
+                   (double)x->bytes / 1048576.0, g->nodes[first].name, g->nodes[last].name, max_batch);
+        fr_exec_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+void fr_exec_free(fr_exec *x)
+{
+    if (!x) return;
+    int N = x->g->n_nodes;
+    for (int i = 0; i < N; i++) {
+        fr_afree(x->out[i]); fr_afree(x->pre[i]); fr_afree(x->grad[i]);
+        fr_afree(x->bn_xhat[i]); fr_afree(x->bn_mean[i]); fr_afree(x->bn_inv[i]);
+    }
+    for (int t = 0; t < x->g->n_tensors; t++) fr_afree(x->pgrad[t]);
+    for (int q = 0; q < x->n_ext; q++) fr_afree(x->ext_grad[q]);
+    fr_afree(x->scratch); fr_afree(x->tmp); fr_afree(x->tmp2);
+    free(x->out); free(x->pre); free(x->grad); free(x->wover); free(x->hooks); free(x->has_hook);
+    free(x->grad_set); free(x->pgrad); free(x->bn_xhat); free(x->bn_mean); free(x->bn_inv);
+    free(x);
+}
+
+size_t fr_exec_bytes(const fr_exec *x) { return x->bytes; }
+int fr_exec_n_inputs(const fr_exec *x) { return x->n_ext; }
+int fr_exec_input_node(const fr_exec *x, int k) { FR_ASSERT(k >= 0 && k < x->n_ext); return x->ext[k]; }
+
+void fr_exec_bind_input(fr_exec *x, int k, const float *data)
+{
+    FR_ASSERT(k >= 0 && k < x->n_ext);
+    x->ext_data[k] = data;
+}
+
+void fr_exec_set_weight(fr_exec *x, int node, const float *W)
+{
+    FR_ASSERT(node >= x->first && node <= x->last && fr_node_is_layer(&x->g->nodes[node]));
+    x->wover[node] = W;
+}
+
+void fr_exec_set_hook(fr_exec *x, int node, const fr_out_hook *hook)
+{
+    FR_ASSERT(node >= x->first && node <= x->last);
+    if (!hook) { x->has_hook[node] = 0; return; }
+    if (!x->pre[node]) {
+        size_t sz = node_size(&x->g->nodes[node]) * (size_t)x->max_batch;
+        x->pre[node] = fr_amalloc(sz * sizeof(float));
+        if (!x->pre[node]) fr_abort(__FILE__, __LINE__, "out of memory for hook buffer");
+        x->bytes += sz * sizeof(float);
+    }
+    x->hooks[node] = *hook;
+    x->has_hook[node] = 1;
+}
+
+static const float *in_ptr(const fr_exec *x, int j)
+{
+    if (j >= x->first) return x->out[j];
+    for (int q = 0; q < x->n_ext; q++)
+        if (x->ext[q] == j) { FR_ASSERT(x->ext_data[q]); return x->ext_data[q]; }
+    fr_abort(__FILE__, __LINE__, "node %d is not bound", j);
+}
+
+const float *fr_exec_out(const fr_exec *x, int node)
+{
+    FR_ASSERT(node >= x->first && node <= x->last);
+    return x->out[node];
+}
+
+const float *fr_exec_output(const fr_exec *x) { return x->out[x->last]; }
+
+static const float *weight_of(const fr_exec *x, const fr_node *n, int i)
+{
+    return x->wover[i] ? x->wover[i] : x->g->tensors[n->param[0]].data;
+}
+
+static const float *tensor_or_null(const fr_graph *g, int t) { return t >= 0 ? g->tensors[t].data : NULL; }
+
+static void const_dims(const fr_tensor *t, int d[3])
+{
+    d[0] = d[1] = d[2] = 1;
+    int start = t->ndim == 4 ? 1 : 0, k = 2;
+    for (int i = t->ndim - 1; i >= start && k >= 0; i--, k--) d[k] = (int)t->dim[i];
+}
+
+static void softmax_channels(int nb, int c, int hw, const float *in, float *y)
+{
+    for (int s = 0; s < nb; s++)
+        for (int p = 0; p < hw; p++) {
+            const float *a = in + (size_t)s * c * hw + p;
+            float *o = y + (size_t)s * c * hw + p;
+            float mx = a[0];
+            for (int k = 1; k < c; k++) mx = fmaxf(mx, a[(size_t)k * hw]);
+            double sum = 0;
+            for (int k = 0; k < c; k++) { o[(size_t)k * hw] = expf(a[(size_t)k * hw] - mx); sum += o[(size_t)k * hw]; }
+            float inv = (float)(1.0 / sum);
+            for (int k = 0; k < c; k++) o[(size_t)k * hw] *= inv;
+        }
+}
+
+void fr_exec_forward(fr_exec *x, int nb)
+{
+    FR_ASSERT(nb > 0 && nb <= x->max_batch);
+    fr_graph *g = x->g;
+    for (int i = x->first; i <= x->last; i++) {
+        const fr_node *n = &g->nodes[i];
+        float *y = x->has_hook[i] ? x->pre[i] : x->out[i];
+        const float *a = in_ptr(x, n->in[0]);
+        const fr_node *an = &g->nodes[n->in[0]];
+        size_t cnt = node_size(n) * (size_t)nb;
+        int hw = n->h * n->w;
+        switch (n->op) {
+        case FR_OP_CONV: {
+            fr_conv_shape s;
+            conv_shape(g, n, nb, &s);
+            fr_conv_forward(&s, a, weight_of(x, n, i), tensor_or_null(g, n->param[1]), y, x->scratch);
+            break;
+        }
+        case FR_OP_LINEAR:
+            fr_linear_forward(nb, (int)node_size(an), n->c, a, weight_of(x, n, i), tensor_or_null(g, n->param[1]), y);
+            break;
+        case FR_OP_RELU: fr_relu_forward(cnt, a, y); break;
+        case FR_OP_RELU6: fr_relu6_forward(cnt, a, y); break;
+        case FR_OP_CLIP: fr_clip_forward(cnt, a, n->a.alpha, n->a.beta, y); break;
+        case FR_OP_SIGMOID: fr_sigmoid_forward(cnt, a, y); break;
+        case FR_OP_HARDSIGMOID: fr_hardsigmoid_forward(cnt, a, n->a.alpha, n->a.beta, y); break;
+        case FR_OP_HARDSWISH: fr_hardswish_forward(cnt, a, y); break;
+        case FR_OP_ADD: case FR_OP_SUB: case FR_OP_MUL: case FR_OP_DIV: {
+            fr_binop op = n->op == FR_OP_ADD ? FR_BIN_ADD : n->op == FR_OP_SUB ? FR_BIN_SUB
+                        : n->op == FR_OP_MUL ? FR_BIN_MUL : FR_BIN_DIV;
+            if (n->n_in == 2) {
+                const fr_node *bn = &g->nodes[n->in[1]];
+                fr_binary_forward(op, nb, n->c, n->h, n->w, a, nb, bn->c, bn->h, bn->w, in_ptr(x, n->in[1]), y);
+            } else {
+                int d[3];
+                const_dims(&g->tensors[n->param[0]], d);
+                fr_binary_forward(op, nb, n->c, n->h, n->w, a, 1, d[0], d[1], d[2], g->tensors[n->param[0]].data, y);
+            }
+            break;
+        }
+        case FR_OP_MAXPOOL: case FR_OP_AVGPOOL: {
+            fr_conv_shape s;
+            conv_shape(g, n, nb, &s);
+            if (n->op == FR_OP_MAXPOOL) fr_maxpool_forward(&s, a, y);
+            else fr_avgpool_forward(&s, n->a.count_include_pad, a, y);
+            break;
+        }
+        case FR_OP_GAP: fr_gap_forward(nb, an->c, an->h * an->w, a, y); break;
+        case FR_OP_FLATTEN: case FR_OP_RESHAPE: memcpy(y, a, cnt * sizeof(float)); break;
+        case FR_OP_BN: {
+            const float *gm = g->tensors[n->param[0]].data, *bt = g->tensors[n->param[1]].data;
+            float *mu = g->tensors[n->param[2]].data, *var = g->tensors[n->param[3]].data;
+            if (x->mode == FR_EXEC_TRAIN)
+                fr_bn_train_forward(nb, n->c, hw, a, gm, bt, mu, var, 0.1f, n->a.eps, y, x->bn_xhat[i],
+                                    x->bn_mean[i], x->bn_inv[i]);
+            else
+                fr_bn_infer_forward(nb, n->c, hw, a, gm, bt, mu, var, n->a.eps, y);
+            break;
+        }
+        case FR_OP_SOFTMAX: softmax_channels(nb, n->c, hw, a, y); break;
+        case FR_OP_CONCAT: {
+            size_t off = 0;
+            for (int k = 0; k < n->n_in; k++) {
+                const fr_node *p = &g->nodes[n->in[k]];
+                size_t per = node_size(p);
+                const float *src = in_ptr(x, n->in[k]);
+                for (int s = 0; s < nb; s++)
+                    memcpy(y + (size_t)s * node_size(n) + off, src + (size_t)s * per, per * sizeof(float));
+                off += per;
+            }
+            break;
+        }
+        case FR_OP_PAD:
+            fr_pad_forward(nb, an->c, an->h, an->w, n->a.pt, n->a.pl, n->a.pb, n->a.pr, a, y);
+            break;
+        case FR_OP_TRANSPOSE:
+            fr_transpose_forward(nb, an->c, an->h, an->w, n->a.perm, a, y);
+            break;
+        default:
+            fr_abort(__FILE__, __LINE__, "exec: unsupported op %s", fr_op_name(n->op));
+        }
+        if (x->has_hook[i]) x->hooks[i].forward(x->hooks[i].ctx, y, x->out[i], cnt);
+    }
+}
+
+/* Where the gradient for producer j goes.  Returns NULL when nobody needs it. */
+static float *dx_target(fr_exec *x, int j, int want_input_grad, int *accum)
+{
+    *accum = 0;
+    float *dst = NULL;
+    unsigned char *set = NULL;
+    if (j >= x->first) {
+        dst = x->grad[j];
+        set = &x->grad_set[j];
+    } else {
+        if (!want_input_grad) return NULL;
+        for (int q = 0; q < x->n_ext; q++)
+            if (x->ext[q] == j) { dst = x->ext_grad[q]; set = &x->grad_set[j]; }
+        if (!dst) return NULL;
+    }
+    if (*set) { *accum = 1; return x->tmp; }
+    *set = 1;
+    return dst;
+}
+
+static void dx_finish(fr_exec *x, int j, int accum, size_t cnt)
+{
+    if (!accum) return;
+    float *dst = NULL;
+    if (j >= x->first) dst = x->grad[j];
+    else for (int q = 0; q < x->n_ext; q++) if (x->ext[q] == j) dst = x->ext_grad[q];
+    for (size_t k = 0; k < cnt; k++) dst[k] += x->tmp[k];
+}
+
+void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_grad)
+{
+    FR_ASSERT(x->mode != FR_EXEC_INFER);
+    fr_graph *g = x->g;
+    for (int i = x->first; i <= x->last; i++) x->grad_set[i] = 0;
+    for (int q = 0; q < x->n_ext; q++) x->grad_set[x->ext[q]] = 0;
+    for (int i = x->last; i >= x->first; i--) {
+        const fr_node *n = &g->nodes[i];
+        const float *dy = i == x->last ? dy_out : x->grad[i];
+        if (i != x->last && !x->grad_set[i]) continue;   /* dead branch */
+        size_t cnt = node_size(n) * (size_t)nb;
+        if (x->has_hook[i]) {
+            x->hooks[i].backward(x->hooks[i].ctx, x->pre[i], dy, x->tmp2, cnt);
+            dy = x->tmp2;
+        }
+        const float *yop = x->has_hook[i] ? x->pre[i] : x->out[i];
+        int j = n->in[0], acc;
+        const fr_node *an = &g->nodes[j];
+        const float *a = in_ptr(x, j);
+        size_t acnt = node_size(an) * (size_t)nb;
+        int hw = n->h * n->w;
+        switch (n->op) {
+        case FR_OP_CONV: {
+            fr_conv_shape s;
+            conv_shape(g, n, nb, &s);
+            float *dx = dx_target(x, j, want_input_grad, &acc);
+            fr_conv_backward(&s, a, weight_of(x, n, i), dy, dx, x->pgrad[n->param[0]],
+                             n->param[1] >= 0 ? x->pgrad[n->param[1]] : NULL, x->scratch);
+            if (dx) dx_finish(x, j, acc, acnt);
+            break;
+        }
+        case FR_OP_LINEAR: {
+            float *dx = dx_target(x, j, want_input_grad, &acc);
+            fr_linear_backward(nb, (int)node_size(an), n->c, a, weight_of(x, n, i), dy, dx, x->pgrad[n->param[0]],
+                               n->param[1] >= 0 ? x->pgrad[n->param[1]] : NULL);
+            if (dx) dx_finish(x, j, acc, acnt);
+            break;
+        }
+        case FR_OP_ADD: case FR_OP_SUB: case FR_OP_MUL: case FR_OP_DIV: {
+            fr_binop op = n->op == FR_OP_ADD ? FR_BIN_ADD : n->op == FR_OP_SUB ? FR_BIN_SUB
+                        : n->op == FR_OP_MUL ? FR_BIN_MUL : FR_BIN_DIV;
+            if (n->n_in == 2) {
+                int j2 = n->in[1], acc2;
+                const fr_node *bn = &g->nodes[j2];
+                const float *b = in_ptr(x, j2);
+                float *da = dx_target(x, j, want_input_grad, &acc);
+                if (da) {
+                    fr_binary_backward(op, nb, n->c, n->h, n->w, a, nb, bn->c, bn->h, bn->w, b, dy, da, NULL);
+                    dx_finish(x, j, acc, acnt);
+                }
+                float *dbt = dx_target(x, j2, want_input_grad, &acc2);
+                if (dbt) {
+                    fr_binary_backward(op, nb, n->c, n->h, n->w, a, nb, bn->c, bn->h, bn->w, b, dy, NULL, dbt);
+                    dx_finish(x, j2, acc2, node_size(bn) * (size_t)nb);
+                }
+            } else {
+                int d[3];
+                const_dims(&g->tensors[n->param[0]], d);
+                float *da = dx_target(x, j, want_input_grad, &acc);
+                if (da) {
+                    fr_binary_backward(op, nb, n->c, n->h, n->w, a, 1, d[0], d[1], d[2], g->tensors[n->param[0]].data,
+                                       dy, da, NULL);
+                    dx_finish(x, j, acc, acnt);
+                }
+            }
+            break;
+        }
+        case FR_OP_CONCAT: {
+            size_t off = 0;
+            for (int k = 0; k < n->n_in; k++) {
+                int jk = n->in[k], ak;
+                const fr_node *p = &g->nodes[jk];
+                size_t per = node_size(p);
+                float *dx = dx_target(x, jk, want_input_grad, &ak);
+                if (dx) {
+                    for (int s = 0; s < nb; s++)
+                        memcpy(dx + (size_t)s * per, dy + (size_t)s * node_size(n) + off, per * sizeof(float));
+                    dx_finish(x, jk, ak, per * (size_t)nb);
+                }
+                off += per;
+            }
+            break;
+        }
+        default: {
+            float *dx = dx_target(x, j, want_input_grad, &acc);
+            if (n->op == FR_OP_BN && x->mode == FR_EXEC_TRAIN) {
+                /* Trainer: BN parameters get gradients even when dx is not wanted. */
+                float *dxb = dx ? dx : x->tmp;
+                fr_bn_train_backward(nb, n->c, hw, g->tensors[n->param[0]].data, x->bn_xhat[i], x->bn_inv[i], dy,
+                                     dxb, x->pgrad[n->param[0]], x->pgrad[n->param[1]]);
+                if (dx) dx_finish(x, j, acc, acnt);
+                break;
+            }
+            if (!dx) break;
+            switch (n->op) {
+            case FR_OP_RELU: fr_relu_backward(cnt, a, dy, dx); break;
+            case FR_OP_RELU6: fr_relu6_backward(cnt, a, dy, dx); break;
+            case FR_OP_CLIP: fr_clip_backward(cnt, a, n->a.alpha, n->a.beta, dy, dx); break;
+            case FR_OP_SIGMOID: fr_sigmoid_backward(cnt, yop, dy, dx); break;
+            case FR_OP_HARDSIGMOID: fr_hardsigmoid_backward(cnt, a, n->a.alpha, n->a.beta, dy, dx); break;
+            case FR_OP_HARDSWISH: fr_hardswish_backward(cnt, a, dy, dx); break;
+            case FR_OP_MAXPOOL: case FR_OP_AVGPOOL: {
+                fr_conv_shape s;
+                conv_shape(g, n, nb, &s);
+                if (n->op == FR_OP_MAXPOOL) fr_maxpool_backward(&s, a, dy, dx);
+                else fr_avgpool_backward(&s, n->a.count_include_pad, dy, dx);
+                break;
+            }
+            case FR_OP_GAP: fr_gap_backward(nb, an->c, an->h * an->w, dy, dx); break;
+            case FR_OP_FLATTEN: case FR_OP_RESHAPE: memcpy(dx, dy, cnt * sizeof(float)); break;
+            case FR_OP_BN:
+                fr_bn_infer_backward(nb, n->c, hw, g->tensors[n->param[0]].data, g->tensors[n->param[3]].data,
+                                     n->a.eps, dy, dx);
+                break;
+            case FR_OP_SOFTMAX:
+                for (int s = 0; s < nb; s++)
+                    for (int p = 0; p < hw; p++) {
+                        const float *yy = yop + (size_t)s * n->c * hw + p, *gg = dy + (size_t)s * n->c * hw + p;
+                        float *dd = dx + (size_t)s * n->c * hw + p;
+                        double dot = 0;
+                        for (int k = 0; k < n->c; k++) dot += (double)yy[(size_t)k * hw] * gg[(size_t)k * hw];
+                        for (int k = 0; k < n->c; k++)
+                            dd[(size_t)k * hw] = yy[(size_t)k * hw] * (gg[(size_t)k * hw] - (float)dot);
+                    }
+                break;
+            case FR_OP_PAD:
+                fr_pad_backward(nb, an->c, an->h, an->w, n->a.pt, n->a.pl, n->a.pb, n->a.pr, dy, dx);
+                break;
+            case FR_OP_TRANSPOSE:
+                fr_transpose_backward(nb, an->c, an->h, an->w, n->a.perm, dy, dx);
+                break;
+            default:
+                fr_abort(__FILE__, __LINE__, "exec: no backward for %s", fr_op_name(n->op));
+            }
+            dx_finish(x, j, acc, acnt);
+            break;
+        }
+        }
+    }
+}
+
+const float *fr_exec_param_grad(const fr_exec *x, int tensor)
+{
+    if (tensor < 0 || tensor >= x->g->n_tensors) return NULL;
+    return x->pgrad[tensor];
+}
+
+const float *fr_exec_input_grad(const fr_exec *x, int k)
+{
+    FR_ASSERT(k >= 0 && k < x->n_ext);
+    return x->grad_set[x->ext[k]] ? x->ext_grad[k] : NULL;
+}
+
+int fr_eval_accuracy(const fr_model *m, const fr_dataset *ds, const float *const *weights, int batch,
+                     double *acc, fr_err *e)
+{
+    if (!ds) ds = &m->eval;
+    if (ds->n == 0 || !ds->labels) return fr_err_set(e, FR_EINPUT, "%s: no labelled evaluation data", m->meta.name);
+    fr_graph *g = (fr_graph *)&m->g;   /* inference mode never writes the graph */
+    fr_exec *x = fr_exec_new(g, 0, g->n_nodes - 1, batch, FR_EXEC_INFER, e);
+    if (!x) return e ? e->code : FR_ENOMEM;
+    if (weights)
+        for (int i = 1; i < g->n_nodes; i++)
+            if (weights[i]) fr_exec_set_weight(x, i, weights[i]);
+    size_t per = (size_t)m->meta.in_c * m->meta.in_h * m->meta.in_w;
+    float *in = fr_amalloc((size_t)batch * per * sizeof(float));
+    if (!in) { fr_exec_free(x); return fr_err_set(e, FR_ENOMEM, "out of memory for evaluation batch"); }
+    fr_exec_bind_input(x, 0, in);
+    const fr_node *out = &g->nodes[g->n_nodes - 1];
+    size_t oc = (size_t)out->c * out->h * out->w;
+    long correct = 0;
+    for (int s0 = 0; s0 < ds->n; s0 += batch) {
+        int nb = FR_MIN(batch, ds->n - s0);
+        for (int s = 0; s < nb; s++) fr_dataset_sample(ds, &m->meta, s0 + s, in + (size_t)s * per);
+        fr_exec_forward(x, nb);
+        const float *y = fr_exec_output(x);
+        for (int s = 0; s < nb; s++) {
+            size_t best = 0;
+            for (size_t k = 1; k < oc; k++) if (y[(size_t)s * oc + k] > y[(size_t)s * oc + best]) best = k;
+            correct += (int32_t)best == ds->labels[s0 + s];
+        }
+    }
+    fr_afree(in);
+    fr_exec_free(x);
+    *acc = (double)correct / ds->n;
+    return FR_OK;
+}
