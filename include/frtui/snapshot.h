@@ -1,0 +1,141 @@
+/* snapshot.h — immutable, reference-counted views of a reconstruction run.
+ *
+ * Design note
+ *   The worker thread owns all mutable optimisation state.  What other threads see is a chain
+ *   of *immutable* objects:
+ *     fr_snapshot  — one per publication: run status, counters, and an array of pointers to
+ *     fr_unit_view — one per unit and version: the unit's loss history and per-layer arrays.
+ *   A unit view is never modified after it is published.  Done and pending units keep the same
+ *   view object across many snapshots (shared through reference counts); the running unit gets
+ *   a fresh view at each publication (every ~100 ms, never per iteration).
+ *
+ *   Readers (TUI, checkpoint writer, PNG exporter, batch reporter) call fr_worker_acquire()
+ *   and later fr_snapshot_release(); while they hold a snapshot every pointer inside it stays
+ *   valid.  Reference counts are C11 atomics, so no lock is held while rendering.
+ *
+ *   All arrays are float32 in the weight's natural layout [o, i, kh, kw] flattened; a heatmap
+ *   shows them as a matrix of o rows and i*kh*kw columns.
+ */
+#ifndef FRTUI_SNAPSHOT_H
+#define FRTUI_SNAPSHOT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FR_SHIFT_BINS 64          /* shift histogram: bins over [-FR_SHIFT_RANGE, +FR_SHIFT_RANGE] */
+#define FR_SHIFT_RANGE 4.0f
+#define FR_S2_BINS 64             /* S2 histogram: bins of log2(S2) over [-FR_S2_LOG2_RANGE, +...] */
+#define FR_S2_LOG2_RANGE 2.0f
+#define FR_H_BINS 50              /* AdaRound h(V) histogram over [0, 1] */
+
+typedef enum { FR_METHOD_RTN = 0, FR_METHOD_ADAROUND = 1, FR_METHOD_FLEXROUND = 2, FR_METHOD__COUNT } fr_method;
+typedef enum { FR_UNIT_PENDING = 0, FR_UNIT_RUNNING, FR_UNIT_DONE, FR_UNIT_FALLBACK } fr_unit_status;
+typedef enum { FR_RUN_IDLE = 0, FR_RUN_RUNNING, FR_RUN_PAUSED, FR_RUN_DONE, FR_RUN_FAILED, FR_RUN_REPLAY } fr_run_status;
+
+const char *fr_method_name(fr_method m);
+int fr_method_from_name(const char *s);     /* -1 when unknown */
+
+/* Statistics of one quantized layer, computed by the engine (quant module). */
+typedef struct fr_layer_stats {
+    double sqnr_db;          /* 10 log10(|W|^2 / |W - Ŵ|^2) */
+    double aggressive;       /* fraction of codes outside {floor(W/s1), ceil(W/s1)}, final s1 */
+    double aggressive_init;  /* same against the initial RTN grid */
+    double changed_vs_rtn;   /* fraction of codes that differ from RTN's */
+    double undecided;        /* AdaRound: fraction of h(V) in (0.01, 0.99); 0 otherwise */
+    double shift_hist[FR_SHIFT_BINS];  /* counts; under/overflow go to the end bins */
+    double s2_hist[FR_S2_BINS];        /* counts of log2(S2) (FlexRound) */
+    double h_hist[FR_H_BINS];          /* counts of h(V) (AdaRound) */
+} fr_layer_stats;
+
+typedef struct fr_layer_view {
+    char name[96];
+    int o, i, kh, kw;        /* weight shape; linear: kh = kw = 1 */
+    int64_t n;               /* o * i * kh * kw */
+    int bits;
+    int n_s1;                /* 1 (per tensor) or o (per channel) */
+    const float *s1;         /* [n_s1] final (or current) grid step */
+    /* Per-weight arrays, n entries each; NULL when not applicable to the method. */
+    const float *w;          /* full-precision weight */
+    const float *s2;         /* FlexRound S2 = exp(D2) */
+    const float *s_comb;     /* FlexRound S2 * s3 * s4 (the per-weight division factor over s1) */
+    const float *u;          /* W / s1 (grid units, current s1) */
+    const float *code;       /* current integer code (as float), zero point removed */
+    const float *rtn_code;   /* RTN code with the initial grid */
+    const float *shift;      /* code - W/s1: the rounding shift in grid units */
+    const float *grad_s2;    /* dL/dS2 from the latest step (reciprocal rule view) */
+    const float *h;          /* AdaRound h(V) */
+    fr_layer_stats st;
+} fr_layer_view;
+
+typedef struct fr_unit_view {
+    atomic_int refs;
+    char name[96];
+    char ops[96];            /* e.g. "conv+relu" or "block: conv,relu,conv,add,relu" */
+    char shape[64];          /* output shape text, e.g. "32x14x14" */
+    fr_method method;
+    int bits;
+    fr_unit_status status;
+    int iter;                /* iterations done */
+    int iters;               /* iterations planned */
+    int n_loss;
+    const float *loss;       /* [n_loss] reconstruction loss per iteration */
+    const float *loss_rec;   /* [n_loss] reconstruction part (AdaRound: loss minus λ·f_reg) or NULL */
+    double loss_rtn;         /* unit loss with RTN weights (same data) */
+    double loss_before;      /* at iteration 0 */
+    double loss_after;       /* latest (done: with hard-rounded weights) */
+    double rel_vs_rtn;       /* loss_after / loss_rtn */
+    double aggressive;       /* over all layers of the unit, weighted by size */
+    char note[128];          /* e.g. "NaN at iteration 812: fell back to RTN" */
+    int n_layers;
+    fr_layer_view *layers;
+    /* Same unit under the other methods, when computed (compare view); may be NULL. */
+    struct fr_unit_view *alt[FR_METHOD__COUNT];
+    float *owned;            /* private: single block holding the arrays */
+    size_t owned_cap, owned_used;
+} fr_unit_view;
+
+typedef struct fr_run_info {
+    char model[128];
+    fr_method method;
+    int bits, act_bits;
+    int iters;               /* per unit */
+    int batch;
+    float lr;
+    uint64_t seed;
+    int threads;
+    char preset[32];
+    char granularity[8];     /* "block" | "layer" */
+    char blas_core[32];      /* OpenBLAS core in use */
+} fr_run_info;
+
+typedef struct fr_snapshot {
+    atomic_int refs;
+    uint64_t gen;            /* increments with every publication */
+    fr_run_info info;
+    fr_run_status status;
+    int step_mode;           /* 1: the worker pauses after each unit ("debugger" mode) */
+    int cur_unit;            /* running unit index, -1 when none */
+    double it_per_s;         /* iterations per second over the last publication window */
+    double eta_s;            /* estimated seconds to finish all units */
+    double elapsed_s;
+    double acc_fp, acc_q;    /* top-1 on the eval set; < 0 when unknown */
+    char message[256];       /* last event, shown in the status line */
+    int n_units;
+    fr_unit_view **units;    /* [n_units], each retained by this snapshot */
+} fr_snapshot;
+
+/* Reference counting.  Retain/release are thread-safe; the last release frees. */
+void fr_unit_view_retain(fr_unit_view *u);
+void fr_unit_view_release(fr_unit_view *u);
+void fr_snapshot_retain(fr_snapshot *s);
+void fr_snapshot_release(fr_snapshot *s);
+
+/* Builders used by the worker, the checkpoint loader (replay) and tests. */
+fr_snapshot *fr_snapshot_new(int n_units);        /* refs = 1, units all NULL */
+/* Allocates a view with n_layers layer slots and one block of `floats` floats for arrays
+ * (refs = 1); fr_unit_view_alloc_floats hands out pieces of that block. */
+fr_unit_view *fr_unit_view_new(int n_layers, size_t floats);
+float *fr_unit_view_alloc_floats(fr_unit_view *u, size_t n);
+
+#endif
