@@ -1,0 +1,660 @@
+/* quant.c — RTN / AdaRound / FlexRound weight quantizers and the activation quantizer.
+ *
+ * Design note
+ *   Ownership: an fr_qlayer owns every buffer it points to (64-byte aligned n-sized buffers via
+ *   fr_amalloc, small ones via fr_xmalloc); fr_qlayer_free releases them.  No globals, no
+ *   threads: callers may run distinct layers on distinct threads.
+ *
+ *   Invariants
+ *   - s1_init == expf(d1_init) bit-exactly.  The searched step δ is snapped to expf(logf(δ)) [I]
+ *     so that FlexRound at init (S = exp(d1)·1·1·1) reproduces the RTN grid bit-for-bit; the
+ *     snap moves δ by ~1 ulp, far below what the search resolves.
+ *   - FlexRound: eD2[k] == expf(D2[k]) always (recomputed with expf after every update, never
+ *     updated multiplicatively, which would drift).  s1 == expf(d1).
+ *   - The divisor is formed as s1·(exp(D2)·exp(d3)·exp(d4)) rather than exp(d1+D2+d3+d4) [I]:
+ *     mathematically identical, lets exp be hoisted to per-row/per-column factors plus the cached
+ *     per-element exp(D2), and is exact at init because exp(0) == 1.  u = W / (s1·S').
+ *   - One element kernel (fx_row) serves forward, grad and the fused step, so the clamp mask of
+ *     the gradient is exactly the one of the forward.
+ *   Reductions (d1, d3, d4 gradients, MSE scores) accumulate in double for determinism and
+ *   accuracy; element arithmetic is float, matching the fp32 reference code.
+ */
+#include "frtui/quant.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ADA_ZETA 1.1f
+#define ADA_GAMMA (-0.1f)
+#define STEP_FLOOR 1e-8f
+
+static const char *const method_names[FR_QM__COUNT] = {"rtn", "adaround", "flexround"};
+
+const char *fr_qmethod_name(enum fr_qmethod m)
+{
+    return ((unsigned)m < FR_QM__COUNT) ? method_names[m] : "?";
+}
+
+int fr_qmethod_from_name(const char *s, enum fr_qmethod *out, fr_err *e)
+{
+    for (int k = 0; s && k < FR_QM__COUNT; k++)
+        if (strcasecmp(s, method_names[k]) == 0) { *out = (enum fr_qmethod)k; return FR_OK; }
+    return fr_err_set(e, FR_EINPUT, "unknown quantization method '%s' (rtn, adaround, flexround)",
+                      s ? s : "(null)");
+}
+
+void fr_qconfig_default(fr_qconfig *c)
+{
+    memset(c, 0, sizeof *c);
+    c->bits = 4;
+    c->per_channel = 0;
+    c->symmetric = 1;
+    c->init = FR_QINIT_MSE;
+    c->lambda = 0.01f;
+    c->warmup = 0.2f;
+    c->beta_hi = 20.0f;
+    c->beta_lo = 2.0f;
+}
+
+void fr_qsched_adaround(const fr_qconfig *c, long t, long T, float *beta, int *reg_on)
+{
+    double w = (double)c->warmup * (double)T;
+    if (T <= 0 || (double)t < w) { *beta = c->beta_hi; *reg_on = 0; return; }
+    double rel = ((double)t - w) / ((double)T - w);
+    double f = 1.0 - rel;
+    if (f < 0) f = 0;
+    *beta = (float)(c->beta_lo + (c->beta_hi - c->beta_lo) * f);
+    *reg_on = 1;
+}
+
+/* ---- grid search ------------------------------------------------------------------------ */
+
+static float clampf(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+static double lp24_score(const float *w, size_t m, float d, float lo, float hi, float z)
+{
+    double acc = 0;
+    for (size_t k = 0; k < m; k++) {
+        float c = clampf(rintf(w[k] / d) + z, lo + z, hi + z) - z;
+        float diff = fabsf(w[k] - c * d);
+        acc += (double)powf(diff, 2.4f);
+    }
+    return acc / (double)m;
+}
+
+/* Symmetric signed grid (spec 1.4): candidates δ_i = 2·max(|min_i|, max_i)/(2^b−1), min_i, max_i
+ * shrunk by (1 − 0.01 i); the first strictly best L2.4 score wins.  MINMAX = candidate 0. */
+static float search_sym(const float *w, size_t m, int bits, int init)
+{
+    float xmin = w[0], xmax = w[0];
+    for (size_t k = 1; k < m; k++) { xmin = fminf(xmin, w[k]); xmax = fmaxf(xmax, w[k]); }
+    float L = (float)((1 << bits) - 1);
+    float lo = -(float)(1 << (bits - 1)), hi = (float)((1 << (bits - 1)) - 1);
+    int ncand = init == FR_QINIT_MINMAX ? 1 : 80;
+    float best_d = STEP_FLOOR;
+    double best = INFINITY;
+    for (int i = 0; i < ncand; i++) {
+        float f = (float)(1.0 - 0.01 * i);
+        float nmin = xmin * f, nmax = xmax * f;
+        float d = 2.0f * fmaxf(fabsf(nmin), nmax) / L;
+        if (!(d >= STEP_FLOOR)) d = STEP_FLOOR;
+        double sc = ncand == 1 ? 0.0 : lp24_score(w, m, d, lo, hi, 0.0f);
+        if (sc < best) { best = sc; best_d = d; }
+    }
+    return best_d;
+}
+
+/* Asymmetric grid (spec 3.1, BRECQ/QDrop "mse"): range [min⁻, max⁺] (0 always included [I]
+ * so the zero point lands in [0, 2^b−1] and 0 is exactly representable), candidates shrunk by
+ * (1 − 0.01 i); δ = (max−min)/(2^b−1), z = rint(−min/δ), Ŵ = (clamp(rint(W/δ)+z, 0, 2^b−1) − z)·δ. */
+static float search_asym(const float *w, size_t m, int bits, int init, float *zp_out)
+{
+    float xmin = 0.0f, xmax = 0.0f;
+    for (size_t k = 0; k < m; k++) { xmin = fminf(xmin, w[k]); xmax = fmaxf(xmax, w[k]); }
+    float L = (float)((1 << bits) - 1);
+    int ncand = init == FR_QINIT_MINMAX ? 1 : 80;
+    float best_d = STEP_FLOOR, best_z = 0.0f;
+    double best = INFINITY;
+    for (int i = 0; i < ncand; i++) {
+        float f = (float)(1.0 - 0.01 * i);
+        float nmin = xmin * f, nmax = xmax * f;
+        float d = (nmax - nmin) / L;
+        if (!(d >= STEP_FLOOR)) d = STEP_FLOOR;
+        float z = clampf(rintf(-nmin / d), 0.0f, L);
+        double sc = ncand == 1 ? 0.0 : lp24_score(w, m, d, -z, L - z, z);
+        if (sc < best) { best = sc; best_d = d; best_z = z; }
+    }
+    *zp_out = best_z;
+    return best_d;
+}
+
+/* ---- allocation ----------------------------------------------------------------------------- */
+
+static float *abuf(size_t n, int *fail)
+{
+    float *p = fr_amalloc(n * sizeof(float));
+    if (!p) { *fail = 1; return NULL; }
+    memset(p, 0, n * sizeof(float));
+    return p;
+}
+
+static void param_alloc(fr_qparam *p, const char *name, size_t n, int *fail)
+{
+    p->name = name;
+    p->n = n;
+    p->data = abuf(n, fail);
+    p->m = abuf(n, fail);
+    p->v = abuf(n, fail);
+    p->grad = abuf(n, fail);
+}
+
+static void param_free(fr_qparam *p)
+{
+    fr_afree(p->data); fr_afree(p->m); fr_afree(p->v); fr_afree(p->grad);
+}
+
+static void param_zero_state(fr_qparam *p)
+{
+    if (!p->n) return;
+    memset(p->m, 0, p->n * sizeof(float));
+    memset(p->v, 0, p->n * sizeof(float));
+    memset(p->grad, 0, p->n * sizeof(float));
+}
+
+void fr_qlayer_free(fr_qlayer *q)
+{
+    if (!q) return;
+    fr_afree(q->W); fr_afree(q->w_hat); fr_afree(q->code); fr_afree(q->eD2);
+    param_free(&q->d1); param_free(&q->D2); param_free(&q->d3); param_free(&q->d4);
+    param_free(&q->V);
+    free(q->s1); free(q->s1_init); free(q->d1_init); free(q->zp); free(q->qlo); free(q->qhi);
+    free(q->e3); free(q->e4); free(q->acc);
+    memset(q, 0, sizeof *q);
+}
+
+static int is_flex(const fr_qlayer *q) { return q->method == FR_QM_FLEXROUND && !q->fell_back; }
+static int is_ada(const fr_qlayer *q) { return q->method == FR_QM_ADAROUND && !q->fell_back; }
+
+static void set_bounds(fr_qlayer *q)
+{
+    int b = q->cfg.bits;
+    for (int g = 0; g < q->ns1; g++) {
+        if (q->cfg.symmetric) {
+            q->qlo[g] = -(float)(1 << (b - 1));
+            q->qhi[g] = (float)((1 << (b - 1)) - 1);
+        } else {
+            q->qlo[g] = -q->zp[g];
+            q->qhi[g] = (float)((1 << b) - 1) - q->zp[g];
+        }
+    }
+}
+
+int fr_qlayer_init(fr_qlayer *q, enum fr_qmethod method, const fr_qconfig *cfg, int o, int i,
+                   int kh, int kw, int is_conv, const float *W, fr_err *e)
+{
+    memset(q, 0, sizeof *q);
+    if ((unsigned)method >= FR_QM__COUNT)
+        return fr_err_set(e, FR_EINPUT, "quant: unknown method %d", (int)method);
+    if (!cfg || cfg->bits < 2 || cfg->bits > 8)
+        return fr_err_set(e, FR_EINPUT, "quant: bits must be 2..8 (got %d)", cfg ? cfg->bits : -1);
+    if (cfg->init != FR_QINIT_MSE && cfg->init != FR_QINIT_MINMAX)
+        return fr_err_set(e, FR_EINPUT, "quant: unknown init method %d", cfg->init);
+    if (o < 1 || i < 1 || kh < 1 || kw < 1 || !W)
+        return fr_err_set(e, FR_EINPUT, "quant: bad weight shape [%d,%d,%d,%d]", o, i, kh, kw);
+    size_t khw, oi, n, bytes;
+    if (fr_size_mul(&khw, (size_t)kh, (size_t)kw) || fr_size_mul(&oi, (size_t)o, (size_t)i) ||
+        fr_size_mul(&n, oi, khw) || fr_size_mul(&bytes, n, sizeof(float)))
+        return fr_err_set(e, FR_ENOMEM, "quant: weight [%d,%d,%d,%d] too large", o, i, kh, kw);
+    for (size_t k = 0; k < n; k++)
+        if (!isfinite(W[k]))
+            return fr_err_set(e, FR_EINPUT, "quant: weight element %zu is not finite", k);
+
+    q->method = method;
+    q->cfg = *cfg;
+    q->o = o; q->i = i; q->kh = kh; q->kw = kw; q->is_conv = is_conv ? 1 : 0;
+    q->n = n; q->khw = khw;
+    q->ns1 = cfg->per_channel ? o : 1;
+    int fail = 0;
+    q->W = abuf(n, &fail);
+    q->w_hat = abuf(n, &fail);
+    q->code = fr_amalloc(n * sizeof(int32_t));
+    if (!q->code) fail = 1;
+    if (method == FR_QM_FLEXROUND) {
+        param_alloc(&q->d1, "d1", (size_t)q->ns1, &fail);
+        param_alloc(&q->D2, "D2", n, &fail);
+        param_alloc(&q->d3, "d3", (size_t)o, &fail);
+        if (q->is_conv) param_alloc(&q->d4, "d4", (size_t)i, &fail);
+        q->eD2 = abuf(n, &fail);
+    } else if (method == FR_QM_ADAROUND) {
+        param_alloc(&q->V, "V", n, &fail);
+    }
+    if (fail) {
+        fr_qlayer_free(q);
+        return fr_err_set(e, FR_ENOMEM, "quant: out of memory for weight [%d,%d,%d,%d]", o, i, kh, kw);
+    }
+    memset(q->code, 0, n * sizeof(int32_t));
+    memcpy(q->W, W, bytes);
+    size_t ns = (size_t)q->ns1;
+    q->s1 = fr_xcalloc(ns, sizeof(float));
+    q->s1_init = fr_xcalloc(ns, sizeof(float));
+    q->d1_init = fr_xcalloc(ns, sizeof(float));
+    q->zp = fr_xcalloc(ns, sizeof(float));
+    q->qlo = fr_xcalloc(ns, sizeof(float));
+    q->qhi = fr_xcalloc(ns, sizeof(float));
+    q->e3 = fr_xcalloc((size_t)o, sizeof(float));
+    q->e4 = fr_xcalloc((size_t)i, sizeof(float));
+    q->acc = fr_xcalloc(ns + (size_t)i, sizeof(double));
+
+    size_t rowlen = n / ns;
+    for (size_t g = 0; g < ns; g++) {
+        const float *w = q->W + g * rowlen;
+        float d = cfg->symmetric ? search_sym(w, rowlen, cfg->bits, cfg->init)
+                                 : search_asym(w, rowlen, cfg->bits, cfg->init, &q->zp[g]);
+        q->d1_init[g] = logf(d);
+        q->s1_init[g] = expf(q->d1_init[g]);
+    }
+    if (method == FR_QM_FLEXROUND) memcpy(q->d1.data, q->d1_init, ns * sizeof(float));
+    if (method == FR_QM_ADAROUND) {
+        /* V such that σ(V)(ζ−γ)+γ = frac(W/s1): soft AdaRound starts at the FP weight. */
+        for (size_t k = 0; k < n; k++) {
+            double s = q->s1_init[q->ns1 > 1 ? k / rowlen : 0];
+            double x = (double)(q->W[k] / (float)s);
+            double rest = x - floor(x);
+            q->V.data[k] = (float)(-log((ADA_ZETA - ADA_GAMMA) / (rest - ADA_GAMMA) - 1.0));
+        }
+    }
+    fr_qlayer_sync(q);
+    return FR_OK;
+}
+
+/* ---- element kernels -------------------------------------------------------------------- */
+
+static void fx_factors(fr_qlayer *q)
+{
+    for (int r = 0; r < q->o; r++) q->e3[r] = expf(q->d3.data[r]);
+    for (int j = 0; j < q->i; j++) q->e4[j] = q->d4.n ? expf(q->d4.data[j]) : 1.0f;
+}
+
+typedef struct adamc { float b1w, b2, b2w, step, bc2s, eps; } adamc;
+
+static adamc adam_consts(float lr, int t)
+{
+    adamc a;
+    if (t < 1) t = 1;
+    a.b1w = (float)(1.0 - 0.9);
+    a.b2 = 0.999f;
+    a.b2w = (float)(1.0 - 0.999);
+    a.step = (float)((double)lr / (1.0 - pow(0.9, t)));
+    a.bc2s = (float)sqrt(1.0 - pow(0.999, t));
+    a.eps = 1e-8f;
+    return a;
+}
+
+/* PyTorch Adam: m.lerp_(g, 1−β1); v = v·β2 + (1−β2)·g²; p −= lr/bc1 · m/(√v/√bc2 + eps). */
+static inline float adam1(float p, float *m, float *v, float g, const adamc *a)
+{
+    float mm = *m + a->b1w * (g - *m);
+    float vv = *v * a->b2 + a->b2w * (g * g);
+    *m = mm;
+    *v = vv;
+    return p - a->step * (mm / (sqrtf(vv) / a->bc2s + a->eps));
+}
+
+int fr_qadam(float *p, float *m, float *v, const float *g, size_t n, float lr, int t)
+{
+    adamc a = adam_consts(lr, t);
+    double chk = 0;
+    for (size_t k = 0; k < n; k++) {
+        p[k] = adam1(p[k], &m[k], &v[k], g[k], &a);
+        chk += (double)p[k] * 0.0;
+    }
+    return isfinite(chk) ? FR_OK : FR_ENUM;
+}
+
+/* FlexRound pass over one output row.  mode 0: forward (w_hat), 1: gradient, 2: gradient + Adam
+ * on D2.  Returns the row's d3 gradient; adds to *g1 (d1) and g4[j] (d4). */
+static double fx_row(fr_qlayer *q, int r, int mode, const float *G, const adamc *ad,
+                     double *g1, double *g4, double *chk)
+{
+    int g = q->ns1 > 1 ? r : 0;
+    const float s1r = q->s1[g], lo = q->qlo[g], hi = q->qhi[g], e3r = q->e3[r];
+    const size_t khw = q->khw;
+    double g3 = 0, g1r = 0, ck = 0;
+    for (int j = 0; j < q->i; j++) {
+        const float e34 = e3r * q->e4[j];
+        const size_t base = ((size_t)r * (size_t)q->i + (size_t)j) * khw;
+        const float *W = q->W + base;
+        float *eD2 = q->eD2 + base;
+        double g4j = 0;
+        for (size_t t = 0; t < khw; t++) {
+            float u = W[t] / (s1r * (eD2[t] * e34));
+            float rq = rintf(u);
+            int in = rq >= lo && rq <= hi;
+            float c = in ? rq : (rq < lo ? lo : hi);
+            if (mode == 0) { q->w_hat[base + t] = s1r * c; continue; }
+            float Gk = G[base + t];
+            float gE = in ? -Gk * s1r * u : 0.0f;
+            g1r += (double)(Gk * s1r * (c - (in ? u : 0.0f)));
+            g3 += (double)gE;
+            g4j += (double)gE;
+            q->D2.grad[base + t] = gE;
+            if (mode == 2) {
+                float *D2 = q->D2.data + base;
+                D2[t] = adam1(D2[t], &q->D2.m[base + t], &q->D2.v[base + t], gE, ad);
+                eD2[t] = expf(D2[t]);
+                ck += (double)D2[t] * 0.0 + (double)eD2[t] * 0.0;
+            }
+        }
+        if (g4) g4[j] += g4j;
+    }
+    if (g1) *g1 += g1r;
+    if (chk) *chk += ck;
+    return g3;
+}
+
+static void rtn_row(fr_qlayer *q, int r, float *out_w, int32_t *out_c)
+{
+    int g = q->ns1 > 1 ? r : 0;
+    const float s = q->s1_init[g], lo = q->qlo[g], hi = q->qhi[g];
+    size_t len = (size_t)q->i * q->khw, base = (size_t)r * len;
+    for (size_t k = base; k < base + len; k++) {
+        float c = clampf(rintf(q->W[k] / s), lo, hi);
+        if (out_w) out_w[k] = s * c;
+        if (out_c) out_c[k] = (int32_t)c;
+    }
+}
+
+static inline float ada_sig(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+/* AdaRound soft pass over one row.  mode 0: forward, 1: grad, 2: grad + Adam on V. */
+static void ada_row(fr_qlayer *q, int r, int mode, const float *G, float beta, float lambda,
+                    int reg_on, const adamc *ad, double *freg, double *chk)
+{
+    int g = q->ns1 > 1 ? r : 0;
+    const float s = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
+    const float zg = ADA_ZETA - ADA_GAMMA;
+    size_t len = (size_t)q->i * q->khw, base = (size_t)r * len;
+    double f = 0, ck = 0;
+    for (size_t k = base; k < base + len; k++) {
+        float fl = floorf(q->W[k] / s);
+        float sg = ada_sig(q->V.data[k]);
+        float hr = sg * zg + ADA_GAMMA;
+        float h = clampf(hr, 0.0f, 1.0f);
+        float x = fl + h;
+        int in = x >= lo && x <= hi;
+        if (mode == 0) { q->w_hat[k] = s * (in ? x : (x < lo ? lo : hi)); continue; }
+        float dh = (hr >= 0.0f && hr <= 1.0f) ? sg * (1.0f - sg) * zg : 0.0f;
+        float gv = in ? G[k] * s * dh : 0.0f;
+        if (reg_on) {
+            float a = 2.0f * h - 1.0f, aa = fabsf(a);
+            float pa = powf(aa, beta - 1.0f);
+            f += (double)(1.0f - pa * aa);
+            float sgn = a > 0.0f ? 1.0f : (a < 0.0f ? -1.0f : 0.0f);
+            gv += lambda * (-beta * pa * sgn * 2.0f * dh);
+        }
+        ck += (double)gv * 0.0;
+        q->V.grad[k] = gv;
+        if (mode == 2) {
+            q->V.data[k] = adam1(q->V.data[k], &q->V.m[k], &q->V.v[k], gv, ad);
+            ck += (double)q->V.data[k] * 0.0;
+        }
+    }
+    *freg += f;
+    *chk += ck;
+}
+
+/* ---- public passes -------------------------------------------------------------------------- */
+
+void fr_qlayer_forward(fr_qlayer *q)
+{
+    if (q->finalized) return;
+    if (is_flex(q)) {
+        fx_factors(q);
+        for (int r = 0; r < q->o; r++) fx_row(q, r, 0, NULL, NULL, NULL, NULL, NULL);
+    } else if (is_ada(q)) {
+        for (int r = 0; r < q->o; r++) ada_row(q, r, 0, NULL, 0, 0, 0, NULL, &(double){0}, &(double){0});
+    } else {
+        for (int r = 0; r < q->o; r++) rtn_row(q, r, q->w_hat, NULL);
+    }
+}
+
+static int mark(fr_qlayer *q, int bad)
+{
+    if (bad) q->nonfinite = 1;
+    return bad ? FR_ENUM : FR_OK;
+}
+
+/* mode 1 (grad) or 2 (grad + Adam). */
+static int pass(fr_qlayer *q, int mode, const float *G, float lr, int t, float beta,
+                float lambda, int reg_on, double *reg_out)
+{
+    if (reg_out) *reg_out = 0;
+    if (q->finalized || !(is_flex(q) || is_ada(q))) return FR_OK;
+    adamc ad = adam_consts(lr, t);
+    double chk = 0;
+    if (is_flex(q)) {
+        fx_factors(q);
+        size_t ns = (size_t)q->ns1;
+        double *g1 = q->acc, *g4 = q->acc + ns;
+        memset(q->acc, 0, (ns + (size_t)q->i) * sizeof(double));
+        for (int r = 0; r < q->o; r++) {
+            double g3 = fx_row(q, r, mode, G, &ad, &g1[q->ns1 > 1 ? r : 0], g4, &chk);
+            q->d3.grad[r] = (float)g3;
+            chk += g3 * 0.0;
+        }
+        for (size_t g = 0; g < ns; g++) { q->d1.grad[g] = (float)g1[g]; chk += g1[g] * 0.0; }
+        for (int j = 0; j < q->i && q->d4.n; j++) { q->d4.grad[j] = (float)g4[j]; chk += g4[j] * 0.0; }
+        q->has_grad = 1;
+        if (!isfinite(chk)) return mark(q, 1);
+        if (mode == 2) {
+            int bad = fr_qadam(q->d1.data, q->d1.m, q->d1.v, q->d1.grad, q->d1.n, lr, t) != FR_OK;
+            bad |= fr_qadam(q->d3.data, q->d3.m, q->d3.v, q->d3.grad, q->d3.n, lr, t) != FR_OK;
+            if (q->d4.n)
+                bad |= fr_qadam(q->d4.data, q->d4.m, q->d4.v, q->d4.grad, q->d4.n, lr, t) != FR_OK;
+            for (size_t g = 0; g < ns; g++) { q->s1[g] = expf(q->d1.data[g]); chk += (double)q->s1[g] * 0.0; }
+            return mark(q, bad || !isfinite(chk));
+        }
+        return FR_OK;
+    }
+    double f = 0;
+    for (int r = 0; r < q->o; r++) ada_row(q, r, mode, G, beta, lambda, reg_on, &ad, &f, &chk);
+    q->freg = reg_on ? f : 0.0;
+    q->has_grad = 1;
+    if (reg_out) *reg_out = reg_on ? (double)lambda * f : 0.0;
+    return mark(q, !isfinite(chk) || !isfinite(f));
+}
+
+int fr_qlayer_grad(fr_qlayer *q, const float *G, float beta, float lambda, int reg_on,
+                   double *reg_out)
+{
+    return pass(q, 1, G, 0.0f, 1, beta, lambda, reg_on, reg_out);
+}
+
+int fr_qlayer_step(fr_qlayer *q, const float *G, float lr, int t, float beta, float lambda,
+                   int reg_on, double *reg_out)
+{
+    return pass(q, 2, G, lr, t, beta, lambda, reg_on, reg_out);
+}
+
+int fr_qlayer_adam(fr_qlayer *q, float lr, int t)
+{
+    if (q->finalized) return FR_OK;
+    int bad = 0;
+    if (is_flex(q)) {
+        bad |= fr_qadam(q->d1.data, q->d1.m, q->d1.v, q->d1.grad, q->d1.n, lr, t) != FR_OK;
+        bad |= fr_qadam(q->D2.data, q->D2.m, q->D2.v, q->D2.grad, q->D2.n, lr, t) != FR_OK;
+        bad |= fr_qadam(q->d3.data, q->d3.m, q->d3.v, q->d3.grad, q->d3.n, lr, t) != FR_OK;
+        if (q->d4.n) bad |= fr_qadam(q->d4.data, q->d4.m, q->d4.v, q->d4.grad, q->d4.n, lr, t) != FR_OK;
+        double chk = 0;
+        for (size_t k = 0; k < q->n; k++) { q->eD2[k] = expf(q->D2.data[k]); chk += (double)q->eD2[k] * 0.0; }
+        for (int g = 0; g < q->ns1; g++) { q->s1[g] = expf(q->d1.data[g]); chk += (double)q->s1[g] * 0.0; }
+        bad |= !isfinite(chk);
+    } else if (is_ada(q)) {
+        bad |= fr_qadam(q->V.data, q->V.m, q->V.v, q->V.grad, q->V.n, lr, t) != FR_OK;
+    }
+    return mark(q, bad);
+}
+
+void fr_qlayer_hard_codes(const fr_qlayer *q, int32_t *c)
+{
+    fr_qlayer *mq = (fr_qlayer *)q; /* fx_factors writes scratch only */
+    size_t len = (size_t)q->i * q->khw;
+    if (is_flex(q)) {
+        fx_factors(mq);
+        for (int r = 0; r < q->o; r++) {
+            int g = q->ns1 > 1 ? r : 0;
+            const float s1r = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
+            for (int j = 0; j < q->i; j++) {
+                const float e34 = q->e3[r] * q->e4[j];
+                size_t base = ((size_t)r * (size_t)q->i + (size_t)j) * q->khw;
+                for (size_t t = 0; t < q->khw; t++)
+                    c[base + t] = (int32_t)clampf(rintf(q->W[base + t] / (s1r * (q->eD2[base + t] * e34))), lo, hi);
+            }
+        }
+    } else if (is_ada(q)) {
+        for (int r = 0; r < q->o; r++) {
+            int g = q->ns1 > 1 ? r : 0;
+            const float s = q->s1[g];
+            for (size_t k = (size_t)r * len; k < (size_t)(r + 1) * len; k++) {
+                float x = floorf(q->W[k] / s) + (q->V.data[k] >= 0.0f ? 1.0f : 0.0f);
+                c[k] = (int32_t)clampf(x, q->qlo[g], q->qhi[g]);
+            }
+        }
+    } else {
+        for (int r = 0; r < q->o; r++) rtn_row(mq, r, NULL, c);
+    }
+}
+
+void fr_qlayer_finalize(fr_qlayer *q)
+{
+    fr_qlayer_hard_codes(q, q->code);
+    size_t len = (size_t)q->i * q->khw;
+    for (size_t k = 0; k < q->n; k++) {
+        int g = q->ns1 > 1 ? (int)(k / len) : 0;
+        q->w_hat[k] = q->s1[g] * (float)q->code[k];
+        q->code[k] += (int32_t)q->zp[g];
+    }
+    q->finalized = 1;
+}
+
+void fr_qlayer_sync(fr_qlayer *q)
+{
+    for (int g = 0; g < q->ns1; g++) q->s1_init[g] = expf(q->d1_init[g]);
+    set_bounds(q);
+    for (int g = 0; g < q->ns1; g++)
+        q->s1[g] = is_flex(q) ? expf(q->d1.data[g]) : q->s1_init[g];
+    if (q->eD2)
+        for (size_t k = 0; k < q->n; k++) q->eD2[k] = expf(q->D2.data[k]);
+    if (q->finalized) fr_qlayer_finalize(q);
+    else fr_qlayer_forward(q);
+}
+
+void fr_qlayer_reset_to_rtn(fr_qlayer *q)
+{
+    if (q->method == FR_QM_FLEXROUND) {
+        memcpy(q->d1.data, q->d1_init, (size_t)q->ns1 * sizeof(float));
+        memset(q->D2.data, 0, q->n * sizeof(float));
+        memset(q->d3.data, 0, (size_t)q->o * sizeof(float));
+        if (q->d4.n) memset(q->d4.data, 0, q->d4.n * sizeof(float));
+    }
+    param_zero_state(&q->d1); param_zero_state(&q->D2); param_zero_state(&q->d3);
+    param_zero_state(&q->d4); param_zero_state(&q->V);
+    q->nonfinite = 0;
+    q->has_grad = 0;
+    q->finalized = 0;
+    q->fell_back = 1;
+    q->freg = 0;
+    fr_qlayer_sync(q);
+}
+
+int fr_qlayer_params(fr_qlayer *q, fr_qparam *out, int max)
+{
+    fr_qparam *all[] = {&q->d1, &q->D2, &q->d3, &q->d4, &q->V};
+    int cnt = 0;
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        if (all[k]->n && cnt < max) out[cnt++] = *all[k];
+    return cnt;
+}
+
+int fr_qlayer_frozen(fr_qlayer *q, fr_qparam *out, int max)
+{
+    fr_qparam fz[3] = {
+        {"s1_init", q->s1_init, NULL, NULL, NULL, (size_t)q->ns1},
+        {"d1_init", q->d1_init, NULL, NULL, NULL, (size_t)q->ns1},
+        {"zp", q->zp, NULL, NULL, NULL, (size_t)q->ns1},
+    };
+    int cnt = 0;
+    for (int k = 0; k < 3 && cnt < max; k++) out[cnt++] = fz[k];
+    return cnt;
+}
+
+/* ---- activation quantizer ------------------------------------------------------------------- */
+
+int fr_aquant_init(fr_aquant *a, int bits, int init, const float *x, size_t n, fr_err *e)
+{
+    memset(a, 0, sizeof *a);
+    if (bits < 2 || bits > 16)
+        return fr_err_set(e, FR_EINPUT, "aquant: bits must be 2..16 (got %d)", bits);
+    if (!x || n == 0) return fr_err_set(e, FR_EINPUT, "aquant: empty activation sample");
+    for (size_t k = 0; k < n; k++)
+        if (!isfinite(x[k])) return fr_err_set(e, FR_EINPUT, "aquant: activation sample element %zu is not finite", k);
+    a->bits = bits;
+    a->qmax = (float)((1 << bits) - 1);
+    a->s = search_asym(x, n, bits, init, &a->zp);
+    a->s_init = a->s;
+    return FR_OK;
+}
+
+/* x·(1/s) like ATen's fake-quant kernels [I] (weights divide, as the FlexRound code does). */
+void fr_aquant_forward(const fr_aquant *a, const float *x, float *y, size_t n, float keep_p,
+                       fr_rng *rng, uint8_t *keep)
+{
+    const float inv = 1.0f / a->s, s = a->s, z = a->zp, L = a->qmax;
+    int drop = keep_p < 1.0f && rng;
+    for (size_t k = 0; k < n; k++) {
+        int kq = drop ? fr_rng_uniform(rng) < keep_p : 1;
+        if (keep) keep[k] = (uint8_t)kq;
+        float xv = x[k];
+        y[k] = kq ? (clampf(rintf(xv * inv) + z, 0.0f, L) - z) * s : xv;
+    }
+}
+
+int fr_aquant_backward(fr_aquant *a, const float *x, const float *dy, float *dx, size_t n,
+                       const uint8_t *keep)
+{
+    const float inv = 1.0f / a->s, z = a->zp, L = a->qmax;
+    double gs = 0;
+    for (size_t k = 0; k < n; k++) {
+        float d = dy[k], gx = d;
+        if (!keep || keep[k]) {
+            float xs = x[k] * inv, r = rintf(xs), xq = r + z;
+            if (xq >= 0.0f && xq <= L) gs += (double)(d * (r - xs));
+            else { gs += (double)(d * ((xq < 0.0f ? 0.0f : L) - z)); gx = 0.0f; }
+        }
+        if (dx) dx[k] = gx;
+    }
+    double g = 1.0 / sqrt((double)n * (double)a->qmax);
+    a->s_g += (float)(gs * g);
+    if (!isfinite(a->s_g)) { a->nonfinite = 1; return FR_ENUM; }
+    return FR_OK;
+}
+
+void fr_aquant_zero_grad(fr_aquant *a) { a->s_g = 0.0f; }
+
+int fr_aquant_adam(fr_aquant *a, float lr, int t)
+{
+    int rc = fr_qadam(&a->s, &a->s_m, &a->s_v, &a->s_g, 1, lr, t);
+    if (rc != FR_OK) { a->nonfinite = 1; return rc; }
+    if (a->s < STEP_FLOOR) a->s = STEP_FLOOR; /* [I] a non-positive step would invert the grid */
+    return FR_OK;
+}
+
+int fr_aquant_params(fr_aquant *a, fr_qparam *out, int max)
+{
+    if (max < 1) return 0;
+    out[0] = (fr_qparam){"step", &a->s, &a->s_m, &a->s_v, &a->s_g, 1};
+    return 1;
+}
