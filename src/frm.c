@@ -1,0 +1,858 @@
+/* frm.c — the .frm model bundle, version 1.0 (see include/frtui/frm.h, docs/FORMAT.md).
+ *
+ * Design note
+ *   The whole file is read into memory (fr_read_file) and parsed with a bounds-checked cursor:
+ *   no count, length or offset from the file is used before it has been compared with what is
+ *   left of its enclosing section, and sizes that drive allocations go through fr_size_mul.
+ *   The model is built in place; on any error fr_model_free() leaves it empty.  Writing builds
+ *   the file in memory and hands it to fr_atomic_write, so it is deterministic and atomic.
+ *
+ * Byte layout (all integers little-endian; f32 = IEEE-754 binary32 bit pattern; str = u16 byte
+ * length + that many bytes, no NUL, no terminator):
+ *
+ *   Header (32 bytes)
+ *     0  u8[4] magic "FRTM"          12 u32 n_sections (1..64)
+ *     4  u16 major = 1               16 u64 file_size (exact length of the file)
+ *     6  u16 minor = 0               24 u64 header checksum: FNV-1a-64 over bytes 0..23
+ *     8  u32 flags (bit 0: tensors zstd)     followed by the whole section table
+ *   Section table at offset 32, n_sections entries of 32 bytes:
+ *     u32 type, u32 reserved (0), u64 offset, u64 length, u64 checksum (FNV-1a-64 of the bytes)
+ *   Sections follow in table order, each at a 64-byte aligned offset >= the end of the table
+ *   and >= the end of the previous section; gaps are zero.  file_size = end of the last one.
+ *   Types: 1 META, 2 GRAPH, 3 TENSORS (required); 4 DATASETS, 5 QUANT (optional), each at most
+ *   once.  An unknown type is skipped when the file's minor > 0 and refused otherwise; a major
+ *   other than 1 is refused before anything else is read.
+ *
+ *   META: records until the section end: str key, u32 value length, value bytes.
+ *     name str-bytes | layout str-bytes ("NCHW") | input u32 c,h,w (required) | mean f32[4] |
+ *     std f32[4] | n_classes u32 | class_names n_classes x str | provenance bytes |
+ *     train_seed u64 | train_threads u32.   Unknown keys are skipped; duplicates refused.
+ *   GRAPH: u32 n_nodes, then per node: str name, str op (fr_op_name), u8 n_in, i32 in[n_in],
+ *     u8 n_param, i32 param[n_param], u16 attr_len (>= 84), attrs: i32 kh kw sh sw pt pl pb pr
+ *     dh dw groups count_include_pad, f32 eps alpha beta, i32 perm[3], i32 out_c out_h out_w,
+ *     then attr_len - 84 bytes reserved for later minors (skipped).  Must fill the section.
+ *   TENSORS: u32 n_tensors, then per tensor: str name, u8 ndim (1..4), i64 dim[4] (unused = 1),
+ *     u8 encoding (0 raw f32, 1 zstd frame of the raw f32 bytes), u64 payload offset and u64
+ *     payload length, both relative to the section start.  Payloads follow the table, each at a
+ *     64-byte aligned offset (so raw payloads are mmap-able as float arrays).
+ *   DATASETS: u32 count (0..2), per dataset: str role ("calib" | "eval"), u32 n c h w, u8 dtype
+ *     (0 uint8, 1 float32), f32 scale, f32 offset, u8 has_labels, u64 data_off, u64 data_len,
+ *     u64 labels_off, u64 labels_len (0 when no labels); payloads are zstd frames (samples NCHW;
+ *     labels i32), offsets relative to the section, 64-byte aligned.
+ *   QUANT: the bytes of fr_model.quant_json (UTF-8 JSON, no NUL).
+ */
+#include "frtui/frm.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zstd.h>
+
+#define HDR_SIZE 32
+#define ENT_SIZE 32
+#define MAX_SECTIONS 64
+#define ATTR_BYTES 84
+#define ZLEVEL 6
+#define MAX_NODES (1 << 20)
+#define MAX_TENSORS (1 << 20)
+
+static const char *sec_name(uint32_t t)
+{
+    switch (t) {
+    case FR_FRM_META: return "META";
+    case FR_FRM_GRAPH: return "GRAPH";
+    case FR_FRM_TENSORS: return "TENSORS";
+    case FR_FRM_DATASETS: return "DATASETS";
+    case FR_FRM_QUANT: return "QUANT";
+    default: return "unknown";
+    }
+}
+
+static int host_le(void) { const uint16_t x = 1; return *(const uint8_t *)&x == 1; }
+
+/* Copies count 4-byte words, converting little-endian <-> host. */
+static void copy_le32(void *dst, const void *src, size_t count)
+{
+    memcpy(dst, src, count * 4);
+    if (!host_le()) {
+        uint8_t *b = dst;
+        for (size_t i = 0; i < count; i++, b += 4) {
+            uint8_t t = b[0]; b[0] = b[3]; b[3] = t; t = b[1]; b[1] = b[2]; b[2] = t;
+        }
+    }
+}
+
+/* ---- writer buffer ------------------------------------------------------------------------ */
+
+typedef struct wbuf { uint8_t *p; size_t n, cap; } wbuf;
+
+static void wb_reserve(wbuf *b, size_t k)
+{
+    if (b->cap - b->n >= k) return;
+    size_t c = b->cap ? b->cap : 256;
+    while (c - b->n < k) c *= 2;
+    b->p = fr_xrealloc(b->p, c);
+    b->cap = c;
+}
+static void wb_put(wbuf *b, const void *p, size_t k) { if (!k) return; wb_reserve(b, k); memcpy(b->p + b->n, p, k); b->n += k; }
+static void wb_zero(wbuf *b, size_t k) { if (!k) return; wb_reserve(b, k); memset(b->p + b->n, 0, k); b->n += k; }
+static void wb_align(wbuf *b, size_t a) { wb_zero(b, (a - b->n % a) % a); }
+static void wb_le(wbuf *b, uint64_t v, int k) { uint8_t t[8]; for (int i = 0; i < k; i++) t[i] = (uint8_t)(v >> (8 * i)); wb_put(b, t, (size_t)k); }
+static void wb_u8(wbuf *b, unsigned v) { wb_le(b, v, 1); }
+static void wb_u16(wbuf *b, unsigned v) { wb_le(b, v, 2); }
+static void wb_u32(wbuf *b, uint32_t v) { wb_le(b, v, 4); }
+static void wb_u64(wbuf *b, uint64_t v) { wb_le(b, v, 8); }
+static void wb_i32(wbuf *b, int v) { wb_le(b, (uint32_t)v, 4); }
+static void wb_f32(wbuf *b, float f) { uint32_t u; memcpy(&u, &f, 4); wb_u32(b, u); }
+static void wb_str(wbuf *b, const char *s) { size_t k = strlen(s); wb_u16(b, (unsigned)k); wb_put(b, s, k); }
+static void put_le64_at(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+
+/* A META record: key, then a value built in `v`. */
+static void meta_rec(wbuf *b, const char *key, const wbuf *v)
+{
+    wb_str(b, key);
+    wb_u32(b, (uint32_t)v->n);
+    wb_put(b, v->p, v->n);
+}
+
+static void enc_meta(wbuf *b, const fr_meta *m)
+{
+    wbuf v = {0};
+    v.n = 0; wb_put(&v, m->name, strlen(m->name)); meta_rec(b, "name", &v);
+    v.n = 0; wb_put(&v, m->layout, strlen(m->layout)); meta_rec(b, "layout", &v);
+    v.n = 0; wb_u32(&v, (uint32_t)m->in_c); wb_u32(&v, (uint32_t)m->in_h); wb_u32(&v, (uint32_t)m->in_w);
+    meta_rec(b, "input", &v);
+    v.n = 0; for (int i = 0; i < 4; i++) wb_f32(&v, m->mean[i]); meta_rec(b, "mean", &v);
+    v.n = 0; for (int i = 0; i < 4; i++) wb_f32(&v, m->std[i]); meta_rec(b, "std", &v);
+    v.n = 0; wb_u32(&v, (uint32_t)m->n_classes); meta_rec(b, "n_classes", &v);
+    if (m->class_names) {
+        v.n = 0;
+        for (int i = 0; i < m->n_classes; i++) wb_str(&v, m->class_names[i] ? m->class_names[i] : "");
+        meta_rec(b, "class_names", &v);
+    }
+    v.n = 0; wb_put(&v, m->provenance, strlen(m->provenance)); meta_rec(b, "provenance", &v);
+    v.n = 0; wb_u64(&v, m->train_seed); meta_rec(b, "train_seed", &v);
+    v.n = 0; wb_u32(&v, (uint32_t)m->train_threads); meta_rec(b, "train_threads", &v);
+    free(v.p);
+}
+
+static void enc_node(wbuf *b, const fr_node *n)
+{
+    const fr_attrs *a = &n->a;
+    wb_str(b, n->name);
+    wb_str(b, fr_op_name(n->op));
+    wb_u8(b, (unsigned)n->n_in);
+    for (int k = 0; k < n->n_in; k++) wb_i32(b, n->in[k]);
+    wb_u8(b, (unsigned)n->n_param);
+    for (int k = 0; k < n->n_param; k++) wb_i32(b, n->param[k]);
+    wb_u16(b, ATTR_BYTES);
+    const int iv[12] = {a->kh, a->kw, a->sh, a->sw, a->pt, a->pl, a->pb, a->pr, a->dh, a->dw, a->groups,
+                        a->count_include_pad};
+    for (int i = 0; i < 12; i++) wb_i32(b, iv[i]);
+    wb_f32(b, a->eps); wb_f32(b, a->alpha); wb_f32(b, a->beta);
+    for (int i = 0; i < 3; i++) wb_i32(b, a->perm[i]);
+    wb_i32(b, a->out_c); wb_i32(b, a->out_h); wb_i32(b, a->out_w);
+}
+
+static int check_encodable(const fr_model *m, fr_err *e)
+{
+    const fr_graph *g = &m->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const fr_node *n = &g->nodes[i];
+        if ((int)n->op < 0 || n->op >= FR_OP__COUNT || n->n_in < 0 || n->n_in > FR_MAX_IN ||
+            n->n_param < 0 || n->n_param > FR_MAX_PARAM || strlen(n->name) >= FR_NAME_MAX)
+            return fr_err_set(e, FR_EINPUT, "node %d (%.96s) cannot be encoded", i, n->name);
+    }
+    for (int i = 0; i < g->n_tensors; i++) {
+        const fr_tensor *t = &g->tensors[i];
+        if (t->ndim < 1 || t->ndim > 4 || !t->data || strlen(t->name) >= FR_NAME_MAX)
+            return fr_err_set(e, FR_EINPUT, "tensor %d (%.96s) cannot be encoded", i, t->name);
+        for (int k = 0; k < 4; k++)
+            if (t->dim[k] < 1) return fr_err_set(e, FR_EINPUT, "tensor %s has dimension %d < 1", t->name, k);
+    }
+    if (m->meta.n_classes < 0 || m->meta.n_classes > FR_MAX_CLASSES)
+        return fr_err_set(e, FR_EINPUT, "bad class count %d", m->meta.n_classes);
+    for (int i = 0; m->meta.class_names && i < m->meta.n_classes; i++)
+        if (m->meta.class_names[i] && strlen(m->meta.class_names[i]) > 1023)
+            return fr_err_set(e, FR_EINPUT, "class name %d is too long", i);
+    const fr_dataset *ds[2] = {&m->calib, &m->eval};
+    for (int i = 0; i < 2; i++)
+        if (ds[i]->n > 0 && (ds[i]->dtype < 0 || ds[i]->dtype > 1 || ds[i]->c < 1 || ds[i]->h < 1 || ds[i]->w < 1 ||
+                             !(ds[i]->dtype ? (void *)ds[i]->f32 : (void *)ds[i]->u8)))
+            return fr_err_set(e, FR_EINPUT, "dataset %s has no data", i ? "eval" : "calib");
+    return FR_OK;
+}
+
+/* Little-endian bytes of a float array (a copy only on big-endian hosts). */
+static const void *le_floats(const float *p, size_t count, void **tmp)
+{
+    *tmp = NULL;
+    if (host_le()) return p;
+    *tmp = fr_xmalloc(count * 4 ? count * 4 : 1);
+    copy_le32(*tmp, p, count);
+    return *tmp;
+}
+
+static void zstd_into(wbuf *out, const void *src, size_t n)
+{
+    size_t bound = ZSTD_compressBound(n);
+    wb_reserve(out, bound);
+    size_t r = ZSTD_compress(out->p + out->n, bound, src, n, ZLEVEL);
+    FR_ASSERT(!ZSTD_isError(r));
+    out->n += r;
+}
+
+static void enc_tensors(wbuf *b, const fr_graph *g, int compress)
+{
+    size_t table = 4;
+    for (int i = 0; i < g->n_tensors; i++) table += 2 + strlen(g->tensors[i].name) + 1 + 32 + 1 + 16;
+    wbuf pay = {0};   /* payload area, offsets relative to its start */
+    size_t base = (table + 63) & ~(size_t)63;
+    wb_u32(b, (uint32_t)g->n_tensors);
+    for (int i = 0; i < g->n_tensors; i++) {
+        const fr_tensor *t = &g->tensors[i];
+        size_t bytes = (size_t)fr_tensor_numel(t) * 4;
+        void *tmp;
+        const void *src = le_floats(t->data, bytes / 4, &tmp);
+        wb_align(&pay, 64);
+        size_t off = pay.n;
+        if (compress) zstd_into(&pay, src, bytes); else wb_put(&pay, src, bytes);
+        free(tmp);
+        wb_str(b, t->name);
+        wb_u8(b, (unsigned)t->ndim);
+        for (int k = 0; k < 4; k++) wb_u64(b, (uint64_t)t->dim[k]);
+        wb_u8(b, compress ? 1 : 0);
+        wb_u64(b, base + off);
+        wb_u64(b, pay.n - off);
+    }
+    FR_ASSERT(b->n == table);
+    wb_zero(b, base - table);
+    wb_put(b, pay.p, pay.n);
+    free(pay.p);
+}
+
+static void enc_datasets(wbuf *b, const fr_model *m)
+{
+    const fr_dataset *ds[2] = {&m->calib, &m->eval};
+    const char *role[2] = {"calib", "eval"};
+    int cnt = 0;
+    size_t table = 4;
+    for (int i = 0; i < 2; i++)
+        if (ds[i]->n > 0) { cnt++; table += 2 + strlen(role[i]) + 16 + 1 + 8 + 1 + 32; }
+    size_t base = (table + 63) & ~(size_t)63;
+    wbuf pay = {0};
+    wb_u32(b, (uint32_t)cnt);
+    for (int i = 0; i < 2; i++) {
+        const fr_dataset *d = ds[i];
+        if (d->n <= 0) continue;
+        size_t count = (size_t)d->n * (size_t)d->c * (size_t)d->h * (size_t)d->w;
+        void *tmp = NULL;
+        const void *src = d->dtype ? le_floats(d->f32, count, &tmp) : (const void *)d->u8;
+        wb_align(&pay, 64);
+        size_t doff = pay.n;
+        zstd_into(&pay, src, count * (d->dtype ? 4 : 1));
+        free(tmp);
+        size_t dlen = pay.n - doff, loff = 0, llen = 0;
+        if (d->labels) {
+            const void *ls = le_floats((const float *)(const void *)d->labels, (size_t)d->n, &tmp);
+            wb_align(&pay, 64);
+            loff = pay.n;
+            zstd_into(&pay, ls, (size_t)d->n * 4);
+            free(tmp);
+            llen = pay.n - loff;
+            loff += base;
+        }
+        wb_str(b, role[i]);
+        wb_u32(b, (uint32_t)d->n); wb_u32(b, (uint32_t)d->c); wb_u32(b, (uint32_t)d->h); wb_u32(b, (uint32_t)d->w);
+        wb_u8(b, (unsigned)d->dtype);
+        wb_f32(b, d->scale); wb_f32(b, d->offset);
+        wb_u8(b, d->labels ? 1 : 0);
+        wb_u64(b, base + doff); wb_u64(b, dlen);
+        wb_u64(b, loff); wb_u64(b, llen);
+    }
+    FR_ASSERT(b->n == table);
+    wb_zero(b, base - table);
+    wb_put(b, pay.p, pay.n);
+    free(pay.p);
+}
+
+int fr_frm_write_mem(const fr_model *m, int compress, uint8_t **out, size_t *out_n, fr_err *e)
+{
+    *out = NULL;
+    *out_n = 0;
+    int rc = check_encodable(m, e);
+    if (rc) return rc;
+    wbuf sec[5] = {{0}};
+    uint32_t type[5];
+    int ns = 0;
+    type[ns] = FR_FRM_META; enc_meta(&sec[ns++], &m->meta);
+    type[ns] = FR_FRM_GRAPH;
+    wb_u32(&sec[ns], (uint32_t)m->g.n_nodes);
+    for (int i = 0; i < m->g.n_nodes; i++) enc_node(&sec[ns], &m->g.nodes[i]);
+    ns++;
+    type[ns] = FR_FRM_TENSORS; enc_tensors(&sec[ns++], &m->g, compress);
+    if (m->calib.n > 0 || m->eval.n > 0) { type[ns] = FR_FRM_DATASETS; enc_datasets(&sec[ns++], m); }
+    if (m->quant_json) { type[ns] = FR_FRM_QUANT; wb_put(&sec[ns], m->quant_json, strlen(m->quant_json)); ns++; }
+
+    wbuf f = {0};
+    wb_put(&f, "FRTM", 4);
+    wb_u16(&f, FR_FRM_MAJOR); wb_u16(&f, FR_FRM_MINOR);
+    wb_u32(&f, compress ? FR_FRM_FLAG_ZSTD_TENSORS : 0);
+    wb_u32(&f, (uint32_t)ns);
+    wb_u64(&f, 0);   /* file size, patched below */
+    wb_u64(&f, 0);   /* header checksum, patched below */
+    uint64_t off = (HDR_SIZE + (uint64_t)ENT_SIZE * ns + 63) & ~(uint64_t)63;
+    for (int i = 0; i < ns; i++) {
+        wb_u32(&f, type[i]); wb_u32(&f, 0);
+        wb_u64(&f, off); wb_u64(&f, sec[i].n);
+        wb_u64(&f, fr_fnv1a(FR_FNV_INIT, sec[i].p, sec[i].n));
+        off = (off + sec[i].n + 63) & ~(uint64_t)63;
+    }
+    size_t table_end = f.n;
+    for (int i = 0; i < ns; i++) {
+        wb_align(&f, 64);
+        wb_put(&f, sec[i].p, sec[i].n);
+        free(sec[i].p);
+    }
+    put_le64_at(f.p + 16, f.n);
+    uint64_t h = fr_fnv1a(FR_FNV_INIT, f.p, 24);
+    h = fr_fnv1a(h, f.p + HDR_SIZE, table_end - HDR_SIZE);
+    put_le64_at(f.p + 24, h);
+    *out = f.p;
+    *out_n = f.n;
+    return FR_OK;
+}
+
+int fr_frm_write(const char *path, const fr_model *m, int compress, fr_err *e)
+{
+    uint8_t *buf;
+    size_t n;
+    fr_err sub;
+    fr_err_clear(&sub);
+    int rc = fr_frm_write_mem(m, compress, &buf, &n, &sub);
+    if (rc) return fr_err_set(e, rc, "%s: %s", path, sub.msg);
+    rc = fr_atomic_write(path, buf, n, e);
+    free(buf);
+    return rc;
+}
+
+/* ---- reader --------------------------------------------------------------------------------- */
+
+typedef struct rd {
+    const uint8_t *p;   /* section bytes */
+    size_t n, pos;
+    uint64_t base;      /* file offset of p[0], for messages */
+    const char *sec, *src;
+    fr_err *e;
+} rd;
+
+#define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
+
+static int rd_need(rd *r, size_t k, const char *what)
+{
+    if (r->n - r->pos < k)
+        return fr_err_set(r->e, FR_EINPUT, "%s: %s section truncated reading %s at offset %" PRIu64
+                          " (section ends at %" PRIu64 ")", r->src, r->sec, what, r->base + r->pos, r->base + r->n);
+    return FR_OK;
+}
+static uint64_t le_get(const uint8_t *p, int k) { uint64_t v = 0; for (int i = k - 1; i >= 0; i--) v = (v << 8) | p[i]; return v; }
+static int rd_uint(rd *r, int k, uint64_t *v, const char *what)
+{
+    TRY(rd_need(r, (size_t)k, what));
+    *v = le_get(r->p + r->pos, k);
+    r->pos += (size_t)k;
+    return FR_OK;
+}
+static int rd_i32(rd *r, int *v, const char *what) { uint64_t u; TRY(rd_uint(r, 4, &u, what)); *v = (int)(int32_t)(uint32_t)u; return FR_OK; }
+static int rd_f32(rd *r, float *v, const char *what) { uint64_t u; TRY(rd_uint(r, 4, &u, what)); uint32_t w = (uint32_t)u; memcpy(v, &w, 4); return FR_OK; }
+/* A str into dst[cap] (length must be < cap; no NUL bytes). */
+static int rd_str(rd *r, char *dst, size_t cap, const char *what)
+{
+    uint64_t k;
+    TRY(rd_uint(r, 2, &k, what));
+    TRY(rd_need(r, (size_t)k, what));
+    if (k >= cap)
+        return fr_err_set(r->e, FR_EINPUT, "%s: %s section: %s at offset %" PRIu64 " is %" PRIu64 " bytes (max %zu)",
+                          r->src, r->sec, what, r->base + r->pos, k, cap - 1);
+    if (memchr(r->p + r->pos, 0, (size_t)k))
+        return fr_err_set(r->e, FR_EINPUT, "%s: %s section: %s at offset %" PRIu64 " contains a NUL byte",
+                          r->src, r->sec, what, r->base + r->pos);
+    memcpy(dst, r->p + r->pos, (size_t)k);
+    dst[k] = 0;
+    r->pos += (size_t)k;
+    return FR_OK;
+}
+#define RERR(r, ...) fr_err_set((r)->e, FR_EINPUT, __VA_ARGS__)
+
+static int copy_text(rd *v, char *dst, size_t cap, const char *key)
+{
+    if (v->n >= cap) return RERR(v, "%s: META section: %s is %zu bytes (max %zu)", v->src, key, v->n, cap - 1);
+    if (memchr(v->p, 0, v->n)) return RERR(v, "%s: META section: %s contains a NUL byte", v->src, key);
+    memcpy(dst, v->p, v->n);
+    dst[v->n] = 0;
+    return FR_OK;
+}
+
+static int dec_meta(rd *r, fr_meta *m)
+{
+    char seen[16][16];
+    int n_seen = 0, have_input = 0, have_names = 0;
+    while (r->pos < r->n) {
+        char key[16];
+        uint64_t vlen;
+        TRY(rd_str(r, key, sizeof key, "key"));
+        TRY(rd_uint(r, 4, &vlen, key));
+        TRY(rd_need(r, (size_t)vlen, key));
+        rd v = *r;
+        v.p = r->p + r->pos; v.n = (size_t)vlen; v.pos = 0; v.base = r->base + r->pos;
+        r->pos += (size_t)vlen;
+        for (int i = 0; i < n_seen; i++)
+            if (!strcmp(seen[i], key)) return RERR(r, "%s: META section: duplicate key %s", r->src, key);
+        if (n_seen < 16) snprintf(seen[n_seen++], sizeof seen[0], "%s", key);
+        uint64_t u;
+        if (!strcmp(key, "name")) TRY(copy_text(&v, m->name, sizeof m->name, key));
+        else if (!strcmp(key, "provenance")) TRY(copy_text(&v, m->provenance, sizeof m->provenance, key));
+        else if (!strcmp(key, "layout")) {
+            TRY(copy_text(&v, m->layout, sizeof m->layout, key));
+            if (strcmp(m->layout, "NCHW")) return RERR(r, "%s: META section: layout %s is not supported (NCHW only)", r->src, m->layout);
+        } else if (!strcmp(key, "input")) {
+            if (vlen != 12) return RERR(r, "%s: META section: input is %" PRIu64 " bytes, expected 12", r->src, vlen);
+            uint64_t d[3];
+            for (int i = 0; i < 3; i++) {
+                TRY(rd_uint(&v, 4, &d[i], key));
+                if (d[i] < 1 || d[i] > 65535) return RERR(r, "%s: META section: input dimension %d is %" PRIu64, r->src, i, d[i]);
+            }
+            m->in_c = (int)d[0]; m->in_h = (int)d[1]; m->in_w = (int)d[2];
+            have_input = 1;
+        } else if (!strcmp(key, "mean") || !strcmp(key, "std")) {
+            int is_std = key[0] == 's';
+            if (vlen != 16) return RERR(r, "%s: META section: %s is %" PRIu64 " bytes, expected 16", r->src, key, vlen);
+            float *dst = is_std ? m->std : m->mean;
+            for (int i = 0; i < 4; i++) {
+                TRY(rd_f32(&v, &dst[i], key));
+                if (!isfinite(dst[i]) || (is_std && !(dst[i] > 0)))
+                    return RERR(r, "%s: META section: %s[%d] = %g is invalid", r->src, key, i, (double)dst[i]);
+            }
+        } else if (!strcmp(key, "n_classes")) {
+            if (vlen != 4) return RERR(r, "%s: META section: n_classes is %" PRIu64 " bytes, expected 4", r->src, vlen);
+            TRY(rd_uint(&v, 4, &u, key));
+            if (u > FR_MAX_CLASSES) return RERR(r, "%s: META section: n_classes %" PRIu64 " exceeds %d", r->src, u, FR_MAX_CLASSES);
+            if (have_names) return RERR(r, "%s: META section: n_classes must precede class_names", r->src);
+            m->n_classes = (int)u;
+        } else if (!strcmp(key, "class_names")) {
+            if (m->n_classes < 1 || m->class_names)
+                return RERR(r, "%s: META section: class_names without n_classes, or twice", r->src);
+            m->class_names = fr_xcalloc((size_t)m->n_classes, sizeof *m->class_names);
+            have_names = 1;
+            for (int i = 0; i < m->n_classes; i++) {
+                char nm[1024];
+                TRY(rd_str(&v, nm, sizeof nm, "class name"));
+                m->class_names[i] = fr_xstrdup(nm);
+            }
+            if (v.pos != v.n) return RERR(r, "%s: META section: class_names holds more than n_classes=%d names", r->src, m->n_classes);
+        } else if (!strcmp(key, "train_seed")) {
+            if (vlen != 8) return RERR(r, "%s: META section: train_seed is %" PRIu64 " bytes, expected 8", r->src, vlen);
+            TRY(rd_uint(&v, 8, &m->train_seed, key));
+        } else if (!strcmp(key, "train_threads")) {
+            if (vlen != 4) return RERR(r, "%s: META section: train_threads is %" PRIu64 " bytes, expected 4", r->src, vlen);
+            TRY(rd_uint(&v, 4, &u, key));
+            if (u > 65536) return RERR(r, "%s: META section: train_threads %" PRIu64 " is absurd", r->src, u);
+            m->train_threads = (int)u;
+        }
+        /* unknown keys: skipped (forward compatible) */
+    }
+    if (!have_input) return RERR(r, "%s: META section: required key 'input' is missing", r->src);
+    return FR_OK;
+}
+
+static int dec_graph(rd *r, fr_graph *g)
+{
+    uint64_t nn;
+    TRY(rd_uint(r, 4, &nn, "node count"));
+    /* A node takes at least 2+2+1+1+2+84 bytes, which bounds the count by the section. */
+    if (nn > MAX_NODES || nn * 92 > r->n - r->pos)
+        return RERR(r, "%s: GRAPH section: node count %" PRIu64 " does not fit the section (%zu bytes)", r->src, nn, r->n);
+    for (uint64_t i = 0; i < nn; i++) {
+        char name[FR_NAME_MAX], op[32];
+        uint64_t u;
+        int in[FR_MAX_IN];
+        TRY(rd_str(r, name, sizeof name, "node name"));
+        TRY(rd_str(r, op, sizeof op, "op name"));
+        int opi = fr_op_from_name(op);
+        if (opi < 0) return RERR(r, "%s: GRAPH section: node %s has unknown op '%s'", r->src, name, op);
+        TRY(rd_uint(r, 1, &u, "input count"));
+        if (u > FR_MAX_IN) return RERR(r, "%s: GRAPH section: node %s has %" PRIu64 " inputs (max %d)", r->src, name, u, FR_MAX_IN);
+        int n_in = (int)u;
+        for (int k = 0; k < n_in; k++) TRY(rd_i32(r, &in[k], "node input"));
+        int idx = fr_graph_add_node(g, name, (fr_op)opi, n_in, in);
+        fr_node *n = &g->nodes[idx];
+        TRY(rd_uint(r, 1, &u, "param count"));
+        if (u > FR_MAX_PARAM) return RERR(r, "%s: GRAPH section: node %s has %" PRIu64 " params (max %d)", r->src, name, u, FR_MAX_PARAM);
+        n->n_param = (int)u;
+        for (int k = 0; k < n->n_param; k++) {
+            TRY(rd_i32(r, &n->param[k], "node param"));
+            if (n->param[k] < -1 || n->param[k] >= g->n_tensors)
+                return RERR(r, "%s: GRAPH section: node %s: param %d refers to tensor %d (there are %d)", r->src, name, k,
+                            n->param[k], g->n_tensors);
+        }
+        TRY(rd_uint(r, 2, &u, "attribute length"));
+        if (u < ATTR_BYTES) return RERR(r, "%s: GRAPH section: node %s: attribute block is %" PRIu64 " bytes (need %d)", r->src, name, u, ATTR_BYTES);
+        TRY(rd_need(r, (size_t)u, "attributes"));
+        fr_attrs *a = &n->a;
+        int *iv[12] = {&a->kh, &a->kw, &a->sh, &a->sw, &a->pt, &a->pl, &a->pb, &a->pr, &a->dh, &a->dw, &a->groups,
+                       &a->count_include_pad};
+        for (int k = 0; k < 12; k++) TRY(rd_i32(r, iv[k], "attribute"));
+        TRY(rd_f32(r, &a->eps, "eps")); TRY(rd_f32(r, &a->alpha, "alpha")); TRY(rd_f32(r, &a->beta, "beta"));
+        if (!isfinite(a->eps) || !isfinite(a->alpha) || !isfinite(a->beta))
+            return RERR(r, "%s: GRAPH section: node %s has a non-finite attribute", r->src, name);
+        for (int k = 0; k < 3; k++) TRY(rd_i32(r, &a->perm[k], "perm"));
+        TRY(rd_i32(r, &a->out_c, "out_c")); TRY(rd_i32(r, &a->out_h, "out_h")); TRY(rd_i32(r, &a->out_w, "out_w"));
+        r->pos += (size_t)u - ATTR_BYTES;
+    }
+    if (r->pos != r->n)
+        return RERR(r, "%s: GRAPH section: %zu unexpected bytes after the last node at offset %" PRIu64, r->src,
+                    r->n - r->pos, r->base + r->pos);
+    return FR_OK;
+}
+
+/* Locates a payload [off, off+len) inside the section, after the table. */
+static int payload(rd *r, uint64_t off, uint64_t len, size_t table_end, const char *what, const char *name)
+{
+    if (off < table_end || off > r->n || len > r->n - off)
+        return RERR(r, "%s: %s section: %s %s payload [%" PRIu64 ", +%" PRIu64 ") lies outside the payload area "
+                    "[%zu, %zu) (file offset %" PRIu64 ")", r->src, r->sec, what, name, off, len, table_end, r->n, r->base);
+    if (off % 64)
+        return RERR(r, "%s: %s section: %s %s payload offset %" PRIu64 " is not 64-byte aligned", r->src, r->sec, what, name, off);
+    return FR_OK;
+}
+
+/* Decompresses exactly `want` bytes from one zstd frame. */
+static int unzstd(rd *r, const uint8_t *src, size_t n, void *dst, size_t want, const char *what, const char *name)
+{
+    unsigned long long cs = ZSTD_getFrameContentSize(src, n);
+    if (cs == ZSTD_CONTENTSIZE_ERROR || cs == ZSTD_CONTENTSIZE_UNKNOWN || cs != want)
+        return RERR(r, "%s: %s section: %s %s: zstd frame is corrupt or holds the wrong size (want %zu bytes)",
+                    r->src, r->sec, what, name, want);
+    size_t fs = ZSTD_findFrameCompressedSize(src, n);
+    if (ZSTD_isError(fs) || fs != n)
+        return RERR(r, "%s: %s section: %s %s: zstd payload is truncated or has trailing bytes", r->src, r->sec, what, name);
+    size_t got = ZSTD_decompress(dst, want ? want : 1, src, n);
+    if (ZSTD_isError(got) || got != want)
+        return RERR(r, "%s: %s section: %s %s: zstd data is corrupt (%s)", r->src, r->sec, what, name,
+                    ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
+    return FR_OK;
+}
+
+static int dec_tensors(rd *r, fr_graph *g)
+{
+    uint64_t nt;
+    TRY(rd_uint(r, 4, &nt, "tensor count"));
+    if (nt > MAX_TENSORS || nt * 52 > r->n - r->pos)
+        return RERR(r, "%s: TENSORS section: tensor count %" PRIu64 " does not fit the section (%zu bytes)", r->src, nt, r->n);
+    /* Pass 1 walks the table to learn where it ends; pass 2 decodes. */
+    rd t = *r;
+    for (uint64_t i = 0; i < nt; i++) {
+        uint64_t k;
+        TRY(rd_uint(&t, 2, &k, "tensor name"));
+        TRY(rd_need(&t, (size_t)k + 50, "tensor entry"));
+        t.pos += (size_t)k + 50;
+    }
+    size_t table_end = t.pos;
+    size_t total = 0;
+    for (uint64_t i = 0; i < nt; i++) {
+        char name[FR_NAME_MAX];
+        uint64_t ndim, enc, off, len, d[4];
+        TRY(rd_str(r, name, sizeof name, "tensor name"));
+        TRY(rd_uint(r, 1, &ndim, "ndim"));
+        for (int k = 0; k < 4; k++) TRY(rd_uint(r, 8, &d[k], "dims"));
+        TRY(rd_uint(r, 1, &enc, "encoding"));
+        TRY(rd_uint(r, 8, &off, "payload offset"));
+        TRY(rd_uint(r, 8, &len, "payload length"));
+        if (ndim < 1 || ndim > 4) return RERR(r, "%s: TENSORS section: tensor %s has ndim %" PRIu64, r->src, name, ndim);
+        size_t bytes = 4;
+        int64_t dim[4];
+        for (int k = 0; k < 4; k++) {
+            if (d[k] < 1 || (k >= (int)ndim && d[k] != 1))
+                return RERR(r, "%s: TENSORS section: tensor %s has invalid dimension %d = %" PRId64, r->src, name, k, (int64_t)d[k]);
+            if (d[k] > FR_MAX_ALLOC || fr_size_mul(&bytes, bytes, (size_t)d[k]) != FR_OK)
+                return RERR(r, "%s: TENSORS section: tensor %s declares more than %zu bytes", r->src, name, FR_MAX_ALLOC);
+            dim[k] = (int64_t)d[k];
+        }
+        if (bytes > FR_MAX_ALLOC - total)
+            return RERR(r, "%s: TENSORS section: tensors declare more than %zu bytes in total", r->src, FR_MAX_ALLOC);
+        total += bytes;
+        if (enc > 1) return RERR(r, "%s: TENSORS section: tensor %s has unknown encoding %" PRIu64, r->src, name, enc);
+        TRY(payload(r, off, len, table_end, "tensor", name));
+        if (enc == 0 && len != bytes)
+            return RERR(r, "%s: TENSORS section: tensor %s raw payload is %" PRIu64 " bytes, shape needs %zu", r->src, name, len, bytes);
+        float *tmp = fr_amalloc(bytes);   /* probe, so a huge tensor gives FR_ENOMEM, not an abort */
+        if (!tmp) return fr_err_set(r->e, FR_ENOMEM, "%s: out of memory for tensor %s (%zu bytes)", r->src, name, bytes);
+        fr_afree(tmp);
+        int ti = fr_graph_add_tensor(g, name, (int)ndim, dim);
+        float *dst = g->tensors[ti].data;
+        if (enc == 0) copy_le32(dst, r->p + off, bytes / 4);
+        else {
+            TRY(unzstd(r, r->p + off, (size_t)len, dst, bytes, "tensor", name));
+            if (!host_le()) copy_le32(dst, dst, bytes / 4);
+        }
+    }
+    return FR_OK;
+}
+
+static int dec_datasets(rd *r, fr_model *m)
+{
+    uint64_t cnt;
+    TRY(rd_uint(r, 4, &cnt, "dataset count"));
+    if (cnt > 2) return RERR(r, "%s: DATASETS section: %" PRIu64 " datasets (max 2)", r->src, cnt);
+    size_t table_end = r->pos;
+    rd t = *r;
+    for (uint64_t i = 0; i < cnt; i++) {
+        uint64_t k;
+        TRY(rd_uint(&t, 2, &k, "dataset role"));
+        TRY(rd_need(&t, (size_t)k + 58, "dataset entry"));
+        t.pos += (size_t)k + 58;
+    }
+    table_end = t.pos;
+    for (uint64_t i = 0; i < cnt; i++) {
+        char role[16];
+        uint64_t dims[4], dtype, has_l, doff, dlen, loff, llen;
+        float scale, offset;
+        TRY(rd_str(r, role, sizeof role, "dataset role"));
+        fr_dataset *d = !strcmp(role, "calib") ? &m->calib : !strcmp(role, "eval") ? &m->eval : NULL;
+        if (!d) return RERR(r, "%s: DATASETS section: unknown dataset role '%s'", r->src, role);
+        if (d->n) return RERR(r, "%s: DATASETS section: dataset %s appears twice", r->src, role);
+        for (int k = 0; k < 4; k++) TRY(rd_uint(r, 4, &dims[k], "dataset shape"));
+        TRY(rd_uint(r, 1, &dtype, "dtype"));
+        TRY(rd_f32(r, &scale, "scale")); TRY(rd_f32(r, &offset, "offset"));
+        TRY(rd_uint(r, 1, &has_l, "has_labels"));
+        TRY(rd_uint(r, 8, &doff, "data offset")); TRY(rd_uint(r, 8, &dlen, "data length"));
+        TRY(rd_uint(r, 8, &loff, "labels offset")); TRY(rd_uint(r, 8, &llen, "labels length"));
+        if (dims[0] < 1 || dims[0] > INT32_MAX)
+            return RERR(r, "%s: DATASETS section: dataset %s has %" PRIu64 " samples", r->src, role, dims[0]);
+        if (dims[1] != (uint64_t)m->meta.in_c || dims[2] != (uint64_t)m->meta.in_h || dims[3] != (uint64_t)m->meta.in_w)
+            return RERR(r, "%s: DATASETS section: dataset %s samples are %" PRIu64 "x%" PRIu64 "x%" PRIu64
+                        " but the model input is %dx%dx%d", r->src, role, dims[1], dims[2], dims[3], m->meta.in_c,
+                        m->meta.in_h, m->meta.in_w);
+        if (dtype > 1) return RERR(r, "%s: DATASETS section: dataset %s has unknown dtype %" PRIu64, r->src, role, dtype);
+        if (!isfinite(scale) || !isfinite(offset) || scale == 0)
+            return RERR(r, "%s: DATASETS section: dataset %s has invalid scale/offset", r->src, role);
+        if (has_l > 1 || (!has_l && d == &m->eval) || (!has_l && (loff || llen)))
+            return RERR(r, "%s: DATASETS section: dataset %s: bad labels flag%s", r->src, role,
+                        d == &m->eval && !has_l ? " (eval data needs labels)" : "");
+        size_t bytes = dtype ? 4 : 1, lbytes;
+        for (int k = 0; k < 4; k++)
+            if (fr_size_mul(&bytes, bytes, (size_t)dims[k]) != FR_OK)
+                return RERR(r, "%s: DATASETS section: dataset %s declares more than %zu bytes", r->src, role, FR_MAX_ALLOC);
+        if (fr_size_mul(&lbytes, 4, (size_t)dims[0]) != FR_OK) return RERR(r, "%s: DATASETS section: labels too large", r->src);
+        TRY(payload(r, doff, dlen, table_end, "dataset", role));
+        if (has_l) TRY(payload(r, loff, llen, table_end, "labels of", role));
+        void *buf = fr_amalloc(bytes);
+        if (!buf) return fr_err_set(r->e, FR_ENOMEM, "%s: out of memory for dataset %s (%zu bytes)", r->src, role, bytes);
+        d->n = (int)dims[0]; d->c = (int)dims[1]; d->h = (int)dims[2]; d->w = (int)dims[3];
+        d->dtype = (int)dtype; d->scale = scale; d->offset = offset;
+        if (dtype) d->f32 = buf; else d->u8 = buf;
+        TRY(unzstd(r, r->p + doff, (size_t)dlen, buf, bytes, "dataset", role));
+        if (dtype) {
+            if (!host_le()) copy_le32(buf, buf, bytes / 4);
+            for (size_t k = 0; k < bytes / 4; k++)
+                if (!isfinite(d->f32[k]))
+                    return RERR(r, "%s: DATASETS section: dataset %s holds a non-finite value at index %zu", r->src, role, k);
+        }
+        if (has_l) {
+            d->labels = malloc(lbytes);
+            if (!d->labels) return fr_err_set(r->e, FR_ENOMEM, "%s: out of memory for labels", r->src);
+            TRY(unzstd(r, r->p + loff, (size_t)llen, d->labels, lbytes, "labels of", role));
+            if (!host_le()) copy_le32(d->labels, d->labels, (size_t)d->n);
+            for (int k = 0; k < d->n; k++)
+                if (d->labels[k] < 0 || (m->meta.n_classes > 0 && d->labels[k] >= m->meta.n_classes))
+                    return RERR(r, "%s: DATASETS section: dataset %s label %d = %d is out of range (n_classes %d)",
+                                r->src, role, k, d->labels[k], m->meta.n_classes);
+        }
+    }
+    return FR_OK;
+}
+
+static int read_mem(const uint8_t *buf, size_t n, const char *src, fr_model *m, fr_err *e)
+{
+    if (n < HDR_SIZE) return fr_err_set(e, FR_EINPUT, "%s: file too short for a .frm header (%zu bytes)", src, n);
+    if (memcmp(buf, "FRTM", 4)) return fr_err_set(e, FR_EINPUT, "%s: not a .frm bundle (bad magic)", src);
+    unsigned major = (unsigned)le_get(buf + 4, 2), minor = (unsigned)le_get(buf + 6, 2);
+    if (major != FR_FRM_MAJOR)
+        return fr_err_set(e, FR_EINPUT, "%s: .frm version %u.%u is not supported (this build reads %d.x)", src, major,
+                          minor, FR_FRM_MAJOR);
+    uint64_t ns = le_get(buf + 12, 4), fsize = le_get(buf + 16, 8);
+    if (fsize != n)
+        return fr_err_set(e, FR_EINPUT, "%s: file is %zu bytes but its header says %" PRIu64 " (%s)", src, n, fsize,
+                          fsize > n ? "truncated" : "trailing data");
+    if (ns < 1 || ns > MAX_SECTIONS || HDR_SIZE + ns * ENT_SIZE > n)
+        return fr_err_set(e, FR_EINPUT, "%s: section count %" PRIu64 " is invalid for a %zu-byte file", src, ns, n);
+    size_t table_end = HDR_SIZE + (size_t)ns * ENT_SIZE;
+    uint64_t h = fr_fnv1a(fr_fnv1a(FR_FNV_INIT, buf, 24), buf + HDR_SIZE, table_end - HDR_SIZE);
+    if (h != le_get(buf + 24, 8)) return fr_err_set(e, FR_EINPUT, "%s: header checksum mismatch (corrupt section table)", src);
+    rd sec[6];
+    memset(sec, 0, sizeof sec);
+    uint64_t prev_end = table_end;
+    for (size_t i = 0; i < ns; i++) {
+        const uint8_t *t = buf + HDR_SIZE + i * ENT_SIZE;
+        uint32_t type = (uint32_t)le_get(t, 4);
+        uint64_t off = le_get(t + 8, 8), len = le_get(t + 16, 8), ck = le_get(t + 24, 8);
+        const char *nm = sec_name(type);
+        if (off % 64 || off < prev_end || off > n || len > n - off)
+            return fr_err_set(e, FR_EINPUT, "%s: section %zu (%s) at offset %" PRIu64 " length %" PRIu64
+                              " is misplaced or runs past the end of the %zu-byte file", src, i, nm, off, len, n);
+        prev_end = off + len;
+        if (fr_fnv1a(FR_FNV_INIT, buf + off, (size_t)len) != ck)
+            return fr_err_set(e, FR_EINPUT, "%s: %s section checksum mismatch (offset %" PRIu64 ", length %" PRIu64 ")",
+                              src, nm, off, len);
+        if (type < FR_FRM_META || type > FR_FRM_QUANT) {
+            if (minor > FR_FRM_MINOR) continue;
+            return fr_err_set(e, FR_EINPUT, "%s: unknown section type %u at offset %" PRIu64, src, type, off);
+        }
+        if (sec[type].sec) return fr_err_set(e, FR_EINPUT, "%s: duplicate %s section at offset %" PRIu64, src, nm, off);
+        sec[type] = (rd){.p = buf + off, .n = (size_t)len, .pos = 0, .base = off, .sec = nm, .src = src, .e = e};
+    }
+    for (int k = FR_FRM_META; k <= FR_FRM_TENSORS; k++)
+        if (!sec[k].sec) return fr_err_set(e, FR_EINPUT, "%s: required %s section is missing", src, sec_name((uint32_t)k));
+    TRY(dec_meta(&sec[FR_FRM_META], &m->meta));
+    TRY(dec_tensors(&sec[FR_FRM_TENSORS], &m->g));
+    TRY(dec_graph(&sec[FR_FRM_GRAPH], &m->g));
+    if (sec[FR_FRM_DATASETS].sec) TRY(dec_datasets(&sec[FR_FRM_DATASETS], m));
+    if (sec[FR_FRM_QUANT].sec) {
+        rd *q = &sec[FR_FRM_QUANT];
+        if (memchr(q->p, 0, q->n)) return RERR(q, "%s: QUANT section contains a NUL byte", src);
+        m->quant_json = fr_xmalloc(q->n + 1);
+        memcpy(m->quant_json, q->p, q->n);
+        m->quant_json[q->n] = 0;
+    }
+    return fr_graph_validate(&m->g, &m->meta, src, e);
+}
+
+int fr_frm_read_mem(const uint8_t *buf, size_t n, const char *name, fr_model *m, fr_err *e)
+{
+    fr_model_init(m);
+    int rc = read_mem(buf, n, name, m, e);
+    if (rc) fr_model_free(m);
+    return rc;
+}
+
+int fr_frm_read(const char *path, fr_model *m, fr_err *e)
+{
+    uint8_t *buf;
+    size_t n;
+    fr_model_init(m);
+    int rc = fr_read_file(path, FR_MAX_ALLOC, &buf, &n, e);
+    if (rc) return rc;
+    rc = fr_frm_read_mem(buf, n, path, m, e);
+    free(buf);
+    return rc;
+}
+
+/* ---- fingerprint and summary -------------------------------------------------------------- */
+
+static uint64_t hash_le32(uint64_t h, const void *p, size_t count)
+{
+    if (host_le()) return fr_fnv1a(h, p, count * 4);
+    const uint8_t *b = p;
+    for (size_t i = 0; i < count; i++, b += 4) { uint8_t t[4] = {b[3], b[2], b[1], b[0]}; h = fr_fnv1a(h, t, 4); }
+    return h;
+}
+
+uint64_t fr_frm_fingerprint(const fr_model *m)
+{
+    wbuf b = {0};
+    wb_put(&b, "frm-fp1", 7);
+    wb_u32(&b, (uint32_t)m->meta.in_c); wb_u32(&b, (uint32_t)m->meta.in_h); wb_u32(&b, (uint32_t)m->meta.in_w);
+    for (int i = 0; i < 4; i++) { wb_f32(&b, m->meta.mean[i]); wb_f32(&b, m->meta.std[i]); }
+    wb_u32(&b, (uint32_t)m->g.n_nodes);
+    for (int i = 0; i < m->g.n_nodes; i++) enc_node(&b, &m->g.nodes[i]);
+    wb_u32(&b, (uint32_t)m->g.n_tensors);
+    uint64_t h = fr_fnv1a(FR_FNV_INIT, b.p, b.n);
+    for (int i = 0; i < m->g.n_tensors; i++) {
+        const fr_tensor *t = &m->g.tensors[i];
+        b.n = 0;
+        wb_str(&b, t->name);
+        wb_u8(&b, (unsigned)t->ndim);
+        for (int k = 0; k < 4; k++) wb_u64(&b, (uint64_t)t->dim[k]);
+        h = fr_fnv1a(h, b.p, b.n);
+        if (t->data) h = hash_le32(h, t->data, (size_t)fr_tensor_numel(t));
+    }
+    const fr_dataset *d = &m->calib;
+    b.n = 0;
+    wb_u32(&b, (uint32_t)d->n); wb_u32(&b, (uint32_t)d->c); wb_u32(&b, (uint32_t)d->h); wb_u32(&b, (uint32_t)d->w);
+    wb_u8(&b, (unsigned)d->dtype); wb_f32(&b, d->scale); wb_f32(&b, d->offset);
+    h = fr_fnv1a(h, b.p, b.n);
+    free(b.p);
+    if (d->n > 0) {
+        size_t count = (size_t)d->n * (size_t)d->c * (size_t)d->h * (size_t)d->w;
+        if (d->dtype && d->f32) h = hash_le32(h, d->f32, count);
+        else if (!d->dtype && d->u8) h = fr_fnv1a(h, d->u8, count);
+    }
+    return h;
+}
+
+static void print_dataset(FILE *out, const char *role, const fr_dataset *d)
+{
+    if (d->n <= 0) { fprintf(out, "  %-6s absent\n", role); return; }
+    size_t bytes = (size_t)d->n * d->c * d->h * d->w * (d->dtype ? 4 : 1) + (d->labels ? (size_t)d->n * 4 : 0);
+    fprintf(out, "  %-6s n=%d  %dx%dx%d %s  scale %g offset %g  labels %s  %zu bytes\n", role, d->n, d->c, d->h, d->w,
+            d->dtype ? "float32" : "uint8", (double)d->scale, (double)d->offset, d->labels ? "yes" : "no", bytes);
+}
+
+int fr_frm_info(FILE *out, const char *path, const fr_model *m, int verbose)
+{
+    const fr_meta *mt = &m->meta;
+    const fr_graph *g = &m->g;
+    fprintf(out, "model       %s\n", mt->name[0] ? mt->name : "(unnamed)");
+    fprintf(out, "provenance  %s\n", mt->provenance[0] ? mt->provenance : "(none)");
+    if (mt->train_seed || mt->train_threads)
+        fprintf(out, "training    seed %" PRIu64 ", %d thread(s)\n", mt->train_seed, mt->train_threads);
+    fprintf(out, "input       %dx%dx%d %s", mt->in_c, mt->in_h, mt->in_w, mt->layout);
+    fprintf(out, "  mean");
+    for (int c = 0; c < mt->in_c && c < 4; c++) fprintf(out, " %g", (double)mt->mean[c]);
+    fprintf(out, "  std");
+    for (int c = 0; c < mt->in_c && c < 4; c++) fprintf(out, " %g", (double)mt->std[c]);
+    fprintf(out, "\nclasses     %d", mt->n_classes);
+    for (int i = 0; mt->class_names && i < mt->n_classes && i < (verbose ? mt->n_classes : 10); i++)
+        fprintf(out, "%s%s", i ? ", " : ": ", mt->class_names[i]);
+    if (mt->class_names && !verbose && mt->n_classes > 10) fprintf(out, ", ...");
+    fprintf(out, "\nlayers\n  %4s  %-24s %-12s %-14s %10s\n", "#", "node", "op", "output", "params");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const fr_node *n = &g->nodes[i];
+        int64_t pc = 0;
+        for (int k = 0; k < n->n_param; k++)
+            if (n->param[k] >= 0 && n->param[k] < g->n_tensors) pc += fr_tensor_numel(&g->tensors[n->param[k]]);
+        char shape[48];
+        snprintf(shape, sizeof shape, "%dx%dx%d", n->c, n->h, n->w);
+        fprintf(out, "  %4d  %-24s %-12s %-14s %10" PRId64 "\n", i, n->name, fr_op_name(n->op), shape, pc);
+        if (verbose) {
+            const fr_attrs *a = &n->a;
+            fprintf(out, "        in");
+            for (int k = 0; k < n->n_in; k++) fprintf(out, " %d", n->in[k]);
+            if (n->op == FR_OP_CONV || n->op == FR_OP_MAXPOOL || n->op == FR_OP_AVGPOOL)
+                fprintf(out, "  k %dx%d s %dx%d pad %d,%d,%d,%d dil %dx%d groups %d", a->kh, a->kw, a->sh, a->sw, a->pt,
+                        a->pl, a->pb, a->pr, a->dh, a->dw, a->groups);
+            if (n->op == FR_OP_BN) fprintf(out, "  eps %g", (double)a->eps);
+            fprintf(out, "\n");
+        }
+    }
+    int64_t total = fr_graph_param_count(g);
+    fprintf(out, "total params %" PRId64 " (%.1f KiB as float32)\n", total, (double)total * 4 / 1024);
+    if (verbose) {
+        fprintf(out, "tensors\n");
+        for (int i = 0; i < g->n_tensors; i++) {
+            const fr_tensor *t = &g->tensors[i];
+            fprintf(out, "  %4d  %-32s [", i, t->name);
+            for (int k = 0; k < t->ndim; k++) fprintf(out, "%s%" PRId64, k ? ", " : "", t->dim[k]);
+            fprintf(out, "]\n");
+        }
+    }
+    fprintf(out, "datasets\n");
+    print_dataset(out, "calib", &m->calib);
+    print_dataset(out, "eval", &m->eval);
+    fprintf(out, "quant       %s\n", m->quant_json ? "present" : "none");
+    struct stat st;
+    if (path && stat(path, &st) == 0) fprintf(out, "file size   %lld bytes\n", (long long)st.st_size);
+    return ferror(out) ? FR_EIO : FR_OK;
+}
