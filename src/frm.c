@@ -190,7 +190,7 @@ static const void *le_floats(const float *p, size_t count, void **tmp)
 {
     *tmp = NULL;
     if (host_le()) return p;
-    *tmp = fr_xmalloc(count * 4 ? count * 4 : 1);
+    *tmp = fr_xmalloc(count ? count * 4 : 4);
     copy_le32(*tmp, p, count);
     return *tmp;
 }
