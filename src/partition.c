@@ -1,0 +1,225 @@
+/* partition.c — BRECQ-style and layer-wise reconstruction units; see partition.h. */
+#include "frtui/partition.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int is_act(fr_op op)
+{
+    return op == FR_OP_RELU || op == FR_OP_RELU6 || op == FR_OP_CLIP || op == FR_OP_HARDSWISH ||
+           op == FR_OP_SIGMOID || op == FR_OP_HARDSIGMOID;
+}
+
+static int is_depthwise(const fr_graph *g, const fr_node *n)
+{
+    if (n->op != FR_OP_CONV || n->a.groups <= 1) return 0;
+    const fr_node *in = &g->nodes[n->in[0]];
+    return n->a.groups == in->c && n->c % in->c == 0;
+}
+
+static int is_pointwise(const fr_node *n) { return n->op == FR_OP_CONV && n->a.kh == 1 && n->a.kw == 1 && n->a.groups == 1; }
+
+/* uses[i]: number of consumers of node i; the last consumer index in last_use[i]. */
+typedef struct { int *uses, *first_use, *last_use; } usage;
+
+static void usage_build(const fr_graph *g, usage *u)
+{
+    u->uses = fr_xcalloc((size_t)g->n_nodes, sizeof(int));
+    u->first_use = fr_xcalloc((size_t)g->n_nodes, sizeof(int));
+    u->last_use = fr_xcalloc((size_t)g->n_nodes, sizeof(int));
+    for (int i = 0; i < g->n_nodes; i++) u->first_use[i] = -1, u->last_use[i] = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++) {
+            int j = g->nodes[i].in[k];
+            u->uses[j]++;
+            if (u->first_use[j] < 0) u->first_use[j] = i;
+            u->last_use[j] = i;
+        }
+}
+
+static void usage_free(usage *u) { free(u->uses); free(u->first_use); free(u->last_use); }
+
+/* A range [a, b] is self-contained when it reads only nodes in [a-1-ish...]: every input of a
+ * node inside is inside or equal to `src`, and nothing after b reads a node in [a, b-1]. */
+static int range_ok(const fr_graph *g, const usage *u, int src, int a, int b)
+{
+    for (int i = a; i <= b; i++) {
+        const fr_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in; k++)
+            if (!(n->in[k] >= a && n->in[k] <= b) && n->in[k] != src) return 0;
+        if (i < b && u->last_use[i] > b) return 0;
+    }
+    return 1;
+}
+
+/* Extends the end of a block over a directly following single-consumer activation. */
+static int with_act(const fr_graph *g, const usage *u, int end)
+{
+    if (end + 1 < g->n_nodes && u->uses[end] == 1 && is_act(g->nodes[end + 1].op) && g->nodes[end + 1].in[0] == end)
+        return end + 1;
+    return end;
+}
+
+/* Highest-index common ancestor of a and b (inclusive), or -1. */
+static int split_node(const fr_graph *g, int a, int b, unsigned char *mark)
+{
+    memset(mark, 0, (size_t)g->n_nodes);
+    /* Mark ancestors of a with bit 1, of b with bit 2, walking down in index order. */
+    mark[a] |= 1;
+    mark[b] |= 2;
+    int hi = a > b ? a : b;
+    for (int i = hi; i >= 0; i--) {
+        if (!mark[i]) continue;
+        if (mark[i] == 3) return i;
+        const fr_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in; k++) mark[n->in[k]] |= mark[i];
+    }
+    return -1;
+}
+
+static void add_unit(fr_partition *p, int *cap, const fr_graph *g, int first, int last, int is_block)
+{
+    if (p->n == *cap) {
+        *cap = *cap ? 2 * *cap : 16;
+        p->units = fr_xrealloc(p->units, (size_t)*cap * sizeof *p->units);
+    }
+    fr_unit *u = &p->units[p->n++];
+    memset(u, 0, sizeof *u);
+    u->first = first;
+    u->last = last;
+    u->is_block = is_block;
+    size_t len = 0;
+    for (int i = first; i <= last; i++) {
+        const fr_node *n = &g->nodes[i];
+        if (fr_node_is_layer(n) && u->n_layers < FR_UNIT_MAX_LAYERS) u->layers[u->n_layers++] = i;
+        const char *nm = is_depthwise(g, n) ? "dwconv" : fr_op_name(n->op);
+        int w = snprintf(u->ops + len, sizeof u->ops - len, "%s%s", len ? "," : "", nm);
+        if (w < 0 || (size_t)w >= sizeof u->ops - len) {
+            snprintf(u->ops + sizeof u->ops - 5, 5, "...");
+            len = sizeof u->ops - 1;
+        } else {
+            len += (size_t)w;
+        }
+        for (int k = 0; k < n->n_in; k++) {
+            int j = n->in[k], seen = 0;
+            if (j >= first) continue;
+            for (int q = 0; q < u->n_ext; q++) seen |= u->ext[q] == j;
+            if (!seen && u->n_ext < FR_UNIT_MAX_EXT) u->ext[u->n_ext++] = j;
+        }
+    }
+    const char *lead = u->n_layers ? g->nodes[u->layers[0]].name : g->nodes[first].name;
+    snprintf(u->name, sizeof u->name, "%s%.*s", is_block ? "block:" : "", (int)sizeof u->name - 8, lead);
+}
+
+int fr_partition_build(const fr_graph *g, int layerwise, fr_partition *p, fr_err *e)
+{
+    memset(p, 0, sizeof *p);
+    int N = g->n_nodes;
+    if (N < 2) return fr_err_set(e, FR_EINPUT, "graph has no operators to partition");
+    usage u;
+    usage_build(g, &u);
+    /* block_end[i] = end of a block that starts at node i (0 = none). */
+    int *block_end = fr_xcalloc((size_t)N, sizeof(int));
+    unsigned char *mark = fr_xcalloc((size_t)N, 1);
+    if (!layerwise) {
+        for (int i = 1; i < N; i++) {
+            const fr_node *n = &g->nodes[i];
+            int start = -1, end = -1, src = -1;
+            if (n->op == FR_OP_ADD && n->n_in == 2) {
+                src = split_node(g, n->in[0], n->in[1], mark);
+                if (src < 0) continue;
+                start = src + 1;
+                end = with_act(g, &u, i);
+            } else if (is_depthwise(g, n)) {
+                /* Inverted residual without skip: [expand 1x1 + act] -> dw + act -> project 1x1. */
+                int d = i, a = n->in[0];
+                start = d;
+                if (is_act(g->nodes[a].op) && is_pointwise(&g->nodes[g->nodes[a].in[0]]) && u.uses[a] == 1 &&
+                    u.uses[g->nodes[a].in[0]] == 1)
+                    start = g->nodes[a].in[0];
+                int k = d;
+                if (k + 1 < N && u.uses[k] == 1 && is_act(g->nodes[k + 1].op) && g->nodes[k + 1].in[0] == k) k++;
+                if (k + 1 < N && u.uses[k] == 1 && is_pointwise(&g->nodes[k + 1]) && g->nodes[k + 1].in[0] == k) k++;
+                else continue;
+                end = with_act(g, &u, k);
+                src = g->nodes[start].in[0];
+                /* A skip connection around this will be found by the add rule instead. */
+                if (u.uses[end] == 1 && end + 1 < N && g->nodes[end + 1].op == FR_OP_ADD) continue;
+            } else {
+                continue;
+            }
+            if (start < 1 || end < start || !range_ok(g, &u, src, start, end)) continue;
+            /* Keep the outermost block when candidates overlap: an earlier, longer one wins. */
+            int clash = 0;
+            for (int s = 1; s < N && !clash; s++)
+                if (block_end[s] && !(block_end[s] < start || s > end)) {
+                    if (s <= start && block_end[s] >= end) clash = 1;            /* already covered */
+                    else if (start <= s && end >= block_end[s]) block_end[s] = 0; /* we contain it */
+                    else clash = 1;
+                }
+            if (!clash) block_end[start] = end;
+        }
+    }
+    /* Cover 1..N-1: glue accumulates and is prepended to the next unit. */
+    int cap = 0, glue = -1;
+    for (int i = 1; i < N;) {
+        int start = glue >= 0 ? glue : i;
+        if (block_end[i]) {
+            add_unit(p, &cap, g, start, block_end[i], 1);
+            i = block_end[i] + 1;
+            glue = -1;
+        } else if (fr_node_is_layer(&g->nodes[i])) {
+            int end = i;
+            if (i + 1 < N && u.uses[i] == 1 && is_act(g->nodes[i + 1].op) && g->nodes[i + 1].in[0] == i) end = i + 1;
+            add_unit(p, &cap, g, start, end, 0);
+            i = end + 1;
+            glue = -1;
+        } else {
+            if (glue < 0) glue = i;
+            i++;
+        }
+    }
+    if (glue >= 0) {
+        if (p->n == 0) {
+            free(block_end); free(mark); usage_free(&u);
+            return fr_err_set(e, FR_EINPUT, "graph has no conv or linear layer to quantize");
+        }
+        /* Trailing glue joins the last unit: rebuild it over the longer range. */
+        fr_unit last = p->units[--p->n];
+        add_unit(p, &cap, g, last.first, N - 1, last.is_block);
+    }
+    free(block_end);
+    free(mark);
+    usage_free(&u);
+    return FR_OK;
+}
+
+void fr_partition_free(fr_partition *p)
+{
+    free(p->units);
+    memset(p, 0, sizeof *p);
+}
+
+int fr_partition_find(const fr_partition *p, const fr_graph *g, const char *name)
+{
+    for (int k = 0; k < p->n; k++)
+        if (strcmp(p->units[k].name, name) == 0) return k;
+    int node = fr_graph_find_node(g, name);
+    if (node < 0) return -1;
+    for (int k = 0; k < p->n; k++)
+        if (node >= p->units[k].first && node <= p->units[k].last) return k;
+    return -1;
+}
+
+void fr_partition_print(FILE *out, const fr_partition *p, const fr_graph *g)
+{
+    fprintf(out, "%-4s %-28s %-6s %6s %-14s %s\n", "#", "unit", "kind", "layers", "output", "ops");
+    for (int k = 0; k < p->n; k++) {
+        const fr_unit *u = &p->units[k];
+        const fr_node *o = &g->nodes[u->last];
+        char shape[32];
+        snprintf(shape, sizeof shape, "%dx%dx%d", o->c, o->h, o->w);
+        fprintf(out, "%-4d %-28.28s %-6s %6d %-14s %s\n", k, u->name, u->is_block ? "block" : "layer", u->n_layers,
+                shape, u->ops);
+    }
+}
