@@ -1,0 +1,36 @@
+/* inflate.h — a small, bounds-checked DEFLATE (RFC 1951) and gzip (RFC 1952) decoder.
+ *
+ * Design note
+ *   zlib is not one of our direct dependencies, and we only ever need to *read* gzip (IDX
+ *   files), so this is a compact decoder in the style of zlib's contrib/puff: canonical
+ *   Huffman decoding from code-length counts, no tables to build beyond two short arrays.
+ *   It is written for untrusted input: every read checks the input end, every back-reference
+ *   is checked against the output produced so far, code sets are checked for over-subscription
+ *   and the output may not grow past `max_out`.  Output memory is malloc'd (caller frees).
+ */
+#ifndef FRTUI_INFLATE_H
+#define FRTUI_INFLATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frtui/common.h"
+
+/* CRC-32 (ISO-HDLC, as in gzip/zlib): crc = fr_crc32(0, p, n), chainable. */
+uint32_t fr_crc32(uint32_t crc, const void *p, size_t n);
+
+/* 1 when the buffer starts with the gzip magic 1f 8b. */
+int fr_is_gzip(const uint8_t *p, size_t n);
+
+/* Decodes one raw DEFLATE stream from in[0..n).  *consumed (may be NULL) receives the number
+ * of input bytes used (the stream's last partial byte counts).  On success *out is a malloc'd
+ * buffer of *out_n bytes (never NULL, even when empty).  Output beyond max_out is refused.
+ * Errors: FR_EINPUT ("NAME: deflate: what, at input byte N"), FR_ENOMEM. */
+int fr_inflate(const uint8_t *in, size_t n, size_t *consumed, uint8_t **out, size_t *out_n,
+               size_t max_out, const char *name, fr_err *e);
+
+/* Decodes a gzip file (one or more concatenated members), verifying CRC-32 and ISIZE. */
+int fr_gunzip(const uint8_t *in, size_t n, uint8_t **out, size_t *out_n, size_t max_out,
+              const char *name, fr_err *e);
+
+#endif
