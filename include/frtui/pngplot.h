@@ -1,0 +1,104 @@
+/* pngplot.h — publication-style plots rendered into an fr_raster at native resolution.
+ *
+ * Every plot takes plain arrays (no knowledge of the engine) through a small input struct,
+ * renders into a new canvas (fr_pngplot_render_*; caller frees with fr_raster_free) or straight
+ * to a PNG file (fr_pngplot_*; atomic write).  Non-finite values are skipped (and counted in the
+ * plot's note line) rather than rejected; structural problems (NULL arrays, empty series,
+ * non-increasing bin edges, absurd sizes) return FR_EINPUT.
+ * The optional fr_plot_geom output reports where the data landed so callers (the TUI's mouse
+ * picking, the tests) can map data to pixels. */
+#ifndef FRTUI_PNGPLOT_H
+#define FRTUI_PNGPLOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "frtui/common.h"
+#include "frtui/raster.h"
+
+/* Plot rectangle in pixels and its data range.  Heatmap: x/y are column/row indices, cell
+ * (r, c) covers pixels [x0 + (c/down)*cell, +cell) x [y0 + (r/down)*cell, +cell). */
+typedef struct fr_plot_geom {
+    int x0, y0, w, h;
+    double xmin, xmax, ymin, ymax;
+    int logy;
+    int cell, down;          /* heatmap only: pixels per cell, weights per cell side */
+    int title_y0, title_y1;  /* rows covered by the title text */
+} fr_plot_geom;
+/* Pixel of a data point (non-heatmap plots). */
+int fr_plot_geom_px(const fr_plot_geom *g, double x);
+int fr_plot_geom_py(const fr_plot_geom *g, double y);
+
+/* ---- helpers ---- */
+/* Up to cap "nice" ticks (multiples of 1, 2 or 5 x 10^k) inside [lo, hi], about max_ticks of
+ * them.  Returns the count and stores the step in *step (may be NULL). */
+int fr_pngplot_nice_ticks(double lo, double hi, int max_ticks, double *out, int cap, double *step);
+/* Compact number for a tick label: precision follows step (step <= 0: 3 significant digits);
+ * exponent form without padding for tiny/huge values: 1e-3 -> "1e-3", 2.5e-4 -> "2.5e-4",
+ * 120000 -> "1.2e5"; 0 -> "0". */
+void fr_pngplot_format_num(double v, double step, char *buf, size_t n);
+/* TensorBoard-style debiased EMA: acc = beta*acc + (1-beta)*v; out = acc / (1 - beta^t), t
+ * counting finite values only; non-finite inputs give NaN outputs and do not advance t. */
+void fr_pngplot_ema(const float *v, size_t n, float beta, float *out);
+/* Diverging colour map (ColorBrewer RdBu): t = -1 blue, 0 neutral (247,247,247), +1 red. */
+fr_rgb fr_pngplot_diverging(float t);
+
+/* ---- heatmap of learned division scales S ---- */
+typedef struct fr_heatmap_in {
+    const float *s;          /* rows x cols, row-major, S > 0 (others drawn black) */
+    int rows, cols;          /* rows = output channels, cols = in*kh*kw */
+    float log_range;         /* > 0: colours span ln S in [-log_range, +log_range];
+                                <= 0: symmetric max |ln S| of the data */
+    const char *title;       /* "model / unit / method / bits / iteration" */
+    const char *xlabel, *ylabel;   /* NULL: "input index (in x kh x kw)", "output channel" */
+} fr_heatmap_in;
+int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_geom *geom, fr_err *e);
+int fr_pngplot_heatmap(const char *path, const fr_heatmap_in *in, fr_err *e);
+
+/* ---- scatter: weight vs rounding shift (grid units) with density shading ---- */
+typedef struct fr_scatter_in {
+    const float *x, *y;      /* n points: x = W (or |W|), y = c - W/s1 */
+    size_t n;
+    const char *title;       /* plot title (compare: the panel subtitle) */
+    const char *xlabel, *ylabel;   /* NULL: "W", "rounding shift (grid units)" */
+    int fixed_range;         /* nonzero: use the ranges below (points outside are counted) */
+    double xmin, xmax, ymin, ymax;
+} fr_scatter_in;
+int fr_pngplot_render_scatter(fr_raster *out, const fr_scatter_in *in, fr_plot_geom *geom, fr_err *e);
+int fr_pngplot_scatter(const char *path, const fr_scatter_in *in, fr_err *e);
+
+/* Three scatter panels side by side with identical axes (the union of the three data ranges
+ * unless the first panel has fixed_range).  geom may be NULL or point at 3 entries. */
+int fr_pngplot_render_compare(fr_raster *out, const fr_scatter_in panels[3], const char *title,
+                              fr_plot_geom *geom, fr_err *e);
+int fr_pngplot_compare(const char *path, const fr_scatter_in panels[3], const char *title, fr_err *e);
+
+/* ---- loss curve ---- */
+typedef struct fr_loss_in {
+    const float *loss;       /* n values */
+    const int64_t *iter;     /* n increasing iteration numbers, or NULL for 1..n */
+    size_t n;
+    float beta;              /* EMA smoothing in (0, 1), e.g. 0.9; 0: raw only */
+    int log_y;               /* log10 y axis (non-positive values are skipped) */
+    const char *title, *ylabel;    /* ylabel NULL: "loss" */
+} fr_loss_in;
+int fr_pngplot_render_loss(fr_raster *out, const fr_loss_in *in, fr_plot_geom *geom, fr_err *e);
+int fr_pngplot_loss(const char *path, const fr_loss_in *in, fr_err *e);
+
+/* ---- histogram(s) ---- */
+#define FR_HIST_MAX_SERIES 8
+typedef struct fr_hist_series {
+    const float *edges;      /* nbins + 1 strictly increasing edges */
+    const double *counts;    /* nbins counts >= 0 */
+    int nbins;
+    const char *label;       /* legend text; NULL: no legend entry */
+} fr_hist_series;
+typedef struct fr_hist_in {
+    const fr_hist_series *series;
+    int nseries;             /* 1..FR_HIST_MAX_SERIES, overlaid translucently */
+    int log_y;
+    const char *title, *xlabel, *ylabel;   /* NULL: "value", "count" */
+} fr_hist_in;
+int fr_pngplot_render_hist(fr_raster *out, const fr_hist_in *in, fr_plot_geom *geom, fr_err *e);
+int fr_pngplot_hist(const char *path, const fr_hist_in *in, fr_err *e);
+
+#endif

@@ -1,0 +1,791 @@
+/* pngplot.c — heatmap, scatter, loss, histogram and compare plots rendered into an fr_raster.
+ *
+ * Design note
+ *   Pure functions of their input arrays: each render call allocates one canvas, draws, and
+ *   hands it to the caller; no globals, so plots can be rendered from any thread.
+ *   Layout is computed before drawing: the plot rectangle size is fixed (or, for the heatmap,
+ *   derived from the cell size), tick labels are generated next, and the margins are then sized
+ *   from the widest label, so labels never collide with the frame.  Tick labels that would
+ *   still overlap a previously drawn one are dropped at draw time (invariant: no two labels
+ *   overlap).  Everything is integer-pixel and bitmap-font based, so output is deterministic
+ *   and byte-identical across machines.
+ */
+#include "frtui/pngplot.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAD 14
+#define TICK 4
+#define MAXT 48
+
+static const fr_rgb C_BG = { 255, 255, 255 }, C_TEXT = { 33, 33, 33 }, C_MUTED = { 100, 100, 100 },
+                    C_AXIS = { 70, 70, 70 }, C_GRID = { 232, 232, 232 };
+static const fr_rgb PALETTE[FR_HIST_MAX_SERIES] = {
+    { 31, 119, 180 }, { 255, 127, 14 }, { 44, 160, 44 }, { 214, 39, 40 },
+    { 148, 103, 189 }, { 140, 86, 75 }, { 227, 119, 194 }, { 127, 127, 127 },
+};
+
+/* ---- numbers and ticks ----------------------------------------------------------------------- */
+
+int fr_pngplot_nice_ticks(double lo, double hi, int max_ticks, double *out, int cap, double *step)
+{
+    if (step) *step = 0;
+    if (!(isfinite(lo) && isfinite(hi)) || cap < 1) return 0;
+    if (hi < lo) { double t = lo; lo = hi; hi = t; }
+    if (hi == lo) { out[0] = lo; return 1; }
+    if (max_ticks < 2) max_ticks = 2;
+    double raw = (hi - lo) / (max_ticks - 1), mag = pow(10.0, floor(log10(raw))), st = 10 * mag;
+    static const double mult[] = { 1, 2, 5, 10 };
+    for (int i = 0; i < 4; i++)
+        if (mult[i] * mag >= raw * (1 - 1e-9)) { st = mult[i] * mag; break; }
+    if (step) *step = st;
+    int n = 0;
+    for (double k = ceil(lo / st - 1e-9); n < cap; k += 1) {
+        double v = k * st;
+        if (v > hi + st * 1e-9) break;
+        out[n++] = fabs(v) < st * 1e-9 ? 0.0 : v;
+    }
+    return n;
+}
+
+/* "1.50e-03" -> "1.5e-3" */
+static void compact_exp(char *buf)
+{
+    char *e = strchr(buf, 'e');
+    if (!e) return;
+    char mant[32], ex[16];
+    snprintf(mant, sizeof mant, "%.*s", (int)(e - buf), buf);
+    if (strchr(mant, '.')) {
+        size_t l = strlen(mant);
+        while (l && mant[l - 1] == '0') mant[--l] = 0;
+        if (l && mant[l - 1] == '.') mant[--l] = 0;
+    }
+    int x = atoi(e + 1);
+    snprintf(ex, sizeof ex, "e%d", x);
+    snprintf(buf, 32, "%s%s", mant, ex);
+}
+
+void fr_pngplot_format_num(double v, double step, char *buf, size_t n)
+{
+    char tmp[64];
+    double a = fabs(v);
+    if (!isfinite(v)) snprintf(tmp, sizeof tmp, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+    else if (a == 0 || (step > 0 && a < step * 1e-6)) snprintf(tmp, sizeof tmp, "0");
+    else if (a < 1e-3 || a >= 1e5) {
+        int p = 2;
+        if (step > 0) p = (int)FR_MAX(0, FR_MIN(6, floor(log10(a)) - floor(log10(step) + 1e-9)));
+        snprintf(tmp, sizeof tmp, "%.*e", p, v);
+        compact_exp(tmp);
+    } else if (step > 0) {
+        int d = (int)FR_MAX(0, ceil(-log10(step) - 1e-9));
+        while (d < 8 && fabs(step * pow(10, d) - round(step * pow(10, d))) > 1e-6 * step * pow(10, d)) d++;
+        snprintf(tmp, sizeof tmp, "%.*f", d, v);
+    } else {
+        snprintf(tmp, sizeof tmp, "%.3g", v);
+        compact_exp(tmp);
+    }
+    snprintf(buf, n, "%s", tmp);
+}
+
+void fr_pngplot_ema(const float *v, size_t n, float beta, float *out)
+{
+    double acc = 0, bt = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(v[i])) { out[i] = NAN; continue; }
+        acc = beta * acc + (1.0 - beta) * v[i];
+        bt *= beta;
+        out[i] = (float)(beta >= 1 ? v[i] : acc / (1.0 - bt));
+    }
+}
+
+fr_rgb fr_pngplot_diverging(float t)
+{
+    static const uint8_t k[11][3] = {
+        { 5, 48, 97 }, { 33, 102, 172 }, { 67, 147, 195 }, { 146, 197, 222 }, { 209, 229, 240 },
+        { 247, 247, 247 }, { 253, 219, 199 }, { 244, 165, 130 }, { 214, 96, 77 }, { 178, 24, 43 },
+        { 103, 0, 31 },
+    };
+    if (!(t >= -1)) t = -1;   /* also NaN */
+    if (t > 1) t = 1;
+    float u = (t + 1) * 5;
+    int i = (int)u;
+    if (i >= 10) i = 9;
+    float f = u - i;
+    return FR_RGB(k[i][0] + (k[i + 1][0] - k[i][0]) * f + 0.5f, k[i][1] + (k[i + 1][1] - k[i][1]) * f + 0.5f,
+                  k[i][2] + (k[i + 1][2] - k[i][2]) * f + 0.5f);
+}
+
+static fr_rgb lerp_rgb(fr_rgb a, fr_rgb b, double t)
+{
+    if (t < 0) t = 0;
+    if (t > 1) t = 1;
+    return FR_RGB(a.r + (b.r - a.r) * t + 0.5, a.g + (b.g - a.g) * t + 0.5, a.b + (b.b - a.b) * t + 0.5);
+}
+
+/* ---- axes, tick sets, frame -------------------------------------------------------------------- */
+
+typedef struct ticks {
+    int n;
+    double v[MAXT];
+    char s[MAXT][24];
+} ticks;
+
+static void ticks_lin(ticks *t, double lo, double hi, int max, int integer)
+{
+    double st;
+    t->n = fr_pngplot_nice_ticks(lo, hi, max, t->v, MAXT, &st);
+    if (integer && st < 1) {
+        t->n = 0;
+        for (double v = ceil(lo); v <= hi && t->n < MAXT; v += 1) t->v[t->n++] = v;
+        st = 1;
+    }
+    for (int i = 0; i < t->n; i++) fr_pngplot_format_num(t->v[i], st, t->s[i], sizeof t->s[i]);
+}
+
+/* Decades when the range spans one, else linear ticks in value space (placed on the log axis). */
+static void ticks_log(ticks *t, double lo, double hi, int max)
+{
+    int d0 = (int)ceil(log10(lo) - 1e-9), d1 = (int)floor(log10(hi) + 1e-9);
+    if (d1 - d0 >= 1) {
+        int every = (d1 - d0) / FR_MAX(max - 1, 1) + 1;
+        t->n = 0;
+        for (int d = d0; d <= d1 && t->n < MAXT; d += every) {
+            t->v[t->n] = pow(10.0, d);
+            fr_pngplot_format_num(t->v[t->n], 0, t->s[t->n], sizeof t->s[0]);
+            t->n++;
+        }
+    } else {
+        ticks_lin(t, lo, hi, max, 0);
+    }
+}
+
+static int ticks_width(const ticks *t)
+{
+    int w = 0;
+    for (int i = 0; i < t->n; i++) w = FR_MAX(w, fr_raster_text_width(t->s[i], 1));
+    return w;
+}
+
+/* x ticks: re-generate with fewer ticks until the labels fit the width comfortably. */
+static void ticks_fit_x(ticks *t, double lo, double hi, int w, int integer)
+{
+    for (int max = FR_MAX(w / 50, 2); max >= 2; max--) {
+        ticks_lin(t, lo, hi, max, integer);
+        if (t->n <= 1 || (ticks_width(t) + 14) * t->n <= w) return;
+    }
+}
+
+typedef struct axes {
+    int x0, y0, w, h;
+    double xmin, xmax, ymin, ymax;
+    int logy;
+    int cell, down;   /* heatmap index axes: nonzero cell */
+} axes;
+
+static double tx_(const axes *a, double v, double lo, double hi, int log_)
+{
+    if (log_) { v = log10(v); lo = log10(lo); hi = log10(hi); }
+    return hi > lo ? (v - lo) / (hi - lo) : 0.5;
+}
+static int ax_px(const axes *a, double x)
+{
+    if (a->cell) return a->x0 + (int)((x + 0.5) * a->cell / a->down);
+    return a->x0 + (int)lround(tx_(a, x, a->xmin, a->xmax, 0) * (a->w - 1));
+}
+static int ax_py(const axes *a, double y)
+{
+    if (a->cell) return a->y0 + (int)((y + 0.5) * a->cell / a->down);
+    return a->y0 + (int)lround((1 - tx_(a, y, a->ymin, a->ymax, a->logy)) * (a->h - 1));
+}
+
+int fr_plot_geom_px(const fr_plot_geom *g, double x)
+{
+    axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1 };
+    return ax_px(&a, x);
+}
+int fr_plot_geom_py(const fr_plot_geom *g, double y)
+{
+    axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1 };
+    return ax_py(&a, y);
+}
+
+static void geom_from(fr_plot_geom *g, const axes *a)
+{
+    if (!g) return;
+    g->x0 = a->x0; g->y0 = a->y0; g->w = a->w; g->h = a->h;
+    g->xmin = a->xmin; g->xmax = a->xmax; g->ymin = a->ymin; g->ymax = a->ymax;
+    g->logy = a->logy; g->cell = a->cell; g->down = a->down;
+}
+
+/* Space left of the plot for y tick labels and the rotated y label. */
+static int left_margin(const ticks *yt) { return PAD + FR_FONT_H + 8 + ticks_width(yt) + TICK + 4; }
+#define BOTTOM_MARGIN (TICK + 4 + FR_FONT_H + 8 + FR_FONT_H + PAD)
+
+static void draw_frame(fr_raster *r, const axes *a, const ticks *xt, const ticks *yt, const char *xlabel,
+                       const char *ylabel, int grid)
+{
+    int xr = a->x0 + a->w - 1, yb = a->y0 + a->h - 1;
+    if (grid) {
+        for (int i = 0; i < xt->n; i++) fr_raster_vline(r, ax_px(a, xt->v[i]), a->y0 + 1, yb - 1, C_GRID);
+        for (int i = 0; i < yt->n; i++) fr_raster_hline(r, a->x0 + 1, xr - 1, ax_py(a, yt->v[i]), C_GRID);
+    }
+    int last_right = -1000000;
+    for (int i = 0; i < xt->n; i++) {
+        int px = ax_px(a, xt->v[i]), tw = fr_raster_text_width(xt->s[i], 1);
+        fr_raster_vline(r, px, yb + 1, yb + TICK, C_AXIS);
+        int lx = px - tw / 2;
+        if (lx < last_right + 8 || lx + tw > r->w) continue;
+        fr_raster_text(r, lx, yb + TICK + 4, xt->s[i], 1, C_TEXT);
+        last_right = lx + tw;
+    }
+    int last_y = 1000000, lw = ticks_width(yt);
+    for (int i = 0; i < yt->n; i++) {
+        int py = ax_py(a, yt->v[i]);
+        fr_raster_hline(r, a->x0 - TICK, a->x0 - 1, py, C_AXIS);
+        if (abs(py - last_y) < FR_FONT_H + 3) continue;
+        int tw = fr_raster_text_width(yt->s[i], 1);
+        fr_raster_text(r, a->x0 - TICK - 4 - tw, py - FR_FONT_H / 2 + 1, yt->s[i], 1, C_TEXT);
+        last_y = py;
+    }
+    if (xlabel) fr_raster_text_centered(r, a->x0 + a->w / 2, yb + TICK + 4 + FR_FONT_H + 8, xlabel, 1, C_TEXT);
+    if (ylabel) {
+        int len = fr_raster_text_width(ylabel, 1);
+        fr_raster_text_up(r, a->x0 - TICK - 4 - lw - 8 - FR_FONT_H, a->y0 + a->h / 2 - len / 2, ylabel, 1, C_TEXT);
+    }
+    fr_raster_rect(r, a->x0 - 1, a->y0 - 1, a->w + 2, a->h + 2, C_AXIS);
+}
+
+/* Title (scale 2 when it fits, else scale 1, else truncated) centred in [x, x+w). */
+static void draw_title(fr_raster *r, int x, int w, int y, const char *s, int big, fr_plot_geom *g)
+{
+    if (!s || !*s) return;
+    int scale = big && fr_raster_text_width(s, 2) <= w - 2 * PAD ? 2 : 1;
+    char buf[512];
+    size_t sl = strlen(s);
+    if (sl >= sizeof buf) sl = sizeof buf - 1;
+    memcpy(buf, s, sl);
+    buf[sl] = 0;
+    int maxc = FR_MAX((w - 2 * PAD) / (FR_FONT_W * scale), 4);
+    if ((int)strlen(buf) > maxc) snprintf(buf + maxc - 3, sizeof buf - (size_t)(maxc - 3), "...");
+    fr_raster_text_centered(r, x + w / 2, y, buf, scale, C_TEXT);
+    if (g) { g->title_y0 = y; g->title_y1 = y + FR_FONT_H * scale; }
+}
+
+/* Legend row: swatch + label items, centred at cx. */
+typedef struct legend { int n; fr_rgb c[FR_HIST_MAX_SERIES + 2]; const char *s[FR_HIST_MAX_SERIES + 2]; } legend;
+static void draw_legend(fr_raster *r, int cx, int y, const legend *l)
+{
+    int total = 0;
+    for (int i = 0; i < l->n; i++) total += 14 + fr_raster_text_width(l->s[i], 1) + (i ? 18 : 0);
+    int x = cx - total / 2;
+    for (int i = 0; i < l->n; i++) {
+        if (i) x += 18;
+        fr_raster_fill_rect(r, x, y, 10, 10, l->c[i]);
+        x += 14;
+        x += fr_raster_text(r, x, y + 1, l->s[i], 1, C_MUTED);
+    }
+}
+
+/* Header: title row (scale 2) then a muted note row. */
+#define HEADER_H (PAD + 2 * FR_FONT_H + 6 + FR_FONT_H + 10)
+static void draw_header(fr_raster *r, const char *title, const char *note, fr_plot_geom *g)
+{
+    draw_title(r, 0, r->w, PAD, title, 1, g);
+    if (note && *note) fr_raster_text_centered(r, r->w / 2, PAD + 2 * FR_FONT_H + 6, note, 1, C_MUTED);
+}
+
+/* ---- heatmap -------------------------------------------------------------------------------- */
+
+#define HEAT_MAX_SIDE 4096   /* displayed cells per side before block downsampling */
+
+int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_geom *geom, fr_err *e)
+{
+    out->px = NULL;
+    if (!in->s || in->rows < 1 || in->cols < 1)
+        return fr_err_set(e, FR_EINPUT, "heatmap: empty %dx%d matrix", in->rows, in->cols);
+    size_t nn;
+    if (fr_size_mul(&nn, (size_t)in->rows, (size_t)in->cols) != FR_OK)
+        return fr_err_set(e, FR_EINPUT, "heatmap: %dx%d matrix too large", in->rows, in->cols);
+    int rows = in->rows, cols = in->cols, down = 1;
+    while ((cols + down - 1) / down > HEAT_MAX_SIDE || (rows + down - 1) / down > HEAT_MAX_SIDE) down++;
+    int dc = (cols + down - 1) / down, dr = (rows + down - 1) / down;
+    int k = FR_MAX(1, FR_MIN(480 / dc, 720 / dr));
+    int pw = dc * k, ph = dr * k;
+
+    double lmax = 0, smin = INFINITY, smax = -INFINITY;
+    size_t bad = 0;
+    for (size_t i = 0; i < nn; i++) {
+        float s = in->s[i];
+        if (!(s > 0) || !isfinite(s)) { bad++; continue; }
+        lmax = fmax(lmax, fabs(log(s)));
+        smin = fmin(smin, s);
+        smax = fmax(smax, s);
+    }
+    double range = in->log_range > 0 ? in->log_range : fmax(lmax, 1e-3);
+
+    /* Ticks: x/y in weight indices, colour bar in S on a log axis. */
+    ticks xt, yt, ct;
+    ticks_fit_x(&xt, 0, cols - 1, pw, 1);
+    ticks_lin(&yt, 0, rows - 1, FR_MAX(2, FR_MIN(ph / 28, 12)), 1);
+    int barh = FR_MAX(ph, 200);
+    ticks_log(&ct, exp(-range), exp(range), FR_MAX(2, barh / 22));
+    int left = left_margin(&yt);
+    int barx = left + pw + 18, right = barx + 16 + TICK + 4 + ticks_width(&ct) + PAD;
+    int header = HEADER_H;
+    int W = FR_MAX(right, 360), H = header + FR_MAX(ph, barh) + BOTTOM_MARGIN;
+    const char *title = in->title ? in->title : "";
+    if (W < fr_raster_text_width(title, 1) + 2 * PAD) W = FR_MIN(fr_raster_text_width(title, 1) + 2 * PAD, 1600);
+    int rc = fr_raster_init(out, W, H, C_BG, e);
+    if (rc) return rc;
+    int shift = (W - right) / 2;   /* centre the content when the title widened the canvas */
+    axes a = { left + shift, header, pw, ph, 0, cols, 0, rows, 0, k, down };
+
+    for (int br = 0; br < dr; br++)
+        for (int bc = 0; bc < dc; bc++) {
+            /* Downsampled blocks show their most extreme scale so outliers stay visible. */
+            double best = 0;
+            int valid = 0;
+            for (int r0 = br * down; r0 < FR_MIN(rows, (br + 1) * down); r0++)
+                for (int c0 = bc * down; c0 < FR_MIN(cols, (bc + 1) * down); c0++) {
+                    float s = in->s[(size_t)r0 * cols + c0];
+                    if (!(s > 0) || !isfinite(s)) continue;
+                    double l = log(s);
+                    if (!valid || fabs(l) > fabs(best)) best = l;
+                    valid = 1;
+                }
+            fr_rgb c = valid ? fr_pngplot_diverging((float)(best / range)) : FR_RGB(0, 0, 0);
+            fr_raster_fill_rect(out, a.x0 + bc * k, a.y0 + br * k, k, k, c);
+        }
+    draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "input index (in x kh x kw)",
+               in->ylabel ? in->ylabel : "output channel", 0);
+
+    /* Colour bar, vertically centred on the matrix. */
+    axes cb = { barx + shift, header + (ph - barh) / 2, 16, barh, 0, 1, exp(-range), exp(range), 1, 0, 1 };
+    if (cb.y0 < header) cb.y0 = header;
+    for (int y = 0; y < barh; y++) {
+        double t = 1.0 - 2.0 * y / (barh - 1);
+        fr_raster_hline(out, cb.x0, cb.x0 + 15, cb.y0 + y, fr_pngplot_diverging((float)t));
+    }
+    fr_raster_rect(out, cb.x0 - 1, cb.y0 - 1, 18, barh + 2, C_AXIS);
+    int last_y = -1000;
+    for (int i = 0; i < ct.n; i++) {
+        int py = ax_py(&cb, ct.v[i]);
+        fr_raster_hline(out, cb.x0 + 16, cb.x0 + 16 + TICK, py, C_AXIS);
+        if (abs(py - last_y) < FR_FONT_H + 3) continue;
+        fr_raster_text(out, cb.x0 + 16 + TICK + 4, py - FR_FONT_H / 2 + 1, ct.s[i], 1, C_TEXT);
+        last_y = py;
+    }
+    fr_raster_text_centered(out, cb.x0 + 8, cb.y0 - FR_FONT_H - 6, "S", 1, C_TEXT);
+
+    char note[320], lo[24], hi[24], rg[24];
+    fr_pngplot_format_num(smin, 0, lo, sizeof lo);
+    fr_pngplot_format_num(smax, 0, hi, sizeof hi);
+    fr_pngplot_format_num(range, 0, rg, sizeof rg);
+    int m = snprintf(note, sizeof note, "%d x %d weights, S in [%s, %s], colour: |ln S| <= %s", rows, cols,
+                     bad == nn ? "-" : lo, bad == nn ? "-" : hi, rg);
+    if (down > 1 && m < (int)sizeof note)
+        m += snprintf(note + m, sizeof note - m, "; downsampled %dx (max |ln S| per block)", down);
+    if (bad && m < (int)sizeof note) snprintf(note + m, sizeof note - m, "; %zu invalid S in black", bad);
+    char tbuf[512];
+    snprintf(tbuf, sizeof tbuf, "%.480s%s", title, down > 1 ? " [downsampled]" : "");
+    draw_header(out, tbuf, note, geom);
+    geom_from(geom, &a);
+    return FR_OK;
+}
+
+int fr_pngplot_heatmap(const char *path, const fr_heatmap_in *in, fr_err *e)
+{
+    fr_raster r;
+    int rc = fr_pngplot_render_heatmap(&r, in, NULL, e);
+    if (rc) return rc;
+    rc = fr_raster_write_png(&r, path, e);
+    fr_raster_free(&r);
+    return rc;
+}
+
+/* ---- scatter and compare ------------------------------------------------------------------- */
+
+static const fr_rgb IN_LO = { 158, 202, 225 }, IN_HI = { 8, 48, 107 };     /* ColorBrewer Blues */
+static const fr_rgb OUT_LO = { 253, 174, 107 }, OUT_HI = { 166, 54, 3 };   /* Oranges */
+static const fr_rgb C_BAND = { 200, 30, 30 };
+
+static int scatter_check(const fr_scatter_in *in, fr_err *e)
+{
+    if ((!in->x || !in->y) && in->n) return fr_err_set(e, FR_EINPUT, "scatter: NULL data for %zu points", in->n);
+    if (in->fixed_range && !(in->xmax > in->xmin && in->ymax > in->ymin))
+        return fr_err_set(e, FR_EINPUT, "scatter: empty fixed range");
+    return FR_OK;
+}
+
+/* Data range: x padded 4 %, y symmetric and at least +-1.5 so the band is always visible. */
+static void scatter_range(const fr_scatter_in *in, double *xmin, double *xmax, double *ymax)
+{
+    for (size_t i = 0; i < in->n; i++) {
+        if (!isfinite(in->x[i]) || !isfinite(in->y[i])) continue;
+        *xmin = fmin(*xmin, in->x[i]);
+        *xmax = fmax(*xmax, in->x[i]);
+        *ymax = fmax(*ymax, fabs(in->y[i]));
+    }
+}
+
+static void finish_range(double *xmin, double *xmax, double *ymax)
+{
+    if (!(*xmax >= *xmin)) { *xmin = -1; *xmax = 1; }
+    double pad = (*xmax - *xmin) * 0.04;
+    if (pad == 0) pad = fmax(fabs(*xmax) * 0.1, 1e-3);
+    *xmin -= pad;
+    *xmax += pad;
+    *ymax = fmax(1.5, *ymax * 1.08);
+}
+
+typedef struct scatter_stats { size_t shown, outside, skipped; } scatter_stats;
+
+static void draw_scatter_points(fr_raster *r, const axes *a, const fr_scatter_in *in, scatter_stats *st)
+{
+    int m = in->n <= 2000 ? 3 : in->n <= 50000 ? 2 : 1;
+    int gw = (a->w + m - 1) / m, gh = (a->h + m - 1) / m;
+    uint32_t *cin = fr_xcalloc((size_t)gw * gh * 2, sizeof *cin), *cout = cin + (size_t)gw * gh;
+    memset(st, 0, sizeof *st);
+    for (size_t i = 0; i < in->n; i++) {
+        double x = in->x[i], y = in->y[i];
+        if (!isfinite(x) || !isfinite(y) || x < a->xmin || x > a->xmax || y < a->ymin || y > a->ymax) {
+            st->skipped++;
+            continue;
+        }
+        int gx = (ax_px(a, x) - a->x0) / m, gy = (ax_py(a, y) - a->y0) / m;
+        gx = FR_MIN(FR_MAX(gx, 0), gw - 1);
+        gy = FR_MIN(FR_MAX(gy, 0), gh - 1);
+        int out_band = fabs(y) > 1.0;
+        (out_band ? cout : cin)[(size_t)gy * gw + gx]++;
+        st->shown++;
+        st->outside += (size_t)out_band;
+    }
+    uint32_t mi = 1, mo = 1;
+    for (size_t i = 0; i < (size_t)gw * gh; i++) { mi = FR_MAX(mi, cin[i]); mo = FR_MAX(mo, cout[i]); }
+    /* Shade by log count so one point stays visible next to a dense cluster. */
+    for (int pass = 0; pass < 2; pass++) {
+        const uint32_t *cnt = pass ? cout : cin;
+        double lmax = log1p(pass ? mo : mi);
+        for (int gy = 0; gy < gh; gy++)
+            for (int gx = 0; gx < gw; gx++) {
+                uint32_t c = cnt[(size_t)gy * gw + gx];
+                if (!c) continue;
+                double t = lmax > log1p(1) ? (log1p(c) - log1p(1)) / (lmax - log1p(1)) : 1.0;
+                fr_rgb col = pass ? lerp_rgb(OUT_LO, OUT_HI, 0.35 + 0.65 * t) : lerp_rgb(IN_LO, IN_HI, 0.3 + 0.7 * t);
+                int px = a->x0 + gx * m, py = a->y0 + gy * m;
+                fr_raster_fill_rect(r, px, py, FR_MIN(m, a->x0 + a->w - px), FR_MIN(m, a->y0 + a->h - py), col);
+            }
+    }
+    free(cin);
+    /* The +-1 band: the two grid points nearest to W/s1 (AdaRound's reach). */
+    fr_raster_hline_dashed(r, a->x0, a->x0 + a->w - 1, ax_py(a, 1.0), 6, 3, C_BAND);
+    fr_raster_hline_dashed(r, a->x0, a->x0 + a->w - 1, ax_py(a, -1.0), 6, 3, C_BAND);
+}
+
+static void scatter_note(char *buf, size_t n, const scatter_stats *st)
+{
+    char pct[24];
+    fr_pngplot_format_num(st->shown ? 100.0 * st->outside / st->shown : 0, 0.01, pct, sizeof pct);
+    int k = snprintf(buf, n, "n=%zu, |shift|>1: %s%% (%zu)", st->shown, pct, st->outside);
+    if (st->skipped && k < (int)n) snprintf(buf + k, n - k, ", %zu skipped", st->skipped);
+}
+
+static void scatter_legend(fr_raster *r, int cx, int y, const char *extra)
+{
+    legend l = { 3, { IN_HI, OUT_HI, C_BAND },
+                 { "within nearest two grid points", "beyond (|shift| > 1)", "shift = +-1" } };
+    (void)extra;
+    draw_legend(r, cx, y, &l);
+}
+
+#define SC_W 600
+#define SC_H 380
+
+static void scatter_axes(const fr_scatter_in *in, axes *a, ticks *xt, ticks *yt, int pw, int ph, double xmin,
+                         double xmax, double ymin, double ymax)
+{
+    memset(a, 0, sizeof *a);
+    a->w = pw; a->h = ph;
+    a->xmin = xmin; a->xmax = xmax; a->ymin = ymin; a->ymax = ymax;
+    a->down = 1;
+    ticks_fit_x(xt, xmin, xmax, pw, 0);
+    ticks_lin(yt, ymin, ymax, FR_MAX(2, ph / 40), 0);
+}
+
+int fr_pngplot_render_scatter(fr_raster *out, const fr_scatter_in *in, fr_plot_geom *geom, fr_err *e)
+{
+    out->px = NULL;
+    int rc = scatter_check(in, e);
+    if (rc) return rc;
+    double xmin = INFINITY, xmax = -INFINITY, ymax = 0, ymin;
+    if (in->fixed_range) { xmin = in->xmin; xmax = in->xmax; ymin = in->ymin; ymax = in->ymax; }
+    else { scatter_range(in, &xmin, &xmax, &ymax); finish_range(&xmin, &xmax, &ymax); ymin = -ymax; }
+    axes a;
+    ticks xt, yt;
+    scatter_axes(in, &a, &xt, &yt, SC_W, SC_H, xmin, xmax, ymin, ymax);
+    int left = left_margin(&yt);
+    rc = fr_raster_init(out, left + SC_W + PAD + 10, HEADER_H + FR_FONT_H + 10 + SC_H + BOTTOM_MARGIN, C_BG, e);
+    if (rc) return rc;
+    a.x0 = left;
+    a.y0 = HEADER_H + FR_FONT_H + 10;
+    draw_frame(out, &a, &xt, &yt, NULL, NULL, 1);
+    fr_raster_hline(out, a.x0, a.x0 + a.w - 1, ax_py(&a, 0.0), FR_RGB(200, 200, 200));
+    scatter_stats st;
+    draw_scatter_points(out, &a, in, &st);
+    draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "W", in->ylabel ? in->ylabel : "rounding shift (grid units)", 0);
+    char note[160];
+    scatter_note(note, sizeof note, &st);
+    draw_header(out, in->title, note, geom);
+    scatter_legend(out, out->w / 2, HEADER_H, NULL);
+    geom_from(geom, &a);
+    return FR_OK;
+}
+
+int fr_pngplot_scatter(const char *path, const fr_scatter_in *in, fr_err *e)
+{
+    fr_raster r;
+    int rc = fr_pngplot_render_scatter(&r, in, NULL, e);
+    if (rc) return rc;
+    rc = fr_raster_write_png(&r, path, e);
+    fr_raster_free(&r);
+    return rc;
+}
+
+#define CMP_W 360
+#define CMP_H 320
+
+int fr_pngplot_render_compare(fr_raster *out, const fr_scatter_in panels[3], const char *title,
+                              fr_plot_geom *geom, fr_err *e)
+{
+    out->px = NULL;
+    for (int p = 0; p < 3; p++) {
+        int rc = scatter_check(&panels[p], e);
+        if (rc) return rc;
+    }
+    double xmin = INFINITY, xmax = -INFINITY, ymax = 0, ymin;
+    if (panels[0].fixed_range) {
+        xmin = panels[0].xmin; xmax = panels[0].xmax; ymin = panels[0].ymin; ymax = panels[0].ymax;
+    } else {
+        for (int p = 0; p < 3; p++) scatter_range(&panels[p], &xmin, &xmax, &ymax);
+        finish_range(&xmin, &xmax, &ymax);
+        ymin = -ymax;
+    }
+    axes a;
+    ticks xt, yt;
+    scatter_axes(&panels[0], &a, &xt, &yt, CMP_W, CMP_H, xmin, xmax, ymin, ymax);
+    int left = left_margin(&yt), pwid = left + CMP_W + 12;
+    int top = HEADER_H + FR_FONT_H + 10;   /* legend row, then panel subtitles */
+    int rc = fr_raster_init(out, 3 * pwid + PAD, top + 2 * FR_FONT_H + 8 + CMP_H + BOTTOM_MARGIN, C_BG, e);
+    if (rc) return rc;
+    for (int p = 0; p < 3; p++) {
+        const fr_scatter_in *in = &panels[p];
+        a.x0 = p * pwid + left;
+        a.y0 = top + 2 * FR_FONT_H + 8;
+        draw_frame(out, &a, &xt, &yt, NULL, NULL, 1);
+        fr_raster_hline(out, a.x0, a.x0 + a.w - 1, ax_py(&a, 0.0), FR_RGB(200, 200, 200));
+        scatter_stats st;
+        draw_scatter_points(out, &a, in, &st);
+        draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "W",
+                   in->ylabel ? in->ylabel : "rounding shift (grid units)", 0);
+        char note[160];
+        scatter_note(note, sizeof note, &st);
+        draw_title(out, a.x0, a.w, top, in->title ? in->title : "", 0, NULL);
+        fr_raster_text_centered(out, a.x0 + a.w / 2, top + FR_FONT_H + 4, note, 1, C_MUTED);
+        if (geom) geom_from(&geom[p], &a);
+    }
+    fr_plot_geom tg;
+    draw_header(out, title, NULL, &tg);
+    scatter_legend(out, out->w / 2, PAD + 2 * FR_FONT_H + 6, NULL);
+    if (geom) for (int p = 0; p < 3; p++) { geom[p].title_y0 = tg.title_y0; geom[p].title_y1 = tg.title_y1; }
+    return FR_OK;
+}
+
+int fr_pngplot_compare(const char *path, const fr_scatter_in panels[3], const char *title, fr_err *e)
+{
+    fr_raster r;
+    int rc = fr_pngplot_render_compare(&r, panels, title, NULL, e);
+    if (rc) return rc;
+    rc = fr_raster_write_png(&r, path, e);
+    fr_raster_free(&r);
+    return rc;
+}
+
+/* ---- loss curve ----------------------------------------------------------------------------- */
+
+#define LP_W 640
+#define LP_H 360
+
+/* Polyline through finite points; gaps at skipped values. */
+static void polyline(fr_raster *r, const axes *a, const double *xs, const float *ys, size_t n, int th, fr_rgb c)
+{
+    int have = 0, px = 0, py = 0;
+    for (size_t i = 0; i < n; i++) {
+        double y = ys[i];
+        if (!isfinite(y) || (a->logy && y <= 0)) { have = 0; continue; }
+        int qx = ax_px(a, xs[i]), qy = ax_py(a, y);
+        if (have) fr_raster_line(r, px, py, qx, qy, th, c);
+        else fr_raster_fill_rect(r, qx - (th - 1) / 2, qy - (th - 1) / 2, th, th, c);
+        px = qx; py = qy; have = 1;
+    }
+}
+
+int fr_pngplot_render_loss(fr_raster *out, const fr_loss_in *in, fr_plot_geom *geom, fr_err *e)
+{
+    out->px = NULL;
+    if (!in->loss || in->n < 1) return fr_err_set(e, FR_EINPUT, "loss plot: empty series");
+    if (!(in->beta >= 0 && in->beta < 1)) return fr_err_set(e, FR_EINPUT, "loss plot: beta %g not in [0, 1)", in->beta);
+    double *xs = fr_xmalloc(sizeof(double) * in->n);
+    float *ema = in->beta > 0 ? fr_xmalloc(sizeof(float) * in->n) : NULL;
+    for (size_t i = 0; i < in->n; i++) {
+        xs[i] = in->iter ? (double)in->iter[i] : (double)(i + 1);
+        if (i && xs[i] < xs[i - 1]) {
+            free(xs); free(ema);
+            return fr_err_set(e, FR_EINPUT, "loss plot: iterations not increasing at index %zu", i);
+        }
+    }
+    if (ema) fr_pngplot_ema(in->loss, in->n, in->beta, ema);
+    double lo = INFINITY, hi = -INFINITY;
+    size_t skipped = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        double v = in->loss[i];
+        if (!isfinite(v) || (in->log_y && v <= 0)) { skipped++; continue; }
+        lo = fmin(lo, v); hi = fmax(hi, v);
+    }
+    if (!(hi >= lo)) { lo = in->log_y ? 0.1 : 0; hi = 1; }
+    if (in->log_y) {
+        double l0 = log10(lo), l1 = log10(hi), pad = fmax((l1 - l0) * 0.05, 0.02);
+        lo = pow(10, l0 - pad); hi = pow(10, l1 + pad);
+    } else {
+        double pad = hi > lo ? (hi - lo) * 0.05 : fmax(fabs(hi) * 0.1, 1e-3);
+        lo -= pad; hi += pad;
+    }
+    double x0 = xs[0], x1 = xs[in->n - 1];
+    if (x1 <= x0) { x0 -= 1; x1 += 1; }
+    axes a = { 0, 0, LP_W, LP_H, x0, x1, lo, hi, in->log_y, 0, 1 };
+    ticks xt, yt;
+    ticks_fit_x(&xt, x0, x1, LP_W, 1);
+    if (in->log_y) ticks_log(&yt, lo, hi, FR_MAX(2, LP_H / 40));
+    else ticks_lin(&yt, lo, hi, FR_MAX(2, LP_H / 40), 0);
+    int left = left_margin(&yt);
+    int rc = fr_raster_init(out, left + LP_W + PAD + 10, HEADER_H + FR_FONT_H + 6 + LP_H + BOTTOM_MARGIN, C_BG, e);
+    if (rc) { free(xs); free(ema); return rc; }
+    a.x0 = left;
+    a.y0 = HEADER_H + FR_FONT_H + 6;
+    draw_frame(out, &a, &xt, &yt, NULL, NULL, 1);
+    polyline(out, &a, xs, in->loss, in->n, 1, ema ? FR_RGB(166, 196, 228) : PALETTE[0]);
+    if (ema) polyline(out, &a, xs, ema, in->n, 2, PALETTE[0]);
+    draw_frame(out, &a, &xt, &yt, "iteration", in->ylabel ? in->ylabel : "loss", 0);
+
+    char note[200], last[24], lastema[24];
+    size_t li = in->n - 1;
+    fr_pngplot_format_num(in->loss[li], 0, last, sizeof last);
+    int k = snprintf(note, sizeof note, "%zu points, last %s", in->n, last);
+    if (ema) {
+        fr_pngplot_format_num(ema[li], 0, lastema, sizeof lastema);
+        k += snprintf(note + k, sizeof note - k, " (EMA %s)", lastema);
+    }
+    if (in->log_y && k < (int)sizeof note) k += snprintf(note + k, sizeof note - k, ", log scale");
+    if (skipped && k < (int)sizeof note) snprintf(note + k, sizeof note - k, ", %zu skipped", skipped);
+    draw_header(out, in->title, note, geom);
+    char el[48];
+    snprintf(el, sizeof el, "EMA beta=%.3g (debiased)", in->beta);
+    legend l = { ema ? 2 : 1, { ema ? FR_RGB(166, 196, 228) : PALETTE[0], PALETTE[0] }, { "raw", el } };
+    draw_legend(out, out->w / 2, HEADER_H, &l);
+    geom_from(geom, &a);
+    free(xs);
+    free(ema);
+    return FR_OK;
+}
+
+int fr_pngplot_loss(const char *path, const fr_loss_in *in, fr_err *e)
+{
+    fr_raster r;
+    int rc = fr_pngplot_render_loss(&r, in, NULL, e);
+    if (rc) return rc;
+    rc = fr_raster_write_png(&r, path, e);
+    fr_raster_free(&r);
+    return rc;
+}
+
+/* ---- histograms ----------------------------------------------------------------------------- */
+
+int fr_pngplot_render_hist(fr_raster *out, const fr_hist_in *in, fr_plot_geom *geom, fr_err *e)
+{
+    out->px = NULL;
+    if (!in->series || in->nseries < 1 || in->nseries > FR_HIST_MAX_SERIES)
+        return fr_err_set(e, FR_EINPUT, "histogram: %d series (1..%d allowed)", in->nseries, FR_HIST_MAX_SERIES);
+    double xmin = INFINITY, xmax = -INFINITY, cmax = 0, cpos = INFINITY;
+    for (int s = 0; s < in->nseries; s++) {
+        const fr_hist_series *hs = &in->series[s];
+        if (!hs->edges || !hs->counts || hs->nbins < 1)
+            return fr_err_set(e, FR_EINPUT, "histogram: series %d is empty", s);
+        for (int b = 0; b < hs->nbins; b++) {
+            if (!(hs->edges[b + 1] > hs->edges[b]) || !isfinite(hs->edges[b]) || !isfinite(hs->edges[b + 1]))
+                return fr_err_set(e, FR_EINPUT, "histogram: series %d: bin edges not increasing at %d", s, b);
+            double c = hs->counts[b];
+            if (!(c >= 0) || !isfinite(c))
+                return fr_err_set(e, FR_EINPUT, "histogram: series %d: bad count at bin %d", s, b);
+            cmax = fmax(cmax, c);
+            if (c > 0) cpos = fmin(cpos, c);
+        }
+        xmin = fmin(xmin, hs->edges[0]);
+        xmax = fmax(xmax, hs->edges[hs->nbins]);
+    }
+    double ylo = 0, yhi = cmax > 0 ? cmax * 1.06 : 1;
+    if (in->log_y) {
+        if (!isfinite(cpos)) cpos = 1;
+        ylo = pow(10, floor(log10(cpos) - 0.1));
+        yhi = pow(10, log10(fmax(cmax, cpos)) + 0.1);
+    }
+    axes a = { 0, 0, LP_W, LP_H, xmin, xmax, ylo, yhi, in->log_y, 0, 1 };
+    ticks xt, yt;
+    ticks_fit_x(&xt, xmin, xmax, LP_W, 0);
+    if (in->log_y) ticks_log(&yt, ylo, yhi, FR_MAX(2, LP_H / 40));
+    else ticks_lin(&yt, ylo, yhi, FR_MAX(2, LP_H / 40), 0);
+    int left = left_margin(&yt);
+    int rc = fr_raster_init(out, left + LP_W + PAD + 10, HEADER_H + FR_FONT_H + 6 + LP_H + BOTTOM_MARGIN, C_BG, e);
+    if (rc) return rc;
+    a.x0 = left;
+    a.y0 = HEADER_H + FR_FONT_H + 6;
+    draw_frame(out, &a, &xt, &yt, NULL, NULL, 1);
+    int base = a.y0 + a.h - 1;
+    for (int pass = 0; pass < 2; pass++)   /* translucent fills first, then all outlines on top */
+        for (int s = 0; s < in->nseries; s++) {
+            const fr_hist_series *hs = &in->series[s];
+            fr_rgb c = PALETTE[s];
+            int prev_top = base;
+            for (int b = 0; b < hs->nbins; b++) {
+                double v = hs->counts[b];
+                int xa = ax_px(&a, hs->edges[b]), xb = ax_px(&a, hs->edges[b + 1]);
+                int top = (in->log_y && v < ylo) || v <= 0 ? base : ax_py(&a, v);
+                if (pass == 0) {
+                    fr_raster_blend_rect(out, xa, top, xb - xa + 1, base - top + 1, c, in->nseries > 1 ? 0.35f : 0.55f);
+                } else {
+                    fr_raster_vline(out, xa, prev_top, top, c);
+                    fr_raster_hline(out, xa, xb, top, c);
+                    prev_top = top;
+                }
+            }
+            if (pass) fr_raster_vline(out, ax_px(&a, hs->edges[hs->nbins]), prev_top, base, c);
+        }
+    draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "value", in->ylabel ? in->ylabel : "count", 0);
+    legend l = { 0, { { 0, 0, 0 } }, { NULL } };
+    for (int s = 0; s < in->nseries; s++)
+        if (in->series[s].label) { l.c[l.n] = PALETTE[s]; l.s[l.n++] = in->series[s].label; }
+    draw_header(out, in->title, NULL, geom);
+    draw_legend(out, out->w / 2, PAD + 2 * FR_FONT_H + 6, &l);
+    geom_from(geom, &a);
+    return FR_OK;
+}
+
+int fr_pngplot_hist(const char *path, const fr_hist_in *in, fr_err *e)
+{
+    fr_raster r;
+    int rc = fr_pngplot_render_hist(&r, in, NULL, e);
+    if (rc) return rc;
+    rc = fr_raster_write_png(&r, path, e);
+    fr_raster_free(&r);
+    return rc;
+}
