@@ -61,7 +61,9 @@ void fr_qconfig_default(fr_qconfig *c)
 
 void fr_qsched_adaround(const fr_qconfig *c, long t, long T, float *beta, int *reg_on)
 {
-    double w = (double)c->warmup * (double)T;
+    /* warm-up boundary from the float fraction rounded to 7 digits, so 0.2f·1000 is 200, not
+     * 200.000003 (BRECQ compares t < T·0.2 in Python doubles). */
+    double w = rint((double)c->warmup * 1e7) / 1e7 * (double)T;
     if (T <= 0 || (double)t < w) { *beta = c->beta_hi; *reg_on = 0; return; }
     double rel = ((double)t - w) / ((double)T - w);
     double f = 1.0 - rel;

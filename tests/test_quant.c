@@ -1,0 +1,738 @@
+/* test_quant.c — weight/activation quantizers: gradients vs finite differences of the STE
+ * surrogate, known answers, statistics, fused vs separate steps, a small optimisation. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fr_test.h"
+#include "frtui/common.h"
+#include "frtui/qstats.h"
+#include "frtui/quant.h"
+
+static float *randn(fr_rng *r, size_t n, float scale)
+{
+    float *p = fr_xmalloc(n * sizeof(float));
+    for (size_t k = 0; k < n; k++) p[k] = scale * fr_rng_normal(r);
+    return p;
+}
+
+static fr_qconfig cfgb(int bits, int pc, int sym, int init)
+{
+    fr_qconfig c;
+    fr_qconfig_default(&c);
+    c.bits = bits; c.per_channel = pc; c.symmetric = sym; c.init = init;
+    return c;
+}
+
+static void test_names(void)
+{
+    enum fr_qmethod m;
+    fr_err e;
+    for (int k = 0; k < FR_QM__COUNT; k++) {
+        FR_CHECK(fr_qmethod_from_name(fr_qmethod_name((enum fr_qmethod)k), &m, &e) == FR_OK);
+        FR_CHECK((int)m == k);
+    }
+    FR_CHECK(fr_qmethod_from_name("FlexRound", &m, NULL) == FR_OK && m == FR_QM_FLEXROUND);
+    FR_CHECK(fr_qmethod_from_name("brecq", &m, &e) == FR_EINPUT && e.code == FR_EINPUT);
+    FR_CHECK(strcmp(fr_qmethod_name((enum fr_qmethod)9), "?") == 0);
+}
+
+static void test_validation(void)
+{
+    fr_qlayer q;
+    fr_err e;
+    float w[4] = {1, 2, 3, 4};
+    fr_qconfig c = cfgb(1, 0, 1, FR_QINIT_MSE);
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_RTN, &c, 1, 4, 1, 1, 0, w, &e) == FR_EINPUT);
+    c.bits = 9;
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_RTN, &c, 1, 4, 1, 1, 0, w, &e) == FR_EINPUT);
+    c.bits = 4;
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_RTN, &c, 0, 4, 1, 1, 0, w, &e) == FR_EINPUT);
+    w[2] = NAN;
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_FLEXROUND, &c, 1, 4, 1, 1, 0, w, &e) == FR_EINPUT);
+    FR_CHECK(strstr(e.msg, "not finite") != NULL);
+    fr_aquant a;
+    FR_CHECK(fr_aquant_init(&a, 4, FR_QINIT_MSE, w, 0, &e) == FR_EINPUT);
+}
+
+/* Brute-force score in double for the symmetric search. */
+static double score_sym(const float *w, size_t n, float d, int bits)
+{
+    double lo = -(1 << (bits - 1)), hi = (1 << (bits - 1)) - 1, acc = 0;
+    for (size_t k = 0; k < n; k++) {
+        double c = fmin(hi, fmax(lo, rint((double)w[k] / d)));
+        acc += pow(fabs(w[k] - c * d), 2.4);
+    }
+    return acc / n;
+}
+
+static void test_rtn_search(void)
+{
+    fr_qlayer q;
+    fr_err e;
+    /* min-max symmetric: s = 2*max|W|/(2^b-1) */
+    float w1[6] = {-1.0f, -0.5f, 0.0f, 0.25f, 0.5f, 0.75f};
+    fr_qconfig c = cfgb(4, 0, 1, FR_QINIT_MINMAX);
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_RTN, &c, 1, 6, 1, 1, 0, w1, &e) == FR_OK);
+    FR_CHECK_NEAR(q.s1_init[0], 2.0 / 15.0, 1e-6);
+    FR_CHECK(q.s1_init[0] == expf(q.d1_init[0]));
+    FR_CHECK(q.qlo[0] == -8 && q.qhi[0] == 7 && q.zp[0] == 0);
+    fr_qlayer_finalize(&q);
+    int32_t want[6] = {-8, -4, 0, 2, 4, 6}; /* 0.25/(2/15)=1.875 -> 2; 0.75 -> 5.625 -> 6 */
+    FR_CHECK(memcmp(q.code, want, sizeof want) == 0);
+    fr_qlayer_free(&q);
+
+    /* MSE search: an outlier makes shrinking pay off; result is the brute-force argmin. */
+    fr_rng r;
+    fr_rng_seed(&r, 7);
+    float w2[200];
+    for (int k = 0; k < 200; k++) w2[k] = 2.0f * fr_rng_uniform(&r) - 1.0f;
+    w2[17] = 4.0f;
+    c = cfgb(3, 0, 1, FR_QINIT_MSE);
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_RTN, &c, 1, 200, 1, 1, 0, w2, &e) == FR_OK);
+    double s0 = 2.0 * 4.0 / 7.0, best = INFINITY;
+    int bi = -1;
+    for (int i = 0; i < 80; i++) {
+        double sc = score_sym(w2, 200, (float)(s0 * (1.0 - 0.01 * i)), 3);
+        if (sc < best) { best = sc; bi = i; }
+    }
+    FR_CHECKF(fabs(q.s1_init[0] / (s0 * (1.0 - 0.01 * bi)) - 1.0) < 1e-5, "s1=%g best i=%d", q.s1_init[0], bi);
+    FR_CHECK(q.s1_init[0] < 0.9 * s0);
+    FR_CHECK(score_sym(w2, 200, q.s1_init[0], 3) <= best * (1 + 1e-4));
+    fr_qlayer_free(&q);
+
+    /* Per-channel: each row searched on its own. */
+    float w3[2 * 50];
+    for (int k = 0; k < 100; k++) w3[k] = (k < 50 ? 1.0f : 0.01f) * (2.0f * fr_rng_uniform(&r) - 1.0f);
+    c = cfgb(4, 1, 1, FR_QINIT_MSE);
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_RTN, &c, 2, 50, 1, 1, 0, w3, &e) == FR_OK);
+    FR_CHECK(q.ns1 == 2 && q.s1_init[0] > 50 * q.s1_init[1]);
+    fr_qlayer_free(&q);
+}
+
+static void test_asym_zero_point(void)
+{
+    fr_qlayer q;
+    fr_err e;
+    /* 2-bit min-max: [-1,2] -> δ=1, z=1; stored codes c+z in [0,3] */
+    float w[4] = {-1.0f, 0.0f, 1.0f, 2.0f};
+    fr_qconfig c = cfgb(2, 0, 0, FR_QINIT_MINMAX);
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_FLEXROUND, &c, 1, 4, 1, 1, 0, w, &e) == FR_OK);
+    FR_CHECK(q.s1_init[0] == 1.0f && q.zp[0] == 1.0f && q.qlo[0] == -1 && q.qhi[0] == 2);
+    FR_CHECK(memcmp(q.w_hat, w, sizeof w) == 0);
+    fr_qlayer_finalize(&q);
+    FR_CHECK(q.code[0] == 0 && q.code[1] == 1 && q.code[2] == 2 && q.code[3] == 3);
+    fr_qlayer_free(&q);
+
+    /* per-channel: a positive row gets z=0, a negative row z=2^b-1; codes stay in [0, 2^b-1] */
+    fr_rng r;
+    fr_rng_seed(&r, 3);
+    float w2[3 * 20];
+    for (int k = 0; k < 60; k++) {
+        float u = fr_rng_uniform(&r) + 0.05f;
+        w2[k] = k < 20 ? u : (k < 40 ? -u : u - 0.5f);
+    }
+    c = cfgb(4, 1, 0, FR_QINIT_MSE);
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_ADAROUND, &c, 3, 20, 1, 1, 0, w2, &e) == FR_OK);
+    FR_CHECK(q.zp[0] == 0.0f && q.zp[1] == 15.0f && q.zp[2] > 0 && q.zp[2] < 15);
+    fr_qlayer_finalize(&q);
+    int ok = 1;
+    for (int k = 0; k < 60; k++) {
+        int g = k / 20;
+        ok &= q.code[k] >= 0 && q.code[k] <= 15;
+        ok &= q.w_hat[k] == q.s1[g] * (float)(q.code[k] - (int)q.zp[g]);
+    }
+    FR_CHECK(ok);
+    fr_qlayer_free(&q);
+}
+
+/* s1 = 1 exactly (3-bit, max|W| = 3.5): half-to-even and the clamp bounds. */
+static void test_half_even_and_clamp(void)
+{
+    float w[8] = {3.5f, -3.5f, 2.5f, 1.5f, 0.5f, -0.5f, -2.5f, -1.5f};
+    int32_t want[8] = {3, -4, 2, 2, 0, 0, -2, -2};
+    fr_qconfig c = cfgb(3, 0, 1, FR_QINIT_MINMAX);
+    for (int m = 0; m < 3; m++) {
+        fr_qlayer q;
+        FR_CHECK(fr_qlayer_init(&q, (enum fr_qmethod)m, &c, 1, 8, 1, 1, 0, w, NULL) == FR_OK);
+        FR_CHECK(q.s1_init[0] == 1.0f);
+        if (m == FR_QM_ADAROUND) { for (int k = 0; k < 8; k++) q.V.data[k] = w[k] - floorf(w[k]) >= 0.5f && k != 4 && k != 5 && k != 2 && k != 6 ? 1.0f : -1.0f; }
+        fr_qlayer_finalize(&q);
+        if (m != FR_QM_ADAROUND) FR_CHECKF(memcmp(q.code, want, sizeof want) == 0, "method %d", m);
+        fr_qlayer_free(&q);
+    }
+    /* FlexRound: D2 pushes u far out of range -> clamped to the bounds */
+    fr_qlayer q;
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_FLEXROUND, &c, 1, 8, 1, 1, 0, w, NULL) == FR_OK);
+    q.D2.data[3] = logf(1.5f / 10.0f);  /* u = 10 -> 3 */
+    q.D2.data[7] = logf(1.5f / 10.0f);  /* u = -10 -> -4 */
+    q.D2.data[4] = logf(0.5f / 3.0f);   /* u = 3.0 -> 3 (exactly on the bound: in range) */
+    fr_qlayer_sync(&q);
+    FR_CHECK(q.w_hat[3] == 3.0f && q.w_hat[7] == -4.0f && q.w_hat[4] == 3.0f);
+    float G[8];
+    for (int k = 0; k < 8; k++) G[k] = 1.0f;
+    FR_CHECK(fr_qlayer_grad(&q, G, 0, 0, 0, NULL) == FR_OK);
+    FR_CHECK(q.D2.grad[3] == 0.0f && q.D2.grad[7] == 0.0f);  /* clamped: no gradient */
+    FR_CHECK(q.D2.grad[4] != 0.0f);                          /* bound included in the mask */
+    fr_qlayer_free(&q);
+}
+
+static void test_flex_init_is_rtn(void)
+{
+    fr_rng r;
+    fr_rng_seed(&r, 11);
+    float *w = randn(&r, 6 * 5 * 3 * 3, 0.3f);
+    for (int v = 0; v < 4; v++) {
+        fr_qconfig c = cfgb(v & 1 ? 3 : 4, v >> 1, !(v & 1), FR_QINIT_MSE);
+        fr_qlayer a, b;
+        FR_CHECK(fr_qlayer_init(&a, FR_QM_RTN, &c, 6, 5, 3, 3, 1, w, NULL) == FR_OK);
+        FR_CHECK(fr_qlayer_init(&b, FR_QM_FLEXROUND, &c, 6, 5, 3, 3, 1, w, NULL) == FR_OK);
+        FR_CHECK(memcmp(a.w_hat, b.w_hat, a.n * sizeof(float)) == 0);
+        fr_qlayer_finalize(&a);
+        fr_qlayer_finalize(&b);
+        FR_CHECK(memcmp(a.code, b.code, a.n * sizeof(int32_t)) == 0);
+        FR_CHECK(memcmp(a.w_hat, b.w_hat, a.n * sizeof(float)) == 0);
+        fr_qstats st;
+        FR_CHECK(fr_qlayer_stats(&b, &st) == FR_OK);
+        FR_CHECK(st.frac_aggressive == 0 && st.frac_aggressive_init == 0 && st.frac_changed_vs_rtn == 0);
+        FR_CHECK(st.sqnr_db > 5 && st.sqnr_db < 40);
+        fr_qlayer_free(&a);
+        fr_qlayer_free(&b);
+    }
+    free(w);
+}
+
+/* ---- finite differences of the STE surrogate (round -> identity, forward mask fixed) -------- */
+
+typedef struct fxp { double *d1, *D2, *d3, *d4; } fxp;
+typedef struct fxbase { double *u0, *c0; char *m; } fxbase;
+
+static double fx_u(const fr_qlayer *q, const fxp *p, size_t k, double *s1o)
+{
+    size_t len = (size_t)q->i * q->khw;
+    int r = (int)(k / len), j = (int)((k / q->khw) % (size_t)q->i);
+    int g = q->ns1 > 1 ? r : 0;
+    double E = p->d1[g] + p->D2[k] + p->d3[r] + (q->d4.n ? p->d4[j] : 0.0);
+    *s1o = exp(p->d1[g]);
+    return q->W[k] / exp(E);
+}
+
+static double fx_surrogate(const fr_qlayer *q, const fxp *p, const fxbase *b, const float *G)
+{
+    double L = 0;
+    for (size_t k = 0; k < q->n; k++) {
+        double s1, u = fx_u(q, p, k, &s1);
+        double c = b->m[k] ? b->c0[k] + (u - b->u0[k]) : b->c0[k];
+        L += (double)G[k] * s1 * c;
+    }
+    return L;
+}
+
+/* Max |analytic - fd| / max(1, |fd|) over every element of data (n entries of a double copy). */
+static double fd_check(const fr_qlayer *q, const fxp *p, const fxbase *b, const float *G,
+                       double *data, const float *grad, size_t n)
+{
+    double worst = 0, h = 1e-5;
+    for (size_t k = 0; k < n; k++) {
+        double x = data[k];
+        data[k] = x + h;
+        double lp = fx_surrogate(q, p, b, G);
+        data[k] = x - h;
+        double lm = fx_surrogate(q, p, b, G);
+        data[k] = x;
+        double fd = (lp - lm) / (2 * h);
+        double err = fabs(fd - grad[k]) / fmax(1.0, fabs(fd));
+        if (err > worst) worst = err;
+    }
+    return worst;
+}
+
+static double *dup_d(const float *f, size_t n)
+{
+    double *d = fr_xcalloc(n ? n : 1, sizeof(double));
+    for (size_t k = 0; k < n; k++) d[k] = f[k];
+    return d;
+}
+
+static void fd_flex_case(int o, int i, int kh, int kw, int is_conv, int pc, int sym, uint64_t seed)
+{
+    fr_rng r;
+    fr_rng_seed(&r, seed);
+    size_t n = (size_t)o * i * kh * kw;
+    float *w = randn(&r, n, 0.5f), *G = randn(&r, n, 1.0f);
+    fr_qconfig c = cfgb(3, pc, sym, FR_QINIT_MSE);
+    fr_qlayer q;
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_FLEXROUND, &c, o, i, kh, kw, is_conv, w, NULL) == FR_OK);
+    FR_CHECK((q.d4.n != 0) == (is_conv != 0));
+    /* move off the init point; shrink s1 so that some weights clip */
+    for (size_t k = 0; k < q.d1.n; k++) q.d1.data[k] += -0.25f + 0.1f * fr_rng_normal(&r);
+    for (size_t k = 0; k < n; k++) q.D2.data[k] = 0.2f * fr_rng_normal(&r);
+    for (size_t k = 0; k < q.d3.n; k++) q.d3.data[k] = 0.1f * fr_rng_normal(&r);
+    for (size_t k = 0; k < q.d4.n; k++) q.d4.data[k] = 0.1f * fr_rng_normal(&r);
+    fr_qlayer_sync(&q);
+    FR_CHECK(fr_qlayer_grad(&q, G, 0, 0, 0, NULL) == FR_OK);
+    fxp p = {dup_d(q.d1.data, q.d1.n), dup_d(q.D2.data, n), dup_d(q.d3.data, q.d3.n), dup_d(q.d4.data, q.d4.n)};
+    fxbase b = {fr_xcalloc(n, sizeof(double)), fr_xcalloc(n, sizeof(double)), fr_xcalloc(n, 1)};
+    int nclip = 0;
+    for (size_t k = 0; k < n; k++) {
+        double s1, u = fx_u(&q, &p, k, &s1);
+        int g = q.ns1 > 1 ? (int)(k / ((size_t)i * kh * kw)) : 0;
+        double rq = rint(u);
+        b.u0[k] = u;
+        b.m[k] = rq >= q.qlo[g] && rq <= q.qhi[g];
+        b.c0[k] = fmin(q.qhi[g], fmax(q.qlo[g], rq));
+        nclip += !b.m[k];
+    }
+    FR_CHECKF(nclip > 0 && nclip < (int)n / 2, "nclip=%d", nclip);
+    double e1 = fd_check(&q, &p, &b, G, p.d1, q.d1.grad, q.d1.n);
+    double e2 = fd_check(&q, &p, &b, G, p.D2, q.D2.grad, n);
+    double e3 = fd_check(&q, &p, &b, G, p.d3, q.d3.grad, q.d3.n);
+    double e4 = q.d4.n ? fd_check(&q, &p, &b, G, p.d4, q.d4.grad, q.d4.n) : 0;
+    FR_CHECKF(e1 < 1e-4, "d1 err %g (o=%d pc=%d)", e1, o, pc);
+    FR_CHECKF(e2 < 1e-4, "D2 err %g", e2);
+    FR_CHECKF(e3 < 1e-4, "d3 err %g", e3);
+    FR_CHECKF(e4 < 1e-4, "d4 err %g", e4);
+    /* reciprocal rule accessor: dL/dS2 = grad_D2 / S2 */
+    float *a = fr_xmalloc(n * sizeof(float));
+    FR_CHECK(fr_qlayer_array(&q, FR_QA_GRAD_S2, a) == FR_OK);
+    FR_CHECK_NEAR(a[5], q.D2.grad[5] / expf(q.D2.data[5]), 1e-6);
+    free(a);
+    free(p.d1); free(p.D2); free(p.d3); free(p.d4); free(b.u0); free(b.c0); free(b.m);
+    free(w); free(G);
+    fr_qlayer_free(&q);
+}
+
+static void test_fd_flexround(void)
+{
+    fd_flex_case(4, 3, 3, 3, 1, 0, 1, 21);  /* conv, per-tensor, symmetric */
+    fd_flex_case(4, 3, 3, 3, 1, 1, 1, 22);  /* conv, per-channel */
+    fd_flex_case(5, 2, 3, 3, 1, 1, 0, 23);  /* conv, per-channel asymmetric */
+    fd_flex_case(6, 4, 1, 1, 1, 0, 1, 24);  /* 1x1 conv keeps d4 */
+    fd_flex_case(6, 9, 1, 1, 0, 0, 1, 25);  /* linear, per-tensor */
+    fd_flex_case(6, 9, 1, 1, 0, 1, 0, 26);  /* linear, per-channel asymmetric */
+    fd_flex_case(5, 1, 3, 3, 1, 1, 1, 27);  /* depthwise: i = 1 */
+}
+
+/* AdaRound: Ŵ = s·clamp(floor(W/s) + h(V)), h = clamp(σ(V)·1.2 − 0.1, 0, 1), with the masks of
+ * both clamps held at the base point; loss Σ G·Ŵ + λ Σ (1 − |2h−1|^β). */
+typedef struct adab { const fr_qlayer *q; const float *G; char *mh, *mx; double *h0, *x0; double lam, beta; int reg; } adab;
+
+static double ada_L(const adab *a, const double *V)
+{
+    const fr_qlayer *q = a->q;
+    double L = 0;
+    for (size_t k = 0; k < q->n; k++) {
+        double s = q->s1[q->ns1 > 1 ? k / ((size_t)q->i * q->khw) : 0];
+        double fl = floor((double)(q->W[k] / (float)s));
+        double h = a->mh[k] ? 1.0 / (1.0 + exp(-V[k])) * 1.2 - 0.1 : a->h0[k];
+        double x = a->mx[k] ? fl + h : a->x0[k];
+        L += a->G[k] * s * x;
+        if (a->reg) L += a->lam * (1.0 - pow(fabs(2 * h - 1), a->beta));
+    }
+    return L;
+}
+
+static void test_fd_adaround(void)
+{
+    for (int reg = 0; reg < 2; reg++) {
+        fr_rng r;
+        fr_rng_seed(&r, 31 + reg);
+        int o = 4, i = 3, kh = 3, kw = 3;
+        size_t n = (size_t)o * i * kh * kw;
+        float *w = randn(&r, n, 0.5f), *G = randn(&r, n, 1.0f);
+        fr_qconfig c = cfgb(3, reg, reg, FR_QINIT_MSE);
+        fr_qlayer q;
+        FR_CHECK(fr_qlayer_init(&q, FR_QM_ADAROUND, &c, o, i, kh, kw, 1, w, NULL) == FR_OK);
+        /* init: h(V) = frac(W/s) */
+        double worst = 0;
+        for (size_t k = 0; k < n; k++) {
+            float s = q.s1[q.ns1 > 1 ? k / 27 : 0];
+            double u = q.W[k] / s, fr = u - floor(u);
+            double h = 1.0 / (1.0 + exp(-(double)q.V.data[k])) * 1.2 - 0.1;
+            worst = fmax(worst, fabs(h - fr));
+        }
+        FR_CHECKF(worst < 1e-5, "h(V)-frac %g", worst);
+        for (size_t k = 0; k < n; k++) q.V.data[k] = 5.0f * fr_rng_uniform(&r) - 2.5f;
+        double lam = 0.3, beta = 3.0, regv = -1;
+        FR_CHECK(fr_qlayer_grad(&q, G, (float)beta, (float)lam, reg, &regv) == FR_OK);
+        adab a = {&q, G, fr_xcalloc(n, 1), fr_xcalloc(n, 1), fr_xcalloc(n, sizeof(double)),
+                  fr_xcalloc(n, sizeof(double)), lam, beta, reg};
+        double *V = dup_d(q.V.data, n), fsum = 0;
+        int g = 0;
+        for (size_t k = 0; k < n; k++) {
+            double hr = 1.0 / (1.0 + exp(-V[k])) * 1.2 - 0.1;
+            a.mh[k] = hr >= 0 && hr <= 1;
+            a.h0[k] = fmin(1, fmax(0, hr));
+            g = q.ns1 > 1 ? (int)(k / 27) : 0;
+            double fl = floor((double)(q.W[k] / q.s1[g]));
+            double x = fl + a.h0[k];
+            a.mx[k] = x >= q.qlo[g] && x <= q.qhi[g];
+            a.x0[k] = fmin(q.qhi[g], fmax(q.qlo[g], x));
+            fsum += 1.0 - pow(fabs(2 * a.h0[k] - 1), beta);
+        }
+        double we = 0, hstep = 1e-5;
+        for (size_t k = 0; k < n; k++) {
+            double x = V[k];
+            V[k] = x + hstep; double lp = ada_L(&a, V);
+            V[k] = x - hstep; double lm = ada_L(&a, V);
+            V[k] = x;
+            double fd = (lp - lm) / (2 * hstep);
+            we = fmax(we, fabs(fd - q.V.grad[k]) / fmax(1.0, fabs(fd)));
+        }
+        FR_CHECKF(we < 1e-4, "V grad err %g reg=%d", we, reg);
+        if (reg) FR_CHECK_NEAR(regv, lam * fsum, 1e-4);
+        else FR_CHECK(regv == 0.0);
+        /* finalize: up iff V >= 0 */
+        q.V.data[0] = 0.0f; q.V.data[1] = -1e-3f;
+        fr_qlayer_finalize(&q);
+        int ok = 1;
+        for (size_t k = 0; k < n; k++) {
+            g = q.ns1 > 1 ? (int)(k / 27) : 0;
+            float fl = floorf(q.W[k] / q.s1[g]) + (q.V.data[k] >= 0 ? 1 : 0);
+            fl = fminf(q.qhi[g], fmaxf(q.qlo[g], fl));
+            ok &= q.code[k] == (int32_t)fl + (int32_t)q.zp[g];
+        }
+        FR_CHECK(ok);
+        free(a.mh); free(a.mx); free(a.h0); free(a.x0); free(V); free(w); free(G);
+        fr_qlayer_free(&q);
+    }
+}
+
+/* Activation step: LSQ gradient / g equals d/ds of the surrogate y(s) = s·(r0 + x/s − x/s0) in
+ * range and s·(bound − z) out of range. */
+static void test_fd_aquant(void)
+{
+    fr_rng r;
+    fr_rng_seed(&r, 41);
+    size_t n = 500;
+    float *x = randn(&r, n, 1.0f), *dy = randn(&r, n, 1.0f), *y = fr_xmalloc(n * 4), *dx = fr_xmalloc(n * 4);
+    uint8_t *keep = fr_xmalloc(n);
+    fr_aquant a;
+    FR_CHECK(fr_aquant_init(&a, 4, FR_QINIT_MSE, x, n, NULL) == FR_OK);
+    FR_CHECK(a.zp > 0 && a.zp < 15 && a.s > 0);
+    a.s *= 0.8f;  /* force some clipping */
+    for (int pass = 0; pass < 2; pass++) {
+        float p = pass ? 0.5f : 1.0f;
+        fr_rng dr;
+        fr_rng_seed(&dr, 99);
+        fr_aquant_forward(&a, x, y, n, p, &dr, keep);
+        fr_aquant_zero_grad(&a);
+        FR_CHECK(fr_aquant_backward(&a, x, dy, dx, n, keep) == FR_OK);
+        double s0 = a.s, z = a.zp, L = a.qmax, h = 1e-6 * s0, lp = 0, lm = 0;
+        int nkept = 0, dxok = 1, nclip = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (!keep[k]) { dxok &= dx[k] == dy[k] && y[k] == x[k]; continue; }
+            nkept++;
+            double xs = x[k] * (double)(1.0f / a.s), r0 = rint(xs), xq = r0 + z;
+            int in = xq >= 0 && xq <= L;
+            nclip += !in;
+            for (int sgn = -1; sgn <= 1; sgn += 2) {
+                double s = s0 + sgn * h;
+                double yy = in ? s * (r0 + x[k] / s - x[k] / s0) : s * ((xq < 0 ? 0 : L) - z);
+                if (sgn > 0) lp += dy[k] * yy; else lm += dy[k] * yy;
+            }
+            dxok &= dx[k] == (in ? dy[k] : 0.0f);
+        }
+        double fd = (lp - lm) / (2 * h), g = 1.0 / sqrt((double)n * L);
+        FR_CHECKF(fabs(a.s_g / g - fd) < 1e-3 * fmax(1, fabs(fd)), "s_g/g=%g fd=%g", a.s_g / g, fd);
+        FR_CHECK(dxok);
+        FR_CHECK(nclip > 0);
+        if (pass) FR_CHECKF(nkept > 200 && nkept < 300, "kept %d", nkept);
+        else FR_CHECK(nkept == (int)n);
+    }
+    /* same seed, same mask */
+    uint8_t *k2 = fr_xmalloc(n);
+    fr_rng dr;
+    fr_rng_seed(&dr, 99);
+    fr_aquant_forward(&a, x, y, n, 0.5f, &dr, k2);
+    FR_CHECK(memcmp(keep, k2, n) == 0);
+    float s_before = a.s;
+    FR_CHECK(fr_aquant_adam(&a, 1e-3f, 1) == FR_OK);
+    FR_CHECK(a.s != s_before && fabsf(a.s - s_before) <= 1.001e-3f);
+    fr_qparam pr[2];
+    FR_CHECK(fr_aquant_params(&a, pr, 2) == 1 && pr[0].data == &a.s);
+    free(k2); free(x); free(dy); free(y); free(dx); free(keep);
+}
+
+static void test_aggressive(void)
+{
+    fr_rng r;
+    fr_rng_seed(&r, 51);
+    int o = 4, i = 8;
+    size_t n = 32;
+    float *w = randn(&r, n, 0.5f);
+    fr_qconfig c = cfgb(4, 0, 1, FR_QINIT_MSE);
+    fr_qlayer q;
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_FLEXROUND, &c, o, i, 1, 1, 0, w, NULL) == FR_OK);
+    float s1 = q.s1[0];
+    int k2 = -1, k1 = -1;
+    for (size_t k = 0; k < n; k++) {
+        float u = w[k] / s1;
+        if (k2 < 0 && u > 1.1f && u < 1.4f + 2 && u + 2 < 7 && u - floorf(u) < 0.4f && u - floorf(u) > 0.1f) k2 = (int)k;
+        else if (k1 < 0 && u > 0.1f && u < 5 && u - floorf(u) > 0.1f && u - floorf(u) < 0.4f) k1 = (int)k;
+    }
+    FR_CHECK(k1 >= 0 && k2 >= 0);
+    if (k1 < 0 || k2 < 0) { fr_qlayer_free(&q); free(w); return; }
+    float u2 = w[k2] / s1, u1 = w[k1] / s1;
+    q.D2.data[k2] = logf(u2 / (u2 + 2.0f));          /* moves two grid steps up */
+    q.D2.data[k1] = logf(u1 / (floorf(u1) + 0.8f));  /* rounds up instead of down: still a neighbour */
+    fr_qlayer_sync(&q);
+    fr_qlayer_finalize(&q);
+    fr_qstats st;
+    FR_CHECK(fr_qlayer_stats(&q, &st) == FR_OK);
+    FR_CHECK_NEAR(st.frac_aggressive, 1.0 / n, 1e-12);
+    FR_CHECK_NEAR(st.frac_aggressive_init, 1.0 / n, 1e-12);
+    FR_CHECK_NEAR(st.frac_changed_vs_rtn, 2.0 / n, 1e-12);
+    uint64_t tot = st.shift_under + st.shift_over, s2tot = st.s2_under + st.s2_over;
+    for (int b = 0; b < FR_QSTATS_SHIFT_BINS; b++) tot += st.shift_hist[b];
+    for (int b = 0; b < FR_QSTATS_S2_BINS; b++) s2tot += st.s2_hist[b];
+    FR_CHECK(tot == n && s2tot == n);
+    FR_CHECK(st.s2_min < 1.0 && st.s2_max == 1.0);
+    float *code = fr_xmalloc(n * 4), *rtn = fr_xmalloc(n * 4), *sh = fr_xmalloc(n * 4), *s2 = fr_xmalloc(n * 4);
+    FR_CHECK(fr_qlayer_array(&q, FR_QA_CODE, code) == FR_OK);
+    FR_CHECK(fr_qlayer_array(&q, FR_QA_RTN_CODE, rtn) == FR_OK);
+    FR_CHECK(fr_qlayer_array(&q, FR_QA_SHIFT, sh) == FR_OK);
+    FR_CHECK(fr_qlayer_array(&q, FR_QA_S2, s2) == FR_OK);
+    FR_CHECK(code[k2] - rtn[k2] == 2.0f && code[k1] - rtn[k1] == 1.0f);
+    FR_CHECK(code[k2] == (float)q.code[k2]);
+    FR_CHECK_NEAR(sh[k2], code[k2] - u2, 1e-5);
+    FR_CHECK(s2[k2] == expf(q.D2.data[k2]) && s2[0 == k2 ? 1 : 0] == 1.0f);
+    FR_CHECK(fr_qlayer_array(&q, (enum fr_qarray)99, code) == FR_EINPUT);
+    /* RTN never counts as aggressive, even with clipped weights (heavy tail -> MSE clips) */
+    fr_qlayer rq;
+    c.init = FR_QINIT_MSE;
+    w[3] = 2.5f; w[4] = -2.2f;
+    FR_CHECK(fr_qlayer_init(&rq, FR_QM_RTN, &c, o, i, 1, 1, 0, w, NULL) == FR_OK);
+    FR_CHECK(fr_qlayer_stats(&rq, &st) == FR_OK);
+    FR_CHECK(st.frac_aggressive == 0 && st.frac_changed_vs_rtn == 0);
+    FR_CHECKF(st.shift_max_abs > 0.5, "clipped: max shift %g s1 %g", st.shift_max_abs, rq.s1[0]);
+    fr_qlayer_free(&rq);
+    free(code); free(rtn); free(sh); free(s2); free(w);
+    fr_qlayer_free(&q);
+}
+
+/* ---- a linear layer y = x·Ŵᵀ; loss mean_b Σ_o (xŴᵀ − xWᵀ)² ------------------------------- */
+
+typedef struct lin { int B, o, i; float *x, *W; } lin;
+
+static double lin_loss(const lin *P, const float *Wh, float *G)
+{
+    double L = 0;
+    if (G) memset(G, 0, sizeof(float) * P->o * P->i);
+    for (int b = 0; b < P->B; b++)
+        for (int oo = 0; oo < P->o; oo++) {
+            double d = 0;
+            for (int ii = 0; ii < P->i; ii++) d += (double)P->x[b * P->i + ii] * (Wh[oo * P->i + ii] - P->W[oo * P->i + ii]);
+            L += d * d / P->B;
+            if (G) for (int ii = 0; ii < P->i; ii++) G[oo * P->i + ii] += (float)(2.0 * d / P->B * P->x[b * P->i + ii]);
+        }
+    return L;
+}
+
+/* Runs T steps; fused selects fr_qlayer_step vs grad+adam.  Returns the final hard loss. */
+static double lin_run(const lin *P, enum fr_qmethod m, int fused, int T, float lr, fr_qlayer *q)
+{
+    fr_qconfig c = cfgb(3, 0, 1, FR_QINIT_MSE);
+    FR_ASSERT(fr_qlayer_init(q, m, &c, P->o, P->i, 1, 1, 0, P->W, NULL) == FR_OK);
+    float *G = fr_xmalloc(sizeof(float) * P->o * P->i);
+    for (int t = 1; t <= T; t++) {
+        float beta; int reg;
+        fr_qsched_adaround(&c, t - 1, T, &beta, &reg);
+        float lrt = m == FR_QM_ADAROUND ? lr : (float)(lr * 0.5 * (1.0 + cos(3.14159265358979 * (t - 1) / T)));
+        fr_qlayer_forward(q);
+        lin_loss(P, q->w_hat, G);
+        double rv;
+        if (fused) FR_ASSERT(fr_qlayer_step(q, G, lrt, t, beta, c.lambda, reg, &rv) == FR_OK);
+        else {
+            FR_ASSERT(fr_qlayer_grad(q, G, beta, c.lambda, reg, &rv) == FR_OK);
+            FR_ASSERT(fr_qlayer_adam(q, lrt, t) == FR_OK);
+        }
+    }
+    fr_qlayer_finalize(q);
+    free(G);
+    return lin_loss(P, q->w_hat, NULL);
+}
+
+static void test_optimise(void)
+{
+    fr_rng r;
+    fr_rng_seed(&r, 61);
+    lin P = {128, 12, 24, NULL, NULL};
+    /* Correlated inputs (two shared factors): with isotropic x the Hessian is diagonal, RTN is
+     * already optimal and STE-learned rounding can only oscillate around it. */
+    P.x = randn(&r, (size_t)P.B * P.i, 1.0f);
+    for (int bb = 0; bb < P.B; bb++) {
+        float z0 = fr_rng_normal(&r), z1 = fr_rng_normal(&r);
+        for (int k = 0; k < P.i; k++) P.x[bb * P.i + k] += 1.5f * z0 + (k % 2 ? z1 : -z1);
+    }
+    P.W = randn(&r, (size_t)P.o * P.i, 0.4f);
+    fr_qlayer q0, a, b, f, ad;
+    double l_rtn = lin_run(&P, FR_QM_RTN, 1, 1, 0, &q0);
+    double la = lin_run(&P, FR_QM_FLEXROUND, 1, 300, 3e-3f, &a);
+    double lb = lin_run(&P, FR_QM_FLEXROUND, 1, 300, 3e-3f, &b);
+    double lf = lin_run(&P, FR_QM_FLEXROUND, 0, 300, 3e-3f, &f);
+    double lad = lin_run(&P, FR_QM_ADAROUND, 1, 300, 1e-2f, &ad);
+    printf("# loss rtn %.5g flexround %.5g (separate %.5g) adaround %.5g\n", l_rtn, la, lf, lad);
+    FR_CHECK(la < 0.6 * l_rtn);
+    FR_CHECK(lad < l_rtn);
+    FR_CHECK(la == lb && memcmp(a.w_hat, b.w_hat, a.n * 4) == 0 && memcmp(a.code, b.code, a.n * 4) == 0);
+    /* fused vs separate */
+    double md = 0;
+    for (size_t k = 0; k < a.n; k++) md = fmax(md, fabs(a.D2.data[k] - f.D2.data[k]));
+    for (size_t k = 0; k < a.d3.n; k++) md = fmax(md, fabs(a.d3.data[k] - f.d3.data[k]));
+    md = fmax(md, fabs(a.d1.data[0] - f.d1.data[0]));
+    FR_CHECKF(md < 1e-5, "fused vs separate max diff %g", md);
+    FR_CHECK_NEAR(la, lf, 1e-3);
+    fr_qstats st;
+    FR_CHECK(fr_qlayer_stats(&a, &st) == FR_OK);
+    printf("# flexround: aggressive %.4f (vs init %.4f) changed %.4f sqnr %.2f dB\n",
+           st.frac_aggressive, st.frac_aggressive_init, st.frac_changed_vs_rtn, st.sqnr_db);
+    FR_CHECK(st.frac_changed_vs_rtn > 0);
+    FR_CHECK(fr_qlayer_stats(&ad, &st) == FR_OK);
+    FR_CHECK(st.frac_aggressive == 0);  /* AdaRound cannot leave {floor, ceil} */
+
+    /* checkpoint round trip through fr_qlayer_params/frozen */
+    fr_qlayer c2;
+    fr_qconfig c = cfgb(3, 0, 1, FR_QINIT_MSE);
+    FR_CHECK(fr_qlayer_init(&c2, FR_QM_FLEXROUND, &c, P.o, P.i, 1, 1, 0, P.W, NULL) == FR_OK);
+    fr_qparam ps[8], pd[8];
+    int na = fr_qlayer_params(&a, ps, 8), nb = fr_qlayer_params(&c2, pd, 8);
+    FR_CHECK(na == 3 && nb == 3 && strcmp(ps[1].name, "D2") == 0);
+    for (int k = 0; k < na && k < nb; k++) {
+        memcpy(pd[k].data, ps[k].data, ps[k].n * 4);
+        memcpy(pd[k].m, ps[k].m, ps[k].n * 4);
+        memcpy(pd[k].v, ps[k].v, ps[k].n * 4);
+    }
+    FR_CHECK(fr_qlayer_frozen(&a, ps, 8) == 3 && fr_qlayer_frozen(&c2, pd, 8) == 3);
+    for (int k = 0; k < 3; k++) memcpy(pd[k].data, ps[k].data, ps[k].n * 4);
+    fr_qlayer_sync(&c2);
+    fr_qlayer_finalize(&c2);
+    FR_CHECK(memcmp(c2.code, a.code, a.n * 4) == 0 && memcmp(c2.w_hat, a.w_hat, a.n * 4) == 0);
+    FR_CHECK(fr_qlayer_params(&ad, ps, 8) == 1 && strcmp(ps[0].name, "V") == 0);
+    FR_CHECK(fr_qlayer_params(&q0, ps, 8) == 0);
+    fr_qlayer_free(&c2);
+    fr_qlayer_free(&q0); fr_qlayer_free(&a); fr_qlayer_free(&b); fr_qlayer_free(&f); fr_qlayer_free(&ad);
+    free(P.x); free(P.W);
+}
+
+static void test_fused_matches_separate_conv(void)
+{
+    fr_rng r;
+    fr_rng_seed(&r, 71);
+    size_t n = 6 * 4 * 3 * 3;
+    float *w = randn(&r, n, 0.3f);
+    for (int m = 1; m <= 2; m++) {
+        fr_qconfig c = cfgb(4, 1, 0, FR_QINIT_MSE);
+        fr_qlayer a, b;
+        FR_CHECK(fr_qlayer_init(&a, (enum fr_qmethod)m, &c, 6, 4, 3, 3, 1, w, NULL) == FR_OK);
+        FR_CHECK(fr_qlayer_init(&b, (enum fr_qmethod)m, &c, 6, 4, 3, 3, 1, w, NULL) == FR_OK);
+        fr_rng gr;
+        fr_rng_seed(&gr, 5);
+        double md = 0;
+        for (int t = 1; t <= 40; t++) {
+            float *G = randn(&gr, n, 0.1f);
+            int reg = t > 10;
+            fr_qlayer_forward(&a);
+            fr_qlayer_forward(&b);
+            FR_CHECK(fr_qlayer_step(&a, G, 1e-2f, t, 10.0f, 0.01f, reg, NULL) == FR_OK);
+            FR_CHECK(fr_qlayer_grad(&b, G, 10.0f, 0.01f, reg, NULL) == FR_OK);
+            FR_CHECK(fr_qlayer_adam(&b, 1e-2f, t) == FR_OK);
+            free(G);
+        }
+        fr_qparam pa[8], pb[8];
+        int np = fr_qlayer_params(&a, pa, 8);
+        FR_CHECK(np == (m == 2 ? 4 : 1) && fr_qlayer_params(&b, pb, 8) == np);
+        for (int k = 0; k < np; k++)
+            for (size_t j = 0; j < pa[k].n; j++) md = fmax(md, fabs(pa[k].data[j] - pb[k].data[j]));
+        FR_CHECKF(md < 1e-6, "method %d max diff %g", m, md);
+        fr_qlayer_free(&a);
+        fr_qlayer_free(&b);
+    }
+    free(w);
+}
+
+static void test_nonfinite_and_reset(void)
+{
+    fr_rng r;
+    fr_rng_seed(&r, 81);
+    size_t n = 40;
+    float *w = randn(&r, n, 0.3f), *G = randn(&r, n, 1.0f);
+    fr_qconfig c = cfgb(4, 0, 1, FR_QINIT_MSE);
+    for (int m = 1; m <= 2; m++) {
+        fr_qlayer q, rt;
+        FR_CHECK(fr_qlayer_init(&q, (enum fr_qmethod)m, &c, 5, 8, 1, 1, 0, w, NULL) == FR_OK);
+        FR_CHECK(fr_qlayer_init(&rt, FR_QM_RTN, &c, 5, 8, 1, 1, 0, w, NULL) == FR_OK);
+        FR_CHECK(fr_qlayer_step(&q, G, 1e-2f, 1, 20, 0.01f, 0, NULL) == FR_OK);
+        G[7] = NAN;
+        FR_CHECK(fr_qlayer_grad(&q, G, 20, 0.01f, 1, NULL) == FR_ENUM);
+        FR_CHECK(q.nonfinite == 1);
+        G[7] = INFINITY;
+        FR_CHECK(fr_qlayer_step(&q, G, 1e-2f, 2, 20, 0.01f, 1, NULL) == FR_ENUM);
+        G[7] = 0.5f;
+        fr_qlayer_reset_to_rtn(&q);
+        FR_CHECK(q.nonfinite == 0 && q.fell_back == 1);
+        FR_CHECK(memcmp(q.w_hat, rt.w_hat, n * 4) == 0);
+        FR_CHECK(fr_qlayer_step(&q, G, 1e-2f, 3, 20, 0.01f, 1, NULL) == FR_OK);
+        fr_qlayer_forward(&q);
+        FR_CHECK(memcmp(q.w_hat, rt.w_hat, n * 4) == 0);
+        fr_qlayer_finalize(&q);
+        fr_qlayer_finalize(&rt);
+        FR_CHECK(memcmp(q.code, rt.code, n * 4) == 0);
+        fr_qlayer_free(&q);
+        fr_qlayer_free(&rt);
+    }
+    /* parameter overflow: huge lr drives D2 to where exp overflows */
+    fr_qlayer q;
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_FLEXROUND, &c, 5, 8, 1, 1, 0, w, NULL) == FR_OK);
+    int rc = FR_OK;
+    for (int t = 1; t <= 5 && rc == FR_OK; t++) rc = fr_qlayer_step(&q, G, 1e6f, t, 0, 0, 0, NULL);
+    FR_CHECK(rc == FR_ENUM);
+    fr_qlayer_free(&q);
+    float v = NAN;
+    FR_CHECK(fr_qadam(&v, &(float){0}, &(float){0}, &(float){1}, 1, 1e-3f, 1) == FR_ENUM);
+    free(w); free(G);
+}
+
+static void test_schedule_and_adam(void)
+{
+    fr_qconfig c;
+    fr_qconfig_default(&c);
+    float beta; int reg;
+    fr_qsched_adaround(&c, 0, 1000, &beta, &reg);
+    FR_CHECK(beta == 20.0f && reg == 0);
+    fr_qsched_adaround(&c, 199, 1000, &beta, &reg);
+    FR_CHECK(reg == 0);
+    fr_qsched_adaround(&c, 200, 1000, &beta, &reg);
+    FR_CHECK(beta == 20.0f && reg == 1);
+    fr_qsched_adaround(&c, 600, 1000, &beta, &reg);
+    FR_CHECK_NEAR(beta, 11.0, 1e-5);
+    fr_qsched_adaround(&c, 1000, 1000, &beta, &reg);
+    FR_CHECK_NEAR(beta, 2.0, 1e-6);
+    /* Adam first step moves by lr·sign(g) (bias correction), PyTorch reference values */
+    float p[2] = {1.0f, -2.0f}, m[2] = {0}, v[2] = {0}, g[2] = {0.5f, -3.0f};
+    FR_CHECK(fr_qadam(p, m, v, g, 2, 0.1f, 1) == FR_OK);
+    FR_CHECK_NEAR(p[0], 0.9, 1e-6);
+    FR_CHECK_NEAR(p[1], -1.9, 1e-6);
+    /* second step, g = 0.5 again for p[0]: m=0.095 v=0.0004997... torch gives 0.8 */
+    FR_CHECK(fr_qadam(p, m, v, g, 2, 0.1f, 2) == FR_OK);
+    FR_CHECK_NEAR(p[0], 0.8, 1e-6);
+}
+
+int main(void)
+{
+    FR_RUN(test_names);
+    FR_RUN(test_validation);
+    FR_RUN(test_rtn_search);
+    FR_RUN(test_asym_zero_point);
+    FR_RUN(test_half_even_and_clamp);
+    FR_RUN(test_flex_init_is_rtn);
+    FR_RUN(test_fd_flexround);
+    FR_RUN(test_fd_adaround);
+    FR_RUN(test_fd_aquant);
+    FR_RUN(test_aggressive);
+    FR_RUN(test_optimise);
+    FR_RUN(test_fused_matches_separate_conv);
+    FR_RUN(test_nonfinite_and_reset);
+    FR_RUN(test_schedule_and_adam);
+    return FR_REPORT();
+}
