@@ -73,7 +73,7 @@ void fr_pngplot_format_num(double v, double step, char *buf, size_t n)
     double a = fabs(v);
     if (!isfinite(v)) snprintf(tmp, sizeof tmp, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
     else if (a == 0 || (step > 0 && a < step * 1e-6)) snprintf(tmp, sizeof tmp, "0");
-    else if (a < 1e-3 || a >= 1e5) {
+    else if (a >= 1e5 || a <= 1e-3 * (1 + 1e-9) || (step > 0 && step <= 1e-3 * (1 + 1e-9) && a < 1e-2)) {
         int p = 2;
         if (step > 0) p = (int)FR_MAX(0, FR_MIN(6, floor(log10(a)) - floor(log10(step) + 1e-9)));
         snprintf(tmp, sizeof tmp, "%.*e", p, v);
@@ -347,15 +347,16 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
             /* Downsampled blocks show their most extreme scale so outliers stay visible. */
             double best = 0;
             int valid = 0;
-            for (int r0 = br * down; r0 < FR_MIN(rows, (br + 1) * down); r0++)
+            for (int r0 = br * down; r0 < FR_MIN(rows, (br + 1) * down) && valid >= 0; r0++)
                 for (int c0 = bc * down; c0 < FR_MIN(cols, (bc + 1) * down); c0++) {
                     float s = in->s[(size_t)r0 * cols + c0];
-                    if (!(s > 0) || !isfinite(s)) continue;
+                    if (!(s > 0) || !isfinite(s)) { valid = -1; break; }
                     double l = log(s);
                     if (!valid || fabs(l) > fabs(best)) best = l;
                     valid = 1;
                 }
-            fr_rgb c = valid ? fr_pngplot_diverging((float)(best / range)) : FR_RGB(0, 0, 0);
+            /* An invalid S anywhere in a block is a bug worth seeing: it wins over the rest. */
+            fr_rgb c = valid > 0 ? fr_pngplot_diverging((float)(best / range)) : FR_RGB(0, 0, 0);
             fr_raster_fill_rect(out, a.x0 + bc * k, a.y0 + br * k, k, k, c);
         }
     draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "input index (in x kh x kw)",
