@@ -51,11 +51,11 @@ int fr_pngplot_nice_ticks(double lo, double hi, int max_ticks, double *out, int 
 }
 
 /* "1.50e-03" -> "1.5e-3" */
-static void compact_exp(char *buf)
+static void compact_exp(char *buf, size_t bufn)
 {
     char *e = strchr(buf, 'e');
     if (!e) return;
-    char mant[32], ex[16];
+    char mant[64], ex[16];
     snprintf(mant, sizeof mant, "%.*s", (int)(e - buf), buf);
     if (strchr(mant, '.')) {
         size_t l = strlen(mant);
@@ -64,7 +64,10 @@ static void compact_exp(char *buf)
     }
     int x = atoi(e + 1);
     snprintf(ex, sizeof ex, "e%d", x);
-    snprintf(buf, 32, "%s%s", mant, ex);
+    size_t ml = strlen(mant), el = strlen(ex);
+    if (ml + el + 1 > bufn) return;
+    memcpy(buf, mant, ml);
+    memcpy(buf + ml, ex, el + 1);
 }
 
 void fr_pngplot_format_num(double v, double step, char *buf, size_t n)
@@ -77,16 +80,20 @@ void fr_pngplot_format_num(double v, double step, char *buf, size_t n)
         int p = 2;
         if (step > 0) p = (int)FR_MAX(0, FR_MIN(6, floor(log10(a)) - floor(log10(step) + 1e-9)));
         snprintf(tmp, sizeof tmp, "%.*e", p, v);
-        compact_exp(tmp);
+        compact_exp(tmp, sizeof tmp);
     } else if (step > 0) {
         int d = (int)FR_MAX(0, ceil(-log10(step) - 1e-9));
         while (d < 8 && fabs(step * pow(10, d) - round(step * pow(10, d))) > 1e-6 * step * pow(10, d)) d++;
         snprintf(tmp, sizeof tmp, "%.*f", d, v);
     } else {
         snprintf(tmp, sizeof tmp, "%.3g", v);
-        compact_exp(tmp);
+        compact_exp(tmp, sizeof tmp);
     }
-    snprintf(buf, n, "%s", tmp);
+    if (!n) return;
+    size_t l = strlen(tmp);
+    if (l >= n) l = n - 1;
+    memcpy(buf, tmp, l);
+    buf[l] = 0;
 }
 
 void fr_pngplot_ema(const float *v, size_t n, float beta, float *out)
