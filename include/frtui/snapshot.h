@@ -25,8 +25,8 @@
 
 #define FR_SHIFT_BINS 64          /* shift histogram: bins over [-FR_SHIFT_RANGE, +FR_SHIFT_RANGE] */
 #define FR_SHIFT_RANGE 4.0f
-#define FR_S2_BINS 64             /* S2 histogram: bins of log2(S2) over [-FR_S2_LOG2_RANGE, +...] */
-#define FR_S2_LOG2_RANGE 2.0f
+#define FR_S2_BINS 64             /* S2 histogram: bins of ln(S2) over [-FR_S2_LN_RANGE, +FR_S2_LN_RANGE) */
+#define FR_S2_LN_RANGE 2.0f
 #define FR_H_BINS 50              /* AdaRound h(V) histogram over [0, 1] */
 
 typedef enum { FR_METHOD_RTN = 0, FR_METHOD_ADAROUND = 1, FR_METHOD_FLEXROUND = 2, FR_METHOD__COUNT } fr_method;
