@@ -501,24 +501,36 @@ const float *fr_exec_input_grad(const fr_exec *x, int k)
 int fr_eval_accuracy(const fr_model *m, const fr_dataset *ds, const float *const *weights, int batch,
                      double *acc, fr_err *e)
 {
-    if (!ds) ds = &m->eval;
-    if (ds->n == 0 || !ds->labels) return fr_err_set(e, FR_EINPUT, "%s: no labelled evaluation data", m->meta.name);
-    fr_graph *g = (fr_graph *)&m->g;   /* inference mode never writes the graph */
+    return fr_eval_accuracy_ex(&m->g, &m->meta, ds ? ds : &m->eval, weights, NULL, batch, 0, acc, e);
+}
+
+int fr_eval_accuracy_ex(const fr_graph *gc, const fr_meta *meta, const fr_dataset *ds, const float *const *weights,
+                        const fr_out_hook *const *hooks, int batch, int max_samples, double *acc, fr_err *e)
+{
+    if (ds->n == 0 || !ds->labels) return fr_err_set(e, FR_EINPUT, "%s: no labelled evaluation data", meta->name);
+    fr_graph *g = (fr_graph *)gc;   /* inference mode never writes the graph */
     fr_exec *x = fr_exec_new(g, 0, g->n_nodes - 1, batch, FR_EXEC_INFER, e);
     if (!x) return e ? e->code : FR_ENOMEM;
-    if (weights)
-        for (int i = 1; i < g->n_nodes; i++)
-            if (weights[i]) fr_exec_set_weight(x, i, weights[i]);
-    size_t per = (size_t)m->meta.in_c * m->meta.in_h * m->meta.in_w;
+    for (int i = 1; i < g->n_nodes; i++) {
+        if (weights && weights[i]) fr_exec_set_weight(x, i, weights[i]);
+        if (hooks && hooks[i]) fr_exec_set_hook(x, i, hooks[i]);
+    }
+    size_t per = (size_t)meta->in_c * meta->in_h * meta->in_w;
+    if ((size_t)ds->c * ds->h * ds->w != per) {
+        fr_exec_free(x);
+        return fr_err_set(e, FR_EINPUT, "%s: evaluation samples are %dx%dx%d, the model expects %dx%dx%d", meta->name,
+                          ds->c, ds->h, ds->w, meta->in_c, meta->in_h, meta->in_w);
+    }
     float *in = fr_amalloc((size_t)batch * per * sizeof(float));
     if (!in) { fr_exec_free(x); return fr_err_set(e, FR_ENOMEM, "out of memory for evaluation batch"); }
     fr_exec_bind_input(x, 0, in);
     const fr_node *out = &g->nodes[g->n_nodes - 1];
     size_t oc = (size_t)out->c * out->h * out->w;
+    int total = max_samples > 0 && max_samples < ds->n ? max_samples : ds->n;
     long correct = 0;
-    for (int s0 = 0; s0 < ds->n; s0 += batch) {
-        int nb = FR_MIN(batch, ds->n - s0);
-        for (int s = 0; s < nb; s++) fr_dataset_sample(ds, &m->meta, s0 + s, in + (size_t)s * per);
+    for (int s0 = 0; s0 < total; s0 += batch) {
+        int nb = FR_MIN(batch, total - s0);
+        for (int s = 0; s < nb; s++) fr_dataset_sample(ds, meta, s0 + s, in + (size_t)s * per);
         fr_exec_forward(x, nb);
         const float *y = fr_exec_output(x);
         for (int s = 0; s < nb; s++) {
@@ -529,6 +541,6 @@ int fr_eval_accuracy(const fr_model *m, const fr_dataset *ds, const float *const
     }
     fr_afree(in);
     fr_exec_free(x);
-    *acc = (double)correct / ds->n;
+    *acc = (double)correct / total;
     return FR_OK;
 }

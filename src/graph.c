@@ -450,3 +450,16 @@ void fr_dataset_sample(const fr_dataset *d, const fr_meta *m, int i, float *out)
         }
     }
 }
+
+void fr_graph_copy(fr_graph *dst, const fr_graph *src)
+{
+    fr_graph_init(dst);
+    for (int t = 0; t < src->n_tensors; t++) {
+        const fr_tensor *s = &src->tensors[t];
+        int k = fr_graph_add_tensor(dst, s->name, s->ndim, s->dim);
+        memcpy(dst->tensors[k].data, s->data, (size_t)fr_tensor_numel(s) * sizeof(float));
+    }
+    dst->cap_nodes = dst->n_nodes = src->n_nodes;
+    dst->nodes = fr_xmalloc((size_t)(src->n_nodes ? src->n_nodes : 1) * sizeof *dst->nodes);
+    memcpy(dst->nodes, src->nodes, (size_t)src->n_nodes * sizeof *dst->nodes);
+}

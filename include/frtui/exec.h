@@ -77,5 +77,9 @@ const float *fr_exec_input_grad(const fr_exec *x, int k);
  * (n_nodes entries, NULL = graph weights).  batch: evaluation batch size. */
 int fr_eval_accuracy(const fr_model *m, const fr_dataset *ds, const float *const *weights, int batch,
                      double *acc, fr_err *e);
+/* The same on an explicit graph (e.g. a BN-folded copy) with optional per-node output hooks
+ * (n_nodes entries, NULL = none) and a sample limit (0 = all). */
+int fr_eval_accuracy_ex(const fr_graph *g, const fr_meta *meta, const fr_dataset *ds, const float *const *weights,
+                        const fr_out_hook *const *hooks, int batch, int max_samples, double *acc, fr_err *e);
 
 #endif

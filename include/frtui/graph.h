@@ -161,6 +161,9 @@ int fr_node_is_layer(const fr_node *n);
  * that conv, and removes the BN node (rewiring consumers).  Creates a bias where missing. */
 void fr_graph_fold_bn(fr_graph *g);
 
+/* Deep copy (tensors included) into an uninitialised dst. */
+void fr_graph_copy(fr_graph *dst, const fr_graph *src);
+
 /* ---- model ---- */
 void fr_model_init(fr_model *m);
 void fr_model_free(fr_model *m);
