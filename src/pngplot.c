@@ -151,21 +151,28 @@ static void ticks_lin(ticks *t, double lo, double hi, int max, int integer)
     for (int i = 0; i < t->n; i++) fr_pngplot_format_num(t->v[i], st, t->s[i], sizeof t->s[i]);
 }
 
-/* Decades when the range spans one, else linear ticks in value space (placed on the log axis). */
+/* Log axis: 1-2-5 x 10^k when they fit in max, else decades (thinned), else linear ticks in
+ * value space for ranges too narrow to hold three 1-2-5 values. */
 static void ticks_log(ticks *t, double lo, double hi, int max)
 {
-    int d0 = (int)ceil(log10(lo) - 1e-9), d1 = (int)floor(log10(hi) + 1e-9);
-    if (d1 - d0 >= 1) {
-        int every = (d1 - d0) / FR_MAX(max - 1, 1) + 1;
-        t->n = 0;
-        for (int d = d0; d <= d1 && t->n < MAXT; d += every) {
-            t->v[t->n] = pow(10.0, d);
-            fr_pngplot_format_num(t->v[t->n], 0, t->s[t->n], sizeof t->s[0]);
-            t->n++;
+    static const double m125[3] = { 1, 2, 5 };
+    int d0 = (int)floor(log10(lo)) - 1, d1 = (int)ceil(log10(hi)) + 1;
+    t->n = 0;
+    for (int d = d0; d <= d1 && t->n < MAXT; d++)
+        for (int i = 0; i < 3 && t->n < MAXT; i++) {
+            double v = m125[i] * pow(10.0, d);
+            if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) t->v[t->n++] = v;
         }
-    } else {
+    if (t->n > max) {
+        int first = (int)ceil(log10(lo) - 1e-9), last = (int)floor(log10(hi) + 1e-9);
+        int every = (last - first) / FR_MAX(max - 1, 1) + 1;
+        t->n = 0;
+        for (int d = first; d <= last && t->n < MAXT; d += every) t->v[t->n++] = pow(10.0, d);
+    } else if (t->n < 3) {
         ticks_lin(t, lo, hi, max, 0);
+        return;
     }
+    for (int i = 0; i < t->n; i++) fr_pngplot_format_num(t->v[i], 0, t->s[i], sizeof t->s[0]);
 }
 
 static int ticks_width(const ticks *t)
@@ -189,6 +196,7 @@ typedef struct axes {
     double xmin, xmax, ymin, ymax;
     int logy;
     int cell, down;   /* heatmap index axes: nonzero cell */
+    int cellh;
 } axes;
 
 static double tx_(const axes *a, double v, double lo, double hi, int log_)
@@ -203,18 +211,18 @@ static int ax_px(const axes *a, double x)
 }
 static int ax_py(const axes *a, double y)
 {
-    if (a->cell) return a->y0 + (int)((y + 0.5) * a->cell / a->down);
+    if (a->cell) return a->y0 + (int)((y + 0.5) * a->cellh / a->down);
     return a->y0 + (int)lround((1 - tx_(a, y, a->ymin, a->ymax, a->logy)) * (a->h - 1));
 }
 
 int fr_plot_geom_px(const fr_plot_geom *g, double x)
 {
-    axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1 };
+    axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1, 0 };
     return ax_px(&a, x);
 }
 int fr_plot_geom_py(const fr_plot_geom *g, double y)
 {
-    axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1 };
+    axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1, 0 };
     return ax_py(&a, y);
 }
 
@@ -223,7 +231,7 @@ static void geom_from(fr_plot_geom *g, const axes *a)
     if (!g) return;
     g->x0 = a->x0; g->y0 = a->y0; g->w = a->w; g->h = a->h;
     g->xmin = a->xmin; g->xmax = a->xmax; g->ymin = a->ymin; g->ymax = a->ymax;
-    g->logy = a->logy; g->cell = a->cell; g->down = a->down;
+    g->logy = a->logy; g->cell = a->cell; g->cell_h = a->cellh; g->down = a->down;
 }
 
 /* Space left of the plot for y tick labels and the rotated y label. */
@@ -318,8 +326,10 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
     int rows = in->rows, cols = in->cols, down = 1;
     while ((cols + down - 1) / down > HEAT_MAX_SIDE || (rows + down - 1) / down > HEAT_MAX_SIDE) down++;
     int dc = (cols + down - 1) / down, dr = (rows + down - 1) / down;
-    int k = FR_MAX(1, FR_MIN(480 / dc, 720 / dr));
-    int pw = dc * k, ph = dr * k;
+    int k = FR_MAX(1, FR_MIN(480 / dc, 720 / dr)), kh = k;
+    if (dr * kh < 120) kh = FR_MAX(kh, FR_MIN(120 / dr, 40));
+    if (dc * k < 160) k = FR_MAX(k, FR_MIN(160 / dc, 40));
+    int pw = dc * k, ph = dr * kh;
 
     double lmax = 0, smin = INFINITY, smax = -INFINITY;
     size_t bad = 0;
@@ -336,18 +346,20 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
     ticks xt, yt, ct;
     ticks_fit_x(&xt, 0, cols - 1, pw, 1);
     ticks_lin(&yt, 0, rows - 1, FR_MAX(2, FR_MIN(ph / 28, 12)), 1);
-    int barh = FR_MAX(ph, 200);
-    ticks_log(&ct, exp(-range), exp(range), FR_MAX(2, barh / 22));
+    int barh = FR_MAX(ph, 120);
+    ticks_log(&ct, exp(-range), exp(range), FR_MAX(4, FR_MIN(barh / 40, 9)));
     int left = left_margin(&yt);
     int barx = left + pw + 18, right = barx + 16 + TICK + 4 + ticks_width(&ct) + PAD;
     int header = HEADER_H;
     int W = FR_MAX(right, 360), H = header + FR_MAX(ph, barh) + BOTTOM_MARGIN;
     const char *title = in->title ? in->title : "";
+    /* Widen a narrow plot's canvas so the title keeps its large size (up to 1000 px). */
+    if (W < fr_raster_text_width(title, 2) + 2 * PAD) W = FR_MAX(W, FR_MIN(fr_raster_text_width(title, 2) + 4 * PAD, 1000));
     if (W < fr_raster_text_width(title, 1) + 2 * PAD) W = FR_MIN(fr_raster_text_width(title, 1) + 2 * PAD, 1600);
     int rc = fr_raster_init(out, W, H, C_BG, e);
     if (rc) return rc;
     int shift = (W - right) / 2;   /* centre the content when the title widened the canvas */
-    axes a = { left + shift, header, pw, ph, 0, cols, 0, rows, 0, k, down };
+    axes a = { left + shift, header, pw, ph, 0, cols, 0, rows, 0, k, down, kh };
 
     for (int br = 0; br < dr; br++)
         for (int bc = 0; bc < dc; bc++) {
@@ -364,13 +376,13 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
                 }
             /* An invalid S anywhere in a block is a bug worth seeing: it wins over the rest. */
             fr_rgb c = valid > 0 ? fr_pngplot_diverging((float)(best / range)) : FR_RGB(0, 0, 0);
-            fr_raster_fill_rect(out, a.x0 + bc * k, a.y0 + br * k, k, k, c);
+            fr_raster_fill_rect(out, a.x0 + bc * k, a.y0 + br * kh, k, kh, c);
         }
     draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "input index (in x kh x kw)",
                in->ylabel ? in->ylabel : "output channel", 0);
 
     /* Colour bar, vertically centred on the matrix. */
-    axes cb = { barx + shift, header + (ph - barh) / 2, 16, barh, 0, 1, exp(-range), exp(range), 1, 0, 1 };
+    axes cb = { barx + shift, header + (ph - barh) / 2, 16, barh, 0, 1, exp(-range), exp(range), 1, 0, 1, 0 };
     if (cb.y0 < header) cb.y0 = header;
     for (int y = 0; y < barh; y++) {
         double t = 1.0 - 2.0 * y / (barh - 1);
@@ -500,11 +512,10 @@ static void scatter_note(char *buf, size_t n, const scatter_stats *st)
     if (st->skipped && k < (int)n) snprintf(buf + k, n - k, ", %zu skipped", st->skipped);
 }
 
-static void scatter_legend(fr_raster *r, int cx, int y, const char *extra)
+static void scatter_legend(fr_raster *r, int cx, int y)
 {
     legend l = { 3, { IN_HI, OUT_HI, C_BAND },
                  { "within nearest two grid points", "beyond (|shift| > 1)", "shift = +-1" } };
-    (void)extra;
     draw_legend(r, cx, y, &l);
 }
 
@@ -546,7 +557,7 @@ int fr_pngplot_render_scatter(fr_raster *out, const fr_scatter_in *in, fr_plot_g
     char note[160];
     scatter_note(note, sizeof note, &st);
     draw_header(out, in->title, note, geom);
-    scatter_legend(out, out->w / 2, HEADER_H, NULL);
+    scatter_legend(out, out->w / 2, HEADER_H);
     geom_from(geom, &a);
     return FR_OK;
 }
@@ -605,7 +616,7 @@ int fr_pngplot_render_compare(fr_raster *out, const fr_scatter_in panels[3], con
     }
     fr_plot_geom tg;
     draw_header(out, title, NULL, &tg);
-    scatter_legend(out, out->w / 2, PAD + 2 * FR_FONT_H + 6, NULL);
+    scatter_legend(out, out->w / 2, PAD + 2 * FR_FONT_H + 6);
     if (geom) for (int p = 0; p < 3; p++) { geom[p].title_y0 = tg.title_y0; geom[p].title_y1 = tg.title_y1; }
     return FR_OK;
 }
@@ -671,7 +682,7 @@ int fr_pngplot_render_loss(fr_raster *out, const fr_loss_in *in, fr_plot_geom *g
     }
     double x0 = xs[0], x1 = xs[in->n - 1];
     if (x1 <= x0) { x0 -= 1; x1 += 1; }
-    axes a = { 0, 0, LP_W, LP_H, x0, x1, lo, hi, in->log_y, 0, 1 };
+    axes a = { 0, 0, LP_W, LP_H, x0, x1, lo, hi, in->log_y, 0, 1, 0 };
     ticks xt, yt;
     ticks_fit_x(&xt, x0, x1, LP_W, 1);
     if (in->log_y) ticks_log(&yt, lo, hi, FR_MAX(2, LP_H / 40));
@@ -747,7 +758,7 @@ int fr_pngplot_render_hist(fr_raster *out, const fr_hist_in *in, fr_plot_geom *g
         ylo = pow(10, floor(log10(cpos) - 0.1));
         yhi = pow(10, log10(fmax(cmax, cpos)) + 0.1);
     }
-    axes a = { 0, 0, LP_W, LP_H, xmin, xmax, ylo, yhi, in->log_y, 0, 1 };
+    axes a = { 0, 0, LP_W, LP_H, xmin, xmax, ylo, yhi, in->log_y, 0, 1, 0 };
     ticks xt, yt;
     ticks_fit_x(&xt, xmin, xmax, LP_W, 0);
     if (in->log_y) ticks_log(&yt, ylo, yhi, FR_MAX(2, LP_H / 40));

@@ -425,9 +425,9 @@ static void test_heatmap(void)
     fr_plot_geom g;
     fr_err e = { 0 };
     FR_CHECK(fr_pngplot_render_heatmap(&r, &in, &g, &e) == FR_OK);
-    FR_CHECK(g.down == 1 && g.cell >= 1 && g.w == C * g.cell && g.h == R * g.cell);
+    FR_CHECK(g.down == 1 && g.cell >= 1 && g.cell == g.cell_h && g.w == C * g.cell && g.h == R * g.cell_h);
     FR_CHECK(r.w >= 400);
-#define CELL(rr, cc) fr_raster_get(&r, g.x0 + (cc) * g.cell + g.cell / 2, g.y0 + (rr) * g.cell + g.cell / 2)
+#define CELL(rr, cc) fr_raster_get(&r, g.x0 + (cc) * g.cell + g.cell / 2, g.y0 + (rr) * g.cell_h + g.cell_h / 2)
     fr_rgb n = CELL(0, 0), hi = CELL(3, 4), lo = CELL(5, 6);
     FR_CHECK(n.r == 247 && n.g == 247 && n.b == 247);   /* S = 1 is neutral */
     FR_CHECK(hi.r > hi.g + 60 && hi.r > hi.b + 60);      /* S > 1 red */
@@ -457,7 +457,7 @@ static void test_heatmap(void)
     big[5] = -1.0f;          /* invalid: drawn black */
     fr_heatmap_in wide = { big, 2, WC, 0, "wide", NULL, NULL };
     FR_CHECK(fr_pngplot_render_heatmap(&r, &wide, &g, &e) == FR_OK);
-    FR_CHECK(g.down == 3 && g.cell == 1 && g.w == 3000);
+    FR_CHECK(g.down == 3 && g.cell == 1 && g.w == 3000 && g.h >= 40);
     fr_rgb last = fr_raster_get(&r, g.x0 + 8999 / 3, g.y0 + 0);
     FR_CHECK(last.r > last.b + 60);
     fr_rgb black = fr_raster_get(&r, g.x0 + 1, g.y0);
@@ -477,6 +477,15 @@ static void test_heatmap(void)
     outpath(path, sizeof path, "heatmap_conv.png");
     FR_CHECKF(fr_pngplot_heatmap(path, &in2, &e) == FR_OK, "%s", e.msg);
     free(s2);
+    /* A flat 10 x 784 classifier layer is stretched vertically rather than a 10-pixel strip. */
+    float *s3 = malloc(sizeof(float) * 10 * 784);
+    for (int i = 0; i < 10 * 784; i++) s3[i] = expf(0.08f * fr_rng_normal(&rng));
+    fr_heatmap_in in3 = { s3, 10, 784, 0.25f, "mlp / fc3 / FlexRound / W4 / it 5000", NULL, NULL };
+    FR_CHECK(fr_pngplot_render_heatmap(&r, &in3, &g, &e) == FR_OK);
+    FR_CHECK(g.cell == 1 && g.cell_h == 12 && g.w == 784 && g.h == 120);
+    check_png_roundtrip(&r, "heatmap_flat.png");
+    fr_raster_free(&r);
+    free(s3);
 }
 
 /* Synthetic shifts: mostly within +-1, with large-|W| outliers like FlexRound's. */

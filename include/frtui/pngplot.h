@@ -15,13 +15,15 @@
 #include "frtui/common.h"
 #include "frtui/raster.h"
 
-/* Plot rectangle in pixels and its data range.  Heatmap: x/y are column/row indices, cell
- * (r, c) covers pixels [x0 + (c/down)*cell, +cell) x [y0 + (r/down)*cell, +cell). */
+/* Plot rectangle in pixels and its data range.  Heatmap: x/y are column/row indices, weight
+ * (r, c) is drawn in pixels [x0 + (c/down)*cell, +cell) x [y0 + (r/down)*cell_h, +cell_h).
+ * Cells are square except for very flat or very tall matrices, which are stretched to stay
+ * readable (a 10 x 784 layer would otherwise be a 10-pixel strip). */
 typedef struct fr_plot_geom {
     int x0, y0, w, h;
     double xmin, xmax, ymin, ymax;
     int logy;
-    int cell, down;          /* heatmap only: pixels per cell, weights per cell side */
+    int cell, cell_h, down;  /* heatmap only: cell width/height in pixels, weights per block side */
     int title_y0, title_y1;  /* rows covered by the title text */
 } fr_plot_geom;
 /* Pixel of a data point (non-heatmap plots). */
