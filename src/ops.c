@@ -8,9 +8,9 @@
  *   - pointwise (1x1, stride 1, no padding): the input plane block [C_g, H*W] already *is* the
  *     column matrix, so one GEMM per sample-group and no scratch traffic;
  *   - depthwise (groups == c == o): direct loops.  im2col would build a [kh*kw, P] matrix per
- *     channel to feed a 1-row GEMM, which is all overhead.  Inner loops run over contiguous ow
- *     so they vectorise; the dW reduction is accumulated lane-wise in scratch (kh*kw*ow floats)
- *     because float reductions do not vectorise without -ffast-math;
+ *     channel to feed a 1-row GEMM, which is all overhead.  The padded plane is split into
+ *     stride phases in scratch so every tap is one flat vectorised sweep (see dw_flat); a
+ *     row-wise fallback covers negative padding;
  *   - everything else: im2col per sample-group into scratch, then
  *     forward  Y_g[O_g, P] = W_g[O_g, K] * col[K, P]
  *     backward dW_g[O_g, K] += dy_g[O_g, P] * col^T  (beta 0 on the first sample, then 1)
@@ -19,7 +19,8 @@
  *   input (oy*sh - pt + ki*dh, ox*sw - pl + kj*dw); taps outside [0,H)x[0,W) are padding.
  *   tap_range() turns that into a half-open range of outputs, so inner loops carry no bounds
  *   tests.
- *   Accumulations that feed a single scalar (BN statistics, GAP, losses) use double.
+ *   Reductions (bias grads, BN statistics, GAP) use 16-lane float partial sums per plane
+ *   (sumf/dotf: vectorised, fixed order, so deterministic) and add the planes up in double.
  */
 #include "frtui/ops.h"
 
@@ -58,12 +59,50 @@ static int is_pointwise(const fr_conv_shape *s)
 
 static int is_depthwise(const fr_conv_shape *s) { return s->groups == s->c && s->o == s->c; }
 
+/* Depthwise convs with non-negative padding run "polyphase flat": the zero-padded plane
+ * (Hp = H+pt+pb, Wp = W+pl+pr) is split into sh*sw phase planes of Hq x Wq (Hq = ceil(Hp/sh),
+ * Wq = ceil(Wp/sw)), phase (py, px) holding padded rows py, py+sh, ... and columns px, px+sw, ...
+ * Tap (ki, kj) of output (oy, ox) reads padded (oy*sh + ki*dh, ox*sw + kj*dw), i.e. phase
+ * ((ki*dh) % sh, (kj*dw) % sw) at (oy + ki*dh/sh, ox + kj*dw/sw).  With outputs laid out
+ * "wide" (row pitch Wq, index i = oy*Wq + ox) every tap becomes one contiguous, branch-free,
+ * vectorised sweep dst[i] += w * src[i + const] over L = (OH-1)*Wq + OW outputs.  Columns
+ * ox >= OW of the wide rows are garbage: dropped on copy-out in forward, zeroed in dy for
+ * backward.  Every index stays inside the phase buffers (see dw_scratch_geom). */
+static int dw_flat(const fr_conv_shape *s)
+{
+    return s->pt >= 0 && s->pl >= 0 && s->pb >= 0 && s->pr >= 0;
+}
+
+typedef struct dw_geom { int hq, wq; size_t phase, nph, L; } dw_geom;
+
+/* The largest index read for a valid output, (OH-1 + (kh-1)*dh/sh)*Wq + OW-1 + (kw-1)*dw/sw,
+ * is < Hq*Wq because (OH-1)*sh + (kh-1)*dh <= Hp-1 (same for columns); garbage columns of rows
+ * before the last read at most Wq-OW past a valid index of the next row. */
+static dw_geom dw_scratch_geom(const fr_conv_shape *s)
+{
+    dw_geom g;
+    int hp = s->h + s->pt + s->pb, wp = s->w + s->pl + s->pr;
+    g.hq = (hp + s->sh - 1) / s->sh;
+    g.wq = (wp + s->sw - 1) / s->sw;
+    g.phase = (size_t)g.hq * g.wq;
+    g.nph = (size_t)s->sh * s->sw;
+    g.L = (size_t)(s->oh - 1) * g.wq + s->ow;
+    return g;
+}
+
 size_t fr_conv_scratch(const fr_conv_shape *s)
 {
     size_t n;
-    if (is_depthwise(s)) n = (size_t)s->kh * s->kw * s->ow;
-    else if (is_pointwise(s)) n = 0;
-    else n = (size_t)(s->c / s->groups) * s->kh * s->kw * s->oh * s->ow;
+    if (is_depthwise(s) && dw_flat(s)) {
+        dw_geom g = dw_scratch_geom(s);
+        n = 2 * g.nph * g.phase + (size_t)s->oh * g.wq;   /* x phases, dx phases, wide y/dy */
+    } else if (is_depthwise(s)) {
+        n = (size_t)s->kh * s->kw * s->ow;
+    } else if (is_pointwise(s)) {
+        n = 0;
+    } else {
+        n = (size_t)(s->c / s->groups) * s->kh * s->kw * s->oh * s->ow;
+    }
     return n ? n : 1;   /* never 0, so it can go straight to an allocator */
 }
 
@@ -102,12 +141,12 @@ static void im2col(const fr_conv_shape *s, int cg, const float *x, float *col)
                 if (ylo > 0) memset(row, 0, sizeof(float) * (size_t)ylo * OW);
                 for (int oy = ylo; oy < yhi; oy++) {
                     float *r = row + (size_t)oy * OW;
-                    const float *xr = xc + (size_t)(oy * s->sh + offy) * W + offx;
+                    const float *xr = xc + (size_t)(oy * s->sh + offy) * W;   /* row start */
                     if (xlo > 0) memset(r, 0, sizeof(float) * xlo);
                     if (s->sw == 1) {
-                        memcpy(r + xlo, xr + xlo, sizeof(float) * (xhi - xlo));
+                        memcpy(r + xlo, xr + (xlo + offx), sizeof(float) * (xhi - xlo));
                     } else {
-                        for (int ox = xlo; ox < xhi; ox++) r[ox] = xr[(size_t)ox * s->sw];
+                        for (int ox = xlo; ox < xhi; ox++) r[ox] = xr[ox * s->sw + offx];
                     }
                     if (xhi < OW) memset(r + xhi, 0, sizeof(float) * (OW - xhi));
                 }
@@ -133,11 +172,11 @@ static void col2im(const fr_conv_shape *s, int cg, const float *col, float *dx)
                 const float *row = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * P;
                 for (int oy = ylo; oy < yhi; oy++) {
                     const float *restrict r = row + (size_t)oy * OW;
-                    float *restrict dr = dc + (size_t)(oy * s->sh + offy) * W + offx;
+                    float *restrict dr = dc + (size_t)(oy * s->sh + offy) * W;
                     if (s->sw == 1) {
-                        for (int ox = xlo; ox < xhi; ox++) dr[ox] += r[ox];
+                        for (int ox = xlo; ox < xhi; ox++) dr[ox + offx] += r[ox];
                     } else {
-                        for (int ox = xlo; ox < xhi; ox++) dr[(size_t)ox * s->sw] += r[ox];
+                        for (int ox = xlo; ox < xhi; ox++) dr[ox * s->sw + offx] += r[ox];
                     }
                 }
             }
@@ -147,6 +186,164 @@ static void col2im(const fr_conv_shape *s, int cg, const float *col, float *dx)
 
 /* ---- conv: depthwise direct kernels ------------------------------------------------------- */
 
+/* Sum of a[i]*b[i] with 16 independent partial sums: the fixed-width inner loop vectorises
+ * (a plain float reduction would not without -ffast-math) and the order is deterministic. */
+static float dotf(const float *restrict a, const float *restrict b, size_t n)
+{
+    float acc[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += a[i + j] * b[i + j];
+    float t = 0.0f;
+    for (; i < n; i++) t += a[i] * b[i];
+    for (int j = 0; j < 16; j++) t += acc[j];
+    return t;
+}
+
+static float sumf(const float *restrict a, size_t n)
+{
+    float acc[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += a[i + j];
+    float t = 0.0f;
+    for (; i < n; i++) t += a[i];
+    for (int j = 0; j < 16; j++) t += acc[j];
+    return t;
+}
+
+/* Sum of (a[i] - mu)^2, same scheme. */
+static float sqdevf(const float *restrict a, float mu, size_t n)
+{
+    float acc[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) { float d = a[i + j] - mu; acc[j] += d * d; }
+    float t = 0.0f;
+    for (; i < n; i++) { float d = a[i] - mu; t += d * d; }
+    for (int j = 0; j < 16; j++) t += acc[j];
+    return t;
+}
+
+/* x plane -> zero-padded phase planes (every element written, padding and tail included). */
+static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x, float *ph)
+{
+    for (int py = 0; py < s->sh; py++)
+        for (int px = 0; px < s->sw; px++) {
+            float *dst = ph + (size_t)(py * s->sw + px) * g->phase;
+            int clo, chi;
+            tap_range(px - s->pl, s->sw, s->w, g->wq, &clo, &chi);
+            for (int r = 0; r < g->hq; r++) {
+                float *dr = dst + (size_t)r * g->wq;
+                int iy = r * s->sh + py - s->pt;
+                if (iy < 0 || iy >= s->h) { memset(dr, 0, sizeof(float) * g->wq); continue; }
+                const float *xr = x + (size_t)iy * s->w;
+                const int off = px - s->pl;
+                if (clo > 0) memset(dr, 0, sizeof(float) * clo);
+                if (s->sw == 1) memcpy(dr + clo, xr + (clo + off), sizeof(float) * (chi - clo));
+                else for (int c = clo; c < chi; c++) dr[c] = xr[c * s->sw + off];
+                if (chi < g->wq) memset(dr + chi, 0, sizeof(float) * (g->wq - chi));
+            }
+        }
+}
+
+/* Phase planes -> dx plane: each input pixel lives in exactly one phase, so this assigns all. */
+static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *ph, float *dx)
+{
+    for (int py = 0; py < s->sh; py++)
+        for (int px = 0; px < s->sw; px++) {
+            const float *src = ph + (size_t)(py * s->sw + px) * g->phase;
+            int clo, chi;
+            tap_range(px - s->pl, s->sw, s->w, g->wq, &clo, &chi);
+            for (int r = 0; r < g->hq; r++) {
+                int iy = r * s->sh + py - s->pt;
+                if (iy < 0 || iy >= s->h) continue;
+                const float *sr = src + (size_t)r * g->wq;
+                float *dr = dx + (size_t)iy * s->w;
+                const int off = px - s->pl;
+                if (s->sw == 1) memcpy(dr + (clo + off), sr + clo, sizeof(float) * (chi - clo));
+                else for (int c = clo; c < chi; c++) dr[c * s->sw + off] = sr[c];
+            }
+        }
+}
+
+static inline size_t dw_tap_offset(const fr_conv_shape *s, const dw_geom *g, int ki, int kj)
+{
+    int ty = ki * s->dh, tx = kj * s->dw;
+    return (size_t)((ty % s->sh) * s->sw + tx % s->sw) * g->phase + (size_t)(ty / s->sh) * g->wq + tx / s->sw;
+}
+
+static void dw_forward_flat(const fr_conv_shape *s, const float *x, const float *Wt, const float *b,
+                            float *y, float *scratch)
+{
+    const dw_geom g = dw_scratch_geom(s);
+    const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
+    const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW, L = g.L;
+    float *xph = scratch, *wide = scratch + 2 * g.nph * g.phase;
+    for (int n = 0; n < s->n; n++) {
+        for (int ch = 0; ch < C; ch++) {
+            phase_split(s, &g, x + ((size_t)n * C + ch) * HW, xph);
+            const float *wc = Wt + (size_t)ch * KK;
+            const float bv = b ? b[ch] : 0.0f;
+            for (size_t i = 0; i < L; i++) wide[i] = bv;
+            for (int ki = 0; ki < s->kh; ki++)
+                for (int kj = 0; kj < s->kw; kj++) {
+                    const float wv = wc[ki * s->kw + kj];
+                    const float *restrict src = xph + dw_tap_offset(s, &g, ki, kj);
+                    float *restrict dst = wide;
+                    for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
+                }
+            float *yc = y + ((size_t)n * C + ch) * P;
+            for (int oy = 0; oy < s->oh; oy++)
+                memcpy(yc + (size_t)oy * OW, wide + (size_t)oy * g.wq, sizeof(float) * OW);
+        }
+    }
+}
+
+static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float *Wt, const float *dy,
+                             float *dx, float *dW, float *db, float *scratch)
+{
+    const dw_geom g = dw_scratch_geom(s);
+    const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
+    const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW, L = g.L;
+    float *xph = scratch, *dxph = scratch + g.nph * g.phase, *wide = scratch + 2 * g.nph * g.phase;
+    for (int ch = 0; ch < C; ch++) {
+        const float *wc = Wt + (size_t)ch * KK;
+        float *dwc = dW ? dW + (size_t)ch * KK : NULL;
+        if (dwc) for (int t = 0; t < KK; t++) dwc[t] = 0.0f;
+        double bsum = 0.0;
+        for (int n = 0; n < s->n; n++) {
+            const float *dyc = dy + ((size_t)n * C + ch) * P;
+            /* dy in the wide layout; garbage columns zero so they contribute nothing. */
+            for (int oy = 0; oy < s->oh; oy++) {
+                float *r = wide + (size_t)oy * g.wq;
+                memcpy(r, dyc + (size_t)oy * OW, sizeof(float) * OW);
+                if (oy + 1 < s->oh) for (int k = OW; k < g.wq; k++) r[k] = 0.0f;
+            }
+            if (db) bsum += sumf(dyc, P);
+            if (dwc) {
+                phase_split(s, &g, x + ((size_t)n * C + ch) * HW, xph);
+                for (int ki = 0; ki < s->kh; ki++)
+                    for (int kj = 0; kj < s->kw; kj++)
+                        dwc[ki * s->kw + kj] += dotf(wide, xph + dw_tap_offset(s, &g, ki, kj), L);
+            }
+            if (dx) {
+                memset(dxph, 0, sizeof(float) * g.nph * g.phase);
+                for (int ki = 0; ki < s->kh; ki++)
+                    for (int kj = 0; kj < s->kw; kj++) {
+                        const float wv = wc[ki * s->kw + kj];
+                        float *restrict dst = dxph + dw_tap_offset(s, &g, ki, kj);
+                        const float *restrict src = wide;
+                        for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
+                    }
+                phase_merge(s, &g, dxph, dx + ((size_t)n * C + ch) * HW);
+            }
+        }
+        if (db) db[ch] = (float)bsum;
+    }
+}
+
+/* Row-wise fallback for negative (cropping) padding. */
 static void dw_forward(const fr_conv_shape *s, const float *x, const float *Wt, const float *b, float *y)
 {
     const int H = s->h, W = s->w, OH = s->oh, OW = s->ow, C = s->c, KK = s->kh * s->kw;
@@ -167,12 +364,12 @@ static void dw_forward(const fr_conv_shape *s, const float *x, const float *Wt, 
                     const float wv = wc[ki * s->kw + kj];
                     for (int oy = ylo; oy < yhi; oy++) {
                         float *restrict yr = yc + (size_t)oy * OW;
-                        const float *restrict xr = xc + (size_t)(oy * s->sh + offy) * W + offx;
+                        const float *restrict xr = xc + (size_t)(oy * s->sh + offy) * W;
                         if (s->sw == 1) {
-                            for (int ox = xlo; ox < xhi; ox++) yr[ox] += wv * xr[ox];
+                            for (int ox = xlo; ox < xhi; ox++) yr[ox] += wv * xr[ox + offx];
                         } else {
                             const int sw = s->sw;
-                            for (int ox = xlo; ox < xhi; ox++) yr[ox] += wv * xr[(size_t)ox * sw];
+                            for (int ox = xlo; ox < xhi; ox++) yr[ox] += wv * xr[ox * sw + offx];
                         }
                     }
                 }
@@ -195,7 +392,7 @@ static void dw_backward(const fr_conv_shape *s, const float *x, const float *Wt,
             const float *xc = x + ((size_t)n * C + ch) * HW;
             const float *dyc = dy + ((size_t)n * C + ch) * P;
             float *dxc = dx ? dx + ((size_t)n * C + ch) * HW : NULL;
-            if (db) for (size_t i = 0; i < P; i++) bsum += dyc[i];
+            if (db) bsum += sumf(dyc, P);
             if (dxc) memset(dxc, 0, sizeof(float) * HW);
             for (int ki = 0; ki < s->kh; ki++) {
                 int offy = ki * s->dh - s->pt, ylo, yhi;
@@ -208,16 +405,16 @@ static void dw_backward(const fr_conv_shape *s, const float *x, const float *Wt,
                     float *restrict a = acc + (size_t)tap * OW;
                     for (int oy = ylo; oy < yhi; oy++) {
                         const float *restrict dyr = dyc + (size_t)oy * OW;
-                        const size_t xoff = (size_t)(oy * s->sh + offy) * W + offx;
-                        const float *restrict xr = xc + xoff;
+                        const size_t xrow = (size_t)(oy * s->sh + offy) * W;
+                        const float *restrict xr = xc + xrow;
                         if (dW) {
-                            if (sw == 1) for (int ox = xlo; ox < xhi; ox++) a[ox] += dyr[ox] * xr[ox];
-                            else for (int ox = xlo; ox < xhi; ox++) a[ox] += dyr[ox] * xr[(size_t)ox * sw];
+                            if (sw == 1) for (int ox = xlo; ox < xhi; ox++) a[ox] += dyr[ox] * xr[ox + offx];
+                            else for (int ox = xlo; ox < xhi; ox++) a[ox] += dyr[ox] * xr[ox * sw + offx];
                         }
                         if (dxc) {
-                            float *restrict dxr = dxc + xoff;
-                            if (sw == 1) for (int ox = xlo; ox < xhi; ox++) dxr[ox] += wv * dyr[ox];
-                            else for (int ox = xlo; ox < xhi; ox++) dxr[(size_t)ox * sw] += wv * dyr[ox];
+                            float *restrict dxr = dxc + xrow;
+                            if (sw == 1) for (int ox = xlo; ox < xhi; ox++) dxr[ox + offx] += wv * dyr[ox];
+                            else for (int ox = xlo; ox < xhi; ox++) dxr[ox * sw + offx] += wv * dyr[ox];
                         }
                     }
                 }
@@ -242,7 +439,11 @@ void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, con
     FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
     FR_ASSERT(s->oh > 0 && s->ow > 0);
     if (s->n <= 0) return;
-    if (is_depthwise(s)) { dw_forward(s, x, W, b, y); return; }
+    if (is_depthwise(s)) {
+        if (dw_flat(s)) dw_forward_flat(s, x, W, b, y, scratch);
+        else dw_forward(s, x, W, b, y);
+        return;
+    }
     const int G = s->groups, cg = s->c / G, og = s->o / G;
     const int K = cg * s->kh * s->kw;
     const int P = s->oh * s->ow;
@@ -279,16 +480,17 @@ void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, co
         if (db) memset(db, 0, sizeof(float) * (size_t)s->o);
         return;
     }
-    if (is_depthwise(s)) { dw_backward(s, x, W, dy, dx, dW, db, scratch); return; }
+    if (is_depthwise(s)) {
+        if (dw_flat(s)) dw_backward_flat(s, x, W, dy, dx, dW, db, scratch);
+        else dw_backward(s, x, W, dy, dx, dW, db, scratch);
+        return;
+    }
     const int pw = is_pointwise(s);
     const size_t HW = (size_t)s->h * s->w;
     if (db) {
         for (int oc = 0; oc < s->o; oc++) {
             double t = 0.0;
-            for (int n = 0; n < s->n; n++) {
-                const float *r = dy + ((size_t)n * s->o + oc) * P;
-                for (int i = 0; i < P; i++) t += r[i];
-            }
+            for (int n = 0; n < s->n; n++) t += sumf(dy + ((size_t)n * s->o + oc) * P, (size_t)P);
             db[oc] = (float)t;
         }
     }
@@ -533,8 +735,8 @@ void fr_avgpool_forward(const fr_conv_shape *s, int count_include_pad, const flo
                 const int x0 = ox * s->sw - s->pl;
                 float acc = 0.0f;
                 for (int ki = klo; ki < khi; ki++) {
-                    const float *xr = xp + (size_t)(y0 + ki * s->dh) * s->w + x0;
-                    for (int kj = llo; kj < lhi; kj++) acc += xr[kj * s->dw];
+                    const float *xr = xp + (size_t)(y0 + ki * s->dh) * s->w;
+                    for (int kj = llo; kj < lhi; kj++) acc += xr[x0 + kj * s->dw];
                 }
                 yp[(size_t)oy * s->ow + ox] = cnt > 0 ? acc / (float)cnt : 0.0f;
             }
@@ -562,8 +764,8 @@ void fr_avgpool_backward(const fr_conv_shape *s, int count_include_pad, const fl
                 const float g = dyp[(size_t)oy * s->ow + ox] / (float)cnt;
                 const int x0 = ox * s->sw - s->pl;
                 for (int ki = klo; ki < khi; ki++) {
-                    float *dr = dp + (size_t)(y0 + ki * s->dh) * s->w + x0;
-                    for (int kj = llo; kj < lhi; kj++) dr[kj * s->dw] += g;
+                    float *dr = dp + (size_t)(y0 + ki * s->dh) * s->w;
+                    for (int kj = llo; kj < lhi; kj++) dr[x0 + kj * s->dw] += g;
                 }
             }
         }
@@ -574,10 +776,7 @@ void fr_gap_forward(int n, int c, int hw, const float *x, float *y)
 {
     const size_t planes = (size_t)n * c;
     for (size_t p = 0; p < planes; p++) {
-        const float *xp = x + p * hw;
-        double t = 0.0;
-        for (int i = 0; i < hw; i++) t += xp[i];
-        y[p] = (float)(t / hw);
+        y[p] = sumf(x + p * hw, (size_t)hw) / (float)hw;
     }
 }
 
@@ -622,8 +821,8 @@ void fr_bn_infer_backward(int n, int c, int hw, const float *gamma, const float 
     }
 }
 
-/* Two passes (mean, then squared deviations) in double: one-pass E[x^2]-E[x]^2 loses the
- * variance entirely when |mean| >> std.  xhat, bmean, binvstd, run_mean, run_var may be NULL. */
+/* Two passes (mean, then squared deviations): one-pass E[x^2]-E[x]^2 loses the variance
+ * entirely when |mean| >> std.  xhat, bmean, binvstd, run_mean, run_var may be NULL. */
 void fr_bn_train_forward(int n, int c, int hw, const float *x, const float *gamma, const float *beta,
                          float *run_mean, float *run_var, float momentum, float eps,
                          float *y, float *xhat, float *bmean, float *binvstd)
@@ -631,16 +830,10 @@ void fr_bn_train_forward(int n, int c, int hw, const float *x, const float *gamm
     const double M = (double)n * hw;
     for (int ch = 0; ch < c; ch++) {
         double t = 0.0;
-        for (int i = 0; i < n; i++) {
-            const float *xp = x + ((size_t)i * c + ch) * hw;
-            for (int k = 0; k < hw; k++) t += xp[k];
-        }
+        for (int i = 0; i < n; i++) t += sumf(x + ((size_t)i * c + ch) * hw, (size_t)hw);
         const double mu = M > 0 ? t / M : 0.0;
         double v = 0.0;
-        for (int i = 0; i < n; i++) {
-            const float *xp = x + ((size_t)i * c + ch) * hw;
-            for (int k = 0; k < hw; k++) { double d = xp[k] - mu; v += d * d; }
-        }
+        for (int i = 0; i < n; i++) v += sqdevf(x + ((size_t)i * c + ch) * hw, (float)mu, (size_t)hw);
         const double var = M > 0 ? v / M : 0.0;
         const float inv = (float)(1.0 / sqrt(var + eps));
         const float muf = (float)mu;
@@ -675,8 +868,8 @@ void fr_bn_train_backward(int n, int c, int hw, const float *gamma, const float 
         double sdy = 0.0, sdyh = 0.0;
         for (int i = 0; i < n; i++) {
             const size_t off = ((size_t)i * c + ch) * hw;
-            const float *dyp = dy + off, *hp = xhat + off;
-            for (int k = 0; k < hw; k++) { sdy += dyp[k]; sdyh += (double)dyp[k] * hp[k]; }
+            sdy += sumf(dy + off, (size_t)hw);
+            sdyh += dotf(dy + off, xhat + off, (size_t)hw);
         }
         if (dbeta) dbeta[ch] = (float)sdy;
         if (dgamma) dgamma[ch] = (float)sdyh;

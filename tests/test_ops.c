@@ -142,6 +142,11 @@ static const conv_cfg conv_cfgs[] = {
     {1, 2, 8, 8, 2, 2, 2, 3, 3, 0, 0, 0, 0, 1, 1, 1, "stride 3 > kernel"},
     {2, 2, 4, 5, 2, 2, 3, 1, 2, 3, 0, 0, 4, 1, 1, 1, "padding wider than kernel"},
     {2, 1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "single channel (depthwise path)"},
+    {2, 4, 11, 10, 4, 3, 3, 3, 2, 2, 1, 0, 2, 2, 2, 4, "depthwise s3x2 dil2 (6 phases)"},
+    {1, 2, 6, 6, 2, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 2, "depthwise 7x7 pad3"},
+    {2, 3, 7, 8, 3, 3, 3, 1, 2, -1, 1, 0, -1, 1, 1, 3, "depthwise negative pad s1x2 (row path)"},
+    {1, 3, 9, 9, 3, 3, 3, 1, 1, -1, 0, 1, -2, 1, 1, 3, "depthwise negative pad s1 (row path)"},
+    {2, 2, 6, 6, 3, 3, 3, 1, 1, -1, 1, 0, 1, 1, 1, 1, "negative pad (crop), im2col"},
 };
 #define N_CONV_CFGS (sizeof conv_cfgs / sizeof conv_cfgs[0])
 
