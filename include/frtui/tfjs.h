@@ -1,0 +1,68 @@
+/* tfjs.h — import of TensorFlow.js Keras layers-models (model.json + weight shards), and the
+ * MobileNetV2 (nsfwjs) linear-probe bundle builder.
+ *
+ * Design note
+ *   The importer turns a Keras functional (or Sequential) topology into an fr_graph in NCHW.
+ *   Everything in model.json and the shards is untrusted: every field is type-checked, every
+ *   size goes through fr_size_mul before allocation, and every error is FR_EINPUT with one line
+ *   naming the file and the layer or tensor.  Mapping decisions (see src/tfjs.c for details):
+ *   - Keras input is NHWC [null,H,W,C]; frtui's input is NCHW (C,H,W): meta.in_c/h/w come from
+ *     batch_input_shape and a caller must feed NCHW data (recorded in meta.provenance).
+ *   - Conv2D kernels HWIO -> OIHW; DepthwiseConv2D [kh,kw,C,M] -> [C*M,1,kh,kw], groups=C
+ *     (output channel c*M+m, TF's order); Dense [in,out] -> [out,in].
+ *   - padding "same" follows TF: total = max((ceil(in/s)-1)*s + (k-1)*d + 1 - in, 0), the odd
+ *     pixel on the bottom/right.  Pooling with "same" padding excludes the pad from averages.
+ *   - Flatten of a map with H*W > 1 becomes TRANSPOSE (C,H,W)->(H,W,C) then FLATTEN, so the
+ *     vector has Keras' NHWC order and the following Dense keeps its rows unpermuted.
+ *     A Flatten of a (C,1,1) map is a plain FLATTEN.
+ *   - AveragePooling2D whose window covers its whole (valid-padded) input becomes FR_OP_GAP
+ *     (nsfwjs' 7x7 pool), GlobalAveragePooling2D too.
+ *   - BatchNormalization is imported as FR_OP_BN, then fr_graph_fold_bn folds those that follow
+ *     a conv/dense; the rest stay BN nodes.
+ *   - Dropout/SpatialDropout2D and linear activations are elided (the consumer reads the
+ *     producer).  A layer's activation field becomes an extra node named "<layer>/<act>".
+ *   - Weights: float32, or quantization {dtype uint8|uint16, min, scale}: w = min + scale*q
+ *     (evaluated in double, rounded once to float, like tfjs).  Each manifest group's bytes are
+ *     its shard files concatenated; the byte count must match the manifest exactly.  Shard
+ *     paths are resolved relative to model.json's directory and may not be absolute or
+ *     contain "..".  weights_path, when given, replaces all shards: it holds every group's
+ *     bytes concatenated in manifest order.
+ */
+#ifndef FRTUI_TFJS_H
+#define FRTUI_TFJS_H
+
+#include <stdint.h>
+
+#include "frtui/common.h"
+#include "frtui/graph.h"
+
+/* Largest model.json we read (bytes). */
+#define FR_TFJS_MAX_JSON ((size_t)32 << 20)
+/* Largest number of Keras layers we accept. */
+#define FR_TFJS_MAX_LAYERS 100000
+
+/* Imports a tfjs layers-model into *m (need not be initialised; on error it is left empty,
+ * fr_model_init state).  The result passed fr_graph_validate and has BN folded where possible.
+ * Returns FR_OK, FR_EINPUT (bad/unsupported file, message names the file and the layer or
+ * tensor), FR_EIO (unreadable file) or FR_ENOMEM (declared sizes over FR_MAX_ALLOC). */
+int fr_tfjs_import(const char *model_json_path, const char *weights_path_or_NULL, fr_model *m, fr_err *e);
+
+/* Fashion-MNIST preprocessing used by the probe bundle and the reference scripts: a 28x28
+ * grey uint8 image -> out_h x out_w bilinear (align_corners=False, half-pixel centres, edge
+ * clamped, i.e. TF resize_bilinear(half_pixel_centers=True) / PyTorch interpolate
+ * (align_corners=False, antialias=False)), rounded to the nearest uint8 (ties away from
+ * zero), the same plane replicated to 3 channels.  out holds 3*out_h*out_w bytes (NCHW, one
+ * sample).  The model then sees x = byte / 255. */
+void fr_tfjs_resize_grey(const uint8_t *src, int sh, int sw, uint8_t *out, int out_h, int out_w);
+
+/* Builds the MobileNetV2 probe bundle: the backbone of `backbone_imported` (an fr_tfjs_import
+ * result) cut at its first FR_OP_GAP node (1280-d features), a 10-class FR_OP_LINEAR head
+ * trained on Fashion-MNIST features of n_train training images, calib = n_calib further train
+ * images, eval = the first n_eval test images, all stored as uint8 224x224x3 (scale 1/255).
+ * fmnist_dir holds {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz.  Training: full-batch
+ * Adam on standardised features, deterministic for a given seed (fr_rng only).  Writes
+ * out_path with fr_frm_write (datasets zstd-compressed).  Prints progress to stderr. */
+int fr_tfjs_build_probe_bundle(const fr_model *backbone_imported, const char *fmnist_dir, const char *out_path,
+                               int n_train, int n_calib, int n_eval, uint64_t seed, fr_err *e);
+
+#endif
