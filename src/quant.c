@@ -9,13 +9,15 @@
  *   - s1_init == expf(d1_init) bit-exactly.  The searched step δ is snapped to expf(logf(δ)) [I]
  *     so that FlexRound at init (S = exp(d1)·1·1·1) reproduces the RTN grid bit-for-bit; the
  *     snap moves δ by ~1 ulp, far below what the search resolves.
- *   - FlexRound: eD2[k] == expf(D2[k]) always (recomputed with expf after every update, never
- *     updated multiplicatively, which would drift).  s1 == expf(d1).
+ *   - FlexRound: eD2[k] == fr_qexpf(D2[k]) always (recomputed after every update, never updated
+ *     multiplicatively, which would drift).  s1 == expf(d1) (libm; scalar, off the hot path).
  *   - The divisor is formed as s1·(exp(D2)·exp(d3)·exp(d4)) rather than exp(d1+D2+d3+d4) [I]:
  *     mathematically identical, lets exp be hoisted to per-row/per-column factors plus the cached
  *     per-element exp(D2), and is exact at init because exp(0) == 1.  u = W / (s1·S').
  *   - One element kernel (fx_row) serves forward, grad and the fused step, so the clamp mask of
- *     the gradient is exactly the one of the forward.
+ *     the gradient is exactly the one of the forward.  The fused step runs, per output row,
+ *     the gradient loop and then Adam + exp over that row while it is cache-hot; the separate
+ *     grad/adam path executes the same float operations, so both give identical parameters.
  *   Reductions (d1, d3, d4 gradients, MSE scores) accumulate in double for determinism and
  *   accuracy; element arithmetic is float, matching the fp32 reference code.
  */
@@ -75,6 +77,36 @@ void fr_qsched_adaround(const fr_qconfig *c, long t, long T, float *beta, int *r
 /* ---- grid search ------------------------------------------------------------------------ */
 
 static float clampf(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+/* Branch-free expf (Cephes polynomial, ~1 ulp) so the per-element exp(D2) loops vectorise;
+ * libm expf is a scalar call.  exp(0) == 1 exactly (FlexRound init == RTN relies on it).
+ * x > 88 -> +inf and x < -87 -> 0 [I]: true expf overflows at 88.72 and goes subnormal below
+ * -87.3; for a division factor both ends are already degenerate, and +inf trips the NaN/Inf
+ * fallback.  NaN -> NaN. */
+static inline float vexpf(float x)
+{
+    int big = x > 88.0f, small = x < -87.0f;
+    float xc = (big | small) ? 0.0f : x;
+    float n = rintf(xc * 1.44269504088896341f);
+    n = n == n ? n : 0.0f;
+    float r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
+    float z = r * r;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * z + r + 1.0f;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
+    float sc;
+    memcpy(&sc, &bits, sizeof sc);
+    float y = p * sc;
+    y = big ? INFINITY : y;
+    return small ? 0.0f : y;
+}
+
+float fr_qexpf(float x) { return vexpf(x); }
 
 static double lp24_score(const float *w, size_t m, float d, float lo, float hi, float z)
 {
@@ -308,53 +340,97 @@ static inline float adam1(float p, float *m, float *v, float g, const adamc *a)
 int fr_qadam(float *p, float *m, float *v, const float *g, size_t n, float lr, int t)
 {
     adamc a = adam_consts(lr, t);
-    double chk = 0;
+    int bad = 0;
     for (size_t k = 0; k < n; k++) {
         p[k] = adam1(p[k], &m[k], &v[k], g[k], &a);
-        chk += (double)p[k] * 0.0;
+        bad |= !(fabsf(p[k]) < INFINITY);
     }
-    return isfinite(chk) ? FR_OK : FR_ENUM;
+    return bad ? FR_ENUM : FR_OK;
 }
 
-/* FlexRound pass over one output row.  mode 0: forward (w_hat), 1: gradient, 2: gradient + Adam
- * on D2.  Returns the row's d3 gradient; adds to *g1 (d1) and g4[j] (d4). */
-static double fx_row(fr_qlayer *q, int r, int mode, const float *G, const adamc *ad,
-                     double *g1, double *g4, double *chk)
+/* FlexRound gradient (mode 1/2) or forward (mode 0) of one output row.  The gradient goes to
+ * D2.grad; returns the row's d3 gradient and adds to *g1 (d1) and g4[j] (d4).  The reductions
+ * keep this loop scalar; the Adam/exp part runs afterwards in fx_row_adam, a plain loop over the
+ * row (still cache-hot) that vectorises. */
+static double fx_row(fr_qlayer *q, int r, int mode, const float *G, double *g1, double *g4)
 {
     int g = q->ns1 > 1 ? r : 0;
     const float s1r = q->s1[g], lo = q->qlo[g], hi = q->qhi[g], e3r = q->e3[r];
     const size_t khw = q->khw;
-    double g3 = 0, g1r = 0, ck = 0;
+    double g3 = 0, g1r = 0;
     for (int j = 0; j < q->i; j++) {
         const float e34 = e3r * q->e4[j];
         const size_t base = ((size_t)r * (size_t)q->i + (size_t)j) * khw;
-        const float *W = q->W + base;
-        float *eD2 = q->eD2 + base;
+        const float *W = q->W + base, *eD2 = q->eD2 + base;
+        if (mode == 0) {
+            float *wh = q->w_hat + base;
+            for (size_t t = 0; t < khw; t++)
+                wh[t] = s1r * clampf(rintf(W[t] / (s1r * (eD2[t] * e34))), lo, hi);
+            continue;
+        }
+        const float *Gb = G + base;
+        float *gD2 = q->D2.grad + base;
         double g4j = 0;
         for (size_t t = 0; t < khw; t++) {
             float u = W[t] / (s1r * (eD2[t] * e34));
             float rq = rintf(u);
             int in = rq >= lo && rq <= hi;
             float c = in ? rq : (rq < lo ? lo : hi);
-            if (mode == 0) { q->w_hat[base + t] = s1r * c; continue; }
-            float Gk = G[base + t];
-            float gE = in ? -Gk * s1r * u : 0.0f;
-            g1r += (double)(Gk * s1r * (c - (in ? u : 0.0f)));
-            g3 += (double)gE;
+            float gE = in ? -Gb[t] * s1r * u : 0.0f;
+            g1r += (double)(Gb[t] * s1r * (c - (in ? u : 0.0f)));
             g4j += (double)gE;
-            q->D2.grad[base + t] = gE;
-            if (mode == 2) {
-                float *D2 = q->D2.data + base;
-                D2[t] = adam1(D2[t], &q->D2.m[base + t], &q->D2.v[base + t], gE, ad);
-                eD2[t] = expf(D2[t]);
-                ck += (double)D2[t] * 0.0 + (double)eD2[t] * 0.0;
-            }
+            gD2[t] = gE;
         }
+        g3 += g4j;
         if (g4) g4[j] += g4j;
     }
     if (g1) *g1 += g1r;
-    if (chk) *chk += ck;
     return g3;
+}
+
+/* Adam on p[0, n) plus e = exp(p); returns nonzero if anything became non-finite.  Blocks of
+ * 16 with a compile-time trip count and restrict parameters: GCC's -O2 "very-cheap" vectoriser
+ * only takes loops it can replace entirely without alias checks, so this is what lets it emit
+ * vector code (exp included, via vexpf). */
+#define FX_BLK 16
+/* 1 iff x is Inf/NaN, in integer arithmetic (a float compare here becomes control flow that
+ * blocks vectorisation): the exponent field is all ones iff adding one exponent ulp carries
+ * into bit 31. */
+static inline uint32_t nonfinite_bits(float x)
+{
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    return ((b & 0x7f800000u) + 0x00800000u) >> 31;
+}
+
+static int adam_exp(float *restrict p, float *restrict m, float *restrict v, float *restrict e,
+                    const float *restrict g, size_t n, adamc ad)
+{
+    uint32_t bad = 0;
+    size_t k = 0;
+    for (; k + FX_BLK <= n; k += FX_BLK) {
+        uint32_t bb = 0;
+        for (int l = 0; l < FX_BLK; l++) {
+            float pn = adam1(p[k + l], &m[k + l], &v[k + l], g[k + l], &ad);
+            float ep = vexpf(pn);
+            p[k + l] = pn;
+            e[k + l] = ep;
+            bb |= nonfinite_bits(pn) | nonfinite_bits(ep);
+        }
+        bad |= bb;
+    }
+    for (; k < n; k++) {
+        float pn = adam1(p[k], &m[k], &v[k], g[k], &ad);
+        p[k] = pn;
+        e[k] = vexpf(pn);
+        bad |= nonfinite_bits(pn) | nonfinite_bits(e[k]);
+    }
+    return bad != 0;
+}
+
+static int fx_adam_range(fr_qlayer *q, size_t a, size_t b, const adamc *ad)
+{
+    return adam_exp(q->D2.data + a, q->D2.m + a, q->D2.v + a, q->eD2 + a, q->D2.grad + a, b - a, *ad);
 }
 
 static void rtn_row(fr_qlayer *q, int r, float *out_w, int32_t *out_c)
@@ -369,7 +445,7 @@ static void rtn_row(fr_qlayer *q, int r, float *out_w, int32_t *out_c)
     }
 }
 
-static inline float ada_sig(float v) { return 1.0f / (1.0f + expf(-v)); }
+static inline float ada_sig(float v) { return 1.0f / (1.0f + vexpf(-v)); }
 
 /* AdaRound soft pass over one row.  mode 0: forward, 1: grad, 2: grad + Adam on V. */
 static void ada_row(fr_qlayer *q, int r, int mode, const float *G, float beta, float lambda,
@@ -415,7 +491,7 @@ void fr_qlayer_forward(fr_qlayer *q)
     if (q->finalized) return;
     if (is_flex(q)) {
         fx_factors(q);
-        for (int r = 0; r < q->o; r++) fx_row(q, r, 0, NULL, NULL, NULL, NULL, NULL);
+        for (int r = 0; r < q->o; r++) fx_row(q, r, 0, NULL, NULL, NULL);
     } else if (is_ada(q)) {
         for (int r = 0; r < q->o; r++) ada_row(q, r, 0, NULL, 0, 0, 0, NULL, &(double){0}, &(double){0});
     } else {
@@ -442,17 +518,20 @@ static int pass(fr_qlayer *q, int mode, const float *G, float lr, int t, float b
         size_t ns = (size_t)q->ns1;
         double *g1 = q->acc, *g4 = q->acc + ns;
         memset(q->acc, 0, (ns + (size_t)q->i) * sizeof(double));
+        size_t len = (size_t)q->i * q->khw;
+        int bad = 0;
         for (int r = 0; r < q->o; r++) {
-            double g3 = fx_row(q, r, mode, G, &ad, &g1[q->ns1 > 1 ? r : 0], g4, &chk);
+            double g3 = fx_row(q, r, mode, G, &g1[q->ns1 > 1 ? r : 0], g4);
             q->d3.grad[r] = (float)g3;
             chk += g3 * 0.0;
+            if (mode == 2) bad |= fx_adam_range(q, (size_t)r * len, (size_t)(r + 1) * len, &ad);
         }
         for (size_t g = 0; g < ns; g++) { q->d1.grad[g] = (float)g1[g]; chk += g1[g] * 0.0; }
         for (int j = 0; j < q->i && q->d4.n; j++) { q->d4.grad[j] = (float)g4[j]; chk += g4[j] * 0.0; }
         q->has_grad = 1;
-        if (!isfinite(chk)) return mark(q, 1);
+        if (bad || !isfinite(chk)) return mark(q, 1);
         if (mode == 2) {
-            int bad = fr_qadam(q->d1.data, q->d1.m, q->d1.v, q->d1.grad, q->d1.n, lr, t) != FR_OK;
+            bad = fr_qadam(q->d1.data, q->d1.m, q->d1.v, q->d1.grad, q->d1.n, lr, t) != FR_OK;
             bad |= fr_qadam(q->d3.data, q->d3.m, q->d3.v, q->d3.grad, q->d3.n, lr, t) != FR_OK;
             if (q->d4.n)
                 bad |= fr_qadam(q->d4.data, q->d4.m, q->d4.v, q->d4.grad, q->d4.n, lr, t) != FR_OK;
@@ -487,11 +566,11 @@ int fr_qlayer_adam(fr_qlayer *q, float lr, int t)
     int bad = 0;
     if (is_flex(q)) {
         bad |= fr_qadam(q->d1.data, q->d1.m, q->d1.v, q->d1.grad, q->d1.n, lr, t) != FR_OK;
-        bad |= fr_qadam(q->D2.data, q->D2.m, q->D2.v, q->D2.grad, q->D2.n, lr, t) != FR_OK;
+        adamc ad = adam_consts(lr, t);
+        bad |= fx_adam_range(q, 0, q->n, &ad);
         bad |= fr_qadam(q->d3.data, q->d3.m, q->d3.v, q->d3.grad, q->d3.n, lr, t) != FR_OK;
         if (q->d4.n) bad |= fr_qadam(q->d4.data, q->d4.m, q->d4.v, q->d4.grad, q->d4.n, lr, t) != FR_OK;
         double chk = 0;
-        for (size_t k = 0; k < q->n; k++) { q->eD2[k] = expf(q->D2.data[k]); chk += (double)q->eD2[k] * 0.0; }
         for (int g = 0; g < q->ns1; g++) { q->s1[g] = expf(q->d1.data[g]); chk += (double)q->s1[g] * 0.0; }
         bad |= !isfinite(chk);
     } else if (is_ada(q)) {
@@ -549,7 +628,7 @@ void fr_qlayer_sync(fr_qlayer *q)
     for (int g = 0; g < q->ns1; g++)
         q->s1[g] = is_flex(q) ? expf(q->d1.data[g]) : q->s1_init[g];
     if (q->eD2)
-        for (size_t k = 0; k < q->n; k++) q->eD2[k] = expf(q->D2.data[k]);
+        for (size_t k = 0; k < q->n; k++) q->eD2[k] = vexpf(q->D2.data[k]);
     if (q->finalized) fr_qlayer_finalize(q);
     else fr_qlayer_forward(q);
 }

@@ -87,7 +87,7 @@ typedef struct fr_qlayer {
     float *qlo, *qhi;    /* [ns1] clamp bounds of the centred integer c */
     /* learnable tensors (data/m/v/grad); n == 0 when absent for this method */
     fr_qparam d1, D2, d3, d4, V;
-    float *eD2;          /* [n] FlexRound cache, invariant eD2[k] == expf(D2[k]) */
+    float *eD2;          /* [n] FlexRound cache, invariant eD2[k] == fr_qexpf(D2[k]) */
     float *e3, *e4;      /* scratch [o], [i] */
     double *acc;         /* scratch, ns1 + i doubles */
     double freg;         /* AdaRound: unweighted f_reg at the last grad/step call */
@@ -141,6 +141,10 @@ int fr_qlayer_params(fr_qlayer *q, fr_qparam *out, int max);
 int fr_qlayer_frozen(fr_qlayer *q, fr_qparam *out, int max);
 /* Recomputes derived state (s1, exp(D2) cache, clamp bounds, w_hat; codes if finalized). */
 void fr_qlayer_sync(fr_qlayer *q);
+
+/* The exp used for S2 = exp(D2) (vectorisable, ~1 ulp from expf, exact 1 at 0; x > 88 -> inf,
+ * x < -87 -> 0). */
+float fr_qexpf(float x);
 
 /* Plain Adam on a tensor (the helper every quantizer uses).  t >= 1.  Returns FR_ENUM if a
  * resulting parameter is non-finite. */
