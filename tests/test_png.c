@@ -6,6 +6,7 @@
 #include "fr_test.h"
 
 #include <png.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,17 +17,26 @@
 
 static int exists(const char *p) { struct stat st; return stat(p, &st) == 0; }
 
+/* Sample plots keep stable names (deterministic content, atomic writes, so concurrent runs of
+ * the release and sanitizer builds agree); scratch files carry the pid and are removed. */
 static void outpath(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", OUTDIR, name); }
+static const char *const scratch_names[] = { "roundtrip.png", "never.png", "garbage.png", "good.png", "fmt.png" };
+static void scratch(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/scratch-%ld-%s", OUTDIR, (long)getpid(), name);
+}
 
-/* No "<name>.tmp.<pid>" leftovers from fr_atomic in a directory. */
+/* No "<name>.tmp.<our pid>" leftovers from fr_atomic in a directory. */
 static int no_temp_files(const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d) return 1;
     struct dirent *de;
     int ok = 1;
+    char mine[32];
+    snprintf(mine, sizeof mine, ".tmp.%ld", (long)getpid());
     while ((de = readdir(d)))
-        if (strstr(de->d_name, ".tmp.")) ok = 0;
+        if (strstr(de->d_name, mine)) ok = 0;
     closedir(d);
     return ok;
 }
@@ -145,7 +155,7 @@ static void test_roundtrip_random(void)
     fr_rng_seed(&g, 42);
     static const int dims[][2] = { { 1, 1 }, { 17, 5 }, { 3, 64 }, { 300, 200 } };
     char path[256];
-    outpath(path, sizeof path, "roundtrip.png");
+    scratch(path, sizeof path, "roundtrip.png");
     for (int k = 0; k < 4; k++) {
         int w = dims[k][0], h = dims[k][1];
         uint8_t *img = malloc((size_t)w * h * 3);
@@ -171,7 +181,7 @@ static void test_write_errors(void)
     FR_CHECK(e.code == FR_EIO && strstr(e.msg, "/nonexistent/x.png") != NULL);
     FR_CHECK(!exists("/nonexistent/x.png"));
     char path[256];
-    outpath(path, sizeof path, "never.png");
+    scratch(path, sizeof path, "never.png");
     unlink(path);
     FR_CHECK(fr_png_write(path, px, 0, 2, &e) == FR_EINPUT);
     FR_CHECK(fr_png_write(path, px, 20000, 1, &e) == FR_EINPUT);
@@ -200,7 +210,7 @@ static void test_read_errors(void)
     FR_CHECK(fr_png_read(OUTDIR "/does-not-exist.png", &img, &w, &h, &e) == FR_EIO);
     FR_CHECK(img == NULL);
 
-    outpath(path, sizeof path, "garbage.png");
+    scratch(path, sizeof path, "garbage.png");
     FR_CHECK(fr_atomic_write(path, "this is not a png at all", 24, &e) == FR_OK);
     FR_CHECK(fr_png_read(path, &img, &w, &h, &e) == FR_EINPUT);
     FR_CHECK(img == NULL && strstr(e.msg, path) != NULL);
@@ -214,7 +224,7 @@ static void test_read_errors(void)
     fr_rng_seed(&g, 7);
     for (int i = 0; i < 64 * 48 * 3; i++) good[i] = (uint8_t)fr_rng_below(&g, 256);
     char gp[256];
-    outpath(gp, sizeof gp, "good.png");
+    scratch(gp, sizeof gp, "good.png");
     FR_CHECK(fr_png_write(gp, good, 64, 48, &e) == FR_OK);
     uint8_t *bytes = NULL;
     size_t n = 0;
@@ -269,10 +279,70 @@ static int write_simple(const char *path, uint32_t format, const void *buf, cons
     return ok;
 }
 
+/* Low-level writer for what the simplified API cannot produce: interlacing, 1-bit grey,
+ * 16-bit RGB.  rows hold raw PNG sample bytes (big-endian for 16-bit). */
+static int write_raw(const char *path, int w, int h, int depth, int ct, int interlace, uint8_t *const *rows)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return 0;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    if (setjmp(png_jmpbuf(png))) { png_destroy_write_struct(&png, &info); fclose(f); return 0; }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, ct, interlace, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    png_write_image(png, (png_bytepp)rows);
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    return fclose(f) == 0;
+}
+
+static void test_read_raw_formats(void)
+{
+    char path[256];
+    scratch(path, sizeof path, "fmt.png");
+    enum { W = 13, H = 9 };
+    static uint8_t rgb16[H][W * 6], bits[H][2];
+    uint8_t *rows16[H], *rows1[H];
+    for (int y = 0; y < H; y++) {
+        for (int x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++) {
+                uint16_t v = (uint16_t)(1000 * x + 300 * y + 20000 * c);
+                rgb16[y][x * 6 + 2 * c] = (uint8_t)(v >> 8);
+                rgb16[y][x * 6 + 2 * c + 1] = (uint8_t)v;
+            }
+        bits[y][0] = (uint8_t)(y & 1 ? 0xaa : 0x55);   /* checkerboard */
+        bits[y][1] = (uint8_t)(y & 1 ? 0xa8 : 0x50);
+        rows16[y] = rgb16[y];
+        rows1[y] = bits[y];
+    }
+    uint8_t *img = NULL;
+    int w, h, bad = 0;
+    fr_err e = { 0 };
+    FR_CHECK(write_raw(path, W, H, 16, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_ADAM7, rows16));
+    FR_CHECKF(fr_png_read(path, &img, &w, &h, &e) == FR_OK && w == W && h == H, "%s", e.msg);
+    for (int y = 0; img && y < H; y++)
+        for (int x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++) {
+                int v16 = 1000 * x + 300 * y + 20000 * c;
+                bad += abs(img[3 * (y * W + x) + c] - (v16 * 255 + 32767) / 65535) > 1;
+            }
+    FR_CHECK(img && bad == 0);
+    fr_afree(img);
+    FR_CHECK(write_raw(path, W, H, 1, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, rows1));
+    FR_CHECK(fr_png_read(path, &img, &w, &h, &e) == FR_OK && w == W);
+    bad = 0;
+    for (int y = 0; img && y < H; y++)
+        for (int x = 0; x < W; x++) bad += img[3 * (y * W + x) + 1] != (((x + y) & 1) ? 255 : 0);
+    FR_CHECK(img && bad == 0);
+    fr_afree(img);
+}
+
 static void test_read_formats(void)
 {
     char path[256];
-    outpath(path, sizeof path, "fmt.png");
+    scratch(path, sizeof path, "fmt.png");
     uint8_t *img = NULL;
     int w, h;
     fr_err e = { 0 };
@@ -306,6 +376,14 @@ static void test_read_formats(void)
     FR_CHECK(write_simple(path, PNG_FORMAT_RGB_COLORMAP, idx, pal, 4));
     FR_CHECK(fr_png_read(path, &img, &w, &h, &e) == FR_OK);
     FR_CHECK(img && img[3 * 6] == 20 && img[3 * 6 + 1] == 52 && img[3 * 6 + 2] == 250);
+    fr_afree(img);
+
+    /* Palette with transparency (a tRNS chunk): alpha dropped, colour kept. */
+    uint8_t pal4[4 * 4];
+    for (int k = 0; k < 4; k++) { pal4[4 * k] = (uint8_t)(10 * k); pal4[4 * k + 1] = 60; pal4[4 * k + 2] = 250; pal4[4 * k + 3] = (uint8_t)(k ? 255 : 0); }
+    FR_CHECK(write_simple(path, PNG_FORMAT_RGBA_COLORMAP, idx, pal4, 4));
+    FR_CHECK(fr_png_read(path, &img, &w, &h, &e) == FR_OK && w == 4);
+    FR_CHECK(img && img[3 * 6] == 20 && img[3 * 6 + 1] == 60);
     fr_afree(img);
 
     /* 16-bit linear grey: stored as 16-bit samples; we scale to 8 bits (no gamma handling). */
@@ -672,6 +750,7 @@ int main(void)
     FR_RUN(test_write_errors);
     FR_RUN(test_read_errors);
     FR_RUN(test_read_formats);
+    FR_RUN(test_read_raw_formats);
     FR_RUN(test_resize);
     FR_RUN(test_ticks_and_format);
     FR_RUN(test_ema);
@@ -680,5 +759,10 @@ int main(void)
     FR_RUN(test_scatter);
     FR_RUN(test_loss);
     FR_RUN(test_hist);
+    for (size_t i = 0; i < sizeof scratch_names / sizeof scratch_names[0]; i++) {
+        char p[256];
+        scratch(p, sizeof p, scratch_names[i]);
+        unlink(p);
+    }
     return FR_REPORT();
 }
