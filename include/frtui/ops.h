@@ -28,19 +28,22 @@ typedef struct fr_conv_shape {
     int oh, ow;           /* output spatial size; fill with fr_conv_out_shape */
 } fr_conv_shape;
 
-/* Computes oh/ow from the other fields.  Returns 0 when the output would be empty/negative. */
+/* Computes oh/ow from the other fields.  Returns 0 when the output would be empty/negative
+ * (or kernel/stride/dilation < 1), nonzero otherwise. */
 int fr_conv_out_shape(fr_conv_shape *s);
-/* Floats of scratch that fr_conv_forward/backward need (im2col buffer for one sample-group). */
+/* Floats of scratch that fr_conv_forward/backward need (im2col buffer for one sample-group).
+ * Never 0 and independent of n, so size it once at the largest batch. */
 size_t fr_conv_scratch(const fr_conv_shape *s);
 
 /* y[N,O,oh,ow] = conv(x, W) + b (b may be NULL). */
 void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, const float *b,
                      float *y, float *scratch);
-/* dW [O, C/g, kh, kw] and db [O] (db may be NULL) are overwritten; dx (may be NULL) too. */
+/* dW [O, C/g, kh, kw] and db [O] (db may be NULL) are overwritten; dx (may be NULL) too.
+ * dW may be NULL as well (then only dx/db are computed). */
 void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, const float *dy,
                       float *dx, float *dW, float *db, float *scratch);
 
-/* Linear: y[N,O] = x[N,I] W^T + b */
+/* Linear: y[N,O] = x[N,I] W^T + b  (b may be NULL; in backward dx, dW, db may each be NULL) */
 void fr_linear_forward(int n, int in, int out, const float *x, const float *W, const float *b, float *y);
 void fr_linear_backward(int n, int in, int out, const float *x, const float *W, const float *dy,
                         float *dx, float *dW, float *db);
@@ -48,6 +51,8 @@ void fr_linear_backward(int n, int in, int out, const float *x, const float *W, 
 /* Elementwise activations over `count` values.  Backward uses the forward *input* x. */
 void fr_relu_forward(size_t count, const float *x, float *y);
 void fr_relu_backward(size_t count, const float *x, const float *dy, float *dx);
+/* relu6 == clip(0, 6): gradient passes on the closed [0, 6] like torch.clamp / ONNX Clip
+ * (F.relu6 / hardtanh use the open interval; the two differ only at exactly 0 and 6). */
 void fr_relu6_forward(size_t count, const float *x, float *y);
 void fr_relu6_backward(size_t count, const float *x, const float *dy, float *dx);
 /* Clip to [lo, hi]; gradient passes where lo <= x <= hi (torch.clamp semantics). */
@@ -55,6 +60,8 @@ void fr_clip_forward(size_t count, const float *x, float lo, float hi, float *y)
 void fr_clip_backward(size_t count, const float *x, float lo, float hi, const float *dy, float *dx);
 void fr_sigmoid_forward(size_t count, const float *x, float *y);
 void fr_sigmoid_backward(size_t count, const float *y, const float *dy, float *dx); /* uses output y */
+/* hardsigmoid gradient is alpha where 0 < alpha*x+beta < 1 (open, like PyTorch); hardswish
+ * follows PyTorch's hardswish_backward (x/3 + 1/2 on the closed [-3, 3]). */
 void fr_hardsigmoid_forward(size_t count, const float *x, float alpha, float beta, float *y);
 void fr_hardsigmoid_backward(size_t count, const float *x, float alpha, float beta, const float *dy, float *dx);
 void fr_hardswish_forward(size_t count, const float *x, float *y);
@@ -66,11 +73,15 @@ void fr_maxpool_forward(const fr_conv_shape *s, const float *x, float *y);
 void fr_maxpool_backward(const fr_conv_shape *s, const float *x, const float *dy, float *dx);
 void fr_avgpool_forward(const fr_conv_shape *s, int count_include_pad, const float *x, float *y);
 void fr_avgpool_backward(const fr_conv_shape *s, int count_include_pad, const float *dy, float *dx);
+/* Avg-pool divisor: count_include_pad ? taps inside the padded extent [-pt, H+pb) x [-pl, W+pr)
+ * (PyTorch's rule) : taps inside the input (0 taps -> output 0).  Dilation is honoured by both
+ * pools, so any valid conv shape works. */
 /* Global average pool: [N, C, HW] -> [N, C]. */
 void fr_gap_forward(int n, int c, int hw, const float *x, float *y);
 void fr_gap_backward(int n, int c, int hw, const float *dy, float *dx);
 
-/* BatchNorm inference form: y = gamma * (x - mean) / sqrt(var + eps) + beta, per channel. */
+/* BatchNorm inference form: y = gamma * (x - mean) / sqrt(var + eps) + beta, per channel.
+ * In all BN functions gamma == NULL means 1 and beta == NULL means 0. */
 void fr_bn_infer_forward(int n, int c, int hw, const float *x, const float *gamma, const float *beta,
                          const float *mean, const float *var, float eps, float *y);
 /* Gradient of the inference form w.r.t. x only (running statistics are constants). */
@@ -78,7 +89,9 @@ void fr_bn_infer_backward(int n, int c, int hw, const float *gamma, const float 
                           const float *dy, float *dx);
 /* Training form: batch statistics; writes the normalised x_hat [N,C,HW] and per-channel
  * batch mean/inv-std (for backward) and updates running mean/var with `momentum`
- * (running = (1-momentum)*running + momentum*batch, unbiased var, like PyTorch). */
+ * (running = (1-momentum)*running + momentum*batch, unbiased var, like PyTorch).
+ * run_mean, run_var, xhat, bmean, binvstd may each be NULL; backward needs xhat and binvstd.
+ * Backward: dx, dgamma, dbeta may each be NULL. */
 void fr_bn_train_forward(int n, int c, int hw, const float *x, const float *gamma, const float *beta,
                          float *run_mean, float *run_var, float momentum, float eps,
                          float *y, float *xhat, float *bmean, float *binvstd);
@@ -86,7 +99,8 @@ void fr_bn_train_backward(int n, int c, int hw, const float *gamma, const float 
                           const float *binvstd, const float *dy, float *dx, float *dgamma, float *dbeta);
 
 /* Softmax over `c` logits per row; cross-entropy mean over rows.  Returns the mean loss and
- * writes dlogits = (softmax - onehot) / n when dlogits != NULL. */
+ * writes dlogits = (softmax - onehot) / n when dlogits != NULL.  Labels must be in [0, c)
+ * (validated by the loader; FR_ASSERT here). */
 void fr_softmax(int n, int c, const float *logits, float *prob);
 float fr_softmax_xent(int n, int c, const float *logits, const int32_t *labels, float *dlogits);
 
@@ -101,7 +115,7 @@ void fr_binary_backward(fr_binop op, int n, int c, int h, int w, const float *a,
                         int bn, int bc, int bh, int bw, const float *b, const float *dy,
                         float *da, float *db);
 
-/* Zero padding of H/W. */
+/* Zero padding of H/W.  Negative pads crop (ONNX Pad); the output must stay non-empty. */
 void fr_pad_forward(int n, int c, int h, int w, int pt, int pl, int pb, int pr, const float *x, float *y);
 void fr_pad_backward(int n, int c, int h, int w, int pt, int pl, int pb, int pr, const float *dy, float *dx);
 /* Per-sample permutation of (C, H, W) by perm (a permutation of {0,1,2}). */
