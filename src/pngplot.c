@@ -151,8 +151,8 @@ static void ticks_lin(ticks *t, double lo, double hi, int max, int integer)
     for (int i = 0; i < t->n; i++) fr_pngplot_format_num(t->v[i], st, t->s[i], sizeof t->s[i]);
 }
 
-/* Log axis: 1-2-5 x 10^k when they fit in max, else decades (thinned), else linear ticks in
- * value space for ranges too narrow to hold three 1-2-5 values. */
+/* Log axis: 1-2-5 x 10^k when they fit in max, else decades (thinned); ranges under a decade
+ * that would get few 1-2-5 values use linear ticks in value space instead. */
 static void ticks_log(ticks *t, double lo, double hi, int max)
 {
     static const double m125[3] = { 1, 2, 5 };
@@ -168,7 +168,7 @@ static void ticks_log(ticks *t, double lo, double hi, int max)
         int every = (last - first) / FR_MAX(max - 1, 1) + 1;
         t->n = 0;
         for (int d = first; d <= last && t->n < MAXT; d += every) t->v[t->n++] = pow(10.0, d);
-    } else if (t->n < 3) {
+    } else if (t->n < 3 || (2 * t->n < max && log10(hi / lo) < 1)) {
         ticks_lin(t, lo, hi, max, 0);
         return;
     }

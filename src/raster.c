@@ -145,10 +145,15 @@ static const uint8_t *glyph(unsigned char ch)
     return fr_font6x10[ch - FR_FONT_FIRST];
 }
 
+/* UTF-8 continuation bytes draw nothing, so each non-ASCII code point is one '?' cell. */
+static int is_cont(unsigned char ch) { return (ch & 0xc0) == 0x80; }
+
 int fr_raster_text_width(const char *s, int scale)
 {
     if (scale < 1) scale = 1;
-    return (int)strlen(s) * FR_FONT_W * scale;
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) n += !is_cont(*p);
+    return n * FR_FONT_W * scale;
 }
 
 int fr_raster_text(fr_raster *r, int x, int y, const char *s, int scale, fr_rgb c)
@@ -156,6 +161,7 @@ int fr_raster_text(fr_raster *r, int x, int y, const char *s, int scale, fr_rgb 
     if (scale < 1) scale = 1;
     int x0 = x;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (is_cont(*p)) continue;
         const uint8_t *g = glyph(*p);
         for (int row = 0; row < FR_FONT_H; row++)
             for (int col = 0; col < FR_FONT_W; col++)
@@ -173,6 +179,7 @@ void fr_raster_text_up(fr_raster *r, int x, int y, const char *s, int scale, fr_
     /* Glyph pixel (col, row) of a string laid out horizontally maps to (row, len - 1 - col). */
     int cx = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (is_cont(*p)) continue;
         const uint8_t *g = glyph(*p);
         for (int row = 0; row < FR_FONT_H; row++)
             for (int col = 0; col < FR_FONT_W; col++)

@@ -141,7 +141,8 @@ static void test_text_render(void)
             bad += on != (fr_raster_get(&r, 5 + row, 2 + FR_FONT_W - 1 - col).r == 0);
         }
     FR_CHECK(bad == 0);
-    /* Non-ASCII bytes draw as '?' and clipping at the edges is safe. */
+    /* A non-ASCII code point is one '?' cell; clipping at the edges is safe. */
+    FR_CHECK(fr_raster_text_width("in\xc2\xb7kh", 1) == 5 * FR_FONT_W);
     fr_raster_text(&r, -7, -3, "\xc3\xa9 edge text that runs off", 3, FR_RGB(1, 2, 3));
     fr_raster_line(&r, -100, -50, 200, 90, 3, FR_RGB(9, 9, 9));
     fr_raster_free(&r);

@@ -3,7 +3,7 @@
  * Coordinates are pixels, (0, 0) top-left; every primitive clips to the canvas, so callers may
  * draw partly outside it.  Text uses the 6x10 font of src/font.c (ASCII 32..126; other bytes
  * draw as '?'), scaled by an integer factor.  Not thread-safe per canvas; canvases are
- * independent. */
+ * independent.  A UTF-8 sequence outside ASCII draws as a single '?'. */
 #ifndef FRTUI_RASTER_H
 #define FRTUI_RASTER_H
 
