@@ -509,6 +509,7 @@ static int mark(fr_qlayer *q, int bad)
 static int pass(fr_qlayer *q, int mode, const float *G, float lr, int t, float beta,
                 float lambda, int reg_on, double *reg_out)
 {
+    FR_ASSERT(G != NULL);
     if (reg_out) *reg_out = 0;
     if (q->finalized || !(is_flex(q) || is_ada(q))) return FR_OK;
     adamc ad = adam_consts(lr, t);
@@ -694,7 +695,8 @@ void fr_aquant_forward(const fr_aquant *a, const float *x, float *y, size_t n, f
                        fr_rng *rng, uint8_t *keep)
 {
     const float inv = 1.0f / a->s, s = a->s, z = a->zp, L = a->qmax;
-    int drop = keep_p < 1.0f && rng;
+    int drop = keep_p < 1.0f;
+    FR_ASSERT(!drop || (rng && keep));
     for (size_t k = 0; k < n; k++) {
         int kq = drop ? fr_rng_uniform(rng) < keep_p : 1;
         if (keep) keep[k] = (uint8_t)kq;

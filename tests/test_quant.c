@@ -399,6 +399,30 @@ static void test_fd_adaround(void)
     }
 }
 
+static void test_aquant_known(void)
+{
+    fr_aquant a;
+    float x[5] = {-1.0f, -0.4f, 0.5f, 1.5f, 2.0f}, y[5], dx[5];
+    FR_CHECK(fr_aquant_init(&a, 2, FR_QINIT_MINMAX, x, 5, NULL) == FR_OK);
+    FR_CHECK(a.s == 1.0f && a.zp == 1.0f && a.qmax == 3.0f);
+    float xs[6] = {-3.0f, -0.4f, 0.5f, 1.5f, 2.4f, 9.0f}, want[6] = {-1, 0, 0, 2, 2, 2};
+    float ys[6];
+    fr_aquant_forward(&a, xs, ys, 6, 1.0f, NULL, NULL);
+    FR_CHECK(memcmp(ys, want, sizeof want) == 0);   /* half-to-even, clamp to [-z, 3-z] */
+    /* ReLU-like sample: zero point 0, range [0, max] */
+    float r[4] = {0.0f, 0.0f, 1.0f, 3.0f};
+    FR_CHECK(fr_aquant_init(&a, 2, FR_QINIT_MINMAX, r, 4, NULL) == FR_OK);
+    FR_CHECK(a.s == 1.0f && a.zp == 0.0f);
+    fr_aquant_forward(&a, x, y, 5, 1.0f, NULL, NULL);
+    FR_CHECK(y[0] == 0.0f && y[2] == 0.0f && y[3] == 2.0f && y[4] == 2.0f);
+    float dy[5] = {1, 1, 1, 1, 1};
+    fr_aquant_zero_grad(&a);
+    FR_CHECK(fr_aquant_backward(&a, x, dy, dx, 5, NULL) == FR_OK);
+    FR_CHECK(dx[0] == 0.0f && dx[1] == 1.0f && dx[4] == 1.0f);  /* -1 clipped; -0.4 -> 0 in range */
+    /* (0-0) + (0+0.4) + (0-0.5) + (2-1.5) + (2-2) = 0.4, times 1/sqrt(5*3) */
+    FR_CHECK_NEAR(a.s_g, 0.4 / sqrt(15.0), 1e-6);
+}
+
 /* Activation step: LSQ gradient / g equals d/ds of the surrogate y(s) = s·(r0 + x/s − x/s0) in
  * range and s·(bound − z) out of range. */
 static void test_fd_aquant(void)
@@ -499,6 +523,9 @@ static void test_aggressive(void)
     FR_CHECK_NEAR(sh[k2], code[k2] - u2, 1e-5);
     FR_CHECK(s2[k2] == expf(q.D2.data[k2]) && s2[0 == k2 ? 1 : 0] == 1.0f);
     FR_CHECK(fr_qlayer_array(&q, (enum fr_qarray)99, code) == FR_EINPUT);
+    FR_CHECK(fr_qlayer_array(&q, FR_QA_SCOMB, sh) == FR_OK && sh[k2] == s2[k2]);
+    FR_CHECK(fr_qlayer_array(&q, FR_QA_U1, sh) == FR_OK && sh[k1] == u1);
+    FR_CHECK(fr_qlayer_array(&q, FR_QA_WHAT, sh) == FR_OK && memcmp(sh, q.w_hat, n * 4) == 0);
     /* RTN never counts as aggressive, even with clipped weights (heavy tail -> MSE clips) */
     fr_qlayer rq;
     c.init = FR_QINIT_MSE;
@@ -538,7 +565,7 @@ static double lin_run(const lin *P, enum fr_qmethod m, int fused, int T, float l
     float *G = fr_xmalloc(sizeof(float) * P->o * P->i);
     for (int t = 1; t <= T; t++) {
         float beta; int reg;
-        fr_qsched_adaround(&c, t - 1, T, &beta, &reg);
+        fr_qsched_adaround(&c, t, T, &beta, &reg);
         float lrt = m == FR_QM_ADAROUND ? lr : (float)(lr * 0.5 * (1.0 + cos(3.14159265358979 * (t - 1) / T)));
         fr_qlayer_forward(q);
         lin_loss(P, q->w_hat, G);
@@ -742,6 +769,7 @@ int main(void)
     FR_RUN(test_flex_init_is_rtn);
     FR_RUN(test_fd_flexround);
     FR_RUN(test_fd_adaround);
+    FR_RUN(test_aquant_known);
     FR_RUN(test_fd_aquant);
     FR_RUN(test_aggressive);
     FR_RUN(test_optimise);

@@ -58,8 +58,9 @@ typedef struct fr_qconfig {
 
 /* bits 4, per-tensor, symmetric, MSE init, λ 0.01, warm-up 0.2, β 20 -> 2. */
 void fr_qconfig_default(fr_qconfig *c);
-/* AdaRound schedule (spec 3.2) for 0-based iteration t of T: *beta and *reg_on (0 during the
- * warm-up, β held at beta_hi there; then linear decay beta_hi -> beta_lo). */
+/* AdaRound schedule (spec 3.2), BRECQ's LossFunction: t is its 1-based counter (first
+ * iteration t = 1) of T.  reg_on = t >= warmup·T; β = beta_hi until then, then linear decay
+ * to beta_lo at t = T. */
 void fr_qsched_adaround(const fr_qconfig *c, long t, long T, float *beta, int *reg_on);
 
 /* A named tensor.  For learnable tensors m, v, grad are the Adam moments and last gradient;
@@ -166,8 +167,9 @@ typedef struct fr_aquant {
 int fr_aquant_init(fr_aquant *a, int bits, int init, const float *x, size_t n, fr_err *e);
 /* y = fake-quant(x).  keep_p < 1 (QDrop): each element keeps the quantized value with
  * probability keep_p (draw U = fr_rng_uniform, quantized iff U < keep_p), else passes x; the
- * decision goes to keep[n] (1 = quantized) for the backward.  keep_p >= 1: no draws, rng may
- * be NULL; keep may be NULL then.  x == y allowed. */
+ * decision goes to keep[n] (1 = quantized) for the backward; rng and keep are then required
+ * (FR_ASSERT).  keep_p >= 1: no draws, rng and keep may be NULL (keep, if given, is all 1).
+ * x == y is allowed, but the backward needs the original x. */
 void fr_aquant_forward(const fr_aquant *a, const float *x, float *y, size_t n, float keep_p,
                        fr_rng *rng, uint8_t *keep);
 /* Backward for the same x and keep as the forward.  dx[n] (may be NULL; may alias dy) gets the
