@@ -45,9 +45,9 @@ static int bits(st *s, int need)
 
 static int room(st *s, size_t k)
 {
-    if (s->outcap - s->outcnt >= k) return 0;
     if (k > s->max_out - s->outcnt) return fail(s, "output exceeds the size limit");
-    size_t c = s->outcap ? s->outcap : 65536;
+    if (s->outcap - s->outcnt >= k) return 0;
+    size_t c = s->outcap ? s->outcap : FR_MIN((size_t)65536, s->max_out);
     while (c - s->outcnt < k) c = c > s->max_out / 2 ? s->max_out : c * 2;
     uint8_t *p = realloc(s->out, c);
     if (!p) { s->nomem = 1; return fail(s, "out of memory"); }
