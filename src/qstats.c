@@ -1,9 +1,9 @@
 /* qstats.c — statistics and per-weight arrays of an fr_qlayer for the UI (spec 4.3).
  *
  * Design note
- *   Read-only with respect to the layer's parameters; it only touches the layer's e3/e4 scratch
- *   through fr_qlayer_hard_codes, so do not call it concurrently with other calls on the same
- *   layer.  Everything is computed from the hard codes at the current parameters, which after
+ *   Strictly read-only on the layer (fr_qlayer_hard_codes uses its own buffers), so several
+ *   readers may run concurrently; not concurrently with a writer (forward/step/adam/sync) on
+ *   the same layer.  Everything is computed from the hard codes at the current parameters, which after
  *   fr_qlayer_finalize are exactly the stored codes.
  *
  *   Decisions on the [I] points of spec 4.3:

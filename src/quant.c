@@ -20,10 +20,28 @@
  *     grad/adam path executes the same float operations, so both give identical parameters.
  *   Reductions (d1, d3, d4 gradients, MSE scores) accumulate in double for determinism and
  *   accuracy; element arithmetic is float, matching the fp32 reference code.
+ *
+ *   Decisions on the spec's [I]/[R] points (flexround.md sections 1, 2.5, 3)
+ *   - Default grid: signed symmetric, per-tensor, "mse" (L2.4, 80 candidates) — the CNN
+ *     supplementary path (1.3 A, 1.4 [I]); the paper's s1 norm is [R], we follow the code (L2.4).
+ *   - Asymmetric grids (3.1 / 1.3 B): the searched range always contains 0 (min⁻, max⁺) so the
+ *     zero point is an integer in [0, 2^b−1]; it is frozen at init even though s1 is learned
+ *     (spec 5.2).  Clamping uses centred integers c ∈ [−z, 2^b−1−z], algebraically the same
+ *     as clamp(q+z, 0, 2^b−1)−z; also for AdaRound's soft value.
+ *   - Rounding is rintf (half-to-even, torch.round) (1.5 [I]); never roundf.
+ *   - Clamp gradient mask is inclusive of the bounds, like torch.clamp (1.5 [I]); same for the
+ *     clamp inside AdaRound's rectified sigmoid.
+ *   - STE on round; gradients are the log-parametrisation formulas of 1.6 [I] (d1 carries
+ *     both the output-multiplier and the divisor term; clipped weights give G·s1·bound).
+ *   - d4 exists iff the caller says is_conv (depthwise: i = 1, a single scalar) (1.1 [I]).
+ *   - One learning rate for every learnable tensor of a layer (2.4 [I], as the LLM code).
+ *   - FlexRound has no regulariser (1.7); AdaRound's f_reg/β schedule are BRECQ's (3.2).
+ *   - Activation quantizer (2.5): x·(1/s) like ATen's fake-quant kernel; LSQ gradient scale
+ *     g = 1/sqrt(numel·qmax) with numel = n of the backward call; the step is floored at 1e-8
+ *     after each Adam update so the grid can never invert [I].
  */
 #include "frtui/quant.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,11 +324,13 @@ int fr_qlayer_init(fr_qlayer *q, enum fr_qmethod method, const fr_qconfig *cfg, 
 
 /* ---- element kernels -------------------------------------------------------------------- */
 
-static void fx_factors(fr_qlayer *q)
+static void fx_factors_into(const fr_qlayer *q, float *e3, float *e4)
 {
-    for (int r = 0; r < q->o; r++) q->e3[r] = expf(q->d3.data[r]);
-    for (int j = 0; j < q->i; j++) q->e4[j] = q->d4.n ? expf(q->d4.data[j]) : 1.0f;
+    for (int r = 0; r < q->o; r++) e3[r] = expf(q->d3.data[r]);
+    for (int j = 0; j < q->i; j++) e4[j] = q->d4.n ? expf(q->d4.data[j]) : 1.0f;
 }
+
+static void fx_factors(fr_qlayer *q) { fx_factors_into(q, q->e3, q->e4); }
 
 typedef struct adamc { float b1w, b2, b2w, step, bc2s, eps; } adamc;
 
@@ -433,7 +453,7 @@ static int fx_adam_range(fr_qlayer *q, size_t a, size_t b, const adamc *ad)
     return adam_exp(q->D2.data + a, q->D2.m + a, q->D2.v + a, q->eD2 + a, q->D2.grad + a, b - a, *ad);
 }
 
-static void rtn_row(fr_qlayer *q, int r, float *out_w, int32_t *out_c)
+static void rtn_row(const fr_qlayer *q, int r, float *out_w, int32_t *out_c)
 {
     int g = q->ns1 > 1 ? r : 0;
     const float s = q->s1_init[g], lo = q->qlo[g], hi = q->qhi[g];
@@ -582,20 +602,24 @@ int fr_qlayer_adam(fr_qlayer *q, float lr, int t)
 
 void fr_qlayer_hard_codes(const fr_qlayer *q, int32_t *c)
 {
-    fr_qlayer *mq = (fr_qlayer *)q; /* fx_factors writes scratch only */
+    /* Truly read-only (own factor buffers, not the layer's scratch) so the UI may call it from
+     * another thread while no writer runs on this layer. */
     size_t len = (size_t)q->i * q->khw;
     if (is_flex(q)) {
-        fx_factors(mq);
+        float *e3 = fr_xmalloc((size_t)q->o * sizeof(float)), *e4 = fr_xmalloc((size_t)q->i * sizeof(float));
+        fx_factors_into(q, e3, e4);
         for (int r = 0; r < q->o; r++) {
             int g = q->ns1 > 1 ? r : 0;
             const float s1r = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
             for (int j = 0; j < q->i; j++) {
-                const float e34 = q->e3[r] * q->e4[j];
+                const float e34 = e3[r] * e4[j];
                 size_t base = ((size_t)r * (size_t)q->i + (size_t)j) * q->khw;
                 for (size_t t = 0; t < q->khw; t++)
                     c[base + t] = (int32_t)clampf(rintf(q->W[base + t] / (s1r * (q->eD2[base + t] * e34))), lo, hi);
             }
         }
+        free(e3);
+        free(e4);
     } else if (is_ada(q)) {
         for (int r = 0; r < q->o; r++) {
             int g = q->ns1 > 1 ? r : 0;
@@ -606,7 +630,7 @@ void fr_qlayer_hard_codes(const fr_qlayer *q, int32_t *c)
             }
         }
     } else {
-        for (int r = 0; r < q->o; r++) rtn_row(mq, r, NULL, c);
+        for (int r = 0; r < q->o; r++) rtn_row(q, r, NULL, c);
     }
 }
 

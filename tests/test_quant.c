@@ -101,6 +101,31 @@ static void test_rtn_search(void)
     FR_CHECK(score_sym(w2, 200, q.s1_init[0], 3) <= best * (1 + 1e-4));
     fr_qlayer_free(&q);
 
+    /* Asymmetric per-channel MSE: each row is the brute-force argmin of spec 3.1. */
+    float w4[3 * 64];
+    for (int k = 0; k < 192; k++) w4[k] = fr_rng_normal(&r) * (k < 64 ? 0.2f : 1.0f) + (k >= 128 ? 0.8f : 0.0f);
+    c = cfgb(3, 1, 0, FR_QINIT_MSE);
+    FR_CHECK(fr_qlayer_init(&q, FR_QM_RTN, &c, 3, 64, 1, 1, 0, w4, NULL) == FR_OK);
+    for (int g = 0; g < 3; g++) {
+        const float *row = w4 + 64 * g;
+        float mn = 0, mx = 0;
+        for (int k = 0; k < 64; k++) { mn = fminf(mn, row[k]); mx = fmaxf(mx, row[k]); }
+        double bs = INFINITY, bd = 0, bz = 0;
+        for (int i = 0; i < 80; i++) {
+            float f = (float)(1.0 - 0.01 * i), lo = mn * f, hi = mx * f, d = (hi - lo) / 7.0f;
+            float z = rintf(-lo / d);
+            double sc = 0;
+            for (int k = 0; k < 64; k++) {
+                double cq = fmin(7, fmax(0, rint((double)(row[k] / d)) + z)) - z;
+                sc += pow(fabs(row[k] - cq * d), 2.4);
+            }
+            if (sc < bs) { bs = sc; bd = d; bz = z; }
+        }
+        FR_CHECKF(fabs(q.s1_init[g] / bd - 1) < 1e-6 && q.zp[g] == bz, "row %d s1 %g vs %g zp %g vs %g",
+                  g, q.s1_init[g], bd, q.zp[g], bz);
+    }
+    fr_qlayer_free(&q);
+
     /* Per-channel: each row searched on its own. */
     float w3[2 * 50];
     for (int k = 0; k < 100; k++) w3[k] = (k < 50 ? 1.0f : 0.01f) * (2.0f * fr_rng_uniform(&r) - 1.0f);
