@@ -9,8 +9,8 @@
  *     column matrix, so one GEMM per sample-group and no scratch traffic;
  *   - depthwise (groups == c == o): direct loops.  im2col would build a [kh*kw, P] matrix per
  *     channel to feed a 1-row GEMM, which is all overhead.  The padded plane is split into
- *     stride phases in scratch so every tap is one flat vectorised sweep (see dw_flat); a
- *     row-wise fallback covers negative padding;
+ *     stride phases in scratch so every tap is one flat vectorised sweep (see dw_flat);
+ *     negative (cropping) padding, which no real model uses, falls back to im2col;
  *   - everything else: im2col per sample-group into scratch, then
  *     forward  Y_g[O_g, P] = W_g[O_g, K] * col[K, P]
  *     backward dW_g[O_g, K] += dy_g[O_g, P] * col^T  (beta 0 on the first sample, then 1)
@@ -57,9 +57,8 @@ static int is_pointwise(const fr_conv_shape *s)
            s->pt == 0 && s->pl == 0 && s->pb == 0 && s->pr == 0;
 }
 
-static int is_depthwise(const fr_conv_shape *s) { return s->groups == s->c && s->o == s->c; }
-
-/* Depthwise convs with non-negative padding run "polyphase flat": the zero-padded plane
+/* Depthwise convs (with non-negative padding; cropping ones take the im2col path) run
+ * "polyphase flat": the zero-padded plane
  * (Hp = H+pt+pb, Wp = W+pl+pr) is split into sh*sw phase planes of Hq x Wq (Hq = ceil(Hp/sh),
  * Wq = ceil(Wp/sw)), phase (py, px) holding padded rows py, py+sh, ... and columns px, px+sw, ...
  * Tap (ki, kj) of output (oy, ox) reads padded (oy*sh + ki*dh, ox*sw + kj*dw), i.e. phase
@@ -70,7 +69,7 @@ static int is_depthwise(const fr_conv_shape *s) { return s->groups == s->c && s-
  * backward.  Every index stays inside the phase buffers (see dw_scratch_geom). */
 static int dw_flat(const fr_conv_shape *s)
 {
-    return s->pt >= 0 && s->pl >= 0 && s->pb >= 0 && s->pr >= 0;
+    return s->groups == s->c && s->o == s->c && s->pt >= 0 && s->pl >= 0 && s->pb >= 0 && s->pr >= 0;
 }
 
 typedef struct dw_geom { int hq, wq; size_t phase, nph, L; } dw_geom;
@@ -93,11 +92,9 @@ static dw_geom dw_scratch_geom(const fr_conv_shape *s)
 size_t fr_conv_scratch(const fr_conv_shape *s)
 {
     size_t n;
-    if (is_depthwise(s) && dw_flat(s)) {
+    if (dw_flat(s)) {
         dw_geom g = dw_scratch_geom(s);
         n = 2 * g.nph * g.phase + (size_t)s->oh * g.wq;   /* x phases, dx phases, wide y/dy */
-    } else if (is_depthwise(s)) {
-        n = (size_t)s->kh * s->kw * s->ow;
     } else if (is_pointwise(s)) {
         n = 0;
     } else {
@@ -343,94 +340,6 @@ static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float
     }
 }
 
-/* Row-wise fallback for negative (cropping) padding. */
-static void dw_forward(const fr_conv_shape *s, const float *x, const float *Wt, const float *b, float *y)
-{
-    const int H = s->h, W = s->w, OH = s->oh, OW = s->ow, C = s->c, KK = s->kh * s->kw;
-    const size_t P = (size_t)OH * OW, HW = (size_t)H * W;
-    for (int n = 0; n < s->n; n++) {
-        for (int ch = 0; ch < C; ch++) {
-            const float *xc = x + ((size_t)n * C + ch) * HW;
-            float *yc = y + ((size_t)n * C + ch) * P;
-            const float *wc = Wt + (size_t)ch * KK;
-            float bv = b ? b[ch] : 0.0f;
-            for (size_t i = 0; i < P; i++) yc[i] = bv;
-            for (int ki = 0; ki < s->kh; ki++) {
-                int offy = ki * s->dh - s->pt, ylo, yhi;
-                tap_range(offy, s->sh, H, OH, &ylo, &yhi);
-                for (int kj = 0; kj < s->kw; kj++) {
-                    int offx = kj * s->dw - s->pl, xlo, xhi;
-                    tap_range(offx, s->sw, W, OW, &xlo, &xhi);
-                    const float wv = wc[ki * s->kw + kj];
-                    for (int oy = ylo; oy < yhi; oy++) {
-                        float *restrict yr = yc + (size_t)oy * OW;
-                        const float *restrict xr = xc + (size_t)(oy * s->sh + offy) * W;
-                        if (s->sw == 1) {
-                            for (int ox = xlo; ox < xhi; ox++) yr[ox] += wv * xr[ox + offx];
-                        } else {
-                            const int sw = s->sw;
-                            for (int ox = xlo; ox < xhi; ox++) yr[ox] += wv * xr[ox * sw + offx];
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/* scratch: kh*kw*ow floats of lane-wise dW partial sums for the current channel. */
-static void dw_backward(const fr_conv_shape *s, const float *x, const float *Wt, const float *dy,
-                        float *dx, float *dW, float *db, float *acc)
-{
-    const int H = s->h, W = s->w, OH = s->oh, OW = s->ow, C = s->c, KK = s->kh * s->kw;
-    const size_t P = (size_t)OH * OW, HW = (size_t)H * W;
-    for (int ch = 0; ch < C; ch++) {
-        const float *wc = Wt + (size_t)ch * KK;
-        if (dW) memset(acc, 0, sizeof(float) * (size_t)KK * OW);
-        double bsum = 0.0;
-        for (int n = 0; n < s->n; n++) {
-            const float *xc = x + ((size_t)n * C + ch) * HW;
-            const float *dyc = dy + ((size_t)n * C + ch) * P;
-            float *dxc = dx ? dx + ((size_t)n * C + ch) * HW : NULL;
-            if (db) bsum += sumf(dyc, P);
-            if (dxc) memset(dxc, 0, sizeof(float) * HW);
-            for (int ki = 0; ki < s->kh; ki++) {
-                int offy = ki * s->dh - s->pt, ylo, yhi;
-                tap_range(offy, s->sh, H, OH, &ylo, &yhi);
-                for (int kj = 0; kj < s->kw; kj++) {
-                    int offx = kj * s->dw - s->pl, xlo, xhi;
-                    tap_range(offx, s->sw, W, OW, &xlo, &xhi);
-                    const int tap = ki * s->kw + kj, sw = s->sw;
-                    const float wv = wc[tap];
-                    float *restrict a = acc + (size_t)tap * OW;
-                    for (int oy = ylo; oy < yhi; oy++) {
-                        const float *restrict dyr = dyc + (size_t)oy * OW;
-                        const size_t xrow = (size_t)(oy * s->sh + offy) * W;
-                        const float *restrict xr = xc + xrow;
-                        if (dW) {
-                            if (sw == 1) for (int ox = xlo; ox < xhi; ox++) a[ox] += dyr[ox] * xr[ox + offx];
-                            else for (int ox = xlo; ox < xhi; ox++) a[ox] += dyr[ox] * xr[ox * sw + offx];
-                        }
-                        if (dxc) {
-                            float *restrict dxr = dxc + xrow;
-                            if (sw == 1) for (int ox = xlo; ox < xhi; ox++) dxr[ox + offx] += wv * dyr[ox];
-                            else for (int ox = xlo; ox < xhi; ox++) dxr[ox * sw + offx] += wv * dyr[ox];
-                        }
-                    }
-                }
-            }
-        }
-        if (dW) {
-            for (int tap = 0; tap < KK; tap++) {
-                double t = 0.0;
-                for (int ox = 0; ox < OW; ox++) t += acc[(size_t)tap * OW + ox];
-                dW[(size_t)ch * KK + tap] = (float)t;
-            }
-        }
-        if (db) db[ch] = (float)bsum;
-    }
-}
-
 /* ---- conv: public entry points ------------------------------------------------------------ */
 
 void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, const float *b,
@@ -439,11 +348,7 @@ void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, con
     FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
     FR_ASSERT(s->oh > 0 && s->ow > 0);
     if (s->n <= 0) return;
-    if (is_depthwise(s)) {
-        if (dw_flat(s)) dw_forward_flat(s, x, W, b, y, scratch);
-        else dw_forward(s, x, W, b, y);
-        return;
-    }
+    if (dw_flat(s)) { dw_forward_flat(s, x, W, b, y, scratch); return; }
     const int G = s->groups, cg = s->c / G, og = s->o / G;
     const int K = cg * s->kh * s->kw;
     const int P = s->oh * s->ow;
@@ -480,11 +385,7 @@ void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, co
         if (db) memset(db, 0, sizeof(float) * (size_t)s->o);
         return;
     }
-    if (is_depthwise(s)) {
-        if (dw_flat(s)) dw_backward_flat(s, x, W, dy, dx, dW, db, scratch);
-        else dw_backward(s, x, W, dy, dx, dW, db, scratch);
-        return;
-    }
+    if (dw_flat(s)) { dw_backward_flat(s, x, W, dy, dx, dW, db, scratch); return; }
     const int pw = is_pointwise(s);
     const size_t HW = (size_t)s->h * s->w;
     if (db) {

@@ -144,8 +144,8 @@ static const conv_cfg conv_cfgs[] = {
     {2, 1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "single channel (depthwise path)"},
     {2, 4, 11, 10, 4, 3, 3, 3, 2, 2, 1, 0, 2, 2, 2, 4, "depthwise s3x2 dil2 (6 phases)"},
     {1, 2, 6, 6, 2, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 2, "depthwise 7x7 pad3"},
-    {2, 3, 7, 8, 3, 3, 3, 1, 2, -1, 1, 0, -1, 1, 1, 3, "depthwise negative pad s1x2 (row path)"},
-    {1, 3, 9, 9, 3, 3, 3, 1, 1, -1, 0, 1, -2, 1, 1, 3, "depthwise negative pad s1 (row path)"},
+    {2, 3, 7, 8, 3, 3, 3, 1, 2, -1, 1, 0, -1, 1, 1, 3, "depthwise negative pad s1x2 (im2col path)"},
+    {1, 3, 9, 9, 3, 3, 3, 1, 1, -1, 0, 1, -2, 1, 1, 3, "depthwise negative pad s1 (im2col path)"},
     {2, 2, 6, 6, 3, 3, 3, 1, 1, -1, 1, 0, 1, 1, 1, 1, "negative pad (crop), im2col"},
 };
 #define N_CONV_CFGS (sizeof conv_cfgs / sizeof conv_cfgs[0])
@@ -346,6 +346,12 @@ static void test_linear(void)
     float hx[2] = {1, 2}, hW[4] = {1, 0, 1, -1}, hb[2] = {0.5f, 0}, hy[2];
     fr_linear_forward(1, 2, 2, hx, hW, hb, hy);
     FR_CHECK(hy[0] == 1.5f && hy[1] == -1.0f);
+    /* Each output is optional and leaves the others bit-identical. */
+    float *dx2 = fbuf(nx), *dW2 = fbuf(nw), *db2 = fbuf(c.out);
+    fr_linear_backward(c.n, c.in, c.out, c.x, c.W, r, dx2, NULL, NULL);
+    fr_linear_backward(c.n, c.in, c.out, c.x, c.W, r, NULL, dW2, db2);
+    FR_CHECK(max_abs_diff(dx, dx2, nx) == 0 && max_abs_diff(dW, dW2, nw) == 0 && max_abs_diff(db, db2, c.out) == 0);
+    free(dx2); free(dW2); free(db2);
     free(c.x); free(c.W); free(c.b); free(y); free(r); free(dx); free(dW); free(db);
 }
 
@@ -612,6 +618,13 @@ static void test_bn_train(void)
     double s0 = 0;
     for (int i = 0; i < 4; i++) for (int k = 0; k < 6; k++) s0 += dx[(i * 3 + 1) * 6 + k];
     FR_CHECK_NEAR(s0, 0, 1e-4);
+    /* Optional outputs: NULL xhat/stats/running buffers give the same y; NULL dgamma/dbeta the same dx. */
+    float *y2 = fbuf(nx), *dx2 = fbuf(nx);
+    fr_bn_train_forward(4, 3, 6, b.x, b.gamma, b.beta, NULL, NULL, 0.1f, 1e-5f, y2, NULL, NULL, NULL);
+    fr_bn_train_forward(4, 3, 6, b.x, b.gamma, b.beta, NULL, NULL, 0.1f, 1e-5f, y, xh, bm, bi);
+    fr_bn_train_backward(4, 3, 6, b.gamma, xh, bi, r, dx2, NULL, NULL);
+    FR_CHECK(max_abs_diff(y, y2, nx) < 1e-5 && max_abs_diff(dx, dx2, nx) == 0);   /* FMA contraction may differ */
+    free(y2); free(dx2);
     free(b.x); free(b.gamma); free(b.beta); free(y); free(r); free(dx); free(xh); free(bm); free(bi); free(dg); free(dbt);
 }
 
