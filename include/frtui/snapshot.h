@@ -120,7 +120,7 @@ typedef struct fr_snapshot {
     double eta_s;            /* estimated seconds to finish all units */
     double elapsed_s;
     double acc_fp, acc_q;    /* top-1 on the eval set; < 0 when unknown */
-    char message[256];       /* last event, shown in the status line */
+    char message[768];       /* last event, shown in the status line */
     int n_units;
     fr_unit_view **units;    /* [n_units], each retained by this snapshot */
 } fr_snapshot;

@@ -48,6 +48,8 @@ int fr_run_config_preset(fr_run_config *c, const char *name, fr_err *e);
 /* One-line provenance of a preset, for --help. */
 const char *fr_run_config_preset_help(const char *name);
 extern const char *const fr_presets[];   /* NULL-terminated */
+/* Learning rate of a method: c->lr when set, else the method's default. */
+float fr_run_config_lr(const fr_run_config *c, fr_method m);
 /* Checks ranges (bits 2..8, iters >= 0, batch >= 1, ...). */
 int fr_run_config_check(const fr_run_config *c, fr_err *e);
 
@@ -81,6 +83,9 @@ int fr_worker_start(fr_worker *w, fr_err *e);
 int fr_worker_send(fr_worker *w, fr_cmd_type type, int64_t arg);
 fr_snapshot *fr_worker_acquire(fr_worker *w);   /* caller releases with fr_snapshot_release */
 int fr_worker_wakefd(const fr_worker *w);
+/* The engine.  Only valid to use from another thread after fr_worker_join returned (the
+ * worker is then idle) or before fr_worker_start. */
+struct fr_recon *fr_worker_recon(fr_worker *w);
 /* Blocks until the run is finished or cancelled. */
 void fr_worker_join(fr_worker *w);
 /* Requests cancellation, joins, frees.  Safe on a never-started worker. */

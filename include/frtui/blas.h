@@ -1,0 +1,16 @@
+/* blas.h — OpenBLAS core-type fix and thread control (see src/blas.c for why). */
+#ifndef FRTUI_BLAS_H
+#define FRTUI_BLAS_H
+
+#include "frtui/common.h"
+
+/* Call first in main(), before any BLAS call.  May re-exec the program (once) with
+ * OPENBLAS_CORETYPE set when the library fell back to generic kernels on AVX2/AVX-512 CPUs.
+ * A user-set OPENBLAS_CORETYPE is respected.  argv must be main's NULL-terminated argv. */
+void fr_blas_init(char **argv, int threads);
+void fr_blas_set_threads(int threads);
+int fr_blas_threads(void);
+const char *fr_blas_core(void);       /* e.g. "SkylakeX" */
+const char *fr_blas_describe(void);   /* core plus how it was chosen */
+
+#endif

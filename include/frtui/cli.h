@@ -1,0 +1,34 @@
+/* cli.h — sub-commands of the frtui program.  Each returns the process exit status:
+ * 0 success, 2 bad input (message already printed to stderr as one line), 1 other failure. */
+#ifndef FRTUI_CLI_H
+#define FRTUI_CLI_H
+
+#include "frtui/common.h"
+#include "frtui/graph.h"
+
+int fr_cli_info(int argc, char **argv);
+int fr_cli_eval(int argc, char **argv);
+int fr_cli_train_samples(int argc, char **argv);
+int fr_cli_run(int argc, char **argv);
+int fr_cli_compare(int argc, char **argv);
+int fr_cli_report(int argc, char **argv);
+int fr_cli_import(int argc, char **argv);
+
+/* Parses run settings (preset first, then flags) from argv[1..].  The one positional argument
+ * goes to *file.  Flags listed in `pass` (NULL-terminated prefixes) are skipped and marked in
+ * passed[i] (may be NULL).  Returns FR_OK or FR_EINPUT with e set. */
+struct fr_run_config;
+int fr_cli_parse_run(int argc, char **argv, struct fr_run_config *c, const char **file, const char *const *pass,
+                     int *passed, fr_err *e);
+
+/* Loads a bundle, printing "frtui: <message>" on failure.  Returns FR_OK or the status. */
+int fr_cli_load(const char *path, fr_model *m);
+/* Maps an fr_status to an exit code (input/IO errors -> 2). */
+int fr_cli_exit_code(int status);
+/* Prints the error as one line to stderr and returns the exit code. */
+int fr_cli_fail(const fr_err *e);
+
+/* Default sample opened by `frtui` with no file. */
+#define FR_DEFAULT_SAMPLE "samples/resnet-fmnist.frm"
+
+#endif

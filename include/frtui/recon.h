@@ -1,0 +1,88 @@
+/* recon.h — block-wise reconstruction (BRECQ / QDrop setting) with RTN, AdaRound, FlexRound.
+ *
+ * Design note
+ *   An fr_recon is single-threaded: the worker thread (or the batch CLI, or a test) drives it
+ *   unit by unit:  begin(k) -> step() x iters -> end().  It owns
+ *   - a private copy of the model graph with batch-norm folded (the FP network),
+ *   - two activation stores over the calibration set: the FP path (inputs/targets of every
+ *     unit through FP weights) and the quantized path (outputs of the already-quantized
+ *     network: BRECQ's asymmetric reconstruction input X̃).  Stores are kept for as long as
+ *     a later unit reads them; when the whole set fits in max_cache_mb they are all kept so a
+ *     finished unit can be re-run for the compare view,
+ *   - per unit and layer: the quantizers while running, and the final results afterwards.
+ *
+ *   Determinism: every random draw (mini-batch indices, QDrop masks) comes from one fr_rng
+ *   stream per unit derived from (seed, unit index, method); with the same BLAS thread count
+ *   the run is bit-identical, and a resumed run matches an uninterrupted one because the
+ *   stores are rebuilt by replaying finished units' final weights.
+ *
+ *   Numerics: a non-finite loss or gradient in a unit is detected at the iteration it happens;
+ *   the unit falls back to RTN (fr_qlayer_reset_to_rtn) and the note says where.
+ */
+#ifndef FRTUI_RECON_H
+#define FRTUI_RECON_H
+
+#include "frtui/partition.h"
+#include "frtui/quant.h"
+#include "frtui/snapshot.h"
+#include "frtui/worker.h"
+
+typedef struct fr_recon fr_recon;
+
+/* Final state of one quantized layer (what a checkpoint stores and an exporter writes). */
+typedef struct fr_layer_result {
+    int node;               /* node index in the recon graph */
+    char name[96];
+    int bits, ns1;
+    int o, i, kh, kw;
+    int64_t n;
+    float *s1;              /* [ns1] */
+    float *zp;              /* [ns1] */
+    int32_t *code;          /* [n] stored codes c + zp */
+    float *w_hat;           /* [n] dequantised */
+} fr_layer_result;
+
+fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e);
+void fr_recon_free(fr_recon *r);
+
+const fr_partition *fr_recon_partition(const fr_recon *r);
+const fr_model *fr_recon_model(const fr_recon *r);          /* the BN-folded FP model */
+const fr_run_config *fr_recon_config(const fr_recon *r);
+/* Changes method/bits/iters for units begun from now on. */
+void fr_recon_set_method(fr_recon *r, fr_method m);
+void fr_recon_set_bits(fr_recon *r, int bits);
+void fr_recon_set_iters(fr_recon *r, int iters);
+/* Bytes of calibration caches (FP and quantized path) the run needs at peak, estimated up
+ * front, and the bytes currently held. */
+size_t fr_recon_cache_estimate(const fr_recon *r);
+size_t fr_recon_cache_bytes(const fr_recon *r);
+
+/* Unit lifecycle.  begin builds the unit's caches and quantizers (may fail with FR_ENOMEM when
+ * a unit does not fit max_cache_mb).  step runs one iteration and returns FR_OK, or FR_ENUM
+ * when it fell back to RTN (the unit is then finished early: call end).  end finalizes the
+ * rounding, measures the loss on all calibration samples and propagates the quantized path. */
+int fr_recon_begin(fr_recon *r, int unit, fr_err *e);
+int fr_recon_step(fr_recon *r);
+int fr_recon_end(fr_recon *r, fr_err *e);
+int fr_recon_current(const fr_recon *r);    /* unit begun and not ended, or -1 */
+int fr_recon_iter(const fr_recon *r);       /* iterations done in the current unit */
+int fr_recon_iters(const fr_recon *r);      /* planned iterations of the current unit */
+int fr_recon_done(const fr_recon *r, int unit);
+/* Re-runs unit k (already done) with another method on the same cached inputs, for the
+ * compare view; does not change the run's results.  FR_EINPUT when its caches are gone. */
+int fr_recon_compare(fr_recon *r, int unit, fr_method m, fr_unit_view **out, fr_err *e);
+
+/* Views for the UI (new reference each call; caller releases).  For the running unit this
+ * reflects the current parameters; for a pending unit it is the RTN preview. */
+fr_unit_view *fr_recon_view(fr_recon *r, int unit);
+/* Loss history of the running unit (valid until the next step). */
+const float *fr_recon_loss(const fr_recon *r, int *n);
+
+/* Top-1 accuracy on the model's eval set: quantized = 1 uses the final weights of every done
+ * unit (others stay FP).  max_samples limits the evaluation (0 = all). */
+int fr_recon_accuracy(fr_recon *r, int quantized, int max_samples, double *acc, fr_err *e);
+
+/* Results of a done unit: n layers. */
+const fr_layer_result *fr_recon_results(const fr_recon *r, int unit, int *n_layers);
+
+#endif

@@ -1,0 +1,238 @@
+/* cli.c — the model-level sub-commands: info, eval, train-samples, import.
+ *
+ * Design note: commands parse their flags, call library modules, and print.  No logic that
+ * the TUI also needs lives here.  Every user-input failure prints exactly one line
+ * "frtui: <file>: <what is wrong>" to stderr and exits 2.
+ */
+#include "frtui/cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "frtui/blas.h"
+#include "frtui/dataio.h"
+#include "frtui/exec.h"
+#include "frtui/frm.h"
+#include "frtui/partition.h"
+#include "frtui/train.h"
+
+int fr_cli_exit_code(int status)
+{
+    switch (status) {
+    case FR_OK: return 0;
+    case FR_EINPUT: case FR_EIO: case FR_ENOMEM: return 2;
+    default: return 1;
+    }
+}
+
+int fr_cli_fail(const fr_err *e)
+{
+    fprintf(stderr, "frtui: %s\n", e->msg[0] ? e->msg : "failed");
+    return fr_cli_exit_code(e->code ? e->code : FR_EINPUT);
+}
+
+int fr_cli_load(const char *path, fr_model *m)
+{
+    fr_err e;
+    fr_err_clear(&e);
+    fr_model_init(m);
+    int rc = fr_frm_read(path, m, &e);
+    if (rc != FR_OK) {
+        fprintf(stderr, "frtui: %s\n", e.msg);
+        return rc;
+    }
+    return FR_OK;
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "frtui %s: ", cmd);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see frtui --help)\n");
+    return 2;
+}
+
+int fr_cli_info(int argc, char **argv)
+{
+    int verbose = 0, nfiles = 0, rc = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) verbose = 1;
+        else if (argv[i][0] == '-' && argv[i][1]) return usage_error("info", "unknown option %s", argv[i]);
+        else nfiles++;
+    }
+    if (verbose) {
+        printf("OpenBLAS core: %s, %d thread(s)\n", fr_blas_describe(), fr_blas_threads());
+    }
+    if (!nfiles) return usage_error("info", "%s", "needs a bundle file");
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) continue;
+        fr_model m;
+        int st = fr_cli_load(argv[i], &m);
+        if (st) { rc = fr_cli_exit_code(st); continue; }
+        fr_frm_info(stdout, argv[i], &m, verbose);
+        fr_graph_fold_bn(&m.g);
+        for (int lw = 0; lw < 2; lw++) {
+            fr_partition p;
+            fr_err e;
+            if (fr_partition_build(&m.g, lw, &p, &e) == FR_OK) {
+                printf("\nReconstruction units (%s, %d units, after folding batch-norm):\n",
+                       lw ? "layer-wise" : "BRECQ blocks", p.n);
+                fr_partition_print(stdout, &p, &m.g);
+                fr_partition_free(&p);
+            } else {
+                printf("partition: %s\n", e.msg);
+            }
+        }
+        fr_model_free(&m);
+        if (nfiles > 1) printf("\n");
+    }
+    return rc;
+}
+
+int fr_cli_eval(int argc, char **argv)
+{
+    const char *path = NULL;
+    int batch = 64;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
+            batch = atoi(argv[++i]);
+            if (batch < 1 || batch > 4096) return usage_error("eval", "--batch %s is out of range 1..4096", argv[i]);
+        } else if (argv[i][0] == '-') {
+            return usage_error("eval", "unknown option %s", argv[i]);
+        } else {
+            path = argv[i];
+        }
+    }
+    if (!path) return usage_error("eval", "%s", "needs a bundle file");
+    fr_model m;
+    int st = fr_cli_load(path, &m);
+    if (st) return fr_cli_exit_code(st);
+    fr_err e;
+    fr_err_clear(&e);
+    double acc = 0;
+    double t0 = fr_now();
+    st = fr_eval_accuracy(&m, NULL, NULL, batch, &acc, &e);
+    if (st) { fr_model_free(&m); return fr_cli_fail(&e); }
+    printf("%s: top-1 %.2f%% on %d evaluation samples (%.2f s)\n", path, 100.0 * acc, m.eval.n, fr_now() - t0);
+    fr_model_free(&m);
+    return 0;
+}
+
+/* ---- samples ------------------------------------------------------------------------------- */
+
+static const char *const fmnist_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+#define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+static int load_fmnist(const char *dir, const char *split, fr_dataset *d, fr_err *e)
+{
+    char ip[512], lp[512];
+    snprintf(ip, sizeof ip, "%s/%s-images-idx3-ubyte.gz", dir, split);
+    snprintf(lp, sizeof lp, "%s/%s-labels-idx1-ubyte.gz", dir, split);
+    int rc = fr_idx_read_images(ip, d, e);
+    if (rc) return rc;
+    int n = 0;
+    rc = fr_idx_read_labels(lp, &d->labels, &n, e);
+    if (rc) { fr_dataset_free(d); return rc; }
+    if (n != d->n) {
+        fr_dataset_free(d);
+        return fr_err_set(e, FR_EINPUT, "%s: %d labels for %d images", lp, n, d->n);
+    }
+    return FR_OK;
+}
+
+/* Copies samples idx[0..n) of src (uint8) into dst. */
+static void subset_u8(const fr_dataset *src, const int *idx, int n, int with_labels, fr_dataset *dst)
+{
+    memset(dst, 0, sizeof *dst);
+    *dst = (fr_dataset){.n = n, .c = src->c, .h = src->h, .w = src->w, .dtype = 0, .scale = src->scale,
+                        .offset = src->offset};
+    size_t per = (size_t)src->c * src->h * src->w;
+    dst->u8 = fr_amalloc((size_t)n * per);
+    FR_ASSERT(dst->u8);
+    if (with_labels) dst->labels = fr_xmalloc((size_t)n * sizeof(int32_t));
+    for (int i = 0; i < n; i++) {
+        memcpy(dst->u8 + (size_t)i * per, src->u8 + (size_t)idx[i] * per, per);
+        if (with_labels) dst->labels[i] = src->labels[idx[i]];
+    }
+}
+
+int fr_cli_train_samples(int argc, char **argv)
+{
+    const char *out = "samples", *only = NULL, *dir = FMNIST_DIR;
+    int epochs_override = 0, n_train = 0;
+    uint64_t seed = 1005;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) out = argv[++i];
+        else if (strcmp(argv[i], "--arch") == 0 && i + 1 < argc) only = argv[++i];
+        else if (strcmp(argv[i], "--epochs") == 0 && i + 1 < argc) epochs_override = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--n-train") == 0 && i + 1 < argc) n_train = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) dir = argv[++i];
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
+        else return usage_error("train-samples", "unknown option %s", argv[i]);
+    }
+    fr_err e;
+    fr_err_clear(&e);
+    fr_dataset train, test;
+    if (load_fmnist(dir, "train", &train, &e) || load_fmnist(dir, "t10k", &test, &e)) return fr_cli_fail(&e);
+    mkdir(out, 0755);
+    /* Calibration: the first 1024 images of a seeded permutation of the training set. */
+    fr_rng r;
+    fr_rng_stream(&r, seed, 0x100);
+    int *perm = fr_xmalloc((size_t)train.n * sizeof(int));
+    for (int i = 0; i < train.n; i++) perm[i] = i;
+    for (int i = train.n - 1; i > 0; i--) {
+        int j = (int)fr_rng_below(&r, (uint32_t)(i + 1)), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    int *all = fr_xmalloc((size_t)test.n * sizeof(int));
+    for (int i = 0; i < test.n; i++) all[i] = i;
+    /* Epochs per architecture: enough to reach the accuracy plateau of each on 2 cores. */
+    static const int epochs[FR_ZOO__COUNT] = {10, 5, 5};
+    int rc = 0;
+    for (int a = 0; a < FR_ZOO__COUNT; a++) {
+        if (only && strcmp(only, fr_zoo_name((fr_zoo_arch)a)) != 0 && strstr(fr_zoo_name((fr_zoo_arch)a), only) != fr_zoo_name((fr_zoo_arch)a))
+            continue;
+        fr_model m;
+        fr_model_init(&m);
+        fr_zoo_build(&m, (fr_zoo_arch)a, seed);
+        m.meta.mean[0] = 0.2860f;   /* Fashion-MNIST training-set pixel mean / std */
+        m.meta.std[0] = 0.3530f;
+        m.meta.n_classes = 10;
+        m.meta.class_names = fr_xcalloc(10, sizeof(char *));
+        for (int k = 0; k < 10; k++) m.meta.class_names[k] = fr_xstrdup(fmnist_classes[k]);
+        fr_train_config tc = {.epochs = epochs_override ? epochs_override : epochs[a], .batch = 64, .lr = 2e-3f,
+                              .weight_decay = 1e-4f, .seed = seed, .n_train = n_train};
+        fprintf(stderr, "training %s (%lld parameters, %d epochs, %d BLAS thread(s))\n", fr_zoo_name((fr_zoo_arch)a),
+                (long long)fr_graph_param_count(&m.g), tc.epochs, fr_blas_threads());
+        double t0 = fr_now();
+        if (fr_train(&m, &train, &tc, stderr, &e)) { rc = fr_cli_fail(&e); fr_model_free(&m); break; }
+        m.meta.train_seed = seed;
+        m.meta.train_threads = fr_blas_threads();
+        subset_u8(&train, perm, 1024, 0, &m.calib);
+        subset_u8(&test, all, test.n, 1, &m.eval);
+        double acc = 0;
+        if (fr_eval_accuracy(&m, NULL, NULL, 100, &acc, &e)) { rc = fr_cli_fail(&e); fr_model_free(&m); break; }
+        snprintf(m.meta.provenance, sizeof m.meta.provenance,
+                 "trained by frtui train-samples on Fashion-MNIST (Debian dataset-fashion-mnist, 60000 train images): "
+                 "Adam lr %.0e cosine, batch %d, %d epochs, weight decay %.0e, seed %llu, %d BLAS thread(s), "
+                 "OpenBLAS core %s; calibration = 1024 train images (seeded permutation), evaluation = the 10000 "
+                 "test images; full-precision test top-1 %.2f%%",
+                 (double)tc.lr, tc.batch, tc.epochs, (double)tc.weight_decay, (unsigned long long)seed,
+                 fr_blas_threads(), fr_blas_core(), 100.0 * acc);
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s.frm", out, fr_zoo_name((fr_zoo_arch)a));
+        if (fr_frm_write(path, &m, 1, &e)) { rc = fr_cli_fail(&e); fr_model_free(&m); break; }
+        fprintf(stderr, "wrote %s: test top-1 %.2f%% (%.0f s)\n", path, 100.0 * acc, fr_now() - t0);
+        printf("%s\t%.2f\n", fr_zoo_name((fr_zoo_arch)a), 100.0 * acc);
+        fr_model_free(&m);
+    }
+    free(all);
+    free(perm);
+    fr_dataset_free(&train);
+    fr_dataset_free(&test);
+    return rc;
+}

@@ -1,0 +1,653 @@
+/* recon.c — the reconstruction engine; the contract is in include/frtui/recon.h.
+ *
+ * Decisions on points the spec leaves open ([I]/[R] in ../shared/spec/flexround.md):
+ *   - Mini-batches are drawn with replacement (QDrop's randint) so the sampler's whole state is
+ *     the fr_rng: a checkpoint needs nothing else to resume bit-exactly.
+ *   - Learning-rate schedule: FlexRound uses Adam + cosine to 0 over the unit's iterations
+ *     (official code, spec 2.4); AdaRound uses a constant lr (BRECQ/QDrop code, spec 3.2).
+ *   - Loss (spec 2.3): squared error summed over channels, mean over batch and spatial
+ *     positions, i.e. sum((y - t)^2) / (B * H * W).
+ *   - First and last layer (first conv/linear and last conv/linear in graph order) use
+ *     first_last_bits (8 by default, spec 5.10); they are still reconstructed (QDrop does,
+ *     BRECQ skips the first) so their views are populated.
+ *   - Activation quantization (act_bits > 0): one per-tensor asymmetric quantizer on the output
+ *     of every conv/linear (after its directly following activation), except the network
+ *     output (spec 2.5).  In the QDrop setting (qdrop = 1) each element keeps its quantized
+ *     value with probability drop_p during reconstruction and the unit input mixes quantized
+ *     and FP inputs element-wise with the same probability; step sizes are learned jointly
+ *     with Adam(act_lr) + cosine.
+ */
+#include "frtui/recon.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frtui/exec.h"
+#include "frtui/qstats.h"
+
+#include "recon_impl.h"
+
+
+static int layer_bits(const fr_recon *r, int node)
+{
+    if ((node == r->first_layer || node == r->last_layer) && r->cfg.first_last_bits > 0) return r->cfg.first_last_bits;
+    return r->cfg.bits;
+}
+
+static fr_qconfig qconfig(const fr_recon *r, int node)
+{
+    fr_qconfig c;
+    fr_qconfig_default(&c);
+    c.bits = layer_bits(r, node);
+    c.per_channel = r->cfg.per_channel;
+    c.symmetric = r->cfg.symmetric;
+    c.init = r->cfg.init_minmax ? FR_QINIT_MINMAX : FR_QINIT_MSE;
+    c.lambda = r->cfg.lambda;
+    return c;
+}
+
+int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, fr_err *e)
+{
+    const fr_node *n = &r->fm.g.nodes[node];
+    const fr_tensor *W = &r->fm.g.tensors[n->param[0]];
+    fr_qconfig c = qconfig(r, node);
+    int o = (int)W->dim[0], i = (int)W->dim[1], kh = W->ndim == 4 ? (int)W->dim[2] : 1, kw = W->ndim == 4 ? (int)W->dim[3] : 1;
+    return fr_qlayer_init(q, (enum fr_qmethod)m, &c, o, i, kh, kw, n->op == FR_OP_CONV, W->data, e);
+}
+
+static size_t store_bytes(const fr_recon *r, int node) { return nsize(&r->fm.g, node) * (size_t)r->n_calib * sizeof(float); }
+
+fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
+{
+    if (fr_run_config_check(cfg, e)) return NULL;
+    if (m->calib.n == 0) {
+        fr_err_set(e, FR_EINPUT, "%s: the bundle has no calibration data (import it with --calib)", m->meta.name);
+        return NULL;
+    }
+    if (m->calib.c != m->meta.in_c || m->calib.h != m->meta.in_h || m->calib.w != m->meta.in_w) {
+        fr_err_set(e, FR_EINPUT, "%s: calibration samples are %dx%dx%d but the model input is %dx%dx%d", m->meta.name,
+                   m->calib.c, m->calib.h, m->calib.w, m->meta.in_c, m->meta.in_h, m->meta.in_w);
+        return NULL;
+    }
+    fr_recon *r = fr_xcalloc(1, sizeof *r);
+    r->orig = m;
+    r->cfg = *cfg;
+    r->cur = -1;
+    fr_model_init(&r->fm);
+    r->fm.meta = m->meta;
+    r->fm.meta.class_names = NULL;  /* not owned here */
+    r->fm.meta.n_classes = 0;
+    fr_graph_copy(&r->fm.g, &m->g);
+    fr_graph_fold_bn(&r->fm.g);
+    fr_graph *g = &r->fm.g;
+    if (fr_graph_infer_shapes(g, m->meta.in_c, m->meta.in_h, m->meta.in_w, e) ||
+        fr_partition_build(g, cfg->layerwise, &r->part, e)) {
+        fr_recon_free(r);
+        return NULL;
+    }
+    r->first_layer = r->last_layer = -1;
+    for (int i = 1; i < g->n_nodes; i++)
+        if (fr_node_is_layer(&g->nodes[i])) {
+            if (r->first_layer < 0) r->first_layer = i;
+            r->last_layer = i;
+        }
+    r->n_calib = cfg->n_calib > 0 && cfg->n_calib < m->calib.n ? cfg->n_calib : m->calib.n;
+    int N = g->n_nodes;
+    r->fp = fr_xcalloc((size_t)N, sizeof(float *));
+    r->qs = fr_xcalloc((size_t)N, sizeof(float *));
+    r->aq = fr_xcalloc((size_t)N, sizeof(aq_hook *));
+    r->last_reader = fr_xmalloc((size_t)N * sizeof(int));
+    for (int i = 0; i < N; i++) r->last_reader[i] = -1;
+    for (int k = 0; k < r->part.n; k++)
+        for (int q = 0; q < r->part.units[k].n_ext; q++) r->last_reader[r->part.units[k].ext[q]] = k;
+    /* Keep every store (enables compare on finished units) when the total fits the limit. */
+    size_t total = 0;
+    for (int i = 0; i < N; i++)
+        if (r->last_reader[i] >= 0) total += 2 * store_bytes(r, i);
+    size_t limit = cfg->max_cache_mb ? cfg->max_cache_mb << 20 : (size_t)2048 << 20;
+    r->keep_all = total <= limit;
+    size_t peak = fr_recon_cache_estimate(r);
+    if (cfg->max_cache_mb && peak > ((size_t)cfg->max_cache_mb << 20)) {
+        fr_err_set(e, FR_ENOMEM, "%s: the calibration caches need %.0f MB at peak (%d samples), more than "
+                   "--max-cache-mb %zu; use fewer samples (--n-calib) or raise the limit",
+                   m->meta.name, (double)peak / 1048576.0, r->n_calib, cfg->max_cache_mb);
+        fr_recon_free(r);
+        return NULL;
+    }
+    /* The network input is shared by both paths. */
+    size_t per = nsize(g, 0);
+    r->fp[0] = fr_amalloc(store_bytes(r, 0));
+    if (!r->fp[0]) { fr_err_set(e, FR_ENOMEM, "out of memory for calibration inputs"); fr_recon_free(r); return NULL; }
+    for (int s = 0; s < r->n_calib; s++) fr_dataset_sample(&m->calib, &m->meta, s, r->fp[0] + (size_t)s * per);
+    r->qs[0] = r->fp[0];
+    r->us = fr_xcalloc((size_t)r->part.n, sizeof *r->us);
+    for (int k = 0; k < r->part.n; k++) {
+        r->us[k].method = cfg->method;
+        r->us[k].iters = cfg->iters;
+    }
+    return r;
+}
+
+size_t fr_recon_cache_estimate(const fr_recon *r)
+{
+    /* Walk the units in order, adding stores as they are produced and dropping them after
+     * their last reader, exactly as begin/end do. */
+    const fr_graph *g = &r->fm.g;
+    size_t live = store_bytes(r, 0), peak = live;
+    for (int k = 0; k < r->part.n; k++) {
+        const fr_unit *u = &r->part.units[k];
+        for (int i = u->first; i <= u->last; i++)
+            if (r->last_reader[i] > k || i == u->last) live += 2 * store_bytes(r, i);
+        if (live > peak) peak = live;
+        if (!r->keep_all)
+            for (int i = 0; i < g->n_nodes; i++)
+                if (r->last_reader[i] == k && i != 0) live -= 2 * store_bytes(r, i);
+    }
+    return peak;
+}
+
+size_t fr_recon_cache_bytes(const fr_recon *r)
+{
+    size_t b = 0;
+    for (int i = 0; i < r->fm.g.n_nodes; i++) {
+        if (r->fp[i]) b += store_bytes(r, i);
+        if (r->qs[i] && r->qs[i] != r->fp[i]) b += store_bytes(r, i);
+    }
+    return b;
+}
+
+static void free_unit_state(unit_state *s, int n_layers)
+{
+    for (int l = 0; l < n_layers; l++) {
+        if (s->q) fr_qlayer_free(&s->q[l]);
+        if (s->rtn) fr_qlayer_free(&s->rtn[l]);
+        if (s->res) { free(s->res[l].s1); free(s->res[l].zp); free(s->res[l].code); fr_afree(s->res[l].w_hat); }
+    }
+    free(s->q); free(s->rtn); free(s->res); free(s->loss); free(s->loss_rec);
+    fr_unit_view_release(s->view);
+    for (int m = 0; m < FR_METHOD__COUNT; m++) fr_unit_view_release(s->alt[m]);
+    memset(s, 0, sizeof *s);
+}
+
+static void free_current(fr_recon *r)
+{
+    fr_exec_free(r->x);
+    r->x = NULL;
+    for (int q = 0; q < FR_UNIT_MAX_EXT; q++) { fr_afree(r->bin[q]); r->bin[q] = NULL; }
+    fr_afree(r->tgt); fr_afree(r->dy); free(r->idx);
+    r->tgt = r->dy = NULL;
+    r->idx = NULL;
+}
+
+void fr_recon_free(fr_recon *r)
+{
+    if (!r) return;
+    free_current(r);
+    int N = r->fm.g.n_nodes;
+    for (int i = 0; i < N && r->fp; i++) {
+        if (r->qs[i] != r->fp[i]) fr_afree(r->qs[i]);
+        fr_afree(r->fp[i]);
+        if (r->aq[i]) { free(r->aq[i]->keep); free(r->aq[i]); }
+    }
+    for (int k = 0; r->us && k < r->part.n; k++) free_unit_state(&r->us[k], r->part.units[k].n_layers);
+    free(r->us); free(r->fp); free(r->qs); free(r->aq); free(r->last_reader);
+    fr_partition_free(&r->part);
+    fr_graph_free(&r->fm.g);
+    free(r);
+}
+
+const fr_partition *fr_recon_partition(const fr_recon *r) { return &r->part; }
+const fr_model *fr_recon_model(const fr_recon *r) { return &r->fm; }
+const fr_run_config *fr_recon_config(const fr_recon *r) { return &r->cfg; }
+int fr_recon_current(const fr_recon *r) { return r->cur; }
+int fr_recon_iter(const fr_recon *r) { return r->iter; }
+int fr_recon_iters(const fr_recon *r) { return r->cur >= 0 ? r->us[r->cur].iters : 0; }
+int fr_recon_done(const fr_recon *r, int unit) { return r->us[unit].status == FR_UNIT_DONE || r->us[unit].status == FR_UNIT_FALLBACK; }
+
+void fr_recon_set_method(fr_recon *r, fr_method m)
+{
+    r->cfg.method = m;
+    for (int k = 0; k < r->part.n; k++)
+        if (r->us[k].status == FR_UNIT_PENDING) r->us[k].method = m;
+}
+
+void fr_recon_set_bits(fr_recon *r, int bits)
+{
+    r->cfg.bits = bits;
+    /* Pending previews were computed with the old bits. */
+    for (int k = 0; k < r->part.n; k++)
+        if (r->us[k].status == FR_UNIT_PENDING) {
+            int nl = r->part.units[k].n_layers;
+            for (int l = 0; l < nl && r->us[k].rtn; l++) fr_qlayer_free(&r->us[k].rtn[l]);
+            free(r->us[k].rtn);
+            r->us[k].rtn = NULL;
+            fr_unit_view_release(r->us[k].view);
+            r->us[k].view = NULL;
+        }
+}
+
+void fr_recon_set_iters(fr_recon *r, int iters)
+{
+    r->cfg.iters = iters;
+    for (int k = 0; k < r->part.n; k++)
+        if (r->us[k].status == FR_UNIT_PENDING) r->us[k].iters = iters;
+}
+
+/* ---- activation quantization hooks --------------------------------------------------------- */
+
+static void aq_fwd(void *ctx, const float *x, float *y, size_t n)
+{
+    aq_hook *h = ctx;
+    if (!h->active) { memcpy(y, x, n * sizeof(float)); return; }
+    fr_aquant_forward(&h->aq, x, y, n, h->keep_p, h->keep_p < 1 ? h->rng : NULL, h->keep_p < 1 ? h->keep : NULL);
+}
+
+static void aq_bwd(void *ctx, const float *x, const float *dy, float *dx, size_t n)
+{
+    aq_hook *h = ctx;
+    if (!h->active) { memcpy(dx, dy, n * sizeof(float)); return; }
+    fr_aquant_backward(&h->aq, x, dy, dx, n, h->keep_p < 1 ? h->keep : NULL);
+}
+
+/* The node whose output is activation-quantized for layer node L: its directly following
+ * single-consumer activation if any, else L itself.  -1 for the network output. */
+static int aq_node(const fr_recon *r, int L, const fr_unit *u)
+{
+    const fr_graph *g = &r->fm.g;
+    int n = L;
+    if (L + 1 <= u->last && g->nodes[L + 1].n_in == 1 && g->nodes[L + 1].in[0] == L) {
+        fr_op op = g->nodes[L + 1].op;
+        if (op == FR_OP_RELU || op == FR_OP_RELU6 || op == FR_OP_CLIP || op == FR_OP_HARDSWISH) n = L + 1;
+    }
+    return n == g->n_nodes - 1 || L == r->last_layer ? -1 : n;
+}
+
+/* ---- full-calibration passes --------------------------------------------------------------- */
+
+static void bind_range(fr_recon *r, fr_exec *x, const fr_unit *u, float **store, int s0)
+{
+    for (int q = 0; q < fr_exec_n_inputs(x); q++) {
+        int e = fr_exec_input_node(x, q);
+        fr_exec_bind_input(x, q, store[e] + (size_t)s0 * nsize(&r->fm.g, e));
+    }
+    (void)u;
+}
+
+/* Runs the unit over all calibration samples from `in` stores.  When out_store != NULL the
+ * outputs of nodes that later units read (and of the last node) are copied into it.  When
+ * loss != NULL the loss against fp[last] is accumulated (same reduction as training). */
+static int full_pass(fr_recon *r, fr_exec *x, const fr_unit *u, float **in, float **out_store, double *loss, fr_err *e)
+{
+    const fr_graph *g = &r->fm.g;
+    if (out_store)
+        for (int i = u->first; i <= u->last; i++)
+            if ((r->last_reader[i] > (int)(u - r->part.units) || i == u->last) && !out_store[i]) {
+                out_store[i] = fr_amalloc(store_bytes(r, i));
+                if (!out_store[i])
+                    return fr_err_set(e, FR_ENOMEM, "out of memory for the calibration cache of %s (%.0f MB)",
+                                      g->nodes[i].name, (double)store_bytes(r, i) / 1048576.0);
+            }
+    size_t oper = nsize(g, u->last);
+    int hw = g->nodes[u->last].h * g->nodes[u->last].w;
+    double acc = 0;
+    for (int s0 = 0; s0 < r->n_calib; s0 += PROP_BATCH) {
+        int nb = FR_MIN(PROP_BATCH, r->n_calib - s0);
+        bind_range(r, x, u, in, s0);
+        fr_exec_forward(x, nb);
+        if (out_store)
+            for (int i = u->first; i <= u->last; i++)
+                if (out_store[i] && (r->last_reader[i] > (int)(u - r->part.units) || i == u->last))
+                    memcpy(out_store[i] + (size_t)s0 * nsize(g, i), fr_exec_out(x, i), (size_t)nb * nsize(g, i) * sizeof(float));
+        if (loss) {
+            const float *y = fr_exec_output(x), *t = r->fp[u->last] + (size_t)s0 * oper;
+            double s = 0;
+            for (size_t k = 0; k < (size_t)nb * oper; k++) { double d = (double)y[k] - t[k]; s += d * d; }
+            acc += s;
+        }
+    }
+    if (loss) *loss = acc / ((double)r->n_calib * hw);
+    return FR_OK;
+}
+
+static void set_weights(fr_recon *r, fr_exec *x, const fr_unit *u, const fr_qlayer *q)
+{
+    for (int l = 0; l < u->n_layers; l++) fr_exec_set_weight(x, u->layers[l], q ? q[l].w_hat : NULL);
+}
+
+static void set_aq_active(fr_recon *r, const fr_unit *u, int active, float keep_p)
+{
+    for (int l = 0; l < u->n_layers; l++) {
+        int a = aq_node(r, u->layers[l], u);
+        if (a >= 0 && r->aq[a]) { r->aq[a]->active = active; r->aq[a]->keep_p = keep_p; }
+    }
+}
+
+int fr_recon_ensure_rtn(fr_recon *r, int k, fr_err *e)
+{
+    unit_state *s = &r->us[k];
+    const fr_unit *u = &r->part.units[k];
+    if (s->rtn) return FR_OK;
+    s->rtn = fr_xcalloc((size_t)(u->n_layers ? u->n_layers : 1), sizeof(fr_qlayer));
+    for (int l = 0; l < u->n_layers; l++) {
+        int rc = fr_recon_init_layer(r, u->layers[l], FR_METHOD_RTN, &s->rtn[l], e);
+        if (rc) return rc;
+        fr_qlayer_finalize(&s->rtn[l]);
+    }
+    return FR_OK;
+}
+
+static void loss_push(unit_state *s, float total, float rec)
+{
+    if (s->n_loss == s->cap_loss) {
+        s->cap_loss = s->cap_loss ? 2 * s->cap_loss : 1024;
+        s->loss = fr_xrealloc(s->loss, (size_t)s->cap_loss * sizeof(float));
+        s->loss_rec = fr_xrealloc(s->loss_rec, (size_t)s->cap_loss * sizeof(float));
+    }
+    s->loss[s->n_loss] = total;
+    s->loss_rec[s->n_loss++] = rec;
+}
+
+int fr_recon_begin(fr_recon *r, int k, fr_err *e)
+{
+    FR_ASSERT(r->cur < 0 && k >= 0 && k < r->part.n);
+    const fr_unit *u = &r->part.units[k];
+    unit_state *s = &r->us[k];
+    fr_graph *g = &r->fm.g;
+    for (int q = 0; q < u->n_ext; q++)
+        if (!r->fp[u->ext[q]] || !r->qs[u->ext[q]])
+            return fr_err_set(e, FR_EINPUT, "unit %s: its inputs are not computed yet (run the units in order)", u->name);
+    /* Restarting a finished unit discards its results. */
+    int nl = u->n_layers;
+    if (s->status != FR_UNIT_PENDING) {
+        fr_method m = s->method;
+        int it = s->iters;
+        free_unit_state(s, nl);
+        s->method = m;
+        s->iters = it;
+    }
+    r->bsz = r->cfg.batch;
+    int maxb = FR_MAX(r->bsz, PROP_BATCH);
+    r->x = fr_exec_new(g, u->first, u->last, maxb, FR_EXEC_GRAD, e);
+    if (!r->x) return e->code;
+    /* FP targets (and FP inputs of later units). */
+    int rc = full_pass(r, r->x, u, r->fp, r->fp, NULL, e);
+    if (rc) { free_current(r); return rc; }
+    /* Quantizers. */
+    rc = fr_recon_ensure_rtn(r, k, e);
+    if (rc) { free_current(r); return rc; }
+    fr_method m = s->method;
+    s->q = fr_xcalloc((size_t)(nl ? nl : 1), sizeof(fr_qlayer));
+    for (int l = 0; l < nl; l++)
+        if ((rc = fr_recon_init_layer(r, u->layers[l], m, &s->q[l], e))) { free_current(r); return rc; }
+    /* Activation quantizers, initialised on the FP outputs of this unit. */
+    if (r->cfg.act_bits > 0)
+        for (int l = 0; l < nl; l++) {
+            int a = aq_node(r, u->layers[l], u);
+            if (a < 0) continue;
+            if (!r->aq[a]) {
+                aq_hook *h = fr_xcalloc(1, sizeof *h);
+                size_t cnt = (size_t)FR_MIN(r->n_calib, 256) * nsize(g, a);
+                /* The FP outputs of node a: run a pass storing them (cheap, one unit). */
+                float *sample = fr_amalloc(cnt * sizeof(float));
+                FR_ASSERT(sample);
+                int nb = FR_MIN(r->n_calib, maxb), done = 0;
+                set_weights(r, r->x, u, NULL);
+                while (done < FR_MIN(r->n_calib, 256)) {
+                    int b = FR_MIN(nb, FR_MIN(r->n_calib, 256) - done);
+                    bind_range(r, r->x, u, r->fp, done);
+                    fr_exec_forward(r->x, b);
+                    memcpy(sample + (size_t)done * nsize(g, a), fr_exec_out(r->x, a), (size_t)b * nsize(g, a) * sizeof(float));
+                    done += b;
+                }
+                rc = fr_aquant_init(&h->aq, r->cfg.act_bits, FR_QINIT_MSE, sample, cnt, e);
+                fr_afree(sample);
+                if (rc) { free(h); free_current(r); return rc; }
+                h->keep = fr_xmalloc((size_t)maxb * nsize(g, a));
+                h->rng = &r->drop_rng;
+                r->aq[a] = h;
+            }
+            fr_out_hook hk = {aq_fwd, aq_bwd, r->aq[a]};
+            fr_exec_set_hook(r->x, a, &hk);
+        }
+    set_aq_active(r, u, 1, 1.0f);
+    /* RTN baseline loss on all calibration samples (quantized-path inputs). */
+    set_weights(r, r->x, u, s->rtn);
+    rc = full_pass(r, r->x, u, r->qs, NULL, &s->loss_rtn, e);
+    if (rc) { free_current(r); return rc; }
+    /* Training buffers. */
+    for (int q = 0; q < fr_exec_n_inputs(r->x); q++) {
+        r->bin[q] = fr_amalloc((size_t)r->bsz * nsize(g, fr_exec_input_node(r->x, q)) * sizeof(float));
+        FR_ASSERT(r->bin[q]);
+    }
+    r->tgt = fr_amalloc((size_t)r->bsz * nsize(g, u->last) * sizeof(float));
+    r->dy = fr_amalloc((size_t)r->bsz * nsize(g, u->last) * sizeof(float));
+    r->idx = fr_xmalloc((size_t)r->bsz * sizeof(int32_t));
+    FR_ASSERT(r->tgt && r->dy);
+    fr_rng_stream(&r->rng, r->cfg.seed, (uint64_t)k * 8 + (uint64_t)m);
+    fr_rng_stream(&r->drop_rng, r->cfg.seed, (uint64_t)k * 8 + (uint64_t)m + 0x10000);
+    set_weights(r, r->x, u, s->q);
+    set_aq_active(r, u, 1, r->cfg.qdrop ? r->cfg.drop_p : 1.0f);
+    s->status = FR_UNIT_RUNNING;
+    s->n_loss = 0;
+    s->note[0] = 0;
+    if (m == FR_METHOD_RTN) s->iters = 0;
+    r->cur = k;
+    r->iter = 0;
+    fr_unit_view_release(s->view);
+    s->view = NULL;
+    return FR_OK;
+}
+
+static void fallback(fr_recon *r, const char *what)
+{
+    unit_state *s = &r->us[r->cur];
+    const fr_unit *u = &r->part.units[r->cur];
+    snprintf(s->note, sizeof s->note, "%s at iteration %d: fell back to RTN", what, r->iter);
+    for (int l = 0; l < u->n_layers; l++) fr_qlayer_reset_to_rtn(&s->q[l]);
+    s->status = FR_UNIT_FALLBACK;
+}
+
+int fr_recon_step(fr_recon *r)
+{
+    FR_ASSERT(r->cur >= 0);
+    int k = r->cur;
+    const fr_unit *u = &r->part.units[k];
+    unit_state *s = &r->us[k];
+    const fr_graph *g = &r->fm.g;
+    if (s->status == FR_UNIT_FALLBACK || r->iter >= s->iters) return s->status == FR_UNIT_FALLBACK ? FR_ENUM : FR_OK;
+    int B = r->bsz;
+    for (int j = 0; j < B; j++) r->idx[j] = (int32_t)fr_rng_below(&r->rng, (uint32_t)r->n_calib);
+    for (int q = 0; q < fr_exec_n_inputs(r->x); q++) {
+        int e = fr_exec_input_node(r->x, q);
+        size_t per = nsize(g, e);
+        float *dst = r->bin[q];
+        for (int j = 0; j < B; j++) {
+            const float *qs = r->qs[e] + (size_t)r->idx[j] * per;
+            if (r->cfg.qdrop && r->qs[e] != r->fp[e]) {
+                /* QDrop: keep the quantized-path value with probability drop_p, else FP. */
+                const float *fp = r->fp[e] + (size_t)r->idx[j] * per;
+                for (size_t t = 0; t < per; t++)
+                    dst[(size_t)j * per + t] = fr_rng_uniform(&r->drop_rng) < r->cfg.drop_p ? qs[t] : fp[t];
+            } else {
+                memcpy(dst + (size_t)j * per, qs, per * sizeof(float));
+            }
+        }
+        fr_exec_bind_input(r->x, q, dst);
+    }
+    size_t oper = nsize(g, u->last);
+    for (int j = 0; j < B; j++)
+        memcpy(r->tgt + (size_t)j * oper, r->fp[u->last] + (size_t)r->idx[j] * oper, oper * sizeof(float));
+    for (int l = 0; l < u->n_layers; l++) fr_qlayer_forward(&s->q[l]);
+    fr_exec_forward(r->x, B);
+    const float *y = fr_exec_output(r->x);
+    int hw = g->nodes[u->last].h * g->nodes[u->last].w;
+    double norm = 1.0 / ((double)B * hw), loss = 0;
+    for (size_t t = 0; t < (size_t)B * oper; t++) {
+        float d = y[t] - r->tgt[t];
+        loss += (double)d * d;
+        r->dy[t] = (float)(2.0 * norm) * d;
+    }
+    loss *= norm;
+    if (!isfinite(loss)) { fallback(r, "non-finite loss"); return FR_ENUM; }
+    for (int a = u->first; a <= u->last; a++) if (r->aq[a]) fr_aquant_zero_grad(&r->aq[a]->aq);
+    fr_exec_backward(r->x, B, r->dy, 0);
+    int T = s->iters, t = r->iter;
+    float cosf_ = 0.5f * (1.0f + cosf(3.14159265358979f * (float)t / (float)T));
+    float lr0 = fr_run_config_lr(&r->cfg, s->method);
+    float lr = s->method == FR_METHOD_FLEXROUND ? lr0 * cosf_ : lr0;
+    double reg_total = 0;
+    for (int l = 0; l < u->n_layers; l++) {
+        fr_qlayer *q = &s->q[l];
+        float beta = 0;
+        int reg_on = 0;
+        if (s->method == FR_METHOD_ADAROUND) fr_qsched_adaround(&q->cfg, t + 1, T, &beta, &reg_on);
+        const float *G = fr_exec_param_grad(r->x, g->nodes[u->layers[l]].param[0]);
+        double reg = 0;
+        if (fr_qlayer_step(q, G, lr, t + 1, beta, q->cfg.lambda, reg_on, &reg) != FR_OK) {
+            fallback(r, "non-finite gradient");
+            return FR_ENUM;
+        }
+        reg_total += reg;
+    }
+    for (int a = u->first; a <= u->last; a++)
+        if (r->aq[a] && r->aq[a]->active && r->cfg.act_bits > 0)
+            if (fr_aquant_adam(&r->aq[a]->aq, r->cfg.act_lr * cosf_, t + 1) != FR_OK) {
+                fallback(r, "non-finite activation step");
+                return FR_ENUM;
+            }
+    if (t == 0) s->loss_before = loss;
+    loss_push(s, (float)(loss + reg_total), (float)loss);
+    r->iter++;
+    return FR_OK;
+}
+
+int fr_recon_end(fr_recon *r, fr_err *e)
+{
+    FR_ASSERT(r->cur >= 0);
+    int k = r->cur;
+    const fr_unit *u = &r->part.units[k];
+    unit_state *s = &r->us[k];
+    for (int l = 0; l < u->n_layers; l++) fr_qlayer_finalize(&s->q[l]);
+    set_weights(r, r->x, u, s->q);
+    set_aq_active(r, u, 1, 1.0f);
+    int rc = full_pass(r, r->x, u, r->qs, NULL, &s->loss_after, e);
+    if (!rc) rc = full_pass(r, r->x, u, r->qs, r->qs, NULL, e);
+    if (rc) return rc;
+    if (s->n_loss == 0) s->loss_before = s->loss_after;
+    s->res = fr_xcalloc((size_t)(u->n_layers ? u->n_layers : 1), sizeof(fr_layer_result));
+    for (int l = 0; l < u->n_layers; l++) {
+        const fr_qlayer *q = &s->q[l];
+        fr_layer_result *L = &s->res[l];
+        L->node = u->layers[l];
+        snprintf(L->name, sizeof L->name, "%s", r->fm.g.nodes[L->node].name);
+        L->bits = q->cfg.bits; L->ns1 = q->ns1;
+        L->o = q->o; L->i = q->i; L->kh = q->kh; L->kw = q->kw; L->n = (int64_t)q->n;
+        L->s1 = fr_xmalloc((size_t)q->ns1 * sizeof(float));
+        L->zp = fr_xmalloc((size_t)q->ns1 * sizeof(float));
+        L->code = fr_xmalloc(q->n * sizeof(int32_t));
+        L->w_hat = fr_amalloc(q->n * sizeof(float));
+        FR_ASSERT(L->w_hat);
+        memcpy(L->s1, q->s1, (size_t)q->ns1 * sizeof(float));
+        memcpy(L->zp, q->zp, (size_t)q->ns1 * sizeof(float));
+        memcpy(L->code, q->code, q->n * sizeof(int32_t));
+        memcpy(L->w_hat, q->w_hat, q->n * sizeof(float));
+    }
+    if (s->status != FR_UNIT_FALLBACK) s->status = FR_UNIT_DONE;
+    free_current(r);
+    /* Drop stores no later unit reads. */
+    if (!r->keep_all)
+        for (int i = 1; i < r->fm.g.n_nodes; i++)
+            if (r->last_reader[i] <= k && i != u->last) {
+                if (r->qs[i] != r->fp[i]) fr_afree(r->qs[i]);
+                fr_afree(r->fp[i]);
+                r->qs[i] = r->fp[i] = NULL;
+            }
+    if (!r->keep_all && r->last_reader[u->last] < 0 && u->last != r->fm.g.n_nodes - 1) {
+        fr_afree(r->qs[u->last]); fr_afree(r->fp[u->last]);
+        r->qs[u->last] = r->fp[u->last] = NULL;
+    }
+    r->cur = -1;
+    return FR_OK;
+}
+
+const fr_layer_result *fr_recon_results(const fr_recon *r, int unit, int *n_layers)
+{
+    *n_layers = r->part.units[unit].n_layers;
+    return r->us[unit].res;
+}
+
+const float *fr_recon_loss(const fr_recon *r, int *n)
+{
+    if (r->cur < 0) { *n = 0; return NULL; }
+    *n = r->us[r->cur].n_loss;
+    return r->us[r->cur].loss;
+}
+
+int fr_recon_accuracy(fr_recon *r, int quantized, int max_samples, double *acc, fr_err *e)
+{
+    const fr_graph *g = &r->fm.g;
+    const float **w = fr_xcalloc((size_t)g->n_nodes, sizeof(float *));
+    const fr_out_hook **h = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook *));
+    fr_out_hook *hooks = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook));
+    if (quantized)
+        for (int k = 0; k < r->part.n; k++) {
+            if (!r->us[k].res) continue;
+            const fr_unit *u = &r->part.units[k];
+            for (int l = 0; l < u->n_layers; l++) w[u->layers[l]] = r->us[k].res[l].w_hat;
+            for (int i = u->first; i <= u->last; i++)
+                if (r->aq[i]) {
+                    r->aq[i]->active = 1;
+                    r->aq[i]->keep_p = 1.0f;
+                    hooks[i] = (fr_out_hook){aq_fwd, aq_bwd, r->aq[i]};
+                    h[i] = &hooks[i];
+                }
+        }
+    int rc = fr_eval_accuracy_ex(g, &r->fm.meta, &r->orig->eval, w, h, 64, max_samples, acc, e);
+    free(w); free(h); free(hooks);
+    return rc;
+}
+
+int fr_recon_compare(fr_recon *r, int unit, fr_method m, fr_unit_view **out, fr_err *e)
+{
+    *out = NULL;
+    unit_state *s = &r->us[unit];
+    if (!fr_recon_done(r, unit)) return fr_err_set(e, FR_EINPUT, "unit %s is not finished", r->part.units[unit].name);
+    if (s->alt[m]) { fr_unit_view_retain(s->alt[m]); *out = s->alt[m]; return FR_OK; }
+    const fr_unit *u = &r->part.units[unit];
+    for (int q = 0; q < u->n_ext; q++)
+        if (!r->fp[u->ext[q]] || !r->qs[u->ext[q]] || !r->fp[u->last])
+            return fr_err_set(e, FR_EINPUT, "unit %s: its calibration caches were released (they did not fit "
+                              "--max-cache-mb); compare it while it runs", u->name);
+    if (r->cur >= 0) return fr_err_set(e, FR_EINPUT, "compare runs between units");
+    if (r->cfg.act_bits > 0)
+        return fr_err_set(e, FR_EINPUT, "compare is not available with activation quantization (the activation "
+                          "steps are shared with the run)");
+    /* Run the unit again with method m from a saved copy of its state, then restore. */
+    unit_state saved = *s;
+    memset(s, 0, sizeof *s);
+    s->method = m;
+    s->iters = r->cfg.iters;
+    s->rtn = saved.rtn;
+    float *keep_last = r->qs[u->last];
+    r->qs[u->last] = NULL;   /* end() would overwrite the quantized-path output */
+    int rc = fr_recon_begin(r, unit, e);
+    if (!rc) {
+        while (r->iter < s->iters && fr_recon_step(r) == FR_OK) {}
+        rc = fr_recon_end(r, e);
+    }
+    fr_unit_view *v = rc ? NULL : fr_recon_view(r, unit);
+    fr_afree(r->qs[u->last]);
+    r->qs[u->last] = keep_last;
+    s->rtn = NULL;
+    free_unit_state(s, u->n_layers);
+    *s = saved;
+    if (rc) return rc;
+    s->alt[m] = v;
+    fr_unit_view_retain(v);
+    /* The cached view predates this alternative. */
+    fr_unit_view_release(s->view);
+    s->view = NULL;
+    *out = v;
+    return FR_OK;
+}

@@ -1,0 +1,497 @@
+/* worker.c — the reconstruction thread, its command queue and snapshot publication.
+ *
+ * DESIGN (threading contract; see also include/frtui/worker.h)
+ *   Ownership: the worker thread owns the fr_recon engine and everything in it.  No other
+ *   thread touches the engine, ever.
+ *   Shared state, all under `mu`:
+ *     - the command ring (bounded, 64 slots; when full the oldest droppable command goes),
+ *     - `cur`, the latest published snapshot (immutable; readers retain it),
+ *     - `finished` (run over), signalled on `done_cv`.
+ *   `cancel` is atomic and read every iteration without the lock.
+ *   Publication: the worker builds a new snapshot *outside* the lock (views of finished units
+ *   are shared, the running unit's view is new), then swaps the pointer under the lock and
+ *   releases the old one, so the lock is held for a pointer swap only.  It then writes one
+ *   byte to a non-blocking self-pipe so a UI blocked in poll() wakes up.
+ *   Pause: the worker waits on `cmd_cv` with a 100 ms timeout while paused, so commands and
+ *   cancellation are observed promptly; it never waits on a reader.
+ *   Signals: the worker blocks all asynchronous signals so handlers run on the UI thread.
+ */
+#include "frtui/worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frtui/blas.h"
+#include "frtui/recon.h"
+
+#define QCAP 64
+
+struct fr_worker {
+    const fr_model *m;
+    fr_run_config cfg;
+    fr_recon *r;
+    pthread_t th;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cmd_cv, done_cv;
+    fr_cmd q[QCAP];
+    int qhead, qlen;
+    fr_snapshot *cur;
+    int finished;
+    atomic_int cancel;
+    int pipefd[2];
+    /* worker-private */
+    fr_run_status status;
+    int paused, step_until_unit_end, step_mode;
+    int restart_from;
+    int compare_req;        /* unit whose compare waits for the running unit to end, or -1 */
+    double t0, last_pub, rate;
+    long it_at_last_pub;
+    long it_total;
+    char msg[768];
+    double acc_fp, acc_q;
+    uint64_t gen;
+};
+
+const char *const fr_presets[] = {"teaching", "brecq", "adaround-aimet", "flexround-llm", NULL};
+
+static const struct {
+    const char *name, *help;
+    int iters, batch, per_channel, symmetric, layerwise;
+    float lr;
+} presets[] = {
+    {"teaching", "1500 it/unit, batch 32, BRECQ blocks: short enough to watch every unit live (frtui's own)",
+     1500, 32, 0, 1, 0, 0},
+    {"brecq", "20000 it/unit, batch 32, 1024 samples, BRECQ blocks (yhhhli/BRECQ main_imagenet.py defaults)",
+     20000, 32, 0, 1, 0, 0},
+    {"adaround-aimet", "10000 it/layer, batch 32, layer-wise (AIMET apply_adaround defaults, AdaRound paper)",
+     10000, 32, 0, 1, 1, 0},
+    {"flexround-llm", "5000 it/unit, per-channel asymmetric grid, lr 3e-3 (official FlexRound LLM scripts)",
+     5000, 32, 1, 0, 0, 3e-3f},
+};
+
+const char *fr_run_config_preset_help(const char *name)
+{
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+        if (strcmp(presets[i].name, name) == 0) return presets[i].help;
+    return NULL;
+}
+
+int fr_run_config_preset(fr_run_config *c, const char *name, fr_err *e)
+{
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+        if (strcmp(presets[i].name, name) == 0) {
+            memset(c, 0, sizeof *c);
+            c->method = FR_METHOD_FLEXROUND;
+            c->bits = 4;
+            c->first_last_bits = 8;
+            c->iters = presets[i].iters;
+            c->batch = presets[i].batch;
+            c->lr = presets[i].lr;       /* 0 = the method's default, see fr_run_config_lr */
+            c->act_lr = 4e-5f;
+            c->lambda = 0.01f;
+            c->drop_p = 0.5f;
+            c->per_channel = presets[i].per_channel;
+            c->symmetric = presets[i].symmetric;
+            c->layerwise = presets[i].layerwise;
+            c->seed = 1005;
+            c->threads = 2;
+            snprintf(c->preset, sizeof c->preset, "%s", name);
+            return FR_OK;
+        }
+    return fr_err_set(e, FR_EINPUT, "unknown preset '%s' (try teaching, brecq, adaround-aimet, flexround-llm)", name);
+}
+
+float fr_run_config_lr(const fr_run_config *c, fr_method m)
+{
+    if (c->lr > 0) return c->lr;
+    /* AdaRound: PyTorch's default Adam lr on V (BRECQ/QDrop code, spec 3.2).  FlexRound: the
+     * paper's CNN learning rates are not verified (spec 2.4 [R]); 2e-3 is frtui's choice from a
+     * sweep over {3e-4, 1e-3, 2e-3, 3e-3} on the samples' held-out calibration loss. */
+    return m == FR_METHOD_ADAROUND ? 1e-3f : 2e-3f;
+}
+
+int fr_run_config_check(const fr_run_config *c, fr_err *e)
+{
+    if ((unsigned)c->method >= FR_METHOD__COUNT) return fr_err_set(e, FR_EINPUT, "unknown method");
+    if (c->bits < 2 || c->bits > 8) return fr_err_set(e, FR_EINPUT, "--bits %d is not supported (2..8)", c->bits);
+    if (c->act_bits != 0 && (c->act_bits < 2 || c->act_bits > 8))
+        return fr_err_set(e, FR_EINPUT, "--act-bits %d is not supported (0 = off, or 2..8)", c->act_bits);
+    if (c->first_last_bits != 0 && (c->first_last_bits < 2 || c->first_last_bits > 8))
+        return fr_err_set(e, FR_EINPUT, "--first-last-bits %d is not supported (0 = same as --bits, or 2..8)",
+                          c->first_last_bits);
+    if (c->iters < 0 || c->iters > 10000000) return fr_err_set(e, FR_EINPUT, "--iters %d is out of range 0..10000000", c->iters);
+    if (c->batch < 1 || c->batch > 4096) return fr_err_set(e, FR_EINPUT, "--batch %d is out of range 1..4096", c->batch);
+    if (!(c->lr >= 0) || !isfinite(c->lr) || c->lr > 1) return fr_err_set(e, FR_EINPUT, "--lr must be in [0, 1]");
+    if (!(c->act_lr >= 0) || c->act_lr > 1) return fr_err_set(e, FR_EINPUT, "--act-lr must be in [0, 1]");
+    if (!(c->lambda >= 0) || !isfinite(c->lambda)) return fr_err_set(e, FR_EINPUT, "--lambda must be >= 0");
+    if (!(c->drop_p > 0 && c->drop_p <= 1)) return fr_err_set(e, FR_EINPUT, "--drop-p must be in (0, 1]");
+    if (c->n_calib < 0) return fr_err_set(e, FR_EINPUT, "--n-calib must be >= 0");
+    if (c->threads < 1 || c->threads > 256) return fr_err_set(e, FR_EINPUT, "--threads must be in 1..256");
+    return FR_OK;
+}
+
+/* ---- publication ---------------------------------------------------------------------------- */
+
+static void wake(fr_worker *w)
+{
+    char b = 1;
+    ssize_t rc = write(w->pipefd[1], &b, 1);
+    (void)rc;   /* EAGAIN: a wake-up is already pending, which is all we need */
+}
+
+static void publish(fr_worker *w)
+{
+    fr_recon *r = w->r;
+    const fr_partition *p = fr_recon_partition(r);
+    fr_snapshot *s = fr_snapshot_new(p->n);
+    s->gen = ++w->gen;
+    fr_run_info *in = &s->info;
+    snprintf(in->model, sizeof in->model, "%s", w->m->meta.name);
+    const fr_run_config *c = fr_recon_config(r);
+    in->method = c->method;
+    in->bits = c->bits;
+    in->act_bits = c->act_bits;
+    in->iters = c->iters;
+    in->batch = c->batch;
+    in->lr = c->lr;
+    in->seed = c->seed;
+    in->threads = fr_blas_threads();
+    snprintf(in->preset, sizeof in->preset, "%s", c->preset);
+    snprintf(in->granularity, sizeof in->granularity, "%s", c->layerwise ? "layer" : "block");
+    snprintf(in->blas_core, sizeof in->blas_core, "%s", fr_blas_core());
+    s->status = w->status == FR_RUN_RUNNING && w->paused ? FR_RUN_PAUSED : w->status;
+    s->step_mode = w->step_mode;
+    s->cur_unit = fr_recon_current(r);
+    double now = fr_now();
+    if (now > w->last_pub) {
+        double inst = (double)(w->it_total - w->it_at_last_pub) / (now - w->last_pub);
+        if (w->it_total > w->it_at_last_pub) w->rate = w->rate > 0 ? 0.7 * w->rate + 0.3 * inst : inst;
+    }
+    w->last_pub = now;
+    w->it_at_last_pub = w->it_total;
+    s->it_per_s = w->rate;
+    long remaining = 0;
+    for (int k = 0; k < p->n; k++)
+        if (!fr_recon_done(r, k)) remaining += c->method == FR_METHOD_RTN ? 0 : c->iters;
+    if (s->cur_unit >= 0) remaining -= fr_recon_iter(r);
+    s->eta_s = w->rate > 0 ? (double)remaining / w->rate : -1;
+    s->elapsed_s = now - w->t0;
+    s->acc_fp = w->acc_fp;
+    s->acc_q = w->acc_q;
+    snprintf(s->message, sizeof s->message, "%s", w->msg);
+    for (int k = 0; k < p->n; k++) s->units[k] = fr_recon_view(r, k);
+    pthread_mutex_lock(&w->mu);
+    fr_snapshot *old = w->cur;
+    w->cur = s;
+    pthread_mutex_unlock(&w->mu);
+    fr_snapshot_release(old);
+    wake(w);
+}
+
+/* ---- commands ------------------------------------------------------------------------------- */
+
+int fr_worker_send(fr_worker *w, fr_cmd_type type, int64_t arg)
+{
+    int rc = 0;
+    pthread_mutex_lock(&w->mu);
+    if (w->qlen == QCAP) {
+        /* Drop the oldest command that may be dropped; never a checkpoint or quit. */
+        int victim = -1;
+        for (int i = 0; i < w->qlen && victim < 0; i++) {
+            fr_cmd_type t = w->q[(w->qhead + i) % QCAP].type;
+            if (t != FR_CMD_CHECKPOINT && t != FR_CMD_QUIT) victim = i;
+        }
+        if (victim < 0) { pthread_mutex_unlock(&w->mu); return -1; }
+        for (int i = victim; i + 1 < w->qlen; i++) w->q[(w->qhead + i) % QCAP] = w->q[(w->qhead + i + 1) % QCAP];
+        w->qlen--;
+        rc = -1;
+    }
+    w->q[(w->qhead + w->qlen) % QCAP] = (fr_cmd){type, arg};
+    w->qlen++;
+    if (type == FR_CMD_QUIT) atomic_store(&w->cancel, 1);
+    pthread_cond_signal(&w->cmd_cv);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+static int pop(fr_worker *w, fr_cmd *c)
+{
+    int got = 0;
+    pthread_mutex_lock(&w->mu);
+    if (w->qlen) {
+        *c = w->q[w->qhead];
+        w->qhead = (w->qhead + 1) % QCAP;
+        w->qlen--;
+        got = 1;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return got;
+}
+
+static void run_compare(fr_worker *w)
+{
+    int k = w->compare_req;
+    w->compare_req = -1;
+    if (k < 0) return;
+    fr_err e;
+    fr_err_clear(&e);
+    int ok = 1;
+    snprintf(w->msg, sizeof w->msg, "comparing methods on %s", fr_recon_partition(w->r)->units[k].name);
+    publish(w);
+    for (int m = 0; m < FR_METHOD__COUNT && ok; m++) {
+        fr_unit_view *v = NULL;
+        if (fr_recon_compare(w->r, k, (fr_method)m, &v, &e)) ok = 0;
+        fr_unit_view_release(v);
+    }
+    snprintf(w->msg, sizeof w->msg, "%s", ok ? "compare ready (view: compare)" : e.msg);
+    publish(w);
+}
+
+/* Applies queued commands.  Returns 1 when something changed that readers should see. */
+static int handle_commands(fr_worker *w)
+{
+    fr_cmd c;
+    int changed = 0;
+    const fr_partition *p = fr_recon_partition(w->r);
+    while (pop(w, &c)) {
+        changed = 1;
+        switch (c.type) {
+        case FR_CMD_PAUSE: w->paused = 1; snprintf(w->msg, sizeof w->msg, "paused"); break;
+        case FR_CMD_RESUME: w->paused = 0; w->step_until_unit_end = 0; snprintf(w->msg, sizeof w->msg, "running"); break;
+        case FR_CMD_STEP_UNIT:
+            w->paused = 0;
+            w->step_until_unit_end = 1;
+            snprintf(w->msg, sizeof w->msg, "stepping one unit");
+            break;
+        case FR_CMD_SET_STEP_MODE: w->step_mode = c.arg != 0; break;
+        case FR_CMD_RESTART_UNIT:
+            if (c.arg >= 0 && c.arg < p->n) {
+                w->restart_from = (int)c.arg;
+                if (w->status == FR_RUN_DONE) w->status = FR_RUN_RUNNING;
+                snprintf(w->msg, sizeof w->msg, "restarting from unit %s", p->units[c.arg].name);
+            }
+            break;
+        case FR_CMD_SET_METHOD:
+            if (c.arg >= 0 && c.arg < FR_METHOD__COUNT) {
+                fr_recon_set_method(w->r, (fr_method)c.arg);
+                snprintf(w->msg, sizeof w->msg, "method %s for the next units", fr_method_name((fr_method)c.arg));
+            }
+            break;
+        case FR_CMD_SET_BITS:
+            if (c.arg >= 2 && c.arg <= 8) {
+                fr_recon_set_bits(w->r, (int)c.arg);
+                snprintf(w->msg, sizeof w->msg, "W%d for the next units", (int)c.arg);
+            }
+            break;
+        case FR_CMD_SET_ITERS:
+            if (c.arg >= 0 && c.arg <= 10000000) {
+                fr_recon_set_iters(w->r, (int)c.arg);
+                snprintf(w->msg, sizeof w->msg, "%d iterations per unit for the next units", (int)c.arg);
+            }
+            break;
+        case FR_CMD_COMPARE_UNIT:
+            if (c.arg >= 0 && c.arg < p->n) {
+                w->compare_req = (int)c.arg;
+                if (fr_recon_current(w->r) >= 0)
+                    snprintf(w->msg, sizeof w->msg, "compare of %s queued: runs after the current unit",
+                             p->units[c.arg].name);
+                else
+                    run_compare(w);
+            }
+            break;
+        case FR_CMD_CHECKPOINT:
+            snprintf(w->msg, sizeof w->msg, "checkpoints are not available in this build");
+            break;
+        case FR_CMD_QUIT:
+            atomic_store(&w->cancel, 1);
+            break;
+        }
+    }
+    return changed;
+}
+
+static void wait_cmd(fr_worker *w)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+    pthread_mutex_lock(&w->mu);
+    if (w->qlen == 0 && !atomic_load(&w->cancel)) pthread_cond_timedwait(&w->cmd_cv, &w->mu, &ts);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void set_finished(fr_worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->finished = 1;
+    pthread_cond_broadcast(&w->done_cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void *run(void *arg)
+{
+    fr_worker *w = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    fr_recon *r = w->r;
+    const fr_partition *p = fr_recon_partition(r);
+    fr_err e;
+    fr_err_clear(&e);
+    w->t0 = w->last_pub = fr_now();
+    w->status = FR_RUN_RUNNING;
+    snprintf(w->msg, sizeof w->msg, "running");
+    publish(w);
+    int k = 0;
+    while (!atomic_load(&w->cancel)) {
+        if (k >= p->n) {
+            if (w->status == FR_RUN_RUNNING) {
+                snprintf(w->msg, sizeof w->msg, "evaluating accuracy");
+                publish(w);
+                if (fr_recon_accuracy(r, 0, 0, &w->acc_fp, &e) == FR_OK && fr_recon_accuracy(r, 1, 0, &w->acc_q, &e) == FR_OK)
+                    snprintf(w->msg, sizeof w->msg, "done: top-1 %.2f%% FP, %.2f%% quantized", 100 * w->acc_fp,
+                             100 * w->acc_q);
+                else
+                    snprintf(w->msg, sizeof w->msg, "done (accuracy: %s)", e.msg);
+                w->status = FR_RUN_DONE;
+                publish(w);
+                set_finished(w);
+            }
+            if (handle_commands(w)) publish(w);
+            if (w->restart_from >= 0) {
+                k = w->restart_from;
+                w->restart_from = -1;
+                w->status = FR_RUN_RUNNING;
+                continue;
+            }
+            wait_cmd(w);
+            continue;
+        }
+        if (fr_recon_done(r, k)) { k++; continue; }
+        if (fr_recon_begin(r, k, &e) != FR_OK) {
+            snprintf(w->msg, sizeof w->msg, "unit %s: %s", p->units[k].name, e.msg);
+            w->status = FR_RUN_FAILED;
+            publish(w);
+            set_finished(w);
+            while (!atomic_load(&w->cancel)) wait_cmd(w);
+            break;
+        }
+        publish(w);
+        while (fr_recon_iter(r) < fr_recon_iters(r) && !atomic_load(&w->cancel)) {
+            if (handle_commands(w)) publish(w);
+            if (w->restart_from >= 0) break;
+            if (w->paused) { wait_cmd(w); continue; }
+            if (fr_recon_step(r) != FR_OK) {
+                snprintf(w->msg, sizeof w->msg, "unit %s: non-finite values, fell back to RTN", p->units[k].name);
+                break;
+            }
+            w->it_total++;
+            if (fr_now() - w->last_pub > 0.1) publish(w);
+        }
+        if (atomic_load(&w->cancel)) break;
+        if (fr_recon_end(r, &e) != FR_OK) {
+            snprintf(w->msg, sizeof w->msg, "unit %s: %s", p->units[k].name, e.msg);
+            w->status = FR_RUN_FAILED;
+            publish(w);
+            set_finished(w);
+            break;
+        }
+        if (w->compare_req >= 0) run_compare(w);
+        if (w->restart_from >= 0) {
+            k = w->restart_from;
+            w->restart_from = -1;
+            publish(w);
+            continue;
+        }
+        if (w->step_mode || w->step_until_unit_end) {
+            w->paused = 1;
+            w->step_until_unit_end = 0;
+            snprintf(w->msg, sizeof w->msg, "paused after unit %s", p->units[k].name);
+        }
+        k++;
+        publish(w);
+    }
+    set_finished(w);
+    return NULL;
+}
+
+fr_worker *fr_worker_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
+{
+    fr_worker *w = fr_xcalloc(1, sizeof *w);
+    w->m = m;
+    w->cfg = *cfg;
+    w->restart_from = -1;
+    w->compare_req = -1;
+    w->step_mode = cfg->step_mode;
+    w->acc_fp = w->acc_q = -1;
+    w->pipefd[0] = w->pipefd[1] = -1;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cmd_cv, NULL);
+    pthread_cond_init(&w->done_cv, NULL);
+    atomic_init(&w->cancel, 0);
+    if (pipe2(w->pipefd, O_NONBLOCK | O_CLOEXEC) != 0) {
+        fr_err_set(e, FR_EIO, "cannot create the wake-up pipe: %s", strerror(errno));
+        fr_worker_free(w);
+        return NULL;
+    }
+    w->r = fr_recon_new(m, cfg, e);
+    if (!w->r) { fr_worker_free(w); return NULL; }
+    w->status = FR_RUN_IDLE;
+    publish(w);   /* readers always find a snapshot, even before start */
+    return w;
+}
+
+fr_recon *fr_worker_recon(fr_worker *w) { return w->r; }
+
+int fr_worker_start(fr_worker *w, fr_err *e)
+{
+    if (w->started) return FR_OK;
+    if (pthread_create(&w->th, NULL, run, w) != 0) return fr_err_set(e, FR_EIO, "cannot start the worker thread");
+    w->started = 1;
+    return FR_OK;
+}
+
+fr_snapshot *fr_worker_acquire(fr_worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    fr_snapshot *s = w->cur;
+    fr_snapshot_retain(s);
+    pthread_mutex_unlock(&w->mu);
+    return s;
+}
+
+int fr_worker_wakefd(const fr_worker *w) { return w->pipefd[0]; }
+
+void fr_worker_join(fr_worker *w)
+{
+    if (!w->started) return;
+    pthread_mutex_lock(&w->mu);
+    while (!w->finished) pthread_cond_wait(&w->done_cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void fr_worker_free(fr_worker *w)
+{
+    if (!w) return;
+    if (w->started) {
+        fr_worker_send(w, FR_CMD_QUIT, 0);
+        pthread_join(w->th, NULL);
+    }
+    fr_snapshot_release(w->cur);
+    fr_recon_free(w->r);
+    if (w->pipefd[0] >= 0) close(w->pipefd[0]);
+    if (w->pipefd[1] >= 0) close(w->pipefd[1]);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cmd_cv);
+    pthread_cond_destroy(&w->done_cv);
+    free(w);
+}
