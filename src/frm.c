@@ -31,7 +31,7 @@
  *     u8 n_param, i32 param[n_param], u16 attr_len (>= 84), attrs: i32 kh kw sh sw pt pl pb pr
  *     dh dw groups count_include_pad, f32 eps alpha beta, i32 perm[3], i32 out_c out_h out_w,
  *     then attr_len - 84 bytes reserved for later minors (skipped).  Must fill the section.
- *   TENSORS: u32 n_tensors, then per tensor: str name, u8 ndim (1..4), i64 dim[4] (unused = 1),
+ *   TENSORS: u32 n_tensors, then per tensor: str name, u8 ndim (1..4), i64 dim[4] (1..2^31-1, unused = 1),
  *     u8 encoding (0 raw f32, 1 zstd frame of the raw f32 bytes), u64 payload offset and u64
  *     payload length, both relative to the section start.  Payloads follow the table, each at a
  *     64-byte aligned offset (so raw payloads are mmap-able as float arrays).
@@ -127,7 +127,7 @@ static void enc_meta(wbuf *b, const fr_meta *m)
     v.n = 0; for (int i = 0; i < 4; i++) wb_f32(&v, m->mean[i]); meta_rec(b, "mean", &v);
     v.n = 0; for (int i = 0; i < 4; i++) wb_f32(&v, m->std[i]); meta_rec(b, "std", &v);
     v.n = 0; wb_u32(&v, (uint32_t)m->n_classes); meta_rec(b, "n_classes", &v);
-    if (m->class_names) {
+    if (m->class_names && m->n_classes > 0) {
         v.n = 0;
         for (int i = 0; i < m->n_classes; i++) wb_str(&v, m->class_names[i] ? m->class_names[i] : "");
         meta_rec(b, "class_names", &v);
@@ -576,7 +576,7 @@ static int dec_tensors(rd *r, fr_graph *g)
         for (int k = 0; k < 4; k++) {
             if (d[k] < 1 || (k >= (int)ndim && d[k] != 1))
                 return RERR(r, "%s: TENSORS section: tensor %s has invalid dimension %d = %" PRId64, r->src, name, k, (int64_t)d[k]);
-            if (d[k] > FR_MAX_ALLOC || fr_size_mul(&bytes, bytes, (size_t)d[k]) != FR_OK)
+            if (d[k] > INT32_MAX || fr_size_mul(&bytes, bytes, (size_t)d[k]) != FR_OK)
                 return RERR(r, "%s: TENSORS section: tensor %s declares more than %zu bytes", r->src, name, FR_MAX_ALLOC);
             dim[k] = (int64_t)d[k];
         }
