@@ -460,17 +460,17 @@ void fr_linear_backward(int n, int in, int out, const float *x, const float *W, 
 /* ---- activations -------------------------------------------------------------------------- */
 /* Comparisons are written so NaN propagates through the forward like PyTorch. */
 
-void fr_relu_forward(size_t count, const float *restrict x, float *restrict y)
+void fr_relu_forward(size_t count, const float *x, float *y)
 {
     for (size_t i = 0; i < count; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
-void fr_relu_backward(size_t count, const float *restrict x, const float *restrict dy, float *restrict dx)
+void fr_relu_backward(size_t count, const float *x, const float *dy, float *dx)
 {
     for (size_t i = 0; i < count; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-void fr_clip_forward(size_t count, const float *restrict x, float lo, float hi, float *restrict y)
+void fr_clip_forward(size_t count, const float *x, float lo, float hi, float *y)
 {
     for (size_t i = 0; i < count; i++) {
         float v = x[i];
@@ -479,8 +479,8 @@ void fr_clip_forward(size_t count, const float *restrict x, float lo, float hi, 
     }
 }
 
-void fr_clip_backward(size_t count, const float *restrict x, float lo, float hi,
-                      const float *restrict dy, float *restrict dx)
+void fr_clip_backward(size_t count, const float *x, float lo, float hi,
+                      const float *dy, float *dx)
 {
     for (size_t i = 0; i < count; i++) dx[i] = (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f;
 }
@@ -492,7 +492,7 @@ void fr_relu6_backward(size_t count, const float *x, const float *dy, float *dx)
     fr_clip_backward(count, x, 0.0f, 6.0f, dy, dx);
 }
 
-void fr_sigmoid_forward(size_t count, const float *restrict x, float *restrict y)
+void fr_sigmoid_forward(size_t count, const float *x, float *y)
 {
     /* exp of a non-positive argument only, so neither branch overflows. */
     for (size_t i = 0; i < count; i++) {
@@ -502,12 +502,12 @@ void fr_sigmoid_forward(size_t count, const float *restrict x, float *restrict y
     }
 }
 
-void fr_sigmoid_backward(size_t count, const float *restrict y, const float *restrict dy, float *restrict dx)
+void fr_sigmoid_backward(size_t count, const float *y, const float *dy, float *dx)
 {
     for (size_t i = 0; i < count; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
 }
 
-void fr_hardsigmoid_forward(size_t count, const float *restrict x, float alpha, float beta, float *restrict y)
+void fr_hardsigmoid_forward(size_t count, const float *x, float alpha, float beta, float *y)
 {
     for (size_t i = 0; i < count; i++) {
         float t = alpha * x[i] + beta;
@@ -517,8 +517,8 @@ void fr_hardsigmoid_forward(size_t count, const float *restrict x, float alpha, 
 }
 
 /* Zero at the kinks, like PyTorch's hardsigmoid_backward (open interval). */
-void fr_hardsigmoid_backward(size_t count, const float *restrict x, float alpha, float beta,
-                             const float *restrict dy, float *restrict dx)
+void fr_hardsigmoid_backward(size_t count, const float *x, float alpha, float beta,
+                             const float *dy, float *dx)
 {
     for (size_t i = 0; i < count; i++) {
         float t = alpha * x[i] + beta;
@@ -526,7 +526,7 @@ void fr_hardsigmoid_backward(size_t count, const float *restrict x, float alpha,
     }
 }
 
-void fr_hardswish_forward(size_t count, const float *restrict x, float *restrict y)
+void fr_hardswish_forward(size_t count, const float *x, float *y)
 {
     for (size_t i = 0; i < count; i++) {
         float v = x[i], t = v + 3.0f;
@@ -537,7 +537,7 @@ void fr_hardswish_forward(size_t count, const float *restrict x, float *restrict
 }
 
 /* PyTorch's hardswish_backward: 0 below -3, x/3 + 1/2 on [-3, 3], 1 above. */
-void fr_hardswish_backward(size_t count, const float *restrict x, const float *restrict dy, float *restrict dx)
+void fr_hardswish_backward(size_t count, const float *x, const float *dy, float *dx)
 {
     for (size_t i = 0; i < count; i++) {
         float v = x[i];
@@ -702,8 +702,8 @@ void fr_bn_infer_forward(int n, int c, int hw, const float *x, const float *gamm
         const float sc = (gamma ? gamma[ch] : 1.0f) / sqrtf(var[ch] + eps);
         const float sh = (beta ? beta[ch] : 0.0f) - mean[ch] * sc;
         for (int i = 0; i < n; i++) {
-            const float *restrict xp = x + ((size_t)i * c + ch) * hw;
-            float *restrict yp = y + ((size_t)i * c + ch) * hw;
+            const float *xp = x + ((size_t)i * c + ch) * hw;
+            float *yp = y + ((size_t)i * c + ch) * hw;
             for (int k = 0; k < hw; k++) yp[k] = xp[k] * sc + sh;
         }
     }
@@ -715,8 +715,8 @@ void fr_bn_infer_backward(int n, int c, int hw, const float *gamma, const float 
     for (int ch = 0; ch < c; ch++) {
         const float sc = (gamma ? gamma[ch] : 1.0f) / sqrtf(var[ch] + eps);
         for (int i = 0; i < n; i++) {
-            const float *restrict dyp = dy + ((size_t)i * c + ch) * hw;
-            float *restrict dxp = dx + ((size_t)i * c + ch) * hw;
+            const float *dyp = dy + ((size_t)i * c + ch) * hw;
+            float *dxp = dx + ((size_t)i * c + ch) * hw;
             for (int k = 0; k < hw; k++) dxp[k] = dyp[k] * sc;
         }
     }
@@ -741,10 +741,10 @@ void fr_bn_train_forward(int n, int c, int hw, const float *x, const float *gamm
         const float g = gamma ? gamma[ch] : 1.0f, b = beta ? beta[ch] : 0.0f;
         for (int i = 0; i < n; i++) {
             const size_t off = ((size_t)i * c + ch) * hw;
-            const float *restrict xp = x + off;
-            float *restrict yp = y + off;
+            const float *xp = x + off;
+            float *yp = y + off;
             if (xhat) {
-                float *restrict hp = xhat + off;
+                float *hp = xhat + off;
                 for (int k = 0; k < hw; k++) { float h = (xp[k] - muf) * inv; hp[k] = h; yp[k] = g * h + b; }
             } else {
                 for (int k = 0; k < hw; k++) yp[k] = g * ((xp[k] - muf) * inv) + b;
@@ -779,8 +779,8 @@ void fr_bn_train_backward(int n, int c, int hw, const float *gamma, const float 
         const float mdy = (float)(sdy / M), mdyh = (float)(sdyh / M);
         for (int i = 0; i < n; i++) {
             const size_t off = ((size_t)i * c + ch) * hw;
-            const float *restrict dyp = dy + off, *restrict hp = xhat + off;
-            float *restrict dxp = dx + off;
+            const float *dyp = dy + off, *hp = xhat + off;
+            float *dxp = dx + off;
             for (int k = 0; k < hw; k++) dxp[k] = sc * (dyp[k] - mdy - hp[k] * mdyh);
         }
     }
@@ -838,9 +838,9 @@ float fr_softmax_xent(int n, int c, const float *logits, const int32_t *labels, 
 #define BIN_FWD_LOOP(EXPR)                                                                     \
     for (int i = 0; i < n; i++)                                                                \
         for (int j = 0; j < c; j++) {                                                          \
-            const float *restrict ap = a + ((size_t)i * c + j) * hw;                           \
-            float *restrict yp = y + ((size_t)i * c + j) * hw;                                 \
-            const float *restrict bp = b + (size_t)i * sbn + (size_t)j * sbc;                  \
+            const float *ap = a + ((size_t)i * c + j) * hw;                           \
+            float *yp = y + ((size_t)i * c + j) * hw;                                 \
+            const float *bp = b + (size_t)i * sbn + (size_t)j * sbc;                  \
             if (bh == 1 && bw == 1) {                                                          \
                 const float B = bp[0];                                                         \
                 for (size_t k = 0; k < hw; k++) { const float A = ap[k]; yp[k] = (EXPR); }     \
@@ -848,8 +848,8 @@ float fr_softmax_xent(int n, int c, const float *logits, const int32_t *labels, 
                 for (size_t k = 0; k < hw; k++) { const float A = ap[k], B = bp[k]; yp[k] = (EXPR); } \
             } else {                                                                           \
                 for (int r = 0; r < h; r++) {                                                  \
-                    const float *restrict ar = ap + (size_t)r * w, *restrict br = bp + (size_t)r * sbh; \
-                    float *restrict yr = yp + (size_t)r * w;                                   \
+                    const float *ar = ap + (size_t)r * w, *br = bp + (size_t)r * sbh; \
+                    float *yr = yp + (size_t)r * w;                                   \
                     if (bw == w) {                                                             \
                         for (int k = 0; k < w; k++) { const float A = ar[k], B = br[k]; yr[k] = (EXPR); } \
                     } else {                                                                   \
@@ -880,10 +880,10 @@ void fr_binary_forward(fr_binop op, int n, int c, int h, int w, const float *a,
     for (int i = 0; i < n; i++)                                                                \
         for (int j = 0; j < c; j++) {                                                          \
             const size_t off = ((size_t)i * c + j) * hw;                                       \
-            const float *restrict ap = a + off, *restrict gp = dy + off;                       \
-            const float *restrict bp = b + (size_t)i * sbn + (size_t)j * sbc;                  \
-            float *restrict dap = da ? da + off : NULL;                                        \
-            float *restrict dbp = db ? db + (size_t)i * sbn + (size_t)j * sbc : NULL;          \
+            const float *ap = a + off, *gp = dy + off;                       \
+            const float *bp = b + (size_t)i * sbn + (size_t)j * sbc;                  \
+            float *dap = da ? da + off : NULL;                                        \
+            float *dbp = db ? db + (size_t)i * sbn + (size_t)j * sbc : NULL;          \
             if (bh == 1 && bw == 1) {                                                          \
                 const float B = bp[0];                                                         \
                 (void)B;                                                                       \
@@ -895,10 +895,10 @@ void fr_binary_forward(fr_binop op, int n, int c, int h, int w, const float *a,
                 }                                                                              \
             } else {                                                                           \
                 for (int r = 0; r < h; r++) {                                                  \
-                    const float *restrict ar = ap + (size_t)r * w, *restrict gr = gp + (size_t)r * w; \
-                    const float *restrict br = bp + (size_t)r * sbh;                           \
-                    float *restrict dar = dap ? dap + (size_t)r * w : NULL;                    \
-                    float *restrict dbr = dbp ? dbp + (size_t)r * sbh : NULL;                  \
+                    const float *ar = ap + (size_t)r * w, *gr = gp + (size_t)r * w; \
+                    const float *br = bp + (size_t)r * sbh;                           \
+                    float *dar = dap ? dap + (size_t)r * w : NULL;                    \
+                    float *dbr = dbp ? dbp + (size_t)r * sbh : NULL;                  \
                     if (bw == w) {                                                             \
                         if (dar) for (int k = 0; k < w; k++) { const float A = ar[k], B = br[k], G = gr[k]; (void)A; (void)B; dar[k] = (DA); } \
                         if (dbr) for (int k = 0; k < w; k++) { const float A = ar[k], B = br[k], G = gr[k]; (void)A; (void)B; dbr[k] += (DB); } \

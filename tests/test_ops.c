@@ -789,6 +789,27 @@ static void test_transpose(void)
     }
 }
 
+/* Elementwise kernels must work in place (y == x, dx == dy). */
+static void test_inplace(void)
+{
+    const size_t n = 2 * 3 * 4 * 5;
+    float *x = fbuf(n), *y = fbuf(n), *t = fbuf(n), *b = fbuf(3), *g = fbuf(3), *m = fbuf(3), *v = fbuf(3);
+    fill_normal(x, n, 2); fill_normal(b, 3, 1); fill_normal(g, 3, 1); fill_normal(m, 3, 1); fill_uniform(v, 3, 0.5f, 2);
+    fr_relu_forward(n, x, y);
+    memcpy(t, x, n * sizeof(float)); fr_relu_forward(n, t, t);
+    FR_CHECK(max_abs_diff(y, t, n) == 0);
+    fr_hardswish_backward(n, x, x, y);
+    memcpy(t, x, n * sizeof(float)); fr_hardswish_backward(n, x, t, t);
+    FR_CHECK(max_abs_diff(y, t, n) == 0);
+    fr_binary_forward(FR_BIN_MUL, 2, 3, 4, 5, x, 1, 3, 1, 1, b, y);
+    memcpy(t, x, n * sizeof(float)); fr_binary_forward(FR_BIN_MUL, 2, 3, 4, 5, t, 1, 3, 1, 1, b, t);
+    FR_CHECK(max_abs_diff(y, t, n) == 0);
+    fr_bn_infer_forward(2, 3, 20, x, g, b, m, v, 1e-5f, y);
+    memcpy(t, x, n * sizeof(float)); fr_bn_infer_forward(2, 3, 20, t, g, b, m, v, 1e-5f, t);
+    FR_CHECK(max_abs_diff(y, t, n) == 0);
+    free(x); free(y); free(t); free(b); free(g); free(m); free(v);
+}
+
 int main(void)
 {
     fr_rng_seed(&g_rng, 20240521);
@@ -809,5 +830,6 @@ int main(void)
     FR_RUN(test_binary);
     FR_RUN(test_pad);
     FR_RUN(test_transpose);
+    FR_RUN(test_inplace);
     return FR_REPORT();
 }
