@@ -1,0 +1,79 @@
+/* plot.h — pure plotting functions: data + rectangle -> cells in an fr_canvas.
+ *
+ * Every function draws only inside the rectangle it is given, reads its inputs without
+ * keeping pointers, and allocates only scratch memory freed before returning.  Glyph choice
+ * follows the canvas mode (braille/half-blocks in UTF-8, ASCII ladders otherwise).
+ */
+#ifndef FRTUI_PLOT_H
+#define FRTUI_PLOT_H
+
+#include <stdint.h>
+#include "frtui/canvas.h"
+
+#define FR_SMOOTH_MAX 0.999   /* smoothing 1.0 would flatten the curve (TensorBoard PR #4372) */
+
+/* Debiased EMA (TensorBoard #6439 fix): out[t] = ema_t / (1 - a^(t+1)), a = clamp(smooth,
+ * 0, FR_SMOOTH_MAX).  Non-finite inputs are skipped (out[t] repeats the previous value, NaN
+ * before the first finite one).  out may alias x. */
+void fr_plot_ema(const float *x, int n, double smooth, float *out);
+
+/* "Nice" tick values (1, 2, 5 x 10^k) covering [lo, hi]; returns the count (<= maxn). */
+int fr_plot_ticks(double lo, double hi, int maxn, double *out);
+/* Compact number label: 3 significant digits, exponent only when needed ("1.2e-3"). */
+void fr_plot_fmt(char *buf, size_t n, double v);
+
+/* ---- loss curve ---- */
+typedef struct fr_loss_opts {
+    int logy;          /* log10 y axis */
+    int follow;        /* window ends at the newest iteration */
+    int zoom;          /* 0: whole planned run; k: window of planned >> k iterations (>= 16) */
+    int start;         /* first iteration of the window when !follow */
+    double smooth;     /* EMA smoothing in [0, FR_SMOOTH_MAX] */
+    double ref;        /* horizontal reference (RTN loss); <= 0 or NaN: none */
+} fr_loss_opts;
+/* Raw series (dim) as a min/max envelope per dot column, the debiased EMA on top, x axis in
+ * iterations (`planned` sets the full-width scale so progress is visible). */
+void fr_plot_loss(fr_canvas *c, fr_rect r, const float *loss, int n, int planned, const fr_loss_opts *o);
+/* The iteration window the loss plot shows: [*a, *b). */
+void fr_plot_loss_window(int n, int planned, const fr_loss_opts *o, int *a, int *b);
+
+/* ---- scatter ---- */
+typedef struct fr_scatter_opts {
+    int abs_x;         /* x = |x| on [0, xmax]; else x on [-xmax, xmax] */
+    float xmax, ymax;  /* 0: automatic (see fr_plot_scatter_range) */
+    int band;          /* mark the +-1 band; points outside it are drawn hot */
+    int y_is_units;    /* y labels as integers (grid units) */
+    const char *xlabel;
+} fr_scatter_opts;
+void fr_plot_scatter_range(const float *x, const float *y, int64_t n, int abs_x, float *xmax, float *ymax);
+void fr_plot_scatter(fr_canvas *c, fr_rect r, const float *x, const float *y, int64_t n, const fr_scatter_opts *o);
+
+/* ---- heatmap ---- */
+enum { FR_HEAT_LOG2 = 0, FR_HEAT_LINEAR = 1 };
+typedef struct fr_heat_opts {
+    int rows, cols;        /* matrix shape (out x in*kh*kw) */
+    int zoom;              /* 0 = fit; each step doubles the scale */
+    int top, left;         /* first matrix row / column shown */
+    int cur_r, cur_c;      /* cursor (matrix coordinates) */
+    int show_cursor;
+    int mode;              /* FR_HEAT_LOG2: t = log2(v)/range (centre 1); LINEAR: t = v/range (centre 0) */
+    float range;
+} fr_heat_opts;
+/* Geometry at the given zoom, per axis: s = pixels per weight (fractional; < 1 means each
+ * pixel summarises a block of weights), how many matrix rows / cols fit, and the cursor step
+ * that moves one pixel.  Axes scale independently so the wide unfolded conv matrices
+ * (out x in*kh*kw) fill the panel instead of a thin strip; zoom 0 fits the whole matrix. */
+typedef struct fr_heat_geom { double sr, sc; int vis_rows, vis_cols, step_r, step_c, px_w, px_h; } fr_heat_geom;
+fr_heat_geom fr_plot_heat_geom(fr_rect r, int utf8, int rows, int cols, int zoom);
+void fr_plot_heatmap(fr_canvas *c, fr_rect r, const float *v, const fr_heat_opts *o);
+/* One-row legend: low label, gradient, centre label, gradient, high label. */
+void fr_plot_colourbar(fr_canvas *c, int x, int y, int w, int mode, float range);
+uint32_t fr_plot_heat_colour(float v, int mode, float range);
+
+/* ---- histogram ---- */
+/* Bars of `counts` over [lo, hi] rebinned to the rectangle width; `marks` are x positions
+ * drawn as dim guides (e.g. the +-1 band); the last row holds the x labels. */
+void fr_plot_hist(fr_canvas *c, fr_rect r, const double *counts, int nbins, double lo, double hi,
+                  const double *marks, int n_marks, uint32_t col, const char *title);
+
+#endif

@@ -1,0 +1,98 @@
+/* view.h — inspector UI state, whole-frame rendering and key handling (no curses here).
+ *
+ * Design note
+ *   fr_ui is the only mutable UI state; it belongs to the UI thread.  A frame is a pure
+ *   function of (snapshot, fr_ui, cols, rows) written into an fr_canvas (render also clamps
+ *   the selection/cursor and remembers geometry for the next key, e.g. heatmap page size and
+ *   function-bar hit boxes for mouse clicks).  Key handling never touches the worker: it
+ *   returns an fr_view_out listing the commands to send, quit/export requests and whether a
+ *   full repaint is wanted; the caller (tui.c, or the headless dump) acts on it.  So every
+ *   interaction can be tested without a terminal or a worker.
+ *
+ *   Freeze (`f`) retains the live snapshot in fr_ui->frozen; while frozen, the frame is drawn
+ *   from that snapshot whatever the caller passes.  fr_ui_free releases it.
+ */
+#ifndef FRTUI_VIEW_H
+#define FRTUI_VIEW_H
+
+#include <stdio.h>
+#include "frtui/canvas.h"
+#include "frtui/keymap.h"
+#include "frtui/layout.h"
+#include "frtui/snapshot.h"
+#include "frtui/worker.h"
+
+typedef enum { FR_HQ_S2 = 0, FR_HQ_SCOMB, FR_HQ_SHIFT, FR_HQ_H, FR_HQ__COUNT } fr_heat_qty;
+
+#define FR_UI_MAX_BAR 16
+
+typedef struct fr_ui {
+    int utf8, readonly;
+    int sel_unit, sel_layer, list_top;
+    int follow_run;          /* selection tracks the running unit until the user moves */
+    int focus;               /* fr_lpanel */
+    int expanded;            /* -1 or fr_lpanel */
+    fr_view_mode mode;
+    int explain, help, help_scroll;
+    int heat_qty;            /* fr_heat_qty requested (falls back to what the layer has) */
+    int heat_zoom, cur_r, cur_c, heat_top, heat_left;
+    int loss_logy, loss_follow, loss_zoom, loss_start;
+    double smooth;           /* EMA smoothing, <= FR_SMOOTH_MAX */
+    int scatter_abs;
+    fr_snapshot *frozen;     /* retained while the view is frozen */
+    fr_action confirm;       /* pending y/n prompt: FR_ACT_QUIT or FR_ACT_RESTART */
+    int pending_g;           /* first 'g' of "gg" seen */
+    int next_method, next_bits, next_iters;   /* chosen for the next run; -1 = unchanged */
+    char msg[192];           /* transient status message (overrides the snapshot's) */
+    /* remembered from the last render */
+    int cols, rows;
+    int heat_wpp_r, heat_wpp_c, heat_vis_r, heat_vis_c, list_rows;
+    int n_bar;
+    struct { int x0, x1, key; } bar[FR_UI_MAX_BAR];
+} fr_ui;
+
+typedef struct fr_view_out {
+    int n_cmds;
+    fr_cmd cmd[4];
+    int quit;
+    int repaint;             /* Ctrl-L: caller should clear and redraw everything */
+    int export_unit, export_layer;
+    const char *export_view; /* non-NULL: export requested ("heatmap", "scatter", "loss", ...) */
+} fr_view_out;
+
+void fr_ui_init(fr_ui *ui, int utf8, int readonly);
+void fr_ui_free(fr_ui *ui);
+/* The snapshot a frame is drawn from: the frozen one, else live. */
+const fr_snapshot *fr_ui_snapshot(const fr_ui *ui, const fr_snapshot *live);
+
+/* Applies one key.  live may be NULL (nothing to freeze / no status).  out is cleared first. */
+void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out);
+/* Renders a whole frame into c (its size is the terminal size). */
+void fr_view_render(fr_ui *ui, const fr_snapshot *live, fr_canvas *c);
+/* Key synthesized by a click at column x of the function bar, or 0. */
+int fr_view_bar_key_at(const fr_ui *ui, int x);
+
+/* The name of the focused view ("heatmap", "scatter", "loss", "hist", "compare",
+ * "reciprocal", "units", "stats") — what `e` exports. */
+const char *fr_view_focus_name(const fr_ui *ui);
+
+/* ---- headless (view_dump.c) ---- */
+/* Key-script notation: plain characters are keys; <Name> is a special key: <Up> <Down> <Left>
+ * <Right> <PgUp> <PgDn> <Home> <End> <Tab> <S-Tab> <Enter> <Esc> <Space> <F1>..<F12> <C-x>
+ * (Ctrl+letter) and <lt> for a literal '<'.  A '<' not starting a known name is literal.
+ * Returns the number of keys (<= max) or -1 with e set on a bad name. */
+int fr_view_parse_keys(const char *script, int *keys, int max, fr_err *e);
+
+typedef struct fr_dump_opts {
+    int utf8;
+    int depth;                /* 0 mono, 16, 256, 24 */
+    int readonly;
+    const fr_palette *pal;
+} fr_dump_opts;
+/* Applies the key script to a fresh UI over snapshot s (commands are discarded), renders one
+ * frame and prints it.  Returns FR_OK or FR_EINPUT (bad size or key script). */
+int fr_view_dump(fr_snapshot *s, const fr_dump_opts *o, int cols, int rows, const char *keys, FILE *out, fr_err *e);
+/* Milliseconds per frame to build a cols x rows frame from s (mean over reps); for make bench. */
+double fr_view_bench_frame(const fr_snapshot *s, int cols, int rows, int utf8, int reps);
+
+#endif

@@ -1,0 +1,536 @@
+/* plot.c — loss curves, scatterplots, heatmaps and histograms into the cell grid (plot.h).
+ *
+ * Design note
+ *   Pure functions: (data, rectangle, options) -> cells.  The loss curve follows the lessons
+ *   of TensorBoard's issue tracker: smooth the full series first (smoothing must not depend on
+ *   the screen width, TB#1518), debias the EMA (TF#6439), cap smoothing below 1 (TB#4372),
+ *   and show the raw min/max envelope per column (TB#6830).  Braille gives 2x4 dots per cell;
+ *   a cell carries one colour, so the EMA layer replaces envelope dots in the cells it
+ *   crosses.  Heatmaps use half-blocks (two square pixels per cell); when zoomed out each
+ *   pixel shows the most extreme value of its block, so isolated outliers stay visible.
+ */
+#include "frtui/plot.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frtui/common.h"
+
+#define ROLE(r) FR_COL_ROLE(r)
+
+void fr_plot_ema(const float *x, int n, double smooth, float *out)
+{
+    double a = smooth < 0 ? 0 : smooth > FR_SMOOTH_MAX ? FR_SMOOTH_MAX : smooth;
+    double ema = 0, w = 0;   /* w = 1 - a^k over the k finite samples seen */
+    float last = NAN;
+    for (int t = 0; t < n; t++) {
+        float v = x[t];
+        if (isfinite(v)) {
+            ema = a * ema + (1 - a) * v;
+            w = a * w + (1 - a);
+            last = (float)(ema / w);
+        }
+        out[t] = last;
+    }
+}
+
+int fr_plot_ticks(double lo, double hi, int maxn, double *out)
+{
+    if (!(hi > lo) || maxn < 2) {
+        out[0] = lo;
+        return 1;
+    }
+    double span = hi - lo, raw = span / (maxn - 1);
+    double mag = pow(10, floor(log10(raw)));
+    double step = mag;
+    if (raw / mag > 5) step = 10 * mag;
+    else if (raw / mag > 2) step = 5 * mag;
+    else if (raw / mag > 1) step = 2 * mag;
+    int n = 0;
+    for (double v = ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9 && n < maxn; v += step)
+        out[n++] = fabs(v) < step * 1e-9 ? 0 : v;
+    return n;
+}
+
+void fr_plot_fmt(char *buf, size_t n, double v)
+{
+    double a = fabs(v);
+    if (v == 0) snprintf(buf, n, "0");
+    else if (a >= 1e-2 && a < 1e4) {
+        snprintf(buf, n, "%.3g", v);
+    } else {
+        snprintf(buf, n, "%.1e", v);
+        /* 1.0e-03 -> 1e-3: shorter labels leave room for the plot */
+        char *e = strchr(buf, 'e');
+        if (e) {
+            char mant[16], ex[16];
+            size_t ml = (size_t)(e - buf);
+            memcpy(mant, buf, ml);
+            mant[ml] = 0;
+            if (ml >= 2 && strcmp(mant + ml - 2, ".0") == 0) mant[ml - 2] = 0;
+            int x = atoi(e + 1);
+            snprintf(ex, sizeof ex, "e%d", x);
+            snprintf(buf, n, "%s%s", mant, ex);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- loss */
+
+void fr_plot_loss_window(int n, int planned, const fr_loss_opts *o, int *a, int *b)
+{
+    int full = FR_MAX(planned, n);
+    if (full < 1) full = 1;
+    int win = full;
+    if (o->zoom > 0) {
+        win = full >> FR_MIN(o->zoom, 30);
+        if (win < 16) win = FR_MIN(16, full);
+    }
+    int s;
+    if (o->zoom == 0) s = 0;
+    else if (o->follow) s = FR_MAX(0, n - win);
+    else s = FR_MAX(0, FR_MIN(o->start, full - win));
+    *a = s;
+    *b = s + win;
+}
+
+static double ymap(double v, int logy) { return logy ? log10(v) : v; }
+
+void fr_plot_loss(fr_canvas *c, fr_rect r, const float *loss, int n, int planned, const fr_loss_opts *o)
+{
+    const int ylw = 7;   /* y label width */
+    if (r.w < ylw + 6 || r.h < 3) return;
+    fr_rect p = {r.x + ylw + 1, r.y, r.w - ylw - 1, r.h - 1};
+    int a, b;
+    fr_plot_loss_window(n, planned, o, &a, &b);
+    if (n <= 0 || !loss) {
+        const char *msg = "no iterations yet";
+        int w = (int)strlen(msg);
+        fr_canvas_text(c, p.x + FR_MAX(0, (p.w - w) / 2), p.y + p.h / 2, p.w, msg, ROLE(FR_R_DIM), 0, 0);
+        return;
+    }
+    float *ema = fr_xmalloc((size_t)n * sizeof *ema);
+    fr_plot_ema(loss, n, o->smooth, ema);
+    int logy = o->logy;
+    /* y range over the visible window, finite (and positive under log) values only */
+    double lo = INFINITY, hi = -INFINITY;
+    for (int t = a; t < b && t < n; t++) {
+        double v = loss[t];
+        if (!isfinite(v) || (logy && v <= 0)) continue;
+        v = ymap(v, logy);
+        lo = fmin(lo, v);
+        hi = fmax(hi, v);
+    }
+    if (o->ref > 0 && isfinite(o->ref) && lo <= hi) {
+        double rv = ymap(o->ref, logy);
+        /* include the RTN level only when it is near the data, else it squashes the curve */
+        if (rv < hi + (hi - lo) * 0.5 + 1e-12) hi = fmax(hi, rv), lo = fmin(lo, rv);
+    }
+    if (!(lo <= hi)) {
+        fr_canvas_text(c, p.x, p.y + p.h / 2, p.w, "no finite values", ROLE(FR_R_BAD), 0, 0);
+        free(ema);
+        return;
+    }
+    if (hi - lo < 1e-12 * fmax(1, fabs(hi))) { lo -= 0.5 * fmax(fabs(lo) * 0.1, 1e-6); hi += 0.5 * fmax(fabs(hi) * 0.1, 1e-6); }
+    double pad = (hi - lo) * 0.06;
+    lo -= pad;
+    hi += pad;
+
+    fr_dots d;
+    fr_dots_init(&d, p.w, p.h);
+    int W = d.w, H = d.h;
+    double span = (double)(b - a);
+#define YDOT(v) ((int)lround((hi - ymap((v), logy)) / (hi - lo) * (H - 1)))
+    /* reference line first (lowest layer) */
+    if (o->ref > 0 && isfinite(o->ref) && (!logy || o->ref > 0)) {
+        int y = YDOT(o->ref);
+        if (y >= 0 && y < H)
+            for (int x = 0; x < W; x += 3) fr_dots_set(&d, x, y, ROLE(FR_R_BAD), 1, 0);
+    }
+    int prev = -1;
+    for (int j = 0; j < W; j++) {
+        int t0 = a + (int)floor(j * span / W), t1 = a + (int)floor((j + 1) * span / W);
+        if (t1 <= t0) t1 = t0 + 1;
+        if (t0 >= n) break;
+        if (t1 > n) t1 = n;
+        double mn = INFINITY, mx = -INFINITY;
+        for (int t = t0; t < t1; t++) {
+            double v = loss[t];
+            if (!isfinite(v) || (logy && v <= 0)) continue;
+            mn = fmin(mn, v);
+            mx = fmax(mx, v);
+        }
+        if (mn <= mx) fr_dots_vline(&d, j, YDOT(mx), YDOT(mn), ROLE(FR_R_LOSS_RAW), 2, 0);
+        double e = ema[t1 - 1];
+        if (isfinite(e) && (!logy || e > 0)) {
+            int y = YDOT(e);
+            if (prev >= 0) fr_dots_vline(&d, j, prev + (y > prev ? 1 : y < prev ? -1 : 0), y, ROLE(FR_R_LOSS_EMA), 3, 1);
+            else fr_dots_set(&d, j, y, ROLE(FR_R_LOSS_EMA), 3, 1);
+            prev = y;
+        }
+    }
+    fr_dots_blit(&d, c, p.x, p.y, 3, '*');
+    fr_dots_free(&d);
+
+    /* y axis: ticks on decades under log, nice values otherwise */
+    double ticks[12];
+    int nt;
+    int maxt = FR_MAX(3, FR_MIN(8, p.h / 2 + 2));
+    if (logy) {
+        nt = 0;
+        for (double dd = ceil(lo); dd <= hi && nt < 12; dd += 1) ticks[nt++] = dd;
+        if (nt < 2) {
+            double tl[12];
+            int k = fr_plot_ticks(pow(10, lo), pow(10, hi), maxt, tl);
+            nt = 0;
+            for (int i = 0; i < k; i++) if (tl[i] > 0) ticks[nt++] = log10(tl[i]);
+        }
+    } else {
+        nt = fr_plot_ticks(lo, hi, maxt, ticks);
+    }
+    for (int y = 0; y < p.h; y++) fr_canvas_put(c, p.x - 1, p.y + y, 0x2502, ROLE(FR_R_AXIS), 0, 0);
+    int last_row = -9;
+    for (int i = nt - 1; i >= 0; i--) {
+        int row = (int)lround((hi - ticks[i]) / (hi - lo) * (p.h * 4 - 1)) / 4;
+        if (row < 0 || row >= p.h || (last_row >= -1 && row - last_row < 2)) continue;
+        last_row = row;
+        char buf[24];
+        fr_plot_fmt(buf, sizeof buf, logy ? pow(10, ticks[i]) : ticks[i]);
+        int w = (int)strlen(buf);
+        fr_canvas_text(c, r.x + FR_MAX(0, ylw - w), p.y + row, ylw, buf, ROLE(FR_R_LABEL), 0, 0);
+        fr_canvas_put(c, p.x - 1, p.y + row, 0x2524, ROLE(FR_R_AXIS), 0, 0);
+    }
+    /* x axis labels: iterations at the start, middle and end of the window */
+    int yb = r.y + r.h - 1;
+    fr_canvas_put(c, p.x - 1, yb, 0x2570, ROLE(FR_R_AXIS), 0, 0);
+    double xt[8];
+    int nx = fr_plot_ticks(a, b, FR_MAX(2, FR_MIN(6, p.w / 12)), xt);
+    int lastx = -100;
+    for (int i = 0; i < nx; i++) {
+        char buf[24];
+        snprintf(buf, sizeof buf, "%d", (int)xt[i]);
+        int col = (int)lround((xt[i] - a) / span * p.w);
+        int w = (int)strlen(buf);
+        int x0 = FR_MIN(col - w / 2, p.w - w);
+        if (x0 < 0) x0 = 0;
+        if (x0 <= lastx + 1) continue;
+        fr_canvas_text(c, p.x + x0, yb, w, buf, ROLE(FR_R_LABEL), 0, 0);
+        lastx = x0 + w;
+    }
+    free(ema);
+#undef YDOT
+}
+
+/* ---------------------------------------------------------------- scatter */
+
+#define SCATTER_MAX_POINTS 400000
+
+void fr_plot_scatter_range(const float *x, const float *y, int64_t n, int abs_x, float *xmax, float *ymax)
+{
+    float xm = 0, ym = 0;
+    int64_t step = n > SCATTER_MAX_POINTS ? (n + SCATTER_MAX_POINTS - 1) / SCATTER_MAX_POINTS : 1;
+    for (int64_t i = 0; i < n; i += step) {
+        if (isfinite(x[i])) xm = fmaxf(xm, fabsf(x[i]));
+        if (isfinite(y[i])) ym = fmaxf(ym, fabsf(y[i]));
+    }
+    *xmax = xm > 0 ? xm * 1.02f : 1;
+    *ymax = ym > 0 ? ym * 1.05f : 1;
+}
+
+void fr_plot_scatter(fr_canvas *c, fr_rect r, const float *x, const float *y, int64_t n, const fr_scatter_opts *o)
+{
+    const int ylw = 6;
+    if (r.w < ylw + 6 || r.h < 3) return;
+    fr_rect p = {r.x + ylw + 1, r.y, r.w - ylw - 1, r.h - 1};
+    float xmax = o->xmax, ymax = o->ymax;
+    if (xmax <= 0 || ymax <= 0) {
+        float ax, ay;
+        fr_plot_scatter_range(x, y, n, o->abs_x, &ax, &ay);
+        if (xmax <= 0) xmax = ax;
+        if (ymax <= 0) ymax = ay;
+    }
+    if (o->band && ymax < 1.5f) ymax = 1.5f;
+    float xmin = o->abs_x ? 0 : -xmax;
+    fr_dots d;
+    fr_dots_init(&d, p.w, p.h);
+    int W = d.w, H = d.h;
+    size_t ncell = (size_t)p.w * p.h;
+    uint32_t *cnt = fr_xcalloc(ncell, sizeof *cnt);
+    uint8_t *hot = fr_xcalloc(ncell, 1);
+    int64_t step = n > SCATTER_MAX_POINTS ? (n + SCATTER_MAX_POINTS - 1) / SCATTER_MAX_POINTS : 1;
+    for (int64_t i = 0; i < n; i += step) {
+        float xv = o->abs_x ? fabsf(x[i]) : x[i], yv = y[i];
+        if (!isfinite(xv) || !isfinite(yv)) continue;
+        int dx = (int)((xv - xmin) / (xmax - xmin) * (W - 1) + 0.5f);
+        int dy = (int)((ymax - yv) / (2 * ymax) * (H - 1) + 0.5f);
+        if (dx < 0 || dx >= W || dy < 0 || dy >= H) continue;
+        fr_dots_set(&d, dx, dy, 0, 1, 0);
+        size_t ci = (size_t)(dy >> 2) * p.w + (dx >> 1);
+        cnt[ci]++;
+        if (o->band && fabsf(yv) > 1.0f) hot[ci] = 1;
+    }
+    uint32_t cmax = 1;
+    for (size_t i = 0; i < ncell; i++) cmax = FR_MAX(cmax, cnt[i]);
+    /* density: log-scaled so a single point is still visible next to a dense core */
+    for (size_t i = 0; i < ncell; i++) {
+        if (!cnt[i]) continue;
+        float t = cmax > 1 ? logf((float)cnt[i]) / logf((float)cmax) : 1.0f;
+        fr_rgb col = hot[i] ? fr_colour_lerp(FR_RGB(170, 80, 50), FR_RGB(255, 175, 110), t)
+                            : fr_colour_lerp(FR_RGB(50, 95, 140), FR_RGB(150, 220, 255), t);
+        d.col[i] = FR_COL_RGB(col.r, col.g, col.b);
+    }
+    /* guides: zero line and the +-1 band, drawn only in empty cells */
+    int rows_band[3] = {-1, -1, -1};
+    int nb = 0;
+    if (o->band) {
+        rows_band[nb++] = (int)((ymax - 1) / (2 * ymax) * (H - 1) + 0.5f) / 4;
+        rows_band[nb++] = (int)((ymax + 1) / (2 * ymax) * (H - 1) + 0.5f) / 4;
+    }
+    int zero_row = (int)(0.5f * (H - 1) + 0.5f) / 4;
+    for (int cx = 0; cx < p.w; cx++) {
+        if (!d.mask[(size_t)zero_row * p.w + cx] && (cx % 2 == 0))
+            fr_canvas_put(c, p.x + cx, p.y + zero_row, 0x00b7, ROLE(FR_R_AXIS), 0, 0);
+        for (int k = 0; k < nb; k++)
+            if (!d.mask[(size_t)rows_band[k] * p.w + cx])
+                fr_canvas_put(c, p.x + cx, p.y + rows_band[k], 0x2504, ROLE(FR_R_BAND), 0, 0);
+    }
+    fr_dots_blit(&d, c, p.x, p.y, 99, 0);
+    if (!c->utf8) {
+        /* ASCII: density as a glyph ladder instead of dot patterns */
+        static const char ramp[] = ".:oO@";
+        for (size_t i = 0; i < ncell; i++) {
+            if (!cnt[i]) continue;
+            float t = cmax > 1 ? logf((float)cnt[i]) / logf((float)cmax) : 1.0f;
+            int k = (int)(t * 4.999f);
+            fr_cell *cell = fr_canvas_at(c, p.x + (int)(i % p.w), p.y + (int)(i / p.w));
+            if (cell) cell->cp = (uint32_t)(hot[i] ? "xxXX#"[k] : ramp[k]);
+        }
+    }
+    free(cnt);
+    free(hot);
+    fr_dots_free(&d);
+    /* axes */
+    for (int yy = 0; yy < p.h; yy++) fr_canvas_put(c, p.x - 1, p.y + yy, 0x2502, ROLE(FR_R_AXIS), 0, 0);
+    double ticks[12];
+    int nt;
+    if (o->y_is_units) {
+        nt = 0;
+        int lim = (int)floorf(ymax);
+        int st = lim > 6 ? (lim + 3) / 4 : 1;
+        for (int v = -lim; v <= lim && nt < 12; v++) if (v % st == 0) ticks[nt++] = v;
+    } else {
+        nt = fr_plot_ticks(-ymax, ymax, FR_MAX(2, FR_MIN(5, p.h / 2 + 1)), ticks);
+    }
+    int last_row = -2;
+    for (int i = 0; i < nt; i++) {
+        int row = (int)((ymax - ticks[i]) / (2 * ymax) * (H - 1) + 0.5f) / 4;
+        if (row < 0 || row >= p.h || row == last_row) continue;
+        last_row = row;
+        char buf[24];
+        if (o->y_is_units) snprintf(buf, sizeof buf, "%+d", (int)ticks[i]);
+        else fr_plot_fmt(buf, sizeof buf, ticks[i]);
+        if (ticks[i] == 0) snprintf(buf, sizeof buf, "0");
+        int w = (int)strlen(buf);
+        fr_canvas_text(c, r.x + FR_MAX(0, ylw - w), p.y + row, ylw, buf, ROLE(FR_R_LABEL), 0, 0);
+        fr_canvas_put(c, p.x - 1, p.y + row, 0x2524, ROLE(FR_R_AXIS), 0, 0);
+    }
+    int yb = r.y + r.h - 1;
+    fr_canvas_put(c, p.x - 1, yb, 0x2570, ROLE(FR_R_AXIS), 0, 0);
+    char l0[24], l1[24];
+    fr_plot_fmt(l0, sizeof l0, xmin);
+    fr_plot_fmt(l1, sizeof l1, xmax);
+    fr_canvas_text(c, p.x, yb, p.w, l0, ROLE(FR_R_LABEL), 0, 0);
+    int w1 = (int)strlen(l1);
+    if (o->xlabel) {
+        int wl = fr_utf8_width(o->xlabel);
+        if (wl < p.w - w1 - (int)strlen(l0) - 2)
+            fr_canvas_text(c, p.x + (p.w - wl) / 2, yb, wl, o->xlabel, ROLE(FR_R_DIM), 0, 0);
+    }
+    fr_canvas_text(c, p.x + p.w - w1, yb, w1, l1, ROLE(FR_R_LABEL), 0, 0);
+}
+
+/* ---------------------------------------------------------------- heatmap */
+
+static void heat_axis(int px, int n, int zoom, double *sc, int *vis, int *step)
+{
+    double s = (double)px / n * pow(2.0, FR_MIN(FR_MAX(zoom, 0), 20));
+    if (s > 64) s = 64;
+    *sc = s;
+    *vis = FR_MAX(1, FR_MIN(n, (int)floor(px / s + 1e-9)));
+    *step = s >= 1 ? 1 : (int)ceil(1.0 / s - 1e-9);
+}
+
+fr_heat_geom fr_plot_heat_geom(fr_rect r, int utf8, int rows, int cols, int zoom)
+{
+    fr_heat_geom g;
+    g.px_w = FR_MAX(1, r.w);
+    g.px_h = FR_MAX(1, utf8 ? 2 * r.h : r.h);
+    heat_axis(g.px_h, FR_MAX(rows, 1), zoom, &g.sr, &g.vis_rows, &g.step_r);
+    heat_axis(g.px_w, FR_MAX(cols, 1), zoom, &g.sc, &g.vis_cols, &g.step_c);
+    return g;
+}
+
+static float heat_t(float v, int mode, float range)
+{
+    if (isnan(v)) return NAN;
+    if (mode == FR_HEAT_LOG2) return fr_colour_log_t(v, range);
+    float t = v / (range > 0 ? range : 1);
+    return t < -1 ? -1 : t > 1 ? 1 : t;
+}
+
+uint32_t fr_plot_heat_colour(float v, int mode, float range)
+{
+    fr_rgb c = fr_colour_diverging(heat_t(v, mode, range));
+    return FR_COL_RGB(c.r, c.g, c.b);
+}
+
+static uint32_t t_colour(float t)
+{
+    fr_rgb c = fr_colour_diverging(t);
+    return FR_COL_RGB(c.r, c.g, c.b);
+}
+
+static uint32_t t_ascii(float t)
+{
+    static const char ramp[] = "=-:.+*#";   /* below 1 ... centre ... above 1 */
+    if (isnan(t)) return '?';
+    int k = (int)lroundf(t * 3.0f) + 3;
+    return (uint32_t)ramp[k < 0 ? 0 : k > 6 ? 6 : k];
+}
+
+/* Matrix index range [*i0, *i1) shown by pixel p on an axis with scale sc, origin `first`. */
+static void px_range(int p, double sc, int first, int n, int *i0, int *i1)
+{
+    *i0 = first + (int)floor(p / sc + 1e-9);
+    *i1 = first + (int)floor((p + 1) / sc + 1e-9);
+    if (*i1 <= *i0) *i1 = *i0 + 1;
+    if (*i1 > n) *i1 = n;
+}
+
+void fr_plot_heatmap(fr_canvas *c, fr_rect r, const float *v, const fr_heat_opts *o)
+{
+    if (r.w < 1 || r.h < 1 || !v) return;
+    fr_heat_geom g = fr_plot_heat_geom(r, c->utf8, o->rows, o->cols, o->zoom);
+    int pxw = g.px_w, pxh = g.px_h;
+    float *pix = fr_xmalloc((size_t)pxw * pxh * sizeof *pix);
+    uint8_t *cur = fr_xcalloc((size_t)pxw * pxh, 1);
+    for (int py = 0; py < pxh; py++) {
+        int r0, r1;
+        px_range(py, g.sr, o->top, o->rows, &r0, &r1);
+        for (int px = 0; px < pxw; px++) {
+            int c0, c1;
+            px_range(px, g.sc, o->left, o->cols, &c0, &c1);
+            float best = INFINITY;   /* INFINITY marks "outside the matrix" */
+            float bestabs = -1;
+            for (int i = r0; i < r1; i++)
+                for (int j = c0; j < c1; j++) {
+                    float t = heat_t(v[(size_t)i * o->cols + j], o->mode, o->range);
+                    float at = isnan(t) ? 2 : fabsf(t);
+                    if (at > bestabs) { bestabs = at; best = t; }
+                }
+            pix[(size_t)py * pxw + px] = best;
+            cur[(size_t)py * pxw + px] = o->show_cursor && o->cur_r >= r0 && o->cur_r < r1 && o->cur_c >= c0 && o->cur_c < c1;
+        }
+    }
+    for (int cy = 0; cy < r.h; cy++)
+        for (int cx = 0; cx < r.w; cx++) {
+            if (c->utf8) {
+                size_t i0 = (size_t)(2 * cy) * pxw + cx, i1 = i0 + pxw;
+                float t0 = pix[i0], t1 = pix[i1];
+                uint32_t top = isinf(t0) ? 0 : cur[i0] ? ROLE(FR_R_CURSOR) : t_colour(t0);
+                uint32_t bot = isinf(t1) ? 0 : cur[i1] ? ROLE(FR_R_CURSOR) : t_colour(t1);
+                if (!top && !bot) continue;
+                if (!bot) fr_canvas_put(c, r.x + cx, r.y + cy, 0x2580, top, 0, 0);
+                else fr_canvas_halfblock(c, r.x + cx, r.y + cy, top, bot);
+            } else {
+                size_t i = (size_t)cy * pxw + cx;
+                float t = pix[i];
+                if (isinf(t)) continue;
+                fr_canvas_put(c, r.x + cx, r.y + cy, cur[i] ? 'X' : t_ascii(t), cur[i] ? ROLE(FR_R_CURSOR) : t_colour(t), 0,
+                              cur[i] ? FR_A_REVERSE : 0);
+            }
+        }
+    free(pix);
+    free(cur);
+}
+
+void fr_plot_colourbar(fr_canvas *c, int x, int y, int w, int mode, float range)
+{
+    char lo[24], mid[8], hi[24];
+    if (mode == FR_HEAT_LOG2) {
+        fr_plot_fmt(lo, sizeof lo, pow(2, -range));
+        fr_plot_fmt(hi, sizeof hi, pow(2, range));
+        snprintf(mid, sizeof mid, "1");
+    } else {
+        fr_plot_fmt(lo, sizeof lo, -range);
+        fr_plot_fmt(hi, sizeof hi, range);
+        snprintf(mid, sizeof mid, "0");
+    }
+    int wl = (int)strlen(lo), wh = (int)strlen(hi);
+    int gw = w - wl - wh - 2;
+    if (gw < 5) return;
+    fr_canvas_text(c, x, y, wl, lo, ROLE(FR_R_LABEL), 0, 0);
+    for (int i = 0; i < gw; i++) {
+        float t = gw > 1 ? -1 + 2.0f * i / (gw - 1) : 0;
+        uint32_t cp = c->utf8 ? 0x2588 : t_ascii(t);
+        fr_canvas_put(c, x + wl + 1 + i, y, cp, t_colour(t), 0, 0);
+    }
+    fr_canvas_put(c, x + wl + 1 + gw / 2, y, (uint32_t)mid[0], ROLE(FR_R_TEXT), t_colour(0), FR_A_BOLD);
+    fr_canvas_text(c, x + wl + 2 + gw, y, wh, hi, ROLE(FR_R_LABEL), 0, 0);
+}
+
+/* ---------------------------------------------------------------- histogram */
+
+void fr_plot_hist(fr_canvas *c, fr_rect r, const double *counts, int nbins, double lo, double hi,
+                  const double *marks, int n_marks, uint32_t col, const char *title)
+{
+    if (r.w < 4 || r.h < 3 || nbins < 1) return;
+    int top = title ? 1 : 0;
+    fr_rect p = {r.x, r.y + top, r.w, r.h - 1 - top};
+    if (p.h < 1) return;
+    double *colv = fr_xcalloc((size_t)p.w, sizeof *colv);
+    double mx = 0, total = 0;
+    for (int j = 0; j < p.w; j++) {
+        int b0 = (int)((int64_t)j * nbins / p.w), b1 = (int)((int64_t)(j + 1) * nbins / p.w);
+        if (b1 <= b0) b1 = b0 + 1;
+        double s = 0;
+        for (int b = b0; b < b1 && b < nbins; b++) s += counts[b];
+        colv[j] = s / (b1 - b0);   /* mean per bin keeps columns comparable when rebinned */
+        mx = fmax(mx, colv[j]);
+    }
+    for (int b = 0; b < nbins; b++) total += counts[b];
+    for (int k = 0; k < n_marks; k++) {
+        int x = (int)((marks[k] - lo) / (hi - lo) * p.w);
+        if (x >= 0 && x < p.w)
+            for (int y = 0; y < p.h; y++) fr_canvas_put(c, p.x + x, p.y + y, 0x2506, ROLE(FR_R_BAND), 0, 0);
+    }
+    if (mx > 0)
+        for (int j = 0; j < p.w; j++) {
+            double hgt = colv[j] / mx * p.h * 8;   /* in eighths */
+            int eighths = (int)lround(hgt);
+            if (colv[j] > 0 && eighths == 0) eighths = 1;
+            for (int y = p.h - 1; y >= 0 && eighths > 0; y--) {
+                int e8 = FR_MIN(eighths, 8);
+                fr_canvas_put(c, p.x + j, p.y + y, 0x2580 + (uint32_t)e8, col, 0, 0);
+                eighths -= e8;
+            }
+        }
+    free(colv);
+    if (title) {
+        fr_canvas_text(c, r.x, r.y, r.w, title, ROLE(FR_R_LABEL), 0, 0);
+        if (total <= 0) fr_canvas_text(c, r.x + r.w - 7, r.y, 7, "(empty)", ROLE(FR_R_DIM), 0, 0);
+    }
+    char l0[24], l1[24];
+    fr_plot_fmt(l0, sizeof l0, lo);
+    fr_plot_fmt(l1, sizeof l1, hi);
+    int yb = r.y + r.h - 1;
+    fr_canvas_hline(c, r.x, yb, r.w, 0x2500, ROLE(FR_R_AXIS));
+    fr_canvas_text(c, r.x, yb, r.w, l0, ROLE(FR_R_LABEL), 0, 0);
+    int w1 = (int)strlen(l1);
+    fr_canvas_text(c, r.x + r.w - w1, yb, w1, l1, ROLE(FR_R_LABEL), 0, 0);
+    if (lo < 0 && hi > 0) {
+        int x = (int)((0 - lo) / (hi - lo) * r.w);
+        if (x > (int)strlen(l0) && x < r.w - w1 - 1) fr_canvas_put(c, r.x + x, yb, '0', ROLE(FR_R_LABEL), 0, 0);
+    }
+}

@@ -1,0 +1,442 @@
+/* view.c — UI state and key handling for the inspector (view.h).
+ *
+ * Design note
+ *   Keys go through the keymap table (keymap.h) for the current modal context (help overlay,
+ *   y/n prompt, normal), then one switch interprets the action for the focused panel.
+ *   Actions that change the optimiser become fr_cmd entries in fr_view_out; in read-only
+ *   replay they only print why they are disabled.  Everything here is deterministic and
+ *   terminal-free, so tests drive it with key scripts.
+ */
+#include "view_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "frtui/plot.h"
+
+static const int iters_ladder[] = {100, 200, 500, 1000, 2000, 5000, 10000, 20000};
+
+void fr_ui_init(fr_ui *ui, int utf8, int readonly)
+{
+    memset(ui, 0, sizeof *ui);
+    ui->utf8 = utf8;
+    ui->readonly = readonly;
+    ui->follow_run = 1;
+    ui->focus = FR_L_LIST;
+    ui->expanded = -1;
+    ui->loss_follow = 1;
+    ui->smooth = 0.9;
+    ui->scatter_abs = 1;
+    ui->next_method = ui->next_bits = ui->next_iters = -1;
+    ui->heat_wpp_r = ui->heat_wpp_c = 1;
+    ui->list_rows = 10;
+    ui->cols = 100;
+    ui->rows = 30;
+}
+
+void fr_ui_free(fr_ui *ui)
+{
+    fr_snapshot_release(ui->frozen);
+    ui->frozen = NULL;
+}
+
+const fr_snapshot *fr_ui_snapshot(const fr_ui *ui, const fr_snapshot *live) { return ui->frozen ? ui->frozen : live; }
+
+const fr_unit_view *fr_view_unit(const fr_snapshot *s, int i)
+{
+    if (!s || i < 0 || i >= s->n_units) return NULL;
+    return s->units[i];
+}
+
+const fr_layer_view *fr_view_layer(const fr_unit_view *u, int l)
+{
+    if (!u || u->n_layers <= 0) return NULL;
+    if (l < 0) l = 0;
+    if (l >= u->n_layers) l = u->n_layers - 1;
+    return &u->layers[l];
+}
+
+static const float *qty_ptr(const fr_layer_view *L, int q)
+{
+    switch (q) {
+    case FR_HQ_S2: return L->s2;
+    case FR_HQ_SCOMB: return L->s_comb;
+    case FR_HQ_SHIFT: return L->shift;
+    case FR_HQ_H: return L->h;
+    default: return NULL;
+    }
+}
+
+int fr_view_heat_qty(const fr_layer_view *L, int want)
+{
+    if (!L) return -1;
+    if (want >= 0 && want < FR_HQ__COUNT && qty_ptr(L, want)) return want;
+    for (int q = 0; q < FR_HQ__COUNT; q++)
+        if (qty_ptr(L, q)) return q;
+    return -1;
+}
+
+const float *fr_view_heat_data(const fr_layer_view *L, int qty, int *mode, float *range)
+{
+    *mode = FR_HEAT_LOG2;
+    *range = 1.0f;   /* log2 range: S in [1/2, 2] spans the colour map: FlexRound rarely goes further */
+    if (qty == FR_HQ_SHIFT) { *mode = FR_HEAT_LINEAR; *range = 1.5f; }
+    if (qty == FR_HQ_H) { *mode = FR_HEAT_LINEAR; *range = 1.0f; }
+    return L ? qty_ptr(L, qty) : NULL;
+}
+
+const char *fr_view_heat_name(int qty)
+{
+    static const char *const n[] = {"S2", "S2*s3*s4", "shift", "h(V)"};
+    return qty >= 0 && qty < FR_HQ__COUNT ? n[qty] : "-";
+}
+
+const fr_unit_view *fr_view_unit_method(const fr_unit_view *u, int m)
+{
+    if (!u) return NULL;
+    if ((int)u->method == m && u->status != FR_UNIT_PENDING) return u;
+    return u->alt[m];
+}
+
+int fr_view_run_active(const fr_snapshot *s)
+{
+    return s && (s->status == FR_RUN_RUNNING || s->status == FR_RUN_PAUSED || s->status == FR_RUN_IDLE);
+}
+
+void fr_view_layout(const fr_ui *ui, int cols, int rows, fr_layout *L)
+{
+    fr_layout_req q = {ui->mode, ui->expanded, ui->explain};
+    fr_layout_compute(cols, rows, &q, L);
+}
+
+void fr_view_clamp(fr_ui *ui, const fr_snapshot *s)
+{
+    if (!s || s->n_units <= 0) {
+        ui->sel_unit = 0;
+        return;
+    }
+    if (ui->follow_run && s->cur_unit >= 0) ui->sel_unit = s->cur_unit;
+    if (ui->sel_unit >= s->n_units) ui->sel_unit = s->n_units - 1;
+    if (ui->sel_unit < 0) ui->sel_unit = 0;
+    const fr_unit_view *u = s->units[ui->sel_unit];
+    if (!u || u->n_layers <= 0) {
+        ui->sel_layer = 0;
+        return;
+    }
+    if (ui->sel_layer >= u->n_layers) ui->sel_layer = u->n_layers - 1;
+    if (ui->sel_layer < 0) ui->sel_layer = 0;
+    const fr_layer_view *L = &u->layers[ui->sel_layer];
+    int rows = FR_MAX(1, L->o), cols = (int)FR_MAX(1, L->n / FR_MAX(1, L->o));
+    ui->cur_r = FR_MAX(0, FR_MIN(ui->cur_r, rows - 1));
+    ui->cur_c = FR_MAX(0, FR_MIN(ui->cur_c, cols - 1));
+}
+
+const char *fr_view_focus_name(const fr_ui *ui)
+{
+    if (ui->mode == FR_MODE_COMPARE && ui->focus >= FR_L_CMP0 && ui->focus <= FR_L_CMP2) return "compare";
+    if (ui->mode == FR_MODE_RECIP && ui->focus == FR_L_SCATTER) return "reciprocal";
+    switch (ui->focus) {
+    case FR_L_LIST: return "units";
+    case FR_L_LOSS: return "loss";
+    case FR_L_STATS: return "stats";
+    case FR_L_HEAT: return "heatmap";
+    case FR_L_SCATTER: return "scatter";
+    case FR_L_HIST: return "hist";
+    default: return "heatmap";
+    }
+}
+
+int fr_view_bar_key_at(const fr_ui *ui, int x)
+{
+    for (int i = 0; i < ui->n_bar; i++)
+        if (x >= ui->bar[i].x0 && x < ui->bar[i].x1) return ui->bar[i].key;
+    return 0;
+}
+
+static void add_cmd(fr_view_out *o, fr_cmd_type t, int64_t arg)
+{
+    if (o->n_cmds < 4) o->cmd[o->n_cmds++] = (fr_cmd){t, arg};
+}
+
+static void set_msg(fr_ui *ui, const char *m) { snprintf(ui->msg, sizeof ui->msg, "%s", m); }
+
+static void move_unit(fr_ui *ui, const fr_snapshot *s, int d)
+{
+    if (!s || s->n_units <= 0) return;
+    ui->follow_run = 0;
+    int n = ui->sel_unit + d;
+    ui->sel_unit = n < 0 ? 0 : n >= s->n_units ? s->n_units - 1 : n;
+    ui->sel_layer = 0;
+    ui->cur_r = ui->cur_c = ui->heat_top = ui->heat_left = 0;
+}
+
+static void cycle_focus(fr_ui *ui, int d)
+{
+    static const int order[] = {FR_L_LIST, FR_L_LOSS, FR_L_HEAT, FR_L_SCATTER, FR_L_HIST,
+                                FR_L_CMP0, FR_L_CMP1, FR_L_CMP2, FR_L_STATS};
+    const int n = (int)(sizeof order / sizeof order[0]);
+    fr_layout L;
+    fr_layout_req q = {ui->mode, -1, ui->explain};
+    fr_layout_compute(FR_MAX(ui->cols, FR_LAYOUT_MIN_W), FR_MAX(ui->rows, FR_LAYOUT_MIN_H + 3), &q, &L);
+    int at = 0;
+    for (int i = 0; i < n; i++) if (order[i] == ui->focus) at = i;
+    for (int k = 1; k <= n; k++) {
+        int j = ((at + d * k) % n + n) % n;
+        if (L.r[order[j]].w > 0) {
+            ui->focus = order[j];
+            if (ui->expanded >= 0) ui->expanded = ui->focus;
+            return;
+        }
+    }
+}
+
+static int heat_focus(const fr_ui *ui) { return ui->focus == FR_L_HEAT && ui->mode == FR_MODE_MAIN; }
+
+static void heat_move(fr_ui *ui, int dr, int dc)
+{
+    ui->cur_r += dr * FR_MAX(1, ui->heat_wpp_r);
+    ui->cur_c += dc * FR_MAX(1, ui->heat_wpp_c);
+    if (ui->cur_r < 0) ui->cur_r = 0;
+    if (ui->cur_c < 0) ui->cur_c = 0;
+}
+
+static int worker_allowed(fr_ui *ui, const fr_keybind *b)
+{
+    if (!(b->flags & FR_KF_WORKER)) return 1;
+    if (ui->readonly) {
+        set_msg(ui, "read-only replay: optimiser actions are disabled");
+        return 0;
+    }
+    return 1;
+}
+
+void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out)
+{
+    memset(out, 0, sizeof *out);
+    const fr_snapshot *s = fr_ui_snapshot(ui, live);
+    unsigned ctx = ui->help ? FR_CTX_HELP : ui->confirm ? FR_CTX_CONFIRM : FR_CTX_NORMAL;
+    if (key == FR_KEY_CTRL('l')) {   /* repaint works in every context */
+        out->repaint = 1;
+        return;
+    }
+    if (key == FR_KEY_RESIZE) return;
+    int was_g = ui->pending_g;
+    ui->pending_g = 0;
+    const fr_keybind *b = fr_keymap_lookup(key, ctx);
+    if (ctx == FR_CTX_HELP) {
+        if (!b) return;   /* unknown keys do nothing, the overlay stays */
+        if (b->act == FR_ACT_DOWN) ui->help_scroll++;
+        else if (b->act == FR_ACT_UP) ui->help_scroll = FR_MAX(0, ui->help_scroll - 1);
+        else ui->help = 0;
+        return;
+    }
+    if (ctx == FR_CTX_CONFIRM) {
+        if (!b) return;
+        fr_action what = ui->confirm;
+        ui->confirm = FR_ACT_NONE;
+        ui->msg[0] = 0;
+        if (b->act != FR_ACT_YES) return;
+        if (what == FR_ACT_QUIT) {
+            add_cmd(out, FR_CMD_QUIT, 0);
+            out->quit = 1;
+        } else if (what == FR_ACT_RESTART) {
+            add_cmd(out, FR_CMD_RESTART_UNIT, ui->sel_unit);
+            snprintf(ui->msg, sizeof ui->msg, "restarting unit %d", ui->sel_unit);
+        }
+        return;
+    }
+    if (!b) return;
+    if (b->act == FR_ACT_TOP && key == 'g' && !was_g) {   /* first half of "gg" */
+        ui->pending_g = 1;
+        return;
+    }
+    if (!worker_allowed(ui, b)) return;
+    fr_view_clamp(ui, s);
+    const fr_unit_view *u = fr_view_unit(s, ui->sel_unit);
+    int half = FR_MAX(1, (heat_focus(ui) ? ui->heat_vis_r : ui->list_rows) / 2);
+    switch (b->act) {
+    case FR_ACT_QUIT:
+        if (fr_view_run_active(live) && !ui->readonly && live && live->status != FR_RUN_IDLE) {
+            ui->confirm = FR_ACT_QUIT;
+            set_msg(ui, "The optimiser is running. Quit anyway? (y/n)");
+        } else {
+            out->quit = 1;
+        }
+        break;
+    case FR_ACT_HELP: ui->help = 1; ui->help_scroll = 0; break;
+    case FR_ACT_DOWN: if (heat_focus(ui)) heat_move(ui, 1, 0); else move_unit(ui, s, 1); break;
+    case FR_ACT_UP: if (heat_focus(ui)) heat_move(ui, -1, 0); else move_unit(ui, s, -1); break;
+    case FR_ACT_LEFT:
+        if (heat_focus(ui)) heat_move(ui, 0, -1);
+        else if (ui->focus == FR_L_LOSS && ui->loss_zoom > 0) {
+            int a, bb;
+            fr_loss_opts lo = {0, ui->loss_follow, ui->loss_zoom, ui->loss_start, 0, 0};
+            fr_plot_loss_window(u ? u->n_loss : 0, u ? u->iters : 0, &lo, &a, &bb);
+            ui->loss_follow = 0;
+            ui->loss_start = FR_MAX(0, a - (bb - a) / 4);
+        }
+        break;
+    case FR_ACT_RIGHT:
+        if (heat_focus(ui)) heat_move(ui, 0, 1);
+        else if (ui->focus == FR_L_LOSS && ui->loss_zoom > 0 && !ui->loss_follow) {
+            int a, bb;
+            fr_loss_opts lo = {0, 0, ui->loss_zoom, ui->loss_start, 0, 0};
+            fr_plot_loss_window(u ? u->n_loss : 0, u ? u->iters : 0, &lo, &a, &bb);
+            ui->loss_start = a + (bb - a) / 4;
+        }
+        break;
+    case FR_ACT_UNIT_NEXT: move_unit(ui, s, 1); break;
+    case FR_ACT_UNIT_PREV: move_unit(ui, s, -1); break;
+    case FR_ACT_TOP:
+        if (heat_focus(ui)) ui->cur_r = ui->cur_c = 0;
+        else move_unit(ui, s, -(1 << 30));
+        break;
+    case FR_ACT_BOTTOM:
+        if (heat_focus(ui)) ui->cur_r = ui->cur_c = 1 << 30;   /* clamped at render */
+        else move_unit(ui, s, 1 << 30);
+        break;
+    case FR_ACT_PAGE_DOWN: if (heat_focus(ui)) ui->cur_r += half; else move_unit(ui, s, half); break;
+    case FR_ACT_PAGE_UP:
+        if (heat_focus(ui)) ui->cur_r = FR_MAX(0, ui->cur_r - half);
+        else move_unit(ui, s, -half);
+        break;
+    case FR_ACT_LAYER_NEXT:
+    case FR_ACT_LAYER_PREV:
+        if (u && u->n_layers > 1) {
+            int d = b->act == FR_ACT_LAYER_NEXT ? 1 : -1;
+            ui->sel_layer = (ui->sel_layer + d + u->n_layers) % u->n_layers;
+            ui->cur_r = ui->cur_c = ui->heat_top = ui->heat_left = 0;
+        }
+        break;
+    case FR_ACT_FOCUS_NEXT: cycle_focus(ui, 1); break;
+    case FR_ACT_FOCUS_PREV: cycle_focus(ui, -1); break;
+    case FR_ACT_EXPAND: ui->expanded = ui->expanded >= 0 ? -1 : ui->focus; break;
+    case FR_ACT_BACK:
+        if (ui->expanded >= 0) ui->expanded = -1;
+        else if (ui->mode != FR_MODE_MAIN) { ui->mode = FR_MODE_MAIN; if (ui->focus >= FR_L_CMP0) ui->focus = FR_L_HEAT; }
+        else if (ui->explain) ui->explain = 0;
+        break;
+    case FR_ACT_ZOOM_IN:
+    case FR_ACT_ZOOM_OUT:
+    case FR_ACT_ZOOM_RESET: {
+        int d = b->act == FR_ACT_ZOOM_IN ? 1 : b->act == FR_ACT_ZOOM_OUT ? -1 : 0;
+        if (ui->focus == FR_L_LOSS) {
+            ui->loss_zoom = d ? FR_MAX(0, FR_MIN(ui->loss_zoom + d, 12)) : 0;
+            if (!d) ui->loss_follow = 1;
+        } else {
+            ui->heat_zoom = d ? FR_MAX(0, FR_MIN(ui->heat_zoom + d, 10)) : 0;
+        }
+        break;
+    }
+    case FR_ACT_FOLLOW:
+        ui->loss_follow = !ui->loss_follow;
+        set_msg(ui, ui->loss_follow ? "loss: following the newest iteration" : "loss: window fixed");
+        break;
+    case FR_ACT_LOGY: ui->loss_logy = !ui->loss_logy; break;
+    case FR_ACT_HEAT_CYCLE: {
+        const fr_layer_view *L = fr_view_layer(u, ui->sel_layer);
+        int cur = fr_view_heat_qty(L, ui->heat_qty);
+        for (int k = 1; k <= FR_HQ__COUNT; k++) {
+            int q = (FR_MAX(cur, 0) + k) % FR_HQ__COUNT;
+            if (fr_view_heat_qty(L, q) == q) { ui->heat_qty = q; break; }
+        }
+        break;
+    }
+    case FR_ACT_SCATTER_ABS: ui->scatter_abs = !ui->scatter_abs; break;
+    case FR_ACT_EXPLAIN: ui->explain = !ui->explain; break;
+    case FR_ACT_COMPARE:
+        if (ui->mode == FR_MODE_COMPARE) {
+            ui->mode = FR_MODE_MAIN;
+            if (ui->focus >= FR_L_CMP0 && ui->focus <= FR_L_CMP2) ui->focus = FR_L_HEAT;
+            break;
+        }
+        ui->mode = FR_MODE_COMPARE;
+        ui->expanded = -1;
+        if (u && !ui->readonly && live) {
+            int missing = 0;
+            for (int m = 0; m < FR_METHOD__COUNT; m++) missing += fr_view_unit_method(u, m) == NULL;
+            if (missing) {
+                add_cmd(out, FR_CMD_COMPARE_UNIT, ui->sel_unit);
+                set_msg(ui, "computing the other methods for this unit...");
+            }
+        }
+        break;
+    case FR_ACT_RECIP:
+        ui->mode = ui->mode == FR_MODE_RECIP ? FR_MODE_MAIN : FR_MODE_RECIP;
+        ui->expanded = -1;
+        if (ui->mode == FR_MODE_RECIP) ui->focus = FR_L_SCATTER;
+        break;
+    case FR_ACT_FREEZE:
+        if (ui->frozen) {
+            fr_snapshot_release(ui->frozen);
+            ui->frozen = NULL;
+            set_msg(ui, "view live again");
+        } else if (live) {
+            fr_snapshot_retain(live);
+            ui->frozen = live;
+            set_msg(ui, "view frozen (the optimiser keeps running; f to unfreeze)");
+        }
+        break;
+    case FR_ACT_PAUSE:
+        if (live && live->status == FR_RUN_PAUSED) add_cmd(out, FR_CMD_RESUME, 0), set_msg(ui, "resuming");
+        else add_cmd(out, FR_CMD_PAUSE, 0), set_msg(ui, "pausing after this iteration");
+        break;
+    case FR_ACT_STEP:
+        add_cmd(out, FR_CMD_STEP_UNIT, 0);
+        set_msg(ui, "step: running to the end of this unit");
+        break;
+    case FR_ACT_STEP_MODE: {
+        int on = live ? !live->step_mode : 1;
+        add_cmd(out, FR_CMD_SET_STEP_MODE, on);
+        set_msg(ui, on ? "debugger mode on: pause after every unit" : "debugger mode off");
+        break;
+    }
+    case FR_ACT_RESTART:
+        ui->confirm = FR_ACT_RESTART;
+        snprintf(ui->msg, sizeof ui->msg, "Restart unit %d%s%s (and redo the units after it)? (y/n)", ui->sel_unit,
+                 u ? " " : "", u ? u->name : "");
+        break;
+    case FR_ACT_METHOD: {
+        int m = ui->next_method >= 0 ? ui->next_method : s ? (int)s->info.method : FR_METHOD_FLEXROUND;
+        m = (m + 1) % FR_METHOD__COUNT;
+        ui->next_method = m;
+        add_cmd(out, FR_CMD_SET_METHOD, m);
+        snprintf(ui->msg, sizeof ui->msg, "next unit / restart uses %s", fr_method_name((fr_method)m));
+        break;
+    }
+    case FR_ACT_BITS: {
+        int bt = ui->next_bits >= 0 ? ui->next_bits : s && s->info.bits ? s->info.bits : 4;
+        bt = bt >= 8 ? 2 : bt + 1;
+        ui->next_bits = bt;
+        add_cmd(out, FR_CMD_SET_BITS, bt);
+        snprintf(ui->msg, sizeof ui->msg, "next unit / restart uses W%d", bt);
+        break;
+    }
+    case FR_ACT_ITERS: {
+        int it = ui->next_iters >= 0 ? ui->next_iters : s ? s->info.iters : 1000;
+        const int n = (int)(sizeof iters_ladder / sizeof iters_ladder[0]);
+        int k = 0;
+        while (k < n && iters_ladder[k] <= it) k++;
+        it = iters_ladder[k % n];
+        ui->next_iters = it;
+        add_cmd(out, FR_CMD_SET_ITERS, it);
+        snprintf(ui->msg, sizeof ui->msg, "next unit / restart runs %d iterations", it);
+        break;
+    }
+    case FR_ACT_EXPORT:
+        out->export_unit = ui->sel_unit;
+        out->export_layer = ui->sel_layer;
+        out->export_view = fr_view_focus_name(ui);
+        break;
+    case FR_ACT_CHECKPOINT:
+        add_cmd(out, FR_CMD_CHECKPOINT, 0);
+        set_msg(ui, "checkpoint requested");
+        break;
+    case FR_ACT_REPAINT: out->repaint = 1; break;
+    case FR_ACT_FOLLOW_RUN:
+        ui->follow_run = 1;
+        set_msg(ui, "following the running unit");
+        break;
+    default: break;
+    }
+}

@@ -1,0 +1,22 @@
+/* view_impl.h — helpers shared by view.c, view_render.c and view_dump.c (private). */
+#ifndef FRTUI_VIEW_IMPL_H
+#define FRTUI_VIEW_IMPL_H
+
+#include "frtui/view.h"
+
+const fr_unit_view *fr_view_unit(const fr_snapshot *s, int i);
+const fr_layer_view *fr_view_layer(const fr_unit_view *u, int l);
+/* The heat quantity actually shown: `want` if the layer has it, else the first available
+ * (S2, S2*s3*s4, shift, h); -1 when the layer has none. */
+int fr_view_heat_qty(const fr_layer_view *L, int want);
+const float *fr_view_heat_data(const fr_layer_view *L, int qty, int *mode, float *range);
+const char *fr_view_heat_name(int qty);
+void fr_view_layout(const fr_ui *ui, int cols, int rows, fr_layout *L);
+/* The run is live and not finished (quit needs confirmation). */
+int fr_view_run_active(const fr_snapshot *s);
+/* The unit view for method m of unit u (itself or u->alt[m]), or NULL. */
+const fr_unit_view *fr_view_unit_method(const fr_unit_view *u, int m);
+/* Clamps selection, layer and heat cursor against the snapshot (render and keys use it). */
+void fr_view_clamp(fr_ui *ui, const fr_snapshot *s);
+
+#endif

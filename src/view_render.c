@@ -1,0 +1,701 @@
+/* view_render.c — draws a whole inspector frame from (snapshot, fr_ui) into a canvas.
+ *
+ * Design note
+ *   One function per panel, each given its rectangle from the pure layout.  Panels read the
+ *   immutable snapshot only; the render pass mutates fr_ui just to clamp selection/cursor and
+ *   to remember geometry that key handling needs (heatmap page size, list height, function
+ *   bar hit boxes).  Nothing here allocates per weight except plot scratch buffers.
+ */
+#include "view_impl.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "frtui/plot.h"
+
+#define ROLE(r) FR_COL_ROLE(r)
+
+static const char *status_word(fr_run_status st, fr_role *role)
+{
+    switch (st) {
+    case FR_RUN_RUNNING: *role = FR_R_RUNNING; return "RUNNING";
+    case FR_RUN_PAUSED: *role = FR_R_WARN; return "PAUSED";
+    case FR_RUN_DONE: *role = FR_R_GOOD; return "DONE";
+    case FR_RUN_FAILED: *role = FR_R_BAD; return "FAILED";
+    case FR_RUN_REPLAY: *role = FR_R_TITLE; return "REPLAY";
+    default: *role = FR_R_DIM; return "IDLE";
+    }
+}
+
+static void fmt_dur(char *b, size_t n, double s)
+{
+    if (!(s >= 0) || !isfinite(s)) snprintf(b, n, "--");
+    else if (s < 60) snprintf(b, n, "%ds", (int)s);
+    else if (s < 3600) snprintf(b, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(b, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+static void fmtv(char *b, size_t n, double v)
+{
+    if (!isfinite(v)) snprintf(b, n, "--");
+    else fr_plot_fmt(b, n, v);
+}
+
+/* Writes text and returns the x after it (helper for left-to-right segments). */
+static int seg(fr_canvas *c, int x, int y, int xmax, const char *s, fr_role role, uint32_t bg, uint16_t attr)
+{
+    if (x >= xmax) return x;
+    return x + fr_canvas_text(c, x, y, xmax - x, s, ROLE(role), bg, attr);
+}
+
+/* ------------------------------------------------------------------ header */
+
+typedef struct hseg { char text[128]; fr_role role; uint16_t attr; int prio; } hseg;
+
+static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_snapshot *s)
+{
+    uint32_t bg = ROLE(FR_R_HEADER_BG);
+    fr_canvas_fill(c, r, ' ', ROLE(FR_R_TEXT), bg, 0);
+    int x = r.x, y = r.y, xe = r.x + r.w;
+    x = seg(c, x, y, xe, " frtui ", FR_R_TITLE, bg, FR_A_BOLD);
+    if (!s) {
+        seg(c, x, y, xe, " waiting for the first snapshot...", FR_R_DIM, bg, 0);
+        return;
+    }
+    /* segments with priorities: the least important are dropped first on narrow terminals */
+    hseg g[8];
+    int n = 0;
+    fr_role role;
+    const char *w = status_word(s->status, &role);
+    snprintf(g[n].text, sizeof g[n].text, " %s ", w), g[n].role = role, g[n].attr = FR_A_BOLD, g[n++].prio = 9;
+    snprintf(g[n].text, sizeof g[n].text, " %.60s ", s->info.model[0] ? s->info.model : "(model)");
+    g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 2;
+    if (s->info.act_bits > 0)
+        snprintf(g[n].text, sizeof g[n].text, " %s W%d/A%d ", fr_method_name(s->info.method), s->info.bits, s->info.act_bits);
+    else
+        snprintf(g[n].text, sizeof g[n].text, " %s W%d ", fr_method_name(s->info.method), s->info.bits);
+    g[n].role = FR_R_FLEXROUND, g[n].attr = FR_A_BOLD, g[n++].prio = 6;
+    const fr_unit_view *cu = fr_view_unit(s, s->cur_unit);
+    if (cu) {
+        snprintf(g[n].text, sizeof g[n].text, " %d/%d %.40s %d/%d ", s->cur_unit + 1, s->n_units, cu->name, cu->iter,
+                 cu->iters);
+    } else {
+        int done = 0;
+        for (int i = 0; i < s->n_units; i++) done += s->units[i] && s->units[i]->status >= FR_UNIT_DONE;
+        snprintf(g[n].text, sizeof g[n].text, " %d/%d units done ", done, s->n_units);
+    }
+    g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 8;
+    if (s->status == FR_RUN_RUNNING || s->it_per_s > 0) {
+        char t1[32];
+        fmt_dur(t1, sizeof t1, s->eta_s);
+        snprintf(g[n].text, sizeof g[n].text, " %.0f it/s ETA %s ", s->it_per_s, t1);
+        g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 7;
+    }
+    if (s->info.blas_core[0]) {
+        snprintf(g[n].text, sizeof g[n].text, " BLAS %.31s ", s->info.blas_core);
+        g[n].role = FR_R_DIM, g[n].attr = 0, g[n++].prio = 5;
+    }
+    if (s->acc_q >= 0 && s->acc_fp >= 0) {
+        snprintf(g[n].text, sizeof g[n].text, " top-1 %.1f%% (fp %.1f%%) ", 100 * s->acc_q, 100 * s->acc_fp);
+        g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 4;
+    }
+    char badges[96] = "";
+    if (s->step_mode) strcat(badges, " DEBUG ");
+    if (ui->readonly) strcat(badges, " READ-ONLY ");
+    if (ui->frozen) strcat(badges, " FROZEN ");
+    int bw = (int)strlen(badges);
+    int avail = xe - x - bw - 1;
+    for (;;) {
+        int tot = 0, low = -1;
+        for (int i = 0; i < n; i++) {
+            if (g[i].prio < 0) continue;
+            tot += fr_utf8_width(g[i].text) + 1;
+            if (low < 0 || g[i].prio < g[low].prio) low = i;
+        }
+        if (tot <= avail || low < 0) break;
+        g[low].prio = -1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (g[i].prio < 0) continue;
+        x = seg(c, x, y, xe, g[i].text, g[i].role, bg, g[i].attr);
+        if (x < xe) fr_canvas_put(c, x++, y, 0x2502, ROLE(FR_R_BORDER), bg, 0);
+    }
+    if (bw && xe - bw > x) fr_canvas_text(c, xe - bw, y, bw, badges, ROLE(FR_R_KEY), ROLE(FR_R_WARN), FR_A_BOLD);
+}
+
+/* ------------------------------------------------------------------ unit list */
+
+static void render_list(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s)
+{
+    char title[64];
+    snprintf(title, sizeof title, "Units%s", s ? "" : "");
+    if (s) snprintf(title, sizeof title, "Units (%d)", s->n_units);
+    fr_canvas_box(c, r, title, ui->focus == FR_L_LIST);
+    fr_rect in = fr_rect_inner(r);
+    if (in.h < 2 || !s) return;
+    int w = in.w;
+    int name_w = w - 2 - 9 - 7;
+    int op_w = 0, shape_w = 0;
+    if (name_w >= 28) { op_w = FR_MIN(14, name_w - 16); name_w -= op_w + 1; }
+    if (name_w >= 24) { shape_w = 10; name_w -= shape_w + 1; }
+    /* column header */
+    int x = in.x + 2;
+    fr_canvas_text(c, x, in.y, name_w, "unit", ROLE(FR_R_DIM), 0, 0);
+    x += name_w + 1;
+    if (op_w) { fr_canvas_text(c, x, in.y, op_w, "op", ROLE(FR_R_DIM), 0, 0); x += op_w + 1; }
+    if (shape_w) { fr_canvas_text(c, x, in.y, shape_w, "out", ROLE(FR_R_DIM), 0, 0); x += shape_w + 1; }
+    fr_canvas_text(c, in.x + w - 16, in.y, 8, "    loss", ROLE(FR_R_DIM), 0, 0);
+    fr_canvas_text(c, in.x + w - 7, in.y, 7, "   aggr", ROLE(FR_R_DIM), 0, 0);
+    int rows = in.h - 1;
+    ui->list_rows = rows;
+    if (ui->sel_unit < ui->list_top) ui->list_top = ui->sel_unit;
+    if (ui->sel_unit >= ui->list_top + rows) ui->list_top = ui->sel_unit - rows + 1;
+    if (ui->list_top > FR_MAX(0, s->n_units - rows)) ui->list_top = FR_MAX(0, s->n_units - rows);
+    if (ui->list_top < 0) ui->list_top = 0;
+    for (int k = 0; k < rows; k++) {
+        int i = ui->list_top + k;
+        if (i >= s->n_units) break;
+        const fr_unit_view *u = s->units[i];
+        int y = in.y + 1 + k;
+        int sel = i == ui->sel_unit;
+        uint32_t bg = sel ? ROLE(FR_R_SELECTION_BG) : 0;
+        if (sel) fr_canvas_fill(c, (fr_rect){in.x, y, in.w, 1}, ' ', ROLE(FR_R_TEXT), bg, 0);
+        if (!u) continue;
+        uint32_t mark = 0x00b7;
+        fr_role mr = FR_R_PENDING;
+        if (u->status == FR_UNIT_RUNNING || i == s->cur_unit) { mark = 0x25b6; mr = FR_R_RUNNING; }
+        else if (u->status == FR_UNIT_DONE) { mark = 0x2713; mr = FR_R_DONE; }
+        else if (u->status == FR_UNIT_FALLBACK) { mark = '!'; mr = FR_R_BAD; }
+        fr_canvas_put(c, in.x, y, mark, ROLE(mr), bg, FR_A_BOLD);
+        fr_role tr = u->status == FR_UNIT_PENDING ? FR_R_DIM : FR_R_TEXT;
+        x = in.x + 2;
+        fr_canvas_text(c, x, y, name_w, u->name, ROLE(tr), bg, sel ? FR_A_BOLD : 0);
+        x += name_w + 1;
+        if (op_w) { fr_canvas_text(c, x, y, op_w, u->ops, ROLE(FR_R_DIM), bg, 0); x += op_w + 1; }
+        if (shape_w) { fr_canvas_text(c, x, y, shape_w, u->shape, ROLE(FR_R_DIM), bg, 0); }
+        char lb[24] = "", ab[16] = "";
+        double lv = u->status == FR_UNIT_PENDING ? u->loss_rtn : u->loss_after;
+        if (lv > 0 && isfinite(lv)) fr_plot_fmt(lb, sizeof lb, lv);
+        else snprintf(lb, sizeof lb, "-");
+        if (u->status != FR_UNIT_PENDING) snprintf(ab, sizeof ab, "%5.1f%%", 100 * u->aggressive);
+        else snprintf(ab, sizeof ab, "-");
+        char tmp[24];
+        snprintf(tmp, sizeof tmp, "%8s", lb);
+        fr_role lr = tr;
+        if (u->status != FR_UNIT_PENDING && u->loss_rtn > 0 && lv > 0) lr = lv < u->loss_rtn ? FR_R_GOOD : FR_R_BAD;
+        fr_canvas_text(c, in.x + w - 16, y, 8, tmp, ROLE(lr), bg, 0);
+        snprintf(tmp, sizeof tmp, "%7s", ab);
+        fr_canvas_text(c, in.x + w - 7, y, 7, tmp, ROLE(tr), bg, 0);
+    }
+    /* scroll hint in the bottom border */
+    if (s->n_units > rows) {
+        char sb[48];
+        snprintf(sb, sizeof sb, " %d-%d/%d ", ui->list_top + 1, FR_MIN(s->n_units, ui->list_top + rows), s->n_units);
+        int sw = (int)strlen(sb);
+        fr_canvas_text(c, r.x + r.w - sw - 2, r.y + r.h - 1, sw, sb, ROLE(FR_R_DIM), 0, 0);
+    }
+}
+
+/* ------------------------------------------------------------------ loss */
+
+static void render_loss(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u)
+{
+    char title[160];
+    snprintf(title, sizeof title, "Loss %s%s%s%s", u ? u->name : "", ui->loss_logy ? " log-y" : "",
+             ui->loss_zoom ? " zoom" : "", ui->loss_zoom && ui->loss_follow ? " tail" : "");
+    fr_canvas_box(c, r, title, ui->focus == FR_L_LOSS);
+    fr_rect in = fr_rect_inner(r);
+    if (!u || in.h < 3) return;
+    if (u->status == FR_UNIT_PENDING || u->n_loss == 0) {
+        char b[96], v[24];
+        fmtv(v, sizeof v, u->loss_rtn);
+        snprintf(b, sizeof b, u->status == FR_UNIT_PENDING ? "pending: RTN loss %s" : "no iterations yet (RTN %s)", v);
+        int bw = fr_utf8_width(b);
+        fr_canvas_text(c, in.x + FR_MAX(0, (in.w - bw) / 2), in.y + in.h / 2, in.w, b, ROLE(FR_R_DIM), 0, 0);
+        return;
+    }
+    fr_loss_opts o = {ui->loss_logy, ui->loss_follow, ui->loss_zoom, ui->loss_start, ui->smooth, u->loss_rtn};
+    fr_plot_loss(c, in, u->loss, u->n_loss, FR_MAX(u->iters, u->n_loss), &o);
+    /* legend in the bottom border */
+    int x = r.x + r.w - 17, y = r.y + r.h - 1;
+    if (x > r.x + 2) {
+        x = seg(c, x, y, r.x + r.w - 1, " raw", FR_R_LOSS_RAW, 0, 0);
+        x = seg(c, x, y, r.x + r.w - 1, " EMA", FR_R_LOSS_EMA, 0, FR_A_BOLD);
+        x = seg(c, x, y, r.x + r.w - 1, " RTN ", FR_R_BAD, 0, 0);
+    }
+}
+
+/* ------------------------------------------------------------------ stats */
+
+static void kv(fr_canvas *c, fr_rect in, int *row, const char *k, fr_role vr, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void kv(fr_canvas *c, fr_rect in, int *row, const char *k, fr_role vr, const char *fmt, ...)
+{
+    if (*row >= in.h) return;
+    char b[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof b, fmt, ap);
+    va_end(ap);
+    fr_canvas_text(c, in.x, in.y + *row, 8, k, ROLE(FR_R_DIM), 0, 0);
+    fr_canvas_text(c, in.x + 8, in.y + *row, in.w - 8, b, ROLE(vr), 0, 0);
+    (*row)++;
+}
+
+static void render_stats(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L)
+{
+    fr_canvas_box(c, r, "Stats", ui->focus == FR_L_STATS);
+    fr_rect in = fr_rect_inner(r);
+    if (!u || in.h < 1) return;
+    int row = 0;
+    char a[24], b[24], d[24];
+    static const char *const st[] = {"pending", "running", "done", "fallback (RTN)"};
+    kv(c, in, &row, "unit", FR_R_TEXT, "%s  %s", u->name, st[u->status <= FR_UNIT_FALLBACK ? u->status : 0]);
+    kv(c, in, &row, "method", FR_R_TEXT, "%s W%d %d/%d it", fr_method_name(u->method), u->bits, u->iter, u->iters);
+    fmtv(a, sizeof a, u->loss_after);
+    fmtv(b, sizeof b, u->loss_rtn);
+    fmtv(d, sizeof d, u->loss_before);
+    if (u->status != FR_UNIT_PENDING) {
+        fr_role rr = u->rel_vs_rtn > 0 && u->rel_vs_rtn < 1 ? FR_R_GOOD : FR_R_BAD;
+        kv(c, in, &row, "loss", rr, "%s (%.2fx RTN)", a, u->rel_vs_rtn);
+        kv(c, in, &row, "RTN", FR_R_TEXT, "%s   start %s", b, d);
+    } else {
+        kv(c, in, &row, "RTN", FR_R_TEXT, "%s", b);
+    }
+    if (L) {
+        if (u->n_layers > 1)
+            kv(c, in, &row, "layer", FR_R_TEXT, "%d/%d %s", ui->sel_layer + 1, u->n_layers, L->name);
+        else
+            kv(c, in, &row, "layer", FR_R_TEXT, "%s", L->name);
+        kv(c, in, &row, "shape", FR_R_TEXT, "%dx%dx%dx%d (%lld)", L->o, L->i, L->kh, L->kw, (long long)L->n);
+        if (L->s1 && L->n_s1 > 0) {
+            fmtv(a, sizeof a, L->s1[0]);
+            kv(c, in, &row, "s1", FR_R_TEXT, "%s%s", a, L->n_s1 > 1 ? " (ch 0, per-channel)" : " (per-tensor)");
+        }
+        kv(c, in, &row, "SQNR", FR_R_TEXT, "%.1f dB", L->st.sqnr_db);
+        kv(c, in, &row, "aggr", L->st.aggressive > 0 ? FR_R_WARN : FR_R_TEXT, "%.2f%% (init grid %.2f%%)",
+           100 * L->st.aggressive, 100 * L->st.aggressive_init);
+        kv(c, in, &row, "!=RTN", FR_R_TEXT, "%.2f%% of codes", 100 * L->st.changed_vs_rtn);
+        if (u->method == FR_METHOD_ADAROUND) kv(c, in, &row, "undec.", FR_R_TEXT, "%.2f%% of h(V)", 100 * L->st.undecided);
+    }
+    if (u->note[0]) kv(c, in, &row, "note", FR_R_BAD, "%s", u->note);
+}
+
+/* ------------------------------------------------------------------ heatmap */
+
+static void heat_readout(fr_canvas *c, int x, int y, int w, int two_rows, const fr_layer_view *L, int r0, int c0, int qty)
+{
+    int cols = (int)(L->n / FR_MAX(1, L->o));
+    size_t i = (size_t)r0 * cols + c0;
+    if ((int64_t)i >= L->n) return;
+    float s1 = L->s1 && L->n_s1 > 0 ? L->s1[L->n_s1 > 1 ? r0 : 0] : NAN;
+    float wv = L->w ? L->w[i] : NAN;
+    float sv = qty == FR_HQ_SCOMB && L->s_comb ? L->s_comb[i] : L->s2 ? L->s2[i] : L->s_comb ? L->s_comb[i] : NAN;
+    float u = L->u ? L->u[i] : wv / s1;
+    char b1[160], b2[160], t[5][24];
+    fmtv(t[0], sizeof t[0], wv);
+    fmtv(t[1], sizeof t[1], sv);
+    snprintf(t[2], sizeof t[2], "%+.2f", u);
+    snprintf(b1, sizeof b1, "[%d,%d] W=%s S=%s W/s1=%s", r0, c0, t[0], t[1], t[2]);
+    snprintf(t[3], sizeof t[3], "%s", L->code ? "" : "-");
+    if (L->code) snprintf(t[3], sizeof t[3], "%.0f", L->code[i]);
+    snprintf(t[4], sizeof t[4], "%s", "-");
+    if (L->rtn_code) snprintf(t[4], sizeof t[4], "%.0f", L->rtn_code[i]);
+    float sh = L->shift ? L->shift[i] : NAN;
+    snprintf(b2, sizeof b2, "code=%s RTN=%s shift=%+.2f%s", t[3], t[4], sh, fabsf(sh) > 1 ? " aggressive" : "");
+    fr_canvas_text(c, x, y, w, b1, ROLE(FR_R_TEXT), 0, 0);
+    if (two_rows) {
+        fr_canvas_text(c, x, y + 1, w, b2, ROLE(fabsf(sh) > 1 ? FR_R_WARN : FR_R_TEXT), 0, 0);
+    } else {
+        int n = fr_utf8_width(b1);
+        fr_canvas_text(c, x + n + 2, y, w - n - 2, b2, ROLE(FR_R_TEXT), 0, 0);
+    }
+}
+
+static void render_heat(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L, int focus)
+{
+    int qty = fr_view_heat_qty(L, ui->heat_qty);
+    char title[160];
+    if (L) {
+        int cols = (int)(L->n / FR_MAX(1, L->o));
+        snprintf(title, sizeof title, "%s heatmap %dx%d", qty >= 0 ? fr_view_heat_name(qty) : "", L->o, cols);
+    } else {
+        snprintf(title, sizeof title, "Heatmap");
+    }
+    fr_canvas_box(c, r, title, focus);
+    fr_rect in = fr_rect_inner(r);
+    if (in.h < 4 || in.w < 10) return;
+    if (!L || qty < 0) {
+        const char *m = u && u->status == FR_UNIT_PENDING ? "pending: no per-weight arrays yet" : "no per-weight arrays";
+        fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, m, ROLE(FR_R_DIM), 0, 0);
+        return;
+    }
+    int mode;
+    float range;
+    const float *v = fr_view_heat_data(L, qty, &mode, &range);
+    int rows = FR_MAX(1, L->o), cols = (int)FR_MAX(1, L->n / FR_MAX(1, L->o));
+    int two = in.h >= 9;
+    int ro = two ? 2 : 1;
+    fr_rect m = {in.x, in.y + 1, in.w, in.h - 1 - ro};
+    fr_heat_geom g = fr_plot_heat_geom(m, c->utf8, rows, cols, ui->heat_zoom);
+    ui->heat_wpp_r = g.step_r;
+    ui->heat_wpp_c = g.step_c;
+    ui->heat_vis_r = g.vis_rows;
+    ui->heat_vis_c = g.vis_cols;
+    ui->cur_r = FR_MAX(0, FR_MIN(ui->cur_r, rows - 1));
+    ui->cur_c = FR_MAX(0, FR_MIN(ui->cur_c, cols - 1));
+    /* keep the cursor visible; align the origin to whole blocks so pixels do not shimmer */
+    if (ui->cur_r < ui->heat_top) ui->heat_top = ui->cur_r;
+    if (ui->cur_r >= ui->heat_top + g.vis_rows) ui->heat_top = ui->cur_r - g.vis_rows + 1;
+    if (ui->cur_c < ui->heat_left) ui->heat_left = ui->cur_c;
+    if (ui->cur_c >= ui->heat_left + g.vis_cols) ui->heat_left = ui->cur_c - g.vis_cols + 1;
+    ui->heat_top = FR_MAX(0, FR_MIN(ui->heat_top, rows - g.vis_rows));
+    ui->heat_left = FR_MAX(0, FR_MIN(ui->heat_left, cols - g.vis_cols));
+    fr_heat_opts o = {rows, cols, ui->heat_zoom, ui->heat_top, ui->heat_left, ui->cur_r, ui->cur_c, 1, mode, range};
+    fr_plot_heatmap(c, m, v, &o);
+    int cbw = FR_MIN(in.w - 14, 34);
+    fr_plot_colourbar(c, in.x, in.y, cbw, mode, range);
+    char zb[48];
+    if (ui->heat_zoom == 0) snprintf(zb, sizeof zb, "fit");
+    else snprintf(zb, sizeof zb, "zoom x%d", 1 << ui->heat_zoom);
+    int zw = (int)strlen(zb);
+    fr_canvas_text(c, in.x + in.w - zw, in.y, zw, zb, ROLE(FR_R_DIM), 0, 0);
+    heat_readout(c, in.x, in.y + in.h - ro, in.w, two, L, ui->cur_r, ui->cur_c, qty);
+}
+
+/* ------------------------------------------------------------------ scatter / hist */
+
+static void render_scatter(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_view *L, int focus)
+{
+    char title[128];
+    snprintf(title, sizeof title, "Scatter %s vs shift", ui->scatter_abs ? "|W|" : "W");
+    fr_canvas_box(c, r, title, focus);
+    fr_rect in = fr_rect_inner(r);
+    if (!L || !L->w || !L->shift) {
+        fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, "no per-weight arrays", ROLE(FR_R_DIM), 0, 0);
+        return;
+    }
+    char ag[48];
+    snprintf(ag, sizeof ag, " |shift|>1: %.2f%% ", 100 * L->st.aggressive);
+    int aw = (int)strlen(ag);
+    if (r.w > aw + (int)strlen(title) + 8)
+        fr_canvas_text(c, r.x + r.w - aw - 2, r.y, aw, ag, ROLE(L->st.aggressive > 0 ? FR_R_WARN : FR_R_DIM), 0, 0);
+    fr_scatter_opts o = {ui->scatter_abs, 0, 0, 1, 1, ui->scatter_abs ? "|W|" : "W"};
+    fr_plot_scatter(c, in, L->w, L->shift, L->n, &o);
+}
+
+static void render_hist(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L, int focus)
+{
+    fr_canvas_box(c, r, "Histograms", focus);
+    fr_rect in = fr_rect_inner(r);
+    if (!L || in.h < 3) return;
+    const double m1[2] = {-1, 1}, m0[1] = {0};
+    int second = u->method == FR_METHOD_FLEXROUND ? 1 : u->method == FR_METHOD_ADAROUND ? 2 : 0;
+    if (L->s2 == NULL && second == 1) second = 0;
+    if (!second) {
+        fr_plot_hist(c, in, L->st.shift_hist, FR_SHIFT_BINS, -FR_SHIFT_RANGE, FR_SHIFT_RANGE, m1, 2, ROLE(FR_R_HIST),
+                     "shift (grid steps)");
+        return;
+    }
+    int w0 = (in.w - 1) / 2;
+    fr_plot_hist(c, (fr_rect){in.x, in.y, w0, in.h}, L->st.shift_hist, FR_SHIFT_BINS, -FR_SHIFT_RANGE, FR_SHIFT_RANGE, m1, 2,
+                 ROLE(FR_R_HIST), "shift (grid)");
+    fr_rect r2 = {in.x + w0 + 1, in.y, in.w - w0 - 1, in.h};
+    if (second == 1)
+        fr_plot_hist(c, r2, L->st.s2_hist, FR_S2_BINS, -FR_S2_LN_RANGE, FR_S2_LN_RANGE, m0, 1, ROLE(FR_R_HIST_ALT), "ln S2");
+    else
+        fr_plot_hist(c, r2, L->st.h_hist, FR_H_BINS, 0, 1, NULL, 0, ROLE(FR_R_HIST_ALT), "h(V)");
+}
+
+/* ------------------------------------------------------------------ compare */
+
+static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const fr_unit_view *u)
+{
+    static const fr_role mrole[3] = {FR_R_RTN, FR_R_ADAROUND, FR_R_FLEXROUND};
+    static const char *const mname[3] = {"RTN", "AdaRound", "FlexRound"};
+    /* shared axes over every method that is available */
+    float xmax = 0, ymax = 0;
+    for (int m = 0; m < FR_METHOD__COUNT; m++) {
+        const fr_layer_view *L = fr_view_layer(fr_view_unit_method(u, m), ui->sel_layer);
+        if (!L || !L->w || !L->shift) continue;
+        float ax, ay;
+        fr_plot_scatter_range(L->w, L->shift, L->n, 1, &ax, &ay);
+        xmax = fmaxf(xmax, ax);
+        ymax = fmaxf(ymax, ay);
+    }
+    for (int m = 0; m < FR_METHOD__COUNT; m++) {
+        fr_rect r = Lo->r[FR_L_CMP0 + m];
+        if (r.w < 12 || r.h < 6) continue;
+        char title[64];
+        snprintf(title, sizeof title, "%s%s", mname[m], u && (int)u->method == m ? " (run)" : "");
+        fr_canvas_box(c, r, title, ui->focus == FR_L_CMP0 + m);
+        fr_rect in = fr_rect_inner(r);
+        const fr_unit_view *mu = fr_view_unit_method(u, m);
+        const fr_layer_view *L = fr_view_layer(mu, ui->sel_layer);
+        if (!L || !L->w || !L->shift) {
+            const char *msg = ui->readonly ? "not in this checkpoint" : "not computed yet (c computes it)";
+            fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, msg, ROLE(FR_R_DIM), 0, 0);
+            continue;
+        }
+        char b[160], lv[24];
+        fmtv(lv, sizeof lv, mu->loss_after);
+        snprintf(b, sizeof b, "loss %s  SQNR %.1fdB  aggr %.1f%%", lv, L->st.sqnr_db, 100 * L->st.aggressive);
+        fr_canvas_text(c, in.x, in.y, in.w, b, ROLE(mrole[m]), 0, FR_A_BOLD);
+        int rest = in.h - 1;
+        int sh = rest * 55 / 100;
+        fr_scatter_opts so = {1, xmax, ymax, 1, 1, "|W|"};
+        fr_plot_scatter(c, (fr_rect){in.x, in.y + 1, in.w, sh}, L->w, L->shift, L->n, &so);
+        fr_rect hm = {in.x, in.y + 1 + sh + 1, in.w, rest - sh - 1};
+        if (hm.h >= 2) {
+            int rows = FR_MAX(1, L->o), cols = (int)FR_MAX(1, L->n / FR_MAX(1, L->o));
+            fr_canvas_text(c, in.x, in.y + 1 + sh, in.w, "shift heatmap", ROLE(FR_R_DIM), 0, 0);
+            fr_heat_opts ho = {rows, cols, 0, 0, 0, 0, 0, 0, FR_HEAT_LINEAR, 1.5f};
+            fr_plot_heatmap(c, hm, L->shift, &ho);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ reciprocal rule */
+
+static void render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_view *L)
+{
+    fr_canvas_box(c, r, "Reciprocal rule: dL/dS2 against W", 1);
+    fr_rect in = fr_rect_inner(r);
+    if (in.h < 6) return;
+    fr_canvas_text(c, in.x, in.y, in.w,
+                   "FlexRound rounds W/(s1*S2): dL/dS2 = -(W/(s1*S2^2)) * dL/d(W/S), proportional to W.",
+                   ROLE(FR_R_LABEL), 0, 0);
+    if (!L || !L->w || !L->grad_s2) {
+        fr_canvas_text(c, in.x, in.y + 2, in.w,
+                       "no dL/dS2 in this snapshot (it exists for the running or finished FlexRound unit)",
+                       ROLE(FR_R_DIM), 0, 0);
+        return;
+    }
+    /* correlation of |W| and |dL/dS2| says in one number how strongly the rule holds */
+    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    int64_t n = 0;
+    for (int64_t i = 0; i < L->n; i++) {
+        double x = fabs(L->w[i]), y = fabs(L->grad_s2[i]);
+        if (!isfinite(x) || !isfinite(y)) continue;
+        sx += x; sy += y; sxx += x * x; syy += y * y; sxy += x * y;
+        n++;
+    }
+    double corr = 0;
+    if (n > 1) {
+        double vx = sxx - sx * sx / n, vy = syy - sy * sy / n;
+        if (vx > 0 && vy > 0) corr = (sxy - sx * sy / n) / sqrt(vx * vy);
+    }
+    char b[128];
+    snprintf(b, sizeof b, "corr(|W|, |dL/dS2|) = %.2f over %lld weights: the fan opens with |W|.", corr, (long long)n);
+    fr_canvas_text(c, in.x, in.y + 1, in.w, b, ROLE(corr > 0.3 ? FR_R_GOOD : FR_R_TEXT), 0, 0);
+    fr_scatter_opts o = {0, 0, 0, 0, 0, "W"};
+    fr_plot_scatter(c, (fr_rect){in.x, in.y + 2, in.w, in.h - 2}, L->w, L->grad_s2, L->n, &o);
+}
+
+/* ------------------------------------------------------------------ explain, status, bar */
+
+static const char *explain_text(const fr_ui *ui)
+{
+    if (ui->mode == FR_MODE_COMPARE)
+        return "The same unit under RTN, AdaRound and FlexRound on identical axes. Top: |W| against rounding shift; "
+               "bottom: the shift as a heatmap. RTN stays inside +-0.5, AdaRound inside +-1 (dashed), FlexRound may "
+               "round further for large weights (orange).";
+    if (ui->mode == FR_MODE_RECIP)
+        return "FlexRound divides W by s1*S2 before rounding, so the gradient reaching S2 is proportional to W: large "
+               "weights get large gradients and their S2 moves most (the reciprocal rule). Look for the fan that opens "
+               "with |W|; corr near 1 means the rule dominates.";
+    switch (ui->focus) {
+    case FR_L_LIST:
+        return "One row per reconstruction unit (a layer or a block), optimised in order. > runs now, + is done (final "
+               "state), . is pending (views show the RTN preview). loss = output MSE of the unit (green: below RTN); "
+               "aggr = weights rounded beyond their two nearest grid points.";
+    case FR_L_LOSS:
+        return "Reconstruction loss per iteration. Dim: raw values (min/max band when iterations share a column). "
+               "Bright: debiased moving average. Red dashes: RTN's loss on the same data; below it FlexRound beats "
+               "rounding-to-nearest. y: log axis, +/-: zoom, t: follow the tail.";
+    case FR_L_HEAT:
+        return "One pixel per weight: rows = output channels, columns = in*kh*kw. Colour = learned division factor S on "
+               "a log scale: grey = 1 (plain rounding), blue < 1 (weight enlarged before rounding), orange > 1 (shrunk). "
+               "hjkl moves the cursor, +/- zooms, v switches S2 / S2*s3*s4 / shift.";
+    case FR_L_SCATTER:
+        return "One dot per weight: x = |W|, y = rounding shift (final code - W/s1) in grid steps; brighter = more "
+               "weights. RTN keeps shifts within +-0.5 and AdaRound within +-1 (dashed). Orange dots beyond the band "
+               "are aggressive roundings; with FlexRound they appear for large |W|.";
+    case FR_L_HIST:
+        return "Left: distribution of rounding shifts in grid steps (dashed = +-1). Right: ln S2 for FlexRound (0 = "
+               "unchanged) or h(V) for AdaRound (0 or 1 = decided, in between = undecided).";
+    default:
+        return "Numbers for the selected unit and layer: loss now and relative to RTN, SQNR of the quantized weights, "
+               "share of aggressive roundings (vs the final and the initial grid) and codes changed versus RTN.";
+    }
+}
+
+static void render_explain(fr_canvas *c, fr_rect r, const fr_ui *ui)
+{
+    char title[64];
+    snprintf(title, sizeof title, "Explain: %s (i closes)", fr_view_focus_name(ui));
+    fr_canvas_box(c, r, title, 0);
+    fr_rect in = fr_rect_inner(r);
+    /* word wrap into the box */
+    const char *t = explain_text(ui);
+    for (int row = 0; row < in.h && *t; row++) {
+        int n = (int)strlen(t);
+        int take = n;
+        if (n > in.w) {
+            take = in.w;
+            while (take > 0 && t[take] != ' ') take--;
+            if (take == 0) take = in.w;
+        }
+        char line[512];
+        memcpy(line, t, (size_t)take);
+        line[take] = 0;
+        fr_canvas_text(c, in.x, in.y + row, in.w, line, ROLE(FR_R_TEXT), 0, 0);
+        t += take;
+        while (*t == ' ') t++;
+    }
+}
+
+static void render_status(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_snapshot *s, const fr_unit_view *u)
+{
+    if (ui->confirm) {
+        fr_canvas_fill(c, r, ' ', ROLE(FR_R_KEY), ROLE(FR_R_WARN), 0);
+        fr_canvas_text(c, r.x + 1, r.y, r.w - 2, ui->msg, ROLE(FR_R_KEY), ROLE(FR_R_WARN), FR_A_BOLD);
+        return;
+    }
+    const char *m = ui->msg[0] ? ui->msg : s && s->message[0] ? s->message : u && u->note[0] ? u->note : "";
+    int x = r.x + 1 + fr_canvas_text(c, r.x + 1, r.y, r.w - 2, m, ROLE(ui->msg[0] ? FR_R_TEXT : FR_R_LABEL), 0, 0);
+    char right[160] = "", t[48];
+    if (ui->next_method >= 0 || ui->next_bits >= 0 || ui->next_iters >= 0) {
+        snprintf(right, sizeof right, "next run:");
+        if (ui->next_method >= 0) { snprintf(t, sizeof t, " %s", fr_method_name((fr_method)ui->next_method)); strcat(right, t); }
+        if (ui->next_bits >= 0) { snprintf(t, sizeof t, " W%d", ui->next_bits); strcat(right, t); }
+        if (ui->next_iters >= 0) { snprintf(t, sizeof t, " %d it", ui->next_iters); strcat(right, t); }
+        strcat(right, "  ");
+    }
+    if (u && u->n_layers > 1) { snprintf(t, sizeof t, "layer %d/%d ([ ])  ", ui->sel_layer + 1, u->n_layers); strcat(right, t); }
+    if (s && s->elapsed_s > 0) { char d[24]; fmt_dur(d, sizeof d, s->elapsed_s); snprintf(t, sizeof t, "elapsed %s ", d); strcat(right, t); }
+    int rw = (int)strlen(right);
+    if (rw && r.x + r.w - rw > x + 1) fr_canvas_text(c, r.x + r.w - rw, r.y, rw, right, ROLE(FR_R_DIM), 0, 0);
+}
+
+static void render_bar(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s)
+{
+    ui->n_bar = 0;
+    int x = r.x, y = r.y, xe = r.x + r.w;
+    for (int i = 0; i < fr_keymap_len && x < xe; i++) {
+        const fr_keybind *b = &fr_keymap[i];
+        if (!b->label) continue;
+        const char *label = b->label;
+        if (b->act == FR_ACT_PAUSE && s && s->status == FR_RUN_PAUSED) label = "Resume";
+        if (b->act == FR_ACT_FREEZE && ui->frozen) label = "Unfrz";
+        int disabled = ui->readonly && (b->flags & FR_KF_WORKER);
+        char key[8];
+        fr_keymap_key_name(b->keys[0], key, sizeof key);
+        int need = (int)strlen(key) + (int)strlen(label) + 1;
+        if (x + need > xe) break;
+        int x0 = x;
+        x = seg(c, x, y, xe, key, disabled ? FR_R_DISABLED : FR_R_TEXT, 0, FR_A_BOLD);
+        char lb[24];
+        snprintf(lb, sizeof lb, "%-6s", label);
+        x = seg(c, x, y, xe, lb, disabled ? FR_R_DISABLED : FR_R_KEY, ROLE(disabled ? FR_R_HEADER_BG : FR_R_BAR_BG), 0);
+        if (ui->n_bar < FR_UI_MAX_BAR) {
+            ui->bar[ui->n_bar].x0 = x0;
+            ui->bar[ui->n_bar].x1 = x;
+            ui->bar[ui->n_bar].key = b->keys[0];
+            ui->n_bar++;
+        }
+        x = seg(c, x, y, xe, " ", FR_R_TEXT, 0, 0);
+    }
+}
+
+static void render_help(fr_canvas *c, fr_ui *ui)
+{
+    int w = FR_MIN(c->cols - 4, 92), h = c->rows - 4;
+    fr_rect r = {(c->cols - w) / 2, 2, w, h};
+    fr_canvas_fill(c, r, ' ', ROLE(FR_R_TEXT), ROLE(FR_R_OVERLAY_BG), 0);
+    fr_canvas_box(c, r, "Keys (Esc, q or ? closes; j/k scroll)", 1);
+    fr_rect in = fr_rect_inner(r);
+    in.x += 1;
+    in.w -= 2;
+    /* lines: group headers + entries; scrolled by help_scroll */
+    int line = 0, row = 0;
+    const char *group = NULL;
+    int max_scroll = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        line = 0;
+        row = 0;
+        group = NULL;
+        for (int i = 0; i < fr_keymap_len; i++) {
+            const fr_keybind *b = &fr_keymap[i];
+            if (!(b->ctx & FR_CTX_NORMAL)) continue;
+            if (!group || strcmp(group, b->group) != 0) {
+                group = b->group;
+                if (pass && line >= ui->help_scroll && row < in.h) {
+                    fr_canvas_text(c, in.x, in.y + row, in.w, group, ROLE(FR_R_TITLE), 0, FR_A_BOLD);
+                    row++;
+                }
+                line++;
+            }
+            if (pass && line >= ui->help_scroll && row < in.h) {
+                char keys[64];
+                fr_keymap_keys_text(b, keys, sizeof keys);
+                int dis = ui->readonly && (b->flags & FR_KF_WORKER);
+                fr_canvas_text(c, in.x + 2, in.y + row, 16, keys, ROLE(dis ? FR_R_DISABLED : FR_R_LOSS_EMA), 0, FR_A_BOLD);
+                char hl[200];
+                snprintf(hl, sizeof hl, "%s%s", b->help, dis ? " (read-only)" : "");
+                fr_canvas_text(c, in.x + 19, in.y + row, in.w - 19, hl, ROLE(dis ? FR_R_DISABLED : FR_R_TEXT), 0, 0);
+                row++;
+            }
+            line++;
+        }
+        max_scroll = FR_MAX(0, line - in.h);
+        if (ui->help_scroll > max_scroll) ui->help_scroll = max_scroll;
+    }
+}
+
+static void render_too_small(fr_canvas *c, const fr_layout *L)
+{
+    char b[96];
+    snprintf(b, sizeof b, "terminal too small: %dx%d, need %dx%d", c->cols, c->rows, L->need_w, L->need_h);
+    int y = c->rows / 2 - 1;
+    int w = (int)strlen(b);
+    fr_canvas_text(c, FR_MAX(0, (c->cols - w) / 2), FR_MAX(0, y), c->cols, b, ROLE(FR_R_WARN), 0, FR_A_BOLD);
+    const char *h = "enlarge the window (or close the explain panel: i), q quits";
+    w = (int)strlen(h);
+    fr_canvas_text(c, FR_MAX(0, (c->cols - w) / 2), FR_MAX(0, y + 1), c->cols, h, ROLE(FR_R_DIM), 0, 0);
+}
+
+void fr_view_render(fr_ui *ui, const fr_snapshot *live, fr_canvas *c)
+{
+    fr_canvas_clear(c);
+    ui->cols = c->cols;
+    ui->rows = c->rows;
+    const fr_snapshot *s = fr_ui_snapshot(ui, live);
+    fr_view_clamp(ui, s);
+    fr_layout L;
+    fr_view_layout(ui, c->cols, c->rows, &L);
+    if (!L.ok) {
+        render_too_small(c, &L);
+        return;
+    }
+    const fr_unit_view *u = fr_view_unit(s, ui->sel_unit);
+    const fr_layer_view *ly = fr_view_layer(u, ui->sel_layer);
+    render_header(c, L.r[FR_L_HEADER], ui, s);
+    if (L.r[FR_L_LIST].w) render_list(c, L.r[FR_L_LIST], ui, s);
+    if (L.r[FR_L_LOSS].w) render_loss(c, L.r[FR_L_LOSS], ui, u);
+    if (L.r[FR_L_STATS].w) render_stats(c, L.r[FR_L_STATS], ui, u, ly);
+    if (ui->mode == FR_MODE_COMPARE) {
+        render_compare(c, &L, ui, u);
+    } else if (ui->mode == FR_MODE_RECIP && L.r[FR_L_SCATTER].w) {
+        render_recip(c, L.r[FR_L_SCATTER], ui, ly);
+    } else {
+        if (L.r[FR_L_HEAT].w) render_heat(c, L.r[FR_L_HEAT], ui, u, ly, ui->focus == FR_L_HEAT);
+        if (L.r[FR_L_SCATTER].w) render_scatter(c, L.r[FR_L_SCATTER], ui, ly, ui->focus == FR_L_SCATTER);
+        if (L.r[FR_L_HIST].w && u) render_hist(c, L.r[FR_L_HIST], ui, u, ly, ui->focus == FR_L_HIST);
+    }
+    if (L.r[FR_L_EXPLAIN].w) render_explain(c, L.r[FR_L_EXPLAIN], ui);
+    render_status(c, L.r[FR_L_STATUS], ui, s, u);
+    render_bar(c, L.r[FR_L_BAR], ui, s);
+    if (ui->help) render_help(c, ui);
+}
