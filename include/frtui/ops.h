@@ -11,6 +11,7 @@
  *   *overwritten*, not accumulated, unless the function name says _acc.
  *   Shapes: x [N, C, H, W]; conv W [O, C/groups, kh, kw]; linear W [O, I] with x [N, I].
  *   Heavy parts go through OpenBLAS (cblas_sgemm); depthwise convolutions use a direct kernel.
+ *   Elementwise kernels (activations, BN, binary ops) may run in place (y == x, dx == dy).
  */
 #ifndef FRTUI_OPS_H
 #define FRTUI_OPS_H
