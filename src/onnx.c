@@ -749,9 +749,8 @@ static int import_body(ox_ctx *x, const uint8_t *buf, size_t n, int fold_bn)
     snprintf(m->meta.name, sizeof m->meta.name, "%.120s", gr.name[0] ? gr.name : base_name(x->src, bn, sizeof bn));
     snprintf(m->meta.provenance, sizeof m->meta.provenance, "imported from ONNX %.900s (opset %d%s%s)", x->src, x->opset,
              producer[0] ? ", producer " : "", producer);
-    const fr_node *last = &m->g.nodes[m->g.n_nodes - 1];
     m->meta.n_classes = 0;
-    if (ov->rank == 1 && last->c <= FR_MAX_CLASSES) m->meta.n_classes = last->c;
+    if (ov->rank == 1 && ov->d[0] <= FR_MAX_CLASSES) m->meta.n_classes = (int)ov->d[0];
     if (fold_bn) fr_graph_fold_bn(&m->g);
     return fr_graph_validate(&m->g, &m->meta, x->src, x->e);
 }

@@ -274,8 +274,8 @@ static int lower_binary(ox_ctx *x, const ox_node *nd, ox_val **in)
         /* MatMul/Gemm output + 1-D constant bias: fold into the linear layer. */
         fr_node *p = &x->m->g.nodes[A->node];
         if (op == FR_OP_ADD && p->op == FR_OP_LINEAR && p->param[1] < 0 && A->uses == 1 && A->node == x->m->g.n_nodes - 1 &&
-            B->c.n == p->c && B->c.dim[B->c.ndim - 1] == p->c && A->rank == 1) {
-            int64_t O = p->c;
+            A->rank == 1 && B->c.n == A->d[0] && B->c.dim[B->c.ndim - 1] == A->d[0]) {
+            int64_t O = A->d[0];
             int tb = ox_add_tensor(x, B->name, 1, &O, fdata(x, &B->c));
             p = &x->m->g.nodes[A->node];
             x->orig[tb].is_bias = 1;
