@@ -890,8 +890,8 @@ static void test_mutation_fuzz(void)
     fr_model_free(&m);
     fr_rng r;
     fr_rng_seed(&r, 7);
-    int bad = 0;
-    for (int it = 0; it < 3000; it++) {
+    int bad = 0, iters = getenv("FR_FUZZ_ITERS") ? atoi(getenv("FR_FUZZ_ITERS")) : 3000;
+    for (int it = 0; it < iters; it++) {
         int k = it & 1;
         uint8_t *c = dup_bytes(b[k], n[k]);
         size_t len = n[k];
