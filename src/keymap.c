@@ -19,7 +19,7 @@
 
 const fr_keybind fr_keymap[] = {
     /* --- bar entries first, in bar order --- */
-    {{'?'}, 1, FR_ACT_HELP, C, 0, "Help", "help: this overlay (any listed key closes it)", "General"},
+    {{'?'}, 1, FR_ACT_HELP, C, 0, "Help", "help: this overlay, generated from the key table", "General"},
     {{'p'}, 9, FR_ACT_PAUSE, C, W, "Pause", "pause / resume the optimiser (the view stays live)", "Run control"},
     {{'o'}, 5, FR_ACT_STEP, C, W, "Step", "step: run one unit, then pause", "Run control"},
     {{'f'}, 7, FR_ACT_FREEZE, C, 0, "Freeze", "freeze / unfreeze the view (the optimiser keeps going)", "View"},

@@ -238,8 +238,8 @@ static void kv(fr_canvas *c, fr_rect in, int *row, const char *k, fr_role vr, co
     va_start(ap, fmt);
     vsnprintf(b, sizeof b, fmt, ap);
     va_end(ap);
-    fr_canvas_text(c, in.x, in.y + *row, 8, k, ROLE(FR_R_DIM), 0, 0);
-    fr_canvas_text(c, in.x + 8, in.y + *row, in.w - 8, b, ROLE(vr), 0, 0);
+    fr_canvas_text(c, in.x, in.y + *row, 7, k, ROLE(FR_R_DIM), 0, 0);
+    fr_canvas_text(c, in.x + 7, in.y + *row, in.w - 7, b, ROLE(vr), 0, 0);
     (*row)++;
 }
 
@@ -252,7 +252,7 @@ static void render_stats(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view 
     char a[24], b[24], d[24];
     static const char *const st[] = {"pending", "running", "done", "fallback (RTN)"};
     kv(c, in, &row, "unit", FR_R_TEXT, "%s  %s", u->name, st[u->status <= FR_UNIT_FALLBACK ? u->status : 0]);
-    kv(c, in, &row, "method", FR_R_TEXT, "%s W%d %d/%d it", fr_method_name(u->method), u->bits, u->iter, u->iters);
+    kv(c, in, &row, "method", FR_R_TEXT, "%s W%d %d/%d", fr_method_name(u->method), u->bits, u->iter, u->iters);
     fmtv(a, sizeof a, u->loss_after);
     fmtv(b, sizeof b, u->loss_rtn);
     fmtv(d, sizeof d, u->loss_before);
@@ -299,9 +299,9 @@ static void heat_readout(fr_canvas *c, int x, int y, int w, int two_rows, const 
     snprintf(t[2], sizeof t[2], "%+.2f", u);
     snprintf(b1, sizeof b1, "[%d,%d] W=%s S=%s W/s1=%s", r0, c0, t[0], t[1], t[2]);
     snprintf(t[3], sizeof t[3], "%s", L->code ? "" : "-");
-    if (L->code) snprintf(t[3], sizeof t[3], "%.0f", L->code[i]);
+    if (L->code) snprintf(t[3], sizeof t[3], "%.0f", (double)L->code[i] + 0.0);
     snprintf(t[4], sizeof t[4], "%s", "-");
-    if (L->rtn_code) snprintf(t[4], sizeof t[4], "%.0f", L->rtn_code[i]);
+    if (L->rtn_code) snprintf(t[4], sizeof t[4], "%.0f", (double)L->rtn_code[i] + 0.0);
     float sh = L->shift ? L->shift[i] : NAN;
     snprintf(b2, sizeof b2, "code=%s RTN=%s shift=%+.2f%s", t[3], t[4], sh, fabsf(sh) > 1 ? " aggressive" : "");
     fr_canvas_text(c, x, y, w, b1, ROLE(FR_R_TEXT), 0, 0);
@@ -434,8 +434,10 @@ static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const f
         const fr_unit_view *mu = fr_view_unit_method(u, m);
         const fr_layer_view *L = fr_view_layer(mu, ui->sel_layer);
         if (!L || !L->w || !L->shift) {
-            const char *msg = ui->readonly ? "not in this checkpoint" : "not computed yet (c computes it)";
-            fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, msg, ROLE(FR_R_DIM), 0, 0);
+            fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, ui->readonly ? "not in this checkpoint" : "not computed yet",
+                           ROLE(FR_R_DIM), 0, 0);
+            if (!ui->readonly)
+                fr_canvas_text(c, in.x + 1, in.y + in.h / 2 + 1, in.w - 2, "(c twice computes it)", ROLE(FR_R_DIM), 0, 0);
             continue;
         }
         char b[160], lv[24];
@@ -464,7 +466,7 @@ static void render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_view
     fr_rect in = fr_rect_inner(r);
     if (in.h < 6) return;
     fr_canvas_text(c, in.x, in.y, in.w,
-                   "FlexRound rounds W/(s1*S2): dL/dS2 = -(W/(s1*S2^2)) * dL/d(W/S), proportional to W.",
+                   "FlexRound rounds W/(s1*S2), so dL/dS2 = -W/(s1*S2^2) * dL/d(W/S) grows with |W|.",
                    ROLE(FR_R_LABEL), 0, 0);
     if (!L || !L->w || !L->grad_s2) {
         fr_canvas_text(c, in.x, in.y + 2, in.w,
@@ -487,7 +489,7 @@ static void render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_view
         if (vx > 0 && vy > 0) corr = (sxy - sx * sy / n) / sqrt(vx * vy);
     }
     char b[128];
-    snprintf(b, sizeof b, "corr(|W|, |dL/dS2|) = %.2f over %lld weights: the fan opens with |W|.", corr, (long long)n);
+    snprintf(b, sizeof b, "corr(|W|, |dL/dS2|) = %.2f over %lld weights", corr, (long long)n);
     fr_canvas_text(c, in.x, in.y + 1, in.w, b, ROLE(corr > 0.3 ? FR_R_GOOD : FR_R_TEXT), 0, 0);
     fr_scatter_opts o = {0, 0, 0, 0, 0, "W"};
     fr_plot_scatter(c, (fr_rect){in.x, in.y + 2, in.w, in.h - 2}, L->w, L->grad_s2, L->n, &o);
@@ -618,26 +620,19 @@ static void render_help(fr_canvas *c, fr_ui *ui)
     fr_rect in = fr_rect_inner(r);
     in.x += 1;
     in.w -= 2;
-    /* lines: group headers + entries; scrolled by help_scroll */
+    /* lines: group headers + entries in a fixed group order; scrolled by help_scroll */
+    static const char *const groups[] = {"General", "Move", "Panels", "View", "Run control", "Files"};
     int line = 0, row = 0;
-    const char *group = NULL;
-    int max_scroll = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        line = 0;
-        row = 0;
-        group = NULL;
+    for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++) {
+        if (line >= ui->help_scroll && row < in.h) {
+            fr_canvas_text(c, in.x, in.y + row, in.w, groups[gi], ROLE(FR_R_TITLE), 0, FR_A_BOLD);
+            row++;
+        }
+        line++;
         for (int i = 0; i < fr_keymap_len; i++) {
             const fr_keybind *b = &fr_keymap[i];
-            if (!(b->ctx & FR_CTX_NORMAL)) continue;
-            if (!group || strcmp(group, b->group) != 0) {
-                group = b->group;
-                if (pass && line >= ui->help_scroll && row < in.h) {
-                    fr_canvas_text(c, in.x, in.y + row, in.w, group, ROLE(FR_R_TITLE), 0, FR_A_BOLD);
-                    row++;
-                }
-                line++;
-            }
-            if (pass && line >= ui->help_scroll && row < in.h) {
+            if (!(b->ctx & FR_CTX_NORMAL) || strcmp(b->group, groups[gi]) != 0) continue;
+            if (line >= ui->help_scroll && row < in.h) {
                 char keys[64];
                 fr_keymap_keys_text(b, keys, sizeof keys);
                 int dis = ui->readonly && (b->flags & FR_KF_WORKER);
@@ -649,9 +644,9 @@ static void render_help(fr_canvas *c, fr_ui *ui)
             }
             line++;
         }
-        max_scroll = FR_MAX(0, line - in.h);
-        if (ui->help_scroll > max_scroll) ui->help_scroll = max_scroll;
     }
+    int max_scroll = FR_MAX(0, line - in.h);
+    if (ui->help_scroll > max_scroll) ui->help_scroll = max_scroll;
 }
 
 static void render_too_small(fr_canvas *c, const fr_layout *L)
@@ -661,7 +656,8 @@ static void render_too_small(fr_canvas *c, const fr_layout *L)
     int y = c->rows / 2 - 1;
     int w = (int)strlen(b);
     fr_canvas_text(c, FR_MAX(0, (c->cols - w) / 2), FR_MAX(0, y), c->cols, b, ROLE(FR_R_WARN), 0, FR_A_BOLD);
-    const char *h = "enlarge the window (or close the explain panel: i), q quits";
+    const char *h = L->need_h > FR_LAYOUT_MIN_H ? "enlarge the window or close the explain panel (i); q quits"
+                                                : "enlarge the window; q quits";
     w = (int)strlen(h);
     fr_canvas_text(c, FR_MAX(0, (c->cols - w) / 2), FR_MAX(0, y + 1), c->cols, h, ROLE(FR_R_DIM), 0, 0);
 }

@@ -1,0 +1,415 @@
+/* tui.c — curses front end of the inspector and the headless dump entry point (tui.h).
+ *
+ * Design note
+ *   The only file that includes curses.  Threading: everything here runs on the UI thread;
+ *   the worker is touched only through fr_worker_send / fr_worker_acquire / its wake pipe.
+ *   Loop: poll() on stdin and the wake fd (250 ms timeout for the clock), drain keys with
+ *   wget_wch in nodelay mode, take the newest snapshot, render the whole frame into the cell
+ *   grid (view.h) and copy it to stdscr, then one doupdate().  Resize arrives only as
+ *   KEY_RESIZE (ncurses turns SIGWINCH into it; nothing is allocated in a signal handler).
+ *
+ *   Terminal safety: an abort hook (FR_ASSERT) and handlers for SIGINT, SIGTERM, SIGHUP,
+ *   SIGQUIT, SIGSEGV, SIGBUS, SIGFPE and SIGABRT call endwin() once, restore the default
+ *   action and re-raise, so the shell gets its cooked, echoing terminal back and the exit
+ *   status still says which signal it was.
+ *
+ *   Colours: cells carry role/RGB colours; they become colour numbers at the depth the
+ *   terminal offers (direct colour when terminfo reports >= 2^24 colours, else the 256 cube,
+ *   else 16) and pairs are allocated on demand from a small hash cache (init_extended_pair
+ *   when available).  When pairs run out the cache is reset, which costs one repaint.
+ */
+#include "frtui/tui.h"
+
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curses.h>
+
+#include "frtui/canvas.h"
+#include "frtui/view.h"
+
+void fr_tui_opts_default(fr_tui_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->mouse = 1;
+}
+
+int fr_tui_color_depth(const fr_tui_opts *o, int is_tty)
+{
+    if (o->color == FR_COLOR_NEVER) return 0;
+    const char *nc = getenv("NO_COLOR");
+    if (o->color != FR_COLOR_ALWAYS && nc && *nc) return 0;
+    if (o->color == FR_COLOR_AUTO && !is_tty) return 0;
+    if (o->depth == 16 || o->depth == 256 || o->depth == 24) return o->depth;
+    int d = fr_colour_depth_from_env();
+    if (d == 0 && o->color == FR_COLOR_ALWAYS) d = 256;   /* NO_COLOR/dumb overridden explicitly */
+    return d;
+}
+
+/* ------------------------------------------------------------------ terminal safety */
+
+static volatile sig_atomic_t g_curses_on;
+static const int g_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGFPE, SIGABRT};
+#define N_SIGS ((int)(sizeof g_sigs / sizeof g_sigs[0]))
+static struct sigaction g_old[N_SIGS];
+
+static void restore_terminal(void)
+{
+    if (g_curses_on) {
+        g_curses_on = 0;
+        if (has_mouse()) mousemask(0, NULL);
+        endwin();
+        fputs("\033[?1000l\033[?1006l", stdout);   /* mouse reporting off, even if endwin skipped it */
+        fflush(stdout);
+    }
+}
+
+static void on_fatal_signal(int sig)
+{
+    /* endwin() is not async-signal-safe, but every curses program relies on it here (htop's
+     * CRT_handleSIGSEGV does the same): a wrecked terminal is the worse outcome. */
+    restore_terminal();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    for (int i = 0; i < N_SIGS; i++) sigaction(g_sigs[i], &sa, &g_old[i]);
+    fr_set_abort_hook(restore_terminal);
+}
+
+static void remove_handlers(void)
+{
+    for (int i = 0; i < N_SIGS; i++) sigaction(g_sigs[i], &g_old[i], NULL);
+    fr_set_abort_hook(NULL);
+}
+
+/* ------------------------------------------------------------------ colour pairs */
+
+typedef struct pair_cache {
+    int depth;              /* 0, 16, 256, 24 */
+    int max_pairs;
+    int next;
+    int n_slots;
+    struct { int fg, bg, pair; } *slot;
+    const fr_palette *pal;
+} pair_cache;
+
+static int colour_number(pair_cache *pc, uint32_t col)
+{
+    if (pc->depth == 0) return -1;
+    fr_rgb c;
+    if (!fr_colour_resolve(pc->pal, col, &c)) return -1;
+    if (pc->depth == 24) return (c.r << 16) | (c.g << 8) | c.b;
+    if (pc->depth == 256) return fr_colour_index(pc->pal, col, 256);
+    int i = fr_colour_index(pc->pal, col, 16);
+    return COLORS >= 16 ? i : (i & 7);
+}
+
+static void pairs_reset(pair_cache *pc)
+{
+    for (int i = 0; i < pc->n_slots; i++) pc->slot[i].pair = 0;
+    pc->next = 1;
+}
+
+static int pair_for(pair_cache *pc, uint32_t fgc, uint32_t bgc)
+{
+    if (pc->depth == 0) return 0;
+    int fg = colour_number(pc, fgc), bg = colour_number(pc, bgc);
+    if (fg < 0 && bg < 0) return 0;
+    unsigned h = ((unsigned)fg * 2654435761u) ^ ((unsigned)bg * 40503u);
+    for (int k = 0; k < pc->n_slots; k++) {
+        int i = (int)((h + (unsigned)k) % (unsigned)pc->n_slots);
+        if (pc->slot[i].pair == 0) {
+            if (pc->next >= pc->max_pairs) {
+                pairs_reset(pc);
+                return pair_for(pc, fgc, bgc);
+            }
+            int p = pc->next++;
+#if NCURSES_VERSION_MAJOR >= 6 && defined(NCURSES_EXT_COLORS)
+            init_extended_pair(p, fg, bg);
+#else
+            init_pair((short)p, (short)fg, (short)bg);
+#endif
+            pc->slot[i].fg = fg;
+            pc->slot[i].bg = bg;
+            pc->slot[i].pair = p;
+            return p;
+        }
+        if (pc->slot[i].fg == fg && pc->slot[i].bg == bg) return pc->slot[i].pair;
+    }
+    pairs_reset(pc);
+    return pair_for(pc, fgc, bgc);
+}
+
+static void draw_canvas(const fr_canvas *cv, pair_cache *pc)
+{
+    for (int y = 0; y < cv->rows; y++)
+        for (int x = 0; x < cv->cols; x++) {
+            const fr_cell *p = &cv->cells[(size_t)y * cv->cols + x];
+            attr_t a = A_NORMAL;
+            if (p->attr & FR_A_BOLD) a |= A_BOLD;
+            if (p->attr & FR_A_DIM) a |= A_DIM;
+            if (p->attr & FR_A_REVERSE) a |= A_REVERSE;
+            if (p->attr & FR_A_UNDERLINE) a |= A_UNDERLINE;
+            int pair = pair_for(pc, p->fg, p->bg);
+            if (pc->depth == 0 && (p->bg & 0xffffff) == FR_R_SELECTION_BG && FR_COL_TAG(p->bg) == FR_COL_TAG_ROLE)
+                a |= A_REVERSE;   /* mono: the selection still needs to be visible */
+            wchar_t wc[2] = {(wchar_t)(cv->utf8 ? p->cp : fr_canvas_ascii(p->cp)), 0};
+            cchar_t cc;
+            /* ncurses >= 6.1: a non-NULL opts carries the (extended) pair number */
+            setcchar(&cc, wc, a, (short)(pair < 32767 ? pair : 0), &pair);
+            mvwadd_wch(stdscr, y, x, &cc);
+        }
+}
+
+/* ------------------------------------------------------------------ keys */
+
+static int translate_key(int rc, wint_t wch)
+{
+    if (rc == OK) {
+        if (wch == '\r') return '\n';
+        if (wch == 127 || wch == 8) return 0;
+        return (int)wch;
+    }
+    switch (wch) {
+    case KEY_UP: return FR_KEY_UP;
+    case KEY_DOWN: return FR_KEY_DOWN;
+    case KEY_LEFT: return FR_KEY_LEFT;
+    case KEY_RIGHT: return FR_KEY_RIGHT;
+    case KEY_PPAGE: return FR_KEY_PGUP;
+    case KEY_NPAGE: return FR_KEY_PGDN;
+    case KEY_HOME: return FR_KEY_HOME;
+    case KEY_END: return FR_KEY_END;
+    case KEY_BTAB: return FR_KEY_BTAB;
+    case KEY_ENTER: return '\n';
+    case KEY_RESIZE: return FR_KEY_RESIZE;
+    default:
+        if (wch >= (wint_t)KEY_F(1) && wch <= (wint_t)KEY_F(12)) return FR_KEY_F((int)(wch - KEY_F0));
+        return 0;
+    }
+}
+
+static void handle_out(fr_worker *w, const fr_tui_opts *o, fr_ui *ui, const fr_snapshot *s, const fr_view_out *vo)
+{
+    for (int i = 0; i < vo->n_cmds; i++)
+        if (w && fr_worker_send(w, vo->cmd[i].type, vo->cmd[i].arg) != 0)
+            snprintf(ui->msg, sizeof ui->msg, "command queue full: try again");
+    if (vo->export_view) {
+        if (!o->export_fn) {
+            snprintf(ui->msg, sizeof ui->msg, "export is not available in this build");
+        } else {
+            char m[160] = "";
+            int rc = o->export_fn(o->export_ctx, fr_ui_snapshot(ui, s), vo->export_unit, vo->export_layer, vo->export_view,
+                                  m, sizeof m);
+            snprintf(ui->msg, sizeof ui->msg, "%s%s", rc == FR_OK ? "" : "export failed: ", m[0] ? m : "exported");
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ interactive */
+
+int fr_tui_run(fr_worker *w, const fr_tui_opts *o, fr_err *e)
+{
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+        return fr_err_set(e, FR_EINPUT,
+                          "frtui: not a terminal; use `frtui run FILE` for batch output or --dump-screen for a text frame");
+    setlocale(LC_ALL, "");
+    int utf8 = !o->ascii && strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    setenv("ESCDELAY", "25", 0);
+    install_handlers();
+    if (!initscr()) {
+        remove_handlers();
+        return fr_err_set(e, FR_EIO, "frtui: cannot initialise the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
+    }
+    g_curses_on = 1;
+    set_escdelay(25);
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    curs_set(0);
+    if (o->mouse) mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED, NULL);
+
+    pair_cache pc;
+    memset(&pc, 0, sizeof pc);
+    pc.pal = fr_colour_palette(o->palette);
+    if (!pc.pal) pc.pal = fr_colour_palette(NULL);
+    pc.depth = 0;
+    int want = fr_tui_color_depth(o, 1);
+    if (want > 0 && has_colors()) {
+        start_color();
+        use_default_colors();
+        if (want == 24 && COLORS >= 0x1000000) pc.depth = 24;
+        else if (want >= 256 && COLORS >= 256) pc.depth = 256;
+        else pc.depth = 16;
+        pc.max_pairs = COLOR_PAIRS > 1 ? COLOR_PAIRS : 1;
+        pc.n_slots = 4096;
+        pc.slot = fr_xcalloc((size_t)pc.n_slots, sizeof *pc.slot);
+        pairs_reset(&pc);
+    }
+
+    fr_ui ui;
+    fr_ui_init(&ui, utf8, o->readonly);
+    fr_canvas cv;
+    fr_canvas_init(&cv, COLS > 0 ? COLS : 80, LINES > 0 ? LINES : 24, utf8);
+    fr_snapshot *snap = w ? fr_worker_acquire(w) : NULL;
+    int wake = w ? fr_worker_wakefd(w) : -1;
+    int quit = 0, dirty = 1;
+    char shown_msg[sizeof ui.msg] = "";
+    double msg_t = 0;
+    while (!quit) {
+        /* transient messages fade after a few seconds (prompts stay until answered) */
+        if (strcmp(shown_msg, ui.msg) != 0) {
+            memcpy(shown_msg, ui.msg, sizeof shown_msg);
+            msg_t = fr_now();
+        } else if (ui.msg[0] && !ui.confirm && fr_now() - msg_t > 4.0) {
+            ui.msg[0] = 0;
+            shown_msg[0] = 0;
+            dirty = 1;
+        }
+        if (dirty) {
+            if (cv.cols != COLS || cv.rows != LINES) fr_canvas_resize(&cv, FR_MAX(COLS, 1), FR_MAX(LINES, 1));
+            fr_view_render(&ui, snap, &cv);
+            draw_canvas(&cv, &pc);
+            wnoutrefresh(stdscr);
+            doupdate();
+            dirty = 0;
+        }
+        struct pollfd pfd[2] = {{STDIN_FILENO, POLLIN, 0}, {wake, POLLIN, 0}};
+        int np = wake >= 0 ? 2 : 1;
+        int pr = poll(pfd, (nfds_t)np, 250);
+        if (pr < 0 && errno != EINTR) break;
+        if (np == 2 && (pfd[1].revents & POLLIN)) {
+            char buf[256];
+            while (read(wake, buf, sizeof buf) > 0) {}
+        }
+        /* keys */
+        wint_t wch;
+        int rc;
+        while (!quit && (rc = wget_wch(stdscr, &wch)) != ERR) {
+            int key;
+            if (rc == KEY_CODE_YES && wch == KEY_MOUSE) {
+                MEVENT me;
+                key = 0;
+                if (getmouse(&me) == OK && me.y == LINES - 1) key = fr_view_bar_key_at(&ui, me.x);
+            } else {
+                key = translate_key(rc, wch);
+            }
+            if (key == FR_KEY_RESIZE) {
+                dirty = 1;
+                continue;
+            }
+            if (!key) continue;
+            fr_view_out vo;
+            fr_view_key(&ui, snap, key, &vo);
+            handle_out(w, o, &ui, snap, &vo);
+            if (vo.repaint) clearok(curscr, TRUE);
+            if (vo.quit) quit = 1;
+            dirty = 1;
+        }
+        /* newest snapshot (cheap: a retain under the worker's lock) */
+        if (w) {
+            fr_snapshot *ns = fr_worker_acquire(w);
+            if (ns && (!snap || ns->gen != snap->gen)) {
+                fr_snapshot_release(snap);
+                snap = ns;
+                if (!ui.frozen) dirty = 1;
+            } else {
+                fr_snapshot_release(ns);
+            }
+        }
+        if (pr == 0) dirty = 1;   /* clock tick: elapsed/ETA */
+    }
+    fr_snapshot_release(snap);
+    fr_ui_free(&ui);
+    fr_canvas_free(&cv);
+    free(pc.slot);
+    restore_terminal();
+    remove_handlers();
+    return FR_OK;
+}
+
+/* ------------------------------------------------------------------ headless */
+
+static int source_ready(const fr_dump_source *src, const fr_snapshot *s)
+{
+    if (!s) return 0;
+    int finished = s->status == FR_RUN_DONE || s->status == FR_RUN_FAILED || s->status == FR_RUN_REPLAY;
+    if (src->wait_done && !finished) return 0;
+    if (src->wait_unit >= 0 && !finished) {
+        if (src->wait_unit >= s->n_units) return 0;
+        const fr_unit_view *u = s->units[src->wait_unit];
+        if (!u || u->status < FR_UNIT_DONE) return 0;
+    }
+    return 1;
+}
+
+int fr_dump_screen(const fr_dump_source *src, const fr_tui_opts *o, int cols, int rows, const char *keys, FILE *out,
+                   fr_err *e)
+{
+    setlocale(LC_CTYPE, "");
+    int utf8 = !o->ascii && strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    fr_dump_opts d = {utf8, fr_tui_color_depth(o, isatty(fileno(out))), o->readonly, fr_colour_palette(o->palette)};
+    if (!d.pal) d.pal = fr_colour_palette(NULL);
+    if (!src->worker) {
+        if (!src->snapshot) return fr_err_set(e, FR_EINPUT, "--dump-screen: nothing to render");
+        return fr_view_dump(src->snapshot, &d, cols, rows, keys, out, e);
+    }
+    double limit = src->timeout_s > 0 ? src->timeout_s : 600, t0 = fr_now();
+    int wake = fr_worker_wakefd(src->worker);
+    fr_snapshot *s = fr_worker_acquire(src->worker);
+    while (!source_ready(src, s)) {
+        if (fr_now() - t0 > limit) {
+            fr_snapshot_release(s);
+            return fr_err_set(e, FR_ECANCEL, "--dump-screen: timed out after %.0f s waiting for %s", limit,
+                              src->wait_done ? "the run to finish" : "the unit");
+        }
+        struct pollfd p = {wake, POLLIN, 0};
+        if (poll(&p, wake >= 0 ? 1 : 0, 100) > 0) {
+            char buf[256];
+            while (read(wake, buf, sizeof buf) > 0) {}
+        }
+        fr_snapshot_release(s);
+        s = fr_worker_acquire(src->worker);
+    }
+    /* live keys: same path as fr_view_dump, but commands reach the worker */
+    int kbuf[4096];
+    int nk = keys ? fr_view_parse_keys(keys, kbuf, 4096, e) : 0;
+    if (nk < 0) {
+        fr_snapshot_release(s);
+        return FR_EINPUT;
+    }
+    fr_ui ui;
+    fr_ui_init(&ui, utf8, o->readonly);
+    fr_canvas c;
+    fr_canvas_init(&c, FR_MAX(cols, 1), FR_MAX(rows, 1), utf8);
+    fr_view_render(&ui, s, &c);
+    for (int i = 0; i < nk; i++) {
+        fr_view_out vo;
+        fr_view_key(&ui, s, kbuf[i], &vo);
+        handle_out(src->worker, o, &ui, s, &vo);
+        if (vo.quit) break;
+        fr_view_render(&ui, s, &c);
+    }
+    fr_view_render(&ui, s, &c);
+    fr_text_opts to = {d.depth, d.pal, 0};
+    fr_canvas_write(&c, out, &to);
+    fr_canvas_free(&c);
+    fr_ui_free(&ui);
+    fr_snapshot_release(s);
+    return FR_OK;
+}
