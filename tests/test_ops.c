@@ -489,6 +489,19 @@ static void test_pool_known(void)
     float tot = 0;
     for (int i = 0; i < 16; i++) tot += dx[i];
     FR_CHECK(tot == 10);
+
+    /* A window made only of padding: max gives -inf and no gradient, avg gives 0. */
+    fr_conv_shape e = pool_shape(1, 1, 2, 2, 1, 1, 1, 0, 0, 0);
+    FR_CHECK(e.oh == 3 && e.ow == 2);
+    float ex[4] = {1, 2, 3, 4}, ey[6], edy[6] = {1, 1, 1, 1, 1, 1}, edx[4];
+    fr_maxpool_forward(&e, ex, ey);
+    FR_CHECK(isinf(ey[0]) && ey[0] < 0 && isinf(ey[1]) && ey[2] == 1 && ey[5] == 4);
+    fr_maxpool_backward(&e, ex, edy, edx);
+    FR_CHECK(edx[0] == 1 && edx[1] == 1 && edx[2] == 1 && edx[3] == 1);
+    fr_avgpool_forward(&e, 0, ex, ey);
+    FR_CHECK(ey[0] == 0 && ey[1] == 0 && ey[2] == 1 && ey[5] == 4);
+    fr_avgpool_forward(&e, 1, ex, ey);
+    FR_CHECK(ey[0] == 0 && ey[2] == 1);
 }
 
 typedef struct pool_ctx { fr_conv_shape s; int kind; float *x; } pool_ctx;   /* kind: 0 max, 1/2 avg incl/excl */
