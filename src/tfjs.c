@@ -826,12 +826,12 @@ static int emit_layer(imp *I, int li, int n_in, const int *in)
     const char *cls = fr_json_str(fr_json_get(L, "class_name"));
     const char *name = layer_name(I, li);
     const char *df;
-    if (cfg_str(I, name, cfg, "data_format", "channels_last", &df)) return -1;
+    if (cfg_str(I, name, cfg, "data_format", "channels_last", &df)) return FR_EINPUT;
     if (strcmp(df, "channels_last") != 0)
         return IERR("%s: layer %s: data_format %.20s is not supported (channels_last only)", I->path, name, df);
     if (strcmp(cls, "InputLayer") == 0) {
         if (I->m->g.n_nodes != 0) return IERR("%s: layer %s: more than one input layer", I->path, name);
-        if (set_input(I, name, cfg)) return -1;
+        if (set_input(I, name, cfg)) return FR_EINPUT;
         I->l_out[li] = 0;
         return FR_OK;
     }
