@@ -4,8 +4,8 @@
  *   Pure functions and constant tables only; safe from any thread.  The 256-colour mapping is
  *   tmux's colour_find_rgb (cube vs grey ramp by squared distance), so a truecolor palette
  *   degrades the way users already know from tmux.  The diverging map interpolates in sRGB
- *   between five anchors chosen so lightness rises monotonically away from the centre on both
- *   sides; that keeps its 256-colour approximation ordered too (checked in tests). */
+ *   between anchors that are exact xterm-256 colours, chosen so lightness rises monotonically
+ *   away from the centre on both sides, so the 256-colour rendering stays ordered (tested). */
 #include "frtui/colour.h"
 
 #include <math.h>
@@ -197,15 +197,21 @@ fr_rgb fr_colour_lerp(fr_rgb lo, fr_rgb hi, float t)
 
 fr_rgb fr_colour_diverging(float t)
 {
-    /* Anchors at t = -1, -0.5, 0, 0.5, 1.  The centre is a dim neutral grey (visible against
-     * a black background, but quiet), so only departures from S = 1 draw the eye. */
-    static const fr_rgb a[5] = {{150, 210, 255}, {40, 120, 220}, {58, 58, 58}, {220, 90, 40}, {255, 215, 120}};
+    /* 15 anchors, evenly spaced over t in [-1, 1]; every anchor is an exact xterm-256 cube
+     * or grey-ramp colour, so the 256-colour rendering hits the anchors themselves and stays
+     * ordered.  The centre is a quiet grey (visible against a black background) so only
+     * departures from S = 1 draw the eye; lightness rises away from it on both sides. */
+    static const fr_rgb a[15] = {
+        {175, 215, 255}, {135, 215, 255}, {135, 175, 255}, {95, 175, 215}, {95, 135, 215}, {0, 135, 175}, {0, 95, 175},
+        {58, 58, 58},
+        {175, 95, 0}, {215, 95, 0}, {215, 135, 0}, {255, 135, 0}, {255, 175, 0}, {255, 175, 95}, {255, 215, 135},
+    };
     if (isnan(t)) return FR_RGB(255, 0, 255);
     if (t < -1) t = -1;
     if (t > 1) t = 1;
-    float x = (t + 1) * 2;   /* 0..4 */
+    float x = (t + 1) * 7;   /* 0..14 */
     int i = (int)x;
-    if (i >= 4) i = 3;
+    if (i >= 14) i = 13;
     return fr_colour_lerp(a[i], a[i + 1], x - i);
 }
 
