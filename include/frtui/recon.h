@@ -85,4 +85,19 @@ int fr_recon_accuracy(fr_recon *r, int quantized, int max_samples, double *acc, 
 /* Results of a done unit: n layers. */
 const fr_layer_result *fr_recon_results(const fr_recon *r, int unit, int *n_layers);
 
+/* ---- checkpoint support (src/recon_state.c; format and I/O in include/frtui/ckpt.h) ---------- */
+struct fr_ckpt;
+/* Deep-copies the engine's resumable state into *c (memcpy only; call on the engine's thread
+ * between steps).  Run-level facts (fingerprints, paths, accuracies) are left for the caller. */
+void fr_recon_state_capture(fr_recon *r, struct fr_ckpt *c);
+/* Restores c into a fresh engine (fr_recon_new with c->cfg, nothing begun yet).
+ * replay_only = 0 (resume): finished units are re-run through begin/end with their saved
+ * parameters, rebuilding both calibration caches, and their codes are checked against the
+ * saved ones; the running unit is begun and continues at its saved iteration with its saved
+ * parameters, Adam moments, activation steps and RNG streams.
+ * replay_only = 1: only quantizers, results and histories are rebuilt (views, exports, the
+ * quantized accuracy); no caches, no passes over the calibration set.
+ * FR_EINPUT with a message naming the mismatch when c does not fit this engine. */
+int fr_recon_state_restore(fr_recon *r, const struct fr_ckpt *c, int replay_only, fr_err *e);
+
 #endif

@@ -1,0 +1,778 @@
+/* ckpt.c — the .frc checkpoint file: encode, asynchronous write, validating load, checks,
+ * replay snapshots.  Contract in include/frtui/ckpt.h; byte layout in docs/FORMAT.md.
+ *
+ * Layout summary (little-endian):
+ *   header (32 bytes): "FRTC", u16 major, u16 minor, u32 flags, u32 header_len (32),
+ *                      u32 n_frames, u32 reserved 0, u64 FNV-1a-64 of bytes 0..23
+ *   n_frames records:  u32 type, u32 reserved 0, u64 raw_len, u64 comp_len, u64 FNV-1a-64 of
+ *                      the raw bytes, then comp_len bytes = one zstd frame (content size and
+ *                      XXH64 content checksum present) decompressing to raw_len bytes
+ *   frame types: 1 META (first, once), 2 UNIT (one per unit, in order), 3 ACTQ (once),
+ *                4 END (last; raw = u32 number of frames before it).  Nothing may follow END.
+ *
+ * Design note: the writer works on a private deep copy (fr_ckpt), so it can compress in its own
+ * thread while the engine keeps stepping.  Parsing goes through a bounds-checked cursor: every
+ * count is checked against the bytes that remain before anything is allocated, and every
+ * structural value (status, method, bits, shapes) against its range; cross-checks against a
+ * model are fr_ckpt_check_model's and fr_recon_state_restore's.
+ */
+#include "frtui/ckpt.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "frtui/blas.h"
+#include "frtui/frm.h"
+#include "frtui/recon.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "ckpt.c writes native little-endian values"
+#endif
+
+enum { FT_META = 1, FT_UNIT = 2, FT_ACTQ = 3, FT_END = 4 };
+#define FLAG_ZSTD_CHECKSUM 1u
+#define MAX_FRAMES (1u << 20)
+
+struct fr_ckpt_blob { fr_ckpt c; };
+
+/* ---- small buffers ------------------------------------------------------------------------ */
+
+typedef struct wbuf { uint8_t *p; size_t n, cap; } wbuf;
+
+static void wb_put(wbuf *b, const void *src, size_t n)
+{
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n) cap *= 2;
+        b->p = fr_xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    if (n) memcpy(b->p + b->n, src, n);
+    b->n += n;
+}
+static void wb_u8(wbuf *b, uint8_t v) { wb_put(b, &v, 1); }
+static void wb_u32(wbuf *b, uint32_t v) { wb_put(b, &v, 4); }
+static void wb_i32(wbuf *b, int32_t v) { wb_put(b, &v, 4); }
+static void wb_u64(wbuf *b, uint64_t v) { wb_put(b, &v, 8); }
+static void wb_i64(wbuf *b, int64_t v) { wb_put(b, &v, 8); }
+static void wb_f32(wbuf *b, float v) { wb_put(b, &v, 4); }
+static void wb_f64(wbuf *b, double v) { wb_put(b, &v, 8); }
+static void wb_str(wbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    FR_ASSERT(n < 65536);
+    uint16_t l = (uint16_t)n;
+    wb_put(b, &l, 2);
+    wb_put(b, s, n);
+}
+
+typedef struct rd {
+    const uint8_t *p;
+    size_t n, off;
+    int bad;
+    fr_err *e;
+    const char *name, *what;
+} rd;
+
+static int rfail(rd *r, const char *fmt, const char *arg)
+{
+    if (!r->bad) {
+        char m[256];
+        snprintf(m, sizeof m, fmt, arg);
+        fr_err_set(r->e, FR_EINPUT, "%s: %s frame: %s", r->name, r->what, m);
+    }
+    r->bad = 1;
+    return 0;
+}
+static const uint8_t *rget(rd *r, size_t n)
+{
+    if (r->bad) return NULL;
+    if (n > r->n - r->off) { rfail(r, "%s", "truncated (a count or length runs past the frame)"); return NULL; }
+    const uint8_t *q = r->p + r->off;
+    r->off += n;
+    return q;
+}
+#define RD_FN(name_, T) static T name_(rd *r) { T v = 0; const uint8_t *q = rget(r, sizeof v); if (q) memcpy(&v, q, sizeof v); return v; }
+RD_FN(rd_u8, uint8_t)
+RD_FN(rd_u32, uint32_t)
+RD_FN(rd_i32, int32_t)
+RD_FN(rd_u64, uint64_t)
+RD_FN(rd_i64, int64_t)
+RD_FN(rd_f32, float)
+RD_FN(rd_f64, double)
+static void rd_str(rd *r, char *dst, size_t cap, const char *field)
+{
+    dst[0] = 0;
+    uint16_t l = 0;
+    const uint8_t *q = rget(r, 2);
+    if (!q) return;
+    memcpy(&l, q, 2);
+    if (l >= cap) { rfail(r, "%s is too long", field); return; }
+    q = rget(r, l);
+    if (!q) return;
+    if (memchr(q, 0, l)) { rfail(r, "%s contains a NUL byte", field); return; }
+    memcpy(dst, q, l);
+    dst[l] = 0;
+}
+/* n elements of `size` bytes, into a new array (NULL when n == 0 or on error). */
+static void *rd_arr(rd *r, size_t n, size_t size, const char *field)
+{
+    if (r->bad || n == 0) return NULL;
+    if (n > (r->n - r->off) / size) { rfail(r, "%s: count exceeds the frame", field); return NULL; }
+    void *d = fr_xmalloc(n * size);
+    memcpy(d, rget(r, n * size), n * size);
+    return d;
+}
+
+/* ---- fingerprints ------------------------------------------------------------------------- */
+
+uint64_t fr_ckpt_calib_fingerprint(const fr_model *m, int n_calib)
+{
+    const fr_dataset *d = &m->calib;
+    int n = n_calib > 0 && n_calib < d->n ? n_calib : d->n;
+    int32_t hdr[5] = {n, d->c, d->h, d->w, d->dtype};
+    uint64_t h = fr_fnv1a(FR_FNV_INIT, hdr, sizeof hdr);
+    h = fr_fnv1a(h, &d->scale, sizeof d->scale);
+    h = fr_fnv1a(h, &d->offset, sizeof d->offset);
+    size_t per = (size_t)d->c * d->h * d->w * (d->dtype ? 4 : 1);
+    const void *src = d->dtype ? (const void *)d->f32 : (const void *)d->u8;
+    if (src && n > 0) h = fr_fnv1a(h, src, per * (size_t)n);
+    h = fr_fnv1a(h, m->meta.mean, sizeof m->meta.mean);
+    h = fr_fnv1a(h, m->meta.std, sizeof m->meta.std);
+    return h;
+}
+
+/* ---- capture and free ----------------------------------------------------------------------- */
+
+fr_ckpt_blob *fr_ckpt_capture(struct fr_recon *r, const fr_ckpt_info *info)
+{
+    fr_ckpt_blob *b = fr_xcalloc(1, sizeof *b);
+    fr_recon_state_capture(r, &b->c);
+    fr_ckpt *c = &b->c;
+    c->flags = FLAG_ZSTD_CHECKSUM;
+    c->blas_threads = fr_blas_threads();
+    if (info) {
+        snprintf(c->bundle_path, sizeof c->bundle_path, "%s", info->bundle_path ? info->bundle_path : "");
+        c->model_fp = info->model_fp;
+        c->calib_fp = info->calib_fp;
+        c->acc_fp = info->acc_fp;
+        c->acc_q = info->acc_q;
+        c->run_status = info->run_status;
+        c->it_total = info->it_total;
+    }
+    return b;
+}
+
+size_t fr_ckpt_blob_bytes(const fr_ckpt_blob *b)
+{
+    const fr_ckpt *c = &b->c;
+    size_t t = sizeof *c;
+    for (int k = 0; k < c->n_units; k++) {
+        const fr_ckpt_unit *U = &c->units[k];
+        t += 8 * (size_t)U->n_loss;
+        for (int l = 0; l < U->n_layers; l++) {
+            const fr_ckpt_layer *L = &U->layers[l];
+            for (int p = 0; p < L->n_params; p++) t += (size_t)L->params[p].n * 4 * (L->params[p].m ? 3 : 1);
+            if (L->has_result) t += (size_t)L->n * 4;
+        }
+    }
+    return t;
+}
+
+static void free_tensor(fr_ckpt_tensor *t) { free(t->data); free(t->m); free(t->v); }
+
+void fr_ckpt_free(fr_ckpt *c)
+{
+    if (!c) return;
+    for (int k = 0; c->units && k < c->n_units; k++) {
+        fr_ckpt_unit *U = &c->units[k];
+        free(U->loss); free(U->loss_rec);
+        for (int l = 0; U->layers && l < U->n_layers; l++) {
+            fr_ckpt_layer *L = &U->layers[l];
+            for (int p = 0; p < L->n_params; p++) free_tensor(&L->params[p]);
+            for (int p = 0; p < L->n_frozen; p++) free_tensor(&L->frozen[p]);
+            free(L->s1); free(L->zp); free(L->code);
+        }
+        free(U->layers);
+    }
+    free(c->units);
+    free(c->aq);
+    memset(c, 0, sizeof *c);
+}
+
+void fr_ckpt_blob_free(fr_ckpt_blob *b)
+{
+    if (!b) return;
+    fr_ckpt_free(&b->c);
+    free(b);
+}
+
+/* ---- encoding ----------------------------------------------------------------------------- */
+
+static void enc_cfg(wbuf *b, const fr_run_config *g)
+{
+    wb_i32(b, g->method); wb_i32(b, g->bits); wb_i32(b, g->act_bits); wb_i32(b, g->first_last_bits);
+    wb_i32(b, g->layerwise); wb_i32(b, g->iters); wb_i32(b, g->batch); wb_f32(b, g->lr); wb_f32(b, g->act_lr);
+    wb_f32(b, g->lambda); wb_i32(b, g->qdrop); wb_f32(b, g->drop_p); wb_i32(b, g->per_channel);
+    wb_i32(b, g->symmetric); wb_i32(b, g->init_minmax); wb_i32(b, g->n_calib); wb_u64(b, g->seed);
+    wb_i32(b, g->threads); wb_i32(b, g->step_mode); wb_u64(b, (uint64_t)g->max_cache_mb); wb_str(b, g->preset);
+}
+
+static void enc_meta(wbuf *b, const fr_ckpt *c)
+{
+    wb_u32(b, (uint32_t)c->n_nodes); wb_u32(b, (uint32_t)c->n_units); wb_u32(b, (uint32_t)c->n_calib);
+    wb_i32(b, c->cur_unit); wb_i32(b, c->iter);
+    for (int i = 0; i < 4; i++) wb_u64(b, c->rng.s[i]);
+    for (int i = 0; i < 4; i++) wb_u64(b, c->drop_rng.s[i]);
+    enc_cfg(b, &c->cfg);
+    wb_u64(b, c->model_fp); wb_u64(b, c->calib_fp);
+    wb_str(b, c->bundle_path); wb_str(b, c->model_name);
+    wb_i32(b, c->blas_threads);
+    wb_f64(b, c->acc_fp); wb_f64(b, c->acc_q);
+    wb_i32(b, c->run_status); wb_i64(b, c->it_total);
+}
+
+static void enc_tensor(wbuf *b, const fr_ckpt_tensor *t, int learnable)
+{
+    wb_str(b, t->name);
+    wb_u32(b, t->n);
+    wb_put(b, t->data, (size_t)t->n * 4);
+    if (learnable) {
+        wb_u8(b, t->m && t->v);
+        if (t->m && t->v) { wb_put(b, t->m, (size_t)t->n * 4); wb_put(b, t->v, (size_t)t->n * 4); }
+    }
+}
+
+static void enc_unit(wbuf *b, const fr_ckpt_unit *U, int k)
+{
+    wb_u32(b, (uint32_t)k); wb_str(b, U->name);
+    wb_i32(b, U->status); wb_i32(b, U->method); wb_i32(b, U->iters); wb_i32(b, U->bits);
+    wb_u32(b, (uint32_t)U->n_loss);
+    wb_put(b, U->loss, (size_t)U->n_loss * 4);
+    wb_put(b, U->loss_rec, (size_t)U->n_loss * 4);
+    wb_f64(b, U->loss_rtn); wb_f64(b, U->loss_before); wb_f64(b, U->loss_after);
+    wb_str(b, U->note);
+    wb_u32(b, (uint32_t)(U->status == FR_UNIT_PENDING ? 0 : U->n_layers));
+    for (int l = 0; U->status != FR_UNIT_PENDING && l < U->n_layers; l++) {
+        const fr_ckpt_layer *L = &U->layers[l];
+        wb_str(b, L->name);
+        wb_i32(b, L->node); wb_i32(b, L->method); wb_i32(b, L->bits); wb_i32(b, L->ns1);
+        wb_i32(b, L->o); wb_i32(b, L->i); wb_i32(b, L->kh); wb_i32(b, L->kw); wb_i32(b, L->is_conv);
+        wb_i64(b, L->n);
+        wb_u8(b, (uint8_t)L->finalized); wb_u8(b, (uint8_t)L->fell_back); wb_u8(b, (uint8_t)L->nonfinite);
+        wb_u8(b, (uint8_t)L->n_params);
+        for (int p = 0; p < L->n_params; p++) enc_tensor(b, &L->params[p], 1);
+        wb_u8(b, (uint8_t)L->n_frozen);
+        for (int p = 0; p < L->n_frozen; p++) enc_tensor(b, &L->frozen[p], 0);
+        wb_u8(b, (uint8_t)L->has_result);
+        if (L->has_result) {
+            wb_put(b, L->s1, (size_t)L->ns1 * 4);
+            wb_put(b, L->zp, (size_t)L->ns1 * 4);
+            wb_put(b, L->code, (size_t)L->n * 4);
+        }
+    }
+}
+
+static void enc_actq(wbuf *b, const fr_ckpt *c)
+{
+    wb_u32(b, (uint32_t)c->n_aq);
+    for (int j = 0; j < c->n_aq; j++) {
+        const fr_aquant *a = &c->aq[j].aq;
+        wb_i32(b, c->aq[j].node); wb_i32(b, a->bits);
+        wb_f32(b, a->qmax); wb_f32(b, a->zp); wb_f32(b, a->s); wb_f32(b, a->s_m); wb_f32(b, a->s_v);
+        wb_f32(b, a->s_g); wb_f32(b, a->s_init); wb_i32(b, a->nonfinite);
+    }
+}
+
+static int put_frame(wbuf *out, ZSTD_CCtx *cc, uint32_t type, const wbuf *raw, fr_err *e)
+{
+    size_t bound = ZSTD_compressBound(raw->n);
+    uint8_t *tmp = fr_xmalloc(bound ? bound : 1);
+    size_t cn = ZSTD_compress2(cc, tmp, bound, raw->p ? raw->p : (const uint8_t *)"", raw->n);
+    if (ZSTD_isError(cn)) {
+        free(tmp);
+        return fr_err_set(e, FR_EIO, "zstd compression failed: %s", ZSTD_getErrorName(cn));
+    }
+    wb_u32(out, type); wb_u32(out, 0); wb_u64(out, raw->n); wb_u64(out, cn);
+    wb_u64(out, fr_fnv1a(FR_FNV_INIT, raw->p, raw->n));
+    wb_put(out, tmp, cn);
+    free(tmp);
+    return FR_OK;
+}
+
+int fr_ckpt_encode(const fr_ckpt_blob *b, int level, uint8_t **out, size_t *out_n, fr_err *e)
+{
+    const fr_ckpt *c = &b->c;
+    wbuf f = {0}, raw = {0};
+    uint8_t hdr[FR_CKPT_HEADER_LEN] = {0};
+    wb_put(&f, hdr, sizeof hdr);
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    FR_ASSERT(cc);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1);
+    uint32_t nf = 0;
+    int rc = FR_OK;
+    enc_meta(&raw, c);
+    rc = put_frame(&f, cc, FT_META, &raw, e);
+    nf++;
+    for (int k = 0; k < c->n_units && !rc; k++, nf++) {
+        raw.n = 0;
+        enc_unit(&raw, &c->units[k], k);
+        rc = put_frame(&f, cc, FT_UNIT, &raw, e);
+    }
+    if (!rc) { raw.n = 0; enc_actq(&raw, c); rc = put_frame(&f, cc, FT_ACTQ, &raw, e); nf++; }
+    if (!rc) { raw.n = 0; wb_u32(&raw, nf); rc = put_frame(&f, cc, FT_END, &raw, e); nf++; }
+    ZSTD_freeCCtx(cc);
+    free(raw.p);
+    if (rc) { free(f.p); return rc; }
+    uint8_t *h = f.p;
+    memcpy(h, "FRTC", 4);
+    uint16_t v16 = FR_CKPT_MAJOR; memcpy(h + 4, &v16, 2);
+    v16 = FR_CKPT_MINOR; memcpy(h + 6, &v16, 2);
+    uint32_t v32 = FLAG_ZSTD_CHECKSUM; memcpy(h + 8, &v32, 4);
+    v32 = FR_CKPT_HEADER_LEN; memcpy(h + 12, &v32, 4);
+    memcpy(h + 16, &nf, 4);
+    uint64_t hh = fr_fnv1a(FR_FNV_INIT, h, 24);
+    memcpy(h + 24, &hh, 8);
+    *out = f.p;
+    *out_n = f.n;
+    return FR_OK;
+}
+
+int fr_ckpt_write_blob(fr_ckpt_blob *b, const char *path, int level, fr_err *e)
+{
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc = fr_ckpt_encode(b, level, &buf, &n, e);
+    fr_ckpt_blob_free(b);
+    if (rc) return rc;
+    rc = fr_atomic_write(path, buf, n, e);
+    free(buf);
+    return rc;
+}
+
+/* ---- background writer ---------------------------------------------------------------------- */
+
+struct fr_ckpt_writer {
+    pthread_t th;
+    int running;            /* a thread exists that has not been joined */
+    atomic_int done;        /* the thread finished its write */
+    int reported;
+    fr_ckpt_blob *b;
+    char path[4096];
+    int rc;
+    fr_err err;
+    size_t bytes;
+    double secs;
+};
+
+static void *writer_main(void *arg)
+{
+    fr_ckpt_writer *w = arg;
+    double t0 = fr_now();
+    fr_err_clear(&w->err);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    w->rc = fr_ckpt_encode(w->b, 3, &buf, &n, &w->err);
+    fr_ckpt_blob_free(w->b);
+    w->b = NULL;
+    if (!w->rc) w->rc = fr_atomic_write(w->path, buf, n, &w->err);
+    free(buf);
+    w->bytes = n;
+    w->secs = fr_now() - t0;
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+fr_ckpt_writer *fr_ckpt_writer_new(void)
+{
+    fr_ckpt_writer *w = fr_xcalloc(1, sizeof *w);
+    atomic_init(&w->done, 0);
+    w->reported = 1;
+    return w;
+}
+
+int fr_ckpt_writer_busy(fr_ckpt_writer *w) { return w->running && !atomic_load(&w->done); }
+
+static void join(fr_ckpt_writer *w)
+{
+    if (!w->running) return;
+    pthread_join(w->th, NULL);
+    w->running = 0;
+}
+
+int fr_ckpt_writer_submit(fr_ckpt_writer *w, fr_ckpt_blob *b, const char *path)
+{
+    if (fr_ckpt_writer_busy(w)) { fr_ckpt_blob_free(b); return -1; }
+    join(w);
+    w->b = b;
+    snprintf(w->path, sizeof w->path, "%s", path);
+    atomic_store(&w->done, 0);
+    w->reported = 0;
+    w->rc = FR_OK;
+    if (pthread_create(&w->th, NULL, writer_main, w) != 0) {
+        /* No thread: write synchronously (correct, only slower). */
+        writer_main(w);
+        return FR_OK;
+    }
+    w->running = 1;
+    return FR_OK;
+}
+
+int fr_ckpt_writer_poll(fr_ckpt_writer *w, int *rc, fr_err *e, size_t *bytes, double *secs)
+{
+    if (w->reported || fr_ckpt_writer_busy(w)) return 0;
+    join(w);
+    w->reported = 1;
+    if (rc) *rc = w->rc;
+    if (e) *e = w->err;
+    if (bytes) *bytes = w->bytes;
+    if (secs) *secs = w->secs;
+    return 1;
+}
+
+int fr_ckpt_writer_wait(fr_ckpt_writer *w, fr_err *e)
+{
+    join(w);
+    if (w->reported) return FR_OK;
+    w->reported = 1;
+    if (e && w->rc) *e = w->err;
+    return w->rc;
+}
+
+void fr_ckpt_writer_free(fr_ckpt_writer *w)
+{
+    if (!w) return;
+    join(w);
+    fr_ckpt_blob_free(w->b);
+    free(w);
+}
+
+/* ---- decoding ----------------------------------------------------------------------------- */
+
+static void dec_cfg(rd *r, fr_run_config *g)
+{
+    g->method = (fr_method)rd_i32(r); g->bits = rd_i32(r); g->act_bits = rd_i32(r); g->first_last_bits = rd_i32(r);
+    g->layerwise = rd_i32(r); g->iters = rd_i32(r); g->batch = rd_i32(r); g->lr = rd_f32(r); g->act_lr = rd_f32(r);
+    g->lambda = rd_f32(r); g->qdrop = rd_i32(r); g->drop_p = rd_f32(r); g->per_channel = rd_i32(r);
+    g->symmetric = rd_i32(r); g->init_minmax = rd_i32(r); g->n_calib = rd_i32(r); g->seed = rd_u64(r);
+    g->threads = rd_i32(r); g->step_mode = rd_i32(r); g->max_cache_mb = (size_t)rd_u64(r);
+    rd_str(r, g->preset, sizeof g->preset, "preset");
+}
+
+static void dec_meta(rd *r, fr_ckpt *c)
+{
+    uint32_t nn = rd_u32(r), nu = rd_u32(r), nc = rd_u32(r);
+    if (nn < 2 || nn > 1000000) { rfail(r, "%s", "node count out of range"); return; }
+    if (nu < 1 || nu > nn) { rfail(r, "%s", "unit count out of range"); return; }
+    if (nc < 1 || nc > 100000000) { rfail(r, "%s", "calibration sample count out of range"); return; }
+    c->n_nodes = (int)nn; c->n_units = (int)nu; c->n_calib = (int)nc;
+    c->cur_unit = rd_i32(r); c->iter = rd_i32(r);
+    for (int i = 0; i < 4; i++) c->rng.s[i] = rd_u64(r);
+    for (int i = 0; i < 4; i++) c->drop_rng.s[i] = rd_u64(r);
+    dec_cfg(r, &c->cfg);
+    c->model_fp = rd_u64(r); c->calib_fp = rd_u64(r);
+    rd_str(r, c->bundle_path, sizeof c->bundle_path, "bundle path");
+    rd_str(r, c->model_name, sizeof c->model_name, "model name");
+    c->blas_threads = rd_i32(r);
+    c->acc_fp = rd_f64(r); c->acc_q = rd_f64(r);
+    c->run_status = rd_i32(r); c->it_total = rd_i64(r);
+    if (r->bad) return;
+    if (c->cur_unit < -1 || c->cur_unit >= c->n_units) { rfail(r, "%s", "running unit index out of range"); return; }
+    if (c->iter < 0 || c->iter > 10000000) { rfail(r, "%s", "iteration counter out of range"); return; }
+    fr_err sub;
+    if (fr_run_config_check(&c->cfg, &sub)) { rfail(r, "run settings: %.200s", sub.msg); return; }
+    if (c->blas_threads < 1 || c->blas_threads > 256) rfail(r, "%s", "thread count out of range");
+}
+
+static void dec_tensor(rd *r, fr_ckpt_tensor *t, int learnable, int64_t max_n)
+{
+    rd_str(r, t->name, sizeof t->name, "tensor name");
+    t->n = rd_u32(r);
+    if (r->bad) return;
+    if (t->n == 0 || (int64_t)t->n > max_n) { rfail(r, "tensor %s: element count out of range", t->name); return; }
+    t->data = rd_arr(r, t->n, 4, t->name);
+    if (learnable) {
+        uint8_t mv = rd_u8(r);
+        if (mv > 1) { rfail(r, "tensor %s: bad moments flag", t->name); return; }
+        if (mv) { t->m = rd_arr(r, t->n, 4, t->name); t->v = rd_arr(r, t->n, 4, t->name); }
+    }
+}
+
+static void dec_unit(rd *r, fr_ckpt_unit *U, int k)
+{
+    uint32_t idx = rd_u32(r);
+    if (!r->bad && idx != (uint32_t)k) { rfail(r, "%s", "unit frames are out of order"); return; }
+    rd_str(r, U->name, sizeof U->name, "unit name");
+    U->status = rd_i32(r); U->method = rd_i32(r); U->iters = rd_i32(r); U->bits = rd_i32(r);
+    if (r->bad) return;
+    if (U->status < FR_UNIT_PENDING || U->status > FR_UNIT_FALLBACK) { rfail(r, "unit %s: bad status", U->name); return; }
+    if (U->method < 0 || U->method >= FR_METHOD__COUNT) { rfail(r, "unit %s: bad method", U->name); return; }
+    if (U->iters < 0 || U->iters > 10000000) { rfail(r, "unit %s: iterations out of range", U->name); return; }
+    if (U->bits < 2 || U->bits > 8) { rfail(r, "unit %s: bits out of range", U->name); return; }
+    uint32_t nl = rd_u32(r);
+    if (!r->bad && nl > (uint32_t)U->iters + 1) { rfail(r, "unit %s: more losses than iterations", U->name); return; }
+    U->n_loss = (int)nl;
+    U->loss = rd_arr(r, nl, 4, "loss history");
+    U->loss_rec = rd_arr(r, nl, 4, "loss history");
+    U->loss_rtn = rd_f64(r); U->loss_before = rd_f64(r); U->loss_after = rd_f64(r);
+    rd_str(r, U->note, sizeof U->note, "note");
+    uint32_t nly = rd_u32(r);
+    if (r->bad) return;
+    if (nly > 32 || (U->status != FR_UNIT_PENDING && nly == 0) || (U->status == FR_UNIT_PENDING && nly)) {
+        rfail(r, "unit %s: layer count does not fit its status", U->name);
+        return;
+    }
+    U->n_layers = (int)nly;
+    if (!nly) return;
+    U->layers = fr_xcalloc(nly, sizeof *U->layers);
+    for (uint32_t l = 0; l < nly && !r->bad; l++) {
+        fr_ckpt_layer *L = &U->layers[l];
+        rd_str(r, L->name, sizeof L->name, "layer name");
+        L->node = rd_i32(r); L->method = rd_i32(r); L->bits = rd_i32(r); L->ns1 = rd_i32(r);
+        L->o = rd_i32(r); L->i = rd_i32(r); L->kh = rd_i32(r); L->kw = rd_i32(r); L->is_conv = rd_i32(r);
+        L->n = rd_i64(r);
+        L->finalized = rd_u8(r); L->fell_back = rd_u8(r); L->nonfinite = rd_u8(r);
+        if (r->bad) return;
+        if (L->method < 0 || L->method >= FR_QM__COUNT || L->bits < 2 || L->bits > 8 || L->o < 1 || L->i < 1 ||
+            L->kh < 1 || L->kw < 1 || (L->ns1 != 1 && L->ns1 != L->o) || L->finalized > 1 || L->fell_back > 1 ||
+            L->nonfinite > 1 || L->is_conv < 0 || L->is_conv > 1) {
+            rfail(r, "layer %s: a field is out of range", L->name);
+            return;
+        }
+        int64_t n = (int64_t)L->o * L->i;
+        if (n > (1LL << 31) / L->kh || n * L->kh > (1LL << 31) / L->kw || n * L->kh * L->kw != L->n) {
+            rfail(r, "layer %s: element count does not match its shape", L->name);
+            return;
+        }
+        L->n_params = rd_u8(r);
+        if (L->n_params > FR_CKPT_MAX_PARAMS) { rfail(r, "layer %s: too many tensors", L->name); return; }
+        for (int p = 0; p < L->n_params && !r->bad; p++) dec_tensor(r, &L->params[p], 1, L->n);
+        L->n_frozen = rd_u8(r);
+        if (L->n_frozen > FR_CKPT_MAX_FROZEN) { rfail(r, "layer %s: too many frozen tensors", L->name); return; }
+        for (int p = 0; p < L->n_frozen && !r->bad; p++) dec_tensor(r, &L->frozen[p], 0, L->n);
+        L->has_result = rd_u8(r);
+        if (L->has_result > 1) { rfail(r, "layer %s: bad result flag", L->name); return; }
+        if (L->has_result) {
+            L->s1 = rd_arr(r, (size_t)L->ns1, 4, "s1");
+            L->zp = rd_arr(r, (size_t)L->ns1, 4, "zero points");
+            L->code = rd_arr(r, (size_t)L->n, 4, "codes");
+            if (r->bad) return;
+            int32_t lo = -(1 << (L->bits - 1)), hi = (1 << L->bits) - 1;
+            for (int g = 0; g < L->ns1; g++)
+                if (!(L->s1[g] > 0) || !(L->zp[g] >= 0 && L->zp[g] <= (float)hi)) {
+                    rfail(r, "layer %s: a scale or zero point is out of range", L->name);
+                    return;
+                }
+            for (int64_t q = 0; q < L->n; q++)
+                if (L->code[q] < lo || L->code[q] > hi) { rfail(r, "layer %s: a code is outside the grid", L->name); return; }
+        }
+    }
+}
+
+static void dec_actq(rd *r, fr_ckpt *c)
+{
+    uint32_t n = rd_u32(r);
+    if (r->bad) return;
+    if (n > (uint32_t)c->n_nodes) { rfail(r, "%s", "more activation quantizers than nodes"); return; }
+    c->n_aq = (int)n;
+    if (!n) return;
+    c->aq = fr_xcalloc(n, sizeof *c->aq);
+    for (uint32_t j = 0; j < n && !r->bad; j++) {
+        fr_aquant *a = &c->aq[j].aq;
+        c->aq[j].node = rd_i32(r); a->bits = rd_i32(r);
+        a->qmax = rd_f32(r); a->zp = rd_f32(r); a->s = rd_f32(r); a->s_m = rd_f32(r); a->s_v = rd_f32(r);
+        a->s_g = rd_f32(r); a->s_init = rd_f32(r); a->nonfinite = rd_i32(r);
+        if (!r->bad && (c->aq[j].node < 1 || c->aq[j].node >= c->n_nodes || a->bits < 2 || a->bits > 8 || !(a->s > 0)))
+            rfail(r, "%s", "an activation quantizer field is out of range");
+    }
+}
+
+int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c, fr_err *e)
+{
+    memset(c, 0, sizeof *c);
+    if (n < FR_CKPT_HEADER_LEN) return fr_err_set(e, FR_EINPUT, "%s: not a checkpoint (file is only %zu bytes)", name, n);
+    if (memcmp(buf, "FRTC", 4) != 0) {
+        if (memcmp(buf, "FRTM", 4) == 0) return fr_err_set(e, FR_EINPUT, "%s: is a model bundle (.frm), not a checkpoint", name);
+        return fr_err_set(e, FR_EINPUT, "%s: not a checkpoint (bad magic)", name);
+    }
+    uint16_t major, minor;
+    uint32_t flags, hlen, nf;
+    memcpy(&major, buf + 4, 2); memcpy(&minor, buf + 6, 2);
+    memcpy(&flags, buf + 8, 4); memcpy(&hlen, buf + 12, 4); memcpy(&nf, buf + 16, 4);
+    if (major != FR_CKPT_MAJOR)
+        return fr_err_set(e, FR_EINPUT, "%s: checkpoint version %u.%u is not supported (this frtui reads %d.x)", name, major,
+                          minor, FR_CKPT_MAJOR);
+    uint64_t hh;
+    memcpy(&hh, buf + 24, 8);
+    if (hh != fr_fnv1a(FR_FNV_INIT, buf, 24)) return fr_err_set(e, FR_EINPUT, "%s: header checksum mismatch", name);
+    if (hlen < FR_CKPT_HEADER_LEN || hlen > n) return fr_err_set(e, FR_EINPUT, "%s: bad header length %u", name, hlen);
+    if (nf < 3 || nf > MAX_FRAMES) return fr_err_set(e, FR_EINPUT, "%s: bad frame count %u", name, nf);
+    c->major = major; c->minor = minor; c->flags = flags;
+    size_t off = hlen;
+    int rc = FR_OK;
+    uint32_t k;
+    int seen_end = 0, units = 0, seen_actq = 0;
+    ZSTD_DCtx *dc = ZSTD_createDCtx();
+    FR_ASSERT(dc);
+    for (k = 0; k < nf && !rc; k++) {
+        if (n - off < 32) { rc = fr_err_set(e, FR_EINPUT, "%s: truncated (frame %u of %u missing)", name, k + 1, nf); break; }
+        uint32_t type, res;
+        uint64_t raw_len, comp_len, fnv;
+        memcpy(&type, buf + off, 4); memcpy(&res, buf + off + 4, 4); memcpy(&raw_len, buf + off + 8, 8);
+        memcpy(&comp_len, buf + off + 16, 8); memcpy(&fnv, buf + off + 24, 8);
+        off += 32;
+        if (type < FT_META || type > FT_END || res != 0) { rc = fr_err_set(e, FR_EINPUT, "%s: frame %u has unknown type %u", name, k + 1, type); break; }
+        if (comp_len > n - off) { rc = fr_err_set(e, FR_EINPUT, "%s: truncated (frame %u runs past the end of the file)", name, k + 1); break; }
+        if (raw_len > FR_MAX_ALLOC) { rc = fr_err_set(e, FR_ENOMEM, "%s: frame %u declares %llu bytes", name, k + 1, (unsigned long long)raw_len); break; }
+        unsigned long long cs = ZSTD_getFrameContentSize(buf + off, comp_len);
+        size_t fs = ZSTD_findFrameCompressedSize(buf + off, comp_len);
+        if (cs == ZSTD_CONTENTSIZE_ERROR || cs == ZSTD_CONTENTSIZE_UNKNOWN || ZSTD_isError(fs) || fs != comp_len) {
+            rc = fr_err_set(e, FR_EINPUT, "%s: frame %u: zstd frame is corrupt or truncated", name, k + 1);
+            break;
+        }
+        if (cs != raw_len) { rc = fr_err_set(e, FR_EINPUT, "%s: frame %u: zstd content size %llu, record says %llu", name, k + 1, cs, (unsigned long long)raw_len); break; }
+        uint8_t *raw = fr_xmalloc(raw_len ? raw_len : 1);
+        size_t got = ZSTD_decompressDCtx(dc, raw, raw_len ? raw_len : 1, buf + off, comp_len);
+        if (ZSTD_isError(got) || got != raw_len) {
+            rc = fr_err_set(e, FR_EINPUT, "%s: frame %u: zstd data is corrupt (%s)", name, k + 1,
+                            ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
+            free(raw);
+            break;
+        }
+        if (fr_fnv1a(FR_FNV_INIT, raw, raw_len) != fnv) {
+            rc = fr_err_set(e, FR_EINPUT, "%s: frame %u: checksum mismatch", name, k + 1);
+            free(raw);
+            break;
+        }
+        off += comp_len;
+        static const char *const names[] = {"", "META", "UNIT", "ACTQ", "END"};
+        rd r = {raw, raw_len, 0, 0, e, name, names[type]};
+        if ((k == 0) != (type == FT_META)) rfail(&r, "%s", "META must be the first frame and appear once");
+        else if (type == FT_META) {
+            dec_meta(&r, c);
+            if (!r.bad) c->units = fr_xcalloc((size_t)c->n_units, sizeof *c->units);
+        } else if (type == FT_UNIT) {
+            if (units >= c->n_units || seen_actq) rfail(&r, "%s", "more unit frames than units");
+            else { dec_unit(&r, &c->units[units], units); units++; }
+        } else if (type == FT_ACTQ) {
+            if (seen_actq || units != c->n_units) rfail(&r, "%s", "ACTQ frame out of place");
+            else { seen_actq = 1; dec_actq(&r, c); }
+        } else {
+            uint32_t cnt = rd_u32(&r);
+            if (!r.bad && (cnt != k || !seen_actq)) rfail(&r, "%s", "END frame out of place");
+            seen_end = 1;
+        }
+        if (!r.bad && r.off != r.n) rfail(&r, "%s", "has trailing bytes");
+        free(raw);
+        if (r.bad) { rc = e ? e->code : FR_EINPUT; if (!rc) rc = FR_EINPUT; break; }
+        if (seen_end && k + 1 != nf) { rc = fr_err_set(e, FR_EINPUT, "%s: END frame is not the last frame", name); break; }
+    }
+    ZSTD_freeDCtx(dc);
+    if (!rc && !seen_end) rc = fr_err_set(e, FR_EINPUT, "%s: truncated (no END frame)", name);
+    if (!rc && off != n) rc = fr_err_set(e, FR_EINPUT, "%s: %zu bytes of trailing data after the END frame", name, n - off);
+    if (!rc) {
+        /* Cross-checks inside the file. */
+        for (int u = 0; u < c->n_units && !rc; u++) {
+            const fr_ckpt_unit *U = &c->units[u];
+            int running = u == c->cur_unit;
+            if (running != (U->status == FR_UNIT_RUNNING) && !(running && U->status == FR_UNIT_FALLBACK))
+                rc = fr_err_set(e, FR_EINPUT, "%s: unit %s: status does not agree with the running unit", name, U->name);
+            else if (running && U->n_loss != c->iter)
+                rc = fr_err_set(e, FR_EINPUT, "%s: unit %s: %d losses for %d iterations", name, U->name, U->n_loss, c->iter);
+            for (int l = 0; l < U->n_layers && !rc; l++) {
+                const fr_ckpt_layer *L = &U->layers[l];
+                if (!running && U->status != FR_UNIT_PENDING && !L->has_result)
+                    rc = fr_err_set(e, FR_EINPUT, "%s: unit %s layer %s: finished but has no codes", name, U->name, L->name);
+                if (L->node < 1 || L->node >= c->n_nodes)
+                    rc = fr_err_set(e, FR_EINPUT, "%s: unit %s layer %s: node index out of range", name, U->name, L->name);
+            }
+        }
+    }
+    if (rc) fr_ckpt_free(c);
+    return rc;
+}
+
+int fr_ckpt_load(const char *path, fr_ckpt *c, fr_err *e)
+{
+    memset(c, 0, sizeof *c);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc = fr_read_file(path, FR_MAX_ALLOC, &buf, &n, e);
+    if (rc) return rc;
+    rc = fr_ckpt_load_mem(buf, n, path, c, e);
+    free(buf);
+    return rc;
+}
+
+/* ---- checks against a model ------------------------------------------------------------------ */
+
+int fr_ckpt_check_model(const fr_ckpt *c, const fr_model *m, const char *path, fr_err *e)
+{
+    uint64_t cal = fr_ckpt_calib_fingerprint(m, c->cfg.n_calib);
+    if (cal != c->calib_fp)
+        return fr_err_set(e, FR_EINPUT, "%s: calibration data differs from the run's (fingerprint %016llx, this bundle "
+                          "%016llx); refusing to resume", path, (unsigned long long)c->calib_fp, (unsigned long long)cal);
+    uint64_t fp = fr_frm_fingerprint(m);
+    if (fp != c->model_fp)
+        return fr_err_set(e, FR_EINPUT, "%s: was written for another bundle ('%s', model fingerprint %016llx; '%s' has "
+                          "%016llx)", path, c->model_name, (unsigned long long)c->model_fp, m->meta.name,
+                          (unsigned long long)fp);
+    return FR_OK;
+}
+
+int fr_ckpt_check_threads(const fr_ckpt *c, int threads, const char *path, fr_err *e)
+{
+    if (threads > 0 && threads != c->blas_threads)
+        return fr_err_set(e, FR_EINPUT, "%s: the run used %d BLAS threads, this process %d; results would not be "
+                          "bit-identical (set FRTUI_THREADS=%d)", path, c->blas_threads, threads, c->blas_threads);
+    return FR_OK;
+}
+
+struct fr_recon *fr_ckpt_resume_engine(const fr_ckpt *c, const fr_model *m, fr_err *e)
+{
+    fr_recon *r = fr_recon_new(m, &c->cfg, e);
+    if (!r) return NULL;
+    if (fr_recon_state_restore(r, c, 0, e)) { fr_recon_free(r); return NULL; }
+    return r;
+}
+
+fr_snapshot *fr_ckpt_snapshot(const fr_ckpt *c, const fr_model *m, fr_err *e)
+{
+    if (fr_ckpt_check_model(c, m, m->meta.name, e)) return NULL;
+    fr_recon *r = fr_recon_new(m, &c->cfg, e);
+    if (!r) return NULL;
+    if (fr_recon_state_restore(r, c, 1, e)) { fr_recon_free(r); return NULL; }
+    const fr_partition *p = fr_recon_partition(r);
+    fr_snapshot *s = fr_snapshot_new(p->n);
+    fr_run_info *in = &s->info;
+    snprintf(in->model, sizeof in->model, "%s", m->meta.name);
+    in->method = c->cfg.method;
+    in->bits = c->cfg.bits;
+    in->act_bits = c->cfg.act_bits;
+    in->iters = c->cfg.iters;
+    in->batch = c->cfg.batch;
+    in->lr = c->cfg.lr;
+    in->seed = c->cfg.seed;
+    in->threads = c->blas_threads;
+    snprintf(in->preset, sizeof in->preset, "%s", c->cfg.preset);
+    snprintf(in->granularity, sizeof in->granularity, "%s", c->cfg.layerwise ? "layer" : "block");
+    snprintf(in->blas_core, sizeof in->blas_core, "%s", fr_blas_core());
+    s->status = FR_RUN_REPLAY;
+    s->cur_unit = c->cur_unit;
+    s->acc_fp = c->acc_fp;
+    s->acc_q = c->acc_q;
+    s->eta_s = -1;
+    int done = 0;
+    for (int k = 0; k < p->n; k++) done += fr_recon_done(r, k);
+    snprintf(s->message, sizeof s->message, "replay: %d of %d units finished%s", done, p->n,
+             c->cur_unit >= 0 ? ", one interrupted" : "");
+    for (int k = 0; k < p->n; k++) s->units[k] = fr_recon_view(r, k);
+    fr_recon_free(r);
+    return s;
+}
