@@ -1,0 +1,293 @@
+/* test_view.c — inspector state machine, key scripts and golden frames (hand-built snapshots).
+ *
+ * Golden frames live in tests/golden/NAME.txt (run from the repository root, as `make test`
+ * does).  FRTUI_UPDATE_GOLDEN=1 rewrites them; inspect the diff before committing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fr_test.h"
+#include "frtui/view.h"
+#include "view_fixture.h"
+
+static fr_snapshot *S;
+
+static void key(fr_ui *ui, fr_snapshot *s, const char *script, fr_view_out *last)
+{
+    int k[256];
+    fr_err e = {0};
+    int n = fr_view_parse_keys(script, k, 256, &e);
+    FR_CHECKF(n >= 0, "%s", e.msg);
+    fr_canvas c;
+    fr_canvas_init(&c, 120, 40, 1);
+    fr_view_out o = {0};
+    for (int i = 0; i < n; i++) {
+        fr_view_key(ui, s, k[i], &o);
+        fr_view_render(ui, s, &c);
+    }
+    if (last) *last = o;
+    fr_canvas_free(&c);
+}
+
+static void test_parse_keys(void)
+{
+    int k[16];
+    fr_err e = {0};
+    int n = fr_view_parse_keys("jj<Down><F1><C-l><Tab><S-Tab><lt>x<Esc>\\t<oops", k, 16, &e);
+    FR_CHECK(n == 16 && k[12] == 'o');
+    FR_CHECK(k[0] == 'j' && k[2] == FR_KEY_DOWN && k[3] == FR_KEY_F(1) && k[4] == 12 && k[5] == '\t');
+    FR_CHECK(k[6] == FR_KEY_BTAB && k[7] == '<' && k[8] == 'x' && k[9] == 27 && k[10] == '\t' && k[11] == '<');
+    FR_CHECK(fr_view_parse_keys("<Bogus>", k, 16, &e) < 0 && e.code == FR_EINPUT && strstr(e.msg, "Bogus"));
+}
+
+static void test_selection(void)
+{
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    fr_view_out o;
+    key(&ui, S, "", &o);
+    fr_canvas c;
+    fr_canvas_init(&c, 100, 30, 1);
+    fr_view_render(&ui, S, &c);
+    FR_CHECK(ui.sel_unit == 5);                 /* follows the running unit */
+    key(&ui, S, "k", &o);
+    FR_CHECK(ui.sel_unit == 4 && !ui.follow_run);
+    key(&ui, S, "jjn", &o);
+    FR_CHECK(ui.sel_unit == 7);
+    key(&ui, S, "NN<Up>", &o);
+    FR_CHECK(ui.sel_unit == 4);
+    key(&ui, S, "G", &o);
+    FR_CHECK(ui.sel_unit == 11);
+    key(&ui, S, "gg", &o);
+    FR_CHECK(ui.sel_unit == 0);
+    key(&ui, S, "g", &o);                       /* half of gg does nothing yet */
+    FR_CHECK(ui.sel_unit == 0 && ui.pending_g);
+    key(&ui, S, "x", &o);                       /* unknown keys do nothing */
+    FR_CHECK(ui.sel_unit == 0 && !ui.pending_g && o.n_cmds == 0 && !o.quit);
+    key(&ui, S, "jjj]", &o);
+    FR_CHECK(ui.sel_unit == 3 && ui.sel_layer == 1);
+    key(&ui, S, "]", &o);
+    FR_CHECK(ui.sel_layer == 0);
+    key(&ui, S, "u", &o);
+    fr_view_render(&ui, S, &c);
+    FR_CHECK(ui.sel_unit == 5 && ui.follow_run);
+    /* heatmap cursor: focus it, move, zoom */
+    key(&ui, S, "<Tab><Tab>", &o);
+    FR_CHECK(ui.focus == FR_L_HEAT);
+    key(&ui, S, "+++lljj", &o);
+    FR_CHECK(ui.heat_zoom == 3 && ui.cur_c > 0 && ui.cur_r > 0 && ui.sel_unit == 5);
+    key(&ui, S, "G", &o);
+    fr_view_render(&ui, S, &c);
+    FR_CHECK(ui.cur_r == 63 && ui.cur_c == 287);   /* clamped to the 64 x 288 unfolded kernel */
+    key(&ui, S, "0gg", &o);
+    FR_CHECK(ui.heat_zoom == 0 && ui.cur_r == 0 && ui.cur_c == 0);
+    key(&ui, S, "v", &o);
+    FR_CHECK(ui.heat_qty == FR_HQ_SCOMB);
+    key(&ui, S, "vv", &o);
+    FR_CHECK(ui.heat_qty == FR_HQ_S2);            /* h(V) absent for FlexRound: skipped */
+    fr_canvas_free(&c);
+    fr_ui_free(&ui);
+}
+
+static void test_commands(void)
+{
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    fr_view_out o;
+    key(&ui, S, "p", &o);
+    FR_CHECK(o.n_cmds == 1 && o.cmd[0].type == FR_CMD_PAUSE);
+    S->status = FR_RUN_PAUSED;
+    key(&ui, S, "<F9>", &o);
+    FR_CHECK(o.n_cmds == 1 && o.cmd[0].type == FR_CMD_RESUME);
+    S->status = FR_RUN_RUNNING;
+    key(&ui, S, "o", &o);
+    FR_CHECK(o.n_cmds == 1 && o.cmd[0].type == FR_CMD_STEP_UNIT);
+    key(&ui, S, "d", &o);
+    FR_CHECK(o.n_cmds == 1 && o.cmd[0].type == FR_CMD_SET_STEP_MODE && o.cmd[0].arg == 1);
+    key(&ui, S, "m", &o);
+    FR_CHECK(o.cmd[0].type == FR_CMD_SET_METHOD && o.cmd[0].arg == FR_METHOD_RTN);
+    key(&ui, S, "m", &o);
+    FR_CHECK(o.cmd[0].arg == FR_METHOD_ADAROUND && ui.next_method == FR_METHOD_ADAROUND);
+    key(&ui, S, "b", &o);
+    FR_CHECK(o.cmd[0].type == FR_CMD_SET_BITS && o.cmd[0].arg == 5);
+    key(&ui, S, "I", &o);
+    FR_CHECK(o.cmd[0].type == FR_CMD_SET_ITERS && o.cmd[0].arg == 2000);
+    key(&ui, S, "s", &o);
+    FR_CHECK(o.cmd[0].type == FR_CMD_CHECKPOINT);
+    /* restart asks first */
+    key(&ui, S, "kr", &o);
+    FR_CHECK(o.n_cmds == 0 && ui.confirm == FR_ACT_RESTART);
+    key(&ui, S, "n", &o);
+    FR_CHECK(o.n_cmds == 0 && ui.confirm == FR_ACT_NONE && ui.sel_unit == 4);   /* 'n' answered, did not move */
+    key(&ui, S, "ry", &o);
+    FR_CHECK(o.n_cmds == 1 && o.cmd[0].type == FR_CMD_RESTART_UNIT && o.cmd[0].arg == 4);
+    /* compare: requests the other methods only when missing */
+    key(&ui, S, "c", &o);
+    FR_CHECK(ui.mode == FR_MODE_COMPARE && o.n_cmds == 1 && o.cmd[0].type == FR_CMD_COMPARE_UNIT && o.cmd[0].arg == 4);
+    key(&ui, S, "<Esc>", &o);
+    FR_CHECK(ui.mode == FR_MODE_MAIN);
+    key(&ui, S, "kc", &o);
+    FR_CHECK(ui.mode == FR_MODE_COMPARE && o.n_cmds == 0);   /* unit 3 has all three */
+    key(&ui, S, "c", &o);
+    FR_CHECK(ui.mode == FR_MODE_MAIN);
+    /* export names the focused view */
+    key(&ui, S, "<Tab><Tab>e", &o);
+    FR_CHECK(o.export_view && strcmp(o.export_view, "heatmap") == 0 && o.export_unit == 3);
+    /* quit asks while running, not when done */
+    key(&ui, S, "q", &o);
+    FR_CHECK(!o.quit && ui.confirm == FR_ACT_QUIT);
+    key(&ui, S, "y", &o);
+    FR_CHECK(o.quit && o.n_cmds == 1 && o.cmd[0].type == FR_CMD_QUIT);
+    S->status = FR_RUN_DONE;
+    key(&ui, S, "<F10>", &o);
+    FR_CHECK(o.quit && ui.confirm == FR_ACT_NONE);
+    S->status = FR_RUN_RUNNING;
+    key(&ui, S, "<C-l>", &o);
+    FR_CHECK(o.repaint);
+    fr_ui_free(&ui);
+}
+
+static void test_readonly_and_freeze(void)
+{
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 1);
+    fr_view_out o;
+    const char *wk[] = {"p", "o", "d", "r", "m", "b", "I", "s"};
+    for (size_t i = 0; i < sizeof wk / sizeof wk[0]; i++) {
+        key(&ui, S, wk[i], &o);
+        FR_CHECKF(o.n_cmds == 0 && ui.confirm == FR_ACT_NONE, "key %s", wk[i]);
+    }
+    FR_CHECK(strstr(ui.msg, "read-only") != NULL);
+    key(&ui, S, "q", &o);
+    FR_CHECK(o.quit);                           /* replay quits without asking */
+    fr_ui_free(&ui);
+
+    fr_ui_init(&ui, 1, 0);
+    int refs0 = atomic_load(&S->refs);
+    key(&ui, S, "f", &o);
+    FR_CHECK(ui.frozen == S && atomic_load(&S->refs) == refs0 + 1);
+    fr_snapshot *s2 = fixture_snapshot();
+    s2->units[5]->iter = 700;
+    FR_CHECK(fr_ui_snapshot(&ui, s2) == S);    /* frozen: the newer snapshot is not shown */
+    key(&ui, s2, "f", &o);
+    FR_CHECK(ui.frozen == NULL && atomic_load(&S->refs) == refs0 && fr_ui_snapshot(&ui, s2) == s2);
+    key(&ui, s2, "f", &o);
+    fr_ui_free(&ui);                            /* releases the frozen snapshot */
+    FR_CHECK(atomic_load(&s2->refs) == 1);
+    fr_snapshot_release(s2);
+    /* help overlay swallows keys until closed */
+    fr_ui_init(&ui, 1, 0);
+    key(&ui, S, "?", &o);
+    FR_CHECK(ui.help);
+    key(&ui, S, "jp", &o);
+    FR_CHECK(ui.help && o.n_cmds == 0 && ui.help_scroll == 1);
+    key(&ui, S, "<Esc>", &o);
+    FR_CHECK(!ui.help);
+    key(&ui, S, "<F1>?", &o);
+    FR_CHECK(!ui.help);
+    fr_ui_free(&ui);
+}
+
+/* ---------------------------------------------------------------- golden frames */
+
+static char *render_text(fr_snapshot *s, int cols, int rows, int utf8, int depth, const char *keys, int readonly)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    fr_dump_opts o = {utf8, depth, readonly, NULL};
+    fr_err e = {0};
+    int rc = fr_view_dump(s, &o, cols, rows, keys, f, &e);
+    fclose(f);
+    FR_CHECKF(rc == FR_OK, "%s", e.msg);
+    return buf;
+}
+
+static void golden(const char *name, fr_snapshot *s, int cols, int rows, int utf8, int depth, const char *keys, int ro)
+{
+    char *got = render_text(s, cols, rows, utf8, depth, keys, ro);
+    char path[256];
+    snprintf(path, sizeof path, "tests/golden/%s.txt", name);
+    const char *upd = getenv("FRTUI_UPDATE_GOLDEN");
+    if (upd && *upd == '1') {
+        FILE *f = fopen(path, "wb");
+        FR_CHECKF(f != NULL, "cannot write %s", path);
+        if (f) { fputs(got, f); fclose(f); }
+        free(got);
+        return;
+    }
+    uint8_t *want = NULL;
+    size_t wn = 0;
+    fr_err e = {0};
+    int rc = fr_read_file(path, 1 << 24, &want, &wn, &e);
+    FR_CHECKF(rc == FR_OK, "%s (run with FRTUI_UPDATE_GOLDEN=1 to create)", e.msg);
+    if (rc == FR_OK) {
+        int same = wn == strlen(got) && memcmp(want, got, wn) == 0;
+        FR_CHECKF(same, "%s differs from the rendered frame", path);
+        if (!same) {
+            /* first differing line, for the log */
+            const char *a = (const char *)want, *b = got;
+            int line = 1;
+            while (*a && *a == *b) { if (*a == '\n') line++; a++; b++; }
+            printf("  first difference at line %d\n", line);
+        }
+    }
+    free(want);
+    free(got);
+    /* invariants of every frame: exact size; ASCII frames are pure ASCII */
+}
+
+static void check_frame_shape(int cols, int rows, int utf8)
+{
+    char *t = render_text(S, cols, rows, utf8, 0, "", 0);
+    int lines = 0, maxw = 0, w = 0, ascii = 1;
+    for (const char *p = t; *p;) {
+        if (*p == '\n') { lines++; maxw = w > maxw ? w : maxw; w = 0; p++; continue; }
+        if ((unsigned char)*p >= 128) ascii = 0;
+        fr_utf8_decode(&p);
+        w++;
+    }
+    FR_CHECKF(lines == rows && maxw <= cols, "%dx%d: %d lines, widest %d", cols, rows, lines, maxw);
+    if (!utf8) FR_CHECK(ascii);
+    free(t);
+}
+
+static void test_golden(void)
+{
+    golden("main_100x30_utf8", S, 100, 30, 1, 0, "", 0);
+    golden("main_100x30_ascii", S, 100, 30, 0, 0, "", 0);
+    golden("main_160x48_utf8", S, 160, 48, 1, 0, "", 0);
+    golden("main_160x48_ascii", S, 160, 48, 0, 0, "", 0);
+    golden("heat_cursor_120x36_utf8", S, 120, 36, 1, 0, "<Tab><Tab>++llljjjv", 0);
+    golden("compare_160x48_utf8", S, 160, 48, 1, 0, "kkc", 0);
+    golden("recip_120x36_utf8", S, 120, 36, 1, 0, "R", 0);
+    golden("help_100x30_utf8", S, 100, 30, 1, 0, "?", 0);
+    golden("explain_loss_100x34_utf8", S, 100, 34, 1, 0, "<Tab>iy", 0);
+    golden("pending_replay_100x30_utf8", S, 100, 30, 1, 0, "jj", 1);
+    golden("too_small_70x20", S, 70, 20, 1, 0, "", 0);
+    golden("main_100x30_256", S, 100, 30, 1, 256, "", 0);
+    for (int w = 80; w <= 240; w += 40)
+        for (int h = 24; h <= 72; h += 12) {
+            check_frame_shape(w, h, 1);
+            check_frame_shape(w, h, 0);
+        }
+}
+
+static void test_bench_helper(void)
+{
+    double ms = fr_view_bench_frame(S, 200, 60, 1, 3);
+    FR_CHECK(ms > 0 && ms < 1000);
+    printf("  frame 200x60: %.3f ms (measured, not asserted)\n", ms);
+}
+
+int main(void)
+{
+    S = fixture_snapshot();
+    FR_RUN(test_parse_keys);
+    FR_RUN(test_selection);
+    FR_RUN(test_commands);
+    FR_RUN(test_readonly_and_freeze);
+    FR_RUN(test_golden);
+    FR_RUN(test_bench_helper);
+    fr_snapshot_release(S);
+    return FR_REPORT();
+}
