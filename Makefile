@@ -67,7 +67,8 @@ frtui: $(BIN)
 
 # `deps` installs what a fresh Debian 12 machine lacks: apt-get update once, then one
 # apt-get install for everything missing.  Only runs apt when something is actually missing.
-DEB_PKGS := libncurses-dev libpng-dev libzstd-dev libopenblas-dev pkg-config dataset-fashion-mnist tmux zstd
+DEB_PKGS := libncurses-dev libpng-dev libzstd-dev libopenblas-dev pkg-config dataset-fashion-mnist tmux zstd \
+            libonnx-testdata
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP):
 	@missing=""; \

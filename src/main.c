@@ -23,6 +23,7 @@ static void usage(FILE *f)
             "       frtui run FILE [options]            batch quantization (see frtui run --help)\n"
             "       frtui compare FILE [options]        RTN vs AdaRound vs FlexRound on the same data\n"
             "       frtui report [options] FILE...      the README's results table\n"
+            "       frtui import MODEL -o OUT.frm ...   ONNX or tfjs model (+ --calib/--eval data) to a bundle\n"
             "       frtui train-samples [--out DIR]     retrain the Fashion-MNIST samples\n"
             "environment: FRTUI_THREADS (BLAS threads, default 2); OPENBLAS_CORETYPE is respected\n",
             FR_DEFAULT_SAMPLE);
@@ -44,6 +45,7 @@ int main(int argc, char **argv)
         struct { const char *name; int (*fn)(int, char **); } cmds[] = {
             {"info", fr_cli_info},       {"eval", fr_cli_eval},       {"train-samples", fr_cli_train_samples},
             {"run", fr_cli_run},         {"compare", fr_cli_compare}, {"report", fr_cli_report},
+            {"import", fr_cli_import},
         };
         for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
             if (strcmp(cmd, cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);

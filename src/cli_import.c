@@ -1,0 +1,244 @@
+/* cli_import.c — `frtui import`: ONNX or Keras/tfjs models plus calibration / evaluation data
+ * from files, written as a .frm bundle.
+ *
+ * Data preprocessing (documented in README "Importing your model"): samples are read as
+ * uint8 (scale 1/255) or float32 (scale 1); when their per-sample shape differs from the
+ * model input they are resized with bilinear interpolation (align_corners = False, the
+ * PyTorch / TF2 convention) and grey is replicated to 3 channels (RGB to grey is the channel
+ * mean).  The model's per-channel normalisation (x - mean) / std comes from --mean/--std.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "frtui/cli.h"
+#include "frtui/dataio.h"
+#include "frtui/frm.h"
+#include "frtui/onnx.h"
+#include "frtui/png.h"
+#include "frtui/tfjs.h"
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n >= k && strcmp(s + n - k, suf) == 0;
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* A folder of PNG images, sorted by file name, as an 8-bit RGB dataset at native size (all
+ * images must share one size; resizing to the model happens afterwards). */
+static int read_png_dir(const char *dir, int max_n, fr_dataset *d, fr_err *e)
+{
+    memset(d, 0, sizeof *d);
+    DIR *dp = opendir(dir);
+    if (!dp) return fr_err_set(e, FR_EINPUT, "%s: cannot open folder", dir);
+    char **names = NULL;
+    int n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        if (!ends_with(de->d_name, ".png") && !ends_with(de->d_name, ".PNG")) continue;
+        if (n == cap) { cap = cap ? 2 * cap : 64; names = fr_xrealloc(names, (size_t)cap * sizeof *names); }
+        names[n++] = fr_xstrdup(de->d_name);
+    }
+    closedir(dp);
+    int rc = FR_OK;
+    if (n == 0) { free(names); return fr_err_set(e, FR_EINPUT, "%s: no .png files in the folder", dir); }
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    int total = n;
+    if (max_n > 0 && n > max_n) n = max_n;
+    for (int i = 0; i < n && rc == FR_OK; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        uint8_t *rgb = NULL;
+        int w = 0, h = 0;
+        if ((rc = fr_png_read(path, &rgb, &w, &h, e))) break;
+        if (i == 0) {
+            size_t bytes;
+            if (fr_size_mul(&bytes, (size_t)n * 3, (size_t)w * h)) {
+                fr_afree(rgb);
+                rc = fr_err_set(e, FR_EINPUT, "%s: %d images of %dx%d are too large", dir, n, w, h);
+                break;
+            }
+            *d = (fr_dataset){.n = n, .c = 3, .h = h, .w = w, .dtype = 0, .scale = 1.0f / 255.0f};
+            d->u8 = fr_amalloc(bytes);
+            if (!d->u8) { fr_afree(rgb); rc = fr_err_set(e, FR_ENOMEM, "%s: out of memory", dir); break; }
+        } else if (w != d->w || h != d->h) {
+            fr_afree(rgb);
+            rc = fr_err_set(e, FR_EINPUT, "%s: image is %dx%d but %s was %dx%d (all images must share one size)", path, w,
+                            h, names[0], d->w, d->h);
+            break;
+        }
+        /* interleaved RGB -> planar CHW */
+        size_t hw = (size_t)w * h;
+        for (size_t p = 0; p < hw; p++)
+            for (int c = 0; c < 3; c++) d->u8[(size_t)i * 3 * hw + (size_t)c * hw + p] = rgb[p * 3 + (size_t)c];
+        fr_afree(rgb);
+    }
+    for (int i = 0; i < total; i++) free(names[i]);
+    free(names);
+    if (rc) fr_dataset_free(d);
+    return rc;
+}
+
+static int read_data(const char *path, int max_n, fr_dataset *d, fr_err *e)
+{
+    if (is_dir(path)) return read_png_dir(path, max_n, d, e);
+    int rc;
+    if (ends_with(path, ".npy") || ends_with(path, ".npy.gz")) rc = fr_npy_read_dataset(path, d, e);
+    else rc = fr_idx_read_images(path, d, e);
+    if (rc == FR_OK && max_n > 0 && d->n > max_n) d->n = max_n;   /* the tail stays allocated, unused */
+    return rc;
+}
+
+static int read_labels(const char *path, int32_t **labels, int *n, fr_err *e)
+{
+    if (ends_with(path, ".npy") || ends_with(path, ".npy.gz")) return fr_npy_read_labels(path, labels, n, e);
+    return fr_idx_read_labels(path, labels, n, e);
+}
+
+/* Converts d in place to the model's per-sample shape (c, h, w). */
+static int conform(fr_dataset *d, const char *src, int c, int h, int w, fr_err *e)
+{
+    if (d->c == c && d->h == h && d->w == w) return FR_OK;
+    if ((int64_t)d->c * d->h * d->w == (int64_t)c * h * w && (h == 1 || d->h == 1)) {
+        /* Same elements, vector vs image layout (an MLP's 784 inputs from 28x28 images). */
+        d->c = c; d->h = h; d->w = w;
+        return FR_OK;
+    }
+    if (!(d->c == 1 || d->c == 3) || !(c == 1 || c == 3))
+        return fr_err_set(e, FR_EINPUT, "%s: samples are %dx%dx%d, the model expects %dx%dx%d and only grey/RGB images "
+                          "can be converted", src, d->c, d->h, d->w, c, h, w);
+    size_t per_in = (size_t)d->c * d->h * d->w, per_out = (size_t)c * h * w, bytes;
+    if (fr_size_mul(&bytes, (size_t)d->n, per_out * (d->dtype ? 4 : 1)))
+        return fr_err_set(e, FR_ENOMEM, "%s: %d samples at %dx%dx%d exceed the size limit", src, d->n, c, h, w);
+    float *tmp = fr_xmalloc(per_in * sizeof(float)), *res = fr_xmalloc((size_t)d->c * h * w * sizeof(float));
+    uint8_t *u8 = d->dtype ? NULL : fr_amalloc(bytes);
+    float *f32 = d->dtype ? fr_amalloc(bytes) : NULL;
+    if (!u8 && !f32) { free(tmp); free(res); return fr_err_set(e, FR_ENOMEM, "%s: out of memory", src); }
+    size_t ohw = (size_t)h * w;
+    for (int i = 0; i < d->n; i++) {
+        for (size_t k = 0; k < per_in; k++)
+            tmp[k] = d->dtype ? d->f32[(size_t)i * per_in + k] : (float)d->u8[(size_t)i * per_in + k];
+        fr_image_resize_bilinear(tmp, d->w, d->h, d->c, res, w, h);
+        for (int oc = 0; oc < c; oc++)
+            for (size_t p = 0; p < ohw; p++) {
+                float v;
+                if (d->c == c) v = res[(size_t)oc * ohw + p];
+                else if (d->c == 1) v = res[p];
+                else v = (res[p] + res[ohw + p] + res[2 * ohw + p]) / 3.0f;
+                size_t o = (size_t)i * per_out + (size_t)oc * ohw + p;
+                if (u8) u8[o] = (uint8_t)fminf(255.0f, fmaxf(0.0f, nearbyintf(v)));
+                else f32[o] = v;
+            }
+    }
+    free(tmp);
+    free(res);
+    fr_afree(d->u8);
+    fr_afree(d->f32);
+    d->u8 = u8;
+    d->f32 = f32;
+    fprintf(stderr, "frtui import: %s: resized %d samples from %dx%dx%d to %dx%dx%d (bilinear, align_corners=False%s)\n",
+            src, d->n, d->c, d->h, d->w, c, h, w, d->c == 1 && c == 3 ? ", grey replicated to RGB" : "");
+    d->c = c; d->h = h; d->w = w;
+    return FR_OK;
+}
+
+static int parse_floats(const char *s, float *out, int max)
+{
+    int n = 0;
+    while (*s && n < max) {
+        char *end;
+        out[n++] = strtof(s, &end);
+        if (end == s) return -1;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return -1;
+    }
+    return n;
+}
+
+int fr_cli_import(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL, *calib = NULL, *eval = NULL, *labels = NULL, *weights = NULL, *name = NULL;
+    int n_calib = 1024, n_eval = 0, have_mean = 0, have_std = 0;
+    float mean[4] = {0}, std_[4] = {1, 1, 1, 1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-') {
+            if (in) { fprintf(stderr, "frtui import: more than one model file ('%s', '%s')\n", in, a); return 2; }
+            in = a;
+            continue;
+        }
+        if (i + 1 >= argc) { fprintf(stderr, "frtui import: option %s needs a value\n", a); return 2; }
+        const char *v = argv[++i];
+        if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) out = v;
+        else if (strcmp(a, "--calib") == 0) calib = v;
+        else if (strcmp(a, "--eval") == 0) eval = v;
+        else if (strcmp(a, "--labels") == 0) labels = v;
+        else if (strcmp(a, "--weights") == 0) weights = v;
+        else if (strcmp(a, "--name") == 0) name = v;
+        else if (strcmp(a, "--n-calib") == 0) n_calib = atoi(v);
+        else if (strcmp(a, "--n-eval") == 0) n_eval = atoi(v);
+        else if (strcmp(a, "--mean") == 0) { if (parse_floats(v, mean, 4) < 1) { fprintf(stderr, "frtui import: --mean '%s': expected numbers separated by commas\n", v); return 2; } have_mean = 1; }
+        else if (strcmp(a, "--std") == 0) { if (parse_floats(v, std_, 4) < 1) { fprintf(stderr, "frtui import: --std '%s': expected numbers separated by commas\n", v); return 2; } have_std = 1; }
+        else { fprintf(stderr, "frtui import: unknown option %s\n", a); return 2; }
+    }
+    if (!in || !out) {
+        fprintf(stderr, "usage: frtui import MODEL.onnx|model.json [--weights W.bin] [--calib DATA] [--eval DATA --labels L]\n"
+                        "                    [--mean a,b,c] [--std a,b,c] [--n-calib N] [--n-eval N] -o OUT.frm\n"
+                        "DATA: .npy (N,C,H,W | N,H,W | N,D; uint8 or float32), IDX (raw or .gz), or a folder of .png\n");
+        return 2;
+    }
+    if (eval && !labels) { fprintf(stderr, "frtui import: --eval needs --labels\n"); return 2; }
+    for (int k = 0; k < 4; k++)
+        if (!(std_[k] > 0) || !isfinite(mean[k])) { fprintf(stderr, "frtui import: --std must be positive\n"); return 2; }
+    fr_err e;
+    fr_err_clear(&e);
+    fr_model m;
+    fr_model_init(&m);
+    int rc;
+    if (ends_with(in, ".onnx")) rc = fr_onnx_import(in, &m, &e);
+    else if (ends_with(in, ".json")) rc = fr_tfjs_import(in, weights, &m, &e);
+    else rc = fr_err_set(&e, FR_EINPUT, "%s: unknown model format (expected .onnx or a tfjs model.json)", in);
+    if (rc) { fr_model_free(&m); return fr_cli_fail(&e); }
+    if (name) snprintf(m.meta.name, sizeof m.meta.name, "%s", name);
+    if (have_mean) memcpy(m.meta.mean, mean, sizeof mean);
+    if (have_std) memcpy(m.meta.std, std_, sizeof std_);
+    size_t plen = strlen(m.meta.provenance);
+    snprintf(m.meta.provenance + plen, sizeof m.meta.provenance - plen, "%simported by frtui from %s", plen ? "; " : "", in);
+    if (calib) {
+        if ((rc = read_data(calib, n_calib, &m.calib, &e)) ||
+            (rc = conform(&m.calib, calib, m.meta.in_c, m.meta.in_h, m.meta.in_w, &e))) {
+            fr_model_free(&m);
+            return fr_cli_fail(&e);
+        }
+        free(m.calib.labels);
+        m.calib.labels = NULL;
+    }
+    if (eval) {
+        int nl = 0;
+        if ((rc = read_data(eval, n_eval, &m.eval, &e)) || (rc = read_labels(labels, &m.eval.labels, &nl, &e)) ||
+            (rc = conform(&m.eval, eval, m.meta.in_c, m.meta.in_h, m.meta.in_w, &e))) {
+            fr_model_free(&m);
+            return fr_cli_fail(&e);
+        }
+        if (nl < m.eval.n) {
+            fr_model_free(&m);
+            fprintf(stderr, "frtui: %s: %d labels for %d evaluation samples\n", labels, nl, m.eval.n);
+            return 2;
+        }
+    }
+    if ((rc = fr_frm_write(out, &m, 1, &e))) { fr_model_free(&m); return fr_cli_fail(&e); }
+    printf("wrote %s: %d nodes, %lld parameters, %d calibration / %d evaluation samples\n", out, m.g.n_nodes,
+           (long long)fr_graph_param_count(&m.g), m.calib.n, m.eval.n);
+    fr_model_free(&m);
+    return 0;
+}
