@@ -10,9 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "frtui/blas.h"
+#include "frtui/keymap.h"
 #include "frtui/cli.h"
+#include "frtui/tui.h"
+#include "frtui/worker.h"
 
 static void usage(FILE *f)
 {
@@ -27,6 +31,80 @@ static void usage(FILE *f)
             "       frtui train-samples [--out DIR]     retrain the Fashion-MNIST samples\n"
             "environment: FRTUI_THREADS (BLAS threads, default 2); OPENBLAS_CORETYPE is respected\n",
             FR_DEFAULT_SAMPLE);
+}
+
+/* `frtui [FILE] [options]`: the inspector, or --dump-screen for a headless frame. */
+static int inspector(int argc, char **argv)
+{
+    fr_tui_opts o;
+    fr_tui_opts_default(&o);
+    int dump = 0, cols = 120, rows = 40, wait_unit = -1, wait_done = 0;
+    const char *keys = "";
+    /* Strip the inspector's own flags; the rest are run settings. */
+    char **rest = fr_xcalloc((size_t)argc + 1, sizeof(char *));
+    int nr = 0;
+    rest[nr++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help-keys") == 0) { fr_keymap_print_help(stdout); free(rest); return 0; }
+        else if (strcmp(a, "--ascii") == 0) o.ascii = 1;
+        else if (strcmp(a, "--no-mouse") == 0) o.mouse = 0;
+        else if (strcmp(a, "--dump-screen") == 0) dump = 1;
+        else if (strcmp(a, "--wait-done") == 0) wait_done = 1;
+        else if (strncmp(a, "--color=", 8) == 0 || (strcmp(a, "--color") == 0 && val)) {
+            const char *c = a[7] == '=' ? a + 8 : argv[++i];
+            if (strcmp(c, "auto") == 0) o.color = FR_COLOR_AUTO;
+            else if (strcmp(c, "always") == 0) o.color = FR_COLOR_ALWAYS;
+            else if (strcmp(c, "never") == 0) o.color = FR_COLOR_NEVER;
+            else if (strcmp(c, "16") == 0 || strcmp(c, "256") == 0 || strcmp(c, "24") == 0 || strcmp(c, "truecolor") == 0) {
+                o.color = FR_COLOR_ALWAYS;
+                o.depth = c[0] == 't' ? 24 : atoi(c);
+            } else {
+                fprintf(stderr, "frtui: --color '%s': expected auto, always, never, 16, 256 or truecolor\n", c);
+                free(rest);
+                return 2;
+            }
+        } else if ((strcmp(a, "--cols") == 0 || strcmp(a, "--rows") == 0 || strcmp(a, "--wait-unit") == 0) && val) {
+            int v = atoi(argv[++i]);
+            if (a[2] == 'c') cols = v; else if (a[2] == 'r') rows = v; else wait_unit = v;
+            if ((a[2] == 'c' || a[2] == 'r') && (v < 10 || v > 1000)) {
+                fprintf(stderr, "frtui: %s %d is out of range 10..1000\n", a, v);
+                free(rest);
+                return 2;
+            }
+        } else if (strcmp(a, "--keys") == 0 && val) keys = argv[++i];
+        else if (strcmp(a, "--palette") == 0 && val) o.palette = argv[++i];
+        else rest[nr++] = argv[i];
+    }
+    fr_run_config c;
+    const char *file = NULL;
+    fr_err e;
+    fr_err_clear(&e);
+    if (fr_cli_parse_run(nr, rest, &c, &file, NULL, NULL, &e)) { free(rest); return fr_cli_fail(&e); }
+    free(rest);
+    if (!file) file = FR_DEFAULT_SAMPLE;
+    fr_model m;
+    int st = fr_cli_load(file, &m);
+    if (st) return fr_cli_exit_code(st);
+    fr_worker *w = fr_worker_new(&m, &c, &e);
+    if (!w) { fr_model_free(&m); return fr_cli_fail(&e); }
+    int rc = FR_OK;
+    if (!dump && (!isatty(0) || !isatty(1))) {
+        rc = fr_err_set(&e, FR_EINPUT, "the inspector needs a terminal; for batch use try `frtui run %s`", file);
+    } else if (fr_worker_start(w, &e) == FR_OK) {
+        if (dump) {
+            fr_dump_source src = {.worker = w, .wait_unit = wait_unit, .wait_done = wait_done, .timeout_s = 600};
+            rc = fr_dump_screen(&src, &o, cols, rows, keys, stdout, &e);
+        } else {
+            rc = fr_tui_run(w, &o, &e);
+        }
+    } else {
+        rc = e.code;
+    }
+    fr_worker_free(w);
+    fr_model_free(&m);
+    return rc ? fr_cli_fail(&e) : 0;
 }
 
 int main(int argc, char **argv)
@@ -50,6 +128,5 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
             if (strcmp(cmd, cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);
     }
-    fprintf(stderr, "frtui: the inspector is not built yet; try `frtui run FILE` or `frtui --help`\n");
-    return 2;
+    return inspector(argc, argv);
 }
