@@ -64,19 +64,24 @@ static int is_pointwise(const fr_conv_shape *s)
  * Tap (ki, kj) of output (oy, ox) reads padded (oy*sh + ki*dh, ox*sw + kj*dw), i.e. phase
  * ((ki*dh) % sh, (kj*dw) % sw) at (oy + ki*dh/sh, ox + kj*dw/sw).  With outputs laid out
  * "wide" (row pitch Wq, index i = oy*Wq + ox) every tap becomes one contiguous, branch-free,
- * vectorised sweep dst[i] += w * src[i + const] over L = (OH-1)*Wq + OW outputs.  Columns
- * ox >= OW of the wide rows are garbage: dropped on copy-out in forward, zeroed in dy for
- * backward.  Every index stays inside the phase buffers (see dw_scratch_geom). */
+ * vectorised sweep dst[i] += w * src[i + const].  Small planes would make those sweeps short,
+ * so up to nb samples of one channel are stacked (sample k's planes at k*Hq*Wq, wide outputs
+ * likewise) and one sweep covers L = ((kb-1)*Hq + OH-1)*Wq + OW outputs of kb samples.
+ * Columns ox >= OW and rows oy >= OH of the wide layout are garbage: dropped on copy-out in
+ * forward, zeroed in dy for backward.  Every index stays inside the phase buffers (see
+ * dw_scratch_geom). */
 static int dw_flat(const fr_conv_shape *s)
 {
     return s->groups == s->c && s->o == s->c && s->pt >= 0 && s->pl >= 0 && s->pb >= 0 && s->pr >= 0;
 }
 
-typedef struct dw_geom { int hq, wq; size_t phase, nph, L; } dw_geom;
+/* phase: floats of one sample's phase plane; pstride: distance between phases (nb samples). */
+typedef struct dw_geom { int hq, wq, nb; size_t phase, nph, pstride; } dw_geom;
 
-/* The largest index read for a valid output, (OH-1 + (kh-1)*dh/sh)*Wq + OW-1 + (kw-1)*dw/sw,
- * is < Hq*Wq because (OH-1)*sh + (kh-1)*dh <= Hp-1 (same for columns); garbage columns of rows
- * before the last read at most Wq-OW past a valid index of the next row. */
+/* Bounds: the largest index read for a valid output of sample k,
+ * k*Hq*Wq + (OH-1 + (kh-1)*dh/sh)*Wq + OW-1 + (kw-1)*dw/sw, is < (k+1)*Hq*Wq because
+ * (OH-1)*sh + (kh-1)*dh <= Hp-1 (same for columns).  Garbage outputs lie below the last valid
+ * one, so they read below it too: everything stays inside the kb planes written this chunk. */
 static dw_geom dw_scratch_geom(const fr_conv_shape *s)
 {
     dw_geom g;
@@ -85,8 +90,15 @@ static dw_geom dw_scratch_geom(const fr_conv_shape *s)
     g.wq = (wp + s->sw - 1) / s->sw;
     g.phase = (size_t)g.hq * g.wq;
     g.nph = (size_t)s->sh * s->sw;
-    g.L = (size_t)(s->oh - 1) * g.wq + s->ow;
+    size_t nb = 4096 / g.phase;   /* ~16 KB of input per phase stack: sweeps long, L1/L2 warm */
+    g.nb = nb < 1 ? 1 : nb > 16 ? 16 : (int)nb;
+    g.pstride = (size_t)g.nb * g.phase;
     return g;
+}
+
+static inline size_t dw_sweep_len(const fr_conv_shape *s, const dw_geom *g, int kb)
+{
+    return ((size_t)(kb - 1) * g->hq + s->oh - 1) * g->wq + s->ow;
 }
 
 size_t fr_conv_scratch(const fr_conv_shape *s)
@@ -94,7 +106,7 @@ size_t fr_conv_scratch(const fr_conv_shape *s)
     size_t n;
     if (dw_flat(s)) {
         dw_geom g = dw_scratch_geom(s);
-        n = 2 * g.nph * g.phase + (size_t)s->oh * g.wq;   /* x phases, dx phases, wide y/dy */
+        n = 2 * g.nph * g.pstride + g.pstride;   /* x phases, dx phases, wide y/dy */
     } else if (is_pointwise(s)) {
         n = 0;
     } else {
@@ -222,12 +234,12 @@ static float sqdevf(const float *restrict a, float mu, size_t n)
     return t;
 }
 
-/* x plane -> zero-padded phase planes (every element written, padding and tail included). */
+/* x plane -> one sample slot of the zero-padded phase planes (every element written). */
 static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x, float *ph)
 {
     for (int py = 0; py < s->sh; py++)
         for (int px = 0; px < s->sw; px++) {
-            float *dst = ph + (size_t)(py * s->sw + px) * g->phase;
+            float *dst = ph + (size_t)(py * s->sw + px) * g->pstride;
             int clo, chi;
             tap_range(px - s->pl, s->sw, s->w, g->wq, &clo, &chi);
             for (int r = 0; r < g->hq; r++) {
@@ -249,7 +261,7 @@ static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *p
 {
     for (int py = 0; py < s->sh; py++)
         for (int px = 0; px < s->sw; px++) {
-            const float *src = ph + (size_t)(py * s->sw + px) * g->phase;
+            const float *src = ph + (size_t)(py * s->sw + px) * g->pstride;
             int clo, chi;
             tap_range(px - s->pl, s->sw, s->w, g->wq, &clo, &chi);
             for (int r = 0; r < g->hq; r++) {
@@ -267,7 +279,7 @@ static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *p
 static inline size_t dw_tap_offset(const fr_conv_shape *s, const dw_geom *g, int ki, int kj)
 {
     int ty = ki * s->dh, tx = kj * s->dw;
-    return (size_t)((ty % s->sh) * s->sw + tx % s->sw) * g->phase + (size_t)(ty / s->sh) * g->wq + tx / s->sw;
+    return (size_t)((ty % s->sh) * s->sw + tx % s->sw) * g->pstride + (size_t)(ty / s->sh) * g->wq + tx / s->sw;
 }
 
 static void dw_forward_flat(const fr_conv_shape *s, const float *x, const float *Wt, const float *b,
@@ -275,11 +287,14 @@ static void dw_forward_flat(const fr_conv_shape *s, const float *x, const float 
 {
     const dw_geom g = dw_scratch_geom(s);
     const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
-    const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW, L = g.L;
-    float *xph = scratch, *wide = scratch + 2 * g.nph * g.phase;
-    for (int n = 0; n < s->n; n++) {
+    const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
+    float *xph = scratch, *wide = scratch + 2 * g.nph * g.pstride;
+    for (int n0 = 0; n0 < s->n; n0 += g.nb) {
+        const int kb = FR_MIN(g.nb, s->n - n0);
+        const size_t L = dw_sweep_len(s, &g, kb);
         for (int ch = 0; ch < C; ch++) {
-            phase_split(s, &g, x + ((size_t)n * C + ch) * HW, xph);
+            for (int k = 0; k < kb; k++)
+                phase_split(s, &g, x + ((size_t)(n0 + k) * C + ch) * HW, xph + (size_t)k * g.phase);
             const float *wc = Wt + (size_t)ch * KK;
             const float bv = b ? b[ch] : 0.0f;
             for (size_t i = 0; i < L; i++) wide[i] = bv;
@@ -290,9 +305,12 @@ static void dw_forward_flat(const fr_conv_shape *s, const float *x, const float 
                     float *restrict dst = wide;
                     for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
                 }
-            float *yc = y + ((size_t)n * C + ch) * P;
-            for (int oy = 0; oy < s->oh; oy++)
-                memcpy(yc + (size_t)oy * OW, wide + (size_t)oy * g.wq, sizeof(float) * OW);
+            for (int k = 0; k < kb; k++) {
+                float *yc = y + ((size_t)(n0 + k) * C + ch) * P;
+                const float *wk = wide + (size_t)k * g.phase;
+                for (int oy = 0; oy < s->oh; oy++)
+                    memcpy(yc + (size_t)oy * OW, wk + (size_t)oy * g.wq, sizeof(float) * OW);
+            }
         }
     }
 }
@@ -302,30 +320,34 @@ static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float
 {
     const dw_geom g = dw_scratch_geom(s);
     const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
-    const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW, L = g.L;
-    float *xph = scratch, *dxph = scratch + g.nph * g.phase, *wide = scratch + 2 * g.nph * g.phase;
+    const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
+    float *xph = scratch, *dxph = scratch + g.nph * g.pstride, *wide = scratch + 2 * g.nph * g.pstride;
     for (int ch = 0; ch < C; ch++) {
         const float *wc = Wt + (size_t)ch * KK;
         float *dwc = dW ? dW + (size_t)ch * KK : NULL;
         if (dwc) for (int t = 0; t < KK; t++) dwc[t] = 0.0f;
         double bsum = 0.0;
-        for (int n = 0; n < s->n; n++) {
-            const float *dyc = dy + ((size_t)n * C + ch) * P;
-            /* dy in the wide layout; garbage columns zero so they contribute nothing. */
-            for (int oy = 0; oy < s->oh; oy++) {
-                float *r = wide + (size_t)oy * g.wq;
-                memcpy(r, dyc + (size_t)oy * OW, sizeof(float) * OW);
-                if (oy + 1 < s->oh) for (int k = OW; k < g.wq; k++) r[k] = 0.0f;
+        for (int n0 = 0; n0 < s->n; n0 += g.nb) {
+            const int kb = FR_MIN(g.nb, s->n - n0);
+            const size_t L = dw_sweep_len(s, &g, kb);
+            /* dy in the wide layout; garbage rows/columns zero so they contribute nothing. */
+            memset(wide, 0, sizeof(float) * (size_t)kb * g.phase);
+            for (int k = 0; k < kb; k++) {
+                const float *dyc = dy + ((size_t)(n0 + k) * C + ch) * P;
+                float *wk = wide + (size_t)k * g.phase;
+                for (int oy = 0; oy < s->oh; oy++)
+                    memcpy(wk + (size_t)oy * g.wq, dyc + (size_t)oy * OW, sizeof(float) * OW);
+                if (db) bsum += sumf(dyc, P);
             }
-            if (db) bsum += sumf(dyc, P);
             if (dwc) {
-                phase_split(s, &g, x + ((size_t)n * C + ch) * HW, xph);
+                for (int k = 0; k < kb; k++)
+                    phase_split(s, &g, x + ((size_t)(n0 + k) * C + ch) * HW, xph + (size_t)k * g.phase);
                 for (int ki = 0; ki < s->kh; ki++)
                     for (int kj = 0; kj < s->kw; kj++)
                         dwc[ki * s->kw + kj] += dotf(wide, xph + dw_tap_offset(s, &g, ki, kj), L);
             }
             if (dx) {
-                memset(dxph, 0, sizeof(float) * g.nph * g.phase);
+                memset(dxph, 0, sizeof(float) * g.nph * g.pstride);
                 for (int ki = 0; ki < s->kh; ki++)
                     for (int kj = 0; kj < s->kw; kj++) {
                         const float wv = wc[ki * s->kw + kj];
@@ -333,7 +355,8 @@ static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float
                         const float *restrict src = wide;
                         for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
                     }
-                phase_merge(s, &g, dxph, dx + ((size_t)n * C + ch) * HW);
+                for (int k = 0; k < kb; k++)
+                    phase_merge(s, &g, dxph + (size_t)k * g.phase, dx + ((size_t)(n0 + k) * C + ch) * HW);
             }
         }
         if (db) db[ch] = (float)bsum;

@@ -145,6 +145,8 @@ static const conv_cfg conv_cfgs[] = {
     {2, 1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "single channel (depthwise path)"},
     {2, 4, 11, 10, 4, 3, 3, 3, 2, 2, 1, 0, 2, 2, 2, 4, "depthwise s3x2 dil2 (6 phases)"},
     {1, 2, 6, 6, 2, 7, 7, 1, 1, 3, 3, 3, 3, 1, 1, 2, "depthwise 7x7 pad3"},
+    {8, 1, 22, 22, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, "depthwise N8 in sample chunks of 7"},
+    {17, 2, 13, 12, 2, 3, 3, 2, 2, 1, 0, 1, 2, 1, 1, 2, "depthwise s2 N17 in chunks of 16"},
     {2, 3, 7, 8, 3, 3, 3, 1, 2, -1, 1, 0, -1, 1, 1, 3, "depthwise negative pad s1x2 (im2col path)"},
     {1, 3, 9, 9, 3, 3, 3, 1, 1, -1, 0, 1, -2, 1, 1, 3, "depthwise negative pad s1 (im2col path)"},
     {2, 2, 6, 6, 3, 3, 3, 1, 1, -1, 1, 0, 1, 1, 1, 1, "negative pad (crop), im2col"},
