@@ -1,0 +1,115 @@
+#!/bin/sh
+# tui_tmux.t.sh — drives the real inspector inside an isolated tmux server (tmux regress/
+# style): start-up, key handling (help overlay, explain panel, pause), resize to a too-small
+# terminal and back, Ctrl-L, quit with confirmation, and that the terminal is restored
+# (icanon and echo back on) after a normal quit, SIGTERM and SIGINT.
+# Prints "N passed, N failed".  Skips cleanly (0 passed, 0 failed) without tmux or without a
+# frtui binary that has the inspector.
+# Environment: FRTUI_BIN (default ./frtui), FRTUI_SAMPLE (default: first samples/*.frm).
+BIN=${FRTUI_BIN:-./frtui}
+pass=0; fail=0
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+not_ok() { fail=$((fail + 1)); echo "not ok - $1"; }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; exit $?; }
+
+if ! command -v tmux >/dev/null 2>&1; then
+    echo "# tmux not installed: skipping (install it with 'make deps')"; finish
+fi
+case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
+if [ ! -x "$BIN" ] || ! "$BIN" --help-keys 2>/dev/null | grep -q "frtui keys"; then
+    echo "# $BIN has no inspector yet (--help-keys missing): skipping"; finish
+fi
+SAMPLE=${FRTUI_SAMPLE:-}
+if [ -z "$SAMPLE" ]; then
+    for f in samples/*.frm; do [ -f "$f" ] && SAMPLE=$(pwd)/$f && break; done
+fi
+
+SOCK=frtest$$
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/frtui-tmux.XXXXXX")
+T="tmux -L $SOCK -f /dev/null"
+cleanup() { $T kill-server 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT INT TERM
+
+capture() { $T capture-pane -p -t fr 2>/dev/null; }
+# wait_for PATTERN [tenths]: polls the pane until grep -E matches
+wait_for() {
+    n=${2:-60}
+    while [ "$n" -gt 0 ]; do
+        capture | grep -Eq -- "$1" && return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    return 1
+}
+wait_file() {
+    n=${2:-60}
+    while [ "$n" -gt 0 ]; do [ -s "$1" ] && return 0; sleep 0.1; n=$((n - 1)); done
+    return 1
+}
+# start NAME: runs the inspector in a fresh shell pane; its pid goes to $TMP/NAME.pid
+start() {
+    $T kill-session -t fr 2>/dev/null
+    $T new-session -d -s fr -x 120 -y 36 "sh" || return 1
+    $T set-option -t fr status off >/dev/null 2>&1
+    $T send-keys -t fr "export LANG=C.UTF-8 TERM=xterm-256color; sh -c 'echo \$\$ > $TMP/$1.pid; exec \"$BIN\" --no-mouse $SAMPLE'" Enter
+}
+# restored NAME: once the inspector's pid is gone, the pane's shell records `stty -a`; it must
+# list "icanon" and "echo" (not "-icanon"/"-echo").  (A separate command line: a shell drops
+# the rest of a list whose job died of SIGINT.)
+restored() {
+    n=50
+    while [ "$n" -gt 0 ] && kill -0 "$(cat "$TMP/$1.pid" 2>/dev/null)" 2>/dev/null; do sleep 0.1; n=$((n - 1)); done
+    [ "$n" -gt 0 ] || return 1
+    $T send-keys -t fr "stty -a > $TMP/$1.stty" Enter
+    wait_file "$TMP/$1.stty" 50 || return 1
+    sleep 0.1
+    grep -Eq '(^| )icanon( |$)' "$TMP/$1.stty" && grep -Eq '(^| )echo( |$)' "$TMP/$1.stty"
+}
+
+# --- start-up and keys
+start main
+if wait_for "Units" 100 && wait_for "frtui" 10; then ok "inspector starts and shows the unit list"; else not_ok "inspector starts"; capture | head -5; fi
+$T send-keys -t fr '?'
+if wait_for "Keys \(Esc" 30; then ok "? opens the help overlay"; else not_ok "? opens the help overlay"; fi
+$T send-keys -t fr Escape
+if wait_for "Units" 30 && ! capture | grep -q "Keys (Esc"; then ok "Esc closes the help overlay"; else not_ok "Esc closes the help overlay"; fi
+$T send-keys -t fr F1
+if wait_for "Keys \(Esc" 30; then ok "F1 is an alias of ?"; else not_ok "F1 is an alias of ?"; fi
+$T send-keys -t fr q
+sleep 0.2
+$T send-keys -t fr i
+if wait_for "Explain:" 30; then ok "i opens the explain panel"; else not_ok "i opens the explain panel"; fi
+$T send-keys -t fr i
+if ! wait_for "Explain:" 5; then ok "i closes the explain panel"; else not_ok "i closes the explain panel"; fi
+$T send-keys -t fr x Z
+sleep 0.2
+if capture | grep -q "Units"; then ok "unknown keys are ignored"; else not_ok "unknown keys are ignored"; fi
+# --- resize via KEY_RESIZE only
+$T resize-window -t fr -x 70 -y 20 2>/dev/null || $T resize-pane -t fr -x 70 -y 20
+if wait_for "terminal too small: 70x20, need 80x24" 40; then ok "small window shows the too-small screen"; else not_ok "too-small screen"; capture | head -12; fi
+$T resize-window -t fr -x 120 -y 36 2>/dev/null || $T resize-pane -t fr -x 120 -y 36
+if wait_for "Units" 40; then ok "growing the window restores the layout"; else not_ok "layout after resize"; fi
+$T send-keys -t fr C-l
+if wait_for "Units" 20; then ok "Ctrl-L repaints"; else not_ok "Ctrl-L repaints"; fi
+# --- quit (with confirmation while the optimiser runs)
+$T send-keys -t fr q
+if wait_for "Quit anyway" 20; then
+    $T send-keys -t fr n
+    sleep 0.2
+    if capture | grep -q "Units"; then ok "n cancels the quit prompt"; else not_ok "n cancels the quit prompt"; fi
+    $T send-keys -t fr q
+    wait_for "Quit anyway" 20
+    $T send-keys -t fr y
+fi
+if restored main; then ok "q quits and the terminal is restored"; else not_ok "q quits and restores the terminal"; fi
+
+# --- signals restore the terminal
+for sig in TERM INT; do
+    start sig$sig
+    if wait_for "Units" 100 && wait_file "$TMP/sig$sig.pid" 20; then
+        kill -s $sig "$(cat "$TMP/sig$sig.pid")"
+        if restored sig$sig; then ok "SIG$sig restores the terminal"; else not_ok "SIG$sig restores the terminal"; fi
+    else
+        not_ok "SIG$sig: inspector did not start"
+    fi
+done
+finish
