@@ -103,6 +103,7 @@ static inline size_t dw_sweep_len(const fr_conv_shape *s, const dw_geom *g, int 
 
 size_t fr_conv_scratch(const fr_conv_shape *s)
 {
+    FR_ASSERT(s->groups >= 1);
     size_t n;
     if (dw_flat(s)) {
         dw_geom g = dw_scratch_geom(s);
