@@ -167,6 +167,14 @@ fr_ckpt_blob *fr_ckpt_capture(struct fr_recon *r, const fr_ckpt_info *info)
     return b;
 }
 
+fr_ckpt_blob *fr_ckpt_blob_wrap(fr_ckpt *c)
+{
+    fr_ckpt_blob *b = fr_xcalloc(1, sizeof *b);
+    b->c = *c;
+    memset(c, 0, sizeof *c);
+    return b;
+}
+
 size_t fr_ckpt_blob_bytes(const fr_ckpt_blob *b)
 {
     const fr_ckpt *c = &b->c;
@@ -695,6 +703,7 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
         }
     }
     if (rc) fr_ckpt_free(c);
+    else snprintf(c->src, sizeof c->src, "%s", name);
     return rc;
 }
 
@@ -734,20 +743,33 @@ int fr_ckpt_check_threads(const fr_ckpt *c, int threads, const char *path, fr_er
     return FR_OK;
 }
 
+void fr_ckpt_prefix_error(fr_err *e, const fr_ckpt *c)
+{
+    if (!e || !c->src[0] || strncmp(e->msg, c->src, strlen(c->src)) == 0) return;
+    char m[sizeof e->msg];
+    snprintf(m, sizeof m, "%s", e->msg);
+    fr_err_set(e, e->code ? e->code : FR_EINPUT, "%.200s: %.300s", c->src, m);
+}
+#define prefix fr_ckpt_prefix_error
+
 struct fr_recon *fr_ckpt_resume_engine(const fr_ckpt *c, const fr_model *m, fr_err *e)
 {
     fr_recon *r = fr_recon_new(m, &c->cfg, e);
     if (!r) return NULL;
-    if (fr_recon_state_restore(r, c, 0, e)) { fr_recon_free(r); return NULL; }
+    if (fr_recon_state_restore(r, c, 0, e)) {
+        prefix(e, c);
+        fr_recon_free(r);
+        return NULL;
+    }
     return r;
 }
 
 fr_snapshot *fr_ckpt_snapshot(const fr_ckpt *c, const fr_model *m, fr_err *e)
 {
-    if (fr_ckpt_check_model(c, m, m->meta.name, e)) return NULL;
+    if (fr_ckpt_check_model(c, m, c->src[0] ? c->src : m->meta.name, e)) return NULL;
     fr_recon *r = fr_recon_new(m, &c->cfg, e);
     if (!r) return NULL;
-    if (fr_recon_state_restore(r, c, 1, e)) { fr_recon_free(r); return NULL; }
+    if (fr_recon_state_restore(r, c, 1, e)) { prefix(e, c); fr_recon_free(r); return NULL; }
     const fr_partition *p = fr_recon_partition(r);
     fr_snapshot *s = fr_snapshot_new(p->n);
     fr_run_info *in = &s->info;

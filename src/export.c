@@ -50,10 +50,10 @@ static void sb_json_str(sbuf *b, const char *s)
 
 static fr_recon *replay_engine(const fr_ckpt *c, const fr_model *m, fr_err *e)
 {
-    if (fr_ckpt_check_model(c, m, m->meta.name, e)) return NULL;
+    if (fr_ckpt_check_model(c, m, c->src[0] ? c->src : m->meta.name, e)) return NULL;
     fr_recon *r = fr_recon_new(m, &c->cfg, e);
     if (!r) return NULL;
-    if (fr_recon_state_restore(r, c, 1, e)) { fr_recon_free(r); return NULL; }
+    if (fr_recon_state_restore(r, c, 1, e)) { fr_ckpt_prefix_error(e, c); fr_recon_free(r); return NULL; }
     return r;
 }
 
@@ -153,7 +153,7 @@ int fr_export_frm(const fr_ckpt *c, const fr_model *m, const char *path, double 
 int fr_export_safetensors(const fr_ckpt *c, const fr_model *m, const char *path, fr_err *e)
 {
     /* Straight from the checkpoint: no engine needed, but the bundle must match. */
-    if (fr_ckpt_check_model(c, m, m->meta.name, e)) return e->code;
+    if (fr_ckpt_check_model(c, m, c->src[0] ? c->src : m->meta.name, e)) return e->code;
     sbuf h = {0};
     size_t off = 0;
     int any = 0;

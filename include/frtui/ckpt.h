@@ -82,6 +82,7 @@ typedef struct fr_ckpt {
     uint64_t calib_fp;      /* fr_ckpt_calib_fingerprint */
     char bundle_path[4096]; /* as given when the run started (may be relative) */
     char model_name[128];
+    char src[512];          /* file it was loaded from (messages); not stored */
     int blas_threads;       /* thread count the run used (bit-exactness needs the same) */
     int n_nodes, n_units, n_calib;
     int cur_unit, iter;     /* running unit (-1 = between units) and its iterations done */
@@ -114,6 +115,9 @@ uint64_t fr_ckpt_calib_fingerprint(const fr_model *m, int n_calib);
 struct fr_recon;
 fr_ckpt_blob *fr_ckpt_capture(struct fr_recon *r, const fr_ckpt_info *info);
 void fr_ckpt_blob_free(fr_ckpt_blob *b);
+/* Wraps a decoded (or hand-made) checkpoint into a blob, taking ownership of *c's arrays
+ * (*c is left empty).  Tests use it to re-encode mutated checkpoints. */
+fr_ckpt_blob *fr_ckpt_blob_wrap(fr_ckpt *c);
 size_t fr_ckpt_blob_bytes(const fr_ckpt_blob *b);
 /* Compresses and writes a blob synchronously (the writer thread's body).  Takes ownership of b.
  * Atomic: on any failure the previous file at path is untouched.  level: zstd level (1..19). */
@@ -148,6 +152,8 @@ void fr_ckpt_free(fr_ckpt *c);
  * threads: the BLAS thread count of this process (0 = do not check).  One line naming what
  * differs; FR_EINPUT. */
 int fr_ckpt_check_model(const fr_ckpt *c, const fr_model *m, const char *path, fr_err *e);
+/* Prefixes e->msg with the checkpoint's file name (c->src) unless it already starts with it. */
+void fr_ckpt_prefix_error(fr_err *e, const fr_ckpt *c);
 int fr_ckpt_check_threads(const fr_ckpt *c, int threads, const char *path, fr_err *e);
 
 /* Replay: immutable views of every unit (all arrays and stats), status FR_RUN_REPLAY, run info
