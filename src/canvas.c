@@ -211,8 +211,9 @@ void fr_canvas_box(fr_canvas *c, fr_rect r, const char *title, int focus)
     fr_canvas_put(c, r.x + r.w - 1, r.y + r.h - 1, br, col, 0, 0);
     if (title && *title && r.w > 6) {
         fr_canvas_put(c, r.x + 1, r.y, ' ', col, 0, 0);
+        /* the focused title is also reversed, so focus is visible without colour */
         int n = fr_canvas_text(c, r.x + 2, r.y, r.w - 5, title, FR_COL_ROLE(focus ? FR_R_BORDER_FOCUS : FR_R_TITLE), 0,
-                               FR_A_BOLD);
+                               focus ? FR_A_BOLD | FR_A_REVERSE : FR_A_BOLD);
         fr_canvas_put(c, r.x + 2 + n, r.y, ' ', col, 0, 0);
     }
 }

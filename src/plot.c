@@ -226,16 +226,41 @@ void fr_plot_loss(fr_canvas *c, fr_rect r, const float *loss, int n, int planned
 
 #define SCATTER_MAX_POINTS 400000
 
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+float fr_plot_quantile_abs(const float *v, int64_t n, double q, int log2_mode)
+{
+    enum { MAXS = 4096 };
+    float buf[MAXS];
+    int m = 0;
+    int64_t step = n > MAXS ? (n + MAXS - 1) / MAXS : 1;
+    for (int64_t i = 0; i < n && m < MAXS; i += step) {
+        float a = log2_mode ? (v[i] > 0 ? fabsf(log2f(v[i])) : NAN) : fabsf(v[i]);
+        if (isfinite(a)) buf[m++] = a;
+    }
+    if (!m) return 0;
+    qsort(buf, (size_t)m, sizeof *buf, cmp_float);
+    int k = (int)floor(q * (m - 1) + 0.5);
+    return buf[k < 0 ? 0 : k >= m ? m - 1 : k];
+}
+
+float fr_plot_nice_range(float r)
+{
+    static const float ladder[] = {0.02f, 0.05f, 0.1f, 0.2f, 0.5f, 1.0f, 2.0f};
+    for (size_t i = 0; i < sizeof ladder / sizeof ladder[0]; i++)
+        if (r <= ladder[i]) return ladder[i];
+    return 2.0f;
+}
+
 void fr_plot_scatter_range(const float *x, const float *y, int64_t n, int abs_x, float *xmax, float *ymax)
 {
-    float xm = 0, ym = 0;
-    int64_t step = n > SCATTER_MAX_POINTS ? (n + SCATTER_MAX_POINTS - 1) / SCATTER_MAX_POINTS : 1;
-    for (int64_t i = 0; i < n; i += step) {
-        if (isfinite(x[i])) xm = fmaxf(xm, fabsf(x[i]));
-        if (isfinite(y[i])) ym = fmaxf(ym, fabsf(y[i]));
-    }
-    *xmax = xm > 0 ? xm * 1.02f : 1;
-    *ymax = ym > 0 ? ym * 1.05f : 1;
+    float xm = fr_plot_quantile_abs(x, n, 0.999, 0), ym = fr_plot_quantile_abs(y, n, 0.999, 0);
+    *xmax = xm > 0 ? xm * 1.05f : 1;
+    *ymax = ym > 0 ? ym * 1.1f : 1;
 }
 
 void fr_plot_scatter(fr_canvas *c, fr_rect r, const float *x, const float *y, int64_t n, const fr_scatter_opts *o)
@@ -264,7 +289,8 @@ void fr_plot_scatter(fr_canvas *c, fr_rect r, const float *x, const float *y, in
         if (!isfinite(xv) || !isfinite(yv)) continue;
         int dx = (int)((xv - xmin) / (xmax - xmin) * (W - 1) + 0.5f);
         int dy = (int)((ymax - yv) / (2 * ymax) * (H - 1) + 0.5f);
-        if (dx < 0 || dx >= W || dy < 0 || dy >= H) continue;
+        dx = dx < 0 ? 0 : dx >= W ? W - 1 : dx;   /* beyond the robust range: on the border */
+        dy = dy < 0 ? 0 : dy >= H ? H - 1 : dy;
         fr_dots_set(&d, dx, dy, 0, 1, 0);
         size_t ci = (size_t)(dy >> 2) * p.w + (dx >> 1);
         cnt[ci]++;

@@ -79,7 +79,10 @@ int fr_view_heat_qty(const fr_layer_view *L, int want)
 const float *fr_view_heat_data(const fr_layer_view *L, int qty, int *mode, float *range)
 {
     *mode = FR_HEAT_LOG2;
-    *range = 1.0f;   /* log2 range: S in [1/2, 2] spans the colour map: FlexRound rarely goes further */
+    /* the log2 range adapts to the layer (99th percentile of |log2 S|, rounded to a nice value),
+     * so the small departures of a well-behaved FlexRound run are not all one grey */
+    const float *d = L ? (qty == FR_HQ_SCOMB ? L->s_comb : L->s2) : NULL;
+    *range = d ? fr_plot_nice_range(fr_plot_quantile_abs(d, L->n, 0.99, 1)) : 1.0f;
     if (qty == FR_HQ_SHIFT) { *mode = FR_HEAT_LINEAR; *range = 1.5f; }
     if (qty == FR_HQ_H) { *mode = FR_HEAT_LINEAR; *range = 1.0f; }
     return L ? qty_ptr(L, qty) : NULL;

@@ -45,7 +45,14 @@ typedef struct fr_scatter_opts {
     int y_is_units;    /* y labels as integers (grid units) */
     const char *xlabel;
 } fr_scatter_opts;
+/* Robust axis ranges: the 99.9th percentile of |x| and |y| (sampled), so one clipped weight
+ * does not squash the cloud; points beyond are drawn on the border (hot when banded). */
 void fr_plot_scatter_range(const float *x, const float *y, int64_t n, int abs_x, float *xmax, float *ymax);
+/* q-quantile of |v| (log2_mode: of |log2 v|) over at most 4096 evenly strided samples,
+ * ignoring non-finite values; 0 when there are none. */
+float fr_plot_quantile_abs(const float *v, int64_t n, double q, int log2_mode);
+/* Smallest of 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2 that is >= r (2 when above). */
+float fr_plot_nice_range(float r);
 void fr_plot_scatter(fr_canvas *c, fr_rect r, const float *x, const float *y, int64_t n, const fr_scatter_opts *o);
 
 /* ---- heatmap ---- */
