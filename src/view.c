@@ -25,7 +25,7 @@ void fr_ui_init(fr_ui *ui, int utf8, int readonly)
     ui->focus = FR_L_LIST;
     ui->expanded = -1;
     ui->loss_follow = 1;
-    ui->smooth = 0.9;
+    ui->smooth = 0.95;   /* mini-batch losses are noisy; TensorBoard-style slider would be overkill here */
     ui->scatter_abs = 1;
     ui->next_method = ui->next_bits = ui->next_iters = -1;
     ui->heat_wpp_r = ui->heat_wpp_c = 1;
