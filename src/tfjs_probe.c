@@ -8,19 +8,22 @@
  *   keeps only the ImageNet backbone up to the global average pool (1280-d) and appends a
  *   10-class linear probe trained here on Fashion-MNIST features.  Every step is deterministic:
  *   the train/calib split comes from fr_rng(seed), the probe starts at zero and is trained with
- *   full-batch Adam in double precision with a fixed step count, and feature extraction runs
- *   the executor (whose results do not depend on the batch split).
+ *   full-batch Adam (sgemm, moments in double) with a fixed step count, and feature extraction runs
+ *   the executor with a fixed batch size.  (Bit-identity across BLAS thread counts is as good as
+ *   the executor's; run with FRTUI_THREADS=1 / one BLAS thread for reproducible bytes.)
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cblas.h>
 
 #include "frtui/dataio.h"
 #include "frtui/exec.h"
 #include "frtui/frm.h"
 #include "frtui/tfjs.h"
 
-#define PROBE_BATCH 32
+#define PROBE_BATCH 8   /* activations of a batch of 8 at 224x224 take ~0.5 GB */
 #define PROBE_STEPS 600
 #define PROBE_LR 0.01
 #define PROBE_L2 1e-4
@@ -89,19 +92,21 @@ static void cut_graph(fr_graph *dst, const fr_graph *src, int last)
     free(tmap);
 }
 
-/* Preprocesses images idx[0..n) of the 28x28 set into out (uint8, n x 3 x H x W) and, when
- * feat != NULL, writes their GAP features (n x C) computed with plan x. */
+/* Preprocesses images idx[0..n) of the 28x28 set into out (uint8, n x 3 x H x W; NULL = keep
+ * only the current batch) and, when feat != NULL, writes their GAP features (n x C) computed
+ * with plan x. */
 static int prep_and_features(const fr_dataset *src, const int *idx, int n, int H, int W, uint8_t *out, fr_exec *x,
                              int C, float *feat, const char *what)
 {
     size_t per = (size_t)3 * H * W;
     float *in = fr_amalloc((size_t)PROBE_BATCH * per * sizeof(float));
-    if (!in) return -1;
+    uint8_t *own = out ? NULL : fr_amalloc((size_t)PROBE_BATCH * per);
+    if (!in || (!out && !own)) { fr_afree(in); fr_afree(own); return -1; }
     double t0 = fr_now();
     for (int b0 = 0; b0 < n; b0 += PROBE_BATCH) {
         int nb = FR_MIN(PROBE_BATCH, n - b0);
         for (int s = 0; s < nb; s++) {
-            uint8_t *o = out + (size_t)(b0 + s) * per;
+            uint8_t *o = out ? out + (size_t)(b0 + s) * per : own + (size_t)s * per;
             fr_tfjs_resize_grey(src->u8 + (size_t)idx[b0 + s] * src->h * src->w, src->h, src->w, o, H, W, PROBE_RESIZE);
             for (size_t k = 0; k < per; k++) in[(size_t)s * per + k] = (float)o[k] * (1.0f / 255.0f);
         }
@@ -109,58 +114,48 @@ static int prep_and_features(const fr_dataset *src, const int *idx, int n, int H
         fr_exec_bind_input(x, 0, in);
         fr_exec_forward(x, nb);
         memcpy(feat + (size_t)b0 * C, fr_exec_output(x), (size_t)nb * C * sizeof(float));
-        if ((b0 / PROBE_BATCH) % 16 == 0 || b0 + nb == n)
+        if ((b0 / PROBE_BATCH) % 64 == 0 || b0 + nb == n)
             fprintf(stderr, "probe: %s features %d/%d (%.0f s)\n", what, b0 + nb, n, fr_now() - t0);
     }
     fr_afree(in);
+    fr_afree(own);
     return 0;
 }
 
-/* Softmax regression on standardised features, full-batch Adam; W is [10, C] row-major. */
-static void train_probe(const float *X, const int32_t *y, int n, int C, double *W, double *b)
+/* Softmax regression on standardised features X [n, C], full-batch Adam (moments in double);
+ * logits and gradients through sgemm.  W is [10, C] row-major, starts at zero. */
+static void train_probe(const float *X, const int32_t *y, int n, int C, float *W, float *b)
 {
-    int K = 10;
+    const int K = 10;
     size_t nw = (size_t)K * C;
-    double *gW = fr_xcalloc(nw, sizeof(double)), *mW = fr_xcalloc(nw, sizeof(double)), *vW = fr_xcalloc(nw, sizeof(double));
-    double gb[10], mb[10] = {0}, vb[10] = {0}, z[10];
-    memset(W, 0, nw * sizeof(double));
-    memset(b, 0, (size_t)K * sizeof(double));
+    double *m = fr_xcalloc(nw + K, sizeof(double)), *v = fr_xcalloc(nw + K, sizeof(double));
+    float *Z = fr_xmalloc((size_t)n * K * sizeof(float)), *G = fr_xmalloc(nw * sizeof(float)), gb[10];
+    memset(W, 0, nw * sizeof(float));
+    memset(b, 0, (size_t)K * sizeof(float));
     for (int it = 1; it <= PROBE_STEPS; it++) {
-        memset(gW, 0, nw * sizeof(double));
-        memset(gb, 0, sizeof gb);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, K, C, 1.0f, X, C, W, C, 0.0f, Z, K);
         double loss = 0;
+        memset(gb, 0, sizeof gb);
         for (int i = 0; i < n; i++) {
-            const float *xi = X + (size_t)i * C;
-            double mx = -1e300, s = 0;
-            for (int k = 0; k < K; k++) {
-                double a = b[k];
-                for (int j = 0; j < C; j++) a += W[(size_t)k * C + j] * xi[j];
-                z[k] = a;
-                if (a > mx) mx = a;
-            }
-            for (int k = 0; k < K; k++) s += (z[k] = exp(z[k] - mx));
-            loss -= log(z[y[i]] / s);
-            for (int k = 0; k < K; k++) {
-                double g = (z[k] / s - (k == y[i])) / n;
-                gb[k] += g;
-                for (int j = 0; j < C; j++) gW[(size_t)k * C + j] += g * xi[j];
-            }
+            float *z = Z + (size_t)i * K;
+            double mx = -1e300, s = 0, e[10];
+            for (int k = 0; k < K; k++) { z[k] += b[k]; if (z[k] > mx) mx = z[k]; }
+            for (int k = 0; k < K; k++) s += (e[k] = exp(z[k] - mx));
+            loss -= log(e[y[i]] / s);
+            for (int k = 0; k < K; k++) { z[k] = (float)((e[k] / s - (k == y[i])) / n); gb[k] += z[k]; }
         }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, C, n, 1.0f, Z, K, X, C, 0.0f, G, C);
         double c1 = 1 - pow(0.9, it), c2 = 1 - pow(0.999, it);
-        for (size_t q = 0; q < nw; q++) {
-            double g = gW[q] + PROBE_L2 * W[q];
-            mW[q] = 0.9 * mW[q] + 0.1 * g;
-            vW[q] = 0.999 * vW[q] + 0.001 * g * g;
-            W[q] -= PROBE_LR * (mW[q] / c1) / (sqrt(vW[q] / c2) + 1e-8);
-        }
-        for (int k = 0; k < K; k++) {
-            mb[k] = 0.9 * mb[k] + 0.1 * gb[k];
-            vb[k] = 0.999 * vb[k] + 0.001 * gb[k] * gb[k];
-            b[k] -= PROBE_LR * (mb[k] / c1) / (sqrt(vb[k] / c2) + 1e-8);
+        for (size_t q = 0; q < nw + K; q++) {
+            double g = q < nw ? G[q] + PROBE_L2 * W[q] : gb[q - nw];
+            m[q] = 0.9 * m[q] + 0.1 * g;
+            v[q] = 0.999 * v[q] + 0.001 * g * g;
+            double d = PROBE_LR * (m[q] / c1) / (sqrt(v[q] / c2) + 1e-8);
+            if (q < nw) W[q] -= (float)d; else b[q - nw] -= (float)d;
         }
         if (it % 100 == 0) fprintf(stderr, "probe: step %d loss %.4f\n", it, loss / n);
     }
-    free(gW); free(mW); free(vW);
+    free(m); free(v); free(Z); free(G);
 }
 
 static double probe_acc(const float *X, const int32_t *y, int n, int C, const float *W, const float *b)
@@ -237,16 +232,13 @@ int fr_tfjs_build_probe_bundle(const fr_model *bb, const char *fmnist_dir, const
     }
     eidx = fr_xmalloc((size_t)n_eval * sizeof(int));
     for (int i = 0; i < n_eval; i++) eidx[i] = i;
-    size_t per = (size_t)3 * H * W, sz;
+    size_t per = (size_t)3 * H * W;
     ftr = fr_xmalloc((size_t)n_train * C * sizeof(float));
     fev = fr_xmalloc((size_t)n_eval * C * sizeof(float));
-    uint8_t *scratch = NULL;
-    if (fr_size_mul(&sz, (size_t)FR_MAX(FR_MAX(n_train, n_calib), n_eval), per) || !(scratch = fr_amalloc(sz))) {
+    if (prep_and_features(&tr, perm, n_train, H, W, NULL, x, C, ftr, "train") != 0) {
         rc = fr_err_set(e, FR_ENOMEM, "probe: cannot allocate image buffers");
         goto out;
     }
-    prep_and_features(&tr, perm, n_train, H, W, scratch, x, C, ftr, "train");
-    fr_afree(scratch);
 
     fr_dataset *cd = &m.calib, *ed = &m.eval;
     cd->n = n_calib; ed->n = n_eval;
@@ -258,9 +250,12 @@ int fr_tfjs_build_probe_bundle(const fr_model *bb, const char *fmnist_dir, const
     cd->labels = fr_xmalloc((size_t)n_calib * sizeof(int32_t));
     ed->labels = fr_xmalloc((size_t)n_eval * sizeof(int32_t));
     if (!cd->u8 || !ed->u8) { rc = fr_err_set(e, FR_ENOMEM, "probe: cannot allocate datasets"); goto out; }
-    prep_and_features(&tr, perm + n_train, n_calib, H, W, cd->u8, NULL, C, NULL, "calib");
+    if (prep_and_features(&tr, perm + n_train, n_calib, H, W, cd->u8, NULL, C, NULL, "calib") != 0 ||
+        prep_and_features(&te, eidx, n_eval, H, W, ed->u8, x, C, fev, "eval") != 0) {
+        rc = fr_err_set(e, FR_ENOMEM, "probe: cannot allocate image buffers");
+        goto out;
+    }
     for (int i = 0; i < n_calib; i++) cd->labels[i] = ltr[perm[n_train + i]];
-    prep_and_features(&te, eidx, n_eval, H, W, ed->u8, x, C, fev, "eval");
     for (int i = 0; i < n_eval; i++) ed->labels[i] = lte[i];
     fr_exec_free(x);
     x = NULL;
@@ -278,7 +273,7 @@ int fr_tfjs_build_probe_bundle(const fr_model *bb, const char *fmnist_dir, const
     float *Z = fr_xmalloc((size_t)n_train * C * sizeof(float));
     for (int i = 0; i < n_train; i++)
         for (int j = 0; j < C; j++) Z[(size_t)i * C + j] = (float)((ftr[(size_t)i * C + j] - mu[j]) / sd[j]);
-    double *Wd = fr_xmalloc((size_t)10 * C * sizeof(double)), bd[10];
+    float *Wd = fr_xmalloc((size_t)10 * C * sizeof(float)), bd[10];
     train_probe(Z, ytr, n_train, C, Wd, bd);
     int64_t wdim[2] = {10, C}, bdim[1] = {10};
     int tw = fr_graph_add_tensor(&m.g, "probe.weight", 2, wdim), tb = fr_graph_add_tensor(&m.g, "probe.bias", 1, bdim);
@@ -287,7 +282,7 @@ int fr_tfjs_build_probe_bundle(const fr_model *bb, const char *fmnist_dir, const
         double bb_ = bd[k];
         for (int j = 0; j < C; j++) {
             Wf[(size_t)k * C + j] = (float)(Wd[(size_t)k * C + j] / sd[j]);
-            bb_ -= Wd[(size_t)k * C + j] * mu[j] / sd[j];
+            bb_ -= (double)Wd[(size_t)k * C + j] * mu[j] / sd[j];
         }
         bf[k] = (float)bb_;
     }
