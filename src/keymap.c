@@ -52,6 +52,8 @@ const fr_keybind fr_keymap[] = {
     {{'0'}, 0, FR_ACT_ZOOM_RESET, C, 0, NULL, "reset zoom", "View"},
     {{'t'}, 0, FR_ACT_FOLLOW, C, 0, NULL, "loss: follow the newest iteration (tail)", "View"},
     {{'y'}, 0, FR_ACT_LOGY, C, 0, NULL, "loss: log / linear y axis", "View"},
+    {{'{'}, 0, FR_ACT_SMOOTH_LESS, C, 0, NULL, "loss: less EMA smoothing", "View"},
+    {{'}'}, 0, FR_ACT_SMOOTH_MORE, C, 0, NULL, "loss: more EMA smoothing (capped at 0.999)", "View"},
     {{'v'}, 0, FR_ACT_HEAT_CYCLE, C, 0, NULL, "heatmap: S2 -> S2*s3*s4 -> rounding shift", "View"},
     {{'a'}, 0, FR_ACT_SCATTER_ABS, C, 0, NULL, "scatter: x = |W| or signed W", "View"},
     {{'R'}, 0, FR_ACT_RECIP, C, 0, NULL, "reciprocal rule: dL/dS2 against W", "View"},
@@ -117,7 +119,7 @@ static const char *const act_names[FR_ACT__COUNT] = {
     "page-down", "page-up", "layer-next", "layer-prev", "focus-next", "focus-prev", "expand", "back",
     "zoom-in", "zoom-out", "zoom-reset", "follow", "log-y", "heat-cycle", "scatter-abs", "explain",
     "compare", "reciprocal", "freeze", "pause", "step", "step-mode", "restart", "method", "bits",
-    "iters", "export", "checkpoint", "repaint", "follow-running", "yes", "no",
+    "iters", "export", "checkpoint", "repaint", "follow-running", "yes", "no", "smooth-less", "smooth-more",
 };
 
 const char *fr_action_name(fr_action a) { return (unsigned)a < FR_ACT__COUNT ? act_names[a] : "?"; }

@@ -178,13 +178,17 @@ void fr_plot_loss(fr_canvas *c, fr_rect r, const float *loss, int n, int planned
     int nt;
     int maxt = FR_MAX(3, FR_MIN(8, p.h / 2 + 2));
     if (logy) {
+        /* decades first; within less than ~2 decades also 2x and 5x, then every integer multiple */
+        static const int mult[3][9] = {{1}, {1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9}};
+        static const int nm[3] = {1, 3, 9};
         nt = 0;
-        for (double dd = ceil(lo); dd <= hi && nt < 12; dd += 1) ticks[nt++] = dd;
-        if (nt < 2) {
-            double tl[12];
-            int k = fr_plot_ticks(pow(10, lo), pow(10, hi), maxt, tl);
+        for (int lvl = 0; lvl < 3 && nt < 3; lvl++) {
             nt = 0;
-            for (int i = 0; i < k; i++) if (tl[i] > 0) ticks[nt++] = log10(tl[i]);
+            for (double dd = floor(lo); dd <= ceil(hi) && nt < 12; dd += 1)
+                for (int m = 0; m < nm[lvl] && nt < 12; m++) {
+                    double v = dd + log10((double)mult[lvl][m]);
+                    if (v >= lo && v <= hi) ticks[nt++] = v;
+                }
         }
     } else {
         nt = fr_plot_ticks(lo, hi, maxt, ticks);
@@ -226,10 +230,23 @@ void fr_plot_loss(fr_canvas *c, fr_rect r, const float *loss, int n, int planned
 
 #define SCATTER_MAX_POINTS 400000
 
-static int cmp_float(const void *a, const void *b)
+/* k-th smallest of a[0..n) (Hoare quickselect; reorders a). */
+static float select_kth(float *a, int n, int k)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return x < y ? -1 : x > y;
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float piv = a[(lo + hi) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < piv) i++;
+            while (a[j] > piv) j--;
+            if (i <= j) { float t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return a[k];
+    }
+    return a[k];
 }
 
 float fr_plot_quantile_abs(const float *v, int64_t n, double q, int log2_mode)
@@ -243,9 +260,8 @@ float fr_plot_quantile_abs(const float *v, int64_t n, double q, int log2_mode)
         if (isfinite(a)) buf[m++] = a;
     }
     if (!m) return 0;
-    qsort(buf, (size_t)m, sizeof *buf, cmp_float);
     int k = (int)floor(q * (m - 1) + 0.5);
-    return buf[k < 0 ? 0 : k >= m ? m - 1 : k];
+    return select_kth(buf, m, k < 0 ? 0 : k >= m ? m - 1 : k);
 }
 
 float fr_plot_nice_range(float r)

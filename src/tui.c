@@ -304,8 +304,14 @@ int fr_tui_run(fr_worker *w, const fr_tui_opts *o, fr_err *e)
             int key;
             if (rc == KEY_CODE_YES && wch == KEY_MOUSE) {
                 MEVENT me;
-                key = 0;
-                if (getmouse(&me) == OK && me.y == LINES - 1) key = fr_view_bar_key_at(&ui, me.x);
+                if (getmouse(&me) == OK) {
+                    fr_view_out vo;
+                    fr_view_click(&ui, snap, me.x, me.y, &vo);
+                    handle_out(w, o, &ui, snap, &vo);
+                    if (vo.quit) quit = 1;
+                    dirty = 1;
+                }
+                continue;
             } else {
                 key = translate_key(rc, wch);
             }

@@ -156,6 +156,39 @@ int fr_view_bar_key_at(const fr_ui *ui, int x)
     return 0;
 }
 
+static void move_unit(fr_ui *ui, const fr_snapshot *s, int d);
+
+void fr_view_click(fr_ui *ui, fr_snapshot *live, int x, int y, fr_view_out *out)
+{
+    memset(out, 0, sizeof *out);
+    if (ui->help || ui->confirm) return;
+    if (y == ui->rows - 1) {
+        int k = fr_view_bar_key_at(ui, x);
+        if (k) fr_view_key(ui, live, k, out);
+        return;
+    }
+    fr_layout L;
+    fr_view_layout(ui, ui->cols, ui->rows, &L);
+    if (!L.ok) return;
+    const fr_rect pt = {x, y, 1, 1};
+    for (int p = FR_L_LIST; p <= FR_L_CMP2; p++) {
+        if (!L.r[p].w || !fr_rect_contains(L.r[p], pt)) continue;
+        ui->focus = p;
+        if (p == FR_L_LIST) {
+            const fr_snapshot *s = fr_ui_snapshot(ui, live);
+            int row = y - L.r[p].y - 2;   /* border + column header */
+            if (s && row >= 0 && ui->list_top + row < s->n_units) {
+                move_unit(ui, s, ui->list_top + row - ui->sel_unit);
+            }
+        } else if (p == FR_L_HEAT && ui->mode == FR_MODE_MAIN && fr_rect_contains(ui->heat_map, pt) && ui->heat_sr > 0) {
+            int py = (y - ui->heat_map.y) * (ui->utf8 ? 2 : 1), px = x - ui->heat_map.x;
+            ui->cur_r = ui->heat_top + (int)(py / ui->heat_sr);
+            ui->cur_c = ui->heat_left + (int)(px / ui->heat_sc);
+        }
+        return;
+    }
+}
+
 static void add_cmd(fr_view_out *o, fr_cmd_type t, int64_t arg)
 {
     if (o->n_cmds < 4) o->cmd[o->n_cmds++] = (fr_cmd){t, arg};
@@ -336,6 +369,17 @@ void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out)
         set_msg(ui, ui->loss_follow ? "loss: following the newest iteration" : "loss: window fixed");
         break;
     case FR_ACT_LOGY: ui->loss_logy = !ui->loss_logy; break;
+    case FR_ACT_SMOOTH_LESS:
+    case FR_ACT_SMOOTH_MORE: {
+        static const double ladder[] = {0, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, FR_SMOOTH_MAX};
+        const int n = (int)(sizeof ladder / sizeof ladder[0]);
+        int k = 0;
+        while (k < n - 1 && ladder[k] < ui->smooth - 1e-9) k++;
+        k += b->act == FR_ACT_SMOOTH_MORE ? 1 : -1;
+        ui->smooth = ladder[k < 0 ? 0 : k >= n ? n - 1 : k];
+        snprintf(ui->msg, sizeof ui->msg, "loss smoothing %.3g (debiased EMA)", ui->smooth);
+        break;
+    }
     case FR_ACT_HEAT_CYCLE: {
         const fr_layer_view *L = fr_view_layer(u, ui->sel_layer);
         int cur = fr_view_heat_qty(L, ui->heat_qty);

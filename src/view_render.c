@@ -75,11 +75,11 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
         snprintf(g[n].text, sizeof g[n].text, " %s W%d/A%d ", fr_method_name(s->info.method), s->info.bits, s->info.act_bits);
     else
         snprintf(g[n].text, sizeof g[n].text, " %s W%d ", fr_method_name(s->info.method), s->info.bits);
-    g[n].role = FR_R_FLEXROUND, g[n].attr = FR_A_BOLD, g[n++].prio = 6;
+    g[n].role = FR_R_FLEXROUND, g[n].attr = FR_A_BOLD, g[n++].prio = 4;
     const fr_unit_view *cu = fr_view_unit(s, s->cur_unit);
     if (cu) {
-        snprintf(g[n].text, sizeof g[n].text, " %d/%d %.40s %d/%d ", s->cur_unit + 1, s->n_units, cu->name, cu->iter,
-                 cu->iters);
+        snprintf(g[n].text, sizeof g[n].text, " unit %d/%d %.40s  it %d/%d ", s->cur_unit + 1, s->n_units, cu->name,
+                 cu->iter, cu->iters);
     } else {
         int done = 0;
         for (int i = 0; i < s->n_units; i++) done += s->units[i] && s->units[i]->status >= FR_UNIT_DONE;
@@ -94,11 +94,11 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
     }
     if (s->info.blas_core[0]) {
         snprintf(g[n].text, sizeof g[n].text, " BLAS %.31s ", s->info.blas_core);
-        g[n].role = FR_R_DIM, g[n].attr = 0, g[n++].prio = 5;
+        g[n].role = FR_R_DIM, g[n].attr = 0, g[n++].prio = 6;
     }
     if (s->acc_q >= 0 && s->acc_fp >= 0) {
         snprintf(g[n].text, sizeof g[n].text, " top-1 %.1f%% (fp %.1f%%) ", 100 * s->acc_q, 100 * s->acc_fp);
-        g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 4;
+        g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 3;
     }
     char badges[96] = "";
     if (s->step_mode) strcat(badges, " DEBUG ");
@@ -202,8 +202,10 @@ static void render_list(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s
 static void render_loss(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u)
 {
     char title[160];
-    snprintf(title, sizeof title, "Loss %s%s%s%s", u ? u->name : "", ui->loss_logy ? " log-y" : "",
-             ui->loss_zoom ? " zoom" : "", ui->loss_zoom && ui->loss_follow ? " tail" : "");
+    char sm[16];
+    snprintf(sm, sizeof sm, "%.3g", ui->smooth);
+    snprintf(title, sizeof title, "Loss %s  EMA %s%s%s%s", u ? u->name : "", sm + (sm[0] == '0' && sm[1] == '.'),
+             ui->loss_logy ? " log-y" : "", ui->loss_zoom ? " zoom" : "", ui->loss_zoom && ui->loss_follow ? " tail" : "");
     fr_canvas_box(c, r, title, ui->focus == FR_L_LOSS);
     fr_rect in = fr_rect_inner(r);
     if (!u || in.h < 3) return;
@@ -339,6 +341,9 @@ static void render_heat(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *
     int ro = two ? 2 : 1;
     fr_rect m = {in.x, in.y + 1, in.w, in.h - 1 - ro};
     fr_heat_geom g = fr_plot_heat_geom(m, c->utf8, rows, cols, ui->heat_zoom);
+    ui->heat_map = m;
+    ui->heat_sr = g.sr;
+    ui->heat_sc = g.sc;
     ui->heat_wpp_r = g.step_r;
     ui->heat_wpp_c = g.step_c;
     ui->heat_vis_r = g.vis_rows;

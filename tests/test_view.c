@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fr_test.h"
+#include "frtui/plot.h"
 #include "frtui/view.h"
 #include "view_fixture.h"
 
@@ -279,6 +280,39 @@ static void test_bench_helper(void)
     printf("  frame 200x60: %.3f ms (measured, not asserted)\n", ms);
 }
 
+static void test_mouse_and_smoothing(void)
+{
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    fr_canvas c;
+    fr_canvas_init(&c, 100, 30, 1);
+    fr_view_render(&ui, S, &c);
+    fr_view_out o;
+    /* function bar: the "Pause" label acts as p */
+    int px = -1;
+    for (int i = 0; i < ui.n_bar; i++) if (ui.bar[i].key == 'p') px = ui.bar[i].x0 + 1;
+    FR_CHECK(px > 0 && fr_view_bar_key_at(&ui, px) == 'p');
+    fr_view_click(&ui, S, px, 29, &o);
+    FR_CHECK(o.n_cmds == 1 && o.cmd[0].type == FR_CMD_PAUSE);
+    /* click on the third unit row selects unit 2 and focuses the list */
+    fr_view_click(&ui, S, 5, 1 + 2 + 2, &o);
+    FR_CHECK(ui.sel_unit == 2 && ui.focus == FR_L_LIST && !ui.follow_run);
+    fr_view_render(&ui, S, &c);
+    /* click inside the heatmap image moves the cursor there */
+    fr_rect m = ui.heat_map;
+    fr_view_click(&ui, S, m.x + m.w - 1, m.y + m.h - 1, &o);
+    FR_CHECK(ui.focus == FR_L_HEAT && ui.cur_r > 0 && ui.cur_c > 0);
+    fr_view_click(&ui, S, m.x, m.y, &o);
+    FR_CHECK(ui.cur_r == 0 && ui.cur_c == 0);
+    /* smoothing ladder, capped at FR_SMOOTH_MAX */
+    key(&ui, S, "}}}}}}}}}}", &o);
+    FR_CHECK(ui.smooth == FR_SMOOTH_MAX);
+    key(&ui, S, "{{{{{{{{{{{{", &o);
+    FR_CHECK(ui.smooth == 0);
+    fr_canvas_free(&c);
+    fr_ui_free(&ui);
+}
+
 int main(void)
 {
     S = fixture_snapshot();
@@ -286,6 +320,7 @@ int main(void)
     FR_RUN(test_selection);
     FR_RUN(test_commands);
     FR_RUN(test_readonly_and_freeze);
+    FR_RUN(test_mouse_and_smoothing);
     FR_RUN(test_golden);
     FR_RUN(test_bench_helper);
     fr_snapshot_release(S);

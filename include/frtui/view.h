@@ -47,6 +47,8 @@ typedef struct fr_ui {
     /* remembered from the last render */
     int cols, rows;
     int heat_wpp_r, heat_wpp_c, heat_vis_r, heat_vis_c, list_rows;
+    fr_rect heat_map;        /* cells of the heatmap image (for clicks) */
+    double heat_sr, heat_sc; /* its pixels per weight, rows / cols */
     int n_bar;
     struct { int x0, x1, key; } bar[FR_UI_MAX_BAR];
 } fr_ui;
@@ -71,6 +73,10 @@ void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out);
 void fr_view_render(fr_ui *ui, const fr_snapshot *live, fr_canvas *c);
 /* Key synthesized by a click at column x of the function bar, or 0. */
 int fr_view_bar_key_at(const fr_ui *ui, int x);
+/* Mouse click at cell (x, y) of the last rendered frame: function-bar labels act as their key,
+ * a click in a panel focuses it, on a unit row selects the unit, on the heatmap moves the
+ * cursor to that weight. */
+void fr_view_click(fr_ui *ui, fr_snapshot *live, int x, int y, fr_view_out *out);
 
 /* The name of the focused view ("heatmap", "scatter", "loss", "hist", "compare",
  * "reciprocal", "units", "stats") — what `e` exports. */
