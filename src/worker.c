@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 #include "frtui/blas.h"
+#include "frtui/ckpt.h"
+#include "frtui/frm.h"
 #include "frtui/recon.h"
 
 #define QCAP 64
@@ -58,6 +60,14 @@ struct fr_worker {
     char msg[768];
     double acc_fp, acc_q;
     uint64_t gen;
+    /* checkpoints (ckpt.h): capture here, compress + write in the writer's thread */
+    char ckpt_path[4096], bundle_path[4096];
+    int ckpt_every_units, units_since_ckpt, ckpt_req;
+    double ckpt_every_s, last_ckpt;
+    uint64_t model_fp, calib_fp;
+    fr_ckpt_writer *writer;
+    char ckpt_msg[600];     /* under mu */
+    int ckpt_rc;            /* under mu */
 };
 
 const char *const fr_presets[] = {"teaching", "brecq", "adaround-aimet", "flexround-llm", NULL};
@@ -308,7 +318,7 @@ static int handle_commands(fr_worker *w)
             }
             break;
         case FR_CMD_CHECKPOINT:
-            snprintf(w->msg, sizeof w->msg, "checkpoints are not available in this build");
+            w->ckpt_req = 1;
             break;
         case FR_CMD_QUIT:
             atomic_store(&w->cancel, 1);
@@ -316,6 +326,70 @@ static int handle_commands(fr_worker *w)
         }
     }
     return changed;
+}
+
+/* ---- checkpoints ---------------------------------------------------------------------------- */
+
+static void ckpt_report(fr_worker *w, int rc, const fr_err *e, size_t bytes, double secs)
+{
+    pthread_mutex_lock(&w->mu);
+    w->ckpt_rc = rc;
+    if (rc) snprintf(w->ckpt_msg, sizeof w->ckpt_msg, "checkpoint failed: %s", e->msg);
+    else snprintf(w->ckpt_msg, sizeof w->ckpt_msg, "checkpoint written: %.300s (%.1f MB in %.2f s)", w->ckpt_path, bytes / 1e6, secs);
+    pthread_mutex_unlock(&w->mu);
+    snprintf(w->msg, sizeof w->msg, "%s", w->ckpt_msg);
+}
+
+static void ckpt_poll(fr_worker *w)
+{
+    int rc;
+    fr_err e;
+    size_t bytes;
+    double secs;
+    if (w->writer && fr_ckpt_writer_poll(w->writer, &rc, &e, &bytes, &secs)) ckpt_report(w, rc, &e, bytes, secs);
+}
+
+/* Captures the state (memcpy) and hands it to the writer thread; wait = 1 blocks until the
+ * file is on disk (end of run).  When a write is still in flight the request stays pending. */
+static void checkpoint(fr_worker *w, int wait)
+{
+    if (!w->ckpt_path[0]) {
+        if (w->ckpt_req) snprintf(w->msg, sizeof w->msg, "no checkpoint file set (start with --checkpoint FILE)");
+        w->ckpt_req = 0;
+        return;
+    }
+    ckpt_poll(w);
+    if (fr_ckpt_writer_busy(w->writer)) {
+        if (!wait) return;
+        fr_err e;
+        fr_err_clear(&e);
+        ckpt_poll(w);
+        int rc = fr_ckpt_writer_wait(w->writer, &e);
+        if (rc) ckpt_report(w, rc, &e, 0, 0);
+    }
+    fr_ckpt_info in = {w->bundle_path, w->model_fp, w->calib_fp, w->acc_fp, w->acc_q, (int)w->status, w->it_total};
+    fr_ckpt_writer_submit(w->writer, fr_ckpt_capture(w->r, &in), w->ckpt_path);
+    w->ckpt_req = 0;
+    w->units_since_ckpt = 0;
+    w->last_ckpt = fr_now();
+    if (wait) {
+        fr_err e;
+        fr_err_clear(&e);
+        size_t bytes;
+        double secs;
+        int rc;
+        fr_ckpt_writer_wait(w->writer, &e);
+        if (fr_ckpt_writer_poll(w->writer, &rc, &e, &bytes, &secs)) ckpt_report(w, rc, &e, bytes, secs);
+    }
+}
+
+static void maybe_checkpoint(fr_worker *w)
+{
+    if (!w->ckpt_path[0] && !w->ckpt_req) return;
+    ckpt_poll(w);
+    if (w->ckpt_req || (w->ckpt_every_s > 0 && fr_now() - w->last_ckpt >= w->ckpt_every_s) ||
+        (w->ckpt_every_units > 0 && w->units_since_ckpt >= w->ckpt_every_units))
+        checkpoint(w, 0);
 }
 
 static void wait_cmd(fr_worker *w)
@@ -363,10 +437,12 @@ static void *run(void *arg)
                 else
                     snprintf(w->msg, sizeof w->msg, "done (accuracy: %s)", e.msg);
                 w->status = FR_RUN_DONE;
+                if (w->ckpt_path[0]) checkpoint(w, 1);
                 publish(w);
                 set_finished(w);
             }
             if (handle_commands(w)) publish(w);
+            if (w->ckpt_req) { checkpoint(w, 1); publish(w); }
             if (w->restart_from >= 0) {
                 k = w->restart_from;
                 w->restart_from = -1;
@@ -377,7 +453,7 @@ static void *run(void *arg)
             continue;
         }
         if (fr_recon_done(r, k)) { k++; continue; }
-        if (fr_recon_begin(r, k, &e) != FR_OK) {
+        if (fr_recon_current(r) != k && fr_recon_begin(r, k, &e) != FR_OK) {
             snprintf(w->msg, sizeof w->msg, "unit %s: %s", p->units[k].name, e.msg);
             w->status = FR_RUN_FAILED;
             publish(w);
@@ -395,6 +471,7 @@ static void *run(void *arg)
                 break;
             }
             w->it_total++;
+            maybe_checkpoint(w);
             if (fr_now() - w->last_pub > 0.1) publish(w);
         }
         if (atomic_load(&w->cancel)) break;
@@ -406,6 +483,8 @@ static void *run(void *arg)
             break;
         }
         if (w->compare_req >= 0) run_compare(w);
+        w->units_since_ckpt++;
+        maybe_checkpoint(w);
         if (w->restart_from >= 0) {
             k = w->restart_from;
             w->restart_from = -1;
@@ -452,6 +531,43 @@ fr_worker *fr_worker_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
 
 fr_recon *fr_worker_recon(fr_worker *w) { return w->r; }
 
+void fr_worker_set_checkpoint(fr_worker *w, const char *path, const char *bundle_path, int units, double seconds)
+{
+    snprintf(w->ckpt_path, sizeof w->ckpt_path, "%s", path ? path : "");
+    snprintf(w->bundle_path, sizeof w->bundle_path, "%s", bundle_path ? bundle_path : "");
+    w->ckpt_every_units = units > 0 ? units : 0;
+    w->ckpt_every_s = seconds > 0 ? seconds : 0;
+    w->model_fp = fr_frm_fingerprint(w->m);
+    w->calib_fp = fr_ckpt_calib_fingerprint(w->m, fr_recon_config(w->r)->n_calib);
+    w->last_ckpt = fr_now();
+    if (!w->writer) w->writer = fr_ckpt_writer_new();
+}
+
+int fr_worker_resume(fr_worker *w, const fr_ckpt *c, fr_err *e)
+{
+    FR_ASSERT(!w->started);
+    if (fr_ckpt_check_model(c, w->m, c->src, e) || fr_ckpt_check_threads(c, fr_blas_threads(), c->src, e)) return e->code;
+    fr_recon *r = fr_ckpt_resume_engine(c, w->m, e);
+    if (!r) return e->code;
+    fr_recon_free(w->r);
+    w->r = r;
+    w->cfg = c->cfg;
+    w->it_total = c->it_total;
+    w->model_fp = c->model_fp;
+    w->calib_fp = c->calib_fp;
+    snprintf(w->msg, sizeof w->msg, "resumed from %s", c->src);
+    publish(w);
+    return FR_OK;
+}
+
+void fr_worker_checkpoint_status(fr_worker *w, char *msg, size_t n, int *rc)
+{
+    pthread_mutex_lock(&w->mu);
+    if (msg && n) snprintf(msg, n, "%s", w->ckpt_msg);
+    if (rc) *rc = w->ckpt_rc;
+    pthread_mutex_unlock(&w->mu);
+}
+
 int fr_worker_start(fr_worker *w, fr_err *e)
 {
     if (w->started) return FR_OK;
@@ -486,6 +602,7 @@ void fr_worker_free(fr_worker *w)
         fr_worker_send(w, FR_CMD_QUIT, 0);
         pthread_join(w->th, NULL);
     }
+    fr_ckpt_writer_free(w->writer);   /* waits for a write in flight */
     fr_snapshot_release(w->cur);
     fr_recon_free(w->r);
     if (w->pipefd[0] >= 0) close(w->pipefd[0]);
