@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "frtui/blas.h"
+#include "frtui/ckpt.h"
 #include "frtui/cli.h"
 #include "frtui/recon.h"
 #include "frtui/worker.h"
@@ -19,6 +20,9 @@
 typedef struct run_opts {
     const char *json, *csv;
     int quiet;
+    const char *resume, *ckpt;      /* --resume RUN.frc, --checkpoint FILE */
+    int every_units;                /* --checkpoint-every N | Ns */
+    double every_s;
 } run_opts;
 
 static int parse_int(const char *flag, const char *v, long lo, long hi, long *out, fr_err *e)
@@ -121,6 +125,9 @@ static void run_help(void)
            "  --per-channel  --asymmetric  --init mse|minmax\n"
            "  --max-cache-mb N    refuse runs whose calibration caches exceed N MB\n"
            "  --json FILE  --csv FILE   write the per-unit report\n"
+           "  --checkpoint FILE.frc      write a checkpoint at the end (and as --checkpoint-every says)\n"
+           "  --checkpoint-every N|Ns    also every N finished units, or every N seconds\n"
+           "  --resume RUN.frc           continue an interrupted run (its settings; same FRTUI_THREADS)\n"
            "  --preset NAME       defaults from a named source:\n");
     for (int i = 0; fr_presets[i]; i++) printf("      %-15s %s\n", fr_presets[i], fr_run_config_preset_help(fr_presets[i]));
     printf("Same seed + same thread count (FRTUI_THREADS) gives bit-identical results.\n");
@@ -229,11 +236,15 @@ static void progress(const fr_snapshot *s, int tty, double *last_log)
     }
 }
 
-/* Runs one configuration to the end; returns the final snapshot (caller releases). */
-static fr_snapshot *run_to_end(const fr_model *m, const fr_run_config *c, int quiet, fr_err *e)
+/* Runs one configuration to the end; returns the final snapshot (caller releases).  With o,
+ * the run checkpoints as asked and/or resumes from `resume`. */
+static fr_snapshot *run_to_end_ex(const fr_model *m, const fr_run_config *c, int quiet, const fr_ckpt *resume,
+                                  const run_opts *o, const char *file, fr_err *e)
 {
     fr_worker *w = fr_worker_new(m, c, e);
     if (!w) return NULL;
+    if (resume && fr_worker_resume(w, resume, e)) { fr_worker_free(w); return NULL; }
+    if (o && o->ckpt) fr_worker_set_checkpoint(w, o->ckpt, file, o->every_units, o->every_s);
     if (fr_worker_start(w, e)) { fr_worker_free(w); return NULL; }
     int tty = isatty(2) && !quiet;
     double last_log = 0;
@@ -268,8 +279,23 @@ static fr_snapshot *run_to_end(const fr_model *m, const fr_run_config *c, int qu
         fr_snapshot_release(s);
         s = NULL;
     }
+    int crc = 0;
+    char cmsg[600];
+    fr_worker_checkpoint_status(w, cmsg, sizeof cmsg, &crc);
+    if (s && crc) {
+        fr_err_set(e, crc, "%s", cmsg);
+        fr_snapshot_release(s);
+        s = NULL;
+    } else if (s && cmsg[0] && !quiet) {
+        fprintf(stderr, "%s\n", cmsg);
+    }
     fr_worker_free(w);
     return s;
+}
+
+static fr_snapshot *run_to_end(const fr_model *m, const fr_run_config *c, int quiet, fr_err *e)
+{
+    return run_to_end_ex(m, c, quiet, NULL, NULL, NULL, e);
 }
 
 static int parse_common(int argc, char **argv, fr_run_config *c, const char **file, run_opts *o, fr_err *e)
@@ -288,6 +314,26 @@ static int parse_common(int argc, char **argv, fr_run_config *c, const char **fi
             continue;
         }
         if (strcmp(argv[i], "--quiet") == 0) { o->quiet = 1; continue; }
+        if ((strcmp(argv[i], "--resume") == 0 || strcmp(argv[i], "--checkpoint") == 0) && i + 1 < argc) {
+            if (argv[i][2] == 'r') o->resume = argv[i + 1];
+            else o->ckpt = argv[i + 1];
+            i++;
+            continue;
+        }
+        if (strcmp(argv[i], "--checkpoint-every") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            char *end;
+            errno = 0;
+            double x = strtod(v, &end);
+            int secs = *end == 's' && end[1] == 0;
+            if (errno || end == v || (*end && !secs) || !(x > 0) || x > 1e9 || (!secs && x != (double)(long)x)) {
+                free(av);
+                free(passed);
+                return fr_err_set(e, FR_EINPUT, "--checkpoint-every '%s': expected a unit count N or seconds Ns", v);
+            }
+            if (secs) o->every_s = x; else o->every_units = (int)x;
+            continue;
+        }
         av[ac++] = argv[i];
     }
     int rc = fr_cli_parse_run(ac, av, c, file, pass, passed, e);
@@ -295,7 +341,40 @@ static int parse_common(int argc, char **argv, fr_run_config *c, const char **fi
     free(passed);
     if (rc) return rc;
     if (!*file) return fr_err_set(e, FR_EINPUT, "needs a bundle file (frtui run FILE.frm)");
+    if ((o->every_units || o->every_s) && !o->ckpt) return fr_err_set(e, FR_EINPUT, "--checkpoint-every needs --checkpoint FILE");
     return FR_OK;
+}
+
+/* --resume: the run continues with the checkpoint's settings; a setting given explicitly on
+ * the command line that differs would break bit-exactness, so it is refused by name. */
+static int resume_settings(int argc, char **argv, const fr_run_config *cl, const fr_ckpt *ck, const char *path, fr_err *e)
+{
+    const fr_run_config *k = &ck->cfg;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        char want[64] = "", have[64] = "";
+#define CMP(flag, fmt, field) \
+        if (strcmp(a, flag) == 0 && cl->field != k->field) { \
+            snprintf(want, sizeof want, fmt, cl->field); snprintf(have, sizeof have, fmt, k->field); }
+        CMP("--bits", "%d", bits) CMP("--act-bits", "%d", act_bits) CMP("--first-last-bits", "%d", first_last_bits)
+        CMP("--iters", "%d", iters) CMP("--batch", "%d", batch) CMP("--n-calib", "%d", n_calib)
+        CMP("--lr", "%g", lr) CMP("--act-lr", "%g", act_lr) CMP("--lambda", "%g", lambda) CMP("--drop-p", "%g", drop_p)
+        CMP("--qdrop", "%d", qdrop) CMP("--per-channel", "%d", per_channel) CMP("--asymmetric", "%d", symmetric)
+        CMP("--granularity", "%d", layerwise) CMP("--init", "%d", init_minmax)
+#undef CMP
+        if (strcmp(a, "--seed") == 0 && cl->seed != k->seed) {
+            snprintf(want, sizeof want, "%llu", (unsigned long long)cl->seed);
+            snprintf(have, sizeof have, "%llu", (unsigned long long)k->seed);
+        }
+        if (strcmp(a, "--method") == 0 && cl->method != k->method) {
+            snprintf(want, sizeof want, "%s", fr_method_name(cl->method));
+            snprintf(have, sizeof have, "%s", fr_method_name(k->method));
+        }
+        if (want[0])
+            return fr_err_set(e, FR_EINPUT, "%s: %s %s differs from the checkpoint's %s; refusing to resume (drop the flag "
+                              "to continue with the checkpoint's settings)", path, a, want, have);
+    }
+    return fr_ckpt_check_threads(ck, fr_blas_threads(), path, e);
 }
 
 int fr_cli_run(int argc, char **argv)
@@ -315,7 +394,22 @@ int fr_cli_run(int argc, char **argv)
         fprintf(stderr, "frtui run: %s, %s W%d%s, %d it/unit, batch %d, seed %llu, OpenBLAS %s x%d\n", m.meta.name,
                 fr_method_name(c.method), c.bits, c.act_bits ? "A" : "", c.iters, c.batch, (unsigned long long)c.seed,
                 fr_blas_core(), fr_blas_threads());
-    fr_snapshot *s = run_to_end(&m, &c, o.quiet, &e);
+    fr_ckpt ck;
+    memset(&ck, 0, sizeof ck);
+    if (o.resume) {
+        if (fr_ckpt_load(o.resume, &ck, &e) || resume_settings(argc, argv, &c, &ck, o.resume, &e) ||
+            fr_ckpt_check_model(&ck, &m, o.resume, &e)) {
+            fr_ckpt_free(&ck);
+            fr_model_free(&m);
+            return fr_cli_fail(&e);
+        }
+        c = ck.cfg;
+        if (!o.quiet)
+            fprintf(stderr, "frtui run: resuming %s: %s\n", o.resume,
+                    ck.cur_unit >= 0 ? "inside a unit" : "between units");
+    }
+    fr_snapshot *s = run_to_end_ex(&m, &c, o.quiet, o.resume ? &ck : NULL, &o, file, &e);
+    fr_ckpt_free(&ck);
     if (!s) { fr_model_free(&m); return fr_cli_fail(&e); }
     print_table(stdout, s);
     printf("top-1: full precision %.2f%%, quantized (%s W%d) %.2f%%   [%.1f s]\n", 100 * s->acc_fp,
