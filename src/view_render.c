@@ -442,7 +442,8 @@ static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const f
             fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, ui->readonly ? "not in this checkpoint" : "not computed yet",
                            ROLE(FR_R_DIM), 0, 0);
             if (!ui->readonly)
-                fr_canvas_text(c, in.x + 1, in.y + in.h / 2 + 1, in.w - 2, "(c twice computes it)", ROLE(FR_R_DIM), 0, 0);
+                fr_canvas_text(c, in.x + 1, in.y + in.h / 2 + 1, in.w - 2, "(queued when c opened this view)", ROLE(FR_R_DIM),
+                               0, 0);
             continue;
         }
         char b[160], lv[24];

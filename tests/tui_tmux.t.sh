@@ -23,6 +23,9 @@ SAMPLE=${FRTUI_SAMPLE:-}
 if [ -z "$SAMPLE" ]; then
     for f in samples/*.frm; do [ -f "$f" ] && SAMPLE=$(pwd)/$f && break; done
 fi
+if [ -z "$SAMPLE" ] || [ ! -f "$SAMPLE" ]; then
+    echo "# no sample bundle (samples/*.frm or FRTUI_SAMPLE): skipping"; finish
+fi
 
 SOCK=frtest$$
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/frtui-tmux.XXXXXX")
