@@ -15,6 +15,7 @@
 #include "frtui/blas.h"
 #include "frtui/keymap.h"
 #include "frtui/cli.h"
+#include "frtui/export.h"
 #include "frtui/tui.h"
 #include "frtui/worker.h"
 
@@ -28,6 +29,8 @@ static void usage(FILE *f)
             "       frtui compare FILE [options]        RTN vs AdaRound vs FlexRound on the same data\n"
             "       frtui report [options] FILE...      the README's results table\n"
             "       frtui import MODEL -o OUT.frm ...   ONNX or tfjs model (+ --calib/--eval data) to a bundle\n"
+            "       frtui export RUN.frc -o OUT.frm     quantized bundle (+ --safetensors OUT) from a checkpoint\n"
+            "       frtui export-png RUN.frc --unit U --view V -o FILE.png   a view as a PNG\n"
             "       frtui train-samples [--out DIR]     retrain the Fashion-MNIST samples\n"
             "environment: FRTUI_THREADS (BLAS threads, default 2); OPENBLAS_CORETYPE is respected\n",
             FR_DEFAULT_SAMPLE);
@@ -124,6 +127,7 @@ int main(int argc, char **argv)
             {"info", fr_cli_info},       {"eval", fr_cli_eval},       {"train-samples", fr_cli_train_samples},
             {"run", fr_cli_run},         {"compare", fr_cli_compare}, {"report", fr_cli_report},
             {"import", fr_cli_import},
+            {"export", fr_cli_export},   {"export-png", fr_cli_export_png},
         };
         for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
             if (strcmp(cmd, cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);

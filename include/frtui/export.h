@@ -41,4 +41,13 @@ int fr_export_safetensors(const fr_ckpt *c, const fr_model *m, const char *path,
 int fr_export_png_view(const fr_snapshot *s, int unit, const char *view, const char *path, fr_err *e);
 int fr_export_png_view_ex(const fr_snapshot *s, int unit, int layer, const char *view, const char *path, fr_err *e);
 
+/* Sub-commands (src/cli_ckpt.c), dispatched from main.c; exit status 0 / 2 like cli.h's:
+ *   frtui export RUN.frc -o OUT.frm [--safetensors OUT.safetensors] [--model FILE.frm]
+ *   frtui export-png RUN.frc --unit NAME --view V -o FILE.png [--layer N] [--model FILE.frm] */
+int fr_cli_export(int argc, char **argv);
+int fr_cli_export_png(int argc, char **argv);
+/* Loads RUN.frc and its bundle (model_path, or the path recorded in the checkpoint), checked
+ * against each other; prints one line and returns the exit status on failure. */
+int fr_cli_load_ckpt(const char *ckpt_path, const char *model_path, fr_ckpt *c, fr_model *m);
+
 #endif
