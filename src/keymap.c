@@ -126,23 +126,22 @@ const char *fr_action_name(fr_action a) { return (unsigned)a < FR_ACT__COUNT ? a
 
 static void print_table(FILE *out, int md)
 {
-    const char *group = NULL;
-    if (md) fprintf(out, "| Keys | Action | Notes |\n|---|---|---|\n");
-    for (int i = 0; i < fr_keymap_len; i++) {
-        const fr_keybind *b = &fr_keymap[i];
-        char keys[64];
-        fr_keymap_keys_text(b, keys, sizeof keys);
-        const char *note = (b->flags & FR_KF_WORKER) ? "disabled in read-only replay" : "";
-        if (md) {
-            fprintf(out, "| `%s` | %s | %s%s%s |\n", keys, b->help, b->group, *note ? "; " : "", note);
-            continue;
+    /* fixed group order (the table itself is in function-bar order) */
+    static const char *const groups[] = {"General", "Move", "Panels", "View", "Run control", "Files", "Help overlay", "Prompt"};
+    if (md) fprintf(out, "| Keys | Action | Group |\n|---|---|---|\n");
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        if (!md) fprintf(out, "%s%s\n", g ? "\n" : "", groups[g]);
+        for (int i = 0; i < fr_keymap_len; i++) {
+            const fr_keybind *b = &fr_keymap[i];
+            if (strcmp(b->group, groups[g]) != 0) continue;
+            char keys[64];
+            fr_keymap_keys_text(b, keys, sizeof keys);
+            int run = (b->flags & FR_KF_WORKER) != 0;
+            if (md)
+                fprintf(out, "| `%s` | %s%s | %s |\n", keys, b->help, run ? " (disabled in read-only replay)" : "", b->group);
+            else
+                fprintf(out, "  %-16s %s%s\n", keys, b->help, run ? "  [run]" : "");
         }
-        if (!group || strcmp(group, b->group) != 0) {
-            /* groups repeat because the bar entries come first; print a header per change */
-            fprintf(out, "%s%s\n", group ? "\n" : "", b->group);
-            group = b->group;
-        }
-        fprintf(out, "  %-16s %s%s\n", keys, b->help, (b->flags & FR_KF_WORKER) ? "  [run]" : "");
     }
 }
 
