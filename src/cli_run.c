@@ -96,6 +96,7 @@ int fr_cli_parse_run(int argc, char **argv, fr_run_config *c, const char **file,
         else if (strcmp(a, "--act-lr") == 0) rc = parse_float(a, val, &c->act_lr, e);
         else if (strcmp(a, "--lambda") == 0) rc = parse_float(a, val, &c->lambda, e);
         else if (strcmp(a, "--drop-p") == 0) rc = parse_float(a, val, &c->drop_p, e);
+        else if (strcmp(a, "--unit") == 0) snprintf(c->stop_unit, sizeof c->stop_unit, "%s", val);
         else if (strcmp(a, "--granularity") == 0) {
             if (strcmp(val, "block") == 0) c->layerwise = 0;
             else if (strcmp(val, "layer") == 0) c->layerwise = 1;
@@ -124,6 +125,7 @@ static void run_help(void)
            "  --qdrop [--drop-p P]   QDrop setting (mix FP/quantized inputs, drop act quantization)\n"
            "  --per-channel  --asymmetric  --init mse|minmax\n"
            "  --max-cache-mb N    refuse runs whose calibration caches exceed N MB\n"
+           "  --unit NAME         stop after this unit (the units before it are quantized too)\n"
            "  --json FILE  --csv FILE   write the per-unit report\n"
            "  --checkpoint FILE.frc      write a checkpoint at the end (and as --checkpoint-every says)\n"
            "  --checkpoint-every N|Ns    also every N finished units, or every N seconds\n"
@@ -243,6 +245,10 @@ static fr_snapshot *run_to_end_ex(const fr_model *m, const fr_run_config *c, int
 {
     fr_worker *w = fr_worker_new(m, c, e);
     if (!w) return NULL;
+    if (o && !quiet)
+        fprintf(stderr, "frtui run: %s, %s W%d%s, %d it/unit, batch %d, seed %llu, OpenBLAS %s x%d\n", m->meta.name,
+                fr_method_name(c->method), c->bits, c->act_bits ? "A" : "", c->iters, c->batch,
+                (unsigned long long)c->seed, fr_blas_core(), fr_blas_threads());
     if (resume && fr_worker_resume(w, resume, e)) { fr_worker_free(w); return NULL; }
     if (o && o->ckpt) fr_worker_set_checkpoint(w, o->ckpt, file, o->every_units, o->every_s);
     if (fr_worker_start(w, e)) { fr_worker_free(w); return NULL; }
@@ -390,10 +396,6 @@ int fr_cli_run(int argc, char **argv)
     fr_model m;
     int st = fr_cli_load(file, &m);
     if (st) return fr_cli_exit_code(st);
-    if (!o.quiet)
-        fprintf(stderr, "frtui run: %s, %s W%d%s, %d it/unit, batch %d, seed %llu, OpenBLAS %s x%d\n", m.meta.name,
-                fr_method_name(c.method), c.bits, c.act_bits ? "A" : "", c.iters, c.batch, (unsigned long long)c.seed,
-                fr_blas_core(), fr_blas_threads());
     fr_ckpt ck;
     memset(&ck, 0, sizeof ck);
     if (o.resume) {

@@ -86,6 +86,17 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
         fr_recon_free(r);
         return NULL;
     }
+    r->n_run = r->part.n;
+    if (cfg->stop_unit[0]) {
+        int k = fr_partition_find(&r->part, g, cfg->stop_unit);
+        if (k < 0) {
+            fr_err_set(e, FR_EINPUT, "%s: unit '%s' does not exist (units are named like '%s'; see frtui info)",
+                       m->meta.name, cfg->stop_unit, r->part.units[r->part.n > 1 ? 1 : 0].name);
+            fr_recon_free(r);
+            return NULL;
+        }
+        r->n_run = k + 1;
+    }
     r->first_layer = r->last_layer = -1;
     for (int i = 1; i < g->n_nodes; i++)
         if (fr_node_is_layer(&g->nodes[i])) {
@@ -201,6 +212,7 @@ const fr_partition *fr_recon_partition(const fr_recon *r) { return &r->part; }
 const fr_model *fr_recon_model(const fr_recon *r) { return &r->fm; }
 const fr_run_config *fr_recon_config(const fr_recon *r) { return &r->cfg; }
 int fr_recon_current(const fr_recon *r) { return r->cur; }
+int fr_recon_n_run(const fr_recon *r) { return r->n_run; }
 int fr_recon_iter(const fr_recon *r) { return r->iter; }
 int fr_recon_iters(const fr_recon *r) { return r->cur >= 0 ? r->us[r->cur].iters : 0; }
 int fr_recon_done(const fr_recon *r, int unit) { return r->us[unit].status == FR_UNIT_DONE || r->us[unit].status == FR_UNIT_FALLBACK; }

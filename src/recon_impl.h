@@ -39,6 +39,7 @@ struct fr_recon {
     fr_partition part;
     int n_calib;
     int first_layer, last_layer;
+    int n_run;              /* units covered by this run (cfg.stop_unit) */
     float **fp, **qs;       /* per node: [n_calib * size] stores */
     int *last_reader;       /* per node: last unit index reading it, -1 */
     int keep_all;           /* all stores fit: keep them for the compare view */

@@ -189,7 +189,7 @@ static void publish(fr_worker *w)
     w->it_at_last_pub = w->it_total;
     s->it_per_s = w->rate;
     long remaining = 0;
-    for (int k = 0; k < p->n; k++)
+    for (int k = 0; k < fr_recon_n_run(r); k++)
         if (!fr_recon_done(r, k)) remaining += c->method == FR_METHOD_RTN ? 0 : c->iters;
     if (s->cur_unit >= 0) remaining -= fr_recon_iter(r);
     s->eta_s = w->rate > 0 ? (double)remaining / w->rate : -1;
@@ -361,11 +361,9 @@ static void checkpoint(fr_worker *w, int wait)
     ckpt_poll(w);
     if (fr_ckpt_writer_busy(w->writer)) {
         if (!wait) return;
-        fr_err e;
-        fr_err_clear(&e);
+        struct timespec ms = {0, 1000000};
+        while (fr_ckpt_writer_busy(w->writer)) nanosleep(&ms, NULL);
         ckpt_poll(w);
-        int rc = fr_ckpt_writer_wait(w->writer, &e);
-        if (rc) ckpt_report(w, rc, &e, 0, 0);
     }
     fr_ckpt_info in = {w->bundle_path, w->model_fp, w->calib_fp, w->acc_fp, w->acc_q, (int)w->status, w->it_total};
     fr_ckpt_writer_submit(w->writer, fr_ckpt_capture(w->r, &in), w->ckpt_path);
@@ -373,13 +371,9 @@ static void checkpoint(fr_worker *w, int wait)
     w->units_since_ckpt = 0;
     w->last_ckpt = fr_now();
     if (wait) {
-        fr_err e;
-        fr_err_clear(&e);
-        size_t bytes;
-        double secs;
-        int rc;
-        fr_ckpt_writer_wait(w->writer, &e);
-        if (fr_ckpt_writer_poll(w->writer, &rc, &e, &bytes, &secs)) ckpt_report(w, rc, &e, bytes, secs);
+        struct timespec ms = {0, 1000000};
+        while (fr_ckpt_writer_busy(w->writer)) nanosleep(&ms, NULL);
+        ckpt_poll(w);
     }
 }
 
@@ -427,7 +421,7 @@ static void *run(void *arg)
     publish(w);
     int k = 0;
     while (!atomic_load(&w->cancel)) {
-        if (k >= p->n) {
+        if (k >= fr_recon_n_run(r)) {
             if (w->status == FR_RUN_RUNNING) {
                 snprintf(w->msg, sizeof w->msg, "evaluating accuracy");
                 publish(w);

@@ -68,6 +68,8 @@ int fr_recon_current(const fr_recon *r);    /* unit begun and not ended, or -1 *
 int fr_recon_iter(const fr_recon *r);       /* iterations done in the current unit */
 int fr_recon_iters(const fr_recon *r);      /* planned iterations of the current unit */
 int fr_recon_done(const fr_recon *r, int unit);
+/* Number of units the run covers: all, or up to and including cfg.stop_unit. */
+int fr_recon_n_run(const fr_recon *r);
 /* Re-runs unit k (already done) with another method on the same cached inputs, for the
  * compare view; does not change the run's results.  FR_EINPUT when its caches are gone. */
 int fr_recon_compare(fr_recon *r, int unit, fr_method m, fr_unit_view **out, fr_err *e);

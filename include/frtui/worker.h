@@ -40,6 +40,7 @@ typedef struct fr_run_config {
     int step_mode;          /* pause after each unit */
     size_t max_cache_mb;    /* 0 = no limit */
     char preset[32];
+    char stop_unit[96];     /* "" = all units; else stop after this unit (name or node name) */
 } fr_run_config;
 
 /* Fills c with the named preset ("teaching", "brecq", "adaround-aimet", "flexround-llm").
