@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "frtui/bench.h"
 #include "frtui/blas.h"
 #include "frtui/keymap.h"
 #include "frtui/cli.h"
@@ -32,6 +33,7 @@ static void usage(FILE *f)
             "       frtui export RUN.frc -o OUT.frm     quantized bundle (+ --safetensors OUT) from a checkpoint\n"
             "       frtui export-png RUN.frc --unit U --view V -o FILE.png   a view as a PNG\n"
             "       frtui train-samples [--out DIR]     retrain the Fashion-MNIST samples\n"
+            "       frtui bench [--json PATH] [--quick] speed of the reconstruction loop (make bench)\n"
             "environment: FRTUI_THREADS (BLAS threads, default 2); OPENBLAS_CORETYPE is respected\n",
             FR_DEFAULT_SAMPLE);
 }
@@ -126,6 +128,7 @@ int main(int argc, char **argv)
         struct { const char *name; int (*fn)(int, char **); } cmds[] = {
             {"info", fr_cli_info},       {"eval", fr_cli_eval},       {"train-samples", fr_cli_train_samples},
             {"run", fr_cli_run},         {"compare", fr_cli_compare}, {"report", fr_cli_report},
+            {"bench", fr_cli_bench},
             {"import", fr_cli_import},
             {"export", fr_cli_export},   {"export-png", fr_cli_export_png},
         };
