@@ -27,13 +27,13 @@ ifeq ($(WERROR),1)
 WARN     += -Werror
 endif
 
+comma    := ,
 VARIANT  := release
 ifneq ($(SANITIZE),)
 VARIANT  := san-$(subst $(comma),-,$(SANITIZE))
 OPT      := -O1 -march=native -fno-math-errno
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
-comma    := ,
 BUILD    := build/$(VARIANT)
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
