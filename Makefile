@@ -63,7 +63,7 @@ all: $(DEPS_STAMP) frtui
 
 # ./frtui is a copy of the release binary so README commands stay short.
 frtui: $(BIN)
-	$(Q)cp $(BIN) frtui
+	$(Q)cp $(BIN) frtui.tmp && mv -f frtui.tmp frtui
 
 # `deps` installs what a fresh Debian 12 machine lacks: apt-get update once, then one
 # apt-get install for everything missing.  Only runs apt when something is actually missing.

@@ -53,6 +53,7 @@ static int inspector(int argc, char **argv)
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help-keys") == 0) { fr_keymap_print_help(stdout); free(rest); return 0; }
+        if (strcmp(a, "--help-keys=markdown") == 0) { fr_keymap_print_markdown(stdout); free(rest); return 0; }
         else if (strcmp(a, "--ascii") == 0) o.ascii = 1;
         else if (strcmp(a, "--no-mouse") == 0) o.mouse = 0;
         else if (strcmp(a, "--dump-screen") == 0) dump = 1;
