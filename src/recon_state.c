@@ -272,6 +272,11 @@ int fr_recon_state_restore(fr_recon *r, const fr_ckpt *c, int replay_only, fr_er
                 rc = fr_recon_init_layer(r, u->layers[l], s->method, &s->q[l], e);
                 if (!rc) rc = restore_layer(&s->q[l], U, &U->layers[l], running, e);
             }
+            for (int l = 0; l < u->n_layers && !rc && !running; l++)
+                if (!s->q[l].finalized || memcmp(s->q[l].code, U->layers[l].code, (size_t)U->layers[l].n * 4) != 0 ||
+                    memcmp(s->q[l].s1, U->layers[l].s1, (size_t)U->layers[l].ns1 * 4) != 0)
+                    rc = fr_err_set(e, FR_EINPUT, "unit %s layer %s: the saved parameters do not reproduce the saved codes",
+                                    U->name, U->layers[l].name);
             if (!rc && !running) {
                 s->res = fr_xcalloc((size_t)(u->n_layers ? u->n_layers : 1), sizeof(fr_layer_result));
                 for (int l = 0; l < u->n_layers; l++) set_result(&s->res[l], &s->q[l], &U->layers[l], U->layers[l].name);
