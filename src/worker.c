@@ -55,6 +55,7 @@ struct fr_worker {
     int restart_from;
     int compare_req;        /* unit whose compare waits for the running unit to end, or -1 */
     double t0, last_pub, rate;
+    double pub_cost;        /* seconds the last publication took (views are copied) */
     long it_at_last_pub;
     long it_total;
     char msg[768];
@@ -466,7 +467,13 @@ static void *run(void *arg)
             }
             w->it_total++;
             maybe_checkpoint(w);
-            if (fr_now() - w->last_pub > 0.1) publish(w);
+            /* Publish every 100 ms, but never spend more than ~5 % of the worker's time on
+             * building views (large layers make a view copy cost milliseconds). */
+            if (fr_now() - w->last_pub > FR_MAX(0.1, 20 * w->pub_cost)) {
+                double t = fr_now();
+                publish(w);
+                w->pub_cost = fr_now() - t;
+            }
         }
         if (atomic_load(&w->cancel)) break;
         if (fr_recon_end(r, &e) != FR_OK) {
