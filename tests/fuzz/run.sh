@@ -1,0 +1,150 @@
+#!/bin/sh
+# tests/fuzz/run.sh — build and run the libFuzzer harnesses in tests/fuzz/.
+#
+#   tests/fuzz/run.sh build [NAME...]            build build/fuzz/fuzz_NAME (all by default)
+#   tests/fuzz/run.sh run SECONDS [NAME...]      build, then run each harness for SECONDS, in turn
+#   tests/fuzz/run.sh replay DIR NAME            run harness NAME once over every file in DIR
+#
+# NAME is one of: frm npy idx png inflate json onnx tfjs frc (harnesses whose reader does not
+# build yet are skipped with a note).  Needs clang + libFuzzer (Debian: clang, libclang-rt-dev
+# or clang-14 libclang-rt-14-dev).  Run from the repository root.
+#
+# Layout: build/fuzz/obj (sources compiled with -fsanitize=fuzzer-no-link,address,undefined),
+# build/fuzz/corpus/NAME (the working corpus; seeded from tests/fuzz/seeds/NAME, tests/bad/FMT,
+# tests/regress/NAME and samples/ on every run; it keeps growing between runs),
+# build/fuzz/artifacts/NAME (crash-*, leak-*, timeout-*, oom-* inputs),
+# build/fuzz/stats.txt (one line per run: date name seconds execs exec/s crashes).
+# Exit status: 0 when no harness found anything, 1 otherwise.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+ALL="frm npy idx png inflate json onnx tfjs frc"
+CC_FUZZ=${CC_FUZZ:-}
+if [ -z "$CC_FUZZ" ]; then
+    for c in clang clang-14 clang-15 clang-16; do command -v $c >/dev/null 2>&1 && { CC_FUZZ=$c; break; }; done
+fi
+[ -n "$CC_FUZZ" ] || { echo "fuzz: no clang found (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 2; }
+PKGS="ncursesw libpng libzstd openblas"
+PKG_CFLAGS=$(pkg-config --cflags $PKGS 2>/dev/null)
+PKG_LIBS=$(pkg-config --libs $PKGS 2>/dev/null)
+# UBSan checks stay recoverable so that tests/fuzz/ubsan.supp can silence findings that are
+# already reported (halt_on_error=1 makes every other one fatal, as libFuzzer needs).
+SAN="-fsanitize=address,undefined -fno-omit-frame-pointer"
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=tests/fuzz/ubsan.supp}
+export UBSAN_OPTIONS
+CFLAGS_F="-std=c11 -D_GNU_SOURCE -g -O1 $SAN -Iinclude $PKG_CFLAGS"
+B=build/fuzz
+mkdir -p $B/obj
+# Rebuild everything when the compiler or flags change.
+stamp="$CC_FUZZ $CFLAGS_F"
+if [ "$(cat $B/obj/.flags 2>/dev/null)" != "$stamp" ]; then rm -f $B/obj/*.o; echo "$stamp" >$B/obj/.flags; fi
+
+# Compile every library source (not main.c) with coverage instrumentation.  A source that does
+# not compile (work in progress elsewhere) is left out; harnesses needing it then fail to link
+# and are skipped.
+build_lib() {
+    for s in src/*.c; do
+        case $s in src/main.c) continue ;; esac
+        o=$B/obj/$(basename "$s" .c).o
+        if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find include src -name '*.h' -newer "$o" 2>/dev/null | head -n 1)" ]; then
+            echo "$s $o"
+        fi
+    done | xargs -r -n 2 -P "${FUZZ_JOBS:-2}" sh -c \
+        "$CC_FUZZ $CFLAGS_F -fsanitize=fuzzer-no-link -c \"\$0\" -o \"\$1\" 2>\"\$1.log\" || { echo \"fuzz: \$0 does not compile (see \$1.log); left out\" >&2; rm -f \"\$1\"; }"
+    rm -f $B/libfrtui-fuzz.a
+    ar rcs $B/libfrtui-fuzz.a $B/obj/*.o
+}
+
+build_one() {
+    n=$1
+    [ -f tests/fuzz/fuzz_$n.c ] || { echo "fuzz: no harness tests/fuzz/fuzz_$n.c" >&2; return 1; }
+    if ! $CC_FUZZ $CFLAGS_F -fsanitize=fuzzer -o $B/fuzz_$n tests/fuzz/fuzz_$n.c $B/libfrtui-fuzz.a \
+            $PKG_LIBS -lpthread -lm 2>$B/fuzz_$n.log; then
+        echo "fuzz: fuzz_$n does not link yet (see $B/fuzz_$n.log); skipped" >&2
+        rm -f $B/fuzz_$n
+        return 1
+    fi
+    return 0
+}
+
+# Seeds for harness $1 into directory $2.
+seed() {
+    n=$1; d=$2
+    mkdir -p "$d"
+    for s in tests/fuzz/seeds/$n tests/regress/$n; do
+        [ -d "$s" ] && find "$s" -maxdepth 1 -type f -exec cp -n {} "$d"/ \; 2>/dev/null
+    done
+    case $n in
+    frm) src=tests/bad/frm ;; npy) src=tests/bad/npy ;; idx) src=tests/bad/idx ;;
+    png) src=tests/bad/png ;; onnx) src="tests/bad/onnx tests/onnx" ;; frc) src=tests/bad/frc ;;
+    inflate) src="tests/bad/idx tests/bad/npy" ;; *) src= ;;
+    esac
+    for s in $src; do
+        [ -d "$s" ] || continue
+        find "$s" -maxdepth 1 -type f -size -256k | while read -r f; do
+            cp -n "$f" "$d/$(echo "$s" | tr / _)_$(basename "$f")"
+        done
+    done
+    if [ "$n" = frm ] && [ -d samples ]; then
+        find samples -maxdepth 1 -name '*.frm' -size -256k -exec cp -n {} "$d"/ \;
+    fi
+    if [ "$n" = tfjs ] || [ "$n" = json ]; then
+        for c in tests/tfjs/*/ tests/bad/tfjs/*/; do
+            [ -f "${c}model.json" ] || continue
+            t="$d/$(echo "$c" | tr / _)seed"
+            [ -f "$t" ] && continue
+            if [ "$n" = json ]; then cp "${c}model.json" "$t"; continue; fi
+            w=$(ls "$c" | grep -v -e model.json -e expect | head -n 1)
+            { cat "${c}model.json"; printf '\000'; [ -n "$w" ] && cat "$c$w"; } >"$t"
+        done
+    fi
+}
+
+maxlen() {
+    case $1 in frm|onnx|tfjs|frc) echo 262144 ;; png) echo 65536 ;; *) echo 16384 ;; esac
+}
+
+cmd=${1:-run}; [ $# -gt 0 ] && shift
+case $cmd in
+build)
+    build_lib
+    names=${*:-$ALL}; st=0
+    for n in $names; do build_one "$n" || st=1; done
+    exit $st ;;
+replay)
+    dir=$1; n=$2
+    build_lib; build_one "$n" || exit 0
+    files=$(find "$dir" -type f | sort)
+    [ -z "$files" ] && exit 0
+    # shellcheck disable=SC2086
+    exec $B/fuzz_$n -runs=0 $files ;;
+run)
+    secs=${1:-60}; [ $# -gt 0 ] && shift
+    names=${*:-$ALL}
+    build_lib
+    found=0
+    for n in $names; do
+        build_one "$n" || continue
+        seed "$n" $B/corpus/$n
+        mkdir -p $B/artifacts/$n
+        dict=; [ -f tests/fuzz/$n.dict ] && dict=-dict=tests/fuzz/$n.dict
+        log=$B/fuzz_$n.run.log
+        echo "fuzz: $n for ${secs}s (corpus $B/corpus/$n, $(ls $B/corpus/$n | wc -l) files)"
+        # -rss_limit_mb / -malloc_limit_mb: a reader that allocates from a declared size before
+        # checking it against the input shows up as an oom-* artefact (issue 8, item 7).
+        $B/fuzz_$n -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+            -max_len="$(maxlen "$n")" -print_final_stats=1 $dict \
+            -artifact_prefix=$B/artifacts/$n/ $B/corpus/$n >"$log" 2>&1
+        rc=$?
+        execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -n 1)
+        eps=$(grep -E '^stat::average_exec_per_sec' "$log" | awk '{print $2}' | tail -n 1)
+        crashes=$(ls $B/artifacts/$n | wc -l)
+        echo "$(date -u +%FT%TZ) $n ${secs}s execs=${execs:-?} exec/s=${eps:-?} exit=$rc artifacts=$crashes" | tee -a $B/stats.txt
+        if [ "$rc" != 0 ]; then
+            found=1
+            grep -E 'ERROR|SUMMARY|runtime error|Test unit written' "$log" | head -n 8
+        fi
+    done
+    exit $found ;;
+*)
+    sed -n '2,20p' "$0"; exit 2 ;;
+esac
