@@ -24,9 +24,9 @@
 #include "frtui/tfjs.h"
 
 #define PROBE_BATCH 8   /* activations of a batch of 8 at 224x224 take ~0.5 GB */
-#define PROBE_STEPS 600
+#define PROBE_STEPS 300
 #define PROBE_LR 0.01
-#define PROBE_L2 1e-4
+#define PROBE_L2 0.03    /* chosen on 1000 held-out train images (val 82.7%), see final report */
 #define PROBE_RESIZE FR_TFJS_NEAREST   /* see tfjs.h: bilinear does not fit the size budget */
 
 static const char *const fmnist_classes[10] = {

@@ -15,6 +15,7 @@
 #include "fr_test.h"
 #include "frtui/dataio.h"
 #include "frtui/exec.h"
+#include "frtui/frm.h"
 #include "frtui/json.h"
 #include "frtui/tfjs.h"
 
@@ -348,6 +349,60 @@ static void test_nsfwjs_reference(void)
     free(in);
 }
 
+/* The probe-bundle pipeline on a tiny hand-built backbone (3x8x8 input, conv, GAP, 5-way head):
+ * cut at the GAP, head trained, datasets stored, bundle readable and consistent. */
+static void test_probe_bundle_small(void)
+{
+    const char *fm = getenv("FRTUI_FMNIST_DIR");
+    if (!fm) fm = "/usr/share/datasets/fashion-mnist";
+    char p[4096];
+    snprintf(p, sizeof p, "%s/train-images-idx3-ubyte.gz", fm);
+    if (access(p, R_OK) != 0) { printf("# SKIP probe bundle: %s missing\n", p); return; }
+    fr_model bb;
+    fr_model_init(&bb);
+    bb.meta.in_c = 3; bb.meta.in_h = 8; bb.meta.in_w = 8;
+    snprintf(bb.meta.name, sizeof bb.meta.name, "tiny");
+    int in0 = fr_graph_add_node(&bb.g, "in", FR_OP_INPUT, 0, NULL);
+    int64_t wd[4] = {16, 3, 3, 3};
+    int tw = fr_graph_add_tensor(&bb.g, "c.w", 4, wd);
+    fr_rng r;
+    fr_rng_seed(&r, 3);
+    for (int i = 0; i < 16 * 27; i++) bb.g.tensors[tw].data[i] = fr_rng_normal(&r) * 0.3f;
+    int c = fr_graph_add_node(&bb.g, "c", FR_OP_CONV, 1, &in0);
+    bb.g.nodes[c].n_param = 1; bb.g.nodes[c].param[0] = tw;
+    bb.g.nodes[c].a.kh = bb.g.nodes[c].a.kw = 3;
+    int rl = fr_graph_add_node(&bb.g, "r", FR_OP_RELU, 1, &c);
+    int gp = fr_graph_add_node(&bb.g, "g", FR_OP_GAP, 1, &rl);
+    int64_t hd[2] = {5, 16};
+    int th = fr_graph_add_tensor(&bb.g, "h.w", 2, hd);
+    int hn = fr_graph_add_node(&bb.g, "h", FR_OP_LINEAR, 1, &gp);
+    bb.g.nodes[hn].n_param = 1; bb.g.nodes[hn].param[0] = th;
+    fr_err e;
+    FR_CHECKF(fr_graph_validate(&bb.g, &bb.meta, "tiny", &e) == FR_OK, "%s", e.msg);
+    const char *out = "/tmp/frtui_tfjs_probe_test.frm";
+    int rc = fr_tfjs_build_probe_bundle(&bb, fm, out, 300, 20, 150, 5, &e);
+    FR_CHECKF(rc == FR_OK, "%s", e.msg);
+    fr_model m;
+    if (rc == FR_OK && fr_frm_read(out, &m, &e) == FR_OK) {
+        FR_CHECK(m.meta.n_classes == 10 && m.meta.class_names && strcmp(m.meta.class_names[9], "Ankle boot") == 0);
+        FR_CHECK(m.g.n_nodes == 5 && m.g.nodes[4].op == FR_OP_LINEAR && m.g.nodes[4].in[0] == 3 && m.g.nodes[4].c == 10);
+        FR_CHECK(m.g.n_tensors == 3);   /* conv weight + probe weight/bias; the old head is gone */
+        FR_CHECK(m.calib.n == 20 && m.eval.n == 150 && m.eval.c == 3 && m.eval.h == 8 && m.eval.labels);
+        /* Nearest 28->8 keeps pixel (y*28/8, x*28/8); all three planes equal. */
+        FR_CHECK(memcmp(m.eval.u8, m.eval.u8 + 64, 64) == 0 && memcmp(m.eval.u8, m.eval.u8 + 128, 64) == 0);
+        double acc = 0;
+        FR_CHECK(fr_eval_accuracy(&m, NULL, NULL, 50, &acc, &e) == FR_OK);
+        FR_CHECKF(acc > 0.3, "tiny probe accuracy %.3f", acc);   /* chance is 0.1 */
+        FR_CHECK(strstr(m.meta.provenance, "nearest") != NULL);
+        printf("# tiny probe bundle: eval accuracy %.3f\n", acc);
+        fr_model_free(&m);
+    } else {
+        FR_CHECKF(0, "read back: %s", e.msg);
+    }
+    unlink(out);
+    fr_model_free(&bb);
+}
+
 /* ------------------------------------------------------------ bad corpus ---- */
 
 /* Every tests/bad/tfjs/<case>/ holds a model.json (plus shards) that must be refused with
@@ -398,6 +453,7 @@ int main(int argc, char **argv)
     FR_RUN(test_structure);
     FR_RUN(test_handwritten);
     FR_RUN(test_bad_corpus);
+    FR_RUN(test_probe_bundle_small);
     FR_RUN(test_nsfwjs_reference);
     return FR_REPORT();
 }
