@@ -8,7 +8,9 @@
 #   make SANITIZE=address,undefined test   /   make SANITIZE=thread test
 #   V=1             show full compiler command lines
 #
-# Builds go to build/<variant>/ so sanitizer and normal objects never mix.
+# Builds go to build/<variant>/ so sanitizer and normal objects never mix.  Every artefact is
+# written to a temporary name and renamed, so two makes running in one tree never see a
+# half-written object or archive.
 
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
@@ -39,7 +41,7 @@ BUILD    := build/$(VARIANT)
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
-CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(DEBUG) $(SANFLAGS) -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(DEBUG) $(SANFLAGS) -Iinclude $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
 
@@ -84,19 +86,19 @@ $(DEPS_STAMP):
 $(BUILD)/obj/%.o: src/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(if $(PKG_CFLAGS),,$(shell $(PKG_CONFIG) --cflags $(PKGS))) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_ALL) $(if $(PKG_CFLAGS),,$(shell $(PKG_CONFIG) --cflags $(PKGS))) -MMD -MP -MF $(@:.o=.d) -MT $@ -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
 $(BUILD)/libfrtui.a: $(LIBOBJ)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)ar rcs $@.$$$$.tmp $^ && mv -f $@.$$$$.tmp $@
 
 $(BIN): $(MAINOBJ) $(BUILD)/libfrtui.a
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(if $(PKG_LIBS),$(PKG_LIBS),$(shell $(PKG_CONFIG) --libs $(PKGS))) -lpthread -lm
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@.$$$$.tmp $^ $(if $(PKG_LIBS),$(PKG_LIBS),$(shell $(PKG_CONFIG) --libs $(PKGS))) -lpthread -lm && mv -f $@.$$$$.tmp $@
 
 $(BUILD)/tests/%: tests/%.c tests/fr_test.h $(BUILD)/libfrtui.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-CC $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(if $(PKG_CFLAGS),,$(shell $(PKG_CONFIG) --cflags $(PKGS))) -Itests -o $@ $< $(BUILD)/libfrtui.a $(LDFLAGS_ALL) $(if $(PKG_LIBS),$(PKG_LIBS),$(shell $(PKG_CONFIG) --libs $(PKGS))) -lpthread -lm
+	$(Q)$(CC) $(CFLAGS_ALL) $(if $(PKG_CFLAGS),,$(shell $(PKG_CONFIG) --cflags $(PKGS))) -Itests -MMD -MP -MF $@.d -MT $@ -o $@.$$$$.tmp $< $(BUILD)/libfrtui.a $(LDFLAGS_ALL) $(if $(PKG_LIBS),$(PKG_LIBS),$(shell $(PKG_CONFIG) --libs $(PKGS))) -lpthread -lm && mv -f $@.$$$$.tmp $@
 
 DEFAULT_SAMPLE := samples/resnet-fmnist.frm
 demo: all
@@ -120,4 +122,4 @@ report: all
 clean:
 	rm -rf build frtui
 
--include $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d)
+-include $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(TESTBIN:=.d)
