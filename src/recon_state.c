@@ -230,8 +230,9 @@ int fr_recon_state_restore(fr_recon *r, const fr_ckpt *c, int replay_only, fr_er
         return fr_err_set(e, FR_EINPUT, "the checkpoint used %d calibration samples, this run has %d", c->n_calib,
                           r->n_calib);
     for (int j = 0; j < c->n_aq; j++)
-        if (c->aq[j].node < 1 || c->aq[j].node >= g->n_nodes)
-            return fr_err_set(e, FR_EINPUT, "activation quantizer node %d is out of range", c->aq[j].node);
+        if (c->aq[j].node < 1 || c->aq[j].node >= g->n_nodes || c->aq[j].aq.bits != c->cfg.act_bits)
+            return fr_err_set(e, FR_EINPUT, "activation quantizer %d (node %d, %d bits) does not fit the run (act bits %d)",
+                              j, c->aq[j].node, c->aq[j].aq.bits, c->cfg.act_bits);
     if (c->cur_unit >= c->n_units || c->cur_unit < -1) return fr_err_set(e, FR_EINPUT, "running unit %d is out of range", c->cur_unit);
     for (int k = 0; k < c->n_units; k++) {
         const fr_ckpt_unit *U = &c->units[k];
