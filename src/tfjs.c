@@ -65,6 +65,9 @@ typedef struct imp {
     nkey *l_sorted;      /* layer names, sorted */
     int *l_out;          /* fr node producing each layer's output, -1 before emission */
     int sequential;
+    int use_mem;         /* weights come from wmem (fr_tfjs_import_mem) */
+    const uint8_t *wmem;
+    size_t wmem_n;
 } imp;
 
 #define IERR(...) fr_err_set(I->e, FR_EINPUT, __VA_ARGS__)
@@ -141,6 +144,8 @@ static int decode_tensor(imp *I, wt *t, const wspec *sp, const uint8_t *b, const
 
 static int load_weights(imp *I, const fr_json *root, const char *weights_path)
 {
+    /* One source for every group: an explicit file or a memory buffer. */
+    int single_src = weights_path != NULL || I->use_mem;
     const fr_json *man = fr_json_get(root, "weightsManifest");
     if (!man || man->type != FR_JSON_ARRAY) return IERR("%s: weightsManifest missing or not an array", I->path);
     char dir[4096];
@@ -223,7 +228,7 @@ static int load_weights(imp *I, const fr_json *root, const char *weights_path)
             gbytes += s->bytes;
         }
         if (rc != FR_OK) break;
-        if (weights_path) { all_bytes += gbytes; continue; }
+        if (single_src) { all_bytes += gbytes; continue; }
         /* Shards of this group. */
         const fr_json *paths = fr_json_get(grp, "paths");
         if (!paths || paths->type != FR_JSON_ARRAY || (paths->n == 0 && gbytes > 0)) {
@@ -277,9 +282,10 @@ static int load_weights(imp *I, const fr_json *root, const char *weights_path)
         all_bytes += gbytes;
     }
     I->nw = (int)k;
-    if (rc == FR_OK && weights_path) {
-        int64_t have;
-        if (file_size(weights_path, &have) != 0) rc = IERR("%s: cannot open weights file", weights_path);
+    if (rc == FR_OK && single_src) {
+        int64_t have = (int64_t)I->wmem_n;
+        if (!weights_path) weights_path = "<weights>";
+        if (!I->use_mem && file_size(weights_path, &have) != 0) rc = IERR("%s: cannot open weights file", weights_path);
         else if ((uint64_t)have != all_bytes) {
             size_t j = 0;
             while (j + 1 < k && sp[j].off + sp[j].bytes <= (uint64_t)have) j++;
@@ -290,9 +296,11 @@ static int load_weights(imp *I, const fr_json *root, const char *weights_path)
             else
                 rc = IERR("%s: weights file too long: %lld bytes, %s needs %zu (trailing bytes after tensor %s)",
                           weights_path, (long long)have, I->path, all_bytes, k ? I->w[k - 1].name : "(none)");
-        } else if ((rc = fr_read_file(weights_path, all_bytes, &single, &single_n, I->e)) == FR_OK) {
+        } else if (I->use_mem || (rc = fr_read_file(weights_path, all_bytes, &single, &single_n, I->e)) == FR_OK) {
+            const uint8_t *src = I->use_mem ? I->wmem : single;
+            if (!I->use_mem && single_n != all_bytes) rc = IERR("%s: weights file changed size while reading", weights_path);
             for (size_t j = 0; j < k && rc == FR_OK; j++)
-                rc = decode_tensor(I, &I->w[j], &sp[j], single + sp[j].off, weights_path);
+                rc = decode_tensor(I, &I->w[j], &sp[j], src + sp[j].off, weights_path);
             free(single);
         }
     }
@@ -1010,22 +1018,14 @@ static int import_graph(imp *I, const fr_json *root)
     return rc;
 }
 
-int fr_tfjs_import(const char *model_json_path, const char *weights_path, fr_model *m, fr_err *e)
+/* Shared by the file and memory entry points: json[0..n) is model.json, `path` names it. */
+static int import_core(imp *I, const char *json, size_t n, const char *weights_path)
 {
-    fr_err local;
-    fr_err_clear(&local);
-    if (!e) e = &local;
-    fr_model_init(m);
-    imp II, *I = &II;
-    memset(I, 0, sizeof *I);
-    I->path = model_json_path;
-    I->e = e;
-    I->m = m;
-    uint8_t *buf = NULL;
-    size_t n = 0;
+    const char *model_json_path = I->path;
+    fr_model *m = I->m;
+    fr_err *e = I->e;
     fr_json_doc *doc = NULL;
-    int rc = fr_read_file(model_json_path, FR_TFJS_MAX_JSON, &buf, &n, e);
-    if (rc == FR_OK) rc = fr_json_parse((const char *)buf, n, model_json_path, &doc, e);
+    int rc = fr_json_parse(json, n, model_json_path, &doc, e);
     const fr_json *root = fr_json_root(doc);
     if (rc == FR_OK && (!root || root->type != FR_JSON_OBJECT)) rc = IERR("%s: top-level JSON value is not an object", I->path);
     if (rc == FR_OK) rc = load_weights(I, root, weights_path);
@@ -1056,7 +1056,45 @@ int fr_tfjs_import(const char *model_json_path, const char *weights_path, fr_mod
     for (int i = 0; i < I->nw; i++) fr_afree(I->w[i].data);
     free(I->w); free(I->w_sorted); free(I->L); free(I->l_out); free(I->l_sorted);
     fr_json_free(doc);
-    free(buf);
     if (rc != FR_OK) fr_model_free(m);
     return rc;
+}
+
+int fr_tfjs_import(const char *model_json_path, const char *weights_path, fr_model *m, fr_err *e)
+{
+    fr_err local;
+    fr_err_clear(&local);
+    if (!e) e = &local;
+    fr_model_init(m);
+    imp II;
+    memset(&II, 0, sizeof II);
+    II.path = model_json_path;
+    II.e = e;
+    II.m = m;
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc = fr_read_file(model_json_path, FR_TFJS_MAX_JSON, &buf, &n, e);
+    if (rc == FR_OK) rc = import_core(&II, (const char *)buf, n, weights_path);
+    free(buf);
+    return rc;
+}
+
+int fr_tfjs_import_mem(const char *json, size_t json_n, const uint8_t *weights, size_t weights_n, const char *name,
+                       fr_model *m, fr_err *e)
+{
+    fr_err local;
+    fr_err_clear(&local);
+    if (!e) e = &local;
+    fr_model_init(m);
+    if (json_n > FR_TFJS_MAX_JSON)
+        return fr_err_set(e, FR_EINPUT, "%s: model.json too large (%zu bytes)", name, json_n);
+    imp II;
+    memset(&II, 0, sizeof II);
+    II.path = name;
+    II.e = e;
+    II.m = m;
+    II.use_mem = 1;
+    II.wmem = weights;
+    II.wmem_n = weights ? weights_n : 0;
+    return import_core(&II, json, json_n, NULL);
 }

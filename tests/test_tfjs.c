@@ -249,6 +249,14 @@ static void test_handwritten(void)
     FR_CHECK(y && fabsf(y[0] - 5.25f) < 1e-6f && y[1] == 0.0f);
     free(y);
     fr_model_free(&m);
+    /* The in-memory entry point gives the same model. */
+    FR_CHECK(fr_tfjs_import_mem(js, strlen(js), w, sizeof w, "mem.json", &m, &e) == FR_OK);
+    y = run_model(&m, x2, 1);
+    FR_CHECK(y && fabsf(y[0] - 5.25f) < 1e-6f && y[1] == 0.0f);
+    free(y);
+    fr_model_free(&m);
+    FR_CHECK(fr_tfjs_import_mem(js, strlen(js), w, sizeof w + 0 - 2, "mem.json", &m, &e) == FR_EINPUT &&
+             strstr(e.msg, "mem.json") && strstr(e.msg, "d/bias"));
     /* Weights file one byte short: the error names the cut tensor. */
     FR_CHECK(fr_atomic_write(wp, w, sizeof w - 1, &e) == FR_OK);
     FR_CHECK(fr_tfjs_import(mp, wp, &m, &e) == FR_EINPUT && strstr(e.msg, "d/bias") && strstr(e.msg, "w.bin"));
