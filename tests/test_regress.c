@@ -38,6 +38,7 @@
 #include "frtui/onnx.h"
 #include "frtui/png.h"
 #include "frtui/tfjs.h"
+#include "fuzz/fixup.h"
 
 static const char *root = "tests";
 
@@ -57,25 +58,6 @@ static int msg_ok(const fr_err *e, const char *name)
 }
 
 /* ---- replay of fuzz findings: any return is fine, a message must name the input ----------- */
-
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static void wr64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-
-static void frm_fix(uint8_t *b, size_t n)   /* as tests/fuzz/fuzz_frm.c */
-{
-    if (n < 32 || memcmp(b, "FRTM", 4) != 0) return;
-    wr64(b + 16, (uint64_t)n);
-    uint32_t ns = rd32(b + 12);
-    if (ns > 64 || 32 + (size_t)ns * 32 > n) return;
-    for (uint32_t i = 0; i < ns; i++) {
-        uint8_t *t = b + 32 + (size_t)i * 32;
-        uint64_t off = rd64(t + 8), len = rd64(t + 16);
-        if (off <= n && len <= n - off) wr64(t + 24, fr_fnv1a(FR_FNV_INIT, b + off, (size_t)len));
-    }
-    uint64_t h = fr_fnv1a(FR_FNV_INIT, b, 24);
-    wr64(b + 24, fr_fnv1a(h, b + 32, (size_t)ns * 32));
-}
 
 static int memfd_path(const uint8_t *p, size_t n, char *path, size_t cap)
 {
@@ -102,7 +84,7 @@ static int replay(const char *reader, const char *path)
     int rc = FR_OK;
     fr_err_clear(&e);
     if (!strcmp(reader, "frm")) {
-        frm_fix(b, n);
+        fr_fuzz_fix_frm(b, n);
         fr_model m;
         fr_model_init(&m);
         rc = fr_frm_read_mem(b, n, nm, &m, &e);
@@ -161,6 +143,7 @@ static int replay(const char *reader, const char *path)
     } else if (!strcmp(reader, "frc")) {
         fr_ckpt c;
         memset(&c, 0, sizeof c);
+        fr_fuzz_fix_frc(b, n);
         rc = fr_ckpt_load_mem(b, n, nm, &c, &e);
         fr_ckpt_free(&c);
     } else if (!strcmp(reader, "tfjs")) {   /* model.json NUL weights, as tests/fuzz/fuzz_tfjs.c */

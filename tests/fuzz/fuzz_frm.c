@@ -17,26 +17,7 @@
 #include "frtui/common.h"
 #include "frtui/frm.h"
 #include "frtui/graph.h"
-
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static void wr64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-
-static void fix_checksums(uint8_t *b, size_t n)
-{
-    if (n < 32 || memcmp(b, "FRTM", 4) != 0) return;
-    wr64(b + 16, (uint64_t)n);
-    uint32_t ns = rd32(b + 12);
-    if (ns > 64 || 32 + (size_t)ns * 32 > n) return;
-    for (uint32_t i = 0; i < ns; i++) {
-        uint8_t *t = b + 32 + (size_t)i * 32;
-        uint64_t off = rd64(t + 8), len = rd64(t + 16);
-        if (off <= n && len <= n - off) wr64(t + 24, fr_fnv1a(FR_FNV_INIT, b + off, (size_t)len));
-    }
-    uint64_t h = fr_fnv1a(FR_FNV_INIT, b, 24);
-    h = fr_fnv1a(h, b + 32, (size_t)ns * 32);
-    wr64(b + 24, h);
-}
+#include "fixup.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -44,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *b = malloc(size ? size : 1);
     if (!b) return 0;
     memcpy(b, data, size);
-    if (!getenv("FUZZ_FRM_NOFIX")) fix_checksums(b, size);
+    if (!getenv("FUZZ_FRM_NOFIX")) fr_fuzz_fix_frm(b, size);
     fr_model m;
     fr_err e;
     fr_err_clear(&e);
