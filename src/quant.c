@@ -368,41 +368,85 @@ int fr_qadam(float *p, float *m, float *v, const float *g, size_t n, float lr, i
     return bad ? FR_ENUM : FR_OK;
 }
 
+/* Block length of the vectorised element passes (a compile-time trip count is what lets GCC
+ * -O2 vectorise a loop). */
+#define FX_BLK 16
+
+/* FlexRound element pass over FX_BLK weights (vectorised: fixed trip count, restrict, no
+ * reductions): the gradient w.r.t. D2 goes to gD2, the per-element d1 term to g1t.  mode 0
+ * writes w_hat instead.  e34[l] = exp(d3[r])·exp(d4[j]) of each element. */
+static __attribute__((noinline)) void fx_blk(const float *restrict W, const float *restrict eD2,
+                                             const float *restrict e34, const float *restrict Gb, float *restrict gD2,
+                                             float *restrict g1t, float s1r, float lo, float hi)
+{
+    for (int l = 0; l < FX_BLK; l++) {
+        float u = W[l] / (s1r * (eD2[l] * e34[l]));
+        float rq = rintf(u);
+        int in = (rq >= lo) & (rq <= hi);
+        float c = in ? rq : (rq < lo ? lo : hi);
+        gD2[l] = in ? -Gb[l] * s1r * u : 0.0f;
+        g1t[l] = Gb[l] * s1r * (c - (in ? u : 0.0f));
+    }
+}
+
+static __attribute__((noinline)) void fx_blk_fwd(const float *restrict W, const float *restrict eD2,
+                                                 const float *restrict e34, float *restrict wh, float s1r, float lo,
+                                                 float hi)
+{
+    for (int l = 0; l < FX_BLK; l++) wh[l] = s1r * clampf(rintf(W[l] / (s1r * (eD2[l] * e34[l]))), lo, hi);
+}
+
 /* FlexRound gradient (mode 1/2) or forward (mode 0) of one output row.  The gradient goes to
- * D2.grad; returns the row's d3 gradient and adds to *g1 (d1) and g4[j] (d4).  The reductions
- * keep this loop scalar; the Adam/exp part runs afterwards in fx_row_adam, a plain loop over the
- * row (still cache-hot) that vectorises. */
+ * D2.grad; returns the row's d3 gradient and adds to *g1 (d1) and g4[j] (d4).  Element math runs
+ * in vectorised blocks (fx_blk); the double reductions then walk the block's results in element
+ * order, so every sum is added up exactly as an element-by-element loop would (bit-identical,
+ * deterministic).  The Adam/exp part runs afterwards in fx_adam_range while the row is hot. */
 static double fx_row(fr_qlayer *q, int r, int mode, const float *G, double *g1, double *g4)
 {
     int g = q->ns1 > 1 ? r : 0;
     const float s1r = q->s1[g], lo = q->qlo[g], hi = q->qhi[g], e3r = q->e3[r];
-    const size_t khw = q->khw;
-    double g3 = 0, g1r = 0;
-    for (int j = 0; j < q->i; j++) {
-        const float e34 = e3r * q->e4[j];
-        const size_t base = ((size_t)r * (size_t)q->i + (size_t)j) * khw;
-        const float *W = q->W + base, *eD2 = q->eD2 + base;
-        if (mode == 0) {
-            float *wh = q->w_hat + base;
-            for (size_t t = 0; t < khw; t++)
-                wh[t] = s1r * clampf(rintf(W[t] / (s1r * (eD2[t] * e34))), lo, hi);
-            continue;
+    const size_t khw = q->khw, len = (size_t)q->i * khw, base = (size_t)r * len;
+    const float *W = q->W + base, *eD2 = q->eD2 + base;
+    const float *Gb = mode ? G + base : NULL;
+    float *gD2 = q->D2.grad + base, *wh = q->w_hat + base;
+    float e34[FX_BLK], g1t[FX_BLK];
+    double g3 = 0, g1r = 0, g4j = 0;
+    int j = 0;          /* column of the next element to reduce, and its tap index */
+    size_t t = 0;
+    int fj = 0;         /* the same for filling e34 */
+    size_t ft = 0;
+    for (size_t k = 0; k < len; k += FX_BLK) {
+        const int nk = (int)FR_MIN((size_t)FX_BLK, len - k);
+        for (int l = 0; l < nk; l++) {
+            e34[l] = e3r * q->e4[fj];
+            if (++ft == khw) { ft = 0; fj++; }
         }
-        const float *Gb = G + base;
-        float *gD2 = q->D2.grad + base;
-        double g4j = 0;
-        for (size_t t = 0; t < khw; t++) {
-            float u = W[t] / (s1r * (eD2[t] * e34));
-            float rq = rintf(u);
-            int in = rq >= lo && rq <= hi;
-            float c = in ? rq : (rq < lo ? lo : hi);
-            float gE = in ? -Gb[t] * s1r * u : 0.0f;
-            g1r += (double)(Gb[t] * s1r * (c - (in ? u : 0.0f)));
-            g4j += (double)gE;
-            gD2[t] = gE;
+        if (nk == FX_BLK) {
+            if (mode == 0) { fx_blk_fwd(W + k, eD2 + k, e34, wh + k, s1r, lo, hi); continue; }
+            fx_blk(W + k, eD2 + k, e34, Gb + k, gD2 + k, g1t, s1r, lo, hi);
+        } else {
+            for (int l = 0; l < nk; l++) {   /* row tail: the same float operations */
+                float u = W[k + l] / (s1r * (eD2[k + l] * e34[l]));
+                float rq = rintf(u);
+                if (mode == 0) { wh[k + l] = s1r * clampf(rq, lo, hi); continue; }
+                int in = rq >= lo && rq <= hi;
+                float c = in ? rq : (rq < lo ? lo : hi);
+                gD2[k + l] = in ? -Gb[k + l] * s1r * u : 0.0f;
+                g1t[l] = Gb[k + l] * s1r * (c - (in ? u : 0.0f));
+            }
+            if (mode == 0) continue;
         }
-        g3 += g4j;
-        if (g4) g4[j] += g4j;
+        for (int l = 0; l < nk; l++) {
+            g1r += (double)g1t[l];
+            g4j += (double)gD2[k + l];
+            if (++t == khw) {
+                g3 += g4j;
+                if (g4) g4[j] += g4j;
+                g4j = 0;
+                t = 0;
+                j++;
+            }
+        }
     }
     if (g1) *g1 += g1r;
     return g3;
@@ -412,7 +456,6 @@ static double fx_row(fr_qlayer *q, int r, int mode, const float *G, double *g1, 
  * 16 with a compile-time trip count and restrict parameters: GCC's -O2 "very-cheap" vectoriser
  * only takes loops it can replace entirely without alias checks, so this is what lets it emit
  * vector code (exp included, via vexpf). */
-#define FX_BLK 16
 /* 1 iff x is Inf/NaN, in integer arithmetic (a float compare here becomes control flow that
  * blocks vectorisation): the exponent field is all ones iff adding one exponent ulp carries
  * into bit 31. */
