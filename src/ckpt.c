@@ -23,6 +23,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "frtui/blas.h"
@@ -382,11 +385,13 @@ struct fr_ckpt_writer {
 static void *writer_main(void *arg)
 {
     fr_ckpt_writer *w = arg;
+    /* Background work: yield the CPU to the worker thread (Linux nices threads individually). */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 15) != 0) { /* best effort */ }
     double t0 = fr_now();
     fr_err_clear(&w->err);
     uint8_t *buf = NULL;
     size_t n = 0;
-    w->rc = fr_ckpt_encode(w->b, 3, &buf, &n, &w->err);
+    w->rc = fr_ckpt_encode(w->b, 1, &buf, &n, &w->err);
     fr_ckpt_blob_free(w->b);
     w->b = NULL;
     if (!w->rc) w->rc = fr_atomic_write(w->path, buf, n, &w->err);

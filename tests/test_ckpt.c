@@ -731,6 +731,31 @@ static void test_throughput(void)
     }
     double tr = (fr_now() - t0) / reps;
     printf("# checkpoint: %.2f MB state, write %.1f MB/s, read %.1f MB/s\n", bytes / 1e6, bytes / 1e6 / tw, bytes / 1e6 / tr);
+    /* Engine it/s alone vs while the writer thread compresses + writes a checkpoint. */
+    fr_run_config c = g_cfg;
+    c.iters = 1000000;
+    fr_recon *r = fr_recon_new(&g_m, &c, &e);
+    FR_CHECK(r && fr_recon_begin(r, 0, &e) == FR_OK);
+    double rate[2] = {0, 0};
+    for (int pass = 0; pass < 2 && r; pass++) {
+        char p[512];
+        tmp_path(p, sizeof p, "bg.frc");
+        fr_ckpt_writer *w = fr_ckpt_writer_new();
+        long steps = 0;
+        double busy = 0;
+        for (int rep = 0; rep < 4; rep++) {
+            if (pass) FR_CHECK(fr_ckpt_writer_submit(w, fr_ckpt_capture(g_r, &in), p) == FR_OK);
+            double s0 = fr_now();
+            while (pass ? fr_ckpt_writer_busy(w) : fr_now() - s0 < 0.15) { fr_recon_step(r); steps++; }
+            busy += fr_now() - s0;
+            fr_ckpt_writer_wait(w, &e);
+        }
+        rate[pass] = steps / busy;
+        fr_ckpt_writer_free(w);
+    }
+    printf("# worker: %.0f it/s normally, %.0f it/s while a checkpoint is written (%.0f%%)\n", rate[0], rate[1],
+           rate[0] > 0 ? 100 * rate[1] / rate[0] : 0);
+    fr_recon_free(r);
 }
 
 static void gen_model(const char *path)
