@@ -116,6 +116,12 @@ bench: all
 samples: all
 	FRTUI_THREADS=1 ./frtui train-samples --out samples
 
+# Retrains all three samples into build/ and compares them byte for byte with samples/.
+samples-check: all
+	FRTUI_THREADS=1 ./frtui train-samples --out build/samples-check
+	for f in samples/mlp-fmnist.frm samples/resnet-fmnist.frm samples/mobilenetv2-fmnist.frm; do \
+	  cmp $$f build/samples-check/$$(basename $$f) && echo "$$f: identical" || exit 1; done
+
 report: all
 	./frtui report --bits 4 --bits 3 --preset teaching samples/*.frm
 
