@@ -141,7 +141,7 @@ static uint8_t *encode_state(fr_recon *r, const fr_ckpt_info *in, size_t *n)
     fr_ckpt_blob *b = fr_ckpt_capture(r, in);
     uint8_t *buf;
     fr_err e;
-    FR_ASSERT(fr_ckpt_encode(b, 3, &buf, n, &e) == FR_OK);
+    FR_ASSERT(fr_ckpt_encode(b, 1, &buf, n, &e) == FR_OK);  /* the writer thread's level */
     fr_ckpt_blob_free(b);
     return buf;
 }
