@@ -761,7 +761,7 @@ static int write_json(const bench *b, const char *path)
 
 static int usage(const char *msg)
 {
-    fprintf(stderr, "frtui bench: %s (usage: frtui bench [--json PATH] [--quick] [--no-samples] [--whole-iters N])\n",
+    fprintf(stderr, "frtui bench: %s (usage: frtui bench [--json PATH] [--quick] [--no-samples] [--shape NAME] [--whole-iters N])\n",
             msg);
     return 2;
 }
@@ -771,16 +771,17 @@ int fr_cli_bench(int argc, char **argv)
     static bench B;   /* large; one per process */
     bench *b = &B;
     memset(b, 0, sizeof *b);
-    const char *json = NULL;
+    const char *json = NULL, *only = NULL;
     b->o.samples = 1;
     b->o.whole_iters = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) json = argv[++i];
         else if (strcmp(argv[i], "--quick") == 0) b->o.quick = 1;
         else if (strcmp(argv[i], "--no-samples") == 0) b->o.samples = 0;
+        else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) { only = argv[++i]; b->o.samples = 0; }
         else if (strcmp(argv[i], "--whole-iters") == 0 && i + 1 < argc) b->o.whole_iters = atoi(argv[++i]);
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: frtui bench [--json PATH] [--quick] [--no-samples] [--whole-iters N]\n");
+            printf("usage: frtui bench [--json PATH] [--quick] [--no-samples] [--shape NAME] [--whole-iters N]\n");
             return 0;
         } else {
             char m[160];
@@ -808,6 +809,7 @@ int fr_cli_bench(int argc, char **argv)
     printf("Standard unit shapes (random weights and calibration data, W4, batch %d):\n", BATCH);
     print_header();
     for (int s = 0; s < SH__COUNT; s++) {
+        if (only && !strstr(sh_names[s], only)) continue;
         fr_model m;
         build_shape(&m, s);
         int r0 = b->n_rows;
