@@ -43,14 +43,16 @@ static float read_le_f32(const uint8_t *p)
     return f;
 }
 
-/* Directory part of path including the trailing '/', or "" when there is none. */
-static void dir_of(const char *path, char *out, size_t cap)
+/* Directory part of path including the trailing '/', or "" when there is none; -1 when it
+ * does not fit. */
+static int dir_of(const char *path, char *out, size_t cap)
 {
     const char *s = strrchr(path, '/');
     size_t n = s ? (size_t)(s - path) + 1 : 0;
-    if (n >= cap) n = 0;
+    if (n >= cap) return -1;
     memcpy(out, path, n);
     out[n] = '\0';
+    return 0;
 }
 
 static int file_size(const char *path, int64_t *sz)
@@ -98,7 +100,7 @@ int tj_load_weights(imp *I, const fr_json *root, const char *weights_path)
     const fr_json *man = fr_json_get(root, "weightsManifest");
     if (!man || man->type != FR_JSON_ARRAY) return IERR("%s: weightsManifest missing or not an array", I->path);
     char dir[4096];
-    dir_of(I->path, dir, sizeof dir);
+    if (dir_of(I->path, dir, sizeof dir) != 0) return IERR("%.200s...: path too long", I->path);
     /* Count tensors and check the per-tensor fields. */
     size_t total_w = 0;
     for (size_t g = 0; g < man->n; g++) {
