@@ -676,7 +676,7 @@ static int import_body(ox_ctx *x, const uint8_t *buf, size_t n, int fold_bn)
         return ox_err(x, NULL, "model has %d non-constant inputs; frtui supports exactly one (the image/feature batch)", n_act_in);
     if (gr.nout != 1) return ox_err(x, NULL, "model has %d outputs; frtui supports exactly one", gr.nout);
     if (!in->name[0]) return ox_err(x, NULL, "graph input has no name");
-    ox_val *iv = ox_define(x, in->name);
+    if (!ox_define(x, in->name)) return ox_err(x, NULL, "graph input '%.80s' is defined twice", in->name);
     for (int i = 0; i < x->nn; i++) {
         ox_node *nd = &x->nodes[i];
         for (int k = 0; k < nd->nout; k++) {
@@ -687,6 +687,9 @@ static int import_body(ox_ctx *x, const uint8_t *buf, size_t n, int fold_bn)
         }
     }
     if (!ox_find(x, gr.out[0].name)) return ox_err(x, NULL, "graph output '%.80s' is not produced by any node", gr.out[0].name);
+    /* Looked up only now: ox_define reallocates x->vals, so a pointer taken before the node
+     * outputs were defined may dangle (it did for graphs with more than 64 values). */
+    ox_val *iv = ox_find(x, in->name);
 
     /* The input activation: batch first, 1..3 per-sample dims, all static. */
     if (in->elem != 1) return ox_err(x, NULL, "input %.80s has element type %d; only float32 inputs are supported", in->name, in->elem);
