@@ -20,6 +20,11 @@ skip() { echo "term_restore: $*; skipping"; echo "0 passed, 0 failed"; exit 0; }
 command -v tmux >/dev/null 2>&1 || skip "tmux not installed"
 [ -x "$BIN" ] || skip "$BIN missing"
 "$BIN" --help 2>&1 | grep -q 'inspector' || skip "'$BIN --help' shows no inspector"
+# Under AddressSanitizer, ASan's own SIGSEGV/SIGABRT handlers would report and _exit before
+# frtui's restore runs; let frtui's handlers see the signals (what a release build does).
+case ${BUILD:-} in *san-*address*)
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_abort=0:allow_user_segv_handler=1" ;;
+esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/term_restore.XXXXXX") || exit 1
 SOCK=frtui-term-$$
 TM="tmux -L $SOCK -f /dev/null"

@@ -18,11 +18,29 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 ALL="frm npy idx png inflate json onnx tfjs frc"
-CC_FUZZ=${CC_FUZZ:-}
-if [ -z "$CC_FUZZ" ]; then
-    for c in clang clang-14 clang-15 clang-16; do command -v $c >/dev/null 2>&1 && { CC_FUZZ=$c; break; }; done
+# clang + libFuzzer: Debian 12 packages clang-14 and libclang-rt-14-dev, installed here (as
+# `make deps` does for the build) when missing and we are root.
+FUZZ_DEB_PKGS=${FUZZ_DEB_PKGS:-clang-14 libclang-rt-14-dev}
+find_clang() {
+    CC_FUZZ=${CC_FUZZ:-}
+    if [ -z "$CC_FUZZ" ]; then
+        for c in clang clang-14 clang-15 clang-16; do command -v $c >/dev/null 2>&1 && { CC_FUZZ=$c; break; }; done
+    fi
+    [ -n "$CC_FUZZ" ] || return 1
+    mkdir -p build/fuzz
+    printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' >build/fuzz/probe.c
+    $CC_FUZZ -fsanitize=fuzzer,address,undefined -o build/fuzz/probe build/fuzz/probe.c >/dev/null 2>&1
+}
+if ! find_clang; then
+    missing=
+    for p in $FUZZ_DEB_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+    if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "fuzz: installing$missing"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    fi
+    CC_FUZZ=
+    find_clang || { echo "fuzz: no clang with libFuzzer (apt-get install $FUZZ_DEB_PKGS)" >&2; exit 2; }
 fi
-[ -n "$CC_FUZZ" ] || { echo "fuzz: no clang found (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 2; }
 PKGS="ncursesw libpng libzstd openblas"
 PKG_CFLAGS=$(pkg-config --cflags $PKGS 2>/dev/null)
 PKG_LIBS=$(pkg-config --libs $PKGS 2>/dev/null)
