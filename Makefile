@@ -60,7 +60,7 @@ else
 Q := @
 endif
 
-.PHONY: all deps demo test bench samples samples-check report clean fuzz
+.PHONY: all deps demo test bench samples samples-check samples-real report report-real clean fuzz
 all: $(DEPS_STAMP) frtui
 
 # ./frtui is a copy of the release binary so README commands stay short.
@@ -107,6 +107,7 @@ demo: all
 # The test runner executes every tests/test_* binary and every tests/*.t.sh script, and
 # prints the closing "N passed, N failed" line that CI reads.
 test: $(DEPS_STAMP) $(BIN) $(TESTBIN)
+	@[ -s $(NSFWJS) ] || sh tests/tools/fetch_nsfwjs.sh build/npm || echo "warning: npm nsfwjs fetch failed; the tfjs reference test will skip"
 	@FRTUI_BIN=$(BIN) BUILD=$(BUILD) sh tests/run.sh $(TESTBIN)
 
 bench: all
@@ -122,8 +123,20 @@ samples-check: all
 	for f in samples/mlp-fmnist.frm samples/resnet-fmnist.frm samples/mobilenetv2-fmnist.frm; do \
 	  cmp $$f build/samples-check/$$(basename $$f) && echo "$$f: identical" || exit 1; done
 
+# The README's results table: RTN / AdaRound / FlexRound at W4 and W3 with the teaching preset.
 report: all
-	./frtui report --bits 4 --bits 3 --preset teaching samples/*.frm
+	./frtui report --bits 4 --bits 3 --preset teaching samples/mlp-fmnist.frm samples/resnet-fmnist.frm \
+	  samples/mobilenetv2-fmnist.frm
+
+# The real MobileNetV2 (npm nsfwjs@4.3.0, ImageNet weights) with a Fashion-MNIST linear probe.
+NSFWJS := build/npm/mobilenet_v2/model.json
+$(NSFWJS):
+	sh tests/tools/fetch_nsfwjs.sh build/npm
+samples-real: all $(NSFWJS)
+	FRTUI_THREADS=1 ./frtui build-real-sample --model $(NSFWJS) --out samples/mobilenetv2-imagenet.frm
+# The paper's MobileNetV2 experiment at W4 (first/last layer 8-bit), a shortened teaching run.
+report-real: samples-real
+	./frtui report --bits 4 --iters 300 --batch 16 --n-calib 256 samples/mobilenetv2-imagenet.frm
 
 clean:
 	rm -rf build frtui

@@ -130,7 +130,7 @@ int main(int argc, char **argv)
             {"info", fr_cli_info},       {"eval", fr_cli_eval},       {"train-samples", fr_cli_train_samples},
             {"run", fr_cli_run},         {"compare", fr_cli_compare}, {"report", fr_cli_report},
             {"bench", fr_cli_bench},
-            {"import", fr_cli_import},
+            {"import", fr_cli_import},   {"build-real-sample", fr_cli_build_real_sample},
             {"export", fr_cli_export},   {"export-png", fr_cli_export_png},
         };
         for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
