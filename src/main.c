@@ -14,6 +14,8 @@
 
 #include "frtui/bench.h"
 #include "frtui/blas.h"
+#include "frtui/ckpt.h"
+#include "frtui/export.h"
 #include "frtui/keymap.h"
 #include "frtui/cli.h"
 #include "frtui/export.h"
@@ -38,13 +40,62 @@ static void usage(FILE *f)
             FR_DEFAULT_SAMPLE);
 }
 
+/* The `e` key: PNG of the focused view, written to the current directory. */
+static int export_png(void *ctx, const fr_snapshot *s, int unit, int layer, const char *view, char *msg, size_t msg_n)
+{
+    (void)ctx;
+    char path[512], unit_name[128];
+    snprintf(unit_name, sizeof unit_name, "%s", unit >= 0 && unit < s->n_units && s->units[unit] ? s->units[unit]->name : "unit");
+    for (char *p = unit_name; *p; p++) if (*p == '/' || *p == ':' || *p == ' ') *p = '_';
+    snprintf(path, sizeof path, "frtui-%s-%s-%s.png", s->info.model, unit_name, view);
+    fr_err e;
+    fr_err_clear(&e);
+    int rc = fr_export_png_view_ex(s, unit, layer, view, path, &e);
+    snprintf(msg, msg_n, "%s", rc ? e.msg : path);
+    if (!rc) snprintf(msg, msg_n, "wrote %s", path);
+    return rc;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n >= k && strcmp(s + n - k, suf) == 0;
+}
+
+/* `frtui RUN.frc [--model FILE.frm]`: read-only replay of a checkpoint. */
+static int replay(const char *frc, const char *model, fr_tui_opts *o, int dump, int cols, int rows, const char *keys)
+{
+    fr_ckpt c;
+    fr_model m;
+    int rc = fr_cli_load_ckpt(frc, model, &c, &m);
+    if (rc) return rc;
+    fr_err e;
+    fr_err_clear(&e);
+    fr_snapshot *s = fr_ckpt_snapshot(&c, &m, &e);
+    if (!s) { fr_ckpt_free(&c); fr_model_free(&m); return fr_cli_fail(&e); }
+    o->readonly = 1;
+    o->replay = s;
+    if (dump) {
+        fr_dump_source src = {.snapshot = s, .wait_unit = -1};
+        rc = fr_dump_screen(&src, o, cols, rows, keys, stdout, &e);
+    } else {
+        rc = fr_tui_run(NULL, o, &e);
+    }
+    fr_snapshot_release(s);
+    fr_ckpt_free(&c);
+    fr_model_free(&m);
+    return rc ? fr_cli_fail(&e) : 0;
+}
+
 /* `frtui [FILE] [options]`: the inspector, or --dump-screen for a headless frame. */
 static int inspector(int argc, char **argv)
 {
     fr_tui_opts o;
     fr_tui_opts_default(&o);
-    int dump = 0, cols = 120, rows = 40, wait_unit = -1, wait_done = 0;
-    const char *keys = "";
+    int dump = 0, cols = 120, rows = 40, wait_unit = -1, wait_done = 0, every_units = 0;
+    double every_s = 0;
+    const char *keys = "", *model = NULL, *resume = NULL, *ckpt = NULL;
+    o.export_fn = export_png;
     /* Strip the inspector's own flags; the rest are run settings. */
     char **rest = fr_xcalloc((size_t)argc + 1, sizeof(char *));
     int nr = 0;
@@ -90,11 +141,30 @@ static int inspector(int argc, char **argv)
     if (fr_cli_parse_run(nr, rest, &c, &file, NULL, NULL, &e)) { free(rest); return fr_cli_fail(&e); }
     free(rest);
     if (!file) file = FR_DEFAULT_SAMPLE;
+    if (ends_with(file, ".frc")) return replay(file, model, &o, dump, cols, rows, keys);
     fr_model m;
     int st = fr_cli_load(file, &m);
     if (st) return fr_cli_exit_code(st);
+    fr_ckpt ck;
+    memset(&ck, 0, sizeof ck);
+    if (resume && (fr_ckpt_load(resume, &ck, &e) || fr_ckpt_check_model(&ck, &m, resume, &e))) {
+        fr_ckpt_free(&ck);
+        fr_model_free(&m);
+        return fr_cli_fail(&e);
+    }
+    if (resume) c = ck.cfg;   /* the run continues with its own settings */
     fr_worker *w = fr_worker_new(&m, &c, &e);
-    if (!w) { fr_model_free(&m); return fr_cli_fail(&e); }
+    if (!w || (resume && fr_worker_resume(w, &ck, &e))) {
+        fr_worker_free(w);
+        fr_ckpt_free(&ck);
+        fr_model_free(&m);
+        return fr_cli_fail(&e);
+    }
+    fr_ckpt_free(&ck);
+    /* `s` writes here; default beside the current directory, named after the model. */
+    char ckdef[256];
+    snprintf(ckdef, sizeof ckdef, "frtui-%s.frc", m.meta.name);
+    fr_worker_set_checkpoint(w, ckpt ? ckpt : (resume ? resume : ckdef), file, ckpt || resume ? every_units : -1, every_s);
     int rc = FR_OK;
     if (!dump && (!isatty(0) || !isatty(1))) {
         rc = fr_err_set(&e, FR_EINPUT, "the inspector needs a terminal; for batch use try `frtui run %s`", file);

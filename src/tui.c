@@ -266,7 +266,8 @@ int fr_tui_run(fr_worker *w, const fr_tui_opts *o, fr_err *e)
     fr_ui_init(&ui, utf8, o->readonly);
     fr_canvas cv;
     fr_canvas_init(&cv, COLS > 0 ? COLS : 80, LINES > 0 ? LINES : 24, utf8);
-    fr_snapshot *snap = w ? fr_worker_acquire(w) : NULL;
+    fr_snapshot *snap = w ? fr_worker_acquire(w) : o->replay;
+    if (!w) fr_snapshot_retain(snap);
     int wake = w ? fr_worker_wakefd(w) : -1;
     int quit = 0, dirty = 1;
     char shown_msg[sizeof ui.msg] = "";

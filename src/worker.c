@@ -63,6 +63,7 @@ struct fr_worker {
     uint64_t gen;
     /* checkpoints (ckpt.h): capture here, compress + write in the writer's thread */
     char ckpt_path[4096], bundle_path[4096];
+    int ckpt_request_only;   /* path set only for the `s` key: no automatic checkpoints */
     int ckpt_every_units, units_since_ckpt, ckpt_req;
     double ckpt_every_s, last_ckpt;
     uint64_t model_fp, calib_fp;
@@ -432,7 +433,7 @@ static void *run(void *arg)
                 else
                     snprintf(w->msg, sizeof w->msg, "done (accuracy: %s)", e.msg);
                 w->status = FR_RUN_DONE;
-                if (w->ckpt_path[0]) checkpoint(w, 1);
+                if (w->ckpt_path[0] && !w->ckpt_request_only) checkpoint(w, 1);
                 publish(w);
                 set_finished(w);
             }
@@ -536,6 +537,7 @@ void fr_worker_set_checkpoint(fr_worker *w, const char *path, const char *bundle
 {
     snprintf(w->ckpt_path, sizeof w->ckpt_path, "%s", path ? path : "");
     snprintf(w->bundle_path, sizeof w->bundle_path, "%s", bundle_path ? bundle_path : "");
+    w->ckpt_request_only = units < 0;
     w->ckpt_every_units = units > 0 ? units : 0;
     w->ckpt_every_s = seconds > 0 ? seconds : 0;
     w->model_fp = fr_frm_fingerprint(w->m);

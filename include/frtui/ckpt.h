@@ -169,6 +169,7 @@ struct fr_recon *fr_ckpt_resume_engine(const fr_ckpt *c, const fr_model *m, fr_e
  * every `seconds` of running (0 = off); a checkpoint is also written at the end of the run and
  * on FR_CMD_CHECKPOINT.  bundle_path is recorded in the file.  Call before fr_worker_start. */
 struct fr_worker;
+/* units < 0: only on request (FR_CMD_CHECKPOINT), never automatically. */
 void fr_worker_set_checkpoint(struct fr_worker *w, const char *path, const char *bundle_path, int units,
                               double seconds);
 /* Restores a checkpoint into a worker that was created for the same bundle and has not been

@@ -35,6 +35,8 @@ typedef struct fr_tui_opts {
     const char *palette;     /* "dark" (default) or "light" */
     fr_export_fn export_fn;  /* NULL: `e` says export is unavailable */
     void *export_ctx;
+    fr_snapshot *replay;     /* fr_tui_run with w == NULL shows this fixed snapshot (checkpoint
+                                replay; set readonly too).  Not released by the TUI. */
 } fr_tui_opts;
 
 void fr_tui_opts_default(fr_tui_opts *o);
@@ -42,7 +44,7 @@ void fr_tui_opts_default(fr_tui_opts *o);
  * terminal (auto mode prints no escapes into files and pipes). */
 int fr_tui_color_depth(const fr_tui_opts *o, int is_tty);
 
-/* Interactive inspector over a started worker.  Returns FR_OK when the user quits, FR_EINPUT
+/* Interactive inspector over a started worker (or, with w == NULL, over o->replay).  Returns FR_OK when the user quits, FR_EINPUT
  * (with a message pointing to `frtui run`) when stdin/stdout is not a terminal.  Does not
  * stop or free the worker (the caller does, after it returns). */
 int fr_tui_run(fr_worker *w, const fr_tui_opts *o, fr_err *e);
