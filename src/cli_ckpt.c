@@ -11,6 +11,7 @@
 
 #include "frtui/cli.h"
 #include "frtui/export.h"
+#include "frtui/onnx.h"
 #include "frtui/frm.h"
 #include "frtui/partition.h"
 
@@ -45,17 +46,72 @@ static int usage(const char *cmd, const char *msg, const char *arg)
     return 2;
 }
 
+/* The ONNX file a bundle was imported from, as the importer recorded it in the provenance
+ * ("imported from ONNX PATH (opset ...").  Returns 0 and fills buf, or -1. */
+static int onnx_source(const fr_model *m, char *buf, size_t n)
+{
+    const char *p = strstr(m->meta.provenance, "imported from ONNX ");
+    if (!p) return -1;
+    p += strlen("imported from ONNX ");
+    const char *q = strstr(p, " (");
+    size_t len = q ? (size_t)(q - p) : strlen(p);
+    if (len == 0 || len >= n) return -1;
+    memcpy(buf, p, len);
+    buf[len] = 0;
+    return 0;
+}
+
+/* Fake-quant ONNX: every conv/linear weight of the quantized model (Ŵ for finished units, the
+ * FP weight otherwise) written over the original initializer; fr_onnx_rewrite_weights undoes
+ * the import-time transposes and BN folding and keeps every other byte. */
+static int export_onnx(const fr_ckpt *c, const fr_model *m, const char *src, const char *out, fr_err *e)
+{
+    char found[1024];
+    if (!src) {
+        if (onnx_source(m, found, sizeof found))
+            return fr_err_set(e, FR_EINPUT, "%s was not imported from ONNX (no source recorded); give --onnx-source MODEL.onnx",
+                              m->meta.name);
+        src = found;
+    }
+    fr_model q;
+    int rc = fr_export_model(c, m, &q, NULL, e);
+    if (rc) return rc;
+    int n = 0;
+    const char **names = fr_xcalloc((size_t)q.g.n_nodes + 1, sizeof(char *));
+    const float **data = fr_xcalloc((size_t)q.g.n_nodes + 1, sizeof(float *));
+    int64_t *numel = fr_xcalloc((size_t)q.g.n_nodes + 1, sizeof(int64_t));
+    for (int i = 0; i < q.g.n_nodes; i++) {
+        if (!fr_node_is_layer(&q.g.nodes[i])) continue;
+        const fr_tensor *t = &q.g.tensors[q.g.nodes[i].param[0]];
+        names[n] = t->name;
+        data[n] = t->data;
+        numel[n] = fr_tensor_numel(t);
+        n++;
+    }
+    rc = fr_onnx_rewrite_weights(src, out, names, data, numel, n, e);
+    free(names);
+    free(data);
+    free(numel);
+    fr_export_model_free(&q);
+    return rc;
+}
+
 int fr_cli_export(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *st = NULL, *model = NULL;
+    const char *in = NULL, *out = NULL, *st = NULL, *model = NULL, *onnx = NULL, *onnx_src = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             printf("usage: frtui export RUN.frc -o OUT.frm [--safetensors OUT.safetensors] [--model FILE.frm]\n"
-                   "  writes the quantized model: weights = dequantised codes, codes and scales as metadata\n");
+                   "                   [--onnx OUT.onnx [--onnx-source MODEL.onnx]]\n"
+                   "  writes the quantized model: weights = dequantised codes, codes and scales as metadata\n"
+                   "  --onnx: the original ONNX file with every quantized weight replaced by its dequantised\n"
+                   "  value, everything else byte for byte (source: the file the bundle was imported from)\n");
             return 0;
         }
-        if ((strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--safetensors") == 0 || strcmp(a, "--model") == 0)) {
+        if ((strcmp(a, "--onnx") == 0 || strcmp(a, "--onnx-source") == 0) && i + 1 < argc) {
+            if (strcmp(a, "--onnx") == 0) onnx = argv[++i]; else onnx_src = argv[++i];
+        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--safetensors") == 0 || strcmp(a, "--model") == 0)) {
             if (i + 1 >= argc) return usage("export", "option needs a value:", a);
             const char *v = argv[++i];
             if (a[1] == 'o' || a[2] == 'o') out = v;
@@ -70,7 +126,7 @@ int fr_cli_export(int argc, char **argv)
         }
     }
     if (!in) return usage("export", "needs a checkpoint file", NULL);
-    if (!out && !st) return usage("export", "needs -o OUT.frm and/or --safetensors OUT.safetensors", NULL);
+    if (!out && !st && !onnx) return usage("export", "needs -o OUT.frm, --safetensors OUT.safetensors or --onnx OUT.onnx", NULL);
     fr_ckpt c;
     fr_model m;
     int rc = fr_cli_load_ckpt(in, model, &c, &m);
@@ -89,6 +145,10 @@ int fr_cli_export(int argc, char **argv)
     if (!rc && st) {
         rc = fr_export_safetensors(&c, &m, st, &e);
         if (!rc) printf("%s: integer codes and scales (safetensors)\n", st);
+    }
+    if (!rc && onnx) {
+        rc = export_onnx(&c, &m, onnx_src, onnx, &e);
+        if (!rc) printf("%s: fake-quant ONNX (dequantised weights)\n", onnx);
     }
     fr_ckpt_free(&c);
     fr_model_free(&m);
