@@ -29,7 +29,7 @@ STD=$(awk '$1 == "std" { print $2 }' "$D/fixtures.txt")
 NEVAL=$(awk '$1 == "n_eval" { print $2 }' "$D/fixtures.txt")
 have_export=0; have_onnx=0
 "$BIN" --help 2>&1 | grep -q 'frtui export ' && have_export=1
-[ "$have_export" = 1 ] && "$BIN" export 2>&1 | grep -q -- '--onnx' && have_onnx=1
+[ "$have_export" = 1 ] && "$BIN" export --help 2>&1 | grep -q -- '--onnx' && have_onnx=1
 [ "$have_export" = 1 ] || note "frtui export is missing: checkpoint/export sub-steps skipped"
 [ "$have_onnx" = 1 ] || note "frtui export --onnx is missing: fake-quant ONNX sub-steps skipped"
 
