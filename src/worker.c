@@ -79,8 +79,8 @@ static const struct {
     int iters, batch, per_channel, symmetric, layerwise;
     float lr;
 } presets[] = {
-    {"teaching", "1500 it/unit, batch 32, BRECQ blocks: short enough to watch every unit live (frtui's own)",
-     1500, 32, 0, 1, 0, 0},
+    {"teaching", "1000 it/unit, batch 32, BRECQ blocks: short enough to watch every unit live (frtui's own)",
+     1000, 32, 0, 1, 0, 0},
     {"brecq", "20000 it/unit, batch 32, 1024 samples, BRECQ blocks (yhhhli/BRECQ main_imagenet.py defaults)",
      20000, 32, 0, 1, 0, 0},
     {"adaround-aimet", "10000 it/layer, batch 32, layer-wise (AIMET apply_adaround defaults, AdaRound paper)",
