@@ -492,38 +492,57 @@ int fr_cli_report(int argc, char **argv)
     }
     if (!nb) bits[nb++] = 4;
     if (!nf) { free(rest); fprintf(stderr, "frtui report: needs bundle files\n"); return 2; }
+    /* Per-unit aggressive-rounding fractions, printed after the summary table. */
+    char *detail = NULL;
+    size_t dlen = 0;
+    FILE *dm = open_memstream(&detail, &dlen);
     printf("| model | bits | FP top-1 | RTN | AdaRound | FlexRound | aggressive %% Ada / Flex (mean over units) |\n");
     printf("|---|---|---|---|---|---|---|\n");
-    for (int f = 0; f < nf; f++)
-        for (int b = 0; b < nb; b++) {
+    int rc = 0;
+    for (int f = 0; f < nf && !rc; f++)
+        for (int b = 0; b < nb && !rc; b++) {
             fr_run_config c;
             const char *dummy;
             fr_err e;
             fr_err_clear(&e);
             rest[nr] = NULL;
-            if (fr_cli_parse_run(nr, rest, &c, &dummy, NULL, NULL, &e)) { free(rest); return fr_cli_fail(&e); }
+            if (fr_cli_parse_run(nr, rest, &c, &dummy, NULL, NULL, &e)) { rc = fr_cli_fail(&e); break; }
             c.bits = bits[b];
-            if (fr_run_config_check(&c, &e)) { free(rest); return fr_cli_fail(&e); }
+            if (fr_run_config_check(&c, &e)) { rc = fr_cli_fail(&e); break; }
             fr_model m;
-            if (fr_cli_load(files[f], &m)) { free(rest); return 2; }
+            if (fr_cli_load(files[f], &m)) { rc = 2; break; }
             double acc[3] = {0}, agg[3] = {0}, fp = 0;
-            for (int k = 0; k < FR_METHOD__COUNT; k++) {
+            fr_snapshot *keep[3] = {0};
+            for (int k = 0; k < FR_METHOD__COUNT && !rc; k++) {
                 c.method = (fr_method)k;
                 fprintf(stderr, "report: %s W%d %s\n", m.meta.name, c.bits, fr_method_name(c.method));
                 fr_snapshot *s = run_to_end(&m, &c, 1, &e);
-                if (!s) { fr_model_free(&m); free(rest); return fr_cli_fail(&e); }
+                if (!s) { rc = fr_cli_fail(&e); break; }
                 acc[k] = s->acc_q;
                 fp = s->acc_fp;
                 double a = 0;
                 for (int u = 0; u < s->n_units; u++) a += s->units[u]->aggressive;
                 agg[k] = s->n_units ? a / s->n_units : 0;
-                fr_snapshot_release(s);
+                keep[k] = s;
             }
-            printf("| %s | W%d | %.2f | %.2f | %.2f | %.2f | %.2f / %.2f |\n", m.meta.name, c.bits, 100 * fp, 100 * acc[0],
-                   100 * acc[1], 100 * acc[2], 100 * agg[1], 100 * agg[2]);
-            fflush(stdout);
+            if (!rc) {
+                printf("| %s | W%d | %.2f | %.2f | %.2f | %.2f | %.2f / %.2f |\n", m.meta.name, c.bits, 100 * fp,
+                       100 * acc[0], 100 * acc[1], 100 * acc[2], 100 * agg[1], 100 * agg[2]);
+                fflush(stdout);
+                fprintf(dm, "\n%s, W%d, %d it/unit: per-unit reconstruction loss and aggressive rounding (%% of weights "
+                        "moved past the two nearest grid points)\n\n| unit | loss RTN | loss AdaRound | loss FlexRound | "
+                        "aggr %% AdaRound | aggr %% FlexRound |\n|---|---|---|---|---|---|\n", m.meta.name, c.bits, c.iters);
+                for (int u = 0; u < keep[0]->n_units; u++)
+                    fprintf(dm, "| %s | %.4g | %.4g | %.4g | %.2f | %.2f |\n", keep[0]->units[u]->name,
+                            keep[0]->units[u]->loss_after, keep[1]->units[u]->loss_after, keep[2]->units[u]->loss_after,
+                            100 * keep[1]->units[u]->aggressive, 100 * keep[2]->units[u]->aggressive);
+            }
+            for (int k = 0; k < 3; k++) fr_snapshot_release(keep[k]);
             fr_model_free(&m);
         }
+    fclose(dm);
+    if (!rc && detail) fputs(detail, stdout);
+    free(detail);
     free(rest);
-    return 0;
+    return rc;
 }
