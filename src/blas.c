@@ -14,6 +14,22 @@
  *     (SkylakeX -> Haswell -> leave it) — a wrong answer is worse than a slow one.
  *   - The decision is visible: fr_blas_describe() gives "SkylakeX (auto: cpu has avx512)" and
  *     the TUI status bar, `frtui info --verbose` and the bench print it.
+ *
+ *   Threading decision (2-core machines; worker + UI + OpenBLAS):
+ *   - OpenBLAS gets FRTUI_THREADS threads (default 2), set once here.  Only the worker thread
+ *     calls BLAS; OpenBLAS adds one pool thread.  The reconstruction's element-wise work
+ *     (quantizer pass, im2col, loss, Adam) runs on the worker alone, between GEMMs.
+ *   - The UI thread gets no core of its own: it sleeps in poll() and wakes about every 100 ms
+ *     (worker publication) or on a key; a frame builds in ~0.1 ms (160x48, `frtui bench`), so it
+ *     needs ~0.1 % of a core.  Linux wake-up preemption runs a woken sleeper promptly even with
+ *     two busy compute threads, so keys and redraws stay immediate; the worker never waits on
+ *     the UI (snapshots, non-blocking wake pipe).  Lowering the worker's priority would not help
+ *     the UI further and would also slow the OpenBLAS pool thread, which it does not control.
+ *   - OpenBLAS 0.3.21 itself runs small GEMMs single-threaded (GEMM_MULTITHREAD_THRESHOLD), so
+ *     the small units do not pay a hand-off per call.
+ *   - On a shared/loaded VM two threads measured no faster than one for small units (the
+ *     bench's Flex@1t column); FRTUI_THREADS=1 is the knob.  Results are bit-identical for a
+ *     given thread count only, which is why checkpoints and bundles record it.
  */
 #include "frtui/blas.h"
 
