@@ -444,6 +444,11 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     s->n_loss = 0;
     s->note[0] = 0;
     if (m == FR_METHOD_RTN) s->iters = 0;
+    if (s->iters > s->cap_loss) {   /* whole unit's loss history up front: step() never allocates */
+        s->cap_loss = s->iters;
+        s->loss = fr_xrealloc(s->loss, (size_t)s->cap_loss * sizeof(float));
+        s->loss_rec = fr_xrealloc(s->loss_rec, (size_t)s->cap_loss * sizeof(float));
+    }
     r->cur = k;
     r->iter = 0;
     fr_unit_view_release(s->view);
