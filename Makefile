@@ -142,3 +142,9 @@ clean:
 	rm -rf build frtui
 
 -include $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(TESTBIN:=.d)
+
+# Fuzzing (issue 8): every libFuzzer harness in tests/fuzz/ for FUZZ_SECONDS each, in turn
+# (see tests/fuzz/README.md).  Needs clang-14 + libclang-rt-14-dev (run.sh installs them as root).
+FUZZ_SECONDS ?= 60
+fuzz:
+	sh tests/fuzz/run.sh run $(FUZZ_SECONDS)
