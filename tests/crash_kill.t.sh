@@ -64,7 +64,7 @@ trial() {
         delay=$(awk -v r="$r" -v a="$T1" 'BEGIN { printf "%.3f", r * a / 1000 }')
     else
         while [ ! -e "$d/p.frc" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
-        delay=$(awk -v r="$r" -v q="$Q" 'BEGIN { printf "%.3f", r * q / 1000 }')
+        delay=$(awk -v r="$r" -v q="$Q" 'BEGIN { printf "%.3f", r * q / 2000 }')   # first half of the rest
     fi
     sleep "$delay"
     kill -9 $pid 2>/dev/null

@@ -5,6 +5,10 @@
  *   written to one memfd (created once per process) and read back through /proc/self/fd/N:
  *   no disk I/O, no temp files left behind by a crashing run.  On success the buffer is
  *   touched end to end (ASan checks its extent against w*h*3).
+ *   Inputs whose IHDR declares more than 4 Mpixels are skipped: each would make the reader
+ *   allocate up to 768 MiB (legitimately, FR_PNG_MAX_DIM) and ASan map it, ~4 execs/s in all.
+ *   The large-dimension refusals are covered by tests/bad/png (width-over-limit, huge-1e6-square,
+ *   max-dims-no-data, bomb-idat-64m) through tests/test_regress.c and bad_corpus.t.sh.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,9 +26,19 @@ static char g_path[64];
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    if (size >= 24 && !memcmp(data + 12, "IHDR", 4)) {
+        uint64_t w = (uint64_t)data[16] << 24 | data[17] << 16 | data[18] << 8 | data[19];
+        uint64_t h = (uint64_t)data[20] << 24 | data[21] << 16 | data[22] << 8 | data[23];
+        if (w * h > ((uint64_t)4 << 20)) return 0;
+    }
     if (g_fd < 0) {
         g_fd = memfd_create("fuzz_png", 0);
-        if (g_fd < 0) { perror("memfd_create"); abort(); }
+        if (size >= 24 && !memcmp(data + 12, "IHDR", 4)) {
+        uint64_t w = (uint64_t)data[16] << 24 | data[17] << 16 | data[18] << 8 | data[19];
+        uint64_t h = (uint64_t)data[20] << 24 | data[21] << 16 | data[22] << 8 | data[23];
+        if (w * h > ((uint64_t)4 << 20)) return 0;
+    }
+    if (g_fd < 0) { perror("memfd_create"); abort(); }
         snprintf(g_path, sizeof g_path, "/proc/self/fd/%d", g_fd);
     }
     if (ftruncate(g_fd, 0) != 0) abort();

@@ -134,7 +134,7 @@ def gen_npy():
     c.add("gz-of-nan", gz(npy(hdr(), nan * 6)), ".npy.gz")
     c.add("gz-bad-method", b"\x1f\x8b\x07" + gz(good)[3:], ".npy.gz")
     c.add("gz-header-only", gz(good)[:10], ".npy.gz")
-    c.add("gz-bomb-64m", gz(npy(hdr(descr="|u1", shape="(1, 1, 1, 1)"), b"\0" * (64 << 20))), ".npy.gz")
+    c.add("gz-bomb-8m", gz(npy(hdr(descr="|u1", shape="(1, 1, 1, 1)"), b"\0" * (8 << 20))), ".npy.gz")
     # Labels files (checked with the labels reader).
     lab = lambda descr, shape, data: npy(hdr(descr=descr, shape=shape), data)
     c.add("labels-negative", lab("<i8", "(3,)", struct.pack("<3q", 1, -1, 2)))
@@ -204,7 +204,7 @@ def gen_idx():
     c.add("gz-trailing-garbage", g + b"garbage", ".idx.gz")
     c.add("gz-of-bad-magic", gz(b"\x01" + good[1:]), ".idx.gz")
     c.add("gz-of-truncated", gz(good[:-1]), ".idx.gz")
-    c.add("gz-bomb-64m", gz(idx([1, 1, 1], data=bytes(64 << 20))), ".idx.gz")
+    c.add("gz-bomb-8m", gz(idx([1, 1, 1], data=bytes(8 << 20))), ".idx.gz")
     raw = zlib.compressobj(9, zlib.DEFLATED, -15)
     body = raw.compress(good) + raw.flush()
     stored_bad = b"\x1f\x8b\x08\0\0\0\0\0\0\xff" + b"\x01\x05\x00\x00\x00" + struct.pack("<II", 0, 5)
