@@ -383,7 +383,7 @@ static void run_config(fr_run_config *c, fr_method m, int iters)
     fr_run_config_preset(c, "teaching", &e);
     c->method = m;
     c->bits = 4;
-    c->iters = iters;
+    if (iters >= 0) c->iters = iters;   /* < 0: the preset's own count */
     c->seed = 1;
     c->threads = fr_blas_threads();
 }
@@ -574,7 +574,7 @@ static void bench_whole(bench *b, const fr_model *m, const char *name, const cha
 {
     fr_run_config c;
     fr_err e;
-    run_config(&c, FR_METHOD_FLEXROUND, 1500);
+    run_config(&c, FR_METHOD_FLEXROUND, -1);
     if (b->o.whole_iters > 0) c.iters = b->o.whole_iters;
     double t0 = fr_now(), loop = 0;
     fr_recon *r = fr_recon_new(m, &c, &e);
@@ -791,7 +791,7 @@ int fr_cli_bench(int argc, char **argv)
     }
     b->o.runs = b->o.quick ? 5 : 7;
     b->o.min_run = b->o.quick ? 0.04 : 0.15;
-    if (b->o.whole_iters < 0) b->o.whole_iters = b->o.quick ? 150 : 0;   /* 0: the preset's 1500 */
+    if (b->o.whole_iters < 0) b->o.whole_iters = b->o.quick ? 150 : 0;   /* 0: the teaching preset's count */
     b->threads = fr_blas_threads();
     b->frame_ms[0] = b->frame_ms[1] = NAN;
     b->ck_raw_mb = b->ck_file_mb = b->ck_write_mbs = b->ck_read_mbs = NAN;
