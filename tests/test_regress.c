@@ -42,6 +42,19 @@
 
 static const char *root = "tests";
 
+/* Under AddressSanitizer a large allocation poisons its shadow (1/8 of its size) at once, so
+ * peak RSS says nothing about what a release build touches: the RSS checks are skipped. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FR_RSS_CHECKS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FR_RSS_CHECKS 0
+#endif
+#endif
+#ifndef FR_RSS_CHECKS
+#define FR_RSS_CHECKS 1
+#endif
+
 /* Child exit codes. */
 enum { C_OK = 0, C_REFUSED = 10, C_BADMSG = 11, C_ACCEPTED = 12, C_RSS = 13, C_SKIP = 14 };
 
@@ -124,12 +137,12 @@ static int replay(const char *reader, const char *path)
     } else if (!strcmp(reader, "inflate")) {
         uint8_t *o = NULL;
         size_t on = 0, used = 0;
-        rc = fr_inflate(b, n, &used, &o, &on, (size_t)4 << 20, nm, &e);
+        rc = fr_inflate(b, n, &used, &o, &on, (size_t)256 << 10, nm, &e);
         free(o);
         if (rc != FR_OK && !msg_ok(&e, nm)) { free(b); return C_BADMSG; }
         o = NULL;
         fr_err_clear(&e);
-        rc = fr_gunzip(b, n, &o, &on, (size_t)4 << 20, nm, &e);
+        rc = fr_gunzip(b, n, &o, &on, (size_t)256 << 10, nm, &e);
         free(o);
     } else if (!strcmp(reader, "json")) {
         fr_json_doc *d = NULL;
@@ -222,7 +235,7 @@ static int refuse(const char *fmt, const char *path)
         return C_BADMSG;
     }
     long grew = peak_rss_kb() - rss0;
-    if (is_huge_decl(path) && grew > 64 * 1024) {
+    if (FR_RSS_CHECKS && is_huge_decl(path) && grew > 64 * 1024) {
         printf("# %s: peak RSS grew by %ld KiB before refusing\n", path, grew);
         return C_RSS;
     }
@@ -338,7 +351,7 @@ static int huge_npy(const char *a, const char *b)
         int rc = fr_npy_read_mem(buf, sizeof buf, "huge.npy", &arr, &e);
         if (rc == FR_OK) return C_ACCEPTED;
         if (!msg_ok(&e, "huge.npy")) return C_BADMSG;
-        if (peak_rss_kb() - rss0 > 16 * 1024 || fr_now() - t0 > 1.0) return C_RSS;
+        if ((FR_RSS_CHECKS && peak_rss_kb() - rss0 > 16 * 1024) || fr_now() - t0 > 1.0) return C_RSS;
     }
     return C_REFUSED;
 }
