@@ -111,7 +111,6 @@ test: $(DEPS_STAMP) $(BIN) $(TESTBIN)
 	@FRTUI_BIN=$(BIN) BUILD=$(BUILD) sh tests/run.sh $(TESTBIN)
 
 bench: all
-	$(Q)$(MAKE) --no-print-directory -s $(BUILD)/tests/bench_main 2>/dev/null || true
 	./frtui bench --json bench/results.json
 
 samples: all
