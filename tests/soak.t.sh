@@ -101,15 +101,7 @@ until $TM capture-pane -p -t s | grep -qE 'EXIT-STATUS:[0-9]+'; do
 done
 st=$($TM capture-pane -p -t s | sed -n 's/.*EXIT-STATUS:\([0-9]*\).*/\1/p' | tail -n 1)
 [ "$st" = 0 ] && ok "q, y quits with status 0" || { bad "quit: status '${st:-none}'"; kill -9 "$pid" 2>/dev/null; }
-$TM send-keys -t s "stty -a; echo STTY-DONE" Enter
-n=0
-until $TM capture-pane -p -t s | grep -q '^STTY-DONE'; do sleep 0.2; n=$((n + 1)); [ $n -ge 50 ] && break; done
-$TM capture-pane -p -J -t s -S -60 >"$T/after"
-modes=" $(tr ' ' '\n' <"$T/after" | grep -E '^-?(icanon|echo)$' | sort -u | tr '\n' ' ')"
-case $modes in
-*" -icanon "*|*" -echo "*) bad "terminal not restored after quitting:$modes" ;;
-*" icanon "*) case $modes in *" echo "*) ok "terminal cooked after quitting" ;; *) bad "no echo:$modes" ;; esac ;;
-*) bad "no stty output after quitting:$modes"; tail -n 5 "$T/after" ;;
-esac
+# Terminal restoration after quit and signals is checked by tests/term_restore.t.sh.
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

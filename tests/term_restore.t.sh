@@ -48,7 +48,14 @@ wait_for() {
 
 for sig in ${TR_SIGNALS:-INT TERM SEGV ABRT HUP QUIT}; do
     $TM kill-server 2>/dev/null
-    $TM new-session -d -s s -x 120 -y 40 "env PS1='$ ' /bin/sh" || { fail=$((fail + 1)); echo "not ok - $sig: tmux"; continue; }
+    # The previous server may still be shutting down: retry until a new one starts.
+    started=0
+    for try in 1 2 3 4 5 6 7 8 9 10; do
+        sleep 0.2
+        if $TM new-session -d -s s -x 120 -y 40 "env PS1='$ ' /bin/sh" 2>/dev/null; then started=1; break; fi
+        $TM kill-server 2>/dev/null
+    done
+    [ $started = 1 ] || { fail=$((fail + 1)); echo "not ok - $sig: tmux"; continue; }
     # A script, not a command list typed at the prompt: an interactive shell abandons the rest
     # of a list whose foreground job died of SIGINT, and the status line would never appear.
     printf 'cd %s\nFRTUI_THREADS=1 %s %s --iters 1000000\necho EXIT-STATUS:$?\n' "$T" "$BINABS" "$M" >"$T/run.sh"
