@@ -67,7 +67,9 @@ static int stored(st *s)
     if (len != (~nlen & 0xffff)) return fail(s, "stored block length check failed");
     if (s->inlen - s->incnt < len) return fail(s, "stored block truncated");
     if (room(s, len)) return -1;
-    memcpy(s->out + s->outcnt, s->in + s->incnt, len);
+    /* An empty stored block may arrive before any output buffer exists (out == NULL):
+     * memcpy with a NULL pointer is undefined even for zero bytes. */
+    if (len) memcpy(s->out + s->outcnt, s->in + s->incnt, len);
     s->outcnt += len;
     s->incnt += len;
     return 0;
