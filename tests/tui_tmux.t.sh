@@ -43,6 +43,15 @@ wait_for() {
     done
     return 1
 }
+# wait_gone PATTERN TENTHS: until PATTERN is no longer on screen (slow builds, e.g. ASan).
+wait_gone() {
+    n=${2:-60}
+    while [ "$n" -gt 0 ]; do
+        capture | grep -Eq -- "$1" || return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    return 1
+}
 wait_file() {
     n=${2:-60}
     while [ "$n" -gt 0 ]; do [ -s "$1" ] && return 0; sleep 0.1; n=$((n - 1)); done
@@ -74,7 +83,7 @@ if wait_for "Units" 100 && wait_for "frtui" 10; then ok "inspector starts and sh
 $T send-keys -t fr '?'
 if wait_for "Keys \(Esc" 30; then ok "? opens the help overlay"; else not_ok "? opens the help overlay"; fi
 $T send-keys -t fr Escape
-if wait_for "Units" 30 && ! capture | grep -q "Keys (Esc"; then ok "Esc closes the help overlay"; else not_ok "Esc closes the help overlay"; fi
+if wait_gone "Keys \(Esc" 50 && wait_for "Units" 30; then ok "Esc closes the help overlay"; else not_ok "Esc closes the help overlay"; fi
 $T send-keys -t fr F1
 if wait_for "Keys \(Esc" 30; then ok "F1 is an alias of ?"; else not_ok "F1 is an alias of ?"; fi
 $T send-keys -t fr q
