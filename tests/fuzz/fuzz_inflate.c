@@ -9,7 +9,7 @@
 #include "frtui/common.h"
 #include "frtui/inflate.h"
 
-#define CAP ((size_t)4 << 20)
+#define CAP ((size_t)256 << 10)   /* bombs stop early; puff-style decoding under ASan is ~10 ns/byte */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
