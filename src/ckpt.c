@@ -642,7 +642,10 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
         off += 32;
         if (type < FT_META || type > FT_END || res != 0) { rc = fr_err_set(e, FR_EINPUT, "%s: frame %u has unknown type %u", name, k + 1, type); break; }
         if (comp_len > n - off) { rc = fr_err_set(e, FR_EINPUT, "%s: truncated (frame %u runs past the end of the file)", name, k + 1); break; }
-        if (raw_len > FR_MAX_ALLOC) { rc = fr_err_set(e, FR_ENOMEM, "%s: frame %u declares %llu bytes", name, k + 1, (unsigned long long)raw_len); break; }
+        if (raw_len > SIZE_MAX || (rc = fr_mem_check(e, (size_t)raw_len, "%s: frame %u", name, k + 1))) {
+            if (!rc) rc = fr_err_set(e, FR_ENOMEM, "%s: frame %u declares %llu bytes", name, k + 1, (unsigned long long)raw_len);
+            break;
+        }
         unsigned long long cs = ZSTD_getFrameContentSize(buf + off, comp_len);
         size_t fs = ZSTD_findFrameCompressedSize(buf + off, comp_len);
         if (cs == ZSTD_CONTENTSIZE_ERROR || cs == ZSTD_CONTENTSIZE_UNKNOWN || ZSTD_isError(fs) || fs != comp_len) {
@@ -650,7 +653,9 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
             break;
         }
         if (cs != raw_len) { rc = fr_err_set(e, FR_EINPUT, "%s: frame %u: zstd content size %llu, record says %llu", name, k + 1, cs, (unsigned long long)raw_len); break; }
-        uint8_t *raw = fr_xmalloc(raw_len ? raw_len : 1);
+        /* raw_len comes from the file: a failed allocation is an input error, not an abort. */
+        uint8_t *raw = malloc(raw_len ? raw_len : 1);
+        if (!raw) { rc = fr_err_set(e, FR_ENOMEM, "%s: frame %u: out of memory (%llu bytes)", name, k + 1, (unsigned long long)raw_len); break; }
         size_t got = ZSTD_decompressDCtx(dc, raw, raw_len ? raw_len : 1, buf + off, comp_len);
         if (ZSTD_isError(got) || got != raw_len) {
             rc = fr_err_set(e, FR_EINPUT, "%s: frame %u: zstd data is corrupt (%s)", name, k + 1,

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,6 +96,127 @@ int fr_size_mul(size_t *out, size_t a, size_t b)
     if (r > FR_MAX_ALLOC) return FR_ENOMEM;
     *out = r;
     return FR_OK;
+}
+
+/* ---- available memory ----------------------------------------------------------------------- */
+
+/* The first unsigned number in a file after `key` (key NULL: at the start), times `mul`; 0 when
+ * the file or key is missing or the value is "max". */
+static uint64_t file_number(const char *path, const char *key, uint64_t mul)
+{
+    char buf[4096];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t k = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (k <= 0) return 0;
+    buf[k] = 0;
+    const char *p = buf;
+    if (key && !(p = strstr(buf, key))) return 0;
+    if (key) p += strlen(key);
+    while (*p == ' ' || *p == '\t' || *p == ':') p++;
+    if (*p < '0' || *p > '9') return 0;
+    return strtoull(p, NULL, 10) * mul;
+}
+
+static size_t min_known(size_t a, uint64_t b) { return b && b < a ? (size_t)b : a; }
+
+/* Limit minus usage for the cgroup (v2) this process is in, 0 when unknown or unlimited. */
+static uint64_t cgroup_room(void)
+{
+    char buf[1024], path[1200];
+    int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t k = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (k <= 0) return 0;
+    buf[k] = 0;
+    char *line = strstr(buf, "0::");   /* the v2 hierarchy's line */
+    if (!line) return 0;
+    line += 3;
+    line[strcspn(line, "\n")] = 0;
+    snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", strcmp(line, "/") ? line : "");
+    uint64_t max = file_number(path, NULL, 1);
+    if (!max) return 0;
+    snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.current", strcmp(line, "/") ? line : "");
+    uint64_t cur = file_number(path, NULL, 1);
+    return max > cur ? max - cur : 1;
+}
+
+/* An rlimit minus what the process already has of it (pages from /proc/self/statm field
+ * `field`: 0 = total virtual size, 5 = data + stack), 0 when unlimited or unknown. */
+static uint64_t rlimit_room(int resource, int field)
+{
+    struct rlimit rl;
+    if (getrlimit(resource, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+    char buf[256];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    uint64_t used = 0;
+    if (fd >= 0) {
+        ssize_t k = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (k > 0) {
+            buf[k] = 0;
+            char *p = buf;
+            for (int i = 0; i < field && p; i++) { p = strchr(p, ' '); if (p) p++; }
+            if (p) used = strtoull(p, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE);
+        }
+    }
+    return (uint64_t)rl.rlim_cur > used ? (uint64_t)rl.rlim_cur - used : 1;
+}
+
+/* FRTUI_MEM_AVAILABLE: "123", "64K", "512M", "3G"; 0 when unset or malformed. */
+static uint64_t env_override(void)
+{
+    const char *s = getenv("FRTUI_MEM_AVAILABLE");
+    if (!s || *s < '0' || *s > '9') return 0;
+    char *end;
+    uint64_t v = strtoull(s, &end, 10);
+    int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 : *end == 'G' || *end == 'g' ? 30 : 0;
+    if (shift) end++;
+    if (*end || v > (UINT64_MAX >> shift)) return 0;
+    return (v << shift) ? (v << shift) : 1;
+}
+
+size_t fr_mem_available(void)
+{
+    uint64_t o = env_override();
+    if (o) return o > SIZE_MAX ? SIZE_MAX : (size_t)o;
+    size_t a = SIZE_MAX;
+    a = min_known(a, file_number("/proc/meminfo", "MemAvailable", 1024));
+    a = min_known(a, cgroup_room());
+    a = min_known(a, rlimit_room(RLIMIT_AS, 0));
+    a = min_known(a, rlimit_room(RLIMIT_DATA, 5));
+    return a;
+}
+
+/* "9.0 GiB", "512.0 MiB", "12 KiB", "100 bytes" */
+static void fmt_bytes(char *dst, size_t cap, double b)
+{
+    if (b >= (double)(1u << 30)) snprintf(dst, cap, "%.1f GiB", b / (double)(1u << 30));
+    else if (b >= (double)(1u << 20)) snprintf(dst, cap, "%.1f MiB", b / (double)(1u << 20));
+    else if (b >= 1024.0) snprintf(dst, cap, "%.0f KiB", b / 1024.0);
+    else snprintf(dst, cap, "%.0f bytes", b);
+}
+
+int fr_mem_check(fr_err *e, size_t bytes, const char *fmt, ...)
+{
+    size_t avail = FR_MAX_ALLOC;
+    const char *kind = "limit";
+    if (bytes > ((size_t)64 << 20) || getenv("FRTUI_MEM_AVAILABLE")) {
+        size_t m = fr_mem_available();
+        if (m < avail) { avail = m; kind = "available"; }
+    }
+    if (bytes <= avail) return FR_OK;
+    if (!e) return FR_ENOMEM;
+    char what[400], have[32], want[32];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    fmt_bytes(want, sizeof want, (double)bytes);
+    fmt_bytes(have, sizeof have, (double)avail);
+    return fr_err_set(e, FR_ENOMEM, "%s declares %s, more than the %s %s", what, want, have, kind);
 }
 
 /* ---- RNG ---------------------------------------------------------------------------------- */

@@ -587,6 +587,8 @@ static int dec_tensors(rd *r, fr_graph *g)
         TRY(payload(r, off, len, table_end, "tensor", name));
         if (enc == 0 && len != bytes)
             return RERR(r, "%s: TENSORS section: tensor %s raw payload is %" PRIu64 " bytes, shape needs %zu", r->src, name, len, bytes);
+        /* Before anything is allocated or inflated: a small zstd payload may declare gigabytes. */
+        TRY(fr_mem_check(r->e, bytes, "%s: TENSORS section: tensor %s", r->src, name));
         float *tmp = fr_amalloc(bytes);   /* probe, so a huge tensor gives FR_ENOMEM, not an abort */
         if (!tmp) return fr_err_set(r->e, FR_ENOMEM, "%s: out of memory for tensor %s (%zu bytes)", r->src, name, bytes);
         fr_afree(tmp);
@@ -648,6 +650,7 @@ static int dec_datasets(rd *r, fr_model *m)
         if (fr_size_mul(&lbytes, 4, (size_t)dims[0]) != FR_OK) return RERR(r, "%s: DATASETS section: labels too large", r->src);
         TRY(payload(r, doff, dlen, table_end, "dataset", role));
         if (has_l) TRY(payload(r, loff, llen, table_end, "labels of", role));
+        TRY(fr_mem_check(r->e, bytes, "%s: DATASETS section: dataset %s", r->src, role));
         void *buf = fr_amalloc(bytes);
         if (!buf) return fr_err_set(r->e, FR_ENOMEM, "%s: out of memory for dataset %s (%zu bytes)", r->src, role, bytes);
         d->n = (int)dims[0]; d->c = (int)dims[1]; d->h = (int)dims[2]; d->w = (int)dims[3];

@@ -93,6 +93,7 @@ static int replay(const char *reader, const char *path)
     fr_err e;
     fr_err_clear(&e);
     if (fr_read_file(path, (size_t)256 << 20, &b, &n, &e) != FR_OK) return C_SKIP;
+    setenv("FRTUI_MEM_AVAILABLE", FR_FUZZ_MEM_AVAILABLE, 1);   /* as the harness that found it */
     const char *nm = "regress-input";
     int rc = FR_OK;
     fr_err_clear(&e);
@@ -186,7 +187,7 @@ static int replay(const char *reader, const char *path)
 static int is_huge_decl(const char *f)
 {
     static const char *const k[] = {"2e40", "2e31", "9g", "overflow", "over-limit", "huge", "ffffffff",
-                                    "int64-max", "20-digits", "int-max", "max-dims", NULL};
+                                    "int64-max", "20-digits", "int-max", "max-dims", "gz-bomb", "1.8g", NULL};
     for (int i = 0; k[i]; i++)
         if (strstr(f, k[i])) return 1;
     return 0;
@@ -356,9 +357,78 @@ static int huge_npy(const char *a, const char *b)
     return C_REFUSED;
 }
 
+/* Issue 8 item 7: with less memory than an input declares (FRTUI_MEM_AVAILABLE stands in for
+ * a small machine), every reader refuses it before allocating, FR_ENOMEM, one line naming the
+ * file and saying "declares X, more than the Y available".  a: the reader, b: the figure. */
+static int refuse_low_memory(const char *a, const char *b)
+{
+    setenv("FRTUI_MEM_AVAILABLE", b, 1);
+    char T[] = "/tmp/regress-mem.XXXXXX", path[600];
+    if (!mkdtemp(T)) return C_SKIP;
+    fr_err e;
+    fr_err_clear(&e);
+    int rc = FR_OK;
+    if (!strcmp(a, "npy")) {   /* header only: the check comes before the data-length check */
+        static const char h[] = "\x93NUMPY\x01\x00\x40\x00{'descr': '|u1', 'fortran_order': False, 'shape': (4194304,), }\n";
+        snprintf(path, sizeof path, "%s/x.npy", T);
+        fr_npy arr;
+        if (fr_atomic_write(path, h, sizeof h - 1, &e) == FR_OK) rc = fr_npy_read(path, &arr, &e);
+        if (rc == FR_OK) fr_npy_free(&arr);
+    } else if (!strcmp(a, "idx")) {
+        static const uint8_t h[] = {0, 0, 8, 3, 0, 0, 0, 64, 0, 0, 1, 0, 0, 0, 1, 0};   /* 64 x 256 x 256 */
+        snprintf(path, sizeof path, "%s/x.idx", T);
+        fr_dataset d;
+        if (fr_atomic_write(path, h, sizeof h, &e) == FR_OK) rc = fr_idx_read_images(path, &d, &e);
+        if (rc == FR_OK) fr_dataset_free(&d);
+    } else if (!strcmp(a, "png")) {
+        uint8_t *rgb = calloc(1024 * 1024, 3);
+        snprintf(path, sizeof path, "%s/x.png", T);
+        if (rgb && fr_png_write(path, rgb, 1024, 1024, &e) == FR_OK) {
+            free(rgb);
+            rgb = NULL;
+            int w, h;
+            rc = fr_png_read(path, &rgb, &w, &h, &e);
+        }
+        fr_afree(rgb);
+    } else if (!strcmp(a, "frm") || !strcmp(a, "onnx") || !strcmp(a, "tfjs")) {
+        snprintf(path, sizeof path, "%s", !strcmp(a, "frm") ? "samples/mlp-fmnist.frm"
+                                          : !strcmp(a, "onnx") ? "tests/onnx/mlp.onnx" : "tests/tfjs/seq_f32/model.json");
+        fr_model m;
+        fr_model_init(&m);
+        rc = !strcmp(a, "frm") ? fr_frm_read(path, &m, &e) : !strcmp(a, "onnx") ? fr_onnx_import(path, &m, &e)
+                                                                                : fr_tfjs_import(path, NULL, &m, &e);
+        fr_model_free(&m);
+    } else if (!strcmp(a, "frc")) {
+        snprintf(path, sizeof path, "tests/regress/frc/R2-meta-declares-6g.frc");
+        fr_ckpt c;
+        rc = fr_ckpt_load(path, &c, &e);
+        fr_ckpt_free(&c);
+    }
+    char rm[700];
+    snprintf(rm, sizeof rm, "rm -rf %s", T);
+    if (system(rm) != 0) { /* a leftover temp dir is not this test's subject */ }
+    if (rc != FR_ENOMEM) {
+        printf("# %s: status %d, '%s'\n", a, rc, e.msg);
+        fflush(stdout);   /* the child ends in _exit */
+        return C_ACCEPTED;
+    }
+    if (!msg_ok(&e, path) || !strstr(e.msg, " declares ") || !strstr(e.msg, " available")) {
+        printf("# %s: message '%s'\n", a, e.msg);
+        fflush(stdout);
+        return C_BADMSG;
+    }
+    return C_REFUSED;
+}
+
 static void test_limits(void)
 {
     FR_CHECK(in_child(huge_npy, "", "") == C_REFUSED);
+    static const char *const r[][2] = {{"npy", "1M"}, {"idx", "1M"}, {"png", "1M"}, {"frm", "64K"},
+                                       {"onnx", "64"}, {"tfjs", "64"}, {"frc", "1G"}};
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+        int st = in_child(refuse_low_memory, r[i][0], r[i][1]);
+        FR_CHECKF(st == C_REFUSED, "%s under FRTUI_MEM_AVAILABLE=%s: child status %d", r[i][0], r[i][1], st);
+    }
 }
 
 int main(int argc, char **argv)

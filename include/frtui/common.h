@@ -60,6 +60,20 @@ void fr_afree(void *p);
 /* Returns FR_OK when a*b*... fits in FR_MAX_ALLOC and does not overflow. */
 int fr_size_mul(size_t *out, size_t a, size_t b);
 
+/* Bytes a new allocation can expect to get now: the smallest of MemAvailable (/proc/meminfo),
+ * the cgroup v2 memory.max minus memory.current, and RLIMIT_AS / RLIMIT_DATA minus what this
+ * process already uses.  SIZE_MAX when none of them is known.  The environment variable
+ * FRTUI_MEM_AVAILABLE (bytes, or a number with a K/M/G suffix) replaces the measured figure;
+ * tests use it to exercise the refusal below on any machine. */
+size_t fr_mem_available(void);
+/* Checks a size declared by an input file *before* allocating it (reliability issue, item 7):
+ * FR_OK when `bytes` fits in FR_MAX_ALLOC and in fr_mem_available(); otherwise sets e to
+ * "<fmt...> declares 9.0 GiB, more than the 3.1 GiB available" and returns FR_ENOMEM (exit
+ * status 2), so an oversized input is an error, not the OOM killer or an abort.  fmt names
+ * the file and the item, e.g. fr_mem_check(e, bytes, "%s: tensor %s", path, name).  Sizes up
+ * to 64 MiB skip the /proc reads (they are on every reader's hot path, and the fuzzers'). */
+int fr_mem_check(fr_err *e, size_t bytes, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Deterministic RNG: xoshiro256** seeded through splitmix64.  The state is plain data so a
  * checkpoint can store it and resume bit-exactly. */
 typedef struct fr_rng { uint64_t s[4]; } fr_rng;

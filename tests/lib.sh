@@ -1,0 +1,44 @@
+# tests/lib.sh — helpers sourced by the tests/*.t.sh scripts (`. tests/lib.sh`; not a test
+# itself: tests/run.sh runs *.t.sh only).  POSIX sh.
+#
+#   fr_t_init NAME   T := a fresh temp dir (removed on exit), pass/fail counters, BIN
+#                    (FRTUI_BIN or ./frtui), TO (a 10 s kill timeout when `timeout` exists).
+#   fr_refused LABEL WANT CMD...
+#                    CMD (stdin /dev/null; any output file it is told to write goes under
+#                    $T/out) must be an input refusal as the project defines it: exit status 2
+#                    (so no crash: status < 128) within 10 s, exactly one stderr line, that
+#                    line containing WANT (the file's name), and nothing left in $T/out.
+#                    Counts a pass or prints "not ok - LABEL: why: message".
+#   fr_t_done        prints "N passed, N failed"; its status is the script's.
+fr_t_init() {
+    BIN=${FRTUI_BIN:-./frtui}
+    pass=0; fail=0
+    T=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 1
+    mkdir -p "$T/out"
+    trap 'rm -rf "$T"' EXIT INT TERM
+    TO=; command -v timeout >/dev/null 2>&1 && TO="timeout -s KILL 10"
+}
+
+fr_refused() {
+    label=$1; want=$2; shift 2
+    rm -rf "$T/out"; mkdir -p "$T/out"
+    $TO "$@" >"$T/stdout" 2>"$T/stderr" </dev/null
+    rc=$?
+    lines=$(wc -l <"$T/stderr" | tr -d ' ')
+    left=$(ls -A "$T/out" | head -n 3 | tr '\n' ' ')
+    why=
+    if [ "$rc" -ge 128 ]; then why="killed by signal $((rc - 128))$([ "$rc" = 137 ] && echo ' (hang? 10 s timeout)')"
+    elif [ "$rc" != 2 ]; then why="exit $rc, want 2"
+    elif [ "$lines" != 1 ]; then why="$lines stderr lines, want 1"
+    elif ! grep -qF -- "$want" "$T/stderr"; then why="message does not contain '$want'"
+    elif [ -n "$left" ]; then why="left output behind: $left"
+    fi
+    if [ -z "$why" ]; then pass=$((pass + 1)); return 0; fi
+    fail=$((fail + 1)); echo "not ok - $label: $why: $(head -c 300 "$T/stderr")"
+    return 1
+}
+
+fr_t_done() {
+    echo "$pass passed, $fail failed"
+    [ "$fail" = 0 ]
+}
