@@ -26,22 +26,37 @@ static void swap_bytes(void *p, size_t count, size_t el)
         for (size_t k = 0; k < el / 2; k++) { uint8_t t = b[k]; b[k] = b[el - 1 - k]; b[el - 1 - k] = t; }
 }
 
-/* Loads a file, transparently gunzipping it.  *buf is malloc'd. */
-static int load(const char *path, uint8_t **buf, size_t *n, fr_err *e)
+/* Works out from the start of a file (its first bytes, maybe not all of it) how many bytes
+ * the whole file must be, checking the header on the way. */
+typedef int (*declared_fn)(const uint8_t *head, size_t n, const char *name, const void *ctx, size_t *total, fr_err *e);
+
+/* The first HEAD_BYTES of a gzip'd input hold any header we accept (.npy: FR_NPY_MAX_HEADER). */
+#define HEAD_BYTES ((size_t)64 << 10)
+
+/* Loads a file, transparently gunzipping it.  *buf is malloc'd.  A gzip file is inflated in
+ * two steps so that a small file claiming a huge content (a gzip bomb) costs no memory before
+ * its header is checked: first only the beginning, from which `declared` gives the size the
+ * header declares (checked against the memory available); then the whole content, refused as
+ * soon as it grows past that size. */
+static int load(const char *path, declared_fn declared, const void *ctx, uint8_t **buf, size_t *n, fr_err *e)
 {
     int rc = fr_read_file(path, FR_MAX_ALLOC, buf, n, e);
-    if (rc) return rc;
-    if (fr_is_gzip(*buf, *n)) {
-        uint8_t *out;
-        size_t on;
-        rc = fr_gunzip(*buf, *n, &out, &on, FR_MAX_ALLOC, path, e);
-        free(*buf);
-        *buf = NULL;
-        if (rc) return rc;
-        *buf = out;
-        *n = on;
+    if (rc || !fr_is_gzip(*buf, *n)) return rc;
+    uint8_t *out = NULL;
+    size_t on = 0, total = 0;
+    rc = fr_gunzip_head(*buf, *n, HEAD_BYTES, &out, &on, path, e);
+    if (!rc && on >= HEAD_BYTES) {   /* more than the head: size the rest from the header */
+        rc = declared(out, on, path, ctx, &total, e);
+        free(out);
+        out = NULL;
+        if (!rc) rc = fr_gunzip(*buf, *n, &out, &on, total, path, e);
+        if (rc == FR_EINPUT && e && strstr(e->msg, "output exceeds the size limit"))   /* say which limit */
+            fr_err_set(e, FR_EINPUT, "%s: gzip content is longer than the %zu bytes its header declares", path, total);
     }
-    return FR_OK;
+    free(*buf);
+    *buf = out;
+    *n = on;
+    return rc;
 }
 
 /* ---- .npy ------------------------------------------------------------------------------------ */
@@ -84,7 +99,11 @@ static int py_word(pyp *p, const char *w)
 
 #define NPYERR(...) fr_err_set(e, FR_EINPUT, __VA_ARGS__)
 
-int fr_npy_read_mem(const uint8_t *buf, size_t n, const char *name, fr_npy *a, fr_err *e)
+/* Parses and checks a .npy header (magic, version, dict, dtype, shape) and sets a's dtype, ndim,
+ * shape and count, *dstart (where the data begins) and *bytes (what the shape needs).  Reads
+ * only the header, so it works on the first bytes of a gzip'd file too. */
+static int npy_header(const uint8_t *buf, size_t n, const char *name, fr_npy *a, size_t *dstart, size_t *bytes_out,
+                      fr_err *e)
 {
     memset(a, 0, sizeof *a);
     if (n < 10 || memcmp(buf, "\x93NUMPY", 6)) return NPYERR("%s: not a .npy file (bad magic)", name);
@@ -94,6 +113,7 @@ int fr_npy_read_mem(const uint8_t *buf, size_t n, const char *name, fr_npy *a, f
     if (n < hstart) return NPYERR("%s: .npy header truncated", name);
     size_t hlen = major == 1 ? (size_t)buf[8] | (size_t)buf[9] << 8
                              : (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+    if (hlen > FR_NPY_MAX_HEADER) return NPYERR("%s: .npy header length %zu is over the %d-byte limit", name, hlen, FR_NPY_MAX_HEADER);
     if (hlen > n - hstart) return NPYERR("%s: .npy header length %zu runs past the end of the file (%zu bytes)", name, hlen, n);
     pyp p = {(const char *)buf + hstart, hlen, 0};
     char descr[16] = "", key[32];
@@ -152,7 +172,30 @@ int fr_npy_read_mem(const uint8_t *buf, size_t n, const char *name, fr_npy *a, f
         if ((uint64_t)a->shape[k] > FR_MAX_ALLOC || fr_size_mul(&count, count, (size_t)a->shape[k]) != FR_OK)
             return NPYERR("%s: .npy shape declares more than %zu elements", name, FR_MAX_ALLOC);
     if (fr_size_mul(&bytes, count, el) != FR_OK) return NPYERR("%s: .npy array is larger than %zu bytes", name, FR_MAX_ALLOC);
-    size_t dstart = hstart + hlen;
+    *dstart = hstart + hlen;
+    *bytes_out = bytes;
+    int rc = fr_mem_check(e, bytes, "%s: .npy array", name);
+    if (!rc) a->count = count;
+    return rc;
+}
+
+static int npy_declared(const uint8_t *head, size_t n, const char *name, const void *ctx, size_t *total, fr_err *e)
+{
+    (void)ctx;
+    fr_npy a;
+    size_t dstart, bytes;
+    int rc = npy_header(head, n, name, &a, &dstart, &bytes, e);
+    *total = dstart + bytes;
+    return rc;
+}
+
+int fr_npy_read_mem(const uint8_t *buf, size_t n, const char *name, fr_npy *a, fr_err *e)
+{
+    size_t dstart, bytes;
+    int rc = npy_header(buf, n, name, a, &dstart, &bytes, e);
+    if (rc) return rc;
+    size_t count = a->count, el = fr_npy_elsize(a->dtype);
+    a->count = 0;
     if (n - dstart != bytes)
         return NPYERR("%s: .npy data is %zu bytes but the shape needs %zu", name, n - dstart, bytes);
     a->data = fr_amalloc(bytes);
@@ -168,7 +211,7 @@ int fr_npy_read(const char *path, fr_npy *a, fr_err *e)
     uint8_t *buf;
     size_t n;
     memset(a, 0, sizeof *a);
-    int rc = load(path, &buf, &n, e);
+    int rc = load(path, npy_declared, NULL, &buf, &n, e);
     if (rc) return rc;
     rc = fr_npy_read_mem(buf, n, path, a, e);
     free(buf);
@@ -281,9 +324,10 @@ int fr_npy_read_labels(const char *path, int32_t **labels, int *n, fr_err *e)
 
 static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
-/* Parses the IDX header, accepting dmin..dmax dimensions; the data must fill the rest exactly. */
-static int idx_header(const uint8_t *buf, size_t n, const char *name, int dmin, int dmax, uint32_t *dims, int *nd,
-                      size_t *count, fr_err *e)
+/* Parses the IDX header, accepting dmin..dmax dimensions: *count data bytes follow the *hdr
+ * header bytes.  Reads only the header (works on the start of a gzip'd file too). */
+static int idx_layout(const uint8_t *buf, size_t n, const char *name, int dmin, int dmax, uint32_t *dims, int *nd,
+                      size_t *count, size_t *hdr, fr_err *e)
 {
     if (n < 4) return fr_err_set(e, FR_EINPUT, "%s: file too short for an IDX header", name);
     if (buf[0] || buf[1]) return fr_err_set(e, FR_EINPUT, "%s: not an IDX file (bad magic %02x%02x%02x%02x)", name, buf[0], buf[1], buf[2], buf[3]);
@@ -298,10 +342,31 @@ static int idx_header(const uint8_t *buf, size_t n, const char *name, int dmin, 
         if (dims[k] < 1 || dims[k] > INT_MAX || fr_size_mul(count, *count, dims[k]) != FR_OK)
             return fr_err_set(e, FR_EINPUT, "%s: IDX dimension %d = %u is invalid or too large", name, k, dims[k]);
     }
-    size_t hdr = 4 + (size_t)*nd * 4;
-    if (n - hdr != *count)
+    *hdr = 4 + (size_t)*nd * 4;
+    return fr_mem_check(e, *count, "%s: IDX data", name);
+}
+
+/* idx_layout, and the data must fill the rest of the file exactly. */
+static int idx_header(const uint8_t *buf, size_t n, const char *name, int dmin, int dmax, uint32_t *dims, int *nd,
+                      size_t *count, fr_err *e)
+{
+    size_t hdr;
+    int rc = idx_layout(buf, n, name, dmin, dmax, dims, nd, count, &hdr, e);
+    if (!rc && n - hdr != *count)
         return fr_err_set(e, FR_EINPUT, "%s: IDX data is %zu bytes but the header declares %zu", name, n - hdr, *count);
-    return FR_OK;
+    return rc;
+}
+
+/* ctx: int[2], the dimension range the caller accepts. */
+static int idx_declared(const uint8_t *head, size_t n, const char *name, const void *ctx, size_t *total, fr_err *e)
+{
+    const int *dr = ctx;
+    uint32_t dims[4];
+    int nd;
+    size_t count, hdr;
+    int rc = idx_layout(head, n, name, dr[0], dr[1], dims, &nd, &count, &hdr, e);
+    *total = hdr + count;
+    return rc;
 }
 
 int fr_idx_read_images_mem(const uint8_t *buf, size_t n, const char *name, fr_dataset *d, fr_err *e)
@@ -347,8 +412,9 @@ int fr_idx_read_images(const char *path, fr_dataset *d, fr_err *e)
 {
     uint8_t *buf;
     size_t n;
+    static const int dr[2] = {3, 4};
     memset(d, 0, sizeof *d);
-    int rc = load(path, &buf, &n, e);
+    int rc = load(path, idx_declared, dr, &buf, &n, e);
     if (rc) return rc;
     rc = fr_idx_read_images_mem(buf, n, path, d, e);
     free(buf);
@@ -360,8 +426,9 @@ int fr_idx_read_labels(const char *path, int32_t **labels, int *n, fr_err *e)
     uint8_t *buf;
     size_t len;
     *labels = NULL;
+    static const int dr[2] = {1, 1};
     *n = 0;
-    int rc = load(path, &buf, &len, e);
+    int rc = load(path, idx_declared, dr, &buf, &len, e);
     if (rc) return rc;
     rc = fr_idx_read_labels_mem(buf, len, path, labels, n, e);
     free(buf);

@@ -24,7 +24,11 @@ typedef struct st {
     size_t outcnt, outcap, max_out, start;  /* start: where this member's output begins */
     const char *err;                        /* first error, a static string */
     int nomem;
+    size_t head;                            /* fr_gunzip_head: stop once this much is out */
 } st;
+
+/* Not an error: the "error" fr_gunzip_head uses to stop decoding once it has enough. */
+static const char head_done[] = "head decoded";
 
 typedef struct huff { short count[MAXBITS + 1]; short symbol[FIXLCODES]; } huff;
 
@@ -45,6 +49,7 @@ static int bits(st *s, int need)
 
 static int room(st *s, size_t k)
 {
+    if (s->head && s->outcnt >= s->head) return fail(s, head_done);
     if (k > s->max_out - s->outcnt) return fail(s, "output exceeds the size limit");
     if (s->outcap - s->outcnt >= k) return 0;
     size_t c = s->outcap ? s->outcap : FR_MIN((size_t)65536, s->max_out);
@@ -301,9 +306,11 @@ uint32_t fr_crc32(uint32_t crc, const void *p, size_t n)
 
 int fr_is_gzip(const uint8_t *p, size_t n) { return n >= 2 && p[0] == 0x1f && p[1] == 0x8b; }
 
-int fr_gunzip(const uint8_t *in, size_t n, uint8_t **out, size_t *out_n, size_t max_out, const char *name, fr_err *e)
+/* head == 0: the whole file, verified.  head > 0: stop after at least `head` bytes of output. */
+static int gunzip(const uint8_t *in, size_t n, uint8_t **out, size_t *out_n, size_t max_out, size_t head,
+                  const char *name, fr_err *e)
 {
-    st s = {.in = in, .inlen = n, .max_out = max_out};
+    st s = {.in = in, .inlen = n, .max_out = max_out, .head = head};
     *out = NULL;
     *out_n = 0;
     int members = 0;
@@ -338,7 +345,10 @@ int fr_gunzip(const uint8_t *in, size_t n, uint8_t **out, size_t *out_n, size_t 
         }
         s.incnt = pos;
         s.start = s.outcnt;
-        if (inflate_stream(&s)) return report(&s, name, "gzip", e);
+        if (inflate_stream(&s)) {
+            if (s.err == head_done) break;
+            return report(&s, name, "gzip", e);
+        }
         if (n - s.incnt < 8) { fail(&s, "trailer truncated"); return report(&s, name, "gzip", e); }
         const uint8_t *t = in + s.incnt;
         uint32_t crc = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
@@ -352,7 +362,19 @@ int fr_gunzip(const uint8_t *in, size_t n, uint8_t **out, size_t *out_n, size_t 
         s.incnt += 8;
         members++;
     }
-    if (!members) { fail(&s, "empty file"); return report(&s, name, "gzip", e); }
+    if (!members && s.err != head_done) { fail(&s, "empty file"); return report(&s, name, "gzip", e); }
     finish(&s, out, out_n);
     return FR_OK;
+}
+
+int fr_gunzip(const uint8_t *in, size_t n, uint8_t **out, size_t *out_n, size_t max_out, const char *name, fr_err *e)
+{
+    return gunzip(in, n, out, out_n, max_out, 0, name, e);
+}
+
+int fr_gunzip_head(const uint8_t *in, size_t n, size_t want, uint8_t **out, size_t *out_n, const char *name, fr_err *e)
+{
+    /* One stored block (64 KiB) or one match (258 bytes) may overshoot `want`: the slack lets
+     * it finish, so the result is never cut short while the stream has more. */
+    return gunzip(in, n, out, out_n, want + 65536, want ? want : 1, name, e);
 }

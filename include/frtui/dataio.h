@@ -20,6 +20,8 @@
 #include "frtui/graph.h"
 
 #define FR_NPY_MAXDIM 8
+/* Longest .npy header accepted (numpy writes < 1 KiB; its own reader stops at 10000 bytes). */
+#define FR_NPY_MAX_HEADER 65536
 
 typedef enum fr_npy_dtype {
     FR_NPY_U8 = 0,   /* '|u1' */

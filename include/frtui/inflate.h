@@ -33,4 +33,12 @@ int fr_inflate(const uint8_t *in, size_t n, size_t *consumed, uint8_t **out, siz
 int fr_gunzip(const uint8_t *in, size_t n, uint8_t **out, size_t *out_n, size_t max_out,
               const char *name, fr_err *e);
 
+/* Decodes only the beginning of a gzip file: at least `want` bytes of output (fewer only when
+ * the content is shorter; then the file is decoded and verified as by fr_gunzip).  A longer
+ * stream is not verified past the point where decoding stopped.  For readers that check a
+ * header's declared sizes before deciding how much to inflate (a gzip bomb must not cost
+ * memory before that check).  Errors as fr_gunzip. */
+int fr_gunzip_head(const uint8_t *in, size_t n, size_t want, uint8_t **out, size_t *out_n,
+                   const char *name, fr_err *e);
+
 #endif

@@ -145,6 +145,9 @@ def gen_npy():
     c.add("labels-empty", lab("<i4", "(0,)", b""))
     c.add("labels-scalar", lab("<i4", "()", struct.pack("<i", 1)))
     c.add("labels-truncated", lab("<i4", "(4,)", struct.pack("<3i", 0, 1, 2)))
+    # Issue 8 R1: 128 MiB of content behind a header declaring 1 byte.  Must be refused after
+    # inflating about the header's worth, not the whole content (RSS checked by test_regress).
+    c.add("gz-bomb-128m", gz(npy(hdr(descr="|u1", shape="(1, 1, 1, 1)"), bytes(128 << 20))), ".npy.gz")
     return c.n
 
 
@@ -219,6 +222,7 @@ def gen_idx():
     c.add("labels-dtype-i32", idx([2], data=bytes(8), dtype=0x0C), ".idx")
     c.add("labels-trunc-header", idx([10])[:6], ".idx")
     c.add("labels-gz-bad-crc", (lambda g2: g2[:-8] + bytes(4) + g2[-4:])(gz(idx([4]))), ".idx.gz")
+    c.add("gz-bomb-128m", gz(idx([1, 1, 1], data=bytes(128 << 20))), ".idx.gz")   # issue 8 R1
     return c.n
 
 
@@ -311,6 +315,8 @@ def gen_png():
     c.add("bomb-idat-64m", png(w=16384, h=1366, raw=bytes(1366 * (16384 * 3 + 1) - 7)))
     c.add("gray16-short-rows", png(depth=16, ctype=0, bpp=2, raw=rows(4, 4, 2)[:-3]))
     c.add("interlaced-truncated-pass", png(inter=1, raw=rows(4, 4)[:10]))
+    # F2 (fuzz_png): a zTXt chunk declaring 1.8 GB that libpng would allocate before reading.
+    c.add("ztxt-length-1.8g", SIG + ihdr(ctype=3) + struct.pack(">I", 0x70000000) + b"zTXt" + b"PLTEK\x82")
     return c.n
 
 
