@@ -4,7 +4,13 @@
 #   tests/fuzz/run.sh build [NAME...]            build build/fuzz/fuzz_NAME (all by default)
 #   tests/fuzz/run.sh run SECONDS [NAME...]      build, then run each harness for SECONDS, in turn
 #   tests/fuzz/run.sh replay DIR NAME            run harness NAME once over every file in DIR
+#   tests/fuzz/run.sh totals                     executions so far per harness (from stats.txt)
+#   tests/fuzz/run.sh campaign UNTIL [NAME...]   FUZZ_LANES (2) harnesses at a time, each in turn
+#                                                the one furthest below FUZZ_TARGET (10^7) total
+#                                                executions, in runs of FUZZ_CHUNK (600) s, until
+#                                                UNTIL (a `date -d` time, e.g. 21:45 UTC)
 #
+# FUZZ_NOBUILD=1: run the harnesses as built (no rebuild when someone edits src/ mid-campaign).
 # NAME is one of: frm npy idx png inflate json onnx tfjs frc (harnesses whose reader does not
 # build yet are skipped with a note).  Needs clang + libFuzzer (Debian: clang, libclang-rt-dev
 # or clang-14 libclang-rt-14-dev).  Run from the repository root.
@@ -68,13 +74,23 @@ build_lib() {
         fi
     done | xargs -r -n 2 -P "${FUZZ_JOBS:-2}" sh -c \
         "$CC_FUZZ $CFLAGS_F -fsanitize=fuzzer-no-link -c \"\$0\" -o \"\$1\" 2>\"\$1.log\" || { echo \"fuzz: \$0 does not compile (see \$1.log); left out\" >&2; rm -f \"\$1\"; }"
-    rm -f $B/libfrtui-fuzz.a
-    ar rcs $B/libfrtui-fuzz.a $B/obj/*.o
+    # Re-archive only when an object changed: several `run.sh run` may go at once (one per
+    # core), and one of them deleting the archive while another links would break that link.
+    if [ ! -f $B/libfrtui-fuzz.a ] || [ -n "$(find $B/obj -name '*.o' -newer $B/libfrtui-fuzz.a | head -n 1)" ]; then
+        rm -f $B/libfrtui-fuzz.a.tmp.$$
+        ar rcs $B/libfrtui-fuzz.a.tmp.$$ $B/obj/*.o && mv -f $B/libfrtui-fuzz.a.tmp.$$ $B/libfrtui-fuzz.a
+    fi
 }
 
 build_one() {
     n=$1
+    if [ -n "${FUZZ_NOBUILD:-}" ]; then [ -x $B/fuzz_$n ]; return; fi
     [ -f tests/fuzz/fuzz_$n.c ] || { echo "fuzz: no harness tests/fuzz/fuzz_$n.c" >&2; return 1; }
+    # Up to date: relinking a harness another run.sh is executing gains nothing.
+    if [ -x $B/fuzz_$n ] && [ $B/fuzz_$n -nt $B/libfrtui-fuzz.a ] && [ $B/fuzz_$n -nt tests/fuzz/fuzz_$n.c ] \
+            && [ -z "$(find tests/fuzz -name '*.h' -newer $B/fuzz_$n | head -n 1)" ]; then
+        return 0
+    fi
     if ! $CC_FUZZ $CFLAGS_F -fsanitize=fuzzer -o $B/fuzz_$n tests/fuzz/fuzz_$n.c $B/libfrtui-fuzz.a \
             $PKG_LIBS -lpthread -lm 2>$B/fuzz_$n.log; then
         echo "fuzz: fuzz_$n does not link yet (see $B/fuzz_$n.log); skipped" >&2
@@ -117,6 +133,13 @@ seed() {
     fi
 }
 
+# "NAME total-executions total-seconds last-exec/s" from stats.txt.
+total() {
+    awk -v n="$1" '$2 == n { split($4, a, "="); split($5, b, "=");
+                             if (a[2] ~ /^[0-9]+$/) { e += a[2]; s += $3 + 0; r = b[2] + 0 } }
+        END { printf "%s %d %d %d\n", n, e, s, r }' $B/stats.txt 2>/dev/null || echo "$1 0 0 0"
+}
+
 maxlen() {
     case $1 in frm|onnx|tfjs|frc) echo 262144 ;; png) echo 65536 ;; *) echo 16384 ;; esac
 }
@@ -138,7 +161,7 @@ replay)
 run)
     secs=${1:-60}; [ $# -gt 0 ] && shift
     names=${*:-$ALL}
-    build_lib
+    [ -n "${FUZZ_NOBUILD:-}" ] || build_lib
     found=0
     for n in $names; do
         build_one "$n" || continue
@@ -163,6 +186,37 @@ run)
         fi
     done
     exit $found ;;
+totals)
+    for n in $ALL; do total $n; done | awk -v t="${FUZZ_TARGET:-10000000}" \
+        '{ printf "%-8s %12d execs %7d s  %s\n", $1, $2, $3, ($2 >= t ? ">= target" : "") }' ;;
+campaign)
+    until=$(date -u -d "${1:?campaign UNTIL}" +%s) || exit 2
+    shift
+    names=${*:-$ALL}
+    build_lib
+    for n in $names; do build_one "$n" || true; done
+    rm -rf $B/lock; mkdir -p $B/lock
+    lane() {
+        while :; do
+            left=$(( until - $(date -u +%s) ))
+            [ $left -lt 60 ] && return
+            pick=
+            # Nearest to the target first (remaining executions / last rate): as many readers
+            # as possible get there; the slowest one takes what time is left.
+            for n in $(for m in $names; do total $m; done | awk -v t="${FUZZ_TARGET:-10000000}" \
+                    '$2 < t { print (t - $2) / ($4 > 0 ? $4 : 1), $1 }' | sort -n | awk '{print $2}'); do
+                if [ -x $B/fuzz_$n ] && mkdir $B/lock/$n 2>/dev/null; then pick=$n; break; fi
+            done
+            [ -n "$pick" ] || return
+            secs=${FUZZ_CHUNK:-600}; [ $left -lt $((secs + 30)) ] && secs=$((left - 30))
+            FUZZ_NOBUILD=1 sh "$0" run "$secs" "$pick"
+            rmdir $B/lock/$pick
+        done
+    }
+    i=0
+    while [ $i -lt "${FUZZ_LANES:-2}" ]; do lane & i=$((i + 1)); sleep 2; done
+    wait
+    sh "$0" totals ;;
 *)
-    sed -n '2,20p' "$0"; exit 2 ;;
+    sed -n '2,26p' "$0"; exit 2 ;;
 esac
