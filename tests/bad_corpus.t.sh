@@ -9,37 +9,13 @@
 # A format whose CLI consumer is not wired yet is skipped with a note.  Prints "N passed, N failed".
 # Run from the repository root (tests/run.sh does).  Regenerate the npy/idx/png corpora with
 # /usr/bin/python3 tests/tools/gen_bad.py.
-BIN=${FRTUI_BIN:-./frtui}
+. tests/lib.sh
+fr_t_init bad_corpus
 MODEL=tests/onnx/mlp.onnx
-pass=0; fail=0
 if [ ! -x "$BIN" ]; then
     echo "bad_corpus: $BIN missing; skipping"; echo "0 passed, 0 failed"; exit 0
 fi
-T=${TMPDIR:-/tmp}/bad_corpus.$$
-mkdir -p "$T/out"
-trap 'rm -rf "$T"' EXIT INT TERM
 export FRTUI_THREADS=1
-TO=; command -v timeout >/dev/null 2>&1 && TO="timeout -s KILL 10"
-
-# check LABEL NAME_IN_MESSAGE CMD...: runs CMD (stdin /dev/null, output into $T/out/x.frm).
-check() {
-    label=$1; want=$2; shift 2
-    rm -rf "$T/out"; mkdir -p "$T/out"
-    $TO "$@" >"$T/stdout" 2>"$T/stderr" </dev/null
-    rc=$?
-    lines=$(wc -l <"$T/stderr" | tr -d ' ')
-    left=$(ls -A "$T/out" | head -n 3 | tr '\n' ' ')
-    why=
-    if [ "$rc" -ge 128 ]; then why="killed by signal $((rc - 128))$([ "$rc" = 137 ] && echo ' (hang? 10 s timeout)')"
-    elif [ "$rc" != 2 ]; then why="exit $rc, want 2"
-    elif [ "$lines" != 1 ]; then why="$lines stderr lines, want 1"
-    elif ! grep -qF -- "$want" "$T/stderr"; then why="message does not name $want"
-    elif [ -n "$left" ]; then why="left output behind: $left"
-    fi
-    if [ -z "$why" ]; then pass=$((pass + 1)); else
-        fail=$((fail + 1)); echo "not ok - $label: $why: $(head -c 300 "$T/stderr")"
-    fi
-}
 
 # Valid inputs for the probes and for --eval next to a bad --labels.
 # tests/onnx/mlp.onnx takes 8x1x1 inputs: a 4-dim IDX of 2 samples, N,C,H,W = 2,8,1,1.
@@ -59,8 +35,8 @@ for fmt in npy idx; do
     if [ "$import_ok" != 1 ]; then echo "bad_corpus: '$BIN import --calib' not usable yet; skipping $fmt"; continue; fi
     for f in tests/bad/$fmt/*; do
         case $f in
-        *labels*) check "$f" "$f" "$BIN" import "$MODEL" --eval "$T/good.idx" --labels "$f" -o "$T/out/x.frm" ;;
-        *)        check "$f" "$f" "$BIN" import "$MODEL" --calib "$f" -o "$T/out/x.frm" ;;
+        *labels*) fr_refused "$f" "$f" "$BIN" import "$MODEL" --eval "$T/good.idx" --labels "$f" -o "$T/out/x.frm" ;;
+        *)        fr_refused "$f" "$f" "$BIN" import "$MODEL" --calib "$f" -o "$T/out/x.frm" ;;
         esac
     done
 done
@@ -69,7 +45,7 @@ if [ -d tests/bad/png ]; then
     if [ "$import_ok" != 1 ]; then echo "bad_corpus: '$BIN import --calib DIR' not usable yet; skipping png"; else
         for f in tests/bad/png/*.png; do
             rm -rf "$T/png"; mkdir -p "$T/png"; cp "$f" "$T/png/"
-            check "$f" "$(basename "$f")" "$BIN" import "$MODEL" --calib "$T/png" -o "$T/out/x.frm"
+            fr_refused "$f" "$(basename "$f")" "$BIN" import "$MODEL" --calib "$T/png" -o "$T/out/x.frm"
         done
     fi
 fi
@@ -78,10 +54,9 @@ if [ -d tests/bad/frm ]; then
     probe=$(ls tests/bad/frm/*.frm | head -n 1)
     "$BIN" eval "$probe" >/dev/null 2>"$T/probe.err" </dev/null
     if grep -qF "$probe" "$T/probe.err"; then
-        for f in tests/bad/frm/*.frm; do check "$f" "$f" "$BIN" eval "$f"; done
+        for f in tests/bad/frm/*.frm; do fr_refused "$f" "$f" "$BIN" eval "$f"; done
     else
         echo "bad_corpus: '$BIN eval' not available yet; skipping frm"
     fi
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+fr_t_done

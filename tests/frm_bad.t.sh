@@ -4,32 +4,19 @@
 # Prints "N passed, N failed".  Skips (0 passed, 0 failed) while $FRTUI_BIN has no `info`.
 # Run from the repository root (tests/run.sh does).  Regenerate the corpus with
 # `build/release/tests/test_frm --gen-bad tests/bad/frm`.
-BIN=${FRTUI_BIN:-./frtui}
+. tests/lib.sh
+fr_t_init frm_bad
 DIR=tests/bad/frm
-pass=0; fail=0
 if [ ! -x "$BIN" ] || [ ! -d "$DIR" ]; then
     echo "frm_bad: $BIN or $DIR missing; skipping"
     echo "0 passed, 0 failed"; exit 0
 fi
-tmp=${TMPDIR:-/tmp}/frm_bad.$$
-trap 'rm -f "$tmp.out" "$tmp.err"' EXIT INT TERM
 # Probe: `info` is wired when its error message for a bad bundle names that bundle.
 probe=$(ls "$DIR"/*.frm | head -n 1)
-"$BIN" info "$probe" >"$tmp.out" 2>"$tmp.err" </dev/null
-if ! grep -qF "$probe" "$tmp.err"; then
+"$BIN" info "$probe" >"$T/stdout" 2>"$T/stderr" </dev/null
+if ! grep -qF "$probe" "$T/stderr"; then
     echo "frm_bad: '$BIN info' not available yet; skipping"
     echo "0 passed, 0 failed"; exit 0
 fi
-for f in "$DIR"/*.frm; do
-    "$BIN" info "$f" >"$tmp.out" 2>"$tmp.err" </dev/null
-    rc=$?
-    lines=$(wc -l <"$tmp.err" | tr -d ' ')
-    if [ "$rc" = 2 ] && [ "$lines" = 1 ] && grep -qF "$f" "$tmp.err"; then
-        pass=$((pass + 1))
-    else
-        fail=$((fail + 1))
-        echo "not ok - $f: exit $rc, $lines stderr line(s): $(head -c 300 "$tmp.err")"
-    fi
-done
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+for f in "$DIR"/*.frm; do fr_refused "$f" "$f" "$BIN" info "$f"; done
+fr_t_done
