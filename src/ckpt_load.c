@@ -1,0 +1,338 @@
+/* ckpt_load.c — the validating .frc loader (fr_ckpt_load, fr_ckpt_load_mem).  Split from
+ * ckpt.c, which writes what this reads; layout in ckpt.c's header comment.
+ *
+ * Design note: every frame's declared size goes through fr_mem_check before its buffer is
+ * allocated (a 81-byte file may declare a 6 GiB frame), then a bounds-checked cursor decodes
+ * it: every count is checked against the bytes that remain before anything is allocated, and
+ * every structural value (status, method, bits, shapes) against its range.
+ */
+#include "frtui/ckpt.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "ckpt_int.h"
+
+/* ---- bounds-checked cursor over one frame's raw bytes ------------------------------------- */
+
+typedef struct rd {
+    const uint8_t *p;
+    size_t n, off;
+    int bad;
+    fr_err *e;
+    const char *name, *what;
+} rd;
+
+static int rfail(rd *r, const char *fmt, const char *arg)
+{
+    if (!r->bad) {
+        char m[256];
+        snprintf(m, sizeof m, fmt, arg);
+        fr_err_set(r->e, FR_EINPUT, "%s: %s frame: %s", r->name, r->what, m);
+    }
+    r->bad = 1;
+    return 0;
+}
+static const uint8_t *rget(rd *r, size_t n)
+{
+    if (r->bad) return NULL;
+    if (n > r->n - r->off) { rfail(r, "%s", "truncated (a count or length runs past the frame)"); return NULL; }
+    const uint8_t *q = r->p + r->off;
+    r->off += n;
+    return q;
+}
+#define RD_FN(name_, T) static T name_(rd *r) { T v = 0; const uint8_t *q = rget(r, sizeof v); if (q) memcpy(&v, q, sizeof v); return v; }
+RD_FN(rd_u8, uint8_t)
+RD_FN(rd_u32, uint32_t)
+RD_FN(rd_i32, int32_t)
+RD_FN(rd_u64, uint64_t)
+RD_FN(rd_i64, int64_t)
+RD_FN(rd_f32, float)
+RD_FN(rd_f64, double)
+static void rd_str(rd *r, char *dst, size_t cap, const char *field)
+{
+    dst[0] = 0;
+    uint16_t l = 0;
+    const uint8_t *q = rget(r, 2);
+    if (!q) return;
+    memcpy(&l, q, 2);
+    if (l >= cap) { rfail(r, "%s is too long", field); return; }
+    q = rget(r, l);
+    if (!q) return;
+    if (memchr(q, 0, l)) { rfail(r, "%s contains a NUL byte", field); return; }
+    memcpy(dst, q, l);
+    dst[l] = 0;
+}
+/* n elements of `size` bytes, into a new array (NULL when n == 0 or on error). */
+static void *rd_arr(rd *r, size_t n, size_t size, const char *field)
+{
+    if (r->bad || n == 0) return NULL;
+    if (n > (r->n - r->off) / size) { rfail(r, "%s: count exceeds the frame", field); return NULL; }
+    void *d = fr_xmalloc(n * size);
+    memcpy(d, rget(r, n * size), n * size);
+    return d;
+}
+
+/* ---- decoding ----------------------------------------------------------------------------- */
+
+static void dec_cfg(rd *r, fr_run_config *g)
+{
+    g->method = (fr_method)rd_i32(r); g->bits = rd_i32(r); g->act_bits = rd_i32(r); g->first_last_bits = rd_i32(r);
+    g->layerwise = rd_i32(r); g->iters = rd_i32(r); g->batch = rd_i32(r); g->lr = rd_f32(r); g->act_lr = rd_f32(r);
+    g->lambda = rd_f32(r); g->qdrop = rd_i32(r); g->drop_p = rd_f32(r); g->per_channel = rd_i32(r);
+    g->symmetric = rd_i32(r); g->init_minmax = rd_i32(r); g->n_calib = rd_i32(r); g->seed = rd_u64(r);
+    g->threads = rd_i32(r); g->step_mode = rd_i32(r); g->max_cache_mb = (size_t)rd_u64(r);
+    rd_str(r, g->preset, sizeof g->preset, "preset");
+}
+
+static void dec_meta(rd *r, fr_ckpt *c)
+{
+    uint32_t nn = rd_u32(r), nu = rd_u32(r), nc = rd_u32(r);
+    if (nn < 2 || nn > 1000000) { rfail(r, "%s", "node count out of range"); return; }
+    if (nu < 1 || nu > nn) { rfail(r, "%s", "unit count out of range"); return; }
+    if (nc < 1 || nc > 100000000) { rfail(r, "%s", "calibration sample count out of range"); return; }
+    c->n_nodes = (int)nn; c->n_units = (int)nu; c->n_calib = (int)nc;
+    c->cur_unit = rd_i32(r); c->iter = rd_i32(r);
+    for (int i = 0; i < 4; i++) c->rng.s[i] = rd_u64(r);
+    for (int i = 0; i < 4; i++) c->drop_rng.s[i] = rd_u64(r);
+    dec_cfg(r, &c->cfg);
+    c->model_fp = rd_u64(r); c->calib_fp = rd_u64(r);
+    rd_str(r, c->bundle_path, sizeof c->bundle_path, "bundle path");
+    rd_str(r, c->model_name, sizeof c->model_name, "model name");
+    c->blas_threads = rd_i32(r);
+    c->acc_fp = rd_f64(r); c->acc_q = rd_f64(r);
+    c->run_status = rd_i32(r); c->it_total = rd_i64(r);
+    if (r->bad) return;
+    if (c->cur_unit < -1 || c->cur_unit >= c->n_units) { rfail(r, "%s", "running unit index out of range"); return; }
+    if (c->iter < 0 || c->iter > 10000000) { rfail(r, "%s", "iteration counter out of range"); return; }
+    fr_err sub;
+    if (fr_run_config_check(&c->cfg, &sub)) { rfail(r, "run settings: %.200s", sub.msg); return; }
+    if (c->blas_threads < 1 || c->blas_threads > 256) rfail(r, "%s", "thread count out of range");
+}
+
+static void dec_tensor(rd *r, fr_ckpt_tensor *t, int learnable, int64_t max_n)
+{
+    rd_str(r, t->name, sizeof t->name, "tensor name");
+    t->n = rd_u32(r);
+    if (r->bad) return;
+    if (t->n == 0 || (int64_t)t->n > max_n) { rfail(r, "tensor %s: element count out of range", t->name); return; }
+    t->data = rd_arr(r, t->n, 4, t->name);
+    if (learnable) {
+        uint8_t mv = rd_u8(r);
+        if (mv > 1) { rfail(r, "tensor %s: bad moments flag", t->name); return; }
+        if (mv) { t->m = rd_arr(r, t->n, 4, t->name); t->v = rd_arr(r, t->n, 4, t->name); }
+    }
+}
+
+static void dec_unit(rd *r, fr_ckpt_unit *U, int k)
+{
+    uint32_t idx = rd_u32(r);
+    if (!r->bad && idx != (uint32_t)k) { rfail(r, "%s", "unit frames are out of order"); return; }
+    rd_str(r, U->name, sizeof U->name, "unit name");
+    U->status = rd_i32(r); U->method = rd_i32(r); U->iters = rd_i32(r); U->bits = rd_i32(r);
+    if (r->bad) return;
+    if (U->status < FR_UNIT_PENDING || U->status > FR_UNIT_FALLBACK) { rfail(r, "unit %s: bad status", U->name); return; }
+    if (U->method < 0 || U->method >= FR_METHOD__COUNT) { rfail(r, "unit %s: bad method", U->name); return; }
+    if (U->iters < 0 || U->iters > 10000000) { rfail(r, "unit %s: iterations out of range", U->name); return; }
+    if (U->bits < 2 || U->bits > 8) { rfail(r, "unit %s: bits out of range", U->name); return; }
+    uint32_t nl = rd_u32(r);
+    if (!r->bad && nl > (uint32_t)U->iters + 1) { rfail(r, "unit %s: more losses than iterations", U->name); return; }
+    U->n_loss = (int)nl;
+    U->loss = rd_arr(r, nl, 4, "loss history");
+    U->loss_rec = rd_arr(r, nl, 4, "loss history");
+    U->loss_rtn = rd_f64(r); U->loss_before = rd_f64(r); U->loss_after = rd_f64(r);
+    rd_str(r, U->note, sizeof U->note, "note");
+    uint32_t nly = rd_u32(r);
+    if (r->bad) return;
+    if (nly > 32 || (U->status != FR_UNIT_PENDING && nly == 0) || (U->status == FR_UNIT_PENDING && nly)) {
+        rfail(r, "unit %s: layer count does not fit its status", U->name);
+        return;
+    }
+    U->n_layers = (int)nly;
+    if (!nly) return;
+    U->layers = fr_xcalloc(nly, sizeof *U->layers);
+    for (uint32_t l = 0; l < nly && !r->bad; l++) {
+        fr_ckpt_layer *L = &U->layers[l];
+        rd_str(r, L->name, sizeof L->name, "layer name");
+        L->node = rd_i32(r); L->method = rd_i32(r); L->bits = rd_i32(r); L->ns1 = rd_i32(r);
+        L->o = rd_i32(r); L->i = rd_i32(r); L->kh = rd_i32(r); L->kw = rd_i32(r); L->is_conv = rd_i32(r);
+        L->n = rd_i64(r);
+        L->finalized = rd_u8(r); L->fell_back = rd_u8(r); L->nonfinite = rd_u8(r);
+        if (r->bad) return;
+        if (L->method < 0 || L->method >= FR_QM__COUNT || L->bits < 2 || L->bits > 8 || L->o < 1 || L->i < 1 ||
+            L->kh < 1 || L->kw < 1 || (L->ns1 != 1 && L->ns1 != L->o) || L->finalized > 1 || L->fell_back > 1 ||
+            L->nonfinite > 1 || L->is_conv < 0 || L->is_conv > 1) {
+            rfail(r, "layer %s: a field is out of range", L->name);
+            return;
+        }
+        int64_t n = (int64_t)L->o * L->i;
+        if (n > (1LL << 31) / L->kh || n * L->kh > (1LL << 31) / L->kw || n * L->kh * L->kw != L->n) {
+            rfail(r, "layer %s: element count does not match its shape", L->name);
+            return;
+        }
+        L->n_params = rd_u8(r);
+        if (L->n_params > FR_CKPT_MAX_PARAMS) { rfail(r, "layer %s: too many tensors", L->name); return; }
+        for (int p = 0; p < L->n_params && !r->bad; p++) dec_tensor(r, &L->params[p], 1, L->n);
+        L->n_frozen = rd_u8(r);
+        if (L->n_frozen > FR_CKPT_MAX_FROZEN) { rfail(r, "layer %s: too many frozen tensors", L->name); return; }
+        for (int p = 0; p < L->n_frozen && !r->bad; p++) dec_tensor(r, &L->frozen[p], 0, L->n);
+        L->has_result = rd_u8(r);
+        if (L->has_result > 1) { rfail(r, "layer %s: bad result flag", L->name); return; }
+        if (L->has_result) {
+            L->s1 = rd_arr(r, (size_t)L->ns1, 4, "s1");
+            L->zp = rd_arr(r, (size_t)L->ns1, 4, "zero points");
+            L->code = rd_arr(r, (size_t)L->n, 4, "codes");
+            if (r->bad) return;
+            int32_t lo = -(1 << (L->bits - 1)), hi = (1 << L->bits) - 1;
+            for (int g = 0; g < L->ns1; g++)
+                if (!(L->s1[g] > 0) || !(L->zp[g] >= 0 && L->zp[g] <= (float)hi)) {
+                    rfail(r, "layer %s: a scale or zero point is out of range", L->name);
+                    return;
+                }
+            for (int64_t q = 0; q < L->n; q++)
+                if (L->code[q] < lo || L->code[q] > hi) { rfail(r, "layer %s: a code is outside the grid", L->name); return; }
+        }
+    }
+}
+
+static void dec_actq(rd *r, fr_ckpt *c)
+{
+    uint32_t n = rd_u32(r);
+    if (r->bad) return;
+    if (n > (uint32_t)c->n_nodes) { rfail(r, "%s", "more activation quantizers than nodes"); return; }
+    c->n_aq = (int)n;
+    if (!n) return;
+    c->aq = fr_xcalloc(n, sizeof *c->aq);
+    for (uint32_t j = 0; j < n && !r->bad; j++) {
+        fr_aquant *a = &c->aq[j].aq;
+        c->aq[j].node = rd_i32(r); a->bits = rd_i32(r);
+        a->qmax = rd_f32(r); a->zp = rd_f32(r); a->s = rd_f32(r); a->s_m = rd_f32(r); a->s_v = rd_f32(r);
+        a->s_g = rd_f32(r); a->s_init = rd_f32(r); a->nonfinite = rd_i32(r);
+        if (!r->bad && (c->aq[j].node < 1 || c->aq[j].node >= c->n_nodes || a->bits < 2 || a->bits > 8 || !(a->s > 0)))
+            rfail(r, "%s", "an activation quantizer field is out of range");
+    }
+}
+
+int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c, fr_err *e)
+{
+    memset(c, 0, sizeof *c);
+    if (n < FR_CKPT_HEADER_LEN) return fr_err_set(e, FR_EINPUT, "%s: not a checkpoint (file is only %zu bytes)", name, n);
+    if (memcmp(buf, "FRTC", 4) != 0) {
+        if (memcmp(buf, "FRTM", 4) == 0) return fr_err_set(e, FR_EINPUT, "%s: is a model bundle (.frm), not a checkpoint", name);
+        return fr_err_set(e, FR_EINPUT, "%s: not a checkpoint (bad magic)", name);
+    }
+    uint16_t major, minor;
+    uint32_t flags, hlen, nf;
+    memcpy(&major, buf + 4, 2); memcpy(&minor, buf + 6, 2);
+    memcpy(&flags, buf + 8, 4); memcpy(&hlen, buf + 12, 4); memcpy(&nf, buf + 16, 4);
+    if (major != FR_CKPT_MAJOR)
+        return fr_err_set(e, FR_EINPUT, "%s: checkpoint version %u.%u is not supported (this frtui reads %d.x)", name, major,
+                          minor, FR_CKPT_MAJOR);
+    uint64_t hh;
+    memcpy(&hh, buf + 24, 8);
+    if (hh != fr_fnv1a(FR_FNV_INIT, buf, 24)) return fr_err_set(e, FR_EINPUT, "%s: header checksum mismatch", name);
+    if (hlen < FR_CKPT_HEADER_LEN || hlen > n) return fr_err_set(e, FR_EINPUT, "%s: bad header length %u", name, hlen);
+    if (nf < 3 || nf > MAX_FRAMES) return fr_err_set(e, FR_EINPUT, "%s: bad frame count %u", name, nf);
+    c->major = major; c->minor = minor; c->flags = flags;
+    size_t off = hlen;
+    int rc = FR_OK;
+    uint32_t k;
+    int seen_end = 0, units = 0, seen_actq = 0;
+    ZSTD_DCtx *dc = ZSTD_createDCtx();
+    FR_ASSERT(dc);
+    for (k = 0; k < nf && !rc; k++) {
+        if (n - off < 32) { rc = fr_err_set(e, FR_EINPUT, "%s: truncated (frame %u of %u missing)", name, k + 1, nf); break; }
+        uint32_t type, res;
+        uint64_t raw_len, comp_len, fnv;
+        memcpy(&type, buf + off, 4); memcpy(&res, buf + off + 4, 4); memcpy(&raw_len, buf + off + 8, 8);
+        memcpy(&comp_len, buf + off + 16, 8); memcpy(&fnv, buf + off + 24, 8);
+        off += 32;
+        if (type < FT_META || type > FT_END || res != 0) { rc = fr_err_set(e, FR_EINPUT, "%s: frame %u has unknown type %u", name, k + 1, type); break; }
+        if (comp_len > n - off) { rc = fr_err_set(e, FR_EINPUT, "%s: truncated (frame %u runs past the end of the file)", name, k + 1); break; }
+        if (raw_len > SIZE_MAX || (rc = fr_mem_check(e, (size_t)raw_len, "%s: frame %u", name, k + 1))) {
+            if (!rc) rc = fr_err_set(e, FR_ENOMEM, "%s: frame %u declares %llu bytes", name, k + 1, (unsigned long long)raw_len);
+            break;
+        }
+        unsigned long long cs = ZSTD_getFrameContentSize(buf + off, comp_len);
+        size_t fs = ZSTD_findFrameCompressedSize(buf + off, comp_len);
+        if (cs == ZSTD_CONTENTSIZE_ERROR || cs == ZSTD_CONTENTSIZE_UNKNOWN || ZSTD_isError(fs) || fs != comp_len) {
+            rc = fr_err_set(e, FR_EINPUT, "%s: frame %u: zstd frame is corrupt or truncated", name, k + 1);
+            break;
+        }
+        if (cs != raw_len) { rc = fr_err_set(e, FR_EINPUT, "%s: frame %u: zstd content size %llu, record says %llu", name, k + 1, cs, (unsigned long long)raw_len); break; }
+        /* raw_len comes from the file: a failed allocation is an input error, not an abort. */
+        uint8_t *raw = malloc(raw_len ? raw_len : 1);
+        if (!raw) { rc = fr_err_set(e, FR_ENOMEM, "%s: frame %u: out of memory (%llu bytes)", name, k + 1, (unsigned long long)raw_len); break; }
+        size_t got = ZSTD_decompressDCtx(dc, raw, raw_len ? raw_len : 1, buf + off, comp_len);
+        if (ZSTD_isError(got) || got != raw_len) {
+            rc = fr_err_set(e, FR_EINPUT, "%s: frame %u: zstd data is corrupt (%s)", name, k + 1,
+                            ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
+            free(raw);
+            break;
+        }
+        if (fr_fnv1a(FR_FNV_INIT, raw, raw_len) != fnv) {
+            rc = fr_err_set(e, FR_EINPUT, "%s: frame %u: checksum mismatch", name, k + 1);
+            free(raw);
+            break;
+        }
+        off += comp_len;
+        static const char *const names[] = {"", "META", "UNIT", "ACTQ", "END"};
+        rd r = {raw, raw_len, 0, 0, e, name, names[type]};
+        if ((k == 0) != (type == FT_META)) rfail(&r, "%s", "META must be the first frame and appear once");
+        else if (type == FT_META) {
+            dec_meta(&r, c);
+            if (!r.bad) c->units = fr_xcalloc((size_t)c->n_units, sizeof *c->units);
+        } else if (type == FT_UNIT) {
+            if (units >= c->n_units || seen_actq) rfail(&r, "%s", "more unit frames than units");
+            else { dec_unit(&r, &c->units[units], units); units++; }
+        } else if (type == FT_ACTQ) {
+            if (seen_actq || units != c->n_units) rfail(&r, "%s", "ACTQ frame out of place");
+            else { seen_actq = 1; dec_actq(&r, c); }
+        } else {
+            uint32_t cnt = rd_u32(&r);
+            if (!r.bad && (cnt != k || !seen_actq)) rfail(&r, "%s", "END frame out of place");
+            seen_end = 1;
+        }
+        if (!r.bad && r.off != r.n) rfail(&r, "%s", "has trailing bytes");
+        free(raw);
+        if (r.bad) { rc = e ? e->code : FR_EINPUT; if (!rc) rc = FR_EINPUT; break; }
+        if (seen_end && k + 1 != nf) { rc = fr_err_set(e, FR_EINPUT, "%s: END frame is not the last frame", name); break; }
+    }
+    ZSTD_freeDCtx(dc);
+    if (!rc && !seen_end) rc = fr_err_set(e, FR_EINPUT, "%s: truncated (no END frame)", name);
+    if (!rc && off != n) rc = fr_err_set(e, FR_EINPUT, "%s: %zu bytes of trailing data after the END frame", name, n - off);
+    if (!rc) {
+        /* Cross-checks inside the file. */
+        for (int u = 0; u < c->n_units && !rc; u++) {
+            const fr_ckpt_unit *U = &c->units[u];
+            int running = u == c->cur_unit;
+            if (running != (U->status == FR_UNIT_RUNNING) && !(running && U->status == FR_UNIT_FALLBACK))
+                rc = fr_err_set(e, FR_EINPUT, "%s: unit %s: status does not agree with the running unit", name, U->name);
+            else if (running && U->n_loss != c->iter)
+                rc = fr_err_set(e, FR_EINPUT, "%s: unit %s: %d losses for %d iterations", name, U->name, U->n_loss, c->iter);
+            for (int l = 0; l < U->n_layers && !rc; l++) {
+                const fr_ckpt_layer *L = &U->layers[l];
+                if (!running && U->status != FR_UNIT_PENDING && !L->has_result)
+                    rc = fr_err_set(e, FR_EINPUT, "%s: unit %s layer %s: finished but has no codes", name, U->name, L->name);
+                if (L->node < 1 || L->node >= c->n_nodes)
+                    rc = fr_err_set(e, FR_EINPUT, "%s: unit %s layer %s: node index out of range", name, U->name, L->name);
+            }
+        }
+    }
+    if (rc) fr_ckpt_free(c);
+    else snprintf(c->src, sizeof c->src, "%s", name);
+    return rc;
+}
+
+int fr_ckpt_load(const char *path, fr_ckpt *c, fr_err *e)
+{
+    memset(c, 0, sizeof *c);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    int rc = fr_read_file(path, FR_MAX_ALLOC, &buf, &n, e);
+    if (rc) return rc;
+    rc = fr_ckpt_load_mem(buf, n, path, c, e);
+    free(buf);
+    return rc;
+}
