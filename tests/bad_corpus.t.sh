@@ -12,9 +12,7 @@
 . tests/lib.sh
 fr_t_init bad_corpus
 MODEL=tests/onnx/mlp.onnx
-if [ ! -x "$BIN" ]; then
-    echo "bad_corpus: $BIN missing; skipping"; echo "0 passed, 0 failed"; exit 0
-fi
+[ -x "$BIN" ] || fr_t_skip "$BIN missing"
 export FRTUI_THREADS=1
 
 # Valid inputs for the probes and for --eval next to a bad --labels.

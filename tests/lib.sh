@@ -9,8 +9,11 @@
 #                    (so no crash: status < 128) within 10 s, exactly one stderr line, that
 #                    line containing WANT (the file's name), and nothing left in $T/out.
 #                    Counts a pass or prints "not ok - LABEL: why: message".
+#   fr_t_skip WHY    prints "NAME: WHY; skipping" and "0 passed, 0 failed", exits 0 (a feature
+#                    or file the script needs is missing).
 #   fr_t_done        prints "N passed, N failed"; its status is the script's.
 fr_t_init() {
+    FR_T_NAME=$1
     BIN=${FRTUI_BIN:-./frtui}
     pass=0; fail=0
     T=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 1
@@ -36,6 +39,12 @@ fr_refused() {
     if [ -z "$why" ]; then pass=$((pass + 1)); return 0; fi
     fail=$((fail + 1)); echo "not ok - $label: $why: $(head -c 300 "$T/stderr")"
     return 1
+}
+
+fr_t_skip() {
+    echo "$FR_T_NAME: $*; skipping"
+    echo "0 passed, 0 failed"
+    exit 0
 }
 
 fr_t_done() {

@@ -11,7 +11,7 @@
 # Prints "N passed, N failed".  Run from the repository root (tests/run.sh does).
 . tests/lib.sh
 fr_t_init mem_limits
-if [ ! -x "$BIN" ]; then echo "mem_limits: $BIN missing; skipping"; echo "0 passed, 0 failed"; exit 0; fi
+[ -x "$BIN" ] || fr_t_skip "$BIN missing"
 export FRTUI_THREADS=1
 R2=tests/regress/frc/R2-meta-declares-6g.frc
 MODEL=tests/onnx/mlp.onnx

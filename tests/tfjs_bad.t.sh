@@ -7,10 +7,7 @@
 . tests/lib.sh
 fr_t_init tfjs_bad
 DIR=tests/bad/tfjs
-if [ ! -x "$BIN" ] || [ ! -d "$DIR" ]; then
-    echo "tfjs_bad: $BIN or $DIR missing; skipping"
-    echo "0 passed, 0 failed"; exit 0
-fi
+{ [ -x "$BIN" ] && [ -d "$DIR" ]; } || fr_t_skip "$BIN or $DIR missing"
 # Probe: `import` is wired for tfjs when a valid fixture imports and a bad one is refused with
 # a message naming it.
 good=tests/tfjs/seq_f32/model.json
@@ -19,8 +16,7 @@ probe=$(ls -d "$DIR"/*/ | head -n 1)
 good_rc=$?
 "$BIN" import "${probe}model.json" -o "$T/bad.frm" >"$T/stdout" 2>"$T/stderr" </dev/null
 if [ "$good_rc" != 0 ] || [ ! -s "$T/good.frm" ] || ! grep -qF "$probe" "$T/stderr"; then
-    echo "tfjs_bad: '$BIN import' does not support tfjs models yet; skipping"
-    echo "0 passed, 0 failed"; exit 0
+    fr_t_skip "'$BIN import' does not support tfjs models yet"
 fi
 for d in "$DIR"/*/; do fr_refused "$d" "$d" "$BIN" import "${d}model.json" -o "$T/out/x.frm"; done
 fr_t_done
