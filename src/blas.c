@@ -15,23 +15,27 @@
  *   - The decision is visible: fr_blas_describe() gives "SkylakeX (auto: cpu has avx512)" and
  *     the TUI status bar, `frtui info --verbose` and the bench print it.
  *
- *   Threading decision (2-core machines; worker + UI + OpenBLAS):
- *   - OpenBLAS gets FRTUI_THREADS threads (default 2), set once here.  Only the worker thread
- *     calls BLAS; OpenBLAS adds one pool thread.  The reconstruction's element-wise work
- *     (quantizer pass, im2col, loss, Adam) runs on the worker alone, between GEMMs.
+ *   Threading decision (2-core machines; worker + UI + compute threads):
+ *   - FRTUI_THREADS (default 2) is the number of *parts* every kernel region splits into
+ *     (src/par.c): the worker thread runs part 0, a pool thread the others.  OpenBLAS itself
+ *     runs single-threaded, always: on the unit sizes PTQ reconstructs its own threading gained
+ *     ~10 % per GEMM and lost more than that between GEMMs (a FlexRound iteration of a 32-ch
+ *     BasicBlock ran 18.8 ms with 2 OpenBLAS threads vs 10.6 ms with 1 on an idle machine), and
+ *     two thread pools would oversubscribe the cores.  Only `frtui bench` raises OpenBLAS's
+ *     count, to measure the sgemm peak the ratios are quoted against.
  *   - The UI thread gets no core of its own: it sleeps in poll() and wakes about every 100 ms
  *     (worker publication) or on a key; a frame builds in ~0.1 ms (160x48, `frtui bench`), so it
  *     needs ~0.1 % of a core.  Linux wake-up preemption runs a woken sleeper promptly even with
  *     two busy compute threads, so keys and redraws stay immediate; the worker never waits on
- *     the UI (snapshots, non-blocking wake pipe).  Lowering the worker's priority would not help
- *     the UI further and would also slow the OpenBLAS pool thread, which it does not control.
- *   - OpenBLAS 0.3.21 itself runs small GEMMs single-threaded (GEMM_MULTITHREAD_THRESHOLD), so
- *     the small units do not pay a hand-off per call.
- *   - On a shared/loaded VM two threads measured no faster than one for small units (the
- *     bench's Flex@1t column); FRTUI_THREADS=1 is the knob.  Results are bit-identical for a
- *     given thread count only, which is why checkpoints and bundles record it.
+ *     the UI (snapshots, non-blocking wake pipe).  The pool thread sleeps whenever the worker
+ *     is paused or between units, so a paused run costs nothing.
+ *   - Results are bit-identical for a given thread count (the part split is fixed by it, and
+ *     the dW partial sums are added in part order), which is why checkpoints and bundles record
+ *     it.
  */
 #include "frtui/blas.h"
+
+#include "frtui/par.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -126,8 +130,11 @@ void fr_blas_set_threads(int threads)
 {
     if (threads < 1) threads = 1;
     g_threads = threads;
-    openblas_set_num_threads(threads);
+    fr_par_set_threads(threads);
+    openblas_set_num_threads(1);
 }
+
+void fr_blas_set_gemm_threads(int threads) { openblas_set_num_threads(threads < 1 ? 1 : threads); }
 
 int fr_blas_threads(void) { return g_threads; }
 

@@ -422,7 +422,7 @@ int fr_ckpt_check_model(const fr_ckpt *c, const fr_model *m, const char *path, f
 int fr_ckpt_check_threads(const fr_ckpt *c, int threads, const char *path, fr_err *e)
 {
     if (threads > 0 && threads != c->blas_threads)
-        return fr_err_set(e, FR_EINPUT, "%s: the run used %d BLAS threads, this process %d; results would not be "
+        return fr_err_set(e, FR_EINPUT, "%s: the run used %d compute threads, this process %d; results would not be "
                           "bit-identical (set FRTUI_THREADS=%d)", path, c->blas_threads, threads, c->blas_threads);
     return FR_OK;
 }

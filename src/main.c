@@ -36,7 +36,7 @@ static void usage(FILE *f)
             "       frtui export-png RUN.frc --unit U --view V -o FILE.png   a view as a PNG\n"
             "       frtui train-samples [--out DIR]     retrain the Fashion-MNIST samples\n"
             "       frtui bench [--json PATH] [--quick] speed of the reconstruction loop (make bench)\n"
-            "environment: FRTUI_THREADS (BLAS threads, default 2); OPENBLAS_CORETYPE is respected\n",
+            "environment: FRTUI_THREADS (compute threads, default 2); OPENBLAS_CORETYPE is respected\n",
             FR_DEFAULT_SAMPLE);
 }
 

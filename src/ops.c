@@ -1,26 +1,14 @@
-/* ops.c — float32 NCHW operator kernels, forward and backward.  Contract: include/frtui/ops.h.
+/* ops.c — float32 NCHW operator kernels other than convolution (src/conv.c), forward and
+ * backward.  Contract: include/frtui/ops.h.
  *
  * Design note
- *   Ownership: nothing here allocates or keeps state; every buffer belongs to the caller.  The
- *   only working memory is the caller's conv scratch, sized by fr_conv_scratch().
- *   Threading: kernels are re-entrant; parallelism comes from OpenBLAS inside cblas_sgemm.
- *   Conv strategy, chosen per shape:
- *   - pointwise (1x1, stride 1, no padding): the input plane block [C_g, H*W] already *is* the
- *     column matrix, so one GEMM per sample-group and no scratch traffic;
- *   - depthwise (groups == c == o): direct loops.  im2col would build a [kh*kw, P] matrix per
- *     channel to feed a 1-row GEMM, which is all overhead.  The padded plane is split into
- *     stride phases in scratch so every tap is one flat vectorised sweep (see dw_flat);
- *     negative (cropping) padding, which no real model uses, falls back to im2col;
- *   - everything else: im2col per sample-group into scratch, then
- *     forward  Y_g[O_g, P] = W_g[O_g, K] * col[K, P]
- *     backward dW_g[O_g, K] += dy_g[O_g, P] * col^T  (beta 0 on the first sample, then 1)
- *              col = W_g^T * dy_g, then col2im into dx.
- *   Invariant for all window ops (conv, pools): window tap (ki, kj) of output (oy, ox) reads
- *   input (oy*sh - pt + ki*dh, ox*sw - pl + kj*dw); taps outside [0,H)x[0,W) are padding.
- *   tap_range() turns that into a half-open range of outputs, so inner loops carry no bounds
- *   tests.
- *   Reductions (bias grads, BN statistics, GAP) use 16-lane float partial sums per plane
- *   (sumf/dotf: vectorised, fixed order, so deterministic) and add the planes up in double.
+ *   Ownership: nothing here allocates or keeps state; every buffer belongs to the caller.
+ *   Threading: kernels are re-entrant.  The linear layer splits its GEMMs into fr_par parts
+ *   (src/par.c; OpenBLAS itself is single-threaded); everything element-wise runs on the
+ *   calling thread — at reconstruction sizes it is a few percent of an iteration.
+ *   Reductions (bias grads, BN statistics, GAP) use the 16-lane float partial sums of
+ *   ops_impl.h per plane (vectorised, fixed order, so deterministic) and add the planes up in
+ *   double.
  */
 #include "frtui/ops.h"
 
@@ -29,435 +17,60 @@
 #include <string.h>
 
 #include "frtui/common.h"
-
-/* -O2 in GCC 12 only vectorises loops whose trip count is a known multiple of the vector
- * width; the direct kernels below need the dynamic cost model to vectorise at all. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
-#endif
-
-/* ---- shapes ------------------------------------------------------------------------------- */
-
-int fr_conv_out_shape(fr_conv_shape *s)
-{
-    s->oh = s->ow = 0;
-    if (s->kh < 1 || s->kw < 1 || s->sh < 1 || s->sw < 1 || s->dh < 1 || s->dw < 1) return 0;
-    if (s->h < 1 || s->w < 1) return 0;
-    long eh = (long)s->h + s->pt + s->pb - (long)s->dh * (s->kh - 1) - 1;
-    long ew = (long)s->w + s->pl + s->pr - (long)s->dw * (s->kw - 1) - 1;
-    if (eh < 0 || ew < 0) return 0;
-    s->oh = (int)(eh / s->sh + 1);
-    s->ow = (int)(ew / s->sw + 1);
-    return 1;
-}
-
-static int is_pointwise(const fr_conv_shape *s)
-{
-    return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 &&
-           s->pt == 0 && s->pl == 0 && s->pb == 0 && s->pr == 0;
-}
-
-/* Depthwise convs (with non-negative padding; cropping ones take the im2col path) run
- * "polyphase flat": the zero-padded plane
- * (Hp = H+pt+pb, Wp = W+pl+pr) is split into sh*sw phase planes of Hq x Wq (Hq = ceil(Hp/sh),
- * Wq = ceil(Wp/sw)), phase (py, px) holding padded rows py, py+sh, ... and columns px, px+sw, ...
- * Tap (ki, kj) of output (oy, ox) reads padded (oy*sh + ki*dh, ox*sw + kj*dw), i.e. phase
- * ((ki*dh) % sh, (kj*dw) % sw) at (oy + ki*dh/sh, ox + kj*dw/sw).  With outputs laid out
- * "wide" (row pitch Wq, index i = oy*Wq + ox) every tap becomes one contiguous, branch-free,
- * vectorised sweep dst[i] += w * src[i + const].  Small planes would make those sweeps short,
- * so up to nb samples of one channel are stacked (sample k's planes at k*Hq*Wq, wide outputs
- * likewise) and one sweep covers L = ((kb-1)*Hq + OH-1)*Wq + OW outputs of kb samples.
- * Columns ox >= OW and rows oy >= OH of the wide layout are garbage: dropped on copy-out in
- * forward, zeroed in dy for backward.  Every index stays inside the phase buffers (see
- * dw_scratch_geom). */
-static int dw_flat(const fr_conv_shape *s)
-{
-    return s->groups == s->c && s->o == s->c && s->pt >= 0 && s->pl >= 0 && s->pb >= 0 && s->pr >= 0;
-}
-
-/* phase: floats of one sample's phase plane; pstride: distance between phases (nb samples). */
-typedef struct dw_geom { int hq, wq, nb; size_t phase, nph, pstride; } dw_geom;
-
-/* Bounds: the largest index read for a valid output of sample k,
- * k*Hq*Wq + (OH-1 + (kh-1)*dh/sh)*Wq + OW-1 + (kw-1)*dw/sw, is < (k+1)*Hq*Wq because
- * (OH-1)*sh + (kh-1)*dh <= Hp-1 (same for columns).  Garbage outputs lie below the last valid
- * one, so they read below it too: everything stays inside the kb planes written this chunk. */
-static dw_geom dw_scratch_geom(const fr_conv_shape *s)
-{
-    dw_geom g;
-    int hp = s->h + s->pt + s->pb, wp = s->w + s->pl + s->pr;
-    g.hq = (hp + s->sh - 1) / s->sh;
-    g.wq = (wp + s->sw - 1) / s->sw;
-    g.phase = (size_t)g.hq * g.wq;
-    g.nph = (size_t)s->sh * s->sw;
-    size_t nb = 4096 / g.phase;   /* ~16 KB of input per phase stack: sweeps long, L1/L2 warm */
-    g.nb = nb < 1 ? 1 : nb > 16 ? 16 : (int)nb;
-    g.pstride = (size_t)g.nb * g.phase;
-    return g;
-}
-
-static inline size_t dw_sweep_len(const fr_conv_shape *s, const dw_geom *g, int kb)
-{
-    return ((size_t)(kb - 1) * g->hq + s->oh - 1) * g->wq + s->ow;
-}
-
-size_t fr_conv_scratch(const fr_conv_shape *s)
-{
-    FR_ASSERT(s->groups >= 1);
-    size_t n;
-    if (dw_flat(s)) {
-        dw_geom g = dw_scratch_geom(s);
-        n = 2 * g.nph * g.pstride + g.pstride;   /* x phases, dx phases, wide y/dy */
-    } else if (is_pointwise(s)) {
-        n = 0;
-    } else {
-        n = (size_t)(s->c / s->groups) * s->kh * s->kw * s->oh * s->ow;
-    }
-    return n ? n : 1;   /* never 0, so it can go straight to an allocator */
-}
-
-double fr_conv_flops(const fr_conv_shape *s)
-{
-    return 2.0 * s->n * s->o * (double)s->oh * s->ow * (s->c / s->groups) * s->kh * s->kw;
-}
-
-/* Outputs o in [*lo, *hi) whose tap o*stride + off lands inside [0, n). */
-static inline void tap_range(int off, int stride, int n, int on, int *lo, int *hi)
-{
-    int l = off >= 0 ? 0 : (-off + stride - 1) / stride;
-    int h = (n - 1 - off) < 0 ? 0 : (n - 1 - off) / stride + 1;
-    if (l > on) l = on;
-    if (h > on) h = on;
-    if (h < l) h = l;
-    *lo = l;
-    *hi = h;
-}
-
-/* ---- conv: im2col path -------------------------------------------------------------------- */
-
-static void im2col(const fr_conv_shape *s, int cg, const float *x, float *col)
-{
-    const int H = s->h, W = s->w, OH = s->oh, OW = s->ow;
-    const size_t P = (size_t)OH * OW;
-    for (int ci = 0; ci < cg; ci++) {
-        const float *xc = x + (size_t)ci * H * W;
-        for (int ki = 0; ki < s->kh; ki++) {
-            int offy = ki * s->dh - s->pt, ylo, yhi;
-            tap_range(offy, s->sh, H, OH, &ylo, &yhi);
-            for (int kj = 0; kj < s->kw; kj++) {
-                int offx = kj * s->dw - s->pl, xlo, xhi;
-                tap_range(offx, s->sw, W, OW, &xlo, &xhi);
-                float *row = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * P;
-                if (ylo > 0) memset(row, 0, sizeof(float) * (size_t)ylo * OW);
-                for (int oy = ylo; oy < yhi; oy++) {
-                    float *r = row + (size_t)oy * OW;
-                    const float *xr = xc + (size_t)(oy * s->sh + offy) * W;   /* row start */
-                    if (xlo > 0) memset(r, 0, sizeof(float) * xlo);
-                    if (s->sw == 1) {
-                        memcpy(r + xlo, xr + (xlo + offx), sizeof(float) * (xhi - xlo));
-                    } else {
-                        for (int ox = xlo; ox < xhi; ox++) r[ox] = xr[ox * s->sw + offx];
-                    }
-                    if (xhi < OW) memset(r + xhi, 0, sizeof(float) * (OW - xhi));
-                }
-                if (yhi < OH) memset(row + (size_t)yhi * OW, 0, sizeof(float) * (size_t)(OH - yhi) * OW);
-            }
-        }
-    }
-}
-
-/* dx += col2im(col); dx holds cg planes. */
-static void col2im(const fr_conv_shape *s, int cg, const float *col, float *dx)
-{
-    const int H = s->h, W = s->w, OH = s->oh, OW = s->ow;
-    const size_t P = (size_t)OH * OW;
-    for (int ci = 0; ci < cg; ci++) {
-        float *dc = dx + (size_t)ci * H * W;
-        for (int ki = 0; ki < s->kh; ki++) {
-            int offy = ki * s->dh - s->pt, ylo, yhi;
-            tap_range(offy, s->sh, H, OH, &ylo, &yhi);
-            for (int kj = 0; kj < s->kw; kj++) {
-                int offx = kj * s->dw - s->pl, xlo, xhi;
-                tap_range(offx, s->sw, W, OW, &xlo, &xhi);
-                const float *row = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * P;
-                for (int oy = ylo; oy < yhi; oy++) {
-                    const float *restrict r = row + (size_t)oy * OW;
-                    float *restrict dr = dc + (size_t)(oy * s->sh + offy) * W;
-                    if (s->sw == 1) {
-                        for (int ox = xlo; ox < xhi; ox++) dr[ox + offx] += r[ox];
-                    } else {
-                        for (int ox = xlo; ox < xhi; ox++) dr[ox * s->sw + offx] += r[ox];
-                    }
-                }
-            }
-        }
-    }
-}
-
-/* ---- conv: depthwise direct kernels ------------------------------------------------------- */
-
-/* Sum of a[i]*b[i] with 16 independent partial sums: the fixed-width inner loop vectorises
- * (a plain float reduction would not without -ffast-math) and the order is deterministic. */
-static float dotf(const float *restrict a, const float *restrict b, size_t n)
-{
-    float acc[16] = {0};
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; j++) acc[j] += a[i + j] * b[i + j];
-    float t = 0.0f;
-    for (; i < n; i++) t += a[i] * b[i];
-    for (int j = 0; j < 16; j++) t += acc[j];
-    return t;
-}
-
-static float sumf(const float *restrict a, size_t n)
-{
-    float acc[16] = {0};
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; j++) acc[j] += a[i + j];
-    float t = 0.0f;
-    for (; i < n; i++) t += a[i];
-    for (int j = 0; j < 16; j++) t += acc[j];
-    return t;
-}
-
-/* Sum of (a[i] - mu)^2, same scheme. */
-static float sqdevf(const float *restrict a, float mu, size_t n)
-{
-    float acc[16] = {0};
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; j++) { float d = a[i + j] - mu; acc[j] += d * d; }
-    float t = 0.0f;
-    for (; i < n; i++) { float d = a[i] - mu; t += d * d; }
-    for (int j = 0; j < 16; j++) t += acc[j];
-    return t;
-}
-
-/* x plane -> one sample slot of the zero-padded phase planes (every element written). */
-static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x, float *ph)
-{
-    for (int py = 0; py < s->sh; py++)
-        for (int px = 0; px < s->sw; px++) {
-            float *dst = ph + (size_t)(py * s->sw + px) * g->pstride;
-            int clo, chi;
-            tap_range(px - s->pl, s->sw, s->w, g->wq, &clo, &chi);
-            for (int r = 0; r < g->hq; r++) {
-                float *dr = dst + (size_t)r * g->wq;
-                int iy = r * s->sh + py - s->pt;
-                if (iy < 0 || iy >= s->h) { memset(dr, 0, sizeof(float) * g->wq); continue; }
-                const float *xr = x + (size_t)iy * s->w;
-                const int off = px - s->pl;
-                if (clo > 0) memset(dr, 0, sizeof(float) * clo);
-                if (s->sw == 1) memcpy(dr + clo, xr + (clo + off), sizeof(float) * (chi - clo));
-                else for (int c = clo; c < chi; c++) dr[c] = xr[c * s->sw + off];
-                if (chi < g->wq) memset(dr + chi, 0, sizeof(float) * (g->wq - chi));
-            }
-        }
-}
-
-/* Phase planes -> dx plane: each input pixel lives in exactly one phase, so this assigns all. */
-static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *ph, float *dx)
-{
-    for (int py = 0; py < s->sh; py++)
-        for (int px = 0; px < s->sw; px++) {
-            const float *src = ph + (size_t)(py * s->sw + px) * g->pstride;
-            int clo, chi;
-            tap_range(px - s->pl, s->sw, s->w, g->wq, &clo, &chi);
-            for (int r = 0; r < g->hq; r++) {
-                int iy = r * s->sh + py - s->pt;
-                if (iy < 0 || iy >= s->h) continue;
-                const float *sr = src + (size_t)r * g->wq;
-                float *dr = dx + (size_t)iy * s->w;
-                const int off = px - s->pl;
-                if (s->sw == 1) memcpy(dr + (clo + off), sr + clo, sizeof(float) * (chi - clo));
-                else for (int c = clo; c < chi; c++) dr[c * s->sw + off] = sr[c];
-            }
-        }
-}
-
-static inline size_t dw_tap_offset(const fr_conv_shape *s, const dw_geom *g, int ki, int kj)
-{
-    int ty = ki * s->dh, tx = kj * s->dw;
-    return (size_t)((ty % s->sh) * s->sw + tx % s->sw) * g->pstride + (size_t)(ty / s->sh) * g->wq + tx / s->sw;
-}
-
-static void dw_forward_flat(const fr_conv_shape *s, const float *x, const float *Wt, const float *b,
-                            float *y, float *scratch)
-{
-    const dw_geom g = dw_scratch_geom(s);
-    const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
-    const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
-    float *xph = scratch, *wide = scratch + 2 * g.nph * g.pstride;
-    for (int n0 = 0; n0 < s->n; n0 += g.nb) {
-        const int kb = FR_MIN(g.nb, s->n - n0);
-        const size_t L = dw_sweep_len(s, &g, kb);
-        for (int ch = 0; ch < C; ch++) {
-            for (int k = 0; k < kb; k++)
-                phase_split(s, &g, x + ((size_t)(n0 + k) * C + ch) * HW, xph + (size_t)k * g.phase);
-            const float *wc = Wt + (size_t)ch * KK;
-            const float bv = b ? b[ch] : 0.0f;
-            for (size_t i = 0; i < L; i++) wide[i] = bv;
-            for (int ki = 0; ki < s->kh; ki++)
-                for (int kj = 0; kj < s->kw; kj++) {
-                    const float wv = wc[ki * s->kw + kj];
-                    const float *restrict src = xph + dw_tap_offset(s, &g, ki, kj);
-                    float *restrict dst = wide;
-                    for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
-                }
-            for (int k = 0; k < kb; k++) {
-                float *yc = y + ((size_t)(n0 + k) * C + ch) * P;
-                const float *wk = wide + (size_t)k * g.phase;
-                for (int oy = 0; oy < s->oh; oy++)
-                    memcpy(yc + (size_t)oy * OW, wk + (size_t)oy * g.wq, sizeof(float) * OW);
-            }
-        }
-    }
-}
-
-static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float *Wt, const float *dy,
-                             float *dx, float *dW, float *db, float *scratch)
-{
-    const dw_geom g = dw_scratch_geom(s);
-    const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
-    const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
-    float *xph = scratch, *dxph = scratch + g.nph * g.pstride, *wide = scratch + 2 * g.nph * g.pstride;
-    for (int ch = 0; ch < C; ch++) {
-        const float *wc = Wt + (size_t)ch * KK;
-        float *dwc = dW ? dW + (size_t)ch * KK : NULL;
-        if (dwc) for (int t = 0; t < KK; t++) dwc[t] = 0.0f;
-        double bsum = 0.0;
-        for (int n0 = 0; n0 < s->n; n0 += g.nb) {
-            const int kb = FR_MIN(g.nb, s->n - n0);
-            const size_t L = dw_sweep_len(s, &g, kb);
-            /* dy in the wide layout; garbage rows/columns zero so they contribute nothing. */
-            memset(wide, 0, sizeof(float) * (size_t)kb * g.phase);
-            for (int k = 0; k < kb; k++) {
-                const float *dyc = dy + ((size_t)(n0 + k) * C + ch) * P;
-                float *wk = wide + (size_t)k * g.phase;
-                for (int oy = 0; oy < s->oh; oy++)
-                    memcpy(wk + (size_t)oy * g.wq, dyc + (size_t)oy * OW, sizeof(float) * OW);
-                if (db) bsum += sumf(dyc, P);
-            }
-            if (dwc) {
-                for (int k = 0; k < kb; k++)
-                    phase_split(s, &g, x + ((size_t)(n0 + k) * C + ch) * HW, xph + (size_t)k * g.phase);
-                for (int ki = 0; ki < s->kh; ki++)
-                    for (int kj = 0; kj < s->kw; kj++)
-                        dwc[ki * s->kw + kj] += dotf(wide, xph + dw_tap_offset(s, &g, ki, kj), L);
-            }
-            if (dx) {
-                memset(dxph, 0, sizeof(float) * g.nph * g.pstride);
-                for (int ki = 0; ki < s->kh; ki++)
-                    for (int kj = 0; kj < s->kw; kj++) {
-                        const float wv = wc[ki * s->kw + kj];
-                        float *restrict dst = dxph + dw_tap_offset(s, &g, ki, kj);
-                        const float *restrict src = wide;
-                        for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
-                    }
-                for (int k = 0; k < kb; k++)
-                    phase_merge(s, &g, dxph + (size_t)k * g.phase, dx + ((size_t)(n0 + k) * C + ch) * HW);
-            }
-        }
-        if (db) db[ch] = (float)bsum;
-    }
-}
-
-/* ---- conv: public entry points ------------------------------------------------------------ */
-
-void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, const float *b,
-                     float *y, float *scratch)
-{
-    FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
-    FR_ASSERT(s->oh > 0 && s->ow > 0);
-    if (s->n <= 0) return;
-    if (dw_flat(s)) { dw_forward_flat(s, x, W, b, y, scratch); return; }
-    const int G = s->groups, cg = s->c / G, og = s->o / G;
-    const int K = cg * s->kh * s->kw;
-    const int P = s->oh * s->ow;
-    const int pw = is_pointwise(s);
-    const size_t HW = (size_t)s->h * s->w;
-    for (int n = 0; n < s->n; n++) {
-        for (int g = 0; g < G; g++) {
-            const float *xg = x + ((size_t)n * s->c + (size_t)g * cg) * HW;
-            float *yg = y + ((size_t)n * s->o + (size_t)g * og) * P;
-            const float *col = xg;
-            if (!pw) { im2col(s, cg, xg, scratch); col = scratch; }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, P, K, 1.0f,
-                        W + (size_t)g * og * K, K, col, P, 0.0f, yg, P);
-            if (b) {
-                for (int oc = 0; oc < og; oc++) {
-                    float bv = b[g * og + oc], *yr = yg + (size_t)oc * P;
-                    for (int i = 0; i < P; i++) yr[i] += bv;
-                }
-            }
-        }
-    }
-}
-
-void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, const float *dy,
-                      float *dx, float *dW, float *db, float *scratch)
-{
-    FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
-    FR_ASSERT(s->oh > 0 && s->ow > 0);
-    const int G = s->groups, cg = s->c / G, og = s->o / G;
-    const int K = cg * s->kh * s->kw;
-    const int P = s->oh * s->ow;
-    if (s->n <= 0) {
-        if (dW) memset(dW, 0, sizeof(float) * (size_t)s->o * K);
-        if (db) memset(db, 0, sizeof(float) * (size_t)s->o);
-        return;
-    }
-    if (dw_flat(s)) { dw_backward_flat(s, x, W, dy, dx, dW, db, scratch); return; }
-    const int pw = is_pointwise(s);
-    const size_t HW = (size_t)s->h * s->w;
-    if (db) {
-        for (int oc = 0; oc < s->o; oc++) {
-            double t = 0.0;
-            for (int n = 0; n < s->n; n++) t += sumf(dy + ((size_t)n * s->o + oc) * P, (size_t)P);
-            db[oc] = (float)t;
-        }
-    }
-    for (int n = 0; n < s->n; n++) {
-        for (int g = 0; g < G; g++) {
-            const float *xg = x + ((size_t)n * s->c + (size_t)g * cg) * HW;
-            const float *dyg = dy + ((size_t)n * s->o + (size_t)g * og) * P;
-            const float *Wg = W + (size_t)g * og * K;
-            if (dW) {
-                const float *col = xg;
-                if (!pw) { im2col(s, cg, xg, scratch); col = scratch; }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, og, K, P, 1.0f,
-                            dyg, P, col, P, n == 0 ? 0.0f : 1.0f, dW + (size_t)g * og * K, K);
-            }
-            if (dx) {
-                float *dxg = dx + ((size_t)n * s->c + (size_t)g * cg) * HW;
-                if (pw) {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, og, 1.0f,
-                                Wg, K, dyg, P, 0.0f, dxg, P);
-                } else {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, og, 1.0f,
-                                Wg, K, dyg, P, 0.0f, scratch, P);
-                    memset(dxg, 0, sizeof(float) * (size_t)cg * HW);
-                    col2im(s, cg, scratch, dxg);
-                }
-            }
-        }
-    }
-}
+#include "frtui/par.h"
+#include "ops_impl.h"
 
 /* ---- linear ------------------------------------------------------------------------------- */
+
+/* Parts split the batch rows for y and dx (each row's result is one GEMM row, so the split
+ * changes no sum) and the output rows for dW (the full batch sum per row, in one GEMM), so
+ * no partial sums are needed at all. */
+typedef struct lin_job {
+    int n, in, out;
+    const float *x, *W, *b, *dy;
+    float *y, *dx, *dW;
+} lin_job;
+
+static void lin_fwd_part(void *ctx, int part, int nparts)
+{
+    const lin_job *j = ctx;
+    int lo, hi;
+    fr_par_range(j->n, part, nparts, &lo, &hi);
+    if (hi == lo) return;
+    float *y = j->y + (size_t)lo * j->out;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, j->out, j->in, 1.0f, j->x + (size_t)lo * j->in,
+                j->in, j->W, j->in, 0.0f, y, j->out);
+    if (j->b) {
+        for (int i = lo; i < hi; i++) {
+            float *restrict yr = j->y + (size_t)i * j->out;
+            for (int k = 0; k < j->out; k++) yr[k] += j->b[k];
+        }
+    }
+}
+
+static void lin_bwd_part(void *ctx, int part, int nparts)
+{
+    const lin_job *j = ctx;
+    int lo, hi;
+    if (j->dW) {
+        fr_par_range(j->out, part, nparts, &lo, &hi);
+        if (hi > lo)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, j->in, j->n, 1.0f, j->dy + lo, j->out, j->x,
+                        j->in, 0.0f, j->dW + (size_t)lo * j->in, j->in);
+    }
+    if (j->dx) {
+        fr_par_range(j->n, part, nparts, &lo, &hi);
+        if (hi > lo)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, j->in, j->out, 1.0f,
+                        j->dy + (size_t)lo * j->out, j->out, j->W, j->in, 0.0f, j->dx + (size_t)lo * j->in, j->in);
+    }
+}
 
 void fr_linear_forward(int n, int in, int out, const float *x, const float *W, const float *b, float *y)
 {
     if (n <= 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, W, in, 0.0f, y, out);
-    if (b) {
-        for (int i = 0; i < n; i++) {
-            float *restrict yr = y + (size_t)i * out;
-            for (int j = 0; j < out; j++) yr[j] += b[j];
-        }
-    }
+    lin_job j = {n, in, out, x, W, b, NULL, y, NULL, NULL};
+    fr_par_run(lin_fwd_part, &j);
 }
 
 void fr_linear_backward(int n, int in, int out, const float *x, const float *W, const float *dy,
@@ -468,15 +81,13 @@ void fr_linear_backward(int n, int in, int out, const float *x, const float *W, 
         if (db) memset(db, 0, sizeof(float) * (size_t)out);
         return;
     }
-    if (dW)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, dy, out, x, in, 0.0f, dW, in);
-    if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out, 1.0f, dy, out, W, in, 0.0f, dx, in);
+    lin_job j = {n, in, out, x, W, NULL, dy, NULL, dx, dW};
+    if (dx || dW) fr_par_run(lin_bwd_part, &j);
     if (db) {
         memset(db, 0, sizeof(float) * (size_t)out);
         for (int i = 0; i < n; i++) {
             const float *restrict r = dy + (size_t)i * out;
-            for (int j = 0; j < out; j++) db[j] += r[j];
+            for (int k = 0; k < out; k++) db[k] += r[k];
         }
     }
 }

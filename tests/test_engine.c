@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "fr_test.h"
+#include "frtui/par.h"
 #include "frtui/exec.h"
 #include "frtui/partition.h"
 #include "frtui/recon.h"
@@ -572,5 +573,12 @@ int main(void)
     FR_RUN(test_bad_config);
     FR_RUN(test_accuracy_and_cache);
     FR_RUN(test_worker_protocol);
+    /* Again with the kernels split in 2 parts (the default FRTUI_THREADS): the worker thread
+     * then drives the par pool while this thread polls and commands it (TSan in .ci/run). */
+    fr_par_set_threads(2);
+    FR_RUN(test_exec_gradients);
+    FR_RUN(test_determinism);
+    FR_RUN(test_worker_protocol);
+    fr_par_set_threads(1);
     return FR_REPORT();
 }

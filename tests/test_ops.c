@@ -22,6 +22,10 @@
 #include "fr_test.h"
 #include "frtui/common.h"
 #include "frtui/ops.h"
+#include "frtui/par.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 #define FD_TOL 2e-2
 #define FD_EPS 1e-2
@@ -829,15 +833,133 @@ static void test_inplace(void)
     free(x); free(y); free(t); free(b); free(g); free(m); free(v);
 }
 
-int main(void)
+/* ---- parallel parts (src/par.c) -------------------------------------------------------------- */
+
+/* Results across part counts: forward and dx are per-sample computations, so they must be
+ * bit-identical for any part count; dW is a sum of per-part partials, so it may differ in the
+ * last bits but must be deterministic for a fixed count (run twice, compare bits). */
+static void test_conv_parts_consistent(void)
+{
+    for (size_t t = 0; t < N_CONV_CFGS; t++) {
+        fr_conv_shape s = shape_of(&conv_cfgs[t]);
+        size_t nx = (size_t)s.n * s.c * s.h * s.w, nw = (size_t)s.o * (s.c / s.groups) * s.kh * s.kw;
+        size_t ny = (size_t)s.n * s.o * s.oh * s.ow;
+        float *x = fbuf(nx), *W = fbuf(nw), *b = fbuf(s.o), *dy = fbuf(ny);
+        fill_normal(x, nx, 1); fill_normal(W, nw, 0.5f); fill_normal(b, s.o, 1); fill_normal(dy, ny, 1);
+        float *y[2], *dx[2], *dW[2], *db[2];
+        for (int r = 0; r < 2; r++) { y[r] = fbuf(ny); dx[r] = fbuf(nx); dW[r] = fbuf(nw); db[r] = fbuf(s.o); }
+        for (int np = 1; np <= 3; np++) {
+            fr_par_set_threads(np);
+            float *scr = fbuf(fr_conv_scratch(&s));
+            for (int r = 0; r < 2; r++) {
+                const int k = np == 1 ? 0 : 1;   /* slot 0: one part (reference); slot 1: this count */
+                if (np > 1 && r == 1) {          /* repeat: must match the first run bit for bit */
+                    float *y2 = fbuf(ny), *dx2 = fbuf(nx), *dW2 = fbuf(nw), *db2 = fbuf(s.o);
+                    fr_conv_forward(&s, x, W, b, y2, scr);
+                    fr_conv_backward(&s, x, W, dy, dx2, dW2, db2, scr);
+                    FR_CHECKF(memcmp(y2, y[1], ny * 4) == 0 && memcmp(dx2, dx[1], nx * 4) == 0 &&
+                              memcmp(dW2, dW[1], nw * 4) == 0 && memcmp(db2, db[1], (size_t)s.o * 4) == 0,
+                              "%s: %d parts, second run differs", conv_cfgs[t].name, np);
+                    free(y2); free(dx2); free(dW2); free(db2);
+                    continue;
+                }
+                if (np == 1 && r == 1) continue;
+                fr_conv_forward(&s, x, W, b, y[k], scr);
+                fr_conv_backward(&s, x, W, dy, dx[k], dW[k], db[k], scr);
+            }
+            if (np > 1) {
+                FR_CHECKF(memcmp(y[0], y[1], ny * 4) == 0, "%s: %d parts, forward differs", conv_cfgs[t].name, np);
+                FR_CHECKF(memcmp(dx[0], dx[1], nx * 4) == 0, "%s: %d parts, dx differs", conv_cfgs[t].name, np);
+                double m = 0;
+                for (size_t i = 0; i < nw; i++) m = fmax(m, fabs(dW[1][i]));
+                double d = max_abs_diff(dW[0], dW[1], nw);
+                FR_CHECKF(d <= 1e-5 * (m + 1), "%s: %d parts, dW max |diff| %.3g", conv_cfgs[t].name, np, d);
+                FR_CHECKF(max_abs_diff(db[0], db[1], (size_t)s.o) <= 1e-5, "%s: %d parts, db differs",
+                          conv_cfgs[t].name, np);
+            }
+            free(scr);
+        }
+        fr_par_set_threads(1);
+        for (int r = 0; r < 2; r++) { free(y[r]); free(dx[r]); free(dW[r]); free(db[r]); }
+        free(x); free(W); free(b); free(dy);
+    }
+}
+
+typedef struct par_probe { atomic_int hits[8]; atomic_int calls; } par_probe;
+
+static void probe_part(void *ctx, int part, int nparts)
+{
+    par_probe *p = ctx;
+    if (part >= 0 && part < 8 && nparts >= 1) atomic_fetch_add(&p->hits[part], 1);
+    atomic_fetch_add(&p->calls, 1);
+}
+
+static void *par_hammer(void *arg)
+{
+    par_probe *p = arg;
+    for (int i = 0; i < 2000; i++) fr_par_run(probe_part, p);
+    return NULL;
+}
+
+/* Every part runs exactly once per region, also when two threads start regions at the same
+ * time (one of them then runs its parts itself) and when the part count changes between
+ * regions.  Under TSan this is the pool's race test. */
+static void test_par_pool(void)
+{
+    for (int np = 1; np <= 4; np++) {
+        fr_par_set_threads(np);
+        par_probe p;
+        memset(&p, 0, sizeof p);
+        for (int i = 0; i < 500; i++) fr_par_run(probe_part, &p);
+        int ok = atomic_load(&p.calls) == 500 * np;
+        for (int k = 0; k < np; k++) ok &= atomic_load(&p.hits[k]) == 500;
+        FR_CHECKF(ok, "%d parts: %d calls", np, atomic_load(&p.calls));
+    }
+    fr_par_set_threads(2);
+    par_probe p;
+    memset(&p, 0, sizeof p);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, par_hammer, &p);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    FR_CHECKF(atomic_load(&p.calls) == 2 * 2000 * 2 && atomic_load(&p.hits[0]) == 4000 && atomic_load(&p.hits[1]) == 4000,
+              "concurrent regions: %d calls", atomic_load(&p.calls));
+    int lo, hi, total = 0, prev = 0;
+    for (int k = 0; k < 3; k++) {
+        fr_par_range(7, k, 3, &lo, &hi);
+        total += hi - lo;
+        FR_CHECK(lo == prev && hi >= lo);
+        prev = hi;
+    }
+    FR_CHECK(total == 7 && prev == 7);
+    fr_par_set_threads(1);
+}
+
+int main(int argc, char **argv)
 {
     fr_rng_seed(&g_rng, 20240521);
+    if (argc > 1 && strcmp(argv[1], "--par-only") == 0) {   /* the TSan run in .ci/run */
+        FR_RUN(test_conv_parts_consistent);
+        FR_RUN(test_par_pool);
+        return FR_REPORT();
+    }
     FR_RUN(test_conv_shape);
     FR_RUN(test_conv_forward_known);
     FR_RUN(test_conv_backward_fd);
     FR_RUN(test_gradcheck_sensitivity);
     FR_RUN(test_conv_overwrite_and_repeat);
     FR_RUN(test_linear);
+    /* The conv and linear suites again with 2 and 3 parts (3 > the batch of most configs, so
+     * empty parts are covered too). */
+    for (int np = 2; np <= 3; np++) {
+        fr_par_set_threads(np);
+        FR_RUN(test_conv_forward_known);
+        FR_RUN(test_conv_backward_fd);
+        FR_RUN(test_conv_overwrite_and_repeat);
+        FR_RUN(test_linear);
+        fr_par_set_threads(1);
+    }
+    FR_RUN(test_conv_parts_consistent);
+    FR_RUN(test_par_pool);
     FR_RUN(test_activations_fd);
     FR_RUN(test_activations_known);
     FR_RUN(test_pool_known);

@@ -8,7 +8,12 @@
  * OPENBLAS_CORETYPE set when the library fell back to generic kernels on AVX2/AVX-512 CPUs.
  * A user-set OPENBLAS_CORETYPE is respected.  argv must be main's NULL-terminated argv. */
 void fr_blas_init(char **argv, int threads);
+/* Compute threads: the part count of every kernel region (par.h); OpenBLAS stays at 1.  Size
+ * scratch (fr_conv_scratch) after setting it. */
 void fr_blas_set_threads(int threads);
+/* OpenBLAS's own thread count, for measuring the raw sgemm peak only (bench); reset it to 1
+ * with fr_blas_set_threads before running kernels. */
+void fr_blas_set_gemm_threads(int threads);
 int fr_blas_threads(void);
 const char *fr_blas_core(void);       /* e.g. "SkylakeX" */
 const char *fr_blas_describe(void);   /* core plus how it was chosen */

@@ -19,30 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct fr_conv_shape {
-    int n, c, h, w;       /* input */
-    int o, kh, kw;        /* output channels, kernel */
-    int sh, sw;           /* stride */
-    int pt, pl, pb, pr;   /* padding */
-    int dh, dw;           /* dilation */
-    int groups;
-    int oh, ow;           /* output spatial size; fill with fr_conv_out_shape */
-} fr_conv_shape;
-
-/* Computes oh/ow from the other fields.  Returns 0 when the output would be empty/negative
- * (or kernel/stride/dilation < 1), nonzero otherwise. */
-int fr_conv_out_shape(fr_conv_shape *s);
-/* Floats of scratch that fr_conv_forward/backward need (im2col buffer for one sample-group).
- * Never 0 and independent of n, so size it once at the largest batch. */
-size_t fr_conv_scratch(const fr_conv_shape *s);
-
-/* y[N,O,oh,ow] = conv(x, W) + b (b may be NULL). */
-void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, const float *b,
-                     float *y, float *scratch);
-/* dW [O, C/g, kh, kw] and db [O] (db may be NULL) are overwritten; dx (may be NULL) too.
- * dW may be NULL as well (then only dx/db are computed). */
-void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, const float *dy,
-                      float *dx, float *dW, float *db, float *scratch);
+#include "frtui/conv.h"
 
 /* Linear: y[N,O] = x[N,I] W^T + b  (b may be NULL; in backward dx, dW, db may each be NULL) */
 void fr_linear_forward(int n, int in, int out, const float *x, const float *W, const float *b, float *y);
@@ -123,7 +100,5 @@ void fr_pad_backward(int n, int c, int h, int w, int pt, int pl, int pb, int pr,
 void fr_transpose_forward(int n, int c, int h, int w, const int perm[3], const float *x, float *y);
 void fr_transpose_backward(int n, int c, int h, int w, const int perm[3], const float *dy, float *dx);
 
-/* FLOPs of one conv forward (2*MACs), for benchmarks. */
-double fr_conv_flops(const fr_conv_shape *s);
 
 #endif

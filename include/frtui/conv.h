@@ -1,0 +1,40 @@
+/* conv.h — 2-D convolution kernels (src/conv.c), forward and backward, on NCHW float32.
+ *
+ * Same conventions as ops.h: pure functions, caller-owned buffers and scratch, weight/bias
+ * gradients overwritten.  x [N, C, H, W], W [O, C/groups, kh, kw], y [N, O, oh, ow].
+ */
+#ifndef FRTUI_CONV_H
+#define FRTUI_CONV_H
+
+#include <stddef.h>
+
+typedef struct fr_conv_shape {
+    int n, c, h, w;       /* input */
+    int o, kh, kw;        /* output channels, kernel */
+    int sh, sw;           /* stride */
+    int pt, pl, pb, pr;   /* padding */
+    int dh, dw;           /* dilation */
+    int groups;
+    int oh, ow;           /* output spatial size; fill with fr_conv_out_shape */
+} fr_conv_shape;
+
+/* Computes oh/ow from the other fields.  Returns 0 when the output would be empty/negative
+ * (or kernel/stride/dilation < 1), nonzero otherwise. */
+int fr_conv_out_shape(fr_conv_shape *s);
+/* Floats of scratch that fr_conv_forward/backward need (im2col columns and GEMM staging for a
+ * chunk of samples).  Never 0; non-decreasing in s->n, so size it once at the largest batch and
+ * use it for any batch up to that. */
+size_t fr_conv_scratch(const fr_conv_shape *s);
+
+/* y[N,O,oh,ow] = conv(x, W) + b (b may be NULL). */
+void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, const float *b,
+                     float *y, float *scratch);
+/* dW [O, C/g, kh, kw] and db [O] (db may be NULL) are overwritten; dx (may be NULL) too.
+ * dW may be NULL as well (then only dx/db are computed). */
+void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, const float *dy,
+                      float *dx, float *dW, float *db, float *scratch);
+
+/* FLOPs of one conv forward (2*MACs), for benchmarks. */
+double fr_conv_flops(const fr_conv_shape *s);
+
+#endif

@@ -1,0 +1,509 @@
+/* conv.c — 2-D convolution, forward and backward, on NCHW float32.  Contract:
+ * include/frtui/conv.h.
+ *
+ * Design note
+ *   Ownership: nothing here allocates or keeps state; the only working memory is the caller's
+ *   scratch, sized by fr_conv_scratch() at the largest batch the caller will use.
+ *   Threading: re-entrant; see "Parallelism" below.
+ *   Strategy, chosen per shape:
+ *   - depthwise (groups == c == o): direct loops.  im2col would build a [kh*kw, P] matrix per
+ *     channel to feed a 1-row GEMM, which is all overhead.  The padded plane is split into
+ *     stride phases in scratch so every tap is one flat vectorised sweep (see dw_flat);
+ *     negative (cropping) padding, which no real model uses, falls back to im2col;
+ *   - everything else: im2col per sample-group into scratch, then
+ *       forward  Y_g[O_g, P] = W_g[O_g, K] * col[K, P]
+ *       backward dW_g[O_g, K] += dy_g[O_g, P] * col^T, col = W_g^T * dy_g, col2im into dx;
+ *     pointwise convs (1x1, stride 1, no padding) use the input planes as col directly.
+ *   Parallelism is frtui's own (src/par.c), OpenBLAS is single-threaded: a region splits the
+ *   batch into fr_par_threads() contiguous sample ranges (depthwise: channel ranges).  One
+ *   sample's GEMM is tiny at the unit sizes PTQ reconstructs (32 x 196 x 288 for a 32-channel
+ *   14x14 3x3 conv); OpenBLAS threading it gained ~10 %, while whole samples per core keep
+ *   im2col parallel and the columns in L2 (measured: 2 parts run such a conv 3-4x faster than
+ *   2 OpenBLAS threads).  Each part owns a scratch slice: its im2col columns and, with several
+ *   parts, its dW partial sum; the caller adds the partials in part order.  So results depend
+ *   on (shape, batch, part count) only, and with one part they are exactly those of the plain
+ *   per-sample loop (the bundled samples were trained that way; `make samples-check`).
+ *     Stacking several samples into one wider GEMM was tried: ~15 % faster on 7x7 planes at
+ *   one part, but it changes the forward's bits with the chunk size and costs gather/scatter
+ *   copies, so it was left out.
+ *   Invariant for all window taps: tap (ki, kj) of output (oy, ox) reads input
+ *   (oy*sh - pt + ki*dh, ox*sw - pl + kj*dw); taps outside [0,H)x[0,W) are padding.
+ *   tap_range() turns that into a half-open range of outputs, so inner loops carry no bounds
+ *   tests.
+ */
+#include "frtui/conv.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#include "frtui/common.h"
+#include "frtui/par.h"
+#include "ops_impl.h"
+
+/* ---- shapes ------------------------------------------------------------------------------- */
+
+int fr_conv_out_shape(fr_conv_shape *s)
+{
+    s->oh = s->ow = 0;
+    if (s->kh < 1 || s->kw < 1 || s->sh < 1 || s->sw < 1 || s->dh < 1 || s->dw < 1) return 0;
+    if (s->h < 1 || s->w < 1) return 0;
+    long eh = (long)s->h + s->pt + s->pb - (long)s->dh * (s->kh - 1) - 1;
+    long ew = (long)s->w + s->pl + s->pr - (long)s->dw * (s->kw - 1) - 1;
+    if (eh < 0 || ew < 0) return 0;
+    s->oh = (int)(eh / s->sh + 1);
+    s->ow = (int)(ew / s->sw + 1);
+    return 1;
+}
+
+static int is_pointwise(const fr_conv_shape *s)
+{
+    return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 &&
+           s->pt == 0 && s->pl == 0 && s->pb == 0 && s->pr == 0;
+}
+
+/* Depthwise convs (with non-negative padding; cropping ones take the im2col path) run
+ * "polyphase flat": the zero-padded plane
+ * (Hp = H+pt+pb, Wp = W+pl+pr) is split into sh*sw phase planes of Hq x Wq (Hq = ceil(Hp/sh),
+ * Wq = ceil(Wp/sw)), phase (py, px) holding padded rows py, py+sh, ... and columns px, px+sw, ...
+ * Tap (ki, kj) of output (oy, ox) reads padded (oy*sh + ki*dh, ox*sw + kj*dw), i.e. phase
+ * ((ki*dh) % sh, (kj*dw) % sw) at (oy + ki*dh/sh, ox + kj*dw/sw).  With outputs laid out
+ * "wide" (row pitch Wq, index i = oy*Wq + ox) every tap becomes one contiguous, branch-free,
+ * vectorised sweep dst[i] += w * src[i + const].  Small planes would make those sweeps short,
+ * so up to nb samples of one channel are stacked (sample k's planes at k*Hq*Wq, wide outputs
+ * likewise) and one sweep covers L = ((kb-1)*Hq + OH-1)*Wq + OW outputs of kb samples.
+ * Columns ox >= OW and rows oy >= OH of the wide layout are garbage: dropped on copy-out in
+ * forward, zeroed in dy for backward.  Every index stays inside the phase buffers (see
+ * dw_scratch_geom). */
+static int dw_flat(const fr_conv_shape *s)
+{
+    return s->groups == s->c && s->o == s->c && s->pt >= 0 && s->pl >= 0 && s->pb >= 0 && s->pr >= 0;
+}
+
+/* phase: floats of one sample's phase plane; pstride: distance between phases (nb samples). */
+typedef struct dw_geom { int hq, wq, nb; size_t phase, nph, pstride; } dw_geom;
+
+/* Bounds: the largest index read for a valid output of sample k,
+ * k*Hq*Wq + (OH-1 + (kh-1)*dh/sh)*Wq + OW-1 + (kw-1)*dw/sw, is < (k+1)*Hq*Wq because
+ * (OH-1)*sh + (kh-1)*dh <= Hp-1 (same for columns).  Garbage outputs lie below the last valid
+ * one, so they read below it too: everything stays inside the kb planes written this chunk. */
+static dw_geom dw_scratch_geom(const fr_conv_shape *s)
+{
+    dw_geom g;
+    int hp = s->h + s->pt + s->pb, wp = s->w + s->pl + s->pr;
+    g.hq = (hp + s->sh - 1) / s->sh;
+    g.wq = (wp + s->sw - 1) / s->sw;
+    g.phase = (size_t)g.hq * g.wq;
+    g.nph = (size_t)s->sh * s->sw;
+    size_t nb = 4096 / g.phase;   /* ~16 KB of input per phase stack: sweeps long, L1/L2 warm */
+    g.nb = nb < 1 ? 1 : nb > 16 ? 16 : (int)nb;
+    g.pstride = (size_t)g.nb * g.phase;
+    return g;
+}
+
+static inline size_t dw_sweep_len(const fr_conv_shape *s, const dw_geom *g, int kb)
+{
+    return ((size_t)(kb - 1) * g->hq + s->oh - 1) * g->wq + s->ow;
+}
+
+
+/* ---- conv: GEMM path ---------------------------------------------------------------------- */
+
+/* Floats of scratch one part uses (the rest of a part's slice holds its dW partial). */
+static size_t part_scratch(const fr_conv_shape *s)
+{
+    if (dw_flat(s)) {
+        dw_geom g = dw_scratch_geom(s);
+        return 2 * g.nph * g.pstride + g.pstride;   /* x phases, dx phases, wide y/dy */
+    }
+    /* the im2col columns of one sample-group */
+    return is_pointwise(s) ? 0 : (size_t)(s->c / s->groups) * s->kh * s->kw * s->oh * s->ow;
+}
+
+/* A part's slice: its working floats, then (GEMM path, several parts) its dW partial. */
+static size_t part_stride(const fr_conv_shape *s, int nparts)
+{
+    size_t n = part_scratch(s);
+    if (nparts > 1 && !dw_flat(s)) n += (size_t)s->o * (s->c / s->groups) * s->kh * s->kw;
+    return (n + 15) & ~(size_t)15;   /* keep every slice 64-byte aligned */
+}
+
+size_t fr_conv_scratch(const fr_conv_shape *s)
+{
+    FR_ASSERT(s->groups >= 1);
+    const int np = fr_par_threads();
+    size_t n = part_stride(s, np) * (size_t)np;
+    return n ? n : 1;   /* never 0, so it can go straight to an allocator */
+}
+
+double fr_conv_flops(const fr_conv_shape *s)
+{
+    return 2.0 * s->n * s->o * (double)s->oh * s->ow * (s->c / s->groups) * s->kh * s->kw;
+}
+
+/* Outputs o in [*lo, *hi) whose tap o*stride + off lands inside [0, n). */
+static inline void tap_range(int off, int stride, int n, int on, int *lo, int *hi)
+{
+    int l = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    int h = (n - 1 - off) < 0 ? 0 : (n - 1 - off) / stride + 1;
+    if (l > on) l = on;
+    if (h > on) h = on;
+    if (h < l) h = l;
+    *lo = l;
+    *hi = h;
+}
+
+/* col [cg*kh*kw, P] (tap (ci, ki, kj) at row (ci*kh + ki)*kw + kj) <- one sample's cg input
+ * planes.  Every element is written. */
+static void im2col(const fr_conv_shape *s, int cg, const float *x, float *col)
+{
+    const int H = s->h, W = s->w, OH = s->oh, OW = s->ow;
+    const size_t P = (size_t)OH * OW;
+    /* Stride-1 rows as wide as the input: the valid part of a tap is one contiguous run of x
+     * (rows follow each other in both), so copy it whole and re-zero the padded columns;
+     * per-row copies of 7-28 floats would cost more in calls than in bytes. */
+    const int flat = s->sw == 1 && OW == W;
+    for (int ci = 0; ci < cg; ci++) {
+        const float *xc = x + (size_t)ci * H * W;
+        for (int ki = 0; ki < s->kh; ki++) {
+            int offy = ki * s->dh - s->pt, ylo, yhi;
+            tap_range(offy, s->sh, H, OH, &ylo, &yhi);
+            for (int kj = 0; kj < s->kw; kj++) {
+                int offx = kj * s->dw - s->pl, xlo, xhi;
+                tap_range(offx, s->sw, W, OW, &xlo, &xhi);
+                float *row = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * P;
+                if (ylo > 0) memset(row, 0, sizeof(float) * (size_t)ylo * OW);
+                if (flat && yhi > ylo) {
+                    /* Source run [a, a+len) of the plane, clipped to the plane; what falls
+                     * outside is padding columns of the first/last row. */
+                    long a = (long)(ylo * s->sh + offy) * W + offx, len = (long)(yhi - ylo) * OW;
+                    long lo = a < 0 ? -a : 0, hi = a + len > (long)H * W ? (long)H * W - a : len;
+                    float *r0 = row + (size_t)ylo * OW;
+                    if (lo > 0) memset(r0, 0, sizeof(float) * (size_t)lo);
+                    if (hi > lo) memcpy(r0 + lo, xc + a + lo, sizeof(float) * (size_t)(hi - lo));
+                    if (hi < len) memset(r0 + hi, 0, sizeof(float) * (size_t)(len - hi));
+                    if (xlo > 0 || xhi < OW)
+                        for (int oy = ylo; oy < yhi; oy++) {
+                            float *r = row + (size_t)oy * OW;
+                            for (int ox = 0; ox < xlo; ox++) r[ox] = 0.0f;
+                            for (int ox = xhi; ox < OW; ox++) r[ox] = 0.0f;
+                        }
+                } else {
+                    for (int oy = ylo; oy < yhi; oy++) {
+                        float *r = row + (size_t)oy * OW;
+                        const float *xr = xc + (size_t)(oy * s->sh + offy) * W;   /* row start */
+                        for (int ox = 0; ox < xlo; ox++) r[ox] = 0.0f;
+                        if (s->sw == 1) {
+                            for (int ox = xlo; ox < xhi; ox++) r[ox] = xr[ox + offx];
+                        } else {
+                            for (int ox = xlo; ox < xhi; ox++) r[ox] = xr[ox * s->sw + offx];
+                        }
+                        for (int ox = xhi; ox < OW; ox++) r[ox] = 0.0f;
+                    }
+                }
+                if (yhi < OH) memset(row + (size_t)yhi * OW, 0, sizeof(float) * (size_t)(OH - yhi) * OW);
+            }
+        }
+    }
+}
+
+/* dx += col2im(col); dx holds one sample's cg planes. */
+static void col2im(const fr_conv_shape *s, int cg, const float *col, float *dx)
+{
+    const int H = s->h, W = s->w, OH = s->oh, OW = s->ow;
+    const size_t P = (size_t)OH * OW;
+    for (int ci = 0; ci < cg; ci++) {
+        float *dc = dx + (size_t)ci * H * W;
+        for (int ki = 0; ki < s->kh; ki++) {
+            int offy = ki * s->dh - s->pt, ylo, yhi;
+            tap_range(offy, s->sh, H, OH, &ylo, &yhi);
+            for (int kj = 0; kj < s->kw; kj++) {
+                int offx = kj * s->dw - s->pl, xlo, xhi;
+                tap_range(offx, s->sw, W, OW, &xlo, &xhi);
+                const float *row = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * P;
+                for (int oy = ylo; oy < yhi; oy++) {
+                    const float *restrict r = row + (size_t)oy * OW;
+                    float *restrict dr = dc + (size_t)(oy * s->sh + offy) * W;
+                    if (s->sw == 1) {
+                        for (int ox = xlo; ox < xhi; ox++) dr[ox + offx] += r[ox];
+                    } else {
+                        for (int ox = xlo; ox < xhi; ox++) dr[ox * s->sw + offx] += r[ox];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Forward for samples [lo, hi). */
+static void gemm_forward(const fr_conv_shape *s, const float *x, const float *W, const float *b, float *y,
+                         float *col, int lo, int hi)
+{
+    const int G = s->groups, cg = s->c / G, og = s->o / G, K = cg * s->kh * s->kw;
+    const size_t P = (size_t)s->oh * s->ow, HW = (size_t)s->h * s->w;
+    for (int n = lo; n < hi; n++)
+        for (int g = 0; g < G; g++) {
+            const float *xg = x + ((size_t)n * s->c + (size_t)g * cg) * HW, *cm = xg;
+            float *yg = y + ((size_t)n * s->o + (size_t)g * og) * P;
+            if (!is_pointwise(s)) { im2col(s, cg, xg, col); cm = col; }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, (int)P, K, 1.0f, W + (size_t)g * og * K, K, cm,
+                        (int)P, 0.0f, yg, (int)P);
+            if (b)
+                for (int oc = 0; oc < og; oc++) {
+                    const float bv = b[g * og + oc];
+                    float *restrict yr = yg + (size_t)oc * P;
+                    for (size_t i = 0; i < P; i++) yr[i] += bv;
+                }
+        }
+}
+
+/* Backward for samples [lo, hi): dx of those samples; dWp (if not NULL) gets their dW sum,
+ * accumulated in sample order (beta 0 on the part's first sample, then 1). */
+static void gemm_backward(const fr_conv_shape *s, const float *x, const float *W, const float *dy, float *dx,
+                          float *dWp, float *col, int lo, int hi)
+{
+    const int G = s->groups, cg = s->c / G, og = s->o / G, K = cg * s->kh * s->kw;
+    const size_t P = (size_t)s->oh * s->ow, HW = (size_t)s->h * s->w;
+    const int pw = is_pointwise(s);
+    for (int n = lo; n < hi; n++)
+        for (int g = 0; g < G; g++) {
+            const float *xg = x + ((size_t)n * s->c + (size_t)g * cg) * HW;
+            const float *dyg = dy + ((size_t)n * s->o + (size_t)g * og) * P;
+            const float *Wg = W + (size_t)g * og * K;
+            if (dWp) {
+                const float *cm = xg;
+                if (!pw) { im2col(s, cg, xg, col); cm = col; }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, og, K, (int)P, 1.0f, dyg, (int)P, cm, (int)P,
+                            n == lo ? 0.0f : 1.0f, dWp + (size_t)g * og * K, K);
+            }
+            if (!dx) continue;
+            float *dxg = dx + ((size_t)n * s->c + (size_t)g * cg) * HW;
+            if (pw) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int)P, og, 1.0f, Wg, K, dyg, (int)P, 0.0f, dxg,
+                            (int)P);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int)P, og, 1.0f, Wg, K, dyg, (int)P, 0.0f, col,
+                            (int)P);
+                memset(dxg, 0, sizeof(float) * (size_t)cg * HW);
+                col2im(s, cg, col, dxg);
+            }
+        }
+}
+
+/* ---- conv: depthwise direct kernels ------------------------------------------------------- */
+
+/* x plane -> one sample slot of the zero-padded phase planes (every element written). */
+static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x, float *ph)
+{
+    for (int py = 0; py < s->sh; py++)
+        for (int px = 0; px < s->sw; px++) {
+            float *dst = ph + (size_t)(py * s->sw + px) * g->pstride;
+            int clo, chi;
+            tap_range(px - s->pl, s->sw, s->w, g->wq, &clo, &chi);
+            for (int r = 0; r < g->hq; r++) {
+                float *dr = dst + (size_t)r * g->wq;
+                int iy = r * s->sh + py - s->pt;
+                if (iy < 0 || iy >= s->h) { memset(dr, 0, sizeof(float) * g->wq); continue; }
+                const float *xr = x + (size_t)iy * s->w;
+                const int off = px - s->pl;
+                if (clo > 0) memset(dr, 0, sizeof(float) * clo);
+                if (s->sw == 1) memcpy(dr + clo, xr + (clo + off), sizeof(float) * (chi - clo));
+                else for (int c = clo; c < chi; c++) dr[c] = xr[c * s->sw + off];
+                if (chi < g->wq) memset(dr + chi, 0, sizeof(float) * (g->wq - chi));
+            }
+        }
+}
+
+/* Phase planes -> dx plane: each input pixel lives in exactly one phase, so this assigns all. */
+static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *ph, float *dx)
+{
+    for (int py = 0; py < s->sh; py++)
+        for (int px = 0; px < s->sw; px++) {
+            const float *src = ph + (size_t)(py * s->sw + px) * g->pstride;
+            int clo, chi;
+            tap_range(px - s->pl, s->sw, s->w, g->wq, &clo, &chi);
+            for (int r = 0; r < g->hq; r++) {
+                int iy = r * s->sh + py - s->pt;
+                if (iy < 0 || iy >= s->h) continue;
+                const float *sr = src + (size_t)r * g->wq;
+                float *dr = dx + (size_t)iy * s->w;
+                const int off = px - s->pl;
+                if (s->sw == 1) memcpy(dr + (clo + off), sr + clo, sizeof(float) * (chi - clo));
+                else for (int c = clo; c < chi; c++) dr[c * s->sw + off] = sr[c];
+            }
+        }
+}
+
+static inline size_t dw_tap_offset(const fr_conv_shape *s, const dw_geom *g, int ki, int kj)
+{
+    int ty = ki * s->dh, tx = kj * s->dw;
+    return (size_t)((ty % s->sh) * s->sw + tx % s->sw) * g->pstride + (size_t)(ty / s->sh) * g->wq + tx / s->sw;
+}
+
+static void dw_forward_flat(const fr_conv_shape *s, const float *x, const float *Wt, const float *b,
+                            float *y, float *scratch, int c0, int c1)
+{
+    const dw_geom g = dw_scratch_geom(s);
+    const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
+    const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
+    float *xph = scratch, *wide = scratch + 2 * g.nph * g.pstride;
+    for (int n0 = 0; n0 < s->n; n0 += g.nb) {
+        const int kb = FR_MIN(g.nb, s->n - n0);
+        const size_t L = dw_sweep_len(s, &g, kb);
+        for (int ch = c0; ch < c1; ch++) {
+            for (int k = 0; k < kb; k++)
+                phase_split(s, &g, x + ((size_t)(n0 + k) * C + ch) * HW, xph + (size_t)k * g.phase);
+            const float *wc = Wt + (size_t)ch * KK;
+            const float bv = b ? b[ch] : 0.0f;
+            for (size_t i = 0; i < L; i++) wide[i] = bv;
+            for (int ki = 0; ki < s->kh; ki++)
+                for (int kj = 0; kj < s->kw; kj++) {
+                    const float wv = wc[ki * s->kw + kj];
+                    const float *restrict src = xph + dw_tap_offset(s, &g, ki, kj);
+                    float *restrict dst = wide;
+                    for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
+                }
+            for (int k = 0; k < kb; k++) {
+                float *yc = y + ((size_t)(n0 + k) * C + ch) * P;
+                const float *wk = wide + (size_t)k * g.phase;
+                for (int oy = 0; oy < s->oh; oy++)
+                    memcpy(yc + (size_t)oy * OW, wk + (size_t)oy * g.wq, sizeof(float) * OW);
+            }
+        }
+    }
+}
+
+static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float *Wt, const float *dy,
+                             float *dx, float *dW, float *db, float *scratch, int c0, int c1)
+{
+    const dw_geom g = dw_scratch_geom(s);
+    const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
+    const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
+    float *xph = scratch, *dxph = scratch + g.nph * g.pstride, *wide = scratch + 2 * g.nph * g.pstride;
+    for (int ch = c0; ch < c1; ch++) {
+        const float *wc = Wt + (size_t)ch * KK;
+        float *dwc = dW ? dW + (size_t)ch * KK : NULL;
+        if (dwc) for (int t = 0; t < KK; t++) dwc[t] = 0.0f;
+        double bsum = 0.0;
+        for (int n0 = 0; n0 < s->n; n0 += g.nb) {
+            const int kb = FR_MIN(g.nb, s->n - n0);
+            const size_t L = dw_sweep_len(s, &g, kb);
+            /* dy in the wide layout; garbage rows/columns zero so they contribute nothing. */
+            memset(wide, 0, sizeof(float) * (size_t)kb * g.phase);
+            for (int k = 0; k < kb; k++) {
+                const float *dyc = dy + ((size_t)(n0 + k) * C + ch) * P;
+                float *wk = wide + (size_t)k * g.phase;
+                for (int oy = 0; oy < s->oh; oy++)
+                    memcpy(wk + (size_t)oy * g.wq, dyc + (size_t)oy * OW, sizeof(float) * OW);
+                if (db) bsum += sumf(dyc, P);
+            }
+            if (dwc) {
+                for (int k = 0; k < kb; k++)
+                    phase_split(s, &g, x + ((size_t)(n0 + k) * C + ch) * HW, xph + (size_t)k * g.phase);
+                for (int ki = 0; ki < s->kh; ki++)
+                    for (int kj = 0; kj < s->kw; kj++)
+                        dwc[ki * s->kw + kj] += dotf(wide, xph + dw_tap_offset(s, &g, ki, kj), L);
+            }
+            if (dx) {
+                memset(dxph, 0, sizeof(float) * g.nph * g.pstride);
+                for (int ki = 0; ki < s->kh; ki++)
+                    for (int kj = 0; kj < s->kw; kj++) {
+                        const float wv = wc[ki * s->kw + kj];
+                        float *restrict dst = dxph + dw_tap_offset(s, &g, ki, kj);
+                        const float *restrict src = wide;
+                        for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
+                    }
+                for (int k = 0; k < kb; k++)
+                    phase_merge(s, &g, dxph + (size_t)k * g.phase, dx + ((size_t)(n0 + k) * C + ch) * HW);
+            }
+        }
+        if (db) db[ch] = (float)bsum;
+    }
+}
+
+
+/* ---- conv: public entry points ------------------------------------------------------------ */
+
+/* One region's arguments.  Parts split the samples (GEMM path) or the channels (depthwise, so
+ * dW needs no reduction); part p works in scratch slice p. */
+typedef struct conv_job {
+    const fr_conv_shape *s;
+    const float *x, *W, *b, *dy;
+    float *y, *dx, *dW, *db, *scratch;
+    size_t stride;
+} conv_job;
+
+static void fwd_part(void *ctx, int part, int nparts)
+{
+    const conv_job *j = ctx;
+    float *scr = j->scratch + j->stride * (size_t)part;
+    int lo, hi;
+    if (dw_flat(j->s)) {
+        fr_par_range(j->s->c, part, nparts, &lo, &hi);
+        dw_forward_flat(j->s, j->x, j->W, j->b, j->y, scr, lo, hi);
+    } else {
+        fr_par_range(j->s->n, part, nparts, &lo, &hi);
+        gemm_forward(j->s, j->x, j->W, j->b, j->y, scr, lo, hi);
+    }
+}
+
+static void bwd_part(void *ctx, int part, int nparts)
+{
+    const conv_job *j = ctx;
+    float *scr = j->scratch + j->stride * (size_t)part;
+    int lo, hi;
+    if (dw_flat(j->s)) {
+        fr_par_range(j->s->c, part, nparts, &lo, &hi);
+        dw_backward_flat(j->s, j->x, j->W, j->dy, j->dx, j->dW, j->db, scr, lo, hi);
+    } else {
+        fr_par_range(j->s->n, part, nparts, &lo, &hi);
+        float *dWp = !j->dW ? NULL : nparts == 1 ? j->dW : scr + part_scratch(j->s);
+        if (hi > lo) gemm_backward(j->s, j->x, j->W, j->dy, j->dx, dWp, scr, lo, hi);
+    }
+}
+
+void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, const float *b,
+                     float *y, float *scratch)
+{
+    FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
+    FR_ASSERT(s->oh > 0 && s->ow > 0);
+    if (s->n <= 0) return;
+    conv_job j = {s, x, W, b, NULL, y, NULL, NULL, NULL, scratch, part_stride(s, fr_par_threads())};
+    fr_par_run(fwd_part, &j);
+}
+
+void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, const float *dy,
+                      float *dx, float *dW, float *db, float *scratch)
+{
+    FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
+    FR_ASSERT(s->oh > 0 && s->ow > 0);
+    const size_t KW = (size_t)s->o * (s->c / s->groups) * s->kh * s->kw;
+    const size_t P = (size_t)s->oh * s->ow;
+    if (s->n <= 0) {
+        if (dW) memset(dW, 0, sizeof(float) * KW);
+        if (db) memset(db, 0, sizeof(float) * (size_t)s->o);
+        return;
+    }
+    const int np = fr_par_threads();
+    conv_job j = {s, x, W, NULL, dy, NULL, dx, dW, db, scratch, part_stride(s, np)};
+    fr_par_run(bwd_part, &j);
+    if (dw_flat(s)) return;
+    if (db) {
+        for (int oc = 0; oc < s->o; oc++) {
+            double t = 0.0;
+            for (int n = 0; n < s->n; n++) t += sumf(dy + ((size_t)n * s->o + oc) * P, P);
+            db[oc] = (float)t;
+        }
+    }
+    if (dW && np > 1) {   /* parts' partial sums, added in part order (deterministic) */
+        int first = 1;
+        for (int p = 0; p < np; p++) {
+            int lo, hi;
+            fr_par_range(s->n, p, np, &lo, &hi);
+            if (hi == lo) continue;
+            const float *part = scratch + j.stride * (size_t)p + part_scratch(s);
+            if (first) memcpy(dW, part, sizeof(float) * KW);
+            else for (size_t i = 0; i < KW; i++) dW[i] += part[i];
+            first = 0;
+        }
+    }
+}
