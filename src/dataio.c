@@ -27,29 +27,34 @@ static void swap_bytes(void *p, size_t count, size_t el)
 }
 
 /* Works out from the start of a file (its first bytes, maybe not all of it) how many bytes
- * the whole file must be, checking the header on the way. */
-typedef int (*declared_fn)(const uint8_t *head, size_t n, const char *name, const void *ctx, size_t *total, fr_err *e);
+ * the whole file must be, checking the header on the way.  When the header is longer than the
+ * bytes given, sets *total = 0 and *need to the bytes it needs (once; bounded by the caller). */
+typedef int (*declared_fn)(const uint8_t *head, size_t n, const char *name, const void *ctx, size_t *need,
+                           size_t *total, fr_err *e);
 
-/* The first HEAD_BYTES of a gzip'd input hold any header we accept (.npy: FR_NPY_MAX_HEADER). */
-#define HEAD_BYTES ((size_t)64 << 10)
+/* How much of a gzip'd input is inflated first: enough for any IDX header and for the .npy
+ * headers numpy writes (~128 bytes); a longer .npy header asks for its length. */
+#define HEAD_BYTES ((size_t)4 << 10)
 
-/* Loads a file, transparently gunzipping it.  *buf is malloc'd.  A gzip file is inflated in
- * two steps so that a small file claiming a huge content (a gzip bomb) costs no memory before
- * its header is checked: first only the beginning, from which `declared` gives the size the
- * header declares (checked against the memory available); then the whole content, refused as
- * soon as it grows past that size. */
 static int load(const char *path, declared_fn declared, const void *ctx, uint8_t **buf, size_t *n, fr_err *e)
 {
     int rc = fr_read_file(path, FR_MAX_ALLOC, buf, n, e);
     if (rc || !fr_is_gzip(*buf, *n)) return rc;
     uint8_t *out = NULL;
-    size_t on = 0, total = 0;
-    rc = fr_gunzip_head(*buf, *n, HEAD_BYTES, &out, &on, path, e);
-    if (!rc && on >= HEAD_BYTES) {   /* more than the head: size the rest from the header */
-        rc = declared(out, on, path, ctx, &total, e);
+    size_t on = 0, total = 0, need = 0, want = HEAD_BYTES;
+    for (int pass = 0; pass < 2 && !total; pass++) {
         free(out);
         out = NULL;
-        if (!rc) rc = fr_gunzip(*buf, *n, &out, &on, total, path, e);
+        rc = fr_gunzip_head(*buf, *n, want, &out, &on, path, e);
+        if (rc || on < want) break;   /* error, or that was the whole content (verified) */
+        rc = declared(out, on, path, ctx, &need, &total, e);
+        if (rc || (!total && need <= want)) break;
+        want = need;
+    }
+    if (!rc && total) {   /* more than the head: inflate the rest up to what the header declares */
+        free(out);
+        out = NULL;
+        rc = fr_gunzip(*buf, *n, &out, &on, total, path, e);
         if (rc == FR_EINPUT && e && strstr(e->msg, "output exceeds the size limit"))   /* say which limit */
             fr_err_set(e, FR_EINPUT, "%s: gzip content is longer than the %zu bytes its header declares", path, total);
     }
@@ -179,13 +184,21 @@ static int npy_header(const uint8_t *buf, size_t n, const char *name, fr_npy *a,
     return rc;
 }
 
-static int npy_declared(const uint8_t *head, size_t n, const char *name, const void *ctx, size_t *total, fr_err *e)
+static int npy_declared(const uint8_t *head, size_t n, const char *name, const void *ctx, size_t *need,
+                        size_t *total, fr_err *e)
 {
     (void)ctx;
+    *total = 0;
+    if (n >= 12 && !memcmp(head, "\x93NUMPY", 6) && head[6] >= 1 && head[6] <= 3) {   /* header longer than n? */
+        size_t hstart = head[6] == 1 ? 10 : 12;
+        size_t hlen = head[6] == 1 ? (size_t)head[8] | (size_t)head[9] << 8
+                                   : (size_t)head[8] | (size_t)head[9] << 8 | (size_t)head[10] << 16 | (size_t)head[11] << 24;
+        if (hlen <= FR_NPY_MAX_HEADER && hstart + hlen > n) { *need = hstart + hlen; return FR_OK; }
+    }
     fr_npy a;
     size_t dstart, bytes;
     int rc = npy_header(head, n, name, &a, &dstart, &bytes, e);
-    *total = dstart + bytes;
+    if (!rc) *total = dstart + bytes;
     return rc;
 }
 
@@ -358,14 +371,16 @@ static int idx_header(const uint8_t *buf, size_t n, const char *name, int dmin, 
 }
 
 /* ctx: int[2], the dimension range the caller accepts. */
-static int idx_declared(const uint8_t *head, size_t n, const char *name, const void *ctx, size_t *total, fr_err *e)
+static int idx_declared(const uint8_t *head, size_t n, const char *name, const void *ctx, size_t *need,
+                        size_t *total, fr_err *e)
 {
+    (void)need;   /* an IDX header is at most 4 + 4 * 4 bytes (dr[1] <= 4): always inside the head */
     const int *dr = ctx;
     uint32_t dims[4];
     int nd;
     size_t count, hdr;
     int rc = idx_layout(head, n, name, dr[0], dr[1], dims, &nd, &count, &hdr, e);
-    *total = hdr + count;
+    *total = rc ? 0 : hdr + count;
     return rc;
 }
 

@@ -558,6 +558,50 @@ static void test_fashion_mnist(void)
     }
 }
 
+/* Issue 8 R1: a gzip'd .npy is inflated header first — fr_gunzip_head gives a prefix (or the
+ * whole, verified content), a header longer than the first 4 KiB head still reads, and content
+ * longer than the header declares is refused without inflating it all. */
+static void test_gzip_header_first(void)
+{
+    fr_err e;
+    uint8_t *out = NULL;
+    size_t on = 0;
+    FR_CHECK(fr_gunzip_head(v_gz_fname, sizeof v_gz_fname, 4, &out, &on, "v", &e) == FR_OK && on >= 4 && on <= 11 &&
+             memcmp(out, "hello gzip\n", on) == 0);
+    free(out);
+    FR_CHECK(fr_gunzip_head(v_gz_fname, sizeof v_gz_fname, 100, &out, &on, "v", &e) == FR_OK && on == 11);
+    free(out);
+    if (system("gzip --version >/dev/null 2>&1") != 0) { printf("  (gzip not installed; skipped)\n"); return; }
+    static uint8_t b[16384 + (1 << 20)];
+    const char *h = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 8), }";
+    size_t hl = 10240 + 64 - 12;   /* a 10 KiB header: longer than the first head */
+    memcpy(b, "\x93NUMPY\x02\x00", 8);
+    b[8] = (uint8_t)hl; b[9] = (uint8_t)(hl >> 8); b[10] = b[11] = 0;
+    memset(b + 12, ' ', hl);
+    memcpy(b + 12, h, strlen(h));
+    b[12 + hl - 1] = '\n';
+    for (int i = 0; i < 16; i++) { float f = (float)i; memcpy(b + 12 + hl + 4 * i, &f, 4); }
+    char p[300], cmd[700];
+    for (int bomb = 0; bomb < 2; bomb++) {
+        tmp_path(p, sizeof p, bomb ? "bomb.npy" : "bighdr.npy");
+        size_t n = 12 + hl + 64 + (bomb ? (size_t)1 << 20 : 0);
+        if (bomb) memset(b + 12 + hl + 64, 0, (size_t)1 << 20);
+        write_bytes(p, b, n);
+        snprintf(cmd, sizeof cmd, "gzip -9 -f '%s'", p);
+        FR_CHECK(system(cmd) == 0);
+        strcat(p, ".gz");
+        fr_npy a;
+        int rc = fr_npy_read(p, &a, &e);
+        if (!bomb) {
+            FR_CHECK(rc == FR_OK && a.count == 16 && ((const float *)a.data)[15] == 15.0f);
+            if (rc == FR_OK) fr_npy_free(&a);
+        } else {
+            FR_CHECKF(rc == FR_EINPUT && strstr(e.msg, p) && strstr(e.msg, "longer than the 10368 bytes its header declares"),
+                      "bomb: rc %d '%s'", rc, e.msg);
+        }
+    }
+}
+
 int main(void)
 {
     snprintf(g_tmp, sizeof g_tmp, "/tmp/frtui-test-dataio.%ld", (long)getpid());
@@ -566,6 +610,7 @@ int main(void)
     FR_RUN(test_inflate_vectors);
     FR_RUN(test_inflate_errors);
     FR_RUN(test_gzip_cli);
+    FR_RUN(test_gzip_header_first);
     FR_RUN(test_npy_parse);
     FR_RUN(test_npy_roundtrip);
     FR_RUN(test_npy_dataset);
