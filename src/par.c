@@ -29,7 +29,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define PAR_MAX 64
+#define PAR_MAX FR_PAR_MAX
 /* Spin iterations before sleeping: with a pause of ~50-150 cycles about 0.1-0.5 ms. */
 #define SPIN 4096
 

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "frtui/exec.h"
+#include "frtui/par.h"
 #include "frtui/qstats.h"
 
 #include "recon_impl.h"
@@ -465,6 +466,44 @@ static void fallback(fr_recon *r, const char *what)
     s->status = FR_UNIT_FALLBACK;
 }
 
+/* Mini-batch gathers and the loss are memory-bound passes over B activations (9.6 MB each for
+ * a 96-channel 28x28 unit), as costly as the GEMMs on small units, so they are split over the
+ * kernels' parts (par.h) by sample.  With one part the loss is summed in exactly the old
+ * order; with several, per-part double sums are added in part order. */
+typedef struct gather_job { float *dst; const float *src; const int32_t *idx; int n; size_t per; } gather_job;
+
+static void gather_part(void *ctx, int part, int nparts)
+{
+    const gather_job *j = ctx;
+    int lo, hi;
+    fr_par_range(j->n, part, nparts, &lo, &hi);
+    for (int k = lo; k < hi; k++)
+        memcpy(j->dst + (size_t)k * j->per, j->src + (size_t)j->idx[k] * j->per, j->per * sizeof(float));
+}
+
+typedef struct loss_job {
+    const float *y, *tgt;
+    float *dy;
+    int n;
+    size_t per;
+    double norm, part[FR_PAR_MAX];
+} loss_job;
+
+static void loss_part(void *ctx, int part, int nparts)
+{
+    loss_job *j = ctx;
+    int lo, hi;
+    fr_par_range(j->n, part, nparts, &lo, &hi);
+    const float g2 = (float)(2.0 * j->norm);
+    double loss = 0;
+    for (size_t t = (size_t)lo * j->per; t < (size_t)hi * j->per; t++) {
+        float d = j->y[t] - j->tgt[t];
+        loss += (double)d * d;
+        j->dy[t] = g2 * d;
+    }
+    j->part[part] = loss;
+}
+
 int fr_recon_step(fr_recon *r)
 {
     FR_ASSERT(r->cur >= 0);
@@ -479,33 +518,31 @@ int fr_recon_step(fr_recon *r)
         int e = fr_exec_input_node(r->x, q);
         size_t per = nsize(g, e);
         float *dst = r->bin[q];
-        for (int j = 0; j < B; j++) {
-            const float *qs = r->qs[e] + (size_t)r->idx[j] * per;
-            if (r->cfg.qdrop && r->qs[e] != r->fp[e]) {
-                /* QDrop: keep the quantized-path value with probability drop_p, else FP. */
-                const float *fp = r->fp[e] + (size_t)r->idx[j] * per;
+        if (r->cfg.qdrop && r->qs[e] != r->fp[e]) {
+            /* QDrop: keep the quantized-path value with probability drop_p, else FP.  Serial:
+             * the drop stream is one RNG sequence. */
+            for (int j = 0; j < B; j++) {
+                const float *qs = r->qs[e] + (size_t)r->idx[j] * per, *fp = r->fp[e] + (size_t)r->idx[j] * per;
                 for (size_t t = 0; t < per; t++)
                     dst[(size_t)j * per + t] = fr_rng_uniform(&r->drop_rng) < r->cfg.drop_p ? qs[t] : fp[t];
-            } else {
-                memcpy(dst + (size_t)j * per, qs, per * sizeof(float));
             }
+        } else {
+            gather_job gj = {dst, r->qs[e], r->idx, B, per};
+            fr_par_run(gather_part, &gj);
         }
         fr_exec_bind_input(r->x, q, dst);
     }
     size_t oper = nsize(g, u->last);
-    for (int j = 0; j < B; j++)
-        memcpy(r->tgt + (size_t)j * oper, r->fp[u->last] + (size_t)r->idx[j] * oper, oper * sizeof(float));
+    gather_job tj = {r->tgt, r->fp[u->last], r->idx, B, oper};
+    fr_par_run(gather_part, &tj);
     for (int l = 0; l < u->n_layers; l++) fr_qlayer_forward(&s->q[l]);
     fr_exec_forward(r->x, B);
-    const float *y = fr_exec_output(r->x);
     int hw = g->nodes[u->last].h * g->nodes[u->last].w;
-    double norm = 1.0 / ((double)B * hw), loss = 0;
-    for (size_t t = 0; t < (size_t)B * oper; t++) {
-        float d = y[t] - r->tgt[t];
-        loss += (double)d * d;
-        r->dy[t] = (float)(2.0 * norm) * d;
-    }
-    loss *= norm;
+    loss_job lj = {fr_exec_output(r->x), r->tgt, r->dy, B, oper, 1.0 / ((double)B * hw), {0}};
+    fr_par_run(loss_part, &lj);
+    double loss = 0;
+    for (int p = 0; p < fr_par_threads(); p++) loss += lj.part[p];   /* part order: deterministic */
+    loss *= lj.norm;
     if (!isfinite(loss)) { fallback(r, "non-finite loss"); return FR_ENUM; }
     for (int a = u->first; a <= u->last; a++) if (r->aq[a]) fr_aquant_zero_grad(&r->aq[a]->aq);
     fr_exec_backward(r->x, B, r->dy, 0);

@@ -885,6 +885,32 @@ static void test_conv_parts_consistent(void)
     }
 }
 
+/* Large element-wise passes are split into parts: results must not depend on the split (sizes
+ * straddle the parallel threshold and are not multiples of the 16-float blocks). */
+static void test_elementwise_parts(void)
+{
+    const size_t sizes[] = {65535, 65536, 200003};
+    for (size_t si = 0; si < 3; si++) {
+        size_t n = sizes[si];
+        float *x = fbuf(n), *dy = fbuf(n), *ref = fbuf(n), *out = fbuf(n);
+        fill_normal(x, n, 4); fill_normal(dy, n, 1);
+        for (int k = 0; k < 4; k++) {
+            for (int np = 1; np <= 3; np++) {
+                fr_par_set_threads(np);
+                float *o = np == 1 ? ref : out;
+                for (size_t i = 0; i < n; i++) o[i] = NAN;
+                if (k == 0) fr_relu_forward(n, x, o);
+                else if (k == 1) fr_relu_backward(n, x, dy, o);
+                else if (k == 2) fr_relu6_forward(n, x, o);
+                else fr_relu6_backward(n, x, dy, o);
+                if (np > 1) FR_CHECKF(memcmp(ref, out, n * 4) == 0, "kind %d n %zu parts %d differ", k, n, np);
+            }
+        }
+        fr_par_set_threads(1);
+        free(x); free(dy); free(ref); free(out);
+    }
+}
+
 typedef struct par_probe { atomic_int hits[8]; atomic_int calls; } par_probe;
 
 static void probe_part(void *ctx, int part, int nparts)
@@ -939,6 +965,7 @@ int main(int argc, char **argv)
     fr_rng_seed(&g_rng, 20240521);
     if (argc > 1 && strcmp(argv[1], "--par-only") == 0) {   /* the TSan run in .ci/run */
         FR_RUN(test_conv_parts_consistent);
+        FR_RUN(test_elementwise_parts);
         FR_RUN(test_par_pool);
         return FR_REPORT();
     }
@@ -959,6 +986,7 @@ int main(int argc, char **argv)
         fr_par_set_threads(1);
     }
     FR_RUN(test_conv_parts_consistent);
+    FR_RUN(test_elementwise_parts);
     FR_RUN(test_par_pool);
     FR_RUN(test_activations_fd);
     FR_RUN(test_activations_known);

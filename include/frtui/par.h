@@ -7,6 +7,8 @@
 #ifndef FRTUI_PAR_H
 #define FRTUI_PAR_H
 
+#define FR_PAR_MAX 64   /* most parts a region can have */
+
 /* Work of one part: part in [0, nparts). */
 typedef void (*fr_par_fn)(void *ctx, int part, int nparts);
 
