@@ -59,6 +59,7 @@ static int load(const char *path, declared_fn declared, const void *ctx, uint8_t
             fr_err_set(e, FR_EINPUT, "%s: gzip content is longer than the %zu bytes its header declares", path, total);
     }
     free(*buf);
+    if (rc) { free(out); out = NULL; on = 0; }   /* callers free *buf only on success */
     *buf = out;
     *n = on;
     return rc;
