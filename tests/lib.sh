@@ -9,6 +9,10 @@
 #                    (so no crash: status < 128) within 10 s, exactly one stderr line, that
 #                    line containing WANT (the file's name), and nothing left in $T/out.
 #                    Counts a pass or prints "not ok - LABEL: why: message".
+#   fr_t_inspector TB
+#                    for the tmux tests: skips unless tmux and a $BIN with the inspector exist;
+#                    sets BINABS (absolute $BIN) and M (samples/mlp-fmnist.frm, or a bundle that
+#                    the test binary TB generates into $T).
 #   fr_t_skip WHY    prints "NAME: WHY; skipping" and "0 passed, 0 failed", exits 0 (a feature
 #                    or file the script needs is missing).
 #   fr_t_done        prints "N passed, N failed"; its status is the script's.
@@ -39,6 +43,17 @@ fr_refused() {
     if [ -z "$why" ]; then pass=$((pass + 1)); return 0; fi
     fail=$((fail + 1)); echo "not ok - $label: $why: $(head -c 300 "$T/stderr")"
     return 1
+}
+
+fr_t_inspector() {
+    command -v tmux >/dev/null 2>&1 || fr_t_skip "tmux not installed"
+    [ -x "$BIN" ] || fr_t_skip "$BIN missing"
+    "$BIN" --help 2>&1 | grep -q 'inspector' || fr_t_skip "'$BIN --help' shows no inspector"
+    BINABS=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+    M=$T/m.frm
+    if [ -f samples/mlp-fmnist.frm ]; then M=$(pwd)/samples/mlp-fmnist.frm
+    elif [ -x "$1" ]; then "$1" --gen-model "$M" >/dev/null 2>&1 || fr_t_skip "cannot generate a bundle"
+    else fr_t_skip "no sample bundle and no $1"; fi
 }
 
 fr_t_skip() {

@@ -12,25 +12,16 @@
 # Long version: SOAK_SECONDS=1800 sh tests/soak.t.sh (result goes in the README; see
 # docs/TESTING.md).  Random choices come from awk's srand(SOAK_SEED).  Skips ("0 passed,
 # 0 failed") while tmux is missing or `frtui --help` shows no inspector.
-BIN=${FRTUI_BIN:-./frtui}
+. tests/lib.sh
+fr_t_init soak
 TB=${BUILD:-build/release}/tests/test_ckpt
 SECS=${SOAK_SECONDS:-20}
 SEED=${SOAK_SEED:-7}
-pass=0; fail=0
 ok() { pass=$((pass + 1)); echo "ok - $*"; }
 bad() { fail=$((fail + 1)); echo "not ok - $*"; }
-skip() { echo "soak: $*; skipping"; echo "0 passed, 0 failed"; exit 0; }
-command -v tmux >/dev/null 2>&1 || skip "tmux not installed"
-[ -x "$BIN" ] || skip "$BIN missing"
-"$BIN" --help 2>&1 | grep -q 'inspector' || skip "'$BIN --help' shows no inspector"
-T=$(mktemp -d "${TMPDIR:-/tmp}/soak.XXXXXX") || exit 1
+fr_t_inspector "$TB"
 TM="tmux -L frtui-soak-$$ -f /dev/null"
 trap '$TM kill-server 2>/dev/null; rm -rf "$T"' EXIT INT TERM
-BINABS=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-M=$T/m.frm
-if [ -f samples/mlp-fmnist.frm ]; then M=$(pwd)/samples/mlp-fmnist.frm
-elif [ -x "$TB" ]; then "$TB" --gen-model "$M" >/dev/null 2>&1 || skip "cannot generate a bundle"
-else skip "no sample bundle and no $TB"; fi
 
 $TM new-session -d -s s -x 120 -y 40 "env PS1='$ ' /bin/sh" || { bad "tmux"; echo "$pass passed, $fail failed"; exit 1; }
 printf 'cd %s\nFRTUI_THREADS=1 %s %s --iters 1000000\necho EXIT-STATUS:$?\n' "$T" "$BINABS" "$M" >"$T/run.sh"

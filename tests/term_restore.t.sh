@@ -13,27 +13,18 @@
 # same hook; it has no trigger from outside, so SIGABRT stands in for it here.
 # Skips ("0 passed, 0 failed") while tmux is missing or `frtui --help` shows no inspector.
 # Prints "N passed, N failed".
-BIN=${FRTUI_BIN:-./frtui}
+. tests/lib.sh
+fr_t_init term_restore
 TB=${BUILD:-build/release}/tests/test_ckpt
-pass=0; fail=0
-skip() { echo "term_restore: $*; skipping"; echo "0 passed, 0 failed"; exit 0; }
-command -v tmux >/dev/null 2>&1 || skip "tmux not installed"
-[ -x "$BIN" ] || skip "$BIN missing"
-"$BIN" --help 2>&1 | grep -q 'inspector' || skip "'$BIN --help' shows no inspector"
+fr_t_inspector "$TB"
 # Under AddressSanitizer, ASan's own SIGSEGV/SIGABRT handlers would report and _exit before
 # frtui's restore runs; let frtui's handlers see the signals (what a release build does).
 case ${BUILD:-} in *san-*address*)
     export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_abort=0:allow_user_segv_handler=1" ;;
 esac
-T=$(mktemp -d "${TMPDIR:-/tmp}/term_restore.XXXXXX") || exit 1
 SOCK=frtui-term-$$
 TM="tmux -L $SOCK -f /dev/null"
 trap '$TM kill-server 2>/dev/null; rm -rf "$T"' EXIT INT TERM
-BINABS=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-M=$T/m.frm
-if [ -f samples/mlp-fmnist.frm ]; then M=$(pwd)/samples/mlp-fmnist.frm
-elif [ -x "$TB" ]; then "$TB" --gen-model "$M" >/dev/null 2>&1 || skip "cannot generate a bundle"
-else skip "no sample bundle and no $TB"; fi
 
 # wait_for PATTERN SECONDS: poll the pane until PATTERN (grep -E) shows up.
 wait_for() {
