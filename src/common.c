@@ -121,26 +121,48 @@ static uint64_t file_number(const char *path, const char *key, uint64_t mul)
 
 static size_t min_known(size_t a, uint64_t b) { return b && b < a ? (size_t)b : a; }
 
-/* Limit minus usage for the cgroup (v2) this process is in, 0 when unknown or unlimited. */
+/* Limit minus usage of a cgroup directory: v2 files (memory.max, memory.current) or v1 files
+ * (memory.limit_in_bytes, memory.usage_in_bytes); 0 when absent or unlimited. */
+static uint64_t cgroup_dir_room(const char *dir, int v1)
+{
+    char path[1300];
+    snprintf(path, sizeof path, "%s/%s", dir, v1 ? "memory.limit_in_bytes" : "memory.max");
+    uint64_t max = file_number(path, NULL, 1);
+    if (!max || max >= ((uint64_t)1 << 60)) return 0;   /* "max", or v1's "unlimited" (~2^63) */
+    snprintf(path, sizeof path, "%s/%s", dir, v1 ? "memory.usage_in_bytes" : "memory.current");
+    uint64_t cur = file_number(path, NULL, 1);
+    return max > cur ? max - cur : 1;
+}
+
+/* Room left in the memory cgroup this process is in (v2 "0::/path" line, or a v1 hierarchy
+ * with the memory controller), 0 when unknown or unlimited.  The directory named in
+ * /proc/self/cgroup is tried, then the mount's root (inside a cgroup namespace the two agree,
+ * outside one the path may not be visible). */
 static uint64_t cgroup_room(void)
 {
-    char buf[1024], path[1200];
+    char buf[2048], dir[1200];
     int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
     ssize_t k = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (k <= 0) return 0;
     buf[k] = 0;
-    char *line = strstr(buf, "0::");   /* the v2 hierarchy's line */
-    if (!line) return 0;
-    line += 3;
-    line[strcspn(line, "\n")] = 0;
-    snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", strcmp(line, "/") ? line : "");
-    uint64_t max = file_number(path, NULL, 1);
-    if (!max) return 0;
-    snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.current", strcmp(line, "/") ? line : "");
-    uint64_t cur = file_number(path, NULL, 1);
-    return max > cur ? max - cur : 1;
+    uint64_t best = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2) continue;
+        *c2 = 0;
+        int v2 = c1[1] == 0, v1 = !v2 && strstr(c1 + 1, "memory") != NULL;
+        if (!v2 && !v1) continue;
+        const char *mount = v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
+        const char *sub = strcmp(c2 + 1, "/") ? c2 + 1 : "";
+        snprintf(dir, sizeof dir, "%s%s", mount, sub);
+        uint64_t r = cgroup_dir_room(dir, v1);
+        if (!r && *sub) r = cgroup_dir_room(mount, v1);
+        if (r && (!best || r < best)) best = r;
+    }
+    return best;
 }
 
 /* An rlimit minus what the process already has of it (pages from /proc/self/statm field
