@@ -17,9 +17,10 @@
  *   Threading: the job (fn, ctx, nparts) is written before `gen` is bumped under `m`; helpers
  *   read it after seeing the new `gen` (mutex/acquire), run their part (if p < nparts) and
  *   decrement `pending` (acq_rel), so all part writes happen-before the caller's return.  All
- *   helpers acknowledge every region, so the job fields never change under a late reader.  Waits spin
- *   briefly (regions come back-to-back within microseconds in the hot loop) and then sleep on
- *   a condition variable, so an idle pool costs nothing and a paused worker frees the core.
+ *   helpers acknowledge every region, so the job fields never change under a late reader.
+ *   Waits spin a little (regions of one iteration come back-to-back within ~1 ms) and then
+ *   sleep on a condition variable, so an idle pool costs nothing and a paused worker frees
+ *   the core.
  *   Invariants: part p's work is fixed by (p, nparts), never by which thread runs it;
  *   `pending` is 0 outside regions.  After fork() the child has no helpers: the atfork handler
  *   resets the pool so the child starts its own.
@@ -30,8 +31,9 @@
 #include <stdatomic.h>
 
 #define PAR_MAX FR_PAR_MAX
-/* Spin iterations before sleeping: with a pause of ~50-150 cycles about 0.1-0.5 ms. */
-#define SPIN 4096
+/* Spin iterations before sleeping: with a pause of ~50-150 cycles about 1-3 ms, longer than the
+ * serial stretches between regions of one iteration (a futex sleep/wake costs ~3 % there). */
+#define SPIN 32768
 
 static struct {
     pthread_mutex_t busy;            /* held for a whole region */
