@@ -52,7 +52,8 @@ static int room(st *s, size_t k)
     if (s->head && s->outcnt >= s->head) return fail(s, head_done);
     if (k > s->max_out - s->outcnt) return fail(s, "output exceeds the size limit");
     if (s->outcap - s->outcnt >= k) return 0;
-    size_t c = s->outcap ? s->outcap : FR_MIN((size_t)65536, s->max_out);
+    /* First buffer: 64 KiB, or just the head fr_gunzip_head asked for (it grows by doubling). */
+    size_t c = s->outcap ? s->outcap : FR_MIN((size_t)65536, s->head ? s->head : s->max_out);
     while (c - s->outcnt < k) c = c > s->max_out / 2 ? s->max_out : c * 2;
     uint8_t *p = realloc(s->out, c);
     if (!p) { s->nomem = 1; return fail(s, "out of memory"); }
