@@ -5,10 +5,14 @@
 #   tests/fuzz/run.sh run SECONDS [NAME...]      build, then run each harness for SECONDS, in turn
 #   tests/fuzz/run.sh replay DIR NAME            run harness NAME once over every file in DIR
 #   tests/fuzz/run.sh totals                     executions so far per harness (from stats.txt)
-#   tests/fuzz/run.sh campaign UNTIL [NAME...]   FUZZ_LANES (2) harnesses at a time, each in turn
-#                                                the one furthest below FUZZ_TARGET (10^7) total
-#                                                executions, in runs of FUZZ_CHUNK (600) s, until
-#                                                UNTIL (a `date -d` time, e.g. 21:45 UTC)
+#   tests/fuzz/run.sh campaign UNTIL [NAME...]   until UNTIL (a `date -d` time, "21:45 UTC"),
+#                                                FUZZ_LANES (2) runs at a time of the harness with
+#                                                the least estimated time left to FUZZ_TARGET
+#                                                (10^7) executions (stats.txt totals / last rate),
+#                                                each at most FUZZ_CHUNK (600) s and stopped at the
+#                                                target (-runs); when every harness left is
+#                                                running, a lane starts a second instance of one
+#                                                (a shared corpus is fine for libFuzzer)
 #
 # FUZZ_NOBUILD=1: run the harnesses as built (no rebuild when someone edits src/ mid-campaign).
 # NAME is one of: frm npy idx png inflate json onnx tfjs frc (harnesses whose reader does not
@@ -168,18 +172,20 @@ run)
         seed "$n" $B/corpus/$n
         mkdir -p $B/artifacts/$n
         dict=; [ -f tests/fuzz/$n.dict ] && dict=-dict=tests/fuzz/$n.dict
-        log=$B/fuzz_$n.run.log
+        log=$B/fuzz_$n.run${FUZZ_LOG_TAG:-}.log
         echo "fuzz: $n for ${secs}s (corpus $B/corpus/$n, $(ls $B/corpus/$n | wc -l) files)"
         # -rss_limit_mb / -malloc_limit_mb: a reader that allocates from a declared size before
         # checking it against the input shows up as an oom-* artefact (issue 8, item 7).
-        $B/fuzz_$n -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+        t0=$(date +%s)
+        $B/fuzz_$n -max_total_time="$secs" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
             -max_len="$(maxlen "$n")" -print_final_stats=1 $dict \
             -artifact_prefix=$B/artifacts/$n/ $B/corpus/$n >"$log" 2>&1
         rc=$?
+        took=$(( $(date +%s) - t0 ))   # actual seconds: a run stops early on a finding or SIGINT
         execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -n 1)
         eps=$(grep -E '^stat::average_exec_per_sec' "$log" | awk '{print $2}' | tail -n 1)
         crashes=$(ls $B/artifacts/$n | wc -l)
-        echo "$(date -u +%FT%TZ) $n ${secs}s execs=${execs:-?} exec/s=${eps:-?} exit=$rc artifacts=$crashes" | tee -a $B/stats.txt
+        echo "$(date -u +%FT%TZ) $n ${took}s execs=${execs:-?} exec/s=${eps:-?} exit=$rc artifacts=$crashes" | tee -a $B/stats.txt
         if [ "$rc" != 0 ]; then
             found=1
             grep -E 'ERROR|SUMMARY|runtime error|Test unit written' "$log" | head -n 8
@@ -203,18 +209,31 @@ campaign)
             pick=
             # Nearest to the target first (remaining executions / last rate): as many readers
             # as possible get there; the slowest one takes what time is left.
-            for n in $(for m in $names; do total $m; done | awk -v t="${FUZZ_TARGET:-10000000}" \
-                    '$2 < t { print (t - $2) / ($4 > 0 ? $4 : 1), $1 }' | sort -n | awk '{print $2}'); do
-                if [ -x $B/fuzz_$n ] && mkdir $B/lock/$n 2>/dev/null; then pick=$n; break; fi
+            est=$(for m in $names; do total $m; done | awk -v t="${FUZZ_TARGET:-10000000}" \
+                    '$2 < t { print int((t - $2) / ($4 > 0 ? $4 : 1)) + 1, $1 }' | sort -n)
+            order=$(echo "$est" | awk '{print $2}')
+            for n in $order; do
+                if [ -x $B/fuzz_$n ] && mkdir $B/lock/$n 2>/dev/null; then pick=$n; lock=$n; break; fi
+            done
+            # Everything left is already running: a second instance of the first one (libFuzzer
+            # processes may share a corpus directory), so no lane idles at the end.
+            for n in $order; do
+                [ -z "$pick" ] && [ -x $B/fuzz_$n ] && mkdir $B/lock/$n.$1 2>/dev/null && { pick=$n; lock=$n.$1; }
             done
             [ -n "$pick" ] || return
-            secs=${FUZZ_CHUNK:-600}; [ $left -lt $((secs + 30)) ] && secs=$((left - 30))
-            FUZZ_NOBUILD=1 sh "$0" run "$secs" "$pick"
-            rmdir $B/lock/$pick
+            # A run ends at the chunk, the deadline, or a little after the estimated time to
+            # the target (the rate varies with the load), whichever comes first.
+            need=$(echo "$est" | awk -v n="$pick" '$2 == n { print int($1 * 1.2) + 30 }')
+            secs=${FUZZ_CHUNK:-600}; [ "${need:-$secs}" -lt $secs ] && secs=$need
+            [ $left -lt $((secs + 30)) ] && secs=$((left - 30))
+            # -runs: stop at the target (+3 %) instead of overshooting it for the rest of the chunk.
+            runs=$(total "$pick" | awk -v t="${FUZZ_TARGET:-10000000}" '{ print int((t - $2) * 1.03) + 1000 }')
+            FUZZ_NOBUILD=1 FUZZ_LOG_TAG=.lane$1 FUZZ_RUNS=$runs sh "$0" run "$secs" "$pick"
+            rmdir $B/lock/$lock
         done
     }
     i=0
-    while [ $i -lt "${FUZZ_LANES:-2}" ]; do lane & i=$((i + 1)); sleep 2; done
+    while [ $i -lt "${FUZZ_LANES:-2}" ]; do lane $i & i=$((i + 1)); sleep 2; done
     wait
     sh "$0" totals ;;
 *)
