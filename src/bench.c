@@ -1,607 +1,36 @@
-/* bench.c — `frtui bench`: how fast the reconstruction loop runs on this machine, measured
- * honestly.  Speed is measured here, never asserted in tests.
+/* bench.c — `frtui bench`: options, sections, the printed table and bench/results.json.
  *
  * Design note
- *   What is timed is the production code path: fr_recon_step (sampler gather, quantizer
- *   forward, unit forward, loss, unit backward, fused grad+Adam) on units built with the same
- *   graph builders the importers use, plus fr_exec_forward for the RTN (forward-only) figure.
- *   Every figure is the median over >= 5 runs, each run long enough (>= min_run seconds) that
- *   timer resolution does not matter; min and max are kept to show the noise (these 2-core VMs
- *   are shared, so expect up to 2x spread).
- *   AdaRound has a cheap warm-up phase (no regulariser) and a costlier one (regulariser on,
- *   80 % of a run); each timed unit is begun with an iteration budget such that all timed
- *   iterations fall in the regulariser phase, i.e. the figure is the steady state.
- *   Useful FLOPs per iteration: forward 2*MACs of every conv/linear, backward dW (same) plus dX
- *   (same) for layers whose input gradient feeds another layer of the unit.  The sgemm peak is
- *   measured at start in the same process, so ratios are same-run ratios.
+ *   The driver runs the sections in a fixed order (sgemm, standard shapes, samples' units,
+ *   whole-model runs with frame build and checkpoint figures, inspector, import) and collects
+ *   every figure in one fr_bench record; --only picks sections so one figure can be re-measured
+ *   in seconds instead of the full ~5 minutes.  Measurement lives in bench_units.c (the
+ *   reconstruction loop, in this process) and bench_proc.c (whole frtui processes: the
+ *   inspector on a pty, imports in a fresh child).  Nothing is asserted: numbers are reported
+ *   with the machine load, because these 2-core machines are shared.
  *   Samples: every samples/NAME.frm; when there are none, untrained zoo models of the same
  *   architectures with random calibration data stand in (timing only), and are labelled so.
- *   Ownership/threading: single-threaded apart from OpenBLAS; everything allocated is freed
- *   before return.  JSON goes through fr_atomic_*.
+ *   JSON goes through fr_atomic_*, so a failed run never leaves half a results file.
  */
 #include "frtui/bench.h"
 
-#include <cblas.h>
 #include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "frtui/blas.h"
-#include "frtui/ckpt.h"
 #include "frtui/cli.h"
-#include "frtui/exec.h"
-#include "frtui/ops.h"
-#include "frtui/partition.h"
-#include "frtui/recon.h"
-#include "frtui/snapshot.h"
 #include "frtui/train.h"
-#include "frtui/view.h"
-#include "frtui/worker.h"
 
-#define BATCH 32
-#define MAX_ROWS 256
+enum { SEC_SGEMM = 1, SEC_SHAPES = 2, SEC_SAMPLES = 4, SEC_WHOLE = 8, SEC_UI = 16, SEC_IMPORT = 32, SEC_ALL = 63 };
+static const char *const sec_names[] = {"sgemm", "shapes", "samples", "whole", "ui", "import"};
 
-typedef struct bopts {
-    int quick, samples, runs;
-    double min_run;          /* seconds per timed run */
-    int whole_iters;         /* iterations per unit for the whole-model run */
-} bopts;
-
-typedef struct timing { double med, lo, hi; int runs, per_run; } timing;   /* ms per iteration */
-
-typedef struct unit_row {
-    char src[64], name[96], ops[96];
-    double fwd_flops, iter_flops;
-    timing rtn, ada, flex, flex1;
-    int has_flex1;
-} unit_row;
-
-typedef struct whole_row {
-    char name[96], note[64];
-    int units, iters;
-    double total_s, loop_s, setup_s, est2000_s, it_per_s;
-} whole_row;
-
-typedef struct bench {
-    bopts o;
-    int threads;
-    double peak;               /* sgemm GFLOP/s at `threads`, 1024^3 */
-    struct { int m, n, k, t; double gf; } sg[8];
-    int n_sg;
-    unit_row rows[MAX_ROWS];
-    int n_rows;
-    whole_row whole[8];
-    int n_whole;
-    double frame_ms[2];        /* 160x48 and 80x24; < 0 when not measured */
-    double ck_raw_mb, ck_file_mb, ck_write_mbs, ck_read_mbs;
-    double import_s;
-    char import_note[160];
-} bench;
-
-/* ---- timing ------------------------------------------------------------------------------- */
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-typedef int (*iter_fn)(void *ctx, int n);
-
-/* runs x per_run iterations; ms per iteration, median/min/max over runs. */
-static timing time_runs(iter_fn f, void *ctx, int runs, int per_run)
-{
-    double v[64];
-    timing t = {0, 0, 0, 0, per_run};
-    if (runs > 64) runs = 64;
-    for (int r = 0; r < runs; r++) {
-        double t0 = fr_now();
-        if (f(ctx, per_run)) break;
-        v[t.runs++] = (fr_now() - t0) * 1e3 / per_run;
-    }
-    if (!t.runs) { t.med = t.lo = t.hi = NAN; return t; }
-    qsort(v, (size_t)t.runs, sizeof v[0], cmp_d);
-    t.med = t.runs % 2 ? v[t.runs / 2] : 0.5 * (v[t.runs / 2 - 1] + v[t.runs / 2]);
-    t.lo = v[0];
-    t.hi = v[t.runs - 1];
-    return t;
-}
-
-/* Iterations per run for an estimated ms/iteration. */
-static int per_run_for(const bopts *o, double est_ms)
-{
-    double n = o->min_run * 1e3 / (est_ms > 1e-3 ? est_ms : 1e-3);
-    return n < 3 ? 3 : n > 100000 ? 100000 : (int)ceil(n);
-}
-
-/* ---- sgemm peak --------------------------------------------------------------------------- */
-
-typedef struct sg_ctx { int m, n, k; float *A, *B, *C; } sg_ctx;
-
-static int sg_iter(void *ctx, int n)
-{
-    sg_ctx *c = ctx;
-    for (int i = 0; i < n; i++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->m, c->n, c->k, 1.0f, c->A, c->k, c->B, c->n, 0.0f,
-                    c->C, c->n);
-    return 0;
-}
-
-static void bench_sgemm(bench *b)
-{
-    static const int shapes[][3] = {
-        {1024, 1024, 1024},
-        {32, 196, 288},     /* BasicBlock 32ch 14x14 conv, one sample (im2col) */
-        {32, 6272, 288},    /* the same conv over a batch of 32 in one call */
-    };
-    fr_rng r;
-    fr_rng_seed(&r, 1);
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-        sg_ctx c = {shapes[s][0], shapes[s][1], shapes[s][2], NULL, NULL, NULL};
-        c.A = fr_amalloc((size_t)c.m * c.k * sizeof(float));
-        c.B = fr_amalloc((size_t)c.k * c.n * sizeof(float));
-        c.C = fr_amalloc((size_t)c.m * c.n * sizeof(float));
-        FR_ASSERT(c.A && c.B && c.C);
-        for (size_t i = 0; i < (size_t)c.m * c.k; i++) c.A[i] = fr_rng_uniform(&r) - 0.5f;
-        for (size_t i = 0; i < (size_t)c.k * c.n; i++) c.B[i] = fr_rng_uniform(&r) - 0.5f;
-        double fl = 2.0 * c.m * c.n * c.k;
-        for (int t = 1; t <= 2; t++) {
-            fr_blas_set_threads(t);
-            sg_iter(&c, 2);
-            double t0 = fr_now();
-            sg_iter(&c, 3);
-            double est = (fr_now() - t0) * 1e3 / 3;
-            timing tm = time_runs(sg_iter, &c, b->o.runs, per_run_for(&b->o, est));
-            double gf = fl / (tm.med * 1e-3) / 1e9;
-            b->sg[b->n_sg].m = c.m; b->sg[b->n_sg].n = c.n; b->sg[b->n_sg].k = c.k;
-            b->sg[b->n_sg].t = t; b->sg[b->n_sg].gf = gf;
-            b->n_sg++;
-            if (s == 0 && t == b->threads) b->peak = gf;
-        }
-        fr_afree(c.A); fr_afree(c.B); fr_afree(c.C);
-    }
-    fr_blas_set_threads(b->threads);
-    if (b->threads > 2) b->peak = b->sg[1].gf;   /* only 1 and 2 threads measured */
-    printf("sgemm (GFLOP/s, median of %d runs):\n", b->o.runs);
-    for (int i = 0; i < b->n_sg; i++)
-        printf("  %5d x %5d x %5d  %d thread%s  %7.1f\n", b->sg[i].m, b->sg[i].n, b->sg[i].k, b->sg[i].t,
-               b->sg[i].t > 1 ? "s" : " ", b->sg[i].gf);
-    printf("  peak used for ratios: %.1f GFLOP/s (1024^3, %d threads)\n\n", b->peak, b->threads);
-}
-
-/* ---- unit shapes -------------------------------------------------------------------------- */
-
-static int add_node(fr_model *m, const char *name, fr_op op, int n_in, int a, int b2)
-{
-    int in[2] = {a, b2};
-    int n = fr_graph_add_node(&m->g, name, op, n_in, in);
-    FR_ASSERT(fr_graph_infer_shapes(&m->g, m->meta.in_c, m->meta.in_h, m->meta.in_w, NULL) == FR_OK);
-    return n;
-}
-
-static int add_conv(fr_model *m, fr_rng *r, const char *name, int in, int o, int k, int groups)
-{
-    fr_graph *g = &m->g;
-    int cin = g->nodes[in].c;
-    char nm[128];
-    int64_t d[4] = {o, cin / groups, k, k}, db[1] = {o};
-    snprintf(nm, sizeof nm, "%s.w", name);
-    int t = fr_graph_add_tensor(g, nm, 4, d);
-    float sd = sqrtf(2.0f / (float)(cin / groups * k * k));
-    for (int64_t i = 0; i < fr_tensor_numel(&g->tensors[t]); i++) g->tensors[t].data[i] = sd * fr_rng_normal(r);
-    snprintf(nm, sizeof nm, "%s.b", name);
-    int tb = fr_graph_add_tensor(g, nm, 1, db);
-    for (int i = 0; i < o; i++) g->tensors[tb].data[i] = 0.05f * fr_rng_normal(r);
-    int n = fr_graph_add_node(g, name, FR_OP_CONV, 1, &in);
-    g->nodes[n].n_param = 2;
-    g->nodes[n].param[0] = t;
-    g->nodes[n].param[1] = tb;
-    fr_attrs *a = &g->nodes[n].a;
-    a->kh = a->kw = k;
-    a->sh = a->sw = 1;
-    a->dh = a->dw = 1;
-    a->pt = a->pl = a->pb = a->pr = k / 2;
-    a->groups = groups;
-    FR_ASSERT(fr_graph_infer_shapes(g, m->meta.in_c, m->meta.in_h, m->meta.in_w, NULL) == FR_OK);
-    return n;
-}
-
-static int add_linear(fr_model *m, fr_rng *r, const char *name, int in, int o)
-{
-    fr_graph *g = &m->g;
-    int cin = g->nodes[in].c * g->nodes[in].h * g->nodes[in].w;
-    int64_t d[2] = {o, cin}, db[1] = {o};
-    char nm[128];
-    snprintf(nm, sizeof nm, "%s.w", name);
-    int t = fr_graph_add_tensor(g, nm, 2, d);
-    float sd = sqrtf(2.0f / (float)cin);
-    for (int64_t i = 0; i < fr_tensor_numel(&g->tensors[t]); i++) g->tensors[t].data[i] = sd * fr_rng_normal(r);
-    snprintf(nm, sizeof nm, "%s.b", name);
-    int tb = fr_graph_add_tensor(g, nm, 1, db);
-    int n = fr_graph_add_node(g, name, FR_OP_LINEAR, 1, &in);
-    g->nodes[n].n_param = 2;
-    g->nodes[n].param[0] = t;
-    g->nodes[n].param[1] = tb;
-    FR_ASSERT(fr_graph_infer_shapes(g, m->meta.in_c, m->meta.in_h, m->meta.in_w, NULL) == FR_OK);
-    return n;
-}
-
-/* Random calibration data: n samples, ReLU-like (half-normal) so the unit sees plausible
- * inputs.  The store per node is kept under ~64 MB. */
-static void random_calib(fr_model *m, fr_rng *r, int n_max)
-{
-    size_t per = (size_t)m->meta.in_c * m->meta.in_h * m->meta.in_w;
-    int n = (int)FR_MIN((size_t)n_max, ((size_t)64 << 20) / (per * sizeof(float)));
-    if (n < 64) n = 64;
-    m->calib = (fr_dataset){.n = n, .c = m->meta.in_c, .h = m->meta.in_h, .w = m->meta.in_w, .dtype = 1, .scale = 1,
-                            .offset = 0};
-    m->calib.f32 = fr_amalloc((size_t)n * per * sizeof(float));
-    FR_ASSERT(m->calib.f32);
-    for (size_t i = 0; i < (size_t)n * per; i++) m->calib.f32[i] = fabsf(fr_rng_normal(r));
-    for (int c = 0; c < 4; c++) { m->meta.mean[c] = 0; m->meta.std[c] = 1; }
-}
-
-enum { SH_BB32, SH_BB64, SH_IR, SH_LIN, SH_DW, SH__COUNT };
-static const char *const sh_names[SH__COUNT] = {
-    "BasicBlock 32ch 14x14", "BasicBlock 64ch 7x7", "InvRes t=6 32ch 14x14", "Linear 784x256", "Depthwise 3x3 96ch 28x28",
-};
-
-static void build_shape(fr_model *m, int which)
-{
-    fr_rng r;
-    fr_rng_seed(&r, 100 + (uint64_t)which);
-    fr_model_init(m);
-    snprintf(m->meta.name, sizeof m->meta.name, "%s", sh_names[which]);
-    snprintf(m->meta.layout, sizeof m->meta.layout, "NCHW");
-    int c = which == SH_BB64 ? 64 : which == SH_LIN ? 784 : which == SH_DW ? 96 : 32;
-    int hw = which == SH_BB64 ? 7 : which == SH_LIN ? 1 : which == SH_DW ? 28 : 14;
-    m->meta.in_c = c; m->meta.in_h = hw; m->meta.in_w = hw;
-    int x = add_node(m, "input", FR_OP_INPUT, 0, 0, 0), s = x;
-    switch (which) {
-    case SH_BB32: case SH_BB64:
-        x = add_conv(m, &r, "conv1", x, c, 3, 1);
-        x = add_node(m, "relu1", FR_OP_RELU, 1, x, 0);
-        x = add_conv(m, &r, "conv2", x, c, 3, 1);
-        x = add_node(m, "add", FR_OP_ADD, 2, x, s);
-        add_node(m, "relu", FR_OP_RELU, 1, x, 0);
-        break;
-    case SH_IR:
-        x = add_conv(m, &r, "expand", x, 6 * c, 1, 1);
-        x = add_node(m, "relu6a", FR_OP_RELU6, 1, x, 0);
-        x = add_conv(m, &r, "dw", x, 6 * c, 3, 6 * c);
-        x = add_node(m, "relu6b", FR_OP_RELU6, 1, x, 0);
-        x = add_conv(m, &r, "project", x, c, 1, 1);
-        add_node(m, "add", FR_OP_ADD, 2, x, s);
-        break;
-    case SH_LIN:
-        add_linear(m, &r, "fc", x, 256);
-        break;
-    case SH_DW:
-        add_conv(m, &r, "dw", x, c, 3, c);
-        break;
-    }
-    m->meta.n_classes = 0;
-    random_calib(m, &r, 1024);
-}
-
-/* ---- per-unit measurement ----------------------------------------------------------------- */
-
-static int conv_shape_of(const fr_graph *g, int i, int nb, fr_conv_shape *s)
-{
-    const fr_node *n = &g->nodes[i], *in = &g->nodes[n->in[0]];
-    memset(s, 0, sizeof *s);
-    s->n = nb; s->c = in->c; s->h = in->h; s->w = in->w;
-    s->o = n->c; s->kh = n->a.kh; s->kw = n->a.kw; s->sh = n->a.sh; s->sw = n->a.sw;
-    s->pt = n->a.pt; s->pl = n->a.pl; s->pb = n->a.pb; s->pr = n->a.pr;
-    s->dh = n->a.dh > 0 ? n->a.dh : 1; s->dw = n->a.dw > 0 ? n->a.dw : 1; s->groups = n->a.groups > 0 ? n->a.groups : 1;
-    return fr_conv_out_shape(s);
-}
-
-/* Forward FLOPs and useful forward+backward FLOPs of one iteration of unit u at batch nb. */
-static void unit_flops(const fr_graph *g, const fr_unit *u, int nb, double *fwd, double *iter)
-{
-    *fwd = *iter = 0;
-    unsigned char up[4096] = {0};   /* node has a layer upstream inside the unit */
-    for (int i = u->first; i <= u->last && i - u->first < 4096; i++) {
-        const fr_node *n = &g->nodes[i];
-        int feeds = 0;
-        for (int k = 0; k < n->n_in; k++) {
-            int j = n->in[k];
-            if (j >= u->first && (fr_node_is_layer(&g->nodes[j]) || up[j - u->first])) feeds = 1;
-        }
-        up[i - u->first] = (unsigned char)feeds;
-        if (!fr_node_is_layer(n)) continue;
-        double f;
-        if (n->op == FR_OP_CONV) {
-            fr_conv_shape s;
-            conv_shape_of(g, i, nb, &s);
-            f = fr_conv_flops(&s);
-        } else {
-            const fr_node *in = &g->nodes[n->in[0]];
-            f = 2.0 * nb * n->c * (double)in->c * in->h * in->w;
-        }
-        *fwd += f;
-        *iter += 2 * f + (feeds ? f : 0);
-    }
-}
-
-typedef struct fwd_ctx { fr_exec *x; } fwd_ctx;
-
-static int fwd_iter(void *ctx, int n)
-{
-    fwd_ctx *c = ctx;
-    for (int i = 0; i < n; i++) fr_exec_forward(c->x, BATCH);
-    return 0;
-}
-
-/* RTN forward: the unit's plain forward at batch 32 on random inputs. */
-static timing time_forward(const bench *b, const fr_model *fm, const fr_unit *u)
-{
-    fr_graph *g = (fr_graph *)&fm->g;   /* inference mode never writes the graph */
-    fr_err e;
-    fr_exec *x = fr_exec_new(g, u->first, u->last, BATCH, FR_EXEC_INFER, &e);
-    timing t = {NAN, NAN, NAN, 0, 0};
-    if (!x) return t;
-    float *in[FR_UNIT_MAX_EXT] = {0};
-    fr_rng r;
-    fr_rng_seed(&r, 5);
-    for (int q = 0; q < fr_exec_n_inputs(x); q++) {
-        const fr_node *n = &g->nodes[fr_exec_input_node(x, q)];
-        size_t cnt = (size_t)BATCH * n->c * n->h * n->w;
-        in[q] = fr_amalloc(cnt * sizeof(float));
-        FR_ASSERT(in[q]);
-        for (size_t k = 0; k < cnt; k++) in[q][k] = fabsf(fr_rng_normal(&r));
-        fr_exec_bind_input(x, q, in[q]);
-    }
-    fwd_ctx c = {x};
-    fwd_iter(&c, 2);
-    double t0 = fr_now();
-    fwd_iter(&c, 3);
-    double est = (fr_now() - t0) * 1e3 / 3;
-    t = time_runs(fwd_iter, &c, b->o.runs, per_run_for(&b->o, est));
-    for (int q = 0; q < fr_exec_n_inputs(x); q++) fr_afree(in[q]);
-    fr_exec_free(x);
-    return t;
-}
-
-static int step_iter(void *ctx, int n)
-{
-    fr_recon *r = ctx;
-    for (int i = 0; i < n; i++)
-        if (fr_recon_step(r) != FR_OK) return -1;
-    return 0;
-}
-
-static void run_config(fr_run_config *c, fr_method m, int iters)
-{
-    fr_err e;
-    fr_run_config_preset(c, "teaching", &e);
-    c->method = m;
-    c->bits = 4;
-    if (iters >= 0) c->iters = iters;   /* < 0: the preset's own count */
-    c->seed = 1;
-    c->threads = fr_blas_threads();
-}
-
-/* Times fr_recon_step on unit k of r (units before k must be done).  est_ms sizes the runs;
- * the unit is begun with a budget such that every timed iteration lies after AdaRound's
- * warm-up (the steady state), then ended (which propagates the quantized path for k+1). */
-static timing time_steps(const bench *b, fr_recon *r, int k, double est_ms, int *ok)
-{
-    timing t = {NAN, NAN, NAN, 0, 0};
-    int per = per_run_for(&b->o, est_ms), total = per * b->o.runs, skip = total / 3 + 3;
-    fr_recon_set_iters(r, total + skip);
-    fr_err e;
-    *ok = 0;
-    if (fr_recon_begin(r, k, &e) != FR_OK) {
-        fprintf(stderr, "frtui bench: %s\n", e.msg);
-        return t;
-    }
-    if (step_iter(r, skip) == 0) {
-        t = time_runs(step_iter, r, b->o.runs, per);
-        *ok = t.runs == b->o.runs;
-    }
-    if (!*ok) {
-        fr_unit_view *v = fr_recon_view(r, k);
-        fprintf(stderr, "frtui bench: unit %s: %s (iteration %d); not timed\n", fr_recon_partition(r)->units[k].name,
-                v && v->note[0] ? v->note : "step failed", fr_recon_iter(r));
-        fr_unit_view_release(v);
-    }
-    if (fr_recon_end(r, &e) != FR_OK) *ok = 0;
-    return t;
-}
-
-/* All units of model m: RTN forward, AdaRound, FlexRound (and FlexRound at 1 thread when
- * with1).  Returns the number of rows added. */
-static int bench_units(bench *b, const fr_model *m, const char *src, int only_block, int with1)
-{
-    fr_err e;
-    fr_run_config c;
-    run_config(&c, FR_METHOD_RTN, 0);
-    fr_recon *rr = fr_recon_new(m, &c, &e);
-    if (!rr) { fprintf(stderr, "frtui bench: %s: %s\n", src, e.msg); return 0; }
-    const fr_partition *p = fr_recon_partition(rr);
-    const fr_model *fm = fr_recon_model(rr);
-    int row0 = b->n_rows, sel = -1;
-    if (only_block) {   /* the standard shapes: the unit holding the most layers */
-        for (int k = 0; k < p->n; k++)
-            if (sel < 0 || p->units[k].n_layers > p->units[sel].n_layers) sel = k;
-    }
-    for (int k = 0; k < p->n && b->n_rows < MAX_ROWS; k++) {
-        if (sel >= 0 && k != sel) continue;
-        const fr_unit *u = &p->units[k];
-        if (u->n_layers == 0) continue;
-        unit_row *row = &b->rows[b->n_rows++];
-        memset(row, 0, sizeof *row);
-        snprintf(row->src, sizeof row->src, "%.63s", src);
-        snprintf(row->name, sizeof row->name, "%.95s", only_block ? m->meta.name : u->name);
-        snprintf(row->ops, sizeof row->ops, "%.95s", u->ops);
-        unit_flops(&fm->g, u, BATCH, &row->fwd_flops, &row->iter_flops);
-        row->rtn = time_forward(b, fm, u);
-        row->ada.med = row->flex.med = row->flex1.med = NAN;
-    }
-    fr_recon_free(rr);
-    p = NULL;   /* freed with rr */
-    /* One engine per method walks the units in order (a unit needs its predecessors done). */
-    for (int pass = 0; pass < (with1 ? 3 : 2); pass++) {
-        fr_method meth = pass == 0 ? FR_METHOD_ADAROUND : FR_METHOD_FLEXROUND;
-        if (pass == 2) fr_blas_set_threads(1);
-        run_config(&c, meth, 1);
-        fr_recon *r = fr_recon_new(m, &c, &e);
-        if (!r) { fprintf(stderr, "frtui bench: %s: %s\n", src, e.msg); break; }
-        int row = row0;
-        const fr_partition *pr = fr_recon_partition(r);
-        for (int k = 0; k < pr->n && row < b->n_rows; k++) {
-            const fr_unit *u = &pr->units[k];
-            int measure = u->n_layers > 0 && (sel < 0 || k == sel), ok = 0;
-            if (!measure) {
-                /* Predecessor only: pass through with RTN rounding. */
-                fr_recon_set_method(r, FR_METHOD_RTN);
-                if (fr_recon_begin(r, k, &e) || fr_recon_end(r, &e)) {
-                    fprintf(stderr, "frtui bench: %s: %s\n", src, e.msg);
-                    break;
-                }
-                fr_recon_set_method(r, meth);
-                continue;
-            }
-            unit_row *ur = &b->rows[row++];
-            double est = 4.0 * ur->rtn.med + 0.05;
-            timing t = time_steps(b, r, k, pass == 2 ? 1.6 * est : est, &ok);
-            if (!ok) t.med = NAN;
-            if (pass == 0) ur->ada = t;
-            else if (pass == 1) ur->flex = t;
-            else { ur->flex1 = t; ur->has_flex1 = 1; }
-        }
-        fr_recon_free(r);
-        if (pass == 2) fr_blas_set_threads(b->threads);
-    }
-    return b->n_rows - row0;
-}
-
-static void print_header(void)
-{
-    printf("  %-28s %8s %8s %8s %8s %7s %6s %s\n", "unit", "RTN-fwd", "AdaRnd", "FlexRnd", "Flex@1t", "GFLOP/s",
-           "%peak", "(ms/iteration, batch 32, median; FlexRound spread min..max)");
-}
-
-static void print_rows(const bench *b, int from, int to)
-{
-    for (int i = from; i < to; i++) {
-        const unit_row *r = &b->rows[i];
-        double gf = r->iter_flops / (r->flex.med * 1e-3) / 1e9;
-        char f1[16] = "      -";
-        if (r->has_flex1) snprintf(f1, sizeof f1, "%8.3f", r->flex1.med);
-        printf("  %-28.28s %8.3f %8.3f %8.3f %8s %7.1f %5.0f%%  %.3f..%.3f\n", r->name, r->rtn.med, r->ada.med,
-               r->flex.med, f1, gf, 100.0 * gf / b->peak, r->flex.lo, r->flex.hi);
-    }
-}
-
-/* ---- whole model, frame, checkpoint ------------------------------------------------------- */
-
-static fr_snapshot *make_snapshot(fr_recon *r, const fr_model *m)
-{
-    const fr_partition *p = fr_recon_partition(r);
-    fr_snapshot *s = fr_snapshot_new(p->n);
-    const fr_run_config *c = fr_recon_config(r);
-    snprintf(s->info.model, sizeof s->info.model, "%.127s", m->meta.name);
-    s->info.method = c->method;
-    s->info.bits = c->bits;
-    s->info.iters = c->iters;
-    s->info.batch = c->batch;
-    s->info.seed = c->seed;
-    s->info.threads = fr_blas_threads();
-    snprintf(s->info.preset, sizeof s->info.preset, "%.31s", c->preset);
-    snprintf(s->info.granularity, sizeof s->info.granularity, "block");
-    snprintf(s->info.blas_core, sizeof s->info.blas_core, "%.31s", fr_blas_core());
-    s->status = FR_RUN_DONE;
-    s->cur_unit = -1;
-    s->acc_fp = s->acc_q = -1;
-    snprintf(s->message, sizeof s->message, "bench");
-    for (int k = 0; k < p->n; k++) s->units[k] = fr_recon_view(r, k);
-    return s;
-}
-
-static void bench_frame_ckpt(bench *b, fr_recon *r, const fr_model *m)
-{
-    fr_snapshot *s = make_snapshot(r, m);
-    static const int sz[2][2] = {{160, 48}, {80, 24}};
-    for (int k = 0; k < 2; k++) {
-        double v[16];
-        int n = b->o.runs > 16 ? 16 : b->o.runs;
-        for (int i = 0; i < n; i++) v[i] = fr_view_bench_frame(s, sz[k][0], sz[k][1], 1, 10);
-        qsort(v, (size_t)n, sizeof v[0], cmp_d);
-        b->frame_ms[k] = v[n / 2];
-    }
-    fr_snapshot_release(s);
-    /* Checkpoint: capture + zstd write, then load (parse + checks). */
-    char path[256];
-    snprintf(path, sizeof path, "%s/frtui-bench-%d.frc", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
-    double vw[16], vr[16];
-    int n = b->o.runs > 16 ? 16 : b->o.runs, ok = 1;
-    for (int i = 0; i < n && ok; i++) {
-        fr_ckpt_info info = {.bundle_path = "bench", .acc_fp = -1, .acc_q = -1};
-        double t0 = fr_now();
-        fr_ckpt_blob *blob = fr_ckpt_capture(r, &info);
-        b->ck_raw_mb = (double)fr_ckpt_blob_bytes(blob) / 1048576.0;
-        fr_err e;
-        if (fr_ckpt_write_blob(blob, path, 3, &e) != FR_OK) { fprintf(stderr, "frtui bench: %s\n", e.msg); ok = 0; break; }
-        vw[i] = fr_now() - t0;
-        struct stat st;
-        if (stat(path, &st) == 0) b->ck_file_mb = (double)st.st_size / 1048576.0;
-        fr_ckpt c;
-        t0 = fr_now();
-        if (fr_ckpt_load(path, &c, &e) != FR_OK) { fprintf(stderr, "frtui bench: %s\n", e.msg); ok = 0; break; }
-        vr[i] = fr_now() - t0;
-        fr_ckpt_free(&c);
-    }
-    unlink(path);
-    if (ok) {
-        qsort(vw, (size_t)n, sizeof vw[0], cmp_d);
-        qsort(vr, (size_t)n, sizeof vr[0], cmp_d);
-        b->ck_write_mbs = b->ck_raw_mb / vw[n / 2];
-        b->ck_read_mbs = b->ck_raw_mb / vr[n / 2];
-    }
-}
-
-/* FlexRound W4, teaching preset, every unit in order.  The loop time (steps only) is kept apart
- * from begin/end (calibration passes) so the 2000 it/unit estimate scales only the loop. */
-static void bench_whole(bench *b, const fr_model *m, const char *name, const char *note, int frame)
-{
-    fr_run_config c;
-    fr_err e;
-    run_config(&c, FR_METHOD_FLEXROUND, -1);
-    if (b->o.whole_iters > 0) c.iters = b->o.whole_iters;
-    double t0 = fr_now(), loop = 0;
-    fr_recon *r = fr_recon_new(m, &c, &e);
-    if (!r) { fprintf(stderr, "frtui bench: %s: %s\n", name, e.msg); return; }
-    const fr_partition *p = fr_recon_partition(r);
-    long steps = 0;
-    for (int k = 0; k < p->n; k++) {
-        if (fr_recon_begin(r, k, &e)) { fprintf(stderr, "frtui bench: %s: %s\n", name, e.msg); fr_recon_free(r); return; }
-        double t1 = fr_now();
-        while (fr_recon_iter(r) < fr_recon_iters(r) && fr_recon_step(r) == FR_OK) steps++;
-        loop += fr_now() - t1;
-        if (fr_recon_end(r, &e)) { fprintf(stderr, "frtui bench: %s: %s\n", name, e.msg); fr_recon_free(r); return; }
-    }
-    whole_row *w = &b->whole[b->n_whole++];
-    memset(w, 0, sizeof *w);
-    snprintf(w->name, sizeof w->name, "%.95s", name);
-    snprintf(w->note, sizeof w->note, "%.63s", note);
-    w->units = p->n;
-    w->iters = c.iters;
-    w->total_s = fr_now() - t0;
-    w->loop_s = loop;
-    w->setup_s = w->total_s - loop;
-    w->it_per_s = loop > 0 ? (double)steps / loop : 0;
-    w->est2000_s = w->setup_s + (c.iters > 0 ? loop * 2000.0 / c.iters : 0);
-    if (frame) bench_frame_ckpt(b, r, m);
-    fr_recon_free(r);
-}
+#define REAL_MBV2 "build/npm/mobilenet_v2/model.json"
+#define REAL_MBV2_FRM "samples/mobilenetv2-imagenet.frm"
 
 /* ---- output ------------------------------------------------------------------------------- */
 
@@ -623,14 +52,25 @@ static void json_num(FILE *f, double v)
     else fputs("null", f);
 }
 
-static void json_timing(FILE *f, const char *key, const timing *t)
+/* `, "key": value` (sep ", ") or the first member of an object (sep ""). */
+static void kv_num(FILE *f, const char *sep, const char *key, double v)
 {
-    fprintf(f, "\"%s\": {\"median_ms\": ", key);
-    json_num(f, t->med);
-    fputs(", \"min_ms\": ", f);
-    json_num(f, t->lo);
-    fputs(", \"max_ms\": ", f);
-    json_num(f, t->hi);
+    fprintf(f, "%s\"%s\": ", sep, key);
+    json_num(f, v);
+}
+
+static void kv_str(FILE *f, const char *sep, const char *key, const char *v)
+{
+    fprintf(f, "%s\"%s\": ", sep, key);
+    json_str(f, v);
+}
+
+static void json_timing(FILE *f, const char *key, const fr_bench_timing *t)
+{
+    fprintf(f, "\"%s\": {", key);
+    kv_num(f, "", "median_ms", t->med);
+    kv_num(f, ", ", "min_ms", t->lo);
+    kv_num(f, ", ", "max_ms", t->hi);
     fprintf(f, ", \"runs\": %d, \"iters_per_run\": %d}", t->runs, t->per_run);
 }
 
@@ -661,44 +101,17 @@ static double peak_rss_mb(void)
     return (double)ru.ru_maxrss / 1024.0;
 }
 
-static int write_json(const bench *b, const char *path)
+static void json_units(FILE *f, const fr_bench *b)
 {
-    fr_atomic a;
-    fr_err e;
-    if (fr_atomic_open(&a, path, &e) != FR_OK) return fr_cli_fail(&e);
-    FILE *f = a.f;
-    char cpu[256];
-    cpu_model(cpu, sizeof cpu);
-    fputs("{\n  \"machine\": {\"cpu\": ", f);
-    json_str(f, cpu);
-    fprintf(f, ", \"online_cpus\": %ld, \"blas_core\": ", sysconf(_SC_NPROCESSORS_ONLN));
-    json_str(f, fr_blas_core());
-    fputs(", \"blas\": ", f);
-    json_str(f, fr_blas_describe());
-    fprintf(f, ", \"threads\": %d, \"batch\": %d, \"quick\": %s},\n", b->threads, BATCH, b->o.quick ? "true" : "false");
-    fputs("  \"sgemm\": [", f);
-    for (int i = 0; i < b->n_sg; i++) {
-        fprintf(f, "%s\n    {\"m\": %d, \"n\": %d, \"k\": %d, \"threads\": %d, \"gflops\": ", i ? "," : "", b->sg[i].m,
-                b->sg[i].n, b->sg[i].k, b->sg[i].t);
-        json_num(f, b->sg[i].gf);
-        fputc('}', f);
-    }
-    fputs("],\n  \"sgemm_peak_gflops\": ", f);
-    json_num(f, b->peak);
-    fputs(",\n  \"units\": [", f);
+    fputs("  \"units\": [", f);
     for (int i = 0; i < b->n_rows; i++) {
-        const unit_row *r = &b->rows[i];
+        const fr_bench_unit_row *r = &b->rows[i];
         fputs(i ? ",\n    {" : "\n    {", f);
-        fputs("\"source\": ", f);
-        json_str(f, r->src);
-        fputs(", \"unit\": ", f);
-        json_str(f, r->name);
-        fputs(", \"ops\": ", f);
-        json_str(f, r->ops);
-        fputs(", \"fwd_flops\": ", f);
-        json_num(f, r->fwd_flops);
-        fputs(", \"iter_flops\": ", f);
-        json_num(f, r->iter_flops);
+        kv_str(f, "", "source", r->src);
+        kv_str(f, ", ", "unit", r->name);
+        kv_str(f, ", ", "ops", r->ops);
+        kv_num(f, ", ", "fwd_flops", r->fwd_flops);
+        kv_num(f, ", ", "iter_flops", r->iter_flops);
         fputs(",\n     ", f);
         json_timing(f, "rtn_forward", &r->rtn);
         fputs(",\n     ", f);
@@ -707,81 +120,322 @@ static int write_json(const bench *b, const char *path)
         json_timing(f, "flexround", &r->flex);
         if (r->has_flex1) { fputs(",\n     ", f); json_timing(f, "flexround_1thread", &r->flex1); }
         double gf = r->iter_flops / (r->flex.med * 1e-3) / 1e9;
-        fputs(",\n     \"flexround_gflops\": ", f);
-        json_num(f, gf);
-        fputs(", \"ratio_to_sgemm_peak\": ", f);
-        json_num(f, gf / b->peak);
+        kv_num(f, ",\n     ", "flexround_gflops", gf);
+        kv_num(f, ", ", "ratio_to_sgemm_peak", gf / b->peak);
         fputc('}', f);
     }
-    fputs("],\n  \"whole_model\": [", f);
+    fputs("],\n", f);
+}
+
+static void json_whole(FILE *f, const fr_bench *b)
+{
+    fputs("  \"whole_model\": [", f);
     for (int i = 0; i < b->n_whole; i++) {
-        const whole_row *w = &b->whole[i];
+        const fr_bench_whole_row *w = &b->whole[i];
         fputs(i ? ",\n    {" : "\n    {", f);
-        fputs("\"model\": ", f);
-        json_str(f, w->name);
-        fputs(", \"note\": ", f);
-        json_str(f, w->note);
-        fprintf(f, ", \"method\": \"flexround\", \"bits\": 4, \"preset\": \"teaching\", \"units\": %d, \"iters_per_unit\": %d, "
-                   "\"total_s\": ", w->units, w->iters);
-        json_num(f, w->total_s);
-        fputs(", \"loop_s\": ", f);
-        json_num(f, w->loop_s);
-        fputs(", \"setup_s\": ", f);
-        json_num(f, w->setup_s);
-        fputs(", \"it_per_s\": ", f);
-        json_num(f, w->it_per_s);
-        fputs(", \"est_2000_it_per_unit_s\": ", f);
-        json_num(f, w->est2000_s);
+        kv_str(f, "", "model", w->name);
+        kv_str(f, ", ", "note", w->note);
+        fprintf(f, ", \"method\": \"flexround\", \"bits\": 4, \"preset\": \"teaching\", \"units\": %d, \"iters_per_unit\": %d",
+                w->units, w->iters);
+        kv_num(f, ", ", "total_s", w->total_s);
+        kv_num(f, ", ", "loop_s", w->loop_s);
+        kv_num(f, ", ", "setup_s", w->setup_s);
+        kv_num(f, ", ", "it_per_s", w->it_per_s);
+        kv_num(f, ", ", "est_2000_it_per_unit_s", w->est2000_s);
         fputc('}', f);
     }
-    fputs("],\n  \"frame_ms_160x48\": ", f);
-    json_num(f, b->frame_ms[0]);
-    fputs(", \"frame_ms_80x24\": ", f);
-    json_num(f, b->frame_ms[1]);
-    fputs(",\n  \"checkpoint\": {\"raw_mb\": ", f);
-    json_num(f, b->ck_raw_mb);
-    fputs(", \"file_mb\": ", f);
-    json_num(f, b->ck_file_mb);
-    fputs(", \"write_mb_s\": ", f);
-    json_num(f, b->ck_write_mbs);
-    fputs(", \"read_mb_s\": ", f);
-    json_num(f, b->ck_read_mbs);
-    fputs("},\n  \"import_mobilenetv2_s\": ", f);
-    json_num(f, b->import_s);
-    fputs(", \"import_note\": ", f);
-    json_str(f, b->import_note);
-    fputs(",\n  \"peak_rss_mb\": ", f);
-    json_num(f, peak_rss_mb());
+    fputs("],\n", f);
+}
+
+static void json_ui(FILE *f, const fr_bench *b)
+{
+    const fr_bench_ui *u = &b->ui;
+    fputs("  \"inspector\": {", f);
+    kv_num(f, "", "frame_build_ms_200x60", b->frame_ms[0]);
+    kv_str(f, ", ", "model", u->model);
+    kv_str(f, ", ", "unit", u->unit);
+    fprintf(f, ", \"cols\": %d, \"rows\": %d, \"threads\": %d, \"rounds\": %d, \"keys\": %d,\n    ", u->cols, u->rows,
+            u->threads, u->rounds, u->n_keys);
+    fputs("\"key_to_screen_ms\": {", f);
+    kv_num(f, "", "median", u->lat_med);
+    kv_num(f, ", ", "p95", u->lat_p95);
+    kv_num(f, ", ", "max", u->lat_max);
+    fputs("},\n    ", f);
+    kv_num(f, "", "it_per_s_headless", u->ips_headless);
+    kv_num(f, ", ", "it_per_s_ui_idle", u->ips_ui);
+    kv_num(f, ", ", "it_per_s_ui_keys", u->ips_ui_keys);
+    kv_num(f, ", ", "ratio_ui_idle", u->ratio);
+    kv_num(f, ", ", "ratio_ui_keys", u->ratio_keys);
+    kv_num(f, ",\n    ", "load1_before", u->load1_before);
+    kv_num(f, ", ", "load1_after", u->load1_after);
+    kv_str(f, ", ", "note", u->note);
+    fputs("},\n", f);
+}
+
+static void json_import(FILE *f, const fr_bench *b)
+{
+    fputs("  \"import\": [", f);
+    for (int i = 0; i < 2; i++) {
+        const fr_bench_import *r = &b->imp[i];
+        fputs(i ? ",\n    {" : "\n    {", f);
+        kv_str(f, "", "model", r->what);
+        kv_str(f, ", ", "path", r->path);
+        kv_num(f, ", ", "file_mb", r->file_mb);
+        kv_num(f, ", ", "seconds", r->seconds);
+        kv_num(f, ", ", "peak_rss_mb", r->peak_rss_mb);
+        kv_num(f, ", ", "baseline_rss_mb", r->base_rss_mb);
+        fprintf(f, ", \"runs\": %d", r->runs);
+        kv_str(f, ", ", "note", r->note);
+        fputc('}', f);
+    }
+    fputs("],\n", f);
+}
+
+static int write_json(const fr_bench *b, const char *path)
+{
+    fr_atomic a;
+    fr_err e;
+    if (fr_atomic_open(&a, path, &e) != FR_OK) return fr_cli_fail(&e);
+    FILE *f = a.f;
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    fputs("{\n  \"machine\": {", f);
+    kv_str(f, "", "cpu", cpu);
+    fprintf(f, ", \"online_cpus\": %ld", sysconf(_SC_NPROCESSORS_ONLN));
+    kv_str(f, ", ", "blas_core", fr_blas_core());
+    kv_str(f, ", ", "blas", fr_blas_describe());
+    fprintf(f, ", \"threads\": %d, \"batch\": %d, \"quick\": %s},\n", b->threads, FR_BENCH_BATCH, b->o.quick ? "true" : "false");
+    fputs("  \"sgemm\": [", f);
+    for (int i = 0; i < b->n_sg; i++) {
+        fprintf(f, "%s\n    {\"m\": %d, \"n\": %d, \"k\": %d, \"threads\": %d", i ? "," : "", b->sg[i].m, b->sg[i].n,
+                b->sg[i].k, b->sg[i].t);
+        kv_num(f, ", ", "gflops", b->sg[i].gf);
+        fputc('}', f);
+    }
+    fputs("],\n", f);
+    kv_num(f, "  ", "sgemm_peak_gflops", b->peak);
+    fputs(",\n", f);
+    json_units(f, b);
+    json_whole(f, b);
+    for (int k = 0; k < 3; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "frame_ms_%dx%d", fr_bench_frame_sizes[k][0], fr_bench_frame_sizes[k][1]);
+        kv_num(f, k ? ", " : "  ", key, b->frame_ms[k]);
+    }
+    fputs(",\n  \"checkpoint\": {", f);
+    kv_num(f, "", "raw_mb", b->ck_raw_mb);
+    kv_num(f, ", ", "file_mb", b->ck_file_mb);
+    kv_num(f, ", ", "write_mb_s", b->ck_write_mbs);
+    kv_num(f, ", ", "read_mb_s", b->ck_read_mbs);
+    fputs("},\n", f);
+    json_ui(f, b);
+    json_import(f, b);
+    kv_num(f, "  ", "import_mobilenetv2_s", b->import_s);
+    kv_str(f, ", ", "import_note", b->import_note);
+    kv_num(f, ",\n  ", "peak_rss_mb", peak_rss_mb());
     fputs("\n}\n", f);
     if (fr_atomic_commit(&a, &e) != FR_OK) return fr_cli_fail(&e);
     return 0;
 }
 
+static void print_summary(const fr_bench *b)
+{
+    printf("\nTUI frame build: ");
+    if (isfinite(b->frame_ms[0]))
+        printf("%.3f ms at 200x60, %.3f ms at 160x48, %.3f ms at 80x24\n", b->frame_ms[0], b->frame_ms[1], b->frame_ms[2]);
+    else printf("not measured (needs the whole-model section)\n");
+    printf("Checkpoint: ");
+    if (isfinite(b->ck_write_mbs))
+        printf("%.2f MB state (%.2f MB on disk): write %.0f MB/s (capture+zstd+fsync), read %.0f MB/s\n", b->ck_raw_mb,
+               b->ck_file_mb, b->ck_write_mbs, b->ck_read_mbs);
+    else printf("not measured\n");
+    const fr_bench_ui *u = &b->ui;
+    if (isfinite(u->lat_med) || isfinite(u->ips_headless)) {
+        printf("Inspector %dx%d on a pty, %s unit %s, %d BLAS thread(s), load %.2f -> %.2f:\n", u->cols, u->rows, u->model,
+               u->unit, u->threads, u->load1_before, u->load1_after);
+        printf("  key press to screen: median %.1f ms, p95 %.1f ms, max %.1f ms (%d keys)\n", u->lat_med, u->lat_p95,
+               u->lat_max, u->n_keys);
+        printf("  it/s: headless %.1f, UI open %.1f (%.1f%%), UI + keys %.1f (%.1f%%)\n", u->ips_headless, u->ips_ui,
+               100 * u->ratio, u->ips_ui_keys, 100 * u->ratio_keys);
+    } else if (u->note[0]) {
+        printf("Inspector: %s\n", u->note);
+    }
+    for (int i = 0; i < 2; i++) {
+        const fr_bench_import *r = &b->imp[i];
+        if (!r->what[0]) continue;
+        printf("Import %s: ", r->what);
+        if (isfinite(r->seconds))
+            printf("%.3f s, peak RSS %.1f MB (process before import %.1f MB), %.1f MB file, median of %d\n", r->seconds,
+                   r->peak_rss_mb, r->base_rss_mb, r->file_mb, r->runs);
+        else printf("%s\n", r->note);
+    }
+    if (b->import_note[0])
+        printf("Load bundle %s: %s\n", REAL_MBV2_FRM, isfinite(b->import_s) ? "" : b->import_note);
+    if (isfinite(b->import_s)) printf("  %.2f s (median of 3 loads)\n", b->import_s);
+    printf("Peak RSS: %.1f MB\n", peak_rss_mb());
+}
+
+/* ---- sections ----------------------------------------------------------------------------- */
+
+typedef struct sample_set {
+    fr_model models[8];
+    char names[8][128], notes[8][64];
+    int n;
+} sample_set;
+
+static void load_samples(sample_set *ss)
+{
+    ss->n = 0;
+    glob_t gl;
+    if (glob("samples/*.frm", 0, NULL, &gl) == 0) {
+        for (size_t i = 0; i < gl.gl_pathc && ss->n < 8; i++) {
+            fr_model *m = &ss->models[ss->n];
+            if (strstr(gl.gl_pathv[i], "imagenet")) continue;   /* ImageNet-size: import time only */
+            if (fr_cli_load(gl.gl_pathv[i], m) != FR_OK) continue;
+            if (m->calib.n == 0) { fr_model_free(m); continue; }
+            snprintf(ss->names[ss->n], sizeof ss->names[0], "%.127s", gl.gl_pathv[i]);
+            snprintf(ss->notes[ss->n], sizeof ss->notes[0], "sample");
+            ss->n++;
+        }
+        globfree(&gl);
+    }
+    if (ss->n) return;
+    printf("\nNo samples/*.frm: untrained zoo models with random calibration data stand in (timing only).\n");
+    for (int a = 0; a < FR_ZOO__COUNT && ss->n < 8; a++) {
+        fr_model *m = &ss->models[ss->n];
+        fr_model_init(m);
+        fr_zoo_build(m, (fr_zoo_arch)a, 7);
+        fr_rng r;
+        fr_rng_seed(&r, 9 + (uint64_t)a);
+        fr_bench_random_calib(m, &r, 1024);
+        snprintf(ss->names[ss->n], sizeof ss->names[0], "zoo:%s", fr_zoo_name((fr_zoo_arch)a));
+        snprintf(ss->notes[ss->n], sizeof ss->notes[0], "untrained stand-in, random calibration data");
+        ss->n++;
+    }
+}
+
+static void section_whole(fr_bench *b, const sample_set *ss)
+{
+    printf("\nWhole model, FlexRound W4, teaching preset%s:\n", b->o.whole_iters > 0 ? " (iterations reduced)" : "");
+    printf("  %-28s %6s %6s %9s %9s %9s %9s %12s\n", "model", "units", "it/u", "total s", "loop s", "setup s", "it/s",
+           "est 2000it s");
+    int with_frame = 0;
+    for (int i = 0; i < ss->n; i++) {
+        int fr = !with_frame && (strstr(ss->names[i], "resnet") != NULL || i == ss->n - 1);
+        fr_bench_whole(b, &ss->models[i], ss->names[i], ss->notes[i], fr);
+        with_frame |= fr;
+        const fr_bench_whole_row *w = &b->whole[b->n_whole - 1];
+        if (b->n_whole && strcmp(w->name, ss->names[i]) == 0)
+            printf("  %-28.28s %6d %6d %9.1f %9.1f %9.1f %9.0f %12.1f\n", w->name, w->units, w->iters, w->total_s,
+                   w->loop_s, w->setup_s, w->it_per_s, w->est2000_s);
+        fflush(stdout);
+    }
+}
+
+static void section_ui(fr_bench *b, int keys)
+{
+    const char *model = access("samples/resnet-fmnist.frm", R_OK) == 0 ? "samples/resnet-fmnist.frm" : NULL;
+    if (!model) {
+        snprintf(b->ui.note, sizeof b->ui.note, "samples/resnet-fmnist.frm absent: not measured");
+        return;
+    }
+    /* Unit 1 is the first BasicBlock: a mid-sized unit, so neither the UI nor the worker
+     * dominates; earlier units are passed with RTN before the clock starts. */
+    fr_bench_ui_opts o = {model, 1, 200, 60, keys, b->o.quick ? 1 : 2, b->o.quick ? 3.0 : 5.0};
+    printf("\nInspector on a pty (%dx%d, %s unit %d; headless and UI runs alternate):\n", o.cols, o.rows, model, o.unit);
+    fflush(stdout);
+    fr_bench_ui_measure(&o, &b->ui);
+}
+
+static void section_import(fr_bench *b)
+{
+    printf("\nImport, each in a fresh child process:\n");
+    fflush(stdout);
+    int runs = b->o.quick ? 1 : 3;
+    if (access(REAL_MBV2, R_OK) == 0) {
+        fr_bench_import_measure("MobileNetV2 (tfjs, nsfwjs@4.3.0)", REAL_MBV2, runs, &b->imp[0]);
+    } else {
+        snprintf(b->imp[0].what, sizeof b->imp[0].what, "MobileNetV2 (tfjs, nsfwjs@4.3.0)");
+        snprintf(b->imp[0].note, sizeof b->imp[0].note,
+                 "%s absent: not measured (sh tests/tools/fetch_nsfwjs.sh build/npm)", REAL_MBV2);
+    }
+    char path[256], msg[200] = "";
+    snprintf(path, sizeof path, "%s/frtui-bench-%d.onnx", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+    if (fr_bench_write_onnx(path, 10.0, msg, sizeof msg) == 0) {
+        fr_bench_import_measure("ONNX convnet ~10 MB (generated)", path, runs, &b->imp[1]);
+    } else {
+        snprintf(b->imp[1].what, sizeof b->imp[1].what, "ONNX convnet ~10 MB (generated)");
+        snprintf(b->imp[1].note, sizeof b->imp[1].note, "not measured: %s", msg);
+    }
+    unlink(path);
+    /* The bundle made from the real model (make samples-real): what opening it costs. */
+    if (access(REAL_MBV2_FRM, R_OK) == 0) {
+        double v[3];
+        int n = 0;
+        for (int i = 0; i < 3; i++) {
+            fr_model m;
+            double t0 = fr_now();
+            if (fr_cli_load(REAL_MBV2_FRM, &m) != FR_OK) break;
+            v[n++] = fr_now() - t0;
+            fr_model_free(&m);
+        }
+        b->import_s = fr_bench_median(v, n);
+        snprintf(b->import_note, sizeof b->import_note, "%s, median of %d loads", REAL_MBV2_FRM, n);
+    } else {
+        snprintf(b->import_note, sizeof b->import_note, "%s absent: not measured", REAL_MBV2_FRM);
+    }
+}
+
 /* ---- entry -------------------------------------------------------------------------------- */
+
+#define USAGE "frtui bench [--json PATH] [--quick] [--no-samples] [--shape NAME] [--whole-iters N] [--only SECTION,...] [--keys N]"
 
 static int usage(const char *msg)
 {
-    fprintf(stderr, "frtui bench: %s (usage: frtui bench [--json PATH] [--quick] [--no-samples] [--shape NAME] [--whole-iters N])\n",
-            msg);
+    fprintf(stderr, "frtui bench: %s (usage: %s)\n", msg, USAGE);
     return 2;
+}
+
+static int parse_sections(const char *s, int *mask)
+{
+    *mask = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        int found = 0;
+        for (int k = 0; k < (int)(sizeof sec_names / sizeof sec_names[0]); k++)
+            if (strcmp(t, sec_names[k]) == 0) { *mask |= 1 << k; found = 1; }
+        if (!found) return -1;
+    }
+    return *mask ? 0 : -1;
 }
 
 int fr_cli_bench(int argc, char **argv)
 {
-    static bench B;   /* large; one per process */
-    bench *b = &B;
+    if (argc >= 2 && strcmp(argv[1], "--child") == 0) return fr_bench_child(argc - 1, argv + 1);
+    static fr_bench B;   /* large; one per process */
+    fr_bench *b = &B;
     memset(b, 0, sizeof *b);
     const char *json = NULL, *only = NULL;
+    int sections = SEC_ALL, keys = 50;
     b->o.samples = 1;
     b->o.whole_iters = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) json = argv[++i];
         else if (strcmp(argv[i], "--quick") == 0) b->o.quick = 1;
-        else if (strcmp(argv[i], "--no-samples") == 0) b->o.samples = 0;
-        else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) { only = argv[++i]; b->o.samples = 0; }
+        else if (strcmp(argv[i], "--no-samples") == 0) sections &= ~(SEC_SAMPLES | SEC_WHOLE);
+        else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) { only = argv[++i]; sections = SEC_SGEMM | SEC_SHAPES; }
         else if (strcmp(argv[i], "--whole-iters") == 0 && i + 1 < argc) b->o.whole_iters = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: frtui bench [--json PATH] [--quick] [--no-samples] [--shape NAME] [--whole-iters N]\n");
+        else if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc) {
+            keys = atoi(argv[++i]);   /* FR_MIN/FR_MAX evaluate their arguments twice */
+            keys = FR_MAX(0, FR_MIN(keys, 1000));
+        }
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            if (parse_sections(argv[++i], &sections))
+                return usage("--only expects a comma list of sgemm, shapes, samples, whole, ui, import");
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: %s\n  sections (default all): sgemm, shapes, samples, whole (+ frame build, checkpoint),\n"
+                   "  ui (inspector on a pty: key latency, it/s with and without UI), import (time, peak RSS)\n", USAGE);
             return 0;
         } else {
             char m[160];
@@ -789,13 +443,19 @@ int fr_cli_bench(int argc, char **argv)
             return usage(m);
         }
     }
+    b->o.samples = (sections & (SEC_SAMPLES | SEC_WHOLE)) != 0;
     b->o.runs = b->o.quick ? 5 : 7;
     b->o.min_run = b->o.quick ? 0.04 : 0.15;
     if (b->o.whole_iters < 0) b->o.whole_iters = b->o.quick ? 150 : 0;   /* 0: the teaching preset's count */
     b->threads = fr_blas_threads();
-    b->frame_ms[0] = b->frame_ms[1] = NAN;
+    for (int k = 0; k < 3; k++) b->frame_ms[k] = NAN;
     b->ck_raw_mb = b->ck_file_mb = b->ck_write_mbs = b->ck_read_mbs = NAN;
-    b->import_s = NAN;
+    b->import_s = b->peak = NAN;
+    fr_bench_ui *u = &b->ui;
+    u->lat_med = u->lat_p95 = u->lat_max = u->ips_headless = u->ips_ui = u->ips_ui_keys = u->ratio = u->ratio_keys = NAN;
+    u->load1_before = u->load1_after = NAN;
+    for (int i = 0; i < 2; i++)
+        b->imp[i].file_mb = b->imp[i].seconds = b->imp[i].peak_rss_mb = b->imp[i].base_rss_mb = NAN;
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
     printf("frtui bench%s — %s, %ld CPUs online\nOpenBLAS core: %s, %d thread(s)\n"
@@ -803,109 +463,39 @@ int fr_cli_bench(int argc, char **argv)
            b->o.quick ? " --quick" : "", cpu, sysconf(_SC_NPROCESSORS_ONLN), fr_blas_describe(), b->threads, b->o.runs,
            b->o.min_run);
     fflush(stdout);
-    bench_sgemm(b);
+    if (sections & (SEC_SGEMM | SEC_SHAPES | SEC_SAMPLES)) fr_bench_sgemm(b);   /* ratios need the peak */
     fflush(stdout);
 
-    printf("Standard unit shapes (random weights and calibration data, W4, batch %d):\n", BATCH);
-    print_header();
-    for (int s = 0; s < SH__COUNT; s++) {
-        if (only && !strstr(sh_names[s], only)) continue;
-        fr_model m;
-        build_shape(&m, s);
-        int r0 = b->n_rows;
-        bench_units(b, &m, "standard", 1, 1);
-        print_rows(b, r0, b->n_rows);
-        fflush(stdout);
-        fr_model_free(&m);
-    }
-
-    /* Samples (or zoo stand-ins). */
-    fr_model models[8];
-    char names[8][128], notes[8][64];
-    int nm = 0;
-    if (b->o.samples) {
-        glob_t gl;
-        if (glob("samples/*.frm", 0, NULL, &gl) == 0) {
-            for (size_t i = 0; i < gl.gl_pathc && nm < 8; i++) {
-                if (strstr(gl.gl_pathv[i], "imagenet")) continue;   /* ImageNet-size: import time only */
-                if (fr_cli_load(gl.gl_pathv[i], &models[nm]) != FR_OK) continue;
-                if (models[nm].calib.n == 0) { fr_model_free(&models[nm]); continue; }
-                snprintf(names[nm], sizeof names[nm], "%.127s", gl.gl_pathv[i]);
-                snprintf(notes[nm], sizeof notes[nm], "sample");
-                nm++;
-            }
-            globfree(&gl);
-        }
-        if (nm == 0) {
-            printf("\nNo samples/*.frm: untrained zoo models with random calibration data stand in (timing only).\n");
-            for (int a = 0; a < FR_ZOO__COUNT && nm < 8; a++) {
-                fr_model_init(&models[nm]);
-                fr_zoo_build(&models[nm], (fr_zoo_arch)a, 7);
-                fr_rng r;
-                fr_rng_seed(&r, 9 + (uint64_t)a);
-                random_calib(&models[nm], &r, 1024);
-                snprintf(names[nm], sizeof names[nm], "zoo:%s", fr_zoo_name((fr_zoo_arch)a));
-                snprintf(notes[nm], sizeof notes[nm], "untrained stand-in, random calibration data");
-                nm++;
-            }
-        }
-    }
-    for (int i = 0; i < nm; i++) {
-        printf("\n%s units (%d calibration samples):\n", names[i], models[i].calib.n);
-        print_header();
-        int r0 = b->n_rows;
-        bench_units(b, &models[i], names[i], 0, 0);
-        print_rows(b, r0, b->n_rows);
-        fflush(stdout);
-    }
-    if (nm) {
-        printf("\nWhole model, FlexRound W4, teaching preset%s:\n", b->o.whole_iters > 0 ? " (iterations reduced)" : "");
-        printf("  %-28s %6s %6s %9s %9s %9s %9s %12s\n", "model", "units", "it/u", "total s", "loop s", "setup s", "it/s",
-               "est 2000it s");
-        int with_frame = 0;
-        for (int i = 0; i < nm; i++) {
-            int fr = !with_frame && (strstr(names[i], "resnet") != NULL || i == nm - 1);
-            bench_whole(b, &models[i], names[i], notes[i], fr);
-            with_frame |= fr;
-            const whole_row *w = &b->whole[b->n_whole - 1];
-            if (b->n_whole && strcmp(w->name, names[i]) == 0)
-                printf("  %-28.28s %6d %6d %9.1f %9.1f %9.1f %9.0f %12.1f\n", w->name, w->units, w->iters, w->total_s,
-                       w->loop_s, w->setup_s, w->it_per_s, w->est2000_s);
-            fflush(stdout);
-        }
-    }
-    for (int i = 0; i < nm; i++) fr_model_free(&models[i]);
-
-    if (access("samples/mobilenetv2-imagenet.frm", R_OK) == 0) {
-        double v[5];
-        int n = 0;
-        for (int i = 0; i < 3; i++) {
+    if (sections & SEC_SHAPES) {
+        printf("Standard unit shapes (random weights and calibration data, W4, batch %d):\n", FR_BENCH_BATCH);
+        fr_bench_print_header();
+        for (int s = 0; s < FR_BENCH_N_SHAPES; s++) {
+            if (only && !strstr(fr_bench_shape_name(s), only)) continue;
             fr_model m;
-            double t0 = fr_now();
-            if (fr_cli_load("samples/mobilenetv2-imagenet.frm", &m) != FR_OK) break;
-            v[n++] = fr_now() - t0;
+            fr_bench_build_shape(&m, s);
+            int r0 = b->n_rows;
+            fr_bench_units(b, &m, "standard", 1, 1);
+            fr_bench_print_rows(b, r0, b->n_rows);
+            fflush(stdout);
             fr_model_free(&m);
         }
-        if (n) {
-            qsort(v, (size_t)n, sizeof v[0], cmp_d);
-            b->import_s = v[n / 2];
-            snprintf(b->import_note, sizeof b->import_note, "samples/mobilenetv2-imagenet.frm, median of %d loads", n);
-        }
-    } else {
-        snprintf(b->import_note, sizeof b->import_note, "samples/mobilenetv2-imagenet.frm absent: not measured");
     }
-    printf("\nTUI frame build: ");
-    if (isfinite(b->frame_ms[0])) printf("%.3f ms at 160x48, %.3f ms at 80x24\n", b->frame_ms[0], b->frame_ms[1]);
-    else printf("not measured\n");
-    printf("Checkpoint: ");
-    if (isfinite(b->ck_write_mbs))
-        printf("%.2f MB state (%.2f MB on disk): write %.0f MB/s (capture+zstd+fsync), read %.0f MB/s\n", b->ck_raw_mb,
-               b->ck_file_mb, b->ck_write_mbs, b->ck_read_mbs);
-    else printf("not measured\n");
-    printf("Import MobileNetV2: ");
-    if (isfinite(b->import_s)) printf("%.2f s\n", b->import_s);
-    else printf("%s\n", b->import_note);
-    printf("Peak RSS: %.1f MB\n", peak_rss_mb());
+    static sample_set ss;
+    ss.n = 0;
+    if (b->o.samples) load_samples(&ss);
+    for (int i = 0; i < ss.n && (sections & SEC_SAMPLES); i++) {
+        printf("\n%s units (%d calibration samples):\n", ss.names[i], ss.models[i].calib.n);
+        fr_bench_print_header();
+        int r0 = b->n_rows;
+        fr_bench_units(b, &ss.models[i], ss.names[i], 0, 0);
+        fr_bench_print_rows(b, r0, b->n_rows);
+        fflush(stdout);
+    }
+    if (ss.n && (sections & SEC_WHOLE)) section_whole(b, &ss);
+    for (int i = 0; i < ss.n; i++) fr_model_free(&ss.models[i]);
+    if (sections & SEC_UI) section_ui(b, keys);
+    if (sections & SEC_IMPORT) section_import(b);
+    print_summary(b);
     if (json) {
         int rc = write_json(b, json);
         if (rc) return rc;
