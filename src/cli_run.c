@@ -469,6 +469,71 @@ int fr_cli_compare(int argc, char **argv)
     return rc;
 }
 
+/* One column of the side-by-side table: FlexRound's aggressive-rounding fraction per unit of
+ * one model and bit width.  The paper's statistic compares networks (12.8 % of MobileNetV2's
+ * first block vs 1.5 % of ResNet-18's), so `report` with several bundles lines the models up
+ * unit by unit instead of leaving the reader to match separate tables. */
+typedef struct side_col {
+    char title[160];
+    int n, first_block;   /* first_block: index of the first "block:" unit, -1 if none */
+    char **name;
+    double *aggr, mean_blocks;
+} side_col;
+
+static void side_add(side_col *c, const char *model, int bits, const fr_snapshot *s)
+{
+    snprintf(c->title, sizeof c->title, "%s W%d", model, bits);
+    c->n = s->n_units;
+    c->name = fr_xcalloc((size_t)c->n + 1, sizeof *c->name);
+    c->aggr = fr_xcalloc((size_t)c->n + 1, sizeof *c->aggr);
+    c->first_block = -1;
+    double sum = 0;
+    int nb = 0;
+    for (int u = 0; u < c->n; u++) {
+        c->name[u] = fr_xstrdup(s->units[u]->name);
+        c->aggr[u] = s->units[u]->aggressive;
+        if (strncmp(c->name[u], "block:", 6) == 0) {
+            if (c->first_block < 0) c->first_block = u;
+            sum += c->aggr[u];
+            nb++;
+        }
+    }
+    c->mean_blocks = nb ? sum / nb : 0;
+}
+
+static void side_free(side_col *c)
+{
+    for (int u = 0; u < c->n; u++) free(c->name[u]);
+    free(c->name);
+    free(c->aggr);
+}
+
+static void side_print(FILE *f, const side_col *c, int nc)
+{
+    fprintf(f, "\nFlexRound aggressive rounding side by side (%% of weights moved past the two nearest grid "
+            "points, per unit in network order)\n\n| |");
+    for (int k = 0; k < nc; k++) fprintf(f, " %s unit | aggr %% |", c[k].title);
+    fprintf(f, "\n|---|");
+    for (int k = 0; k < nc; k++) fprintf(f, "---|---|");
+    fprintf(f, "\n| **first block** |");
+    for (int k = 0; k < nc; k++) {
+        if (c[k].first_block < 0) fprintf(f, " - | - |");
+        else fprintf(f, " %s | **%.2f** |", c[k].name[c[k].first_block], 100 * c[k].aggr[c[k].first_block]);
+    }
+    fprintf(f, "\n| **mean over blocks** |");
+    for (int k = 0; k < nc; k++) fprintf(f, " | **%.2f** |", 100 * c[k].mean_blocks);
+    int rows = 0;
+    for (int k = 0; k < nc; k++) rows = c[k].n > rows ? c[k].n : rows;
+    for (int u = 0; u < rows; u++) {
+        fprintf(f, "\n| %d |", u);
+        for (int k = 0; k < nc; k++) {
+            if (u < c[k].n) fprintf(f, " %s | %.2f |", c[k].name[u], 100 * c[k].aggr[u]);
+            else fprintf(f, " | |");
+        }
+    }
+    fprintf(f, "\n");
+}
+
 int fr_cli_report(int argc, char **argv)
 {
     /* frtui report [--bits N]... [run options] FILE... : accuracy of each method per bit width,
@@ -493,6 +558,8 @@ int fr_cli_report(int argc, char **argv)
     if (!nb) bits[nb++] = 4;
     if (!nf) { free(rest); fprintf(stderr, "frtui report: needs bundle files\n"); return 2; }
     /* Per-unit aggressive-rounding fractions, printed after the summary table. */
+    side_col cols[16 * 8];
+    int ncol = 0;
     char *detail = NULL;
     size_t dlen = 0;
     FILE *dm = open_memstream(&detail, &dlen);
@@ -536,12 +603,15 @@ int fr_cli_report(int argc, char **argv)
                     fprintf(dm, "| %s | %.4g | %.4g | %.4g | %.2f | %.2f |\n", keep[0]->units[u]->name,
                             keep[0]->units[u]->loss_after, keep[1]->units[u]->loss_after, keep[2]->units[u]->loss_after,
                             100 * keep[1]->units[u]->aggressive, 100 * keep[2]->units[u]->aggressive);
+                if (ncol < (int)(sizeof cols / sizeof cols[0])) side_add(&cols[ncol++], m.meta.name, c.bits, keep[2]);
             }
             for (int k = 0; k < 3; k++) fr_snapshot_release(keep[k]);
             fr_model_free(&m);
         }
     fclose(dm);
     if (!rc && detail) fputs(detail, stdout);
+    if (!rc && ncol > 1) side_print(stdout, cols, ncol);
+    for (int k = 0; k < ncol; k++) side_free(&cols[k]);
     free(detail);
     free(rest);
     return rc;

@@ -77,6 +77,11 @@ FRTUI_THREADS=1 "$BIN" run "$MLP" --iters 40 --n-calib 256 --json "$T/b.json" >/
 check "same seed, same threads: identical report" '[ "$(grep -v elapsed "$T/a.json" | md5sum)" = "$(grep -v elapsed "$T/b.json" | md5sum)" ]'
 FRTUI_THREADS=1 "$BIN" run "$MLP" --iters 40 --n-calib 256 --seed 7 --json "$T/c.json" >/dev/null 2>&1
 check "another seed: different losses" '[ "$(grep -v elapsed "$T/a.json" | md5sum)" != "$(grep -v elapsed "$T/c.json" | md5sum)" ]'
+# report with two bundles lines FlexRound's aggressive-rounding fractions up side by side
+"$BIN" report --bits 4 --iters 3 --n-calib 32 "$MLP" "$MLP" >"$T/rep" 2>/dev/null
+rc=$?
+check "report: two bundles give a side-by-side aggressive table" '[ "$rc" = 0 ] && grep -q "side by side" "$T/rep" &&
+    grep -q "^| \*\*mean over blocks\*\* |" "$T/rep" && grep -q "^| 2 | fc3 |" "$T/rep"'
 expect_exit2 "unwritable json path" "/nonexistent" "$BIN" run "$MLP" --iters 5 --n-calib 64 --json /nonexistent/dir/r.json --quiet
 
 # --- compare, layer granularity, activation quantization
