@@ -168,6 +168,9 @@ static void json_ui(FILE *f, const fr_bench *b)
     kv_num(f, ", ", "ratio_ui_keys", u->ratio_keys);
     kv_num(f, ",\n    ", "load1_before", u->load1_before);
     kv_num(f, ", ", "load1_after", u->load1_after);
+    kv_num(f, ",\n    ", "ui_thread_cpu_pct", u->ui_cpu_pct);
+    kv_num(f, ", ", "child_cpu_pct_headless", u->child_cpu_pct[0]);
+    kv_num(f, ", ", "child_cpu_pct_ui", u->child_cpu_pct[1]);
     kv_str(f, ", ", "note", u->note);
     fputs("},\n", f);
 }
@@ -257,6 +260,8 @@ static void print_summary(const fr_bench *b)
                u->lat_max, u->n_keys);
         printf("  it/s: headless %.1f, UI open %.1f (%.1f%%), UI + keys %.1f (%.1f%%)\n", u->ips_headless, u->ips_ui,
                100 * u->ratio, u->ips_ui_keys, 100 * u->ratio_keys);
+        printf("  CPU (%% of one core, idle windows): UI thread %.1f%%, whole process headless %.0f%%, with UI %.0f%%\n",
+               u->ui_cpu_pct, u->child_cpu_pct[0], u->child_cpu_pct[1]);
     } else if (u->note[0]) {
         printf("Inspector: %s\n", u->note);
     }
@@ -453,7 +458,7 @@ int fr_cli_bench(int argc, char **argv)
     b->import_s = b->peak = NAN;
     fr_bench_ui *u = &b->ui;
     u->lat_med = u->lat_p95 = u->lat_max = u->ips_headless = u->ips_ui = u->ips_ui_keys = u->ratio = u->ratio_keys = NAN;
-    u->load1_before = u->load1_after = NAN;
+    u->load1_before = u->load1_after = u->ui_cpu_pct = u->child_cpu_pct[0] = u->child_cpu_pct[1] = NAN;
     for (int i = 0; i < 2; i++)
         b->imp[i].file_mb = b->imp[i].seconds = b->imp[i].peak_rss_mb = b->imp[i].base_rss_mb = NAN;
     char cpu[256];

@@ -244,6 +244,23 @@ static int next_sample(ichild *c, sample *out, double timeout_s)
     return 0;
 }
 
+/* CPU seconds (user + system) of a process, or of one thread when tid > 0. */
+static double cpu_s(pid_t pid, pid_t tid)
+{
+    char path[96], buf[1024];
+    if (tid > 0) snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    else snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return NAN;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');   /* comm may hold spaces; fields 14/15 follow it */
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return NAN;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static double rate(const sample *a, const sample *b)
 {
     return b->t > a->t && b->iter >= a->iter ? (b->iter - a->iter) / (b->t - a->t) : NAN;
@@ -308,8 +325,8 @@ void fr_bench_ui_measure(const fr_bench_ui_opts *o, fr_bench_ui *u)
     u->rows = o->rows;
     u->rounds = o->rounds;
     u->load1_before = load1();
-    double hs[8], us[8], ks[8], lat[1000];
-    int nh = 0, nu = 0, nk = 0, nl = 0, lost = 0;
+    double hs[8], us[8], ks[8], lat[1000], uc[8], pc[2][8];
+    int nh = 0, nu = 0, nk = 0, nl = 0, lost = 0, nuc = 0, npc[2] = {0, 0};
     uint32_t jitter = 12345;
     fr_err e;
     fr_err_clear(&e);
@@ -325,9 +342,16 @@ void fr_bench_ui_measure(const fr_bench_ui_opts *o, fr_bench_ui *u)
                 break;
             }
             sample a, b;
-            if (next_sample(&c, &a, 5) == 0 && pump_for(&c, o->window_s) == 0 && next_sample(&c, &b, 5) == 0) {
-                if (ui) us[nu++] = rate(&a, &b);
-                else hs[nh++] = rate(&a, &b);
+            if (next_sample(&c, &a, 5) == 0) {
+                /* The UI thread is the child's main thread (tid == pid). */
+                double w0 = fr_now(), t0 = cpu_s(c.pty.pid, c.pty.pid), p0 = cpu_s(c.pty.pid, 0);
+                if (pump_for(&c, o->window_s) == 0 && next_sample(&c, &b, 5) == 0) {
+                    double dw = fr_now() - w0;
+                    if (ui) us[nu++] = rate(&a, &b);
+                    else hs[nh++] = rate(&a, &b);
+                    if (ui) uc[nuc++] = 100 * (cpu_s(c.pty.pid, c.pty.pid) - t0) / dw;
+                    pc[ui][npc[ui]++] = 100 * (cpu_s(c.pty.pid, 0) - p0) / dw;
+                }
             }
             int want = o->keys / o->rounds + (round < o->keys % o->rounds);
             if (ui && want > 0 && next_sample(&c, &a, 5) == 0) {
@@ -354,6 +378,8 @@ void fr_bench_ui_measure(const fr_bench_ui_opts *o, fr_bench_ui *u)
     u->ips_ui_keys = fr_bench_median(ks, nk);
     u->ratio = u->ips_ui / u->ips_headless;
     u->ratio_keys = u->ips_ui_keys / u->ips_headless;
+    u->ui_cpu_pct = fr_bench_median(uc, nuc);
+    for (int k = 0; k < 2; k++) u->child_cpu_pct[k] = fr_bench_median(pc[k], npc[k]);
     if (nl) {
         u->lat_med = fr_bench_median(lat, nl);   /* sorts lat */
         u->lat_p95 = lat[(int)ceil(0.95 * nl) - 1];

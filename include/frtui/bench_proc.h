@@ -21,6 +21,8 @@ typedef struct fr_bench_ui {
     double ips_headless, ips_ui, ips_ui_keys;   /* iterations/s of the running unit */
     double ratio, ratio_keys;                /* ips_ui / ips_headless, ips_ui_keys / ips_headless */
     double load1_before, load1_after;        /* 1-minute load average around the section */
+    double ui_cpu_pct, child_cpu_pct[2];     /* UI thread, whole child (headless, UI): % of one core
+                                                over the idle windows, from /proc/PID/task/PID/stat */
 } fr_bench_ui;
 
 typedef struct fr_bench_import {
