@@ -40,6 +40,19 @@ int fr_cli_load_ckpt(const char *ckpt_path, const char *model_path, fr_ckpt *c, 
     return 0;
 }
 
+int fr_cli_load_replay(const char *ckpt_path, const char *model_path, fr_ckpt *c, fr_model *m, fr_snapshot **s)
+{
+    int rc = fr_cli_load_ckpt(ckpt_path, model_path, c, m);
+    if (rc) return rc;
+    fr_err e;
+    fr_err_clear(&e);
+    *s = fr_ckpt_snapshot(c, m, &e);
+    if (*s) return 0;
+    fr_ckpt_free(c);
+    fr_model_free(m);
+    return fr_cli_fail(&e);
+}
+
 static int usage(const char *cmd, const char *msg, const char *arg)
 {
     fprintf(stderr, "frtui %s: %s%s%s (see frtui %s --help)\n", cmd, msg, arg ? " " : "", arg ? arg : "", cmd);
@@ -191,12 +204,11 @@ int fr_cli_export_png(int argc, char **argv)
     if (!in || !out || !unit || !view) return usage("export-png", "needs RUN.frc --unit NAME --view V -o FILE.png", NULL);
     fr_ckpt c;
     fr_model m;
-    int rc = fr_cli_load_ckpt(in, model, &c, &m);
+    fr_snapshot *s;
+    int rc = fr_cli_load_replay(in, model, &c, &m, &s);
     if (rc) return rc;
     fr_err e;
     fr_err_clear(&e);
-    fr_snapshot *s = fr_ckpt_snapshot(&c, &m, &e);
-    if (!s) rc = e.code ? e.code : FR_EINPUT;
     int k = -1;
     for (int i = 0; s && i < s->n_units && k < 0; i++)
         if (strcmp(s->units[i]->name, unit) == 0) k = i;

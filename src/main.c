@@ -67,12 +67,11 @@ static int replay(const char *frc, const char *model, fr_tui_opts *o, int dump, 
 {
     fr_ckpt c;
     fr_model m;
-    int rc = fr_cli_load_ckpt(frc, model, &c, &m);
+    fr_snapshot *s;
+    int rc = fr_cli_load_replay(frc, model, &c, &m, &s);
     if (rc) return rc;
     fr_err e;
     fr_err_clear(&e);
-    fr_snapshot *s = fr_ckpt_snapshot(&c, &m, &e);
-    if (!s) { fr_ckpt_free(&c); fr_model_free(&m); return fr_cli_fail(&e); }
     o->readonly = 1;
     o->replay = s;
     if (dump) {

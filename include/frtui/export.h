@@ -49,5 +49,9 @@ int fr_cli_export_png(int argc, char **argv);
 /* Loads RUN.frc and its bundle (model_path, or the path recorded in the checkpoint), checked
  * against each other; prints one line and returns the exit status on failure. */
 int fr_cli_load_ckpt(const char *ckpt_path, const char *model_path, fr_ckpt *c, fr_model *m);
+/* fr_cli_load_ckpt plus the run's read-only snapshot (fr_ckpt_snapshot), which replay and
+ * export-png both start from.  On failure everything is freed, one line printed and the exit
+ * status returned. */
+int fr_cli_load_replay(const char *ckpt_path, const char *model_path, fr_ckpt *c, fr_model *m, fr_snapshot **s);
 
 #endif
