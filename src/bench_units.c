@@ -113,7 +113,7 @@ void fr_bench_sgemm(fr_bench *b)
         for (size_t i = 0; i < (size_t)c.k * c.n; i++) c.B[i] = fr_rng_uniform(&r) - 0.5f;
         double fl = 2.0 * c.m * c.n * c.k;
         for (int t = 1; t <= 2; t++) {
-            openblas_set_num_threads(t);   /* raw OpenBLAS threading, for the peak only (reset below) */
+            fr_blas_set_gemm_threads(t);   /* raw OpenBLAS threading, for the peak only (reset below) */
             sg_iter(&c, 2);
             double t0 = fr_now();
             sg_iter(&c, 3);
