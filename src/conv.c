@@ -427,37 +427,27 @@ static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float
  * dW needs no reduction); part p works in scratch slice p. */
 typedef struct conv_job {
     const fr_conv_shape *s;
-    const float *x, *W, *b, *dy;
+    const float *x, *W, *b, *dy;   /* dy == NULL: forward */
     float *y, *dx, *dW, *db, *scratch;
     size_t stride;
 } conv_job;
 
-static void fwd_part(void *ctx, int part, int nparts)
+static void conv_part(void *ctx, int part, int nparts)
 {
     const conv_job *j = ctx;
+    const fr_conv_shape *s = j->s;
     float *scr = j->scratch + j->stride * (size_t)part;
+    const int dw = dw_flat(s);
     int lo, hi;
-    if (dw_flat(j->s)) {
-        fr_par_range(j->s->c, part, nparts, &lo, &hi);
-        dw_forward_flat(j->s, j->x, j->W, j->b, j->y, scr, lo, hi);
-    } else {
-        fr_par_range(j->s->n, part, nparts, &lo, &hi);
-        gemm_forward(j->s, j->x, j->W, j->b, j->y, scr, lo, hi);
-    }
-}
-
-static void bwd_part(void *ctx, int part, int nparts)
-{
-    const conv_job *j = ctx;
-    float *scr = j->scratch + j->stride * (size_t)part;
-    int lo, hi;
-    if (dw_flat(j->s)) {
-        fr_par_range(j->s->c, part, nparts, &lo, &hi);
-        dw_backward_flat(j->s, j->x, j->W, j->dy, j->dx, j->dW, j->db, scr, lo, hi);
-    } else {
-        fr_par_range(j->s->n, part, nparts, &lo, &hi);
-        float *dWp = !j->dW ? NULL : nparts == 1 ? j->dW : scr + part_scratch(j->s);
-        if (hi > lo) gemm_backward(j->s, j->x, j->W, j->dy, j->dx, dWp, scr, lo, hi);
+    fr_par_range(dw ? s->c : s->n, part, nparts, &lo, &hi);
+    if (!j->dy) {
+        if (dw) dw_forward_flat(s, j->x, j->W, j->b, j->y, scr, lo, hi);
+        else gemm_forward(s, j->x, j->W, j->b, j->y, scr, lo, hi);
+    } else if (dw) {
+        dw_backward_flat(s, j->x, j->W, j->dy, j->dx, j->dW, j->db, scr, lo, hi);
+    } else if (hi > lo) {
+        float *dWp = !j->dW ? NULL : nparts == 1 ? j->dW : scr + part_scratch(s);
+        gemm_backward(s, j->x, j->W, j->dy, j->dx, dWp, scr, lo, hi);
     }
 }
 
@@ -468,7 +458,7 @@ void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, con
     FR_ASSERT(s->oh > 0 && s->ow > 0);
     if (s->n <= 0) return;
     conv_job j = {s, x, W, b, NULL, y, NULL, NULL, NULL, scratch, part_stride(s, fr_par_threads())};
-    fr_par_run(fwd_part, &j);
+    fr_par_run(conv_part, &j);
 }
 
 void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, const float *dy,
@@ -485,7 +475,7 @@ void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, co
     }
     const int np = fr_par_threads();
     conv_job j = {s, x, W, NULL, dy, NULL, dx, dW, db, scratch, part_stride(s, np)};
-    fr_par_run(bwd_part, &j);
+    fr_par_run(conv_part, &j);
     if (dw_flat(s)) return;
     if (db) {
         for (int oc = 0; oc < s->o; oc++) {
