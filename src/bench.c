@@ -364,7 +364,7 @@ static void section_import(fr_bench *b)
         snprintf(b->imp[0].note, sizeof b->imp[0].note,
                  "%s absent: not measured (sh tests/tools/fetch_nsfwjs.sh build/npm)", REAL_MBV2);
     }
-    char path[256], msg[200] = "";
+    char path[256], msg[160] = ""; /* fits "not measured: " + msg in note[200] */
     snprintf(path, sizeof path, "%s/frtui-bench-%d.onnx", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
     if (fr_bench_write_onnx(path, 10.0, msg, sizeof msg) == 0) {
         fr_bench_import_measure("ONNX convnet ~10 MB (generated)", path, runs, &b->imp[1]);
