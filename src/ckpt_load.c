@@ -239,6 +239,7 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
     int rc = FR_OK;
     uint32_t k;
     int seen_end = 0, units = 0, seen_actq = 0;
+    size_t declared = 0;   /* frames decode into state that is kept: check their sum */
     ZSTD_DCtx *dc = ZSTD_createDCtx();
     FR_ASSERT(dc);
     for (k = 0; k < nf && !rc; k++) {
@@ -250,7 +251,7 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
         off += 32;
         if (type < FT_META || type > FT_END || res != 0) { rc = fr_err_set(e, FR_EINPUT, "%s: frame %u has unknown type %u", name, k + 1, type); break; }
         if (comp_len > n - off) { rc = fr_err_set(e, FR_EINPUT, "%s: truncated (frame %u runs past the end of the file)", name, k + 1); break; }
-        if (raw_len > SIZE_MAX || (rc = fr_mem_check(e, (size_t)raw_len, "%s: frame %u", name, k + 1))) {
+        if (raw_len > SIZE_MAX || (rc = fr_mem_check_total(e, &declared, (size_t)raw_len, "%s: frame %u", name, k + 1))) {
             if (!rc) rc = fr_err_set(e, FR_ENOMEM, "%s: frame %u declares %llu bytes", name, k + 1, (unsigned long long)raw_len);
             break;
         }

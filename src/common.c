@@ -221,7 +221,7 @@ static void fmt_bytes(char *dst, size_t cap, double b)
     else snprintf(dst, cap, "%.0f bytes", b);
 }
 
-int fr_mem_check(fr_err *e, size_t bytes, const char *fmt, ...)
+static int mem_vcheck(fr_err *e, size_t bytes, const char *verb, const char *fmt, va_list ap)
 {
     size_t avail = FR_MAX_ALLOC;
     const char *kind = "limit";
@@ -232,13 +232,34 @@ int fr_mem_check(fr_err *e, size_t bytes, const char *fmt, ...)
     if (bytes <= avail) return FR_OK;
     if (!e) return FR_ENOMEM;
     char what[400], have[32], want[32];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
     fmt_bytes(want, sizeof want, (double)bytes);
     fmt_bytes(have, sizeof have, (double)avail);
-    return fr_err_set(e, FR_ENOMEM, "%s declares %s, more than the %s %s", what, want, have, kind);
+    return fr_err_set(e, FR_ENOMEM, "%s %s %s, more than the %s %s", what, verb, want, have, kind);
+}
+
+int fr_mem_check(fr_err *e, size_t bytes, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = mem_vcheck(e, bytes, "declares", fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int fr_mem_check_total(fr_err *e, size_t *total, size_t bytes, const char *fmt, ...)
+{
+    *total = bytes > SIZE_MAX - *total ? SIZE_MAX : *total + bytes;
+    va_list ap;
+    va_start(ap, fmt);
+    /* The item alone is the clearer message when it is already too big by itself. */
+    int rc = mem_vcheck(NULL, bytes, "", fmt, ap);
+    va_end(ap);
+    va_start(ap, fmt);
+    if (rc) rc = mem_vcheck(e, bytes, "declares", fmt, ap);
+    else rc = mem_vcheck(e, *total, "brings the file's declared total to", fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 /* ---- RNG ---------------------------------------------------------------------------------- */

@@ -71,6 +71,7 @@ typedef struct rd {
     uint64_t base;      /* file offset of p[0], for messages */
     const char *sec, *src;
     fr_err *e;
+    size_t *declared;   /* running total of the file's declared tensor and dataset bytes */
 } rd;
 
 #define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
@@ -313,7 +314,7 @@ static int dec_tensors(rd *r, fr_graph *g)
         if (enc == 0 && len != bytes)
             return RERR(r, "%s: TENSORS section: tensor %s raw payload is %" PRIu64 " bytes, shape needs %zu", r->src, name, len, bytes);
         /* Before anything is allocated or inflated: a small zstd payload may declare gigabytes. */
-        TRY(fr_mem_check(r->e, bytes, "%s: TENSORS section: tensor %s", r->src, name));
+        TRY(fr_mem_check_total(r->e, r->declared, bytes, "%s: TENSORS section: tensor %s", r->src, name));
         float *tmp = fr_amalloc(bytes);   /* probe, so a huge tensor gives FR_ENOMEM, not an abort */
         if (!tmp) return fr_err_set(r->e, FR_ENOMEM, "%s: out of memory for tensor %s (%zu bytes)", r->src, name, bytes);
         fr_afree(tmp);
@@ -375,7 +376,7 @@ static int dec_datasets(rd *r, fr_model *m)
         if (fr_size_mul(&lbytes, 4, (size_t)dims[0]) != FR_OK) return RERR(r, "%s: DATASETS section: labels too large", r->src);
         TRY(payload(r, doff, dlen, table_end, "dataset", role));
         if (has_l) TRY(payload(r, loff, llen, table_end, "labels of", role));
-        TRY(fr_mem_check(r->e, bytes, "%s: DATASETS section: dataset %s", r->src, role));
+        TRY(fr_mem_check_total(r->e, r->declared, bytes, "%s: DATASETS section: dataset %s", r->src, role));
         void *buf = fr_amalloc(bytes);
         if (!buf) return fr_err_set(r->e, FR_ENOMEM, "%s: out of memory for dataset %s (%zu bytes)", r->src, role, bytes);
         d->n = (int)dims[0]; d->c = (int)dims[1]; d->h = (int)dims[2]; d->w = (int)dims[3];
@@ -421,6 +422,7 @@ static int read_mem(const uint8_t *buf, size_t n, const char *src, fr_model *m, 
     if (h != le_get(buf + 24, 8)) return fr_err_set(e, FR_EINPUT, "%s: header checksum mismatch (corrupt section table)", src);
     rd sec[6];
     memset(sec, 0, sizeof sec);
+    size_t declared = 0;
     uint64_t prev_end = table_end;
     for (size_t i = 0; i < ns; i++) {
         const uint8_t *t = buf + HDR_SIZE + i * ENT_SIZE;
@@ -439,7 +441,7 @@ static int read_mem(const uint8_t *buf, size_t n, const char *src, fr_model *m, 
             return fr_err_set(e, FR_EINPUT, "%s: unknown section type %u at offset %" PRIu64, src, type, off);
         }
         if (sec[type].sec) return fr_err_set(e, FR_EINPUT, "%s: duplicate %s section at offset %" PRIu64, src, nm, off);
-        sec[type] = (rd){.p = buf + off, .n = (size_t)len, .pos = 0, .base = off, .sec = nm, .src = src, .e = e};
+        sec[type] = (rd){.p = buf + off, .n = (size_t)len, .pos = 0, .base = off, .sec = nm, .src = src, .e = e, .declared = &declared};
     }
     for (int k = FR_FRM_META; k <= FR_FRM_TENSORS; k++)
         if (!sec[k].sec) return fr_err_set(e, FR_EINPUT, "%s: required %s section is missing", src, sec_name((uint32_t)k));

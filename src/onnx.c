@@ -286,7 +286,8 @@ int ox_decode_tensor(ox_ctx *x, const uint8_t *tp, size_t len, ox_const *c, cons
     for (int k = 0; k < nd; k++) c->dim[k] = dim[k];
     c->n = n;
     /* ox_alloc aborts on failure, and an int8 tensor grows 8x as int64: check first. */
-    if (fr_mem_check(x->e, (size_t)n * (isf ? sizeof(float) : sizeof(int64_t)), "%s: tensor %.80s", x->src, what))
+    if (fr_mem_check_total(x->e, &x->declared, (size_t)n * (isf ? sizeof(float) : sizeof(int64_t)), "%s: tensor %.80s",
+                           x->src, what))
         return FR_ENOMEM;
     if (isf) c->f = ox_alloc(&x->ar, (size_t)(n ? n : 1) * sizeof(float));
     else c->i = ox_alloc(&x->ar, (size_t)(n ? n : 1) * sizeof(int64_t));

@@ -80,6 +80,7 @@ typedef struct ox_origin {
 typedef struct ox_ctx {
     const char *src;
     fr_err *e;
+    size_t declared;         /* running total of declared tensor bytes (fr_mem_check_total) */
     ox_arena ar;
     int opset;
     int64_t batch0;          /* declared batch size of the input, -1 when symbolic */

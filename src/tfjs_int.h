@@ -30,6 +30,7 @@ int tj_nkey_find(const nkey *k, int n, const char *name);
 typedef struct imp {
     const char *path;    /* model.json, for messages */
     fr_err *e;
+    size_t declared;     /* running total of declared tensor bytes (fr_mem_check_total) */
     fr_model *m;
     wt *w;
     int nw;

@@ -175,7 +175,7 @@ int tj_load_weights(imp *I, const fr_json *root, const char *weights_path)
                 rc = IERR("%s: tensor %s: byte size is absurdly large", I->path, nm);
                 break;
             }
-            if ((rc = fr_mem_check(I->e, numel * sizeof(float), "%s: tensor %s", I->path, nm)) != FR_OK) break;
+            if ((rc = fr_mem_check_total(I->e, &I->declared, numel * sizeof(float), "%s: tensor %s", I->path, nm)) != FR_OK) break;
             s->off = all_bytes + gbytes;
             gbytes += s->bytes;
         }

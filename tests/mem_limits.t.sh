@@ -31,6 +31,11 @@ FRTUI_MEM_AVAILABLE=1M fr_refused "npy" "$T/big.npy: .npy array declares 4.0 MiB
     "$BIN" import "$MODEL" --calib "$T/big.npy" -o "$T/out/x.frm"
 [ -f samples/mlp-fmnist.frm ] &&
     FRTUI_MEM_AVAILABLE=64K fr_refused "frm" "more than the 64 KiB available" "$BIN" info samples/mlp-fmnist.frm
+# Every item fits in 8 MiB (the largest, the eval set, is 7.5 MiB) but together they do not: the
+# check is on the file's running total, not item by item.
+[ -f samples/mlp-fmnist.frm ] &&
+    FRTUI_MEM_AVAILABLE=8M fr_refused "frm total" "DATASETS section: dataset eval brings the file's declared total to 9.1 MiB, more than the 8.0 MiB available" \
+        "$BIN" info samples/mlp-fmnist.frm
 FRTUI_MEM_AVAILABLE=64 fr_refused "onnx" "more than the 64 bytes available" "$BIN" import "$MODEL" -o "$T/out/x.frm"
 [ -f "$TFJS" ] && FRTUI_MEM_AVAILABLE=64 fr_refused "tfjs" "more than the 64 bytes available" "$BIN" import "$TFJS" -o "$T/out/x.frm"
 FRTUI_MEM_AVAILABLE=1G fr_refused "frc" "$R2: frame 1 declares 6.0 GiB, more than the 1.0 GiB available" \

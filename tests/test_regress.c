@@ -455,6 +455,32 @@ static void test_limits(void)
     }
 }
 
+/* fr_mem_check_total: items that each fit but together do not are refused on the running sum;
+ * an item too big by itself keeps the per-item message; the sum saturates instead of wrapping. */
+static void test_mem_total(void)
+{
+    const char *old = getenv("FRTUI_MEM_AVAILABLE");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("FRTUI_MEM_AVAILABLE", "10M", 1);
+    const size_t MiB = (size_t)1 << 20;
+    fr_err e;
+    fr_err_clear(&e);
+    size_t total = 0;
+    FR_CHECK(fr_mem_check_total(&e, &total, 6 * MiB, "f: item %d", 1) == FR_OK && total == 6 * MiB);
+    FR_CHECK(fr_mem_check_total(&e, &total, 3 * MiB, "f: item %d", 2) == FR_OK && total == 9 * MiB);
+    FR_CHECK(fr_mem_check_total(&e, &total, 2 * MiB, "f: item %d", 3) == FR_ENOMEM);
+    FR_CHECKF(strstr(e.msg, "f: item 3 brings the file's declared total to 11.0 MiB, more than the 10.0 MiB available") != NULL,
+              "message '%s'", e.msg);
+    fr_err_clear(&e);
+    total = 0;
+    FR_CHECK(fr_mem_check_total(&e, &total, 20 * MiB, "f: item %d", 1) == FR_ENOMEM);
+    FR_CHECKF(strstr(e.msg, "f: item 1 declares 20.0 MiB, more than the 10.0 MiB available") != NULL, "message '%s'", e.msg);
+    total = SIZE_MAX - 5;
+    FR_CHECK(fr_mem_check_total(NULL, &total, 10, "f") == FR_ENOMEM && total == SIZE_MAX);
+    if (saved) { setenv("FRTUI_MEM_AVAILABLE", saved, 1); free(saved); }
+    else unsetenv("FRTUI_MEM_AVAILABLE");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc; (void)argv;
@@ -462,5 +488,6 @@ int main(int argc, char **argv)
     FR_RUN(test_regress_corpus);
     FR_RUN(test_bad_corpus);
     FR_RUN(test_limits);
+    FR_RUN(test_mem_total);
     return FR_REPORT();
 }

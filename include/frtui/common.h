@@ -73,6 +73,12 @@ size_t fr_mem_available(void);
  * the file and the item, e.g. fr_mem_check(e, bytes, "%s: tensor %s", path, name).  Sizes up
  * to 64 MiB skip the /proc reads (they are on every reader's hot path, and the fuzzers'). */
 int fr_mem_check(fr_err *e, size_t bytes, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same for one item of a file that holds many (tensors, frames): *total (start at 0) sums
+ * the file's declared sizes, and the check is on that sum, so a file of many items that each
+ * fit cannot add up past the memory there is.  Message: "... brings the file's declared total
+ * to X, more than the Y available" (or the per-item one when the item alone is too big). */
+int fr_mem_check_total(fr_err *e, size_t *total, size_t bytes, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Deterministic RNG: xoshiro256** seeded through splitmix64.  The state is plain data so a
  * checkpoint can store it and resume bit-exactly. */
