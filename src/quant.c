@@ -1,9 +1,12 @@
-/* quant.c — RTN / AdaRound / FlexRound weight quantizers and the activation quantizer.
+/* quant.c — RTN / AdaRound / FlexRound weight quantizers.  The initial grid search is in
+ * qgrid.c, the activation quantizer in aquant.c, the branch-free maths in vmath.h.
  *
  * Design note
  *   Ownership: an fr_qlayer owns every buffer it points to (64-byte aligned n-sized buffers via
- *   fr_amalloc, small ones via fr_xmalloc); fr_qlayer_free releases them.  No globals, no
- *   threads: callers may run distinct layers on distinct threads.
+ *   fr_amalloc, small ones via fr_xmalloc); fr_qlayer_free releases them.  No globals.
+ *   Threading: forward, grad and step split a layer's rows over the kernel pool (src/par.c;
+ *   see run_rows); the result is independent of the part count.  A layer must not be used by
+ *   two threads at once; fr_qlayer_hard_codes is read-only and may run beside a reader.
  *
  *   Invariants
  *   - s1_init == expf(d1_init) bit-exactly.  The searched step δ is snapped to expf(logf(δ)) [I]
@@ -36,9 +39,6 @@
  *   - d4 exists iff the caller says is_conv (depthwise: i = 1, a single scalar) (1.1 [I]).
  *   - One learning rate for every learnable tensor of a layer (2.4 [I], as the LLM code).
  *   - FlexRound has no regulariser (1.7); AdaRound's f_reg/β schedule are BRECQ's (3.2).
- *   - Activation quantizer (2.5): x·(1/s) like ATen's fake-quant kernel; LSQ gradient scale
- *     g = 1/sqrt(numel·qmax) with numel = n of the backward call; the step is floored at 1e-8
- *     after each Adam update so the grid can never invert [I].
  */
 #include "frtui/quant.h"
 
@@ -47,9 +47,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "frtui/par.h"
+#include "frtui/qgrid.h"
+#include "vmath.h"
+
 #define ADA_ZETA 1.1f
 #define ADA_GAMMA (-0.1f)
-#define STEP_FLOOR 1e-8f
 
 static const char *const method_names[FR_QM__COUNT] = {"rtn", "adaround", "flexround"};
 
@@ -94,94 +97,7 @@ void fr_qsched_adaround(const fr_qconfig *c, long t, long T, float *beta, int *r
 
 /* ---- grid search ------------------------------------------------------------------------ */
 
-static float clampf(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
-
-/* Branch-free expf (Cephes polynomial, ~1 ulp) so the per-element exp(D2) loops vectorise;
- * libm expf is a scalar call.  exp(0) == 1 exactly (FlexRound init == RTN relies on it).
- * x > 88 -> +inf and x < -87 -> 0 [I]: true expf overflows at 88.72 and goes subnormal below
- * -87.3; for a division factor both ends are already degenerate, and +inf trips the NaN/Inf
- * fallback.  NaN -> NaN. */
-static inline float vexpf(float x)
-{
-    int big = x > 88.0f, small = x < -87.0f;
-    float xc = (big | small) ? 0.0f : x;
-    float n = rintf(xc * 1.44269504088896341f);
-    n = n == n ? n : 0.0f;
-    float r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
-    float z = r * r;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * z + r + 1.0f;
-    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
-    float sc;
-    memcpy(&sc, &bits, sizeof sc);
-    float y = p * sc;
-    y = big ? INFINITY : y;
-    return small ? 0.0f : y;
-}
-
 float fr_qexpf(float x) { return vexpf(x); }
-
-static double lp24_score(const float *w, size_t m, float d, float lo, float hi, float z)
-{
-    double acc = 0;
-    for (size_t k = 0; k < m; k++) {
-        float c = clampf(rintf(w[k] / d) + z, lo + z, hi + z) - z;
-        float diff = fabsf(w[k] - c * d);
-        acc += (double)powf(diff, 2.4f);
-    }
-    return acc / (double)m;
-}
-
-/* Symmetric signed grid (spec 1.4): candidates δ_i = 2·max(|min_i|, max_i)/(2^b−1), min_i, max_i
- * shrunk by (1 − 0.01 i); the first strictly best L2.4 score wins.  MINMAX = candidate 0. */
-static float search_sym(const float *w, size_t m, int bits, int init)
-{
-    float xmin = w[0], xmax = w[0];
-    for (size_t k = 1; k < m; k++) { xmin = fminf(xmin, w[k]); xmax = fmaxf(xmax, w[k]); }
-    float L = (float)((1 << bits) - 1);
-    float lo = -(float)(1 << (bits - 1)), hi = (float)((1 << (bits - 1)) - 1);
-    int ncand = init == FR_QINIT_MINMAX ? 1 : 80;
-    float best_d = STEP_FLOOR;
-    double best = INFINITY;
-    for (int i = 0; i < ncand; i++) {
-        float f = (float)(1.0 - 0.01 * i);
-        float nmin = xmin * f, nmax = xmax * f;
-        float d = 2.0f * fmaxf(fabsf(nmin), nmax) / L;
-        if (!(d >= STEP_FLOOR)) d = STEP_FLOOR;
-        double sc = ncand == 1 ? 0.0 : lp24_score(w, m, d, lo, hi, 0.0f);
-        if (sc < best) { best = sc; best_d = d; }
-    }
-    return best_d;
-}
-
-/* Asymmetric grid (spec 3.1, BRECQ/QDrop "mse"): range [min⁻, max⁺] (0 always included [I]
- * so the zero point lands in [0, 2^b−1] and 0 is exactly representable), candidates shrunk by
- * (1 − 0.01 i); δ = (max−min)/(2^b−1), z = rint(−min/δ), Ŵ = (clamp(rint(W/δ)+z, 0, 2^b−1) − z)·δ. */
-static float search_asym(const float *w, size_t m, int bits, int init, float *zp_out)
-{
-    float xmin = 0.0f, xmax = 0.0f;
-    for (size_t k = 0; k < m; k++) { xmin = fminf(xmin, w[k]); xmax = fmaxf(xmax, w[k]); }
-    float L = (float)((1 << bits) - 1);
-    int ncand = init == FR_QINIT_MINMAX ? 1 : 80;
-    float best_d = STEP_FLOOR, best_z = 0.0f;
-    double best = INFINITY;
-    for (int i = 0; i < ncand; i++) {
-        float f = (float)(1.0 - 0.01 * i);
-        float nmin = xmin * f, nmax = xmax * f;
-        float d = (nmax - nmin) / L;
-        if (!(d >= STEP_FLOOR)) d = STEP_FLOOR;
-        float z = clampf(rintf(-nmin / d), 0.0f, L);
-        double sc = ncand == 1 ? 0.0 : lp24_score(w, m, d, -z, L - z, z);
-        if (sc < best) { best = sc; best_d = d; best_z = z; }
-    }
-    *zp_out = best_z;
-    return best_d;
-}
 
 /* ---- allocation ----------------------------------------------------------------------------- */
 
@@ -223,7 +139,7 @@ void fr_qlayer_free(fr_qlayer *q)
     param_free(&q->d1); param_free(&q->D2); param_free(&q->d3); param_free(&q->d4);
     param_free(&q->V);
     free(q->s1); free(q->s1_init); free(q->d1_init); free(q->zp); free(q->qlo); free(q->qhi);
-    free(q->e3); free(q->e4); free(q->acc);
+    free(q->e3); free(q->e4); free(q->acc); free(q->rowacc); fr_afree(q->colacc);
     memset(q, 0, sizeof *q);
 }
 
@@ -299,12 +215,20 @@ int fr_qlayer_init(fr_qlayer *q, enum fr_qmethod method, const fr_qconfig *cfg, 
     q->e3 = fr_xcalloc((size_t)o, sizeof(float));
     q->e4 = fr_xcalloc((size_t)i, sizeof(float));
     q->acc = fr_xcalloc(ns + (size_t)i, sizeof(double));
+    q->rowacc = fr_xcalloc((size_t)o, sizeof(double));
+    if (method == FR_QM_FLEXROUND && q->is_conv) {
+        q->colacc = fr_amalloc((size_t)o * (size_t)i * sizeof(double));   /* o*i <= n: no overflow */
+        if (!q->colacc) {
+            fr_qlayer_free(q);
+            return fr_err_set(e, FR_ENOMEM, "quant: out of memory for weight [%d,%d,%d,%d]", o, i, kh, kw);
+        }
+    }
 
     size_t rowlen = n / ns;
     for (size_t g = 0; g < ns; g++) {
         const float *w = q->W + g * rowlen;
-        float d = cfg->symmetric ? search_sym(w, rowlen, cfg->bits, cfg->init)
-                                 : search_asym(w, rowlen, cfg->bits, cfg->init, &q->zp[g]);
+        float d = cfg->symmetric ? fr_qgrid_sym(w, rowlen, cfg->bits, cfg->init)
+                                 : fr_qgrid_asym(w, rowlen, cfg->bits, cfg->init, &q->zp[g]);
         q->d1_init[g] = logf(d);
         q->s1_init[g] = expf(q->d1_init[g]);
     }
@@ -441,14 +365,14 @@ static double fx_row(fr_qlayer *q, int r, int mode, const float *G, double *g1, 
             g4j += (double)gD2[k + l];
             if (++t == khw) {
                 g3 += g4j;
-                if (g4) g4[j] += g4j;
+                if (g4) g4[j] = g4j;
                 g4j = 0;
                 t = 0;
                 j++;
             }
         }
     }
-    if (g1) *g1 += g1r;
+    if (g1) *g1 = g1r;
     return g3;
 }
 
@@ -456,16 +380,6 @@ static double fx_row(fr_qlayer *q, int r, int mode, const float *G, double *g1, 
  * 16 with a compile-time trip count and restrict parameters: GCC's -O2 "very-cheap" vectoriser
  * only takes loops it can replace entirely without alias checks, so this is what lets it emit
  * vector code (exp included, via vexpf). */
-/* 1 iff x is Inf/NaN, in integer arithmetic (a float compare here becomes control flow that
- * blocks vectorisation): the exponent field is all ones iff adding one exponent ulp carries
- * into bit 31. */
-static inline uint32_t nonfinite_bits(float x)
-{
-    uint32_t b;
-    memcpy(&b, &x, sizeof b);
-    return ((b & 0x7f800000u) + 0x00800000u) >> 31;
-}
-
 static int adam_exp(float *restrict p, float *restrict m, float *restrict v, float *restrict e,
                     const float *restrict g, size_t n, adamc ad)
 {
@@ -509,48 +423,6 @@ static void rtn_row(const fr_qlayer *q, int r, float *out_w, int32_t *out_c)
 }
 
 static inline float ada_sig(float v) { return 1.0f / (1.0f + vexpf(-v)); }
-
-/* Branch-free logf (Cephes polynomial, ~1 ulp) for x >= FLT_MIN; -inf below (0 included).  With
- * vexpf it gives a vectorisable x^y for the AdaRound regulariser: libm powf was a scalar call per
- * weight and made the regulariser phase ~9x slower than the rest of the step. */
-static inline float vlogf(float x)
-{
-    uint32_t b;
-    memcpy(&b, &x, sizeof b);
-    float fe = (float)((int32_t)(b >> 23) - 126);
-    b = (b & 0x007fffffu) | 0x3f000000u;   /* mantissa in [0.5, 1) */
-    float m;
-    memcpy(&m, &b, sizeof m);
-    int lt = m < 0.707106781186547524f;
-    fe = lt ? fe - 1.0f : fe;
-    m = lt ? m + m - 1.0f : m - 1.0f;
-    float z = m * m;
-    float y = 7.0376836292e-2f;
-    y = y * m - 1.1514610310e-1f;
-    y = y * m + 1.1676998740e-1f;
-    y = y * m - 1.2420140846e-1f;
-    y = y * m + 1.4249322787e-1f;
-    y = y * m - 1.6668057665e-1f;
-    y = y * m + 2.0000714765e-1f;
-    y = y * m - 2.4999993993e-1f;
-    y = y * m + 3.3333331174e-1f;
-    y = y * m * z;
-    y += fe * -2.12194440e-4f;
-    y += -0.5f * z;
-    float r = m + y + fe * 0.693359375f;
-    return x < 1.17549435e-38f ? -INFINITY : r;
-}
-
-/* floorf(x) exactly (rintf under FE_TONEAREST, then step down when it rounded up), NaN kept:
- * GCC 12 at -O2 vectorises rintf but not floorf. */
-static inline float vfloorf(float x)
-{
-    float r = rintf(x);
-    return r > x ? r - 1.0f : r;
-}
-
-/* a^e for a in [0, 1], e > 0: exact 1 at a == 1 and 0 at a == 0 (vexpf(-inf) == 0). */
-static inline float vpow01(float a, float e) { return vexpf(e * vlogf(a)); }
 
 typedef struct adac { float s, lo, hi, beta, bm1, lambda; int reg_on; } adac;
 
@@ -667,23 +539,75 @@ static void ada_row(fr_qlayer *q, int r, int mode, const float *G, float beta, f
         }
         if (reg_on) f += (double)fk;
     }
-    *freg += f;
+    *freg = f;
     if (bad) *chk += NAN;
 }
 
 /* ---- public passes -------------------------------------------------------------------------- */
 
+/* The row passes run on the kernel pool (src/par.c), rows split into contiguous ranges.  Rows
+ * are independent except for the sums across rows (per-tensor d1, d4, AdaRound's f_reg): each
+ * row stores its share (rowacc[r], colacc[r][j]) and one thread then adds them up in row order,
+ * the very additions the serial loop made.  So the result does not depend on the part count,
+ * not even in the last bit (test_quant checks 1 against 3 parts).  Small layers run as one part:
+ * a fork-join costs more than the work. */
+#define QPAR_MIN_WEIGHTS 8192
+
+typedef struct qpass {
+    fr_qlayer *q;
+    int mode;            /* 0 forward, 1 grad, 2 grad + Adam */
+    const float *G;
+    adamc ad;
+    float beta, lambda;
+    int reg_on;
+    int bad[FR_PAR_MAX];
+    double chk[FR_PAR_MAX];
+} qpass;
+
+static void pass_part(void *ctx, int part, int nparts)
+{
+    qpass *c = ctx;
+    fr_qlayer *q = c->q;
+    int lo, hi;
+    fr_par_range(q->o, part, nparts, &lo, &hi);
+    const size_t len = (size_t)q->i * q->khw;
+    int bad = 0;
+    double chk = 0;
+    for (int r = lo; r < hi; r++) {
+        if (is_flex(q)) {
+            if (c->mode == 0) { fx_row(q, r, 0, NULL, NULL, NULL); continue; }
+            double g3 = fx_row(q, r, c->mode, c->G, &q->rowacc[r], q->colacc ? q->colacc + (size_t)r * (size_t)q->i : NULL);
+            q->d3.grad[r] = (float)g3;
+            chk += g3 * 0.0;
+            if (c->mode == 2) bad |= fx_adam_range(q, (size_t)r * len, (size_t)(r + 1) * len, &c->ad);
+        } else if (is_ada(q)) {
+            ada_row(q, r, c->mode, c->G, c->beta, c->lambda, c->reg_on, &c->ad, &q->rowacc[r], &chk);
+        } else {
+            rtn_row(q, r, q->w_hat, NULL);
+        }
+    }
+    c->bad[part] = bad;
+    c->chk[part] = chk;
+}
+
+/* Runs pass_part over all rows; returns nonzero if a part saw a non-finite value. */
+static int run_rows(qpass *c)
+{
+    int parts = c->q->n >= QPAR_MIN_WEIGHTS ? fr_par_threads() : 1;
+    if (parts > 1) fr_par_run(pass_part, c);
+    else pass_part(c, 0, 1);
+    int bad = 0;
+    double chk = 0;
+    for (int p = 0; p < parts; p++) { bad |= c->bad[p]; chk += c->chk[p]; }
+    return bad || !isfinite(chk);
+}
+
 void fr_qlayer_forward(fr_qlayer *q)
 {
     if (q->finalized) return;
-    if (is_flex(q)) {
-        fx_factors(q);
-        for (int r = 0; r < q->o; r++) fx_row(q, r, 0, NULL, NULL, NULL);
-    } else if (is_ada(q)) {
-        for (int r = 0; r < q->o; r++) ada_row(q, r, 0, NULL, 0, 0, 0, NULL, &(double){0}, &(double){0});
-    } else {
-        for (int r = 0; r < q->o; r++) rtn_row(q, r, q->w_hat, NULL);
-    }
+    if (is_flex(q)) fx_factors(q);
+    qpass c = {.q = q, .mode = 0};
+    run_rows(&c);
 }
 
 static int mark(fr_qlayer *q, int bad)
@@ -699,21 +623,21 @@ static int pass(fr_qlayer *q, int mode, const float *G, float lr, int t, float b
     FR_ASSERT(G != NULL);
     if (reg_out) *reg_out = 0;
     if (q->finalized || !(is_flex(q) || is_ada(q))) return FR_OK;
-    adamc ad = adam_consts(lr, t);
-    double chk = 0;
+    qpass c = {.q = q, .mode = mode, .G = G, .ad = adam_consts(lr, t), .beta = beta, .lambda = lambda,
+               .reg_on = reg_on};
     if (is_flex(q)) {
         fx_factors(q);
+        int bad = run_rows(&c);
+        /* The cross-row sums, in row order (see run_rows). */
         size_t ns = (size_t)q->ns1;
-        double *g1 = q->acc, *g4 = q->acc + ns;
+        double *g1 = q->acc, *g4 = q->acc + ns, chk = 0;
         memset(q->acc, 0, (ns + (size_t)q->i) * sizeof(double));
-        size_t len = (size_t)q->i * q->khw;
-        int bad = 0;
-        for (int r = 0; r < q->o; r++) {
-            double g3 = fx_row(q, r, mode, G, &g1[q->ns1 > 1 ? r : 0], g4);
-            q->d3.grad[r] = (float)g3;
-            chk += g3 * 0.0;
-            if (mode == 2) bad |= fx_adam_range(q, (size_t)r * len, (size_t)(r + 1) * len, &ad);
-        }
+        for (int r = 0; r < q->o; r++) g1[q->ns1 > 1 ? r : 0] += q->rowacc[r];
+        if (q->colacc)
+            for (int r = 0; r < q->o; r++) {
+                const double *cr = q->colacc + (size_t)r * (size_t)q->i;
+                for (int j = 0; j < q->i; j++) g4[j] += cr[j];
+            }
         for (size_t g = 0; g < ns; g++) { q->d1.grad[g] = (float)g1[g]; chk += g1[g] * 0.0; }
         for (int j = 0; j < q->i && q->d4.n; j++) { q->d4.grad[j] = (float)g4[j]; chk += g4[j] * 0.0; }
         q->has_grad = 1;
@@ -728,12 +652,13 @@ static int pass(fr_qlayer *q, int mode, const float *G, float lr, int t, float b
         }
         return FR_OK;
     }
+    int bad = run_rows(&c);
     double f = 0;
-    for (int r = 0; r < q->o; r++) ada_row(q, r, mode, G, beta, lambda, reg_on, &ad, &f, &chk);
+    for (int r = 0; r < q->o; r++) f += q->rowacc[r];
     q->freg = reg_on ? f : 0.0;
     q->has_grad = 1;
     if (reg_out) *reg_out = reg_on ? (double)lambda * f : 0.0;
-    return mark(q, !isfinite(chk) || !isfinite(f));
+    return mark(q, bad || !isfinite(f));
 }
 
 int fr_qlayer_grad(fr_qlayer *q, const float *G, float beta, float lambda, int reg_on,
@@ -862,73 +787,4 @@ int fr_qlayer_frozen(fr_qlayer *q, fr_qparam *out, int max)
     int cnt = 0;
     for (int k = 0; k < 3 && cnt < max; k++) out[cnt++] = fz[k];
     return cnt;
-}
-
-/* ---- activation quantizer ------------------------------------------------------------------- */
-
-int fr_aquant_init(fr_aquant *a, int bits, int init, const float *x, size_t n, fr_err *e)
-{
-    memset(a, 0, sizeof *a);
-    if (bits < 2 || bits > 16)
-        return fr_err_set(e, FR_EINPUT, "aquant: bits must be 2..16 (got %d)", bits);
-    if (!x || n == 0) return fr_err_set(e, FR_EINPUT, "aquant: empty activation sample");
-    for (size_t k = 0; k < n; k++)
-        if (!isfinite(x[k])) return fr_err_set(e, FR_EINPUT, "aquant: activation sample element %zu is not finite", k);
-    a->bits = bits;
-    a->qmax = (float)((1 << bits) - 1);
-    a->s = search_asym(x, n, bits, init, &a->zp);
-    a->s_init = a->s;
-    return FR_OK;
-}
-
-/* x·(1/s) like ATen's fake-quant kernels [I] (weights divide, as the FlexRound code does). */
-void fr_aquant_forward(const fr_aquant *a, const float *x, float *y, size_t n, float keep_p,
-                       fr_rng *rng, uint8_t *keep)
-{
-    const float inv = 1.0f / a->s, s = a->s, z = a->zp, L = a->qmax;
-    int drop = keep_p < 1.0f;
-    FR_ASSERT(!drop || (rng && keep));
-    for (size_t k = 0; k < n; k++) {
-        int kq = drop ? fr_rng_uniform(rng) < keep_p : 1;
-        if (keep) keep[k] = (uint8_t)kq;
-        float xv = x[k];
-        y[k] = kq ? (clampf(rintf(xv * inv) + z, 0.0f, L) - z) * s : xv;
-    }
-}
-
-int fr_aquant_backward(fr_aquant *a, const float *x, const float *dy, float *dx, size_t n,
-                       const uint8_t *keep)
-{
-    const float inv = 1.0f / a->s, z = a->zp, L = a->qmax;
-    double gs = 0;
-    for (size_t k = 0; k < n; k++) {
-        float d = dy[k], gx = d;
-        if (!keep || keep[k]) {
-            float xs = x[k] * inv, r = rintf(xs), xq = r + z;
-            if (xq >= 0.0f && xq <= L) gs += (double)(d * (r - xs));
-            else { gs += (double)(d * ((xq < 0.0f ? 0.0f : L) - z)); gx = 0.0f; }
-        }
-        if (dx) dx[k] = gx;
-    }
-    double g = 1.0 / sqrt((double)n * (double)a->qmax);
-    a->s_g += (float)(gs * g);
-    if (!isfinite(a->s_g)) { a->nonfinite = 1; return FR_ENUM; }
-    return FR_OK;
-}
-
-void fr_aquant_zero_grad(fr_aquant *a) { a->s_g = 0.0f; }
-
-int fr_aquant_adam(fr_aquant *a, float lr, int t)
-{
-    int rc = fr_qadam(&a->s, &a->s_m, &a->s_v, &a->s_g, 1, lr, t);
-    if (rc != FR_OK) { a->nonfinite = 1; return rc; }
-    if (a->s < STEP_FLOOR) a->s = STEP_FLOOR; /* [I] a non-positive step would invert the grid */
-    return FR_OK;
-}
-
-int fr_aquant_params(fr_aquant *a, fr_qparam *out, int max)
-{
-    if (max < 1) return 0;
-    out[0] = (fr_qparam){"step", &a->s, &a->s_m, &a->s_v, &a->s_g, 1};
-    return 1;
 }

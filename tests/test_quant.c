@@ -7,6 +7,8 @@
 #include "fr_test.h"
 #include "frtui/common.h"
 #include "frtui/qstats.h"
+#include "frtui/aquant.h"
+#include "frtui/par.h"
 #include "frtui/quant.h"
 
 static float *randn(fr_rng *r, size_t n, float scale)
@@ -784,6 +786,59 @@ static void test_schedule_and_adam(void)
     FR_CHECK_NEAR(p[0], 0.8, 1e-6);
 }
 
+/* The row passes run on the kernel pool: with 1 and 3 parts every parameter, moment, gradient,
+ * w_hat and f_reg must agree bit for bit (rows are independent; the cross-row sums are added in
+ * row order by one thread).  Shapes are above the pool threshold, rows do not divide by 3, and
+ * rows end in a partial vector block. */
+static void run_parts(int parts, enum fr_qmethod m, int pc, int o, int i, int k, fr_qlayer *q, const float *w)
+{
+    fr_par_set_threads(parts);
+    fr_qconfig c = cfgb(4, pc, 1, FR_QINIT_MSE);
+    FR_ASSERT(fr_qlayer_init(q, m, &c, o, i, k, k, k > 1, w, NULL) == FR_OK);
+    fr_rng gr;
+    fr_rng_seed(&gr, 9);
+    for (int t = 1; t <= 12; t++) {
+        float *G = randn(&gr, q->n, 0.1f);
+        fr_qlayer_forward(q);
+        FR_ASSERT(fr_qlayer_step(q, G, 1e-2f, t, 10.0f, 0.01f, t > 6, NULL) == FR_OK);
+        free(G);
+    }
+    fr_qlayer_forward(q);
+    fr_par_set_threads(1);
+}
+
+static void test_parts_bit_identical(void)
+{
+    static const struct { enum fr_qmethod m; int pc, o, i, k; } cs[] = {
+        {FR_QM_FLEXROUND, 0, 40, 24, 3}, {FR_QM_FLEXROUND, 1, 40, 24, 3}, {FR_QM_FLEXROUND, 0, 97, 100, 1},
+        {FR_QM_ADAROUND, 0, 40, 24, 3}, {FR_QM_ADAROUND, 1, 97, 100, 1}, {FR_QM_RTN, 1, 40, 24, 3},
+    };
+    for (size_t ci = 0; ci < sizeof cs / sizeof cs[0]; ci++) {
+        fr_rng r;
+        fr_rng_seed(&r, 77 + (uint64_t)ci);
+        size_t n = (size_t)cs[ci].o * (size_t)cs[ci].i * (size_t)(cs[ci].k * cs[ci].k);
+        float *w = randn(&r, n, 0.3f);
+        fr_qlayer a, b;
+        run_parts(1, cs[ci].m, cs[ci].pc, cs[ci].o, cs[ci].i, cs[ci].k, &a, w);
+        run_parts(3, cs[ci].m, cs[ci].pc, cs[ci].o, cs[ci].i, cs[ci].k, &b, w);
+        int same = memcmp(a.w_hat, b.w_hat, n * sizeof(float)) == 0 && a.freg == b.freg;
+        fr_qparam pa[8], pb[8];
+        int np = fr_qlayer_params(&a, pa, 8);
+        FR_CHECK(fr_qlayer_params(&b, pb, 8) == np);
+        for (int k = 0; k < np; k++) {
+            size_t bytes = pa[k].n * sizeof(float);
+            same &= memcmp(pa[k].data, pb[k].data, bytes) == 0 && memcmp(pa[k].m, pb[k].m, bytes) == 0 &&
+                    memcmp(pa[k].v, pb[k].v, bytes) == 0 && memcmp(pa[k].grad, pb[k].grad, bytes) == 0;
+        }
+        FR_CHECKF(same, "case %zu (method %s, per-channel %d, [%d,%d,%d,%d]): 1 and 3 parts differ", ci,
+                  fr_qmethod_name(cs[ci].m), cs[ci].pc, cs[ci].o, cs[ci].i, cs[ci].k, cs[ci].k);
+        FR_CHECK(n >= 8192);   /* above the pool threshold, or this proves nothing */
+        fr_qlayer_free(&a);
+        fr_qlayer_free(&b);
+        free(w);
+    }
+}
+
 int main(void)
 {
     FR_RUN(test_names);
@@ -802,5 +857,6 @@ int main(void)
     FR_RUN(test_nonfinite_and_reset);
     FR_RUN(test_schedule_and_adam);
     FR_RUN(test_qexpf);
+    FR_RUN(test_parts_bit_identical);
     return FR_REPORT();
 }

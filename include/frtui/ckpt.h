@@ -23,6 +23,7 @@
 
 #include "frtui/common.h"
 #include "frtui/graph.h"
+#include "frtui/aquant.h"
 #include "frtui/quant.h"
 #include "frtui/snapshot.h"
 #include "frtui/worker.h"

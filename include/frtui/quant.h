@@ -91,6 +91,8 @@ typedef struct fr_qlayer {
     float *eD2;          /* [n] FlexRound cache, invariant eD2[k] == fr_qexpf(D2[k]) */
     float *e3, *e4;      /* scratch [o], [i] */
     double *acc;         /* scratch, ns1 + i doubles */
+    double *rowacc;      /* [o] per-row shares of the cross-row sums (d1, f_reg) */
+    double *colacc;      /* [o*i] FlexRound convs: per-row shares of the d4 gradient */
     double freg;         /* AdaRound: unweighted f_reg at the last grad/step call */
     int has_grad;        /* grad buffers hold a gradient (for the dL/dS2 accessor) */
     int finalized;
@@ -150,36 +152,5 @@ float fr_qexpf(float x);
 /* Plain Adam on a tensor (the helper every quantizer uses).  t >= 1.  Returns FR_ENUM if a
  * resulting parameter is non-finite. */
 int fr_qadam(float *p, float *m, float *v, const float *g, size_t n, float lr, int t);
-
-/* ---- activation quantizer (spec 2.5) ---------------------------------------------------------
- * Per-tensor asymmetric, codes [0, 2^b-1], zero point frozen at init; the step s is learned
- * (LSQ gradient, scale g = 1/sqrt(numel*qmax), numel = n of the backward call). */
-typedef struct fr_aquant {
-    int bits;
-    float qmax;          /* 2^b - 1 */
-    float zp;            /* frozen zero point */
-    float s, s_m, s_v, s_g; /* step, its Adam moments and accumulated gradient */
-    float s_init;
-    int nonfinite;
-} fr_aquant;
-
-/* Initialises from a sample x[n] of activations (range always includes 0). */
-int fr_aquant_init(fr_aquant *a, int bits, int init, const float *x, size_t n, fr_err *e);
-/* y = fake-quant(x).  keep_p < 1 (QDrop): each element keeps the quantized value with
- * probability keep_p (draw U = fr_rng_uniform, quantized iff U < keep_p), else passes x; the
- * decision goes to keep[n] (1 = quantized) for the backward; rng and keep are then required
- * (FR_ASSERT).  keep_p >= 1: no draws, rng and keep may be NULL (keep, if given, is all 1).
- * x == y is allowed, but the backward needs the original x. */
-void fr_aquant_forward(const fr_aquant *a, const float *x, float *y, size_t n, float keep_p,
-                       fr_rng *rng, uint8_t *keep);
-/* Backward for the same x and keep as the forward.  dx[n] (may be NULL; may alias dy) gets the
- * STE input gradient; the step gradient is ADDED to a->s_g.  FR_ENUM if non-finite. */
-int fr_aquant_backward(fr_aquant *a, const float *x, const float *dy, float *dx, size_t n,
-                       const uint8_t *keep);
-void fr_aquant_zero_grad(fr_aquant *a);
-/* Adam on s with a->s_g; s is floored at 1e-8 afterwards.  Does not zero s_g. */
-int fr_aquant_adam(fr_aquant *a, float lr, int t);
-/* "step" (learnable) — 1 entry; frozen state is zp and s_init (plain fields). */
-int fr_aquant_params(fr_aquant *a, fr_qparam *out, int max);
 
 #endif

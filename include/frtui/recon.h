@@ -23,6 +23,7 @@
 #define FRTUI_RECON_H
 
 #include "frtui/partition.h"
+#include "frtui/aquant.h"
 #include "frtui/quant.h"
 #include "frtui/snapshot.h"
 #include "frtui/worker.h"
