@@ -8,6 +8,7 @@
 #   2. FRTUI_MEM_AVAILABLE (the documented stand-in for a small machine) with each reader the
 #      CLI has: .npy (header declaring 4 MiB; under 1M), .frm (samples/mlp-fmnist.frm under
 #      64K), ONNX (tests/onnx/mlp.onnx under 64 bytes), tfjs, and the R2 checkpoint under 1G.
+#   3. A real memory cgroup of 200M, where the machine allows one.
 # Prints "N passed, N failed".  Run from the repository root (tests/run.sh does).
 . tests/lib.sh
 fr_t_init mem_limits
@@ -40,4 +41,34 @@ FRTUI_MEM_AVAILABLE=64 fr_refused "onnx" "more than the 64 bytes available" "$BI
 [ -f "$TFJS" ] && FRTUI_MEM_AVAILABLE=64 fr_refused "tfjs" "more than the 64 bytes available" "$BIN" import "$TFJS" -o "$T/out/x.frm"
 FRTUI_MEM_AVAILABLE=1G fr_refused "frc" "$R2: frame 1 declares 6.0 GiB, more than the 1.0 GiB available" \
     "$BIN" export "$R2" -o "$T/out/o.frm"
+# 3. A real memory cgroup, when this machine lets us make one (root and a writable v1 memory
+#    hierarchy or v2 with the memory controller): the kernel's limit itself, no stand-in, must
+#    produce the refusal, and an input that fits must still import under it.
+cg=
+if [ "$(id -u)" = 0 ]; then
+    for base in /sys/fs/cgroup/memory /sys/fs/cgroup; do
+        if [ -f "$base/memory.limit_in_bytes" ] || grep -qw memory "$base/cgroup.subtree_control" 2>/dev/null; then
+            d="$base/frtui-memtest-$$"
+            if mkdir "$d" 2>/dev/null; then
+                if echo 200M >"$d/memory.limit_in_bytes" 2>/dev/null || echo 200M >"$d/memory.max" 2>/dev/null; then cg=$d; break; fi
+                rmdir "$d" 2>/dev/null
+            fi
+        fi
+    done
+fi
+if [ -n "$cg" ]; then
+    h="{'descr': '<f4', 'fortran_order': False, 'shape': (100000000,)}"
+    { printf '\223NUMPY\001\000\100\000'; printf '%s\n' "$h"; } >"$T/big400m.npy"
+    # sh -c's $0 is the cgroup: the shell joins it, then becomes frtui.
+    join='echo $$ >"$0/cgroup.procs" && exec "$@"'
+    fr_refused "real cgroup (200M)" "$T/big400m.npy: .npy array declares 381.5 MiB, more than the" \
+        sh -c "$join" "$cg" "$BIN" import "$MODEL" --calib "$T/big400m.npy" -o "$T/out/x.frm"
+    grep -q "MiB available" "$T/stderr" || { fail=$((fail + 1)); echo "not ok - real cgroup: figure is not the cgroup's room: $(cat "$T/stderr")"; }
+    rm -rf "$T/out"; mkdir -p "$T/out"
+    if sh -c "$join" "$cg" "$BIN" import "$MODEL" -o "$T/out/ok.frm" >/dev/null 2>"$T/stderr" && [ -s "$T/out/ok.frm" ]; then pass=$((pass + 1))
+    else fail=$((fail + 1)); echo "not ok - real cgroup: a small import failed under 200M: $(head -c 300 "$T/stderr")"; fi
+    rmdir "$cg" 2>/dev/null || true
+else
+    echo "# no writable memory cgroup here (not root, or the hierarchy is read-only): real-cgroup case skipped"
+fi
 fr_t_done
