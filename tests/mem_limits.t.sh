@@ -50,7 +50,9 @@ if [ "$(id -u)" = 0 ]; then
         if [ -f "$base/memory.limit_in_bytes" ] || grep -qw memory "$base/cgroup.subtree_control" 2>/dev/null; then
             d="$base/frtui-memtest-$$"
             if mkdir "$d" 2>/dev/null; then
-                if echo 200M >"$d/memory.limit_in_bytes" 2>/dev/null || echo 200M >"$d/memory.max" 2>/dev/null; then cg=$d; break; fi
+                # Joining must work too (v2 delegation rules can forbid it): probe with a throwaway shell.
+                if { echo 200M >"$d/memory.limit_in_bytes" || echo 200M >"$d/memory.max"; } 2>/dev/null &&
+                   sh -c 'echo $$ >"$0/cgroup.procs"' "$d" 2>/dev/null; then cg=$d; break; fi
                 rmdir "$d" 2>/dev/null
             fi
         fi
