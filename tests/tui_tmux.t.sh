@@ -62,7 +62,7 @@ start() {
     $T kill-session -t fr 2>/dev/null
     $T new-session -d -s fr -x 120 -y 36 "sh" || return 1
     $T set-option -t fr status off >/dev/null 2>&1
-    $T send-keys -t fr "export LANG=C.UTF-8 TERM=xterm-256color; sh -c 'echo \$\$ > $TMP/$1.pid; exec \"$BIN\" --no-mouse $SAMPLE'" Enter
+    $T send-keys -t fr "export LANG=C.UTF-8 TERM=xterm-256color; sh -c 'echo \$\$ > $TMP/$1.pid; exec \"$BIN\" --no-mouse $SAMPLE ${2:-}'" Enter
 }
 # restored NAME: once the inspector's pid is gone, the pane's shell records `stty -a`; it must
 # list "icanon" and "echo" (not "-icanon"/"-echo").  (A separate command line: a shell drops
@@ -78,7 +78,9 @@ restored() {
 }
 
 # --- start-up and keys
-start main
+# 100000 it/unit: the quit checks below need the optimiser still running (the confirmation
+# prompt), and the teaching preset's 1000 it/unit finish the MLP sample in ~2 s.
+start main "--iters 100000"
 if wait_for "Units" 100 && wait_for "frtui" 10; then ok "inspector starts and shows the unit list"; else not_ok "inspector starts"; capture | head -5; fi
 $T send-keys -t fr '?'
 if wait_for "Keys \(Esc" 30; then ok "? opens the help overlay"; else not_ok "? opens the help overlay"; fi
@@ -91,7 +93,7 @@ sleep 0.2
 $T send-keys -t fr i
 if wait_for "Explain:" 30; then ok "i opens the explain panel"; else not_ok "i opens the explain panel"; fi
 $T send-keys -t fr i
-if ! wait_for "Explain:" 5; then ok "i closes the explain panel"; else not_ok "i closes the explain panel"; fi
+if wait_gone "Explain:" 50; then ok "i closes the explain panel"; else not_ok "i closes the explain panel"; fi
 $T send-keys -t fr x Z
 sleep 0.2
 if capture | grep -q "Units"; then ok "unknown keys are ignored"; else not_ok "unknown keys are ignored"; fi
@@ -110,6 +112,9 @@ if wait_for "Quit anyway" 20; then
     if capture | grep -q "Units"; then ok "n cancels the quit prompt"; else not_ok "n cancels the quit prompt"; fi
     $T send-keys -t fr q
     wait_for "Quit anyway" 20
+    $T send-keys -t fr y
+else
+    not_ok "q asks 'Quit anyway' while the optimiser runs"; capture | head -3
     $T send-keys -t fr y
 fi
 if restored main; then ok "q quits and the terminal is restored"; else not_ok "q quits and restores the terminal"; fi
