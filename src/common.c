@@ -251,13 +251,18 @@ int fr_mem_check_total(fr_err *e, size_t *total, size_t bytes, const char *fmt, 
 {
     *total = bytes > SIZE_MAX - *total ? SIZE_MAX : *total + bytes;
     va_list ap;
+    /* The item is part of the total, so a total that fits settles it with one check. */
     va_start(ap, fmt);
-    /* The item alone is the clearer message when it is already too big by itself. */
-    int rc = mem_vcheck(NULL, bytes, "", fmt, ap);
+    int rc = mem_vcheck(NULL, *total, "", fmt, ap);
+    va_end(ap);
+    if (!rc || !e) return rc;
+    /* Refused: the item alone is the clearer message when it is too big by itself. */
+    va_start(ap, fmt);
+    rc = mem_vcheck(NULL, bytes, "", fmt, ap);
     va_end(ap);
     va_start(ap, fmt);
-    if (rc) rc = mem_vcheck(e, bytes, "declares", fmt, ap);
-    else rc = mem_vcheck(e, *total, "brings the file's declared total to", fmt, ap);
+    rc = rc ? mem_vcheck(e, bytes, "declares", fmt, ap)
+            : mem_vcheck(e, *total, "brings the file's declared total to", fmt, ap);
     va_end(ap);
     return rc;
 }
