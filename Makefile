@@ -45,13 +45,19 @@ CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(DEBUG) $(SANFLAGS) -Iinclu
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
 
-SRC      := $(sort $(wildcard src/*.c))
-LIBSRC   := $(filter-out src/main.c,$(SRC))
+# src/<part>/*.c, one folder per part (README "Map"); src/tools/ is the frtui-dev program and
+# is never linked into frtui.
+PARTS    := base engine quant recon io import view app
+LIBSRC   := $(filter-out src/app/main.c,$(sort $(foreach p,$(PARTS),$(wildcard src/$(p)/*.c))))
 LIBOBJ   := $(LIBSRC:src/%.c=$(BUILD)/obj/%.o)
-MAINOBJ  := $(BUILD)/obj/main.o
+MAINOBJ  := $(BUILD)/obj/app/main.o
+TOOLSRC  := $(filter-out src/tools/dev_main.c,$(sort $(wildcard src/tools/*.c)))
+TOOLOBJ  := $(TOOLSRC:src/%.c=$(BUILD)/obj/%.o)
+DEVMAINOBJ := $(BUILD)/obj/tools/dev_main.o
 TESTSRC  := $(sort $(wildcard tests/test_*.c))
 TESTBIN  := $(TESTSRC:tests/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/frtui
+DEVBIN   := $(BUILD)/frtui-dev
 DEPS_STAMP := build/.deps-ok
 
 ifeq ($(V),1)
@@ -61,11 +67,13 @@ Q := @
 endif
 
 .PHONY: all deps demo test bench samples samples-check samples-real report report-real clean fuzz
-all: $(DEPS_STAMP) frtui
+all: $(DEPS_STAMP) frtui frtui-dev
 
-# ./frtui is a copy of the release binary so README commands stay short.
+# ./frtui and ./frtui-dev are copies of the release binaries so README commands stay short.
 frtui: $(BIN)
 	$(Q)cp $(BIN) frtui.tmp && mv -f frtui.tmp frtui
+frtui-dev: $(DEVBIN)
+	$(Q)cp $(DEVBIN) frtui-dev.tmp && mv -f frtui-dev.tmp frtui-dev
 
 # `deps` installs what a fresh Debian 12 machine lacks: apt-get update once, then one
 # apt-get install for everything missing.  Only runs apt when something is actually missing.
@@ -91,14 +99,21 @@ $(BUILD)/obj/%.o: src/%.c | $(DEPS_STAMP)
 $(BUILD)/libfrtui.a: $(LIBOBJ)
 	$(Q)ar rcs $@.$$$$.tmp $^ && mv -f $@.$$$$.tmp $@
 
+$(BUILD)/libfrtui-tools.a: $(TOOLOBJ)
+	$(Q)ar rcs $@.$$$$.tmp $^ && mv -f $@.$$$$.tmp $@
+
 $(BIN): $(MAINOBJ) $(BUILD)/libfrtui.a
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@.$$$$.tmp $^ $(if $(PKG_LIBS),$(PKG_LIBS),$(shell $(PKG_CONFIG) --libs $(PKGS))) -lpthread -lm && mv -f $@.$$$$.tmp $@
 
-$(BUILD)/tests/%: tests/%.c tests/fr_test.h $(BUILD)/libfrtui.a
+$(DEVBIN): $(DEVMAINOBJ) $(BUILD)/libfrtui-tools.a $(BUILD)/libfrtui.a
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@.$$$$.tmp $^ $(if $(PKG_LIBS),$(PKG_LIBS),$(shell $(PKG_CONFIG) --libs $(PKGS))) -lpthread -lm && mv -f $@.$$$$.tmp $@
+
+$(BUILD)/tests/%: tests/%.c tests/fr_test.h $(BUILD)/libfrtui-tools.a $(BUILD)/libfrtui.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-CC $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(if $(PKG_CFLAGS),,$(shell $(PKG_CONFIG) --cflags $(PKGS))) -Itests -MMD -MP -MF $@.d -MT $@ -o $@.$$$$.tmp $< $(BUILD)/libfrtui.a $(LDFLAGS_ALL) $(if $(PKG_LIBS),$(PKG_LIBS),$(shell $(PKG_CONFIG) --libs $(PKGS))) -lpthread -lm && mv -f $@.$$$$.tmp $@
+	$(Q)$(CC) $(CFLAGS_ALL) $(if $(PKG_CFLAGS),,$(shell $(PKG_CONFIG) --cflags $(PKGS))) -Itests -MMD -MP -MF $@.d -MT $@ -o $@.$$$$.tmp $< $(BUILD)/libfrtui-tools.a $(BUILD)/libfrtui.a $(LDFLAGS_ALL) $(if $(PKG_LIBS),$(PKG_LIBS),$(shell $(PKG_CONFIG) --libs $(PKGS))) -lpthread -lm && mv -f $@.$$$$.tmp $@
 
 DEFAULT_SAMPLE := samples/resnet-fmnist.frm
 demo: all
@@ -106,19 +121,19 @@ demo: all
 
 # The test runner executes every tests/test_* binary and every tests/*.t.sh script, and
 # prints the closing "N passed, N failed" line that CI reads.
-test: $(DEPS_STAMP) $(BIN) $(TESTBIN)
+test: $(DEPS_STAMP) $(BIN) $(DEVBIN) $(TESTBIN)
 	@[ -s $(NSFWJS) ] || sh tests/tools/fetch_nsfwjs.sh build/npm || echo "warning: npm nsfwjs fetch failed; the tfjs reference test will skip"
-	@FRTUI_BIN=$(BIN) BUILD=$(BUILD) sh tests/run.sh $(TESTBIN)
+	@FRTUI_BIN=$(BIN) FRTUI_DEV_BIN=$(DEVBIN) BUILD=$(BUILD) sh tests/run.sh $(TESTBIN)
 
 bench: all
-	./frtui bench --json bench/results.json
+	./frtui-dev bench --json bench/results.json
 
 samples: all
-	FRTUI_THREADS=1 ./frtui train-samples --out samples
+	FRTUI_THREADS=1 ./frtui-dev train-samples --out samples
 
 # Retrains all three samples into build/ and compares them byte for byte with samples/.
 samples-check: all
-	FRTUI_THREADS=1 ./frtui train-samples --out build/samples-check
+	FRTUI_THREADS=1 ./frtui-dev train-samples --out build/samples-check
 	for f in samples/mlp-fmnist.frm samples/resnet-fmnist.frm samples/mobilenetv2-fmnist.frm; do \
 	  cmp $$f build/samples-check/$$(basename $$f) && echo "$$f: identical" || exit 1; done
 
@@ -132,7 +147,7 @@ NSFWJS := build/npm/mobilenet_v2/model.json
 $(NSFWJS):
 	sh tests/tools/fetch_nsfwjs.sh build/npm
 samples-real: all $(NSFWJS)
-	FRTUI_THREADS=1 ./frtui build-real-sample --model $(NSFWJS) --out samples/mobilenetv2-imagenet.frm
+	FRTUI_THREADS=1 ./frtui-dev build-real-sample --model $(NSFWJS) --out samples/mobilenetv2-imagenet.frm
 # The paper's MobileNetV2 experiment at W4 (first/last layer 8-bit), a shortened teaching run,
 # with samples/resnet-fmnist.frm under the same setting so `report` prints FlexRound's
 # aggressive-rounding fractions of both networks side by side (README "The paper's MobileNetV2
@@ -151,9 +166,9 @@ report-real: all $(NSFWJS)
 	  samples/mobilenetv2-imagenet.frm samples/resnet-fmnist.frm
 
 clean:
-	rm -rf build frtui
+	rm -rf build frtui frtui-dev
 
--include $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(TESTBIN:=.d)
+-include $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(TOOLOBJ:.o=.d) $(DEVMAINOBJ:.o=.d) $(TESTBIN:=.d)
 
 # Fuzzing (issue 8): every libFuzzer harness in tests/fuzz/ for FUZZ_SECONDS each, in turn
 # (see tests/fuzz/README.md).  Needs clang-14 + libclang-rt-14-dev (run.sh installs them as root).

@@ -1,9 +1,9 @@
 #!/bin/sh
-# bench.t.sh — `frtui bench` reports what issues 4 and 6 ask for: the JSON has the inspector and
+# bench.t.sh — `frtui-dev bench` reports what issues 4 and 6 ask for: the JSON has the inspector and
 # import keys, sections can be picked with --only, bad flags are refused.  Speed is never
 # asserted here (that is what the figures are for); only that they are there.
 # Prints "N passed, N failed".  Environment: FRTUI_BIN (default ./frtui).
-BIN=${FRTUI_BIN:-./frtui}
+BIN=${FRTUI_DEV_BIN:-./frtui-dev}
 pass=0; fail=0
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
 not_ok() { fail=$((fail + 1)); echo "not ok - $1"; }

@@ -2,7 +2,7 @@
 # `make samples` must regenerate the bundled samples bit-identically at the thread count the
 # bundles record (1).  Retraining all three takes ~30 minutes on 2 cores, so the suite checks
 # the MLP (~30 s) and leaves the CNNs to `make samples-check`.
-BIN=${FRTUI_BIN:-./frtui}
+BIN=${FRTUI_DEV_BIN:-./frtui-dev}
 T=$(mktemp -d /tmp/frtui-regen.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 if [ ! -f samples/mlp-fmnist.frm ] || [ ! -d /usr/share/datasets/fashion-mnist ]; then

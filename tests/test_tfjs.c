@@ -18,6 +18,7 @@
 #include "frtui/frm.h"
 #include "frtui/json.h"
 #include "frtui/tfjs.h"
+#include "frtui/devtools.h"
 
 /* ------------------------------------------------------------------ JSON ---- */
 

@@ -1,4 +1,4 @@
-/* bench.h — `frtui bench`: how fast frtui runs on this machine (src/bench.c drives and
+/* bench.h — `frtui-dev bench`: how fast frtui runs on this machine (src/bench.c drives and
  * reports; src/bench_units.c times the reconstruction loop; src/bench_proc.c measures whole
  * frtui processes: the inspector on a pty and imports).  Speed is measured there, never
  * asserted in tests.
@@ -14,7 +14,7 @@
 #include "frtui/bench_proc.h"
 #include "frtui/graph.h"
 
-/* frtui bench [--json PATH] [--quick] [--no-samples] [--shape NAME] [--whole-iters N]
+/* frtui-dev bench [--json PATH] [--quick] [--no-samples] [--shape NAME] [--whole-iters N]
  *             [--only SECTION,...] [--keys N]
  * --shape runs only the standard shapes whose name contains NAME (A/B checks); --only runs
  * only the named sections (sgemm, shapes, samples, whole, ui, import).  Prints a table to

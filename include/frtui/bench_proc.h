@@ -45,7 +45,7 @@ void fr_bench_import_measure(const char *what, const char *path, int runs, fr_be
 /* Writes a deterministic ONNX convnet of about `mb` MB (Conv+BN+ReLU stack, Gemm head) that
  * the importer accepts.  Returns 0 or -1 (message in msg). */
 int fr_bench_write_onnx(const char *path, double mb, char *msg, size_t msg_n);
-/* The hidden `frtui bench --child ...` entry; returns the exit status. */
+/* The hidden `frtui-dev bench --child ...` entry; returns the exit status. */
 int fr_bench_child(int argc, char **argv);
 
 #endif

@@ -8,12 +8,10 @@
 
 int fr_cli_info(int argc, char **argv);
 int fr_cli_eval(int argc, char **argv);
-int fr_cli_train_samples(int argc, char **argv);
 int fr_cli_run(int argc, char **argv);
 int fr_cli_compare(int argc, char **argv);
 int fr_cli_report(int argc, char **argv);
 int fr_cli_import(int argc, char **argv);
-int fr_cli_build_real_sample(int argc, char **argv);
 
 /* Parses run settings (preset first, then flags) from argv[1..].  The one positional argument
  * goes to *file.  Flags listed in `pass` (NULL-terminated prefixes) are skipped and marked in

@@ -243,35 +243,3 @@ int fr_cli_import(int argc, char **argv)
     return 0;
 }
 
-/* `frtui build-real-sample [--model build/npm/mobilenet_v2/model.json] [--out FILE]`: imports the
- * nsfwjs MobileNetV2 and builds the linear-probe bundle (see src/tfjs_probe.c for the
- * preprocessing: Fashion-MNIST 28x28 grey -> 224x224 nearest-neighbour, replicated to RGB). */
-int fr_cli_build_real_sample(int argc, char **argv)
-{
-    const char *model = "build/npm/mobilenet_v2/model.json", *out = "samples/mobilenetv2-imagenet.frm";
-    const char *data = "/usr/share/datasets/fashion-mnist";
-    int n_train = 5000, n_calib = 512, n_eval = 1000;
-    for (int i = 1; i < argc; i++) {
-        if (i + 1 >= argc) { fprintf(stderr, "frtui build-real-sample: option %s needs a value\n", argv[i]); return 2; }
-        const char *a = argv[i], *v = argv[++i];
-        if (strcmp(a, "--model") == 0) model = v;
-        else if (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) out = v;
-        else if (strcmp(a, "--data") == 0) data = v;
-        else if (strcmp(a, "--n-train") == 0) n_train = atoi(v);
-        else if (strcmp(a, "--n-calib") == 0) n_calib = atoi(v);
-        else if (strcmp(a, "--n-eval") == 0) n_eval = atoi(v);
-        else { fprintf(stderr, "frtui build-real-sample: unknown option %s\n", a); return 2; }
-    }
-    fr_err e;
-    fr_err_clear(&e);
-    fr_model m;
-    fr_model_init(&m);
-    if (fr_tfjs_import(model, NULL, &m, &e) ||
-        fr_tfjs_build_probe_bundle(&m, data, out, n_train, n_calib, n_eval, 1, &e)) {
-        fr_model_free(&m);
-        return fr_cli_fail(&e);
-    }
-    fr_model_free(&m);
-    printf("wrote %s\n", out);
-    return 0;
-}

@@ -1,126 +1,23 @@
-/* cli.c — the model-level sub-commands: info, eval, train-samples, import.
+/* samples.c — `frtui-dev train-samples` and `frtui-dev build-real-sample`: the programs that make
+ * the bundled samples.  They are developer tools, not part of the inspector: they live in the
+ * frtui-dev binary so the product links none of the trainer or the probe pipeline.
  *
- * Design note: commands parse their flags, call library modules, and print.  No logic that
- * the TUI also needs lives here.  Every user-input failure prints exactly one line
- * "frtui: <file>: <what is wrong>" to stderr and exits 2.
+ * Design note: both commands are deterministic for a given seed at FRTUI_THREADS=1 (the trainer
+ * and the probe draw every random choice from fr_rng); `make samples-check` relies on that.
  */
-#include "frtui/cli.h"
-
-#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "frtui/blas.h"
+#include "frtui/cli.h"
 #include "frtui/dataio.h"
+#include "frtui/devtools.h"
 #include "frtui/exec.h"
 #include "frtui/frm.h"
-#include "frtui/partition.h"
+#include "frtui/tfjs.h"
 #include "frtui/train.h"
-
-int fr_cli_exit_code(int status)
-{
-    switch (status) {
-    case FR_OK: return 0;
-    case FR_EINPUT: case FR_EIO: case FR_ENOMEM: return 2;
-    default: return 1;
-    }
-}
-
-int fr_cli_fail(const fr_err *e)
-{
-    fprintf(stderr, "frtui: %s\n", e->msg[0] ? e->msg : "failed");
-    return fr_cli_exit_code(e->code ? e->code : FR_EINPUT);
-}
-
-int fr_cli_load(const char *path, fr_model *m)
-{
-    fr_err e;
-    fr_err_clear(&e);
-    fr_model_init(m);
-    int rc = fr_frm_read(path, m, &e);
-    if (rc != FR_OK) {
-        fprintf(stderr, "frtui: %s\n", e.msg);
-        return rc;
-    }
-    return FR_OK;
-}
-
-static int usage_error(const char *cmd, const char *fmt, const char *arg)
-{
-    fprintf(stderr, "frtui %s: ", cmd);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (see frtui --help)\n");
-    return 2;
-}
-
-int fr_cli_info(int argc, char **argv)
-{
-    int verbose = 0, nfiles = 0, rc = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) verbose = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) return usage_error("info", "unknown option %s", argv[i]);
-        else nfiles++;
-    }
-    if (verbose) {
-        printf("OpenBLAS core: %s, %d thread(s)\n", fr_blas_describe(), fr_blas_threads());
-    }
-    if (!nfiles) return usage_error("info", "%s", "needs a bundle file");
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1]) continue;
-        fr_model m;
-        int st = fr_cli_load(argv[i], &m);
-        if (st) { rc = fr_cli_exit_code(st); continue; }
-        fr_frm_info(stdout, argv[i], &m, verbose);
-        fr_graph_fold_bn(&m.g);
-        for (int lw = 0; lw < 2; lw++) {
-            fr_partition p;
-            fr_err e;
-            if (fr_partition_build(&m.g, lw, &p, &e) == FR_OK) {
-                printf("\nReconstruction units (%s, %d units, after folding batch-norm):\n",
-                       lw ? "layer-wise" : "BRECQ blocks", p.n);
-                fr_partition_print(stdout, &p, &m.g);
-                fr_partition_free(&p);
-            } else {
-                printf("partition: %s\n", e.msg);
-            }
-        }
-        fr_model_free(&m);
-        if (nfiles > 1) printf("\n");
-    }
-    return rc;
-}
-
-int fr_cli_eval(int argc, char **argv)
-{
-    const char *path = NULL;
-    int batch = 64;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
-            batch = atoi(argv[++i]);
-            if (batch < 1 || batch > 4096) return usage_error("eval", "--batch %s is out of range 1..4096", argv[i]);
-        } else if (argv[i][0] == '-') {
-            return usage_error("eval", "unknown option %s", argv[i]);
-        } else {
-            path = argv[i];
-        }
-    }
-    if (!path) return usage_error("eval", "%s", "needs a bundle file");
-    fr_model m;
-    int st = fr_cli_load(path, &m);
-    if (st) return fr_cli_exit_code(st);
-    fr_err e;
-    fr_err_clear(&e);
-    double acc = 0;
-    double t0 = fr_now();
-    st = fr_eval_accuracy(&m, NULL, NULL, batch, &acc, &e);
-    if (st) { fr_model_free(&m); return fr_cli_fail(&e); }
-    printf("%s: top-1 %.2f%% on %d evaluation samples (%.2f s)\n", path, 100.0 * acc, m.eval.n, fr_now() - t0);
-    fr_model_free(&m);
-    return 0;
-}
-
-/* ---- samples ------------------------------------------------------------------------------- */
 
 static const char *const fmnist_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
@@ -159,7 +56,7 @@ static void subset_u8(const fr_dataset *src, const int *idx, int n, int with_lab
     }
 }
 
-int fr_cli_train_samples(int argc, char **argv)
+int fr_dev_train_samples(int argc, char **argv)
 {
     const char *out = "samples", *only = NULL, *dir = FMNIST_DIR;
     int epochs_override = 0, n_train = 0;
@@ -171,7 +68,7 @@ int fr_cli_train_samples(int argc, char **argv)
         else if (strcmp(argv[i], "--n-train") == 0 && i + 1 < argc) n_train = atoi(argv[++i]);
         else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) dir = argv[++i];
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
-        else return usage_error("train-samples", "unknown option %s", argv[i]);
+        else { fprintf(stderr, "frtui-dev train-samples: unknown option %s (see frtui-dev --help)\n", argv[i]); return 2; }
     }
     fr_err e;
     fr_err_clear(&e);
@@ -235,4 +132,37 @@ int fr_cli_train_samples(int argc, char **argv)
     fr_dataset_free(&train);
     fr_dataset_free(&test);
     return rc;
+}
+
+/* `frtui-dev build-real-sample [--model build/npm/mobilenet_v2/model.json] [--out FILE]`: imports the
+ * nsfwjs MobileNetV2 and builds the linear-probe bundle (see src/tfjs_probe.c for the
+ * preprocessing: Fashion-MNIST 28x28 grey -> 224x224 nearest-neighbour, replicated to RGB). */
+int fr_dev_build_real_sample(int argc, char **argv)
+{
+    const char *model = "build/npm/mobilenet_v2/model.json", *out = "samples/mobilenetv2-imagenet.frm";
+    const char *data = "/usr/share/datasets/fashion-mnist";
+    int n_train = 5000, n_calib = 512, n_eval = 1000;
+    for (int i = 1; i < argc; i++) {
+        if (i + 1 >= argc) { fprintf(stderr, "frtui-dev build-real-sample: option %s needs a value\n", argv[i]); return 2; }
+        const char *a = argv[i], *v = argv[++i];
+        if (strcmp(a, "--model") == 0) model = v;
+        else if (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) out = v;
+        else if (strcmp(a, "--data") == 0) data = v;
+        else if (strcmp(a, "--n-train") == 0) n_train = atoi(v);
+        else if (strcmp(a, "--n-calib") == 0) n_calib = atoi(v);
+        else if (strcmp(a, "--n-eval") == 0) n_eval = atoi(v);
+        else { fprintf(stderr, "frtui-dev build-real-sample: unknown option %s\n", a); return 2; }
+    }
+    fr_err e;
+    fr_err_clear(&e);
+    fr_model m;
+    fr_model_init(&m);
+    if (fr_tfjs_import(model, NULL, &m, &e) ||
+        fr_tfjs_build_probe_bundle(&m, data, out, n_train, n_calib, n_eval, 1, &e)) {
+        fr_model_free(&m);
+        return fr_cli_fail(&e);
+    }
+    fr_model_free(&m);
+    printf("wrote %s\n", out);
+    return 0;
 }

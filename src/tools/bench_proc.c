@@ -1,7 +1,7 @@
 /* bench_proc.c — whole-process benchmarks: the inspector on a pty, and imports (bench_proc.h).
  *
  * Design note
- *   Inspector.  The child is `frtui bench --child ui|headless MODEL UNIT`: it builds the worker
+ *   Inspector.  The child is `frtui-dev bench --child ui|headless MODEL UNIT`: it builds the worker
  *   exactly as the inspector does (same run settings as `frtui MODEL --iters 2000000`), passes
  *   the units before UNIT with RTN, starts the worker, and then either runs fr_tui_run on the
  *   pty (ui) or just waits (headless).  A sampler thread in the child writes one line per
@@ -15,7 +15,7 @@
  *   presses are 50..150 ms apart (deterministic jitter) so they do not phase-lock with the
  *   worker's 100 ms publications.  Headless and UI runs alternate (H U H U) so drift in the
  *   machine's load hits both.
- *   Import.  `frtui bench --child import PATH` resets its peak-RSS mark (/proc/self/clear_refs
+ *   Import.  `frtui-dev bench --child import PATH` resets its peak-RSS mark (/proc/self/clear_refs
  *   "5") after start-up, imports, and prints wall time, VmHWM and the RSS before the import.
  *   Threading: the parent is single-threaded; children are reaped before return.
  */
@@ -168,7 +168,7 @@ int fr_bench_child(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "import") == 0) return child_import(argv[2]);
     if (argc >= 4 && (strcmp(argv[1], "ui") == 0 || strcmp(argv[1], "headless") == 0))
         return child_inspector(argv[1][0] == 'u', argv[2], atoi(argv[3]));
-    fprintf(stderr, "frtui bench --child: internal use (ui|headless MODEL UNIT, import PATH)\n");
+    fprintf(stderr, "frtui-dev bench --child: internal use (ui|headless MODEL UNIT, import PATH)\n");
     return 2;
 }
 

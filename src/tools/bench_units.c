@@ -364,7 +364,7 @@ static fr_bench_timing time_steps(const fr_bench *b, fr_recon *r, int k, double 
     fr_err e;
     *ok = 0;
     if (fr_recon_begin(r, k, &e) != FR_OK) {
-        fprintf(stderr, "frtui bench: %s\n", e.msg);
+        fprintf(stderr, "frtui-dev bench: %s\n", e.msg);
         return t;
     }
     if (step_iter(r, skip) == 0) {
@@ -373,7 +373,7 @@ static fr_bench_timing time_steps(const fr_bench *b, fr_recon *r, int k, double 
     }
     if (!*ok) {
         fr_unit_view *v = fr_recon_view(r, k);
-        fprintf(stderr, "frtui bench: unit %s: %s (iteration %d); not timed\n", fr_recon_partition(r)->units[k].name,
+        fprintf(stderr, "frtui-dev bench: unit %s: %s (iteration %d); not timed\n", fr_recon_partition(r)->units[k].name,
                 v && v->note[0] ? v->note : "step failed", fr_recon_iter(r));
         fr_unit_view_release(v);
     }
@@ -389,7 +389,7 @@ int fr_bench_units(fr_bench *b, const fr_model *m, const char *src, int only_blo
     fr_run_config c;
     run_config(&c, FR_METHOD_RTN, 0);
     fr_recon *rr = fr_recon_new(m, &c, &e);
-    if (!rr) { fprintf(stderr, "frtui bench: %s: %s\n", src, e.msg); return 0; }
+    if (!rr) { fprintf(stderr, "frtui-dev bench: %s: %s\n", src, e.msg); return 0; }
     const fr_partition *p = fr_recon_partition(rr);
     const fr_model *fm = fr_recon_model(rr);
     int row0 = b->n_rows, sel = -1;
@@ -418,7 +418,7 @@ int fr_bench_units(fr_bench *b, const fr_model *m, const char *src, int only_blo
         if (pass == 2) fr_blas_set_threads(1);
         run_config(&c, meth, 1);
         fr_recon *r = fr_recon_new(m, &c, &e);
-        if (!r) { fprintf(stderr, "frtui bench: %s: %s\n", src, e.msg); break; }
+        if (!r) { fprintf(stderr, "frtui-dev bench: %s: %s\n", src, e.msg); break; }
         int row = row0;
         const fr_partition *pr = fr_recon_partition(r);
         for (int k = 0; k < pr->n && row < b->n_rows; k++) {
@@ -428,7 +428,7 @@ int fr_bench_units(fr_bench *b, const fr_model *m, const char *src, int only_blo
                 /* Predecessor only: pass through with RTN rounding. */
                 fr_recon_set_method(r, FR_METHOD_RTN);
                 if (fr_recon_begin(r, k, &e) || fr_recon_end(r, &e)) {
-                    fprintf(stderr, "frtui bench: %s: %s\n", src, e.msg);
+                    fprintf(stderr, "frtui-dev bench: %s: %s\n", src, e.msg);
                     break;
                 }
                 fr_recon_set_method(r, meth);
@@ -513,13 +513,13 @@ static void bench_frame_ckpt(fr_bench *b, fr_recon *r, const fr_model *m)
         fr_ckpt_blob *blob = fr_ckpt_capture(r, &info);
         b->ck_raw_mb = (double)fr_ckpt_blob_bytes(blob) / 1048576.0;
         fr_err e;
-        if (fr_ckpt_write_blob(blob, path, 3, &e) != FR_OK) { fprintf(stderr, "frtui bench: %s\n", e.msg); ok = 0; break; }
+        if (fr_ckpt_write_blob(blob, path, 3, &e) != FR_OK) { fprintf(stderr, "frtui-dev bench: %s\n", e.msg); ok = 0; break; }
         vw[i] = fr_now() - t0;
         struct stat st;
         if (stat(path, &st) == 0) b->ck_file_mb = (double)st.st_size / 1048576.0;
         fr_ckpt c;
         t0 = fr_now();
-        if (fr_ckpt_load(path, &c, &e) != FR_OK) { fprintf(stderr, "frtui bench: %s\n", e.msg); ok = 0; break; }
+        if (fr_ckpt_load(path, &c, &e) != FR_OK) { fprintf(stderr, "frtui-dev bench: %s\n", e.msg); ok = 0; break; }
         vr[i] = fr_now() - t0;
         fr_ckpt_free(&c);
     }
@@ -540,15 +540,15 @@ void fr_bench_whole(fr_bench *b, const fr_model *m, const char *name, const char
     if (b->o.whole_iters > 0) c.iters = b->o.whole_iters;
     double t0 = fr_now(), loop = 0;
     fr_recon *r = fr_recon_new(m, &c, &e);
-    if (!r) { fprintf(stderr, "frtui bench: %s: %s\n", name, e.msg); return; }
+    if (!r) { fprintf(stderr, "frtui-dev bench: %s: %s\n", name, e.msg); return; }
     const fr_partition *p = fr_recon_partition(r);
     long steps = 0;
     for (int k = 0; k < p->n; k++) {
-        if (fr_recon_begin(r, k, &e)) { fprintf(stderr, "frtui bench: %s: %s\n", name, e.msg); fr_recon_free(r); return; }
+        if (fr_recon_begin(r, k, &e)) { fprintf(stderr, "frtui-dev bench: %s: %s\n", name, e.msg); fr_recon_free(r); return; }
         double t1 = fr_now();
         while (fr_recon_iter(r) < fr_recon_iters(r) && fr_recon_step(r) == FR_OK) steps++;
         loop += fr_now() - t1;
-        if (fr_recon_end(r, &e)) { fprintf(stderr, "frtui bench: %s: %s\n", name, e.msg); fr_recon_free(r); return; }
+        if (fr_recon_end(r, &e)) { fprintf(stderr, "frtui-dev bench: %s: %s\n", name, e.msg); fr_recon_free(r); return; }
     }
     fr_bench_whole_row *w = &b->whole[b->n_whole++];
     memset(w, 0, sizeof *w);

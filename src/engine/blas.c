@@ -21,10 +21,10 @@
  *     runs single-threaded, always: on the unit sizes PTQ reconstructs its own threading gained
  *     ~10 % per GEMM and lost more than that between GEMMs (a FlexRound iteration of a 32-ch
  *     BasicBlock ran 18.8 ms with 2 OpenBLAS threads vs 10.6 ms with 1 on an idle machine), and
- *     two thread pools would oversubscribe the cores.  Only `frtui bench` raises OpenBLAS's
+ *     two thread pools would oversubscribe the cores.  Only `frtui-dev bench` raises OpenBLAS's
  *     count, to measure the sgemm peak the ratios are quoted against.
  *   - The UI thread gets no core of its own: it sleeps in poll() and wakes about every 100 ms
- *     (worker publication) or on a key; a frame builds in ~0.1 ms (160x48, `frtui bench`), so it
+ *     (worker publication) or on a key; a frame builds in ~0.1 ms (160x48, `frtui-dev bench`), so it
  *     needs ~0.1 % of a core.  Linux wake-up preemption runs a woken sleeper promptly even with
  *     two busy compute threads, so keys and redraws stay immediate; the worker never waits on
  *     the UI (snapshots, non-blocking wake pipe).  The pool thread sleeps whenever the worker

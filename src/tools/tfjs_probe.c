@@ -2,7 +2,7 @@
  * Fashion-MNIST preprocessing it shares with the reference scripts (tests/tools/).
  *
  * Design note
- *   Part of the tfjs module (declared in include/frtui/tfjs.h); kept in its own file because the
+ *   Part of the tfjs module (declared in include/frtui/devtools.h); kept in its own file because the
  *   importer is already large and this is a data pipeline, not parsing.
  *   The imported nsfwjs model ends in a 5-class head fine-tuned for another task, so the bundle
  *   keeps only the ImageNet backbone up to the global average pool (1280-d) and appends a
@@ -22,12 +22,13 @@
 #include "frtui/exec.h"
 #include "frtui/frm.h"
 #include "frtui/tfjs.h"
+#include "frtui/devtools.h"
 
 #define PROBE_BATCH 8   /* activations of a batch of 8 at 224x224 take ~0.5 GB */
 #define PROBE_STEPS 300
 #define PROBE_LR 0.01
 #define PROBE_L2 0.03    /* chosen on 1000 held-out train images (val 82.7%), see final report */
-#define PROBE_RESIZE FR_TFJS_NEAREST   /* see tfjs.h: bilinear does not fit the size budget */
+#define PROBE_RESIZE FR_TFJS_NEAREST   /* see devtools.h: bilinear does not fit the size budget */
 
 static const char *const fmnist_classes[10] = {
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",

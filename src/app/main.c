@@ -5,20 +5,17 @@
  *   frtui eval FILE                          top-1 accuracy on the bundle's evaluation set
  *   frtui run FILE --method M --bits N ...   batch quantization with a report
  *   frtui compare FILE --bits N              RTN, AdaRound and FlexRound side by side
- *   frtui train-samples --out DIR            retrain the bundled samples
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "frtui/bench.h"
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
-#include "frtui/export.h"
-#include "frtui/keymap.h"
 #include "frtui/cli.h"
 #include "frtui/export.h"
+#include "frtui/keymap.h"
 #include "frtui/tui.h"
 #include "frtui/worker.h"
 
@@ -34,8 +31,7 @@ static void usage(FILE *f)
             "       frtui import MODEL -o OUT.frm ...   ONNX or tfjs model (+ --calib/--eval data) to a bundle\n"
             "       frtui export RUN.frc -o OUT.frm     quantized bundle (+ --safetensors OUT) from a checkpoint\n"
             "       frtui export-png RUN.frc --unit U --view V -o FILE.png   a view as a PNG\n"
-            "       frtui train-samples [--out DIR]     retrain the Fashion-MNIST samples\n"
-            "       frtui bench [--json PATH] [--quick] speed of the reconstruction loop (make bench)\n"
+            "developer tools (benchmarks, sample training) are in the separate frtui-dev program\n"
             "environment: FRTUI_THREADS (compute threads, default 2); OPENBLAS_CORETYPE is respected\n",
             FR_DEFAULT_SAMPLE);
 }
@@ -196,10 +192,9 @@ int main(int argc, char **argv)
             return 0;
         }
         struct { const char *name; int (*fn)(int, char **); } cmds[] = {
-            {"info", fr_cli_info},       {"eval", fr_cli_eval},       {"train-samples", fr_cli_train_samples},
+            {"info", fr_cli_info},       {"eval", fr_cli_eval},
             {"run", fr_cli_run},         {"compare", fr_cli_compare}, {"report", fr_cli_report},
-            {"bench", fr_cli_bench},
-            {"import", fr_cli_import},   {"build-real-sample", fr_cli_build_real_sample},
+            {"import", fr_cli_import},
             {"export", fr_cli_export},   {"export-png", fr_cli_export_png},
         };
         for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

@@ -1,4 +1,4 @@
-/* bench.c — `frtui bench`: options, sections, the printed table and bench/results.json.
+/* bench.c — `frtui-dev bench`: options, sections, the printed table and bench/results.json.
  *
  * Design note
  *   The driver runs the sections in a fixed order (sgemm, standard shapes, samples' units,
@@ -393,11 +393,11 @@ static void section_import(fr_bench *b)
 
 /* ---- entry -------------------------------------------------------------------------------- */
 
-#define USAGE "frtui bench [--json PATH] [--quick] [--no-samples] [--shape NAME] [--whole-iters N] [--only SECTION,...] [--keys N]"
+#define USAGE "frtui-dev bench [--json PATH] [--quick] [--no-samples] [--shape NAME] [--whole-iters N] [--only SECTION,...] [--keys N]"
 
 static int usage(const char *msg)
 {
-    fprintf(stderr, "frtui bench: %s (usage: %s)\n", msg, USAGE);
+    fprintf(stderr, "frtui-dev bench: %s (usage: %s)\n", msg, USAGE);
     return 2;
 }
 
@@ -463,7 +463,7 @@ int fr_cli_bench(int argc, char **argv)
         b->imp[i].file_mb = b->imp[i].seconds = b->imp[i].peak_rss_mb = b->imp[i].base_rss_mb = NAN;
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
-    printf("frtui bench%s — %s, %ld CPUs online\nOpenBLAS core: %s, %d thread(s)\n"
+    printf("frtui-dev bench%s — %s, %ld CPUs online\nOpenBLAS core: %s, %d thread(s)\n"
            "Figures are medians over %d runs of >= %.2f s; the machine is shared, so expect noise.\n\n",
            b->o.quick ? " --quick" : "", cpu, sysconf(_SC_NPROCESSORS_ONLN), fr_blas_describe(), b->threads, b->o.runs,
            b->o.min_run);

@@ -1,0 +1,45 @@
+/* dev_main.c — frtui-dev: the developer tools that are not the product.
+ *
+ *   frtui-dev bench [options]              speed of the reconstruction loop (make bench)
+ *   frtui-dev train-samples [--out DIR]    retrain the bundled Fashion-MNIST samples (make samples)
+ *   frtui-dev build-real-sample [...]      the real MobileNetV2 probe bundle (make samples-real)
+ *
+ * Design note: the same OpenBLAS set-up as frtui (fr_blas_init may re-exec with a core type), so
+ * a benchmark or a retrained sample sees exactly the kernels the inspector uses.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frtui/bench.h"
+#include "frtui/blas.h"
+#include "frtui/devtools.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: frtui-dev bench [--json PATH] [--quick] [--only SECTION,...]   speed (make bench)\n"
+               "       frtui-dev train-samples [--out DIR] [--arch NAME]              retrain the samples\n"
+               "       frtui-dev build-real-sample [--model model.json] [--out FILE]  MobileNetV2 probe bundle\n"
+               "environment: FRTUI_THREADS (compute threads, default 2)\n");
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 2;
+    const char *t = getenv("FRTUI_THREADS");
+    if (t && atoi(t) > 0) threads = atoi(t);
+    fr_blas_init(argv, threads);
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    struct { const char *name; int (*fn)(int, char **); } cmds[] = {
+        {"bench", fr_cli_bench},
+        {"train-samples", fr_dev_train_samples},
+        {"build-real-sample", fr_dev_build_real_sample},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(argv[1], cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "frtui-dev: unknown command '%s' (see frtui-dev --help)\n", argv[1]);
+    return 2;
+}
