@@ -26,7 +26,7 @@
 #include "frtui/aquant.h"
 #include "frtui/quant.h"
 #include "frtui/snapshot.h"
-#include "frtui/worker.h"
+#include "frtui/runcfg.h"
 
 #define FR_CKPT_MAJOR 1
 #define FR_CKPT_MINOR 0
