@@ -39,4 +39,18 @@ void fr_worker_join(fr_worker *w);
 /* Requests cancellation, joins, frees.  Safe on a never-started worker. */
 void fr_worker_free(fr_worker *w);
 
+/* ---- checkpoints (the codec is ckpt.h, the engine side recon_ckpt.h) -----------------------
+ * Checkpoint policy of a worker: path (NULL = none), every `units` finished units (0 = off) and
+ * every `seconds` of running (0 = off); a checkpoint is also written at the end of the run and
+ * on FR_CMD_CHECKPOINT.  bundle_path is recorded in the file.  Call before fr_worker_start. */
+struct fr_ckpt;
+/* units < 0: only on request (FR_CMD_CHECKPOINT), never automatically. */
+void fr_worker_set_checkpoint(struct fr_worker *w, const char *path, const char *bundle_path, int units,
+                              double seconds);
+/* Restores a checkpoint into a worker that was created for the same bundle and has not been
+ * started (its engine is replaced).  FR_EINPUT with a message naming the mismatch. */
+int fr_worker_resume(struct fr_worker *w, const struct fr_ckpt *c, fr_err *e);
+/* Status of the last checkpoint write ("" when none): for the status line and tests. */
+void fr_worker_checkpoint_status(struct fr_worker *w, char *msg, size_t n, int *rc);
+
 #endif

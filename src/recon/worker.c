@@ -30,6 +30,7 @@
 
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
+#include "frtui/recon_ckpt.h"
 #include "frtui/frm.h"
 #include "frtui/recon.h"
 
