@@ -14,6 +14,7 @@
 #include "fr_test.h"
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
+#include "frtui/recon_ckpt.h"
 #include "frtui/exec.h"
 #include "frtui/export.h"
 #include "frtui/frm.h"
