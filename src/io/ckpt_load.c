@@ -352,12 +352,21 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
     return rc;
 }
 
+/* The magic before the file is read (issue 14, item 6): the same messages as the full check. */
+static int ckpt_head(const uint8_t *head, size_t n, uint64_t size, const char *path, const void *ctx, fr_err *e)
+{
+    (void)size; (void)ctx;
+    if (n < 4 || memcmp(head, "FRTC", 4) == 0) return FR_OK;
+    if (memcmp(head, "FRTM", 4) == 0) return fr_err_set(e, FR_EINPUT, "%s: is a model bundle (.frm), not a checkpoint", path);
+    return fr_err_set(e, FR_EINPUT, "%s: not a checkpoint (bad magic)", path);
+}
+
 int fr_ckpt_load(const char *path, fr_ckpt *c, fr_err *e)
 {
     memset(c, 0, sizeof *c);
     uint8_t *buf = NULL;
     size_t n = 0;
-    int rc = fr_read_file(path, FR_MAX_ALLOC, &buf, &n, e);
+    int rc = fr_read_file_checked(path, FR_MAX_ALLOC, ckpt_head, NULL, &buf, &n, e);
     if (rc) return rc;
     rc = fr_ckpt_load_mem(buf, n, path, c, e);
     free(buf);

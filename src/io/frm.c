@@ -467,12 +467,20 @@ int fr_frm_read_mem(const uint8_t *buf, size_t n, const char *name, fr_model *m,
     return rc;
 }
 
+/* The magic before the file is read (issue 14, item 6); the full header is checked later. */
+static int frm_head(const uint8_t *head, size_t n, uint64_t size, const char *path, const void *ctx, fr_err *e)
+{
+    (void)size; (void)ctx;
+    if (n >= 4 && memcmp(head, "FRTM", 4) != 0) return fr_err_set(e, FR_EINPUT, "%s: not a .frm bundle (bad magic)", path);
+    return FR_OK;
+}
+
 int fr_frm_read(const char *path, fr_model *m, fr_err *e)
 {
     uint8_t *buf;
     size_t n;
     fr_model_init(m);
-    int rc = fr_read_file(path, FR_MAX_ALLOC, &buf, &n, e);
+    int rc = fr_read_file_checked(path, FR_MAX_ALLOC, frm_head, NULL, &buf, &n, e);
     if (rc) return rc;
     rc = fr_frm_read_mem(buf, n, path, m, e);
     free(buf);
