@@ -148,7 +148,7 @@ static int dec_meta(rd *r, fr_meta *m)
             uint64_t d[3];
             for (int i = 0; i < 3; i++) {
                 TRY(rd_uint(&v, 4, &d[i], key));
-                if (d[i] < 1 || d[i] > 65535) return RERR(r, "%s: META section: input dimension %d is %" PRIu64, r->src, i, d[i]);
+                if (!frm_input_dim_ok(d[i])) return RERR(r, "%s: META section: input dimension %d is %" PRIu64, r->src, i, d[i]);
             }
             m->in_c = (int)d[0]; m->in_h = (int)d[1]; m->in_w = (int)d[2];
             have_input = 1;
@@ -394,10 +394,10 @@ static int dec_datasets(rd *r, fr_model *m)
             if (!d->labels) return fr_err_set(r->e, FR_ENOMEM, "%s: out of memory for labels", r->src);
             TRY(unzstd(r, r->p + loff, (size_t)llen, d->labels, lbytes, "labels of", role));
             if (!host_le()) copy_le32(d->labels, d->labels, (size_t)d->n);
-            for (int k = 0; k < d->n; k++)
-                if (d->labels[k] < 0 || (m->meta.n_classes > 0 && d->labels[k] >= m->meta.n_classes))
-                    return RERR(r, "%s: DATASETS section: dataset %s label %d = %d is out of range (n_classes %d)",
-                                r->src, role, k, d->labels[k], m->meta.n_classes);
+            int k = frm_bad_label(d->labels, d->n, m->meta.n_classes);
+            if (k >= 0)
+                return RERR(r, "%s: DATASETS section: dataset %s label %d = %d is out of range (n_classes %d)",
+                            r->src, role, k, d->labels[k], m->meta.n_classes);
         }
     }
     return FR_OK;

@@ -15,6 +15,19 @@
 #define MAX_NODES (1 << 20)
 #define MAX_TENSORS (1 << 20)
 
+/* Rules the reader enforces on values the writer takes from a model; the writer checks them
+ * too (check_encodable) so that frtui never writes a bundle it refuses to read (issue 14,
+ * item 5: `import` wrote labels >= n_classes and inputs wider than 65535). */
+#define FRM_MAX_INPUT_DIM 65535
+static inline int frm_input_dim_ok(uint64_t d) { return d >= 1 && d <= FRM_MAX_INPUT_DIM; }
+/* Index of the first label outside 0..n_classes-1 (no upper bound when n_classes is 0), or -1. */
+static inline int frm_bad_label(const int32_t *labels, int n, int n_classes)
+{
+    for (int k = 0; k < n; k++)
+        if (labels[k] < 0 || (n_classes > 0 && labels[k] >= n_classes)) return k;
+    return -1;
+}
+
 static inline int host_le(void) { const uint16_t x = 1; return *(const uint8_t *)&x == 1; }
 
 /* Copies count 4-byte words, converting little-endian <-> host. */
