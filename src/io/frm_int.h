@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "frtui/common.h"
+
 #define HDR_SIZE 32
 #define ENT_SIZE 32
 #define MAX_SECTIONS 64
@@ -27,6 +29,11 @@ static inline int frm_bad_label(const int32_t *labels, int n, int n_classes)
         if (labels[k] < 0 || (n_classes > 0 && labels[k] >= n_classes)) return k;
     return -1;
 }
+
+/* fr_frm_write_mem with the reader's rules on (1) or off (0: tests/test_frm.c writes its
+ * malformed corpus this way). */
+struct fr_model;
+int frm_encode(const struct fr_model *m, int compress, int reader_rules, uint8_t **out, size_t *out_n, fr_err *e);
 
 static inline int host_le(void) { const uint16_t x = 1; return *(const uint8_t *)&x == 1; }
 
