@@ -37,6 +37,9 @@ typedef struct fr_err {
  * `return fr_err_set(e, FR_EINPUT, "%s: bad magic", path);`.  e may be NULL. */
 int fr_err_set(fr_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void fr_err_clear(fr_err *e);
+/* Prepends "path: " to e->msg unless it already starts with path: for errors found below the
+ * layer that knows which file they came from (the engine names models, the CLI files). */
+void fr_err_prefix(fr_err *e, const char *path);
 
 /* Programmer-error path. */
 typedef void (*fr_abort_hook)(void);
@@ -79,6 +82,11 @@ int fr_mem_check(fr_err *e, size_t bytes, const char *fmt, ...) __attribute__((f
  * to X, more than the Y available" (or the per-item one when the item alone is too big). */
 int fr_mem_check_total(fr_err *e, size_t *total, size_t bytes, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The same check for a size the program derives rather than reads (activation buffers,
+ * im2col scratch, calibration caches: issue 14 item 3).  Message: "<fmt...> needs X, more
+ * than the Y available". */
+int fr_mem_need(fr_err *e, size_t bytes, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Deterministic RNG: xoshiro256** seeded through splitmix64.  The state is plain data so a
  * checkpoint can store it and resume bit-exactly. */

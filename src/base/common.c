@@ -32,6 +32,19 @@ void fr_err_clear(fr_err *e)
 
 static fr_abort_hook g_abort_hook;
 
+void fr_err_prefix(fr_err *e, const char *path)
+{
+    if (!e || !path || !strncmp(e->msg, path, strlen(path))) return;
+    char tmp[sizeof e->msg];
+    memcpy(tmp, e->msg, sizeof tmp);
+    int k = snprintf(e->msg, sizeof e->msg, "%s: ", path);
+    if (k < 0) k = 0;
+    size_t room = (size_t)k < sizeof e->msg ? sizeof e->msg - 1 - (size_t)k : 0, n = strlen(tmp);
+    if (n > room) n = room;
+    memcpy(e->msg + sizeof e->msg - 1 - room, tmp, n);
+    e->msg[sizeof e->msg - 1 - room + n] = 0;
+}
+
 void fr_set_abort_hook(fr_abort_hook hook) { g_abort_hook = hook; }
 
 void fr_abort(const char *file, int line, const char *fmt, ...)
@@ -243,6 +256,15 @@ int fr_mem_check(fr_err *e, size_t bytes, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     int rc = mem_vcheck(e, bytes, "declares", fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int fr_mem_need(fr_err *e, size_t bytes, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = mem_vcheck(e, bytes, "needs", fmt, ap);
     va_end(ap);
     return rc;
 }

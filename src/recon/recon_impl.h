@@ -8,6 +8,7 @@
 #include "frtui/recon.h"
 
 #define PROP_BATCH 64   /* batch for full-calibration passes (targets, losses, propagation) */
+#define EVAL_BATCH 64   /* batch of the accuracy passes */
 
 typedef struct aq_hook {
     fr_aquant aq;
