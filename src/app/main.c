@@ -185,6 +185,7 @@ int main(int argc, char **argv)
     const char *t = getenv("FRTUI_THREADS");
     if (t && atoi(t) > 0) threads = atoi(t);
     fr_blas_init(argv, threads);
+    fr_fatal_signals_init();   /* no temp file outlives a signal (common.h) */
 
     if (argc >= 2) {
         const char *cmd = argv[1];

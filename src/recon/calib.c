@@ -14,7 +14,8 @@
  *   them all so a finished unit can be re-run for the compare view.  fr_calib_plan computes
  *   the peak up front by walking the units in the same order (fr_recon_cache_estimate) and
  *   refuses a run whose peak exceeds an explicit --max-cache-mb before allocating anything
- *   but the input store.
+ *   but the input store.  fr_calib_load_input fills that store; the caller checks the whole run's
+ *   derived memory (caches + executor plans) between the two.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,14 @@ int fr_calib_plan(fr_recon *r, fr_err *e)
                    m->meta.name, (double)peak / 1048576.0, r->n_calib, r->cfg.max_cache_mb);
         return e->code;
     }
+    return FR_OK;
+}
+
+int fr_calib_load_input(fr_recon *r, fr_err *e)
+{
+    const fr_model *m = r->orig;
     /* The network input is shared by both paths. */
-    size_t per = nsize(g, 0);
+    size_t per = nsize(&r->fm.g, 0);
     r->fp[0] = fr_amalloc(store_bytes(r, 0));
     if (!r->fp[0]) return fr_err_set(e, FR_ENOMEM, "out of memory for calibration inputs");
     for (int s = 0; s < r->n_calib; s++) fr_dataset_sample(&m->calib, &m->meta, s, r->fp[0] + (size_t)s * per);

@@ -57,6 +57,52 @@ int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, 
     return fr_qlayer_init(q, (enum fr_qmethod)m, &c, o, i, kh, kw, n->op == FR_OP_CONV, W->data, e);
 }
 
+/* Batch of the full-calibration passes: PROP_BATCH, or the whole set when it is smaller (the
+ * passes never use more, so a plan for more would be memory nobody touches). */
+static int prop_batch(const fr_recon *r) { return FR_MIN(PROP_BATCH, r->n_calib); }
+static int plan_batch(const fr_recon *r) { return FR_MAX(r->cfg.batch, prop_batch(r)); }
+static int eval_batch(int n) { return FR_MIN(EVAL_BATCH, n > 0 ? n : 1); }
+
+static size_t sat_add(size_t a, size_t b) { return b > SIZE_MAX - a ? SIZE_MAX : a + b; }
+static size_t sat_mul(size_t a, size_t b) { return a && b > SIZE_MAX / a ? SIZE_MAX : a * b; }
+
+/* Bytes a unit's begin() allocates beside the caches: the executor plan at plan_batch, the
+ * activation-quantizer hooks (pre-hook buffer, init sample) and the training mini-batch
+ * buffers; or the accuracy pass (its plan, input batch and hook buffers) when that is larger;
+ * plus the hooks' keep masks, which live for the whole run.  Mirrors fr_recon_begin and
+ * fr_eval_accuracy_ex. */
+static int aq_node(const fr_recon *r, int L, const fr_unit *u);
+static size_t run_work_bytes(fr_recon *r, const fr_dataset *eval)
+{
+    fr_graph *g = &r->fm.g;
+    size_t B = (size_t)r->cfg.batch, maxb = (size_t)plan_batch(r), worst = 0, hooks_eval = 0, keep = 0;
+    for (int k = 0; k < r->part.n; k++) {
+        const fr_unit *u = &r->part.units[k];
+        size_t w = fr_exec_plan_bytes(g, u->first, u->last, (int)maxb, FR_EXEC_GRAD);
+        for (int q = 0; q < u->n_ext; q++) w = sat_add(w, sat_mul(B * sizeof(float), nsize(g, u->ext[q])));
+        w = sat_add(w, sat_mul(2 * B * sizeof(float), nsize(g, u->last)));
+        w = sat_add(w, B * sizeof(int32_t));
+        if (r->cfg.act_bits > 0)
+            for (int l = 0; l < u->n_layers; l++) {
+                int a = aq_node(r, u->layers[l], u);
+                if (a < 0) continue;
+                size_t per = nsize(g, a);
+                w = sat_add(w, sat_mul(maxb * sizeof(float), per));
+                keep = sat_add(keep, sat_mul(maxb, per));   /* keep masks stay for the whole run */
+                w = sat_add(w, sat_mul((size_t)FR_MIN(r->n_calib, 256) * sizeof(float), per));
+                hooks_eval = sat_add(hooks_eval, sat_mul((size_t)eval_batch(eval->n) * sizeof(float), per));
+            }
+        if (w > worst) worst = w;
+    }
+    if (eval->n > 0) {
+        size_t nb = (size_t)eval_batch(eval->n);
+        size_t w = fr_exec_plan_bytes(g, 0, g->n_nodes - 1, (int)nb, FR_EXEC_INFER);
+        w = sat_add(w, sat_add(hooks_eval, sat_mul(nb * sizeof(float), nsize(g, 0))));
+        if (w > worst) worst = w;
+    }
+    return sat_add(worst, keep);
+}
+
 fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
 {
     if (fr_run_config_check(cfg, e)) return NULL;
@@ -104,6 +150,16 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
         }
     r->aq = fr_xcalloc((size_t)g->n_nodes, sizeof(aq_hook *));
     if (fr_calib_plan(r, e)) { fr_recon_free(r); return NULL; }
+    /* Everything the run derives (caches + the largest unit's executor, or the accuracy pass),
+     * against the memory there is, before the first store is allocated (issue 14 item 3). */
+    size_t peak = fr_recon_cache_estimate(r), work = run_work_bytes(r, &m->eval);
+    size_t need = work > SIZE_MAX - peak ? SIZE_MAX : peak + work;
+    if (fr_mem_need(e, need, "%s: the run (calibration caches of %d samples, activation buffers at batch %d)",
+                    m->meta.name, r->n_calib, prop_batch(r)) ||
+        fr_calib_load_input(r, e)) {
+        fr_recon_free(r);
+        return NULL;
+    }
     r->us = fr_xcalloc((size_t)r->part.n, sizeof *r->us);
     for (int k = 0; k < r->part.n; k++) {
         r->us[k].method = cfg->method;
@@ -274,7 +330,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
         s->iters = it;
     }
     r->bsz = r->cfg.batch;
-    int maxb = FR_MAX(r->bsz, PROP_BATCH);
+    int maxb = plan_batch(r);
     r->x = fr_exec_new(g, u->first, u->last, maxb, FR_EXEC_GRAD, e);
     if (!r->x) return e->code;
     /* FP targets (and FP inputs of later units). */
@@ -540,7 +596,7 @@ int fr_recon_accuracy(fr_recon *r, int quantized, int max_samples, double *acc, 
                     h[i] = &hooks[i];
                 }
         }
-    int rc = fr_eval_accuracy_ex(g, &r->fm.meta, &r->orig->eval, w, h, 64, max_samples, acc, e);
+    int rc = fr_eval_accuracy_ex(g, &r->fm.meta, &r->orig->eval, w, h, EVAL_BATCH, max_samples, acc, e);
     free(w); free(h); free(hooks);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "frtui/recon.h"
 
 #define PROP_BATCH 64   /* batch for full-calibration passes (targets, losses, propagation) */
+#define EVAL_BATCH 64   /* batch of the accuracy passes */
 
 typedef struct aq_hook {
     fr_aquant aq;
@@ -63,7 +64,8 @@ int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, 
 int fr_recon_ensure_rtn(fr_recon *r, int k, fr_err *e);
 
 /* The calibration cache (calib.c; its design note says who owns which store and for how long). */
-int fr_calib_plan(fr_recon *r, fr_err *e);          /* n_calib, stores, last readers, input store */
+int fr_calib_plan(fr_recon *r, fr_err *e);          /* n_calib, stores, last readers, --max-cache-mb */
+int fr_calib_load_input(fr_recon *r, fr_err *e);    /* the input store, shared by both paths */
 void fr_calib_release(fr_recon *r, int k);          /* after unit k ended: drop stores nobody reads */
 void fr_calib_free(fr_recon *r);
 void fr_calib_bind(fr_recon *r, fr_exec *x, const fr_unit *u, float **store, int s0);
