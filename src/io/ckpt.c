@@ -95,6 +95,7 @@ fr_ckpt_blob *fr_ckpt_capture(struct fr_recon *r, const fr_ckpt_info *info)
     fr_ckpt *c = &b->c;
     c->flags = FLAG_ZSTD_CHECKSUM;
     c->blas_threads = fr_blas_threads();
+    snprintf(c->blas_core, sizeof c->blas_core, "%s", fr_blas_core());
     if (info) {
         snprintf(c->bundle_path, sizeof c->bundle_path, "%s", info->bundle_path ? info->bundle_path : "");
         c->model_fp = info->model_fp;
@@ -182,6 +183,7 @@ static void enc_meta(wbuf *b, const fr_ckpt *c)
     wb_i32(b, c->blas_threads);
     wb_f64(b, c->acc_fp); wb_f64(b, c->acc_q);
     wb_i32(b, c->run_status); wb_i64(b, c->it_total);
+    wb_str(b, c->blas_core);   /* since 1.1 */
 }
 
 static void enc_tensor(wbuf *b, const fr_ckpt_tensor *t, int learnable)
@@ -427,6 +429,14 @@ int fr_ckpt_check_threads(const fr_ckpt *c, int threads, const char *path, fr_er
     return FR_OK;
 }
 
+int fr_ckpt_check_core(const fr_ckpt *c, const char *core, const char *path, fr_err *e)
+{
+    if (c->blas_core[0] && core && strcmp(core, c->blas_core) != 0)
+        return fr_err_set(e, FR_EINPUT, "%s: the run used OpenBLAS core %s, this process %s; results would not be "
+                          "bit-identical (set OPENBLAS_CORETYPE=%s)", path, c->blas_core, core, c->blas_core);
+    return FR_OK;
+}
+
 void fr_ckpt_prefix_error(fr_err *e, const fr_ckpt *c)
 {
     if (!e || !c->src[0] || strncmp(e->msg, c->src, strlen(c->src)) == 0) return;
@@ -468,7 +478,8 @@ fr_snapshot *fr_ckpt_snapshot(const fr_ckpt *c, const fr_model *m, fr_err *e)
     in->threads = c->blas_threads;
     snprintf(in->preset, sizeof in->preset, "%s", c->cfg.preset);
     snprintf(in->granularity, sizeof in->granularity, "%s", c->cfg.layerwise ? "layer" : "block");
-    snprintf(in->blas_core, sizeof in->blas_core, "%s", fr_blas_core());
+    /* The core the run had, not this process's (a 1.0 file does not say). */
+    snprintf(in->blas_core, sizeof in->blas_core, "%s", c->blas_core[0] ? c->blas_core : "?");
     s->status = FR_RUN_REPLAY;
     s->cur_unit = c->cur_unit;
     s->acc_fp = c->acc_fp;
