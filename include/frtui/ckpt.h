@@ -29,7 +29,7 @@
 #include "frtui/runcfg.h"
 
 #define FR_CKPT_MAJOR 1
-#define FR_CKPT_MINOR 0
+#define FR_CKPT_MINOR 1   /* 1.1: META ends with the OpenBLAS core (1.0 files read as "") */
 #define FR_CKPT_HEADER_LEN 32
 #define FR_CKPT_MAX_PARAMS 5   /* d1, D2, d3, d4 | V */
 #define FR_CKPT_MAX_FROZEN 3   /* s1_init, d1_init, zp */
@@ -85,6 +85,7 @@ typedef struct fr_ckpt {
     char model_name[128];
     char src[512];          /* file it was loaded from (messages); not stored */
     int blas_threads;       /* thread count the run used (bit-exactness needs the same) */
+    char blas_core[32];     /* OpenBLAS core the run used (same reason); "" in 1.0 files */
     int n_nodes, n_units, n_calib;
     int cur_unit, iter;     /* running unit (-1 = between units) and its iterations done */
     fr_rng rng, drop_rng;   /* the running unit's streams */
@@ -135,5 +136,8 @@ void fr_ckpt_free(fr_ckpt *c);
 /* Prefixes e->msg with the checkpoint's file name (c->src) unless it already starts with it. */
 void fr_ckpt_prefix_error(fr_err *e, const fr_ckpt *c);
 int fr_ckpt_check_threads(const fr_ckpt *c, int threads, const char *path, fr_err *e);
+/* Resume must run the OpenBLAS core the run used (another core's GEMM gives other last bits);
+ * FR_OK when they match or the checkpoint does not record one (1.0 files). */
+int fr_ckpt_check_core(const fr_ckpt *c, const char *core, const char *path, fr_err *e);
 
 #endif

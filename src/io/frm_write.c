@@ -62,6 +62,10 @@ static void enc_meta(wbuf *b, const fr_meta *m)
     v.n = 0; wb_put(&v, m->provenance, strlen(m->provenance)); meta_rec(b, "provenance", &v);
     v.n = 0; wb_u64(&v, m->train_seed); meta_rec(b, "train_seed", &v);
     v.n = 0; wb_u32(&v, (uint32_t)m->train_threads); meta_rec(b, "train_threads", &v);
+    /* Since 1.0 files of Dec 2026; only when known, so imported bundles keep their bytes. */
+    if (m->train_blas_core[0]) {
+        v.n = 0; wb_put(&v, m->train_blas_core, strlen(m->train_blas_core)); meta_rec(b, "train_blas_core", &v);
+    }
     free(v.p);
 }
 
