@@ -1,4 +1,4 @@
-/* ckpt.h — .frc quantization checkpoints: capture, asynchronous write, load, resume, replay.
+/* ckpt.h — the .frc checkpoint codec: plain structs, encode, asynchronous write, validating load.
  *
  * Design note
  *   This is the codec: it knows the file and the plain structs below, nothing of engines,
@@ -12,8 +12,7 @@
  *
  *   Ownership: a blob is handed to the writer, which frees it.  An fr_ckpt owns all of its
  *   arrays; fr_ckpt_free releases them.  Nothing here keeps pointers into an engine.
- *   Threading: capture must run on the thread that owns the engine (the worker) between two
- *   steps; everything else is thread-agnostic.  The writer thread touches only its blob.
+ *   Threading: everything here is thread-agnostic; the writer thread touches only its blob.
  *   Determinism: a checkpoint holds no clock or pid, so two runs with the same settings that
  *   reach the same state write byte-identical files (the CLI resume test relies on it).
  */
@@ -24,9 +23,9 @@
 #include <stdint.h>
 
 #include "frtui/common.h"
-#include "frtui/aquant.h"
-#include "frtui/quant.h"
-#include "frtui/runcfg.h"
+#include "frtui/aquant.h"    /* fr_aquant: stored activation-quantizer state */
+#include "frtui/quant.h"     /* fr_qmethod range of a stored layer */
+#include "frtui/runcfg.h"    /* fr_run_config: the run's stored settings */
 
 #define FR_CKPT_MAJOR 1
 #define FR_CKPT_MINOR 1   /* 1.1: META ends with the OpenBLAS core (1.0 files read as "") */

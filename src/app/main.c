@@ -15,7 +15,7 @@
 #include "frtui/ckpt.h"
 #include "frtui/recon_ckpt.h"
 #include "frtui/cli.h"
-#include "frtui/export.h"
+#include "frtui/export_png.h"
 #include "frtui/keymap.h"
 #include "frtui/tui.h"
 #include "frtui/worker.h"
