@@ -140,8 +140,22 @@ void fr_fatal_set_hook(void (*hook)(void));
 /* Whole-buffer convenience wrapper. */
 int fr_atomic_write(const char *path, const void *buf, size_t n, fr_err *e);
 
-/* Reads a whole file into a malloc'd buffer (caller frees).  Refuses files over max_bytes. */
+/* Reads a whole file into a malloc'd buffer (caller frees).  Refuses anything but a regular
+ * file (a FIFO is refused, not waited on), files over max_bytes and files larger than the
+ * available memory (fr_mem_check). */
 int fr_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_n, fr_err *e);
+/* The same, but first hands the file's first min(size, FR_HEAD_BYTES) bytes and its size to
+ * `check`, which refuses (returns an error code, e set) before the rest is read. */
+#define FR_HEAD_BYTES 64
+struct stat;
+typedef int (*fr_head_check)(const uint8_t *head, size_t n, uint64_t file_size, const char *path, const void *ctx,
+                             fr_err *e);
+int fr_read_file_checked(const char *path, size_t max_bytes, fr_head_check check, const void *ctx, uint8_t **out,
+                         size_t *out_n, fr_err *e);
+/* Opens path for reading (O_NONBLOCK during the open, so a FIFO cannot block; extra_flags e.g.
+ * O_NOFOLLOW) and refuses anything but a regular file.  Returns the fd, or -1 with e set
+ * (FR_EINPUT, one line naming the path).  st (may be NULL) receives the fstat. */
+int fr_open_regular(const char *path, int extra_flags, struct stat *st, fr_err *e);
 
 /* Monotonic clock in seconds. */
 double fr_now(void);

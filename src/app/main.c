@@ -13,6 +13,7 @@
 
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
+#include "frtui/recon_ckpt.h"
 #include "frtui/cli.h"
 #include "frtui/export.h"
 #include "frtui/keymap.h"

@@ -33,6 +33,7 @@
 
 #include "frtui/canvas.h"
 #include "frtui/view.h"
+#include "frtui/worker.h"
 
 void fr_tui_opts_default(fr_tui_opts *o)
 {

@@ -692,16 +692,60 @@ int fr_atomic_write(const char *path, const void *buf, size_t n, fr_err *e)
     return fr_atomic_commit(&a, e);
 }
 
-int fr_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_n, fr_err *e)
+/* O_NONBLOCK on the open: opening a FIFO for reading otherwise waits for a writer, forever
+ * (issue 14, item 10), and the regular-file check after it never ran.  Non-blocking is then
+ * cleared so reads of the regular file behave as usual. */
+int fr_open_regular(const char *path, int extra_flags, struct stat *st, fr_err *e)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | extra_flags);
+    if (fd < 0) {
+        int saved = errno;
+        if (saved == ELOOP && (extra_flags & O_NOFOLLOW)) { fr_err_set(e, FR_EINPUT, "%s: is a symbolic link", path); return -1; }
+        fr_err_set(e, FR_EINPUT, "%s: cannot open: %s", path, strerror(saved));
+        return -1;
+    }
+    struct stat sb;
+    if (!st) st = &sb;
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        fr_err_set(e, FR_EINPUT, "%s: not a regular file", path);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+static int read_full(int fd, uint8_t *buf, size_t n, size_t *got)
+{
+    *got = 0;
+    while (*got < n) {
+        ssize_t r = read(fd, buf + *got, n - *got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) break;
+        *got += (size_t)r;
+    }
+    return 0;
+}
+
+int fr_read_file_checked(const char *path, size_t max_bytes, fr_head_check check, const void *ctx, uint8_t **out,
+                         size_t *out_n, fr_err *e)
 {
     *out = NULL;
     *out_n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fr_err_set(e, FR_EINPUT, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return fr_err_set(e, FR_EINPUT, "%s: not a regular file", path);
+    int fd = fr_open_regular(path, 0, &st, e);
+    if (fd < 0) return e ? e->code : FR_EINPUT;
+    /* The magic first: a 1 GB file that is not what the reader expects costs one small read,
+     * not 1 GB of memory and I/O (issue 14, item 6). */
+    if (check) {
+        uint8_t head[FR_HEAD_BYTES];
+        size_t hn = 0;
+        if (read_full(fd, head, sizeof head, &hn) != 0) { close(fd); return fr_err_set(e, FR_EINPUT, "%s: read failed", path); }
+        int rc = check(head, hn, (uint64_t)st.st_size, path, ctx, e);
+        if (rc) { close(fd); return rc; }
+        if (lseek(fd, 0, SEEK_SET) != 0) { close(fd); return fr_err_set(e, FR_EINPUT, "%s: cannot seek", path); }
     }
     if ((uint64_t)st.st_size > max_bytes) {
         close(fd);
@@ -709,23 +753,25 @@ int fr_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_
                           (long long)st.st_size, max_bytes);
     }
     size_t n = (size_t)st.st_size;
+    int rc = fr_mem_check(e, n, "%s: file", path);
+    if (rc) { close(fd); return rc; }
     uint8_t *buf = malloc(n ? n : 1);
     if (!buf) { close(fd); return fr_err_set(e, FR_ENOMEM, "%s: out of memory", path); }
     size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            free(buf);
-            close(fd);
-            return fr_err_set(e, FR_EINPUT, "%s: read failed", path);
-        }
-        got += (size_t)r;
+    if (read_full(fd, buf, n, &got) != 0 || got != n) {
+        free(buf);
+        close(fd);
+        return fr_err_set(e, FR_EINPUT, "%s: read failed", path);
     }
     close(fd);
     *out = buf;
     *out_n = n;
     return FR_OK;
+}
+
+int fr_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_n, fr_err *e)
+{
+    return fr_read_file_checked(path, max_bytes, NULL, NULL, out, out_n, e);
 }
 
 double fr_now(void)
