@@ -51,7 +51,7 @@ if ! find_clang; then
     CC_FUZZ=
     find_clang || { echo "fuzz: no clang with libFuzzer (apt-get install $FUZZ_DEB_PKGS)" >&2; exit 2; }
 fi
-PKGS="ncursesw libpng libzstd openblas"
+PKGS="ncursesw libpng libzstd openblas zlib"
 PKG_CFLAGS=$(pkg-config --cflags $PKGS 2>/dev/null)
 PKG_LIBS=$(pkg-config --libs $PKGS 2>/dev/null)
 # UBSan checks stay recoverable so that tests/fuzz/ubsan.supp can silence findings that are
