@@ -29,6 +29,21 @@ typedef struct fz_frc {
     size_t len[FZ_MAX_FRAMES];
 } fz_frc;
 
+/* One context each for the process (reachable at exit, not a leak): making one per call was
+ * most of the custom mutator's time. */
+static inline ZSTD_DCtx *fz_dctx(void)
+{
+    static ZSTD_DCtx *d;
+    if (!d && !(d = ZSTD_createDCtx())) abort();
+    return d;
+}
+static inline ZSTD_CCtx *fz_cctx(void)
+{
+    static ZSTD_CCtx *c;
+    if (!c && !(c = ZSTD_createCCtx())) abort();
+    return c;
+}
+
 static inline void fz_frc_free(fz_frc *f)
 {
     for (int k = 0; k < f->nf; k++) free(f->raw[k]);
@@ -60,7 +75,7 @@ static inline int fz_frc_unpack(const uint8_t *b, size_t n, fz_frc *f, size_t ma
         f->raw[k] = malloc(cs ? cs : 1);
         if (!f->raw[k]) { fz_frc_free(f); return -1; }
         f->nf = (int)k + 1;
-        size_t got = ZSTD_decompress(f->raw[k], cs ? cs : 1, b + off, comp_len);
+        size_t got = ZSTD_decompressDCtx(fz_dctx(), f->raw[k], cs ? cs : 1, b + off, comp_len);
         if (ZSTD_isError(got) || got != cs) { fz_frc_free(f); return -1; }
         f->len[k] = (size_t)cs;
         off += comp_len;
@@ -86,7 +101,7 @@ static inline uint8_t *fz_frc_pack(const fz_frc *f, size_t *n)
     for (int k = 0; k < f->nf; k++) {
         uint8_t *rec = b + off;
         off += 32;
-        size_t cl = ZSTD_compress(b + off, cap - off, f->raw[k], f->len[k], 1);
+        size_t cl = ZSTD_compressCCtx(fz_cctx(), b + off, cap - off, f->raw[k], f->len[k], 1);
         if (ZSTD_isError(cl)) { free(b); return NULL; }
         uint32_t res = 0;
         uint64_t rl = f->len[k], cl64 = cl, fnv = fr_fnv1a(FR_FNV_INIT, f->raw[k], f->len[k]);

@@ -115,7 +115,7 @@ seed() {
     done
     case $n in
     frm) src=tests/bad/frm ;; npy) src=tests/bad/npy ;; idx) src=tests/bad/idx ;;
-    png) src=tests/bad/png ;; onnx) src="tests/bad/onnx tests/onnx" ;; frc|frcs) src=tests/bad/frc ;;
+    png) src=tests/bad/png ;; onnx) src="tests/bad/onnx tests/onnx" ;; frc) src=tests/bad/frc ;;
     inflate) src="tests/bad/idx tests/bad/npy" ;; *) src= ;;
     esac
     for s in $src; do
@@ -147,7 +147,7 @@ total() {
 }
 
 maxlen() {
-    case $1 in frm|onnx|tfjs|frc|frcs) echo 262144 ;; png) echo 65536 ;; *) echo 16384 ;; esac
+    case $1 in frcs|frms) echo 65536 ;; frm|onnx|tfjs|frc) echo 262144 ;; png) echo 65536 ;; *) echo 16384 ;; esac
 }
 
 cmd=${1:-run}; [ $# -gt 0 ] && shift
