@@ -27,7 +27,7 @@
 # Exit status: 0 when no harness found anything, 1 otherwise.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-ALL="frm npy idx png inflate json onnx tfjs frc frcs"
+ALL="frm npy idx png inflate json onnx tfjs frc frcs frms"
 # clang + libFuzzer: Debian 12 packages clang-14 and libclang-rt-14-dev, installed here (as
 # `make deps` does for the build) when missing and we are root.
 FUZZ_DEB_PKGS=${FUZZ_DEB_PKGS:-clang-14 libclang-rt-14-dev}
@@ -124,7 +124,7 @@ seed() {
             cp -n "$f" "$d/$(echo "$s" | tr / _)_$(basename "$f")"
         done
     done
-    if [ "$n" = frm ] && [ -d samples ]; then
+    if { [ "$n" = frm ] || [ "$n" = frms ]; } && [ -d samples ]; then
         find samples -maxdepth 1 -name '*.frm' -size -256k -exec cp -n {} "$d"/ \;
     fi
     if [ "$n" = tfjs ] || [ "$n" = json ]; then
