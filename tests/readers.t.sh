@@ -60,4 +60,31 @@ fr_refused "tfjs shard that is a symlink" "$T/esc2/model.json" "$BIN" import "$T
 # a model directory reached through a symlink still imports
 ln -s "$(pwd)/tests/tfjs/seq_f32" "$T/linked"
 "$BIN" import "$T/linked/model.json" -o "$T/ok.frm" >/dev/null 2>"$T/err" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "not ok - symlinked model dir: $(cat "$T/err")"; }
+
+# 4. issue 14 item 6: derived sizes during import go through the memory check.
+# A 10-million-sample .npy.gz (a few KB) resized to resblock's 3x6x6 input needs 1.08 GB.
+/usr/bin/python3 - "$T" <<'PY'
+import gzip, struct, sys, zlib
+t = sys.argv[1]
+n = 10000000
+hdr = "{'descr': '|u1', 'fortran_order': False, 'shape': (%d, 1, 1, 1), }" % n
+hdr += " " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + "\n"
+with gzip.open(t + "/many.npy.gz", "wb", compresslevel=9) as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + bytes(n))
+def png(w, h):
+    raw = b"".join(b"\0" + bytes(3 * w) for _ in range(h))
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+import os
+os.mkdir(t + "/bigpngs")
+for i in range(5):
+    open(t + "/bigpngs/%d.png" % i, "wb").write(png(300, 300))
+PY
+FRTUI_MEM_AVAILABLE=64M fr_refused "resize of 10^7 samples under 64 MiB" "many.npy.gz" "$BIN" import tests/onnx/resblock.onnx --calib "$T/many.npy.gz" --n-calib 0 -o "$T/out/x.frm"
+# Five 300x300 PNGs: each (270 KB) fits in 1 MiB, the folder (1.35 MB) does not.
+FRTUI_MEM_AVAILABLE=1M fr_refused "PNG folder total over 1 MiB" "bigpngs" "$BIN" import tests/onnx/resblock.onnx --calib "$T/bigpngs" -o "$T/out/x.frm"
+FRTUI_MEM_AVAILABLE=2M "$BIN" import tests/onnx/resblock.onnx --calib "$T/bigpngs" --n-calib 2 -o "$T/two.frm" >/dev/null 2>"$T/err" &&
+    pass=$((pass + 1)) || { fail=$((fail + 1)); echo "not ok - two PNGs under 2 MiB: $(cat "$T/err")"; }
 fr_t_done
