@@ -14,7 +14,7 @@
 
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS     := ncursesw libpng libzstd openblas
+PKGS     := ncursesw libpng libzstd openblas zlib
 SANITIZE ?=
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
@@ -77,7 +77,7 @@ frtui-dev: $(DEVBIN)
 
 # `deps` installs what a fresh Debian 12 machine lacks: apt-get update once, then one
 # apt-get install for everything missing.  Only runs apt when something is actually missing.
-DEB_PKGS := libncurses-dev libpng-dev libzstd-dev libopenblas-dev pkg-config dataset-fashion-mnist tmux zstd \
+DEB_PKGS := libncurses-dev libpng-dev libzstd-dev zlib1g-dev libopenblas-dev pkg-config dataset-fashion-mnist tmux zstd \
             libonnx-testdata
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP):
