@@ -20,7 +20,16 @@ SANITIZE ?=
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 # -fno-math-errno lets the compiler inline/vectorise sqrtf and friends in the hot loops; we
 # never read errno after maths calls.
-OPT      ?= -O2 -march=native -fno-math-errno
+# ARCH: x86-64-v3 (AVX2+FMA) wherever the CPU has it, so every AVX2 machine runs the same
+# instructions -- the same CPUs on which frtui runs OpenBLAS's Haswell kernels for reproducible
+# results (src/engine/blas.c).  -march=native would not change results by itself (-std=c11 keeps
+# fp-contract off, and float reductions are never reordered without -ffast-math), but one binary
+# for all of them removes the question, at no measured speed cost (README "Determinism").
+# Other CPUs build for themselves (native).
+ifeq ($(origin ARCH),undefined)
+ARCH     := $(if $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo y),x86-64-v3,native)
+endif
+OPT      ?= -O2 -march=$(ARCH) -fno-math-errno
 DEBUG    := -g
 ifeq ($(CI),true)
 WERROR   ?= 1
@@ -33,7 +42,7 @@ comma    := ,
 VARIANT  := release
 ifneq ($(SANITIZE),)
 VARIANT  := san-$(subst $(comma),-,$(SANITIZE))
-OPT      := -O1 -march=native -fno-math-errno
+OPT      := -O1 -march=$(ARCH) -fno-math-errno
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 BUILD    := build/$(VARIANT)
