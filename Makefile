@@ -2,7 +2,9 @@
 #
 #   make            build ./frtui (installs missing Debian -dev packages first, see `deps`)
 #   make demo       build and open the inspector on the default sample
-#   make test       unit + numerical + CLI tests; ends with "N passed, N failed"
+#   make test       unit + numerical + CLI tests (all tiers); ends with "N passed, N failed"
+#   make check      the C test binaries only (the fast loop); T=name runs one test function
+#   make coverage   line coverage of the C tests (gcov), build/coverage/summary.txt
 #   make bench      benchmarks (speed is measured here, never asserted in tests)
 #   make samples    retrain the bundled Fashion-MNIST samples (bit-identical at FRTUI_THREADS=1)
 #   make SANITIZE=address,undefined test   /   make SANITIZE=thread test
@@ -75,7 +77,7 @@ else
 Q := @
 endif
 
-.PHONY: all deps demo test bench samples samples-check samples-real report report-real clean fuzz
+.PHONY: all deps demo test check coverage bench samples samples-check samples-real report report-real clean fuzz
 all: $(DEPS_STAMP) frtui frtui-dev
 
 # ./frtui and ./frtui-dev are copies of the release binaries so README commands stay short.
@@ -133,6 +135,24 @@ demo: all
 test: $(DEPS_STAMP) $(BIN) $(DEVBIN) $(TESTBIN)
 	@[ -s $(NSFWJS) ] || sh tests/tools/fetch_nsfwjs.sh build/npm || echo "warning: npm nsfwjs fetch failed; the tfjs reference test will skip"
 	@FRTUI_BIN=$(BIN) FRTUI_DEV_BIN=$(DEVBIN) BUILD=$(BUILD) sh tests/run.sh $(TESTBIN)
+
+# The fast loop: the C test binaries only (no CLI/tmux/pty scripts).  T=name runs one test
+# function in every binary that has it (tests/fr_test.h); `make test T=name` does the same for
+# the binaries and still runs the scripts.
+check: $(DEPS_STAMP) $(TESTBIN)
+	@FR_TEST=$(T) BUILD=$(BUILD) sh tests/run.sh --bins-only $(TESTBIN)
+
+# Line coverage of the C tests: an instrumented build in build/coverage, the test binaries run
+# once, then gcov per source file; the total goes to build/coverage/summary.txt (the figure in
+# docs/TESTING.md comes from here).  Plain gcov; gcovr is used for an HTML report when present.
+coverage:
+	@rm -rf build/coverage/obj build/coverage/tests
+	$(MAKE) --no-print-directory BUILD=build/coverage OPT="-O0 -fno-math-errno" \
+	  CFLAGS="$(CFLAGS) --coverage" LDFLAGS="$(LDFLAGS) --coverage" \
+	  $(patsubst $(BUILD)/%,build/coverage/%,$(TESTBIN))
+	-@FR_TEST=$(T) BUILD=build/coverage sh tests/run.sh --bins-only $(patsubst $(BUILD)/%,build/coverage/%,$(TESTBIN)) \
+	  >build/coverage/tests.log 2>&1; tail -n 1 build/coverage/tests.log
+	@sh tests/tools/coverage.sh build/coverage
 
 bench: all
 	./frtui-dev bench --json bench/results.json
