@@ -8,7 +8,10 @@
 #      Sandybridge): two runs give identical JSON and checkpoints, tests/ckpt.t.sh (killed and
 #      resumed == uninterrupted) passes, and every record names that core;
 #   3. resuming a Haswell checkpoint under another core is refused (one line, exit 2);
-#   4. FRTUI_BLAS_CORE=native uses the library's own choice and says so; a bad value is refused.
+#   4. FRTUI_BLAS_CORE=native uses the library's own choice and says so; a bad value is refused;
+#   5. a 1.0 checkpoint (no core recorded; tests/compat/ckpt-1.0.frc, written by the previous
+#      frtui with OPENBLAS_CORETYPE=Haswell at a unit boundary of `run tests/bad/frc/model.frm
+#      --iters 3000`) still replays and resumes, and ends byte-identical to an uninterrupted run.
 # Prints "N passed, N failed".
 . tests/lib.sh
 fr_t_init kernels
@@ -81,4 +84,18 @@ run nat FRTUI_BLAS_CORE=native
 grep -q '"blas_choice": "native"' "$T/nat.json" && ok "FRTUI_BLAS_CORE=native is recorded ($(core_of_json "$T/nat.json"))" ||
     no "native run: $(grep blas_ "$T/nat.json")"
 fr_refused "bad FRTUI_BLAS_CORE" "FRTUI_BLAS_CORE=fastest" env FRTUI_BLAS_CORE=fastest "$BIN" run "$M" --iters 1
+
+# 5. checkpoints from before the core was recorded
+old=tests/compat/ckpt-1.0.frc
+f=$(core_of_frc "$old")
+[ "$f" = "?" ] && ok "1.0 checkpoint replays, core unknown" || no "1.0 checkpoint replay: core '$f'"
+"$BIN" run tests/bad/frc/model.frm --iters 3000 --checkpoint "$T/new-full.frc" --quiet >/dev/null 2>"$T/err" ||
+    no "uninterrupted run: $(head -c 300 "$T/err")"
+if "$BIN" run tests/bad/frc/model.frm --resume "$old" --checkpoint "$T/old-res.frc" --quiet >/dev/null 2>"$T/err"; then
+    cmp -s "$T/new-full.frc" "$T/old-res.frc" && ok "1.0 checkpoint resumes to the uninterrupted run's bytes" ||
+        no "1.0 checkpoint resumed: final checkpoint differs from an uninterrupted run's"
+    [ "$(core_of_frc "$T/old-res.frc")" = Haswell ] && ok "resumed run records its core" || no "resumed run: core '$(core_of_frc "$T/old-res.frc")'"
+else
+    no "resume of a 1.0 checkpoint: $(head -c 300 "$T/err")"
+fi
 fr_t_done
