@@ -79,8 +79,8 @@ typedef struct fr_qlayer {
     float *w_hat;        /* [n] current dequantised weight (soft for AdaRound before finalize) */
     int32_t *code;       /* [n] stored codes c + zp; valid once finalized */
     float *s1;           /* [ns1] current step (= expf(d1) for FlexRound) */
-    float *s1_init;      /* [ns1] RTN step from the search, == expf(d1_init) bit-exactly */
-    float *d1_init;      /* [ns1] logf of the searched step */
+    float *s1_init;      /* [ns1] the step the search chose, exactly as found: RTN and AdaRound use it */
+    float *d1_init;      /* [ns1] logf(s1_init), FlexRound's starting d1 (its grid is expf(d1)) */
     float *zp;           /* [ns1] zero point (exact small integer), 0 when symmetric */
     float *qlo, *qhi;    /* [ns1] clamp bounds of the centred integer c */
     /* learnable tensors (data/m/v/grad); n == 0 when absent for this method */
@@ -98,7 +98,8 @@ typedef struct fr_qlayer {
 } fr_qlayer;
 
 /* Validates shape and config, copies W, runs the grid search and initialises the learnable
- * tensors so that FlexRound starts exactly at RTN and AdaRound at h(V) = frac(W/s1).
+ * tensors so that FlexRound starts at RTN (S2 = s3 = s4 = 1, s1 = expf(logf(step)), within 2 ulp of
+ * RTN's step) and AdaRound at h(V) = frac(W/s1).
  * Errors: FR_EINPUT (bad bits/shape/method, non-finite W), FR_ENOMEM.  On error *q is zeroed. */
 int fr_qlayer_init(fr_qlayer *q, fr_method method, const fr_qconfig *cfg, int o, int i,
                    int kh, int kw, int is_conv, const float *W, fr_err *e);

@@ -383,10 +383,15 @@ static void scatter_legend(fr_canvas *c, int x, int y, int w, const fr_layer_sta
     snprintf(a, sizeof a, "aggr %.2f%%", 100 * st->aggressive);
     snprintf(k, sizeof k, "clipped %.2f%%", 100 * st->clipped);
     const char *lab[3] = {"inside", a, k};
-    for (int form = 0; form < 2; form++) {
-        if (form) lab[0] = NULL;   /* drop "inside" first */
+    for (int form = 0; form < 3; form++) {
+        int gap = form == 2 ? 1 : 2;   /* space between the colour square and its label */
+        if (form) lab[0] = NULL;   /* drop "inside" first, then shorten */
+        if (form == 2) {
+            snprintf(a, sizeof a, "aggr %.1f%%", 100 * st->aggressive);
+            snprintf(k, sizeof k, "clip %.1f%%", 100 * st->clipped);
+        }
         int tw = 1;
-        for (int j = 0; j < 3; j++) if (lab[j]) tw += 2 + (int)strlen(lab[j]) + 1;
+        for (int j = 0; j < 3; j++) if (lab[j]) tw += gap + (int)strlen(lab[j]) + 1;
         if (tw > w) continue;
         int cx = x + w - tw;
         for (int j = 0; j < 3; j++) {
@@ -394,9 +399,9 @@ static void scatter_legend(fr_canvas *c, int x, int y, int w, const fr_layer_sta
             int cls = j == 0 ? FR_WC_INSIDE : j == 1 ? FR_WC_AGGRESSIVE : FR_WC_CLIPPED;
             fr_canvas_put(c, cx, y, ' ', ROLE(FR_R_DIM), 0, 0);
             fr_canvas_put(c, cx + 1, y, c->utf8 ? 0x25a0 : (uint32_t)"ox+"[j], fr_plot_class_colour(cls, 1.0f), 0, 0);
-            fr_canvas_put(c, cx + 2, y, ' ', ROLE(FR_R_DIM), 0, 0);
-            fr_canvas_text(c, cx + 3, y, (int)strlen(lab[j]), lab[j], ROLE(FR_R_DIM), 0, 0);
-            cx += 2 + (int)strlen(lab[j]) + 1;
+            if (gap == 2) fr_canvas_put(c, cx + 2, y, ' ', ROLE(FR_R_DIM), 0, 0);
+            fr_canvas_text(c, cx + 1 + gap, y, (int)strlen(lab[j]), lab[j], ROLE(FR_R_DIM), 0, 0);
+            cx += gap + (int)strlen(lab[j]) + 1;
         }
         fr_canvas_put(c, cx, y, ' ', ROLE(FR_R_DIM), 0, 0);
         return;
@@ -407,13 +412,15 @@ static void render_scatter(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_vi
 {
     char title[128];
     snprintf(title, sizeof title, "Scatter %s vs shift", ui->scatter_abs ? "|W|" : "W");
+    /* the class legend needs ~22 columns of the title row: a narrow panel keeps it, not the words */
+    if (L && L->w && r.w - (int)strlen(title) - 5 < 23) snprintf(title, sizeof title, "Scatter");
     fr_canvas_box(c, r, title, focus);
     fr_rect in = fr_rect_inner(r);
     if (!L || !L->w || !L->shift) {
         fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, "no per-weight arrays", ROLE(FR_R_DIM), 0, 0);
         return;
     }
-    scatter_legend(c, r.x + (int)strlen(title) + 4, r.y, r.w - (int)strlen(title) - 6, &L->st);
+    scatter_legend(c, r.x + (int)strlen(title) + 4, r.y, r.w - (int)strlen(title) - 5, &L->st);
     fr_scatter_opts o = {ui->scatter_abs, 0, 0, 1, 1, ui->scatter_abs ? "|W|" : "W", L->cls};
     fr_plot_scatter(c, in, L->w, L->shift, L->n, &o);
 }
