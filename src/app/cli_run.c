@@ -172,13 +172,14 @@ static void print_kernel_line(FILE *f)
 static void print_table(FILE *f, const fr_snapshot *s)
 {
     print_kernel_line(f);
-    fprintf(f, "%-3s %-26s %-9s %11s %11s %8s %7s %7s %7s %s\n", "#", "unit", "status", "loss RTN", "loss final",
-            "vs RTN", "SQNR", "aggr%", "flip%", "note");
+    fprintf(f, "%-3s %-26s %-9s %11s %11s %8s %7s %7s %7s %7s %s\n", "#", "unit", "status", "loss RTN", "loss final",
+            "vs RTN", "SQNR", "aggr%", "clip%", "flip%", "note");
     for (int k = 0; k < s->n_units; k++) {
         const fr_unit_view *v = s->units[k];
         if (!v) continue;
-        fprintf(f, "%-3d %-26.26s %-9s %11.4g %11.4g %8.3f %6.1fdB %7.2f %7.2f %s\n", k, v->name, status_name(v->status),
-                v->loss_rtn, v->loss_after, v->rel_vs_rtn, view_sqnr(v), 100 * v->aggressive, 100 * view_stat(v, 1), v->note);
+        fprintf(f, "%-3d %-26.26s %-9s %11.4g %11.4g %8.3f %6.1fdB %7.2f %7.2f %7.2f %s\n", k, v->name,
+                status_name(v->status), v->loss_rtn, v->loss_after, v->rel_vs_rtn, view_sqnr(v), 100 * v->aggressive,
+                100 * v->clipped, 100 * view_stat(v, 1), v->note);
     }
 }
 
@@ -200,11 +201,11 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
             const fr_unit_view *v = s->units[k];
             fprintf(f, "    {\"index\": %d, \"name\": \"%s\", \"ops\": \"%s\", \"status\": \"%s\", \"iters\": %d, "
                     "\"loss_rtn\": %.9g, \"loss_before\": %.9g, \"loss_after\": %.9g, \"rel_vs_rtn\": %.6f, "
-                    "\"sqnr_db\": %.4f, \"aggressive\": %.6f, \"aggressive_init\": %.6f, \"changed_vs_rtn\": %.6f, "
-                    "\"undecided\": %.6f, \"note\": \"%s\"}%s\n",
+                    "\"sqnr_db\": %.4f, \"aggressive_pct\": %.4f, \"clipped_pct\": %.4f, \"aggressive_init_pct\": %.4f, "
+                    "\"flip_pct\": %.4f, \"undecided_pct\": %.4f, \"note\": \"%s\"}%s\n",
                     k, v->name, v->ops, status_name(v->status), v->n_loss, v->loss_rtn, v->loss_before, v->loss_after,
-                    v->rel_vs_rtn, view_sqnr(v), v->aggressive, view_stat(v, 0), view_stat(v, 1), view_stat(v, 2), v->note,
-                    k + 1 < s->n_units ? "," : "");
+                    v->rel_vs_rtn, view_sqnr(v), 100 * v->aggressive, 100 * v->clipped, 100 * view_stat(v, 0),
+                    100 * view_stat(v, 1), 100 * view_stat(v, 2), v->note, k + 1 < s->n_units ? "," : "");
         }
         fprintf(f, "  ]\n}\n");
         if (fr_atomic_commit(&a, e)) return e->code;
@@ -212,13 +213,14 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
     if (o->csv) {
         fr_atomic a;
         if (fr_atomic_open(&a, o->csv, e)) return e->code;
-        fprintf(a.f, "index,name,status,iters,loss_rtn,loss_before,loss_after,rel_vs_rtn,sqnr_db,aggressive,"
-                "aggressive_init,changed_vs_rtn,undecided,blas_core\n");
+        fprintf(a.f, "index,name,status,iters,loss_rtn,loss_before,loss_after,rel_vs_rtn,sqnr_db,aggressive_pct,"
+                "clipped_pct,aggressive_init_pct,flip_pct,undecided_pct,blas_core\n");
         for (int k = 0; k < s->n_units; k++) {
             const fr_unit_view *v = s->units[k];
-            fprintf(a.f, "%d,%s,%s,%d,%.9g,%.9g,%.9g,%.6f,%.4f,%.6f,%.6f,%.6f,%.6f,%s\n", k, v->name, status_name(v->status),
-                    v->n_loss, v->loss_rtn, v->loss_before, v->loss_after, v->rel_vs_rtn, view_sqnr(v), v->aggressive,
-                    view_stat(v, 0), view_stat(v, 1), view_stat(v, 2), s->info.blas_core);
+            fprintf(a.f, "%d,%s,%s,%d,%.9g,%.9g,%.9g,%.6f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%s\n", k, v->name,
+                    status_name(v->status), v->n_loss, v->loss_rtn, v->loss_before, v->loss_after, v->rel_vs_rtn,
+                    view_sqnr(v), 100 * v->aggressive, 100 * v->clipped, 100 * view_stat(v, 0), 100 * view_stat(v, 1),
+                    100 * view_stat(v, 2), s->info.blas_core);
         }
         if (fr_atomic_commit(&a, e)) return e->code;
     }
@@ -277,9 +279,9 @@ static fr_snapshot *run_to_end_ex(const fr_model *m, const fr_run_config *c, int
             const fr_unit_view *v = s->units[k];
             if (logged[k] || !v || (v->status != FR_UNIT_DONE && v->status != FR_UNIT_FALLBACK)) continue;
             logged[k] = 1;
-            fprintf(stderr, "unit %d/%d %s: %s, loss %.4g (RTN %.4g), aggressive %.2f%%%s%s\n", k + 1, s->n_units, v->name,
-                    v->status == FR_UNIT_DONE ? "done" : "fell back to RTN", v->loss_after, v->loss_rtn,
-                    100 * v->aggressive, v->note[0] ? ": " : "", v->note);
+            fprintf(stderr, "unit %d/%d %s: %s, loss %.4g (RTN %.4g), aggressive %.2f%%, clipped %.2f%%%s%s\n", k + 1,
+                    s->n_units, v->name, v->status == FR_UNIT_DONE ? "done" : "fell back to RTN", v->loss_after,
+                    v->loss_rtn, 100 * v->aggressive, 100 * v->clipped, v->note[0] ? ": " : "", v->note);
         }
         if (s->status == FR_RUN_DONE || s->status == FR_RUN_FAILED) break;
         if (!quiet) progress(s, tty, &last_log);
@@ -456,12 +458,14 @@ int fr_cli_compare(int argc, char **argv)
     }
     print_kernel_line(stdout);
     printf("%s, W%d, %d it/unit, seed %llu\n", m.meta.name, c.bits, c.iters, (unsigned long long)c.seed);
-    printf("%-3s %-26s | %10s | %10s %7s | %10s %7s\n", "#", "unit", "RTN loss", "AdaRound", "aggr%", "FlexRound",
-           "aggr%");
+    /* aggr% = rounded beyond the two nearest grid points; clip% = clipped at a grid end (fr_qclass) */
+    printf("%-3s %-26s | %10s %7s | %10s %7s %7s | %10s %7s %7s\n", "#", "unit", "RTN loss", "clip%", "AdaRound", "aggr%",
+           "clip%", "FlexRound", "aggr%", "clip%");
     for (int k = 0; k < res[0]->n_units; k++)
-        printf("%-3d %-26.26s | %10.4g | %10.4g %7.2f | %10.4g %7.2f\n", k, res[0]->units[k]->name,
-               res[0]->units[k]->loss_after, res[1]->units[k]->loss_after, 100 * res[1]->units[k]->aggressive,
-               res[2]->units[k]->loss_after, 100 * res[2]->units[k]->aggressive);
+        printf("%-3d %-26.26s | %10.4g %7.2f | %10.4g %7.2f %7.2f | %10.4g %7.2f %7.2f\n", k, res[0]->units[k]->name,
+               res[0]->units[k]->loss_after, 100 * res[0]->units[k]->clipped, res[1]->units[k]->loss_after,
+               100 * res[1]->units[k]->aggressive, 100 * res[1]->units[k]->clipped, res[2]->units[k]->loss_after,
+               100 * res[2]->units[k]->aggressive, 100 * res[2]->units[k]->clipped);
     printf("top-1: FP %.2f%% | RTN %.2f%% | AdaRound %.2f%% | FlexRound %.2f%%\n", 100 * res[0]->acc_fp,
            100 * res[0]->acc_q, 100 * res[1]->acc_q, 100 * res[2]->acc_q);
     int rc = 0;
@@ -488,7 +492,7 @@ typedef struct side_col {
     char title[160];
     int n, first_block;   /* first_block: index of the first "block:" unit, -1 if none */
     char **name;
-    double *aggr, mean_blocks;
+    double *aggr, *clip, mean_blocks;
 } side_col;
 
 static void side_add(side_col *c, const char *model, int bits, const fr_snapshot *s)
@@ -497,12 +501,14 @@ static void side_add(side_col *c, const char *model, int bits, const fr_snapshot
     c->n = s->n_units;
     c->name = fr_xcalloc((size_t)c->n + 1, sizeof *c->name);
     c->aggr = fr_xcalloc((size_t)c->n + 1, sizeof *c->aggr);
+    c->clip = fr_xcalloc((size_t)c->n + 1, sizeof *c->clip);
     c->first_block = -1;
     double sum = 0;
     int nb = 0;
     for (int u = 0; u < c->n; u++) {
         c->name[u] = fr_xstrdup(s->units[u]->name);
         c->aggr[u] = s->units[u]->aggressive;
+        c->clip[u] = s->units[u]->clipped;
         if (strncmp(c->name[u], "block:", 6) == 0) {
             if (c->first_block < 0) c->first_block = u;
             sum += c->aggr[u];
@@ -517,29 +523,31 @@ static void side_free(side_col *c)
     for (int u = 0; u < c->n; u++) free(c->name[u]);
     free(c->name);
     free(c->aggr);
+    free(c->clip);
 }
 
 static void side_print(FILE *f, const side_col *c, int nc)
 {
     fprintf(f, "\nFlexRound aggressive rounding side by side (%% of weights moved past the two nearest grid "
-            "points, per unit in network order)\n\n| |");
-    for (int k = 0; k < nc; k++) fprintf(f, " %s unit | aggr %% |", c[k].title);
+            "points; clip = %% clipped at a grid end, not counted as aggressive; per unit in network order)\n\n| |");
+    for (int k = 0; k < nc; k++) fprintf(f, " %s unit | aggr %% | clip %% |", c[k].title);
     fprintf(f, "\n|---|");
-    for (int k = 0; k < nc; k++) fprintf(f, "---|---|");
+    for (int k = 0; k < nc; k++) fprintf(f, "---|---|---|");
     fprintf(f, "\n| **first block** |");
     for (int k = 0; k < nc; k++) {
-        if (c[k].first_block < 0) fprintf(f, " - | - |");
-        else fprintf(f, " %s | **%.2f** |", c[k].name[c[k].first_block], 100 * c[k].aggr[c[k].first_block]);
+        if (c[k].first_block < 0) fprintf(f, " - | - | - |");
+        else fprintf(f, " %s | **%.2f** | %.2f |", c[k].name[c[k].first_block], 100 * c[k].aggr[c[k].first_block],
+                     100 * c[k].clip[c[k].first_block]);
     }
     fprintf(f, "\n| **mean over blocks** |");
-    for (int k = 0; k < nc; k++) fprintf(f, " | **%.2f** |", 100 * c[k].mean_blocks);
+    for (int k = 0; k < nc; k++) fprintf(f, " | **%.2f** | |", 100 * c[k].mean_blocks);
     int rows = 0;
     for (int k = 0; k < nc; k++) rows = c[k].n > rows ? c[k].n : rows;
     for (int u = 0; u < rows; u++) {
         fprintf(f, "\n| %d |", u);
         for (int k = 0; k < nc; k++) {
-            if (u < c[k].n) fprintf(f, " %s | %.2f |", c[k].name[u], 100 * c[k].aggr[u]);
-            else fprintf(f, " | |");
+            if (u < c[k].n) fprintf(f, " %s | %.2f | %.2f |", c[k].name[u], 100 * c[k].aggr[u], 100 * c[k].clip[u]);
+            else fprintf(f, " | | |");
         }
     }
     fprintf(f, "\n");
@@ -575,8 +583,9 @@ int fr_cli_report(int argc, char **argv)
     size_t dlen = 0;
     FILE *dm = open_memstream(&detail, &dlen);
     print_kernel_line(stdout);
-    printf("\n| model | bits | FP top-1 | RTN | AdaRound | FlexRound | aggressive %% Ada / Flex (mean over units) |\n");
-    printf("|---|---|---|---|---|---|---|\n");
+    printf("\n| model | bits | FP top-1 | RTN | AdaRound | FlexRound | aggressive %% Ada / Flex (mean over units) | "
+           "clipped %% RTN / Ada / Flex |\n");
+    printf("|---|---|---|---|---|---|---|---|\n");
     int rc = 0;
     for (int f = 0; f < nf && !rc; f++)
         for (int b = 0; b < nb && !rc; b++) {
@@ -590,7 +599,7 @@ int fr_cli_report(int argc, char **argv)
             if (fr_run_config_check(&c, &e)) { rc = fr_cli_fail(&e); break; }
             fr_model m;
             if (fr_cli_load(files[f], &m)) { rc = 2; break; }
-            double acc[3] = {0}, agg[3] = {0}, fp = 0;
+            double acc[3] = {0}, agg[3] = {0}, clp[3] = {0}, fp = 0;
             fr_snapshot *keep[3] = {0};
             for (int k = 0; k < FR_METHOD__COUNT && !rc; k++) {
                 c.method = (fr_method)k;
@@ -599,22 +608,26 @@ int fr_cli_report(int argc, char **argv)
                 if (!s) { rc = fr_cli_fail(&e); break; }
                 acc[k] = s->acc_q;
                 fp = s->acc_fp;
-                double a = 0;
-                for (int u = 0; u < s->n_units; u++) a += s->units[u]->aggressive;
+                double a = 0, cl = 0;
+                for (int u = 0; u < s->n_units; u++) { a += s->units[u]->aggressive; cl += s->units[u]->clipped; }
                 agg[k] = s->n_units ? a / s->n_units : 0;
+                clp[k] = s->n_units ? cl / s->n_units : 0;
                 keep[k] = s;
             }
             if (!rc) {
-                printf("| %s | W%d | %.2f | %.2f | %.2f | %.2f | %.2f / %.2f |\n", m.meta.name, c.bits, 100 * fp,
-                       100 * acc[0], 100 * acc[1], 100 * acc[2], 100 * agg[1], 100 * agg[2]);
+                printf("| %s | W%d | %.2f | %.2f | %.2f | %.2f | %.2f / %.2f | %.2f / %.2f / %.2f |\n", m.meta.name, c.bits,
+                       100 * fp, 100 * acc[0], 100 * acc[1], 100 * acc[2], 100 * agg[1], 100 * agg[2], 100 * clp[0],
+                       100 * clp[1], 100 * clp[2]);
                 fflush(stdout);
-                fprintf(dm, "\n%s, W%d, %d it/unit: per-unit reconstruction loss and aggressive rounding (%% of weights "
-                        "moved past the two nearest grid points)\n\n| unit | loss RTN | loss AdaRound | loss FlexRound | "
-                        "aggr %% AdaRound | aggr %% FlexRound |\n|---|---|---|---|---|---|\n", m.meta.name, c.bits, c.iters);
+                fprintf(dm, "\n%s, W%d, %d it/unit: per-unit reconstruction loss, aggressive rounding (%% of weights "
+                        "moved past the two nearest grid points) and clipping (%% pinned at a grid end)\n\n| unit | loss RTN | "
+                        "loss AdaRound | loss FlexRound | aggr %% AdaRound | aggr %% FlexRound | clip %% RTN | clip %% FlexRound "
+                        "|\n|---|---|---|---|---|---|---|---|\n", m.meta.name, c.bits, c.iters);
                 for (int u = 0; u < keep[0]->n_units; u++)
-                    fprintf(dm, "| %s | %.4g | %.4g | %.4g | %.2f | %.2f |\n", keep[0]->units[u]->name,
+                    fprintf(dm, "| %s | %.4g | %.4g | %.4g | %.2f | %.2f | %.2f | %.2f |\n", keep[0]->units[u]->name,
                             keep[0]->units[u]->loss_after, keep[1]->units[u]->loss_after, keep[2]->units[u]->loss_after,
-                            100 * keep[1]->units[u]->aggressive, 100 * keep[2]->units[u]->aggressive);
+                            100 * keep[1]->units[u]->aggressive, 100 * keep[2]->units[u]->aggressive,
+                            100 * keep[0]->units[u]->clipped, 100 * keep[2]->units[u]->clipped);
                 if (ncol < (int)(sizeof cols / sizeof cols[0])) side_add(&cols[ncol++], m.meta.name, c.bits, keep[2]);
             }
             for (int k = 0; k < 3; k++) fr_snapshot_release(keep[k]);
