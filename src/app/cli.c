@@ -16,6 +16,7 @@
 #include "frtui/exec.h"
 #include "frtui/frm.h"
 #include "frtui/partition.h"
+#include "frtui/sb.h"
 
 int fr_cli_exit_code(int status)
 {
@@ -28,7 +29,8 @@ int fr_cli_exit_code(int status)
 
 int fr_cli_fail(const fr_err *e)
 {
-    fprintf(stderr, "frtui: %s\n", e->msg[0] ? e->msg : "failed");
+    char clean[sizeof e->msg];
+    fprintf(stderr, "frtui: %s\n", e->msg[0] ? fr_term_clean(clean, sizeof clean, e->msg) : "failed");
     return fr_cli_exit_code(e->code ? e->code : FR_EINPUT);
 }
 
@@ -70,20 +72,32 @@ int fr_cli_info(int argc, char **argv)
         fr_model m;
         int st = fr_cli_load(argv[i], &m);
         if (st) { rc = fr_cli_exit_code(st); continue; }
-        fr_frm_info(stdout, argv[i], &m, verbose);
+        /* Names come from the file: everything info prints goes through the terminal filter, so
+         * an ESC or CSI inside a node name is shown as '?' instead of acting on the terminal. */
+        char *text = NULL;
+        size_t tlen = 0;
+        FILE *out = open_memstream(&text, &tlen);
+        FR_ASSERT(out);
+        fr_frm_info(out, argv[i], &m, verbose);
         fr_graph_fold_bn(&m.g);
         for (int lw = 0; lw < 2; lw++) {
             fr_partition p;
             fr_err e;
             if (fr_partition_build(&m.g, lw, &p, &e) == FR_OK) {
-                printf("\nReconstruction units (%s, %d units, after folding batch-norm):\n",
-                       lw ? "layer-wise" : "BRECQ blocks", p.n);
-                fr_partition_print(stdout, &p, &m.g);
+                fprintf(out, "\nReconstruction units (%s, %d units, after folding batch-norm):\n",
+                        lw ? "layer-wise" : "BRECQ blocks", p.n);
+                fr_partition_print(out, &p, &m.g);
                 fr_partition_free(&p);
             } else {
-                printf("partition: %s\n", e.msg);
+                fprintf(out, "partition: %s\n", e.msg);
             }
         }
+        fclose(out);
+        fr_sb clean = {0};
+        fr_sb_term(&clean, text, 1);
+        fputs(fr_sb_str(&clean), stdout);
+        fr_sb_free(&clean);
+        free(text);
         fr_model_free(&m);
         if (nfiles > 1) printf("\n");
     }

@@ -15,6 +15,7 @@
 #include "frtui/ckpt.h"
 #include "frtui/cli.h"
 #include "frtui/recon.h"
+#include "frtui/sb.h"
 #include "frtui/worker.h"
 
 typedef struct run_opts {
@@ -168,52 +169,108 @@ static void print_table(FILE *f, const fr_snapshot *s)
     for (int k = 0; k < s->n_units; k++) {
         const fr_unit_view *v = s->units[k];
         if (!v) continue;
-        fprintf(f, "%-3d %-26.26s %-9s %11.4g %11.4g %8.3f %6.1fdB %7.2f %7.2f %s\n", k, v->name, status_name(v->status),
-                v->loss_rtn, v->loss_after, v->rel_vs_rtn, view_sqnr(v), 100 * v->aggressive, 100 * view_stat(v, 1), v->note);
+        char name[64], note[sizeof v->note];   /* names come from the file: no control bytes to the terminal */
+        fprintf(f, "%-3d %-26.26s %-9s %11.4g %11.4g %8.3f %6.1fdB %7.2f %7.2f %s\n", k, fr_term_clean(name, sizeof name, v->name),
+                status_name(v->status), v->loss_rtn, v->loss_after, v->rel_vs_rtn, view_sqnr(v), 100 * v->aggressive,
+                100 * view_stat(v, 1), fr_term_clean(note, sizeof note, v->note));
     }
+}
+
+/* The per-unit report.  Every string goes through the one escaper (names come from imported
+ * files) and every number through fr_sb_json_num, so a NaN (e.g. every unit fell back to RTN
+ * and a ratio is 0/0) is written as null, never as "-nan". */
+static void json_kv_str(fr_sb *b, const char *sep, const char *key, const char *v)
+{
+    fr_sb_printf(b, "%s\"%s\": ", sep, key);
+    fr_sb_json_str(b, v);
+}
+
+static void json_kv_num(fr_sb *b, const char *sep, const char *key, const char *fmt, double v)
+{
+    fr_sb_printf(b, "%s\"%s\": ", sep, key);
+    fr_sb_json_num(b, fmt, v);
+}
+
+static void csv_num(fr_sb *b, const char *fmt, double v)
+{
+    fr_sb_putc(b, ',');
+    if (isfinite(v)) fr_sb_printf(b, fmt, v);   /* an empty field for NaN, as spreadsheets read it */
+}
+
+static int write_file(const char *path, const fr_sb *b, fr_err *e)
+{
+    fr_atomic a;
+    if (fr_atomic_open(&a, path, e)) return e->code;
+    fputs(fr_sb_str(b), a.f);
+    return fr_atomic_commit(&a, e);
 }
 
 static int write_reports(const fr_snapshot *s, const run_opts *o, const char *file, fr_err *e)
 {
+    fr_sb b = {0};
+    int rc = FR_OK;
     if (o->json) {
-        fr_atomic a;
-        if (fr_atomic_open(&a, o->json, e)) return e->code;
-        FILE *f = a.f;
         const fr_run_info *in = &s->info;
-        fprintf(f, "{\n  \"model\": \"%s\", \"file\": \"%s\", \"method\": \"%s\", \"bits\": %d, \"act_bits\": %d,\n",
-                in->model, file, fr_method_name(in->method), in->bits, in->act_bits);
-        fprintf(f, "  \"iters\": %d, \"batch\": %d, \"seed\": %llu, \"threads\": %d, \"preset\": \"%s\", "
-                "\"granularity\": \"%s\", \"blas_core\": \"%s\",\n", in->iters, in->batch, (unsigned long long)in->seed,
-                in->threads, in->preset, in->granularity, in->blas_core);
-        fprintf(f, "  \"acc_fp\": %.6f, \"acc_q\": %.6f, \"elapsed_s\": %.3f,\n  \"units\": [\n", s->acc_fp, s->acc_q,
-                s->elapsed_s);
+        json_kv_str(&b, "{\n  ", "model", in->model);
+        json_kv_str(&b, ", ", "file", file);
+        json_kv_str(&b, ", ", "method", fr_method_name(in->method));
+        fr_sb_printf(&b, ", \"bits\": %d, \"act_bits\": %d,\n", in->bits, in->act_bits);
+        fr_sb_printf(&b, "  \"iters\": %d, \"batch\": %d, \"seed\": %llu, \"threads\": %d", in->iters, in->batch,
+                     (unsigned long long)in->seed, in->threads);
+        json_kv_str(&b, ", ", "preset", in->preset);
+        json_kv_str(&b, ", ", "granularity", in->granularity);
+        json_kv_str(&b, ", ", "blas_core", in->blas_core);
+        /* acc < 0: the bundle has no evaluation set; null, not a made-up -1. */
+        json_kv_num(&b, ",\n  ", "acc_fp", "%.6f", s->acc_fp >= 0 ? s->acc_fp : NAN);
+        json_kv_num(&b, ", ", "acc_q", "%.6f", s->acc_q >= 0 ? s->acc_q : NAN);
+        json_kv_num(&b, ", ", "elapsed_s", "%.3f", s->elapsed_s);
+        fr_sb_puts(&b, ",\n  \"units\": [\n");
         for (int k = 0; k < s->n_units; k++) {
             const fr_unit_view *v = s->units[k];
-            fprintf(f, "    {\"index\": %d, \"name\": \"%s\", \"ops\": \"%s\", \"status\": \"%s\", \"iters\": %d, "
-                    "\"loss_rtn\": %.9g, \"loss_before\": %.9g, \"loss_after\": %.9g, \"rel_vs_rtn\": %.6f, "
-                    "\"sqnr_db\": %.4f, \"aggressive\": %.6f, \"aggressive_init\": %.6f, \"changed_vs_rtn\": %.6f, "
-                    "\"undecided\": %.6f, \"note\": \"%s\"}%s\n",
-                    k, v->name, v->ops, status_name(v->status), v->n_loss, v->loss_rtn, v->loss_before, v->loss_after,
-                    v->rel_vs_rtn, view_sqnr(v), v->aggressive, view_stat(v, 0), view_stat(v, 1), view_stat(v, 2), v->note,
-                    k + 1 < s->n_units ? "," : "");
+            fr_sb_printf(&b, "    {\"index\": %d", k);
+            json_kv_str(&b, ", ", "name", v->name);
+            json_kv_str(&b, ", ", "ops", v->ops);
+            json_kv_str(&b, ", ", "status", status_name(v->status));
+            fr_sb_printf(&b, ", \"iters\": %d", v->n_loss);
+            json_kv_num(&b, ", ", "loss_rtn", "%.9g", v->loss_rtn);
+            json_kv_num(&b, ", ", "loss_before", "%.9g", v->loss_before);
+            json_kv_num(&b, ", ", "loss_after", "%.9g", v->loss_after);
+            json_kv_num(&b, ", ", "rel_vs_rtn", "%.6f", v->rel_vs_rtn);
+            json_kv_num(&b, ", ", "sqnr_db", "%.4f", view_sqnr(v));
+            json_kv_num(&b, ", ", "aggressive", "%.6f", v->aggressive);
+            json_kv_num(&b, ", ", "aggressive_init", "%.6f", view_stat(v, 0));
+            json_kv_num(&b, ", ", "changed_vs_rtn", "%.6f", view_stat(v, 1));
+            json_kv_num(&b, ", ", "undecided", "%.6f", view_stat(v, 2));
+            json_kv_str(&b, ", ", "note", v->note);
+            fr_sb_printf(&b, "}%s\n", k + 1 < s->n_units ? "," : "");
         }
-        fprintf(f, "  ]\n}\n");
-        if (fr_atomic_commit(&a, e)) return e->code;
+        fr_sb_puts(&b, "  ]\n}\n");
+        rc = write_file(o->json, &b, e);
     }
-    if (o->csv) {
-        fr_atomic a;
-        if (fr_atomic_open(&a, o->csv, e)) return e->code;
-        fprintf(a.f, "index,name,status,iters,loss_rtn,loss_before,loss_after,rel_vs_rtn,sqnr_db,aggressive,"
-                "aggressive_init,changed_vs_rtn,undecided\n");
+    if (!rc && o->csv) {
+        fr_sb_reset(&b);
+        fr_sb_puts(&b, "index,name,status,iters,loss_rtn,loss_before,loss_after,rel_vs_rtn,sqnr_db,aggressive,"
+                   "aggressive_init,changed_vs_rtn,undecided\n");
         for (int k = 0; k < s->n_units; k++) {
             const fr_unit_view *v = s->units[k];
-            fprintf(a.f, "%d,%s,%s,%d,%.9g,%.9g,%.9g,%.6f,%.4f,%.6f,%.6f,%.6f,%.6f\n", k, v->name, status_name(v->status),
-                    v->n_loss, v->loss_rtn, v->loss_before, v->loss_after, v->rel_vs_rtn, view_sqnr(v), v->aggressive,
-                    view_stat(v, 0), view_stat(v, 1), view_stat(v, 2));
+            fr_sb_printf(&b, "%d,", k);
+            fr_sb_csv_field(&b, v->name);
+            fr_sb_printf(&b, ",%s,%d", status_name(v->status), v->n_loss);
+            csv_num(&b, "%.9g", v->loss_rtn);
+            csv_num(&b, "%.9g", v->loss_before);
+            csv_num(&b, "%.9g", v->loss_after);
+            csv_num(&b, "%.6f", v->rel_vs_rtn);
+            csv_num(&b, "%.4f", view_sqnr(v));
+            csv_num(&b, "%.6f", v->aggressive);
+            csv_num(&b, "%.6f", view_stat(v, 0));
+            csv_num(&b, "%.6f", view_stat(v, 1));
+            csv_num(&b, "%.6f", view_stat(v, 2));
+            fr_sb_putc(&b, '\n');
         }
-        if (fr_atomic_commit(&a, e)) return e->code;
+        rc = write_file(o->csv, &b, e);
     }
-    return FR_OK;
+    fr_sb_free(&b);
+    return rc;
 }
 
 static void progress(const fr_snapshot *s, int tty, double *last_log)
@@ -417,6 +474,16 @@ int fr_cli_run(int argc, char **argv)
     printf("top-1: full precision %.2f%%, quantized (%s W%d) %.2f%%   [%.1f s]\n", 100 * s->acc_fp,
            fr_method_name(c.method), c.bits, 100 * s->acc_q, s->elapsed_s);
     int rc = write_reports(s, &o, file, &e) ? fr_cli_fail(&e) : 0;
+    /* Every unit fell back to RTN: the reports are written (they say why, unit by unit), but the
+     * run did not do what was asked, so a script must not take it for a success.  Exit 1, the
+     * status of a failed computation; 2 stays reserved for refused input. */
+    int fell = 0;
+    for (int k = 0; k < s->n_units; k++) fell += s->units[k] && s->units[k]->status == FR_UNIT_FALLBACK;
+    if (!rc && c.method != FR_METHOD_RTN && s->n_units > 0 && fell == s->n_units) {
+        fprintf(stderr, "frtui run: %s: every unit fell back to RTN (see the notes); the result is RTN, not %s\n", file,
+                fr_method_name(c.method));
+        rc = 1;
+    }
     fr_snapshot_release(s);
     fr_model_free(&m);
     return rc;

@@ -24,6 +24,7 @@
 
 #include "frtui/blas.h"
 #include "frtui/cli.h"
+#include "frtui/sb.h"
 #include "frtui/train.h"
 
 enum { SEC_SGEMM = 1, SEC_SHAPES = 2, SEC_SAMPLES = 4, SEC_WHOLE = 8, SEC_UI = 16, SEC_IMPORT = 32, SEC_ALL = 63 };
@@ -34,35 +35,17 @@ static const char *const sec_names[] = {"sgemm", "shapes", "samples", "whole", "
 
 /* ---- output ------------------------------------------------------------------------------- */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v)) fprintf(f, "%.6g", v);
-    else fputs("null", f);
-}
-
 /* `, "key": value` (sep ", ") or the first member of an object (sep ""). */
 static void kv_num(FILE *f, const char *sep, const char *key, double v)
 {
     fprintf(f, "%s\"%s\": ", sep, key);
-    json_num(f, v);
+    fr_fput_json_num(f, "%.6g", v);
 }
 
 static void kv_str(FILE *f, const char *sep, const char *key, const char *v)
 {
     fprintf(f, "%s\"%s\": ", sep, key);
-    json_str(f, v);
+    fr_fput_json_str(f, v);
 }
 
 static void json_timing(FILE *f, const char *key, const fr_bench_timing *t)
