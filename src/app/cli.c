@@ -7,6 +7,8 @@
 #include "frtui/cli.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 #include "frtui/dataio.h"
 #include "frtui/exec.h"
 #include "frtui/frm.h"
+#include "frtui/opt.h"
 #include "frtui/partition.h"
 #include "frtui/sb.h"
 
@@ -45,6 +48,75 @@ int fr_cli_load(const char *path, fr_model *m)
         return rc;
     }
     return FR_OK;
+}
+
+/* Canonical name of a path that may not exist yet: realpath of its directory + its base name. */
+static int canon(const char *path, char *out, size_t n)
+{
+    char dir[4096], real[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash == dir) snprintf(dir, sizeof dir, "/");
+    else if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    if (!realpath(dir, real)) return -1;
+    snprintf(out, n, "%s/%s", strcmp(real, "/") ? real : "", base);
+    return 0;
+}
+
+int fr_cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char ca[8200], cb[8200];
+    if (canon(a, ca, sizeof ca) || canon(b, cb, sizeof cb)) return strcmp(a, b) == 0;
+    return strcmp(ca, cb) == 0;
+}
+
+int fr_cli_check_output(const char *flag, const char *out, const char *const *inputs, int n_inputs, fr_err *e)
+{
+    if (!out) return FR_OK;
+    if (!out[0]) return fr_err_set(e, FR_EINPUT, "%s: empty path", flag);
+    struct stat st;
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) return fr_err_set(e, FR_EINPUT, "%s %s: is a directory", flag, out);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = 0;
+    else if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fr_err_set(e, FR_EINPUT, "%s %s: directory %s does not exist", flag, out, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return fr_err_set(e, FR_EINPUT, "%s %s: directory %s is not writable (%s)", flag, out, dir, strerror(errno));
+    for (int k = 0; k < n_inputs; k++)
+        if (inputs[k] && fr_cli_same_file(out, inputs[k]))
+            return fr_err_set(e, FR_EINPUT, "%s %s: is the input %s; refusing to overwrite it", flag, out, inputs[k]);
+    return FR_OK;
+}
+
+const char *fr_cli_abspath(const char *path, char *buf, size_t n)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real) || strlen(real) >= n) return path;
+    memcpy(buf, real, strlen(real) + 1);
+    return buf;
+}
+
+int fr_cli_threads_env(const char *prog, int *threads)
+{
+    *threads = 2;
+    const char *t = getenv("FRTUI_THREADS");
+    if (!t || !t[0]) return 0;
+    long long x;
+    fr_err e;
+    if (fr_opt_int("FRTUI_THREADS", t, 1, 256, &x, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        return 2;
+    }
+    *threads = (int)x;
+    return 0;
 }
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg)

@@ -97,7 +97,7 @@ static int child_inspector(int ui, const char *model, int unit)
     fr_run_config c;
     const char *file = NULL;
     fr_model m;
-    if (fr_cli_parse_run(4, args, &c, &file, NULL, NULL, &e) || fr_cli_load(model, &m)) {
+    if (fr_cli_parse_run(4, args, &c, &file, &e) || fr_cli_load(model, &m)) {
         fprintf(out, "error %s\n", e.msg[0] ? e.msg : "cannot load the model");
         return 2;
     }
