@@ -21,6 +21,7 @@ typedef enum fr_opt_kind {
     FR_OPT_FLOAT,    /* *(float *)dst, a finite number */
     FR_OPT_CHOICE,   /* *(int *)dst = index of the value in choices ("block|layer") */
     FR_OPT_FN,       /* fn(name, value, dst, e) decides */
+    FR_OPT_FN0,      /* no value: fn(name, NULL, dst, e) */
 } fr_opt_kind;
 
 typedef struct fr_opt {

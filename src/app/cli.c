@@ -130,19 +130,24 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 int fr_cli_info(int argc, char **argv)
 {
     int verbose = 0, nfiles = 0, rc = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) verbose = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) return usage_error("info", "unknown option %s", argv[i]);
-        else nfiles++;
+    if (fr_opt_wants_help(argc, argv)) {
+        printf("usage: frtui info [--verbose] FILE.frm...\n"
+               "  the bundle's layers, datasets and quantization, and its reconstruction units (BRECQ blocks\n"
+               "  and layer-wise); --verbose adds the OpenBLAS core and per-section details\n");
+        return 0;
     }
+    fr_opt t[] = {{.name = "--verbose", .alias = "-v", .kind = FR_OPT_FLAG, .dst = &verbose, .val = 1}, {.name = NULL}};
+    const char **files = fr_xcalloc((size_t)argc + 1, sizeof *files);
+    fr_err pe;
+    fr_err_clear(&pe);
+    if (fr_opt_parse(t, argc, argv, files, argc, &nfiles, &pe)) { free(files); return fr_cli_usage("info", &pe); }
     if (verbose) {
         printf("OpenBLAS core: %s, %d thread(s)\n", fr_blas_describe(), fr_blas_threads());
     }
-    if (!nfiles) return usage_error("info", "%s", "needs a bundle file");
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1]) continue;
+    if (!nfiles) { free(files); return usage_error("info", "%s", "needs a bundle file"); }
+    for (int i = 0; i < nfiles; i++) {
         fr_model m;
-        int st = fr_cli_load(argv[i], &m);
+        int st = fr_cli_load(files[i], &m);
         if (st) { rc = fr_cli_exit_code(st); continue; }
         /* Names come from the file: everything info prints goes through the terminal filter, so
          * an ESC or CSI inside a node name is shown as '?' instead of acting on the terminal. */
@@ -150,7 +155,7 @@ int fr_cli_info(int argc, char **argv)
         size_t tlen = 0;
         FILE *out = open_memstream(&text, &tlen);
         FR_ASSERT(out);
-        fr_frm_info(out, argv[i], &m, verbose);
+        fr_frm_info(out, files[i], &m, verbose);
         fr_graph_fold_bn(&m.g);
         for (int lw = 0; lw < 2; lw++) {
             fr_partition p;
@@ -173,22 +178,38 @@ int fr_cli_info(int argc, char **argv)
         fr_model_free(&m);
         if (nfiles > 1) printf("\n");
     }
+    free(files);
     return rc;
+}
+
+static int is_checkpoint(const char *path)
+{
+    char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    return n == sizeof magic && memcmp(magic, "FRTC", 4) == 0;
 }
 
 int fr_cli_eval(int argc, char **argv)
 {
     const char *path = NULL;
     int batch = 64;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
-            batch = atoi(argv[++i]);
-            if (batch < 1 || batch > 4096) return usage_error("eval", "--batch %s is out of range 1..4096", argv[i]);
-        } else if (argv[i][0] == '-') {
-            return usage_error("eval", "unknown option %s", argv[i]);
-        } else {
-            path = argv[i];
-        }
+    if (fr_opt_wants_help(argc, argv)) {
+        printf("usage: frtui eval [--batch N] FILE.frm\n"
+               "  top-1 accuracy on the bundle's evaluation set; for a run, export it first:\n"
+               "  frtui export RUN.frc -o q.frm && frtui eval q.frm\n");
+        return 0;
+    }
+    fr_opt t[] = {{.name = "--batch", .kind = FR_OPT_INT, .dst = &batch, .lo = 1, .hi = 4096}, {.name = NULL}};
+    fr_err pe;
+    fr_err_clear(&pe);
+    if (fr_opt_parse(t, argc, argv, &path, 1, NULL, &pe)) return fr_cli_usage("eval", &pe);
+    if (path && is_checkpoint(path)) {
+        fprintf(stderr, "frtui eval: %s is a checkpoint, not a bundle; export it first: frtui export %s -o q.frm && "
+                "frtui eval q.frm\n", path, path);
+        return 2;
     }
     if (!path) return usage_error("eval", "%s", "needs a bundle file");
     fr_model m;

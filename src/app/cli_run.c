@@ -447,12 +447,16 @@ static int resume_settings(const fr_opt *t, const fr_run_config *cl, const fr_ck
  * is one of the inputs fails in milliseconds, not after hours of reconstruction. */
 static int check_outputs(const run_opts *o, const char *file, fr_err *e)
 {
-    const char *in_j[] = {file, o->ck.resume, o->ck.ckpt};
-    const char *in_c[] = {file, o->ck.resume, o->ck.ckpt, o->json};
-    const char *in_k[] = {file};   /* --checkpoint may be the --resume file: the run continues it */
-    if (fr_cli_check_output("--checkpoint", o->ck.ckpt, in_k, 1, e) || fr_cli_check_output("--json", o->json, in_j, 3, e) ||
-        fr_cli_check_output("--csv", o->csv, in_c, 4, e))
+    const char *in[] = {file, o->ck.resume};
+    /* --checkpoint may be the --resume file: the run continues it */
+    if (fr_cli_check_output("--checkpoint", o->ck.ckpt, in, 1, e) || fr_cli_check_output("--json", o->json, in, 2, e) ||
+        fr_cli_check_output("--csv", o->csv, in, 2, e))
         return e->code;
+    const char *outs[] = {o->ck.ckpt, o->json, o->csv}, *flags[] = {"--checkpoint", "--json", "--csv"};
+    for (int k = 0; k < 3; k++)
+        for (int j = 0; j < k; j++)
+            if (outs[k] && outs[j] && fr_cli_same_file(outs[k], outs[j]))
+                return fr_err_set(e, FR_EINPUT, "%s %s: is also the %s output", flags[k], outs[k], flags[j]);
     return FR_OK;
 }
 

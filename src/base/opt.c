@@ -74,7 +74,8 @@ static int apply(fr_opt *o, const char *v, fr_err *e)
         list[m] = 0;
         return fr_err_set(e, FR_EINPUT, "%s: '%s': expected %s", o->name, v, list);
     }
-    case FR_OPT_FN: return o->fn(o->name, v, o->dst, e);
+    case FR_OPT_FN:
+    case FR_OPT_FN0: return o->fn(o->name, v, o->dst, e);
     }
     return fr_err_set(e, FR_EINPUT, "%s: unsupported option kind", o->name);
 }
@@ -115,7 +116,7 @@ static int pass(fr_opt *opts, int argc, char **argv, int first, const char **pos
         fr_opt *o = fr_opt_find(opts, name);
         if (!o) return fr_err_set(e, FR_EINPUT, "unknown option %s", name);
         const char *v = NULL;
-        if (o->kind == FR_OPT_FLAG) {
+        if (o->kind == FR_OPT_FLAG || o->kind == FR_OPT_FN0) {
             if (eq) return fr_err_set(e, FR_EINPUT, "%s takes no value", name);
         } else if (eq) {
             v = eq + 1;
