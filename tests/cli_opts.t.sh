@@ -116,6 +116,9 @@ mkdir -p "$T/rel"; cp "$MLP" "$T/rel/b.frm"
 (cd "$T/rel" && "$BINABS" run b.frm --iters 3 --n-calib 64 --checkpoint r.frc --quiet >/dev/null 2>&1)
 check "checkpoint made with a relative bundle path exports from another directory" \
     '"$BIN" export "$T/rel/r.frc" -o "$T/rel/q.frm" >/dev/null 2>"$T/e" && [ -s "$T/rel/q.frm" ]'
+mkdir -p "$T/compat"; cp tests/bad/frc/model.frm tests/frc_compat/relative-1.0.frc "$T/compat/"
+check "an older checkpoint with a relative bundle path finds the bundle beside it" \
+    '"$BIN" export "$T/compat/relative-1.0.frc" -o "$T/compat/q.frm" >/dev/null 2>"$T/e" && [ -s "$T/compat/q.frm" ]'
 
 # --- the inspector's --checkpoint, --resume and --model
 "$BIN" "$T/m.frm" --iters 3 --n-calib 64 --dump-screen --wait-done --checkpoint "$T/i.frc" >"$T/frame" 2>"$T/e"; rc=$?

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "frtui/cli.h"
 #include "frtui/export.h"
@@ -28,6 +29,14 @@ int fr_cli_load_ckpt(const char *ckpt_path, const char *model_path, fr_ckpt *c, 
         fr_ckpt_free(c);
         return 2;
     }
+    /* Checkpoints record the bundle's absolute path; older ones the path as typed, which may be
+     * relative to where the run started: try it from here, then beside the checkpoint. */
+    char beside[4096];
+    const char *slash = strrchr(ckpt_path, '/');
+    if (!model_path && mp[0] != '/' && access(mp, F_OK) != 0 && slash &&
+        (size_t)snprintf(beside, sizeof beside, "%.*s/%s", (int)(slash - ckpt_path), ckpt_path, mp) < sizeof beside &&
+        access(beside, F_OK) == 0)
+        mp = beside;
     if (fr_frm_read(mp, m, &e)) {
         fprintf(stderr, "frtui: %s (the bundle of %s%s)\n", e.msg, ckpt_path, model_path ? "" : "; give another with --model");
         fr_ckpt_free(c);
