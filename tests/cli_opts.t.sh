@@ -136,4 +136,23 @@ check "inspector RUN.frc --model FILE replays when the recorded bundle moved" '[
 fr_refused "inspector RUN.frc without --model names the missing bundle" "mv.frm" "$BIN" "$T/mv.frc" --dump-screen
 fr_refused "inspector --model with a bundle is refused" "--model" "$BIN" "$T/m.frm" --model "$T/m.frm" --dump-screen
 
+# --- make install PREFIX=...: binaries, man pages, samples; the installed binary runs on an
+# installed sample and, started elsewhere without a file, finds the installed default sample
+if command -v make >/dev/null 2>&1 && [ -f Makefile ] && [ -x "$DEV" ]; then
+    DEVABS=$(cd "$(dirname "$DEV")" && pwd)/$(basename "$DEV")
+    make -s install PREFIX="$T/prefix" BIN="$BINABS" DEVBIN="$DEVABS" >"$T/inst" 2>&1
+    P=$T/prefix
+    check "make install puts frtui, frtui-dev, the man pages and the samples under PREFIX" \
+        '[ -x "$P/bin/frtui" ] && [ -x "$P/bin/frtui-dev" ] && [ -s "$P/share/man/man1/frtui.1" ] &&
+         [ -s "$P/share/man/man1/frtui-dev.1" ] && [ -s "$P/share/frtui/samples/mlp-fmnist.frm" ]'
+    check "the installed frtui evaluates an installed sample" \
+        '"$P/bin/frtui" eval "$P/share/frtui/samples/mlp-fmnist.frm" | grep -q "top-1"'
+    check "the installed frtui finds the installed default sample from another directory" \
+        '(cd "$T" && "$P/bin/frtui" --dump-screen --iters 1 --n-calib 16 --cols 100 --rows 30 >"$T/def" 2>&1) && grep -q -i "resnet" "$T/def"'
+    if command -v man >/dev/null 2>&1; then
+        check "man frtui renders and lists the inspector's options" \
+            'MANWIDTH=100 man -l "$P/share/man/man1/frtui.1" 2>/dev/null | grep -q -- "--no-mouse"'
+    fi
+fi
+
 fr_t_done

@@ -113,6 +113,25 @@ static int opt_color(const char *name, const char *c, void *dst, fr_err *e)
     return FR_OK;
 }
 
+/* The default sample: samples/ of the source tree when run from there, else the one `make
+ * install` put in PREFIX/share/frtui/samples beside PREFIX/bin/frtui. */
+static const char *default_sample(char *buf, size_t n)
+{
+    if (access(FR_DEFAULT_SAMPLE, F_OK) == 0) return FR_DEFAULT_SAMPLE;
+    char exe[4096];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k <= 0) return FR_DEFAULT_SAMPLE;
+    exe[k] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return FR_DEFAULT_SAMPLE;
+    *slash = 0;
+    const char *base = strrchr(FR_DEFAULT_SAMPLE, '/');
+    if ((size_t)snprintf(buf, n, "%s/../share/frtui/samples/%s", exe, base ? base + 1 : FR_DEFAULT_SAMPLE) >= n ||
+        access(buf, F_OK) != 0)
+        return FR_DEFAULT_SAMPLE;
+    return buf;
+}
+
 /* `frtui [FILE] [options]`: the inspector, or --dump-screen for a headless frame. */
 static int inspector(int argc, char **argv)
 {
@@ -152,7 +171,8 @@ static int inspector(int argc, char **argv)
     }
     if (no_mouse) o.mouse = 0;
     o.palette = palette ? "light" : "dark";
-    if (!file) file = FR_DEFAULT_SAMPLE;
+    char installed[4096];
+    if (!file) file = default_sample(installed, sizeof installed);
     if (ends_with(file, ".frc")) {
         if (k.resume || k.ckpt) {
             fprintf(stderr, "frtui: %s is a checkpoint, shown read-only; --resume/--checkpoint go with a bundle "
