@@ -420,7 +420,7 @@ static int opt_shape(const char *name, const char *v, void *dst, fr_err *e)
 static int opt_only(const char *name, const char *v, void *dst, fr_err *e)
 {
     if (parse_sections(v, &((bench_sel *)dst)->sections))
-        return fr_err_set(e, FR_EINPUT, "%s '%s': expects a comma list of sgemm, shapes, samples, whole, ui, import", name, v);
+        return fr_err_set(e, FR_EINPUT, "%s expects a comma list of sgemm, shapes, samples, whole, ui, import (got '%s')", name, v);
     return FR_OK;
 }
 
