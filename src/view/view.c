@@ -24,9 +24,12 @@ void fr_ui_init(fr_ui *ui, int utf8, int readonly)
     ui->follow_run = 1;
     ui->focus = FR_L_LIST;
     ui->expanded = -1;
-    ui->loss_follow = 1;
-    ui->smooth = 0.95;   /* mini-batch losses are noisy; TensorBoard-style slider would be overkill here */
-    ui->scatter_abs = 1;
+    fr_plot_state st;
+    fr_plot_state_default(&st);   /* one start-up state for the panels and `frtui export-png` */
+    ui->loss_follow = st.loss_follow;
+    ui->smooth = st.smooth;
+    ui->scatter_abs = st.scatter_abs;
+    ui->heat_qty = st.heat_qty;
     ui->next_method = ui->next_bits = ui->next_iters = -1;
     ui->heat_wpp_r = ui->heat_wpp_c = 1;
     ui->list_rows = 10;
@@ -132,6 +135,32 @@ void fr_view_clamp(fr_ui *ui, const fr_snapshot *s)
     int rows = FR_MAX(1, L->o), cols = (int)FR_MAX(1, L->n / FR_MAX(1, L->o));
     ui->cur_r = FR_MAX(0, FR_MIN(ui->cur_r, rows - 1));
     ui->cur_c = FR_MAX(0, FR_MIN(ui->cur_c, cols - 1));
+}
+
+void fr_view_plot_state(const fr_ui *ui, fr_plot_state *st)
+{
+    memset(st, 0, sizeof *st);
+    st->loss_logy = ui->loss_logy;
+    st->loss_follow = ui->loss_follow;
+    st->loss_zoom = ui->loss_zoom;
+    st->loss_start = ui->loss_start;
+    st->smooth = ui->smooth;
+    st->scatter_abs = ui->scatter_abs;
+    st->heat_qty = ui->heat_qty;
+    /* the heatmap window the last frame showed; the whole matrix when it fit */
+    if (ui->heat_zoom > 0) {
+        st->heat_top = ui->heat_top;
+        st->heat_left = ui->heat_left;
+        st->heat_rows = ui->heat_vis_r;
+        st->heat_cols = ui->heat_vis_c;
+    }
+}
+
+int fr_view_panel_model(const fr_ui *ui, const fr_snapshot *s, const char *view, fr_plot_model *m, fr_err *e)
+{
+    fr_plot_state st;
+    fr_view_plot_state(ui, &st);
+    return fr_plot_model_build(s, ui->sel_unit, ui->sel_layer, view, &st, m, e);
 }
 
 const char *fr_view_focus_name(const fr_ui *ui)
@@ -288,7 +317,7 @@ static void key_prompt(fr_ui *ui, const fr_keybind *b, fr_view_out *out)
 static void loss_pan(fr_ui *ui, const fr_unit_view *u, int d)
 {
     int a, bb;
-    fr_loss_opts lo = {0, d < 0 ? ui->loss_follow : 0, ui->loss_zoom, ui->loss_start, 0, 0};
+    fr_loss_opts lo = {0, d < 0 ? ui->loss_follow : 0, ui->loss_zoom, ui->loss_start, 0, 0, 0, 0, NULL};
     fr_plot_loss_window(u ? u->n_loss : 0, u ? u->iters : 0, &lo, &a, &bb);
     if (d < 0) {
         ui->loss_follow = 0;
@@ -517,6 +546,7 @@ static int key_run(key_env *k, fr_action act)
         out->export_unit = ui->sel_unit;
         out->export_layer = ui->sel_layer;
         out->export_view = fr_view_focus_name(ui);
+        fr_view_plot_state(ui, &out->export_state);
         return 1;
     case FR_ACT_CHECKPOINT:
         add_cmd(out, FR_CMD_CHECKPOINT, 0);

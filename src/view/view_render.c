@@ -199,7 +199,7 @@ static void render_list(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s
 
 /* ------------------------------------------------------------------ loss */
 
-static void render_loss(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u)
+static void render_loss(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_unit_view *u)
 {
     char title[160];
     char sm[16];
@@ -217,8 +217,16 @@ static void render_loss(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *
         fr_canvas_text(c, in.x + FR_MAX(0, (in.w - bw) / 2), in.y + in.h / 2, in.w, b, ROLE(FR_R_DIM), 0, 0);
         return;
     }
-    fr_loss_opts o = {ui->loss_logy, ui->loss_follow, ui->loss_zoom, ui->loss_start, ui->smooth, u->loss_rtn};
-    fr_plot_loss(c, in, u->loss, u->n_loss, FR_MAX(u->iters, u->n_loss), &o);
+    fr_plot_model m;
+    fr_err e;
+    if (fr_view_panel_model(ui, s, "loss", &m, &e)) {
+        fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, e.msg, ROLE(FR_R_BAD), 0, 0);
+        fr_plot_model_free(&m);
+        return;
+    }
+    fr_loss_opts o = {m.logy, ui->loss_follow, ui->loss_zoom, ui->loss_start, m.smooth, m.ref, m.ymin, m.ymax, m.ema};
+    fr_plot_loss(c, in, m.loss, m.n_loss, FR_MAX(u->iters, u->n_loss), &o);
+    fr_plot_model_free(&m);
     /* legend in the bottom border */
     int x = r.x + r.w - 17, y = r.y + r.h - 1;
     if (x > r.x + 2) {
@@ -371,7 +379,7 @@ static void render_heat(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *
 
 /* ------------------------------------------------------------------ scatter / hist */
 
-static void render_scatter(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_view *L, int focus)
+static void render_scatter(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_layer_view *L, int focus)
 {
     char title[128];
     snprintf(title, sizeof title, "Scatter %s vs shift", ui->scatter_abs ? "|W|" : "W");
@@ -386,8 +394,14 @@ static void render_scatter(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_vi
     int aw = (int)strlen(ag);
     if (r.w > aw + (int)strlen(title) + 8)
         fr_canvas_text(c, r.x + r.w - aw - 2, r.y, aw, ag, ROLE(L->st.aggressive > 0 ? FR_R_WARN : FR_R_DIM), 0, 0);
-    fr_scatter_opts o = {ui->scatter_abs, 0, 0, 1, 1, ui->scatter_abs ? "|W|" : "W"};
-    fr_plot_scatter(c, in, L->w, L->shift, L->n, &o);
+    fr_plot_model m;
+    fr_err e;
+    if (fr_view_panel_model(ui, s, "scatter", &m, &e) == FR_OK) {
+        const fr_plot_series *se = &m.series[0];
+        fr_scatter_opts o = {m.abs_x, (float)m.xmax, (float)m.ymax, m.band, m.y_is_units, m.xlabel, se->cls};
+        fr_plot_scatter(c, in, se->x, se->y, se->n, &o);
+    }
+    fr_plot_model_free(&m);
 }
 
 static void render_hist(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L, int focus)
@@ -415,20 +429,14 @@ static void render_hist(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *
 
 /* ------------------------------------------------------------------ compare */
 
-static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const fr_unit_view *u)
+static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const fr_snapshot *s, const fr_unit_view *u)
 {
     static const fr_role mrole[3] = {FR_R_RTN, FR_R_ADAROUND, FR_R_FLEXROUND};
     static const char *const mname[3] = {"RTN", "AdaRound", "FlexRound"};
-    /* shared axes over every method that is available */
-    float xmax = 0, ymax = 0;
-    for (int m = 0; m < FR_METHOD__COUNT; m++) {
-        const fr_layer_view *L = fr_view_layer(fr_view_unit_method(u, m), ui->sel_layer);
-        if (!L || !L->w || !L->shift) continue;
-        float ax, ay;
-        fr_plot_scatter_range(L->w, L->shift, L->n, 1, &ax, &ay);
-        xmax = fmaxf(xmax, ax);
-        ymax = fmaxf(ymax, ay);
-    }
+    /* shared axes over every method that is available: the plot model's union range */
+    fr_plot_model pm;
+    fr_err e;
+    int have_model = u && fr_view_panel_model(ui, s, "compare", &pm, &e) == FR_OK;
     for (int m = 0; m < FR_METHOD__COUNT; m++) {
         fr_rect r = Lo->r[FR_L_CMP0 + m];
         if (r.w < 12 || r.h < 6) continue;
@@ -438,7 +446,7 @@ static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const f
         fr_rect in = fr_rect_inner(r);
         const fr_unit_view *mu = fr_view_unit_method(u, m);
         const fr_layer_view *L = fr_view_layer(mu, ui->sel_layer);
-        if (!L || !L->w || !L->shift) {
+        if (!L || !L->w || !L->shift || !have_model || !pm.series[m].n) {
             fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, ui->readonly ? "not in this checkpoint" : "not computed yet",
                            ROLE(FR_R_DIM), 0, 0);
             if (!ui->readonly)
@@ -452,8 +460,9 @@ static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const f
         fr_canvas_text(c, in.x, in.y, in.w, b, ROLE(mrole[m]), 0, FR_A_BOLD);
         int rest = in.h - 1;
         int sh = rest * 55 / 100;
-        fr_scatter_opts so = {1, xmax, ymax, 1, 1, "|W|"};
-        fr_plot_scatter(c, (fr_rect){in.x, in.y + 1, in.w, sh}, L->w, L->shift, L->n, &so);
+        const fr_plot_series *se = &pm.series[m];
+        fr_scatter_opts so = {pm.abs_x, (float)pm.xmax, (float)pm.ymax, pm.band, pm.y_is_units, pm.xlabel, se->cls};
+        fr_plot_scatter(c, (fr_rect){in.x, in.y + 1, in.w, sh}, se->x, se->y, se->n, &so);
         fr_rect hm = {in.x, in.y + 1 + sh + 1, in.w, rest - sh - 1};
         if (hm.h >= 2) {
             int rows = FR_MAX(1, L->o), cols = (int)FR_MAX(1, L->n / FR_MAX(1, L->o));
@@ -462,11 +471,12 @@ static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const f
             fr_plot_heatmap(c, hm, L->shift, &ho);
         }
     }
+    if (have_model) fr_plot_model_free(&pm);
 }
 
 /* ------------------------------------------------------------------ reciprocal rule */
 
-static void render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_view *L)
+static void render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_layer_view *L)
 {
     fr_canvas_box(c, r, "Reciprocal rule: dL/dS2 against W", 1);
     fr_rect in = fr_rect_inner(r);
@@ -497,8 +507,14 @@ static void render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_view
     char b[128];
     snprintf(b, sizeof b, "corr(|W|, |dL/dS2|) = %.2f over %lld weights", corr, (long long)n);
     fr_canvas_text(c, in.x, in.y + 1, in.w, b, ROLE(corr > 0.3 ? FR_R_GOOD : FR_R_TEXT), 0, 0);
-    fr_scatter_opts o = {0, 0, 0, 0, 0, "W"};
-    fr_plot_scatter(c, (fr_rect){in.x, in.y + 2, in.w, in.h - 2}, L->w, L->grad_s2, L->n, &o);
+    fr_plot_model m;
+    fr_err e;
+    if (fr_view_panel_model(ui, s, "reciprocal", &m, &e) == FR_OK) {
+        const fr_plot_series *se = &m.series[0];
+        fr_scatter_opts o = {m.abs_x, (float)m.xmax, (float)m.ymax, m.band, m.y_is_units, m.xlabel, se->cls};
+        fr_plot_scatter(c, (fr_rect){in.x, in.y + 2, in.w, in.h - 2}, se->x, se->y, se->n, &o);
+    }
+    fr_plot_model_free(&m);
 }
 
 /* ------------------------------------------------------------------ explain, status, bar */
@@ -685,15 +701,15 @@ void fr_view_render(fr_ui *ui, const fr_snapshot *live, fr_canvas *c)
     const fr_layer_view *ly = fr_view_layer(u, ui->sel_layer);
     render_header(c, L.r[FR_L_HEADER], ui, s);
     if (L.r[FR_L_LIST].w) render_list(c, L.r[FR_L_LIST], ui, s);
-    if (L.r[FR_L_LOSS].w) render_loss(c, L.r[FR_L_LOSS], ui, u);
+    if (L.r[FR_L_LOSS].w) render_loss(c, L.r[FR_L_LOSS], ui, s, u);
     if (L.r[FR_L_STATS].w) render_stats(c, L.r[FR_L_STATS], ui, u, ly);
     if (ui->mode == FR_MODE_COMPARE) {
-        render_compare(c, &L, ui, u);
+        render_compare(c, &L, ui, s, u);
     } else if (ui->mode == FR_MODE_RECIP && L.r[FR_L_SCATTER].w) {
-        render_recip(c, L.r[FR_L_SCATTER], ui, ly);
+        render_recip(c, L.r[FR_L_SCATTER], ui, s, ly);
     } else {
         if (L.r[FR_L_HEAT].w) render_heat(c, L.r[FR_L_HEAT], ui, u, ly, ui->focus == FR_L_HEAT);
-        if (L.r[FR_L_SCATTER].w) render_scatter(c, L.r[FR_L_SCATTER], ui, ly, ui->focus == FR_L_SCATTER);
+        if (L.r[FR_L_SCATTER].w) render_scatter(c, L.r[FR_L_SCATTER], ui, s, ly, ui->focus == FR_L_SCATTER);
         if (L.r[FR_L_HIST].w && u) render_hist(c, L.r[FR_L_HIST], ui, u, ly, ui->focus == FR_L_HIST);
     }
     if (L.r[FR_L_EXPLAIN].w) render_explain(c, L.r[FR_L_EXPLAIN], ui);
