@@ -7,6 +7,8 @@
 
 #include "fr_test.h"
 #include "frtui/plot.h"
+#include "frtui/plotmodel.h"
+#include "frtui/pngplot.h"
 #include "frtui/view.h"
 #include "view_fixture.h"
 
@@ -313,6 +315,90 @@ static void test_mouse_and_smoothing(void)
     fr_ui_free(&ui);
 }
 
+
+/* What you see is what you export (issue 12 §3): for every view, the model the panel draws
+ * from and the model `e` hands to the PNG renderer are the same (ranges, smoothing, axes,
+ * classes, window), and the PNG renderer draws exactly those ranges. */
+static void same_model(const fr_plot_model *a, const fr_plot_model *b, const char *view)
+{
+    FR_CHECKF(a->kind == b->kind && a->logy == b->logy && a->abs_x == b->abs_x && a->band == b->band, "%s", view);
+    FR_CHECKF(a->xmin == b->xmin && a->xmax == b->xmax && a->ymin == b->ymin && a->ymax == b->ymax,
+              "%s: ranges [%g,%g]x[%g,%g] vs [%g,%g]x[%g,%g]", view, a->xmin, a->xmax, a->ymin, a->ymax, b->xmin,
+              b->xmax, b->ymin, b->ymax);
+    FR_CHECKF(a->smooth == b->smooth && a->win_a == b->win_a && a->win_b == b->win_b && a->n_loss == b->n_loss, "%s", view);
+    if (a->n_loss) FR_CHECKF(a->ema[a->n_loss - 1] == b->ema[b->n_loss - 1], "%s: EMA", view);
+    FR_CHECKF(a->n_series == b->n_series, "%s", view);
+    for (int k = 0; k < a->n_series; k++) {
+        FR_CHECKF(a->series[k].n == b->series[k].n && a->series[k].cls == b->series[k].cls, "%s series %d", view, k);
+        for (int c = 0; c < FR_PCLASS__COUNT; c++)
+            FR_CHECKF(a->series[k].class_count[c] == b->series[k].class_count[c], "%s series %d class %d", view, k, c);
+    }
+    FR_CHECKF(a->rows == b->rows && a->cols == b->cols && a->r0 == b->r0 && a->c0 == b->c0 && a->heat_mode == b->heat_mode &&
+                  a->heat_range == b->heat_range,
+              "%s: heatmap window %dx%d@%d,%d vs %dx%d@%d,%d", view, a->rows, a->cols, a->r0, a->c0, b->rows, b->cols, b->r0,
+              b->c0);
+}
+
+static void export_matches(fr_ui *ui, int focus, const char *keys, const char *view)
+{
+    fr_canvas c;
+    fr_canvas_init(&c, 160, 48, 1);
+    fr_view_out o;
+    key(ui, S, keys, &o);
+    ui->focus = focus;
+    fr_view_render(ui, S, &c);
+    fr_view_key(ui, S, 'e', &o);
+    FR_CHECKF(o.export_view && strcmp(o.export_view, view) == 0, "%s: export of %s", view, o.export_view);
+    fr_plot_model shown, exported;
+    fr_err e = {0};
+    FR_CHECKF(fr_view_panel_model(ui, S, view, &shown, &e) == FR_OK, "%s: %s", view, e.msg);
+    FR_CHECKF(fr_plot_model_build(S, o.export_unit, o.export_layer, o.export_view, &o.export_state, &exported, &e) == FR_OK,
+              "%s: %s", view, e.msg);
+    same_model(&shown, &exported, view);
+    /* the pixel renderer draws the model's ranges, not its own */
+    fr_raster r;
+    fr_plot_geom g[3];
+    FR_CHECKF(fr_plot_model_render_png(&r, &exported, g, &e) == FR_OK, "%s: %s", view, e.msg);
+    if (exported.kind != FR_PLOT_HEAT && exported.kind != FR_PLOT_HIST)
+        FR_CHECKF(g[0].xmin == exported.xmin && g[0].xmax == exported.xmax && g[0].ymin == exported.ymin &&
+                      g[0].ymax == exported.ymax && g[0].logy == exported.logy,
+                  "%s: PNG axes [%g,%g]x[%g,%g] log %d", view, g[0].xmin, g[0].xmax, g[0].ymin, g[0].ymax, g[0].logy);
+    if (exported.kind == FR_PLOT_HEAT) FR_CHECK(g[0].xmax == exported.cols && g[0].ymax == exported.rows);
+    fr_raster_free(&r);
+    fr_plot_model_free(&shown);
+    fr_plot_model_free(&exported);
+    fr_canvas_free(&c);
+}
+
+static void test_export_is_the_panel(void)
+{
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    /* loss of the running unit: linear axis, the user's smoothing 0.98, zoomed window */
+    export_matches(&ui, FR_L_LOSS, "}<Tab>+", "loss");
+    FR_CHECK(!ui.loss_logy && ui.smooth == 0.98 && ui.loss_zoom == 1);
+    fr_plot_model m;
+    fr_err e = {0};
+    fr_view_out o;
+    fr_view_key(&ui, S, 'e', &o);
+    FR_CHECK(fr_plot_model_build(S, o.export_unit, o.export_layer, "loss", &o.export_state, &m, &e) == FR_OK);
+    FR_CHECK(!m.logy && m.smooth == 0.98 && m.win_b - m.win_a == 500);   /* not log-y, not EMA 0.9, not all 1000 */
+    fr_plot_model_free(&m);
+    export_matches(&ui, FR_L_LOSS, "y", "loss");                   /* and log when the panel is log */
+    export_matches(&ui, FR_L_SCATTER, "", "scatter");
+    export_matches(&ui, FR_L_SCATTER, "a", "scatter");             /* signed W */
+    export_matches(&ui, FR_L_HIST, "", "hist");
+    export_matches(&ui, FR_L_HEAT, "", "heatmap");
+    export_matches(&ui, FR_L_HEAT, "++lljj", "heatmap");           /* the zoomed window */
+    export_matches(&ui, FR_L_HEAT, "vv", "heatmap");               /* another quantity, linear scale */
+    export_matches(&ui, FR_L_SCATTER, "R", "reciprocal");
+    key(&ui, S, "<Esc>", &o);
+    ui.sel_unit = 3;   /* the unit with all three methods */
+    ui.follow_run = 0;
+    export_matches(&ui, FR_L_CMP1, "c", "compare");
+    fr_ui_free(&ui);
+}
+
 int main(void)
 {
     S = fixture_snapshot();
@@ -321,6 +407,7 @@ int main(void)
     FR_RUN(test_commands);
     FR_RUN(test_readonly_and_freeze);
     FR_RUN(test_mouse_and_smoothing);
+    FR_RUN(test_export_is_the_panel);
     FR_RUN(test_golden);
     FR_RUN(test_bench_helper);
     fr_snapshot_release(S);
