@@ -163,13 +163,16 @@ static const char *status_name(fr_unit_status s)
 
 static void print_table(FILE *f, const fr_snapshot *s)
 {
-    fprintf(f, "%-3s %-26s %-9s %11s %11s %8s %7s %7s %7s %s\n", "#", "unit", "status", "loss RTN", "loss final",
-            "vs RTN", "SQNR", "aggr%", "flip%", "note");
+    fprintf(f, "%-3s %-26s %-9s %-5s %11s %11s %8s %7s %7s %7s %s\n", "#", "unit", "status", "bits", "loss RTN",
+            "loss final", "vs RTN", "SQNR", "aggr%", "flip%", "note");
     for (int k = 0; k < s->n_units; k++) {
         const fr_unit_view *v = s->units[k];
         if (!v) continue;
-        fprintf(f, "%-3d %-26.26s %-9s %11.4g %11.4g %8.3f %6.1fdB %7.2f %7.2f %s\n", k, v->name, status_name(v->status),
-                v->loss_rtn, v->loss_after, v->rel_vs_rtn, view_sqnr(v), 100 * v->aggressive, 100 * view_stat(v, 1), v->note);
+        char bt[16];
+        fr_unit_view_bits_text(v, bt, sizeof bt);   /* the width it ran at: first/last layers at 8 */
+        fprintf(f, "%-3d %-26.26s %-9s %-5s %11.4g %11.4g %8.3f %6.1fdB %7.2f %7.2f %s\n", k + 1, v->name,
+                status_name(v->status), bt, v->loss_rtn, v->loss_after, v->rel_vs_rtn, view_sqnr(v), 100 * v->aggressive,
+                100 * view_stat(v, 1), v->note);
     }
 }
 
@@ -189,11 +192,15 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
                 s->elapsed_s);
         for (int k = 0; k < s->n_units; k++) {
             const fr_unit_view *v = s->units[k];
-            fprintf(f, "    {\"index\": %d, \"name\": \"%s\", \"ops\": \"%s\", \"status\": \"%s\", \"iters\": %d, "
+            int lo, hi;
+            fr_unit_view_bits(v, &lo, &hi);
+            fprintf(f, "    {\"index\": %d, \"name\": \"%s\", \"bits\": %d, \"layer_bits\": [", k, v->name, hi);
+            for (int l = 0; l < v->n_layers; l++) fprintf(f, "%s%d", l ? ", " : "", v->layers[l].bits);
+            fprintf(f, "], \"ops\": \"%s\", \"status\": \"%s\", \"iters\": %d, "
                     "\"loss_rtn\": %.9g, \"loss_before\": %.9g, \"loss_after\": %.9g, \"rel_vs_rtn\": %.6f, "
                     "\"sqnr_db\": %.4f, \"aggressive\": %.6f, \"aggressive_init\": %.6f, \"changed_vs_rtn\": %.6f, "
                     "\"undecided\": %.6f, \"note\": \"%s\"}%s\n",
-                    k, v->name, v->ops, status_name(v->status), v->n_loss, v->loss_rtn, v->loss_before, v->loss_after,
+                    v->ops, status_name(v->status), v->n_loss, v->loss_rtn, v->loss_before, v->loss_after,
                     v->rel_vs_rtn, view_sqnr(v), v->aggressive, view_stat(v, 0), view_stat(v, 1), view_stat(v, 2), v->note,
                     k + 1 < s->n_units ? "," : "");
         }
@@ -203,12 +210,14 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
     if (o->csv) {
         fr_atomic a;
         if (fr_atomic_open(&a, o->csv, e)) return e->code;
-        fprintf(a.f, "index,name,status,iters,loss_rtn,loss_before,loss_after,rel_vs_rtn,sqnr_db,aggressive,"
+        fprintf(a.f, "index,name,bits,status,iters,loss_rtn,loss_before,loss_after,rel_vs_rtn,sqnr_db,aggressive,"
                 "aggressive_init,changed_vs_rtn,undecided\n");
         for (int k = 0; k < s->n_units; k++) {
             const fr_unit_view *v = s->units[k];
-            fprintf(a.f, "%d,%s,%s,%d,%.9g,%.9g,%.9g,%.6f,%.4f,%.6f,%.6f,%.6f,%.6f\n", k, v->name, status_name(v->status),
-                    v->n_loss, v->loss_rtn, v->loss_before, v->loss_after, v->rel_vs_rtn, view_sqnr(v), v->aggressive,
+            int lo, hi;
+            fr_unit_view_bits(v, &lo, &hi);
+            fprintf(a.f, "%d,%s,%d,%s,%d,%.9g,%.9g,%.9g,%.6f,%.4f,%.6f,%.6f,%.6f,%.6f\n", k, v->name, hi,
+                    status_name(v->status), v->n_loss, v->loss_rtn, v->loss_before, v->loss_after, v->rel_vs_rtn, view_sqnr(v), v->aggressive,
                     view_stat(v, 0), view_stat(v, 1), view_stat(v, 2));
         }
         if (fr_atomic_commit(&a, e)) return e->code;
@@ -597,12 +606,16 @@ int fr_cli_report(int argc, char **argv)
                        100 * acc[0], 100 * acc[1], 100 * acc[2], 100 * agg[1], 100 * agg[2]);
                 fflush(stdout);
                 fprintf(dm, "\n%s, W%d, %d it/unit: per-unit reconstruction loss and aggressive rounding (%% of weights "
-                        "moved past the two nearest grid points)\n\n| unit | loss RTN | loss AdaRound | loss FlexRound | "
-                        "aggr %% AdaRound | aggr %% FlexRound |\n|---|---|---|---|---|---|\n", m.meta.name, c.bits, c.iters);
-                for (int u = 0; u < keep[0]->n_units; u++)
-                    fprintf(dm, "| %s | %.4g | %.4g | %.4g | %.2f | %.2f |\n", keep[0]->units[u]->name,
+                        "moved past the two nearest grid points)\n\n| unit | bits | loss RTN | loss AdaRound | loss FlexRound | "
+                        "aggr %% AdaRound | aggr %% FlexRound |\n|---|---|---|---|---|---|---|\n", m.meta.name, c.bits,
+                        c.iters);
+                for (int u = 0; u < keep[0]->n_units; u++) {
+                    char bt[16];
+                    fr_unit_view_bits_text(keep[2]->units[u], bt, sizeof bt);
+                    fprintf(dm, "| %s | %s | %.4g | %.4g | %.4g | %.2f | %.2f |\n", keep[0]->units[u]->name, bt,
                             keep[0]->units[u]->loss_after, keep[1]->units[u]->loss_after, keep[2]->units[u]->loss_after,
                             100 * keep[1]->units[u]->aggressive, 100 * keep[2]->units[u]->aggressive);
+                }
                 if (ncol < (int)(sizeof cols / sizeof cols[0])) side_add(&cols[ncol++], m.meta.name, c.bits, keep[2]);
             }
             for (int k = 0; k < 3; k++) fr_snapshot_release(keep[k]);

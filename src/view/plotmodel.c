@@ -26,23 +26,10 @@ void fr_plot_state_default(fr_plot_state *st)
     st->heat_qty = FR_HQ_S2;
 }
 
-/* "W4", or "W4/W8" when the unit's layers run at different widths (first/last layers at 8). */
-static void unit_bits_text(const fr_unit_view *v, char *b, size_t n)
-{
-    int lo = 99, hi = 0;
-    for (int l = 0; l < v->n_layers; l++) {
-        lo = FR_MIN(lo, v->layers[l].bits);
-        hi = FR_MAX(hi, v->layers[l].bits);
-    }
-    if (!v->n_layers) lo = hi = v->bits;
-    if (lo == hi) snprintf(b, n, "W%d", lo);
-    else snprintf(b, n, "W%d/W%d", lo, hi);
-}
-
 static void title_of(const fr_snapshot *s, const fr_unit_view *v, const fr_layer_view *lv, char *buf, size_t n)
 {
     char bt[32];
-    unit_bits_text(v, bt, sizeof bt);
+    fr_unit_view_bits_text(v, bt, sizeof bt);
     if (lv)
         snprintf(buf, n, "%s / %s (%s) / %s / W%d / it %d", s->info.model, v->name, lv->name, fr_method_name(v->method),
                  lv->bits, v->iter);

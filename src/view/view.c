@@ -91,6 +91,68 @@ const float *fr_view_heat_data(const fr_layer_view *L, int qty, int *mode, float
     return L ? qty_ptr(L, qty) : NULL;
 }
 
+void fr_view_fit_middle(const char *s, int width, int utf8, char *buf, size_t n)
+{
+    int len = (int)strlen(s);
+    if (width < 1) width = 1;
+    if (len <= width || (size_t)width + 4 > n) {
+        snprintf(buf, n, "%s", s);
+        return;
+    }
+    /* keep more of the tail: unit names end in the part that tells siblings apart */
+    int head = (width - 1) / 2, tail = width - 1 - head;
+    snprintf(buf, n, "%.*s%s%s", head, s, utf8 ? "\u2026" : "~", s + len - tail);
+}
+
+/* Block name: the dotted prefix shared by the block's layers. */
+static void block_name(const fr_unit_view *u, char *buf, size_t n)
+{
+    const char *nm = u->name;
+    if (strncmp(nm, "block:", 6) != 0) {
+        snprintf(buf, n, "%s", nm);
+        return;
+    }
+    nm += 6;
+    if (u->n_layers <= 0) {
+        snprintf(buf, n, "%s", nm);
+        return;
+    }
+    const char *a = u->layers[0].name;
+    size_t k = strlen(a);
+    int boundary = 1;   /* every name has '.' or its end at k */
+    for (int l = 1; l < u->n_layers; l++) {
+        const char *b = u->layers[l].name;
+        size_t j = 0;
+        while (j < k && a[j] && a[j] == b[j]) j++;
+        k = j;
+    }
+    for (int l = 0; l < u->n_layers; l++) {
+        char c = u->layers[l].name[k];
+        if (c != '.' && c != 0) boundary = 0;
+    }
+    if (u->n_layers == 1 || !boundary) {
+        /* back to the last segment boundary before k (one layer: drop its own last segment) */
+        while (k > 0 && a[k] != '.') k--;
+    }
+    if (k == 0) snprintf(buf, n, "%s", nm);
+    else snprintf(buf, n, "%.*s", (int)k, a);
+}
+
+void fr_view_unit_label(const fr_snapshot *s, int i, int width, int utf8, char *buf, size_t n)
+{
+    const fr_unit_view *u = fr_view_unit(s, i);
+    if (!u) { snprintf(buf, n, "-"); return; }
+    char name[128], other[128];
+    block_name(u, name, sizeof name);
+    if (strcmp(name, u->name) != 0)
+        for (int j = 0; j < s->n_units; j++) {
+            if (j == i || !s->units[j]) continue;
+            block_name(s->units[j], other, sizeof other);
+            if (strcmp(other, name) == 0) { snprintf(name, sizeof name, "%s", u->name + 6); break; }
+        }
+    fr_view_fit_middle(name, width, utf8, buf, n);
+}
+
 const char *fr_view_heat_name(int qty)
 {
     static const char *const n[] = {"S2", "S2*s3*s4", "shift", "h(V)"};
