@@ -56,14 +56,23 @@ static int seg(fr_canvas *c, int x, int y, int xmax, const char *s, fr_role role
 static void run_that_happened(const fr_snapshot *s, char *buf, size_t n)
 {
     int count[FR_METHOD__COUNT] = {0}, ran = 0;
-    int nbits[9] = {0};
+    int nbits[9] = {0}, ends = -1, mixed_ends = 0;
     for (int i = 0; i < s->n_units; i++) {
         const fr_unit_view *u = s->units[i];
         if (!u || u->status == FR_UNIT_PENDING) continue;
         ran++;
         if ((unsigned)u->method < FR_METHOD__COUNT) count[u->method]++;
-        for (int l = 0; l < u->n_layers; l++)
-            if (u->layers[l].bits >= 0 && u->layers[l].bits <= 8) nbits[u->layers[l].bits]++;
+        for (int l = 0; l < u->n_layers; l++) {
+            int b = u->layers[l].bits;
+            if (b < 0 || b > 8) continue;
+            /* the model's first and last layer run at first_last_bits: named apart */
+            if ((i == 0 && l == 0) || (i == s->n_units - 1 && l == u->n_layers - 1)) {
+                mixed_ends |= ends >= 0 && ends != b;
+                ends = b;
+            } else {
+                nbits[b]++;
+            }
+        }
     }
     const char *act = "";
     char ab[16] = "";
@@ -78,22 +87,16 @@ static void run_that_happened(const fr_snapshot *s, char *buf, size_t n)
             size_t l = strlen(meth);
             snprintf(meth + l, sizeof meth - l, "%s%s", l ? "+" : "", fr_method_name((fr_method)m));
         }
-    /* the width most layers ran at; the first and last layers (8 bits by default) are named apart */
-    int main_b = 0;
-    for (int b = 0; b <= 8; b++) if (nbits[b] > nbits[main_b]) main_b = b;
-    const fr_unit_view *u0 = s->n_units ? s->units[0] : NULL, *un = s->n_units ? s->units[s->n_units - 1] : NULL;
-    int ends = -1, others = 0;
-    if (u0 && u0->status != FR_UNIT_PENDING && u0->n_layers && u0->layers[0].bits != main_b) ends = u0->layers[0].bits;
-    if (un && un->status != FR_UNIT_PENDING && un->n_layers && un->layers[un->n_layers - 1].bits != main_b)
-        ends = ends < 0 || ends == un->layers[un->n_layers - 1].bits ? un->layers[un->n_layers - 1].bits : -2;
+    /* the width the other layers ran at (several when the width changed between units) */
+    int main_b = -1;
     for (int b = 0; b <= 8; b++)
-        others += nbits[b] && b != main_b && b != ends;
+        if (nbits[b] && (main_b < 0 || nbits[b] > nbits[main_b])) main_b = b;
+    if (main_b < 0) main_b = ends >= 0 && !mixed_ends ? ends : s->info.bits;
     char bits[48];
     int k = snprintf(bits, sizeof bits, "W%d", main_b);
-    if (others || ends == -2)
-        for (int b = 0; b <= 8; b++)
-            if (nbits[b] && b != main_b && k < (int)sizeof bits) k += snprintf(bits + k, sizeof bits - k, "/W%d", b);
-    if (!others && ends >= 0) snprintf(buf, n, "%s %s%s, ends W%d", meth, bits, act, ends);
+    for (int b = 0; b <= 8; b++)
+        if (nbits[b] && b != main_b && k < (int)sizeof bits) k += snprintf(bits + k, sizeof bits - k, "/W%d", b);
+    if (ends >= 0 && ends != main_b && !mixed_ends) snprintf(buf, n, "%s %s%s, ends W%d", meth, bits, act, ends);
     else snprintf(buf, n, "%s %s%s", meth, bits, act);
 }
 
@@ -117,7 +120,7 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
     snprintf(g[n].text, sizeof g[n].text, " %s ", w), g[n].role = role, g[n].attr = FR_A_BOLD, g[n++].prio = 9;
     snprintf(g[n].text, sizeof g[n].text, " %.60s ", s->info.model[0] ? s->info.model : "(model)");
     g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 2;
-    char ran[64];
+    char ran[112];
     run_that_happened(s, ran, sizeof ran);
     snprintf(g[n].text, sizeof g[n].text, " %s ", ran);
     g[n].role = FR_R_FLEXROUND, g[n].attr = FR_A_BOLD, g[n++].prio = 4;
@@ -173,6 +176,22 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
 
 /* ------------------------------------------------------------------ unit list */
 
+/* The width of the model's layers apart from its first and last one. */
+static int list_main_bits(const fr_snapshot *s)
+{
+    int nbits[9] = {0}, best = -1;
+    for (int i = 0; i < s->n_units; i++) {
+        const fr_unit_view *u = s->units[i];
+        for (int l = 0; u && l < u->n_layers; l++) {
+            if ((i == 0 && l == 0) || (i == s->n_units - 1 && l == u->n_layers - 1)) continue;
+            if (u->layers[l].bits >= 0 && u->layers[l].bits <= 8) nbits[u->layers[l].bits]++;
+        }
+    }
+    for (int b = 0; b <= 8; b++)
+        if (nbits[b] && (best < 0 || nbits[b] > nbits[best])) best = b;
+    return best >= 0 ? best : s->info.bits;
+}
+
 static void render_list(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s)
 {
     char title[64];
@@ -187,15 +206,8 @@ static void render_list(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s
     if (name_w >= 20) { bits_w = 5; name_w -= bits_w + 1; }
     if (name_w >= 28) { op_w = FR_MIN(14, name_w - 16); name_w -= op_w + 1; }
     if (name_w >= 24) { shape_w = 10; name_w -= shape_w + 1; }
-    /* the width most units ran at; narrow lists mark only the units that differ (first/last at 8) */
-    int nb[9] = {0}, main_b = s->info.bits;
-    for (int i = 0; i < s->n_units; i++) {
-        int lo, hi;
-        if (!s->units[i]) continue;
-        fr_unit_view_bits(s->units[i], &lo, &hi);
-        if (lo >= 0 && lo <= 8) nb[lo]++;
-    }
-    for (int b = 0; b <= 8; b++) if (nb[b] > nb[main_b < 0 || main_b > 8 ? 0 : main_b]) main_b = b;
+    /* narrow lists mark only the units whose width differs from the rest (first/last at 8) */
+    int main_b = list_main_bits(s);
     /* column header */
     int x = in.x + 2;
     fr_canvas_text(c, x, in.y, name_w, "unit", ROLE(FR_R_DIM), 0, 0);
