@@ -6,6 +6,7 @@
  *   test_ckpt --gen-bad DIR         (re)write the malformed checkpoint corpus tests/bad/frc
  *   test_ckpt --gen-model FILE.frm  write the tiny bundle the CLI test (ckpt.t.sh) uses
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,12 +15,14 @@
 #include "fr_test.h"
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
+#include "frtui/recon_ckpt.h"
 #include "frtui/exec.h"
 #include "frtui/export.h"
 #include "frtui/frm.h"
 #include "frtui/png.h"
 #include "frtui/recon.h"
 #include "frtui/train.h"
+#include "fuzz/repack.h"
 
 static char tmpdir[256];
 
@@ -376,6 +379,78 @@ static void mut_aq_node(fr_ckpt *c)
 static void mut_layer_node(fr_ckpt *c) { c->units[1].layers[0].node = c->units[0].layers[0].node; }
 static void mut_bits(fr_ckpt *c) { c->units[1].layers[0].bits = 5; }
 
+
+/* Issue 14, item 2: fields the decoder used to store before checking them, and non-finite
+ * parameters.  The counts cannot be encoded from a fr_ckpt (the arrays are fixed-size), so the
+ * layer's first tensor gets a marker name and the byte in front of it is patched in the raw
+ * unit frame, which is then recompressed with sizes and checksums repaired (fuzz/repack.h). */
+static fr_ckpt_layer *first_layer(fr_ckpt *c, int frozen, int *unit)
+{
+    for (int u = 0; u < c->n_units; u++)
+        for (int l = 0; l < c->units[u].n_layers; l++) {
+            fr_ckpt_layer *L = &c->units[u].layers[l];
+            if ((frozen ? L->n_frozen : L->n_params) > 0 && !L->fell_back) { if (unit) *unit = u; return L; }
+        }
+    FR_ASSERT(!"no layer with tensors in the reference checkpoint");
+    return NULL;
+}
+
+static void add_count_patch(badcase *bc, int *nb, const char *name, int frozen, uint8_t value)
+{
+    fr_ckpt c;
+    fr_err e;
+    FR_ASSERT(fr_ckpt_load_mem(g_buf, g_n, "x", &c, &e) == FR_OK);
+    int u = 0;
+    fr_ckpt_layer *L = first_layer(&c, frozen, &u);
+    snprintf((frozen ? L->frozen : L->params)[0].name, sizeof L->params[0].name, "@count-marker@");
+    fr_ckpt_blob *b = fr_ckpt_blob_wrap(&c);
+    uint8_t *enc;
+    size_t n;
+    FR_ASSERT(fr_ckpt_encode(b, 3, &enc, &n, &e) == FR_OK);
+    fr_ckpt_blob_free(b);
+    fz_frc f;
+    FR_ASSERT(fz_frc_unpack(enc, n, &f, (size_t)1 << 30) == 0);
+    free(enc);
+    int k = 1 + u;   /* META, then one frame per unit */
+    long at = fz_find_str(f.raw[k], f.len[k], "@count-marker@");
+    FR_ASSERT(at > 0);
+    f.raw[k][at - 1] = value;
+    snprintf(bc[*nb].name, sizeof bc[*nb].name, "%s", name);
+    bc[*nb].p = fz_frc_pack(&f, &bc[*nb].n);
+    FR_ASSERT(bc[*nb].p);
+    fz_frc_free(&f);
+    (*nb)++;
+}
+
+static void mut_param_nan(fr_ckpt *c) { first_layer(c, 0, NULL)->params[0].data[0] = NAN; }
+static void mut_param_inf(fr_ckpt *c)
+{
+    fr_ckpt_layer *L = first_layer(c, 0, NULL);
+    L->params[L->n_params - 1].data[0] = -INFINITY;
+}
+static void mut_frozen_nan(fr_ckpt *c) { first_layer(c, 1, NULL)->frozen[0].data[0] = NAN; }
+static void mut_s1_inf(fr_ckpt *c)
+{
+    for (int u = 0; u < c->n_units; u++)
+        for (int l = 0; l < c->units[u].n_layers; l++)
+            if (c->units[u].layers[l].has_result) { c->units[u].layers[l].s1[0] = INFINITY; return; }
+    FR_ASSERT(!"no finished layer in the reference checkpoint");
+}
+static void mut_aq_nan(fr_ckpt *c)
+{
+    if (!c->n_aq) {
+        c->aq = fr_xcalloc(1, sizeof *c->aq);
+        c->n_aq = 1;
+        c->aq[0].node = c->units[0].layers[0].node;
+        c->aq[0].aq.bits = 4;
+        c->aq[0].aq.qmax = 15;
+        c->aq[0].aq.s = 0.1f;
+        c->aq[0].aq.s_init = 0.1f;
+    }
+    c->aq[0].aq.nonfinite = 0;
+    c->aq[0].aq.s_m = NAN;
+}
+
 static int make_bad(badcase *bc)
 {
     int nb = 0;
@@ -429,6 +504,15 @@ static int make_bad(badcase *bc)
     add_reencoded(bc, &nb, "actq-unknown-node.frc", mut_aq_node);
     add_reencoded(bc, &nb, "layer-node.frc", mut_layer_node);
     add_reencoded(bc, &nb, "layer-bits.frc", mut_bits);
+    add_count_patch(bc, &nb, "param-count-200.frc", 0, 200);
+    add_count_patch(bc, &nb, "param-count-6.frc", 0, FR_CKPT_MAX_PARAMS + 1);
+    add_count_patch(bc, &nb, "frozen-count-200.frc", 1, 200);
+    add_count_patch(bc, &nb, "frozen-count-4.frc", 1, FR_CKPT_MAX_FROZEN + 1);
+    add_reencoded(bc, &nb, "param-nan.frc", mut_param_nan);
+    add_reencoded(bc, &nb, "param-inf.frc", mut_param_inf);
+    add_reencoded(bc, &nb, "frozen-nan.frc", mut_frozen_nan);
+    add_reencoded(bc, &nb, "s1-inf.frc", mut_s1_inf);
+    add_reencoded(bc, &nb, "actq-moment-nan.frc", mut_aq_nan);
 #undef ADD
     return nb;
 }

@@ -15,7 +15,7 @@
 #ifndef FRTUI_EXPORT_H
 #define FRTUI_EXPORT_H
 
-#include "frtui/ckpt.h"
+#include "frtui/recon_ckpt.h"
 #include "frtui/graph.h"
 #include "frtui/snapshot.h"
 

@@ -13,6 +13,7 @@
 
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
+#include "frtui/recon_ckpt.h"
 #include "frtui/cli.h"
 #include "frtui/recon.h"
 #include "frtui/worker.h"
@@ -253,7 +254,7 @@ static fr_snapshot *run_to_end_ex(const fr_model *m, const fr_run_config *c, int
                                   const run_opts *o, const char *file, fr_err *e)
 {
     fr_worker *w = fr_worker_new(m, c, e);
-    if (!w) return NULL;
+    if (!w) { fr_err_prefix(e, file); return NULL; }
     if (o && !quiet)
         fprintf(stderr, "frtui run: %s, %s W%d%s, %d it/unit, batch %d, seed %llu, OpenBLAS %s x%d\n", m->meta.name,
                 fr_method_name(c->method), c->bits, c->act_bits ? "A" : "", c->iters, c->batch,

@@ -13,6 +13,7 @@
 
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
+#include "frtui/recon_ckpt.h"
 #include "frtui/cli.h"
 #include "frtui/export.h"
 #include "frtui/keymap.h"
@@ -186,6 +187,7 @@ int main(int argc, char **argv)
     const char *t = getenv("FRTUI_THREADS");
     if (t && atoi(t) > 0) threads = atoi(t);
     fr_blas_init(argv, threads);
+    fr_fatal_signals_init();   /* no temp file outlives a signal (common.h) */
 
     if (argc >= 2) {
         const char *cmd = argv[1];

@@ -148,7 +148,7 @@ static int dec_meta(rd *r, fr_meta *m)
             uint64_t d[3];
             for (int i = 0; i < 3; i++) {
                 TRY(rd_uint(&v, 4, &d[i], key));
-                if (d[i] < 1 || d[i] > 65535) return RERR(r, "%s: META section: input dimension %d is %" PRIu64, r->src, i, d[i]);
+                if (!frm_input_dim_ok(d[i])) return RERR(r, "%s: META section: input dimension %d is %" PRIu64, r->src, i, d[i]);
             }
             m->in_c = (int)d[0]; m->in_h = (int)d[1]; m->in_w = (int)d[2];
             have_input = 1;
@@ -394,10 +394,10 @@ static int dec_datasets(rd *r, fr_model *m)
             if (!d->labels) return fr_err_set(r->e, FR_ENOMEM, "%s: out of memory for labels", r->src);
             TRY(unzstd(r, r->p + loff, (size_t)llen, d->labels, lbytes, "labels of", role));
             if (!host_le()) copy_le32(d->labels, d->labels, (size_t)d->n);
-            for (int k = 0; k < d->n; k++)
-                if (d->labels[k] < 0 || (m->meta.n_classes > 0 && d->labels[k] >= m->meta.n_classes))
-                    return RERR(r, "%s: DATASETS section: dataset %s label %d = %d is out of range (n_classes %d)",
-                                r->src, role, k, d->labels[k], m->meta.n_classes);
+            int k = frm_bad_label(d->labels, d->n, m->meta.n_classes);
+            if (k >= 0)
+                return RERR(r, "%s: DATASETS section: dataset %s label %d = %d is out of range (n_classes %d)",
+                            r->src, role, k, d->labels[k], m->meta.n_classes);
         }
     }
     return FR_OK;
@@ -467,12 +467,20 @@ int fr_frm_read_mem(const uint8_t *buf, size_t n, const char *name, fr_model *m,
     return rc;
 }
 
+/* The magic before the file is read (issue 14, item 6); the full header is checked later. */
+static int frm_head(const uint8_t *head, size_t n, uint64_t size, const char *path, const void *ctx, fr_err *e)
+{
+    (void)size; (void)ctx;
+    if (n >= 4 && memcmp(head, "FRTM", 4) != 0) return fr_err_set(e, FR_EINPUT, "%s: not a .frm bundle (bad magic)", path);
+    return FR_OK;
+}
+
 int fr_frm_read(const char *path, fr_model *m, fr_err *e)
 {
     uint8_t *buf;
     size_t n;
     fr_model_init(m);
-    int rc = fr_read_file(path, FR_MAX_ALLOC, &buf, &n, e);
+    int rc = fr_read_file_checked(path, FR_MAX_ALLOC, frm_head, NULL, &buf, &n, e);
     if (rc) return rc;
     rc = fr_frm_read_mem(buf, n, path, m, e);
     free(buf);

@@ -83,7 +83,7 @@ static void enc_node(wbuf *b, const fr_node *n)
     wb_i32(b, a->out_c); wb_i32(b, a->out_h); wb_i32(b, a->out_w);
 }
 
-static int check_encodable(const fr_model *m, fr_err *e)
+static int check_encodable(const fr_model *m, int reader_rules, fr_err *e)
 {
     const fr_graph *g = &m->g;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -104,11 +104,22 @@ static int check_encodable(const fr_model *m, fr_err *e)
     for (int i = 0; m->meta.class_names && i < m->meta.n_classes; i++)
         if (m->meta.class_names[i] && strlen(m->meta.class_names[i]) > 1023)
             return fr_err_set(e, FR_EINPUT, "class name %d is too long", i);
+    const int in[3] = {m->meta.in_c, m->meta.in_h, m->meta.in_w};
+    for (int i = 0; i < 3 && reader_rules; i++)
+        if (in[i] < 0 || !frm_input_dim_ok((uint64_t)in[i]))
+            return fr_err_set(e, FR_EINPUT, "the model input is %dx%dx%d: dimension %d must be 1..%d in a .frm bundle",
+                              in[0], in[1], in[2], i, FRM_MAX_INPUT_DIM);
     const fr_dataset *ds[2] = {&m->calib, &m->eval};
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
+        const char *role = i ? "eval" : "calib";
         if (ds[i]->n > 0 && (ds[i]->dtype < 0 || ds[i]->dtype > 1 || ds[i]->c < 1 || ds[i]->h < 1 || ds[i]->w < 1 ||
                              !(ds[i]->dtype ? (void *)ds[i]->f32 : (void *)ds[i]->u8)))
-            return fr_err_set(e, FR_EINPUT, "dataset %s has no data", i ? "eval" : "calib");
+            return fr_err_set(e, FR_EINPUT, "dataset %s has no data", role);
+        int k = reader_rules && ds[i]->n > 0 && ds[i]->labels ? frm_bad_label(ds[i]->labels, ds[i]->n, m->meta.n_classes) : -1;
+        if (k >= 0)
+            return fr_err_set(e, FR_EINPUT, "%s label %d = %d is out of range: the model has %d classes", role, k,
+                              ds[i]->labels[k], m->meta.n_classes);
+    }
     return FR_OK;
 }
 
@@ -207,9 +218,14 @@ static void enc_datasets(wbuf *b, const fr_model *m)
 
 int fr_frm_write_mem(const fr_model *m, int compress, uint8_t **out, size_t *out_n, fr_err *e)
 {
+    return frm_encode(m, compress, 1, out, out_n, e);
+}
+
+int frm_encode(const fr_model *m, int compress, int reader_rules, uint8_t **out, size_t *out_n, fr_err *e)
+{
     *out = NULL;
     *out_n = 0;
-    int rc = check_encodable(m, e);
+    int rc = check_encodable(m, reader_rules, e);
     if (rc) return rc;
     wbuf sec[5] = {{0}};
     uint32_t type[5];

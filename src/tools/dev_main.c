@@ -29,6 +29,7 @@ int main(int argc, char **argv)
     const char *t = getenv("FRTUI_THREADS");
     if (t && atoi(t) > 0) threads = atoi(t);
     fr_blas_init(argv, threads);
+    fr_fatal_signals_init();   /* no temp file outlives a signal (common.h) */
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
