@@ -50,12 +50,14 @@ void fr_plot_model_free(fr_plot_model *m)
     memset(m->owned, 0, sizeof m->owned);
 }
 
-/* One scatter series: x (|W| copied when abs), y, classes counted. */
-static void series_of(fr_plot_model *m, fr_plot_series *se, const float *x, const float *y, int64_t n, int abs_x)
+/* One scatter series: x (|W| copied when abs), y, the per-point classes (NULL: the band
+ * rule of fr_plot_point_class), classes counted. */
+static void series_of(fr_plot_model *m, fr_plot_series *se, const float *x, const float *y, const uint8_t *cls, int64_t n,
+                      int abs_x)
 {
     se->y = y;
     se->n = n;
-    se->cls = NULL;   /* filled from the quantizer's per-weight class once published */
+    se->cls = cls;
     if (abs_x) {
         float *ax = own(m, (size_t)n * sizeof *ax);
         for (int64_t i = 0; i < n; i++) ax[i] = fabsf(x[i]);
@@ -144,7 +146,7 @@ int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *v
         m->abs_x = st->scatter_abs != 0;
         m->band = m->y_is_units = 1;
         m->n_series = 1;
-        series_of(m, &m->series[0], lv->w, lv->shift, lv->n, m->abs_x);
+        series_of(m, &m->series[0], lv->w, lv->shift, NULL /* lv->cls */, lv->n, m->abs_x);
         scatter_ranges(m);
         snprintf(m->xlabel, sizeof m->xlabel, "%s", m->abs_x ? "|W|" : "W");
         snprintf(m->ylabel, sizeof m->ylabel, "rounding shift (grid units)");
@@ -162,7 +164,7 @@ int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *v
             const fr_layer_view *L = fr_view_layer(mu, layer);
             snprintf(se->title, sizeof se->title, "%s", mname[k]);
             se->loss = mu ? mu->loss_after : NAN;
-            if (L && L->w && L->shift) series_of(m, se, L->w, L->shift, L->n, 1);
+            if (L && L->w && L->shift) series_of(m, se, L->w, L->shift, NULL /* L->cls */, L->n, 1);
         }
         scatter_ranges(m);
         snprintf(m->xlabel, sizeof m->xlabel, "|W|");
@@ -175,7 +177,7 @@ int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *v
             return fr_err_set(e, FR_EINPUT, "unit %s: no dL/dS2 (it exists for the running or finished FlexRound unit)",
                               v->name);
         m->n_series = 1;
-        series_of(m, &m->series[0], lv->w, lv->grad_s2, lv->n, 0);
+        series_of(m, &m->series[0], lv->w, lv->grad_s2, NULL, lv->n, 0);   /* y is a gradient: no classes */
         scatter_ranges(m);
         snprintf(m->xlabel, sizeof m->xlabel, "W");
         snprintf(m->ylabel, sizeof m->ylabel, "dL/dS2");
