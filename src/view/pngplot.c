@@ -1,6 +1,9 @@
 /* pngplot.c — heatmap, scatter, loss, histogram and compare plots rendered into an fr_raster.
  *
  * Design note
+ *   The exported views come through fr_plot_model_render_png: the plot model (plotmodel.h)
+ *   fixes the ranges, the EMA, the axes and the point classes, exactly as the panel drew
+ *   them; this file only lays them out in pixels (tick density, margins, legends).
  *   Pure functions of their input arrays: each render call allocates one canvas, draws, and
  *   hands it to the caller; no globals, so plots can be rendered from any thread.
  *   Layout is computed before drawing: the plot rectangle size is fixed (or, for the heatmap,
