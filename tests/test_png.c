@@ -3,6 +3,7 @@
 #include "frtui/png.h"
 #include "frtui/plot.h"
 #include "frtui/pngplot.h"
+#include "frtui/qdefs.h"
 #include "frtui/raster.h"
 #include "fr_test.h"
 
@@ -615,6 +616,20 @@ static void test_scatter(void)
     FR_CHECK(count_dark_in_rows(&r, gm.title_y0, gm.title_y1) > 100);
     check_png_roundtrip(&r, "scatter.png");
     fr_raster_free(&r);
+
+    /* With the quantizer's classes (issue 13 §2): a clipped weight far outside the band is drawn
+     * in the clipped colour (purple), not the aggressive orange, and the note counts it apart. */
+    static uint8_t cls[N];
+    for (int k = 0; k < N; k++) cls[k] = fabsf(y[2][k]) > 1.0f ? FR_WC_AGGRESSIVE : FR_WC_INSIDE;
+    x[2][2] = 0.45f; y[2][2] = -3.0f; cls[2] = FR_WC_CLIPPED;
+    in.cls = cls;
+    FR_CHECK(fr_pngplot_render_scatter(&r, &in, &gm, &e) == FR_OK);
+    fr_rgb cp = fr_raster_get(&r, fr_plot_geom_px(&gm, 0.45), fr_plot_geom_py(&gm, -3.0));
+    FR_CHECKF(cp.b > cp.g + 40 && cp.r > cp.g, "clipped colour %d,%d,%d", cp.r, cp.g, cp.b);   /* purple */
+    o = fr_raster_get(&r, fr_plot_geom_px(&gm, 0.3), fr_plot_geom_py(&gm, 2.5));
+    FR_CHECKF(o.r > o.b + 80, "aggressive colour %d,%d,%d", o.r, o.g, o.b);
+    fr_raster_free(&r);
+    in.cls = NULL;
 
     /* Fixed range: points outside are counted, not drawn outside the frame. */
     in.fixed_range = 1;

@@ -131,7 +131,8 @@ int fr_out_check(const char *path, fr_err *e);
 void fr_atomic_cleanup(void);
 /* Installs one handler for every signal whose default action ends the process (HUP INT QUIT
  * ILL TRAP ABRT BUS FPE USR1 SEGV USR2 PIPE ALRM TERM STKFLT XCPU XFSZ VTALRM PROF IO PWR SYS
- * and the real-time ones; signals ignored at start, e.g. under nohup, stay ignored).  The
+ * and the real-time ones; a signal ignored at start, e.g. under nohup, stays ignored, and one
+ * that already has another handler, e.g. a sanitizer's SEGV report, keeps it).  The
  * handler runs the hook (the inspector's terminal restore), removes live temp files, restores
  * the default action and re-raises, so the exit status still names the signal.  main() calls
  * it once; fr_fatal_set_hook(NULL) removes the hook. */

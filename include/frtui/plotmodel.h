@@ -32,17 +32,15 @@ void fr_plot_state_default(fr_plot_state *st);
 
 typedef enum { FR_PLOT_LOSS = 0, FR_PLOT_SCATTER, FR_PLOT_COMPARE, FR_PLOT_RECIP, FR_PLOT_HEAT, FR_PLOT_HIST } fr_plot_kind;
 
-/* Per-point class of a scatter point.  The quantizer may publish a class per weight (inside
- * the two nearest grid points / rounded beyond them / clipped at a grid end); without one
- * the model falls back to the band rule |shift| > 1. */
-enum { FR_PCLASS_INSIDE = 0, FR_PCLASS_AGGRESSIVE = 1, FR_PCLASS_CLIPPED = 2, FR_PCLASS__COUNT };
+/* Per-point class of a scatter point: enum fr_wclass (qdefs.h), published by the quantizer
+ * per weight (fr_layer_view.cls); without one, the band rule |shift| > 1 (aggressive). */
 int fr_plot_point_class(float shift);
 
 typedef struct fr_plot_series {
     const float *x, *y;      /* n points (x already |W| when abs_x) */
-    const uint8_t *cls;      /* n FR_PCLASS_* or NULL: fr_plot_point_class(y) */
+    const uint8_t *cls;      /* n enum fr_wclass or NULL: fr_plot_point_class(y) */
     int64_t n;
-    int64_t class_count[FR_PCLASS__COUNT];
+    int64_t class_count[FR_WC__COUNT];
     char title[64];          /* compare: method name */
     double loss;             /* compare: the method's unit loss (NaN: unknown) */
 } fr_plot_series;

@@ -220,6 +220,8 @@ int fr_cli_import(int argc, char **argv)
     if (ends_with(in, ".onnx")) rc = fr_onnx_import(in, &m, &e);
     else if (ends_with(in, ".json")) rc = fr_tfjs_import(in, weights, &m, &e);
     else rc = fr_err_set(&e, FR_EINPUT, "%s: unknown model format (expected .onnx or a tfjs model.json)", in);
+    /* The bundle's rules, checked here so the message names the model, not the output. */
+    if (!rc) rc = fr_frm_check_input(&m.meta, in, &e);
     if (rc) { fr_model_free(&m); return fr_cli_fail(&e); }
     if (name) snprintf(m.meta.name, sizeof m.meta.name, "%s", name);
     if (have_mean) memcpy(m.meta.mean, mean, sizeof mean);
@@ -239,6 +241,10 @@ int fr_cli_import(int argc, char **argv)
         int nl = 0;
         if ((rc = read_data(eval, n_eval, &m.eval, &e)) || (rc = read_labels(labels, &m.eval.labels, &nl, &e)) ||
             (rc = conform(&m.eval, eval, m.meta.in_c, m.meta.in_h, m.meta.in_w, &e))) {
+            fr_model_free(&m);
+            return fr_cli_fail(&e);
+        }
+        if ((rc = fr_frm_check_labels(m.eval.labels, FR_MIN(nl, m.eval.n), m.meta.n_classes, labels, &e))) {
             fr_model_free(&m);
             return fr_cli_fail(&e);
         }

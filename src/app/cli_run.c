@@ -162,18 +162,26 @@ static const char *status_name(fr_unit_status s)
     return s == FR_UNIT_DONE ? "done" : s == FR_UNIT_FALLBACK ? "fallback" : s == FR_UNIT_RUNNING ? "running" : "pending";
 }
 
+/* Results are bit-identical only for the same OpenBLAS core and thread count (src/engine/blas.c),
+ * so every table says which it was made with. */
+static void print_kernel_line(FILE *f)
+{
+    fprintf(f, "OpenBLAS core %s, %d compute thread(s)\n", fr_blas_describe(), fr_blas_threads());
+}
+
 static void print_table(FILE *f, const fr_snapshot *s)
 {
-    fprintf(f, "%-3s %-26s %-9s %-5s %11s %11s %8s %7s %7s %7s %s\n", "#", "unit", "status", "bits", "loss RTN",
-            "loss final", "vs RTN", "SQNR", "aggr%", "flip%", "note");
+    print_kernel_line(f);
+    fprintf(f, "%-3s %-26s %-9s %-5s %11s %11s %8s %7s %7s %7s %7s %s\n", "#", "unit", "status", "bits", "loss RTN",
+            "loss final", "vs RTN", "SQNR", "aggr%", "clip%", "flip%", "note");
     for (int k = 0; k < s->n_units; k++) {
         const fr_unit_view *v = s->units[k];
         if (!v) continue;
         char bt[16];
         fr_unit_view_bits_text(v, bt, sizeof bt);   /* the width it ran at: first/last layers at 8 */
-        fprintf(f, "%-3d %-26.26s %-9s %-5s %11.4g %11.4g %8.3f %6.1fdB %7.2f %7.2f %s\n", k + 1, v->name,
+        fprintf(f, "%-3d %-26.26s %-9s %-5s %11.4g %11.4g %8.3f %6.1fdB %7.2f %7.2f %7.2f %s\n", k + 1, v->name,
                 status_name(v->status), bt, v->loss_rtn, v->loss_after, v->rel_vs_rtn, view_sqnr(v), 100 * v->aggressive,
-                100 * view_stat(v, 1), v->note);
+                100 * v->clipped, 100 * view_stat(v, 1), v->note);
     }
 }
 
@@ -187,8 +195,8 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
         fprintf(f, "{\n  \"model\": \"%s\", \"file\": \"%s\", \"method\": \"%s\", \"bits\": %d, \"act_bits\": %d,\n",
                 in->model, file, fr_method_name(in->method), in->bits, in->act_bits);
         fprintf(f, "  \"iters\": %d, \"batch\": %d, \"seed\": %llu, \"threads\": %d, \"preset\": \"%s\", "
-                "\"granularity\": \"%s\", \"blas_core\": \"%s\",\n", in->iters, in->batch, (unsigned long long)in->seed,
-                in->threads, in->preset, in->granularity, in->blas_core);
+                "\"granularity\": \"%s\", \"blas_core\": \"%s\", \"blas_choice\": \"%s\",\n", in->iters, in->batch,
+                (unsigned long long)in->seed, in->threads, in->preset, in->granularity, in->blas_core, fr_blas_how());
         fprintf(f, "  \"acc_fp\": %.6f, \"acc_q\": %.6f, \"elapsed_s\": %.3f,\n  \"units\": [\n", s->acc_fp, s->acc_q,
                 s->elapsed_s);
         for (int k = 0; k < s->n_units; k++) {
@@ -199,11 +207,11 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
             for (int l = 0; l < v->n_layers; l++) fprintf(f, "%s%d", l ? ", " : "", v->layers[l].bits);
             fprintf(f, "], \"ops\": \"%s\", \"status\": \"%s\", \"iters\": %d, "
                     "\"loss_rtn\": %.9g, \"loss_before\": %.9g, \"loss_after\": %.9g, \"rel_vs_rtn\": %.6f, "
-                    "\"sqnr_db\": %.4f, \"aggressive\": %.6f, \"aggressive_init\": %.6f, \"changed_vs_rtn\": %.6f, "
-                    "\"undecided\": %.6f, \"note\": \"%s\"}%s\n",
+                    "\"sqnr_db\": %.4f, \"aggressive_pct\": %.4f, \"clipped_pct\": %.4f, \"aggressive_init_pct\": %.4f, "
+                    "\"flip_pct\": %.4f, \"undecided_pct\": %.4f, \"note\": \"%s\"}%s\n",
                     v->ops, status_name(v->status), v->n_loss, v->loss_rtn, v->loss_before, v->loss_after,
-                    v->rel_vs_rtn, view_sqnr(v), v->aggressive, view_stat(v, 0), view_stat(v, 1), view_stat(v, 2), v->note,
-                    k + 1 < s->n_units ? "," : "");
+                    v->rel_vs_rtn, view_sqnr(v), 100 * v->aggressive, 100 * v->clipped, 100 * view_stat(v, 0),
+                    100 * view_stat(v, 1), 100 * view_stat(v, 2), v->note, k + 1 < s->n_units ? "," : "");
         }
         fprintf(f, "  ]\n}\n");
         if (fr_atomic_commit(&a, e)) return e->code;
@@ -211,15 +219,16 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
     if (o->csv) {
         fr_atomic a;
         if (fr_atomic_open(&a, o->csv, e)) return e->code;
-        fprintf(a.f, "index,name,bits,status,iters,loss_rtn,loss_before,loss_after,rel_vs_rtn,sqnr_db,aggressive,"
-                "aggressive_init,changed_vs_rtn,undecided\n");
+        fprintf(a.f, "index,name,bits,status,iters,loss_rtn,loss_before,loss_after,rel_vs_rtn,sqnr_db,aggressive_pct,"
+                "clipped_pct,aggressive_init_pct,flip_pct,undecided_pct,blas_core\n");
         for (int k = 0; k < s->n_units; k++) {
             const fr_unit_view *v = s->units[k];
             int lo, hi;
             fr_unit_view_bits(v, &lo, &hi);
-            fprintf(a.f, "%d,%s,%d,%s,%d,%.9g,%.9g,%.9g,%.6f,%.4f,%.6f,%.6f,%.6f,%.6f\n", k, v->name, hi,
-                    status_name(v->status), v->n_loss, v->loss_rtn, v->loss_before, v->loss_after, v->rel_vs_rtn, view_sqnr(v), v->aggressive,
-                    view_stat(v, 0), view_stat(v, 1), view_stat(v, 2));
+            fprintf(a.f, "%d,%s,%d,%s,%d,%.9g,%.9g,%.9g,%.6f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%s\n", k, v->name, hi,
+                    status_name(v->status), v->n_loss, v->loss_rtn, v->loss_before, v->loss_after, v->rel_vs_rtn,
+                    view_sqnr(v), 100 * v->aggressive, 100 * v->clipped, 100 * view_stat(v, 0), 100 * view_stat(v, 1),
+                    100 * view_stat(v, 2), s->info.blas_core);
         }
         if (fr_atomic_commit(&a, e)) return e->code;
     }
@@ -278,9 +287,9 @@ static fr_snapshot *run_to_end_ex(const fr_model *m, const fr_run_config *c, int
             const fr_unit_view *v = s->units[k];
             if (logged[k] || !v || (v->status != FR_UNIT_DONE && v->status != FR_UNIT_FALLBACK)) continue;
             logged[k] = 1;
-            fprintf(stderr, "unit %d/%d %s: %s, loss %.4g (RTN %.4g), aggressive %.2f%%%s%s\n", k + 1, s->n_units, v->name,
-                    v->status == FR_UNIT_DONE ? "done" : "fell back to RTN", v->loss_after, v->loss_rtn,
-                    100 * v->aggressive, v->note[0] ? ": " : "", v->note);
+            fprintf(stderr, "unit %d/%d %s: %s, loss %.4g (RTN %.4g), aggressive %.2f%%, clipped %.2f%%%s%s\n", k + 1,
+                    s->n_units, v->name, v->status == FR_UNIT_DONE ? "done" : "fell back to RTN", v->loss_after,
+                    v->loss_rtn, 100 * v->aggressive, 100 * v->clipped, v->note[0] ? ": " : "", v->note);
         }
         if (s->status == FR_RUN_DONE || s->status == FR_RUN_FAILED) break;
         if (!quiet) progress(s, tty, &last_log);
@@ -390,7 +399,8 @@ static int resume_settings(int argc, char **argv, const fr_run_config *cl, const
             return fr_err_set(e, FR_EINPUT, "%s: %s %s differs from the checkpoint's %s; refusing to resume (drop the flag "
                               "to continue with the checkpoint's settings)", path, a, want, have);
     }
-    return fr_ckpt_check_threads(ck, fr_blas_threads(), path, e);
+    if (fr_ckpt_check_threads(ck, fr_blas_threads(), path, e)) return e->code;
+    return fr_ckpt_check_core(ck, fr_blas_core(), path, e);
 }
 
 int fr_cli_run(int argc, char **argv)
@@ -454,13 +464,16 @@ int fr_cli_compare(int argc, char **argv)
             return fr_cli_fail(&e);
         }
     }
+    print_kernel_line(stdout);
     printf("%s, W%d, %d it/unit, seed %llu\n", m.meta.name, c.bits, c.iters, (unsigned long long)c.seed);
-    printf("%-3s %-26s | %10s | %10s %7s | %10s %7s\n", "#", "unit", "RTN loss", "AdaRound", "aggr%", "FlexRound",
-           "aggr%");
+    /* aggr% = rounded beyond the two nearest grid points; clip% = clipped at a grid end (fr_qclass) */
+    printf("%-3s %-26s | %10s %7s | %10s %7s %7s | %10s %7s %7s\n", "#", "unit", "RTN loss", "clip%", "AdaRound", "aggr%",
+           "clip%", "FlexRound", "aggr%", "clip%");
     for (int k = 0; k < res[0]->n_units; k++)
-        printf("%-3d %-26.26s | %10.4g | %10.4g %7.2f | %10.4g %7.2f\n", k, res[0]->units[k]->name,
-               res[0]->units[k]->loss_after, res[1]->units[k]->loss_after, 100 * res[1]->units[k]->aggressive,
-               res[2]->units[k]->loss_after, 100 * res[2]->units[k]->aggressive);
+        printf("%-3d %-26.26s | %10.4g %7.2f | %10.4g %7.2f %7.2f | %10.4g %7.2f %7.2f\n", k, res[0]->units[k]->name,
+               res[0]->units[k]->loss_after, 100 * res[0]->units[k]->clipped, res[1]->units[k]->loss_after,
+               100 * res[1]->units[k]->aggressive, 100 * res[1]->units[k]->clipped, res[2]->units[k]->loss_after,
+               100 * res[2]->units[k]->aggressive, 100 * res[2]->units[k]->clipped);
     printf("top-1: FP %.2f%% | RTN %.2f%% | AdaRound %.2f%% | FlexRound %.2f%%\n", 100 * res[0]->acc_fp,
            100 * res[0]->acc_q, 100 * res[1]->acc_q, 100 * res[2]->acc_q);
     int rc = 0;
@@ -487,7 +500,7 @@ typedef struct side_col {
     char title[160];
     int n, first_block;   /* first_block: index of the first "block:" unit, -1 if none */
     char **name;
-    double *aggr, mean_blocks;
+    double *aggr, *clip, mean_blocks;
 } side_col;
 
 static void side_add(side_col *c, const char *model, int bits, const fr_snapshot *s)
@@ -496,12 +509,14 @@ static void side_add(side_col *c, const char *model, int bits, const fr_snapshot
     c->n = s->n_units;
     c->name = fr_xcalloc((size_t)c->n + 1, sizeof *c->name);
     c->aggr = fr_xcalloc((size_t)c->n + 1, sizeof *c->aggr);
+    c->clip = fr_xcalloc((size_t)c->n + 1, sizeof *c->clip);
     c->first_block = -1;
     double sum = 0;
     int nb = 0;
     for (int u = 0; u < c->n; u++) {
         c->name[u] = fr_xstrdup(s->units[u]->name);
         c->aggr[u] = s->units[u]->aggressive;
+        c->clip[u] = s->units[u]->clipped;
         if (strncmp(c->name[u], "block:", 6) == 0) {
             if (c->first_block < 0) c->first_block = u;
             sum += c->aggr[u];
@@ -516,29 +531,31 @@ static void side_free(side_col *c)
     for (int u = 0; u < c->n; u++) free(c->name[u]);
     free(c->name);
     free(c->aggr);
+    free(c->clip);
 }
 
 static void side_print(FILE *f, const side_col *c, int nc)
 {
     fprintf(f, "\nFlexRound aggressive rounding side by side (%% of weights moved past the two nearest grid "
-            "points, per unit in network order)\n\n| |");
-    for (int k = 0; k < nc; k++) fprintf(f, " %s unit | aggr %% |", c[k].title);
+            "points; clip = %% clipped at a grid end, not counted as aggressive; per unit in network order)\n\n| |");
+    for (int k = 0; k < nc; k++) fprintf(f, " %s unit | aggr %% | clip %% |", c[k].title);
     fprintf(f, "\n|---|");
-    for (int k = 0; k < nc; k++) fprintf(f, "---|---|");
+    for (int k = 0; k < nc; k++) fprintf(f, "---|---|---|");
     fprintf(f, "\n| **first block** |");
     for (int k = 0; k < nc; k++) {
-        if (c[k].first_block < 0) fprintf(f, " - | - |");
-        else fprintf(f, " %s | **%.2f** |", c[k].name[c[k].first_block], 100 * c[k].aggr[c[k].first_block]);
+        if (c[k].first_block < 0) fprintf(f, " - | - | - |");
+        else fprintf(f, " %s | **%.2f** | %.2f |", c[k].name[c[k].first_block], 100 * c[k].aggr[c[k].first_block],
+                     100 * c[k].clip[c[k].first_block]);
     }
     fprintf(f, "\n| **mean over blocks** |");
-    for (int k = 0; k < nc; k++) fprintf(f, " | **%.2f** |", 100 * c[k].mean_blocks);
+    for (int k = 0; k < nc; k++) fprintf(f, " | **%.2f** | |", 100 * c[k].mean_blocks);
     int rows = 0;
     for (int k = 0; k < nc; k++) rows = c[k].n > rows ? c[k].n : rows;
     for (int u = 0; u < rows; u++) {
         fprintf(f, "\n| %d |", u);
         for (int k = 0; k < nc; k++) {
-            if (u < c[k].n) fprintf(f, " %s | %.2f |", c[k].name[u], 100 * c[k].aggr[u]);
-            else fprintf(f, " | |");
+            if (u < c[k].n) fprintf(f, " %s | %.2f | %.2f |", c[k].name[u], 100 * c[k].aggr[u], 100 * c[k].clip[u]);
+            else fprintf(f, " | | |");
         }
     }
     fprintf(f, "\n");
@@ -573,8 +590,10 @@ int fr_cli_report(int argc, char **argv)
     char *detail = NULL;
     size_t dlen = 0;
     FILE *dm = open_memstream(&detail, &dlen);
-    printf("| model | bits | FP top-1 | RTN | AdaRound | FlexRound | aggressive %% Ada / Flex (mean over units) |\n");
-    printf("|---|---|---|---|---|---|---|\n");
+    print_kernel_line(stdout);
+    printf("\n| model | bits | FP top-1 | RTN | AdaRound | FlexRound | aggressive %% Ada / Flex (mean over units) | "
+           "clipped %% RTN / Ada / Flex |\n");
+    printf("|---|---|---|---|---|---|---|---|\n");
     int rc = 0;
     for (int f = 0; f < nf && !rc; f++)
         for (int b = 0; b < nb && !rc; b++) {
@@ -588,7 +607,7 @@ int fr_cli_report(int argc, char **argv)
             if (fr_run_config_check(&c, &e)) { rc = fr_cli_fail(&e); break; }
             fr_model m;
             if (fr_cli_load(files[f], &m)) { rc = 2; break; }
-            double acc[3] = {0}, agg[3] = {0}, fp = 0;
+            double acc[3] = {0}, agg[3] = {0}, clp[3] = {0}, fp = 0;
             fr_snapshot *keep[3] = {0};
             for (int k = 0; k < FR_METHOD__COUNT && !rc; k++) {
                 c.method = (fr_method)k;
@@ -597,25 +616,28 @@ int fr_cli_report(int argc, char **argv)
                 if (!s) { rc = fr_cli_fail(&e); break; }
                 acc[k] = s->acc_q;
                 fp = s->acc_fp;
-                double a = 0;
-                for (int u = 0; u < s->n_units; u++) a += s->units[u]->aggressive;
+                double a = 0, cl = 0;
+                for (int u = 0; u < s->n_units; u++) { a += s->units[u]->aggressive; cl += s->units[u]->clipped; }
                 agg[k] = s->n_units ? a / s->n_units : 0;
+                clp[k] = s->n_units ? cl / s->n_units : 0;
                 keep[k] = s;
             }
             if (!rc) {
-                printf("| %s | W%d | %.2f | %.2f | %.2f | %.2f | %.2f / %.2f |\n", m.meta.name, c.bits, 100 * fp,
-                       100 * acc[0], 100 * acc[1], 100 * acc[2], 100 * agg[1], 100 * agg[2]);
+                printf("| %s | W%d | %.2f | %.2f | %.2f | %.2f | %.2f / %.2f | %.2f / %.2f / %.2f |\n", m.meta.name, c.bits,
+                       100 * fp, 100 * acc[0], 100 * acc[1], 100 * acc[2], 100 * agg[1], 100 * agg[2], 100 * clp[0],
+                       100 * clp[1], 100 * clp[2]);
                 fflush(stdout);
-                fprintf(dm, "\n%s, W%d, %d it/unit: per-unit reconstruction loss and aggressive rounding (%% of weights "
-                        "moved past the two nearest grid points)\n\n| unit | bits | loss RTN | loss AdaRound | loss FlexRound | "
-                        "aggr %% AdaRound | aggr %% FlexRound |\n|---|---|---|---|---|---|---|\n", m.meta.name, c.bits,
-                        c.iters);
+                fprintf(dm, "\n%s, W%d, %d it/unit: per-unit reconstruction loss, aggressive rounding (%% of weights "
+                        "moved past the two nearest grid points) and clipping (%% pinned at a grid end)\n\n| unit | bits | "
+                        "loss RTN | loss AdaRound | loss FlexRound | aggr %% AdaRound | aggr %% FlexRound | clip %% RTN | "
+                        "clip %% FlexRound |\n|---|---|---|---|---|---|---|---|---|\n", m.meta.name, c.bits, c.iters);
                 for (int u = 0; u < keep[0]->n_units; u++) {
                     char bt[16];
-                    fr_unit_view_bits_text(keep[2]->units[u], bt, sizeof bt);
-                    fprintf(dm, "| %s | %s | %.4g | %.4g | %.4g | %.2f | %.2f |\n", keep[0]->units[u]->name, bt,
+                    fr_unit_view_bits_text(keep[2]->units[u], bt, sizeof bt);   /* first/last layers at 8 */
+                    fprintf(dm, "| %s | %s | %.4g | %.4g | %.4g | %.2f | %.2f | %.2f | %.2f |\n", keep[0]->units[u]->name, bt,
                             keep[0]->units[u]->loss_after, keep[1]->units[u]->loss_after, keep[2]->units[u]->loss_after,
-                            100 * keep[1]->units[u]->aggressive, 100 * keep[2]->units[u]->aggressive);
+                            100 * keep[1]->units[u]->aggressive, 100 * keep[2]->units[u]->aggressive,
+                            100 * keep[0]->units[u]->clipped, 100 * keep[2]->units[u]->clipped);
                 }
                 if (ncol < (int)(sizeof cols / sizeof cols[0])) side_add(&cols[ncol++], m.meta.name, c.bits, keep[2]);
             }

@@ -429,7 +429,10 @@ static void on_fatal(int sig)
 static void install_fatal(int sig)
 {
     struct sigaction sa, old;
-    if (sigaction(sig, NULL, &old) != 0 || old.sa_handler == SIG_IGN) return;   /* nohup, `trap '' PIPE` */
+    if (sigaction(sig, NULL, &old) != 0) return;
+    /* Ignored stays ignored (nohup, `trap '' PIPE`); another handler stays too (a sanitizer's
+     * SEGV reporter): only the default action is replaced. */
+    if ((old.sa_flags & SA_SIGINFO) || (old.sa_handler != SIG_DFL && old.sa_handler != on_fatal)) return;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fatal;
     sigemptyset(&sa.sa_mask);

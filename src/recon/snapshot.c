@@ -4,13 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "frtui/common.h"
-
-static const char *const method_names[FR_METHOD__COUNT] = {"rtn", "adaround", "flexround"};
-
-const char *fr_method_name(fr_method m) { return (unsigned)m < FR_METHOD__COUNT ? method_names[m] : "?"; }
 
 void fr_unit_view_bits(const fr_unit_view *u, int *lo, int *hi)
 {
@@ -29,13 +24,6 @@ void fr_unit_view_bits_text(const fr_unit_view *u, char *buf, size_t n)
     fr_unit_view_bits(u, &lo, &hi);
     if (lo == hi) snprintf(buf, n, "W%d", lo);
     else snprintf(buf, n, "W%d/W%d", lo, hi);
-}
-
-int fr_method_from_name(const char *s)
-{
-    for (int i = 0; i < FR_METHOD__COUNT; i++)
-        if (strcasecmp(s, method_names[i]) == 0) return i;
-    return -1;
 }
 
 void fr_unit_view_retain(fr_unit_view *u)

@@ -182,7 +182,7 @@ void fr_plot_loss_range(const float *loss, int n, int a, int b, int logy, double
     *yhi = logy ? pow(10, hi) : hi;
 }
 
-int fr_plot_point_class(float shift) { return fabsf(shift) > 1.0f ? FR_PCLASS_AGGRESSIVE : FR_PCLASS_INSIDE; }
+int fr_plot_point_class(float shift) { return fabsf(shift) > 1.0f ? FR_WC_AGGRESSIVE : FR_WC_INSIDE; }
 
 
 /* k-th smallest of a[0..n) (Hoare quickselect; reorders a). */
@@ -230,6 +230,18 @@ float fr_plot_nice_range(float r)
 void fr_plot_scatter_range(const float *x, const float *y, int64_t n, int abs_x, float *xmax, float *ymax)
 {
     float xm = fr_plot_quantile_abs(x, n, 0.999, 0), ym = fr_plot_quantile_abs(y, n, 0.999, 0);
+    *xmax = xm > 0 ? xm * 1.05f : 1;
+    *ymax = ym > 0 ? ym * 1.1f : 1;
+}
+
+void fr_plot_scatter_range_all(const float *x, const float *y, int64_t n, float *xmax, float *ymax)
+{
+    float xm = 0, ym = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i])) continue;
+        xm = fmaxf(xm, fabsf(x[i]));
+        ym = fmaxf(ym, fabsf(y[i]));
+    }
     *xmax = xm > 0 ? xm * 1.05f : 1;
     *ymax = ym > 0 ? ym * 1.1f : 1;
 }

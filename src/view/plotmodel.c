@@ -68,7 +68,7 @@ static void series_of(fr_plot_model *m, fr_plot_series *se, const float *x, cons
     memset(se->class_count, 0, sizeof se->class_count);
     for (int64_t i = 0; i < n; i++) {
         int c = se->cls ? se->cls[i] : fr_plot_point_class(y[i]);
-        if (c >= 0 && c < FR_PCLASS__COUNT) se->class_count[c]++;
+        if (c >= 0 && c < FR_WC__COUNT) se->class_count[c]++;
     }
 }
 
@@ -79,7 +79,10 @@ static void scatter_ranges(fr_plot_model *m)
         const fr_plot_series *se = &m->series[k];
         if (!se->n) continue;
         float ax, ay;
-        fr_plot_scatter_range(se->x, se->y, se->n, m->abs_x, &ax, &ay);
+        /* with the quantizer's classes the axes reach the largest |W| and |shift|: the clipped
+         * and aggressive weights the lesson is about are drawn where they are */
+        if (se->cls) fr_plot_scatter_range_all(se->x, se->y, se->n, &ax, &ay);
+        else fr_plot_scatter_range(se->x, se->y, se->n, m->abs_x, &ax, &ay);
         xm = fmaxf(xm, ax);
         ym = fmaxf(ym, ay);
     }
@@ -146,7 +149,7 @@ int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *v
         m->abs_x = st->scatter_abs != 0;
         m->band = m->y_is_units = 1;
         m->n_series = 1;
-        series_of(m, &m->series[0], lv->w, lv->shift, NULL /* lv->cls */, lv->n, m->abs_x);
+        series_of(m, &m->series[0], lv->w, lv->shift, lv->cls, lv->n, m->abs_x);
         scatter_ranges(m);
         snprintf(m->xlabel, sizeof m->xlabel, "%s", m->abs_x ? "|W|" : "W");
         snprintf(m->ylabel, sizeof m->ylabel, "rounding shift (grid units)");
@@ -164,7 +167,7 @@ int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *v
             const fr_layer_view *L = fr_view_layer(mu, layer);
             snprintf(se->title, sizeof se->title, "%s", mname[k]);
             se->loss = mu ? mu->loss_after : NAN;
-            if (L && L->w && L->shift) series_of(m, se, L->w, L->shift, NULL /* L->cls */, L->n, 1);
+            if (L && L->w && L->shift) series_of(m, se, L->w, L->shift, L->cls, L->n, 1);
         }
         scatter_ranges(m);
         snprintf(m->xlabel, sizeof m->xlabel, "|W|");
