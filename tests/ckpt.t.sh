@@ -66,7 +66,7 @@ qeval=$("$BIN" eval "$T/q.frm" 2>/dev/null | sed -n 's/.*top-1 \([0-9.]*\)%.*/\1
 [ -s "$T/q.safetensors" ] && head -c 40 "$T/q.safetensors" | tail -c 32 | grep -q '__metadata__' && ok || bad "safetensors header"
 
 # 5. export-png of every view (compare needs a compare run: exit 2)
-unit=$(awk '$1 == "0" {print $2; exit}' "$T/full.out")
+unit=$(awk '$1 == "1" {print $2; exit}' "$T/full.out")   # the run table counts units from 1
 for v in heatmap scatter loss hist; do
     "$BIN" export-png "$T/full.frc" --unit "$unit" --view $v -o "$T/$v.png" >/dev/null 2>"$T/err" &&
         [ "$(head -c 4 "$T/$v.png" | tail -c 3)" = "PNG" ] && ok || bad "export-png $v: $(cat "$T/err")"

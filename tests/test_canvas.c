@@ -185,7 +185,7 @@ static void test_ema(void)
     fr_canvas c1, c2;
     fr_canvas_init(&c1, 40, 10, 1);
     fr_canvas_init(&c2, 90, 10, 1);
-    fr_loss_opts o = {0, 1, 0, 0, 0.9, 0};
+    fr_loss_opts o = {0, 1, 0, 0, 0.9, 0, 0, 0, NULL};
     fr_plot_loss(&c1, (fr_rect){0, 0, 40, 10}, a, 1000, 1000, &o);
     fr_plot_loss(&c2, (fr_rect){0, 0, 90, 10}, a, 1000, 1000, &o);
     int ema1 = 0, ema2 = 0;
@@ -195,7 +195,7 @@ static void test_ema(void)
     fr_canvas_free(&c1);
     fr_canvas_free(&c2);
     int wa, wb;
-    fr_loss_opts z = {0, 1, 2, 0, 0.9, 0};
+    fr_loss_opts z = {0, 1, 2, 0, 0.9, 0, 0, 0, NULL};
     fr_plot_loss_window(600, 1000, &z, &wa, &wb);
     FR_CHECK(wb == 600 && wa == 350);                 /* follow tail with a quarter window */
     z.follow = 0;

@@ -1,6 +1,7 @@
 /* test_png.c — PNG I/O, raster text, font file agreement, resize, and every plot type.
  * Sample plots are left in /tmp/frtui_png_test/ for eyeballing. */
 #include "frtui/png.h"
+#include "frtui/plot.h"
 #include "frtui/pngplot.h"
 #include "frtui/qdefs.h"
 #include "frtui/raster.h"
@@ -429,42 +430,42 @@ static void test_resize(void)
 static void test_ticks_and_format(void)
 {
     char b[32];
-    fr_pngplot_format_num(1e-3, 0, b, sizeof b);     FR_CHECKF(!strcmp(b, "1e-3"), "%s", b);
-    fr_pngplot_format_num(1e-3, 1e-3, b, sizeof b);  FR_CHECKF(!strcmp(b, "1e-3"), "%s", b);
-    fr_pngplot_format_num(2.5e-4, 5e-5, b, sizeof b); FR_CHECKF(!strcmp(b, "2.5e-4"), "%s", b);
-    fr_pngplot_format_num(120000, 0, b, sizeof b);   FR_CHECKF(!strcmp(b, "1.2e5"), "%s", b);
-    fr_pngplot_format_num(0.0, 0.1, b, sizeof b);    FR_CHECKF(!strcmp(b, "0"), "%s", b);
-    fr_pngplot_format_num(0.5, 0.1, b, sizeof b);    FR_CHECKF(!strcmp(b, "0.5"), "%s", b);
-    fr_pngplot_format_num(0.25, 0.05, b, sizeof b);  FR_CHECKF(!strcmp(b, "0.25"), "%s", b);
-    fr_pngplot_format_num(1500, 500, b, sizeof b);   FR_CHECKF(!strcmp(b, "1500"), "%s", b);
-    fr_pngplot_format_num(-2, 0.5, b, sizeof b);     FR_CHECKF(!strcmp(b, "-2.0"), "%s", b);
-    fr_pngplot_format_num(1e-17, 0.2, b, sizeof b);  FR_CHECKF(!strcmp(b, "0"), "%s", b);
-    fr_pngplot_format_num(0.002, 1e-3, b, sizeof b); FR_CHECKF(!strcmp(b, "2e-3"), "%s", b);
-    fr_pngplot_format_num(0.0123, 1e-4, b, sizeof b); FR_CHECKF(!strcmp(b, "0.0123"), "%s", b);
+    fr_plot_fmt_step(1e-3, 0, b, sizeof b);     FR_CHECKF(!strcmp(b, "1e-3"), "%s", b);
+    fr_plot_fmt_step(1e-3, 1e-3, b, sizeof b);  FR_CHECKF(!strcmp(b, "1e-3"), "%s", b);
+    fr_plot_fmt_step(2.5e-4, 5e-5, b, sizeof b); FR_CHECKF(!strcmp(b, "2.5e-4"), "%s", b);
+    fr_plot_fmt_step(120000, 0, b, sizeof b);   FR_CHECKF(!strcmp(b, "1.2e5"), "%s", b);
+    fr_plot_fmt_step(0.0, 0.1, b, sizeof b);    FR_CHECKF(!strcmp(b, "0"), "%s", b);
+    fr_plot_fmt_step(0.5, 0.1, b, sizeof b);    FR_CHECKF(!strcmp(b, "0.5"), "%s", b);
+    fr_plot_fmt_step(0.25, 0.05, b, sizeof b);  FR_CHECKF(!strcmp(b, "0.25"), "%s", b);
+    fr_plot_fmt_step(1500, 500, b, sizeof b);   FR_CHECKF(!strcmp(b, "1500"), "%s", b);
+    fr_plot_fmt_step(-2, 0.5, b, sizeof b);     FR_CHECKF(!strcmp(b, "-2.0"), "%s", b);
+    fr_plot_fmt_step(1e-17, 0.2, b, sizeof b);  FR_CHECKF(!strcmp(b, "0"), "%s", b);
+    fr_plot_fmt_step(0.002, 1e-3, b, sizeof b); FR_CHECKF(!strcmp(b, "2e-3"), "%s", b);
+    fr_plot_fmt_step(0.0123, 1e-4, b, sizeof b); FR_CHECKF(!strcmp(b, "0.0123"), "%s", b);
 
     double t[32], st;
-    int n = fr_pngplot_nice_ticks(0, 1, 6, t, 32, &st);
+    int n = fr_plot_nice_ticks(0, 1, 6, t, 32, &st);
     FR_CHECK(n == 6 && st == 0.2 && t[0] == 0 && fabs(t[5] - 1) < 1e-12);
-    n = fr_pngplot_nice_ticks(-0.31, 0.29, 5, t, 32, &st);
+    n = fr_plot_nice_ticks(-0.31, 0.29, 5, t, 32, &st);
     FR_CHECK(st == 0.2 && n == 3 && fabs(t[0] + 0.2) < 1e-12 && t[1] == 0);
-    n = fr_pngplot_nice_ticks(3, 3, 5, t, 32, &st);
+    n = fr_plot_nice_ticks(3, 3, 5, t, 32, &st);
     FR_CHECK(n == 1 && t[0] == 3);
-    n = fr_pngplot_nice_ticks(0, 1e6, 3, t, 2, &st);
+    n = fr_plot_nice_ticks(0, 1e6, 3, t, 2, &st);
     FR_CHECK(n == 2);   /* cap respected */
-    n = fr_pngplot_nice_ticks(0, NAN, 3, t, 32, &st);
+    n = fr_plot_nice_ticks(0, NAN, 3, t, 32, &st);
     FR_CHECK(n == 0);
 }
 
 static void test_ema(void)
 {
     float v[5] = { 2, 2, 2, 2, 2 }, o[5];
-    fr_pngplot_ema(v, 5, 0.9f, o);
+    fr_plot_ema(v, 5, 0.9f, o);
     FR_CHECK_NEAR(o[0], 2, 1e-6);
     FR_CHECK_NEAR(o[4], 2, 1e-6);   /* debiasing removes the pull towards 0 */
     float w[3] = { 1, NAN, 2 }, p[3];
-    fr_pngplot_ema(w, 3, 0.5f, p);
+    fr_plot_ema(w, 3, 0.5f, p);
     FR_CHECK_NEAR(p[0], 1, 1e-6);
-    FR_CHECK(isnan(p[1]));
+    FR_CHECK_NEAR(p[1], 1, 1e-6);   /* one EMA for screen and PNG: a gap repeats the last value */
     FR_CHECK_NEAR(p[2], 1.25 / 0.75, 1e-6);
 }
 
@@ -500,7 +501,7 @@ static void test_heatmap(void)
     for (int i = 0; i < R * C; i++) s[i] = 1.0f;
     s[3 * C + 4] = 2.0f;
     s[5 * C + 6] = 0.5f;
-    fr_heatmap_in in = { s, R, C, 0, "test / conv1 / FlexRound / W4 / it 100", NULL, NULL };
+    fr_heatmap_in in = { s, R, C, 0, "test / conv1 / FlexRound / W4 / it 100", NULL, NULL, 0, 0, NULL };
     fr_raster r;
     fr_plot_geom g;
     fr_err e = { 0 };
@@ -535,7 +536,7 @@ static void test_heatmap(void)
     for (int i = 0; i < 2 * WC; i++) big[i] = 1.0f;
     big[WC + 8999] = 3.0f;   /* row 1, last column: must survive downsampling */
     big[5] = -1.0f;          /* invalid: drawn black */
-    fr_heatmap_in wide = { big, 2, WC, 0, "wide", NULL, NULL };
+    fr_heatmap_in wide = { big, 2, WC, 0, "wide", NULL, NULL, 0, 0, NULL };
     FR_CHECK(fr_pngplot_render_heatmap(&r, &wide, &g, &e) == FR_OK);
     FR_CHECK(g.down == 3 && g.cell == 1 && g.w == 3000 && g.h >= 40);
     fr_rgb last = fr_raster_get(&r, g.x0 + 8999 / 3, g.y0 + 0);
@@ -552,7 +553,7 @@ static void test_heatmap(void)
     fr_rng rng;
     fr_rng_seed(&rng, 5);
     for (int i = 0; i < R2 * C2; i++) s2[i] = expf(0.12f * fr_rng_normal(&rng) * (1 + (i / C2) / 32.0f));
-    fr_heatmap_in in2 = { s2, R2, C2, 0, "resnet-tiny / layer2.0.conv1 / FlexRound / W3 / it 5000", NULL, NULL };
+    fr_heatmap_in in2 = { s2, R2, C2, 0, "resnet-tiny / layer2.0.conv1 / FlexRound / W3 / it 5000", NULL, NULL, 0, 0, NULL };
     char path[256];
     outpath(path, sizeof path, "heatmap_conv.png");
     FR_CHECKF(fr_pngplot_heatmap(path, &in2, &e) == FR_OK, "%s", e.msg);
@@ -560,7 +561,7 @@ static void test_heatmap(void)
     /* A flat 10 x 784 classifier layer is stretched vertically rather than a 10-pixel strip. */
     float *s3 = malloc(sizeof(float) * 10 * 784);
     for (int i = 0; i < 10 * 784; i++) s3[i] = expf(0.08f * fr_rng_normal(&rng));
-    fr_heatmap_in in3 = { s3, 10, 784, 0.25f, "mlp / fc3 / FlexRound / W4 / it 5000", NULL, NULL };
+    fr_heatmap_in in3 = { s3, 10, 784, 0.25f, "mlp / fc3 / FlexRound / W4 / it 5000", NULL, NULL, 0, 0, NULL };
     FR_CHECK(fr_pngplot_render_heatmap(&r, &in3, &g, &e) == FR_OK);
     FR_CHECK(g.cell == 1 && g.cell_h == 12 && g.w == 784 && g.h == 120);
     check_png_roundtrip(&r, "heatmap_flat.png");
@@ -600,7 +601,7 @@ static void test_scatter(void)
     for (int k = 0; k < 3; k++) make_shifts(&g, x[k], y[k], N, k);
     x[2][0] = 0.3f; y[2][0] = 2.5f;   /* a known outlier */
     x[2][1] = 0.05f; y[2][1] = 0.3f;  /* a known in-band point */
-    fr_scatter_in in = { x[2], y[2], N, "test / fc1 / FlexRound / W4 / it 100", NULL, NULL, 0, 0, 0, 0, 0, NULL };
+    fr_scatter_in in = { x[2], y[2], N, "test / fc1 / FlexRound / W4 / it 100", NULL, NULL, 0, 0, 0, 0, 0, NULL, 0 };
     fr_raster r;
     fr_plot_geom gm;
     fr_err e = { 0 };
@@ -644,9 +645,9 @@ static void test_scatter(void)
     fr_raster_free(&r);
 
     fr_scatter_in p[3] = {
-        { x[0], y[0], N, "RTN", NULL, NULL, 0, 0, 0, 0, 0, NULL },
-        { x[1], y[1], N, "AdaRound", NULL, NULL, 0, 0, 0, 0, 0, NULL },
-        { x[2], y[2], N, "FlexRound", NULL, NULL, 0, 0, 0, 0, 0, NULL },
+        { x[0], y[0], N, "RTN", NULL, NULL, 0, 0, 0, 0, 0, NULL, 0 },
+        { x[1], y[1], N, "AdaRound", NULL, NULL, 0, 0, 0, 0, 0, NULL, 0 },
+        { x[2], y[2], N, "FlexRound", NULL, NULL, 0, 0, 0, 0, 0, NULL, 0 },
     };
     fr_plot_geom g3[3];
     FR_CHECK(fr_pngplot_render_compare(&r, p, "test / fc1 / W4 / it 100", g3, &e) == FR_OK);
@@ -670,14 +671,14 @@ static void test_loss(void)
         l[i] = 0.02f + 0.4f * expf(-i / 300.0f) * (1 + 0.3f * fr_rng_normal(&g));
     }
     l[100] = NAN;
-    fr_loss_in in = { l, it, N, 0.9f, 0, "test / fc1 / FlexRound / W4 / loss", NULL };
+    fr_loss_in in = { l, it, N, 0.9f, 0, "test / fc1 / FlexRound / W4 / loss", NULL, NULL, 0, 0, 0, 0, 0, 0 };
     fr_raster r;
     fr_plot_geom gm;
     fr_err e = { 0 };
     FR_CHECK(fr_pngplot_render_loss(&r, &in, &gm, &e) == FR_OK);
     FR_CHECK(gm.xmin == 10 && gm.xmax == 10 * N);
     float ema[N];
-    fr_pngplot_ema(l, N, 0.9f, ema);
+    fr_plot_ema(l, N, 0.9f, ema);
     fr_rgb c = fr_raster_get(&r, fr_plot_geom_px(&gm, it[N - 1]), fr_plot_geom_py(&gm, ema[N - 1]));
     FR_CHECKF(c.r == 31 && c.g == 119 && c.b == 180, "%d,%d,%d", c.r, c.g, c.b);   /* EMA line */
     FR_CHECK(count_dark_in_rows(&r, gm.title_y0, gm.title_y1) > 100);

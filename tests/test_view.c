@@ -7,8 +7,11 @@
 
 #include "fr_test.h"
 #include "frtui/plot.h"
+#include "frtui/plotmodel.h"
+#include "frtui/pngplot.h"
 #include "frtui/view.h"
 #include "view_fixture.h"
+#include "../src/view/view_impl.h"
 
 static fr_snapshot *S;
 
@@ -376,6 +379,195 @@ static void test_mouse_and_smoothing(void)
     fr_ui_free(&ui);
 }
 
+
+/* What you see is what you export (issue 12 §3): for every view, the model the panel draws
+ * from and the model `e` hands to the PNG renderer are the same (ranges, smoothing, axes,
+ * classes, window), and the PNG renderer draws exactly those ranges. */
+static void same_model(const fr_plot_model *a, const fr_plot_model *b, const char *view)
+{
+    FR_CHECKF(a->kind == b->kind && a->logy == b->logy && a->abs_x == b->abs_x && a->band == b->band, "%s", view);
+    FR_CHECKF(a->xmin == b->xmin && a->xmax == b->xmax && a->ymin == b->ymin && a->ymax == b->ymax,
+              "%s: ranges [%g,%g]x[%g,%g] vs [%g,%g]x[%g,%g]", view, a->xmin, a->xmax, a->ymin, a->ymax, b->xmin,
+              b->xmax, b->ymin, b->ymax);
+    FR_CHECKF(a->smooth == b->smooth && a->win_a == b->win_a && a->win_b == b->win_b && a->n_loss == b->n_loss, "%s", view);
+    if (a->n_loss) FR_CHECKF(a->ema[a->n_loss - 1] == b->ema[b->n_loss - 1], "%s: EMA", view);
+    FR_CHECKF(a->n_series == b->n_series, "%s", view);
+    for (int k = 0; k < a->n_series; k++) {
+        FR_CHECKF(a->series[k].n == b->series[k].n && a->series[k].cls == b->series[k].cls, "%s series %d", view, k);
+        for (int c = 0; c < FR_WC__COUNT; c++)
+            FR_CHECKF(a->series[k].class_count[c] == b->series[k].class_count[c], "%s series %d class %d", view, k, c);
+    }
+    FR_CHECKF(a->rows == b->rows && a->cols == b->cols && a->r0 == b->r0 && a->c0 == b->c0 && a->heat_mode == b->heat_mode &&
+                  a->heat_range == b->heat_range,
+              "%s: heatmap window %dx%d@%d,%d vs %dx%d@%d,%d", view, a->rows, a->cols, a->r0, a->c0, b->rows, b->cols, b->r0,
+              b->c0);
+}
+
+static void export_matches(fr_ui *ui, int focus, const char *keys, const char *view)
+{
+    fr_canvas c;
+    fr_canvas_init(&c, 160, 48, 1);
+    fr_view_out o;
+    key(ui, S, keys, &o);
+    ui->focus = focus;
+    fr_view_render(ui, S, &c);
+    fr_view_key(ui, S, 'e', &o);
+    FR_CHECKF(o.export_view && strcmp(o.export_view, view) == 0, "%s: export of %s", view, o.export_view);
+    fr_plot_model shown, exported;
+    fr_err e = {0};
+    FR_CHECKF(fr_view_panel_model(ui, S, view, &shown, &e) == FR_OK, "%s: %s", view, e.msg);
+    FR_CHECKF(fr_plot_model_build(S, o.export_unit, o.export_layer, o.export_view, &o.export_state, &exported, &e) == FR_OK,
+              "%s: %s", view, e.msg);
+    same_model(&shown, &exported, view);
+    /* the pixel renderer draws the model's ranges, not its own */
+    fr_raster r;
+    fr_plot_geom g[3];
+    FR_CHECKF(fr_plot_model_render_png(&r, &exported, g, &e) == FR_OK, "%s: %s", view, e.msg);
+    if (exported.kind != FR_PLOT_HEAT && exported.kind != FR_PLOT_HIST)
+        FR_CHECKF(g[0].xmin == exported.xmin && g[0].xmax == exported.xmax && g[0].ymin == exported.ymin &&
+                      g[0].ymax == exported.ymax && g[0].logy == exported.logy,
+                  "%s: PNG axes [%g,%g]x[%g,%g] log %d", view, g[0].xmin, g[0].xmax, g[0].ymin, g[0].ymax, g[0].logy);
+    if (exported.kind == FR_PLOT_HEAT) FR_CHECK(g[0].xmax == exported.cols && g[0].ymax == exported.rows);
+    fr_raster_free(&r);
+    fr_plot_model_free(&shown);
+    fr_plot_model_free(&exported);
+    fr_canvas_free(&c);
+}
+
+static void test_export_is_the_panel(void)
+{
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    /* loss of the running unit: linear axis, the user's smoothing 0.98, zoomed window */
+    export_matches(&ui, FR_L_LOSS, "}<Tab>+", "loss");
+    FR_CHECK(!ui.loss_logy && ui.smooth == 0.98 && ui.loss_zoom == 1);
+    fr_plot_model m;
+    fr_err e = {0};
+    fr_view_out o;
+    fr_view_key(&ui, S, 'e', &o);
+    FR_CHECK(fr_plot_model_build(S, o.export_unit, o.export_layer, "loss", &o.export_state, &m, &e) == FR_OK);
+    FR_CHECK(!m.logy && m.smooth == 0.98 && m.win_b - m.win_a == 500);   /* not log-y, not EMA 0.9, not all 1000 */
+    fr_plot_model_free(&m);
+    export_matches(&ui, FR_L_LOSS, "y", "loss");                   /* and log when the panel is log */
+    export_matches(&ui, FR_L_SCATTER, "", "scatter");
+    export_matches(&ui, FR_L_SCATTER, "a", "scatter");             /* signed W */
+    export_matches(&ui, FR_L_HIST, "", "hist");
+    export_matches(&ui, FR_L_HEAT, "", "heatmap");
+    export_matches(&ui, FR_L_HEAT, "++lljj", "heatmap");           /* the zoomed window */
+    export_matches(&ui, FR_L_HEAT, "vv", "heatmap");               /* another quantity, linear scale */
+    export_matches(&ui, FR_L_SCATTER, "R", "reciprocal");
+    key(&ui, S, "<Esc>", &o);
+    ui.sel_unit = 3;   /* the unit with all three methods */
+    ui.follow_run = 0;
+    export_matches(&ui, FR_L_CMP1, "c", "compare");
+    fr_ui_free(&ui);
+}
+
+/* ---------------------------------------------------------------- issue 13 §3: what ran */
+
+/* Line y (0-based) of a rendered text frame, copied into buf. */
+static const char *frame_line(const char *t, int y, char *buf, size_t n)
+{
+    for (int k = 0; k < y && t; k++) {
+        t = strchr(t, '\n');
+        if (t) t++;
+    }
+    size_t len = t ? strcspn(t, "\n") : 0;
+    if (len >= n) len = n - 1;
+    if (t) memcpy(buf, t, len);
+    buf[len] = 0;
+    return buf;
+}
+
+static void test_shows_what_ran(void)
+{
+    char line[1024];
+    /* real widths: the first and last layers ran at 8 bits; Stats, list and header say so */
+    char *t = render_text(S, 100, 30, 0, 0, "G", 0);
+    FR_CHECKF(strstr(t, "|unit   fc  pending") && strstr(t, "runs   flexround W8, 1000 it"), "%s", t);
+    FR_CHECKF(strstr(t, "fc W8") != NULL, "narrow list marks the 8-bit unit:\n%s", t);
+    free(t);
+    t = render_text(S, 100, 30, 0, 0, "gg", 0);
+    FR_CHECKF(strstr(t, "method flexround W8 1000/") && strstr(t, "layer  conv1 W8"), "%s", t);
+    free(t);
+    t = render_text(S, 160, 48, 0, 0, "", 0);
+    FR_CHECKF(strstr(t, "conv1             W8 ") && strstr(t, "flexround W4/A8, ends W8"), "wide list has a bits column; header names the 8-bit ends:\n%s", t);
+    free(t);
+
+    /* after a FlexRound run, m changes the next run, not the header */
+    fr_method was = S->info.method;
+    S->info.method = FR_METHOD_RTN;   /* what the worker does with FR_CMD_SET_METHOD */
+    t = render_text(S, 120, 30, 0, 0, "m", 0);
+    FR_CHECKF(strstr(frame_line(t, 0, line, sizeof line), "flexround W4") && !strstr(line, " rtn "), "header: %s", line);
+    FR_CHECKF(strstr(frame_line(t, 28, line, sizeof line), "next run: adaround"), "status: %s", line);
+    free(t);
+    S->info.method = was;
+    fr_ui ui;
+    fr_view_out o;
+
+    /* a pending unit shows "pending" and its settings, no invented method, count or RTN 0 */
+    double rtn = S->units[7]->loss_rtn;
+    S->units[7]->loss_rtn = 0;
+    t = render_text(S, 100, 30, 0, 0, "jj", 0);   /* unit 8 of 12, pending */
+    FR_CHECKF(strstr(t, "unit   layer4.0  pending") && !strstr(t, "W4 0/1000") && !strstr(t, "rtn W4") && !strstr(t, "RTN    0"), "%s", t);
+    FR_CHECKF(strstr(t, "pending: will run ") && strstr(t, " flexround W4, 1000 it "), "%s", t);
+    free(t);
+    S->units[7]->loss_rtn = rtn;
+
+    /* paused / finished runs have no rate or ETA; an idle run has no elapsed time */
+    fr_run_status st = S->status;
+    static const fr_run_status quiet[] = {FR_RUN_PAUSED, FR_RUN_DONE};
+    for (int k = 0; k < 2; k++) {
+        S->status = quiet[k];
+        t = render_text(S, 160, 48, 0, 0, "", 0);
+        FR_CHECKF(!strstr(frame_line(t, 0, line, sizeof line), "it/s") && !strstr(line, "ETA"), "%s", line);
+        free(t);
+    }
+    double el = S->elapsed_s;
+    S->status = FR_RUN_IDLE;
+    S->elapsed_s = 123456;   /* a worker that never started measured from boot */
+    t = render_text(S, 160, 48, 0, 0, "", 0);
+    FR_CHECKF(!strstr(t, "elapsed"), "%s", frame_line(t, 46, line, sizeof line));
+    free(t);
+    S->elapsed_s = el;
+
+    /* p / o after DONE: no command, and no "pausing" */
+    S->status = FR_RUN_DONE;
+    fr_ui_init(&ui, 0, 0);
+    fr_view_key(&ui, S, 'p', &o);
+    FR_CHECKF(o.n_cmds == 0 && !strstr(ui.msg, "pausing") && strstr(ui.msg, "finished"), "%s", ui.msg);
+    fr_view_key(&ui, S, 'o', &o);
+    FR_CHECKF(o.n_cmds == 0 && !strstr(ui.msg, "step:") && strstr(ui.msg, "finished"), "%s", ui.msg);
+    S->status = st;
+    /* numbers a person reads count from 1 */
+    key(&ui, S, "ggjjjr", &o);
+    FR_CHECKF(strstr(ui.msg, "Restart unit 4 ") != NULL, "%s", ui.msg);
+    key(&ui, S, "y", &o);
+    FR_CHECKF(o.n_cmds == 1 && o.cmd[0].arg == 3 && strstr(ui.msg, "restarting unit 4"), "%s", ui.msg);
+    fr_ui_free(&ui);
+
+    /* unit names: blocks by their block, cut in the middle, never five "block:laye" */
+    t = render_text(S, 80, 24, 0, 0, "", 0);
+    FR_CHECKF(!strstr(t, "block:") && strstr(t, "layer1.0 ") && strstr(t, "layer1.1 ") && strstr(t, "layer2.0 "), "%s", t);
+    free(t);
+    char b[64];
+    fr_view_fit_middle("layer2.0.conv1", 9, 0, b, sizeof b);
+    FR_CHECKF(strcmp(b, "laye~onv1") == 0, "%s", b);
+    fr_view_fit_middle("layer2.0.conv1", 9, 1, b, sizeof b);
+    FR_CHECKF(strcmp(b, "laye\u2026onv1") == 0, "%s", b);
+    fr_view_unit_label(S, 3, 40, 0, b, sizeof b);
+    FR_CHECKF(strcmp(b, "layer2.0") == 0, "%s", b);
+    /* two blocks that would get the same name keep their full names */
+    char keep[96];
+    snprintf(keep, sizeof keep, "%s", S->units[2]->layers[0].name);
+    snprintf(S->units[2]->layers[0].name, sizeof S->units[2]->layers[0].name, "layer1.0.conv7");
+    snprintf(S->units[2]->layers[1].name, sizeof S->units[2]->layers[1].name, "layer1.0.conv8");
+    fr_view_unit_label(S, 1, 40, 0, b, sizeof b);
+    FR_CHECKF(strcmp(b, "layer1.0.conv1") == 0, "%s", b);
+    snprintf(S->units[2]->layers[0].name, sizeof S->units[2]->layers[0].name, "%s", keep);
+    snprintf(S->units[2]->layers[1].name, sizeof S->units[2]->layers[1].name, "layer1.1.conv2");
+}
+
 int main(void)
 {
     S = fixture_snapshot();
@@ -384,6 +576,8 @@ int main(void)
     FR_RUN(test_commands);
     FR_RUN(test_readonly_and_freeze);
     FR_RUN(test_mouse_and_smoothing);
+    FR_RUN(test_export_is_the_panel);
+    FR_RUN(test_shows_what_ran);
     FR_RUN(test_compare_classes);
     FR_RUN(test_golden);
     FR_RUN(test_bench_helper);

@@ -119,6 +119,25 @@ else
 fi
 if restored main; then ok "q quits and the terminal is restored"; else not_ok "q quits and restores the terminal"; fi
 
+# --- after DONE the screen describes the run that happened (issue 13 §3)
+start done "--iters 100"
+if wait_for " DONE " 300; then
+    if capture | head -1 | grep -q "it/s"; then not_ok "DONE header has no stale it/s"; capture | head -1; else ok "DONE header has no stale it/s and ETA"; fi
+    $T send-keys -t fr m
+    if wait_for "next run: rtn" 30 && capture | head -1 | grep -q "flexround" && ! capture | head -1 | grep -q " rtn "; then
+        ok "m after a FlexRound run changes the status line, not the header"
+    else
+        not_ok "m after DONE: header keeps flexround, status says next run: rtn"; capture | head -1; capture | tail -2
+    fi
+    $T send-keys -t fr p
+    if wait_for "run has finished: nothing to pause" 30 && ! capture | grep -q "pausing"; then ok "p after DONE says the run finished"; else not_ok "p after DONE"; capture | tail -2; fi
+else
+    not_ok "the short run reaches DONE"; capture | head -3
+fi
+$T send-keys -t fr q
+restored done >/dev/null 2>&1
+sleep 0.3   # let the pane settle before the next session replaces it
+
 # --- signals restore the terminal
 for sig in TERM INT; do
     start sig$sig

@@ -75,7 +75,13 @@ static fr_unit_view *fx_unit(const char *name, const char *ops, const char *shap
     float prog = status == FR_UNIT_PENDING ? 0 : (float)iter / iters;
     for (int l = 0; l < n_layers; l++) {
         fr_layer_view *L = &u->layers[l];
-        snprintf(L->name, sizeof L->name, n_layers > 1 ? "%s.conv%d" : "%s", name, l + 1);
+        /* engine naming: a block is called after its first layer ("block:layer1.0.conv1") */
+        if (strncmp(name, "block:", 6) == 0) {
+            const char *dot = strrchr(name, '.');
+            snprintf(L->name, sizeof L->name, "%.*s.conv%d", (int)(dot - name - 6), name + 6, l + 1);
+        } else {
+            snprintf(L->name, sizeof L->name, n_layers > 1 ? "%s.conv%d" : "%s", name, l + 1);
+        }
         L->o = shp[l][0]; L->i = shp[l][1]; L->kh = shp[l][2]; L->kw = shp[l][3];
         L->n = (int64_t)L->o * L->i * L->kh * L->kw;
         L->bits = 4;
@@ -167,14 +173,14 @@ static fr_snapshot *fixture_snapshot(void)
 {
     static const struct { const char *name, *ops, *shape; int nl; int shp[2][4]; } U[12] = {
         {"conv1", "conv+relu", "16x28x28", 1, {{16, 1, 3, 3}}},
-        {"layer1.0", "block: conv,relu,conv,add,relu", "16x28x28", 2, {{16, 16, 3, 3}, {16, 16, 3, 3}}},
-        {"layer1.1", "block: conv,relu,conv,add,relu", "16x28x28", 2, {{16, 16, 3, 3}, {16, 16, 3, 3}}},
-        {"layer2.0", "block: conv,relu,conv,add,relu", "32x14x14", 2, {{32, 16, 3, 3}, {32, 32, 3, 3}}},
-        {"layer2.1", "block: conv,relu,conv,add,relu", "32x14x14", 2, {{32, 32, 3, 3}, {32, 32, 3, 3}}},
-        {"layer3.0", "block: conv,relu,conv,add,relu", "64x7x7", 2, {{64, 32, 3, 3}, {64, 64, 3, 3}}},
-        {"layer3.1", "block: conv,relu,conv,add,relu", "64x7x7", 2, {{64, 64, 3, 3}, {64, 64, 3, 3}}},
-        {"layer4.0", "block: conv,relu,conv,add,relu", "64x4x4", 1, {{64, 64, 3, 3}}},
-        {"layer4.1", "block: conv,relu,conv,add,relu", "64x4x4", 1, {{64, 64, 3, 3}}},
+        {"block:layer1.0.conv1", "block: conv,relu,conv,add,relu", "16x28x28", 2, {{16, 16, 3, 3}, {16, 16, 3, 3}}},
+        {"block:layer1.1.conv1", "block: conv,relu,conv,add,relu", "16x28x28", 2, {{16, 16, 3, 3}, {16, 16, 3, 3}}},
+        {"block:layer2.0.conv1", "block: conv,relu,conv,add,relu", "32x14x14", 2, {{32, 16, 3, 3}, {32, 32, 3, 3}}},
+        {"block:layer2.1.conv1", "block: conv,relu,conv,add,relu", "32x14x14", 2, {{32, 32, 3, 3}, {32, 32, 3, 3}}},
+        {"block:layer3.0.conv1", "block: conv,relu,conv,add,relu", "64x7x7", 2, {{64, 32, 3, 3}, {64, 64, 3, 3}}},
+        {"block:layer3.1.conv1", "block: conv,relu,conv,add,relu", "64x7x7", 2, {{64, 64, 3, 3}, {64, 64, 3, 3}}},
+        {"block:layer4.0.conv1", "block: conv,relu,conv,add,relu", "64x4x4", 1, {{64, 64, 3, 3}}},
+        {"block:layer4.1.conv1", "block: conv,relu,conv,add,relu", "64x4x4", 1, {{64, 64, 3, 3}}},
         {"pool", "avgpool", "64", 1, {{64, 64, 1, 1}}},
         {"fc1", "linear+relu", "64", 1, {{64, 64, 1, 1}}},
         {"fc", "linear", "10", 1, {{10, 64, 1, 1}}},
@@ -203,6 +209,11 @@ static fr_snapshot *fixture_snapshot(void)
         int iter = i < 5 ? 1000 : i == 5 ? 600 : 0;
         s->units[i] = fx_unit(U[i].name, U[i].ops, U[i].shape, U[i].nl, U[i].shp, FR_METHOD_FLEXROUND, status, iter, 1000,
                               1000 + (uint64_t)i);
+    }
+    /* the first and last layers run at 8 bits (first_last_bits), as in a real run */
+    for (int i = 0; i < 12; i += 11) {
+        s->units[i]->bits = 8;
+        for (int l = 0; l < s->units[i]->n_layers; l++) s->units[i]->layers[l].bits = 8;
     }
     /* compare alternatives for unit 3 */
     fr_unit_view *u3 = s->units[3];

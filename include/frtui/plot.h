@@ -1,4 +1,5 @@
-/* plot.h — pure plotting functions: data + rectangle -> cells in an fr_canvas.
+/* plot.h — pure plotting functions: data + rectangle -> cells in an fr_canvas, and the plot
+ * maths (plotmath.c) that the cell and the pixel renderer share.
  *
  * Every function draws only inside the rectangle it is given, reads its inputs without
  * keeping pointers, and allocates only scratch memory freed before returning.  Glyph choice
@@ -20,8 +21,14 @@ void fr_plot_ema(const float *x, int n, double smooth, float *out);
 
 /* "Nice" tick values (1, 2, 5 x 10^k) covering [lo, hi]; returns the count (<= maxn). */
 int fr_plot_ticks(double lo, double hi, int maxn, double *out);
+/* The one tick algorithm: up to cap ticks (multiples of 1, 2 or 5 x 10^k) inside [lo, hi],
+ * about max_ticks of them; the step goes to *step (may be NULL). */
+int fr_plot_nice_ticks(double lo, double hi, int max_ticks, double *out, int cap, double *step);
 /* Compact number label: 3 significant digits, exponent only when needed ("1.2e-3"). */
 void fr_plot_fmt(char *buf, size_t n, double v);
+/* Tick label whose precision follows the tick step (step <= 0: 3 significant digits);
+ * exponent form without padding for tiny/huge values: 1e-3 -> "1e-3", 120000 -> "1.2e5". */
+void fr_plot_fmt_step(double v, double step, char *buf, size_t n);
 
 /* ---- loss curve ---- */
 typedef struct fr_loss_opts {
@@ -31,12 +38,17 @@ typedef struct fr_loss_opts {
     int start;         /* first iteration of the window when !follow */
     double smooth;     /* EMA smoothing in [0, FR_SMOOTH_MAX] */
     double ref;        /* horizontal reference (RTN loss); <= 0 or NaN: none */
+    double ylo, yhi;   /* y range (values, also under log) when ylo < yhi; else fr_plot_loss_range */
+    const float *ema;  /* [n] smoothed series to draw; NULL: fr_plot_ema(loss, smooth) */
 } fr_loss_opts;
 /* Raw series (dim) as a min/max envelope per dot column, the debiased EMA on top, x axis in
  * iterations (`planned` sets the full-width scale so progress is visible). */
 void fr_plot_loss(fr_canvas *c, fr_rect r, const float *loss, int n, int planned, const fr_loss_opts *o);
 /* The iteration window the loss plot shows: [*a, *b). */
 void fr_plot_loss_window(int n, int planned, const fr_loss_opts *o, int *a, int *b);
+/* y range of loss[a..b) (finite, > 0 under log), with the reference when near the data, padded
+ * 6 % in axis space; NaN when there is nothing to show. */
+void fr_plot_loss_range(const float *loss, int n, int a, int b, int logy, double ref, double *ylo, double *yhi);
 
 /* ---- scatter ---- */
 typedef struct fr_scatter_opts {

@@ -31,16 +31,8 @@ int fr_plot_geom_px(const fr_plot_geom *g, double x);
 int fr_plot_geom_py(const fr_plot_geom *g, double y);
 
 /* ---- helpers ---- */
-/* Up to cap "nice" ticks (multiples of 1, 2 or 5 x 10^k) inside [lo, hi], about max_ticks of
- * them.  Returns the count and stores the step in *step (may be NULL). */
-int fr_pngplot_nice_ticks(double lo, double hi, int max_ticks, double *out, int cap, double *step);
-/* Compact number for a tick label: precision follows step (step <= 0: 3 significant digits);
- * exponent form without padding for tiny/huge values: 1e-3 -> "1e-3", 2.5e-4 -> "2.5e-4",
- * 120000 -> "1.2e5"; 0 -> "0". */
-void fr_pngplot_format_num(double v, double step, char *buf, size_t n);
-/* TensorBoard-style debiased EMA: acc = beta*acc + (1-beta)*v; out = acc / (1 - beta^t), t
- * counting finite values only; non-finite inputs give NaN outputs and do not advance t. */
-void fr_pngplot_ema(const float *v, size_t n, float beta, float *out);
+/* Ticks, labels and the EMA are the shared plot maths of plot.h (fr_plot_nice_ticks,
+ * fr_plot_fmt_step, fr_plot_ema). */
 /* Diverging colour map (ColorBrewer RdBu): t = -1 blue, 0 neutral (247,247,247), +1 red. */
 fr_rgb fr_pngplot_diverging(float t);
 
@@ -52,6 +44,10 @@ typedef struct fr_heatmap_in {
                                 <= 0: symmetric max |ln S| of the data */
     const char *title;       /* "model / unit / method / bits / iteration" */
     const char *xlabel, *ylabel;   /* NULL: "input index (in x kh x kw)", "output channel" */
+    int linear;              /* nonzero: colours span v in [-log_range, +log_range] (any sign),
+                                as the shift / h(V) heatmaps on screen; log_range > 0 required */
+    int log2;                /* nonzero: log_range is in log2 units (the screen's scale) */
+    const char *cbar_label;  /* colour bar label; NULL: "S" */
 } fr_heatmap_in;
 int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_geom *geom, fr_err *e);
 int fr_pngplot_heatmap(const char *path, const fr_heatmap_in *in, fr_err *e);
@@ -66,6 +62,7 @@ typedef struct fr_scatter_in {
     double xmin, xmax, ymin, ymax;
     const uint8_t *cls;      /* per-point enum fr_wclass (inside / aggressive / clipped), coloured and
                                 counted as such; NULL: |y| > 1 is drawn as "beyond" */
+    int no_band;             /* nonzero: y is not a rounding shift (no +-1 band, one colour) */
 } fr_scatter_in;
 int fr_pngplot_render_scatter(fr_raster *out, const fr_scatter_in *in, fr_plot_geom *geom, fr_err *e);
 int fr_pngplot_scatter(const char *path, const fr_scatter_in *in, fr_err *e);
@@ -84,6 +81,10 @@ typedef struct fr_loss_in {
     float beta;              /* EMA smoothing in (0, 1), e.g. 0.9; 0: raw only */
     int log_y;               /* log10 y axis (non-positive values are skipped) */
     const char *title, *ylabel;    /* ylabel NULL: "loss" */
+    const float *ema;        /* [n] smoothed series to draw instead of computing one from beta */
+    int fixed_range;         /* nonzero: use the ranges below (values; log axis: > 0) */
+    double xmin, xmax, ymin, ymax;
+    double ref;              /* > 0: dashed horizontal reference (RTN loss) */
 } fr_loss_in;
 int fr_pngplot_render_loss(fr_raster *out, const fr_loss_in *in, fr_plot_geom *geom, fr_err *e);
 int fr_pngplot_loss(const char *path, const fr_loss_in *in, fr_err *e);

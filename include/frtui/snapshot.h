@@ -123,6 +123,12 @@ typedef struct fr_snapshot {
     fr_unit_view **units;    /* [n_units], each retained by this snapshot */
 } fr_snapshot;
 
+/* The weight widths a unit really ran with (first and last layers run at first_last_bits):
+ * *lo..*hi over its layers (u->bits when it has none).  The text is "W4", or "W4/W8" when
+ * its layers differ. */
+void fr_unit_view_bits(const fr_unit_view *u, int *lo, int *hi);
+void fr_unit_view_bits_text(const fr_unit_view *u, char *buf, size_t n);
+
 /* Reference counting.  Retain/release are thread-safe; the last release frees. */
 void fr_unit_view_retain(fr_unit_view *u);
 void fr_unit_view_release(fr_unit_view *u);

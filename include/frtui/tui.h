@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include "frtui/common.h"
 #include "frtui/snapshot.h"
+#include "frtui/plotmodel.h"
 
 typedef struct fr_worker fr_worker;   /* worker.h; tui.c is the one that drives it */
 
@@ -23,9 +24,10 @@ typedef enum { FR_COLOR_AUTO = 0, FR_COLOR_ALWAYS, FR_COLOR_NEVER } fr_color_whe
 
 /* PNG export hook for the `e` key: view is "heatmap", "scatter", "loss", "hist", "compare",
  * "reciprocal", "units" or "stats".  Returns FR_OK (msg may name the file written) or an
- * error status with msg set; either way msg is shown in the status line. */
-typedef int (*fr_export_fn)(void *ctx, const fr_snapshot *s, int unit, int layer, const char *view, char *msg,
-                            size_t msg_n);
+ * error status with msg set; either way msg is shown in the status line.  st is the panel's
+ * state (zoom, smoothing, axes): the export draws the same plot model as the panel. */
+typedef int (*fr_export_fn)(void *ctx, const fr_snapshot *s, int unit, int layer, const char *view,
+                            const fr_plot_state *st, char *msg, size_t msg_n);
 
 typedef struct fr_tui_opts {
     int ascii;               /* 1: ASCII glyphs only (--ascii); also automatic without a UTF-8 locale */

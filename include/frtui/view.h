@@ -19,6 +19,7 @@
 #include "frtui/canvas.h"
 #include "frtui/keymap.h"
 #include "frtui/layout.h"
+#include "frtui/plotmodel.h"
 #include "frtui/snapshot.h"
 #include "frtui/cmd.h"
 
@@ -60,6 +61,7 @@ typedef struct fr_view_out {
     int repaint;             /* Ctrl-L: caller should clear and redraw everything */
     int export_unit, export_layer;
     const char *export_view; /* non-NULL: export requested ("heatmap", "scatter", "loss", ...) */
+    fr_plot_state export_state;   /* the panel's state: the export draws the plot model the panel shows */
 } fr_view_out;
 
 void fr_ui_init(fr_ui *ui, int utf8, int readonly);
@@ -77,6 +79,12 @@ int fr_view_bar_key_at(const fr_ui *ui, int x);
  * a click in a panel focuses it, on a unit row selects the unit, on the heatmap moves the
  * cursor to that weight. */
 void fr_view_click(fr_ui *ui, fr_snapshot *live, int x, int y, fr_view_out *out);
+
+/* The panel settings (zoom, smoothing, axes, heatmap window) as the plot model takes them. */
+void fr_view_plot_state(const fr_ui *ui, fr_plot_state *st);
+/* The plot model the panel for `view` draws from (unit/layer selected in ui); the caller
+ * frees it with fr_plot_model_free. */
+int fr_view_panel_model(const fr_ui *ui, const fr_snapshot *s, const char *view, fr_plot_model *m, fr_err *e);
 
 /* The name of the focused view ("heatmap", "scatter", "loss", "hist", "compare",
  * "reciprocal", "units", "stats") — what `e` exports. */

@@ -172,14 +172,15 @@ static void print_kernel_line(FILE *f)
 static void print_table(FILE *f, const fr_snapshot *s)
 {
     print_kernel_line(f);
-    fprintf(f, "%-3s %-26s %-9s %11s %11s %8s %7s %7s %7s %7s %s\n", "#", "unit", "status", "loss RTN", "loss final",
-            "vs RTN", "SQNR", "aggr%", "clip%", "flip%", "note");
+    fprintf(f, "%-3s %-26s %-9s %-5s %11s %11s %8s %7s %7s %7s %7s %s\n", "#", "unit", "status", "bits", "loss RTN",
+            "loss final", "vs RTN", "SQNR", "aggr%", "clip%", "flip%", "note");
     for (int k = 0; k < s->n_units; k++) {
         const fr_unit_view *v = s->units[k];
         if (!v) continue;
-        char name[64], note[sizeof v->note];   /* names come from the file: no control bytes to the terminal */
-        fprintf(f, "%-3d %-26.26s %-9s %11.4g %11.4g %8.3f %6.1fdB %7.2f %7.2f %7.2f %s\n", k,
-                fr_term_clean(name, sizeof name, v->name), status_name(v->status), v->loss_rtn, v->loss_after,
+        char name[64], note[sizeof v->note], bt[16];   /* names come from the file: no control bytes to the terminal */
+        fr_unit_view_bits_text(v, bt, sizeof bt);   /* the width it ran at: first/last layers at 8 */
+        fprintf(f, "%-3d %-26.26s %-9s %-5s %11.4g %11.4g %8.3f %6.1fdB %7.2f %7.2f %7.2f %s\n", k + 1,
+                fr_term_clean(name, sizeof name, v->name), status_name(v->status), bt, v->loss_rtn, v->loss_after,
                 v->rel_vs_rtn, view_sqnr(v), 100 * v->aggressive, 100 * v->clipped, 100 * view_stat(v, 1),
                 fr_term_clean(note, sizeof note, v->note));
     }
@@ -239,6 +240,11 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
             const fr_unit_view *v = s->units[k];
             fr_sb_printf(&b, "    {\"index\": %d", k);
             json_kv_str(&b, ", ", "name", v->name);
+            int lo, hi;
+            fr_unit_view_bits(v, &lo, &hi);
+            fr_sb_printf(&b, ", \"bits\": %d, \"layer_bits\": [", hi);
+            for (int l = 0; l < v->n_layers; l++) fr_sb_printf(&b, "%s%d", l ? ", " : "", v->layers[l].bits);
+            fr_sb_puts(&b, "]");
             json_kv_str(&b, ", ", "ops", v->ops);
             json_kv_str(&b, ", ", "status", status_name(v->status));
             fr_sb_printf(&b, ", \"iters\": %d", v->n_loss);
@@ -260,13 +266,15 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
     }
     if (!rc && o->csv) {
         fr_sb_reset(&b);
-        fr_sb_puts(&b, "index,name,status,iters,loss_rtn,loss_before,loss_after,rel_vs_rtn,sqnr_db,aggressive_pct,"
+        fr_sb_puts(&b, "index,name,bits,status,iters,loss_rtn,loss_before,loss_after,rel_vs_rtn,sqnr_db,aggressive_pct,"
                    "clipped_pct,aggressive_init_pct,flip_pct,undecided_pct,blas_core\n");
         for (int k = 0; k < s->n_units; k++) {
             const fr_unit_view *v = s->units[k];
             fr_sb_printf(&b, "%d,", k);
             fr_sb_csv_field(&b, v->name);
-            fr_sb_printf(&b, ",%s,%d", status_name(v->status), v->n_loss);
+            int lo, hi;
+            fr_unit_view_bits(v, &lo, &hi);
+            fr_sb_printf(&b, ",%d,%s,%d", hi, status_name(v->status), v->n_loss);
             csv_num(&b, "%.9g", v->loss_rtn);
             csv_num(&b, "%.9g", v->loss_before);
             csv_num(&b, "%.9g", v->loss_after);
@@ -751,14 +759,17 @@ int fr_cli_report(int argc, char **argv)
                        100 * clp[1], 100 * clp[2]);
                 fflush(stdout);
                 fprintf(dm, "\n%s, W%d, %d it/unit: per-unit reconstruction loss, aggressive rounding (%% of weights "
-                        "moved past the two nearest grid points) and clipping (%% pinned at a grid end)\n\n| unit | loss RTN | "
-                        "loss AdaRound | loss FlexRound | aggr %% AdaRound | aggr %% FlexRound | clip %% RTN | clip %% FlexRound "
-                        "|\n|---|---|---|---|---|---|---|---|\n", m.meta.name, c.bits, c.iters);
-                for (int u = 0; u < keep[0]->n_units; u++)
-                    fprintf(dm, "| %s | %.4g | %.4g | %.4g | %.2f | %.2f | %.2f | %.2f |\n", keep[0]->units[u]->name,
+                        "moved past the two nearest grid points) and clipping (%% pinned at a grid end)\n\n| unit | bits | "
+                        "loss RTN | loss AdaRound | loss FlexRound | aggr %% AdaRound | aggr %% FlexRound | clip %% RTN | "
+                        "clip %% FlexRound |\n|---|---|---|---|---|---|---|---|---|\n", m.meta.name, c.bits, c.iters);
+                for (int u = 0; u < keep[0]->n_units; u++) {
+                    char bt[16];
+                    fr_unit_view_bits_text(keep[2]->units[u], bt, sizeof bt);   /* first/last layers at 8 */
+                    fprintf(dm, "| %s | %s | %.4g | %.4g | %.4g | %.2f | %.2f | %.2f | %.2f |\n", keep[0]->units[u]->name, bt,
                             keep[0]->units[u]->loss_after, keep[1]->units[u]->loss_after, keep[2]->units[u]->loss_after,
                             100 * keep[1]->units[u]->aggressive, 100 * keep[2]->units[u]->aggressive,
                             100 * keep[0]->units[u]->clipped, 100 * keep[2]->units[u]->clipped);
+                }
                 if (ncol < (int)(sizeof cols / sizeof cols[0])) side_add(&cols[ncol++], m.meta.name, c.bits, keep[2]);
             }
             for (int k = 0; k < 3; k++) fr_snapshot_release(keep[k]);

@@ -18,6 +18,7 @@
 #include "frtui/export_png.h"
 #include "frtui/keymap.h"
 #include "frtui/opt.h"
+#include "frtui/plotmodel.h"
 #include "frtui/sb.h"
 #include "frtui/tui.h"
 #include "frtui/worker.h"
@@ -54,7 +55,8 @@ static void usage(FILE *f)
 }
 
 /* The `e` key: PNG of the focused view, written to the current directory. */
-static int export_png(void *ctx, const fr_snapshot *s, int unit, int layer, const char *view, char *msg, size_t msg_n)
+static int export_png(void *ctx, const fr_snapshot *s, int unit, int layer, const char *view, const fr_plot_state *st,
+                      char *msg, size_t msg_n)
 {
     (void)ctx;
     char path[512], unit_name[128];
@@ -63,7 +65,7 @@ static int export_png(void *ctx, const fr_snapshot *s, int unit, int layer, cons
     snprintf(path, sizeof path, "frtui-%s-%s-%s.png", s->info.model, unit_name, view);
     fr_err e;
     fr_err_clear(&e);
-    int rc = fr_export_png_view_ex(s, unit, layer, view, path, &e);
+    int rc = fr_plot_export_png(s, unit, layer, view, st, path, &e);
     snprintf(msg, msg_n, "%s", rc ? e.msg : path);
     if (!rc) snprintf(msg, msg_n, "wrote %s", path);
     return rc;

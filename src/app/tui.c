@@ -202,7 +202,7 @@ static void handle_out(fr_worker *w, const fr_tui_opts *o, fr_ui *ui, const fr_s
         } else {
             char m[160] = "";
             int rc = o->export_fn(o->export_ctx, fr_ui_snapshot(ui, s), vo->export_unit, vo->export_layer, vo->export_view,
-                                  m, sizeof m);
+                                  &vo->export_state, m, sizeof m);
             snprintf(ui->msg, sizeof ui->msg, "%s%s", rc == FR_OK ? "" : "export failed: ", m[0] ? m : "exported");
         }
     }

@@ -78,7 +78,7 @@ fr_unit_view *fr_recon_view(fr_recon *r, int k)
     const fr_node *o = &r->fm.g.nodes[u->last];
     snprintf(v->shape, sizeof v->shape, "%dx%dx%d", o->c, o->h, o->w);
     v->method = s->status == FR_UNIT_PENDING ? FR_METHOD_RTN : s->method;
-    v->bits = r->cfg.bits;
+    v->bits = r->cfg.bits;   /* set below to the layers' width when they agree (first/last layers run at 8) */
     v->status = s->status;
     v->iter = s->status == FR_UNIT_RUNNING ? r->iter : s->n_loss;
     v->iters = s->iters;
@@ -135,6 +135,9 @@ fr_unit_view *fr_recon_view(fr_recon *r, int k)
     }
     v->aggressive = total > 0 ? agg / total : 0;
     v->clipped = total > 0 ? clip / total : 0;
+    int lo, hi;
+    fr_unit_view_bits(v, &lo, &hi);
+    if (nl > 0 && lo == hi) v->bits = lo;
     for (int m = 0; m < FR_METHOD__COUNT; m++) {
         v->alt[m] = s->alt[m];
         fr_unit_view_retain(s->alt[m]);

@@ -1,10 +1,30 @@
 /* snapshot.c — reference counting and builders for the immutable run views (snapshot.h). */
 #include "frtui/snapshot.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "frtui/common.h"
+
+void fr_unit_view_bits(const fr_unit_view *u, int *lo, int *hi)
+{
+    *lo = 99;
+    *hi = 0;
+    for (int l = 0; l < u->n_layers; l++) {
+        if (u->layers[l].bits < *lo) *lo = u->layers[l].bits;
+        if (u->layers[l].bits > *hi) *hi = u->layers[l].bits;
+    }
+    if (u->n_layers <= 0) *lo = *hi = u->bits;
+}
+
+void fr_unit_view_bits_text(const fr_unit_view *u, char *buf, size_t n)
+{
+    int lo, hi;
+    fr_unit_view_bits(u, &lo, &hi);
+    if (lo == hi) snprintf(buf, n, "W%d", lo);
+    else snprintf(buf, n, "W%d/W%d", lo, hi);
+}
 
 void fr_unit_view_retain(fr_unit_view *u)
 {

@@ -25,7 +25,7 @@ const fr_keybind fr_keymap[] = {
     {{'f'}, 7, FR_ACT_FREEZE, C, 0, "Freeze", "freeze / unfreeze the view (the optimiser keeps going)", "View"},
     {{'c'}, 3, FR_ACT_COMPARE, C, 0, "Compare", "compare RTN / AdaRound / FlexRound on this unit (computes them if needed)", "View"},
     {{'i'}, 4, FR_ACT_EXPLAIN, C, 0, "Explain", "explain panel: how to read the focused view", "View"},
-    {{'e'}, 8, FR_ACT_EXPORT, C, 0, "Export", "export the focused view of this unit as PNG", "Files"},
+    {{'e'}, 8, FR_ACT_EXPORT, C, 0, "Export", "export the focused view as PNG, as it is shown (axes, zoom, smoothing)", "Files"},
     {{'s'}, 0, FR_ACT_CHECKPOINT, C, W, "Ckpt", "write a checkpoint now", "Files"},
     {{'q'}, 10, FR_ACT_QUIT, C, 0, "Quit", "quit (asks first while the optimiser runs)", "General"},
     /* --- movement --- */

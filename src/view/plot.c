@@ -16,84 +16,11 @@
 #include <string.h>
 
 #include "frtui/common.h"
+#include "frtui/plotmodel.h"
 
 #define ROLE(r) FR_COL_ROLE(r)
 
-void fr_plot_ema(const float *x, int n, double smooth, float *out)
-{
-    double a = smooth < 0 ? 0 : smooth > FR_SMOOTH_MAX ? FR_SMOOTH_MAX : smooth;
-    double ema = 0, w = 0;   /* w = 1 - a^k over the k finite samples seen */
-    float last = NAN;
-    for (int t = 0; t < n; t++) {
-        float v = x[t];
-        if (isfinite(v)) {
-            ema = a * ema + (1 - a) * v;
-            w = a * w + (1 - a);
-            last = (float)(ema / w);
-        }
-        out[t] = last;
-    }
-}
-
-int fr_plot_ticks(double lo, double hi, int maxn, double *out)
-{
-    if (!(hi > lo) || maxn < 2) {
-        out[0] = lo;
-        return 1;
-    }
-    double span = hi - lo, raw = span / (maxn - 1);
-    double mag = pow(10, floor(log10(raw)));
-    double step = mag;
-    if (raw / mag > 5) step = 10 * mag;
-    else if (raw / mag > 2) step = 5 * mag;
-    else if (raw / mag > 1) step = 2 * mag;
-    int n = 0;
-    for (double v = ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9 && n < maxn; v += step)
-        out[n++] = fabs(v) < step * 1e-9 ? 0 : v;
-    return n;
-}
-
-void fr_plot_fmt(char *buf, size_t n, double v)
-{
-    double a = fabs(v);
-    if (v == 0) snprintf(buf, n, "0");
-    else if (a >= 1e-2 && a < 1e4) {
-        snprintf(buf, n, "%.3g", v);
-    } else {
-        snprintf(buf, n, "%.1e", v);
-        /* 1.0e-03 -> 1e-3: shorter labels leave room for the plot */
-        char *e = strchr(buf, 'e');
-        if (e) {
-            char mant[16], ex[16];
-            size_t ml = (size_t)(e - buf);
-            memcpy(mant, buf, ml);
-            mant[ml] = 0;
-            if (ml >= 2 && strcmp(mant + ml - 2, ".0") == 0) mant[ml - 2] = 0;
-            int x = atoi(e + 1);
-            snprintf(ex, sizeof ex, "e%d", x);
-            snprintf(buf, n, "%s%s", mant, ex);
-        }
-    }
-}
-
 /* ---------------------------------------------------------------- loss */
-
-void fr_plot_loss_window(int n, int planned, const fr_loss_opts *o, int *a, int *b)
-{
-    int full = FR_MAX(planned, n);
-    if (full < 1) full = 1;
-    int win = full;
-    if (o->zoom > 0) {
-        win = full >> FR_MIN(o->zoom, 30);
-        if (win < 16) win = FR_MIN(16, full);
-    }
-    int s;
-    if (o->zoom == 0) s = 0;
-    else if (o->follow) s = FR_MAX(0, n - win);
-    else s = FR_MAX(0, FR_MIN(o->start, full - win));
-    *a = s;
-    *b = s + win;
-}
 
 static double ymap(double v, int logy) { return logy ? log10(v) : v; }
 
@@ -110,32 +37,22 @@ void fr_plot_loss(fr_canvas *c, fr_rect r, const float *loss, int n, int planned
         fr_canvas_text(c, p.x + FR_MAX(0, (p.w - w) / 2), p.y + p.h / 2, p.w, msg, ROLE(FR_R_DIM), 0, 0);
         return;
     }
-    float *ema = fr_xmalloc((size_t)n * sizeof *ema);
-    fr_plot_ema(loss, n, o->smooth, ema);
+    float *ema_own = NULL;
+    const float *ema = o->ema;
+    if (!ema) {
+        ema_own = fr_xmalloc((size_t)n * sizeof *ema_own);
+        fr_plot_ema(loss, n, o->smooth, ema_own);
+        ema = ema_own;
+    }
     int logy = o->logy;
-    /* y range over the visible window, finite (and positive under log) values only */
-    double lo = INFINITY, hi = -INFINITY;
-    for (int t = a; t < b && t < n; t++) {
-        double v = loss[t];
-        if (!isfinite(v) || (logy && v <= 0)) continue;
-        v = ymap(v, logy);
-        lo = fmin(lo, v);
-        hi = fmax(hi, v);
-    }
-    if (o->ref > 0 && isfinite(o->ref) && lo <= hi) {
-        double rv = ymap(o->ref, logy);
-        /* include the RTN level only when it is near the data, else it squashes the curve */
-        if (rv < hi + (hi - lo) * 0.5 + 1e-12) hi = fmax(hi, rv), lo = fmin(lo, rv);
-    }
-    if (!(lo <= hi)) {
+    double lo = o->ylo, hi = o->yhi;
+    if (!(lo < hi)) fr_plot_loss_range(loss, n, a, b, logy, o->ref, &lo, &hi);
+    if (!(lo < hi) || (logy && !(lo > 0))) {
         fr_canvas_text(c, p.x, p.y + p.h / 2, p.w, "no finite values", ROLE(FR_R_BAD), 0, 0);
-        free(ema);
+        free(ema_own);
         return;
     }
-    if (hi - lo < 1e-12 * fmax(1, fabs(hi))) { lo -= 0.5 * fmax(fabs(lo) * 0.1, 1e-6); hi += 0.5 * fmax(fabs(hi) * 0.1, 1e-6); }
-    double pad = (hi - lo) * 0.06;
-    lo -= pad;
-    hi += pad;
+    if (logy) { lo = log10(lo); hi = log10(hi); }
 
     fr_dots d;
     fr_dots_init(&d, p.w, p.h);
@@ -222,74 +139,13 @@ void fr_plot_loss(fr_canvas *c, fr_rect r, const float *loss, int n, int planned
         fr_canvas_text(c, p.x + x0, yb, w, buf, ROLE(FR_R_LABEL), 0, 0);
         lastx = x0 + w;
     }
-    free(ema);
+    free(ema_own);
 #undef YDOT
 }
 
 /* ---------------------------------------------------------------- scatter */
 
 #define SCATTER_MAX_POINTS 400000
-
-/* k-th smallest of a[0..n) (Hoare quickselect; reorders a). */
-static float select_kth(float *a, int n, int k)
-{
-    int lo = 0, hi = n - 1;
-    while (lo < hi) {
-        float piv = a[(lo + hi) / 2];
-        int i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] < piv) i++;
-            while (a[j] > piv) j--;
-            if (i <= j) { float t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
-        }
-        if (k <= j) hi = j;
-        else if (k >= i) lo = i;
-        else return a[k];
-    }
-    return a[k];
-}
-
-float fr_plot_quantile_abs(const float *v, int64_t n, double q, int log2_mode)
-{
-    enum { MAXS = 4096 };
-    float buf[MAXS];
-    int m = 0;
-    int64_t step = n > MAXS ? (n + MAXS - 1) / MAXS : 1;
-    for (int64_t i = 0; i < n && m < MAXS; i += step) {
-        float a = log2_mode ? (v[i] > 0 ? fabsf(log2f(v[i])) : NAN) : fabsf(v[i]);
-        if (isfinite(a)) buf[m++] = a;
-    }
-    if (!m) return 0;
-    int k = (int)floor(q * (m - 1) + 0.5);
-    return select_kth(buf, m, k < 0 ? 0 : k >= m ? m - 1 : k);
-}
-
-float fr_plot_nice_range(float r)
-{
-    static const float ladder[] = {0.02f, 0.05f, 0.1f, 0.2f, 0.5f, 1.0f, 2.0f};
-    for (size_t i = 0; i < sizeof ladder / sizeof ladder[0]; i++)
-        if (r <= ladder[i]) return ladder[i];
-    return 2.0f;
-}
-
-void fr_plot_scatter_range(const float *x, const float *y, int64_t n, int abs_x, float *xmax, float *ymax)
-{
-    float xm = fr_plot_quantile_abs(x, n, 0.999, 0), ym = fr_plot_quantile_abs(y, n, 0.999, 0);
-    *xmax = xm > 0 ? xm * 1.05f : 1;
-    *ymax = ym > 0 ? ym * 1.1f : 1;
-}
-
-void fr_plot_scatter_range_all(const float *x, const float *y, int64_t n, float *xmax, float *ymax)
-{
-    float xm = 0, ym = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (!isfinite(x[i]) || !isfinite(y[i])) continue;
-        xm = fmaxf(xm, fabsf(x[i]));
-        ym = fmaxf(ym, fabsf(y[i]));
-    }
-    *xmax = xm > 0 ? xm * 1.05f : 1;
-    *ymax = ym > 0 ? ym * 1.1f : 1;
-}
 
 /* Inside: blues; aggressive (the lesson): oranges; clipped (the clamp, not the rounding):
  * purples, so the rays of clipped large weights do not read as aggressive rounding. */

@@ -1,6 +1,9 @@
 /* pngplot.c — heatmap, scatter, loss, histogram and compare plots rendered into an fr_raster.
  *
  * Design note
+ *   The exported views come through fr_plot_model_render_png: the plot model (plotmodel.h)
+ *   fixes the ranges, the EMA, the axes and the point classes, exactly as the panel drew
+ *   them; this file only lays them out in pixels (tick density, margins, legends).
  *   Pure functions of their input arrays: each render call allocates one canvas, draws, and
  *   hands it to the caller; no globals, so plots can be rendered from any thread.
  *   Layout is computed before drawing: the plot rectangle size is fixed (or, for the heatmap,
@@ -11,6 +14,9 @@
  *   and byte-identical across machines.
  */
 #include "frtui/pngplot.h"
+
+#include "frtui/plot.h"
+#include "frtui/plotmodel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -30,84 +36,6 @@ static const fr_rgb PALETTE[FR_HIST_MAX_SERIES] = {
 };
 
 /* ---- numbers and ticks ----------------------------------------------------------------------- */
-
-int fr_pngplot_nice_ticks(double lo, double hi, int max_ticks, double *out, int cap, double *step)
-{
-    if (step) *step = 0;
-    if (!(isfinite(lo) && isfinite(hi)) || cap < 1) return 0;
-    if (hi < lo) { double t = lo; lo = hi; hi = t; }
-    if (hi == lo) { out[0] = lo; return 1; }
-    if (max_ticks < 2) max_ticks = 2;
-    double raw = (hi - lo) / (max_ticks - 1), mag = pow(10.0, floor(log10(raw))), st = 10 * mag;
-    static const double mult[] = { 1, 2, 5, 10 };
-    for (int i = 0; i < 4; i++)
-        if (mult[i] * mag >= raw * (1 - 1e-9)) { st = mult[i] * mag; break; }
-    if (step) *step = st;
-    int n = 0;
-    for (double k = ceil(lo / st - 1e-9); n < cap; k += 1) {
-        double v = k * st;
-        if (v > hi + st * 1e-9) break;
-        out[n++] = fabs(v) < st * 1e-9 ? 0.0 : v;
-    }
-    return n;
-}
-
-/* "1.50e-03" -> "1.5e-3" */
-static void compact_exp(char *buf, size_t bufn)
-{
-    char *e = strchr(buf, 'e');
-    if (!e) return;
-    char mant[64], ex[16];
-    snprintf(mant, sizeof mant, "%.*s", (int)(e - buf), buf);
-    if (strchr(mant, '.')) {
-        size_t l = strlen(mant);
-        while (l && mant[l - 1] == '0') mant[--l] = 0;
-        if (l && mant[l - 1] == '.') mant[--l] = 0;
-    }
-    int x = atoi(e + 1);
-    snprintf(ex, sizeof ex, "e%d", x);
-    size_t ml = strlen(mant), el = strlen(ex);
-    if (ml + el + 1 > bufn) return;
-    memcpy(buf, mant, ml);
-    memcpy(buf + ml, ex, el + 1);
-}
-
-void fr_pngplot_format_num(double v, double step, char *buf, size_t n)
-{
-    char tmp[64];
-    double a = fabs(v);
-    if (!isfinite(v)) snprintf(tmp, sizeof tmp, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
-    else if (a == 0 || (step > 0 && a < step * 1e-6)) snprintf(tmp, sizeof tmp, "0");
-    else if (a >= 1e5 || a <= 1e-3 * (1 + 1e-9) || (step > 0 && step <= 1e-3 * (1 + 1e-9) && a < 1e-2)) {
-        int p = 2;
-        if (step > 0) p = (int)FR_MAX(0, FR_MIN(6, floor(log10(a)) - floor(log10(step) + 1e-9)));
-        snprintf(tmp, sizeof tmp, "%.*e", p, v);
-        compact_exp(tmp, sizeof tmp);
-    } else if (step > 0) {
-        int d = (int)FR_MAX(0, ceil(-log10(step) - 1e-9));
-        while (d < 8 && fabs(step * pow(10, d) - round(step * pow(10, d))) > 1e-6 * step * pow(10, d)) d++;
-        snprintf(tmp, sizeof tmp, "%.*f", d, v);
-    } else {
-        snprintf(tmp, sizeof tmp, "%.3g", v);
-        compact_exp(tmp, sizeof tmp);
-    }
-    if (!n) return;
-    size_t l = strlen(tmp);
-    if (l >= n) l = n - 1;
-    memcpy(buf, tmp, l);
-    buf[l] = 0;
-}
-
-void fr_pngplot_ema(const float *v, size_t n, float beta, float *out)
-{
-    double acc = 0, bt = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(v[i])) { out[i] = NAN; continue; }
-        acc = beta * acc + (1.0 - beta) * v[i];
-        bt *= beta;
-        out[i] = (float)(beta >= 1 ? v[i] : acc / (1.0 - bt));
-    }
-}
 
 fr_rgb fr_pngplot_diverging(float t)
 {
@@ -144,13 +72,13 @@ typedef struct ticks {
 static void ticks_lin(ticks *t, double lo, double hi, int max, int integer)
 {
     double st;
-    t->n = fr_pngplot_nice_ticks(lo, hi, max, t->v, MAXT, &st);
+    t->n = fr_plot_nice_ticks(lo, hi, max, t->v, MAXT, &st);
     if (integer && st < 1) {
         t->n = 0;
         for (double v = ceil(lo); v <= hi && t->n < MAXT; v += 1) t->v[t->n++] = v;
         st = 1;
     }
-    for (int i = 0; i < t->n; i++) fr_pngplot_format_num(t->v[i], st, t->s[i], sizeof t->s[i]);
+    for (int i = 0; i < t->n; i++) fr_plot_fmt_step(t->v[i], st, t->s[i], sizeof t->s[i]);
 }
 
 /* Log axis: 1-2-5 x 10^k when they fit in max, else decades (thinned); ranges under a decade
@@ -174,7 +102,7 @@ static void ticks_log(ticks *t, double lo, double hi, int max)
         ticks_lin(t, lo, hi, max, 0);
         return;
     }
-    for (int i = 0; i < t->n; i++) fr_pngplot_format_num(t->v[i], 0, t->s[i], sizeof t->s[0]);
+    for (int i = 0; i < t->n; i++) fr_plot_fmt_step(t->v[i], 0, t->s[i], sizeof t->s[0]);
 }
 
 static int ticks_width(const ticks *t)
@@ -337,19 +265,23 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
     size_t bad = 0;
     for (size_t i = 0; i < nn; i++) {
         float s = in->s[i];
-        if (!(s > 0) || !isfinite(s)) { bad++; continue; }
-        lmax = fmax(lmax, fabs(log(s)));
+        if (in->linear ? !isfinite(s) : !(s > 0) || !isfinite(s)) { bad++; continue; }
+        lmax = fmax(lmax, fabs(in->linear ? s : log(s)));
         smin = fmin(smin, s);
         smax = fmax(smax, s);
     }
-    double range = in->log_range > 0 ? in->log_range : fmax(lmax, 1e-3);
+    if (in->linear && !(in->log_range > 0)) return fr_err_set(e, FR_EINPUT, "heatmap: linear colours need a range");
+    /* colours span l = v (linear) or ln v over [-range, range]; a log2 range is the screen's */
+    double range = in->log_range > 0 ? in->log_range * (in->log2 && !in->linear ? log(2.0) : 1.0) : fmax(lmax, 1e-3);
+    const char *cname = in->cbar_label ? in->cbar_label : "S";
 
     /* Ticks: x/y in weight indices, colour bar in S on a log axis. */
     ticks xt, yt, ct;
     ticks_fit_x(&xt, 0, cols - 1, pw, 1);
     ticks_lin(&yt, 0, rows - 1, FR_MAX(2, FR_MIN(ph / 28, 12)), 1);
     int barh = FR_MAX(ph, 120);
-    ticks_log(&ct, exp(-range), exp(range), FR_MAX(4, FR_MIN(barh / 40, 9)));
+    if (in->linear) ticks_lin(&ct, -range, range, FR_MAX(4, FR_MIN(barh / 40, 9)), 0);
+    else ticks_log(&ct, exp(-range), exp(range), FR_MAX(4, FR_MIN(barh / 40, 9)));
     int left = left_margin(&yt);
     int barx = left + pw + 18, right = barx + 16 + TICK + 4 + ticks_width(&ct) + PAD;
     int header = HEADER_H;
@@ -371,8 +303,8 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
             for (int r0 = br * down; r0 < FR_MIN(rows, (br + 1) * down) && valid >= 0; r0++)
                 for (int c0 = bc * down; c0 < FR_MIN(cols, (bc + 1) * down); c0++) {
                     float s = in->s[(size_t)r0 * cols + c0];
-                    if (!(s > 0) || !isfinite(s)) { valid = -1; break; }
-                    double l = log(s);
+                    if (in->linear ? !isfinite(s) : !(s > 0) || !isfinite(s)) { valid = -1; break; }
+                    double l = in->linear ? s : log(s);
                     if (!valid || fabs(l) > fabs(best)) best = l;
                     valid = 1;
                 }
@@ -384,7 +316,8 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
                in->ylabel ? in->ylabel : "output channel", 0);
 
     /* Colour bar, vertically centred on the matrix. */
-    axes cb = { barx + shift, header + (ph - barh) / 2, 16, barh, 0, 1, exp(-range), exp(range), 1, 0, 1, 0 };
+    axes cb = { barx + shift, header + (ph - barh) / 2, 16, barh, 0, 1, in->linear ? -range : exp(-range),
+                in->linear ? range : exp(range), !in->linear, 0, 1, 0 };
     if (cb.y0 < header) cb.y0 = header;
     for (int y = 0; y < barh; y++) {
         double t = 1.0 - 2.0 * y / (barh - 1);
@@ -399,17 +332,19 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
         fr_raster_text(out, cb.x0 + 16 + TICK + 4, py - FR_FONT_H / 2 + 1, ct.s[i], 1, C_TEXT);
         last_y = py;
     }
-    fr_raster_text_centered(out, cb.x0 + 8, cb.y0 - FR_FONT_H - 6, "S", 1, C_TEXT);
+    fr_raster_text_centered(out, cb.x0 + 8, cb.y0 - FR_FONT_H - 6, cname, 1, C_TEXT);
 
     char note[320], lo[24], hi[24], rg[24];
-    fr_pngplot_format_num(smin, 0, lo, sizeof lo);
-    fr_pngplot_format_num(smax, 0, hi, sizeof hi);
-    fr_pngplot_format_num(range, 0, rg, sizeof rg);
-    int m = snprintf(note, sizeof note, "%d x %d weights, S in [%s, %s], colour: |ln S| <= %s", rows, cols,
-                     bad == nn ? "-" : lo, bad == nn ? "-" : hi, rg);
+    fr_plot_fmt_step(smin, 0, lo, sizeof lo);
+    fr_plot_fmt_step(smax, 0, hi, sizeof hi);
+    fr_plot_fmt_step(range, 0, rg, sizeof rg);
+    int m = in->linear ? snprintf(note, sizeof note, "%d x %d weights, %s in [%s, %s], colour: |%s| <= %s", rows, cols, cname,
+                                  bad == nn ? "-" : lo, bad == nn ? "-" : hi, cname, rg)
+                       : snprintf(note, sizeof note, "%d x %d weights, %s in [%s, %s], colour: |ln %s| <= %s", rows, cols,
+                                  cname, bad == nn ? "-" : lo, bad == nn ? "-" : hi, cname, rg);
     if (down > 1 && m < (int)sizeof note)
-        m += snprintf(note + m, sizeof note - m, "; downsampled %dx (max |ln S| per block)", down);
-    if (bad && m < (int)sizeof note) snprintf(note + m, sizeof note - m, "; %zu invalid S in black", bad);
+        m += snprintf(note + m, sizeof note - m, "; downsampled %dx (max |value| per block)", down);
+    if (bad && m < (int)sizeof note) snprintf(note + m, sizeof note - m, "; %zu invalid %s in black", bad, cname);
     char tbuf[512];
     snprintf(tbuf, sizeof tbuf, "%.480s%s", title, down > 1 ? " [downsampled]" : "");
     draw_header(out, tbuf, note, geom);
@@ -484,7 +419,7 @@ static void draw_scatter_points(fr_raster *r, const axes *a, const fr_scatter_in
         int gx = (ax_px(a, x) - a->x0) / m, gy = (ax_py(a, y) - a->y0) / m;
         gx = FR_MIN(FR_MAX(gx, 0), gw - 1);
         gy = FR_MIN(FR_MAX(gy, 0), gh - 1);
-        int k = in->cls ? in->cls[i] : fabs(y) > 1.0 ? FR_WC_AGGRESSIVE : FR_WC_INSIDE;
+        int k = in->no_band ? FR_WC_INSIDE : in->cls ? in->cls[i] : fr_plot_point_class((float)y);
         uint32_t *grid = k == FR_WC_AGGRESSIVE ? cout : k == FR_WC_CLIPPED ? cclip : cin;
         grid[(size_t)gy * gw + gx]++;
         st->shown++;
@@ -513,6 +448,7 @@ static void draw_scatter_points(fr_raster *r, const axes *a, const fr_scatter_in
     }
     free(cin);
     /* The +-1 band: the two grid points nearest to W/s1 (AdaRound's reach). */
+    if (in->no_band) return;
     fr_raster_hline_dashed(r, a->x0, a->x0 + a->w - 1, ax_py(a, 1.0), 6, 3, C_BAND);
     fr_raster_hline_dashed(r, a->x0, a->x0 + a->w - 1, ax_py(a, -1.0), 6, 3, C_BAND);
 }
@@ -521,8 +457,8 @@ static void draw_scatter_points(fr_raster *r, const axes *a, const fr_scatter_in
 static void scatter_note(char *buf, size_t n, const scatter_stats *st)
 {
     char pct[24], pc[24];
-    fr_pngplot_format_num(st->shown ? 100.0 * st->outside / st->shown : 0, 0.01, pct, sizeof pct);
-    fr_pngplot_format_num(st->shown ? 100.0 * st->clipped / st->shown : 0, 0.01, pc, sizeof pc);
+    fr_plot_fmt_step(st->shown ? 100.0 * st->outside / st->shown : 0, 0.01, pct, sizeof pct);
+    fr_plot_fmt_step(st->shown ? 100.0 * st->clipped / st->shown : 0, 0.01, pc, sizeof pc);
     int k = st->classes ? snprintf(buf, n, "n=%zu, aggressive %s%% (%zu), clipped %s%% (%zu)", st->shown, pct, st->outside,
                                    pc, st->clipped)
                         : snprintf(buf, n, "n=%zu, |shift|>1: %s%% (%zu)", st->shown, pct, st->outside);
@@ -655,14 +591,15 @@ int fr_pngplot_compare(const char *path, const fr_scatter_in panels[3], const ch
 #define LP_W 640
 #define LP_H 360
 
-/* Polyline through finite points; gaps at skipped values. */
+/* Polyline through finite points inside the x range; gaps at skipped values; y is held
+ * inside the frame (an EMA entering a zoomed window may start above it). */
 static void polyline(fr_raster *r, const axes *a, const double *xs, const float *ys, size_t n, int th, fr_rgb c)
 {
     int have = 0, px = 0, py = 0;
     for (size_t i = 0; i < n; i++) {
         double y = ys[i];
-        if (!isfinite(y) || (a->logy && y <= 0)) { have = 0; continue; }
-        int qx = ax_px(a, xs[i]), qy = ax_py(a, y);
+        if (!isfinite(y) || (a->logy && y <= 0) || xs[i] < a->xmin || xs[i] > a->xmax) { have = 0; continue; }
+        int qx = ax_px(a, xs[i]), qy = FR_MIN(FR_MAX(ax_py(a, y), a->y0), a->y0 + a->h - 1);
         if (have) fr_raster_line(r, px, py, qx, qy, th, c);
         else fr_raster_fill_rect(r, qx - (th - 1) / 2, qy - (th - 1) / 2, th, th, c);
         px = qx; py = qy; have = 1;
@@ -675,15 +612,16 @@ int fr_pngplot_render_loss(fr_raster *out, const fr_loss_in *in, fr_plot_geom *g
     if (!in->loss || in->n < 1) return fr_err_set(e, FR_EINPUT, "loss plot: empty series");
     if (!(in->beta >= 0 && in->beta < 1)) return fr_err_set(e, FR_EINPUT, "loss plot: beta %g not in [0, 1)", in->beta);
     double *xs = fr_xmalloc(sizeof(double) * in->n);
-    float *ema = in->beta > 0 ? fr_xmalloc(sizeof(float) * in->n) : NULL;
+    float *ema_own = in->beta > 0 && !in->ema ? fr_xmalloc(sizeof(float) * in->n) : NULL;
+    const float *ema = in->ema ? in->ema : ema_own;
     for (size_t i = 0; i < in->n; i++) {
         xs[i] = in->iter ? (double)in->iter[i] : (double)(i + 1);
         if (i && xs[i] < xs[i - 1]) {
-            free(xs); free(ema);
+            free(xs); free(ema_own);
             return fr_err_set(e, FR_EINPUT, "loss plot: iterations not increasing at index %zu", i);
         }
     }
-    if (ema) fr_pngplot_ema(in->loss, in->n, in->beta, ema);
+    if (ema_own) fr_plot_ema(in->loss, (int)in->n, in->beta, ema_own);
     double lo = INFINITY, hi = -INFINITY;
     size_t skipped = 0;
     for (size_t i = 0; i < in->n; i++) {
@@ -701,6 +639,13 @@ int fr_pngplot_render_loss(fr_raster *out, const fr_loss_in *in, fr_plot_geom *g
     }
     double x0 = xs[0], x1 = xs[in->n - 1];
     if (x1 <= x0) { x0 -= 1; x1 += 1; }
+    if (in->fixed_range) {   /* the plot model's ranges: the panel's window and y axis */
+        if (!(in->xmax > in->xmin && in->ymax > in->ymin) || (in->log_y && !(in->ymin > 0))) {
+            free(xs); free(ema_own);
+            return fr_err_set(e, FR_EINPUT, "loss plot: empty fixed range");
+        }
+        x0 = in->xmin; x1 = in->xmax; lo = in->ymin; hi = in->ymax;
+    }
     axes a = { 0, 0, LP_W, LP_H, x0, x1, lo, hi, in->log_y, 0, 1, 0 };
     ticks xt, yt;
     ticks_fit_x(&xt, x0, x1, LP_W, 1);
@@ -708,32 +653,35 @@ int fr_pngplot_render_loss(fr_raster *out, const fr_loss_in *in, fr_plot_geom *g
     else ticks_lin(&yt, lo, hi, FR_MAX(2, LP_H / 40), 0);
     int left = left_margin(&yt);
     int rc = fr_raster_init(out, left + LP_W + PAD + 10, HEADER_H + FR_FONT_H + 6 + LP_H + BOTTOM_MARGIN, C_BG, e);
-    if (rc) { free(xs); free(ema); return rc; }
+    if (rc) { free(xs); free(ema_own); return rc; }
     a.x0 = left;
     a.y0 = HEADER_H + FR_FONT_H + 6;
     draw_frame(out, &a, &xt, &yt, NULL, NULL, 1);
+    if (in->ref > 0 && isfinite(in->ref) && in->ref >= lo && in->ref <= hi)
+        fr_raster_hline_dashed(out, a.x0, a.x0 + a.w - 1, ax_py(&a, in->ref), 6, 4, PALETTE[3]);
     polyline(out, &a, xs, in->loss, in->n, 1, ema ? FR_RGB(166, 196, 228) : PALETTE[0]);
     if (ema) polyline(out, &a, xs, ema, in->n, 2, PALETTE[0]);
     draw_frame(out, &a, &xt, &yt, "iteration", in->ylabel ? in->ylabel : "loss", 0);
 
     char note[200], last[24], lastema[24];
     size_t li = in->n - 1;
-    fr_pngplot_format_num(in->loss[li], 0, last, sizeof last);
+    fr_plot_fmt_step(in->loss[li], 0, last, sizeof last);
     int k = snprintf(note, sizeof note, "%zu points, last %s", in->n, last);
     if (ema) {
-        fr_pngplot_format_num(ema[li], 0, lastema, sizeof lastema);
+        fr_plot_fmt_step(ema[li], 0, lastema, sizeof lastema);
         k += snprintf(note + k, sizeof note - k, " (EMA %s)", lastema);
     }
     if (in->log_y && k < (int)sizeof note) k += snprintf(note + k, sizeof note - k, ", log scale");
     if (skipped && k < (int)sizeof note) snprintf(note + k, sizeof note - k, ", %zu skipped", skipped);
     draw_header(out, in->title, note, geom);
     char el[48];
-    snprintf(el, sizeof el, "EMA beta=%.3g (debiased)", in->beta);
-    legend l = { ema ? 2 : 1, { ema ? FR_RGB(166, 196, 228) : PALETTE[0], PALETTE[0] }, { "raw", el } };
+    snprintf(el, sizeof el, "EMA %.3g (debiased)", in->beta);
+    legend l = { ema ? 2 : 1, { ema ? FR_RGB(166, 196, 228) : PALETTE[0], PALETTE[0], PALETTE[3] }, { "raw", el, "RTN" } };
+    if (in->ref > 0 && isfinite(in->ref)) l.c[l.n] = PALETTE[3], l.s[l.n++] = "RTN";
     draw_legend(out, out->w / 2, HEADER_H, &l);
     geom_from(geom, &a);
     free(xs);
-    free(ema);
+    free(ema_own);
     return FR_OK;
 }
 
@@ -822,6 +770,71 @@ int fr_pngplot_hist(const char *path, const fr_hist_in *in, fr_err *e)
 {
     fr_raster r;
     int rc = fr_pngplot_render_hist(&r, in, NULL, e);
+    if (rc) return rc;
+    rc = fr_raster_write_png(&r, path, e);
+    fr_raster_free(&r);
+    return rc;
+}
+
+/* ---- the plot model (plotmodel.h) ------------------------------------------------------------ */
+
+/* Renders exactly the model: its ranges, smoothing, axes and point classes; only the tick
+ * density and the pixel layout are this renderer's. */
+int fr_plot_model_render_png(fr_raster *out, const fr_plot_model *m, fr_plot_geom *geom, fr_err *e)
+{
+    out->px = NULL;
+    switch (m->kind) {
+    case FR_PLOT_LOSS: {
+        int64_t *it = fr_xmalloc((size_t)m->n_loss * sizeof *it);
+        for (int i = 0; i < m->n_loss; i++) it[i] = i;   /* the screen's x: iteration index */
+        fr_loss_in in = {m->loss, it, (size_t)m->n_loss, (float)m->smooth, m->logy, m->title, m->ylabel,
+                         m->ema, 1, m->xmin, m->xmax, m->ymin, m->ymax, m->ref};
+        int rc = fr_pngplot_render_loss(out, &in, geom, e);
+        free(it);
+        return rc;
+    }
+    case FR_PLOT_SCATTER:
+    case FR_PLOT_RECIP: {
+        const fr_plot_series *se = &m->series[0];
+        fr_scatter_in in = {se->x, se->y, (size_t)se->n, m->title, m->xlabel, m->ylabel, 1,
+                            m->xmin, m->xmax, m->ymin, m->ymax, se->cls, !m->band};
+        return fr_pngplot_render_scatter(out, &in, geom, e);
+    }
+    case FR_PLOT_COMPARE: {
+        fr_scatter_in p[3];
+        char sub[3][96];
+        for (int k = 0; k < 3; k++) {
+            const fr_plot_series *se = &m->series[k];
+            if (!se->n) return fr_err_set(e, FR_EINPUT, "no %s result to compare; run compare first", se->title);
+            char lv[24];
+            fr_plot_fmt(lv, sizeof lv, se->loss);
+            snprintf(sub[k], sizeof sub[k], "%s (loss %s)", se->title, isfinite(se->loss) ? lv : "-");
+            p[k] = (fr_scatter_in){se->x, se->y, (size_t)se->n, sub[k], m->xlabel, m->ylabel, 1,
+                                   m->xmin, m->xmax, m->ymin, m->ymax, se->cls, !m->band};
+        }
+        return fr_pngplot_render_compare(out, p, m->title, geom, e);
+    }
+    case FR_PLOT_HEAT: {
+        fr_heatmap_in in = {m->heat, m->rows, m->cols, m->heat_range, m->title, NULL, NULL,
+                            m->heat_mode == FR_HEAT_LINEAR, 1, m->heat_name};
+        return fr_pngplot_render_heatmap(out, &in, geom, e);
+    }
+    case FR_PLOT_HIST: {
+        float edges[FR_SHIFT_BINS + 1];
+        if (m->nbins != FR_SHIFT_BINS) return fr_err_set(e, FR_EINPUT, "histogram: %d bins", m->nbins);
+        for (int b = 0; b <= m->nbins; b++) edges[b] = (float)(m->xmin + (m->xmax - m->xmin) * b / m->nbins);
+        fr_hist_series ser = {edges, m->counts, m->nbins, NULL};
+        fr_hist_in in = {&ser, 1, 0, m->title, m->xlabel, m->ylabel};   /* linear counts, as the panel */
+        return fr_pngplot_render_hist(out, &in, geom, e);
+    }
+    }
+    return fr_err_set(e, FR_EINPUT, "plot model: unknown kind %d", (int)m->kind);
+}
+
+int fr_plot_model_png(const fr_plot_model *m, const char *path, fr_err *e)
+{
+    fr_raster r;
+    int rc = fr_plot_model_render_png(&r, m, NULL, e);
     if (rc) return rc;
     rc = fr_raster_write_png(&r, path, e);
     fr_raster_free(&r);

@@ -24,9 +24,12 @@ void fr_ui_init(fr_ui *ui, int utf8, int readonly)
     ui->follow_run = 1;
     ui->focus = FR_L_LIST;
     ui->expanded = -1;
-    ui->loss_follow = 1;
-    ui->smooth = 0.95;   /* mini-batch losses are noisy; TensorBoard-style slider would be overkill here */
-    ui->scatter_abs = 1;
+    fr_plot_state st;
+    fr_plot_state_default(&st);   /* one start-up state for the panels and `frtui export-png` */
+    ui->loss_follow = st.loss_follow;
+    ui->smooth = st.smooth;
+    ui->scatter_abs = st.scatter_abs;
+    ui->heat_qty = st.heat_qty;
     ui->next_method = ui->next_bits = ui->next_iters = -1;
     ui->heat_wpp_r = ui->heat_wpp_c = 1;
     ui->list_rows = 10;
@@ -88,6 +91,68 @@ const float *fr_view_heat_data(const fr_layer_view *L, int qty, int *mode, float
     return L ? qty_ptr(L, qty) : NULL;
 }
 
+void fr_view_fit_middle(const char *s, int width, int utf8, char *buf, size_t n)
+{
+    int len = (int)strlen(s);
+    if (width < 1) width = 1;
+    if (len <= width || (size_t)width + 4 > n) {
+        snprintf(buf, n, "%s", s);
+        return;
+    }
+    /* keep more of the tail: unit names end in the part that tells siblings apart */
+    int head = (width - 1) / 2, tail = width - 1 - head;
+    snprintf(buf, n, "%.*s%s%s", head, s, utf8 ? "\u2026" : "~", s + len - tail);
+}
+
+/* Block name: the dotted prefix shared by the block's layers. */
+static void block_name(const fr_unit_view *u, char *buf, size_t n)
+{
+    const char *nm = u->name;
+    if (strncmp(nm, "block:", 6) != 0) {
+        snprintf(buf, n, "%s", nm);
+        return;
+    }
+    nm += 6;
+    if (u->n_layers <= 0) {
+        snprintf(buf, n, "%s", nm);
+        return;
+    }
+    const char *a = u->layers[0].name;
+    size_t k = strlen(a);
+    int boundary = 1;   /* every name has '.' or its end at k */
+    for (int l = 1; l < u->n_layers; l++) {
+        const char *b = u->layers[l].name;
+        size_t j = 0;
+        while (j < k && a[j] && a[j] == b[j]) j++;
+        k = j;
+    }
+    for (int l = 0; l < u->n_layers; l++) {
+        char c = u->layers[l].name[k];
+        if (c != '.' && c != 0) boundary = 0;
+    }
+    if (u->n_layers == 1 || !boundary) {
+        /* back to the last segment boundary before k (one layer: drop its own last segment) */
+        while (k > 0 && a[k] != '.') k--;
+    }
+    if (k == 0) snprintf(buf, n, "%s", nm);
+    else snprintf(buf, n, "%.*s", (int)k, a);
+}
+
+void fr_view_unit_label(const fr_snapshot *s, int i, int width, int utf8, char *buf, size_t n)
+{
+    const fr_unit_view *u = fr_view_unit(s, i);
+    if (!u) { snprintf(buf, n, "-"); return; }
+    char name[128], other[128];
+    block_name(u, name, sizeof name);
+    if (strcmp(name, u->name) != 0)
+        for (int j = 0; j < s->n_units; j++) {
+            if (j == i || !s->units[j]) continue;
+            block_name(s->units[j], other, sizeof other);
+            if (strcmp(other, name) == 0) { snprintf(name, sizeof name, "%s", u->name + 6); break; }
+        }
+    fr_view_fit_middle(name, width, utf8, buf, n);
+}
+
 const char *fr_view_heat_name(int qty)
 {
     static const char *const n[] = {"S2", "S2*s3*s4", "shift", "h(V)"};
@@ -132,6 +197,32 @@ void fr_view_clamp(fr_ui *ui, const fr_snapshot *s)
     int rows = FR_MAX(1, L->o), cols = (int)FR_MAX(1, L->n / FR_MAX(1, L->o));
     ui->cur_r = FR_MAX(0, FR_MIN(ui->cur_r, rows - 1));
     ui->cur_c = FR_MAX(0, FR_MIN(ui->cur_c, cols - 1));
+}
+
+void fr_view_plot_state(const fr_ui *ui, fr_plot_state *st)
+{
+    memset(st, 0, sizeof *st);
+    st->loss_logy = ui->loss_logy;
+    st->loss_follow = ui->loss_follow;
+    st->loss_zoom = ui->loss_zoom;
+    st->loss_start = ui->loss_start;
+    st->smooth = ui->smooth;
+    st->scatter_abs = ui->scatter_abs;
+    st->heat_qty = ui->heat_qty;
+    /* the heatmap window the last frame showed; the whole matrix when it fit */
+    if (ui->heat_zoom > 0) {
+        st->heat_top = ui->heat_top;
+        st->heat_left = ui->heat_left;
+        st->heat_rows = ui->heat_vis_r;
+        st->heat_cols = ui->heat_vis_c;
+    }
+}
+
+int fr_view_panel_model(const fr_ui *ui, const fr_snapshot *s, const char *view, fr_plot_model *m, fr_err *e)
+{
+    fr_plot_state st;
+    fr_view_plot_state(ui, &st);
+    return fr_plot_model_build(s, ui->sel_unit, ui->sel_layer, view, &st, m, e);
 }
 
 const char *fr_view_focus_name(const fr_ui *ui)
@@ -246,51 +337,214 @@ static int worker_allowed(fr_ui *ui, const fr_keybind *b)
     return 1;
 }
 
-void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out)
+/* ---- key handling: one handler per context ---------------------------------------------------
+ * fr_view_key picks the modal context (help overlay, y/n prompt, normal) and hands the key's
+ * binding to that context's handler; in the normal context the action goes to navigation,
+ * view options or run control in turn, the first that knows the action takes it (the way
+ * htop gives each panel its own handler).  The keymap table stays the one place that says
+ * which key means what. */
+
+typedef struct key_env {
+    fr_ui *ui;
+    fr_snapshot *live;          /* may be NULL */
+    const fr_snapshot *s;       /* what the frame shows (frozen or live) */
+    const fr_unit_view *u;      /* selected unit */
+    fr_view_out *out;
+} key_env;
+
+static void key_help(fr_ui *ui, const fr_keybind *b)
 {
-    memset(out, 0, sizeof *out);
-    const fr_snapshot *s = fr_ui_snapshot(ui, live);
-    unsigned ctx = ui->help ? FR_CTX_HELP : ui->confirm ? FR_CTX_CONFIRM : FR_CTX_NORMAL;
-    if (key == FR_KEY_CTRL('l')) {   /* repaint works in every context */
-        out->repaint = 1;
-        return;
-    }
-    if (key == FR_KEY_RESIZE) return;
-    int was_g = ui->pending_g;
-    ui->pending_g = 0;
-    const fr_keybind *b = fr_keymap_lookup(key, ctx);
-    if (ctx == FR_CTX_HELP) {
-        if (!b) return;   /* unknown keys do nothing, the overlay stays */
-        if (b->act == FR_ACT_DOWN) ui->help_scroll++;
-        else if (b->act == FR_ACT_UP) ui->help_scroll = FR_MAX(0, ui->help_scroll - 1);
-        else ui->help = 0;
-        return;
-    }
-    if (ctx == FR_CTX_CONFIRM) {
-        if (!b) return;
-        fr_action what = ui->confirm;
-        ui->confirm = FR_ACT_NONE;
-        ui->msg[0] = 0;
-        if (b->act != FR_ACT_YES) return;
-        if (what == FR_ACT_QUIT) {
-            add_cmd(out, FR_CMD_QUIT, 0);
-            out->quit = 1;
-        } else if (what == FR_ACT_RESTART) {
-            add_cmd(out, FR_CMD_RESTART_UNIT, ui->sel_unit);
-            snprintf(ui->msg, sizeof ui->msg, "restarting unit %d", ui->sel_unit);
-        }
-        return;
-    }
+    if (!b) return;   /* unknown keys do nothing, the overlay stays */
+    if (b->act == FR_ACT_DOWN) ui->help_scroll++;
+    else if (b->act == FR_ACT_UP) ui->help_scroll = FR_MAX(0, ui->help_scroll - 1);
+    else ui->help = 0;
+}
+
+static void key_prompt(fr_ui *ui, const fr_keybind *b, fr_view_out *out)
+{
     if (!b) return;
-    if (b->act == FR_ACT_TOP && key == 'g' && !was_g) {   /* first half of "gg" */
-        ui->pending_g = 1;
-        return;
+    fr_action what = ui->confirm;
+    ui->confirm = FR_ACT_NONE;
+    ui->msg[0] = 0;
+    if (b->act != FR_ACT_YES) return;
+    if (what == FR_ACT_QUIT) {
+        add_cmd(out, FR_CMD_QUIT, 0);
+        out->quit = 1;
+    } else if (what == FR_ACT_RESTART) {
+        add_cmd(out, FR_CMD_RESTART_UNIT, ui->sel_unit);
+        snprintf(ui->msg, sizeof ui->msg, "restarting unit %d", ui->sel_unit + 1);   /* people count from 1 */
     }
-    if (!worker_allowed(ui, b)) return;
-    fr_view_clamp(ui, s);
-    const fr_unit_view *u = fr_view_unit(s, ui->sel_unit);
+}
+
+static void loss_pan(fr_ui *ui, const fr_unit_view *u, int d)
+{
+    int a, bb;
+    fr_loss_opts lo = {0, d < 0 ? ui->loss_follow : 0, ui->loss_zoom, ui->loss_start, 0, 0, 0, 0, NULL};
+    fr_plot_loss_window(u ? u->n_loss : 0, u ? u->iters : 0, &lo, &a, &bb);
+    if (d < 0) {
+        ui->loss_follow = 0;
+        ui->loss_start = FR_MAX(0, a - (bb - a) / 4);
+    } else {
+        ui->loss_start = a + (bb - a) / 4;
+    }
+}
+
+/* Movement: units, layers, heatmap cursor, loss window. */
+static int key_nav(key_env *k, fr_action act)
+{
+    fr_ui *ui = k->ui;
+    const fr_snapshot *s = k->s;
+    const fr_unit_view *u = k->u;
     int half = FR_MAX(1, (heat_focus(ui) ? ui->heat_vis_r : ui->list_rows) / 2);
-    switch (b->act) {
+    switch (act) {
+    case FR_ACT_DOWN: if (heat_focus(ui)) heat_move(ui, 1, 0); else move_unit(ui, s, 1); return 1;
+    case FR_ACT_UP: if (heat_focus(ui)) heat_move(ui, -1, 0); else move_unit(ui, s, -1); return 1;
+    case FR_ACT_LEFT:
+        if (heat_focus(ui)) heat_move(ui, 0, -1);
+        else if (ui->focus == FR_L_LOSS && ui->loss_zoom > 0) loss_pan(ui, u, -1);
+        return 1;
+    case FR_ACT_RIGHT:
+        if (heat_focus(ui)) heat_move(ui, 0, 1);
+        else if (ui->focus == FR_L_LOSS && ui->loss_zoom > 0 && !ui->loss_follow) loss_pan(ui, u, 1);
+        return 1;
+    case FR_ACT_UNIT_NEXT: move_unit(ui, s, 1); return 1;
+    case FR_ACT_UNIT_PREV: move_unit(ui, s, -1); return 1;
+    case FR_ACT_TOP:
+        if (heat_focus(ui)) ui->cur_r = ui->cur_c = 0;
+        else move_unit(ui, s, -(1 << 30));
+        return 1;
+    case FR_ACT_BOTTOM:
+        if (heat_focus(ui)) ui->cur_r = ui->cur_c = 1 << 30;   /* clamped at render */
+        else move_unit(ui, s, 1 << 30);
+        return 1;
+    case FR_ACT_PAGE_DOWN: if (heat_focus(ui)) ui->cur_r += half; else move_unit(ui, s, half); return 1;
+    case FR_ACT_PAGE_UP:
+        if (heat_focus(ui)) ui->cur_r = FR_MAX(0, ui->cur_r - half);
+        else move_unit(ui, s, -half);
+        return 1;
+    case FR_ACT_LAYER_NEXT:
+    case FR_ACT_LAYER_PREV:
+        if (u && u->n_layers > 1) {
+            int d = act == FR_ACT_LAYER_NEXT ? 1 : -1;
+            ui->sel_layer = (ui->sel_layer + d + u->n_layers) % u->n_layers;
+            ui->cur_r = ui->cur_c = ui->heat_top = ui->heat_left = 0;
+        }
+        return 1;
+    case FR_ACT_FOLLOW_RUN:
+        ui->follow_run = 1;
+        set_msg(ui, "following the running unit");
+        return 1;
+    default: return 0;
+    }
+}
+
+/* Panels and view options: focus, expand, modes, zoom, smoothing, axes, freeze. */
+static int key_view(key_env *k, fr_action act)
+{
+    fr_ui *ui = k->ui;
+    const fr_unit_view *u = k->u;
+    switch (act) {
+    case FR_ACT_HELP: ui->help = 1; ui->help_scroll = 0; return 1;
+    case FR_ACT_FOCUS_NEXT: cycle_focus(ui, 1); return 1;
+    case FR_ACT_FOCUS_PREV: cycle_focus(ui, -1); return 1;
+    case FR_ACT_EXPAND: ui->expanded = ui->expanded >= 0 ? -1 : ui->focus; return 1;
+    case FR_ACT_BACK:
+        if (ui->expanded >= 0) ui->expanded = -1;
+        else if (ui->mode != FR_MODE_MAIN) { ui->mode = FR_MODE_MAIN; if (ui->focus >= FR_L_CMP0) ui->focus = FR_L_HEAT; }
+        else if (ui->explain) ui->explain = 0;
+        return 1;
+    case FR_ACT_ZOOM_IN:
+    case FR_ACT_ZOOM_OUT:
+    case FR_ACT_ZOOM_RESET: {
+        int d = act == FR_ACT_ZOOM_IN ? 1 : act == FR_ACT_ZOOM_OUT ? -1 : 0;
+        if (ui->focus == FR_L_LOSS) {
+            ui->loss_zoom = d ? FR_MAX(0, FR_MIN(ui->loss_zoom + d, 12)) : 0;
+            if (!d) ui->loss_follow = 1;
+        } else {
+            ui->heat_zoom = d ? FR_MAX(0, FR_MIN(ui->heat_zoom + d, 10)) : 0;
+        }
+        return 1;
+    }
+    case FR_ACT_FOLLOW:
+        ui->loss_follow = !ui->loss_follow;
+        set_msg(ui, ui->loss_follow ? "loss: following the newest iteration" : "loss: window fixed");
+        return 1;
+    case FR_ACT_LOGY: ui->loss_logy = !ui->loss_logy; return 1;
+    case FR_ACT_SMOOTH_LESS:
+    case FR_ACT_SMOOTH_MORE: {
+        static const double ladder[] = {0, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, FR_SMOOTH_MAX};
+        const int n = (int)(sizeof ladder / sizeof ladder[0]);
+        int i = 0;
+        while (i < n - 1 && ladder[i] < ui->smooth - 1e-9) i++;
+        i += act == FR_ACT_SMOOTH_MORE ? 1 : -1;
+        ui->smooth = ladder[i < 0 ? 0 : i >= n ? n - 1 : i];
+        snprintf(ui->msg, sizeof ui->msg, "loss smoothing %.3g (debiased EMA)", ui->smooth);
+        return 1;
+    }
+    case FR_ACT_HEAT_CYCLE: {
+        const fr_layer_view *L = fr_view_layer(u, ui->sel_layer);
+        int cur = fr_view_heat_qty(L, ui->heat_qty);
+        for (int i = 1; i <= FR_HQ__COUNT; i++) {
+            int q = (FR_MAX(cur, 0) + i) % FR_HQ__COUNT;
+            if (fr_view_heat_qty(L, q) == q) { ui->heat_qty = q; break; }
+        }
+        return 1;
+    }
+    case FR_ACT_SCATTER_ABS: ui->scatter_abs = !ui->scatter_abs; return 1;
+    case FR_ACT_EXPLAIN: ui->explain = !ui->explain; return 1;
+    case FR_ACT_COMPARE:
+        if (ui->mode == FR_MODE_COMPARE) {
+            ui->mode = FR_MODE_MAIN;
+            if (ui->focus >= FR_L_CMP0 && ui->focus <= FR_L_CMP2) ui->focus = FR_L_HEAT;
+            return 1;
+        }
+        ui->mode = FR_MODE_COMPARE;
+        ui->expanded = -1;
+        if (u && !ui->readonly && k->live) {
+            int missing = 0;
+            for (int m = 0; m < FR_METHOD__COUNT; m++) missing += fr_view_unit_method(u, m) == NULL;
+            if (missing) {
+                add_cmd(k->out, FR_CMD_COMPARE_UNIT, ui->sel_unit);
+                set_msg(ui, "computing the other methods for this unit...");
+            }
+        }
+        return 1;
+    case FR_ACT_RECIP:
+        ui->mode = ui->mode == FR_MODE_RECIP ? FR_MODE_MAIN : FR_MODE_RECIP;
+        ui->expanded = -1;
+        if (ui->mode == FR_MODE_RECIP) ui->focus = FR_L_SCATTER;
+        return 1;
+    case FR_ACT_FREEZE:
+        if (ui->frozen) {
+            fr_snapshot_release(ui->frozen);
+            ui->frozen = NULL;
+            set_msg(ui, "view live again");
+        } else if (k->live) {
+            fr_snapshot_retain(k->live);
+            ui->frozen = k->live;
+            set_msg(ui, "view frozen (the optimiser keeps running; f to unfreeze)");
+        }
+        return 1;
+    case FR_ACT_REPAINT: k->out->repaint = 1; return 1;
+    default: return 0;
+    }
+}
+
+/* The run can still pause or step: a finished, failed or replayed run cannot. */
+static int run_can_move(const fr_snapshot *live)
+{
+    return live && (live->status == FR_RUN_RUNNING || live->status == FR_RUN_PAUSED || live->status == FR_RUN_IDLE);
+}
+
+/* Run control and files: commands for the worker, quit, export. */
+static int key_run(key_env *k, fr_action act)
+{
+    fr_ui *ui = k->ui;
+    fr_snapshot *live = k->live;
+    const fr_snapshot *s = k->s;
+    const fr_unit_view *u = k->u;
+    fr_view_out *out = k->out;
+    switch (act) {
     case FR_ACT_QUIT:
         if (fr_view_run_active(live) && !ui->readonly && live && live->status != FR_RUN_IDLE) {
             ui->confirm = FR_ACT_QUIT;
@@ -298,158 +552,38 @@ void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out)
         } else {
             out->quit = 1;
         }
-        break;
-    case FR_ACT_HELP: ui->help = 1; ui->help_scroll = 0; break;
-    case FR_ACT_DOWN: if (heat_focus(ui)) heat_move(ui, 1, 0); else move_unit(ui, s, 1); break;
-    case FR_ACT_UP: if (heat_focus(ui)) heat_move(ui, -1, 0); else move_unit(ui, s, -1); break;
-    case FR_ACT_LEFT:
-        if (heat_focus(ui)) heat_move(ui, 0, -1);
-        else if (ui->focus == FR_L_LOSS && ui->loss_zoom > 0) {
-            int a, bb;
-            fr_loss_opts lo = {0, ui->loss_follow, ui->loss_zoom, ui->loss_start, 0, 0};
-            fr_plot_loss_window(u ? u->n_loss : 0, u ? u->iters : 0, &lo, &a, &bb);
-            ui->loss_follow = 0;
-            ui->loss_start = FR_MAX(0, a - (bb - a) / 4);
-        }
-        break;
-    case FR_ACT_RIGHT:
-        if (heat_focus(ui)) heat_move(ui, 0, 1);
-        else if (ui->focus == FR_L_LOSS && ui->loss_zoom > 0 && !ui->loss_follow) {
-            int a, bb;
-            fr_loss_opts lo = {0, 0, ui->loss_zoom, ui->loss_start, 0, 0};
-            fr_plot_loss_window(u ? u->n_loss : 0, u ? u->iters : 0, &lo, &a, &bb);
-            ui->loss_start = a + (bb - a) / 4;
-        }
-        break;
-    case FR_ACT_UNIT_NEXT: move_unit(ui, s, 1); break;
-    case FR_ACT_UNIT_PREV: move_unit(ui, s, -1); break;
-    case FR_ACT_TOP:
-        if (heat_focus(ui)) ui->cur_r = ui->cur_c = 0;
-        else move_unit(ui, s, -(1 << 30));
-        break;
-    case FR_ACT_BOTTOM:
-        if (heat_focus(ui)) ui->cur_r = ui->cur_c = 1 << 30;   /* clamped at render */
-        else move_unit(ui, s, 1 << 30);
-        break;
-    case FR_ACT_PAGE_DOWN: if (heat_focus(ui)) ui->cur_r += half; else move_unit(ui, s, half); break;
-    case FR_ACT_PAGE_UP:
-        if (heat_focus(ui)) ui->cur_r = FR_MAX(0, ui->cur_r - half);
-        else move_unit(ui, s, -half);
-        break;
-    case FR_ACT_LAYER_NEXT:
-    case FR_ACT_LAYER_PREV:
-        if (u && u->n_layers > 1) {
-            int d = b->act == FR_ACT_LAYER_NEXT ? 1 : -1;
-            ui->sel_layer = (ui->sel_layer + d + u->n_layers) % u->n_layers;
-            ui->cur_r = ui->cur_c = ui->heat_top = ui->heat_left = 0;
-        }
-        break;
-    case FR_ACT_FOCUS_NEXT: cycle_focus(ui, 1); break;
-    case FR_ACT_FOCUS_PREV: cycle_focus(ui, -1); break;
-    case FR_ACT_EXPAND: ui->expanded = ui->expanded >= 0 ? -1 : ui->focus; break;
-    case FR_ACT_BACK:
-        if (ui->expanded >= 0) ui->expanded = -1;
-        else if (ui->mode != FR_MODE_MAIN) { ui->mode = FR_MODE_MAIN; if (ui->focus >= FR_L_CMP0) ui->focus = FR_L_HEAT; }
-        else if (ui->explain) ui->explain = 0;
-        break;
-    case FR_ACT_ZOOM_IN:
-    case FR_ACT_ZOOM_OUT:
-    case FR_ACT_ZOOM_RESET: {
-        int d = b->act == FR_ACT_ZOOM_IN ? 1 : b->act == FR_ACT_ZOOM_OUT ? -1 : 0;
-        if (ui->focus == FR_L_LOSS) {
-            ui->loss_zoom = d ? FR_MAX(0, FR_MIN(ui->loss_zoom + d, 12)) : 0;
-            if (!d) ui->loss_follow = 1;
-        } else {
-            ui->heat_zoom = d ? FR_MAX(0, FR_MIN(ui->heat_zoom + d, 10)) : 0;
-        }
-        break;
-    }
-    case FR_ACT_FOLLOW:
-        ui->loss_follow = !ui->loss_follow;
-        set_msg(ui, ui->loss_follow ? "loss: following the newest iteration" : "loss: window fixed");
-        break;
-    case FR_ACT_LOGY: ui->loss_logy = !ui->loss_logy; break;
-    case FR_ACT_SMOOTH_LESS:
-    case FR_ACT_SMOOTH_MORE: {
-        static const double ladder[] = {0, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, FR_SMOOTH_MAX};
-        const int n = (int)(sizeof ladder / sizeof ladder[0]);
-        int k = 0;
-        while (k < n - 1 && ladder[k] < ui->smooth - 1e-9) k++;
-        k += b->act == FR_ACT_SMOOTH_MORE ? 1 : -1;
-        ui->smooth = ladder[k < 0 ? 0 : k >= n ? n - 1 : k];
-        snprintf(ui->msg, sizeof ui->msg, "loss smoothing %.3g (debiased EMA)", ui->smooth);
-        break;
-    }
-    case FR_ACT_HEAT_CYCLE: {
-        const fr_layer_view *L = fr_view_layer(u, ui->sel_layer);
-        int cur = fr_view_heat_qty(L, ui->heat_qty);
-        for (int k = 1; k <= FR_HQ__COUNT; k++) {
-            int q = (FR_MAX(cur, 0) + k) % FR_HQ__COUNT;
-            if (fr_view_heat_qty(L, q) == q) { ui->heat_qty = q; break; }
-        }
-        break;
-    }
-    case FR_ACT_SCATTER_ABS: ui->scatter_abs = !ui->scatter_abs; break;
-    case FR_ACT_EXPLAIN: ui->explain = !ui->explain; break;
-    case FR_ACT_COMPARE:
-        if (ui->mode == FR_MODE_COMPARE) {
-            ui->mode = FR_MODE_MAIN;
-            if (ui->focus >= FR_L_CMP0 && ui->focus <= FR_L_CMP2) ui->focus = FR_L_HEAT;
-            break;
-        }
-        ui->mode = FR_MODE_COMPARE;
-        ui->expanded = -1;
-        if (u && !ui->readonly && live) {
-            int missing = 0;
-            for (int m = 0; m < FR_METHOD__COUNT; m++) missing += fr_view_unit_method(u, m) == NULL;
-            if (missing) {
-                add_cmd(out, FR_CMD_COMPARE_UNIT, ui->sel_unit);
-                set_msg(ui, "computing the other methods for this unit...");
-            }
-        }
-        break;
-    case FR_ACT_RECIP:
-        ui->mode = ui->mode == FR_MODE_RECIP ? FR_MODE_MAIN : FR_MODE_RECIP;
-        ui->expanded = -1;
-        if (ui->mode == FR_MODE_RECIP) ui->focus = FR_L_SCATTER;
-        break;
-    case FR_ACT_FREEZE:
-        if (ui->frozen) {
-            fr_snapshot_release(ui->frozen);
-            ui->frozen = NULL;
-            set_msg(ui, "view live again");
-        } else if (live) {
-            fr_snapshot_retain(live);
-            ui->frozen = live;
-            set_msg(ui, "view frozen (the optimiser keeps running; f to unfreeze)");
-        }
-        break;
+        return 1;
     case FR_ACT_PAUSE:
-        if (live && live->status == FR_RUN_PAUSED) add_cmd(out, FR_CMD_RESUME, 0), set_msg(ui, "resuming");
+        if (live && !run_can_move(live)) set_msg(ui, "the run has finished: nothing to pause (r restarts a unit)");
+        else if (live && live->status == FR_RUN_PAUSED) add_cmd(out, FR_CMD_RESUME, 0), set_msg(ui, "resuming");
         else add_cmd(out, FR_CMD_PAUSE, 0), set_msg(ui, "pausing after this iteration");
-        break;
+        return 1;
     case FR_ACT_STEP:
+        if (live && !run_can_move(live)) {
+            set_msg(ui, "the run has finished: nothing to step (r restarts a unit)");
+            return 1;
+        }
         add_cmd(out, FR_CMD_STEP_UNIT, 0);
         set_msg(ui, "step: running to the end of this unit");
-        break;
+        return 1;
     case FR_ACT_STEP_MODE: {
         int on = live ? !live->step_mode : 1;
         add_cmd(out, FR_CMD_SET_STEP_MODE, on);
         set_msg(ui, on ? "debugger mode on: pause after every unit" : "debugger mode off");
-        break;
+        return 1;
     }
     case FR_ACT_RESTART:
         ui->confirm = FR_ACT_RESTART;
-        snprintf(ui->msg, sizeof ui->msg, "Restart unit %d%s%s (and redo the units after it)? (y/n)", ui->sel_unit,
+        snprintf(ui->msg, sizeof ui->msg, "Restart unit %d%s%s (and redo the units after it)? (y/n)", ui->sel_unit + 1,
                  u ? " " : "", u ? u->name : "");
-        break;
+        return 1;
     case FR_ACT_METHOD: {
         int m = ui->next_method >= 0 ? ui->next_method : s ? (int)s->info.method : FR_METHOD_FLEXROUND;
         m = (m + 1) % FR_METHOD__COUNT;
         ui->next_method = m;
         add_cmd(out, FR_CMD_SET_METHOD, m);
         snprintf(ui->msg, sizeof ui->msg, "next unit / restart uses %s", fr_method_name((fr_method)m));
-        break;
+        return 1;
     }
     case FR_ACT_BITS: {
         int bt = ui->next_bits >= 0 ? ui->next_bits : s && s->info.bits ? s->info.bits : 4;
@@ -457,33 +591,55 @@ void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out)
         ui->next_bits = bt;
         add_cmd(out, FR_CMD_SET_BITS, bt);
         snprintf(ui->msg, sizeof ui->msg, "next unit / restart uses W%d", bt);
-        break;
+        return 1;
     }
     case FR_ACT_ITERS: {
         int it = ui->next_iters >= 0 ? ui->next_iters : s ? s->info.iters : 1000;
         const int n = (int)(sizeof iters_ladder / sizeof iters_ladder[0]);
-        int k = 0;
-        while (k < n && iters_ladder[k] <= it) k++;
-        it = iters_ladder[k % n];
+        int i = 0;
+        while (i < n && iters_ladder[i] <= it) i++;
+        it = iters_ladder[i % n];
         ui->next_iters = it;
         add_cmd(out, FR_CMD_SET_ITERS, it);
         snprintf(ui->msg, sizeof ui->msg, "next unit / restart runs %d iterations", it);
-        break;
+        return 1;
     }
     case FR_ACT_EXPORT:
         out->export_unit = ui->sel_unit;
         out->export_layer = ui->sel_layer;
         out->export_view = fr_view_focus_name(ui);
-        break;
+        fr_view_plot_state(ui, &out->export_state);
+        return 1;
     case FR_ACT_CHECKPOINT:
         add_cmd(out, FR_CMD_CHECKPOINT, 0);
         set_msg(ui, "checkpoint requested");
-        break;
-    case FR_ACT_REPAINT: out->repaint = 1; break;
-    case FR_ACT_FOLLOW_RUN:
-        ui->follow_run = 1;
-        set_msg(ui, "following the running unit");
-        break;
-    default: break;
+        return 1;
+    default: return 0;
     }
+}
+
+void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out)
+{
+    memset(out, 0, sizeof *out);
+    if (key == FR_KEY_CTRL('l')) {   /* repaint works in every context */
+        out->repaint = 1;
+        return;
+    }
+    if (key == FR_KEY_RESIZE) return;
+    int was_g = ui->pending_g;
+    ui->pending_g = 0;
+    unsigned ctx = ui->help ? FR_CTX_HELP : ui->confirm ? FR_CTX_CONFIRM : FR_CTX_NORMAL;
+    const fr_keybind *b = fr_keymap_lookup(key, ctx);
+    if (ctx == FR_CTX_HELP) { key_help(ui, b); return; }
+    if (ctx == FR_CTX_CONFIRM) { key_prompt(ui, b, out); return; }
+    if (!b) return;
+    if (b->act == FR_ACT_TOP && key == 'g' && !was_g) {   /* first half of "gg" */
+        ui->pending_g = 1;
+        return;
+    }
+    if (!worker_allowed(ui, b)) return;
+    const fr_snapshot *s = fr_ui_snapshot(ui, live);
+    fr_view_clamp(ui, s);
+    key_env k = {ui, live, s, fr_view_unit(s, ui->sel_unit), out};
+    if (!key_nav(&k, b->act) && !key_view(&k, b->act)) key_run(&k, b->act);
 }

@@ -19,4 +19,11 @@ const fr_unit_view *fr_view_unit_method(const fr_unit_view *u, int m);
 /* Clamps selection, layer and heat cursor against the snapshot (render and keys use it). */
 void fr_view_clamp(fr_ui *ui, const fr_snapshot *s);
 
+/* The name a person reads for unit i: blocks by their block (the common dotted prefix of
+ * their layers, "layer1.0" instead of "block:layer1.0.conv1"), the full name when that
+ * would be ambiguous; shortened in the middle to width columns ("layer2…conv1"). */
+void fr_view_unit_label(const fr_snapshot *s, int i, int width, int utf8, char *buf, size_t n);
+/* s shortened in the middle to width columns (ASCII names; "~" marks the cut without UTF-8). */
+void fr_view_fit_middle(const char *s, int width, int utf8, char *buf, size_t n);
+
 #endif

@@ -51,6 +51,55 @@ static int seg(fr_canvas *c, int x, int y, int xmax, const char *s, fr_role role
 
 /* ------------------------------------------------------------------ header */
 
+/* The header describes the run that happened: the method and widths of the units that ran
+ * (the next run's settings belong in the status line); before any unit ran, the settings. */
+static void run_that_happened(const fr_snapshot *s, char *buf, size_t n)
+{
+    int count[FR_METHOD__COUNT] = {0}, ran = 0;
+    int nbits[9] = {0}, ends = -1, mixed_ends = 0;
+    for (int i = 0; i < s->n_units; i++) {
+        const fr_unit_view *u = s->units[i];
+        if (!u || u->status == FR_UNIT_PENDING) continue;
+        ran++;
+        if ((unsigned)u->method < FR_METHOD__COUNT) count[u->method]++;
+        for (int l = 0; l < u->n_layers; l++) {
+            int b = u->layers[l].bits;
+            if (b < 0 || b > 8) continue;
+            /* the model's first and last layer run at first_last_bits: named apart */
+            if ((i == 0 && l == 0) || (i == s->n_units - 1 && l == u->n_layers - 1)) {
+                mixed_ends |= ends >= 0 && ends != b;
+                ends = b;
+            } else {
+                nbits[b]++;
+            }
+        }
+    }
+    const char *act = "";
+    char ab[16] = "";
+    if (s->info.act_bits > 0) snprintf(ab, sizeof ab, "/A%d", s->info.act_bits), act = ab;
+    if (!ran) {
+        snprintf(buf, n, "%s W%d%s", fr_method_name(s->info.method), s->info.bits, act);
+        return;
+    }
+    char meth[40] = "";
+    for (int m = FR_METHOD__COUNT - 1; m >= 0; m--)
+        if (count[m]) {
+            size_t l = strlen(meth);
+            snprintf(meth + l, sizeof meth - l, "%s%s", l ? "+" : "", fr_method_name((fr_method)m));
+        }
+    /* the width the other layers ran at (several when the width changed between units) */
+    int main_b = -1;
+    for (int b = 0; b <= 8; b++)
+        if (nbits[b] && (main_b < 0 || nbits[b] > nbits[main_b])) main_b = b;
+    if (main_b < 0) main_b = ends >= 0 && !mixed_ends ? ends : s->info.bits;
+    char bits[48];
+    int k = snprintf(bits, sizeof bits, "W%d", main_b);
+    for (int b = 0; b <= 8; b++)
+        if (nbits[b] && b != main_b && k < (int)sizeof bits) k += snprintf(bits + k, sizeof bits - k, "/W%d", b);
+    if (ends >= 0 && ends != main_b && !mixed_ends) snprintf(buf, n, "%s %s%s, ends W%d", meth, bits, act, ends);
+    else snprintf(buf, n, "%s %s%s", meth, bits, act);
+}
+
 typedef struct hseg { char text[128]; fr_role role; uint16_t attr; int prio; } hseg;
 
 static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_snapshot *s)
@@ -71,22 +120,23 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
     snprintf(g[n].text, sizeof g[n].text, " %s ", w), g[n].role = role, g[n].attr = FR_A_BOLD, g[n++].prio = 9;
     snprintf(g[n].text, sizeof g[n].text, " %.60s ", s->info.model[0] ? s->info.model : "(model)");
     g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 2;
-    if (s->info.act_bits > 0)
-        snprintf(g[n].text, sizeof g[n].text, " %s W%d/A%d ", fr_method_name(s->info.method), s->info.bits, s->info.act_bits);
-    else
-        snprintf(g[n].text, sizeof g[n].text, " %s W%d ", fr_method_name(s->info.method), s->info.bits);
+    char ran[112];
+    run_that_happened(s, ran, sizeof ran);
+    snprintf(g[n].text, sizeof g[n].text, " %s ", ran);
     g[n].role = FR_R_FLEXROUND, g[n].attr = FR_A_BOLD, g[n++].prio = 4;
     const fr_unit_view *cu = fr_view_unit(s, s->cur_unit);
     if (cu) {
-        snprintf(g[n].text, sizeof g[n].text, " unit %d/%d %.40s  it %d/%d ", s->cur_unit + 1, s->n_units, cu->name,
-                 cu->iter, cu->iters);
+        char lb[48];
+        fr_view_unit_label(s, s->cur_unit, 28, c->utf8, lb, sizeof lb);
+        snprintf(g[n].text, sizeof g[n].text, " unit %d/%d %s  it %d/%d ", s->cur_unit + 1, s->n_units, lb, cu->iter,
+                 cu->iters);
     } else {
         int done = 0;
         for (int i = 0; i < s->n_units; i++) done += s->units[i] && s->units[i]->status >= FR_UNIT_DONE;
         snprintf(g[n].text, sizeof g[n].text, " %d/%d units done ", done, s->n_units);
     }
     g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 8;
-    if (s->status == FR_RUN_RUNNING || s->it_per_s > 0) {
+    if (s->status == FR_RUN_RUNNING) {   /* a paused or finished run has no rate and no ETA */
         char t1[32];
         fmt_dur(t1, sizeof t1, s->eta_s);
         snprintf(g[n].text, sizeof g[n].text, " %.0f it/s ETA %s ", s->it_per_s, t1);
@@ -126,6 +176,22 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
 
 /* ------------------------------------------------------------------ unit list */
 
+/* The width of the model's layers apart from its first and last one. */
+static int list_main_bits(const fr_snapshot *s)
+{
+    int nbits[9] = {0}, best = -1;
+    for (int i = 0; i < s->n_units; i++) {
+        const fr_unit_view *u = s->units[i];
+        for (int l = 0; u && l < u->n_layers; l++) {
+            if ((i == 0 && l == 0) || (i == s->n_units - 1 && l == u->n_layers - 1)) continue;
+            if (u->layers[l].bits >= 0 && u->layers[l].bits <= 8) nbits[u->layers[l].bits]++;
+        }
+    }
+    for (int b = 0; b <= 8; b++)
+        if (nbits[b] && (best < 0 || nbits[b] > nbits[best])) best = b;
+    return best >= 0 ? best : s->info.bits;
+}
+
 static void render_list(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s)
 {
     char title[64];
@@ -136,15 +202,19 @@ static void render_list(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s
     if (in.h < 2 || !s) return;
     int w = in.w;
     int name_w = w - 2 - 9 - 7;
-    int op_w = 0, shape_w = 0;
+    int op_w = 0, shape_w = 0, bits_w = 0;
+    if (name_w >= 20) { bits_w = 5; name_w -= bits_w + 1; }
     if (name_w >= 28) { op_w = FR_MIN(14, name_w - 16); name_w -= op_w + 1; }
     if (name_w >= 24) { shape_w = 10; name_w -= shape_w + 1; }
+    /* narrow lists mark only the units whose width differs from the rest (first/last at 8) */
+    int main_b = list_main_bits(s);
     /* column header */
     int x = in.x + 2;
     fr_canvas_text(c, x, in.y, name_w, "unit", ROLE(FR_R_DIM), 0, 0);
     x += name_w + 1;
     if (op_w) { fr_canvas_text(c, x, in.y, op_w, "op", ROLE(FR_R_DIM), 0, 0); x += op_w + 1; }
     if (shape_w) { fr_canvas_text(c, x, in.y, shape_w, "out", ROLE(FR_R_DIM), 0, 0); x += shape_w + 1; }
+    if (bits_w) fr_canvas_text(c, x, in.y, bits_w, "bits", ROLE(FR_R_DIM), 0, 0);
     fr_canvas_text(c, in.x + w - 16, in.y, 8, "    loss", ROLE(FR_R_DIM), 0, 0);
     fr_canvas_text(c, in.x + w - 7, in.y, 7, "   aggr", ROLE(FR_R_DIM), 0, 0);
     int rows = in.h - 1;
@@ -170,10 +240,19 @@ static void render_list(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s
         fr_canvas_put(c, in.x, y, mark, ROLE(mr), bg, FR_A_BOLD);
         fr_role tr = u->status == FR_UNIT_PENDING ? FR_R_DIM : FR_R_TEXT;
         x = in.x + 2;
-        fr_canvas_text(c, x, y, name_w, u->name, ROLE(tr), bg, sel ? FR_A_BOLD : 0);
+        char bt[16], nm[128];
+        int lo, hi;
+        fr_unit_view_bits(u, &lo, &hi);
+        fr_unit_view_bits_text(u, bt, sizeof bt);
+        int mark_bits = !bits_w && (lo != main_b || hi != main_b);
+        int sw = mark_bits ? (int)strlen(bt) + 1 : 0;
+        fr_view_unit_label(s, i, name_w - sw, c->utf8, nm, sizeof nm);
+        int nw = fr_canvas_text(c, x, y, name_w - sw, nm, ROLE(tr), bg, sel ? FR_A_BOLD : 0);
+        if (mark_bits) fr_canvas_text(c, x + nw + 1, y, sw - 1, bt, ROLE(FR_R_WARN), bg, 0);
         x += name_w + 1;
         if (op_w) { fr_canvas_text(c, x, y, op_w, u->ops, ROLE(FR_R_DIM), bg, 0); x += op_w + 1; }
-        if (shape_w) { fr_canvas_text(c, x, y, shape_w, u->shape, ROLE(FR_R_DIM), bg, 0); }
+        if (shape_w) { fr_canvas_text(c, x, y, shape_w, u->shape, ROLE(FR_R_DIM), bg, 0); x += shape_w + 1; }
+        if (bits_w) fr_canvas_text(c, x, y, bits_w, bt, ROLE(lo != main_b || hi != main_b ? FR_R_WARN : FR_R_DIM), bg, 0);
         char lb[24] = "", ab[16] = "";
         double lv = u->status == FR_UNIT_PENDING ? u->loss_rtn : u->loss_after;
         if (lv > 0 && isfinite(lv)) fr_plot_fmt(lb, sizeof lb, lv);
@@ -199,26 +278,66 @@ static void render_list(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s
 
 /* ------------------------------------------------------------------ loss */
 
-static void render_loss(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u)
+/* The settings a pending unit will run with: the next method / width / iterations chosen in
+ * this session, else the run's; the unit's own widths when they differ (first/last layers). */
+static void pending_settings(const fr_ui *ui, const fr_snapshot *s, const fr_unit_view *u, char *b, size_t n)
+{
+    int m = ui->next_method >= 0 ? ui->next_method : s ? (int)s->info.method : (int)u->method;
+    int it = ui->next_iters >= 0 ? ui->next_iters : s ? s->info.iters : u->iters;
+    int run_bits = ui->next_bits >= 0 ? ui->next_bits : s ? s->info.bits : u->bits;
+    int lo, hi;
+    fr_unit_view_bits(u, &lo, &hi);
+    char bt[16];
+    if (s && lo == hi && lo != s->info.bits) snprintf(bt, sizeof bt, "W%d", lo);   /* a first/last layer keeps its width */
+    else if (lo != hi) fr_unit_view_bits_text(u, bt, sizeof bt);
+    else snprintf(bt, sizeof bt, "W%d", run_bits);
+    if (m == FR_METHOD_RTN) snprintf(b, n, "%s %s", fr_method_name((fr_method)m), bt);
+    else snprintf(b, n, "%s %s, %d it", fr_method_name((fr_method)m), bt, it);
+}
+
+static void render_loss(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_unit_view *u)
 {
     char title[160];
     char sm[16];
     snprintf(sm, sizeof sm, "%.3g", ui->smooth);
-    snprintf(title, sizeof title, "Loss %s  EMA %s%s%s%s", u ? u->name : "", sm + (sm[0] == '0' && sm[1] == '.'),
+    char lb[64] = "";
+    if (u) fr_view_unit_label(s, ui->sel_unit, FR_MAX(8, r.w / 3), c->utf8, lb, sizeof lb);
+    snprintf(title, sizeof title, "Loss %s  EMA %s%s%s%s", lb, sm + (sm[0] == '0' && sm[1] == '.'),
              ui->loss_logy ? " log-y" : "", ui->loss_zoom ? " zoom" : "", ui->loss_zoom && ui->loss_follow ? " tail" : "");
     fr_canvas_box(c, r, title, ui->focus == FR_L_LOSS);
     fr_rect in = fr_rect_inner(r);
     if (!u || in.h < 3) return;
     if (u->status == FR_UNIT_PENDING || u->n_loss == 0) {
-        char b[96], v[24];
+        char b[160], v[24], will[96];
         fmtv(v, sizeof v, u->loss_rtn);
-        snprintf(b, sizeof b, u->status == FR_UNIT_PENDING ? "pending: RTN loss %s" : "no iterations yet (RTN %s)", v);
-        int bw = fr_utf8_width(b);
-        fr_canvas_text(c, in.x + FR_MAX(0, (in.w - bw) / 2), in.y + in.h / 2, in.w, b, ROLE(FR_R_DIM), 0, 0);
+        pending_settings(ui, s, u, will, sizeof will);
+        const char *ln[3] = {b, NULL, NULL};
+        char rl[48];
+        if (u->status == FR_UNIT_PENDING) {
+            /* one line when it fits, else stacked: narrow panels at 80x24 */
+            snprintf(b, sizeof b, "pending: will run %s", will);
+            snprintf(rl, sizeof rl, "RTN loss %s", v);
+            if (u->loss_rtn > 0) ln[1] = rl;
+            if (fr_utf8_width(b) > in.w) ln[0] = "pending: will run", ln[1] = will, ln[2] = u->loss_rtn > 0 ? rl : NULL;
+        } else {
+            snprintf(b, sizeof b, u->loss_rtn > 0 ? "no iterations yet (RTN %s)" : "no iterations yet", v);
+        }
+        for (int k = 0; k < 3 && ln[k]; k++) {
+            int bw = fr_utf8_width(ln[k]);
+            fr_canvas_text(c, in.x + FR_MAX(0, (in.w - bw) / 2), in.y + in.h / 2 - 1 + k, in.w, ln[k], ROLE(FR_R_DIM), 0, 0);
+        }
         return;
     }
-    fr_loss_opts o = {ui->loss_logy, ui->loss_follow, ui->loss_zoom, ui->loss_start, ui->smooth, u->loss_rtn};
-    fr_plot_loss(c, in, u->loss, u->n_loss, FR_MAX(u->iters, u->n_loss), &o);
+    fr_plot_model m;
+    fr_err e;
+    if (fr_view_panel_model(ui, s, "loss", &m, &e)) {
+        fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, e.msg, ROLE(FR_R_BAD), 0, 0);
+        fr_plot_model_free(&m);
+        return;
+    }
+    fr_loss_opts o = {m.logy, ui->loss_follow, ui->loss_zoom, ui->loss_start, m.smooth, m.ref, m.ymin, m.ymax, m.ema};
+    fr_plot_loss(c, in, m.loss, m.n_loss, FR_MAX(u->iters, u->n_loss), &o);
+    fr_plot_model_free(&m);
     /* legend in the bottom border */
     int x = r.x + r.w - 17, y = r.y + r.h - 1;
     if (x > r.x + 2) {
@@ -245,7 +364,8 @@ static void kv(fr_canvas *c, fr_rect in, int *row, const char *k, fr_role vr, co
     (*row)++;
 }
 
-static void render_stats(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L)
+static void render_stats(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_unit_view *u,
+                         const fr_layer_view *L)
 {
     fr_canvas_box(c, r, "Stats", ui->focus == FR_L_STATS);
     fr_rect in = fr_rect_inner(r);
@@ -253,8 +373,19 @@ static void render_stats(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view 
     int row = 0;
     char a[24], b[24], d[24];
     static const char *const st[] = {"pending", "running", "done", "fallback (RTN)"};
-    kv(c, in, &row, "unit", FR_R_TEXT, "%s  %s", u->name, st[u->status <= FR_UNIT_FALLBACK ? u->status : 0]);
-    kv(c, in, &row, "method", FR_R_TEXT, "%s W%d %d/%d", fr_method_name(u->method), u->bits, u->iter, u->iters);
+    const char *stw = st[u->status <= FR_UNIT_FALLBACK ? u->status : 0];
+    char lb[128];
+    fr_view_unit_label(s, ui->sel_unit, FR_MAX(8, in.w - 7 - 2 - (int)strlen(stw)), c->utf8, lb, sizeof lb);
+    kv(c, in, &row, "unit", FR_R_TEXT, "%s  %s", lb, stw);
+    if (u->status == FR_UNIT_PENDING) {
+        char will[96];
+        pending_settings(ui, s, u, will, sizeof will);
+        kv(c, in, &row, "runs", FR_R_DIM, "%s", will);   /* nothing ran yet: no method, width or count to show */
+    } else {
+        char bt[16];
+        fr_unit_view_bits_text(u, bt, sizeof bt);
+        kv(c, in, &row, "method", FR_R_TEXT, "%s %s %d/%d", fr_method_name(u->method), bt, u->iter, u->iters);
+    }
     fmtv(a, sizeof a, u->loss_after);
     fmtv(b, sizeof b, u->loss_rtn);
     fmtv(d, sizeof d, u->loss_before);
@@ -262,14 +393,17 @@ static void render_stats(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view 
         fr_role rr = u->rel_vs_rtn > 0 && u->rel_vs_rtn < 1 ? FR_R_GOOD : FR_R_BAD;
         kv(c, in, &row, "loss", rr, "%s (%.2fx RTN)", a, u->rel_vs_rtn);
         kv(c, in, &row, "RTN", FR_R_TEXT, "%s   start %s", b, d);
-    } else {
-        kv(c, in, &row, "RTN", FR_R_TEXT, "%s", b);
+    } else if (u->loss_rtn > 0) {
+        kv(c, in, &row, "RTN", FR_R_TEXT, "%s", b);   /* unknown until the unit's inputs exist: then not shown */
     }
     if (L) {
-        if (u->n_layers > 1)
-            kv(c, in, &row, "layer", FR_R_TEXT, "%d/%d %s", ui->sel_layer + 1, u->n_layers, L->name);
-        else
-            kv(c, in, &row, "layer", FR_R_TEXT, "%s", L->name);
+        const char *pv = u->status == FR_UNIT_PENDING ? " preview" : "";   /* arrays of the RTN preview */
+        char pre[24] = "", ln[128];
+        if (u->n_layers > 1) snprintf(pre, sizeof pre, "%d/%d ", ui->sel_layer + 1, u->n_layers);
+        int room = in.w - 7 - (int)strlen(pre) - 4 - (int)strlen(pv);   /* the width stays visible */
+        if (room < (int)strlen(L->name)) room += (int)strlen(pv), pv = "";   /* the name before "preview" */
+        fr_view_fit_middle(L->name, FR_MAX(6, room), c->utf8, ln, sizeof ln);
+        kv(c, in, &row, "layer", FR_R_TEXT, "%s%s W%d%s", pre, ln, L->bits, pv);
         kv(c, in, &row, "shape", FR_R_TEXT, "%dx%dx%dx%d (%lld)", L->o, L->i, L->kh, L->kw, (long long)L->n);
         if (L->s1 && L->n_s1 > 0) {
             fmtv(a, sizeof a, L->s1[0]);
@@ -408,7 +542,7 @@ static void scatter_legend(fr_canvas *c, int x, int y, int w, const fr_layer_sta
     }
 }
 
-static void render_scatter(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_view *L, int focus)
+static void render_scatter(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_layer_view *L, int focus)
 {
     char title[128];
     snprintf(title, sizeof title, "Scatter %s vs shift", ui->scatter_abs ? "|W|" : "W");
@@ -421,8 +555,14 @@ static void render_scatter(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_vi
         return;
     }
     scatter_legend(c, r.x + (int)strlen(title) + 4, r.y, r.w - (int)strlen(title) - 5, &L->st);
-    fr_scatter_opts o = {ui->scatter_abs, 0, 0, 1, 1, ui->scatter_abs ? "|W|" : "W", L->cls};
-    fr_plot_scatter(c, in, L->w, L->shift, L->n, &o);
+    fr_plot_model m;
+    fr_err e;
+    if (fr_view_panel_model(ui, s, "scatter", &m, &e) == FR_OK) {
+        const fr_plot_series *se = &m.series[0];
+        fr_scatter_opts o = {m.abs_x, (float)m.xmax, (float)m.ymax, m.band, m.y_is_units, m.xlabel, se->cls};
+        fr_plot_scatter(c, in, se->x, se->y, se->n, &o);
+    }
+    fr_plot_model_free(&m);
 }
 
 static void render_hist(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L, int focus)
@@ -450,20 +590,14 @@ static void render_hist(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *
 
 /* ------------------------------------------------------------------ compare */
 
-static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const fr_unit_view *u)
+static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const fr_snapshot *s, const fr_unit_view *u)
 {
     static const fr_role mrole[3] = {FR_R_RTN, FR_R_ADAROUND, FR_R_FLEXROUND};
     static const char *const mname[3] = {"RTN", "AdaRound", "FlexRound"};
-    /* shared axes over every method that is available */
-    float xmax = 0, ymax = 0;
-    for (int m = 0; m < FR_METHOD__COUNT; m++) {
-        const fr_layer_view *L = fr_view_layer(fr_view_unit_method(u, m), ui->sel_layer);
-        if (!L || !L->w || !L->shift) continue;
-        float ax, ay;
-        fr_plot_scatter_range_all(L->w, L->shift, L->n, &ax, &ay);
-        xmax = fmaxf(xmax, ax);
-        ymax = fmaxf(ymax, ay);
-    }
+    /* shared axes over every method that is available: the plot model's union range */
+    fr_plot_model pm;
+    fr_err e;
+    int have_model = u && fr_view_panel_model(ui, s, "compare", &pm, &e) == FR_OK;
     for (int m = 0; m < FR_METHOD__COUNT; m++) {
         fr_rect r = Lo->r[FR_L_CMP0 + m];
         if (r.w < 12 || r.h < 6) continue;
@@ -473,7 +607,7 @@ static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const f
         fr_rect in = fr_rect_inner(r);
         const fr_unit_view *mu = fr_view_unit_method(u, m);
         const fr_layer_view *L = fr_view_layer(mu, ui->sel_layer);
-        if (!L || !L->w || !L->shift) {
+        if (!L || !L->w || !L->shift || !have_model || !pm.series[m].n) {
             fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, ui->readonly ? "not in this checkpoint" : "not computed yet",
                            ROLE(FR_R_DIM), 0, 0);
             if (!ui->readonly)
@@ -489,8 +623,9 @@ static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const f
         scatter_legend(c, in.x, in.y + 1, in.w, &L->st);
         int rest = in.h - 2;
         int sh = rest * 55 / 100;
-        fr_scatter_opts so = {1, xmax, ymax, 1, 1, "|W|", L->cls};
-        fr_plot_scatter(c, (fr_rect){in.x, in.y + 2, in.w, sh}, L->w, L->shift, L->n, &so);
+        const fr_plot_series *se = &pm.series[m];
+        fr_scatter_opts so = {pm.abs_x, (float)pm.xmax, (float)pm.ymax, pm.band, pm.y_is_units, pm.xlabel, se->cls};
+        fr_plot_scatter(c, (fr_rect){in.x, in.y + 2, in.w, sh}, se->x, se->y, se->n, &so);
         fr_rect hm = {in.x, in.y + 2 + sh + 1, in.w, rest - sh - 1};
         if (hm.h >= 2) {
             int rows = FR_MAX(1, L->o), cols = (int)FR_MAX(1, L->n / FR_MAX(1, L->o));
@@ -499,11 +634,12 @@ static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const f
             fr_plot_heatmap(c, hm, L->shift, &ho);
         }
     }
+    if (have_model) fr_plot_model_free(&pm);
 }
 
 /* ------------------------------------------------------------------ reciprocal rule */
 
-static void render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_view *L)
+static void render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_layer_view *L)
 {
     fr_canvas_box(c, r, "Reciprocal rule: dL/dS2 against W", 1);
     fr_rect in = fr_rect_inner(r);
@@ -534,8 +670,14 @@ static void render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_view
     char b[128];
     snprintf(b, sizeof b, "corr(|W|, |dL/dS2|) = %.2f over %lld weights", corr, (long long)n);
     fr_canvas_text(c, in.x, in.y + 1, in.w, b, ROLE(corr > 0.3 ? FR_R_GOOD : FR_R_TEXT), 0, 0);
-    fr_scatter_opts o = {0, 0, 0, 0, 0, "W", NULL};
-    fr_plot_scatter(c, (fr_rect){in.x, in.y + 2, in.w, in.h - 2}, L->w, L->grad_s2, L->n, &o);
+    fr_plot_model m;
+    fr_err e;
+    if (fr_view_panel_model(ui, s, "reciprocal", &m, &e) == FR_OK) {
+        const fr_plot_series *se = &m.series[0];
+        fr_scatter_opts o = {m.abs_x, (float)m.xmax, (float)m.ymax, m.band, m.y_is_units, m.xlabel, se->cls};
+        fr_plot_scatter(c, (fr_rect){in.x, in.y + 2, in.w, in.h - 2}, se->x, se->y, se->n, &o);
+    }
+    fr_plot_model_free(&m);
 }
 
 /* ------------------------------------------------------------------ explain, status, bar */
@@ -626,7 +768,7 @@ static void render_status(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
         strcat(right, "  ");
     }
     if (u && u->n_layers > 1) { snprintf(t, sizeof t, "layer %d/%d ([ ])  ", ui->sel_layer + 1, u->n_layers); strcat(right, t); }
-    if (s && s->elapsed_s > 0) { char d[24]; fmt_dur(d, sizeof d, s->elapsed_s); snprintf(t, sizeof t, "elapsed %s ", d); strcat(right, t); }
+    if (s && s->elapsed_s > 0 && s->status != FR_RUN_IDLE) {   /* an idle run has not started: no elapsed time */ char d[24]; fmt_dur(d, sizeof d, s->elapsed_s); snprintf(t, sizeof t, "elapsed %s ", d); strcat(right, t); }
     int rw = (int)strlen(right);
     if (rw && r.x + r.w - rw > x + 1) fr_canvas_text(c, r.x + r.w - rw, r.y, rw, right, ROLE(FR_R_DIM), 0, 0);
 }
@@ -729,15 +871,15 @@ void fr_view_render(fr_ui *ui, const fr_snapshot *live, fr_canvas *c)
     const fr_layer_view *ly = fr_view_layer(u, ui->sel_layer);
     render_header(c, L.r[FR_L_HEADER], ui, s);
     if (L.r[FR_L_LIST].w) render_list(c, L.r[FR_L_LIST], ui, s);
-    if (L.r[FR_L_LOSS].w) render_loss(c, L.r[FR_L_LOSS], ui, u);
-    if (L.r[FR_L_STATS].w) render_stats(c, L.r[FR_L_STATS], ui, u, ly);
+    if (L.r[FR_L_LOSS].w) render_loss(c, L.r[FR_L_LOSS], ui, s, u);
+    if (L.r[FR_L_STATS].w) render_stats(c, L.r[FR_L_STATS], ui, s, u, ly);
     if (ui->mode == FR_MODE_COMPARE) {
-        render_compare(c, &L, ui, u);
+        render_compare(c, &L, ui, s, u);
     } else if (ui->mode == FR_MODE_RECIP && L.r[FR_L_SCATTER].w) {
-        render_recip(c, L.r[FR_L_SCATTER], ui, ly);
+        render_recip(c, L.r[FR_L_SCATTER], ui, s, ly);
     } else {
         if (L.r[FR_L_HEAT].w) render_heat(c, L.r[FR_L_HEAT], ui, u, ly, ui->focus == FR_L_HEAT);
-        if (L.r[FR_L_SCATTER].w) render_scatter(c, L.r[FR_L_SCATTER], ui, ly, ui->focus == FR_L_SCATTER);
+        if (L.r[FR_L_SCATTER].w) render_scatter(c, L.r[FR_L_SCATTER], ui, s, ly, ui->focus == FR_L_SCATTER);
         if (L.r[FR_L_HIST].w && u) render_hist(c, L.r[FR_L_HIST], ui, u, ly, ui->focus == FR_L_HIST);
     }
     if (L.r[FR_L_EXPLAIN].w) render_explain(c, L.r[FR_L_EXPLAIN], ui);
