@@ -183,10 +183,10 @@ void fr_plot_scatter(fr_canvas *c, fr_rect r, const float *x, const float *y, in
     for (int64_t i = 0; i < n; i += step) {
         float xv = o->abs_x ? fabsf(x[i]) : x[i], yv = y[i];
         if (!isfinite(xv) || !isfinite(yv)) continue;
-        int dx = (int)((xv - xmin) / (xmax - xmin) * (W - 1) + 0.5f);
-        int dy = (int)((ymax - yv) / (2 * ymax) * (H - 1) + 0.5f);
-        dx = dx < 0 ? 0 : dx >= W ? W - 1 : dx;   /* beyond the robust range: on the border */
-        dy = dy < 0 ? 0 : dy >= H ? H - 1 : dy;
+        /* clamp in float first: a huge value must not reach the int conversion (undefined) */
+        float fx = (xv - xmin) / (xmax - xmin) * (W - 1) + 0.5f, fy = (ymax - yv) / (2 * ymax) * (H - 1) + 0.5f;
+        int dx = fx < 0 ? 0 : fx >= W ? W - 1 : (int)fx;   /* beyond the robust range: on the border */
+        int dy = fy < 0 ? 0 : fy >= H ? H - 1 : (int)fy;
         fr_dots_set(&d, dx, dy, 0, 1, 0);
         size_t ci = (size_t)(dy >> 2) * p.w + (dx >> 1);
         cnt[ci]++;

@@ -366,7 +366,7 @@ int fr_pngplot_heatmap(const char *path, const fr_heatmap_in *in, fr_err *e)
 
 static const fr_rgb IN_LO = { 158, 202, 225 }, IN_HI = { 8, 48, 107 };     /* ColorBrewer Blues */
 static const fr_rgb OUT_LO = { 253, 174, 107 }, OUT_HI = { 166, 54, 3 };   /* Oranges */
-static const fr_rgb CLIP_LO = { 188, 189, 220 }, CLIP_HI = { 84, 39, 143 };  /* Purples */
+static const fr_rgb CLIP_LO = { 150, 110, 200 }, CLIP_HI = { 74, 20, 134 };   /* purples, darker than the blues */
 static const fr_rgb C_BAND = { 200, 30, 30 };
 
 static int scatter_check(const fr_scatter_in *in, fr_err *e)
