@@ -4,11 +4,12 @@
  *   A command with several outputs (e.g. `frtui export -o Q.frm --safetensors Q.st`) must not
  *   leave a partial set when a later one fails.  The caller encodes every output in memory
  *   first (encoding failures then touch no file); fr_outset_write then
- *     1. refuses the same path given twice (the second would silently replace the first),
+ *     1. refuses the same path given twice (the second would silently replace the first) and
+ *        a target that is a directory (its rename would fail after the others'),
  *     2. writes every buffer to its temp file (fr_atomic_open), flushed and fsync'd,
  *     3. only when all temps are complete, renames them into place in order.
- *   A failure in 1-2 removes every temp and changes nothing.  Step 3 can fail only on a rename
- *   (e.g. the target is a directory); then the outputs renamed before it that did not exist
+ *   A failure in 1-2 removes every temp and changes nothing.  Step 3 can then fail only on an
+ *   unforeseeable rename error; the outputs renamed before it that did not exist
  *   before are removed again, the rest of the temps too, and the message says which earlier
  *   targets were replaced (a replaced file cannot be restored without keeping a copy).
  */

@@ -34,10 +34,15 @@ static int same_target(const char *a, const char *b)
 
 int fr_outset_write(const fr_outfile *f, int n, fr_err *e)
 {
-    for (int i = 0; i < n; i++)
+    struct stat st;
+    for (int i = 0; i < n; i++) {
+        /* The one rename failure that can be seen coming: refuse it before writing anything. */
+        if (stat(f[i].path, &st) == 0 && S_ISDIR(st.st_mode))
+            return fr_err_set(e, FR_EINPUT, "%s: is a directory; nothing written", f[i].path);
         for (int j = 0; j < i; j++)
             if (same_target(f[i].path, f[j].path))
                 return fr_err_set(e, FR_EINPUT, "%s: given for two outputs; nothing written", f[i].path);
+    }
     fr_atomic *a = fr_xcalloc((size_t)(n ? n : 1), sizeof *a);
     int *existed = fr_xcalloc((size_t)(n ? n : 1), sizeof *existed);
     int rc = FR_OK, opened = 0;
@@ -57,7 +62,6 @@ int fr_outset_write(const fr_outfile *f, int n, fr_err *e)
         free(existed);
         return rc;
     }
-    struct stat st;
     for (int i = 0; i < n; i++) existed[i] = lstat(f[i].path, &st) == 0;
     for (int i = 0; i < n; i++) {
         if (!fr_atomic_commit(&a[i], e)) continue;
