@@ -23,8 +23,8 @@ if [ "$have_py" = 1 ]; then
     check "json report with odd node names parses" 'json_ok "$T/w.json"'
     check "json report keeps the quote and backslash of the name" \
         'python3 -c "import json,sys; n=json.load(open(sys.argv[1]))[\"units\"][0][\"name\"]; sys.exit(not (chr(34) in n and chr(92) in n and chr(27) in n))" "$T/w.json"'
-    check "csv report with odd node names has 3 records of 16 fields" \
-        'python3 -c "import csv,sys; r=list(csv.reader(open(sys.argv[1], encoding=\"utf-8\", newline=\"\"))); sys.exit(not (len(r)==3 and all(len(x)==16 for x in r)))" "$T/w.csv"'
+    check "csv report with odd node names has 3 records, each as wide as the header" \
+        'python3 -c "import csv,sys; r=list(csv.reader(open(sys.argv[1], encoding=\"utf-8\", newline=\"\"))); sys.exit(not (len(r)==3 and all(len(x)==len(r[0]) for x in r)))" "$T/w.csv"'
     "$BIN" info "$T/w.frm" >"$T/w.info" 2>&1
     check "info prints no ESC or C1 control bytes from node names" '! LC_ALL=C grep -q "$(printf "\033")" "$T/w.info" && ! LC_ALL=C grep -q "$(printf "\302\233")" "$T/w.info" && grep -q "31m" "$T/w.info"'
     check "run table prints no ESC from node names" '! LC_ALL=C grep -q "$(printf "\033")" "$T/w.out" && grep -q "31m" "$T/w.out"'
