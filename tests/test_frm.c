@@ -17,10 +17,11 @@
 #include <unistd.h>
 
 #include "fr_test.h"
-#include "model_builder.h"
 #include "frtui/frm.h"
 
 /* ---- a small model ------------------------------------------------------------------------ */
+
+#include "model_builder.h"
 
 static void build_model(fr_model *m, int with_quant)
 {
