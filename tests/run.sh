@@ -7,10 +7,11 @@
 # (`make check`).
 scripts=1
 if [ "$1" = --bins-only ]; then scripts=0; shift; fi
-total_p=0; total_f=0
+total_p=0; total_f=0; found=0
 run_one() {
     name=$1; shift
     out=$("$@" 2>&1); rc=$?
+    if [ -n "$FR_TEST" ] && printf '%s\n' "$out" | grep -qxE "(ok|FAILED) - $FR_TEST"; then found=1; fi
     line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
     if [ -z "$line" ]; then
         printf '%s\n' "$out" | tail -n 20
@@ -28,7 +29,7 @@ for s in tests/*.t.sh; do
     [ "$scripts" = 1 ] && [ -f "$s" ] || continue
     run_one "$(basename "$s")" sh "$s"
 done
-if [ -n "$FR_TEST" ] && [ "$total_p" = 0 ] && [ "$total_f" = 0 ]; then
+if [ -n "$FR_TEST" ] && [ "$found" = 0 ]; then
     echo "no test function named '$FR_TEST' in the test binaries"; total_f=1
 fi
 echo "$total_p passed, $total_f failed"

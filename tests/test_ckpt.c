@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fr_test.h"
+#include "model_builder.h"
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
 #include "frtui/recon_ckpt.h"
@@ -33,39 +34,21 @@ static char tmpdir[256];
 
 static void tmp_path(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", tmpdir, name); }
 
-static int add_linear(fr_graph *g, const char *name, int in, int n_in, int n_out, fr_rng *rng)
-{
-    char tn[FR_NAME_MAX];
-    int64_t dw[2] = {n_out, n_in}, db[1] = {n_out};
-    snprintf(tn, sizeof tn, "%s.weight", name);
-    int w = fr_graph_add_tensor(g, tn, 2, dw);
-    snprintf(tn, sizeof tn, "%s.bias", name);
-    int b = fr_graph_add_tensor(g, tn, 1, db);
-    for (int k = 0; k < n_out * n_in; k++) g->tensors[w].data[k] = 0.08f * fr_rng_normal(rng);
-    int n = fr_graph_add_node(g, name, FR_OP_LINEAR, 1, &in);
-    g->nodes[n].n_param = 2;
-    g->nodes[n].param[0] = w;
-    g->nodes[n].param[1] = b;
-    return n;
-}
-
 /* A zoo model (arch < FR_ZOO__COUNT) or a tiny 784-8-10 MLP (FR_ZOO__COUNT) with random
  * calibration and labelled evaluation data. */
 static void make_model(fr_model *m, fr_zoo_arch arch, uint64_t seed, int n_calib, int n_eval)
 {
-    fr_model_init(m);
     if (arch < FR_ZOO__COUNT) {
+        fr_model_init(m);
         FR_ASSERT(fr_zoo_build(m, arch, seed) == FR_OK);
     } else {
         fr_rng wr;
         fr_rng_seed(&wr, seed);
-        m->meta.in_c = 1; m->meta.in_h = 28; m->meta.in_w = 28;
-        snprintf(m->meta.name, sizeof m->meta.name, "tiny-mlp");
-        int x = fr_graph_add_node(&m->g, "input", FR_OP_INPUT, 0, NULL);
-        x = fr_graph_add_node(&m->g, "flatten", FR_OP_FLATTEN, 1, &x);
-        x = add_linear(&m->g, "fc1", x, 784, 8, &wr);
-        x = fr_graph_add_node(&m->g, "fc1.relu", FR_OP_RELU, 1, &x);
-        x = add_linear(&m->g, "fc2", x, 8, 10, &wr);
+        fr_tb_begin(m, "tiny-mlp", "input", 1, 28, 28);
+        int x = fr_tb_node(m, "flatten", FR_OP_FLATTEN, 0, -1);
+        x = fr_tb_linear(m, &wr, "fc1.weight", "fc1.bias", "fc1", x, 784, 8, 0.08f, 1);
+        x = fr_tb_node(m, "fc1.relu", FR_OP_RELU, x, -1);
+        fr_tb_linear(m, &wr, "fc2.weight", "fc2.bias", "fc2", x, 8, 10, 0.08f, 1);
     }
     snprintf(m->meta.layout, sizeof m->meta.layout, "NCHW");
     m->meta.mean[0] = 0.3f;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "fr_test.h"
+#include "model_builder.h"
 #include "frtui/par.h"
 #include "frtui/exec.h"
 #include "frtui/partition.h"
@@ -17,58 +18,13 @@
 
 static int add_conv(fr_model *m, fr_rng *r, const char *name, int in, int o, int k, int stride, int groups, int bias)
 {
-    fr_graph *g = &m->g;
-    int cin = g->nodes[in].c;
-    char nm[128];
-    int64_t d[4] = {o, cin / groups, k, k};
-    snprintf(nm, sizeof nm, "%s.w", name);
-    int t = fr_graph_add_tensor(g, nm, 4, d);
-    for (int64_t i = 0; i < fr_tensor_numel(&g->tensors[t]); i++)
-        g->tensors[t].data[i] = 0.5f * fr_rng_normal(r) / sqrtf((float)(cin / groups * k * k));
-    int n = fr_graph_add_node(g, name, FR_OP_CONV, 1, &in);
-    g->nodes[n].n_param = 2;
-    g->nodes[n].param[0] = t;
-    g->nodes[n].param[1] = -1;
-    if (bias) {
-        int64_t db[1] = {o};
-        snprintf(nm, sizeof nm, "%s.b", name);
-        int tb = fr_graph_add_tensor(g, nm, 1, db);
-        for (int i = 0; i < o; i++) g->tensors[tb].data[i] = 0.1f * fr_rng_normal(r);
-        g->nodes[n].param[1] = tb;
-    }
-    fr_attrs *a = &g->nodes[n].a;
-    a->kh = a->kw = k;
-    a->sh = a->sw = stride;
-    a->pt = a->pl = a->pb = a->pr = k / 2;
-    a->groups = groups;
-    FR_ASSERT(fr_graph_infer_shapes(g, m->meta.in_c, m->meta.in_h, m->meta.in_w, NULL) == FR_OK);
-    return n;
+    return fr_tb_conv(m, r, name, in, o, k, stride, groups, 0.5f, bias ? 0.1f : -1);
 }
 
 static int add_op(fr_model *m, const char *name, fr_op op, int n_in, int a, int b)
 {
-    int in[2] = {a, b};
-    int n = fr_graph_add_node(&m->g, name, op, n_in, in);
-    FR_ASSERT(fr_graph_infer_shapes(&m->g, m->meta.in_c, m->meta.in_h, m->meta.in_w, NULL) == FR_OK);
-    return n;
-}
-
-static int add_bn(fr_model *m, fr_rng *r, const char *name, int in)
-{
-    fr_graph *g = &m->g;
-    int c = g->nodes[in].c, t[4];
-    int64_t d[1] = {c};
-    for (int k = 0; k < 4; k++) {
-        char nm[128];
-        snprintf(nm, sizeof nm, "%s.%d", name, k);
-        t[k] = fr_graph_add_tensor(g, nm, 1, d);
-        for (int i = 0; i < c; i++)
-            g->tensors[t[k]].data[i] = k == 0 ? 1 + 0.2f * fr_rng_normal(r) : k == 3 ? 0.5f + fr_rng_uniform(r) : 0.2f * fr_rng_normal(r);
-    }
-    int n = fr_graph_add_node(g, name, FR_OP_BN, 1, &in);
-    g->nodes[n].n_param = 4;
-    for (int k = 0; k < 4; k++) g->nodes[n].param[k] = t[k];
-    FR_ASSERT(fr_graph_infer_shapes(g, m->meta.in_c, m->meta.in_h, m->meta.in_w, NULL) == FR_OK);
+    int n = fr_tb_node(m, name, op, a, n_in == 2 ? b : -1);
+    fr_tb_infer(m);
     return n;
 }
 
@@ -78,12 +34,11 @@ static void tiny_model(fr_model *m, uint64_t seed, int ncal, int neval)
 {
     fr_rng r;
     fr_rng_seed(&r, seed);
-    fr_model_init(m);
-    snprintf(m->meta.name, sizeof m->meta.name, "tiny");
-    m->meta.in_c = 2; m->meta.in_h = 8; m->meta.in_w = 8;
-    int x = add_op(m, "input", FR_OP_INPUT, 0, 0, 0);
+    fr_tb_begin(m, "tiny", "input", 2, 8, 8);
+    fr_tb_infer(m);
+    int x = 0;
     x = add_conv(m, &r, "stem", x, 8, 3, 1, 1, 0);
-    x = add_bn(m, &r, "stem.bn", x);
+    x = fr_tb_bn(m, &r, "stem.bn", x);
     x = add_op(m, "stem.relu", FR_OP_RELU, 1, x, 0);
     int s = x;
     x = add_conv(m, &r, "b1.conv1", x, 8, 3, 1, 1, 1);
@@ -100,14 +55,8 @@ static void tiny_model(fr_model *m, uint64_t seed, int ncal, int neval)
     x = add_op(m, "ir.add", FR_OP_ADD, 2, x, s2);
     x = add_op(m, "gap", FR_OP_GAP, 1, x, 0);
     fr_graph *g = &m->g;
-    int64_t d[2] = {4, 8}, db[1] = {4};
-    int tw = fr_graph_add_tensor(g, "fc.w", 2, d), tb = fr_graph_add_tensor(g, "fc.b", 1, db);
-    for (int i = 0; i < 32; i++) g->tensors[tw].data[i] = 0.5f * fr_rng_normal(&r);
-    int fc = fr_graph_add_node(g, "fc", FR_OP_LINEAR, 1, &x);
-    g->nodes[fc].n_param = 2;
-    g->nodes[fc].param[0] = tw;
-    g->nodes[fc].param[1] = tb;
-    FR_ASSERT(fr_graph_infer_shapes(g, 2, 8, 8, NULL) == FR_OK);
+    fr_tb_linear(m, &r, "fc.w", "fc.b", "fc", x, 8, 4, 0.5f, 1);
+    fr_tb_infer(m);
     m->meta.n_classes = 4;
     m->calib = (fr_dataset){.n = ncal, .c = 2, .h = 8, .w = 8, .dtype = 1, .scale = 1, .offset = 0};
     m->calib.f32 = fr_amalloc((size_t)ncal * 128 * sizeof(float));

@@ -22,23 +22,14 @@
 
 /* ---- a small model ------------------------------------------------------------------------ */
 
-static int add_t(fr_graph *g, fr_rng *r, const char *name, int nd, int64_t a, int64_t b, int64_t c, int64_t d, float lo)
-{
-    int64_t dim[4] = {a, b, c, d};
-    int t = fr_graph_add_tensor(g, name, nd, dim);
-    int64_t n = fr_tensor_numel(&g->tensors[t]);
-    for (int64_t i = 0; i < n; i++) g->tensors[t].data[i] = lo + fr_rng_normal(r) * 0.3f;
-    return t;
-}
+#include "model_builder.h"
 
 static void build_model(fr_model *m, int with_quant)
 {
     fr_rng r;
     fr_rng_seed(&r, 42);
-    fr_model_init(m);
-    snprintf(m->meta.name, sizeof m->meta.name, "tiny-resnet");
+    fr_tb_begin(m, "tiny-resnet", "input", 1, 8, 8);
     snprintf(m->meta.provenance, sizeof m->meta.provenance, "unit test model, seed 42");
-    m->meta.in_c = 1; m->meta.in_h = 8; m->meta.in_w = 8;
     m->meta.mean[0] = 0.2860f; m->meta.std[0] = 0.3530f;
     m->meta.n_classes = 3;
     m->meta.class_names = fr_xcalloc(3, sizeof(char *));
@@ -47,42 +38,32 @@ static void build_model(fr_model *m, int with_quant)
     m->meta.class_names[2] = fr_xstrdup("gamma");
     m->meta.train_seed = 0x1234567890abcdefULL;
     m->meta.train_threads = 1;
+    /* All tensors first (their values fix the file's bytes), then the nodes. */
+    int w1 = fr_tb_tensor(m, &r, "conv1.w", 4, 4, 1, 3, 3, 0.3f, 1, 0), b1 = fr_tb_tensor(m, &r, "conv1.b", 1, 4, 1, 1, 1, 0.3f, 1, 0);
+    int ga = fr_tb_tensor(m, &r, "bn1.gamma", 1, 4, 1, 1, 1, 0.3f, 1, 1), be = fr_tb_tensor(m, &r, "bn1.beta", 1, 4, 1, 1, 1, 0.3f, 1, 0);
+    int mu = fr_tb_tensor(m, &r, "bn1.mean", 1, 4, 1, 1, 1, 0.3f, 1, 0), va = fr_tb_tensor(m, &r, "bn1.var", 1, 4, 1, 1, 1, 0.3f, 1, 2);
+    int w2 = fr_tb_tensor(m, &r, "conv2.w", 4, 4, 4, 3, 3, 0.3f, 1, 0);
+    int wf = fr_tb_tensor(m, &r, "fc.w", 2, 3, 64, 1, 1, 0.3f, 1, 0), bf = fr_tb_tensor(m, &r, "fc.b", 1, 3, 1, 1, 1, 0.3f, 1, 0);
     fr_graph *g = &m->g;
-    int w1 = add_t(g, &r, "conv1.w", 4, 4, 1, 3, 3, 0), b1 = add_t(g, &r, "conv1.b", 1, 4, 1, 1, 1, 0);
-    int ga = add_t(g, &r, "bn1.gamma", 1, 4, 1, 1, 1, 1), be = add_t(g, &r, "bn1.beta", 1, 4, 1, 1, 1, 0);
-    int mu = add_t(g, &r, "bn1.mean", 1, 4, 1, 1, 1, 0), va = add_t(g, &r, "bn1.var", 1, 4, 1, 1, 1, 2);
-    int w2 = add_t(g, &r, "conv2.w", 4, 4, 4, 3, 3, 0);
-    int wf = add_t(g, &r, "fc.w", 2, 3, 64, 1, 1, 0), bf = add_t(g, &r, "fc.b", 1, 3, 1, 1, 1, 0);
-    int in[2];
-    fr_graph_add_node(g, "input", FR_OP_INPUT, 0, NULL);
-    in[0] = 0;
-    int c1 = fr_graph_add_node(g, "conv1", FR_OP_CONV, 1, in);
+    int c1 = fr_tb_node(m, "conv1", FR_OP_CONV, 0, -1);
     fr_node *n = &g->nodes[c1];
     n->a.kh = n->a.kw = 3; n->a.pt = n->a.pl = n->a.pb = n->a.pr = 1;
-    n->n_param = 2; n->param[0] = w1; n->param[1] = b1;
-    in[0] = c1;
-    int bn = fr_graph_add_node(g, "bn1", FR_OP_BN, 1, in);
-    n = &g->nodes[bn];
-    n->n_param = 4; n->param[0] = ga; n->param[1] = be; n->param[2] = mu; n->param[3] = va; n->a.eps = 1e-3f;
-    in[0] = bn;
-    int re = fr_graph_add_node(g, "relu1", FR_OP_RELU, 1, in);
-    in[0] = re;
-    int c2 = fr_graph_add_node(g, "conv2", FR_OP_CONV, 1, in);
+    fr_tb_params(m, c1, 2, w1, b1, -1, -1);
+    int bn = fr_tb_node(m, "bn1", FR_OP_BN, c1, -1);
+    fr_tb_params(m, bn, 4, ga, be, mu, va);
+    g->nodes[bn].a.eps = 1e-3f;
+    int re = fr_tb_node(m, "relu1", FR_OP_RELU, bn, -1);
+    int c2 = fr_tb_node(m, "conv2", FR_OP_CONV, re, -1);
     n = &g->nodes[c2];
     n->a.kh = n->a.kw = 3; n->a.pt = n->a.pl = n->a.pb = n->a.pr = 1;
-    n->n_param = 2; n->param[0] = w2; n->param[1] = -1;
-    in[0] = re; in[1] = c2;
-    int ad = fr_graph_add_node(g, "add1", FR_OP_ADD, 2, in);
-    in[0] = ad;
-    int po = fr_graph_add_node(g, "pool", FR_OP_MAXPOOL, 1, in);
+    fr_tb_params(m, c2, 2, w2, -1, -1, -1);
+    int ad = fr_tb_node(m, "add1", FR_OP_ADD, re, c2);
+    int po = fr_tb_node(m, "pool", FR_OP_MAXPOOL, ad, -1);
     n = &g->nodes[po];
     n->a.kh = n->a.kw = 2; n->a.sh = n->a.sw = 2;
-    in[0] = po;
-    int fl = fr_graph_add_node(g, "flat", FR_OP_FLATTEN, 1, in);
-    in[0] = fl;
-    int fc = fr_graph_add_node(g, "fc", FR_OP_LINEAR, 1, in);
-    n = &g->nodes[fc];
-    n->n_param = 2; n->param[0] = wf; n->param[1] = bf;
+    int fl = fr_tb_node(m, "flat", FR_OP_FLATTEN, po, -1);
+    int fc = fr_tb_node(m, "fc", FR_OP_LINEAR, fl, -1);
+    fr_tb_params(m, fc, 2, wf, bf, -1, -1);
 
     fr_dataset *d = &m->calib;
     d->n = 5; d->c = 1; d->h = 8; d->w = 8; d->dtype = 0; d->scale = 1.0f / 255; d->offset = 0;

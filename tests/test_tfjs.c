@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fr_test.h"
+#include "model_builder.h"
 #include "frtui/dataio.h"
 #include "frtui/exec.h"
 #include "frtui/frm.h"
@@ -368,24 +369,16 @@ static void test_probe_bundle_small(void)
     snprintf(p, sizeof p, "%s/train-images-idx3-ubyte.gz", fm);
     if (access(p, R_OK) != 0) { printf("# SKIP probe bundle: %s missing\n", p); return; }
     fr_model bb;
-    fr_model_init(&bb);
-    bb.meta.in_c = 3; bb.meta.in_h = 8; bb.meta.in_w = 8;
-    snprintf(bb.meta.name, sizeof bb.meta.name, "tiny");
-    int in0 = fr_graph_add_node(&bb.g, "in", FR_OP_INPUT, 0, NULL);
-    int64_t wd[4] = {16, 3, 3, 3};
-    int tw = fr_graph_add_tensor(&bb.g, "c.w", 4, wd);
+    fr_tb_begin(&bb, "tiny", "in", 3, 8, 8);
     fr_rng r;
     fr_rng_seed(&r, 3);
-    for (int i = 0; i < 16 * 27; i++) bb.g.tensors[tw].data[i] = fr_rng_normal(&r) * 0.3f;
-    int c = fr_graph_add_node(&bb.g, "c", FR_OP_CONV, 1, &in0);
-    bb.g.nodes[c].n_param = 1; bb.g.nodes[c].param[0] = tw;
+    int tw = fr_tb_tensor(&bb, &r, "c.w", 4, 16, 3, 3, 3, 0.3f, 1, 0);
+    int c = fr_tb_node(&bb, "c", FR_OP_CONV, 0, -1);
+    fr_tb_params(&bb, c, 1, tw, -1, -1, -1);
     bb.g.nodes[c].a.kh = bb.g.nodes[c].a.kw = 3;
-    int rl = fr_graph_add_node(&bb.g, "r", FR_OP_RELU, 1, &c);
-    int gp = fr_graph_add_node(&bb.g, "g", FR_OP_GAP, 1, &rl);
-    int64_t hd[2] = {5, 16};
-    int th = fr_graph_add_tensor(&bb.g, "h.w", 2, hd);
-    int hn = fr_graph_add_node(&bb.g, "h", FR_OP_LINEAR, 1, &gp);
-    bb.g.nodes[hn].n_param = 1; bb.g.nodes[hn].param[0] = th;
+    int rl = fr_tb_node(&bb, "r", FR_OP_RELU, c, -1);
+    int gp = fr_tb_node(&bb, "g", FR_OP_GAP, rl, -1);
+    fr_tb_linear(&bb, &r, "h.w", NULL, "h", gp, 16, 5, 0, 0);
     fr_err e;
     FR_CHECKF(fr_graph_validate(&bb.g, &bb.meta, "tiny", &e) == FR_OK, "%s", e.msg);
     const char *out = "/tmp/frtui_tfjs_probe_test.frm";

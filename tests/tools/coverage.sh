@@ -8,9 +8,11 @@ out=$DIR/summary.txt
 : >"$DIR/files.txt"
 for c in src/*/*.c; do
     o=$DIR/obj/${c#src/}; o=${o%.c}
-    [ -f "$o.gcno" ] || continue
+    # The Makefile compiles to a temporary name (x.o.PID.tmp), so the notes are x.o.PID.gcno.
+    g=$(ls -t "$o".o.*.gcno 2>/dev/null | head -n 1)
+    [ -n "$g" ] || continue
     # "File 'src/x/y.c'" followed by "Lines executed:P% of N" (gcov -n: no .gcov files written)
-    gcov -n -o "$(dirname "$o")" "$c" 2>/dev/null | awk -v f="$c" '
+    gcov -n "$g" 2>/dev/null | awk -v f="$c" '
         /^File / { cur = $2; gsub(/\x27/, "", cur); next }
         /^Lines executed:/ && cur == f { split($2, a, ":"); p = a[2]; sub(/%/, "", p); n = $4
                                         printf "%s %d %d\n", f, int(p * n / 100 + 0.5), n; exit }' >>"$DIR/files.txt"
