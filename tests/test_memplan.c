@@ -6,6 +6,9 @@
  *   test_memplan --gen-bad DIR        writes DIR/conv-pads-1000.frm (the committed crafted bundle
  *                                     in tests/bad/mem/: a legal conv with pads 1000 on an 8x8
  *                                     input, a few KB that derive ~16 GB per batch of 64)
+ *   test_memplan --gen-bad-frm DIR    writes DIR/{conv,pool}-window-past-input.frm (tests/bad/frm:
+ *                                     a window past the padded input, accepted before fuzz_exec
+ *                                     found it; eval then died on an assertion)
  *   test_memplan --flip-pad IN OUT BIT
  *                                     OUT = IN with bit BIT of the first conv's top pad flipped
  *                                     (what one flipped bit in a sample's attribute does; the
@@ -93,6 +96,8 @@ static void build(fr_model *m, int ch, int pad, int n_calib, int n_eval)
     d->labels = fr_xmalloc((size_t)n_eval * sizeof(int32_t));
     for (int i = 0; i < n_eval; i++) d->labels[i] = i % 3;
 }
+
+static void window_past_input(fr_model *m, int pool);
 
 static long peak_rss_kb(void)
 {
@@ -221,6 +226,55 @@ static int gen_bad(const char *dir)
     return rc != 0;
 }
 
+/* tests/bad/frm entries for the window bug (bad_corpus.t.sh: `eval` must refuse them). */
+static int gen_bad_frm(const char *dir)
+{
+    char path[4096];
+    fr_err e;
+    int rc = 0;
+    for (int pool = 0; pool < 2 && !rc; pool++) {
+        fr_model m;
+        window_past_input(&m, pool);
+        snprintf(path, sizeof path, "%s/%s-window-past-input.frm", dir, pool ? "pool" : "conv");
+        rc = fr_frm_write(path, &m, 0, &e);
+        if (rc) fprintf(stderr, "%s\n", e.msg);
+        else printf("wrote %s\n", path);
+        fr_model_free(&m);
+    }
+    return rc != 0;
+}
+
+/* A conv / pool window reaching past the padded input by less than one stride: C division
+ * truncated the negative extent to an output of 1 and the validator accepted what the kernels
+ * then refused with an assertion (found by fuzz_exec).  Returns the model with the pads of
+ * node 1 set so (h + pads - window) is -1 at stride 2. */
+static void window_past_input(fr_model *m, int pool)
+{
+    build(m, pool ? 1 : 4, 0, 4, 4);   /* a pool keeps 1 channel: the rest of the graph must fit */
+    fr_node *n = &m->g.nodes[1];       /* conv1 on 8x8, 3x3 */
+    n->a.sh = n->a.sw = 2;
+    n->a.dh = n->a.dw = 4;         /* window 9 > 8: extent -1 */
+    if (pool) {
+        n->op = FR_OP_MAXPOOL;
+        n->n_param = 0; n->param[0] = n->param[1] = -1;
+        n->a.dh = n->a.dw = 1;
+        n->a.kh = n->a.kw = 9;
+        n->a.pt = n->a.pl = n->a.pb = n->a.pr = 0;
+    }
+}
+
+static void test_window_past_input(void)
+{
+    for (int pool = 0; pool < 2; pool++) {
+        fr_model m;
+        window_past_input(&m, pool);
+        fr_err e;
+        fr_err_clear(&e);
+        FR_CHECKF(fr_graph_validate(&m.g, &m.meta, "t", &e) == FR_EINPUT, "pool %d: accepted", pool);
+        fr_model_free(&m);
+    }
+}
+
 static int flip_pad(const char *in, const char *out, int bit)
 {
     fr_model m;
@@ -240,10 +294,12 @@ static int flip_pad(const char *in, const char *out, int bit)
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--gen-bad")) return gen_bad(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "--gen-bad-frm")) return gen_bad_frm(argv[2]);
     if (argc == 5 && !strcmp(argv[1], "--flip-pad")) return flip_pad(argv[2], argv[3], atoi(argv[4]));
     unsetenv("FRTUI_MEM_AVAILABLE");
     FR_RUN(test_plan_matches_allocation);
     FR_RUN(test_exec_refuses_before_allocating);
     FR_RUN(test_batch_actually_used);
+    FR_RUN(test_window_past_input);
     return FR_REPORT();
 }
