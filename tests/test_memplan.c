@@ -210,6 +210,87 @@ static void test_batch_actually_used(void)
     fr_model_free(&m);
 }
 
+/* Keeping every calibration store (for compare on finished units) is given up before a run is
+ * refused: at the smallest memory figure the run is accepted at, fr_recon_cache_estimate is
+ * the figure without keep-all, and the whole run completes there. */
+static int run_all(fr_recon *r, fr_err *e)
+{
+    for (int k = 0; k < fr_recon_n_run(r); k++) {
+        int rc = fr_recon_begin(r, k, e);
+        if (rc) return rc;
+        while (fr_recon_iter(r) < fr_recon_iters(r) && fr_recon_step(r) == FR_OK) {}
+        if ((rc = fr_recon_end(r, e))) return rc;
+    }
+    return FR_OK;
+}
+
+/* input 1x8x8 -> three 4-channel 3x3 convs (pads 30, 1, 1) -> gap -> linear(3): stores of the
+ * first conv are released after the second unit unless every store is kept. */
+static void build_chain(fr_model *m)
+{
+    build(m, 4, 30, 16, 8);   /* meta and datasets; the graph is replaced */
+    fr_graph *g = &m->g;
+    fr_rng r;
+    fr_rng_seed(&r, 9);
+    fr_graph_free(g);
+    fr_graph_init(g);
+    int in[1] = {0};
+    fr_graph_add_node(g, "input", FR_OP_INPUT, 0, NULL);
+    for (int k = 0; k < 3; k++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "conv%d", k);
+        int w = add_t(g, &r, nm, 4, 4, k ? 4 : 1, 3, 3);
+        int i = fr_graph_add_node(g, nm, FR_OP_CONV, 1, in);
+        fr_node *n = &g->nodes[i];
+        n->a.kh = n->a.kw = 3;
+        n->a.pt = n->a.pl = n->a.pb = n->a.pr = k ? 1 : 30;
+        n->n_param = 2; n->param[0] = w; n->param[1] = -1;
+        in[0] = i;
+    }
+    in[0] = fr_graph_add_node(g, "gap", FR_OP_GAP, 1, in);
+    int wf = add_t(g, &r, "fc.w", 2, 3, 4, 1, 1);
+    int fc = fr_graph_add_node(g, "fc", FR_OP_LINEAR, 1, in);
+    g->nodes[fc].n_param = 2; g->nodes[fc].param[0] = wf; g->nodes[fc].param[1] = -1;
+}
+
+static void test_keep_all_dropped_first(void)
+{
+    fr_model m;
+    build_chain(&m);
+    fr_err e;
+    FR_CHECK(fr_graph_validate(&m.g, &m.meta, "t", &e) == FR_OK);
+    fr_run_config c;
+    default_cfg(&c);
+    c.layerwise = 1;
+    fr_recon *r = fr_recon_new(&m, &c, &e);
+    size_t roomy = r ? fr_recon_cache_estimate(r) : 0;
+    fr_recon_free(r);
+    size_t lo = 1, hi = (size_t)1 << 30;   /* smallest figure fr_recon_new accepts */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        char b[32];
+        snprintf(b, sizeof b, "%zu", mid);
+        setenv("FRTUI_MEM_AVAILABLE", b, 1);
+        r = fr_recon_new(&m, &c, &e);
+        if (r) hi = mid; else lo = mid + 1;
+        fr_recon_free(r);
+    }
+    char b[32];
+    snprintf(b, sizeof b, "%zu", lo);
+    setenv("FRTUI_MEM_AVAILABLE", b, 1);
+    r = fr_recon_new(&m, &c, &e);
+    FR_CHECK(r != NULL);
+    if (r) {
+        size_t tight = fr_recon_cache_estimate(r);
+        FR_CHECKF(tight < roomy, "cache peak %zu at %zu bytes, %zu with room", tight, lo, roomy);
+        int rc = run_all(r, &e);
+        FR_CHECKF(rc == FR_OK, "run at the smallest accepted figure %zu: '%s'", lo, e.msg);
+    }
+    fr_recon_free(r);
+    unsetenv("FRTUI_MEM_AVAILABLE");
+    fr_model_free(&m);
+}
+
 static int gen_bad(const char *dir)
 {
     char path[4096];
@@ -300,6 +381,7 @@ int main(int argc, char **argv)
     FR_RUN(test_plan_matches_allocation);
     FR_RUN(test_exec_refuses_before_allocating);
     FR_RUN(test_batch_actually_used);
+    FR_RUN(test_keep_all_dropped_first);
     FR_RUN(test_window_past_input);
     return FR_REPORT();
 }
