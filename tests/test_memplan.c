@@ -52,7 +52,7 @@ static void build(fr_model *m, int ch, int pad, int n_calib, int n_eval)
     m->meta.mean[0] = 0.5f; m->meta.std[0] = 0.25f;
     m->meta.n_classes = 3;
     m->meta.class_names = fr_xcalloc(3, sizeof(char *));
-    for (int k = 0; k < 3; k++) { char b[8]; snprintf(b, sizeof b, "c%d", k); m->meta.class_names[k] = fr_xstrdup(b); }
+    for (int k = 0; k < 3; k++) { char b[16]; snprintf(b, sizeof b, "c%d", k); m->meta.class_names[k] = fr_xstrdup(b); }
     fr_graph *g = &m->g;
     int w1 = add_t(g, &r, "conv1.w", 4, ch, 1, 3, 3), b1 = add_t(g, &r, "conv1.b", 1, ch, 1, 1, 1);
     int ga = add_t(g, &r, "bn.gamma", 1, ch, 1, 1, 1), be = add_t(g, &r, "bn.beta", 1, ch, 1, 1, 1);
