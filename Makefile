@@ -1,8 +1,12 @@
 # frtui — plain Makefile (Redis mould).
 #
-#   make            build ./frtui (installs missing Debian -dev packages first, see `deps`)
+#   make            build ./frtui (missing Debian -dev packages: installed as root, else the
+#                   apt-get line to run is printed; see `deps`)
+#   make install PREFIX=/usr/local   frtui, frtui-dev, their man pages and the samples
 #   make demo       build and open the inspector on the default sample
-#   make test       unit + numerical + CLI tests; ends with "N passed, N failed"
+#   make test       unit + numerical + CLI tests (all tiers); ends with "N passed, N failed"
+#   make check      the C test binaries only (the fast loop); T=name runs one test function
+#   make coverage   line coverage of the C tests (gcov), build/coverage/summary.txt
 #   make bench      benchmarks (speed is measured here, never asserted in tests)
 #   make samples    retrain the bundled Fashion-MNIST samples (bit-identical at FRTUI_THREADS=1)
 #   make SANITIZE=address,undefined test   /   make SANITIZE=thread test
@@ -14,13 +18,22 @@
 
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS     := ncursesw libpng libzstd openblas
+PKGS     := ncursesw libpng libzstd openblas zlib
 SANITIZE ?=
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 # -fno-math-errno lets the compiler inline/vectorise sqrtf and friends in the hot loops; we
 # never read errno after maths calls.
-OPT      ?= -O2 -march=native -fno-math-errno
+# ARCH: x86-64-v3 (AVX2+FMA) wherever the CPU has it, so every AVX2 machine runs the same
+# instructions -- the same CPUs on which frtui runs OpenBLAS's Haswell kernels for reproducible
+# results (src/engine/blas.c).  -march=native would not change results by itself (-std=c11 keeps
+# fp-contract off, and float reductions are never reordered without -ffast-math), but one binary
+# for all of them removes the question, at no measured speed cost (README "Determinism").
+# Other CPUs build for themselves (native).
+ifeq ($(origin ARCH),undefined)
+ARCH     := $(if $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo y),x86-64-v3,native)
+endif
+OPT      ?= -O2 -march=$(ARCH) -fno-math-errno
 DEBUG    := -g
 ifeq ($(CI),true)
 WERROR   ?= 1
@@ -33,7 +46,7 @@ comma    := ,
 VARIANT  := release
 ifneq ($(SANITIZE),)
 VARIANT  := san-$(subst $(comma),-,$(SANITIZE))
-OPT      := -O1 -march=native -fno-math-errno
+OPT      := -O1 -march=$(ARCH) -fno-math-errno
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 BUILD    := build/$(VARIANT)
@@ -59,6 +72,7 @@ TESTBIN  := $(TESTSRC:tests/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/frtui
 DEVBIN   := $(BUILD)/frtui-dev
 DEPS_STAMP := build/.deps-ok
+TEST_DEPS_STAMP := build/.test-deps-ok
 
 ifeq ($(V),1)
 Q :=
@@ -66,7 +80,8 @@ else
 Q := @
 endif
 
-.PHONY: all deps demo test bench samples samples-check samples-real report report-real clean fuzz
+.PHONY: all deps test-deps install uninstall demo test check coverage bench samples samples-check samples-real report \
+        report-real clean fuzz
 all: $(DEPS_STAMP) frtui frtui-dev
 
 # ./frtui and ./frtui-dev are copies of the release binaries so README commands stay short.
@@ -75,21 +90,37 @@ frtui: $(BIN)
 frtui-dev: $(DEVBIN)
 	$(Q)cp $(DEVBIN) frtui-dev.tmp && mv -f frtui-dev.tmp frtui-dev
 
-# `deps` installs what a fresh Debian 12 machine lacks: apt-get update once, then one
-# apt-get install for everything missing.  Only runs apt when something is actually missing.
-DEB_PKGS := libncurses-dev libpng-dev libzstd-dev libopenblas-dev pkg-config dataset-fashion-mnist tmux zstd \
-            libonnx-testdata
-deps: $(DEPS_STAMP)
-$(DEPS_STAMP):
-	@missing=""; \
-	for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# `deps` checks what a fresh Debian 12 machine lacks to BUILD frtui (the -dev packages);
+# `test-deps` what `make test` also uses (the tmux UI tests, the Fashion-MNIST data, the ONNX
+# test models, the zstd tool).  As root, one apt-get install for everything missing; as any
+# other user, the exact apt-get line to run and the build goes on (pkg-config may find the
+# libraries elsewhere; tests skip what they lack).  Only runs apt when something is missing;
+# without dpkg (not Debian) nothing is checked.
+BUILD_DEB := libncurses-dev libpng-dev libzstd-dev zlib1g-dev libopenblas-dev pkg-config
+TEST_DEB  := dataset-fashion-mnist tmux zstd libonnx-testdata python3
+define need_debs
+	@command -v dpkg >/dev/null 2>&1 || { mkdir -p build && touch $@; exit 0; }; \
+	missing=""; \
+	for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
-	  echo "deps: installing$$missing"; \
-	  if [ "$$(id -u)" != 0 ]; then echo "deps: need root to apt-get install$$missing" >&2; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "$(2): missing$$missing; install with:" >&2; \
+	    echo "  sudo apt-get update && sudo apt-get install -y$$missing" >&2; \
+	    exit 0; \
+	  fi; \
+	  echo "$(2): installing$$missing"; \
+	  mkdir -p build; \
+	  [ -f build/.apt-updated ] || { apt-get update -qq && touch build/.apt-updated; } || exit 1; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi; \
 	mkdir -p build && touch $@
-	@# Re-run make so the pkg-config flags computed at parse time see the new packages.
+endef
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	$(call need_debs,$(BUILD_DEB),deps)
+test-deps: $(TEST_DEPS_STAMP)
+$(TEST_DEPS_STAMP):
+	$(call need_debs,$(TEST_DEB),test-deps)
 
 $(BUILD)/obj/%.o: src/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -121,9 +152,27 @@ demo: all
 
 # The test runner executes every tests/test_* binary and every tests/*.t.sh script, and
 # prints the closing "N passed, N failed" line that CI reads.
-test: $(DEPS_STAMP) $(BIN) $(DEVBIN) $(TESTBIN)
+test: $(DEPS_STAMP) $(TEST_DEPS_STAMP) $(BIN) $(DEVBIN) $(TESTBIN)
 	@[ -s $(NSFWJS) ] || sh tests/tools/fetch_nsfwjs.sh build/npm || echo "warning: npm nsfwjs fetch failed; the tfjs reference test will skip"
 	@FRTUI_BIN=$(BIN) FRTUI_DEV_BIN=$(DEVBIN) BUILD=$(BUILD) sh tests/run.sh $(TESTBIN)
+
+# The fast loop: the C test binaries only (no CLI/tmux/pty scripts).  T=name runs one test
+# function in every binary that has it (tests/fr_test.h); `make test T=name` does the same for
+# the binaries and still runs the scripts.
+check: $(DEPS_STAMP) $(TESTBIN)
+	@FR_TEST=$(T) BUILD=$(BUILD) sh tests/run.sh --bins-only $(TESTBIN)
+
+# Line coverage of the C tests: an instrumented build in build/coverage, the test binaries run
+# once, then gcov per source file; the total goes to build/coverage/summary.txt (the figure in
+# docs/TESTING.md comes from here).  Plain gcov; gcovr is used for an HTML report when present.
+coverage:
+	@rm -rf build/coverage/obj build/coverage/tests
+	$(MAKE) --no-print-directory BUILD=build/coverage OPT="-O0 -fno-math-errno" \
+	  CFLAGS="$(CFLAGS) --coverage" LDFLAGS="$(LDFLAGS) --coverage" \
+	  $(patsubst $(BUILD)/%,build/coverage/%,$(TESTBIN))
+	-@FR_TEST=$(T) BUILD=build/coverage sh tests/run.sh --bins-only $(patsubst $(BUILD)/%,build/coverage/%,$(TESTBIN)) \
+	  >build/coverage/tests.log 2>&1; tail -n 1 build/coverage/tests.log
+	@sh tests/tools/coverage.sh build/coverage
 
 bench: all
 	./frtui-dev bench --json bench/results.json
@@ -164,6 +213,24 @@ report-real: all $(NSFWJS)
 	@[ -s samples/mobilenetv2-imagenet.frm ] || $(MAKE) samples-real
 	./frtui report --bits 4 --iters 300 --batch 16 --n-calib 256 --per-channel \
 	  samples/mobilenetv2-imagenet.frm samples/resnet-fmnist.frm
+
+# `make install PREFIX=/usr/local` (and DESTDIR for packaging): the two programs, their manual
+# pages and the samples.  The installed frtui opens PREFIX/share/frtui/samples/resnet-fmnist.frm
+# when started without a file outside the source tree.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/frtui
+install: $(BIN) $(DEVBIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/samples
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/frtui
+	install -m 755 $(DEVBIN) $(DESTDIR)$(BINDIR)/frtui-dev
+	install -m 644 docs/man/frtui.1 docs/man/frtui-dev.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 samples/*.frm samples/README.md $(DESTDIR)$(DATADIR)/samples/
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/frtui $(DESTDIR)$(BINDIR)/frtui-dev $(DESTDIR)$(MANDIR)/man1/frtui.1 \
+	  $(DESTDIR)$(MANDIR)/man1/frtui-dev.1
+	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf build frtui frtui-dev

@@ -5,6 +5,8 @@
  *   test_ckpt                       run the tests
  *   test_ckpt --gen-bad DIR         (re)write the malformed checkpoint corpus tests/bad/frc
  *   test_ckpt --gen-model FILE.frm  write the tiny bundle the CLI test (ckpt.t.sh) uses
+ *   test_ckpt --gen-unfinished DIR  write DIR/model.frm and DIR/unfinished.frc, a checkpoint taken
+ *                                   inside the first unit (nothing finished), for ckpt.t.sh
  */
 #include <math.h>
 #include <stdlib.h>
@@ -17,7 +19,10 @@
 #include "frtui/ckpt.h"
 #include "frtui/recon_ckpt.h"
 #include "frtui/exec.h"
-#include "frtui/export.h"
+#include "frtui/export_model.h"
+#include "frtui/export_png.h"
+#include "frtui/export_run.h"
+#include "frtui/export_st.h"
 #include "frtui/frm.h"
 #include "frtui/png.h"
 #include "frtui/recon.h"
@@ -616,7 +621,9 @@ static void test_replay_snapshot(void)
             FR_CHECK(a->w && a->s2 && a->s_comb && a->u && a->code && a->rtn_code && a->shift);
             FR_CHECK(memcmp(a->code, b->code, nb) == 0 && memcmp(a->s_comb, b->s_comb, nb) == 0 &&
                      memcmp(a->shift, b->shift, nb) == 0 && memcmp(a->rtn_code, b->rtn_code, nb) == 0);
-            FR_CHECK(a->st.sqnr_db == b->st.sqnr_db && a->st.aggressive == b->st.aggressive);
+            FR_CHECK(a->st.sqnr_db == b->st.sqnr_db && a->st.aggressive == b->st.aggressive &&
+                     a->st.clipped == b->st.clipped);
+            FR_CHECK(a->cls && b->cls && memcmp(a->cls, b->cls, (size_t)a->n) == 0);
         }
         fr_unit_view_release(ref);
     }
@@ -733,6 +740,94 @@ static void test_export_safetensors(void)
     fr_ckpt_free(&c);
 }
 
+/* A checkpoint taken inside the first unit: nothing is finished. */
+static uint8_t *unfinished_state(const fr_model *m, size_t *n)
+{
+    fr_err e;
+    fr_run_config cfg = base_cfg(FR_METHOD_FLEXROUND, 10);
+    fr_recon *r = fr_recon_new(m, &cfg, &e);
+    FR_ASSERT(r && drive(r, 3) == 1 && fr_recon_current(r) == 0);
+    fr_ckpt_info in = info_for(m, &cfg);
+    uint8_t *buf = encode_state(r, &in, n);
+    fr_recon_free(r);
+    return buf;
+}
+
+static int exists(const char *p) { struct stat st; return lstat(p, &st) == 0; }
+
+/* Issue 14 item 12: no finished unit -> refused, not "quantized" with an FP model. */
+static void test_export_unfinished(void)
+{
+    size_t n;
+    uint8_t *buf = unfinished_state(&g_m, &n);
+    fr_ckpt c;
+    fr_err e;
+    FR_CHECK(fr_ckpt_load_mem(buf, n, "mid.frc", &c, &e) == FR_OK);
+    fr_qmodel q;
+    FR_CHECK(fr_qmodel_build(&c, &g_m, &q, NULL, &e) == FR_EINPUT && strstr(e.msg, "no finished unit") &&
+             strstr(e.msg, "mid.frc"));
+    char p[512], st[512];
+    tmp_path(p, sizeof p, "mid.frm");
+    tmp_path(st, sizeof st, "mid.safetensors");
+    FR_CHECK(fr_export_frm(&c, &g_m, p, NULL, &e) == FR_EINPUT && !exists(p));
+    fr_export_req rq = {p, st, NULL, NULL};
+    double acc = 0;
+    FR_CHECK(fr_export_run(&c, &g_m, &rq, &acc, &e) == FR_EINPUT && !exists(p) && !exists(st));
+    fr_export_req rs = {NULL, st, NULL, NULL};
+    FR_CHECK(fr_export_run(&c, &g_m, &rs, &acc, &e) == FR_EINPUT && !exists(st));
+    fr_ckpt_free(&c);
+    free(buf);
+}
+
+/* Issue 14 item 12: several outputs are written all or none. */
+static void test_export_all_or_nothing(void)
+{
+    fr_ckpt c;
+    fr_err e;
+    FR_CHECK(fr_ckpt_load_mem(g_buf, g_n, "run.frc", &c, &e) == FR_OK);
+    char frm[512], st[512], dir[512], bad[600];
+    tmp_path(frm, sizeof frm, "set.frm");
+    tmp_path(st, sizeof st, "set.safetensors");
+    tmp_path(dir, sizeof dir, "a-directory");
+    mkdir(dir, 0700);
+    snprintf(bad, sizeof bad, "%s/missing/x.safetensors", tmpdir);
+    double acc = -1;
+    /* A later output that cannot be opened: the first is not created either. */
+    fr_export_req r1 = {frm, bad, NULL, NULL};
+    FR_CHECK(fr_export_run(&c, &g_m, &r1, &acc, &e) == FR_EIO && strstr(e.msg, "missing") && !exists(frm));
+    /* A later output that fails only at the rename (target is a directory). */
+    fr_export_req r2 = {frm, dir, NULL, NULL};
+    FR_CHECKF(fr_export_run(&c, &g_m, &r2, &acc, &e) != FR_OK && !exists(frm), "%s", e.msg);
+    /* The ONNX target fails last (no source recorded): nothing written. */
+    char onnx[512];
+    tmp_path(onnx, sizeof onnx, "set.onnx");
+    fr_export_req r3 = {frm, st, onnx, NULL};
+    FR_CHECK(fr_export_run(&c, &g_m, &r3, &acc, &e) == FR_EINPUT && strstr(e.msg, "ONNX") && !exists(frm) &&
+             !exists(st) && !exists(onnx));
+    /* The same file twice. */
+    fr_export_req r4 = {frm, frm, NULL, NULL};
+    FR_CHECK(fr_export_run(&c, &g_m, &r4, &acc, &e) == FR_EINPUT && !exists(frm));
+    /* And the good case writes both, equal to the single-target exporters' files. */
+    fr_export_req r5 = {frm, st, NULL, NULL};
+    FR_CHECKF(fr_export_run(&c, &g_m, &r5, &acc, &e) == FR_OK, "%s", e.msg);
+    FR_CHECK(acc == g_acc_q);
+    char frm1[512], st1[512];
+    tmp_path(frm1, sizeof frm1, "one.frm");
+    tmp_path(st1, sizeof st1, "one.safetensors");
+    FR_CHECK(fr_export_frm(&c, &g_m, frm1, NULL, &e) == FR_OK && fr_export_safetensors(&c, &g_m, st1, &e) == FR_OK);
+    const char *pairs[2][2] = {{frm, frm1}, {st, st1}};
+    for (int i = 0; i < 2; i++) {
+        uint8_t *a, *b;
+        size_t na, nb;
+        FR_CHECK(fr_read_file(pairs[i][0], 1 << 30, &a, &na, &e) == FR_OK);
+        FR_CHECK(fr_read_file(pairs[i][1], 1 << 30, &b, &nb, &e) == FR_OK);
+        FR_CHECK(na == nb && memcmp(a, b, na) == 0);
+        free(a);
+        free(b);
+    }
+    fr_ckpt_free(&c);
+}
+
 static void test_export_png(void)
 {
     fr_ckpt c;
@@ -778,6 +873,21 @@ static void test_export_png(void)
     FR_CHECKF(ok, "%s", e.msg);
     fr_snapshot *live = fr_snapshot_new(fr_recon_partition(g_r)->n);
     for (int k = 0; k < live->n_units; k++) live->units[k] = fr_recon_view(g_r, k);
+    /* One definition of the classes (issue 13 §2): the per-weight array every scatter and the PNG
+     * colour and count by is exactly what the Stats/JSON percentages count, for each method; RTN
+     * and AdaRound are never aggressive. */
+    for (int m = 0; m < FR_METHOD__COUNT; m++) {
+        const fr_unit_view *v = live->units[2]->alt[m];
+        FR_CHECK(v != NULL);
+        for (int l = 0; v && l < v->n_layers; l++) {
+            const fr_layer_view *L = &v->layers[l];
+            int64_t cnt[FR_WC__COUNT] = {0};
+            for (int64_t k = 0; k < L->n; k++) cnt[L->cls[k] < FR_WC__COUNT ? L->cls[k] : 0]++;
+            FR_CHECK(L->st.aggressive == (double)cnt[FR_WC_AGGRESSIVE] / (double)L->n);
+            FR_CHECK(L->st.clipped == (double)cnt[FR_WC_CLIPPED] / (double)L->n);
+            if (m != FR_METHOD_FLEXROUND) FR_CHECKF(cnt[FR_WC_AGGRESSIVE] == 0, "%s aggressive", fr_method_name(m));
+        }
+    }
     char p[512];
     tmp_path(p, sizeof p, "cmp.png");
     FR_CHECKF(fr_export_png_view(live, 2, "compare", p, &e) == FR_OK, "%s", e.msg);
@@ -852,9 +962,27 @@ static void gen_model(const char *path)
     fr_model_free(&m);
 }
 
+static void gen_unfinished(const char *dir)
+{
+    fr_model m;
+    make_model(&m, FR_ZOO__COUNT, 21, 40, 96);
+    snprintf(m.meta.name, sizeof m.meta.name, "ckpt-unfinished");
+    char p[8192];
+    fr_err e;
+    snprintf(p, sizeof p, "%s/model.frm", dir);
+    if (fr_frm_write(p, &m, 0, &e)) { fprintf(stderr, "%s\n", e.msg); exit(2); }
+    size_t n;
+    uint8_t *buf = unfinished_state(&m, &n);
+    snprintf(p, sizeof p, "%s/unfinished.frc", dir);
+    if (fr_atomic_write(p, buf, n, &e)) { fprintf(stderr, "%s\n", e.msg); exit(2); }
+    free(buf);
+    fr_model_free(&m);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--gen-model") == 0) { gen_model(argv[2]); return 0; }
+    if (argc == 3 && strcmp(argv[1], "--gen-unfinished") == 0) { gen_unfinished(argv[2]); return 0; }
     snprintf(tmpdir, sizeof tmpdir, "%s/test_ckpt.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
     mkdir(tmpdir, 0700);
     int gen_bad = argc == 3 && strcmp(argv[1], "--gen-bad") == 0;
@@ -888,6 +1016,8 @@ int main(int argc, char **argv)
     FR_RUN(test_replay_interrupted);
     FR_RUN(test_export_frm);
     FR_RUN(test_export_safetensors);
+    FR_RUN(test_export_unfinished);
+    FR_RUN(test_export_all_or_nothing);
     FR_RUN(test_export_png);
     FR_RUN(test_throughput);
     free(g_buf);

@@ -1254,6 +1254,18 @@ int main(int argc, char **argv)
             fr_pbw_free(&m);
         }
         gen_bad_dir("tests/bad/onnx");
+        /* Fuzz seeds with thousands of nodes (issue 14: the arena bug needed >= 1023). */
+        mkdir("tests/fuzz/seeds", 0755);
+        mkdir("tests/fuzz/seeds/onnx", 0755);
+        static const int chain_sizes[] = {1078, 5000};
+        for (int k = 0; k < 2; k++) {
+            fr_pbw m;
+            char path[256];
+            chain_model(chain_sizes[k], &m);
+            snprintf(path, sizeof path, "tests/fuzz/seeds/onnx/chain-%d.onnx", chain_sizes[k]);
+            write_file(path, m.buf, m.n);
+            fr_pbw_free(&m);
+        }
         printf("generated\n");
         return 0;
     }

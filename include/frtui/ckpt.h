@@ -1,4 +1,4 @@
-/* ckpt.h — .frc quantization checkpoints: capture, asynchronous write, load, resume, replay.
+/* ckpt.h — the .frc checkpoint codec: plain structs, encode, asynchronous write, validating load.
  *
  * Design note
  *   This is the codec: it knows the file and the plain structs below, nothing of engines,
@@ -12,8 +12,7 @@
  *
  *   Ownership: a blob is handed to the writer, which frees it.  An fr_ckpt owns all of its
  *   arrays; fr_ckpt_free releases them.  Nothing here keeps pointers into an engine.
- *   Threading: capture must run on the thread that owns the engine (the worker) between two
- *   steps; everything else is thread-agnostic.  The writer thread touches only its blob.
+ *   Threading: everything here is thread-agnostic; the writer thread touches only its blob.
  *   Determinism: a checkpoint holds no clock or pid, so two runs with the same settings that
  *   reach the same state write byte-identical files (the CLI resume test relies on it).
  */
@@ -24,12 +23,12 @@
 #include <stdint.h>
 
 #include "frtui/common.h"
-#include "frtui/aquant.h"
-#include "frtui/quant.h"
-#include "frtui/runcfg.h"
+#include "frtui/aquant.h"    /* fr_aquant: stored activation-quantizer state */
+#include "frtui/quant.h"     /* fr_qmethod range of a stored layer */
+#include "frtui/runcfg.h"    /* fr_run_config: the run's stored settings */
 
 #define FR_CKPT_MAJOR 1
-#define FR_CKPT_MINOR 0
+#define FR_CKPT_MINOR 1   /* 1.1: META ends with the OpenBLAS core (1.0 files read as "") */
 #define FR_CKPT_HEADER_LEN 32
 #define FR_CKPT_MAX_PARAMS 5   /* d1, D2, d3, d4 | V */
 #define FR_CKPT_MAX_FROZEN 3   /* s1_init, d1_init, zp */
@@ -45,7 +44,7 @@ typedef struct fr_ckpt_tensor {
 typedef struct fr_ckpt_layer {
     char name[96];
     int node;               /* node index in the BN-folded graph */
-    int method;             /* enum fr_qmethod */
+    int method;             /* fr_method */
     int bits, ns1, o, i, kh, kw, is_conv;
     int64_t n;
     int finalized, fell_back, nonfinite;
@@ -85,6 +84,7 @@ typedef struct fr_ckpt {
     char model_name[128];
     char src[512];          /* file it was loaded from (messages); not stored */
     int blas_threads;       /* thread count the run used (bit-exactness needs the same) */
+    char blas_core[32];     /* OpenBLAS core the run used (same reason); "" in 1.0 files */
     int n_nodes, n_units, n_calib;
     int cur_unit, iter;     /* running unit (-1 = between units) and its iterations done */
     fr_rng rng, drop_rng;   /* the running unit's streams */
@@ -135,5 +135,8 @@ void fr_ckpt_free(fr_ckpt *c);
 /* Prefixes e->msg with the checkpoint's file name (c->src) unless it already starts with it. */
 void fr_ckpt_prefix_error(fr_err *e, const fr_ckpt *c);
 int fr_ckpt_check_threads(const fr_ckpt *c, int threads, const char *path, fr_err *e);
+/* Resume must run the OpenBLAS core the run used (another core's GEMM gives other last bits);
+ * FR_OK when they match or the checkpoint does not record one (1.0 files). */
+int fr_ckpt_check_core(const fr_ckpt *c, const char *core, const char *path, fr_err *e);
 
 #endif

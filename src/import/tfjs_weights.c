@@ -233,8 +233,8 @@ int tj_load_weights(imp *I, const fr_json *root, const char *weights_path)
             if (!sp_ || !*sp_ || sp_[0] == '/' || strstr(sp_, "..") || strlen(sp_) > 2048)
                 rc = IERR("%s: weightsManifest[%zu].paths[%zu] is not a plain relative file name", I->path, g, p);
             else if (snprintf(full, sizeof full, "%s%s", dir, sp_), shard_size(dir, full, &sz) != 0)
-                rc = IERR("%s: weightsManifest[%zu].paths[%zu] is not a readable regular file inside the model's "
-                          "directory", I->path, g, p);
+                rc = IERR("%s: weightsManifest[%zu].paths[%zu] (%s) is not a readable regular file inside the "
+                          "model's directory", I->path, g, p, sp_);
             else
                 have += sz;
         }

@@ -141,6 +141,7 @@ static void enc_meta(wbuf *b, const fr_ckpt *c)
     wb_i32(b, c->blas_threads);
     wb_f64(b, c->acc_fp); wb_f64(b, c->acc_q);
     wb_i32(b, c->run_status); wb_i64(b, c->it_total);
+    wb_str(b, c->blas_core);   /* since 1.1 */
 }
 
 static void enc_tensor(wbuf *b, const fr_ckpt_tensor *t, int learnable)
@@ -369,6 +370,14 @@ int fr_ckpt_check_threads(const fr_ckpt *c, int threads, const char *path, fr_er
     if (threads > 0 && threads != c->blas_threads)
         return fr_err_set(e, FR_EINPUT, "%s: the run used %d compute threads, this process %d; results would not be "
                           "bit-identical (set FRTUI_THREADS=%d)", path, c->blas_threads, threads, c->blas_threads);
+    return FR_OK;
+}
+
+int fr_ckpt_check_core(const fr_ckpt *c, const char *core, const char *path, fr_err *e)
+{
+    if (c->blas_core[0] && core && strcmp(core, c->blas_core) != 0)
+        return fr_err_set(e, FR_EINPUT, "%s: the run used OpenBLAS core %s, this process %s; results would not be "
+                          "bit-identical (set OPENBLAS_CORETYPE=%s)", path, c->blas_core, core, c->blas_core);
     return FR_OK;
 }
 

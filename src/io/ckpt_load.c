@@ -104,6 +104,7 @@ static void dec_meta(rd *r, fr_ckpt *c)
     c->blas_threads = rd_i32(r);
     c->acc_fp = rd_f64(r); c->acc_q = rd_f64(r);
     c->run_status = rd_i32(r); c->it_total = rd_i64(r);
+    if (c->minor >= 1) rd_str(r, c->blas_core, sizeof c->blas_core, "OpenBLAS core");
     if (r->bad) return;
     if (c->cur_unit < -1 || c->cur_unit >= c->n_units) { rfail(r, "%s", "running unit index out of range"); return; }
     if (c->iter < 0 || c->iter > 10000000) { rfail(r, "%s", "iteration counter out of range"); return; }
@@ -175,7 +176,7 @@ static void dec_unit(rd *r, fr_ckpt_unit *U, int k)
         L->n = rd_i64(r);
         L->finalized = rd_u8(r); L->fell_back = rd_u8(r); L->nonfinite = rd_u8(r);
         if (r->bad) return;
-        if (L->method < 0 || L->method >= FR_QM__COUNT || L->bits < 2 || L->bits > 8 || L->o < 1 || L->i < 1 ||
+        if (L->method < 0 || L->method >= FR_METHOD__COUNT || L->bits < 2 || L->bits > 8 || L->o < 1 || L->i < 1 ||
             L->kh < 1 || L->kw < 1 || (L->ns1 != 1 && L->ns1 != L->o) || L->finalized > 1 || L->fell_back > 1 ||
             L->nonfinite > 1 || L->is_conv < 0 || L->is_conv > 1) {
             rfail(r, "layer %s: a field is out of range", L->name);

@@ -26,7 +26,8 @@
  *   META: records until the section end: str key, u32 value length, value bytes.
  *     name str-bytes | layout str-bytes ("NCHW") | input u32 c,h,w (required) | mean f32[4] |
  *     std f32[4] | n_classes u32 | class_names n_classes x str | provenance bytes |
- *     train_seed u64 | train_threads u32.   Unknown keys are skipped; duplicates refused.
+ *     train_seed u64 | train_threads u32 | train_blas_core bytes (only when known).  Unknown
+ *     keys are skipped; duplicates refused.
  *   GRAPH: u32 n_nodes, then per node: str name, str op (fr_op_name), u8 n_in, i32 in[n_in],
  *     u8 n_param, i32 param[n_param], u16 attr_len (>= 84), attrs: i32 kh kw sh sw pt pl pb pr
  *     dh dw groups count_include_pad, f32 eps alpha beta, i32 perm[3], i32 out_c out_h out_w,
@@ -140,6 +141,7 @@ static int dec_meta(rd *r, fr_meta *m)
         uint64_t u;
         if (!strcmp(key, "name")) TRY(copy_text(&v, m->name, sizeof m->name, key));
         else if (!strcmp(key, "provenance")) TRY(copy_text(&v, m->provenance, sizeof m->provenance, key));
+        else if (!strcmp(key, "train_blas_core")) TRY(copy_text(&v, m->train_blas_core, sizeof m->train_blas_core, key));
         else if (!strcmp(key, "layout")) {
             TRY(copy_text(&v, m->layout, sizeof m->layout, key));
             if (strcmp(m->layout, "NCHW")) return RERR(r, "%s: META section: layout %s is not supported (NCHW only)", r->src, m->layout);
@@ -504,7 +506,8 @@ int fr_frm_info(FILE *out, const char *path, const fr_model *m, int verbose)
     fprintf(out, "model       %s\n", mt->name[0] ? mt->name : "(unnamed)");
     fprintf(out, "provenance  %s\n", mt->provenance[0] ? mt->provenance : "(none)");
     if (mt->train_seed || mt->train_threads)
-        fprintf(out, "training    seed %" PRIu64 ", %d thread(s)\n", mt->train_seed, mt->train_threads);
+        fprintf(out, "training    seed %" PRIu64 ", %d thread(s)%s%s\n", mt->train_seed, mt->train_threads,
+                mt->train_blas_core[0] ? ", OpenBLAS core " : "", mt->train_blas_core);
     fprintf(out, "input       %dx%dx%d %s", mt->in_c, mt->in_h, mt->in_w, mt->layout);
     fprintf(out, "  mean");
     for (int c = 0; c < mt->in_c && c < 4; c++) fprintf(out, " %g", (double)mt->mean[c]);

@@ -39,6 +39,7 @@ fr_ckpt_blob *fr_ckpt_capture(struct fr_recon *r, const fr_ckpt_info *info)
     fr_recon_state_capture(r, &cc);
     fr_ckpt *c = &cc;
     c->blas_threads = fr_blas_threads();
+    snprintf(c->blas_core, sizeof c->blas_core, "%s", fr_blas_core());
     if (info) {
         snprintf(c->bundle_path, sizeof c->bundle_path, "%s", info->bundle_path ? info->bundle_path : "");
         c->model_fp = info->model_fp;
@@ -101,7 +102,8 @@ fr_snapshot *fr_ckpt_snapshot(const fr_ckpt *c, const fr_model *m, fr_err *e)
     in->threads = c->blas_threads;
     snprintf(in->preset, sizeof in->preset, "%s", c->cfg.preset);
     snprintf(in->granularity, sizeof in->granularity, "%s", c->cfg.layerwise ? "layer" : "block");
-    snprintf(in->blas_core, sizeof in->blas_core, "%s", fr_blas_core());
+    /* The core the run had, not this process's (a 1.0 file does not say). */
+    snprintf(in->blas_core, sizeof in->blas_core, "%s", c->blas_core[0] ? c->blas_core : "?");
     s->status = FR_RUN_REPLAY;
     s->cur_unit = c->cur_unit;
     s->acc_fp = c->acc_fp;

@@ -472,7 +472,9 @@ void fr_worker_set_checkpoint(fr_worker *w, const char *path, const char *bundle
 int fr_worker_resume(fr_worker *w, const fr_ckpt *c, fr_err *e)
 {
     FR_ASSERT(!w->started);
-    if (fr_ckpt_check_model(c, w->m, c->src, e) || fr_ckpt_check_threads(c, fr_blas_threads(), c->src, e)) return e->code;
+    if (fr_ckpt_check_model(c, w->m, c->src, e) || fr_ckpt_check_threads(c, fr_blas_threads(), c->src, e) ||
+        fr_ckpt_check_core(c, fr_blas_core(), c->src, e))
+        return e->code;
     fr_recon *r = fr_ckpt_resume_engine(c, w->m, e);
     if (!r) return e->code;
     fr_recon_free(w->r);

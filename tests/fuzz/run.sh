@@ -27,7 +27,7 @@
 # Exit status: 0 when no harness found anything, 1 otherwise.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-ALL="frm npy idx png inflate json onnx tfjs frc frcs exec"
+ALL="frm npy idx png inflate json onnx tfjs frc frcs frms exec"
 # clang + libFuzzer: Debian 12 packages clang-14 and libclang-rt-14-dev, installed here (as
 # `make deps` does for the build) when missing and we are root.
 FUZZ_DEB_PKGS=${FUZZ_DEB_PKGS:-clang-14 libclang-rt-14-dev}
@@ -51,7 +51,7 @@ if ! find_clang; then
     CC_FUZZ=
     find_clang || { echo "fuzz: no clang with libFuzzer (apt-get install $FUZZ_DEB_PKGS)" >&2; exit 2; }
 fi
-PKGS="ncursesw libpng libzstd openblas"
+PKGS="ncursesw libpng libzstd openblas zlib"
 PKG_CFLAGS=$(pkg-config --cflags $PKGS 2>/dev/null)
 PKG_LIBS=$(pkg-config --libs $PKGS 2>/dev/null)
 # UBSan checks stay recoverable so that tests/fuzz/ubsan.supp can silence findings that are
@@ -115,7 +115,7 @@ seed() {
     done
     case $n in
     frm) src=tests/bad/frm ;; npy) src=tests/bad/npy ;; idx) src=tests/bad/idx ;;
-    png) src=tests/bad/png ;; onnx) src="tests/bad/onnx tests/onnx" ;; frc|frcs) src=tests/bad/frc ;;
+    png) src=tests/bad/png ;; onnx) src="tests/bad/onnx tests/onnx" ;; frc) src=tests/bad/frc ;;
     inflate) src="tests/bad/idx tests/bad/npy" ;; *) src= ;;
     esac
     for s in $src; do
@@ -124,7 +124,7 @@ seed() {
             cp -n "$f" "$d/$(echo "$s" | tr / _)_$(basename "$f")"
         done
     done
-    if [ "$n" = frm ] && [ -d samples ]; then
+    if { [ "$n" = frm ] || [ "$n" = frms ]; } && [ -d samples ]; then
         find samples -maxdepth 1 -name '*.frm' -size -256k -exec cp -n {} "$d"/ \;
     fi
     if [ "$n" = tfjs ] || [ "$n" = json ]; then
@@ -147,7 +147,7 @@ total() {
 }
 
 maxlen() {
-    case $1 in frm|onnx|tfjs|frc|frcs) echo 262144 ;; png) echo 65536 ;; *) echo 16384 ;; esac
+    case $1 in frcs|frms) echo 65536 ;; frm|onnx|tfjs|frc) echo 262144 ;; png) echo 65536 ;; *) echo 16384 ;; esac
 }
 
 cmd=${1:-run}; [ $# -gt 0 ] && shift
