@@ -87,4 +87,23 @@ dead=$(sh -c 'echo $$')
     bad "a dead writer's temp files were not removed: $(ls "$T/s" | tr '\n' ' ')"
 [ -e "$T/s/x.frm.tmp.$$.a1b2c3" ] && [ -e "$T/s/y.frm.tmp.$dead.k3j9q0" ] && ok ||
     bad "a live writer's or another output's temp file was removed: $(ls "$T/s" | tr '\n' ' ')"
+# Signals during checkpoint writes (every 20 ms, so a signal often lands inside one): TERM and
+# HUP leave no temp file (the handler removes it); after a KILL the next run writing the same
+# checkpoint removes what was left.  tests/test_outfile.c makes the same checks at an exact
+# moment (a child killed mid-write by each of 22 signals).
+mkdir -p "$T/k"
+for sig in TERM HUP KILL; do
+    rm -f "$T/k"/*
+    "$BIN" run samples/mlp-fmnist.frm --iters 400 --n-calib 64 --quiet --checkpoint "$T/k/r.frc" \
+        --checkpoint-every 0.02s >/dev/null 2>&1 &
+    p=$!
+    n=0; while [ ! -f "$T/k/r.frc" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+    sleep 0.3
+    kill -s $sig $p 2>/dev/null; wait $p 2>/dev/null
+    if [ $sig = KILL ]; then
+        "$BIN" run samples/mlp-fmnist.frm --iters 1 --n-calib 64 --quiet --checkpoint "$T/k/r.frc" >/dev/null 2>&1
+    fi
+    left=$(ls "$T/k" | grep '\.tmp\.' | tr '\n' ' ')
+    [ -z "$left" ] && ok || bad "SIG$sig during checkpoint writes left $left"
+done
 fr_t_done

@@ -6,6 +6,9 @@
  *   test_memplan --gen-bad DIR        writes DIR/conv-pads-1000.frm (the committed crafted bundle
  *                                     in tests/bad/mem/: a legal conv with pads 1000 on an 8x8
  *                                     input, a few KB that derive ~16 GB per batch of 64)
+ *   test_memplan --gen-bad-frm DIR    writes DIR/{conv,pool}-window-past-input.frm (tests/bad/frm:
+ *                                     a window past the padded input, accepted before fuzz_exec
+ *                                     found it; eval then died on an assertion)
  *   test_memplan --flip-pad IN OUT BIT
  *                                     OUT = IN with bit BIT of the first conv's top pad flipped
  *                                     (what one flipped bit in a sample's attribute does; the
@@ -49,7 +52,7 @@ static void build(fr_model *m, int ch, int pad, int n_calib, int n_eval)
     m->meta.mean[0] = 0.5f; m->meta.std[0] = 0.25f;
     m->meta.n_classes = 3;
     m->meta.class_names = fr_xcalloc(3, sizeof(char *));
-    for (int k = 0; k < 3; k++) { char b[8]; snprintf(b, sizeof b, "c%d", k); m->meta.class_names[k] = fr_xstrdup(b); }
+    for (int k = 0; k < 3; k++) { char b[16]; snprintf(b, sizeof b, "c%d", k); m->meta.class_names[k] = fr_xstrdup(b); }
     fr_graph *g = &m->g;
     int w1 = add_t(g, &r, "conv1.w", 4, ch, 1, 3, 3), b1 = add_t(g, &r, "conv1.b", 1, ch, 1, 1, 1);
     int ga = add_t(g, &r, "bn.gamma", 1, ch, 1, 1, 1), be = add_t(g, &r, "bn.beta", 1, ch, 1, 1, 1);
@@ -93,6 +96,8 @@ static void build(fr_model *m, int ch, int pad, int n_calib, int n_eval)
     d->labels = fr_xmalloc((size_t)n_eval * sizeof(int32_t));
     for (int i = 0; i < n_eval; i++) d->labels[i] = i % 3;
 }
+
+static void window_past_input(fr_model *m, int pool);
 
 static long peak_rss_kb(void)
 {
@@ -205,6 +210,87 @@ static void test_batch_actually_used(void)
     fr_model_free(&m);
 }
 
+/* Keeping every calibration store (for compare on finished units) is given up before a run is
+ * refused: at the smallest memory figure the run is accepted at, fr_recon_cache_estimate is
+ * the figure without keep-all, and the whole run completes there. */
+static int run_all(fr_recon *r, fr_err *e)
+{
+    for (int k = 0; k < fr_recon_n_run(r); k++) {
+        int rc = fr_recon_begin(r, k, e);
+        if (rc) return rc;
+        while (fr_recon_iter(r) < fr_recon_iters(r) && fr_recon_step(r) == FR_OK) {}
+        if ((rc = fr_recon_end(r, e))) return rc;
+    }
+    return FR_OK;
+}
+
+/* input 1x8x8 -> three 4-channel 3x3 convs (pads 30, 1, 1) -> gap -> linear(3): stores of the
+ * first conv are released after the second unit unless every store is kept. */
+static void build_chain(fr_model *m)
+{
+    build(m, 4, 30, 16, 8);   /* meta and datasets; the graph is replaced */
+    fr_graph *g = &m->g;
+    fr_rng r;
+    fr_rng_seed(&r, 9);
+    fr_graph_free(g);
+    fr_graph_init(g);
+    int in[1] = {0};
+    fr_graph_add_node(g, "input", FR_OP_INPUT, 0, NULL);
+    for (int k = 0; k < 3; k++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "conv%d", k);
+        int w = add_t(g, &r, nm, 4, 4, k ? 4 : 1, 3, 3);
+        int i = fr_graph_add_node(g, nm, FR_OP_CONV, 1, in);
+        fr_node *n = &g->nodes[i];
+        n->a.kh = n->a.kw = 3;
+        n->a.pt = n->a.pl = n->a.pb = n->a.pr = k ? 1 : 30;
+        n->n_param = 2; n->param[0] = w; n->param[1] = -1;
+        in[0] = i;
+    }
+    in[0] = fr_graph_add_node(g, "gap", FR_OP_GAP, 1, in);
+    int wf = add_t(g, &r, "fc.w", 2, 3, 4, 1, 1);
+    int fc = fr_graph_add_node(g, "fc", FR_OP_LINEAR, 1, in);
+    g->nodes[fc].n_param = 2; g->nodes[fc].param[0] = wf; g->nodes[fc].param[1] = -1;
+}
+
+static void test_keep_all_dropped_first(void)
+{
+    fr_model m;
+    build_chain(&m);
+    fr_err e;
+    FR_CHECK(fr_graph_validate(&m.g, &m.meta, "t", &e) == FR_OK);
+    fr_run_config c;
+    default_cfg(&c);
+    c.layerwise = 1;
+    fr_recon *r = fr_recon_new(&m, &c, &e);
+    size_t roomy = r ? fr_recon_cache_estimate(r) : 0;
+    fr_recon_free(r);
+    size_t lo = 1, hi = (size_t)1 << 30;   /* smallest figure fr_recon_new accepts */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        char b[32];
+        snprintf(b, sizeof b, "%zu", mid);
+        setenv("FRTUI_MEM_AVAILABLE", b, 1);
+        r = fr_recon_new(&m, &c, &e);
+        if (r) hi = mid; else lo = mid + 1;
+        fr_recon_free(r);
+    }
+    char b[32];
+    snprintf(b, sizeof b, "%zu", lo);
+    setenv("FRTUI_MEM_AVAILABLE", b, 1);
+    r = fr_recon_new(&m, &c, &e);
+    FR_CHECK(r != NULL);
+    if (r) {
+        size_t tight = fr_recon_cache_estimate(r);
+        FR_CHECKF(tight < roomy, "cache peak %zu at %zu bytes, %zu with room", tight, lo, roomy);
+        int rc = run_all(r, &e);
+        FR_CHECKF(rc == FR_OK, "run at the smallest accepted figure %zu: '%s'", lo, e.msg);
+    }
+    fr_recon_free(r);
+    unsetenv("FRTUI_MEM_AVAILABLE");
+    fr_model_free(&m);
+}
+
 static int gen_bad(const char *dir)
 {
     char path[4096];
@@ -219,6 +305,55 @@ static int gen_bad(const char *dir)
     else printf("wrote %s\n", path);
     fr_model_free(&m);
     return rc != 0;
+}
+
+/* tests/bad/frm entries for the window bug (bad_corpus.t.sh: `eval` must refuse them). */
+static int gen_bad_frm(const char *dir)
+{
+    char path[4096];
+    fr_err e;
+    int rc = 0;
+    for (int pool = 0; pool < 2 && !rc; pool++) {
+        fr_model m;
+        window_past_input(&m, pool);
+        snprintf(path, sizeof path, "%s/%s-window-past-input.frm", dir, pool ? "pool" : "conv");
+        rc = fr_frm_write(path, &m, 0, &e);
+        if (rc) fprintf(stderr, "%s\n", e.msg);
+        else printf("wrote %s\n", path);
+        fr_model_free(&m);
+    }
+    return rc != 0;
+}
+
+/* A conv / pool window reaching past the padded input by less than one stride: C division
+ * truncated the negative extent to an output of 1 and the validator accepted what the kernels
+ * then refused with an assertion (found by fuzz_exec).  Returns the model with the pads of
+ * node 1 set so (h + pads - window) is -1 at stride 2. */
+static void window_past_input(fr_model *m, int pool)
+{
+    build(m, pool ? 1 : 4, 0, 4, 4);   /* a pool keeps 1 channel: the rest of the graph must fit */
+    fr_node *n = &m->g.nodes[1];       /* conv1 on 8x8, 3x3 */
+    n->a.sh = n->a.sw = 2;
+    n->a.dh = n->a.dw = 4;         /* window 9 > 8: extent -1 */
+    if (pool) {
+        n->op = FR_OP_MAXPOOL;
+        n->n_param = 0; n->param[0] = n->param[1] = -1;
+        n->a.dh = n->a.dw = 1;
+        n->a.kh = n->a.kw = 9;
+        n->a.pt = n->a.pl = n->a.pb = n->a.pr = 0;
+    }
+}
+
+static void test_window_past_input(void)
+{
+    for (int pool = 0; pool < 2; pool++) {
+        fr_model m;
+        window_past_input(&m, pool);
+        fr_err e;
+        fr_err_clear(&e);
+        FR_CHECKF(fr_graph_validate(&m.g, &m.meta, "t", &e) == FR_EINPUT, "pool %d: accepted", pool);
+        fr_model_free(&m);
+    }
 }
 
 static int flip_pad(const char *in, const char *out, int bit)
@@ -240,10 +375,13 @@ static int flip_pad(const char *in, const char *out, int bit)
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--gen-bad")) return gen_bad(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "--gen-bad-frm")) return gen_bad_frm(argv[2]);
     if (argc == 5 && !strcmp(argv[1], "--flip-pad")) return flip_pad(argv[2], argv[3], atoi(argv[4]));
     unsetenv("FRTUI_MEM_AVAILABLE");
     FR_RUN(test_plan_matches_allocation);
     FR_RUN(test_exec_refuses_before_allocating);
     FR_RUN(test_batch_actually_used);
+    FR_RUN(test_keep_all_dropped_first);
+    FR_RUN(test_window_past_input);
     return FR_REPORT();
 }

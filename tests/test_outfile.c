@@ -264,6 +264,13 @@ static void test_signals_remove_temps(void)
 #endif
                         SIGRTMIN + 3};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        /* A signal that already has a handler (ASan's SEGV/BUS/FPE reporter in sanitizer
+         * builds) keeps it by design: its report wins over the cleanup. */
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)) {
+            printf("# signal %d already has a handler here: skipped\n", sigs[i]);
+            continue;
+        }
         int st = die_mid_write(sigs[i], P("sig.frc"));
         FR_CHECKF(WIFSIGNALED(st) && WTERMSIG(st) == sigs[i], "signal %d: status %#x", sigs[i], st);
         FR_CHECKF(n_temps() == 0, "signal %d (%s) left a temp file", sigs[i], strsignal(sigs[i]));

@@ -676,7 +676,8 @@ int fr_atomic_commit(fr_atomic *a, fr_err *e)
 void fr_atomic_abort(fr_atomic *a)
 {
     if (a->f) { fclose(a->f); a->f = NULL; }
-    if (a->tmp[0]) unlink(a->tmp);
+    if (!a->tmp[0]) return;   /* direct target, never opened, or already committed */
+    unlink(a->tmp);
     a->tmp[0] = 0;
     tmp_unregister(a->slot);
     a->slot = -1;

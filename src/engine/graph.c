@@ -197,8 +197,11 @@ int fr_graph_infer_shapes(fr_graph *g, int in_c, int in_h, int in_w, fr_err *e)
                 a->kh > FR_MAX_KERNEL || a->kw > FR_MAX_KERNEL)
                 return NODE_ERR(FR_EINPUT, "node %s: invalid kernel/stride/dilation/padding", n->name);
             TRY_NODE(window_fits(n, a, x, e));
-            int64_t oh = ((int64_t)x->h + a->pt + a->pb - (int64_t)a->dh * (a->kh - 1) - 1) / a->sh + 1;
-            int64_t ow = ((int64_t)x->w + a->pl + a->pr - (int64_t)a->dw * (a->kw - 1) - 1) / a->sw + 1;
+            /* A window reaching past the padded input is refused here, not truncated toward zero
+             * into a 1-wide output the kernels refuse with an assertion (found by fuzz_exec). */
+            int64_t eh = (int64_t)x->h + a->pt + a->pb - (int64_t)a->dh * (a->kh - 1) - 1;
+            int64_t ew = (int64_t)x->w + a->pl + a->pr - (int64_t)a->dw * (a->kw - 1) - 1;
+            int64_t oh = eh < 0 ? 0 : eh / a->sh + 1, ow = ew < 0 ? 0 : ew / a->sw + 1;
             if (oh < 1 || ow < 1 || oh > lim || ow > lim)
                 return NODE_ERR(FR_EINPUT, "node %s: output spatial size %lldx%lld is invalid", n->name,
                                 (long long)oh, (long long)ow);
@@ -257,8 +260,8 @@ int fr_graph_infer_shapes(fr_graph *g, int in_c, int in_h, int in_w, fr_err *e)
                 || a->kw > FR_MAX_KERNEL)
                 return NODE_ERR(FR_EINPUT, "node %s: invalid pooling kernel/stride/padding", n->name);
             TRY_NODE(window_fits(n, a, x, e));
-            int64_t oh = ((int64_t)x->h + a->pt + a->pb - a->kh) / a->sh + 1;
-            int64_t ow = ((int64_t)x->w + a->pl + a->pr - a->kw) / a->sw + 1;
+            int64_t eh = (int64_t)x->h + a->pt + a->pb - a->kh, ew = (int64_t)x->w + a->pl + a->pr - a->kw;
+            int64_t oh = eh < 0 ? 0 : eh / a->sh + 1, ow = ew < 0 ? 0 : ew / a->sw + 1;
             if (oh < 1 || ow < 1)
                 return NODE_ERR(FR_EINPUT, "node %s: pooling window larger than input", n->name);
             n->c = x->c; n->h = (int)oh; n->w = (int)ow;

@@ -154,6 +154,13 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
      * against the memory there is, before the first store is allocated (issue 14 item 3). */
     size_t peak = fr_recon_cache_estimate(r), work = run_work_bytes(r, &m->eval);
     size_t need = work > SIZE_MAX - peak ? SIZE_MAX : peak + work;
+    if (r->keep_all && fr_mem_need(NULL, need, "-") != FR_OK) {
+        /* Keeping every store is a convenience (compare on finished units): drop it before
+         * refusing the run.  Results do not depend on it. */
+        r->keep_all = 0;
+        peak = fr_recon_cache_estimate(r);
+        need = work > SIZE_MAX - peak ? SIZE_MAX : peak + work;
+    }
     if (fr_mem_need(e, need, "%s: the run (calibration caches of %d samples, activation buffers at batch %d)",
                     m->meta.name, r->n_calib, prop_batch(r)) ||
         fr_calib_load_input(r, e)) {
