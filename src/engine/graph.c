@@ -305,17 +305,22 @@ int fr_graph_infer_shapes(fr_graph *g, int in_c, int in_h, int in_w, fr_err *e)
             break;
         }
         case FR_OP_RESHAPE: {
-            int64_t want = (int64_t)a->out_c * a->out_h * a->out_w;
-            if (a->out_c < 1 || a->out_h < 1 || a->out_w < 1 || want != (int64_t)x->c * x->h * x->w)
-                return NODE_ERR(FR_EINPUT, "node %s: reshape to %dx%dx%d does not preserve %d elements", n->name,
-                                a->out_c, a->out_h, a->out_w, x->c * x->h * x->w);
+            /* Three int32 sides overflow int64 (found by fuzz_frms, F4): multiply with a check. */
+            int64_t want = 0, have = (int64_t)x->c * x->h * x->w;
+            if (a->out_c < 1 || a->out_h < 1 || a->out_w < 1 ||
+                __builtin_mul_overflow((int64_t)a->out_c, (int64_t)a->out_h, &want) ||
+                __builtin_mul_overflow(want, (int64_t)a->out_w, &want) || want != have)
+                return NODE_ERR(FR_EINPUT, "node %s: reshape to %dx%dx%d does not preserve %lld elements", n->name,
+                                a->out_c, a->out_h, a->out_w, (long long)have);
             n->c = a->out_c; n->h = a->out_h; n->w = a->out_w;
             break;
         }
         default:
             return NODE_ERR(FR_EINPUT, "node %s: unknown operator %d", n->name, (int)n->op);
         }
-        if ((int64_t)n->c * n->h * n->w > lim)
+        int64_t act;
+        if (__builtin_mul_overflow((int64_t)n->c, (int64_t)n->h, &act) || __builtin_mul_overflow(act, (int64_t)n->w, &act) ||
+            act > lim)
             return NODE_ERR(FR_EINPUT, "node %s: activation of %dx%dx%d is too large", n->name, n->c, n->h, n->w);
     }
     return FR_OK;

@@ -121,6 +121,30 @@ ox_val *ox_find(ox_ctx *x, const char *name)
     }
 }
 
+int ox_find_node(ox_ctx *x, const char *name)
+{
+    const fr_graph *g = &x->m->g;
+    if (g->n_nodes * 2 >= x->nhcap || x->nhashed > g->n_nodes) {   /* grow (or nodes went away): rehash */
+        int cap = 64;
+        while (cap <= g->n_nodes * 4) cap *= 2;
+        x->nhash = ox_alloc(&x->ar, (size_t)cap * sizeof *x->nhash);
+        for (int k = 0; k < cap; k++) x->nhash[k] = -1;
+        x->nhcap = cap;
+        x->nhashed = 0;
+    }
+    uint32_t mask = (uint32_t)(x->nhcap - 1);
+    for (; x->nhashed < g->n_nodes; x->nhashed++) {
+        uint32_t k = hstr(g->nodes[x->nhashed].name) & mask;
+        while (x->nhash[k] >= 0) k = (k + 1) & mask;
+        x->nhash[k] = x->nhashed;
+    }
+    for (uint32_t k = hstr(name) & mask;; k = (k + 1) & mask) {
+        int i = x->nhash[k];
+        if (i < 0) return -1;
+        if (strcmp(g->nodes[i].name, name) == 0) return i;
+    }
+}
+
 static void rehash(ox_ctx *x, int cap)
 {
     free(x->hash);

@@ -94,7 +94,12 @@ typedef struct ox_ctx {
     int norig, caporig;
     ox_origin *orig;         /* indexed by fr tensor */
     int n_synth;
+    int *nhash;              /* node names of m->g: open addressing (arena memory), nhcap slots, */
+    int nhcap, nhashed;      /* covering nodes [0, nhashed) */
 } ox_ctx;
+/* Index of the graph node called name, or -1: hashed, so that naming n nodes is O(n) (a linear
+ * fr_graph_find_node per new node made a 5000-node import quadratic: F5). */
+int ox_find_node(ox_ctx *x, const char *name);
 
 int ox_err(ox_ctx *x, const ox_node *nd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int ox_unsupported(ox_ctx *x, const ox_node *nd, const char *why);

@@ -26,7 +26,7 @@ static int new_node(ox_ctx *x, const ox_node *nd, const char *suffix, fr_op op, 
     const char *base = nd->name[0] ? nd->name : nd->nout && nd->out[0][0] ? nd->out[0] : NULL;
     if (base && strlen(base) + strlen(suffix) < FR_NAME_MAX) snprintf(nm, sizeof nm, "%.90s%.5s", base, suffix);
     else snprintf(nm, sizeof nm, "%.40s_%d%s", nd->op, g->n_nodes, suffix);
-    if (fr_graph_find_node(g, nm) >= 0) snprintf(nm, sizeof nm, "%.60s_%d%s", base ? base : nd->op, g->n_nodes, suffix);
+    if (ox_find_node(x, nm) >= 0) snprintf(nm, sizeof nm, "%.60s_%d%s", base ? base : nd->op, g->n_nodes, suffix);
     return fr_graph_add_node(g, nm, op, n_in, in);
 }
 
