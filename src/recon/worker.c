@@ -56,6 +56,7 @@ struct fr_worker {
     int compare_req;        /* unit whose compare waits for the running unit to end, or -1 */
     fr_compare_progress cmp;   /* the compare being computed (cmp.unit = -1: none) */
     double cmp_t0;
+    fr_unit_view *cmp_view; /* the compared unit as it really is (the engine's copy is swapped out) */
     long cmp_it;            /* compare iterations done so far (all methods) */
     double t0, last_pub, rate;
     double pub_cost;        /* seconds the last publication took (views are copied) */
@@ -184,7 +185,10 @@ static void publish(fr_worker *w)
     snprintf(in->blas_core, sizeof in->blas_core, "%s", fr_blas_core());
     s->status = w->status == FR_RUN_RUNNING && w->paused ? FR_RUN_PAUSED : w->status;
     s->step_mode = w->step_mode;
-    s->cur_unit = fr_recon_current(r);
+    /* Inside a compare the engine runs the compared unit on a swapped-out copy: readers see
+     * the unit as it really is and no running unit. */
+    int comparing = w->cmp.unit >= 0 && fr_recon_current(r) == w->cmp.unit;
+    s->cur_unit = comparing ? -1 : fr_recon_current(r);
     double now = fr_now();
     if (now > w->last_pub) {
         double inst = (double)(w->it_total - w->it_at_last_pub) / (now - w->last_pub);
@@ -195,7 +199,7 @@ static void publish(fr_worker *w)
     s->it_per_s = w->rate;
     long remaining = 0;
     for (int k = 0; k < fr_recon_n_run(r); k++)
-        if (!fr_recon_done(r, k)) remaining += c->method == FR_METHOD_RTN ? 0 : c->iters;
+        if (!fr_recon_done(r, k) && !(comparing && k == w->cmp.unit)) remaining += c->method == FR_METHOD_RTN ? 0 : c->iters;
     if (s->cur_unit >= 0) remaining -= fr_recon_iter(r);
     s->eta_s = w->rate > 0 ? (double)remaining / w->rate : -1;
     s->elapsed_s = now - w->t0;
@@ -204,7 +208,14 @@ static void publish(fr_worker *w)
     s->acc_q = w->acc_q;
     s->cmp = w->cmp;
     snprintf(s->message, sizeof s->message, "%s", w->msg);
-    for (int k = 0; k < p->n; k++) s->units[k] = fr_recon_view(r, k);
+    for (int k = 0; k < p->n; k++) {
+        if (comparing && k == w->cmp.unit && w->cmp_view) {
+            fr_unit_view_retain(w->cmp_view);
+            s->units[k] = w->cmp_view;
+        } else {
+            s->units[k] = fr_recon_view(r, k);
+        }
+    }
     pthread_mutex_lock(&w->mu);
     fr_snapshot *old = w->cur;
     w->cur = s;
@@ -290,6 +301,7 @@ static void run_compare(fr_worker *w)
     w->cmp.run_waits = 1;
     w->cmp_t0 = fr_now();
     w->cmp_it = 0;
+    w->cmp_view = fr_recon_view(w->r, k);
     snprintf(w->msg, sizeof w->msg, "comparing methods on %s", fr_recon_partition(w->r)->units[k].name);
     publish(w);
     fr_recon_set_tick(w->r, compare_tick, w);
@@ -298,8 +310,12 @@ static void run_compare(fr_worker *w)
         w->cmp.methods_left = FR_METHOD__COUNT - 1 - m;
         if (fr_recon_compare(w->r, k, (fr_method)m, &v, &e)) ok = 0;
         fr_unit_view_release(v);
+        fr_unit_view_release(w->cmp_view);   /* restored: now with this method's result */
+        w->cmp_view = fr_recon_view(w->r, k);
     }
     fr_recon_set_tick(w->r, NULL, NULL);
+    fr_unit_view_release(w->cmp_view);
+    w->cmp_view = NULL;
     w->cmp.unit = -1;
     w->cmp.eta_s = -1;
     snprintf(w->msg, sizeof w->msg, "%s", ok ? "compare ready (view: compare)" : e.msg);
@@ -606,6 +622,8 @@ fr_worker *fr_worker_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
     w->cfg = *cfg;
     w->restart_from = -1;
     w->compare_req = -1;
+    w->cmp.unit = -1;
+    w->cmp.eta_s = -1;
     w->step_mode = cfg->step_mode;
     w->acc_fp = w->acc_q = -1;
     w->pipefd[0] = w->pipefd[1] = -1;

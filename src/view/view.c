@@ -276,8 +276,7 @@ void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out)
             add_cmd(out, FR_CMD_QUIT, 0);
             out->quit = 1;
         } else if (what == FR_ACT_RESTART) {
-            add_cmd(out, FR_CMD_RESTART_UNIT, ui->sel_unit);
-            snprintf(ui->msg, sizeof ui->msg, "restarting unit %d", ui->sel_unit);
+            add_cmd(out, FR_CMD_RESTART_UNIT, ui->sel_unit);   /* the worker's reply is the feedback */
         }
         return;
     }
