@@ -2,7 +2,9 @@
 #
 #   make            build ./frtui (installs missing Debian -dev packages first, see `deps`)
 #   make demo       build and open the inspector on the default sample
-#   make test       unit + numerical + CLI tests; ends with "N passed, N failed"
+#   make test       unit + numerical + CLI tests (all tiers); ends with "N passed, N failed"
+#   make check      the C test binaries only (the fast loop); T=name runs one test function
+#   make coverage   line coverage of the C tests (gcov), build/coverage/summary.txt
 #   make bench      benchmarks (speed is measured here, never asserted in tests)
 #   make samples    retrain the bundled Fashion-MNIST samples (bit-identical at FRTUI_THREADS=1)
 #   make SANITIZE=address,undefined test   /   make SANITIZE=thread test
@@ -14,13 +16,22 @@
 
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS     := ncursesw libpng libzstd openblas
+PKGS     := ncursesw libpng libzstd openblas zlib
 SANITIZE ?=
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 # -fno-math-errno lets the compiler inline/vectorise sqrtf and friends in the hot loops; we
 # never read errno after maths calls.
-OPT      ?= -O2 -march=native -fno-math-errno
+# ARCH: x86-64-v3 (AVX2+FMA) wherever the CPU has it, so every AVX2 machine runs the same
+# instructions -- the same CPUs on which frtui runs OpenBLAS's Haswell kernels for reproducible
+# results (src/engine/blas.c).  -march=native would not change results by itself (-std=c11 keeps
+# fp-contract off, and float reductions are never reordered without -ffast-math), but one binary
+# for all of them removes the question, at no measured speed cost (README "Determinism").
+# Other CPUs build for themselves (native).
+ifeq ($(origin ARCH),undefined)
+ARCH     := $(if $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo y),x86-64-v3,native)
+endif
+OPT      ?= -O2 -march=$(ARCH) -fno-math-errno
 DEBUG    := -g
 ifeq ($(CI),true)
 WERROR   ?= 1
@@ -33,7 +44,7 @@ comma    := ,
 VARIANT  := release
 ifneq ($(SANITIZE),)
 VARIANT  := san-$(subst $(comma),-,$(SANITIZE))
-OPT      := -O1 -march=native -fno-math-errno
+OPT      := -O1 -march=$(ARCH) -fno-math-errno
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 BUILD    := build/$(VARIANT)
@@ -66,7 +77,7 @@ else
 Q := @
 endif
 
-.PHONY: all deps demo test bench samples samples-check samples-real report report-real clean fuzz
+.PHONY: all deps demo test check coverage bench samples samples-check samples-real report report-real clean fuzz
 all: $(DEPS_STAMP) frtui frtui-dev
 
 # ./frtui and ./frtui-dev are copies of the release binaries so README commands stay short.
@@ -77,7 +88,7 @@ frtui-dev: $(DEVBIN)
 
 # `deps` installs what a fresh Debian 12 machine lacks: apt-get update once, then one
 # apt-get install for everything missing.  Only runs apt when something is actually missing.
-DEB_PKGS := libncurses-dev libpng-dev libzstd-dev libopenblas-dev pkg-config dataset-fashion-mnist tmux zstd \
+DEB_PKGS := libncurses-dev libpng-dev libzstd-dev zlib1g-dev libopenblas-dev pkg-config dataset-fashion-mnist tmux zstd \
             libonnx-testdata
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP):
@@ -124,6 +135,24 @@ demo: all
 test: $(DEPS_STAMP) $(BIN) $(DEVBIN) $(TESTBIN)
 	@[ -s $(NSFWJS) ] || sh tests/tools/fetch_nsfwjs.sh build/npm || echo "warning: npm nsfwjs fetch failed; the tfjs reference test will skip"
 	@FRTUI_BIN=$(BIN) FRTUI_DEV_BIN=$(DEVBIN) BUILD=$(BUILD) sh tests/run.sh $(TESTBIN)
+
+# The fast loop: the C test binaries only (no CLI/tmux/pty scripts).  T=name runs one test
+# function in every binary that has it (tests/fr_test.h); `make test T=name` does the same for
+# the binaries and still runs the scripts.
+check: $(DEPS_STAMP) $(TESTBIN)
+	@FR_TEST=$(T) BUILD=$(BUILD) sh tests/run.sh --bins-only $(TESTBIN)
+
+# Line coverage of the C tests: an instrumented build in build/coverage, the test binaries run
+# once, then gcov per source file; the total goes to build/coverage/summary.txt (the figure in
+# docs/TESTING.md comes from here).  Plain gcov; gcovr is used for an HTML report when present.
+coverage:
+	@rm -rf build/coverage/obj build/coverage/tests
+	$(MAKE) --no-print-directory BUILD=build/coverage OPT="-O0 -fno-math-errno" \
+	  CFLAGS="$(CFLAGS) --coverage" LDFLAGS="$(LDFLAGS) --coverage" \
+	  $(patsubst $(BUILD)/%,build/coverage/%,$(TESTBIN))
+	-@FR_TEST=$(T) BUILD=build/coverage sh tests/run.sh --bins-only $(patsubst $(BUILD)/%,build/coverage/%,$(TESTBIN)) \
+	  >build/coverage/tests.log 2>&1; tail -n 1 build/coverage/tests.log
+	@sh tests/tools/coverage.sh build/coverage
 
 bench: all
 	./frtui-dev bench --json bench/results.json

@@ -1,9 +1,11 @@
 #!/bin/sh
-# blas_core.t.sh — the OpenBLAS core-type fix (src/blas.c), checked through `frtui info --verbose`:
-#   1. with OPENBLAS_CORETYPE unset, on a CPU with AVX2+FMA (or AVX-512) the core in use must not
-#      be one of OpenBLAS's generic/old kernels (Prescott & co.): either the library detected a
-#      good core itself or frtui re-executed with a better one;
-#   2. a user-set OPENBLAS_CORETYPE always wins and is reported as set by the user (also a weak
+# blas_core.t.sh — the OpenBLAS core choice (src/engine/blas.c), checked through `frtui info
+# --verbose` (tests/kernels.t.sh checks what runs record):
+#   1. with OPENBLAS_CORETYPE and FRTUI_BLAS_CORE unset, a CPU with AVX2+FMA runs the Haswell
+#      kernels (the reproducible default), whatever the library would pick;
+#   2. FRTUI_BLAS_CORE=native runs the library's own choice, never one of its generic/old kernels
+#      (Prescott & co.) on an AVX2 CPU: frtui re-executes with a better one if needed;
+#   3. a user-set OPENBLAS_CORETYPE always wins and is reported as set by the user (also a weak
 #      one such as Prescott: no silent override).
 # Prints "N passed, N failed".  Run from the repository root (tests/run.sh does).
 BIN=${FRTUI_BIN:-./frtui}
@@ -18,26 +20,35 @@ fi
 core_line() { "$@" "$BIN" info --verbose </dev/null 2>/dev/null | grep '^OpenBLAS core: ' | head -n 1; }
 core_name() { printf '%s\n' "$1" | sed -n 's/^OpenBLAS core: \([^ ]*\).*/\1/p'; }
 
-line=$(core_line env -u OPENBLAS_CORETYPE -u FRTUI_BLAS_REEXEC)
+line=$(core_line env -u OPENBLAS_CORETYPE -u FRTUI_BLAS_REEXEC -u FRTUI_BLAS_CORE)
 name=$(core_name "$line")
 if [ -n "$name" ]; then ok "info --verbose reports the core ($line)"; else no "no core line from info --verbose: '$line'"; fi
 flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 has() { printf '%s\n' "$flags" | grep -qw "$1"; }
 if has avx2 && has fma; then
+    # The reproducible default: Haswell on every AVX2 CPU, whatever the library detects.
+    case $line in
+        "OpenBLAS core: Haswell (reproducible default"*) ok "AVX2 CPU runs the reproducible Haswell kernels by default" ;;
+        *) no "AVX2 CPU, OPENBLAS_CORETYPE unset: want Haswell (reproducible default), got '$line'" ;;
+    esac
+    # The opt-out: the library's own choice, raised from a generic core.
+    line=$(core_line env -u OPENBLAS_CORETYPE -u FRTUI_BLAS_REEXEC FRTUI_BLAS_CORE=native)
+    name=$(core_name "$line")
     case $(printf '%s' "$name" | tr 'A-Z' 'a-z') in
         prescott|core2|penryn|dunnington|nehalem|sandybridge|atom|katmai|coppermine|northwood|banias|athlon|opteron|barcelona|bobcat|unknown|generic|"")
-            no "AVX2 CPU but generic core '$name' in use with OPENBLAS_CORETYPE unset ($line)" ;;
-        *) ok "AVX2 CPU runs a modern core with OPENBLAS_CORETYPE unset: $name" ;;
+            no "FRTUI_BLAS_CORE=native on an AVX2 CPU runs the generic core '$name' ($line)" ;;
+        *) ok "FRTUI_BLAS_CORE=native runs a modern core: $line" ;;
     esac
     case $line in
         *"set by user"*) no "unset variable reported as user-set: $line" ;;
-        *) ok "unset variable not reported as user-set" ;;
+        *"native"*) ok "native mode is reported as such" ;;
+        *) no "native mode not reported: $line" ;;
     esac
     if has avx512f && has avx512bw && has avx512vl && has avx512dq; then
         case $name in
-            SkylakeX|Cooperlake|SapphireRapids|Zen*) ok "AVX-512 CPU uses AVX-512-era kernels: $name" ;;
-            Haswell) ok "AVX-512 CPU uses Haswell kernels (SkylakeX failed the self-check?): $line" ;;
-            *) no "AVX-512 CPU uses $name ($line)" ;;
+            SkylakeX|Cooperlake|SapphireRapids|Zen*) ok "native on an AVX-512 CPU uses AVX-512-era kernels: $name" ;;
+            Haswell) ok "native on an AVX-512 CPU uses Haswell kernels (SkylakeX failed the self-check?): $line" ;;
+            *) no "native on an AVX-512 CPU uses $name ($line)" ;;
         esac
     fi
 else

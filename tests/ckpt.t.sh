@@ -66,7 +66,7 @@ qeval=$("$BIN" eval "$T/q.frm" 2>/dev/null | sed -n 's/.*top-1 \([0-9.]*\)%.*/\1
 [ -s "$T/q.safetensors" ] && head -c 40 "$T/q.safetensors" | tail -c 32 | grep -q '__metadata__' && ok || bad "safetensors header"
 
 # 5. export-png of every view (compare needs a compare run: exit 2)
-unit=$(sed -n '2p' "$T/full.out" | awk '{print $2}')
+unit=$(awk '$1 == "0" {print $2; exit}' "$T/full.out")
 for v in heatmap scatter loss hist; do
     "$BIN" export-png "$T/full.frc" --unit "$unit" --view $v -o "$T/$v.png" >/dev/null 2>"$T/err" &&
         [ "$(head -c 4 "$T/$v.png" | tail -c 3)" = "PNG" ] && ok || bad "export-png $v: $(cat "$T/err")"
@@ -83,6 +83,27 @@ echo old >"$T/keep.frm"
 echo old >"$T/keep.frc"
 ( ulimit -f 8; trap '' XFSZ; exec "$BIN" run "$M" --iters 5 --checkpoint "$T/keep.frc" --quiet ) >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 2 ] && [ "$(cat "$T/keep.frc")" = old ] && ok || bad "full disk on checkpoint: exit $rc, $(cat "$T/err")"
+
+# 6b. several outputs are written all or none (issue 14, item 12): a later one that cannot be
+#     opened, or that fails only at the rename (a directory), leaves the earlier ones unwritten
+"$BIN" export "$T/full.frc" -o "$T/set.frm" --safetensors "$T/nodir/x.safetensors" >"$T/out" 2>"$T/err"; rc=$?
+[ $rc = 2 ] && [ ! -e "$T/set.frm" ] && [ "$(wc -l <"$T/err")" = 1 ] && ! grep -q quantized "$T/out" && ok ||
+    bad "export with an unwritable second output: exit $rc, set.frm $([ -e "$T/set.frm" ] && echo left || echo absent)"
+mkdir -p "$T/adir"
+"$BIN" export "$T/full.frc" -o "$T/set.frm" --safetensors "$T/adir" >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && [ ! -e "$T/set.frm" ] && [ -d "$T/adir" ] && [ "$(wc -l <"$T/err")" = 1 ] && ok ||
+    bad "export with a directory as second output: exit $rc, set.frm $([ -e "$T/set.frm" ] && echo left || echo absent)"
+"$BIN" export "$T/full.frc" -o "$T/set.frm" --safetensors "$T/set.frm" >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && [ ! -e "$T/set.frm" ] && ok || bad "export with one path for two outputs: exit $rc"
+# a checkpoint with no finished unit is refused, not exported as a "quantized" FP model
+mkdir -p "$T/unf"
+if "$TB" --gen-unfinished "$T/unf" >/dev/null 2>&1; then
+    "$BIN" export "$T/unf/unfinished.frc" --model "$T/unf/model.frm" -o "$T/unf/q.frm" >"$T/out" 2>"$T/err"; rc=$?
+    [ $rc = 2 ] && grep -q 'no finished unit' "$T/err" && [ "$(wc -l <"$T/err")" = 1 ] && [ ! -e "$T/unf/q.frm" ] &&
+        ! grep -q quantized "$T/out" && ok || bad "export of an unfinished checkpoint: exit $rc, $(cat "$T/out" "$T/err")"
+else
+    bad "$TB --gen-unfinished failed"
+fi
 
 # 7. another bundle
 if [ -f tests/bad/frc/model.frm ]; then

@@ -7,6 +7,8 @@
 #define FR_TEST_H
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int fr_t_pass, fr_t_fail;
 static const char *fr_t_name = "";
@@ -27,7 +29,9 @@ static const char *fr_t_name = "";
          FR_CHECKF(d_ <= (tol) * s_, "%s=%.9g %s=%.9g diff=%.3g", #a, fa_, #b, fb_, d_); } while (0)
 
 #define FR_RUN(fn) \
-    do { int f0_ = fr_t_fail; fr_t_name = #fn; fn(); \
+    do { const char *only_ = getenv("FR_TEST"); \
+         if (only_ && *only_ && strcmp(only_, #fn) != 0) break; \
+         int f0_ = fr_t_fail; fr_t_name = #fn; fn(); \
          printf("%s - %s\n", fr_t_fail == f0_ ? "ok" : "FAILED", #fn); fflush(stdout); } while (0)
 
 #define FR_REPORT() \

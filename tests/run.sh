@@ -2,7 +2,11 @@
 # Runs every test binary given as arguments and every tests/*.t.sh script, sums their
 # "N passed, N failed" lines, and prints the total as the last line (what CI reads).
 # A binary that crashes or prints no count line counts as one failure.
-# Environment: FRTUI_BIN (the frtui binary under test), BUILD (build dir).
+# Environment: FRTUI_BIN (the frtui binary under test), BUILD (build dir), FR_TEST (run only the
+# test function of that name, tests/fr_test.h).  --bins-only: the test binaries, not the scripts
+# (`make check`).
+scripts=1
+if [ "$1" = --bins-only ]; then scripts=0; shift; fi
 total_p=0; total_f=0
 run_one() {
     name=$1; shift
@@ -21,8 +25,11 @@ run_one() {
 }
 for t in "$@"; do run_one "$(basename "$t")" "$t"; done
 for s in tests/*.t.sh; do
-    [ -f "$s" ] || continue
+    [ "$scripts" = 1 ] && [ -f "$s" ] || continue
     run_one "$(basename "$s")" sh "$s"
 done
+if [ -n "$FR_TEST" ] && [ "$total_p" = 0 ] && [ "$total_f" = 0 ]; then
+    echo "no test function named '$FR_TEST' in the test binaries"; total_f=1
+fi
 echo "$total_p passed, $total_f failed"
 [ "$total_f" = 0 ]

@@ -1,9 +1,12 @@
 #!/bin/sh
 # term_restore.t.sh — terminal safety (issue 8, item 5): the inspector runs in a pane of an
 # isolated tmux server (its own socket, -f /dev/null) under /bin/sh; we send it SIGINT, SIGTERM,
-# SIGSEGV, SIGABRT (and SIGHUP, SIGQUIT) while a run progresses, then type `stty -a` into the
-# pane and check, with capture-pane, that
-#   - the process is gone (within 10 s),
+# SIGSEGV, SIGABRT (and SIGHUP, SIGQUIT) while a run progresses -- and, issue 14 item 15, every
+# other signal whose default action ends the process (USR1 USR2 ALRM PIPE XCPU XFSZ ILL TRAP SYS
+# VTALRM PROF STKFLT PWR and a real-time one) -- then type `stty -a` into the pane and check,
+# with capture-pane, that
+#   - the process is gone (within 10 s) and its exit status is 128 + the signal number (the
+#     handler restores the default action and re-raises, so the status still names it),
 #   - the tty is back in cooked mode: icanon, echo, icrnl, opost (not -icanon, -echo, ...),
 #   - the screen is readable: the normal screen is back (no alternate screen) and what we
 #     typed after the exit is echoed and its output visible.
@@ -37,7 +40,19 @@ wait_for() {
     return 1
 }
 
-for sig in ${TR_SIGNALS:-INT TERM SEGV ABRT HUP QUIT}; do
+# Signals go by number (Linux x86/arm numbering): dash's kill knows no STKFLT and cannot turn
+# a name into a number.
+signum() {
+    case $1 in
+    HUP) echo 1 ;; INT) echo 2 ;; QUIT) echo 3 ;; ILL) echo 4 ;; TRAP) echo 5 ;; ABRT) echo 6 ;; BUS) echo 7 ;;
+    FPE) echo 8 ;; USR1) echo 10 ;; SEGV) echo 11 ;; USR2) echo 12 ;; PIPE) echo 13 ;; ALRM) echo 14 ;;
+    TERM) echo 15 ;; STKFLT) echo 16 ;; XCPU) echo 24 ;; XFSZ) echo 25 ;; VTALRM) echo 26 ;; PROF) echo 27 ;;
+    IO) echo 29 ;; PWR) echo 30 ;; SYS) echo 31 ;; RTMIN+3) echo 37 ;;   # glibc's SIGRTMIN is 34
+    *) echo 0 ;;
+    esac
+}
+for sig in ${TR_SIGNALS:-INT TERM SEGV ABRT HUP QUIT USR1 USR2 ALRM PIPE XCPU XFSZ ILL TRAP SYS VTALRM PROF STKFLT PWR RTMIN+3}; do
+    num=$(signum "$sig")
     $TM kill-server 2>/dev/null
     # The previous server may still be shutting down: retry until a new one starts.
     started=0
@@ -59,7 +74,7 @@ for sig in ${TR_SIGNALS:-INT TERM SEGV ABRT HUP QUIT}; do
     spid=$(pgrep -P "$shpid" | head -n 1)               # sh run.sh
     pid=$([ -n "$spid" ] && pgrep -P "$spid" | head -n 1)   # frtui
     if [ -z "$pid" ]; then fail=$((fail + 1)); echo "not ok - $sig: no frtui process"; continue; fi
-    kill -s "$sig" "$pid"
+    kill -"$num" "$pid"
     if ! wait_for 'EXIT-STATUS:[0-9]+' 10; then
         fail=$((fail + 1)); echo "not ok - SIG$sig: frtui still running 10 s after the signal"
         tail -n 6 "$T/screen"; ps -o pid,stat,wchan:20,cmd -p "$pid"; kill -9 "$pid" 2>/dev/null; continue
@@ -76,6 +91,7 @@ for sig in ${TR_SIGNALS:-INT TERM SEGV ABRT HUP QUIT}; do
         echo " $modes" | grep -q " -$m " && why="$why -$m;"
     done
     [ "$alt" = 1 ] && why="$why alternate screen still on;"
+    [ "$st" = $((128 + num)) ] || why="$why exit status $st, want $((128 + num));"
     grep -q 'stty -a; echo STTY-DONE' "$T/after" || why="$why typed command not echoed;"
     grep -q '^STTY-DONE' "$T/after" || why="$why command output not visible;"
     if [ -z "$why" ]; then

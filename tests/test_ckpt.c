@@ -5,7 +5,10 @@
  *   test_ckpt                       run the tests
  *   test_ckpt --gen-bad DIR         (re)write the malformed checkpoint corpus tests/bad/frc
  *   test_ckpt --gen-model FILE.frm  write the tiny bundle the CLI test (ckpt.t.sh) uses
+ *   test_ckpt --gen-unfinished DIR  write DIR/model.frm and DIR/unfinished.frc, a checkpoint taken
+ *                                   inside the first unit (nothing finished), for ckpt.t.sh
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,12 +17,17 @@
 #include "fr_test.h"
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
+#include "frtui/recon_ckpt.h"
 #include "frtui/exec.h"
-#include "frtui/export.h"
+#include "frtui/export_model.h"
+#include "frtui/export_png.h"
+#include "frtui/export_run.h"
+#include "frtui/export_st.h"
 #include "frtui/frm.h"
 #include "frtui/png.h"
 #include "frtui/recon.h"
 #include "frtui/train.h"
+#include "fuzz/repack.h"
 
 static char tmpdir[256];
 
@@ -376,6 +384,78 @@ static void mut_aq_node(fr_ckpt *c)
 static void mut_layer_node(fr_ckpt *c) { c->units[1].layers[0].node = c->units[0].layers[0].node; }
 static void mut_bits(fr_ckpt *c) { c->units[1].layers[0].bits = 5; }
 
+
+/* Issue 14, item 2: fields the decoder used to store before checking them, and non-finite
+ * parameters.  The counts cannot be encoded from a fr_ckpt (the arrays are fixed-size), so the
+ * layer's first tensor gets a marker name and the byte in front of it is patched in the raw
+ * unit frame, which is then recompressed with sizes and checksums repaired (fuzz/repack.h). */
+static fr_ckpt_layer *first_layer(fr_ckpt *c, int frozen, int *unit)
+{
+    for (int u = 0; u < c->n_units; u++)
+        for (int l = 0; l < c->units[u].n_layers; l++) {
+            fr_ckpt_layer *L = &c->units[u].layers[l];
+            if ((frozen ? L->n_frozen : L->n_params) > 0 && !L->fell_back) { if (unit) *unit = u; return L; }
+        }
+    FR_ASSERT(!"no layer with tensors in the reference checkpoint");
+    return NULL;
+}
+
+static void add_count_patch(badcase *bc, int *nb, const char *name, int frozen, uint8_t value)
+{
+    fr_ckpt c;
+    fr_err e;
+    FR_ASSERT(fr_ckpt_load_mem(g_buf, g_n, "x", &c, &e) == FR_OK);
+    int u = 0;
+    fr_ckpt_layer *L = first_layer(&c, frozen, &u);
+    snprintf((frozen ? L->frozen : L->params)[0].name, sizeof L->params[0].name, "@count-marker@");
+    fr_ckpt_blob *b = fr_ckpt_blob_wrap(&c);
+    uint8_t *enc;
+    size_t n;
+    FR_ASSERT(fr_ckpt_encode(b, 3, &enc, &n, &e) == FR_OK);
+    fr_ckpt_blob_free(b);
+    fz_frc f;
+    FR_ASSERT(fz_frc_unpack(enc, n, &f, (size_t)1 << 30) == 0);
+    free(enc);
+    int k = 1 + u;   /* META, then one frame per unit */
+    long at = fz_find_str(f.raw[k], f.len[k], "@count-marker@");
+    FR_ASSERT(at > 0);
+    f.raw[k][at - 1] = value;
+    snprintf(bc[*nb].name, sizeof bc[*nb].name, "%s", name);
+    bc[*nb].p = fz_frc_pack(&f, &bc[*nb].n);
+    FR_ASSERT(bc[*nb].p);
+    fz_frc_free(&f);
+    (*nb)++;
+}
+
+static void mut_param_nan(fr_ckpt *c) { first_layer(c, 0, NULL)->params[0].data[0] = NAN; }
+static void mut_param_inf(fr_ckpt *c)
+{
+    fr_ckpt_layer *L = first_layer(c, 0, NULL);
+    L->params[L->n_params - 1].data[0] = -INFINITY;
+}
+static void mut_frozen_nan(fr_ckpt *c) { first_layer(c, 1, NULL)->frozen[0].data[0] = NAN; }
+static void mut_s1_inf(fr_ckpt *c)
+{
+    for (int u = 0; u < c->n_units; u++)
+        for (int l = 0; l < c->units[u].n_layers; l++)
+            if (c->units[u].layers[l].has_result) { c->units[u].layers[l].s1[0] = INFINITY; return; }
+    FR_ASSERT(!"no finished layer in the reference checkpoint");
+}
+static void mut_aq_nan(fr_ckpt *c)
+{
+    if (!c->n_aq) {
+        c->aq = fr_xcalloc(1, sizeof *c->aq);
+        c->n_aq = 1;
+        c->aq[0].node = c->units[0].layers[0].node;
+        c->aq[0].aq.bits = 4;
+        c->aq[0].aq.qmax = 15;
+        c->aq[0].aq.s = 0.1f;
+        c->aq[0].aq.s_init = 0.1f;
+    }
+    c->aq[0].aq.nonfinite = 0;
+    c->aq[0].aq.s_m = NAN;
+}
+
 static int make_bad(badcase *bc)
 {
     int nb = 0;
@@ -429,6 +509,15 @@ static int make_bad(badcase *bc)
     add_reencoded(bc, &nb, "actq-unknown-node.frc", mut_aq_node);
     add_reencoded(bc, &nb, "layer-node.frc", mut_layer_node);
     add_reencoded(bc, &nb, "layer-bits.frc", mut_bits);
+    add_count_patch(bc, &nb, "param-count-200.frc", 0, 200);
+    add_count_patch(bc, &nb, "param-count-6.frc", 0, FR_CKPT_MAX_PARAMS + 1);
+    add_count_patch(bc, &nb, "frozen-count-200.frc", 1, 200);
+    add_count_patch(bc, &nb, "frozen-count-4.frc", 1, FR_CKPT_MAX_FROZEN + 1);
+    add_reencoded(bc, &nb, "param-nan.frc", mut_param_nan);
+    add_reencoded(bc, &nb, "param-inf.frc", mut_param_inf);
+    add_reencoded(bc, &nb, "frozen-nan.frc", mut_frozen_nan);
+    add_reencoded(bc, &nb, "s1-inf.frc", mut_s1_inf);
+    add_reencoded(bc, &nb, "actq-moment-nan.frc", mut_aq_nan);
 #undef ADD
     return nb;
 }
@@ -649,6 +738,94 @@ static void test_export_safetensors(void)
     fr_ckpt_free(&c);
 }
 
+/* A checkpoint taken inside the first unit: nothing is finished. */
+static uint8_t *unfinished_state(const fr_model *m, size_t *n)
+{
+    fr_err e;
+    fr_run_config cfg = base_cfg(FR_METHOD_FLEXROUND, 10);
+    fr_recon *r = fr_recon_new(m, &cfg, &e);
+    FR_ASSERT(r && drive(r, 3) == 1 && fr_recon_current(r) == 0);
+    fr_ckpt_info in = info_for(m, &cfg);
+    uint8_t *buf = encode_state(r, &in, n);
+    fr_recon_free(r);
+    return buf;
+}
+
+static int exists(const char *p) { struct stat st; return lstat(p, &st) == 0; }
+
+/* Issue 14 item 12: no finished unit -> refused, not "quantized" with an FP model. */
+static void test_export_unfinished(void)
+{
+    size_t n;
+    uint8_t *buf = unfinished_state(&g_m, &n);
+    fr_ckpt c;
+    fr_err e;
+    FR_CHECK(fr_ckpt_load_mem(buf, n, "mid.frc", &c, &e) == FR_OK);
+    fr_qmodel q;
+    FR_CHECK(fr_qmodel_build(&c, &g_m, &q, NULL, &e) == FR_EINPUT && strstr(e.msg, "no finished unit") &&
+             strstr(e.msg, "mid.frc"));
+    char p[512], st[512];
+    tmp_path(p, sizeof p, "mid.frm");
+    tmp_path(st, sizeof st, "mid.safetensors");
+    FR_CHECK(fr_export_frm(&c, &g_m, p, NULL, &e) == FR_EINPUT && !exists(p));
+    fr_export_req rq = {p, st, NULL, NULL};
+    double acc = 0;
+    FR_CHECK(fr_export_run(&c, &g_m, &rq, &acc, &e) == FR_EINPUT && !exists(p) && !exists(st));
+    fr_export_req rs = {NULL, st, NULL, NULL};
+    FR_CHECK(fr_export_run(&c, &g_m, &rs, &acc, &e) == FR_EINPUT && !exists(st));
+    fr_ckpt_free(&c);
+    free(buf);
+}
+
+/* Issue 14 item 12: several outputs are written all or none. */
+static void test_export_all_or_nothing(void)
+{
+    fr_ckpt c;
+    fr_err e;
+    FR_CHECK(fr_ckpt_load_mem(g_buf, g_n, "run.frc", &c, &e) == FR_OK);
+    char frm[512], st[512], dir[512], bad[600];
+    tmp_path(frm, sizeof frm, "set.frm");
+    tmp_path(st, sizeof st, "set.safetensors");
+    tmp_path(dir, sizeof dir, "a-directory");
+    mkdir(dir, 0700);
+    snprintf(bad, sizeof bad, "%s/missing/x.safetensors", tmpdir);
+    double acc = -1;
+    /* A later output that cannot be opened: the first is not created either. */
+    fr_export_req r1 = {frm, bad, NULL, NULL};
+    FR_CHECK(fr_export_run(&c, &g_m, &r1, &acc, &e) == FR_EIO && strstr(e.msg, "missing") && !exists(frm));
+    /* A later output that fails only at the rename (target is a directory). */
+    fr_export_req r2 = {frm, dir, NULL, NULL};
+    FR_CHECKF(fr_export_run(&c, &g_m, &r2, &acc, &e) != FR_OK && !exists(frm), "%s", e.msg);
+    /* The ONNX target fails last (no source recorded): nothing written. */
+    char onnx[512];
+    tmp_path(onnx, sizeof onnx, "set.onnx");
+    fr_export_req r3 = {frm, st, onnx, NULL};
+    FR_CHECK(fr_export_run(&c, &g_m, &r3, &acc, &e) == FR_EINPUT && strstr(e.msg, "ONNX") && !exists(frm) &&
+             !exists(st) && !exists(onnx));
+    /* The same file twice. */
+    fr_export_req r4 = {frm, frm, NULL, NULL};
+    FR_CHECK(fr_export_run(&c, &g_m, &r4, &acc, &e) == FR_EINPUT && !exists(frm));
+    /* And the good case writes both, equal to the single-target exporters' files. */
+    fr_export_req r5 = {frm, st, NULL, NULL};
+    FR_CHECKF(fr_export_run(&c, &g_m, &r5, &acc, &e) == FR_OK, "%s", e.msg);
+    FR_CHECK(acc == g_acc_q);
+    char frm1[512], st1[512];
+    tmp_path(frm1, sizeof frm1, "one.frm");
+    tmp_path(st1, sizeof st1, "one.safetensors");
+    FR_CHECK(fr_export_frm(&c, &g_m, frm1, NULL, &e) == FR_OK && fr_export_safetensors(&c, &g_m, st1, &e) == FR_OK);
+    const char *pairs[2][2] = {{frm, frm1}, {st, st1}};
+    for (int i = 0; i < 2; i++) {
+        uint8_t *a, *b;
+        size_t na, nb;
+        FR_CHECK(fr_read_file(pairs[i][0], 1 << 30, &a, &na, &e) == FR_OK);
+        FR_CHECK(fr_read_file(pairs[i][1], 1 << 30, &b, &nb, &e) == FR_OK);
+        FR_CHECK(na == nb && memcmp(a, b, na) == 0);
+        free(a);
+        free(b);
+    }
+    fr_ckpt_free(&c);
+}
+
 static void test_export_png(void)
 {
     fr_ckpt c;
@@ -768,9 +945,27 @@ static void gen_model(const char *path)
     fr_model_free(&m);
 }
 
+static void gen_unfinished(const char *dir)
+{
+    fr_model m;
+    make_model(&m, FR_ZOO__COUNT, 21, 40, 96);
+    snprintf(m.meta.name, sizeof m.meta.name, "ckpt-unfinished");
+    char p[8192];
+    fr_err e;
+    snprintf(p, sizeof p, "%s/model.frm", dir);
+    if (fr_frm_write(p, &m, 0, &e)) { fprintf(stderr, "%s\n", e.msg); exit(2); }
+    size_t n;
+    uint8_t *buf = unfinished_state(&m, &n);
+    snprintf(p, sizeof p, "%s/unfinished.frc", dir);
+    if (fr_atomic_write(p, buf, n, &e)) { fprintf(stderr, "%s\n", e.msg); exit(2); }
+    free(buf);
+    fr_model_free(&m);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--gen-model") == 0) { gen_model(argv[2]); return 0; }
+    if (argc == 3 && strcmp(argv[1], "--gen-unfinished") == 0) { gen_unfinished(argv[2]); return 0; }
     snprintf(tmpdir, sizeof tmpdir, "%s/test_ckpt.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
     mkdir(tmpdir, 0700);
     int gen_bad = argc == 3 && strcmp(argv[1], "--gen-bad") == 0;
@@ -804,6 +999,8 @@ int main(int argc, char **argv)
     FR_RUN(test_replay_interrupted);
     FR_RUN(test_export_frm);
     FR_RUN(test_export_safetensors);
+    FR_RUN(test_export_unfinished);
+    FR_RUN(test_export_all_or_nothing);
     FR_RUN(test_export_png);
     FR_RUN(test_throughput);
     free(g_buf);

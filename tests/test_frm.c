@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fr_test.h"
+#include "../src/io/frm_int.h"
 #include "frtui/frm.h"
 
 /* ---- a small model ------------------------------------------------------------------------ */
@@ -243,7 +244,7 @@ static uint8_t *encode(const fr_model *m, int compress, size_t *n)
 {
     uint8_t *b;
     fr_err e;
-    FR_ASSERT(fr_frm_write_mem(m, compress, &b, n, &e) == FR_OK);
+    FR_ASSERT(frm_encode(m, compress, 0, &b, n, &e) == FR_OK);   /* without the reader's rules: bad variants */
     return b;
 }
 
@@ -289,6 +290,17 @@ static void mut_eval_nolabels(fr_model *m) { free(m->eval.labels); m->eval.label
 static void mut_scale_zero(fr_model *m) { m->calib.scale = 0; }
 static void mut_calib_shape(fr_model *m) { m->calib.c = 2; m->calib.n = 2; }
 static void mut_input_zero(fr_model *m) { m->meta.in_h = 0; }
+static fr_node *node_named(fr_model *m, const char *name)
+{
+    for (int i = 0; i < m->g.n_nodes; i++)
+        if (!strcmp(m->g.nodes[i].name, name)) return &m->g.nodes[i];
+    FR_ASSERT(!"node not found");
+    return NULL;
+}
+static void mut_conv_stride_huge(fr_model *m) { node_named(m, "conv1")->a.sw = 1 << 30; }
+static void mut_conv_dilation(fr_model *m) { node_named(m, "conv2")->a.dh = 100000; }
+static void mut_pool_stride(fr_model *m) { node_named(m, "pool")->a.sh = 65536; }
+static void mut_conv_kernel(fr_model *m) { node_named(m, "conv1")->a.kh = 5000; }
 
 /* Section-level mutation on a parsed copy of the raw (or zstd) base file. */
 typedef void (*fmut_fn)(file *f);
@@ -612,6 +624,11 @@ static void build_corpus(void)
     add_file_v("dataset-duplicate-role", 0, fm_d_dup_role);
     add_file_v("dataset-labels-truncated", 0, fm_d_labels_trunc);
     add_file_v("quant-nul-byte", 0, fm_q_nul);
+    /* Issue 14, item 4: attributes the ONNX importer bounded but the .frm reader did not. */
+    add_model_v("conv-stride-huge", mut_conv_stride_huge);
+    add_model_v("conv-dilation-huge", mut_conv_dilation);
+    add_model_v("pool-stride-huge", mut_pool_stride);
+    add_model_v("conv-kernel-side-5000", mut_conv_kernel);
 }
 
 static void free_corpus(void)
@@ -823,6 +840,29 @@ static void test_read_errors(void)
     fr_model_free(&w);
 }
 
+
+/* Issue 14, item 5: the writer refuses what the reader would refuse (labels >= n_classes, an
+ * input side beyond the .frm limit) instead of writing a bundle frtui cannot open. */
+static void test_writer_applies_reader_rules(void)
+{
+    fr_model m;
+    build_model(&m, 0);
+    uint8_t *b = NULL;
+    size_t n = 0;
+    fr_err e;
+    FR_CHECK(fr_frm_write_mem(&m, 1, &b, &n, &e) == FR_OK);
+    free(b);
+    int keep = m.eval.labels[2];
+    m.eval.labels[2] = m.meta.n_classes;
+    FR_CHECK(fr_frm_write_mem(&m, 1, &b, &n, &e) == FR_EINPUT && strstr(e.msg, "label") && !b);
+    m.eval.labels[2] = keep;
+    int w = m.meta.in_w;
+    m.meta.in_w = 65536;
+    FR_CHECK(fr_frm_write_mem(&m, 1, &b, &n, &e) == FR_EINPUT && strstr(e.msg, "65535") && !b);
+    m.meta.in_w = w;
+    fr_model_free(&m);
+}
+
 static void test_bad_in_memory(void)
 {
     build_corpus();
@@ -950,6 +990,7 @@ int main(int argc, char **argv)
     FR_RUN(test_fingerprint);
     FR_RUN(test_info);
     FR_RUN(test_read_errors);
+    FR_RUN(test_writer_applies_reader_rules);
     FR_RUN(test_bad_in_memory);
     FR_RUN(test_bad_files);
     FR_RUN(test_mutation_fuzz);

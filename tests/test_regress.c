@@ -345,6 +345,9 @@ static void test_bad_corpus(void)
         char **files = list_dir(dir, &n);
         FR_CHECKF(n >= 50, "%s has %d files (want >= 50; run tests/tools/gen_bad.py)", dir, n);
         for (int i = 0; i < n; i++) {
+            /* Valid labels files whose labels exceed the model's classes: only `import`, which
+             * knows the model, refuses them (bad_corpus.t.sh); the reader alone accepts them. */
+            if (strstr(files[i], "-beyond-classes")) continue;
             int st = in_child(refuse, fmts[f], files[i]);
             FR_CHECKF(st == C_REFUSED, "%s: %s (child status %d)", files[i],
                       st == C_ACCEPTED ? "accepted" : st == C_BADMSG ? "message does not name the file"

@@ -5,9 +5,11 @@
 #include "frtui/common.h"
 
 /* Call first in main(), before any BLAS call.  May re-exec the program (once) with
- * OPENBLAS_CORETYPE set when the library fell back to generic kernels on AVX2/AVX-512 CPUs.
- * A user-set OPENBLAS_CORETYPE is respected.  argv must be main's NULL-terminated argv. */
-void fr_blas_init(char **argv, int threads);
+ * OPENBLAS_CORETYPE set: by default to Haswell on every AVX2 CPU (the same results on every
+ * machine), with FRTUI_BLAS_CORE=native to the best core when the library fell back to generic
+ * kernels.  A user-set OPENBLAS_CORETYPE is respected.  argv must be main's NULL-terminated
+ * argv.  FR_EINPUT for a bad FRTUI_BLAS_CORE. */
+int fr_blas_init(char **argv, int threads, fr_err *e);
 /* Compute threads: the part count of every kernel region (par.h); OpenBLAS stays at 1.  Size
  * scratch (fr_conv_scratch) after setting it. */
 void fr_blas_set_threads(int threads);
@@ -17,5 +19,7 @@ void fr_blas_set_gemm_threads(int threads);
 int fr_blas_threads(void);
 const char *fr_blas_core(void);       /* e.g. "SkylakeX" */
 const char *fr_blas_describe(void);   /* core plus how it was chosen */
+/* How: "reproducible" (frtui's default), "native", "user" (OPENBLAS_CORETYPE) or "fallback". */
+const char *fr_blas_how(void);
 
 #endif

@@ -1,17 +1,18 @@
-/* ckpt.h — .frc quantization checkpoints: capture, asynchronous write, load, resume, replay.
+/* ckpt.h — the .frc checkpoint codec: plain structs, encode, asynchronous write, validating load.
  *
  * Design note
+ *   This is the codec: it knows the file and the plain structs below, nothing of engines,
+ *   models or threads that run them (the engine side is recon_ckpt.h).
  *   A checkpoint goes through three representations:
- *     engine state  --fr_ckpt_capture (worker thread, memcpy only)-->  fr_ckpt_blob (raw frames)
+ *     engine state  --fr_ckpt_capture (recon_ckpt.h; worker thread, memcpy only)-->  fr_ckpt_blob
  *     fr_ckpt_blob  --fr_ckpt_writer (background thread: zstd + FNV, fr_atomic_*)--> RUN.frc
  *     RUN.frc       --fr_ckpt_load (validating)-->  fr_ckpt (plain structs, owned arrays)
  *   and fr_ckpt is what resume (fr_recon_state_restore), replay (fr_ckpt_snapshot) and the
- *   exporters read.  The byte layout is in docs/FORMAT.md ("`.frc` checkpoint").
+ *   exporters read (recon_ckpt.h).  The byte layout is in docs/FORMAT.md ("`.frc` checkpoint").
  *
  *   Ownership: a blob is handed to the writer, which frees it.  An fr_ckpt owns all of its
  *   arrays; fr_ckpt_free releases them.  Nothing here keeps pointers into an engine.
- *   Threading: capture must run on the thread that owns the engine (the worker) between two
- *   steps; everything else is thread-agnostic.  The writer thread touches only its blob.
+ *   Threading: everything here is thread-agnostic; the writer thread touches only its blob.
  *   Determinism: a checkpoint holds no clock or pid, so two runs with the same settings that
  *   reach the same state write byte-identical files (the CLI resume test relies on it).
  */
@@ -22,14 +23,12 @@
 #include <stdint.h>
 
 #include "frtui/common.h"
-#include "frtui/graph.h"
-#include "frtui/aquant.h"
-#include "frtui/quant.h"
-#include "frtui/snapshot.h"
-#include "frtui/worker.h"
+#include "frtui/aquant.h"    /* fr_aquant: stored activation-quantizer state */
+#include "frtui/quant.h"     /* fr_qmethod range of a stored layer */
+#include "frtui/runcfg.h"    /* fr_run_config: the run's stored settings */
 
 #define FR_CKPT_MAJOR 1
-#define FR_CKPT_MINOR 0
+#define FR_CKPT_MINOR 1   /* 1.1: META ends with the OpenBLAS core (1.0 files read as "") */
 #define FR_CKPT_HEADER_LEN 32
 #define FR_CKPT_MAX_PARAMS 5   /* d1, D2, d3, d4 | V */
 #define FR_CKPT_MAX_FROZEN 3   /* s1_init, d1_init, zp */
@@ -85,6 +84,7 @@ typedef struct fr_ckpt {
     char model_name[128];
     char src[512];          /* file it was loaded from (messages); not stored */
     int blas_threads;       /* thread count the run used (bit-exactness needs the same) */
+    char blas_core[32];     /* OpenBLAS core the run used (same reason); "" in 1.0 files */
     int n_nodes, n_units, n_calib;
     int cur_unit, iter;     /* running unit (-1 = between units) and its iterations done */
     fr_rng rng, drop_rng;   /* the running unit's streams */
@@ -96,25 +96,9 @@ typedef struct fr_ckpt {
     fr_ckpt_unit *units;    /* [n_units] */
 } fr_ckpt;
 
-/* Run-level facts the engine does not know; the worker / CLI fill them. */
-typedef struct fr_ckpt_info {
-    const char *bundle_path;
-    uint64_t model_fp, calib_fp;
-    double acc_fp, acc_q;
-    int run_status;
-    int64_t it_total;
-} fr_ckpt_info;
-
 /* Raw (uncompressed) frames of a captured state. */
 typedef struct fr_ckpt_blob fr_ckpt_blob;
 
-/* FNV-1a-64 of the calibration samples the run uses (shape, dtype, scale/offset and the first
- * n_calib samples' bytes; n_calib 0 = all). */
-uint64_t fr_ckpt_calib_fingerprint(const fr_model *m, int n_calib);
-
-/* Copies the engine state into a new blob (worker thread; memcpy only, no compression). */
-struct fr_recon;
-fr_ckpt_blob *fr_ckpt_capture(struct fr_recon *r, const fr_ckpt_info *info);
 void fr_ckpt_blob_free(fr_ckpt_blob *b);
 /* Wraps a decoded (or hand-made) checkpoint into a blob, taking ownership of *c's arrays
  * (*c is left empty).  Tests use it to re-encode mutated checkpoints. */
@@ -148,35 +132,11 @@ int fr_ckpt_load(const char *path, fr_ckpt *c, fr_err *e);
 int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c, fr_err *e);
 void fr_ckpt_free(fr_ckpt *c);
 
-/* Checks that c belongs to bundle m (fingerprints, node/unit counts, layer shapes against the
- * folded graph) and, when cfg != NULL, that cfg does not change a bit-exactness setting.
- * threads: the BLAS thread count of this process (0 = do not check).  One line naming what
- * differs; FR_EINPUT. */
-int fr_ckpt_check_model(const fr_ckpt *c, const fr_model *m, const char *path, fr_err *e);
 /* Prefixes e->msg with the checkpoint's file name (c->src) unless it already starts with it. */
 void fr_ckpt_prefix_error(fr_err *e, const fr_ckpt *c);
 int fr_ckpt_check_threads(const fr_ckpt *c, int threads, const char *path, fr_err *e);
-
-/* Replay: immutable views of every unit (all arrays and stats), status FR_RUN_REPLAY, run info
- * from the checkpoint.  m is the bundle (checked with fr_ckpt_check_model). */
-fr_snapshot *fr_ckpt_snapshot(const fr_ckpt *c, const fr_model *m, fr_err *e);
-
-/* Resume: builds a new engine for m with the checkpoint's settings and restores it (finished
- * units are replayed, the running unit continues at its saved iteration).  */
-struct fr_recon *fr_ckpt_resume_engine(const fr_ckpt *c, const fr_model *m, fr_err *e);
-
-/* ---- worker integration (implemented in src/worker.c) ------------------------------------
- * Checkpoint policy of a worker: path (NULL = none), every `units` finished units (0 = off) and
- * every `seconds` of running (0 = off); a checkpoint is also written at the end of the run and
- * on FR_CMD_CHECKPOINT.  bundle_path is recorded in the file.  Call before fr_worker_start. */
-struct fr_worker;
-/* units < 0: only on request (FR_CMD_CHECKPOINT), never automatically. */
-void fr_worker_set_checkpoint(struct fr_worker *w, const char *path, const char *bundle_path, int units,
-                              double seconds);
-/* Restores a checkpoint into a worker that was created for the same bundle and has not been
- * started (its engine is replaced).  FR_EINPUT with a message naming the mismatch. */
-int fr_worker_resume(struct fr_worker *w, const fr_ckpt *c, fr_err *e);
-/* Status of the last checkpoint write ("" when none): for the status line and tests. */
-void fr_worker_checkpoint_status(struct fr_worker *w, char *msg, size_t n, int *rc);
+/* Resume must run the OpenBLAS core the run used (another core's GEMM gives other last bits);
+ * FR_OK when they match or the checkpoint does not record one (1.0 files). */
+int fr_ckpt_check_core(const fr_ckpt *c, const char *core, const char *path, fr_err *e);
 
 #endif

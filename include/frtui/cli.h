@@ -27,6 +27,22 @@ int fr_cli_exit_code(int status);
 /* Prints the error as one line to stderr and returns the exit code. */
 int fr_cli_fail(const fr_err *e);
 
+/* Checkpoint consumers (src/app/cli_ckpt.c), dispatched from main.c:
+ *   frtui export RUN.frc -o OUT.frm [--safetensors OUT.safetensors] [--model FILE.frm]
+ *   frtui export-png RUN.frc --unit NAME --view V -o FILE.png [--layer N] [--model FILE.frm] */
+int fr_cli_export(int argc, char **argv);
+int fr_cli_export_png(int argc, char **argv);
+/* Loads RUN.frc and its bundle (model_path, or the path recorded in the checkpoint), checked
+ * against each other; prints one line and returns the exit status on failure. */
+struct fr_ckpt;
+struct fr_snapshot;
+int fr_cli_load_ckpt(const char *ckpt_path, const char *model_path, struct fr_ckpt *c, fr_model *m);
+/* fr_cli_load_ckpt plus the run's read-only snapshot (fr_ckpt_snapshot), which replay and
+ * export-png both start from.  On failure everything is freed, one line printed and the exit
+ * status returned. */
+int fr_cli_load_replay(const char *ckpt_path, const char *model_path, struct fr_ckpt *c, fr_model *m,
+                       struct fr_snapshot **s);
+
 /* Default sample opened by `frtui` with no file. */
 #define FR_DEFAULT_SAMPLE "samples/resnet-fmnist.frm"
 

@@ -1,8 +1,9 @@
 /* dataio.h — calibration / evaluation data readers: IDX (raw or gzip) and NumPy .npy.
  *
  * Design note
- *   All readers load the whole file (fr_read_file), gunzip it when it starts with the gzip
- *   magic (src/inflate.c), then parse with every header field checked against the bytes that
+ *   All readers check the header in the file's first bytes, then load the whole file
+ *   (fr_read_file_checked), gunzip it when it starts with the gzip magic (inflate.h, on
+ *   zlib), then parse with every header field checked against the bytes that
  *   are actually there; buffer sizes go through fr_size_mul / FR_MAX_ALLOC before allocating.
  *   Results are owned by the caller: fr_dataset (free with fr_dataset_free), label arrays
  *   (free()), fr_npy (fr_npy_free).  Errors are one line naming the file.

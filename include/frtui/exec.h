@@ -45,6 +45,12 @@ enum fr_exec_mode {
  * tensors are updated in place (the one exception to "never writes tensors").  Returns NULL
  * with e set on failure (sizes reported in MB). */
 fr_exec *fr_exec_new(fr_graph *g, int first, int last, int max_batch, int mode, fr_err *e);
+/* Bytes fr_exec_new(g, first, last, max_batch, mode) allocates (fr_exec_bytes of the result,
+ * before any hook), computed without allocating them; SIZE_MAX when the range is not
+ * executable.  fr_exec_new itself refuses a plan over fr_mem_available() with FR_ENOMEM before
+ * allocating ("executing A..B at batch N needs X, more than the Y available");
+ * callers that hold other memory alongside (calibration caches) add this figure to theirs. */
+size_t fr_exec_plan_bytes(fr_graph *g, int first, int last, int max_batch, int mode);
 void fr_exec_free(fr_exec *x);
 
 /* Bytes held by the plan (activations + gradients + scratch). */

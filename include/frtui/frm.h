@@ -44,6 +44,12 @@ enum fr_frm_section {
 int fr_frm_write(const char *path, const fr_model *m, int compress, fr_err *e);
 /* Same encoding into a malloc'd buffer (caller frees *out).  Used by tests and fuzzers. */
 int fr_frm_write_mem(const fr_model *m, int compress, uint8_t **out, size_t *out_n, fr_err *e);
+/* The reader's rules for values a writer takes from elsewhere (fr_frm_write_mem applies them;
+ * `import` calls them first so the message names the input that breaks them): every input side
+ * 1..65535, every label in 0..n_classes-1 (n_classes 0: no upper bound).  FR_EINPUT with one
+ * line starting with src. */
+int fr_frm_check_input(const fr_meta *m, const char *src, fr_err *e);
+int fr_frm_check_labels(const int32_t *labels, int n, int n_classes, const char *src, fr_err *e);
 
 /* Reads and validates a bundle.  *m need not be initialised; on error it is left empty. */
 int fr_frm_read(const char *path, fr_model *m, fr_err *e);

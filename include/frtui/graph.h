@@ -121,6 +121,7 @@ typedef struct fr_meta {
     char **class_names;            /* n_classes owned strings, may be NULL */
     char provenance[1024];         /* free text: how it was made (trainer seed, importer source…) */
     int train_threads;             /* thread count the weights were produced with (0 = n/a) */
+    char train_blas_core[32];      /* OpenBLAS core they were trained with ("" = n/a) */
     uint64_t train_seed;
 } fr_meta;
 

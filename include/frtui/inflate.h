@@ -1,12 +1,12 @@
-/* inflate.h — a small, bounds-checked DEFLATE (RFC 1951) and gzip (RFC 1952) decoder.
+/* inflate.h — bounded DEFLATE (RFC 1951) and gzip (RFC 1952) decoding for untrusted input.
  *
  * Design note
- *   zlib is not one of our direct dependencies, and we only ever need to *read* gzip (IDX
- *   files), so this is a compact decoder in the style of zlib's contrib/puff: canonical
- *   Huffman decoding from code-length counts, no tables to build beyond two short arrays.
- *   It is written for untrusted input: every read checks the input end, every back-reference
- *   is checked against the output produced so far, code sets are checked for over-subscription
- *   and the output may not grow past `max_out`.  Output memory is malloc'd (caller frees).
+ *   The decoding is zlib's (src/import/inflate.c; zlib is in the process anyway through
+ *   libpng); these functions add what the readers need around it: the output may not grow past
+ *   `max_out` (a gzip bomb stops at the cap), a failed allocation is FR_ENOMEM rather than an
+ *   abort, concatenated gzip members are decoded in turn and anything after the last is
+ *   refused, a header-first mode decodes only the beginning, and every error is one line naming
+ *   the input.  Output memory is malloc'd (caller frees).
  */
 #ifndef FRTUI_INFLATE_H
 #define FRTUI_INFLATE_H

@@ -40,6 +40,9 @@ int fr_onnx_import_mem(const void *buf, size_t n, const char *name, fr_model *m,
  * — including all length prefixes — is preserved. */
 int fr_onnx_rewrite_weights(const char *in_path, const char *out_path, const char *const *names,
                             const float *const *data, const int64_t *numel, int n, fr_err *e);
+/* The same, into a new buffer (*out, freed by the caller) instead of a file. */
+int fr_onnx_rewrite_weights_mem(const char *in_path, const char *const *names, const float *const *data,
+                                const int64_t *numel, int n, uint8_t **out, size_t *out_n, fr_err *e);
 
 /* Largest ONNX file we read (bytes). */
 #define FR_ONNX_MAX_FILE ((size_t)4 << 30)

@@ -26,7 +26,7 @@
 #include "frtui/aquant.h"
 #include "frtui/quant.h"
 #include "frtui/snapshot.h"
-#include "frtui/worker.h"
+#include "frtui/runcfg.h"
 
 typedef struct fr_recon fr_recon;
 

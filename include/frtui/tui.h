@@ -16,7 +16,8 @@
 #include <stdio.h>
 #include "frtui/common.h"
 #include "frtui/snapshot.h"
-#include "frtui/worker.h"
+
+typedef struct fr_worker fr_worker;   /* worker.h; tui.c is the one that drives it */
 
 typedef enum { FR_COLOR_AUTO = 0, FR_COLOR_ALWAYS, FR_COLOR_NEVER } fr_color_when;
 

@@ -20,7 +20,7 @@
 #include "frtui/keymap.h"
 #include "frtui/layout.h"
 #include "frtui/snapshot.h"
-#include "frtui/worker.h"
+#include "frtui/cmd.h"
 
 typedef enum { FR_HQ_S2 = 0, FR_HQ_SCOMB, FR_HQ_SHIFT, FR_HQ_H, FR_HQ__COUNT } fr_heat_qty;
 

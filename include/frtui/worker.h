@@ -15,63 +15,10 @@
 #ifndef FRTUI_WORKER_H
 #define FRTUI_WORKER_H
 
+#include "frtui/cmd.h"
 #include "frtui/graph.h"
+#include "frtui/runcfg.h"
 #include "frtui/snapshot.h"
-
-typedef struct fr_run_config {
-    fr_method method;
-    int bits;               /* weight bits 2..8 */
-    int act_bits;           /* 0 = weights only; 2..8 = activation quantization */
-    int first_last_bits;    /* bits of the first and last layer (default 8; 0 = same as bits) */
-    int layerwise;          /* 0 = BRECQ blocks, 1 = one unit per layer */
-    int iters;              /* iterations per unit */
-    int batch;              /* mini-batch size */
-    float lr;               /* learning rate of the rounding parameters */
-    float act_lr;           /* learning rate of activation steps (QDrop: 4e-5) */
-    float lambda;           /* AdaRound regulariser weight */
-    int qdrop;              /* 1 = QDrop setting: mix FP/quantized inputs (p = drop_p) */
-    float drop_p;
-    int per_channel;        /* 0 = per-tensor s1 (paper CNN setting) */
-    int symmetric;          /* 1 = signed symmetric grid (CNN default) */
-    int init_minmax;        /* 1 = min-max grid instead of the L2.4 search */
-    int n_calib;            /* calibration samples used (0 = all in the bundle) */
-    uint64_t seed;
-    int threads;            /* BLAS threads used by the worker */
-    int step_mode;          /* pause after each unit */
-    size_t max_cache_mb;    /* 0 = no limit */
-    char preset[32];
-    char stop_unit[96];     /* "" = all units; else stop after this unit (name or node name) */
-} fr_run_config;
-
-/* Fills c with the named preset ("teaching", "brecq", "adaround-aimet", "flexround-llm").
- * Returns FR_EINPUT for an unknown name. */
-int fr_run_config_preset(fr_run_config *c, const char *name, fr_err *e);
-/* One-line provenance of a preset, for --help. */
-const char *fr_run_config_preset_help(const char *name);
-extern const char *const fr_presets[];   /* NULL-terminated */
-/* Learning rate of a method: c->lr when set, else the method's default. */
-float fr_run_config_lr(const fr_run_config *c, fr_method m);
-/* Checks ranges (bits 2..8, iters >= 0, batch >= 1, ...). */
-int fr_run_config_check(const fr_run_config *c, fr_err *e);
-
-typedef enum {
-    FR_CMD_PAUSE = 1,
-    FR_CMD_RESUME,
-    FR_CMD_STEP_UNIT,       /* run until the end of the current unit, then pause */
-    FR_CMD_SET_STEP_MODE,   /* arg = 0/1 */
-    FR_CMD_RESTART_UNIT,    /* arg = unit index: redo it (and, in order, everything after) */
-    FR_CMD_SET_METHOD,      /* arg = fr_method, applies from the next unit / restart */
-    FR_CMD_SET_BITS,        /* arg = bits */
-    FR_CMD_SET_ITERS,       /* arg = iterations per unit */
-    FR_CMD_COMPARE_UNIT,    /* arg = unit index: also compute the other methods for it */
-    FR_CMD_CHECKPOINT,      /* write a checkpoint now (path from fr_worker_set_checkpoint) */
-    FR_CMD_QUIT,
-} fr_cmd_type;
-
-typedef struct fr_cmd {
-    fr_cmd_type type;
-    int64_t arg;
-} fr_cmd;
 
 typedef struct fr_worker fr_worker;
 
@@ -91,5 +38,19 @@ struct fr_recon *fr_worker_recon(fr_worker *w);
 void fr_worker_join(fr_worker *w);
 /* Requests cancellation, joins, frees.  Safe on a never-started worker. */
 void fr_worker_free(fr_worker *w);
+
+/* ---- checkpoints (the codec is ckpt.h, the engine side recon_ckpt.h) -----------------------
+ * Checkpoint policy of a worker: path (NULL = none), every `units` finished units (0 = off) and
+ * every `seconds` of running (0 = off); a checkpoint is also written at the end of the run and
+ * on FR_CMD_CHECKPOINT.  bundle_path is recorded in the file.  Call before fr_worker_start. */
+struct fr_ckpt;
+/* units < 0: only on request (FR_CMD_CHECKPOINT), never automatically. */
+void fr_worker_set_checkpoint(struct fr_worker *w, const char *path, const char *bundle_path, int units,
+                              double seconds);
+/* Restores a checkpoint into a worker that was created for the same bundle and has not been
+ * started (its engine is replaced).  FR_EINPUT with a message naming the mismatch. */
+int fr_worker_resume(struct fr_worker *w, const struct fr_ckpt *c, fr_err *e);
+/* Status of the last checkpoint write ("" when none): for the status line and tests. */
+void fr_worker_checkpoint_status(struct fr_worker *w, char *msg, size_t n, int *rc);
 
 #endif

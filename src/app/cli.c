@@ -113,7 +113,7 @@ int fr_cli_eval(int argc, char **argv)
     double acc = 0;
     double t0 = fr_now();
     st = fr_eval_accuracy(&m, NULL, NULL, batch, &acc, &e);
-    if (st) { fr_model_free(&m); return fr_cli_fail(&e); }
+    if (st) { fr_model_free(&m); fr_err_prefix(&e, path); return fr_cli_fail(&e); }
     printf("%s: top-1 %.2f%% on %d evaluation samples (%.2f s)\n", path, 100.0 * acc, m.eval.n, fr_now() - t0);
     fr_model_free(&m);
     return 0;

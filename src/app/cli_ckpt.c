@@ -2,7 +2,8 @@
  *
  * Design note: both commands load RUN.frc and the bundle it was made from (the path recorded in
  * the checkpoint, or --model), check them against each other (fr_ckpt_check_model) and hand
- * over to export.c.  Every failure is one line on stderr and exit status 2; outputs are written
+ * over to the exporters (export_run.h, export_png.h); nothing here but flags and messages.
+ * Every failure is one line on stderr and exit status 2; outputs are written all or none and
  * atomically, so a failure never leaves or damages an output file.
  */
 #include <stdio.h>
@@ -10,10 +11,10 @@
 #include <string.h>
 
 #include "frtui/cli.h"
-#include "frtui/export.h"
-#include "frtui/onnx.h"
+#include "frtui/export_png.h"
+#include "frtui/export_run.h"
 #include "frtui/frm.h"
-#include "frtui/partition.h"
+#include "frtui/recon_ckpt.h"
 
 int fr_cli_load_ckpt(const char *ckpt_path, const char *model_path, fr_ckpt *c, fr_model *m)
 {
@@ -59,56 +60,6 @@ static int usage(const char *cmd, const char *msg, const char *arg)
     return 2;
 }
 
-/* The ONNX file a bundle was imported from, as the importer recorded it in the provenance
- * ("imported from ONNX PATH (opset ...").  Returns 0 and fills buf, or -1. */
-static int onnx_source(const fr_model *m, char *buf, size_t n)
-{
-    const char *p = strstr(m->meta.provenance, "imported from ONNX ");
-    if (!p) return -1;
-    p += strlen("imported from ONNX ");
-    const char *q = strstr(p, " (");
-    size_t len = q ? (size_t)(q - p) : strlen(p);
-    if (len == 0 || len >= n) return -1;
-    memcpy(buf, p, len);
-    buf[len] = 0;
-    return 0;
-}
-
-/* Fake-quant ONNX: every conv/linear weight of the quantized model (Ŵ for finished units, the
- * FP weight otherwise) written over the original initializer; fr_onnx_rewrite_weights undoes
- * the import-time transposes and BN folding and keeps every other byte. */
-static int export_onnx(const fr_ckpt *c, const fr_model *m, const char *src, const char *out, fr_err *e)
-{
-    char found[1024];
-    if (!src) {
-        if (onnx_source(m, found, sizeof found))
-            return fr_err_set(e, FR_EINPUT, "%s was not imported from ONNX (no source recorded); give --onnx-source MODEL.onnx",
-                              m->meta.name);
-        src = found;
-    }
-    fr_model q;
-    int rc = fr_export_model(c, m, &q, NULL, e);
-    if (rc) return rc;
-    int n = 0;
-    const char **names = fr_xcalloc((size_t)q.g.n_nodes + 1, sizeof(char *));
-    const float **data = fr_xcalloc((size_t)q.g.n_nodes + 1, sizeof(float *));
-    int64_t *numel = fr_xcalloc((size_t)q.g.n_nodes + 1, sizeof(int64_t));
-    for (int i = 0; i < q.g.n_nodes; i++) {
-        if (!fr_node_is_layer(&q.g.nodes[i])) continue;
-        const fr_tensor *t = &q.g.tensors[q.g.nodes[i].param[0]];
-        names[n] = t->name;
-        data[n] = t->data;
-        numel[n] = fr_tensor_numel(t);
-        n++;
-    }
-    rc = fr_onnx_rewrite_weights(src, out, names, data, numel, n, e);
-    free(names);
-    free(data);
-    free(numel);
-    fr_export_model_free(&q);
-    return rc;
-}
-
 int fr_cli_export(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *st = NULL, *model = NULL, *onnx = NULL, *onnx_src = NULL;
@@ -147,22 +98,15 @@ int fr_cli_export(int argc, char **argv)
     fr_err e;
     fr_err_clear(&e);
     double acc = -1;
-    if (out) {
-        rc = fr_export_frm(&c, &m, out, &acc, &e);
-        if (!rc) {
-            printf("%s: quantized %s (%s W%d)", out, m.meta.name, fr_method_name(c.cfg.method), c.cfg.bits);
-            if (acc >= 0) printf(", top-1 %.2f%% on %d evaluation samples", 100 * acc, m.eval.n);
-            printf("\n");
-        }
+    fr_export_req req = {out, st, onnx, onnx_src};
+    rc = fr_export_run(&c, &m, &req, &acc, &e);
+    if (!rc && out) {
+        printf("%s: quantized %s (%s W%d)", out, m.meta.name, fr_method_name(c.cfg.method), c.cfg.bits);
+        if (acc >= 0) printf(", top-1 %.2f%% on %d evaluation samples", 100 * acc, m.eval.n);
+        printf("\n");
     }
-    if (!rc && st) {
-        rc = fr_export_safetensors(&c, &m, st, &e);
-        if (!rc) printf("%s: integer codes and scales (safetensors)\n", st);
-    }
-    if (!rc && onnx) {
-        rc = export_onnx(&c, &m, onnx_src, onnx, &e);
-        if (!rc) printf("%s: fake-quant ONNX (dequantised weights)\n", onnx);
-    }
+    if (!rc && st) printf("%s: integer codes and scales (safetensors)\n", st);
+    if (!rc && onnx) printf("%s: fake-quant ONNX (dequantised weights)\n", onnx);
     fr_ckpt_free(&c);
     fr_model_free(&m);
     return rc ? fr_cli_fail(&e) : 0;
@@ -210,17 +154,7 @@ int fr_cli_export_png(int argc, char **argv)
     fr_err e;
     fr_err_clear(&e);
     int k = -1;
-    for (int i = 0; s && i < s->n_units && k < 0; i++)
-        if (strcmp(s->units[i]->name, unit) == 0) k = i;
-    for (int i = 0; s && i < s->n_units && k < 0; i++)
-        for (int l = 0; l < s->units[i]->n_layers && k < 0; l++)
-            if (strcmp(s->units[i]->layers[l].name, unit) == 0) { k = i; layer = l; }
-    if (s && k < 0) {
-        char *end;
-        long idx = strtol(unit, &end, 10);
-        if (!*end && end != unit && idx >= 0 && idx < s->n_units) k = (int)idx;
-        else rc = fr_err_set(&e, FR_EINPUT, "%s: no unit or layer named '%s'", in, unit);
-    }
+    if (fr_export_png_find_unit(s, unit, &k, &layer)) rc = fr_err_set(&e, FR_EINPUT, "%s: no unit or layer named '%s'", in, unit);
     if (!rc) rc = fr_export_png_view_ex(s, k, layer, view, out, &e);
     if (!rc) printf("%s: %s of unit %s\n", out, view, s->units[k]->name);
     fr_snapshot_release(s);

@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,6 +69,8 @@ static int read_png_dir(const char *dir, int max_n, fr_dataset *d, fr_err *e)
                 rc = fr_err_set(e, FR_EINPUT, "%s: %d images of %dx%d are too large", dir, n, w, h);
                 break;
             }
+            /* The folder's total, from the first image's size, before allocating (issue 14, item 6). */
+            if ((rc = fr_mem_check(e, bytes, "%s: %d images of %dx%d", dir, n, w, h))) { fr_afree(rgb); break; }
             *d = (fr_dataset){.n = n, .c = 3, .h = h, .w = w, .dtype = 0, .scale = 1.0f / 255.0f};
             d->u8 = fr_amalloc(bytes);
             if (!d->u8) { fr_afree(rgb); rc = fr_err_set(e, FR_ENOMEM, "%s: out of memory", dir); break; }
@@ -117,13 +120,22 @@ static int conform(fr_dataset *d, const char *src, int c, int h, int w, fr_err *
     if (!(d->c == 1 || d->c == 3) || !(c == 1 || c == 3))
         return fr_err_set(e, FR_EINPUT, "%s: samples are %dx%dx%d, the model expects %dx%dx%d and only grey/RGB images "
                           "can be converted", src, d->c, d->h, d->w, c, h, w);
-    size_t per_in = (size_t)d->c * d->h * d->w, per_out = (size_t)c * h * w, bytes;
-    if (fr_size_mul(&bytes, (size_t)d->n, per_out * (d->dtype ? 4 : 1)))
+    size_t per_in = (size_t)d->c * d->h * d->w, per_out = (size_t)c * h * w, bytes, scratch, res_n;
+    if (fr_size_mul(&bytes, (size_t)d->n, per_out * (d->dtype ? 4 : 1)) || fr_size_mul(&res_n, (size_t)d->c, (size_t)h * w) ||
+        fr_size_mul(&scratch, per_in + res_n, sizeof(float)) || bytes > SIZE_MAX - scratch)
         return fr_err_set(e, FR_ENOMEM, "%s: %d samples at %dx%dx%d exceed the size limit", src, d->n, c, h, w);
-    float *tmp = fr_xmalloc(per_in * sizeof(float)), *res = fr_xmalloc((size_t)d->c * h * w * sizeof(float));
+    /* The resized copy and the per-sample scratch come on top of what was read: the same memory
+     * check as a declared size, and no aborting allocation (a 187 KB .npy.gz whose samples
+     * resize to a huge model input aborted with status 134; issue 14, item 6). */
+    int rc = fr_mem_check(e, bytes + scratch, "%s: resizing %d samples to %dx%dx%d", src, d->n, c, h, w);
+    if (rc) return rc;
+    float *tmp = malloc(per_in * sizeof(float)), *res = malloc(res_n * sizeof(float));
     uint8_t *u8 = d->dtype ? NULL : fr_amalloc(bytes);
     float *f32 = d->dtype ? fr_amalloc(bytes) : NULL;
-    if (!u8 && !f32) { free(tmp); free(res); return fr_err_set(e, FR_ENOMEM, "%s: out of memory", src); }
+    if ((!u8 && !f32) || !tmp || !res) {
+        free(tmp); free(res); fr_afree(u8); fr_afree(f32);
+        return fr_err_set(e, FR_ENOMEM, "%s: out of memory resizing %d samples to %dx%dx%d", src, d->n, c, h, w);
+    }
     size_t ohw = (size_t)h * w;
     for (int i = 0; i < d->n; i++) {
         for (size_t k = 0; k < per_in; k++)
@@ -208,6 +220,8 @@ int fr_cli_import(int argc, char **argv)
     if (ends_with(in, ".onnx")) rc = fr_onnx_import(in, &m, &e);
     else if (ends_with(in, ".json")) rc = fr_tfjs_import(in, weights, &m, &e);
     else rc = fr_err_set(&e, FR_EINPUT, "%s: unknown model format (expected .onnx or a tfjs model.json)", in);
+    /* The bundle's rules, checked here so the message names the model, not the output. */
+    if (!rc) rc = fr_frm_check_input(&m.meta, in, &e);
     if (rc) { fr_model_free(&m); return fr_cli_fail(&e); }
     if (name) snprintf(m.meta.name, sizeof m.meta.name, "%s", name);
     if (have_mean) memcpy(m.meta.mean, mean, sizeof mean);
@@ -227,6 +241,10 @@ int fr_cli_import(int argc, char **argv)
         int nl = 0;
         if ((rc = read_data(eval, n_eval, &m.eval, &e)) || (rc = read_labels(labels, &m.eval.labels, &nl, &e)) ||
             (rc = conform(&m.eval, eval, m.meta.in_c, m.meta.in_h, m.meta.in_w, &e))) {
+            fr_model_free(&m);
+            return fr_cli_fail(&e);
+        }
+        if ((rc = fr_frm_check_labels(m.eval.labels, FR_MIN(nl, m.eval.n), m.meta.n_classes, labels, &e))) {
             fr_model_free(&m);
             return fr_cli_fail(&e);
         }

@@ -13,6 +13,7 @@
 
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
+#include "frtui/recon_ckpt.h"
 #include "frtui/cli.h"
 #include "frtui/recon.h"
 #include "frtui/worker.h"
@@ -161,8 +162,16 @@ static const char *status_name(fr_unit_status s)
     return s == FR_UNIT_DONE ? "done" : s == FR_UNIT_FALLBACK ? "fallback" : s == FR_UNIT_RUNNING ? "running" : "pending";
 }
 
+/* Results are bit-identical only for the same OpenBLAS core and thread count (src/engine/blas.c),
+ * so every table says which it was made with. */
+static void print_kernel_line(FILE *f)
+{
+    fprintf(f, "OpenBLAS core %s, %d compute thread(s)\n", fr_blas_describe(), fr_blas_threads());
+}
+
 static void print_table(FILE *f, const fr_snapshot *s)
 {
+    print_kernel_line(f);
     fprintf(f, "%-3s %-26s %-9s %11s %11s %8s %7s %7s %7s %s\n", "#", "unit", "status", "loss RTN", "loss final",
             "vs RTN", "SQNR", "aggr%", "flip%", "note");
     for (int k = 0; k < s->n_units; k++) {
@@ -183,8 +192,8 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
         fprintf(f, "{\n  \"model\": \"%s\", \"file\": \"%s\", \"method\": \"%s\", \"bits\": %d, \"act_bits\": %d,\n",
                 in->model, file, fr_method_name(in->method), in->bits, in->act_bits);
         fprintf(f, "  \"iters\": %d, \"batch\": %d, \"seed\": %llu, \"threads\": %d, \"preset\": \"%s\", "
-                "\"granularity\": \"%s\", \"blas_core\": \"%s\",\n", in->iters, in->batch, (unsigned long long)in->seed,
-                in->threads, in->preset, in->granularity, in->blas_core);
+                "\"granularity\": \"%s\", \"blas_core\": \"%s\", \"blas_choice\": \"%s\",\n", in->iters, in->batch,
+                (unsigned long long)in->seed, in->threads, in->preset, in->granularity, in->blas_core, fr_blas_how());
         fprintf(f, "  \"acc_fp\": %.6f, \"acc_q\": %.6f, \"elapsed_s\": %.3f,\n  \"units\": [\n", s->acc_fp, s->acc_q,
                 s->elapsed_s);
         for (int k = 0; k < s->n_units; k++) {
@@ -204,12 +213,12 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
         fr_atomic a;
         if (fr_atomic_open(&a, o->csv, e)) return e->code;
         fprintf(a.f, "index,name,status,iters,loss_rtn,loss_before,loss_after,rel_vs_rtn,sqnr_db,aggressive,"
-                "aggressive_init,changed_vs_rtn,undecided\n");
+                "aggressive_init,changed_vs_rtn,undecided,blas_core\n");
         for (int k = 0; k < s->n_units; k++) {
             const fr_unit_view *v = s->units[k];
-            fprintf(a.f, "%d,%s,%s,%d,%.9g,%.9g,%.9g,%.6f,%.4f,%.6f,%.6f,%.6f,%.6f\n", k, v->name, status_name(v->status),
+            fprintf(a.f, "%d,%s,%s,%d,%.9g,%.9g,%.9g,%.6f,%.4f,%.6f,%.6f,%.6f,%.6f,%s\n", k, v->name, status_name(v->status),
                     v->n_loss, v->loss_rtn, v->loss_before, v->loss_after, v->rel_vs_rtn, view_sqnr(v), v->aggressive,
-                    view_stat(v, 0), view_stat(v, 1), view_stat(v, 2));
+                    view_stat(v, 0), view_stat(v, 1), view_stat(v, 2), s->info.blas_core);
         }
         if (fr_atomic_commit(&a, e)) return e->code;
     }
@@ -244,7 +253,7 @@ static fr_snapshot *run_to_end_ex(const fr_model *m, const fr_run_config *c, int
                                   const run_opts *o, const char *file, fr_err *e)
 {
     fr_worker *w = fr_worker_new(m, c, e);
-    if (!w) return NULL;
+    if (!w) { fr_err_prefix(e, file); return NULL; }
     if (o && !quiet)
         fprintf(stderr, "frtui run: %s, %s W%d%s, %d it/unit, batch %d, seed %llu, OpenBLAS %s x%d\n", m->meta.name,
                 fr_method_name(c->method), c->bits, c->act_bits ? "A" : "", c->iters, c->batch,
@@ -380,7 +389,8 @@ static int resume_settings(int argc, char **argv, const fr_run_config *cl, const
             return fr_err_set(e, FR_EINPUT, "%s: %s %s differs from the checkpoint's %s; refusing to resume (drop the flag "
                               "to continue with the checkpoint's settings)", path, a, want, have);
     }
-    return fr_ckpt_check_threads(ck, fr_blas_threads(), path, e);
+    if (fr_ckpt_check_threads(ck, fr_blas_threads(), path, e)) return e->code;
+    return fr_ckpt_check_core(ck, fr_blas_core(), path, e);
 }
 
 int fr_cli_run(int argc, char **argv)
@@ -444,6 +454,7 @@ int fr_cli_compare(int argc, char **argv)
             return fr_cli_fail(&e);
         }
     }
+    print_kernel_line(stdout);
     printf("%s, W%d, %d it/unit, seed %llu\n", m.meta.name, c.bits, c.iters, (unsigned long long)c.seed);
     printf("%-3s %-26s | %10s | %10s %7s | %10s %7s\n", "#", "unit", "RTN loss", "AdaRound", "aggr%", "FlexRound",
            "aggr%");
@@ -563,7 +574,8 @@ int fr_cli_report(int argc, char **argv)
     char *detail = NULL;
     size_t dlen = 0;
     FILE *dm = open_memstream(&detail, &dlen);
-    printf("| model | bits | FP top-1 | RTN | AdaRound | FlexRound | aggressive %% Ada / Flex (mean over units) |\n");
+    print_kernel_line(stdout);
+    printf("\n| model | bits | FP top-1 | RTN | AdaRound | FlexRound | aggressive %% Ada / Flex (mean over units) |\n");
     printf("|---|---|---|---|---|---|---|\n");
     int rc = 0;
     for (int f = 0; f < nf && !rc; f++)

@@ -13,8 +13,9 @@
 
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
+#include "frtui/recon_ckpt.h"
 #include "frtui/cli.h"
-#include "frtui/export.h"
+#include "frtui/export_png.h"
 #include "frtui/keymap.h"
 #include "frtui/tui.h"
 #include "frtui/worker.h"
@@ -183,7 +184,10 @@ int main(int argc, char **argv)
     int threads = 2;
     const char *t = getenv("FRTUI_THREADS");
     if (t && atoi(t) > 0) threads = atoi(t);
-    fr_blas_init(argv, threads);
+    fr_err be;
+    fr_err_clear(&be);
+    if (fr_blas_init(argv, threads, &be)) return fr_cli_fail(&be);
+    fr_fatal_signals_init();   /* no temp file outlives a signal (common.h) */
 
     if (argc >= 2) {
         const char *cmd = argv[1];

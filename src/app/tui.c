@@ -8,10 +8,10 @@
  *   grid (view.h) and copy it to stdscr, then one doupdate().  Resize arrives only as
  *   KEY_RESIZE (ncurses turns SIGWINCH into it; nothing is allocated in a signal handler).
  *
- *   Terminal safety: an abort hook (FR_ASSERT) and handlers for SIGINT, SIGTERM, SIGHUP,
- *   SIGQUIT, SIGSEGV, SIGBUS, SIGFPE and SIGABRT call endwin() once, restore the default
- *   action and re-raise, so the shell gets its cooked, echoing terminal back and the exit
- *   status still says which signal it was.
+ *   Terminal safety: an abort hook (FR_ASSERT) and the fatal-signal handler (common.h: every
+ *   signal whose default action ends the process, USR1, ALRM, PIPE, XCPU, ... included) call
+ *   endwin() once, restore the default action and re-raise, so the shell gets its cooked,
+ *   echoing terminal back and the exit status still says which signal it was.
  *
  *   Colours: cells carry role/RGB colours; they become colour numbers at the depth the
  *   terminal offers (direct colour when terminfo reports >= 2^24 colours, else the 256 cube,
@@ -33,6 +33,7 @@
 
 #include "frtui/canvas.h"
 #include "frtui/view.h"
+#include "frtui/worker.h"
 
 void fr_tui_opts_default(fr_tui_opts *o)
 {
@@ -55,9 +56,6 @@ int fr_tui_color_depth(const fr_tui_opts *o, int is_tty)
 /* ------------------------------------------------------------------ terminal safety */
 
 static volatile sig_atomic_t g_curses_on;
-static const int g_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGFPE, SIGABRT};
-#define N_SIGS ((int)(sizeof g_sigs / sizeof g_sigs[0]))
-static struct sigaction g_old[N_SIGS];
 
 static void restore_terminal(void)
 {
@@ -70,29 +68,20 @@ static void restore_terminal(void)
     }
 }
 
-static void on_fatal_signal(int sig)
-{
-    /* endwin() is not async-signal-safe, but every curses program relies on it here (htop's
-     * CRT_handleSIGSEGV does the same): a wrecked terminal is the worse outcome. */
-    restore_terminal();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
+/* The handler is common.c's (fr_fatal_signals_init): one for every signal whose default action
+ * ends the process, shared with the temp-file cleanup.  endwin() in it is not
+ * async-signal-safe, but every curses program relies on it there (htop's CRT_handleSIGSEGV
+ * does the same): a wrecked terminal is the worse outcome. */
 static void install_handlers(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_fatal_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
-    for (int i = 0; i < N_SIGS; i++) sigaction(g_sigs[i], &sa, &g_old[i]);
+    fr_fatal_signals_init();
+    fr_fatal_set_hook(restore_terminal);
     fr_set_abort_hook(restore_terminal);
 }
 
 static void remove_handlers(void)
 {
-    for (int i = 0; i < N_SIGS; i++) sigaction(g_sigs[i], &g_old[i], NULL);
+    fr_fatal_set_hook(NULL);
     fr_set_abort_hook(NULL);
 }
 

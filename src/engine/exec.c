@@ -6,6 +6,12 @@
  *   residual input of a block) are summed: the first consumer's kernel writes the gradient
  *   buffer directly, later ones write into `tmp` which is then added in.  This keeps the
  *   kernels "overwrite" semantics and costs one extra pass only at fan-out points.
+ *
+ *   Memory: a few attribute bytes (pads, a large kernel on a padded input) derive activations
+ *   of tens of GB, so fr_exec_new walks the plan twice: once to add up every buffer, checked
+ *   with fr_mem_need against the memory there is, then to allocate.  The two walks are the
+ *   same code, so the checked figure cannot drift from what is allocated
+ *   (tests/test_memplan.c and tests/fuzz/fuzz_exec.c hold them to it).
  */
 #include "frtui/exec.h"
 
@@ -32,17 +38,22 @@ struct fr_exec {
     float *scratch, *tmp, *tmp2;
     size_t max_act;                 /* largest per-batch activation (floats) */
     size_t bytes;
+    int dry;                        /* plan_walk sizes without allocating */
 };
 
 static size_t node_size(const fr_node *n) { return (size_t)n->c * n->h * n->w; }
 
+/* One buffer of the plan.  In a dry walk (x->dry) nothing is allocated and only the size is
+ * added up (saturating), so the figure checked before allocating is, by construction, the
+ * figure the real walk allocates. */
 static float *alloc_f(fr_exec *x, size_t n, int *fail)
 {
-    if (*fail) return NULL;
-    float *p = fr_amalloc(n * sizeof(float));
+    size_t b = n > SIZE_MAX / sizeof(float) ? SIZE_MAX : n * sizeof(float);
+    x->bytes = b > SIZE_MAX - x->bytes ? SIZE_MAX : x->bytes + b;
+    if (x->dry || *fail) return NULL;
+    float *p = fr_amalloc(b);
     if (!p) { *fail = 1; return NULL; }
-    memset(p, 0, n * sizeof(float));
-    x->bytes += n * sizeof(float);
+    memset(p, 0, b);
     return p;
 }
 
@@ -62,7 +73,7 @@ static void conv_shape(const fr_graph *g, const fr_node *n, int nb, fr_conv_shap
     fr_conv_out_shape(s);
 }
 
-fr_exec *fr_exec_new(fr_graph *g, int first, int last, int max_batch, int mode, fr_err *e)
+static fr_exec *exec_alloc(fr_graph *g, int first, int last, int max_batch, int mode)
 {
     FR_ASSERT(first >= 0 && last < g->n_nodes && first <= last && max_batch > 0);
     if (first == 0) first = 1;      /* the input node is always an external input */
@@ -81,9 +92,19 @@ fr_exec *fr_exec_new(fr_graph *g, int first, int last, int max_batch, int mode, 
     x->bn_xhat = fr_xcalloc((size_t)N, sizeof(float *));
     x->bn_mean = fr_xcalloc((size_t)N, sizeof(float *));
     x->bn_inv = fr_xcalloc((size_t)N, sizeof(float *));
+    return x;
+}
 
-    int fail = 0;
-    size_t B = (size_t)max_batch, scratch = 0;
+/* Every buffer of the plan, in one walk shared by sizing (x->dry) and allocation. */
+static int plan_walk(fr_exec *x, int *fail, fr_err *e)
+{
+    fr_graph *g = x->g;
+    int first = x->first, last = x->last, mode = x->mode;
+    size_t B = (size_t)x->max_batch, scratch = 0;
+    unsigned char *tseen = fr_xcalloc((size_t)(g->n_tensors ? g->n_tensors : 1), 1);
+    x->n_ext = 0;
+    x->bytes = 0;
+    x->max_act = 0;
     for (int i = first; i <= last; i++) {
         fr_node *n = &g->nodes[i];
         for (int k = 0; k < n->n_in; k++) {
@@ -93,47 +114,77 @@ fr_exec *fr_exec_new(fr_graph *g, int first, int last, int max_batch, int mode, 
             for (int q = 0; q < x->n_ext; q++) seen |= x->ext[q] == j;
             if (seen) continue;
             if (x->n_ext == MAX_EXT) {
-                fr_err_set(e, FR_EINPUT, "node range %s..%s reads more than %d outside values",
-                           g->nodes[first].name, n->name, MAX_EXT);
-                fr_exec_free(x);
-                return NULL;
+                free(tseen);
+                return fr_err_set(e, FR_EINPUT, "node range %s..%s reads more than %d outside values",
+                                  g->nodes[first].name, n->name, MAX_EXT);
             }
             x->ext[x->n_ext++] = j;
         }
         size_t sz = node_size(n) * B;
         if (sz > x->max_act) x->max_act = sz;
-        x->out[i] = alloc_f(x, sz, &fail);
+        x->out[i] = alloc_f(x, sz, fail);
         if (n->op == FR_OP_CONV) {
             fr_conv_shape s;
-            conv_shape(g, n, max_batch, &s);
+            conv_shape(g, n, x->max_batch, &s);
             size_t sc = fr_conv_scratch(&s);
             if (sc > scratch) scratch = sc;
         }
         if (mode != FR_EXEC_INFER) {
-            x->grad[i] = alloc_f(x, sz, &fail);
+            x->grad[i] = alloc_f(x, sz, fail);
             for (int k = 0; k < n->n_param; k++) {
                 int t = n->param[k];
-                if (t >= 0 && !x->pgrad[t])
-                    x->pgrad[t] = alloc_f(x, (size_t)fr_tensor_numel(&g->tensors[t]), &fail);
+                if (t >= 0 && !tseen[t]) {
+                    tseen[t] = 1;
+                    x->pgrad[t] = alloc_f(x, (size_t)fr_tensor_numel(&g->tensors[t]), fail);
+                }
             }
             if (n->op == FR_OP_BN && mode == FR_EXEC_TRAIN) {
-                x->bn_xhat[i] = alloc_f(x, sz, &fail);
-                x->bn_mean[i] = alloc_f(x, (size_t)n->c, &fail);
-                x->bn_inv[i] = alloc_f(x, (size_t)n->c, &fail);
+                x->bn_xhat[i] = alloc_f(x, sz, fail);
+                x->bn_mean[i] = alloc_f(x, (size_t)n->c, fail);
+                x->bn_inv[i] = alloc_f(x, (size_t)n->c, fail);
             }
         }
     }
+    free(tseen);
     for (int q = 0; q < x->n_ext; q++) {
         size_t sz = node_size(&g->nodes[x->ext[q]]) * B;
         if (sz > x->max_act) x->max_act = sz;
-        if (mode != FR_EXEC_INFER) x->ext_grad[q] = alloc_f(x, sz, &fail);
+        if (mode != FR_EXEC_INFER) x->ext_grad[q] = alloc_f(x, sz, fail);
     }
-    x->scratch = alloc_f(x, scratch ? scratch : 1, &fail);
-    x->tmp = alloc_f(x, x->max_act, &fail);
-    x->tmp2 = alloc_f(x, x->max_act, &fail);
+    x->scratch = alloc_f(x, scratch ? scratch : 1, fail);
+    x->tmp = alloc_f(x, x->max_act, fail);
+    x->tmp2 = alloc_f(x, x->max_act, fail);
+    return FR_OK;
+}
+
+size_t fr_exec_plan_bytes(fr_graph *g, int first, int last, int max_batch, int mode)
+{
+    fr_exec *x = exec_alloc(g, first, last, max_batch, mode);
+    x->dry = 1;
+    int fail = 0;
+    size_t b = plan_walk(x, &fail, NULL) ? SIZE_MAX : x->bytes;
+    fr_exec_free(x);
+    return b;
+}
+
+fr_exec *fr_exec_new(fr_graph *g, int first, int last, int max_batch, int mode, fr_err *e)
+{
+    fr_exec *x = exec_alloc(g, first, last, max_batch, mode);
+    int fail = 0;
+    /* Size first, refuse before the first byte (issue 14 item 3): a legal graph can derive
+     * activations of tens of GB from a few bytes of attributes. */
+    x->dry = 1;
+    if (plan_walk(x, &fail, e) ||
+        fr_mem_need(e, x->bytes, "executing %s..%s at batch %d", g->nodes[x->first].name, g->nodes[last].name,
+                    max_batch)) {
+        fr_exec_free(x);
+        return NULL;
+    }
+    x->dry = 0;
+    plan_walk(x, &fail, e);
     if (fail) {
         fr_err_set(e, FR_ENOMEM, "cannot allocate %.1f MB of activation buffers for %s..%s at batch %d",
-                   (double)x->bytes / 1048576.0, g->nodes[first].name, g->nodes[last].name, max_batch);
+                   (double)x->bytes / 1048576.0, g->nodes[x->first].name, g->nodes[last].name, max_batch);
         fr_exec_free(x);
         return NULL;
     }
@@ -178,6 +229,7 @@ void fr_exec_set_hook(fr_exec *x, int node, const fr_out_hook *hook)
     if (!hook) { x->has_hook[node] = 0; return; }
     if (!x->pre[node]) {
         size_t sz = node_size(&x->g->nodes[node]) * (size_t)x->max_batch;
+        /* Not part of the plan: callers that hook nodes count these in their own estimate. */
         x->pre[node] = fr_amalloc(sz * sizeof(float));
         if (!x->pre[node]) fr_abort(__FILE__, __LINE__, "out of memory for hook buffer");
         x->bytes += sz * sizeof(float);
@@ -509,6 +561,8 @@ int fr_eval_accuracy_ex(const fr_graph *gc, const fr_meta *meta, const fr_datase
 {
     if (ds->n == 0 || !ds->labels) return fr_err_set(e, FR_EINPUT, "%s: no labelled evaluation data", meta->name);
     fr_graph *g = (fr_graph *)gc;   /* inference mode never writes the graph */
+    int total = max_samples > 0 && max_samples < ds->n ? max_samples : ds->n;
+    if (batch > total) batch = total;   /* buffers for the batches actually run */
     fr_exec *x = fr_exec_new(g, 0, g->n_nodes - 1, batch, FR_EXEC_INFER, e);
     if (!x) return e ? e->code : FR_ENOMEM;
     for (int i = 1; i < g->n_nodes; i++) {
@@ -526,7 +580,6 @@ int fr_eval_accuracy_ex(const fr_graph *gc, const fr_meta *meta, const fr_datase
     fr_exec_bind_input(x, 0, in);
     const fr_node *out = &g->nodes[g->n_nodes - 1];
     size_t oc = (size_t)out->c * out->h * out->w;
-    int total = max_samples > 0 && max_samples < ds->n ? max_samples : ds->n;
     long correct = 0;
     for (int s0 = 0; s0 < total; s0 += batch) {
         int nb = FR_MIN(batch, total - s0);

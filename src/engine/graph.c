@@ -151,6 +151,22 @@ static const fr_tensor *param(const fr_graph *g, const fr_node *n, int k)
     return (t >= 0 && t < g->n_tensors) ? &g->tensors[t] : NULL;
 }
 
+/* The largest kernel side the ONNX importer accepts; the validator enforces it for .frm too. */
+#define FR_MAX_KERNEL 4096
+#define TRY_NODE(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
+
+/* Stride and dilation are bounded by the padded input: a larger stride selects the same single
+ * window, and the depthwise kernel's time grew linearly with it (611 s for a 0.07 s job from a
+ * crafted .frm; issue 14, item 4).  The importer checked this, the .frm reader did not. */
+static int window_fits(const fr_node *n, const fr_attrs *a, const fr_node *x, fr_err *e)
+{
+    int64_t ph = (int64_t)x->h + a->pt + a->pb, pw = (int64_t)x->w + a->pl + a->pr;
+    if (a->sh > ph || a->sw > pw || a->dh > ph || a->dw > pw)
+        return NODE_ERR(FR_EINPUT, "node %s: stride %dx%d / dilation %dx%d exceed the padded input %lldx%lld", n->name,
+                        a->sh, a->sw, a->dh, a->dw, (long long)ph, (long long)pw);
+    return FR_OK;
+}
+
 int fr_graph_infer_shapes(fr_graph *g, int in_c, int in_h, int in_w, fr_err *e)
 {
     const int64_t lim = (int64_t)1 << 28;
@@ -177,8 +193,10 @@ int fr_graph_infer_shapes(fr_graph *g, int in_c, int in_h, int in_w, fr_err *e)
             if (B && fr_tensor_numel(B) != W->dim[0])
                 return NODE_ERR(FR_EINPUT, "node %s: bias has %lld entries, expected %lld", n->name,
                                 (long long)fr_tensor_numel(B), (long long)W->dim[0]);
-            if (a->sh < 1 || a->sw < 1 || a->dh < 1 || a->dw < 1 || a->pt < 0 || a->pl < 0 || a->pb < 0 || a->pr < 0)
-                return NODE_ERR(FR_EINPUT, "node %s: invalid stride/dilation/padding", n->name);
+            if (a->sh < 1 || a->sw < 1 || a->dh < 1 || a->dw < 1 || a->pt < 0 || a->pl < 0 || a->pb < 0 || a->pr < 0 ||
+                a->kh > FR_MAX_KERNEL || a->kw > FR_MAX_KERNEL)
+                return NODE_ERR(FR_EINPUT, "node %s: invalid kernel/stride/dilation/padding", n->name);
+            TRY_NODE(window_fits(n, a, x, e));
             int64_t oh = ((int64_t)x->h + a->pt + a->pb - (int64_t)a->dh * (a->kh - 1) - 1) / a->sh + 1;
             int64_t ow = ((int64_t)x->w + a->pl + a->pr - (int64_t)a->dw * (a->kw - 1) - 1) / a->sw + 1;
             if (oh < 1 || ow < 1 || oh > lim || ow > lim)
@@ -235,8 +253,10 @@ int fr_graph_infer_shapes(fr_graph *g, int in_c, int in_h, int in_w, fr_err *e)
         }
         case FR_OP_MAXPOOL: case FR_OP_AVGPOOL: {
             if (a->kh < 1 || a->kw < 1 || a->sh < 1 || a->sw < 1 || a->pt < 0 || a->pl < 0 || a->pb < 0 || a->pr < 0
-                || a->pt >= a->kh || a->pb >= a->kh || a->pl >= a->kw || a->pr >= a->kw)
+                || a->pt >= a->kh || a->pb >= a->kh || a->pl >= a->kw || a->pr >= a->kw || a->kh > FR_MAX_KERNEL
+                || a->kw > FR_MAX_KERNEL)
                 return NODE_ERR(FR_EINPUT, "node %s: invalid pooling kernel/stride/padding", n->name);
+            TRY_NODE(window_fits(n, a, x, e));
             int64_t oh = ((int64_t)x->h + a->pt + a->pb - a->kh) / a->sh + 1;
             int64_t ow = ((int64_t)x->w + a->pl + a->pr - a->kw) / a->sw + 1;
             if (oh < 1 || ow < 1)

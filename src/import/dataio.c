@@ -36,9 +36,22 @@ typedef int (*declared_fn)(const uint8_t *head, size_t n, const char *name, cons
  * headers numpy writes (~128 bytes); a longer .npy header asks for its length. */
 #define HEAD_BYTES ((size_t)4 << 10)
 
+typedef struct head_ctx { declared_fn declared; const void *ctx; } head_ctx;
+
+/* Before a plain file is read: its header (magic, dtype, shape, memory) from the first bytes. */
+static int head_check(const uint8_t *head, size_t n, uint64_t size, const char *path, const void *ctx, fr_err *e)
+{
+    (void)size;
+    const head_ctx *h = ctx;
+    if (fr_is_gzip(head, n)) return FR_OK;
+    size_t need = 0, total = 0;
+    return h->declared(head, n, path, h->ctx, &need, &total, e);
+}
+
 static int load(const char *path, declared_fn declared, const void *ctx, uint8_t **buf, size_t *n, fr_err *e)
 {
-    int rc = fr_read_file(path, FR_MAX_ALLOC, buf, n, e);
+    head_ctx hc = {declared, ctx};
+    int rc = fr_read_file_checked(path, FR_MAX_ALLOC, head_check, &hc, buf, n, e);
     if (rc || !fr_is_gzip(*buf, *n)) return rc;
     uint8_t *out = NULL;
     size_t on = 0, total = 0, need = 0, want = HEAD_BYTES;

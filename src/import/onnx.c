@@ -30,25 +30,36 @@
 
 struct ox_blk { ox_blk *next; size_t used, cap; max_align_t data[]; };
 
+/* Bytes from b's free space to the next 64-byte boundary. */
+static size_t ox_pad(const ox_blk *b)
+{
+    uintptr_t base = (uintptr_t)b->data + b->used;
+    return (size_t)(((base + 63) & ~(uintptr_t)63) - base);
+}
+
+/* Returns 64-byte aligned, zeroed memory.  The fit test counts the alignment pad as well as n:
+ * a block made for one large request used to get cap = n, and the pad then pushed used past
+ * cap, so cap - used wrapped and later requests ran off the block (issue 14, item 1). */
 void *ox_alloc(ox_arena *a, size_t n)
 {
     n = (n + 63) & ~(size_t)63;
     if (n == 0) n = 64;
     ox_blk *b = a->head;
-    if (!b || b->cap - b->used < n) {
-        size_t cap = n > 65536 ? n : 65536;
-        b = fr_xmalloc(sizeof *b + cap + 64);
+    if (!b || b->cap - b->used < n || b->cap - b->used - n < ox_pad(b)) {
+        size_t cap = (n > 65536 ? n : 65536) + 64;   /* + 64: room for the pad */
+        b = fr_xmalloc(sizeof *b + cap);
         b->cap = cap;
         b->used = 0;
         /* Big blocks go behind the head so the head keeps serving small requests. */
         if (a->head && n > 65536) { b->next = a->head->next; a->head->next = b; }
         else { b->next = a->head; a->head = b; }
     }
-    uintptr_t base = (uintptr_t)b->data + b->used;
-    uintptr_t al = (base + 63) & ~(uintptr_t)63;
-    b->used += n + (size_t)(al - base);
-    memset((void *)al, 0, n);
-    return (void *)al;
+    size_t pad = ox_pad(b);
+    FR_ASSERT(pad + n <= b->cap - b->used);
+    void *r = (char *)b->data + b->used + pad;
+    b->used += pad + n;
+    memset(r, 0, n);
+    return r;
 }
 
 void ox_arena_free(ox_arena *a)

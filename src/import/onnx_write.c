@@ -141,6 +141,20 @@ static int find_tensor(const uint8_t *buf, size_t n, const char *name, const uin
 int fr_onnx_rewrite_weights(const char *in_path, const char *out_path, const char *const *names,
                             const float *const *data, const int64_t *numel, int n, fr_err *e)
 {
+    uint8_t *buf;
+    size_t len;
+    int rc = fr_onnx_rewrite_weights_mem(in_path, names, data, numel, n, &buf, &len, e);
+    if (rc) return rc;
+    rc = fr_atomic_write(out_path, buf, len, e);
+    free(buf);
+    return rc;
+}
+
+int fr_onnx_rewrite_weights_mem(const char *in_path, const char *const *names, const float *const *data,
+                                const int64_t *numel, int n, uint8_t **out, size_t *out_n, fr_err *e)
+{
+    *out = NULL;
+    *out_n = 0;
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = fr_read_file(in_path, FR_ONNX_MAX_FILE, &buf, &len, e);
@@ -210,7 +224,7 @@ int fr_onnx_rewrite_weights(const char *in_path, const char *out_path, const cha
     free(fold_bn);
     fr_model_free(&m);
     ox_arena_free(&ar);
-    if (rc == FR_OK) rc = fr_atomic_write(out_path, buf, len, e);
-    free(buf);
+    if (rc == FR_OK) { *out = buf; *out_n = len; }
+    else free(buf);
     return rc;
 }

@@ -7,10 +7,14 @@
  *   allocated, and errors name the tensor at the boundary (the one that is cut, or the last
  *   one before trailing bytes).  Decoding is little-endian byte by byte, host-independent.
  */
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tfjs_int.h"
 
@@ -63,11 +67,45 @@ static int file_size(const char *path, int64_t *sz)
     return 0;
 }
 
-/* Fills buf[0..n) from the files in order; sizes were checked by the caller. */
-static int read_into(imp *I, const char *path, uint8_t *buf, size_t n)
+/* A shard named by model.json must be a regular file inside the model's directory: its
+ * directory part is resolved (symlinks included) and must be the model directory or below it,
+ * and the file itself is opened with O_NOFOLLOW.  A crafted "paths": ["link/passwd"] with link
+ * -> /etc imported /etc/passwd into a bundle (issue 14, item 7).  Missing, outside, a symlink
+ * or not a regular file all get the same message, so the error says nothing about files
+ * outside the directory.  Returns an open fd (size in *sz) or -1. */
+static int open_shard(const char *dir, const char *full, int64_t *sz)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return IERR("%s: cannot open weights file", path);
+    char root[PATH_MAX], parent[PATH_MAX], rp[PATH_MAX];
+    if (!realpath(dir[0] ? dir : ".", root)) return -1;
+    const char *slash = strrchr(full, '/');
+    size_t pl = slash ? (size_t)(slash - full) : 0;
+    if (pl >= sizeof parent) return -1;
+    if (slash) { memcpy(parent, full, pl); parent[pl] = 0; } else snprintf(parent, sizeof parent, ".");
+    if (!parent[0]) snprintf(parent, sizeof parent, "/");
+    if (!realpath(parent, rp)) return -1;
+    size_t rl = strlen(root);
+    if (strcmp(rp, root) != 0 && !(strncmp(rp, root, rl) == 0 && (rp[rl] == '/' || (rl == 1 && root[0] == '/')))) return -1;
+    struct stat st;
+    int fd = fr_open_regular(full, O_NOFOLLOW, &st, NULL);
+    if (fd >= 0) *sz = (int64_t)st.st_size;
+    return fd;
+}
+
+static int shard_size(const char *dir, const char *full, int64_t *sz)
+{
+    int fd = open_shard(dir, full, sz);
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
+}
+
+/* Fills buf[0..n) from the files in order; sizes were checked by the caller. */
+static int read_into(imp *I, const char *dir, const char *path, uint8_t *buf, size_t n)
+{
+    int64_t sz = 0;
+    int fd = open_shard(dir, path, &sz);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) { if (fd >= 0) close(fd); return IERR("%s: cannot open weights file", path); }
     size_t got = n ? fread(buf, 1, n, f) : 0;
     int extra = fgetc(f);
     fclose(f);
@@ -194,8 +232,9 @@ int tj_load_weights(imp *I, const fr_json *root, const char *weights_path)
             int64_t sz;
             if (!sp_ || !*sp_ || sp_[0] == '/' || strstr(sp_, "..") || strlen(sp_) > 2048)
                 rc = IERR("%s: weightsManifest[%zu].paths[%zu] is not a plain relative file name", I->path, g, p);
-            else if (snprintf(full, sizeof full, "%s%s", dir, sp_), file_size(full, &sz) != 0)
-                rc = IERR("%s: cannot open weights file (from weightsManifest[%zu].paths[%zu])", full, g, p);
+            else if (snprintf(full, sizeof full, "%s%s", dir, sp_), shard_size(dir, full, &sz) != 0)
+                rc = IERR("%s: weightsManifest[%zu].paths[%zu] (%s) is not a readable regular file inside the "
+                          "model's directory", I->path, g, p, sp_);
             else
                 have += sz;
         }
@@ -224,8 +263,8 @@ int tj_load_weights(imp *I, const fr_json *root, const char *weights_path)
             char full[8192];
             int64_t sz = 0;
             snprintf(full, sizeof full, "%s%s", dir, fr_json_str(paths->items[p]));
-            if (file_size(full, &sz) != 0 || off + (size_t)sz > gbytes) rc = IERR("%s: weights file changed while reading", full);
-            else rc = read_into(I, full, buf + off, (size_t)sz);
+            if (shard_size(dir, full, &sz) != 0 || off + (size_t)sz > gbytes) rc = IERR("%s: weights file changed while reading", full);
+            else rc = read_into(I, dir, full, buf + off, (size_t)sz);
             off += (size_t)sz;
         }
         for (size_t j = k0; j < k && rc == FR_OK; j++)

@@ -29,10 +29,6 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "frtui/blas.h"
-#include "frtui/frm.h"
-#include "frtui/recon.h"
-
 #include "ckpt_int.h"
 
 struct fr_ckpt_blob { fr_ckpt c; };
@@ -68,44 +64,7 @@ static void wb_str(wbuf *b, const char *s)
     wb_put(b, s, n);
 }
 
-/* ---- fingerprints ------------------------------------------------------------------------- */
-
-uint64_t fr_ckpt_calib_fingerprint(const fr_model *m, int n_calib)
-{
-    const fr_dataset *d = &m->calib;
-    int n = n_calib > 0 && n_calib < d->n ? n_calib : d->n;
-    int32_t hdr[5] = {n, d->c, d->h, d->w, d->dtype};
-    uint64_t h = fr_fnv1a(FR_FNV_INIT, hdr, sizeof hdr);
-    h = fr_fnv1a(h, &d->scale, sizeof d->scale);
-    h = fr_fnv1a(h, &d->offset, sizeof d->offset);
-    size_t per = (size_t)d->c * d->h * d->w * (d->dtype ? 4 : 1);
-    const void *src = d->dtype ? (const void *)d->f32 : (const void *)d->u8;
-    if (src && n > 0) h = fr_fnv1a(h, src, per * (size_t)n);
-    h = fr_fnv1a(h, m->meta.mean, sizeof m->meta.mean);
-    h = fr_fnv1a(h, m->meta.std, sizeof m->meta.std);
-    return h;
-}
-
-/* ---- capture and free ----------------------------------------------------------------------- */
-
-fr_ckpt_blob *fr_ckpt_capture(struct fr_recon *r, const fr_ckpt_info *info)
-{
-    fr_ckpt_blob *b = fr_xcalloc(1, sizeof *b);
-    fr_recon_state_capture(r, &b->c);
-    fr_ckpt *c = &b->c;
-    c->flags = FLAG_ZSTD_CHECKSUM;
-    c->blas_threads = fr_blas_threads();
-    if (info) {
-        snprintf(c->bundle_path, sizeof c->bundle_path, "%s", info->bundle_path ? info->bundle_path : "");
-        c->model_fp = info->model_fp;
-        c->calib_fp = info->calib_fp;
-        c->acc_fp = info->acc_fp;
-        c->acc_q = info->acc_q;
-        c->run_status = info->run_status;
-        c->it_total = info->it_total;
-    }
-    return b;
-}
+/* ---- blobs and free --------------------------------------------------------------------------- */
 
 fr_ckpt_blob *fr_ckpt_blob_wrap(fr_ckpt *c)
 {
@@ -182,6 +141,7 @@ static void enc_meta(wbuf *b, const fr_ckpt *c)
     wb_i32(b, c->blas_threads);
     wb_f64(b, c->acc_fp); wb_f64(b, c->acc_q);
     wb_i32(b, c->run_status); wb_i64(b, c->it_total);
+    wb_str(b, c->blas_core);   /* since 1.1 */
 }
 
 static void enc_tensor(wbuf *b, const fr_ckpt_tensor *t, int learnable)
@@ -403,21 +363,7 @@ void fr_ckpt_writer_free(fr_ckpt_writer *w)
     free(w);
 }
 
-/* ---- checks against a model ------------------------------------------------------------------ */
-
-int fr_ckpt_check_model(const fr_ckpt *c, const fr_model *m, const char *path, fr_err *e)
-{
-    uint64_t cal = fr_ckpt_calib_fingerprint(m, c->cfg.n_calib);
-    if (cal != c->calib_fp)
-        return fr_err_set(e, FR_EINPUT, "%s: calibration data differs from the run's (fingerprint %016llx, this bundle "
-                          "%016llx); refusing to resume", path, (unsigned long long)c->calib_fp, (unsigned long long)cal);
-    uint64_t fp = fr_frm_fingerprint(m);
-    if (fp != c->model_fp)
-        return fr_err_set(e, FR_EINPUT, "%s: was written for another bundle ('%s', model fingerprint %016llx; '%s' has "
-                          "%016llx)", path, c->model_name, (unsigned long long)c->model_fp, m->meta.name,
-                          (unsigned long long)fp);
-    return FR_OK;
-}
+/* ---- checks and messages -------------------------------------------------------------------- */
 
 int fr_ckpt_check_threads(const fr_ckpt *c, int threads, const char *path, fr_err *e)
 {
@@ -427,58 +373,18 @@ int fr_ckpt_check_threads(const fr_ckpt *c, int threads, const char *path, fr_er
     return FR_OK;
 }
 
+int fr_ckpt_check_core(const fr_ckpt *c, const char *core, const char *path, fr_err *e)
+{
+    if (c->blas_core[0] && core && strcmp(core, c->blas_core) != 0)
+        return fr_err_set(e, FR_EINPUT, "%s: the run used OpenBLAS core %s, this process %s; results would not be "
+                          "bit-identical (set OPENBLAS_CORETYPE=%s)", path, c->blas_core, core, c->blas_core);
+    return FR_OK;
+}
+
 void fr_ckpt_prefix_error(fr_err *e, const fr_ckpt *c)
 {
     if (!e || !c->src[0] || strncmp(e->msg, c->src, strlen(c->src)) == 0) return;
     char m[sizeof e->msg];
     snprintf(m, sizeof m, "%s", e->msg);
     fr_err_set(e, e->code ? e->code : FR_EINPUT, "%.200s: %.300s", c->src, m);
-}
-#define prefix fr_ckpt_prefix_error
-
-struct fr_recon *fr_ckpt_resume_engine(const fr_ckpt *c, const fr_model *m, fr_err *e)
-{
-    fr_recon *r = fr_recon_new(m, &c->cfg, e);
-    if (!r) return NULL;
-    if (fr_recon_state_restore(r, c, 0, e)) {
-        prefix(e, c);
-        fr_recon_free(r);
-        return NULL;
-    }
-    return r;
-}
-
-fr_snapshot *fr_ckpt_snapshot(const fr_ckpt *c, const fr_model *m, fr_err *e)
-{
-    if (fr_ckpt_check_model(c, m, c->src[0] ? c->src : m->meta.name, e)) return NULL;
-    fr_recon *r = fr_recon_new(m, &c->cfg, e);
-    if (!r) return NULL;
-    if (fr_recon_state_restore(r, c, 1, e)) { prefix(e, c); fr_recon_free(r); return NULL; }
-    const fr_partition *p = fr_recon_partition(r);
-    fr_snapshot *s = fr_snapshot_new(p->n);
-    fr_run_info *in = &s->info;
-    snprintf(in->model, sizeof in->model, "%s", m->meta.name);
-    in->method = c->cfg.method;
-    in->bits = c->cfg.bits;
-    in->act_bits = c->cfg.act_bits;
-    in->iters = c->cfg.iters;
-    in->batch = c->cfg.batch;
-    in->lr = c->cfg.lr;
-    in->seed = c->cfg.seed;
-    in->threads = c->blas_threads;
-    snprintf(in->preset, sizeof in->preset, "%s", c->cfg.preset);
-    snprintf(in->granularity, sizeof in->granularity, "%s", c->cfg.layerwise ? "layer" : "block");
-    snprintf(in->blas_core, sizeof in->blas_core, "%s", fr_blas_core());
-    s->status = FR_RUN_REPLAY;
-    s->cur_unit = c->cur_unit;
-    s->acc_fp = c->acc_fp;
-    s->acc_q = c->acc_q;
-    s->eta_s = -1;
-    int done = 0;
-    for (int k = 0; k < p->n; k++) done += fr_recon_done(r, k);
-    snprintf(s->message, sizeof s->message, "replay: %d of %d units finished%s", done, p->n,
-             c->cur_unit >= 0 ? ", one interrupted" : "");
-    for (int k = 0; k < p->n; k++) s->units[k] = fr_recon_view(r, k);
-    fr_recon_free(r);
-    return s;
 }

@@ -8,6 +8,7 @@
  */
 #include "frtui/ckpt.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -103,6 +104,7 @@ static void dec_meta(rd *r, fr_ckpt *c)
     c->blas_threads = rd_i32(r);
     c->acc_fp = rd_f64(r); c->acc_q = rd_f64(r);
     c->run_status = rd_i32(r); c->it_total = rd_i64(r);
+    if (c->minor >= 1) rd_str(r, c->blas_core, sizeof c->blas_core, "OpenBLAS core");
     if (r->bad) return;
     if (c->cur_unit < -1 || c->cur_unit >= c->n_units) { rfail(r, "%s", "running unit index out of range"); return; }
     if (c->iter < 0 || c->iter > 10000000) { rfail(r, "%s", "iteration counter out of range"); return; }
@@ -111,17 +113,31 @@ static void dec_meta(rd *r, fr_ckpt *c)
     if (c->blas_threads < 1 || c->blas_threads > 256) rfail(r, "%s", "thread count out of range");
 }
 
-static void dec_tensor(rd *r, fr_ckpt_tensor *t, int learnable, int64_t max_n)
+/* n floats that must all be finite (learned and frozen parameters, moments): a NaN would flow
+ * into the stats code and the exporter as if it were a weight.  A layer that fell back to RTN
+ * may keep what diverged (the reset restores FlexRound's factors, not AdaRound's V), and its
+ * codes come from RTN: `any` lets those through. */
+static float *rd_finite(rd *r, size_t n, const char *field, int any)
+{
+    float *d = rd_arr(r, n, 4, field);
+    for (size_t k = 0; d && !any && k < n; k++)
+        if (!isfinite(d[k])) { rfail(r, "tensor %s: a value is not finite", field); break; }
+    return d;
+}
+
+static void dec_tensor(rd *r, fr_ckpt_tensor *t, int learnable, int64_t max_n, int any)
 {
     rd_str(r, t->name, sizeof t->name, "tensor name");
-    t->n = rd_u32(r);
+    uint32_t n = rd_u32(r);
     if (r->bad) return;
-    if (t->n == 0 || (int64_t)t->n > max_n) { rfail(r, "tensor %s: element count out of range", t->name); return; }
-    t->data = rd_arr(r, t->n, 4, t->name);
+    if (n == 0 || (int64_t)n > max_n) { rfail(r, "tensor %s: element count out of range", t->name); return; }
+    t->n = n;
+    t->data = rd_finite(r, n, t->name, any);
     if (learnable) {
         uint8_t mv = rd_u8(r);
+        if (r->bad) return;
         if (mv > 1) { rfail(r, "tensor %s: bad moments flag", t->name); return; }
-        if (mv) { t->m = rd_arr(r, t->n, 4, t->name); t->v = rd_arr(r, t->n, 4, t->name); }
+        if (mv) { t->m = rd_finite(r, n, t->name, any); t->v = rd_finite(r, n, t->name, any); }
     }
 }
 
@@ -171,14 +187,21 @@ static void dec_unit(rd *r, fr_ckpt_unit *U, int k)
             rfail(r, "layer %s: element count does not match its shape", L->name);
             return;
         }
-        L->n_params = rd_u8(r);
-        if (L->n_params > FR_CKPT_MAX_PARAMS) { rfail(r, "layer %s: too many tensors", L->name); return; }
-        for (int p = 0; p < L->n_params && !r->bad; p++) dec_tensor(r, &L->params[p], 1, L->n);
-        L->n_frozen = rd_u8(r);
-        if (L->n_frozen > FR_CKPT_MAX_FROZEN) { rfail(r, "layer %s: too many frozen tensors", L->name); return; }
-        for (int p = 0; p < L->n_frozen && !r->bad; p++) dec_tensor(r, &L->frozen[p], 0, L->n);
-        L->has_result = rd_u8(r);
-        if (L->has_result > 1) { rfail(r, "layer %s: bad result flag", L->name); return; }
+        /* Counts reach the struct only once they are known to fit its arrays: fr_ckpt_free walks
+         * params[0..n_params) and frozen[0..n_frozen), so a stored 200 freed 195 garbage
+         * pointers (issue 14, item 2). */
+        uint8_t np = rd_u8(r);
+        if (r->bad) return;
+        if (np > FR_CKPT_MAX_PARAMS) { rfail(r, "layer %s: too many tensors", L->name); return; }
+        for (int p = 0; p < np && !r->bad; p++) { L->n_params = p + 1; dec_tensor(r, &L->params[p], 1, L->n, L->fell_back); }
+        uint8_t nfz = rd_u8(r);
+        if (r->bad) return;
+        if (nfz > FR_CKPT_MAX_FROZEN) { rfail(r, "layer %s: too many frozen tensors", L->name); return; }
+        for (int p = 0; p < nfz && !r->bad; p++) { L->n_frozen = p + 1; dec_tensor(r, &L->frozen[p], 0, L->n, L->fell_back); }
+        uint8_t hr = rd_u8(r);
+        if (r->bad) return;
+        if (hr > 1) { rfail(r, "layer %s: bad result flag", L->name); return; }
+        L->has_result = hr;
         if (L->has_result) {
             L->s1 = rd_arr(r, (size_t)L->ns1, 4, "s1");
             L->zp = rd_arr(r, (size_t)L->ns1, 4, "zero points");
@@ -186,7 +209,7 @@ static void dec_unit(rd *r, fr_ckpt_unit *U, int k)
             if (r->bad) return;
             int32_t lo = -(1 << (L->bits - 1)), hi = (1 << L->bits) - 1;
             for (int g = 0; g < L->ns1; g++)
-                if (!(L->s1[g] > 0) || !(L->zp[g] >= 0 && L->zp[g] <= (float)hi)) {
+                if (!(L->s1[g] > 0) || !isfinite(L->s1[g]) || !(L->zp[g] >= 0 && L->zp[g] <= (float)hi)) {
                     rfail(r, "layer %s: a scale or zero point is out of range", L->name);
                     return;
                 }
@@ -209,7 +232,11 @@ static void dec_actq(rd *r, fr_ckpt *c)
         c->aq[j].node = rd_i32(r); a->bits = rd_i32(r);
         a->qmax = rd_f32(r); a->zp = rd_f32(r); a->s = rd_f32(r); a->s_m = rd_f32(r); a->s_v = rd_f32(r);
         a->s_g = rd_f32(r); a->s_init = rd_f32(r); a->nonfinite = rd_i32(r);
-        if (!r->bad && (c->aq[j].node < 1 || c->aq[j].node >= c->n_nodes || a->bits < 2 || a->bits > 8 || !(a->s > 0)))
+        /* The step s is used as is; its Adam state may have diverged when the quantizer says so. */
+        int finite = isfinite(a->qmax) && isfinite(a->zp) && isfinite(a->s) && isfinite(a->s_init) &&
+                     (a->nonfinite || (isfinite(a->s_m) && isfinite(a->s_v) && isfinite(a->s_g)));
+        if (!r->bad && (c->aq[j].node < 1 || c->aq[j].node >= c->n_nodes || a->bits < 2 || a->bits > 8 || !(a->s > 0) ||
+                        !finite || a->nonfinite < 0 || a->nonfinite > 1))
             rfail(r, "%s", "an activation quantizer field is out of range");
     }
 }
@@ -326,12 +353,21 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
     return rc;
 }
 
+/* The magic before the file is read (issue 14, item 6): the same messages as the full check. */
+static int ckpt_head(const uint8_t *head, size_t n, uint64_t size, const char *path, const void *ctx, fr_err *e)
+{
+    (void)size; (void)ctx;
+    if (n < 4 || memcmp(head, "FRTC", 4) == 0) return FR_OK;
+    if (memcmp(head, "FRTM", 4) == 0) return fr_err_set(e, FR_EINPUT, "%s: is a model bundle (.frm), not a checkpoint", path);
+    return fr_err_set(e, FR_EINPUT, "%s: not a checkpoint (bad magic)", path);
+}
+
 int fr_ckpt_load(const char *path, fr_ckpt *c, fr_err *e)
 {
     memset(c, 0, sizeof *c);
     uint8_t *buf = NULL;
     size_t n = 0;
-    int rc = fr_read_file(path, FR_MAX_ALLOC, &buf, &n, e);
+    int rc = fr_read_file_checked(path, FR_MAX_ALLOC, ckpt_head, NULL, &buf, &n, e);
     if (rc) return rc;
     rc = fr_ckpt_load_mem(buf, n, path, c, e);
     free(buf);

@@ -26,7 +26,8 @@
  *   META: records until the section end: str key, u32 value length, value bytes.
  *     name str-bytes | layout str-bytes ("NCHW") | input u32 c,h,w (required) | mean f32[4] |
  *     std f32[4] | n_classes u32 | class_names n_classes x str | provenance bytes |
- *     train_seed u64 | train_threads u32.   Unknown keys are skipped; duplicates refused.
+ *     train_seed u64 | train_threads u32 | train_blas_core bytes (only when known).  Unknown
+ *     keys are skipped; duplicates refused.
  *   GRAPH: u32 n_nodes, then per node: str name, str op (fr_op_name), u8 n_in, i32 in[n_in],
  *     u8 n_param, i32 param[n_param], u16 attr_len (>= 84), attrs: i32 kh kw sh sw pt pl pb pr
  *     dh dw groups count_include_pad, f32 eps alpha beta, i32 perm[3], i32 out_c out_h out_w,
@@ -140,6 +141,7 @@ static int dec_meta(rd *r, fr_meta *m)
         uint64_t u;
         if (!strcmp(key, "name")) TRY(copy_text(&v, m->name, sizeof m->name, key));
         else if (!strcmp(key, "provenance")) TRY(copy_text(&v, m->provenance, sizeof m->provenance, key));
+        else if (!strcmp(key, "train_blas_core")) TRY(copy_text(&v, m->train_blas_core, sizeof m->train_blas_core, key));
         else if (!strcmp(key, "layout")) {
             TRY(copy_text(&v, m->layout, sizeof m->layout, key));
             if (strcmp(m->layout, "NCHW")) return RERR(r, "%s: META section: layout %s is not supported (NCHW only)", r->src, m->layout);
@@ -148,7 +150,7 @@ static int dec_meta(rd *r, fr_meta *m)
             uint64_t d[3];
             for (int i = 0; i < 3; i++) {
                 TRY(rd_uint(&v, 4, &d[i], key));
-                if (d[i] < 1 || d[i] > 65535) return RERR(r, "%s: META section: input dimension %d is %" PRIu64, r->src, i, d[i]);
+                if (!frm_input_dim_ok(d[i])) return RERR(r, "%s: META section: input dimension %d is %" PRIu64, r->src, i, d[i]);
             }
             m->in_c = (int)d[0]; m->in_h = (int)d[1]; m->in_w = (int)d[2];
             have_input = 1;
@@ -394,10 +396,10 @@ static int dec_datasets(rd *r, fr_model *m)
             if (!d->labels) return fr_err_set(r->e, FR_ENOMEM, "%s: out of memory for labels", r->src);
             TRY(unzstd(r, r->p + loff, (size_t)llen, d->labels, lbytes, "labels of", role));
             if (!host_le()) copy_le32(d->labels, d->labels, (size_t)d->n);
-            for (int k = 0; k < d->n; k++)
-                if (d->labels[k] < 0 || (m->meta.n_classes > 0 && d->labels[k] >= m->meta.n_classes))
-                    return RERR(r, "%s: DATASETS section: dataset %s label %d = %d is out of range (n_classes %d)",
-                                r->src, role, k, d->labels[k], m->meta.n_classes);
+            int k = frm_bad_label(d->labels, d->n, m->meta.n_classes);
+            if (k >= 0)
+                return RERR(r, "%s: DATASETS section: dataset %s label %d = %d is out of range (n_classes %d)",
+                            r->src, role, k, d->labels[k], m->meta.n_classes);
         }
     }
     return FR_OK;
@@ -467,12 +469,20 @@ int fr_frm_read_mem(const uint8_t *buf, size_t n, const char *name, fr_model *m,
     return rc;
 }
 
+/* The magic before the file is read (issue 14, item 6); the full header is checked later. */
+static int frm_head(const uint8_t *head, size_t n, uint64_t size, const char *path, const void *ctx, fr_err *e)
+{
+    (void)size; (void)ctx;
+    if (n >= 4 && memcmp(head, "FRTM", 4) != 0) return fr_err_set(e, FR_EINPUT, "%s: not a .frm bundle (bad magic)", path);
+    return FR_OK;
+}
+
 int fr_frm_read(const char *path, fr_model *m, fr_err *e)
 {
     uint8_t *buf;
     size_t n;
     fr_model_init(m);
-    int rc = fr_read_file(path, FR_MAX_ALLOC, &buf, &n, e);
+    int rc = fr_read_file_checked(path, FR_MAX_ALLOC, frm_head, NULL, &buf, &n, e);
     if (rc) return rc;
     rc = fr_frm_read_mem(buf, n, path, m, e);
     free(buf);
@@ -496,7 +506,8 @@ int fr_frm_info(FILE *out, const char *path, const fr_model *m, int verbose)
     fprintf(out, "model       %s\n", mt->name[0] ? mt->name : "(unnamed)");
     fprintf(out, "provenance  %s\n", mt->provenance[0] ? mt->provenance : "(none)");
     if (mt->train_seed || mt->train_threads)
-        fprintf(out, "training    seed %" PRIu64 ", %d thread(s)\n", mt->train_seed, mt->train_threads);
+        fprintf(out, "training    seed %" PRIu64 ", %d thread(s)%s%s\n", mt->train_seed, mt->train_threads,
+                mt->train_blas_core[0] ? ", OpenBLAS core " : "", mt->train_blas_core);
     fprintf(out, "input       %dx%dx%d %s", mt->in_c, mt->in_h, mt->in_w, mt->layout);
     fprintf(out, "  mean");
     for (int c = 0; c < mt->in_c && c < 4; c++) fprintf(out, " %g", (double)mt->mean[c]);

@@ -62,6 +62,10 @@ static void enc_meta(wbuf *b, const fr_meta *m)
     v.n = 0; wb_put(&v, m->provenance, strlen(m->provenance)); meta_rec(b, "provenance", &v);
     v.n = 0; wb_u64(&v, m->train_seed); meta_rec(b, "train_seed", &v);
     v.n = 0; wb_u32(&v, (uint32_t)m->train_threads); meta_rec(b, "train_threads", &v);
+    /* Since 1.0 files of Dec 2026; only when known, so imported bundles keep their bytes. */
+    if (m->train_blas_core[0]) {
+        v.n = 0; wb_put(&v, m->train_blas_core, strlen(m->train_blas_core)); meta_rec(b, "train_blas_core", &v);
+    }
     free(v.p);
 }
 
@@ -83,7 +87,7 @@ static void enc_node(wbuf *b, const fr_node *n)
     wb_i32(b, a->out_c); wb_i32(b, a->out_h); wb_i32(b, a->out_w);
 }
 
-static int check_encodable(const fr_model *m, fr_err *e)
+static int check_encodable(const fr_model *m, int reader_rules, fr_err *e)
 {
     const fr_graph *g = &m->g;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -104,11 +108,21 @@ static int check_encodable(const fr_model *m, fr_err *e)
     for (int i = 0; m->meta.class_names && i < m->meta.n_classes; i++)
         if (m->meta.class_names[i] && strlen(m->meta.class_names[i]) > 1023)
             return fr_err_set(e, FR_EINPUT, "class name %d is too long", i);
+    if (reader_rules) {
+        int rc = fr_frm_check_input(&m->meta, "the model", e);
+        if (rc) return rc;
+    }
     const fr_dataset *ds[2] = {&m->calib, &m->eval};
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
+        const char *role = i ? "eval" : "calib";
         if (ds[i]->n > 0 && (ds[i]->dtype < 0 || ds[i]->dtype > 1 || ds[i]->c < 1 || ds[i]->h < 1 || ds[i]->w < 1 ||
                              !(ds[i]->dtype ? (void *)ds[i]->f32 : (void *)ds[i]->u8)))
-            return fr_err_set(e, FR_EINPUT, "dataset %s has no data", i ? "eval" : "calib");
+            return fr_err_set(e, FR_EINPUT, "dataset %s has no data", role);
+        if (reader_rules && ds[i]->n > 0 && ds[i]->labels) {
+            int rc = fr_frm_check_labels(ds[i]->labels, ds[i]->n, m->meta.n_classes, i ? "eval labels" : "calib labels", e);
+            if (rc) return rc;
+        }
+    }
     return FR_OK;
 }
 
@@ -205,11 +219,35 @@ static void enc_datasets(wbuf *b, const fr_model *m)
     free(pay.p);
 }
 
+int fr_frm_check_input(const fr_meta *m, const char *src, fr_err *e)
+{
+    const int in[3] = {m->in_c, m->in_h, m->in_w};
+    for (int i = 0; i < 3; i++)
+        if (in[i] < 0 || !frm_input_dim_ok((uint64_t)in[i]))
+            return fr_err_set(e, FR_EINPUT, "%s: the input is %dx%dx%d, but a .frm bundle holds input sides of 1..%d", src,
+                              in[0], in[1], in[2], FRM_MAX_INPUT_DIM);
+    return FR_OK;
+}
+
+int fr_frm_check_labels(const int32_t *labels, int n, int n_classes, const char *src, fr_err *e)
+{
+    int k = frm_bad_label(labels, n, n_classes);
+    if (k >= 0)
+        return fr_err_set(e, FR_EINPUT, "%s: label %d = %d is out of range (the model has %d classes)", src, k, labels[k],
+                          n_classes);
+    return FR_OK;
+}
+
 int fr_frm_write_mem(const fr_model *m, int compress, uint8_t **out, size_t *out_n, fr_err *e)
+{
+    return frm_encode(m, compress, 1, out, out_n, e);
+}
+
+int frm_encode(const fr_model *m, int compress, int reader_rules, uint8_t **out, size_t *out_n, fr_err *e)
 {
     *out = NULL;
     *out_n = 0;
-    int rc = check_encodable(m, e);
+    int rc = check_encodable(m, reader_rules, e);
     if (rc) return rc;
     wbuf sec[5] = {{0}};
     uint32_t type[5];

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct png_ctx {
     char msg[200];
@@ -72,8 +73,14 @@ int fr_png_read(const char *path, uint8_t **rgb, int *w, int *h, fr_err *e)
 {
     *rgb = NULL;
     *w = *h = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return fr_err_set(e, FR_EIO, "%s: cannot open: %s", path, strerror(errno));
+    int fd = fr_open_regular(path, 0, NULL, e);   /* a FIFO is refused, not waited on */
+    if (fd < 0) {
+        /* A file that cannot be opened stays an I/O error here, as it always was for PNGs. */
+        if (e && strstr(e->msg, ": cannot open: ")) e->code = FR_EIO;
+        return e ? e->code : FR_EINPUT;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) { close(fd); return fr_err_set(e, FR_EIO, "%s: cannot open: %s", path, strerror(errno)); }
     unsigned char sig[8];
     if (fread(sig, 1, 8, f) != 8 || png_sig_cmp(sig, 0, 8) != 0) {
         fclose(f);

@@ -57,7 +57,51 @@ int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, 
     return fr_qlayer_init(q, (enum fr_qmethod)m, &c, o, i, kh, kw, n->op == FR_OP_CONV, W->data, e);
 }
 
-static size_t store_bytes(const fr_recon *r, int node) { return nsize(&r->fm.g, node) * (size_t)r->n_calib * sizeof(float); }
+/* Batch of the full-calibration passes: PROP_BATCH, or the whole set when it is smaller (the
+ * passes never use more, so a plan for more would be memory nobody touches). */
+static int prop_batch(const fr_recon *r) { return FR_MIN(PROP_BATCH, r->n_calib); }
+static int plan_batch(const fr_recon *r) { return FR_MAX(r->cfg.batch, prop_batch(r)); }
+static int eval_batch(int n) { return FR_MIN(EVAL_BATCH, n > 0 ? n : 1); }
+
+static size_t sat_add(size_t a, size_t b) { return b > SIZE_MAX - a ? SIZE_MAX : a + b; }
+static size_t sat_mul(size_t a, size_t b) { return a && b > SIZE_MAX / a ? SIZE_MAX : a * b; }
+
+/* Bytes a unit's begin() allocates beside the caches: the executor plan at plan_batch, the
+ * activation-quantizer hooks (pre-hook buffer, init sample) and the training mini-batch
+ * buffers; or the accuracy pass (its plan, input batch and hook buffers) when that is larger;
+ * plus the hooks' keep masks, which live for the whole run.  Mirrors fr_recon_begin and
+ * fr_eval_accuracy_ex. */
+static int aq_node(const fr_recon *r, int L, const fr_unit *u);
+static size_t run_work_bytes(fr_recon *r, const fr_dataset *eval)
+{
+    fr_graph *g = &r->fm.g;
+    size_t B = (size_t)r->cfg.batch, maxb = (size_t)plan_batch(r), worst = 0, hooks_eval = 0, keep = 0;
+    for (int k = 0; k < r->part.n; k++) {
+        const fr_unit *u = &r->part.units[k];
+        size_t w = fr_exec_plan_bytes(g, u->first, u->last, (int)maxb, FR_EXEC_GRAD);
+        for (int q = 0; q < u->n_ext; q++) w = sat_add(w, sat_mul(B * sizeof(float), nsize(g, u->ext[q])));
+        w = sat_add(w, sat_mul(2 * B * sizeof(float), nsize(g, u->last)));
+        w = sat_add(w, B * sizeof(int32_t));
+        if (r->cfg.act_bits > 0)
+            for (int l = 0; l < u->n_layers; l++) {
+                int a = aq_node(r, u->layers[l], u);
+                if (a < 0) continue;
+                size_t per = nsize(g, a);
+                w = sat_add(w, sat_mul(maxb * sizeof(float), per));
+                keep = sat_add(keep, sat_mul(maxb, per));   /* keep masks stay for the whole run */
+                w = sat_add(w, sat_mul((size_t)FR_MIN(r->n_calib, 256) * sizeof(float), per));
+                hooks_eval = sat_add(hooks_eval, sat_mul((size_t)eval_batch(eval->n) * sizeof(float), per));
+            }
+        if (w > worst) worst = w;
+    }
+    if (eval->n > 0) {
+        size_t nb = (size_t)eval_batch(eval->n);
+        size_t w = fr_exec_plan_bytes(g, 0, g->n_nodes - 1, (int)nb, FR_EXEC_INFER);
+        w = sat_add(w, sat_add(hooks_eval, sat_mul(nb * sizeof(float), nsize(g, 0))));
+        if (w > worst) worst = w;
+    }
+    return sat_add(worst, keep);
+}
 
 fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
 {
@@ -104,69 +148,24 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
             if (r->first_layer < 0) r->first_layer = i;
             r->last_layer = i;
         }
-    r->n_calib = cfg->n_calib > 0 && cfg->n_calib < m->calib.n ? cfg->n_calib : m->calib.n;
-    int N = g->n_nodes;
-    r->fp = fr_xcalloc((size_t)N, sizeof(float *));
-    r->qs = fr_xcalloc((size_t)N, sizeof(float *));
-    r->aq = fr_xcalloc((size_t)N, sizeof(aq_hook *));
-    r->last_reader = fr_xmalloc((size_t)N * sizeof(int));
-    for (int i = 0; i < N; i++) r->last_reader[i] = -1;
-    for (int k = 0; k < r->part.n; k++)
-        for (int q = 0; q < r->part.units[k].n_ext; q++) r->last_reader[r->part.units[k].ext[q]] = k;
-    /* Keep every store (enables compare on finished units) when the total fits the limit. */
-    size_t total = 0;
-    for (int i = 0; i < N; i++)
-        if (r->last_reader[i] >= 0) total += 2 * store_bytes(r, i);
-    size_t limit = cfg->max_cache_mb ? cfg->max_cache_mb << 20 : (size_t)2048 << 20;
-    r->keep_all = total <= limit;
-    size_t peak = fr_recon_cache_estimate(r);
-    if (cfg->max_cache_mb && peak > ((size_t)cfg->max_cache_mb << 20)) {
-        fr_err_set(e, FR_ENOMEM, "%s: the calibration caches need %.0f MB at peak (%d samples), more than "
-                   "--max-cache-mb %zu; use fewer samples (--n-calib) or raise the limit",
-                   m->meta.name, (double)peak / 1048576.0, r->n_calib, cfg->max_cache_mb);
+    r->aq = fr_xcalloc((size_t)g->n_nodes, sizeof(aq_hook *));
+    if (fr_calib_plan(r, e)) { fr_recon_free(r); return NULL; }
+    /* Everything the run derives (caches + the largest unit's executor, or the accuracy pass),
+     * against the memory there is, before the first store is allocated (issue 14 item 3). */
+    size_t peak = fr_recon_cache_estimate(r), work = run_work_bytes(r, &m->eval);
+    size_t need = work > SIZE_MAX - peak ? SIZE_MAX : peak + work;
+    if (fr_mem_need(e, need, "%s: the run (calibration caches of %d samples, activation buffers at batch %d)",
+                    m->meta.name, r->n_calib, prop_batch(r)) ||
+        fr_calib_load_input(r, e)) {
         fr_recon_free(r);
         return NULL;
     }
-    /* The network input is shared by both paths. */
-    size_t per = nsize(g, 0);
-    r->fp[0] = fr_amalloc(store_bytes(r, 0));
-    if (!r->fp[0]) { fr_err_set(e, FR_ENOMEM, "out of memory for calibration inputs"); fr_recon_free(r); return NULL; }
-    for (int s = 0; s < r->n_calib; s++) fr_dataset_sample(&m->calib, &m->meta, s, r->fp[0] + (size_t)s * per);
-    r->qs[0] = r->fp[0];
     r->us = fr_xcalloc((size_t)r->part.n, sizeof *r->us);
     for (int k = 0; k < r->part.n; k++) {
         r->us[k].method = cfg->method;
         r->us[k].iters = cfg->iters;
     }
     return r;
-}
-
-size_t fr_recon_cache_estimate(const fr_recon *r)
-{
-    /* Walk the units in order, adding stores as they are produced and dropping them after
-     * their last reader, exactly as begin/end do. */
-    const fr_graph *g = &r->fm.g;
-    size_t live = store_bytes(r, 0), peak = live;
-    for (int k = 0; k < r->part.n; k++) {
-        const fr_unit *u = &r->part.units[k];
-        for (int i = u->first; i <= u->last; i++)
-            if (r->last_reader[i] > k || i == u->last) live += 2 * store_bytes(r, i);
-        if (live > peak) peak = live;
-        if (!r->keep_all)
-            for (int i = 0; i < g->n_nodes; i++)
-                if (r->last_reader[i] == k && i != 0) live -= 2 * store_bytes(r, i);
-    }
-    return peak;
-}
-
-size_t fr_recon_cache_bytes(const fr_recon *r)
-{
-    size_t b = 0;
-    for (int i = 0; i < r->fm.g.n_nodes; i++) {
-        if (r->fp[i]) b += store_bytes(r, i);
-        if (r->qs[i] && r->qs[i] != r->fp[i]) b += store_bytes(r, i);
-    }
-    return b;
 }
 
 static void free_unit_state(unit_state *s, int n_layers)
@@ -197,13 +196,11 @@ void fr_recon_free(fr_recon *r)
     if (!r) return;
     free_current(r);
     int N = r->fm.g.n_nodes;
-    for (int i = 0; i < N && r->fp; i++) {
-        if (r->qs[i] != r->fp[i]) fr_afree(r->qs[i]);
-        fr_afree(r->fp[i]);
+    fr_calib_free(r);
+    for (int i = 0; i < N && r->aq; i++)
         if (r->aq[i]) { free(r->aq[i]->keep); free(r->aq[i]); }
-    }
     for (int k = 0; r->us && k < r->part.n; k++) free_unit_state(&r->us[k], r->part.units[k].n_layers);
-    free(r->us); free(r->fp); free(r->qs); free(r->aq); free(r->last_reader);
+    free(r->us); free(r->aq);
     fr_partition_free(&r->part);
     fr_graph_free(&r->fm.g);
     free(r);
@@ -276,53 +273,6 @@ static int aq_node(const fr_recon *r, int L, const fr_unit *u)
     return n == g->n_nodes - 1 || L == r->last_layer ? -1 : n;
 }
 
-/* ---- full-calibration passes --------------------------------------------------------------- */
-
-static void bind_range(fr_recon *r, fr_exec *x, const fr_unit *u, float **store, int s0)
-{
-    for (int q = 0; q < fr_exec_n_inputs(x); q++) {
-        int e = fr_exec_input_node(x, q);
-        fr_exec_bind_input(x, q, store[e] + (size_t)s0 * nsize(&r->fm.g, e));
-    }
-    (void)u;
-}
-
-/* Runs the unit over all calibration samples from `in` stores.  When out_store != NULL the
- * outputs of nodes that later units read (and of the last node) are copied into it.  When
- * loss != NULL the loss against fp[last] is accumulated (same reduction as training). */
-static int full_pass(fr_recon *r, fr_exec *x, const fr_unit *u, float **in, float **out_store, double *loss, fr_err *e)
-{
-    const fr_graph *g = &r->fm.g;
-    if (out_store)
-        for (int i = u->first; i <= u->last; i++)
-            if ((r->last_reader[i] > (int)(u - r->part.units) || i == u->last) && !out_store[i]) {
-                out_store[i] = fr_amalloc(store_bytes(r, i));
-                if (!out_store[i])
-                    return fr_err_set(e, FR_ENOMEM, "out of memory for the calibration cache of %s (%.0f MB)",
-                                      g->nodes[i].name, (double)store_bytes(r, i) / 1048576.0);
-            }
-    size_t oper = nsize(g, u->last);
-    int hw = g->nodes[u->last].h * g->nodes[u->last].w;
-    double acc = 0;
-    for (int s0 = 0; s0 < r->n_calib; s0 += PROP_BATCH) {
-        int nb = FR_MIN(PROP_BATCH, r->n_calib - s0);
-        bind_range(r, x, u, in, s0);
-        fr_exec_forward(x, nb);
-        if (out_store)
-            for (int i = u->first; i <= u->last; i++)
-                if (out_store[i] && (r->last_reader[i] > (int)(u - r->part.units) || i == u->last))
-                    memcpy(out_store[i] + (size_t)s0 * nsize(g, i), fr_exec_out(x, i), (size_t)nb * nsize(g, i) * sizeof(float));
-        if (loss) {
-            const float *y = fr_exec_output(x), *t = r->fp[u->last] + (size_t)s0 * oper;
-            double s = 0;
-            for (size_t k = 0; k < (size_t)nb * oper; k++) { double d = (double)y[k] - t[k]; s += d * d; }
-            acc += s;
-        }
-    }
-    if (loss) *loss = acc / ((double)r->n_calib * hw);
-    return FR_OK;
-}
-
 static void set_weights(fr_recon *r, fr_exec *x, const fr_unit *u, const fr_qlayer *q)
 {
     for (int l = 0; l < u->n_layers; l++) fr_exec_set_weight(x, u->layers[l], q ? q[l].w_hat : NULL);
@@ -380,11 +330,11 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
         s->iters = it;
     }
     r->bsz = r->cfg.batch;
-    int maxb = FR_MAX(r->bsz, PROP_BATCH);
+    int maxb = plan_batch(r);
     r->x = fr_exec_new(g, u->first, u->last, maxb, FR_EXEC_GRAD, e);
     if (!r->x) return e->code;
     /* FP targets (and FP inputs of later units). */
-    int rc = full_pass(r, r->x, u, r->fp, r->fp, NULL, e);
+    int rc = fr_calib_pass(r, r->x, u, r->fp, r->fp, NULL, e);
     if (rc) { free_current(r); return rc; }
     /* Quantizers. */
     rc = fr_recon_ensure_rtn(r, k, e);
@@ -408,7 +358,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
                 set_weights(r, r->x, u, NULL);
                 while (done < FR_MIN(r->n_calib, 256)) {
                     int b = FR_MIN(nb, FR_MIN(r->n_calib, 256) - done);
-                    bind_range(r, r->x, u, r->fp, done);
+                    fr_calib_bind(r, r->x, u, r->fp, done);
                     fr_exec_forward(r->x, b);
                     memcpy(sample + (size_t)done * nsize(g, a), fr_exec_out(r->x, a), (size_t)b * nsize(g, a) * sizeof(float));
                     done += b;
@@ -426,7 +376,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     set_aq_active(r, u, 1, 1.0f);
     /* RTN baseline loss on all calibration samples (quantized-path inputs). */
     set_weights(r, r->x, u, s->rtn);
-    rc = full_pass(r, r->x, u, r->qs, NULL, &s->loss_rtn, e);
+    rc = fr_calib_pass(r, r->x, u, r->qs, NULL, &s->loss_rtn, e);
     if (rc) { free_current(r); return rc; }
     /* Training buffers. */
     for (int q = 0; q < fr_exec_n_inputs(r->x); q++) {
@@ -585,8 +535,8 @@ int fr_recon_end(fr_recon *r, fr_err *e)
     for (int l = 0; l < u->n_layers; l++) fr_qlayer_finalize(&s->q[l]);
     set_weights(r, r->x, u, s->q);
     set_aq_active(r, u, 1, 1.0f);
-    int rc = full_pass(r, r->x, u, r->qs, NULL, &s->loss_after, e);
-    if (!rc) rc = full_pass(r, r->x, u, r->qs, r->qs, NULL, e);
+    int rc = fr_calib_pass(r, r->x, u, r->qs, NULL, &s->loss_after, e);
+    if (!rc) rc = fr_calib_pass(r, r->x, u, r->qs, r->qs, NULL, e);
     if (rc) return rc;
     if (s->n_loss == 0) s->loss_before = s->loss_after;
     s->res = fr_xcalloc((size_t)(u->n_layers ? u->n_layers : 1), sizeof(fr_layer_result));
@@ -609,18 +559,7 @@ int fr_recon_end(fr_recon *r, fr_err *e)
     }
     if (s->status != FR_UNIT_FALLBACK) s->status = FR_UNIT_DONE;
     free_current(r);
-    /* Drop stores no later unit reads. */
-    if (!r->keep_all)
-        for (int i = 1; i < r->fm.g.n_nodes; i++)
-            if (r->last_reader[i] <= k && i != u->last) {
-                if (r->qs[i] != r->fp[i]) fr_afree(r->qs[i]);
-                fr_afree(r->fp[i]);
-                r->qs[i] = r->fp[i] = NULL;
-            }
-    if (!r->keep_all && r->last_reader[u->last] < 0 && u->last != r->fm.g.n_nodes - 1) {
-        fr_afree(r->qs[u->last]); fr_afree(r->fp[u->last]);
-        r->qs[u->last] = r->fp[u->last] = NULL;
-    }
+    fr_calib_release(r, k);
     r->cur = -1;
     return FR_OK;
 }
@@ -657,7 +596,7 @@ int fr_recon_accuracy(fr_recon *r, int quantized, int max_samples, double *acc, 
                     h[i] = &hooks[i];
                 }
         }
-    int rc = fr_eval_accuracy_ex(g, &r->fm.meta, &r->orig->eval, w, h, 64, max_samples, acc, e);
+    int rc = fr_eval_accuracy_ex(g, &r->fm.meta, &r->orig->eval, w, h, EVAL_BATCH, max_samples, acc, e);
     free(w); free(h); free(hooks);
     return rc;
 }

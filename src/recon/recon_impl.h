@@ -1,6 +1,6 @@
 /* recon_impl.h — private state of the reconstruction engine, shared by recon.c (the loop),
- * recon_view.c (UI views) and ckpt.c (checkpoints).  Not a public header: nothing outside
- * those modules may include it. */
+ * calib.c (the calibration cache), recon_view.c (UI views) and recon_state.c (checkpoints).
+ * Not a public header: nothing outside those modules may include it. */
 #ifndef FRTUI_RECON_IMPL_H
 #define FRTUI_RECON_IMPL_H
 
@@ -8,6 +8,7 @@
 #include "frtui/recon.h"
 
 #define PROP_BATCH 64   /* batch for full-calibration passes (targets, losses, propagation) */
+#define EVAL_BATCH 64   /* batch of the accuracy passes */
 
 typedef struct aq_hook {
     fr_aquant aq;
@@ -64,5 +65,14 @@ static inline size_t nsize(const fr_graph *g, int i) { return (size_t)g->nodes[i
 
 int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, fr_err *e);
 int fr_recon_ensure_rtn(fr_recon *r, int k, fr_err *e);
+
+/* The calibration cache (calib.c; its design note says who owns which store and for how long). */
+int fr_calib_plan(fr_recon *r, fr_err *e);          /* n_calib, stores, last readers, --max-cache-mb */
+int fr_calib_load_input(fr_recon *r, fr_err *e);    /* the input store, shared by both paths */
+void fr_calib_release(fr_recon *r, int k);          /* after unit k ended: drop stores nobody reads */
+void fr_calib_free(fr_recon *r);
+void fr_calib_bind(fr_recon *r, fr_exec *x, const fr_unit *u, float **store, int s0);
+/* Runs the unit over all calibration samples from `in` stores; see calib.c. */
+int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, float **in, float **out_store, double *loss, fr_err *e);
 
 #endif

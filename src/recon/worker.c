@@ -30,6 +30,7 @@
 
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
+#include "frtui/recon_ckpt.h"
 #include "frtui/frm.h"
 #include "frtui/recon.h"
 
@@ -75,84 +76,6 @@ struct fr_worker {
     char ckpt_msg[600];     /* under mu */
     int ckpt_rc;            /* under mu */
 };
-
-const char *const fr_presets[] = {"teaching", "brecq", "adaround-aimet", "flexround-llm", NULL};
-
-static const struct {
-    const char *name, *help;
-    int iters, batch, per_channel, symmetric, layerwise;
-    float lr;
-} presets[] = {
-    {"teaching", "1000 it/unit, batch 32, BRECQ blocks: short enough to watch every unit live (frtui's own)",
-     1000, 32, 0, 1, 0, 0},
-    {"brecq", "20000 it/unit, batch 32, 1024 samples, BRECQ blocks (yhhhli/BRECQ main_imagenet.py defaults)",
-     20000, 32, 0, 1, 0, 0},
-    {"adaround-aimet", "10000 it/layer, batch 32, layer-wise (AIMET apply_adaround defaults, AdaRound paper)",
-     10000, 32, 0, 1, 1, 0},
-    {"flexround-llm", "5000 it/unit, per-channel asymmetric grid, lr 3e-3 (official FlexRound LLM scripts)",
-     5000, 32, 1, 0, 0, 3e-3f},
-};
-
-const char *fr_run_config_preset_help(const char *name)
-{
-    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-        if (strcmp(presets[i].name, name) == 0) return presets[i].help;
-    return NULL;
-}
-
-int fr_run_config_preset(fr_run_config *c, const char *name, fr_err *e)
-{
-    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-        if (strcmp(presets[i].name, name) == 0) {
-            memset(c, 0, sizeof *c);
-            c->method = FR_METHOD_FLEXROUND;
-            c->bits = 4;
-            c->first_last_bits = 8;
-            c->iters = presets[i].iters;
-            c->batch = presets[i].batch;
-            c->lr = presets[i].lr;       /* 0 = the method's default, see fr_run_config_lr */
-            c->act_lr = 4e-5f;
-            c->lambda = 0.01f;
-            c->drop_p = 0.5f;
-            c->per_channel = presets[i].per_channel;
-            c->symmetric = presets[i].symmetric;
-            c->layerwise = presets[i].layerwise;
-            c->seed = 1005;
-            c->threads = 2;
-            snprintf(c->preset, sizeof c->preset, "%s", name);
-            return FR_OK;
-        }
-    return fr_err_set(e, FR_EINPUT, "unknown preset '%s' (try teaching, brecq, adaround-aimet, flexround-llm)", name);
-}
-
-float fr_run_config_lr(const fr_run_config *c, fr_method m)
-{
-    if (c->lr > 0) return c->lr;
-    /* AdaRound: PyTorch's default Adam lr on V (BRECQ/QDrop code, spec 3.2).  FlexRound: the
-     * paper's CNN learning rates are not verified (spec 2.4 [R]); 2e-3 is frtui's choice from a
-     * sweep over {3e-4, 1e-3, 2e-3, 3e-3} on the samples' held-out calibration loss. */
-    return m == FR_METHOD_ADAROUND ? 1e-3f : 2e-3f;
-}
-
-int fr_run_config_check(const fr_run_config *c, fr_err *e)
-{
-    if ((unsigned)c->method >= FR_METHOD__COUNT) return fr_err_set(e, FR_EINPUT, "unknown method");
-    if (c->bits < 2 || c->bits > 8) return fr_err_set(e, FR_EINPUT, "--bits %d is not supported (2..8)", c->bits);
-    if (c->act_bits != 0 && (c->act_bits < 2 || c->act_bits > 8))
-        return fr_err_set(e, FR_EINPUT, "--act-bits %d is not supported (0 = off, or 2..8)", c->act_bits);
-    if (c->first_last_bits != 0 && (c->first_last_bits < 2 || c->first_last_bits > 8))
-        return fr_err_set(e, FR_EINPUT, "--first-last-bits %d is not supported (0 = same as --bits, or 2..8)",
-                          c->first_last_bits);
-    if (c->iters < 0 || c->iters > 10000000) return fr_err_set(e, FR_EINPUT, "--iters %d is out of range 0..10000000", c->iters);
-    if (c->batch < 1 || c->batch > 4096) return fr_err_set(e, FR_EINPUT, "--batch %d is out of range 1..4096", c->batch);
-    if (!(c->lr >= 0) || !isfinite(c->lr) || c->lr > 1) return fr_err_set(e, FR_EINPUT, "--lr must be in [0, 1]");
-    if (!(c->act_lr >= 0) || c->act_lr > 1) return fr_err_set(e, FR_EINPUT, "--act-lr must be in [0, 1]");
-    if (!(c->lambda >= 0) || !isfinite(c->lambda)) return fr_err_set(e, FR_EINPUT, "--lambda must be >= 0");
-    if (!(c->drop_p > 0 && c->drop_p <= 1)) return fr_err_set(e, FR_EINPUT, "--drop-p must be in (0, 1]");
-    if (c->n_calib < 0) return fr_err_set(e, FR_EINPUT, "--n-calib must be >= 0");
-    if (c->threads < 1 || c->threads > 256) return fr_err_set(e, FR_EINPUT, "--threads must be in 1..256");
-    return FR_OK;
-}
 
 /* ---- publication ---------------------------------------------------------------------------- */
 
@@ -661,7 +584,9 @@ void fr_worker_set_checkpoint(fr_worker *w, const char *path, const char *bundle
 int fr_worker_resume(fr_worker *w, const fr_ckpt *c, fr_err *e)
 {
     FR_ASSERT(!w->started);
-    if (fr_ckpt_check_model(c, w->m, c->src, e) || fr_ckpt_check_threads(c, fr_blas_threads(), c->src, e)) return e->code;
+    if (fr_ckpt_check_model(c, w->m, c->src, e) || fr_ckpt_check_threads(c, fr_blas_threads(), c->src, e) ||
+        fr_ckpt_check_core(c, fr_blas_core(), c->src, e))
+        return e->code;
     fr_recon *r = fr_ckpt_resume_engine(c, w->m, e);
     if (!r) return e->code;
     fr_recon_free(w->r);

@@ -29,6 +29,7 @@
 
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
+#include "frtui/recon_ckpt.h"
 #include "frtui/exec.h"
 #include "frtui/ops.h"
 #include "frtui/partition.h"

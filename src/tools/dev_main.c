@@ -28,7 +28,10 @@ int main(int argc, char **argv)
     int threads = 2;
     const char *t = getenv("FRTUI_THREADS");
     if (t && atoi(t) > 0) threads = atoi(t);
-    fr_blas_init(argv, threads);
+    fr_err be;
+    fr_err_clear(&be);
+    if (fr_blas_init(argv, threads, &be)) { fprintf(stderr, "frtui-dev: %s\n", be.msg); return 2; }
+    fr_fatal_signals_init();   /* no temp file outlives a signal (common.h) */
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -109,6 +109,7 @@ int fr_dev_train_samples(int argc, char **argv)
         if (fr_train(&m, &train, &tc, stderr, &e)) { rc = fr_cli_fail(&e); fr_model_free(&m); break; }
         m.meta.train_seed = seed;
         m.meta.train_threads = fr_blas_threads();
+        snprintf(m.meta.train_blas_core, sizeof m.meta.train_blas_core, "%s", fr_blas_core());
         subset_u8(&train, perm, 1024, 0, &m.calib);
         subset_u8(&test, all, test.n, 1, &m.eval);
         double acc = 0;

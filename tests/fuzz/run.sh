@@ -27,7 +27,7 @@
 # Exit status: 0 when no harness found anything, 1 otherwise.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-ALL="frm npy idx png inflate json onnx tfjs frc"
+ALL="frm npy idx png inflate json onnx tfjs frc frcs frms exec"
 # clang + libFuzzer: Debian 12 packages clang-14 and libclang-rt-14-dev, installed here (as
 # `make deps` does for the build) when missing and we are root.
 FUZZ_DEB_PKGS=${FUZZ_DEB_PKGS:-clang-14 libclang-rt-14-dev}
@@ -51,7 +51,7 @@ if ! find_clang; then
     CC_FUZZ=
     find_clang || { echo "fuzz: no clang with libFuzzer (apt-get install $FUZZ_DEB_PKGS)" >&2; exit 2; }
 fi
-PKGS="ncursesw libpng libzstd openblas"
+PKGS="ncursesw libpng libzstd openblas zlib"
 PKG_CFLAGS=$(pkg-config --cflags $PKGS 2>/dev/null)
 PKG_LIBS=$(pkg-config --libs $PKGS 2>/dev/null)
 # UBSan checks stay recoverable so that tests/fuzz/ubsan.supp can silence findings that are
@@ -59,7 +59,7 @@ PKG_LIBS=$(pkg-config --libs $PKGS 2>/dev/null)
 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer"
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=tests/fuzz/ubsan.supp}
 export UBSAN_OPTIONS
-CFLAGS_F="-std=c11 -D_GNU_SOURCE -g -O1 $SAN -Iinclude $PKG_CFLAGS"
+CFLAGS_F="-std=c11 -D_GNU_SOURCE -g -O1 $SAN -Iinclude -Isrc $PKG_CFLAGS"
 B=build/fuzz
 mkdir -p $B/obj
 # Rebuild everything when the compiler or flags change.
@@ -70,8 +70,10 @@ if [ "$(cat $B/obj/.flags 2>/dev/null)" != "$stamp" ]; then rm -f $B/obj/*.o; ec
 # not compile (work in progress elsewhere) is left out; harnesses needing it then fail to link
 # and are skipped.
 build_lib() {
-    for s in src/*.c; do
-        case $s in src/main.c) continue ;; esac
+    # One folder per part since the reorganisation; the tools (a second program) and the CLI's
+    # main are not needed by any harness.
+    for s in src/*/*.c; do
+        case $s in src/app/main.c|src/tools/*) continue ;; esac
         o=$B/obj/$(basename "$s" .c).o
         if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find include src -name '*.h' -newer "$o" 2>/dev/null | head -n 1)" ]; then
             echo "$s $o"
@@ -122,7 +124,7 @@ seed() {
             cp -n "$f" "$d/$(echo "$s" | tr / _)_$(basename "$f")"
         done
     done
-    if [ "$n" = frm ] && [ -d samples ]; then
+    if { [ "$n" = frm ] || [ "$n" = frms ]; } && [ -d samples ]; then
         find samples -maxdepth 1 -name '*.frm' -size -256k -exec cp -n {} "$d"/ \;
     fi
     if [ "$n" = tfjs ] || [ "$n" = json ]; then
@@ -145,7 +147,7 @@ total() {
 }
 
 maxlen() {
-    case $1 in frm|onnx|tfjs|frc) echo 262144 ;; png) echo 65536 ;; *) echo 16384 ;; esac
+    case $1 in frcs|frms) echo 65536 ;; frm|onnx|tfjs|frc) echo 262144 ;; png) echo 65536 ;; *) echo 16384 ;; esac
 }
 
 cmd=${1:-run}; [ $# -gt 0 ] && shift

@@ -148,6 +148,9 @@ def gen_npy():
     # Issue 8 R1: 128 MiB of content behind a header declaring 1 byte.  Must be refused after
     # inflating about the header's worth, not the whole content (RSS checked by test_regress).
     c.add("gz-bomb-128m", gz(npy(hdr(descr="|u1", shape="(1, 1, 1, 1)"), bytes(128 << 20))), ".npy.gz")
+    # Issue 14 item 5: a valid labels file whose label 7 is beyond the model's 4 classes
+    # (tests/onnx/mlp.onnx); `import` used to write a bundle its own reader refuses.
+    c.add("labels-beyond-classes", lab("<i4", "(2,)", struct.pack("<2i", 7, 1)))
     return c.n
 
 
@@ -223,6 +226,7 @@ def gen_idx():
     c.add("labels-trunc-header", idx([10])[:6], ".idx")
     c.add("labels-gz-bad-crc", (lambda g2: g2[:-8] + bytes(4) + g2[-4:])(gz(idx([4]))), ".idx.gz")
     c.add("gz-bomb-128m", gz(idx([1, 1, 1], data=bytes(128 << 20))), ".idx.gz")   # issue 8 R1
+    c.add("labels-beyond-classes", idx([2], data=bytes([9, 1])), ".idx")          # issue 14 item 5
     return c.n
 
 

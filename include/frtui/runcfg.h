@@ -1,0 +1,54 @@
+/* runcfg.h — the settings of a quantization run (fr_run_config), its named presets and checks.
+ *
+ * Design note
+ *   Plain data, no threads and no engine: the engine (recon), the worker, the checkpoint codec
+ *   (which stores a run's settings) and the CLI all read it, so it sits below all of them.  A
+ *   preset fills every field; the CLI then overrides single fields from flags, and
+ *   fr_run_config_check validates the result wherever settings enter (flags or a checkpoint).
+ */
+#ifndef FRTUI_RUNCFG_H
+#define FRTUI_RUNCFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frtui/common.h"
+#include "frtui/snapshot.h"   /* fr_method */
+
+typedef struct fr_run_config {
+    fr_method method;
+    int bits;               /* weight bits 2..8 */
+    int act_bits;           /* 0 = weights only; 2..8 = activation quantization */
+    int first_last_bits;    /* bits of the first and last layer (default 8; 0 = same as bits) */
+    int layerwise;          /* 0 = BRECQ blocks, 1 = one unit per layer */
+    int iters;              /* iterations per unit */
+    int batch;              /* mini-batch size */
+    float lr;               /* learning rate of the rounding parameters */
+    float act_lr;           /* learning rate of activation steps (QDrop: 4e-5) */
+    float lambda;           /* AdaRound regulariser weight */
+    int qdrop;              /* 1 = QDrop setting: mix FP/quantized inputs (p = drop_p) */
+    float drop_p;
+    int per_channel;        /* 0 = per-tensor s1 (paper CNN setting) */
+    int symmetric;          /* 1 = signed symmetric grid (CNN default) */
+    int init_minmax;        /* 1 = min-max grid instead of the L2.4 search */
+    int n_calib;            /* calibration samples used (0 = all in the bundle) */
+    uint64_t seed;
+    int threads;            /* BLAS threads used by the worker */
+    int step_mode;          /* pause after each unit */
+    size_t max_cache_mb;    /* 0 = no limit */
+    char preset[32];
+    char stop_unit[96];     /* "" = all units; else stop after this unit (name or node name) */
+} fr_run_config;
+
+/* Fills c with the named preset ("teaching", "brecq", "adaround-aimet", "flexround-llm").
+ * Returns FR_EINPUT for an unknown name. */
+int fr_run_config_preset(fr_run_config *c, const char *name, fr_err *e);
+/* One-line provenance of a preset, for --help. */
+const char *fr_run_config_preset_help(const char *name);
+extern const char *const fr_presets[];   /* NULL-terminated */
+/* Learning rate of a method: c->lr when set, else the method's default. */
+float fr_run_config_lr(const fr_run_config *c, fr_method m);
+/* Checks ranges (bits 2..8, iters >= 0, batch >= 1, ...). */
+int fr_run_config_check(const fr_run_config *c, fr_err *e);
+
+#endif
