@@ -669,9 +669,9 @@ static int replay_stores(fr_recon *r, int k, fr_err *e)
         const fr_unit *u = &r->part.units[j];
         unit_state *s = &r->us[j];
         if (!s->res) return fr_err_set(e, FR_EINPUT, "unit %s has no results to replay", u->name);
-        fr_exec *x = fr_exec_new(g, u->first, u->last, FR_MAX(r->cfg.batch, PROP_BATCH), FR_EXEC_GRAD, e);
+        fr_exec *x = fr_exec_new(g, u->first, u->last, plan_batch(r), FR_EXEC_GRAD, e);
         if (!x) return e->code;
-        int rc = full_pass(r, x, u, r->fp, r->fp, NULL, e);
+        int rc = fr_calib_pass(r, x, u, r->fp, r->fp, NULL, e);
         if (!rc) {
             for (int l = 0; l < u->n_layers; l++) fr_exec_set_weight(x, u->layers[l], s->res[l].w_hat);
             fr_out_hook hk[FR_UNIT_MAX_LAYERS];
@@ -683,20 +683,11 @@ static int replay_stores(fr_recon *r, int k, fr_err *e)
                 hk[l] = (fr_out_hook){aq_fwd, aq_bwd, r->aq[a]};
                 fr_exec_set_hook(x, a, &hk[l]);
             }
-            rc = full_pass(r, x, u, r->qs, r->qs, NULL, e);
+            rc = fr_calib_pass(r, x, u, r->qs, r->qs, NULL, e);
         }
         fr_exec_free(x);
         if (rc) return rc;
-        for (int i = 1; i < g->n_nodes; i++)
-            if (r->last_reader[i] <= j && i != u->last && r->fp[i]) {
-                if (r->qs[i] != r->fp[i]) fr_afree(r->qs[i]);
-                fr_afree(r->fp[i]);
-                r->qs[i] = r->fp[i] = NULL;
-            }
-        if (r->last_reader[u->last] < 0 && u->last != g->n_nodes - 1) {
-            fr_afree(r->qs[u->last]); fr_afree(r->fp[u->last]);
-            r->qs[u->last] = r->fp[u->last] = NULL;
-        }
+        fr_calib_release(r, j);
     }
     return FR_OK;
 }
