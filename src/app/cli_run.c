@@ -356,6 +356,8 @@ static int parse_common(int argc, char **argv, fr_run_config *c, const char **fi
     free(passed);
     if (rc) return rc;
     if (!*file) return fr_err_set(e, FR_EINPUT, "needs a bundle file (frtui run FILE.frm)");
+    /* Nobody could resume a paused batch run: it would wait forever. */
+    if (c->step_mode) return fr_err_set(e, FR_EINPUT, "--step pauses after every unit and only the inspector can resume it (frtui FILE.frm --step); a batch run refuses it");
     if ((o->every_units || o->every_s) && !o->ckpt) return fr_err_set(e, FR_EINPUT, "--checkpoint-every needs --checkpoint FILE");
     return FR_OK;
 }
@@ -416,6 +418,9 @@ int fr_cli_run(int argc, char **argv)
             return fr_cli_fail(&e);
         }
         c = ck.cfg;
+        /* Step mode is the inspector's debugger switch, not a result setting: a checkpoint
+         * written with it on must not make the batch run pause (and wait) forever. */
+        c.step_mode = 0;
         if (!o.quiet)
             fprintf(stderr, "frtui run: resuming %s: %s\n", o.resume,
                     ck.cur_unit >= 0 ? "inside a unit" : "between units");
@@ -568,6 +573,13 @@ int fr_cli_report(int argc, char **argv)
     }
     if (!nb) bits[nb++] = 4;
     if (!nf) { free(rest); fprintf(stderr, "frtui report: needs bundle files\n"); return 2; }
+    for (int i = 1; i < nr; i++)   /* before any output: nobody could resume a paused batch run */
+        if (strcmp(rest[i], "--step") == 0) {
+            free(rest);
+            fr_err e;
+            fr_err_set(&e, FR_EINPUT, "--step pauses after every unit and only the inspector can resume it (frtui FILE.frm --step); a batch run refuses it");
+            return fr_cli_fail(&e);
+        }
     /* Per-unit aggressive-rounding fractions, printed after the summary table. */
     side_col cols[16 * 8];
     int ncol = 0;
