@@ -1,6 +1,8 @@
 # frtui — plain Makefile (Redis mould).
 #
-#   make            build ./frtui (installs missing Debian -dev packages first, see `deps`)
+#   make            build ./frtui (missing Debian -dev packages: installed as root, else the
+#                   apt-get line to run is printed; see `deps`)
+#   make install PREFIX=/usr/local   frtui, frtui-dev, their man pages and the samples
 #   make demo       build and open the inspector on the default sample
 #   make test       unit + numerical + CLI tests (all tiers); ends with "N passed, N failed"
 #   make check      the C test binaries only (the fast loop); T=name runs one test function
@@ -70,6 +72,7 @@ TESTBIN  := $(TESTSRC:tests/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/frtui
 DEVBIN   := $(BUILD)/frtui-dev
 DEPS_STAMP := build/.deps-ok
+TEST_DEPS_STAMP := build/.test-deps-ok
 
 ifeq ($(V),1)
 Q :=
@@ -77,7 +80,8 @@ else
 Q := @
 endif
 
-.PHONY: all deps demo test check coverage bench samples samples-check samples-real report report-real clean fuzz
+.PHONY: all deps test-deps install uninstall demo test check coverage bench samples samples-check samples-real report \
+        report-real clean fuzz
 all: $(DEPS_STAMP) frtui frtui-dev
 
 # ./frtui and ./frtui-dev are copies of the release binaries so README commands stay short.
@@ -86,21 +90,37 @@ frtui: $(BIN)
 frtui-dev: $(DEVBIN)
 	$(Q)cp $(DEVBIN) frtui-dev.tmp && mv -f frtui-dev.tmp frtui-dev
 
-# `deps` installs what a fresh Debian 12 machine lacks: apt-get update once, then one
-# apt-get install for everything missing.  Only runs apt when something is actually missing.
-DEB_PKGS := libncurses-dev libpng-dev libzstd-dev zlib1g-dev libopenblas-dev pkg-config dataset-fashion-mnist tmux zstd \
-            libonnx-testdata
-deps: $(DEPS_STAMP)
-$(DEPS_STAMP):
-	@missing=""; \
-	for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# `deps` checks what a fresh Debian 12 machine lacks to BUILD frtui (the -dev packages);
+# `test-deps` what `make test` also uses (the tmux UI tests, the Fashion-MNIST data, the ONNX
+# test models, the zstd tool).  As root, one apt-get install for everything missing; as any
+# other user, the exact apt-get line to run and the build goes on (pkg-config may find the
+# libraries elsewhere; tests skip what they lack).  Only runs apt when something is missing;
+# without dpkg (not Debian) nothing is checked.
+BUILD_DEB := libncurses-dev libpng-dev libzstd-dev zlib1g-dev libopenblas-dev pkg-config
+TEST_DEB  := dataset-fashion-mnist tmux zstd libonnx-testdata python3
+define need_debs
+	@command -v dpkg >/dev/null 2>&1 || { mkdir -p build && touch $@; exit 0; }; \
+	missing=""; \
+	for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
-	  echo "deps: installing$$missing"; \
-	  if [ "$$(id -u)" != 0 ]; then echo "deps: need root to apt-get install$$missing" >&2; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "$(2): missing$$missing; install with:" >&2; \
+	    echo "  sudo apt-get update && sudo apt-get install -y$$missing" >&2; \
+	    exit 0; \
+	  fi; \
+	  echo "$(2): installing$$missing"; \
+	  mkdir -p build; \
+	  [ -f build/.apt-updated ] || { apt-get update -qq && touch build/.apt-updated; } || exit 1; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi; \
 	mkdir -p build && touch $@
-	@# Re-run make so the pkg-config flags computed at parse time see the new packages.
+endef
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	$(call need_debs,$(BUILD_DEB),deps)
+test-deps: $(TEST_DEPS_STAMP)
+$(TEST_DEPS_STAMP):
+	$(call need_debs,$(TEST_DEB),test-deps)
 
 $(BUILD)/obj/%.o: src/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -132,7 +152,7 @@ demo: all
 
 # The test runner executes every tests/test_* binary and every tests/*.t.sh script, and
 # prints the closing "N passed, N failed" line that CI reads.
-test: $(DEPS_STAMP) $(BIN) $(DEVBIN) $(TESTBIN)
+test: $(DEPS_STAMP) $(TEST_DEPS_STAMP) $(BIN) $(DEVBIN) $(TESTBIN)
 	@[ -s $(NSFWJS) ] || sh tests/tools/fetch_nsfwjs.sh build/npm || echo "warning: npm nsfwjs fetch failed; the tfjs reference test will skip"
 	@FRTUI_BIN=$(BIN) FRTUI_DEV_BIN=$(DEVBIN) BUILD=$(BUILD) sh tests/run.sh $(TESTBIN)
 
@@ -193,6 +213,24 @@ report-real: all $(NSFWJS)
 	@[ -s samples/mobilenetv2-imagenet.frm ] || $(MAKE) samples-real
 	./frtui report --bits 4 --iters 300 --batch 16 --n-calib 256 --per-channel \
 	  samples/mobilenetv2-imagenet.frm samples/resnet-fmnist.frm
+
+# `make install PREFIX=/usr/local` (and DESTDIR for packaging): the two programs, their manual
+# pages and the samples.  The installed frtui opens PREFIX/share/frtui/samples/resnet-fmnist.frm
+# when started without a file outside the source tree.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/frtui
+install: $(BIN) $(DEVBIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/samples
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/frtui
+	install -m 755 $(DEVBIN) $(DESTDIR)$(BINDIR)/frtui-dev
+	install -m 644 docs/man/frtui.1 docs/man/frtui-dev.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 samples/*.frm samples/README.md $(DESTDIR)$(DATADIR)/samples/
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/frtui $(DESTDIR)$(BINDIR)/frtui-dev $(DESTDIR)$(MANDIR)/man1/frtui.1 \
+	  $(DESTDIR)$(MANDIR)/man1/frtui-dev.1
+	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf build frtui frtui-dev

@@ -87,6 +87,11 @@ expect_exit2 "unwritable json path" "/nonexistent" "$BIN" run "$MLP" --iters 5 -
 # --- compare, layer granularity, activation quantization
 "$BIN" compare "$MLP" --iters 20 --n-calib 128 --quiet >"$T/cmp" 2>&1
 check "compare shows all methods" 'grep -q "AdaRound" "$T/cmp" && grep -q "FlexRound" "$T/cmp" && grep -q "RTN" "$T/cmp"'
+# issue 13 §2: RTN is never "aggressive"; weights beyond the grid are reported as clipped, apart
+FRTUI_THREADS=1 "$BIN" run "$MLP" --method rtn --n-calib 64 --quiet --json "$T/rtn.json" --csv "$T/rtn.csv" >"$T/rtn" 2>&1
+check "RTN report: aggressive 0 in every unit, clipped > 0 somewhere" '[ "$(grep -c "\"aggressive_pct\": 0.0000," "$T/rtn.json")" = 3 ] &&
+    grep -q "\"clipped_pct\": 0\.[0-9]*[1-9]" "$T/rtn.json" && head -1 "$T/rtn.csv" | grep -q "aggressive_pct,clipped_pct" &&
+    grep -q "clip%" "$T/rtn"'
 "$BIN" run "$RES" --granularity layer --iters 5 --n-calib 64 --quiet >"$T/lw" 2>&1
 check "layer-wise run" 'grep -q "quantized" "$T/lw"'
 "$BIN" run "$MLP" --act-bits 8 --qdrop --iters 10 --n-calib 64 --quiet >"$T/aq" 2>&1

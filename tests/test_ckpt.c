@@ -623,7 +623,9 @@ static void test_replay_snapshot(void)
             FR_CHECK(a->w && a->s2 && a->s_comb && a->u && a->code && a->rtn_code && a->shift);
             FR_CHECK(memcmp(a->code, b->code, nb) == 0 && memcmp(a->s_comb, b->s_comb, nb) == 0 &&
                      memcmp(a->shift, b->shift, nb) == 0 && memcmp(a->rtn_code, b->rtn_code, nb) == 0);
-            FR_CHECK(a->st.sqnr_db == b->st.sqnr_db && a->st.aggressive == b->st.aggressive);
+            FR_CHECK(a->st.sqnr_db == b->st.sqnr_db && a->st.aggressive == b->st.aggressive &&
+                     a->st.clipped == b->st.clipped);
+            FR_CHECK(a->cls && b->cls && memcmp(a->cls, b->cls, (size_t)a->n) == 0);
         }
         fr_unit_view_release(ref);
     }
@@ -873,6 +875,21 @@ static void test_export_png(void)
     FR_CHECKF(ok, "%s", e.msg);
     fr_snapshot *live = fr_snapshot_new(fr_recon_partition(g_r)->n);
     for (int k = 0; k < live->n_units; k++) live->units[k] = fr_recon_view(g_r, k);
+    /* One definition of the classes (issue 13 §2): the per-weight array every scatter and the PNG
+     * colour and count by is exactly what the Stats/JSON percentages count, for each method; RTN
+     * and AdaRound are never aggressive. */
+    for (int m = 0; m < FR_METHOD__COUNT; m++) {
+        const fr_unit_view *v = live->units[2]->alt[m];
+        FR_CHECK(v != NULL);
+        for (int l = 0; v && l < v->n_layers; l++) {
+            const fr_layer_view *L = &v->layers[l];
+            int64_t cnt[FR_WC__COUNT] = {0};
+            for (int64_t k = 0; k < L->n; k++) cnt[L->cls[k] < FR_WC__COUNT ? L->cls[k] : 0]++;
+            FR_CHECK(L->st.aggressive == (double)cnt[FR_WC_AGGRESSIVE] / (double)L->n);
+            FR_CHECK(L->st.clipped == (double)cnt[FR_WC_CLIPPED] / (double)L->n);
+            if (m != FR_METHOD_FLEXROUND) FR_CHECKF(cnt[FR_WC_AGGRESSIVE] == 0, "%s aggressive", fr_method_name(m));
+        }
+    }
     char p[512];
     tmp_path(p, sizeof p, "cmp.png");
     FR_CHECKF(fr_export_png_view(live, 2, "compare", p, &e) == FR_OK, "%s", e.msg);

@@ -2,6 +2,7 @@
  * Sample plots are left in /tmp/frtui_png_test/ for eyeballing. */
 #include "frtui/png.h"
 #include "frtui/pngplot.h"
+#include "frtui/qdefs.h"
 #include "frtui/raster.h"
 #include "fr_test.h"
 
@@ -599,7 +600,7 @@ static void test_scatter(void)
     for (int k = 0; k < 3; k++) make_shifts(&g, x[k], y[k], N, k);
     x[2][0] = 0.3f; y[2][0] = 2.5f;   /* a known outlier */
     x[2][1] = 0.05f; y[2][1] = 0.3f;  /* a known in-band point */
-    fr_scatter_in in = { x[2], y[2], N, "test / fc1 / FlexRound / W4 / it 100", NULL, NULL, 0, 0, 0, 0, 0 };
+    fr_scatter_in in = { x[2], y[2], N, "test / fc1 / FlexRound / W4 / it 100", NULL, NULL, 0, 0, 0, 0, 0, NULL };
     fr_raster r;
     fr_plot_geom gm;
     fr_err e = { 0 };
@@ -615,6 +616,20 @@ static void test_scatter(void)
     check_png_roundtrip(&r, "scatter.png");
     fr_raster_free(&r);
 
+    /* With the quantizer's classes (issue 13 §2): a clipped weight far outside the band is drawn
+     * in the clipped colour (purple), not the aggressive orange, and the note counts it apart. */
+    static uint8_t cls[N];
+    for (int k = 0; k < N; k++) cls[k] = fabsf(y[2][k]) > 1.0f ? FR_WC_AGGRESSIVE : FR_WC_INSIDE;
+    x[2][2] = 0.45f; y[2][2] = -3.0f; cls[2] = FR_WC_CLIPPED;
+    in.cls = cls;
+    FR_CHECK(fr_pngplot_render_scatter(&r, &in, &gm, &e) == FR_OK);
+    fr_rgb cp = fr_raster_get(&r, fr_plot_geom_px(&gm, 0.45), fr_plot_geom_py(&gm, -3.0));
+    FR_CHECKF(cp.b > cp.g + 40 && cp.r > cp.g, "clipped colour %d,%d,%d", cp.r, cp.g, cp.b);   /* purple */
+    o = fr_raster_get(&r, fr_plot_geom_px(&gm, 0.3), fr_plot_geom_py(&gm, 2.5));
+    FR_CHECKF(o.r > o.b + 80, "aggressive colour %d,%d,%d", o.r, o.g, o.b);
+    fr_raster_free(&r);
+    in.cls = NULL;
+
     /* Fixed range: points outside are counted, not drawn outside the frame. */
     in.fixed_range = 1;
     in.xmin = -0.1; in.xmax = 0.1; in.ymin = -2; in.ymax = 2;
@@ -629,9 +644,9 @@ static void test_scatter(void)
     fr_raster_free(&r);
 
     fr_scatter_in p[3] = {
-        { x[0], y[0], N, "RTN", NULL, NULL, 0, 0, 0, 0, 0 },
-        { x[1], y[1], N, "AdaRound", NULL, NULL, 0, 0, 0, 0, 0 },
-        { x[2], y[2], N, "FlexRound", NULL, NULL, 0, 0, 0, 0, 0 },
+        { x[0], y[0], N, "RTN", NULL, NULL, 0, 0, 0, 0, 0, NULL },
+        { x[1], y[1], N, "AdaRound", NULL, NULL, 0, 0, 0, 0, 0, NULL },
+        { x[2], y[2], N, "FlexRound", NULL, NULL, 0, 0, 0, 0, 0, NULL },
     };
     fr_plot_geom g3[3];
     FR_CHECK(fr_pngplot_render_compare(&r, p, "test / fc1 / W4 / it 100", g3, &e) == FR_OK);

@@ -252,6 +252,69 @@ static void check_frame_shape(int cols, int rows, int utf8)
     free(t);
 }
 
+/* Issue 13 §2: the RTN panel of the compare view said "aggr 0.0%" while its scatter drew the
+ * clipped weights (shift out to +-4) in the aggressive colour.  Now the colours are the
+ * quantizer's classes: RTN shows no aggressive colour, its clipped weights have their own. */
+static int is_orange(uint32_t fg)
+{
+    unsigned r = (fg >> 16) & 255, g = (fg >> 8) & 255, b = fg & 255;
+    return (fg >> 24) == FR_COL_TAG_RGB && r > b + 60 && r > g + 30;
+}
+static int is_purple(uint32_t fg)
+{
+    unsigned r = (fg >> 16) & 255, g = (fg >> 8) & 255, b = fg & 255;
+    return (fg >> 24) == FR_COL_TAG_RGB && b > g + 30 && r > g + 15;
+}
+
+static void test_compare_classes(void)
+{
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    fr_view_out o;
+    key(&ui, S, "kkc", &o);
+    FR_CHECK(ui.mode == FR_MODE_COMPARE && ui.sel_unit == 3);
+    const fr_layer_view *R = &S->units[3]->alt[FR_METHOD_RTN]->layers[0];
+    FR_CHECK(R->st.aggressive == 0 && R->st.clipped > 0);
+    fr_canvas c;
+    fr_canvas_init(&c, 160, 48, 1);
+    fr_view_render(&ui, S, &c);
+    /* the RTN panel spans the columns left of the AdaRound panel's title */
+    int xa = -1, ytext = -1;
+    for (int y = 0; y < c.rows && xa < 0; y++)
+        for (int x = 0; x + 8 < c.cols && xa < 0; x++) {
+            const fr_cell *a = fr_canvas_at(&c, x, y);
+            if (a->cp == 'A' && fr_canvas_at(&c, x + 1, y)->cp == 'd' && fr_canvas_at(&c, x + 2, y)->cp == 'a') xa = x, ytext = y + 1;
+        }
+    FR_CHECK(xa > 20);
+    int xr = -1, yend = -1;   /* the RTN title on the same row; the scatter ends at "shift heatmap" */
+    for (int x = 0; x + 3 < xa && xr < 0; x++)
+        if (fr_canvas_at(&c, x, ytext - 1)->cp == 'R' && fr_canvas_at(&c, x + 1, ytext - 1)->cp == 'T' &&
+            fr_canvas_at(&c, x + 2, ytext - 1)->cp == 'N')
+            xr = x;
+    for (int y = ytext + 1; y < c.rows && yend < 0; y++)
+        if (fr_canvas_at(&c, xr - 1, y)->cp == 's' && fr_canvas_at(&c, xr, y)->cp == 'h') yend = y;
+    FR_CHECK(xr > 0 && yend > ytext + 4);
+    int orange = 0, purple = 0;
+    char row[400] = "";
+    for (int y = ytext; y < ytext + 2; y++)
+        for (int x = xr - 1; x < xa - 2; x++) {
+            uint32_t cp = fr_canvas_at(&c, x, y)->cp;
+            size_t l = strlen(row);
+            if (l < sizeof row - 1) row[l] = (char)(cp < 128 ? cp : '?');
+        }
+    for (int y = ytext + 2; y < yend; y++)   /* below the legend row */
+        for (int x = xr; x < xa - 2; x++) {
+            const fr_cell *a = fr_canvas_at(&c, x, y);
+            if (a->cp == ' ') continue;
+            orange += is_orange(a->fg);
+            purple += is_purple(a->fg);
+        }
+    FR_CHECKF(orange == 0, "RTN panel: %d cells in the aggressive colour", orange);
+    FR_CHECKF(purple > 0, "RTN panel: no clipped points drawn");
+    FR_CHECKF(strstr(row, "aggr 0.00%") && strstr(row, "clipped "), "RTN panel text '%s'", row);
+    fr_canvas_free(&c);
+}
+
 static void test_golden(void)
 {
     golden("main_100x30_utf8", S, 100, 30, 1, 0, "", 0);
@@ -321,6 +384,7 @@ int main(void)
     FR_RUN(test_commands);
     FR_RUN(test_readonly_and_freeze);
     FR_RUN(test_mouse_and_smoothing);
+    FR_RUN(test_compare_classes);
     FR_RUN(test_golden);
     FR_RUN(test_bench_helper);
     fr_snapshot_release(S);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "frtui/common.h"
+#include "frtui/qstats.h"
 #include "frtui/snapshot.h"
 
 static float fx_clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
@@ -19,15 +20,19 @@ static void fx_stats(fr_layer_view *L)
 {
     memset(&L->st, 0, sizeof L->st);
     double e = 0, sig = 0;
-    int64_t aggr = 0, aggr0 = 0, chg = 0, und = 0;
+    int64_t aggr = 0, aggr0 = 0, clip = 0, chg = 0, und = 0;
     for (int64_t i = 0; i < L->n; i++) {
         float s1 = L->s1[L->n_s1 > 1 ? i / (L->n / L->o) : 0];
         float q = L->code[i] * s1;
         e += (L->w[i] - q) * (L->w[i] - q);
         sig += L->w[i] * L->w[i];
         float u = L->u[i];
-        if (L->code[i] < floorf(u) || L->code[i] > ceilf(u)) aggr++;
-        if (L->code[i] < floorf(u) - 0 || L->code[i] > ceilf(u)) aggr0++;
+        /* the quantizer's own class (fr_qclass), as recon_view.c fills it */
+        uint8_t *cls = (uint8_t *)L->cls;
+        cls[i] = (uint8_t)fr_qclass(u, L->code[i], -8, 7, 0);
+        aggr += cls[i] == FR_WC_AGGRESSIVE;
+        aggr0 += cls[i] == FR_WC_AGGRESSIVE;
+        clip += cls[i] == FR_WC_CLIPPED;
         if (L->code[i] != L->rtn_code[i]) chg++;
         int b = (int)floorf((L->shift[i] + FR_SHIFT_RANGE) / (2 * FR_SHIFT_RANGE) * FR_SHIFT_BINS);
         L->st.shift_hist[b < 0 ? 0 : b >= FR_SHIFT_BINS ? FR_SHIFT_BINS - 1 : b] += 1;
@@ -43,6 +48,7 @@ static void fx_stats(fr_layer_view *L)
     }
     L->st.sqnr_db = 10 * log10(sig / (e > 0 ? e : 1e-30));
     L->st.aggressive = (double)aggr / L->n;
+    L->st.clipped = (double)clip / L->n;
     L->st.aggressive_init = (double)aggr0 / L->n * 0.8;
     L->st.changed_vs_rtn = (double)chg / L->n;
     L->st.undecided = (double)und / L->n;
@@ -80,6 +86,7 @@ static fr_unit_view *fx_unit(const char *name, const char *ops, const char *shap
         float *code = fr_unit_view_alloc_floats(u, (size_t)L->n);
         float *rtn = fr_unit_view_alloc_floats(u, (size_t)L->n);
         float *shift = fr_unit_view_alloc_floats(u, (size_t)L->n);
+        L->cls = (const uint8_t *)fr_unit_view_alloc_floats(u, (size_t)(L->n + 3) / 4);
         float amax = 0;
         int cols = (int)(L->n / L->o);
         for (int64_t i = 0; i < L->n; i++) {
@@ -89,6 +96,8 @@ static fr_unit_view *fx_unit(const char *name, const char *ops, const char *shap
             amax = fmaxf(amax, fabsf(w[i]));
         }
         s1[0] = amax / 7.5f;
+        /* a few large weights beyond the grid (the search clips them): two rays of clipped points */
+        for (int64_t i = 5; i < L->n; i += 97) w[i] = (i % 2 ? 1.0f : -1.0f) * amax * (1.1f + 0.4f * fr_rng_uniform(&rng));
         L->s1 = s1;
         float *s2 = NULL, *sc = NULL, *g = NULL, *h = NULL;
         if (method == FR_METHOD_FLEXROUND && status != FR_UNIT_PENDING) {
@@ -143,9 +152,14 @@ static fr_unit_view *fx_unit(const char *name, const char *ops, const char *shap
         u->loss_before = base;
     }
     u->rel_vs_rtn = u->loss_after / u->loss_rtn;
-    double agg = 0, tot = 0;
-    for (int l = 0; l < n_layers; l++) { agg += u->layers[l].st.aggressive * u->layers[l].n; tot += u->layers[l].n; }
+    double agg = 0, clip = 0, tot = 0;
+    for (int l = 0; l < n_layers; l++) {
+        agg += u->layers[l].st.aggressive * u->layers[l].n;
+        clip += u->layers[l].st.clipped * u->layers[l].n;
+        tot += u->layers[l].n;
+    }
     u->aggressive = tot > 0 ? agg / tot : 0;
+    u->clipped = tot > 0 ? clip / tot : 0;
     return u;
 }
 

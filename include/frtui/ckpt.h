@@ -44,7 +44,7 @@ typedef struct fr_ckpt_tensor {
 typedef struct fr_ckpt_layer {
     char name[96];
     int node;               /* node index in the BN-folded graph */
-    int method;             /* enum fr_qmethod */
+    int method;             /* fr_method */
     int bits, ns1, o, i, kh, kw, is_conv;
     int64_t n;
     int finalized, fell_back, nonfinite;

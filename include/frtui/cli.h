@@ -13,12 +13,32 @@ int fr_cli_compare(int argc, char **argv);
 int fr_cli_report(int argc, char **argv);
 int fr_cli_import(int argc, char **argv);
 
-/* Parses run settings (preset first, then flags) from argv[1..].  The one positional argument
- * goes to *file.  Flags listed in `pass` (NULL-terminated prefixes) are skipped and marked in
- * passed[i] (may be NULL).  Returns FR_OK or FR_EINPUT with e set. */
+/* Run settings as an option table (opt.h), shared by run, compare, report and the inspector:
+ * appends its entries to t at index n (room for FR_CLI_RUN_NOPTS more + the terminator),
+ * writing into c; returns the new count.  --preset is applied before the other flags. */
 struct fr_run_config;
-int fr_cli_parse_run(int argc, char **argv, struct fr_run_config *c, const char **file, const char *const *pass,
-                     int *passed, fr_err *e);
+struct fr_opt;
+#define FR_CLI_RUN_NOPTS 24
+int fr_cli_run_table(struct fr_opt *t, int n, struct fr_run_config *c);
+/* --resume RUN.frc, --checkpoint FILE.frc, --checkpoint-every N|Ns: run and the inspector. */
+typedef struct fr_cli_ckpt_opts {
+    const char *resume, *ckpt;
+    int every_units;
+    double every_s;
+} fr_cli_ckpt_opts;
+int fr_cli_ckpt_table(struct fr_opt *t, int n, fr_cli_ckpt_opts *k);
+/* Parses run settings (teaching preset, then --preset, then flags) from argv[1..]; the one
+ * positional argument goes to *file.  Returns FR_OK or FR_EINPUT with e set. */
+int fr_cli_parse_run(int argc, char **argv, struct fr_run_config *c, const char **file, fr_err *e);
+/* Prints "frtui CMD: <message>" and returns 2 (a refused command line). */
+int fr_cli_usage(const char *cmd, const fr_err *e);
+
+/* Checks, before any computation, that output `out` (given with `flag`) can be written: its
+ * directory exists and is writable, it is not a directory, and it is none of inputs[0..n-1]
+ * (NULL entries skipped; same device+inode when both exist, same canonical path otherwise). */
+int fr_cli_check_output(const char *flag, const char *out, const char *const *inputs, int n_inputs, fr_err *e);
+/* 1 when a and b name the same file (device+inode, or canonical path when one does not exist). */
+int fr_cli_same_file(const char *a, const char *b);
 
 /* Loads a bundle, printing "frtui: <message>" on failure.  Returns FR_OK or the status. */
 int fr_cli_load(const char *path, fr_model *m);
@@ -42,6 +62,14 @@ int fr_cli_load_ckpt(const char *ckpt_path, const char *model_path, struct fr_ck
  * status returned. */
 int fr_cli_load_replay(const char *ckpt_path, const char *model_path, struct fr_ckpt *c, fr_model *m,
                        struct fr_snapshot **s);
+/* realpath(path) in buf (size n), or path itself when it cannot be resolved: checkpoints record
+ * their bundle's absolute path so replay and export find it from any directory. */
+const char *fr_cli_abspath(const char *path, char *buf, size_t n);
+/* FRTUI_THREADS (default 2), checked: not an integer in 1..256 prints "PROG: FRTUI_THREADS:
+ * ..." and returns 2. */
+int fr_cli_threads_env(const char *prog, int *threads);
+
+#define FR_VERSION "0.9.0"
 
 /* Default sample opened by `frtui` with no file. */
 #define FR_DEFAULT_SAMPLE "samples/resnet-fmnist.frm"

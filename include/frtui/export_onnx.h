@@ -12,6 +12,9 @@
 
 #include "frtui/export_model.h"
 
+/* The ONNX file a bundle was imported from, as the importer recorded it in the provenance
+ * ("imported from ONNX PATH (opset ...").  Returns 0 and fills buf, or -1. */
+int fr_export_onnx_source(const fr_model *m, char *buf, size_t n);
 /* src: the source ONNX file, or NULL for the one recorded in q's bundle provenance at import.
  * The file's bytes go to *out (freed by the caller). */
 int fr_export_onnx_encode(const fr_qmodel *q, const char *src, uint8_t **out, size_t *out_n, fr_err *e);

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include "frtui/canvas.h"
+#include "frtui/qdefs.h"
 
 #define FR_SMOOTH_MAX 0.999   /* smoothing 1.0 would flatten the curve (TensorBoard PR #4372) */
 
@@ -44,10 +45,20 @@ typedef struct fr_scatter_opts {
     int band;          /* mark the +-1 band; points outside it are drawn hot */
     int y_is_units;    /* y labels as integers (grid units) */
     const char *xlabel;
+    /* Per-point enum fr_wclass (the snapshot's cls array) or NULL.  With classes, points are
+     * coloured inside / aggressive / clipped (fr_plot_class_colour) instead of by the band, and
+     * the automatic axes reach the largest |x| and |y| (fr_plot_scatter_range_all): large
+     * weights are drawn where they are, not pinned to the border. */
+    const uint8_t *cls;
 } fr_scatter_opts;
 /* Robust axis ranges: the 99.9th percentile of |x| and |y| (sampled), so one clipped weight
  * does not squash the cloud; points beyond are drawn on the border (hot when banded). */
 void fr_plot_scatter_range(const float *x, const float *y, int64_t n, int abs_x, float *xmax, float *ymax);
+/* Axes that reach every finite point: max |x| (padded 5 %) and max |y| (padded 10 %). */
+void fr_plot_scatter_range_all(const float *x, const float *y, int64_t n, float *xmax, float *ymax);
+/* The scatter's colour of a point class (enum fr_wclass), at density t in [0, 1] (1 = densest);
+ * the TUI legends use t = 1. */
+uint32_t fr_plot_class_colour(int cls, float t);
 /* q-quantile of |v| (log2_mode: of |log2 v|) over at most 4096 evenly strided samples,
  * ignoring non-finite values; 0 when there are none. */
 float fr_plot_quantile_abs(const float *v, int64_t n, double q, int log2_mode);

@@ -64,6 +64,8 @@ typedef struct fr_scatter_in {
     const char *xlabel, *ylabel;   /* NULL: "W", "rounding shift (grid units)" */
     int fixed_range;         /* nonzero: use the ranges below (points outside are counted) */
     double xmin, xmax, ymin, ymax;
+    const uint8_t *cls;      /* per-point enum fr_wclass (inside / aggressive / clipped), coloured and
+                                counted as such; NULL: |y| > 1 is drawn as "beyond" */
 } fr_scatter_in;
 int fr_pngplot_render_scatter(fr_raster *out, const fr_scatter_in *in, fr_plot_geom *geom, fr_err *e);
 int fr_pngplot_scatter(const char *path, const fr_scatter_in *in, fr_err *e);

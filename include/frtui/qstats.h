@@ -15,15 +15,7 @@
 
 #include "frtui/quant.h"
 
-/* Rounding-shift histogram: shift = c - u1, 64 equal bins over [-4, 4) (width 1/8); values
- * below/at-or-above go to shift_under / shift_over. */
-#define FR_QSTATS_SHIFT_BINS 64
-#define FR_QSTATS_SHIFT_LO (-4.0)
-#define FR_QSTATS_SHIFT_HI 4.0
-/* S2 histogram in the log domain: bins over D2 = ln S2 in [-2, 2) (64 bins, width 1/16). */
-#define FR_QSTATS_S2_BINS 64
-#define FR_QSTATS_S2_LO (-2.0)
-#define FR_QSTATS_S2_HI 2.0
+/* Histogram layouts: FR_SHIFT_* and FR_S2_* in qdefs.h (shared with the snapshot and views). */
 /* SQNR is capped here when W == Ŵ exactly (keeps JSON/plots finite). */
 #define FR_QSTATS_SQNR_CAP 200.0
 
@@ -31,26 +23,44 @@ typedef struct fr_qstats {
     size_t n;
     double sqnr_db;        /* 10 log10(Σ W² / Σ (W-Ŵ)²), Ŵ = s1*c hard */
     double mse;            /* mean (W-Ŵ)² */
-    uint64_t shift_hist[FR_QSTATS_SHIFT_BINS];
+    uint64_t shift_hist[FR_SHIFT_BINS];
     uint64_t shift_under, shift_over;
     double shift_mean_abs, shift_max_abs;
-    /* c ∉ {clamp(floor(u1)), clamp(ceil(u1))}: moved past the two nearest grid points of the
-     * final grid (neighbours clamped into [qlo, qhi] so clipped weights at the bound are not
-     * counted — RTN scores exactly 0). */
-    double frac_aggressive;
-    /* Against the initial RTN grid: Ŵ/s1_init lies outside [clamp(floor(u0)), clamp(ceil(u0))]
-     * by more than 1e-4 grid units. */
+    /* Per-weight classes of fr_qclass (qdefs.h, spec 4.3), fractions of n; disjoint. */
+    double frac_aggressive;      /* rounded beyond the two grid points nearest to W/s1 (final s1) */
+    double frac_clipped;         /* pinned at a grid end because W/s1 lies beyond it */
+    /* The same question against the initial RTN grid ("init grid"): class of Ŵ/s1_init against
+     * u0 = W/s1_init with 1e-4 grid units of slack (Ŵ is off that grid once s1 moved). */
     double frac_aggressive_init;
+    double frac_clipped_init;
     double frac_changed_vs_rtn;  /* stored code != RTN code (s1_init grid, same zero point) */
     double frac_undecided;       /* AdaRound: h(V) in (0.01, 0.99); 0 for other methods */
-    uint64_t s2_hist[FR_QSTATS_S2_BINS];
+    uint64_t s2_hist[FR_S2_BINS];
     uint64_t s2_under, s2_over;  /* FlexRound only (all zero otherwise) */
+    uint64_t n_nonfinite;        /* weights whose shift or ln S2 was NaN: in no histogram bin */
     double s2_min, s2_max;       /* 1 for non-FlexRound */
     double s1_mean, s1_init_mean;
 } fr_qstats;
 
-/* Fills *st.  Allocates n int32 scratch internally (returns FR_ENOMEM if that fails). */
+/* Fills *st.  Allocates n int32 scratch internally (returns FR_ENOMEM if that fails).  Robust to
+ * any float in the layer's parameters (NaN/Inf land in no bin or the end bins, never UB). */
 int fr_qlayer_stats(const fr_qlayer *q, fr_qstats *st);
+
+/* THE definition of a weight's class (enum fr_wclass), used by every statistic, view and report.
+ *   u    = W / s, the weight in units of the grid asked about (float division, as RTN does it);
+ *   p    = where the quantized weight sits in those units (the integer code c for the final grid,
+ *          Ŵ / s1_init for the initial grid);
+ *   [lo, hi] the code range; tol slack in grid units for p (0 for integer codes).
+ * See qstats.c for the rules and why. */
+enum fr_wclass fr_qclass(double u, double p, double lo, double hi, double tol);
+/* Class of every weight against the final grid (fr_qclass(W/s1, c, qlo, qhi, 0)) into cls[n].
+ * FR_ENOMEM on scratch allocation failure. */
+int fr_qlayer_classes(const fr_qlayer *q, uint8_t *cls);
+/* Bin of v among nbins equal bins over [lo, hi): 0..nbins-1; -1 below lo (-Inf included);
+ * nbins at or above hi (+Inf included); FR_QBIN_NAN for NaN.  Never converts an out-of-range
+ * float to int, so it is safe on any input. */
+#define FR_QBIN_NAN (-2)
+int fr_qhist_bin(double v, double lo, double hi, int nbins);
 
 enum fr_qarray {
     FR_QA_W,          /* FP weight */

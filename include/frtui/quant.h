@@ -9,7 +9,7 @@
  *   independent.  Everything is deterministic (no RNG except the QDrop mask you pass in).
  *
  *   Typical loop (caller owns the step counter t = 1, 2, ... and the lr schedule):
- *       fr_qlayer_init(&q, FR_QM_FLEXROUND, &cfg, o, i, kh, kw, is_conv, W, &err);
+ *       fr_qlayer_init(&q, FR_METHOD_FLEXROUND, &cfg, o, i, kh, kw, is_conv, W, &err);
  *       for (t = 1..T) { fr_qlayer_forward(&q); ...use q.w_hat, compute G...;
  *                        if (fr_qlayer_step(&q, G, lr_t, t, beta, lambda, reg_on, &reg))
  *                            fr_qlayer_reset_to_rtn(&q); }
@@ -34,12 +34,9 @@
 #include <stdint.h>
 
 #include "frtui/common.h"
+#include "frtui/qdefs.h"
 
-enum fr_qmethod { FR_QM_RTN = 0, FR_QM_ADAROUND = 1, FR_QM_FLEXROUND = 2, FR_QM__COUNT };
-/* "rtn", "adaround", "flexround"; "?" for out-of-range values. */
-const char *fr_qmethod_name(enum fr_qmethod m);
-/* Case-insensitive; returns FR_OK or FR_EINPUT (e filled; e may be NULL). */
-int fr_qmethod_from_name(const char *s, enum fr_qmethod *out, fr_err *e);
+/* The methods (fr_method), per-weight classes and histogram layouts live in qdefs.h. */
 
 enum fr_qinit {
     FR_QINIT_MSE = 0,    /* 80-candidate shrink search minimising mean|W-Ŵ|^2.4 (spec 1.4 / 3.1) */
@@ -73,7 +70,7 @@ typedef struct fr_qparam {
 
 /* Fields are readable by callers; modify only through the API (or fr_qparam + fr_qlayer_sync). */
 typedef struct fr_qlayer {
-    enum fr_qmethod method;
+    fr_method method;
     fr_qconfig cfg;
     int o, i, kh, kw, is_conv;
     size_t n, khw;       /* n = o*i*kh*kw */
@@ -82,8 +79,8 @@ typedef struct fr_qlayer {
     float *w_hat;        /* [n] current dequantised weight (soft for AdaRound before finalize) */
     int32_t *code;       /* [n] stored codes c + zp; valid once finalized */
     float *s1;           /* [ns1] current step (= expf(d1) for FlexRound) */
-    float *s1_init;      /* [ns1] RTN step from the search, == expf(d1_init) bit-exactly */
-    float *d1_init;      /* [ns1] logf of the searched step */
+    float *s1_init;      /* [ns1] the step the search chose, exactly as found: RTN and AdaRound use it */
+    float *d1_init;      /* [ns1] logf(s1_init), FlexRound's starting d1 (its grid is expf(d1)) */
     float *zp;           /* [ns1] zero point (exact small integer), 0 when symmetric */
     float *qlo, *qhi;    /* [ns1] clamp bounds of the centred integer c */
     /* learnable tensors (data/m/v/grad); n == 0 when absent for this method */
@@ -101,9 +98,10 @@ typedef struct fr_qlayer {
 } fr_qlayer;
 
 /* Validates shape and config, copies W, runs the grid search and initialises the learnable
- * tensors so that FlexRound starts exactly at RTN and AdaRound at h(V) = frac(W/s1).
+ * tensors so that FlexRound starts at RTN (S2 = s3 = s4 = 1, s1 = expf(logf(step)), within 2 ulp of
+ * RTN's step) and AdaRound at h(V) = frac(W/s1).
  * Errors: FR_EINPUT (bad bits/shape/method, non-finite W), FR_ENOMEM.  On error *q is zeroed. */
-int fr_qlayer_init(fr_qlayer *q, enum fr_qmethod method, const fr_qconfig *cfg, int o, int i,
+int fr_qlayer_init(fr_qlayer *q, fr_method method, const fr_qconfig *cfg, int o, int i,
                    int kh, int kw, int is_conv, const float *W, fr_err *e);
 void fr_qlayer_free(fr_qlayer *q);
 
@@ -148,6 +146,10 @@ void fr_qlayer_sync(fr_qlayer *q);
 /* The exp used for S2 = exp(D2) (vectorisable, ~1 ulp from expf, exact 1 at 0; x > 88 -> inf,
  * x < -87 -> 0). */
 float fr_qexpf(float x);
+
+/* AdaRound's rectified sigmoid h(V) = clamp(σ(V)·(ζ−γ)+γ, 0, 1), ζ = 1.1, γ = −0.1 (spec 3.2):
+ * the one definition the quantizer's own passes, the statistics and the views use. */
+float fr_qada_h(float v);
 
 /* Plain Adam on a tensor (the helper every quantizer uses).  t >= 1.  Returns FR_ENUM if a
  * resulting parameter is non-finite. */

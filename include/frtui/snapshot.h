@@ -23,28 +23,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FR_SHIFT_BINS 64          /* shift histogram: bins over [-FR_SHIFT_RANGE, +FR_SHIFT_RANGE] */
-#define FR_SHIFT_RANGE 4.0f
-#define FR_S2_BINS 64             /* S2 histogram: bins of ln(S2) over [-FR_S2_LN_RANGE, +FR_S2_LN_RANGE) */
-#define FR_S2_LN_RANGE 2.0f
-#define FR_H_BINS 50              /* AdaRound h(V) histogram over [0, 1] */
+#include "frtui/qdefs.h"   /* fr_method, the per-weight classes, the histogram layouts */
 
-typedef enum { FR_METHOD_RTN = 0, FR_METHOD_ADAROUND = 1, FR_METHOD_FLEXROUND = 2, FR_METHOD__COUNT } fr_method;
 typedef enum { FR_UNIT_PENDING = 0, FR_UNIT_RUNNING, FR_UNIT_DONE, FR_UNIT_FALLBACK } fr_unit_status;
 typedef enum { FR_RUN_IDLE = 0, FR_RUN_RUNNING, FR_RUN_PAUSED, FR_RUN_DONE, FR_RUN_FAILED, FR_RUN_REPLAY } fr_run_status;
-
-const char *fr_method_name(fr_method m);
-int fr_method_from_name(const char *s);     /* -1 when unknown */
 
 /* Statistics of one quantized layer, computed by the engine (quant module). */
 typedef struct fr_layer_stats {
     double sqnr_db;          /* 10 log10(|W|^2 / |W - Ŵ|^2) */
-    double aggressive;       /* fraction of codes outside {floor(W/s1), ceil(W/s1)}, final s1 */
-    double aggressive_init;  /* same against the initial RTN grid */
-    double changed_vs_rtn;   /* fraction of codes that differ from RTN's */
+    /* Fractions of the layer's weights per class (fr_qclass, qdefs.h): aggressive = rounded
+     * beyond the two grid points nearest to W/s1 (final s1); clipped = pinned at a grid end
+     * because W/s1 lies beyond it.  Disjoint; inside = 1 - aggressive - clipped. */
+    double aggressive;
+    double clipped;
+    double aggressive_init;  /* aggressive against the initial RTN grid (Ŵ/s1_init, "init grid") */
+    double changed_vs_rtn;   /* fraction of codes that differ from RTN's ("flip%") */
     double undecided;        /* AdaRound: fraction of h(V) in (0.01, 0.99); 0 otherwise */
     double shift_hist[FR_SHIFT_BINS];  /* counts; under/overflow go to the end bins */
-    double s2_hist[FR_S2_BINS];        /* counts of log2(S2) (FlexRound) */
+    double s2_hist[FR_S2_BINS];        /* counts of ln(S2) (FlexRound) */
     double h_hist[FR_H_BINS];          /* counts of h(V) (AdaRound) */
 } fr_layer_stats;
 
@@ -65,6 +61,7 @@ typedef struct fr_layer_view {
     const float *shift;      /* code - W/s1: the rounding shift in grid units */
     const float *grad_s2;    /* dL/dS2 from the latest step (reciprocal rule view) */
     const float *h;          /* AdaRound h(V) */
+    const uint8_t *cls;      /* enum fr_wclass per weight (inside / aggressive / clipped) */
     fr_layer_stats st;
 } fr_layer_view;
 
@@ -86,6 +83,7 @@ typedef struct fr_unit_view {
     double loss_after;       /* latest (done: with hard-rounded weights) */
     double rel_vs_rtn;       /* loss_after / loss_rtn */
     double aggressive;       /* over all layers of the unit, weighted by size */
+    double clipped;          /* the same for clipped weights */
     char note[128];          /* e.g. "NaN at iteration 812: fell back to RTN" */
     int n_layers;
     fr_layer_view *layers;

@@ -7,6 +7,8 @@
 #include "frtui/cli.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,7 +17,9 @@
 #include "frtui/dataio.h"
 #include "frtui/exec.h"
 #include "frtui/frm.h"
+#include "frtui/opt.h"
 #include "frtui/partition.h"
+#include "frtui/sb.h"
 
 int fr_cli_exit_code(int status)
 {
@@ -28,7 +32,8 @@ int fr_cli_exit_code(int status)
 
 int fr_cli_fail(const fr_err *e)
 {
-    fprintf(stderr, "frtui: %s\n", e->msg[0] ? e->msg : "failed");
+    char clean[sizeof e->msg];
+    fprintf(stderr, "frtui: %s\n", e->msg[0] ? fr_term_clean(clean, sizeof clean, e->msg) : "failed");
     return fr_cli_exit_code(e->code ? e->code : FR_EINPUT);
 }
 
@@ -45,6 +50,75 @@ int fr_cli_load(const char *path, fr_model *m)
     return FR_OK;
 }
 
+/* Canonical name of a path that may not exist yet: realpath of its directory + its base name. */
+static int canon(const char *path, char *out, size_t n)
+{
+    char dir[4096], real[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash == dir) snprintf(dir, sizeof dir, "/");
+    else if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    if (!realpath(dir, real)) return -1;
+    snprintf(out, n, "%s/%s", strcmp(real, "/") ? real : "", base);
+    return 0;
+}
+
+int fr_cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char ca[8200], cb[8200];
+    if (canon(a, ca, sizeof ca) || canon(b, cb, sizeof cb)) return strcmp(a, b) == 0;
+    return strcmp(ca, cb) == 0;
+}
+
+int fr_cli_check_output(const char *flag, const char *out, const char *const *inputs, int n_inputs, fr_err *e)
+{
+    if (!out) return FR_OK;
+    if (!out[0]) return fr_err_set(e, FR_EINPUT, "%s: empty path", flag);
+    struct stat st;
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) return fr_err_set(e, FR_EINPUT, "%s %s: is a directory", flag, out);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = 0;
+    else if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fr_err_set(e, FR_EINPUT, "%s %s: directory %s does not exist", flag, out, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return fr_err_set(e, FR_EINPUT, "%s %s: directory %s is not writable (%s)", flag, out, dir, strerror(errno));
+    for (int k = 0; k < n_inputs; k++)
+        if (inputs[k] && fr_cli_same_file(out, inputs[k]))
+            return fr_err_set(e, FR_EINPUT, "%s %s: is the input %s; refusing to overwrite it", flag, out, inputs[k]);
+    return FR_OK;
+}
+
+const char *fr_cli_abspath(const char *path, char *buf, size_t n)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real) || strlen(real) >= n) return path;
+    memcpy(buf, real, strlen(real) + 1);
+    return buf;
+}
+
+int fr_cli_threads_env(const char *prog, int *threads)
+{
+    *threads = 2;
+    const char *t = getenv("FRTUI_THREADS");
+    if (!t || !t[0]) return 0;
+    long long x;
+    fr_err e;
+    if (fr_opt_int("FRTUI_THREADS", t, 1, 256, &x, &e)) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        return 2;
+    }
+    *threads = (int)x;
+    return 0;
+}
+
 static int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
     fprintf(stderr, "frtui %s: ", cmd);
@@ -56,53 +130,90 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 int fr_cli_info(int argc, char **argv)
 {
     int verbose = 0, nfiles = 0, rc = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) verbose = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) return usage_error("info", "unknown option %s", argv[i]);
-        else nfiles++;
+    if (fr_opt_wants_help(argc, argv)) {
+        printf("usage: frtui info [--verbose] FILE.frm...\n"
+               "  the bundle's layers, datasets and quantization, and its reconstruction units (BRECQ blocks\n"
+               "  and layer-wise); --verbose adds the OpenBLAS core and per-section details\n");
+        return 0;
     }
+    fr_opt t[] = {{.name = "--verbose", .alias = "-v", .kind = FR_OPT_FLAG, .dst = &verbose, .val = 1}, {.name = NULL}};
+    const char **files = fr_xcalloc((size_t)argc + 1, sizeof *files);
+    fr_err pe;
+    fr_err_clear(&pe);
+    if (fr_opt_parse(t, argc, argv, files, argc, &nfiles, &pe)) { free(files); return fr_cli_usage("info", &pe); }
     if (verbose) {
         printf("OpenBLAS core: %s, %d thread(s)\n", fr_blas_describe(), fr_blas_threads());
     }
-    if (!nfiles) return usage_error("info", "%s", "needs a bundle file");
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1]) continue;
+    if (!nfiles) { free(files); return usage_error("info", "%s", "needs a bundle file"); }
+    for (int i = 0; i < nfiles; i++) {
         fr_model m;
-        int st = fr_cli_load(argv[i], &m);
+        int st = fr_cli_load(files[i], &m);
         if (st) { rc = fr_cli_exit_code(st); continue; }
-        fr_frm_info(stdout, argv[i], &m, verbose);
+        /* Names come from the file: everything info prints goes through the terminal filter, so
+         * an ESC or CSI inside a node name is shown as '?' instead of acting on the terminal. */
+        char *text = NULL;
+        size_t tlen = 0;
+        FILE *out = open_memstream(&text, &tlen);
+        FR_ASSERT(out);
+        fr_frm_info(out, files[i], &m, verbose);
         fr_graph_fold_bn(&m.g);
         for (int lw = 0; lw < 2; lw++) {
             fr_partition p;
             fr_err e;
             if (fr_partition_build(&m.g, lw, &p, &e) == FR_OK) {
-                printf("\nReconstruction units (%s, %d units, after folding batch-norm):\n",
-                       lw ? "layer-wise" : "BRECQ blocks", p.n);
-                fr_partition_print(stdout, &p, &m.g);
+                fprintf(out, "\nReconstruction units (%s, %d units, after folding batch-norm):\n",
+                        lw ? "layer-wise" : "BRECQ blocks", p.n);
+                fr_partition_print(out, &p, &m.g);
                 fr_partition_free(&p);
             } else {
-                printf("partition: %s\n", e.msg);
+                fprintf(out, "partition: %s\n", e.msg);
             }
         }
+        fclose(out);
+        fr_sb clean = {0};
+        fr_sb_term(&clean, text, 1);
+        fputs(fr_sb_str(&clean), stdout);
+        fr_sb_free(&clean);
+        free(text);
         fr_model_free(&m);
         if (nfiles > 1) printf("\n");
     }
+    free(files);
     return rc;
+}
+
+/* Only a regular file is peeked at (fr_open_regular): a FIFO must not block here, the bundle
+ * reader refuses it with its own message. */
+static int is_checkpoint(const char *path)
+{
+    char magic[4] = {0};
+    fr_err e;
+    fr_err_clear(&e);
+    int fd = fr_open_regular(path, 0, NULL, &e);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, magic, sizeof magic);
+    close(fd);
+    return n == (ssize_t)sizeof magic && memcmp(magic, "FRTC", 4) == 0;
 }
 
 int fr_cli_eval(int argc, char **argv)
 {
     const char *path = NULL;
     int batch = 64;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
-            batch = atoi(argv[++i]);
-            if (batch < 1 || batch > 4096) return usage_error("eval", "--batch %s is out of range 1..4096", argv[i]);
-        } else if (argv[i][0] == '-') {
-            return usage_error("eval", "unknown option %s", argv[i]);
-        } else {
-            path = argv[i];
-        }
+    if (fr_opt_wants_help(argc, argv)) {
+        printf("usage: frtui eval [--batch N] FILE.frm\n"
+               "  top-1 accuracy on the bundle's evaluation set; for a run, export it first:\n"
+               "  frtui export RUN.frc -o q.frm && frtui eval q.frm\n");
+        return 0;
+    }
+    fr_opt t[] = {{.name = "--batch", .kind = FR_OPT_INT, .dst = &batch, .lo = 1, .hi = 4096}, {.name = NULL}};
+    fr_err pe;
+    fr_err_clear(&pe);
+    if (fr_opt_parse(t, argc, argv, &path, 1, NULL, &pe)) return fr_cli_usage("eval", &pe);
+    if (path && is_checkpoint(path)) {
+        fprintf(stderr, "frtui eval: %s is a checkpoint, not a bundle; export it first: frtui export %s -o q.frm && "
+                "frtui eval q.frm\n", path, path);
+        return 2;
     }
     if (!path) return usage_error("eval", "%s", "needs a bundle file");
     fr_model m;

@@ -9,10 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "frtui/cli.h"
+#include "frtui/export_onnx.h"
 #include "frtui/export_png.h"
 #include "frtui/export_run.h"
+#include "frtui/opt.h"
 #include "frtui/frm.h"
 #include "frtui/recon_ckpt.h"
 
@@ -28,6 +31,14 @@ int fr_cli_load_ckpt(const char *ckpt_path, const char *model_path, fr_ckpt *c, 
         fr_ckpt_free(c);
         return 2;
     }
+    /* Checkpoints record the bundle's absolute path; older ones the path as typed, which may be
+     * relative to where the run started: try it from here, then beside the checkpoint. */
+    char beside[4096];
+    const char *slash = strrchr(ckpt_path, '/');
+    if (!model_path && mp[0] != '/' && access(mp, F_OK) != 0 && slash &&
+        (size_t)snprintf(beside, sizeof beside, "%.*s/%s", (int)(slash - ckpt_path), ckpt_path, mp) < sizeof beside &&
+        access(beside, F_OK) == 0)
+        mp = beside;
     if (fr_frm_read(mp, m, &e)) {
         fprintf(stderr, "frtui: %s (the bundle of %s%s)\n", e.msg, ckpt_path, model_path ? "" : "; give another with --model");
         fr_ckpt_free(c);
@@ -60,43 +71,62 @@ static int usage(const char *cmd, const char *msg, const char *arg)
     return 2;
 }
 
+/* Every output of export against every input (the checkpoint, its bundle, the ONNX source) and
+ * against the other outputs, before anything is computed or written. */
+static int check_export_outputs(const char *const *outs, const char *const *flags, int n_out, const char *const *ins,
+                                int n_in, fr_err *e)
+{
+    for (int k = 0; k < n_out; k++) {
+        if (fr_cli_check_output(flags[k], outs[k], ins, n_in, e)) return e->code;
+        for (int j = 0; j < k; j++)
+            if (outs[k] && outs[j] && fr_cli_same_file(outs[k], outs[j]))
+                return fr_err_set(e, FR_EINPUT, "%s %s: is also the %s output", flags[k], outs[k], flags[j]);
+    }
+    return FR_OK;
+}
+
 int fr_cli_export(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *st = NULL, *model = NULL, *onnx = NULL, *onnx_src = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            printf("usage: frtui export RUN.frc -o OUT.frm [--safetensors OUT.safetensors] [--model FILE.frm]\n"
-                   "                   [--onnx OUT.onnx [--onnx-source MODEL.onnx]]\n"
-                   "  writes the quantized model: weights = dequantised codes, codes and scales as metadata\n"
-                   "  --onnx: the original ONNX file with every quantized weight replaced by its dequantised\n"
-                   "  value, everything else byte for byte (source: the file the bundle was imported from)\n");
-            return 0;
-        }
-        if ((strcmp(a, "--onnx") == 0 || strcmp(a, "--onnx-source") == 0) && i + 1 < argc) {
-            if (strcmp(a, "--onnx") == 0) onnx = argv[++i]; else onnx_src = argv[++i];
-        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--safetensors") == 0 || strcmp(a, "--model") == 0)) {
-            if (i + 1 >= argc) return usage("export", "option needs a value:", a);
-            const char *v = argv[++i];
-            if (a[1] == 'o' || a[2] == 'o') out = v;
-            else if (a[2] == 's') st = v;
-            else model = v;
-        } else if (a[0] == '-') {
-            return usage("export", "unknown option", a);
-        } else if (!in) {
-            in = a;
-        } else {
-            return usage("export", "more than one checkpoint:", a);
-        }
+    if (fr_opt_wants_help(argc, argv)) {
+        printf("usage: frtui export RUN.frc -o OUT.frm [--safetensors OUT.safetensors] [--model FILE.frm]\n"
+               "                   [--onnx OUT.onnx [--onnx-source MODEL.onnx]]\n"
+               "  writes the quantized model: weights = dequantised codes, codes and scales as metadata\n"
+               "  --onnx: the original ONNX file with every quantized weight replaced by its dequantised\n"
+               "  value, everything else byte for byte (source: the file the bundle was imported from)\n"
+               "  --model: the bundle, when the path the checkpoint records has moved\n");
+        return 0;
     }
+    fr_opt t[] = {
+        {.name = "--out", .alias = "-o", .kind = FR_OPT_STR, .dst = &out},
+        {.name = "--safetensors", .kind = FR_OPT_STR, .dst = &st},
+        {.name = "--model", .kind = FR_OPT_STR, .dst = &model},
+        {.name = "--onnx", .kind = FR_OPT_STR, .dst = &onnx},
+        {.name = "--onnx-source", .kind = FR_OPT_STR, .dst = &onnx_src},
+        {.name = NULL},
+    };
+    fr_err pe;
+    fr_err_clear(&pe);
+    if (fr_opt_parse(t, argc, argv, &in, 1, NULL, &pe)) return fr_cli_usage("export", &pe);
     if (!in) return usage("export", "needs a checkpoint file", NULL);
     if (!out && !st && !onnx) return usage("export", "needs -o OUT.frm, --safetensors OUT.safetensors or --onnx OUT.onnx", NULL);
+    const char *outs[] = {out, st, onnx}, *flags[] = {"-o", "--safetensors", "--onnx"};
+    const char *ins0[] = {in, model, onnx_src};
+    if (check_export_outputs(outs, flags, 3, ins0, 3, &pe)) return fr_cli_usage("export", &pe);
     fr_ckpt c;
     fr_model m;
     int rc = fr_cli_load_ckpt(in, model, &c, &m);
     if (rc) return rc;
     fr_err e;
     fr_err_clear(&e);
+    /* Now that the checkpoint named its bundle (and the bundle its ONNX source): check again. */
+    char src[1024];
+    const char *ins1[] = {in, model ? model : c.bundle_path, onnx_src ? onnx_src : (fr_export_onnx_source(&m, src, sizeof src) ? NULL : src)};
+    if (check_export_outputs(outs, flags, 3, ins1, 3, &e)) {
+        fr_ckpt_free(&c);
+        fr_model_free(&m);
+        return fr_cli_usage("export", &e);
+    }
     double acc = -1;
     fr_export_req req = {out, st, onnx, onnx_src};
     rc = fr_export_run(&c, &m, &req, &acc, &e);
@@ -116,35 +146,24 @@ int fr_cli_export_png(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *unit = NULL, *view = NULL, *model = NULL;
     int layer = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            printf("usage: frtui export-png RUN.frc --unit NAME --view heatmap|scatter|loss|hist|compare -o FILE.png\n"
-                   "       [--layer N] [--model FILE.frm]\n");
-            return 0;
-        }
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--unit") == 0 || strcmp(a, "--view") == 0 || strcmp(a, "--model") == 0 ||
-            strcmp(a, "--layer") == 0) {
-            if (i + 1 >= argc) return usage("export-png", "option needs a value:", a);
-            const char *v = argv[++i];
-            if (a[1] == 'o') out = v;
-            else if (a[2] == 'u') unit = v;
-            else if (a[2] == 'v') view = v;
-            else if (a[2] == 'm') model = v;
-            else {
-                char *end;
-                long l = strtol(v, &end, 10);
-                if (*end || end == v || l < 0 || l > 31) return usage("export-png", "--layer expects 0..31, got", v);
-                layer = (int)l;
-            }
-        } else if (a[0] == '-') {
-            return usage("export-png", "unknown option", a);
-        } else if (!in) {
-            in = a;
-        } else {
-            return usage("export-png", "more than one checkpoint:", a);
-        }
+    if (fr_opt_wants_help(argc, argv)) {
+        printf("usage: frtui export-png RUN.frc --unit NAME --view heatmap|scatter|loss|hist|compare -o FILE.png\n"
+               "       [--layer N] [--model FILE.frm]\n");
+        return 0;
     }
+    fr_opt t[] = {
+        {.name = "--out", .alias = "-o", .kind = FR_OPT_STR, .dst = &out},
+        {.name = "--unit", .kind = FR_OPT_STR, .dst = &unit},
+        {.name = "--view", .kind = FR_OPT_STR, .dst = &view},
+        {.name = "--model", .kind = FR_OPT_STR, .dst = &model},
+        {.name = "--layer", .kind = FR_OPT_INT, .dst = &layer, .lo = 0, .hi = 31},
+        {.name = NULL},
+    };
+    fr_err pe;
+    fr_err_clear(&pe);
+    if (fr_opt_parse(t, argc, argv, &in, 1, NULL, &pe)) return fr_cli_usage("export-png", &pe);
+    const char *ins[] = {in, model};
+    if (out && fr_cli_check_output("-o", out, ins, 2, &pe)) return fr_cli_usage("export-png", &pe);
     if (!in || !out || !unit || !view) return usage("export-png", "needs RUN.frc --unit NAME --view V -o FILE.png", NULL);
     fr_ckpt c;
     fr_model m;

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "frtui/cli.h"
+#include "frtui/opt.h"
 #include "frtui/dataio.h"
 #include "frtui/frm.h"
 #include "frtui/onnx.h"
@@ -182,33 +183,46 @@ int fr_cli_import(int argc, char **argv)
     const char *in = NULL, *out = NULL, *calib = NULL, *eval = NULL, *labels = NULL, *weights = NULL, *name = NULL;
     int n_calib = 1024, n_eval = 0, have_mean = 0, have_std = 0;
     float mean[4] = {0}, std_[4] = {1, 1, 1, 1};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] != '-') {
-            if (in) { fprintf(stderr, "frtui import: more than one model file ('%s', '%s')\n", in, a); return 2; }
-            in = a;
-            continue;
-        }
-        if (i + 1 >= argc) { fprintf(stderr, "frtui import: option %s needs a value\n", a); return 2; }
-        const char *v = argv[++i];
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) out = v;
-        else if (strcmp(a, "--calib") == 0) calib = v;
-        else if (strcmp(a, "--eval") == 0) eval = v;
-        else if (strcmp(a, "--labels") == 0) labels = v;
-        else if (strcmp(a, "--weights") == 0) weights = v;
-        else if (strcmp(a, "--name") == 0) name = v;
-        else if (strcmp(a, "--n-calib") == 0) n_calib = atoi(v);
-        else if (strcmp(a, "--n-eval") == 0) n_eval = atoi(v);
-        else if (strcmp(a, "--mean") == 0) { if (parse_floats(v, mean, 4) < 1) { fprintf(stderr, "frtui import: --mean '%s': expected numbers separated by commas\n", v); return 2; } have_mean = 1; }
-        else if (strcmp(a, "--std") == 0) { if (parse_floats(v, std_, 4) < 1) { fprintf(stderr, "frtui import: --std '%s': expected numbers separated by commas\n", v); return 2; } have_std = 1; }
-        else { fprintf(stderr, "frtui import: unknown option %s\n", a); return 2; }
+    const char *mean_s = NULL, *std_s = NULL;
+    fr_opt t[] = {
+        {.name = "--out", .alias = "-o", .kind = FR_OPT_STR, .dst = &out},
+        {.name = "--calib", .kind = FR_OPT_STR, .dst = &calib},
+        {.name = "--eval", .kind = FR_OPT_STR, .dst = &eval},
+        {.name = "--labels", .kind = FR_OPT_STR, .dst = &labels},
+        {.name = "--weights", .kind = FR_OPT_STR, .dst = &weights},
+        {.name = "--name", .kind = FR_OPT_STR, .dst = &name},
+        {.name = "--n-calib", .kind = FR_OPT_INT, .dst = &n_calib, .lo = 0, .hi = 100000000},
+        {.name = "--n-eval", .kind = FR_OPT_INT, .dst = &n_eval, .lo = 0, .hi = 100000000},
+        {.name = "--mean", .kind = FR_OPT_STR, .dst = &mean_s},
+        {.name = "--std", .kind = FR_OPT_STR, .dst = &std_s},
+        {.name = NULL},
+    };
+    static const char help[] =
+        "usage: frtui import MODEL.onnx|model.json [--weights W.bin] [--calib DATA] [--eval DATA --labels L]\n"
+        "                    [--mean a,b,c] [--std a,b,c] [--n-calib N] [--n-eval N] [--name NAME] -o OUT.frm\n"
+        "DATA: .npy (N,C,H,W | N,H,W | N,D; uint8 or float32), IDX (raw or .gz), or a folder of .png\n"
+        "--n-calib N: keep the first N calibration samples (default 1024, 0 = all); --n-eval likewise (default all)\n";
+    if (fr_opt_wants_help(argc, argv)) { fputs(help, stdout); return 0; }
+    fr_err pe;
+    fr_err_clear(&pe);
+    int np = 0;
+    if (fr_opt_parse(t, argc, argv, &in, 1, &np, &pe)) return fr_cli_usage("import", &pe);
+    if (mean_s) {
+        if (parse_floats(mean_s, mean, 4) < 1) { fprintf(stderr, "frtui import: --mean '%s': expected numbers separated by commas\n", mean_s); return 2; }
+        have_mean = 1;
+    }
+    if (std_s) {
+        if (parse_floats(std_s, std_, 4) < 1) { fprintf(stderr, "frtui import: --std '%s': expected numbers separated by commas\n", std_s); return 2; }
+        have_std = 1;
     }
     if (!in || !out) {
-        fprintf(stderr, "usage: frtui import MODEL.onnx|model.json [--weights W.bin] [--calib DATA] [--eval DATA --labels L]\n"
-                        "                    [--mean a,b,c] [--std a,b,c] [--n-calib N] [--n-eval N] -o OUT.frm\n"
-                        "DATA: .npy (N,C,H,W | N,H,W | N,D; uint8 or float32), IDX (raw or .gz), or a folder of .png\n");
+        fputs(help, stderr);
         return 2;
     }
+    /* -o must not be one of the inputs (the model, its weights or data) and must be writable,
+     * before anything is read. */
+    const char *inputs[] = {in, weights, calib, eval, labels};
+    if (fr_cli_check_output("-o", out, inputs, 5, &pe)) return fr_cli_usage("import", &pe);
     if (eval && !labels) { fprintf(stderr, "frtui import: --eval needs --labels\n"); return 2; }
     for (int k = 0; k < 4; k++)
         if (!(std_[k] > 0) || !isfinite(mean[k])) { fprintf(stderr, "frtui import: --std must be positive\n"); return 2; }

@@ -16,102 +16,99 @@
 #include "frtui/recon_ckpt.h"
 #include "frtui/cli.h"
 #include "frtui/recon.h"
+#include "frtui/opt.h"
+#include "frtui/sb.h"
 #include "frtui/worker.h"
 
 typedef struct run_opts {
     const char *json, *csv;
     int quiet;
-    const char *resume, *ckpt;      /* --resume RUN.frc, --checkpoint FILE */
-    int every_units;                /* --checkpoint-every N | Ns */
-    double every_s;
+    fr_cli_ckpt_opts ck;            /* --resume RUN.frc, --checkpoint FILE, --checkpoint-every N|Ns */
 } run_opts;
 
-static int parse_int(const char *flag, const char *v, long lo, long hi, long *out, fr_err *e)
+/* ---- run settings: one option table shared by run, compare, report and the inspector ------ */
+
+static int opt_preset(const char *name, const char *v, void *dst, fr_err *e)
 {
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || *end || end == v || x < lo || x > hi)
-        return fr_err_set(e, FR_EINPUT, "%s '%s': expected an integer in %ld..%ld", flag, v, lo, hi);
-    *out = x;
+    (void)name;
+    return fr_run_config_preset(dst, v, e);
+}
+
+static int opt_method(const char *name, const char *v, void *dst, fr_err *e)
+{
+    int m = fr_method_from_name(v);
+    if (m < 0) return fr_err_set(e, FR_EINPUT, "%s: '%s': expected rtn, adaround or flexround", name, v);
+    *(fr_method *)dst = (fr_method)m;
     return FR_OK;
 }
 
-static int parse_float(const char *flag, const char *v, float *out, fr_err *e)
+static int opt_unit(const char *name, const char *v, void *dst, fr_err *e)
 {
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || *end || end == v || !isfinite(x)) return fr_err_set(e, FR_EINPUT, "%s '%s': expected a number", flag, v);
-    *out = (float)x;
+    fr_run_config *c = dst;
+    if (strlen(v) >= sizeof c->stop_unit) return fr_err_set(e, FR_EINPUT, "%s: '%.40s...' is too long", name, v);
+    snprintf(c->stop_unit, sizeof c->stop_unit, "%s", v);
     return FR_OK;
 }
 
-int fr_cli_parse_run(int argc, char **argv, fr_run_config *c, const char **file, const char *const *pass,
-                     int *passed, fr_err *e)
+static int opt_n_calib(const char *name, const char *v, void *dst, fr_err *e)
 {
-    /* The preset goes first so explicit flags override it wherever they appear. */
-    const char *preset = "teaching";
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc) preset = argv[i + 1];
-    if (fr_run_config_preset(c, preset, e)) return e->code;
+    long long x;
+    if (fr_opt_int(name, v, 0, 100000000LL, &x, e)) return e->code;
+    /* 0 used to mean "all" silently; asking for no calibration data is a mistake, and "all" is
+     * what leaving the flag out does. */
+    if (x == 0) return fr_err_set(e, FR_EINPUT, "%s: 0 samples cannot calibrate anything (leave the flag out to use all "
+                                  "the bundle holds)", name);
+    *(int *)dst = (int)x;
+    return FR_OK;
+}
+
+int fr_cli_run_table(fr_opt *t, int n, fr_run_config *c)
+{
+    const fr_opt add[] = {
+        {.name = "--preset", .kind = FR_OPT_FN, .fn = opt_preset, .dst = c, .first = 1},
+        {.name = "--method", .kind = FR_OPT_FN, .fn = opt_method, .dst = &c->method},
+        {.name = "--bits", .kind = FR_OPT_INT, .dst = &c->bits, .lo = -1000, .hi = 1000},
+        {.name = "--act-bits", .kind = FR_OPT_INT, .dst = &c->act_bits, .lo = -1000, .hi = 1000},
+        {.name = "--first-last-bits", .kind = FR_OPT_INT, .dst = &c->first_last_bits, .lo = -1000, .hi = 1000},
+        {.name = "--iters", .kind = FR_OPT_INT, .dst = &c->iters, .lo = -1000000000LL, .hi = 1000000000LL},
+        {.name = "--batch", .kind = FR_OPT_INT, .dst = &c->batch, .lo = -1000000, .hi = 1000000},
+        {.name = "--seed", .kind = FR_OPT_U64, .dst = &c->seed, .lo = 0, .hi = 2147483647LL},
+        {.name = "--n-calib", .kind = FR_OPT_FN, .fn = opt_n_calib, .dst = &c->n_calib},
+        {.name = "--max-cache-mb", .kind = FR_OPT_SIZE, .dst = &c->max_cache_mb, .lo = 1, .hi = 1LL << 30},
+        {.name = "--lr", .kind = FR_OPT_FLOAT, .dst = &c->lr},
+        {.name = "--act-lr", .kind = FR_OPT_FLOAT, .dst = &c->act_lr},
+        {.name = "--lambda", .kind = FR_OPT_FLOAT, .dst = &c->lambda},
+        {.name = "--drop-p", .kind = FR_OPT_FLOAT, .dst = &c->drop_p},
+        {.name = "--unit", .kind = FR_OPT_FN, .fn = opt_unit, .dst = c},
+        {.name = "--granularity", .kind = FR_OPT_CHOICE, .dst = &c->layerwise, .choices = "block|layer"},
+        {.name = "--init", .kind = FR_OPT_CHOICE, .dst = &c->init_minmax, .choices = "mse|minmax"},
+        {.name = "--qdrop", .kind = FR_OPT_FLAG, .dst = &c->qdrop, .val = 1},
+        {.name = "--per-channel", .kind = FR_OPT_FLAG, .dst = &c->per_channel, .val = 1},
+        {.name = "--asymmetric", .kind = FR_OPT_FLAG, .dst = &c->symmetric, .val = 0},
+        {.name = "--step", .kind = FR_OPT_FLAG, .dst = &c->step_mode, .val = 1},
+    };
+    FR_ASSERT(sizeof add / sizeof add[0] <= FR_CLI_RUN_NOPTS);
+    for (size_t k = 0; k < sizeof add / sizeof add[0]; k++) t[n++] = add[k];
+    t[n].name = NULL;
+    return n;
+}
+
+int fr_cli_parse_run(int argc, char **argv, fr_run_config *c, const char **file, fr_err *e)
+{
+    fr_opt t[FR_CLI_RUN_NOPTS + 1];
+    fr_cli_run_table(t, 0, c);
+    if (fr_run_config_preset(c, "teaching", e)) return e->code;
+    int np = 0;
     *file = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        long v;
-        int is_pass = 0;
-        for (int k = 0; pass && pass[k]; k++) {
-            size_t n = strlen(pass[k]);
-            if (strncmp(a, pass[k], n) == 0 && (a[n] == 0 || a[n] == '=')) {
-                is_pass = 1;
-                if (passed) passed[i] = 1;
-            }
-        }
-        if (is_pass) continue;
-        if (a[0] != '-') {
-            if (*file) return fr_err_set(e, FR_EINPUT, "more than one input file ('%s' and '%s')", *file, a);
-            *file = a;
-            continue;
-        }
-        if (strcmp(a, "--qdrop") == 0) { c->qdrop = 1; continue; }
-        if (strcmp(a, "--per-channel") == 0) { c->per_channel = 1; continue; }
-        if (strcmp(a, "--asymmetric") == 0) { c->symmetric = 0; continue; }
-        if (strcmp(a, "--step") == 0) { c->step_mode = 1; continue; }
-        if (i + 1 >= argc) return fr_err_set(e, FR_EINPUT, "option %s needs a value", a);
-        const char *val = argv[++i];
-        int rc = FR_OK;
-        if (strcmp(a, "--preset") == 0) continue;
-        else if (strcmp(a, "--method") == 0) {
-            int m = fr_method_from_name(val);
-            if (m < 0) return fr_err_set(e, FR_EINPUT, "--method '%s': expected rtn, adaround or flexround", val);
-            c->method = (fr_method)m;
-        } else if (strcmp(a, "--bits") == 0) { if (!(rc = parse_int(a, val, -1000, 1000, &v, e))) c->bits = (int)v; }
-        else if (strcmp(a, "--act-bits") == 0) { if (!(rc = parse_int(a, val, -1000, 1000, &v, e))) c->act_bits = (int)v; }
-        else if (strcmp(a, "--first-last-bits") == 0) { if (!(rc = parse_int(a, val, -1000, 1000, &v, e))) c->first_last_bits = (int)v; }
-        else if (strcmp(a, "--iters") == 0) { if (!(rc = parse_int(a, val, -1000000000L, 1000000000L, &v, e))) c->iters = (int)v; }
-        else if (strcmp(a, "--batch") == 0) { if (!(rc = parse_int(a, val, -1000000, 1000000, &v, e))) c->batch = (int)v; }
-        else if (strcmp(a, "--seed") == 0) { if (!(rc = parse_int(a, val, 0, 2147483647L, &v, e))) c->seed = (uint64_t)v; }
-        else if (strcmp(a, "--n-calib") == 0) { if (!(rc = parse_int(a, val, 0, 100000000L, &v, e))) c->n_calib = (int)v; }
-        else if (strcmp(a, "--max-cache-mb") == 0) { if (!(rc = parse_int(a, val, 1, 1L << 30, &v, e))) c->max_cache_mb = (size_t)v; }
-        else if (strcmp(a, "--lr") == 0) rc = parse_float(a, val, &c->lr, e);
-        else if (strcmp(a, "--act-lr") == 0) rc = parse_float(a, val, &c->act_lr, e);
-        else if (strcmp(a, "--lambda") == 0) rc = parse_float(a, val, &c->lambda, e);
-        else if (strcmp(a, "--drop-p") == 0) rc = parse_float(a, val, &c->drop_p, e);
-        else if (strcmp(a, "--unit") == 0) snprintf(c->stop_unit, sizeof c->stop_unit, "%s", val);
-        else if (strcmp(a, "--granularity") == 0) {
-            if (strcmp(val, "block") == 0) c->layerwise = 0;
-            else if (strcmp(val, "layer") == 0) c->layerwise = 1;
-            else return fr_err_set(e, FR_EINPUT, "--granularity '%s': expected block or layer", val);
-        } else if (strcmp(a, "--init") == 0) {
-            if (strcmp(val, "mse") == 0) c->init_minmax = 0;
-            else if (strcmp(val, "minmax") == 0) c->init_minmax = 1;
-            else return fr_err_set(e, FR_EINPUT, "--init '%s': expected mse or minmax", val);
-        } else {
-            return fr_err_set(e, FR_EINPUT, "unknown option %s (see frtui run --help)", a);
-        }
-        if (rc) return rc;
-    }
+    if (fr_opt_parse(t, argc, argv, file, 1, &np, e)) return e->code;
     return fr_run_config_check(c, e);
+}
+
+int fr_cli_usage(const char *cmd, const fr_err *e)
+{
+    char clean[sizeof e->msg];
+    fprintf(stderr, "frtui %s: %s\n", cmd, fr_term_clean(clean, sizeof clean, e->msg));
+    return 2;
 }
 
 static void run_help(void)
@@ -122,12 +119,15 @@ static void run_help(void)
            "  --first-last-bits N bits of the first and last layer (default 8; 0 = --bits)\n"
            "  --act-bits N        activation bits (default 0 = weights only)\n"
            "  --granularity block|layer   BRECQ blocks or one unit per layer\n"
-           "  --iters N  --batch N  --lr X  --lambda X  --seed N  --n-calib N\n"
+           "  --iters N  --batch N  --lr X  --act-lr X  --lambda X  --seed N\n"
+           "  --n-calib N         calibration samples used (1.., default all the bundle holds)\n"
            "  --qdrop [--drop-p P]   QDrop setting (mix FP/quantized inputs, drop act quantization)\n"
            "  --per-channel  --asymmetric  --init mse|minmax\n"
            "  --max-cache-mb N    refuse runs whose calibration caches exceed N MB\n"
            "  --unit NAME         stop after this unit (the units before it are quantized too)\n"
-           "  --json FILE  --csv FILE   write the per-unit report\n"
+           "  --json FILE  --csv FILE   write the per-unit report (checked before the run starts)\n"
+           "  --quiet, -q         no progress lines\n"
+           "  --step              pause after each unit (inspector)\n"
            "  --checkpoint FILE.frc      write a checkpoint at the end (and as --checkpoint-every says)\n"
            "  --checkpoint-every N|Ns    also every N finished units, or every N seconds\n"
            "  --resume RUN.frc           continue an interrupted run (its settings; same FRTUI_THREADS)\n"
@@ -172,57 +172,119 @@ static void print_kernel_line(FILE *f)
 static void print_table(FILE *f, const fr_snapshot *s)
 {
     print_kernel_line(f);
-    fprintf(f, "%-3s %-26s %-9s %11s %11s %8s %7s %7s %7s %s\n", "#", "unit", "status", "loss RTN", "loss final",
-            "vs RTN", "SQNR", "aggr%", "flip%", "note");
+    fprintf(f, "%-3s %-26s %-9s %11s %11s %8s %7s %7s %7s %7s %s\n", "#", "unit", "status", "loss RTN", "loss final",
+            "vs RTN", "SQNR", "aggr%", "clip%", "flip%", "note");
     for (int k = 0; k < s->n_units; k++) {
         const fr_unit_view *v = s->units[k];
         if (!v) continue;
-        fprintf(f, "%-3d %-26.26s %-9s %11.4g %11.4g %8.3f %6.1fdB %7.2f %7.2f %s\n", k, v->name, status_name(v->status),
-                v->loss_rtn, v->loss_after, v->rel_vs_rtn, view_sqnr(v), 100 * v->aggressive, 100 * view_stat(v, 1), v->note);
+        char name[64], note[sizeof v->note];   /* names come from the file: no control bytes to the terminal */
+        fprintf(f, "%-3d %-26.26s %-9s %11.4g %11.4g %8.3f %6.1fdB %7.2f %7.2f %7.2f %s\n", k,
+                fr_term_clean(name, sizeof name, v->name), status_name(v->status), v->loss_rtn, v->loss_after,
+                v->rel_vs_rtn, view_sqnr(v), 100 * v->aggressive, 100 * v->clipped, 100 * view_stat(v, 1),
+                fr_term_clean(note, sizeof note, v->note));
     }
+}
+
+/* The per-unit report.  Every string goes through the one escaper (names come from imported
+ * files) and every number through fr_sb_json_num, so a NaN (e.g. every unit fell back to RTN
+ * and a ratio is 0/0) is written as null, never as "-nan". */
+static void json_kv_str(fr_sb *b, const char *sep, const char *key, const char *v)
+{
+    fr_sb_printf(b, "%s\"%s\": ", sep, key);
+    fr_sb_json_str(b, v);
+}
+
+static void json_kv_num(fr_sb *b, const char *sep, const char *key, const char *fmt, double v)
+{
+    fr_sb_printf(b, "%s\"%s\": ", sep, key);
+    fr_sb_json_num(b, fmt, v);
+}
+
+static void csv_num(fr_sb *b, const char *fmt, double v)
+{
+    fr_sb_putc(b, ',');
+    if (isfinite(v)) fr_sb_printf(b, fmt, v);   /* an empty field for NaN, as spreadsheets read it */
+}
+
+static int write_file(const char *path, const fr_sb *b, fr_err *e)
+{
+    fr_atomic a;
+    if (fr_atomic_open(&a, path, e)) return e->code;
+    fputs(fr_sb_str(b), a.f);
+    return fr_atomic_commit(&a, e);
 }
 
 static int write_reports(const fr_snapshot *s, const run_opts *o, const char *file, fr_err *e)
 {
+    fr_sb b = {0};
+    int rc = FR_OK;
     if (o->json) {
-        fr_atomic a;
-        if (fr_atomic_open(&a, o->json, e)) return e->code;
-        FILE *f = a.f;
         const fr_run_info *in = &s->info;
-        fprintf(f, "{\n  \"model\": \"%s\", \"file\": \"%s\", \"method\": \"%s\", \"bits\": %d, \"act_bits\": %d,\n",
-                in->model, file, fr_method_name(in->method), in->bits, in->act_bits);
-        fprintf(f, "  \"iters\": %d, \"batch\": %d, \"seed\": %llu, \"threads\": %d, \"preset\": \"%s\", "
-                "\"granularity\": \"%s\", \"blas_core\": \"%s\", \"blas_choice\": \"%s\",\n", in->iters, in->batch,
-                (unsigned long long)in->seed, in->threads, in->preset, in->granularity, in->blas_core, fr_blas_how());
-        fprintf(f, "  \"acc_fp\": %.6f, \"acc_q\": %.6f, \"elapsed_s\": %.3f,\n  \"units\": [\n", s->acc_fp, s->acc_q,
-                s->elapsed_s);
+        json_kv_str(&b, "{\n  ", "model", in->model);
+        json_kv_str(&b, ", ", "file", file);
+        json_kv_str(&b, ", ", "method", fr_method_name(in->method));
+        fr_sb_printf(&b, ", \"bits\": %d, \"act_bits\": %d,\n", in->bits, in->act_bits);
+        fr_sb_printf(&b, "  \"iters\": %d, \"batch\": %d, \"seed\": %llu, \"threads\": %d", in->iters, in->batch,
+                     (unsigned long long)in->seed, in->threads);
+        json_kv_str(&b, ", ", "preset", in->preset);
+        json_kv_str(&b, ", ", "granularity", in->granularity);
+        json_kv_str(&b, ", ", "blas_core", in->blas_core);
+        json_kv_str(&b, ", ", "blas_choice", fr_blas_how());
+        /* acc < 0: the bundle has no evaluation set; null, not a made-up -1. */
+        json_kv_num(&b, ",\n  ", "acc_fp", "%.6f", s->acc_fp >= 0 ? s->acc_fp : NAN);
+        json_kv_num(&b, ", ", "acc_q", "%.6f", s->acc_q >= 0 ? s->acc_q : NAN);
+        json_kv_num(&b, ", ", "elapsed_s", "%.3f", s->elapsed_s);
+        fr_sb_puts(&b, ",\n  \"units\": [\n");
         for (int k = 0; k < s->n_units; k++) {
             const fr_unit_view *v = s->units[k];
-            fprintf(f, "    {\"index\": %d, \"name\": \"%s\", \"ops\": \"%s\", \"status\": \"%s\", \"iters\": %d, "
-                    "\"loss_rtn\": %.9g, \"loss_before\": %.9g, \"loss_after\": %.9g, \"rel_vs_rtn\": %.6f, "
-                    "\"sqnr_db\": %.4f, \"aggressive\": %.6f, \"aggressive_init\": %.6f, \"changed_vs_rtn\": %.6f, "
-                    "\"undecided\": %.6f, \"note\": \"%s\"}%s\n",
-                    k, v->name, v->ops, status_name(v->status), v->n_loss, v->loss_rtn, v->loss_before, v->loss_after,
-                    v->rel_vs_rtn, view_sqnr(v), v->aggressive, view_stat(v, 0), view_stat(v, 1), view_stat(v, 2), v->note,
-                    k + 1 < s->n_units ? "," : "");
+            fr_sb_printf(&b, "    {\"index\": %d", k);
+            json_kv_str(&b, ", ", "name", v->name);
+            json_kv_str(&b, ", ", "ops", v->ops);
+            json_kv_str(&b, ", ", "status", status_name(v->status));
+            fr_sb_printf(&b, ", \"iters\": %d", v->n_loss);
+            json_kv_num(&b, ", ", "loss_rtn", "%.9g", v->loss_rtn);
+            json_kv_num(&b, ", ", "loss_before", "%.9g", v->loss_before);
+            json_kv_num(&b, ", ", "loss_after", "%.9g", v->loss_after);
+            json_kv_num(&b, ", ", "rel_vs_rtn", "%.6f", v->rel_vs_rtn);
+            json_kv_num(&b, ", ", "sqnr_db", "%.4f", view_sqnr(v));
+            json_kv_num(&b, ", ", "aggressive_pct", "%.4f", 100 * v->aggressive);
+            json_kv_num(&b, ", ", "clipped_pct", "%.4f", 100 * v->clipped);
+            json_kv_num(&b, ", ", "aggressive_init_pct", "%.4f", 100 * view_stat(v, 0));
+            json_kv_num(&b, ", ", "flip_pct", "%.4f", 100 * view_stat(v, 1));
+            json_kv_num(&b, ", ", "undecided_pct", "%.4f", 100 * view_stat(v, 2));
+            json_kv_str(&b, ", ", "note", v->note);
+            fr_sb_printf(&b, "}%s\n", k + 1 < s->n_units ? "," : "");
         }
-        fprintf(f, "  ]\n}\n");
-        if (fr_atomic_commit(&a, e)) return e->code;
+        fr_sb_puts(&b, "  ]\n}\n");
+        rc = write_file(o->json, &b, e);
     }
-    if (o->csv) {
-        fr_atomic a;
-        if (fr_atomic_open(&a, o->csv, e)) return e->code;
-        fprintf(a.f, "index,name,status,iters,loss_rtn,loss_before,loss_after,rel_vs_rtn,sqnr_db,aggressive,"
-                "aggressive_init,changed_vs_rtn,undecided,blas_core\n");
+    if (!rc && o->csv) {
+        fr_sb_reset(&b);
+        fr_sb_puts(&b, "index,name,status,iters,loss_rtn,loss_before,loss_after,rel_vs_rtn,sqnr_db,aggressive_pct,"
+                   "clipped_pct,aggressive_init_pct,flip_pct,undecided_pct,blas_core\n");
         for (int k = 0; k < s->n_units; k++) {
             const fr_unit_view *v = s->units[k];
-            fprintf(a.f, "%d,%s,%s,%d,%.9g,%.9g,%.9g,%.6f,%.4f,%.6f,%.6f,%.6f,%.6f,%s\n", k, v->name, status_name(v->status),
-                    v->n_loss, v->loss_rtn, v->loss_before, v->loss_after, v->rel_vs_rtn, view_sqnr(v), v->aggressive,
-                    view_stat(v, 0), view_stat(v, 1), view_stat(v, 2), s->info.blas_core);
+            fr_sb_printf(&b, "%d,", k);
+            fr_sb_csv_field(&b, v->name);
+            fr_sb_printf(&b, ",%s,%d", status_name(v->status), v->n_loss);
+            csv_num(&b, "%.9g", v->loss_rtn);
+            csv_num(&b, "%.9g", v->loss_before);
+            csv_num(&b, "%.9g", v->loss_after);
+            csv_num(&b, "%.6f", v->rel_vs_rtn);
+            csv_num(&b, "%.4f", view_sqnr(v));
+            csv_num(&b, "%.4f", 100 * v->aggressive);
+            csv_num(&b, "%.4f", 100 * v->clipped);
+            csv_num(&b, "%.4f", 100 * view_stat(v, 0));
+            csv_num(&b, "%.4f", 100 * view_stat(v, 1));
+            csv_num(&b, "%.4f", 100 * view_stat(v, 2));
+            fr_sb_putc(&b, ',');
+            fr_sb_csv_field(&b, s->info.blas_core);
+            fr_sb_putc(&b, '\n');
         }
-        if (fr_atomic_commit(&a, e)) return e->code;
+        rc = write_file(o->csv, &b, e);
     }
-    return FR_OK;
+    fr_sb_free(&b);
+    return rc;
 }
 
 static void progress(const fr_snapshot *s, int tty, double *last_log)
@@ -259,7 +321,10 @@ static fr_snapshot *run_to_end_ex(const fr_model *m, const fr_run_config *c, int
                 fr_method_name(c->method), c->bits, c->act_bits ? "A" : "", c->iters, c->batch,
                 (unsigned long long)c->seed, fr_blas_core(), fr_blas_threads());
     if (resume && fr_worker_resume(w, resume, e)) { fr_worker_free(w); return NULL; }
-    if (o && o->ckpt) fr_worker_set_checkpoint(w, o->ckpt, file, o->every_units, o->every_s);
+    char abs_file[4096];   /* recorded absolute, so replay and export find the bundle from anywhere */
+    if (o && o->ck.ckpt)
+        fr_worker_set_checkpoint(w, o->ck.ckpt, fr_cli_abspath(file, abs_file, sizeof abs_file), o->ck.every_units,
+                                 o->ck.every_s);
     if (fr_worker_start(w, e)) { fr_worker_free(w); return NULL; }
     int tty = isatty(2) && !quiet;
     double last_log = 0;
@@ -277,9 +342,9 @@ static fr_snapshot *run_to_end_ex(const fr_model *m, const fr_run_config *c, int
             const fr_unit_view *v = s->units[k];
             if (logged[k] || !v || (v->status != FR_UNIT_DONE && v->status != FR_UNIT_FALLBACK)) continue;
             logged[k] = 1;
-            fprintf(stderr, "unit %d/%d %s: %s, loss %.4g (RTN %.4g), aggressive %.2f%%%s%s\n", k + 1, s->n_units, v->name,
-                    v->status == FR_UNIT_DONE ? "done" : "fell back to RTN", v->loss_after, v->loss_rtn,
-                    100 * v->aggressive, v->note[0] ? ": " : "", v->note);
+            fprintf(stderr, "unit %d/%d %s: %s, loss %.4g (RTN %.4g), aggressive %.2f%%, clipped %.2f%%%s%s\n", k + 1,
+                    s->n_units, v->name, v->status == FR_UNIT_DONE ? "done" : "fell back to RTN", v->loss_after,
+                    v->loss_rtn, 100 * v->aggressive, 100 * v->clipped, v->note[0] ? ": " : "", v->note);
         }
         if (s->status == FR_RUN_DONE || s->status == FR_RUN_FAILED) break;
         if (!quiet) progress(s, tty, &last_log);
@@ -313,125 +378,160 @@ static fr_snapshot *run_to_end(const fr_model *m, const fr_run_config *c, int qu
     return run_to_end_ex(m, c, quiet, NULL, NULL, NULL, e);
 }
 
-static int parse_common(int argc, char **argv, fr_run_config *c, const char **file, run_opts *o, fr_err *e)
+static int opt_every(const char *name, const char *v, void *dst, fr_err *e)
 {
-    static const char *const pass[] = {"--json", "--csv", "--quiet", NULL};
-    int *passed = fr_xcalloc((size_t)argc + 1, sizeof(int));
+    fr_cli_ckpt_opts *o = dst;
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    int secs = *end == 's' && end[1] == 0;
+    if (errno || end == v || (*end && !secs) || !(x > 0) || x > 1e9 || (!secs && x != (double)(long)x))
+        return fr_err_set(e, FR_EINPUT, "%s: '%s': expected a unit count N or seconds Ns", name, v);
+    if (secs) o->every_s = x; else o->every_units = (int)x;
+    return FR_OK;
+}
+
+/* The checkpoint options of run and the inspector. */
+int fr_cli_ckpt_table(fr_opt *t, int n, fr_cli_ckpt_opts *k)
+{
+    t[n++] = (fr_opt){.name = "--resume", .kind = FR_OPT_STR, .dst = &k->resume};
+    t[n++] = (fr_opt){.name = "--checkpoint", .kind = FR_OPT_STR, .dst = &k->ckpt};
+    t[n++] = (fr_opt){.name = "--checkpoint-every", .kind = FR_OPT_FN, .fn = opt_every, .dst = k};
+    t[n].name = NULL;
+    return n;
+}
+
+/* run and compare: the run settings plus reports (and checkpoints for run).  t receives the
+ * parsed table (resume_settings reads which flags were given). */
+static int parse_common(const char *cmd, int argc, char **argv, fr_run_config *c, const char **file, run_opts *o,
+                        fr_opt *t, fr_err *e)
+{
     memset(o, 0, sizeof *o);
-    /* Values of --json/--csv are consumed here, before the run parser sees them. */
-    char **av = fr_xcalloc((size_t)argc + 1, sizeof(char *));
-    int ac = 0;
-    for (int i = 0; i < argc; i++) {
-        if ((strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--csv") == 0) && i + 1 < argc) {
-            if (argv[i][2] == 'j') o->json = argv[i + 1];
-            else o->csv = argv[i + 1];
-            i++;
-            continue;
-        }
-        if (strcmp(argv[i], "--quiet") == 0) { o->quiet = 1; continue; }
-        if ((strcmp(argv[i], "--resume") == 0 || strcmp(argv[i], "--checkpoint") == 0) && i + 1 < argc) {
-            if (argv[i][2] == 'r') o->resume = argv[i + 1];
-            else o->ckpt = argv[i + 1];
-            i++;
-            continue;
-        }
-        if (strcmp(argv[i], "--checkpoint-every") == 0 && i + 1 < argc) {
-            const char *v = argv[++i];
-            char *end;
-            errno = 0;
-            double x = strtod(v, &end);
-            int secs = *end == 's' && end[1] == 0;
-            if (errno || end == v || (*end && !secs) || !(x > 0) || x > 1e9 || (!secs && x != (double)(long)x)) {
-                free(av);
-                free(passed);
-                return fr_err_set(e, FR_EINPUT, "--checkpoint-every '%s': expected a unit count N or seconds Ns", v);
-            }
-            if (secs) o->every_s = x; else o->every_units = (int)x;
-            continue;
-        }
-        av[ac++] = argv[i];
-    }
-    int rc = fr_cli_parse_run(ac, av, c, file, pass, passed, e);
-    free(av);
-    free(passed);
-    if (rc) return rc;
-    if (!*file) return fr_err_set(e, FR_EINPUT, "needs a bundle file (frtui run FILE.frm)");
-    /* Nobody could resume a paused batch run: it would wait forever. */
-    if (c->step_mode) return fr_err_set(e, FR_EINPUT, "--step pauses after every unit and only the inspector can resume it (frtui FILE.frm --step); a batch run refuses it");
-    if ((o->every_units || o->every_s) && !o->ckpt) return fr_err_set(e, FR_EINPUT, "--checkpoint-every needs --checkpoint FILE");
+    int n = 0;
+    t[n++] = (fr_opt){.name = "--json", .kind = FR_OPT_STR, .dst = &o->json};
+    t[n++] = (fr_opt){.name = "--csv", .kind = FR_OPT_STR, .dst = &o->csv};
+    t[n++] = (fr_opt){.name = "--quiet", .alias = "-q", .kind = FR_OPT_FLAG, .dst = &o->quiet, .val = 1};
+    if (strcmp(cmd, "run") == 0) n = fr_cli_ckpt_table(t, n, &o->ck);
+    n = fr_cli_run_table(t, n, c);
+    if (fr_run_config_preset(c, "teaching", e)) return e->code;
+    int np = 0;
+    *file = NULL;
+    if (fr_opt_parse(t, argc, argv, file, 1, &np, e) || fr_run_config_check(c, e)) return e->code;
+    if (!*file) return fr_err_set(e, FR_EINPUT, "needs a bundle file (frtui %s FILE.frm)", cmd);
+    if ((o->ck.every_units || o->ck.every_s) && !o->ck.ckpt) return fr_err_set(e, FR_EINPUT, "--checkpoint-every needs --checkpoint FILE");
     return FR_OK;
 }
 
 /* --resume: the run continues with the checkpoint's settings; a setting given explicitly on
  * the command line that differs would break bit-exactness, so it is refused by name. */
-static int resume_settings(int argc, char **argv, const fr_run_config *cl, const fr_ckpt *ck, const char *path, fr_err *e)
+static int resume_settings(const fr_opt *t, const fr_run_config *cl, const fr_ckpt *ck, const char *path, fr_err *e)
 {
     const fr_run_config *k = &ck->cfg;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+    for (const fr_opt *o = t; o->name; o++) {
+        const char *at = o->dst;
+        if (!o->seen || o->first || at < (const char *)cl || at >= (const char *)(cl + 1) || o->dst == (const void *)cl) continue;
+        size_t off = (size_t)(at - (const char *)cl);
+        const char *kt = (const char *)k + off;
         char want[64] = "", have[64] = "";
-#define CMP(flag, fmt, field) \
-        if (strcmp(a, flag) == 0 && cl->field != k->field) { \
-            snprintf(want, sizeof want, fmt, cl->field); snprintf(have, sizeof have, fmt, k->field); }
-        CMP("--bits", "%d", bits) CMP("--act-bits", "%d", act_bits) CMP("--first-last-bits", "%d", first_last_bits)
-        CMP("--iters", "%d", iters) CMP("--batch", "%d", batch) CMP("--n-calib", "%d", n_calib)
-        CMP("--lr", "%g", lr) CMP("--act-lr", "%g", act_lr) CMP("--lambda", "%g", lambda) CMP("--drop-p", "%g", drop_p)
-        CMP("--qdrop", "%d", qdrop) CMP("--per-channel", "%d", per_channel) CMP("--asymmetric", "%d", symmetric)
-        CMP("--granularity", "%d", layerwise) CMP("--init", "%d", init_minmax)
-#undef CMP
-        if (strcmp(a, "--seed") == 0 && cl->seed != k->seed) {
-            snprintf(want, sizeof want, "%llu", (unsigned long long)cl->seed);
-            snprintf(have, sizeof have, "%llu", (unsigned long long)k->seed);
-        }
-        if (strcmp(a, "--method") == 0 && cl->method != k->method) {
-            snprintf(want, sizeof want, "%s", fr_method_name(cl->method));
-            snprintf(have, sizeof have, "%s", fr_method_name(k->method));
+        if (o->dst == &cl->method) {
+            if (cl->method != k->method) {
+                snprintf(want, sizeof want, "%s", fr_method_name(cl->method));
+                snprintf(have, sizeof have, "%s", fr_method_name(k->method));
+            }
+        } else if (o->kind == FR_OPT_FLOAT) {
+            float a, b;
+            memcpy(&a, at, sizeof a);
+            memcpy(&b, kt, sizeof b);
+            if (a != b) { snprintf(want, sizeof want, "%g", a); snprintf(have, sizeof have, "%g", b); }
+        } else if (o->kind == FR_OPT_U64 || o->kind == FR_OPT_SIZE) {
+            uint64_t a, b;
+            memcpy(&a, at, sizeof a);
+            memcpy(&b, kt, sizeof b);
+            if (a != b) { snprintf(want, sizeof want, "%llu", (unsigned long long)a); snprintf(have, sizeof have, "%llu", (unsigned long long)b); }
+        } else if (o->kind != FR_OPT_FN || o->dst == &cl->n_calib) {
+            int a, b;
+            memcpy(&a, at, sizeof a);
+            memcpy(&b, kt, sizeof b);
+            if (a != b) { snprintf(want, sizeof want, "%d", a); snprintf(have, sizeof have, "%d", b); }
         }
         if (want[0])
             return fr_err_set(e, FR_EINPUT, "%s: %s %s differs from the checkpoint's %s; refusing to resume (drop the flag "
-                              "to continue with the checkpoint's settings)", path, a, want, have);
+                              "to continue with the checkpoint's settings)", path, o->name, want, have);
     }
     if (fr_ckpt_check_threads(ck, fr_blas_threads(), path, e)) return e->code;
     return fr_ckpt_check_core(ck, fr_blas_core(), path, e);
 }
 
+/* Every output is checked before the model is even loaded: a wrong directory or an output that
+ * is one of the inputs fails in milliseconds, not after hours of reconstruction. */
+static int check_outputs(const run_opts *o, const char *file, fr_err *e)
+{
+    const char *in[] = {file, o->ck.resume};
+    /* --checkpoint may be the --resume file: the run continues it */
+    if (fr_cli_check_output("--checkpoint", o->ck.ckpt, in, 1, e) || fr_cli_check_output("--json", o->json, in, 2, e) ||
+        fr_cli_check_output("--csv", o->csv, in, 2, e))
+        return e->code;
+    const char *outs[] = {o->ck.ckpt, o->json, o->csv}, *flags[] = {"--checkpoint", "--json", "--csv"};
+    for (int k = 0; k < 3; k++)
+        for (int j = 0; j < k; j++)
+            if (outs[k] && outs[j] && fr_cli_same_file(outs[k], outs[j]))
+                return fr_err_set(e, FR_EINPUT, "%s %s: is also the %s output", flags[k], outs[k], flags[j]);
+    return FR_OK;
+}
+
+/* --n-calib beyond what the bundle holds: the engine uses all of it; say so. */
+static void note_n_calib(const char *cmd, const fr_run_config *c, const fr_model *m, int quiet)
+{
+    if (!quiet && c->n_calib > m->calib.n && m->calib.n > 0)
+        fprintf(stderr, "frtui %s: note: --n-calib %d, but %s holds %d calibration samples; using all %d\n", cmd, c->n_calib,
+                m->meta.name, m->calib.n, m->calib.n);
+}
+
 int fr_cli_run(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { run_help(); return 0; }
+    if (fr_opt_wants_help(argc, argv)) { run_help(); return 0; }
     fr_run_config c;
     const char *file;
     run_opts o;
     fr_err e;
     fr_err_clear(&e);
-    if (parse_common(argc, argv, &c, &file, &o, &e)) return fr_cli_fail(&e);
+    fr_opt t[FR_CLI_RUN_NOPTS + 8];
+    if (parse_common("run", argc, argv, &c, &file, &o, t, &e) || check_outputs(&o, file, &e)) return fr_cli_usage("run", &e);
     fr_model m;
     int st = fr_cli_load(file, &m);
     if (st) return fr_cli_exit_code(st);
+    note_n_calib("run", &c, &m, o.quiet);
     fr_ckpt ck;
     memset(&ck, 0, sizeof ck);
-    if (o.resume) {
-        if (fr_ckpt_load(o.resume, &ck, &e) || resume_settings(argc, argv, &c, &ck, o.resume, &e) ||
-            fr_ckpt_check_model(&ck, &m, o.resume, &e)) {
+    if (o.ck.resume) {
+        if (fr_ckpt_load(o.ck.resume, &ck, &e) || resume_settings(t, &c, &ck, o.ck.resume, &e) ||
+            fr_ckpt_check_model(&ck, &m, o.ck.resume, &e)) {
             fr_ckpt_free(&ck);
             fr_model_free(&m);
             return fr_cli_fail(&e);
         }
         c = ck.cfg;
-        /* Step mode is the inspector's debugger switch, not a result setting: a checkpoint
-         * written with it on must not make the batch run pause (and wait) forever. */
-        c.step_mode = 0;
         if (!o.quiet)
-            fprintf(stderr, "frtui run: resuming %s: %s\n", o.resume,
+            fprintf(stderr, "frtui run: resuming %s: %s\n", o.ck.resume,
                     ck.cur_unit >= 0 ? "inside a unit" : "between units");
     }
-    fr_snapshot *s = run_to_end_ex(&m, &c, o.quiet, o.resume ? &ck : NULL, &o, file, &e);
+    fr_snapshot *s = run_to_end_ex(&m, &c, o.quiet, o.ck.resume ? &ck : NULL, &o, file, &e);
     fr_ckpt_free(&ck);
     if (!s) { fr_model_free(&m); return fr_cli_fail(&e); }
     print_table(stdout, s);
     printf("top-1: full precision %.2f%%, quantized (%s W%d) %.2f%%   [%.1f s]\n", 100 * s->acc_fp,
            fr_method_name(c.method), c.bits, 100 * s->acc_q, s->elapsed_s);
     int rc = write_reports(s, &o, file, &e) ? fr_cli_fail(&e) : 0;
+    /* Every unit fell back to RTN: the reports are written (they say why, unit by unit), but the
+     * run did not do what was asked, so a script must not take it for a success.  Exit 1, the
+     * status of a failed computation; 2 stays reserved for refused input. */
+    int fell = 0;
+    for (int k = 0; k < s->n_units; k++) fell += s->units[k] && s->units[k]->status == FR_UNIT_FALLBACK;
+    if (!rc && c.method != FR_METHOD_RTN && s->n_units > 0 && fell == s->n_units) {
+        fprintf(stderr, "frtui run: %s: every unit fell back to RTN (see the notes); the result is RTN, not %s\n", file,
+                fr_method_name(c.method));
+        rc = 1;
+    }
     fr_snapshot_release(s);
     fr_model_free(&m);
     return rc;
@@ -439,15 +539,31 @@ int fr_cli_run(int argc, char **argv)
 
 int fr_cli_compare(int argc, char **argv)
 {
+    if (fr_opt_wants_help(argc, argv)) {
+        printf("usage: frtui compare FILE.frm [run options] [--json PREFIX] [--csv PREFIX] [--quiet]\n"
+               "  runs RTN, AdaRound and FlexRound with the same settings and data and prints them side by side;\n"
+               "  --json/--csv write one report per method: PREFIX.rtn.json, PREFIX.adaround.json, ...\n"
+               "  run options: as `frtui run --help` (except --checkpoint/--resume)\n");
+        return 0;
+    }
     fr_run_config c;
     const char *file;
     run_opts o;
     fr_err e;
     fr_err_clear(&e);
-    if (parse_common(argc, argv, &c, &file, &o, &e)) return fr_cli_fail(&e);
+    fr_opt t[FR_CLI_RUN_NOPTS + 8];
+    if (parse_common("compare", argc, argv, &c, &file, &o, t, &e)) return fr_cli_usage("compare", &e);
+    for (int k = 0; k < FR_METHOD__COUNT; k++) {
+        char jp[1024], cp[1024];
+        snprintf(jp, sizeof jp, "%s.%s.json", o.json ? o.json : "", fr_method_name((fr_method)k));
+        snprintf(cp, sizeof cp, "%s.%s.csv", o.csv ? o.csv : "", fr_method_name((fr_method)k));
+        if (fr_cli_check_output("--json", o.json ? jp : NULL, &file, 1, &e) || fr_cli_check_output("--csv", o.csv ? cp : NULL, &file, 1, &e))
+            return fr_cli_usage("compare", &e);
+    }
     fr_model m;
     int st = fr_cli_load(file, &m);
     if (st) return fr_cli_exit_code(st);
+    note_n_calib("compare", &c, &m, o.quiet);
     fr_snapshot *res[FR_METHOD__COUNT] = {0};
     for (int k = 0; k < FR_METHOD__COUNT; k++) {
         c.method = (fr_method)k;
@@ -461,12 +577,14 @@ int fr_cli_compare(int argc, char **argv)
     }
     print_kernel_line(stdout);
     printf("%s, W%d, %d it/unit, seed %llu\n", m.meta.name, c.bits, c.iters, (unsigned long long)c.seed);
-    printf("%-3s %-26s | %10s | %10s %7s | %10s %7s\n", "#", "unit", "RTN loss", "AdaRound", "aggr%", "FlexRound",
-           "aggr%");
+    /* aggr% = rounded beyond the two nearest grid points; clip% = clipped at a grid end (fr_qclass) */
+    printf("%-3s %-26s | %10s %7s | %10s %7s %7s | %10s %7s %7s\n", "#", "unit", "RTN loss", "clip%", "AdaRound", "aggr%",
+           "clip%", "FlexRound", "aggr%", "clip%");
     for (int k = 0; k < res[0]->n_units; k++)
-        printf("%-3d %-26.26s | %10.4g | %10.4g %7.2f | %10.4g %7.2f\n", k, res[0]->units[k]->name,
-               res[0]->units[k]->loss_after, res[1]->units[k]->loss_after, 100 * res[1]->units[k]->aggressive,
-               res[2]->units[k]->loss_after, 100 * res[2]->units[k]->aggressive);
+        printf("%-3d %-26.26s | %10.4g %7.2f | %10.4g %7.2f %7.2f | %10.4g %7.2f %7.2f\n", k, res[0]->units[k]->name,
+               res[0]->units[k]->loss_after, 100 * res[0]->units[k]->clipped, res[1]->units[k]->loss_after,
+               100 * res[1]->units[k]->aggressive, 100 * res[1]->units[k]->clipped, res[2]->units[k]->loss_after,
+               100 * res[2]->units[k]->aggressive, 100 * res[2]->units[k]->clipped);
     printf("top-1: FP %.2f%% | RTN %.2f%% | AdaRound %.2f%% | FlexRound %.2f%%\n", 100 * res[0]->acc_fp,
            100 * res[0]->acc_q, 100 * res[1]->acc_q, 100 * res[2]->acc_q);
     int rc = 0;
@@ -493,7 +611,7 @@ typedef struct side_col {
     char title[160];
     int n, first_block;   /* first_block: index of the first "block:" unit, -1 if none */
     char **name;
-    double *aggr, mean_blocks;
+    double *aggr, *clip, mean_blocks;
 } side_col;
 
 static void side_add(side_col *c, const char *model, int bits, const fr_snapshot *s)
@@ -502,12 +620,14 @@ static void side_add(side_col *c, const char *model, int bits, const fr_snapshot
     c->n = s->n_units;
     c->name = fr_xcalloc((size_t)c->n + 1, sizeof *c->name);
     c->aggr = fr_xcalloc((size_t)c->n + 1, sizeof *c->aggr);
+    c->clip = fr_xcalloc((size_t)c->n + 1, sizeof *c->clip);
     c->first_block = -1;
     double sum = 0;
     int nb = 0;
     for (int u = 0; u < c->n; u++) {
         c->name[u] = fr_xstrdup(s->units[u]->name);
         c->aggr[u] = s->units[u]->aggressive;
+        c->clip[u] = s->units[u]->clipped;
         if (strncmp(c->name[u], "block:", 6) == 0) {
             if (c->first_block < 0) c->first_block = u;
             sum += c->aggr[u];
@@ -522,64 +642,74 @@ static void side_free(side_col *c)
     for (int u = 0; u < c->n; u++) free(c->name[u]);
     free(c->name);
     free(c->aggr);
+    free(c->clip);
 }
 
 static void side_print(FILE *f, const side_col *c, int nc)
 {
     fprintf(f, "\nFlexRound aggressive rounding side by side (%% of weights moved past the two nearest grid "
-            "points, per unit in network order)\n\n| |");
-    for (int k = 0; k < nc; k++) fprintf(f, " %s unit | aggr %% |", c[k].title);
+            "points; clip = %% clipped at a grid end, not counted as aggressive; per unit in network order)\n\n| |");
+    for (int k = 0; k < nc; k++) fprintf(f, " %s unit | aggr %% | clip %% |", c[k].title);
     fprintf(f, "\n|---|");
-    for (int k = 0; k < nc; k++) fprintf(f, "---|---|");
+    for (int k = 0; k < nc; k++) fprintf(f, "---|---|---|");
     fprintf(f, "\n| **first block** |");
     for (int k = 0; k < nc; k++) {
-        if (c[k].first_block < 0) fprintf(f, " - | - |");
-        else fprintf(f, " %s | **%.2f** |", c[k].name[c[k].first_block], 100 * c[k].aggr[c[k].first_block]);
+        if (c[k].first_block < 0) fprintf(f, " - | - | - |");
+        else fprintf(f, " %s | **%.2f** | %.2f |", c[k].name[c[k].first_block], 100 * c[k].aggr[c[k].first_block],
+                     100 * c[k].clip[c[k].first_block]);
     }
     fprintf(f, "\n| **mean over blocks** |");
-    for (int k = 0; k < nc; k++) fprintf(f, " | **%.2f** |", 100 * c[k].mean_blocks);
+    for (int k = 0; k < nc; k++) fprintf(f, " | **%.2f** | |", 100 * c[k].mean_blocks);
     int rows = 0;
     for (int k = 0; k < nc; k++) rows = c[k].n > rows ? c[k].n : rows;
     for (int u = 0; u < rows; u++) {
         fprintf(f, "\n| %d |", u);
         for (int k = 0; k < nc; k++) {
-            if (u < c[k].n) fprintf(f, " %s | %.2f |", c[k].name[u], 100 * c[k].aggr[u]);
-            else fprintf(f, " | |");
+            if (u < c[k].n) fprintf(f, " %s | %.2f | %.2f |", c[k].name[u], 100 * c[k].aggr[u], 100 * c[k].clip[u]);
+            else fprintf(f, " | | |");
         }
     }
     fprintf(f, "\n");
+}
+
+typedef struct report_bits { int v[8], n; } report_bits;
+
+static int opt_report_bits(const char *name, const char *v, void *dst, fr_err *e)
+{
+    report_bits *b = dst;
+    long long x;
+    if (fr_opt_int(name, v, 2, 8, &x, e)) return e->code;
+    if (b->n >= 8) return fr_err_set(e, FR_EINPUT, "%s: at most 8 bit widths", name);
+    b->v[b->n++] = (int)x;
+    return FR_OK;
 }
 
 int fr_cli_report(int argc, char **argv)
 {
     /* frtui report [--bits N]... [run options] FILE... : accuracy of each method per bit width,
      * and mean aggressive-rounding fractions, as a Markdown table. */
-    int bits[8], nb = 0;
+    if (fr_opt_wants_help(argc, argv)) {
+        printf("usage: frtui report [--bits N]... [run options] FILE.frm...\n"
+               "  RTN, AdaRound and FlexRound per bundle and bit width (default --bits 4) as Markdown tables:\n"
+               "  top-1 accuracy, per-unit losses, and FlexRound's aggressive rounding side by side\n"
+               "  run options: as `frtui run --help`; at most 16 bundles and 8 --bits\n");
+        return 0;
+    }
+    report_bits rb = {.n = 0};
     const char *files[16];
     int nf = 0;
-    char **rest = fr_xcalloc((size_t)argc + 1, sizeof(char *));
-    int nr = 0;
-    rest[nr++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--bits") == 0 && i + 1 < argc && nb < 8) { bits[nb++] = atoi(argv[++i]); continue; }
-        if (argv[i][0] != '-' && nf < 16) {
-            /* A value of a preceding option is not a file. */
-            if (i > 1 && argv[i - 1][0] == '-' && strcmp(argv[i - 1], "--qdrop") && strcmp(argv[i - 1], "--per-channel") &&
-                strcmp(argv[i - 1], "--asymmetric")) { rest[nr++] = argv[i]; continue; }
-            files[nf++] = argv[i];
-            continue;
-        }
-        rest[nr++] = argv[i];
-    }
+    fr_run_config c0;
+    fr_err e0;
+    fr_err_clear(&e0);
+    fr_opt t[FR_CLI_RUN_NOPTS + 4];
+    t[0] = (fr_opt){.name = "--bits", .kind = FR_OPT_FN, .fn = opt_report_bits, .dst = &rb};
+    fr_cli_run_table(t, 1, &c0);
+    if (fr_run_config_preset(&c0, "teaching", &e0) || fr_opt_parse(t, argc, argv, files, 16, &nf, &e0) ||
+        fr_run_config_check(&c0, &e0))
+        return fr_cli_usage("report", &e0);
+    int *bits = rb.v, nb = rb.n;
     if (!nb) bits[nb++] = 4;
-    if (!nf) { free(rest); fprintf(stderr, "frtui report: needs bundle files\n"); return 2; }
-    for (int i = 1; i < nr; i++)   /* before any output: nobody could resume a paused batch run */
-        if (strcmp(rest[i], "--step") == 0) {
-            free(rest);
-            fr_err e;
-            fr_err_set(&e, FR_EINPUT, "--step pauses after every unit and only the inspector can resume it (frtui FILE.frm --step); a batch run refuses it");
-            return fr_cli_fail(&e);
-        }
+    if (!nf) { fprintf(stderr, "frtui report: needs bundle files\n"); return 2; }
     /* Per-unit aggressive-rounding fractions, printed after the summary table. */
     side_col cols[16 * 8];
     int ncol = 0;
@@ -587,22 +717,20 @@ int fr_cli_report(int argc, char **argv)
     size_t dlen = 0;
     FILE *dm = open_memstream(&detail, &dlen);
     print_kernel_line(stdout);
-    printf("\n| model | bits | FP top-1 | RTN | AdaRound | FlexRound | aggressive %% Ada / Flex (mean over units) |\n");
-    printf("|---|---|---|---|---|---|---|\n");
+    printf("\n| model | bits | FP top-1 | RTN | AdaRound | FlexRound | aggressive %% Ada / Flex (mean over units) | "
+           "clipped %% RTN / Ada / Flex |\n");
+    printf("|---|---|---|---|---|---|---|---|\n");
     int rc = 0;
     for (int f = 0; f < nf && !rc; f++)
         for (int b = 0; b < nb && !rc; b++) {
-            fr_run_config c;
-            const char *dummy;
+            fr_run_config c = c0;
             fr_err e;
             fr_err_clear(&e);
-            rest[nr] = NULL;
-            if (fr_cli_parse_run(nr, rest, &c, &dummy, NULL, NULL, &e)) { rc = fr_cli_fail(&e); break; }
             c.bits = bits[b];
             if (fr_run_config_check(&c, &e)) { rc = fr_cli_fail(&e); break; }
             fr_model m;
             if (fr_cli_load(files[f], &m)) { rc = 2; break; }
-            double acc[3] = {0}, agg[3] = {0}, fp = 0;
+            double acc[3] = {0}, agg[3] = {0}, clp[3] = {0}, fp = 0;
             fr_snapshot *keep[3] = {0};
             for (int k = 0; k < FR_METHOD__COUNT && !rc; k++) {
                 c.method = (fr_method)k;
@@ -611,22 +739,26 @@ int fr_cli_report(int argc, char **argv)
                 if (!s) { rc = fr_cli_fail(&e); break; }
                 acc[k] = s->acc_q;
                 fp = s->acc_fp;
-                double a = 0;
-                for (int u = 0; u < s->n_units; u++) a += s->units[u]->aggressive;
+                double a = 0, cl = 0;
+                for (int u = 0; u < s->n_units; u++) { a += s->units[u]->aggressive; cl += s->units[u]->clipped; }
                 agg[k] = s->n_units ? a / s->n_units : 0;
+                clp[k] = s->n_units ? cl / s->n_units : 0;
                 keep[k] = s;
             }
             if (!rc) {
-                printf("| %s | W%d | %.2f | %.2f | %.2f | %.2f | %.2f / %.2f |\n", m.meta.name, c.bits, 100 * fp,
-                       100 * acc[0], 100 * acc[1], 100 * acc[2], 100 * agg[1], 100 * agg[2]);
+                printf("| %s | W%d | %.2f | %.2f | %.2f | %.2f | %.2f / %.2f | %.2f / %.2f / %.2f |\n", m.meta.name, c.bits,
+                       100 * fp, 100 * acc[0], 100 * acc[1], 100 * acc[2], 100 * agg[1], 100 * agg[2], 100 * clp[0],
+                       100 * clp[1], 100 * clp[2]);
                 fflush(stdout);
-                fprintf(dm, "\n%s, W%d, %d it/unit: per-unit reconstruction loss and aggressive rounding (%% of weights "
-                        "moved past the two nearest grid points)\n\n| unit | loss RTN | loss AdaRound | loss FlexRound | "
-                        "aggr %% AdaRound | aggr %% FlexRound |\n|---|---|---|---|---|---|\n", m.meta.name, c.bits, c.iters);
+                fprintf(dm, "\n%s, W%d, %d it/unit: per-unit reconstruction loss, aggressive rounding (%% of weights "
+                        "moved past the two nearest grid points) and clipping (%% pinned at a grid end)\n\n| unit | loss RTN | "
+                        "loss AdaRound | loss FlexRound | aggr %% AdaRound | aggr %% FlexRound | clip %% RTN | clip %% FlexRound "
+                        "|\n|---|---|---|---|---|---|---|---|\n", m.meta.name, c.bits, c.iters);
                 for (int u = 0; u < keep[0]->n_units; u++)
-                    fprintf(dm, "| %s | %.4g | %.4g | %.4g | %.2f | %.2f |\n", keep[0]->units[u]->name,
+                    fprintf(dm, "| %s | %.4g | %.4g | %.4g | %.2f | %.2f | %.2f | %.2f |\n", keep[0]->units[u]->name,
                             keep[0]->units[u]->loss_after, keep[1]->units[u]->loss_after, keep[2]->units[u]->loss_after,
-                            100 * keep[1]->units[u]->aggressive, 100 * keep[2]->units[u]->aggressive);
+                            100 * keep[1]->units[u]->aggressive, 100 * keep[2]->units[u]->aggressive,
+                            100 * keep[0]->units[u]->clipped, 100 * keep[2]->units[u]->clipped);
                 if (ncol < (int)(sizeof cols / sizeof cols[0])) side_add(&cols[ncol++], m.meta.name, c.bits, keep[2]);
             }
             for (int k = 0; k < 3; k++) fr_snapshot_release(keep[k]);
@@ -637,6 +769,5 @@ int fr_cli_report(int argc, char **argv)
     if (!rc && ncol > 1) side_print(stdout, cols, ncol);
     for (int k = 0; k < ncol; k++) side_free(&cols[k]);
     free(detail);
-    free(rest);
     return rc;
 }

@@ -7,9 +7,7 @@
 
 #include "frtui/onnx.h"
 
-/* The ONNX file a bundle was imported from, as the importer recorded it in the provenance
- * ("imported from ONNX PATH (opset ...").  Returns 0 and fills buf, or -1. */
-static int onnx_source(const fr_model *m, char *buf, size_t n)
+int fr_export_onnx_source(const fr_model *m, char *buf, size_t n)
 {
     const char *p = strstr(m->meta.provenance, "imported from ONNX ");
     if (!p) return -1;
@@ -28,7 +26,7 @@ int fr_export_onnx_encode(const fr_qmodel *q, const char *src, uint8_t **out, si
     *out = NULL;
     *out_n = 0;
     if (!src) {
-        if (onnx_source(q->src, found, sizeof found))
+        if (fr_export_onnx_source(q->src, found, sizeof found))
             return fr_err_set(e, FR_EINPUT, "%s was not imported from ONNX (no source recorded); give --onnx-source MODEL.onnx",
                               q->src->meta.name);
         src = found;

@@ -17,13 +17,15 @@
 #include "frtui/cli.h"
 #include "frtui/export_png.h"
 #include "frtui/keymap.h"
+#include "frtui/opt.h"
+#include "frtui/sb.h"
 #include "frtui/tui.h"
 #include "frtui/worker.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: frtui [FILE.frm] [options]          open the inspector (default: %s)\n"
+            "usage: frtui [FILE.frm | RUN.frc] [options]  open the inspector (default: %s)\n"
             "       frtui info [--verbose] FILE...      bundle summary, layers, reconstruction units\n"
             "       frtui eval FILE                     top-1 accuracy on the bundle's evaluation set\n"
             "       frtui run FILE [options]            batch quantization (see frtui run --help)\n"
@@ -32,8 +34,22 @@ static void usage(FILE *f)
             "       frtui import MODEL -o OUT.frm ...   ONNX or tfjs model (+ --calib/--eval data) to a bundle\n"
             "       frtui export RUN.frc -o OUT.frm     quantized bundle (+ --safetensors OUT) from a checkpoint\n"
             "       frtui export-png RUN.frc --unit U --view V -o FILE.png   a view as a PNG\n"
+            "       frtui COMMAND --help                the options of one command\n"
+            "inspector options (besides the run settings of `frtui run --help`):\n"
+            "  --ascii                 ASCII glyphs only (automatic without a UTF-8 locale)\n"
+            "  --color auto|always|never|16|256|truecolor   colours (NO_COLOR is honoured unless always)\n"
+            "  --palette dark|light    colour palette\n"
+            "  --no-mouse              do not capture the mouse\n"
+            "  --checkpoint FILE.frc   where `s` (and --checkpoint-every N|Ns) write checkpoints\n"
+            "  --resume RUN.frc        continue an interrupted run with its own settings\n"
+            "  --model FILE.frm        the bundle of RUN.frc when the path it records has moved\n"
+            "  --dump-screen           print one frame instead of opening the terminal UI, with\n"
+            "      --cols N --rows N --keys KEYS --wait-unit N --wait-done\n"
+            "  --help-keys[=markdown]  the key bindings\n"
+            "  -V, --version           print the version\n"
             "developer tools (benchmarks, sample training) are in the separate frtui-dev program\n"
-            "environment: FRTUI_THREADS (compute threads, default 2); OPENBLAS_CORETYPE is respected\n",
+            "environment: FRTUI_THREADS (compute threads, default 2); OPENBLAS_CORETYPE is respected\n"
+            "manual: man frtui\n",
             FR_DEFAULT_SAMPLE);
 }
 
@@ -83,74 +99,113 @@ static int replay(const char *frc, const char *model, fr_tui_opts *o, int dump, 
     return rc ? fr_cli_fail(&e) : 0;
 }
 
+static int opt_color(const char *name, const char *c, void *dst, fr_err *e)
+{
+    fr_tui_opts *o = dst;
+    if (strcmp(c, "auto") == 0) o->color = FR_COLOR_AUTO;
+    else if (strcmp(c, "always") == 0) o->color = FR_COLOR_ALWAYS;
+    else if (strcmp(c, "never") == 0) o->color = FR_COLOR_NEVER;
+    else if (strcmp(c, "16") == 0 || strcmp(c, "256") == 0 || strcmp(c, "24") == 0 || strcmp(c, "truecolor") == 0) {
+        o->color = FR_COLOR_ALWAYS;
+        o->depth = c[0] == 't' ? 24 : (int)strtol(c, NULL, 10);
+    } else {
+        return fr_err_set(e, FR_EINPUT, "%s: '%s': expected auto, always, never, 16, 256 or truecolor", name, c);
+    }
+    return FR_OK;
+}
+
+/* The default sample: samples/ of the source tree when run from there, else the one `make
+ * install` put in PREFIX/share/frtui/samples beside PREFIX/bin/frtui. */
+static const char *default_sample(char *buf, size_t n)
+{
+    if (access(FR_DEFAULT_SAMPLE, F_OK) == 0) return FR_DEFAULT_SAMPLE;
+    char exe[4096];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k <= 0) return FR_DEFAULT_SAMPLE;
+    exe[k] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return FR_DEFAULT_SAMPLE;
+    *slash = 0;
+    const char *base = strrchr(FR_DEFAULT_SAMPLE, '/');
+    if ((size_t)snprintf(buf, n, "%s/../share/frtui/samples/%s", exe, base ? base + 1 : FR_DEFAULT_SAMPLE) >= n ||
+        access(buf, F_OK) != 0)
+        return FR_DEFAULT_SAMPLE;
+    return buf;
+}
+
 /* `frtui [FILE] [options]`: the inspector, or --dump-screen for a headless frame. */
 static int inspector(int argc, char **argv)
 {
     fr_tui_opts o;
     fr_tui_opts_default(&o);
-    int dump = 0, cols = 120, rows = 40, wait_unit = -1, wait_done = 0, every_units = 0;
-    double every_s = 0;
-    const char *keys = "", *model = NULL, *resume = NULL, *ckpt = NULL;
+    int dump = 0, cols = 120, rows = 40, wait_unit = -1, wait_done = 0, no_mouse = 0, palette = 0;
+    const char *keys = "", *model = NULL, *file = NULL;
+    fr_cli_ckpt_opts k = {0};
     o.export_fn = export_png;
-    /* Strip the inspector's own flags; the rest are run settings. */
-    char **rest = fr_xcalloc((size_t)argc + 1, sizeof(char *));
-    int nr = 0;
-    rest[nr++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help-keys") == 0) { fr_keymap_print_help(stdout); free(rest); return 0; }
-        if (strcmp(a, "--help-keys=markdown") == 0) { fr_keymap_print_markdown(stdout); free(rest); return 0; }
-        else if (strcmp(a, "--ascii") == 0) o.ascii = 1;
-        else if (strcmp(a, "--no-mouse") == 0) o.mouse = 0;
-        else if (strcmp(a, "--dump-screen") == 0) dump = 1;
-        else if (strcmp(a, "--wait-done") == 0) wait_done = 1;
-        else if (strncmp(a, "--color=", 8) == 0 || (strcmp(a, "--color") == 0 && val)) {
-            const char *c = a[7] == '=' ? a + 8 : argv[++i];
-            if (strcmp(c, "auto") == 0) o.color = FR_COLOR_AUTO;
-            else if (strcmp(c, "always") == 0) o.color = FR_COLOR_ALWAYS;
-            else if (strcmp(c, "never") == 0) o.color = FR_COLOR_NEVER;
-            else if (strcmp(c, "16") == 0 || strcmp(c, "256") == 0 || strcmp(c, "24") == 0 || strcmp(c, "truecolor") == 0) {
-                o.color = FR_COLOR_ALWAYS;
-                o.depth = c[0] == 't' ? 24 : atoi(c);
-            } else {
-                fprintf(stderr, "frtui: --color '%s': expected auto, always, never, 16, 256 or truecolor\n", c);
-                free(rest);
-                return 2;
-            }
-        } else if ((strcmp(a, "--cols") == 0 || strcmp(a, "--rows") == 0 || strcmp(a, "--wait-unit") == 0) && val) {
-            int v = atoi(argv[++i]);
-            if (a[2] == 'c') cols = v; else if (a[2] == 'r') rows = v; else wait_unit = v;
-            if ((a[2] == 'c' || a[2] == 'r') && (v < 10 || v > 1000)) {
-                fprintf(stderr, "frtui: %s %d is out of range 10..1000\n", a, v);
-                free(rest);
-                return 2;
-            }
-        } else if (strcmp(a, "--keys") == 0 && val) keys = argv[++i];
-        else if (strcmp(a, "--palette") == 0 && val) o.palette = argv[++i];
-        else rest[nr++] = argv[i];
-    }
     fr_run_config c;
-    const char *file = NULL;
     fr_err e;
     fr_err_clear(&e);
-    if (fr_cli_parse_run(nr, rest, &c, &file, NULL, NULL, &e)) { free(rest); return fr_cli_fail(&e); }
-    free(rest);
-    if (!file) file = FR_DEFAULT_SAMPLE;
-    if (ends_with(file, ".frc")) return replay(file, model, &o, dump, cols, rows, keys);
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        if (strcmp(argv[i], "--help-keys") == 0) { fr_keymap_print_help(stdout); return 0; }
+        if (strcmp(argv[i], "--help-keys=markdown") == 0) { fr_keymap_print_markdown(stdout); return 0; }
+    }
+    fr_opt t[FR_CLI_RUN_NOPTS + 24];
+    int n = 0;
+    t[n++] = (fr_opt){.name = "--ascii", .kind = FR_OPT_FLAG, .dst = &o.ascii, .val = 1};
+    t[n++] = (fr_opt){.name = "--no-mouse", .kind = FR_OPT_FLAG, .dst = &no_mouse, .val = 1};
+    t[n++] = (fr_opt){.name = "--dump-screen", .kind = FR_OPT_FLAG, .dst = &dump, .val = 1};
+    t[n++] = (fr_opt){.name = "--wait-done", .kind = FR_OPT_FLAG, .dst = &wait_done, .val = 1};
+    t[n++] = (fr_opt){.name = "--color", .kind = FR_OPT_FN, .fn = opt_color, .dst = &o};
+    t[n++] = (fr_opt){.name = "--cols", .kind = FR_OPT_INT, .dst = &cols, .lo = 10, .hi = 1000};
+    t[n++] = (fr_opt){.name = "--rows", .kind = FR_OPT_INT, .dst = &rows, .lo = 10, .hi = 1000};
+    t[n++] = (fr_opt){.name = "--wait-unit", .kind = FR_OPT_INT, .dst = &wait_unit, .lo = -1, .hi = 1000000};
+    t[n++] = (fr_opt){.name = "--keys", .kind = FR_OPT_STR, .dst = &keys};
+    t[n++] = (fr_opt){.name = "--palette", .kind = FR_OPT_CHOICE, .dst = &palette, .choices = "dark|light"};
+    t[n++] = (fr_opt){.name = "--model", .kind = FR_OPT_STR, .dst = &model};
+    n = fr_cli_ckpt_table(t, n, &k);
+    fr_cli_run_table(t, n, &c);
+    if (fr_run_config_preset(&c, "teaching", &e) || fr_opt_parse(t, argc, argv, &file, 1, NULL, &e) ||
+        fr_run_config_check(&c, &e)) {
+        char clean[sizeof e.msg];
+        fprintf(stderr, "frtui: %s (see frtui --help)\n", fr_term_clean(clean, sizeof clean, e.msg));
+        return 2;
+    }
+    if (no_mouse) o.mouse = 0;
+    o.palette = palette ? "light" : "dark";
+    char installed[4096];
+    if (!file) file = default_sample(installed, sizeof installed);
+    if (ends_with(file, ".frc")) {
+        if (k.resume || k.ckpt) {
+            fprintf(stderr, "frtui: %s is a checkpoint, shown read-only; --resume/--checkpoint go with a bundle "
+                    "(frtui FILE.frm --resume %s)\n", file, file);
+            return 2;
+        }
+        return replay(file, model, &o, dump, cols, rows, keys);
+    }
+    if (model) {
+        fprintf(stderr, "frtui: --model goes with a checkpoint (frtui RUN.frc --model FILE.frm); %s is the bundle\n", file);
+        return 2;
+    }
+    if ((k.every_units || k.every_s) && !k.ckpt && !k.resume) {
+        fprintf(stderr, "frtui: --checkpoint-every needs --checkpoint FILE.frc\n");
+        return 2;
+    }
+    const char *in_k[] = {file};
+    if (fr_cli_check_output("--checkpoint", k.ckpt, in_k, 1, &e)) return fr_cli_usage("inspector", &e);
     fr_model m;
     int st = fr_cli_load(file, &m);
     if (st) return fr_cli_exit_code(st);
     fr_ckpt ck;
     memset(&ck, 0, sizeof ck);
-    if (resume && (fr_ckpt_load(resume, &ck, &e) || fr_ckpt_check_model(&ck, &m, resume, &e))) {
+    if (k.resume && (fr_ckpt_load(k.resume, &ck, &e) || fr_ckpt_check_model(&ck, &m, k.resume, &e) ||
+                     fr_ckpt_check_threads(&ck, fr_blas_threads(), k.resume, &e))) {
         fr_ckpt_free(&ck);
         fr_model_free(&m);
         return fr_cli_fail(&e);
     }
-    if (resume) c = ck.cfg;   /* the run continues with its own settings */
+    if (k.resume) c = ck.cfg;   /* the run continues with its own settings */
     fr_worker *w = fr_worker_new(&m, &c, &e);
-    if (!w || (resume && fr_worker_resume(w, &ck, &e))) {
+    if (!w || (k.resume && fr_worker_resume(w, &ck, &e))) {
         fr_worker_free(w);
         fr_ckpt_free(&ck);
         fr_model_free(&m);
@@ -158,9 +213,10 @@ static int inspector(int argc, char **argv)
     }
     fr_ckpt_free(&ck);
     /* `s` writes here; default beside the current directory, named after the model. */
-    char ckdef[256];
+    char ckdef[256], abs_file[4096];
     snprintf(ckdef, sizeof ckdef, "frtui-%s.frc", m.meta.name);
-    fr_worker_set_checkpoint(w, ckpt ? ckpt : (resume ? resume : ckdef), file, ckpt || resume ? every_units : -1, every_s);
+    fr_worker_set_checkpoint(w, k.ckpt ? k.ckpt : (k.resume ? k.resume : ckdef), fr_cli_abspath(file, abs_file, sizeof abs_file),
+                             k.ckpt || k.resume ? k.every_units : -1, k.every_s);
     int rc = FR_OK;
     if (!dump && (!isatty(0) || !isatty(1))) {
         rc = fr_err_set(&e, FR_EINPUT, "the inspector needs a terminal; for batch use try `frtui run %s`", file);
@@ -181,9 +237,8 @@ static int inspector(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    int threads = 2;
-    const char *t = getenv("FRTUI_THREADS");
-    if (t && atoi(t) > 0) threads = atoi(t);
+    int threads;
+    if (fr_cli_threads_env("frtui", &threads)) return 2;
     fr_err be;
     fr_err_clear(&be);
     if (fr_blas_init(argv, threads, &be)) return fr_cli_fail(&be);
@@ -193,6 +248,10 @@ int main(int argc, char **argv)
         const char *cmd = argv[1];
         if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
             usage(stdout);
+            return 0;
+        }
+        if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+            printf("frtui %s\n", FR_VERSION);
             return 0;
         }
         struct { const char *name; int (*fn)(int, char **); } cmds[] = {

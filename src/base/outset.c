@@ -44,8 +44,9 @@ int fr_outset_write(const fr_outfile *f, int n, fr_err *e)
     for (int i = 0; i < n && !rc; i++) {
         if ((rc = fr_atomic_open(&a[i], f[i].path, e))) break;
         opened = i + 1;
+        /* Direct targets (FIFOs, devices) cannot be fsync'd and are written at once anyway. */
         if ((f[i].n && fwrite(f[i].data, 1, f[i].n, a[i].f) != f[i].n) || fflush(a[i].f) != 0 ||
-            fsync(fileno(a[i].f)) != 0) {
+            (!a[i].direct && fsync(fileno(a[i].f)) != 0)) {
             int saved = errno;
             rc = fr_err_set(e, FR_EIO, "%s: write failed: %s; nothing written", f[i].path, strerror(saved ? saved : EIO));
         }

@@ -177,7 +177,7 @@ static void dec_unit(rd *r, fr_ckpt_unit *U, int k)
         L->n = rd_i64(r);
         L->finalized = rd_u8(r); L->fell_back = rd_u8(r); L->nonfinite = rd_u8(r);
         if (r->bad) return;
-        if (L->method < 0 || L->method >= FR_QM__COUNT || L->bits < 2 || L->bits > 8 || L->o < 1 || L->i < 1 ||
+        if (L->method < 0 || L->method >= FR_METHOD__COUNT || L->bits < 2 || L->bits > 8 || L->o < 1 || L->i < 1 ||
             L->kh < 1 || L->kw < 1 || (L->ns1 != 1 && L->ns1 != L->o) || L->finalized > 1 || L->fell_back > 1 ||
             L->nonfinite > 1 || L->is_conv < 0 || L->is_conv > 1) {
             rfail(r, "layer %s: a field is out of range", L->name);

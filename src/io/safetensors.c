@@ -1,40 +1,9 @@
 /* safetensors.c — the safetensors container writer; contract in include/frtui/safetensors.h. */
 #include "frtui/safetensors.h"
+#include "frtui/sb.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct sbuf { char *p; size_t n, cap; } sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->n;
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, room, fmt, ap);
-        va_end(ap);
-        FR_ASSERT(k >= 0);
-        if ((size_t)k < room) { b->n += (size_t)k; return; }
-        b->cap = (b->cap + (size_t)k + 1) * 2;
-        b->p = fr_xrealloc(b->p, b->cap);
-    }
-}
-
-/* JSON string body: names come from bundles, so escape what JSON requires. */
-static void sb_json_str(sbuf *b, const char *s)
-{
-    sb_printf(b, "\"");
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') sb_printf(b, "\\%c", ch);
-        else if (ch < 0x20) sb_printf(b, "\\u%04x", ch);
-        else sb_printf(b, "%c", ch);
-    }
-    sb_printf(b, "\"");
-}
 
 static const char *const dtype_name[] = {"I8", "U8", "I32", "F32"};
 static const size_t dtype_size[] = {1, 1, 4, 4};
@@ -44,18 +13,18 @@ int fr_safetensors_encode(const fr_st_meta *meta, int n_meta, const fr_st_tensor
 {
     *out = NULL;
     *out_n = 0;
-    sbuf h = {0};
-    sb_printf(&h, "{");
+    fr_sb h = {0};
+    fr_sb_printf(&h, "{");
     int items = 0;
     if (n_meta > 0) {
-        sb_printf(&h, "\"__metadata__\":{");
+        fr_sb_printf(&h, "\"__metadata__\":{");
         for (int i = 0; i < n_meta; i++) {
-            if (i) sb_printf(&h, ",");
-            sb_json_str(&h, meta[i].key);
-            sb_printf(&h, ":");
-            sb_json_str(&h, meta[i].value);
+            if (i) fr_sb_printf(&h, ",");
+            fr_sb_json_str(&h, meta[i].key);
+            fr_sb_printf(&h, ":");
+            fr_sb_json_str(&h, meta[i].value);
         }
-        sb_printf(&h, "}");
+        fr_sb_printf(&h, "}");
         items++;
     }
     size_t off = 0;
@@ -67,15 +36,15 @@ int fr_safetensors_encode(const fr_st_meta *meta, int n_meta, const fr_st_tensor
         size_t numel = 1;
         for (int d = 0; d < t[i].ndim; d++) numel *= (size_t)t[i].shape[d];
         size_t bytes = numel * dtype_size[t[i].dtype];
-        if (items++) sb_printf(&h, ",");
-        sb_json_str(&h, t[i].name);
-        sb_printf(&h, ":{\"dtype\":\"%s\",\"shape\":[", dtype_name[t[i].dtype]);
-        for (int d = 0; d < t[i].ndim; d++) sb_printf(&h, "%s%lld", d ? "," : "", (long long)t[i].shape[d]);
-        sb_printf(&h, "],\"data_offsets\":[%zu,%zu]}", off, off + bytes);
+        if (items++) fr_sb_printf(&h, ",");
+        fr_sb_json_str(&h, t[i].name);
+        fr_sb_printf(&h, ":{\"dtype\":\"%s\",\"shape\":[", dtype_name[t[i].dtype]);
+        for (int d = 0; d < t[i].ndim; d++) fr_sb_printf(&h, "%s%lld", d ? "," : "", (long long)t[i].shape[d]);
+        fr_sb_printf(&h, "],\"data_offsets\":[%zu,%zu]}", off, off + bytes);
         off += bytes;
     }
-    sb_printf(&h, "}");
-    while (h.n % 8) sb_printf(&h, " ");
+    fr_sb_printf(&h, "}");
+    while (h.n % 8) fr_sb_printf(&h, " ");
     size_t total = 8 + h.n + off;
     uint8_t *buf = malloc(total);
     if (!buf) {

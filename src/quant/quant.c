@@ -9,9 +9,13 @@
  *   two threads at once; fr_qlayer_hard_codes is read-only and may run beside a reader.
  *
  *   Invariants
- *   - s1_init == expf(d1_init) bit-exactly.  The searched step δ is snapped to expf(logf(δ)) [I]
- *     so that FlexRound at init (S = exp(d1)·1·1·1) reproduces the RTN grid bit-for-bit; the
- *     snap moves δ by ~1 ulp, far below what the search resolves.
+ *   - s1_init is the step the search chose, exactly as found: RTN and AdaRound quantize with it,
+ *     so an RTN code is clamp(rint(W / s1_init)) bit for bit (issue 13 §6: the step used to be
+ *     snapped through expf(logf(δ)), which moved it up to 2 ulp and turned the most negative
+ *     8-bit code −128 into −127).  FlexRound learns d1 = log s1; d1_init = logf(s1_init) is kept
+ *     beside it and FlexRound's grid is expf(d1), as in the reference code (exp(delta1) with
+ *     delta1 = log(s) at init), so FlexRound's results do not depend on this choice and its
+ *     first grid may differ from RTN's by the ulp or two that exp(log(·)) moves.
  *   - FlexRound: eD2[k] == fr_qexpf(D2[k]) always (recomputed after every update, never updated
  *     multiplicatively, which would drift).  s1 == expf(d1) (libm; scalar, off the hot path).
  *   - The divisor is formed as s1·(exp(D2)·exp(d3)·exp(d4)) rather than exp(d1+D2+d3+d4) [I]:
@@ -54,19 +58,18 @@
 #define ADA_ZETA 1.1f
 #define ADA_GAMMA (-0.1f)
 
-static const char *const method_names[FR_QM__COUNT] = {"rtn", "adaround", "flexround"};
+static const char *const method_names[FR_METHOD__COUNT] = {"rtn", "adaround", "flexround"};
 
-const char *fr_qmethod_name(enum fr_qmethod m)
+const char *fr_method_name(fr_method m)
 {
-    return ((unsigned)m < FR_QM__COUNT) ? method_names[m] : "?";
+    return ((unsigned)m < FR_METHOD__COUNT) ? method_names[m] : "?";
 }
 
-int fr_qmethod_from_name(const char *s, enum fr_qmethod *out, fr_err *e)
+int fr_method_from_name(const char *s)
 {
-    for (int k = 0; s && k < FR_QM__COUNT; k++)
-        if (strcasecmp(s, method_names[k]) == 0) { *out = (enum fr_qmethod)k; return FR_OK; }
-    return fr_err_set(e, FR_EINPUT, "unknown quantization method '%s' (rtn, adaround, flexround)",
-                      s ? s : "(null)");
+    for (int k = 0; s && k < FR_METHOD__COUNT; k++)
+        if (strcasecmp(s, method_names[k]) == 0) return k;
+    return -1;
 }
 
 void fr_qconfig_default(fr_qconfig *c)
@@ -143,8 +146,8 @@ void fr_qlayer_free(fr_qlayer *q)
     memset(q, 0, sizeof *q);
 }
 
-static int is_flex(const fr_qlayer *q) { return q->method == FR_QM_FLEXROUND && !q->fell_back; }
-static int is_ada(const fr_qlayer *q) { return q->method == FR_QM_ADAROUND && !q->fell_back; }
+static int is_flex(const fr_qlayer *q) { return q->method == FR_METHOD_FLEXROUND && !q->fell_back; }
+static int is_ada(const fr_qlayer *q) { return q->method == FR_METHOD_ADAROUND && !q->fell_back; }
 
 static void set_bounds(fr_qlayer *q)
 {
@@ -160,11 +163,11 @@ static void set_bounds(fr_qlayer *q)
     }
 }
 
-int fr_qlayer_init(fr_qlayer *q, enum fr_qmethod method, const fr_qconfig *cfg, int o, int i,
+int fr_qlayer_init(fr_qlayer *q, fr_method method, const fr_qconfig *cfg, int o, int i,
                    int kh, int kw, int is_conv, const float *W, fr_err *e)
 {
     memset(q, 0, sizeof *q);
-    if ((unsigned)method >= FR_QM__COUNT)
+    if ((unsigned)method >= FR_METHOD__COUNT)
         return fr_err_set(e, FR_EINPUT, "quant: unknown method %d", (int)method);
     if (!cfg || cfg->bits < 2 || cfg->bits > 8)
         return fr_err_set(e, FR_EINPUT, "quant: bits must be 2..8 (got %d)", cfg ? cfg->bits : -1);
@@ -190,13 +193,13 @@ int fr_qlayer_init(fr_qlayer *q, enum fr_qmethod method, const fr_qconfig *cfg, 
     q->w_hat = abuf(n, &fail);
     q->code = fr_amalloc(n * sizeof(int32_t));
     if (!q->code) fail = 1;
-    if (method == FR_QM_FLEXROUND) {
+    if (method == FR_METHOD_FLEXROUND) {
         param_alloc(&q->d1, "d1", (size_t)q->ns1, &fail);
         param_alloc(&q->D2, "D2", n, &fail);
         param_alloc(&q->d3, "d3", (size_t)o, &fail);
         if (q->is_conv) param_alloc(&q->d4, "d4", (size_t)i, &fail);
         q->eD2 = abuf(n, &fail);
-    } else if (method == FR_QM_ADAROUND) {
+    } else if (method == FR_METHOD_ADAROUND) {
         param_alloc(&q->V, "V", n, &fail);
     }
     if (fail) {
@@ -216,7 +219,7 @@ int fr_qlayer_init(fr_qlayer *q, enum fr_qmethod method, const fr_qconfig *cfg, 
     q->e4 = fr_xcalloc((size_t)i, sizeof(float));
     q->acc = fr_xcalloc(ns + (size_t)i, sizeof(double));
     q->rowacc = fr_xcalloc((size_t)o, sizeof(double));
-    if (method == FR_QM_FLEXROUND && q->is_conv) {
+    if (method == FR_METHOD_FLEXROUND && q->is_conv) {
         q->colacc = fr_amalloc((size_t)o * (size_t)i * sizeof(double));   /* o*i <= n: no overflow */
         if (!q->colacc) {
             fr_qlayer_free(q);
@@ -229,11 +232,11 @@ int fr_qlayer_init(fr_qlayer *q, enum fr_qmethod method, const fr_qconfig *cfg, 
         const float *w = q->W + g * rowlen;
         float d = cfg->symmetric ? fr_qgrid_sym(w, rowlen, cfg->bits, cfg->init)
                                  : fr_qgrid_asym(w, rowlen, cfg->bits, cfg->init, &q->zp[g]);
+        q->s1_init[g] = d;
         q->d1_init[g] = logf(d);
-        q->s1_init[g] = expf(q->d1_init[g]);
     }
-    if (method == FR_QM_FLEXROUND) memcpy(q->d1.data, q->d1_init, ns * sizeof(float));
-    if (method == FR_QM_ADAROUND) {
+    if (method == FR_METHOD_FLEXROUND) memcpy(q->d1.data, q->d1_init, ns * sizeof(float));
+    if (method == FR_METHOD_ADAROUND) {
         /* V such that σ(V)(ζ−γ)+γ = frac(W/s1): soft AdaRound starts at the FP weight. */
         for (size_t k = 0; k < n; k++) {
             double s = q->s1_init[q->ns1 > 1 ? k / rowlen : 0];
@@ -410,6 +413,10 @@ static int fx_adam_range(fr_qlayer *q, size_t a, size_t b, const adamc *ad)
     return adam_exp(q->D2.data + a, q->D2.m + a, q->D2.v + a, q->eD2 + a, q->D2.grad + a, b - a, *ad);
 }
 
+/* A clamped code as an integer.  Only a NaN (from a corrupt parameter; never in a healthy run)
+ * can be out of int range here: it maps to the low end instead of undefined behaviour. */
+static inline int32_t code_i(float c, float lo) { return (int32_t)(c == c ? c : lo); }
+
 static void rtn_row(const fr_qlayer *q, int r, float *out_w, int32_t *out_c)
 {
     int g = q->ns1 > 1 ? r : 0;
@@ -418,11 +425,16 @@ static void rtn_row(const fr_qlayer *q, int r, float *out_w, int32_t *out_c)
     for (size_t k = base; k < base + len; k++) {
         float c = clampf(rintf(q->W[k] / s), lo, hi);
         if (out_w) out_w[k] = s * c;
-        if (out_c) out_c[k] = (int32_t)c;
+        if (out_c) out_c[k] = code_i(c, lo);
     }
 }
 
 static inline float ada_sig(float v) { return 1.0f / (1.0f + vexpf(-v)); }
+/* The rectified sigmoid before and after its clamp, from σ(V) (the passes need both). */
+static inline float ada_hraw(float sg) { return sg * (ADA_ZETA - ADA_GAMMA) + ADA_GAMMA; }
+static inline float ada_h(float sg) { return clampf(ada_hraw(sg), 0.0f, 1.0f); }
+
+float fr_qada_h(float v) { return ada_h(ada_sig(v)); }
 
 typedef struct adac { float s, lo, hi, beta, bm1, lambda; int reg_on; } adac;
 
@@ -438,11 +450,11 @@ static __attribute__((noinline)) uint32_t ada_blk(const float *restrict W, const
     const float kreg = c->reg_on ? c->lambda * -c->beta * 2.0f : 0.0f;
     float sg[FX_BLK], h[FX_BLK], pa[FX_BLK];
     for (int l = 0; l < FX_BLK; l++) sg[l] = ada_sig(V[l]);
-    for (int l = 0; l < FX_BLK; l++) h[l] = clampf(sg[l] * zg + ADA_GAMMA, 0.0f, 1.0f);
+    for (int l = 0; l < FX_BLK; l++) h[l] = ada_h(sg[l]);
     for (int l = 0; l < FX_BLK; l++) pa[l] = vpow01(fabsf(2.0f * h[l] - 1.0f), bm1);
     uint32_t bad = 0;
     for (int l = 0; l < FX_BLK; l++) {
-        float hr = sg[l] * zg + ADA_GAMMA;
+        float hr = ada_hraw(sg[l]);
         float x = vfloorf(W[l] / s) + h[l];
         int in = (x >= lo) & (x <= hi);
         float dh = ((hr >= 0.0f) & (hr <= 1.0f)) ? sg[l] * (1.0f - sg[l]) * zg : 0.0f;
@@ -473,9 +485,8 @@ static __attribute__((noinline)) uint32_t ada_blk_adam(float *restrict V, float 
 static __attribute__((noinline)) void ada_blk_fwd(const float *restrict W, const float *restrict V, float *restrict wh,
                                                   float s, float lo, float hi)
 {
-    const float zg = ADA_ZETA - ADA_GAMMA;
     float h[FX_BLK];
-    for (int l = 0; l < FX_BLK; l++) h[l] = clampf(ada_sig(V[l]) * zg + ADA_GAMMA, 0.0f, 1.0f);
+    for (int l = 0; l < FX_BLK; l++) h[l] = ada_h(ada_sig(V[l]));
     for (int l = 0; l < FX_BLK; l++) {
         float x = vfloorf(W[l] / s) + h[l];
         wh[l] = s * (((x >= lo) & (x <= hi)) ? x : (x < lo ? lo : hi));
@@ -486,7 +497,7 @@ static __attribute__((noinline)) void ada_blk_fwd(const float *restrict W, const
 static float ada_one(float W, float V, float G, const adac *c, float *fr)
 {
     const float zg = ADA_ZETA - ADA_GAMMA;
-    float sg = ada_sig(V), hr = sg * zg + ADA_GAMMA, h = clampf(hr, 0.0f, 1.0f);
+    float sg = ada_sig(V), hr = ada_hraw(sg), h = clampf(hr, 0.0f, 1.0f);
     float x = vfloorf(W / c->s) + h;
     int in = (x >= c->lo) & (x <= c->hi);
     float dh = ((hr >= 0.0f) & (hr <= 1.0f)) ? sg * (1.0f - sg) * zg : 0.0f;
@@ -504,7 +515,6 @@ static void ada_row(fr_qlayer *q, int r, int mode, const float *G, float beta, f
 {
     int g = q->ns1 > 1 ? r : 0;
     const float s = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
-    const float zg = ADA_ZETA - ADA_GAMMA;
     size_t len = (size_t)q->i * q->khw, base = (size_t)r * len;
     if (mode == 0) {
         const float *restrict W = q->W, *restrict V = q->V.data;
@@ -512,7 +522,7 @@ static void ada_row(fr_qlayer *q, int r, int mode, const float *G, float beta, f
         size_t k0 = base;
         for (; k0 + FX_BLK <= base + len; k0 += FX_BLK) ada_blk_fwd(W + k0, V + k0, wh + k0, s, lo, hi);
         for (size_t k = k0; k < base + len; k++) {
-            float x = vfloorf(W[k] / s) + clampf(ada_sig(V[k]) * zg + ADA_GAMMA, 0.0f, 1.0f);
+            float x = vfloorf(W[k] / s) + ada_h(ada_sig(V[k]));
             wh[k] = s * (x >= lo && x <= hi ? x : (x < lo ? lo : hi));
         }
         return;
@@ -707,7 +717,7 @@ void fr_qlayer_hard_codes(const fr_qlayer *q, int32_t *c)
                 const float e34 = e3[r] * e4[j];
                 size_t base = ((size_t)r * (size_t)q->i + (size_t)j) * q->khw;
                 for (size_t t = 0; t < q->khw; t++)
-                    c[base + t] = (int32_t)clampf(rintf(q->W[base + t] / (s1r * (q->eD2[base + t] * e34))), lo, hi);
+                    c[base + t] = code_i(clampf(rintf(q->W[base + t] / (s1r * (q->eD2[base + t] * e34))), lo, hi), lo);
             }
         }
         free(e3);
@@ -718,7 +728,7 @@ void fr_qlayer_hard_codes(const fr_qlayer *q, int32_t *c)
             const float s = q->s1[g];
             for (size_t k = (size_t)r * len; k < (size_t)(r + 1) * len; k++) {
                 float x = floorf(q->W[k] / s) + (q->V.data[k] >= 0.0f ? 1.0f : 0.0f);
-                c[k] = (int32_t)clampf(x, q->qlo[g], q->qhi[g]);
+                c[k] = code_i(clampf(x, q->qlo[g], q->qhi[g]), q->qlo[g]);
             }
         }
     } else {
@@ -740,7 +750,6 @@ void fr_qlayer_finalize(fr_qlayer *q)
 
 void fr_qlayer_sync(fr_qlayer *q)
 {
-    for (int g = 0; g < q->ns1; g++) q->s1_init[g] = expf(q->d1_init[g]);
     set_bounds(q);
     for (int g = 0; g < q->ns1; g++)
         q->s1[g] = is_flex(q) ? expf(q->d1.data[g]) : q->s1_init[g];
@@ -752,7 +761,7 @@ void fr_qlayer_sync(fr_qlayer *q)
 
 void fr_qlayer_reset_to_rtn(fr_qlayer *q)
 {
-    if (q->method == FR_QM_FLEXROUND) {
+    if (q->method == FR_METHOD_FLEXROUND) {
         memcpy(q->d1.data, q->d1_init, (size_t)q->ns1 * sizeof(float));
         memset(q->D2.data, 0, q->n * sizeof(float));
         memset(q->d3.data, 0, (size_t)q->o * sizeof(float));

@@ -10,44 +10,13 @@
  */
 #include "frtui/export_model.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "frtui/frm.h"
 #include "frtui/recon.h"
 #include "frtui/recon_ckpt.h"
-
-typedef struct sbuf { char *p; size_t n, cap; } sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->n;
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, room, fmt, ap);
-        va_end(ap);
-        FR_ASSERT(k >= 0);
-        if ((size_t)k < room) { b->n += (size_t)k; return; }
-        b->cap = (b->cap + (size_t)k + 1) * 2;
-        b->p = fr_xrealloc(b->p, b->cap);
-    }
-}
-
-/* JSON string body: names come from bundles, so escape what JSON requires. */
-static void sb_json_str(sbuf *b, const char *s)
-{
-    sb_printf(b, "\"");
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') sb_printf(b, "\\%c", ch);
-        else if (ch < 0x20) sb_printf(b, "\\u%04x", ch);
-        else sb_printf(b, "%c", ch);
-    }
-    sb_printf(b, "\"");
-}
+#include "frtui/sb.h"
 
 static fr_recon *replay_engine(const fr_ckpt *c, const fr_model *m, fr_err *e)
 {
@@ -75,10 +44,10 @@ int fr_qmodel_build(const fr_ckpt *c, const fr_model *m, fr_qmodel *out, double 
     const fr_partition *p = fr_recon_partition(r);
     out->src = m;
     fr_graph_copy(&out->g, &fm->g);
-    sbuf j = {0};
-    sb_printf(&j, "{\"format\": \"frtui-quant\", \"version\": 1, \"model\": ");
-    sb_json_str(&j, m->meta.name);
-    sb_printf(&j, ", \"method\": \"%s\", \"bits\": %d, \"first_last_bits\": %d, \"act_bits\": %d, \"seed\": %llu, "
+    fr_sb j = {0};
+    fr_sb_printf(&j, "{\"format\": \"frtui-quant\", \"version\": 1, \"model\": ");
+    fr_sb_json_str(&j, m->meta.name);
+    fr_sb_printf(&j, ", \"method\": \"%s\", \"bits\": %d, \"first_last_bits\": %d, \"act_bits\": %d, \"seed\": %llu, "
               "\"scheme\": \"%s\", \"granularity\": \"%s\", \"codes_encoding\": \"f32-integers\",\n \"layers\": [",
               fr_method_name(c->cfg.method), c->cfg.bits, c->cfg.first_last_bits, c->cfg.act_bits,
               (unsigned long long)c->cfg.seed, c->cfg.symmetric ? "symmetric" : "asymmetric",
@@ -102,22 +71,22 @@ int fr_qmodel_build(const fr_ckpt *c, const fr_model *m, fr_qmodel *out, double 
             int t = fr_graph_add_tensor(&out->g, qn, ndim, dim);
             fr_tensor *Q = &out->g.tensors[t];
             for (int64_t q = 0; q < L->n; q++) Q->data[q] = (float)L->code[q];
-            sb_printf(&j, "%s\n  {\"name\": ", first ? "" : ",");
+            fr_sb_printf(&j, "%s\n  {\"name\": ", first ? "" : ",");
             first = 0;
-            sb_json_str(&j, L->name);
-            sb_printf(&j, ", \"node\": %d, \"unit\": ", L->node);
-            sb_json_str(&j, p->units[k].name);
-            sb_printf(&j, ", \"method\": \"%s\", \"bits\": %d, \"scheme\": \"%s\", \"codes\": ",
+            fr_sb_json_str(&j, L->name);
+            fr_sb_printf(&j, ", \"node\": %d, \"unit\": ", L->node);
+            fr_sb_json_str(&j, p->units[k].name);
+            fr_sb_printf(&j, ", \"method\": \"%s\", \"bits\": %d, \"scheme\": \"%s\", \"codes\": ",
                       fr_method_name((fr_method)c->units[k].method), L->bits, c->cfg.symmetric ? "symmetric" : "asymmetric");
-            sb_json_str(&j, qn);
-            sb_printf(&j, ", \"s1\": [");
-            for (int g = 0; g < L->ns1; g++) sb_printf(&j, "%s%.9g", g ? ", " : "", (double)L->s1[g]);
-            sb_printf(&j, "], \"zp\": [");
-            for (int g = 0; g < L->ns1; g++) sb_printf(&j, "%s%.9g", g ? ", " : "", (double)L->zp[g]);
-            sb_printf(&j, "]}");
+            fr_sb_json_str(&j, qn);
+            fr_sb_printf(&j, ", \"s1\": [");
+            for (int g = 0; g < L->ns1; g++) fr_sb_printf(&j, "%s%.9g", g ? ", " : "", (double)L->s1[g]);
+            fr_sb_printf(&j, "], \"zp\": [");
+            for (int g = 0; g < L->ns1; g++) fr_sb_printf(&j, "%s%.9g", g ? ", " : "", (double)L->zp[g]);
+            fr_sb_printf(&j, "]}");
         }
     }
-    sb_printf(&j, "]");
+    fr_sb_printf(&j, "]");
     if (first) {   /* a bundle with no quantized layer is not a quantized model */
         free(j.p);
         fr_recon_free(r);
@@ -126,16 +95,16 @@ int fr_qmodel_build(const fr_ckpt *c, const fr_model *m, fr_qmodel *out, double 
                           c->src[0] ? c->src : m->meta.name);
     }
     if (c->n_aq) {
-        sb_printf(&j, ",\n \"act_quant\": [");
+        fr_sb_printf(&j, ",\n \"act_quant\": [");
         for (int a = 0; a < c->n_aq; a++) {
-            sb_printf(&j, "%s{\"node\": ", a ? ", " : "");
-            sb_json_str(&j, fm->g.nodes[c->aq[a].node].name);
-            sb_printf(&j, ", \"bits\": %d, \"step\": %.9g, \"zp\": %.9g}", c->aq[a].aq.bits, (double)c->aq[a].aq.s,
+            fr_sb_printf(&j, "%s{\"node\": ", a ? ", " : "");
+            fr_sb_json_str(&j, fm->g.nodes[c->aq[a].node].name);
+            fr_sb_printf(&j, ", \"bits\": %d, \"step\": %.9g, \"zp\": %.9g}", c->aq[a].aq.bits, (double)c->aq[a].aq.s,
                       (double)c->aq[a].aq.zp);
         }
-        sb_printf(&j, "]");
+        fr_sb_printf(&j, "]");
     }
-    sb_printf(&j, "}\n");
+    fr_sb_printf(&j, "}\n");
     out->quant_json = j.p;
     int rc = FR_OK;
     if (acc_q && m->eval.n > 0 && m->eval.labels) rc = fr_recon_accuracy(r, 1, 0, acc_q, e);

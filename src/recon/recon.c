@@ -54,7 +54,7 @@ int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, 
     const fr_tensor *W = &r->fm.g.tensors[n->param[0]];
     fr_qconfig c = qconfig(r, node);
     int o = (int)W->dim[0], i = (int)W->dim[1], kh = W->ndim == 4 ? (int)W->dim[2] : 1, kw = W->ndim == 4 ? (int)W->dim[3] : 1;
-    return fr_qlayer_init(q, (enum fr_qmethod)m, &c, o, i, kh, kw, n->op == FR_OP_CONV, W->data, e);
+    return fr_qlayer_init(q, m, &c, o, i, kh, kw, n->op == FR_OP_CONV, W->data, e);
 }
 
 /* Batch of the full-calibration passes: PROP_BATCH, or the whole set when it is smaller (the

@@ -149,8 +149,8 @@ static int restore_layer(fr_qlayer *q, const fr_ckpt_unit *U, const fr_ckpt_laye
     if ((int)q->method != L->method || q->o != L->o || q->i != L->i || q->kh != L->kh || q->kw != L->kw ||
         q->ns1 != L->ns1 || q->cfg.bits != L->bits || (int64_t)q->n != L->n)
         return fr_err_set(e, FR_EINPUT, "unit %s layer %s: checkpoint has %s W%d %dx%dx%dx%d (%d scales), the model "
-                          "gives %s W%d %dx%dx%dx%d (%d scales)", U->name, L->name, fr_qmethod_name(L->method), L->bits,
-                          L->o, L->i, L->kh, L->kw, L->ns1, fr_qmethod_name(q->method), q->cfg.bits, q->o, q->i, q->kh,
+                          "gives %s W%d %dx%dx%dx%d (%d scales)", U->name, L->name, fr_method_name(L->method), L->bits,
+                          L->o, L->i, L->kh, L->kw, L->ns1, fr_method_name(q->method), q->cfg.bits, q->o, q->i, q->kh,
                           q->kw, q->ns1);
     fr_qparam P[FR_CKPT_MAX_PARAMS];
     int np = fr_qlayer_params(q, P, FR_CKPT_MAX_PARAMS);

@@ -18,23 +18,23 @@ static void fill_stats(const fr_qlayer *q, fr_layer_stats *st)
     if (fr_qlayer_stats(q, &qs) != FR_OK) return;
     st->sqnr_db = qs.sqnr_db;
     st->aggressive = qs.frac_aggressive;
+    st->clipped = qs.frac_clipped;
     st->aggressive_init = qs.frac_aggressive_init;
     st->changed_vs_rtn = qs.frac_changed_vs_rtn;
     st->undecided = qs.frac_undecided;
-    for (int b = 0; b < FR_SHIFT_BINS && b < FR_QSTATS_SHIFT_BINS; b++) st->shift_hist[b] = (double)qs.shift_hist[b];
+    for (int b = 0; b < FR_SHIFT_BINS; b++) st->shift_hist[b] = (double)qs.shift_hist[b];
     st->shift_hist[0] += (double)qs.shift_under;
     st->shift_hist[FR_SHIFT_BINS - 1] += (double)qs.shift_over;
-    for (int b = 0; b < FR_S2_BINS && b < FR_QSTATS_S2_BINS; b++) st->s2_hist[b] = (double)qs.s2_hist[b];
-    if (q->method == FR_QM_FLEXROUND) {
+    for (int b = 0; b < FR_S2_BINS; b++) st->s2_hist[b] = (double)qs.s2_hist[b];
+    if (q->method == FR_METHOD_FLEXROUND) {
         st->s2_hist[0] += (double)qs.s2_under;
         st->s2_hist[FR_S2_BINS - 1] += (double)qs.s2_over;
     }
-    if (q->method == FR_QM_ADAROUND && q->V.n) {
+    if (q->method == FR_METHOD_ADAROUND && q->V.n) {
         for (size_t k = 0; k < q->n; k++) {
-            float h = 1.2f / (1.0f + expf(-q->V.data[k])) - 0.1f;
-            h = h < 0 ? 0 : h > 1 ? 1 : h;
-            int b = (int)(h * FR_H_BINS);
-            st->h_hist[b >= FR_H_BINS ? FR_H_BINS - 1 : b] += 1;
+            int b = fr_qhist_bin(fr_qada_h(q->V.data[k]), 0.0, 1.0, FR_H_BINS);
+            if (b == FR_QBIN_NAN) continue;
+            st->h_hist[b < 0 ? 0 : b >= FR_H_BINS ? FR_H_BINS - 1 : b] += 1;
         }
     }
 }
@@ -71,7 +71,7 @@ fr_unit_view *fr_recon_view(fr_recon *r, int k)
     }
     int nl = u->n_layers;
     size_t floats = 2 * (size_t)s->n_loss + 64;
-    for (int l = 0; l < nl; l++) floats += (size_t)Q[l].ns1 + 9 * (Q[l].n + 16) + 16;
+    for (int l = 0; l < nl; l++) floats += (size_t)Q[l].ns1 + 9 * (Q[l].n + 16) + Q[l].n / 4 + 32;
     fr_unit_view *v = fr_unit_view_new(nl, floats);
     snprintf(v->name, sizeof v->name, "%s", u->name);
     snprintf(v->ops, sizeof v->ops, "%s", u->ops);
@@ -95,7 +95,7 @@ fr_unit_view *fr_recon_view(fr_recon *r, int k)
     v->loss_after = s->status == FR_UNIT_RUNNING ? (s->n_loss ? s->loss_rec[s->n_loss - 1] : s->loss_rtn) : s->loss_after;
     v->rel_vs_rtn = v->loss_rtn > 0 ? v->loss_after / v->loss_rtn : 1.0;
     snprintf(v->note, sizeof v->note, "%s", s->note);
-    double agg = 0, total = 0;
+    double agg = 0, clip = 0, total = 0;
     for (int l = 0; l < nl; l++) {
         const fr_qlayer *q = &Q[l];
         fr_layer_view *lv = &v->layers[l];
@@ -108,7 +108,7 @@ fr_unit_view *fr_recon_view(fr_recon *r, int k)
         memcpy(s1, q->s1, (size_t)q->ns1 * sizeof(float));
         lv->s1 = s1;
         lv->w = array_copy(v, q, FR_QA_W);
-        if (q->method == FR_QM_FLEXROUND) {
+        if (q->method == FR_METHOD_FLEXROUND) {
             lv->s2 = array_copy(v, q, FR_QA_S2);
             lv->s_comb = array_copy(v, q, FR_QA_SCOMB);
             lv->grad_s2 = array_copy(v, q, FR_QA_GRAD_S2);
@@ -120,19 +120,21 @@ fr_unit_view *fr_recon_view(fr_recon *r, int k)
         lv->code = code;
         lv->rtn_code = rtn;
         lv->shift = array_copy(v, q, FR_QA_SHIFT);
-        if (q->method == FR_QM_ADAROUND && q->V.n) {
+        if (q->method == FR_METHOD_ADAROUND && q->V.n) {
             float *h = fr_unit_view_alloc_floats(v, q->n);
-            for (size_t t = 0; t < q->n; t++) {
-                float x = 1.2f / (1.0f + expf(-q->V.data[t])) - 0.1f;
-                h[t] = x < 0 ? 0 : x > 1 ? 1 : x;
-            }
+            for (size_t t = 0; t < q->n; t++) h[t] = fr_qada_h(q->V.data[t]);
             lv->h = h;
         }
+        uint8_t *cls = (uint8_t *)fr_unit_view_alloc_floats(v, (q->n + sizeof(float) - 1) / sizeof(float));
+        if (fr_qlayer_classes(q, cls) != FR_OK) memset(cls, FR_WC_INSIDE, q->n);
+        lv->cls = cls;
         fill_stats(q, &lv->st);
         agg += lv->st.aggressive * (double)q->n;
+        clip += lv->st.clipped * (double)q->n;
         total += (double)q->n;
     }
     v->aggressive = total > 0 ? agg / total : 0;
+    v->clipped = total > 0 ? clip / total : 0;
     for (int m = 0; m < FR_METHOD__COUNT; m++) {
         v->alt[m] = s->alt[m];
         fr_unit_view_retain(s->alt[m]);

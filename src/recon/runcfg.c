@@ -8,14 +8,23 @@
 
 const char *const fr_presets[] = {"teaching", "brecq", "adaround-aimet", "flexround-llm", NULL};
 
+/* Learning rates follow each preset's cited source (issue 13 §6).  Only the official FlexRound
+ * LLM scripts publish a FlexRound lr (3e-3 for Llama-2-7B W4A16, spec 2.4 [V-code]): the
+ * flexround-llm preset uses it.  BRECQ and AIMET have no FlexRound and the paper's CNN lrs are
+ * not verified (spec 2.4 [R]), so teaching, brecq and adaround-aimet keep lr 0 = the method's
+ * default (fr_run_config_lr): FlexRound 2e-3 from frtui's own sweep on the samples, AdaRound
+ * 1e-3 (PyTorch's Adam default, as in BRECQ/QDrop).  The help texts say which. */
+
 static const struct {
     const char *name, *help;
     int iters, batch, per_channel, symmetric, layerwise;
     float lr;
 } presets[] = {
-    {"teaching", "1000 it/unit, batch 32, BRECQ blocks: short enough to watch every unit live (frtui's own)",
+    {"teaching", "1000 it/unit, batch 32, BRECQ blocks, FlexRound lr 2e-3: short enough to watch every unit live "
+                 "(frtui's own; lr from its sweep)",
      1000, 32, 0, 1, 0, 0},
-    {"brecq", "20000 it/unit, batch 32, 1024 samples, BRECQ blocks (yhhhli/BRECQ main_imagenet.py defaults)",
+    {"brecq", "20000 it/unit, batch 32, 1024 samples, BRECQ blocks (yhhhli/BRECQ main_imagenet.py defaults; "
+              "no FlexRound there: lr 2e-3 as teaching)",
      20000, 32, 0, 1, 0, 0},
     {"adaround-aimet", "10000 it/layer, batch 32, layer-wise (AIMET apply_adaround defaults, AdaRound paper)",
      10000, 32, 0, 1, 1, 0},
@@ -60,7 +69,9 @@ float fr_run_config_lr(const fr_run_config *c, fr_method m)
     if (c->lr > 0) return c->lr;
     /* AdaRound: PyTorch's default Adam lr on V (BRECQ/QDrop code, spec 3.2).  FlexRound: the
      * paper's CNN learning rates are not verified (spec 2.4 [R]); 2e-3 is frtui's choice from a
-     * sweep over {3e-4, 1e-3, 2e-3, 3e-3} on the samples' held-out calibration loss. */
+     * sweep over {3e-4, 1e-3, 2e-3, 3e-3} on the samples' held-out calibration loss.  The 3e-3
+     * of the official LLM scripts belongs to their setting (per-channel asymmetric, 5000 it,
+     * Llama-2-7B) and is what the flexround-llm preset uses. */
     return m == FR_METHOD_ADAROUND ? 1e-3f : 2e-3f;
 }
 

@@ -3,20 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "frtui/common.h"
-
-static const char *const method_names[FR_METHOD__COUNT] = {"rtn", "adaround", "flexround"};
-
-const char *fr_method_name(fr_method m) { return (unsigned)m < FR_METHOD__COUNT ? method_names[m] : "?"; }
-
-int fr_method_from_name(const char *s)
-{
-    for (int i = 0; i < FR_METHOD__COUNT; i++)
-        if (strcasecmp(s, method_names[i]) == 0) return i;
-    return -1;
-}
 
 void fr_unit_view_retain(fr_unit_view *u)
 {

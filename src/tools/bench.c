@@ -24,6 +24,8 @@
 
 #include "frtui/blas.h"
 #include "frtui/cli.h"
+#include "frtui/opt.h"
+#include "frtui/sb.h"
 #include "frtui/train.h"
 
 enum { SEC_SGEMM = 1, SEC_SHAPES = 2, SEC_SAMPLES = 4, SEC_WHOLE = 8, SEC_UI = 16, SEC_IMPORT = 32, SEC_ALL = 63 };
@@ -34,35 +36,17 @@ static const char *const sec_names[] = {"sgemm", "shapes", "samples", "whole", "
 
 /* ---- output ------------------------------------------------------------------------------- */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v)) fprintf(f, "%.6g", v);
-    else fputs("null", f);
-}
-
 /* `, "key": value` (sep ", ") or the first member of an object (sep ""). */
 static void kv_num(FILE *f, const char *sep, const char *key, double v)
 {
     fprintf(f, "%s\"%s\": ", sep, key);
-    json_num(f, v);
+    fr_fput_json_num(f, "%.6g", v);
 }
 
 static void kv_str(FILE *f, const char *sep, const char *key, const char *v)
 {
     fprintf(f, "%s\"%s\": ", sep, key);
-    json_str(f, v);
+    fr_fput_json_str(f, v);
 }
 
 static void json_timing(FILE *f, const char *key, const fr_bench_timing *t)
@@ -415,6 +399,31 @@ static int parse_sections(const char *s, int *mask)
     return *mask ? 0 : -1;
 }
 
+typedef struct bench_sel { int sections; const char *only; } bench_sel;
+
+static int opt_no_samples(const char *name, const char *v, void *dst, fr_err *e)
+{
+    (void)name; (void)v; (void)e;
+    ((bench_sel *)dst)->sections &= ~(SEC_SAMPLES | SEC_WHOLE);
+    return FR_OK;
+}
+
+static int opt_shape(const char *name, const char *v, void *dst, fr_err *e)
+{
+    (void)name; (void)e;
+    bench_sel *s = dst;
+    s->only = v;
+    s->sections = SEC_SGEMM | SEC_SHAPES;
+    return FR_OK;
+}
+
+static int opt_only(const char *name, const char *v, void *dst, fr_err *e)
+{
+    if (parse_sections(v, &((bench_sel *)dst)->sections))
+        return fr_err_set(e, FR_EINPUT, "%s expects a comma list of sgemm, shapes, samples, whole, ui, import (got '%s')", name, v);
+    return FR_OK;
+}
+
 int fr_cli_bench(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--child") == 0) return fr_bench_child(argc - 1, argv + 1);
@@ -425,29 +434,27 @@ int fr_cli_bench(int argc, char **argv)
     int sections = SEC_ALL, keys = 50;
     b->o.samples = 1;
     b->o.whole_iters = -1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) json = argv[++i];
-        else if (strcmp(argv[i], "--quick") == 0) b->o.quick = 1;
-        else if (strcmp(argv[i], "--no-samples") == 0) sections &= ~(SEC_SAMPLES | SEC_WHOLE);
-        else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) { only = argv[++i]; sections = SEC_SGEMM | SEC_SHAPES; }
-        else if (strcmp(argv[i], "--whole-iters") == 0 && i + 1 < argc) b->o.whole_iters = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc) {
-            keys = atoi(argv[++i]);   /* FR_MIN/FR_MAX evaluate their arguments twice */
-            keys = FR_MAX(0, FR_MIN(keys, 1000));
-        }
-        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
-            if (parse_sections(argv[++i], &sections))
-                return usage("--only expects a comma list of sgemm, shapes, samples, whole, ui, import");
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: %s\n  sections (default all): sgemm, shapes, samples, whole (+ frame build, checkpoint),\n"
-                   "  ui (inspector on a pty: key latency, it/s with and without UI), import (time, peak RSS)\n", USAGE);
-            return 0;
-        } else {
-            char m[160];
-            snprintf(m, sizeof m, "unknown option %s", argv[i]);
-            return usage(m);
-        }
+    bench_sel sel = {sections, NULL};
+    fr_opt t[] = {
+        {.name = "--json", .kind = FR_OPT_STR, .dst = &json},
+        {.name = "--quick", .kind = FR_OPT_FLAG, .dst = &b->o.quick, .val = 1},
+        {.name = "--no-samples", .kind = FR_OPT_FN0, .fn = opt_no_samples, .dst = &sel},
+        {.name = "--shape", .kind = FR_OPT_FN, .fn = opt_shape, .dst = &sel},
+        {.name = "--whole-iters", .kind = FR_OPT_INT, .dst = &b->o.whole_iters, .lo = 0, .hi = 100000000},
+        {.name = "--keys", .kind = FR_OPT_INT, .dst = &keys, .lo = 0, .hi = 1000},
+        {.name = "--only", .kind = FR_OPT_FN, .fn = opt_only, .dst = &sel},
+        {.name = NULL},
+    };
+    if (fr_opt_wants_help(argc, argv)) {
+        printf("usage: %s\n  sections (default all): sgemm, shapes, samples, whole (+ frame build, checkpoint),\n"
+               "  ui (inspector on a pty: key latency, it/s with and without UI), import (time, peak RSS)\n", USAGE);
+        return 0;
     }
+    fr_err pe;
+    fr_err_clear(&pe);
+    if (fr_opt_parse(t, argc, argv, NULL, 0, NULL, &pe)) return usage(pe.msg);
+    sections = sel.sections;
+    only = sel.only;
     b->o.samples = (sections & (SEC_SAMPLES | SEC_WHOLE)) != 0;
     b->o.runs = b->o.quick ? 5 : 7;
     b->o.min_run = b->o.quick ? 0.04 : 0.15;

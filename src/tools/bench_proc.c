@@ -40,6 +40,7 @@
 #include "frtui/blas.h"
 #include "frtui/cli.h"
 #include "frtui/onnx.h"
+#include "frtui/opt.h"
 #include "frtui/pb.h"
 #include "frtui/pty.h"
 #include "frtui/recon.h"
@@ -97,7 +98,7 @@ static int child_inspector(int ui, const char *model, int unit)
     fr_run_config c;
     const char *file = NULL;
     fr_model m;
-    if (fr_cli_parse_run(4, args, &c, &file, NULL, NULL, &e) || fr_cli_load(model, &m)) {
+    if (fr_cli_parse_run(4, args, &c, &file, &e) || fr_cli_load(model, &m)) {
         fprintf(out, "error %s\n", e.msg[0] ? e.msg : "cannot load the model");
         return 2;
     }
@@ -166,8 +167,11 @@ static int child_import(const char *path)
 int fr_bench_child(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "import") == 0) return child_import(argv[2]);
-    if (argc >= 4 && (strcmp(argv[1], "ui") == 0 || strcmp(argv[1], "headless") == 0))
-        return child_inspector(argv[1][0] == 'u', argv[2], atoi(argv[3]));
+    long long unit;
+    fr_err e;
+    if (argc >= 4 && (strcmp(argv[1], "ui") == 0 || strcmp(argv[1], "headless") == 0) &&
+        fr_opt_int("UNIT", argv[3], 0, 1000000, &unit, &e) == FR_OK)
+        return child_inspector(argv[1][0] == 'u', argv[2], (int)unit);
     fprintf(stderr, "frtui-dev bench --child: internal use (ui|headless MODEL UNIT, import PATH)\n");
     return 2;
 }

@@ -13,6 +13,7 @@
 
 #include "frtui/bench.h"
 #include "frtui/blas.h"
+#include "frtui/cli.h"
 #include "frtui/devtools.h"
 
 static void usage(FILE *f)
@@ -20,18 +21,22 @@ static void usage(FILE *f)
     fprintf(f, "usage: frtui-dev bench [--json PATH] [--quick] [--only SECTION,...]   speed (make bench)\n"
                "       frtui-dev train-samples [--out DIR] [--arch NAME]              retrain the samples\n"
                "       frtui-dev build-real-sample [--model model.json] [--out FILE]  MobileNetV2 probe bundle\n"
+               "       frtui-dev COMMAND --help                                       the options of one command\n"
                "environment: FRTUI_THREADS (compute threads, default 2)\n");
 }
 
 int main(int argc, char **argv)
 {
-    int threads = 2;
-    const char *t = getenv("FRTUI_THREADS");
-    if (t && atoi(t) > 0) threads = atoi(t);
+    int threads;
+    if (fr_cli_threads_env("frtui-dev", &threads)) return 2;
     fr_err be;
     fr_err_clear(&be);
     if (fr_blas_init(argv, threads, &be)) { fprintf(stderr, "frtui-dev: %s\n", be.msg); return 2; }
     fr_fatal_signals_init();   /* no temp file outlives a signal (common.h) */
+    if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+        printf("frtui-dev %s\n", FR_VERSION);
+        return 0;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

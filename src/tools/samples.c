@@ -16,6 +16,7 @@
 #include "frtui/devtools.h"
 #include "frtui/exec.h"
 #include "frtui/frm.h"
+#include "frtui/opt.h"
 #include "frtui/tfjs.h"
 #include "frtui/train.h"
 
@@ -61,14 +62,24 @@ int fr_dev_train_samples(int argc, char **argv)
     const char *out = "samples", *only = NULL, *dir = FMNIST_DIR;
     int epochs_override = 0, n_train = 0;
     uint64_t seed = 1005;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) out = argv[++i];
-        else if (strcmp(argv[i], "--arch") == 0 && i + 1 < argc) only = argv[++i];
-        else if (strcmp(argv[i], "--epochs") == 0 && i + 1 < argc) epochs_override = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--n-train") == 0 && i + 1 < argc) n_train = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) dir = argv[++i];
-        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
-        else { fprintf(stderr, "frtui-dev train-samples: unknown option %s (see frtui-dev --help)\n", argv[i]); return 2; }
+    fr_opt opts[] = {
+        {.name = "--out", .kind = FR_OPT_STR, .dst = &out},
+        {.name = "--arch", .kind = FR_OPT_STR, .dst = &only},
+        {.name = "--epochs", .kind = FR_OPT_INT, .dst = &epochs_override, .lo = 0, .hi = 10000},
+        {.name = "--n-train", .kind = FR_OPT_INT, .dst = &n_train, .lo = 0, .hi = 100000000},
+        {.name = "--data", .kind = FR_OPT_STR, .dst = &dir},
+        {.name = "--seed", .kind = FR_OPT_U64, .dst = &seed, .lo = 0, .hi = 9223372036854775807LL},
+        {.name = NULL},
+    };
+    if (fr_opt_wants_help(argc, argv)) {
+        printf("usage: frtui-dev train-samples [--out DIR] [--arch NAME] [--epochs N] [--n-train N] [--data DIR] [--seed N]\n");
+        return 0;
+    }
+    fr_err pe;
+    fr_err_clear(&pe);
+    if (fr_opt_parse(opts, argc, argv, NULL, 0, NULL, &pe)) {
+        fprintf(stderr, "frtui-dev train-samples: %s\n", pe.msg);
+        return 2;
     }
     fr_err e;
     fr_err_clear(&e);
@@ -143,16 +154,25 @@ int fr_dev_build_real_sample(int argc, char **argv)
     const char *model = "build/npm/mobilenet_v2/model.json", *out = "samples/mobilenetv2-imagenet.frm";
     const char *data = "/usr/share/datasets/fashion-mnist";
     int n_train = 5000, n_calib = 512, n_eval = 1000;
-    for (int i = 1; i < argc; i++) {
-        if (i + 1 >= argc) { fprintf(stderr, "frtui-dev build-real-sample: option %s needs a value\n", argv[i]); return 2; }
-        const char *a = argv[i], *v = argv[++i];
-        if (strcmp(a, "--model") == 0) model = v;
-        else if (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) out = v;
-        else if (strcmp(a, "--data") == 0) data = v;
-        else if (strcmp(a, "--n-train") == 0) n_train = atoi(v);
-        else if (strcmp(a, "--n-calib") == 0) n_calib = atoi(v);
-        else if (strcmp(a, "--n-eval") == 0) n_eval = atoi(v);
-        else { fprintf(stderr, "frtui-dev build-real-sample: unknown option %s\n", a); return 2; }
+    fr_opt t[] = {
+        {.name = "--model", .kind = FR_OPT_STR, .dst = &model},
+        {.name = "--out", .alias = "-o", .kind = FR_OPT_STR, .dst = &out},
+        {.name = "--data", .kind = FR_OPT_STR, .dst = &data},
+        {.name = "--n-train", .kind = FR_OPT_INT, .dst = &n_train, .lo = 1, .hi = 100000000},
+        {.name = "--n-calib", .kind = FR_OPT_INT, .dst = &n_calib, .lo = 1, .hi = 100000000},
+        {.name = "--n-eval", .kind = FR_OPT_INT, .dst = &n_eval, .lo = 1, .hi = 100000000},
+        {.name = NULL},
+    };
+    if (fr_opt_wants_help(argc, argv)) {
+        printf("usage: frtui-dev build-real-sample [--model model.json] [-o OUT.frm] [--data DIR] [--n-train N]\n"
+               "                                   [--n-calib N] [--n-eval N]\n");
+        return 0;
+    }
+    fr_err pe;
+    fr_err_clear(&pe);
+    if (fr_opt_parse(t, argc, argv, NULL, 0, NULL, &pe)) {
+        fprintf(stderr, "frtui-dev build-real-sample: %s\n", pe.msg);
+        return 2;
     }
     fr_err e;
     fr_err_clear(&e);

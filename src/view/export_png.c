@@ -27,6 +27,7 @@ static int scatter_in(const fr_layer_view *lv, fr_scatter_in *in, float **xbuf, 
     memset(in, 0, sizeof *in);
     in->x = x;
     in->y = lv->shift;
+    in->cls = lv->cls;
     in->n = (size_t)lv->n;
     in->title = title;
     in->xlabel = "|W|";

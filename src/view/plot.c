@@ -279,6 +279,29 @@ void fr_plot_scatter_range(const float *x, const float *y, int64_t n, int abs_x,
     *ymax = ym > 0 ? ym * 1.1f : 1;
 }
 
+void fr_plot_scatter_range_all(const float *x, const float *y, int64_t n, float *xmax, float *ymax)
+{
+    float xm = 0, ym = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i])) continue;
+        xm = fmaxf(xm, fabsf(x[i]));
+        ym = fmaxf(ym, fabsf(y[i]));
+    }
+    *xmax = xm > 0 ? xm * 1.05f : 1;
+    *ymax = ym > 0 ? ym * 1.1f : 1;
+}
+
+/* Inside: blues; aggressive (the lesson): oranges; clipped (the clamp, not the rounding):
+ * purples, so the rays of clipped large weights do not read as aggressive rounding. */
+uint32_t fr_plot_class_colour(int cls, float t)
+{
+    static const fr_rgb lo[FR_WC__COUNT] = {FR_RGB(50, 95, 140), FR_RGB(170, 80, 50), FR_RGB(105, 65, 140)};
+    static const fr_rgb hi[FR_WC__COUNT] = {FR_RGB(150, 220, 255), FR_RGB(255, 175, 110), FR_RGB(215, 160, 255)};
+    if (cls < 0 || cls >= FR_WC__COUNT) cls = FR_WC_INSIDE;
+    fr_rgb col = fr_colour_lerp(lo[cls], hi[cls], t < 0 ? 0 : t > 1 ? 1 : t);
+    return FR_COL_RGB(col.r, col.g, col.b);
+}
+
 void fr_plot_scatter(fr_canvas *c, fr_rect r, const float *x, const float *y, int64_t n, const fr_scatter_opts *o)
 {
     const int ylw = 6;
@@ -287,7 +310,8 @@ void fr_plot_scatter(fr_canvas *c, fr_rect r, const float *x, const float *y, in
     float xmax = o->xmax, ymax = o->ymax;
     if (xmax <= 0 || ymax <= 0) {
         float ax, ay;
-        fr_plot_scatter_range(x, y, n, o->abs_x, &ax, &ay);
+        if (o->cls) fr_plot_scatter_range_all(x, y, n, &ax, &ay);
+        else fr_plot_scatter_range(x, y, n, o->abs_x, &ax, &ay);
         if (xmax <= 0) xmax = ax;
         if (ymax <= 0) ymax = ay;
     }
@@ -310,7 +334,12 @@ void fr_plot_scatter(fr_canvas *c, fr_rect r, const float *x, const float *y, in
         fr_dots_set(&d, dx, dy, 0, 1, 0);
         size_t ci = (size_t)(dy >> 2) * p.w + (dx >> 1);
         cnt[ci]++;
-        if (o->band && fabsf(yv) > 1.0f) hot[ci] = 1;
+        /* hot: 1 aggressive, 2 clipped; a cell shows aggressive over clipped over inside */
+        if (o->cls) {
+            int k = o->cls[i];
+            if (k == FR_WC_AGGRESSIVE) hot[ci] = 1;
+            else if (k == FR_WC_CLIPPED && !hot[ci]) hot[ci] = 2;
+        } else if (o->band && fabsf(yv) > 1.0f) hot[ci] = 1;
     }
     uint32_t cmax = 1;
     for (size_t i = 0; i < ncell; i++) cmax = FR_MAX(cmax, cnt[i]);
@@ -318,9 +347,7 @@ void fr_plot_scatter(fr_canvas *c, fr_rect r, const float *x, const float *y, in
     for (size_t i = 0; i < ncell; i++) {
         if (!cnt[i]) continue;
         float t = cmax > 1 ? logf((float)cnt[i]) / logf((float)cmax) : 1.0f;
-        fr_rgb col = hot[i] ? fr_colour_lerp(FR_RGB(170, 80, 50), FR_RGB(255, 175, 110), t)
-                            : fr_colour_lerp(FR_RGB(50, 95, 140), FR_RGB(150, 220, 255), t);
-        d.col[i] = FR_COL_RGB(col.r, col.g, col.b);
+        d.col[i] = fr_plot_class_colour(hot[i] == 1 ? FR_WC_AGGRESSIVE : hot[i] == 2 ? FR_WC_CLIPPED : FR_WC_INSIDE, t);
     }
     /* guides: zero line and the +-1 band, drawn only in empty cells */
     int rows_band[3] = {-1, -1, -1};
@@ -346,7 +373,7 @@ void fr_plot_scatter(fr_canvas *c, fr_rect r, const float *x, const float *y, in
             float t = cmax > 1 ? logf((float)cnt[i]) / logf((float)cmax) : 1.0f;
             int k = (int)(t * 4.999f);
             fr_cell *cell = fr_canvas_at(c, p.x + (int)(i % p.w), p.y + (int)(i / p.w));
-            if (cell) cell->cp = (uint32_t)(hot[i] ? "xxXX#"[k] : ramp[k]);
+            if (cell) cell->cp = (uint32_t)(hot[i] == 1 ? "xxXX#"[k] : hot[i] == 2 ? "++**%"[k] : ramp[k]);
         }
     }
     free(cnt);

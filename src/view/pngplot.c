@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/qdefs.h"
+
 #define PAD 14
 #define TICK 4
 #define MAXT 48
@@ -429,6 +431,7 @@ int fr_pngplot_heatmap(const char *path, const fr_heatmap_in *in, fr_err *e)
 
 static const fr_rgb IN_LO = { 158, 202, 225 }, IN_HI = { 8, 48, 107 };     /* ColorBrewer Blues */
 static const fr_rgb OUT_LO = { 253, 174, 107 }, OUT_HI = { 166, 54, 3 };   /* Oranges */
+static const fr_rgb CLIP_LO = { 188, 189, 220 }, CLIP_HI = { 84, 39, 143 };  /* Purples */
 static const fr_rgb C_BAND = { 200, 30, 30 };
 
 static int scatter_check(const fr_scatter_in *in, fr_err *e)
@@ -460,14 +463,18 @@ static void finish_range(double *xmin, double *xmax, double *ymax)
     *ymax = fmax(1.5, *ymax * 1.08);
 }
 
-typedef struct scatter_stats { size_t shown, outside, skipped; } scatter_stats;
+typedef struct scatter_stats { size_t shown, outside, clipped, skipped; int classes; } scatter_stats;
 
 static void draw_scatter_points(fr_raster *r, const axes *a, const fr_scatter_in *in, scatter_stats *st)
 {
     int m = in->n <= 2000 ? 3 : in->n <= 50000 ? 2 : 1;
     int gw = (a->w + m - 1) / m, gh = (a->h + m - 1) / m;
-    uint32_t *cin = fr_xcalloc((size_t)gw * gh * 2, sizeof *cin), *cout = cin + (size_t)gw * gh;
+    /* Counts per grid cell and class: inside, aggressive, clipped (in->cls, the quantizer's
+     * fr_qclass; without it |shift| > 1 is drawn as "beyond"). */
+    uint32_t *cin = fr_xcalloc((size_t)gw * gh * 3, sizeof *cin), *cout = cin + (size_t)gw * gh,
+             *cclip = cout + (size_t)gw * gh;
     memset(st, 0, sizeof *st);
+    st->classes = in->cls != NULL;
     for (size_t i = 0; i < in->n; i++) {
         double x = in->x[i], y = in->y[i];
         if (!isfinite(x) || !isfinite(y) || x < a->xmin || x > a->xmax || y < a->ymin || y > a->ymax) {
@@ -477,23 +484,29 @@ static void draw_scatter_points(fr_raster *r, const axes *a, const fr_scatter_in
         int gx = (ax_px(a, x) - a->x0) / m, gy = (ax_py(a, y) - a->y0) / m;
         gx = FR_MIN(FR_MAX(gx, 0), gw - 1);
         gy = FR_MIN(FR_MAX(gy, 0), gh - 1);
-        int out_band = fabs(y) > 1.0;
-        (out_band ? cout : cin)[(size_t)gy * gw + gx]++;
+        int k = in->cls ? in->cls[i] : fabs(y) > 1.0 ? FR_WC_AGGRESSIVE : FR_WC_INSIDE;
+        uint32_t *grid = k == FR_WC_AGGRESSIVE ? cout : k == FR_WC_CLIPPED ? cclip : cin;
+        grid[(size_t)gy * gw + gx]++;
         st->shown++;
-        st->outside += (size_t)out_band;
+        st->outside += (size_t)(k == FR_WC_AGGRESSIVE);
+        st->clipped += (size_t)(k == FR_WC_CLIPPED);
     }
-    uint32_t mi = 1, mo = 1;
-    for (size_t i = 0; i < (size_t)gw * gh; i++) { mi = FR_MAX(mi, cin[i]); mo = FR_MAX(mo, cout[i]); }
-    /* Shade by log count so one point stays visible next to a dense cluster. */
-    for (int pass = 0; pass < 2; pass++) {
-        const uint32_t *cnt = pass ? cout : cin;
-        double lmax = log1p(pass ? mo : mi);
+    uint32_t mx[3] = {1, 1, 1};
+    for (size_t i = 0; i < (size_t)gw * gh; i++) {
+        mx[0] = FR_MAX(mx[0], cin[i]); mx[1] = FR_MAX(mx[1], cclip[i]); mx[2] = FR_MAX(mx[2], cout[i]);
+    }
+    /* Shade by log count so one point stays visible next to a dense cluster; aggressive last so
+     * it stays on top. */
+    for (int pass = 0; pass < 3; pass++) {
+        const uint32_t *cnt = pass == 2 ? cout : pass == 1 ? cclip : cin;
+        double lmax = log1p(mx[pass]);
         for (int gy = 0; gy < gh; gy++)
             for (int gx = 0; gx < gw; gx++) {
                 uint32_t c = cnt[(size_t)gy * gw + gx];
                 if (!c) continue;
                 double t = lmax > log1p(1) ? (log1p(c) - log1p(1)) / (lmax - log1p(1)) : 1.0;
-                fr_rgb col = pass ? lerp_rgb(OUT_LO, OUT_HI, 0.35 + 0.65 * t) : lerp_rgb(IN_LO, IN_HI, 0.3 + 0.7 * t);
+                fr_rgb col = pass == 2 ? lerp_rgb(OUT_LO, OUT_HI, 0.35 + 0.65 * t)
+                             : pass == 1 ? lerp_rgb(CLIP_LO, CLIP_HI, 0.35 + 0.65 * t) : lerp_rgb(IN_LO, IN_HI, 0.3 + 0.7 * t);
                 int px = a->x0 + gx * m, py = a->y0 + gy * m;
                 fr_raster_fill_rect(r, px, py, FR_MIN(m, a->x0 + a->w - px), FR_MIN(m, a->y0 + a->h - py), col);
             }
@@ -504,19 +517,24 @@ static void draw_scatter_points(fr_raster *r, const axes *a, const fr_scatter_in
     fr_raster_hline_dashed(r, a->x0, a->x0 + a->w - 1, ax_py(a, -1.0), 6, 3, C_BAND);
 }
 
+/* The same words and numbers as the TUI's Stats/scatter and the reports: "aggressive x%, clipped y%". */
 static void scatter_note(char *buf, size_t n, const scatter_stats *st)
 {
-    char pct[24];
+    char pct[24], pc[24];
     fr_pngplot_format_num(st->shown ? 100.0 * st->outside / st->shown : 0, 0.01, pct, sizeof pct);
-    int k = snprintf(buf, n, "n=%zu, |shift|>1: %s%% (%zu)", st->shown, pct, st->outside);
+    fr_pngplot_format_num(st->shown ? 100.0 * st->clipped / st->shown : 0, 0.01, pc, sizeof pc);
+    int k = st->classes ? snprintf(buf, n, "n=%zu, aggressive %s%% (%zu), clipped %s%% (%zu)", st->shown, pct, st->outside,
+                                   pc, st->clipped)
+                        : snprintf(buf, n, "n=%zu, |shift|>1: %s%% (%zu)", st->shown, pct, st->outside);
     if (st->skipped && k < (int)n) snprintf(buf + k, n - k, ", %zu skipped", st->skipped);
 }
 
-static void scatter_legend(fr_raster *r, int cx, int y)
+static void scatter_legend(fr_raster *r, int cx, int y, int classes)
 {
-    legend l = { 3, { IN_HI, OUT_HI, C_BAND },
-                 { "within nearest two grid points", "beyond (|shift| > 1)", "shift = +-1" } };
-    draw_legend(r, cx, y, &l);
+    legend l = { 4, { IN_HI, OUT_HI, CLIP_HI, C_BAND },
+                 { "inside (nearest two grid points)", "aggressive (beyond them)", "clipped (at a grid end)", "shift = +-1" } };
+    legend old = { 3, { IN_HI, OUT_HI, C_BAND }, { "within nearest two grid points", "beyond (|shift| > 1)", "shift = +-1" } };
+    draw_legend(r, cx, y, classes ? &l : &old);
 }
 
 #define SC_W 600
@@ -557,7 +575,7 @@ int fr_pngplot_render_scatter(fr_raster *out, const fr_scatter_in *in, fr_plot_g
     char note[160];
     scatter_note(note, sizeof note, &st);
     draw_header(out, in->title, note, geom);
-    scatter_legend(out, out->w / 2, HEADER_H);
+    scatter_legend(out, out->w / 2, HEADER_H, in->cls != NULL);
     geom_from(geom, &a);
     return FR_OK;
 }
@@ -616,7 +634,8 @@ int fr_pngplot_render_compare(fr_raster *out, const fr_scatter_in panels[3], con
     }
     fr_plot_geom tg;
     draw_header(out, title, NULL, &tg);
-    scatter_legend(out, out->w / 2, PAD + 2 * FR_FONT_H + 6);
+    int any_cls = panels[0].cls || panels[1].cls || panels[2].cls;
+    scatter_legend(out, out->w / 2, PAD + 2 * FR_FONT_H + 6, any_cls);
     if (geom) for (int p = 0; p < 3; p++) { geom[p].title_y0 = tg.title_y0; geom[p].title_y1 = tg.title_y1; }
     return FR_OK;
 }

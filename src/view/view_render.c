@@ -278,7 +278,8 @@ static void render_stats(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view 
         kv(c, in, &row, "SQNR", FR_R_TEXT, "%.1f dB", L->st.sqnr_db);
         kv(c, in, &row, "aggr", L->st.aggressive > 0 ? FR_R_WARN : FR_R_TEXT, "%.2f%% (init grid %.2f%%)",
            100 * L->st.aggressive, 100 * L->st.aggressive_init);
-        kv(c, in, &row, "!=RTN", FR_R_TEXT, "%.2f%% of codes", 100 * L->st.changed_vs_rtn);
+        kv(c, in, &row, "clip", FR_R_TEXT, "%.2f%% clipped at a grid end", 100 * L->st.clipped);
+        kv(c, in, &row, "flip", FR_R_TEXT, "%.2f%% of codes != RTN", 100 * L->st.changed_vs_rtn);
         if (u->method == FR_METHOD_ADAROUND) kv(c, in, &row, "undec.", FR_R_TEXT, "%.2f%% of h(V)", 100 * L->st.undecided);
     }
     if (u->note[0]) kv(c, in, &row, "note", FR_R_BAD, "%s", u->note);
@@ -305,10 +306,12 @@ static void heat_readout(fr_canvas *c, int x, int y, int w, int two_rows, const 
     snprintf(t[4], sizeof t[4], "%s", "-");
     if (L->rtn_code) snprintf(t[4], sizeof t[4], "%.0f", (double)L->rtn_code[i] + 0.0);
     float sh = L->shift ? L->shift[i] : NAN;
-    snprintf(b2, sizeof b2, "code=%s RTN=%s shift=%+.2f%s", t[3], t[4], sh, fabsf(sh) > 1 ? " aggressive" : "");
+    int k = L->cls ? L->cls[i] : FR_WC_INSIDE;
+    snprintf(b2, sizeof b2, "code=%s RTN=%s shift=%+.2f%s", t[3], t[4], sh,
+             k == FR_WC_AGGRESSIVE ? " aggressive" : k == FR_WC_CLIPPED ? " clipped" : "");
     fr_canvas_text(c, x, y, w, b1, ROLE(FR_R_TEXT), 0, 0);
     if (two_rows) {
-        fr_canvas_text(c, x, y + 1, w, b2, ROLE(fabsf(sh) > 1 ? FR_R_WARN : FR_R_TEXT), 0, 0);
+        fr_canvas_text(c, x, y + 1, w, b2, ROLE(k == FR_WC_AGGRESSIVE ? FR_R_WARN : FR_R_TEXT), 0, 0);
     } else {
         int n = fr_utf8_width(b1);
         fr_canvas_text(c, x + n + 2, y, w - n - 2, b2, ROLE(FR_R_TEXT), 0, 0);
@@ -371,22 +374,54 @@ static void render_heat(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *
 
 /* ------------------------------------------------------------------ scatter / hist */
 
+/* The scatter's legend in its colours, right-aligned in [x, x+w): "■ inside ■ aggr 0.52% ■ clipped
+ * 0.83%" (the same classes and numbers as the Stats panel, the PNG and the reports); shorter
+ * forms when the title row is narrow. */
+static void scatter_legend(fr_canvas *c, int x, int y, int w, const fr_layer_stats *st)
+{
+    char a[32], k[32];
+    snprintf(a, sizeof a, "aggr %.2f%%", 100 * st->aggressive);
+    snprintf(k, sizeof k, "clipped %.2f%%", 100 * st->clipped);
+    const char *lab[3] = {"inside", a, k};
+    for (int form = 0; form < 3; form++) {
+        int gap = form == 2 ? 1 : 2;   /* space between the colour square and its label */
+        if (form) lab[0] = NULL;   /* drop "inside" first, then shorten */
+        if (form == 2) {
+            snprintf(a, sizeof a, "aggr %.1f%%", 100 * st->aggressive);
+            snprintf(k, sizeof k, "clip %.1f%%", 100 * st->clipped);
+        }
+        int tw = 1;
+        for (int j = 0; j < 3; j++) if (lab[j]) tw += gap + (int)strlen(lab[j]) + 1;
+        if (tw > w) continue;
+        int cx = x + w - tw;
+        for (int j = 0; j < 3; j++) {
+            if (!lab[j]) continue;
+            int cls = j == 0 ? FR_WC_INSIDE : j == 1 ? FR_WC_AGGRESSIVE : FR_WC_CLIPPED;
+            fr_canvas_put(c, cx, y, ' ', ROLE(FR_R_DIM), 0, 0);
+            fr_canvas_put(c, cx + 1, y, c->utf8 ? 0x25a0 : (uint32_t)"ox+"[j], fr_plot_class_colour(cls, 1.0f), 0, 0);
+            if (gap == 2) fr_canvas_put(c, cx + 2, y, ' ', ROLE(FR_R_DIM), 0, 0);
+            fr_canvas_text(c, cx + 1 + gap, y, (int)strlen(lab[j]), lab[j], ROLE(FR_R_DIM), 0, 0);
+            cx += gap + (int)strlen(lab[j]) + 1;
+        }
+        fr_canvas_put(c, cx, y, ' ', ROLE(FR_R_DIM), 0, 0);
+        return;
+    }
+}
+
 static void render_scatter(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_view *L, int focus)
 {
     char title[128];
     snprintf(title, sizeof title, "Scatter %s vs shift", ui->scatter_abs ? "|W|" : "W");
+    /* the class legend needs ~22 columns of the title row: a narrow panel keeps it, not the words */
+    if (L && L->w && r.w - (int)strlen(title) - 5 < 23) snprintf(title, sizeof title, "Scatter");
     fr_canvas_box(c, r, title, focus);
     fr_rect in = fr_rect_inner(r);
     if (!L || !L->w || !L->shift) {
         fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, "no per-weight arrays", ROLE(FR_R_DIM), 0, 0);
         return;
     }
-    char ag[48];
-    snprintf(ag, sizeof ag, " |shift|>1: %.2f%% ", 100 * L->st.aggressive);
-    int aw = (int)strlen(ag);
-    if (r.w > aw + (int)strlen(title) + 8)
-        fr_canvas_text(c, r.x + r.w - aw - 2, r.y, aw, ag, ROLE(L->st.aggressive > 0 ? FR_R_WARN : FR_R_DIM), 0, 0);
-    fr_scatter_opts o = {ui->scatter_abs, 0, 0, 1, 1, ui->scatter_abs ? "|W|" : "W"};
+    scatter_legend(c, r.x + (int)strlen(title) + 4, r.y, r.w - (int)strlen(title) - 5, &L->st);
+    fr_scatter_opts o = {ui->scatter_abs, 0, 0, 1, 1, ui->scatter_abs ? "|W|" : "W", L->cls};
     fr_plot_scatter(c, in, L->w, L->shift, L->n, &o);
 }
 
@@ -425,7 +460,7 @@ static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const f
         const fr_layer_view *L = fr_view_layer(fr_view_unit_method(u, m), ui->sel_layer);
         if (!L || !L->w || !L->shift) continue;
         float ax, ay;
-        fr_plot_scatter_range(L->w, L->shift, L->n, 1, &ax, &ay);
+        fr_plot_scatter_range_all(L->w, L->shift, L->n, &ax, &ay);
         xmax = fmaxf(xmax, ax);
         ymax = fmaxf(ymax, ay);
     }
@@ -466,16 +501,18 @@ static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const f
         }
         char b[160], lv[24];
         fmtv(lv, sizeof lv, mu->loss_after);
-        snprintf(b, sizeof b, "loss %s  SQNR %.1fdB  aggr %.1f%%", lv, L->st.sqnr_db, 100 * L->st.aggressive);
+        snprintf(b, sizeof b, "loss %s  SQNR %.1fdB", lv, L->st.sqnr_db);
         fr_canvas_text(c, in.x, in.y, in.w, b, ROLE(mrole[m]), 0, FR_A_BOLD);
-        int rest = in.h - 1;
+        /* the classes under the same names and colours as the main scatter */
+        scatter_legend(c, in.x, in.y + 1, in.w, &L->st);
+        int rest = in.h - 2;
         int sh = rest * 55 / 100;
-        fr_scatter_opts so = {1, xmax, ymax, 1, 1, "|W|"};
-        fr_plot_scatter(c, (fr_rect){in.x, in.y + 1, in.w, sh}, L->w, L->shift, L->n, &so);
-        fr_rect hm = {in.x, in.y + 1 + sh + 1, in.w, rest - sh - 1};
+        fr_scatter_opts so = {1, xmax, ymax, 1, 1, "|W|", L->cls};
+        fr_plot_scatter(c, (fr_rect){in.x, in.y + 2, in.w, sh}, L->w, L->shift, L->n, &so);
+        fr_rect hm = {in.x, in.y + 2 + sh + 1, in.w, rest - sh - 1};
         if (hm.h >= 2) {
             int rows = FR_MAX(1, L->o), cols = (int)FR_MAX(1, L->n / FR_MAX(1, L->o));
-            fr_canvas_text(c, in.x, in.y + 1 + sh, in.w, "shift heatmap", ROLE(FR_R_DIM), 0, 0);
+            fr_canvas_text(c, in.x, in.y + 2 + sh, in.w, "shift heatmap", ROLE(FR_R_DIM), 0, 0);
             fr_heat_opts ho = {rows, cols, 0, 0, 0, 0, 0, 0, FR_HEAT_LINEAR, 1.5f};
             fr_plot_heatmap(c, hm, L->shift, &ho);
         }
@@ -515,7 +552,7 @@ static void render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_layer_view
     char b[128];
     snprintf(b, sizeof b, "corr(|W|, |dL/dS2|) = %.2f over %lld weights", corr, (long long)n);
     fr_canvas_text(c, in.x, in.y + 1, in.w, b, ROLE(corr > 0.3 ? FR_R_GOOD : FR_R_TEXT), 0, 0);
-    fr_scatter_opts o = {0, 0, 0, 0, 0, "W"};
+    fr_scatter_opts o = {0, 0, 0, 0, 0, "W", NULL};
     fr_plot_scatter(c, (fr_rect){in.x, in.y + 2, in.w, in.h - 2}, L->w, L->grad_s2, L->n, &o);
 }
 
@@ -525,8 +562,10 @@ static const char *explain_text(const fr_ui *ui)
 {
     if (ui->mode == FR_MODE_COMPARE)
         return "The same unit under RTN, AdaRound and FlexRound on identical axes. Top: |W| against rounding shift; "
-               "bottom: the shift as a heatmap. RTN stays inside +-0.5, AdaRound inside +-1 (dashed), FlexRound may "
-               "round further for large weights (orange).";
+               "bottom: the shift as a heatmap. Blue: inside (one of the two grid points nearest to W); orange: "
+               "aggressive (rounded beyond them; only FlexRound does this); purple: clipped (W/s1 lies beyond the "
+               "grid's end, so the code sits at the end: clipping, not rounding; RTN and AdaRound have these too). "
+               "aggr and clip are the shares of the last two.";
     if (ui->mode == FR_MODE_RECIP)
         return "FlexRound divides W by s1*S2 before rounding, so the gradient reaching S2 is proportional to W: large "
                "weights get large gradients and their S2 moves most (the reciprocal rule). Look for the fan that opens "
@@ -535,7 +574,8 @@ static const char *explain_text(const fr_ui *ui)
     case FR_L_LIST:
         return "One row per reconstruction unit (a layer or a block), optimised in order. > runs now, + is done (final "
                "state), . is pending (views show the RTN preview). loss = output MSE of the unit (green: below RTN); "
-               "aggr = weights rounded beyond their two nearest grid points.";
+               "aggr = weights rounded beyond their two nearest grid points (clipped weights at a grid end are not "
+               "counted: see the scatter).";
     case FR_L_LOSS:
         return "Reconstruction loss per iteration. Dim: raw values (min/max band when iterations share a column). "
                "Bright: debiased moving average. Red dashes: RTN's loss on the same data; below it FlexRound beats "
@@ -545,15 +585,19 @@ static const char *explain_text(const fr_ui *ui)
                "a log scale: grey = 1 (plain rounding), blue < 1 (weight enlarged before rounding), orange > 1 (shrunk). "
                "hjkl moves the cursor, +/- zooms, v switches S2 / S2*s3*s4 / shift.";
     case FR_L_SCATTER:
-        return "One dot per weight: x = |W|, y = rounding shift (final code - W/s1) in grid steps; brighter = more "
-               "weights. RTN keeps shifts within +-0.5 and AdaRound within +-1 (dashed). Orange dots beyond the band "
-               "are aggressive roundings; with FlexRound they appear for large |W|.";
+        return "One dot per weight: x = |W| (the axis reaches the largest), y = rounding shift (final code - W/s1) "
+               "in grid steps; brighter = more weights. Blue = inside: the code is one of the two grid points nearest "
+               "to W (RTN within +-0.5, AdaRound within +-1, dashed). Orange = aggressive: rounded beyond them, "
+               "FlexRound only, mostly large |W|. Purple = clipped: W/s1 lies beyond the end of the grid and the code "
+               "sits at the end, so the shift grows along a straight ray; that is clipping, not rounding.";
     case FR_L_HIST:
         return "Left: distribution of rounding shifts in grid steps (dashed = +-1). Right: ln S2 for FlexRound (0 = "
                "unchanged) or h(V) for AdaRound (0 or 1 = decided, in between = undecided).";
     default:
-        return "Numbers for the selected unit and layer: loss now and relative to RTN, SQNR of the quantized weights, "
-               "share of aggressive roundings (vs the final and the initial grid) and codes changed versus RTN.";
+        return "Numbers for the selected unit and layer: loss now and relative to RTN, SQNR of the quantized weights. "
+               "aggr: weights rounded beyond the two grid points nearest to W/s1 (final s1); init grid: the same "
+               "question asked of the initial RTN grid s1_init (FlexRound also learns s1). clipped: weights beyond a "
+               "grid end, pinned to it (clipping, not rounding; not in aggr). flip: codes that differ from RTN's.";
     }
 }
 
