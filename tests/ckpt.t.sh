@@ -121,5 +121,22 @@ for f in tests/bad/frc/*.frc; do
     "$BIN" run tests/bad/frc/model.frm --resume "$f" --quiet >/dev/null 2>"$T/err"; rc=$?
     if [ $rc = 2 ] && [ "$(wc -l <"$T/err")" = 1 ]; then ok; else bad "$f (resume): exit $rc: $(head -c 300 "$T/err")"; fi
 done
+
+# 9. --step (issue 14 item 10): a batch run refuses it (nobody could resume the pause), and a
+# checkpoint written in the inspector's debugger mode resumes in batch without pausing.
+TO=; command -v timeout >/dev/null 2>&1 && TO="timeout -s KILL 120"
+$TO "$BIN" run "$M" --iters 5 --step --quiet >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q -- '--step' "$T/err" && ok || bad "run --step: exit $rc: $(cat "$T/err")"
+BINABS=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN"); MABS=$(cd "$(dirname "$M")" && pwd)/$(basename "$M")
+mkdir -p "$T/step"
+( cd "$T/step" && $TO "$BINABS" "$MABS" --step --iters 5 --dump-screen --wait-unit 0 --keys s ) >/dev/null 2>"$T/err"
+f=$(ls "$T"/step/*.frc 2>/dev/null | head -n 1)
+if [ -n "$f" ]; then
+    $TO "$BIN" run "$M" --resume "$f" --quiet >"$T/step.out" 2>"$T/err"; rc=$?
+    [ $rc = 0 ] && grep -q 'top-1' "$T/step.out" && ok || bad "resume of a --step checkpoint: exit $rc (137: it paused forever): $(cat "$T/err")"
+else
+    bad "the inspector with --step did not write a checkpoint on s: $(cat "$T/err")"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

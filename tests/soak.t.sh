@@ -6,9 +6,12 @@
 # pause the run: q F10 e s p o d and the F-keys) every ~50 ms and resize the window every ~1 s,
 # and sample the process once a second.  Checks:
 #   - the process is alive at every sample and at the end, and the screen is still drawn;
-#   - RSS is flat: the last sample is < 20 % above the peak of the samples taken right after
-#     warm-up (the first quarter of the time, at least 3 s) — growth that persists is a leak;
+#   - RSS is flat: the smallest of the last three samples is < 20 % above the peak of the
+#     first half of the samples (counted, not timed) — growth that persists is a leak;
 #   - `q` then `y` (confirm) ends it with status 0 and a cooked terminal.
+# Nothing here assumes a speed: a loaded 2-core machine delivers fewer keys per second, but
+# every check waits for a state (start-up, redraw, exit) with a limit that only catches hangs,
+# and quit no longer waits for a comparison in progress (the compare stops at the quit flag).
 # Long version: SOAK_SECONDS=1800 sh tests/soak.t.sh (result goes in the README; see
 # docs/TESTING.md).  Random choices come from awk's srand(SOAK_SEED).  Skips ("0 passed,
 # 0 failed") while tmux is missing or `frtui --help` shows no inspector.
@@ -29,7 +32,7 @@ $TM send-keys -t s "sh $T/run.sh" Enter
 n=0
 until $TM capture-pane -p -t s | grep -qE 'RUNNING|running'; do
     sleep 0.2; n=$((n + 1))
-    [ $n -ge 150 ] && { bad "the inspector did not come up"; echo "$pass passed, $fail failed"; exit 1; }
+    [ $n -ge 1500 ] && { bad "the inspector did not come up"; echo "$pass passed, $fail failed"; exit 1; }
 done
 shpid=$($TM display -p -t s '#{pane_pid}')
 spid=$(pgrep -P "$shpid" | head -n 1)
@@ -46,7 +49,6 @@ awk -v seed="$SEED" -v n=$((SECS * 40 + 100)) -v keys="$KEYS" 'BEGIN {
 
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 start=$(date +%s); last_s=$start; tick=0; resizes=0; dead=0; : >"$T/rss"
-warm=$((SECS / 4)); [ $warm -lt 3 ] && warm=3
 while read -r key w h; do
     $TM send-keys -t s "$key" 2>/dev/null
     tick=$((tick + 1))
@@ -63,17 +65,22 @@ while read -r key w h; do
 done <"$T/plan"
 # Confirm prompts and overlays may be open: back out with Escape, then sample once more.
 $TM send-keys -t s Escape; sleep 0.3; $TM send-keys -t s Escape
-$TM resize-window -t s -x 120 -y 40; sleep 1
+$TM resize-window -t s -x 120 -y 40
+drawn() { $TM capture-pane -p -t s | grep -qE 'RUNNING|running|PAUSED|paused|DONE|done'; }
+n=0; until drawn || [ $n -ge 600 ]; do sleep 0.1; n=$((n + 1)); done   # the redraw, however slow
 r=$(rss "$pid")
 [ -n "$r" ] && [ $dead = 0 ] && echo "$(( $(date +%s) - start )) $r" >>"$T/rss"
 if [ $dead = 0 ] && kill -0 "$pid" 2>/dev/null; then ok "alive after $tick keys and $resizes resizes in $(( $(date +%s) - start ))s"
 else bad "frtui died during the soak (after $tick events)"; $TM capture-pane -p -t s | tail -n 5; fi
-$TM capture-pane -p -t s | grep -qE 'RUNNING|running|PAUSED|paused|DONE|done' && ok "screen still drawn" ||
-    bad "screen not drawn: $($TM capture-pane -p -t s | head -n 3)"
-# RSS: the largest sample in [warm, 2*warm) vs the last one.  (RSS steps with the window size
-# and with compare results, so the baseline is the peak of a window that saw a few resizes.)
-base=$(awk -v w="$warm" '$1 >= w && $1 < 2 * w { print $2 }' "$T/rss" | sort -n | tail -n 1)
-last=$(tail -n 1 "$T/rss" | awk '{ print $2 }')
+drawn && ok "screen still drawn" || bad "screen not drawn: $($TM capture-pane -p -t s | head -n 3)"
+# RSS: the peak of the first half of the samples vs the smallest of the last three.  (RSS steps
+# with the window size, compare results and restarts, so the baseline is a peak that saw a few
+# of those, and one transient sample at the end does not count as growth.)  Samples, not
+# seconds: a loaded machine takes fewer of them, not different ones.
+ns=$(wc -l <"$T/rss")
+base=$(head -n $(( (ns + 1) / 2 )) "$T/rss" | awk '{ print $2 }' | sort -n | tail -n 1)
+last=$(tail -n 3 "$T/rss" | awk '{ print $2 }' | sort -n | head -n 1)
+[ "$ns" -lt 4 ] && base=
 case ${BUILD:-} in *san-*) sanitized=1 ;; *) sanitized=0 ;; esac
 if [ "$sanitized" = 1 ]; then
     echo "# note: sanitizer build (${BUILD}); RSS is not checked (allocator quarantine grows by design)"
@@ -88,7 +95,7 @@ fi
 $TM send-keys -t s q; sleep 0.5; $TM send-keys -t s y
 n=0
 until $TM capture-pane -p -t s | grep -qE 'EXIT-STATUS:[0-9]+'; do
-    sleep 0.2; n=$((n + 1)); [ $n -ge 50 ] && break
+    sleep 0.2; n=$((n + 1)); [ $n -ge 600 ] && break   # 120 s: a hang guard, not a speed test
 done
 st=$($TM capture-pane -p -t s | sed -n 's/.*EXIT-STATUS:\([0-9]*\).*/\1/p' | tail -n 1)
 [ "$st" = 0 ] && ok "q, y quits with status 0" || { bad "quit: status '${st:-none}'"; kill -9 "$pid" 2>/dev/null; }

@@ -366,6 +366,7 @@ static void mut_aq_node(fr_ckpt *c)
 }
 static void mut_layer_node(fr_ckpt *c) { c->units[1].layers[0].node = c->units[0].layers[0].node; }
 static void mut_bits(fr_ckpt *c) { c->units[1].layers[0].bits = 5; }
+static void mut_step_mode(fr_ckpt *c) { c->cfg.step_mode = 7; }   /* only 0/1 exist (issue 14 item 10) */
 
 
 /* Issue 14, item 2: fields the decoder used to store before checking them, and non-finite
@@ -492,6 +493,7 @@ static int make_bad(badcase *bc)
     add_reencoded(bc, &nb, "actq-unknown-node.frc", mut_aq_node);
     add_reencoded(bc, &nb, "layer-node.frc", mut_layer_node);
     add_reencoded(bc, &nb, "layer-bits.frc", mut_bits);
+    add_reencoded(bc, &nb, "step-mode.frc", mut_step_mode);
     add_count_patch(bc, &nb, "param-count-200.frc", 0, 200);
     add_count_patch(bc, &nb, "param-count-6.frc", 0, FR_CKPT_MAX_PARAMS + 1);
     add_count_patch(bc, &nb, "frozen-count-200.frc", 1, 200);

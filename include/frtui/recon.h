@@ -72,8 +72,23 @@ int fr_recon_done(const fr_recon *r, int unit);
 /* Number of units the run covers: all, or up to and including cfg.stop_unit. */
 int fr_recon_n_run(const fr_recon *r);
 /* Re-runs unit k (already done) with another method on the same cached inputs, for the
- * compare view; does not change the run's results.  FR_EINPUT when its caches are gone. */
+ * compare view; does not change the run's results.  FR_EINPUT when its caches are gone.
+ * When a tick hook is set it is called before the unit is begun (iter = -1) and after every
+ * iteration; a nonzero return cancels: the unit is restored as it was and FR_ECANCEL comes
+ * back, after at most one more iteration. */
 int fr_recon_compare(fr_recon *r, int unit, fr_method m, fr_unit_view **out, fr_err *e);
+typedef int (*fr_recon_tick_fn)(void *ctx, fr_method m, int iter, int iters);
+void fr_recon_set_tick(fr_recon *r, fr_recon_tick_fn fn, void *ctx);
+
+/* Restart: discards unit k and every later unit (results, quantizers, loss histories, views,
+ * compare results, activation quantizers) so they run again, in order, with the current
+ * method / bits / iterations (fr_recon_set_*).  A running unit at or after k is abandoned
+ * without finalizing.  When k's inputs on the quantized path were released (they did not fit
+ * max_cache_mb), they are rebuilt by replaying the finished units before k with their final
+ * weights, through the same passes that built them.  A running unit before k is left alone
+ * (the units after it are pending anyway).  Units before k are unchanged, so re-running k
+ * with unchanged settings reproduces its previous results bit for bit. */
+int fr_recon_reset_from(fr_recon *r, int k, fr_err *e);
 
 /* Views for the UI (new reference each call; caller releases).  For the running unit this
  * reflects the current parameters; for a pending unit it is the RTN preview. */

@@ -107,6 +107,18 @@ typedef struct fr_run_info {
     char blas_core[32];      /* OpenBLAS core in use */
 } fr_run_info;
 
+/* The compare view's computation (FR_CMD_COMPARE_UNIT).  It runs on the worker thread
+ * between units, so the main run waits while it computes (run_waits = 1). */
+typedef struct fr_compare_progress {
+    int unit;                /* unit being compared, -1 when none */
+    fr_method method;        /* method being computed now */
+    int iter, iters;         /* its iterations */
+    int methods_left;        /* methods still to compute after this one */
+    double it_per_s;         /* compare iterations per second */
+    double eta_s;            /* seconds until the comparison is complete; < 0 unknown */
+    int run_waits;
+} fr_compare_progress;
+
 typedef struct fr_snapshot {
     atomic_int refs;
     uint64_t gen;            /* increments with every publication */
@@ -119,6 +131,7 @@ typedef struct fr_snapshot {
     double elapsed_s;
     double acc_fp, acc_q;    /* top-1 on the eval set; < 0 when unknown */
     char message[768];       /* last event, shown in the status line */
+    fr_compare_progress cmp;
     int n_units;
     fr_unit_view **units;    /* [n_units], each retained by this snapshot */
 } fr_snapshot;

@@ -426,6 +426,8 @@ static int parse_common(const char *cmd, int argc, char **argv, fr_run_config *c
     *file = NULL;
     if (fr_opt_parse(t, argc, argv, file, 1, &np, e) || fr_run_config_check(c, e)) return e->code;
     if (!*file) return fr_err_set(e, FR_EINPUT, "needs a bundle file (frtui %s FILE.frm)", cmd);
+    /* Nobody could resume a paused batch run: it would wait forever. */
+    if (c->step_mode) return fr_err_set(e, FR_EINPUT, "--step pauses after every unit and only the inspector can resume it (frtui FILE.frm --step); a batch run refuses it");
     if ((o->ck.every_units || o->ck.every_s) && !o->ck.ckpt) return fr_err_set(e, FR_EINPUT, "--checkpoint-every needs --checkpoint FILE");
     return FR_OK;
 }
@@ -519,6 +521,9 @@ int fr_cli_run(int argc, char **argv)
             return fr_cli_fail(&e);
         }
         c = ck.cfg;
+        /* Step mode is the inspector's debugger switch, not a result setting: a checkpoint
+         * written with it on must not make the batch run pause (and wait) forever. */
+        c.step_mode = 0;
         if (!o.quiet)
             fprintf(stderr, "frtui run: resuming %s: %s\n", o.ck.resume,
                     ck.cur_unit >= 0 ? "inside a unit" : "between units");
@@ -715,6 +720,10 @@ int fr_cli_report(int argc, char **argv)
     if (fr_run_config_preset(&c0, "teaching", &e0) || fr_opt_parse(t, argc, argv, files, 16, &nf, &e0) ||
         fr_run_config_check(&c0, &e0))
         return fr_cli_usage("report", &e0);
+    if (c0.step_mode) {   /* before any output: nobody could resume a paused batch run */
+        fr_err_set(&e0, FR_EINPUT, "--step pauses after every unit and only the inspector can resume it (frtui FILE.frm --step); a batch run refuses it");
+        return fr_cli_fail(&e0);
+    }
     int *bits = rb.v, nb = rb.n;
     if (!nb) bits[nb++] = 4;
     if (!nf) { fprintf(stderr, "frtui report: needs bundle files\n"); return 2; }

@@ -110,6 +110,7 @@ static void dec_meta(rd *r, fr_ckpt *c)
     if (c->iter < 0 || c->iter > 10000000) { rfail(r, "%s", "iteration counter out of range"); return; }
     fr_err sub;
     if (fr_run_config_check(&c->cfg, &sub)) { rfail(r, "run settings: %.200s", sub.msg); return; }
+    if (c->cfg.step_mode != 0 && c->cfg.step_mode != 1) { rfail(r, "%s", "step mode is not 0 or 1"); return; }
     if (c->blas_threads < 1 || c->blas_threads > 256) rfail(r, "%s", "thread count out of range");
 }
 

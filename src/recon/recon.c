@@ -631,10 +631,16 @@ int fr_recon_compare(fr_recon *r, int unit, fr_method m, fr_unit_view **out, fr_
     s->rtn = saved.rtn;
     float *keep_last = r->qs[u->last];
     r->qs[u->last] = NULL;   /* end() would overwrite the quantized-path output */
-    int rc = fr_recon_begin(r, unit, e);
+    int rc = r->tick && r->tick(r->tick_ctx, m, -1, s->iters) ? fr_err_set(e, FR_ECANCEL, "compare cancelled") : FR_OK;
+    if (!rc) rc = fr_recon_begin(r, unit, e);
     if (!rc) {
-        while (r->iter < s->iters && fr_recon_step(r) == FR_OK) {}
-        rc = fr_recon_end(r, e);
+        while (r->iter < s->iters && fr_recon_step(r) == FR_OK)
+            if (r->tick && r->tick(r->tick_ctx, m, r->iter, s->iters)) {
+                rc = fr_err_set(e, FR_ECANCEL, "compare cancelled at iteration %d of %d", r->iter, s->iters);
+                break;
+            }
+        if (rc) free_current(r), r->cur = -1;
+        else rc = fr_recon_end(r, e);
     }
     fr_unit_view *v = rc ? NULL : fr_recon_view(r, unit);
     fr_afree(r->qs[u->last]);
@@ -649,5 +655,75 @@ int fr_recon_compare(fr_recon *r, int unit, fr_method m, fr_unit_view **out, fr_
     fr_unit_view_release(s->view);
     s->view = NULL;
     *out = v;
+    return FR_OK;
+}
+
+void fr_recon_set_tick(fr_recon *r, fr_recon_tick_fn fn, void *ctx)
+{
+    r->tick = fn;
+    r->tick_ctx = ctx;
+}
+
+/* ---- restart ------------------------------------------------------------------------------- */
+
+/* Rebuilds the FP and quantized-path stores that units >= k read, by replaying units 0..k-1
+ * (all finished) with their final weights: the FP pass begin() makes and the quantized pass
+ * end() makes, in unit order, dropping stores after their last reader exactly as end() does. */
+static int replay_stores(fr_recon *r, int k, fr_err *e)
+{
+    fr_graph *g = &r->fm.g;
+    for (int j = 0; j < k; j++) {
+        const fr_unit *u = &r->part.units[j];
+        unit_state *s = &r->us[j];
+        if (!s->res) return fr_err_set(e, FR_EINPUT, "unit %s has no results to replay", u->name);
+        fr_exec *x = fr_exec_new(g, u->first, u->last, plan_batch(r), FR_EXEC_GRAD, e);
+        if (!x) return e->code;
+        int rc = fr_calib_pass(r, x, u, r->fp, r->fp, NULL, e);
+        if (!rc) {
+            for (int l = 0; l < u->n_layers; l++) fr_exec_set_weight(x, u->layers[l], s->res[l].w_hat);
+            fr_out_hook hk[FR_UNIT_MAX_LAYERS];
+            for (int l = 0; l < u->n_layers && r->cfg.act_bits > 0; l++) {
+                int a = aq_node(r, u->layers[l], u);
+                if (a < 0 || !r->aq[a]) continue;
+                r->aq[a]->active = 1;
+                r->aq[a]->keep_p = 1.0f;
+                hk[l] = (fr_out_hook){aq_fwd, aq_bwd, r->aq[a]};
+                fr_exec_set_hook(x, a, &hk[l]);
+            }
+            rc = fr_calib_pass(r, x, u, r->qs, r->qs, NULL, e);
+        }
+        fr_exec_free(x);
+        if (rc) return rc;
+        fr_calib_release(r, j);
+    }
+    return FR_OK;
+}
+
+int fr_recon_reset_from(fr_recon *r, int k, fr_err *e)
+{
+    FR_ASSERT(k >= 0 && k < r->part.n);
+    if (r->cur >= 0 && r->cur < k) return FR_OK;   /* units after a running one are pending */
+    for (int j = 0; j < k; j++)
+        if (!fr_recon_done(r, j))
+            return fr_err_set(e, FR_EINPUT, "unit %s: the units before it have not all run", r->part.units[k].name);
+    if (r->cur >= 0) {   /* abandon the running unit: no finalize, no propagation */
+        free_current(r);
+        r->cur = -1;
+    }
+    for (int j = k; j < r->part.n; j++) {
+        const fr_unit *u = &r->part.units[j];
+        free_unit_state(&r->us[j], u->n_layers);
+        r->us[j].method = r->cfg.method;
+        r->us[j].iters = r->cfg.iters;
+        for (int a = u->first; a <= u->last; a++)
+            if (r->aq[a]) { free(r->aq[a]->keep); free(r->aq[a]); r->aq[a] = NULL; }
+    }
+    /* Every store a unit >= k reads that a unit before k produced must be there. */
+    int first = r->part.units[k].first;
+    for (int j = k; j < r->part.n; j++) {
+        const fr_unit *u = &r->part.units[j];
+        for (int q = 0; q < u->n_ext; q++)
+            if (u->ext[q] < first && (!r->fp[u->ext[q]] || !r->qs[u->ext[q]])) return replay_stores(r, k, e);
+    }
     return FR_OK;
 }

@@ -55,6 +55,9 @@ struct fr_recon {
     float *tgt, *dy;
     int32_t *idx;
     fr_rng drop_rng;
+    /* compare progress / cancellation hook (fr_recon_set_tick) */
+    fr_recon_tick_fn tick;
+    void *tick_ctx;
 };
 
 

@@ -64,6 +64,8 @@ fr_snapshot *fr_snapshot_new(int n_units)
     s->units = fr_xcalloc((size_t)(n_units > 0 ? n_units : 1), sizeof *s->units);
     s->cur_unit = -1;
     s->acc_fp = s->acc_q = -1;
+    s->cmp.unit = -1;
+    s->cmp.eta_s = -1;
     return s;
 }
 

@@ -55,6 +55,10 @@ struct fr_worker {
     int paused, step_until_unit_end, step_mode;
     int restart_from;
     int compare_req;        /* unit whose compare waits for the running unit to end, or -1 */
+    fr_compare_progress cmp;   /* the compare being computed (cmp.unit = -1: none) */
+    double cmp_t0;
+    fr_unit_view *cmp_view; /* the compared unit as it really is (the engine's copy is swapped out) */
+    long cmp_it;            /* compare iterations done so far (all methods) */
     double t0, last_pub, rate;
     double pub_cost;        /* seconds the last publication took (views are copied) */
     long it_at_last_pub;
@@ -104,7 +108,10 @@ static void publish(fr_worker *w)
     snprintf(in->blas_core, sizeof in->blas_core, "%s", fr_blas_core());
     s->status = w->status == FR_RUN_RUNNING && w->paused ? FR_RUN_PAUSED : w->status;
     s->step_mode = w->step_mode;
-    s->cur_unit = fr_recon_current(r);
+    /* Inside a compare the engine runs the compared unit on a swapped-out copy: readers see
+     * the unit as it really is and no running unit. */
+    int comparing = w->cmp.unit >= 0 && fr_recon_current(r) == w->cmp.unit;
+    s->cur_unit = comparing ? -1 : fr_recon_current(r);
     double now = fr_now();
     if (now > w->last_pub) {
         double inst = (double)(w->it_total - w->it_at_last_pub) / (now - w->last_pub);
@@ -115,14 +122,23 @@ static void publish(fr_worker *w)
     s->it_per_s = w->rate;
     long remaining = 0;
     for (int k = 0; k < fr_recon_n_run(r); k++)
-        if (!fr_recon_done(r, k)) remaining += c->method == FR_METHOD_RTN ? 0 : c->iters;
+        if (!fr_recon_done(r, k) && !(comparing && k == w->cmp.unit)) remaining += c->method == FR_METHOD_RTN ? 0 : c->iters;
     if (s->cur_unit >= 0) remaining -= fr_recon_iter(r);
     s->eta_s = w->rate > 0 ? (double)remaining / w->rate : -1;
     s->elapsed_s = now - w->t0;
+    if (w->cmp.unit >= 0 && s->eta_s >= 0 && w->cmp.eta_s >= 0) s->eta_s += w->cmp.eta_s;
     s->acc_fp = w->acc_fp;
     s->acc_q = w->acc_q;
+    s->cmp = w->cmp;
     snprintf(s->message, sizeof s->message, "%s", w->msg);
-    for (int k = 0; k < p->n; k++) s->units[k] = fr_recon_view(r, k);
+    for (int k = 0; k < p->n; k++) {
+        if (comparing && k == w->cmp.unit && w->cmp_view) {
+            fr_unit_view_retain(w->cmp_view);
+            s->units[k] = w->cmp_view;
+        } else {
+            s->units[k] = fr_recon_view(r, k);
+        }
+    }
     pthread_mutex_lock(&w->mu);
     fr_snapshot *old = w->cur;
     w->cur = s;
@@ -171,6 +187,29 @@ static int pop(fr_worker *w, fr_cmd *c)
     return got;
 }
 
+/* Called by fr_recon_compare before the unit begins and after every iteration: publishes
+ * progress (so the header, clock and ETA stay live) and returns 1 to cancel on quit. */
+static int compare_tick(void *ctx, fr_method m, int iter, int iters)
+{
+    fr_worker *w = ctx;
+    if (atomic_load(&w->cancel)) return 1;
+    if (iter > 0) w->cmp_it++;
+    w->cmp.method = m;
+    w->cmp.iter = iter < 0 ? 0 : iter;
+    w->cmp.iters = iters;
+    double now = fr_now();
+    if (iter > 0 && iter < iters && now - w->last_pub < 0.1) return 0;
+    double el = now - w->cmp_t0;
+    w->cmp.it_per_s = el > 0 && w->cmp_it > 0 ? (double)w->cmp_it / el : 0;
+    long left = (long)(iters - w->cmp.iter) + (long)w->cmp.methods_left * iters;
+    w->cmp.eta_s = w->cmp.it_per_s > 0 ? (double)left / w->cmp.it_per_s : -1;
+    const char *name = fr_recon_partition(w->r)->units[w->cmp.unit].name;
+    snprintf(w->msg, sizeof w->msg, "comparing methods on %.96s: %s %d/%d it; the run waits until it is done", name,
+             fr_method_name(m), w->cmp.iter, iters);
+    publish(w);
+    return 0;
+}
+
 static void run_compare(fr_worker *w)
 {
     int k = w->compare_req;
@@ -179,15 +218,73 @@ static void run_compare(fr_worker *w)
     fr_err e;
     fr_err_clear(&e);
     int ok = 1;
+    memset(&w->cmp, 0, sizeof w->cmp);
+    w->cmp.unit = k;
+    w->cmp.eta_s = -1;
+    w->cmp.run_waits = 1;
+    w->cmp_t0 = fr_now();
+    w->cmp_it = 0;
+    w->cmp_view = fr_recon_view(w->r, k);
     snprintf(w->msg, sizeof w->msg, "comparing methods on %s", fr_recon_partition(w->r)->units[k].name);
     publish(w);
+    fr_recon_set_tick(w->r, compare_tick, w);
     for (int m = 0; m < FR_METHOD__COUNT && ok; m++) {
         fr_unit_view *v = NULL;
+        w->cmp.methods_left = FR_METHOD__COUNT - 1 - m;
         if (fr_recon_compare(w->r, k, (fr_method)m, &v, &e)) ok = 0;
         fr_unit_view_release(v);
+        fr_unit_view_release(w->cmp_view);   /* restored: now with this method's result */
+        w->cmp_view = fr_recon_view(w->r, k);
     }
+    fr_recon_set_tick(w->r, NULL, NULL);
+    fr_unit_view_release(w->cmp_view);
+    w->cmp_view = NULL;
+    w->cmp.unit = -1;
+    w->cmp.eta_s = -1;
     snprintf(w->msg, sizeof w->msg, "%s", ok ? "compare ready (view: compare)" : e.msg);
     publish(w);
+}
+
+/* `r` + `y`: unit k and every later unit run again with the current method / bits / iters.
+ * The engine discards their state at once (a running unit at or after k is abandoned, not
+ * finalized); the loop then continues at k (restart_from). */
+static void restart(fr_worker *w, int k)
+{
+    fr_recon *r = w->r;
+    const fr_partition *p = fr_recon_partition(r);
+    const fr_run_config *c = fr_recon_config(r);
+    if (k < 0 || k >= p->n) return;
+    if (k >= fr_recon_n_run(r)) {
+        snprintf(w->msg, sizeof w->msg, "unit %s is after the run's last unit (--unit): nothing to restart", p->units[k].name);
+        return;
+    }
+    int cur = fr_recon_current(r);
+    if (!fr_recon_done(r, k) && cur != k) {
+        snprintf(w->msg, sizeof w->msg, "unit %s has not run yet: it will run with %s W%d, %d it", p->units[k].name,
+                 fr_method_name(c->method), c->bits, c->method == FR_METHOD_RTN ? 0 : c->iters);
+        return;
+    }
+    fr_err e;
+    fr_err_clear(&e);
+    if (fr_recon_reset_from(r, k, &e)) {
+        snprintf(w->msg, sizeof w->msg, "restart of %s failed: %s", p->units[k].name, e.msg);
+        return;
+    }
+    w->restart_from = k;
+    w->paused = 0;
+    w->step_until_unit_end = 0;
+    if (w->compare_req >= k) w->compare_req = -1;
+    w->acc_q = -1;   /* the quantized model changes */
+    if (w->status == FR_RUN_DONE) {
+        w->status = FR_RUN_RUNNING;
+        pthread_mutex_lock(&w->mu);
+        w->finished = 0;
+        pthread_mutex_unlock(&w->mu);
+    }
+    int later = fr_recon_n_run(r) - 1 - k;
+    snprintf(w->msg, sizeof w->msg, "restarted %s with %s W%d, %d it%s", p->units[k].name, fr_method_name(c->method),
+             c->bits, c->method == FR_METHOD_RTN ? 0 : c->iters,
+             later > 0 ? later == 1 ? " (and the unit after it)" : " (and the units after it)" : "");
 }
 
 /* Applies queued commands.  Returns 1 when something changed that readers should see. */
@@ -208,11 +305,7 @@ static int handle_commands(fr_worker *w)
             break;
         case FR_CMD_SET_STEP_MODE: w->step_mode = c.arg != 0; break;
         case FR_CMD_RESTART_UNIT:
-            if (c.arg >= 0 && c.arg < p->n) {
-                w->restart_from = (int)c.arg;
-                if (w->status == FR_RUN_DONE) w->status = FR_RUN_RUNNING;
-                snprintf(w->msg, sizeof w->msg, "restarting from unit %s", p->units[c.arg].name);
-            }
+            if (c.arg >= 0 && c.arg < p->n) restart(w, (int)c.arg);
             break;
         case FR_CMD_SET_METHOD:
             if (c.arg >= 0 && c.arg < FR_METHOD__COUNT) {
@@ -384,7 +477,12 @@ static void *run(void *arg)
         while (fr_recon_iter(r) < fr_recon_iters(r) && !atomic_load(&w->cancel)) {
             if (handle_commands(w)) publish(w);
             if (w->restart_from >= 0) break;
-            if (w->paused) { wait_cmd(w); continue; }
+            if (w->paused) {
+                /* `s` while paused: nothing else will happen, so write now and wait for it. */
+                if (w->ckpt_req) { checkpoint(w, 1); publish(w); }
+                wait_cmd(w);
+                continue;
+            }
             if (fr_recon_step(r) != FR_OK) {
                 snprintf(w->msg, sizeof w->msg, "unit %s: non-finite values, fell back to RTN", p->units[k].name);
                 break;
@@ -400,6 +498,12 @@ static void *run(void *arg)
             }
         }
         if (atomic_load(&w->cancel)) break;
+        if (w->restart_from >= 0) {   /* the unit was abandoned by the restart: no end() */
+            k = w->restart_from;
+            w->restart_from = -1;
+            publish(w);
+            continue;
+        }
         if (fr_recon_end(r, &e) != FR_OK) {
             snprintf(w->msg, sizeof w->msg, "unit %s: %s", p->units[k].name, e.msg);
             w->status = FR_RUN_FAILED;
@@ -424,6 +528,12 @@ static void *run(void *arg)
         k++;
         publish(w);
     }
+    /* Quit: a checkpoint asked for (`s`) but not yet written is written before the thread
+     * ends, so `s` then `q` never loses it. */
+    fr_cmd c;
+    while (pop(w, &c))
+        if (c.type == FR_CMD_CHECKPOINT) w->ckpt_req = 1;
+    if (w->ckpt_req && w->ckpt_path[0]) checkpoint(w, 1);
     set_finished(w);
     return NULL;
 }
@@ -435,6 +545,8 @@ fr_worker *fr_worker_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
     w->cfg = *cfg;
     w->restart_from = -1;
     w->compare_req = -1;
+    w->cmp.unit = -1;
+    w->cmp.eta_s = -1;
     w->step_mode = cfg->step_mode;
     w->acc_fp = w->acc_q = -1;
     w->pipefd[0] = w->pipefd[1] = -1;

@@ -371,8 +371,7 @@ static void key_prompt(fr_ui *ui, const fr_keybind *b, fr_view_out *out)
         add_cmd(out, FR_CMD_QUIT, 0);
         out->quit = 1;
     } else if (what == FR_ACT_RESTART) {
-        add_cmd(out, FR_CMD_RESTART_UNIT, ui->sel_unit);
-        snprintf(ui->msg, sizeof ui->msg, "restarting unit %d", ui->sel_unit + 1);   /* people count from 1 */
+        add_cmd(out, FR_CMD_RESTART_UNIT, ui->sel_unit);   /* the worker's reply is the feedback */
     }
 }
 

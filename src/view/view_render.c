@@ -608,6 +608,24 @@ static void render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const f
         const fr_unit_view *mu = fr_view_unit_method(u, m);
         const fr_layer_view *L = fr_view_layer(mu, ui->sel_layer);
         if (!L || !L->w || !L->shift || !have_model || !pm.series[m].n) {
+            const fr_compare_progress *cp = s && s->cmp.unit == ui->sel_unit ? &s->cmp : NULL;
+            if (cp && (int)cp->method <= m) {   /* being computed now, or next in line */
+                char b1[64], b2[64], t[32];
+                if ((int)cp->method == m) {
+                    fmt_dur(t, sizeof t, cp->eta_s);
+                    snprintf(b1, sizeof b1, "computing %d/%d it", cp->iter, cp->iters);
+                    snprintf(b2, sizeof b2, "%.0f it/s  ETA %s", cp->it_per_s, t);
+                } else {
+                    snprintf(b1, sizeof b1, "queued after %s", fr_method_name(cp->method));
+                    b2[0] = 0;
+                }
+                int y0 = in.y + in.h / 2 - 1;
+                fr_canvas_text(c, in.x + 1, y0, in.w - 2, b1, ROLE(FR_R_TEXT), 0, 0);
+                fr_canvas_text(c, in.x + 1, y0 + 1, in.w - 2, b2, ROLE(FR_R_TEXT), 0, 0);
+                fr_canvas_text(c, in.x + 1, y0 + 2, in.w - 2, cp->run_waits ? "the run waits for it" : "the run goes on",
+                               ROLE(FR_R_DIM), 0, 0);
+                continue;
+            }
             fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, ui->readonly ? "not in this checkpoint" : "not computed yet",
                            ROLE(FR_R_DIM), 0, 0);
             if (!ui->readonly)
