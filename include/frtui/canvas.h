@@ -43,10 +43,7 @@ void fr_canvas_put(fr_canvas *c, int x, int y, uint32_t cp, uint32_t fg, uint32_
 /* Writes UTF-8 text starting at (x, y), at most maxw cells (maxw <= 0 writes nothing, so
  * computed widths need no guard).  bg 0 keeps the existing background.  Returns cells written. */
 int fr_canvas_text(fr_canvas *c, int x, int y, int maxw, const char *s, uint32_t fg, uint32_t bg, uint16_t attr);
-int fr_canvas_printf(fr_canvas *c, int x, int y, int maxw, uint32_t fg, uint32_t bg, uint16_t attr,
-                     const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 void fr_canvas_fill(fr_canvas *c, fr_rect r, uint32_t cp, uint32_t fg, uint32_t bg, uint16_t attr);
-void fr_canvas_set_bg(fr_canvas *c, fr_rect r, uint32_t bg);
 /* Box with a title in the top border; `focus` draws it with the focus role and heavy title. */
 void fr_canvas_box(fr_canvas *c, fr_rect r, const char *title, int focus);
 void fr_canvas_hline(fr_canvas *c, int x, int y, int w, uint32_t cp, uint32_t fg);

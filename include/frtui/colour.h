@@ -48,7 +48,6 @@ int fr_colour_depth_from_env(void);   /* NO_COLOR -> 0; COLORTERM=truecolor/24bi
 int fr_colour_rgb_to_256(fr_rgb c);
 fr_rgb fr_colour_256_to_rgb(int idx);
 int fr_colour_rgb_to_16(fr_rgb c);   /* nearest of the xterm 16-colour palette */
-int fr_colour_256_to_16(int idx);
 
 /* Resolves a packed colour to RGB with palette p.  Returns 0 for FR_COL_DEFAULT (no colour). */
 int fr_colour_resolve(const fr_palette *p, uint32_t col, fr_rgb *out);

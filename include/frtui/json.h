@@ -55,7 +55,6 @@ int fr_json_parse(const char *buf, size_t n, const char *src, fr_json_doc **out,
 void fr_json_free(fr_json_doc *d);
 const fr_json *fr_json_root(const fr_json_doc *d);
 
-const char *fr_json_type_name(fr_json_type t);
 /* NULL when obj is NULL, not an object, or has no such key. */
 const fr_json *fr_json_get(const fr_json *obj, const char *key);
 /* NULL when arr is NULL, not an array, or i is out of range. */

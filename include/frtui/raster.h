@@ -32,7 +32,6 @@ void fr_raster_free(fr_raster *r);
 int fr_raster_write_png(const fr_raster *r, const char *path, fr_err *e);
 
 fr_rgb fr_raster_get(const fr_raster *r, int x, int y);        /* outside: black */
-void fr_raster_set(fr_raster *r, int x, int y, fr_rgb c);
 /* alpha in [0, 1]: result = (1 - alpha) * old + alpha * c. */
 void fr_raster_blend(fr_raster *r, int x, int y, fr_rgb c, float alpha);
 void fr_raster_fill_rect(fr_raster *r, int x, int y, int w, int h, fr_rgb c);

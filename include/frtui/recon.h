@@ -54,9 +54,8 @@ void fr_recon_set_method(fr_recon *r, fr_method m);
 void fr_recon_set_bits(fr_recon *r, int bits);
 void fr_recon_set_iters(fr_recon *r, int iters);
 /* Bytes of calibration caches (FP and quantized path) the run needs at peak, estimated up
- * front, and the bytes currently held. */
+ * front. */
 size_t fr_recon_cache_estimate(const fr_recon *r);
-size_t fr_recon_cache_bytes(const fr_recon *r);
 
 /* Unit lifecycle.  begin builds the unit's caches and quantizers (may fail with FR_ENOMEM when
  * a unit does not fit max_cache_mb).  step runs one iteration and returns FR_OK, or FR_ENUM

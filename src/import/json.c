@@ -403,19 +403,6 @@ void fr_json_free(fr_json_doc *d)
 
 const fr_json *fr_json_root(const fr_json_doc *d) { return d ? d->root : NULL; }
 
-const char *fr_json_type_name(fr_json_type t)
-{
-    switch (t) {
-    case FR_JSON_NULL: return "null";
-    case FR_JSON_FALSE: case FR_JSON_TRUE: return "boolean";
-    case FR_JSON_NUMBER: return "number";
-    case FR_JSON_STRING: return "string";
-    case FR_JSON_ARRAY: return "array";
-    case FR_JSON_OBJECT: return "object";
-    }
-    return "?";
-}
-
 const fr_json *fr_json_get(const fr_json *obj, const char *key)
 {
     if (!obj || obj->type != FR_JSON_OBJECT || !key) return NULL;

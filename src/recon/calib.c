@@ -84,16 +84,6 @@ size_t fr_recon_cache_estimate(const fr_recon *r)
     return peak;
 }
 
-size_t fr_recon_cache_bytes(const fr_recon *r)
-{
-    size_t b = 0;
-    for (int i = 0; i < r->fm.g.n_nodes; i++) {
-        if (r->fp[i]) b += store_bytes(r, i);
-        if (r->qs[i] && r->qs[i] != r->fp[i]) b += store_bytes(r, i);
-    }
-    return b;
-}
-
 void fr_calib_release(fr_recon *r, int k)
 {
     const fr_unit *u = &r->part.units[k];

@@ -11,7 +11,6 @@
  */
 #include "frtui/canvas.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,31 +157,12 @@ int fr_canvas_text(fr_canvas *c, int x, int y, int maxw, const char *s, uint32_t
     return n;
 }
 
-int fr_canvas_printf(fr_canvas *c, int x, int y, int maxw, uint32_t fg, uint32_t bg, uint16_t attr, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return fr_canvas_text(c, x, y, maxw, buf, fg, bg, attr);
-}
-
 void fr_canvas_fill(fr_canvas *c, fr_rect r, uint32_t cp, uint32_t fg, uint32_t bg, uint16_t attr)
 {
     for (int y = r.y; y < r.y + r.h; y++)
         for (int x = r.x; x < r.x + r.w; x++) {
             fr_cell *p = fr_canvas_at(c, x, y);
             if (p) *p = (fr_cell){c->utf8 ? cp : fr_canvas_ascii(cp), fg, bg, attr};
-        }
-}
-
-void fr_canvas_set_bg(fr_canvas *c, fr_rect r, uint32_t bg)
-{
-    for (int y = r.y; y < r.y + r.h; y++)
-        for (int x = r.x; x < r.x + r.w; x++) {
-            fr_cell *p = fr_canvas_at(c, x, y);
-            if (p) p->bg = bg;
         }
 }
 

@@ -149,12 +149,6 @@ int fr_colour_rgb_to_16(fr_rgb c)
     return best;
 }
 
-int fr_colour_256_to_16(int idx)
-{
-    if (idx < 16) return idx < 0 ? 0 : idx;
-    return fr_colour_rgb_to_16(fr_colour_256_to_rgb(idx));
-}
-
 int fr_colour_resolve(const fr_palette *p, uint32_t col, fr_rgb *out)
 {
     if (!p) p = &pal_dark;

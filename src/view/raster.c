@@ -54,8 +54,6 @@ fr_rgb fr_raster_get(const fr_raster *r, int x, int y)
     return FR_RGB(p[0], p[1], p[2]);
 }
 
-void fr_raster_set(fr_raster *r, int x, int y, fr_rgb c) { put(r, x, y, c); }
-
 void fr_raster_blend(fr_raster *r, int x, int y, fr_rgb c, float alpha)
 {
     if (x < 0 || y < 0 || x >= r->w || y >= r->h) return;
