@@ -26,4 +26,13 @@ void fr_view_unit_label(const fr_snapshot *s, int i, int width, int utf8, char *
 /* s shortened in the middle to width columns (ASCII names; "~" marks the cut without UTF-8). */
 void fr_view_fit_middle(const char *s, int width, int utf8, char *buf, size_t n);
 
+/* Shared by view_render.c (the frame's chrome) and view_plots.c (the plot panels). */
+void fr_view_fmt_dur(char *b, size_t n, double s);   /* "--", 42s, 3m05s, 1h02m */
+void fr_view_fmtv(char *b, size_t n, double v);      /* "--" for non-finite, else fr_plot_fmt */
+void fr_view_render_heat(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L, int focus);
+void fr_view_render_scatter(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_layer_view *L, int focus);
+void fr_view_render_hist(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L, int focus);
+void fr_view_render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const fr_snapshot *s, const fr_unit_view *u);
+void fr_view_render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_layer_view *L);
+
 #endif
