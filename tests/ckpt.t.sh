@@ -73,6 +73,16 @@ for v in heatmap scatter loss hist; do
 done
 "$BIN" export-png "$T/full.frc" --unit "$unit" --view compare -o "$T/c.png" >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 2 ] && grep -q 'run compare first' "$T/err" && [ ! -e "$T/c.png" ] && ok || bad "compare without alternatives: exit $rc"
+# numbers as a person reads them (issue 13 §3): --unit 1 is the first unit, --layer 1 its first
+# layer; 0 and one past the end are refused with a 1-based range
+"$BIN" export-png "$T/full.frc" --unit 1 --layer 1 --view scatter -o "$T/n1.png" >/dev/null 2>"$T/err" &&
+    cmp -s "$T/n1.png" "$T/scatter.png" && ok || bad "export-png --unit 1 --layer 1 is not the first unit: $(cat "$T/err")"
+"$BIN" export-png "$T/full.frc" --unit 0 --view scatter -o "$T/n0.png" >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && [ ! -e "$T/n0.png" ] && ok || bad "export-png --unit 0: exit $rc"
+"$BIN" export-png "$T/full.frc" --unit 1 --layer 0 --view scatter -o "$T/n0.png" >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q 'out of range 1\.\.' "$T/err" && ok || bad "export-png --layer 0: exit $rc: $(cat "$T/err")"
+"$BIN" export-png "$T/full.frc" --unit 1 --layer 9 --view scatter -o "$T/n0.png" >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q 'out of range (1\.\.' "$T/err" && ok || bad "export-png --layer 9: exit $rc: $(cat "$T/err")"
 
 # 6. unwritable / full outputs: exit 2, one line, previous file intact
 "$BIN" export "$T/full.frc" -o "$T/no/such/dir/q.frm" >/dev/null 2>"$T/err"; rc=$?

@@ -15,7 +15,7 @@
 int fr_export_png_view(const fr_snapshot *s, int unit, const char *view, const char *path, fr_err *e);
 int fr_export_png_view_ex(const fr_snapshot *s, int unit, int layer, const char *view, const char *path, fr_err *e);
 /* Resolves a unit given by name, by the name of one of its layers (then *layer is that layer),
- * or by index.  Returns 0, or -1 when nothing matches (*unit, *layer untouched). */
+ * or by its number as a person reads it (1 = the first unit).  Returns 0, or -1 when nothing matches (*unit, *layer untouched). */
 int fr_export_png_find_unit(const fr_snapshot *s, const char *name, int *unit, int *layer);
 
 #endif

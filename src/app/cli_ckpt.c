@@ -145,10 +145,12 @@ int fr_cli_export(int argc, char **argv)
 int fr_cli_export_png(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *unit = NULL, *view = NULL, *model = NULL;
-    int layer = 0;
+    int layer = 1;   /* 1-based, as the inspector numbers layers */
     if (fr_opt_wants_help(argc, argv)) {
-        printf("usage: frtui export-png RUN.frc --unit NAME --view heatmap|scatter|loss|hist|compare -o FILE.png\n"
-               "       [--layer N] [--model FILE.frm]\n");
+        printf("usage: frtui export-png RUN.frc --unit NAME|N --view heatmap|scatter|loss|hist|compare -o FILE.png\n"
+               "       [--layer N] [--model FILE.frm]\n"
+               "  --unit: a unit's or layer's name, or its number as the inspector shows it (1 = the first)\n"
+               "  --layer: the layer within the unit, 1 = the first (default)\n");
         return 0;
     }
     fr_opt t[] = {
@@ -156,7 +158,7 @@ int fr_cli_export_png(int argc, char **argv)
         {.name = "--unit", .kind = FR_OPT_STR, .dst = &unit},
         {.name = "--view", .kind = FR_OPT_STR, .dst = &view},
         {.name = "--model", .kind = FR_OPT_STR, .dst = &model},
-        {.name = "--layer", .kind = FR_OPT_INT, .dst = &layer, .lo = 0, .hi = 31},
+        {.name = "--layer", .kind = FR_OPT_INT, .dst = &layer, .lo = 1, .hi = 32},
         {.name = NULL},
     };
     fr_err pe;
@@ -173,6 +175,7 @@ int fr_cli_export_png(int argc, char **argv)
     fr_err e;
     fr_err_clear(&e);
     int k = -1;
+    layer -= 1;
     if (fr_export_png_find_unit(s, unit, &k, &layer)) rc = fr_err_set(&e, FR_EINPUT, "%s: no unit or layer named '%s'", in, unit);
     if (!rc) rc = fr_export_png_view_ex(s, k, layer, view, out, &e);
     if (!rc) printf("%s: %s of unit %s\n", out, view, s->units[k]->name);

@@ -32,8 +32,8 @@ int fr_export_png_find_unit(const fr_snapshot *s, const char *name, int *unit, i
             if (strcmp(s->units[i]->layers[l].name, name) == 0) { k = i; *layer = l; }
     if (s && k < 0) {
         char *end;
-        long idx = strtol(name, &end, 10);
-        if (!*end && end != name && idx >= 0 && idx < s->n_units) k = (int)idx;
+        long idx = strtol(name, &end, 10);   /* a number as a person reads it: 1 is the first unit */
+        if (!*end && end != name && idx >= 1 && idx <= s->n_units) k = (int)idx - 1;
     }
     if (k < 0) return -1;
     *unit = k;

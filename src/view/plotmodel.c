@@ -102,10 +102,10 @@ int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *v
     fr_plot_state def;
     if (!st) fr_plot_state_default(&def), st = &def;
     if (!s || unit < 0 || unit >= s->n_units || !s->units[unit])
-        return fr_err_set(e, FR_EINPUT, "unit %d is out of range (0..%d)", unit, s ? s->n_units - 1 : -1);
+        return fr_err_set(e, FR_EINPUT, "unit %d is out of range (1..%d)", unit + 1, s ? s->n_units : 0);
     const fr_unit_view *v = s->units[unit];
     if (layer < 0 || layer >= FR_MAX(v->n_layers, 1))
-        return fr_err_set(e, FR_EINPUT, "unit %s: layer %d is out of range (0..%d)", v->name, layer, v->n_layers - 1);
+        return fr_err_set(e, FR_EINPUT, "unit %s: layer %d is out of range (1..%d)", v->name, layer + 1, v->n_layers);
     const fr_layer_view *lv = v->n_layers ? &v->layers[layer] : NULL;
     if (strcmp(view, "loss") == 0) {
         m->kind = FR_PLOT_LOSS;
