@@ -1,4 +1,4 @@
-/* test_ops.c — known-answer and finite-difference gradient tests for src/ops.c.
+/* test_ops.c — known-answer and finite-difference gradient tests for src/engine/ops.c.
  *
  * Gradient checks: every backward is compared with double-precision central differences of
  * the scalar loss L = sum(y * r) (r fixed random), with the forward computed in float.
@@ -833,7 +833,7 @@ static void test_inplace(void)
     free(x); free(y); free(t); free(b); free(g); free(m); free(v);
 }
 
-/* ---- parallel parts (src/par.c) -------------------------------------------------------------- */
+/* ---- parallel parts (src/base/par.c) -------------------------------------------------------------- */
 
 /* Results across part counts: forward and dx are per-sample computations, so they must be
  * bit-identical for any part count; dW is a sum of per-part partials, so it may differ in the

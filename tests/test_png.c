@@ -99,7 +99,7 @@ static void test_font_file_matches_array(void)
     FR_CHECKF(glyphs == 95, "%d glyphs", glyphs);
     FR_CHECK(row == -1);
     FR_CHECKF(badrows == 0, "%d malformed rows", badrows);
-    FR_CHECKF(mismatches == 0, "%d rows differ between the file and src/font.c", mismatches);
+    FR_CHECKF(mismatches == 0, "%d rows differ between the file and src/view/font.c", mismatches);
     FR_CHECK(gapink == 0);
     /* Every printable glyph but space has ink; no two glyphs of letters/digits are identical. */
     int blank = 0, dup = 0;

@@ -1,5 +1,5 @@
 /* test_pty.c — the pty driver and screen model behind `frtui bench`'s inspector figures
- * (src/pty.c) and the bench's generated ONNX file: what they show, never how fast. */
+ * (src/tools/pty.c) and the bench's generated ONNX file: what they show, never how fast. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* aquant.h — activation quantizer (src/aquant.c). */
+/* aquant.h — activation quantizer (src/quant/aquant.c). */
 #ifndef FRTUI_AQUANT_H
 #define FRTUI_AQUANT_H
 

@@ -1,5 +1,5 @@
-/* bench.h — `frtui-dev bench`: how fast frtui runs on this machine (src/bench.c drives and
- * reports; src/bench_units.c times the reconstruction loop; src/bench_proc.c measures whole
+/* bench.h — `frtui-dev bench`: how fast frtui runs on this machine (src/tools/bench.c drives and
+ * reports; src/tools/bench_units.c times the reconstruction loop; src/tools/bench_proc.c measures whole
  * frtui processes: the inspector on a pty and imports).  Speed is measured there, never
  * asserted in tests.
  *

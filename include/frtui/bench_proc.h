@@ -1,4 +1,4 @@
-/* bench_proc.h — benchmarks of whole frtui processes (src/bench_proc.c): the inspector on a
+/* bench_proc.h — benchmarks of whole frtui processes (src/tools/bench_proc.c): the inspector on a
  * pseudo-terminal while the worker runs (key-to-screen latency, iterations/s with and
  * without the UI), and model import in a fresh child (wall time, peak RSS).
  *

@@ -1,4 +1,4 @@
-/* blas.h — OpenBLAS core-type fix and thread control (see src/blas.c for why). */
+/* blas.h — OpenBLAS core-type fix and thread control (see src/engine/blas.c for why). */
 #ifndef FRTUI_BLAS_H
 #define FRTUI_BLAS_H
 

@@ -1,4 +1,4 @@
-/* conv.h — 2-D convolution kernels (src/conv.c), forward and backward, on NCHW float32.
+/* conv.h — 2-D convolution kernels (src/engine/conv.c), forward and backward, on NCHW float32.
  *
  * Same conventions as ops.h: pure functions, caller-owned buffers and scratch, weight/bias
  * gradients overwritten.  x [N, C, H, W], W [O, C/groups, kh, kw], y [N, O, oh, ow].

@@ -3,7 +3,7 @@
  * Design note
  *   A bundle is one little-endian file: a 32-byte header, a section table, and 64-byte aligned
  *   sections (META, GRAPH, TENSORS, DATASETS, QUANT), each with an FNV-1a-64 checksum.  The
- *   byte layout is specified in docs/FORMAT.md and repeated at the top of src/frm.c.
+ *   byte layout is specified in docs/FORMAT.md and repeated at the top of src/io/frm.c.
  *
  *   Reading is fully validating: every count, length and offset is checked against the
  *   enclosing section before it is used, and every size that drives an allocation goes through

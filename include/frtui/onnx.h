@@ -2,7 +2,7 @@
  *
  * Design note
  *   The importer reads ModelProto with the bounds-checked wire reader in pb.h (no protobuf
- *   library: see the note at the top of src/onnx.c), topologically sorts the graph, constant-
+ *   library: see the note at the top of src/import/onnx.c), topologically sorts the graph, constant-
  *   folds shape plumbing (Shape/Gather/Concat/... feeding Reshape) with the batch dimension kept
  *   symbolic, and lowers each operator onto the fr_op set.  Then fr_graph_fold_bn and
  *   fr_graph_validate run, so an imported model obeys every invariant in graph.h.

@@ -1,4 +1,4 @@
-/* par.h — frtui's own fork-join parallelism for the compute kernels (src/par.c).
+/* par.h — frtui's own fork-join parallelism for the compute kernels (src/base/par.c).
  *
  * A parallel region splits its work into exactly fr_par_threads() parts, and part p always does
  * the same work whichever OS thread runs it, so results depend on the part count only, never on

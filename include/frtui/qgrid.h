@@ -1,4 +1,4 @@
-/* qgrid.h — initial step / zero-point search for weight and activation grids (src/qgrid.c). */
+/* qgrid.h — initial step / zero-point search for weight and activation grids (src/quant/qgrid.c). */
 #ifndef FRTUI_QGRID_H
 #define FRTUI_QGRID_H
 

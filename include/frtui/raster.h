@@ -1,7 +1,7 @@
 /* raster.h — an owned 8-bit RGB canvas with clipped drawing primitives and bitmap text.
  *
  * Coordinates are pixels, (0, 0) top-left; every primitive clips to the canvas, so callers may
- * draw partly outside it.  Text uses the 6x10 font of src/font.c (ASCII 32..126; other bytes
+ * draw partly outside it.  Text uses the 6x10 font of src/view/font.c (ASCII 32..126; other bytes
  * draw as '?'), scaled by an integer factor.  Not thread-safe per canvas; canvases are
  * independent.  A UTF-8 sequence outside ASCII draws as a single '?'. */
 #ifndef FRTUI_RASTER_H
@@ -14,7 +14,7 @@
 #define FR_FONT_H 10
 #define FR_FONT_FIRST 32
 #define FR_FONT_LAST 126
-/* fr_font6x10[c - 32][row]: bit 5 = leftmost column.  Defined in src/font.c, transcribed from
+/* fr_font6x10[c - 32][row]: bit 5 = leftmost column.  Defined in src/view/font.c, transcribed from
  * assets/font6x10.txt. */
 extern const uint8_t fr_font6x10[95][10];
 

@@ -102,7 +102,7 @@ int fr_recon_accuracy(fr_recon *r, int quantized, int max_samples, double *acc, 
 /* Results of a done unit: n layers. */
 const fr_layer_result *fr_recon_results(const fr_recon *r, int unit, int *n_layers);
 
-/* ---- checkpoint support (src/recon_state.c; format and I/O in include/frtui/ckpt.h) ---------- */
+/* ---- checkpoint support (src/recon/recon_state.c; format and I/O in include/frtui/ckpt.h) ---------- */
 struct fr_ckpt;
 /* Deep-copies the engine's resumable state into *c (memcpy only; call on the engine's thread
  * between steps).  Run-level facts (fingerprints, paths, accuracies) are left for the caller. */

@@ -5,7 +5,7 @@
  *   The importer turns a Keras functional (or Sequential) topology into an fr_graph in NCHW.
  *   Everything in model.json and the shards is untrusted: every field is type-checked, every
  *   size goes through fr_size_mul before allocation, and every error is FR_EINPUT with one line
- *   naming the file and the layer or tensor.  Mapping decisions (see src/tfjs.c for details):
+ *   naming the file and the layer or tensor.  Mapping decisions (see src/import/tfjs.c for details):
  *   - Keras input is NHWC [null,H,W,C]; frtui's input is NCHW (C,H,W): meta.in_c/h/w come from
  *     batch_input_shape and a caller must feed NCHW data (recorded in meta.provenance).
  *   - Conv2D kernels HWIO -> OIHW; DepthwiseConv2D [kh,kw,C,M] -> [C*M,1,kh,kw], groups=C

@@ -1,6 +1,6 @@
 /* tui.h — the interactive inspector (curses) and headless screen dumps.
  *
- * src/tui.c is the only file that includes curses.  It owns the terminal: locale, colours,
+ * src/app/tui.c is the only file that includes curses.  It owns the terminal: locale, colours,
  * input (poll() on stdin + the worker's wake pipe), and restoring the terminal on exit, on
  * SIGINT/SIGTERM/SIGHUP, on crashes (SIGSEGV/SIGBUS/SIGABRT) and on failed FR_ASSERTs.
  * Everything it draws comes from view.h's renderer, so --dump-screen shows the same frames.

@@ -46,7 +46,7 @@
  *
  *   Threading decision (2-core machines; worker + UI + compute threads):
  *   - FRTUI_THREADS (default 2) is the number of *parts* every kernel region splits into
- *     (src/par.c): the worker thread runs part 0, a pool thread the others.  OpenBLAS itself
+ *     (src/base/par.c): the worker thread runs part 0, a pool thread the others.  OpenBLAS itself
  *     runs single-threaded, always: on the unit sizes PTQ reconstructs its own threading gained
  *     ~10 % per GEMM and lost more than that between GEMMs (a FlexRound iteration of a 32-ch
  *     BasicBlock ran 18.8 ms with 2 OpenBLAS threads vs 10.6 ms with 1 on an idle machine), and

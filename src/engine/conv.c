@@ -14,7 +14,7 @@
  *       forward  Y_g[O_g, P] = W_g[O_g, K] * col[K, P]
  *       backward dW_g[O_g, K] += dy_g[O_g, P] * col^T, col = W_g^T * dy_g, col2im into dx;
  *     pointwise convs (1x1, stride 1, no padding) use the input planes as col directly.
- *   Parallelism is frtui's own (src/par.c), OpenBLAS is single-threaded: a region splits the
+ *   Parallelism is frtui's own (src/base/par.c), OpenBLAS is single-threaded: a region splits the
  *   batch into fr_par_threads() contiguous sample ranges (depthwise: channel ranges).  One
  *   sample's GEMM is tiny at the unit sizes PTQ reconstructs (32 x 196 x 288 for a 32-channel
  *   14x14 3x3 conv); OpenBLAS threading it gained ~10 %, while whole samples per core keep

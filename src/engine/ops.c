@@ -1,10 +1,10 @@
-/* ops.c — float32 NCHW operator kernels other than convolution (src/conv.c), forward and
+/* ops.c — float32 NCHW operator kernels other than convolution (src/engine/conv.c), forward and
  * backward.  Contract: include/frtui/ops.h.
  *
  * Design note
  *   Ownership: nothing here allocates or keeps state; every buffer belongs to the caller.
  *   Threading: kernels are re-entrant.  The linear layer splits its GEMMs into fr_par parts
- *   (src/par.c; OpenBLAS itself is single-threaded); everything element-wise runs on the
+ *   (src/base/par.c; OpenBLAS itself is single-threaded); everything element-wise runs on the
  *   calling thread — at reconstruction sizes it is a few percent of an iteration.
  *   Reductions (bias grads, BN statistics, GAP) use the 16-lane float partial sums of
  *   ops_impl.h per plane (vectorised, fixed order, so deterministic) and add the planes up in

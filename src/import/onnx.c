@@ -1,7 +1,7 @@
 /* onnx.c — ONNX ModelProto parsing, topological sort and the import driver.
  *
  * Design note
- *   Why a hand-written protobuf reader (src/pb.c) rather than protobuf-c generated code:
+ *   Why a hand-written protobuf reader (src/import/pb.c) rather than protobuf-c generated code:
  *   - no extra build or runtime dependency (protobuf-c + protoc-c + a vendored onnx.proto);
  *   - protobuf-c unpacks the whole ModelProto into heap objects before we can look at it, so
  *     a 2^40-element declared tensor or a deeply nested message is an allocation/recursion

@@ -3,7 +3,7 @@
  * Design note
  *   Three passes over untrusted input, each failing with one line that names the file and the
  *   layer or tensor:
- *   1. the weights manifest (src/tfjs_weights.c): every tensor's shape/dtype is checked, byte offsets are computed
+ *   1. the weights manifest (src/import/tfjs_weights.c): every tensor's shape/dtype is checked, byte offsets are computed
  *      with overflow checks, the shard sizes must equal the manifest's total *before* anything
  *      proportional to them is allocated, then each tensor is decoded to float;
  *   2. the topology: layers are indexed by name (sorted, duplicates refused), inbound nodes are

@@ -1,7 +1,7 @@
 /* tfjs_weights.c — the weights manifest of a tfjs model: shapes, dtypes, byte layout, shards.
  *
  * Design note
- *   Part of the tfjs importer (see src/tfjs.c and src/tfjs_int.h).  Every size comes from an
+ *   Part of the tfjs importer (see src/import/tfjs.c and src/import/tfjs_int.h).  Every size comes from an
  *   untrusted model.json, so: shapes are multiplied with fr_size_mul, each group's byte total
  *   is compared with the shard files' sizes (stat) *before* anything proportional to them is
  *   allocated, and errors name the tensor at the boundary (the one that is cut, or the last

@@ -5,7 +5,7 @@
  *   no count, length or offset from the file is used before it has been compared with what is
  *   left of its enclosing section, and sizes that drive allocations go through fr_size_mul.
  *   The model is built in place; on any error fr_model_free() leaves it empty.  The writer is
- *   src/frm_write.c (the whole file in memory, then fr_atomic_write: deterministic and atomic).
+ *   src/io/frm_write.c (the whole file in memory, then fr_atomic_write: deterministic and atomic).
  *
  * Byte layout (all integers little-endian; f32 = IEEE-754 binary32 bit pattern; str = u16 byte
  * length + that many bytes, no NUL, no terminator):

@@ -4,7 +4,7 @@
  * Design note
  *   Ownership: an fr_qlayer owns every buffer it points to (64-byte aligned n-sized buffers via
  *   fr_amalloc, small ones via fr_xmalloc); fr_qlayer_free releases them.  No globals.
- *   Threading: forward, grad and step split a layer's rows over the kernel pool (src/par.c;
+ *   Threading: forward, grad and step split a layer's rows over the kernel pool (src/base/par.c;
  *   see run_rows); the result is independent of the part count.  A layer must not be used by
  *   two threads at once; fr_qlayer_hard_codes is read-only and may run beside a reader.
  *
@@ -555,7 +555,7 @@ static void ada_row(fr_qlayer *q, int r, int mode, const float *G, float beta, f
 
 /* ---- public passes -------------------------------------------------------------------------- */
 
-/* The row passes run on the kernel pool (src/par.c), rows split into contiguous ranges.  Rows
+/* The row passes run on the kernel pool (src/base/par.c), rows split into contiguous ranges.  Rows
  * are independent except for the sums across rows (per-tensor d1, d4, AdaRound's f_reg): each
  * row stores its share (rowacc[r], colacc[r][j]) and one thread then adds them up in row order,
  * the very additions the serial loop made.  So the result does not depend on the part count,

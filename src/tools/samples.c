@@ -147,7 +147,7 @@ int fr_dev_train_samples(int argc, char **argv)
 }
 
 /* `frtui-dev build-real-sample [--model build/npm/mobilenet_v2/model.json] [--out FILE]`: imports the
- * nsfwjs MobileNetV2 and builds the linear-probe bundle (see src/tfjs_probe.c for the
+ * nsfwjs MobileNetV2 and builds the linear-probe bundle (see src/tools/tfjs_probe.c for the
  * preprocessing: Fashion-MNIST 28x28 grey -> 224x224 nearest-neighbour, replicated to RGB). */
 int fr_dev_build_real_sample(int argc, char **argv)
 {

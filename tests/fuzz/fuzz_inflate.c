@@ -1,4 +1,4 @@
-/* fuzz_inflate.c — libFuzzer harness for the DEFLATE/gzip decoder (src/inflate.c).  The same
+/* fuzz_inflate.c — libFuzzer harness for the DEFLATE/gzip decoder (src/import/inflate.c).  The same
  * input is decoded as a raw DEFLATE stream and as a gzip file, with a small output cap so that
  * decompression bombs are refused quickly; consumed must never exceed the input. */
 #include "frtui/inflate.h"

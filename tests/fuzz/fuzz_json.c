@@ -1,4 +1,4 @@
-/* fuzz_json.c — libFuzzer harness for the JSON parser under the tfjs importer (src/json.c):
+/* fuzz_json.c — libFuzzer harness for the JSON parser under the tfjs importer (src/import/json.c):
  * depth, node and input limits, strings, numbers, duplicate keys. */
 #include "frtui/json.h"
 #include "harness.h"

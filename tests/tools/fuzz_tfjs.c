@@ -1,8 +1,8 @@
 /* fuzz_tfjs.c — libFuzzer harnesses for the strict JSON parser and the tfjs importer.
  *
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
- *     $(pkg-config --cflags openblas) -DFUZZ_TFJS tests/tools/fuzz_tfjs.c src/json.c src/tfjs.c src/tfjs_weights.c \
- *     src/graph.c src/common.c -o build/fuzz_tfjs -lm
+ *     $(pkg-config --cflags openblas) -DFUZZ_TFJS tests/tools/fuzz_tfjs.c src/import/json.c src/import/tfjs.c src/import/tfjs_weights.c \
+ *     src/engine/graph.c src/base/common.c -o build/fuzz_tfjs -lm
  *   build/fuzz_tfjs -max_len=65536 CORPUS_DIR      (seed it with tests/tfjs/<name>/ files)
  * Without -DFUZZ_TFJS the target is the JSON parser alone.
  * Input format for the importer: u32 little-endian JSON length L, L bytes of model.json, then
