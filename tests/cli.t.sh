@@ -81,7 +81,7 @@ check "another seed: different losses" '[ "$(grep -v elapsed "$T/a.json" | md5su
 "$BIN" report --bits 4 --iters 3 --n-calib 32 "$MLP" "$MLP" >"$T/rep" 2>/dev/null
 rc=$?
 check "report: two bundles give a side-by-side aggressive table" '[ "$rc" = 0 ] && grep -q "side by side" "$T/rep" &&
-    grep -q "^| \*\*mean over blocks\*\* |" "$T/rep" && grep -q "^| 2 | fc3 |" "$T/rep"'
+    grep -q "^| \*\*mean over blocks\*\* |" "$T/rep" && grep -q "^| 3 | fc3 |" "$T/rep"'
 expect_exit2 "unwritable json path" "/nonexistent" "$BIN" run "$MLP" --iters 5 --n-calib 64 --json /nonexistent/dir/r.json --quiet
 
 # --- compare, layer granularity, activation quantization

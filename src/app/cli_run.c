@@ -676,7 +676,7 @@ static void side_print(FILE *f, const side_col *c, int nc)
     int rows = 0;
     for (int k = 0; k < nc; k++) rows = c[k].n > rows ? c[k].n : rows;
     for (int u = 0; u < rows; u++) {
-        fprintf(f, "\n| %d |", u);
+        fprintf(f, "\n| %d |", u + 1);   /* units as a person counts them */
         for (int k = 0; k < nc; k++) {
             if (u < c[k].n) fprintf(f, " %s | %.2f | %.2f |", c[k].name[u], 100 * c[k].aggr[u], 100 * c[k].clip[u]);
             else fprintf(f, " | | |");
