@@ -120,9 +120,9 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
     snprintf(g[n].text, sizeof g[n].text, " %s ", w), g[n].role = role, g[n].attr = FR_A_BOLD, g[n++].prio = 9;
     snprintf(g[n].text, sizeof g[n].text, " %.60s ", s->info.model[0] ? s->info.model : "(model)");
     g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 2;
-    char ran[112];
+    char ran[128];   /* the longest "METHOD Wn/An, ends Wn"; hseg.text takes 125 of it (-Wformat-truncation at -O1) */
     run_that_happened(s, ran, sizeof ran);
-    snprintf(g[n].text, sizeof g[n].text, " %s ", ran);
+    snprintf(g[n].text, sizeof g[n].text, " %.125s ", ran);
     g[n].role = FR_R_FLEXROUND, g[n].attr = FR_A_BOLD, g[n++].prio = 4;
     const fr_unit_view *cu = fr_view_unit(s, s->cur_unit);
     if (cu) {
