@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "frtui/conv.h"
 #include "frtui/tfjs.h"
 
 int fr_bench_real(fr_bench *b, const char *path)
@@ -40,13 +41,33 @@ int fr_bench_real(fr_bench *b, const char *path)
     fr_bench_random_calib(&m, &r, 64);
     printf("\nReal MobileNetV2 %dx%d units (%s; random calibration data, %d samples):\n", m.meta.in_h, m.meta.in_w, path,
            m.calib.n);
+    int r0 = b->n_rows, n = 0;
+    if (b->o.legacy) {
+        /* Pre-issue-15 kernels first, then today's, each over the selected units. */
+        fr_conv_set_legacy(1);
+        printf("  timing the legacy per-sample kernels...\n");
+        fflush(stdout);
+        n = fr_bench_units(b, &m, "mobilenetv2-224 legacy", 0, 0);
+        fr_conv_set_legacy(0);
+    }
+    int r1 = b->n_rows;
+    n += fr_bench_units(b, &m, "mobilenetv2-224", 0, 0);
     fr_bench_print_header();
-    fflush(stdout);
-    int r0 = b->n_rows;
-    int n = fr_bench_units(b, &m, "mobilenetv2-224", 0, 0);
-    fr_bench_print_rows(b, r0, b->n_rows);
-    double tot_a = 0, tot_f = 0;
-    for (int i = r0; i < b->n_rows; i++) { tot_a += b->rows[i].ada.med; tot_f += b->rows[i].flex.med; }
+    fr_bench_print_rows(b, r1, b->n_rows);
+    double tot_a = 0, tot_f = 0, old_a = 0, old_f = 0;
+    for (int i = r1; i < b->n_rows; i++) { tot_a += b->rows[i].ada.med; tot_f += b->rows[i].flex.med; }
+    for (int i = r0; i < r1; i++) { old_a += b->rows[i].ada.med; old_f += b->rows[i].flex.med; }
+    if (r1 > r0) {
+        printf("  legacy kernels (same run; ms/it):\n  %-28s %8s %8s %8s %8s %8s\n", "unit", "AdaOld", "AdaNew", "FlexOld",
+               "FlexNew", "speedup");
+        for (int i = r0; i < r1; i++) {
+            const fr_bench_unit_row *o = &b->rows[i], *w = &b->rows[r1 + (i - r0)];
+            printf("  %-28.28s %8.2f %8.2f %8.2f %8.2f %7.2fx\n", o->name, o->ada.med, w->ada.med, o->flex.med,
+                   w->flex.med, o->flex.med / w->flex.med);
+        }
+        printf("  legacy: sum of ms/it AdaRound %.1f, FlexRound %.1f -> at 800 it/unit %.1f / %.1f min (loops only)\n",
+               old_a, old_f, old_a * 800 / 60e3, old_f * 800 / 60e3);
+    }
     printf("  sum of ms/it over units: AdaRound %.1f, FlexRound %.1f -> at 800 it/unit: %.1f / %.1f min (loops only)\n",
            tot_a, tot_f, tot_a * 800 / 60e3, tot_f * 800 / 60e3);
     fr_model_free(&m);
