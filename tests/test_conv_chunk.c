@@ -8,7 +8,9 @@
  *     (planes >= 1024 outputs), groups, strides, dilation and uneven padding;
  *   - finite differences of a scalar loss on a small chunked shape (backward changed);
  *   - bit identity across thread counts 1..4 and between repeated runs;
- *   - the legacy per-sample path (fr_conv_set_legacy) still agrees with the reference.
+ *   - the legacy per-sample path (fr_conv_set_legacy) still agrees with the reference;
+ *   - the 3x3 depthwise kernels (register-accumulated forward, gather-form backward) give the
+ *     very bits of the per-tap sweeps they replace.
  *   Shapes with batch >= 8 on small planes are the ones tests/test_ops.c does not reach
  *   (its batches of 2-3 samples make every chunk one sample).
  */
@@ -210,6 +212,50 @@ static void test_fd(void)
     free(x); free(W); free(r); free(y); free(scr);
 }
 
+/* Depthwise 3x3: the register-accumulating forward and the gather-form backward (stride 1)
+ * must give exactly the bits of the per-tap sweeps (fr_conv_set_legacy), and match the
+ * reference; stride 2 and 5x5 take the sweeps in both modes. */
+static void test_depthwise_same_bits(void)
+{
+    static const cfg dw[] = {
+        {20, 16, 28, 28, 16, 3, 1, 1, 1, 1, 16, "dw 3x3 28x28 b20"},
+        {32, 8, 7, 7, 8, 3, 1, 1, 1, 1, 8, "dw 3x3 7x7 b32"},
+        {5, 6, 13, 11, 6, 3, 1, 2, 2, 2, 6, "dw 3x3 dil 2 13x11"},
+        {4, 6, 12, 12, 6, 3, 1, 0, 2, 1, 6, "dw 3x3 uneven pad"},
+        {6, 8, 16, 16, 8, 3, 2, 0, 1, 1, 8, "dw 3x3 s2 (sweeps)"},
+        {3, 4, 9, 9, 4, 5, 1, 2, 2, 1, 4, "dw 5x5 (sweeps)"},
+    };
+    for (size_t t = 0; t < sizeof dw / sizeof dw[0]; t++) {
+        fr_conv_shape s = shape_of(&dw[t]);
+        s.w = dw[t].w;
+        FR_ASSERT(fr_conv_out_shape(&s));
+        size_t nx = (size_t)s.n * s.c * s.h * s.w, nw = (size_t)s.o * s.kh * s.kw, ny = (size_t)s.n * s.o * s.oh * s.ow;
+        float *x = fbuf(nx), *W = fbuf(nw), *b = fbuf(s.o), *dy = fbuf(ny);
+        fill(x, nx, 1); fill(W, nw, 0.5f); fill(b, s.o, 1); fill(dy, ny, 1);
+        double *ry = malloc(ny * 8), *rdx = malloc(nx * 8), *rdW = malloc(nw * 8), *rdb = malloc((size_t)s.o * 8);
+        conv_ref(&s, x, W, b, dy, ry, rdx, rdW, rdb);
+        for (int np = 1; np <= 2; np++) {
+            fr_par_set_threads(np);
+            fr_conv_set_legacy(1);
+            outs o = run(&s, x, W, b, dy);
+            fr_conv_set_legacy(0);
+            outs n = run(&s, x, W, b, dy);
+            FR_CHECKF(memcmp(o.y, n.y, ny * 4) == 0, "%s: y bits differ from the sweeps", dw[t].name);
+            FR_CHECKF(memcmp(o.dx, n.dx, nx * 4) == 0, "%s: dx bits differ from the sweeps", dw[t].name);
+            FR_CHECKF(memcmp(o.dW, n.dW, nw * 4) == 0 && memcmp(o.db, n.db, (size_t)s.o * 4) == 0, "%s: dW/db differ",
+                      dw[t].name);
+            FR_CHECKF(rel_err(n.y, ry, ny) < 1e-5 && rel_err(n.dx, rdx, nx) < 1e-5 && rel_err(n.dW, rdW, nw) < 1e-5,
+                      "%s: off the reference (y %.3g dx %.3g dW %.3g)", dw[t].name, rel_err(n.y, ry, ny),
+                      rel_err(n.dx, rdx, nx), rel_err(n.dW, rdW, nw));
+            outs_free(&o);
+            outs_free(&n);
+        }
+        fr_par_set_threads(1);
+        free(ry); free(rdx); free(rdW); free(rdb);
+        free(x); free(W); free(b); free(dy);
+    }
+}
+
 /* Scratch sized at the largest batch serves every smaller batch. */
 static void test_scratch_monotone(void)
 {
@@ -231,6 +277,7 @@ int main(void)
     FR_RUN(test_against_reference);
     FR_RUN(test_thread_bit_identity);
     FR_RUN(test_fd);
+    FR_RUN(test_depthwise_same_bits);
     FR_RUN(test_scratch_monotone);
     return FR_REPORT();
 }

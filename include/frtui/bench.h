@@ -41,6 +41,7 @@ typedef struct fr_bench_unit_row {
     double fwd_flops, iter_flops;
     fr_bench_timing rtn, ada, flex, flex1;
     int has_flex1;
+    double torch_ada, torch_flex;   /* PyTorch ms/it on the same unit (real section), NaN if absent */
 } fr_bench_unit_row;
 
 typedef struct fr_bench_whole_row {
@@ -65,6 +66,7 @@ typedef struct fr_bench {
     char import_note[160];
     fr_bench_ui ui;
     fr_bench_import imp[2];    /* real MobileNetV2 (tfjs), ~10 MB ONNX */
+    char torch_note[160];      /* real section: why the PyTorch column is empty, or its version */
 } fr_bench;
 
 extern const int fr_bench_frame_sizes[3][2];

@@ -113,7 +113,10 @@ static size_t part_scratch(const fr_conv_shape *s)
 {
     if (dw_flat(s)) {
         dw_geom g = dw_scratch_geom(s);
-        return 2 * g.nph * g.pstride + g.pstride;   /* x phases, dx phases, wide y/dy */
+        /* x phases, dx phases, wide y/dy with a one-plane zero margin on each side (the 3x3
+         * gather form of the backward reads up to the largest tap offset, < one plane, beyond
+         * both ends) */
+        return 2 * g.nph * g.pstride + g.pstride + 2 * g.phase;
     }
     /* the im2col columns of one sample-group */
     return is_pointwise(s) ? 0 : (size_t)(s->c / s->groups) * s->kh * s->kw * s->oh * s->ow;
@@ -537,13 +540,31 @@ static inline size_t dw_tap_offset(const fr_conv_shape *s, const dw_geom *g, int
     return (size_t)((ty % s->sh) * s->sw + tx % s->sw) * g->pstride + (size_t)(ty / s->sh) * g->wq + tx / s->sw;
 }
 
+/* dst[i] = (((b + w0*t0[i]) + w1*t1[i]) + ...) + w8*t8[i]: the nine taps of a 3x3 depthwise
+ * output accumulated in a register, in tap order (fp-contract is off: mul then add, as the
+ * per-tap sweeps do). */
+static void dw_sweep9(float *restrict dst, const float *const t[9], const float *w, float b, size_t L)
+{
+    const float *restrict t0 = t[0], *restrict t1 = t[1], *restrict t2 = t[2], *restrict t3 = t[3];
+    const float *restrict t4 = t[4], *restrict t5 = t[5], *restrict t6 = t[6], *restrict t7 = t[7];
+    const float *restrict t8 = t[8];
+    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+    for (size_t i = 0; i < L; i++) {
+        float a = b;
+        a += w0 * t0[i]; a += w1 * t1[i]; a += w2 * t2[i];
+        a += w3 * t3[i]; a += w4 * t4[i]; a += w5 * t5[i];
+        a += w6 * t6[i]; a += w7 * t7[i]; a += w8 * t8[i];
+        dst[i] = a;
+    }
+}
+
 static void dw_forward_flat(const fr_conv_shape *s, const float *x, const float *Wt, const float *b,
                             float *y, float *scratch, int c0, int c1)
 {
     const dw_geom g = dw_scratch_geom(s);
     const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
     const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
-    float *xph = scratch, *wide = scratch + 2 * g.nph * g.pstride;
+    float *xph = scratch, *wide = scratch + 2 * g.nph * g.pstride + g.phase;
     for (int n0 = 0; n0 < s->n; n0 += g.nb) {
         const int kb = FR_MIN(g.nb, s->n - n0);
         const size_t L = dw_sweep_len(s, &g, kb);
@@ -552,14 +573,22 @@ static void dw_forward_flat(const fr_conv_shape *s, const float *x, const float 
                 phase_split(s, &g, x + ((size_t)(n0 + k) * C + ch) * HW, xph + (size_t)k * g.phase);
             const float *wc = Wt + (size_t)ch * KK;
             const float bv = b ? b[ch] : 0.0f;
-            for (size_t i = 0; i < L; i++) wide[i] = bv;
-            for (int ki = 0; ki < s->kh; ki++)
-                for (int kj = 0; kj < s->kw; kj++) {
-                    const float wv = wc[ki * s->kw + kj];
-                    const float *restrict src = xph + dw_tap_offset(s, &g, ki, kj);
-                    float *restrict dst = wide;
-                    for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
-                }
+            if (KK == 9 && !g_legacy) {
+                /* 3x3: all nine taps of an output in registers, one store; the same additions in
+                 * the same order as the sweeps below, so the same bits. */
+                const float *t[9];
+                for (int q = 0; q < 9; q++) t[q] = xph + dw_tap_offset(s, &g, q / 3, q % 3);
+                dw_sweep9(wide, t, wc, bv, L);
+            } else {
+                for (size_t i = 0; i < L; i++) wide[i] = bv;
+                for (int ki = 0; ki < s->kh; ki++)
+                    for (int kj = 0; kj < s->kw; kj++) {
+                        const float wv = wc[ki * s->kw + kj];
+                        const float *restrict src = xph + dw_tap_offset(s, &g, ki, kj);
+                        float *restrict dst = wide;
+                        for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
+                    }
+            }
             for (int k = 0; k < kb; k++) {
                 float *yc = y + ((size_t)(n0 + k) * C + ch) * P;
                 const float *wk = wide + (size_t)k * g.phase;
@@ -576,7 +605,7 @@ static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float
     const dw_geom g = dw_scratch_geom(s);
     const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
     const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
-    float *xph = scratch, *dxph = scratch + g.nph * g.pstride, *wide = scratch + 2 * g.nph * g.pstride;
+    float *xph = scratch, *dxph = scratch + g.nph * g.pstride, *wide = scratch + 2 * g.nph * g.pstride + g.phase;
     for (int ch = c0; ch < c1; ch++) {
         const float *wc = Wt + (size_t)ch * KK;
         float *dwc = dW ? dW + (size_t)ch * KK : NULL;
@@ -601,7 +630,23 @@ static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float
                     for (int kj = 0; kj < s->kw; kj++)
                         dwc[ki * s->kw + kj] += dotf(wide, xph + dw_tap_offset(s, &g, ki, kj), L);
             }
-            if (dx) {
+            if (dx && KK == 9 && g.nph == 1 && !g_legacy) {
+                /* Stride 1, 3x3: gather form.  Input position j receives w_t * dy[j - off_t] from
+                 * every tap t in tap order, as the scatter sweeps below add them; positions a tap
+                 * does not reach read the zero margin (adding +-0 changes no sum), so one pass
+                 * over the plane stack replaces nine read-modify-write sweeps. */
+                size_t off[9], span = (size_t)kb * g.phase;
+                for (int q = 0; q < 9; q++) off[q] = dw_tap_offset(s, &g, q / 3, q % 3);
+                const size_t m = off[8];   /* the largest offset */
+                float *wz = wide - m;      /* dy with m zeros before and after (dw_part_floats) */
+                memset(wz, 0, sizeof(float) * m);
+                memset(wide + L, 0, sizeof(float) * (span - L + m));
+                const float *t[9];
+                for (int q = 0; q < 9; q++) t[q] = wz + m - off[q];
+                dw_sweep9(dxph, t, wc, 0.0f, span);
+                for (int k = 0; k < kb; k++)
+                    phase_merge(s, &g, dxph + (size_t)k * g.phase, dx + ((size_t)(n0 + k) * C + ch) * HW);
+            } else if (dx) {
                 memset(dxph, 0, sizeof(float) * g.nph * g.pstride);
                 for (int ki = 0; ki < s->kh; ki++)
                     for (int kj = 0; kj < s->kw; kj++) {

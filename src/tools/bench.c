@@ -107,6 +107,11 @@ static void json_units(FILE *f, const fr_bench *b)
         double gf = r->iter_flops / (r->flex.med * 1e-3) / 1e9;
         kv_num(f, ",\n     ", "flexround_gflops", gf);
         kv_num(f, ", ", "ratio_to_sgemm_peak", gf / b->peak);
+        if (isfinite(r->torch_flex) && r->torch_flex > 0) {   /* real section, PyTorch present */
+            kv_num(f, ",\n     ", "torch_adaround_ms", r->torch_ada);
+            kv_num(f, ", ", "torch_flexround_ms", r->torch_flex);
+            kv_num(f, ", ", "flexround_ratio_to_torch", r->flex.med / r->torch_flex);
+        }
         fputc('}', f);
     }
     fputs("],\n", f);
@@ -218,6 +223,8 @@ static int write_json(const fr_bench *b, const char *path)
     fputs("},\n", f);
     json_ui(f, b);
     json_import(f, b);
+    kv_str(f, "  ", "torch_note", b->torch_note);
+    fputs(",\n", f);
     kv_num(f, "  ", "import_mobilenetv2_s", b->import_s);
     kv_str(f, ", ", "import_note", b->import_note);
     kv_num(f, ",\n  ", "peak_rss_mb", peak_rss_mb());
