@@ -441,7 +441,7 @@ static void ck_backward(const fr_conv_shape *s, const float *x, const float *W, 
 typedef struct ck_job {
     const fr_conv_shape *s;
     const float *x, *W, *b, *dy;   /* dy == NULL: forward */
-    float *y, *dx, *dW, *scratch;
+    float *y, *dx, *dW, *db, *scratch;
     ck_geom g;
     size_t wk, part_floats;        /* dW partial stride, working slice floats */
     int reduce;                    /* second region: add the partials */
@@ -452,6 +452,17 @@ static void ck_part(void *ctx, int part, int nparts)
     const ck_job *j = ctx;
     const fr_conv_shape *s = j->s;
     if (j->reduce) {   /* dW = sum of the chunk partials in chunk order, element ranges per part */
+        if (j->db) {   /* and db, channel ranges per part: each channel's sum in sample order */
+            const size_t P = (size_t)s->oh * s->ow;
+            int o0, o1;
+            fr_par_range(s->o, part, nparts, &o0, &o1);
+            for (int oc = o0; oc < o1; oc++) {
+                double t = 0.0;
+                for (int n = 0; n < s->n; n++) t += sumf(j->dy + ((size_t)n * s->o + oc) * P, P);
+                j->db[oc] = (float)t;
+            }
+        }
+        if (!j->dW) return;
         size_t KW = ck_wsize(s), blocks = (KW + 15) / 16;
         size_t a = blocks * (size_t)part / (size_t)nparts * 16, e = blocks * (size_t)(part + 1) / (size_t)nparts * 16;
         if (e > KW) e = KW;
@@ -477,14 +488,14 @@ static void ck_part(void *ctx, int part, int nparts)
 }
 
 static void ck_run(const fr_conv_shape *s, const float *x, const float *W, const float *b, const float *dy, float *y,
-                   float *dx, float *dW, float *scratch)
+                   float *dx, float *dW, float *db, float *scratch)
 {
-    ck_job j = {s, x, W, b, dy, y, dx, dW, scratch, ck_geometry(s, s->n), 0, 0, 0};
+    ck_job j = {s, x, W, b, dy, y, dx, dW, db, scratch, ck_geometry(s, s->n), 0, 0, 0};
     j.wk = (ck_wsize(s) + 15) & ~(size_t)15;
     j.part_floats = ck_part_floats(s, &j.g);
     if (!dy || !dW) j.wk = 0;   /* no partials: the slices start at the scratch's beginning */
     fr_par_run(ck_part, &j);
-    if (dy && dW) {
+    if (dy && (dW || db)) {
         j.reduce = 1;
         fr_par_run(ck_part, &j);
     }
@@ -700,7 +711,7 @@ void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, con
     FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
     FR_ASSERT(s->oh > 0 && s->ow > 0);
     if (s->n <= 0) return;
-    if (!g_legacy && !dw_flat(s)) { ck_run(s, x, W, b, NULL, y, NULL, NULL, scratch); return; }
+    if (!g_legacy && !dw_flat(s)) { ck_run(s, x, W, b, NULL, y, NULL, NULL, NULL, scratch); return; }
     conv_job j = {s, x, W, b, NULL, y, NULL, NULL, NULL, scratch, part_stride(s, fr_par_threads())};
     fr_par_run(conv_part, &j);
 }
@@ -720,10 +731,10 @@ void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, co
     const int np = fr_par_threads();
     const int chunked = !g_legacy && !dw_flat(s);
     conv_job j = {s, x, W, NULL, dy, NULL, dx, dW, db, scratch, part_stride(s, np)};
-    if (chunked) ck_run(s, x, W, NULL, dy, NULL, dx, dW, scratch);
+    if (chunked) ck_run(s, x, W, NULL, dy, NULL, dx, dW, db, scratch);
     else fr_par_run(conv_part, &j);
     if (dw_flat(s)) return;
-    if (db) {
+    if (db && !chunked) {
         for (int oc = 0; oc < s->o; oc++) {
             double t = 0.0;
             for (int n = 0; n < s->n; n++) t += sumf(dy + ((size_t)n * s->o + oc) * P, P);
