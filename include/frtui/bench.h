@@ -82,6 +82,9 @@ void fr_bench_build_shape(fr_model *m, int which);
 void fr_bench_random_calib(fr_model *m, fr_rng *r, int n_max);
 /* Times RTN forward, AdaRound and FlexRound steps on every unit of m (only_block: only the
  * unit with the most layers; with1: FlexRound at 1 thread too).  Returns rows added. */
+/* Unit name selected by list: a comma list of substrings, or "=NAME" for exactly NAME; NULL
+ * selects everything. */
+int fr_bench_unit_selected(const char *list, const char *name);
 int fr_bench_units(fr_bench *b, const fr_model *m, const char *src, int only_block, int with1);
 void fr_bench_print_header(void);
 void fr_bench_print_rows(const fr_bench *b, int from, int to);

@@ -14,18 +14,28 @@
  *       forward  Y_g[O_g, P] = W_g[O_g, K] * col[K, P]
  *       backward dW_g[O_g, K] += dy_g[O_g, P] * col^T, col = W_g^T * dy_g, col2im into dx;
  *     pointwise convs (1x1, stride 1, no padding) use the input planes as col directly.
- *   Parallelism is frtui's own (src/base/par.c), OpenBLAS is single-threaded: a region splits the
- *   batch into fr_par_threads() contiguous sample ranges (depthwise: channel ranges).  One
- *   sample's GEMM is tiny at the unit sizes PTQ reconstructs (32 x 196 x 288 for a 32-channel
- *   14x14 3x3 conv); OpenBLAS threading it gained ~10 %, while whole samples per core keep
- *   im2col parallel and the columns in L2 (measured: 2 parts run such a conv 3-4x faster than
- *   2 OpenBLAS threads).  Each part owns a scratch slice: its im2col columns and, with several
- *   parts, its dW partial sum; the caller adds the partials in part order.  So results depend
- *   on (shape, batch, part count) only, and with one part they are exactly those of the plain
- *   per-sample loop (the bundled samples were trained that way; `make samples-check`).
- *     Stacking several samples into one wider GEMM was tried: ~15 % faster on 7x7 planes at
- *   one part, but it changes the forward's bits with the chunk size and costs gather/scatter
- *   copies, so it was left out.
+ *   Parallelism is frtui's own (src/base/par.c), OpenBLAS is single-threaded.
+ *   - Default GEMM path ("chunked", issue 15): the batch is cut into chunks of consecutive
+ *     samples whose size depends on the shape and batch only (ck_geometry: about CK_COLS output
+ *     columns per chunk, chunk count a multiple of 4); a chunk's samples are stacked side by side
+ *     into one [K, nb*P] GEMM, so 7x7 and 14x14 planes get GEMMs wide enough to run near the
+ *     sgemm rate, and parts take whole chunks.  Each chunk's dW goes to its own partial; a second
+ *     region adds the partials in chunk order (and sums db per channel).  Results therefore do
+ *     not depend on the part count: FRTUI_THREADS=1, 2 or 4 give the same bits (test_conv_chunk).
+ *   - Legacy path (fr_conv_set_legacy(1)): one contiguous sample range per part, one GEMM per
+ *     sample, dW partials per part added in part order, so results depend on (shape, batch, part
+ *     count); with one part they are those of the plain per-sample loop, which is how the
+ *     bundled samples were trained (train-samples selects it; `make samples-check`).  Kept for
+ *     that and for `frtui-dev bench --compare-legacy`.
+ *   The two paths differ in the last bits: OpenBLAS's Haswell sgemm rounds an output element
+ *   differently depending on where it falls in the register tile (measured: stacking columns or
+ *   splitting rows changes ~10 % of outputs by an ulp), so no chunking can reproduce the
+ *   per-sample bits.
+ *   Depthwise (both modes): parts take channel ranges; each channel's dW/db sums run over the
+ *   samples in order, so these never depended on the part count.  3x3 kernels accumulate the
+ *   nine taps of an output in registers (forward) and, at stride 1, gather dx the same way
+ *   (backward), performing exactly the additions of the per-tap sweeps in the same order: same
+ *   bits, a third of the memory traffic.
  *   Invariant for all window taps: tap (ki, kj) of output (oy, ox) reads input
  *   (oy*sh - pt + ki*dh, ox*sw - pl + kj*dw); taps outside [0,H)x[0,W) are padding.
  *   tap_range() turns that into a half-open range of outputs, so inner loops carry no bounds

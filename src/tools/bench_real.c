@@ -133,17 +133,40 @@ int fr_bench_real(fr_bench *b, const char *path)
     fr_bench_random_calib(&m, &r, 64);
     printf("\nReal MobileNetV2 %dx%d units (%s; random calibration data, %d samples):\n", m.meta.in_h, m.meta.in_w, path,
            m.calib.n);
-    int r0 = b->n_rows, n = 0;
+    int r0 = b->n_rows, n = 0, r1 = r0;
     if (b->o.legacy) {
-        /* Pre-issue-15 kernels first, then today's, each over the selected units. */
-        fr_conv_set_legacy(1);
-        printf("  timing the legacy per-sample kernels...\n");
-        fflush(stdout);
-        n = fr_bench_units(b, &m, "mobilenetv2-224 legacy", 0, 0);
+        /* Unit by unit, the pre-issue-15 kernels then today's, so both see the same load; the
+         * rows are then regrouped (all legacy rows, then all current ones). */
+        fr_partition p;
+        if (fr_partition_build(&m.g, 0, &p, &e) != FR_OK) { fr_model_free(&m); return 0; }
+        const char *keep = b->o.units;
+        char exact[128];
+        for (int k = 0; k < p.n; k++) {
+            const fr_unit *u = &p.units[k];
+            if (u->n_layers == 0 || !fr_bench_unit_selected(keep, u->name)) continue;
+            snprintf(exact, sizeof exact, "=%.120s", u->name);
+            b->o.units = exact;
+            int before = b->n_rows;
+            for (int legacy = 1; legacy >= 0; legacy--) {
+                fr_conv_set_legacy(legacy);
+                n += fr_bench_units(b, &m, legacy ? "mobilenetv2-224 legacy" : "mobilenetv2-224", 0, 0);
+            }
+            if (b->n_rows != before + 2) { b->n_rows = before; continue; }   /* not timed: drop the pair */
+            printf("  %s: FlexRound legacy %.2f ms/it, now %.2f ms/it\n", u->name, b->rows[b->n_rows - 2].flex.med,
+                   b->rows[b->n_rows - 1].flex.med);
+            fflush(stdout);
+        }
+        b->o.units = keep;
         fr_conv_set_legacy(0);
+        fr_partition_free(&p);
+        int cnt = (b->n_rows - r0) / 2;
+        static fr_bench_unit_row tmp[FR_BENCH_MAX_ROWS];
+        for (int i = 0; i < cnt; i++) { tmp[i] = b->rows[r0 + 2 * i]; tmp[cnt + i] = b->rows[r0 + 2 * i + 1]; }
+        for (int i = 0; i < 2 * cnt; i++) b->rows[r0 + i] = tmp[i];
+        r1 = r0 + cnt;
+    } else {
+        n = fr_bench_units(b, &m, "mobilenetv2-224", 0, 0);
     }
-    int r1 = b->n_rows;
-    n += fr_bench_units(b, &m, "mobilenetv2-224", 0, 0);
     torch_column(b, &m, r1, b->n_rows);
     fr_bench_print_header();
     fr_bench_print_rows(b, r1, b->n_rows);
