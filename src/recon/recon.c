@@ -438,27 +438,34 @@ static void gather_part(void *ctx, int part, int nparts)
         memcpy(j->dst + (size_t)k * j->per, j->src + (size_t)j->idx[k] * j->per, j->per * sizeof(float));
 }
 
+#define LOSS_CHUNKS 16
 typedef struct loss_job {
     const float *y, *tgt;
     float *dy;
     int n;
     size_t per;
-    double norm, part[FR_PAR_MAX];
+    double norm, part[LOSS_CHUNKS];
 } loss_job;
 
+/* The loss is summed in LOSS_CHUNKS fixed sample ranges, added in chunk order, so its value
+ * does not depend on the thread count (parts take whole chunks). */
 static void loss_part(void *ctx, int part, int nparts)
 {
     loss_job *j = ctx;
-    int lo, hi;
-    fr_par_range(j->n, part, nparts, &lo, &hi);
+    int c0, c1;
+    fr_par_range(LOSS_CHUNKS, part, nparts, &c0, &c1);
     const float g2 = (float)(2.0 * j->norm);
-    double loss = 0;
-    for (size_t t = (size_t)lo * j->per; t < (size_t)hi * j->per; t++) {
-        float d = j->y[t] - j->tgt[t];
-        loss += (double)d * d;
-        j->dy[t] = g2 * d;
+    for (int c = c0; c < c1; c++) {
+        int lo, hi;
+        fr_par_range(j->n, c, LOSS_CHUNKS, &lo, &hi);
+        double loss = 0;
+        for (size_t t = (size_t)lo * j->per; t < (size_t)hi * j->per; t++) {
+            float d = j->y[t] - j->tgt[t];
+            loss += (double)d * d;
+            j->dy[t] = g2 * d;
+        }
+        j->part[c] = loss;
     }
-    j->part[part] = loss;
 }
 
 int fr_recon_step(fr_recon *r)
@@ -498,7 +505,7 @@ int fr_recon_step(fr_recon *r)
     loss_job lj = {fr_exec_output(r->x), r->tgt, r->dy, B, oper, 1.0 / ((double)B * hw), {0}};
     fr_par_run(loss_part, &lj);
     double loss = 0;
-    for (int p = 0; p < fr_par_threads(); p++) loss += lj.part[p];   /* part order: deterministic */
+    for (int c = 0; c < LOSS_CHUNKS; c++) loss += lj.part[c];   /* chunk order: deterministic */
     loss *= lj.norm;
     if (!isfinite(loss)) { fallback(r, "non-finite loss"); return FR_ENUM; }
     for (int a = u->first; a <= u->last; a++) if (r->aq[a]) fr_aquant_zero_grad(&r->aq[a]->aq);
