@@ -93,7 +93,7 @@ int ox_err(ox_ctx *x, const ox_node *nd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (nd) return fr_err_set(x->e, FR_EINPUT, "%s: node %.80s: %s", x->src, ox_node_name(nd), buf);
+    if (nd) return fr_err_set(x->e, FR_EINPUT, "%s: node %.80s (%.40s): %s", x->src, ox_node_name(nd), nd->op, buf);
     return fr_err_set(x->e, FR_EINPUT, "%s: %s", x->src, buf);
 }
 
@@ -815,28 +815,3 @@ int ox_import(const uint8_t *buf, size_t n, const char *src, const fr_onnx_shape
     }
     return rc;
 }
-
-int fr_onnx_import_mem_shaped(const void *buf, size_t n, const char *name, const fr_onnx_shape *shape, fr_model *m,
-                              fr_err *e)
-{
-    return ox_import(buf, n, name ? name : "(memory)", shape, m, 1, NULL, NULL, NULL, e);
-}
-
-int fr_onnx_import_mem(const void *buf, size_t n, const char *name, fr_model *m, fr_err *e)
-{
-    return fr_onnx_import_mem_shaped(buf, n, name, NULL, m, e);
-}
-
-int fr_onnx_import_shaped(const char *path, const fr_onnx_shape *shape, fr_model *m, fr_err *e)
-{
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    fr_model_init(m);
-    int rc = fr_read_file(path, FR_ONNX_MAX_FILE, &buf, &n, e);
-    if (rc) return rc;
-    rc = fr_onnx_import_mem_shaped(buf, n, path, shape, m, e);
-    free(buf);
-    return rc;
-}
-
-int fr_onnx_import(const char *path, fr_model *m, fr_err *e) { return fr_onnx_import_shaped(path, NULL, m, e); }

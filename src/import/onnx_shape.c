@@ -1,5 +1,6 @@
-/* onnx_shape.c — the ONNX input's per-sample dims, with symbolic ones resolved, and the
- * --input-shape parser.
+/* onnx_shape.c — the ONNX input's per-sample dims, with symbolic ones resolved, the
+ * --input-shape parser, and the public import entry points (fr_onnx_import*; the work is
+ * ox_import in onnx.c).
  *
  * Design note
  *   Exporters mark dims they were told are dynamic with a dim_param name ("batch", "height")
@@ -24,21 +25,20 @@ int fr_onnx_parse_shape(const char *text, fr_onnx_shape *s, fr_err *e)
     memset(s, 0, sizeof *s);
     s->strict = 1;
     const char *p = text;
+    int ok = 0;   /* the text so far ends with a dim, not a separator */
     while (*p) {
         char *end;
+        ok = 0;
         if (*p < '0' || *p > '9') break;
         long long v = strtoll(p, &end, 10);
         if (end == p || v < 1 || v > (1 << 24) || s->n == 4) break;
         s->d[s->n++] = v;
         p = end;
-        if (*p == 'x' || *p == 'X' || *p == ',') {
-            p++;
-            if (!*p) break;   /* trailing separator */
-        } else if (*p) {
-            break;
-        }
+        ok = 1;
+        if (*p == 'x' || *p == 'X' || *p == ',') p++, ok = 0;
+        else if (*p) break;
     }
-    if (*p || s->n == 0)
+    if (*p || !ok || s->n == 0)
         return fr_err_set(e, FR_EINPUT, "--input-shape '%.60s': expected 1 to 4 positive dims like 3x224x224 or 1x3x224x224",
                           text);
     return FR_OK;
@@ -85,3 +85,30 @@ int ox_input_dims(ox_ctx *x, const ox_vi *in, int64_t *d, int *rank)
     }
     return FR_OK;
 }
+
+/* ---- entry points ---- */
+
+int fr_onnx_import_mem_shaped(const void *buf, size_t n, const char *name, const fr_onnx_shape *shape, fr_model *m,
+                              fr_err *e)
+{
+    return ox_import(buf, n, name ? name : "(memory)", shape, m, 1, NULL, NULL, NULL, e);
+}
+
+int fr_onnx_import_mem(const void *buf, size_t n, const char *name, fr_model *m, fr_err *e)
+{
+    return fr_onnx_import_mem_shaped(buf, n, name, NULL, m, e);
+}
+
+int fr_onnx_import_shaped(const char *path, const fr_onnx_shape *shape, fr_model *m, fr_err *e)
+{
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    fr_model_init(m);
+    int rc = fr_read_file(path, FR_ONNX_MAX_FILE, &buf, &n, e);
+    if (rc) return rc;
+    rc = fr_onnx_import_mem_shaped(buf, n, path, shape, m, e);
+    free(buf);
+    return rc;
+}
+
+int fr_onnx_import(const char *path, fr_model *m, fr_err *e) { return fr_onnx_import_shaped(path, NULL, m, e); }
