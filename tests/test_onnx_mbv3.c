@@ -5,8 +5,8 @@
  *
  * The fixtures were written once by tests/tools/torch_mbv3_fixture.py (torch 1.13, random
  * seeded weights): HardSwish (a node at opset 17, HardSigmoid+Mul at 10 and 13), SE gates inside
- * inverted residuals, ReLU6 as Relu then Clip(max) (attribute form at opset 10, inputs at 13/17)
- * and x.reshape(x.shape[0], -1) (Shape -> Gather -> Unsqueeze -> Concat -> Reshape), with
+ * inverted residuals (one pooled by ReduceMean over H and W, as timm writes SE), ReLU6 as Relu
+ * then Clip(max) (attribute form at opset 10, inputs at 13/17) and x.reshape(x.shape[0], -1) (Shape -> Gather -> Unsqueeze -> Concat -> Reshape), with
  * torch's logits at 32x32 and 40x48 inputs.  For each opset and each size this test checks
  *   - without a shape, import fails with one message naming the symbolic dim ('height');
  *   - with the size as the shape (as `--calib` data or `--input-shape` give it), the forward

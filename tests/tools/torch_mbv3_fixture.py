@@ -5,8 +5,9 @@ with symbolic batch, height and width, for tests/test_onnx_mbv3.c (issue 15 item
 Random weights (seeded) and random BatchNorm statistics: the test checks the function, not a task.
 The network has what real MobileNetV3 / MobileNetV2 exports contain:
   - Hardswish (a HardSwish node at opset >= 14, HardSigmoid + Mul below),
-  - squeeze-and-excitation: GlobalAveragePool -> 1x1 conv -> ReLU -> 1x1 conv -> Hardsigmoid
-    -> Mul broadcast over the feature map, inside an inverted residual,
+  - squeeze-and-excitation: GlobalAveragePool (or ReduceMean over H, W as timm writes it) ->
+    1x1 conv -> ReLU -> 1x1 conv -> Hardsigmoid -> Mul broadcast over the feature map, inside an
+    inverted residual,
   - ReLU6 written as ReLU then clamp(max=6) (Relu followed by Clip with only a max, as newer
     torch versions write nn.ReLU6), Clip as attributes at opset 10 and as inputs at 13 and 17,
   - x.reshape(x.shape[0], -1) in the head (Shape -> Gather -> Unsqueeze -> Concat -> Reshape).
@@ -41,15 +42,17 @@ def bn(c):
 
 
 class SE(nn.Module):
-    def __init__(self, c, r):
+    def __init__(self, c, r, mean=False):
         super().__init__()
+        self.mean = mean                  # timm's SE: x.mean((2, 3), keepdim=True) -> ReduceMean
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(c, r, 1)
         self.fc2 = nn.Conv2d(r, c, 1)
         self.gate = nn.Hardsigmoid()
 
     def forward(self, x):
-        s = self.gate(self.fc2(F.relu(self.fc1(self.pool(x)))))
+        p = x.mean((2, 3), keepdim=True) if self.mean else self.pool(x)
+        s = self.gate(self.fc2(F.relu(self.fc1(p))))
         return x * s
 
 
@@ -60,14 +63,14 @@ class Relu6Pair(nn.Module):
 
 
 class IR(nn.Module):
-    def __init__(self, cin, exp, cout, k, stride, act, se):
+    def __init__(self, cin, exp, cout, k, stride, act, se, se_mean=False):
         super().__init__()
         layers = []
         if exp != cin:
             layers += [nn.Conv2d(cin, exp, 1, bias=False), bn(exp), act()]
         layers += [nn.Conv2d(exp, exp, k, stride, k // 2, groups=exp, bias=False), bn(exp), act()]
         if se:
-            layers += [SE(exp, max(4, exp // 4))]
+            layers += [SE(exp, max(4, exp // 4), se_mean)]
         layers += [nn.Conv2d(exp, cout, 1, bias=False), bn(cout)]
         self.body = nn.Sequential(*layers)
         self.skip = stride == 1 and cin == cout
@@ -82,7 +85,7 @@ class MBV3ish(nn.Module):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, bias=False), bn(8), nn.Hardswish())
         self.blocks = nn.Sequential(
-            IR(8, 8, 8, 3, 2, nn.ReLU, True),          # no expand, SE, stride 2
+            IR(8, 8, 8, 3, 2, nn.ReLU, True, True),    # no expand, SE (ReduceMean), stride 2
             IR(8, 24, 12, 3, 2, Relu6Pair, False),     # Relu+Clip pairs, stride 2, no skip
             IR(12, 36, 12, 5, 1, nn.Hardswish, True),  # hard-swish, SE, skip
         )
