@@ -2,7 +2,8 @@
 """torch_mbv3_fixture.py — a width-reduced MobileNetV3-style network exported by torch.onnx.export
 with symbolic batch, height and width, for tests/test_onnx_mbv3.c (issue 15 item 4).
 
-Random weights (seeded) and random BatchNorm statistics: the test checks the function, not a task.
+Random weights (seeded), BatchNorm statistics from random batches: the test checks the function,
+not a task.
 The network has what real MobileNetV3 / MobileNetV2 exports contain:
   - Hardswish (a HardSwish node at opset >= 14, HardSigmoid + Mul below),
   - squeeze-and-excitation: GlobalAveragePool (or ReduceMean over H, W as timm writes it) ->
@@ -107,7 +108,21 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(SEED)
     torch.set_num_threads(1)
-    model = MBV3ish().eval()
+    model = MBV3ish()
+    # Running statistics from a few random batches (momentum None = cumulative average), and
+    # linear layers wide enough, so activations keep their scale through the net and the logits
+    # depend on the input (with default statistics they collapse to nearly the same vector).
+    for mod in model.modules():
+        if isinstance(mod, nn.BatchNorm2d):
+            mod.momentum = None
+            mod.reset_running_stats()
+        if isinstance(mod, nn.Linear):
+            nn.init.normal_(mod.weight, 0.0, 0.4)
+    model.train()
+    with torch.no_grad():
+        for _ in range(4):
+            model(torch.randn(16, 3, 32, 32))
+    model.eval()
     g = torch.Generator().manual_seed(SEED + 1)
     for h, w in SIZES:
         x = torch.randn(N, 3, h, w, generator=g)
