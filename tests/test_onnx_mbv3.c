@@ -15,7 +15,10 @@
  *   - BRECQ units: each of the three inverted residuals is one block unit, the SE convs inside
  *     (7 units; the split rule gives 10);
  *   - a strict --input-shape that contradicts a static dim, or has the wrong rank, is refused.
- * torch is not needed at test time.  Without the fixture folder the test passes with 0 checks. */
+ * torch is not needed at test time.  Without the fixture folder the test passes with 0 checks.
+ * Given a DIR (same fixtures.txt format: "model FILE OPSET", "size H W INPUT.npy LOGITS.npy"),
+ * only the import and forward checks run: that is how full torchvision MobileNetV2/V3 exports
+ * were checked (too large to commit). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,7 @@
 #include "frtui/partition.h"
 
 static const char *dir = "tests/torch/mbv3";
+static int own_dir = 1;   /* 0: a DIR given on the command line (any export; structure not checked) */
 
 typedef struct { char onnx[128]; int opset; } model_fx;
 typedef struct { int h, w; char input[128], logits[128]; } size_fx;
@@ -99,7 +103,7 @@ static void check_model(const model_fx *mf)
             pairs += is_clamp(n->op) && n->n_in == 1 && is_clamp(m.g.nodes[n->in[0]].op);
         }
         FR_CHECKF(pairs == 0, "%s: %d clamp pairs left unfused", mf->onnx, pairs);
-        if (s == 0) check_partition(&m, mf->onnx);
+        if (s == 0 && own_dir) check_partition(&m, mf->onnx);
         char ip[512], lp[512];
         snprintf(ip, sizeof ip, "%s/%s", dir, sf->input);
         snprintf(lp, sizeof lp, "%s/%s", dir, sf->logits);
@@ -152,7 +156,7 @@ static void test_mbv3_fixtures(void)
         printf("test_onnx_mbv3: %s/fixtures.txt absent; skipping\n", dir);
         return;
     }
-    FR_CHECK(n_models == 3 && n_sizes == 2);
+    FR_CHECK(n_models >= 1 && n_sizes >= 1 && (!own_dir || (n_models == 3 && n_sizes == 2)));
     for (int k = 0; k < n_models; k++) check_model(&models[k]);
 }
 
@@ -172,7 +176,7 @@ static void test_parse_shape(void)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1) dir = argv[1];
+    if (argc > 1) dir = argv[1], own_dir = 0;
     FR_RUN(test_parse_shape);
     FR_RUN(test_mbv3_fixtures);
     return FR_REPORT();

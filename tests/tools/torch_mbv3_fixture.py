@@ -18,6 +18,11 @@ two input sizes (32x32 and 40x48), so the importer has to resolve height and wid
     apt-get install -y python3-torch python3-onnx
     /usr/bin/python3 tests/tools/torch_mbv3_fixture.py [--out tests/torch/mbv3]
 Only needed to regenerate the committed files; the tests never import torch.
+
+    /usr/bin/python3 tests/tools/torch_mbv3_fixture.py --torchvision DIR   (python3-torchvision)
+writes full-size torchvision mobilenet_v3_small / _large / mobilenet_v2 (random weights, BN
+statistics from random batches) at opsets 13 and 17 with symbolic H/W into DIR/<name>/, for
+`build/release/tests/test_onnx_mbv3 DIR/<name>` (10-22 MB each: not committed).
 """
 import argparse
 import os
@@ -101,10 +106,46 @@ class MBV3ish(nn.Module):
         return self.fc2(F.hardswish(self.fc1(x)))
 
 
+def torchvision_exports(root):
+    import torchvision
+    torch.manual_seed(0)
+    for name in ("mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2"):
+        d = os.path.join(root, name)
+        os.makedirs(d, exist_ok=True)
+        m = getattr(torchvision.models, name)(weights=None)
+        for mod in m.modules():
+            if isinstance(mod, nn.BatchNorm2d):
+                mod.momentum = None
+            if isinstance(mod, nn.Linear):
+                nn.init.normal_(mod.weight, 0.0, 0.2)
+        m.train()
+        with torch.no_grad():
+            for _ in range(4):
+                m(torch.randn(16, 3, 224, 224))
+        m.eval()
+        x = torch.randn(N, 3, 224, 224)
+        with torch.no_grad():
+            y = m(x)
+        np.save(os.path.join(d, "input_224x224.npy"), x.numpy())
+        np.save(os.path.join(d, "logits_224x224.npy"), y.numpy())
+        with open(os.path.join(d, "fixtures.txt"), "w") as f:
+            for opset in (13, 17):
+                torch.onnx.export(m, torch.randn(1, 3, 224, 224), os.path.join(d, "%s_op%d.onnx" % (name, opset)),
+                                  opset_version=opset, input_names=["input"], output_names=["logits"],
+                                  dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch"}})
+                f.write("model %s_op%d.onnx %d\n" % (name, opset, opset))
+            f.write("size 224 224 input_224x224.npy logits_224x224.npy\n")
+        print(d)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="tests/torch/mbv3")
+    ap.add_argument("--torchvision", metavar="DIR")
     args = ap.parse_args()
+    if args.torchvision:
+        torchvision_exports(args.torchvision)
+        return
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(SEED)
     torch.set_num_threads(1)
