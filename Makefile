@@ -81,7 +81,7 @@ Q := @
 endif
 
 .PHONY: all deps test-deps install uninstall demo test check coverage bench samples samples-check samples-real report \
-        report-real clean fuzz
+        report-real clean fuzz photos samples-real-probe
 all: $(DEPS_STAMP) frtui frtui-dev
 
 # ./frtui and ./frtui-dev are copies of the release binaries so README commands stay short.
@@ -191,12 +191,33 @@ report: all
 	./frtui report --bits 4 --bits 3 --preset teaching samples/mlp-fmnist.frm samples/resnet-fmnist.frm \
 	  samples/mobilenetv2-fmnist.frm
 
-# The real MobileNetV2 (npm nsfwjs@4.3.0, ImageNet weights) with a Fashion-MNIST linear probe.
+# The real MobileNetV2 (npm nsfwjs@4.3.0, ImageNet weights) with its own 5-class head, calibrated
+# on crops of natural photographs from Debian's python3-skimage (CC0 / public domain, licences in
+# samples/README.md).  The .deb is downloaded and unpacked into build/deb, never installed (it
+# would pull in matplotlib and scipy); as root apt-get warns that it cannot sandbox the download
+# as _apt, which is harmless.  Calibration photos and evaluation photos are disjoint
+# (src/tools/photoset.c); the eval set has no labels, so frtui reports fidelity to the
+# full-precision network (feature cosine, relative MSE, top-1 agreement, KL).
 NSFWJS := build/npm/mobilenet_v2/model.json
 $(NSFWJS):
 	sh tests/tools/fetch_nsfwjs.sh build/npm
-samples-real: all $(NSFWJS)
-	FRTUI_THREADS=1 ./frtui-dev build-real-sample --model $(NSFWJS) --out samples/mobilenetv2-imagenet.frm
+PHOTOS := build/deb/usr/lib/python3/dist-packages/skimage/data
+$(PHOTOS)/astronaut.png:
+	rm -rf build/deb/dl && mkdir -p build/deb/dl
+	cd build/deb/dl && apt-get download python3-skimage
+	dpkg-deb -x build/deb/dl/python3-skimage_*.deb build/deb
+	@touch $@
+photos: $(PHOTOS)/astronaut.png
+REAL_CALIB ?= 1024
+REAL_EVAL ?= 256
+samples-real: all $(NSFWJS) $(PHOTOS)/astronaut.png
+	./frtui-dev photo-set --split calib --n $(REAL_CALIB) --size 224 --seed 1 --dir $(PHOTOS) -o build/photos-calib.npy
+	./frtui-dev photo-set --split eval --n $(REAL_EVAL) --size 224 --seed 2 --dir $(PHOTOS) -o build/photos-eval.npy
+	./frtui import $(NSFWJS) --calib build/photos-calib.npy --eval build/photos-eval.npy --n-calib 0 \
+	  --name mobilenetv2-nsfwjs -o samples/mobilenetv2-imagenet.frm
+# The older Fashion-MNIST linear-probe bundle of the same backbone (secondary, not in report-real).
+samples-real-probe: all $(NSFWJS)
+	FRTUI_THREADS=1 ./frtui-dev build-real-sample --model $(NSFWJS) --out samples/mobilenetv2-probe.frm
 # The paper's MobileNetV2 experiment at W4 (first/last layer 8-bit), a shortened teaching run,
 # with samples/resnet-fmnist.frm under the same setting so `report` prints FlexRound's
 # aggressive-rounding fractions of both networks side by side (README "The paper's MobileNetV2

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "frtui/exec.h"
+#include "frtui/fidelity.h"
 #include "frtui/par.h"
 #include "frtui/qstats.h"
 
@@ -584,26 +585,50 @@ const float *fr_recon_loss(const fr_recon *r, int *n)
     return r->us[r->cur].loss;
 }
 
+/* The quantized network as executor overrides: the final weights of every done unit and its
+ * activation quantizers (w, h: n_nodes entries; hooks backs h). */
+static void quant_overrides(fr_recon *r, const float **w, const fr_out_hook **h, fr_out_hook *hooks)
+{
+    for (int k = 0; k < r->part.n; k++) {
+        if (!r->us[k].res) continue;
+        const fr_unit *u = &r->part.units[k];
+        for (int l = 0; l < u->n_layers; l++) w[u->layers[l]] = r->us[k].res[l].w_hat;
+        for (int i = u->first; i <= u->last; i++)
+            if (r->aq[i]) {
+                r->aq[i]->active = 1;
+                r->aq[i]->keep_p = 1.0f;
+                hooks[i] = (fr_out_hook){aq_fwd, aq_bwd, r->aq[i]};
+                h[i] = &hooks[i];
+            }
+    }
+}
+
 int fr_recon_accuracy(fr_recon *r, int quantized, int max_samples, double *acc, fr_err *e)
 {
     const fr_graph *g = &r->fm.g;
     const float **w = fr_xcalloc((size_t)g->n_nodes, sizeof(float *));
     const fr_out_hook **h = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook *));
     fr_out_hook *hooks = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook));
-    if (quantized)
-        for (int k = 0; k < r->part.n; k++) {
-            if (!r->us[k].res) continue;
-            const fr_unit *u = &r->part.units[k];
-            for (int l = 0; l < u->n_layers; l++) w[u->layers[l]] = r->us[k].res[l].w_hat;
-            for (int i = u->first; i <= u->last; i++)
-                if (r->aq[i]) {
-                    r->aq[i]->active = 1;
-                    r->aq[i]->keep_p = 1.0f;
-                    hooks[i] = (fr_out_hook){aq_fwd, aq_bwd, r->aq[i]};
-                    h[i] = &hooks[i];
-                }
-        }
+    if (quantized) quant_overrides(r, w, h, hooks);
     int rc = fr_eval_accuracy_ex(g, &r->fm.meta, &r->orig->eval, w, h, EVAL_BATCH, max_samples, acc, e);
+    free(w); free(h); free(hooks);
+    return rc;
+}
+
+int fr_recon_fidelity(fr_recon *r, const char *feature, int max_samples, fr_fidelity *fid, double *acc_fp,
+                      double *acc_q, fr_err *e)
+{
+    const fr_graph *g = &r->fm.g;
+    int node;
+    /* By name in the BN-folded graph: folding removes nodes, so indices of the bundle's graph
+     * do not carry over. */
+    int rc = fr_fid_resolve(g, feature, &node, e);
+    if (rc) return rc;
+    const float **w = fr_xcalloc((size_t)g->n_nodes, sizeof(float *));
+    const fr_out_hook **h = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook *));
+    fr_out_hook *hooks = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook));
+    quant_overrides(r, w, h, hooks);
+    rc = fr_eval_fidelity(g, &r->fm.meta, &r->orig->eval, w, h, EVAL_BATCH, max_samples, node, fid, acc_fp, acc_q, e);
     free(w); free(h); free(hooks);
     return rc;
 }
