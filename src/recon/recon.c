@@ -143,6 +143,12 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
         return NULL;
     }
     r->n_run = r->part.n;
+    int feat;
+    if (cfg->feature[0] && fr_fid_resolve(g, cfg->feature, &feat, e)) {   /* refused now, not after the run */
+        fr_err_prefix(e, m->meta.name);
+        fr_recon_free(r);
+        return NULL;
+    }
     if (cfg->stop_unit[0]) {
         int k = fr_partition_find(&r->part, g, cfg->stop_unit);
         if (k < 0) {
