@@ -104,6 +104,7 @@ typedef struct fr_run_info {
     int threads;
     char preset[32];
     char granularity[8];     /* "block" | "layer" */
+    char unit_rule[8];       /* "brecq" | "split" (partition.h) */
     char blas_core[32];      /* OpenBLAS core in use */
 } fr_run_info;
 

@@ -158,18 +158,32 @@ int fr_cli_info(int argc, char **argv)
         FR_ASSERT(out);
         fr_frm_info(out, files[i], &m, verbose);
         fr_graph_fold_bn(&m.g);
-        for (int lw = 0; lw < 2; lw++) {
+        /* The default rule's table, then the old split rule's only where it differs, then the
+         * layer-wise table (run --granularity / --units pick one). */
+        fr_partition def = {0};
+        for (int v = 0; v < 3; v++) {
+            int lw = v == 2;
+            fr_unit_rule rule = v == 1 ? FR_UNITS_SPLIT : FR_UNITS_BRECQ;
             fr_partition p;
             fr_err e;
-            if (fr_partition_build(&m.g, lw, &p, &e) == FR_OK) {
-                fprintf(out, "\nReconstruction units (%s, %d units, after folding batch-norm):\n",
-                        lw ? "layer-wise" : "BRECQ blocks", p.n);
-                fr_partition_print(out, &p, &m.g);
-                fr_partition_free(&p);
+            if (fr_partition_build(&m.g, lw, rule, &p, &e) == FR_OK) {
+                int same = v == 1 && p.n == def.n;
+                for (int k = 0; same && k < p.n; k++)
+                    same = p.units[k].first == def.units[k].first && p.units[k].last == def.units[k].last;
+                if (same) {
+                    fprintf(out, "\nBlock rule split (--units split): the same units\n");
+                } else {
+                    fprintf(out, "\nReconstruction units (%s, %d units, after folding batch-norm):\n",
+                            lw ? "layer-wise" : v == 0 ? "BRECQ blocks, rule brecq (default)" : "BRECQ blocks, rule split (--units split)", p.n);
+                    fr_partition_print(out, &p, &m.g);
+                }
+                if (v == 0) def = p;
+                else fr_partition_free(&p);
             } else {
                 fprintf(out, "partition: %s\n", e.msg);
             }
         }
+        fr_partition_free(&def);
         fclose(out);
         fr_sb clean = {0};
         fr_sb_term(&clean, text, 1);

@@ -90,6 +90,7 @@ int fr_cli_run_table(fr_opt *t, int n, fr_run_config *c)
         {.name = "--unit", .kind = FR_OPT_FN, .fn = opt_unit, .dst = c},
         {.name = "--feature", .kind = FR_OPT_FN, .fn = opt_feature, .dst = c},
         {.name = "--granularity", .kind = FR_OPT_CHOICE, .dst = &c->layerwise, .choices = "block|layer"},
+        {.name = "--units", .kind = FR_OPT_CHOICE, .dst = &c->unit_rule, .choices = "brecq|split"},
         {.name = "--init", .kind = FR_OPT_CHOICE, .dst = &c->init_minmax, .choices = "mse|minmax"},
         {.name = "--qdrop", .kind = FR_OPT_FLAG, .dst = &c->qdrop, .val = 1},
         {.name = "--per-channel", .kind = FR_OPT_FLAG, .dst = &c->per_channel, .val = 1},
@@ -128,6 +129,8 @@ static void run_help(void)
            "  --first-last-bits N bits of the first and last layer (default 8; 0 = --bits)\n"
            "  --act-bits N        activation bits (default 0 = weights only)\n"
            "  --granularity block|layer   BRECQ blocks or one unit per layer\n"
+           "  --units brecq|split  block rule: brecq = each inverted residual is one unit whatever sits\n"
+           "                      between its convs (default); split = frtui's rule before Dec 2026\n"
            "  --iters N  --batch N  --lr X  --act-lr X  --lambda X  --seed N\n"
            "  --n-calib N         calibration samples used (1.., default all the bundle holds)\n"
            "  --qdrop [--drop-p P]   QDrop setting (mix FP/quantized inputs, drop act quantization)\n"
@@ -240,6 +243,7 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
                      (unsigned long long)in->seed, in->threads);
         json_kv_str(&b, ", ", "preset", in->preset);
         json_kv_str(&b, ", ", "granularity", in->granularity);
+        json_kv_str(&b, ", ", "unit_rule", in->unit_rule);
         json_kv_str(&b, ", ", "blas_core", in->blas_core);
         json_kv_str(&b, ", ", "blas_choice", fr_blas_how());
         /* acc < 0: the bundle has no evaluation set; null, not a made-up -1. */

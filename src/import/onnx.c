@@ -15,7 +15,8 @@
  *   Pipeline: parse (arena-allocated nodes/attributes, initializers kept as byte spans and
  *   decoded lazily) -> value table (hash) -> Kahn topological sort with cycle detection ->
  *   dead-node pruning from the graph output -> per node: constant folding (onnx_fold.c) or
- *   lowering to fr nodes (onnx_ops.c) -> fr_graph_fold_bn -> fr_graph_validate.
+ *   lowering to fr nodes (onnx_ops.c) -> fr_graph_fold_bn -> fr_graph_fuse_acts (Relu+Clip(0,6)
+ *   pairs torch writes for ReLU6 become one node) -> fr_graph_validate.
  *   Ownership: everything parsed lives in the arena and dies with it; the fr_model owns only
  *   fr tensors (copied).  Little-endian hosts are assumed for raw_data (as ONNX specifies).
  */
@@ -793,7 +794,9 @@ static int import_body(ox_ctx *x, const uint8_t *buf, size_t n, int fold_bn)
              producer[0] ? ", producer " : "", producer);
     m->meta.n_classes = 0;
     if (ov->rank == 1 && ov->d[0] <= FR_MAX_CLASSES) m->meta.n_classes = (int)ov->d[0];
-    if (fold_bn) fr_graph_fold_bn(&m->g);
+    /* The rewriter (fold_bn = 0) needs the graph as the file has it; fusing acts only merges
+     * parameter-free nodes, so exported weights are the same either way. */
+    if (fold_bn) { fr_graph_fold_bn(&m->g); fr_graph_fuse_acts(&m->g); }
     return fr_graph_validate(&m->g, &m->meta, x->src, x->e);
 }
 

@@ -138,7 +138,7 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
     fr_graph_fold_bn(&r->fm.g);
     fr_graph *g = &r->fm.g;
     if (fr_graph_infer_shapes(g, m->meta.in_c, m->meta.in_h, m->meta.in_w, e) ||
-        fr_partition_build(g, cfg->layerwise, &r->part, e)) {
+        fr_partition_build(g, cfg->layerwise, (fr_unit_rule)cfg->unit_rule, &r->part, e)) {
         fr_recon_free(r);
         return NULL;
     }

@@ -107,6 +107,7 @@ static void publish(fr_worker *w)
     in->threads = fr_blas_threads();
     snprintf(in->preset, sizeof in->preset, "%s", c->preset);
     snprintf(in->granularity, sizeof in->granularity, "%s", c->layerwise ? "layer" : "block");
+    snprintf(in->unit_rule, sizeof in->unit_rule, "%s", fr_unit_rule_name((fr_unit_rule)c->unit_rule));
     snprintf(in->blas_core, sizeof in->blas_core, "%s", fr_blas_core());
     s->status = w->status == FR_RUN_RUNNING && w->paused ? FR_RUN_PAUSED : w->status;
     s->step_mode = w->step_mode;
