@@ -39,6 +39,8 @@ typedef struct fr_run_config {
     size_t max_cache_mb;    /* 0 = no limit */
     char preset[32];
     char stop_unit[96];     /* "" = all units; else stop after this unit (name or node name) */
+    char feature[96];       /* fidelity feature node ("" = input of the head, fidelity.h); a
+                             * reporting choice, not stored in checkpoints (results do not depend on it) */
 } fr_run_config;
 
 /* Fills c with the named preset ("teaching", "brecq", "adaround-aimet", "flexround-llm").

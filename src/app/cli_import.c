@@ -199,7 +199,7 @@ int fr_cli_import(int argc, char **argv)
         {.name = NULL},
     };
     static const char help[] =
-        "usage: frtui import MODEL.onnx|model.json [--weights W.bin] [--calib DATA] [--eval DATA --labels L]\n"
+        "usage: frtui import MODEL.onnx|model.json [--weights W.bin] [--calib DATA] [--eval DATA [--labels L]]\n"
         "                    [--mean a,b,c] [--std a,b,c] [--n-calib N] [--n-eval N] [--name NAME]\n"
         "                    [--input-shape CxHxW | NxCxHxW] -o OUT.frm\n"
         "DATA: .npy (N,C,H,W | N,H,W | N,D; uint8 or float32), IDX (raw or .gz), or a folder of .png\n"
@@ -227,7 +227,6 @@ int fr_cli_import(int argc, char **argv)
      * before anything is read. */
     const char *inputs[] = {in, weights, calib, eval, labels};
     if (fr_cli_check_output("-o", out, inputs, 5, &pe)) return fr_cli_usage("import", &pe);
-    if (eval && !labels) { fprintf(stderr, "frtui import: --eval needs --labels\n"); return 2; }
     for (int k = 0; k < 4; k++)
         if (!(std_[k] > 0) || !isfinite(mean[k])) { fprintf(stderr, "frtui import: --std must be positive\n"); return 2; }
     fr_err e;
@@ -264,16 +263,18 @@ int fr_cli_import(int argc, char **argv)
     }
     if (eval) {
         int nl = 0;
-        if ((rc = read_data(eval, n_eval, &m.eval, &e)) || (rc = read_labels(labels, &m.eval.labels, &nl, &e)) ||
+        /* Without --labels the eval set is label-free: run/eval/report then measure fidelity to
+         * the full-precision network (feature cosine, relative MSE, top-1 agreement, KL). */
+        if ((rc = read_data(eval, n_eval, &m.eval, &e)) || (labels && (rc = read_labels(labels, &m.eval.labels, &nl, &e))) ||
             (rc = conform(&m.eval, eval, m.meta.in_c, m.meta.in_h, m.meta.in_w, &e))) {
             fr_model_free(&m);
             return fr_cli_fail(&e);
         }
-        if ((rc = fr_frm_check_labels(m.eval.labels, FR_MIN(nl, m.eval.n), m.meta.n_classes, labels, &e))) {
+        if (labels && (rc = fr_frm_check_labels(m.eval.labels, FR_MIN(nl, m.eval.n), m.meta.n_classes, labels, &e))) {
             fr_model_free(&m);
             return fr_cli_fail(&e);
         }
-        if (nl < m.eval.n) {
+        if (labels && nl < m.eval.n) {
             fr_model_free(&m);
             fprintf(stderr, "frtui: %s: %d labels for %d evaluation samples\n", labels, nl, m.eval.n);
             return 2;
