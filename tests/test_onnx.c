@@ -853,8 +853,9 @@ static void chain_model(int n_nodes, fr_pbw *m)
     for (int k = 1; k < n_nodes; k++) {
         snprintf(in, sizeof in, "t%d", k - 1);
         snprintf(out, sizeof out, k + 1 == n_nodes ? "y" : "t%d", k);
-        /* Alternating ops: a pure Relu chain would be fused into one node at import. */
-        add_node(&g, k % 2 ? "Relu" : "Sigmoid", in, out);
+        /* Alternating ops that importers keep: a Relu chain (or Relu after Sigmoid) is fused
+         * or dropped at import (fr_graph_fuse_acts). */
+        add_node(&g, k % 2 ? "Relu" : "HardSwish", in, out);
     }
     int64_t yd[2] = {-1, 4};
     add_vi(&g, 12, "y", yd, 2, 1);
