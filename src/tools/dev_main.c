@@ -3,6 +3,7 @@
  *   frtui-dev bench [options]              speed of the reconstruction loop (make bench)
  *   frtui-dev train-samples [--out DIR]    retrain the bundled Fashion-MNIST samples (make samples)
  *   frtui-dev build-real-sample [...]      the real MobileNetV2 probe bundle (make samples-real)
+ *   frtui-dev contrast [...] RUN.frc...    per-block aggressive rounding of runs (make report-contrast)
  *
  * Design note: the same OpenBLAS set-up as frtui (fr_blas_init may re-exec with a core type), so
  * a benchmark or a retrained sample sees exactly the kernels the inspector uses.
@@ -21,6 +22,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: frtui-dev bench [--json PATH] [--quick] [--only SECTION,...]   speed (make bench)\n"
                "       frtui-dev train-samples [--out DIR] [--arch NAME]              retrain the samples\n"
                "       frtui-dev build-real-sample [--model model.json] [--out FILE]  MobileNetV2 probe bundle\n"
+               "       frtui-dev contrast [--eval X.npy]... [--md F] [--png F] RUN.frc...  per-block contrast\n"
                "       frtui-dev COMMAND --help                                       the options of one command\n"
                "environment: FRTUI_THREADS (compute threads, default 2)\n");
 }
@@ -45,6 +47,7 @@ int main(int argc, char **argv)
         {"bench", fr_cli_bench},
         {"train-samples", fr_dev_train_samples},
         {"build-real-sample", fr_dev_build_real_sample},
+        {"contrast", fr_dev_contrast},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[1], cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);
