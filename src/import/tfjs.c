@@ -709,9 +709,10 @@ static int import_core(imp *I, const char *json, size_t n, const char *weights_p
     const fr_json *root = fr_json_root(doc);
     /* A bare weights manifest (a top-level array, no topology): the one such network frtui
      * knows, face-api's face-recognition ResNet (src/import/faceres.c), sets its own meta. */
-    int bare = rc == FR_OK && root && root->type == FR_JSON_ARRAY;
+    int bare = rc == FR_OK && root && root->type == FR_JSON_ARRAY &&
+               !(root->n > 0 && fr_json_get(root->items[0], "modelTopology"));   /* a model.json in a list */
     if (rc == FR_OK && !bare && (!root || root->type != FR_JSON_OBJECT))
-        rc = IERR("%s: top-level JSON value is neither a model.json object nor a weights-manifest array", I->path);
+        rc = IERR("%s: top-level JSON value is not an object (a model.json) nor a weights-manifest array", I->path);
     if (rc == FR_OK && bare) {
         m->meta.n_classes = 0;
         if ((rc = tj_import_faceres(I, root, weights_path)) == FR_OK) {
