@@ -161,7 +161,7 @@ static int load_run(ct_run *r, const char *path, const char *eval_path, fr_err *
     fr_ckpt c;
     fr_model m;
     fr_snapshot *s = NULL;
-    if (fr_cli_load_replay(path, NULL, &c, &m, &s)) return fr_err_set(e, FR_EINPUT, "%s: cannot load (see above)", path);
+    if (fr_cli_load_replay(path, NULL, &c, &m, &s)) return -1;   /* its one line is printed */
     const fr_run_info *in = &s->info;
     snprintf(r->label, sizeof r->label, "%s", m.meta.name);
     r->iters = in->iters;
@@ -215,11 +215,11 @@ static void run_free(ct_run *r)
 
 static void table(fr_sb *b, const ct_run *r, int n)
 {
-    fr_sb_puts(b, "| network | run | blocks | **first block aggr %** | mean over blocks % | all quantized weights % |"
-                  " fidelity to FP (held-out) |\n|---|---|---|---|---|---|---|\n");
+    fr_sb_puts(b, "| network | run | units done | blocks | **first block aggr %** | mean over blocks % | all quantized weights % |"
+                  " fidelity to FP (held-out) |\n|---|---|---|---|---|---|---|---|\n");
     for (int k = 0; k < n; k++) {
-        fr_sb_printf(b, "| %s | %s | %d | **%.2f** | %.2f | %.2f | ", r[k].label, r[k].settings, r[k].n_blocks,
-                     r[k].first_aggr, r[k].mean_aggr, r[k].all_aggr);
+        fr_sb_printf(b, "| %s | %s | %d/%d | %d | **%.2f** | %.2f | %.2f | ", r[k].label, r[k].settings, r[k].n_done,
+                     r[k].n_units, r[k].n_blocks, r[k].first_aggr, r[k].mean_aggr, r[k].all_aggr);
         if (r[k].have_fid)
             fr_sb_printf(b, "cosine %.4f (min %.4f), rel. MSE %.4f at %s, %d samples |\n", r[k].cos_mean, r[k].cos_min,
                          r[k].rel_mse, r[k].fid_node, r[k].fid_n);
@@ -252,15 +252,15 @@ static int plot(const char *path, const ct_run *r, int n, fr_err *e)
         if (!r[k].n_blocks) continue;
         edges[ok] = fr_xmalloc(((size_t)r[k].n_blocks + 1) * sizeof(float));
         for (int i = 0; i <= r[k].n_blocks; i++) edges[ok][i] = (float)i + 0.5f;
-        snprintf(labels[ok], sizeof labels[ok], "%.120s: first %.1f%%, mean %.1f%%", r[k].label, r[k].first_aggr,
-                 r[k].mean_aggr);
+        snprintf(labels[ok], sizeof labels[ok], "%.100s %s: first %.1f%%, mean %.1f%%", r[k].label,
+                 r[k].per_channel ? "per-channel" : "per-tensor", r[k].first_aggr, r[k].mean_aggr);
         ser[ok] = (fr_hist_series){.edges = edges[ok], .counts = r[k].baggr, .nbins = r[k].n_blocks, .label = labels[ok]};
         ok++;
     }
     if (!ok) return fr_err_set(e, FR_EINPUT, "no run has a finished BRECQ block to plot");
     char title[256];
-    snprintf(title, sizeof title, "FlexRound W%d aggressive rounding per BRECQ block (%s, %d it/unit)", r[0].bits,
-             r[0].per_channel ? "per-channel" : "per-tensor", r[0].iters);
+    snprintf(title, sizeof title, "FlexRound W%d aggressive rounding per BRECQ block (%d it/unit, batch %d)", r[0].bits,
+             r[0].iters, r[0].batch);
     fr_hist_in h = {.series = ser, .nseries = ok, .title = title, .xlabel = "block (network order)",
                     .ylabel = "% of weights rounded aggressively"};
     int rc = fr_pngplot_hist(path, &h, e);
@@ -271,18 +271,21 @@ static int plot(const char *path, const ct_run *r, int n, fr_err *e)
 int fr_dev_contrast(int argc, char **argv)
 {
     static const char help[] =
-        "usage: frtui-dev contrast [--eval DATA.npy]... [--md OUT.md] [--png OUT.png] RUN.frc...\n"
+        "usage: frtui-dev contrast [--eval DATA.npy]... [--label NAME]... [--md OUT.md] [--png OUT.png] RUN.frc...\n"
         "  FlexRound's aggressive rounding per BRECQ block of each run (checkpoints of `frtui run\n"
         "  --checkpoint`), as a Markdown table (stdout, or --md) and one PNG bar chart (--png).\n"
         "  --eval: held-out samples per checkpoint, in the same order: adds the feature cosine and\n"
-        "  relative MSE of the quantized model against full precision.\n";
+        "  relative MSE of the quantized model against full precision.\n"
+        "  --label: a name per checkpoint, same order (default: the bundle's model name).\n"
+        "  Checkpoints of unfinished runs are accepted: only their finished units are shown.\n";
     if (fr_opt_wants_help(argc, argv)) { fputs(help, stdout); return 0; }
     const char *md = NULL, *png = NULL, *files[CT_MAX_RUNS];
-    str_list ev = {.n = 0};
+    str_list ev = {.n = 0}, lab = {.n = 0};
     fr_opt t[] = {
         {.name = "--md", .kind = FR_OPT_STR, .dst = &md},
         {.name = "--png", .kind = FR_OPT_STR, .dst = &png},
         {.name = "--eval", .kind = FR_OPT_FN, .fn = opt_push, .dst = &ev},
+        {.name = "--label", .kind = FR_OPT_FN, .fn = opt_push, .dst = &lab},
         {.name = NULL},
     };
     fr_err e;
@@ -290,15 +293,29 @@ int fr_dev_contrast(int argc, char **argv)
     int nf = 0;
     if (fr_opt_parse(t, argc, argv, files, CT_MAX_RUNS, &nf, &e)) { fprintf(stderr, "frtui-dev contrast: %s\n", e.msg); return 2; }
     if (nf < 1) { fputs(help, stderr); return 2; }
+    if (lab.n && lab.n != nf) {
+        fprintf(stderr, "frtui-dev contrast: %d --label names for %d checkpoints (give one per checkpoint or none)\n", lab.n, nf);
+        return 2;
+    }
     if (ev.n && ev.n != nf) {
         fprintf(stderr, "frtui-dev contrast: %d --eval files for %d checkpoints (give one per checkpoint or none)\n", ev.n, nf);
         return 2;
     }
+    for (int k = 0; k < nf; k++)
+        for (int j = 0; j < 2; j++) {
+            const char *o = j ? png : md;
+            if (o && fr_cli_same_file(o, files[k])) {
+                fprintf(stderr, "frtui-dev contrast: %s %s: is also an input\n", j ? "--png" : "--md", o);
+                return 2;
+            }
+        }
     ct_run r[CT_MAX_RUNS];
     int rc = 0, nr = 0;
     for (int k = 0; k < nf && !rc; k++) {
-        fprintf(stderr, "contrast: %s%s%s\n", files[k], ev.n ? ", fidelity on " : "", ev.n ? ev.v[k] : "");
-        if (load_run(&r[k], files[k], ev.n ? ev.v[k] : NULL, &e)) rc = fr_cli_fail(&e);
+        int lr = load_run(&r[k], files[k], ev.n ? ev.v[k] : NULL, &e);
+        if (lr < 0) { rc = 2; break; }   /* nothing allocated in r[k] */
+        if (lr) rc = fr_cli_fail(&e);
+        else if (lab.n) snprintf(r[k].label, sizeof r[k].label, "%s", lab.v[k]);
         nr = k + 1;
     }
     if (!rc)
