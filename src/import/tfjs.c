@@ -744,6 +744,7 @@ static int import_core(imp *I, const char *json, size_t n, const char *weights_p
         rc = fr_graph_validate(&m->g, mt, model_json_path, e);
         if (rc == FR_OK) {
             fr_graph_fold_bn(&m->g);
+            fr_graph_fuse_acts(&m->g);
             rc = fr_graph_validate(&m->g, mt, model_json_path, e);
         }
     }

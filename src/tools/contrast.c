@@ -99,7 +99,7 @@ static int fidelity(ct_run *r, const fr_ckpt *c, const fr_model *m, const fr_sna
     int last_done = -1;
     fr_partition p;
     if (fp.n_nodes != q.g.n_nodes) rc = fr_err_set(e, FR_EINPUT, "%s: quantized graph does not match its bundle", c->src);
-    else if (!(rc = fr_partition_build(&fp, strcmp(s->info.granularity, "layer") == 0, &p, e))) {
+    else if (!(rc = fr_partition_build(&fp, strcmp(s->info.granularity, "layer") == 0, (fr_unit_rule)c->cfg.unit_rule, &p, e))) {
         for (int k = 0; k < p.n && k < s->n_units; k++)
             if (s->units[k]->status == FR_UNIT_DONE) last_done = p.units[k].last;
         fr_partition_free(&p);
