@@ -252,7 +252,7 @@ static int plot(const char *path, const ct_run *r, int n, fr_err *e)
         if (!r[k].n_blocks) continue;
         edges[ok] = fr_xmalloc(((size_t)r[k].n_blocks + 1) * sizeof(float));
         for (int i = 0; i <= r[k].n_blocks; i++) edges[ok][i] = (float)i + 0.5f;
-        snprintf(labels[ok], sizeof labels[ok], "%.100s %s: first %.1f%%, mean %.1f%%", r[k].label,
+        snprintf(labels[ok], sizeof labels[ok], "%.100s %s: first %.2f%%, mean %.2f%%", r[k].label,
                  r[k].per_channel ? "per-channel" : "per-tensor", r[k].first_aggr, r[k].mean_aggr);
         ser[ok] = (fr_hist_series){.edges = edges[ok], .counts = r[k].baggr, .nbins = r[k].n_blocks, .label = labels[ok]};
         ok++;
