@@ -154,6 +154,7 @@ demo: all
 # prints the closing "N passed, N failed" line that CI reads.
 test: $(DEPS_STAMP) $(TEST_DEPS_STAMP) $(BIN) $(DEVBIN) $(TESTBIN)
 	@[ -s $(NSFWJS) ] || sh tests/tools/fetch_nsfwjs.sh build/npm || echo "warning: npm nsfwjs fetch failed; the tfjs reference test will skip"
+	@[ -s $(FACEAPI) ] || sh tests/tools/fetch_faceapi.sh build/npm || echo "warning: npm face-api fetch failed; the face-api reference test will skip"
 	@FRTUI_BIN=$(BIN) FRTUI_DEV_BIN=$(DEVBIN) BUILD=$(BUILD) sh tests/run.sh $(TESTBIN)
 
 # The fast loop: the C test binaries only (no CLI/tmux/pty scripts).  T=name runs one test
