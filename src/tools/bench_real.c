@@ -78,7 +78,7 @@ static void torch_column(fr_bench *b, const fr_model *m, int r0, int r1)
     }
     fr_partition p;
     fr_err e;
-    if (fr_partition_build(&m->g, 0, &p, &e) != FR_OK) { snprintf(b->torch_note, sizeof b->torch_note, "%.150s", e.msg); return; }
+    if (fr_partition_build(&m->g, 0, FR_UNITS_BRECQ, &p, &e) != FR_OK) { snprintf(b->torch_note, sizeof b->torch_note, "%.150s", e.msg); return; }
     char spec[256], res[256];
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(spec, sizeof spec, "%s/frtui-bench-%d.spec", tmp, (int)getpid());
