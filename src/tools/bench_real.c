@@ -138,7 +138,7 @@ int fr_bench_real(fr_bench *b, const char *path)
         /* Unit by unit, the pre-issue-15 kernels then today's, so both see the same load; the
          * rows are then regrouped (all legacy rows, then all current ones). */
         fr_partition p;
-        if (fr_partition_build(&m.g, 0, &p, &e) != FR_OK) { fr_model_free(&m); return 0; }
+        if (fr_partition_build(&m.g, 0, FR_UNITS_BRECQ, &p, &e) != FR_OK) { fr_model_free(&m); return 0; }
         const char *keep = b->o.units;
         char exact[128];
         for (int k = 0; k < p.n; k++) {
