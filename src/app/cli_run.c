@@ -62,6 +62,33 @@ static int opt_n_calib(const char *name, const char *v, void *dst, fr_err *e)
     return FR_OK;
 }
 
+/* --max-mem SIZE: bytes, or a number with K, M, G or T (powers of 1024), e.g. 4G or 512M. */
+static int opt_max_mem(const char *name, const char *v, void *dst, fr_err *e)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    int shift = 0;
+    if (end != v && *end) {
+        const char *u = "KMGT", *f = strchr(u, *end >= 'a' ? *end - 32 : *end);
+        if (f && *f) { shift = 10 * (int)(f - u + 1); end++; if (*end == 'B' || *end == 'b') end++; }
+    }
+    if (end == v || *end || errno || !(x > 0) || x * (double)(1ULL << shift) > 1e18)
+        return fr_err_set(e, FR_EINPUT, "%s: '%s' is not a size (e.g. 4G, 512M, or bytes)", name, v);
+    *(size_t *)dst = (size_t)(x * (double)(1ULL << shift));
+    if (*(size_t *)dst < ((size_t)16 << 20))
+        return fr_err_set(e, FR_EINPUT, "%s: %s is below 16M, too little to run anything", name, v);
+    return FR_OK;
+}
+
+static int opt_spill_dir(const char *name, const char *v, void *dst, fr_err *e)
+{
+    fr_run_config *c = dst;
+    if (!*v || strlen(v) >= sizeof c->spill_dir) return fr_err_set(e, FR_EINPUT, "%s: '%.40s' is empty or too long", name, v);
+    snprintf(c->spill_dir, sizeof c->spill_dir, "%s", v);
+    return FR_OK;
+}
+
 int fr_cli_run_table(fr_opt *t, int n, fr_run_config *c)
 {
     const fr_opt add[] = {
@@ -75,6 +102,8 @@ int fr_cli_run_table(fr_opt *t, int n, fr_run_config *c)
         {.name = "--seed", .kind = FR_OPT_U64, .dst = &c->seed, .lo = 0, .hi = 2147483647LL},
         {.name = "--n-calib", .kind = FR_OPT_FN, .fn = opt_n_calib, .dst = &c->n_calib},
         {.name = "--max-cache-mb", .kind = FR_OPT_SIZE, .dst = &c->max_cache_mb, .lo = 1, .hi = 1LL << 30},
+        {.name = "--max-mem", .kind = FR_OPT_FN, .fn = opt_max_mem, .dst = &c->max_mem},
+        {.name = "--spill-dir", .kind = FR_OPT_FN, .fn = opt_spill_dir, .dst = c},
         {.name = "--lr", .kind = FR_OPT_FLOAT, .dst = &c->lr},
         {.name = "--act-lr", .kind = FR_OPT_FLOAT, .dst = &c->act_lr},
         {.name = "--lambda", .kind = FR_OPT_FLOAT, .dst = &c->lambda},
@@ -124,6 +153,9 @@ static void run_help(void)
            "  --qdrop [--drop-p P]   QDrop setting (mix FP/quantized inputs, drop act quantization)\n"
            "  --per-channel  --asymmetric  --init mse|minmax\n"
            "  --max-cache-mb N    refuse runs whose calibration caches exceed N MB\n"
+           "  --max-mem SIZE      memory budget of the whole run, e.g. 4G (default: 80%% of what is\n"
+           "                      available); calibration caches that do not fit spill to disk\n"
+           "  --spill-dir DIR     where spilled caches go (default: next to --checkpoint, else $TMPDIR)\n"
            "  --unit NAME         stop after this unit (the units before it are quantized too)\n"
            "  --json FILE  --csv FILE   write the per-unit report (checked before the run starts)\n"
            "  --quiet, -q         no progress lines\n"
@@ -329,6 +361,7 @@ static fr_snapshot *run_to_end_ex(const fr_model *m, const fr_run_config *c, int
                 fr_method_name(c->method), c->bits, c->act_bits ? "A" : "", c->iters, c->batch,
                 (unsigned long long)c->seed, fr_blas_core(), fr_blas_threads());
     if (resume && fr_worker_resume(w, resume, e)) { fr_worker_free(w); return NULL; }
+    if (o && !quiet) fr_recon_mem_plan_print(fr_worker_recon(w), stderr);
     char abs_file[4096];   /* recorded absolute, so replay and export find the bundle from anywhere */
     if (o && o->ck.ckpt)
         fr_worker_set_checkpoint(w, o->ck.ckpt, fr_cli_abspath(file, abs_file, sizeof abs_file), o->ck.every_units,
@@ -429,6 +462,13 @@ static int parse_common(const char *cmd, int argc, char **argv, fr_run_config *c
     /* Nobody could resume a paused batch run: it would wait forever. */
     if (c->step_mode) return fr_err_set(e, FR_EINPUT, "--step pauses after every unit and only the inspector can resume it (frtui FILE.frm --step); a batch run refuses it");
     if ((o->ck.every_units || o->ck.every_s) && !o->ck.ckpt) return fr_err_set(e, FR_EINPUT, "--checkpoint-every needs --checkpoint FILE");
+    /* Spilled caches go next to the checkpoint by default: the disk the user chose for the run. */
+    if (!c->spill_dir[0] && o->ck.ckpt) {
+        const char *sl = strrchr(o->ck.ckpt, '/');
+        if (sl && (size_t)(sl - o->ck.ckpt) < sizeof c->spill_dir)
+            snprintf(c->spill_dir, sizeof c->spill_dir, "%.*s", sl == o->ck.ckpt ? 1 : (int)(sl - o->ck.ckpt), o->ck.ckpt);
+        else if (!sl) snprintf(c->spill_dir, sizeof c->spill_dir, ".");
+    }
     return FR_OK;
 }
 
@@ -520,6 +560,9 @@ int fr_cli_run(int argc, char **argv)
             fr_model_free(&m);
             return fr_cli_fail(&e);
         }
+        /* Memory budget and spill place are this machine's, not the run's: the flags win. */
+        ck.cfg.max_mem = c.max_mem;
+        memcpy(ck.cfg.spill_dir, c.spill_dir, sizeof c.spill_dir);
         c = ck.cfg;
         /* Step mode is the inspector's debugger switch, not a result setting: a checkpoint
          * written with it on must not make the batch run pause (and wait) forever. */

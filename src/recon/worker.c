@@ -483,7 +483,16 @@ static void *run(void *arg)
                 wait_cmd(w);
                 continue;
             }
-            if (fr_recon_step(r) != FR_OK) {
+            int src = fr_recon_step(r);
+            if (src == FR_EIO) {
+                snprintf(w->msg, sizeof w->msg, "unit %s: %s", p->units[k].name, fr_recon_error(r));
+                w->status = FR_RUN_FAILED;
+                publish(w);
+                set_finished(w);
+                while (!atomic_load(&w->cancel)) wait_cmd(w);
+                break;
+            }
+            if (src != FR_OK) {
                 snprintf(w->msg, sizeof w->msg, "unit %s: non-finite values, fell back to RTN", p->units[k].name);
                 break;
             }
