@@ -165,8 +165,14 @@ int fr_calib_budget(fr_recon *r, const size_t *work, size_t extra, fr_err *e)
     for (int k = 0; k < n; k++) wmax = FR_MAX(wmax, work[k] + extra);
     size_t *live = fr_xcalloc((size_t)(n ? n : 1), sizeof(size_t));
     r->spill = 0;
+    /* FRTUI_SPILL (tests, docs/TESTING.md): "hot" forces the spill plan with every hot set in
+     * memory, "disk" forces every unit to gather from disk through a 3-chunk LRU (the most
+     * evictions), whatever the machine has. */
+    const char *force = getenv("FRTUI_SPILL");
+    int forced = force && !strcmp(force, "hot") ? 1 : force && !strcmp(force, "disk") ? 2 : 0;
+    if (forced) soft = hard = SIZE_MAX / 4;
     /* 1. Everything resident (keeping all for compare when that fits too). */
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = 0; pass < 2 && !forced; pass++) {
         if (pass == 1) { if (!r->keep_all) continue; r->keep_all = 0; }
         size_t peak = walk_live(r, r->keep_all, live);
         if (peak <= soft && wmax <= soft - peak) {
@@ -186,7 +192,7 @@ int fr_calib_budget(fr_recon *r, const size_t *work, size_t extra, fr_err *e)
         size_t hot = hot_bytes(r, k), st = stage_bytes(r, k, 0), w = work[k] + extra;
         fr_mem_row *row = &r->mem[k];
         row->disk = live[k];
-        if (w + st + hot <= soft) {
+        if (w + st + hot <= soft && forced != 2) {
             *row = (fr_mem_row){hot, w + st, w + st + hot, live[k], FR_MEM_SPILL};
             continue;
         }
@@ -196,7 +202,7 @@ int fr_calib_budget(fr_recon *r, const size_t *work, size_t extra, fr_err *e)
         size_t minlru = chunk_bytes_of(r, u->last);
         for (int q = 0; q < u->n_ext; q++) minlru += chunk_bytes_of(r, u->ext[q]) * (r->cfg.qdrop ? 2 : 1);
         size_t left = soft > w + st ? soft - w - st : 0;
-        size_t lru = left / (size_t)ng;
+        size_t lru = forced == 2 ? 3 * chunk_bytes_of(r, u->last) : left / (size_t)ng;
         r->unit_lru[k] = lru;
         r->train_spill[k] = 1;
         size_t cache = FR_MAX(lru * (size_t)ng, minlru);
