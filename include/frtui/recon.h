@@ -65,6 +65,7 @@ size_t fr_recon_cache_estimate(const fr_recon *r);
 typedef enum { FR_MEM_RESIDENT, FR_MEM_SPILL, FR_MEM_DISK } fr_mem_mode;
 typedef struct fr_mem_row {
     size_t cache, work, total, disk;
+    int batch;          /* batch of the unit's passes over the calibration set */
     fr_mem_mode mode;   /* RESIDENT: all caches in memory; SPILL: on disk, this unit's hot set in
                            memory; DISK: this unit's mini-batches gathered from disk (LRU) */
 } fr_mem_row;
@@ -74,6 +75,7 @@ typedef struct fr_mem_summary {
     size_t peak;        /* largest planned total of a unit (on top of base) */
     size_t disk_peak;   /* largest raw bytes spilled at once (compressed on disk) */
     int spill, n;
+    int eval_batch;     /* batch of the accuracy passes */
 } fr_mem_summary;
 const fr_mem_row *fr_recon_mem_plan(const fr_recon *r, fr_mem_summary *s);   /* n rows */
 size_t fr_recon_resident_bytes(const fr_recon *r);  /* calibration caches in memory now */

@@ -102,6 +102,19 @@ static size_t walk_live(const fr_recon *r, int keep_all, size_t *live_k)
 
 size_t fr_recon_cache_estimate(const fr_recon *r) { return walk_live(r, r->keep_all, NULL); }
 
+/* A unit whose forward gives each sample the same bits whatever the batch: convolutions run
+ * sample by sample (conv.c), element-wise ops and pooling are per sample.  A linear layer is
+ * one GEMM over the batch, whose bits depend on its row count (measured: the fc unit of
+ * resnet-fmnist differs in the 8th digit at batch 16 vs 64), so such units keep the usual pass
+ * batch. */
+static int batch_invariant(const fr_recon *r, int k)
+{
+    const fr_unit *u = &r->part.units[k];
+    for (int i = u->first; i <= u->last; i++)
+        if (r->fm.g.nodes[i].op == FR_OP_LINEAR || r->fm.g.nodes[i].op == FR_OP_BN) return 0;
+    return 1;
+}
+
 /* Bytes of unit k's hot set: quantized-path inputs, FP target, FP inputs with QDrop. */
 static size_t hot_bytes(const fr_recon *r, int k)
 {
@@ -115,11 +128,11 @@ static size_t hot_bytes(const fr_recon *r, int k)
 }
 
 /* Staging buffers of the streamed passes and the spill scratch (zstd buffers per part). */
-static size_t stage_bytes(const fr_recon *r, int k, int gather)
+static size_t stage_bytes(const fr_recon *r, int k, int gather, int maxb)
 {
     const fr_graph *g = &r->fm.g;
     const fr_unit *u = &r->part.units[k];
-    size_t per = nsize(g, u->last), B = (size_t)plan_batch(r);
+    size_t per = nsize(g, u->last), B = (size_t)maxb;
     for (int q = 0; q < u->n_ext; q++) per += nsize(g, u->ext[q]);
     size_t b = B * per * sizeof(float);
     if (gather && r->cfg.qdrop)   /* the FP rows of a QDrop mini-batch */
@@ -132,10 +145,10 @@ static size_t stage_bytes(const fr_recon *r, int k, int gather)
     return b + (size_t)fr_par_threads() * (2 * chunk + chunk / 64 + ((size_t)2 << 20)) + SPILL_MARGIN;
 }
 
-static size_t chunk_bytes_of(const fr_recon *r, int node)
+static size_t chunk_bytes_of(const fr_recon *r, int node, int align)
 {
     size_t per = nsize(&r->fm.g, node);
-    return (size_t)fr_spill_pick_chunk(per, PROP_BATCH, SPILL_CHUNK_BYTES) * per * sizeof(float);
+    return (size_t)fr_spill_pick_chunk(per, align, SPILL_CHUNK_BYTES) * per * sizeof(float);
 }
 
 static void fmt_size(char *dst, size_t cap, double b)
@@ -144,7 +157,7 @@ static void fmt_size(char *dst, size_t cap, double b)
     else snprintf(dst, cap, "%.1f MiB", b / (double)(1u << 20));
 }
 
-int fr_calib_budget(fr_recon *r, const size_t *work, size_t extra, fr_err *e)
+int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
 {
     const fr_model *m = r->orig;
     int n = r->part.n;
@@ -161,13 +174,17 @@ int fr_calib_budget(fr_recon *r, const size_t *work, size_t extra, fr_err *e)
     }
     r->mem_budget = r->cfg.max_mem ? r->cfg.max_mem : rss + soft;
     r->mem_base = rss;
-    size_t wmax = extra;
-    for (int k = 0; k < n; k++) wmax = FR_MAX(wmax, work[k] + extra);
+    size_t K = wk->keep, ev0 = wk->eval[0];
+    size_t wmax = K + ev0;
+    for (int k = 0; k < n; k++) wmax = FR_MAX(wmax, FR_MAX(wk->big[k], ev0) + K);
     size_t *live = fr_xcalloc((size_t)(n ? n : 1), sizeof(size_t));
     r->spill = 0;
+    r->pass_b = fr_xcalloc((size_t)(n ? n : 1), sizeof(int));
+    for (int k = 0; k < n; k++) r->pass_b[k] = prop_batch(r);
+    r->eval_b = EVAL_BATCH;
     /* FRTUI_SPILL (tests, docs/TESTING.md): "hot" forces the spill plan with every hot set in
      * memory, "disk" forces every unit to gather from disk through a 3-chunk LRU (the most
-     * evictions), whatever the machine has. */
+     * evictions), at the smaller pass batch, whatever the machine has. */
     const char *force = getenv("FRTUI_SPILL");
     int forced = force && !strcmp(force, "hot") ? 1 : force && !strcmp(force, "disk") ? 2 : 0;
     if (forced) soft = hard = SIZE_MAX / 4;
@@ -176,47 +193,69 @@ int fr_calib_budget(fr_recon *r, const size_t *work, size_t extra, fr_err *e)
         if (pass == 1) { if (!r->keep_all) continue; r->keep_all = 0; }
         size_t peak = walk_live(r, r->keep_all, live);
         if (peak <= soft && wmax <= soft - peak) {
-            for (int k = 0; k < n; k++)
-                r->mem[k] = (fr_mem_row){live[k], work[k] + extra, live[k] + work[k] + extra, 0, FR_MEM_RESIDENT};
+            for (int k = 0; k < n; k++) {
+                size_t w = FR_MAX(wk->big[k], ev0) + K;
+                r->mem[k] = (fr_mem_row){live[k], w, live[k] + w, 0, r->pass_b[k], FR_MEM_RESIDENT};
+            }
             free(live);
             return FR_OK;
         }
     }
     r->keep_all = 0;
-    /* 2. Spill: per unit the hot set in memory, else its mini-batches from disk. */
-    walk_live(r, 0, live);
+    /* 2. Spill.  The accuracy passes run when no unit holds anything: the largest batch that
+     * fits alone (accuracy is counted per sample, whatever the batch). */
     size_t need_min = 0;
-    int worst = 0;
+    int worst = -1;
+    if (wk->eval_n > 0) {
+        int i = 0;
+        while (i + 1 < FR_WORK_EVAL && wk->eval[i] + K > soft) i++;
+        r->eval_b = EVAL_BATCH >> i;
+        if (forced == 2) r->eval_b = 8;
+        if (wk->eval[i] + K > hard) need_min = wk->eval[i] + K;
+    }
+    /* Per unit: its hot set in memory at the usual pass batch, else at the smaller one, else
+     * its mini-batches gathered from disk (smaller pass batch, the rest as LRU). */
+    walk_live(r, 0, live);
     for (int k = 0; k < n; k++) {
         const fr_unit *u = &r->part.units[k];
-        size_t hot = hot_bytes(r, k), st = stage_bytes(r, k, 0), w = work[k] + extra;
+        size_t hot = hot_bytes(r, k);
         fr_mem_row *row = &r->mem[k];
-        row->disk = live[k];
-        if (w + st + hot <= soft && forced != 2) {
-            *row = (fr_mem_row){hot, w + st, w + st + hot, live[k], FR_MEM_SPILL};
-            continue;
+        int done = 0;
+        int inv = batch_invariant(r, k);
+        for (int opt = 0; opt < 1 + inv && !done && forced != 2; opt++) {
+            int B = opt ? wk->small_b : prop_batch(r);
+            size_t w = (opt ? wk->small[k] : wk->big[k]) + K + stage_bytes(r, k, 0, FR_MAX(B, r->cfg.batch));
+            if (w + hot <= soft) {
+                r->pass_b[k] = B;
+                *row = (fr_mem_row){hot, w, w + hot, live[k], B, FR_MEM_SPILL};
+                done = 1;
+            }
         }
+        if (done) continue;
         /* From disk: the LRU of each gathered store gets an equal share of what is left. */
-        st = stage_bytes(r, k, 1);
+        int B = inv ? wk->small_b : prop_batch(r);
+        size_t w = (inv ? wk->small[k] : wk->big[k]) + K + stage_bytes(r, k, 1, FR_MAX(B, r->cfg.batch));
         int ng = 1 + u->n_ext * (r->cfg.qdrop ? 2 : 1);
-        size_t minlru = chunk_bytes_of(r, u->last);
-        for (int q = 0; q < u->n_ext; q++) minlru += chunk_bytes_of(r, u->ext[q]) * (r->cfg.qdrop ? 2 : 1);
-        size_t left = soft > w + st ? soft - w - st : 0;
-        size_t lru = forced == 2 ? 3 * chunk_bytes_of(r, u->last) : left / (size_t)ng;
+        size_t minlru = chunk_bytes_of(r, u->last, B);
+        for (int q = 0; q < u->n_ext; q++) minlru += chunk_bytes_of(r, u->ext[q], B) * (r->cfg.qdrop ? 2 : 1);
+        size_t left = soft > w ? soft - w : 0;
+        size_t lru = forced == 2 ? 3 * chunk_bytes_of(r, u->last, B) : left / (size_t)ng;
         r->unit_lru[k] = lru;
         r->train_spill[k] = 1;
+        r->pass_b[k] = B;
         size_t cache = FR_MAX(lru * (size_t)ng, minlru);
-        *row = (fr_mem_row){cache, w + st, w + st + cache, live[k], FR_MEM_DISK};
-        if (w + st + minlru > need_min) { need_min = w + st + minlru; worst = k; }
+        *row = (fr_mem_row){cache, w, w + cache, live[k], B, FR_MEM_DISK};
+        if (w + minlru > need_min) { need_min = w + minlru; worst = k; }
     }
     free(live);
     if (need_min > hard) {
-        char want[32], have[32];
+        char want[32], have[32], where[160] = "the accuracy pass";
         fmt_size(want, sizeof want, (double)need_min);
         fmt_size(have, sizeof have, (double)hard);
+        if (worst >= 0) snprintf(where, sizeof where, "unit %s", r->part.units[worst].name);
         return fr_err_set(e, FR_ENOMEM, "%s: the run (calibration caches of %d samples spilled to disk, activation buffers "
-                          "at batch %d; unit %s) needs %s, more than the %s %s%s", m->meta.name, r->n_calib, plan_batch(r),
-                          r->part.units[worst].name, want, have, kind,
+                          "at batch %d; %s) needs %s, more than the %s %s%s", m->meta.name, r->n_calib,
+                          FR_MAX(wk->small_b, r->cfg.batch), where, want, have, kind,
                           r->cfg.max_mem ? " budget after what the program already holds" : "");
     }
     r->spill = 1;
@@ -253,11 +292,12 @@ static void drop_spill(fr_recon *r, int i)
     r->qss[i] = r->fps[i] = NULL;
 }
 
-static fr_spill *spill_new(fr_recon *r, int i, fr_err *e)
+/* A store on disk for node i, its chunks aligned with the batch `align` of the pass that puts it. */
+static fr_spill *spill_new(fr_recon *r, int i, int align, fr_err *e)
 {
     size_t per = nsize(&r->fm.g, i);
     return fr_spill_new(r->cfg.spill_dir[0] ? r->cfg.spill_dir : NULL, per, r->n_calib,
-                        fr_spill_pick_chunk(per, PROP_BATCH, SPILL_CHUNK_BYTES), 0, e);
+                        fr_spill_pick_chunk(per, align, SPILL_CHUNK_BYTES), 0, e);
 }
 
 int fr_calib_load_input(fr_recon *r, fr_err *e)
@@ -272,7 +312,7 @@ int fr_calib_load_input(fr_recon *r, fr_err *e)
         r->qs[0] = r->fp[0];
         return FR_OK;
     }
-    r->fps[0] = spill_new(r, 0, e);
+    r->fps[0] = spill_new(r, 0, PROP_BATCH, e);
     if (!r->fps[0]) return e->code;
     r->qss[0] = r->fps[0];
     float *buf = fr_amalloc((size_t)PROP_BATCH * per * sizeof(float));
@@ -316,12 +356,27 @@ int fr_calib_hot(fr_recon *r, int k, fr_err *e)
     if (!r->spill) return FR_OK;
     const fr_unit *u = &r->part.units[k];
     if (r->train_spill[k]) {
-        /* Gathered from disk: size each store's LRU to this unit's share. */
-        fr_spill_set_lru(r->fps[u->last], r->unit_lru[k]);
+        /* Gathered from disk: the LRU bytes are shared by water-filling -- a store smaller than
+         * its share is cached whole (every draw a hit), the rest goes to the larger ones. */
+        fr_spill *g[2 * FR_UNIT_MAX_EXT + 1];
+        size_t sz[2 * FR_UNIT_MAX_EXT + 1];
+        int ng = 0;
+        g[ng] = r->fps[u->last]; sz[ng++] = store_bytes(r, u->last);
         for (int q = 0; q < u->n_ext; q++) {
             int x = u->ext[q];
-            fr_spill_set_lru(r->qss[x], r->unit_lru[k]);
-            if (r->cfg.qdrop && x != 0) fr_spill_set_lru(r->fps[x], r->unit_lru[k]);
+            g[ng] = r->qss[x]; sz[ng++] = store_bytes(r, x);
+            if (r->cfg.qdrop && x != 0) { g[ng] = r->fps[x]; sz[ng++] = store_bytes(r, x); }
+        }
+        size_t left = r->unit_lru[k] * (size_t)ng;
+        unsigned char set[2 * FR_UNIT_MAX_EXT + 1] = {0};
+        for (int left_n = ng; left_n > 0; left_n--) {
+            int best = -1;   /* the smallest store not yet given its share */
+            for (int i = 0; i < ng; i++)
+                if (!set[i] && (best < 0 || sz[i] < sz[best])) best = i;
+            size_t share = FR_MIN(sz[best] + (sz[best] >> 4), left / (size_t)left_n);   /* + slack: chunk rounding */
+            fr_spill_set_lru(g[best], share);
+            set[best] = 1;
+            left -= share;
         }
         return FR_OK;
     }
@@ -367,7 +422,8 @@ void fr_calib_free(fr_recon *r)
 {
     for (int i = 0; i < r->fm.g.n_nodes && r->fp; i++) { drop_res(r, i); drop_spill(r, i); }
     free(r->fp); free(r->qs); free(r->fps); free(r->qss); free(r->last_reader);
-    free(r->train_spill); free(r->unit_lru); free(r->mem);
+    free(r->train_spill); free(r->unit_lru); free(r->mem); free(r->pass_b);
+    r->pass_b = NULL;
     r->fp = r->qs = NULL;
     r->fps = r->qss = NULL;
     r->last_reader = NULL;
@@ -380,11 +436,11 @@ void fr_calib_free(fr_recon *r)
 
 void fr_calib_stage_free(fr_calib_stage *st)
 {
-    for (int q = 0; q < FR_UNIT_MAX_EXT + 1; q++) { fr_afree(st->buf[q]); st->buf[q] = NULL; }
+    for (int q = 0; q < FR_UNIT_MAX_EXT + 1; q++) { fr_afree(st->buf[q]); st->buf[q] = NULL; st->cap[q] = 0; }
 }
 
 /* Rows [s0, s0 + nb) of node i on path q (0 = FP, 1 = quantized): the resident store itself,
- * or staged from disk into st->buf[slot] (sized for plan_batch samples on first use). */
+ * or staged from disk into st->buf[slot] (grown to nb samples when smaller). */
 static const float *rows(fr_recon *r, int q, int i, int s0, int nb, fr_calib_stage *st, int slot, fr_err *e)
 {
     size_t per = nsize(&r->fm.g, i);
@@ -392,7 +448,11 @@ static const float *rows(fr_recon *r, int q, int i, int s0, int nb, fr_calib_sta
     if (res) return res + (size_t)s0 * per;
     fr_spill *sp = q ? r->qss[i] : r->fps[i];
     if (!sp) { fr_err_set(e, FR_EINPUT, "calibration cache of %s is missing", r->fm.g.nodes[i].name); return NULL; }
-    if (!st->buf[slot]) st->buf[slot] = fr_amalloc((size_t)plan_batch(r) * per * sizeof(float));
+    if (st->cap[slot] < nb) {
+        fr_afree(st->buf[slot]);
+        st->buf[slot] = fr_amalloc((size_t)nb * per * sizeof(float));
+        st->cap[slot] = st->buf[slot] ? nb : 0;
+    }
     if (!st->buf[slot]) { fr_err_set(e, FR_ENOMEM, "out of memory for a calibration batch"); return NULL; }
     if (fr_spill_get(sp, s0, nb, st->buf[slot], e)) return NULL;
     return st->buf[slot];
@@ -429,30 +489,36 @@ int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, int q, int out, dou
             }
             if (r->spill) {
                 res_free(r, &res[i], i);   /* a stale resident copy would shadow the new data */
-                if (!sp[i] && !(sp[i] = spill_new(r, i, e))) return e->code;
+                if (!sp[i] && !(sp[i] = spill_new(r, i, unit_pass_batch(r, k), e))) return e->code;
+                /* The FP target of a unit that trains from memory: kept as it is produced, not
+                 * read back from disk by fr_calib_hot (it is part of the unit's hot set). */
+                if (!q && i == u->last && !r->train_spill[k] && !(res[i] = res_alloc(r, i)))
+                    return fr_err_set(e, FR_ENOMEM, "out of memory for the calibration cache of %s (%.0f MB)",
+                                      g->nodes[i].name, (double)store_bytes(r, i) / 1048576.0);
             }
         }
     size_t oper = nsize(g, u->last);
     int hw = g->nodes[u->last].h * g->nodes[u->last].w;
-    double acc = 0;
-    fr_calib_stage st = {{0}};
-    int rc = FR_OK;
-    for (int s0 = 0; s0 < r->n_calib && !rc; s0 += PROP_BATCH) {
-        int nb = FR_MIN(PROP_BATCH, r->n_calib - s0);
+    double acc = 0, part = 0;
+    fr_calib_stage st = {{0}, {0}};
+    int rc = FR_OK, pb = unit_pass_batch(r, k);
+    for (int s0 = 0; s0 < r->n_calib && !rc; s0 += pb) {
+        int nb = FR_MIN(pb, r->n_calib - s0);
         if ((rc = fr_calib_bind(r, x, q, s0, nb, &st, e))) break;
         fr_exec_forward(x, nb);
         if (out)
             for (int i = u->first; i <= u->last && !rc; i++) {
                 if (!stored_by(r, i, k)) continue;
                 if (res[i]) memcpy(res[i] + (size_t)s0 * nsize(g, i), fr_exec_out(x, i), (size_t)nb * nsize(g, i) * sizeof(float));
-                else rc = fr_spill_put(sp[i], s0, nb, fr_exec_out(x, i), e);
+                if (r->spill) rc = fr_spill_put(sp[i], s0, nb, fr_exec_out(x, i), e);
             }
         if (loss && !rc) {
             const float *y = fr_exec_output(x), *t = rows(r, 0, u->last, s0, nb, &st, FR_UNIT_MAX_EXT, e);
             if (!t) { rc = e->code; break; }
-            double s = 0;
-            for (size_t j = 0; j < (size_t)nb * oper; j++) { double d = (double)y[j] - t[j]; s += d * d; }
-            acc += s;
+            /* Summed in groups of PROP_BATCH samples whatever the pass batch: the same
+             * additions in the same order, so the loss does not depend on the plan. */
+            for (size_t j = 0; j < (size_t)nb * oper; j++) { double d = (double)y[j] - t[j]; part += d * d; }
+            if ((s0 + nb) % PROP_BATCH == 0 || s0 + nb == r->n_calib) { acc += part; part = 0; }
         }
     }
     fr_calib_stage_free(&st);
@@ -498,6 +564,7 @@ const fr_mem_row *fr_recon_mem_plan(const fr_recon *r, fr_mem_summary *s)
         s->base = r->mem_base;
         s->spill = r->spill;
         s->n = r->part.n;
+        s->eval_batch = r->eval_b;
         for (int k = 0; k < r->part.n; k++) {
             s->peak = FR_MAX(s->peak, r->mem[k].total);
             s->disk_peak = FR_MAX(s->disk_peak, r->spill ? r->mem[k].disk : 0);
@@ -518,17 +585,18 @@ void fr_recon_mem_plan_print(const fr_recon *r, FILE *f)
     fmt_size(b[0], sizeof b[0], (double)s.budget);
     fmt_size(b[1], sizeof b[1], (double)s.base);
     fmt_size(b[2], sizeof b[2], (double)(s.base + s.peak));
-    fprintf(f, "memory plan: budget %s (%s), program and data %s, planned peak %s; caches %s\n", b[0],
-            r->cfg.max_mem ? "--max-mem" : "80% of available", b[1], b[2],
-            s.spill ? "spilled to disk (zstd), each unit's hot set in memory" : "in memory");
-    fprintf(f, "  %-4s %-28s %10s %10s %10s %10s  %s\n", "unit", "name", "caches", "work", "total", "on disk", "where");
+    fprintf(f, "memory plan: budget %s (%s), program and data %s, planned peak %s; caches %s; accuracy at batch %d\n",
+            b[0], r->cfg.max_mem ? "--max-mem" : "80% of available", b[1], b[2],
+            s.spill ? "spilled to disk (zstd), each unit's hot set in memory" : "in memory", s.eval_batch);
+    fprintf(f, "  %-4s %-28s %10s %10s %10s %10s %5s  %s\n", "unit", "name", "caches", "work", "total", "on disk", "batch",
+            "where");
     for (int k = 0; k < s.n; k++) {
         fmt_size(b[0], sizeof b[0], (double)row[k].cache);
         fmt_size(b[1], sizeof b[1], (double)row[k].work);
         fmt_size(b[2], sizeof b[2], (double)row[k].total);
         fmt_size(b[3], sizeof b[3], (double)row[k].disk);
-        fprintf(f, "  %-4d %-28.28s %10s %10s %10s %10s  %s\n", k + 1, r->part.units[k].name, b[0], b[1], b[2],
-                row[k].mode == FR_MEM_RESIDENT ? "-" : b[3], mode_name(row[k].mode));
+        fprintf(f, "  %-4d %-28.28s %10s %10s %10s %10s %5d  %s\n", k + 1, r->part.units[k].name, b[0], b[1], b[2],
+                row[k].mode == FR_MEM_RESIDENT ? "-" : b[3], row[k].batch, mode_name(row[k].mode));
     }
 }
 

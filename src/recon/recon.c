@@ -58,46 +58,68 @@ int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, 
     return fr_qlayer_init(q, m, &c, o, i, kh, kw, n->op == FR_OP_CONV, W->data, e);
 }
 
-static int eval_batch(int n) { return FR_MIN(EVAL_BATCH, n > 0 ? n : 1); }
-
 static size_t sat_add(size_t a, size_t b) { return b > SIZE_MAX - a ? SIZE_MAX : a + b; }
 static size_t sat_mul(size_t a, size_t b) { return a && b > SIZE_MAX / a ? SIZE_MAX : a * b; }
 
-/* Bytes a unit's begin() allocates beside the caches (work[k]): the executor plan at
- * plan_batch, the activation-quantizer hooks (pre-hook buffer, init sample) and the training
- * mini-batch buffers.  Returned: bytes beside every unit -- the hooks' keep masks, which live
- * for the whole run -- and the accuracy pass (its plan, input batch and hook buffers) is folded
- * into every unit's figure when larger.  Mirrors fr_recon_begin and fr_eval_accuracy_ex. */
+/* Bytes a unit's begin() allocates beside the caches, with its executor planned for maxb
+ * samples: the executor, the activation-quantizer hooks (pre-hook buffer, init sample) and the
+ * training mini-batch buffers.  *keep gets the hooks' keep masks, which live for the whole run.
+ * Mirrors fr_recon_begin. */
 static int aq_node(const fr_recon *r, int L, const fr_unit *u);
-static size_t run_work_bytes(fr_recon *r, const fr_dataset *eval, size_t *work)
+static size_t unit_work(fr_recon *r, int k, size_t maxb, size_t *keep)
 {
     fr_graph *g = &r->fm.g;
-    size_t B = (size_t)r->cfg.batch, maxb = (size_t)plan_batch(r), hooks_eval = 0, keep = 0;
-    for (int k = 0; k < r->part.n; k++) {
-        const fr_unit *u = &r->part.units[k];
-        size_t w = fr_exec_plan_bytes(g, u->first, u->last, (int)maxb, FR_EXEC_GRAD);
-        for (int q = 0; q < u->n_ext; q++) w = sat_add(w, sat_mul(B * sizeof(float), nsize(g, u->ext[q])));
-        w = sat_add(w, sat_mul(2 * B * sizeof(float), nsize(g, u->last)));
-        w = sat_add(w, B * sizeof(int32_t));
-        if (r->cfg.act_bits > 0)
-            for (int l = 0; l < u->n_layers; l++) {
-                int a = aq_node(r, u->layers[l], u);
-                if (a < 0) continue;
-                size_t per = nsize(g, a);
-                w = sat_add(w, sat_mul(maxb * sizeof(float), per));
-                keep = sat_add(keep, sat_mul(maxb, per));   /* keep masks stay for the whole run */
-                w = sat_add(w, sat_mul((size_t)FR_MIN(r->n_calib, 256) * sizeof(float), per));
-                hooks_eval = sat_add(hooks_eval, sat_mul((size_t)eval_batch(eval->n) * sizeof(float), per));
+    const fr_unit *u = &r->part.units[k];
+    size_t B = (size_t)r->cfg.batch;
+    size_t w = fr_exec_plan_bytes(g, u->first, u->last, (int)maxb, FR_EXEC_GRAD);
+    for (int q = 0; q < u->n_ext; q++) w = sat_add(w, sat_mul(B * sizeof(float), nsize(g, u->ext[q])));
+    w = sat_add(w, sat_mul(2 * B * sizeof(float), nsize(g, u->last)));
+    w = sat_add(w, B * sizeof(int32_t));
+    if (r->cfg.act_bits > 0)
+        for (int l = 0; l < u->n_layers; l++) {
+            int a = aq_node(r, u->layers[l], u);
+            if (a < 0) continue;
+            size_t per = nsize(g, a);
+            w = sat_add(w, sat_mul(maxb * sizeof(float), per));
+            if (keep) *keep = sat_add(*keep, sat_mul(maxb, per));
+            w = sat_add(w, sat_mul((size_t)FR_MIN(r->n_calib, 256) * sizeof(float), per));
+        }
+    return w;
+}
+
+/* The accuracy pass at batch nb: its plan, input batch and hook buffers (fr_eval_accuracy_ex). */
+static size_t eval_work(fr_recon *r, int nb)
+{
+    fr_graph *g = &r->fm.g;
+    size_t hooks = 0;
+    if (r->cfg.act_bits > 0)
+        for (int k = 0; k < r->part.n; k++)
+            for (int l = 0; l < r->part.units[k].n_layers; l++) {
+                int a = aq_node(r, r->part.units[k].layers[l], &r->part.units[k]);
+                if (a >= 0) hooks = sat_add(hooks, sat_mul((size_t)nb * sizeof(float), nsize(g, a)));
             }
-        work[k] = w;
+    size_t w = fr_exec_plan_bytes(g, 0, g->n_nodes - 1, nb, FR_EXEC_INFER);
+    return sat_add(w, sat_add(hooks, sat_mul((size_t)nb * sizeof(float), nsize(g, 0))));
+}
+
+/* Every unit's work at the usual pass batch and at the smaller one a budget may need, and the
+ * accuracy pass at batches 64, 32, ..., 1 (fr_calib_budget picks). */
+static void run_work(fr_recon *r, const fr_dataset *eval, fr_work *w)
+{
+    int n = r->part.n ? r->part.n : 1;
+    w->big = fr_xcalloc((size_t)n, sizeof(size_t));
+    w->small = fr_xcalloc((size_t)n, sizeof(size_t));
+    int sb = 1;
+    while (sb * 2 <= FR_MIN(r->cfg.batch, prop_batch(r))) sb *= 2;   /* a power of two: divides the pass batch */
+    w->small_b = sb;
+    w->keep = 0;
+    for (int k = 0; k < r->part.n; k++) {
+        w->big[k] = unit_work(r, k, (size_t)plan_batch(r), &w->keep);
+        w->small[k] = unit_work(r, k, (size_t)FR_MAX(r->cfg.batch, sb), NULL);
     }
-    if (eval->n > 0) {
-        size_t nb = (size_t)eval_batch(eval->n);
-        size_t w = fr_exec_plan_bytes(g, 0, g->n_nodes - 1, (int)nb, FR_EXEC_INFER);
-        w = sat_add(w, sat_add(hooks_eval, sat_mul(nb * sizeof(float), nsize(g, 0))));
-        for (int k = 0; k < r->part.n; k++) work[k] = FR_MAX(work[k], w);
-    }
-    return keep;
+    w->eval_n = eval->n;
+    for (int i = 0; i < FR_WORK_EVAL; i++)
+        w->eval[i] = eval->n > 0 ? eval_work(r, FR_MIN(EVAL_BATCH >> i, eval->n)) : 0;
 }
 
 fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
@@ -155,10 +177,11 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
      * keep them (measured: 16 % over a 90M budget on resnet-fmnist).  Fixing the threshold at
      * 1 MB returns every large buffer on free. */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
-    size_t *work = fr_xcalloc((size_t)(r->part.n ? r->part.n : 1), sizeof(size_t));
-    size_t extra = run_work_bytes(r, &m->eval, work);
-    int rc = fr_calib_budget(r, work, extra, e);
-    free(work);
+    fr_work w;
+    run_work(r, &m->eval, &w);
+    int rc = fr_calib_budget(r, &w, e);
+    free(w.big);
+    free(w.small);
     if (rc || fr_calib_load_input(r, e)) {
         fr_recon_free(r);
         return NULL;
@@ -333,7 +356,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
         s->iters = it;
     }
     r->bsz = r->cfg.batch;
-    int maxb = plan_batch(r);
+    int maxb = unit_plan_batch(r, k);
     r->x = fr_exec_new(g, u->first, u->last, maxb, FR_EXEC_GRAD, e);
     if (!r->x) return e->code;
     /* FP targets (and FP inputs of later units). */
@@ -361,7 +384,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
                 FR_ASSERT(sample);
                 int nb = FR_MIN(r->n_calib, maxb), done = 0;
                 set_weights(r, r->x, u, NULL);
-                fr_calib_stage st = {{0}};
+                fr_calib_stage st = {{0}, {0}};
                 while (done < FR_MIN(r->n_calib, 256) && !rc) {
                     int b = FR_MIN(nb, FR_MIN(r->n_calib, 256) - done);
                     if ((rc = fr_calib_bind(r, r->x, 0, done, b, &st, e))) break;
@@ -600,7 +623,7 @@ int fr_recon_accuracy(fr_recon *r, int quantized, int max_samples, double *acc, 
                     h[i] = &hooks[i];
                 }
         }
-    int rc = fr_eval_accuracy_ex(g, &r->fm.meta, &r->orig->eval, w, h, EVAL_BATCH, max_samples, acc, e);
+    int rc = fr_eval_accuracy_ex(g, &r->fm.meta, &r->orig->eval, w, h, r->eval_b, max_samples, acc, e);
     free(w); free(h); free(hooks);
     return rc;
 }
@@ -674,7 +697,7 @@ static int replay_stores(fr_recon *r, int k, fr_err *e)
         const fr_unit *u = &r->part.units[j];
         unit_state *s = &r->us[j];
         if (!s->res) return fr_err_set(e, FR_EINPUT, "unit %s has no results to replay", u->name);
-        fr_exec *x = fr_exec_new(g, u->first, u->last, plan_batch(r), FR_EXEC_GRAD, e);
+        fr_exec *x = fr_exec_new(g, u->first, u->last, unit_plan_batch(r, j), FR_EXEC_GRAD, e);
         if (!x) return e->code;
         int rc = fr_calib_pass(r, x, u, 0, 1, NULL, e);
         if (!rc) {

@@ -50,6 +50,8 @@ struct fr_recon {
     unsigned char *train_spill; /* per unit: mini-batches gathered from disk */
     size_t *unit_lru;       /* per unit: LRU bytes per gathered store */
     fr_mem_row *mem;        /* per unit: the memory plan */
+    int *pass_b;            /* per unit: batch of its full-calibration passes (the plan's) */
+    int eval_b;             /* batch of the accuracy passes (the plan's) */
     size_t mem_budget, mem_base, res_bytes;
     float *qd_fp;           /* QDrop: FP rows of a mini-batch gathered from disk */
     char err[sizeof(((fr_err *)0)->msg)];   /* why the last step failed with FR_EIO */
@@ -75,18 +77,33 @@ struct fr_recon {
 static inline int prop_batch(const fr_recon *r) { return FR_MIN(PROP_BATCH, r->n_calib); }
 static inline int plan_batch(const fr_recon *r) { return FR_MAX(r->cfg.batch, prop_batch(r)); }
 
+/* Unit k's pass batch and executor batch under the plan: a budget may run the passes of a unit
+ * at a smaller batch (the same per-sample results: convolutions run sample by sample, and the
+ * losses are still summed in groups of PROP_BATCH samples). */
+static inline int unit_pass_batch(const fr_recon *r, int k) { return r->pass_b ? r->pass_b[k] : prop_batch(r); }
+static inline int unit_plan_batch(const fr_recon *r, int k) { return FR_MAX(r->cfg.batch, unit_pass_batch(r, k)); }
+
+#define FR_WORK_EVAL 7   /* accuracy pass at batch 64 >> i, i < 7 */
+typedef struct fr_work {
+    size_t *big, *small;    /* per unit: work at plan_batch / at small_b (executor at max(batch, small_b)) */
+    int small_b;
+    size_t eval[FR_WORK_EVAL];
+    int eval_n;
+    size_t keep;            /* bytes that live for the whole run */
+} fr_work;
+
 static inline size_t nsize(const fr_graph *g, int i) { return (size_t)g->nodes[i].c * g->nodes[i].h * g->nodes[i].w; }
 
 int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, fr_err *e);
 int fr_recon_ensure_rtn(fr_recon *r, int k, fr_err *e);
 
 /* The calibration cache (calib.c; its design note says who owns which store and for how long). */
-typedef struct fr_calib_stage { float *buf[FR_UNIT_MAX_EXT + 1]; } fr_calib_stage;   /* batches staged from disk */
+typedef struct fr_calib_stage { float *buf[FR_UNIT_MAX_EXT + 1]; int cap[FR_UNIT_MAX_EXT + 1]; } fr_calib_stage;   /* batches staged from disk */
 int fr_calib_plan(fr_recon *r, fr_err *e);          /* n_calib, stores, last readers, --max-cache-mb */
 /* The memory plan against --max-mem / the machine: resident or spilled, per unit (work[k]: unit
  * k's executor and buffers, extra: bytes that live for the whole run).  FR_ENOMEM when even
  * spilling cannot fit. */
-int fr_calib_budget(fr_recon *r, const size_t *work, size_t extra, fr_err *e);
+int fr_calib_budget(fr_recon *r, const fr_work *w, fr_err *e);
 int fr_calib_load_input(fr_recon *r, fr_err *e);    /* the input store, shared by both paths */
 int fr_calib_have(const fr_recon *r, int node);     /* both paths' stores exist (memory or disk) */
 int fr_calib_resident(const fr_recon *r, int node); /* both in memory */
