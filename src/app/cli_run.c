@@ -293,7 +293,33 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
             json_kv_str(&b, ", ", "note", v->note);
             fr_sb_printf(&b, "}%s\n", k + 1 < s->n_units ? "," : "");
         }
-        fr_sb_puts(&b, "  ]\n}\n");
+        fr_sb_puts(&b, "  ],\n");
+        /* The memory plan and what the run really held (issue 19). */
+        const fr_mem_live *mm = &s->mem;
+        fr_sb_printf(&b, "  \"memory\": {\"spill\": %s", mm->spill ? "true" : "false");
+        json_kv_num(&b, ", ", "budget_bytes", "%.0f", mm->budget);
+        json_kv_num(&b, ", ", "base_bytes", "%.0f", mm->base);
+        json_kv_num(&b, ", ", "planned_peak_bytes", "%.0f", mm->planned_peak);
+        json_kv_num(&b, ", ", "peak_rss_bytes", "%.0f", mm->rss_peak);
+        fr_sb_printf(&b, ", \"accuracy_batch\": %d,\n   ", mm->eval_batch);
+        json_kv_num(&b, "", "spilled_raw_bytes", "%.0f", mm->spilled_raw);
+        json_kv_num(&b, ", ", "spilled_packed_bytes", "%.0f", mm->spilled_packed);
+        json_kv_num(&b, ", ", "spill_write_s", "%.3f", mm->put_s);
+        json_kv_num(&b, ", ", "read_back_raw_bytes", "%.0f", mm->read_raw);
+        json_kv_num(&b, ", ", "read_back_s", "%.3f", mm->get_s);
+        fr_sb_puts(&b, ",\n   \"units\": [");
+        for (int k = 0; s->mem_units && k < s->n_units; k++) {
+            const fr_mem_unit *u = &s->mem_units[k];
+            static const char *const where[] = {"memory", "spill", "disk"};
+            fr_sb_printf(&b, "%s{\"index\": %d, \"where\": \"%s\", \"batch\": %d", k ? ",\n     " : "\n     ", k,
+                         where[u->mode < 0 || u->mode > 2 ? 0 : u->mode], u->batch);
+            json_kv_num(&b, ", ", "cache_bytes", "%.0f", u->cache);
+            json_kv_num(&b, ", ", "work_bytes", "%.0f", u->work);
+            json_kv_num(&b, ", ", "total_bytes", "%.0f", u->total);
+            json_kv_num(&b, ", ", "disk_raw_bytes", "%.0f", u->disk);
+            fr_sb_puts(&b, "}");
+        }
+        fr_sb_puts(&b, "]}\n}\n");
         rc = write_file(o->json, &b, e);
     }
     if (!rc && o->csv) {

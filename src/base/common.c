@@ -247,6 +247,8 @@ size_t fr_mem_rss(void)
     return p ? (size_t)strtoull(p + 1, NULL, 10) * (size_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
+size_t fr_mem_rss_peak(void) { return (size_t)file_number("/proc/self/status", "VmHWM", 1024); }
+
 /* "9.0 GiB", "512.0 MiB", "12 KiB", "100 bytes" */
 static void fmt_bytes(char *dst, size_t cap, double b)
 {

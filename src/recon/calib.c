@@ -170,7 +170,10 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
     if (r->cfg.max_mem) {
         size_t b = r->cfg.max_mem > rss ? r->cfg.max_mem - rss : 0;
         if (b < hard) { hard = b; kind = "--max-mem"; }
-        soft = FR_MIN(hard, b);
+        /* Aim 5 % (at least 64 MB) below: allocator rounding, the kernel's page tables and the
+         * spill files' page cache share a cgroup's limit with us. */
+        size_t head = FR_MAX(b / 20, (size_t)64 << 20);
+        soft = FR_MIN(hard, b > head ? b - head : 0);
     }
     r->mem_budget = r->cfg.max_mem ? r->cfg.max_mem : rss + soft;
     r->mem_base = rss;
