@@ -21,6 +21,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: frtui-dev bench [--json PATH] [--quick] [--only SECTION,...]   speed (make bench)\n"
                "       frtui-dev train-samples [--out DIR] [--arch NAME]              retrain the samples\n"
                "       frtui-dev build-real-sample [--model model.json] [--out FILE]  MobileNetV2 probe bundle\n"
+               "       frtui-dev bench-mem [--budgets 16G,4G,2G] [--iters N]    peak RSS and spill cost per --max-mem\n"
                "       frtui-dev COMMAND --help                                       the options of one command\n"
                "environment: FRTUI_THREADS (compute threads, default 2)\n");
 }
@@ -45,6 +46,7 @@ int main(int argc, char **argv)
         {"bench", fr_cli_bench},
         {"train-samples", fr_dev_train_samples},
         {"build-real-sample", fr_dev_build_real_sample},
+        {"bench-mem", fr_dev_bench_mem},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[1], cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);
