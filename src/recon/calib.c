@@ -184,7 +184,7 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
     r->spill = 0;
     r->pass_b = fr_xcalloc((size_t)(n ? n : 1), sizeof(int));
     for (int k = 0; k < n; k++) r->pass_b[k] = prop_batch(r);
-    r->eval_b = EVAL_BATCH;
+    r->eval_b = FR_MAX(1, wk->eval_b0);
     /* FRTUI_SPILL (tests, docs/TESTING.md): "hot" forces the spill plan with every hot set in
      * memory, "disk" forces every unit to gather from disk through a 3-chunk LRU (the most
      * evictions), at the smaller pass batch, whatever the machine has. */
@@ -212,7 +212,7 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
     if (wk->eval_n > 0) {
         int i = 0;
         while (i + 1 < FR_WORK_EVAL && wk->eval[i] + K > soft) i++;
-        r->eval_b = EVAL_BATCH >> i;
+        r->eval_b = FR_MAX(1, wk->eval_b0 >> i);
         if (forced == 2) r->eval_b = 8;
         if (wk->eval[i] + K > hard) need_min = wk->eval[i] + K;
     }

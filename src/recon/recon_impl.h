@@ -83,12 +83,12 @@ static inline int plan_batch(const fr_recon *r) { return FR_MAX(r->cfg.batch, pr
 static inline int unit_pass_batch(const fr_recon *r, int k) { return r->pass_b ? r->pass_b[k] : prop_batch(r); }
 static inline int unit_plan_batch(const fr_recon *r, int k) { return FR_MAX(r->cfg.batch, unit_pass_batch(r, k)); }
 
-#define FR_WORK_EVAL 7   /* accuracy pass at batch 64 >> i, i < 7 */
+#define FR_WORK_EVAL 7   /* accuracy pass at batch eval_b0 >> i, i < 7 */
 typedef struct fr_work {
     size_t *big, *small;    /* per unit: work at plan_batch / at small_b (executor at max(batch, small_b)) */
     int small_b;
     size_t eval[FR_WORK_EVAL];
-    int eval_n;
+    int eval_n, eval_b0;    /* eval samples; the accuracy batch without a budget (recon.c eval_batch_of) */
     size_t keep;            /* bytes that live for the whole run */
 } fr_work;
 

@@ -121,7 +121,7 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
         return;
     }
     /* segments with priorities: the least important are dropped first on narrow terminals */
-    hseg g[9];
+    hseg g[11];
     int n = 0;
     fr_role role;
     const char *w = status_word(s->status, &role);
@@ -166,6 +166,10 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
         if (s->mem.spill) snprintf(g[n].text, sizeof g[n].text, " mem %s/%s spill %s ", a, b, d);
         else snprintf(g[n].text, sizeof g[n].text, " mem %s/%s ", a, b);
         g[n].role = s->mem.rss > s->mem.budget ? FR_R_WARN : FR_R_DIM, g[n].attr = 0, g[n++].prio = 5;
+    }
+    if (s->fid.n > 0) {   /* label-free: fidelity to the full-precision network (fidelity.h) */
+        snprintf(g[n].text, sizeof g[n].text, " feature cos %.3f ", s->fid.cos);
+        g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 3;
     }
     char badges[96] = "";
     if (s->step_mode) strcat(badges, " DEBUG ");
