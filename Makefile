@@ -80,7 +80,7 @@ else
 Q := @
 endif
 
-.PHONY: all deps test-deps install uninstall demo test check coverage bench samples samples-check samples-real report \
+.PHONY: all deps test-deps install uninstall demo test check coverage bench bench-mem samples samples-check samples-real report \
         report-real clean fuzz photos samples-real-probe report-contrast contrast-bundles
 all: $(DEPS_STAMP) frtui frtui-dev
 
@@ -177,6 +177,13 @@ coverage:
 
 bench: all
 	./frtui-dev bench --json bench/results.json
+	@if [ -n "$(BENCH_MEM)" ]; then $(MAKE) --no-print-directory bench-mem; fi
+
+# Opt-in (10-30 min, ~16 GB of disk traffic): peak RSS and the time cost of spilled calibration
+# caches on the real MobileNetV2 with 1024 images under --max-mem 16G, 4G and 2G (issue 19).
+# Also run by `make bench BENCH_MEM=1`.
+bench-mem: all $(NSFWJS)
+	./frtui-dev bench-mem --json bench/mem.json
 
 samples: all
 	FRTUI_THREADS=1 ./frtui-dev train-samples --out samples

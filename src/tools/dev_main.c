@@ -23,6 +23,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: frtui-dev bench [--json PATH] [--quick] [--only SECTION,...]   speed (make bench)\n"
                "       frtui-dev train-samples [--out DIR] [--arch NAME]              retrain the samples\n"
                "       frtui-dev build-real-sample [--model model.json] [--out FILE]  MobileNetV2 probe bundle\n"
+               "       frtui-dev bench-mem [--budgets 16G,4G,2G] [--iters N]    peak RSS and spill cost per --max-mem\n"
                "       frtui-dev photo-set --split calib|eval [--n N] [--size S] -o X.npy  photo crops\n"
                "       frtui-dev contrast [--eval X.npy]... [--md F] [--png F] RUN.frc...  per-block contrast\n"
                "       frtui-dev COMMAND --help                                       the options of one command\n"
@@ -49,6 +50,7 @@ int main(int argc, char **argv)
         {"bench", fr_cli_bench},
         {"train-samples", fr_dev_train_samples},
         {"build-real-sample", fr_dev_build_real_sample},
+        {"bench-mem", fr_dev_bench_mem},
         {"photo-set", fr_dev_photo_set},
         {"contrast", fr_dev_contrast},
     };
