@@ -126,7 +126,7 @@ static void test_structure(void)
         FR_CHECK(W->data[((1 * 3 + 2) * 7 + 3) * 7 + 4] == w[((3 * 7 + 4) * 3 + 2) * 32 + 1] * s1);
         /* BRECQ units: the stem (conv + relu + maxpool glue), 14 residual blocks, the fc. */
         fr_partition p;
-        FR_CHECK(fr_partition_build(&m.g, 0, &p, &e) == FR_OK);
+        FR_CHECK(fr_partition_build(&m.g, 0, FR_UNITS_BRECQ, &p, &e) == FR_OK);
         int blocks = 0;
         for (int k = 0; k < p.n; k++) blocks += p.units[k].is_block;
         FR_CHECKF(blocks == 14 && p.n == 16, "%d blocks of %d units", blocks, p.n);
