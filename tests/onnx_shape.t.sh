@@ -39,6 +39,10 @@ expect_exit2 "--input-shape contradicting a static dim" "fixes at 3" "$BIN" impo
 expect_exit2 "--input-shape of the wrong rank" "rank 4" "$BIN" import "$M" --input-shape 40x48 -o "$T/x.frm"
 expect_exit2 "malformed --input-shape" "--input-shape" "$BIN" import "$M" --input-shape 3x224x -o "$T/x.frm"
 
+"$BIN" info --input-shape 3x64x64 "$M" >"$T/info" 2>"$T/err"
+check "info on the ONNX file itself, with --input-shape" 'grep -q "^input *3x64x64" "$T/info" && grep -q "rule brecq (default), 7 units" "$T/info"'
+expect_exit2 "info on the ONNX file without a shape" "'height') is symbolic" "$BIN" info "$M"
+
 "$BIN" run "$T/c.frm" --iters 3 --checkpoint "$T/r.frc" --quiet >/dev/null 2>"$T/err"
 check "run on the imported bundle" '[ -s "$T/r.frc" ]'
 "$BIN" export "$T/r.frc" -o "$T/q.frm" --onnx "$T/q.onnx" >/dev/null 2>"$T/err"

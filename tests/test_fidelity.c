@@ -17,6 +17,7 @@
 #include "fr_test.h"
 #include "frtui/devtools.h"
 #include "frtui/fidelity.h"
+#include "frtui/frm.h"
 #include "frtui/png.h"
 #include "frtui/train.h"
 
@@ -156,6 +157,32 @@ static void test_fp_vs_fp(void)
     fr_model_free(&m);
 }
 
+/* A bundle whose eval set has no labels writes and reads back (it used to be refused). */
+static void test_frm_eval_without_labels(void)
+{
+    fr_model m, r;
+    zoo(&m, FR_ZOO_MLP);
+    random_eval(&m, 5);
+    free(m.eval.labels);
+    m.eval.labels = NULL;
+    m.calib = m.eval;
+    m.calib.u8 = fr_amalloc((size_t)5 * 784);
+    memcpy(m.calib.u8, m.eval.u8, (size_t)5 * 784);
+    char path[] = "/tmp/fr_fid_nolabels_XXXXXX";
+    int fd = mkstemp(path);
+    FR_CHECK(fd >= 0);
+    close(fd);
+    fr_err e;
+    fr_err_clear(&e);
+    FR_CHECKF(fr_frm_write(path, &m, 1, &e) == FR_OK, "%s", e.msg);
+    fr_model_init(&r);
+    FR_CHECKF(fr_frm_read(path, &r, &e) == FR_OK, "%s", e.msg);
+    FR_CHECK(r.eval.n == 5 && r.eval.labels == NULL && memcmp(r.eval.u8, m.eval.u8, (size_t)5 * 784) == 0);
+    unlink(path);
+    fr_model_free(&r);
+    fr_model_free(&m);
+}
+
 static void test_photo_crops(void)
 {
     char dir[] = "/tmp/fr_photo_XXXXXX";
@@ -211,6 +238,7 @@ int main(void)
     FR_RUN(test_known_answers);
     FR_RUN(test_feature_rule);
     FR_RUN(test_fp_vs_fp);
+    FR_RUN(test_frm_eval_without_labels);
     FR_RUN(test_photo_crops);
     return FR_REPORT();
 }

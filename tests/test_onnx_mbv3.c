@@ -5,8 +5,8 @@
  *
  * The fixtures were written once by tests/tools/torch_mbv3_fixture.py (torch 1.13, random
  * seeded weights): HardSwish (a node at opset 17, HardSigmoid+Mul at 10 and 13), SE gates inside
- * inverted residuals, ReLU6 as Relu then Clip(max) (attribute form at opset 10, inputs at 13/17)
- * and x.reshape(x.shape[0], -1) (Shape -> Gather -> Unsqueeze -> Concat -> Reshape), with
+ * inverted residuals (one pooled by ReduceMean over H and W, as timm writes SE), ReLU6 as Relu
+ * then Clip(max) (attribute form at opset 10, inputs at 13/17) and x.reshape(x.shape[0], -1) (Shape -> Gather -> Unsqueeze -> Concat -> Reshape), with
  * torch's logits at 32x32 and 40x48 inputs.  For each opset and each size this test checks
  *   - without a shape, import fails with one message naming the symbolic dim ('height');
  *   - with the size as the shape (as `--calib` data or `--input-shape` give it), the forward
@@ -15,7 +15,10 @@
  *   - BRECQ units: each of the three inverted residuals is one block unit, the SE convs inside
  *     (7 units; the split rule gives 10);
  *   - a strict --input-shape that contradicts a static dim, or has the wrong rank, is refused.
- * torch is not needed at test time.  Without the fixture folder the test passes with 0 checks. */
+ * torch is not needed at test time.  Without the fixture folder the test passes with 0 checks.
+ * Given a DIR (same fixtures.txt format: "model FILE OPSET", "size H W INPUT.npy LOGITS.npy"),
+ * only the import and forward checks run: that is how full torchvision MobileNetV2/V3 exports
+ * were checked (too large to commit). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,7 @@
 #include "frtui/partition.h"
 
 static const char *dir = "tests/torch/mbv3";
+static int own_dir = 1;   /* 0: a DIR given on the command line (any export; structure not checked) */
 
 typedef struct { char onnx[128]; int opset; } model_fx;
 typedef struct { int h, w; char input[128], logits[128]; } size_fx;
@@ -99,7 +103,7 @@ static void check_model(const model_fx *mf)
             pairs += is_clamp(n->op) && n->n_in == 1 && is_clamp(m.g.nodes[n->in[0]].op);
         }
         FR_CHECKF(pairs == 0, "%s: %d clamp pairs left unfused", mf->onnx, pairs);
-        if (s == 0) check_partition(&m, mf->onnx);
+        if (s == 0 && own_dir) check_partition(&m, mf->onnx);
         char ip[512], lp[512];
         snprintf(ip, sizeof ip, "%s/%s", dir, sf->input);
         snprintf(lp, sizeof lp, "%s/%s", dir, sf->logits);
@@ -111,21 +115,26 @@ static void check_model(const model_fx *mf)
         }
         int nb = (int)in.shape[0];
         FR_CHECK(in.dtype == FR_NPY_F32 && in.ndim == 4 && in.shape[2] == sf->h && in.shape[3] == sf->w);
-        FR_CHECK(ref.dtype == FR_NPY_F32 && ref.ndim == 2 && ref.shape[0] == nb && ref.shape[1] == 10);
+        int per = m.meta.n_classes;
+        FR_CHECK(ref.dtype == FR_NPY_F32 && ref.ndim == 2 && ref.shape[0] == nb && ref.shape[1] == per);
         fr_exec *ex = fr_exec_new(&m.g, 0, m.g.n_nodes - 1, nb, FR_EXEC_INFER, &e);
         FR_CHECKF(ex != NULL, "%s", e.msg);
-        if (ex) {
+        if (ex && ref.shape[1] == per) {
             fr_exec_bind_input(ex, 0, in.data);
             fr_exec_forward(ex, nb);
             const float *y = fr_exec_output(ex), *r = ref.data;
+            /* Relative to the largest logit of the sample (random weights give small logits). */
             double worst = 0;
-            for (int k = 0; k < nb * 10; k++)
-                worst = fmax(worst, fabs(y[k] - r[k]) / fmax(1.0, fmax(fabs(y[k]), fabs(r[k]))));
+            for (int i = 0; i < nb; i++) {
+                double big = 1e-6;
+                for (int c = 0; c < per; c++) big = fmax(big, fabs(r[i * per + c]));
+                for (int c = 0; c < per; c++) worst = fmax(worst, fabs(y[i * per + c] - r[i * per + c]) / big);
+            }
             FR_CHECKF(worst <= 1e-4, "%s at %dx%d: logits differ from torch by %.3g", mf->onnx, sf->h, sf->w, worst);
             printf("  %-16s opset %2d %dx%d: %2d nodes, max rel logit error %.2e\n", mf->onnx, mf->opset, sf->h, sf->w,
                    m.g.n_nodes, worst);
-            fr_exec_free(ex);
         }
+        if (ex) fr_exec_free(ex);
         fr_npy_free(&in);
         fr_npy_free(&ref);
         fr_model_free(&m);
@@ -147,7 +156,7 @@ static void test_mbv3_fixtures(void)
         printf("test_onnx_mbv3: %s/fixtures.txt absent; skipping\n", dir);
         return;
     }
-    FR_CHECK(n_models == 3 && n_sizes == 2);
+    FR_CHECK(n_models >= 1 && n_sizes >= 1 && (!own_dir || (n_models == 3 && n_sizes == 2)));
     for (int k = 0; k < n_models; k++) check_model(&models[k]);
 }
 
@@ -167,7 +176,7 @@ static void test_parse_shape(void)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1) dir = argv[1];
+    if (argc > 1) dir = argv[1], own_dir = 0;
     FR_RUN(test_parse_shape);
     FR_RUN(test_mbv3_fixtures);
     return FR_REPORT();

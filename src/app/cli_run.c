@@ -491,6 +491,19 @@ static int parse_common(const char *cmd, int argc, char **argv, fr_run_config *c
     return FR_OK;
 }
 
+/* The k-th word of a FR_OPT_CHOICE list "a|b|c" into out ("?" when out of range). */
+static void choice_word(const char *choices, int k, char *out, size_t cap)
+{
+    snprintf(out, cap, "?");
+    for (const char *c = choices; *c && k >= 0; k--) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        if (k == 0) snprintf(out, cap, "%.*s", (int)len, c);
+        if (!bar) break;
+        c = bar + 1;
+    }
+}
+
 /* --resume: the run continues with the checkpoint's settings; a setting given explicitly on
  * the command line that differs would break bit-exactness, so it is refused by name. */
 static int resume_settings(const fr_opt *t, const fr_run_config *cl, const fr_ckpt *ck, const char *path, fr_err *e)
@@ -517,6 +530,11 @@ static int resume_settings(const fr_opt *t, const fr_run_config *cl, const fr_ck
             memcpy(&a, at, sizeof a);
             memcpy(&b, kt, sizeof b);
             if (a != b) { snprintf(want, sizeof want, "%llu", (unsigned long long)a); snprintf(have, sizeof have, "%llu", (unsigned long long)b); }
+        } else if (o->kind == FR_OPT_CHOICE) {
+            int a, b;
+            memcpy(&a, at, sizeof a);
+            memcpy(&b, kt, sizeof b);
+            if (a != b) { choice_word(o->choices, a, want, sizeof want); choice_word(o->choices, b, have, sizeof have); }
         } else if (o->kind != FR_OPT_FN || o->dst == &cl->n_calib) {
             int a, b;
             memcpy(&a, at, sizeof a);
