@@ -277,6 +277,7 @@ report-contrast: all
 	  $(CT_RUN) $$pc $(CT)/face-resnet34.frm --checkpoint $(CT)/resnet.$$g.frc || exit 1; \
 	  $(CT_RUN) $$pc --unit Conv_1 $(CT)/mobilenetv2.frm --checkpoint $(CT)/mnv2.$$g.frc || exit 1; done
 	./frtui-dev contrast --png docs/contrast.png --md docs/contrast.md \
+	  --label MobileNetV2 --label "ResNet-34 (face)" --label MobileNetV2 --label "ResNet-34 (face)" \
 	  --eval $(CT)/photos224-eval.npy --eval $(CT)/photos150-eval.npy \
 	  --eval $(CT)/photos224-eval.npy --eval $(CT)/photos150-eval.npy \
 	  $(CT)/mnv2.tensor.frc $(CT)/resnet.tensor.frc $(CT)/mnv2.channel.frc $(CT)/resnet.channel.frc

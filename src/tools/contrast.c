@@ -248,19 +248,21 @@ static int plot(const char *path, const ct_run *r, int n, fr_err *e)
     float *edges[CT_MAX_RUNS];
     char labels[CT_MAX_RUNS][256];
     int ok = 0;
+    int same_gran = 1;   /* granularity in the title when shared, else in each legend entry */
+    for (int k = 1; k < n; k++) same_gran &= r[k].per_channel == r[0].per_channel;
     for (int k = 0; k < n; k++) {
         if (!r[k].n_blocks) continue;
         edges[ok] = fr_xmalloc(((size_t)r[k].n_blocks + 1) * sizeof(float));
         for (int i = 0; i <= r[k].n_blocks; i++) edges[ok][i] = (float)i + 0.5f;
-        snprintf(labels[ok], sizeof labels[ok], "%.100s %s: first %.2f%%, mean %.2f%%", r[k].label,
-                 r[k].per_channel ? "per-channel" : "per-tensor", r[k].first_aggr, r[k].mean_aggr);
+        snprintf(labels[ok], sizeof labels[ok], "%.100s%s: first %.2f%%, mean %.2f%%", r[k].label,
+                 same_gran ? "" : r[k].per_channel ? " per-channel" : " per-tensor", r[k].first_aggr, r[k].mean_aggr);
         ser[ok] = (fr_hist_series){.edges = edges[ok], .counts = r[k].baggr, .nbins = r[k].n_blocks, .label = labels[ok]};
         ok++;
     }
     if (!ok) return fr_err_set(e, FR_EINPUT, "no run has a finished BRECQ block to plot");
     char title[256];
-    snprintf(title, sizeof title, "FlexRound W%d aggressive rounding per BRECQ block (%d it/unit, batch %d)", r[0].bits,
-             r[0].iters, r[0].batch);
+    snprintf(title, sizeof title, "FlexRound W%d aggressive rounding per BRECQ block (%s%d it/unit, batch %d)", r[0].bits,
+             !same_gran ? "" : r[0].per_channel ? "per-channel, " : "per-tensor, ", r[0].iters, r[0].batch);
     fr_hist_in h = {.series = ser, .nseries = ok, .title = title, .xlabel = "block (network order)",
                     .ylabel = "% of weights rounded aggressively"};
     int rc = fr_pngplot_hist(path, &h, e);
