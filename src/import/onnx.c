@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/fmap.h"
 #include "onnx_int.h"
 
 /* ---- arena ---- */
@@ -335,6 +336,7 @@ int ox_decode_tensor(ox_ctx *x, const uint8_t *tp, size_t len, ox_const *c, cons
             else if (dt == 16) c->f[k] = fr_pb_f32((uint64_t)raw_int(4, p) << 16);
             else c->i[k] = raw_int((int)dt, p);
         }
+        fr_fmap_drop(raw, rawlen);   /* decoded: the file's pages are given back (mapped input) */
         return FR_OK;
     }
     int64_t k = 0;
@@ -829,12 +831,13 @@ int fr_onnx_import_mem(const void *buf, size_t n, const char *name, fr_model *m,
 
 int fr_onnx_import(const char *path, fr_model *m, fr_err *e)
 {
-    uint8_t *buf = NULL;
-    size_t n = 0;
+    /* Mapped, not read (include/frtui/fmap.h): the protobuf walk skips raw_data fields
+     * without touching them, and each initializer's pages are dropped once it is decoded. */
+    fr_fmap f;
     fr_model_init(m);
-    int rc = fr_read_file(path, FR_ONNX_MAX_FILE, &buf, &n, e);
+    int rc = fr_fmap_open(path, FR_ONNX_MAX_FILE, NULL, NULL, &f, e);
     if (rc) return rc;
-    rc = fr_onnx_import_mem(buf, n, path, m, e);
-    free(buf);
+    rc = fr_onnx_import_mem(f.p, f.n, path, m, e);
+    fr_fmap_close(&f);
     return rc;
 }
