@@ -17,6 +17,7 @@
 
 #include "ckpt_int.h"
 #include "frtui/fmap.h"
+#include "frtui/zdec.h"
 
 /* ---- bounds-checked cursor over one frame's raw bytes ------------------------------------- */
 
@@ -289,8 +290,6 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
     }
     off = hlen;
     declared = 0;
-    ZSTD_DCtx *dc = ZSTD_createDCtx();
-    FR_ASSERT(dc);
     for (k = 0; k < nf && !rc; k++) {
         if (n - off < 32) { rc = fr_err_set(e, FR_EINPUT, "%s: truncated (frame %u of %u missing)", name, k + 1, nf); break; }
         uint32_t type, res;
@@ -314,7 +313,7 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
         /* raw_len comes from the file: a failed allocation is an input error, not an abort. */
         uint8_t *raw = malloc(raw_len ? raw_len : 1);
         if (!raw) { rc = fr_err_set(e, FR_ENOMEM, "%s: frame %u: out of memory (%llu bytes)", name, k + 1, (unsigned long long)raw_len); break; }
-        size_t got = ZSTD_decompressDCtx(dc, raw, raw_len ? raw_len : 1, buf + off, comp_len);
+        size_t got = fr_zstd_decompress(raw, raw_len ? raw_len : 1, buf + off, comp_len);
         if (ZSTD_isError(got) || got != raw_len) {
             rc = fr_err_set(e, FR_EINPUT, "%s: frame %u: zstd data is corrupt (%s)", name, k + 1,
                             ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
@@ -350,7 +349,6 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
         if (r.bad) { rc = e ? e->code : FR_EINPUT; if (!rc) rc = FR_EINPUT; break; }
         if (seen_end && k + 1 != nf) { rc = fr_err_set(e, FR_EINPUT, "%s: END frame is not the last frame", name); break; }
     }
-    ZSTD_freeDCtx(dc);
     if (!rc && !seen_end) rc = fr_err_set(e, FR_EINPUT, "%s: truncated (no END frame)", name);
     if (!rc && off != n) rc = fr_err_set(e, FR_EINPUT, "%s: %zu bytes of trailing data after the END frame", name, n - off);
     if (!rc) {

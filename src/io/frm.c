@@ -48,6 +48,7 @@
  */
 #include "frtui/frm.h"
 #include "frtui/fmap.h"
+#include "frtui/zdec.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -271,7 +272,7 @@ static int unzstd(rd *r, const uint8_t *src, size_t n, void *dst, size_t want, c
     size_t fs = ZSTD_findFrameCompressedSize(src, n);
     if (ZSTD_isError(fs) || fs != n)
         return RERR(r, "%s: %s section: %s %s: zstd payload is truncated or has trailing bytes", r->src, r->sec, what, name);
-    size_t got = ZSTD_decompress(dst, want ? want : 1, src, n);
+    size_t got = fr_zstd_decompress(dst, want ? want : 1, src, n);
     if (ZSTD_isError(got) || got != want)
         return RERR(r, "%s: %s section: %s %s: zstd data is corrupt (%s)", r->src, r->sec, what, name,
                     ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
