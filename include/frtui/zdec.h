@@ -1,4 +1,4 @@
-/* zdec.h — one-shot zstd decompression with a reused context.
+/* zdec.h — one-shot zstd decompression (and compression) with a reused context.
  *
  * Design note
  *   ZSTD_decompress makes and frees a decompression context (~160 KB) per call; the .frm reader
@@ -22,5 +22,9 @@
 /* ZSTD_decompressDCtx into dst[cap] from src[n]: the zstd return value (check with
  * ZSTD_isError; a failure to make a context returns an error code too). */
 size_t fr_zstd_decompress(void *dst, size_t cap, const void *src, size_t n);
+/* ZSTD_compress with a reused compression context (the same slot scheme; the output is
+ * byte-identical to ZSTD_compress at that level).  The .frm writer compressed each payload
+ * with a context made and freed for it. */
+size_t fr_zstd_compress(void *dst, size_t cap, const void *src, size_t n, int level);
 
 #endif

@@ -50,3 +50,15 @@ size_t fr_zstd_decompress(void *dst, size_t cap, const void *src, size_t n)
     if (!atomic_compare_exchange_strong(&g_idle, &expect, d)) ZSTD_freeDCtx(d);
     return r;
 }
+
+static _Atomic(ZSTD_CCtx *) g_idle_c;
+
+size_t fr_zstd_compress(void *dst, size_t cap, const void *src, size_t n, int level)
+{
+    ZSTD_CCtx *c = atomic_exchange(&g_idle_c, NULL);
+    if (!c && !(c = ZSTD_createCCtx())) return ZERR(memory_allocation);
+    size_t r = ZSTD_compressCCtx(c, dst, cap, src, n, level);   /* the same bytes as ZSTD_compress */
+    ZSTD_CCtx *expect = NULL;
+    if (!atomic_compare_exchange_strong(&g_idle_c, &expect, c)) ZSTD_freeCCtx(c);
+    return r;
+}
