@@ -141,7 +141,7 @@ static int read_frm(const char *path)
     fr_err e;
     fr_err_clear(&e);
     int rc = fr_frm_read(path, &m, &e);
-    if (rc) printf("# refused: %s\n", e.msg);
+    if (rc) { printf("# refused: %s\n", e.msg); fflush(stdout); }
     else fr_model_free(&m);
     return rc ? 2 : 0;
 }
@@ -152,7 +152,7 @@ static int read_npy(const char *path)
     fr_err e;
     fr_err_clear(&e);
     int rc = fr_npy_read(path, &a, &e);
-    if (rc) printf("# refused: %s\n", e.msg);
+    if (rc) { printf("# refused: %s\n", e.msg); fflush(stdout); }
     else fr_npy_free(&a);
     return rc ? 2 : 0;
 }
