@@ -152,15 +152,16 @@ maxlen() {
     case $1 in frcs|frms) echo 65536 ;; frm|onnx|tfjs|frc) echo 262144 ;; png) echo 65536 ;; *) echo 16384 ;; esac
 }
 
-# Per-harness libFuzzer options.  -entropic=0 for fuzz_exec and fuzz_frcs: the entropic
-# scheduler's per-feature bookkeeping (InputCorpus::UpdateFeatureFrequency, AddRareFeature)
-# was 45 % of fuzz_exec's time (~19,000 features: every kernel path at every size class).  On
-# the same corpus, seed and number of runs (2 Dec 2026): exec 12,000 runs in 3.9 CPU s
-# instead of 8.2, ending with as much coverage (cov 3888 / ft 19369 against 3886 / 19224);
-# frcs 60,000 runs in 3.6 CPU s instead of 5.7 (cov 1070 / ft 2218 against 1072 / 2214).
-# frms gained 7 % and keeps the default.  The inputs, mutators and checks are the same.
+# Per-harness libFuzzer options.  -entropic=0 for the three structure-aware harnesses: the
+# entropic scheduler's per-feature bookkeeping (InputCorpus::UpdateFeatureFrequency,
+# AddRareFeature) was 45 % of fuzz_exec's time (~19,000 features: every kernel path at every
+# size class) and 36 % of fuzz_frms's (perf).  On the same corpus, seed and number of runs
+# (2 Dec 2026): exec 12,000 runs in 3.9 CPU s instead of 8.2, ending with as much coverage
+# (cov 3888 / ft 19369 against 3886 / 19224); frcs 60,000 runs in 3.6 CPU s instead of 5.7
+# (cov 1070 / ft 2218 against 1072 / 2214); frms 60,000 in 3.1 instead of 4.1-4.8 (cov 2238
+# against 2230-2240).  The inputs, mutators and checks are the same.
 extra() {
-    case $1 in exec|frcs) echo "-entropic=0" ;; *) echo "" ;; esac
+    case $1 in exec|frcs|frms) echo "-entropic=0" ;; *) echo "" ;; esac
 }
 
 cmd=${1:-run}; [ $# -gt 0 ] && shift
