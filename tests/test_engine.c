@@ -110,20 +110,12 @@ static double fd_check(fr_exec *x, int nb, const float *R, size_t out_n, float *
     return fd[1];
 }
 
-/* dL/dW of every conv/linear in a residual unit, and dL/dinput, against central differences. */
-static void test_exec_gradients(void)
+/* dL/dW of every conv/linear in the unit [first, last] of g, and dL/dinput, against central
+ * differences. */
+static void grad_check_range(fr_graph *g, int first, int last)
 {
-    fr_model m;
-    tiny_model(&m, 3, 4, 0);
-    fr_graph_fold_bn(&m.g);
-    fr_graph *g = &m.g;
-    /* Kinks (ReLU, ReLU6) make finite differences unreliable near 0; their own backward passes
-     * are checked in test_ops.  Here the graph plumbing is under test (residual fan-out,
-     * depthwise, gradient accumulation), so the activations become smooth sigmoids. */
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].op == FR_OP_RELU || g->nodes[i].op == FR_OP_RELU6) g->nodes[i].op = FR_OP_SIGMOID;
-    int first = fr_graph_find_node(g, "b1.conv1"), last = fr_graph_find_node(g, "ir.add");
     FR_CHECK(first > 0 && last > first);
+    if (!(first > 0 && last > first)) return;
     int nb = 3;
     fr_exec *x = fr_exec_new(g, first, last, nb, FR_EXEC_GRAD, NULL);
     FR_CHECK(x && fr_exec_n_inputs(x) == 1);
@@ -175,6 +167,20 @@ static void test_exec_gradients(void)
     FR_CHECK(checked > 100);
     free(gcopy); free(in); free(R);
     fr_exec_free(x);
+}
+
+static void test_exec_gradients(void)
+{
+    fr_model m;
+    tiny_model(&m, 3, 4, 0);
+    fr_graph_fold_bn(&m.g);
+    fr_graph *g = &m.g;
+    /* Kinks (ReLU, ReLU6) make finite differences unreliable near 0; their own backward passes
+     * are checked in test_ops.  Here the graph plumbing is under test (residual fan-out,
+     * depthwise, gradient accumulation), so the activations become smooth sigmoids. */
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == FR_OP_RELU || g->nodes[i].op == FR_OP_RELU6) g->nodes[i].op = FR_OP_SIGMOID;
+    grad_check_range(g, fr_graph_find_node(g, "b1.conv1"), fr_graph_find_node(g, "ir.add"));
     fr_model_free(&m);
 }
 
@@ -216,7 +222,7 @@ static void test_partition_tiny(void)
     fr_graph_fold_bn(&m.g);
     fr_partition p;
     fr_err e;
-    FR_CHECK(fr_partition_build(&m.g, 0, &p, &e) == FR_OK);
+    FR_CHECK(fr_partition_build(&m.g, 0, FR_UNITS_BRECQ, &p, &e) == FR_OK);
     /* stem (conv+relu), BasicBlock, inverted residual, gap+fc */
     FR_CHECKF(p.n == 4, "%d units", p.n);
     if (p.n == 4) {
@@ -231,10 +237,142 @@ static void test_partition_tiny(void)
     for (int k = 0; k < p.n; k++) { FR_CHECK(p.units[k].first == next); next = p.units[k].last + 1; }
     FR_CHECK(next == m.g.n_nodes);
     fr_partition_free(&p);
-    FR_CHECK(fr_partition_build(&m.g, 1, &p, &e) == FR_OK);
+    FR_CHECK(fr_partition_build(&m.g, 1, FR_UNITS_BRECQ, &p, &e) == FR_OK);
     FR_CHECKF(p.n == 7, "%d layer units", p.n);
     fr_partition_free(&p);
     FR_CHECK(fr_partition_find(&p, &m.g, "nope") < 0);
+    fr_model_free(&m);
+}
+
+/* An inverted residual as torch and Keras export it: ReLU6 as Relu then Clip(0,6), a Pad before
+ * the stride-2 depthwise, an SE gate after it.  BRECQ's rule makes it one unit (the SE convs
+ * inside); the split rule breaks it up.  Built unfused, as an old bundle would hold it. */
+/* A node whose attributes are set before shapes are inferred. */
+static int add_act(fr_model *m, const char *name, fr_op op, int in, float alpha, float beta)
+{
+    int n = fr_tb_node(m, name, op, in, -1);
+    m->g.nodes[n].a.alpha = alpha;
+    m->g.nodes[n].a.beta = beta;
+    fr_tb_infer(m);
+    return n;
+}
+
+static void build_ir_export(fr_model *m)
+{
+    fr_rng r;
+    fr_rng_seed(&r, 7);
+    fr_tb_begin(m, "irx", "input", 3, 8, 8);
+    fr_tb_infer(m);
+    int x = add_conv(m, &r, "stem", 0, 8, 3, 1, 1, 1);
+    x = add_op(m, "stem.relu", FR_OP_RELU, 1, x, 0);
+    x = add_op(m, "stem.clip", FR_OP_RELU6, 1, x, 0);
+    x = add_conv(m, &r, "ir.expand", x, 16, 1, 1, 1, 1);
+    x = add_op(m, "ir.relu", FR_OP_RELU, 1, x, 0);
+    x = add_act(m, "ir.clip", FR_OP_CLIP, x, 0, 6);
+    x = fr_tb_node(m, "ir.pad", FR_OP_PAD, x, -1);
+    m->g.nodes[x].a.pb = m->g.nodes[x].a.pr = 1;
+    fr_tb_infer(m);
+    int d = add_conv(m, &r, "ir.dw", x, 16, 3, 2, 16, 1);
+    m->g.nodes[d].a.pt = m->g.nodes[d].a.pl = m->g.nodes[d].a.pb = m->g.nodes[d].a.pr = 0;
+    fr_tb_infer(m);
+    x = add_op(m, "ir.dw.hs", FR_OP_HARDSWISH, 1, d, 0);
+    int k = x;
+    x = add_op(m, "ir.se.gap", FR_OP_GAP, 1, k, 0);
+    x = add_conv(m, &r, "ir.se.fc1", x, 4, 1, 1, 1, 1);
+    x = add_op(m, "ir.se.relu", FR_OP_RELU, 1, x, 0);
+    x = add_conv(m, &r, "ir.se.fc2", x, 16, 1, 1, 1, 1);
+    x = add_act(m, "ir.se.gate", FR_OP_HARDSIGMOID, x, 1.0f / 6, 0.5f);
+    x = add_op(m, "ir.se.mul", FR_OP_MUL, 2, k, x);
+    x = add_conv(m, &r, "ir.project", x, 8, 1, 1, 1, 1);
+    x = add_op(m, "gap", FR_OP_GAP, 1, x, 0);
+    fr_tb_linear(m, &r, "fc.w", "fc.b", "fc", x, 8, 4, 0.5f, 1);
+    fr_tb_infer(m);
+}
+
+static void test_partition_rules(void)
+{
+    fr_model m;
+    build_ir_export(&m);
+    fr_partition p;
+    fr_err e;
+    FR_CHECK(fr_partition_build(&m.g, 0, FR_UNITS_BRECQ, &p, &e) == FR_OK);
+    FR_CHECKF(p.n == 3, "brecq: %d units", p.n);
+    if (p.n == 3) {
+        FR_CHECK(!p.units[0].is_block && strcmp(p.units[0].ops, "conv,relu,relu6") == 0);
+        FR_CHECKF(p.units[1].is_block && p.units[1].n_layers == 5, "%s", p.units[1].ops);
+        FR_CHECK(strcmp(p.units[1].name, "block:ir.expand") == 0);
+        FR_CHECK(fr_partition_find(&p, &m.g, "ir.se.fc2") == 1);
+    }
+    fr_partition_free(&p);
+    FR_CHECK(fr_partition_build(&m.g, 0, FR_UNITS_SPLIT, &p, &e) == FR_OK);
+    int big = 0;
+    for (int k = 0; k < p.n; k++) big |= p.units[k].n_layers >= 3;
+    FR_CHECKF(p.n > 3 && !big, "split: %d units", p.n);
+    fr_partition_free(&p);
+    /* Fusing the activation pairs keeps the function and the BRECQ units, and leaves the split
+     * rule with the same block the BRECQ rule finds minus the Pad/SE cases. */
+    fr_exec *x0 = fr_exec_new(&m.g, 0, m.g.n_nodes - 1, 2, FR_EXEC_INFER, NULL);
+    float in[2 * 3 * 8 * 8], y0[8];
+    fr_rng r;
+    fr_rng_seed(&r, 3);
+    for (int i = 0; i < 2 * 3 * 64; i++) in[i] = 3 * fr_rng_normal(&r);
+    fr_exec_bind_input(x0, 0, in);
+    fr_exec_forward(x0, 2);
+    memcpy(y0, fr_exec_output(x0), sizeof y0);
+    fr_exec_free(x0);
+    int n0 = m.g.n_nodes;
+    FR_CHECK(fr_graph_fuse_acts(&m.g) == 2);
+    FR_CHECK(m.g.n_nodes == n0 - 2);
+    FR_CHECK(fr_graph_validate(&m.g, &m.meta, "fused", &e) == FR_OK);
+    int ic = fr_graph_find_node(&m.g, "ir.clip"), sc = fr_graph_find_node(&m.g, "stem.clip");
+    FR_CHECK(ic > 0 && m.g.nodes[ic].op == FR_OP_RELU6 && sc > 0 && m.g.nodes[sc].op == FR_OP_RELU6);
+    FR_CHECK(fr_graph_find_node(&m.g, "ir.relu") < 0);
+    fr_exec *x1 = fr_exec_new(&m.g, 0, m.g.n_nodes - 1, 2, FR_EXEC_INFER, NULL);
+    fr_exec_bind_input(x1, 0, in);
+    fr_exec_forward(x1, 2);
+    const float *y1 = fr_exec_output(x1);
+    for (int k = 0; k < 8; k++) FR_CHECKF(y1[k] == y0[k], "output %d: %g vs %g", k, y1[k], y0[k]);
+    fr_exec_free(x1);
+    FR_CHECK(fr_partition_build(&m.g, 0, FR_UNITS_BRECQ, &p, &e) == FR_OK);
+    FR_CHECK(p.n == 3 && p.units[1].n_layers == 5);
+    fr_partition_free(&p);
+    fr_model_free(&m);
+}
+
+/* Clamp pairs fuse to the intersection; a shared or disjoint one does not. */
+static void test_fuse_acts(void)
+{
+    fr_model m;
+    fr_tb_begin(&m, "acts", "input", 2, 2, 2);
+    fr_tb_infer(&m);
+    int a = add_act(&m, "c1", FR_OP_CLIP, 0, -1, 3);
+    int b = add_op(&m, "r1", FR_OP_RELU, 1, a, 0);           /* -> clip(0, 3) */
+    int c = add_op(&m, "r2", FR_OP_RELU, 1, b, 0);           /* shared below: not fused into */
+    int d = add_act(&m, "c2", FR_OP_CLIP, c, 5, 7);          /* disjoint from [0, 3]: kept */
+    int s = add_op(&m, "sum", FR_OP_ADD, 2, d, c);
+    (void)s;
+    FR_CHECK(fr_graph_fuse_acts(&m.g) == 2);   /* c1+r1 -> r1 = clip(0,3); r1+r2 -> r2 = clip(0,3) */
+    int r2 = fr_graph_find_node(&m.g, "r2");
+    FR_CHECK(r2 == 1 && m.g.nodes[r2].op == FR_OP_CLIP && m.g.nodes[r2].a.alpha == 0 && m.g.nodes[r2].a.beta == 3);
+    FR_CHECK(m.g.n_nodes == 4 && m.g.nodes[2].op == FR_OP_CLIP && m.g.nodes[2].in[0] == 1);
+    fr_err e;
+    FR_CHECK(fr_graph_infer_shapes(&m.g, 2, 2, 2, &e) == FR_OK);
+    fr_model_free(&m);
+}
+
+/* The BRECQ unit of an inverted residual with Pad, hard-swish and an SE gate (the unit the
+ * reconstruction backpropagates through): weight and input gradients against finite
+ * differences.  ReLU/ReLU6/Clip become sigmoids as above; hard-swish and hard-sigmoid stay
+ * (their kinks at +-3 are crossed rarely, and fd_check skips those entries). */
+static void test_exec_gradients_se(void)
+{
+    fr_model m;
+    build_ir_export(&m);
+    fr_graph *g = &m.g;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == FR_OP_RELU || g->nodes[i].op == FR_OP_RELU6 || g->nodes[i].op == FR_OP_CLIP)
+            g->nodes[i].op = FR_OP_SIGMOID;
+    grad_check_range(g, fr_graph_find_node(g, "ir.expand"), fr_graph_find_node(g, "ir.project"));
     fr_model_free(&m);
 }
 
@@ -250,7 +388,7 @@ static void test_partition_zoo(void)
         FR_CHECK(fr_graph_validate(&m.g, &m.meta, "zoo", &e) == FR_OK);
         fr_graph_fold_bn(&m.g);
         fr_partition p;
-        FR_CHECK(fr_partition_build(&m.g, 0, &p, &e) == FR_OK);
+        FR_CHECK(fr_partition_build(&m.g, 0, FR_UNITS_BRECQ, &p, &e) == FR_OK);
         int blocks = 0;
         for (int k = 0; k < p.n; k++) blocks += p.units[k].is_block;
         FR_CHECKF(blocks == want_blocks[a] && p.n == want_units[a], "%s: %d units, %d blocks", fr_zoo_name((fr_zoo_arch)a),
@@ -516,6 +654,9 @@ int main(void)
     FR_RUN(test_fold_bn);
     FR_RUN(test_partition_tiny);
     FR_RUN(test_partition_zoo);
+    FR_RUN(test_partition_rules);
+    FR_RUN(test_fuse_acts);
+    FR_RUN(test_exec_gradients_se);
     FR_RUN(test_determinism);
     FR_RUN(test_method_ordering);
     FR_RUN(test_nan_fallback);

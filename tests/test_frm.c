@@ -267,7 +267,6 @@ static void mut_layout(fr_model *m) { snprintf(m->meta.layout, sizeof m->meta.la
 static void mut_label_range(fr_model *m) { m->eval.labels[2] = 7; }
 static void mut_label_neg(fr_model *m) { m->eval.labels[0] = -1; }
 static void mut_eval_nan(fr_model *m) { m->eval.f32[5] = NAN; }
-static void mut_eval_nolabels(fr_model *m) { free(m->eval.labels); m->eval.labels = NULL; }
 static void mut_scale_zero(fr_model *m) { m->calib.scale = 0; }
 static void mut_calib_shape(fr_model *m) { m->calib.c = 2; m->calib.n = 2; }
 static void mut_input_zero(fr_model *m) { m->meta.in_h = 0; }
@@ -426,6 +425,9 @@ static void fm_d_len_huge(file *f) { set_le(dfield(f, "calib") + 34, UINT64_MAX,
 static void fm_d_role(file *f) { dfield(f, "calib")[-1] = 'x'; }
 static void fm_d_count3(file *f) { set_le(file_sec(f, FR_FRM_DATASETS)->p, 3, 4); }
 static void fm_d_haslabels2(file *f) { dfield(f, "eval")[25] = 2; }
+/* An eval set without labels is valid (label-free fidelity, issue 15); labels stored but not
+ * flagged are not. */
+static void fm_d_labels_unflagged(file *f) { dfield(f, "eval")[25] = 0; }
 static void fm_d_dup_role(file *f)
 {
     sec *s = file_sec(f, FR_FRM_DATASETS);
@@ -588,7 +590,7 @@ static void build_corpus(void)
     add_model_v("dataset-label-out-of-range", mut_label_range);
     add_model_v("dataset-label-negative", mut_label_neg);
     add_model_v("dataset-eval-nan", mut_eval_nan);
-    add_model_v("dataset-eval-without-labels", mut_eval_nolabels);
+    add_file_v("dataset-eval-labels-unflagged", 0, fm_d_labels_unflagged);
     add_model_v("dataset-scale-zero", mut_scale_zero);
     add_model_v("dataset-shape-mismatch", mut_calib_shape);
     add_file_v("dataset-n-huge", 0, fm_d_n_huge);

@@ -28,7 +28,8 @@
 #include "frtui/runcfg.h"    /* fr_run_config: the run's stored settings */
 
 #define FR_CKPT_MAJOR 1
-#define FR_CKPT_MINOR 1   /* 1.1: META ends with the OpenBLAS core (1.0 files read as "") */
+#define FR_CKPT_MINOR 2   /* 1.1: META ends with the OpenBLAS core (1.0 files read as "");
+                             1.2: then i32 unit rule (older files read as split, the rule they used) */
 #define FR_CKPT_HEADER_LEN 32
 #define FR_CKPT_MAX_PARAMS 5   /* d1, D2, d3, d4 | V */
 #define FR_CKPT_MAX_FROZEN 3   /* s1_init, d1_init, zp */

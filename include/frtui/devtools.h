@@ -14,6 +14,9 @@ int fr_dev_train_samples(int argc, char **argv);
 /* `frtui-dev build-real-sample [--model model.json] [--out FILE] ...`: the MobileNetV2 probe
  * bundle.  Returns the exit status. */
 int fr_dev_build_real_sample(int argc, char **argv);
+/* `frtui-dev contrast`: aggressive rounding per BRECQ block of FlexRound runs (checkpoints) as one
+ * table and one PNG, with optional fidelity on held-out data (src/tools/contrast.c). */
+int fr_dev_contrast(int argc, char **argv);
 
 /* Fashion-MNIST preprocessing shared by the probe bundle and the reference scripts: a sh x sw
  * grey uint8 image -> out_h x out_w, the same plane replicated to 3 channels; out holds
@@ -40,5 +43,17 @@ void fr_tfjs_resize_grey(const uint8_t *src, int sh, int sw, uint8_t *out, int o
  * out_path with fr_frm_write (datasets zstd-compressed).  Prints progress to stderr. */
 int fr_tfjs_build_probe_bundle(const fr_model *backbone_imported, const char *fmnist_dir, const char *out_path,
                                int n_train, int n_calib, int n_eval, uint64_t seed, fr_err *e);
+
+/* `frtui-dev photo-set --split calib|eval ...` (src/tools/photoset.c): random crops of the
+ * python3-skimage photographs as a uint8 .npy.  Returns the exit status. */
+int fr_dev_photo_set(int argc, char **argv);
+enum { FR_PHOTO_CALIB = 0, FR_PHOTO_EVAL = 1 };
+#define FR_PHOTO_MIN_SIDE 0.35f   /* smallest crop side, as a fraction of the photo's shorter side */
+/* The fixed photo list of a split (file names in the skimage data folder); *n gets its length. */
+const char *const *fr_photo_split(int split, int *n);
+/* n crops of size x size (uint8 NCHW, 3 channels, into out: n*3*size*size bytes) from the PNG
+ * files dir/names[0..n_names), deterministic in (names, split, n, size, seed); see photoset.c. */
+int fr_photo_crops(const char *dir, const char *const *names, int n_names, int split, int n, int size, uint64_t seed,
+                   uint8_t *out, fr_err *e);
 
 #endif

@@ -161,6 +161,11 @@ int fr_node_is_layer(const fr_node *n);
 /* Folds every FR_OP_BN that directly follows a conv (whose output has no other consumer) into
  * that conv, and removes the BN node (rewiring consumers).  Creates a bias where missing. */
 void fr_graph_fold_bn(fr_graph *g);
+/* Fuses pairs of clamp-family activations (Relu, Relu6, Clip) where the first has no other
+ * consumer into one: torch exports ReLU6 as Relu followed by Clip(0, 6), which would otherwise
+ * be two nodes between convs.  The result is Relu, Relu6 or Clip of the intersected interval.
+ * Returns the number of pairs fused.  Importers call it; stored bundles are not rewritten. */
+int fr_graph_fuse_acts(fr_graph *g);
 
 /* Deep copy (tensors included) into an uninitialised dst. */
 void fr_graph_copy(fr_graph *dst, const fr_graph *src);

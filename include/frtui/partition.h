@@ -11,6 +11,13 @@
  *     add (plus a directly following activation);
  *   - an inverted residual without skip (expand 1x1 -> depthwise -> project 1x1) is one unit;
  *   - every other conv/linear is a layer unit together with a directly following activation.
+ *   Two rules decide what may sit between the convs of an inverted residual (fr_unit_rule):
+ *   FR_UNITS_BRECQ (default, BRECQ's QuantInvertedResidual): any chain of activations, a Pad
+ *   before the depthwise, and gating diamonds such as squeeze-and-excitation (the SE convs
+ *   belong to the block's unit); layer units likewise take a whole activation chain.
+ *   FR_UNITS_SPLIT (frtui before Dec 2026, kept so old checkpoints resume unchanged): exactly
+ *   one activation between convs and no Pad, so e.g. torch's Relu+Clip ReLU6 export or a
+ *   Keras stride-2 block falls apart into layer units.
  *   Layer granularity (layerwise == 1): every conv/linear is its own unit.
  *   Parameter-free nodes between units (pools, flatten, GAP) are attached to the front of the
  *   next unit (they only reshape its input); trailing ones (softmax) to the last unit.
@@ -41,7 +48,11 @@ typedef struct fr_partition {
     fr_unit *units;
 } fr_partition;
 
-int fr_partition_build(const fr_graph *g, int layerwise, fr_partition *p, fr_err *e);
+typedef enum { FR_UNITS_BRECQ = 0, FR_UNITS_SPLIT = 1, FR_UNITS__COUNT } fr_unit_rule;
+/* "brecq" | "split" */
+const char *fr_unit_rule_name(fr_unit_rule r);
+
+int fr_partition_build(const fr_graph *g, int layerwise, fr_unit_rule rule, fr_partition *p, fr_err *e);
 void fr_partition_free(fr_partition *p);
 /* Index of the unit with this name, or of the unit containing a node of this name; -1. */
 int fr_partition_find(const fr_partition *p, const fr_graph *g, const char *name);

@@ -98,6 +98,12 @@ const float *fr_recon_loss(const fr_recon *r, int *n);
 /* Top-1 accuracy on the model's eval set: quantized = 1 uses the final weights of every done
  * unit (others stay FP).  max_samples limits the evaluation (0 = all). */
 int fr_recon_accuracy(fr_recon *r, int quantized, int max_samples, double *acc, fr_err *e);
+/* Fidelity of the quantized network (every done unit quantized) to the full-precision one on
+ * the eval set (fidelity.h), at the node named `feature` ("" or NULL = the default rule); the
+ * top-1 accuracies of both when the eval set has labels, else -1. */
+struct fr_fidelity;
+int fr_recon_fidelity(fr_recon *r, const char *feature, int max_samples, struct fr_fidelity *fid, double *acc_fp,
+                      double *acc_q, fr_err *e);
 
 /* Results of a done unit: n layers. */
 const fr_layer_result *fr_recon_results(const fr_recon *r, int unit, int *n_layers);

@@ -21,6 +21,7 @@ typedef struct fr_run_config {
     int act_bits;           /* 0 = weights only; 2..8 = activation quantization */
     int first_last_bits;    /* bits of the first and last layer (default 8; 0 = same as bits) */
     int layerwise;          /* 0 = BRECQ blocks, 1 = one unit per layer */
+    int unit_rule;          /* fr_unit_rule: 0 = brecq (default), 1 = split (frtui before Dec 2026) */
     int iters;              /* iterations per unit */
     int batch;              /* mini-batch size */
     float lr;               /* learning rate of the rounding parameters */
@@ -38,6 +39,8 @@ typedef struct fr_run_config {
     size_t max_cache_mb;    /* 0 = no limit */
     char preset[32];
     char stop_unit[96];     /* "" = all units; else stop after this unit (name or node name) */
+    char feature[96];       /* fidelity feature node ("" = input of the head, fidelity.h); a
+                             * reporting choice, not stored in checkpoints (results do not depend on it) */
 } fr_run_config;
 
 /* Fills c with the named preset ("teaching", "brecq", "adaround-aimet", "flexround-llm").

@@ -104,6 +104,7 @@ typedef struct fr_run_info {
     int threads;
     char preset[32];
     char granularity[8];     /* "block" | "layer" */
+    char unit_rule[8];       /* "brecq" | "split" (partition.h) */
     char blas_core[32];      /* OpenBLAS core in use */
 } fr_run_info;
 
@@ -119,6 +120,14 @@ typedef struct fr_compare_progress {
     int run_waits;
 } fr_compare_progress;
 
+/* Fidelity of the quantized network to its full-precision self on the eval set (definitions in
+ * fidelity.h): n == 0 when not measured.  Plain copy so the view needs no engine header. */
+typedef struct fr_fid_view {
+    int n, dim;
+    char feature[96];      /* name of the feature node */
+    double cos, rel_mse, agree, kl;
+} fr_fid_view;
+
 typedef struct fr_snapshot {
     atomic_int refs;
     uint64_t gen;            /* increments with every publication */
@@ -130,6 +139,7 @@ typedef struct fr_snapshot {
     double eta_s;            /* estimated seconds to finish all units */
     double elapsed_s;
     double acc_fp, acc_q;    /* top-1 on the eval set; < 0 when unknown */
+    fr_fid_view fid;
     char message[768];       /* last event, shown in the status line */
     fr_compare_progress cmp;
     int n_units;

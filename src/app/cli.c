@@ -16,10 +16,13 @@
 #include "frtui/blas.h"
 #include "frtui/dataio.h"
 #include "frtui/exec.h"
+#include "frtui/fidelity.h"
 #include "frtui/frm.h"
+#include "frtui/onnx.h"
 #include "frtui/opt.h"
 #include "frtui/partition.h"
 #include "frtui/sb.h"
+#include "frtui/tfjs.h"
 
 int fr_cli_exit_code(int status)
 {
@@ -131,12 +134,17 @@ int fr_cli_info(int argc, char **argv)
 {
     int verbose = 0, nfiles = 0, rc = 0;
     if (fr_opt_wants_help(argc, argv)) {
-        printf("usage: frtui info [--verbose] FILE.frm...\n"
+        printf("usage: frtui info [--verbose] [--input-shape CxHxW] FILE.frm|MODEL.onnx|model.json...\n"
                "  the bundle's layers, datasets and quantization, and its reconstruction units (BRECQ blocks\n"
-               "  and layer-wise); --verbose adds the OpenBLAS core and per-section details\n");
+               "  and layer-wise); --verbose adds the OpenBLAS core and per-section details.  An ONNX or\n"
+               "  tfjs model is imported in memory first (as `frtui import` would, without data;\n"
+               "  --input-shape for symbolic input dims)\n");
         return 0;
     }
-    fr_opt t[] = {{.name = "--verbose", .alias = "-v", .kind = FR_OPT_FLAG, .dst = &verbose, .val = 1}, {.name = NULL}};
+    const char *shape_s = NULL;
+    fr_opt t[] = {{.name = "--verbose", .alias = "-v", .kind = FR_OPT_FLAG, .dst = &verbose, .val = 1},
+                  {.name = "--input-shape", .kind = FR_OPT_STR, .dst = &shape_s},
+                  {.name = NULL}};
     const char **files = fr_xcalloc((size_t)argc + 1, sizeof *files);
     fr_err pe;
     fr_err_clear(&pe);
@@ -145,10 +153,22 @@ int fr_cli_info(int argc, char **argv)
         printf("OpenBLAS core: %s, %d thread(s)\n", fr_blas_describe(), fr_blas_threads());
     }
     if (!nfiles) { free(files); return usage_error("info", "%s", "needs a bundle file"); }
+    fr_onnx_shape shape = {0};
+    if (shape_s && fr_onnx_parse_shape(shape_s, &shape, &pe)) { free(files); return fr_cli_usage("info", &pe); }
     for (int i = 0; i < nfiles; i++) {
         fr_model m;
-        int st = fr_cli_load(files[i], &m);
-        if (st) { rc = fr_cli_exit_code(st); continue; }
+        size_t fl = strlen(files[i]);
+        int st;
+        if ((fl > 5 && !strcmp(files[i] + fl - 5, ".onnx")) || (fl > 5 && !strcmp(files[i] + fl - 5, ".json"))) {
+            fr_err ie;
+            fr_model_init(&m);
+            st = files[i][fl - 1] == 'x' ? fr_onnx_import_shaped(files[i], &shape, &m, &ie)
+                                         : fr_tfjs_import(files[i], NULL, &m, &ie);
+            if (st) { fr_cli_fail(&ie); rc = fr_cli_exit_code(st); continue; }
+        } else {
+            st = fr_cli_load(files[i], &m);
+            if (st) { rc = fr_cli_exit_code(st); continue; }
+        }
         /* Names come from the file: everything info prints goes through the terminal filter, so
          * an ESC or CSI inside a node name is shown as '?' instead of acting on the terminal. */
         char *text = NULL;
@@ -157,18 +177,32 @@ int fr_cli_info(int argc, char **argv)
         FR_ASSERT(out);
         fr_frm_info(out, files[i], &m, verbose);
         fr_graph_fold_bn(&m.g);
-        for (int lw = 0; lw < 2; lw++) {
+        /* The default rule's table, then the old split rule's only where it differs, then the
+         * layer-wise table (run --granularity / --units pick one). */
+        fr_partition def = {0};
+        for (int v = 0; v < 3; v++) {
+            int lw = v == 2;
+            fr_unit_rule rule = v == 1 ? FR_UNITS_SPLIT : FR_UNITS_BRECQ;
             fr_partition p;
             fr_err e;
-            if (fr_partition_build(&m.g, lw, &p, &e) == FR_OK) {
-                fprintf(out, "\nReconstruction units (%s, %d units, after folding batch-norm):\n",
-                        lw ? "layer-wise" : "BRECQ blocks", p.n);
-                fr_partition_print(out, &p, &m.g);
-                fr_partition_free(&p);
+            if (fr_partition_build(&m.g, lw, rule, &p, &e) == FR_OK) {
+                int same = v == 1 && p.n == def.n;
+                for (int k = 0; same && k < p.n; k++)
+                    same = p.units[k].first == def.units[k].first && p.units[k].last == def.units[k].last;
+                if (same) {
+                    fprintf(out, "\nBlock rule split (--units split): the same units\n");
+                } else {
+                    fprintf(out, "\nReconstruction units (%s, %d units, after folding batch-norm):\n",
+                            lw ? "layer-wise" : v == 0 ? "BRECQ blocks, rule brecq (default)" : "BRECQ blocks, rule split (--units split)", p.n);
+                    fr_partition_print(out, &p, &m.g);
+                }
+                if (v == 0) def = p;
+                else fr_partition_free(&p);
             } else {
                 fprintf(out, "partition: %s\n", e.msg);
             }
         }
+        fr_partition_free(&def);
         fclose(out);
         fr_sb clean = {0};
         fr_sb_term(&clean, text, 1);
@@ -198,15 +232,21 @@ static int is_checkpoint(const char *path)
 
 int fr_cli_eval(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *ref = NULL, *feature = NULL;
     int batch = 64;
     if (fr_opt_wants_help(argc, argv)) {
-        printf("usage: frtui eval [--batch N] FILE.frm\n"
+        printf("usage: frtui eval [--batch N] [--reference FP.frm [--feature NODE]] FILE.frm\n"
                "  top-1 accuracy on the bundle's evaluation set; for a run, export it first:\n"
-               "  frtui export RUN.frc -o q.frm && frtui eval q.frm\n");
+               "  frtui export RUN.frc -o q.frm && frtui eval q.frm\n"
+               "  --reference FP.frm: also fidelity of FILE to the full-precision bundle on FILE's evaluation set\n"
+               "  (feature cosine and relative MSE at NODE, default the input of the fully connected head; top-1\n"
+               "  agreement; KL of the outputs) -- the only measure when the evaluation set has no labels\n");
         return 0;
     }
-    fr_opt t[] = {{.name = "--batch", .kind = FR_OPT_INT, .dst = &batch, .lo = 1, .hi = 4096}, {.name = NULL}};
+    fr_opt t[] = {{.name = "--batch", .kind = FR_OPT_INT, .dst = &batch, .lo = 1, .hi = 4096},
+                  {.name = "--reference", .kind = FR_OPT_STR, .dst = &ref},
+                  {.name = "--feature", .kind = FR_OPT_STR, .dst = &feature},
+                  {.name = NULL}};
     fr_err pe;
     fr_err_clear(&pe);
     if (fr_opt_parse(t, argc, argv, &path, 1, NULL, &pe)) return fr_cli_usage("eval", &pe);
@@ -221,12 +261,44 @@ int fr_cli_eval(int argc, char **argv)
     if (st) return fr_cli_exit_code(st);
     fr_err e;
     fr_err_clear(&e);
-    double acc = 0;
     double t0 = fr_now();
-    st = fr_eval_accuracy(&m, NULL, NULL, batch, &acc, &e);
-    if (st) { fr_model_free(&m); fr_err_prefix(&e, path); return fr_cli_fail(&e); }
-    printf("%s: top-1 %.2f%% on %d evaluation samples (%.2f s)\n", path, 100.0 * acc, m.eval.n, fr_now() - t0);
+    if (!ref) {
+        if (m.eval.n > 0 && !m.eval.labels) {
+            fprintf(stderr, "frtui eval: %s: the evaluation set has no labels; measure fidelity to the full-precision "
+                    "network with --reference FP.frm\n", path);
+            fr_model_free(&m);
+            return 2;
+        }
+        double acc = 0;
+        st = fr_eval_accuracy(&m, NULL, NULL, batch, &acc, &e);
+        if (st) { fr_model_free(&m); fr_err_prefix(&e, path); return fr_cli_fail(&e); }
+        printf("%s: top-1 %.2f%% on %d evaluation samples (%.2f s)\n", path, 100.0 * acc, m.eval.n, fr_now() - t0);
+        fr_model_free(&m);
+        return 0;
+    }
+    fr_model r;
+    if ((st = fr_cli_load(ref, &r))) { fr_model_free(&m); return fr_cli_exit_code(st); }
+    int rn = 0, qn = 0;
+    fr_fidelity f;
+    double acc_r = -1, acc_q = -1;
+    if (r.meta.in_c != m.meta.in_c || r.meta.in_h != m.meta.in_h || r.meta.in_w != m.meta.in_w)
+        st = fr_err_set(&e, FR_EINPUT, "%s: input %dx%dx%d, but %s takes %dx%dx%d", ref, r.meta.in_c, r.meta.in_h,
+                        r.meta.in_w, path, m.meta.in_c, m.meta.in_h, m.meta.in_w);
+    /* The feature node is found in the reference and then by the same name in FILE (an exported
+     * bundle keeps node names; BN folding may change indices). */
+    if (!st) st = fr_fid_resolve(&r.g, feature, &rn, &e);
+    if (!st && fr_fid_resolve(&m.g, r.g.nodes[rn].name, &qn, &e))
+        st = fr_err_set(&e, FR_EINPUT, "%s: has no node %s (the reference's feature node); give --feature", path,
+                        r.g.nodes[rn].name);
+    if (!st) st = fr_eval_fidelity2(&r.g, rn, &m.g, qn, NULL, NULL, &m.meta, &m.eval, batch, 0, &f, &acc_r, &acc_q, &e);
+    if (st) { fr_model_free(&m); fr_model_free(&r); return fr_cli_fail(&e); }
+    if (acc_q >= 0) printf("%s: top-1 %.2f%% (reference %.2f%%) on %d evaluation samples\n", path, 100 * acc_q, 100 * acc_r, f.n);
+    char name[96];
+    printf("%s: fidelity to %s (%d eval samples, feature %s, %d-d): cosine %.4f, rel. MSE %.4g, top-1 agreement %.2f%%, "
+           "KL %.4g (%.2f s)\n", path, ref, f.n, fr_term_clean(name, sizeof name, f.feat_name), f.feat_dim, f.cos,
+           f.rel_mse, 100 * f.agree, f.kl, fr_now() - t0);
     fr_model_free(&m);
+    fr_model_free(&r);
     return 0;
 }
 

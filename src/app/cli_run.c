@@ -50,6 +50,14 @@ static int opt_unit(const char *name, const char *v, void *dst, fr_err *e)
     return FR_OK;
 }
 
+static int opt_feature(const char *name, const char *v, void *dst, fr_err *e)
+{
+    fr_run_config *c = dst;
+    if (strlen(v) >= sizeof c->feature) return fr_err_set(e, FR_EINPUT, "%s: '%.40s...' is too long", name, v);
+    snprintf(c->feature, sizeof c->feature, "%s", v);
+    return FR_OK;
+}
+
 static int opt_n_calib(const char *name, const char *v, void *dst, fr_err *e)
 {
     long long x;
@@ -80,7 +88,9 @@ int fr_cli_run_table(fr_opt *t, int n, fr_run_config *c)
         {.name = "--lambda", .kind = FR_OPT_FLOAT, .dst = &c->lambda},
         {.name = "--drop-p", .kind = FR_OPT_FLOAT, .dst = &c->drop_p},
         {.name = "--unit", .kind = FR_OPT_FN, .fn = opt_unit, .dst = c},
+        {.name = "--feature", .kind = FR_OPT_FN, .fn = opt_feature, .dst = c},
         {.name = "--granularity", .kind = FR_OPT_CHOICE, .dst = &c->layerwise, .choices = "block|layer"},
+        {.name = "--units", .kind = FR_OPT_CHOICE, .dst = &c->unit_rule, .choices = "brecq|split"},
         {.name = "--init", .kind = FR_OPT_CHOICE, .dst = &c->init_minmax, .choices = "mse|minmax"},
         {.name = "--qdrop", .kind = FR_OPT_FLAG, .dst = &c->qdrop, .val = 1},
         {.name = "--per-channel", .kind = FR_OPT_FLAG, .dst = &c->per_channel, .val = 1},
@@ -119,12 +129,16 @@ static void run_help(void)
            "  --first-last-bits N bits of the first and last layer (default 8; 0 = --bits)\n"
            "  --act-bits N        activation bits (default 0 = weights only)\n"
            "  --granularity block|layer   BRECQ blocks or one unit per layer\n"
+           "  --units brecq|split  block rule: brecq = each inverted residual is one unit whatever sits\n"
+           "                      between its convs (default); split = frtui's rule before Dec 2026\n"
            "  --iters N  --batch N  --lr X  --act-lr X  --lambda X  --seed N\n"
            "  --n-calib N         calibration samples used (1.., default all the bundle holds)\n"
            "  --qdrop [--drop-p P]   QDrop setting (mix FP/quantized inputs, drop act quantization)\n"
            "  --per-channel  --asymmetric  --init mse|minmax\n"
            "  --max-cache-mb N    refuse runs whose calibration caches exceed N MB\n"
            "  --unit NAME         stop after this unit (the units before it are quantized too)\n"
+           "  --feature NODE      node whose output the fidelity metrics compare (default: the input of\n"
+           "                      the network's fully connected head, e.g. the global average pool)\n"
            "  --json FILE  --csv FILE   write the per-unit report (checked before the run starts)\n"
            "  --quiet, -q         no progress lines\n"
            "  --step              pause after each unit (inspector)\n"
@@ -229,12 +243,27 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
                      (unsigned long long)in->seed, in->threads);
         json_kv_str(&b, ", ", "preset", in->preset);
         json_kv_str(&b, ", ", "granularity", in->granularity);
+        json_kv_str(&b, ", ", "unit_rule", in->unit_rule);
         json_kv_str(&b, ", ", "blas_core", in->blas_core);
         json_kv_str(&b, ", ", "blas_choice", fr_blas_how());
         /* acc < 0: the bundle has no evaluation set; null, not a made-up -1. */
         json_kv_num(&b, ",\n  ", "acc_fp", "%.6f", s->acc_fp >= 0 ? s->acc_fp : NAN);
         json_kv_num(&b, ", ", "acc_q", "%.6f", s->acc_q >= 0 ? s->acc_q : NAN);
         json_kv_num(&b, ", ", "elapsed_s", "%.3f", s->elapsed_s);
+        /* Fidelity to the full-precision network on the eval set (fidelity.h); null when the
+         * run did not reach the evaluation. */
+        if (s->fid.n > 0) {
+            fr_sb_printf(&b, ",\n  \"fidelity\": {\"n\": %d", s->fid.n);
+            json_kv_str(&b, ", ", "feature", s->fid.feature);
+            fr_sb_printf(&b, ", \"feature_dim\": %d", s->fid.dim);
+            json_kv_num(&b, ", ", "cosine", "%.6f", s->fid.cos);
+            json_kv_num(&b, ", ", "rel_mse", "%.6g", s->fid.rel_mse);
+            json_kv_num(&b, ", ", "top1_agreement", "%.6f", s->fid.agree);
+            json_kv_num(&b, ", ", "kl", "%.6g", s->fid.kl);
+            fr_sb_puts(&b, "}");
+        } else {
+            fr_sb_puts(&b, ",\n  \"fidelity\": null");
+        }
         fr_sb_puts(&b, ",\n  \"units\": [\n");
         for (int k = 0; k < s->n_units; k++) {
             const fr_unit_view *v = s->units[k];
@@ -259,6 +288,26 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
             json_kv_num(&b, ", ", "flip_pct", "%.4f", 100 * view_stat(v, 1));
             json_kv_num(&b, ", ", "undecided_pct", "%.4f", 100 * view_stat(v, 2));
             json_kv_str(&b, ", ", "note", v->note);
+            /* Per layer: the paper's statistic is per layer too, with the size of the weights
+             * that were rounded aggressively (mean |W|) against the layer's mean |W|. */
+            fr_sb_puts(&b, ", \"layers\": [");
+            for (int l = 0; l < v->n_layers; l++) {
+                const fr_layer_view *lv = &v->layers[l];
+                double sa = 0, sw = 0;
+                int64_t na = 0;
+                for (int64_t q = 0; lv->w && q < lv->n; q++) {
+                    sw += fabs(lv->w[q]);
+                    if (lv->cls && lv->cls[q] == FR_WC_AGGRESSIVE) { sa += fabs(lv->w[q]); na++; }
+                }
+                json_kv_str(&b, l ? ", {" : "{", "name", lv->name);
+                fr_sb_printf(&b, ", \"bits\": %d, \"n\": %lld", lv->bits, (long long)lv->n);
+                json_kv_num(&b, ", ", "aggressive_pct", "%.4f", 100 * lv->st.aggressive);
+                json_kv_num(&b, ", ", "clipped_pct", "%.4f", 100 * lv->st.clipped);
+                json_kv_num(&b, ", ", "mean_abs_w", "%.6g", lv->w && lv->n ? sw / (double)lv->n : NAN);
+                json_kv_num(&b, ", ", "mean_abs_w_aggressive", "%.6g", na ? sa / (double)na : NAN);
+                fr_sb_puts(&b, "}");
+            }
+            fr_sb_puts(&b, "]");
             fr_sb_printf(&b, "}%s\n", k + 1 < s->n_units ? "," : "");
         }
         fr_sb_puts(&b, "  ]\n}\n");
@@ -315,6 +364,16 @@ static void progress(const fr_snapshot *s, int tty, double *last_log)
                 v->iter, v->iters, loss, s->it_per_s, s->eta_s < 0 ? 0 : s->eta_s);
         *last_log = now;
     }
+}
+
+/* "fidelity to FP (...): cosine ..., ..." — one line, or nothing when not measured. */
+static void print_fidelity(FILE *f, const fr_snapshot *s)
+{
+    if (s->fid.n <= 0) return;
+    char name[64];
+    fprintf(f, "fidelity to full precision (%d eval samples, feature %s, %d-d): cosine %.4f, rel. MSE %.4g, "
+            "top-1 agreement %.2f%%, KL %.4g\n", s->fid.n, fr_term_clean(name, sizeof name, s->fid.feature), s->fid.dim,
+            s->fid.cos, s->fid.rel_mse, 100 * s->fid.agree, s->fid.kl);
 }
 
 /* Runs one configuration to the end; returns the final snapshot (caller releases).  With o,
@@ -432,6 +491,19 @@ static int parse_common(const char *cmd, int argc, char **argv, fr_run_config *c
     return FR_OK;
 }
 
+/* The k-th word of a FR_OPT_CHOICE list "a|b|c" into out ("?" when out of range). */
+static void choice_word(const char *choices, int k, char *out, size_t cap)
+{
+    snprintf(out, cap, "?");
+    for (const char *c = choices; *c && k >= 0; k--) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        if (k == 0) snprintf(out, cap, "%.*s", (int)len, c);
+        if (!bar) break;
+        c = bar + 1;
+    }
+}
+
 /* --resume: the run continues with the checkpoint's settings; a setting given explicitly on
  * the command line that differs would break bit-exactness, so it is refused by name. */
 static int resume_settings(const fr_opt *t, const fr_run_config *cl, const fr_ckpt *ck, const char *path, fr_err *e)
@@ -458,6 +530,11 @@ static int resume_settings(const fr_opt *t, const fr_run_config *cl, const fr_ck
             memcpy(&a, at, sizeof a);
             memcpy(&b, kt, sizeof b);
             if (a != b) { snprintf(want, sizeof want, "%llu", (unsigned long long)a); snprintf(have, sizeof have, "%llu", (unsigned long long)b); }
+        } else if (o->kind == FR_OPT_CHOICE) {
+            int a, b;
+            memcpy(&a, at, sizeof a);
+            memcpy(&b, kt, sizeof b);
+            if (a != b) { choice_word(o->choices, a, want, sizeof want); choice_word(o->choices, b, have, sizeof have); }
         } else if (o->kind != FR_OPT_FN || o->dst == &cl->n_calib) {
             int a, b;
             memcpy(&a, at, sizeof a);
@@ -532,8 +609,13 @@ int fr_cli_run(int argc, char **argv)
     fr_ckpt_free(&ck);
     if (!s) { fr_model_free(&m); return fr_cli_fail(&e); }
     print_table(stdout, s);
-    printf("top-1: full precision %.2f%%, quantized (%s W%d) %.2f%%   [%.1f s]\n", 100 * s->acc_fp,
-           fr_method_name(c.method), c.bits, 100 * s->acc_q, s->elapsed_s);
+    if (s->acc_fp >= 0)
+        printf("top-1: full precision %.2f%%, quantized (%s W%d) %.2f%%   [%.1f s]\n", 100 * s->acc_fp,
+               fr_method_name(c.method), c.bits, 100 * s->acc_q, s->elapsed_s);
+    else
+        printf("top-1: the evaluation set has no labels (%s W%d)   [%.1f s]\n", fr_method_name(c.method), c.bits,
+               s->elapsed_s);
+    print_fidelity(stdout, s);
     int rc = write_reports(s, &o, file, &e) ? fr_cli_fail(&e) : 0;
     /* Every unit fell back to RTN: the reports are written (they say why, unit by unit), but the
      * run did not do what was asked, so a script must not take it for a success.  Exit 1, the
@@ -598,8 +680,18 @@ int fr_cli_compare(int argc, char **argv)
                res[0]->units[k]->loss_after, 100 * res[0]->units[k]->clipped, res[1]->units[k]->loss_after,
                100 * res[1]->units[k]->aggressive, 100 * res[1]->units[k]->clipped, res[2]->units[k]->loss_after,
                100 * res[2]->units[k]->aggressive, 100 * res[2]->units[k]->clipped);
-    printf("top-1: FP %.2f%% | RTN %.2f%% | AdaRound %.2f%% | FlexRound %.2f%%\n", 100 * res[0]->acc_fp,
-           100 * res[0]->acc_q, 100 * res[1]->acc_q, 100 * res[2]->acc_q);
+    if (res[0]->acc_fp >= 0)
+        printf("top-1: FP %.2f%% | RTN %.2f%% | AdaRound %.2f%% | FlexRound %.2f%%\n", 100 * res[0]->acc_fp,
+               100 * res[0]->acc_q, 100 * res[1]->acc_q, 100 * res[2]->acc_q);
+    if (res[0]->fid.n > 0) {
+        char fname[96];
+        printf("fidelity to FP (%d eval samples, feature %s): cosine RTN %.4f | AdaRound %.4f | FlexRound %.4f\n",
+               res[0]->fid.n, fr_term_clean(fname, sizeof fname, res[0]->fid.feature), res[0]->fid.cos, res[1]->fid.cos,
+               res[2]->fid.cos);
+        printf("  rel. MSE %.4g | %.4g | %.4g;  top-1 agreement %.2f%% | %.2f%% | %.2f%%;  KL %.4g | %.4g | %.4g\n",
+               res[0]->fid.rel_mse, res[1]->fid.rel_mse, res[2]->fid.rel_mse, 100 * res[0]->fid.agree,
+               100 * res[1]->fid.agree, 100 * res[2]->fid.agree, res[0]->fid.kl, res[1]->fid.kl, res[2]->fid.kl);
+    }
     int rc = 0;
     if (o.json || o.csv) {
         /* One report per method: FILE -> FILE with the method name inserted before the extension. */
@@ -734,9 +826,12 @@ int fr_cli_report(int argc, char **argv)
     size_t dlen = 0;
     FILE *dm = open_memstream(&detail, &dlen);
     print_kernel_line(stdout);
-    printf("\n| model | bits | FP top-1 | RTN | AdaRound | FlexRound | aggressive %% Ada / Flex (mean over units) | "
-           "clipped %% RTN / Ada / Flex |\n");
-    printf("|---|---|---|---|---|---|---|---|\n");
+    /* Top-1 needs labels; the fidelity columns (fidelity.h) compare each method with the
+     * full-precision network on the same eval samples and need none. */
+    printf("\n| model | bits | FP top-1 | RTN | AdaRound | FlexRound | feature cosine RTN / Ada / Flex | rel. MSE RTN / "
+           "Ada / Flex | top-1 agreement %% RTN / Ada / Flex | KL RTN / Ada / Flex | aggressive %% Ada / Flex (mean over "
+           "units) | clipped %% RTN / Ada / Flex | time s RTN / Ada / Flex |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     int rc = 0;
     for (int f = 0; f < nf && !rc; f++)
         for (int b = 0; b < nb && !rc; b++) {
@@ -747,7 +842,7 @@ int fr_cli_report(int argc, char **argv)
             if (fr_run_config_check(&c, &e)) { rc = fr_cli_fail(&e); break; }
             fr_model m;
             if (fr_cli_load(files[f], &m)) { rc = 2; break; }
-            double acc[3] = {0}, agg[3] = {0}, clp[3] = {0}, fp = 0;
+            double acc[3] = {0}, agg[3] = {0}, clp[3] = {0}, fp = 0, secs[3] = {0};
             fr_snapshot *keep[3] = {0};
             for (int k = 0; k < FR_METHOD__COUNT && !rc; k++) {
                 c.method = (fr_method)k;
@@ -756,6 +851,7 @@ int fr_cli_report(int argc, char **argv)
                 if (!s) { rc = fr_cli_fail(&e); break; }
                 acc[k] = s->acc_q;
                 fp = s->acc_fp;
+                secs[k] = s->elapsed_s;
                 double a = 0, cl = 0;
                 for (int u = 0; u < s->n_units; u++) { a += s->units[u]->aggressive; cl += s->units[u]->clipped; }
                 agg[k] = s->n_units ? a / s->n_units : 0;
@@ -763,9 +859,31 @@ int fr_cli_report(int argc, char **argv)
                 keep[k] = s;
             }
             if (!rc) {
-                printf("| %s | W%d | %.2f | %.2f | %.2f | %.2f | %.2f / %.2f | %.2f / %.2f / %.2f |\n", m.meta.name, c.bits,
-                       100 * fp, 100 * acc[0], 100 * acc[1], 100 * acc[2], 100 * agg[1], 100 * agg[2], 100 * clp[0],
-                       100 * clp[1], 100 * clp[2]);
+                char a4[4][16], fd[4][64];
+                for (int k = 0; k < 4; k++) {
+                    double v = k ? acc[k - 1] : fp;
+                    if (v >= 0) snprintf(a4[k], sizeof a4[k], "%.2f", 100 * v);
+                    else snprintf(a4[k], sizeof a4[k], "n/a");
+                }
+                const fr_fid_view *fv[3] = {&keep[0]->fid, &keep[1]->fid, &keep[2]->fid};
+                if (fv[0]->n > 0 && fv[1]->n > 0 && fv[2]->n > 0) {
+                    snprintf(fd[0], sizeof fd[0], "%.4f / %.4f / %.4f", fv[0]->cos, fv[1]->cos, fv[2]->cos);
+                    snprintf(fd[1], sizeof fd[1], "%.4g / %.4g / %.4g", fv[0]->rel_mse, fv[1]->rel_mse, fv[2]->rel_mse);
+                    snprintf(fd[2], sizeof fd[2], "%.1f / %.1f / %.1f", 100 * fv[0]->agree, 100 * fv[1]->agree,
+                             100 * fv[2]->agree);
+                    snprintf(fd[3], sizeof fd[3], "%.4g / %.4g / %.4g", fv[0]->kl, fv[1]->kl, fv[2]->kl);
+                } else {
+                    for (int k = 0; k < 4; k++) snprintf(fd[k], sizeof fd[k], "n/a");
+                }
+                printf("| %s | W%d | %s | %s | %s | %s | %s | %s | %s | %s | %.2f / %.2f | %.2f / %.2f / %.2f | "
+                       "%.0f / %.0f / %.0f |\n", m.meta.name, c.bits, a4[0], a4[1], a4[2], a4[3], fd[0], fd[1], fd[2],
+                       fd[3], 100 * agg[1], 100 * agg[2], 100 * clp[0], 100 * clp[1], 100 * clp[2], secs[0], secs[1],
+                       secs[2]);
+                if (fv[0]->n > 0) {
+                    char fname[96];
+                    fprintf(dm, "\n%s, W%d: fidelity measured on %d eval samples at node %s (%d-d)\n", m.meta.name, c.bits,
+                            fv[0]->n, fr_term_clean(fname, sizeof fname, fv[0]->feature), fv[0]->dim);
+                }
                 fflush(stdout);
                 fprintf(dm, "\n%s, W%d, %d it/unit: per-unit reconstruction loss, aggressive rounding (%% of weights "
                         "moved past the two nearest grid points) and clipping (%% pinned at a grid end)\n\n| unit | bits | "
@@ -778,6 +896,28 @@ int fr_cli_report(int argc, char **argv)
                             keep[0]->units[u]->loss_after, keep[1]->units[u]->loss_after, keep[2]->units[u]->loss_after,
                             100 * keep[1]->units[u]->aggressive, 100 * keep[2]->units[u]->aggressive,
                             100 * keep[0]->units[u]->clipped, 100 * keep[2]->units[u]->clipped);
+                }
+                fprintf(dm, "\n%s, W%d: aggressive rounding per layer (mean |W| of the aggressively rounded FlexRound "
+                        "weights against the layer's)\n\n| unit | layer | bits | weights | aggr %% AdaRound | aggr %% FlexRound | "
+                        "clip %% FlexRound | mean abs W aggr. (Flex) | mean abs W layer |\n|---|---|---|---|---|---|---|---|---|\n",
+                        m.meta.name, c.bits);
+                for (int u = 0; u < keep[2]->n_units; u++) {
+                    const fr_unit_view *va = keep[1]->units[u], *vf = keep[2]->units[u];
+                    for (int l = 0; l < vf->n_layers; l++) {
+                        const fr_layer_view *lf = &vf->layers[l];
+                        double sa = 0, sw = 0;
+                        int64_t na = 0;
+                        for (int64_t q = 0; lf->w && q < lf->n; q++) {
+                            sw += fabs(lf->w[q]);
+                            if (lf->cls && lf->cls[q] == FR_WC_AGGRESSIVE) { sa += fabs(lf->w[q]); na++; }
+                        }
+                        char un[64], ln[64];
+                        fprintf(dm, "| %d %s | %s | W%d | %lld | %.2f | %.2f | %.2f | %.3g | %.3g |\n", u + 1,
+                                fr_term_clean(un, sizeof un, vf->name), fr_term_clean(ln, sizeof ln, lf->name), lf->bits,
+                                (long long)lf->n, l < va->n_layers ? 100 * va->layers[l].st.aggressive : NAN,
+                                100 * lf->st.aggressive, 100 * lf->st.clipped, na ? sa / (double)na : NAN,
+                                lf->n ? sw / (double)lf->n : NAN);
+                    }
                 }
                 if (ncol < (int)(sizeof cols / sizeof cols[0])) side_add(&cols[ncol++], m.meta.name, c.bits, keep[2]);
             }

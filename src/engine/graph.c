@@ -6,6 +6,7 @@
  */
 #include "frtui/graph.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,6 +377,8 @@ int fr_graph_validate(fr_graph *g, const fr_meta *m, const char *src, fr_err *e)
     return FR_OK;
 }
 
+static void compact(fr_graph *g, const int *remap);
+
 /* Number of consumers of each node's output. */
 static void count_uses(const fr_graph *g, int *uses)
 {
@@ -420,7 +423,57 @@ void fr_graph_fold_bn(fr_graph *g)
         remap[i] = remap[n->in[0]];
         n->op = FR_OP__COUNT;   /* tombstone */
     }
-    /* Pass 2: compact, rewriting inputs through remap, then to new positions. */
+    compact(g, remap);
+    free(remap);
+    free(uses);
+}
+
+/* Clamp interval of a clamp-family activation; 0 when n is not one. */
+static int clamp_of(const fr_node *n, float *lo, float *hi)
+{
+    switch (n->op) {
+    case FR_OP_RELU: *lo = 0; *hi = FLT_MAX; return 1;
+    case FR_OP_RELU6: *lo = 0; *hi = 6; return 1;
+    case FR_OP_CLIP: *lo = n->a.alpha; *hi = n->a.beta; return 1;
+    default: return 0;
+    }
+}
+
+int fr_graph_fuse_acts(fr_graph *g)
+{
+    if (g->n_nodes == 0) return 0;
+    int *uses = fr_xcalloc((size_t)g->n_nodes, sizeof *uses);
+    int *remap = fr_xcalloc((size_t)g->n_nodes, sizeof *remap);
+    count_uses(g, uses);
+    int fused = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        remap[i] = i;
+        fr_node *q = &g->nodes[i];
+        float lo2, hi2, lo1, hi1;
+        if (q->n_in != 1 || !clamp_of(q, &lo2, &hi2)) continue;
+        fr_node *p = &g->nodes[q->in[0]];
+        if (uses[q->in[0]] != 1 || !clamp_of(p, &lo1, &hi1)) continue;
+        /* clamp(clamp(x, a, b), c, d) = clamp(x, max(a, c), min(b, d)) when the intervals meet;
+         * disjoint ones make a constant, which is left alone (no exporter writes that). */
+        float lo = fmaxf(lo1, lo2), hi = fminf(hi1, hi2);
+        if (lo > hi) continue;
+        q->op = lo == 0 && hi == FLT_MAX ? FR_OP_RELU : lo == 0 && hi == 6 ? FR_OP_RELU6 : FR_OP_CLIP;
+        q->a.alpha = q->op == FR_OP_CLIP ? lo : 0;
+        q->a.beta = q->op == FR_OP_CLIP ? hi : 0;
+        q->in[0] = p->in[0];
+        p->op = FR_OP__COUNT;   /* tombstone; q keeps its name (its output is what others read) */
+        fused++;
+    }
+    if (fused) compact(g, remap);
+    free(remap);
+    free(uses);
+    return fused;
+}
+
+/* Removes tombstoned nodes (op FR_OP__COUNT), rewriting inputs through remap (a removed node's
+ * readers read remap[node] instead), then to the new positions. */
+static void compact(fr_graph *g, const int *remap)
+{
     int *newpos = fr_xcalloc((size_t)g->n_nodes, sizeof *newpos);
     int k = 0;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -432,8 +485,6 @@ void fr_graph_fold_bn(fr_graph *g)
     }
     g->n_nodes = k;
     free(newpos);
-    free(remap);
-    free(uses);
 }
 
 void fr_model_init(fr_model *m)

@@ -1,4 +1,13 @@
-/* partition.c — BRECQ-style and layer-wise reconstruction units; see partition.h. */
+/* partition.c — BRECQ-style and layer-wise reconstruction units; see partition.h.
+ *
+ * Two block rules share this file.  FR_UNITS_SPLIT is the rule frtui used until Dec 2026 and is
+ * kept byte-for-byte (old checkpoints replay with it): an inverted residual without skip is a
+ * block only when exactly one activation separates its convs.  FR_UNITS_BRECQ follows BRECQ's
+ * QuantInvertedResidual: the whole expand -> depthwise -> project chain is one unit whatever
+ * sits between the convs, as long as it is "transparent" to the chain — activation chains
+ * (torch's ReLU6 export is Relu then Clip), the explicit Pad that tfjs/Keras put before a
+ * stride-2 depthwise, and gating diamonds (squeeze-and-excitation, x * hardsigmoid(x)) that
+ * read the chain's value and multiply it back in. */
 #include "frtui/partition.h"
 
 #include <stdlib.h>
@@ -60,6 +69,37 @@ static int with_act(const fr_graph *g, const usage *u, int end)
     return end;
 }
 
+/* Gating diamond at k: the last consumer m of k is a Mul reading k, and (k, m] is a short
+ * self-contained range that reads only itself and k (SE: GAP -> 1x1 -> act -> 1x1 -> gate -> Mul;
+ * hard-swish written out: HardSigmoid -> Mul).  Returns m, or -1.  layers_ok = 0 refuses
+ * diamonds with conv/linear inside (a layer unit must stay one layer). */
+static int gate_end(const fr_graph *g, const usage *u, int k, int layers_ok)
+{
+    int m = u->last_use[k];
+    if (m <= k + 1 || m - k > 12 || u->uses[k] < 2 || g->nodes[m].op != FR_OP_MUL || g->nodes[m].n_in != 2) return -1;
+    if (g->nodes[m].in[0] != k && g->nodes[m].in[1] != k) return -1;
+    if (!range_ok(g, u, k, k + 1, m)) return -1;
+    for (int i = k + 1; i < m && !layers_ok; i++)
+        if (fr_node_is_layer(&g->nodes[i])) return -1;
+    return m;
+}
+
+/* BRECQ rule: extends k over what directly follows it without changing which conv comes next:
+ * single-consumer activation chains, gating diamonds and (pad_ok) a Pad. */
+static int skip_transparent(const fr_graph *g, const usage *u, int k, int layers_ok, int pad_ok)
+{
+    for (;;) {
+        const fr_node *nx = k + 1 < g->n_nodes ? &g->nodes[k + 1] : NULL;
+        if (nx && u->uses[k] == 1 && nx->in[0] == k && (is_act(nx->op) || (pad_ok && nx->op == FR_OP_PAD))) {
+            k++;
+            continue;
+        }
+        int m = gate_end(g, u, k, layers_ok);
+        if (m < 0) return k;
+        k = m;
+    }
+}
+
 /* Highest-index common ancestor of a and b (inclusive), or -1. */
 static int split_node(const fr_graph *g, int a, int b, unsigned char *mark)
 {
@@ -111,8 +151,38 @@ static void add_unit(fr_partition *p, int *cap, const fr_graph *g, int first, in
     snprintf(u->name, sizeof u->name, "%s%.*s", is_block ? "block:" : "", (int)sizeof u->name - 8, lead);
 }
 
-int fr_partition_build(const fr_graph *g, int layerwise, fr_partition *p, fr_err *e)
+/* BRECQ rule for an inverted residual without skip around the depthwise conv d: walks back over
+ * transparent single-consumer nodes to a pointwise expand, forward to the pointwise project.
+ * Sets *start and *end; returns 0 when no project conv follows. */
+static int ir_brecq(const fr_graph *g, const usage *u, int d, int *start, int *end)
 {
+    int a = g->nodes[d].in[0];
+    *start = d;
+    for (;;) {
+        const fr_node *na = &g->nodes[a];
+        if (a > 0 && u->uses[a] == 1 && (is_act(na->op) || na->op == FR_OP_PAD)) { a = na->in[0]; continue; }
+        /* A gate ending at a (x * hardsigmoid(x) written out): continue from its source. */
+        int j = na->op == FR_OP_MUL && na->n_in == 2 && u->uses[a] == 1 ? na->in[0] : -1;
+        if (j >= 0 && gate_end(g, u, j, 0) != a) j = na->in[1];
+        if (j >= 0 && gate_end(g, u, j, 0) == a) { a = j; continue; }
+        break;
+    }
+    /* The walk only crossed nodes that skip_transparent crosses forward: check that it leads
+     * back to d, i.e. that nothing else sits between the expand and the depthwise. */
+    if (a > 0 && a < d && is_pointwise(&g->nodes[a]) && skip_transparent(g, u, a, 0, 1) == d - 1 &&
+        g->nodes[d].in[0] == d - 1)
+        *start = a;
+    int k = skip_transparent(g, u, d, 1, 0);
+    if (!(k + 1 < g->n_nodes && u->uses[k] == 1 && is_pointwise(&g->nodes[k + 1]) && g->nodes[k + 1].in[0] == k)) return 0;
+    *end = skip_transparent(g, u, k + 1, 0, 0);
+    return 1;
+}
+
+const char *fr_unit_rule_name(fr_unit_rule r) { return r == FR_UNITS_SPLIT ? "split" : "brecq"; }
+
+int fr_partition_build(const fr_graph *g, int layerwise, fr_unit_rule rule, fr_partition *p, fr_err *e)
+{
+    int brecq = rule != FR_UNITS_SPLIT;
     memset(p, 0, sizeof *p);
     int N = g->n_nodes;
     if (N < 2) return fr_err_set(e, FR_EINPUT, "graph has no operators to partition");
@@ -129,7 +199,11 @@ int fr_partition_build(const fr_graph *g, int layerwise, fr_partition *p, fr_err
                 src = split_node(g, n->in[0], n->in[1], mark);
                 if (src < 0) continue;
                 start = src + 1;
-                end = with_act(g, &u, i);
+                end = brecq ? skip_transparent(g, &u, i, 0, 0) : with_act(g, &u, i);
+            } else if (is_depthwise(g, n) && brecq) {
+                if (!ir_brecq(g, &u, i, &start, &end)) continue;
+                src = g->nodes[start].in[0];
+                if (u.uses[end] == 1 && end + 1 < N && g->nodes[end + 1].op == FR_OP_ADD) continue;
             } else if (is_depthwise(g, n)) {
                 /* Inverted residual without skip: [expand 1x1 + act] -> dw + act -> project 1x1. */
                 int d = i, a = n->in[0];
@@ -170,7 +244,8 @@ int fr_partition_build(const fr_graph *g, int layerwise, fr_partition *p, fr_err
             glue = -1;
         } else if (fr_node_is_layer(&g->nodes[i])) {
             int end = i;
-            if (i + 1 < N && u.uses[i] == 1 && is_act(g->nodes[i + 1].op) && g->nodes[i + 1].in[0] == i) end = i + 1;
+            if (brecq && !layerwise) end = skip_transparent(g, &u, i, 0, 0);
+            else if (i + 1 < N && u.uses[i] == 1 && is_act(g->nodes[i + 1].op) && g->nodes[i + 1].in[0] == i) end = i + 1;
             add_unit(p, &cap, g, start, end, 0);
             i = end + 1;
             glue = -1;

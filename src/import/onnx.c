@@ -15,7 +15,8 @@
  *   Pipeline: parse (arena-allocated nodes/attributes, initializers kept as byte spans and
  *   decoded lazily) -> value table (hash) -> Kahn topological sort with cycle detection ->
  *   dead-node pruning from the graph output -> per node: constant folding (onnx_fold.c) or
- *   lowering to fr nodes (onnx_ops.c) -> fr_graph_fold_bn -> fr_graph_validate.
+ *   lowering to fr nodes (onnx_ops.c) -> fr_graph_fold_bn -> fr_graph_fuse_acts (Relu+Clip(0,6)
+ *   pairs torch writes for ReLU6 become one node) -> fr_graph_validate.
  *   Ownership: everything parsed lives in the arena and dies with it; the fr_model owns only
  *   fr tensors (copied).  Little-endian hosts are assumed for raw_data (as ONNX specifies).
  */
@@ -93,7 +94,7 @@ int ox_err(ox_ctx *x, const ox_node *nd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (nd) return fr_err_set(x->e, FR_EINPUT, "%s: node %.80s: %s", x->src, ox_node_name(nd), buf);
+    if (nd) return fr_err_set(x->e, FR_EINPUT, "%s: node %.80s (%.40s): %s", x->src, ox_node_name(nd), nd->op, buf);
     return fr_err_set(x->e, FR_EINPUT, "%s: %s", x->src, buf);
 }
 
@@ -405,12 +406,6 @@ int ox_add_tensor(ox_ctx *x, const char *onnx_name, int ndim, const int64_t *dim
 
 /* ---- ModelProto parsing ---- */
 
-typedef struct ox_vi {
-    const char *name;
-    int elem, ndim, has_shape;
-    int64_t dim[OX_MAXD];   /* -1 = symbolic */
-} ox_vi;
-
 #define MALFORMED(what) ox_err(x, NULL, "malformed protobuf in %s", what)
 
 static int parse_floats(ox_ctx *x, const uint8_t *p, size_t n, int want, ox_attr *a)
@@ -526,10 +521,14 @@ static int parse_value_info(ox_ctx *x, const uint8_t *p, size_t n, ox_vi *vi)
                     fr_pb r5;
                     fr_pb_field f5;
                     int64_t d = -1;
+                    const char *dp = "";
                     fr_pb_init(&r5, f4.data, f4.len);
-                    while ((rc = fr_pb_next(&r5, &f5)) == 1)
+                    while ((rc = fr_pb_next(&r5, &f5)) == 1) {
                         if (f5.num == 1 && f5.wt == FR_PB_VARINT) d = (int64_t)f5.v;
+                        if (f5.num == 2 && f5.wt == FR_PB_LEN) dp = ox_str(&x->ar, f5.data, FR_MIN(f5.len, 64));
+                    }
                     if (rc < 0) return MALFORMED("shape");
+                    vi->dparam[vi->ndim] = dp;
                     vi->dim[vi->ndim++] = d;
                 }
                 if (rc < 0) return MALFORMED("shape");
@@ -732,18 +731,10 @@ static int import_body(ox_ctx *x, const uint8_t *buf, size_t n, int fold_bn)
      * outputs were defined may dangle (it did for graphs with more than 64 values). */
     ox_val *iv = ox_find(x, in->name);
 
-    /* The input activation: batch first, 1..3 per-sample dims, all static. */
-    if (in->elem != 1) return ox_err(x, NULL, "input %.80s has element type %d; only float32 inputs are supported", in->name, in->elem);
-    if (!in->has_shape || in->ndim < 2 || in->ndim > 4)
-        return ox_err(x, NULL, "input %.80s must have a known shape [N, C(, H, W)] (rank 2..4), has rank %d", in->name, in->ndim);
+    /* The input activation: batch first, 1..3 per-sample dims (symbolic ones resolved). */
     iv->kind = OX_ACT;
-    iv->rank = in->ndim - 1;
     iv->d[0] = iv->d[1] = iv->d[2] = 1;
-    for (int k = 1; k < in->ndim; k++) {
-        if (in->dim[k] < 1 || in->dim[k] > (1 << 24))
-            return ox_err(x, NULL, "input %.80s: dimension %d must be static and positive (only the batch may be symbolic)", in->name, k);
-        iv->d[k - 1] = in->dim[k];
-    }
+    if ((rc = ox_input_dims(x, in, iv->d, &iv->rank))) return rc;
     x->batch0 = in->dim[0] > 0 ? in->dim[0] : -1;
     fr_model *m = x->m;
     iv->node = fr_graph_add_node(&m->g, in->name, FR_OP_INPUT, 0, NULL);
@@ -795,15 +786,18 @@ static int import_body(ox_ctx *x, const uint8_t *buf, size_t n, int fold_bn)
              producer[0] ? ", producer " : "", producer);
     m->meta.n_classes = 0;
     if (ov->rank == 1 && ov->d[0] <= FR_MAX_CLASSES) m->meta.n_classes = (int)ov->d[0];
-    if (fold_bn) fr_graph_fold_bn(&m->g);
+    /* The rewriter (fold_bn = 0) needs the graph as the file has it; fusing acts only merges
+     * parameter-free nodes, so exported weights are the same either way. */
+    if (fold_bn) { fr_graph_fold_bn(&m->g); fr_graph_fuse_acts(&m->g); }
     return fr_graph_validate(&m->g, &m->meta, x->src, x->e);
 }
 
-int ox_import(const uint8_t *buf, size_t n, const char *src, fr_model *m, int fold_bn, ox_arena *keep,
-              ox_origin **origins, int *norig, fr_err *e)
+int ox_import(const uint8_t *buf, size_t n, const char *src, const fr_onnx_shape *shape, fr_model *m, int fold_bn,
+              ox_arena *keep, ox_origin **origins, int *norig, fr_err *e)
 {
     ox_ctx X;
     memset(&X, 0, sizeof X);
+    X.shape = shape && shape->n ? shape : NULL;
     X.src = src;
     X.e = e;
     X.m = m;
@@ -821,23 +815,5 @@ int ox_import(const uint8_t *buf, size_t n, const char *src, fr_model *m, int fo
     } else {
         ox_arena_free(&X.ar);
     }
-    return rc;
-}
-
-int fr_onnx_import_mem(const void *buf, size_t n, const char *name, fr_model *m, fr_err *e)
-{
-    return ox_import(buf, n, name ? name : "(memory)", m, 1, NULL, NULL, NULL, e);
-}
-
-int fr_onnx_import(const char *path, fr_model *m, fr_err *e)
-{
-    /* Mapped, not read (include/frtui/fmap.h): the protobuf walk skips raw_data fields
-     * without touching them, and each initializer's pages are dropped once it is decoded. */
-    fr_fmap f;
-    fr_model_init(m);
-    int rc = fr_fmap_open(path, FR_ONNX_MAX_FILE, NULL, NULL, &f, e);
-    if (rc) return rc;
-    rc = fr_onnx_import_mem(f.p, f.n, path, m, e);
-    fr_fmap_close(&f);
     return rc;
 }

@@ -134,10 +134,15 @@ static int decode_tensor(imp *I, wt *t, const wspec *sp, const uint8_t *b, const
 
 int tj_load_weights(imp *I, const fr_json *root, const char *weights_path)
 {
-    /* One source for every group: an explicit file or a memory buffer. */
-    int single_src = weights_path != NULL || I->use_mem;
     const fr_json *man = fr_json_get(root, "weightsManifest");
     if (!man || man->type != FR_JSON_ARRAY) return IERR("%s: weightsManifest missing or not an array", I->path);
+    return tj_load_manifest(I, man, weights_path);
+}
+
+int tj_load_manifest(imp *I, const fr_json *man, const char *weights_path)
+{
+    /* One source for every group: an explicit file or a memory buffer. */
+    int single_src = weights_path != NULL || I->use_mem;
     char dir[4096];
     if (dir_of(I->path, dir, sizeof dir) != 0) return IERR("%.200s...: path too long", I->path);
     /* Count tensors and check the per-tensor fields. */

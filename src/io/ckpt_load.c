@@ -109,6 +109,8 @@ static void dec_meta(rd *r, fr_ckpt *c)
     c->acc_fp = rd_f64(r); c->acc_q = rd_f64(r);
     c->run_status = rd_i32(r); c->it_total = rd_i64(r);
     if (c->minor >= 1) rd_str(r, c->blas_core, sizeof c->blas_core, "OpenBLAS core");
+    /* Before 1.2 every run used the split rule (partition.h): resume with it. */
+    c->cfg.unit_rule = c->minor >= 2 ? rd_i32(r) : 1;
     if (r->bad) return;
     if (c->cur_unit < -1 || c->cur_unit >= c->n_units) { rfail(r, "%s", "running unit index out of range"); return; }
     if (c->iter < 0 || c->iter > 10000000) { rfail(r, "%s", "iteration counter out of range"); return; }

@@ -376,9 +376,10 @@ static int dec_datasets(rd *r, fr_model *m)
         if (dtype > 1) return RERR(r, "%s: DATASETS section: dataset %s has unknown dtype %" PRIu64, r->src, role, dtype);
         if (!isfinite(scale) || !isfinite(offset) || scale == 0)
             return RERR(r, "%s: DATASETS section: dataset %s has invalid scale/offset", r->src, role);
-        if (has_l > 1 || (!has_l && d == &m->eval) || (!has_l && (loff || llen)))
-            return RERR(r, "%s: DATASETS section: dataset %s: bad labels flag%s", r->src, role,
-                        d == &m->eval && !has_l ? " (eval data needs labels)" : "");
+        /* Eval data without labels is allowed: frtui then reports fidelity to the full-precision
+         * network only (fidelity.h), which is how real networks are measured on photographs. */
+        if (has_l > 1 || (!has_l && (loff || llen)))
+            return RERR(r, "%s: DATASETS section: dataset %s: bad labels flag", r->src, role);
         size_t bytes = dtype ? 4 : 1, lbytes;
         for (int k = 0; k < 4; k++)
             if (fr_size_mul(&bytes, bytes, (size_t)dims[k]) != FR_OK)

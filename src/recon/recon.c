@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "frtui/exec.h"
+#include "frtui/fidelity.h"
 #include "frtui/par.h"
 #include "frtui/qstats.h"
 
@@ -61,7 +62,17 @@ int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, 
  * passes never use more, so a plan for more would be memory nobody touches). */
 static int prop_batch(const fr_recon *r) { return FR_MIN(PROP_BATCH, r->n_calib); }
 static int plan_batch(const fr_recon *r) { return FR_MAX(r->cfg.batch, prop_batch(r)); }
-static int eval_batch(int n) { return FR_MIN(EVAL_BATCH, n > 0 ? n : 1); }
+/* Batch of the accuracy / fidelity passes: EVAL_BATCH, fewer when a whole-network plan at that
+ * batch would exceed EVAL_PLAN_BYTES (a 224x224 MobileNetV2 holds ~70 MB of activations per
+ * sample, so 64 of them took 4.3 GiB -- more than the calibration caches of 256 samples).
+ * Per-sample results do not depend on the batch. */
+#define EVAL_PLAN_BYTES ((size_t)1 << 30)
+static int eval_batch_of(fr_recon *r, int n)
+{
+    size_t per = fr_exec_plan_bytes(&r->fm.g, 0, r->fm.g.n_nodes - 1, 1, FR_EXEC_INFER);
+    int cap = per == 0 || per == SIZE_MAX ? EVAL_BATCH : (int)FR_MAX((size_t)1, FR_MIN((size_t)EVAL_BATCH, EVAL_PLAN_BYTES / per));
+    return FR_MIN(cap, n > 0 ? n : 1);
+}
 
 static size_t sat_add(size_t a, size_t b) { return b > SIZE_MAX - a ? SIZE_MAX : a + b; }
 static size_t sat_mul(size_t a, size_t b) { return a && b > SIZE_MAX / a ? SIZE_MAX : a * b; }
@@ -90,12 +101,12 @@ static size_t run_work_bytes(fr_recon *r, const fr_dataset *eval)
                 w = sat_add(w, sat_mul(maxb * sizeof(float), per));
                 keep = sat_add(keep, sat_mul(maxb, per));   /* keep masks stay for the whole run */
                 w = sat_add(w, sat_mul((size_t)FR_MIN(r->n_calib, 256) * sizeof(float), per));
-                hooks_eval = sat_add(hooks_eval, sat_mul((size_t)eval_batch(eval->n) * sizeof(float), per));
+                hooks_eval = sat_add(hooks_eval, sat_mul((size_t)eval_batch_of(r, eval->n) * sizeof(float), per));
             }
         if (w > worst) worst = w;
     }
     if (eval->n > 0) {
-        size_t nb = (size_t)eval_batch(eval->n);
+        size_t nb = (size_t)eval_batch_of(r, eval->n);
         size_t w = fr_exec_plan_bytes(g, 0, g->n_nodes - 1, (int)nb, FR_EXEC_INFER);
         w = sat_add(w, sat_add(hooks_eval, sat_mul(nb * sizeof(float), nsize(g, 0))));
         if (w > worst) worst = w;
@@ -127,11 +138,17 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
     fr_graph_fold_bn(&r->fm.g);
     fr_graph *g = &r->fm.g;
     if (fr_graph_infer_shapes(g, m->meta.in_c, m->meta.in_h, m->meta.in_w, e) ||
-        fr_partition_build(g, cfg->layerwise, &r->part, e)) {
+        fr_partition_build(g, cfg->layerwise, (fr_unit_rule)cfg->unit_rule, &r->part, e)) {
         fr_recon_free(r);
         return NULL;
     }
     r->n_run = r->part.n;
+    int feat;
+    if (cfg->feature[0] && fr_fid_resolve(g, cfg->feature, &feat, e)) {   /* refused now, not after the run */
+        fr_err_prefix(e, m->meta.name);
+        fr_recon_free(r);
+        return NULL;
+    }
     if (cfg->stop_unit[0]) {
         int k = fr_partition_find(&r->part, g, cfg->stop_unit);
         if (k < 0) {
@@ -584,26 +601,52 @@ const float *fr_recon_loss(const fr_recon *r, int *n)
     return r->us[r->cur].loss;
 }
 
+/* The quantized network as executor overrides: the final weights of every done unit and its
+ * activation quantizers (w, h: n_nodes entries; hooks backs h). */
+static void quant_overrides(fr_recon *r, const float **w, const fr_out_hook **h, fr_out_hook *hooks)
+{
+    for (int k = 0; k < r->part.n; k++) {
+        if (!r->us[k].res) continue;
+        const fr_unit *u = &r->part.units[k];
+        for (int l = 0; l < u->n_layers; l++) w[u->layers[l]] = r->us[k].res[l].w_hat;
+        for (int i = u->first; i <= u->last; i++)
+            if (r->aq[i]) {
+                r->aq[i]->active = 1;
+                r->aq[i]->keep_p = 1.0f;
+                hooks[i] = (fr_out_hook){aq_fwd, aq_bwd, r->aq[i]};
+                h[i] = &hooks[i];
+            }
+    }
+}
+
 int fr_recon_accuracy(fr_recon *r, int quantized, int max_samples, double *acc, fr_err *e)
 {
     const fr_graph *g = &r->fm.g;
     const float **w = fr_xcalloc((size_t)g->n_nodes, sizeof(float *));
     const fr_out_hook **h = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook *));
     fr_out_hook *hooks = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook));
-    if (quantized)
-        for (int k = 0; k < r->part.n; k++) {
-            if (!r->us[k].res) continue;
-            const fr_unit *u = &r->part.units[k];
-            for (int l = 0; l < u->n_layers; l++) w[u->layers[l]] = r->us[k].res[l].w_hat;
-            for (int i = u->first; i <= u->last; i++)
-                if (r->aq[i]) {
-                    r->aq[i]->active = 1;
-                    r->aq[i]->keep_p = 1.0f;
-                    hooks[i] = (fr_out_hook){aq_fwd, aq_bwd, r->aq[i]};
-                    h[i] = &hooks[i];
-                }
-        }
-    int rc = fr_eval_accuracy_ex(g, &r->fm.meta, &r->orig->eval, w, h, EVAL_BATCH, max_samples, acc, e);
+    if (quantized) quant_overrides(r, w, h, hooks);
+    int rc = fr_eval_accuracy_ex(g, &r->fm.meta, &r->orig->eval, w, h, eval_batch_of(r, r->orig->eval.n), max_samples,
+                                 acc, e);
+    free(w); free(h); free(hooks);
+    return rc;
+}
+
+int fr_recon_fidelity(fr_recon *r, const char *feature, int max_samples, fr_fidelity *fid, double *acc_fp,
+                      double *acc_q, fr_err *e)
+{
+    const fr_graph *g = &r->fm.g;
+    int node;
+    /* By name in the BN-folded graph: folding removes nodes, so indices of the bundle's graph
+     * do not carry over. */
+    int rc = fr_fid_resolve(g, feature, &node, e);
+    if (rc) return rc;
+    const float **w = fr_xcalloc((size_t)g->n_nodes, sizeof(float *));
+    const fr_out_hook **h = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook *));
+    fr_out_hook *hooks = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook));
+    quant_overrides(r, w, h, hooks);
+    rc = fr_eval_fidelity(g, &r->fm.meta, &r->orig->eval, w, h, eval_batch_of(r, r->orig->eval.n), max_samples, node, fid,
+                          acc_fp, acc_q, e);
     free(w); free(h); free(hooks);
     return rc;
 }

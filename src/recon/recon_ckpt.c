@@ -102,6 +102,7 @@ fr_snapshot *fr_ckpt_snapshot(const fr_ckpt *c, const fr_model *m, fr_err *e)
     in->threads = c->blas_threads;
     snprintf(in->preset, sizeof in->preset, "%s", c->cfg.preset);
     snprintf(in->granularity, sizeof in->granularity, "%s", c->cfg.layerwise ? "layer" : "block");
+    snprintf(in->unit_rule, sizeof in->unit_rule, "%s", fr_unit_rule_name((fr_unit_rule)c->cfg.unit_rule));
     /* The core the run had, not this process's (a 1.0 file does not say). */
     snprintf(in->blas_core, sizeof in->blas_core, "%s", c->blas_core[0] ? c->blas_core : "?");
     s->status = FR_RUN_REPLAY;

@@ -90,6 +90,7 @@ int fr_run_config_check(const fr_run_config *c, fr_err *e)
     if (!(c->act_lr >= 0) || c->act_lr > 1) return fr_err_set(e, FR_EINPUT, "--act-lr must be in [0, 1]");
     if (!(c->lambda >= 0) || !isfinite(c->lambda)) return fr_err_set(e, FR_EINPUT, "--lambda must be >= 0");
     if (!(c->drop_p > 0 && c->drop_p <= 1)) return fr_err_set(e, FR_EINPUT, "--drop-p must be in (0, 1]");
+    if (c->unit_rule < 0 || c->unit_rule > 1) return fr_err_set(e, FR_EINPUT, "unknown unit rule %d (brecq or split)", c->unit_rule);
     if (c->n_calib < 0) return fr_err_set(e, FR_EINPUT, "--n-calib must be >= 0");
     if (c->threads < 1 || c->threads > 256) return fr_err_set(e, FR_EINPUT, "--threads must be in 1..256");
     return FR_OK;

@@ -32,6 +32,7 @@
 #include "frtui/ckpt.h"
 #include "frtui/recon_ckpt.h"
 #include "frtui/frm.h"
+#include "frtui/fidelity.h"
 #include "frtui/recon.h"
 
 #define QCAP 64
@@ -65,6 +66,7 @@ struct fr_worker {
     long it_total;
     char msg[768];
     double acc_fp, acc_q;
+    fr_fid_view fid;        /* n == 0 until measured */
     uint64_t gen;
     /* checkpoints (ckpt.h): capture here, compress + write in the writer's thread */
     char ckpt_path[4096], bundle_path[4096];
@@ -105,6 +107,7 @@ static void publish(fr_worker *w)
     in->threads = fr_blas_threads();
     snprintf(in->preset, sizeof in->preset, "%s", c->preset);
     snprintf(in->granularity, sizeof in->granularity, "%s", c->layerwise ? "layer" : "block");
+    snprintf(in->unit_rule, sizeof in->unit_rule, "%s", fr_unit_rule_name((fr_unit_rule)c->unit_rule));
     snprintf(in->blas_core, sizeof in->blas_core, "%s", fr_blas_core());
     s->status = w->status == FR_RUN_RUNNING && w->paused ? FR_RUN_PAUSED : w->status;
     s->step_mode = w->step_mode;
@@ -129,6 +132,7 @@ static void publish(fr_worker *w)
     if (w->cmp.unit >= 0 && s->eta_s >= 0 && w->cmp.eta_s >= 0) s->eta_s += w->cmp.eta_s;
     s->acc_fp = w->acc_fp;
     s->acc_q = w->acc_q;
+    s->fid = w->fid;
     s->cmp = w->cmp;
     snprintf(s->message, sizeof s->message, "%s", w->msg);
     for (int k = 0; k < p->n; k++) {
@@ -275,6 +279,7 @@ static void restart(fr_worker *w, int k)
     w->step_until_unit_end = 0;
     if (w->compare_req >= k) w->compare_req = -1;
     w->acc_q = -1;   /* the quantized model changes */
+    w->fid.n = 0;
     if (w->status == FR_RUN_DONE) {
         w->status = FR_RUN_RUNNING;
         pthread_mutex_lock(&w->mu);
@@ -441,13 +446,25 @@ static void *run(void *arg)
     while (!atomic_load(&w->cancel)) {
         if (k >= fr_recon_n_run(r)) {
             if (w->status == FR_RUN_RUNNING) {
-                snprintf(w->msg, sizeof w->msg, "evaluating accuracy");
+                snprintf(w->msg, sizeof w->msg, "evaluating fidelity and accuracy");
                 publish(w);
-                if (fr_recon_accuracy(r, 0, 0, &w->acc_fp, &e) == FR_OK && fr_recon_accuracy(r, 1, 0, &w->acc_q, &e) == FR_OK)
-                    snprintf(w->msg, sizeof w->msg, "done: top-1 %.2f%% FP, %.2f%% quantized", 100 * w->acc_fp,
-                             100 * w->acc_q);
-                else
-                    snprintf(w->msg, sizeof w->msg, "done (accuracy: %s)", e.msg);
+                /* One pass pair gives both: fidelity to the FP network always, top-1 when the
+                 * eval set has labels (real networks on photographs have none). */
+                fr_fidelity f;
+                if (w->m->eval.n == 0)
+                    snprintf(w->msg, sizeof w->msg, "done (no evaluation data)");
+                else if (fr_recon_fidelity(r, fr_recon_config(r)->feature, 0, &f, &w->acc_fp, &w->acc_q, &e) == FR_OK) {
+                    w->fid = (fr_fid_view){.n = f.n, .dim = f.feat_dim, .cos = f.cos, .rel_mse = f.rel_mse,
+                                           .agree = f.agree, .kl = f.kl};
+                    snprintf(w->fid.feature, sizeof w->fid.feature, "%s", f.feat_name);
+                    if (w->acc_q >= 0)
+                        snprintf(w->msg, sizeof w->msg, "done: top-1 %.2f%% FP, %.2f%% quantized; feature cosine %.4f",
+                                 100 * w->acc_fp, 100 * w->acc_q, f.cos);
+                    else
+                        snprintf(w->msg, sizeof w->msg, "done: feature cosine %.4f, top-1 agreement %.2f%%", f.cos,
+                                 100 * f.agree);
+                } else
+                    snprintf(w->msg, sizeof w->msg, "done (evaluation: %s)", e.msg);
                 w->status = FR_RUN_DONE;
                 if (w->ckpt_path[0] && !w->ckpt_request_only) checkpoint(w, 1);
                 publish(w);

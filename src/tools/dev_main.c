@@ -2,7 +2,9 @@
  *
  *   frtui-dev bench [options]              speed of the reconstruction loop (make bench)
  *   frtui-dev train-samples [--out DIR]    retrain the bundled Fashion-MNIST samples (make samples)
- *   frtui-dev build-real-sample [...]      the real MobileNetV2 probe bundle (make samples-real)
+ *   frtui-dev build-real-sample [...]      the real MobileNetV2 probe bundle (Fashion-MNIST probe)
+ *   frtui-dev photo-set [...]              photo crops for the real networks (make samples-real)
+ *   frtui-dev contrast [...] RUN.frc...    per-block aggressive rounding of runs (make report-contrast)
  *
  * Design note: the same OpenBLAS set-up as frtui (fr_blas_init may re-exec with a core type), so
  * a benchmark or a retrained sample sees exactly the kernels the inspector uses.
@@ -21,6 +23,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: frtui-dev bench [--json PATH] [--quick] [--only SECTION,...]   speed (make bench)\n"
                "       frtui-dev train-samples [--out DIR] [--arch NAME]              retrain the samples\n"
                "       frtui-dev build-real-sample [--model model.json] [--out FILE]  MobileNetV2 probe bundle\n"
+               "       frtui-dev photo-set --split calib|eval [--n N] [--size S] -o X.npy  photo crops\n"
+               "       frtui-dev contrast [--eval X.npy]... [--md F] [--png F] RUN.frc...  per-block contrast\n"
                "       frtui-dev COMMAND --help                                       the options of one command\n"
                "environment: FRTUI_THREADS (compute threads, default 2)\n");
 }
@@ -45,6 +49,8 @@ int main(int argc, char **argv)
         {"bench", fr_cli_bench},
         {"train-samples", fr_dev_train_samples},
         {"build-real-sample", fr_dev_build_real_sample},
+        {"photo-set", fr_dev_photo_set},
+        {"contrast", fr_dev_contrast},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[1], cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);

@@ -113,7 +113,7 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
         return;
     }
     /* segments with priorities: the least important are dropped first on narrow terminals */
-    hseg g[8];
+    hseg g[10];
     int n = 0;
     fr_role role;
     const char *w = status_word(s->status, &role);
@@ -148,6 +148,10 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
     }
     if (s->acc_q >= 0 && s->acc_fp >= 0) {
         snprintf(g[n].text, sizeof g[n].text, " top-1 %.1f%% (fp %.1f%%) ", 100 * s->acc_q, 100 * s->acc_fp);
+        g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 3;
+    }
+    if (s->fid.n > 0) {   /* label-free: fidelity to the full-precision network (fidelity.h) */
+        snprintf(g[n].text, sizeof g[n].text, " feature cos %.3f ", s->fid.cos);
         g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 3;
     }
     char badges[96] = "";
