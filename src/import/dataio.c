@@ -295,7 +295,9 @@ int fr_npy_write(const char *path, const fr_npy *a, fr_err *e)
     return rc;
 }
 
-int fr_npy_to_dataset(const fr_npy *a, const char *name, fr_dataset *d, fr_err *e)
+/* take: the dataset takes the array's buffer (both are fr_amalloc'd) instead of a copy, so
+ * reading a .npy into a dataset costs its size once, not twice. */
+static int to_dataset(fr_npy *a, const char *name, fr_dataset *d, int take, fr_err *e)
 {
     memset(d, 0, sizeof *d);
     if (a->dtype != FR_NPY_U8 && a->dtype != FR_NPY_F32)
@@ -312,14 +314,21 @@ int fr_npy_to_dataset(const fr_npy *a, const char *name, fr_dataset *d, fr_err *
         for (size_t i = 0; i < a->count; i++)
             if (!isfinite(((const float *)a->data)[i]))
                 return fr_err_set(e, FR_EINPUT, "%s: element %zu is not finite", name, i);
-    void *p = fr_amalloc(bytes);
+    void *p = take ? a->data : fr_amalloc(bytes);
     if (!p) return fr_err_set(e, FR_ENOMEM, "%s: out of memory (%zu bytes)", name, bytes);
-    memcpy(p, a->data, bytes);
+    if (take) a->data = NULL;
+    else memcpy(p, a->data, bytes);
     d->n = (int)s[0]; d->c = (int)s[1]; d->h = (int)s[2]; d->w = (int)s[3];
     if (a->dtype == FR_NPY_U8) { d->dtype = 0; d->u8 = p; d->scale = 1.0f / 255.0f; }
     else { d->dtype = 1; d->f32 = p; d->scale = 1.0f; }
     d->offset = 0.0f;
     return FR_OK;
+}
+
+int fr_npy_to_dataset(const fr_npy *a, const char *name, fr_dataset *d, fr_err *e)
+{
+    fr_npy c = *a;   /* a shallow copy: to_dataset without take only reads it */
+    return to_dataset(&c, name, d, 0, e);
 }
 
 int fr_npy_read_dataset(const char *path, fr_dataset *d, fr_err *e)
@@ -328,7 +337,7 @@ int fr_npy_read_dataset(const char *path, fr_dataset *d, fr_err *e)
     memset(d, 0, sizeof *d);
     int rc = fr_npy_read(path, &a, e);
     if (rc) return rc;
-    rc = fr_npy_to_dataset(&a, path, d, e);
+    rc = to_dataset(&a, path, d, 1, e);
     fr_npy_free(&a);
     return rc;
 }
