@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/fmap.h"
 #include "onnx_int.h"
 
 /* ---- arena ---- */
@@ -336,6 +337,7 @@ int ox_decode_tensor(ox_ctx *x, const uint8_t *tp, size_t len, ox_const *c, cons
             else if (dt == 16) c->f[k] = fr_pb_f32((uint64_t)raw_int(4, p) << 16);
             else c->i[k] = raw_int((int)dt, p);
         }
+        fr_fmap_drop(raw, rawlen);   /* decoded: the file's pages are given back (mapped input) */
         return FR_OK;
     }
     int64_t k = 0;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/fmap.h"
 #include "onnx_int.h"
 
 int fr_onnx_parse_shape(const char *text, fr_onnx_shape *s, fr_err *e)
@@ -101,13 +102,14 @@ int fr_onnx_import_mem(const void *buf, size_t n, const char *name, fr_model *m,
 
 int fr_onnx_import_shaped(const char *path, const fr_onnx_shape *shape, fr_model *m, fr_err *e)
 {
-    uint8_t *buf = NULL;
-    size_t n = 0;
+    /* Mapped, not read (include/frtui/fmap.h): the protobuf walk skips raw_data fields
+     * without touching them, and each initializer's pages are dropped once it is decoded. */
+    fr_fmap f;
     fr_model_init(m);
-    int rc = fr_read_file(path, FR_ONNX_MAX_FILE, &buf, &n, e);
+    int rc = fr_fmap_open(path, FR_ONNX_MAX_FILE, NULL, NULL, &f, e);
     if (rc) return rc;
-    rc = fr_onnx_import_mem_shaped(buf, n, path, shape, m, e);
-    free(buf);
+    rc = fr_onnx_import_mem_shaped(f.p, f.n, path, shape, m, e);
+    fr_fmap_close(&f);
     return rc;
 }
 

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "frtui/fmap.h"
 #include "tfjs_int.h"
 
 int tj_nkey_cmp(const void *a, const void *b)
@@ -158,8 +159,7 @@ int tj_load_manifest(imp *I, const fr_json *man, const char *weights_path)
     wspec *sp = fr_xcalloc(total_w ? total_w : 1, sizeof *sp);
     int rc = FR_OK;
     size_t k = 0, all_bytes = 0;
-    uint8_t *single = NULL;
-    size_t single_n = 0;
+    fr_fmap single = {0};   /* the one weights file, mapped (include/frtui/fmap.h) */
     for (size_t g = 0; g < man->n && rc == FR_OK; g++) {
         const fr_json *grp = man->items[g], *ws = fr_json_get(grp, "weights");
         size_t gbytes = 0, k0 = k;
@@ -292,12 +292,14 @@ int tj_load_manifest(imp *I, const fr_json *man, const char *weights_path)
             else
                 rc = IERR("%s: weights file too long: %lld bytes, %s needs %zu (trailing bytes after tensor %s)",
                           weights_path, (long long)have, I->path, all_bytes, k ? I->w[k - 1].name : "(none)");
-        } else if (I->use_mem || (rc = fr_read_file(weights_path, all_bytes, &single, &single_n, I->e)) == FR_OK) {
-            const uint8_t *src = I->use_mem ? I->wmem : single;
-            if (!I->use_mem && single_n != all_bytes) rc = IERR("%s: weights file changed size while reading", weights_path);
-            for (size_t j = 0; j < k && rc == FR_OK; j++)
+        } else if (I->use_mem || (rc = fr_fmap_open(weights_path, all_bytes, NULL, NULL, &single, I->e)) == FR_OK) {
+            const uint8_t *src = I->use_mem ? I->wmem : single.p;
+            if (!I->use_mem && single.n != all_bytes) rc = IERR("%s: weights file changed size while reading", weights_path);
+            for (size_t j = 0; j < k && rc == FR_OK; j++) {
                 rc = decode_tensor(I, &I->w[j], &sp[j], src + sp[j].off, weights_path);
-            free(single);
+                fr_fmap_drop(src + sp[j].off, sp[j].bytes);   /* decoded: give the pages back */
+            }
+            fr_fmap_close(&single);
         }
     }
     free(sp);
