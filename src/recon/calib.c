@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/conv.h"
 #include "frtui/exec.h"
 #include "frtui/par.h"
 #include "frtui/spill.h"
@@ -102,16 +103,25 @@ static size_t walk_live(const fr_recon *r, int keep_all, size_t *live_k)
 
 size_t fr_recon_cache_estimate(const fr_recon *r) { return walk_live(r, r->keep_all, NULL); }
 
-/* A unit whose forward gives each sample the same bits whatever the batch: convolutions run
- * sample by sample (conv.c), element-wise ops and pooling are per sample.  A linear layer is
- * one GEMM over the batch, whose bits depend on its row count (measured: the fc unit of
- * resnet-fmnist differs in the 8th digit at batch 16 vs 64), so such units keep the usual pass
- * batch. */
+/* A unit whose forward gives each sample the same bits whatever the batch: depthwise
+ * convolutions (and every conv on the legacy per-sample path), element-wise ops and pooling are
+ * per sample.  A linear layer is one GEMM over the batch, whose bits depend on its row count
+ * (measured: the fc unit of resnet-fmnist differs in the 8th digit at batch 16 vs 64), and the
+ * chunked conv path stacks a chunk's samples into one GEMM whose chunking is a function of the
+ * batch (conv.c), so such units keep the usual pass batch. */
 static int batch_invariant(const fr_recon *r, int k)
 {
     const fr_unit *u = &r->part.units[k];
-    for (int i = u->first; i <= u->last; i++)
-        if (r->fm.g.nodes[i].op == FR_OP_LINEAR || r->fm.g.nodes[i].op == FR_OP_BN) return 0;
+    for (int i = u->first; i <= u->last; i++) {
+        const fr_node *n = &r->fm.g.nodes[i];
+        if (n->op == FR_OP_LINEAR || n->op == FR_OP_BN) return 0;
+        if (n->op == FR_OP_CONV) {
+            const fr_node *in = &r->fm.g.nodes[n->in[0]];
+            fr_conv_shape cs = {.c = in->c, .o = n->c, .groups = n->a.groups,
+                                .pt = n->a.pt, .pl = n->a.pl, .pb = n->a.pb, .pr = n->a.pr};
+            if (!fr_conv_batch_invariant(&cs)) return 0;
+        }
+    }
     return 1;
 }
 
