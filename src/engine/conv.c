@@ -158,7 +158,6 @@ static int g_legacy;   /* fr_conv_set_legacy */
 
 void fr_conv_set_legacy(int on) { g_legacy = on != 0; }
 int fr_conv_legacy(void) { return g_legacy; }
-int fr_conv_batch_invariant(const fr_conv_shape *s) { return g_legacy || dw_flat(s); }
 
 typedef struct ck_geom { int nck, nbmax; } ck_geom;
 

@@ -115,21 +115,14 @@ static size_t eval_work(fr_recon *r, int nb)
     return sat_add(w, sat_add(hooks, sat_mul((size_t)nb * sizeof(float), nsize(g, 0))));
 }
 
-/* Every unit's work at the usual pass batch and at the smaller one a budget may need, and the
- * accuracy pass at batches 64, 32, ..., 1 (fr_calib_budget picks). */
+/* Every unit's work, and the accuracy pass at its usual batch and at halves of it down to 1
+ * (fr_calib_budget picks). */
 static void run_work(fr_recon *r, const fr_dataset *eval, fr_work *w)
 {
     int n = r->part.n ? r->part.n : 1;
     w->big = fr_xcalloc((size_t)n, sizeof(size_t));
-    w->small = fr_xcalloc((size_t)n, sizeof(size_t));
-    int sb = 1;
-    while (sb * 2 <= FR_MIN(r->cfg.batch, prop_batch(r))) sb *= 2;   /* a power of two: divides the pass batch */
-    w->small_b = sb;
     w->keep = 0;
-    for (int k = 0; k < r->part.n; k++) {
-        w->big[k] = unit_work(r, k, (size_t)plan_batch(r), &w->keep);
-        w->small[k] = unit_work(r, k, (size_t)FR_MAX(r->cfg.batch, sb), NULL);
-    }
+    for (int k = 0; k < r->part.n; k++) w->big[k] = unit_work(r, k, (size_t)plan_batch(r), &w->keep);
     w->eval_n = eval->n;
     w->eval_b0 = eval_batch_of(r, eval->n);
     for (int i = 0; i < FR_WORK_EVAL; i++)
@@ -201,7 +194,6 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
     run_work(r, &m->eval, &w);
     int rc = fr_calib_budget(r, &w, e);
     free(w.big);
-    free(w.small);
     if (rc || fr_calib_load_input(r, e)) {
         fr_recon_free(r);
         return NULL;
