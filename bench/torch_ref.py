@@ -138,12 +138,13 @@ def median_ms(fn, runs, min_run):
     return statistics.median(out), min(out), max(out)
 
 
-def bench_unit(kind, method, runs, min_run, n_calib=256):
-    g = torch.Generator().manual_seed(1)
-    in_shape, ws, fwd = make_unit(kind, g)
+def bench_unit(kind, method, runs, min_run, n_calib=256, unit=None, g=None):
+    if g is None:
+        g = torch.Generator().manual_seed(1)
+    in_shape, ws, fwd = unit if unit is not None else make_unit(kind, g)
     with torch.no_grad():
         cache_x = torch.randn(n_calib, *in_shape, generator=g).abs()
-        cache_t = torch.cat([fwd(cache_x[i:i + 64], ws) for i in range(0, n_calib, 64)])
+        cache_t = torch.cat([fwd(cache_x[i:i + 16], ws) for i in range(0, n_calib, 16)])
     if method == "rtn":
         qs = [FlexQ(w)() .detach() for w in ws]
 
@@ -169,13 +170,75 @@ def bench_unit(kind, method, runs, min_run, n_calib=256):
     return median_ms(it, runs, min_run)
 
 
+def make_spec_unit(spec, g):
+    """A unit from frtui-dev bench's one-line spec: 'in C H W;conv O kh kw sh sw pt pl pb pr dil groups;relu6;...;add'."""
+    toks = [t.split() for t in spec.split(";")]
+    c, h, w = (int(v) for v in toks[0][1:4])
+    layers, ws, bs = [], [], []
+    cin = c
+    for t in toks[1:]:
+        if t[0] == "conv":
+            o, kh, kw, sh, sw, pt, pl, pb, pr, dil, grp = (int(v) for v in t[1:12])
+            fan = cin // grp * kh * kw
+            ws.append(torch.randn(o, cin // grp, kh, kw, generator=g) * (2.0 / fan) ** 0.5)
+            bs.append(torch.zeros(o))
+            layers.append(("conv", len(ws) - 1, (sh, sw), (pt, pl, pb, pr), dil, grp))
+            cin = o
+        elif t[0] == "pad":
+            pt, pl, pb, pr = (int(v) for v in t[1:5])
+            layers.append(("pad", (pl, pr, pt, pb)))
+        else:
+            layers.append((t[0],))
+
+    def fwd(x, q):
+        y = x
+        for L in layers:
+            if L[0] == "conv":
+                _, i, st, (pt, pl, pb, pr), dil, grp = L
+                if pt == pb and pl == pr:
+                    y = F.conv2d(y, q[i], bs[i], stride=st, padding=(pt, pl), dilation=dil, groups=grp)
+                else:
+                    y = F.conv2d(F.pad(y, (pl, pr, pt, pb)), q[i], bs[i], stride=st, dilation=dil, groups=grp)
+            elif L[0] == "pad":
+                y = F.pad(y, L[1])
+            elif L[0] == "relu6":
+                y = F.relu6(y)
+            elif L[0] == "relu":
+                y = F.relu(y)
+            elif L[0] == "add":
+                y = y + x
+        return y
+    return (c, h, w), ws, fwd
+
+
+def run_spec(a):
+    """Times AdaRound and FlexRound on every unit of --spec; writes 'torch VERSION' then 'ROW ADA_MS FLEX_MS'."""
+    runs, min_run = (3, 0.05) if a.quick else (5, 0.2)
+    out = ["torch " + torch.__version__]
+    for line in open(a.spec):
+        row, spec = line.rstrip("\n").split("|", 1)
+        r = {}
+        for m in ("adaround", "flexround"):
+            g = torch.Generator().manual_seed(1)
+            r[m] = bench_unit(None, m, runs, min_run, n_calib=64, unit=make_spec_unit(spec, g), g=g)[0]
+        print(f"  torch row {row}: AdaRound {r['adaround']:.2f} ms, FlexRound {r['flexround']:.2f} ms", flush=True)
+        out.append(f"{row} {r['adaround']:.6g} {r['flexround']:.6g}")
+    with open(a.spec_out, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--spec", help="unit specs written by frtui-dev bench (real section)")
+    ap.add_argument("--spec-out", help="where --spec results go")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.spec:
+        run_spec(a)
+        return
     runs, min_run = (5, 0.05) if a.quick else (7, 0.2)
     A, B = torch.randn(1024, 1024), torch.randn(1024, 1024)
     mm, _, _ = median_ms(lambda: torch.mm(A, B), runs, min_run)

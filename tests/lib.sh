@@ -13,6 +13,11 @@
 #                    for the tmux tests: skips unless tmux and a $BIN with the inspector exist;
 #                    sets BINABS (absolute $BIN) and M (samples/mlp-fmnist.frm, or a bundle that
 #                    the test binary TB generates into $T).
+#   fr_t_cgroup LIMIT
+#                    makes a memory cgroup of LIMIT (e.g. 200M) this machine lets us join (root
+#                    and a writable v1 memory hierarchy, or v2 with the memory controller),
+#                    sets cg to its directory (empty when impossible; removed on exit) and
+#                    cg_join to a command prefix: sh -c "$cg_join" "$cg" CMD... runs CMD in it.
 #   fr_t_skip WHY    prints "NAME: WHY; skipping" and "0 passed, 0 failed", exits 0 (a feature
 #                    or file the script needs is missing).
 #   fr_t_done        prints "N passed, N failed"; its status is the script's.
@@ -54,6 +59,27 @@ fr_t_inspector() {
     if [ -f samples/mlp-fmnist.frm ]; then M=$(pwd)/samples/mlp-fmnist.frm
     elif [ -x "$1" ]; then "$1" --gen-model "$M" >/dev/null 2>&1 || fr_t_skip "cannot generate a bundle"
     else fr_t_skip "no sample bundle and no $1"; fi
+}
+
+fr_t_cgroup() {
+    cg=
+    cg_join='echo $$ >"$0/cgroup.procs" && exec "$@"'
+    [ "$(id -u)" = 0 ] || return 0
+    for base in /sys/fs/cgroup/memory /sys/fs/cgroup; do
+        if [ -f "$base/memory.limit_in_bytes" ] || grep -qw memory "$base/cgroup.subtree_control" 2>/dev/null; then
+            d="$base/frtui-$FR_T_NAME-$$"
+            if mkdir "$d" 2>/dev/null; then
+                # Joining must work too (v2 delegation rules can forbid it): probe with a throwaway shell.
+                if { echo "$1" >"$d/memory.limit_in_bytes" || echo "$1" >"$d/memory.max"; } 2>/dev/null &&
+                   sh -c 'echo $$ >"$0/cgroup.procs"' "$d" 2>/dev/null; then
+                    cg=$d
+                    trap 'rmdir "$cg" 2>/dev/null; rm -rf "$T"' EXIT INT TERM
+                    return 0
+                fi
+                rmdir "$d" 2>/dev/null
+            fi
+        fi
+    done
 }
 
 fr_t_skip() {

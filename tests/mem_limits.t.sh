@@ -68,25 +68,12 @@ fi
 # 4. A real memory cgroup, when this machine lets us make one (root and a writable v1 memory
 #    hierarchy or v2 with the memory controller): the kernel's limit itself, no stand-in, must
 #    produce the refusal, and an input that fits must still import under it.
-cg=
-if [ "$(id -u)" = 0 ]; then
-    for base in /sys/fs/cgroup/memory /sys/fs/cgroup; do
-        if [ -f "$base/memory.limit_in_bytes" ] || grep -qw memory "$base/cgroup.subtree_control" 2>/dev/null; then
-            d="$base/frtui-memtest-$$"
-            if mkdir "$d" 2>/dev/null; then
-                # Joining must work too (v2 delegation rules can forbid it): probe with a throwaway shell.
-                if { echo 200M >"$d/memory.limit_in_bytes" || echo 200M >"$d/memory.max"; } 2>/dev/null &&
-                   sh -c 'echo $$ >"$0/cgroup.procs"' "$d" 2>/dev/null; then cg=$d; break; fi
-                rmdir "$d" 2>/dev/null
-            fi
-        fi
-    done
-fi
+fr_t_cgroup 200M
 if [ -n "$cg" ]; then
     h="{'descr': '<f4', 'fortran_order': False, 'shape': (100000000,)}"
     { printf '\223NUMPY\001\000\100\000'; printf '%s\n' "$h"; } >"$T/big400m.npy"
     # sh -c's $0 is the cgroup: the shell joins it, then becomes frtui.
-    join='echo $$ >"$0/cgroup.procs" && exec "$@"'
+    join=$cg_join
     fr_refused "real cgroup (200M)" "$T/big400m.npy: .npy array declares 381.5 MiB, more than the" \
         sh -c "$join" "$cg" "$BIN" import "$MODEL" --calib "$T/big400m.npy" -o "$T/out/x.frm"
     grep -q "MiB available" "$T/stderr" || { fail=$((fail + 1)); echo "not ok - real cgroup: figure is not the cgroup's room: $(cat "$T/stderr")"; }

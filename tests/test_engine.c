@@ -110,20 +110,12 @@ static double fd_check(fr_exec *x, int nb, const float *R, size_t out_n, float *
     return fd[1];
 }
 
-/* dL/dW of every conv/linear in a residual unit, and dL/dinput, against central differences. */
-static void test_exec_gradients(void)
+/* dL/dW of every conv/linear in the unit [first, last] of g, and dL/dinput, against central
+ * differences. */
+static void grad_check_range(fr_graph *g, int first, int last)
 {
-    fr_model m;
-    tiny_model(&m, 3, 4, 0);
-    fr_graph_fold_bn(&m.g);
-    fr_graph *g = &m.g;
-    /* Kinks (ReLU, ReLU6) make finite differences unreliable near 0; their own backward passes
-     * are checked in test_ops.  Here the graph plumbing is under test (residual fan-out,
-     * depthwise, gradient accumulation), so the activations become smooth sigmoids. */
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].op == FR_OP_RELU || g->nodes[i].op == FR_OP_RELU6) g->nodes[i].op = FR_OP_SIGMOID;
-    int first = fr_graph_find_node(g, "b1.conv1"), last = fr_graph_find_node(g, "ir.add");
     FR_CHECK(first > 0 && last > first);
+    if (!(first > 0 && last > first)) return;
     int nb = 3;
     fr_exec *x = fr_exec_new(g, first, last, nb, FR_EXEC_GRAD, NULL);
     FR_CHECK(x && fr_exec_n_inputs(x) == 1);
@@ -175,6 +167,20 @@ static void test_exec_gradients(void)
     FR_CHECK(checked > 100);
     free(gcopy); free(in); free(R);
     fr_exec_free(x);
+}
+
+static void test_exec_gradients(void)
+{
+    fr_model m;
+    tiny_model(&m, 3, 4, 0);
+    fr_graph_fold_bn(&m.g);
+    fr_graph *g = &m.g;
+    /* Kinks (ReLU, ReLU6) make finite differences unreliable near 0; their own backward passes
+     * are checked in test_ops.  Here the graph plumbing is under test (residual fan-out,
+     * depthwise, gradient accumulation), so the activations become smooth sigmoids. */
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == FR_OP_RELU || g->nodes[i].op == FR_OP_RELU6) g->nodes[i].op = FR_OP_SIGMOID;
+    grad_check_range(g, fr_graph_find_node(g, "b1.conv1"), fr_graph_find_node(g, "ir.add"));
     fr_model_free(&m);
 }
 
@@ -333,7 +339,8 @@ static void test_partition_rules(void)
     fr_model_free(&m);
 }
 
-/* Clamp pairs fuse to the intersection; a shared or disjoint one does not. */
+/* Clamp pairs fuse to the intersection; a clamp containing its input's range goes; a shared
+ * or disjoint pair stays. */
 static void test_fuse_acts(void)
 {
     fr_model m;
@@ -341,16 +348,53 @@ static void test_fuse_acts(void)
     fr_tb_infer(&m);
     int a = add_act(&m, "c1", FR_OP_CLIP, 0, -1, 3);
     int b = add_op(&m, "r1", FR_OP_RELU, 1, a, 0);           /* -> clip(0, 3) */
-    int c = add_op(&m, "r2", FR_OP_RELU, 1, b, 0);           /* shared below: not fused into */
+    int c = add_op(&m, "r2", FR_OP_RELU, 1, b, 0);           /* contains [0, 3]: removed */
     int d = add_act(&m, "c2", FR_OP_CLIP, c, 5, 7);          /* disjoint from [0, 3]: kept */
     int s = add_op(&m, "sum", FR_OP_ADD, 2, d, c);
-    (void)s;
-    FR_CHECK(fr_graph_fuse_acts(&m.g) == 2);   /* c1+r1 -> r1 = clip(0,3); r1+r2 -> r2 = clip(0,3) */
-    int r2 = fr_graph_find_node(&m.g, "r2");
-    FR_CHECK(r2 == 1 && m.g.nodes[r2].op == FR_OP_CLIP && m.g.nodes[r2].a.alpha == 0 && m.g.nodes[r2].a.beta == 3);
-    FR_CHECK(m.g.n_nodes == 4 && m.g.nodes[2].op == FR_OP_CLIP && m.g.nodes[2].in[0] == 1);
+    int h = add_act(&m, "hs", FR_OP_HARDSIGMOID, s, 0.2f, 0.5f);
+    int k = add_act(&m, "c3", FR_OP_RELU6, h, 0, 0);         /* [0, 6] contains [0, 1]: removed */
+    int o = add_op(&m, "out", FR_OP_RELU, 1, k, 0);          /* redundant too, but the output: kept */
+    (void)o;
+    float in[16], y0[16];
+    for (int i = 0; i < 16; i++) in[i] = (float)(i - 7) * 0.9f;
+    fr_exec *x = fr_exec_new(&m.g, 0, m.g.n_nodes - 1, 2, FR_EXEC_INFER, NULL);
+    fr_exec_bind_input(x, 0, in);
+    fr_exec_forward(x, 2);
+    memcpy(y0, fr_exec_output(x), sizeof y0);
+    fr_exec_free(x);
+    FR_CHECK(fr_graph_fuse_acts(&m.g) == 3);   /* c1+r1 -> r1 = clip(0,3); r2 and c3 removed */
+    int r1 = fr_graph_find_node(&m.g, "r1");
+    FR_CHECK(r1 == 1 && m.g.nodes[r1].op == FR_OP_CLIP && m.g.nodes[r1].a.alpha == 0 && m.g.nodes[r1].a.beta == 3);
+    FR_CHECK(fr_graph_find_node(&m.g, "r2") < 0 && fr_graph_find_node(&m.g, "c3") < 0 && fr_graph_find_node(&m.g, "c1") < 0);
+    FR_CHECKF(m.g.n_nodes == 6, "%d nodes", m.g.n_nodes);
+    if (m.g.n_nodes == 6) {
+        FR_CHECK(m.g.nodes[2].op == FR_OP_CLIP && m.g.nodes[2].in[0] == 1);                     /* c2 */
+        FR_CHECK(m.g.nodes[3].op == FR_OP_ADD && m.g.nodes[3].in[0] == 2 && m.g.nodes[3].in[1] == 1);
+        FR_CHECK(m.g.nodes[5].op == FR_OP_RELU && m.g.nodes[5].in[0] == 4);                      /* out */
+        x = fr_exec_new(&m.g, 0, m.g.n_nodes - 1, 2, FR_EXEC_INFER, NULL);
+        fr_exec_bind_input(x, 0, in);
+        fr_exec_forward(x, 2);
+        FR_CHECK(memcmp(fr_exec_output(x), y0, sizeof y0) == 0);   /* the same function, bit for bit */
+        fr_exec_free(x);
+    }
     fr_err e;
     FR_CHECK(fr_graph_infer_shapes(&m.g, 2, 2, 2, &e) == FR_OK);
+    fr_model_free(&m);
+}
+
+/* The BRECQ unit of an inverted residual with Pad, hard-swish and an SE gate (the unit the
+ * reconstruction backpropagates through): weight and input gradients against finite
+ * differences.  ReLU/ReLU6/Clip become sigmoids as above; hard-swish and hard-sigmoid stay
+ * (their kinks at +-3 are crossed rarely, and fd_check skips those entries). */
+static void test_exec_gradients_se(void)
+{
+    fr_model m;
+    build_ir_export(&m);
+    fr_graph *g = &m.g;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == FR_OP_RELU || g->nodes[i].op == FR_OP_RELU6 || g->nodes[i].op == FR_OP_CLIP)
+            g->nodes[i].op = FR_OP_SIGMOID;
+    grad_check_range(g, fr_graph_find_node(g, "ir.expand"), fr_graph_find_node(g, "ir.project"));
     fr_model_free(&m);
 }
 
@@ -634,6 +678,7 @@ int main(void)
     FR_RUN(test_partition_zoo);
     FR_RUN(test_partition_rules);
     FR_RUN(test_fuse_acts);
+    FR_RUN(test_exec_gradients_se);
     FR_RUN(test_determinism);
     FR_RUN(test_method_ordering);
     FR_RUN(test_nan_fallback);

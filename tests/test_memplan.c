@@ -135,6 +135,34 @@ static void test_plan_matches_allocation(void)
     fr_model_free(&m);
 }
 
+/* F7 (fuzz_exec): the plan counts the 64-byte blocks fr_amalloc asks for, not the floats.  A
+ * chain of 1x1x1 activations at batch 1 has one 4-byte output per node: before, the plan said
+ * 4 bytes each while the allocator was asked for 64. */
+static void test_plan_counts_allocated_blocks(void)
+{
+    fr_graph g;
+    fr_graph_init(&g);
+    int in[1] = {0};
+    fr_graph_add_node(&g, "input", FR_OP_INPUT, 0, NULL);
+    for (int k = 0; k < 12; k++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "r%d", k);
+        in[0] = fr_graph_add_node(&g, nm, k % 2 ? FR_OP_RELU : FR_OP_SIGMOID, 1, in);
+    }
+    FR_CHECK(fr_graph_infer_shapes(&g, 1, 1, 1, NULL) == FR_OK);
+    int modes[3] = {FR_EXEC_INFER, FR_EXEC_GRAD, FR_EXEC_TRAIN};
+    for (int a = 0; a < 3; a++) {
+        size_t plan = fr_exec_plan_bytes(&g, 1, g.n_nodes - 1, 1, modes[a]);
+        FR_CHECKF(plan % 64 == 0 && plan >= (size_t)64 * (size_t)(g.n_nodes - 1), "mode %d: plan %zu for %d buffers",
+                  modes[a], plan, g.n_nodes - 1);
+        fr_err e;
+        fr_exec *x = fr_exec_new(&g, 1, g.n_nodes - 1, 1, modes[a], &e);
+        FR_CHECK(x && fr_exec_bytes(x) == plan);
+        fr_exec_free(x);
+    }
+    fr_graph_free(&g);
+}
+
 /* pads 1000: 16 x 2006 x 2006 floats (256 MB) per sample; at batch 64 the plan is ~48 GB. */
 static void test_exec_refuses_before_allocating(void)
 {
@@ -379,6 +407,7 @@ int main(int argc, char **argv)
     if (argc == 5 && !strcmp(argv[1], "--flip-pad")) return flip_pad(argv[2], argv[3], atoi(argv[4]));
     unsetenv("FRTUI_MEM_AVAILABLE");
     FR_RUN(test_plan_matches_allocation);
+    FR_RUN(test_plan_counts_allocated_blocks);
     FR_RUN(test_exec_refuses_before_allocating);
     FR_RUN(test_batch_actually_used);
     FR_RUN(test_keep_all_dropped_first);

@@ -394,7 +394,8 @@ static const char *const bad_names[] = {
     "matmul_act_right", "const_div_act", "slice_batch_bound", "squeeze_non1", "gather_out_of_range",
     "reshape_allowzero", "output_not_produced", "clip_dynamic_min", "bn_training", "maxpool_dilated",
     "bad_auto_pad", "fp16_count_mismatch", "dropout_mask_used", "expand_enlarges", "batch_arithmetic",
-    "unnamed_initializer", "conv1d", "only_input",
+    "unnamed_initializer", "conv1d", "only_input", "symbolic_spatial_dims",
+    "reduce_mean_channels",
 };
 #define N_BAD_MODELS ((int)(sizeof bad_names / sizeof bad_names[0]))
 
@@ -444,6 +445,14 @@ static void bad_model(int k, fr_pbw *m)
     } else if (!strcmp(nm, "symbolic_feature_dim")) {
         int64_t d[2] = {-1, -1};
         add_vi(&g, 11, "x", d, 2, 1); add_vi(&g, 12, "y", d, 2, 1); add_node(&g, "Relu", "x", "y");
+    } else if (!strcmp(nm, "symbolic_spatial_dims")) {
+        /* [N, 2, H, W] with H and W symbolic: refused without --input-shape or --calib data. */
+        int64_t d[4] = {-1, 2, -1, -1};
+        add_vi(&g, 11, "x", d, 4, 1); add_vi(&g, 12, "y", d, 4, 1); add_node(&g, "Relu", "x", "y");
+    } else if (!strcmp(nm, "reduce_mean_channels")) {
+        /* A mean over channels is not a global average pool: refused, naming the node. */
+        int64_t ax[1] = {1};
+        io(&g, 1); node_begin(&nd, "ReduceMean", NULL, "x", "y"); attr_ints(&nd, "axes", ax, 1); node_end(&g, &nd);
     } else if (!strcmp(nm, "int_input")) {
         int64_t d[2] = {-1, 4};
         add_vi(&g, 11, "x", d, 2, 7); add_vi(&g, 12, "y", d, 2, 1); add_node(&g, "Relu", "x", "y");
@@ -844,8 +853,9 @@ static void chain_model(int n_nodes, fr_pbw *m)
     for (int k = 1; k < n_nodes; k++) {
         snprintf(in, sizeof in, "t%d", k - 1);
         snprintf(out, sizeof out, k + 1 == n_nodes ? "y" : "t%d", k);
-        /* Alternating ops: a pure Relu chain would be fused into one node at import. */
-        add_node(&g, k % 2 ? "Relu" : "Sigmoid", in, out);
+        /* Alternating ops that importers keep: a Relu chain (or Relu after Sigmoid) is fused
+         * or dropped at import (fr_graph_fuse_acts). */
+        add_node(&g, k % 2 ? "Relu" : "HardSwish", in, out);
     }
     int64_t yd[2] = {-1, 4};
     add_vi(&g, 12, "y", yd, 2, 1);

@@ -40,7 +40,7 @@ FRTUI_THREADS=1 "$BIN" run "$T/m.frm" --units split --iters 2 --unit /b2/b2.3/Co
 FRTUI_THREADS=1 "$BIN" run "$T/m.frm" --resume "$T/c.frc" --quiet --json "$T/r.json" >/dev/null 2>"$T/err"
 check "resume keeps the checkpoint's split rule" 'grep -q "\"unit_rule\": \"split\"" "$T/r.json" && [ "$(n_units "$T/r.json")" = 7 ]'
 FRTUI_THREADS=1 "$BIN" run "$T/m.frm" --resume "$T/c.frc" --units brecq --quiet >/dev/null 2>"$T/err"; rc=$?
-check "resume with a different --units is refused" '[ "$rc" = 2 ] && grep -q -- "--units" "$T/err"'
+check "resume with a different --units is refused, by name" '[ "$rc" = 2 ] && grep -q -- "--units brecq differs from the checkpoint'"'"'s split" "$T/err"'
 
 "$BIN" run "$T/m.frm" --units blocks >/dev/null 2>"$T/err"; rc=$?
 check "bad --units value: exit 2, one line" '[ "$rc" = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "brecq or split" "$T/err"'

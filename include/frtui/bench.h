@@ -30,6 +30,8 @@ typedef struct fr_bench_opts {
     int quick, samples, runs;
     double min_run;          /* seconds per timed run */
     int whole_iters;         /* iterations per unit for the whole-model run */
+    const char *units;       /* real section: comma list of unit-name substrings to time (NULL: all) */
+    int legacy;              /* real section: also time the pre-issue-15 kernels (fr_conv_set_legacy) */
 } fr_bench_opts;
 
 typedef struct fr_bench_timing { double med, lo, hi; int runs, per_run; } fr_bench_timing;   /* ms per iteration */
@@ -39,6 +41,7 @@ typedef struct fr_bench_unit_row {
     double fwd_flops, iter_flops;
     fr_bench_timing rtn, ada, flex, flex1;
     int has_flex1;
+    double torch_ada, torch_flex;   /* PyTorch ms/it on the same unit (real section), NaN if absent */
 } fr_bench_unit_row;
 
 typedef struct fr_bench_whole_row {
@@ -63,6 +66,7 @@ typedef struct fr_bench {
     char import_note[160];
     fr_bench_ui ui;
     fr_bench_import imp[2];    /* real MobileNetV2 (tfjs), ~10 MB ONNX */
+    char torch_note[160];      /* real section: why the PyTorch column is empty, or its version */
 } fr_bench;
 
 extern const int fr_bench_frame_sizes[3][2];
@@ -78,11 +82,17 @@ void fr_bench_build_shape(fr_model *m, int which);
 void fr_bench_random_calib(fr_model *m, fr_rng *r, int n_max);
 /* Times RTN forward, AdaRound and FlexRound steps on every unit of m (only_block: only the
  * unit with the most layers; with1: FlexRound at 1 thread too).  Returns rows added. */
+/* Unit name selected by list: a comma list of substrings, or "=NAME" for exactly NAME; NULL
+ * selects everything. */
+int fr_bench_unit_selected(const char *list, const char *name);
 int fr_bench_units(fr_bench *b, const fr_model *m, const char *src, int only_block, int with1);
 void fr_bench_print_header(void);
 void fr_bench_print_rows(const fr_bench *b, int from, int to);
 /* FlexRound W4 over the whole model; frame = also time frame builds and checkpoints on the
  * finished run. */
 void fr_bench_whole(fr_bench *b, const fr_model *m, const char *name, const char *note, int frame);
+/* The real MobileNetV2 (tfjs model.json at path) at 224x224: every unit, rows added to b and
+ * printed (src/tools/bench_real.c).  Returns rows added (0 when the model is absent). */
+int fr_bench_real(fr_bench *b, const char *path);
 
 #endif

@@ -70,6 +70,10 @@ int fr_size_mul(size_t *out, size_t a, size_t b);
  * FRTUI_MEM_AVAILABLE (bytes, or a number with a K/M/G suffix) replaces the measured figure;
  * tests use it to exercise the refusal below on any machine. */
 size_t fr_mem_available(void);
+/* Resident set size of this process now (bytes, /proc/self/statm), 0 when unknown. */
+size_t fr_mem_rss(void);
+/* Its high-water mark (VmHWM in /proc/self/status), 0 when unknown. */
+size_t fr_mem_rss_peak(void);
 /* Checks a size declared by an input file *before* allocating it (reliability issue, item 7):
  * FR_OK when `bytes` fits in FR_MAX_ALLOC and in fr_mem_available(); otherwise sets e to
  * "<fmt...> declares 9.0 GiB, more than the 3.1 GiB available" and returns FR_ENOMEM (exit

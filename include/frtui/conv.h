@@ -34,6 +34,20 @@ void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, con
 void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, const float *dy,
                       float *dx, float *dW, float *db, float *scratch);
 
+/* Kernel choice for the non-depthwise convs.  Default (0): samples are cut into chunks that
+ * depend on the shape and batch only, a chunk's samples stacked into one GEMM; results do not
+ * depend on the thread count.  1: the earlier per-sample path, one contiguous sample range per
+ * thread, whose dW sums depend on the thread count; the bundled samples were trained with it
+ * at one thread (frtui-dev train-samples selects it, so `make samples-check` stays
+ * byte-identical) and `frtui-dev bench --compare-legacy` times it against the default.
+ * Process-wide; set it only while no kernel runs. */
+void fr_conv_set_legacy(int on);
+int fr_conv_legacy(void);
+/* 1 when a conv of shape s gives each sample the same bits whatever the batch (the direct
+ * depthwise kernels, or any conv on the legacy path); the chunked GEMM path's bits depend on the
+ * batch through its chunking.  The memory plan may shrink the pass batch only of such units. */
+int fr_conv_batch_invariant(const fr_conv_shape *s);
+
 /* FLOPs of one conv forward (2*MACs), for benchmarks. */
 double fr_conv_flops(const fr_conv_shape *s);
 

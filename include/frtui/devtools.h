@@ -14,6 +14,12 @@ int fr_dev_train_samples(int argc, char **argv);
 /* `frtui-dev build-real-sample [--model model.json] [--out FILE] ...`: the MobileNetV2 probe
  * bundle.  Returns the exit status. */
 int fr_dev_build_real_sample(int argc, char **argv);
+/* `frtui-dev bench-mem [--bundle F] [--budgets 16G,4G,2G] [--iters N] [--json F]`: peak RSS and
+ * the time cost of spilled caches per --max-mem budget (issue 19; make bench-mem). */
+int fr_dev_bench_mem(int argc, char **argv);
+/* `frtui-dev contrast`: aggressive rounding per BRECQ block of FlexRound runs (checkpoints) as one
+ * table and one PNG, with optional fidelity on held-out data (src/tools/contrast.c). */
+int fr_dev_contrast(int argc, char **argv);
 
 /* Fashion-MNIST preprocessing shared by the probe bundle and the reference scripts: a sh x sw
  * grey uint8 image -> out_h x out_w, the same plane replicated to 3 channels; out holds

@@ -164,7 +164,9 @@ void fr_graph_fold_bn(fr_graph *g);
 /* Fuses pairs of clamp-family activations (Relu, Relu6, Clip) where the first has no other
  * consumer into one: torch exports ReLU6 as Relu followed by Clip(0, 6), which would otherwise
  * be two nodes between convs.  The result is Relu, Relu6 or Clip of the intersected interval.
- * Returns the number of pairs fused.  Importers call it; stored bundles are not rewritten. */
+ * A clamp that contains its input's whole range (Relu after Relu6, sigmoid or hard-sigmoid;
+ * Clip(0,6) after Relu6) is removed outright, unless it is the output node.  Returns the number
+ * of nodes removed.  Importers call it; stored bundles are not rewritten. */
 int fr_graph_fuse_acts(fr_graph *g);
 
 /* Deep copy (tensors included) into an uninitialised dst. */

@@ -28,10 +28,28 @@
 
 #include "frtui/graph.h"
 
+/* Input shape for models whose input dims are symbolic (dim_param "height", -1, absent).
+ * From --input-shape (strict = 1): every dim the model declares statically must agree.  From
+ * the calibration data (strict = 0): fills only the symbolic per-sample dims; static ones stay
+ * (the data are resized to them afterwards).  d holds the dims with the batch (n = model rank)
+ * or without it (n = rank - 1).  n = 0: none given. */
+typedef struct fr_onnx_shape {
+    int n;
+    int64_t d[4];
+    int strict;
+} fr_onnx_shape;
+/* Parses "1x3x224x224", "3x224x224", "3,224,224" (1..4 positive dims) into s (strict = 1). */
+int fr_onnx_parse_shape(const char *text, fr_onnx_shape *s, fr_err *e);
+
 /* Imports an ONNX file.  m must be fr_model_init'ed (or freed); on failure m is left empty. */
 int fr_onnx_import(const char *path, fr_model *m, fr_err *e);
 /* Same from memory (fuzzers); `name` is used in messages and as the default model name. */
 int fr_onnx_import_mem(const void *buf, size_t n, const char *name, fr_model *m, fr_err *e);
+/* The same with symbolic input dims resolved from `shape` (NULL = none: symbolic spatial dims
+ * are refused with a message asking for --input-shape). */
+int fr_onnx_import_shaped(const char *path, const fr_onnx_shape *shape, fr_model *m, fr_err *e);
+int fr_onnx_import_mem_shaped(const void *buf, size_t n, const char *name, const fr_onnx_shape *shape, fr_model *m,
+                              fr_err *e);
 
 /* Copies in_path to out_path (atomically), replacing the float payload of the listed
  * initializers / Constant-node tensors by data[i] (numel[i] floats, in the layout of the
@@ -43,6 +61,10 @@ int fr_onnx_rewrite_weights(const char *in_path, const char *out_path, const cha
 /* The same, into a new buffer (*out, freed by the caller) instead of a file. */
 int fr_onnx_rewrite_weights_mem(const char *in_path, const char *const *names, const float *const *data,
                                 const int64_t *numel, int n, uint8_t **out, size_t *out_n, fr_err *e);
+/* The same for a file with symbolic input dims: `shape` as at import (the bundle's input). */
+int fr_onnx_rewrite_weights_mem_shaped(const char *in_path, const fr_onnx_shape *shape, const char *const *names,
+                                       const float *const *data, const int64_t *numel, int n, uint8_t **out,
+                                       size_t *out_n, fr_err *e);
 
 /* Largest ONNX file we read (bytes). */
 #define FR_ONNX_MAX_FILE ((size_t)4 << 30)

@@ -22,6 +22,8 @@
 #ifndef FRTUI_RECON_H
 #define FRTUI_RECON_H
 
+#include <stdio.h>
+
 #include "frtui/partition.h"
 #include "frtui/aquant.h"
 #include "frtui/quant.h"
@@ -57,12 +59,39 @@ void fr_recon_set_iters(fr_recon *r, int iters);
  * front. */
 size_t fr_recon_cache_estimate(const fr_recon *r);
 
+/* The memory plan (issue 19), decided in fr_recon_new against cfg.max_mem (or a safe share of
+ * what the machine has): per unit, the bytes of calibration caches in memory, of executor
+ * activations / im2col / batch buffers, their total, and the raw bytes of stores on disk. */
+typedef enum { FR_MEM_RESIDENT, FR_MEM_SPILL, FR_MEM_DISK } fr_mem_mode;
+typedef struct fr_mem_row {
+    size_t cache, work, total, disk;
+    int batch;          /* batch of the unit's passes over the calibration set */
+    fr_mem_mode mode;   /* RESIDENT: all caches in memory; SPILL: on disk, this unit's hot set in
+                           memory; DISK: this unit's mini-batches gathered from disk (LRU) */
+} fr_mem_row;
+typedef struct fr_mem_summary {
+    size_t budget;      /* bytes the whole process may use (--max-mem, or start + safe share) */
+    size_t base;        /* bytes the process held when the plan was made (model, datasets) */
+    size_t peak;        /* largest planned total of a unit (on top of base) */
+    size_t disk_peak;   /* largest raw bytes spilled at once (compressed on disk) */
+    int spill, n;
+    int eval_batch;     /* batch of the accuracy passes */
+} fr_mem_summary;
+const fr_mem_row *fr_recon_mem_plan(const fr_recon *r, fr_mem_summary *s);   /* n rows */
+size_t fr_recon_resident_bytes(const fr_recon *r);  /* calibration caches in memory now */
+/* Writes the plan as text lines (one per unit, with a header and a summary). */
+void fr_recon_mem_plan_print(const fr_recon *r, FILE *f);
+const char *fr_mem_mode_name(fr_mem_mode m);   /* "memory", "spill", "disk" */
+
 /* Unit lifecycle.  begin builds the unit's caches and quantizers (may fail with FR_ENOMEM when
  * a unit does not fit max_cache_mb).  step runs one iteration and returns FR_OK, or FR_ENUM
- * when it fell back to RTN (the unit is then finished early: call end).  end finalizes the
+ * when it fell back to RTN (the unit is then finished early: call end), or FR_EIO when a
+ * spilled cache could not be read (fr_recon_error says why; the run cannot go on).  end finalizes the
  * rounding, measures the loss on all calibration samples and propagates the quantized path. */
 int fr_recon_begin(fr_recon *r, int unit, fr_err *e);
 int fr_recon_step(fr_recon *r);
+/* Why the last fr_recon_step returned FR_EIO (a spilled cache could not be read back). */
+const char *fr_recon_error(const fr_recon *r);
 int fr_recon_end(fr_recon *r, fr_err *e);
 int fr_recon_current(const fr_recon *r);    /* unit begun and not ended, or -1 */
 int fr_recon_iter(const fr_recon *r);       /* iterations done in the current unit */

@@ -37,6 +37,9 @@ typedef struct fr_run_config {
     int threads;            /* BLAS threads used by the worker */
     int step_mode;          /* pause after each unit */
     size_t max_cache_mb;    /* 0 = no limit */
+    /* Machine resources, not settings of the result: never stored in a checkpoint. */
+    size_t max_mem;         /* --max-mem bytes for the whole process; 0 = a safe share of what there is */
+    char spill_dir[512];    /* where spilled caches go ("" = $TMPDIR or /tmp) */
     char preset[32];
     char stop_unit[96];     /* "" = all units; else stop after this unit (name or node name) */
     char feature[96];       /* fidelity feature node ("" = input of the head, fidelity.h); a

@@ -120,6 +120,21 @@ typedef struct fr_compare_progress {
     int run_waits;
 } fr_compare_progress;
 
+/* Memory of the run (issue 19): the plan made before it started and what is held now. */
+typedef struct fr_mem_unit {
+    double cache, work, total, disk;   /* planned bytes: caches in memory, executor and buffers, their sum, raw on disk */
+    int batch;               /* batch of the unit's passes */
+    int mode;                /* 0 caches in memory, 1 spilled with the hot set in memory, 2 mini-batches from disk */
+} fr_mem_unit;
+typedef struct fr_mem_live {
+    int spill;               /* the plan spills caches to disk */
+    int eval_batch;
+    double budget, base, planned_peak;   /* bytes; planned_peak includes base */
+    double rss, rss_peak;    /* the process now and its high-water mark */
+    double cache;            /* calibration caches in memory now */
+    double disk;             /* bytes in spill files now (compressed) */
+    double spilled_raw, spilled_packed, put_s, read_raw, get_s;   /* spill traffic so far */
+} fr_mem_live;
 /* Fidelity of the quantized network to its full-precision self on the eval set (definitions in
  * fidelity.h): n == 0 when not measured.  Plain copy so the view needs no engine header. */
 typedef struct fr_fid_view {
@@ -144,6 +159,8 @@ typedef struct fr_snapshot {
     fr_compare_progress cmp;
     int n_units;
     fr_unit_view **units;    /* [n_units], each retained by this snapshot */
+    fr_mem_live mem;
+    fr_mem_unit *mem_units;  /* [n_units] the memory plan, owned; NULL when unknown (replay) */
 } fr_snapshot;
 
 /* The weight widths a unit really ran with (first and last layers run at first_last_bits):

@@ -18,9 +18,11 @@
 #include "frtui/exec.h"
 #include "frtui/fidelity.h"
 #include "frtui/frm.h"
+#include "frtui/onnx.h"
 #include "frtui/opt.h"
 #include "frtui/partition.h"
 #include "frtui/sb.h"
+#include "frtui/tfjs.h"
 
 int fr_cli_exit_code(int status)
 {
@@ -132,12 +134,17 @@ int fr_cli_info(int argc, char **argv)
 {
     int verbose = 0, nfiles = 0, rc = 0;
     if (fr_opt_wants_help(argc, argv)) {
-        printf("usage: frtui info [--verbose] FILE.frm...\n"
+        printf("usage: frtui info [--verbose] [--input-shape CxHxW] FILE.frm|MODEL.onnx|model.json...\n"
                "  the bundle's layers, datasets and quantization, and its reconstruction units (BRECQ blocks\n"
-               "  and layer-wise); --verbose adds the OpenBLAS core and per-section details\n");
+               "  and layer-wise); --verbose adds the OpenBLAS core and per-section details.  An ONNX or\n"
+               "  tfjs model is imported in memory first (as `frtui import` would, without data;\n"
+               "  --input-shape for symbolic input dims)\n");
         return 0;
     }
-    fr_opt t[] = {{.name = "--verbose", .alias = "-v", .kind = FR_OPT_FLAG, .dst = &verbose, .val = 1}, {.name = NULL}};
+    const char *shape_s = NULL;
+    fr_opt t[] = {{.name = "--verbose", .alias = "-v", .kind = FR_OPT_FLAG, .dst = &verbose, .val = 1},
+                  {.name = "--input-shape", .kind = FR_OPT_STR, .dst = &shape_s},
+                  {.name = NULL}};
     const char **files = fr_xcalloc((size_t)argc + 1, sizeof *files);
     fr_err pe;
     fr_err_clear(&pe);
@@ -146,10 +153,22 @@ int fr_cli_info(int argc, char **argv)
         printf("OpenBLAS core: %s, %d thread(s)\n", fr_blas_describe(), fr_blas_threads());
     }
     if (!nfiles) { free(files); return usage_error("info", "%s", "needs a bundle file"); }
+    fr_onnx_shape shape = {0};
+    if (shape_s && fr_onnx_parse_shape(shape_s, &shape, &pe)) { free(files); return fr_cli_usage("info", &pe); }
     for (int i = 0; i < nfiles; i++) {
         fr_model m;
-        int st = fr_cli_load(files[i], &m);
-        if (st) { rc = fr_cli_exit_code(st); continue; }
+        size_t fl = strlen(files[i]);
+        int st;
+        if ((fl > 5 && !strcmp(files[i] + fl - 5, ".onnx")) || (fl > 5 && !strcmp(files[i] + fl - 5, ".json"))) {
+            fr_err ie;
+            fr_model_init(&m);
+            st = files[i][fl - 1] == 'x' ? fr_onnx_import_shaped(files[i], &shape, &m, &ie)
+                                         : fr_tfjs_import(files[i], NULL, &m, &ie);
+            if (st) { fr_cli_fail(&ie); rc = fr_cli_exit_code(st); continue; }
+        } else {
+            st = fr_cli_load(files[i], &m);
+            if (st) { rc = fr_cli_exit_code(st); continue; }
+        }
         /* Names come from the file: everything info prints goes through the terminal filter, so
          * an ESC or CSI inside a node name is shown as '?' instead of acting on the terminal. */
         char *text = NULL;

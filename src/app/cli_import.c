@@ -183,7 +183,7 @@ int fr_cli_import(int argc, char **argv)
     const char *in = NULL, *out = NULL, *calib = NULL, *eval = NULL, *labels = NULL, *weights = NULL, *name = NULL;
     int n_calib = 1024, n_eval = 0, have_mean = 0, have_std = 0;
     float mean[4] = {0}, std_[4] = {1, 1, 1, 1};
-    const char *mean_s = NULL, *std_s = NULL;
+    const char *mean_s = NULL, *std_s = NULL, *shape_s = NULL;
     fr_opt t[] = {
         {.name = "--out", .alias = "-o", .kind = FR_OPT_STR, .dst = &out},
         {.name = "--calib", .kind = FR_OPT_STR, .dst = &calib},
@@ -195,13 +195,17 @@ int fr_cli_import(int argc, char **argv)
         {.name = "--n-eval", .kind = FR_OPT_INT, .dst = &n_eval, .lo = 0, .hi = 100000000},
         {.name = "--mean", .kind = FR_OPT_STR, .dst = &mean_s},
         {.name = "--std", .kind = FR_OPT_STR, .dst = &std_s},
+        {.name = "--input-shape", .kind = FR_OPT_STR, .dst = &shape_s},
         {.name = NULL},
     };
     static const char help[] =
         "usage: frtui import MODEL.onnx|model.json [--weights W.bin] [--calib DATA] [--eval DATA [--labels L]]\n"
-        "                    [--mean a,b,c] [--std a,b,c] [--n-calib N] [--n-eval N] [--name NAME] -o OUT.frm\n"
+        "                    [--mean a,b,c] [--std a,b,c] [--n-calib N] [--n-eval N] [--name NAME]\n"
+        "                    [--input-shape CxHxW | NxCxHxW] -o OUT.frm\n"
         "DATA: .npy (N,C,H,W | N,H,W | N,D; uint8 or float32), IDX (raw or .gz), or a folder of .png\n"
-        "--n-calib N: keep the first N calibration samples (default 1024, 0 = all); --n-eval likewise (default all)\n";
+        "--n-calib N: keep the first N calibration samples (default 1024, 0 = all); --n-eval likewise (default all)\n"
+        "--input-shape: the ONNX input's dims where the file leaves them symbolic (e.g. 3x224x224 or\n"
+        "  1x3x224x224; dims the file fixes must agree); without it they come from the --calib data\n";
     if (fr_opt_wants_help(argc, argv)) { fputs(help, stdout); return 0; }
     fr_err pe;
     fr_err_clear(&pe);
@@ -227,23 +231,30 @@ int fr_cli_import(int argc, char **argv)
         if (!(std_[k] > 0) || !isfinite(mean[k])) { fprintf(stderr, "frtui import: --std must be positive\n"); return 2; }
     fr_err e;
     fr_err_clear(&e);
+    fr_onnx_shape shape = {0};
+    if (shape_s && fr_onnx_parse_shape(shape_s, &shape, &pe)) return fr_cli_usage("import", &pe);
     fr_model m;
     fr_model_init(&m);
     int rc;
-    if (ends_with(in, ".onnx")) rc = fr_onnx_import(in, &m, &e);
+    /* The calibration data are read first: an ONNX input with symbolic dims takes their shape
+     * when --input-shape does not give it (onnx_shape.c). */
+    fr_dataset cal = {0};
+    if (calib && (rc = read_data(calib, n_calib, &cal, &e))) return fr_cli_fail(&e);
+    if (!shape_s && calib) shape = (fr_onnx_shape){.n = 3, .d = {cal.c, cal.h, cal.w}, .strict = 0};
+    if (ends_with(in, ".onnx")) rc = fr_onnx_import_shaped(in, &shape, &m, &e);
     else if (ends_with(in, ".json")) rc = fr_tfjs_import(in, weights, &m, &e);
     else rc = fr_err_set(&e, FR_EINPUT, "%s: unknown model format (expected .onnx or a tfjs model.json)", in);
     /* The bundle's rules, checked here so the message names the model, not the output. */
     if (!rc) rc = fr_frm_check_input(&m.meta, in, &e);
-    if (rc) { fr_model_free(&m); return fr_cli_fail(&e); }
+    if (rc) { fr_model_free(&m); fr_dataset_free(&cal); return fr_cli_fail(&e); }
     if (name) snprintf(m.meta.name, sizeof m.meta.name, "%s", name);
     if (have_mean) memcpy(m.meta.mean, mean, sizeof mean);
     if (have_std) memcpy(m.meta.std, std_, sizeof std_);
     size_t plen = strlen(m.meta.provenance);
     snprintf(m.meta.provenance + plen, sizeof m.meta.provenance - plen, "%simported by frtui from %s", plen ? "; " : "", in);
     if (calib) {
-        if ((rc = read_data(calib, n_calib, &m.calib, &e)) ||
-            (rc = conform(&m.calib, calib, m.meta.in_c, m.meta.in_h, m.meta.in_w, &e))) {
+        m.calib = cal;
+        if ((rc = conform(&m.calib, calib, m.meta.in_c, m.meta.in_h, m.meta.in_w, &e))) {
             fr_model_free(&m);
             return fr_cli_fail(&e);
         }

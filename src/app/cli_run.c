@@ -70,6 +70,33 @@ static int opt_n_calib(const char *name, const char *v, void *dst, fr_err *e)
     return FR_OK;
 }
 
+/* --max-mem SIZE: bytes, or a number with K, M, G or T (powers of 1024), e.g. 4G or 512M. */
+static int opt_max_mem(const char *name, const char *v, void *dst, fr_err *e)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    int shift = 0;
+    if (end != v && *end) {
+        const char *u = "KMGT", *f = strchr(u, *end >= 'a' ? *end - 32 : *end);
+        if (f && *f) { shift = 10 * (int)(f - u + 1); end++; if (*end == 'B' || *end == 'b') end++; }
+    }
+    if (end == v || *end || errno || !(x > 0) || x * (double)(1ULL << shift) > 1e18)
+        return fr_err_set(e, FR_EINPUT, "%s: '%s' is not a size (e.g. 4G, 512M, or bytes)", name, v);
+    *(size_t *)dst = (size_t)(x * (double)(1ULL << shift));
+    if (*(size_t *)dst < ((size_t)16 << 20))
+        return fr_err_set(e, FR_EINPUT, "%s: %s is below 16M, too little to run anything", name, v);
+    return FR_OK;
+}
+
+static int opt_spill_dir(const char *name, const char *v, void *dst, fr_err *e)
+{
+    fr_run_config *c = dst;
+    if (!*v || strlen(v) >= sizeof c->spill_dir) return fr_err_set(e, FR_EINPUT, "%s: '%.40s' is empty or too long", name, v);
+    snprintf(c->spill_dir, sizeof c->spill_dir, "%s", v);
+    return FR_OK;
+}
+
 int fr_cli_run_table(fr_opt *t, int n, fr_run_config *c)
 {
     const fr_opt add[] = {
@@ -83,6 +110,8 @@ int fr_cli_run_table(fr_opt *t, int n, fr_run_config *c)
         {.name = "--seed", .kind = FR_OPT_U64, .dst = &c->seed, .lo = 0, .hi = 2147483647LL},
         {.name = "--n-calib", .kind = FR_OPT_FN, .fn = opt_n_calib, .dst = &c->n_calib},
         {.name = "--max-cache-mb", .kind = FR_OPT_SIZE, .dst = &c->max_cache_mb, .lo = 1, .hi = 1LL << 30},
+        {.name = "--max-mem", .kind = FR_OPT_FN, .fn = opt_max_mem, .dst = &c->max_mem},
+        {.name = "--spill-dir", .kind = FR_OPT_FN, .fn = opt_spill_dir, .dst = c},
         {.name = "--lr", .kind = FR_OPT_FLOAT, .dst = &c->lr},
         {.name = "--act-lr", .kind = FR_OPT_FLOAT, .dst = &c->act_lr},
         {.name = "--lambda", .kind = FR_OPT_FLOAT, .dst = &c->lambda},
@@ -136,6 +165,9 @@ static void run_help(void)
            "  --qdrop [--drop-p P]   QDrop setting (mix FP/quantized inputs, drop act quantization)\n"
            "  --per-channel  --asymmetric  --init mse|minmax\n"
            "  --max-cache-mb N    refuse runs whose calibration caches exceed N MB\n"
+           "  --max-mem SIZE      memory budget of the whole run, e.g. 4G (default: 80%% of what is\n"
+           "                      available); calibration caches that do not fit spill to disk\n"
+           "  --spill-dir DIR     where spilled caches go (default: next to --checkpoint, else $TMPDIR)\n"
            "  --unit NAME         stop after this unit (the units before it are quantized too)\n"
            "  --feature NODE      node whose output the fidelity metrics compare (default: the input of\n"
            "                      the network's fully connected head, e.g. the global average pool)\n"
@@ -310,7 +342,33 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
             fr_sb_puts(&b, "]");
             fr_sb_printf(&b, "}%s\n", k + 1 < s->n_units ? "," : "");
         }
-        fr_sb_puts(&b, "  ]\n}\n");
+        fr_sb_puts(&b, "  ],\n");
+        /* The memory plan and what the run really held (issue 19). */
+        const fr_mem_live *mm = &s->mem;
+        fr_sb_printf(&b, "  \"memory\": {\"spill\": %s", mm->spill ? "true" : "false");
+        json_kv_num(&b, ", ", "budget_bytes", "%.0f", mm->budget);
+        json_kv_num(&b, ", ", "base_bytes", "%.0f", mm->base);
+        json_kv_num(&b, ", ", "planned_peak_bytes", "%.0f", mm->planned_peak);
+        json_kv_num(&b, ", ", "peak_rss_bytes", "%.0f", mm->rss_peak);
+        fr_sb_printf(&b, ", \"accuracy_batch\": %d,\n   ", mm->eval_batch);
+        json_kv_num(&b, "", "spilled_raw_bytes", "%.0f", mm->spilled_raw);
+        json_kv_num(&b, ", ", "spilled_packed_bytes", "%.0f", mm->spilled_packed);
+        json_kv_num(&b, ", ", "spill_write_s", "%.3f", mm->put_s);
+        json_kv_num(&b, ", ", "read_back_raw_bytes", "%.0f", mm->read_raw);
+        json_kv_num(&b, ", ", "read_back_s", "%.3f", mm->get_s);
+        fr_sb_puts(&b, ",\n   \"units\": [");
+        for (int k = 0; s->mem_units && k < s->n_units; k++) {
+            const fr_mem_unit *u = &s->mem_units[k];
+            static const char *const where[] = {"memory", "spill", "disk"};
+            fr_sb_printf(&b, "%s{\"index\": %d, \"where\": \"%s\", \"batch\": %d", k ? ",\n     " : "\n     ", k,
+                         where[u->mode < 0 || u->mode > 2 ? 0 : u->mode], u->batch);
+            json_kv_num(&b, ", ", "cache_bytes", "%.0f", u->cache);
+            json_kv_num(&b, ", ", "work_bytes", "%.0f", u->work);
+            json_kv_num(&b, ", ", "total_bytes", "%.0f", u->total);
+            json_kv_num(&b, ", ", "disk_raw_bytes", "%.0f", u->disk);
+            fr_sb_puts(&b, "}");
+        }
+        fr_sb_puts(&b, "]}\n}\n");
         rc = write_file(o->json, &b, e);
     }
     if (!rc && o->csv) {
@@ -388,6 +446,7 @@ static fr_snapshot *run_to_end_ex(const fr_model *m, const fr_run_config *c, int
                 fr_method_name(c->method), c->bits, c->act_bits ? "A" : "", c->iters, c->batch,
                 (unsigned long long)c->seed, fr_blas_core(), fr_blas_threads());
     if (resume && fr_worker_resume(w, resume, e)) { fr_worker_free(w); return NULL; }
+    if (o && !quiet) fr_recon_mem_plan_print(fr_worker_recon(w), stderr);
     char abs_file[4096];   /* recorded absolute, so replay and export find the bundle from anywhere */
     if (o && o->ck.ckpt)
         fr_worker_set_checkpoint(w, o->ck.ckpt, fr_cli_abspath(file, abs_file, sizeof abs_file), o->ck.every_units,
@@ -488,7 +547,27 @@ static int parse_common(const char *cmd, int argc, char **argv, fr_run_config *c
     /* Nobody could resume a paused batch run: it would wait forever. */
     if (c->step_mode) return fr_err_set(e, FR_EINPUT, "--step pauses after every unit and only the inspector can resume it (frtui FILE.frm --step); a batch run refuses it");
     if ((o->ck.every_units || o->ck.every_s) && !o->ck.ckpt) return fr_err_set(e, FR_EINPUT, "--checkpoint-every needs --checkpoint FILE");
+    /* Spilled caches go next to the checkpoint by default: the disk the user chose for the run. */
+    if (!c->spill_dir[0] && o->ck.ckpt) {
+        const char *sl = strrchr(o->ck.ckpt, '/');
+        if (sl && (size_t)(sl - o->ck.ckpt) < sizeof c->spill_dir)
+            snprintf(c->spill_dir, sizeof c->spill_dir, "%.*s", sl == o->ck.ckpt ? 1 : (int)(sl - o->ck.ckpt), o->ck.ckpt);
+        else if (!sl) snprintf(c->spill_dir, sizeof c->spill_dir, ".");
+    }
     return FR_OK;
+}
+
+/* The k-th word of a FR_OPT_CHOICE list "a|b|c" into out ("?" when out of range). */
+static void choice_word(const char *choices, int k, char *out, size_t cap)
+{
+    snprintf(out, cap, "?");
+    for (const char *c = choices; *c && k >= 0; k--) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        if (k == 0) snprintf(out, cap, "%.*s", (int)len, c);
+        if (!bar) break;
+        c = bar + 1;
+    }
 }
 
 /* --resume: the run continues with the checkpoint's settings; a setting given explicitly on
@@ -517,6 +596,11 @@ static int resume_settings(const fr_opt *t, const fr_run_config *cl, const fr_ck
             memcpy(&a, at, sizeof a);
             memcpy(&b, kt, sizeof b);
             if (a != b) { snprintf(want, sizeof want, "%llu", (unsigned long long)a); snprintf(have, sizeof have, "%llu", (unsigned long long)b); }
+        } else if (o->kind == FR_OPT_CHOICE) {
+            int a, b;
+            memcpy(&a, at, sizeof a);
+            memcpy(&b, kt, sizeof b);
+            if (a != b) { choice_word(o->choices, a, want, sizeof want); choice_word(o->choices, b, have, sizeof have); }
         } else if (o->kind != FR_OPT_FN || o->dst == &cl->n_calib) {
             int a, b;
             memcpy(&a, at, sizeof a);
@@ -579,6 +663,9 @@ int fr_cli_run(int argc, char **argv)
             fr_model_free(&m);
             return fr_cli_fail(&e);
         }
+        /* Memory budget and spill place are this machine's, not the run's: the flags win. */
+        ck.cfg.max_mem = c.max_mem;
+        memcpy(ck.cfg.spill_dir, c.spill_dir, sizeof c.spill_dir);
         c = ck.cfg;
         /* Step mode is the inspector's debugger switch, not a result setting: a checkpoint
          * written with it on must not make the batch run pause (and wait) forever. */

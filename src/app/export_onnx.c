@@ -43,7 +43,10 @@ int fr_export_onnx_encode(const fr_qmodel *q, const char *src, uint8_t **out, si
         numel[n] = fr_tensor_numel(t);
         n++;
     }
-    int rc = fr_onnx_rewrite_weights_mem(src, names, data, numel, n, out, out_n, e);
+    /* A file with symbolic input dims re-imports at the bundle's input shape. */
+    const fr_meta *mt = &q->src->meta;
+    fr_onnx_shape sh = {.n = 3, .d = {mt->in_c, mt->in_h, mt->in_w}, .strict = 0};
+    int rc = fr_onnx_rewrite_weights_mem_shaped(src, &sh, names, data, numel, n, out, out_n, e);
     free(names);
     free(data);
     free(numel);

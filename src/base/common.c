@@ -147,6 +147,12 @@ static uint64_t cgroup_dir_room(const char *dir, int v1)
     if (!max || max >= ((uint64_t)1 << 60)) return 0;   /* "max", or v1's "unlimited" (~2^63) */
     snprintf(path, sizeof path, "%s/%s", dir, v1 ? "memory.usage_in_bytes" : "memory.current");
     uint64_t cur = file_number(path, NULL, 1);
+    /* Usage counts the page cache, which the kernel reclaims before it refuses anyone: clean
+     * file pages (the bundle just read, spilled caches, issue 19) are room, not use. */
+    snprintf(path, sizeof path, "%s/memory.stat", dir);
+    uint64_t file = file_number(path, v1 ? "total_inactive_file" : "\ninactive_file", 1) +
+                    file_number(path, v1 ? "total_active_file" : "\nactive_file", 1);
+    cur = cur > file ? cur - file : 0;
     return max > cur ? max - cur : 1;
 }
 
@@ -227,6 +233,21 @@ size_t fr_mem_available(void)
     a = min_known(a, rlimit_room(RLIMIT_DATA, 5));
     return a;
 }
+
+size_t fr_mem_rss(void)
+{
+    char buf[256];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t k = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (k <= 0) return 0;
+    buf[k] = 0;
+    char *p = strchr(buf, ' ');
+    return p ? (size_t)strtoull(p + 1, NULL, 10) * (size_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+size_t fr_mem_rss_peak(void) { return (size_t)file_number("/proc/self/status", "VmHWM", 1024); }
 
 /* "9.0 GiB", "512.0 MiB", "12 KiB", "100 bytes" */
 static void fmt_bytes(char *dst, size_t cap, double b)

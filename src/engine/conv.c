@@ -14,18 +14,28 @@
  *       forward  Y_g[O_g, P] = W_g[O_g, K] * col[K, P]
  *       backward dW_g[O_g, K] += dy_g[O_g, P] * col^T, col = W_g^T * dy_g, col2im into dx;
  *     pointwise convs (1x1, stride 1, no padding) use the input planes as col directly.
- *   Parallelism is frtui's own (src/base/par.c), OpenBLAS is single-threaded: a region splits the
- *   batch into fr_par_threads() contiguous sample ranges (depthwise: channel ranges).  One
- *   sample's GEMM is tiny at the unit sizes PTQ reconstructs (32 x 196 x 288 for a 32-channel
- *   14x14 3x3 conv); OpenBLAS threading it gained ~10 %, while whole samples per core keep
- *   im2col parallel and the columns in L2 (measured: 2 parts run such a conv 3-4x faster than
- *   2 OpenBLAS threads).  Each part owns a scratch slice: its im2col columns and, with several
- *   parts, its dW partial sum; the caller adds the partials in part order.  So results depend
- *   on (shape, batch, part count) only, and with one part they are exactly those of the plain
- *   per-sample loop (the bundled samples were trained that way; `make samples-check`).
- *     Stacking several samples into one wider GEMM was tried: ~15 % faster on 7x7 planes at
- *   one part, but it changes the forward's bits with the chunk size and costs gather/scatter
- *   copies, so it was left out.
+ *   Parallelism is frtui's own (src/base/par.c), OpenBLAS is single-threaded.
+ *   - Default GEMM path ("chunked", issue 15): the batch is cut into chunks of consecutive
+ *     samples whose size depends on the shape and batch only (ck_geometry: about CK_COLS output
+ *     columns per chunk, chunk count a multiple of 4); a chunk's samples are stacked side by side
+ *     into one [K, nb*P] GEMM, so 7x7 and 14x14 planes get GEMMs wide enough to run near the
+ *     sgemm rate, and parts take whole chunks.  Each chunk's dW goes to its own partial; a second
+ *     region adds the partials in chunk order (and sums db per channel).  Results therefore do
+ *     not depend on the part count: FRTUI_THREADS=1, 2 or 4 give the same bits (test_conv_chunk).
+ *   - Legacy path (fr_conv_set_legacy(1)): one contiguous sample range per part, one GEMM per
+ *     sample, dW partials per part added in part order, so results depend on (shape, batch, part
+ *     count); with one part they are those of the plain per-sample loop, which is how the
+ *     bundled samples were trained (train-samples selects it; `make samples-check`).  Kept for
+ *     that and for `frtui-dev bench --compare-legacy`.
+ *   The two paths differ in the last bits: OpenBLAS's Haswell sgemm rounds an output element
+ *   differently depending on where it falls in the register tile (measured: stacking columns or
+ *   splitting rows changes ~10 % of outputs by an ulp), so no chunking can reproduce the
+ *   per-sample bits.
+ *   Depthwise (both modes): parts take channel ranges; each channel's dW/db sums run over the
+ *   samples in order, so these never depended on the part count.  3x3 kernels accumulate the
+ *   nine taps of an output in registers (forward) and, at stride 1, gather dx the same way
+ *   (backward), performing exactly the additions of the per-tap sweeps in the same order: same
+ *   bits, a third of the memory traffic.
  *   Invariant for all window taps: tap (ki, kj) of output (oy, ox) reads input
  *   (oy*sh - pt + ki*dh, ox*sw - pl + kj*dw); taps outside [0,H)x[0,W) are padding.
  *   tap_range() turns that into a half-open range of outputs, so inner loops carry no bounds
@@ -113,7 +123,10 @@ static size_t part_scratch(const fr_conv_shape *s)
 {
     if (dw_flat(s)) {
         dw_geom g = dw_scratch_geom(s);
-        return 2 * g.nph * g.pstride + g.pstride;   /* x phases, dx phases, wide y/dy */
+        /* x phases, dx phases, wide y/dy with a one-plane zero margin on each side (the 3x3
+         * gather form of the backward reads up to the largest tap offset, < one plane, beyond
+         * both ends) */
+        return 2 * g.nph * g.pstride + g.pstride + 2 * g.phase;
     }
     /* the im2col columns of one sample-group */
     return is_pointwise(s) ? 0 : (size_t)(s->c / s->groups) * s->kh * s->kw * s->oh * s->ow;
@@ -127,11 +140,69 @@ static size_t part_stride(const fr_conv_shape *s, int nparts)
     return (n + 15) & ~(size_t)15;   /* keep every slice 64-byte aligned */
 }
 
+/* ---- chunked GEMM path: geometry ----------------------------------------------------------- */
+
+/* The chunked path cuts the batch into nck chunks of consecutive samples, a function of the
+ * shape and the batch only (never of the thread count), and stacks a chunk's samples side by
+ * side as the columns of one GEMM: [K, nb*P] instead of nb GEMMs of [K, P].  Small planes
+ * (7x7, 14x14) thus get GEMMs wide enough to run near the sgemm peak.  Each chunk writes its
+ * own dW partial; the partials are added in chunk order.  So results depend on (shape, batch)
+ * only: any FRTUI_THREADS gives the same bits.  (They differ in the last bits from the per-sample
+ * path: OpenBLAS's Haswell kernel rounds an output differently depending on where it falls in
+ * the tile, measured, so no chunking can reproduce the per-sample bits.)
+ *   nb <= CK_COLS / P (at least 1); the chunk count is rounded up to a multiple of 4 (when
+ * the batch allows) so 2 or 4 parts get equal work, and samples are spread evenly. */
+#define CK_COLS 1024
+
+static int g_legacy;   /* fr_conv_set_legacy */
+
+void fr_conv_set_legacy(int on) { g_legacy = on != 0; }
+int fr_conv_legacy(void) { return g_legacy; }
+int fr_conv_batch_invariant(const fr_conv_shape *s) { return g_legacy || dw_flat(s); }
+
+typedef struct ck_geom { int nck, nbmax; } ck_geom;
+
+static ck_geom ck_geometry(const fr_conv_shape *s, int n)
+{
+    ck_geom g;
+    size_t P = (size_t)s->oh * s->ow;
+    g.nbmax = P >= CK_COLS ? 1 : (int)(CK_COLS / P);
+    int nck = (n + g.nbmax - 1) / g.nbmax;
+    nck = (nck + 3) & ~3;
+    g.nck = nck > n ? n : nck;
+    if (g.nck < 1) g.nck = 1;
+    return g;
+}
+
+/* Floats of one part's working slice: im2col/gathered columns [Kg, nb*P] and the gathered
+ * output (or output gradient) [Og, nb*P]; a chunk of one sample needs neither gather. */
+static size_t ck_part_floats(const fr_conv_shape *s, const ck_geom *g)
+{
+    const size_t P = (size_t)s->oh * s->ow, K = (size_t)(s->c / s->groups) * s->kh * s->kw;
+    const size_t og = (size_t)(s->o / s->groups);
+    size_t n = g->nbmax > 1 ? (K + og) * (size_t)g->nbmax * P : is_pointwise(s) ? 0 : K * P;
+    return (n + 15) & ~(size_t)15;
+}
+
+static size_t ck_wsize(const fr_conv_shape *s) { return (size_t)s->o * (s->c / s->groups) * s->kh * s->kw; }
+
+/* Scratch of the chunked path: nck dW partials, then one working slice per part. */
+static size_t ck_scratch(const fr_conv_shape *s, int nparts)
+{
+    ck_geom g = ck_geometry(s, s->n);
+    size_t wk = (ck_wsize(s) + 15) & ~(size_t)15;
+    return wk * (size_t)g.nck + ck_part_floats(s, &g) * (size_t)nparts;
+}
+
 size_t fr_conv_scratch(const fr_conv_shape *s)
 {
     FR_ASSERT(s->groups >= 1);
     const int np = fr_par_threads();
     size_t n = part_stride(s, np) * (size_t)np;
+    if (!dw_flat(s)) {   /* either path may run on this scratch (fr_conv_set_legacy) */
+        size_t c = ck_scratch(s, np);
+        if (c > n) n = c;
+    }
     return n ? n : 1;   /* never 0, so it can go straight to an allocator */
 }
 
@@ -152,12 +223,11 @@ static inline void tap_range(int off, int stride, int n, int on, int *lo, int *h
     *hi = h;
 }
 
-/* col [cg*kh*kw, P] (tap (ci, ki, kj) at row (ci*kh + ki)*kw + kj) <- one sample's cg input
- * planes.  Every element is written. */
-static void im2col(const fr_conv_shape *s, int cg, const float *x, float *col)
+/* col [cg*kh*kw, P] (tap (ci, ki, kj) at row (ci*kh + ki)*kw + kj, rows ld floats apart) <- one
+ * sample's cg input planes.  Every element of the P-wide row segments is written. */
+static void im2col(const fr_conv_shape *s, int cg, const float *x, float *col, size_t ld)
 {
     const int H = s->h, W = s->w, OH = s->oh, OW = s->ow;
-    const size_t P = (size_t)OH * OW;
     /* Stride-1 rows as wide as the input: the valid part of a tap is one contiguous run of x
      * (rows follow each other in both), so copy it whole and re-zero the padded columns;
      * per-row copies of 7-28 floats would cost more in calls than in bytes. */
@@ -170,7 +240,7 @@ static void im2col(const fr_conv_shape *s, int cg, const float *x, float *col)
             for (int kj = 0; kj < s->kw; kj++) {
                 int offx = kj * s->dw - s->pl, xlo, xhi;
                 tap_range(offx, s->sw, W, OW, &xlo, &xhi);
-                float *row = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * P;
+                float *row = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld;
                 if (ylo > 0) memset(row, 0, sizeof(float) * (size_t)ylo * OW);
                 if (flat && yhi > ylo) {
                     /* Source run [a, a+len) of the plane, clipped to the plane; what falls
@@ -206,11 +276,10 @@ static void im2col(const fr_conv_shape *s, int cg, const float *x, float *col)
     }
 }
 
-/* dx += col2im(col); dx holds one sample's cg planes. */
-static void col2im(const fr_conv_shape *s, int cg, const float *col, float *dx)
+/* dx += col2im(col); dx holds one sample's cg planes; col rows are ld floats apart. */
+static void col2im(const fr_conv_shape *s, int cg, const float *col, float *dx, size_t ld)
 {
     const int H = s->h, W = s->w, OH = s->oh, OW = s->ow;
-    const size_t P = (size_t)OH * OW;
     for (int ci = 0; ci < cg; ci++) {
         float *dc = dx + (size_t)ci * H * W;
         for (int ki = 0; ki < s->kh; ki++) {
@@ -219,7 +288,7 @@ static void col2im(const fr_conv_shape *s, int cg, const float *col, float *dx)
             for (int kj = 0; kj < s->kw; kj++) {
                 int offx = kj * s->dw - s->pl, xlo, xhi;
                 tap_range(offx, s->sw, W, OW, &xlo, &xhi);
-                const float *row = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * P;
+                const float *row = col + ((size_t)(ci * s->kh + ki) * s->kw + kj) * ld;
                 for (int oy = ylo; oy < yhi; oy++) {
                     const float *restrict r = row + (size_t)oy * OW;
                     float *restrict dr = dc + (size_t)(oy * s->sh + offy) * W;
@@ -244,7 +313,7 @@ static void gemm_forward(const fr_conv_shape *s, const float *x, const float *W,
         for (int g = 0; g < G; g++) {
             const float *xg = x + ((size_t)n * s->c + (size_t)g * cg) * HW, *cm = xg;
             float *yg = y + ((size_t)n * s->o + (size_t)g * og) * P;
-            if (!is_pointwise(s)) { im2col(s, cg, xg, col); cm = col; }
+            if (!is_pointwise(s)) { im2col(s, cg, xg, col, P); cm = col; }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, (int)P, K, 1.0f, W + (size_t)g * og * K, K, cm,
                         (int)P, 0.0f, yg, (int)P);
             if (b)
@@ -271,7 +340,7 @@ static void gemm_backward(const fr_conv_shape *s, const float *x, const float *W
             const float *Wg = W + (size_t)g * og * K;
             if (dWp) {
                 const float *cm = xg;
-                if (!pw) { im2col(s, cg, xg, col); cm = col; }
+                if (!pw) { im2col(s, cg, xg, col, P); cm = col; }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, og, K, (int)P, 1.0f, dyg, (int)P, cm, (int)P,
                             n == lo ? 0.0f : 1.0f, dWp + (size_t)g * og * K, K);
             }
@@ -284,9 +353,163 @@ static void gemm_backward(const fr_conv_shape *s, const float *x, const float *W
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int)P, og, 1.0f, Wg, K, dyg, (int)P, 0.0f, col,
                             (int)P);
                 memset(dxg, 0, sizeof(float) * (size_t)cg * HW);
-                col2im(s, cg, col, dxg);
+                col2im(s, cg, col, dxg, P);
             }
         }
+}
+
+/* ---- chunked GEMM path: kernels --------------------------------------------------------- */
+
+/* Chunk [n0, n0+nb): forward.  With nb == 1 the GEMM reads x (pointwise) or the im2col columns
+ * and writes y directly; otherwise the chunk's columns are stacked (x planes gathered, or im2col
+ * at offset k*P of every row) and the [Og, nb*P] product is scattered to y with the bias. */
+static void ck_forward(const fr_conv_shape *s, const float *x, const float *W, const float *b, float *y,
+                       float *work, int n0, int nb)
+{
+    const int G = s->groups, cg = s->c / G, og = s->o / G, K = cg * s->kh * s->kw;
+    const size_t P = (size_t)s->oh * s->ow, HW = (size_t)s->h * s->w, ld = (size_t)nb * P;
+    const int pw = is_pointwise(s);
+    float *col = work, *buf = work + (size_t)K * ld;
+    for (int g = 0; g < G; g++) {
+        const float *Wg = W + (size_t)g * og * K;
+        const float *cm = col;
+        if (nb == 1 && pw) cm = x + ((size_t)n0 * s->c + (size_t)g * cg) * HW;
+        else
+            for (int k = 0; k < nb; k++) {
+                const float *xg = x + ((size_t)(n0 + k) * s->c + (size_t)g * cg) * HW;
+                if (!pw) im2col(s, cg, xg, col + (size_t)k * P, ld);
+                else
+                    for (int ci = 0; ci < cg; ci++) memcpy(col + ci * ld + k * P, xg + ci * HW, sizeof(float) * P);
+            }
+        float *out = nb == 1 ? y + ((size_t)n0 * s->o + (size_t)g * og) * P : buf;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, (int)ld, K, 1.0f, Wg, K, cm, (int)ld, 0.0f, out,
+                    (int)ld);
+        for (int k = 0; k < nb; k++)
+            for (int oc = 0; oc < og; oc++) {
+                float *restrict yr = y + ((size_t)(n0 + k) * s->o + (size_t)g * og + oc) * P;
+                const float bv = b ? b[g * og + oc] : 0.0f;
+                if (nb == 1) {
+                    if (b) for (size_t i = 0; i < P; i++) yr[i] += bv;
+                } else {
+                    const float *restrict br = buf + oc * ld + k * P;
+                    for (size_t i = 0; i < P; i++) yr[i] = br[i] + bv;
+                }
+            }
+    }
+}
+
+/* Chunk [n0, n0+nb): backward.  dWc (if not NULL) gets this chunk's dW (beta 0); dx (if not
+ * NULL) its samples' input gradients. */
+static void ck_backward(const fr_conv_shape *s, const float *x, const float *W, const float *dy, float *dx,
+                        float *dWc, float *work, int n0, int nb)
+{
+    const int G = s->groups, cg = s->c / G, og = s->o / G, K = cg * s->kh * s->kw;
+    const size_t P = (size_t)s->oh * s->ow, HW = (size_t)s->h * s->w, ld = (size_t)nb * P;
+    const int pw = is_pointwise(s);
+    float *col = work, *buf = work + (size_t)K * ld;
+    for (int g = 0; g < G; g++) {
+        const float *Wg = W + (size_t)g * og * K;
+        const float *dm = buf;   /* the chunk's dy, [og, ld] */
+        if (nb == 1) dm = dy + ((size_t)n0 * s->o + (size_t)g * og) * P;
+        else
+            for (int k = 0; k < nb; k++)
+                for (int oc = 0; oc < og; oc++)
+                    memcpy(buf + oc * ld + k * P, dy + ((size_t)(n0 + k) * s->o + (size_t)g * og + oc) * P,
+                           sizeof(float) * P);
+        if (dWc) {
+            const float *cm = col;
+            if (nb == 1 && pw) cm = x + ((size_t)n0 * s->c + (size_t)g * cg) * HW;
+            else
+                for (int k = 0; k < nb; k++) {
+                    const float *xg = x + ((size_t)(n0 + k) * s->c + (size_t)g * cg) * HW;
+                    if (!pw) im2col(s, cg, xg, col + (size_t)k * P, ld);
+                    else
+                        for (int ci = 0; ci < cg; ci++) memcpy(col + ci * ld + k * P, xg + ci * HW, sizeof(float) * P);
+                }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, og, K, (int)ld, 1.0f, dm, (int)ld, cm, (int)ld, 0.0f,
+                        dWc + (size_t)g * og * K, K);
+        }
+        if (!dx) continue;
+        if (nb == 1 && pw) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int)P, og, 1.0f, Wg, K, dm, (int)P, 0.0f,
+                        dx + ((size_t)n0 * s->c + (size_t)g * cg) * HW, (int)P);
+            continue;
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int)ld, og, 1.0f, Wg, K, dm, (int)ld, 0.0f, col,
+                    (int)ld);
+        for (int k = 0; k < nb; k++) {
+            float *dxg = dx + ((size_t)(n0 + k) * s->c + (size_t)g * cg) * HW;
+            if (pw) {
+                for (int ci = 0; ci < cg; ci++) memcpy(dxg + ci * HW, col + ci * ld + k * P, sizeof(float) * P);
+            } else {
+                memset(dxg, 0, sizeof(float) * (size_t)cg * HW);
+                col2im(s, cg, col + (size_t)k * P, dxg, ld);
+            }
+        }
+    }
+}
+
+typedef struct ck_job {
+    const fr_conv_shape *s;
+    const float *x, *W, *b, *dy;   /* dy == NULL: forward */
+    float *y, *dx, *dW, *db, *scratch;
+    ck_geom g;
+    size_t wk, part_floats;        /* dW partial stride, working slice floats */
+    int reduce;                    /* second region: add the partials */
+} ck_job;
+
+static void ck_part(void *ctx, int part, int nparts)
+{
+    const ck_job *j = ctx;
+    const fr_conv_shape *s = j->s;
+    if (j->reduce) {   /* dW = sum of the chunk partials in chunk order, element ranges per part */
+        if (j->db) {   /* and db, channel ranges per part: each channel's sum in sample order */
+            const size_t P = (size_t)s->oh * s->ow;
+            int o0, o1;
+            fr_par_range(s->o, part, nparts, &o0, &o1);
+            for (int oc = o0; oc < o1; oc++) {
+                double t = 0.0;
+                for (int n = 0; n < s->n; n++) t += sumf(j->dy + ((size_t)n * s->o + oc) * P, P);
+                j->db[oc] = (float)t;
+            }
+        }
+        if (!j->dW) return;
+        size_t KW = ck_wsize(s), blocks = (KW + 15) / 16;
+        size_t a = blocks * (size_t)part / (size_t)nparts * 16, e = blocks * (size_t)(part + 1) / (size_t)nparts * 16;
+        if (e > KW) e = KW;
+        if (a >= e) return;
+        memcpy(j->dW + a, j->scratch + a, sizeof(float) * (e - a));
+        for (int c = 1; c < j->g.nck; c++) {
+            const float *restrict pc = j->scratch + j->wk * (size_t)c;
+            float *restrict d = j->dW;
+            for (size_t i = a; i < e; i++) d[i] += pc[i];
+        }
+        return;
+    }
+    float *work = j->scratch + j->wk * (size_t)j->g.nck + j->part_floats * (size_t)part;
+    int c0, c1;
+    fr_par_range(j->g.nck, part, nparts, &c0, &c1);
+    for (int c = c0; c < c1; c++) {
+        int n0, n1;
+        fr_par_range(s->n, c, j->g.nck, &n0, &n1);
+        if (n1 == n0) continue;
+        if (!j->dy) ck_forward(s, j->x, j->W, j->b, j->y, work, n0, n1 - n0);
+        else ck_backward(s, j->x, j->W, j->dy, j->dx, j->dW ? j->scratch + j->wk * (size_t)c : NULL, work, n0, n1 - n0);
+    }
+}
+
+static void ck_run(const fr_conv_shape *s, const float *x, const float *W, const float *b, const float *dy, float *y,
+                   float *dx, float *dW, float *db, float *scratch)
+{
+    ck_job j = {s, x, W, b, dy, y, dx, dW, db, scratch, ck_geometry(s, s->n), 0, 0, 0};
+    j.wk = (ck_wsize(s) + 15) & ~(size_t)15;
+    j.part_floats = ck_part_floats(s, &j.g);
+    if (!dy || !dW) j.wk = 0;   /* no partials: the slices start at the scratch's beginning */
+    fr_par_run(ck_part, &j);
+    if (dy && (dW || db)) {
+        j.reduce = 1;
+        fr_par_run(ck_part, &j);
+    }
 }
 
 /* ---- conv: depthwise direct kernels ------------------------------------------------------- */
@@ -339,13 +562,31 @@ static inline size_t dw_tap_offset(const fr_conv_shape *s, const dw_geom *g, int
     return (size_t)((ty % s->sh) * s->sw + tx % s->sw) * g->pstride + (size_t)(ty / s->sh) * g->wq + tx / s->sw;
 }
 
+/* dst[i] = (((b + w0*t0[i]) + w1*t1[i]) + ...) + w8*t8[i]: the nine taps of a 3x3 depthwise
+ * output accumulated in a register, in tap order (fp-contract is off: mul then add, as the
+ * per-tap sweeps do). */
+static void dw_sweep9(float *restrict dst, const float *const t[9], const float *w, float b, size_t L)
+{
+    const float *restrict t0 = t[0], *restrict t1 = t[1], *restrict t2 = t[2], *restrict t3 = t[3];
+    const float *restrict t4 = t[4], *restrict t5 = t[5], *restrict t6 = t[6], *restrict t7 = t[7];
+    const float *restrict t8 = t[8];
+    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+    for (size_t i = 0; i < L; i++) {
+        float a = b;
+        a += w0 * t0[i]; a += w1 * t1[i]; a += w2 * t2[i];
+        a += w3 * t3[i]; a += w4 * t4[i]; a += w5 * t5[i];
+        a += w6 * t6[i]; a += w7 * t7[i]; a += w8 * t8[i];
+        dst[i] = a;
+    }
+}
+
 static void dw_forward_flat(const fr_conv_shape *s, const float *x, const float *Wt, const float *b,
                             float *y, float *scratch, int c0, int c1)
 {
     const dw_geom g = dw_scratch_geom(s);
     const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
     const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
-    float *xph = scratch, *wide = scratch + 2 * g.nph * g.pstride;
+    float *xph = scratch, *wide = scratch + 2 * g.nph * g.pstride + g.phase;
     for (int n0 = 0; n0 < s->n; n0 += g.nb) {
         const int kb = FR_MIN(g.nb, s->n - n0);
         const size_t L = dw_sweep_len(s, &g, kb);
@@ -354,14 +595,22 @@ static void dw_forward_flat(const fr_conv_shape *s, const float *x, const float 
                 phase_split(s, &g, x + ((size_t)(n0 + k) * C + ch) * HW, xph + (size_t)k * g.phase);
             const float *wc = Wt + (size_t)ch * KK;
             const float bv = b ? b[ch] : 0.0f;
-            for (size_t i = 0; i < L; i++) wide[i] = bv;
-            for (int ki = 0; ki < s->kh; ki++)
-                for (int kj = 0; kj < s->kw; kj++) {
-                    const float wv = wc[ki * s->kw + kj];
-                    const float *restrict src = xph + dw_tap_offset(s, &g, ki, kj);
-                    float *restrict dst = wide;
-                    for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
-                }
+            if (KK == 9 && !g_legacy) {
+                /* 3x3: all nine taps of an output in registers, one store; the same additions in
+                 * the same order as the sweeps below, so the same bits. */
+                const float *t[9];
+                for (int q = 0; q < 9; q++) t[q] = xph + dw_tap_offset(s, &g, q / 3, q % 3);
+                dw_sweep9(wide, t, wc, bv, L);
+            } else {
+                for (size_t i = 0; i < L; i++) wide[i] = bv;
+                for (int ki = 0; ki < s->kh; ki++)
+                    for (int kj = 0; kj < s->kw; kj++) {
+                        const float wv = wc[ki * s->kw + kj];
+                        const float *restrict src = xph + dw_tap_offset(s, &g, ki, kj);
+                        float *restrict dst = wide;
+                        for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
+                    }
+            }
             for (int k = 0; k < kb; k++) {
                 float *yc = y + ((size_t)(n0 + k) * C + ch) * P;
                 const float *wk = wide + (size_t)k * g.phase;
@@ -378,7 +627,7 @@ static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float
     const dw_geom g = dw_scratch_geom(s);
     const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
     const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
-    float *xph = scratch, *dxph = scratch + g.nph * g.pstride, *wide = scratch + 2 * g.nph * g.pstride;
+    float *xph = scratch, *dxph = scratch + g.nph * g.pstride, *wide = scratch + 2 * g.nph * g.pstride + g.phase;
     for (int ch = c0; ch < c1; ch++) {
         const float *wc = Wt + (size_t)ch * KK;
         float *dwc = dW ? dW + (size_t)ch * KK : NULL;
@@ -403,7 +652,23 @@ static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float
                     for (int kj = 0; kj < s->kw; kj++)
                         dwc[ki * s->kw + kj] += dotf(wide, xph + dw_tap_offset(s, &g, ki, kj), L);
             }
-            if (dx) {
+            if (dx && KK == 9 && g.nph == 1 && !g_legacy) {
+                /* Stride 1, 3x3: gather form.  Input position j receives w_t * dy[j - off_t] from
+                 * every tap t in tap order, as the scatter sweeps below add them; positions a tap
+                 * does not reach read the zero margin (adding +-0 changes no sum), so one pass
+                 * over the plane stack replaces nine read-modify-write sweeps. */
+                size_t off[9], span = (size_t)kb * g.phase;
+                for (int q = 0; q < 9; q++) off[q] = dw_tap_offset(s, &g, q / 3, q % 3);
+                const size_t m = off[8];   /* the largest offset */
+                float *wz = wide - m;      /* dy with m zeros before and after (dw_part_floats) */
+                memset(wz, 0, sizeof(float) * m);
+                memset(wide + L, 0, sizeof(float) * (span - L + m));
+                const float *t[9];
+                for (int q = 0; q < 9; q++) t[q] = wz + m - off[q];
+                dw_sweep9(dxph, t, wc, 0.0f, span);
+                for (int k = 0; k < kb; k++)
+                    phase_merge(s, &g, dxph + (size_t)k * g.phase, dx + ((size_t)(n0 + k) * C + ch) * HW);
+            } else if (dx) {
                 memset(dxph, 0, sizeof(float) * g.nph * g.pstride);
                 for (int ki = 0; ki < s->kh; ki++)
                     for (int kj = 0; kj < s->kw; kj++) {
@@ -457,6 +722,7 @@ void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, con
     FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
     FR_ASSERT(s->oh > 0 && s->ow > 0);
     if (s->n <= 0) return;
+    if (!g_legacy && !dw_flat(s)) { ck_run(s, x, W, b, NULL, y, NULL, NULL, NULL, scratch); return; }
     conv_job j = {s, x, W, b, NULL, y, NULL, NULL, NULL, scratch, part_stride(s, fr_par_threads())};
     fr_par_run(conv_part, &j);
 }
@@ -474,17 +740,19 @@ void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, co
         return;
     }
     const int np = fr_par_threads();
+    const int chunked = !g_legacy && !dw_flat(s);
     conv_job j = {s, x, W, NULL, dy, NULL, dx, dW, db, scratch, part_stride(s, np)};
-    fr_par_run(conv_part, &j);
+    if (chunked) ck_run(s, x, W, NULL, dy, NULL, dx, dW, db, scratch);
+    else fr_par_run(conv_part, &j);
     if (dw_flat(s)) return;
-    if (db) {
+    if (db && !chunked) {
         for (int oc = 0; oc < s->o; oc++) {
             double t = 0.0;
             for (int n = 0; n < s->n; n++) t += sumf(dy + ((size_t)n * s->o + oc) * P, P);
             db[oc] = (float)t;
         }
     }
-    if (dW && np > 1) {   /* parts' partial sums, added in part order (deterministic) */
+    if (dW && np > 1 && !chunked) {   /* parts' partial sums, added in part order (deterministic) */
         int first = 1;
         for (int p = 0; p < np; p++) {
             int lo, hi;

@@ -45,11 +45,15 @@ static size_t node_size(const fr_node *n) { return (size_t)n->c * n->h * n->w; }
 
 /* One buffer of the plan.  In a dry walk (x->dry) nothing is allocated and only the size is
  * added up (saturating), so the figure checked before allocating is, by construction, the
- * figure the real walk allocates. */
+ * figure the real walk allocates.  What is added is what fr_amalloc asks the allocator for:
+ * the size rounded up to 64 bytes (at least 64).  Counting the floats alone understated plans
+ * of many small buffers (a 1-float activation takes a 64-byte block): fuzz_exec found a plan
+ * of 700 bytes whose allocations went past it and every bookkeeping array (finding F7). */
 static float *alloc_f(fr_exec *x, size_t n, int *fail)
 {
-    size_t b = n > SIZE_MAX / sizeof(float) ? SIZE_MAX : n * sizeof(float);
-    x->bytes = b > SIZE_MAX - x->bytes ? SIZE_MAX : x->bytes + b;
+    size_t b = n > (SIZE_MAX - 63) / sizeof(float) ? SIZE_MAX : n * sizeof(float);
+    size_t blk = b == SIZE_MAX ? SIZE_MAX : b ? (b + 63) & ~(size_t)63 : 64;
+    x->bytes = blk > SIZE_MAX - x->bytes ? SIZE_MAX : x->bytes + blk;
     if (x->dry || *fail) return NULL;
     float *p = fr_amalloc(b);
     if (!p) { *fail = 1; return NULL; }

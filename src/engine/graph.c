@@ -451,8 +451,23 @@ int fr_graph_fuse_acts(fr_graph *g)
         fr_node *q = &g->nodes[i];
         float lo2, hi2, lo1, hi1;
         if (q->n_in != 1 || !clamp_of(q, &lo2, &hi2)) continue;
-        fr_node *p = &g->nodes[q->in[0]];
-        if (uses[q->in[0]] != 1 || !clamp_of(p, &lo1, &hi1)) continue;
+        int pi = remap[q->in[0]];   /* final: earlier removals point at live nodes */
+        q->in[0] = pi;
+        fr_node *p = &g->nodes[pi];
+        int p_clamp = clamp_of(p, &lo1, &hi1);
+        if (!p_clamp && (p->op == FR_OP_SIGMOID || p->op == FR_OP_HARDSIGMOID)) lo1 = 0, hi1 = 1;
+        else if (!p_clamp) continue;
+        /* A clamp that contains its input's whole range does nothing (Relu after Relu6 or a
+         * sigmoid, Clip(0, 6) after a hard-sigmoid): its readers read the input instead.  The
+         * graph's output node stays (it must be the last node). */
+        if (lo2 <= lo1 && hi2 >= hi1 && i != g->n_nodes - 1) {
+            remap[i] = pi;
+            uses[pi] += uses[i] - 1;
+            q->op = FR_OP__COUNT;
+            fused++;
+            continue;
+        }
+        if (!p_clamp || uses[pi] != 1) continue;
         /* clamp(clamp(x, a, b), c, d) = clamp(x, max(a, c), min(b, d)) when the intervals meet;
          * disjoint ones make a constant, which is left alone (no exporter writes that). */
         float lo = fmaxf(lo1, lo2), hi = fminf(hi1, hi2);
@@ -461,6 +476,7 @@ int fr_graph_fuse_acts(fr_graph *g)
         q->a.alpha = q->op == FR_OP_CLIP ? lo : 0;
         q->a.beta = q->op == FR_OP_CLIP ? hi : 0;
         q->in[0] = p->in[0];
+        remap[pi] = p->in[0];
         p->op = FR_OP__COUNT;   /* tombstone; q keeps its name (its output is what others read) */
         fused++;
     }

@@ -17,29 +17,59 @@
 #include <string.h>
 
 #include "frtui/common.h"
+#include "frtui/conv.h"
 #include "frtui/par.h"
 #include "ops_impl.h"
 
 /* ---- linear ------------------------------------------------------------------------------- */
 
-/* Parts split the batch rows for y and dx (each row's result is one GEMM row, so the split
- * changes no sum) and the output rows for dW (the full batch sum per row, in one GEMM), so
- * no partial sums are needed at all. */
+/* The batch rows of y and dx and the output rows of dW are cut into LIN_CHUNKS fixed ranges, one
+ * GEMM each, and parts take whole ranges: OpenBLAS rounds a row differently depending on where
+ * it falls in its tile, so the row split must not follow the part count for results to be the
+ * same at any FRTUI_THREADS.  dW keeps the full batch sum per row in one GEMM, so no partial
+ * sums are needed.  fr_conv_legacy() (conv.h) selects the earlier split by parts (the samples
+ * were trained with it at one part, i.e. one GEMM per pass). */
+#define LIN_CHUNKS 4
 typedef struct lin_job {
     int n, in, out;
     const float *x, *W, *b, *dy;
     float *y, *dx, *dW;
 } lin_job;
 
+/* Rows [*lo, *hi) of count for part (legacy: the part's own range; else its chunks' union). */
+static void lin_rows(int count, int part, int nparts, int *lo, int *hi)
+{
+    if (fr_conv_legacy()) { fr_par_range(count, part, nparts, lo, hi); return; }
+    int c0, c1;
+    fr_par_range(LIN_CHUNKS, part, nparts, &c0, &c1);
+    int a, b;
+    fr_par_range(count, c0, LIN_CHUNKS, lo, &b);
+    fr_par_range(count, c1 > c0 ? c1 - 1 : c0, LIN_CHUNKS, &a, hi);
+    if (c1 <= c0) *hi = *lo;
+}
+
+/* Calls fn for each fixed chunk of rows in [lo, hi) (legacy: once for the whole range). */
+#define LIN_EACH(count, lo, hi, a, b, body)                                                  \
+    do {                                                                                      \
+        if (fr_conv_legacy()) { int a = (lo), b = (hi); if (b > a) { body; } break; }        \
+        for (int c_ = 0; c_ < LIN_CHUNKS; c_++) {                                             \
+            int a, b;                                                                         \
+            fr_par_range((count), c_, LIN_CHUNKS, &a, &b);                                    \
+            if (a < (lo)) a = (lo);                                                           \
+            if (b > (hi)) b = (hi);                                                           \
+            if (b > a) { body; }                                                              \
+        }                                                                                     \
+    } while (0)
+
 static void lin_fwd_part(void *ctx, int part, int nparts)
 {
     const lin_job *j = ctx;
     int lo, hi;
-    fr_par_range(j->n, part, nparts, &lo, &hi);
+    lin_rows(j->n, part, nparts, &lo, &hi);
     if (hi == lo) return;
-    float *y = j->y + (size_t)lo * j->out;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, j->out, j->in, 1.0f, j->x + (size_t)lo * j->in,
-                j->in, j->W, j->in, 0.0f, y, j->out);
+    LIN_EACH(j->n, lo, hi, a, b,
+             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b - a, j->out, j->in, 1.0f, j->x + (size_t)a * j->in,
+                         j->in, j->W, j->in, 0.0f, j->y + (size_t)a * j->out, j->out));
     if (j->b) {
         for (int i = lo; i < hi; i++) {
             float *restrict yr = j->y + (size_t)i * j->out;
@@ -53,16 +83,16 @@ static void lin_bwd_part(void *ctx, int part, int nparts)
     const lin_job *j = ctx;
     int lo, hi;
     if (j->dW) {
-        fr_par_range(j->out, part, nparts, &lo, &hi);
-        if (hi > lo)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, j->in, j->n, 1.0f, j->dy + lo, j->out, j->x,
-                        j->in, 0.0f, j->dW + (size_t)lo * j->in, j->in);
+        lin_rows(j->out, part, nparts, &lo, &hi);
+        LIN_EACH(j->out, lo, hi, a, b,
+                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b - a, j->in, j->n, 1.0f, j->dy + a, j->out, j->x,
+                             j->in, 0.0f, j->dW + (size_t)a * j->in, j->in));
     }
     if (j->dx) {
-        fr_par_range(j->n, part, nparts, &lo, &hi);
-        if (hi > lo)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, j->in, j->out, 1.0f,
-                        j->dy + (size_t)lo * j->out, j->out, j->W, j->in, 0.0f, j->dx + (size_t)lo * j->in, j->in);
+        lin_rows(j->n, part, nparts, &lo, &hi);
+        LIN_EACH(j->n, lo, hi, a, b,
+                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b - a, j->in, j->out, 1.0f,
+                             j->dy + (size_t)a * j->out, j->out, j->W, j->in, 0.0f, j->dx + (size_t)a * j->in, j->in));
     }
 }
 

@@ -1,9 +1,12 @@
 /* dataio.c — IDX and .npy readers (and a .npy writer); see include/frtui/dataio.h.
  *
  * Design note
- *   Files are small enough (tens of MB) to load whole.  Parsers work on (buf, n) pairs so the
- *   fuzzers and tests can drive them from memory; the path-taking functions only add loading
- *   and gunzip.  No parser trusts a header: shapes are multiplied with fr_size_mul and compared
+ *   Parsers work on (buf, n) pairs so the fuzzers and tests can drive them from memory; the
+ *   path-taking functions only add loading and gunzip.  A plain file is mapped, not read
+ *   (include/frtui/fmap.h): the header is checked on its first bytes, and the data is copied
+ *   into the decoded array window by window with the file's pages dropped behind
+ *   (fr_fmap_copy), so a valid 500 MB .npy costs 500 MB, not 1 GB.  A gzip'd file is inflated
+ *   from its mapping (header first, then up to what the header declares).  No parser trusts a header: shapes are multiplied with fr_size_mul and compared
  *   with the bytes present before anything is allocated or copied.
  */
 #include "frtui/dataio.h"
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/fmap.h"
 #include "frtui/inflate.h"
 
 static int host_le(void) { const uint16_t x = 1; return *(const uint8_t *)&x == 1; }
@@ -48,17 +52,31 @@ static int head_check(const uint8_t *head, size_t n, uint64_t size, const char *
     return h->declared(head, n, path, h->ctx, &need, &total, e);
 }
 
-static int load(const char *path, declared_fn declared, const void *ctx, uint8_t **buf, size_t *n, fr_err *e)
+/* A loaded input: the mapped file, or (gzip) the inflated content it owns. */
+typedef struct src { fr_fmap f; uint8_t *owned; const uint8_t *p; size_t n; } src;
+
+static void src_free(src *s)
+{
+    fr_fmap_close(&s->f);
+    free(s->owned);
+    memset(s, 0, sizeof *s);
+}
+
+static int load(const char *path, declared_fn declared, const void *ctx, src *s, fr_err *e)
 {
     head_ctx hc = {declared, ctx};
-    int rc = fr_read_file_checked(path, FR_MAX_ALLOC, head_check, &hc, buf, n, e);
-    if (rc || !fr_is_gzip(*buf, *n)) return rc;
+    memset(s, 0, sizeof *s);
+    int rc = fr_fmap_open(path, FR_MAX_ALLOC, head_check, &hc, &s->f, e);
+    if (rc) return rc;
+    s->p = s->f.p;
+    s->n = s->f.n;
+    if (!fr_is_gzip(s->p, s->n)) return FR_OK;
     uint8_t *out = NULL;
     size_t on = 0, total = 0, need = 0, want = HEAD_BYTES;
     for (int pass = 0; pass < 2 && !total; pass++) {
         free(out);
         out = NULL;
-        rc = fr_gunzip_head(*buf, *n, want, &out, &on, path, e);
+        rc = fr_gunzip_head(s->p, s->n, want, &out, &on, path, e);
         if (rc || on < want) break;   /* error, or that was the whole content (verified) */
         rc = declared(out, on, path, ctx, &need, &total, e);
         if (rc || (!total && need <= want)) break;
@@ -67,15 +85,17 @@ static int load(const char *path, declared_fn declared, const void *ctx, uint8_t
     if (!rc && total) {   /* more than the head: inflate the rest up to what the header declares */
         free(out);
         out = NULL;
-        rc = fr_gunzip(*buf, *n, &out, &on, total, path, e);
+        rc = fr_gunzip(s->p, s->n, &out, &on, total, path, e);
         if (rc == FR_EINPUT && e && strstr(e->msg, "output exceeds the size limit"))   /* say which limit */
             fr_err_set(e, FR_EINPUT, "%s: gzip content is longer than the %zu bytes its header declares", path, total);
     }
-    free(*buf);
-    if (rc) { free(out); out = NULL; on = 0; }   /* callers free *buf only on success */
-    *buf = out;
-    *n = on;
-    return rc;
+    fr_fmap_close(&s->f);   /* the compressed bytes are done with */
+    if (rc) { free(out); memset(s, 0, sizeof *s); return rc; }
+    static const uint8_t empty[1];
+    s->owned = out;
+    s->p = out ? out : empty;
+    s->n = on;
+    return FR_OK;
 }
 
 /* ---- .npy ------------------------------------------------------------------------------------ */
@@ -227,7 +247,7 @@ int fr_npy_read_mem(const uint8_t *buf, size_t n, const char *name, fr_npy *a, f
         return NPYERR("%s: .npy data is %zu bytes but the shape needs %zu", name, n - dstart, bytes);
     a->data = fr_amalloc(bytes);
     if (!a->data) return fr_err_set(e, FR_ENOMEM, "%s: out of memory (%zu bytes)", name, bytes);
-    if (bytes) memcpy(a->data, buf + dstart, bytes);
+    if (bytes) fr_fmap_copy(a->data, buf + dstart, bytes);
     swap_bytes(a->data, count, el);
     a->count = count;
     return FR_OK;
@@ -235,13 +255,12 @@ int fr_npy_read_mem(const uint8_t *buf, size_t n, const char *name, fr_npy *a, f
 
 int fr_npy_read(const char *path, fr_npy *a, fr_err *e)
 {
-    uint8_t *buf;
-    size_t n;
+    src s;
     memset(a, 0, sizeof *a);
-    int rc = load(path, npy_declared, NULL, &buf, &n, e);
+    int rc = load(path, npy_declared, NULL, &s, e);
     if (rc) return rc;
-    rc = fr_npy_read_mem(buf, n, path, a, e);
-    free(buf);
+    rc = fr_npy_read_mem(s.p, s.n, path, a, e);
+    src_free(&s);
     return rc;
 }
 
@@ -276,7 +295,9 @@ int fr_npy_write(const char *path, const fr_npy *a, fr_err *e)
     return rc;
 }
 
-int fr_npy_to_dataset(const fr_npy *a, const char *name, fr_dataset *d, fr_err *e)
+/* take: the dataset takes the array's buffer (both are fr_amalloc'd) instead of a copy, so
+ * reading a .npy into a dataset costs its size once, not twice. */
+static int to_dataset(fr_npy *a, const char *name, fr_dataset *d, int take, fr_err *e)
 {
     memset(d, 0, sizeof *d);
     if (a->dtype != FR_NPY_U8 && a->dtype != FR_NPY_F32)
@@ -293,14 +314,21 @@ int fr_npy_to_dataset(const fr_npy *a, const char *name, fr_dataset *d, fr_err *
         for (size_t i = 0; i < a->count; i++)
             if (!isfinite(((const float *)a->data)[i]))
                 return fr_err_set(e, FR_EINPUT, "%s: element %zu is not finite", name, i);
-    void *p = fr_amalloc(bytes);
+    void *p = take ? a->data : fr_amalloc(bytes);
     if (!p) return fr_err_set(e, FR_ENOMEM, "%s: out of memory (%zu bytes)", name, bytes);
-    memcpy(p, a->data, bytes);
+    if (take) a->data = NULL;
+    else memcpy(p, a->data, bytes);
     d->n = (int)s[0]; d->c = (int)s[1]; d->h = (int)s[2]; d->w = (int)s[3];
     if (a->dtype == FR_NPY_U8) { d->dtype = 0; d->u8 = p; d->scale = 1.0f / 255.0f; }
     else { d->dtype = 1; d->f32 = p; d->scale = 1.0f; }
     d->offset = 0.0f;
     return FR_OK;
+}
+
+int fr_npy_to_dataset(const fr_npy *a, const char *name, fr_dataset *d, fr_err *e)
+{
+    fr_npy c = *a;   /* a shallow copy: to_dataset without take only reads it */
+    return to_dataset(&c, name, d, 0, e);
 }
 
 int fr_npy_read_dataset(const char *path, fr_dataset *d, fr_err *e)
@@ -309,7 +337,7 @@ int fr_npy_read_dataset(const char *path, fr_dataset *d, fr_err *e)
     memset(d, 0, sizeof *d);
     int rc = fr_npy_read(path, &a, e);
     if (rc) return rc;
-    rc = fr_npy_to_dataset(&a, path, d, e);
+    rc = to_dataset(&a, path, d, 1, e);
     fr_npy_free(&a);
     return rc;
 }
@@ -408,7 +436,7 @@ int fr_idx_read_images_mem(const uint8_t *buf, size_t n, const char *name, fr_da
     if (rc) return rc;
     uint8_t *p = fr_amalloc(count);
     if (!p) return fr_err_set(e, FR_ENOMEM, "%s: out of memory (%zu bytes)", name, count);
-    memcpy(p, buf + 4 + 4 * (size_t)nd, count);
+    fr_fmap_copy(p, buf + 4 + 4 * (size_t)nd, count);
     d->n = (int)dims[0];
     d->c = nd == 4 ? (int)dims[1] : 1;
     d->h = (int)dims[nd - 2];
@@ -439,27 +467,25 @@ int fr_idx_read_labels_mem(const uint8_t *buf, size_t n, const char *name, int32
 
 int fr_idx_read_images(const char *path, fr_dataset *d, fr_err *e)
 {
-    uint8_t *buf;
-    size_t n;
+    src s;
     static const int dr[2] = {3, 4};
     memset(d, 0, sizeof *d);
-    int rc = load(path, idx_declared, dr, &buf, &n, e);
+    int rc = load(path, idx_declared, dr, &s, e);
     if (rc) return rc;
-    rc = fr_idx_read_images_mem(buf, n, path, d, e);
-    free(buf);
+    rc = fr_idx_read_images_mem(s.p, s.n, path, d, e);
+    src_free(&s);
     return rc;
 }
 
 int fr_idx_read_labels(const char *path, int32_t **labels, int *n, fr_err *e)
 {
-    uint8_t *buf;
-    size_t len;
+    src s;
     *labels = NULL;
     static const int dr[2] = {1, 1};
     *n = 0;
-    int rc = load(path, idx_declared, dr, &buf, &len, e);
+    int rc = load(path, idx_declared, dr, &s, e);
     if (rc) return rc;
-    rc = fr_idx_read_labels_mem(buf, len, path, labels, n, e);
-    free(buf);
+    rc = fr_idx_read_labels_mem(s.p, s.n, path, labels, n, e);
+    src_free(&s);
     return rc;
 }

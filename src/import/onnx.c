@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/fmap.h"
 #include "onnx_int.h"
 
 /* ---- arena ---- */
@@ -93,7 +94,7 @@ int ox_err(ox_ctx *x, const ox_node *nd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (nd) return fr_err_set(x->e, FR_EINPUT, "%s: node %.80s: %s", x->src, ox_node_name(nd), buf);
+    if (nd) return fr_err_set(x->e, FR_EINPUT, "%s: node %.80s (%.40s): %s", x->src, ox_node_name(nd), nd->op, buf);
     return fr_err_set(x->e, FR_EINPUT, "%s: %s", x->src, buf);
 }
 
@@ -336,6 +337,7 @@ int ox_decode_tensor(ox_ctx *x, const uint8_t *tp, size_t len, ox_const *c, cons
             else if (dt == 16) c->f[k] = fr_pb_f32((uint64_t)raw_int(4, p) << 16);
             else c->i[k] = raw_int((int)dt, p);
         }
+        fr_fmap_drop(raw, rawlen);   /* decoded: the file's pages are given back (mapped input) */
         return FR_OK;
     }
     int64_t k = 0;
@@ -403,12 +405,6 @@ int ox_add_tensor(ox_ctx *x, const char *onnx_name, int ndim, const int64_t *dim
 }
 
 /* ---- ModelProto parsing ---- */
-
-typedef struct ox_vi {
-    const char *name;
-    int elem, ndim, has_shape;
-    int64_t dim[OX_MAXD];   /* -1 = symbolic */
-} ox_vi;
 
 #define MALFORMED(what) ox_err(x, NULL, "malformed protobuf in %s", what)
 
@@ -525,10 +521,14 @@ static int parse_value_info(ox_ctx *x, const uint8_t *p, size_t n, ox_vi *vi)
                     fr_pb r5;
                     fr_pb_field f5;
                     int64_t d = -1;
+                    const char *dp = "";
                     fr_pb_init(&r5, f4.data, f4.len);
-                    while ((rc = fr_pb_next(&r5, &f5)) == 1)
+                    while ((rc = fr_pb_next(&r5, &f5)) == 1) {
                         if (f5.num == 1 && f5.wt == FR_PB_VARINT) d = (int64_t)f5.v;
+                        if (f5.num == 2 && f5.wt == FR_PB_LEN) dp = ox_str(&x->ar, f5.data, FR_MIN(f5.len, 64));
+                    }
                     if (rc < 0) return MALFORMED("shape");
+                    vi->dparam[vi->ndim] = dp;
                     vi->dim[vi->ndim++] = d;
                 }
                 if (rc < 0) return MALFORMED("shape");
@@ -731,18 +731,10 @@ static int import_body(ox_ctx *x, const uint8_t *buf, size_t n, int fold_bn)
      * outputs were defined may dangle (it did for graphs with more than 64 values). */
     ox_val *iv = ox_find(x, in->name);
 
-    /* The input activation: batch first, 1..3 per-sample dims, all static. */
-    if (in->elem != 1) return ox_err(x, NULL, "input %.80s has element type %d; only float32 inputs are supported", in->name, in->elem);
-    if (!in->has_shape || in->ndim < 2 || in->ndim > 4)
-        return ox_err(x, NULL, "input %.80s must have a known shape [N, C(, H, W)] (rank 2..4), has rank %d", in->name, in->ndim);
+    /* The input activation: batch first, 1..3 per-sample dims (symbolic ones resolved). */
     iv->kind = OX_ACT;
-    iv->rank = in->ndim - 1;
     iv->d[0] = iv->d[1] = iv->d[2] = 1;
-    for (int k = 1; k < in->ndim; k++) {
-        if (in->dim[k] < 1 || in->dim[k] > (1 << 24))
-            return ox_err(x, NULL, "input %.80s: dimension %d must be static and positive (only the batch may be symbolic)", in->name, k);
-        iv->d[k - 1] = in->dim[k];
-    }
+    if ((rc = ox_input_dims(x, in, iv->d, &iv->rank))) return rc;
     x->batch0 = in->dim[0] > 0 ? in->dim[0] : -1;
     fr_model *m = x->m;
     iv->node = fr_graph_add_node(&m->g, in->name, FR_OP_INPUT, 0, NULL);
@@ -800,11 +792,12 @@ static int import_body(ox_ctx *x, const uint8_t *buf, size_t n, int fold_bn)
     return fr_graph_validate(&m->g, &m->meta, x->src, x->e);
 }
 
-int ox_import(const uint8_t *buf, size_t n, const char *src, fr_model *m, int fold_bn, ox_arena *keep,
-              ox_origin **origins, int *norig, fr_err *e)
+int ox_import(const uint8_t *buf, size_t n, const char *src, const fr_onnx_shape *shape, fr_model *m, int fold_bn,
+              ox_arena *keep, ox_origin **origins, int *norig, fr_err *e)
 {
     ox_ctx X;
     memset(&X, 0, sizeof X);
+    X.shape = shape && shape->n ? shape : NULL;
     X.src = src;
     X.e = e;
     X.m = m;
@@ -822,22 +815,5 @@ int ox_import(const uint8_t *buf, size_t n, const char *src, fr_model *m, int fo
     } else {
         ox_arena_free(&X.ar);
     }
-    return rc;
-}
-
-int fr_onnx_import_mem(const void *buf, size_t n, const char *name, fr_model *m, fr_err *e)
-{
-    return ox_import(buf, n, name ? name : "(memory)", m, 1, NULL, NULL, NULL, e);
-}
-
-int fr_onnx_import(const char *path, fr_model *m, fr_err *e)
-{
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    fr_model_init(m);
-    int rc = fr_read_file(path, FR_ONNX_MAX_FILE, &buf, &n, e);
-    if (rc) return rc;
-    rc = fr_onnx_import_mem(buf, n, path, m, e);
-    free(buf);
     return rc;
 }

@@ -96,12 +96,25 @@ typedef struct ox_ctx {
     int n_synth;
     int *nhash;              /* node names of m->g: open addressing (arena memory), nhcap slots, */
     int nhcap, nhashed;      /* covering nodes [0, nhashed) */
+    const fr_onnx_shape *shape;   /* resolves symbolic input dims (NULL = none); onnx_shape.c */
 } ox_ctx;
 /* Index of the graph node called name, or -1: hashed, so that naming n nodes is O(n) (a linear
  * fr_graph_find_node per new node made a 5000-node import quadratic: F5). */
 int ox_find_node(ox_ctx *x, const char *name);
 
 int ox_err(ox_ctx *x, const ox_node *nd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A graph input or value_info as parsed: dims -1 where symbolic, with the dim_param name
+ * ("" when the dim has neither value nor name). */
+typedef struct ox_vi {
+    const char *name;
+    int elem, ndim, has_shape;
+    int64_t dim[OX_MAXD];
+    const char *dparam[OX_MAXD];
+} ox_vi;
+/* onnx_shape.c: the input's per-sample dims d[0..rank-1] (batch excluded), symbolic ones
+ * resolved from x->shape; one-line error naming the dim otherwise. */
+int ox_input_dims(ox_ctx *x, const ox_vi *in, int64_t *d, int *rank);
 int ox_unsupported(ox_ctx *x, const ox_node *nd, const char *why);
 const char *ox_node_name(const ox_node *nd);
 
@@ -130,7 +143,7 @@ int ox_lower(ox_ctx *x, const ox_node *nd, ox_val **in);
 /* onnx.c: full import with options (fold_bn = 0 keeps FR_OP_BN nodes; the rewriter uses it).
  * When origins is non-NULL it receives the origin table (caller frees with ox_arena_free of
  * *ar, which then owns it). */
-int ox_import(const uint8_t *buf, size_t n, const char *src, fr_model *m, int fold_bn, ox_arena *keep,
-              ox_origin **origins, int *norig, fr_err *e);
+int ox_import(const uint8_t *buf, size_t n, const char *src, const fr_onnx_shape *shape, fr_model *m, int fold_bn,
+              ox_arena *keep, ox_origin **origins, int *norig, fr_err *e);
 
 #endif

@@ -335,6 +335,35 @@ static int lower_clip(ox_ctx *x, const ox_node *nd, ox_val **in)
     return simple(x, nd, in, FR_OP_CLIP, lo, hi);
 }
 
+/* ReduceMean over the two spatial axes of an NCHW activation is a global average pool: timm's
+ * squeeze-and-excitation (x.mean((2, 3), keepdim=True)) and many classifier heads write it so.
+ * Axes come from the attribute (opset < 18) or a constant second input (18+); keepdims = 0
+ * leaves [N, C], which is the same (C,1,1) node seen at ONNX rank 2.  Other axes are refused. */
+static int lower_reduce_mean(ox_ctx *x, const ox_node *nd, ox_val **in)
+{
+    if (need_act(x, nd, in, 3, 3)) return FR_EINPUT;
+    int64_t ax[8];
+    int na = 0;
+    const ox_attr *a = ox_attr_get(nd, "axes");
+    if (a && a->has_is) {
+        for (int k = 0; k < a->nis && na < 8; k++) ax[na++] = a->is[k];
+        if (a->nis > 8) na = 9;
+    } else if (nd->nin > 1 && in[1]) {
+        if (!is_const(in[1]) || in[1]->c.n > 8) return ox_unsupported(x, nd, "axes that are not a constant list");
+        for (int64_t k = 0; k < in[1]->c.n; k++) ax[na++] = (int64_t)ox_const_get(&in[1]->c, k);
+    }
+    int seen = 0;
+    for (int k = 0; k < na && na <= 8; k++) {
+        int64_t v = ax[k] < 0 ? ax[k] + 4 : ax[k];
+        seen |= v == 2 ? 1 : v == 3 ? 2 : 4;
+    }
+    if (seen != 3) return ox_unsupported(x, nd, "only the mean over both spatial axes (2, 3) is supported");
+    int n = new_node(x, nd, "", FR_OP_GAP, 1, &in[0]->node);
+    int64_t d[3] = {in[0]->d[0], 1, 1};
+    set_act(x, nd, n, ox_attr_int(nd, "keepdims", 1) ? 3 : 1, d);
+    return FR_OK;
+}
+
 static int lower_bn(ox_ctx *x, const ox_node *nd, ox_val **in)
 {
     if (need_act(x, nd, in, 1, 3)) return FR_EINPUT;
@@ -535,6 +564,7 @@ int ox_lower(ox_ctx *x, const ox_node *nd, ox_val **in)
         set_act(x, nd, n, 3, d);
         return FR_OK;
     }
+    if (is_op(nd, "ReduceMean")) return lower_reduce_mean(x, nd, in);
     if (is_op(nd, "Flatten")) return lower_flatten(x, nd, in);
     if (is_op(nd, "Reshape")) return lower_reshape(x, nd, in);
     if (is_op(nd, "Transpose")) return lower_transpose(x, nd, in);

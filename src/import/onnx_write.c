@@ -153,6 +153,13 @@ int fr_onnx_rewrite_weights(const char *in_path, const char *out_path, const cha
 int fr_onnx_rewrite_weights_mem(const char *in_path, const char *const *names, const float *const *data,
                                 const int64_t *numel, int n, uint8_t **out, size_t *out_n, fr_err *e)
 {
+    return fr_onnx_rewrite_weights_mem_shaped(in_path, NULL, names, data, numel, n, out, out_n, e);
+}
+
+int fr_onnx_rewrite_weights_mem_shaped(const char *in_path, const fr_onnx_shape *shape, const char *const *names,
+                                       const float *const *data, const int64_t *numel, int n, uint8_t **out,
+                                       size_t *out_n, fr_err *e)
+{
     *out = NULL;
     *out_n = 0;
     uint8_t *buf = NULL;
@@ -163,7 +170,7 @@ int fr_onnx_rewrite_weights_mem(const char *in_path, const char *const *names, c
     ox_arena ar = {0};
     ox_origin *orig = NULL;
     int norig = 0;
-    rc = ox_import(buf, len, in_path, &m, 0, &ar, &orig, &norig, e);
+    rc = ox_import(buf, len, in_path, shape, &m, 0, &ar, &orig, &norig, e);
     if (rc) { free(buf); return rc; }
     fr_graph *g = &m.g;
     /* BN folding factors per weight tensor (mirrors fr_graph_fold_bn's criterion). */

@@ -707,10 +707,24 @@ static int import_core(imp *I, const char *json, size_t n, const char *weights_p
     fr_json_doc *doc = NULL;
     int rc = fr_json_parse(json, n, model_json_path, &doc, e);
     const fr_json *root = fr_json_root(doc);
-    if (rc == FR_OK && (!root || root->type != FR_JSON_OBJECT)) rc = IERR("%s: top-level JSON value is not an object", I->path);
-    if (rc == FR_OK) rc = tj_load_weights(I, root, weights_path);
-    if (rc == FR_OK) rc = import_graph(I, root);
-    if (rc == FR_OK) {
+    /* A bare weights manifest (a top-level array, no topology): the one such network frtui
+     * knows, face-api's face-recognition ResNet (src/import/faceres.c), sets its own meta. */
+    int bare = rc == FR_OK && root && root->type == FR_JSON_ARRAY &&
+               !(root->n > 0 && fr_json_get(root->items[0], "modelTopology"));   /* a model.json in a list */
+    if (rc == FR_OK && !bare && (!root || root->type != FR_JSON_OBJECT))
+        rc = IERR("%s: top-level JSON value is not an object (a model.json) nor a weights-manifest array", I->path);
+    if (rc == FR_OK && bare) {
+        m->meta.n_classes = 0;
+        if ((rc = tj_import_faceres(I, root, weights_path)) == FR_OK) {
+            snprintf(m->meta.layout, sizeof m->meta.layout, "NCHW");
+            rc = fr_graph_validate(&m->g, &m->meta, model_json_path, e);   /* infers the shapes */
+            m->meta.n_classes = m->g.nodes[m->g.n_nodes - 1].c;              /* the 128-d embedding */
+        }
+    } else {
+        if (rc == FR_OK) rc = tj_load_weights(I, root, weights_path);
+        if (rc == FR_OK) rc = import_graph(I, root);
+    }
+    if (rc == FR_OK && !bare) {
         fr_meta *mt = &m->meta;
         if (!mt->name[0]) {
             const char *b = strrchr(model_json_path, '/');

@@ -51,6 +51,12 @@ typedef struct imp {
  * shards (or of weights_path / the memory buffer) exactly, decodes to float.  Fills I->w,
  * I->nw and the sorted name index. */
 int tj_load_weights(imp *I, const fr_json *root, const char *weights_path);
+/* The same for a bare manifest array (a *-weights_manifest.json file without a topology). */
+int tj_load_manifest(imp *I, const fr_json *man, const char *weights_path);
+/* Builds the face-api face-recognition ResNet (src/import/faceres.c) from a weights manifest
+ * that has no topology: `man` is the document's top-level array.  Fills I->m's graph and meta. */
+int tj_import_faceres(imp *I, const fr_json *man, const char *weights_path);
+
 /* "<layer>/<suffix>" (or "<scope>/<layer>/<suffix>") with its shape checked against want. */
 const wt *tj_get_weight(imp *I, const char *layer, const char *suffix, int nd, const int64_t *want);
 

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "frtui/fmap.h"
 #include "tfjs_int.h"
 
 int tj_nkey_cmp(const void *a, const void *b)
@@ -133,10 +134,15 @@ static int decode_tensor(imp *I, wt *t, const wspec *sp, const uint8_t *b, const
 
 int tj_load_weights(imp *I, const fr_json *root, const char *weights_path)
 {
-    /* One source for every group: an explicit file or a memory buffer. */
-    int single_src = weights_path != NULL || I->use_mem;
     const fr_json *man = fr_json_get(root, "weightsManifest");
     if (!man || man->type != FR_JSON_ARRAY) return IERR("%s: weightsManifest missing or not an array", I->path);
+    return tj_load_manifest(I, man, weights_path);
+}
+
+int tj_load_manifest(imp *I, const fr_json *man, const char *weights_path)
+{
+    /* One source for every group: an explicit file or a memory buffer. */
+    int single_src = weights_path != NULL || I->use_mem;
     char dir[4096];
     if (dir_of(I->path, dir, sizeof dir) != 0) return IERR("%.200s...: path too long", I->path);
     /* Count tensors and check the per-tensor fields. */
@@ -153,8 +159,7 @@ int tj_load_weights(imp *I, const fr_json *root, const char *weights_path)
     wspec *sp = fr_xcalloc(total_w ? total_w : 1, sizeof *sp);
     int rc = FR_OK;
     size_t k = 0, all_bytes = 0;
-    uint8_t *single = NULL;
-    size_t single_n = 0;
+    fr_fmap single = {0};   /* the one weights file, mapped (include/frtui/fmap.h) */
     for (size_t g = 0; g < man->n && rc == FR_OK; g++) {
         const fr_json *grp = man->items[g], *ws = fr_json_get(grp, "weights");
         size_t gbytes = 0, k0 = k;
@@ -287,12 +292,14 @@ int tj_load_weights(imp *I, const fr_json *root, const char *weights_path)
             else
                 rc = IERR("%s: weights file too long: %lld bytes, %s needs %zu (trailing bytes after tensor %s)",
                           weights_path, (long long)have, I->path, all_bytes, k ? I->w[k - 1].name : "(none)");
-        } else if (I->use_mem || (rc = fr_read_file(weights_path, all_bytes, &single, &single_n, I->e)) == FR_OK) {
-            const uint8_t *src = I->use_mem ? I->wmem : single;
-            if (!I->use_mem && single_n != all_bytes) rc = IERR("%s: weights file changed size while reading", weights_path);
-            for (size_t j = 0; j < k && rc == FR_OK; j++)
+        } else if (I->use_mem || (rc = fr_fmap_open(weights_path, all_bytes, NULL, NULL, &single, I->e)) == FR_OK) {
+            const uint8_t *src = I->use_mem ? I->wmem : single.p;
+            if (!I->use_mem && single.n != all_bytes) rc = IERR("%s: weights file changed size while reading", weights_path);
+            for (size_t j = 0; j < k && rc == FR_OK; j++) {
                 rc = decode_tensor(I, &I->w[j], &sp[j], src + sp[j].off, weights_path);
-            free(single);
+                fr_fmap_drop(src + sp[j].off, sp[j].bytes);   /* decoded: give the pages back */
+            }
+            fr_fmap_close(&single);
         }
     }
     free(sp);

@@ -1,8 +1,10 @@
 /* ckpt_load.c — the validating .frc loader (fr_ckpt_load, fr_ckpt_load_mem).  Split from
  * ckpt.c, which writes what this reads; layout in ckpt.c's header comment.
  *
- * Design note: every frame's declared size goes through fr_mem_check before its buffer is
- * allocated (a 81-byte file may declare a 6 GiB frame), then a bounds-checked cursor decodes
+ * Design note: the file is mapped (include/frtui/fmap.h), the frame records are walked once
+ * before anything is inflated, and each frame's pages are dropped once it is decoded, so a
+ * large checkpoint costs what it decodes to.  Every frame's declared size goes through
+ * fr_mem_check before its buffer is allocated (a 81-byte file may declare a 6 GiB frame), then a bounds-checked cursor decodes
  * it: every count is checked against the bytes that remain before anything is allocated, and
  * every structural value (status, method, bits, shapes) against its range.
  */
@@ -14,6 +16,8 @@
 #include <zstd.h>
 
 #include "ckpt_int.h"
+#include "frtui/fmap.h"
+#include "frtui/zdec.h"
 
 /* ---- bounds-checked cursor over one frame's raw bytes ------------------------------------- */
 
@@ -270,8 +274,24 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
     uint32_t k;
     int seen_end = 0, units = 0, seen_actq = 0;
     size_t declared = 0;   /* frames decode into state that is kept: check their sum */
-    ZSTD_DCtx *dc = ZSTD_createDCtx();
-    FR_ASSERT(dc);
+    /* The frame records first (32 bytes each, the compressed data skipped): a file whose
+     * frames run past its end, or whose declared sizes exceed the memory, is refused before
+     * any frame is inflated or its pages touched (a mapped file, fr_ckpt_load). */
+    for (k = 0, off = hlen; k < nf; k++) {
+        if (n - off < 32) return fr_err_set(e, FR_EINPUT, "%s: truncated (frame %u of %u missing)", name, k + 1, nf);
+        uint64_t raw_len, comp_len;
+        memcpy(&raw_len, buf + off + 8, 8);
+        memcpy(&comp_len, buf + off + 16, 8);
+        off += 32;
+        if (comp_len > n - off) return fr_err_set(e, FR_EINPUT, "%s: truncated (frame %u runs past the end of the file)", name, k + 1);
+        if (raw_len > SIZE_MAX || (rc = fr_mem_check_total(e, &declared, (size_t)raw_len, "%s: frame %u", name, k + 1))) {
+            if (!rc) rc = fr_err_set(e, FR_ENOMEM, "%s: frame %u declares %llu bytes", name, k + 1, (unsigned long long)raw_len);
+            return rc;
+        }
+        off += comp_len;
+    }
+    off = hlen;
+    declared = 0;
     for (k = 0; k < nf && !rc; k++) {
         if (n - off < 32) { rc = fr_err_set(e, FR_EINPUT, "%s: truncated (frame %u of %u missing)", name, k + 1, nf); break; }
         uint32_t type, res;
@@ -295,7 +315,7 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
         /* raw_len comes from the file: a failed allocation is an input error, not an abort. */
         uint8_t *raw = malloc(raw_len ? raw_len : 1);
         if (!raw) { rc = fr_err_set(e, FR_ENOMEM, "%s: frame %u: out of memory (%llu bytes)", name, k + 1, (unsigned long long)raw_len); break; }
-        size_t got = ZSTD_decompressDCtx(dc, raw, raw_len ? raw_len : 1, buf + off, comp_len);
+        size_t got = fr_zstd_decompress(raw, raw_len ? raw_len : 1, buf + off, comp_len);
         if (ZSTD_isError(got) || got != raw_len) {
             rc = fr_err_set(e, FR_EINPUT, "%s: frame %u: zstd data is corrupt (%s)", name, k + 1,
                             ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
@@ -307,6 +327,7 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
             free(raw);
             break;
         }
+        fr_fmap_drop(buf + off, comp_len);   /* decoded: its mapped pages are no longer needed */
         off += comp_len;
         static const char *const names[] = {"", "META", "UNIT", "ACTQ", "END"};
         rd r = {raw, raw_len, 0, 0, e, name, names[type]};
@@ -330,7 +351,6 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
         if (r.bad) { rc = e ? e->code : FR_EINPUT; if (!rc) rc = FR_EINPUT; break; }
         if (seen_end && k + 1 != nf) { rc = fr_err_set(e, FR_EINPUT, "%s: END frame is not the last frame", name); break; }
     }
-    ZSTD_freeDCtx(dc);
     if (!rc && !seen_end) rc = fr_err_set(e, FR_EINPUT, "%s: truncated (no END frame)", name);
     if (!rc && off != n) rc = fr_err_set(e, FR_EINPUT, "%s: %zu bytes of trailing data after the END frame", name, n - off);
     if (!rc) {
@@ -368,11 +388,10 @@ static int ckpt_head(const uint8_t *head, size_t n, uint64_t size, const char *p
 int fr_ckpt_load(const char *path, fr_ckpt *c, fr_err *e)
 {
     memset(c, 0, sizeof *c);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    int rc = fr_read_file_checked(path, FR_MAX_ALLOC, ckpt_head, NULL, &buf, &n, e);
+    fr_fmap f;
+    int rc = fr_fmap_open(path, FR_MAX_ALLOC, ckpt_head, NULL, &f, e);
     if (rc) return rc;
-    rc = fr_ckpt_load_mem(buf, n, path, c, e);
-    free(buf);
+    rc = fr_ckpt_load_mem(f.p, f.n, path, c, e);
+    fr_fmap_close(&f);
     return rc;
 }

@@ -1,9 +1,13 @@
 /* frm.c — the .frm model bundle, version 1.0 (see include/frtui/frm.h, docs/FORMAT.md).
  *
  * Design note
- *   The whole file is read into memory (fr_read_file) and parsed with a bounds-checked cursor:
- *   no count, length or offset from the file is used before it has been compared with what is
- *   left of its enclosing section, and sizes that drive allocations go through fr_size_mul.
+ *   The file is mapped read-only (fr_fmap_open, include/frtui/fmap.h) and parsed with a
+ *   bounds-checked cursor: no count, length or offset from the file is used before it has been
+ *   compared with what is left of its enclosing section, and sizes that drive allocations go
+ *   through fr_size_mul.  Resident memory stays at what is decoded plus one window: the whole
+ *   section table is checked against the file size before any section is touched, section
+ *   checksums are computed window by window (fr_fmap_fnv), and each payload's pages are
+ *   dropped once it is decoded (fr_fmap_drop; no-ops on the fuzzers' plain buffers).
  *   The model is built in place; on any error fr_model_free() leaves it empty.  The writer is
  *   src/io/frm_write.c (the whole file in memory, then fr_atomic_write: deterministic and atomic).
  *
@@ -43,6 +47,8 @@
  *   QUANT: the bytes of fr_model.quant_json (UTF-8 JSON, no NUL).
  */
 #include "frtui/frm.h"
+#include "frtui/fmap.h"
+#include "frtui/zdec.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -266,7 +272,7 @@ static int unzstd(rd *r, const uint8_t *src, size_t n, void *dst, size_t want, c
     size_t fs = ZSTD_findFrameCompressedSize(src, n);
     if (ZSTD_isError(fs) || fs != n)
         return RERR(r, "%s: %s section: %s %s: zstd payload is truncated or has trailing bytes", r->src, r->sec, what, name);
-    size_t got = ZSTD_decompress(dst, want ? want : 1, src, n);
+    size_t got = fr_zstd_decompress(dst, want ? want : 1, src, n);
     if (ZSTD_isError(got) || got != want)
         return RERR(r, "%s: %s section: %s %s: zstd data is corrupt (%s)", r->src, r->sec, what, name,
                     ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
@@ -322,11 +328,13 @@ static int dec_tensors(rd *r, fr_graph *g)
         fr_afree(tmp);
         int ti = fr_graph_add_tensor(g, name, (int)ndim, dim);
         float *dst = g->tensors[ti].data;
-        if (enc == 0) copy_le32(dst, r->p + off, bytes / 4);
+        if (enc == 0 && host_le()) fr_fmap_copy(dst, r->p + off, bytes);
+        else if (enc == 0) copy_le32(dst, r->p + off, bytes / 4);
         else {
             TRY(unzstd(r, r->p + off, (size_t)len, dst, bytes, "tensor", name));
             if (!host_le()) copy_le32(dst, dst, bytes / 4);
         }
+        fr_fmap_drop(r->p + off, (size_t)len);
     }
     return FR_OK;
 }
@@ -386,6 +394,7 @@ static int dec_datasets(rd *r, fr_model *m)
         d->dtype = (int)dtype; d->scale = scale; d->offset = offset;
         if (dtype) d->f32 = buf; else d->u8 = buf;
         TRY(unzstd(r, r->p + doff, (size_t)dlen, buf, bytes, "dataset", role));
+        fr_fmap_drop(r->p + doff, (size_t)dlen);
         if (dtype) {
             if (!host_le()) copy_le32(buf, buf, bytes / 4);
             for (size_t k = 0; k < bytes / 4; k++)
@@ -396,6 +405,7 @@ static int dec_datasets(rd *r, fr_model *m)
             d->labels = malloc(lbytes);
             if (!d->labels) return fr_err_set(r->e, FR_ENOMEM, "%s: out of memory for labels", r->src);
             TRY(unzstd(r, r->p + loff, (size_t)llen, d->labels, lbytes, "labels of", role));
+            fr_fmap_drop(r->p + loff, (size_t)llen);
             if (!host_le()) copy_le32(d->labels, d->labels, (size_t)d->n);
             int k = frm_bad_label(d->labels, d->n, m->meta.n_classes);
             if (k >= 0)
@@ -430,13 +440,22 @@ static int read_mem(const uint8_t *buf, size_t n, const char *src, fr_model *m, 
     for (size_t i = 0; i < ns; i++) {
         const uint8_t *t = buf + HDR_SIZE + i * ENT_SIZE;
         uint32_t type = (uint32_t)le_get(t, 4);
-        uint64_t off = le_get(t + 8, 8), len = le_get(t + 16, 8), ck = le_get(t + 24, 8);
+        uint64_t off = le_get(t + 8, 8), len = le_get(t + 16, 8);
         const char *nm = sec_name(type);
         if (off % 64 || off < prev_end || off > n || len > n - off)
             return fr_err_set(e, FR_EINPUT, "%s: section %zu (%s) at offset %" PRIu64 " length %" PRIu64
                               " is misplaced or runs past the end of the %zu-byte file", src, i, nm, off, len, n);
         prev_end = off + len;
-        if (fr_fnv1a(FR_FNV_INIT, buf + off, (size_t)len) != ck)
+    }
+    /* Only once every section is known to lie inside the file: the checksums, each section
+     * hashed window by window and its pages dropped behind (a large mapped bundle with a bad
+     * byte at the end costs a window of memory, not its size). */
+    for (size_t i = 0; i < ns; i++) {
+        const uint8_t *t = buf + HDR_SIZE + i * ENT_SIZE;
+        uint32_t type = (uint32_t)le_get(t, 4);
+        uint64_t off = le_get(t + 8, 8), len = le_get(t + 16, 8), ck = le_get(t + 24, 8);
+        const char *nm = sec_name(type);
+        if (fr_fmap_fnv(FR_FNV_INIT, buf + off, (size_t)len) != ck)
             return fr_err_set(e, FR_EINPUT, "%s: %s section checksum mismatch (offset %" PRIu64 ", length %" PRIu64 ")",
                               src, nm, off, len);
         if (type < FR_FRM_META || type > FR_FRM_QUANT) {
@@ -480,13 +499,12 @@ static int frm_head(const uint8_t *head, size_t n, uint64_t size, const char *pa
 
 int fr_frm_read(const char *path, fr_model *m, fr_err *e)
 {
-    uint8_t *buf;
-    size_t n;
+    fr_fmap f;
     fr_model_init(m);
-    int rc = fr_read_file_checked(path, FR_MAX_ALLOC, frm_head, NULL, &buf, &n, e);
+    int rc = fr_fmap_open(path, FR_MAX_ALLOC, frm_head, NULL, &f, e);
     if (rc) return rc;
-    rc = fr_frm_read_mem(buf, n, path, m, e);
-    free(buf);
+    rc = fr_frm_read_mem(f.p, f.n, path, m, e);
+    fr_fmap_close(&f);
     return rc;
 }
 

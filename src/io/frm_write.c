@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "frtui/zdec.h"
 #include "frm_int.h"
 
 /* ---- writer buffer ------------------------------------------------------------------------ */
@@ -140,7 +141,7 @@ static void zstd_into(wbuf *out, const void *src, size_t n)
 {
     size_t bound = ZSTD_compressBound(n);
     wb_reserve(out, bound);
-    size_t r = ZSTD_compress(out->p + out->n, bound, src, n, ZLEVEL);
+    size_t r = fr_zstd_compress(out->p + out->n, bound, src, n, ZLEVEL);
     FR_ASSERT(!ZSTD_isError(r));
     out->n += r;
 }

@@ -1,30 +1,53 @@
 /* calib.c — the calibration cache: activation stores of the FP and the quantized path over the
- * calibration set, and the full passes that fill them.  Part of the reconstruction engine
- * (state in recon_impl.h, public figures fr_recon_cache_* in recon.h).
+ * calibration set, the full passes that fill them, and the memory plan that decides where they
+ * live (issue 19).  Part of the reconstruction engine (state in recon_impl.h, public figures
+ * fr_recon_cache_* / fr_recon_mem_* in recon.h).
  *
  * Design note
- *   Ownership: the engine (struct fr_recon) owns two arrays of per-node stores, fp[] and qs[],
- *   each store n_calib x (c*h*w) floats (fr_amalloc).  fp[i] holds node i's output through the
- *   FP weights, qs[i] through the quantized ones (BRECQ's X~).  qs[0] aliases fp[0] (the
- *   network input is shared), so a store is freed once when qs[i] == fp[i].
- *   Sizes: 2 x n_calib x node size x 4 bytes per kept node.  A store is produced when the unit
- *   that computes it begins (FP path) or ends (quantized path) and is needed until its last
- *   reader (last_reader[i], the last unit taking node i as an input) has ended; then it is
- *   dropped, unless every store fits max_cache_mb (2048 MB when unset): then keep_all keeps
- *   them all so a finished unit can be re-run for the compare view.  fr_calib_plan computes
- *   the peak up front by walking the units in the same order (fr_recon_cache_estimate) and
- *   refuses a run whose peak exceeds an explicit --max-cache-mb before allocating anything
- *   but the input store.  fr_calib_load_input fills that store; the caller checks the whole run's
- *   derived memory (caches + executor plans) between the two.
+ *   Ownership: the engine (struct fr_recon) owns, per node i, up to two copies of each path's
+ *   store, n_calib x (c*h*w) floats: resident (fp[i], qs[i], fr_amalloc) and on disk (fps[i],
+ *   qss[i], fr_spill).  fp[i] holds node i's output through the FP weights, qs[i] through the
+ *   quantized ones (BRECQ's X~).  Node 0 (the network input) is shared by both paths: qs[0]
+ *   aliases fp[0] and qss[0] aliases fps[0], so each is freed once.
+ *   Lifetime: a store is produced when the unit that computes it begins (FP path) or ends
+ *   (quantized path) and is needed until its last reader (last_reader[i], the last unit taking
+ *   node i as an input) has ended; then it is dropped, unless every store fits max_cache_mb
+ *   (2048 MB when unset) and the budget: then keep_all keeps them all so a finished unit can be
+ *   re-run for the compare view.
+ *   The plan (fr_calib_budget, before anything but the executors' sizes is known) picks one of:
+ *   - resident: every live store in memory, as before issue 19 (the fastest: no copies);
+ *   - spill: every store is written to disk when produced (zstd level 1, chunks aligned with the
+ *     pass batch, src/io/spill.c) and only the current unit's hot set is in memory while it
+ *     trains: the quantized-path inputs (qs[ext]), the FP target (fp[last]) and, with QDrop, the
+ *     FP inputs.  fr_calib_hot loads them after the FP pass; fr_calib_cold frees them when the
+ *     unit ends.  The passes stream everything else batch by batch through staging buffers.
+ *     Per unit, when even the hot set does not fit, the unit trains "from disk": mini-batches
+ *     are gathered from the spill files through an LRU of decompressed chunks sized to what the
+ *     budget leaves (train_spill[k]).
+ *   Results never depend on the plan: every copy holds the same floats (zstd is lossless), the
+ *   passes bind the same values at the same batch boundaries, and the mini-batch indices come
+ *   from the same RNG draws, so a spilled run is bit-identical to a resident one (tested:
+ *   test_memplan spill_* and tests/mem_spill.t.sh).
+ *   Recomputation instead of spilling (issue 19's alternative) is not implemented: in a BRECQ
+ *   partition a unit's stored output is the next unit's input, so recomputing it needs the
+ *   previous input kept instead, which is as large or larger (MobileNetV2 blocks shrink
+ *   spatially); disk is the cheaper copy at every unit measured (README "Memory").
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/conv.h"
 #include "frtui/exec.h"
+#include "frtui/par.h"
+#include "frtui/spill.h"
 
 #include "recon_impl.h"
 
+#define SPILL_CHUNK_BYTES ((size_t)1 << 20)   /* target chunk: ~1 MB raw (one 96x112x112 sample is 4.8 MB: 1 sample) */
+#define SPILL_MARGIN ((size_t)4 << 20)        /* index arrays, allocator slack */
+
 static size_t store_bytes(const fr_recon *r, int node) { return nsize(&r->fm.g, node) * (size_t)r->n_calib * sizeof(float); }
+static int stored_by(const fr_recon *r, int i, int k) { return r->last_reader[i] > k || i == r->part.units[k].last; }
 
 int fr_calib_plan(fr_recon *r, fr_err *e)
 {
@@ -34,7 +57,12 @@ int fr_calib_plan(fr_recon *r, fr_err *e)
     int N = g->n_nodes;
     r->fp = fr_xcalloc((size_t)N, sizeof(float *));
     r->qs = fr_xcalloc((size_t)N, sizeof(float *));
+    r->fps = fr_xcalloc((size_t)N, sizeof(fr_spill *));
+    r->qss = fr_xcalloc((size_t)N, sizeof(fr_spill *));
     r->last_reader = fr_xmalloc((size_t)N * sizeof(int));
+    r->train_spill = fr_xcalloc((size_t)(r->part.n ? r->part.n : 1), 1);
+    r->unit_lru = fr_xcalloc((size_t)(r->part.n ? r->part.n : 1), sizeof(size_t));
+    r->mem = fr_xcalloc((size_t)(r->part.n ? r->part.n : 1), sizeof(fr_mem_row));
     for (int i = 0; i < N; i++) r->last_reader[i] = -1;
     for (int k = 0; k < r->part.n; k++)
         for (int q = 0; q < r->part.units[k].n_ext; q++) r->last_reader[r->part.units[k].ext[q]] = k;
@@ -54,107 +82,535 @@ int fr_calib_plan(fr_recon *r, fr_err *e)
     return FR_OK;
 }
 
-int fr_calib_load_input(fr_recon *r, fr_err *e)
+/* Live store bytes (both paths) while unit k runs, walking the units in order exactly as
+ * begin/end add and drop them; per unit into live[k] when live != NULL.  Returns the peak. */
+static size_t walk_live(const fr_recon *r, int keep_all, size_t *live_k)
 {
-    const fr_model *m = r->orig;
-    /* The network input is shared by both paths. */
-    size_t per = nsize(&r->fm.g, 0);
-    r->fp[0] = fr_amalloc(store_bytes(r, 0));
-    if (!r->fp[0]) return fr_err_set(e, FR_ENOMEM, "out of memory for calibration inputs");
-    for (int s = 0; s < r->n_calib; s++) fr_dataset_sample(&m->calib, &m->meta, s, r->fp[0] + (size_t)s * per);
-    r->qs[0] = r->fp[0];
-    return FR_OK;
-}
-
-size_t fr_recon_cache_estimate(const fr_recon *r)
-{
-    /* Walk the units in order, adding stores as they are produced and dropping them after
-     * their last reader, exactly as begin/end do. */
     const fr_graph *g = &r->fm.g;
     size_t live = store_bytes(r, 0), peak = live;
     for (int k = 0; k < r->part.n; k++) {
         const fr_unit *u = &r->part.units[k];
         for (int i = u->first; i <= u->last; i++)
-            if (r->last_reader[i] > k || i == u->last) live += 2 * store_bytes(r, i);
+            if (stored_by(r, i, k)) live += 2 * store_bytes(r, i);
         if (live > peak) peak = live;
-        if (!r->keep_all)
+        if (live_k) live_k[k] = live;
+        if (!keep_all)
             for (int i = 0; i < g->n_nodes; i++)
                 if (r->last_reader[i] == k && i != 0) live -= 2 * store_bytes(r, i);
     }
     return peak;
 }
 
+size_t fr_recon_cache_estimate(const fr_recon *r) { return walk_live(r, r->keep_all, NULL); }
+
+/* A unit whose forward gives each sample the same bits whatever the batch: depthwise
+ * convolutions (and every conv on the legacy per-sample path), element-wise ops and pooling are
+ * per sample.  A linear layer is one GEMM over the batch, whose bits depend on its row count
+ * (measured: the fc unit of resnet-fmnist differs in the 8th digit at batch 16 vs 64), and the
+ * chunked conv path stacks a chunk's samples into one GEMM whose chunking is a function of the
+ * batch (conv.c), so such units keep the usual pass batch. */
+static int batch_invariant(const fr_recon *r, int k)
+{
+    const fr_unit *u = &r->part.units[k];
+    for (int i = u->first; i <= u->last; i++) {
+        const fr_node *n = &r->fm.g.nodes[i];
+        if (n->op == FR_OP_LINEAR || n->op == FR_OP_BN) return 0;
+        if (n->op == FR_OP_CONV) {
+            const fr_node *in = &r->fm.g.nodes[n->in[0]];
+            fr_conv_shape cs = {.c = in->c, .o = n->c, .groups = n->a.groups,
+                                .pt = n->a.pt, .pl = n->a.pl, .pb = n->a.pb, .pr = n->a.pr};
+            if (!fr_conv_batch_invariant(&cs)) return 0;
+        }
+    }
+    return 1;
+}
+
+/* Bytes of unit k's hot set: quantized-path inputs, FP target, FP inputs with QDrop. */
+static size_t hot_bytes(const fr_recon *r, int k)
+{
+    const fr_unit *u = &r->part.units[k];
+    size_t b = store_bytes(r, u->last);
+    for (int q = 0; q < u->n_ext; q++) {
+        b += store_bytes(r, u->ext[q]);
+        if (r->cfg.qdrop && u->ext[q] != 0) b += store_bytes(r, u->ext[q]);
+    }
+    return b;
+}
+
+/* Staging buffers of the streamed passes and the spill scratch (zstd buffers per part). */
+static size_t stage_bytes(const fr_recon *r, int k, int gather, int maxb)
+{
+    const fr_graph *g = &r->fm.g;
+    const fr_unit *u = &r->part.units[k];
+    size_t per = nsize(g, u->last), B = (size_t)maxb;
+    for (int q = 0; q < u->n_ext; q++) per += nsize(g, u->ext[q]);
+    size_t b = B * per * sizeof(float);
+    if (gather && r->cfg.qdrop)   /* the FP rows of a QDrop mini-batch */
+        for (int q = 0; q < u->n_ext; q++) b += (size_t)r->cfg.batch * nsize(g, u->ext[q]) * sizeof(float);
+    size_t chunk = 0;
+    for (int i = u->first; i <= u->last; i++) chunk = FR_MAX(chunk, nsize(g, i) * sizeof(float));
+    for (int q = 0; q < u->n_ext; q++) chunk = FR_MAX(chunk, nsize(g, u->ext[q]) * sizeof(float));
+    chunk = FR_MAX(chunk, SPILL_CHUNK_BYTES);   /* a chunk is ~1 MB or one sample */
+    /* per part: compressed and decompressed chunk buffers, zstd level-1 contexts (~1.5 MB) */
+    return b + (size_t)fr_par_threads() * (2 * chunk + chunk / 64 + ((size_t)2 << 20)) + SPILL_MARGIN;
+}
+
+static size_t chunk_bytes_of(const fr_recon *r, int node, int align)
+{
+    size_t per = nsize(&r->fm.g, node);
+    return (size_t)fr_spill_pick_chunk(per, align, SPILL_CHUNK_BYTES) * per * sizeof(float);
+}
+
+static void fmt_size(char *dst, size_t cap, double b)
+{
+    if (b >= (double)(1u << 30)) snprintf(dst, cap, "%.1f GiB", b / (double)(1u << 30));
+    else snprintf(dst, cap, "%.1f MiB", b / (double)(1u << 20));
+}
+
+int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
+{
+    const fr_model *m = r->orig;
+    int n = r->part.n;
+    size_t rss = fr_mem_rss(), avail = fr_mem_available();
+    /* Hard: what the run may not exceed.  Soft: what the plan aims at -- with no --max-mem, a
+     * safe share (80 %) of what the machine (cgroup, rlimits, FRTUI_MEM_AVAILABLE) has now, so
+     * the page cache, the inspector and other programs keep some room. */
+    size_t hard = avail, soft = avail / 10 * 8;
+    const char *kind = "available";
+    if (r->cfg.max_mem) {
+        size_t b = r->cfg.max_mem > rss ? r->cfg.max_mem - rss : 0;
+        if (b < hard) { hard = b; kind = "--max-mem"; }
+        /* Aim 5 % (at least 64 MB) below: allocator rounding, the kernel's page tables and the
+         * spill files' page cache share a cgroup's limit with us. */
+        size_t head = FR_MAX(b / 20, (size_t)64 << 20);
+        soft = FR_MIN(hard, b > head ? b - head : 0);
+    }
+    r->mem_budget = r->cfg.max_mem ? r->cfg.max_mem : rss + soft;
+    r->mem_base = rss;
+    size_t K = wk->keep, ev0 = wk->eval[0];
+    size_t wmax = K + ev0;
+    for (int k = 0; k < n; k++) wmax = FR_MAX(wmax, FR_MAX(wk->big[k], ev0) + K);
+    size_t *live = fr_xcalloc((size_t)(n ? n : 1), sizeof(size_t));
+    r->spill = 0;
+    r->pass_b = fr_xcalloc((size_t)(n ? n : 1), sizeof(int));
+    for (int k = 0; k < n; k++) r->pass_b[k] = prop_batch(r);
+    r->eval_b = FR_MAX(1, wk->eval_b0);
+    /* FRTUI_SPILL (tests, docs/TESTING.md): "hot" forces the spill plan with every hot set in
+     * memory, "disk" forces every unit to gather from disk through a 3-chunk LRU (the most
+     * evictions), at the smaller pass batch, whatever the machine has. */
+    const char *force = getenv("FRTUI_SPILL");
+    int forced = force && !strcmp(force, "hot") ? 1 : force && !strcmp(force, "disk") ? 2 : 0;
+    if (forced) soft = hard = SIZE_MAX / 4;
+    /* 1. Everything resident (keeping all for compare when that fits too). */
+    for (int pass = 0; pass < 2 && !forced; pass++) {
+        if (pass == 1) { if (!r->keep_all) continue; r->keep_all = 0; }
+        size_t peak = walk_live(r, r->keep_all, live);
+        if (peak <= soft && wmax <= soft - peak) {
+            for (int k = 0; k < n; k++) {
+                size_t w = FR_MAX(wk->big[k], ev0) + K;
+                r->mem[k] = (fr_mem_row){live[k], w, live[k] + w, 0, r->pass_b[k], FR_MEM_RESIDENT};
+            }
+            free(live);
+            return FR_OK;
+        }
+    }
+    r->keep_all = 0;
+    /* 2. Spill.  The accuracy passes run when no unit holds anything: the largest batch that
+     * fits alone (accuracy is counted per sample, whatever the batch). */
+    size_t need_min = 0;
+    int worst = -1;
+    if (wk->eval_n > 0) {
+        int i = 0;
+        while (i + 1 < FR_WORK_EVAL && wk->eval[i] + K > soft) i++;
+        r->eval_b = FR_MAX(1, wk->eval_b0 >> i);
+        if (forced == 2) r->eval_b = 8;
+        if (wk->eval[i] + K > hard) need_min = wk->eval[i] + K;
+    }
+    /* Per unit: its hot set in memory at the usual pass batch, else at the smaller one, else
+     * its mini-batches gathered from disk (smaller pass batch, the rest as LRU). */
+    walk_live(r, 0, live);
+    for (int k = 0; k < n; k++) {
+        const fr_unit *u = &r->part.units[k];
+        size_t hot = hot_bytes(r, k);
+        fr_mem_row *row = &r->mem[k];
+        int done = 0;
+        int inv = batch_invariant(r, k);
+        for (int opt = 0; opt < 1 + inv && !done && forced != 2; opt++) {
+            int B = opt ? wk->small_b : prop_batch(r);
+            size_t w = (opt ? wk->small[k] : wk->big[k]) + K + stage_bytes(r, k, 0, FR_MAX(B, r->cfg.batch));
+            if (w + hot <= soft) {
+                r->pass_b[k] = B;
+                *row = (fr_mem_row){hot, w, w + hot, live[k], B, FR_MEM_SPILL};
+                done = 1;
+            }
+        }
+        if (done) continue;
+        /* From disk: the LRU of each gathered store gets an equal share of what is left. */
+        int B = inv ? wk->small_b : prop_batch(r);
+        size_t w = (inv ? wk->small[k] : wk->big[k]) + K + stage_bytes(r, k, 1, FR_MAX(B, r->cfg.batch));
+        int ng = 1 + u->n_ext * (r->cfg.qdrop ? 2 : 1);
+        size_t minlru = chunk_bytes_of(r, u->last, B);
+        for (int q = 0; q < u->n_ext; q++) minlru += chunk_bytes_of(r, u->ext[q], B) * (r->cfg.qdrop ? 2 : 1);
+        size_t left = soft > w ? soft - w : 0;
+        size_t lru = forced == 2 ? 3 * chunk_bytes_of(r, u->last, B) : left / (size_t)ng;
+        r->unit_lru[k] = lru;
+        r->train_spill[k] = 1;
+        r->pass_b[k] = B;
+        size_t cache = FR_MAX(lru * (size_t)ng, minlru);
+        *row = (fr_mem_row){cache, w, w + cache, live[k], B, FR_MEM_DISK};
+        if (w + minlru > need_min) { need_min = w + minlru; worst = k; }
+    }
+    free(live);
+    if (need_min > hard) {
+        char want[32], have[32], where[160] = "the accuracy pass";
+        fmt_size(want, sizeof want, (double)need_min);
+        fmt_size(have, sizeof have, (double)hard);
+        if (worst >= 0) snprintf(where, sizeof where, "unit %s", r->part.units[worst].name);
+        return fr_err_set(e, FR_ENOMEM, "%s: the run (calibration caches of %d samples spilled to disk, activation buffers "
+                          "at batch %d; %s) needs %s, more than the %s %s%s", m->meta.name, r->n_calib,
+                          FR_MAX(wk->small_b, r->cfg.batch), where, want, have, kind,
+                          r->cfg.max_mem ? " budget after what the program already holds" : "");
+    }
+    r->spill = 1;
+    return FR_OK;
+}
+
+/* ---- resident copies ----------------------------------------------------------------------- */
+
+static float *res_alloc(fr_recon *r, int i)
+{
+    float *p = fr_amalloc(store_bytes(r, i));
+    if (p) r->res_bytes += store_bytes(r, i);
+    return p;
+}
+
+static void res_free(fr_recon *r, float **p, int i)
+{
+    if (*p) { fr_afree(*p); r->res_bytes -= store_bytes(r, i); }
+    *p = NULL;
+}
+
+/* Frees node i's resident copies (both paths, once when aliased). */
+static void drop_res(fr_recon *r, int i)
+{
+    if (r->qs[i] == r->fp[i]) r->qs[i] = NULL;
+    res_free(r, &r->qs[i], i);
+    res_free(r, &r->fp[i], i);
+}
+
+static void drop_spill(fr_recon *r, int i)
+{
+    if (r->qss[i] != r->fps[i]) fr_spill_free(r->qss[i]);
+    fr_spill_free(r->fps[i]);
+    r->qss[i] = r->fps[i] = NULL;
+}
+
+/* A store on disk for node i, its chunks aligned with the batch `align` of the pass that puts it. */
+static fr_spill *spill_new(fr_recon *r, int i, int align, fr_err *e)
+{
+    size_t per = nsize(&r->fm.g, i);
+    return fr_spill_new(r->cfg.spill_dir[0] ? r->cfg.spill_dir : NULL, per, r->n_calib,
+                        fr_spill_pick_chunk(per, align, SPILL_CHUNK_BYTES), 0, e);
+}
+
+int fr_calib_load_input(fr_recon *r, fr_err *e)
+{
+    const fr_model *m = r->orig;
+    /* The network input is shared by both paths. */
+    size_t per = nsize(&r->fm.g, 0);
+    if (!r->spill) {
+        r->fp[0] = res_alloc(r, 0);
+        if (!r->fp[0]) return fr_err_set(e, FR_ENOMEM, "out of memory for calibration inputs");
+        for (int s = 0; s < r->n_calib; s++) fr_dataset_sample(&m->calib, &m->meta, s, r->fp[0] + (size_t)s * per);
+        r->qs[0] = r->fp[0];
+        return FR_OK;
+    }
+    r->fps[0] = spill_new(r, 0, PROP_BATCH, e);
+    if (!r->fps[0]) return e->code;
+    r->qss[0] = r->fps[0];
+    float *buf = fr_amalloc((size_t)PROP_BATCH * per * sizeof(float));
+    if (!buf) return fr_err_set(e, FR_ENOMEM, "out of memory for calibration inputs");
+    int rc = FR_OK;
+    for (int s0 = 0; s0 < r->n_calib && !rc; s0 += PROP_BATCH) {
+        int nb = FR_MIN(PROP_BATCH, r->n_calib - s0);
+        for (int s = 0; s < nb; s++) fr_dataset_sample(&m->calib, &m->meta, s0 + s, buf + (size_t)s * per);
+        rc = fr_spill_put(r->fps[0], s0, nb, buf, e);
+    }
+    fr_afree(buf);
+    return rc;
+}
+
+int fr_calib_have(const fr_recon *r, int i)
+{
+    return (r->fp[i] || r->fps[i]) && (r->qs[i] || r->qss[i]);
+}
+
+int fr_calib_resident(const fr_recon *r, int i)
+{
+    return r->fp[i] && r->qs[i];
+}
+
+/* Loads one store from disk into a resident copy. */
+static int load_res(fr_recon *r, float **dst, fr_spill *src, int i, fr_err *e)
+{
+    if (*dst) return FR_OK;
+    if (!src) return fr_err_set(e, FR_EINPUT, "calibration cache of %s is missing", r->fm.g.nodes[i].name);
+    *dst = res_alloc(r, i);
+    if (!*dst)
+        return fr_err_set(e, FR_ENOMEM, "out of memory for the calibration cache of %s (%.0f MB)", r->fm.g.nodes[i].name,
+                          (double)store_bytes(r, i) / 1048576.0);
+    int rc = fr_spill_get(src, 0, r->n_calib, *dst, e);
+    if (rc) res_free(r, dst, i);
+    return rc;
+}
+
+int fr_calib_hot(fr_recon *r, int k, fr_err *e)
+{
+    if (!r->spill) return FR_OK;
+    const fr_unit *u = &r->part.units[k];
+    if (r->train_spill[k]) {
+        /* Gathered from disk: the LRU bytes are shared by water-filling -- a store smaller than
+         * its share is cached whole (every draw a hit), the rest goes to the larger ones. */
+        fr_spill *g[2 * FR_UNIT_MAX_EXT + 1];
+        size_t sz[2 * FR_UNIT_MAX_EXT + 1];
+        int ng = 0;
+        g[ng] = r->fps[u->last]; sz[ng++] = store_bytes(r, u->last);
+        for (int q = 0; q < u->n_ext; q++) {
+            int x = u->ext[q];
+            g[ng] = r->qss[x]; sz[ng++] = store_bytes(r, x);
+            if (r->cfg.qdrop && x != 0) { g[ng] = r->fps[x]; sz[ng++] = store_bytes(r, x); }
+        }
+        size_t left = r->unit_lru[k] * (size_t)ng;
+        unsigned char set[2 * FR_UNIT_MAX_EXT + 1] = {0};
+        for (int left_n = ng; left_n > 0; left_n--) {
+            int best = -1;   /* the smallest store not yet given its share */
+            for (int i = 0; i < ng; i++)
+                if (!set[i] && (best < 0 || sz[i] < sz[best])) best = i;
+            size_t share = FR_MIN(sz[best] + (sz[best] >> 4), left / (size_t)left_n);   /* + slack: chunk rounding */
+            fr_spill_set_lru(g[best], share);
+            set[best] = 1;
+            left -= share;
+        }
+        return FR_OK;
+    }
+    int rc = load_res(r, &r->fp[u->last], r->fps[u->last], u->last, e);
+    for (int q = 0; q < u->n_ext && !rc; q++) {
+        int x = u->ext[q];
+        if (x == 0) {
+            rc = load_res(r, &r->fp[0], r->fps[0], 0, e);
+            r->qs[0] = r->fp[0];
+            continue;
+        }
+        rc = load_res(r, &r->qs[x], r->qss[x], x, e);
+        if (!rc && r->cfg.qdrop) rc = load_res(r, &r->fp[x], r->fps[x], x, e);
+    }
+    return rc;
+}
+
+void fr_calib_cold(fr_recon *r)
+{
+    if (!r->spill) return;
+    for (int i = 0; i < r->fm.g.n_nodes; i++) {
+        drop_res(r, i);
+        if (r->fps[i]) fr_spill_drop_cache(r->fps[i]);
+        if (r->qss[i] && r->qss[i] != r->fps[i]) fr_spill_drop_cache(r->qss[i]);
+    }
+}
+
 void fr_calib_release(fr_recon *r, int k)
 {
     const fr_unit *u = &r->part.units[k];
+    fr_calib_cold(r);
     /* Drop stores no later unit reads. */
     if (!r->keep_all)
         for (int i = 1; i < r->fm.g.n_nodes; i++)
-            if (r->last_reader[i] <= k && i != u->last) {
-                if (r->qs[i] != r->fp[i]) fr_afree(r->qs[i]);
-                fr_afree(r->fp[i]);
-                r->qs[i] = r->fp[i] = NULL;
-            }
+            if (r->last_reader[i] <= k && i != u->last) { drop_res(r, i); drop_spill(r, i); }
     if (!r->keep_all && r->last_reader[u->last] < 0 && u->last != r->fm.g.n_nodes - 1) {
-        fr_afree(r->qs[u->last]); fr_afree(r->fp[u->last]);
-        r->qs[u->last] = r->fp[u->last] = NULL;
+        drop_res(r, u->last);
+        drop_spill(r, u->last);
     }
 }
 
 void fr_calib_free(fr_recon *r)
 {
-    for (int i = 0; i < r->fm.g.n_nodes && r->fp; i++) {
-        if (r->qs[i] != r->fp[i]) fr_afree(r->qs[i]);
-        fr_afree(r->fp[i]);
-    }
-    free(r->fp); free(r->qs); free(r->last_reader);
+    for (int i = 0; i < r->fm.g.n_nodes && r->fp; i++) { drop_res(r, i); drop_spill(r, i); }
+    free(r->fp); free(r->qs); free(r->fps); free(r->qss); free(r->last_reader);
+    free(r->train_spill); free(r->unit_lru); free(r->mem); free(r->pass_b);
+    r->pass_b = NULL;
     r->fp = r->qs = NULL;
+    r->fps = r->qss = NULL;
     r->last_reader = NULL;
+    r->train_spill = NULL;
+    r->unit_lru = NULL;
+    r->mem = NULL;
 }
 
 /* ---- full-calibration passes --------------------------------------------------------------- */
 
-void fr_calib_bind(fr_recon *r, fr_exec *x, const fr_unit *u, float **store, int s0)
+void fr_calib_stage_free(fr_calib_stage *st)
 {
-    for (int q = 0; q < fr_exec_n_inputs(x); q++) {
-        int e = fr_exec_input_node(x, q);
-        fr_exec_bind_input(x, q, store[e] + (size_t)s0 * nsize(&r->fm.g, e));
-    }
-    (void)u;
+    for (int q = 0; q < FR_UNIT_MAX_EXT + 1; q++) { fr_afree(st->buf[q]); st->buf[q] = NULL; st->cap[q] = 0; }
 }
 
-/* Runs the unit over all calibration samples from `in` stores.  When out_store != NULL the
- * outputs of nodes that later units read (and of the last node) are copied into it.  When
- * loss != NULL the loss against fp[last] is accumulated (same reduction as training). */
-int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, float **in, float **out_store, double *loss, fr_err *e)
+/* Rows [s0, s0 + nb) of node i on path q (0 = FP, 1 = quantized): the resident store itself,
+ * or staged from disk into st->buf[slot] (grown to nb samples when smaller). */
+static const float *rows(fr_recon *r, int q, int i, int s0, int nb, fr_calib_stage *st, int slot, fr_err *e)
+{
+    size_t per = nsize(&r->fm.g, i);
+    float *res = q ? r->qs[i] : r->fp[i];
+    if (res) return res + (size_t)s0 * per;
+    fr_spill *sp = q ? r->qss[i] : r->fps[i];
+    if (!sp) { fr_err_set(e, FR_EINPUT, "calibration cache of %s is missing", r->fm.g.nodes[i].name); return NULL; }
+    if (st->cap[slot] < nb) {
+        fr_afree(st->buf[slot]);
+        st->buf[slot] = fr_amalloc((size_t)nb * per * sizeof(float));
+        st->cap[slot] = st->buf[slot] ? nb : 0;
+    }
+    if (!st->buf[slot]) { fr_err_set(e, FR_ENOMEM, "out of memory for a calibration batch"); return NULL; }
+    if (fr_spill_get(sp, s0, nb, st->buf[slot], e)) return NULL;
+    return st->buf[slot];
+}
+
+int fr_calib_bind(fr_recon *r, fr_exec *x, int q, int s0, int nb, fr_calib_stage *st, fr_err *e)
+{
+    for (int k = 0; k < fr_exec_n_inputs(x); k++) {
+        const float *p = rows(r, q, fr_exec_input_node(x, k), s0, nb, st, k, e);
+        if (!p) return e->code;
+        fr_exec_bind_input(x, k, p);
+    }
+    return FR_OK;
+}
+
+/* Runs the unit over all calibration samples from the path-q stores (0 = FP, 1 = quantized).
+ * When out != 0 the outputs of nodes that later units read (and of the last node) are written
+ * to the same path's stores: resident, or spilled batch by batch.  When loss != NULL the loss
+ * against fp[last] is accumulated (same reduction as training). */
+int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, int q, int out, double *loss, fr_err *e)
 {
     const fr_graph *g = &r->fm.g;
-    if (out_store)
-        for (int i = u->first; i <= u->last; i++)
-            if ((r->last_reader[i] > (int)(u - r->part.units) || i == u->last) && !out_store[i]) {
-                out_store[i] = fr_amalloc(store_bytes(r, i));
-                if (!out_store[i])
+    int k = (int)(u - r->part.units);
+    float **res = q ? r->qs : r->fp;
+    fr_spill **sp = q ? r->qss : r->fps;
+    if (out)
+        for (int i = u->first; i <= u->last; i++) {
+            if (!stored_by(r, i, k)) continue;
+            if (!r->spill && !res[i]) {
+                res[i] = res_alloc(r, i);
+                if (!res[i])
                     return fr_err_set(e, FR_ENOMEM, "out of memory for the calibration cache of %s (%.0f MB)",
                                       g->nodes[i].name, (double)store_bytes(r, i) / 1048576.0);
             }
+            if (r->spill) {
+                res_free(r, &res[i], i);   /* a stale resident copy would shadow the new data */
+                if (!sp[i] && !(sp[i] = spill_new(r, i, unit_pass_batch(r, k), e))) return e->code;
+                /* The FP target of a unit that trains from memory: kept as it is produced, not
+                 * read back from disk by fr_calib_hot (it is part of the unit's hot set). */
+                if (!q && i == u->last && !r->train_spill[k] && !(res[i] = res_alloc(r, i)))
+                    return fr_err_set(e, FR_ENOMEM, "out of memory for the calibration cache of %s (%.0f MB)",
+                                      g->nodes[i].name, (double)store_bytes(r, i) / 1048576.0);
+            }
+        }
     size_t oper = nsize(g, u->last);
     int hw = g->nodes[u->last].h * g->nodes[u->last].w;
-    double acc = 0;
-    for (int s0 = 0; s0 < r->n_calib; s0 += PROP_BATCH) {
-        int nb = FR_MIN(PROP_BATCH, r->n_calib - s0);
-        fr_calib_bind(r, x, u, in, s0);
+    double acc = 0, part = 0;
+    fr_calib_stage st = {{0}, {0}};
+    int rc = FR_OK, pb = unit_pass_batch(r, k);
+    for (int s0 = 0; s0 < r->n_calib && !rc; s0 += pb) {
+        int nb = FR_MIN(pb, r->n_calib - s0);
+        if ((rc = fr_calib_bind(r, x, q, s0, nb, &st, e))) break;
         fr_exec_forward(x, nb);
-        if (out_store)
-            for (int i = u->first; i <= u->last; i++)
-                if (out_store[i] && (r->last_reader[i] > (int)(u - r->part.units) || i == u->last))
-                    memcpy(out_store[i] + (size_t)s0 * nsize(g, i), fr_exec_out(x, i), (size_t)nb * nsize(g, i) * sizeof(float));
-        if (loss) {
-            const float *y = fr_exec_output(x), *t = r->fp[u->last] + (size_t)s0 * oper;
-            double s = 0;
-            for (size_t k = 0; k < (size_t)nb * oper; k++) { double d = (double)y[k] - t[k]; s += d * d; }
-            acc += s;
+        if (out)
+            for (int i = u->first; i <= u->last && !rc; i++) {
+                if (!stored_by(r, i, k)) continue;
+                if (res[i]) memcpy(res[i] + (size_t)s0 * nsize(g, i), fr_exec_out(x, i), (size_t)nb * nsize(g, i) * sizeof(float));
+                if (r->spill) rc = fr_spill_put(sp[i], s0, nb, fr_exec_out(x, i), e);
+            }
+        if (loss && !rc) {
+            const float *y = fr_exec_output(x), *t = rows(r, 0, u->last, s0, nb, &st, FR_UNIT_MAX_EXT, e);
+            if (!t) { rc = e->code; break; }
+            /* Summed in groups of PROP_BATCH samples whatever the pass batch: the same
+             * additions in the same order, so the loss does not depend on the plan. */
+            for (size_t j = 0; j < (size_t)nb * oper; j++) { double d = (double)y[j] - t[j]; part += d * d; }
+            if ((s0 + nb) % PROP_BATCH == 0 || s0 + nb == r->n_calib) { acc += part; part = 0; }
         }
     }
+    fr_calib_stage_free(&st);
+    if (rc) return rc;
     if (loss) *loss = acc / ((double)r->n_calib * hw);
     return FR_OK;
 }
+
+/* Mini-batch gathers are memory-bound passes over B activations (9.6 MB each for a 96-channel
+ * 28x28 unit), as costly as the GEMMs on small units, so they are split over the kernels'
+ * parts (par.h) by sample. */
+typedef struct gather_job { float *dst; const float *src; const int32_t *idx; int n; size_t per; } gather_job;
+
+static void gather_part(void *ctx, int part, int nparts)
+{
+    const gather_job *j = ctx;
+    int lo, hi;
+    fr_par_range(j->n, part, nparts, &lo, &hi);
+    for (int k = lo; k < hi; k++)
+        memcpy(j->dst + (size_t)k * j->per, j->src + (size_t)j->idx[k] * j->per, j->per * sizeof(float));
+}
+
+int fr_calib_gather(fr_recon *r, int q, int i, const int32_t *idx, int n, float *dst, fr_err *e)
+{
+    const float *res = q ? r->qs[i] : r->fp[i];
+    if (res) {
+        gather_job gj = {dst, res, idx, n, nsize(&r->fm.g, i)};
+        fr_par_run(gather_part, &gj);
+        return FR_OK;
+    }
+    fr_spill *sp = q ? r->qss[i] : r->fps[i];
+    if (!sp) return fr_err_set(e, FR_EINPUT, "calibration cache of %s is missing", r->fm.g.nodes[i].name);
+    return fr_spill_gather(sp, idx, n, dst, e);
+}
+
+/* ---- the plan, for the UI and the CLI ------------------------------------------------------ */
+
+const fr_mem_row *fr_recon_mem_plan(const fr_recon *r, fr_mem_summary *s)
+{
+    if (s) {
+        memset(s, 0, sizeof *s);
+        s->budget = r->mem_budget;
+        s->base = r->mem_base;
+        s->spill = r->spill;
+        s->n = r->part.n;
+        s->eval_batch = r->eval_b;
+        for (int k = 0; k < r->part.n; k++) {
+            s->peak = FR_MAX(s->peak, r->mem[k].total);
+            s->disk_peak = FR_MAX(s->disk_peak, r->spill ? r->mem[k].disk : 0);
+        }
+    }
+    return r->mem;
+}
+
+size_t fr_recon_resident_bytes(const fr_recon *r) { return r->res_bytes; }
+
+static const char *mode_name(fr_mem_mode m) { return m == FR_MEM_RESIDENT ? "memory" : m == FR_MEM_SPILL ? "spill" : "disk"; }
+
+void fr_recon_mem_plan_print(const fr_recon *r, FILE *f)
+{
+    fr_mem_summary s;
+    const fr_mem_row *row = fr_recon_mem_plan(r, &s);
+    char b[5][32];
+    fmt_size(b[0], sizeof b[0], (double)s.budget);
+    fmt_size(b[1], sizeof b[1], (double)s.base);
+    fmt_size(b[2], sizeof b[2], (double)(s.base + s.peak));
+    fprintf(f, "memory plan: budget %s (%s), program and data %s, planned peak %s; caches %s; accuracy at batch %d\n",
+            b[0], r->cfg.max_mem ? "--max-mem" : "80% of available", b[1], b[2],
+            s.spill ? "spilled to disk (zstd), each unit's hot set in memory" : "in memory", s.eval_batch);
+    fprintf(f, "  %-4s %-28s %10s %10s %10s %10s %5s  %s\n", "unit", "name", "caches", "work", "total", "on disk", "batch",
+            "where");
+    for (int k = 0; k < s.n; k++) {
+        fmt_size(b[0], sizeof b[0], (double)row[k].cache);
+        fmt_size(b[1], sizeof b[1], (double)row[k].work);
+        fmt_size(b[2], sizeof b[2], (double)row[k].total);
+        fmt_size(b[3], sizeof b[3], (double)row[k].disk);
+        fprintf(f, "  %-4d %-28.28s %10s %10s %10s %10s %5d  %s\n", k + 1, r->part.units[k].name, b[0], b[1], b[2],
+                row[k].mode == FR_MEM_RESIDENT ? "-" : b[3], row[k].batch, mode_name(row[k].mode));
+    }
+}
+
+const char *fr_mem_mode_name(fr_mem_mode m) { return mode_name(m); }

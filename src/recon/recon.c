@@ -19,6 +19,7 @@
  */
 #include "frtui/recon.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,14 +59,11 @@ int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, 
     return fr_qlayer_init(q, m, &c, o, i, kh, kw, n->op == FR_OP_CONV, W->data, e);
 }
 
-/* Batch of the full-calibration passes: PROP_BATCH, or the whole set when it is smaller (the
- * passes never use more, so a plan for more would be memory nobody touches). */
-static int prop_batch(const fr_recon *r) { return FR_MIN(PROP_BATCH, r->n_calib); }
-static int plan_batch(const fr_recon *r) { return FR_MAX(r->cfg.batch, prop_batch(r)); }
 /* Batch of the accuracy / fidelity passes: EVAL_BATCH, fewer when a whole-network plan at that
  * batch would exceed EVAL_PLAN_BYTES (a 224x224 MobileNetV2 holds ~70 MB of activations per
  * sample, so 64 of them took 4.3 GiB -- more than the calibration caches of 256 samples).
- * Per-sample results do not depend on the batch. */
+ * The batch depends on the model only, so results stay deterministic (the chunked conv path makes
+ * the last bits depend on the batch, so this is part of the result's definition). */
 #define EVAL_PLAN_BYTES ((size_t)1 << 30)
 static int eval_batch_of(fr_recon *r, int n)
 {
@@ -77,41 +75,66 @@ static int eval_batch_of(fr_recon *r, int n)
 static size_t sat_add(size_t a, size_t b) { return b > SIZE_MAX - a ? SIZE_MAX : a + b; }
 static size_t sat_mul(size_t a, size_t b) { return a && b > SIZE_MAX / a ? SIZE_MAX : a * b; }
 
-/* Bytes a unit's begin() allocates beside the caches: the executor plan at plan_batch, the
- * activation-quantizer hooks (pre-hook buffer, init sample) and the training mini-batch
- * buffers; or the accuracy pass (its plan, input batch and hook buffers) when that is larger;
- * plus the hooks' keep masks, which live for the whole run.  Mirrors fr_recon_begin and
- * fr_eval_accuracy_ex. */
+/* Bytes a unit's begin() allocates beside the caches, with its executor planned for maxb
+ * samples: the executor, the activation-quantizer hooks (pre-hook buffer, init sample) and the
+ * training mini-batch buffers.  *keep gets the hooks' keep masks, which live for the whole run.
+ * Mirrors fr_recon_begin. */
 static int aq_node(const fr_recon *r, int L, const fr_unit *u);
-static size_t run_work_bytes(fr_recon *r, const fr_dataset *eval)
+static size_t unit_work(fr_recon *r, int k, size_t maxb, size_t *keep)
 {
     fr_graph *g = &r->fm.g;
-    size_t B = (size_t)r->cfg.batch, maxb = (size_t)plan_batch(r), worst = 0, hooks_eval = 0, keep = 0;
-    for (int k = 0; k < r->part.n; k++) {
-        const fr_unit *u = &r->part.units[k];
-        size_t w = fr_exec_plan_bytes(g, u->first, u->last, (int)maxb, FR_EXEC_GRAD);
-        for (int q = 0; q < u->n_ext; q++) w = sat_add(w, sat_mul(B * sizeof(float), nsize(g, u->ext[q])));
-        w = sat_add(w, sat_mul(2 * B * sizeof(float), nsize(g, u->last)));
-        w = sat_add(w, B * sizeof(int32_t));
-        if (r->cfg.act_bits > 0)
-            for (int l = 0; l < u->n_layers; l++) {
-                int a = aq_node(r, u->layers[l], u);
-                if (a < 0) continue;
-                size_t per = nsize(g, a);
-                w = sat_add(w, sat_mul(maxb * sizeof(float), per));
-                keep = sat_add(keep, sat_mul(maxb, per));   /* keep masks stay for the whole run */
-                w = sat_add(w, sat_mul((size_t)FR_MIN(r->n_calib, 256) * sizeof(float), per));
-                hooks_eval = sat_add(hooks_eval, sat_mul((size_t)eval_batch_of(r, eval->n) * sizeof(float), per));
+    const fr_unit *u = &r->part.units[k];
+    size_t B = (size_t)r->cfg.batch;
+    size_t w = fr_exec_plan_bytes(g, u->first, u->last, (int)maxb, FR_EXEC_GRAD);
+    for (int q = 0; q < u->n_ext; q++) w = sat_add(w, sat_mul(B * sizeof(float), nsize(g, u->ext[q])));
+    w = sat_add(w, sat_mul(2 * B * sizeof(float), nsize(g, u->last)));
+    w = sat_add(w, B * sizeof(int32_t));
+    if (r->cfg.act_bits > 0)
+        for (int l = 0; l < u->n_layers; l++) {
+            int a = aq_node(r, u->layers[l], u);
+            if (a < 0) continue;
+            size_t per = nsize(g, a);
+            w = sat_add(w, sat_mul(maxb * sizeof(float), per));
+            if (keep) *keep = sat_add(*keep, sat_mul(maxb, per));
+            w = sat_add(w, sat_mul((size_t)FR_MIN(r->n_calib, 256) * sizeof(float), per));
+        }
+    return w;
+}
+
+/* The accuracy pass at batch nb: its plan, input batch and hook buffers (fr_eval_accuracy_ex). */
+static size_t eval_work(fr_recon *r, int nb)
+{
+    fr_graph *g = &r->fm.g;
+    size_t hooks = 0;
+    if (r->cfg.act_bits > 0)
+        for (int k = 0; k < r->part.n; k++)
+            for (int l = 0; l < r->part.units[k].n_layers; l++) {
+                int a = aq_node(r, r->part.units[k].layers[l], &r->part.units[k]);
+                if (a >= 0) hooks = sat_add(hooks, sat_mul((size_t)nb * sizeof(float), nsize(g, a)));
             }
-        if (w > worst) worst = w;
+    size_t w = fr_exec_plan_bytes(g, 0, g->n_nodes - 1, nb, FR_EXEC_INFER);
+    return sat_add(w, sat_add(hooks, sat_mul((size_t)nb * sizeof(float), nsize(g, 0))));
+}
+
+/* Every unit's work at the usual pass batch and at the smaller one a budget may need, and the
+ * accuracy pass at batches 64, 32, ..., 1 (fr_calib_budget picks). */
+static void run_work(fr_recon *r, const fr_dataset *eval, fr_work *w)
+{
+    int n = r->part.n ? r->part.n : 1;
+    w->big = fr_xcalloc((size_t)n, sizeof(size_t));
+    w->small = fr_xcalloc((size_t)n, sizeof(size_t));
+    int sb = 1;
+    while (sb * 2 <= FR_MIN(r->cfg.batch, prop_batch(r))) sb *= 2;   /* a power of two: divides the pass batch */
+    w->small_b = sb;
+    w->keep = 0;
+    for (int k = 0; k < r->part.n; k++) {
+        w->big[k] = unit_work(r, k, (size_t)plan_batch(r), &w->keep);
+        w->small[k] = unit_work(r, k, (size_t)FR_MAX(r->cfg.batch, sb), NULL);
     }
-    if (eval->n > 0) {
-        size_t nb = (size_t)eval_batch_of(r, eval->n);
-        size_t w = fr_exec_plan_bytes(g, 0, g->n_nodes - 1, (int)nb, FR_EXEC_INFER);
-        w = sat_add(w, sat_add(hooks_eval, sat_mul(nb * sizeof(float), nsize(g, 0))));
-        if (w > worst) worst = w;
-    }
-    return sat_add(worst, keep);
+    w->eval_n = eval->n;
+    w->eval_b0 = eval_batch_of(r, eval->n);
+    for (int i = 0; i < FR_WORK_EVAL; i++)
+        w->eval[i] = eval->n > 0 ? eval_work(r, FR_MAX(1, w->eval_b0 >> i)) : 0;
 }
 
 fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
@@ -167,20 +190,20 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
         }
     r->aq = fr_xcalloc((size_t)g->n_nodes, sizeof(aq_hook *));
     if (fr_calib_plan(r, e)) { fr_recon_free(r); return NULL; }
-    /* Everything the run derives (caches + the largest unit's executor, or the accuracy pass),
-     * against the memory there is, before the first store is allocated (issue 14 item 3). */
-    size_t peak = fr_recon_cache_estimate(r), work = run_work_bytes(r, &m->eval);
-    size_t need = work > SIZE_MAX - peak ? SIZE_MAX : peak + work;
-    if (r->keep_all && fr_mem_need(NULL, need, "-") != FR_OK) {
-        /* Keeping every store is a convenience (compare on finished units): drop it before
-         * refusing the run.  Results do not depend on it. */
-        r->keep_all = 0;
-        peak = fr_recon_cache_estimate(r);
-        need = work > SIZE_MAX - peak ? SIZE_MAX : peak + work;
-    }
-    if (fr_mem_need(e, need, "%s: the run (calibration caches of %d samples, activation buffers at batch %d)",
-                    m->meta.name, r->n_calib, prop_batch(r)) ||
-        fr_calib_load_input(r, e)) {
+    /* Everything the run derives (caches + each unit's executor, or the accuracy pass), against
+     * --max-mem or the memory there is, before the first store is allocated (issue 14 item 3,
+     * issue 19): the plan keeps the caches in memory, or spills them, or refuses. */
+    /* A budget holds only if freed memory goes back to the system: glibc's dynamic mmap
+     * threshold would serve the next blocks of up to the largest freed size from the heap and
+     * keep them (measured: 16 % over a 90M budget on resnet-fmnist).  Fixing the threshold at
+     * 1 MB returns every large buffer on free. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    fr_work w;
+    run_work(r, &m->eval, &w);
+    int rc = fr_calib_budget(r, &w, e);
+    free(w.big);
+    free(w.small);
+    if (rc || fr_calib_load_input(r, e)) {
         fr_recon_free(r);
         return NULL;
     }
@@ -210,8 +233,8 @@ static void free_current(fr_recon *r)
     fr_exec_free(r->x);
     r->x = NULL;
     for (int q = 0; q < FR_UNIT_MAX_EXT; q++) { fr_afree(r->bin[q]); r->bin[q] = NULL; }
-    fr_afree(r->tgt); fr_afree(r->dy); free(r->idx);
-    r->tgt = r->dy = NULL;
+    fr_afree(r->tgt); fr_afree(r->dy); free(r->idx); fr_afree(r->qd_fp);
+    r->tgt = r->dy = r->qd_fp = NULL;
     r->idx = NULL;
 }
 
@@ -342,7 +365,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     unit_state *s = &r->us[k];
     fr_graph *g = &r->fm.g;
     for (int q = 0; q < u->n_ext; q++)
-        if (!r->fp[u->ext[q]] || !r->qs[u->ext[q]])
+        if (!fr_calib_have(r, u->ext[q]))
             return fr_err_set(e, FR_EINPUT, "unit %s: its inputs are not computed yet (run the units in order)", u->name);
     /* Restarting a finished unit discards its results. */
     int nl = u->n_layers;
@@ -354,12 +377,14 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
         s->iters = it;
     }
     r->bsz = r->cfg.batch;
-    int maxb = plan_batch(r);
+    int maxb = unit_plan_batch(r, k);
     r->x = fr_exec_new(g, u->first, u->last, maxb, FR_EXEC_GRAD, e);
     if (!r->x) return e->code;
     /* FP targets (and FP inputs of later units). */
-    int rc = fr_calib_pass(r, r->x, u, r->fp, r->fp, NULL, e);
-    if (rc) { free_current(r); return rc; }
+    int rc = fr_calib_pass(r, r->x, u, 0, 1, NULL, e);
+    /* Spill plan: this unit's training data in memory now (calib.c). */
+    if (!rc) rc = fr_calib_hot(r, k, e);
+    if (rc) { free_current(r); fr_calib_cold(r); return rc; }
     /* Quantizers. */
     rc = fr_recon_ensure_rtn(r, k, e);
     if (rc) { free_current(r); return rc; }
@@ -380,14 +405,16 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
                 FR_ASSERT(sample);
                 int nb = FR_MIN(r->n_calib, maxb), done = 0;
                 set_weights(r, r->x, u, NULL);
-                while (done < FR_MIN(r->n_calib, 256)) {
+                fr_calib_stage st = {{0}, {0}};
+                while (done < FR_MIN(r->n_calib, 256) && !rc) {
                     int b = FR_MIN(nb, FR_MIN(r->n_calib, 256) - done);
-                    fr_calib_bind(r, r->x, u, r->fp, done);
+                    if ((rc = fr_calib_bind(r, r->x, 0, done, b, &st, e))) break;
                     fr_exec_forward(r->x, b);
                     memcpy(sample + (size_t)done * nsize(g, a), fr_exec_out(r->x, a), (size_t)b * nsize(g, a) * sizeof(float));
                     done += b;
                 }
-                rc = fr_aquant_init(&h->aq, r->cfg.act_bits, FR_QINIT_MSE, sample, cnt, e);
+                fr_calib_stage_free(&st);
+                if (!rc) rc = fr_aquant_init(&h->aq, r->cfg.act_bits, FR_QINIT_MSE, sample, cnt, e);
                 fr_afree(sample);
                 if (rc) { free(h); free_current(r); return rc; }
                 h->keep = fr_xmalloc((size_t)maxb * nsize(g, a));
@@ -400,7 +427,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     set_aq_active(r, u, 1, 1.0f);
     /* RTN baseline loss on all calibration samples (quantized-path inputs). */
     set_weights(r, r->x, u, s->rtn);
-    rc = fr_calib_pass(r, r->x, u, r->qs, NULL, &s->loss_rtn, e);
+    rc = fr_calib_pass(r, r->x, u, 1, 0, &s->loss_rtn, e);
     if (rc) { free_current(r); return rc; }
     /* Training buffers. */
     for (int q = 0; q < fr_exec_n_inputs(r->x); q++) {
@@ -411,6 +438,12 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     r->dy = fr_amalloc((size_t)r->bsz * nsize(g, u->last) * sizeof(float));
     r->idx = fr_xmalloc((size_t)r->bsz * sizeof(int32_t));
     FR_ASSERT(r->tgt && r->dy);
+    if (r->cfg.qdrop) {   /* FP rows of a QDrop mini-batch (the largest input) */
+        size_t mx = 0;
+        for (int q = 0; q < u->n_ext; q++) mx = FR_MAX(mx, nsize(g, u->ext[q]));
+        r->qd_fp = fr_amalloc((size_t)r->bsz * mx * sizeof(float));
+        FR_ASSERT(r->qd_fp);
+    }
     fr_rng_stream(&r->rng, r->cfg.seed, (uint64_t)k * 8 + (uint64_t)m);
     fr_rng_stream(&r->drop_rng, r->cfg.seed, (uint64_t)k * 8 + (uint64_t)m + 0x10000);
     set_weights(r, r->x, u, s->q);
@@ -440,42 +473,37 @@ static void fallback(fr_recon *r, const char *what)
     s->status = FR_UNIT_FALLBACK;
 }
 
-/* Mini-batch gathers and the loss are memory-bound passes over B activations (9.6 MB each for
- * a 96-channel 28x28 unit), as costly as the GEMMs on small units, so they are split over the
- * kernels' parts (par.h) by sample.  With one part the loss is summed in exactly the old
- * order; with several, per-part double sums are added in part order. */
-typedef struct gather_job { float *dst; const float *src; const int32_t *idx; int n; size_t per; } gather_job;
-
-static void gather_part(void *ctx, int part, int nparts)
-{
-    const gather_job *j = ctx;
-    int lo, hi;
-    fr_par_range(j->n, part, nparts, &lo, &hi);
-    for (int k = lo; k < hi; k++)
-        memcpy(j->dst + (size_t)k * j->per, j->src + (size_t)j->idx[k] * j->per, j->per * sizeof(float));
-}
-
+/* The loss is a memory-bound pass over B activations (9.6 MB each for a 96-channel 28x28
+ * unit), as costly as the GEMMs on small units, so it is split over the kernels' parts (par.h)
+ * by sample (so are the gathers, calib.c). */
+#define LOSS_CHUNKS 16
 typedef struct loss_job {
     const float *y, *tgt;
     float *dy;
     int n;
     size_t per;
-    double norm, part[FR_PAR_MAX];
+    double norm, part[LOSS_CHUNKS];
 } loss_job;
 
+/* The loss is summed in LOSS_CHUNKS fixed sample ranges, added in chunk order, so its value
+ * does not depend on the thread count (parts take whole chunks). */
 static void loss_part(void *ctx, int part, int nparts)
 {
     loss_job *j = ctx;
-    int lo, hi;
-    fr_par_range(j->n, part, nparts, &lo, &hi);
+    int c0, c1;
+    fr_par_range(LOSS_CHUNKS, part, nparts, &c0, &c1);
     const float g2 = (float)(2.0 * j->norm);
-    double loss = 0;
-    for (size_t t = (size_t)lo * j->per; t < (size_t)hi * j->per; t++) {
-        float d = j->y[t] - j->tgt[t];
-        loss += (double)d * d;
-        j->dy[t] = g2 * d;
+    for (int c = c0; c < c1; c++) {
+        int lo, hi;
+        fr_par_range(j->n, c, LOSS_CHUNKS, &lo, &hi);
+        double loss = 0;
+        for (size_t t = (size_t)lo * j->per; t < (size_t)hi * j->per; t++) {
+            float d = j->y[t] - j->tgt[t];
+            loss += (double)d * d;
+            j->dy[t] = g2 * d;
+        }
+        j->part[c] = loss;
     }
-    j->part[part] = loss;
 }
 
 int fr_recon_step(fr_recon *r)
@@ -488,34 +516,31 @@ int fr_recon_step(fr_recon *r)
     if (s->status == FR_UNIT_FALLBACK || r->iter >= s->iters) return s->status == FR_UNIT_FALLBACK ? FR_ENUM : FR_OK;
     int B = r->bsz;
     for (int j = 0; j < B; j++) r->idx[j] = (int32_t)fr_rng_below(&r->rng, (uint32_t)r->n_calib);
+    fr_err ge;
+    fr_err_clear(&ge);
     for (int q = 0; q < fr_exec_n_inputs(r->x); q++) {
         int e = fr_exec_input_node(r->x, q);
         size_t per = nsize(g, e);
         float *dst = r->bin[q];
-        if (r->cfg.qdrop && r->qs[e] != r->fp[e]) {
+        if (fr_calib_gather(r, 1, e, r->idx, B, dst, &ge)) goto io_fail;
+        if (r->cfg.qdrop && e != 0) {
             /* QDrop: keep the quantized-path value with probability drop_p, else FP.  Serial:
-             * the drop stream is one RNG sequence. */
-            for (int j = 0; j < B; j++) {
-                const float *qs = r->qs[e] + (size_t)r->idx[j] * per, *fp = r->fp[e] + (size_t)r->idx[j] * per;
-                for (size_t t = 0; t < per; t++)
-                    dst[(size_t)j * per + t] = fr_rng_uniform(&r->drop_rng) < r->cfg.drop_p ? qs[t] : fp[t];
-            }
-        } else {
-            gather_job gj = {dst, r->qs[e], r->idx, B, per};
-            fr_par_run(gather_part, &gj);
+             * the drop stream is one RNG sequence.  (Node 0 is the same on both paths.) */
+            if (fr_calib_gather(r, 0, e, r->idx, B, r->qd_fp, &ge)) goto io_fail;
+            for (size_t t = 0; t < (size_t)B * per; t++)
+                if (!(fr_rng_uniform(&r->drop_rng) < r->cfg.drop_p)) dst[t] = r->qd_fp[t];
         }
         fr_exec_bind_input(r->x, q, dst);
     }
     size_t oper = nsize(g, u->last);
-    gather_job tj = {r->tgt, r->fp[u->last], r->idx, B, oper};
-    fr_par_run(gather_part, &tj);
+    if (fr_calib_gather(r, 0, u->last, r->idx, B, r->tgt, &ge)) goto io_fail;
     for (int l = 0; l < u->n_layers; l++) fr_qlayer_forward(&s->q[l]);
     fr_exec_forward(r->x, B);
     int hw = g->nodes[u->last].h * g->nodes[u->last].w;
     loss_job lj = {fr_exec_output(r->x), r->tgt, r->dy, B, oper, 1.0 / ((double)B * hw), {0}};
     fr_par_run(loss_part, &lj);
     double loss = 0;
-    for (int p = 0; p < fr_par_threads(); p++) loss += lj.part[p];   /* part order: deterministic */
+    for (int c = 0; c < LOSS_CHUNKS; c++) loss += lj.part[c];   /* chunk order: deterministic */
     loss *= lj.norm;
     if (!isfinite(loss)) { fallback(r, "non-finite loss"); return FR_ENUM; }
     for (int a = u->first; a <= u->last; a++) if (r->aq[a]) fr_aquant_zero_grad(&r->aq[a]->aq);
@@ -548,7 +573,12 @@ int fr_recon_step(fr_recon *r)
     loss_push(s, (float)(loss + reg_total), (float)loss);
     r->iter++;
     return FR_OK;
+io_fail:
+    snprintf(r->err, sizeof r->err, "%s", ge.msg);
+    return FR_EIO;
 }
+
+const char *fr_recon_error(const fr_recon *r) { return r->err; }
 
 int fr_recon_end(fr_recon *r, fr_err *e)
 {
@@ -559,8 +589,8 @@ int fr_recon_end(fr_recon *r, fr_err *e)
     for (int l = 0; l < u->n_layers; l++) fr_qlayer_finalize(&s->q[l]);
     set_weights(r, r->x, u, s->q);
     set_aq_active(r, u, 1, 1.0f);
-    int rc = fr_calib_pass(r, r->x, u, r->qs, NULL, &s->loss_after, e);
-    if (!rc) rc = fr_calib_pass(r, r->x, u, r->qs, r->qs, NULL, e);
+    int rc = fr_calib_pass(r, r->x, u, 1, 0, &s->loss_after, e);
+    if (!rc) rc = fr_calib_pass(r, r->x, u, 1, 1, NULL, e);
     if (rc) return rc;
     if (s->n_loss == 0) s->loss_before = s->loss_after;
     s->res = fr_xcalloc((size_t)(u->n_layers ? u->n_layers : 1), sizeof(fr_layer_result));
@@ -626,7 +656,7 @@ int fr_recon_accuracy(fr_recon *r, int quantized, int max_samples, double *acc, 
     const fr_out_hook **h = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook *));
     fr_out_hook *hooks = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook));
     if (quantized) quant_overrides(r, w, h, hooks);
-    int rc = fr_eval_accuracy_ex(g, &r->fm.meta, &r->orig->eval, w, h, eval_batch_of(r, r->orig->eval.n), max_samples,
+    int rc = fr_eval_accuracy_ex(g, &r->fm.meta, &r->orig->eval, w, h, r->eval_b, max_samples,
                                  acc, e);
     free(w); free(h); free(hooks);
     return rc;
@@ -645,7 +675,7 @@ int fr_recon_fidelity(fr_recon *r, const char *feature, int max_samples, fr_fide
     const fr_out_hook **h = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook *));
     fr_out_hook *hooks = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook));
     quant_overrides(r, w, h, hooks);
-    rc = fr_eval_fidelity(g, &r->fm.meta, &r->orig->eval, w, h, eval_batch_of(r, r->orig->eval.n), max_samples, node, fid,
+    rc = fr_eval_fidelity(g, &r->fm.meta, &r->orig->eval, w, h, r->eval_b, max_samples, node, fid,
                           acc_fp, acc_q, e);
     free(w); free(h); free(hooks);
     return rc;
@@ -659,9 +689,9 @@ int fr_recon_compare(fr_recon *r, int unit, fr_method m, fr_unit_view **out, fr_
     if (s->alt[m]) { fr_unit_view_retain(s->alt[m]); *out = s->alt[m]; return FR_OK; }
     const fr_unit *u = &r->part.units[unit];
     for (int q = 0; q < u->n_ext; q++)
-        if (!r->fp[u->ext[q]] || !r->qs[u->ext[q]] || !r->fp[u->last])
+        if (!fr_calib_resident(r, u->ext[q]) || !r->fp[u->last])
             return fr_err_set(e, FR_EINPUT, "unit %s: its calibration caches were released (they did not fit "
-                              "--max-cache-mb); compare it while it runs", u->name);
+                              "--max-cache-mb or the memory budget); compare it while it runs", u->name);
     if (r->cur >= 0) return fr_err_set(e, FR_EINPUT, "compare runs between units");
     if (r->cfg.act_bits > 0)
         return fr_err_set(e, FR_EINPUT, "compare is not available with activation quantization (the activation "
@@ -686,6 +716,7 @@ int fr_recon_compare(fr_recon *r, int unit, fr_method m, fr_unit_view **out, fr_
         else rc = fr_recon_end(r, e);
     }
     fr_unit_view *v = rc ? NULL : fr_recon_view(r, unit);
+    if (r->qs[u->last]) r->res_bytes -= nsize(&r->fm.g, u->last) * (size_t)r->n_calib * sizeof(float);
     fr_afree(r->qs[u->last]);
     r->qs[u->last] = keep_last;
     s->rtn = NULL;
@@ -719,9 +750,9 @@ static int replay_stores(fr_recon *r, int k, fr_err *e)
         const fr_unit *u = &r->part.units[j];
         unit_state *s = &r->us[j];
         if (!s->res) return fr_err_set(e, FR_EINPUT, "unit %s has no results to replay", u->name);
-        fr_exec *x = fr_exec_new(g, u->first, u->last, plan_batch(r), FR_EXEC_GRAD, e);
+        fr_exec *x = fr_exec_new(g, u->first, u->last, unit_plan_batch(r, j), FR_EXEC_GRAD, e);
         if (!x) return e->code;
-        int rc = fr_calib_pass(r, x, u, r->fp, r->fp, NULL, e);
+        int rc = fr_calib_pass(r, x, u, 0, 1, NULL, e);
         if (!rc) {
             for (int l = 0; l < u->n_layers; l++) fr_exec_set_weight(x, u->layers[l], s->res[l].w_hat);
             fr_out_hook hk[FR_UNIT_MAX_LAYERS];
@@ -733,7 +764,7 @@ static int replay_stores(fr_recon *r, int k, fr_err *e)
                 hk[l] = (fr_out_hook){aq_fwd, aq_bwd, r->aq[a]};
                 fr_exec_set_hook(x, a, &hk[l]);
             }
-            rc = fr_calib_pass(r, x, u, r->qs, r->qs, NULL, e);
+            rc = fr_calib_pass(r, x, u, 1, 1, NULL, e);
         }
         fr_exec_free(x);
         if (rc) return rc;
@@ -766,7 +797,7 @@ int fr_recon_reset_from(fr_recon *r, int k, fr_err *e)
     for (int j = k; j < r->part.n; j++) {
         const fr_unit *u = &r->part.units[j];
         for (int q = 0; q < u->n_ext; q++)
-            if (u->ext[q] < first && (!r->fp[u->ext[q]] || !r->qs[u->ext[q]])) return replay_stores(r, k, e);
+            if (u->ext[q] < first && !fr_calib_have(r, u->ext[q])) return replay_stores(r, k, e);
     }
     return FR_OK;
 }

@@ -6,6 +6,7 @@
 
 #include "frtui/exec.h"
 #include "frtui/recon.h"
+#include "frtui/spill.h"
 
 #define PROP_BATCH 64   /* batch for full-calibration passes (targets, losses, propagation) */
 #define EVAL_BATCH 64   /* batch of the accuracy passes */
@@ -41,9 +42,19 @@ struct fr_recon {
     int n_calib;
     int first_layer, last_layer;
     int n_run;              /* units covered by this run (cfg.stop_unit) */
-    float **fp, **qs;       /* per node: [n_calib * size] stores */
+    float **fp, **qs;       /* per node: [n_calib * size] resident stores */
+    fr_spill **fps, **qss;  /* per node: the same stores on disk (spill plan) */
     int *last_reader;       /* per node: last unit index reading it, -1 */
     int keep_all;           /* all stores fit: keep them for the compare view */
+    int spill;              /* the plan spills (calib.c) */
+    unsigned char *train_spill; /* per unit: mini-batches gathered from disk */
+    size_t *unit_lru;       /* per unit: LRU bytes per gathered store */
+    fr_mem_row *mem;        /* per unit: the memory plan */
+    int *pass_b;            /* per unit: batch of its full-calibration passes (the plan's) */
+    int eval_b;             /* batch of the accuracy passes (the plan's) */
+    size_t mem_budget, mem_base, res_bytes;
+    float *qd_fp;           /* QDrop: FP rows of a mini-batch gathered from disk */
+    char err[sizeof(((fr_err *)0)->msg)];   /* why the last step failed with FR_EIO */
     unit_state *us;
     aq_hook **aq;           /* per node */
     /* current unit */
@@ -61,18 +72,51 @@ struct fr_recon {
 };
 
 
+/* Batch of the full-calibration passes: PROP_BATCH, or the whole set when it is smaller (the
+ * passes never use more, so a plan for more would be memory nobody touches). */
+static inline int prop_batch(const fr_recon *r) { return FR_MIN(PROP_BATCH, r->n_calib); }
+static inline int plan_batch(const fr_recon *r) { return FR_MAX(r->cfg.batch, prop_batch(r)); }
+
+/* Unit k's pass batch and executor batch under the plan: a budget may run the passes of a unit
+ * at a smaller batch (the same per-sample results: convolutions run sample by sample, and the
+ * losses are still summed in groups of PROP_BATCH samples). */
+static inline int unit_pass_batch(const fr_recon *r, int k) { return r->pass_b ? r->pass_b[k] : prop_batch(r); }
+static inline int unit_plan_batch(const fr_recon *r, int k) { return FR_MAX(r->cfg.batch, unit_pass_batch(r, k)); }
+
+#define FR_WORK_EVAL 7   /* accuracy pass at batch eval_b0 >> i, i < 7 */
+typedef struct fr_work {
+    size_t *big, *small;    /* per unit: work at plan_batch / at small_b (executor at max(batch, small_b)) */
+    int small_b;
+    size_t eval[FR_WORK_EVAL];
+    int eval_n, eval_b0;    /* eval samples; the accuracy batch without a budget (recon.c eval_batch_of) */
+    size_t keep;            /* bytes that live for the whole run */
+} fr_work;
+
 static inline size_t nsize(const fr_graph *g, int i) { return (size_t)g->nodes[i].c * g->nodes[i].h * g->nodes[i].w; }
 
 int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, fr_err *e);
 int fr_recon_ensure_rtn(fr_recon *r, int k, fr_err *e);
 
 /* The calibration cache (calib.c; its design note says who owns which store and for how long). */
+typedef struct fr_calib_stage { float *buf[FR_UNIT_MAX_EXT + 1]; int cap[FR_UNIT_MAX_EXT + 1]; } fr_calib_stage;   /* batches staged from disk */
 int fr_calib_plan(fr_recon *r, fr_err *e);          /* n_calib, stores, last readers, --max-cache-mb */
+/* The memory plan against --max-mem / the machine: resident or spilled, per unit (work[k]: unit
+ * k's executor and buffers, extra: bytes that live for the whole run).  FR_ENOMEM when even
+ * spilling cannot fit. */
+int fr_calib_budget(fr_recon *r, const fr_work *w, fr_err *e);
 int fr_calib_load_input(fr_recon *r, fr_err *e);    /* the input store, shared by both paths */
+int fr_calib_have(const fr_recon *r, int node);     /* both paths' stores exist (memory or disk) */
+int fr_calib_resident(const fr_recon *r, int node); /* both in memory */
+int fr_calib_hot(fr_recon *r, int k, fr_err *e);    /* spill plan: load unit k's hot set */
+void fr_calib_cold(fr_recon *r);                    /* spill plan: free every resident copy */
 void fr_calib_release(fr_recon *r, int k);          /* after unit k ended: drop stores nobody reads */
 void fr_calib_free(fr_recon *r);
-void fr_calib_bind(fr_recon *r, fr_exec *x, const fr_unit *u, float **store, int s0);
-/* Runs the unit over all calibration samples from `in` stores; see calib.c. */
-int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, float **in, float **out_store, double *loss, fr_err *e);
+/* Binds the executor's inputs to samples [s0, s0 + nb) of path q (0 = FP, 1 = quantized). */
+int fr_calib_bind(fr_recon *r, fr_exec *x, int q, int s0, int nb, fr_calib_stage *st, fr_err *e);
+void fr_calib_stage_free(fr_calib_stage *st);
+/* Runs the unit over all calibration samples from path-q stores; see calib.c. */
+int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, int q, int out, double *loss, fr_err *e);
+/* dst[j] = sample idx[j] of node i on path q, j < n (memory or disk). */
+int fr_calib_gather(fr_recon *r, int q, int i, const int32_t *idx, int n, float *dst, fr_err *e);
 
 #endif

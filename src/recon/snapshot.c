@@ -53,6 +53,7 @@ void fr_snapshot_release(fr_snapshot *s)
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) return;
     for (int i = 0; i < s->n_units; i++) fr_unit_view_release(s->units[i]);
     free(s->units);
+    free(s->mem_units);
     free(s);
 }
 

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "frtui/spill.h"
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
 #include "frtui/recon_ckpt.h"
@@ -88,6 +89,36 @@ static void wake(fr_worker *w)
     (void)rc;   /* EAGAIN: a wake-up is already pending, which is all we need */
 }
 
+/* The memory plan and what is held now (issue 19): two /proc reads per publication. */
+static void mem_live(fr_recon *r, fr_snapshot *s)
+{
+    fr_mem_summary ms;
+    const fr_mem_row *row = fr_recon_mem_plan(r, &ms);
+    fr_mem_live *m = &s->mem;
+    m->spill = ms.spill;
+    m->eval_batch = ms.eval_batch;
+    m->budget = (double)ms.budget;
+    m->base = (double)ms.base;
+    m->planned_peak = (double)(ms.base + ms.peak);
+    m->rss = (double)fr_mem_rss();
+    m->rss_peak = (double)fr_mem_rss_peak();
+    m->cache = (double)fr_recon_resident_bytes(r);
+    fr_spill_stats st;
+    fr_spill_stats_get(&st);
+    m->disk = st.disk_bytes;
+    m->spilled_raw = st.raw_written;
+    m->spilled_packed = st.packed_written;
+    m->put_s = st.put_s;
+    m->read_raw = st.raw_read;
+    m->get_s = st.get_s;
+    if (row && ms.n == s->n_units) {
+        s->mem_units = fr_xcalloc((size_t)(ms.n ? ms.n : 1), sizeof *s->mem_units);
+        for (int k = 0; k < ms.n; k++)
+            s->mem_units[k] = (fr_mem_unit){(double)row[k].cache, (double)row[k].work, (double)row[k].total,
+                                            (double)row[k].disk, row[k].batch, (int)row[k].mode};
+    }
+}
+
 static void publish(fr_worker *w)
 {
     fr_recon *r = w->r;
@@ -143,6 +174,7 @@ static void publish(fr_worker *w)
             s->units[k] = fr_recon_view(r, k);
         }
     }
+    mem_live(r, s);
     pthread_mutex_lock(&w->mu);
     fr_snapshot *old = w->cur;
     w->cur = s;
@@ -500,7 +532,16 @@ static void *run(void *arg)
                 wait_cmd(w);
                 continue;
             }
-            if (fr_recon_step(r) != FR_OK) {
+            int src = fr_recon_step(r);
+            if (src == FR_EIO) {
+                snprintf(w->msg, sizeof w->msg, "unit %s: %s", p->units[k].name, fr_recon_error(r));
+                w->status = FR_RUN_FAILED;
+                publish(w);
+                set_finished(w);
+                while (!atomic_load(&w->cancel)) wait_cmd(w);
+                break;
+            }
+            if (src != FR_OK) {
                 snprintf(w->msg, sizeof w->msg, "unit %s: non-finite values, fell back to RTN", p->units[k].name);
                 break;
             }

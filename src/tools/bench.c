@@ -28,8 +28,9 @@
 #include "frtui/sb.h"
 #include "frtui/train.h"
 
-enum { SEC_SGEMM = 1, SEC_SHAPES = 2, SEC_SAMPLES = 4, SEC_WHOLE = 8, SEC_UI = 16, SEC_IMPORT = 32, SEC_ALL = 63 };
-static const char *const sec_names[] = {"sgemm", "shapes", "samples", "whole", "ui", "import"};
+enum { SEC_SGEMM = 1, SEC_SHAPES = 2, SEC_SAMPLES = 4, SEC_WHOLE = 8, SEC_UI = 16, SEC_IMPORT = 32, SEC_REAL = 64,
+       SEC_ALL = 127 };
+static const char *const sec_names[] = {"sgemm", "shapes", "samples", "whole", "ui", "import", "real"};
 
 #define REAL_MBV2 "build/npm/mobilenet_v2/model.json"
 #define REAL_MBV2_FRM "samples/mobilenetv2-imagenet.frm"
@@ -106,6 +107,11 @@ static void json_units(FILE *f, const fr_bench *b)
         double gf = r->iter_flops / (r->flex.med * 1e-3) / 1e9;
         kv_num(f, ",\n     ", "flexround_gflops", gf);
         kv_num(f, ", ", "ratio_to_sgemm_peak", gf / b->peak);
+        if (isfinite(r->torch_flex) && r->torch_flex > 0) {   /* real section, PyTorch present */
+            kv_num(f, ",\n     ", "torch_adaround_ms", r->torch_ada);
+            kv_num(f, ", ", "torch_flexround_ms", r->torch_flex);
+            kv_num(f, ", ", "flexround_ratio_to_torch", r->flex.med / r->torch_flex);
+        }
         fputc('}', f);
     }
     fputs("],\n", f);
@@ -217,6 +223,8 @@ static int write_json(const fr_bench *b, const char *path)
     fputs("},\n", f);
     json_ui(f, b);
     json_import(f, b);
+    kv_str(f, "  ", "torch_note", b->torch_note);
+    fputs(",\n", f);
     kv_num(f, "  ", "import_mobilenetv2_s", b->import_s);
     kv_str(f, ", ", "import_note", b->import_note);
     kv_num(f, ",\n  ", "peak_rss_mb", peak_rss_mb());
@@ -377,7 +385,8 @@ static void section_import(fr_bench *b)
 
 /* ---- entry -------------------------------------------------------------------------------- */
 
-#define USAGE "frtui-dev bench [--json PATH] [--quick] [--no-samples] [--shape NAME] [--whole-iters N] [--only SECTION,...] [--keys N]"
+#define USAGE "frtui-dev bench [--json PATH] [--quick] [--no-samples] [--shape NAME] [--whole-iters N] [--only SECTION,...] [--keys N]" \
+              " [--units NAME,...] [--compare-legacy]"
 
 static int usage(const char *msg)
 {
@@ -420,7 +429,7 @@ static int opt_shape(const char *name, const char *v, void *dst, fr_err *e)
 static int opt_only(const char *name, const char *v, void *dst, fr_err *e)
 {
     if (parse_sections(v, &((bench_sel *)dst)->sections))
-        return fr_err_set(e, FR_EINPUT, "%s expects a comma list of sgemm, shapes, samples, whole, ui, import (got '%s')", name, v);
+        return fr_err_set(e, FR_EINPUT, "%s expects a comma list of sgemm, shapes, samples, whole, ui, import, real (got '%s')", name, v);
     return FR_OK;
 }
 
@@ -443,6 +452,8 @@ int fr_cli_bench(int argc, char **argv)
         {.name = "--whole-iters", .kind = FR_OPT_INT, .dst = &b->o.whole_iters, .lo = 0, .hi = 100000000},
         {.name = "--keys", .kind = FR_OPT_INT, .dst = &keys, .lo = 0, .hi = 1000},
         {.name = "--only", .kind = FR_OPT_FN, .fn = opt_only, .dst = &sel},
+        {.name = "--units", .kind = FR_OPT_STR, .dst = &b->o.units},
+        {.name = "--compare-legacy", .kind = FR_OPT_FLAG, .dst = &b->o.legacy, .val = 1},
         {.name = NULL},
     };
     if (fr_opt_wants_help(argc, argv)) {
@@ -475,7 +486,7 @@ int fr_cli_bench(int argc, char **argv)
            b->o.quick ? " --quick" : "", cpu, sysconf(_SC_NPROCESSORS_ONLN), fr_blas_describe(), b->threads, b->o.runs,
            b->o.min_run);
     fflush(stdout);
-    if (sections & (SEC_SGEMM | SEC_SHAPES | SEC_SAMPLES)) fr_bench_sgemm(b);   /* ratios need the peak */
+    if (sections & (SEC_SGEMM | SEC_SHAPES | SEC_SAMPLES | SEC_REAL)) fr_bench_sgemm(b);   /* ratios need the peak */
     fflush(stdout);
 
     if (sections & SEC_SHAPES) {
@@ -503,6 +514,7 @@ int fr_cli_bench(int argc, char **argv)
         fr_bench_print_rows(b, r0, b->n_rows);
         fflush(stdout);
     }
+    if (sections & SEC_REAL) fr_bench_real(b, REAL_MBV2);
     if (ss.n && (sections & SEC_WHOLE)) section_whole(b, &ss);
     for (int i = 0; i < ss.n; i++) fr_model_free(&ss.models[i]);
     if (sections & SEC_UI) section_ui(b, keys);

@@ -343,6 +343,17 @@ static int step_iter(void *ctx, int n)
     return 0;
 }
 
+int fr_bench_unit_selected(const char *list, const char *name)
+{
+    if (!list) return 1;
+    if (list[0] == '=') return strcmp(list + 1, name) == 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (strstr(name, t)) return 1;
+    return 0;
+}
+
 static void run_config(fr_run_config *c, fr_method m, int iters)
 {
     fr_err e;
@@ -401,7 +412,7 @@ int fr_bench_units(fr_bench *b, const fr_model *m, const char *src, int only_blo
     for (int k = 0; k < p->n && b->n_rows < FR_BENCH_MAX_ROWS; k++) {
         if (sel >= 0 && k != sel) continue;
         const fr_unit *u = &p->units[k];
-        if (u->n_layers == 0) continue;
+        if (u->n_layers == 0 || !fr_bench_unit_selected(b->o.units, u->name)) continue;
         fr_bench_unit_row *row = &b->rows[b->n_rows++];
         memset(row, 0, sizeof *row);
         snprintf(row->src, sizeof row->src, "%.63s", src);
@@ -424,7 +435,7 @@ int fr_bench_units(fr_bench *b, const fr_model *m, const char *src, int only_blo
         const fr_partition *pr = fr_recon_partition(r);
         for (int k = 0; k < pr->n && row < b->n_rows; k++) {
             const fr_unit *u = &pr->units[k];
-            int measure = u->n_layers > 0 && (sel < 0 || k == sel), ok = 0;
+            int measure = u->n_layers > 0 && (sel < 0 || k == sel) && fr_bench_unit_selected(b->o.units, u->name), ok = 0;
             if (!measure) {
                 /* Predecessor only: pass through with RTN rounding. */
                 fr_recon_set_method(r, FR_METHOD_RTN);

@@ -4,6 +4,7 @@
  *   frtui-dev train-samples [--out DIR]    retrain the bundled Fashion-MNIST samples (make samples)
  *   frtui-dev build-real-sample [...]      the real MobileNetV2 probe bundle (Fashion-MNIST probe)
  *   frtui-dev photo-set [...]              photo crops for the real networks (make samples-real)
+ *   frtui-dev contrast [...] RUN.frc...    per-block aggressive rounding of runs (make report-contrast)
  *
  * Design note: the same OpenBLAS set-up as frtui (fr_blas_init may re-exec with a core type), so
  * a benchmark or a retrained sample sees exactly the kernels the inspector uses.
@@ -22,7 +23,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: frtui-dev bench [--json PATH] [--quick] [--only SECTION,...]   speed (make bench)\n"
                "       frtui-dev train-samples [--out DIR] [--arch NAME]              retrain the samples\n"
                "       frtui-dev build-real-sample [--model model.json] [--out FILE]  MobileNetV2 probe bundle\n"
+               "       frtui-dev bench-mem [--budgets 16G,4G,2G] [--iters N]    peak RSS and spill cost per --max-mem\n"
                "       frtui-dev photo-set --split calib|eval [--n N] [--size S] -o X.npy  photo crops\n"
+               "       frtui-dev contrast [--eval X.npy]... [--md F] [--png F] RUN.frc...  per-block contrast\n"
                "       frtui-dev COMMAND --help                                       the options of one command\n"
                "environment: FRTUI_THREADS (compute threads, default 2)\n");
 }
@@ -47,7 +50,9 @@ int main(int argc, char **argv)
         {"bench", fr_cli_bench},
         {"train-samples", fr_dev_train_samples},
         {"build-real-sample", fr_dev_build_real_sample},
+        {"bench-mem", fr_dev_bench_mem},
         {"photo-set", fr_dev_photo_set},
+        {"contrast", fr_dev_contrast},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[1], cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);

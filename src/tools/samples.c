@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "frtui/conv.h"
 #include "frtui/blas.h"
 #include "frtui/cli.h"
 #include "frtui/dataio.h"
@@ -62,6 +63,9 @@ int fr_dev_train_samples(int argc, char **argv)
     const char *out = "samples", *only = NULL, *dir = FMNIST_DIR;
     int epochs_override = 0, n_train = 0;
     uint64_t seed = 1005;
+    /* The bundles were trained with the per-sample conv kernels (conv.h); keep them so that
+     * `make samples-check` regenerates them byte-identically. */
+    fr_conv_set_legacy(1);
     fr_opt opts[] = {
         {.name = "--out", .kind = FR_OPT_STR, .dst = &out},
         {.name = "--arch", .kind = FR_OPT_STR, .dst = &only},
@@ -154,6 +158,7 @@ int fr_dev_build_real_sample(int argc, char **argv)
     const char *model = "build/npm/mobilenet_v2/model.json", *out = "samples/mobilenetv2-imagenet.frm";
     const char *data = "/usr/share/datasets/fashion-mnist";
     int n_train = 5000, n_calib = 512, n_eval = 1000;
+    fr_conv_set_legacy(1);   /* the probe bundle was built with the per-sample kernels, as the samples */
     fr_opt t[] = {
         {.name = "--model", .kind = FR_OPT_STR, .dst = &model},
         {.name = "--out", .alias = "-o", .kind = FR_OPT_STR, .dst = &out},

@@ -102,6 +102,14 @@ static void run_that_happened(const fr_snapshot *s, char *buf, size_t n)
 
 typedef struct hseg { char text[128]; fr_role role; uint16_t attr; int prio; } hseg;
 
+/* "3.4G", "512M", "0" */
+static void mem_fmt(char *buf, size_t n, double b)
+{
+    if (b >= 1024.0 * 1024 * 1024) snprintf(buf, n, "%.1fG", b / (1024.0 * 1024 * 1024));
+    else if (b >= 1024.0 * 1024) snprintf(buf, n, "%.0fM", b / (1024.0 * 1024));
+    else snprintf(buf, n, "%.0fK", b / 1024.0);
+}
+
 static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_snapshot *s)
 {
     uint32_t bg = ROLE(FR_R_HEADER_BG);
@@ -113,7 +121,7 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
         return;
     }
     /* segments with priorities: the least important are dropped first on narrow terminals */
-    hseg g[10];
+    hseg g[11];
     int n = 0;
     fr_role role;
     const char *w = status_word(s->status, &role);
@@ -149,6 +157,15 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
     if (s->acc_q >= 0 && s->acc_fp >= 0) {
         snprintf(g[n].text, sizeof g[n].text, " top-1 %.1f%% (fp %.1f%%) ", 100 * s->acc_q, 100 * s->acc_fp);
         g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 3;
+    }
+    if (s->mem.budget > 0) {   /* issue 19: what the process holds now against its budget */
+        char a[16], b[16], d[16];
+        mem_fmt(a, sizeof a, s->mem.rss);
+        mem_fmt(b, sizeof b, s->mem.budget);
+        mem_fmt(d, sizeof d, s->mem.disk);
+        if (s->mem.spill) snprintf(g[n].text, sizeof g[n].text, " mem %s/%s spill %s ", a, b, d);
+        else snprintf(g[n].text, sizeof g[n].text, " mem %s/%s ", a, b);
+        g[n].role = s->mem.rss > s->mem.budget ? FR_R_WARN : FR_R_DIM, g[n].attr = 0, g[n++].prio = 5;
     }
     if (s->fid.n > 0) {   /* label-free: fidelity to the full-precision network (fidelity.h) */
         snprintf(g[n].text, sizeof g[n].text, " feature cos %.3f ", s->fid.cos);
@@ -511,6 +528,15 @@ static void render_status(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
         strcat(right, "  ");
     }
     if (u && u->n_layers > 1) { snprintf(t, sizeof t, "layer %d/%d ([ ])  ", ui->sel_layer + 1, u->n_layers); strcat(right, t); }
+    if (s && s->mem_units && ui->sel_unit >= 0 && ui->sel_unit < s->n_units) {   /* the memory plan of this unit */
+        static const char *const where[] = {"in memory", "spilled", "from disk"};
+        const fr_mem_unit *mu = &s->mem_units[ui->sel_unit];
+        char a[16], b2[16], t2[80];
+        mem_fmt(a, sizeof a, mu->total);
+        mem_fmt(b2, sizeof b2, mu->cache);
+        snprintf(t2, sizeof t2, "plan: %s, %s (caches %s)  ", where[mu->mode < 0 || mu->mode > 2 ? 0 : mu->mode], a, b2);
+        if (strlen(right) + strlen(t2) < sizeof right) strcat(right, t2);
+    }
     if (s && s->elapsed_s > 0 && s->status != FR_RUN_IDLE) {   /* an idle run has not started: no elapsed time */ char d[24]; fr_view_fmt_dur(d, sizeof d, s->elapsed_s); snprintf(t, sizeof t, "elapsed %s ", d); strcat(right, t); }
     int rw = (int)strlen(right);
     if (rw && r.x + r.w - rw > x + 1) fr_canvas_text(c, r.x + r.w - rw, r.y, rw, right, ROLE(FR_R_DIM), 0, 0);

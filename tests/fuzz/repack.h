@@ -25,8 +25,15 @@ typedef struct fz_frc {
     uint8_t head[32];               /* the file header as read (hlen is forced to 32 on pack) */
     int nf;
     uint32_t type[FZ_MAX_FRAMES];
-    uint8_t *raw[FZ_MAX_FRAMES];    /* malloc'd decompressed content */
-    size_t len[FZ_MAX_FRAMES];
+    uint8_t *raw[FZ_MAX_FRAMES];    /* malloc'd decompressed content; NULL = not unpacked (lazy) */
+    size_t len[FZ_MAX_FRAMES];      /* content size (from the zstd frame header) */
+    /* The frame as stored, for frames packed again unchanged (raw[k] == NULL): its zstd bytes
+     * (pointing into the unpacked input, which must outlive fz_frc_pack) and its record's FNV.
+     * Recompressing and re-hashing every frame on every mutation, when one changed, was the
+     * custom mutator's main cost. */
+    const uint8_t *comp[FZ_MAX_FRAMES];
+    size_t clen[FZ_MAX_FRAMES];
+    uint64_t fnv[FZ_MAX_FRAMES];
 } fz_frc;
 
 /* One context each for the process (reachable at exit, not a leak): making one per call was
@@ -50,9 +57,23 @@ static inline void fz_frc_free(fz_frc *f)
     f->nf = 0;
 }
 
-/* Splits a structurally sound .frc (any checksums) into frames; 0 on success.  Frames larger
- * than `max_raw` are not unpacked (-1). */
-static inline int fz_frc_unpack(const uint8_t *b, size_t n, fz_frc *f, size_t max_raw)
+/* Decompresses frame k (when not already); 0 on success. */
+static inline int fz_frc_load(fz_frc *f, int k)
+{
+    if (f->raw[k]) return 0;
+    size_t cs = f->len[k];
+    uint8_t *r = malloc(cs ? cs : 1);
+    if (!r) return -1;
+    size_t got = ZSTD_decompressDCtx(fz_dctx(), r, cs ? cs : 1, f->comp[k], f->clen[k]);
+    if (ZSTD_isError(got) || got != cs) { free(r); return -1; }
+    f->raw[k] = r;
+    return 0;
+}
+
+/* Splits a structurally sound .frc (any checksums) into frame records without decompressing
+ * anything (fz_frc_load does it per frame); 0 on success.  Frames whose zstd header declares
+ * more than `max_raw` bytes, or none, make it fail (-1).  b must outlive f. */
+static inline int fz_frc_unpack_lazy(const uint8_t *b, size_t n, fz_frc *f, size_t max_raw)
 {
     memset(f, 0, sizeof *f);
     if (n < 32 || memcmp(b, "FRTC", 4) != 0) return -1;
@@ -63,32 +84,42 @@ static inline int fz_frc_unpack(const uint8_t *b, size_t n, fz_frc *f, size_t ma
     if (hlen < 32 || hlen > n || nf > FZ_MAX_FRAMES) return -1;
     size_t off = hlen;
     for (uint32_t k = 0; k < nf; k++) {
-        if (n - off < 32) { fz_frc_free(f); return -1; }
+        if (n - off < 32) return -1;
         uint64_t raw_len, comp_len;
         memcpy(&f->type[k], b + off, 4);
         memcpy(&raw_len, b + off + 8, 8);
         memcpy(&comp_len, b + off + 16, 8);
+        memcpy(&f->fnv[k], b + off + 24, 8);
         off += 32;
-        if (comp_len > n - off || raw_len > max_raw) { fz_frc_free(f); return -1; }
+        if (comp_len > n - off || raw_len > max_raw) return -1;
         unsigned long long cs = ZSTD_getFrameContentSize(b + off, comp_len);
-        if (cs == ZSTD_CONTENTSIZE_ERROR || cs == ZSTD_CONTENTSIZE_UNKNOWN || cs > max_raw) { fz_frc_free(f); return -1; }
-        f->raw[k] = malloc(cs ? cs : 1);
-        if (!f->raw[k]) { fz_frc_free(f); return -1; }
-        f->nf = (int)k + 1;
-        size_t got = ZSTD_decompressDCtx(fz_dctx(), f->raw[k], cs ? cs : 1, b + off, comp_len);
-        if (ZSTD_isError(got) || got != cs) { fz_frc_free(f); return -1; }
+        if (cs == ZSTD_CONTENTSIZE_ERROR || cs == ZSTD_CONTENTSIZE_UNKNOWN || cs > max_raw) return -1;
+        f->comp[k] = b + off;
+        f->clen[k] = (size_t)comp_len;
         f->len[k] = (size_t)cs;
+        f->nf = (int)k + 1;
         off += comp_len;
     }
     return 0;
 }
 
-/* Builds the file: header (frame count = f->nf, hlen 32, hash), then every frame recompressed
- * with its record repaired.  Returns a malloc'd buffer (NULL on failure), its size in *n. */
+/* The same, every frame decompressed (the malformed-corpus generator edits any of them). */
+static inline int fz_frc_unpack(const uint8_t *b, size_t n, fz_frc *f, size_t max_raw)
+{
+    if (fz_frc_unpack_lazy(b, n, f, max_raw) != 0) return -1;
+    for (int k = 0; k < f->nf; k++)
+        if (fz_frc_load(f, k) != 0) { fz_frc_free(f); return -1; }
+    return 0;
+}
+
+/* Builds the file: header (frame count = f->nf, hlen 32, hash), then every frame with its
+ * record repaired: unpacked frames recompressed (level 1, no checksum: what the writer does
+ * apart from the level) with their FNV recomputed, the others copied as they were.  Returns a
+ * malloc'd buffer (NULL on failure), its size in *n. */
 static inline uint8_t *fz_frc_pack(const fz_frc *f, size_t *n)
 {
     size_t cap = 32;
-    for (int k = 0; k < f->nf; k++) cap += 32 + ZSTD_compressBound(f->len[k]);
+    for (int k = 0; k < f->nf; k++) cap += 32 + (f->raw[k] ? ZSTD_compressBound(f->len[k]) : f->clen[k]);
     uint8_t *b = malloc(cap);
     if (!b) return NULL;
     memcpy(b, f->head, 32);
@@ -101,10 +132,19 @@ static inline uint8_t *fz_frc_pack(const fz_frc *f, size_t *n)
     for (int k = 0; k < f->nf; k++) {
         uint8_t *rec = b + off;
         off += 32;
-        size_t cl = ZSTD_compressCCtx(fz_cctx(), b + off, cap - off, f->raw[k], f->len[k], 1);
-        if (ZSTD_isError(cl)) { free(b); return NULL; }
+        size_t cl;
+        uint64_t fnv;
+        if (f->raw[k]) {
+            cl = ZSTD_compressCCtx(fz_cctx(), b + off, cap - off, f->raw[k], f->len[k], 1);
+            if (ZSTD_isError(cl)) { free(b); return NULL; }
+            fnv = fr_fnv1a(FR_FNV_INIT, f->raw[k], f->len[k]);
+        } else {
+            cl = f->clen[k];
+            memcpy(b + off, f->comp[k], cl);
+            fnv = f->fnv[k];
+        }
         uint32_t res = 0;
-        uint64_t rl = f->len[k], cl64 = cl, fnv = fr_fnv1a(FR_FNV_INIT, f->raw[k], f->len[k]);
+        uint64_t rl = f->len[k], cl64 = cl;
         memcpy(rec, &f->type[k], 4); memcpy(rec + 4, &res, 4); memcpy(rec + 8, &rl, 8);
         memcpy(rec + 16, &cl64, 8); memcpy(rec + 24, &fnv, 8);
         off += cl;

@@ -1,0 +1,175 @@
+/* bench_mem.c — `frtui-dev bench-mem` (make bench-mem; opt-in: ~10-30 min): peak RSS and the time
+ * cost of spilled calibration caches (issue 19) on the real MobileNetV2 at 224x224 with 1024
+ * calibration images, under --max-mem budgets (default 16G, 4G, 2G).
+ *
+ * Design note
+ *   Each budget is one whole `frtui run` child (the frtui next to this frtui-dev), so the peak
+ *   RSS (wait4's ru_maxrss) is that run's alone; its --json gives the plan, the spill traffic and
+ *   the per-unit results, which are compared with the first budget's: they must be identical
+ *   (the time cost is only meaningful for identical work).  The bundle is
+ *   build/mnv2-1024.frm, built on first use with build-real-sample (needs the npm model,
+ *   tests/tools/fetch_nsfwjs.sh, and the Fashion-MNIST package).  Nothing is asserted; the
+ *   machine is shared, so the load average is printed with every row.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frtui/common.h"
+#include "frtui/devtools.h"
+#include "frtui/opt.h"
+#include "frtui/outset.h"
+#include "frtui/sb.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double load1(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) { if (fscanf(f, "%lf", &l) != 1) l = -1; fclose(f); }
+    return l;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = fr_xmalloc((size_t)(n > 0 ? n : 0) + 1);
+    size_t k = fread(b, 1, (size_t)(n > 0 ? n : 0), f);
+    b[k] = 0;
+    fclose(f);
+    return b;
+}
+
+static double json_num(const char *j, const char *key)
+{
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\": ", key);
+    const char *p = j ? strstr(j, k) : NULL;
+    return p ? strtod(p + strlen(k), NULL) : -1;
+}
+
+/* The per-unit reports: from "units" to "memory", without the elapsed time. */
+static char *units_of(const char *j)
+{
+    const char *a = j ? strstr(j, "\"units\": [") : NULL, *b = j ? strstr(j, "\"memory\"") : NULL;
+    if (!a || !b || b < a) return NULL;
+    char *u = fr_xmalloc((size_t)(b - a) + 1);
+    memcpy(u, a, (size_t)(b - a));
+    u[b - a] = 0;
+    return u;
+}
+
+int fr_dev_bench_mem(int argc, char **argv)
+{
+    const char *bundle = "build/mnv2-1024.frm", *budgets = "16G,4G,2G", *json = "bench/mem.json";
+    int iters = 50;
+    fr_opt t[] = {
+        {.name = "--bundle", .kind = FR_OPT_STR, .dst = &bundle},
+        {.name = "--budgets", .kind = FR_OPT_STR, .dst = &budgets},
+        {.name = "--iters", .kind = FR_OPT_INT, .dst = &iters, .lo = 0, .hi = 100000},
+        {.name = "--json", .kind = FR_OPT_STR, .dst = &json},
+        {.name = NULL},
+    };
+    if (fr_opt_wants_help(argc, argv)) {
+        printf("usage: frtui-dev bench-mem [--bundle F.frm] [--budgets 16G,4G,2G] [--iters 50] [--json bench/mem.json]\n"
+               "  one `frtui run` per budget: wall time, peak RSS, spill traffic, results vs the first budget\n");
+        return 0;
+    }
+    fr_err e;
+    fr_err_clear(&e);
+    if (fr_opt_parse(t, argc, argv, NULL, 0, NULL, &e)) { fprintf(stderr, "frtui-dev bench-mem: %s\n", e.msg); return 2; }
+    struct stat st;
+    if (stat(bundle, &st) != 0) {
+        printf("building %s (1024 calibration images at 224x224)...\n", bundle);
+        char *a[] = {"build-real-sample", "--n-calib", "1024", "--n-train", "300", "--n-eval", "200", "--out", (char *)bundle, NULL};
+        if (fr_dev_build_real_sample(9, a) != 0) return 2;
+    }
+    char exe[4096], frtui[4200];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    char *sl = strrchr(exe, '/');
+    if (sl) *sl = 0;
+    snprintf(frtui, sizeof frtui, "%s/frtui", sl ? exe : ".");
+    printf("frtui-dev bench-mem: %s, %d it/unit, budgets %s (frtui: %s)\n", bundle, iters, budgets, frtui);
+    printf("%-6s %8s %9s %9s %6s %9s %9s %8s %9s %6s %s\n", "budget", "wall s", "peak RSS", "planned", "spill",
+           "raw GB", "packed GB", "ratio", "zstd MB/s", "load", "results");
+    fr_sb out = {0};
+    fr_sb_puts(&out, "{\"bundle\": ");
+    fr_sb_json_str(&out, bundle);
+    fr_sb_printf(&out, ", \"iters_per_unit\": %d, \"runs\": [", iters);
+    char *ref = NULL, list[256];
+    snprintf(list, sizeof list, "%s", budgets);
+    int first = 1, rc = 0;
+    for (char *save = NULL, *b = strtok_r(list, ",", &save); b; b = strtok_r(NULL, ",", &save)) {
+        char js[64], its[16];
+        snprintf(js, sizeof js, "/tmp/frtui-bench-mem-%d.json", (int)getpid());
+        snprintf(its, sizeof its, "%d", iters);
+        double l0 = load1(), t0 = now_s();
+        pid_t pid = fork();
+        if (pid == 0) {
+            char *a[] = {frtui, "run", (char *)bundle, "--iters", its, "--max-mem", b, "--json", js, "-q", NULL};
+            execv(frtui, a);
+            _exit(127);
+        }
+        int status = 0;
+        struct rusage ru;
+        memset(&ru, 0, sizeof ru);
+        if (pid < 0 || wait4(pid, &status, 0, &ru) < 0) status = -1;
+        double wall = now_s() - t0;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            printf("%-6s refused or failed (status %d): see `frtui run %s --max-mem %s`\n", b, status, bundle, b);
+            fr_sb_printf(&out, "%s\n  {\"budget\": \"%s\", \"ok\": false}", first ? "" : ",", b);
+            first = 0;
+            continue;
+        }
+        char *j = slurp(js);
+        unlink(js);
+        char *u = units_of(j);
+        const char *same = "reference";
+        if (ref) same = u && !strcmp(u, ref) ? "identical" : "DIFFER";
+        else { ref = u; u = NULL; }
+        double raw = json_num(j, "spilled_raw_bytes"), packed = json_num(j, "spilled_packed_bytes");
+        double put_s = json_num(j, "spill_write_s"), planned = json_num(j, "planned_peak_bytes");
+        double rss = (double)ru.ru_maxrss * 1024.0, l = (l0 + load1()) / 2;
+        int spill = j && strstr(j, "\"spill\": true") != NULL;
+        printf("%-6s %8.1f %8.2fG %8.2fG %6s %9.2f %9.2f %8.2f %9.0f %6.1f %s\n", b, wall, rss / 1073741824.0,
+               planned / 1073741824.0, spill ? "yes" : "no", raw / 1e9, packed / 1e9, packed > 0 ? raw / packed : 0,
+               put_s > 0 ? raw / 1e6 / put_s : 0, l, same);
+        fr_sb_printf(&out, "%s\n  {\"budget\": \"%s\", \"ok\": true, \"wall_s\": %.2f, \"peak_rss_bytes\": %.0f, "
+                     "\"planned_peak_bytes\": %.0f, \"spill\": %s, \"spilled_raw_bytes\": %.0f, \"spilled_packed_bytes\": %.0f, "
+                     "\"spill_write_s\": %.3f, \"read_back_s\": %.3f, \"load1\": %.2f, \"results\": \"%s\"}",
+                     first ? "" : ",", b, wall, rss, planned, spill ? "true" : "false", raw, packed, put_s,
+                     json_num(j, "read_back_s"), l, same);
+        first = 0;
+        if (!strcmp(same, "DIFFER")) rc = 1;
+        free(u);
+        free(j);
+    }
+    fr_sb_puts(&out, "\n]}\n");
+    free(ref);
+    if (json) {
+        fr_atomic a;
+        if (fr_atomic_open(&a, json, &e) == FR_OK) {
+            fputs(fr_sb_str(&out), a.f);
+            if (fr_atomic_commit(&a, &e) == FR_OK) printf("wrote %s\n", json);
+        }
+        if (e.code) fprintf(stderr, "frtui-dev bench-mem: %s\n", e.msg);
+    }
+    fr_sb_free(&out);
+    return rc;
+}
