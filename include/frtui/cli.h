@@ -18,7 +18,7 @@ int fr_cli_import(int argc, char **argv);
  * writing into c; returns the new count.  --preset is applied before the other flags. */
 struct fr_run_config;
 struct fr_opt;
-#define FR_CLI_RUN_NOPTS 24
+#define FR_CLI_RUN_NOPTS 28
 int fr_cli_run_table(struct fr_opt *t, int n, struct fr_run_config *c);
 /* --resume RUN.frc, --checkpoint FILE.frc, --checkpoint-every N|Ns: run and the inspector. */
 typedef struct fr_cli_ckpt_opts {
