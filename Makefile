@@ -232,8 +232,8 @@ samples-real-probe: all $(NSFWJS)
 # AdaRound / FlexRound with the fidelity metrics (feature cosine and relative MSE at the global
 # average pool, top-1 agreement and KL of the 5-class head, on the 256 held-out crops), aggressive
 # rounding per unit and per layer, and the time of each method.  REAL_ITERS=800 is the reference
-# setting; REAL_NCALIB=512 because a run's total memory is capped at 8 GiB today (1024 crops need
-# 13.4 GiB) -- README "The paper's MobileNetV2 experiment" says which settings its numbers come
+# setting; REAL_NCALIB=512 because a run's total memory was capped at 8 GiB (1024 crops needed
+# 13.4 GiB; with main's memory spilling a 1024-crop run starts -- REAL_NCALIB=1024 to try) -- README "The paper's MobileNetV2 experiment" says which settings its numbers come
 # from.  `make report-real REAL_PC=--per-channel REAL_ITERS=1500` is the per-channel variant.
 REAL_ITERS ?= 800
 REAL_NCALIB ?= 512

@@ -980,12 +980,12 @@ int fr_cli_report(int argc, char **argv)
                             sw += fabs(lf->w[q]);
                             if (lf->cls && lf->cls[q] == FR_WC_AGGRESSIVE) { sa += fabs(lf->w[q]); na++; }
                         }
-                        char un[64], ln[64];
-                        fprintf(dm, "| %d %s | %s | W%d | %lld | %.2f | %.2f | %.2f | %.3g | %.3g |\n", u + 1,
+                        char un[64], ln[64], ma[32] = "-";
+                        if (na) snprintf(ma, sizeof ma, "%.3g", sa / (double)na);
+                        fprintf(dm, "| %d %s | %s | W%d | %lld | %.2f | %.2f | %.2f | %s | %.3g |\n", u + 1,
                                 fr_term_clean(un, sizeof un, vf->name), fr_term_clean(ln, sizeof ln, lf->name), lf->bits,
                                 (long long)lf->n, l < va->n_layers ? 100 * va->layers[l].st.aggressive : NAN,
-                                100 * lf->st.aggressive, 100 * lf->st.clipped, na ? sa / (double)na : NAN,
-                                lf->n ? sw / (double)lf->n : NAN);
+                                100 * lf->st.aggressive, 100 * lf->st.clipped, ma, lf->n ? sw / (double)lf->n : NAN);
                     }
                 }
                 if (ncol < (int)(sizeof cols / sizeof cols[0])) side_add(&cols[ncol++], m.meta.name, c.bits, keep[2]);

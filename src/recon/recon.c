@@ -62,7 +62,8 @@ int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, 
 /* Batch of the accuracy / fidelity passes: EVAL_BATCH, fewer when a whole-network plan at that
  * batch would exceed EVAL_PLAN_BYTES (a 224x224 MobileNetV2 holds ~70 MB of activations per
  * sample, so 64 of them took 4.3 GiB -- more than the calibration caches of 256 samples).
- * Per-sample results do not depend on the batch. */
+ * The batch depends on the model only, so results stay deterministic (the chunked conv path makes
+ * the last bits depend on the batch, so this is part of the result's definition). */
 #define EVAL_PLAN_BYTES ((size_t)1 << 30)
 static int eval_batch_of(fr_recon *r, int n)
 {
