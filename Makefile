@@ -232,9 +232,10 @@ samples-real-probe: all $(NSFWJS)
 # AdaRound / FlexRound with the fidelity metrics (feature cosine and relative MSE at the global
 # average pool, top-1 agreement and KL of the 5-class head, on the 256 held-out crops), aggressive
 # rounding per unit and per layer, and the time of each method.  REAL_ITERS=800 is the reference
-# setting; REAL_NCALIB=512 because a run's total memory is capped at 8 GiB today (1024 crops need
-# 13.4 GiB) -- README "The paper's MobileNetV2 experiment" says which settings its numbers come
-# from.  `make report-real REAL_PC=--per-channel REAL_ITERS=1500` is the per-channel variant.
+# setting; REAL_NCALIB=512 because a run's total memory was capped at 8 GiB (1024 crops needed
+# 13.4 GiB; with main's memory spilling a 1024-crop run starts -- REAL_NCALIB=1024 to try) -- README "The paper's MobileNetV2 experiment" says which settings its numbers come
+# from.  `make report-real REAL_PC=--per-channel REAL_ITERS=1500` is the per-channel variant.  It ends
+# with report-contrast (below) at the same iteration budget: the compact-vs-ResNet table and plot.
 REAL_ITERS ?= 800
 REAL_NCALIB ?= 512
 REAL_PC ?=
@@ -242,6 +243,7 @@ report-real: all $(NSFWJS)
 	@[ -s samples/mobilenetv2-imagenet.frm ] || $(MAKE) samples-real
 	nice ./frtui report --bits 4 --iters $(REAL_ITERS) --batch 32 --n-calib $(REAL_NCALIB) --lr 1e-3 --lambda 0.1 \
 	  $(REAL_PC) samples/mobilenetv2-imagenet.frm
+	$(MAKE) --no-print-directory report-contrast CONTRAST_ITERS=$(REAL_ITERS)
 
 # The paper's contrast on real weights (issue 15, item 3): FlexRound's aggressive-rounding fraction
 # per BRECQ block of a compact network (the real MobileNetV2, npm nsfwjs@4.3.0, run up to Conv_1,

@@ -36,7 +36,7 @@ run() {
         --checkpoint "$T/$tag.frc" >"$T/$tag.out" 2>"$T/$tag.err" || no "run $tag: $(head -c 300 "$T/$tag.err")"
 }
 # The JSON without what legitimately differs between equal runs.
-norm() { grep -v elapsed "$1" | sed 's/"blas_choice": "[a-z]*"//'; }
+norm() { fr_json_results "$1" | sed 's/"blas_choice": "[a-z]*"//'; }
 core_of_json() { sed -n 's/.*"blas_core": "\([^"]*\)".*/\1/p' "$1"; }
 # The core a checkpoint records, as its replay shows it in the header.
 core_of_frc() { "$BIN" "$1" --dump-screen --cols 120 --rows 36 2>/dev/null | sed -n 's/.*BLAS \([A-Za-z0-9?]*\) .*/\1/p' | head -n 1; }
@@ -89,7 +89,9 @@ fr_refused "bad FRTUI_BLAS_CORE" "FRTUI_BLAS_CORE=fastest" env FRTUI_BLAS_CORE=f
 old=tests/compat/ckpt-1.0.frc
 f=$(core_of_frc "$old")
 [ "$f" = "?" ] && ok "1.0 checkpoint replays, core unknown" || no "1.0 checkpoint replay: core '$f'"
-"$BIN" run tests/bad/frc/model.frm --iters 3000 --checkpoint "$T/new-full.frc" --json "$T/new-full.json" --quiet \
+# The 1.0 file was written by a binary with only the per-sample kernels, so it resumes with them
+# (checkpoints before 1.2 read as legacy); the uninterrupted reference asks for them by name.
+FRTUI_KERNELS=legacy "$BIN" run tests/bad/frc/model.frm --iters 3000 --checkpoint "$T/new-full.frc" --json "$T/new-full.json" --quiet \
     >/dev/null 2>"$T/err" || no "uninterrupted run: $(head -c 300 "$T/err")"
 if "$BIN" run tests/bad/frc/model.frm --resume "$old" --checkpoint "$T/old-res.frc" --json "$T/old-res.json" --quiet \
     >/dev/null 2>"$T/err"; then
@@ -109,4 +111,15 @@ PY
 else
     no "resume of a 1.0 checkpoint: $(head -c 300 "$T/err")"
 fi
+
+# 6. the kernels a run used are the ones it resumes with: a legacy-kernel run stopped after its
+#    first unit and resumed without FRTUI_KERNELS ends as the uninterrupted legacy run
+FRTUI_KERNELS=legacy "$BIN" run "$M" --iters 30 --n-calib 128 --json "$T/lg-full.json" --quiet >/dev/null 2>"$T/err" ||
+    no "legacy run: $(head -c 300 "$T/err")"
+FRTUI_KERNELS=legacy "$BIN" run "$M" --iters 30 --n-calib 128 --unit fc1 --checkpoint "$T/lg.frc" --quiet >/dev/null 2>"$T/err" ||
+    no "legacy run to fc1: $(head -c 300 "$T/err")"
+"$BIN" run "$M" --resume "$T/lg.frc" --json "$T/lg-res.json" --quiet >/dev/null 2>"$T/err" || no "legacy resume: $(head -c 300 "$T/err")"
+[ "$(norm "$T/lg-full.json" | md5sum)" = "$(norm "$T/lg-res.json" | md5sum)" ] &&
+    ok "a legacy-kernel checkpoint resumes with the legacy kernels" || no "legacy checkpoint resumed with other kernels"
+fr_refused "bad FRTUI_KERNELS" "FRTUI_KERNELS=fast" env FRTUI_KERNELS=fast "$BIN" run "$M" --iters 1
 fr_t_done

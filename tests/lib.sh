@@ -21,6 +21,11 @@
 #   fr_t_skip WHY    prints "NAME: WHY; skipping" and "0 passed, 0 failed", exits 0 (a feature
 #                    or file the script needs is missing).
 #   fr_t_done        prints "N passed, N failed"; its status is the script's.
+#   fr_json_results F  a run's --json without what may differ between identical runs: the elapsed
+#                    time and the "memory" section (the budget follows the machine's free memory,
+#                    the peak RSS the allocator); the section is last in the report.
+fr_json_results() { sed -e '/"elapsed_s"/d' -e '/"memory"/,$d' "$1"; }
+
 fr_t_init() {
     FR_T_NAME=$1
     BIN=${FRTUI_BIN:-./frtui}

@@ -21,7 +21,7 @@ M=samples/resnet-fmnist.frm
 ARGS="--n-calib 512 --iters 8 --batch 16 --init minmax"
 
 # The unit reports without what may differ: elapsed time and the memory section.
-units() { sed -e '/"elapsed_s"/d' -e '/"memory"/,$d' "$1"; }
+units() { fr_json_results "$1"; }
 ok() { pass=$((pass + 1)); }
 no() { fail=$((fail + 1)); echo "not ok - $*"; }
 

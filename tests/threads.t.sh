@@ -9,7 +9,7 @@
 . tests/lib.sh
 fr_t_init threads
 [ -x "$BIN" ] || fr_t_skip "$BIN missing"
-norm() { grep -v -e elapsed -e '"threads"' "$1"; }
+norm() { fr_json_results "$1" | grep -v '"threads"'; }
 check() { # NAME FILE ARGS...
     name=$1; f=$2; shift 2
     [ -f "$f" ] || { echo "# $f missing: skipped"; return; }

@@ -28,8 +28,9 @@
 #include "frtui/runcfg.h"    /* fr_run_config: the run's stored settings */
 
 #define FR_CKPT_MAJOR 1
-#define FR_CKPT_MINOR 2   /* 1.1: META ends with the OpenBLAS core (1.0 files read as "");
-                             1.2: then i32 unit rule (older files read as split, the rule they used) */
+#define FR_CKPT_MINOR 3   /* 1.1: META ends with the OpenBLAS core (1.0 files read as "");
+                             1.2: then i32 unit rule (older files read as split, the rule they used);
+                             1.3: then i32 conv kernels (1 legacy per-sample path; older: see ckpt_load) */
 #define FR_CKPT_HEADER_LEN 32
 #define FR_CKPT_MAX_PARAMS 5   /* d1, D2, d3, d4 | V */
 #define FR_CKPT_MAX_FROZEN 3   /* s1_init, d1_init, zp */
@@ -86,6 +87,7 @@ typedef struct fr_ckpt {
     char src[512];          /* file it was loaded from (messages); not stored */
     int blas_threads;       /* thread count the run used (bit-exactness needs the same) */
     char blas_core[32];     /* OpenBLAS core the run used (same reason); "" in 1.0 files */
+    int conv_legacy;        /* the run used the per-sample conv/linear kernels (fr_conv_legacy) */
     int n_nodes, n_units, n_calib;
     int cur_unit, iter;     /* running unit (-1 = between units) and its iterations done */
     fr_rng rng, drop_rng;   /* the running unit's streams */

@@ -13,12 +13,19 @@ int fr_cli_compare(int argc, char **argv);
 int fr_cli_report(int argc, char **argv);
 int fr_cli_import(int argc, char **argv);
 
+/* Shared by run, compare and report (cli_run.c): the "OpenBLAS core …, N compute thread(s)" line
+ * that heads every result, and one whole run in the batch worker (progress on stderr unless
+ * quiet); NULL with e set on failure, else a snapshot the caller releases. */
+struct fr_run_config;
+struct fr_snapshot;
+void fr_cli_print_kernel_line(FILE *f);
+struct fr_snapshot *fr_cli_run_to_end(const fr_model *m, const struct fr_run_config *c, int quiet, fr_err *e);
+
 /* Run settings as an option table (opt.h), shared by run, compare, report and the inspector:
  * appends its entries to t at index n (room for FR_CLI_RUN_NOPTS more + the terminator),
  * writing into c; returns the new count.  --preset is applied before the other flags. */
-struct fr_run_config;
 struct fr_opt;
-#define FR_CLI_RUN_NOPTS 24
+#define FR_CLI_RUN_NOPTS 28
 int fr_cli_run_table(struct fr_opt *t, int n, struct fr_run_config *c);
 /* --resume RUN.frc, --checkpoint FILE.frc, --checkpoint-every N|Ns: run and the inspector. */
 typedef struct fr_cli_ckpt_opts {
@@ -55,7 +62,6 @@ int fr_cli_export_png(int argc, char **argv);
 /* Loads RUN.frc and its bundle (model_path, or the path recorded in the checkpoint), checked
  * against each other; prints one line and returns the exit status on failure. */
 struct fr_ckpt;
-struct fr_snapshot;
 int fr_cli_load_ckpt(const char *ckpt_path, const char *model_path, struct fr_ckpt *c, fr_model *m);
 /* fr_cli_load_ckpt plus the run's read-only snapshot (fr_ckpt_snapshot), which replay and
  * export-png both start from.  On failure everything is freed, one line printed and the exit

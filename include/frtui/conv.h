@@ -43,10 +43,6 @@ void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, co
  * Process-wide; set it only while no kernel runs. */
 void fr_conv_set_legacy(int on);
 int fr_conv_legacy(void);
-/* 1 when a conv of shape s gives each sample the same bits whatever the batch (the direct
- * depthwise kernels, or any conv on the legacy path); the chunked GEMM path's bits depend on the
- * batch through its chunking.  The memory plan may shrink the pass batch only of such units. */
-int fr_conv_batch_invariant(const fr_conv_shape *s);
 
 /* FLOPs of one conv forward (2*MACs), for benchmarks. */
 double fr_conv_flops(const fr_conv_shape *s);

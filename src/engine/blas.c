@@ -63,6 +63,7 @@
  *     it.
  */
 #include "frtui/blas.h"
+#include "frtui/conv.h"
 
 #include "frtui/par.h"
 
@@ -152,6 +153,15 @@ static const char *wanted_core(int native, const char *lib)
 
 int fr_blas_init(char **argv, int threads, fr_err *e)
 {
+    /* FRTUI_KERNELS=legacy: the per-sample conv/linear kernels of frtui before 2 Dec 2026, to
+     * reproduce an older run's bits (checkpoints record the choice and resume with it). */
+    const char *kern = getenv("FRTUI_KERNELS");
+    if (kern && *kern) {
+        if (strcmp(kern, "legacy") != 0 && strcmp(kern, "chunked") != 0)
+            return fr_err_set(e, FR_EINPUT, "FRTUI_KERNELS=%.60s: want 'chunked' (the default) or 'legacy' (the "
+                              "per-sample kernels of runs made before 2 Dec 2026)", kern);
+        fr_conv_set_legacy(strcmp(kern, "legacy") == 0);
+    }
     const char *mode = getenv("FRTUI_BLAS_CORE");
     int native = 0;
     if (mode && *mode && strcmp(mode, "reproducible") != 0) {

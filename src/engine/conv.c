@@ -158,7 +158,6 @@ static int g_legacy;   /* fr_conv_set_legacy */
 
 void fr_conv_set_legacy(int on) { g_legacy = on != 0; }
 int fr_conv_legacy(void) { return g_legacy; }
-int fr_conv_batch_invariant(const fr_conv_shape *s) { return g_legacy || dw_flat(s); }
 
 typedef struct ck_geom { int nck, nbmax; } ck_geom;
 
@@ -247,6 +246,11 @@ static void im2col(const fr_conv_shape *s, int cg, const float *x, float *col, s
                      * outside is padding columns of the first/last row. */
                     long a = (long)(ylo * s->sh + offy) * W + offx, len = (long)(yhi - ylo) * OW;
                     long lo = a < 0 ? -a : 0, hi = a + len > (long)H * W ? (long)H * W - a : len;
+                    /* A run wholly before or after the plane (large pads): all padding.  Without
+                     * the clamps lo > len or hi < 0 wrote outside the row (F8, fuzz_exec:
+                     * memset 4 bytes before the im2col scratch). */
+                    if (lo > len) lo = len;
+                    if (hi < lo) hi = lo;
                     float *r0 = row + (size_t)ylo * OW;
                     if (lo > 0) memset(r0, 0, sizeof(float) * (size_t)lo);
                     if (hi > lo) memcpy(r0 + lo, xc + a + lo, sizeof(float) * (size_t)(hi - lo));

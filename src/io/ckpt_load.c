@@ -111,6 +111,10 @@ static void dec_meta(rd *r, fr_ckpt *c)
     if (c->minor >= 1) rd_str(r, c->blas_core, sizeof c->blas_core, "OpenBLAS core");
     /* Before 1.2 every run used the split rule (partition.h): resume with it. */
     c->cfg.unit_rule = c->minor >= 2 ? rd_i32(r) : 1;
+    /* Files before 1.2 were written by binaries that had only the per-sample kernels; 1.2 files
+     * by the first ones with the chunked path (both came on 2 Dec 2026), which did not record it. */
+    c->conv_legacy = c->minor >= 3 ? rd_i32(r) : c->minor < 2;
+    if (!r->bad && (c->conv_legacy < 0 || c->conv_legacy > 1)) rfail(r, "%s", "conv kernels out of range");
     if (r->bad) return;
     if (c->cur_unit < -1 || c->cur_unit >= c->n_units) { rfail(r, "%s", "running unit index out of range"); return; }
     if (c->iter < 0 || c->iter > 10000000) { rfail(r, "%s", "iteration counter out of range"); return; }

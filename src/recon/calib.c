@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frtui/conv.h"
 #include "frtui/exec.h"
 #include "frtui/par.h"
 #include "frtui/spill.h"
@@ -102,28 +101,6 @@ static size_t walk_live(const fr_recon *r, int keep_all, size_t *live_k)
 }
 
 size_t fr_recon_cache_estimate(const fr_recon *r) { return walk_live(r, r->keep_all, NULL); }
-
-/* A unit whose forward gives each sample the same bits whatever the batch: depthwise
- * convolutions (and every conv on the legacy per-sample path), element-wise ops and pooling are
- * per sample.  A linear layer is one GEMM over the batch, whose bits depend on its row count
- * (measured: the fc unit of resnet-fmnist differs in the 8th digit at batch 16 vs 64), and the
- * chunked conv path stacks a chunk's samples into one GEMM whose chunking is a function of the
- * batch (conv.c), so such units keep the usual pass batch. */
-static int batch_invariant(const fr_recon *r, int k)
-{
-    const fr_unit *u = &r->part.units[k];
-    for (int i = u->first; i <= u->last; i++) {
-        const fr_node *n = &r->fm.g.nodes[i];
-        if (n->op == FR_OP_LINEAR || n->op == FR_OP_BN) return 0;
-        if (n->op == FR_OP_CONV) {
-            const fr_node *in = &r->fm.g.nodes[n->in[0]];
-            fr_conv_shape cs = {.c = in->c, .o = n->c, .groups = n->a.groups,
-                                .pt = n->a.pt, .pl = n->a.pl, .pb = n->a.pb, .pr = n->a.pr};
-            if (!fr_conv_batch_invariant(&cs)) return 0;
-        }
-    }
-    return 1;
-}
 
 /* Bytes of unit k's hot set: quantized-path inputs, FP target, FP inputs with QDrop. */
 static size_t hot_bytes(const fr_recon *r, int k)
@@ -197,7 +174,7 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
     r->eval_b = FR_MAX(1, wk->eval_b0);
     /* FRTUI_SPILL (tests, docs/TESTING.md): "hot" forces the spill plan with every hot set in
      * memory, "disk" forces every unit to gather from disk through a 3-chunk LRU (the most
-     * evictions), at the smaller pass batch, whatever the machine has. */
+     * evictions), whatever the machine has. */
     const char *force = getenv("FRTUI_SPILL");
     int forced = force && !strcmp(force, "hot") ? 1 : force && !strcmp(force, "disk") ? 2 : 0;
     if (forced) soft = hard = SIZE_MAX / 4;
@@ -223,31 +200,28 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
         int i = 0;
         while (i + 1 < FR_WORK_EVAL && wk->eval[i] + K > soft) i++;
         r->eval_b = FR_MAX(1, wk->eval_b0 >> i);
-        if (forced == 2) r->eval_b = 8;
         if (wk->eval[i] + K > hard) need_min = wk->eval[i] + K;
     }
-    /* Per unit: its hot set in memory at the usual pass batch, else at the smaller one, else
-     * its mini-batches gathered from disk (smaller pass batch, the rest as LRU). */
+    /* Per unit: its hot set in memory, else its mini-batches gathered from disk (the rest of
+     * the budget as LRU). */
     walk_live(r, 0, live);
     for (int k = 0; k < n; k++) {
         const fr_unit *u = &r->part.units[k];
         size_t hot = hot_bytes(r, k);
         fr_mem_row *row = &r->mem[k];
         int done = 0;
-        int inv = batch_invariant(r, k);
-        for (int opt = 0; opt < 1 + inv && !done && forced != 2; opt++) {
-            int B = opt ? wk->small_b : prop_batch(r);
-            size_t w = (opt ? wk->small[k] : wk->big[k]) + K + stage_bytes(r, k, 0, FR_MAX(B, r->cfg.batch));
-            if (w + hot <= soft) {
-                r->pass_b[k] = B;
-                *row = (fr_mem_row){hot, w, w + hot, live[k], B, FR_MEM_SPILL};
-                done = 1;
-            }
+        /* Passes always run at the usual batch: since the chunked convolution path (issue 15)
+         * stacks a chunk's samples into one GEMM whose bits depend on its width, a smaller pass
+         * batch would change the results (measured: test_spill failed with batch 16). */
+        int B = prop_batch(r);
+        size_t w = wk->big[k] + K + stage_bytes(r, k, 0, FR_MAX(B, r->cfg.batch));
+        if (w + hot <= soft && forced != 2) {
+            *row = (fr_mem_row){hot, w, w + hot, live[k], B, FR_MEM_SPILL};
+            done = 1;
         }
         if (done) continue;
         /* From disk: the LRU of each gathered store gets an equal share of what is left. */
-        int B = inv ? wk->small_b : prop_batch(r);
-        size_t w = (inv ? wk->small[k] : wk->big[k]) + K + stage_bytes(r, k, 1, FR_MAX(B, r->cfg.batch));
+        w = wk->big[k] + K + stage_bytes(r, k, 1, FR_MAX(B, r->cfg.batch));
         int ng = 1 + u->n_ext * (r->cfg.qdrop ? 2 : 1);
         size_t minlru = chunk_bytes_of(r, u->last, B);
         for (int q = 0; q < u->n_ext; q++) minlru += chunk_bytes_of(r, u->ext[q], B) * (r->cfg.qdrop ? 2 : 1);
@@ -268,7 +242,7 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
         if (worst >= 0) snprintf(where, sizeof where, "unit %s", r->part.units[worst].name);
         return fr_err_set(e, FR_ENOMEM, "%s: the run (calibration caches of %d samples spilled to disk, activation buffers "
                           "at batch %d; %s) needs %s, more than the %s %s%s", m->meta.name, r->n_calib,
-                          FR_MAX(wk->small_b, r->cfg.batch), where, want, have, kind,
+                          plan_batch(r), where, want, have, kind,
                           r->cfg.max_mem ? " budget after what the program already holds" : "");
     }
     r->spill = 1;

@@ -62,7 +62,8 @@ int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, 
 /* Batch of the accuracy / fidelity passes: EVAL_BATCH, fewer when a whole-network plan at that
  * batch would exceed EVAL_PLAN_BYTES (a 224x224 MobileNetV2 holds ~70 MB of activations per
  * sample, so 64 of them took 4.3 GiB -- more than the calibration caches of 256 samples).
- * Per-sample results do not depend on the batch. */
+ * The batch depends on the model only, so results stay deterministic (the chunked conv path makes
+ * the last bits depend on the batch, so this is part of the result's definition). */
 #define EVAL_PLAN_BYTES ((size_t)1 << 30)
 static int eval_batch_of(fr_recon *r, int n)
 {
@@ -115,21 +116,14 @@ static size_t eval_work(fr_recon *r, int nb)
     return sat_add(w, sat_add(hooks, sat_mul((size_t)nb * sizeof(float), nsize(g, 0))));
 }
 
-/* Every unit's work at the usual pass batch and at the smaller one a budget may need, and the
- * accuracy pass at batches 64, 32, ..., 1 (fr_calib_budget picks). */
+/* Every unit's work, and the accuracy pass at its usual batch and at halves of it down to 1
+ * (fr_calib_budget picks). */
 static void run_work(fr_recon *r, const fr_dataset *eval, fr_work *w)
 {
     int n = r->part.n ? r->part.n : 1;
     w->big = fr_xcalloc((size_t)n, sizeof(size_t));
-    w->small = fr_xcalloc((size_t)n, sizeof(size_t));
-    int sb = 1;
-    while (sb * 2 <= FR_MIN(r->cfg.batch, prop_batch(r))) sb *= 2;   /* a power of two: divides the pass batch */
-    w->small_b = sb;
     w->keep = 0;
-    for (int k = 0; k < r->part.n; k++) {
-        w->big[k] = unit_work(r, k, (size_t)plan_batch(r), &w->keep);
-        w->small[k] = unit_work(r, k, (size_t)FR_MAX(r->cfg.batch, sb), NULL);
-    }
+    for (int k = 0; k < r->part.n; k++) w->big[k] = unit_work(r, k, (size_t)plan_batch(r), &w->keep);
     w->eval_n = eval->n;
     w->eval_b0 = eval_batch_of(r, eval->n);
     for (int i = 0; i < FR_WORK_EVAL; i++)
@@ -201,7 +195,6 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
     run_work(r, &m->eval, &w);
     int rc = fr_calib_budget(r, &w, e);
     free(w.big);
-    free(w.small);
     if (rc || fr_calib_load_input(r, e)) {
         fr_recon_free(r);
         return NULL;

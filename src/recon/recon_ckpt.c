@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "frtui/blas.h"
+#include "frtui/conv.h"
 #include "frtui/frm.h"
 #include "frtui/recon.h"
 
@@ -40,6 +41,7 @@ fr_ckpt_blob *fr_ckpt_capture(struct fr_recon *r, const fr_ckpt_info *info)
     fr_ckpt *c = &cc;
     c->blas_threads = fr_blas_threads();
     snprintf(c->blas_core, sizeof c->blas_core, "%s", fr_blas_core());
+    c->conv_legacy = fr_conv_legacy();
     if (info) {
         snprintf(c->bundle_path, sizeof c->bundle_path, "%s", info->bundle_path ? info->bundle_path : "");
         c->model_fp = info->model_fp;
@@ -72,6 +74,9 @@ int fr_ckpt_check_model(const fr_ckpt *c, const fr_model *m, const char *path, f
 
 struct fr_recon *fr_ckpt_resume_engine(const fr_ckpt *c, const fr_model *m, fr_err *e)
 {
+    /* A run continues with the kernels it was made with, or its bits would change mid-run: the
+     * choice is process-wide (conv.h), and a resumed run is the process's run. */
+    fr_conv_set_legacy(c->conv_legacy);
     fr_recon *r = fr_recon_new(m, &c->cfg, e);
     if (!r) return NULL;
     if (fr_recon_state_restore(r, c, 0, e)) {

@@ -77,16 +77,14 @@ struct fr_recon {
 static inline int prop_batch(const fr_recon *r) { return FR_MIN(PROP_BATCH, r->n_calib); }
 static inline int plan_batch(const fr_recon *r) { return FR_MAX(r->cfg.batch, prop_batch(r)); }
 
-/* Unit k's pass batch and executor batch under the plan: a budget may run the passes of a unit
- * at a smaller batch (the same per-sample results: convolutions run sample by sample, and the
- * losses are still summed in groups of PROP_BATCH samples). */
+/* Unit k's pass batch and executor batch under the plan (kept per unit so a plan could choose;
+ * today always prop_batch: the forward's bits depend on the batch, calib.c). */
 static inline int unit_pass_batch(const fr_recon *r, int k) { return r->pass_b ? r->pass_b[k] : prop_batch(r); }
 static inline int unit_plan_batch(const fr_recon *r, int k) { return FR_MAX(r->cfg.batch, unit_pass_batch(r, k)); }
 
 #define FR_WORK_EVAL 7   /* accuracy pass at batch eval_b0 >> i, i < 7 */
 typedef struct fr_work {
-    size_t *big, *small;    /* per unit: work at plan_batch / at small_b (executor at max(batch, small_b)) */
-    int small_b;
+    size_t *big;            /* per unit: work at plan_batch */
     size_t eval[FR_WORK_EVAL];
     int eval_n, eval_b0;    /* eval samples; the accuracy batch without a budget (recon.c eval_batch_of) */
     size_t keep;            /* bytes that live for the whole run */
