@@ -58,6 +58,8 @@ fr_refused "run --bits four names the flag" "frtui run: --bits: 'four' is not an
 fr_refused "frtui --foo is an unknown option" "unknown option --foo" "$BIN" --foo
 fr_refused "run --foo=1 is an unknown option" "unknown option --foo" "$BIN" run "$MLP" --foo=1
 fr_refused "--qdrop takes no value" "--qdrop" "$BIN" run "$MLP" --qdrop=1
+fr_refused "run --scale-lr -1 is refused" "--scale-lr must be in [0, 1000]" "$BIN" run "$MLP" --scale-lr -1
+fr_refused "run --scale-lr nan is refused" "--scale-lr: 'nan' is not a number" "$BIN" run "$MLP" --scale-lr nan
 fr_refused "inspector --cols x" "--cols: 'x' is not an integer" "$BIN" "$MLP" --dump-screen --cols x
 fr_refused "inspector --wait-unit x" "--wait-unit: 'x' is not an integer" "$BIN" "$MLP" --dump-screen --wait-unit x
 fr_refused "report --bits x" "--bits: 'x' is not an integer" "$BIN" report --bits x "$MLP"

@@ -275,13 +275,13 @@ static void test_roundtrip_file_and_writer(void)
     FR_CHECK(c.n_units == fr_recon_partition(g_r)->n && c.cur_unit == -1 && c.acc_q == g_acc_q);
     FR_CHECK(strcmp(c.bundle_path, "test.frm") == 0);
     FR_CHECK(c.minor == FR_CKPT_MINOR && c.cfg.unit_rule == g_cfg.unit_rule);
+    FR_CHECK(c.cfg.scale_lr == g_cfg.scale_lr && g_cfg.scale_lr == 1.0f);
     fr_ckpt_free(&c);
     /* A checkpoint from before the unit rule was recorded (1.0) resumes with the split rule,
-     * the only one frtui had then. */
-    if (fr_ckpt_load("tests/compat/ckpt-1.0.frc", &c, &e) == FR_OK) {
-        FR_CHECK(c.minor == 0 && c.cfg.unit_rule == FR_UNITS_SPLIT);
-        fr_ckpt_free(&c);
-    }
+     * the only one frtui had then, and (before 1.4) with FlexRound's shared scales at the full lr. */
+    FR_CHECKF(fr_ckpt_load("tests/compat/ckpt-1.0.frc", &c, &e) == FR_OK, "%s", e.msg);
+    FR_CHECK(c.minor == 0 && c.cfg.unit_rule == FR_UNITS_SPLIT && c.cfg.scale_lr == 1.0f);
+    fr_ckpt_free(&c);
     /* Unwritable path: error, nothing created. */
     char bad[600];
     snprintf(bad, sizeof bad, "%s/no/such/dir/x.frc", tmpdir);

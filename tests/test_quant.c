@@ -978,6 +978,43 @@ static void test_stats_nonfinite(void)
     free(w);
 }
 
+/* --scale-lr (issue 15): 0 keeps d1, d3, d4 (and s1) bit-exactly at RTN's grid while D2 learns; a
+ * multiplier k makes the first Adam step of the shared scales exactly k times the full one (Adam's
+ * first step is lr·g/(|g|+eps)·..., linear in lr), and leaves D2's step unchanged. */
+static void test_scale_lr(void)
+{
+    fr_rng r;
+    fr_rng_seed(&r, 77);
+    float *w = randn(&r, 6 * 5 * 9, 1.0f), *G = randn(&r, 6 * 5 * 9, 0.1f);
+    fr_qlayer q[3];
+    const float mult[3] = {1.0f, 0.25f, 0.0f};
+    for (int v = 0; v < 3; v++) {
+        fr_qconfig c = cfgb(4, 0, 1, FR_QINIT_MSE);
+        c.scale_lr = mult[v];
+        FR_CHECK(fr_qlayer_init(&q[v], FR_METHOD_FLEXROUND, &c, 6, 5, 3, 3, 1, w, NULL) == FR_OK);
+        FR_CHECK(fr_qlayer_step(&q[v], G, 1e-2f, 1, 0, 0, 0, NULL) == FR_OK);
+    }
+    FR_CHECK(q[2].d1.data[0] == q[2].d1_init[0] && q[2].s1[0] == expf(q[2].d1_init[0]));
+    int frozen = 1;
+    for (int j = 0; j < 6; j++) frozen &= q[2].d3.data[j] == 0.0f;
+    for (int j = 0; j < 5; j++) frozen &= q[2].d4.data[j] == 0.0f;
+    FR_CHECK(frozen);
+    double d1_full = q[0].d1.data[0] - q[0].d1_init[0], d1_q = q[1].d1.data[0] - q[1].d1_init[0];
+    FR_CHECK(fabs(d1_full) > 1e-3);
+    FR_CHECK(fabs(d1_q - 0.25 * d1_full) <= 1e-6 * fabs(d1_full) + 1e-7);
+    double worst = 0;
+    for (int j = 0; j < 6; j++) worst = fmax(worst, fabs(q[1].d3.data[j] - 0.25 * q[0].d3.data[j]));
+    for (int j = 0; j < 5; j++) worst = fmax(worst, fabs(q[1].d4.data[j] - 0.25 * q[0].d4.data[j]));
+    FR_CHECK(worst < 1e-7);
+    /* D2 sees the same gradient on the first step (same Ŵ, same G), so the same update. */
+    FR_CHECK(memcmp(q[0].D2.data, q[2].D2.data, q[0].n * sizeof(float)) == 0);
+    int moved = 0;
+    for (size_t k = 0; k < q[2].n; k++) moved += q[2].D2.data[k] != 0.0f;
+    FR_CHECK(moved > (int)q[2].n / 2);
+    for (int v = 0; v < 3; v++) fr_qlayer_free(&q[v]);
+    free(w); free(G);
+}
+
 int main(void)
 {
     FR_RUN(test_names);
@@ -1000,5 +1037,6 @@ int main(void)
     FR_RUN(test_schedule_and_adam);
     FR_RUN(test_qexpf);
     FR_RUN(test_parts_bit_identical);
+    FR_RUN(test_scale_lr);
     return FR_REPORT();
 }

@@ -56,6 +56,8 @@ int main(int argc, char **argv)
     fr_run_config c;
     fr_run_config_preset(&c, "teaching", &e);
     c.method = FR_METHOD_FLEXROUND; c.bits = 4; c.iters = 800; c.batch = 32; c.lr = 1e-3f; c.n_calib = 256;
+    if (getenv("INIT")) c.init_minmax = !strcmp(getenv("INIT"), "minmax");
+    if (getenv("NCAL")) c.n_calib = atoi(getenv("NCAL"));
     c.seed = getenv("SEED") ? strtoull(getenv("SEED"), 0, 10) : 1005; c.threads = 1;
     snprintf(c.stop_unit, sizeof c.stop_unit, "block:expanded_conv_depthwise");
     fr_recon *r = fr_recon_new(&m, &c, &e);

@@ -51,6 +51,8 @@ typedef struct fr_qconfig {
     float lambda;      /* AdaRound regulariser weight (0.01) */
     float warmup;      /* AdaRound warm-up fraction (0.2) */
     float beta_hi, beta_lo; /* AdaRound β schedule 20 -> 2 */
+    float scale_lr;    /* FlexRound: multiplier on the lr of the shared log-scales d1, d3, d4 (1 = the
+                        * paper's one lr for all; 0 freezes them at RTN's grid); see quant.c */
 } fr_qconfig;
 
 /* bits 4, per-tensor, symmetric, MSE init, λ 0.01, warm-up 0.2, β 20 -> 2. */

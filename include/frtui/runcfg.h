@@ -27,6 +27,7 @@ typedef struct fr_run_config {
     float lr;               /* learning rate of the rounding parameters */
     float act_lr;           /* learning rate of activation steps (QDrop: 4e-5) */
     float lambda;           /* AdaRound regulariser weight */
+    float scale_lr;         /* FlexRound: lr multiplier of the shared scales d1, d3, d4 (--scale-lr) */
     int qdrop;              /* 1 = QDrop setting: mix FP/quantized inputs (p = drop_p) */
     float drop_p;
     int per_channel;        /* 0 = per-tensor s1 (paper CNN setting) */

@@ -99,7 +99,8 @@ typedef struct fr_run_info {
     int bits, act_bits;
     int iters;               /* per unit */
     int batch;
-    float lr;
+    float lr;                /* as given (0 = the method's default, fr_run_config_lr) */
+    float scale_lr;          /* FlexRound shared-scale lr multiplier (--scale-lr) */
     uint64_t seed;
     int threads;
     char preset[32];

@@ -115,6 +115,7 @@ int fr_cli_run_table(fr_opt *t, int n, fr_run_config *c)
         {.name = "--lr", .kind = FR_OPT_FLOAT, .dst = &c->lr},
         {.name = "--act-lr", .kind = FR_OPT_FLOAT, .dst = &c->act_lr},
         {.name = "--lambda", .kind = FR_OPT_FLOAT, .dst = &c->lambda},
+        {.name = "--scale-lr", .kind = FR_OPT_FLOAT, .dst = &c->scale_lr},
         {.name = "--drop-p", .kind = FR_OPT_FLOAT, .dst = &c->drop_p},
         {.name = "--unit", .kind = FR_OPT_FN, .fn = opt_unit, .dst = c},
         {.name = "--feature", .kind = FR_OPT_FN, .fn = opt_feature, .dst = c},
@@ -161,6 +162,8 @@ static void run_help(void)
            "  --units brecq|split  block rule: brecq = each inverted residual is one unit whatever sits\n"
            "                      between its convs (default); split = frtui's rule before Dec 2026\n"
            "  --iters N  --batch N  --lr X  --act-lr X  --lambda X  --seed N\n"
+           "  --scale-lr X        FlexRound: lr multiplier of the shared scales s1, s3, s4 (default 1;\n"
+           "                      0 learns only the element-wise S2; README \"The paper's MobileNetV2\")\n"
            "  --n-calib N         calibration samples used (1.., default all the bundle holds)\n"
            "  --qdrop [--drop-p P]   QDrop setting (mix FP/quantized inputs, drop act quantization)\n"
            "  --per-channel  --asymmetric  --init mse|minmax\n"
@@ -273,6 +276,11 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
         fr_sb_printf(&b, ", \"bits\": %d, \"act_bits\": %d,\n", in->bits, in->act_bits);
         fr_sb_printf(&b, "  \"iters\": %d, \"batch\": %d, \"seed\": %llu, \"threads\": %d", in->iters, in->batch,
                      (unsigned long long)in->seed, in->threads);
+        {   /* the lr the method actually used, and FlexRound's shared-scale multiplier */
+            fr_run_config lc = {.method = in->method, .lr = in->lr};
+            fr_sb_printf(&b, ", \"lr\": %.9g, \"scale_lr\": %.9g", (double)fr_run_config_lr(&lc, in->method),
+                         (double)in->scale_lr);
+        }
         json_kv_str(&b, ", ", "preset", in->preset);
         json_kv_str(&b, ", ", "granularity", in->granularity);
         json_kv_str(&b, ", ", "unit_rule", in->unit_rule);

@@ -144,6 +144,7 @@ static void enc_meta(wbuf *b, const fr_ckpt *c)
     wb_str(b, c->blas_core);   /* since 1.1 */
     wb_i32(b, c->cfg.unit_rule);   /* since 1.2 */
     wb_i32(b, c->conv_legacy);     /* since 1.3 */
+    wb_f32(b, c->cfg.scale_lr);    /* since 1.4 */
 }
 
 static void enc_tensor(wbuf *b, const fr_ckpt_tensor *t, int learnable)

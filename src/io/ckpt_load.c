@@ -115,6 +115,8 @@ static void dec_meta(rd *r, fr_ckpt *c)
      * by the first ones with the chunked path (both came on 2 Dec 2026), which did not record it. */
     c->conv_legacy = c->minor >= 3 ? rd_i32(r) : c->minor < 2;
     if (!r->bad && (c->conv_legacy < 0 || c->conv_legacy > 1)) rfail(r, "%s", "conv kernels out of range");
+    /* Before 1.4 every FlexRound run learned d1, d3, d4 at the full lr. */
+    c->cfg.scale_lr = c->minor >= 4 ? rd_f32(r) : 1.0f;
     if (r->bad) return;
     if (c->cur_unit < -1 || c->cur_unit >= c->n_units) { rfail(r, "%s", "running unit index out of range"); return; }
     if (c->iter < 0 || c->iter > 10000000) { rfail(r, "%s", "iteration counter out of range"); return; }

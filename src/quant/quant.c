@@ -83,6 +83,7 @@ void fr_qconfig_default(fr_qconfig *c)
     c->warmup = 0.2f;
     c->beta_hi = 20.0f;
     c->beta_lo = 2.0f;
+    c->scale_lr = 1.0f;
 }
 
 void fr_qsched_adaround(const fr_qconfig *c, long t, long T, float *beta, int *reg_on)
@@ -626,6 +627,26 @@ static int mark(fr_qlayer *q, int bad)
     return bad ? FR_ENUM : FR_OK;
 }
 
+/* Adam on FlexRound's shared log-scales d1, d3, d4 at lr · cfg.scale_lr.
+ *
+ * [I] decision (issue 15, docs/issue15-flexround-diagnosis.md): the paper and the official code use
+ * one lr for every FlexRound parameter, and 1 stays the default.  But each of these tensors sums the
+ * STE gradient over a whole row, column or layer, and for a log-scale that only divides, that sum is
+ * ≈ Σ G·(Ŵ − W) ≈ 2eᵀHe > 0 (the layer's own rounding-error energy), not the slope of the true
+ * loss: its sign never changes, so Adam (which normalises magnitude away) drifts the scale by ≈ lr
+ * every step until clipping bites.  Per-element D2 does not aggregate and has no such bias.
+ * scale_lr < 1 slows (0 freezes) the drift; what it buys is measured on whole networks in README.
+ * Skipped entirely at 0 so that the moments stay zero and the parameters bit-exactly at RTN's grid. */
+static int shared_adam(fr_qlayer *q, float lr, int t)
+{
+    float slr = lr * q->cfg.scale_lr;
+    if (!(q->cfg.scale_lr > 0)) return 0;
+    int bad = fr_qadam(q->d1.data, q->d1.m, q->d1.v, q->d1.grad, q->d1.n, slr, t) != FR_OK;
+    bad |= fr_qadam(q->d3.data, q->d3.m, q->d3.v, q->d3.grad, q->d3.n, slr, t) != FR_OK;
+    if (q->d4.n) bad |= fr_qadam(q->d4.data, q->d4.m, q->d4.v, q->d4.grad, q->d4.n, slr, t) != FR_OK;
+    return bad;
+}
+
 /* mode 1 (grad) or 2 (grad + Adam). */
 static int pass(fr_qlayer *q, int mode, const float *G, float lr, int t, float beta,
                 float lambda, int reg_on, double *reg_out)
@@ -653,10 +674,7 @@ static int pass(fr_qlayer *q, int mode, const float *G, float lr, int t, float b
         q->has_grad = 1;
         if (bad || !isfinite(chk)) return mark(q, 1);
         if (mode == 2) {
-            bad = fr_qadam(q->d1.data, q->d1.m, q->d1.v, q->d1.grad, q->d1.n, lr, t) != FR_OK;
-            bad |= fr_qadam(q->d3.data, q->d3.m, q->d3.v, q->d3.grad, q->d3.n, lr, t) != FR_OK;
-            if (q->d4.n)
-                bad |= fr_qadam(q->d4.data, q->d4.m, q->d4.v, q->d4.grad, q->d4.n, lr, t) != FR_OK;
+            bad = shared_adam(q, lr, t);
             for (size_t g = 0; g < ns; g++) { q->s1[g] = expf(q->d1.data[g]); chk += (double)q->s1[g] * 0.0; }
             return mark(q, bad || !isfinite(chk));
         }
@@ -688,11 +706,9 @@ int fr_qlayer_adam(fr_qlayer *q, float lr, int t)
     if (q->finalized) return FR_OK;
     int bad = 0;
     if (is_flex(q)) {
-        bad |= fr_qadam(q->d1.data, q->d1.m, q->d1.v, q->d1.grad, q->d1.n, lr, t) != FR_OK;
         adamc ad = adam_consts(lr, t);
         bad |= fx_adam_range(q, 0, q->n, &ad);
-        bad |= fr_qadam(q->d3.data, q->d3.m, q->d3.v, q->d3.grad, q->d3.n, lr, t) != FR_OK;
-        if (q->d4.n) bad |= fr_qadam(q->d4.data, q->d4.m, q->d4.v, q->d4.grad, q->d4.n, lr, t) != FR_OK;
+        bad |= shared_adam(q, lr, t);
         double chk = 0;
         for (int g = 0; g < q->ns1; g++) { q->s1[g] = expf(q->d1.data[g]); chk += (double)q->s1[g] * 0.0; }
         bad |= !isfinite(chk);

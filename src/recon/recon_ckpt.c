@@ -103,6 +103,7 @@ fr_snapshot *fr_ckpt_snapshot(const fr_ckpt *c, const fr_model *m, fr_err *e)
     in->iters = c->cfg.iters;
     in->batch = c->cfg.batch;
     in->lr = c->cfg.lr;
+    in->scale_lr = c->cfg.scale_lr;
     in->seed = c->cfg.seed;
     in->threads = c->blas_threads;
     snprintf(in->preset, sizeof in->preset, "%s", c->cfg.preset);

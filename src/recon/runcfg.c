@@ -52,6 +52,7 @@ int fr_run_config_preset(fr_run_config *c, const char *name, fr_err *e)
             c->lr = presets[i].lr;       /* 0 = the method's default, see fr_run_config_lr */
             c->act_lr = 4e-5f;
             c->lambda = 0.01f;
+            c->scale_lr = 1.0f;
             c->drop_p = 0.5f;
             c->per_channel = presets[i].per_channel;
             c->symmetric = presets[i].symmetric;
@@ -89,6 +90,7 @@ int fr_run_config_check(const fr_run_config *c, fr_err *e)
     if (!(c->lr >= 0) || !isfinite(c->lr) || c->lr > 1) return fr_err_set(e, FR_EINPUT, "--lr must be in [0, 1]");
     if (!(c->act_lr >= 0) || c->act_lr > 1) return fr_err_set(e, FR_EINPUT, "--act-lr must be in [0, 1]");
     if (!(c->lambda >= 0) || !isfinite(c->lambda)) return fr_err_set(e, FR_EINPUT, "--lambda must be >= 0");
+    if (!(c->scale_lr >= 0) || c->scale_lr > 1000) return fr_err_set(e, FR_EINPUT, "--scale-lr must be in [0, 1000]");
     if (!(c->drop_p > 0 && c->drop_p <= 1)) return fr_err_set(e, FR_EINPUT, "--drop-p must be in (0, 1]");
     if (c->unit_rule < 0 || c->unit_rule > 1) return fr_err_set(e, FR_EINPUT, "unknown unit rule %d (brecq or split)", c->unit_rule);
     if (c->n_calib < 0) return fr_err_set(e, FR_EINPUT, "--n-calib must be >= 0");

@@ -134,6 +134,7 @@ static void publish(fr_worker *w)
     in->iters = c->iters;
     in->batch = c->batch;
     in->lr = c->lr;
+    in->scale_lr = c->scale_lr;
     in->seed = c->seed;
     in->threads = fr_blas_threads();
     snprintf(in->preset, sizeof in->preset, "%s", c->preset);
