@@ -117,7 +117,7 @@ const char *fr_view_focus_name(const fr_ui *ui);
 
 /* ---- headless (view_dump.c) ---- */
 /* Key-script notation: plain characters are keys; <Name> is a special key: <Up> <Down> <Left>
- * <Right> <PgUp> <PgDn> <Home> <End> <Tab> <S-Tab> <Enter> <Esc> <Space> <F1>..<F12> <C-x>
+ * <Right> <PgUp> <PgDn> <Home> <End> <Tab> <S-Tab> <Enter> <Esc> <Space> <BS> <F1>..<F12> <C-x>
  * (Ctrl+letter) and <lt> for a literal '<'.  A '<' not starting a known name is literal.
  * Returns the number of keys (<= max) or -1 with e set on a bad name. */
 int fr_view_parse_keys(const char *script, int *keys, int max, fr_err *e);
