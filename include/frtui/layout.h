@@ -26,7 +26,7 @@ typedef enum { FR_MODE_MAIN = 0, FR_MODE_COMPARE, FR_MODE_RECIP } fr_view_mode;
 typedef struct fr_layout_req {
     fr_view_mode mode;
     int expanded;      /* -1: none; else an fr_lpanel that takes the whole body */
-    int explain;       /* reserve the explain panel */
+    int explain;       /* reserve the explain panel: 1 (5 rows, 7 beside the equation strip), 2 (5 rows always) */
     int equation;      /* reserve the equation strip */
 } fr_layout_req;
 

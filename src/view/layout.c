@@ -40,7 +40,7 @@ int fr_layout_compute(int cols, int rows, const fr_layout_req *q, fr_layout *L)
 {
     memset(L, 0, sizeof *L);
     /* beside the strip the explain box says what each factor is: two more lines */
-    int eqn_h = q->equation ? FR_LAYOUT_EQN_H : 0, explain_h = q->explain ? (eqn_h ? 7 : 5) : 0;
+    int eqn_h = q->equation ? FR_LAYOUT_EQN_H : 0, explain_h = q->explain ? (eqn_h && q->explain == 1 ? 7 : 5) : 0;
     L->need_w = FR_LAYOUT_MIN_W;
     L->need_h = FR_LAYOUT_MIN_H + (explain_h ? explain_h - 2 : 0) + (eqn_h ? eqn_h - 2 : 0);
     if (cols < L->need_w || rows < L->need_h) return 0;

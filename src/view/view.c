@@ -175,8 +175,13 @@ int fr_view_run_active(const fr_snapshot *s)
 
 void fr_view_layout(const fr_ui *ui, int cols, int rows, fr_layout *L)
 {
-    /* the tour speaks through the explain box */
-    fr_layout_req q = {ui->mode, ui->expanded, ui->explain || ui->tour, ui->eqn};
+    /* The tour speaks through the explain box (5 rows).  When the boxes do not fit, the explain
+     * box gives way first, then the strip; the tour then floats over the body's bottom rows. */
+    fr_layout_req q = {ui->mode, ui->expanded, ui->tour ? 2 : ui->explain, ui->eqn};
+    if (fr_layout_compute(cols, rows, &q, L)) return;
+    q.explain = 0;
+    if (fr_layout_compute(cols, rows, &q, L)) return;
+    q.equation = 0;
     fr_layout_compute(cols, rows, &q, L);
 }
 
@@ -315,7 +320,7 @@ static void cycle_focus(fr_ui *ui, int d)
                                 FR_L_CMP0, FR_L_CMP1, FR_L_CMP2, FR_L_STATS};
     const int n = (int)(sizeof order / sizeof order[0]);
     fr_layout L;
-    fr_layout_req q = {ui->mode, -1, ui->explain || ui->tour, ui->eqn};
+    fr_layout_req q = {ui->mode, -1, ui->tour ? 2 : ui->explain, ui->eqn};
     fr_layout_compute(FR_MAX(ui->cols, FR_LAYOUT_MIN_W), FR_MAX(ui->rows, FR_LAYOUT_MIN_H + 3), &q, &L);
     int at = 0;
     for (int i = 0; i < n; i++) if (order[i] == ui->focus) at = i;

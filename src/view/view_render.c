@@ -579,6 +579,10 @@ void fr_view_render(fr_ui *ui, const fr_snapshot *live, fr_canvas *c)
     if (L.r[FR_L_EXPLAIN].w) {
         if (ui->tour) fr_view_render_tour(c, L.r[FR_L_EXPLAIN], ui);
         else render_explain(c, L.r[FR_L_EXPLAIN], ui);
+    } else if (ui->tour) {   /* no room for the box: over the body's last rows */
+        fr_rect tr = {0, L.r[FR_L_STATUS].y - 5, c->cols, 5};
+        fr_canvas_fill(c, tr, ' ', ROLE(FR_R_TEXT), ROLE(FR_R_OVERLAY_BG), 0);
+        fr_view_render_tour(c, tr, ui);
     }
     render_status(c, L.r[FR_L_STATUS], ui, s, u);
     render_bar(c, L.r[FR_L_BAR], ui, s);
