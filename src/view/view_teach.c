@@ -137,27 +137,28 @@ void fr_view_render_eqn(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_unit_
     char s1where[32];
     if (L->n_s1 > 1) snprintf(s1where, sizeof s1where, "row %d", row);
     else snprintf(s1where, sizeof s1where, "tensor");
-    int n = snprintf(ln, sizeof ln, "W[%d,%d] = %s   s1 = %s (%s)", row, col, a, b, s1where);
+    int n = snprintf(ln, sizeof ln, "W[%d,%d] = %s  s1 = %s (%s)", row, col, a, b, s1where);
     if (flex) {
         fmt4(d, sizeof d, L->s2[k]), fmt4(e, sizeof e, L->s3[row]);
-        n += snprintf(ln + n, sizeof ln - (size_t)n, "   S2 = %s (weight)   s3 = %s (row %d)", d, e, row);
+        n += snprintf(ln + n, sizeof ln - (size_t)n, "  S2 = %s (weight)  s3 = %s (row %d)", d, e, row);
         if (L->s4) {
             fmt4(f, sizeof f, L->s4[ic]);
-            snprintf(ln + n, sizeof ln - (size_t)n, "   s4 = %s (in-ch %d)", f, ic);
+            snprintf(ln + n, sizeof ln - (size_t)n, "  s4 = %s (in-ch %d)", f, ic);
         } else {
-            snprintf(ln + n, sizeof ln - (size_t)n, "   no s4 (linear layer)");
+            snprintf(ln + n, sizeof ln - (size_t)n, "  no s4 (linear layer)");
         }
     } else if (L->h) {
         fmt4(d, sizeof d, L->h[k]);
-        snprintf(ln + n, sizeof ln - (size_t)n, "   h(V) = %s (weight)   S2 = s3 = s4 = 1", d);
+        snprintf(ln + n, sizeof ln - (size_t)n, "  h(V) = %s (weight)  S2 = s3 = s4 = 1", d);
     } else {
-        snprintf(ln + n, sizeof ln - (size_t)n, "   S2 = s3 = s4 = 1 (not learned)");
+        snprintf(ln + n, sizeof ln - (size_t)n, "  S2 = s3 = s4 = 1 (not learned)");
     }
     fr_canvas_text(c, in.x, in.y + 1, in.w, ln, ROLE(FR_R_TEXT), 0, 0);
-    /* line 3: the two quotients, the codes, the shift and the class */
-    double u1 = W / s1;
-    fmt4(a, sizeof a, u1);
-    n = snprintf(ln, sizeof ln, "W/s1 = %s", a);
+    /* line 3: the two quotients, the codes, the class, the shift.  RTN rounds on the grid the
+     * search found (s1_init); FlexRound may have learned s1 away from it. */
+    double s0 = L->s1_init ? L->s1_init[g] : s1;
+    fmt4(a, sizeof a, W / s0);
+    n = snprintf(ln, sizeof ln, "W/s1%s = %s", s0 != s1 ? "_init" : "", a);
     if (L->rtn_code) n += snprintf(ln + n, sizeof ln - (size_t)n, "%sRTN code %d", to, (int)L->rtn_code[k]);
     int code = L->code ? (int)L->code[k] : 0;
     if (flex) {
@@ -174,15 +175,16 @@ void fr_view_render_eqn(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_unit_
         int moved = code - (int)L->rtn_code[k];
         if (moved) n += snprintf(ln + n, sizeof ln - (size_t)n, " (moved %+d grid step%s from RTN)", moved, moved == 1 || moved == -1 ? "" : "s");
     }
-    if (L->shift) {
-        fmt4(d, sizeof d, L->shift[k]);
-        n += snprintf(ln + n, sizeof ln - (size_t)n, "   shift = code - W/s1 = %s", d);
-    }
     int cls = L->cls ? L->cls[k] : FR_WC_INSIDE;
     x = in.x + fr_canvas_text(c, in.x, in.y + 2, in.w, ln, ROLE(FR_R_TEXT), 0, 0);
     if (L->cls && x + 4 < in.x + in.w) {
         fr_role cr = cls == FR_WC_AGGRESSIVE ? FR_R_WARN : cls == FR_WC_CLIPPED ? FR_R_BAD : FR_R_GOOD;
-        fr_canvas_text(c, x + 3, in.y + 2, in.x + in.w - x - 3, class_text(cls), ROLE(cr), 0, FR_A_BOLD);
+        x += 2 + fr_canvas_text(c, x + 2, in.y + 2, in.x + in.w - x - 2, class_text(cls), ROLE(cr), 0, FR_A_BOLD);
+    }
+    if (L->shift && x + 4 < in.x + in.w) {
+        fmt4(d, sizeof d, L->shift[k]);
+        snprintf(ln, sizeof ln, "  shift = code - W/s1 = %s", d);
+        fr_canvas_text(c, x, in.y + 2, in.x + in.w - x, ln, ROLE(FR_R_DIM), 0, 0);
     }
 }
 
