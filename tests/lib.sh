@@ -33,6 +33,9 @@ fr_t_init() {
     T=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 1
     mkdir -p "$T/out"
     trap 'rm -rf "$T"' EXIT INT TERM
+    # the inspector's settings (issue 18): never the user's own file; the first-run tour seen
+    FRTUI_CONFIG=$T/frtui.config; export FRTUI_CONFIG
+    printf 'tour_done = on\n' >"$FRTUI_CONFIG"
     TO=; command -v timeout >/dev/null 2>&1 && TO="timeout -s KILL 10"
 }
 

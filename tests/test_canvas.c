@@ -249,10 +249,10 @@ static void test_layout_property(void)
     int bad = 0, checked = 0;
     for (int mode = 0; mode < 3; mode++)
         for (int ex = -1; ex <= FR_L_CMP2; ex++)
-            for (int expl = 0; expl < 2; expl++)
+            for (int expl = 0; expl < 4; expl++)   /* bit 0 explain box, bit 1 equation strip */
                 for (int w = 60; w <= 320; w += 7)
                     for (int h = 16; h <= 120; h += 5) {
-                        fr_layout_req q = {(fr_view_mode)mode, ex == 0 ? -1 : ex, expl};
+                        fr_layout_req q = {(fr_view_mode)mode, ex == 0 ? -1 : ex, expl & 1, expl >> 1};
                         fr_layout L;
                         int ok = fr_layout_compute(w, h, &q, &L);
                         int need_ok = w >= L.need_w && h >= L.need_h;
@@ -272,14 +272,20 @@ static void test_layout_property(void)
                         if (L.r[FR_L_HEADER].w != w || L.r[FR_L_BAR].y != h - 1) bad++;
                         if (ex < 0 && mode == FR_MODE_MAIN && (!L.r[FR_L_HEAT].w || !L.r[FR_L_SCATTER].w || !L.r[FR_L_HIST].w)) bad++;
                         if (ex < 0 && mode == FR_MODE_COMPARE && !L.r[FR_L_CMP2].w) bad++;
-                        if (expl != (L.r[FR_L_EXPLAIN].w > 0)) bad++;
+                        if ((expl & 1) != (L.r[FR_L_EXPLAIN].w > 0)) bad++;
+                        if ((expl >> 1) != (L.r[FR_L_EQN].w > 0)) bad++;
                     }
     FR_CHECKF(bad == 0, "%d layout violations over %d rectangles", bad, checked);
     FR_CHECK(checked > 10000);
     fr_layout L;
-    fr_layout_req q = {FR_MODE_MAIN, -1, 0};
+    fr_layout_req q = {FR_MODE_MAIN, -1, 0, 0};
     FR_CHECK(!fr_layout_compute(79, 24, &q, &L) && L.need_w == 80 && L.need_h == 24);
     FR_CHECK(fr_layout_compute(80, 24, &q, &L));
+    /* the equation strip sits between the body and the explain box, full width */
+    fr_layout_req qe = {FR_MODE_MAIN, -1, 1, 1};
+    FR_CHECK(!fr_layout_compute(80, 31, &qe, &L) && L.need_h == 32 && fr_layout_compute(80, 32, &qe, &L));
+    FR_CHECK(fr_layout_compute(100, 34, &qe, &L) && L.r[FR_L_EQN].w == 100 && L.r[FR_L_EQN].h == FR_LAYOUT_EQN_H &&
+             L.r[FR_L_EQN].y + L.r[FR_L_EQN].h == L.r[FR_L_EXPLAIN].y && L.r[FR_L_HEAT].y + L.r[FR_L_HEAT].h == L.r[FR_L_EQN].y);
 }
 
 static void test_keymap_consistency(void)

@@ -445,6 +445,34 @@ typedef struct run_result {
     double acc;
 } run_result;
 
+/* Issue 18: the equation strip recomputes a code from the view's own factors; they must give
+ * exactly the engine's codes (the quantizer's order: s1 * (S2 * (s3 * s4)), rint, clamp). */
+static void check_view_factors(const fr_unit_view *v)
+{
+    for (int l = 0; l < v->n_layers; l++) {
+        const fr_layer_view *L = &v->layers[l];
+        FR_CHECK(L->s1_init && L->qlo && L->qhi);
+        if (v->method != FR_METHOD_FLEXROUND || v->status != FR_UNIT_DONE) {
+            FR_CHECK(!L->s3 && !L->s4);
+            continue;
+        }
+        FR_CHECK(L->s3 && L->s2 && L->s_comb);
+        if (!L->s3) continue;
+        int cols = (int)(L->n / L->o), khw = L->kh * L->kw;
+        int64_t bad = 0, badc = 0;
+        for (int64_t k = 0; k < L->n; k++) {
+            int r = (int)(k / cols), j = (int)(k % cols) / khw, g = L->n_s1 > 1 ? r : 0;
+            float s34 = L->s3[r] * (L->s4 ? L->s4[j] : 1.0f);
+            float q = rintf(L->w[k] / (L->s1[g] * (L->s2[k] * s34)));
+            q = q < L->qlo[g] ? L->qlo[g] : q > L->qhi[g] ? L->qhi[g] : q;
+            bad += q != L->code[k];
+            badc += fabsf(L->s2[k] * s34 - L->s_comb[k]) > 1e-5f * L->s_comb[k];
+        }
+        FR_CHECKF(bad == 0 && badc == 0, "%s: %lld codes and %lld S2*s3*s4 differ from the view's factors", L->name,
+                  (long long)bad, (long long)badc);
+    }
+}
+
 static void run_engine(const fr_model *m, const fr_run_config *c, run_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -464,6 +492,7 @@ static void run_engine(const fr_model *m, const fr_run_config *c, run_result *ou
         out->n_losses += (size_t)nl;
         FR_CHECK(fr_recon_end(r, &e) == FR_OK);
         fr_unit_view *v = fr_recon_view(r, k);
+        check_view_factors(v);
         out->loss_after[k] = v->loss_after;
         out->loss_rtn[k] = v->loss_rtn;
         out->status[k] = v->status;

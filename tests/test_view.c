@@ -2,8 +2,11 @@
  *
  * Golden frames live in tests/golden/NAME.txt (run from the repository root, as `make test`
  * does).  FRTUI_UPDATE_GOLDEN=1 rewrites them; inspect the diff before committing. */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fr_test.h"
 #include "frtui/plot.h"
@@ -269,6 +272,18 @@ static int is_purple(uint32_t fg)
     return (fg >> 24) == FR_COL_TAG_RGB && b > g + 30 && r > g + 15;
 }
 
+/* The line of t that contains `a` also contains `b`. */
+static int line_has(const char *t, const char *a, const char *b)
+{
+    const char *p = strstr(t, a);
+    if (!p) return 0;
+    const char *s = p, *e = strchr(p, '\n');
+    while (s > t && s[-1] != '\n') s--;
+    if (!e) e = p + strlen(p);
+    const char *q = strstr(s, b);
+    return q && q < e;
+}
+
 static void test_compare_classes(void)
 {
     fr_ui ui;
@@ -491,7 +506,8 @@ static void test_shows_what_ran(void)
     FR_CHECKF(strstr(t, "method flexround W8 1000/") && strstr(t, "layer  conv1 W8"), "%s", t);
     free(t);
     t = render_text(S, 160, 48, 0, 0, "", 0);
-    FR_CHECKF(strstr(t, "conv1             W8 ") && strstr(t, "flexround W4/A8, ends W8"), "wide list has a bits column; header names the 8-bit ends:\n%s", t);
+    FR_CHECKF(line_has(t, "|+ conv1 ", " W8 ") && line_has(t, "|  unit ", " bits ") && strstr(t, "flexround W4/A8, ends W8"),
+              "wide list has a bits column; header names the 8-bit ends:\n%s", t);
     free(t);
 
     /* after a FlexRound run, m changes the next run, not the header */
@@ -569,6 +585,444 @@ static void test_shows_what_ran(void)
     snprintf(S->units[2]->layers[1].name, sizeof S->units[2]->layers[1].name, "layer1.1.conv2");
 }
 
+
+/* ---------------------------------------------------------------- the teaching layer (issue 18) */
+
+static char *frame_text(fr_ui *ui, fr_snapshot *s, int cols, int rows, int utf8)
+{
+    fr_canvas c;
+    fr_canvas_init(&c, cols, rows, utf8);
+    fr_view_render(ui, s, &c);
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    fr_text_opts to = {0, NULL, 0};
+    fr_canvas_write(&c, f, &to);
+    fclose(f);
+    fr_canvas_free(&c);
+    return buf;
+}
+
+/* The number after `key` in t (the first occurrence at or after `from`), NAN when absent. */
+static double num_after(const char *t, const char *key)
+{
+    const char *p = strstr(t, key);
+    return p ? strtod(p + strlen(key), NULL) : NAN;
+}
+
+/* §1: the strip's numbers against an independent computation from the same weights, on a
+ * large weight that FlexRound moved two grid steps from RTN while AdaRound kept it next to W. */
+static void test_equation_strip(void)
+{
+    const fr_unit_view *U = S->units[3];
+    const fr_layer_view *L = &U->layers[0], *A = &U->alt[FR_METHOD_ADAROUND]->layers[0];
+    int cols = (int)(L->n / L->o), khw = L->kh * L->kw;
+    int64_t pick = -1;
+    for (int64_t k = 0; k < L->n && pick < 0; k++) {
+        double u1 = (double)L->w[k] / L->s1[0];
+        double fl = floor(u1), ada = fmin(7, fmax(-8, fl + (A->h[k] >= 0.5f)));
+        int rtn = (int)fmin(7, fmax(-8, rint(u1)));
+        if (fabs(u1) < 6.5 && fabs(L->code[k] - rtn) >= 2 && ada >= fl && ada <= fl + 1) pick = k;
+    }
+    FR_CHECKF(pick >= 0, "the fixture has no weight FlexRound moved two steps");
+    if (pick < 0) return;
+    int r = (int)(pick / cols), col = (int)(pick % cols), ic = col / khw;
+    fr_ui ui;
+    fr_ui_init(&ui, 0, 0);
+    fr_view_out o;
+    key(&ui, S, "kkE", &o);
+    FR_CHECK(ui.sel_unit == 3 && ui.eqn);
+    ui.cur_r = r, ui.cur_c = col;
+    char *t = frame_text(&ui, S, 200, 50, 0);
+    /* independently: the quotient, its rounding and clamp, RTN's code, the shift, the class */
+    double W = L->w[pick], s1 = L->s1[0], S2 = L->s2[pick], s3 = L->s3[r], s4 = L->s4[ic];
+    double v = W / (s1 * S2 * s3 * s4), u1 = W / s1;
+    int code = (int)fmin(7, fmax(-8, rint(v))), rtn = (int)fmin(7, fmax(-8, rint(u1)));
+    int ada = (int)fmin(7, fmax(-8, floor(u1) + (A->h[pick] >= 0.5f)));
+    int aggressive = code < floor(u1) || code > floor(u1) + 1;
+    char want[200];
+    snprintf(want, sizeof want, "W[%d,%d] = ", r, col);
+    FR_CHECKF(strstr(t, want) != NULL, "strip names the weight %s:\n%s", want, t);
+    FR_CHECK_NEAR(num_after(t, want), W, 5e-4);
+    FR_CHECK_NEAR(num_after(t, "s1 = "), s1, 5e-4);
+    FR_CHECK_NEAR(num_after(t, "S2 = "), S2, 5e-4);
+    FR_CHECK_NEAR(num_after(t, "s3 = "), s3, 5e-4);
+    FR_CHECK_NEAR(num_after(t, "s4 = "), s4, 5e-4);
+    FR_CHECK_NEAR(num_after(t, "W/s1 = "), u1, 5e-4);
+    FR_CHECK_NEAR(num_after(t, "W/(s1*S2*s3*s4) = "), v, 5e-4);
+    FR_CHECK_NEAR(num_after(t, "shift = code - W/s1 = "), code - u1, 5e-4);
+    snprintf(want, sizeof want, "(row %d)", r);
+    FR_CHECK(strstr(t, want) != NULL && strstr(t, "s1 = ") && strstr(t, "(tensor)") && strstr(t, "(weight)"));
+    snprintf(want, sizeof want, "s4 = %.4g (in-ch %d)", s4, ic);
+    FR_CHECKF(strstr(t, want) != NULL, "%s", want);
+    snprintf(want, sizeof want, "-> RTN code %d", rtn);
+    FR_CHECKF(strstr(t, want) != NULL, "%s", want);
+    snprintf(want, sizeof want, "W/(s1*S2*s3*s4) = %.4g -> code %d (moved %+d grid steps from RTN)", v, code, code - rtn);
+    FR_CHECKF(strstr(t, want) != NULL, "%s", want);
+    snprintf(want, sizeof want, "h(V) = %.4g -> code %d", (double)A->h[pick], ada);
+    FR_CHECKF(strstr(t, want) != NULL, "AdaRound's side: %s", want);
+    FR_CHECK(aggressive && strstr(t, "aggressive: past the two nearest grid points"));
+    FR_CHECK(strstr(t, "FlexRound  W^ = s1*clamp(round(W / (s1*S2*s3*s4)), -8, 7)") &&
+             strstr(t, "AdaRound  W^ = s1*clamp(floor(W/s1) + h(V))"));
+    free(t);
+    /* the explain box beside the strip says what each factor is and what it belongs to */
+    key(&ui, S, "i", &o);
+    t = frame_text(&ui, S, 120, 40, 0);
+    FR_CHECKF(strstr(t, "one per tensor") && strstr(t, "one per output") && strstr(t, "one per input"), "%s", t);
+    free(t);
+    /* a pending unit is RTN's preview: the strip says so instead of inventing divisors */
+    key(&ui, S, "G", &o);
+    t = frame_text(&ui, S, 160, 48, 1);
+    FR_CHECKF(strstr(t, "RTN  \u0174 = s1\u00b7clamp(\u230aW/s1\u2309, -8, 7)") && strstr(t, "S2 = s3 = s4 = 1"), "%s", t);
+    free(t);
+    key(&ui, S, "E", &o);
+    FR_CHECK(!ui.eqn);
+    fr_ui_free(&ui);
+}
+
+/* §5: filter, sort, sparkline. */
+static void test_filter_sort(void)
+{
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    fr_view_out o;
+    key(&ui, S, "/laYer2", &o);
+    FR_CHECK(ui.filter_edit && strcmp(ui.filter, "laYer2") == 0 && ui.sel_unit == 3);
+    key(&ui, S, "q", &o);                        /* text while typing: no quit prompt */
+    FR_CHECK(!o.quit && ui.confirm == FR_ACT_NONE && strcmp(ui.filter, "laYer2q") == 0);
+    key(&ui, S, "<BS><Enter>", &o);
+    FR_CHECK(!ui.filter_edit && strcmp(ui.filter, "laYer2") == 0);
+    int idx[12];
+    FR_CHECK(fr_view_list_order(&ui, S, idx) == 2 && idx[0] == 3 && idx[1] == 4);
+    key(&ui, S, "jjj", &o);
+    FR_CHECK(ui.sel_unit == 4);
+    key(&ui, S, "kk", &o);
+    FR_CHECK(ui.sel_unit == 3);
+    char *t = frame_text(&ui, S, 100, 30, 1);
+    FR_CHECKF(strstr(t, "Units 2/12 /laYer2") && strstr(t, "layer2.1") && !strstr(t, "layer1.0"), "%s", t);
+    free(t);
+    key(&ui, S, "/xyz<Enter>", &o);
+    t = frame_text(&ui, S, 100, 30, 1);
+    FR_CHECKF(strstr(t, "no unit matches /laYer2xyz"), "%s", t);
+    free(t);
+    key(&ui, S, "<Esc>", &o);                    /* Esc in the list clears the filter */
+    FR_CHECK(ui.filter[0] == 0 && fr_view_list_order(&ui, S, idx) == 12);
+    key(&ui, S, "/conv,relu<Esc>", &o);          /* matches ops too; Esc while typing clears */
+    FR_CHECK(ui.filter[0] == 0 && !ui.filter_edit);
+    /* sort orders against a plain re-computation: largest first, missing last, ties in run order */
+    for (int sort = FR_SORT_LOSS; sort < FR_SORT__COUNT; sort++) {
+        key(&ui, S, "O", &o);
+        FR_CHECK(ui.sort == sort);
+        double v[12];
+        int want[12], n = 0;
+        for (int i = 0; i < 12; i++) {
+            const fr_unit_view *u = S->units[i];
+            int ran = u->status != FR_UNIT_PENDING;
+            v[i] = sort == FR_SORT_LOSS ? (ran ? u->loss_after : u->loss_rtn)
+                 : sort == FR_SORT_VS_RTN ? (ran ? u->rel_vs_rtn : NAN)
+                 : sort == FR_SORT_AGGR ? (ran ? u->aggressive : NAN) : u->clipped;
+        }
+        int used[12] = {0};
+        for (int k = 0; k < 12; k++) {
+            int best = -1;
+            for (int i = 0; i < 12; i++) {
+                if (used[i]) continue;
+                if (best < 0 || (isfinite(v[i]) && (!isfinite(v[best]) || v[i] > v[best]))) best = i;
+            }
+            used[best] = 1;
+            want[n++] = best;
+        }
+        FR_CHECK(fr_view_list_order(&ui, S, idx) == 12);
+        int same = 1;
+        for (int k = 0; k < 12; k++) same &= idx[k] == want[k];
+        FR_CHECKF(same, "sort %s: first %d want %d", fr_sort_name(sort), idx[0], want[0]);
+        /* the list draws in that order and j walks it */
+        ui.sel_unit = want[0], ui.follow_run = 0;
+        key(&ui, S, "j", &o);
+        FR_CHECK(ui.sel_unit == want[1]);
+        t = frame_text(&ui, S, 160, 48, 0);
+        char l0[64], l1[64];
+        fr_view_unit_label(S, want[0], 40, 0, l0, sizeof l0);
+        fr_view_unit_label(S, want[11], 40, 0, l1, sizeof l1);
+        char *p0 = strstr(t, l0), *p1 = strstr(t, l1);
+        FR_CHECKF(p0 && p1 && p0 < p1 && strstr(t, fr_sort_name(sort)), "sort %s drawn:\n%s", fr_sort_name(sort), t);
+        free(t);
+    }
+    key(&ui, S, "O", &o);
+    FR_CHECK(ui.sort == FR_SORT_RUN);
+    fr_ui_free(&ui);
+    /* sparkline: a unit whose loss halves every 100 iterations falls from the top level to 0 */
+    fr_unit_view *u = fr_unit_view_new(0, 1024);
+    float *l = fr_unit_view_alloc_floats(u, 800);
+    for (int i = 0; i < 800; i++) l[i] = (float)exp2(-i / 100.0);
+    u->loss = l, u->n_loss = 800;
+    int lv[8];
+    FR_CHECK(fr_view_sparkline(u, 8, lv));
+    int mono = 1;
+    for (int b = 1; b < 8; b++) mono &= lv[b] < lv[b - 1];
+    FR_CHECKF(lv[0] == 7 && lv[7] == 0 && mono, "%d %d %d %d %d %d %d %d", lv[0], lv[1], lv[2], lv[3], lv[4], lv[5], lv[6], lv[7]);
+    u->n_loss = 1;
+    FR_CHECK(!fr_view_sparkline(u, 8, lv));
+    fr_unit_view_release(u);
+}
+
+/* §4: the tour, driven by the keys each step names. */
+static void test_tour(void)
+{
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    fr_view_out o;
+    FR_CHECK(!ui.cfg.tour_done && ui.tour == 0);
+    key(&ui, S, "<Tab>", &o);
+    fr_view_key(&ui, S, 'T', &o);
+    FR_CHECK(ui.tour == 1 && ui.focus == FR_L_LIST && o.save_settings && ui.cfg.tour_done);
+    /* what each step asks for, as the box shows it */
+    static const char *const says[] = {"", "press Tab twice", "press E", "Press Tab to go to the scatter", "Press R", "Press c",
+                                       "Press m", "Press r, then y"};
+    static const char *const keys[] = {"<Tab>", "<Tab>", "hjl", "E", "<Tab>", "R", "c", "m", "r"};
+    int want_step[] = {1, 2, 2, 3, 4, 5, 6, 7, 7};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char *t = frame_text(&ui, S, 100, 30, 1);
+        char title[32];
+        snprintf(title, sizeof title, "Tour %d/%d", ui.tour, fr_view_tour_steps());
+        FR_CHECKF(strstr(t, title) && strstr(t, says[ui.tour]), "before '%s' (step %d): %s\n%s", keys[i], ui.tour, says[ui.tour], t);
+        free(t);
+        key(&ui, S, keys[i], &o);
+        FR_CHECKF(ui.tour == want_step[i], "after '%s': step %d, want %d", keys[i], ui.tour, want_step[i]);
+    }
+    FR_CHECK(ui.confirm == FR_ACT_RESTART && ui.next_method >= 0);
+    fr_view_key(&ui, S, 'y', &o);                /* the restart itself ends the tour */
+    FR_CHECK(ui.tour == 0 && o.n_cmds == 1 && o.cmd[0].type == FR_CMD_RESTART_UNIT);
+    fr_ui_free(&ui);
+    /* from the help overlay; T skips a step, and on the last it ends the tour */
+    fr_ui_init(&ui, 1, 1);
+    key(&ui, S, "?", &o);
+    fr_view_key(&ui, S, 'T', &o);
+    FR_CHECK(!ui.help && ui.tour == 1 && o.save_settings);
+    for (int k = 2; k <= fr_view_tour_steps(); k++) {
+        key(&ui, S, "T", &o);
+        FR_CHECK(ui.tour == k);
+    }
+    key(&ui, S, "T", &o);
+    FR_CHECK(ui.tour == 0 && strstr(ui.msg, "tour finished"));
+    fr_ui_free(&ui);
+    /* every step's text fits the tour box at 80x27, and at 80x24, where the box floats over
+     * the body instead of making the terminal "too small" (its last word is on screen) */
+    for (int k = 1; k <= fr_view_tour_steps(); k++)
+        for (int rows = 24; rows <= 27; rows += 3) {
+            fr_ui_init(&ui, 1, 0);
+            fr_view_tour_start(&ui);
+            ui.tour = k;
+            ui.eqn = k >= 3;
+            char *t = frame_text(&ui, S, 80, rows, 1);
+            const char *txt = fr_view_tour_text(k), *last = strrchr(txt, ' ');
+            FR_CHECKF(last && strstr(t, last + 1) && !strstr(t, "too small"), "step %d does not fit 80x%d:\n%s", k, rows, t);
+            free(t);
+            fr_ui_free(&ui);
+        }
+    FR_CHECK(fr_view_tour_text(0) == NULL && fr_view_tour_text(fr_view_tour_steps() + 1) == NULL);
+}
+
+/* Footer hints follow the focused panel; the help overlay lists the new keys. */
+static void test_hints_and_help(void)
+{
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    fr_view_out o;
+    char *t = frame_text(&ui, S, 120, 36, 0);
+    const char *bar = strrchr(t, '\n');
+    while (bar > t && bar[-1] != '\n') bar--;   /* t ends in a newline: the last line is the bar */
+    bar = t + strlen(t) - 1;
+    while (bar > t && bar[-1] != '\n') bar--;
+    FR_CHECKF(strstr(bar, "/Filter") && strstr(bar, "OSort") && strstr(bar, "?Help") && strstr(bar, "qQuit"), "%s", bar);
+    free(t);
+    key(&ui, S, "<Tab><Tab>", &o);
+    t = frame_text(&ui, S, 120, 36, 0);
+    bar = t + strlen(t) - 1;
+    while (bar > t && bar[-1] != '\n') bar--;
+    FR_CHECKF(strstr(bar, "EEquation") && !strstr(bar, "/Filter") && strstr(bar, "qQuit"), "%s", bar);
+    /* a hint is a click target acting as its key */
+    int ex = -1;
+    for (int i = 0; i < ui.n_bar; i++) if (ui.bar[i].key == 'E') ex = ui.bar[i].x0;
+    FR_CHECK(ex >= 0);
+    fr_view_click(&ui, S, ex, 35, &o);
+    FR_CHECK(ui.eqn);
+    free(t);
+    /* narrow terminals keep Help and Quit */
+    t = frame_text(&ui, S, 80, 32, 0);
+    bar = t + strlen(t) - 1;
+    while (bar > t && bar[-1] != '\n') bar--;
+    FR_CHECKF(strstr(bar, "?Help") && strstr(bar, "qQuit"), "%s", bar);
+    free(t);
+    fr_ui_free(&ui);
+    fr_ui_init(&ui, 0, 0);
+    key(&ui, S, "?", &o);
+    t = frame_text(&ui, S, 110, 90, 0);
+    FR_CHECKF(strstr(t, "T starts the guided tour") && strstr(t, "Unit list") && strstr(t, "equation strip") &&
+              strstr(t, "filter the unit list") && strstr(t, "sort the unit list") && strstr(t, "guided tour") &&
+              strstr(t, ", F2") && strstr(t, "settings screen"), "%s", t);
+    free(t);
+    fr_ui_free(&ui);
+    /* --help-keys lists them too, with the settings screen's own keys */
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    fr_keymap_print_help(f);
+    fclose(f);
+    FR_CHECKF(strstr(buf, "Settings screen") && strstr(buf, "\n  E ") && strstr(buf, "\n  / ") && strstr(buf, "\n  O ") &&
+              strstr(buf, "\n  T "), "%s", buf);
+    free(buf);
+}
+
+/* Mouse: wheel over the list moves the selection, over the heatmap and the loss it zooms. */
+static void test_wheel(void)
+{
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    fr_view_out o;
+    fr_canvas c;
+    fr_canvas_init(&c, 100, 30, 1);
+    fr_view_render(&ui, S, &c);
+    fr_layout L;
+    fr_view_layout(&ui, 100, 30, &L);
+    fr_view_wheel(&ui, S, L.r[FR_L_LIST].x + 3, L.r[FR_L_LIST].y + 3, 1, &o);
+    FR_CHECK(ui.sel_unit == 6 && !ui.follow_run);
+    fr_view_wheel(&ui, S, L.r[FR_L_LIST].x + 3, L.r[FR_L_LIST].y + 3, -1, &o);
+    FR_CHECK(ui.sel_unit == 5);
+    fr_view_wheel(&ui, S, L.r[FR_L_HEAT].x + 3, L.r[FR_L_HEAT].y + 3, -1, &o);
+    fr_view_wheel(&ui, S, L.r[FR_L_HEAT].x + 3, L.r[FR_L_HEAT].y + 3, -1, &o);
+    FR_CHECK(ui.heat_zoom == 2);
+    fr_view_wheel(&ui, S, L.r[FR_L_HEAT].x + 3, L.r[FR_L_HEAT].y + 3, 1, &o);
+    FR_CHECK(ui.heat_zoom == 1);
+    fr_view_wheel(&ui, S, L.r[FR_L_LOSS].x + 3, L.r[FR_L_LOSS].y + 3, -1, &o);
+    FR_CHECK(ui.loss_zoom == 1);
+    key(&ui, S, "?", &o);
+    fr_view_wheel(&ui, S, 50, 10, 1, &o);
+    FR_CHECK(ui.help_scroll == 1);
+    fr_canvas_free(&c);
+    fr_ui_free(&ui);
+}
+
+/* §6: settings round trip, the path rules, malformed files, the settings screen. */
+static void same_settings(const fr_settings *a, const fr_settings *b, const char *what)
+{
+    FR_CHECKF(strcmp(a->palette, b->palette) == 0 && fabs(a->smooth - b->smooth) < 1e-9 && a->explain == b->explain &&
+                  a->equation == b->equation && a->focus == b->focus && a->expanded == b->expanded &&
+                  a->heat_qty == b->heat_qty && a->scatter_abs == b->scatter_abs && a->loss_logy == b->loss_logy &&
+                  a->sort == b->sort && a->mouse == b->mouse && a->tour_done == b->tour_done,
+              "%s", what);
+}
+
+static void test_settings(void)
+{
+    char dir[] = "/tmp/frtui-settings-XXXXXX";
+    FR_CHECK(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/frtui/config", dir);   /* the directory is created on save */
+    fr_settings a, b;
+    fr_settings_default(&a);
+    int existed = 1;
+    fr_err e = {0};
+    FR_CHECK(fr_settings_load(&b, path, &existed, &e) == FR_OK && !existed);   /* first start */
+    same_settings(&a, &b, "missing file = defaults");
+    snprintf(a.palette, sizeof a.palette, "light");
+    a.smooth = 0.9, a.explain = 1, a.equation = 1, a.focus = FR_L_HEAT, a.expanded = FR_L_SCATTER, a.heat_qty = FR_HQ_SHIFT;
+    a.scatter_abs = 0, a.loss_logy = 1, a.sort = FR_SORT_CLIP, a.mouse = 0, a.tour_done = 1;
+    FR_CHECKF(fr_settings_save(&a, path, &e) == FR_OK, "%s", e.msg);
+    FR_CHECKF(fr_settings_load(&b, path, &existed, &e) == FR_OK && existed, "%s", e.msg);
+    same_settings(&a, &b, "round trip");
+    /* no temp file left beside it */
+    char sub[256];
+    snprintf(sub, sizeof sub, "%s/frtui", dir);
+    DIR *d = opendir(sub);
+    int files = 0;
+    for (struct dirent *de; d && (de = readdir(d));) files += de->d_name[0] != '.';
+    if (d) closedir(d);
+    FR_CHECK(files == 1);
+    /* the view puts them into effect */
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    fr_ui_apply_settings(&ui, &b);
+    FR_CHECK(ui.smooth == 0.9 && ui.explain && ui.eqn && ui.expanded == FR_L_SCATTER && ui.focus == FR_L_SCATTER &&
+             ui.heat_qty == FR_HQ_SHIFT && !ui.scatter_abs && ui.loss_logy && ui.sort == FR_SORT_CLIP);
+    fr_ui_free(&ui);
+    /* path rules: FRTUI_CONFIG, then XDG_CONFIG_HOME (absolute only), then HOME */
+    char *keep_c = getenv("FRTUI_CONFIG") ? strdup(getenv("FRTUI_CONFIG")) : NULL;
+    char *keep_x = getenv("XDG_CONFIG_HOME") ? strdup(getenv("XDG_CONFIG_HOME")) : NULL;
+    char *keep_h = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+    char p[256];
+    setenv("FRTUI_CONFIG", "/x/c", 1), setenv("XDG_CONFIG_HOME", "/xdg", 1), setenv("HOME", "/home/u", 1);
+    FR_CHECK(fr_settings_path(p, sizeof p) && strcmp(p, "/x/c") == 0);
+    unsetenv("FRTUI_CONFIG");
+    FR_CHECK(fr_settings_path(p, sizeof p) && strcmp(p, "/xdg/frtui/config") == 0);
+    setenv("XDG_CONFIG_HOME", "relative", 1);
+    FR_CHECK(fr_settings_path(p, sizeof p) && strcmp(p, "/home/u/.config/frtui/config") == 0);
+    unsetenv("XDG_CONFIG_HOME"), unsetenv("HOME");
+    FR_CHECK(!fr_settings_path(p, sizeof p));
+    if (keep_c) setenv("FRTUI_CONFIG", keep_c, 1);
+    if (keep_x) setenv("XDG_CONFIG_HOME", keep_x, 1);
+    if (keep_h) setenv("HOME", keep_h, 1);
+    free(keep_c), free(keep_x), free(keep_h);
+    /* malformed files (tests/bad/config/L<line>-*.conf): the message names file and line, the
+     * bad setting keeps its default, the good lines still apply, nothing unprintable leaks */
+    d = opendir("tests/bad/config");
+    FR_CHECK(d != NULL);
+    int seen = 0;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        if (de->d_name[0] != 'L') continue;
+        char f[512], want[600];
+        snprintf(f, sizeof f, "tests/bad/config/%s", de->d_name);
+        int line = atoi(de->d_name + 1);
+        fr_err_clear(&e);
+        int rc = fr_settings_load(&b, f, &existed, &e);
+        snprintf(want, sizeof want, "%s:%d: ", f, line);
+        int clean = 1;
+        for (const char *q = e.msg; *q; q++) clean &= (unsigned char)*q >= 32 && *q != 127;
+        FR_CHECKF(rc == FR_EINPUT && strstr(e.msg, want) == e.msg && clean, "%s: rc %d '%s'", f, rc, e.msg);
+        seen++;
+    }
+    if (d) closedir(d);
+    FR_CHECK(seen >= 10);
+    fr_settings_load(&b, "tests/bad/config/L2-unknown-key.conf", &existed, &e);
+    FR_CHECKF(strcmp(b.palette, "light") == 0 && b.smooth == 0.8 && strstr(e.msg, "unknown key 'pallete'"), "%s", e.msg);
+    fr_settings_load(&b, "tests/bad/config/L2-several.conf", &existed, &e);
+    FR_CHECKF(strstr(e.msg, "and 2 more bad lines") && b.equation && b.focus == FR_L_LIST, "%s", e.msg);
+    fr_settings_load(&b, "tests/bad/config/L1-out-of-range.conf", &existed, &e);
+    FR_CHECKF(strstr(e.msg, "expected a number from 0 to 0.999") && b.smooth == 0.95, "%s", e.msg);
+    /* a directory, and a file over the size limit: named, defaults */
+    FR_CHECK(fr_settings_load(&b, dir, &existed, &e) != FR_OK && strstr(e.msg, dir));
+    char big[256];
+    snprintf(big, sizeof big, "%s/big", dir);
+    FILE *bf = fopen(big, "w");
+    for (int i = 0; bf && i < FR_SETTINGS_MAX_BYTES / 16 + 2; i++) fputs("# padding......\n", bf);
+    if (bf) fclose(bf);
+    FR_CHECK(fr_settings_load(&b, big, &existed, &e) != FR_OK && strstr(e.msg, big));
+    fr_settings def;
+    fr_settings_default(&def);
+    same_settings(&b, &def, "an unreadable file leaves the defaults");
+    unlink(big);
+    /* the settings screen: F2 or `,` opens it, changes apply, closing asks to save */
+    fr_ui_init(&ui, 1, 0);
+    fr_view_out o;
+    key(&ui, S, "<F2>", &o);
+    FR_CHECK(ui.settings_open);
+    key(&ui, S, "<Esc>", &o);
+    FR_CHECK(!ui.settings_open && o.save_settings);
+    key(&ui, S, ",jl", &o);
+    FR_CHECK(ui.settings_open && ui.settings_sel == 1 && ui.cfg.smooth == 0.98 && ui.smooth == 0.98);
+    key(&ui, S, "jjl", &o);                      /* equation strip on, now */
+    FR_CHECK(ui.cfg.equation && ui.eqn);
+    key(&ui, S, "q", &o);                        /* q closes the screen, it does not quit */
+    FR_CHECK(!ui.settings_open && !o.quit && o.save_settings);
+    char *t = (key(&ui, S, ",", &o), frame_text(&ui, S, 100, 34, 0));
+    FR_CHECKF(strstr(t, "Loss smoothing (EMA)") && strstr(t, "0.98") && strstr(t, "Tour at next start"), "%s", t);
+    free(t);
+    fr_ui_free(&ui);
+    unlink(path);
+    rmdir(sub);
+    rmdir(dir);
+}
+
 int main(void)
 {
     S = fixture_snapshot();
@@ -580,6 +1034,12 @@ int main(void)
     FR_RUN(test_export_is_the_panel);
     FR_RUN(test_shows_what_ran);
     FR_RUN(test_compare_classes);
+    FR_RUN(test_equation_strip);
+    FR_RUN(test_filter_sort);
+    FR_RUN(test_tour);
+    FR_RUN(test_hints_and_help);
+    FR_RUN(test_wheel);
+    FR_RUN(test_settings);
     FR_RUN(test_golden);
     FR_RUN(test_bench_helper);
     fr_snapshot_release(S);

@@ -59,7 +59,7 @@ static fr_unit_view *fx_unit(const char *name, const char *ops, const char *shap
                              int method, int status, int iter, int iters, uint64_t seed)
 {
     size_t floats = (size_t)iters * 2 + 64;
-    for (int l = 0; l < n_layers; l++) floats += (size_t)shp[l][0] * shp[l][1] * shp[l][2] * shp[l][3] * 12 + 256;
+    for (int l = 0; l < n_layers; l++) floats += (size_t)shp[l][0] * shp[l][1] * shp[l][2] * shp[l][3] * 12 + 2 * ((size_t)shp[l][0] + shp[l][1]) + 256;
     fr_unit_view *u = fr_unit_view_new(n_layers, floats);
     snprintf(u->name, sizeof u->name, "%s", name);
     snprintf(u->ops, sizeof u->ops, "%s", ops);
@@ -105,15 +105,24 @@ static fr_unit_view *fx_unit(const char *name, const char *ops, const char *shap
         /* a few large weights beyond the grid (the search clips them): two rays of clipped points */
         for (int64_t i = 5; i < L->n; i += 97) w[i] = (i % 2 ? 1.0f : -1.0f) * amax * (1.1f + 0.4f * fr_rng_uniform(&rng));
         L->s1 = s1;
-        float *s2 = NULL, *sc = NULL, *g = NULL, *h = NULL;
+        L->s1_init = s1;
+        float *lo = fr_unit_view_alloc_floats(u, 1), *hi = fr_unit_view_alloc_floats(u, 1);
+        lo[0] = -8, hi[0] = 7;
+        L->qlo = lo, L->qhi = hi;
+        float *s2 = NULL, *sc = NULL, *g = NULL, *h = NULL, *f3 = NULL, *f4 = NULL;
         if (method == FR_METHOD_FLEXROUND && status != FR_UNIT_PENDING) {
             s2 = fr_unit_view_alloc_floats(u, (size_t)L->n);
             sc = fr_unit_view_alloc_floats(u, (size_t)L->n);
             g = fr_unit_view_alloc_floats(u, (size_t)L->n);
+            /* per output channel (row) and per input channel (a column group of kh*kw) */
+            f3 = fr_unit_view_alloc_floats(u, (size_t)L->o);
+            f4 = fr_unit_view_alloc_floats(u, (size_t)L->i);
+            for (int oc = 0; oc < L->o; oc++) f3[oc] = expf(prog * 0.08f * sinf((float)oc * 0.9f));
+            for (int ic = 0; ic < L->i; ic++) f4[ic] = expf(prog * 0.05f * cosf((float)ic * 0.37f));
         }
         if (method == FR_METHOD_ADAROUND && status != FR_UNIT_PENDING) h = fr_unit_view_alloc_floats(u, (size_t)L->n);
         for (int64_t i = 0; i < L->n; i++) {
-            int oc = (int)(i / cols), ic = (int)(i % cols);
+            int oc = (int)(i / cols), ic = (int)(i % cols) / (L->kh * L->kw);
             uu[i] = w[i] / s1[0];
             rtn[i] = fx_clampf(roundf(uu[i]), -8, 7);
             float c = rtn[i];
@@ -122,10 +131,8 @@ static fr_unit_view *fx_unit(const char *name, const char *ops, const char *shap
                 float a = fabsf(uu[i]) / 7.5f;
                 float d2 = prog * (0.10f + 0.45f * a) * fr_rng_normal(&rng);
                 s2[i] = expf(d2);
-                float s3 = expf(prog * 0.08f * sinf((float)oc * 0.9f));
-                float s4 = expf(prog * 0.05f * cosf((float)ic * 0.37f));
-                sc[i] = s2[i] * s3 * s4;
-                c = fx_clampf(roundf(uu[i] / sc[i]), -8, 7);
+                sc[i] = s2[i] * (f3[oc] * f4[ic]);
+                c = fx_clampf(rintf(w[i] / (s1[0] * sc[i])), -8, 7);   /* the quantizer's order of operations */
                 g[i] = -w[i] / (s1[0] * s2[i] * s2[i]) * (0.02f + 0.01f * fr_rng_normal(&rng)) * 1e-2f;
             } else if (h) {
                 h[i] = fr_rng_uniform(&rng) < 0.93f ? (fr_rng_uniform(&rng) < 0.5f ? 0.0f : 1.0f) : fr_rng_uniform(&rng);
@@ -135,7 +142,7 @@ static fr_unit_view *fx_unit(const char *name, const char *ops, const char *shap
             shift[i] = c - uu[i];
         }
         L->w = w; L->u = uu; L->code = code; L->rtn_code = rtn; L->shift = shift;
-        L->s2 = s2; L->s_comb = sc; L->grad_s2 = g; L->h = h;
+        L->s2 = s2; L->s_comb = sc; L->grad_s2 = g; L->h = h; L->s3 = f3; L->s4 = f4;
         fx_stats(L);
     }
     double base = 0.02 + 0.01 * (double)(seed % 5);

@@ -13,7 +13,7 @@
 enum {
     FR_KEY_BASE = 0x110000,
     FR_KEY_UP, FR_KEY_DOWN, FR_KEY_LEFT, FR_KEY_RIGHT, FR_KEY_PGUP, FR_KEY_PGDN, FR_KEY_HOME,
-    FR_KEY_END, FR_KEY_BTAB, FR_KEY_RESIZE,
+    FR_KEY_END, FR_KEY_BTAB, FR_KEY_RESIZE, FR_KEY_BS,
     FR_KEY_F0 = FR_KEY_BASE + 0x100   /* FR_KEY_F0 + n is Fn */
 };
 #define FR_KEY_F(n) (FR_KEY_F0 + (n))
@@ -32,11 +32,15 @@ typedef enum fr_action {
     FR_ACT_FREEZE, FR_ACT_PAUSE, FR_ACT_STEP, FR_ACT_STEP_MODE, FR_ACT_RESTART, FR_ACT_METHOD,
     FR_ACT_BITS, FR_ACT_ITERS, FR_ACT_EXPORT, FR_ACT_CHECKPOINT, FR_ACT_REPAINT, FR_ACT_FOLLOW_RUN,
     FR_ACT_YES, FR_ACT_NO, FR_ACT_SMOOTH_LESS, FR_ACT_SMOOTH_MORE,
+    FR_ACT_EQUATION, FR_ACT_FILTER, FR_ACT_SORT, FR_ACT_TOUR, FR_ACT_SETTINGS,
     FR_ACT__COUNT
 } fr_action;
 
-/* Contexts are modal: NORMAL (the inspector), HELP (overlay shown), CONFIRM (y/n prompt). */
-enum { FR_CTX_NORMAL = 1, FR_CTX_HELP = 2, FR_CTX_CONFIRM = 4 };
+/* Contexts are modal: NORMAL (the inspector), HELP (overlay shown), CONFIRM (y/n prompt),
+ * SETTINGS (the settings screen).  Typing into the unit filter (`/`) is a text mode outside
+ * the table: every key is text there until Enter or Esc (htop#959: remapped letters must not
+ * eat typed ones). */
+enum { FR_CTX_NORMAL = 1, FR_CTX_HELP = 2, FR_CTX_CONFIRM = 4, FR_CTX_SETTINGS = 8 };
 enum { FR_KF_WORKER = 1,   /* drives the optimiser: disabled (greyed) in read-only replay */
        FR_KF_PREFIX_G = 2  /* bound to the two-key sequence "gg" (keys[0] == 'g') */ };
 
@@ -66,5 +70,8 @@ void fr_keymap_keys_text(const fr_keybind *b, char *buf, size_t n);
 void fr_keymap_print_help(FILE *out);
 void fr_keymap_print_markdown(FILE *out);
 const char *fr_action_name(fr_action a);
+/* The first binding of act in ctx, or NULL (footer hints name keys through it, so a hint can
+ * never show a key the table does not bind). */
+const fr_keybind *fr_keymap_for_action(fr_action act, unsigned ctx);
 
 #endif

@@ -12,10 +12,12 @@
 
 #define FR_LAYOUT_MIN_W 80
 #define FR_LAYOUT_MIN_H 24
+#define FR_LAYOUT_EQN_H 5   /* equation strip: border + formula + factors + result */
 
 typedef enum {
     FR_L_HEADER = 0, FR_L_LIST, FR_L_LOSS, FR_L_STATS, FR_L_HEAT, FR_L_SCATTER, FR_L_HIST,
     FR_L_CMP0, FR_L_CMP1, FR_L_CMP2, FR_L_EXPLAIN, FR_L_STATUS, FR_L_BAR,
+    FR_L_EQN,          /* equation strip (E), between the body and the explain box */
     FR_L__COUNT
 } fr_lpanel;
 
@@ -24,7 +26,8 @@ typedef enum { FR_MODE_MAIN = 0, FR_MODE_COMPARE, FR_MODE_RECIP } fr_view_mode;
 typedef struct fr_layout_req {
     fr_view_mode mode;
     int expanded;      /* -1: none; else an fr_lpanel that takes the whole body */
-    int explain;       /* reserve the explain panel */
+    int explain;       /* reserve the explain panel: 1 (5 rows, 7 beside the equation strip), 2 (5 rows always) */
+    int equation;      /* reserve the equation strip */
 } fr_layout_req;
 
 typedef struct fr_layout {

@@ -51,6 +51,12 @@ typedef struct fr_layer_view {
     int bits;
     int n_s1;                /* 1 (per tensor) or o (per channel) */
     const float *s1;         /* [n_s1] final (or current) grid step */
+    const float *s1_init;    /* [n_s1] the searched step RTN and AdaRound quantize with; NULL when unknown */
+    const float *qlo, *qhi;  /* [n_s1] clamp bounds of the centred code c; NULL when unknown */
+    /* FlexRound's per-row and per-column factors (the equation strip shows them separately;
+     * s_comb is their per-weight product with S2).  NULL for other methods. */
+    const float *s3;         /* [o] per output channel (heatmap row): exp(d3) */
+    const float *s4;         /* [i] per input channel (heatmap column group of kh*kw): exp(d4); NULL for linear layers */
     /* Per-weight arrays, n entries each; NULL when not applicable to the method. */
     const float *w;          /* full-precision weight */
     const float *s2;         /* FlexRound S2 = exp(D2) */

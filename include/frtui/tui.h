@@ -35,7 +35,8 @@ typedef struct fr_tui_opts {
     int depth;               /* 0: detect (COLORTERM/TERM); else 16, 256 or 24 (--color=256 ...) */
     int mouse;               /* 0 with --no-mouse */
     int readonly;            /* replay: optimiser actions disabled and greyed */
-    const char *palette;     /* "dark" (default) or "light" */
+    const char *palette;     /* "dark" or "light"; NULL: the config file's (settings.h), else dark */
+    int no_settings;         /* 1: neither read nor write the config file (benchmarks): defaults, no tour */
     fr_export_fn export_fn;  /* NULL: `e` says export is unavailable */
     void *export_ctx;
     fr_snapshot *replay;     /* fr_tui_run with w == NULL shows this fixed snapshot (checkpoint

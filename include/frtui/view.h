@@ -20,6 +20,7 @@
 #include "frtui/keymap.h"
 #include "frtui/layout.h"
 #include "frtui/plotmodel.h"
+#include "frtui/settings.h"
 #include "frtui/snapshot.h"
 #include "frtui/cmd.h"
 
@@ -45,6 +46,15 @@ typedef struct fr_ui {
     int pending_g;           /* first 'g' of "gg" seen */
     int next_method, next_bits, next_iters;   /* chosen for the next run; -1 = unchanged */
     char msg[192];           /* transient status message (overrides the snapshot's) */
+    /* the teaching layer (issue 18) */
+    int eqn;                 /* equation strip shown (E) */
+    int tour;                /* 0: no tour; else the tour step shown, 1..fr_view_tour_steps() */
+    int sort;                /* fr_sort of the unit list (O) */
+    char filter[48];         /* unit-list filter (/): case-insensitive substring of name or ops */
+    int filter_edit;         /* typing into the filter: keys are text until Enter / Esc */
+    int settings_open, settings_sel;   /* the settings screen (F2 or ,) and its selected row */
+    fr_settings cfg;         /* what the settings screen edits; the caller saves it (save_settings) */
+    char cfg_path[256];      /* shown on the settings screen; "" when there is no config file */
     /* remembered from the last render */
     int cols, rows;
     int heat_wpp_r, heat_wpp_c, heat_vis_r, heat_vis_c, list_rows;
@@ -52,6 +62,7 @@ typedef struct fr_ui {
     double heat_sr, heat_sc; /* its pixels per weight, rows / cols */
     int n_bar;
     struct { int x0, x1, key; } bar[FR_UI_MAX_BAR];
+    fr_rect settings_box;    /* the settings screen's rows (for clicks) */
 } fr_ui;
 
 typedef struct fr_view_out {
@@ -62,6 +73,7 @@ typedef struct fr_view_out {
     int export_unit, export_layer;
     const char *export_view; /* non-NULL: export requested ("heatmap", "scatter", "loss", ...) */
     fr_plot_state export_state;   /* the panel's state: the export draws the plot model the panel shows */
+    int save_settings;       /* ui->cfg changed and should be written to the config file (palette, mouse may differ) */
 } fr_view_out;
 
 void fr_ui_init(fr_ui *ui, int utf8, int readonly);
@@ -79,6 +91,19 @@ int fr_view_bar_key_at(const fr_ui *ui, int x);
  * a click in a panel focuses it, on a unit row selects the unit, on the heatmap moves the
  * cursor to that weight. */
 void fr_view_click(fr_ui *ui, fr_snapshot *live, int x, int y, fr_view_out *out);
+/* Mouse wheel at cell (x, y): dir -1 up, +1 down.  Over the unit list it moves the selection,
+ * over the heatmap or the loss curve it zooms (up = in), over the help overlay or the settings
+ * screen it scrolls. */
+void fr_view_wheel(fr_ui *ui, fr_snapshot *live, int x, int y, int dir, fr_view_out *out);
+
+/* Puts the settings into effect (smoothing, panels, heatmap quantity, axes, sort, focus,
+ * expanded panel) and keeps a copy in ui->cfg for the settings screen.  Call after fr_ui_init. */
+void fr_ui_apply_settings(fr_ui *ui, const fr_settings *cfg);
+/* Starts the guided tour at its first step (what `T` does); marks cfg.tour_done. */
+void fr_view_tour_start(fr_ui *ui);
+int fr_view_tour_steps(void);
+/* The text of tour step k (1-based) and the key it asks for; NULL when out of range. */
+const char *fr_view_tour_text(int k);
 
 /* The panel settings (zoom, smoothing, axes, heatmap window) as the plot model takes them. */
 void fr_view_plot_state(const fr_ui *ui, fr_plot_state *st);
@@ -92,7 +117,7 @@ const char *fr_view_focus_name(const fr_ui *ui);
 
 /* ---- headless (view_dump.c) ---- */
 /* Key-script notation: plain characters are keys; <Name> is a special key: <Up> <Down> <Left>
- * <Right> <PgUp> <PgDn> <Home> <End> <Tab> <S-Tab> <Enter> <Esc> <Space> <F1>..<F12> <C-x>
+ * <Right> <PgUp> <PgDn> <Home> <End> <Tab> <S-Tab> <Enter> <Esc> <Space> <BS> <F1>..<F12> <C-x>
  * (Ctrl+letter) and <lt> for a literal '<'.  A '<' not starting a known name is literal.
  * Returns the number of keys (<= max) or -1 with e set on a bad name. */
 int fr_view_parse_keys(const char *script, int *keys, int max, fr_err *e);

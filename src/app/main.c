@@ -140,7 +140,7 @@ static int inspector(int argc, char **argv)
 {
     fr_tui_opts o;
     fr_tui_opts_default(&o);
-    int dump = 0, cols = 120, rows = 40, wait_unit = -1, wait_done = 0, no_mouse = 0, palette = 0;
+    int dump = 0, cols = 120, rows = 40, wait_unit = -1, wait_done = 0, no_mouse = 0, palette = -1;
     const char *keys = "", *model = NULL, *file = NULL;
     fr_cli_ckpt_opts k = {0};
     o.export_fn = export_png;
@@ -173,7 +173,8 @@ static int inspector(int argc, char **argv)
         return 2;
     }
     if (no_mouse) o.mouse = 0;
-    o.palette = palette ? "light" : "dark";
+    /* unset: the config file's palette (the inspector) or dark (--dump-screen) */
+    o.palette = palette < 0 ? NULL : palette ? "light" : "dark";
     char installed[4096];
     if (!file) file = default_sample(installed, sizeof installed);
     if (ends_with(file, ".frc")) {

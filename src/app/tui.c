@@ -32,6 +32,7 @@
 #include <curses.h>
 
 #include "frtui/canvas.h"
+#include "frtui/sb.h"
 #include "frtui/view.h"
 #include "frtui/worker.h"
 
@@ -170,10 +171,11 @@ static int translate_key(int rc, wint_t wch)
 {
     if (rc == OK) {
         if (wch == '\r') return '\n';
-        if (wch == 127 || wch == 8) return 0;
+        if (wch == 127 || wch == 8) return FR_KEY_BS;   /* the filter's text field; nothing binds it elsewhere */
         return (int)wch;
     }
     switch (wch) {
+    case KEY_BACKSPACE: return FR_KEY_BS;
     case KEY_UP: return FR_KEY_UP;
     case KEY_DOWN: return FR_KEY_DOWN;
     case KEY_LEFT: return FR_KEY_LEFT;
@@ -191,8 +193,26 @@ static int translate_key(int rc, wint_t wch)
     }
 }
 
+/* Mouse reporting as the settings ask (the --no-mouse flag wins): clicks, and the wheel as
+ * buttons 4/5. */
+static void apply_mouse(const fr_tui_opts *o, const fr_ui *ui)
+{
+    mmask_t m = BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED;
+#ifdef BUTTON5_PRESSED
+    m |= BUTTON5_PRESSED;
+#endif
+    mousemask(o->mouse && ui->cfg.mouse ? m : 0, NULL);
+}
+
 static void handle_out(fr_worker *w, const fr_tui_opts *o, fr_ui *ui, const fr_snapshot *s, const fr_view_out *vo)
 {
+    if (vo->save_settings) {
+        fr_err e;
+        fr_err_clear(&e);
+        if (!ui->cfg_path[0]) snprintf(ui->msg, sizeof ui->msg, "settings kept for this session (no config path: set HOME)");
+        else if (fr_settings_save(&ui->cfg, ui->cfg_path, &e) != FR_OK) snprintf(ui->msg, sizeof ui->msg, "settings not saved: %.150s", e.msg);
+        else if (!ui->tour) snprintf(ui->msg, sizeof ui->msg, "settings saved to %.160s", ui->cfg_path);
+    }
     for (int i = 0; i < vo->n_cmds; i++)
         if (w && fr_worker_send(w, vo->cmd[i].type, vo->cmd[i].arg) != 0)
             snprintf(ui->msg, sizeof ui->msg, "command queue full: try again");
@@ -231,11 +251,39 @@ int fr_tui_run(fr_worker *w, const fr_tui_opts *o, fr_err *e)
     keypad(stdscr, TRUE);
     nodelay(stdscr, TRUE);
     curs_set(0);
-    if (o->mouse) mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED, NULL);
+
+    /* settings: the config file, unless the command line chose (palette, --no-mouse) */
+    fr_ui ui;
+    fr_ui_init(&ui, utf8, o->readonly);
+    fr_settings cfg;
+    int existed = 0;
+    char cfg_err[sizeof ui.msg] = "";
+    if (!o->no_settings && fr_settings_path(ui.cfg_path, sizeof ui.cfg_path)) {
+        fr_err ce;
+        fr_err_clear(&ce);
+        if (fr_settings_load(&cfg, ui.cfg_path, &existed, &ce) != FR_OK) {
+            char clean[sizeof ce.msg];
+            snprintf(cfg_err, sizeof cfg_err, "%s", fr_term_clean(clean, sizeof clean, ce.msg));
+        }
+    } else {
+        fr_settings_default(&cfg);
+    }
+    if (o->no_settings) cfg.tour_done = 1;
+    fr_ui_apply_settings(&ui, &cfg);
+    if (!ui.cfg.tour_done) {   /* first start: the tour, once (tour_done is saved right away) */
+        fr_view_tour_start(&ui);
+        fr_err se;
+        if (ui.cfg_path[0]) fr_settings_save(&ui.cfg, ui.cfg_path, &se);
+    }
+    if (cfg_err[0]) snprintf(ui.msg, sizeof ui.msg, "%s", cfg_err);   /* bad config lines: named, then defaults */
+    char pal_name[sizeof cfg.palette];
+    snprintf(pal_name, sizeof pal_name, "%s", o->palette ? o->palette : ui.cfg.palette);
+    apply_mouse(o, &ui);
+    int mouse_on = ui.cfg.mouse;
 
     pair_cache pc;
     memset(&pc, 0, sizeof pc);
-    pc.pal = fr_colour_palette(o->palette);
+    pc.pal = fr_colour_palette(pal_name);
     if (!pc.pal) pc.pal = fr_colour_palette(NULL);
     pc.depth = 0;
     int want = fr_tui_color_depth(o, 1);
@@ -251,8 +299,6 @@ int fr_tui_run(fr_worker *w, const fr_tui_opts *o, fr_err *e)
         pairs_reset(&pc);
     }
 
-    fr_ui ui;
-    fr_ui_init(&ui, utf8, o->readonly);
     fr_canvas cv;
     fr_canvas_init(&cv, COLS > 0 ? COLS : 80, LINES > 0 ? LINES : 24, utf8);
     fr_snapshot *snap = w ? fr_worker_acquire(w) : o->replay;
@@ -296,7 +342,12 @@ int fr_tui_run(fr_worker *w, const fr_tui_opts *o, fr_err *e)
                 MEVENT me;
                 if (getmouse(&me) == OK) {
                     fr_view_out vo;
-                    fr_view_click(&ui, snap, me.x, me.y, &vo);
+                    int wheel = me.bstate & BUTTON4_PRESSED ? -1 : 0;
+#ifdef BUTTON5_PRESSED
+                    if (me.bstate & BUTTON5_PRESSED) wheel = 1;
+#endif
+                    if (wheel) fr_view_wheel(&ui, snap, me.x, me.y, wheel, &vo);
+                    else fr_view_click(&ui, snap, me.x, me.y, &vo);
                     handle_out(w, o, &ui, snap, &vo);
                     if (vo.quit) quit = 1;
                     dirty = 1;
@@ -316,6 +367,18 @@ int fr_tui_run(fr_worker *w, const fr_tui_opts *o, fr_err *e)
             if (vo.repaint) clearok(curscr, TRUE);
             if (vo.quit) quit = 1;
             dirty = 1;
+            /* the settings screen may have changed what belongs to the terminal */
+            if (!o->palette && strcmp(pal_name, ui.cfg.palette) != 0) {
+                snprintf(pal_name, sizeof pal_name, "%s", ui.cfg.palette);
+                const fr_palette *newpal = fr_colour_palette(pal_name);
+                if (newpal) pc.pal = newpal;
+                if (pc.slot) pairs_reset(&pc);
+                clearok(curscr, TRUE);
+            }
+            if (mouse_on != ui.cfg.mouse) {
+                mouse_on = ui.cfg.mouse;
+                apply_mouse(o, &ui);
+            }
         }
         /* newest snapshot (cheap: a retain under the worker's lock) */
         if (w) {

@@ -71,7 +71,7 @@ fr_unit_view *fr_recon_view(fr_recon *r, int k)
     }
     int nl = u->n_layers;
     size_t floats = 2 * (size_t)s->n_loss + 64;
-    for (int l = 0; l < nl; l++) floats += (size_t)Q[l].ns1 + 9 * (Q[l].n + 16) + Q[l].n / 4 + 32;
+    for (int l = 0; l < nl; l++) floats += 4 * ((size_t)Q[l].ns1 + 16) + (size_t)Q[l].o + Q[l].i + 32 + 9 * (Q[l].n + 16) + Q[l].n / 4 + 32;
     fr_unit_view *v = fr_unit_view_new(nl, floats);
     snprintf(v->name, sizeof v->name, "%s", u->name);
     snprintf(v->ops, sizeof v->ops, "%s", u->ops);
@@ -107,6 +107,25 @@ fr_unit_view *fr_recon_view(fr_recon *r, int k)
         float *s1 = fr_unit_view_alloc_floats(v, (size_t)q->ns1);
         memcpy(s1, q->s1, (size_t)q->ns1 * sizeof(float));
         lv->s1 = s1;
+        /* the grid the strip needs to show a code's whole computation: o + i + 3 ns1 floats */
+        float *s0 = fr_unit_view_alloc_floats(v, (size_t)q->ns1), *lo = fr_unit_view_alloc_floats(v, (size_t)q->ns1),
+              *hi = fr_unit_view_alloc_floats(v, (size_t)q->ns1);
+        memcpy(s0, q->s1_init, (size_t)q->ns1 * sizeof(float));
+        memcpy(lo, q->qlo, (size_t)q->ns1 * sizeof(float));
+        memcpy(hi, q->qhi, (size_t)q->ns1 * sizeof(float));
+        lv->s1_init = s0;
+        lv->qlo = lo;
+        lv->qhi = hi;
+        if (q->method == FR_METHOD_FLEXROUND && q->d3.n == (size_t)q->o) {
+            float *e3 = fr_unit_view_alloc_floats(v, (size_t)q->o);
+            for (int r2 = 0; r2 < q->o; r2++) e3[r2] = expf(q->d3.data[r2]);   /* as the quantizer forms it */
+            lv->s3 = e3;
+            if (q->d4.n == (size_t)q->i) {
+                float *e4 = fr_unit_view_alloc_floats(v, (size_t)q->i);
+                for (int j = 0; j < q->i; j++) e4[j] = expf(q->d4.data[j]);
+                lv->s4 = e4;
+            }
+        }
         lv->w = array_copy(v, q, FR_QA_W);
         if (q->method == FR_METHOD_FLEXROUND) {
             lv->s2 = array_copy(v, q, FR_QA_S2);

@@ -123,6 +123,7 @@ static int child_inspector(int ui, const char *model, int unit)
     if (ui) {
         fr_tui_opts o;
         fr_tui_opts_default(&o);
+        o.no_settings = 1;   /* the measured frame is the default one, whatever the user's config */
         if (fr_tui_run(w, &o, &e)) fprintf(out, "error %s\n", e.msg);
     } else {
         for (;;) pause();   /* SIGTERM from the parent ends the process */

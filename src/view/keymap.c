@@ -28,6 +28,8 @@ const fr_keybind fr_keymap[] = {
     {{'e'}, 8, FR_ACT_EXPORT, C, 0, "Export", "export the focused view as PNG, as it is shown (axes, zoom, smoothing)", "Files"},
     {{'s'}, 0, FR_ACT_CHECKPOINT, C, W, "Ckpt", "write a checkpoint now", "Files"},
     {{'q'}, 10, FR_ACT_QUIT, C, 0, "Quit", "quit (asks first while the optimiser runs)", "General"},
+    {{'T'}, 0, FR_ACT_TOUR, C | FR_CTX_HELP, 0, NULL, "guided tour of the screen (T again: next step; also from this help)", "General"},
+    {{','}, 2, FR_ACT_SETTINGS, C, 0, NULL, "settings screen: palette, smoothing, start-up panels (saved to the config file)", "General"},
     /* --- movement --- */
     {{'j', FR_KEY_DOWN}, 0, FR_ACT_DOWN, C, 0, NULL, "down: next unit (list) / move heatmap cursor", "Move"},
     {{'k', FR_KEY_UP}, 0, FR_ACT_UP, C, 0, NULL, "up: previous unit (list) / move heatmap cursor", "Move"},
@@ -57,17 +59,27 @@ const fr_keybind fr_keymap[] = {
     {{'v'}, 0, FR_ACT_HEAT_CYCLE, C, 0, NULL, "heatmap: S2 -> S2*s3*s4 -> rounding shift", "View"},
     {{'a'}, 0, FR_ACT_SCATTER_ABS, C, 0, NULL, "scatter: x = |W| or signed W", "View"},
     {{'R'}, 0, FR_ACT_RECIP, C, 0, NULL, "reciprocal rule: dL/dS2 against W", "View"},
+    {{'E'}, 0, FR_ACT_EQUATION, C, 0, NULL, "equation strip: FlexRound's formula with the numbers of the weight under the heatmap cursor", "View"},
+    /* --- unit list --- */
+    {{'/'}, 0, FR_ACT_FILTER, C, 0, NULL, "filter the unit list by name (type; Enter keeps it, Esc clears it)", "Unit list"},
+    {{'O'}, 0, FR_ACT_SORT, C, 0, NULL, "sort the unit list: run order, loss, loss vs RTN, aggressive %, clipped %", "Unit list"},
     {{FR_KEY_CTRL('l')}, 0, FR_ACT_REPAINT, C, 0, NULL, "repaint the screen", "View"},
     /* --- run control for the next run --- */
     {{'d'}, 6, FR_ACT_STEP_MODE, C, W, NULL, "debugger mode: pause after every unit (toggle)", "Run control"},
     {{'r'}, 0, FR_ACT_RESTART, C, W, NULL, "restart the selected unit (and the ones after it)", "Run control"},
-    {{'m'}, 2, FR_ACT_METHOD, C, W, NULL, "method for the next unit / restart: rtn, adaround, flexround", "Run control"},
+    {{'m'}, 0, FR_ACT_METHOD, C, W, NULL, "method for the next unit / restart: rtn, adaround, flexround", "Run control"},
     {{'b'}, 0, FR_ACT_BITS, C, W, NULL, "weight bits for the next unit / restart (cycles 2..8)", "Run control"},
     {{'I'}, 0, FR_ACT_ITERS, C, W, NULL, "iterations per unit for the next unit / restart (cycles)", "Run control"},
     /* --- help overlay --- */
     {{FR_KEY_ESC, 'q', '?'}, 1, FR_ACT_BACK, FR_CTX_HELP, 0, NULL, "close help", "Help overlay"},
     {{'j', FR_KEY_DOWN}, 0, FR_ACT_DOWN, FR_CTX_HELP, 0, NULL, "scroll down", "Help overlay"},
     {{'k', FR_KEY_UP}, 0, FR_ACT_UP, FR_CTX_HELP, 0, NULL, "scroll up", "Help overlay"},
+    /* --- settings screen --- */
+    {{',', FR_KEY_ESC, 'q'}, 2, FR_ACT_SETTINGS, FR_CTX_SETTINGS, 0, NULL, "save and close the settings screen", "Settings screen"},
+    {{'j', FR_KEY_DOWN}, 0, FR_ACT_DOWN, FR_CTX_SETTINGS, 0, NULL, "next setting", "Settings screen"},
+    {{'k', FR_KEY_UP}, 0, FR_ACT_UP, FR_CTX_SETTINGS, 0, NULL, "previous setting", "Settings screen"},
+    {{'l', FR_KEY_RIGHT, FR_KEY_ENTER, ' '}, 0, FR_ACT_RIGHT, FR_CTX_SETTINGS, 0, NULL, "next value", "Settings screen"},
+    {{'h', FR_KEY_LEFT}, 0, FR_ACT_LEFT, FR_CTX_SETTINGS, 0, NULL, "previous value", "Settings screen"},
     /* --- confirmation prompt --- */
     {{'y', 'Y', FR_KEY_ENTER}, 0, FR_ACT_YES, FR_CTX_CONFIRM, 0, NULL, "confirm", "Prompt"},
     {{'n', 'N', FR_KEY_ESC}, 0, FR_ACT_NO, FR_CTX_CONFIRM, 0, NULL, "cancel", "Prompt"},
@@ -88,9 +100,9 @@ const fr_keybind *fr_keymap_lookup(int key, unsigned ctx)
 
 const char *fr_keymap_key_name(int key, char *buf, size_t n)
 {
-    static const char *const special[] = {"", "Up", "Down", "Left", "Right", "PgUp", "PgDn", "Home", "End", "S-Tab", "Resize"};
+    static const char *const special[] = {"", "Up", "Down", "Left", "Right", "PgUp", "PgDn", "Home", "End", "S-Tab", "Resize", "BS"};
     if (key >= FR_KEY_F0 && key < FR_KEY_F0 + 64) snprintf(buf, n, "F%d", key - FR_KEY_F0);
-    else if (key > FR_KEY_BASE && key <= FR_KEY_RESIZE) snprintf(buf, n, "%s", special[key - FR_KEY_BASE]);
+    else if (key > FR_KEY_BASE && key <= FR_KEY_BS) snprintf(buf, n, "%s", special[key - FR_KEY_BASE]);
     else if (key == '\t') snprintf(buf, n, "Tab");
     else if (key == '\n') snprintf(buf, n, "Enter");
     else if (key == 27) snprintf(buf, n, "Esc");
@@ -120,14 +132,23 @@ static const char *const act_names[FR_ACT__COUNT] = {
     "zoom-in", "zoom-out", "zoom-reset", "follow", "log-y", "heat-cycle", "scatter-abs", "explain",
     "compare", "reciprocal", "freeze", "pause", "step", "step-mode", "restart", "method", "bits",
     "iters", "export", "checkpoint", "repaint", "follow-running", "yes", "no", "smooth-less", "smooth-more",
+    "equation", "filter", "sort", "tour", "settings",
 };
+
+const fr_keybind *fr_keymap_for_action(fr_action act, unsigned ctx)
+{
+    for (int i = 0; i < fr_keymap_len; i++)
+        if (fr_keymap[i].act == act && (fr_keymap[i].ctx & ctx)) return &fr_keymap[i];
+    return NULL;
+}
 
 const char *fr_action_name(fr_action a) { return (unsigned)a < FR_ACT__COUNT ? act_names[a] : "?"; }
 
 static void print_table(FILE *out, int md)
 {
     /* fixed group order (the table itself is in function-bar order) */
-    static const char *const groups[] = {"General", "Move", "Panels", "View", "Run control", "Files", "Help overlay", "Prompt"};
+    static const char *const groups[] = {"General", "Move", "Unit list", "Panels", "View", "Run control", "Files",
+                                         "Help overlay", "Settings screen", "Prompt"};
     if (md) fprintf(out, "| Keys | Action | Group |\n|---|---|---|\n");
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
         if (!md) fprintf(out, "%s%s\n", g ? "\n" : "", groups[g]);

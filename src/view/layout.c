@@ -1,7 +1,9 @@
 /* layout.c — pure panel geometry (layout.h).
  *
  * Design note
- *   Rows: header (1) / body / optional explain box (5) / status line (1) / function bar (1).
+ *   Rows: header (1) / body / optional equation strip (5) / optional explain box (5; 7 beside
+ *   the strip) / status line (1) / function bar (1).  Each optional box lets the body shrink
+ *   by 2 rows below the minimum, so 80x27 fits one of them and 80x32 both.
  *   Body: unit list on the left; on the right a top band (loss curve + stats) and a bottom
  *   band whose content depends on the mode (main: heatmap | scatter over histograms; compare:
  *   three method columns; reciprocal rule: one wide scatter).  Proportions are clamped so
@@ -37,16 +39,18 @@ fr_rect fr_rect_inner(fr_rect r)
 int fr_layout_compute(int cols, int rows, const fr_layout_req *q, fr_layout *L)
 {
     memset(L, 0, sizeof *L);
-    int explain_h = q->explain ? 5 : 0;
+    /* beside the strip the explain box says what each factor is: two more lines */
+    int eqn_h = q->equation ? FR_LAYOUT_EQN_H : 0, explain_h = q->explain ? (eqn_h && q->explain == 1 ? 7 : 5) : 0;
     L->need_w = FR_LAYOUT_MIN_W;
-    L->need_h = FR_LAYOUT_MIN_H + (explain_h ? 3 : 0);
+    L->need_h = FR_LAYOUT_MIN_H + (explain_h ? explain_h - 2 : 0) + (eqn_h ? eqn_h - 2 : 0);
     if (cols < L->need_w || rows < L->need_h) return 0;
     L->ok = 1;
     L->r[FR_L_HEADER] = (fr_rect){0, 0, cols, 1};
     L->r[FR_L_BAR] = (fr_rect){0, rows - 1, cols, 1};
     L->r[FR_L_STATUS] = (fr_rect){0, rows - 2, cols, 1};
-    int body_y = 1, body_h = rows - 3 - explain_h;
+    int body_y = 1, body_h = rows - 3 - explain_h - eqn_h;
     if (explain_h) L->r[FR_L_EXPLAIN] = (fr_rect){0, rows - 2 - explain_h, cols, explain_h};
+    if (eqn_h) L->r[FR_L_EQN] = (fr_rect){0, rows - 2 - explain_h - eqn_h, cols, eqn_h};
     if (q->expanded >= FR_L_LIST && q->expanded <= FR_L_CMP2) {
         L->r[q->expanded] = (fr_rect){0, body_y, cols, body_h};
         return 1;

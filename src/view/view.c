@@ -10,6 +10,7 @@
 #include "view_impl.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "frtui/plot.h"
@@ -35,6 +36,7 @@ void fr_ui_init(fr_ui *ui, int utf8, int readonly)
     ui->list_rows = 10;
     ui->cols = 100;
     ui->rows = 30;
+    fr_settings_default(&ui->cfg);
 }
 
 void fr_ui_free(fr_ui *ui)
@@ -173,7 +175,13 @@ int fr_view_run_active(const fr_snapshot *s)
 
 void fr_view_layout(const fr_ui *ui, int cols, int rows, fr_layout *L)
 {
-    fr_layout_req q = {ui->mode, ui->expanded, ui->explain};
+    /* The tour speaks through the explain box (5 rows).  When the boxes do not fit, the explain
+     * box gives way first, then the strip; the tour then floats over the body's bottom rows. */
+    fr_layout_req q = {ui->mode, ui->expanded, ui->tour ? 2 : ui->explain, ui->eqn};
+    if (fr_layout_compute(cols, rows, &q, L)) return;
+    q.explain = 0;
+    if (fr_layout_compute(cols, rows, &q, L)) return;
+    q.equation = 0;
     fr_layout_compute(cols, rows, &q, L);
 }
 
@@ -252,7 +260,11 @@ static void move_unit(fr_ui *ui, const fr_snapshot *s, int d);
 void fr_view_click(fr_ui *ui, fr_snapshot *live, int x, int y, fr_view_out *out)
 {
     memset(out, 0, sizeof *out);
-    if (ui->help || ui->confirm) return;
+    if (ui->settings_open) {
+        fr_view_settings_click(ui, x, y, out);
+        return;
+    }
+    if (ui->help || ui->confirm || ui->filter_edit) return;
     if (y == ui->rows - 1) {
         int k = fr_view_bar_key_at(ui, x);
         if (k) fr_view_key(ui, live, k, out);
@@ -268,8 +280,14 @@ void fr_view_click(fr_ui *ui, fr_snapshot *live, int x, int y, fr_view_out *out)
         if (p == FR_L_LIST) {
             const fr_snapshot *s = fr_ui_snapshot(ui, live);
             int row = y - L.r[p].y - 2;   /* border + column header */
-            if (s && row >= 0 && ui->list_top + row < s->n_units) {
-                move_unit(ui, s, ui->list_top + row - ui->sel_unit);
+            if (s && s->n_units > 0 && row >= 0) {
+                int *idx = fr_xmalloc((size_t)s->n_units * sizeof *idx);   /* rows are display positions */
+                int n = fr_view_list_order(ui, s, idx);
+                if (ui->list_top + row < n) {
+                    move_unit(ui, s, 0);
+                    ui->sel_unit = idx[ui->list_top + row];
+                }
+                free(idx);
             }
         } else if (p == FR_L_HEAT && ui->mode == FR_MODE_MAIN && fr_rect_contains(ui->heat_map, pt) && ui->heat_sr > 0) {
             int py = (y - ui->heat_map.y) * (ui->utf8 ? 2 : 1), px = x - ui->heat_map.x;
@@ -291,8 +309,7 @@ static void move_unit(fr_ui *ui, const fr_snapshot *s, int d)
 {
     if (!s || s->n_units <= 0) return;
     ui->follow_run = 0;
-    int n = ui->sel_unit + d;
-    ui->sel_unit = n < 0 ? 0 : n >= s->n_units ? s->n_units - 1 : n;
+    ui->sel_unit = fr_view_list_step(ui, s, ui->sel_unit, d);   /* through the list as shown (filter, sort) */
     ui->sel_layer = 0;
     ui->cur_r = ui->cur_c = ui->heat_top = ui->heat_left = 0;
 }
@@ -303,7 +320,7 @@ static void cycle_focus(fr_ui *ui, int d)
                                 FR_L_CMP0, FR_L_CMP1, FR_L_CMP2, FR_L_STATS};
     const int n = (int)(sizeof order / sizeof order[0]);
     fr_layout L;
-    fr_layout_req q = {ui->mode, -1, ui->explain};
+    fr_layout_req q = {ui->mode, -1, ui->tour ? 2 : ui->explain, ui->eqn};
     fr_layout_compute(FR_MAX(ui->cols, FR_LAYOUT_MIN_W), FR_MAX(ui->rows, FR_LAYOUT_MIN_H + 3), &q, &L);
     int at = 0;
     for (int i = 0; i < n; i++) if (order[i] == ui->focus) at = i;
@@ -357,6 +374,7 @@ static void key_help(fr_ui *ui, const fr_keybind *b)
     if (!b) return;   /* unknown keys do nothing, the overlay stays */
     if (b->act == FR_ACT_DOWN) ui->help_scroll++;
     else if (b->act == FR_ACT_UP) ui->help_scroll = FR_MAX(0, ui->help_scroll - 1);
+    else if (b->act == FR_ACT_TOUR) fr_view_tour_start(ui);   /* `?` -> T: the tour from the help */
     else ui->help = 0;
 }
 
@@ -450,6 +468,7 @@ static int key_view(key_env *k, fr_action act)
     case FR_ACT_BACK:
         if (ui->expanded >= 0) ui->expanded = -1;
         else if (ui->mode != FR_MODE_MAIN) { ui->mode = FR_MODE_MAIN; if (ui->focus >= FR_L_CMP0) ui->focus = FR_L_HEAT; }
+        else if (ui->filter[0] && ui->focus == FR_L_LIST) { ui->filter[0] = 0; set_msg(ui, "filter cleared"); }
         else if (ui->explain) ui->explain = 0;
         return 1;
     case FR_ACT_ZOOM_IN:
@@ -625,12 +644,22 @@ void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out)
         return;
     }
     if (key == FR_KEY_RESIZE) return;
+    if (ui->filter_edit) {   /* text mode: letters are text, not commands */
+        fr_view_filter_key(ui, fr_ui_snapshot(ui, live), key);
+        return;
+    }
     int was_g = ui->pending_g;
     ui->pending_g = 0;
-    unsigned ctx = ui->help ? FR_CTX_HELP : ui->confirm ? FR_CTX_CONFIRM : FR_CTX_NORMAL;
+    unsigned ctx = ui->help ? FR_CTX_HELP : ui->settings_open ? FR_CTX_SETTINGS : ui->confirm ? FR_CTX_CONFIRM : FR_CTX_NORMAL;
     const fr_keybind *b = fr_keymap_lookup(key, ctx);
-    if (ctx == FR_CTX_HELP) { key_help(ui, b); return; }
-    if (ctx == FR_CTX_CONFIRM) { key_prompt(ui, b, out); return; }
+    if (ctx == FR_CTX_HELP) {
+        int touring = ui->tour, shown = ui->cfg.tour_done;
+        key_help(ui, b);
+        if (ui->tour && !touring && !shown) out->save_settings = 1;
+        return;
+    }
+    if (ctx == FR_CTX_SETTINGS) { fr_view_settings_key(ui, b, out); return; }
+    if (ctx == FR_CTX_CONFIRM) { key_prompt(ui, b, out); fr_view_tour_after_key(ui, out); return; }
     if (!b) return;
     if (b->act == FR_ACT_TOP && key == 'g' && !was_g) {   /* first half of "gg" */
         ui->pending_g = 1;
@@ -640,5 +669,34 @@ void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out)
     const fr_snapshot *s = fr_ui_snapshot(ui, live);
     fr_view_clamp(ui, s);
     key_env k = {ui, live, s, fr_view_unit(s, ui->sel_unit), out};
-    if (!key_nav(&k, b->act) && !key_view(&k, b->act)) key_run(&k, b->act);
+    int tour_step = ui->tour;
+    if (!key_nav(&k, b->act) && !key_view(&k, b->act) && !fr_view_key_teach(ui, s, b->act, out)) key_run(&k, b->act);
+    if (ui->tour == tour_step) fr_view_tour_after_key(ui, out);   /* a step skipped with T is not also done */
+}
+
+void fr_view_wheel(fr_ui *ui, fr_snapshot *live, int x, int y, int dir, fr_view_out *out)
+{
+    memset(out, 0, sizeof *out);
+    if (ui->help) {
+        ui->help_scroll = FR_MAX(0, ui->help_scroll + dir);
+        return;
+    }
+    if (ui->settings_open) {
+        fr_view_key(ui, live, dir < 0 ? FR_KEY_UP : FR_KEY_DOWN, out);
+        return;
+    }
+    if (ui->confirm || ui->filter_edit) return;
+    fr_layout L;
+    fr_view_layout(ui, ui->cols, ui->rows, &L);
+    if (!L.ok) return;
+    const fr_rect pt = {x, y, 1, 1};
+    const fr_snapshot *s = fr_ui_snapshot(ui, live);
+    if (L.r[FR_L_LIST].w && fr_rect_contains(L.r[FR_L_LIST], pt)) {
+        move_unit(ui, s, dir);
+    } else if (L.r[FR_L_HEAT].w && ui->mode == FR_MODE_MAIN && fr_rect_contains(L.r[FR_L_HEAT], pt)) {
+        ui->heat_zoom = FR_MAX(0, FR_MIN(ui->heat_zoom - dir, 10));   /* wheel up zooms in */
+    } else if (L.r[FR_L_LOSS].w && fr_rect_contains(L.r[FR_L_LOSS], pt)) {
+        ui->loss_zoom = FR_MAX(0, FR_MIN(ui->loss_zoom - dir, 12));
+        if (!ui->loss_zoom) ui->loss_follow = 1;
+    }
 }

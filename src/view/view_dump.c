@@ -17,7 +17,7 @@ static const struct { const char *name; int key; } key_names[] = {
     {"Up", FR_KEY_UP}, {"Down", FR_KEY_DOWN}, {"Left", FR_KEY_LEFT}, {"Right", FR_KEY_RIGHT},
     {"PgUp", FR_KEY_PGUP}, {"PgDn", FR_KEY_PGDN}, {"Home", FR_KEY_HOME}, {"End", FR_KEY_END},
     {"Tab", '\t'}, {"S-Tab", FR_KEY_BTAB}, {"Enter", '\n'}, {"CR", '\n'}, {"Esc", 27},
-    {"Space", ' '}, {"lt", '<'}, {"Resize", FR_KEY_RESIZE},
+    {"Space", ' '}, {"lt", '<'}, {"Resize", FR_KEY_RESIZE}, {"BS", FR_KEY_BS},
 };
 
 int fr_view_parse_keys(const char *s, int *keys, int max, fr_err *e)

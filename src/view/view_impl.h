@@ -35,4 +35,31 @@ void fr_view_render_hist(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view 
 void fr_view_render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const fr_snapshot *s, const fr_unit_view *u);
 void fr_view_render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_layer_view *L);
 
+/* The unit list (view_list.c).  fr_view_list_order writes the units the list shows, in its
+ * order (filter, then sort), into idx[s->n_units] and returns their count;
+ * fr_view_list_step is the unit d display positions away from unit `from`. */
+int fr_view_unit_matches(const fr_snapshot *s, int i, const char *filter);
+int fr_view_list_order(const fr_ui *ui, const fr_snapshot *s, int *idx);
+int fr_view_list_step(const fr_ui *ui, const fr_snapshot *s, int from, int d);
+void fr_view_filter_key(fr_ui *ui, const fr_snapshot *s, int key);
+int fr_view_sparkline(const fr_unit_view *u, int w, int *level);   /* levels 0..7, -1 for an empty cell */
+void fr_view_render_list(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s);
+
+/* The teaching layer (view_teach.c): equation strip, tour, footer hints; settings screen
+ * (view_settings.c). */
+void fr_view_render_eqn(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L);
+const char *fr_view_eqn_explain(void);
+void fr_view_render_tour(fr_canvas *c, fr_rect r, const fr_ui *ui);
+/* Actions of the teaching layer (E / O T ,); returns 0 for any other action. */
+int fr_view_key_teach(fr_ui *ui, const fr_snapshot *s, fr_action act, fr_view_out *out);
+/* Advances the tour when the key just handled did what its step asks. */
+void fr_view_tour_after_key(fr_ui *ui, const fr_view_out *out);
+/* Footer hints for the focused panel: up to max actions with short labels. */
+int fr_view_hints(const fr_ui *ui, fr_action *acts, const char **labels, int max);
+void fr_view_settings_key(fr_ui *ui, const fr_keybind *b, fr_view_out *out);
+void fr_view_settings_click(fr_ui *ui, int x, int y, fr_view_out *out);
+void fr_view_render_settings(fr_canvas *c, fr_ui *ui);
+/* Word-wraps text into the rectangle (explain box, tour). */
+void fr_view_wrap(fr_canvas *c, fr_rect in, const char *t, uint32_t fg);
+
 #endif

@@ -195,108 +195,6 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
     if (bw && xe - bw > x) fr_canvas_text(c, xe - bw, y, bw, badges, ROLE(FR_R_KEY), ROLE(FR_R_WARN), FR_A_BOLD);
 }
 
-/* ------------------------------------------------------------------ unit list */
-
-/* The width of the model's layers apart from its first and last one. */
-static int list_main_bits(const fr_snapshot *s)
-{
-    int nbits[9] = {0}, best = -1;
-    for (int i = 0; i < s->n_units; i++) {
-        const fr_unit_view *u = s->units[i];
-        for (int l = 0; u && l < u->n_layers; l++) {
-            if ((i == 0 && l == 0) || (i == s->n_units - 1 && l == u->n_layers - 1)) continue;
-            if (u->layers[l].bits >= 0 && u->layers[l].bits <= 8) nbits[u->layers[l].bits]++;
-        }
-    }
-    for (int b = 0; b <= 8; b++)
-        if (nbits[b] && (best < 0 || nbits[b] > nbits[best])) best = b;
-    return best >= 0 ? best : s->info.bits;
-}
-
-static void render_list(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s)
-{
-    char title[64];
-    snprintf(title, sizeof title, "Units%s", s ? "" : "");
-    if (s) snprintf(title, sizeof title, "Units (%d)", s->n_units);
-    fr_canvas_box(c, r, title, ui->focus == FR_L_LIST);
-    fr_rect in = fr_rect_inner(r);
-    if (in.h < 2 || !s) return;
-    int w = in.w;
-    int name_w = w - 2 - 9 - 7;
-    int op_w = 0, shape_w = 0, bits_w = 0;
-    if (name_w >= 20) { bits_w = 5; name_w -= bits_w + 1; }
-    if (name_w >= 28) { op_w = FR_MIN(14, name_w - 16); name_w -= op_w + 1; }
-    if (name_w >= 24) { shape_w = 10; name_w -= shape_w + 1; }
-    /* narrow lists mark only the units whose width differs from the rest (first/last at 8) */
-    int main_b = list_main_bits(s);
-    /* column header */
-    int x = in.x + 2;
-    fr_canvas_text(c, x, in.y, name_w, "unit", ROLE(FR_R_DIM), 0, 0);
-    x += name_w + 1;
-    if (op_w) { fr_canvas_text(c, x, in.y, op_w, "op", ROLE(FR_R_DIM), 0, 0); x += op_w + 1; }
-    if (shape_w) { fr_canvas_text(c, x, in.y, shape_w, "out", ROLE(FR_R_DIM), 0, 0); x += shape_w + 1; }
-    if (bits_w) fr_canvas_text(c, x, in.y, bits_w, "bits", ROLE(FR_R_DIM), 0, 0);
-    fr_canvas_text(c, in.x + w - 16, in.y, 8, "    loss", ROLE(FR_R_DIM), 0, 0);
-    fr_canvas_text(c, in.x + w - 7, in.y, 7, "   aggr", ROLE(FR_R_DIM), 0, 0);
-    int rows = in.h - 1;
-    ui->list_rows = rows;
-    if (ui->sel_unit < ui->list_top) ui->list_top = ui->sel_unit;
-    if (ui->sel_unit >= ui->list_top + rows) ui->list_top = ui->sel_unit - rows + 1;
-    if (ui->list_top > FR_MAX(0, s->n_units - rows)) ui->list_top = FR_MAX(0, s->n_units - rows);
-    if (ui->list_top < 0) ui->list_top = 0;
-    for (int k = 0; k < rows; k++) {
-        int i = ui->list_top + k;
-        if (i >= s->n_units) break;
-        const fr_unit_view *u = s->units[i];
-        int y = in.y + 1 + k;
-        int sel = i == ui->sel_unit;
-        uint32_t bg = sel ? ROLE(FR_R_SELECTION_BG) : 0;
-        if (sel) fr_canvas_fill(c, (fr_rect){in.x, y, in.w, 1}, ' ', ROLE(FR_R_TEXT), bg, 0);
-        if (!u) continue;
-        uint32_t mark = 0x00b7;
-        fr_role mr = FR_R_PENDING;
-        if (u->status == FR_UNIT_RUNNING || i == s->cur_unit) { mark = 0x25b6; mr = FR_R_RUNNING; }
-        else if (u->status == FR_UNIT_DONE) { mark = 0x2713; mr = FR_R_DONE; }
-        else if (u->status == FR_UNIT_FALLBACK) { mark = '!'; mr = FR_R_BAD; }
-        fr_canvas_put(c, in.x, y, mark, ROLE(mr), bg, FR_A_BOLD);
-        fr_role tr = u->status == FR_UNIT_PENDING ? FR_R_DIM : FR_R_TEXT;
-        x = in.x + 2;
-        char bt[16], nm[128];
-        int lo, hi;
-        fr_unit_view_bits(u, &lo, &hi);
-        fr_unit_view_bits_text(u, bt, sizeof bt);
-        int mark_bits = !bits_w && (lo != main_b || hi != main_b);
-        int sw = mark_bits ? (int)strlen(bt) + 1 : 0;
-        fr_view_unit_label(s, i, name_w - sw, c->utf8, nm, sizeof nm);
-        int nw = fr_canvas_text(c, x, y, name_w - sw, nm, ROLE(tr), bg, sel ? FR_A_BOLD : 0);
-        if (mark_bits) fr_canvas_text(c, x + nw + 1, y, sw - 1, bt, ROLE(FR_R_WARN), bg, 0);
-        x += name_w + 1;
-        if (op_w) { fr_canvas_text(c, x, y, op_w, u->ops, ROLE(FR_R_DIM), bg, 0); x += op_w + 1; }
-        if (shape_w) { fr_canvas_text(c, x, y, shape_w, u->shape, ROLE(FR_R_DIM), bg, 0); x += shape_w + 1; }
-        if (bits_w) fr_canvas_text(c, x, y, bits_w, bt, ROLE(lo != main_b || hi != main_b ? FR_R_WARN : FR_R_DIM), bg, 0);
-        char lb[24] = "", ab[16] = "";
-        double lv = u->status == FR_UNIT_PENDING ? u->loss_rtn : u->loss_after;
-        if (lv > 0 && isfinite(lv)) fr_plot_fmt(lb, sizeof lb, lv);
-        else snprintf(lb, sizeof lb, "-");
-        if (u->status != FR_UNIT_PENDING) snprintf(ab, sizeof ab, "%5.1f%%", 100 * u->aggressive);
-        else snprintf(ab, sizeof ab, "-");
-        char tmp[24];
-        snprintf(tmp, sizeof tmp, "%8s", lb);
-        fr_role lr = tr;
-        if (u->status != FR_UNIT_PENDING && u->loss_rtn > 0 && lv > 0) lr = lv < u->loss_rtn ? FR_R_GOOD : FR_R_BAD;
-        fr_canvas_text(c, in.x + w - 16, y, 8, tmp, ROLE(lr), bg, 0);
-        snprintf(tmp, sizeof tmp, "%7s", ab);
-        fr_canvas_text(c, in.x + w - 7, y, 7, tmp, ROLE(tr), bg, 0);
-    }
-    /* scroll hint in the bottom border */
-    if (s->n_units > rows) {
-        char sb[48];
-        snprintf(sb, sizeof sb, " %d-%d/%d ", ui->list_top + 1, FR_MIN(s->n_units, ui->list_top + rows), s->n_units);
-        int sw = (int)strlen(sb);
-        fr_canvas_text(c, r.x + r.w - sw - 2, r.y + r.h - 1, sw, sb, ROLE(FR_R_DIM), 0, 0);
-    }
-}
-
 /* ------------------------------------------------------------------ loss */
 
 /* The settings a pending unit will run with: the next method / width / iterations chosen in
@@ -488,26 +386,10 @@ static const char *explain_text(const fr_ui *ui)
 static void render_explain(fr_canvas *c, fr_rect r, const fr_ui *ui)
 {
     char title[64];
-    snprintf(title, sizeof title, "Explain: %s (i closes)", fr_view_focus_name(ui));
+    /* beside the equation strip the box says what the strip's factors are */
+    snprintf(title, sizeof title, "Explain: %s (i closes)", ui->eqn ? "the factors of the equation" : fr_view_focus_name(ui));
     fr_canvas_box(c, r, title, 0);
-    fr_rect in = fr_rect_inner(r);
-    /* word wrap into the box */
-    const char *t = explain_text(ui);
-    for (int row = 0; row < in.h && *t; row++) {
-        int n = (int)strlen(t);
-        int take = n;
-        if (n > in.w) {
-            take = in.w;
-            while (take > 0 && t[take] != ' ') take--;
-            if (take == 0) take = in.w;
-        }
-        char line[512];
-        memcpy(line, t, (size_t)take);
-        line[take] = 0;
-        fr_canvas_text(c, in.x, in.y + row, in.w, line, ROLE(FR_R_TEXT), 0, 0);
-        t += take;
-        while (*t == ' ') t++;
-    }
+    fr_view_wrap(c, fr_rect_inner(r), ui->eqn ? fr_view_eqn_explain() : explain_text(ui), ROLE(FR_R_TEXT));
 }
 
 static void render_status(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_snapshot *s, const fr_unit_view *u)
@@ -542,30 +424,72 @@ static void render_status(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
     if (rw && r.x + r.w - rw > x + 1) fr_canvas_text(c, r.x + r.w - rw, r.y, rw, right, ROLE(FR_R_DIM), 0, 0);
 }
 
+/* The footer (lazygit-style): first the keys of the focused panel, then the global ones as
+ * far as they fit; Help and Quit always stay.  Every entry is a click target acting as its key. */
+typedef struct bar_item { int key; const char *label; int disabled, hint, keep; } bar_item;
+
+static int bar_width(const bar_item *it)
+{
+    char k[16];
+    fr_keymap_key_name(it->key, k, sizeof k);
+    int lw = (int)strlen(it->label);
+    return (int)strlen(k) + (lw < 6 ? 6 : lw) + 1;
+}
+
 static void render_bar(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s)
 {
     ui->n_bar = 0;
     int x = r.x, y = r.y, xe = r.x + r.w;
-    for (int i = 0; i < fr_keymap_len && x < xe; i++) {
+    if (ui->filter_edit) {
+        x = seg(c, x, y, xe, " filter: ", FR_R_DIM, 0, 0);
+        x = seg(c, x, y, xe, "type", FR_R_TEXT, 0, FR_A_BOLD);
+        x = seg(c, x, y, xe, " to narrow the unit list   ", FR_R_DIM, 0, 0);
+        x = seg(c, x, y, xe, "Enter", FR_R_TEXT, 0, FR_A_BOLD);
+        x = seg(c, x, y, xe, " keeps it   ", FR_R_DIM, 0, 0);
+        x = seg(c, x, y, xe, "Esc", FR_R_TEXT, 0, FR_A_BOLD);
+        seg(c, x, y, xe, " clears it", FR_R_DIM, 0, 0);
+        return;
+    }
+    bar_item it[FR_UI_MAX_BAR];
+    int n = 0;
+    fr_action acts[6];
+    const char *labels[6];
+    int nh = fr_view_hints(ui, acts, labels, 6);
+    for (int h = 0; h < nh && n < FR_UI_MAX_BAR; h++) {
+        const fr_keybind *b = fr_keymap_for_action(acts[h], FR_CTX_NORMAL);
+        if (b) it[n++] = (bar_item){b->keys[0], labels[h], ui->readonly && (b->flags & FR_KF_WORKER), 1, 0};
+    }
+    for (int i = 0; i < fr_keymap_len && n < FR_UI_MAX_BAR; i++) {
         const fr_keybind *b = &fr_keymap[i];
         if (!b->label) continue;
         const char *label = b->label;
         if (b->act == FR_ACT_PAUSE && s && s->status == FR_RUN_PAUSED) label = "Resume";
         if (b->act == FR_ACT_FREEZE && ui->frozen) label = "Unfrz";
-        int disabled = ui->readonly && (b->flags & FR_KF_WORKER);
-        char key[8];
-        fr_keymap_key_name(b->keys[0], key, sizeof key);
-        int need = (int)strlen(key) + (int)strlen(label) + 1;
-        if (x + need > xe) break;
+        it[n++] = (bar_item){b->keys[0], label, ui->readonly && (b->flags & FR_KF_WORKER), 0,
+                             b->act == FR_ACT_HELP || b->act == FR_ACT_QUIT};
+    }
+    /* drop the global entries from the end of the table, then hints, until the rest fits */
+    int on[FR_UI_MAX_BAR], tot = 2;
+    for (int i = 0; i < n; i++) on[i] = 1, tot += bar_width(&it[i]);
+    for (int pass = 0; pass < 2 && tot > r.w; pass++)
+        for (int i = n - 1; i >= 0 && tot > r.w; i--)
+            if (on[i] && !it[i].keep && it[i].hint == pass) on[i] = 0, tot -= bar_width(&it[i]);
+    for (int i = 0; i < n && x < xe; i++) {
+        if (!on[i]) continue;
+        if (i > 0 && it[i - 1].hint && !it[i].hint) x = seg(c, x, y, xe, c->utf8 ? "\u2502 " : "| ", FR_R_BORDER, 0, 0);
+        char key[16];
+        fr_keymap_key_name(it[i].key, key, sizeof key);
+        if (x + bar_width(&it[i]) > xe) break;
         int x0 = x;
-        x = seg(c, x, y, xe, key, disabled ? FR_R_DISABLED : FR_R_TEXT, 0, FR_A_BOLD);
+        x = seg(c, x, y, xe, key, it[i].disabled ? FR_R_DISABLED : FR_R_TEXT, 0, FR_A_BOLD);
         char lb[24];
-        snprintf(lb, sizeof lb, "%-6s", label);
-        x = seg(c, x, y, xe, lb, disabled ? FR_R_DISABLED : FR_R_KEY, ROLE(disabled ? FR_R_HEADER_BG : FR_R_BAR_BG), 0);
+        snprintf(lb, sizeof lb, "%-6s", it[i].label);
+        x = seg(c, x, y, xe, lb, it[i].disabled ? FR_R_DISABLED : FR_R_KEY,
+                ROLE(it[i].disabled ? FR_R_HEADER_BG : it[i].hint ? FR_R_SELECTION_BG : FR_R_BAR_BG), 0);
         if (ui->n_bar < FR_UI_MAX_BAR) {
             ui->bar[ui->n_bar].x0 = x0;
             ui->bar[ui->n_bar].x1 = x;
-            ui->bar[ui->n_bar].key = b->keys[0];
+            ui->bar[ui->n_bar].key = it[i].key;
             ui->n_bar++;
         }
         x = seg(c, x, y, xe, " ", FR_R_TEXT, 0, 0);
@@ -577,12 +501,12 @@ static void render_help(fr_canvas *c, fr_ui *ui)
     int w = FR_MIN(c->cols - 4, 92), h = c->rows - 4;
     fr_rect r = {(c->cols - w) / 2, 2, w, h};
     fr_canvas_fill(c, r, ' ', ROLE(FR_R_TEXT), ROLE(FR_R_OVERLAY_BG), 0);
-    fr_canvas_box(c, r, "Keys (Esc, q or ? closes; j/k scroll)", 1);
+    fr_canvas_box(c, r, "Keys (Esc, q or ? closes; j/k scroll; T starts the guided tour)", 1);
     fr_rect in = fr_rect_inner(r);
     in.x += 1;
     in.w -= 2;
     /* lines: group headers + entries in a fixed group order; scrolled by help_scroll */
-    static const char *const groups[] = {"General", "Move", "Panels", "View", "Run control", "Files"};
+    static const char *const groups[] = {"General", "Move", "Unit list", "Panels", "View", "Run control", "Files"};
     int line = 0, row = 0;
     for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++) {
         if (line >= ui->help_scroll && row < in.h) {
@@ -639,7 +563,7 @@ void fr_view_render(fr_ui *ui, const fr_snapshot *live, fr_canvas *c)
     const fr_unit_view *u = fr_view_unit(s, ui->sel_unit);
     const fr_layer_view *ly = fr_view_layer(u, ui->sel_layer);
     render_header(c, L.r[FR_L_HEADER], ui, s);
-    if (L.r[FR_L_LIST].w) render_list(c, L.r[FR_L_LIST], ui, s);
+    if (L.r[FR_L_LIST].w) fr_view_render_list(c, L.r[FR_L_LIST], ui, s);
     if (L.r[FR_L_LOSS].w) render_loss(c, L.r[FR_L_LOSS], ui, s, u);
     if (L.r[FR_L_STATS].w) render_stats(c, L.r[FR_L_STATS], ui, s, u, ly);
     if (ui->mode == FR_MODE_COMPARE) {
@@ -651,8 +575,17 @@ void fr_view_render(fr_ui *ui, const fr_snapshot *live, fr_canvas *c)
         if (L.r[FR_L_SCATTER].w) fr_view_render_scatter(c, L.r[FR_L_SCATTER], ui, s, ly, ui->focus == FR_L_SCATTER);
         if (L.r[FR_L_HIST].w && u) fr_view_render_hist(c, L.r[FR_L_HIST], ui, u, ly, ui->focus == FR_L_HIST);
     }
-    if (L.r[FR_L_EXPLAIN].w) render_explain(c, L.r[FR_L_EXPLAIN], ui);
+    if (L.r[FR_L_EQN].w) fr_view_render_eqn(c, L.r[FR_L_EQN], ui, u, ly);
+    if (L.r[FR_L_EXPLAIN].w) {
+        if (ui->tour) fr_view_render_tour(c, L.r[FR_L_EXPLAIN], ui);
+        else render_explain(c, L.r[FR_L_EXPLAIN], ui);
+    } else if (ui->tour) {   /* no room for the box: over the body's last rows */
+        fr_rect tr = {0, L.r[FR_L_STATUS].y - 5, c->cols, 5};
+        fr_canvas_fill(c, tr, ' ', ROLE(FR_R_TEXT), ROLE(FR_R_OVERLAY_BG), 0);
+        fr_view_render_tour(c, tr, ui);
+    }
     render_status(c, L.r[FR_L_STATUS], ui, s, u);
     render_bar(c, L.r[FR_L_BAR], ui, s);
     if (ui->help) render_help(c, ui);
+    if (ui->settings_open) fr_view_render_settings(c, ui);
 }
