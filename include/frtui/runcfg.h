@@ -55,6 +55,9 @@ const char *fr_run_config_preset_help(const char *name);
 extern const char *const fr_presets[];   /* NULL-terminated */
 /* Learning rate of a method: c->lr when set, else the method's default. */
 float fr_run_config_lr(const fr_run_config *c, fr_method m);
+/* The run's settings as the view and the reports show them (snapshot.h); threads and blas_core
+ * are the machine's of the live run, or those a checkpoint recorded. */
+void fr_run_info_fill(fr_run_info *in, const char *model, const fr_run_config *c, int threads, const char *blas_core);
 /* Checks ranges (bits 2..8, iters >= 0, batch >= 1, ...). */
 int fr_run_config_check(const fr_run_config *c, fr_err *e);
 

@@ -96,21 +96,8 @@ fr_snapshot *fr_ckpt_snapshot(const fr_ckpt *c, const fr_model *m, fr_err *e)
     const fr_partition *p = fr_recon_partition(r);
     fr_snapshot *s = fr_snapshot_new(p->n);
     fr_run_info *in = &s->info;
-    snprintf(in->model, sizeof in->model, "%s", m->meta.name);
-    in->method = c->cfg.method;
-    in->bits = c->cfg.bits;
-    in->act_bits = c->cfg.act_bits;
-    in->iters = c->cfg.iters;
-    in->batch = c->cfg.batch;
-    in->lr = c->cfg.lr;
-    in->scale_lr = c->cfg.scale_lr;
-    in->seed = c->cfg.seed;
-    in->threads = c->blas_threads;
-    snprintf(in->preset, sizeof in->preset, "%s", c->cfg.preset);
-    snprintf(in->granularity, sizeof in->granularity, "%s", c->cfg.layerwise ? "layer" : "block");
-    snprintf(in->unit_rule, sizeof in->unit_rule, "%s", fr_unit_rule_name((fr_unit_rule)c->cfg.unit_rule));
-    /* The core the run had, not this process's (a 1.0 file does not say). */
-    snprintf(in->blas_core, sizeof in->blas_core, "%s", c->blas_core[0] ? c->blas_core : "?");
+    /* The threads and core the run had, not this process's (a 1.0 file does not say the core). */
+    fr_run_info_fill(in, m->meta.name, &c->cfg, c->blas_threads, c->blas_core[0] ? c->blas_core : "?");
     s->status = FR_RUN_REPLAY;
     s->cur_unit = c->cur_unit;
     s->acc_fp = c->acc_fp;

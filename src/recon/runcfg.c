@@ -1,6 +1,7 @@
 /* runcfg.c — run settings: the named presets, their provenance lines, per-method learning
  * rates and the range checks (contract in include/frtui/runcfg.h). */
 #include "frtui/runcfg.h"
+#include "frtui/partition.h"   /* fr_unit_rule_name */
 
 #include <math.h>
 #include <stdio.h>
@@ -63,6 +64,24 @@ int fr_run_config_preset(fr_run_config *c, const char *name, fr_err *e)
             return FR_OK;
         }
     return fr_err_set(e, FR_EINPUT, "unknown preset '%s' (try teaching, brecq, adaround-aimet, flexround-llm)", name);
+}
+
+void fr_run_info_fill(fr_run_info *in, const char *model, const fr_run_config *c, int threads, const char *blas_core)
+{
+    snprintf(in->model, sizeof in->model, "%s", model);
+    in->method = c->method;
+    in->bits = c->bits;
+    in->act_bits = c->act_bits;
+    in->iters = c->iters;
+    in->batch = c->batch;
+    in->lr = c->lr;
+    in->scale_lr = c->scale_lr;
+    in->seed = c->seed;
+    in->threads = threads;
+    snprintf(in->preset, sizeof in->preset, "%s", c->preset);
+    snprintf(in->granularity, sizeof in->granularity, "%s", c->layerwise ? "layer" : "block");
+    snprintf(in->unit_rule, sizeof in->unit_rule, "%s", fr_unit_rule_name((fr_unit_rule)c->unit_rule));
+    snprintf(in->blas_core, sizeof in->blas_core, "%s", blas_core);
 }
 
 float fr_run_config_lr(const fr_run_config *c, fr_method m)

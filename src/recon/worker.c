@@ -126,21 +126,8 @@ static void publish(fr_worker *w)
     fr_snapshot *s = fr_snapshot_new(p->n);
     s->gen = ++w->gen;
     fr_run_info *in = &s->info;
-    snprintf(in->model, sizeof in->model, "%s", w->m->meta.name);
     const fr_run_config *c = fr_recon_config(r);
-    in->method = c->method;
-    in->bits = c->bits;
-    in->act_bits = c->act_bits;
-    in->iters = c->iters;
-    in->batch = c->batch;
-    in->lr = c->lr;
-    in->scale_lr = c->scale_lr;
-    in->seed = c->seed;
-    in->threads = fr_blas_threads();
-    snprintf(in->preset, sizeof in->preset, "%s", c->preset);
-    snprintf(in->granularity, sizeof in->granularity, "%s", c->layerwise ? "layer" : "block");
-    snprintf(in->unit_rule, sizeof in->unit_rule, "%s", fr_unit_rule_name((fr_unit_rule)c->unit_rule));
-    snprintf(in->blas_core, sizeof in->blas_core, "%s", fr_blas_core());
+    fr_run_info_fill(in, w->m->meta.name, c, fr_blas_threads(), fr_blas_core());
     s->status = w->status == FR_RUN_RUNNING && w->paused ? FR_RUN_PAUSED : w->status;
     s->step_mode = w->step_mode;
     /* Inside a compare the engine runs the compared unit on a swapped-out copy: readers see
