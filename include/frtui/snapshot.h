@@ -155,6 +155,7 @@ typedef struct fr_history {
     struct fr_unit_view *(*view)(void *ctx, int unit, int j, char *msg, size_t msg_n);
     void (*free)(void *ctx);
     void *ctx;
+    const struct fr_snapshot *base;   /* in a time shot (timeline.h): the snapshot it shifts, else NULL */
 } fr_history;
 
 typedef struct fr_snapshot {

@@ -163,7 +163,7 @@ static fr_history *hist_new(const fr_ckpt *c, fr_recon *r)
         }
     }
     fr_history *H = fr_xcalloc(1, sizeof *H);
-    *H = (fr_history){hist_count, hist_iter, hist_view, hist_free, h};
+    *H = (fr_history){hist_count, hist_iter, hist_view, hist_free, h, NULL};
     return H;
 }
 

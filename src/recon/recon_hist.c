@@ -9,7 +9,7 @@
  *   hist_k moments whatever the iteration count; recording happens O(hist_k log iters) times a
  *   unit, so the copies cost nothing next to a step.  hist_k is one number for the whole run:
  *   FR_CKPT_HIST_MAX (16), fewer when 16 copies of every learnable tensor of the model would
- *   pass HIST_BUDGET raw bytes (ResNet-18: 5), and none below 4 (a 4-frame film says little
+ *   pass HIST_BUDGET (64 MiB) raw bytes (MobileNetV2: 4), and none below 4 (ResNet-18) (a 4-frame film says little
  *   and a model that large would double its checkpoint).  A moment is recorded only when all
  *   its values are finite (a NaN step falls back to RTN and is not history worth replaying).
  *   The history is engine state: the checkpoint saves it (HIST frame) and resume restores it,
@@ -29,7 +29,7 @@
 
 #include "recon_impl.h"
 
-#define HIST_BUDGET ((size_t)256 << 20)   /* raw bytes of history for the whole model */
+#define HIST_BUDGET ((size_t)64 << 20)    /* raw bytes of history for the whole model */
 #define HIST_MIN 4
 
 static int hist_k(fr_recon *r)

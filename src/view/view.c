@@ -31,6 +31,7 @@ void fr_ui_init(fr_ui *ui, int utf8, int readonly)
     ui->scatter_abs = st.scatter_abs;
     ui->heat_qty = st.heat_qty;
     ui->next_method = ui->next_bits = ui->next_iters = -1;
+    ui->t_pos = ui->t_unit = -1;
     ui->heat_wpp_r = ui->heat_wpp_c = 1;
     ui->list_rows = 10;
     ui->cols = 100;
@@ -39,11 +40,17 @@ void fr_ui_init(fr_ui *ui, int utf8, int readonly)
 
 void fr_ui_free(fr_ui *ui)
 {
+    fr_snapshot_release(ui->t_shot);
+    fr_snapshot_release(ui->t_base);
+    ui->t_shot = ui->t_base = NULL;
     fr_snapshot_release(ui->frozen);
     ui->frozen = NULL;
 }
 
-const fr_snapshot *fr_ui_snapshot(const fr_ui *ui, const fr_snapshot *live) { return ui->frozen ? ui->frozen : live; }
+const fr_snapshot *fr_ui_snapshot(const fr_ui *ui, const fr_snapshot *live)
+{
+    return ui->t_shot ? ui->t_shot : ui->frozen ? ui->frozen : live;
+}
 
 const fr_unit_view *fr_view_unit(const fr_snapshot *s, int i)
 {
@@ -637,6 +644,8 @@ void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out)
         return;
     }
     if (!worker_allowed(ui, b)) return;
+    fr_view_time_sync(ui, live);
+    if (fr_view_key_time(ui, live, b->act, out)) return;
     const fr_snapshot *s = fr_ui_snapshot(ui, live);
     fr_view_clamp(ui, s);
     key_env k = {ui, live, s, fr_view_unit(s, ui->sel_unit), out};

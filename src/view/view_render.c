@@ -628,6 +628,7 @@ void fr_view_render(fr_ui *ui, const fr_snapshot *live, fr_canvas *c)
     fr_canvas_clear(c);
     ui->cols = c->cols;
     ui->rows = c->rows;
+    fr_view_time_sync(ui, live);
     const fr_snapshot *s = fr_ui_snapshot(ui, live);
     fr_view_clamp(ui, s);
     fr_layout L;
