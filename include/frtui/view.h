@@ -46,6 +46,7 @@ typedef struct fr_ui {
     fr_snapshot *t_shot, *t_base;
     int t_pos, t_unit;
     int loss_x_time;         /* loss x axis: 0 iterations, 1 seconds since the unit began */
+    int loss_cursor;         /* value cursor: column inside the loss chart (a click), -1 the newest */
     fr_action confirm;       /* pending y/n prompt: FR_ACT_QUIT or FR_ACT_RESTART */
     int pending_g;           /* first 'g' of "gg" seen */
     int next_method, next_bits, next_iters;   /* chosen for the next run; -1 = unchanged */

@@ -32,6 +32,7 @@ void fr_ui_init(fr_ui *ui, int utf8, int readonly)
     ui->heat_qty = st.heat_qty;
     ui->next_method = ui->next_bits = ui->next_iters = -1;
     ui->t_pos = ui->t_unit = -1;
+    ui->loss_cursor = -1;
     ui->heat_wpp_r = ui->heat_wpp_c = 1;
     ui->list_rows = 10;
     ui->cols = 100;
@@ -278,6 +279,8 @@ void fr_view_click(fr_ui *ui, fr_snapshot *live, int x, int y, fr_view_out *out)
             if (s && row >= 0 && ui->list_top + row < s->n_units) {
                 move_unit(ui, s, ui->list_top + row - ui->sel_unit);
             }
+        } else if (p == FR_L_LOSS) {   /* the value cursor follows the click */
+            ui->loss_cursor = x - L.r[p].x - 1;
         } else if (p == FR_L_HEAT && ui->mode == FR_MODE_MAIN && fr_rect_contains(ui->heat_map, pt) && ui->heat_sr > 0) {
             int py = (y - ui->heat_map.y) * (ui->utf8 ? 2 : 1), px = x - ui->heat_map.x;
             ui->cur_r = ui->heat_top + (int)(py / ui->heat_sr);
