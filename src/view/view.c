@@ -653,4 +653,5 @@ void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out)
     fr_view_clamp(ui, s);
     key_env k = {ui, live, s, fr_view_unit(s, ui->sel_unit), out};
     if (!key_nav(&k, b->act) && !key_view(&k, b->act)) key_run(&k, b->act);
+    fr_view_time_sync(ui, live);   /* another unit: back to the present */
 }
