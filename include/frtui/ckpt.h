@@ -31,7 +31,8 @@
 #define FR_CKPT_MINOR 4   /* 1.1: META ends with the OpenBLAS core (1.0 files read as "");
                              1.2: then i32 unit rule (older files read as split, the rule they used);
                              1.3: then i32 conv kernels (1 legacy per-sample path; older: see ckpt_load);
-                             1.4: then f32 FlexRound shared-scale lr multiplier (older: 1) */
+                             1.4: then f32 FlexRound shared-scale lr multiplier (older: 1), and
+                                  optional HIST frames (parameter history; older files have none) */
 #define FR_CKPT_HEADER_LEN 32
 #define FR_CKPT_MAX_PARAMS 5   /* d1, D2, d3, d4 | V */
 #define FR_CKPT_MAX_FROZEN 3   /* s1_init, d1_init, zp */
@@ -59,6 +60,21 @@ typedef struct fr_ckpt_layer {
     int32_t *code;          /* [n] stored codes c + zp */
 } fr_ckpt_layer;
 
+/* A unit's parameter history (issue 18): its learnable tensors at up to FR_CKPT_HIST_MAX
+ * moments of its run, so a replay can show how S got where it is.  Moments are iterations that
+ * are multiples of `every`; when the history is full every other moment is dropped and `every`
+ * doubles, so the moments always span the run evenly and the size stays bounded whatever the
+ * iteration count.  One moment is every layer's learnable tensors (data only, in the order of
+ * fr_ckpt_layer.params), concatenated: `stride` floats. */
+#define FR_CKPT_HIST_MAX 16
+typedef struct fr_ckpt_hist {
+    int n;                  /* moments held, 0..FR_CKPT_HIST_MAX */
+    int every;              /* recording interval in iterations, a power of two */
+    int32_t iter[FR_CKPT_HIST_MAX];   /* strictly increasing iterations done at each moment */
+    size_t stride;          /* floats per moment */
+    float *data;            /* [n * stride] (capacity may be larger in the engine) */
+} fr_ckpt_hist;
+
 typedef struct fr_ckpt_unit {
     char name[96];
     int status;             /* fr_unit_status; PENDING units carry nothing else */
@@ -70,6 +86,7 @@ typedef struct fr_ckpt_unit {
     char note[128];
     int n_layers;
     fr_ckpt_layer *layers;  /* [n_layers], NULL when pending */
+    fr_ckpt_hist hist;      /* since 1.4 (HIST frame); n == 0 when none */
 } fr_ckpt_unit;
 
 typedef struct fr_ckpt_aq {

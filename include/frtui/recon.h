@@ -151,5 +151,10 @@ void fr_recon_state_capture(fr_recon *r, struct fr_ckpt *c);
  * quantized accuracy); no caches, no passes over the calibration set.
  * FR_EINPUT with a message naming the mismatch when c does not fit this engine. */
 int fr_recon_state_restore(fr_recon *r, const struct fr_ckpt *c, int replay_only, fr_err *e);
+/* Replay: a view of unit k as it was at moment j of its saved parameter history U->hist
+ * (src/recon/recon_hist.c): the run's quantizers with that moment's tensors, losses up to it.
+ * New reference; NULL with e set when the moment does not fit the unit. */
+struct fr_ckpt_unit;
+fr_unit_view *fr_recon_hist_view(fr_recon *r, int k, const struct fr_ckpt_unit *U, int j, fr_err *e);
 
 #endif

@@ -84,6 +84,7 @@ typedef struct fr_unit_view {
     int n_loss;
     const float *loss;       /* [n_loss] reconstruction loss per iteration */
     const float *loss_rec;   /* [n_loss] reconstruction part (AdaRound: loss minus λ·f_reg) or NULL */
+    const float *loss_t;     /* [n_loss] seconds since the unit began, or NULL (not recorded: replays) */
     double loss_rtn;         /* unit loss with RTN weights (same data) */
     double loss_before;      /* at iteration 0 */
     double loss_after;       /* latest (done: with hard-rounded weights) */
@@ -150,6 +151,20 @@ typedef struct fr_fid_view {
     double cos, rel_mse, agree, kl;
 } fr_fid_view;
 
+/* Replay time travel (issue 18): the recorded moments of each unit's run, turned into views on
+ * demand (a view of every moment of every unit would hold the model many times over).  The
+ * checkpoint replay attaches one (recon_ckpt.c); live snapshots have none.  view() builds a new
+ * reference (caller releases) or returns NULL with a message; it may use an engine, so only one
+ * thread calls it (the UI's).  Owned by the snapshot that carries it: freed with it. */
+typedef struct fr_history {
+    int (*count)(void *ctx, int unit);             /* moments recorded for the unit (0: none) */
+    int (*iter)(void *ctx, int unit, int j);       /* iterations done at moment j */
+    struct fr_unit_view *(*view)(void *ctx, int unit, int j, char *msg, size_t msg_n);
+    void (*free)(void *ctx);
+    void *ctx;
+    const struct fr_snapshot *base;   /* in a time shot (timeline.h): the snapshot it shifts, else NULL */
+} fr_history;
+
 typedef struct fr_snapshot {
     atomic_int refs;
     uint64_t gen;            /* increments with every publication */
@@ -168,6 +183,7 @@ typedef struct fr_snapshot {
     fr_unit_view **units;    /* [n_units], each retained by this snapshot */
     fr_mem_live mem;
     fr_mem_unit *mem_units;  /* [n_units] the memory plan, owned; NULL when unknown (replay) */
+    fr_history *hist;        /* replay time travel, owned; NULL when none */
 } fr_snapshot;
 
 /* The weight widths a unit really ran with (first and last layers run at first_last_bits):

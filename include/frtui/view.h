@@ -42,6 +42,12 @@ typedef struct fr_ui {
     double smooth;           /* EMA smoothing, <= FR_SMOOTH_MAX */
     int scatter_abs;
     fr_snapshot *frozen;     /* retained while the view is frozen */
+    /* Replay time travel (view_time.c, timeline.h): t_shot shows unit t_unit at recorded moment
+     * t_pos of t_base (retained); NULL / -1 when showing the present. */
+    fr_snapshot *t_shot, *t_base;
+    int t_pos, t_unit;
+    int loss_x_time;         /* loss x axis: 0 iterations, 1 seconds since the unit began */
+    int loss_cursor;         /* value cursor: column inside the loss chart (a click), -1 the newest */
     fr_action confirm;       /* pending y/n prompt: FR_ACT_QUIT or FR_ACT_RESTART */
     int pending_g;           /* first 'g' of "gg" seen */
     int next_method, next_bits, next_iters;   /* chosen for the next run; -1 = unchanged */
@@ -71,13 +77,18 @@ typedef struct fr_view_out {
     int quit;
     int repaint;             /* Ctrl-L: caller should clear and redraw everything */
     int export_unit, export_layer;
-    const char *export_view; /* non-NULL: export requested ("heatmap", "scatter", "loss", ...) */
+    const char *export_view; /* non-NULL: export requested ("heatmap", "scatter", "loss", ...; "csv",
+                                "timeline", "slides" for C, P, X: timeline.h) */
     fr_plot_state export_state;   /* the panel's state: the export draws the plot model the panel shows */
     int save_settings;       /* ui->cfg changed and should be written to the config file (palette, mouse may differ) */
 } fr_view_out;
 
 void fr_ui_init(fr_ui *ui, int utf8, int readonly);
 void fr_ui_free(fr_ui *ui);
+/* Time travel keys (< >, view_time.c): 1 when act was one of them. */
+int fr_view_key_time(fr_ui *ui, fr_snapshot *live, fr_action act, fr_view_out *out);
+/* Drops the time shot when it no longer matches the selection or its base (render and keys call it). */
+void fr_view_time_sync(fr_ui *ui, const fr_snapshot *live);
 /* The snapshot a frame is drawn from: the frozen one, else live. */
 const fr_snapshot *fr_ui_snapshot(const fr_ui *ui, const fr_snapshot *live);
 

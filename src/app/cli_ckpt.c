@@ -18,6 +18,7 @@
 #include "frtui/opt.h"
 #include "frtui/frm.h"
 #include "frtui/recon_ckpt.h"
+#include "frtui/timeline.h"
 
 int fr_cli_load_ckpt(const char *ckpt_path, const char *model_path, fr_ckpt *c, fr_model *m)
 {
@@ -144,13 +145,23 @@ int fr_cli_export(int argc, char **argv)
 
 int fr_cli_export_png(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *unit = NULL, *view = NULL, *model = NULL;
+    const char *in = NULL, *out = NULL, *unit = NULL, *view = NULL, *model = NULL, *slides = NULL, *frames = NULL, *csv = NULL;
     int layer = 1;   /* 1-based, as the inspector numbers layers */
+    int anim = 0, moment = 0, delay = 500;
     if (fr_opt_wants_help(argc, argv)) {
         printf("usage: frtui export-png RUN.frc --unit NAME|N --view heatmap|scatter|loss|hist|compare -o FILE.png\n"
-               "       [--layer N] [--model FILE.frm]\n"
+               "       [--layer N] [--model FILE.frm] [--moment N]\n"
+               "       frtui export-png RUN.frc --unit NAME|N --anim -o FILE.png [--frames PREFIX] [--delay MS]\n"
+               "       frtui export-png RUN.frc --unit NAME|N --slides DIR\n"
+               "       frtui export-png RUN.frc --unit NAME|N --csv FILE.csv [--view compare]\n"
                "  --unit: a unit's or layer's name, or its number as the inspector shows it (1 = the first)\n"
-               "  --layer: the layer within the unit, 1 = the first (default)\n");
+               "  --layer: the layer within the unit, 1 = the first (default)\n"
+               "  --moment N: the view as it was at the unit's N-th recorded moment (1 = the start)\n"
+               "  --anim: the view (default heatmap) at every recorded moment and at the end, as an\n"
+               "          animated PNG; --frames PREFIX also writes PREFIX-itNNNNNN.png per moment\n"
+               "  --slides DIR: every view as a 1920x1080 slide titled with model, unit, method, bits, iteration\n"
+               "  --csv: the loss curve (iteration, seconds, loss, reconstruction, smoothed); with\n"
+               "         --view compare every method's\n");
         return 0;
     }
     fr_opt t[] = {
@@ -159,6 +170,12 @@ int fr_cli_export_png(int argc, char **argv)
         {.name = "--view", .kind = FR_OPT_STR, .dst = &view},
         {.name = "--model", .kind = FR_OPT_STR, .dst = &model},
         {.name = "--layer", .kind = FR_OPT_INT, .dst = &layer, .lo = 1, .hi = 32},
+        {.name = "--slides", .kind = FR_OPT_STR, .dst = &slides},
+        {.name = "--anim", .kind = FR_OPT_FLAG, .dst = &anim, .val = 1},
+        {.name = "--frames", .kind = FR_OPT_STR, .dst = &frames},
+        {.name = "--delay", .kind = FR_OPT_INT, .dst = &delay, .lo = 10, .hi = 10000},
+        {.name = "--moment", .kind = FR_OPT_INT, .dst = &moment, .lo = 1, .hi = 1000},
+        {.name = "--csv", .kind = FR_OPT_STR, .dst = &csv},
         {.name = NULL},
     };
     fr_err pe;
@@ -166,7 +183,14 @@ int fr_cli_export_png(int argc, char **argv)
     if (fr_opt_parse(t, argc, argv, &in, 1, NULL, &pe)) return fr_cli_usage("export-png", &pe);
     const char *ins[] = {in, model};
     if (out && fr_cli_check_output("-o", out, ins, 2, &pe)) return fr_cli_usage("export-png", &pe);
-    if (!in || !out || !unit || !view) return usage("export-png", "needs RUN.frc --unit NAME --view V -o FILE.png", NULL);
+    if (csv && fr_cli_check_output("--csv", csv, ins, 2, &pe)) return fr_cli_usage("export-png", &pe);
+    if (!in || !unit) return usage("export-png", "needs RUN.frc --unit NAME", NULL);
+    if (slides || csv || (anim && !out && frames)) {
+        /* -o optional */
+    } else if (!out || (!view && !anim)) {
+        return usage("export-png", "needs RUN.frc --unit NAME --view V -o FILE.png (or --anim, --slides, --csv)", NULL);
+    }
+    if ((anim || slides || csv) && moment) return usage("export-png", "--moment goes with a single view", NULL);
     fr_ckpt c;
     fr_model m;
     fr_snapshot *s;
@@ -174,12 +198,37 @@ int fr_cli_export_png(int argc, char **argv)
     if (rc) return rc;
     fr_err e;
     fr_err_clear(&e);
-    int k = -1;
+    int k = -1, n = 0;
+    fr_snapshot *base = NULL;
     layer -= 1;
+    fr_plot_state st;
+    fr_plot_state_default(&st);
     if (fr_export_png_find_unit(s, unit, &k, &layer)) rc = fr_err_set(&e, FR_EINPUT, "%s: no unit or layer named '%s'", in, unit);
-    if (!rc) rc = fr_export_png_view_ex(s, k, layer, view, out, &e);
-    if (!rc) printf("%s: %s of unit %s\n", out, view, s->units[k]->name);
+    if (!rc && moment) {   /* the unit as it was at that moment */
+        int cnt = fr_timeline_count(s, k);
+        char msg[256] = "";
+        fr_snapshot *shot = moment <= cnt ? fr_timeline_shot(s, k, moment - 1, msg, sizeof msg) : NULL;
+        if (!shot) rc = fr_err_set(&e, FR_EINPUT, "%s: --moment %d: unit %s has %d recorded moments%s%s", in, moment,
+                                   s->units[k]->name, cnt, msg[0] ? ": " : "", msg);
+        else { base = s; s = shot; }   /* the base owns the history the shot reads */
+    }
+    if (!rc && slides) {
+        rc = fr_export_slides(s, k, layer, &st, slides, 0, 0, &n, &e);
+        if (!rc) printf("%s: %d slides of unit %s\n", slides, n, s->units[k]->name);
+    }
+    if (!rc && csv) {
+        rc = fr_export_loss_csv(s, k, st.smooth, view && strcmp(view, "compare") == 0, csv, &e);
+        if (!rc) printf("%s: loss curve of unit %s\n", csv, s->units[k]->name);
+    }
+    if (!rc && anim) {
+        rc = fr_export_timeline(s, k, layer, view ? view : "heatmap", &st, out, frames, delay, &n, &e);
+        if (!rc) printf("%s: %d frames of unit %s\n", out ? out : frames, n, s->units[k]->name);
+    } else if (!rc && out && view) {
+        rc = fr_export_png_view_ex(s, k, layer, view, out, &e);
+        if (!rc) printf("%s: %s of unit %s\n", out, view, s->units[k]->name);
+    }
     fr_snapshot_release(s);
+    fr_snapshot_release(base);
     fr_ckpt_free(&c);
     fr_model_free(&m);
     return rc ? fr_cli_fail(&e) : 0;

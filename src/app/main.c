@@ -20,6 +20,7 @@
 #include "frtui/opt.h"
 #include "frtui/plotmodel.h"
 #include "frtui/sb.h"
+#include "frtui/timeline.h"
 #include "frtui/tui.h"
 #include "frtui/worker.h"
 
@@ -62,10 +63,28 @@ static int export_png(void *ctx, const fr_snapshot *s, int unit, int layer, cons
     char path[512], unit_name[128];
     snprintf(unit_name, sizeof unit_name, "%s", unit >= 0 && unit < s->n_units && s->units[unit] ? s->units[unit]->name : "unit");
     for (char *p = unit_name; *p; p++) if (*p == '/' || *p == ':' || *p == ' ') *p = '_';
-    snprintf(path, sizeof path, "frtui-%s-%s-%s.png", s->info.model, unit_name, view);
     fr_err e;
     fr_err_clear(&e);
-    int rc = fr_plot_export_png(s, unit, layer, view, st, path, &e);
+    int rc, n = 0;
+    if (strncmp(view, "csv", 3) == 0) {   /* C: the loss curve(s) */
+        snprintf(path, sizeof path, "frtui-%s-%s-loss.csv", s->info.model, unit_name);
+        rc = fr_export_loss_csv(s, unit, st->smooth, strcmp(view, "csv-all") == 0, path, &e);
+    } else if (strcmp(view, "timeline") == 0) {   /* P: S evolving, animated + one PNG per moment */
+        char prefix[480];
+        snprintf(path, sizeof path, "frtui-%s-%s-timeline.png", s->info.model, unit_name);
+        snprintf(prefix, sizeof prefix, "frtui-%s-%s", s->info.model, unit_name);
+        rc = fr_export_timeline(s, unit, layer, "heatmap", st, path, prefix, 500, &n, &e);
+        if (!rc) snprintf(msg, msg_n, "wrote %s (%d frames) and %s-it*.png", path, n, prefix);
+        if (!rc) return rc;
+    } else if (strcmp(view, "slides") == 0) {   /* X: every view as a slide */
+        snprintf(path, sizeof path, "frtui-%s-%s-slides", s->info.model, unit_name);
+        rc = fr_export_slides(s, unit, layer, st, path, 0, 0, &n, &e);
+        if (!rc) snprintf(msg, msg_n, "wrote %d slides in %s/", n, path);
+        if (!rc) return rc;
+    } else {
+        snprintf(path, sizeof path, "frtui-%s-%s-%s.png", s->info.model, unit_name, view);
+        rc = fr_plot_export_png(s, unit, layer, view, st, path, &e);
+    }
     snprintf(msg, msg_n, "%s", rc ? e.msg : path);
     if (!rc) snprintf(msg, msg_n, "wrote %s", path);
     return rc;

@@ -10,6 +10,8 @@
  *                      XXH64 content checksum present) decompressing to raw_len bytes
  *   frame types: 1 META (first, once), 2 UNIT (one per unit, in order), 3 ACTQ (once),
  *                4 END (last; raw = u32 number of frames before it).  Nothing may follow END.
+ *                Since 1.4: 5 HIST (optional, right after the UNIT frame it belongs to: the
+ *                unit's parameter history, fr_ckpt_hist).
  *
  * Design note: the writer works on a private deep copy (fr_ckpt), so it can compress in its own
  * thread while the engine keeps stepping.  Parsing goes through a bounds-checked cursor: every
@@ -86,6 +88,7 @@ size_t fr_ckpt_blob_bytes(const fr_ckpt_blob *b)
             for (int p = 0; p < L->n_params; p++) t += (size_t)L->params[p].n * 4 * (L->params[p].m ? 3 : 1);
             if (L->has_result) t += (size_t)L->n * 4;
         }
+        t += (size_t)U->hist.n * U->hist.stride * 4;
     }
     return t;
 }
@@ -105,6 +108,7 @@ void fr_ckpt_free(fr_ckpt *c)
             free(L->s1); free(L->zp); free(L->code);
         }
         free(U->layers);
+        free(U->hist.data);
     }
     free(c->units);
     free(c->aq);
@@ -188,6 +192,14 @@ static void enc_unit(wbuf *b, const fr_ckpt_unit *U, int k)
     }
 }
 
+/* u32 unit, u32 n, u32 every, u64 stride, i32 iter[n], f32 data[n * stride]. */
+static void enc_hist(wbuf *b, const fr_ckpt_hist *h, int k)
+{
+    wb_u32(b, (uint32_t)k); wb_u32(b, (uint32_t)h->n); wb_u32(b, (uint32_t)h->every); wb_u64(b, (uint64_t)h->stride);
+    wb_put(b, h->iter, (size_t)h->n * 4);
+    wb_put(b, h->data, (size_t)h->n * h->stride * 4);
+}
+
 static void enc_actq(wbuf *b, const fr_ckpt *c)
 {
     wb_u32(b, (uint32_t)c->n_aq);
@@ -235,6 +247,12 @@ int fr_ckpt_encode(const fr_ckpt_blob *b, int level, uint8_t **out, size_t *out_
         raw.n = 0;
         enc_unit(&raw, &c->units[k], k);
         rc = put_frame(&f, cc, FT_UNIT, &raw, e);
+        if (!rc && c->units[k].hist.n > 0 && c->units[k].status != FR_UNIT_PENDING) {
+            raw.n = 0;
+            enc_hist(&raw, &c->units[k].hist, k);
+            rc = put_frame(&f, cc, FT_HIST, &raw, e);
+            nf++;
+        }
     }
     if (!rc) { raw.n = 0; enc_actq(&raw, c); rc = put_frame(&f, cc, FT_ACTQ, &raw, e); nf++; }
     if (!rc) { raw.n = 0; wb_u32(&raw, nf); rc = put_frame(&f, cc, FT_END, &raw, e); nf++; }

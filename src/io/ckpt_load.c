@@ -232,6 +232,39 @@ static void dec_unit(rd *r, fr_ckpt_unit *U, int k)
     }
 }
 
+/* The HIST frame of unit U (the one whose UNIT frame came just before).  Every count is
+ * checked against the unit it describes before anything is allocated: the moment size must be
+ * exactly the unit's learnable tensors, the moments increasing multiples of the interval
+ * within the unit's iterations, every value finite (moments are recorded only when finite). */
+static void dec_hist(rd *r, fr_ckpt_unit *U, int k)
+{
+    uint32_t idx = rd_u32(r), n = rd_u32(r), every = rd_u32(r);
+    uint64_t stride = rd_u64(r);
+    if (r->bad) return;
+    if (idx != (uint32_t)k) { rfail(r, "%s", "does not follow its unit's frame"); return; }
+    if (U->status == FR_UNIT_PENDING || U->hist.n) { rfail(r, "unit %s: a history for a pending unit or a second one", U->name); return; }
+    if (n < 1 || n > FR_CKPT_HIST_MAX) { rfail(r, "unit %s: moment count out of range", U->name); return; }
+    if (every < 1 || every > HIST_MAX_EVERY || (every & (every - 1))) { rfail(r, "unit %s: interval is not a power of two in range", U->name); return; }
+    uint64_t want = 0;
+    for (int l = 0; l < U->n_layers; l++)
+        for (int p = 0; p < U->layers[l].n_params; p++) want += U->layers[l].params[p].n;
+    if (stride == 0 || stride != want) { rfail(r, "unit %s: moment size does not match the unit's tensors", U->name); return; }
+    int32_t *it = rd_arr(r, n, 4, "history iterations");
+    if (!it) return;
+    for (uint32_t j = 0; j < n && !r->bad; j++)
+        if (it[j] < 0 || it[j] > U->n_loss || it[j] % (int32_t)every || (j && it[j] <= it[j - 1]))
+            rfail(r, "unit %s: history iterations out of order or range", U->name);
+    if (!r->bad && stride > (r->n - r->off) / 4 / n) rfail(r, "unit %s: history data exceeds the frame", U->name);
+    float *d = r->bad ? NULL : rd_finite(r, (size_t)(n * stride), "history", 0);
+    if (r->bad) { free(it); free(d); return; }
+    memcpy(U->hist.iter, it, n * 4);
+    free(it);
+    U->hist.n = (int)n;
+    U->hist.every = (int)every;
+    U->hist.stride = (size_t)stride;
+    U->hist.data = d;
+}
+
 static void dec_actq(rd *r, fr_ckpt *c)
 {
     uint32_t n = rd_u32(r);
@@ -305,7 +338,7 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
         memcpy(&type, buf + off, 4); memcpy(&res, buf + off + 4, 4); memcpy(&raw_len, buf + off + 8, 8);
         memcpy(&comp_len, buf + off + 16, 8); memcpy(&fnv, buf + off + 24, 8);
         off += 32;
-        if (type < FT_META || type > FT_END || res != 0) { rc = fr_err_set(e, FR_EINPUT, "%s: frame %u has unknown type %u", name, k + 1, type); break; }
+        if (type < FT_META || type > (minor >= 4 ? FT_HIST : FT_END) || res != 0) { rc = fr_err_set(e, FR_EINPUT, "%s: frame %u has unknown type %u", name, k + 1, type); break; }
         if (comp_len > n - off) { rc = fr_err_set(e, FR_EINPUT, "%s: truncated (frame %u runs past the end of the file)", name, k + 1); break; }
         if (raw_len > SIZE_MAX || (rc = fr_mem_check_total(e, &declared, (size_t)raw_len, "%s: frame %u", name, k + 1))) {
             if (!rc) rc = fr_err_set(e, FR_ENOMEM, "%s: frame %u declares %llu bytes", name, k + 1, (unsigned long long)raw_len);
@@ -335,7 +368,7 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
         }
         fr_fmap_drop(buf + off, comp_len);   /* decoded: its mapped pages are no longer needed */
         off += comp_len;
-        static const char *const names[] = {"", "META", "UNIT", "ACTQ", "END"};
+        static const char *const names[] = {"", "META", "UNIT", "ACTQ", "END", "HIST"};
         rd r = {raw, raw_len, 0, 0, e, name, names[type]};
         if ((k == 0) != (type == FT_META)) rfail(&r, "%s", "META must be the first frame and appear once");
         else if (type == FT_META) {
@@ -344,6 +377,9 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
         } else if (type == FT_UNIT) {
             if (units >= c->n_units || seen_actq) rfail(&r, "%s", "more unit frames than units");
             else { dec_unit(&r, &c->units[units], units); units++; }
+        } else if (type == FT_HIST) {
+            if (units < 1 || seen_actq) rfail(&r, "%s", "HIST frame out of place");
+            else dec_hist(&r, &c->units[units - 1], units - 1);
         } else if (type == FT_ACTQ) {
             if (seen_actq || units != c->n_units) rfail(&r, "%s", "ACTQ frame out of place");
             else { seen_actq = 1; dec_actq(&r, c); }

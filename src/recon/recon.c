@@ -216,6 +216,7 @@ static void free_unit_state(unit_state *s, int n_layers)
         if (s->res) { free(s->res[l].s1); free(s->res[l].zp); free(s->res[l].code); fr_afree(s->res[l].w_hat); }
     }
     free(s->q); free(s->rtn); free(s->res); free(s->loss); free(s->loss_rec);
+    fr_recon_hist_free(s);
     fr_unit_view_release(s->view);
     for (int m = 0; m < FR_METHOD__COUNT; m++) fr_unit_view_release(s->alt[m]);
     memset(s, 0, sizeof *s);
@@ -452,6 +453,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     }
     r->cur = k;
     r->iter = 0;
+    fr_recon_hist_begin(r, k);
     fr_unit_view_release(s->view);
     s->view = NULL;
     return FR_OK;
@@ -565,6 +567,7 @@ int fr_recon_step(fr_recon *r)
     if (t == 0) s->loss_before = loss;
     loss_push(s, (float)(loss + reg_total), (float)loss);
     r->iter++;
+    fr_recon_hist_step(r, r->cur);
     return FR_OK;
 io_fail:
     snprintf(r->err, sizeof r->err, "%s", ge.msg);

@@ -6,6 +6,7 @@
 #include "frtui/recon_ckpt.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "frtui/blas.h"
@@ -87,6 +88,85 @@ struct fr_recon *fr_ckpt_resume_engine(const fr_ckpt *c, const fr_model *m, fr_e
     return r;
 }
 
+/* ---- replay time travel ------------------------------------------------------------------------ */
+
+/* The replay engine stays alive for the history views; it owns copies of what they read of the
+ * checkpoint (names, bits, losses, frozen grid state, the moments), so the snapshot does not
+ * depend on the fr_ckpt it came from. */
+typedef struct hist_ctx {
+    fr_recon *r;
+    int n;
+    fr_ckpt_unit *u;         /* [n] copies: name, method, bits, n_loss, layers' frozen tensors, hist */
+} hist_ctx;
+
+static float *dupf(const float *p, size_t n)
+{
+    if (!p || !n) return NULL;
+    float *q = fr_xmalloc(n * sizeof(float));
+    memcpy(q, p, n * sizeof(float));
+    return q;
+}
+
+static int hist_count(void *ctx, int k) { hist_ctx *h = ctx; return k >= 0 && k < h->n ? h->u[k].hist.n : 0; }
+static int hist_iter(void *ctx, int k, int j)
+{
+    hist_ctx *h = ctx;
+    return k >= 0 && k < h->n && j >= 0 && j < h->u[k].hist.n ? h->u[k].hist.iter[j] : -1;
+}
+static fr_unit_view *hist_view(void *ctx, int k, int j, char *msg, size_t msg_n)
+{
+    hist_ctx *h = ctx;
+    fr_err e;
+    fr_err_clear(&e);
+    if (k < 0 || k >= h->n) { snprintf(msg, msg_n, "no such unit"); return NULL; }
+    fr_unit_view *v = fr_recon_hist_view(h->r, k, &h->u[k], j, &e);
+    if (!v) snprintf(msg, msg_n, "%s", e.msg);
+    return v;
+}
+static void hist_free(void *ctx)
+{
+    hist_ctx *h = ctx;
+    for (int k = 0; k < h->n; k++) {
+        for (int l = 0; h->u[k].layers && l < h->u[k].n_layers; l++)
+            for (int p = 0; p < h->u[k].layers[l].n_frozen; p++) free(h->u[k].layers[l].frozen[p].data);
+        free(h->u[k].layers);
+        free(h->u[k].hist.data);
+    }
+    free(h->u);
+    fr_recon_free(h->r);
+    free(h);
+}
+
+static fr_history *hist_new(const fr_ckpt *c, fr_recon *r)
+{
+    hist_ctx *h = fr_xcalloc(1, sizeof *h);
+    h->r = r;
+    h->n = c->n_units;
+    h->u = fr_xcalloc((size_t)c->n_units, sizeof *h->u);
+    for (int k = 0; k < c->n_units; k++) {
+        const fr_ckpt_unit *U = &c->units[k];
+        fr_ckpt_unit *D = &h->u[k];
+        snprintf(D->name, sizeof D->name, "%s", U->name);
+        D->method = U->method; D->bits = U->bits; D->n_loss = U->n_loss; D->status = U->status;
+        if (!U->hist.n) continue;
+        D->hist = U->hist;
+        D->hist.data = dupf(U->hist.data, (size_t)U->hist.n * U->hist.stride);
+        D->n_layers = U->n_layers;
+        D->layers = fr_xcalloc((size_t)(U->n_layers ? U->n_layers : 1), sizeof *D->layers);
+        for (int l = 0; l < U->n_layers; l++) {
+            D->layers[l].n_frozen = U->layers[l].n_frozen;
+            for (int p = 0; p < U->layers[l].n_frozen; p++) {
+                D->layers[l].frozen[p] = U->layers[l].frozen[p];
+                D->layers[l].frozen[p].data = dupf(U->layers[l].frozen[p].data, U->layers[l].frozen[p].n);
+                D->layers[l].frozen[p].m = D->layers[l].frozen[p].v = NULL;
+            }
+        }
+    }
+    fr_history *H = fr_xcalloc(1, sizeof *H);
+    *H = (fr_history){hist_count, hist_iter, hist_view, hist_free, h, NULL};
+    return H;
+}
+
 fr_snapshot *fr_ckpt_snapshot(const fr_ckpt *c, const fr_model *m, fr_err *e)
 {
     if (fr_ckpt_check_model(c, m, c->src[0] ? c->src : m->meta.name, e)) return NULL;
@@ -108,6 +188,9 @@ fr_snapshot *fr_ckpt_snapshot(const fr_ckpt *c, const fr_model *m, fr_err *e)
     snprintf(s->message, sizeof s->message, "replay: %d of %d units finished%s", done, p->n,
              c->cur_unit >= 0 ? ", one interrupted" : "");
     for (int k = 0; k < p->n; k++) s->units[k] = fr_recon_view(r, k);
-    fr_recon_free(r);
+    int any = 0;
+    for (int k = 0; k < c->n_units; k++) any |= c->units[k].hist.n > 0;
+    if (any) s->hist = hist_new(c, r);   /* keeps the engine for the history views */
+    else fr_recon_free(r);
     return s;
 }

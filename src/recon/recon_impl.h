@@ -4,6 +4,7 @@
 #ifndef FRTUI_RECON_IMPL_H
 #define FRTUI_RECON_IMPL_H
 
+#include "frtui/ckpt.h"
 #include "frtui/exec.h"
 #include "frtui/recon.h"
 #include "frtui/spill.h"
@@ -32,6 +33,10 @@ typedef struct unit_state {
     fr_layer_result *res;   /* [n_layers] once done */
     fr_unit_view *view;     /* cached immutable view of a done/pending unit */
     fr_unit_view *alt[FR_METHOD__COUNT];
+    fr_ckpt_hist hist;      /* bounded parameter history (recon_hist.c); data holds hist_k moments */
+    float *loss_t;          /* [n_t] seconds since begin at each iteration (live runs only: not saved) */
+    int n_t, cap_t;
+    double t0;
 } unit_state;
 
 struct fr_recon {
@@ -69,6 +74,7 @@ struct fr_recon {
     /* compare progress / cancellation hook (fr_recon_set_tick) */
     fr_recon_tick_fn tick;
     void *tick_ctx;
+    int hist_k;             /* moments kept per unit: 0 not decided yet, -1 none (recon_hist.c) */
 };
 
 
@@ -93,6 +99,15 @@ typedef struct fr_work {
 static inline size_t nsize(const fr_graph *g, int i) { return (size_t)g->nodes[i].c * g->nodes[i].h * g->nodes[i].w; }
 
 int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, fr_err *e);
+
+/* Parameter history and wall clock of the running unit (recon_hist.c). */
+void fr_recon_hist_begin(fr_recon *r, int k);         /* begin(): clear, record iteration 0 */
+void fr_recon_hist_step(fr_recon *r, int k);          /* after each step: time stamp, record on the interval */
+void fr_recon_hist_free(unit_state *s);
+void fr_recon_hist_put(fr_recon *r, int k, const fr_ckpt_hist *h);   /* restore (resume) */
+/* A view of unit k built from quantizers Q (recon_view.c), as of iteration `iter` with the
+ * first n_loss losses: the live view is make(r, k, s->q, status, r->iter, s->n_loss). */
+fr_unit_view *fr_recon_view_make(fr_recon *r, int k, const fr_qlayer *Q, fr_unit_status status, int iter, int n_loss);
 int fr_recon_ensure_rtn(fr_recon *r, int k, fr_err *e);
 
 /* The calibration cache (calib.c; its design note says who owns which store and for how long). */

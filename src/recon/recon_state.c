@@ -84,6 +84,10 @@ void fr_recon_state_capture(fr_recon *r, fr_ckpt *c)
         U->loss_after = s->loss_after;
         snprintf(U->note, sizeof U->note, "%s", s->note);
         U->n_layers = u->n_layers;
+        if (s->hist.n > 0) {
+            U->hist = s->hist;
+            U->hist.data = dup_f(s->hist.data, (size_t)s->hist.n * s->hist.stride);
+        }
         U->layers = fr_xcalloc((size_t)(u->n_layers ? u->n_layers : 1), sizeof *U->layers);
         for (int l = 0; l < u->n_layers; l++) {
             fr_qlayer *q = &s->q[l];
@@ -296,6 +300,7 @@ int fr_recon_state_restore(fr_recon *r, const fr_ckpt *c, int replay_only, fr_er
         if (rc) return rc;
         if (running) {
             put_loss(s, U);
+            fr_recon_hist_put(r, k, &U->hist);
             s->status = (fr_unit_status)U->status;
             r->iter = c->iter;
             r->rng = c->rng;
@@ -311,6 +316,7 @@ int fr_recon_state_restore(fr_recon *r, const fr_ckpt *c, int replay_only, fr_er
                 return fr_err_set(e, FR_EINPUT, "unit %s layer %s: the saved parameters do not reproduce the saved codes",
                                   U->name, U->layers[l].name);
         put_loss(s, U);
+        fr_recon_hist_put(r, k, &U->hist);
     }
     r->cfg = c->cfg;
     return FR_OK;

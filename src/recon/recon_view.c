@@ -56,7 +56,6 @@ static void remove_zp(const fr_qlayer *q, float *code)
 fr_unit_view *fr_recon_view(fr_recon *r, int k)
 {
     unit_state *s = &r->us[k];
-    const fr_unit *u = &r->part.units[k];
     if (s->status != FR_UNIT_RUNNING && s->view) {
         fr_unit_view_retain(s->view);
         return s->view;
@@ -69,30 +68,49 @@ fr_unit_view *fr_recon_view(fr_recon *r, int k)
     } else {
         Q = s->q;
     }
+    fr_unit_view *v = fr_recon_view_make(r, k, Q, s->status, s->status == FR_UNIT_RUNNING ? r->iter : s->n_loss, s->n_loss);
+    if (s->status != FR_UNIT_RUNNING) {
+        s->view = v;
+        fr_unit_view_retain(v);
+    }
+    return v;
+}
+
+fr_unit_view *fr_recon_view_make(fr_recon *r, int k, const fr_qlayer *Q, fr_unit_status status, int iter, int n_loss)
+{
+    unit_state *s = &r->us[k];
+    const fr_unit *u = &r->part.units[k];
     int nl = u->n_layers;
-    size_t floats = 2 * (size_t)s->n_loss + 64;
-    for (int l = 0; l < nl; l++) floats += 4 * ((size_t)Q[l].ns1 + 16) + (size_t)Q[l].o + Q[l].i + 32 + 9 * (Q[l].n + 16) + Q[l].n / 4 + 32;
+    int with_t = s->n_t >= n_loss && n_loss > 0;   /* a clock for every loss shown */
+    size_t floats = 3 * (size_t)n_loss + 64;
+    for (int l = 0; l < nl; l++)
+        floats += 4 * ((size_t)Q[l].ns1 + 16) + (size_t)Q[l].o + Q[l].i + 32 + 9 * (Q[l].n + 16) + Q[l].n / 4 + 32;
     fr_unit_view *v = fr_unit_view_new(nl, floats);
     snprintf(v->name, sizeof v->name, "%s", u->name);
     snprintf(v->ops, sizeof v->ops, "%s", u->ops);
     const fr_node *o = &r->fm.g.nodes[u->last];
     snprintf(v->shape, sizeof v->shape, "%dx%dx%d", o->c, o->h, o->w);
-    v->method = s->status == FR_UNIT_PENDING ? FR_METHOD_RTN : s->method;
+    v->method = status == FR_UNIT_PENDING ? FR_METHOD_RTN : s->method;
     v->bits = r->cfg.bits;   /* set below to the layers' width when they agree (first/last layers run at 8) */
-    v->status = s->status;
-    v->iter = s->status == FR_UNIT_RUNNING ? r->iter : s->n_loss;
+    v->status = status;
+    v->iter = iter;
     v->iters = s->iters;
-    v->n_loss = s->n_loss;
-    if (s->n_loss) {
-        float *L = fr_unit_view_alloc_floats(v, (size_t)s->n_loss), *R = fr_unit_view_alloc_floats(v, (size_t)s->n_loss);
-        memcpy(L, s->loss, (size_t)s->n_loss * sizeof(float));
-        memcpy(R, s->loss_rec, (size_t)s->n_loss * sizeof(float));
+    v->n_loss = n_loss;
+    if (n_loss) {
+        float *L = fr_unit_view_alloc_floats(v, (size_t)n_loss), *R = fr_unit_view_alloc_floats(v, (size_t)n_loss);
+        memcpy(L, s->loss, (size_t)n_loss * sizeof(float));
+        memcpy(R, s->loss_rec, (size_t)n_loss * sizeof(float));
         v->loss = L;
         v->loss_rec = R;
+        if (with_t) {
+            float *T = fr_unit_view_alloc_floats(v, (size_t)n_loss);
+            memcpy(T, s->loss_t, (size_t)n_loss * sizeof(float));
+            v->loss_t = T;
+        }
     }
     v->loss_rtn = s->loss_rtn;
     v->loss_before = s->loss_before;
-    v->loss_after = s->status == FR_UNIT_RUNNING ? (s->n_loss ? s->loss_rec[s->n_loss - 1] : s->loss_rtn) : s->loss_after;
+    v->loss_after = status == FR_UNIT_RUNNING ? (n_loss ? s->loss_rec[n_loss - 1] : s->loss_rtn) : s->loss_after;
     v->rel_vs_rtn = v->loss_rtn > 0 ? v->loss_after / v->loss_rtn : 1.0;
     snprintf(v->note, sizeof v->note, "%s", s->note);
     double agg = 0, clip = 0, total = 0;
@@ -160,10 +178,6 @@ fr_unit_view *fr_recon_view(fr_recon *r, int k)
     for (int m = 0; m < FR_METHOD__COUNT; m++) {
         v->alt[m] = s->alt[m];
         fr_unit_view_retain(s->alt[m]);
-    }
-    if (s->status != FR_UNIT_RUNNING) {
-        s->view = v;
-        fr_unit_view_retain(v);
     }
     return v;
 }

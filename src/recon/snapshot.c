@@ -54,6 +54,10 @@ void fr_snapshot_release(fr_snapshot *s)
     for (int i = 0; i < s->n_units; i++) fr_unit_view_release(s->units[i]);
     free(s->units);
     free(s->mem_units);
+    if (s->hist) {
+        if (s->hist->free) s->hist->free(s->hist->ctx);
+        free(s->hist);
+    }
     free(s);
 }
 

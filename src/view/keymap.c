@@ -27,6 +27,9 @@ const fr_keybind fr_keymap[] = {
     {{'i'}, 4, FR_ACT_EXPLAIN, C, 0, "Explain", "explain panel: how to read the focused view", "View"},
     {{'e'}, 8, FR_ACT_EXPORT, C, 0, "Export", "export the focused view as PNG, as it is shown (axes, zoom, smoothing)", "Files"},
     {{'s'}, 0, FR_ACT_CHECKPOINT, C, W, "Ckpt", "write a checkpoint now", "Files"},
+    {{'C'}, 0, FR_ACT_CSV, C, 0, NULL, "loss curve as CSV (compare view: every method's)", "Files"},
+    {{'P'}, 0, FR_ACT_ANIM, C, 0, NULL, "replay: S evolving as an animated PNG and a PNG per moment", "Files"},
+    {{'X'}, 0, FR_ACT_SLIDES, C, 0, NULL, "slides: every view of this unit as a labelled 1920x1080 PNG", "Files"},
     {{'q'}, 10, FR_ACT_QUIT, C, 0, "Quit", "quit (asks first while the optimiser runs)", "General"},
     {{'T'}, 0, FR_ACT_TOUR, C | FR_CTX_HELP, 0, NULL, "guided tour of the screen (T again: next step; also from this help)", "General"},
     {{','}, 2, FR_ACT_SETTINGS, C, 0, NULL, "settings screen: palette, smoothing, start-up panels (saved to the config file)", "General"},
@@ -64,6 +67,9 @@ const fr_keybind fr_keymap[] = {
     {{'/'}, 0, FR_ACT_FILTER, C, 0, NULL, "filter the unit list by name (type; Enter keeps it, Esc clears it)", "Unit list"},
     {{'O'}, 0, FR_ACT_SORT, C, 0, NULL, "sort the unit list: run order, loss, loss vs RTN, aggressive %, clipped %", "Unit list"},
     {{FR_KEY_CTRL('l')}, 0, FR_ACT_REPAINT, C, 0, NULL, "repaint the screen", "View"},
+    {{'<'}, 0, FR_ACT_TIME_BACK, C, 0, NULL, "replay: step back in time (heatmap, scatter, histograms, stats as they were)", "View"},
+    {{'>'}, 0, FR_ACT_TIME_FWD, C, 0, NULL, "replay: step forward in time (to the end: the run as saved)", "View"},
+    {{'x'}, 0, FR_ACT_LOSS_X, C, 0, NULL, "loss: x axis by iteration / wall time (live runs record the clock)", "View"},
     /* --- run control for the next run --- */
     {{'d'}, 6, FR_ACT_STEP_MODE, C, W, NULL, "debugger mode: pause after every unit (toggle)", "Run control"},
     {{'r'}, 0, FR_ACT_RESTART, C, W, NULL, "restart the selected unit (and the ones after it)", "Run control"},
@@ -133,6 +139,7 @@ static const char *const act_names[FR_ACT__COUNT] = {
     "compare", "reciprocal", "freeze", "pause", "step", "step-mode", "restart", "method", "bits",
     "iters", "export", "checkpoint", "repaint", "follow-running", "yes", "no", "smooth-less", "smooth-more",
     "equation", "filter", "sort", "tour", "settings",
+    "time-back", "time-forward", "loss-x-axis", "csv", "animation", "slides",
 };
 
 const fr_keybind *fr_keymap_for_action(fr_action act, unsigned ctx)

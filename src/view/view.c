@@ -32,6 +32,8 @@ void fr_ui_init(fr_ui *ui, int utf8, int readonly)
     ui->scatter_abs = st.scatter_abs;
     ui->heat_qty = st.heat_qty;
     ui->next_method = ui->next_bits = ui->next_iters = -1;
+    ui->t_pos = ui->t_unit = -1;
+    ui->loss_cursor = -1;
     ui->heat_wpp_r = ui->heat_wpp_c = 1;
     ui->list_rows = 10;
     ui->cols = 100;
@@ -41,11 +43,17 @@ void fr_ui_init(fr_ui *ui, int utf8, int readonly)
 
 void fr_ui_free(fr_ui *ui)
 {
+    fr_snapshot_release(ui->t_shot);
+    fr_snapshot_release(ui->t_base);
+    ui->t_shot = ui->t_base = NULL;
     fr_snapshot_release(ui->frozen);
     ui->frozen = NULL;
 }
 
-const fr_snapshot *fr_ui_snapshot(const fr_ui *ui, const fr_snapshot *live) { return ui->frozen ? ui->frozen : live; }
+const fr_snapshot *fr_ui_snapshot(const fr_ui *ui, const fr_snapshot *live)
+{
+    return ui->t_shot ? ui->t_shot : ui->frozen ? ui->frozen : live;
+}
 
 const fr_unit_view *fr_view_unit(const fr_snapshot *s, int i)
 {
@@ -289,6 +297,8 @@ void fr_view_click(fr_ui *ui, fr_snapshot *live, int x, int y, fr_view_out *out)
                 }
                 free(idx);
             }
+        } else if (p == FR_L_LOSS) {   /* the value cursor follows the click */
+            ui->loss_cursor = x - L.r[p].x - 1;
         } else if (p == FR_L_HEAT && ui->mode == FR_MODE_MAIN && fr_rect_contains(ui->heat_map, pt) && ui->heat_sr > 0) {
             int py = (y - ui->heat_map.y) * (ui->utf8 ? 2 : 1), px = x - ui->heat_map.x;
             ui->cur_r = ui->heat_top + (int)(py / ui->heat_sr);
@@ -666,12 +676,15 @@ void fr_view_key(fr_ui *ui, fr_snapshot *live, int key, fr_view_out *out)
         return;
     }
     if (!worker_allowed(ui, b)) return;
+    fr_view_time_sync(ui, live);
+    if (fr_view_key_time(ui, live, b->act, out)) return;
     const fr_snapshot *s = fr_ui_snapshot(ui, live);
     fr_view_clamp(ui, s);
     key_env k = {ui, live, s, fr_view_unit(s, ui->sel_unit), out};
     int tour_step = ui->tour;
     if (!key_nav(&k, b->act) && !key_view(&k, b->act) && !fr_view_key_teach(ui, s, b->act, out)) key_run(&k, b->act);
     if (ui->tour == tour_step) fr_view_tour_after_key(ui, out);   /* a step skipped with T is not also done */
+    fr_view_time_sync(ui, live);   /* another unit: back to the present */
 }
 
 void fr_view_wheel(fr_ui *ui, fr_snapshot *live, int x, int y, int dir, fr_view_out *out)

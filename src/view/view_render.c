@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "frtui/overlay.h"
 #include "frtui/plot.h"
 
 #define ROLE(r) FR_COL_ROLE(r)
@@ -247,6 +248,13 @@ static void render_loss(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s
         }
         return;
     }
+    if (ui->mode == FR_MODE_COMPARE || ui->loss_x_time) {   /* overlay of runs / seconds axis (overlay.c) */
+        fr_overlay o;
+        fr_overlay_build(u, ui->mode == FR_MODE_COMPARE, ui->loss_x_time, ui->smooth, &o);
+        fr_overlay_render(c, in, &o, ui->loss_cursor >= 0 ? ui->loss_cursor : -1);
+        fr_overlay_free(&o);
+        return;
+    }
     fr_plot_model m;
     fr_err e;
     if (fr_view_panel_model(ui, s, "loss", &m, &e)) {
@@ -256,6 +264,18 @@ static void render_loss(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s
     }
     fr_loss_opts o = {m.logy, ui->loss_follow, ui->loss_zoom, ui->loss_start, m.smooth, m.ref, m.ymin, m.ymax, m.ema};
     fr_plot_loss(c, in, m.loss, m.n_loss, FR_MAX(u->iters, u->n_loss), &o);
+    /* value cursor: the newest iteration shown (or the clicked column), raw and smoothed */
+    if (m.win_b > m.win_a && r.w > 40) {
+        int k = m.win_b - 1;
+        if (ui->loss_cursor >= 0 && in.w > 1)
+            k = m.win_a + (int)((long)(m.win_b - m.win_a) * FR_MIN(ui->loss_cursor, in.w - 1) / in.w);
+        k = FR_MAX(m.win_a, FR_MIN(k, m.n_loss - 1));
+        char cb[96], a[24], b2[24];
+        fr_view_fmtv(a, sizeof a, m.loss[k]);
+        fr_view_fmtv(b2, sizeof b2, m.ema ? m.ema[k] : m.loss[k]);
+        snprintf(cb, sizeof cb, " it %d: %s (EMA %s) ", k + 1, a, b2);
+        fr_canvas_text(c, r.x + 2, r.y + r.h - 1, r.w - 22, cb, ROLE(FR_R_TEXT), 0, 0);
+    }
     fr_plot_model_free(&m);
     /* legend in the bottom border */
     int x = r.x + r.w - 17, y = r.y + r.h - 1;
@@ -552,6 +572,7 @@ void fr_view_render(fr_ui *ui, const fr_snapshot *live, fr_canvas *c)
     fr_canvas_clear(c);
     ui->cols = c->cols;
     ui->rows = c->rows;
+    fr_view_time_sync(ui, live);
     const fr_snapshot *s = fr_ui_snapshot(ui, live);
     fr_view_clamp(ui, s);
     fr_layout L;
