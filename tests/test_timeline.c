@@ -20,7 +20,9 @@
 #include "frtui/raster.h"
 #include "frtui/recon.h"
 #include "frtui/recon_ckpt.h"
+#include "frtui/teachpng.h"
 #include "frtui/timeline.h"
+#include "frtui/colour.h"
 #include "frtui/view.h"
 
 static char tmpdir[256];
@@ -311,7 +313,11 @@ static void test_slides(void)
     fr_err e;
     int n = 0;
     FR_CHECKF(fr_export_slides(s, 0, 0, NULL, dir, 0, 0, &n, &e) == FR_OK, "%s", e.msg);
-    FR_CHECK(n == 5);   /* loss, heatmap, scatter, hist, reciprocal; compare not computed */
+    FR_CHECK(n == 7);   /* loss, heatmap, scatter, hist, reciprocal, overlay, equation; compare not computed */
+    snprintf(p, sizeof p, "%s/06-overlay.png", dir);
+    FR_CHECK(access(p, F_OK) == 0);
+    snprintf(p, sizeof p, "%s/07-equation.png", dir);
+    FR_CHECK(access(p, F_OK) == 0);
     snprintf(p, sizeof p, "%s/02-heatmap.png", dir);
     uint8_t *rgb;
     int w, h;
@@ -411,6 +417,196 @@ static void test_overlay(void)
     fr_unit_view_release(run);
 }
 
+/* The title row drawn by teachpng: the expected text drawn the same way, compared pixel for pixel. */
+static int title_matches(const fr_raster *img, const char *title)
+{
+    fr_raster ref;
+    fr_err e;
+    FR_ASSERT(fr_raster_init(&ref, img->w, FR_FONT_H * FR_TEACHPNG_TITLE_SCALE, FR_RGB(255, 255, 255), &e) == FR_OK);
+    fr_raster_text(&ref, FR_TEACHPNG_PAD, 0, title, FR_TEACHPNG_TITLE_SCALE, FR_RGB(33, 33, 33));
+    int same = 1;
+    for (int y = 0; y < ref.h && same; y++)
+        same = memcmp(img->px + (size_t)(y + FR_TEACHPNG_PAD) * img->w * 3, ref.px + (size_t)y * ref.w * 3, (size_t)ref.w * 3) == 0;
+    fr_raster_free(&ref);
+    return same;
+}
+
+static long count_rgb(const fr_raster *r, int y0, fr_rgb c)
+{
+    long n = 0;
+    for (int y = y0; y < r->h; y++)
+        for (int x = 0; x < r->w; x++) {
+            fr_rgb p = fr_raster_get(r, x, y);
+            n += p.r == c.r && p.g == c.g && p.b == c.b;
+        }
+    return n;
+}
+
+/* The overlay PNG: size, title, and the three methods' colours in the plot (RTN's dashed
+ * line, AdaRound's and FlexRound's curves); without the compare views AdaRound is absent. */
+static void test_overlay_png(void)
+{
+    fr_unit_view *run = fr_unit_view_new(0, 64), *ada = fr_unit_view_new(0, 64);
+    run->method = FR_METHOD_FLEXROUND;
+    ada->method = FR_METHOD_ADAROUND;
+    snprintf(run->name, sizeof run->name, "blk1");
+    run->iter = 40;
+    float *a = fr_unit_view_alloc_floats(run, 40), *b = fr_unit_view_alloc_floats(ada, 40);
+    for (int i = 0; i < 40; i++) { a[i] = 2.0f / (float)(i + 1); b[i] = 2.5f - 0.04f * (float)i; }
+    run->loss = a; run->n_loss = 40; run->loss_rtn = 2.8;
+    ada->loss = b; ada->n_loss = 40;
+    fr_snapshot *s = fr_snapshot_new(1);
+    snprintf(s->info.model, sizeof s->info.model, "toy");
+    s->units[0] = run;
+    fr_raster r;
+    fr_err e;
+    char title[512];
+    const fr_palette *lp = fr_colour_palette("light");
+    /* without compare views: RTN and FlexRound only */
+    FR_CHECKF(fr_teachpng_overlay(&r, s, 0, NULL, title, sizeof title, &e) == FR_OK, "%s", e.msg);
+    int y0 = FR_TEACHPNG_PAD + FR_FONT_H * FR_TEACHPNG_TITLE_SCALE + 2 * FR_FONT_H + 30;   /* below the legend */
+    FR_CHECK(count_rgb(&r, y0, lp->role[FR_R_ADAROUND]) == 0 && count_rgb(&r, y0, lp->role[FR_R_FLEXROUND]) > 500);
+    fr_raster_free(&r);
+    run->alt[FR_METHOD_ADAROUND] = ada;   /* the compare view computed AdaRound (owned by run now) */
+    FR_CHECKF(fr_teachpng_overlay(&r, s, 0, NULL, title, sizeof title, &e) == FR_OK, "%s", e.msg);
+    FR_CHECK(r.w == FR_TEACHPNG_W && r.h == FR_TEACHPNG_H);
+    char want[512];
+    char bt[32];
+    fr_unit_view_bits_text(run, bt, sizeof bt);
+    snprintf(want, sizeof want, "toy / blk1 / flexround / %s / it 40 / loss of each method", bt);
+    FR_CHECKF(!strcmp(title, want) && title_matches(&r, want), "%s", title);
+    long cr = count_rgb(&r, y0, lp->role[FR_R_RTN]), ca = count_rgb(&r, y0, lp->role[FR_R_ADAROUND]),
+         cf = count_rgb(&r, y0, lp->role[FR_R_FLEXROUND]);
+    FR_CHECKF(cr > 500 && ca > 500 && cf > 500, "RTN %ld AdaRound %ld FlexRound %ld pixels", cr, ca, cf);
+    FR_CHECK(memcmp(&lp->role[FR_R_RTN], &lp->role[FR_R_ADAROUND], 3) && memcmp(&lp->role[FR_R_ADAROUND], &lp->role[FR_R_FLEXROUND], 3) &&
+             memcmp(&lp->role[FR_R_RTN], &lp->role[FR_R_FLEXROUND], 3));
+    fr_raster_free(&r);
+    /* a unit with no loss yet has nothing to overlay */
+    run->n_loss = 0;
+    ada->n_loss = 0;
+    FR_CHECK(fr_teachpng_overlay(&r, s, 0, NULL, NULL, 0, &e) == FR_EINPUT && strstr(e.msg, "no loss curves"));
+    fr_snapshot_release(s);
+}
+
+/* The equation PNG: the default weight is the largest aggressive |W| (checked by a search of
+ * its own), the title names it, the strip's numbers are printed, and a weight outside the
+ * layer is refused.  The `e` key asks for it with the strip shown, and for the overlay from
+ * the compare view's loss panel. */
+static void test_equation_png(void)
+{
+    fr_ckpt c;
+    fr_snapshot *s = replay(&c);
+    const fr_unit_view *u = s->units[0];
+    const fr_layer_view *L = &u->layers[0];
+    int row = -1, col = -1;
+    FR_CHECK(fr_teachpng_pick_weight(s, 0, 0, &row, &col) == 0);
+    int64_t cols = L->n / L->o, k = (int64_t)row * cols + col;
+    int any_aggr = 0, larger = 0;
+    for (int64_t i = 0; i < L->n; i++) {
+        if (L->cls[i] != FR_WC_AGGRESSIVE) continue;
+        any_aggr = 1;
+        larger |= fabsf(L->w[i]) > fabsf(L->w[k]);
+    }
+    FR_CHECK(any_aggr && L->cls[k] == FR_WC_AGGRESSIVE && !larger);
+    fr_raster r;
+    fr_err e;
+    char title[512], want[512];
+    FR_CHECKF(fr_teachpng_eqn(&r, s, 0, 0, -1, -1, title, sizeof title, &e) == FR_OK, "%s", e.msg);
+    snprintf(want, sizeof want, "%s / %s (%s) / flexround / W%d / it %d / weight [%d,%d]", s->info.model, u->name, L->name,
+             L->bits, u->iter, row, col);
+    FR_CHECKF(!strcmp(title, want) && title_matches(&r, want), "%s", title);
+    FR_CHECK(r.w == FR_TEACHPNG_W && r.h >= 240 && r.h <= 720);
+    const fr_palette *lp = fr_colour_palette("light");
+    FR_CHECK(count_rgb(&r, 60, lp->role[FR_R_FLEXROUND]) > 300 && count_rgb(&r, 60, lp->role[FR_R_WARN]) > 100);
+    fr_raster_free(&r);
+    /* a given weight: the first factor line is drawn from that weight's numbers */
+    FR_CHECK(fr_teachpng_eqn(&r, s, 0, 0, 1, 2, title, sizeof title, &e) == FR_OK && strstr(title, "weight [1,2]"));
+    fr_raster_free(&r);
+    FR_CHECK(fr_teachpng_eqn(&r, s, 0, 0, L->o, 0, NULL, 0, &e) == FR_EINPUT && strstr(e.msg, "outside layer"));
+    char path[400];
+    fr_plot_state st;
+    fr_plot_state_default(&st);
+    snprintf(path, sizeof path, "%s/eq.png", tmpdir);
+    FR_CHECK(fr_teachpng_export(s, 0, 0, "equation", &st, path, &e) == FR_OK && access(path, F_OK) == 0);
+    /* the keys: e with the strip open exports it too; from compare's loss panel, the overlay */
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 1);
+    fr_view_out out;
+    fr_canvas cv;
+    fr_canvas_init(&cv, 120, 36, 1);
+    fr_view_render(&ui, s, &cv);
+    ui.focus = FR_L_LOSS;
+    fr_view_key(&ui, s, 'e', &out);
+    FR_CHECK(out.export_view && !strcmp(out.export_view, "loss") && !out.export_eqn);
+    fr_view_key(&ui, s, 'E', &out);
+    ui.cur_r = 3, ui.cur_c = 4;
+    fr_view_key(&ui, s, 'e', &out);
+    FR_CHECK(out.export_eqn && out.export_state.eqn_row == 3 && out.export_state.eqn_col == 4);
+    ui.mode = FR_MODE_COMPARE;
+    fr_view_key(&ui, s, 'e', &out);
+    FR_CHECK(out.export_view && !strcmp(out.export_view, "overlay"));
+    fr_canvas_free(&cv);
+    fr_ui_free(&ui);
+    fr_snapshot_release(s);
+    fr_ckpt_free(&c);
+}
+
+static int screen_has(const fr_canvas *cv, const char *needle)
+{
+    char line[512];
+    for (int y = 0; y < cv->rows; y++) {
+        int n = 0;
+        for (int x = 0; x < cv->cols && n < 511; x++) line[n++] = cv->cells[(size_t)y * cv->cols + x].cp < 128 ? (char)cv->cells[(size_t)y * cv->cols + x].cp : '?';
+        line[n] = 0;
+        if (strstr(line, needle)) return 1;
+    }
+    return 0;
+}
+
+/* h / l move the loss panel's value cursor: from the newest point to the first iteration and
+ * back; past the right edge it follows the newest again.  Zoomed, the window pans at the edge. */
+static void test_loss_cursor_keys(void)
+{
+    fr_ckpt c;
+    fr_snapshot *s = replay(&c);
+    fr_ui ui;
+    fr_ui_init(&ui, 0, 1);
+    fr_view_out out;
+    fr_canvas cv;
+    fr_canvas_init(&cv, 120, 36, 0);
+    ui.focus = FR_L_LOSS;
+    fr_view_render(&ui, s, &cv);
+    FR_CHECK(ui.loss_cursor == -1 && ui.loss_chart_w > 40 && screen_has(&cv, " it 100: "));
+    fr_view_key(&ui, s, 'h', &out);
+    FR_CHECK(ui.loss_cursor == ui.loss_chart_w - 2);
+    for (int i = 0; i < 300; i++) fr_view_key(&ui, s, 'h', &out);
+    FR_CHECK(ui.loss_cursor == 0);
+    fr_view_render(&ui, s, &cv);
+    FR_CHECK(screen_has(&cv, " it 1: ") && !screen_has(&cv, " it 100: "));
+    fr_view_key(&ui, s, 'l', &out);
+    FR_CHECK(ui.loss_cursor == 1);
+    for (int i = 0; i < 300; i++) fr_view_key(&ui, s, 'l', &out);
+    FR_CHECK(ui.loss_cursor == -1);
+    fr_view_render(&ui, s, &cv);
+    FR_CHECK(screen_has(&cv, " it 100: "));
+    /* zoomed (a window of the newest iterations, not following): h at the left edge pans back */
+    fr_view_key(&ui, s, '+', &out);
+    fr_view_key(&ui, s, '+', &out);
+    fr_view_render(&ui, s, &cv);
+    FR_CHECK(ui.loss_follow && ui.loss_zoom == 2);
+    for (int i = 0; i < 300; i++) fr_view_key(&ui, s, 'h', &out);
+    FR_CHECK(ui.loss_cursor == 0 && !ui.loss_follow && ui.loss_start == 0);
+    /* the compare view's overlay keeps the cursor right of its y labels */
+    ui.mode = FR_MODE_COMPARE;
+    fr_view_render(&ui, s, &cv);
+    for (int i = 0; i < 300; i++) fr_view_key(&ui, s, 'h', &out);
+    FR_CHECK(ui.loss_cursor == 8);
+    fr_canvas_free(&cv);
+    fr_ui_free(&ui);
+    fr_snapshot_release(s);
+    fr_ckpt_free(&c);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/frtui-timeline-XXXXXX");
@@ -425,6 +621,9 @@ int main(void)
     FR_RUN(test_slides);
     FR_RUN(test_csv_roundtrip);
     FR_RUN(test_overlay);
+    FR_RUN(test_overlay_png);
+    FR_RUN(test_equation_png);
+    FR_RUN(test_loss_cursor_keys);
     free(g_buf);
     fr_model_free(&g_m);
     char cmd[300];

@@ -10,9 +10,15 @@
 #define FRTUI_EXPORT_PNG_H
 
 #include "frtui/common.h"
+#include "frtui/plotmodel.h"
 #include "frtui/snapshot.h"
 
 int fr_export_png_view(const fr_snapshot *s, int unit, const char *view, const char *path, fr_err *e);
+/* Any view with the panel state st (NULL: start-up state): the plot-model views above, plus
+ * "overlay" (every method's loss curve) and "equation" (the strip of weight st->eqn_row,
+ * st->eqn_col; -1: the default weight) of teachpng.h. */
+int fr_export_png_view_st(const fr_snapshot *s, int unit, int layer, const char *view, const fr_plot_state *st,
+                          const char *path, fr_err *e);
 int fr_export_png_view_ex(const fr_snapshot *s, int unit, int layer, const char *view, const char *path, fr_err *e);
 /* Resolves a unit given by name, by the name of one of its layers (then *layer is that layer),
  * or by its number as a person reads it (1 = the first unit).  Returns 0, or -1 when nothing matches (*unit, *layer untouched). */

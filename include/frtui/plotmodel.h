@@ -27,6 +27,8 @@ typedef struct fr_plot_state {
     int scatter_abs;         /* x = |W| (1) or W (0) */
     int heat_qty;            /* fr_heat_qty wanted (falls back to what the layer has) */
     int heat_top, heat_left, heat_rows, heat_cols;   /* visible window; rows/cols <= 0: whole matrix */
+    int loss_x_time;         /* loss overlay: x in seconds when every curve has a clock */
+    int eqn_row, eqn_col;    /* the equation PNG's weight (the heatmap cursor); -1: teachpng's default */
 } fr_plot_state;
 void fr_plot_state_default(fr_plot_state *st);
 

@@ -38,7 +38,8 @@ int fr_export_timeline(const fr_snapshot *base, int k, int layer, const char *vi
                        const char *apng, const char *seq_prefix, int delay_ms, int *n_frames, fr_err *e);
 
 /* Slides: every view of unit k / layer (loss, heatmap, scatter, hist, reciprocal, compare when
- * computed) as w x h PNGs (0: 1920 x 1080) in dir (created when missing), named NN-VIEW.png, each titled with model,
+ * computed, then the loss overlay and the equation strip of st->eqn_row/eqn_col, teachpng.h) as
+ * w x h PNGs (0: 1920 x 1080) in dir (created when missing), named NN-VIEW.png, each titled with model,
  * unit, method, bits and iteration.  Views with nothing to show are skipped.  *n_written. */
 int fr_export_slides(const fr_snapshot *s, int k, int layer, const fr_plot_state *st, const char *dir, int w, int h,
                      int *n_written, fr_err *e);

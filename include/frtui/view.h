@@ -47,7 +47,7 @@ typedef struct fr_ui {
     fr_snapshot *t_shot, *t_base;
     int t_pos, t_unit;
     int loss_x_time;         /* loss x axis: 0 iterations, 1 seconds since the unit began */
-    int loss_cursor;         /* value cursor: column inside the loss chart (a click), -1 the newest */
+    int loss_cursor;         /* value cursor: column inside the loss chart (a click, h/l), -1 the newest */
     fr_action confirm;       /* pending y/n prompt: FR_ACT_QUIT or FR_ACT_RESTART */
     int pending_g;           /* first 'g' of "gg" seen */
     int next_method, next_bits, next_iters;   /* chosen for the next run; -1 = unchanged */
@@ -65,6 +65,7 @@ typedef struct fr_ui {
     int cols, rows;
     int heat_wpp_r, heat_wpp_c, heat_vis_r, heat_vis_c, list_rows;
     fr_rect heat_map;        /* cells of the heatmap image (for clicks) */
+    int loss_chart_x0, loss_chart_w;   /* the loss chart's first data column and width (h/l move the cursor in it) */
     double heat_sr, heat_sc; /* its pixels per weight, rows / cols */
     int n_bar;
     struct { int x0, x1, key; } bar[FR_UI_MAX_BAR];
@@ -78,7 +79,9 @@ typedef struct fr_view_out {
     int repaint;             /* Ctrl-L: caller should clear and redraw everything */
     int export_unit, export_layer;
     const char *export_view; /* non-NULL: export requested ("heatmap", "scatter", "loss", ...; "csv",
-                                "timeline", "slides" for C, P, X: timeline.h) */
+                                "timeline", "slides" for C, P, X: timeline.h;
+                                "overlay": the compare view's loss panel) */
+    int export_eqn;          /* `e` with the equation strip shown: also export "equation" (teachpng.h) */
     fr_plot_state export_state;   /* the panel's state: the export draws the plot model the panel shows */
     int save_settings;       /* ui->cfg changed and should be written to the config file (palette, mouse may differ) */
 } fr_view_out;

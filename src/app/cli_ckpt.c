@@ -145,11 +145,12 @@ int fr_cli_export(int argc, char **argv)
 
 int fr_cli_export_png(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *unit = NULL, *view = NULL, *model = NULL, *slides = NULL, *frames = NULL, *csv = NULL;
+    const char *in = NULL, *out = NULL, *unit = NULL, *view = NULL, *model = NULL, *slides = NULL, *frames = NULL, *csv = NULL, *weight = NULL;
     int layer = 1;   /* 1-based, as the inspector numbers layers */
     int anim = 0, moment = 0, delay = 500;
     if (fr_opt_wants_help(argc, argv)) {
-        printf("usage: frtui export-png RUN.frc --unit NAME|N --view heatmap|scatter|loss|hist|compare -o FILE.png\n"
+        printf("usage: frtui export-png RUN.frc --unit NAME|N --view heatmap|scatter|loss|hist|compare|\n"
+               "       reciprocal|overlay|equation -o FILE.png [--weight ROW,COL]\n"
                "       [--layer N] [--model FILE.frm] [--moment N]\n"
                "       frtui export-png RUN.frc --unit NAME|N --anim -o FILE.png [--frames PREFIX] [--delay MS]\n"
                "       frtui export-png RUN.frc --unit NAME|N --slides DIR\n"
@@ -159,6 +160,9 @@ int fr_cli_export_png(int argc, char **argv)
                "  --moment N: the view as it was at the unit's N-th recorded moment (1 = the start)\n"
                "  --anim: the view (default heatmap) at every recorded moment and at the end, as an\n"
                "          animated PNG; --frames PREFIX also writes PREFIX-itNNNNNN.png per moment\n"
+               "  --view overlay: every method's loss (RTN flat, the run's method, compare views when saved)\n"
+               "  --view equation: the equation strip for one weight: --weight ROW,COL of the layer (0-based,\n"
+               "          as the strip prints W[ROW,COL]); default the aggressive weight of largest |W|\n"
                "  --slides DIR: every view as a 1920x1080 slide titled with model, unit, method, bits, iteration\n"
                "  --csv: the loss curve (iteration, seconds, loss, reconstruction, smoothed); with\n"
                "         --view compare every method's\n");
@@ -176,6 +180,7 @@ int fr_cli_export_png(int argc, char **argv)
         {.name = "--delay", .kind = FR_OPT_INT, .dst = &delay, .lo = 10, .hi = 10000},
         {.name = "--moment", .kind = FR_OPT_INT, .dst = &moment, .lo = 1, .hi = 1000},
         {.name = "--csv", .kind = FR_OPT_STR, .dst = &csv},
+        {.name = "--weight", .kind = FR_OPT_STR, .dst = &weight},
         {.name = NULL},
     };
     fr_err pe;
@@ -203,6 +208,15 @@ int fr_cli_export_png(int argc, char **argv)
     layer -= 1;
     fr_plot_state st;
     fr_plot_state_default(&st);
+    if (weight) {
+        char *end;
+        long r = strtol(weight, &end, 10), cc = -1;
+        if (end != weight && *end == ',') cc = strtol(end + 1, &end, 10);
+        if (*end || r < 0 || cc < 0 || r > (1L << 30) || cc > (1L << 30))
+            rc = fr_err_set(&e, FR_EINPUT, "--weight %s: expected ROW,COL (two numbers from 0, as the strip shows W[ROW,COL])", weight);
+        st.eqn_row = (int)r;
+        st.eqn_col = (int)cc;
+    }
     if (fr_export_png_find_unit(s, unit, &k, &layer)) rc = fr_err_set(&e, FR_EINPUT, "%s: no unit or layer named '%s'", in, unit);
     if (!rc && moment) {   /* the unit as it was at that moment */
         int cnt = fr_timeline_count(s, k);
@@ -224,7 +238,7 @@ int fr_cli_export_png(int argc, char **argv)
         rc = fr_export_timeline(s, k, layer, view ? view : "heatmap", &st, out, frames, delay, &n, &e);
         if (!rc) printf("%s: %d frames of unit %s\n", out ? out : frames, n, s->units[k]->name);
     } else if (!rc && out && view) {
-        rc = fr_export_png_view_ex(s, k, layer, view, out, &e);
+        rc = fr_export_png_view_st(s, k, layer, view, &st, out, &e);
         if (!rc) printf("%s: %s of unit %s\n", out, view, s->units[k]->name);
     }
     fr_snapshot_release(s);

@@ -83,7 +83,7 @@ static int export_png(void *ctx, const fr_snapshot *s, int unit, int layer, cons
         if (!rc) return rc;
     } else {
         snprintf(path, sizeof path, "frtui-%s-%s-%s.png", s->info.model, unit_name, view);
-        rc = fr_plot_export_png(s, unit, layer, view, st, path, &e);
+        rc = fr_export_png_view_st(s, unit, layer, view, st, path, &e);
     }
     snprintf(msg, msg_n, "%s", rc ? e.msg : path);
     if (!rc) snprintf(msg, msg_n, "wrote %s", path);

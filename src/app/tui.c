@@ -223,6 +223,16 @@ static void handle_out(fr_worker *w, const fr_tui_opts *o, fr_ui *ui, const fr_s
             char m[160] = "";
             int rc = o->export_fn(o->export_ctx, fr_ui_snapshot(ui, s), vo->export_unit, vo->export_layer, vo->export_view,
                                   &vo->export_state, m, sizeof m);
+            if (rc == FR_OK && vo->export_eqn) {   /* the equation strip beside the view */
+                char m2[160] = "";
+                rc = o->export_fn(o->export_ctx, fr_ui_snapshot(ui, s), vo->export_unit, vo->export_layer, "equation",
+                                  &vo->export_state, m2, sizeof m2);
+                size_t l = strlen(m);
+                if (rc == FR_OK && l + 8 < sizeof m)
+                    snprintf(m + l, sizeof m - l, " and %s", strncmp(m2, "wrote ", 6) == 0 ? m2 + 6 : m2);
+                else if (rc != FR_OK)
+                    snprintf(m, sizeof m, "%s", m2);
+            }
             snprintf(ui->msg, sizeof ui->msg, "%s%s", rc == FR_OK ? "" : "export failed: ", m[0] ? m : "exported");
         }
     }

@@ -192,12 +192,25 @@ static void enc_unit(wbuf *b, const fr_ckpt_unit *U, int k)
     }
 }
 
-/* u32 unit, u32 n, u32 every, u64 stride, i32 iter[n], f32 data[n * stride]. */
+/* u32 unit, u32 n, u32 every, u64 stride, i32 iter[n], then the n * stride float bit patterns
+ * as 4 byte planes of their difference (mod 2^32) from the previous moment's (docs/FORMAT.md).
+ * Consecutive moments of a parameter share sign, exponent and leading mantissa bits, so the
+ * differences have mostly constant high bytes, and the planes put those next to each other
+ * where zstd finds them; both steps are bit-exact, so the replayed moments are the recorded
+ * ones.  Measured (README): the low mantissa bytes stay noise, so this saves ~15%, not more. */
 static void enc_hist(wbuf *b, const fr_ckpt_hist *h, int k)
 {
     wb_u32(b, (uint32_t)k); wb_u32(b, (uint32_t)h->n); wb_u32(b, (uint32_t)h->every); wb_u64(b, (uint64_t)h->stride);
     wb_put(b, h->iter, (size_t)h->n * 4);
-    wb_put(b, h->data, (size_t)h->n * h->stride * 4);
+    size_t m = (size_t)h->n * h->stride;
+    uint8_t *planes = fr_xmalloc(m > 0 ? m * 4 : 1);
+    const uint32_t *w = (const uint32_t *)(const void *)h->data;
+    for (size_t q = 0; q < m; q++) {
+        uint32_t x = w[q] - (q >= h->stride ? w[q - h->stride] : 0);
+        for (int p = 0; p < 4; p++) planes[(size_t)p * m + q] = (uint8_t)(x >> (8 * p));
+    }
+    wb_put(b, planes, m * 4);
+    free(planes);
 }
 
 static void enc_actq(wbuf *b, const fr_ckpt *c)

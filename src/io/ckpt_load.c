@@ -255,7 +255,21 @@ static void dec_hist(rd *r, fr_ckpt_unit *U, int k)
         if (it[j] < 0 || it[j] > U->n_loss || it[j] % (int32_t)every || (j && it[j] <= it[j - 1]))
             rfail(r, "unit %s: history iterations out of order or range", U->name);
     if (!r->bad && stride > (r->n - r->off) / 4 / n) rfail(r, "unit %s: history data exceeds the frame", U->name);
-    float *d = r->bad ? NULL : rd_finite(r, (size_t)(n * stride), "history", 0);
+    /* byte planes of each moment's difference from the one before (enc_hist): undone, then checked */
+    size_t m = (size_t)(n * stride);
+    uint8_t *planes = r->bad ? NULL : rd_arr(r, m, 4, "history");
+    float *d = planes ? fr_xmalloc(m * 4) : NULL;
+    if (d) {
+        uint32_t *w = (uint32_t *)(void *)d;
+        for (size_t q = 0; q < m; q++) {
+            uint32_t x = 0;
+            for (int p = 0; p < 4; p++) x |= (uint32_t)planes[(size_t)p * m + q] << (8 * p);
+            w[q] = x + (q >= stride ? w[q - stride] : 0);
+        }
+        for (size_t q = 0; q < m; q++)
+            if (!isfinite(d[q])) { rfail(r, "%s", "tensor history: a value is not finite"); break; }
+    }
+    free(planes);
     if (r->bad) { free(it); free(d); return; }
     memcpy(U->hist.iter, it, n * 4);
     free(it);

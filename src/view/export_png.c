@@ -9,12 +9,20 @@
 #include <string.h>
 
 #include "frtui/plotmodel.h"
+#include "frtui/teachpng.h"
 
 /* The plot model (plotmodel.c) decides ranges, smoothing, axes and classes; without a panel
  * (export-png) the panels' start-up state is used, the same as a fresh inspector shows. */
 int fr_export_png_view_ex(const fr_snapshot *s, int unit, int layer, const char *view, const char *path, fr_err *e)
 {
-    return fr_plot_export_png(s, unit, layer, view, NULL, path, e);
+    return fr_export_png_view_st(s, unit, layer, view, NULL, path, e);
+}
+
+int fr_export_png_view_st(const fr_snapshot *s, int unit, int layer, const char *view, const fr_plot_state *st,
+                          const char *path, fr_err *e)
+{
+    if (fr_teachpng_is_view(view)) return fr_teachpng_export(s, unit, layer, view, st, path, e);
+    return fr_plot_export_png(s, unit, layer, view, st, path, e);
 }
 
 int fr_export_png_view(const fr_snapshot *s, int unit, const char *view, const char *path, fr_err *e)

@@ -24,6 +24,7 @@ void fr_plot_state_default(fr_plot_state *st)
     st->smooth = 0.95;   /* mini-batch losses are noisy; the panel starts here and `{`/`}` move it */
     st->scatter_abs = 1;
     st->heat_qty = FR_HQ_S2;
+    st->eqn_row = st->eqn_col = -1;
 }
 
 static void title_of(const fr_snapshot *s, const fr_unit_view *v, const fr_layer_view *lv, char *buf, size_t n)

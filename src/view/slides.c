@@ -4,7 +4,8 @@
  * `e` show) scaled by nearest neighbour to fill a w x h canvas below a title bar.  Scaling by
  * whole pixels keeps the 6x10 bitmap text crisp; a plot larger than the slide is shrunk by
  * sampling instead.  The title repeats model / unit / method / bits / iteration in large type,
- * so a slide says what it shows when it is projected alone.
+ * so a slide says what it shows when it is projected alone.  After the plot-model views come
+ * the loss overlay and the equation strip (teachpng.h).
  */
 #include "frtui/timeline.h"
 
@@ -15,6 +16,7 @@
 
 #include "frtui/pngplot.h"
 #include "frtui/raster.h"
+#include "frtui/teachpng.h"
 
 #define TITLE_SCALE 3
 
@@ -80,6 +82,27 @@ int fr_export_slides(const fr_snapshot *s, int k, int layer, const fr_plot_state
         }
         fr_raster_free(&img);
         fr_plot_model_free(&m);
+    }
+    /* the teaching layer's two pictures: every method's loss, the equation of one weight (the
+     * heatmap cursor's, else teachpng's default) */
+    static const char *const tviews[] = {"overlay", "equation"};
+    static const char *const twhat[] = {
+        "loss of each method on this unit: RTN (dashed, it learns nothing), AdaRound, FlexRound",
+        "the quantizer's formula with the numbers of one weight: s1 grid step, S2 per weight, s3 per row, s4 per column",
+    };
+    for (int v = 0; v < 2 && !rc; v++) {
+        fr_raster img = {0};
+        fr_err ve;
+        char title[512];
+        int r2 = v == 0 ? fr_teachpng_overlay(&img, s, k, st, title, sizeof title, &ve)
+                        : fr_teachpng_eqn(&img, s, k, layer, st ? st->eqn_row : -1, st ? st->eqn_col : -1, title, sizeof title, &ve);
+        if (r2 == FR_OK) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/%02d-%s.png", dir, n + 1, tviews[v]);
+            rc = slide_of(&img, title, twhat[v], w, h, path, e);
+            if (!rc) n++;
+        }
+        fr_raster_free(&img);
     }
     *n_written = n;
     if (!rc && n == 0) rc = fr_err_set(e, FR_EINPUT, "unit %d has no view to export", k + 1);

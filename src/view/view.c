@@ -225,6 +225,9 @@ void fr_view_plot_state(const fr_ui *ui, fr_plot_state *st)
     st->smooth = ui->smooth;
     st->scatter_abs = ui->scatter_abs;
     st->heat_qty = ui->heat_qty;
+    st->loss_x_time = ui->loss_x_time;
+    st->eqn_row = ui->cur_r;
+    st->eqn_col = ui->cur_c;
     /* the heatmap window the last frame showed; the whole matrix when it fit */
     if (ui->heat_zoom > 0) {
         st->heat_top = ui->heat_top;
@@ -416,6 +419,26 @@ static void loss_pan(fr_ui *ui, const fr_unit_view *u, int d)
     }
 }
 
+/* h/l on the loss panel: the value cursor one column; at the chart's edge a zoomed window pans,
+ * and past the right edge the cursor goes back to following the newest point (-1). */
+static void loss_cursor_move(fr_ui *ui, const fr_unit_view *u, int d)
+{
+    int w = ui->loss_chart_w, x0 = FR_MIN(ui->loss_chart_x0, FR_MAX(0, w - 1));
+    if (w <= 1) {   /* not drawn yet: the window alone */
+        if (ui->loss_zoom > 0 && (d < 0 || !ui->loss_follow)) loss_pan(ui, u, d);
+        return;
+    }
+    int cur = ui->loss_cursor < 0 ? w - 1 : FR_MAX(x0, FR_MIN(ui->loss_cursor, w - 1)), nx = cur + d;
+    if (nx < x0) {
+        nx = x0;
+        if (ui->loss_zoom > 0) loss_pan(ui, u, -1);
+    } else if (nx > w - 1) {
+        if (ui->loss_zoom > 0 && !ui->loss_follow) { loss_pan(ui, u, 1); nx = w - 1; }
+        else nx = -1;
+    }
+    ui->loss_cursor = nx;
+}
+
 /* Movement: units, layers, heatmap cursor, loss window. */
 static int key_nav(key_env *k, fr_action act)
 {
@@ -428,11 +451,11 @@ static int key_nav(key_env *k, fr_action act)
     case FR_ACT_UP: if (heat_focus(ui)) heat_move(ui, -1, 0); else move_unit(ui, s, -1); return 1;
     case FR_ACT_LEFT:
         if (heat_focus(ui)) heat_move(ui, 0, -1);
-        else if (ui->focus == FR_L_LOSS && ui->loss_zoom > 0) loss_pan(ui, u, -1);
+        else if (ui->focus == FR_L_LOSS) loss_cursor_move(ui, u, -1);
         return 1;
     case FR_ACT_RIGHT:
         if (heat_focus(ui)) heat_move(ui, 0, 1);
-        else if (ui->focus == FR_L_LOSS && ui->loss_zoom > 0 && !ui->loss_follow) loss_pan(ui, u, 1);
+        else if (ui->focus == FR_L_LOSS) loss_cursor_move(ui, u, 1);
         return 1;
     case FR_ACT_UNIT_NEXT: move_unit(ui, s, 1); return 1;
     case FR_ACT_UNIT_PREV: move_unit(ui, s, -1); return 1;
@@ -636,6 +659,9 @@ static int key_run(key_env *k, fr_action act)
         out->export_unit = ui->sel_unit;
         out->export_layer = ui->sel_layer;
         out->export_view = fr_view_focus_name(ui);
+        /* the loss panel of the compare view (or with a seconds axis) is the overlay of runs */
+        if (!strcmp(out->export_view, "loss") && (ui->mode == FR_MODE_COMPARE || ui->loss_x_time)) out->export_view = "overlay";
+        out->export_eqn = ui->eqn;   /* the strip is on screen: its PNG too */
         fr_view_plot_state(ui, &out->export_state);
         return 1;
     case FR_ACT_CHECKPOINT:

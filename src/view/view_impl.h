@@ -47,6 +47,14 @@ void fr_view_render_list(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *
 
 /* The teaching layer (view_teach.c): equation strip, tour, footer hints; settings screen
  * (view_settings.c). */
+/* The equation strip's text for the weight (cur_r, cur_c) of layer L (clamped), as coloured
+ * segments on three lines; 0 (t->n == 0) when the layer has no weights.  The strip and its PNG
+ * (teachpng.c) both print these. */
+#define FR_EQN_MAX_SEGS 8
+typedef struct fr_eqn_seg { int line, bold; fr_role role; char text[512]; } fr_eqn_seg;
+typedef struct fr_eqn_text { int n, row, col, cls; fr_eqn_seg seg[FR_EQN_MAX_SEGS]; } fr_eqn_text;
+int fr_view_eqn_text(const fr_unit_view *u, int sel_layer, const fr_layer_view *L, int cur_r, int cur_c, int utf8,
+                     fr_eqn_text *t);
 void fr_view_render_eqn(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L);
 const char *fr_view_eqn_explain(void);
 void fr_view_render_tour(fr_canvas *c, fr_rect r, const fr_ui *ui);

@@ -248,6 +248,8 @@ static void render_loss(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s
         }
         return;
     }
+    ui->loss_chart_w = in.w;
+    ui->loss_chart_x0 = ui->mode == FR_MODE_COMPARE || ui->loss_x_time ? 8 : 0;   /* the overlay's y labels (overlay.c) */
     if (ui->mode == FR_MODE_COMPARE || ui->loss_x_time) {   /* overlay of runs / seconds axis (overlay.c) */
         fr_overlay o;
         fr_overlay_build(u, ui->mode == FR_MODE_COMPARE, ui->loss_x_time, ui->smooth, &o);

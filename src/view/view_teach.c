@@ -78,26 +78,32 @@ static const fr_layer_view *ada_layer(const fr_unit_view *u, int sel_layer, cons
     return AL;
 }
 
-void fr_view_render_eqn(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L)
+/* The strip's text as segments (line, role, bold), so the terminal strip and the PNG
+ * (teachpng.c) print the same numbers.  Returns 0 when the layer has no weights to show. */
+static void seg(fr_eqn_text *t, int line, fr_role role, int bold, const char *s)
 {
-    const int utf8 = c->utf8;
-    fr_canvas_box(c, r, utf8 ? "Equation \u2014 the weight under the heatmap cursor (E closes, i explains the factors)"
-                             : "Equation - the weight under the heatmap cursor (E closes, i explains the factors)",
-                  0);
-    fr_rect in = fr_rect_inner(r);
-    in.x += 1;
-    in.w -= 1;
-    if (in.h < 3 || in.w < 10) return;
-    if (!L || !L->w || !L->s1 || L->n <= 0) {
-        fr_canvas_text(c, in.x, in.y + 1, in.w, "no weights to show for this unit", ROLE(FR_R_DIM), 0, 0);
-        return;
-    }
+    if (t->n >= FR_EQN_MAX_SEGS) return;
+    fr_eqn_seg *g = &t->seg[t->n++];
+    g->line = line;
+    g->role = role;
+    g->bold = bold;
+    snprintf(g->text, sizeof g->text, "%s", s);
+}
+
+int fr_view_eqn_text(const fr_unit_view *u, int sel_layer, const fr_layer_view *L, int cur_r, int cur_c, int utf8,
+                     fr_eqn_text *t)
+{
+    memset(t, 0, sizeof *t);
+    t->cls = -1;
+    if (!L || !L->w || !L->s1 || L->n <= 0) return 0;
     const char *dot = utf8 ? "\u00b7" : "*", *to = utf8 ? " \u2192 " : " -> ", *bar = utf8 ? "  \u2502  " : "  |  ";
     const char *rl = utf8 ? "\u230a" : "round(", *rr = utf8 ? "\u2309" : ")";   /* round-to-nearest brackets */
     const char *fl = utf8 ? "\u230a" : "floor(", *fr = utf8 ? "\u230b" : ")";
     const char *hat = utf8 ? "\u0174" : "W^";
     int cols = (int)(L->n / FR_MAX(1, L->o)), khw = FR_MAX(1, L->kh * L->kw);
-    int row = FR_MAX(0, FR_MIN(ui->cur_r, L->o - 1)), col = FR_MAX(0, FR_MIN(ui->cur_c, cols - 1));
+    int row = FR_MAX(0, FR_MIN(cur_r, L->o - 1)), col = FR_MAX(0, FR_MIN(cur_c, cols - 1));
+    t->row = row;
+    t->col = col;
     int64_t k = (int64_t)row * cols + col;
     int ic = col / khw, g = L->n_s1 > 1 ? row : 0;
     int flex = L->s2 && L->s3;
@@ -107,8 +113,8 @@ void fr_view_render_eqn(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_unit_
     fmt4(a, sizeof a, lo), fmt4(b, sizeof b, hi);
     char range[80] = "";
     if (isfinite(lo) && isfinite(hi)) snprintf(range, sizeof range, ", %s, %s", a, b);
-    /* line 1: the formula of the unit's method, AdaRound's beside it with its numbers */
-    const fr_layer_view *AL = ada_layer(u, ui->sel_layer, L);
+    /* line 0: the formula of the unit's method, AdaRound's beside it with its numbers */
+    const fr_layer_view *AL = ada_layer(u, sel_layer, L);
     char ada[160];
     if (AL) {
         fmt4(a, sizeof a, AL->h[k]);
@@ -116,7 +122,6 @@ void fr_view_render_eqn(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_unit_
     } else {
         snprintf(ada, sizeof ada, " (c computes it for this unit)");
     }
-    int x = in.x;
     if (flex) {
         snprintf(ln, sizeof ln, "FlexRound  %s = s1%sclamp(%sW / (s1%sS2%ss3%s)%s%s)", hat, dot, rl, dot, dot,
                  L->s4 ? (utf8 ? "\u00b7s4" : "*s4") : "", rr, range);
@@ -126,13 +131,13 @@ void fr_view_render_eqn(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_unit_
         snprintf(ln, sizeof ln, "RTN  %s = s1%sclamp(%sW/s1%s%s)   (FlexRound divides by s1%sS2%ss3%ss4 instead)", hat, dot, rl,
                  rr, range, dot, dot, dot);
     }
-    x += fr_canvas_text(c, x, in.y, in.x + in.w - x, ln, ROLE(FR_R_FLEXROUND), 0, FR_A_BOLD);
+    seg(t, 0, FR_R_FLEXROUND, 1, ln);
     if (flex || !(u && u->method == FR_METHOD_ADAROUND)) {
         snprintf(ln, sizeof ln, "%sAdaRound  %s = s1%sclamp(%sW/s1%s + h(V))%s", bar, hat, dot, fl, fr, AL ? ada : "");
-        x += fr_canvas_text(c, x, in.y, in.x + in.w - x, ln, ROLE(FR_R_ADAROUND), 0, 0);
-        if (!AL) fr_canvas_text(c, x, in.y, in.x + in.w - x, ada, ROLE(FR_R_DIM), 0, 0);
+        seg(t, 0, FR_R_ADAROUND, 0, ln);
+        if (!AL) seg(t, 0, FR_R_DIM, 0, ada);
     }
-    /* line 2: the factors, each with what it belongs to */
+    /* line 1: the factors, each with what it belongs to */
     fmt4(a, sizeof a, W), fmt4(b, sizeof b, s1);
     char s1where[32];
     if (L->n_s1 > 1) snprintf(s1where, sizeof s1where, "row %d", row);
@@ -153,8 +158,8 @@ void fr_view_render_eqn(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_unit_
     } else {
         snprintf(ln + n, sizeof ln - (size_t)n, "  S2 = s3 = s4 = 1 (not learned)");
     }
-    fr_canvas_text(c, in.x, in.y + 1, in.w, ln, ROLE(FR_R_TEXT), 0, 0);
-    /* line 3: the two quotients, the codes, the class, the shift.  RTN rounds on the grid the
+    seg(t, 1, FR_R_TEXT, 0, ln);
+    /* line 2: the two quotients, the codes, the class, the shift.  RTN rounds on the grid the
      * search found (s1_init); FlexRound may have learned s1 away from it. */
     double s0 = L->s1_init ? L->s1_init[g] : s1;
     fmt4(a, sizeof a, W / s0);
@@ -175,16 +180,44 @@ void fr_view_render_eqn(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_unit_
         int moved = code - (int)L->rtn_code[k];
         if (moved) n += snprintf(ln + n, sizeof ln - (size_t)n, " (moved %+d grid step%s from RTN)", moved, moved == 1 || moved == -1 ? "" : "s");
     }
-    int cls = L->cls ? L->cls[k] : FR_WC_INSIDE;
-    x = in.x + fr_canvas_text(c, in.x, in.y + 2, in.w, ln, ROLE(FR_R_TEXT), 0, 0);
-    if (L->cls && x + 4 < in.x + in.w) {
-        fr_role cr = cls == FR_WC_AGGRESSIVE ? FR_R_WARN : cls == FR_WC_CLIPPED ? FR_R_BAD : FR_R_GOOD;
-        x += 2 + fr_canvas_text(c, x + 2, in.y + 2, in.x + in.w - x - 2, class_text(cls), ROLE(cr), 0, FR_A_BOLD);
+    seg(t, 2, FR_R_TEXT, 0, ln);
+    if (L->cls) {
+        int cls = L->cls[k];
+        t->cls = cls;
+        seg(t, 2, cls == FR_WC_AGGRESSIVE ? FR_R_WARN : cls == FR_WC_CLIPPED ? FR_R_BAD : FR_R_GOOD, 1, class_text(cls));
     }
-    if (L->shift && x + 4 < in.x + in.w) {
+    if (L->shift) {
         fmt4(d, sizeof d, L->shift[k]);
-        snprintf(ln, sizeof ln, "  shift = code - W/s1 = %s", d);
-        fr_canvas_text(c, x, in.y + 2, in.x + in.w - x, ln, ROLE(FR_R_DIM), 0, 0);
+        snprintf(ln, sizeof ln, "shift = code - W/s1 = %s", d);
+        seg(t, 2, FR_R_DIM, 0, ln);
+    }
+    return 1;
+}
+
+void fr_view_render_eqn(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L)
+{
+    const int utf8 = c->utf8;
+    fr_canvas_box(c, r, utf8 ? "Equation \u2014 the weight under the heatmap cursor (E closes, i explains the factors)"
+                             : "Equation - the weight under the heatmap cursor (E closes, i explains the factors)",
+                  0);
+    fr_rect in = fr_rect_inner(r);
+    in.x += 1;
+    in.w -= 1;
+    if (in.h < 3 || in.w < 10) return;
+    fr_eqn_text t;
+    if (!fr_view_eqn_text(u, ui->sel_layer, L, ui->cur_r, ui->cur_c, utf8, &t)) {
+        fr_canvas_text(c, in.x, in.y + 1, in.w, "no weights to show for this unit", ROLE(FR_R_DIM), 0, 0);
+        return;
+    }
+    /* each line's segments side by side; on line 2 the class and the shift are optional
+     * (drawn only with room to spare, the class first so it survives narrow terminals) */
+    int x[3] = {in.x, in.x, in.x};
+    for (int i = 0; i < t.n; i++) {
+        const fr_eqn_seg *g = &t.seg[i];
+        int y = in.y + g->line, first = x[g->line] == in.x, gap = g->line == 2 && !first ? 2 : 0;
+        if (!first && g->line == 2 && x[2] + 4 >= in.x + in.w) continue;
+        x[g->line] += gap + fr_canvas_text(c, x[g->line] + gap, y, in.x + in.w - x[g->line] - gap, g->text, ROLE(g->role), 0,
+                                           g->bold ? FR_A_BOLD : 0);
     }
 }
 
