@@ -32,11 +32,19 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/frtui-tmux.XXXXXX")
 T="tmux -L $SOCK -f /dev/null"
 cleanup() { $T kill-server 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT INT TERM
+# Never the user's config file: a private one that has seen the tour (the tour test below
+# starts from a missing file).  tmux's server inherits this environment.
+FRTUI_CONFIG=$TMP/frtui.config; export FRTUI_CONFIG
+printf 'tour_done = on\n' >"$FRTUI_CONFIG"
 
 capture() { $T capture-pane -p -t fr 2>/dev/null; }
+# Every wait below polls and returns as soon as its condition holds; the limits are scaled by
+# FR_TMUX_SLOW (default 5) so that a loaded 2-core machine or a sanitizer build does not turn a
+# slow repaint into a failure (a run once failed at the unscaled 2-4 s limits under load).
+SLOW=${FR_TMUX_SLOW:-5}
 # wait_for PATTERN [tenths]: polls the pane until grep -E matches
 wait_for() {
-    n=${2:-60}
+    n=$((${2:-60} * SLOW))
     while [ "$n" -gt 0 ]; do
         capture | grep -Eq -- "$1" && return 0
         sleep 0.1; n=$((n - 1))
@@ -45,7 +53,7 @@ wait_for() {
 }
 # wait_gone PATTERN TENTHS: until PATTERN is no longer on screen (slow builds, e.g. ASan).
 wait_gone() {
-    n=${2:-60}
+    n=$((${2:-60} * SLOW))
     while [ "$n" -gt 0 ]; do
         capture | grep -Eq -- "$1" || return 0
         sleep 0.1; n=$((n - 1))
@@ -53,7 +61,7 @@ wait_gone() {
     return 1
 }
 wait_file() {
-    n=${2:-60}
+    n=$((${2:-60} * SLOW))
     while [ "$n" -gt 0 ]; do [ -s "$1" ] && return 0; sleep 0.1; n=$((n - 1)); done
     return 1
 }
@@ -137,6 +145,25 @@ fi
 $T send-keys -t fr q
 restored done >/dev/null 2>&1
 sleep 0.3   # let the pane settle before the next session replaces it
+
+# --- first start: the tour shows once, is remembered, and a bad config line is reported
+FRTUI_CONFIG=$TMP/first.config; export FRTUI_CONFIG
+$T kill-server 2>/dev/null   # a new server picks up the new FRTUI_CONFIG
+rm -f "$FRTUI_CONFIG"
+start tour
+if wait_for "tour 1/" 300; then ok "first start (no config file) opens the tour"; else not_ok "first start opens the tour"; capture | tail -4; fi
+if wait_file "$FRTUI_CONFIG" 50 && grep -Eq '^tour_done *= *on' "$FRTUI_CONFIG"; then ok "the tour is remembered in the config file at once"; else not_ok "tour_done saved"; cat "$FRTUI_CONFIG" 2>/dev/null | head -3; fi
+$T send-keys -t fr q
+wait_for "Quit anyway" 20 && $T send-keys -t fr y
+restored tour >/dev/null 2>&1
+printf 'tour_done = on\nsmoothing = lots\n' >"$FRTUI_CONFIG"
+start tour2
+if wait_for "Units" 300 && wait_for "first.config:2" 50; then ok "a bad config line is named FILE:LINE in the status line"; else not_ok "bad config line reported"; capture | tail -3; fi
+if ! capture | grep -q "tour 1/"; then ok "second start: no tour"; else not_ok "second start shows the tour again"; fi
+$T send-keys -t fr q
+wait_for "Quit anyway" 20 && $T send-keys -t fr y
+restored tour2 >/dev/null 2>&1
+sleep 0.3
 
 # --- signals restore the terminal
 for sig in TERM INT; do
