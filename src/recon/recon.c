@@ -130,7 +130,8 @@ static void run_work(fr_recon *r, const fr_dataset *eval, fr_work *w)
         w->eval[i] = eval->n > 0 ? eval_work(r, FR_MAX(1, w->eval_b0 >> i)) : 0;
 }
 
-fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
+/* plan_only: stop after the memory plan (fr_recon_plan_new), before the input store. */
+static fr_recon *recon_new(const fr_model *m, const fr_run_config *cfg, int plan_only, fr_err *e)
 {
     if (fr_run_config_check(cfg, e)) return NULL;
     if (m->calib.n == 0) {
@@ -195,6 +196,7 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
     run_work(r, &m->eval, &w);
     int rc = fr_calib_budget(r, &w, e);
     free(w.big);
+    if (plan_only && !rc) return r;
     if (rc || fr_calib_load_input(r, e)) {
         fr_recon_free(r);
         return NULL;
@@ -206,6 +208,9 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
     }
     return r;
 }
+
+fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e) { return recon_new(m, cfg, 0, e); }
+fr_recon *fr_recon_plan_new(const fr_model *m, const fr_run_config *cfg, fr_err *e) { return recon_new(m, cfg, 1, e); }
 
 static void free_unit_state(unit_state *s, int n_layers)
 {
