@@ -121,9 +121,13 @@ static size_t eval_work(fr_recon *r, int nb)
 static void run_work(fr_recon *r, const fr_dataset *eval, fr_work *w)
 {
     int n = r->part.n ? r->part.n : 1;
-    w->big = fr_xcalloc((size_t)n, sizeof(size_t));
     w->keep = 0;
-    for (int k = 0; k < r->part.n; k++) w->big[k] = unit_work(r, k, (size_t)plan_batch(r), &w->keep);
+    for (int d = 0; d < FR_PASS_DIVS; d++) {
+        w->big[d] = fr_xcalloc((size_t)n, sizeof(size_t));
+        int pb = (prop_batch(r) + (1 << d) - 1) >> d;
+        for (int k = 0; k < r->part.n; k++)
+            w->big[d][k] = unit_work(r, k, (size_t)FR_MAX(r->cfg.batch, pb), d ? NULL : &w->keep);
+    }
     w->eval_n = eval->n;
     w->eval_b0 = eval_batch_of(r, eval->n);
     for (int i = 0; i < FR_WORK_EVAL; i++)
@@ -195,7 +199,7 @@ static fr_recon *recon_new(const fr_model *m, const fr_run_config *cfg, int plan
     fr_work w;
     run_work(r, &m->eval, &w);
     int rc = fr_calib_budget(r, &w, e);
-    free(w.big);
+    for (int d = 0; d < FR_PASS_DIVS; d++) free(w.big[d]);
     if (plan_only && !rc) return r;
     if (rc || fr_calib_load_input(r, e)) {
         fr_recon_free(r);
@@ -400,15 +404,15 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
                 /* The FP outputs of node a: run a pass storing them (cheap, one unit). */
                 float *sample = fr_amalloc(cnt * sizeof(float));
                 FR_ASSERT(sample);
-                int nb = FR_MIN(r->n_calib, maxb), done = 0;
+                /* Batches of the unsliced plan batch, in the unit's slices (the same bits). */
+                int ns = FR_MIN(r->n_calib, 256), s0, b, gn, off;
                 set_weights(r, r->x, u, NULL);
                 fr_calib_stage st = {{0}, {0}};
-                while (done < FR_MIN(r->n_calib, 256) && !rc) {
-                    int b = FR_MIN(nb, FR_MIN(r->n_calib, 256) - done);
-                    if ((rc = fr_calib_bind(r, r->x, 0, done, b, &st, e))) break;
-                    fr_exec_forward(r->x, b);
-                    memcpy(sample + (size_t)done * nsize(g, a), fr_exec_out(r->x, a), (size_t)b * nsize(g, a) * sizeof(float));
-                    done += b;
+                for (int p = 0; fr_calib_piece(r, k, ns, FR_MAX(r->cfg.batch, prop_batch(r)), p, &s0, &b, &gn, &off) && !rc; p++) {
+                    if (!b) continue;
+                    if ((rc = fr_calib_bind(r, r->x, 0, s0, b, &st, e))) break;
+                    fr_calib_forward(r->x, b, gn, off);
+                    memcpy(sample + (size_t)s0 * nsize(g, a), fr_exec_out(r->x, a), (size_t)b * nsize(g, a) * sizeof(float));
                 }
                 fr_calib_stage_free(&st);
                 if (!rc) rc = fr_aquant_init(&h->aq, r->cfg.act_bits, FR_QINIT_MSE, sample, cnt, e);
