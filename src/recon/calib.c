@@ -79,8 +79,8 @@ static int gcd(int a, int b) { while (b) { int t = a % b; a = b; b = t; } return
  * writes whole chunks): the slice of a whole batch, and the tail batch's slice ends. */
 static int pass_align(const fr_recon *r, int k)
 {
-    int B = prop_batch(r), d = unit_pass_div(r, k), a = B / d, tail = r->n_calib % B;
-    for (int j = 1; j < d && tail; j++) a = gcd(a, tail * j / d);
+    int B = prop_batch(r), d = unit_pass_div(r, k), a = B, tail = r->n_calib % B;
+    for (int j = 1; j < d; j++) a = gcd(gcd(a, B * j / d), tail * j / d);
     return a > 0 ? a : 1;
 }
 
@@ -211,7 +211,7 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
      * batches into that many slices, whatever the plan. */
     const char *force = getenv("FRTUI_SPILL"), *fsl = getenv("FRTUI_PASS_SLICES");
     int forced = force && !strcmp(force, "hot") ? 1 : force && !strcmp(force, "disk") ? 2 : 0;
-    int fdiv = fsl && !strcmp(fsl, "2") ? 1 : fsl && !strcmp(fsl, "4") ? 2 : -1;
+    int fdiv = fr_conv_legacy() ? -1 : fsl && !strcmp(fsl, "2") ? 1 : fsl && !strcmp(fsl, "4") ? 2 : -1;
     if (forced) soft = hard = SIZE_MAX / 4;
     /* Slices keep the bits only on the chunked kernels (the legacy linear rows follow the parts). */
     int d0 = fdiv >= 0 ? fdiv : 0, d1 = fdiv >= 0 ? fdiv : fr_conv_legacy() ? 0 : FR_PASS_DIVS - 1;

@@ -13,6 +13,9 @@
  *   build/mnv2-1024.frm, built on first use with build-real-sample (needs the npm model,
  *   tests/tools/fetch_nsfwjs.sh, and the Fashion-MNIST package).  Nothing is asserted; the
  *   machine is shared, so the load average is printed with every row.
+ *   --cgroup also runs each budget inside a real memory cgroup of that size (v1 or v2, as root;
+ *   as tests/lib.sh fr_t_cgroup does) and reports its peak usage (page cache included) and OOM
+ *   kills: the plan must hold under the kernel's limit, not only by its own count.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +61,54 @@ static char *slurp(const char *path)
     return b;
 }
 
+/* "4G", "512M", "1.5G" -> bytes (0 when not a size). */
+static double size_of(const char *v)
+{
+    char *end;
+    double x = strtod(v, &end);
+    const char *u = "KMGT", *f = *end ? strchr(u, *end >= 'a' ? *end - 32 : *end) : NULL;
+    return f && *f ? x * (double)(1ULL << (10 * (f - u + 1))) : *end ? 0 : x;
+}
+
+static int write_str(const char *path, const char *v)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    int rc = fputs(v, f) < 0;
+    return fclose(f) || rc ? -1 : 0;
+}
+
+/* A memory cgroup limited to `bytes` (dir, *v2 set), or 0 when this machine lets us make none. */
+static int cg_make(char *dir, size_t n, double bytes, int idx, int *v2)
+{
+    static const char *const bases[] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup"};
+    char lim[32];
+    snprintf(lim, sizeof lim, "%.0f", bytes);
+    for (int b = 0; b < 2; b++) {
+        snprintf(dir, n, "%s/frtui-bench-mem-%d-%d", bases[b], (int)getpid(), idx);
+        if (mkdir(dir, 0755) != 0) continue;
+        char f[4200];
+        *v2 = b == 1;
+        snprintf(f, sizeof f, "%s/%s", dir, *v2 ? "memory.max" : "memory.limit_in_bytes");
+        if (write_str(f, lim) == 0) return 1;
+        rmdir(dir);
+    }
+    return 0;
+}
+
+/* The number after `key` in file dir/name ("oom_kill 3"), or a lone number; -1 when unreadable. */
+static double cg_read(const char *dir, const char *name, const char *key)
+{
+    char f[4200];
+    snprintf(f, sizeof f, "%s/%s", dir, name);
+    char *t = slurp(f);
+    if (!t) return -1;
+    const char *p = key ? strstr(t, key) : t;
+    double v = p ? strtod(p + (key ? strlen(key) : 0), NULL) : -1;
+    free(t);
+    return v;
+}
+
 static double json_num(const char *j, const char *key)
 {
     char k[64];
@@ -97,21 +148,23 @@ int fr_dev_bench_mem(int argc, char **argv)
     const char *bundle = stat("samples/mobilenetv2-imagenet.frm", &st) == 0 ? "samples/mobilenetv2-imagenet.frm"
                                                                               : "build/mnv2-1024.frm";
     const char *budgets = "16G,4G,2G", *json = "bench/mem.json";
-    int iters = 50, n_calib = 0;
+    int iters = 50, n_calib = 0, cgroup = 0;
     fr_opt t[] = {
         {.name = "--bundle", .kind = FR_OPT_STR, .dst = &bundle},
         {.name = "--budgets", .kind = FR_OPT_STR, .dst = &budgets},
         {.name = "--iters", .kind = FR_OPT_INT, .dst = &iters, .lo = 0, .hi = 100000},
         {.name = "--n-calib", .kind = FR_OPT_INT, .dst = &n_calib, .lo = 0, .hi = 100000000},
+        {.name = "--cgroup", .kind = FR_OPT_FLAG, .dst = &cgroup, .val = 1},
         {.name = "--json", .kind = FR_OPT_STR, .dst = &json},
         {.name = NULL},
     };
     if (fr_opt_wants_help(argc, argv)) {
         printf("usage: frtui-dev bench-mem [--bundle F.frm] [--budgets 16G,4G,2G] [--iters 50] [--n-calib N]\n"
-               "                           [--json bench/mem.json]\n"
+               "                           [--cgroup] [--json bench/mem.json]\n"
                "  one `frtui run` per budget (roomiest first): wall time and its ratio to the first budget's,\n"
                "  peak RSS, spill traffic, pass batches, results vs the first budget; --n-calib N uses the\n"
-               "  first N calibration images (default all)\n");
+               "  first N calibration images (default all); --cgroup: each run also inside a memory cgroup\n"
+               "  of its budget (root), with its peak usage and OOM kills\n");
         return 0;
     }
     fr_err e;
@@ -141,14 +194,26 @@ int fr_dev_bench_mem(int argc, char **argv)
     double wall0 = 0;
     char *ref = NULL, list[256];
     snprintf(list, sizeof list, "%s", budgets);
-    int first = 1, rc = 0;
+    int first = 1, rc = 0, idx = 0;
     for (char *save = NULL, *b = strtok_r(list, ",", &save); b; b = strtok_r(NULL, ",", &save)) {
         char js[64], its[16];
         snprintf(js, sizeof js, "/tmp/frtui-bench-mem-%d.json", (int)getpid());
         snprintf(its, sizeof its, "%d", iters);
+        char cg[4096] = "";
+        int v2 = 0;
+        if (cgroup && !cg_make(cg, sizeof cg, size_of(b), idx++, &v2)) {
+            printf("%-6s no writable memory cgroup here (not root?): run without one\n", b);
+            cg[0] = 0;
+        }
         double l0 = load1(), t0 = now_s();
         pid_t pid = fork();
         if (pid == 0) {
+            if (cg[0]) {   /* join before exec: everything the run allocates is charged to it */
+                char f[4200], me[24];
+                snprintf(f, sizeof f, "%s/cgroup.procs", cg);
+                snprintf(me, sizeof me, "%d", (int)getpid());
+                if (write_str(f, me) != 0) _exit(126);
+            }
             char *a[] = {frtui, "run", (char *)bundle, "--iters", its, "--max-mem", b, "--json", js, "-q",
                          n_calib > 0 ? "--n-calib" : NULL, ncs, NULL};
             execv(frtui, a);
@@ -158,7 +223,14 @@ int fr_dev_bench_mem(int argc, char **argv)
         struct rusage ru;
         memset(&ru, 0, sizeof ru);
         if (pid < 0 || wait4(pid, &status, 0, &ru) < 0) status = -1;
-        double wall = now_s() - t0;
+        double wall = now_s() - t0, cg_peak = -1, cg_oom = -1;
+        if (cg[0]) {
+            cg_peak = cg_read(cg, v2 ? "memory.peak" : "memory.max_usage_in_bytes", NULL);
+            cg_oom = cg_read(cg, v2 ? "memory.events" : "memory.oom_control", "oom_kill ");
+            if (rmdir(cg) != 0) printf("(could not remove %s)\n", cg);
+            printf("%-6s cgroup of %s: peak usage %.2fG (page cache included), OOM kills %.0f\n", b, b,
+                   cg_peak / 1073741824.0, cg_oom);
+        }
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
             printf("%-6s refused or failed (status %d): see `frtui run %s --max-mem %s`\n", b, status, bundle, b);
             fr_sb_printf(&out, "%s\n  {\"budget\": \"%s\", \"ok\": false}", first ? "" : ",", b);
@@ -184,9 +256,9 @@ int fr_dev_bench_mem(int argc, char **argv)
         fr_sb_printf(&out, "%s\n  {\"budget\": \"%s\", \"ok\": true, \"wall_s\": %.2f, \"peak_rss_bytes\": %.0f, "
                      "\"planned_peak_bytes\": %.0f, \"spill\": %s, \"spilled_raw_bytes\": %.0f, \"spilled_packed_bytes\": %.0f, "
                      "\"spill_write_s\": %.3f, \"read_back_s\": %.3f, \"pass_batches\": \"%s\", \"wall_vs_first\": %.3f, "
-                     "\"load1\": %.2f, \"results\": \"%s\"}",
+                     "\"cgroup_peak_bytes\": %.0f, \"cgroup_oom_kills\": %.0f, \"load1\": %.2f, \"results\": \"%s\"}",
                      first ? "" : ",", b, wall, rss, planned, spill ? "true" : "false", raw, packed, put_s,
-                     json_num(j, "read_back_s"), batches, wall / wall0, l, same);
+                     json_num(j, "read_back_s"), batches, wall / wall0, cg_peak, cg_oom, l, same);
         first = 0;
         if (!strcmp(same, "DIFFER")) rc = 1;
         free(u);
