@@ -47,16 +47,18 @@ static double load1(void)
     return l;
 }
 
+/* Read to the end, not by the file's size: cgroup and proc files report a size of 0 or 4096. */
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = fr_xmalloc((size_t)(n > 0 ? n : 0) + 1);
-    size_t k = fread(b, 1, (size_t)(n > 0 ? n : 0), f);
-    b[k] = 0;
+    size_t cap = 1 << 16, n = 0, k;
+    char *b = fr_xmalloc(cap + 1);
+    while ((k = fread(b + n, 1, cap - n, f)) > 0) {
+        n += k;
+        if (n == cap) b = fr_xrealloc(b, (cap *= 2) + 1);
+    }
+    b[n] = 0;
     fclose(f);
     return b;
 }
