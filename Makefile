@@ -179,11 +179,15 @@ bench: all
 	./frtui-dev bench --json bench/results.json
 	@if [ -n "$(BENCH_MEM)" ]; then $(MAKE) --no-print-directory bench-mem; fi
 
-# Opt-in (10-30 min, ~16 GB of disk traffic): peak RSS and the time cost of spilled calibration
-# caches on the real MobileNetV2 with 1024 images under --max-mem 16G, 4G and 2G (issue 19).
-# Also run by `make bench BENCH_MEM=1`.
-bench-mem: all $(NSFWJS)
-	./frtui-dev bench-mem --json bench/mem.json
+# Opt-in (~30 min per budget at the defaults on 2 shared cores, ~16 GB of disk traffic): peak RSS
+# and the time cost of spilled calibration caches on the real MobileNetV2 with 1024 images under
+# --max-mem 16G, 4G and 2G (issue 19).  Also run by `make bench BENCH_MEM=1`.  Scaled down, e.g.:
+#   make bench-mem BENCH_MEM_ARGS="--n-calib 256 --iters 10 --budgets 8G,4G,2G"
+# The real sample samples/mobilenetv2-imagenet.frm is used when present (else it is built from
+# the npm model).
+BENCH_MEM_ARGS ?=
+bench-mem: all $(if $(wildcard samples/mobilenetv2-imagenet.frm),,$(NSFWJS))
+	nice ./frtui-dev bench-mem --json bench/mem.json $(BENCH_MEM_ARGS)
 
 samples: all
 	FRTUI_THREADS=1 ./frtui-dev train-samples --out samples

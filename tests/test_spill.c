@@ -12,6 +12,12 @@
  *                         a 3-chunk LRU (FRTUI_SPILL=disk), end in the same encoded engine state
  *                         (codes, scales, loss histories, RNG streams), byte for byte, as the
  *                         all-in-memory run; also QDrop with activation quantization from disk
+ *   spill_slices          passes in halves or quarters of their batches (FRTUI_PASS_SLICES=2|4,
+ *                         what a tight plan picks to shrink the executors; the slices keep the
+ *                         batch's GEMM chunks), in memory and gathering from disk, with partial
+ *                         last batches whose quarters are uneven (spill chunks of one sample) and
+ *                         with activation quantizers (their init pass is sliced too), end in the
+ *                         state of the unsliced in-memory run, byte for byte
  *   spill_resume          a spilled run interrupted mid-unit and between units and resumed from
  *                         its checkpoint state equals the uninterrupted in-memory run
  *   spill_budget          a --max-mem budget too small even for spilling is refused with one
@@ -140,6 +146,30 @@ static uint8_t *run_state(const fr_model *m, const fr_run_config *c, const char 
     return b;
 }
 
+/* run_state with FRTUI_PASS_SLICES=slices; checks the plan's pass batch. */
+static uint8_t *run_sliced(const fr_model *m, const fr_run_config *c, const char *mode, int slices, size_t *n)
+{
+    char v[8];
+    snprintf(v, sizeof v, "%d", slices);
+    setenv("FRTUI_PASS_SLICES", v, 1);
+    if (mode) setenv("FRTUI_SPILL", mode, 1);
+    fr_err e;
+    fr_recon *r = fr_recon_new(m, c, &e);
+    unsetenv("FRTUI_SPILL");
+    unsetenv("FRTUI_PASS_SLICES");
+    FR_CHECKF(r != NULL, "%s", e.msg);
+    if (!r) return NULL;
+    fr_mem_summary s;
+    const fr_mem_row *row = fr_recon_mem_plan(r, &s);
+    int pb = c->n_calib < 64 ? c->n_calib : 64;
+    for (int k = 0; k < s.n; k++)
+        FR_CHECKF(row[k].batch == (pb + slices - 1) / slices, "unit %d: pass batch %d with %d slices", k, row[k].batch, slices);
+    FR_CHECK(drive(r, -1) == 0);
+    uint8_t *b = encode_state(r, m, c, n);
+    fr_recon_free(r);
+    return b;
+}
+
 static fr_run_config cfg_for(fr_method method)
 {
     fr_run_config c;
@@ -189,6 +219,38 @@ static void test_spill_bit_identical(void)
                       samples[si], v);
             free(a); free(b); free(d);
         }
+        fr_model_free(&m);
+    }
+}
+
+static void test_spill_slices(void)
+{
+    /* resnet-fmnist in blocks, 50 samples (one batch of 50: quarters of 12-13); mobilenetv2-fmnist
+     * layer-wise with 8-bit activations, 70 samples (last batch 6: quarters of 1-2).  Each costs a
+     * reference and two sliced runs (halves in memory and quarters from disk, or the reverse). */
+    const char *samples[] = {"resnet-fmnist", "mobilenetv2-fmnist"};
+    for (int v = 0; v < 2; v++) {
+        fr_model m;
+        if (!load_sample(samples[v], &m)) continue;
+        fr_run_config c = cfg_for(FR_METHOD_FLEXROUND);
+        c.iters = 4;
+        c.n_calib = v ? 70 : 50;
+        if (v) {
+            c.act_bits = 8;
+            c.layerwise = 1;
+            snprintf(c.stop_unit, sizeof c.stop_unit, "ir3.expand");
+        }
+        size_t n0, n1;
+        int sp0;
+        uint8_t *a = run_state(&m, &c, NULL, &n0, &sp0);
+        for (int sl = 2; sl <= 4; sl += 2) {
+            int disk = (sl == 4) != v;
+            uint8_t *b = run_sliced(&m, &c, disk ? "disk" : NULL, sl, &n1);
+            FR_CHECKF(a && b && n0 == n1 && memcmp(a, b, n0) == 0, "%s: %d slices%s differ from the unsliced run",
+                      samples[v], sl, disk ? " from disk" : "");
+            free(b);
+        }
+        free(a);
         fr_model_free(&m);
     }
 }
@@ -274,6 +336,7 @@ int main(int argc, char **argv)
     (void)argc; (void)argv;
     FR_RUN(test_spill_roundtrip);
     FR_RUN(test_spill_bit_identical);
+    FR_RUN(test_spill_slices);
     FR_RUN(test_spill_resume);
     FR_RUN(test_spill_budget);
     return FR_REPORT();

@@ -2,7 +2,8 @@
  * units): restart re-runs the selected unit and every later one with the chosen settings
  * (issue 13 §1), the compare computation publishes progress and stops on quit after a counted
  * number of iterations (13 §4), and `s` while paused or just before quit writes the checkpoint
- * (14 §11).  Also run under TSan (make SANITIZE=thread build/san-thread/tests/test_worker).
+ * (14 §11), and the memory plan and the resident memory reach the inspector live (issue 19).
+ * Also run under TSan (make SANITIZE=thread build/san-thread/tests/test_worker).
  *
  * No assertion depends on how fast the machine is: waits poll published snapshots for a
  * state, with a generous timeout that only turns a hang into a failure. */
@@ -15,6 +16,7 @@
 #include "frtui/ckpt.h"
 #include "frtui/recon.h"
 #include "frtui/train.h"
+#include "frtui/view.h"
 #include "frtui/worker.h"
 
 #define HANG_GUARD_S 300.0
@@ -78,6 +80,67 @@ static int unit_running(const fr_snapshot *s, const void *a)
 {
     (void)a;
     return s->cur_unit >= 0 && s->units[s->cur_unit]->iter >= 5;
+}
+
+/* ---- memory (issue 19) ---------------------------------------------------------------------- */
+
+static int rss_at_least(const fr_snapshot *s, const void *a) { return s->mem.rss >= *(const double *)a; }
+
+static const char *text_line(const char *t, int y, char *buf, size_t n)
+{
+    for (int k = 0; k < y && t; k++) {
+        t = strchr(t, '\n');
+        if (t) t++;
+    }
+    size_t len = t ? strcspn(t, "\n") : 0;
+    if (len >= n) len = n - 1;
+    if (t) memcpy(buf, t, len);
+    buf[len] = 0;
+    return buf;
+}
+
+/* A running worker publishes the plan (budget, per-unit rows) and the RSS it reads at each
+ * publication: 64 MB touched by this thread (the same process) show up in a later snapshot
+ * while the run goes on.  The inspector's frame of such a snapshot has "mem RSS/budget" in the
+ * header and the selected unit's plan in the status line. */
+static void test_memory_published(void)
+{
+    fr_model m;
+    make_mlp(&m, 64, 32);
+    fr_run_config c = cfg_of(FR_METHOD_FLEXROUND, 1000000);   /* runs until freed */
+    c.max_mem = (size_t)3 << 30;
+    fr_err e;
+    fr_worker *w = fr_worker_new(&m, &c, &e);
+    FR_ASSERT(w);
+    FR_CHECK(fr_worker_start(w, &e) == FR_OK);
+    FR_CHECK(wait_for(w, unit_running, NULL));
+    fr_snapshot *s = fr_worker_acquire(w);
+    FR_CHECKF(s->mem.budget == (double)((size_t)3 << 30) && s->mem.rss > 0 && s->mem.rss <= s->mem.rss_peak &&
+              !s->mem.spill, "budget %g rss %g peak %g spill %d", s->mem.budget, s->mem.rss, s->mem.rss_peak, s->mem.spill);
+    FR_CHECK(s->mem_units != NULL);
+    for (int k = 0; s->mem_units && k < s->n_units; k++)
+        FR_CHECKF(s->mem_units[k].total > 0 && s->mem_units[k].batch == 64 && s->mem_units[k].mode == 0,
+                  "unit %d: total %g batch %d mode %d", k, s->mem_units[k].total, s->mem_units[k].batch, s->mem_units[k].mode);
+    char *buf = NULL, line[512];
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    fr_dump_opts o = {0, 0, 0, NULL};
+    FR_CHECK(fr_view_dump(s, &o, 200, 40, "", f, &e) == FR_OK);
+    fclose(f);
+    FR_CHECKF(strstr(text_line(buf, 0, line, sizeof line), " mem ") && strstr(line, "/3.0G "), "header: %s", line);
+    FR_CHECKF(strstr(text_line(buf, 38, line, sizeof line), "plan: in memory, ") && strstr(line, "pass batch 64"),
+              "status: %s", line);
+    free(buf);
+    /* live: what this process touches now is in a later publication */
+    double want = s->mem.rss + 48.0 * 1048576;
+    fr_snapshot_release(s);
+    size_t big = (size_t)64 << 20;
+    char *p = fr_xmalloc(big);
+    memset(p, 1, big);
+    FR_CHECKF(wait_for(w, rss_at_least, &want), "RSS never reached %.0f MB in a snapshot", want / 1048576);
+    free(p);
+    fr_worker_free(w);
+    fr_model_free(&m);
 }
 
 /* ---- restart ------------------------------------------------------------------------------- */
@@ -395,6 +458,7 @@ static void test_checkpoint_while_paused(void)
 int main(void)
 {
     FR_RUN(test_restart_reproduces);
+    FR_RUN(test_memory_published);
     FR_RUN(test_restart_after_done);
     FR_RUN(test_restart_running_unit);
     FR_RUN(test_compare_cancel_counted);

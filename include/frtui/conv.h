@@ -16,6 +16,12 @@ typedef struct fr_conv_shape {
     int dh, dw;           /* dilation */
     int groups;
     int oh, ow;           /* output spatial size; fill with fr_conv_out_shape */
+    /* Slice of a larger batch (forward only; 0 = none): the call computes samples
+     * [slice0, slice0 + n) of a batch of slice_of samples, cut into that batch's chunks, so its
+     * outputs are bit for bit those the whole batch would give (x and y hold the slice only).
+     * The slice must be a union of whole chunks; the quarters floor(slice_of * j / 4) always
+     * bound whole chunks (chunk counts are multiples of 4, or one sample each). */
+    int slice_of, slice0;
 } fr_conv_shape;
 
 /* Computes oh/ow from the other fields.  Returns 0 when the output would be empty/negative

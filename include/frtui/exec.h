@@ -65,6 +65,11 @@ void fr_exec_set_weight(fr_exec *x, int node, const float *W);
 void fr_exec_set_hook(fr_exec *x, int node, const fr_out_hook *hook);   /* NULL removes */
 
 void fr_exec_forward(fr_exec *x, int nb);
+/* Forward of samples [slice0, slice0 + nb) of a batch of slice_of (the bound inputs hold the slice
+ * only), bit for bit what fr_exec_forward on the whole batch gives for them: convs and linears cut
+ * the slice into the whole batch's chunks (conv.h).  Every other op is per sample.  The slice must
+ * be one of the batch's quarters, halves or itself: [floor(slice_of*a/4), floor(slice_of*b/4)). */
+void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0);
 /* Output of node (in range), nb x per-sample floats. */
 const float *fr_exec_out(const fr_exec *x, int node);
 const float *fr_exec_output(const fr_exec *x);   /* of `last` */

@@ -23,6 +23,11 @@
 
 /* Linear: y[N,O] = x[N,I] W^T + b  (b may be NULL; in backward dx, dW, db may each be NULL) */
 void fr_linear_forward(int n, int in, int out, const float *x, const float *W, const float *b, float *y);
+/* Rows [slice0, slice0 + n) of a batch of slice_of (x and y hold the slice only), cut into the
+ * whole batch's row chunks so the rows are bit for bit those of the whole batch; the slice ends
+ * must be chunk ends (quarters floor(slice_of * j / 4) are).  slice_of 0: fr_linear_forward. */
+void fr_linear_forward_slice(int n, int slice_of, int slice0, int in, int out, const float *x, const float *W,
+                             const float *b, float *y);
 void fr_linear_backward(int n, int in, int out, const float *x, const float *W, const float *dy,
                         float *dx, float *dW, float *db);
 

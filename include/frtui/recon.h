@@ -46,6 +46,11 @@ typedef struct fr_layer_result {
 } fr_layer_result;
 
 fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e);
+/* The same checks and memory plan as fr_recon_new, against the same budget, but nothing is
+ * allocated for the run (no calibration store, no unit state): for `frtui info`.  Only
+ * fr_recon_mem_plan, fr_recon_mem_plan_print, fr_recon_partition, fr_recon_cache_estimate and
+ * fr_recon_free may be called on the result.  NULL with e set when fr_recon_new would refuse. */
+fr_recon *fr_recon_plan_new(const fr_model *m, const fr_run_config *cfg, fr_err *e);
 void fr_recon_free(fr_recon *r);
 
 const fr_partition *fr_recon_partition(const fr_recon *r);

@@ -21,6 +21,7 @@
 #include "frtui/onnx.h"
 #include "frtui/opt.h"
 #include "frtui/partition.h"
+#include "frtui/recon.h"
 #include "frtui/sb.h"
 #include "frtui/tfjs.h"
 
@@ -130,25 +131,71 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
     return 2;
 }
 
+/* Run flags that change the memory plan; info accepts these (from the run table, so they parse
+ * and check exactly as for `frtui run`) and no others. */
+static const char *const plan_flags[] = {"--preset", "--n-calib", "--batch", "--max-mem", "--max-cache-mb", "--units",
+                                         "--granularity", "--qdrop", "--act-bits", NULL};
+
+static int plan_table(fr_opt *t, int n, fr_run_config *c)
+{
+    fr_opt all[FR_CLI_RUN_NOPTS + 1];
+    fr_cli_run_table(all, 0, c);
+    for (int k = 0; all[k].name; k++)
+        for (int f = 0; plan_flags[f]; f++)
+            if (!strcmp(all[k].name, plan_flags[f])) t[n++] = all[k];
+    t[n].name = NULL;
+    return n;
+}
+
+/* The memory plan `frtui run` would make for m with c (issue 19), from the engine's own planner;
+ * a run it would refuse prints the refusal instead. */
+static void info_mem_plan(FILE *out, const fr_model *m, const fr_run_config *c)
+{
+    if (m->calib.n == 0) {
+        fprintf(out, "\nMemory plan: none (no calibration data; import the model with --calib to run it)\n");
+        return;
+    }
+    fr_err e;
+    fr_err_clear(&e);
+    fr_recon *r = fr_recon_plan_new(m, c, &e);
+    int nc = c->n_calib > 0 && c->n_calib < m->calib.n ? c->n_calib : m->calib.n;
+    fprintf(out, "\nMemory plan of `frtui run` (%d calibration samples, batch %d, %s):\n", nc, c->batch,
+            c->max_mem ? "--max-mem" : "default budget");
+    if (!r) {
+        fprintf(out, "refused: %s\n", e.msg);
+        return;
+    }
+    fr_recon_mem_plan_print(r, out);
+    fr_recon_free(r);
+}
+
 int fr_cli_info(int argc, char **argv)
 {
     int verbose = 0, nfiles = 0, rc = 0;
     if (fr_opt_wants_help(argc, argv)) {
-        printf("usage: frtui info [--verbose] [--input-shape CxHxW] FILE.frm|MODEL.onnx|model.json...\n"
-               "  the bundle's layers, datasets and quantization, and its reconstruction units (BRECQ blocks\n"
-               "  and layer-wise); --verbose adds the OpenBLAS core and per-section details.  An ONNX or\n"
+        printf("usage: frtui info [--verbose] [--input-shape CxHxW] [run options] FILE.frm|MODEL.onnx|model.json...\n"
+               "  the bundle's layers, datasets and quantization, its reconstruction units (BRECQ blocks\n"
+               "  and layer-wise), and the memory plan `frtui run` would make (caches in memory or spilled,\n"
+               "  per unit); --verbose adds the OpenBLAS core and per-section details.  An ONNX or\n"
                "  tfjs model is imported in memory first (as `frtui import` would, without data;\n"
-               "  --input-shape for symbolic input dims)\n");
+               "  --input-shape for symbolic input dims)\n"
+               "  run options that change the plan, as for `frtui run`: --n-calib N  --batch N  --max-mem SIZE\n"
+               "  --max-cache-mb N  --units brecq|split  --granularity block|layer  --qdrop  --act-bits N  --preset NAME\n");
         return 0;
     }
     const char *shape_s = NULL;
-    fr_opt t[] = {{.name = "--verbose", .alias = "-v", .kind = FR_OPT_FLAG, .dst = &verbose, .val = 1},
-                  {.name = "--input-shape", .kind = FR_OPT_STR, .dst = &shape_s},
-                  {.name = NULL}};
+    fr_opt t[FR_CLI_RUN_NOPTS + 3] = {{.name = "--verbose", .alias = "-v", .kind = FR_OPT_FLAG, .dst = &verbose, .val = 1},
+                                      {.name = "--input-shape", .kind = FR_OPT_STR, .dst = &shape_s}};
+    fr_run_config rc_cfg;
+    plan_table(t, 2, &rc_cfg);
     const char **files = fr_xcalloc((size_t)argc + 1, sizeof *files);
     fr_err pe;
     fr_err_clear(&pe);
-    if (fr_opt_parse(t, argc, argv, files, argc, &nfiles, &pe)) { free(files); return fr_cli_usage("info", &pe); }
+    if (fr_run_config_preset(&rc_cfg, "teaching", &pe) || fr_opt_parse(t, argc, argv, files, argc, &nfiles, &pe) ||
+        fr_run_config_check(&rc_cfg, &pe)) {
+        free(files);
+        return fr_cli_usage("info", &pe);
+    }
     if (verbose) {
         printf("OpenBLAS core: %s, %d thread(s)\n", fr_blas_describe(), fr_blas_threads());
     }
@@ -203,6 +250,7 @@ int fr_cli_info(int argc, char **argv)
             }
         }
         fr_partition_free(&def);
+        info_mem_plan(out, &m, &rc_cfg);   /* (the engine folds its own copy again: a no-op on folded graphs) */
         fclose(out);
         fr_sb clean = {0};
         fr_sb_term(&clean, text, 1);

@@ -28,7 +28,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: frtui [FILE.frm | RUN.frc] [options]  open the inspector (default: %s)\n"
-            "       frtui info [--verbose] FILE...      bundle summary, layers, reconstruction units\n"
+            "       frtui info [--verbose] FILE...      bundle summary, layers, reconstruction units, memory plan\n"
             "       frtui eval FILE                     top-1 accuracy on the bundle's evaluation set\n"
             "       frtui run FILE [options]            batch quantization (see frtui run --help)\n"
             "       frtui compare FILE [options]        RTN vs AdaRound vs FlexRound on the same data\n"

@@ -223,12 +223,8 @@ void fr_blas_set_threads(int threads)
     openblas_set_num_threads(1);
 }
 
-/* OpenBLAS threads on its own above a size threshold, which the chunked conv GEMMs now pass;
- * frtui splits the work itself (par.h), so the library must stay on one thread in every binary
- * that links the engine, also the test programs that never call fr_blas_init (their own pool
- * threads raced with OpenBLAS's, TSan saw it).  A constructor, because a shared library's
- * constructors (OpenBLAS's) run before the program's. */
-__attribute__((constructor)) static void blas_one_thread(void) { openblas_set_num_threads(1); }
+/* OpenBLAS stays on one thread from start-up: the constructor is in ops_impl.h, compiled into
+ * the modules that call sgemm (conv.c, ops.c), so every program that can run a GEMM has it. */
 
 void fr_blas_set_gemm_threads(int threads) { openblas_set_num_threads(threads < 1 ? 1 : threads); }
 

@@ -22,6 +22,9 @@
  *     sgemm rate, and parts take whole chunks.  Each chunk's dW goes to its own partial; a second
  *     region adds the partials in chunk order (and sums db per channel).  Results therefore do
  *     not depend on the part count: FRTUI_THREADS=1, 2 or 4 give the same bits (test_conv_chunk).
+ *     They do depend on the batch; a forward may compute a slice of a larger batch with that
+ *     batch's chunks (fr_conv_shape.slice_of: the memory plan's pass slices, issue 19), which
+ *     gives the larger batch's bits with a quarter or half of its buffers.
  *   - Legacy path (fr_conv_set_legacy(1)): one contiguous sample range per part, one GEMM per
  *     sample, dW partials per part added in part order, so results depend on (shape, batch, part
  *     count); with one part they are those of the plain per-sample loop, which is how the
@@ -460,6 +463,7 @@ typedef struct ck_job {
     ck_geom g;
     size_t wk, part_floats;        /* dW partial stride, working slice floats */
     int reduce;                    /* second region: add the partials */
+    int gn, c0, c1, base;          /* chunks [c0, c1) of a batch of gn, whose sample base is x's first */
 } ck_job;
 
 static void ck_part(void *ctx, int part, int nparts)
@@ -492,10 +496,12 @@ static void ck_part(void *ctx, int part, int nparts)
     }
     float *work = j->scratch + j->wk * (size_t)j->g.nck + j->part_floats * (size_t)part;
     int c0, c1;
-    fr_par_range(j->g.nck, part, nparts, &c0, &c1);
-    for (int c = c0; c < c1; c++) {
+    fr_par_range(j->c1 - j->c0, part, nparts, &c0, &c1);
+    for (int c = j->c0 + c0; c < j->c0 + c1; c++) {
         int n0, n1;
-        fr_par_range(s->n, c, j->g.nck, &n0, &n1);
+        fr_par_range(j->gn, c, j->g.nck, &n0, &n1);
+        n0 -= j->base;
+        n1 -= j->base;
         if (n1 == n0) continue;
         if (!j->dy) ck_forward(s, j->x, j->W, j->b, j->y, work, n0, n1 - n0);
         else ck_backward(s, j->x, j->W, j->dy, j->dx, j->dW ? j->scratch + j->wk * (size_t)c : NULL, work, n0, n1 - n0);
@@ -505,7 +511,21 @@ static void ck_part(void *ctx, int part, int nparts)
 static void ck_run(const fr_conv_shape *s, const float *x, const float *W, const float *b, const float *dy, float *y,
                    float *dx, float *dW, float *db, float *scratch)
 {
-    ck_job j = {s, x, W, b, dy, y, dx, dW, db, scratch, ck_geometry(s, s->n), 0, 0, 0};
+    const int gn = s->slice_of > 0 ? s->slice_of : s->n;
+    ck_job j = {s, x, W, b, dy, y, dx, dW, db, scratch, ck_geometry(s, gn), 0, 0, 0, gn, 0, 0, 0};
+    j.c1 = j.g.nck;
+    if (s->slice_of > 0) {   /* the chunks of the whole batch that make up the slice */
+        FR_ASSERT(!dy && s->slice0 >= 0 && s->slice0 + s->n <= gn);
+        int a, e;
+        j.c0 = j.c1 = -1;
+        for (int c = 0; c < j.g.nck; c++) {
+            fr_par_range(gn, c, j.g.nck, &a, &e);
+            if (a == s->slice0 && j.c0 < 0) j.c0 = c;
+            if (e == s->slice0 + s->n) j.c1 = c + 1;
+        }
+        FR_ASSERT(j.c0 >= 0 && j.c1 > j.c0);   /* a slice of whole chunks */
+        j.base = s->slice0;
+    }
     j.wk = (ck_wsize(s) + 15) & ~(size_t)15;
     j.part_floats = ck_part_floats(s, &j.g);
     if (!dy || !dW) j.wk = 0;   /* no partials: the slices start at the scratch's beginning */

@@ -287,7 +287,9 @@ static void softmax_channels(int nb, int c, int hw, const float *in, float *y)
         }
 }
 
-void fr_exec_forward(fr_exec *x, int nb)
+void fr_exec_forward(fr_exec *x, int nb) { fr_exec_forward_slice(x, nb, 0, 0); }
+
+void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
 {
     FR_ASSERT(nb > 0 && nb <= x->max_batch);
     fr_graph *g = x->g;
@@ -302,11 +304,14 @@ void fr_exec_forward(fr_exec *x, int nb)
         case FR_OP_CONV: {
             fr_conv_shape s;
             conv_shape(g, n, nb, &s);
+            s.slice_of = slice_of;
+            s.slice0 = slice0;
             fr_conv_forward(&s, a, weight_of(x, n, i), tensor_or_null(g, n->param[1]), y, x->scratch);
             break;
         }
         case FR_OP_LINEAR:
-            fr_linear_forward(nb, (int)node_size(an), n->c, a, weight_of(x, n, i), tensor_or_null(g, n->param[1]), y);
+            fr_linear_forward_slice(nb, slice_of, slice0, (int)node_size(an), n->c, a, weight_of(x, n, i),
+                                    tensor_or_null(g, n->param[1]), y);
             break;
         case FR_OP_RELU: fr_relu_forward(cnt, a, y); break;
         case FR_OP_RELU6: fr_relu6_forward(cnt, a, y); break;

@@ -34,6 +34,7 @@ typedef struct lin_job {
     int n, in, out;
     const float *x, *W, *b, *dy;
     float *y, *dx, *dW;
+    int gn, base;   /* forward: rows [base, base + n) of a batch of gn, cut as that batch's rows */
 } lin_job;
 
 /* Rows [*lo, *hi) of count for part (legacy: the part's own range; else its chunks' union). */
@@ -65,11 +66,16 @@ static void lin_fwd_part(void *ctx, int part, int nparts)
 {
     const lin_job *j = ctx;
     int lo, hi;
-    lin_rows(j->n, part, nparts, &lo, &hi);
-    if (hi == lo) return;
-    LIN_EACH(j->n, lo, hi, a, b,
-             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b - a, j->out, j->in, 1.0f, j->x + (size_t)a * j->in,
-                         j->in, j->W, j->in, 0.0f, j->y + (size_t)a * j->out, j->out));
+    lin_rows(j->gn, part, nparts, &lo, &hi);
+    if (lo < j->base) lo = j->base;
+    if (hi > j->base + j->n) hi = j->base + j->n;
+    if (hi <= lo) return;
+    LIN_EACH(j->gn, lo, hi, a, b,
+             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b - a, j->out, j->in, 1.0f,
+                         j->x + (size_t)(a - j->base) * j->in, j->in, j->W, j->in, 0.0f,
+                         j->y + (size_t)(a - j->base) * j->out, j->out));
+    lo -= j->base;
+    hi -= j->base;
     if (j->b) {
         for (int i = lo; i < hi; i++) {
             float *restrict yr = j->y + (size_t)i * j->out;
@@ -98,8 +104,27 @@ static void lin_bwd_part(void *ctx, int part, int nparts)
 
 void fr_linear_forward(int n, int in, int out, const float *x, const float *W, const float *b, float *y)
 {
+    fr_linear_forward_slice(n, 0, 0, in, out, x, W, b, y);
+}
+
+void fr_linear_forward_slice(int n, int slice_of, int slice0, int in, int out, const float *x, const float *W,
+                             const float *b, float *y)
+{
     if (n <= 0) return;
-    lin_job j = {n, in, out, x, W, b, NULL, y, NULL, NULL};
+    lin_job j = {n, in, out, x, W, b, NULL, y, NULL, NULL, n, 0};
+    if (slice_of > 0 && !fr_conv_legacy()) {   /* legacy rows follow the parts: no slices there */
+        j.gn = slice_of;
+        j.base = slice0;
+        FR_ASSERT(slice0 >= 0 && slice0 + n <= slice_of);
+        int whole0 = 0, whole1 = 0;   /* the slice's ends are chunk boundaries */
+        for (int c = 0; c < LIN_CHUNKS; c++) {
+            int a, e;
+            fr_par_range(slice_of, c, LIN_CHUNKS, &a, &e);
+            whole0 |= a == slice0 || e == slice0;
+            whole1 |= a == slice0 + n || e == slice0 + n;
+        }
+        FR_ASSERT(whole0 && whole1);
+    }
     fr_par_run(lin_fwd_part, &j);
 }
 
@@ -111,7 +136,7 @@ void fr_linear_backward(int n, int in, int out, const float *x, const float *W, 
         if (db) memset(db, 0, sizeof(float) * (size_t)out);
         return;
     }
-    lin_job j = {n, in, out, x, W, NULL, dy, NULL, dx, dW};
+    lin_job j = {n, in, out, x, W, NULL, dy, NULL, dx, dW, n, 0};
     if (dx || dW) fr_par_run(lin_bwd_part, &j);
     if (db) {
         memset(db, 0, sizeof(float) * (size_t)out);

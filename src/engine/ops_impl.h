@@ -8,6 +8,17 @@
 
 #include <stddef.h>
 
+#include <cblas.h>
+
+/* OpenBLAS threads on its own above a size threshold, which the chunked conv GEMMs pass; frtui
+ * splits the work itself (par.h), so the library must stay on one thread in every program that
+ * runs a kernel, also the test programs that never call fr_blas_init (their pool threads raced
+ * with OpenBLAS's, TSan saw it).  A constructor, because a shared library's constructors
+ * (OpenBLAS's) run before the program's; here, in the modules that call sgemm, because a static
+ * library member nobody references (blas.c, in test_conv_chunk) is not linked, nor its
+ * constructor run.  Each including module gets its own copy: setting 1 twice is harmless. */
+__attribute__((constructor)) static void fr_blas_one_thread(void) { openblas_set_num_threads(1); }
+
 /* -O2 in GCC 12 only vectorises loops whose trip count is a known multiple of the vector
  * width; the direct kernels need the dynamic cost model to vectorise at all.  Applies to every
  * function after this point in the including file. */

@@ -17,17 +17,24 @@
  *   The plan (fr_calib_budget, before anything but the executors' sizes is known) picks one of:
  *   - resident: every live store in memory, as before issue 19 (the fastest: no copies);
  *   - spill: every store is written to disk when produced (zstd level 1, chunks aligned with the
- *     pass batch, src/io/spill.c) and only the current unit's hot set is in memory while it
+ *     pass slices, src/io/spill.c) and only the current unit's hot set is in memory while it
  *     trains: the quantized-path inputs (qs[ext]), the FP target (fp[last]) and, with QDrop, the
  *     FP inputs.  fr_calib_hot loads them after the FP pass; fr_calib_cold frees them when the
  *     unit ends.  The passes stream everything else batch by batch through staging buffers.
  *     Per unit, when even the hot set does not fit, the unit trains "from disk": mini-batches
  *     are gathered from the spill files through an LRU of decompressed chunks sized to what the
  *     budget leaves (train_spill[k]).
+ *   Pass slices: a unit's executor is planned for max(training batch, pass batch), and at 224x224
+ *   a pass batch of 64 can need more than the budget (MobileNetV2's block_1_expand: 2.8 GiB).  A
+ *   pass's bits are those of batches of prop_batch (the chunked convs stack a batch's samples
+ *   into GEMMs), so a smaller pass batch would change them; instead each batch is cut into 2 or 4
+ *   slices computed with the whole batch's chunks (fr_exec_forward_slice, fr_calib_piece), and
+ *   the plan takes, per unit, the fewest slices that fit (pass_div[k]).  Spill chunks then
+ *   divide the slice boundaries (pass_align).
  *   Results never depend on the plan: every copy holds the same floats (zstd is lossless), the
- *   passes bind the same values at the same batch boundaries, and the mini-batch indices come
+ *   passes compute the same batches with the same chunks, and the mini-batch indices come
  *   from the same RNG draws, so a spilled run is bit-identical to a resident one (tested:
- *   test_memplan spill_* and tests/mem_spill.t.sh).
+ *   test_spill spill_*, tests/mem_spill.t.sh).
  *   Recomputation instead of spilling (issue 19's alternative) is not implemented: in a BRECQ
  *   partition a unit's stored output is the next unit's input, so recomputing it needs the
  *   previous input kept instead, which is as large or larger (MobileNetV2 blocks shrink
@@ -36,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/conv.h"
 #include "frtui/exec.h"
 #include "frtui/par.h"
 #include "frtui/spill.h"
@@ -47,6 +55,34 @@
 
 static size_t store_bytes(const fr_recon *r, int node) { return nsize(&r->fm.g, node) * (size_t)r->n_calib * sizeof(float); }
 static int stored_by(const fr_recon *r, int i, int k) { return r->last_reader[i] > k || i == r->part.units[k].last; }
+
+int fr_calib_piece(const fr_recon *r, int k, int n, int gb, int i, int *s0, int *nb, int *gn, int *off)
+{
+    int d = unit_pass_div(r, k), bs = i / d * gb, j = i % d;
+    if (bs >= n) return 0;
+    *gn = FR_MIN(gb, n - bs);
+    *off = *gn * j / d;
+    *s0 = bs + *off;
+    *nb = *gn * (j + 1) / d - *off;
+    return 1;
+}
+
+void fr_calib_forward(fr_exec *x, int nb, int gn, int off)
+{
+    if (nb == gn) fr_exec_forward(x, nb);
+    else fr_exec_forward_slice(x, nb, gn, off);
+}
+
+static int gcd(int a, int b) { while (b) { int t = a % b; a = b; b = t; } return a; }
+
+/* Samples per spill chunk must divide every piece boundary of the unit's passes (fr_spill_put
+ * writes whole chunks): the slice of a whole batch, and the tail batch's slice ends. */
+static int pass_align(const fr_recon *r, int k)
+{
+    int B = prop_batch(r), d = unit_pass_div(r, k), a = B, tail = r->n_calib % B;
+    for (int j = 1; j < d; j++) a = gcd(gcd(a, B * j / d), tail * j / d);
+    return a > 0 ? a : 1;
+}
 
 int fr_calib_plan(fr_recon *r, fr_err *e)
 {
@@ -165,30 +201,37 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
     r->mem_budget = r->cfg.max_mem ? r->cfg.max_mem : rss + soft;
     r->mem_base = rss;
     size_t K = wk->keep, ev0 = wk->eval[0];
-    size_t wmax = K + ev0;
-    for (int k = 0; k < n; k++) wmax = FR_MAX(wmax, FR_MAX(wk->big[k], ev0) + K);
     size_t *live = fr_xcalloc((size_t)(n ? n : 1), sizeof(size_t));
     r->spill = 0;
-    r->pass_b = fr_xcalloc((size_t)(n ? n : 1), sizeof(int));
-    for (int k = 0; k < n; k++) r->pass_b[k] = prop_batch(r);
+    r->pass_div = fr_xcalloc((size_t)(n ? n : 1), sizeof(int));
     r->eval_b = FR_MAX(1, wk->eval_b0);
     /* FRTUI_SPILL (tests, docs/TESTING.md): "hot" forces the spill plan with every hot set in
      * memory, "disk" forces every unit to gather from disk through a 3-chunk LRU (the most
-     * evictions), whatever the machine has. */
-    const char *force = getenv("FRTUI_SPILL");
+     * evictions), whatever the machine has.  FRTUI_PASS_SLICES=2|4 cuts every unit's pass
+     * batches into that many slices, whatever the plan. */
+    const char *force = getenv("FRTUI_SPILL"), *fsl = getenv("FRTUI_PASS_SLICES");
     int forced = force && !strcmp(force, "hot") ? 1 : force && !strcmp(force, "disk") ? 2 : 0;
+    int fdiv = fr_conv_legacy() ? -1 : fsl && !strcmp(fsl, "2") ? 1 : fsl && !strcmp(fsl, "4") ? 2 : -1;
     if (forced) soft = hard = SIZE_MAX / 4;
-    /* 1. Everything resident (keeping all for compare when that fits too). */
+    /* Slices keep the bits only on the chunked kernels (the legacy linear rows follow the parts). */
+    int d0 = fdiv >= 0 ? fdiv : 0, d1 = fdiv >= 0 ? fdiv : fr_conv_legacy() ? 0 : FR_PASS_DIVS - 1;
+    /* 1. Everything resident (keeping all for compare when that fits too), with the units'
+     * passes in as few slices as fit. */
     for (int pass = 0; pass < 2 && !forced; pass++) {
         if (pass == 1) { if (!r->keep_all) continue; r->keep_all = 0; }
         size_t peak = walk_live(r, r->keep_all, live);
-        if (peak <= soft && wmax <= soft - peak) {
-            for (int k = 0; k < n; k++) {
-                size_t w = FR_MAX(wk->big[k], ev0) + K;
-                r->mem[k] = (fr_mem_row){live[k], w, live[k] + w, 0, r->pass_b[k], FR_MEM_RESIDENT};
+        for (int d = d0; d <= d1; d++) {
+            size_t wmax = K + ev0;
+            for (int k = 0; k < n; k++) wmax = FR_MAX(wmax, FR_MAX(wk->big[d][k], ev0) + K);
+            if (peak <= soft && wmax <= soft - peak) {
+                for (int k = 0; k < n; k++) {
+                    r->pass_div[k] = 1 << d;
+                    size_t w = FR_MAX(wk->big[d][k], ev0) + K;
+                    r->mem[k] = (fr_mem_row){live[k], w, live[k] + w, 0, unit_pass_batch(r, k), FR_MEM_RESIDENT};
+                }
+                free(live);
+                return FR_OK;
             }
-            free(live);
-            return FR_OK;
         }
     }
     r->keep_all = 0;
@@ -202,48 +245,57 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
         r->eval_b = FR_MAX(1, wk->eval_b0 >> i);
         if (wk->eval[i] + K > hard) need_min = wk->eval[i] + K;
     }
-    /* Per unit: its hot set in memory, else its mini-batches gathered from disk (the rest of
-     * the budget as LRU). */
+    /* Per unit, the fastest that fits: its hot set in memory with whole pass batches, then in
+     * slices; else its mini-batches gathered from disk (the rest of the budget as LRU), with
+     * the fewest slices that leave room for the smallest LRU. */
     walk_live(r, 0, live);
+    int B = prop_batch(r);
     for (int k = 0; k < n; k++) {
         const fr_unit *u = &r->part.units[k];
-        size_t hot = hot_bytes(r, k);
+        size_t hot = hot_bytes(r, k), w = 0;
         fr_mem_row *row = &r->mem[k];
         int done = 0;
-        /* Passes always run at the usual batch: since the chunked convolution path (issue 15)
-         * stacks a chunk's samples into one GEMM whose bits depend on its width, a smaller pass
-         * batch would change the results (measured: test_spill failed with batch 16). */
-        int B = prop_batch(r);
-        size_t w = wk->big[k] + K + stage_bytes(r, k, 0, FR_MAX(B, r->cfg.batch));
-        if (w + hot <= soft && forced != 2) {
-            *row = (fr_mem_row){hot, w, w + hot, live[k], B, FR_MEM_SPILL};
-            done = 1;
+        for (int d = d0; d <= d1 && !done && forced != 2; d++) {
+            r->pass_div[k] = 1 << d;
+            w = wk->big[d][k] + K + stage_bytes(r, k, 0, unit_plan_batch(r, k));
+            if (w + hot <= soft) {
+                *row = (fr_mem_row){hot, w, w + hot, live[k], unit_pass_batch(r, k), FR_MEM_SPILL};
+                done = 1;
+            }
         }
         if (done) continue;
         /* From disk: the LRU of each gathered store gets an equal share of what is left. */
-        w = wk->big[k] + K + stage_bytes(r, k, 1, FR_MAX(B, r->cfg.batch));
         int ng = 1 + u->n_ext * (r->cfg.qdrop ? 2 : 1);
         size_t minlru = chunk_bytes_of(r, u->last, B);
         for (int q = 0; q < u->n_ext; q++) minlru += chunk_bytes_of(r, u->ext[q], B) * (r->cfg.qdrop ? 2 : 1);
+        for (int d = d0; d <= d1; d++) {
+            r->pass_div[k] = 1 << d;
+            w = wk->big[d][k] + K + stage_bytes(r, k, 1, unit_plan_batch(r, k));
+            if (w + minlru <= soft) break;
+        }
         size_t left = soft > w ? soft - w : 0;
         size_t lru = forced == 2 ? 3 * chunk_bytes_of(r, u->last, B) : left / (size_t)ng;
         r->unit_lru[k] = lru;
         r->train_spill[k] = 1;
-        r->pass_b[k] = B;
         size_t cache = FR_MAX(lru * (size_t)ng, minlru);
-        *row = (fr_mem_row){cache, w, w + cache, live[k], B, FR_MEM_DISK};
+        *row = (fr_mem_row){cache, w, w + cache, live[k], unit_pass_batch(r, k), FR_MEM_DISK};
         if (w + minlru > need_min) { need_min = w + minlru; worst = k; }
     }
     free(live);
     if (need_min > hard) {
-        char want[32], have[32], where[160] = "the accuracy pass";
+        char want[32], have[32], least[32], where[160] = "the accuracy pass";
         fmt_size(want, sizeof want, (double)need_min);
         fmt_size(have, sizeof have, (double)hard);
-        if (worst >= 0) snprintf(where, sizeof where, "unit %s", r->part.units[worst].name);
-        return fr_err_set(e, FR_ENOMEM, "%s: the run (calibration caches of %d samples spilled to disk, activation buffers "
-                          "at batch %d; %s) needs %s, more than the %s %s%s", m->meta.name, r->n_calib,
-                          plan_batch(r), where, want, have, kind,
-                          r->cfg.max_mem ? " budget after what the program already holds" : "");
+        /* What --max-mem would have to be: the need on top of what the program holds now,
+         * rounded up to the next 0.1 GiB / 16 MiB so the figure given works when retried. */
+        size_t unit = need_min + rss >= ((size_t)1 << 30) ? ((size_t)1 << 30) / 10 : (size_t)16 << 20;
+        fmt_size(least, sizeof least, (double)((need_min + rss + unit) / unit * unit));
+        if (worst >= 0)
+            snprintf(where, sizeof where, "unit %s at pass batch %d", r->part.units[worst].name, unit_pass_batch(r, worst));
+        return fr_err_set(e, FR_ENOMEM, "%s: the run (calibration caches of %d samples spilled to disk, training batch "
+                          "%d; %s) needs %s, more than the %s %s%s; the smallest --max-mem that fits is about %s",
+                          m->meta.name, r->n_calib, r->cfg.batch, where, want, have, kind,
+                          r->cfg.max_mem ? " budget after what the program already holds" : "", least);
     }
     r->spill = 1;
     return FR_OK;
@@ -279,7 +331,7 @@ static void drop_spill(fr_recon *r, int i)
     r->qss[i] = r->fps[i] = NULL;
 }
 
-/* A store on disk for node i, its chunks aligned with the batch `align` of the pass that puts it. */
+/* A store on disk for node i, its chunks aligned with the pieces (`align`) of the pass that puts it. */
 static fr_spill *spill_new(fr_recon *r, int i, int align, fr_err *e)
 {
     size_t per = nsize(&r->fm.g, i);
@@ -409,8 +461,8 @@ void fr_calib_free(fr_recon *r)
 {
     for (int i = 0; i < r->fm.g.n_nodes && r->fp; i++) { drop_res(r, i); drop_spill(r, i); }
     free(r->fp); free(r->qs); free(r->fps); free(r->qss); free(r->last_reader);
-    free(r->train_spill); free(r->unit_lru); free(r->mem); free(r->pass_b);
-    r->pass_b = NULL;
+    free(r->train_spill); free(r->unit_lru); free(r->mem); free(r->pass_div);
+    r->pass_div = NULL;
     r->fp = r->qs = NULL;
     r->fps = r->qss = NULL;
     r->last_reader = NULL;
@@ -476,7 +528,7 @@ int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, int q, int out, dou
             }
             if (r->spill) {
                 res_free(r, &res[i], i);   /* a stale resident copy would shadow the new data */
-                if (!sp[i] && !(sp[i] = spill_new(r, i, unit_pass_batch(r, k), e))) return e->code;
+                if (!sp[i] && !(sp[i] = spill_new(r, i, pass_align(r, k), e))) return e->code;
                 /* The FP target of a unit that trains from memory: kept as it is produced, not
                  * read back from disk by fr_calib_hot (it is part of the unit's hot set). */
                 if (!q && i == u->last && !r->train_spill[k] && !(res[i] = res_alloc(r, i)))
@@ -488,11 +540,11 @@ int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, int q, int out, dou
     int hw = g->nodes[u->last].h * g->nodes[u->last].w;
     double acc = 0, part = 0;
     fr_calib_stage st = {{0}, {0}};
-    int rc = FR_OK, pb = unit_pass_batch(r, k);
-    for (int s0 = 0; s0 < r->n_calib && !rc; s0 += pb) {
-        int nb = FR_MIN(pb, r->n_calib - s0);
+    int rc = FR_OK, s0, nb, gn, off;
+    for (int p = 0; !rc && fr_calib_piece(r, k, r->n_calib, prop_batch(r), p, &s0, &nb, &gn, &off); p++) {
+        if (!nb) continue;
         if ((rc = fr_calib_bind(r, x, q, s0, nb, &st, e))) break;
-        fr_exec_forward(x, nb);
+        fr_calib_forward(x, nb, gn, off);
         if (out)
             for (int i = u->first; i <= u->last && !rc; i++) {
                 if (!stored_by(r, i, k)) continue;

@@ -122,16 +122,21 @@ static size_t eval_work(fr_recon *r, int nb)
 static void run_work(fr_recon *r, const fr_dataset *eval, fr_work *w)
 {
     int n = r->part.n ? r->part.n : 1;
-    w->big = fr_xcalloc((size_t)n, sizeof(size_t));
     w->keep = 0;
-    for (int k = 0; k < r->part.n; k++) w->big[k] = unit_work(r, k, (size_t)plan_batch(r), &w->keep);
+    for (int d = 0; d < FR_PASS_DIVS; d++) {
+        w->big[d] = fr_xcalloc((size_t)n, sizeof(size_t));
+        int pb = (prop_batch(r) + (1 << d) - 1) >> d;
+        for (int k = 0; k < r->part.n; k++)
+            w->big[d][k] = unit_work(r, k, (size_t)FR_MAX(r->cfg.batch, pb), d ? NULL : &w->keep);
+    }
     w->eval_n = eval->n;
     w->eval_b0 = eval_batch_of(r, eval->n);
     for (int i = 0; i < FR_WORK_EVAL; i++)
         w->eval[i] = eval->n > 0 ? eval_work(r, FR_MAX(1, w->eval_b0 >> i)) : 0;
 }
 
-fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
+/* plan_only: stop after the memory plan (fr_recon_plan_new), before the input store. */
+static fr_recon *recon_new(const fr_model *m, const fr_run_config *cfg, int plan_only, fr_err *e)
 {
     if (fr_run_config_check(cfg, e)) return NULL;
     if (m->calib.n == 0) {
@@ -195,7 +200,8 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
     fr_work w;
     run_work(r, &m->eval, &w);
     int rc = fr_calib_budget(r, &w, e);
-    free(w.big);
+    for (int d = 0; d < FR_PASS_DIVS; d++) free(w.big[d]);
+    if (plan_only && !rc) return r;
     if (rc || fr_calib_load_input(r, e)) {
         fr_recon_free(r);
         return NULL;
@@ -207,6 +213,9 @@ fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e)
     }
     return r;
 }
+
+fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e) { return recon_new(m, cfg, 0, e); }
+fr_recon *fr_recon_plan_new(const fr_model *m, const fr_run_config *cfg, fr_err *e) { return recon_new(m, cfg, 1, e); }
 
 static void free_unit_state(unit_state *s, int n_layers)
 {
@@ -397,15 +406,15 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
                 /* The FP outputs of node a: run a pass storing them (cheap, one unit). */
                 float *sample = fr_amalloc(cnt * sizeof(float));
                 FR_ASSERT(sample);
-                int nb = FR_MIN(r->n_calib, maxb), done = 0;
+                /* Batches of the unsliced plan batch, in the unit's slices (the same bits). */
+                int ns = FR_MIN(r->n_calib, 256), s0, b, gn, off;
                 set_weights(r, r->x, u, NULL);
                 fr_calib_stage st = {{0}, {0}};
-                while (done < FR_MIN(r->n_calib, 256) && !rc) {
-                    int b = FR_MIN(nb, FR_MIN(r->n_calib, 256) - done);
-                    if ((rc = fr_calib_bind(r, r->x, 0, done, b, &st, e))) break;
-                    fr_exec_forward(r->x, b);
-                    memcpy(sample + (size_t)done * nsize(g, a), fr_exec_out(r->x, a), (size_t)b * nsize(g, a) * sizeof(float));
-                    done += b;
+                for (int p = 0; fr_calib_piece(r, k, ns, FR_MAX(r->cfg.batch, prop_batch(r)), p, &s0, &b, &gn, &off) && !rc; p++) {
+                    if (!b) continue;
+                    if ((rc = fr_calib_bind(r, r->x, 0, s0, b, &st, e))) break;
+                    fr_calib_forward(r->x, b, gn, off);
+                    memcpy(sample + (size_t)s0 * nsize(g, a), fr_exec_out(r->x, a), (size_t)b * nsize(g, a) * sizeof(float));
                 }
                 fr_calib_stage_free(&st);
                 if (!rc) rc = fr_aquant_init(&h->aq, r->cfg.act_bits, FR_QINIT_MSE, sample, cnt, e);

@@ -55,7 +55,7 @@ struct fr_recon {
     unsigned char *train_spill; /* per unit: mini-batches gathered from disk */
     size_t *unit_lru;       /* per unit: LRU bytes per gathered store */
     fr_mem_row *mem;        /* per unit: the memory plan */
-    int *pass_b;            /* per unit: batch of its full-calibration passes (the plan's) */
+    int *pass_div;          /* per unit: its passes run each batch of prop_batch in 1, 2 or 4 slices */
     int eval_b;             /* batch of the accuracy passes (the plan's) */
     size_t mem_budget, mem_base, res_bytes;
     float *qd_fp;           /* QDrop: FP rows of a mini-batch gathered from disk */
@@ -83,14 +83,18 @@ struct fr_recon {
 static inline int prop_batch(const fr_recon *r) { return FR_MIN(PROP_BATCH, r->n_calib); }
 static inline int plan_batch(const fr_recon *r) { return FR_MAX(r->cfg.batch, prop_batch(r)); }
 
-/* Unit k's pass batch and executor batch under the plan (kept per unit so a plan could choose;
- * today always prop_batch: the forward's bits depend on the batch, calib.c). */
-static inline int unit_pass_batch(const fr_recon *r, int k) { return r->pass_b ? r->pass_b[k] : prop_batch(r); }
+/* Unit k's pass batch and executor batch under the plan.  A pass's bits are those of batches of
+ * prop_batch (the chunked convs stack a batch's samples into GEMMs whose rounding depends on the
+ * stacking), so a tight plan cuts each such batch into 2 or 4 slices that keep its chunks
+ * (fr_exec_forward_slice): the executor holds a slice, the bits stay (calib.c fr_calib_piece). */
+static inline int unit_pass_div(const fr_recon *r, int k) { return r->pass_div ? r->pass_div[k] : 1; }
+static inline int unit_pass_batch(const fr_recon *r, int k) { int d = unit_pass_div(r, k); return (prop_batch(r) + d - 1) / d; }
 static inline int unit_plan_batch(const fr_recon *r, int k) { return FR_MAX(r->cfg.batch, unit_pass_batch(r, k)); }
 
+#define FR_PASS_DIVS 3   /* pass slices 1, 2, 4 */
 #define FR_WORK_EVAL 7   /* accuracy pass at batch eval_b0 >> i, i < 7 */
 typedef struct fr_work {
-    size_t *big;            /* per unit: work at plan_batch */
+    size_t *big[FR_PASS_DIVS];  /* per unit: work at the plan batch of passes cut in 1 << i slices */
     size_t eval[FR_WORK_EVAL];
     int eval_n, eval_b0;    /* eval samples; the accuracy batch without a budget (recon.c eval_batch_of) */
     size_t keep;            /* bytes that live for the whole run */
@@ -129,6 +133,12 @@ int fr_calib_bind(fr_recon *r, fr_exec *x, int q, int s0, int nb, fr_calib_stage
 void fr_calib_stage_free(fr_calib_stage *st);
 /* Runs the unit over all calibration samples from path-q stores; see calib.c. */
 int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, int q, int out, double *loss, fr_err *e);
+/* Piece i of unit k's pass schedule over the first n samples (batch gb cut into the unit's
+ * slices): samples [*s0, *s0 + *nb), slice *off of a batch of *gn.  Returns 0 past the end; a
+ * piece may be empty (*nb == 0) when a batch has fewer samples than slices. */
+int fr_calib_piece(const fr_recon *r, int k, int n, int gb, int i, int *s0, int *nb, int *gn, int *off);
+/* Forward of one piece: fr_exec_forward, or the slice of its batch. */
+void fr_calib_forward(fr_exec *x, int nb, int gn, int off);
 /* dst[j] = sample idx[j] of node i on path q, j < n (memory or disk). */
 int fr_calib_gather(fr_recon *r, int q, int i, const int32_t *idx, int n, float *dst, fr_err *e);
 

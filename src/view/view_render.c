@@ -435,10 +435,12 @@ static void render_status(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
     if (s && s->mem_units && ui->sel_unit >= 0 && ui->sel_unit < s->n_units) {   /* the memory plan of this unit */
         static const char *const where[] = {"in memory", "spilled", "from disk"};
         const fr_mem_unit *mu = &s->mem_units[ui->sel_unit];
-        char a[16], b2[16], t2[80];
+        char a[16], b2[16], t2[96];
         mem_fmt(a, sizeof a, mu->total);
         mem_fmt(b2, sizeof b2, mu->cache);
-        snprintf(t2, sizeof t2, "plan: %s, %s (caches %s)  ", where[mu->mode < 0 || mu->mode > 2 ? 0 : mu->mode], a, b2);
+        /* the pass batch: a tight plan runs the passes in slices of the usual 64 (calib.c) */
+        snprintf(t2, sizeof t2, "plan: %s, %s (caches %s, pass batch %d)  ", where[mu->mode < 0 || mu->mode > 2 ? 0 : mu->mode],
+                 a, b2, mu->batch);
         if (strlen(right) + strlen(t2) < sizeof right) strcat(right, t2);
     }
     if (s && s->elapsed_s > 0 && s->status != FR_RUN_IDLE) {   /* an idle run has not started: no elapsed time */ char d[24]; fr_view_fmt_dur(d, sizeof d, s->elapsed_s); snprintf(t, sizeof t, "elapsed %s ", d); strcat(right, t); }
