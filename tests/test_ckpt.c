@@ -447,6 +447,43 @@ static void mut_aq_nan(fr_ckpt *c)
     c->aq[0].aq.s_m = NAN;
 }
 
+/* HIST frames (issue 18, .frc 1.4): the reference run keeps no history, so a valid two-moment
+ * one (iterations 0 and `every`, each moment the unit's learnable tensors) is put on the first
+ * finished unit and then broken in one way each; the loader must refuse every one by name. */
+static fr_ckpt_unit *with_hist(fr_ckpt *c)
+{
+    for (int u = 0; u < c->n_units; u++) {
+        fr_ckpt_unit *U = &c->units[u];
+        size_t stride = 0;
+        for (int l = 0; l < U->n_layers; l++)
+            for (int p = 0; p < U->layers[l].n_params; p++) stride += U->layers[l].params[p].n;
+        if (U->status == FR_UNIT_PENDING || !stride || U->n_loss < 4) continue;
+        fr_ckpt_hist *h = &U->hist;
+        h->n = 2;
+        h->every = 4;
+        h->iter[0] = 0;
+        h->iter[1] = 4;
+        h->stride = stride;
+        h->data = fr_xmalloc(2 * stride * sizeof *h->data);
+        for (int j = 0; j < 2; j++) {
+            float *d = h->data + (size_t)j * stride;
+            for (int l = 0; l < U->n_layers; l++)
+                for (int p = 0; p < U->layers[l].n_params; p++) {
+                    memcpy(d, U->layers[l].params[p].data, U->layers[l].params[p].n * sizeof *d);
+                    d += U->layers[l].params[p].n;
+                }
+        }
+        return U;
+    }
+    FR_ASSERT(!"no finished unit with learnable tensors in the reference checkpoint");
+    return NULL;
+}
+static void mut_hist_every(fr_ckpt *c) { with_hist(c)->hist.every = 3; }
+static void mut_hist_order(fr_ckpt *c) { fr_ckpt_unit *U = with_hist(c); U->hist.iter[1] = 0; }
+static void mut_hist_range(fr_ckpt *c) { fr_ckpt_unit *U = with_hist(c); U->hist.iter[1] = (U->n_loss / 4 + 1) * 4; }
+static void mut_hist_nan(fr_ckpt *c) { fr_ckpt_unit *U = with_hist(c); U->hist.data[U->hist.stride + 1] = NAN; }
+static void mut_hist_stride(fr_ckpt *c) { with_hist(c)->hist.stride -= 1; }
+
 static int make_bad(badcase *bc)
 {
     int nb = 0;
@@ -510,6 +547,11 @@ static int make_bad(badcase *bc)
     add_reencoded(bc, &nb, "frozen-nan.frc", mut_frozen_nan);
     add_reencoded(bc, &nb, "s1-inf.frc", mut_s1_inf);
     add_reencoded(bc, &nb, "actq-moment-nan.frc", mut_aq_nan);
+    add_reencoded(bc, &nb, "hist-every-3.frc", mut_hist_every);
+    add_reencoded(bc, &nb, "hist-iter-order.frc", mut_hist_order);
+    add_reencoded(bc, &nb, "hist-iter-range.frc", mut_hist_range);
+    add_reencoded(bc, &nb, "hist-nan.frc", mut_hist_nan);
+    add_reencoded(bc, &nb, "hist-stride.frc", mut_hist_stride);
 #undef ADD
     return nb;
 }
@@ -572,6 +614,35 @@ static void test_bad_checkpoints(void)
     if (lst) pclose(lst);
     fr_model_free(&cm);
     FR_CHECK(seen >= 30);
+}
+
+/* The HIST cases fail for the reason they were made for, and the unbroken history they start
+ * from loads (so none of them is refused for something else). */
+static void mut_hist_none(fr_ckpt *c) { with_hist(c); }
+static void test_bad_hist_reasons(void)
+{
+    static void (*const muts[])(fr_ckpt *) = {mut_hist_none, mut_hist_every, mut_hist_order, mut_hist_range, mut_hist_nan, mut_hist_stride};
+    static const char *const want[] = {NULL, "power of two", "out of order", "out of order", "not finite", "moment size"};
+    for (size_t i = 0; i < sizeof muts / sizeof muts[0]; i++) {
+        badcase bc[1];
+        int nb = 0;
+        add_reencoded(bc, &nb, "h.frc", muts[i]);
+        fr_err e;
+        fr_err_clear(&e);
+        int rc = full_load(bc[0].p, bc[0].n, "h.frc", &e);
+        if (!want[i]) {
+            FR_CHECKF(rc == FR_OK, "the unbroken history is refused: %s", e.msg);
+            fr_ckpt c;
+            FR_CHECK(fr_ckpt_load_mem(bc[0].p, bc[0].n, "h.frc", &c, &e) == FR_OK);
+            int with = 0;
+            for (int u = 0; u < c.n_units; u++) with += c.units[u].hist.n == 2;
+            FR_CHECK(with == 1);
+            fr_ckpt_free(&c);
+        } else {
+            FR_CHECKF(rc == FR_EINPUT && strstr(e.msg, "HIST") && strstr(e.msg, want[i]), "case %zu: rc %d: %s", i, rc, e.msg);
+        }
+        free(bc[0].p);
+    }
 }
 
 static void test_mismatch_messages(void)
@@ -1003,6 +1074,7 @@ int main(int argc, char **argv)
     FR_RUN(test_resume_layerwise_rtn_mix);
     FR_RUN(test_roundtrip_file_and_writer);
     FR_RUN(test_bad_checkpoints);
+    FR_RUN(test_bad_hist_reasons);
     FR_RUN(test_mismatch_messages);
     FR_RUN(test_replay_snapshot);
     FR_RUN(test_replay_interrupted);
