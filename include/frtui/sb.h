@@ -19,6 +19,8 @@ typedef struct fr_sb {
 void fr_sb_printf(fr_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fr_sb_puts(fr_sb *b, const char *s);
 void fr_sb_putc(fr_sb *b, char c);
+/* n raw bytes (binary buffers too: NUL bytes are kept, a NUL still follows the end). */
+void fr_sb_put(fr_sb *b, const void *src, size_t n);
 /* The text so far ("" while empty); stays owned by b. */
 const char *fr_sb_str(const fr_sb *b);
 void fr_sb_reset(fr_sb *b);   /* empty, keeps the buffer */

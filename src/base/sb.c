@@ -53,6 +53,14 @@ void fr_sb_putc(fr_sb *b, char c)
     b->p[b->n] = 0;
 }
 
+void fr_sb_put(fr_sb *b, const void *src, size_t n)
+{
+    grow(b, n);
+    if (n) memcpy(b->p + b->n, src, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
 const char *fr_sb_str(const fr_sb *b) { return b->p ? b->p : ""; }
 
 void fr_sb_reset(fr_sb *b)

@@ -13,41 +13,28 @@
 #include <zlib.h>
 
 #include "frtui/png.h"
-
-typedef struct obuf { uint8_t *p; size_t n, cap; } obuf;
-
-static void put(obuf *b, const void *src, size_t n)
-{
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->n + n) cap *= 2;
-        b->p = fr_xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
+#include "frtui/sb.h"
 
 static void be32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
 static void be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 
 /* length, type, data, CRC over type and data */
-static void chunk(obuf *b, const char *type, const uint8_t *a, size_t an, const uint8_t *d, size_t dn)
+static void chunk(fr_sb *b, const char *type, const uint8_t *a, size_t an, const uint8_t *d, size_t dn)
 {
     uint8_t h[8];
     be32(h, (uint32_t)(an + dn));
     memcpy(h + 4, type, 4);
-    put(b, h, 8);
-    if (an) put(b, a, an);
-    if (dn) put(b, d, dn);
+    fr_sb_put(b, h, 8);
+    if (an) fr_sb_put(b, a, an);
+    if (dn) fr_sb_put(b, d, dn);
     uLong crc = crc32(0L, (const Bytef *)type, 4);
     if (an) crc = crc32(crc, a, (uInt)an);
     if (dn) crc = crc32(crc, d, (uInt)dn);
     be32(h, (uint32_t)crc);
-    put(b, h, 4);
+    fr_sb_put(b, h, 4);
 }
 
-static void fctl(obuf *b, uint32_t seq, int w, int h, int delay_ms)
+static void fctl(fr_sb *b, uint32_t seq, int w, int h, int delay_ms)
 {
     uint8_t c[26];
     be32(c, seq); be32(c + 4, (uint32_t)w); be32(c + 8, (uint32_t)h); be32(c + 12, 0); be32(c + 16, 0);
@@ -65,9 +52,9 @@ int fr_apng_write(const char *path, const uint8_t *const *frames, int n, int w, 
     uint8_t *raw = fr_xmalloc(raw_n);
     uLong zcap = compressBound((uLong)raw_n);
     uint8_t *z = fr_xmalloc(zcap);
-    obuf b = {0};
+    fr_sb b = {0};
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    put(&b, sig, 8);
+    fr_sb_put(&b, sig, 8);
     uint8_t ihdr[13];
     be32(ihdr, (uint32_t)w); be32(ihdr + 4, (uint32_t)h);
     ihdr[8] = 8; ihdr[9] = 2; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;   /* 8-bit RGB, deflate, no interlace */
@@ -97,6 +84,6 @@ int fr_apng_write(const char *path, const uint8_t *const *frames, int n, int w, 
     free(raw);
     free(z);
     if (!rc) rc = fr_atomic_write(path, b.p, b.n, e);
-    free(b.p);
+    fr_sb_free(&b);
     return rc;
 }
