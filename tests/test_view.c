@@ -922,7 +922,8 @@ static void test_settings(void)
     FR_CHECK(mkdtemp(dir) != NULL);
     char path[256];
     snprintf(path, sizeof path, "%s/frtui/config", dir);   /* the directory is created on save */
-    fr_settings a, b;
+    fr_settings a, b, def0;
+    fr_settings_default(&def0);
     fr_settings_default(&a);
     int existed = 1;
     fr_err e = {0};
@@ -942,6 +943,43 @@ static void test_settings(void)
     for (struct dirent *de; d && (de = readdir(d));) files += de->d_name[0] != '.';
     if (d) closedir(d);
     FR_CHECK(files == 1);
+    /* a file the user wrote keeps its comments, order and unknown lines; known keys change in
+     * place, a repeated key once, missing keys are appended */
+    FILE *uf = fopen(path, "w");
+    FR_ASSERT(uf);
+    fputs("# my frtui settings\n\n  Palette = mono   # inline remarks are part of the value\nsmoothing=0.5\nfuture_key = 3\n"
+          "# keep this one too\nsmoothing = 0.7\n", uf);
+    fclose(uf);
+    FR_CHECKF(fr_settings_save(&a, path, &e) == FR_OK, "%s", e.msg);
+    uint8_t *saved = NULL;
+    size_t sn = 0;
+    FR_CHECK(fr_read_file(path, 1 << 16, &saved, &sn, &e) == FR_OK);
+    const char *sv = saved ? (const char *)saved : "";
+    const char *c1 = strstr(sv, "# my frtui settings\n\npalette = light\nsmoothing = 0.9\nfuture_key = 3\n# keep this one too\n");
+    FR_CHECKF(c1 == sv, "saved over a user's file:\n%.*s", (int)sn, sv);
+    FR_CHECK(strstr(sv, "smoothing = 0.7") == NULL && strstr(sv, "tour_done = on\n") && strstr(sv, "mouse = off\n"));
+    int nlines = 0;
+    for (size_t q = 0; q < sn; q++) nlines += sv[q] == '\n';
+    FR_CHECKF(nlines == 6 + 10, "%d lines", nlines);   /* the six kept/updated lines, then the 10 other keys */
+    free(saved);
+    FR_CHECK(fr_settings_load(&b, path, &existed, &e) == FR_EINPUT && strstr(e.msg, "future_key"));
+    same_settings(&a, &b, "round trip through a user's file");
+    /* the README's example file, remarks and all, loads without a complaint */
+    uint8_t *rd = NULL;
+    size_t rn = 0;
+    FR_CHECK(fr_read_file("README.md", 1 << 22, &rd, &rn, &e) == FR_OK);
+    const char *blk = rd ? strstr((const char *)rd, "`~/.config/frtui/config`") : NULL;
+    blk = blk ? strstr(blk, "```\n") : NULL;
+    const char *bend = blk ? strstr(blk + 4, "```") : NULL;
+    FR_CHECK(blk && bend && strstr(blk, "tour_done") < bend);
+    if (blk && bend) {
+        fr_settings rdme = def0;
+        snprintf(rdme.palette, sizeof rdme.palette, "light");
+        rdme.tour_done = 1;
+        FR_CHECKF(fr_settings_parse(&rdme, blk + 4, (size_t)(bend - blk - 4), "README.md", &e) == FR_OK, "%s", e.msg);
+        same_settings(&rdme, &def0, "the README's example (the defaults)");
+    }
+    free(rd);
     /* the view puts them into effect */
     fr_ui ui;
     fr_ui_init(&ui, 1, 0);

@@ -58,7 +58,8 @@ int fr_settings_path(char *buf, size_t n);
  * holds the defaults plus the lines that were good. */
 int fr_settings_load(fr_settings *s, const char *path, int *existed, fr_err *e);
 /* Writes *s to path atomically, creating the parent directory (one level, mode 0700) if it
- * is missing. */
+ * is missing.  An existing file keeps its comments, blank lines, unknown lines and order: only
+ * the lines of known keys change (keys it lacks are appended). */
 int fr_settings_save(const fr_settings *s, const char *path, fr_err *e);
 
 /* Names used in the file and on the settings screen. */

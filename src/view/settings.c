@@ -19,6 +19,7 @@
 #include "frtui/layout.h"
 #include "frtui/plotmodel.h"
 #include "frtui/plot.h"
+#include "frtui/sb.h"
 
 static const char *const sort_names[FR_SORT__COUNT] = {"run", "loss", "vs-rtn", "aggressive", "clipped"};
 static const char *const heat_names[] = {"s2", "s2s3s4", "shift", "h"};   /* fr_heat_qty order (view.h) */
@@ -170,6 +171,9 @@ int fr_settings_parse(fr_settings *s, const char *text, size_t n, const char *pa
                     snprintf(what, sizeof what, "'%s' is not `key = value`", sk);
                 } else {
                     *eq = 0;
+                    /* a remark after the value: '#' at its start or after a blank (no value holds one) */
+                    for (char *h = eq + 1; *h; h++)
+                        if (*h == '#' && (h == eq + 1 || h[-1] == ' ' || h[-1] == '\t')) { *h = 0; break; }
                     char *k = trim(l), *v = trim(eq + 1);
                     int id = -1;
                     for (int i = 0; i < K__COUNT; i++)
@@ -252,6 +256,23 @@ int fr_settings_load(fr_settings *s, const char *path, int *existed, fr_err *e)
     return rc;
 }
 
+/* The key a `key = value` line sets (K__COUNT when it sets none: blank, comment, junk). */
+static int line_key(const char *l, size_t len)
+{
+    while (len && (*l == ' ' || *l == '\t')) l++, len--;
+    const char *eq = memchr(l, '=', len);
+    if (!eq || *l == '#') return K__COUNT;
+    size_t k = (size_t)(eq - l);
+    while (k && (l[k - 1] == ' ' || l[k - 1] == '\t')) k--;
+    for (int i = 0; i < K__COUNT; i++)
+        if (strlen(keys[i].name) == k && strncasecmp(l, keys[i].name, k) == 0) return i;
+    return K__COUNT;
+}
+
+/* The user's file stays theirs: comments, blank lines, unknown and bad lines and the order are
+ * kept; each known key's first line gets the new value (later repeats of it, which parse
+ * would let override the first, are dropped so the saved value wins); keys the file does not
+ * have are appended.  Without a readable file the whole formatted text is written. */
 int fr_settings_save(const fr_settings *s, const char *path, fr_err *e)
 {
     char dir[4096];
@@ -265,5 +286,49 @@ int fr_settings_save(const fr_settings *s, const char *path, fr_err *e)
     }
     char text[1024];
     size_t n = fr_settings_format(s, text, sizeof text);
-    return fr_atomic_write(path, text, n < sizeof text ? n : sizeof text - 1, e);
+    if (n >= sizeof text) n = sizeof text - 1;
+    /* this value's line for each key, from the formatted text */
+    const char *fl[K__COUNT] = {0};
+    size_t fn[K__COUNT] = {0};
+    for (size_t at = 0; at < n;) {
+        size_t end = at;
+        while (end < n && text[end] != '\n') end++;
+        int k = line_key(text + at, end - at);
+        if (k < K__COUNT) fl[k] = text + at, fn[k] = end - at;
+        at = end + 1;
+    }
+    uint8_t *old = NULL;
+    size_t on = 0;
+    fr_err ig;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || fr_read_file(path, FR_SETTINGS_MAX_BYTES, &old, &on, &ig) != FR_OK ||
+        memchr(old, 0, on)) {
+        free(old);
+        return fr_atomic_write(path, text, n, e);
+    }
+    fr_sb out = {0};
+    int done[K__COUNT] = {0};
+    for (size_t at = 0; at < on;) {
+        size_t end = at;
+        while (end < on && old[end] != '\n') end++;
+        int k = line_key((const char *)old + at, end - at);
+        if (k == K__COUNT) {
+            fr_sb_put(&out, old + at, end - at);
+            fr_sb_putc(&out, '\n');
+        } else if (!done[k]) {
+            fr_sb_put(&out, fl[k], fn[k]);
+            fr_sb_putc(&out, '\n');
+            done[k] = 1;
+        }
+        at = end + 1;
+    }
+    for (int k = 0; k < K__COUNT; k++)
+        if (!done[k] && fl[k]) {
+            fr_sb_put(&out, fl[k], fn[k]);
+            fr_sb_putc(&out, '\n');
+        }
+    free(old);
+    int rc = fr_atomic_write(path, fr_sb_str(&out), out.n, e);
+    fr_sb_free(&out);
+    return rc;
 }
