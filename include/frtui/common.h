@@ -69,11 +69,19 @@ int fr_size_mul(size_t *out, size_t a, size_t b);
  * process already uses.  SIZE_MAX when none of them is known.  The environment variable
  * FRTUI_MEM_AVAILABLE (bytes, or a number with a K/M/G suffix) replaces the measured figure;
  * tests use it to exercise the refusal below on any machine. */
+/* A size from the environment variable `name`: "123", "64K", "512M", "3G"; 0 when unset or
+ * malformed (the stand-ins FRTUI_MEM_AVAILABLE, FRTUI_MEM_BASE, FRTUI_DISK_AVAILABLE). */
+uint64_t fr_env_size(const char *name);
 size_t fr_mem_available(void);
 /* Resident set size of this process now (bytes, /proc/self/statm), 0 when unknown. */
 size_t fr_mem_rss(void);
 /* Its high-water mark (VmHWM in /proc/self/status), 0 when unknown. */
 size_t fr_mem_rss_peak(void);
+/* What the memory planner counts as already held: this process's RSS, or FRTUI_MEM_BASE (a
+ * size as for FRTUI_MEM_AVAILABLE) so that tests can give two processes -- `frtui info` and
+ * the run it describes -- the same planner inputs (their RSS differs by a fraction of a MiB,
+ * enough to move a unit that sits at the budget's edge). */
+size_t fr_mem_plan_base(void);
 /* Checks a size declared by an input file *before* allocating it (reliability issue, item 7):
  * FR_OK when `bytes` fits in FR_MAX_ALLOC and in fr_mem_available(); otherwise sets e to
  * "<fmt...> declares 9.0 GiB, more than the 3.1 GiB available" and returns FR_ENOMEM (exit

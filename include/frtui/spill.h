@@ -44,6 +44,11 @@ typedef struct fr_spill_stats {
  * (at least one chunk is always cached).  NULL and e set on failure (naming the directory). */
 fr_spill *fr_spill_new(const char *dir, size_t per, int n, int chunk, size_t lru_bytes, fr_err *e);
 void fr_spill_free(fr_spill *s);
+/* Free space where fr_spill_new(dir, ...) puts its files (dir NULL or "": $TMPDIR, else /tmp),
+ * in bytes, SIZE_MAX when unknown; *used_dir (when not NULL) is that directory.
+ * FRTUI_DISK_AVAILABLE (a size, as FRTUI_MEM_AVAILABLE) replaces the measured figure, so tests
+ * can show the refusal it leads to on any machine. */
+size_t fr_spill_room(const char *dir, const char **used_dir);
 int fr_spill_chunk(const fr_spill *s);
 /* Writes samples [s0, s0 + cnt): s0 must start a chunk, and cnt must end one or the store. */
 int fr_spill_put(fr_spill *s, int s0, int cnt, const float *src, fr_err *e);

@@ -209,10 +209,9 @@ static uint64_t rlimit_room(int resource, int field)
     return (uint64_t)rl.rlim_cur > used ? (uint64_t)rl.rlim_cur - used : 1;
 }
 
-/* FRTUI_MEM_AVAILABLE: "123", "64K", "512M", "3G"; 0 when unset or malformed. */
-static uint64_t env_override(void)
+uint64_t fr_env_size(const char *name)
 {
-    const char *s = getenv("FRTUI_MEM_AVAILABLE");
+    const char *s = getenv(name);
     if (!s || *s < '0' || *s > '9') return 0;
     char *end;
     uint64_t v = strtoull(s, &end, 10);
@@ -224,7 +223,7 @@ static uint64_t env_override(void)
 
 size_t fr_mem_available(void)
 {
-    uint64_t o = env_override();
+    uint64_t o = fr_env_size("FRTUI_MEM_AVAILABLE");
     if (o) return o > SIZE_MAX ? SIZE_MAX : (size_t)o;
     size_t a = SIZE_MAX;
     a = min_known(a, file_number("/proc/meminfo", "MemAvailable", 1024));
@@ -245,6 +244,12 @@ size_t fr_mem_rss(void)
     buf[k] = 0;
     char *p = strchr(buf, ' ');
     return p ? (size_t)strtoull(p + 1, NULL, 10) * (size_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+size_t fr_mem_plan_base(void)
+{
+    uint64_t o = fr_env_size("FRTUI_MEM_BASE");
+    return o ? (o > SIZE_MAX ? SIZE_MAX : (size_t)o) : fr_mem_rss();
 }
 
 size_t fr_mem_rss_peak(void) { return (size_t)file_number("/proc/self/status", "VmHWM", 1024); }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -81,10 +82,27 @@ int fr_spill_pick_chunk(size_t per, int align, size_t target_bytes)
     return c;
 }
 
-fr_spill *fr_spill_new(const char *dir, size_t per, int n, int chunk, size_t lru_bytes, fr_err *e)
+static const char *spill_dir(const char *dir)
 {
     if (!dir || !*dir) dir = getenv("TMPDIR");
-    if (!dir || !*dir) dir = "/tmp";
+    return dir && *dir ? dir : "/tmp";
+}
+
+size_t fr_spill_room(const char *dir, const char **used_dir)
+{
+    dir = spill_dir(dir);
+    if (used_dir) *used_dir = dir;
+    uint64_t o = fr_env_size("FRTUI_DISK_AVAILABLE");
+    if (o) return o > SIZE_MAX ? SIZE_MAX : (size_t)o;
+    struct statvfs v;
+    if (statvfs(dir, &v) != 0) return SIZE_MAX;   /* a missing directory fails at fr_spill_new, with its reason */
+    uint64_t b = (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
+    return b > SIZE_MAX ? SIZE_MAX : (size_t)b;
+}
+
+fr_spill *fr_spill_new(const char *dir, size_t per, int n, int chunk, size_t lru_bytes, fr_err *e)
+{
+    dir = spill_dir(dir);
     FR_ASSERT(per > 0 && n > 0 && chunk > 0);
     char path[4096];
     snprintf(path, sizeof path, "%s/frtui-spill-XXXXXX", dir);

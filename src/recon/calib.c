@@ -184,7 +184,7 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
 {
     const fr_model *m = r->orig;
     int n = r->part.n;
-    size_t rss = fr_mem_rss(), avail = fr_mem_available();
+    size_t rss = fr_mem_plan_base(), avail = fr_mem_available();
     /* Hard: what the run may not exceed.  Soft: what the plan aims at -- with no --max-mem, a
      * safe share (80 %) of what the machine (cgroup, rlimits, FRTUI_MEM_AVAILABLE) has now, so
      * the page cache, the inspector and other programs keep some room. */
@@ -296,6 +296,23 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
                           "%d; %s) needs %s, more than the %s %s%s; the smallest --max-mem that fits is about %s",
                           m->meta.name, r->n_calib, r->cfg.batch, where, want, have, kind,
                           r->cfg.max_mem ? " budget after what the program already holds" : "", least);
+    }
+    /* The disk is a budget too: a small file whose derived sizes are huge (issue 14 item 3: a
+     * flipped pad bit) would otherwise trade the OOM killer for tens of GB of spill files.
+     * Counted before compression, the bound zstd can only improve on. */
+    size_t disk = 0;
+    int dworst = 0;
+    for (int k = 0; k < n; k++)
+        if (r->mem[k].disk > disk) disk = r->mem[k].disk, dworst = k;
+    const char *dir;
+    size_t room = fr_spill_room(r->cfg.spill_dir, &dir);
+    if (disk > room) {
+        char want[32], have[32];
+        fmt_size(want, sizeof want, (double)disk);
+        fmt_size(have, sizeof have, (double)room);
+        return fr_err_set(e, FR_ENOMEM, "%s: the run's calibration caches of %d samples do not fit in memory and need up to "
+                          "%s on disk (at unit %s, before compression), more than the %s free in %s; free some space, point "
+                          "--spill-dir elsewhere or give --n-calib fewer samples", m->meta.name, r->n_calib, want, r->part.units[dworst].name, have, dir);
     }
     r->spill = 1;
     return FR_OK;
