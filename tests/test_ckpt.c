@@ -459,6 +459,7 @@ static fr_ckpt_unit *with_hist(fr_ckpt *c)
             for (int p = 0; p < U->layers[l].n_params; p++) stride += U->layers[l].params[p].n;
         if (U->status == FR_UNIT_PENDING || !stride || U->n_loss < 4) continue;
         fr_ckpt_hist *h = &U->hist;
+        free(h->data);   /* the run may have recorded one: replaced */
         h->n = 2;
         h->every = 4;
         h->iter[0] = 0;

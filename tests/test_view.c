@@ -954,7 +954,9 @@ static void test_settings(void)
     uint8_t *saved = NULL;
     size_t sn = 0;
     FR_CHECK(fr_read_file(path, 1 << 16, &saved, &sn, &e) == FR_OK);
-    const char *sv = saved ? (const char *)saved : "";
+    saved = fr_xrealloc(saved, sn + 1);   /* fr_read_file does not terminate the text */
+    saved[sn] = 0;
+    const char *sv = (const char *)saved;
     const char *c1 = strstr(sv, "# my frtui settings\n\npalette = light\nsmoothing = 0.9\nfuture_key = 3\n# keep this one too\n");
     FR_CHECKF(c1 == sv, "saved over a user's file:\n%.*s", (int)sn, sv);
     FR_CHECK(strstr(sv, "smoothing = 0.7") == NULL && strstr(sv, "tour_done = on\n") && strstr(sv, "mouse = off\n"));
@@ -968,6 +970,8 @@ static void test_settings(void)
     uint8_t *rd = NULL;
     size_t rn = 0;
     FR_CHECK(fr_read_file("README.md", 1 << 22, &rd, &rn, &e) == FR_OK);
+    rd = fr_xrealloc(rd, rn + 1);
+    rd[rn] = 0;
     const char *blk = rd ? strstr((const char *)rd, "`~/.config/frtui/config`") : NULL;
     blk = blk ? strstr(blk, "```\n") : NULL;
     const char *bend = blk ? strstr(blk + 4, "```") : NULL;

@@ -229,7 +229,7 @@ static void handle_out(fr_worker *w, const fr_tui_opts *o, fr_ui *ui, const fr_s
                                   &vo->export_state, m2, sizeof m2);
                 size_t l = strlen(m);
                 if (rc == FR_OK && l + 8 < sizeof m)
-                    snprintf(m + l, sizeof m - l, " and %s", strncmp(m2, "wrote ", 6) == 0 ? m2 + 6 : m2);
+                    snprintf(m + l, sizeof m - l, " and %.*s", (int)(sizeof m - l - 6), strncmp(m2, "wrote ", 6) == 0 ? m2 + 6 : m2);
                 else if (rc != FR_OK)
                     snprintf(m, sizeof m, "%s", m2);
             }
