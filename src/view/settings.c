@@ -302,7 +302,7 @@ int fr_settings_save(const fr_settings *s, const char *path, fr_err *e)
     fr_err ig;
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || fr_read_file(path, FR_SETTINGS_MAX_BYTES, &old, &on, &ig) != FR_OK ||
-        memchr(old, 0, on)) {
+        (on && memchr(old, 0, on))) {
         free(old);
         return fr_atomic_write(path, text, n, e);
     }
