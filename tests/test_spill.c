@@ -149,7 +149,7 @@ static uint8_t *run_state(const fr_model *m, const fr_run_config *c, const char 
 /* run_state with FRTUI_PASS_SLICES=slices; checks the plan's pass batch. */
 static uint8_t *run_sliced(const fr_model *m, const fr_run_config *c, const char *mode, int slices, size_t *n)
 {
-    char v[8];
+    char v[16];
     snprintf(v, sizeof v, "%d", slices);
     setenv("FRTUI_PASS_SLICES", v, 1);
     if (mode) setenv("FRTUI_SPILL", mode, 1);
