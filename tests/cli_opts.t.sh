@@ -60,6 +60,12 @@ fr_refused "run --foo=1 is an unknown option" "unknown option --foo" "$BIN" run 
 fr_refused "--qdrop takes no value" "--qdrop" "$BIN" run "$MLP" --qdrop=1
 fr_refused "run --scale-lr -1 is refused" "--scale-lr must be in [0, 1000]" "$BIN" run "$MLP" --scale-lr -1
 fr_refused "run --scale-lr nan is refused" "--scale-lr: 'nan' is not a number" "$BIN" run "$MLP" --scale-lr nan
+fr_refused "run --keep-best 1 is refused" "--keep-best 1: give 0 (off) or 2..1000" "$BIN" run "$MLP" --keep-best 1
+# --keep-best on the MLP at a lr where fc1 overshoots: the report records the setting, fc1 goes
+# back to its RTN start (iteration 0) and says so, the others keep their last iterate.
+FRTUI_THREADS=1 "$BIN" run "$MLP" --iters 60 --lr 0.05 --n-calib 256 --keep-best 4 -q --json "$T/kb.json" >/dev/null 2>&1
+check "run --keep-best: the report names the kept iterate" \
+    'grep -q "\"keep_best\": 4" "$T/kb.json" && grep -q "kept iteration 0 of 60 (--keep-best)" "$T/kb.json" && grep -q "kept the last iteration" "$T/kb.json"'
 fr_refused "inspector --cols x" "--cols: 'x' is not an integer" "$BIN" "$MLP" --dump-screen --cols x
 fr_refused "inspector --wait-unit x" "--wait-unit: 'x' is not an integer" "$BIN" "$MLP" --dump-screen --wait-unit x
 fr_refused "report --bits x" "--bits: 'x' is not an integer" "$BIN" report --bits x "$MLP"

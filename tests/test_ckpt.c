@@ -230,6 +230,99 @@ static void test_resume_layerwise_rtn_mix(void)
     fr_model_free(&m);
 }
 
+/* --keep-best (recon_best.c).  The evaluations must not touch the training: up to and including
+ * the first unit that keeps an earlier iterate, every mini-batch loss equals the plain run's;
+ * that unit ends strictly below the plain run's loss_after, every unit before it equal to it.
+ * At this lr FlexRound overshoots on the ResNet-style zoo model, so some unit does revert. */
+static fr_recon *kb_run(const fr_model *m, const fr_run_config *c)
+{
+    fr_err e;
+    fr_recon *r = fr_recon_new(m, c, &e);
+    FR_ASSERT(r && drive(r, -1) == 0);
+    return r;
+}
+
+static fr_ckpt_unit *running_unit(fr_ckpt *c) { FR_ASSERT(c->cur_unit >= 0); return &c->units[c->cur_unit]; }
+static void mut_best_iter(fr_ckpt *c) { fr_ckpt_unit *U = running_unit(c); U->best_iter = U->n_loss + 1; }
+static void mut_best_nan(fr_ckpt *c) { running_unit(c)->best[1] = NAN; }
+static void mut_best_loss(fr_ckpt *c) { running_unit(c)->best_loss = -1; }
+static void mut_best_short(fr_ckpt *c) { running_unit(c)->n_best = 1; }
+static void mut_best_off(fr_ckpt *c) { c->cfg.keep_best = 0; }
+
+static void test_keep_best(void)
+{
+    fr_model m;
+    make_model(&m, FR_ZOO_RESNET, 31, 40, 64);
+    fr_run_config c = base_cfg(FR_METHOD_FLEXROUND, 24);
+    c.n_calib = 32;
+    c.init_minmax = 0;
+    c.lr = 0.05f;
+    fr_recon *a = kb_run(&m, &c);
+    c.keep_best = 5;   /* iterations 0, 6, 12, 18, 24 */
+    fr_recon *b = kb_run(&m, &c);
+    const fr_partition *p = fr_recon_partition(b);
+    int reverted = -1;
+    for (int k = 0; k < p->n && reverted < 0; k++) {
+        fr_unit_view *va = fr_recon_view(a, k), *vb = fr_recon_view(b, k);
+        FR_CHECKF(va->n_loss == vb->n_loss && memcmp(va->loss, vb->loss, (size_t)va->n_loss * sizeof(float)) == 0,
+                  "unit %d: the evaluations changed the training", k);
+        if (strncmp(vb->note, "kept iteration", 14) == 0) {
+            reverted = k;
+            FR_CHECKF(vb->loss_after < va->loss_after, "unit %d: kept %.9g, last iterate %.9g", k, vb->loss_after,
+                      va->loss_after);
+            /* The note names the last iterate's loss, which is the plain run's loss_after. */
+            char want[64];
+            snprintf(want, sizeof want, "last iterate %.6g", va->loss_after);
+            FR_CHECKF(strstr(vb->note, want) != NULL, "%s (want %s)", vb->note, want);
+        } else {
+            FR_CHECKF(vb->loss_after == va->loss_after && strstr(vb->note, "kept the last"), "unit %d: %s", k, vb->note);
+        }
+        fr_unit_view_release(va);
+        fr_unit_view_release(vb);
+    }
+    FR_CHECKF(reverted >= 0, "%s", "no unit kept an earlier iterate at lr 0.05: the test no longer tests anything");
+    fr_recon_free(a);
+    fr_recon_free(b);
+
+    /* Resume: mid-unit after a snapshot (events: begin, 24 steps, end per unit), right after
+     * begin (only the start evaluated), just before end, and in a later unit. */
+    long stops[] = {9, 2, 25, 40};
+    check_resume(&m, &c, stops, (int)(sizeof stops / sizeof stops[0]));
+
+    /* BEST frames broken one way each are refused by name; the unbroken one loads. */
+    fr_err e;
+    fr_recon *r = fr_recon_new(&m, &c, &e);
+    FR_ASSERT(r && drive(r, 9) == 1);
+    fr_ckpt_info in = info_for(&m, &c);
+    size_t n0;
+    uint8_t *b0 = encode_state(r, &in, &n0);
+    fr_recon_free(r);
+    fr_ckpt c0;
+    FR_CHECK(fr_ckpt_load_mem(b0, n0, "kb.frc", &c0, &e) == FR_OK && running_unit(&c0)->n_best > 1 &&
+             (running_unit(&c0)->best_iter == 0 || running_unit(&c0)->best_iter == 6));
+    fr_ckpt_free(&c0);
+    static void (*const muts[])(fr_ckpt *) = {mut_best_iter, mut_best_nan, mut_best_loss, mut_best_short, mut_best_off};
+    static const char *const want[] = {"out of range", "not finite", "out of range", "size", "without --keep-best"};
+    for (size_t i = 0; i < sizeof muts / sizeof muts[0]; i++) {
+        fr_ckpt cm;
+        FR_ASSERT(fr_ckpt_load_mem(b0, n0, "x", &cm, &e) == FR_OK);
+        muts[i](&cm);
+        fr_ckpt_blob *bl = fr_ckpt_blob_wrap(&cm);
+        uint8_t *out;
+        size_t n;
+        FR_ASSERT(fr_ckpt_encode(bl, 3, &out, &n, &e) == FR_OK);
+        fr_ckpt_blob_free(bl);
+        fr_ckpt cc;
+        fr_err_clear(&e);
+        int rc = fr_ckpt_load_mem(out, n, "best.frc", &cc, &e);
+        if (rc == FR_OK) fr_ckpt_free(&cc);
+        FR_CHECKF(rc == FR_EINPUT && strstr(e.msg, want[i]), "case %zu: rc %d: %s", i, rc, e.msg);
+        free(out);
+    }
+    free(b0);
+    fr_model_free(&m);
+}
+
 /* ---- a finished run shared by the next tests ----------------------------------------------- */
 
 static fr_model g_m;
@@ -321,11 +414,12 @@ static int frames(const uint8_t *p, size_t n, size_t *off, int cap)
 }
 
 /* Re-encodes a decoded checkpoint after a mutation (for "counts that do not match" cases). */
-static void add_reencoded(badcase *bc, int *nb, const char *name, void (*mut)(fr_ckpt *))
+static void add_reencoded_from(badcase *bc, int *nb, const char *name, void (*mut)(fr_ckpt *), const uint8_t *base,
+                               size_t base_n)
 {
     fr_ckpt c;
     fr_err e;
-    FR_ASSERT(fr_ckpt_load_mem(g_buf, g_n, "x", &c, &e) == FR_OK);
+    FR_ASSERT(fr_ckpt_load_mem(base, base_n, "x", &c, &e) == FR_OK);
     mut(&c);
     /* Encode through a blob built from c (the blob owns a fr_ckpt). */
     fr_ckpt_blob *b = fr_ckpt_blob_wrap(&c);
@@ -337,6 +431,10 @@ static void add_reencoded(badcase *bc, int *nb, const char *name, void (*mut)(fr
     bc[*nb].p = out;
     bc[*nb].n = n;
     (*nb)++;
+}
+static void add_reencoded(badcase *bc, int *nb, const char *name, void (*mut)(fr_ckpt *))
+{
+    add_reencoded_from(bc, nb, name, mut, g_buf, g_n);
 }
 
 static void mut_units(fr_ckpt *c) { c->n_nodes += 1; }
@@ -553,6 +651,23 @@ static int make_bad(badcase *bc)
     add_reencoded(bc, &nb, "hist-iter-range.frc", mut_hist_range);
     add_reencoded(bc, &nb, "hist-nan.frc", mut_hist_nan);
     add_reencoded(bc, &nb, "hist-stride.frc", mut_hist_stride);
+    {   /* BEST frames (.frc 1.5): from the shared run's settings with --keep-best 3, stopped in
+         * its first unit after the snapshot at iteration 5 */
+        fr_run_config c = g_cfg;
+        c.keep_best = 3;
+        fr_err e;
+        fr_recon *r = fr_recon_new(&g_m, &c, &e);
+        FR_ASSERT(r && drive(r, 8) == 1);
+        fr_ckpt_info in = info_for(&g_m, &c);
+        size_t n;
+        uint8_t *kb = encode_state(r, &in, &n);
+        fr_recon_free(r);
+        add_reencoded_from(bc, &nb, "best-iter-range.frc", mut_best_iter, kb, n);
+        add_reencoded_from(bc, &nb, "best-nan.frc", mut_best_nan, kb, n);
+        add_reencoded_from(bc, &nb, "best-short.frc", mut_best_short, kb, n);
+        add_reencoded_from(bc, &nb, "best-without-keep-best.frc", mut_best_off, kb, n);
+        free(kb);
+    }
 #undef ADD
     return nb;
 }
@@ -1073,6 +1188,7 @@ int main(int argc, char **argv)
     FR_RUN(test_resume_flexround_resnet);
     FR_RUN(test_resume_adaround_actq_mlp);
     FR_RUN(test_resume_layerwise_rtn_mix);
+    FR_RUN(test_keep_best);
     FR_RUN(test_roundtrip_file_and_writer);
     FR_RUN(test_bad_checkpoints);
     FR_RUN(test_bad_hist_reasons);

@@ -28,11 +28,13 @@
 #include "frtui/runcfg.h"    /* fr_run_config: the run's stored settings */
 
 #define FR_CKPT_MAJOR 1
-#define FR_CKPT_MINOR 4   /* 1.1: META ends with the OpenBLAS core (1.0 files read as "");
+#define FR_CKPT_MINOR 5   /* 1.1: META ends with the OpenBLAS core (1.0 files read as "");
                              1.2: then i32 unit rule (older files read as split, the rule they used);
                              1.3: then i32 conv kernels (1 legacy per-sample path; older: see ckpt_load);
                              1.4: then f32 FlexRound shared-scale lr multiplier (older: 1), and
-                                  optional HIST frames (parameter history; older files have none) */
+                                  optional HIST frames (parameter history; older files have none);
+                             1.5: then i32 keep-best evaluations (older: 0), and an optional BEST
+                                  frame for the running unit (its best iterate so far) */
 #define FR_CKPT_HEADER_LEN 32
 #define FR_CKPT_MAX_PARAMS 5   /* d1, D2, d3, d4 | V */
 #define FR_CKPT_MAX_FROZEN 3   /* s1_init, d1_init, zp */
@@ -87,6 +89,13 @@ typedef struct fr_ckpt_unit {
     int n_layers;
     fr_ckpt_layer *layers;  /* [n_layers], NULL when pending */
     fr_ckpt_hist hist;      /* since 1.4 (HIST frame); n == 0 when none */
+    /* Since 1.5 (BEST frame, running unit of a --keep-best run only): the best iterate so far,
+     * its iteration and calibration loss; best = the unit's learnable tensors in layer and
+     * parameter order, then the steps of its activation quantizers in node order. */
+    int best_iter;
+    double best_loss;
+    uint32_t n_best;        /* 0 when none */
+    float *best;
 } fr_ckpt_unit;
 
 typedef struct fr_ckpt_aq {

@@ -108,6 +108,7 @@ typedef struct fr_run_info {
     int batch;
     float lr;                /* as given (0 = the method's default, fr_run_config_lr) */
     float scale_lr;          /* FlexRound shared-scale lr multiplier (--scale-lr) */
+    int keep_best;           /* FlexRound --keep-best evaluations per unit (0 = off) */
     uint64_t seed;
     int threads;
     char preset[32];

@@ -12,6 +12,8 @@
  *                4 END (last; raw = u32 number of frames before it).  Nothing may follow END.
  *                Since 1.4: 5 HIST (optional, right after the UNIT frame it belongs to: the
  *                unit's parameter history, fr_ckpt_hist).
+ *                Since 1.5: 6 BEST (optional, after the running unit's UNIT and HIST frames:
+ *                the best iterate a --keep-best run has seen in it).
  *
  * Design note: the writer works on a private deep copy (fr_ckpt), so it can compress in its own
  * thread while the engine keeps stepping.  Parsing goes through a bounds-checked cursor: every
@@ -88,7 +90,7 @@ size_t fr_ckpt_blob_bytes(const fr_ckpt_blob *b)
             for (int p = 0; p < L->n_params; p++) t += (size_t)L->params[p].n * 4 * (L->params[p].m ? 3 : 1);
             if (L->has_result) t += (size_t)L->n * 4;
         }
-        t += (size_t)U->hist.n * U->hist.stride * 4;
+        t += (size_t)U->hist.n * U->hist.stride * 4 + (size_t)U->n_best * 4;
     }
     return t;
 }
@@ -109,6 +111,7 @@ void fr_ckpt_free(fr_ckpt *c)
         }
         free(U->layers);
         free(U->hist.data);
+        free(U->best);
     }
     free(c->units);
     free(c->aq);
@@ -149,6 +152,7 @@ static void enc_meta(wbuf *b, const fr_ckpt *c)
     wb_i32(b, c->cfg.unit_rule);   /* since 1.2 */
     wb_i32(b, c->conv_legacy);     /* since 1.3 */
     wb_f32(b, c->cfg.scale_lr);    /* since 1.4 */
+    wb_i32(b, c->cfg.keep_best);   /* since 1.5 */
 }
 
 static void enc_tensor(wbuf *b, const fr_ckpt_tensor *t, int learnable)
@@ -213,6 +217,14 @@ static void enc_hist(wbuf *b, const fr_ckpt_hist *h, int k)
     free(planes);
 }
 
+/* u32 unit, i32 iteration, f64 calibration loss, u32 n, f32[n] (fr_ckpt_unit.best). */
+static void enc_best(wbuf *b, const fr_ckpt_unit *U, int k)
+{
+    wb_u32(b, (uint32_t)k); wb_i32(b, U->best_iter); wb_f64(b, U->best_loss);
+    wb_u32(b, U->n_best);
+    wb_put(b, U->best, (size_t)U->n_best * 4);
+}
+
 static void enc_actq(wbuf *b, const fr_ckpt *c)
 {
     wb_u32(b, (uint32_t)c->n_aq);
@@ -264,6 +276,12 @@ int fr_ckpt_encode(const fr_ckpt_blob *b, int level, uint8_t **out, size_t *out_
             raw.n = 0;
             enc_hist(&raw, &c->units[k].hist, k);
             rc = put_frame(&f, cc, FT_HIST, &raw, e);
+            nf++;
+        }
+        if (!rc && c->units[k].n_best > 0 && c->units[k].status == FR_UNIT_RUNNING) {
+            raw.n = 0;
+            enc_best(&raw, &c->units[k], k);
+            rc = put_frame(&f, cc, FT_BEST, &raw, e);
             nf++;
         }
     }

@@ -7,7 +7,7 @@
 #error "the .frc code reads and writes native little-endian values"
 #endif
 
-enum { FT_META = 1, FT_UNIT = 2, FT_ACTQ = 3, FT_END = 4, FT_HIST = 5 };
+enum { FT_META = 1, FT_UNIT = 2, FT_ACTQ = 3, FT_END = 4, FT_HIST = 5, FT_BEST = 6 };
 #define FLAG_ZSTD_CHECKSUM 1u
 #define MAX_FRAMES (1u << 20)
 #define HIST_MAX_EVERY (1 << 24)   /* largest recording interval a HIST frame may declare */

@@ -117,6 +117,7 @@ static void dec_meta(rd *r, fr_ckpt *c)
     if (!r->bad && (c->conv_legacy < 0 || c->conv_legacy > 1)) rfail(r, "%s", "conv kernels out of range");
     /* Before 1.4 every FlexRound run learned d1, d3, d4 at the full lr. */
     c->cfg.scale_lr = c->minor >= 4 ? rd_f32(r) : 1.0f;
+    c->cfg.keep_best = c->minor >= 5 ? rd_i32(r) : 0;
     if (r->bad) return;
     if (c->cur_unit < -1 || c->cur_unit >= c->n_units) { rfail(r, "%s", "running unit index out of range"); return; }
     if (c->iter < 0 || c->iter > 10000000) { rfail(r, "%s", "iteration counter out of range"); return; }
@@ -279,6 +280,32 @@ static void dec_hist(rd *r, fr_ckpt_unit *U, int k)
     U->hist.data = d;
 }
 
+/* The BEST frame of unit U (after its UNIT and HIST frames): only a running unit has one; the
+ * snapshot holds at least the unit's learnable tensors (the activation steps that follow are
+ * counted exactly by fr_recon_state_restore, which knows the unit's nodes) and only finite
+ * values, and the iteration lies within what the unit has run. */
+static void dec_best(rd *r, fr_ckpt_unit *U, int k)
+{
+    uint32_t idx = rd_u32(r);
+    int it = rd_i32(r);
+    double loss = rd_f64(r);
+    uint32_t n = rd_u32(r);
+    if (r->bad) return;
+    if (idx != (uint32_t)k) { rfail(r, "%s", "does not follow its unit's frame"); return; }
+    if (U->status != FR_UNIT_RUNNING || U->n_best) { rfail(r, "unit %s: a best iterate for a unit that is not running, or a second one", U->name); return; }
+    if (it < 0 || it > U->n_loss || !(loss >= 0) || !isfinite(loss)) { rfail(r, "unit %s: best iterate's iteration or loss out of range", U->name); return; }
+    uint64_t want = 0;
+    for (int l = 0; l < U->n_layers; l++)
+        for (int p = 0; p < U->layers[l].n_params; p++) want += U->layers[l].params[p].n;
+    if (n < want || n - want > 1u << 20) { rfail(r, "unit %s: best iterate's size does not match the unit's tensors", U->name); return; }
+    float *d = rd_finite(r, n, "best iterate", 0);
+    if (!d || r->bad) { free(d); return; }
+    U->best_iter = it;
+    U->best_loss = loss;
+    U->n_best = n;
+    U->best = d;
+}
+
 static void dec_actq(rd *r, fr_ckpt *c)
 {
     uint32_t n = rd_u32(r);
@@ -352,7 +379,7 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
         memcpy(&type, buf + off, 4); memcpy(&res, buf + off + 4, 4); memcpy(&raw_len, buf + off + 8, 8);
         memcpy(&comp_len, buf + off + 16, 8); memcpy(&fnv, buf + off + 24, 8);
         off += 32;
-        if (type < FT_META || type > (minor >= 4 ? FT_HIST : FT_END) || res != 0) { rc = fr_err_set(e, FR_EINPUT, "%s: frame %u has unknown type %u", name, k + 1, type); break; }
+        if (type < FT_META || type > (minor >= 5 ? FT_BEST : minor >= 4 ? FT_HIST : FT_END) || res != 0) { rc = fr_err_set(e, FR_EINPUT, "%s: frame %u has unknown type %u", name, k + 1, type); break; }
         if (comp_len > n - off) { rc = fr_err_set(e, FR_EINPUT, "%s: truncated (frame %u runs past the end of the file)", name, k + 1); break; }
         if (raw_len > SIZE_MAX || (rc = fr_mem_check_total(e, &declared, (size_t)raw_len, "%s: frame %u", name, k + 1))) {
             if (!rc) rc = fr_err_set(e, FR_ENOMEM, "%s: frame %u declares %llu bytes", name, k + 1, (unsigned long long)raw_len);
@@ -382,7 +409,7 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
         }
         fr_fmap_drop(buf + off, comp_len);   /* decoded: its mapped pages are no longer needed */
         off += comp_len;
-        static const char *const names[] = {"", "META", "UNIT", "ACTQ", "END", "HIST"};
+        static const char *const names[] = {"", "META", "UNIT", "ACTQ", "END", "HIST", "BEST"};
         rd r = {raw, raw_len, 0, 0, e, name, names[type]};
         if ((k == 0) != (type == FT_META)) rfail(&r, "%s", "META must be the first frame and appear once");
         else if (type == FT_META) {
@@ -394,6 +421,9 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
         } else if (type == FT_HIST) {
             if (units < 1 || seen_actq) rfail(&r, "%s", "HIST frame out of place");
             else dec_hist(&r, &c->units[units - 1], units - 1);
+        } else if (type == FT_BEST) {
+            if (units < 1 || seen_actq) rfail(&r, "%s", "BEST frame out of place");
+            else dec_best(&r, &c->units[units - 1], units - 1);
         } else if (type == FT_ACTQ) {
             if (seen_actq || units != c->n_units) rfail(&r, "%s", "ACTQ frame out of place");
             else { seen_actq = 1; dec_actq(&r, c); }
@@ -418,6 +448,8 @@ int fr_ckpt_load_mem(const uint8_t *buf, size_t n, const char *name, fr_ckpt *c,
                 rc = fr_err_set(e, FR_EINPUT, "%s: unit %s: status does not agree with the running unit", name, U->name);
             else if (running && U->n_loss != c->iter)
                 rc = fr_err_set(e, FR_EINPUT, "%s: unit %s: %d losses for %d iterations", name, U->name, U->n_loss, c->iter);
+            else if (U->n_best && (c->cfg.keep_best < 1 || U->method != FR_METHOD_FLEXROUND))
+                rc = fr_err_set(e, FR_EINPUT, "%s: unit %s: a best iterate in a run without --keep-best FlexRound", name, U->name);
             for (int l = 0; l < U->n_layers && !rc; l++) {
                 const fr_ckpt_layer *L = &U->layers[l];
                 if (!running && U->status != FR_UNIT_PENDING && !L->has_result)

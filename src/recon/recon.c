@@ -226,6 +226,7 @@ static void free_unit_state(unit_state *s, int n_layers)
     }
     free(s->q); free(s->rtn); free(s->res); free(s->loss); free(s->loss_rec);
     fr_recon_hist_free(s);
+    fr_recon_best_free(s);
     fr_unit_view_release(s->view);
     for (int m = 0; m < FR_METHOD__COUNT; m++) fr_unit_view_release(s->alt[m]);
     memset(s, 0, sizeof *s);
@@ -465,6 +466,12 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     fr_recon_hist_begin(r, k);
     fr_unit_view_release(s->view);
     s->view = NULL;
+    if ((rc = fr_recon_best_begin(r, e))) {
+        fr_recon_best_free(s);
+        free_current(r);
+        r->cur = -1;
+        return rc;
+    }
     return FR_OK;
 }
 
@@ -577,6 +584,7 @@ int fr_recon_step(fr_recon *r)
     loss_push(s, (float)(loss + reg_total), (float)loss);
     r->iter++;
     fr_recon_hist_step(r, r->cur);
+    if (s->best && fr_recon_best_after_step(r, &ge)) goto io_fail;
     return FR_OK;
 io_fail:
     snprintf(r->err, sizeof r->err, "%s", ge.msg);
@@ -595,6 +603,7 @@ int fr_recon_end(fr_recon *r, fr_err *e)
     set_weights(r, r->x, u, s->q);
     set_aq_active(r, u, 1, 1.0f);
     int rc = fr_calib_pass(r, r->x, u, 1, 0, &s->loss_after, e);
+    if (!rc) rc = fr_recon_best_end(r, e);   /* may put the best iterate back (--keep-best) */
     if (!rc) rc = fr_calib_pass(r, r->x, u, 1, 1, NULL, e);
     if (rc) return rc;
     if (s->n_loss == 0) s->loss_before = s->loss_after;

@@ -37,6 +37,11 @@ typedef struct unit_state {
     float *loss_t;          /* [n_t] seconds since begin at each iteration (live runs only: not saved) */
     int n_t, cap_t;
     double t0;
+    /* --keep-best (recon_best.c): the best iterate evaluated so far, while the unit runs */
+    int best_iter;          /* its iteration (0 = the RTN start), -1 none */
+    double best_loss;       /* its loss on the whole calibration set */
+    float *best;            /* [n_best] learnable tensors, then activation steps */
+    size_t n_best;
 } unit_state;
 
 struct fr_recon {
@@ -75,6 +80,7 @@ struct fr_recon {
     fr_recon_tick_fn tick;
     void *tick_ctx;
     int hist_k;             /* moments kept per unit: 0 not decided yet, -1 none (recon_hist.c) */
+    int no_best;            /* resume is re-running a finished unit: no --keep-best evaluations */
 };
 
 
@@ -113,6 +119,19 @@ void fr_recon_hist_put(fr_recon *r, int k, const fr_ckpt_hist *h);   /* restore 
  * first n_loss losses: the live view is make(r, k, s->q, status, r->iter, s->n_loss). */
 fr_unit_view *fr_recon_view_make(fr_recon *r, int k, const fr_qlayer *Q, fr_unit_status status, int iter, int n_loss);
 int fr_recon_ensure_rtn(fr_recon *r, int k, fr_err *e);
+
+/* --keep-best (recon_best.c).  FlexRound units evaluate their hard-rounded iterate on the whole
+ * calibration set cfg.keep_best times (the start, evenly spaced iterations, the end) and end
+ * with the best one.  begin: after the unit's quantizers and hooks are set (evaluates the
+ * start); after_step: after each step (evaluates when due); end: after loss_after of the last
+ * iterate is known, before the unit's outputs are propagated -- restores the best iterate when
+ * it was strictly better and recomputes loss_after.  All return FR_OK or a pass's error. */
+int fr_recon_best_active(const fr_recon *r, int k);
+int fr_recon_best_begin(fr_recon *r, fr_err *e);
+int fr_recon_best_after_step(fr_recon *r, fr_err *e);
+int fr_recon_best_end(fr_recon *r, fr_err *e);
+size_t fr_recon_best_size(const fr_recon *r, int k);   /* floats in unit k's snapshot */
+void fr_recon_best_free(unit_state *s);
 
 /* The calibration cache (calib.c; its design note says who owns which store and for how long). */
 typedef struct fr_calib_stage { float *buf[FR_UNIT_MAX_EXT + 1]; int cap[FR_UNIT_MAX_EXT + 1]; } fr_calib_stage;   /* batches staged from disk */

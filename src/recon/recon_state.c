@@ -84,6 +84,12 @@ void fr_recon_state_capture(fr_recon *r, fr_ckpt *c)
         U->loss_after = s->loss_after;
         snprintf(U->note, sizeof U->note, "%s", s->note);
         U->n_layers = u->n_layers;
+        if (k == r->cur && s->best) {
+            U->best_iter = s->best_iter;
+            U->best_loss = s->best_loss;
+            U->n_best = (uint32_t)s->n_best;
+            U->best = dup_f(s->best, s->n_best);
+        }
         if (s->hist.n > 0) {
             U->hist = s->hist;
             U->hist.data = dup_f(s->hist.data, (size_t)s->hist.n * s->hist.stride);
@@ -293,7 +299,9 @@ int fr_recon_state_restore(fr_recon *r, const fr_ckpt *c, int replay_only, fr_er
             if (running) r->iter = c->iter;
             continue;
         }
+        r->no_best = !running;   /* a finished unit's saved parameters are already the kept ones */
         rc = fr_recon_begin(r, k, e);
+        r->no_best = 0;
         if (!rc) rc = put_aq(r, c, u->first, u->last, 0, e);
         for (int l = 0; l < u->n_layers && !rc; l++) rc = restore_layer(&s->q[l], U, &U->layers[l], running, e);
         r->cfg.bits = bits0;
@@ -301,6 +309,14 @@ int fr_recon_state_restore(fr_recon *r, const fr_ckpt *c, int replay_only, fr_er
         if (running) {
             put_loss(s, U);
             fr_recon_hist_put(r, k, &U->hist);
+            if (!!s->best != !!U->n_best || (s->best && U->n_best != s->n_best))
+                return fr_err_set(e, FR_EINPUT, "unit %s: the checkpoint's best iterate (%u values) does not fit this "
+                                  "run (--keep-best %d: %zu)", u->name, U->n_best, c->cfg.keep_best, s->n_best);
+            if (s->best) {
+                memcpy(s->best, U->best, s->n_best * sizeof(float));
+                s->best_iter = U->best_iter;
+                s->best_loss = U->best_loss;
+            }
             s->status = (fr_unit_status)U->status;
             r->iter = c->iter;
             r->rng = c->rng;
