@@ -194,10 +194,12 @@ int fr_cli_report(int argc, char **argv)
                             fv[0]->n, fr_term_clean(fname, sizeof fname, fv[0]->feature), fv[0]->dim);
                 }
                 fflush(stdout);
-                fprintf(dm, "\n%s, W%d, %d it/unit: per-unit reconstruction loss, aggressive rounding (%% of weights "
+                char kb[64] = "";
+                if (c.keep_best) snprintf(kb, sizeof kb, " (FlexRound: best of %d iterates, --keep-best)", c.keep_best);
+                fprintf(dm, "\n%s, W%d, %d it/unit%s: per-unit reconstruction loss, aggressive rounding (%% of weights "
                         "moved past the two nearest grid points) and clipping (%% pinned at a grid end)\n\n| unit | bits | "
                         "loss RTN | loss AdaRound | loss FlexRound | aggr %% AdaRound | aggr %% FlexRound | clip %% RTN | "
-                        "clip %% FlexRound |\n|---|---|---|---|---|---|---|---|---|\n", m.meta.name, c.bits, c.iters);
+                        "clip %% FlexRound |\n|---|---|---|---|---|---|---|---|---|\n", m.meta.name, c.bits, c.iters, kb);
                 for (int u = 0; u < keep[0]->n_units; u++) {
                     char bt[16];
                     fr_unit_view_bits_text(keep[2]->units[u], bt, sizeof bt);   /* first/last layers at 8 */
