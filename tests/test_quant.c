@@ -1015,6 +1015,37 @@ static void test_scale_lr(void)
     free(w); free(G);
 }
 
+/* --s1-param direct: Adam's first step moves its parameter by lr·g/(|g| + eps) ≈ ±lr, so the
+ * log form moves log s1 by lr (s1 by a factor e^±lr whatever its size) and the direct form moves
+ * s1 itself by lr (a relative step of lr/s1).  Known answers on two layers whose s1 differ 100x;
+ * the gradients (log-space, both uses of d1) are the same in both forms, and so are the steps of
+ * S2, s3, s4. */
+static void test_s1_direct(void)
+{
+    fr_rng r;
+    fr_rng_seed(&r, 78);
+    const float lr = 1e-2f;
+    for (int big = 0; big < 2; big++) {
+        float *w = randn(&r, 6 * 5 * 9, big ? 10.0f : 0.1f), *G = randn(&r, 6 * 5 * 9, 0.1f);
+        fr_qlayer q[2];
+        for (int d = 0; d < 2; d++) {
+            fr_qconfig c = cfgb(4, 0, 1, FR_QINIT_MSE);
+            c.s1_direct = d;
+            FR_CHECK(fr_qlayer_init(&q[d], FR_METHOD_FLEXROUND, &c, 6, 5, 3, 3, 1, w, NULL) == FR_OK);
+            FR_CHECK(fr_qlayer_step(&q[d], G, lr, 1, 0, 0, 0, NULL) == FR_OK);
+        }
+        FR_CHECK(q[0].d1.grad[0] == q[1].d1.grad[0] && fabsf(q[0].d1.grad[0]) > 0);
+        float s0 = q[0].s1_init[0], sign = q[0].d1.grad[0] > 0 ? -1.0f : 1.0f;
+        FR_CHECKF(fabs((q[0].d1.data[0] - q[0].d1_init[0]) - sign * lr) < 1e-6, "log: d1 moved %g", q[0].d1.data[0] - q[0].d1_init[0]);
+        FR_CHECKF(fabs((q[1].s1[0] - s0) - sign * lr) < 1e-5 * fmax(1.0, s0), "direct: s1 %g -> %g", s0, q[1].s1[0]);
+        FR_CHECK(fabsf(q[1].d1.data[0] - logf(q[1].s1[0])) < 1e-6f);
+        FR_CHECK(memcmp(q[0].D2.data, q[1].D2.data, q[0].n * sizeof(float)) == 0 &&
+                 memcmp(q[0].d3.data, q[1].d3.data, 6 * sizeof(float)) == 0);
+        for (int d = 0; d < 2; d++) fr_qlayer_free(&q[d]);
+        free(w); free(G);
+    }
+}
+
 int main(void)
 {
     FR_RUN(test_names);
@@ -1038,5 +1069,6 @@ int main(void)
     FR_RUN(test_qexpf);
     FR_RUN(test_parts_bit_identical);
     FR_RUN(test_scale_lr);
+    FR_RUN(test_s1_direct);
     return FR_REPORT();
 }

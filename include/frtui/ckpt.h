@@ -33,7 +33,8 @@
                              1.3: then i32 conv kernels (1 legacy per-sample path; older: see ckpt_load);
                              1.4: then f32 FlexRound shared-scale lr multiplier (older: 1), and
                                   optional HIST frames (parameter history; older files have none);
-                             1.5: then i32 keep-best evaluations (older: 0), and an optional BEST
+                             1.5: then i32 keep-best evaluations and i32 s1 parametrisation (older:
+                                  0, 0), and an optional BEST
                                   frame for the running unit (its best iterate so far) */
 #define FR_CKPT_HEADER_LEN 32
 #define FR_CKPT_MAX_PARAMS 5   /* d1, D2, d3, d4 | V */

@@ -25,7 +25,7 @@ struct fr_snapshot *fr_cli_run_to_end(const fr_model *m, const struct fr_run_con
  * appends its entries to t at index n (room for FR_CLI_RUN_NOPTS more + the terminator),
  * writing into c; returns the new count.  --preset is applied before the other flags. */
 struct fr_opt;
-#define FR_CLI_RUN_NOPTS 29
+#define FR_CLI_RUN_NOPTS 30
 int fr_cli_run_table(struct fr_opt *t, int n, struct fr_run_config *c);
 /* --resume RUN.frc, --checkpoint FILE.frc, --checkpoint-every N|Ns: run and the inspector. */
 typedef struct fr_cli_ckpt_opts {

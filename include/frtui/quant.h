@@ -53,6 +53,8 @@ typedef struct fr_qconfig {
     float beta_hi, beta_lo; /* AdaRound β schedule 20 -> 2 */
     float scale_lr;    /* FlexRound: multiplier on the lr of the shared log-scales d1, d3, d4 (1 = the
                         * paper's one lr for all; 0 freezes them at RTN's grid); see quant.c */
+    int s1_direct;     /* FlexRound: 1 = Adam steps s1 itself (the paper's direct form), 0 = its
+                        * logarithm d1 (the official code, spec 1.2); see quant.c shared_adam */
 } fr_qconfig;
 
 /* bits 4, per-tensor, symmetric, MSE init, λ 0.01, warm-up 0.2, β 20 -> 2. */

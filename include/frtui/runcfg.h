@@ -30,6 +30,7 @@ typedef struct fr_run_config {
     float scale_lr;         /* FlexRound: lr multiplier of the shared scales d1, d3, d4 (--scale-lr) */
     int keep_best;          /* FlexRound: evaluations per unit on the whole calibration set, the unit
                              * keeps its best (recon_best.c); 0 = off, the last iterate (--keep-best) */
+    int s1_direct;          /* FlexRound: 1 = Adam on s1 itself (paper's direct form), 0 = on log s1 (--s1-param) */
     int qdrop;              /* 1 = QDrop setting: mix FP/quantized inputs (p = drop_p) */
     float drop_p;
     int per_channel;        /* 0 = per-tensor s1 (paper CNN setting) */

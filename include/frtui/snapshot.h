@@ -109,6 +109,7 @@ typedef struct fr_run_info {
     float lr;                /* as given (0 = the method's default, fr_run_config_lr) */
     float scale_lr;          /* FlexRound shared-scale lr multiplier (--scale-lr) */
     int keep_best;           /* FlexRound --keep-best evaluations per unit (0 = off) */
+    int s1_direct;           /* FlexRound --s1-param direct */
     uint64_t seed;
     int threads;
     char preset[32];

@@ -117,6 +117,7 @@ int fr_cli_run_table(fr_opt *t, int n, fr_run_config *c)
         {.name = "--lambda", .kind = FR_OPT_FLOAT, .dst = &c->lambda},
         {.name = "--scale-lr", .kind = FR_OPT_FLOAT, .dst = &c->scale_lr},
         {.name = "--keep-best", .kind = FR_OPT_INT, .dst = &c->keep_best, .lo = -1000000, .hi = 1000000},
+        {.name = "--s1-param", .kind = FR_OPT_CHOICE, .dst = &c->s1_direct, .choices = "log|direct"},
         {.name = "--drop-p", .kind = FR_OPT_FLOAT, .dst = &c->drop_p},
         {.name = "--unit", .kind = FR_OPT_FN, .fn = opt_unit, .dst = c},
         {.name = "--feature", .kind = FR_OPT_FN, .fn = opt_feature, .dst = c},
@@ -168,6 +169,8 @@ static void run_help(void)
            "  --keep-best N       FlexRound: evaluate N iterates per unit on all calibration samples\n"
            "                      (the RTN start, evenly spaced ones, the last) and keep the best\n"
            "                      (default 0: the last iterate, as the paper's algorithm)\n"
+           "  --s1-param log|direct   FlexRound: Adam on log s1 (default, the official code) or on\n"
+           "                      s1 itself (the paper's direct form)\n"
            "  --n-calib N         calibration samples used (1.., default all the bundle holds)\n"
            "  --qdrop [--drop-p P]   QDrop setting (mix FP/quantized inputs, drop act quantization)\n"
            "  --per-channel  --asymmetric  --init mse|minmax\n"
@@ -282,8 +285,9 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
                      (unsigned long long)in->seed, in->threads);
         {   /* the lr the method actually used, and FlexRound's shared-scale multiplier */
             fr_run_config lc = {.method = in->method, .lr = in->lr};
-            fr_sb_printf(&b, ", \"lr\": %.9g, \"scale_lr\": %.9g, \"keep_best\": %d",
-                         (double)fr_run_config_lr(&lc, in->method), (double)in->scale_lr, in->keep_best);
+            fr_sb_printf(&b, ", \"lr\": %.9g, \"scale_lr\": %.9g, \"keep_best\": %d, \"s1_param\": \"%s\"",
+                         (double)fr_run_config_lr(&lc, in->method), (double)in->scale_lr, in->keep_best,
+                         in->s1_direct ? "direct" : "log");
         }
         json_kv_str(&b, ", ", "preset", in->preset);
         json_kv_str(&b, ", ", "granularity", in->granularity);

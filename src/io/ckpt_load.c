@@ -118,6 +118,7 @@ static void dec_meta(rd *r, fr_ckpt *c)
     /* Before 1.4 every FlexRound run learned d1, d3, d4 at the full lr. */
     c->cfg.scale_lr = c->minor >= 4 ? rd_f32(r) : 1.0f;
     c->cfg.keep_best = c->minor >= 5 ? rd_i32(r) : 0;
+    c->cfg.s1_direct = c->minor >= 5 ? rd_i32(r) : 0;
     if (r->bad) return;
     if (c->cur_unit < -1 || c->cur_unit >= c->n_units) { rfail(r, "%s", "running unit index out of range"); return; }
     if (c->iter < 0 || c->iter > 10000000) { rfail(r, "%s", "iteration counter out of range"); return; }

@@ -641,7 +641,29 @@ static int shared_adam(fr_qlayer *q, float lr, int t)
 {
     float slr = lr * q->cfg.scale_lr;
     if (!(q->cfg.scale_lr > 0)) return 0;
-    int bad = fr_qadam(q->d1.data, q->d1.m, q->d1.v, q->d1.grad, q->d1.n, slr, t) != FR_OK;
+    int bad = 0;
+    if (q->cfg.s1_direct) {
+        /* [I] `--s1-param direct` (issue 15): the paper writes FlexRound in the direct form,
+         * Ŵ = s1·round(W / (s1·S2·s3·s4)), and an implementation that learns s1 itself moves it by
+         * about lr per step in absolute units -- 4 % over 800 steps for the first MobileNetV2
+         * depthwise conv (s1 9.3), but tens of percent for a 1x1 conv with s1 0.02 -- where the
+         * official code's log form moves every layer's s1 by the same relative amount.  Adam runs
+         * on s1 with the chain-rule gradient dL/ds1 = (dL/dd1) / s1 and its own moments (kept in
+         * d1's m and v); d1 = log s1 stays the stored parameter.  A step that would make s1 fall
+         * below 1e-3 of its initial value stops there (s1 must stay positive; not reached in the
+         * runs in README).  S2, s3, s4 keep the log form: they start at 1, where a step of lr in
+         * the parameter or in its logarithm is the same move. */
+        size_t n = q->d1.n;
+        float *sp = (float *)(void *)q->acc, *gp = sp + n;   /* acc: ns1 doubles, free after pass() read it */
+        for (size_t k = 0; k < n; k++) { sp[k] = expf(q->d1.data[k]); gp[k] = q->d1.grad[k] / sp[k]; }
+        bad |= fr_qadam(sp, q->d1.m, q->d1.v, gp, n, slr, t) != FR_OK;
+        for (size_t k = 0; k < n; k++) {
+            float lo = 1e-3f * q->s1_init[k];
+            q->d1.data[k] = logf(sp[k] > lo ? sp[k] : lo);
+        }
+    } else {
+        bad |= fr_qadam(q->d1.data, q->d1.m, q->d1.v, q->d1.grad, q->d1.n, slr, t) != FR_OK;
+    }
     bad |= fr_qadam(q->d3.data, q->d3.m, q->d3.v, q->d3.grad, q->d3.n, slr, t) != FR_OK;
     if (q->d4.n) bad |= fr_qadam(q->d4.data, q->d4.m, q->d4.v, q->d4.grad, q->d4.n, slr, t) != FR_OK;
     return bad;

@@ -48,6 +48,7 @@ static fr_qconfig qconfig(const fr_recon *r, int node)
     c.init = r->cfg.init_minmax ? FR_QINIT_MINMAX : FR_QINIT_MSE;
     c.lambda = r->cfg.lambda;
     c.scale_lr = r->cfg.scale_lr;
+    c.s1_direct = r->cfg.s1_direct;
     return c;
 }
 

@@ -77,6 +77,7 @@ void fr_run_info_fill(fr_run_info *in, const char *model, const fr_run_config *c
     in->lr = c->lr;
     in->scale_lr = c->scale_lr;
     in->keep_best = c->keep_best;
+    in->s1_direct = c->s1_direct;
     in->seed = c->seed;
     in->threads = threads;
     snprintf(in->preset, sizeof in->preset, "%s", c->preset);
@@ -114,6 +115,7 @@ int fr_run_config_check(const fr_run_config *c, fr_err *e)
     if (c->keep_best < 0 || c->keep_best == 1 || c->keep_best > 1000)
         return fr_err_set(e, FR_EINPUT, "--keep-best %d: give 0 (off) or 2..1000 evaluations per unit (the start and "
                           "the end count)", c->keep_best);
+    if (c->s1_direct < 0 || c->s1_direct > 1) return fr_err_set(e, FR_EINPUT, "unknown s1 parametrisation %d (log or direct)", c->s1_direct);
     if (!(c->drop_p > 0 && c->drop_p <= 1)) return fr_err_set(e, FR_EINPUT, "--drop-p must be in (0, 1]");
     if (c->unit_rule < 0 || c->unit_rule > 1) return fr_err_set(e, FR_EINPUT, "unknown unit rule %d (brecq or split)", c->unit_rule);
     if (c->n_calib < 0) return fr_err_set(e, FR_EINPUT, "--n-calib must be >= 0");
