@@ -235,13 +235,14 @@ samples-real-probe: all $(NSFWJS)
 # schedule), AdaRound lr 1e-3 lambda 0.1, on the photo-calibrated bundle; the table gives FP / RTN /
 # AdaRound / FlexRound with the fidelity metrics (feature cosine and relative MSE at the global
 # average pool, top-1 agreement and KL of the 5-class head, on the 256 held-out crops), aggressive
-# rounding per unit and per layer, and the time of each method.  REAL_ITERS=800 is the reference
-# setting; REAL_NCALIB=512 because a run's total memory was capped at 8 GiB (1024 crops needed
-# 13.4 GiB; with main's memory spilling a 1024-crop run starts -- REAL_NCALIB=1024 to try) -- README "The paper's MobileNetV2 experiment" says which settings its numbers come
-# from.  `make report-real REAL_PC=--per-channel REAL_ITERS=1500` is the per-channel variant.  It ends
+# rounding per unit and per layer, and the time of each method.  REAL_ITERS=800 and
+# REAL_NCALIB=1024 are the reference settings (a 1024-crop FlexRound run peaks at 6.3 GiB and fits
+# smaller machines by spilling, --max-mem); README "The paper's MobileNetV2 experiment" gives the
+# numbers and their runs.  `make report-real REAL_PC=--per-channel REAL_ITERS=1500` is the
+# per-channel variant.  It ends
 # with report-contrast (below) at the same iteration budget: the compact-vs-ResNet table and plot.
 REAL_ITERS ?= 800
-REAL_NCALIB ?= 512
+REAL_NCALIB ?= 1024
 REAL_PC ?=
 report-real: all $(NSFWJS)
 	@[ -s samples/mobilenetv2-imagenet.frm ] || $(MAKE) samples-real
