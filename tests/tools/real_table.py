@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """real_table.py — the README's real-network tables from `frtui run --json` reports.
 
-usage: python3 tests/tools/real_table.py RTN.json ADAROUND.json FLEXROUND.json [TITLE]
+usage: python3 tests/tools/real_table.py RTN.json ADAROUND.json FLEXROUND.json [MORE.json ...] [TITLE]
+
+Rows follow the files (a row's label is its method plus the --keep-best / --s1-param it used);
+the per-layer table is FLEXROUND.json's.
 
 `make report-real` prints the same metrics from one `frtui report` process; this script assembles
 them from separate runs (run one method at a time, e.g. to fit memory or to resume), so the
@@ -20,8 +23,10 @@ def main():
     if len(sys.argv) < 4:
         sys.stderr.write(__doc__)
         return 2
-    runs = [load(p) for p in sys.argv[1:4]]
-    title = sys.argv[4] if len(sys.argv) > 4 else ""
+    files = [a for a in sys.argv[1:] if a.endswith(".json")]
+    rest = [a for a in sys.argv[1:] if not a.endswith(".json")]
+    runs = [load(p) for p in files]
+    title = rest[0] if rest else ""
     r0 = runs[0]
     if title:
         print(title + "\n")
@@ -34,8 +39,13 @@ def main():
         blocks = [u for u in r["units"] if u["name"].startswith("block:")]
         first = blocks[0] if blocks else None
         mean = sum(u["aggressive_pct"] for u in blocks) / len(blocks) if blocks else float("nan")
+        label = r["method"]
+        if r.get("keep_best"):
+            label += " --keep-best %d" % r["keep_best"]
+        if r.get("s1_param") == "direct":
+            label += " --s1-param direct"
         print("| %s | %.4f | %.4g | %.1f | %.4g | %.2f | %.2f | %.0f |" % (
-            r["method"], f["cosine"], f["rel_mse"], 100 * f["top1_agreement"], f["kl"],
+            label, f["cosine"], f["rel_mse"], 100 * f["top1_agreement"], f["kl"],
             first["aggressive_pct"] if first else float("nan"), mean, r["elapsed_s"]))
     fl = runs[2]
     print("\nFlexRound, per unit and layer: aggressive % (clip %), mean |W| of the aggressively rounded "
