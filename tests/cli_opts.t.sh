@@ -66,6 +66,8 @@ fr_refused "run --keep-best 1 is refused" "--keep-best 1: give 0 (off) or 2..100
 FRTUI_THREADS=1 "$BIN" run "$MLP" --iters 60 --lr 0.05 --n-calib 256 --keep-best 4 -q --json "$T/kb.json" >/dev/null 2>&1
 check "run --keep-best: the report names the kept iterate" \
     'grep -q "\"keep_best\": 4" "$T/kb.json" && grep -q "kept iteration 0 of 60 (--keep-best)" "$T/kb.json" && grep -q "kept the last iteration" "$T/kb.json"'
+check "run: the report names the s1 parametrisation (log by default)" 'grep -q "\"s1_param\": \"log\"" "$T/kb.json"'
+fr_refused "run --s1-param exp is refused" "--s1-param" "$BIN" run "$MLP" --s1-param exp
 fr_refused "inspector --cols x" "--cols: 'x' is not an integer" "$BIN" "$MLP" --dump-screen --cols x
 fr_refused "inspector --wait-unit x" "--wait-unit: 'x' is not an integer" "$BIN" "$MLP" --dump-screen --wait-unit x
 fr_refused "report --bits x" "--bits: 'x' is not an integer" "$BIN" report --bits x "$MLP"
