@@ -288,6 +288,16 @@ static void test_keep_best(void)
      * begin (only the start evaluated), just before end, and in a later unit. */
     long stops[] = {9, 2, 25, 40};
     check_resume(&m, &c, stops, (int)(sizeof stops / sizeof stops[0]));
+    /* With activation quantizers in the QDrop setting the snapshot also holds their steps, and
+     * the evaluations quantize every activation (no dropping) without drawing from the drop
+     * stream: resuming mid-unit still gives the uninterrupted run's bits. */
+    {
+        fr_run_config q = c;
+        q.act_bits = 4;
+        q.qdrop = 1;
+        long qstops[] = {9, 33};
+        check_resume(&m, &q, qstops, 2);
+    }
 
     /* BEST frames broken one way each are refused by name; the unbroken one loads. */
     fr_err e;

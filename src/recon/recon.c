@@ -330,7 +330,7 @@ static void set_weights(fr_recon *r, fr_exec *x, const fr_unit *u, const fr_qlay
     for (int l = 0; l < u->n_layers; l++) fr_exec_set_weight(x, u->layers[l], q ? q[l].w_hat : NULL);
 }
 
-static void set_aq_active(fr_recon *r, const fr_unit *u, int active, float keep_p)
+void fr_recon_set_aq(fr_recon *r, const fr_unit *u, int active, float keep_p)
 {
     for (int l = 0; l < u->n_layers; l++) {
         int a = aq_node(r, u->layers[l], u);
@@ -429,7 +429,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
             fr_out_hook hk = {aq_fwd, aq_bwd, r->aq[a]};
             fr_exec_set_hook(r->x, a, &hk);
         }
-    set_aq_active(r, u, 1, 1.0f);
+    fr_recon_set_aq(r, u, 1, 1.0f);
     /* RTN baseline loss on all calibration samples (quantized-path inputs). */
     set_weights(r, r->x, u, s->rtn);
     rc = fr_calib_pass(r, r->x, u, 1, 0, &s->loss_rtn, e);
@@ -452,7 +452,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     fr_rng_stream(&r->rng, r->cfg.seed, (uint64_t)k * 8 + (uint64_t)m);
     fr_rng_stream(&r->drop_rng, r->cfg.seed, (uint64_t)k * 8 + (uint64_t)m + 0x10000);
     set_weights(r, r->x, u, s->q);
-    set_aq_active(r, u, 1, r->cfg.qdrop ? r->cfg.drop_p : 1.0f);
+    fr_recon_set_aq(r, u, 1, fr_recon_train_keep(r));
     s->status = FR_UNIT_RUNNING;
     s->n_loss = 0;
     s->note[0] = 0;
@@ -602,7 +602,7 @@ int fr_recon_end(fr_recon *r, fr_err *e)
     unit_state *s = &r->us[k];
     for (int l = 0; l < u->n_layers; l++) fr_qlayer_finalize(&s->q[l]);
     set_weights(r, r->x, u, s->q);
-    set_aq_active(r, u, 1, 1.0f);
+    fr_recon_set_aq(r, u, 1, 1.0f);
     int rc = fr_calib_pass(r, r->x, u, 1, 0, &s->loss_after, e);
     if (!rc) rc = fr_recon_best_end(r, e);   /* may put the best iterate back (--keep-best) */
     if (!rc) rc = fr_calib_pass(r, r->x, u, 1, 1, NULL, e);

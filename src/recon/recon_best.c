@@ -76,13 +76,9 @@ static int evaluate(fr_recon *r, double *loss, fr_err *e)
     /* The executor holds pointers to each layer's w_hat (set_weights in begin), refreshed here
      * in place; the next step's forward refreshes them again. */
     for (int l = 0; l < u->n_layers; l++) fr_qlayer_forward(&s->q[l]);
-    float *keep = fr_xmalloc((size_t)(u->last - u->first + 1) * sizeof(float));
-    for (int a = u->first; a <= u->last; a++)
-        if (r->aq[a]) { keep[a - u->first] = r->aq[a]->keep_p; r->aq[a]->keep_p = 1.0f; }
+    fr_recon_set_aq(r, u, 1, 1.0f);
     int rc = fr_calib_pass(r, r->x, u, 1, 0, loss, e);
-    for (int a = u->first; a <= u->last; a++)
-        if (r->aq[a]) r->aq[a]->keep_p = keep[a - u->first];
-    free(keep);
+    fr_recon_set_aq(r, u, 1, fr_recon_train_keep(r));
     return rc;
 }
 

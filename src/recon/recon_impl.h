@@ -109,6 +109,10 @@ typedef struct fr_work {
 static inline size_t nsize(const fr_graph *g, int i) { return (size_t)g->nodes[i].c * g->nodes[i].h * g->nodes[i].w; }
 
 int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, fr_err *e);
+/* Switches the activation quantizers of unit u's layers (keep_p 1: always quantize, as in every
+ * full-calibration pass; training uses fr_recon_train_keep: QDrop's drop_p, else 1). */
+void fr_recon_set_aq(fr_recon *r, const fr_unit *u, int active, float keep_p);
+static inline float fr_recon_train_keep(const fr_recon *r) { return r->cfg.qdrop ? r->cfg.drop_p : 1.0f; }
 
 /* Parameter history and wall clock of the running unit (recon_hist.c). */
 void fr_recon_hist_begin(fr_recon *r, int k);         /* begin(): clear, record iteration 0 */
