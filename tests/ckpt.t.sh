@@ -23,6 +23,23 @@ if [ ! -f "$M" ]; then
     ITERS=300
 fi
 
+# 0. the committed malformed corpus is at today's format: a format change (minor bump) must
+# regenerate it (test_ckpt --gen-bad tests/bad/frc), or its files would fail for some other reason
+# than the one they are for.  By header minor, not bytes: the generator's numbers depend on the
+# OpenBLAS kernel of the machine.  (major-*.frc are about the version itself.)
+want=$(sed -n 's/^#define FR_CKPT_MINOR \([0-9]*\).*/\1/p' include/frtui/ckpt.h 2>/dev/null)
+if [ -n "$want" ]; then
+    stale=""
+    for f in tests/bad/frc/*.frc; do
+        case $(basename "$f") in major-*) continue ;; esac
+        [ "$(head -c 4 "$f" 2>/dev/null)" = FRTC ] || continue
+        [ "$(wc -c <"$f")" -ge 8 ] || continue
+        m=$(od -An -tu2 -j6 -N2 "$f" | tr -d ' ')
+        [ "$m" = "$want" ] || stale="$stale $(basename "$f")($m)"
+    done
+    [ -z "$stale" ] && ok || bad "tests/bad/frc predates .frc 1.$want (run $TB --gen-bad tests/bad/frc):$stale"
+fi
+
 # 1. uninterrupted reference
 "$BIN" run "$M" --iters $ITERS --checkpoint "$T/full.frc" --quiet >"$T/full.out" 2>"$T/err" && ok || bad "reference run: $(cat "$T/err")"
 

@@ -7,6 +7,8 @@
  *   test_ckpt --gen-model FILE.frm  write the tiny bundle the CLI test (ckpt.t.sh) uses
  *   test_ckpt --gen-unfinished DIR  write DIR/model.frm and DIR/unfinished.frc, a checkpoint taken
  *                                   inside the first unit (nothing finished), for ckpt.t.sh
+ *   test_ckpt --gen-best-seed FILE  write a valid .frc 1.5 with a BEST frame (a --keep-best run
+ *                                   stopped mid-unit): tests/fuzz/seeds/frcs/tiny-keep-best-running.frc
  */
 #include <math.h>
 #include <stdlib.h>
@@ -593,6 +595,22 @@ static void mut_hist_range(fr_ckpt *c) { fr_ckpt_unit *U = with_hist(c); U->hist
 static void mut_hist_nan(fr_ckpt *c) { fr_ckpt_unit *U = with_hist(c); U->hist.data[U->hist.stride + 1] = NAN; }
 static void mut_hist_stride(fr_ckpt *c) { with_hist(c)->hist.stride -= 1; }
 
+/* BEST frames (.frc 1.5): the shared run's settings with --keep-best 3, stopped in its first
+ * unit after the snapshot at iteration 5 (the base of the best-*.frc corpus files and, valid as
+ * it is, of tests/fuzz/seeds/frcs/tiny-keep-best-running.frc). */
+static uint8_t *keep_best_state(size_t *n)
+{
+    fr_run_config c = g_cfg;
+    c.keep_best = 3;
+    fr_err e;
+    fr_recon *r = fr_recon_new(&g_m, &c, &e);
+    FR_ASSERT(r && drive(r, 8) == 1);
+    fr_ckpt_info in = info_for(&g_m, &c);
+    uint8_t *kb = encode_state(r, &in, n);
+    fr_recon_free(r);
+    return kb;
+}
+
 static int make_bad(badcase *bc)
 {
     int nb = 0;
@@ -661,17 +679,9 @@ static int make_bad(badcase *bc)
     add_reencoded(bc, &nb, "hist-iter-range.frc", mut_hist_range);
     add_reencoded(bc, &nb, "hist-nan.frc", mut_hist_nan);
     add_reencoded(bc, &nb, "hist-stride.frc", mut_hist_stride);
-    {   /* BEST frames (.frc 1.5): from the shared run's settings with --keep-best 3, stopped in
-         * its first unit after the snapshot at iteration 5 */
-        fr_run_config c = g_cfg;
-        c.keep_best = 3;
-        fr_err e;
-        fr_recon *r = fr_recon_new(&g_m, &c, &e);
-        FR_ASSERT(r && drive(r, 8) == 1);
-        fr_ckpt_info in = info_for(&g_m, &c);
+    {
         size_t n;
-        uint8_t *kb = encode_state(r, &in, &n);
-        fr_recon_free(r);
+        uint8_t *kb = keep_best_state(&n);
         add_reencoded_from(bc, &nb, "best-iter-range.frc", mut_best_iter, kb, n);
         add_reencoded_from(bc, &nb, "best-nan.frc", mut_best_nan, kb, n);
         add_reencoded_from(bc, &nb, "best-short.frc", mut_best_short, kb, n);
@@ -1175,7 +1185,17 @@ int main(int argc, char **argv)
     snprintf(tmpdir, sizeof tmpdir, "%s/test_ckpt.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
     mkdir(tmpdir, 0700);
     int gen_bad = argc == 3 && strcmp(argv[1], "--gen-bad") == 0;
-    setup_run(gen_bad);
+    int gen_seed = argc == 3 && strcmp(argv[1], "--gen-best-seed") == 0;
+    setup_run(gen_bad || gen_seed);
+    if (gen_seed) {
+        size_t n;
+        uint8_t *kb = keep_best_state(&n);
+        fr_err e;
+        int rc = fr_atomic_write(argv[2], kb, n, &e);
+        free(kb);
+        if (rc) { fprintf(stderr, "%s\n", e.msg); return 2; }
+        return 0;
+    }
     if (gen_bad) {
         badcase bc[64];
         int nb = make_bad(bc);
