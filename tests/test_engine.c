@@ -699,6 +699,100 @@ static void test_worker_protocol(void)
     fr_model_free(&m);
 }
 
+/* Pads and activations folded into their conv (exec.c) must give the bits of the materialised
+ * nodes: outputs, parameter gradients, the input gradient and every folded node's output as
+ * fr_exec_out shows it.  Covered: ReLU6 on exact 0 and 6 inputs, then an asymmetric Pad, into a
+ * stride-2 depthwise with its own padding; a Clip whose lower bound is not 0 (the padding must
+ * stay 0) through a Pad into a stride-1 depthwise; a ReLU before a dense 3x3 (not foldable: not
+ * depthwise); a Pad into a 1x1 (which then needs im2col); a Pad read twice (not foldable); a
+ * hooked Pad (neither it nor the Clip before it folds while hooked). */
+static void hook_fwd(void *ctx, const float *in, float *out, size_t n)
+{
+    (void)ctx;
+    for (size_t k = 0; k < n; k++) out[k] = 0.5f * in[k];
+}
+static void hook_bwd(void *ctx, const float *in, const float *dy, float *dx, size_t n)
+{
+    (void)ctx; (void)in;
+    for (size_t k = 0; k < n; k++) dx[k] = 0.5f * dy[k];
+}
+
+static void test_pad_fold(void)
+{
+    fr_model m;
+    fr_rng r;
+    fr_rng_seed(&r, 5);
+    fr_tb_begin(&m, "padfold", "input", 6, 13, 11);
+    fr_tb_infer(&m);
+    int x = add_op(&m, "a1", FR_OP_RELU6, 1, 0, 0);
+    int p1 = fr_tb_node(&m, "p1", FR_OP_PAD, x, -1);
+    m.g.nodes[p1].a.pt = 1; m.g.nodes[p1].a.pl = 2; m.g.nodes[p1].a.pb = 0; m.g.nodes[p1].a.pr = 1;
+    fr_tb_infer(&m);
+    x = add_conv(&m, &r, "dw1", p1, 6, 3, 2, 6, 1);                   /* own padding 1 as well */
+    x = add_act(&m, "a2", FR_OP_CLIP, x, 0.25f, 3.0f);
+    int p2 = fr_tb_node(&m, "p2", FR_OP_PAD, x, -1);
+    m.g.nodes[p2].a.pb = 1; m.g.nodes[p2].a.pr = 1;
+    fr_tb_infer(&m);
+    x = add_conv(&m, &r, "dw2", p2, 6, 3, 1, 6, 1);
+    m.g.nodes[x].a.pt = m.g.nodes[x].a.pl = m.g.nodes[x].a.pb = m.g.nodes[x].a.pr = 0;
+    fr_tb_infer(&m);
+    x = add_op(&m, "a3", FR_OP_RELU, 1, x, 0);
+    int c2 = add_conv(&m, &r, "dense", x, 5, 3, 1, 1, 1);
+    int p3 = fr_tb_node(&m, "p3", FR_OP_PAD, c2, -1);
+    m.g.nodes[p3].a.pt = m.g.nodes[p3].a.pl = m.g.nodes[p3].a.pb = m.g.nodes[p3].a.pr = 1;
+    fr_tb_infer(&m);
+    int pw = add_conv(&m, &r, "pw", p3, 5, 1, 1, 1, 1);
+    int p4 = fr_tb_node(&m, "p4", FR_OP_PAD, pw, -1);                 /* read by a conv and the add */
+    m.g.nodes[p4].a.pt = m.g.nodes[p4].a.pl = m.g.nodes[p4].a.pb = m.g.nodes[p4].a.pr = 1;
+    fr_tb_infer(&m);
+    int c4 = add_conv(&m, &r, "c4", p4, 5, 3, 1, 1, 1);
+    int last = add_op(&m, "add", FR_OP_ADD, 2, c4, p4);
+    fr_graph *g = &m.g;
+    const int nb = 5, first = 1;
+    size_t in_n = (size_t)nb * 6 * 13 * 11, out_n = (size_t)nb * g->nodes[last].c * g->nodes[last].h * g->nodes[last].w;
+    float *in = fr_xmalloc(in_n * sizeof(float)), *R = fr_xmalloc(out_n * sizeof(float));
+    for (size_t k = 0; k < in_n; k++) in[k] = k % 7 == 0 ? 0.0f : k % 7 == 1 ? 6.0f : 4.0f * fr_rng_normal(&r);
+    for (size_t k = 0; k < out_n; k++) R[k] = fr_rng_normal(&r);
+    fr_exec *xs[2];
+    for (int f = 0; f < 2; f++) {
+        xs[f] = fr_exec_new(g, first, last, 8, FR_EXEC_GRAD, NULL);
+        FR_CHECK(xs[f] != NULL);
+        if (!xs[f]) return;
+        fr_exec_fold_pads(xs[f], f);
+        fr_exec_bind_input(xs[f], 0, in);
+    }
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) {   /* hooked Pads are never folded */
+            fr_out_hook hk = {hook_fwd, hook_bwd, NULL};
+            for (int f = 0; f < 2; f++) fr_exec_set_hook(xs[f], p2, &hk);
+        }
+        for (int f = 0; f < 2; f++) {
+            fr_exec_forward(xs[f], nb);
+            fr_exec_backward(xs[f], nb, R, 1);
+        }
+        FR_CHECKF(fr_exec_n_folded(xs[1]) == (round ? 3 : 5) && fr_exec_n_folded(xs[0]) == 0,
+                  "round %d: %d Pads folded", round, fr_exec_n_folded(xs[1]));
+        FR_CHECK(!memcmp(fr_exec_output(xs[0]), fr_exec_output(xs[1]), out_n * sizeof(float)));
+        const fr_node *in0 = &g->nodes[fr_exec_input_node(xs[0], 0)];
+        FR_CHECK(!memcmp(fr_exec_input_grad(xs[0], 0), fr_exec_input_grad(xs[1], 0),
+                         (size_t)nb * in0->c * in0->h * in0->w * sizeof(float)));
+        int diff = 0;
+        for (int i = first; i <= last; i++) {
+            const fr_node *n = &g->nodes[i];
+            size_t cnt = (size_t)nb * n->c * n->h * n->w;
+            diff += !!memcmp(fr_exec_out(xs[0], i), fr_exec_out(xs[1], i), cnt * sizeof(float));
+            for (int k = 0; k < n->n_param; k++)
+                if (n->param[k] >= 0)
+                    diff += !!memcmp(fr_exec_param_grad(xs[0], n->param[k]), fr_exec_param_grad(xs[1], n->param[k]),
+                                     (size_t)fr_tensor_numel(&g->tensors[n->param[k]]) * sizeof(float));
+        }
+        FR_CHECKF(diff == 0, "round %d: %d outputs or gradients differ with nodes folded", round, diff);
+    }
+    for (int f = 0; f < 2; f++) fr_exec_free(xs[f]);
+    free(in); free(R);
+    fr_model_free(&m);
+}
+
 int main(void)
 {
     FR_RUN(test_exec_gradients);
@@ -708,6 +802,7 @@ int main(void)
     FR_RUN(test_partition_rules);
     FR_RUN(test_fuse_acts);
     FR_RUN(test_exec_gradients_se);
+    FR_RUN(test_pad_fold);
     FR_RUN(test_determinism);
     FR_RUN(test_method_ordering);
     FR_RUN(test_nan_fallback);
@@ -718,6 +813,7 @@ int main(void)
      * then drives the par pool while this thread polls and commands it (TSan in .ci/run). */
     fr_par_set_threads(2);
     FR_RUN(test_exec_gradients);
+    FR_RUN(test_pad_fold);
     FR_RUN(test_determinism);
     FR_RUN(test_worker_protocol);
     fr_par_set_threads(1);

@@ -160,7 +160,7 @@ static const conv_cfg conv_cfgs[] = {
 static fr_conv_shape shape_of(const conv_cfg *k)
 {
     fr_conv_shape s = {k->n, k->c, k->h, k->w, k->o, k->kh, k->kw, k->sh, k->sw,
-                       k->pt, k->pl, k->pb, k->pr, k->dh, k->dw, k->g, 0, 0, 0, 0};
+                       k->pt, k->pl, k->pb, k->pr, k->dh, k->dw, k->g, 0, 0, 0, 0, 0, 0, 0};
     FR_ASSERT(fr_conv_out_shape(&s));
     return s;
 }
@@ -200,19 +200,19 @@ static void conv_fwd(void *ctx, float *y)
 
 static void test_conv_shape(void)
 {
-    fr_conv_shape s = {1, 1, 7, 7, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+    fr_conv_shape s = {1, 1, 7, 7, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
     FR_CHECK(fr_conv_out_shape(&s) && s.oh == 4 && s.ow == 4);
     s.dh = s.dw = 3;   /* effective kernel 7, padded 9: (9-7)/2+1 = 2 */
     FR_CHECK(fr_conv_out_shape(&s) && s.oh == 2 && s.ow == 2);
     s.pt = 0; s.pb = 0; s.kh = 5;   /* effective 13 > 7 */
     FR_CHECK(fr_conv_out_shape(&s) == 0);
-    fr_conv_shape z = {1, 1, 4, 4, 1, 3, 3, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0};
+    fr_conv_shape z = {1, 1, 4, 4, 1, 3, 3, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
     FR_CHECK(fr_conv_out_shape(&z) == 0);   /* stride 0 is refused, not divided by */
-    fr_conv_shape a = {2, 4, 5, 5, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 0};
+    fr_conv_shape a = {2, 4, 5, 5, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 0, 0, 0, 0};
     FR_CHECK(fr_conv_out_shape(&a) && a.oh == 5 && a.ow == 5);
     FR_CHECK_NEAR(fr_conv_flops(&a), 2.0 * 2 * 8 * 25 * 2 * 9, 1e-12);
     FR_CHECK(fr_conv_scratch(&a) >= (size_t)2 * 9 * 25);
-    fr_conv_shape p = {2, 4, 5, 5, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0};
+    fr_conv_shape p = {2, 4, 5, 5, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
     FR_CHECK(fr_conv_out_shape(&p) && fr_conv_scratch(&p) >= 1);
 }
 
@@ -267,6 +267,46 @@ static void test_conv_backward_fd(void)
         free(dW2); free(dx2);
         free(c.x); free(c.W); free(c.b); free(c.scratch); free(y); free(r); free(dx); free(dW); free(db);
     }
+}
+
+/* An activation folded into a depthwise conv (s.act, used by exec.c) gives the bits of the
+ * separate passes: y = conv(act(x)); dW, db of that; dx = act'(x) * (conv's dx).  Every shape of
+ * the table that the fold accepts, with inputs on the kinks (0, the Clip bounds) included. */
+static void test_conv_fold_act(void)
+{
+    int tried = 0;
+    for (size_t t = 0; t < N_CONV_CFGS; t++) {
+        fr_conv_shape s = shape_of(&conv_cfgs[t]);
+        if (!fr_conv_can_fold_act(&s)) continue;
+        for (int a = 0; a < 3; a++) {
+            const float lo = a == 2 ? 0.5f : 0.0f, hi = a == 2 ? 2.0f : 6.0f;
+            size_t nx = (size_t)s.n * s.c * s.h * s.w, nw = (size_t)s.o * (s.c / s.groups) * s.kh * s.kw;
+            size_t ny = (size_t)s.n * s.o * s.oh * s.ow;
+            float *x = fbuf(nx), *ax = fbuf(nx), *W = fbuf(nw), *b = fbuf(s.o), *sc = fbuf(fr_conv_scratch(&s));
+            float *y1 = fbuf(ny), *y2 = fbuf(ny), *dy = fbuf(ny), *dx1 = fbuf(nx), *dx2 = fbuf(nx), *dxr = fbuf(nx);
+            float *dW1 = fbuf(nw), *dW2 = fbuf(nw), *db1 = fbuf(s.o), *db2 = fbuf(s.o);
+            fill_normal(x, nx, 4); fill_normal(W, nw, 0.5f); fill_normal(b, s.o, 1); fill_normal(dy, ny, 1);
+            for (size_t i = 0; i < nx; i += 5) x[i] = (i / 5) % 3 == 0 ? 0.0f : (i / 5) % 3 == 1 ? lo : hi;
+            if (a == 0) fr_relu_forward(nx, x, ax);
+            else fr_clip_forward(nx, x, lo, hi, ax);
+            fr_conv_forward(&s, ax, W, b, y1, sc);
+            fr_conv_backward(&s, ax, W, dy, dxr, dW1, db1, sc);
+            if (a == 0) fr_relu_backward(nx, x, dxr, dx1);
+            else fr_clip_backward(nx, x, lo, hi, dxr, dx1);
+            fr_conv_shape f = s;
+            f.act = a == 0 ? FR_CONV_ACT_RELU : FR_CONV_ACT_CLIP;
+            f.act_lo = lo; f.act_hi = hi;
+            fr_conv_forward(&f, x, W, b, y2, sc);
+            fr_conv_backward(&f, x, W, dy, dx2, dW2, db2, sc);
+            FR_CHECKF(!memcmp(y1, y2, ny * sizeof(float)) && !memcmp(dx1, dx2, nx * sizeof(float)) &&
+                      !memcmp(dW1, dW2, nw * sizeof(float)) && !memcmp(db1, db2, (size_t)s.o * sizeof(float)),
+                      "%s, activation %d: folded result differs", conv_cfgs[t].name, a);
+            tried++;
+            free(x); free(ax); free(W); free(b); free(sc); free(y1); free(y2); free(dy); free(dx1); free(dx2);
+            free(dxr); free(dW1); free(dW2); free(db1); free(db2);
+        }
+    }
+    FR_CHECKF(tried >= 24, "only %d folded cases", tried);
 }
 
 /* The checker must reject (a) a gradient off by 5% everywhere and (b) one dropped entry. */
@@ -448,7 +488,7 @@ static void test_activations_known(void)
 
 static fr_conv_shape pool_shape(int n, int c, int h, int w, int k, int st, int pt, int pl, int pb, int pr)
 {
-    fr_conv_shape s = {n, c, h, w, c, k, k, st, st, pt, pl, pb, pr, 1, 1, c, 0, 0, 0, 0};
+    fr_conv_shape s = {n, c, h, w, c, k, k, st, st, pt, pl, pb, pr, 1, 1, c, 0, 0, 0, 0, 0, 0, 0};
     FR_ASSERT(fr_conv_out_shape(&s));
     return s;
 }
@@ -972,6 +1012,7 @@ int main(int argc, char **argv)
     FR_RUN(test_conv_shape);
     FR_RUN(test_conv_forward_known);
     FR_RUN(test_conv_backward_fd);
+    FR_RUN(test_conv_fold_act);
     FR_RUN(test_gradcheck_sensitivity);
     FR_RUN(test_conv_overwrite_and_repeat);
     FR_RUN(test_linear);
@@ -981,6 +1022,7 @@ int main(int argc, char **argv)
         fr_par_set_threads(np);
         FR_RUN(test_conv_forward_known);
         FR_RUN(test_conv_backward_fd);
+        FR_RUN(test_conv_fold_act);
         FR_RUN(test_conv_overwrite_and_repeat);
         FR_RUN(test_linear);
         fr_par_set_threads(1);

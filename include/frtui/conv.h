@@ -22,7 +22,17 @@ typedef struct fr_conv_shape {
      * The slice must be a union of whole chunks; the quarters floor(slice_of * j / 4) always
      * bound whole chunks (chunk counts are multiples of 4, or one sample each). */
     int slice_of, slice0;
+    /* Input activation folded into a depthwise conv (exec.c's design note; depthwise only): x is
+     * the activation's input, the conv convolves act(x), and backward's dx is the gradient with
+     * respect to x, bit for bit what the separate ReLU / Clip passes give (ops.c). */
+    int act;                      /* FR_CONV_ACT_* */
+    float act_lo, act_hi;         /* FR_CONV_ACT_CLIP bounds */
 } fr_conv_shape;
+
+enum { FR_CONV_ACT_NONE = 0, FR_CONV_ACT_RELU = 1, FR_CONV_ACT_CLIP = 2 };
+
+/* Whether fr_conv_* accept s->act != FR_CONV_ACT_NONE for this shape. */
+int fr_conv_can_fold_act(const fr_conv_shape *s);
 
 /* Computes oh/ow from the other fields.  Returns 0 when the output would be empty/negative
  * (or kernel/stride/dilation < 1), nonzero otherwise. */

@@ -538,6 +538,37 @@ static void ck_run(const fr_conv_shape *s, const float *x, const float *W, const
 
 /* ---- conv: depthwise direct kernels ------------------------------------------------------- */
 
+int fr_conv_can_fold_act(const fr_conv_shape *s) { return dw_flat(s); }
+
+/* The folded input activation on a row segment, in place: the comparisons of ops.c's ReLU and
+ * Clip forward (NaN passes through), so the bits are those of the separate pass.  Padding is
+ * written as zeros around it, as the Pad after the activation would. */
+static void act_row(const fr_conv_shape *s, float *r, int n)
+{
+    if (s->act == FR_CONV_ACT_RELU) {
+        for (int i = 0; i < n; i++) r[i] = r[i] < 0.0f ? 0.0f : r[i];
+    } else if (s->act == FR_CONV_ACT_CLIP) {
+        const float lo = s->act_lo, hi = s->act_hi;
+        for (int i = 0; i < n; i++) {
+            float v = r[i];
+            v = v < lo ? lo : v;
+            r[i] = v > hi ? hi : v;
+        }
+    }
+}
+
+/* The activation's backward on a dx row, in place: dx = act'(x) dx, the predicates of ops.c's
+ * ReLU (x > 0) and Clip (lo <= x <= hi) backward. */
+static void act_back_row(const fr_conv_shape *s, const float *xr, float *dr, int n)
+{
+    if (s->act == FR_CONV_ACT_RELU) {
+        for (int i = 0; i < n; i++) dr[i] = xr[i] > 0.0f ? dr[i] : 0.0f;
+    } else if (s->act == FR_CONV_ACT_CLIP) {
+        const float lo = s->act_lo, hi = s->act_hi;
+        for (int i = 0; i < n; i++) dr[i] = (xr[i] >= lo && xr[i] <= hi) ? dr[i] : 0.0f;
+    }
+}
+
 /* x plane -> one sample slot of the zero-padded phase planes (every element written). */
 static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x, float *ph)
 {
@@ -554,15 +585,40 @@ static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x
                 const int off = px - s->pl;
                 if (clo > 0) memset(dr, 0, sizeof(float) * clo);
                 if (s->sw == 1) memcpy(dr + clo, xr + (clo + off), sizeof(float) * (chi - clo));
-                else for (int c = clo; c < chi; c++) dr[c] = xr[c * s->sw + off];
+                else if (s->sw == 2) {   /* a constant stride the compiler vectorises */
+                    const float *xo = xr + off;
+                    for (int c = clo; c < chi; c++) dr[c] = xo[2 * c];
+                } else for (int c = clo; c < chi; c++) dr[c] = xr[c * s->sw + off];
+                if (s->act && chi > clo) act_row(s, dr + clo, chi - clo);
                 if (chi < g->wq) memset(dr + chi, 0, sizeof(float) * (g->wq - chi));
             }
         }
 }
 
-/* Phase planes -> dx plane: each input pixel lives in exactly one phase, so this assigns all. */
-static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *ph, float *dx)
+/* Phase planes -> dx plane: each input pixel lives in exactly one phase, so this assigns all.
+ * x: the input plane, for a folded activation's backward (applied per row once it is whole). */
+static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *ph, const float *x, float *dx)
 {
+    if (s->sw == 2) {   /* both column phases of a row in one interleaving pass (vectorised) */
+        const int w = s->w, pl = s->pl, half = w / 2;
+        for (int py = 0; py < s->sh; py++)
+            for (int r = 0; r < g->hq; r++) {
+                int iy = r * s->sh + py - s->pt;
+                if (iy < 0 || iy >= s->h) continue;
+                const float *s0 = ph + (size_t)(py * 2) * g->pstride + (size_t)r * g->wq, *s1 = s0 + g->pstride;
+                /* input column ix is padded column ix + pl: phase (ix + pl) & 1, index (ix + pl) >> 1 */
+                const float *a = pl & 1 ? s1 + (pl - 1) / 2 : s0 + pl / 2;   /* even ix */
+                const float *b = pl & 1 ? s0 + (pl + 1) / 2 : s1 + pl / 2;   /* odd ix */
+                float *restrict dr = dx + (size_t)iy * w;
+                for (int k = 0; k < half; k++) {
+                    dr[2 * k] = a[k];
+                    dr[2 * k + 1] = b[k];
+                }
+                if (w & 1) dr[w - 1] = a[half];
+            }
+        if (s->act) act_back_row(s, x, dx, s->h * s->w);
+        return;
+    }
     for (int py = 0; py < s->sh; py++)
         for (int px = 0; px < s->sw; px++) {
             const float *src = ph + (size_t)(py * s->sw + px) * g->pstride;
@@ -578,6 +634,7 @@ static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *p
                 else for (int c = clo; c < chi; c++) dr[c * s->sw + off] = sr[c];
             }
         }
+    if (s->act) act_back_row(s, x, dx, s->h * s->w);
 }
 
 static inline size_t dw_tap_offset(const fr_conv_shape *s, const dw_geom *g, int ki, int kj)
@@ -690,8 +747,10 @@ static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float
                 const float *t[9];
                 for (int q = 0; q < 9; q++) t[q] = wz + m - off[q];
                 dw_sweep9(dxph, t, wc, 0.0f, span);
-                for (int k = 0; k < kb; k++)
-                    phase_merge(s, &g, dxph + (size_t)k * g.phase, dx + ((size_t)(n0 + k) * C + ch) * HW);
+                for (int k = 0; k < kb; k++) {
+                    const size_t pl = ((size_t)(n0 + k) * C + ch) * HW;
+                    phase_merge(s, &g, dxph + (size_t)k * g.phase, x + pl, dx + pl);
+                }
             } else if (dx) {
                 memset(dxph, 0, sizeof(float) * g.nph * g.pstride);
                 for (int ki = 0; ki < s->kh; ki++)
@@ -701,8 +760,10 @@ static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float
                         const float *restrict src = wide;
                         for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
                     }
-                for (int k = 0; k < kb; k++)
-                    phase_merge(s, &g, dxph + (size_t)k * g.phase, dx + ((size_t)(n0 + k) * C + ch) * HW);
+                for (int k = 0; k < kb; k++) {
+                    const size_t pl = ((size_t)(n0 + k) * C + ch) * HW;
+                    phase_merge(s, &g, dxph + (size_t)k * g.phase, x + pl, dx + pl);
+                }
             }
         }
         if (db) db[ch] = (float)bsum;
@@ -745,6 +806,7 @@ void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, con
 {
     FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
     FR_ASSERT(s->oh > 0 && s->ow > 0);
+    FR_ASSERT(!s->act || dw_flat(s));
     if (s->n <= 0) return;
     if (!g_legacy && !dw_flat(s)) { ck_run(s, x, W, b, NULL, y, NULL, NULL, NULL, scratch); return; }
     conv_job j = {s, x, W, b, NULL, y, NULL, NULL, NULL, scratch, part_stride(s, fr_par_threads())};
@@ -756,6 +818,7 @@ void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, co
 {
     FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
     FR_ASSERT(s->oh > 0 && s->ow > 0);
+    FR_ASSERT(!s->act || dw_flat(s));
     const size_t KW = (size_t)s->o * (s->c / s->groups) * s->kh * s->kw;
     const size_t P = (size_t)s->oh * s->ow;
     if (s->n <= 0) {

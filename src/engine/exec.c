@@ -12,6 +12,23 @@
  *   with fr_mem_need against the memory there is, then to allocate.  The two walks are the
  *   same code, so the checked figure cannot drift from what is allocated
  *   (tests/test_memplan.c and tests/fuzz/fuzz_exec.c hold them to it).
+ *
+ *   Folding (issue 15, item 5: the units are memory-bound, these passes were a third of a
+ *   MobileNetV2 block's time).  Two kinds of node are not materialised when their only consumer
+ *   is a conv of the range:
+ *   - a zero Pad (tfjs's ZeroPadding2D before every stride-2 depthwise): the conv reads the
+ *     Pad's input with the Pad's amounts added to its own; its kernels build the same padded
+ *     plane either way (phase planes, im2col columns);
+ *   - a ReLU / ReLU6 / Clip feeding a depthwise conv, directly or through such a Pad (the
+ *     expand activation of every inverted residual): the depthwise kernel applies it while it
+ *     builds its phase planes and applies its backward while it writes dx, so the activation's
+ *     forward pass and the write and re-read of its gradient go away.
+ *   Both give the bits of the separate passes (test_engine checks outputs, parameter and input
+ *   gradients against the unfolded run).  The decision is taken at each forward (a hook on the
+ *   node disables it) and backward follows that forward's decision.  A folded node's output is
+ *   filled on demand by fr_exec_out, so readers of intermediate outputs (calibration caches,
+ *   activation-quantizer init) never see a stale buffer.  Its buffers are still allocated: a
+ *   hook set later turns folding off, and the plan must not depend on hooks.
  */
 #include "frtui/exec.h"
 
@@ -19,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/conv.h"
 #include "frtui/ops.h"
 
 #define MAX_EXT 16
@@ -39,6 +57,10 @@ struct fr_exec {
     size_t max_act;                 /* largest per-batch activation (floats) */
     size_t bytes;
     int dry;                        /* plan_walk sizes without allocating */
+    int *fold_cons;                 /* per node: the conv a Pad or activation folds into, else -1 */
+    unsigned char *folded;          /* per node: folded in the last forward */
+    unsigned char *stale;           /* per node: folded, out[] not filled since that forward */
+    int fold_on, fwd_nb;
 };
 
 static size_t node_size(const fr_node *n) { return (size_t)n->c * n->h * n->w; }
@@ -77,6 +99,9 @@ static void conv_shape(const fr_graph *g, const fr_node *n, int nb, fr_conv_shap
     fr_conv_out_shape(s);
 }
 
+static void plan_folds(fr_exec *x);
+static void fold_shape(const fr_graph *g, const fr_node *pad, fr_conv_shape *s);
+
 static fr_exec *exec_alloc(fr_graph *g, int first, int last, int max_batch, int mode)
 {
     FR_ASSERT(first >= 0 && last < g->n_nodes && first <= last && max_batch > 0);
@@ -96,7 +121,90 @@ static fr_exec *exec_alloc(fr_graph *g, int first, int last, int max_batch, int 
     x->bn_xhat = fr_xcalloc((size_t)N, sizeof(float *));
     x->bn_mean = fr_xcalloc((size_t)N, sizeof(float *));
     x->bn_inv = fr_xcalloc((size_t)N, sizeof(float *));
+    x->fold_cons = fr_xcalloc((size_t)N, sizeof(int));
+    x->folded = fr_xcalloc((size_t)N, 1);
+    x->stale = fr_xcalloc((size_t)N, 1);
+    x->fold_on = 1;
+    plan_folds(x);
     return x;
+}
+
+static int is_fold_act(fr_op op) { return op == FR_OP_RELU || op == FR_OP_RELU6 || op == FR_OP_CLIP; }
+
+/* The conv a Pad or activation could fold into (exec.c's design note), from whole-graph
+ * consumer counts: a node also read beyond `last`, or by a second consumer, stays.  Pads first,
+ * since an activation may fold through one. */
+static void plan_folds(fr_exec *x)
+{
+    const fr_graph *g = x->g;
+    const int N = g->n_nodes;
+    int *cons = fr_xmalloc((size_t)N * sizeof(int));   /* sole consumer, -2: several, -1: none */
+    for (int i = 0; i < N; i++) cons[i] = -1, x->fold_cons[i] = -1;
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++) {
+            int j = g->nodes[i].in[k];
+            cons[j] = cons[j] == -1 && k == 0 ? i : -2;
+        }
+    for (int j = x->first; j < x->last; j++) {
+        int c = cons[j];
+        if (g->nodes[j].op == FR_OP_PAD && c >= 0 && c <= x->last && g->nodes[c].op == FR_OP_CONV)
+            x->fold_cons[j] = c;
+    }
+    for (int j = x->first; j < x->last; j++) {
+        int c = cons[j];
+        if (!is_fold_act(g->nodes[j].op) || c < 0 || c > x->last) continue;
+        if (g->nodes[c].op == FR_OP_PAD) c = x->fold_cons[c];
+        if (c < 0 || g->nodes[c].op != FR_OP_CONV) continue;
+        fr_conv_shape s;
+        conv_shape(g, &g->nodes[c], 1, &s);
+        if (g->nodes[c].in[0] != j) fold_shape(g, &g->nodes[g->nodes[c].in[0]], &s);
+        if (fr_conv_can_fold_act(&s)) x->fold_cons[j] = c;
+    }
+    free(cons);
+}
+
+/* Which nodes the coming forward folds: those planned, not hooked, and for an activation that
+ * folds through a Pad, only when that Pad folds too. */
+static void decide_folds(fr_exec *x)
+{
+    const fr_graph *g = x->g;
+    const int on = x->fold_on && !fr_conv_legacy();   /* the legacy kernels are the bench's "before" */
+    for (int i = x->first; i <= x->last; i++) {
+        x->folded[i] = on && x->fold_cons[i] >= 0 && !x->has_hook[i];
+        if (x->folded[i] && g->nodes[i].op != FR_OP_PAD) {
+            int c = x->fold_cons[i], p = g->nodes[c].in[0];
+            if (p != i) x->folded[i] = x->fold_cons[p] >= 0 && !x->has_hook[p];   /* p folds too */
+        }
+        x->stale[i] = x->folded[i];
+    }
+}
+
+/* The node conv ci reads in the current forward, and its shape with the folded Pad and
+ * activation in it. */
+static int conv_source(const fr_exec *x, const fr_node *n, fr_conv_shape *s)
+{
+    const fr_graph *g = x->g;
+    int j = n->in[0];
+    if (j >= x->first && x->folded[j] && g->nodes[j].op == FR_OP_PAD) {
+        fold_shape(g, &g->nodes[j], s);
+        j = g->nodes[j].in[0];
+    }
+    if (j >= x->first && x->folded[j] && is_fold_act(g->nodes[j].op)) {
+        const fr_node *a = &g->nodes[j];
+        s->act = a->op == FR_OP_RELU ? FR_CONV_ACT_RELU : FR_CONV_ACT_CLIP;
+        s->act_lo = a->op == FR_OP_CLIP ? a->a.alpha : 0.0f;
+        s->act_hi = a->op == FR_OP_CLIP ? a->a.beta : 6.0f;
+        j = a->in[0];
+    }
+    return j;
+}
+
+/* The conv's shape over the Pad's input, both paddings added. */
+static void fold_shape(const fr_graph *g, const fr_node *pad, fr_conv_shape *s)
+{
+    const fr_node *in = &g->nodes[pad->in[0]];
+    s->c = in->c; s->h = in->h; s->w = in->w;
+    s->pt += pad->a.pt; s->pl += pad->a.pl; s->pb += pad->a.pb; s->pr += pad->a.pr;
 }
 
 /* Every buffer of the plan, in one walk shared by sizing (x->dry) and allocation. */
@@ -132,6 +240,12 @@ static int plan_walk(fr_exec *x, int *fail, fr_err *e)
             conv_shape(g, n, x->max_batch, &s);
             size_t sc = fr_conv_scratch(&s);
             if (sc > scratch) scratch = sc;
+            if (n->in[0] >= first && x->fold_cons[n->in[0]] == i && g->nodes[n->in[0]].op == FR_OP_PAD) {
+                fold_shape(g, &g->nodes[n->in[0]], &s);
+                fr_conv_out_shape(&s);
+                sc = fr_conv_scratch(&s);
+                if (sc > scratch) scratch = sc;
+            }
         }
         if (mode != FR_EXEC_INFER) {
             x->grad[i] = alloc_f(x, sz, fail);
@@ -208,6 +322,7 @@ void fr_exec_free(fr_exec *x)
     fr_afree(x->scratch); fr_afree(x->tmp); fr_afree(x->tmp2);
     free(x->out); free(x->pre); free(x->grad); free(x->wover); free(x->hooks); free(x->has_hook);
     free(x->grad_set); free(x->pgrad); free(x->bn_xhat); free(x->bn_mean); free(x->bn_inv);
+    free(x->fold_cons); free(x->folded); free(x->stale);
     free(x);
 }
 
@@ -250,9 +365,38 @@ static const float *in_ptr(const fr_exec *x, int j)
     fr_abort(__FILE__, __LINE__, "node %d is not bound", j);
 }
 
+void fr_exec_fold_pads(fr_exec *x, int on) { x->fold_on = !!on; }
+
+/* Fills a folded node's output from its input (itself filled first when folded too); the
+ * flags live in separately allocated memory, so a const plan can do this. */
+static void materialise(const fr_exec *x, int i)
+{
+    if (i < x->first || !x->stale[i]) return;
+    const fr_node *n = &x->g->nodes[i], *an = &x->g->nodes[n->in[0]];
+    materialise(x, n->in[0]);
+    const float *a = in_ptr(x, n->in[0]);
+    size_t cnt = node_size(n) * (size_t)x->fwd_nb;
+    switch (n->op) {
+    case FR_OP_PAD: fr_pad_forward(x->fwd_nb, an->c, an->h, an->w, n->a.pt, n->a.pl, n->a.pb, n->a.pr, a, x->out[i]); break;
+    case FR_OP_RELU: fr_relu_forward(cnt, a, x->out[i]); break;
+    case FR_OP_RELU6: fr_relu6_forward(cnt, a, x->out[i]); break;
+    case FR_OP_CLIP: fr_clip_forward(cnt, a, n->a.alpha, n->a.beta, x->out[i]); break;
+    default: fr_abort(__FILE__, __LINE__, "exec: %s folded", fr_op_name(n->op));
+    }
+    x->stale[i] = 0;
+}
+
+int fr_exec_n_folded(const fr_exec *x)
+{
+    int n = 0;
+    for (int i = x->first; i <= x->last; i++) n += x->folded[i];
+    return n;
+}
+
 const float *fr_exec_out(const fr_exec *x, int node)
 {
     FR_ASSERT(node >= x->first && node <= x->last);
+    materialise(x, node);
     return x->out[node];
 }
 
@@ -293,8 +437,11 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
 {
     FR_ASSERT(nb > 0 && nb <= x->max_batch);
     fr_graph *g = x->g;
+    x->fwd_nb = nb;
+    decide_folds(x);
     for (int i = x->first; i <= x->last; i++) {
         const fr_node *n = &g->nodes[i];
+        if (x->folded[i]) continue;
         float *y = x->has_hook[i] ? x->pre[i] : x->out[i];
         const float *a = in_ptr(x, n->in[0]);
         const fr_node *an = &g->nodes[n->in[0]];
@@ -306,6 +453,7 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
             conv_shape(g, n, nb, &s);
             s.slice_of = slice_of;
             s.slice0 = slice0;
+            a = in_ptr(x, conv_source(x, n, &s));
             fr_conv_forward(&s, a, weight_of(x, n, i), tensor_or_null(g, n->param[1]), y, x->scratch);
             break;
         }
@@ -431,6 +579,12 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
         case FR_OP_CONV: {
             fr_conv_shape s;
             conv_shape(g, n, nb, &s);
+            int src = conv_source(x, n, &s);
+            if (src != j) {   /* the gradient skips the folded nodes */
+                j = src;
+                a = in_ptr(x, j);
+                acnt = node_size(&g->nodes[j]) * (size_t)nb;
+            }
             float *dx = dx_target(x, j, want_input_grad, &acc);
             fr_conv_backward(&s, a, weight_of(x, n, i), dy, dx, x->pgrad[n->param[0]],
                              n->param[1] >= 0 ? x->pgrad[n->param[1]] : NULL, x->scratch);
