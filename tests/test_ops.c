@@ -927,27 +927,61 @@ static void test_conv_parts_consistent(void)
 
 /* Large element-wise passes are split into parts: results must not depend on the split (sizes
  * straddle the parallel threshold and are not multiples of the 16-float blocks). */
+/* What the element-wise kinds of test_elementwise_parts must give, written out scalar: the
+ * broadcasting loops' results (db zeroed then accumulated: 0 + v, so -0 becomes +0). */
+static float ew_expect(int k, float x, float dy)
+{
+    switch (k) {
+    case 4: return x + dy;
+    case 5: return x - dy;
+    case 6: return x * dy;
+    case 7: return x / dy;
+    case 8: return 0.0f + dy;          /* Add: db */
+    case 9: return 0.0f + -dy;         /* Sub: db */
+    case 10: return 0.0f + dy * x;     /* Mul: db = dy * a */
+    default: return x + dy;            /* fr_add_into on a copy of x */
+    }
+}
+
+/* Element-wise passes split into parts give the bits of one part; the same-shape binary ops
+ * (residual adds, which take a parallel path) give the scalar values above, -0 included. */
 static void test_elementwise_parts(void)
 {
     const size_t sizes[] = {65535, 65536, 200003};
     for (size_t si = 0; si < 3; si++) {
         size_t n = sizes[si];
-        float *x = fbuf(n), *dy = fbuf(n), *ref = fbuf(n), *out = fbuf(n);
+        float *x = fbuf(n), *dy = fbuf(n), *ref = fbuf(n), *out = fbuf(n), *tmp = fbuf(n);
         fill_normal(x, n, 4); fill_normal(dy, n, 1);
-        for (int k = 0; k < 4; k++) {
+        for (size_t i = 0; i < n; i += 97) dy[i] = -0.0f;
+        for (size_t i = 1; i < n; i += 89) dy[i] = 0.0f;
+        for (int k = 0; k < 12; k++) {
             for (int np = 1; np <= 3; np++) {
                 fr_par_set_threads(np);
                 float *o = np == 1 ? ref : out;
                 for (size_t i = 0; i < n; i++) o[i] = NAN;
+                const int w = (int)n;   /* as a 1 x 1 x 1 x n activation */
                 if (k == 0) fr_relu_forward(n, x, o);
                 else if (k == 1) fr_relu_backward(n, x, dy, o);
                 else if (k == 2) fr_relu6_forward(n, x, o);
-                else fr_relu6_backward(n, x, dy, o);
+                else if (k == 3) fr_relu6_backward(n, x, dy, o);
+                else if (k <= 7) fr_binary_forward((fr_binop)(k - 4), 1, 1, 1, w, x, 1, 1, 1, w, dy, o);
+                else if (k == 8) fr_binary_backward(FR_BIN_ADD, 1, 1, 1, w, x, 1, 1, 1, w, x, dy, tmp, o);
+                else if (k == 9) fr_binary_backward(FR_BIN_SUB, 1, 1, 1, w, x, 1, 1, 1, w, x, dy, tmp, o);
+                else if (k == 10) fr_binary_backward(FR_BIN_MUL, 1, 1, 1, w, x, 1, 1, 1, w, x, dy, tmp, o);
+                else { memcpy(o, x, n * sizeof(float)); fr_add_into(n, o, dy); }
                 if (np > 1) FR_CHECKF(memcmp(ref, out, n * 4) == 0, "kind %d n %zu parts %d differ", k, n, np);
+            }
+            if (k >= 4) {
+                size_t bad = 0;
+                for (size_t i = 0; i < n; i++) {
+                    float e = ew_expect(k, x[i], dy[i]);
+                    bad += memcmp(&e, &ref[i], sizeof e) != 0;
+                }
+                FR_CHECKF(bad == 0, "kind %d n %zu: %zu values differ from the scalar form", k, n, bad);
             }
         }
         fr_par_set_threads(1);
-        free(x); free(dy); free(ref); free(out);
+        free(x); free(dy); free(ref); free(out); free(tmp);
     }
 }
 

@@ -90,6 +90,9 @@ float fr_softmax_xent(int n, int c, const float *logits, const int32_t *labels, 
 /* Broadcasting binary ops on per-sample shapes: a is [N, C, H, W]; b is either the same
  * shape, [N, C, 1, 1] (squeeze-excitation), or a per-sample constant broadcast described by
  * (bc, bh, bw) with bn == 1 (shared across the batch).  Each b dim must be 1 or equal. */
+/* dst[i] += src[i] (gradient accumulation at fan-out points), in fr_par parts. */
+void fr_add_into(size_t count, float *dst, const float *src);
+
 typedef enum { FR_BIN_ADD, FR_BIN_SUB, FR_BIN_MUL, FR_BIN_DIV } fr_binop;
 void fr_binary_forward(fr_binop op, int n, int c, int h, int w, const float *a,
                        int bn, int bc, int bh, int bw, const float *b, float *y);

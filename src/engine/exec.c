@@ -551,7 +551,7 @@ static void dx_finish(fr_exec *x, int j, int accum, size_t cnt)
     float *dst = NULL;
     if (j >= x->first) dst = x->grad[j];
     else for (int q = 0; q < x->n_ext; q++) if (x->ext[q] == j) dst = x->ext_grad[q];
-    for (size_t k = 0; k < cnt; k++) dst[k] += x->tmp[k];
+    fr_add_into(cnt, dst, x->tmp);
 }
 
 void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_grad)

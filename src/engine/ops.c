@@ -152,7 +152,12 @@ void fr_linear_backward(int n, int in, int out, const float *x, const float *W, 
 /* The element-wise passes of a unit run over whole activations (6 MB for 32 x 192 x 14 x 14)
  * and are memory-bound, so large ones are split into fr_par parts by contiguous ranges of
  * 16-float multiples; every element's result is the same whichever part computes it. */
-typedef enum { EW_RELU, EW_RELU_B, EW_CLIP, EW_CLIP_B } ew_kind;
+typedef enum {
+    EW_RELU, EW_RELU_B, EW_CLIP, EW_CLIP_B,
+    /* same-shape binary ops (x op dy) and the forms their backward writes; the Z forms are
+     * 0 + v, as the broadcasting loops' zeroed-then-accumulated db gives (+0 for a -0 v) */
+    EW_ADD, EW_SUB, EW_MUL, EW_DIV, EW_COPY, EW_Z_COPY, EW_Z_NEG, EW_Z_MUL, EW_ACC
+} ew_kind;
 typedef struct ew_job { ew_kind k; size_t n; const float *x, *dy; float *out; float lo, hi; } ew_job;
 
 #define EW_PAR_MIN ((size_t)1 << 16)   /* below this a hand-off costs more than it saves */
@@ -173,6 +178,15 @@ static void ew_range(const ew_job *j, size_t a, size_t b)
         }
         break;
     case EW_CLIP_B: for (size_t i = a; i < b; i++) o[i] = (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f; break;
+    case EW_ADD: for (size_t i = a; i < b; i++) o[i] = x[i] + dy[i]; break;
+    case EW_SUB: for (size_t i = a; i < b; i++) o[i] = x[i] - dy[i]; break;
+    case EW_MUL: for (size_t i = a; i < b; i++) o[i] = x[i] * dy[i]; break;
+    case EW_DIV: for (size_t i = a; i < b; i++) o[i] = x[i] / dy[i]; break;
+    case EW_COPY: memcpy(o + a, x + a, sizeof(float) * (b - a)); break;
+    case EW_Z_COPY: for (size_t i = a; i < b; i++) o[i] = 0.0f + x[i]; break;
+    case EW_Z_NEG: for (size_t i = a; i < b; i++) o[i] = 0.0f + -x[i]; break;
+    case EW_Z_MUL: for (size_t i = a; i < b; i++) o[i] = 0.0f + x[i] * dy[i]; break;
+    case EW_ACC: for (size_t i = a; i < b; i++) o[i] += x[i]; break;
     }
 }
 
@@ -189,6 +203,8 @@ static void ew_run(ew_job j)
     if (j.n < EW_PAR_MIN || fr_par_threads() == 1) ew_range(&j, 0, j.n);
     else fr_par_run(ew_part, &j);
 }
+
+void fr_add_into(size_t count, float *dst, const float *src) { ew_run((ew_job){EW_ACC, count, src, NULL, dst, 0, 0}); }
 
 /* Comparisons are written so NaN propagates through the forward like PyTorch. */
 void fr_relu_forward(size_t count, const float *x, float *y) { ew_run((ew_job){EW_RELU, count, x, NULL, y, 0, 0}); }
@@ -589,6 +605,12 @@ void fr_binary_forward(fr_binop op, int n, int c, int h, int w, const float *a,
 {
     BIN_DIMS_OK(n, c, h, w, bn, bc, bh, bw);
     const size_t hw = (size_t)h * w;
+    if (bn == n && bc == c && bh == h && bw == w) {   /* residual adds: one parallel sweep */
+        static const ew_kind k[] = {[FR_BIN_ADD] = EW_ADD, [FR_BIN_SUB] = EW_SUB, [FR_BIN_MUL] = EW_MUL,
+                                    [FR_BIN_DIV] = EW_DIV};
+        ew_run((ew_job){k[op], (size_t)n * c * hw, a, b, y, 0, 0});
+        return;
+    }
     const size_t sbn = bn == 1 ? 0 : (size_t)bc * bh * bw, sbc = bc == 1 ? 0 : (size_t)bh * bw;
     const size_t sbh = bh == 1 ? 0 : (size_t)bw;
     switch (op) {
@@ -648,6 +670,12 @@ void fr_binary_backward(fr_binop op, int n, int c, int h, int w, const float *a,
     const size_t hw = (size_t)h * w;
     const size_t sbn = bn == 1 ? 0 : (size_t)bc * bh * bw, sbc = bc == 1 ? 0 : (size_t)bh * bw;
     const size_t sbh = bh == 1 ? 0 : (size_t)bw;
+    if (bn == n && bc == c && bh == h && bw == w && op != FR_BIN_DIV) {   /* same bits, in parallel */
+        const size_t cnt = (size_t)n * c * hw;
+        if (da) ew_run((ew_job){op == FR_BIN_MUL ? EW_MUL : EW_COPY, cnt, dy, b, da, 0, 0});
+        if (db) ew_run((ew_job){op == FR_BIN_ADD ? EW_Z_COPY : op == FR_BIN_SUB ? EW_Z_NEG : EW_Z_MUL, cnt, dy, a, db, 0, 0});
+        return;
+    }
     if (db) memset(db, 0, sizeof(float) * (size_t)bn * bc * bh * bw);
     switch (op) {
     case FR_BIN_ADD: BIN_BWD_LOOP(G, G); break;
