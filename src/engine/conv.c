@@ -8,7 +8,7 @@
  *   Strategy, chosen per shape:
  *   - depthwise (groups == c == o): direct loops.  im2col would build a [kh*kw, P] matrix per
  *     channel to feed a 1-row GEMM, which is all overhead.  The padded plane is split into
- *     stride phases in scratch so every tap is one flat vectorised sweep (see dw_flat);
+ *     stride phases in scratch so every tap is one flat vectorised sweep (conv_dw.c);
  *     negative (cropping) padding, which no real model uses, falls back to im2col;
  *   - everything else: im2col per sample-group into scratch, then
  *       forward  Y_g[O_g, P] = W_g[O_g, K] * col[K, P]
@@ -51,6 +51,7 @@
 
 #include "frtui/common.h"
 #include "frtui/par.h"
+#include "conv_impl.h"
 #include "ops_impl.h"
 
 /* ---- shapes ------------------------------------------------------------------------------- */
@@ -74,63 +75,12 @@ static int is_pointwise(const fr_conv_shape *s)
            s->pt == 0 && s->pl == 0 && s->pb == 0 && s->pr == 0;
 }
 
-/* Depthwise convs (with non-negative padding; cropping ones take the im2col path) run
- * "polyphase flat": the zero-padded plane
- * (Hp = H+pt+pb, Wp = W+pl+pr) is split into sh*sw phase planes of Hq x Wq (Hq = ceil(Hp/sh),
- * Wq = ceil(Wp/sw)), phase (py, px) holding padded rows py, py+sh, ... and columns px, px+sw, ...
- * Tap (ki, kj) of output (oy, ox) reads padded (oy*sh + ki*dh, ox*sw + kj*dw), i.e. phase
- * ((ki*dh) % sh, (kj*dw) % sw) at (oy + ki*dh/sh, ox + kj*dw/sw).  With outputs laid out
- * "wide" (row pitch Wq, index i = oy*Wq + ox) every tap becomes one contiguous, branch-free,
- * vectorised sweep dst[i] += w * src[i + const].  Small planes would make those sweeps short,
- * so up to nb samples of one channel are stacked (sample k's planes at k*Hq*Wq, wide outputs
- * likewise) and one sweep covers L = ((kb-1)*Hq + OH-1)*Wq + OW outputs of kb samples.
- * Columns ox >= OW and rows oy >= OH of the wide layout are garbage: dropped on copy-out in
- * forward, zeroed in dy for backward.  Every index stays inside the phase buffers (see
- * dw_scratch_geom). */
-static int dw_flat(const fr_conv_shape *s)
-{
-    return s->groups == s->c && s->o == s->c && s->pt >= 0 && s->pl >= 0 && s->pb >= 0 && s->pr >= 0;
-}
-
-/* phase: floats of one sample's phase plane; pstride: distance between phases (nb samples). */
-typedef struct dw_geom { int hq, wq, nb; size_t phase, nph, pstride; } dw_geom;
-
-/* Bounds: the largest index read for a valid output of sample k,
- * k*Hq*Wq + (OH-1 + (kh-1)*dh/sh)*Wq + OW-1 + (kw-1)*dw/sw, is < (k+1)*Hq*Wq because
- * (OH-1)*sh + (kh-1)*dh <= Hp-1 (same for columns).  Garbage outputs lie below the last valid
- * one, so they read below it too: everything stays inside the kb planes written this chunk. */
-static dw_geom dw_scratch_geom(const fr_conv_shape *s)
-{
-    dw_geom g;
-    int hp = s->h + s->pt + s->pb, wp = s->w + s->pl + s->pr;
-    g.hq = (hp + s->sh - 1) / s->sh;
-    g.wq = (wp + s->sw - 1) / s->sw;
-    g.phase = (size_t)g.hq * g.wq;
-    g.nph = (size_t)s->sh * s->sw;
-    size_t nb = 4096 / g.phase;   /* ~16 KB of input per phase stack: sweeps long, L1/L2 warm */
-    g.nb = nb < 1 ? 1 : nb > 16 ? 16 : (int)nb;
-    g.pstride = (size_t)g.nb * g.phase;
-    return g;
-}
-
-static inline size_t dw_sweep_len(const fr_conv_shape *s, const dw_geom *g, int kb)
-{
-    return ((size_t)(kb - 1) * g->hq + s->oh - 1) * g->wq + s->ow;
-}
-
-
 /* ---- conv: GEMM path ---------------------------------------------------------------------- */
 
 /* Floats of scratch one part uses (the rest of a part's slice holds its dW partial). */
 static size_t part_scratch(const fr_conv_shape *s)
 {
-    if (dw_flat(s)) {
-        dw_geom g = dw_scratch_geom(s);
-        /* x phases, dx phases, wide y/dy with a one-plane zero margin on each side (the 3x3
-         * gather form of the backward reads up to the largest tap offset, < one plane, beyond
-         * both ends) */
-        return 2 * g.nph * g.pstride + g.pstride + 2 * g.phase;
-    }
+    if (fr_dw_flat(s)) return fr_dw_part_floats(s);
     /* the im2col columns of one sample-group */
     return is_pointwise(s) ? 0 : (size_t)(s->c / s->groups) * s->kh * s->kw * s->oh * s->ow;
 }
@@ -139,7 +89,7 @@ static size_t part_scratch(const fr_conv_shape *s)
 static size_t part_stride(const fr_conv_shape *s, int nparts)
 {
     size_t n = part_scratch(s);
-    if (nparts > 1 && !dw_flat(s)) n += (size_t)s->o * (s->c / s->groups) * s->kh * s->kw;
+    if (nparts > 1 && !fr_dw_flat(s)) n += (size_t)s->o * (s->c / s->groups) * s->kh * s->kw;
     return (n + 15) & ~(size_t)15;   /* keep every slice 64-byte aligned */
 }
 
@@ -201,7 +151,7 @@ size_t fr_conv_scratch(const fr_conv_shape *s)
     FR_ASSERT(s->groups >= 1);
     const int np = fr_par_threads();
     size_t n = part_stride(s, np) * (size_t)np;
-    if (!dw_flat(s)) {   /* either path may run on this scratch (fr_conv_set_legacy) */
+    if (!fr_dw_flat(s)) {   /* either path may run on this scratch (fr_conv_set_legacy) */
         size_t c = ck_scratch(s, np);
         if (c > n) n = c;
     }
@@ -213,17 +163,6 @@ double fr_conv_flops(const fr_conv_shape *s)
     return 2.0 * s->n * s->o * (double)s->oh * s->ow * (s->c / s->groups) * s->kh * s->kw;
 }
 
-/* Outputs o in [*lo, *hi) whose tap o*stride + off lands inside [0, n). */
-static inline void tap_range(int off, int stride, int n, int on, int *lo, int *hi)
-{
-    int l = off >= 0 ? 0 : (-off + stride - 1) / stride;
-    int h = (n - 1 - off) < 0 ? 0 : (n - 1 - off) / stride + 1;
-    if (l > on) l = on;
-    if (h > on) h = on;
-    if (h < l) h = l;
-    *lo = l;
-    *hi = h;
-}
 
 /* col [cg*kh*kw, P] (tap (ci, ki, kj) at row (ci*kh + ki)*kw + kj, rows ld floats apart) <- one
  * sample's cg input planes.  Every element of the P-wide row segments is written. */
@@ -536,240 +475,7 @@ static void ck_run(const fr_conv_shape *s, const float *x, const float *W, const
     }
 }
 
-/* ---- conv: depthwise direct kernels ------------------------------------------------------- */
-
-int fr_conv_can_fold_act(const fr_conv_shape *s) { return dw_flat(s); }
-
-/* The folded input activation on a row segment, in place: the comparisons of ops.c's ReLU and
- * Clip forward (NaN passes through), so the bits are those of the separate pass.  Padding is
- * written as zeros around it, as the Pad after the activation would. */
-static void act_row(const fr_conv_shape *s, float *r, int n)
-{
-    if (s->act == FR_CONV_ACT_RELU) {
-        for (int i = 0; i < n; i++) r[i] = r[i] < 0.0f ? 0.0f : r[i];
-    } else if (s->act == FR_CONV_ACT_CLIP) {
-        const float lo = s->act_lo, hi = s->act_hi;
-        for (int i = 0; i < n; i++) {
-            float v = r[i];
-            v = v < lo ? lo : v;
-            r[i] = v > hi ? hi : v;
-        }
-    }
-}
-
-/* The activation's backward on a dx row, in place: dx = act'(x) dx, the predicates of ops.c's
- * ReLU (x > 0) and Clip (lo <= x <= hi) backward. */
-static void act_back_row(const fr_conv_shape *s, const float *xr, float *dr, int n)
-{
-    if (s->act == FR_CONV_ACT_RELU) {
-        for (int i = 0; i < n; i++) dr[i] = xr[i] > 0.0f ? dr[i] : 0.0f;
-    } else if (s->act == FR_CONV_ACT_CLIP) {
-        const float lo = s->act_lo, hi = s->act_hi;
-        for (int i = 0; i < n; i++) dr[i] = (xr[i] >= lo && xr[i] <= hi) ? dr[i] : 0.0f;
-    }
-}
-
-/* x plane -> one sample slot of the zero-padded phase planes (every element written). */
-static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x, float *ph)
-{
-    for (int py = 0; py < s->sh; py++)
-        for (int px = 0; px < s->sw; px++) {
-            float *dst = ph + (size_t)(py * s->sw + px) * g->pstride;
-            int clo, chi;
-            tap_range(px - s->pl, s->sw, s->w, g->wq, &clo, &chi);
-            for (int r = 0; r < g->hq; r++) {
-                float *dr = dst + (size_t)r * g->wq;
-                int iy = r * s->sh + py - s->pt;
-                if (iy < 0 || iy >= s->h) { memset(dr, 0, sizeof(float) * g->wq); continue; }
-                const float *xr = x + (size_t)iy * s->w;
-                const int off = px - s->pl;
-                if (clo > 0) memset(dr, 0, sizeof(float) * clo);
-                if (s->sw == 1) memcpy(dr + clo, xr + (clo + off), sizeof(float) * (chi - clo));
-                else if (s->sw == 2) {   /* a constant stride the compiler vectorises */
-                    const float *xo = xr + off;
-                    for (int c = clo; c < chi; c++) dr[c] = xo[2 * c];
-                } else for (int c = clo; c < chi; c++) dr[c] = xr[c * s->sw + off];
-                if (s->act && chi > clo) act_row(s, dr + clo, chi - clo);
-                if (chi < g->wq) memset(dr + chi, 0, sizeof(float) * (g->wq - chi));
-            }
-        }
-}
-
-/* Phase planes -> dx plane: each input pixel lives in exactly one phase, so this assigns all.
- * x: the input plane, for a folded activation's backward (applied per row once it is whole). */
-static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *ph, const float *x, float *dx)
-{
-    if (s->sw == 2) {   /* both column phases of a row in one interleaving pass (vectorised) */
-        const int w = s->w, pl = s->pl, half = w / 2;
-        for (int py = 0; py < s->sh; py++)
-            for (int r = 0; r < g->hq; r++) {
-                int iy = r * s->sh + py - s->pt;
-                if (iy < 0 || iy >= s->h) continue;
-                const float *s0 = ph + (size_t)(py * 2) * g->pstride + (size_t)r * g->wq, *s1 = s0 + g->pstride;
-                /* input column ix is padded column ix + pl: phase (ix + pl) & 1, index (ix + pl) >> 1 */
-                const float *a = pl & 1 ? s1 + (pl - 1) / 2 : s0 + pl / 2;   /* even ix */
-                const float *b = pl & 1 ? s0 + (pl + 1) / 2 : s1 + pl / 2;   /* odd ix */
-                float *restrict dr = dx + (size_t)iy * w;
-                for (int k = 0; k < half; k++) {
-                    dr[2 * k] = a[k];
-                    dr[2 * k + 1] = b[k];
-                }
-                if (w & 1) dr[w - 1] = a[half];
-            }
-        if (s->act) act_back_row(s, x, dx, s->h * s->w);
-        return;
-    }
-    for (int py = 0; py < s->sh; py++)
-        for (int px = 0; px < s->sw; px++) {
-            const float *src = ph + (size_t)(py * s->sw + px) * g->pstride;
-            int clo, chi;
-            tap_range(px - s->pl, s->sw, s->w, g->wq, &clo, &chi);
-            for (int r = 0; r < g->hq; r++) {
-                int iy = r * s->sh + py - s->pt;
-                if (iy < 0 || iy >= s->h) continue;
-                const float *sr = src + (size_t)r * g->wq;
-                float *dr = dx + (size_t)iy * s->w;
-                const int off = px - s->pl;
-                if (s->sw == 1) memcpy(dr + (clo + off), sr + clo, sizeof(float) * (chi - clo));
-                else for (int c = clo; c < chi; c++) dr[c * s->sw + off] = sr[c];
-            }
-        }
-    if (s->act) act_back_row(s, x, dx, s->h * s->w);
-}
-
-static inline size_t dw_tap_offset(const fr_conv_shape *s, const dw_geom *g, int ki, int kj)
-{
-    int ty = ki * s->dh, tx = kj * s->dw;
-    return (size_t)((ty % s->sh) * s->sw + tx % s->sw) * g->pstride + (size_t)(ty / s->sh) * g->wq + tx / s->sw;
-}
-
-/* dst[i] = (((b + w0*t0[i]) + w1*t1[i]) + ...) + w8*t8[i]: the nine taps of a 3x3 depthwise
- * output accumulated in a register, in tap order (fp-contract is off: mul then add, as the
- * per-tap sweeps do). */
-static void dw_sweep9(float *restrict dst, const float *const t[9], const float *w, float b, size_t L)
-{
-    const float *restrict t0 = t[0], *restrict t1 = t[1], *restrict t2 = t[2], *restrict t3 = t[3];
-    const float *restrict t4 = t[4], *restrict t5 = t[5], *restrict t6 = t[6], *restrict t7 = t[7];
-    const float *restrict t8 = t[8];
-    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
-    for (size_t i = 0; i < L; i++) {
-        float a = b;
-        a += w0 * t0[i]; a += w1 * t1[i]; a += w2 * t2[i];
-        a += w3 * t3[i]; a += w4 * t4[i]; a += w5 * t5[i];
-        a += w6 * t6[i]; a += w7 * t7[i]; a += w8 * t8[i];
-        dst[i] = a;
-    }
-}
-
-static void dw_forward_flat(const fr_conv_shape *s, const float *x, const float *Wt, const float *b,
-                            float *y, float *scratch, int c0, int c1)
-{
-    const dw_geom g = dw_scratch_geom(s);
-    const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
-    const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
-    float *xph = scratch, *wide = scratch + 2 * g.nph * g.pstride + g.phase;
-    for (int n0 = 0; n0 < s->n; n0 += g.nb) {
-        const int kb = FR_MIN(g.nb, s->n - n0);
-        const size_t L = dw_sweep_len(s, &g, kb);
-        for (int ch = c0; ch < c1; ch++) {
-            for (int k = 0; k < kb; k++)
-                phase_split(s, &g, x + ((size_t)(n0 + k) * C + ch) * HW, xph + (size_t)k * g.phase);
-            const float *wc = Wt + (size_t)ch * KK;
-            const float bv = b ? b[ch] : 0.0f;
-            if (KK == 9 && !g_legacy) {
-                /* 3x3: all nine taps of an output in registers, one store; the same additions in
-                 * the same order as the sweeps below, so the same bits. */
-                const float *t[9];
-                for (int q = 0; q < 9; q++) t[q] = xph + dw_tap_offset(s, &g, q / 3, q % 3);
-                dw_sweep9(wide, t, wc, bv, L);
-            } else {
-                for (size_t i = 0; i < L; i++) wide[i] = bv;
-                for (int ki = 0; ki < s->kh; ki++)
-                    for (int kj = 0; kj < s->kw; kj++) {
-                        const float wv = wc[ki * s->kw + kj];
-                        const float *restrict src = xph + dw_tap_offset(s, &g, ki, kj);
-                        float *restrict dst = wide;
-                        for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
-                    }
-            }
-            for (int k = 0; k < kb; k++) {
-                float *yc = y + ((size_t)(n0 + k) * C + ch) * P;
-                const float *wk = wide + (size_t)k * g.phase;
-                for (int oy = 0; oy < s->oh; oy++)
-                    memcpy(yc + (size_t)oy * OW, wk + (size_t)oy * g.wq, sizeof(float) * OW);
-            }
-        }
-    }
-}
-
-static void dw_backward_flat(const fr_conv_shape *s, const float *x, const float *Wt, const float *dy,
-                             float *dx, float *dW, float *db, float *scratch, int c0, int c1)
-{
-    const dw_geom g = dw_scratch_geom(s);
-    const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
-    const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
-    float *xph = scratch, *dxph = scratch + g.nph * g.pstride, *wide = scratch + 2 * g.nph * g.pstride + g.phase;
-    for (int ch = c0; ch < c1; ch++) {
-        const float *wc = Wt + (size_t)ch * KK;
-        float *dwc = dW ? dW + (size_t)ch * KK : NULL;
-        if (dwc) for (int t = 0; t < KK; t++) dwc[t] = 0.0f;
-        double bsum = 0.0;
-        for (int n0 = 0; n0 < s->n; n0 += g.nb) {
-            const int kb = FR_MIN(g.nb, s->n - n0);
-            const size_t L = dw_sweep_len(s, &g, kb);
-            /* dy in the wide layout; garbage rows/columns zero so they contribute nothing. */
-            memset(wide, 0, sizeof(float) * (size_t)kb * g.phase);
-            for (int k = 0; k < kb; k++) {
-                const float *dyc = dy + ((size_t)(n0 + k) * C + ch) * P;
-                float *wk = wide + (size_t)k * g.phase;
-                for (int oy = 0; oy < s->oh; oy++)
-                    memcpy(wk + (size_t)oy * g.wq, dyc + (size_t)oy * OW, sizeof(float) * OW);
-                if (db) bsum += sumf(dyc, P);
-            }
-            if (dwc) {
-                for (int k = 0; k < kb; k++)
-                    phase_split(s, &g, x + ((size_t)(n0 + k) * C + ch) * HW, xph + (size_t)k * g.phase);
-                for (int ki = 0; ki < s->kh; ki++)
-                    for (int kj = 0; kj < s->kw; kj++)
-                        dwc[ki * s->kw + kj] += dotf(wide, xph + dw_tap_offset(s, &g, ki, kj), L);
-            }
-            if (dx && KK == 9 && g.nph == 1 && !g_legacy) {
-                /* Stride 1, 3x3: gather form.  Input position j receives w_t * dy[j - off_t] from
-                 * every tap t in tap order, as the scatter sweeps below add them; positions a tap
-                 * does not reach read the zero margin (adding +-0 changes no sum), so one pass
-                 * over the plane stack replaces nine read-modify-write sweeps. */
-                size_t off[9], span = (size_t)kb * g.phase;
-                for (int q = 0; q < 9; q++) off[q] = dw_tap_offset(s, &g, q / 3, q % 3);
-                const size_t m = off[8];   /* the largest offset */
-                float *wz = wide - m;      /* dy with m zeros before and after (dw_part_floats) */
-                memset(wz, 0, sizeof(float) * m);
-                memset(wide + L, 0, sizeof(float) * (span - L + m));
-                const float *t[9];
-                for (int q = 0; q < 9; q++) t[q] = wz + m - off[q];
-                dw_sweep9(dxph, t, wc, 0.0f, span);
-                for (int k = 0; k < kb; k++) {
-                    const size_t pl = ((size_t)(n0 + k) * C + ch) * HW;
-                    phase_merge(s, &g, dxph + (size_t)k * g.phase, x + pl, dx + pl);
-                }
-            } else if (dx) {
-                memset(dxph, 0, sizeof(float) * g.nph * g.pstride);
-                for (int ki = 0; ki < s->kh; ki++)
-                    for (int kj = 0; kj < s->kw; kj++) {
-                        const float wv = wc[ki * s->kw + kj];
-                        float *restrict dst = dxph + dw_tap_offset(s, &g, ki, kj);
-                        const float *restrict src = wide;
-                        for (size_t i = 0; i < L; i++) dst[i] += wv * src[i];
-                    }
-                for (int k = 0; k < kb; k++) {
-                    const size_t pl = ((size_t)(n0 + k) * C + ch) * HW;
-                    phase_merge(s, &g, dxph + (size_t)k * g.phase, x + pl, dx + pl);
-                }
-            }
-        }
-        if (db) db[ch] = (float)bsum;
-    }
-}
-
+int fr_conv_can_fold_act(const fr_conv_shape *s) { return fr_dw_flat(s); }
 
 /* ---- conv: public entry points ------------------------------------------------------------ */
 
@@ -787,14 +493,14 @@ static void conv_part(void *ctx, int part, int nparts)
     const conv_job *j = ctx;
     const fr_conv_shape *s = j->s;
     float *scr = j->scratch + j->stride * (size_t)part;
-    const int dw = dw_flat(s);
+    const int dw = fr_dw_flat(s);
     int lo, hi;
     fr_par_range(dw ? s->c : s->n, part, nparts, &lo, &hi);
     if (!j->dy) {
-        if (dw) dw_forward_flat(s, j->x, j->W, j->b, j->y, scr, lo, hi);
+        if (dw) fr_dw_forward(s, j->x, j->W, j->b, j->y, scr, lo, hi);
         else gemm_forward(s, j->x, j->W, j->b, j->y, scr, lo, hi);
     } else if (dw) {
-        dw_backward_flat(s, j->x, j->W, j->dy, j->dx, j->dW, j->db, scr, lo, hi);
+        fr_dw_backward(s, j->x, j->W, j->dy, j->dx, j->dW, j->db, scr, lo, hi);
     } else if (hi > lo) {
         float *dWp = !j->dW ? NULL : nparts == 1 ? j->dW : scr + part_scratch(s);
         gemm_backward(s, j->x, j->W, j->dy, j->dx, dWp, scr, lo, hi);
@@ -806,9 +512,9 @@ void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, con
 {
     FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
     FR_ASSERT(s->oh > 0 && s->ow > 0);
-    FR_ASSERT(!s->act || dw_flat(s));
+    FR_ASSERT(!s->act || fr_dw_flat(s));
     if (s->n <= 0) return;
-    if (!g_legacy && !dw_flat(s)) { ck_run(s, x, W, b, NULL, y, NULL, NULL, NULL, scratch); return; }
+    if (!fr_conv_legacy() && !fr_dw_flat(s)) { ck_run(s, x, W, b, NULL, y, NULL, NULL, NULL, scratch); return; }
     conv_job j = {s, x, W, b, NULL, y, NULL, NULL, NULL, scratch, part_stride(s, fr_par_threads())};
     fr_par_run(conv_part, &j);
 }
@@ -818,7 +524,7 @@ void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, co
 {
     FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
     FR_ASSERT(s->oh > 0 && s->ow > 0);
-    FR_ASSERT(!s->act || dw_flat(s));
+    FR_ASSERT(!s->act || fr_dw_flat(s));
     const size_t KW = (size_t)s->o * (s->c / s->groups) * s->kh * s->kw;
     const size_t P = (size_t)s->oh * s->ow;
     if (s->n <= 0) {
@@ -827,11 +533,11 @@ void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, co
         return;
     }
     const int np = fr_par_threads();
-    const int chunked = !g_legacy && !dw_flat(s);
+    const int chunked = !fr_conv_legacy() && !fr_dw_flat(s);
     conv_job j = {s, x, W, NULL, dy, NULL, dx, dW, db, scratch, part_stride(s, np)};
     if (chunked) ck_run(s, x, W, NULL, dy, NULL, dx, dW, db, scratch);
     else fr_par_run(conv_part, &j);
-    if (dw_flat(s)) return;
+    if (fr_dw_flat(s)) return;
     if (db && !chunked) {
         for (int oc = 0; oc < s->o; oc++) {
             double t = 0.0;
