@@ -758,7 +758,7 @@ static void test_pad_fold(void)
         xs[f] = fr_exec_new(g, first, last, 8, FR_EXEC_GRAD, NULL);
         FR_CHECK(xs[f] != NULL);
         if (!xs[f]) return;
-        fr_exec_fold_pads(xs[f], f);
+        fr_exec_set_folding(xs[f], f);
         fr_exec_bind_input(xs[f], 0, in);
     }
     for (int round = 0; round < 2; round++) {

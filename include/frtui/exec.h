@@ -70,10 +70,11 @@ void fr_exec_forward(fr_exec *x, int nb);
  * the slice into the whole batch's chunks (conv.h).  Every other op is per sample.  The slice must
  * be one of the batch's quarters, halves or itself: [floor(slice_of*a/4), floor(slice_of*b/4)). */
 void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0);
-/* Zero Pads feeding a conv are folded into it by default (exec.c's design note); off, every Pad
- * is materialised.  Same bits either way: the switch exists for tests and the bench. */
-void fr_exec_fold_pads(fr_exec *x, int on);
-int fr_exec_n_folded(const fr_exec *x);   /* Pads folded in the last forward */
+/* Zero Pads feeding a conv, and ReLU/ReLU6/Clip feeding a depthwise conv, are not materialised
+ * but computed inside the conv (exec.c's design note); on by default.  Same bits either way:
+ * the switch exists for tests. */
+void fr_exec_set_folding(fr_exec *x, int on);
+int fr_exec_n_folded(const fr_exec *x);   /* nodes folded in the last forward */
 /* Output of node (in range), nb x per-sample floats. */
 const float *fr_exec_out(const fr_exec *x, int node);
 const float *fr_exec_output(const fr_exec *x);   /* of `last` */

@@ -365,24 +365,32 @@ static const float *in_ptr(const fr_exec *x, int j)
     fr_abort(__FILE__, __LINE__, "node %d is not bound", j);
 }
 
-void fr_exec_fold_pads(fr_exec *x, int on) { x->fold_on = !!on; }
+void fr_exec_set_folding(fr_exec *x, int on) { x->fold_on = !!on; }
+
+/* Forward of the ops that can be folded, for the forward pass and for materialise.  Returns 0
+ * for any other op. */
+static int foldable_forward(const fr_graph *g, const fr_node *n, int nb, const float *a, float *y)
+{
+    const fr_node *an = &g->nodes[n->in[0]];
+    size_t cnt = node_size(n) * (size_t)nb;
+    switch (n->op) {
+    case FR_OP_PAD: fr_pad_forward(nb, an->c, an->h, an->w, n->a.pt, n->a.pl, n->a.pb, n->a.pr, a, y); return 1;
+    case FR_OP_RELU: fr_relu_forward(cnt, a, y); return 1;
+    case FR_OP_RELU6: fr_relu6_forward(cnt, a, y); return 1;
+    case FR_OP_CLIP: fr_clip_forward(cnt, a, n->a.alpha, n->a.beta, y); return 1;
+    default: return 0;
+    }
+}
 
 /* Fills a folded node's output from its input (itself filled first when folded too); the
  * flags live in separately allocated memory, so a const plan can do this. */
 static void materialise(const fr_exec *x, int i)
 {
     if (i < x->first || !x->stale[i]) return;
-    const fr_node *n = &x->g->nodes[i], *an = &x->g->nodes[n->in[0]];
+    const fr_node *n = &x->g->nodes[i];
     materialise(x, n->in[0]);
-    const float *a = in_ptr(x, n->in[0]);
-    size_t cnt = node_size(n) * (size_t)x->fwd_nb;
-    switch (n->op) {
-    case FR_OP_PAD: fr_pad_forward(x->fwd_nb, an->c, an->h, an->w, n->a.pt, n->a.pl, n->a.pb, n->a.pr, a, x->out[i]); break;
-    case FR_OP_RELU: fr_relu_forward(cnt, a, x->out[i]); break;
-    case FR_OP_RELU6: fr_relu6_forward(cnt, a, x->out[i]); break;
-    case FR_OP_CLIP: fr_clip_forward(cnt, a, n->a.alpha, n->a.beta, x->out[i]); break;
-    default: fr_abort(__FILE__, __LINE__, "exec: %s folded", fr_op_name(n->op));
-    }
+    if (!foldable_forward(x->g, n, x->fwd_nb, in_ptr(x, n->in[0]), x->out[i]))
+        fr_abort(__FILE__, __LINE__, "exec: %s folded", fr_op_name(n->op));
     x->stale[i] = 0;
 }
 
@@ -461,9 +469,7 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
             fr_linear_forward_slice(nb, slice_of, slice0, (int)node_size(an), n->c, a, weight_of(x, n, i),
                                     tensor_or_null(g, n->param[1]), y);
             break;
-        case FR_OP_RELU: fr_relu_forward(cnt, a, y); break;
-        case FR_OP_RELU6: fr_relu6_forward(cnt, a, y); break;
-        case FR_OP_CLIP: fr_clip_forward(cnt, a, n->a.alpha, n->a.beta, y); break;
+        case FR_OP_PAD: case FR_OP_RELU: case FR_OP_RELU6: case FR_OP_CLIP: foldable_forward(g, n, nb, a, y); break;
         case FR_OP_SIGMOID: fr_sigmoid_forward(cnt, a, y); break;
         case FR_OP_HARDSIGMOID: fr_hardsigmoid_forward(cnt, a, n->a.alpha, n->a.beta, y); break;
         case FR_OP_HARDSWISH: fr_hardswish_forward(cnt, a, y); break;
@@ -512,9 +518,6 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
             }
             break;
         }
-        case FR_OP_PAD:
-            fr_pad_forward(nb, an->c, an->h, an->w, n->a.pt, n->a.pl, n->a.pb, n->a.pr, a, y);
-            break;
         case FR_OP_TRANSPOSE:
             fr_transpose_forward(nb, an->c, an->h, an->w, n->a.perm, a, y);
             break;
