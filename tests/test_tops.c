@@ -8,6 +8,7 @@
 
 #include "fd_check.h"
 #include "fr_test.h"
+#include "frtui/par.h"
 #include "frtui/tops.h"
 
 typedef enum { K_LN, K_RMS, K_SOFTMAX, K_GELU_ERF, K_GELU_TANH, K_SILU, K_SWIGLU, K_ATTN, K_EMB, K_BMM } kind;
@@ -270,6 +271,58 @@ static void test_embedding_and_bmm(void)
     }
 }
 
+/* Every kernel gives the same bits with 1, 2 and 3 parts (row chunks, element ranges, heads and
+ * KV groups), on sizes large enough to be split. */
+static void test_parts_consistent(void)
+{
+    const int rows = 130, d = 160, T = 33, nh = 6, nkv = 2, hd = 16;
+    const size_t n = (size_t)rows * d, nq = (size_t)T * nh * hd, nk = (size_t)T * nkv * hd;
+    float *x = fbuf(n), *u = fbuf(n), *gm = fbuf(d), *bt = fbuf(d), *dy = fbuf(n);
+    float *q = fbuf(nq), *k = fbuf(nk), *v = fbuf(nk), *ga = fbuf(nq);
+    fill_normal(x, n, 2); fill_normal(u, n, 1); fill_uniform(gm, d, 0.5f, 1.5f); fill_normal(bt, d, 1);
+    fill_normal(dy, n, 1); fill_normal(q, nq, 1); fill_normal(k, nk, 1); fill_normal(v, nk, 1); fill_normal(ga, nq, 1);
+    /* outputs per part count: y, dx, du, dgamma, dbeta, stats, attention y, lse, dq, dk, dv */
+    const size_t per = 3 * n + 2 * (size_t)d + 2 * (size_t)rows + 2 * nq + (size_t)nh * T + nq + 2 * nk;
+    float *out[3];
+    for (int np = 1; np <= 3; np++) {
+        fr_par_set_threads(np);
+        float *o = out[np - 1] = fbuf(per * 8);
+        float *w = fbuf(fr_attention_work(T));
+        size_t off = 0;
+        for (int kk = 0; kk < 8; kk++, off += per) {
+            float *y = o + off, *dx = y + n, *du = dx + n, *dg = du + n, *db = dg + d, *st1 = db + d, *st2 = st1 + rows;
+            float *ya = st2 + rows, *lse = ya + nq, *dq = lse + (size_t)nh * T, *dk = dq + nq, *dv = dk + nk;
+            memset(y, 0, per * sizeof(float));
+            switch (kk) {
+            case 0:
+                fr_layernorm_forward(rows, d, x, gm, bt, 1e-5f, y, st1, st2);
+                fr_layernorm_backward(rows, d, x, gm, st1, st2, dy, dx, dg, db);
+                break;
+            case 1:
+                fr_rmsnorm_forward(rows, d, x, gm, 1e-6f, y, st2);
+                fr_rmsnorm_backward(rows, d, x, gm, st2, dy, dx, dg);
+                break;
+            case 2: fr_softmax_rows_forward(rows, d, x, y); fr_softmax_rows_backward(rows, d, y, dy, dx); break;
+            case 3: fr_gelu_forward(n, FR_GELU_ERF, x, y); fr_gelu_backward(n, FR_GELU_TANH, x, dy, dx); break;
+            case 4: fr_silu_forward(n, x, y); fr_silu_backward(n, x, dy, dx); break;
+            case 5: fr_swiglu_forward(n, x, u, y); fr_swiglu_backward(n, x, u, dy, dx, du); break;
+            default:
+                fr_attention_forward(T, nh, kk == 6 ? nkv : nh, hd, 0.25f, q, kk == 6 ? k : q, kk == 6 ? v : ga,
+                                     ya, lse, w);
+                fr_attention_backward(T, nh, kk == 6 ? nkv : nh, hd, 0.25f, q, kk == 6 ? k : q,
+                                      kk == 6 ? v : ga, ya, lse, ga, dq, dk, dv, w);
+                break;
+            }
+        }
+        free(w);
+    }
+    fr_par_set_threads(1);
+    FR_CHECK(memcmp(out[0], out[1], per * 8 * sizeof(float)) == 0);
+    FR_CHECK(memcmp(out[0], out[2], per * 8 * sizeof(float)) == 0);
+    for (int i = 0; i < 3; i++) free(out[i]);
+    free(x); free(u); free(gm); free(bt); free(dy); free(q); free(k); free(v); free(ga);
+}
+
 int main(void)
 {
     fr_rng_seed(&g_rng, 20261203);
@@ -278,5 +331,11 @@ int main(void)
     FR_RUN(test_rope);
     FR_RUN(test_attention);
     FR_RUN(test_embedding_and_bmm);
+    FR_RUN(test_parts_consistent);
+    /* the gradient and reference checks again with the work split in 2 parts */
+    fr_par_set_threads(2);
+    FR_RUN(test_norms_and_softmax);
+    FR_RUN(test_attention);
+    fr_par_set_threads(1);
     return FR_REPORT();
 }

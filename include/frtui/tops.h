@@ -8,9 +8,9 @@
  * Face's q_proj / k_proj / v_proj.
  *
  * Contract (as ops.h): every output buffer is overwritten, never accumulated into, and every
- * element of it is written; kernels are re-entrant; sums over rows or tokens run in a fixed
- * order (in double where they are reductions), so results are deterministic and do not depend
- * on the thread count.
+ * element of it is written; kernels are re-entrant and split their work into frtui's parts
+ * (par.h); sums over rows or tokens run in an order fixed by the shapes (in double where they
+ * are reductions), so results are deterministic and do not depend on the thread count.
  */
 #ifndef FRTUI_TOPS_H
 #define FRTUI_TOPS_H
@@ -63,8 +63,9 @@ void fr_rope(int T, int n_head, int hd, int pos0, float theta, int inverse, cons
 
 /* y[t] = softmax_s<=t(q_h[t] . k_g[s] * scale) v_g[s] for every head h, g = h / (n_head / n_kv)
  * (grouped KV heads; n_kv == n_head is multi-head attention).  lse: [n_head, T], the log-sum-exp
- * of each score row, kept for the backward.  work: fr_attention_work(T) floats; one head's
- * T x T scores are the largest thing held (nothing else quadratic is materialised). */
+ * of each score row, kept for the backward.  work: fr_attention_work(T) floats, sized for the
+ * current part count (fr_par_threads: heads run in parallel parts, one head's T x T scores per
+ * part at a time; nothing else quadratic is materialised). */
 size_t fr_attention_work(int T);
 void fr_attention_forward(int T, int n_head, int n_kv, int hd, float scale, const float *q, const float *k,
                           const float *v, float *y, float *lse, float *work);
