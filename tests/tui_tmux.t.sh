@@ -66,9 +66,16 @@ wait_file() {
     return 1
 }
 # start NAME: runs the inspector in a fresh shell pane; its pid goes to $TMP/NAME.pid
+# Killing the only session makes a tmux server exit; a new-session that reaches the server while
+# it exits fails with "server exited unexpectedly" (seen once in CI on a loaded machine), so the
+# server is told to stay (exit-empty off) and new-session is retried.
 start() {
     $T kill-session -t fr 2>/dev/null
-    $T new-session -d -s fr -x 120 -y 36 "sh" || return 1
+    tries=10
+    until $T new-session -d -s fr -x 120 -y 36 "sh" 2>/dev/null; do
+        tries=$((tries - 1)); [ "$tries" -gt 0 ] || return 1; sleep 0.2
+    done
+    $T set-option -g exit-empty off >/dev/null 2>&1
     $T set-option -t fr status off >/dev/null 2>&1
     $T send-keys -t fr "export LANG=C.UTF-8 TERM=xterm-256color; sh -c 'echo \$\$ > $TMP/$1.pid; exec \"$BIN\" --no-mouse $SAMPLE ${2:-}'" Enter
 }
