@@ -133,17 +133,22 @@ static void grad_check_range(fr_graph *g, int first, int last)
     fr_exec_backward(x, nb, R, 1);
     int checked = 0, bad = 0, skipped = 0;
     for (int i = first; i <= last; i++) {
-        if (!fr_node_is_layer(&g->nodes[i])) continue;
-        fr_tensor *W = &g->tensors[g->nodes[i].param[0]];
-        const float *G = fr_exec_param_grad(x, g->nodes[i].param[0]);
-        int64_t n = fr_tensor_numel(W);
-        for (int64_t k = 0; k < n; k += 1 + n / 40) {
-            double fd = fd_check(x, nb, R, out_n, &W->data[k], &skipped);
-            if (isnan(fd)) continue;
-            checked++;
-            if (fabs(fd - G[k]) > 5e-3 * fmax(1.0, fabs(fd))) {
-                bad++;
-                printf("  grad %s[%lld]: analytic %g, numeric %g\n", g->nodes[i].name, (long long)k, G[k], fd);
+        const fr_node *nd = &g->nodes[i];
+        const int norm = nd->op == FR_OP_LAYERNORM || nd->op == FR_OP_RMSNORM;
+        if (!fr_node_is_layer(nd) && !norm) continue;
+        for (int pk = 0; pk < (norm ? nd->n_param : 1); pk++) {   /* a layer's weight; a norm's gamma, beta */
+            if (nd->param[pk] < 0) continue;
+            fr_tensor *W = &g->tensors[nd->param[pk]];
+            const float *G = fr_exec_param_grad(x, nd->param[pk]);
+            int64_t n = fr_tensor_numel(W);
+            for (int64_t k = 0; k < n; k += 1 + n / 40) {
+                double fd = fd_check(x, nb, R, out_n, &W->data[k], &skipped);
+                if (isnan(fd)) continue;
+                checked++;
+                if (fabs(fd - G[k]) > 5e-3 * fmax(1.0, fabs(fd))) {
+                    bad++;
+                    printf("  grad %s param %d [%lld]: analytic %g, numeric %g\n", nd->name, pk, (long long)k, G[k], fd);
+                }
             }
         }
     }
@@ -793,6 +798,68 @@ static void test_pad_fold(void)
     fr_model_free(&m);
 }
 
+/* Token graphs (issue 16): per-token Linear, LayerNorm, RMSNorm, GELU (both forms), SiLU and a
+ * residual, against central differences through the executor (every weight, gamma, beta and the
+ * input), and the per-token Linear against the same weight applied token by token. */
+static void test_token_graph(void)
+{
+    fr_model m;
+    fr_rng r;
+    fr_rng_seed(&r, 16);
+    const int T = 5, d = 6;
+    fr_tb_begin(&m, "tokens", "input", T, 1, d);
+    fr_tb_infer(&m);
+    int x = fr_tb_linear(&m, &r, "l1.w", "l1.b", "l1", 0, d, 8, 0.4f, 1);
+    m.g.nodes[x].a.tokens = T;
+    fr_tb_infer(&m);
+    int gln = fr_tb_tensor(&m, &r, "ln.g", 1, 8, 1, 1, 1, 0.2f, 1, 1.0f), bln = fr_tb_tensor(&m, &r, "ln.b", 1, 8, 1, 1, 1, 0.3f, 1, 0);
+    x = fr_tb_node(&m, "ln", FR_OP_LAYERNORM, x, -1);
+    fr_tb_params(&m, x, 2, gln, bln, -1, -1);
+    m.g.nodes[x].a.eps = 1e-5f;
+    x = add_op(&m, "gelu", FR_OP_GELU, 1, x, 0);
+    int x2 = fr_tb_linear(&m, &r, "l2.w", "l2.b", "l2", x, 8, 8, 0.4f, 0);
+    m.g.nodes[x2].a.tokens = T;
+    fr_tb_infer(&m);
+    int grm = fr_tb_tensor(&m, &r, "rms.g", 1, 8, 1, 1, 1, 0.2f, 1, 1.0f);
+    x = fr_tb_node(&m, "rms", FR_OP_RMSNORM, x2, -1);
+    fr_tb_params(&m, x, 1, grm, -1, -1, -1);
+    m.g.nodes[x].a.eps = 1e-6f;
+    x = add_op(&m, "silu", FR_OP_SILU, 1, x, 0);
+    x = add_op(&m, "gelu2", FR_OP_GELU, 1, x, 0);
+    m.g.nodes[x].a.form = 1;
+    int x3 = fr_tb_linear(&m, &r, "l3.w", "l3.b", "l3", x, 8, d, 0.4f, 1);
+    m.g.nodes[x3].a.tokens = T;
+    fr_tb_infer(&m);
+    int last = add_op(&m, "res", FR_OP_ADD, 2, x3, 0);
+    FR_CHECK(m.g.nodes[last].c == T && m.g.nodes[last].h == 1 && m.g.nodes[last].w == d);
+    grad_check_range(&m.g, 1, last);
+
+    /* per token = the weight applied to each token's row */
+    fr_exec *e = fr_exec_new(&m.g, 1, 1, 2, FR_EXEC_INFER, NULL);
+    float in[2 * 5 * 6];
+    for (int k = 0; k < 2 * T * d; k++) in[k] = fr_rng_normal(&r);
+    fr_exec_bind_input(e, 0, in);
+    fr_exec_forward(e, 2);
+    const float *y = fr_exec_output(e), *W = m.g.tensors[m.g.nodes[1].param[0]].data, *b = m.g.tensors[m.g.nodes[1].param[1]].data;
+    double err = 0;
+    for (int s = 0; s < 2 * T; s++)
+        for (int o = 0; o < 8; o++) {
+            double t = b[o];
+            for (int k = 0; k < d; k++) t += (double)W[o * d + k] * in[s * d + k];
+            err = fmax(err, fabs(t - y[s * 8 + o]));
+        }
+    FR_CHECKF(err < 1e-5, "per-token linear off by %g", err);
+    fr_exec_free(e);
+
+    /* shape rules: tokens must match the producer's rows; a norm's gamma the feature count */
+    m.g.nodes[1].a.tokens = T + 1;
+    fr_err er;
+    FR_CHECK(fr_graph_infer_shapes(&m.g, T, 1, d, &er) == FR_EINPUT && strstr(er.msg, "tokens"));
+    m.g.nodes[1].a.tokens = T;
+    FR_CHECK(fr_graph_infer_shapes(&m.g, T, 1, d, &er) == FR_OK);
+    fr_model_free(&m);
+}
+
 int main(void)
 {
     FR_RUN(test_exec_gradients);
@@ -803,6 +870,7 @@ int main(void)
     FR_RUN(test_fuse_acts);
     FR_RUN(test_exec_gradients_se);
     FR_RUN(test_pad_fold);
+    FR_RUN(test_token_graph);
     FR_RUN(test_determinism);
     FR_RUN(test_method_ordering);
     FR_RUN(test_nan_fallback);

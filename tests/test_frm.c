@@ -705,6 +705,53 @@ static void test_layout(void)
     fr_model_free(&m);
 }
 
+/* Minor 1 (issue 16): token attributes and ops round-trip; the header says minor 1 only when a
+ * node uses them (files without token ops keep their minor-0 bytes, test_layout); a bad GELU
+ * form is refused by the reader. */
+static void test_token_ops(void)
+{
+    fr_model m, r;
+    fr_err e;
+    fr_rng g;
+    fr_rng_seed(&g, 3);
+    fr_tb_begin(&m, "tokens", "input", 4, 1, 6);
+    fr_tb_infer(&m);
+    int x = fr_tb_linear(&m, &g, "l.w", "l.b", "l", 0, 6, 8, 0.5f, 1);
+    m.g.nodes[x].a.tokens = 4;
+    fr_tb_infer(&m);
+    int ga = fr_tb_tensor(&m, &g, "ln.g", 1, 8, 1, 1, 1, 0, 1, 1.0f), be = fr_tb_tensor(&m, &g, "ln.b", 1, 8, 1, 1, 1, 0, 1, 0);
+    x = fr_tb_node(&m, "ln", FR_OP_LAYERNORM, x, -1);
+    fr_tb_params(&m, x, 2, ga, be, -1, -1);
+    m.g.nodes[x].a.eps = 1e-5f;
+    x = fr_tb_node(&m, "gelu", FR_OP_GELU, x, -1);
+    m.g.nodes[x].a.form = 1;
+    x = fr_tb_node(&m, "silu", FR_OP_SILU, x, -1);
+    int gr = fr_tb_tensor(&m, &g, "rms.g", 1, 8, 1, 1, 1, 0, 1, 1.0f);
+    x = fr_tb_node(&m, "rms", FR_OP_RMSNORM, x, -1);
+    fr_tb_params(&m, x, 1, gr, -1, -1, -1);
+    m.g.nodes[x].a.eps = 1e-6f;
+    fr_tb_infer(&m);
+    size_t n, n2;
+    uint8_t *b = encode(&m, 0, &n), *b2;
+    FR_CHECK(n > 8 && b[6] == 1 && b[7] == 0);
+    int rc = fr_frm_read_mem(b, n, "tokens", &r, &e);
+    FR_CHECKF(rc == FR_OK, "%s", e.msg);
+    if (rc == FR_OK) {
+        FR_CHECK(r.g.nodes[1].a.tokens == 4 && r.g.nodes[3].a.form == 1 && r.g.nodes[2].op == FR_OP_LAYERNORM &&
+                 r.g.nodes[5].op == FR_OP_RMSNORM && r.g.nodes[4].op == FR_OP_SILU && r.g.nodes[5].w == 8);
+        b2 = encode(&r, 0, &n2);
+        FR_CHECK(n2 == n && memcmp(b, b2, n) == 0);
+        free(b2);
+        fr_model_free(&r);
+    }
+    free(b);
+    m.g.nodes[3].a.form = 2;
+    b = encode(&m, 0, &n);
+    FR_CHECK(fr_frm_read_mem(b, n, "form2", &r, &e) == FR_EINPUT && strstr(e.msg, "gelu form"));
+    free(b);
+    fr_model_free(&m);
+}
+
 static void test_forward_compat(void)
 {
     fr_model m, r;
@@ -970,6 +1017,7 @@ int main(int argc, char **argv)
     FR_RUN(test_roundtrip_zstd);
     FR_RUN(test_layout);
     FR_RUN(test_forward_compat);
+    FR_RUN(test_token_ops);
     FR_RUN(test_fingerprint);
     FR_RUN(test_info);
     FR_RUN(test_read_errors);

@@ -23,7 +23,7 @@
 #include "frtui/graph.h"
 
 #define FR_FRM_MAJOR 1
-#define FR_FRM_MINOR 0
+#define FR_FRM_MINOR 1   /* 1: token attributes (tokens, form) and the token ops */
 
 /* Section types (see docs/FORMAT.md). */
 enum fr_frm_section {

@@ -62,6 +62,12 @@ typedef enum fr_op {
     FR_OP_PAD,         /* zero padding of H/W (tfjs ZeroPadding2D) */
     FR_OP_TRANSPOSE,   /* permutation of the per-sample dims; attr perm[3] */
     FR_OP_RESHAPE,     /* to attr out shape (C,H,W); data order unchanged */
+    /* Token ops (issue 16): a sequence is one sample of shape (T, 1, d), token t's d features
+     * contiguous; the normalisations work on each of the C*H rows of W values. */
+    FR_OP_LAYERNORM,   /* params: gamma [W], beta [W] or -1; attr eps */
+    FR_OP_RMSNORM,     /* params: gamma [W]; attr eps */
+    FR_OP_GELU,        /* attr form: 0 erf, 1 tanh approximation */
+    FR_OP_SILU,
     FR_OP__COUNT
 } fr_op;
 
@@ -80,6 +86,9 @@ typedef struct fr_attrs {
     float alpha, beta;     /* hardsigmoid; clip lo/hi */
     int perm[3];           /* transpose of per-sample dims */
     int out_c, out_h, out_w; /* reshape target */
+    int tokens;            /* linear: > 0 applies W to each of the input's `tokens` rows (input
+                            * (tokens, 1, d_in) -> (tokens, 1, d_out)); 0 flattens the input */
+    int form;              /* gelu: 0 erf, 1 tanh */
 } fr_attrs;
 
 typedef struct fr_node {

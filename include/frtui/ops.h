@@ -28,6 +28,10 @@ void fr_linear_forward(int n, int in, int out, const float *x, const float *W, c
  * must be chunk ends (quarters floor(slice_of * j / 4) are).  slice_of 0: fr_linear_forward. */
 void fr_linear_forward_slice(int n, int slice_of, int slice0, int in, int out, const float *x, const float *W,
                              const float *b, float *y);
+/* The same per token: n samples (of a batch of slice_of when slicing) of `tokens` rows each, the
+ * rows of a sample never split between chunks, so slices at sample boundaries keep the bits. */
+void fr_linear_forward_tokens(int n, int tokens, int slice_of, int slice0, int in, int out, const float *x,
+                              const float *W, const float *b, float *y);
 void fr_linear_backward(int n, int in, int out, const float *x, const float *W, const float *dy,
                         float *dx, float *dW, float *db);
 

@@ -38,6 +38,7 @@
 
 #include "frtui/conv.h"
 #include "frtui/ops.h"
+#include "frtui/tops.h"
 
 #define MAX_EXT 16
 
@@ -256,6 +257,10 @@ static int plan_walk(fr_exec *x, int *fail, fr_err *e)
                     x->pgrad[t] = alloc_f(x, (size_t)fr_tensor_numel(&g->tensors[t]), fail);
                 }
             }
+            if (n->op == FR_OP_LAYERNORM || n->op == FR_OP_RMSNORM) {   /* per-row mean and 1/std */
+                x->bn_mean[i] = alloc_f(x, (size_t)n->c * n->h * B, fail);
+                x->bn_inv[i] = alloc_f(x, (size_t)n->c * n->h * B, fail);
+            }
             if (n->op == FR_OP_BN && mode == FR_EXEC_TRAIN) {
                 x->bn_xhat[i] = alloc_f(x, sz, fail);
                 x->bn_mean[i] = alloc_f(x, (size_t)n->c, fail);
@@ -466,9 +471,26 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
             break;
         }
         case FR_OP_LINEAR:
-            fr_linear_forward_slice(nb, slice_of, slice0, (int)node_size(an), n->c, a, weight_of(x, n, i),
-                                    tensor_or_null(g, n->param[1]), y);
+            if (n->a.tokens)
+                fr_linear_forward_tokens(nb, n->a.tokens, slice_of, slice0, an->w, n->w, a, weight_of(x, n, i),
+                                         tensor_or_null(g, n->param[1]), y);
+            else
+                fr_linear_forward_slice(nb, slice_of, slice0, (int)node_size(an), n->c, a, weight_of(x, n, i),
+                                        tensor_or_null(g, n->param[1]), y);
             break;
+        case FR_OP_LAYERNORM: case FR_OP_RMSNORM: {
+            /* inference plans keep no statistics buffers: the rows' mean and 1/std go to scratch */
+            float *m = x->bn_mean[i] ? x->bn_mean[i] : x->tmp, *r = x->bn_inv[i] ? x->bn_inv[i] : x->tmp2;
+            const int rows = nb * n->c * n->h;
+            if (n->op == FR_OP_LAYERNORM)
+                fr_layernorm_forward(rows, n->w, a, g->tensors[n->param[0]].data, tensor_or_null(g, n->param[1]),
+                                     n->a.eps, y, m, r);
+            else
+                fr_rmsnorm_forward(rows, n->w, a, g->tensors[n->param[0]].data, n->a.eps, y, r);
+            break;
+        }
+        case FR_OP_GELU: fr_gelu_forward(cnt, n->a.form ? FR_GELU_TANH : FR_GELU_ERF, a, y); break;
+        case FR_OP_SILU: fr_silu_forward(cnt, a, y); break;
         case FR_OP_PAD: case FR_OP_RELU: case FR_OP_RELU6: case FR_OP_CLIP: foldable_forward(g, n, nb, a, y); break;
         case FR_OP_SIGMOID: fr_sigmoid_forward(cnt, a, y); break;
         case FR_OP_HARDSIGMOID: fr_hardsigmoid_forward(cnt, a, n->a.alpha, n->a.beta, y); break;
@@ -596,7 +618,9 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
         }
         case FR_OP_LINEAR: {
             float *dx = dx_target(x, j, want_input_grad, &acc);
-            fr_linear_backward(nb, (int)node_size(an), n->c, a, weight_of(x, n, i), dy, dx, x->pgrad[n->param[0]],
+            const int tk = n->a.tokens;
+            fr_linear_backward(tk ? nb * tk : nb, tk ? an->w : (int)node_size(an), tk ? n->w : n->c, a,
+                               weight_of(x, n, i), dy, dx, x->pgrad[n->param[0]],
                                n->param[1] >= 0 ? x->pgrad[n->param[1]] : NULL);
             if (dx) dx_finish(x, j, acc, acnt);
             break;
@@ -656,6 +680,18 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
                 if (dx) dx_finish(x, j, acc, acnt);
                 break;
             }
+            if (n->op == FR_OP_LAYERNORM || n->op == FR_OP_RMSNORM) {
+                /* parameter gradients even when dx is not wanted */
+                const int rows = nb * n->c * n->h;
+                const float *gm = g->tensors[n->param[0]].data;
+                if (n->op == FR_OP_LAYERNORM)
+                    fr_layernorm_backward(rows, n->w, a, gm, x->bn_mean[i], x->bn_inv[i], dy, dx, x->pgrad[n->param[0]],
+                                          n->param[1] >= 0 ? x->pgrad[n->param[1]] : NULL);
+                else
+                    fr_rmsnorm_backward(rows, n->w, a, gm, x->bn_inv[i], dy, dx, x->pgrad[n->param[0]]);
+                if (dx) dx_finish(x, j, acc, acnt);
+                break;
+            }
             if (!dx) break;
             switch (n->op) {
             case FR_OP_RELU: fr_relu_backward(cnt, a, dy, dx); break;
@@ -664,6 +700,8 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
             case FR_OP_SIGMOID: fr_sigmoid_backward(cnt, yop, dy, dx); break;
             case FR_OP_HARDSIGMOID: fr_hardsigmoid_backward(cnt, a, n->a.alpha, n->a.beta, dy, dx); break;
             case FR_OP_HARDSWISH: fr_hardswish_backward(cnt, a, dy, dx); break;
+            case FR_OP_GELU: fr_gelu_backward(cnt, n->a.form ? FR_GELU_TANH : FR_GELU_ERF, a, dy, dx); break;
+            case FR_OP_SILU: fr_silu_backward(cnt, a, dy, dx); break;
             case FR_OP_MAXPOOL: case FR_OP_AVGPOOL: {
                 fr_conv_shape s;
                 conv_shape(g, n, nb, &s);

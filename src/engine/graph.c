@@ -20,6 +20,8 @@ static const char *const op_names[FR_OP__COUNT] = {
     [FR_OP_HARDSWISH] = "hardswish", [FR_OP_CLIP] = "clip",       [FR_OP_MUL] = "mul",
     [FR_OP_SUB] = "sub",           [FR_OP_DIV] = "div",           [FR_OP_CONCAT] = "concat",
     [FR_OP_PAD] = "pad",           [FR_OP_TRANSPOSE] = "transpose", [FR_OP_RESHAPE] = "reshape",
+    [FR_OP_LAYERNORM] = "layernorm", [FR_OP_RMSNORM] = "rmsnorm", [FR_OP_GELU] = "gelu",
+    [FR_OP_SILU] = "silu",
 };
 
 const char *fr_op_name(fr_op op)
@@ -213,20 +215,41 @@ int fr_graph_infer_shapes(fr_graph *g, int in_c, int in_h, int in_w, fr_err *e)
             const fr_tensor *W = param(g, n, 0), *B = param(g, n, 1);
             if (!W || W->ndim != 2)
                 return NODE_ERR(FR_EINPUT, "node %s: linear weight missing or not 2-D", n->name);
-            int64_t in = (int64_t)x->c * x->h * x->w;
+            if (a->tokens < 0 || (a->tokens > 0 && (x->c != a->tokens || x->h != 1)))
+                return NODE_ERR(FR_EINPUT, "node %s: %d tokens, but producer %s is %dx%dx%d (tokens x 1 x features "
+                                "expected)", n->name, a->tokens, x->name, x->c, x->h, x->w);
+            int64_t in = a->tokens ? (int64_t)x->w : (int64_t)x->c * x->h * x->w;
             if (W->dim[1] != in)
                 return NODE_ERR(FR_EINPUT, "node %s: weight expects %lld inputs, producer %s gives %lld",
                                 n->name, (long long)W->dim[1], x->name, (long long)in);
             if (B && fr_tensor_numel(B) != W->dim[0])
                 return NODE_ERR(FR_EINPUT, "node %s: bias has %lld entries, expected %lld", n->name,
                                 (long long)fr_tensor_numel(B), (long long)W->dim[0]);
-            n->c = (int)W->dim[0]; n->h = n->w = 1;
+            if (a->tokens) { n->c = a->tokens; n->h = 1; n->w = (int)W->dim[0]; }
+            else { n->c = (int)W->dim[0]; n->h = n->w = 1; }
             break;
         }
         case FR_OP_RELU: case FR_OP_RELU6: case FR_OP_SIGMOID: case FR_OP_HARDSIGMOID:
-        case FR_OP_HARDSWISH: case FR_OP_CLIP: case FR_OP_SOFTMAX:
+        case FR_OP_HARDSWISH: case FR_OP_CLIP: case FR_OP_SOFTMAX: case FR_OP_SILU:
             n->c = x->c; n->h = x->h; n->w = x->w;
             break;
+        case FR_OP_GELU:
+            if (a->form != 0 && a->form != 1) return NODE_ERR(FR_EINPUT, "node %s: gelu form %d (0 erf, 1 tanh)", n->name, a->form);
+            n->c = x->c; n->h = x->h; n->w = x->w;
+            break;
+        case FR_OP_LAYERNORM: case FR_OP_RMSNORM: {
+            const int np = n->op == FR_OP_LAYERNORM ? 2 : 1;
+            for (int k = 0; k < np; k++) {
+                const fr_tensor *t = param(g, n, k);
+                if ((k == 0 || t) && (!t || fr_tensor_numel(t) != x->w))
+                    return NODE_ERR(FR_EINPUT, "node %s: %s parameter %d missing or not of size %d (the feature count)",
+                                    n->name, fr_op_name(n->op), k, x->w);
+            }
+            if (!(n->a.eps > 0) || !isfinite(n->a.eps))
+                return NODE_ERR(FR_EINPUT, "node %s: %s eps must be positive", n->name, fr_op_name(n->op));
+            n->c = x->c; n->h = x->h; n->w = x->w;
+            break;
+        }
         case FR_OP_BN: {
             for (int k = 0; k < 4; k++) {
                 const fr_tensor *t = param(g, n, k);

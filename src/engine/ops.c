@@ -35,6 +35,7 @@ typedef struct lin_job {
     const float *x, *W, *b, *dy;
     float *y, *dx, *dW;
     int gn, base;   /* forward: rows [base, base + n) of a batch of gn, cut as that batch's rows */
+    int unit;       /* forward: GEMM rows per row above (a sample's tokens; 1 = plain rows) */
 } lin_job;
 
 /* Rows [*lo, *hi) of count for part (legacy: the part's own range; else its chunks' union). */
@@ -70,14 +71,15 @@ static void lin_fwd_part(void *ctx, int part, int nparts)
     if (lo < j->base) lo = j->base;
     if (hi > j->base + j->n) hi = j->base + j->n;
     if (hi <= lo) return;
+    const size_t u = (size_t)j->unit;
     LIN_EACH(j->gn, lo, hi, a, b,
-             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b - a, j->out, j->in, 1.0f,
-                         j->x + (size_t)(a - j->base) * j->in, j->in, j->W, j->in, 0.0f,
-                         j->y + (size_t)(a - j->base) * j->out, j->out));
+             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)((size_t)(b - a) * u), j->out, j->in, 1.0f,
+                         j->x + (size_t)(a - j->base) * u * j->in, j->in, j->W, j->in, 0.0f,
+                         j->y + (size_t)(a - j->base) * u * j->out, j->out));
     lo -= j->base;
     hi -= j->base;
     if (j->b) {
-        for (int i = lo; i < hi; i++) {
+        for (size_t i = (size_t)lo * u; i < (size_t)hi * u; i++) {
             float *restrict yr = j->y + (size_t)i * j->out;
             for (int k = 0; k < j->out; k++) yr[k] += j->b[k];
         }
@@ -110,8 +112,14 @@ void fr_linear_forward(int n, int in, int out, const float *x, const float *W, c
 void fr_linear_forward_slice(int n, int slice_of, int slice0, int in, int out, const float *x, const float *W,
                              const float *b, float *y)
 {
+    fr_linear_forward_tokens(n, 1, slice_of, slice0, in, out, x, W, b, y);
+}
+
+void fr_linear_forward_tokens(int n, int tokens, int slice_of, int slice0, int in, int out, const float *x,
+                              const float *W, const float *b, float *y)
+{
     if (n <= 0) return;
-    lin_job j = {n, in, out, x, W, b, NULL, y, NULL, NULL, n, 0};
+    lin_job j = {n, in, out, x, W, b, NULL, y, NULL, NULL, n, 0, tokens};
     if (slice_of > 0 && !fr_conv_legacy()) {   /* legacy rows follow the parts: no slices there */
         j.gn = slice_of;
         j.base = slice0;
@@ -136,7 +144,7 @@ void fr_linear_backward(int n, int in, int out, const float *x, const float *W, 
         if (db) memset(db, 0, sizeof(float) * (size_t)out);
         return;
     }
-    lin_job j = {n, in, out, x, W, NULL, dy, NULL, dx, dW, n, 0};
+    lin_job j = {n, in, out, x, W, NULL, dy, NULL, dx, dW, n, 0, 1};
     if (dx || dW) fr_par_run(lin_bwd_part, &j);
     if (db) {
         memset(db, 0, sizeof(float) * (size_t)out);

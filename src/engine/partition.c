@@ -16,7 +16,7 @@
 static int is_act(fr_op op)
 {
     return op == FR_OP_RELU || op == FR_OP_RELU6 || op == FR_OP_CLIP || op == FR_OP_HARDSWISH ||
-           op == FR_OP_SIGMOID || op == FR_OP_HARDSIGMOID;
+           op == FR_OP_SIGMOID || op == FR_OP_HARDSIGMOID || op == FR_OP_GELU || op == FR_OP_SILU;
 }
 
 static int is_depthwise(const fr_graph *g, const fr_node *n)

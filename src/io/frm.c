@@ -35,7 +35,8 @@
  *   GRAPH: u32 n_nodes, then per node: str name, str op (fr_op_name), u8 n_in, i32 in[n_in],
  *     u8 n_param, i32 param[n_param], u16 attr_len (>= 84), attrs: i32 kh kw sh sw pt pl pb pr
  *     dh dw groups count_include_pad, f32 eps alpha beta, i32 perm[3], i32 out_c out_h out_w,
- *     then attr_len - 84 bytes reserved for later minors (skipped).  Must fill the section.
+ *     then (minor 1, attr_len >= 92) i32 tokens form, then the rest of attr_len reserved for later
+ *     minors (skipped).  Must fill the section.
  *   TENSORS: u32 n_tensors, then per tensor: str name, u8 ndim (1..4), i64 dim[4] (1..2^31-1, unused = 1),
  *     u8 encoding (0 raw f32, 1 zstd frame of the raw f32 bytes), u64 payload offset and u64
  *     payload length, both relative to the section start.  Payloads follow the table, each at a
@@ -243,7 +244,12 @@ static int dec_graph(rd *r, fr_graph *g)
             return RERR(r, "%s: GRAPH section: node %s has a non-finite attribute", r->src, name);
         for (int k = 0; k < 3; k++) TRY(rd_i32(r, &a->perm[k], "perm"));
         TRY(rd_i32(r, &a->out_c, "out_c")); TRY(rd_i32(r, &a->out_h, "out_h")); TRY(rd_i32(r, &a->out_w, "out_w"));
-        r->pos += (size_t)u - ATTR_BYTES;
+        if (u >= ATTR_BYTES_1) {   /* minor 1 */
+            TRY(rd_i32(r, &a->tokens, "tokens")); TRY(rd_i32(r, &a->form, "form"));
+            r->pos += (size_t)u - ATTR_BYTES_1;
+        } else {
+            r->pos += (size_t)u - ATTR_BYTES;
+        }
     }
     if (r->pos != r->n)
         return RERR(r, "%s: GRAPH section: %zu unexpected bytes after the last node at offset %" PRIu64, r->src,
@@ -552,7 +558,9 @@ int fr_frm_info(FILE *out, const char *path, const fr_model *m, int verbose)
             if (n->op == FR_OP_CONV || n->op == FR_OP_MAXPOOL || n->op == FR_OP_AVGPOOL)
                 fprintf(out, "  k %dx%d s %dx%d pad %d,%d,%d,%d dil %dx%d groups %d", a->kh, a->kw, a->sh, a->sw, a->pt,
                         a->pl, a->pb, a->pr, a->dh, a->dw, a->groups);
-            if (n->op == FR_OP_BN) fprintf(out, "  eps %g", (double)a->eps);
+            if (n->op == FR_OP_BN || n->op == FR_OP_LAYERNORM || n->op == FR_OP_RMSNORM) fprintf(out, "  eps %g", (double)a->eps);
+            if (n->op == FR_OP_LINEAR && a->tokens) fprintf(out, "  per token (%d)", a->tokens);
+            if (n->op == FR_OP_GELU) fprintf(out, "  %s form", a->form ? "tanh" : "erf");
             fprintf(out, "\n");
         }
     }

@@ -79,13 +79,24 @@ static void enc_node(wbuf *b, const fr_node *n)
     for (int k = 0; k < n->n_in; k++) wb_i32(b, n->in[k]);
     wb_u8(b, (unsigned)n->n_param);
     for (int k = 0; k < n->n_param; k++) wb_i32(b, n->param[k]);
-    wb_u16(b, ATTR_BYTES);
+    const int ext = a->tokens || a->form;
+    wb_u16(b, ext ? ATTR_BYTES_1 : ATTR_BYTES);
     const int iv[12] = {a->kh, a->kw, a->sh, a->sw, a->pt, a->pl, a->pb, a->pr, a->dh, a->dw, a->groups,
                         a->count_include_pad};
     for (int i = 0; i < 12; i++) wb_i32(b, iv[i]);
     wb_f32(b, a->eps); wb_f32(b, a->alpha); wb_f32(b, a->beta);
     for (int i = 0; i < 3; i++) wb_i32(b, a->perm[i]);
     wb_i32(b, a->out_c); wb_i32(b, a->out_h); wb_i32(b, a->out_w);
+    if (ext) { wb_i32(b, a->tokens); wb_i32(b, a->form); }
+}
+
+/* The file's minor: 1 when a node carries the minor-1 attributes, else 0 (byte-identical to
+ * what earlier builds wrote). */
+static unsigned frm_minor(const fr_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].a.tokens || g->nodes[i].a.form) return 1;
+    return 0;
 }
 
 static int check_encodable(const fr_model *m, int reader_rules, fr_err *e)
@@ -264,7 +275,7 @@ int frm_encode(const fr_model *m, int compress, int reader_rules, uint8_t **out,
 
     wbuf f = {0};
     wb_put(&f, "FRTM", 4);
-    wb_u16(&f, FR_FRM_MAJOR); wb_u16(&f, FR_FRM_MINOR);
+    wb_u16(&f, FR_FRM_MAJOR); wb_u16(&f, frm_minor(&m->g));
     wb_u32(&f, compress ? FR_FRM_FLAG_ZSTD_TENSORS : 0);
     wb_u32(&f, (uint32_t)ns);
     wb_u64(&f, 0);   /* file size, patched below */
