@@ -705,7 +705,7 @@ static void test_layout(void)
     fr_model_free(&m);
 }
 
-/* Minor 1 (issue 16): token attributes and ops round-trip; the header says minor 1 only when a
+/* Minor 1 (issue 16): token attributes (tokens, form, heads, theta) and ops round-trip; the header says minor 1 only when a
  * node uses them (files without token ops keep their minor-0 bytes, test_layout); a bad GELU
  * form is refused by the reader. */
 static void test_token_ops(void)
@@ -730,6 +730,8 @@ static void test_token_ops(void)
     x = fr_tb_node(&m, "rms", FR_OP_RMSNORM, x, -1);
     fr_tb_params(&m, x, 1, gr, -1, -1, -1);
     m.g.nodes[x].a.eps = 1e-6f;
+    x = fr_tb_node(&m, "rope", FR_OP_ROPE, x, -1);
+    m.g.nodes[x].a.heads = 2; m.g.nodes[x].a.theta = 500.0f;
     fr_tb_infer(&m);
     size_t n, n2;
     uint8_t *b = encode(&m, 0, &n), *b2;
@@ -738,7 +740,8 @@ static void test_token_ops(void)
     FR_CHECKF(rc == FR_OK, "%s", e.msg);
     if (rc == FR_OK) {
         FR_CHECK(r.g.nodes[1].a.tokens == 4 && r.g.nodes[3].a.form == 1 && r.g.nodes[2].op == FR_OP_LAYERNORM &&
-                 r.g.nodes[5].op == FR_OP_RMSNORM && r.g.nodes[4].op == FR_OP_SILU && r.g.nodes[5].w == 8);
+                 r.g.nodes[5].op == FR_OP_RMSNORM && r.g.nodes[4].op == FR_OP_SILU && r.g.nodes[5].w == 8 &&
+                 r.g.nodes[6].a.heads == 2 && r.g.nodes[6].a.theta == 500.0f);
         b2 = encode(&r, 0, &n2);
         FR_CHECK(n2 == n && memcmp(b, b2, n) == 0);
         free(b2);

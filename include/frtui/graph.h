@@ -68,6 +68,10 @@ typedef enum fr_op {
     FR_OP_RMSNORM,     /* params: gamma [W]; attr eps */
     FR_OP_GELU,        /* attr form: 0 erf, 1 tanh approximation */
     FR_OP_SILU,
+    FR_OP_ROPE,        /* rotary embedding of (T, 1, heads*hd), positions 0..T-1; attrs heads, theta */
+    FR_OP_ATTENTION,   /* inputs q (T,1,heads*hd), k, v (T,1,kv_heads*hd); causal; attrs heads,
+                        * kv_heads; scale 1/sqrt(hd) */
+    FR_OP_EMBED,       /* input token ids (T,1,1) as exact floats; param table [vocab, d] */
     FR_OP__COUNT
 } fr_op;
 
@@ -89,6 +93,8 @@ typedef struct fr_attrs {
     int tokens;            /* linear: > 0 applies W to each of the input's `tokens` rows (input
                             * (tokens, 1, d_in) -> (tokens, 1, d_out)); 0 flattens the input */
     int form;              /* gelu: 0 erf, 1 tanh */
+    int heads, kv_heads;   /* rope, attention */
+    float theta;           /* rope base (10000 in LLaMA) */
 } fr_attrs;
 
 typedef struct fr_node {

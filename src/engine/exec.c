@@ -248,6 +248,13 @@ static int plan_walk(fr_exec *x, int *fail, fr_err *e)
                 if (sc > scratch) scratch = sc;
             }
         }
+        if (n->op == FR_OP_ATTENTION) {   /* each row's log-sum-exp; one head's scores per part */
+            x->bn_mean[i] = alloc_f(x, (size_t)n->a.heads * n->c * B, fail);
+            size_t sc = fr_attention_work(n->c);
+            if (sc > scratch) scratch = sc;
+            if (mode != FR_EXEC_INFER)   /* dq, dk, dv before they go to their producers */
+                x->bn_xhat[i] = alloc_f(x, sz + 2 * node_size(&g->nodes[n->in[1]]) * B, fail);
+        }
         if (mode != FR_EXEC_INFER) {
             x->grad[i] = alloc_f(x, sz, fail);
             for (int k = 0; k < n->n_param; k++) {
@@ -491,6 +498,32 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
         }
         case FR_OP_GELU: fr_gelu_forward(cnt, n->a.form ? FR_GELU_TANH : FR_GELU_ERF, a, y); break;
         case FR_OP_SILU: fr_silu_forward(cnt, a, y); break;
+        case FR_OP_ROPE:
+            for (int s = 0; s < nb; s++)
+                fr_rope(n->c, n->a.heads, n->w / n->a.heads, 0, n->a.theta, 0, a + (size_t)s * node_size(n),
+                        y + (size_t)s * node_size(n));
+            break;
+        case FR_OP_ATTENTION: {
+            const fr_node *kn = &g->nodes[n->in[1]];
+            const float *k = in_ptr(x, n->in[1]), *v = in_ptr(x, n->in[2]);
+            const int T = n->c, hd = n->w / n->a.heads;
+            for (int s = 0; s < nb; s++)
+                fr_attention_forward(T, n->a.heads, n->a.kv_heads, hd, 1.0f / sqrtf((float)hd), a + (size_t)s * node_size(n),
+                                     k + (size_t)s * node_size(kn), v + (size_t)s * node_size(kn),
+                                     y + (size_t)s * node_size(n), x->bn_mean[i] + (size_t)s * n->a.heads * T, x->scratch);
+            break;
+        }
+        case FR_OP_EMBED: {
+            const fr_tensor *t = &g->tensors[n->param[0]];
+            const int vocab = (int)t->dim[0], d = n->w;
+            for (size_t r = 0; r < (size_t)nb * n->c; r++) {
+                /* ids are checked when data is loaded; a stray value is clamped, never read out of bounds */
+                float f = a[r];
+                int id = f >= 0 && f < (float)vocab ? (int)f : f >= (float)vocab ? vocab - 1 : 0;
+                memcpy(y + r * d, t->data + (size_t)id * d, sizeof(float) * (size_t)d);
+            }
+            break;
+        }
         case FR_OP_PAD: case FR_OP_RELU: case FR_OP_RELU6: case FR_OP_CLIP: foldable_forward(g, n, nb, a, y); break;
         case FR_OP_SIGMOID: fr_sigmoid_forward(cnt, a, y); break;
         case FR_OP_HARDSIGMOID: fr_hardsigmoid_forward(cnt, a, n->a.alpha, n->a.beta, y); break;
@@ -625,6 +658,45 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
             if (dx) dx_finish(x, j, acc, acnt);
             break;
         }
+        case FR_OP_ATTENTION: {
+            /* dq, dk, dv into this node's buffer, then to each producer (they may be one node) */
+            const fr_node *kn = &g->nodes[n->in[1]];
+            const size_t qs = node_size(n), ks = node_size(kn);
+            float *dq = x->bn_xhat[i], *dk = dq + qs * nb, *dv = dk + ks * nb;
+            const float *k = in_ptr(x, n->in[1]), *v = in_ptr(x, n->in[2]);
+            const int T = n->c, hd = n->w / n->a.heads;
+            for (int s = 0; s < nb; s++)
+                fr_attention_backward(T, n->a.heads, n->a.kv_heads, hd, 1.0f / sqrtf((float)hd), a + s * qs, k + s * ks,
+                                      v + s * ks, yop + s * qs, x->bn_mean[i] + (size_t)s * n->a.heads * T, dy + s * qs,
+                                      dq + s * qs, dk + s * ks, dv + s * ks, x->scratch);
+            const float *src[3] = {dq, dk, dv};
+            for (int q = 0; q < 3; q++) {
+                int jq = n->in[q], aq;
+                float *d = dx_target(x, jq, want_input_grad, &aq);
+                if (!d) continue;
+                size_t c = (q ? ks : qs) * (size_t)nb;
+                memcpy(d, src[q], c * sizeof(float));
+                dx_finish(x, jq, aq, c);
+            }
+            break;
+        }
+        case FR_OP_EMBED: {
+            const fr_tensor *t = &g->tensors[n->param[0]];
+            const int vocab = (int)t->dim[0], rows = nb * n->c;
+            int32_t *ids = fr_xmalloc(sizeof(int32_t) * (size_t)(rows ? rows : 1));
+            for (int r = 0; r < rows; r++) {
+                float f = a[r];
+                ids[r] = f >= 0 && f < (float)vocab ? (int)f : f >= (float)vocab ? vocab - 1 : 0;
+            }
+            fr_embedding_backward(rows, vocab, n->w, ids, dy, x->pgrad[n->param[0]]);
+            free(ids);
+            float *dx = dx_target(x, j, want_input_grad, &acc);   /* ids carry no gradient */
+            if (dx) {
+                memset(dx, 0, acnt * sizeof(float));
+                dx_finish(x, j, acc, acnt);
+            }
+            break;
+        }
         case FR_OP_ADD: case FR_OP_SUB: case FR_OP_MUL: case FR_OP_DIV: {
             fr_binop op = n->op == FR_OP_ADD ? FR_BIN_ADD : n->op == FR_OP_SUB ? FR_BIN_SUB
                         : n->op == FR_OP_MUL ? FR_BIN_MUL : FR_BIN_DIV;
@@ -702,6 +774,11 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
             case FR_OP_HARDSWISH: fr_hardswish_backward(cnt, a, dy, dx); break;
             case FR_OP_GELU: fr_gelu_backward(cnt, n->a.form ? FR_GELU_TANH : FR_GELU_ERF, a, dy, dx); break;
             case FR_OP_SILU: fr_silu_backward(cnt, a, dy, dx); break;
+            case FR_OP_ROPE:
+                for (int s = 0; s < nb; s++)
+                    fr_rope(n->c, n->a.heads, n->w / n->a.heads, 0, n->a.theta, 1, dy + (size_t)s * node_size(n),
+                            dx + (size_t)s * node_size(n));
+                break;
             case FR_OP_MAXPOOL: case FR_OP_AVGPOOL: {
                 fr_conv_shape s;
                 conv_shape(g, n, nb, &s);

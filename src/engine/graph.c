@@ -21,7 +21,8 @@ static const char *const op_names[FR_OP__COUNT] = {
     [FR_OP_SUB] = "sub",           [FR_OP_DIV] = "div",           [FR_OP_CONCAT] = "concat",
     [FR_OP_PAD] = "pad",           [FR_OP_TRANSPOSE] = "transpose", [FR_OP_RESHAPE] = "reshape",
     [FR_OP_LAYERNORM] = "layernorm", [FR_OP_RMSNORM] = "rmsnorm", [FR_OP_GELU] = "gelu",
-    [FR_OP_SILU] = "silu",
+    [FR_OP_SILU] = "silu",         [FR_OP_ROPE] = "rope",         [FR_OP_ATTENTION] = "attention",
+    [FR_OP_EMBED] = "embed",
 };
 
 const char *fr_op_name(fr_op op)
@@ -142,6 +143,7 @@ static int op_arity(fr_op op)
     case FR_OP_INPUT: return 0;
     case FR_OP_ADD: case FR_OP_SUB: case FR_OP_MUL: case FR_OP_DIV: return -2;
     case FR_OP_CONCAT: return -1;
+    case FR_OP_ATTENTION: return 3;
     default: return 1;
     }
 }
@@ -237,6 +239,32 @@ int fr_graph_infer_shapes(fr_graph *g, int in_c, int in_h, int in_w, fr_err *e)
             if (a->form != 0 && a->form != 1) return NODE_ERR(FR_EINPUT, "node %s: gelu form %d (0 erf, 1 tanh)", n->name, a->form);
             n->c = x->c; n->h = x->h; n->w = x->w;
             break;
+        case FR_OP_ROPE:
+            if (x->h != 1 || a->heads < 1 || x->w % a->heads || (x->w / a->heads) % 2 || !(a->theta > 1) ||
+                !isfinite(a->theta))
+                return NODE_ERR(FR_EINPUT, "node %s: rope needs (T, 1, heads * even head size) and theta > 1; got "
+                                "%dx%dx%d, %d heads, theta %g", n->name, x->c, x->h, x->w, a->heads, (double)a->theta);
+            n->c = x->c; n->h = 1; n->w = x->w;
+            break;
+        case FR_OP_ATTENTION: {
+            const fr_node *k = &g->nodes[n->in[1]], *v = &g->nodes[n->in[2]];
+            if (a->heads < 1 || a->kv_heads < 1 || a->heads % a->kv_heads || x->h != 1 || x->w % a->heads)
+                return NODE_ERR(FR_EINPUT, "node %s: %d heads / %d kv heads do not fit q %dx%dx%d", n->name, a->heads,
+                                a->kv_heads, x->c, x->h, x->w);
+            const int hd = x->w / a->heads;
+            if (k->c != x->c || v->c != x->c || k->h != 1 || v->h != 1 || k->w != a->kv_heads * hd || v->w != k->w)
+                return NODE_ERR(FR_EINPUT, "node %s: k %dx%dx%d / v %dx%dx%d do not match q %dx%dx%d with %d kv heads",
+                                n->name, k->c, k->h, k->w, v->c, v->h, v->w, x->c, x->h, x->w, a->kv_heads);
+            n->c = x->c; n->h = 1; n->w = x->w;
+            break;
+        }
+        case FR_OP_EMBED: {
+            const fr_tensor *t = param(g, n, 0);
+            if (!t || t->ndim != 2 || x->h != 1 || x->w != 1)
+                return NODE_ERR(FR_EINPUT, "node %s: embed needs token ids (T, 1, 1) and a [vocab, d] table", n->name);
+            n->c = x->c; n->h = 1; n->w = (int)t->dim[1];
+            break;
+        }
         case FR_OP_LAYERNORM: case FR_OP_RMSNORM: {
             const int np = n->op == FR_OP_LAYERNORM ? 2 : 1;
             for (int k = 0; k < np; k++) {

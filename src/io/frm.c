@@ -35,7 +35,7 @@
  *   GRAPH: u32 n_nodes, then per node: str name, str op (fr_op_name), u8 n_in, i32 in[n_in],
  *     u8 n_param, i32 param[n_param], u16 attr_len (>= 84), attrs: i32 kh kw sh sw pt pl pb pr
  *     dh dw groups count_include_pad, f32 eps alpha beta, i32 perm[3], i32 out_c out_h out_w,
- *     then (minor 1, attr_len >= 92) i32 tokens form, then the rest of attr_len reserved for later
+ *     then (minor 1, attr_len >= 104) i32 tokens form heads kv_heads, f32 theta, then the rest reserved for later
  *     minors (skipped).  Must fill the section.
  *   TENSORS: u32 n_tensors, then per tensor: str name, u8 ndim (1..4), i64 dim[4] (1..2^31-1, unused = 1),
  *     u8 encoding (0 raw f32, 1 zstd frame of the raw f32 bytes), u64 payload offset and u64
@@ -246,6 +246,10 @@ static int dec_graph(rd *r, fr_graph *g)
         TRY(rd_i32(r, &a->out_c, "out_c")); TRY(rd_i32(r, &a->out_h, "out_h")); TRY(rd_i32(r, &a->out_w, "out_w"));
         if (u >= ATTR_BYTES_1) {   /* minor 1 */
             TRY(rd_i32(r, &a->tokens, "tokens")); TRY(rd_i32(r, &a->form, "form"));
+            TRY(rd_i32(r, &a->heads, "heads")); TRY(rd_i32(r, &a->kv_heads, "kv_heads"));
+            TRY(rd_f32(r, &a->theta, "theta"));
+            if (!isfinite(a->theta))
+                return RERR(r, "%s: GRAPH section: node %s has a non-finite attribute", r->src, name);
             r->pos += (size_t)u - ATTR_BYTES_1;
         } else {
             r->pos += (size_t)u - ATTR_BYTES;

@@ -15,7 +15,7 @@
 #define ATTR_BYTES 84
 /* minor 1: i32 tokens, i32 form after the 84 bytes, written only by nodes that set them (so
  * files without token ops stay byte-identical minor 0 files) */
-#define ATTR_BYTES_1 92
+#define ATTR_BYTES_1 104
 #define ZLEVEL 6
 #define MAX_NODES (1 << 20)
 #define MAX_TENSORS (1 << 20)

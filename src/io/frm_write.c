@@ -79,7 +79,7 @@ static void enc_node(wbuf *b, const fr_node *n)
     for (int k = 0; k < n->n_in; k++) wb_i32(b, n->in[k]);
     wb_u8(b, (unsigned)n->n_param);
     for (int k = 0; k < n->n_param; k++) wb_i32(b, n->param[k]);
-    const int ext = a->tokens || a->form;
+    const int ext = a->tokens || a->form || a->heads || a->kv_heads || a->theta != 0;
     wb_u16(b, ext ? ATTR_BYTES_1 : ATTR_BYTES);
     const int iv[12] = {a->kh, a->kw, a->sh, a->sw, a->pt, a->pl, a->pb, a->pr, a->dh, a->dw, a->groups,
                         a->count_include_pad};
@@ -87,7 +87,10 @@ static void enc_node(wbuf *b, const fr_node *n)
     wb_f32(b, a->eps); wb_f32(b, a->alpha); wb_f32(b, a->beta);
     for (int i = 0; i < 3; i++) wb_i32(b, a->perm[i]);
     wb_i32(b, a->out_c); wb_i32(b, a->out_h); wb_i32(b, a->out_w);
-    if (ext) { wb_i32(b, a->tokens); wb_i32(b, a->form); }
+    if (ext) {
+        wb_i32(b, a->tokens); wb_i32(b, a->form); wb_i32(b, a->heads); wb_i32(b, a->kv_heads);
+        wb_f32(b, a->theta);
+    }
 }
 
 /* The file's minor: 1 when a node carries the minor-1 attributes, else 0 (byte-identical to
@@ -95,7 +98,9 @@ static void enc_node(wbuf *b, const fr_node *n)
 static unsigned frm_minor(const fr_graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].a.tokens || g->nodes[i].a.form) return 1;
+        if (g->nodes[i].a.tokens || g->nodes[i].a.form || g->nodes[i].a.heads || g->nodes[i].a.kv_heads ||
+            g->nodes[i].a.theta != 0)
+            return 1;
     return 0;
 }
 
