@@ -234,6 +234,21 @@ int fr_partition_build(const fr_graph *g, int layerwise, fr_unit_rule rule, fr_p
             if (!clash) block_end[start] = end;
         }
     }
+    /* Decoder blocks (issue 16): the official FlexRound LLM scripts reconstruct a transformer
+     * block as one unit, attention and MLP halves together.  Each half closes with its own
+     * residual Add, so the rule above finds two blocks; a block holding an attention node is
+     * merged with the block that starts right after it when that one holds none. */
+    if (!layerwise && brecq)
+        for (int s = 1; s < N; s++) {
+            int e1 = block_end[s];
+            if (!e1 || e1 + 1 >= N || !block_end[e1 + 1]) continue;
+            int att1 = 0, att2 = 0;
+            for (int k = s; k <= e1; k++) att1 |= g->nodes[k].op == FR_OP_ATTENTION;
+            for (int k = e1 + 1; k <= block_end[e1 + 1]; k++) att2 |= g->nodes[k].op == FR_OP_ATTENTION;
+            if (!att1 || att2) continue;
+            block_end[s] = block_end[e1 + 1];
+            block_end[e1 + 1] = 0;
+        }
     /* Cover 1..N-1: glue accumulates and is prepended to the next unit. */
     int cap = 0, glue = -1;
     for (int i = 1; i < N;) {
