@@ -323,6 +323,37 @@ static void test_parts_consistent(void)
     free(x); free(u); free(gm); free(bt); free(dy); free(q); free(k); free(v); free(ga);
 }
 
+/* LM loss: the gradient against central differences of the loss itself; uniform logits give
+ * log(vocab); ignored targets (< 0) count for nothing. */
+static double g_xent_loss;
+typedef struct xctx { int rows, vocab; float *logits; int32_t *tgt; } xctx;
+static void xent_fwd(void *cv, float *y)
+{
+    xctx *c = cv;
+    g_xent_loss = fr_lm_xent(c->rows, c->vocab, c->logits, c->tgt, NULL, NULL);
+    y[0] = (float)g_xent_loss;
+}
+
+static void test_lm_xent(void)
+{
+    const int rows = 6, vocab = 11;
+    int32_t tgt[6] = {3, 0, 10, -1, 7, 3};
+    xctx c = {rows, vocab, fbuf((size_t)rows * vocab), tgt};
+    float *d = fbuf((size_t)rows * vocab), y[1];
+    fill_normal(c.logits, (size_t)rows * vocab, 2);
+    int counted = 0;
+    fr_lm_xent(rows, vocab, c.logits, tgt, d, &counted);
+    FR_CHECK(counted == 5);
+    for (int j = 0; j < vocab; j++) FR_CHECK(d[3 * vocab + j] == 0.0f);
+    fd_prob p = {xent_fwd, &c, y, 1, NULL};
+    GRADCHECK(&p, c.logits, (size_t)rows * vocab, d, 1e-3, "lm cross-entropy dlogits");
+    for (int k = 0; k < rows * vocab; k++) c.logits[k] = 0.5f;
+    FR_CHECK(fabs(fr_lm_xent(rows, vocab, c.logits, tgt, NULL, NULL) - log((double)vocab)) < 1e-6);
+    int32_t none[6] = {-1, -1, -1, -1, -1, -1};
+    FR_CHECK(fr_lm_xent(rows, vocab, c.logits, none, d, &counted) == 0.0 && counted == 0 && d[0] == 0.0f);
+    free(c.logits); free(d);
+}
+
 int main(void)
 {
     fr_rng_seed(&g_rng, 20261203);
@@ -332,6 +363,7 @@ int main(void)
     FR_RUN(test_attention);
     FR_RUN(test_embedding_and_bmm);
     FR_RUN(test_parts_consistent);
+    FR_RUN(test_lm_xent);
     /* the gradient and reference checks again with the work split in 2 parts */
     fr_par_set_threads(2);
     FR_RUN(test_norms_and_softmax);

@@ -83,6 +83,14 @@ void fr_embedding_forward(int T, int d, const int32_t *ids, const float *table, 
 /* dtable ([vocab, d]) = the sum of dy rows per id, tokens in order; rows of unused ids are 0. */
 void fr_embedding_backward(int T, int vocab, int d, const int32_t *ids, const float *dy, float *dtable);
 
+/* ---- language-model loss ------------------------------------------------------------------ */
+
+/* Mean cross-entropy of next-token prediction over rows: row r's logits ([rows, vocab]) predict
+ * target[r] (the caller shifts: logits of token t, target = token t+1; a target < 0 is ignored,
+ * e.g. the last position).  Returns the mean over counted rows in nats (0 when none) and, when
+ * dlogits != NULL, writes its gradient (softmax - onehot) / counted.  *counted may be NULL. */
+double fr_lm_xent(int rows, int vocab, const float *logits, const int32_t *target, float *dlogits, int *counted);
+
 /* ---- batched matmul ----------------------------------------------------------------------- */
 
 /* Y[b] = A[b] (m x k) * B[b] (k x n), all row-major, for b < batch; B may be shared by every

@@ -503,6 +503,37 @@ void fr_embedding_backward(int T, int vocab, int d, const int32_t *ids, const fl
     }
 }
 
+/* ---- language-model loss ------------------------------------------------------------------ */
+
+double fr_lm_xent(int rows, int vocab, const float *logits, const int32_t *target, float *dlogits, int *counted)
+{
+    int n = 0;
+    for (int r = 0; r < rows; r++) n += target[r] >= 0 && target[r] < vocab;
+    if (counted) *counted = n;
+    double loss = 0;
+    const float inv = n ? 1.0f / (float)n : 0.0f;
+    for (int r = 0; r < rows; r++) {
+        const float *lr = logits + (size_t)r * vocab;
+        float *dr = dlogits ? dlogits + (size_t)r * vocab : NULL;
+        const int t = target[r];
+        if (t < 0 || t >= vocab) {
+            if (dr) memset(dr, 0, sizeof(float) * (size_t)vocab);
+            continue;
+        }
+        float m = -INFINITY;
+        for (int j = 0; j < vocab; j++) m = lr[j] > m ? lr[j] : m;
+        double s = 0;
+        for (int j = 0; j < vocab; j++) s += exp((double)lr[j] - m);
+        const double lse = m + log(s);
+        loss += lse - lr[t];
+        if (dr) {
+            for (int j = 0; j < vocab; j++) dr[j] = (float)exp((double)lr[j] - lse) * inv;
+            dr[t] -= inv;
+        }
+    }
+    return n ? loss / n : 0.0;
+}
+
 /* ---- batched matmul ----------------------------------------------------------------------- */
 
 void fr_bmm_forward(int batch, int m, int k, int n, const float *A, const float *B, int b_shared, float *Y)
