@@ -379,6 +379,10 @@ static const float *in_ptr(const fr_exec *x, int j)
 
 void fr_exec_set_folding(fr_exec *x, int on) { x->fold_on = !!on; }
 
+/* A token id stored as a float: ids are checked when data is loaded; a stray value is clamped
+ * here, so the table is never read out of bounds. */
+static int embed_id(float f, int vocab) { return f >= 0 && f < (float)vocab ? (int)f : f >= (float)vocab ? vocab - 1 : 0; }
+
 /* Forward of the ops that can be folded, for the forward pass and for materialise.  Returns 0
  * for any other op. */
 static int foldable_forward(const fr_graph *g, const fr_node *n, int nb, const float *a, float *y)
@@ -516,12 +520,8 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
         case FR_OP_EMBED: {
             const fr_tensor *t = &g->tensors[n->param[0]];
             const int vocab = (int)t->dim[0], d = n->w;
-            for (size_t r = 0; r < (size_t)nb * n->c; r++) {
-                /* ids are checked when data is loaded; a stray value is clamped, never read out of bounds */
-                float f = a[r];
-                int id = f >= 0 && f < (float)vocab ? (int)f : f >= (float)vocab ? vocab - 1 : 0;
-                memcpy(y + r * d, t->data + (size_t)id * d, sizeof(float) * (size_t)d);
-            }
+            for (size_t r = 0; r < (size_t)nb * n->c; r++)
+                memcpy(y + r * d, t->data + (size_t)embed_id(a[r], vocab) * d, sizeof(float) * (size_t)d);
             break;
         }
         case FR_OP_PAD: case FR_OP_RELU: case FR_OP_RELU6: case FR_OP_CLIP: foldable_forward(g, n, nb, a, y); break;
@@ -684,10 +684,7 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
             const fr_tensor *t = &g->tensors[n->param[0]];
             const int vocab = (int)t->dim[0], rows = nb * n->c;
             int32_t *ids = fr_xmalloc(sizeof(int32_t) * (size_t)(rows ? rows : 1));
-            for (int r = 0; r < rows; r++) {
-                float f = a[r];
-                ids[r] = f >= 0 && f < (float)vocab ? (int)f : f >= (float)vocab ? vocab - 1 : 0;
-            }
+            for (int r = 0; r < rows; r++) ids[r] = embed_id(a[r], vocab);
             fr_embedding_backward(rows, vocab, n->w, ids, dy, x->pgrad[n->param[0]]);
             free(ids);
             float *dx = dx_target(x, j, want_input_grad, &acc);   /* ids carry no gradient */
