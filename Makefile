@@ -8,7 +8,8 @@
 #   make check      the C test binaries only (the fast loop); T=name runs one test function
 #   make coverage   line coverage of the C tests (gcov), build/coverage/summary.txt
 #   make bench      benchmarks (speed is measured here, never asserted in tests)
-#   make samples    retrain the bundled Fashion-MNIST samples (bit-identical at FRTUI_THREADS=1)
+#   make samples    retrain the bundled samples: Fashion-MNIST (bit-identical at FRTUI_THREADS=1)
+#                   and the language model (make samples-lm, ~30 min)
 #   make SANITIZE=address,undefined test   /   make SANITIZE=thread test
 #   V=1             show full compiler command lines
 #
@@ -81,6 +82,7 @@ Q := @
 endif
 
 .PHONY: all deps test-deps install uninstall demo test check coverage bench bench-mem samples samples-check samples-real report \
+        samples-lm report-lm \
         report-real clean fuzz photos samples-real-probe report-contrast contrast-bundles
 all: $(DEPS_STAMP) frtui frtui-dev
 
@@ -189,13 +191,28 @@ BENCH_MEM_ARGS ?=
 bench-mem: all $(if $(wildcard samples/mobilenetv2-imagenet.frm),,$(NSFWJS))
 	nice ./frtui-dev bench-mem --json bench/mem.json $(BENCH_MEM_ARGS)
 
-samples: all
+samples: all samples-lm
 	FRTUI_THREADS=1 ./frtui-dev train-samples --out samples
 
+# The language-model sample (issue 16): a byte-level LLaMA-style model trained on the King James
+# Bible as Debian's bible-kjv prints it (text: bible-kjv-text, public domain; samples/README.md).
+# About 30 minutes on 2 cores at the default FRTUI_THREADS=2; the weights are the same bits at
+# any thread count, the bundle records the count, so regenerate with the same one to compare.
+KJV_TXT := build/kjv/kjv.txt
+LM_DEPS_STAMP := build/.lm-deps
+$(LM_DEPS_STAMP):
+	$(call need_debs,bible-kjv,samples-lm)
+$(KJV_TXT): | $(LM_DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	bible "Genesis 1:1-Revelation 22:21" > $@.tmp && mv -f $@.tmp $@
+samples-lm: all $(KJV_TXT)
+	./frtui-dev train-lm --text $(KJV_TXT) --out samples/tinylm-kjv.frm
+
 # Retrains all three samples into build/ and compares them byte for byte with samples/.
-samples-check: all
+samples-check: all $(KJV_TXT)
 	FRTUI_THREADS=1 ./frtui-dev train-samples --out build/samples-check
-	for f in samples/mlp-fmnist.frm samples/resnet-fmnist.frm samples/mobilenetv2-fmnist.frm; do \
+	./frtui-dev train-lm --text $(KJV_TXT) --out build/samples-check/tinylm-kjv.frm
+	for f in samples/mlp-fmnist.frm samples/resnet-fmnist.frm samples/mobilenetv2-fmnist.frm samples/tinylm-kjv.frm; do \
 	  cmp $$f build/samples-check/$$(basename $$f) && echo "$$f: identical" || exit 1; done
 
 # The README's results table: RTN / AdaRound / FlexRound at W4 and W3 with the teaching preset.

@@ -11,6 +11,13 @@
 /* `frtui-dev train-samples [--out DIR] [--arch NAME] [--epochs N] [--n-train N] [--data DIR]
  * [--seed N]`: retrains the Fashion-MNIST samples.  Returns the exit status. */
 int fr_dev_train_samples(int argc, char **argv);
+/* `frtui-dev train-lm --text FILE [--out F.frm] ...`: the byte-level language-model sample
+ * (src/tools/lmsample.c).  Returns the exit status. */
+int fr_dev_train_lm(int argc, char **argv);
+/* The bible-kjv program's layout (headings between blank lines, numbered wrapped verses) as one
+ * verse per line without numbers; out holds n + 1 bytes.  Returns the cleaned length, 0 when
+ * in has no numbered verse (then it is not that layout). */
+size_t fr_kjv_clean(const uint8_t *in, size_t n, uint8_t *out);
 /* `frtui-dev build-real-sample [--model model.json] [--out FILE] ...`: the MobileNetV2 probe
  * bundle.  Returns the exit status. */
 int fr_dev_build_real_sample(int argc, char **argv);

@@ -28,6 +28,7 @@
 #ifndef FRTUI_FIDELITY_H
 #define FRTUI_FIDELITY_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "frtui/exec.h"
@@ -38,6 +39,13 @@ typedef struct fr_fidelity {
     int feat_dim;          /* elements per sample */
     char feat_name[96];
     double cos, rel_mse, agree, kl;
+    /* Language models (fr_graph_lm_vocab > 0): the numbers above are per token (cosine of each
+     * token's feature row, next-token top-1 agreement, KL of each position's distribution), and
+     * the next-token cross-entropy of both networks, nats per scored token (perplexity =
+     * exp(nll)); lm_vocab 0 and nll NAN otherwise. */
+    int lm_vocab;
+    long lm_tokens;
+    double nll_fp, nll_q;
 } fr_fidelity;
 
 typedef struct fr_fid_acc {
@@ -72,5 +80,14 @@ int fr_eval_fidelity(const fr_graph *g, const fr_meta *meta, const fr_dataset *d
 int fr_eval_fidelity2(const fr_graph *gr, int rf_node, const fr_graph *gq, int fq_node, const float *const *weights,
                       const fr_out_hook *const *hooks, const fr_meta *meta, const fr_dataset *ds, int batch, int max_samples,
                       fr_fidelity *fid, double *acc_fp, double *acc_q, fr_err *e);
+
+/* Next-token cross-entropy of a language model (fr_graph_lm_vocab(g) > 0) on ds: every
+ * position but the last of each sample predicts the next id.  *nll: nats per scored token,
+ * summed in double in sample order; *tokens: how many were scored.  Weights/hooks as above. */
+int fr_eval_lm(const fr_graph *g, const fr_meta *meta, const fr_dataset *ds, const float *const *weights,
+               const fr_out_hook *const *hooks, int batch, int max_samples, double *nll, long *tokens, fr_err *e);
+/* Perplexity and bits per token of a mean nll in nats (bits per byte for a byte-level model). */
+static inline double fr_lm_ppl(double nll) { return exp(nll); }
+static inline double fr_lm_bits(double nll) { return nll / 0.69314718055994530942; }
 
 #endif

@@ -168,6 +168,12 @@ int fr_graph_infer_shapes(fr_graph *g, int in_c, int in_h, int in_w, fr_err *e);
  * shape inference, then a scan for NaN/Inf in every tensor.  `src` names the file in messages. */
 int fr_graph_validate(fr_graph *g, const fr_meta *m, const char *src, fr_err *e);
 
+/* A language model is a graph whose input (token ids, (T, 1, 1)) is read only by embedding
+ * nodes and whose output is (T, 1, V) logits: position t predicts the token at t + 1, so a
+ * sample's targets are its own ids shifted by one and no labels are stored.  Returns V, or 0
+ * when g is not such a graph. */
+int fr_graph_lm_vocab(const fr_graph *g);
+
 /* Number of scalar parameters (sum of tensor sizes). */
 int64_t fr_graph_param_count(const fr_graph *g);
 /* 1 when the node carries quantizable weights (conv or linear). */

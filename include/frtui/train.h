@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 
+#include "frtui/exec.h"
 #include "frtui/graph.h"
 
 typedef enum { FR_ZOO_MLP = 0, FR_ZOO_RESNET, FR_ZOO_MOBILENET, FR_ZOO__COUNT } fr_zoo_arch;
@@ -34,5 +35,16 @@ typedef struct fr_train_config {
 
 /* Trains m in place on `train` (labels required).  Progress lines go to log (may be NULL). */
 int fr_train(fr_model *m, const fr_dataset *train, const fr_train_config *c, FILE *log, fr_err *e);
+
+/* AdamW (beta 0.9/0.999, eps 1e-8, bias-corrected, decoupled weight decay on conv/linear
+ * weights only) over every tensor x computes a gradient for, BN running statistics excepted;
+ * element by element in tensor order, so a step is deterministic.  Shared by both trainers. */
+typedef struct fr_adam {
+    float **m, **v;   /* per tensor, NULL when not trained */
+    char *decay;
+} fr_adam;
+void fr_adam_init(fr_adam *o, const fr_graph *g, const fr_exec *x);
+void fr_adam_step(fr_adam *o, fr_graph *g, const fr_exec *x, float lr, float weight_decay, int step);
+void fr_adam_free(fr_adam *o, const fr_graph *g);
 
 #endif

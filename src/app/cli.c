@@ -288,7 +288,9 @@ int fr_cli_eval(int argc, char **argv)
                "  frtui export RUN.frc -o q.frm && frtui eval q.frm\n"
                "  --reference FP.frm: also fidelity of FILE to the full-precision bundle on FILE's evaluation set\n"
                "  (feature cosine and relative MSE at NODE, default the input of the fully connected head; top-1\n"
-               "  agreement; KL of the outputs) -- the only measure when the evaluation set has no labels\n");
+               "  agreement; KL of the outputs) -- the only measure when the evaluation set has no labels\n"
+               "  a language model (token ids in, next-token logits out) reports perplexity and bits per byte (or\n"
+               "  token) of its evaluation text; with --reference, per-token fidelity and both perplexities\n");
         return 0;
     }
     fr_opt t[] = {{.name = "--batch", .kind = FR_OPT_INT, .dst = &batch, .lo = 1, .hi = 4096},
@@ -310,6 +312,17 @@ int fr_cli_eval(int argc, char **argv)
     fr_err e;
     fr_err_clear(&e);
     double t0 = fr_now();
+    if (!ref && fr_graph_lm_vocab(&m.g)) {
+        double nll = 0;
+        long tokens = 0;
+        st = fr_eval_lm(&m.g, &m.meta, &m.eval, NULL, NULL, batch, 0, &nll, &tokens, &e);
+        if (st) { fr_model_free(&m); fr_err_prefix(&e, path); return fr_cli_fail(&e); }
+        printf("%s: perplexity %.4f, %.4f bits per %s, cross-entropy %.4f nats over %ld next-token predictions in %d "
+               "evaluation windows (%.2f s)\n", path, fr_lm_ppl(nll), fr_lm_bits(nll),
+               fr_graph_lm_vocab(&m.g) == 256 ? "byte" : "token", nll, tokens, m.eval.n, fr_now() - t0);
+        fr_model_free(&m);
+        return 0;
+    }
     if (!ref) {
         if (m.eval.n > 0 && !m.eval.labels) {
             fprintf(stderr, "frtui eval: %s: the evaluation set has no labels; measure fidelity to the full-precision "
@@ -341,9 +354,14 @@ int fr_cli_eval(int argc, char **argv)
     if (!st) st = fr_eval_fidelity2(&r.g, rn, &m.g, qn, NULL, NULL, &m.meta, &m.eval, batch, 0, &f, &acc_r, &acc_q, &e);
     if (st) { fr_model_free(&m); fr_model_free(&r); return fr_cli_fail(&e); }
     if (acc_q >= 0) printf("%s: top-1 %.2f%% (reference %.2f%%) on %d evaluation samples\n", path, 100 * acc_q, 100 * acc_r, f.n);
+    if (f.lm_vocab)
+        printf("%s: perplexity %.4f (reference %.4f), %.4f bits per %s (reference %.4f) over %ld next-token predictions\n",
+               path, fr_lm_ppl(f.nll_q), fr_lm_ppl(f.nll_fp), fr_lm_bits(f.nll_q), f.lm_vocab == 256 ? "byte" : "token",
+               fr_lm_bits(f.nll_fp), f.lm_tokens);
     char name[96];
-    printf("%s: fidelity to %s (%d eval samples, feature %s, %d-d): cosine %.4f, rel. MSE %.4g, top-1 agreement %.2f%%, "
-           "KL %.4g (%.2f s)\n", path, ref, f.n, fr_term_clean(name, sizeof name, f.feat_name), f.feat_dim, f.cos,
+    printf("%s: fidelity to %s (%d eval %s, feature %s, %d-d): cosine %.4f, rel. MSE %.4g, top-1 agreement %.2f%%, "
+           "KL %.4g (%.2f s)\n", path, ref, f.n, f.lm_vocab ? "tokens" : "samples", fr_term_clean(name, sizeof name, f.feat_name),
+           f.feat_dim, f.cos,
            f.rel_mse, 100 * f.agree, f.kl, fr_now() - t0);
     fr_model_free(&m);
     fr_model_free(&r);

@@ -98,6 +98,13 @@ static int opt_report_bits(const char *name, const char *v, void *dst, fr_err *e
     return FR_OK;
 }
 
+/* Seconds a unit's iterations took (the last loss time stamp), "-" when not recorded. */
+static void unit_secs(const fr_unit_view *u, char *out, size_t n)
+{
+    if (u->loss_t && u->n_loss > 0) snprintf(out, n, "%.1f", (double)u->loss_t[u->n_loss - 1]);
+    else snprintf(out, n, "-");
+}
+
 int fr_cli_report(int argc, char **argv)
 {
     /* frtui report [--bits N]... [run options] FILE... : accuracy of each method per bit width,
@@ -137,7 +144,7 @@ int fr_cli_report(int argc, char **argv)
     fr_cli_print_kernel_line(stdout);
     /* Top-1 needs labels; the fidelity columns (fidelity.h) compare each method with the
      * full-precision network on the same eval samples and need none. */
-    printf("\n| model | bits | FP top-1 | RTN | AdaRound | FlexRound | feature cosine RTN / Ada / Flex | rel. MSE RTN / "
+    printf("\n| model | bits | FP top-1 (LMs: perplexity) | RTN | AdaRound | FlexRound | feature cosine RTN / Ada / Flex | rel. MSE RTN / "
            "Ada / Flex | top-1 agreement %% RTN / Ada / Flex | KL RTN / Ada / Flex | aggressive %% Ada / Flex (mean over "
            "units) | clipped %% RTN / Ada / Flex | time s RTN / Ada / Flex |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
@@ -168,13 +175,16 @@ int fr_cli_report(int argc, char **argv)
                 keep[k] = s;
             }
             if (!rc) {
-                char a4[4][16], fd[4][64];
+                char a4[4][24], fd[4][64];
+                const fr_fid_view *fv[3] = {&keep[0]->fid, &keep[1]->fid, &keep[2]->fid};
                 for (int k = 0; k < 4; k++) {
                     double v = k ? acc[k - 1] : fp;
-                    if (v >= 0) snprintf(a4[k], sizeof a4[k], "%.2f", 100 * v);
+                    /* a language model has no top-1: its cells hold perplexity on the eval text */
+                    if (fv[0]->lm_vocab && fv[k ? k - 1 : 0]->n > 0)
+                        snprintf(a4[k], sizeof a4[k], "ppl %.4f", exp(k ? fv[k - 1]->nll_q : fv[0]->nll_fp));
+                    else if (v >= 0) snprintf(a4[k], sizeof a4[k], "%.2f", 100 * v);
                     else snprintf(a4[k], sizeof a4[k], "n/a");
                 }
-                const fr_fid_view *fv[3] = {&keep[0]->fid, &keep[1]->fid, &keep[2]->fid};
                 if (fv[0]->n > 0 && fv[1]->n > 0 && fv[2]->n > 0) {
                     snprintf(fd[0], sizeof fd[0], "%.4f / %.4f / %.4f", fv[0]->cos, fv[1]->cos, fv[2]->cos);
                     snprintf(fd[1], sizeof fd[1], "%.4g / %.4g / %.4g", fv[0]->rel_mse, fv[1]->rel_mse, fv[2]->rel_mse);
@@ -190,8 +200,9 @@ int fr_cli_report(int argc, char **argv)
                        secs[2]);
                 if (fv[0]->n > 0) {
                     char fname[96];
-                    fprintf(dm, "\n%s, W%d: fidelity measured on %d eval samples at node %s (%d-d)\n", m.meta.name, c.bits,
-                            fv[0]->n, fr_term_clean(fname, sizeof fname, fv[0]->feature), fv[0]->dim);
+                    fprintf(dm, "\n%s, W%d: fidelity measured on %d eval %s at node %s (%d-d)%s\n", m.meta.name, c.bits,
+                            fv[0]->n, fv[0]->lm_vocab ? "tokens" : "samples", fr_term_clean(fname, sizeof fname, fv[0]->feature),
+                            fv[0]->dim, fv[0]->lm_vocab ? "; perplexity over the same text, next-token agreement" : "");
                 }
                 fflush(stdout);
                 char kb[64] = "";
@@ -199,14 +210,18 @@ int fr_cli_report(int argc, char **argv)
                 fprintf(dm, "\n%s, W%d, %d it/unit%s: per-unit reconstruction loss, aggressive rounding (%% of weights "
                         "moved past the two nearest grid points) and clipping (%% pinned at a grid end)\n\n| unit | bits | "
                         "loss RTN | loss AdaRound | loss FlexRound | aggr %% AdaRound | aggr %% FlexRound | clip %% RTN | "
-                        "clip %% FlexRound |\n|---|---|---|---|---|---|---|---|---|\n", m.meta.name, c.bits, c.iters, kb);
+                        "clip %% FlexRound | s AdaRound | s FlexRound |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+                        m.meta.name, c.bits, c.iters, kb);
                 for (int u = 0; u < keep[0]->n_units; u++) {
                     char bt[16];
                     fr_unit_view_bits_text(keep[2]->units[u], bt, sizeof bt);   /* first/last layers at 8 */
-                    fprintf(dm, "| %s | %s | %.4g | %.4g | %.4g | %.2f | %.2f | %.2f | %.2f |\n", keep[0]->units[u]->name, bt,
-                            keep[0]->units[u]->loss_after, keep[1]->units[u]->loss_after, keep[2]->units[u]->loss_after,
-                            100 * keep[1]->units[u]->aggressive, 100 * keep[2]->units[u]->aggressive,
-                            100 * keep[0]->units[u]->clipped, 100 * keep[2]->units[u]->clipped);
+                    char ts[2][16];
+                    for (int k = 1; k <= 2; k++) unit_secs(keep[k]->units[u], ts[k - 1], sizeof ts[k - 1]);
+                    fprintf(dm, "| %s | %s | %.4g | %.4g | %.4g | %.2f | %.2f | %.2f | %.2f | %s | %s |\n",
+                            keep[0]->units[u]->name, bt, keep[0]->units[u]->loss_after, keep[1]->units[u]->loss_after,
+                            keep[2]->units[u]->loss_after, 100 * keep[1]->units[u]->aggressive,
+                            100 * keep[2]->units[u]->aggressive, 100 * keep[0]->units[u]->clipped,
+                            100 * keep[2]->units[u]->clipped, ts[0], ts[1]);
                 }
                 fprintf(dm, "\n%s, W%d: aggressive rounding per layer (mean |W| of the aggressively rounded FlexRound "
                         "weights against the layer's)\n\n| unit | layer | bits | weights | aggr %% AdaRound | aggr %% FlexRound | "

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "frtui/fidelity.h"
+#include "frtui/tops.h"
 
 void fr_fid_acc_init(fr_fid_acc *a) { memset(a, 0, sizeof *a); }
 
@@ -80,6 +81,17 @@ void fr_fid_finish(const fr_fid_acc *a, fr_fidelity *out)
     out->kl = a->kl_sum / (double)a->n;
 }
 
+/* Next-token targets of one sample are its ids shifted by one (the last position is not
+ * scored); returns the sample's summed nll and adds the scored count. */
+static double lm_nll_sum(const float *ids, int T, int V, const float *logits, int32_t *tgt, long *count)
+{
+    for (int t = 0; t < T; t++) tgt[t] = t + 1 < T ? (int32_t)ids[t + 1] : -1;
+    int c = 0;
+    double m = fr_lm_xent(T, V, logits, tgt, NULL, &c);
+    *count += c;
+    return m * c;
+}
+
 static int is_head_op(fr_op op)
 {
     return op == FR_OP_LINEAR || op == FR_OP_SOFTMAX || op == FR_OP_RELU || op == FR_OP_RELU6 || op == FR_OP_SIGMOID ||
@@ -138,6 +150,16 @@ int fr_eval_fidelity2(const fr_graph *grc, int rf_node, const fr_graph *gqc, int
     size_t d = (size_t)fn->c * fn->h * fn->w, k = (size_t)on->c * on->h * on->w;
     if ((size_t)fnq->c * fnq->h * fnq->w != d || (size_t)onq->c * onq->h * onq->w != k)
         return fr_err_set(e, FR_EINPUT, "%s: the two networks differ in feature (%s) or output size", meta->name, fn->name);
+    /* A language model is compared token by token: T rows of d/T features and V logits per
+     * sample, and both networks' next-token loss is summed. */
+    const int V = fr_graph_lm_vocab(gr), T = meta->in_c;
+    if (V && (fr_graph_lm_vocab(gq) != V || d % (size_t)T))
+        return fr_err_set(e, FR_EINPUT, "%s: the two language models differ in vocabulary, or the feature node %s is not "
+                          "per token", meta->name, fn->name);
+    const int rows = V ? T : 1;
+    const size_t dr = d / (size_t)rows, kr = k / (size_t)rows;
+    double nll[2] = {0, 0};
+    long scored = 0;
     int total = max_samples > 0 && max_samples < ds->n ? max_samples : ds->n;
     if (batch > total) batch = total;
     fr_exec *xr = fr_exec_new(gr, 0, gr->n_nodes - 1, batch, FR_EXEC_INFER, e), *xq = xr;
@@ -156,6 +178,7 @@ int fr_eval_fidelity2(const fr_graph *grc, int rf_node, const fr_graph *gqc, int
     }
     fr_exec_bind_input(xr, 0, in);
     if (xq != xr) fr_exec_bind_input(xq, 0, in);
+    int32_t *tgt = V ? fr_xmalloc(sizeof(int32_t) * (size_t)T) : NULL;
     fr_fid_acc a;
     fr_fid_acc_init(&a);
     long c_fp = 0, c_q = 0;
@@ -174,8 +197,13 @@ int fr_eval_fidelity2(const fr_graph *grc, int rf_node, const fr_graph *gqc, int
                 memcpy(f0, fy, (size_t)nb * d * sizeof(float));
                 memcpy(y0, y, (size_t)nb * k * sizeof(float));
             } else {
-                for (int s = 0; s < nb; s++)
-                    fr_fid_add(&a, f0 + (size_t)s * d, fy + (size_t)s * d, d, y0 + (size_t)s * k, y + (size_t)s * k, k, probs);
+                for (size_t r = 0; r < (size_t)nb * rows; r++)
+                    fr_fid_add(&a, f0 + r * dr, fy + r * dr, dr, y0 + r * kr, y + r * kr, kr, probs);
+            }
+            for (int s = 0; V && s < nb; s++) {
+                long c = 0;
+                nll[pass] += lm_nll_sum(in + (size_t)s * per, T, V, y + (size_t)s * k, tgt, &c);
+                if (pass) scored += c;
             }
             if (ds->labels)
                 for (int s = 0; s < nb; s++) {
@@ -185,8 +213,13 @@ int fr_eval_fidelity2(const fr_graph *grc, int rf_node, const fr_graph *gqc, int
         }
     }
     fr_fid_finish(&a, fid);
+    free(tgt);
+    fid->lm_vocab = V;
+    fid->lm_tokens = scored;
+    fid->nll_fp = V && scored ? nll[0] / (double)scored : NAN;
+    fid->nll_q = V && scored ? nll[1] / (double)scored : NAN;
     fid->feat_node = rf_node;
-    fid->feat_dim = (int)d;
+    fid->feat_dim = (int)dr;
     snprintf(fid->feat_name, sizeof fid->feat_name, "%s", fn->name);
     if (ds->labels) {
         if (acc_fp) *acc_fp = (double)c_fp / total;
@@ -195,5 +228,47 @@ int fr_eval_fidelity2(const fr_graph *grc, int rf_node, const fr_graph *gqc, int
     fr_afree(in); fr_afree(f0); fr_afree(y0);
     fr_exec_free(xr);
     if (xq != xr) fr_exec_free(xq);
+    return FR_OK;
+}
+
+int fr_eval_lm(const fr_graph *gc, const fr_meta *meta, const fr_dataset *ds, const float *const *weights,
+               const fr_out_hook *const *hooks, int batch, int max_samples, double *nll, long *tokens, fr_err *e)
+{
+    *nll = NAN;
+    *tokens = 0;
+    fr_graph *g = (fr_graph *)gc;   /* inference mode never writes the graph */
+    const int V = fr_graph_lm_vocab(g), T = meta->in_c;
+    if (!V) return fr_err_set(e, FR_EINPUT, "%s: not a language model (token ids in, next-token logits out)", meta->name);
+    if (ds->n == 0) return fr_err_set(e, FR_EINPUT, "%s: no evaluation text", meta->name);
+    if (ds->c != T || ds->h != 1 || ds->w != 1)
+        return fr_err_set(e, FR_EINPUT, "%s: evaluation samples are %dx%dx%d, the model reads %d token ids", meta->name,
+                          ds->c, ds->h, ds->w, T);
+    int total = max_samples > 0 && max_samples < ds->n ? max_samples : ds->n;
+    if (batch > total) batch = total;
+    fr_exec *x = fr_exec_new(g, 0, g->n_nodes - 1, batch, FR_EXEC_INFER, e);
+    if (!x) return e ? e->code : FR_ENOMEM;
+    for (int i = 1; i < g->n_nodes; i++) {
+        if (weights && weights[i]) fr_exec_set_weight(x, i, weights[i]);
+        if (hooks && hooks[i]) fr_exec_set_hook(x, i, hooks[i]);
+    }
+    float *in = fr_amalloc((size_t)batch * T * sizeof(float));
+    int32_t *tgt = fr_xmalloc(sizeof(int32_t) * (size_t)T);
+    if (!in) { free(tgt); fr_exec_free(x); return fr_err_set(e, FR_ENOMEM, "out of memory for the evaluation batch"); }
+    fr_exec_bind_input(x, 0, in);
+    double sum = 0;
+    long n = 0;
+    const size_t k = (size_t)T * V;
+    for (int s0 = 0; s0 < total; s0 += batch) {
+        int nb = FR_MIN(batch, total - s0);
+        for (int s = 0; s < nb; s++) fr_dataset_sample(ds, meta, s0 + s, in + (size_t)s * T);
+        fr_exec_forward(x, nb);
+        const float *y = fr_exec_output(x);
+        for (int s = 0; s < nb; s++) sum += lm_nll_sum(in + (size_t)s * T, T, V, y + (size_t)s * k, tgt, &n);
+    }
+    fr_afree(in);
+    free(tgt);
+    fr_exec_free(x);
+    *nll = n ? sum / (double)n : NAN;
+    *tokens = n;
     return FR_OK;
 }

@@ -111,6 +111,21 @@ int fr_graph_find_tensor(const fr_graph *g, const char *name)
 
 int fr_node_is_layer(const fr_node *n) { return n->op == FR_OP_CONV || n->op == FR_OP_LINEAR; }
 
+int fr_graph_lm_vocab(const fr_graph *g)
+{
+    if (g->n_nodes < 3) return 0;
+    const fr_node *in = &g->nodes[0], *out = &g->nodes[g->n_nodes - 1];
+    if (in->h != 1 || in->w != 1 || out->c != in->c || out->h != 1 || out->w < 2) return 0;
+    int readers = 0;
+    for (int i = 1; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] == 0) {
+                if (g->nodes[i].op != FR_OP_EMBED) return 0;
+                readers++;
+            }
+    return readers ? out->w : 0;
+}
+
 int64_t fr_graph_param_count(const fr_graph *g)
 {
     int64_t s = 0;

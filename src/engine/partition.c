@@ -148,7 +148,18 @@ static void add_unit(fr_partition *p, int *cap, const fr_graph *g, int first, in
         }
     }
     const char *lead = u->n_layers ? g->nodes[u->layers[0]].name : g->nodes[first].name;
-    snprintf(u->name, sizeof u->name, "%s%.*s", is_block ? "block:" : "", (int)sizeof u->name - 8, lead);
+    /* A decoder block is named by what its layers share up to a dot ("blk.3" for blk.3.attn_q …
+     * blk.3.ffn_down), as transformer users name blocks; CNN blocks keep their first layer's
+     * name, which checkpoints and reports already use. */
+    int pre = 0, attn = 0;
+    for (int i = first; i <= last; i++) attn |= g->nodes[i].op == FR_OP_ATTENTION;
+    if (is_block && attn && u->n_layers > 1) {
+        const char *z = g->nodes[u->layers[u->n_layers - 1]].name;
+        for (int k = 0; lead[k] && lead[k] == z[k]; k++)
+            if (lead[k] == '.') pre = k;
+    }
+    if (pre > 0) snprintf(u->name, sizeof u->name, "block:%.*s", FR_MIN(pre, (int)sizeof u->name - 8), lead);
+    else snprintf(u->name, sizeof u->name, "%s%.*s", is_block ? "block:" : "", (int)sizeof u->name - 8, lead);
 }
 
 /* BRECQ rule for an inverted residual without skip around the depthwise conv d: walks back over

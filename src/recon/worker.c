@@ -475,9 +475,13 @@ static void *run(void *arg)
                     snprintf(w->msg, sizeof w->msg, "done (no evaluation data)");
                 else if (fr_recon_fidelity(r, fr_recon_config(r)->feature, 0, &f, &w->acc_fp, &w->acc_q, &e) == FR_OK) {
                     w->fid = (fr_fid_view){.n = f.n, .dim = f.feat_dim, .cos = f.cos, .rel_mse = f.rel_mse,
-                                           .agree = f.agree, .kl = f.kl};
+                                           .agree = f.agree, .kl = f.kl, .lm_vocab = f.lm_vocab,
+                                           .lm_tokens = f.lm_tokens, .nll_fp = f.nll_fp, .nll_q = f.nll_q};
                     snprintf(w->fid.feature, sizeof w->fid.feature, "%s", f.feat_name);
-                    if (w->acc_q >= 0)
+                    if (f.lm_vocab)
+                        snprintf(w->msg, sizeof w->msg, "done: perplexity %.4f FP, %.4f quantized; next-token agreement "
+                                 "%.2f%%", exp(f.nll_fp), exp(f.nll_q), 100 * f.agree);
+                    else if (w->acc_q >= 0)
                         snprintf(w->msg, sizeof w->msg, "done: top-1 %.2f%% FP, %.2f%% quantized; feature cosine %.4f",
                                  100 * w->acc_fp, 100 * w->acc_q, f.cos);
                     else

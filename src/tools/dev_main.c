@@ -2,6 +2,7 @@
  *
  *   frtui-dev bench [options]              speed of the reconstruction loop (make bench)
  *   frtui-dev train-samples [--out DIR]    retrain the bundled Fashion-MNIST samples (make samples)
+ *   frtui-dev train-lm --text FILE         the byte-level language-model sample (make samples)
  *   frtui-dev build-real-sample [...]      the real MobileNetV2 probe bundle (Fashion-MNIST probe)
  *   frtui-dev photo-set [...]              photo crops for the real networks (make samples-real)
  *   frtui-dev contrast [...] RUN.frc...    per-block aggressive rounding of runs (make report-contrast)
@@ -22,6 +23,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: frtui-dev bench [--json PATH] [--quick] [--only SECTION,...]   speed (make bench)\n"
                "       frtui-dev train-samples [--out DIR] [--arch NAME]              retrain the samples\n"
+               "       frtui-dev train-lm --text FILE [--out F.frm] [--steps N]         the language-model sample\n"
                "       frtui-dev build-real-sample [--model model.json] [--out FILE]  MobileNetV2 probe bundle\n"
                "       frtui-dev bench-mem [--budgets 16G,4G,2G] [--iters N]    peak RSS and spill cost per --max-mem\n"
                "       frtui-dev photo-set --split calib|eval [--n N] [--size S] -o X.npy  photo crops\n"
@@ -50,6 +52,7 @@ int main(int argc, char **argv)
         {"bench", fr_cli_bench},
         {"train-samples", fr_dev_train_samples},
         {"build-real-sample", fr_dev_build_real_sample},
+        {"train-lm", fr_dev_train_lm},
         {"bench-mem", fr_dev_bench_mem},
         {"photo-set", fr_dev_photo_set},
         {"contrast", fr_dev_contrast},

