@@ -217,6 +217,32 @@ static void test_resume_adaround_actq_mlp(void)
     fr_model_free(&m);
 }
 
+/* Per-group grids (--group-size) resume bit-exactly.  G = 112 divides fc1's rows (784 = 7 x 112)
+ * but not fc2's or fc3's (256, 128): those layers fall back to one step per output channel. */
+static void test_resume_groups(void)
+{
+    fr_model m;
+    make_model(&m, FR_ZOO_MLP, 14, 32, 32);
+    fr_run_config c = base_cfg(FR_METHOD_FLEXROUND, 9);
+    c.group_size = 112;
+    c.symmetric = 0;
+    fr_err e;
+    fr_recon *r = fr_recon_new(&m, &c, &e);
+    FR_CHECK(r && drive(r, -1) == 0);
+    const fr_partition *p = r ? fr_recon_partition(r) : NULL;
+    int want[3] = {256 * 7, 128, 10}, k3 = 0;
+    for (int k = 0; p && k < p->n; k++) {
+        int nl;
+        const fr_layer_result *L = fr_recon_results(r, k, &nl);
+        for (int l = 0; L && l < nl && k3 < 3; l++, k3++) FR_CHECKF(L[l].ns1 == want[k3], "layer %d: %d steps", k3, L[l].ns1);
+    }
+    FR_CHECK(k3 == 3);
+    fr_recon_free(r);
+    long stops[] = {2, 7, 12};
+    check_resume(&m, &c, stops, 3);
+    fr_model_free(&m);
+}
+
 static void test_resume_layerwise_rtn_mix(void)
 {
     fr_model m;
@@ -1218,6 +1244,7 @@ int main(int argc, char **argv)
     FR_RUN(test_resume_flexround_resnet);
     FR_RUN(test_resume_adaround_actq_mlp);
     FR_RUN(test_resume_layerwise_rtn_mix);
+    FR_RUN(test_resume_groups);
     FR_RUN(test_keep_best);
     FR_RUN(test_roundtrip_file_and_writer);
     FR_RUN(test_bad_checkpoints);

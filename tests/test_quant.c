@@ -23,7 +23,8 @@ static fr_qconfig cfgb(int bits, int pc, int sym, int init)
 {
     fr_qconfig c;
     fr_qconfig_default(&c);
-    c.bits = bits; c.per_channel = pc; c.symmetric = sym; c.init = init;
+    /* pc: 0 per tensor, 1 per channel, > 1 per group of pc weights (per channel set too) */
+    c.bits = bits; c.per_channel = pc != 0; c.group = pc > 1 ? pc : 0; c.symmetric = sym; c.init = init;
     return c;
 }
 
@@ -241,7 +242,7 @@ static double fx_u(const fr_qlayer *q, const fxp *p, size_t k, double *s1o)
 {
     size_t len = (size_t)q->i * q->khw;
     int r = (int)(k / len), j = (int)((k / q->khw) % (size_t)q->i);
-    int g = q->ns1 > 1 ? r : 0;
+    int g = (int)(k / (q->n / (size_t)q->ns1));   /* groups are equal consecutive runs */
     double E = p->d1[g] + p->D2[k] + p->d3[r] + (q->d4.n ? p->d4[j] : 0.0);
     *s1o = exp(p->d1[g]);
     return q->W[k] / exp(E);
@@ -306,7 +307,7 @@ static void fd_flex_case(int o, int i, int kh, int kw, int is_conv, int pc, int 
     int nclip = 0;
     for (size_t k = 0; k < n; k++) {
         double s1, u = fx_u(&q, &p, k, &s1);
-        int g = q.ns1 > 1 ? (int)(k / ((size_t)i * kh * kw)) : 0;
+        int g = (int)(k / (n / (size_t)q.ns1));
         double rq = rint(u);
         b.u0[k] = u;
         b.m[k] = rq >= q.qlo[g] && rq <= q.qhi[g];
@@ -341,6 +342,66 @@ static void test_fd_flexround(void)
     fd_flex_case(6, 9, 1, 1, 0, 0, 1, 25);  /* linear, per-tensor */
     fd_flex_case(6, 9, 1, 1, 0, 1, 0, 26);  /* linear, per-channel asymmetric */
     fd_flex_case(5, 1, 3, 3, 1, 1, 1, 27);  /* depthwise: i = 1 */
+    fd_flex_case(3, 64, 1, 1, 0, 16, 0, 28); /* linear, groups of 16, asymmetric (the LLM grid) */
+    fd_flex_case(3, 64, 1, 1, 0, 32, 1, 29); /* linear, groups of 32, symmetric */
+    fd_flex_case(2, 16, 2, 2, 1, 32, 1, 30); /* conv: a group spans kernel windows, d4 present */
+}
+
+/* A per-group grid is the per-channel grid of the weight viewed as [o * len / G, G]: the same
+ * search per group, so the same steps, zero points and RTN codes; AdaRound (no row factors) trains
+ * to the same bits; invalid group sizes are refused. */
+static void test_groups(void)
+{
+    fr_rng r;
+    fr_rng_seed(&r, 31);
+    const int o = 6, i = 128, G = 32;
+    float *w = randn(&r, (size_t)o * i, 0.4f);
+    for (int k = 0; k < o * i; k += 37) w[k] *= 6.0f;   /* outliers make the groups differ */
+    for (int m = 0; m < FR_METHOD__COUNT; m++)
+        for (int sym = 0; sym < 2; sym++) {
+            fr_qconfig cg = cfgb(4, G, sym, FR_QINIT_MSE), cc = cfgb(4, 1, sym, FR_QINIT_MSE);
+            fr_qlayer a, b;
+            FR_CHECK(fr_qlayer_init(&a, (fr_method)m, &cg, o, i, 1, 1, 0, w, NULL) == FR_OK);
+            FR_CHECK(fr_qlayer_init(&b, (fr_method)m, &cc, o * i / G, G, 1, 1, 0, w, NULL) == FR_OK);
+            FR_CHECK(a.ns1 == o * i / G && b.ns1 == a.ns1);
+            FR_CHECK(!memcmp(a.s1_init, b.s1_init, sizeof(float) * (size_t)a.ns1) &&
+                     !memcmp(a.zp, b.zp, sizeof(float) * (size_t)a.ns1));
+            FR_CHECK(!memcmp(a.w_hat, b.w_hat, sizeof(float) * a.n));
+            if (m == FR_METHOD_ADAROUND) {
+                fr_rng gr;
+                fr_rng_seed(&gr, 3);
+                for (int t = 1; t <= 5; t++) {
+                    float *Gr = randn(&gr, a.n, 0.1f);
+                    FR_CHECK(fr_qlayer_step(&a, Gr, 1e-2f, t, 10.0f, 0.01f, t > 2, NULL) == FR_OK);
+                    FR_CHECK(fr_qlayer_step(&b, Gr, 1e-2f, t, 10.0f, 0.01f, t > 2, NULL) == FR_OK);
+                    free(Gr);
+                }
+                fr_qlayer_forward(&a);
+                fr_qlayer_forward(&b);
+                FR_CHECK(!memcmp(a.w_hat, b.w_hat, sizeof(float) * a.n) && !memcmp(a.V.data, b.V.data, sizeof(float) * a.n));
+            }
+            fr_qlayer_finalize(&a);
+            fr_qlayer_finalize(&b);
+            FR_CHECKF(m == FR_METHOD_FLEXROUND || !memcmp(a.code, b.code, sizeof(int32_t) * a.n), "method %d codes", m);
+            /* every group's codes fill its own grid: some weight of each group sits at a grid end */
+            int ends = 0;
+            for (int g = 0; g < a.ns1; g++) {
+                int hit = 0;
+                for (int k = g * G; k < (g + 1) * G; k++) hit |= a.code[k] - (int)a.zp[g] == (int)a.qlo[g] ||
+                                                                a.code[k] - (int)a.zp[g] == (int)a.qhi[g];
+                ends += hit;
+            }
+            FR_CHECKF(m == FR_METHOD_FLEXROUND || ends >= a.ns1 * 3 / 4, "%d of %d groups reach a grid end", ends, a.ns1);
+            fr_qlayer_free(&a);
+            fr_qlayer_free(&b);
+        }
+    fr_qlayer q;
+    fr_err e;
+    fr_qconfig c = cfgb(4, 24, 1, FR_QINIT_MSE);   /* not a multiple of 16 */
+    FR_CHECK(fr_qlayer_init(&q, FR_METHOD_RTN, &c, o, i, 1, 1, 0, w, &e) == FR_EINPUT && strstr(e.msg, "group size 24"));
+    c = cfgb(4, 48, 1, FR_QINIT_MSE);              /* does not divide 128 */
+    FR_CHECK(fr_qlayer_init(&q, FR_METHOD_RTN, &c, o, i, 1, 1, 0, w, &e) == FR_EINPUT);
+    free(w);
 }
 
 /* AdaRound: Ŵ = s·clamp(floor(W/s) + h(V)), h = clamp(σ(V)·1.2 − 0.1, 0, 1), with the masks of
@@ -352,7 +413,7 @@ static double ada_L(const adab *a, const double *V)
     const fr_qlayer *q = a->q;
     double L = 0;
     for (size_t k = 0; k < q->n; k++) {
-        double s = q->s1[q->ns1 > 1 ? k / ((size_t)q->i * q->khw) : 0];
+        double s = q->s1[k / (q->n / (size_t)q->ns1)];
         double fl = floor((double)(q->W[k] / (float)s));
         double h = a->mh[k] ? 1.0 / (1.0 + exp(-V[k])) * 1.2 - 0.1 : a->h0[k];
         double x = a->mx[k] ? fl + h : a->x0[k];
@@ -814,6 +875,7 @@ static void test_parts_bit_identical(void)
     static const struct { fr_method m; int pc, o, i, k; } cs[] = {
         {FR_METHOD_FLEXROUND, 0, 40, 24, 3}, {FR_METHOD_FLEXROUND, 1, 40, 24, 3}, {FR_METHOD_FLEXROUND, 0, 97, 100, 1},
         {FR_METHOD_ADAROUND, 0, 40, 24, 3}, {FR_METHOD_ADAROUND, 1, 97, 100, 1}, {FR_METHOD_RTN, 1, 40, 24, 3},
+        {FR_METHOD_FLEXROUND, 32, 97, 128, 1}, {FR_METHOD_ADAROUND, 16, 97, 128, 1}, {FR_METHOD_RTN, 64, 97, 128, 1},
     };
     for (size_t ci = 0; ci < sizeof cs / sizeof cs[0]; ci++) {
         fr_rng r;
@@ -1055,6 +1117,7 @@ int main(void)
     FR_RUN(test_half_even_and_clamp);
     FR_RUN(test_flex_init_is_rtn);
     FR_RUN(test_fd_flexround);
+    FR_RUN(test_groups);
     FR_RUN(test_fd_adaround);
     FR_RUN(test_aquant_known);
     FR_RUN(test_fd_aquant);

@@ -15,7 +15,8 @@
  *                            fr_qlayer_reset_to_rtn(&q); }
  *       fr_qlayer_finalize(&q);   -> q.code, q.s1, q.w_hat are final
  *
- *   Integer conventions (all methods).  Per s1 group r (whole tensor or output channel):
+ *   Integer conventions (all methods).  Per s1 group r (whole tensor, output channel, or group of
+ *   cfg.group consecutive weights of a row):
  *     c  = centred integer in [qlo[r], qhi[r]];  Ŵ = s1[r] * c
  *     symmetric:  zp = 0, qlo = -2^(b-1), qhi = 2^(b-1)-1       (CNN default, spec 1.3 A)
  *     asymmetric: zp in [0, 2^b-1] frozen at init, qlo = -zp, qhi = 2^b-1-zp   (spec 1.3 B)
@@ -46,6 +47,9 @@ enum fr_qinit {
 typedef struct fr_qconfig {
     int bits;          /* 2..8 */
     int per_channel;   /* 1: one s1 (and zero point) per output channel; search per channel */
+    int group;         /* > 0 (with per_channel): one s1 and zero point per `group` consecutive
+                        * weights of a row (GPTQ/AWQ/llama.cpp's per-group grids); a multiple of 16
+                        * dividing the row length i*kh*kw.  0: per channel or per tensor */
     int symmetric;     /* 1: signed grid [-2^(b-1), 2^(b-1)-1]; 0: asymmetric, frozen zero point */
     int init;          /* enum fr_qinit */
     float lambda;      /* AdaRound regulariser weight (0.01) */
@@ -78,7 +82,8 @@ typedef struct fr_qlayer {
     fr_qconfig cfg;
     int o, i, kh, kw, is_conv;
     size_t n, khw;       /* n = o*i*kh*kw */
-    int ns1;             /* 1 (per-tensor) or o (per-channel) */
+    int ns1;             /* 1 (per-tensor), o (per-channel) or o * i*kh*kw / group (per-group) */
+    size_t gsz;          /* weights per s1 group, consecutive in memory: n, i*kh*kw or group */
     float *W;            /* [n] private copy of the FP weight */
     float *w_hat;        /* [n] current dequantised weight (soft for AdaRound before finalize) */
     int32_t *code;       /* [n] stored codes c + zp; valid once finalized */
@@ -93,6 +98,7 @@ typedef struct fr_qlayer {
     float *e3, *e4;      /* scratch [o], [i] */
     double *acc;         /* scratch, ns1 + i doubles */
     double *rowacc;      /* [o] per-row shares of the cross-row sums (d1, f_reg) */
+    double *grpacc;      /* [ns1] per-group: each group's d1 gradient (its row writes it), else NULL */
     double *colacc;      /* [o*i] FlexRound convs: per-row shares of the d4 gradient */
     double freg;         /* AdaRound: unweighted f_reg at the last grad/step call */
     int has_grad;        /* grad buffers hold a gradient (for the dL/dS2 accessor) */
@@ -100,6 +106,8 @@ typedef struct fr_qlayer {
     int nonfinite;       /* set when a gradient/parameter became NaN/Inf; cleared by reset */
     int fell_back;       /* fr_qlayer_reset_to_rtn was called: behaves as RTN from then on */
 } fr_qlayer;
+/* The s1 group of weight k (0 .. ns1-1). */
+static inline int fr_qlayer_group(const fr_qlayer *q, size_t k) { return q->ns1 > 1 ? (int)(k / q->gsz) : 0; }
 
 /* Validates shape and config, copies W, runs the grid search and initialises the learnable
  * tensors so that FlexRound starts at RTN (S2 = s3 = s4 = 1, s1 = expf(logf(step)), within 2 ulp of

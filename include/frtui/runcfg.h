@@ -34,6 +34,9 @@ typedef struct fr_run_config {
     int qdrop;              /* 1 = QDrop setting: mix FP/quantized inputs (p = drop_p) */
     float drop_p;
     int per_channel;        /* 0 = per-tensor s1 (paper CNN setting) */
+    int group_size;         /* > 0: one s1 per group of this many inputs of a row (--group-size; grids
+                             * are then per channel whatever per_channel says); layers whose row length
+                             * it does not divide stay per channel */
     int symmetric;          /* 1 = signed symmetric grid (CNN default) */
     int init_minmax;        /* 1 = min-max grid instead of the L2.4 search */
     int n_calib;            /* calibration samples used (0 = all in the bundle) */
@@ -62,6 +65,8 @@ float fr_run_config_lr(const fr_run_config *c, fr_method m);
  * are the machine's of the live run, or those a checkpoint recorded. */
 void fr_run_info_fill(fr_run_info *in, const char *model, const fr_run_config *c, int threads, const char *blas_core);
 /* Checks ranges (bits 2..8, iters >= 0, batch >= 1, ...). */
+/* "per-tensor", "per-channel" or "per-group-G" into buf; returns buf. */
+const char *fr_run_granularity(const fr_run_config *c, char *buf, size_t n);
 int fr_run_config_check(const fr_run_config *c, fr_err *e);
 
 #endif

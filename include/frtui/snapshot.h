@@ -70,6 +70,12 @@ typedef struct fr_layer_view {
     const uint8_t *cls;      /* enum fr_wclass per weight (inside / aggressive / clipped) */
     fr_layer_stats st;
 } fr_layer_view;
+/* The s1 group of weight k: 0 per tensor, its row per channel, k / group size per group (groups
+ * are equal consecutive runs of a row, quant.h). */
+static inline int fr_layer_view_group(const fr_layer_view *L, int64_t k)
+{
+    return L->n_s1 > 1 ? (int)(k / (L->n / L->n_s1)) : 0;
+}
 
 typedef struct fr_unit_view {
     atomic_int refs;
@@ -151,6 +157,9 @@ typedef struct fr_fid_view {
     int n, dim;
     char feature[96];      /* name of the feature node */
     double cos, rel_mse, agree, kl;
+    int lm_vocab;          /* language models: > 0, and the numbers above are per token */
+    long lm_tokens;        /* next-token predictions scored */
+    double nll_fp, nll_q;  /* nats per token (perplexity = exp) */
 } fr_fid_view;
 
 /* Replay time travel (issue 18): the recorded moments of each unit's run, turned into views on

@@ -126,6 +126,7 @@ int fr_cli_run_table(fr_opt *t, int n, fr_run_config *c)
         {.name = "--init", .kind = FR_OPT_CHOICE, .dst = &c->init_minmax, .choices = "mse|minmax"},
         {.name = "--qdrop", .kind = FR_OPT_FLAG, .dst = &c->qdrop, .val = 1},
         {.name = "--per-channel", .kind = FR_OPT_FLAG, .dst = &c->per_channel, .val = 1},
+        {.name = "--group-size", .kind = FR_OPT_INT, .dst = &c->group_size, .lo = 0, .hi = 65536},
         {.name = "--asymmetric", .kind = FR_OPT_FLAG, .dst = &c->symmetric, .val = 0},
         {.name = "--step", .kind = FR_OPT_FLAG, .dst = &c->step_mode, .val = 1},
     };
@@ -174,6 +175,9 @@ static void run_help(void)
            "  --n-calib N         calibration samples used (1.., default all the bundle holds)\n"
            "  --qdrop [--drop-p P]   QDrop setting (mix FP/quantized inputs, drop act quantization)\n"
            "  --per-channel  --asymmetric  --init mse|minmax\n"
+           "  --group-size G      one grid step (and zero point) per G consecutive inputs of each output\n"
+           "                      row (GPTQ/AWQ/llama.cpp's per-group grids; G a multiple of 16, e.g. 32 or\n"
+           "                      128); layers whose rows G does not divide keep one per output channel\n"
            "  --max-cache-mb N    refuse runs whose calibration caches exceed N MB\n"
            "  --max-mem SIZE      memory budget of the whole run, e.g. 4G (default: 80%% of what is\n"
            "                      available); calibration caches that do not fit spill to disk\n"
@@ -308,6 +312,14 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
             json_kv_num(&b, ", ", "rel_mse", "%.6g", s->fid.rel_mse);
             json_kv_num(&b, ", ", "top1_agreement", "%.6f", s->fid.agree);
             json_kv_num(&b, ", ", "kl", "%.6g", s->fid.kl);
+            if (s->fid.lm_vocab) {
+                fr_sb_printf(&b, ", \"lm\": {\"vocab\": %d, \"tokens\": %ld", s->fid.lm_vocab, s->fid.lm_tokens);
+                json_kv_num(&b, ", ", "nll_fp", "%.6f", s->fid.nll_fp);
+                json_kv_num(&b, ", ", "nll_q", "%.6f", s->fid.nll_q);
+                json_kv_num(&b, ", ", "ppl_fp", "%.6f", exp(s->fid.nll_fp));
+                json_kv_num(&b, ", ", "ppl_q", "%.6f", exp(s->fid.nll_q));
+                fr_sb_puts(&b, "}");
+            }
             fr_sb_puts(&b, "}");
         } else {
             fr_sb_puts(&b, ",\n  \"fidelity\": null");
@@ -445,9 +457,13 @@ static void print_fidelity(FILE *f, const fr_snapshot *s)
 {
     if (s->fid.n <= 0) return;
     char name[64];
-    fprintf(f, "fidelity to full precision (%d eval samples, feature %s, %d-d): cosine %.4f, rel. MSE %.4g, "
-            "top-1 agreement %.2f%%, KL %.4g\n", s->fid.n, fr_term_clean(name, sizeof name, s->fid.feature), s->fid.dim,
+    fprintf(f, "fidelity to full precision (%d eval %s, feature %s, %d-d): cosine %.4f, rel. MSE %.4g, "
+            "top-1 agreement %.2f%%, KL %.4g\n", s->fid.n, s->fid.lm_vocab ? "tokens" : "samples", fr_term_clean(name, sizeof name, s->fid.feature), s->fid.dim,
             s->fid.cos, s->fid.rel_mse, 100 * s->fid.agree, s->fid.kl);
+    if (s->fid.lm_vocab)
+        fprintf(f, "perplexity: full precision %.4f, quantized %.4f (%.4f -> %.4f bits per %s, %ld next-token predictions)\n",
+                exp(s->fid.nll_fp), exp(s->fid.nll_q), s->fid.nll_fp / M_LN2, s->fid.nll_q / M_LN2,
+                s->fid.lm_vocab == 256 ? "byte" : "token", s->fid.lm_tokens);
 }
 
 /* Runs one configuration to the end; returns the final snapshot (caller releases).  With o,
@@ -776,6 +792,9 @@ int fr_cli_compare(int argc, char **argv)
         printf("  rel. MSE %.4g | %.4g | %.4g;  top-1 agreement %.2f%% | %.2f%% | %.2f%%;  KL %.4g | %.4g | %.4g\n",
                res[0]->fid.rel_mse, res[1]->fid.rel_mse, res[2]->fid.rel_mse, 100 * res[0]->fid.agree,
                100 * res[1]->fid.agree, 100 * res[2]->fid.agree, res[0]->fid.kl, res[1]->fid.kl, res[2]->fid.kl);
+        if (res[0]->fid.lm_vocab)
+            printf("perplexity: FP %.4f | RTN %.4f | AdaRound %.4f | FlexRound %.4f\n", exp(res[0]->fid.nll_fp),
+                   exp(res[0]->fid.nll_q), exp(res[1]->fid.nll_q), exp(res[2]->fid.nll_q));
     }
     int rc = 0;
     if (o.json || o.csv) {

@@ -154,6 +154,7 @@ static void enc_meta(wbuf *b, const fr_ckpt *c)
     wb_f32(b, c->cfg.scale_lr);    /* since 1.4 */
     wb_i32(b, c->cfg.keep_best);   /* since 1.5 */
     wb_i32(b, c->cfg.s1_direct);   /* since 1.5 */
+    wb_i32(b, c->cfg.group_size);  /* since 1.6 */
 }
 
 static void enc_tensor(wbuf *b, const fr_ckpt_tensor *t, int learnable)

@@ -119,6 +119,7 @@ static void dec_meta(rd *r, fr_ckpt *c)
     c->cfg.scale_lr = c->minor >= 4 ? rd_f32(r) : 1.0f;
     c->cfg.keep_best = c->minor >= 5 ? rd_i32(r) : 0;
     c->cfg.s1_direct = c->minor >= 5 ? rd_i32(r) : 0;
+    c->cfg.group_size = c->minor >= 6 ? rd_i32(r) : 0;
     if (r->bad) return;
     if (c->cur_unit < -1 || c->cur_unit >= c->n_units) { rfail(r, "%s", "running unit index out of range"); return; }
     if (c->iter < 0 || c->iter > 10000000) { rfail(r, "%s", "iteration counter out of range"); return; }
@@ -192,13 +193,14 @@ static void dec_unit(rd *r, fr_ckpt_unit *U, int k)
         L->finalized = rd_u8(r); L->fell_back = rd_u8(r); L->nonfinite = rd_u8(r);
         if (r->bad) return;
         if (L->method < 0 || L->method >= FR_METHOD__COUNT || L->bits < 2 || L->bits > 8 || L->o < 1 || L->i < 1 ||
-            L->kh < 1 || L->kw < 1 || (L->ns1 != 1 && L->ns1 != L->o) || L->finalized > 1 || L->fell_back > 1 ||
+            L->kh < 1 || L->kw < 1 || L->ns1 < 1 || (L->ns1 != 1 && L->ns1 % L->o) || L->finalized > 1 || L->fell_back > 1 ||
             L->nonfinite > 1 || L->is_conv < 0 || L->is_conv > 1) {
             rfail(r, "layer %s: a field is out of range", L->name);
             return;
         }
         int64_t n = (int64_t)L->o * L->i;
-        if (n > (1LL << 31) / L->kh || n * L->kh > (1LL << 31) / L->kw || n * L->kh * L->kw != L->n) {
+        if (n > (1LL << 31) / L->kh || n * L->kh > (1LL << 31) / L->kw || n * L->kh * L->kw != L->n ||
+            (L->ns1 > 1 && L->ns1 != L->o && (L->n % L->ns1 || (L->n / L->o) % (L->n / L->ns1)))) {
             rfail(r, "layer %s: element count does not match its shape", L->name);
             return;
         }

@@ -40,7 +40,7 @@
 
 static int group_of(const fr_qlayer *q, size_t k)
 {
-    return q->ns1 > 1 ? (int)(k / ((size_t)q->i * q->khw)) : 0;
+    return fr_qlayer_group(q, k);
 }
 
 static float clampf(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }

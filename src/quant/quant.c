@@ -143,7 +143,7 @@ void fr_qlayer_free(fr_qlayer *q)
     param_free(&q->d1); param_free(&q->D2); param_free(&q->d3); param_free(&q->d4);
     param_free(&q->V);
     free(q->s1); free(q->s1_init); free(q->d1_init); free(q->zp); free(q->qlo); free(q->qhi);
-    free(q->e3); free(q->e4); free(q->acc); free(q->rowacc); fr_afree(q->colacc);
+    free(q->e3); free(q->e4); free(q->acc); free(q->rowacc); free(q->grpacc); fr_afree(q->colacc);
     memset(q, 0, sizeof *q);
 }
 
@@ -188,7 +188,14 @@ int fr_qlayer_init(fr_qlayer *q, fr_method method, const fr_qconfig *cfg, int o,
     q->cfg = *cfg;
     q->o = o; q->i = i; q->kh = kh; q->kw = kw; q->is_conv = is_conv ? 1 : 0;
     q->n = n; q->khw = khw;
-    q->ns1 = cfg->per_channel ? o : 1;
+    const size_t len = (size_t)i * khw;
+    if (cfg->group && (!cfg->per_channel || cfg->group < 0 || cfg->group % 16 || len % (size_t)cfg->group))
+        return fr_err_set(e, FR_EINPUT, "quant: group size %d must be a multiple of 16 dividing the row length %zu "
+                          "(and per-channel)", cfg->group, len);
+    /* Per-group: groups are consecutive runs of a row, so the group of weight k is k / gsz and
+     * every FX_BLK block of a row lies in one group (the row kernels rely on both). */
+    q->gsz = cfg->group ? (size_t)cfg->group : cfg->per_channel ? len : n;
+    q->ns1 = (int)(n / q->gsz);
     int fail = 0;
     q->W = abuf(n, &fail);
     q->w_hat = abuf(n, &fail);
@@ -220,6 +227,7 @@ int fr_qlayer_init(fr_qlayer *q, fr_method method, const fr_qconfig *cfg, int o,
     q->e4 = fr_xcalloc((size_t)i, sizeof(float));
     q->acc = fr_xcalloc(ns + (size_t)i, sizeof(double));
     q->rowacc = fr_xcalloc((size_t)o, sizeof(double));
+    if (q->ns1 > o) q->grpacc = fr_xcalloc(ns, sizeof(double));
     if (method == FR_METHOD_FLEXROUND && q->is_conv) {
         q->colacc = fr_amalloc((size_t)o * (size_t)i * sizeof(double));   /* o*i <= n: no overflow */
         if (!q->colacc) {
@@ -240,7 +248,7 @@ int fr_qlayer_init(fr_qlayer *q, fr_method method, const fr_qconfig *cfg, int o,
     if (method == FR_METHOD_ADAROUND) {
         /* V such that σ(V)(ζ−γ)+γ = frac(W/s1): soft AdaRound starts at the FP weight. */
         for (size_t k = 0; k < n; k++) {
-            double s = q->s1_init[q->ns1 > 1 ? k / rowlen : 0];
+            double s = q->s1_init[fr_qlayer_group(q, k)];
             double x = (double)(q->W[k] / (float)s);
             double rest = x - floor(x);
             q->V.data[k] = (float)(-log((ADA_ZETA - ADA_GAMMA) / (rest - ADA_GAMMA) - 1.0));
@@ -331,9 +339,11 @@ static __attribute__((noinline)) void fx_blk_fwd(const float *restrict W, const 
  * deterministic).  The Adam/exp part runs afterwards in fx_adam_range while the row is hot. */
 static double fx_row(fr_qlayer *q, int r, int mode, const float *G, double *g1, double *g4)
 {
-    int g = q->ns1 > 1 ? r : 0;
-    const float s1r = q->s1[g], lo = q->qlo[g], hi = q->qhi[g], e3r = q->e3[r];
     const size_t khw = q->khw, len = (size_t)q->i * khw, base = (size_t)r * len;
+    int g = fr_qlayer_group(q, base);
+    const int per_group = q->grpacc != NULL;
+    float s1r = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
+    const float e3r = q->e3[r];
     const float *W = q->W + base, *eD2 = q->eD2 + base;
     const float *Gb = mode ? G + base : NULL;
     float *gD2 = q->D2.grad + base, *wh = q->w_hat + base;
@@ -345,6 +355,12 @@ static double fx_row(fr_qlayer *q, int r, int mode, const float *G, double *g1, 
     size_t ft = 0;
     for (size_t k = 0; k < len; k += FX_BLK) {
         const int nk = (int)FR_MIN((size_t)FX_BLK, len - k);
+        if (per_group && k > 0 && k % q->gsz == 0) {   /* the next group of this row */
+            if (mode) q->grpacc[g] = g1r;
+            g1r = 0;
+            g++;
+            s1r = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
+        }
         for (int l = 0; l < nk; l++) {
             e34[l] = e3r * q->e4[fj];
             if (++ft == khw) { ft = 0; fj++; }
@@ -376,6 +392,7 @@ static double fx_row(fr_qlayer *q, int r, int mode, const float *G, double *g1, 
             }
         }
     }
+    if (per_group && mode) { q->grpacc[g] = g1r; g1r = 0; }
     if (g1) *g1 = g1r;
     return g3;
 }
@@ -420,10 +437,10 @@ static inline int32_t code_i(float c, float lo) { return (int32_t)(c == c ? c : 
 
 static void rtn_row(const fr_qlayer *q, int r, float *out_w, int32_t *out_c)
 {
-    int g = q->ns1 > 1 ? r : 0;
-    const float s = q->s1_init[g], lo = q->qlo[g], hi = q->qhi[g];
     size_t len = (size_t)q->i * q->khw, base = (size_t)r * len;
     for (size_t k = base; k < base + len; k++) {
+        const int g = fr_qlayer_group(q, k);
+        const float s = q->s1_init[g], lo = q->qlo[g], hi = q->qhi[g];
         float c = clampf(rintf(q->W[k] / s), lo, hi);
         if (out_w) out_w[k] = s * c;
         if (out_c) out_c[k] = code_i(c, lo);
@@ -514,27 +531,32 @@ static float ada_one(float W, float V, float G, const adac *c, float *fr)
 static void ada_row(fr_qlayer *q, int r, int mode, const float *G, float beta, float lambda,
                     int reg_on, const adamc *ad, double *freg, double *chk)
 {
-    int g = q->ns1 > 1 ? r : 0;
-    const float s = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
     size_t len = (size_t)q->i * q->khw, base = (size_t)r * len;
+    int g = fr_qlayer_group(q, base);
+    float s = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
+    const int per_group = q->grpacc != NULL;   /* then len is a multiple of the group, of FX_BLK */
     if (mode == 0) {
         const float *restrict W = q->W, *restrict V = q->V.data;
         float *restrict wh = q->w_hat;
         size_t k0 = base;
-        for (; k0 + FX_BLK <= base + len; k0 += FX_BLK) ada_blk_fwd(W + k0, V + k0, wh + k0, s, lo, hi);
+        for (; k0 + FX_BLK <= base + len; k0 += FX_BLK) {
+            if (per_group) g = fr_qlayer_group(q, k0), s = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
+            ada_blk_fwd(W + k0, V + k0, wh + k0, s, lo, hi);
+        }
         for (size_t k = k0; k < base + len; k++) {
             float x = vfloorf(W[k] / s) + ada_h(ada_sig(V[k]));
             wh[k] = s * (x >= lo && x <= hi ? x : (x < lo ? lo : hi));
         }
         return;
     }
-    const adac c = {s, lo, hi, beta, beta - 1.0f, lambda, reg_on};
+    adac c = {s, lo, hi, beta, beta - 1.0f, lambda, reg_on};
     float *W = q->W, *V = q->V.data, *m = q->V.m, *v = q->V.v, *gV = q->V.grad;
     float fr[FX_BLK];
     double f = 0;
     uint32_t bad = 0;
     size_t k = base;
     for (; k + FX_BLK <= base + len; k += FX_BLK) {
+        if (per_group) g = fr_qlayer_group(q, k), c.s = q->s1[g], c.lo = q->qlo[g], c.hi = q->qhi[g];
         bad |= ada_blk(W + k, V + k, G + k, gV + k, fr, &c);
         if (mode == 2) bad |= ada_blk_adam(V + k, m + k, v + k, gV + k, *ad);
         if (reg_on)
@@ -685,7 +707,9 @@ static int pass(fr_qlayer *q, int mode, const float *G, float lr, int t, float b
         size_t ns = (size_t)q->ns1;
         double *g1 = q->acc, *g4 = q->acc + ns, chk = 0;
         memset(q->acc, 0, (ns + (size_t)q->i) * sizeof(double));
-        for (int r = 0; r < q->o; r++) g1[q->ns1 > 1 ? r : 0] += q->rowacc[r];
+        if (q->grpacc) memcpy(g1, q->grpacc, ns * sizeof(double));   /* each group summed by its row */
+        else
+            for (int r = 0; r < q->o; r++) g1[q->ns1 > 1 ? r : 0] += q->rowacc[r];
         if (q->colacc)
             for (int r = 0; r < q->o; r++) {
                 const double *cr = q->colacc + (size_t)r * (size_t)q->i;
@@ -744,30 +768,26 @@ void fr_qlayer_hard_codes(const fr_qlayer *q, int32_t *c)
 {
     /* Truly read-only (own factor buffers, not the layer's scratch) so the UI may call it from
      * another thread while no writer runs on this layer. */
-    size_t len = (size_t)q->i * q->khw;
     if (is_flex(q)) {
         float *e3 = fr_xmalloc((size_t)q->o * sizeof(float)), *e4 = fr_xmalloc((size_t)q->i * sizeof(float));
         fx_factors_into(q, e3, e4);
-        for (int r = 0; r < q->o; r++) {
-            int g = q->ns1 > 1 ? r : 0;
-            const float s1r = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
+        for (int r = 0; r < q->o; r++)
             for (int j = 0; j < q->i; j++) {
                 const float e34 = e3[r] * e4[j];
                 size_t base = ((size_t)r * (size_t)q->i + (size_t)j) * q->khw;
-                for (size_t t = 0; t < q->khw; t++)
+                for (size_t t = 0; t < q->khw; t++) {
+                    const int g = fr_qlayer_group(q, base + t);
+                    const float s1r = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
                     c[base + t] = code_i(clampf(rintf(q->W[base + t] / (s1r * (q->eD2[base + t] * e34))), lo, hi), lo);
+                }
             }
-        }
         free(e3);
         free(e4);
     } else if (is_ada(q)) {
-        for (int r = 0; r < q->o; r++) {
-            int g = q->ns1 > 1 ? r : 0;
-            const float s = q->s1[g];
-            for (size_t k = (size_t)r * len; k < (size_t)(r + 1) * len; k++) {
-                float x = floorf(q->W[k] / s) + (q->V.data[k] >= 0.0f ? 1.0f : 0.0f);
-                c[k] = code_i(clampf(x, q->qlo[g], q->qhi[g]), q->qlo[g]);
-            }
+        for (size_t k = 0; k < q->n; k++) {
+            const int g = fr_qlayer_group(q, k);
+            float x = floorf(q->W[k] / q->s1[g]) + (q->V.data[k] >= 0.0f ? 1.0f : 0.0f);
+            c[k] = code_i(clampf(x, q->qlo[g], q->qhi[g]), q->qlo[g]);
         }
     } else {
         for (int r = 0; r < q->o; r++) rtn_row(q, r, NULL, c);
@@ -777,9 +797,8 @@ void fr_qlayer_hard_codes(const fr_qlayer *q, int32_t *c)
 void fr_qlayer_finalize(fr_qlayer *q)
 {
     fr_qlayer_hard_codes(q, q->code);
-    size_t len = (size_t)q->i * q->khw;
     for (size_t k = 0; k < q->n; k++) {
-        int g = q->ns1 > 1 ? (int)(k / len) : 0;
+        int g = fr_qlayer_group(q, k);
         q->w_hat[k] = q->s1[g] * (float)q->code[k];
         q->code[k] += (int32_t)q->zp[g];
     }

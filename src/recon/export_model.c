@@ -45,13 +45,14 @@ int fr_qmodel_build(const fr_ckpt *c, const fr_model *m, fr_qmodel *out, double 
     out->src = m;
     fr_graph_copy(&out->g, &fm->g);
     fr_sb j = {0};
+    char gran[32];
     fr_sb_printf(&j, "{\"format\": \"frtui-quant\", \"version\": 1, \"model\": ");
     fr_sb_json_str(&j, m->meta.name);
     fr_sb_printf(&j, ", \"method\": \"%s\", \"bits\": %d, \"first_last_bits\": %d, \"act_bits\": %d, \"seed\": %llu, "
               "\"scheme\": \"%s\", \"granularity\": \"%s\", \"codes_encoding\": \"f32-integers\",\n \"layers\": [",
               fr_method_name(c->cfg.method), c->cfg.bits, c->cfg.first_last_bits, c->cfg.act_bits,
               (unsigned long long)c->cfg.seed, c->cfg.symmetric ? "symmetric" : "asymmetric",
-              c->cfg.per_channel ? "per-channel" : "per-tensor");
+              fr_run_granularity(&c->cfg, gran, sizeof gran));
     int first = 1;
     for (int k = 0; k < p->n; k++) {
         int nl;

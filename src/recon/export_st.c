@@ -59,13 +59,17 @@ int fr_export_safetensors_encode(const fr_ckpt *c, const fr_model *m, const char
             }
             T = &t[nt];
             snprintf(names[nt], sizeof names[nt], "%s.scale", L->name);
-            *T = (fr_st_tensor){names[nt++], FR_ST_F32, 1, {L->ns1}, L->s1};
+            /* per group: [o, groups per row], the layout GPTQ-style checkpoints use */
+            const int grouped = L->ns1 > L->o;
+            *T = grouped ? (fr_st_tensor){names[nt++], FR_ST_F32, 2, {L->o, L->ns1 / L->o}, L->s1}
+                         : (fr_st_tensor){names[nt++], FR_ST_F32, 1, {L->ns1}, L->s1};
             T = &t[nt];
             snprintf(names[nt], sizeof names[nt], "%s.zero_point", L->name);
-            *T = (fr_st_tensor){names[nt++], FR_ST_I32, 1, {L->ns1}, z};
+            *T = grouped ? (fr_st_tensor){names[nt++], FR_ST_I32, 2, {L->o, L->ns1 / L->o}, z}
+                         : (fr_st_tensor){names[nt++], FR_ST_I32, 1, {L->ns1}, z};
         }
     }
-    char bits[16], act_bits[16], seed[32];
+    char bits[16], act_bits[16], seed[32], gran[32];
     snprintf(bits, sizeof bits, "%d", c->cfg.bits);
     snprintf(act_bits, sizeof act_bits, "%d", c->cfg.act_bits);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->cfg.seed);
@@ -75,7 +79,7 @@ int fr_export_safetensors_encode(const fr_ckpt *c, const fr_model *m, const char
         {"bits", bits},
         {"act_bits", act_bits},
         {"seed", seed},
-        {"granularity", c->cfg.per_channel ? "per-channel" : "per-tensor"},
+        {"granularity", fr_run_granularity(&c->cfg, gran, sizeof gran)},
         {"scheme", c->cfg.symmetric ? "symmetric" : "asymmetric"},
         {"model", m->meta.name},
     };

@@ -43,7 +43,8 @@ static fr_qconfig qconfig(const fr_recon *r, int node)
     fr_qconfig c;
     fr_qconfig_default(&c);
     c.bits = layer_bits(r, node);
-    c.per_channel = r->cfg.per_channel;
+    c.per_channel = r->cfg.per_channel || r->cfg.group_size > 0;   /* a group grid is per channel too */
+    c.group = r->cfg.group_size;
     c.symmetric = r->cfg.symmetric;
     c.init = r->cfg.init_minmax ? FR_QINIT_MINMAX : FR_QINIT_MSE;
     c.lambda = r->cfg.lambda;
@@ -58,6 +59,10 @@ int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, 
     const fr_tensor *W = &r->fm.g.tensors[n->param[0]];
     fr_qconfig c = qconfig(r, node);
     int o = (int)W->dim[0], i = (int)W->dim[1], kh = W->ndim == 4 ? (int)W->dim[2] : 1, kw = W->ndim == 4 ? (int)W->dim[3] : 1;
+    /* [I] --group-size on a layer whose rows it does not divide (a 3x3x3 stem, a depthwise conv,
+     * a head of odd width): that layer keeps one scale per output channel rather than failing
+     * the run; its s1 count in views and exports shows which layers were grouped. */
+    if (c.group && ((int64_t)i * kh * kw) % c.group) c.group = 0;
     return fr_qlayer_init(q, m, &c, o, i, kh, kw, n->op == FR_OP_CONV, W->data, e);
 }
 
@@ -188,6 +193,11 @@ static fr_recon *recon_new(const fr_model *m, const fr_run_config *cfg, int plan
             if (r->first_layer < 0) r->first_layer = i;
             r->last_layer = i;
         }
+    /* A language model's first layer is its embedding, which stays full precision (FlexRound's
+     * LLM code and GPTQ quantize the decoder blocks' linears only); the first linear of block 0
+     * is an ordinary layer.  The output head keeps first_last_bits, the closest this grid
+     * family comes to the FP16 head those tools keep. */
+    if (fr_graph_lm_vocab(g)) r->first_layer = -1;
     r->aq = fr_xcalloc((size_t)g->n_nodes, sizeof(aq_hook *));
     if (fr_calib_plan(r, e)) { fr_recon_free(r); return NULL; }
     /* Everything the run derives (caches + each unit's executor, or the accuracy pass), against

@@ -97,6 +97,13 @@ float fr_run_config_lr(const fr_run_config *c, fr_method m)
     return m == FR_METHOD_ADAROUND ? 1e-3f : 2e-3f;
 }
 
+const char *fr_run_granularity(const fr_run_config *c, char *buf, size_t n)
+{
+    if (c->group_size > 0) snprintf(buf, n, "per-group-%d", c->group_size);
+    else snprintf(buf, n, "%s", c->per_channel ? "per-channel" : "per-tensor");
+    return buf;
+}
+
 int fr_run_config_check(const fr_run_config *c, fr_err *e)
 {
     if ((unsigned)c->method >= FR_METHOD__COUNT) return fr_err_set(e, FR_EINPUT, "unknown method");
@@ -106,6 +113,8 @@ int fr_run_config_check(const fr_run_config *c, fr_err *e)
     if (c->first_last_bits != 0 && (c->first_last_bits < 2 || c->first_last_bits > 8))
         return fr_err_set(e, FR_EINPUT, "--first-last-bits %d is not supported (0 = same as --bits, or 2..8)",
                           c->first_last_bits);
+    if (c->group_size != 0 && (c->group_size < 16 || c->group_size > 65536 || c->group_size % 16))
+        return fr_err_set(e, FR_EINPUT, "--group-size %d is not supported (a multiple of 16, 16..65536)", c->group_size);
     if (c->iters < 0 || c->iters > 10000000) return fr_err_set(e, FR_EINPUT, "--iters %d is out of range 0..10000000", c->iters);
     if (c->batch < 1 || c->batch > 4096) return fr_err_set(e, FR_EINPUT, "--batch %d is out of range 1..4096", c->batch);
     if (!(c->lr >= 0) || !isfinite(c->lr) || c->lr > 1) return fr_err_set(e, FR_EINPUT, "--lr must be in [0, 1]");

@@ -25,7 +25,7 @@ static void heat_readout(fr_canvas *c, int x, int y, int w, int two_rows, const 
     int cols = (int)(L->n / FR_MAX(1, L->o));
     size_t i = (size_t)r0 * cols + c0;
     if ((int64_t)i >= L->n) return;
-    float s1 = L->s1 && L->n_s1 > 0 ? L->s1[L->n_s1 > 1 ? r0 : 0] : NAN;
+    float s1 = L->s1 && L->n_s1 > 0 ? L->s1[fr_layer_view_group(L, (int64_t)i)] : NAN;
     float wv = L->w ? L->w[i] : NAN;
     float sv = qty == FR_HQ_SCOMB && L->s_comb ? L->s_comb[i] : L->s2 ? L->s2[i] : L->s_comb ? L->s_comb[i] : NAN;
     float u = L->u ? L->u[i] : wv / s1;

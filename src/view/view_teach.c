@@ -105,7 +105,7 @@ int fr_view_eqn_text(const fr_unit_view *u, int sel_layer, const fr_layer_view *
     t->row = row;
     t->col = col;
     int64_t k = (int64_t)row * cols + col;
-    int ic = col / khw, g = L->n_s1 > 1 ? row : 0;
+    int ic = col / khw, g = fr_layer_view_group(L, k);
     int flex = L->s2 && L->s3;
     double W = L->w[k], s1 = L->s1[g];
     double lo = L->qlo ? L->qlo[g] : NAN, hi = L->qhi ? L->qhi[g] : NAN;
@@ -140,7 +140,8 @@ int fr_view_eqn_text(const fr_unit_view *u, int sel_layer, const fr_layer_view *
     /* line 1: the factors, each with what it belongs to */
     fmt4(a, sizeof a, W), fmt4(b, sizeof b, s1);
     char s1where[32];
-    if (L->n_s1 > 1) snprintf(s1where, sizeof s1where, "row %d", row);
+    if (L->n_s1 > L->o) snprintf(s1where, sizeof s1where, "row %d, group %d", row, g - row * (L->n_s1 / L->o));
+    else if (L->n_s1 > 1) snprintf(s1where, sizeof s1where, "row %d", row);
     else snprintf(s1where, sizeof s1where, "tensor");
     int n = snprintf(ln, sizeof ln, "W[%d,%d] = %s  s1 = %s (%s)", row, col, a, b, s1where);
     if (flex) {
