@@ -220,6 +220,18 @@ report: all
 	./frtui report --bits 4 --bits 3 --preset teaching samples/mlp-fmnist.frm samples/resnet-fmnist.frm \
 	  samples/mobilenetv2-fmnist.frm
 
+# Issue 16, item 8: the language-model sample at W4 and W3 on the official FlexRound LLM grid
+# (flexround-llm: per-channel asymmetric min-max, lr 3e-3), per output channel and per group of
+# 128 inputs, block-wise.  LM_ITERS/LM_BATCH trade time for the preset's 5000 it x 32 windows
+# (about 30 min at the defaults on 2 cores; README "The language-model sample").
+LM_ITERS ?= 300
+LM_BATCH ?= 8
+LM_SAMPLE := samples/tinylm-kjv.frm
+report-lm: all
+	nice ./frtui report --bits 4 --bits 3 --preset flexround-llm --iters $(LM_ITERS) --batch $(LM_BATCH) $(LM_SAMPLE)
+	nice ./frtui report --bits 4 --bits 3 --preset flexround-llm --group-size 128 --iters $(LM_ITERS) \
+	  --batch $(LM_BATCH) $(LM_SAMPLE)
+
 # The real MobileNetV2 (npm nsfwjs@4.3.0, ImageNet weights) with its own 5-class head, calibrated
 # on crops of natural photographs from Debian's python3-skimage (CC0 / public domain, licences in
 # samples/README.md).  The .deb is downloaded and unpacked into build/deb, never installed (it

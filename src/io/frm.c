@@ -542,6 +542,9 @@ int fr_frm_info(FILE *out, const char *path, const fr_model *m, int verbose)
     for (int c = 0; c < mt->in_c && c < 4; c++) fprintf(out, " %g", (double)mt->mean[c]);
     fprintf(out, "  std");
     for (int c = 0; c < mt->in_c && c < 4; c++) fprintf(out, " %g", (double)mt->std[c]);
+    if (fr_graph_lm_vocab(g))
+        fprintf(out, "\nlanguage    model: %d token ids in, next-token logits over %d out (perplexity, not top-1)",
+                mt->in_c, fr_graph_lm_vocab(g));
     fprintf(out, "\nclasses     %d", mt->n_classes);
     for (int i = 0; mt->class_names && i < mt->n_classes && i < (verbose ? mt->n_classes : 10); i++)
         fprintf(out, "%s%s", i ? ", " : ": ", mt->class_names[i]);

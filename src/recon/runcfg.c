@@ -20,17 +20,21 @@ static const struct {
     const char *name, *help;
     int iters, batch, per_channel, symmetric, layerwise;
     float lr;
+    int init_minmax;
 } presets[] = {
     {"teaching", "1000 it/unit, batch 32, BRECQ blocks, FlexRound lr 2e-3: short enough to watch every unit live "
                  "(frtui's own; lr from its sweep)",
-     1000, 32, 0, 1, 0, 0},
+     1000, 32, 0, 1, 0, 0, 0},
     {"brecq", "20000 it/unit, batch 32, 1024 samples, BRECQ blocks (yhhhli/BRECQ main_imagenet.py defaults; "
               "no FlexRound there: lr 2e-3 as teaching)",
-     20000, 32, 0, 1, 0, 0},
+     20000, 32, 0, 1, 0, 0, 0},
     {"adaround-aimet", "10000 it/layer, batch 32, layer-wise (AIMET apply_adaround defaults, AdaRound paper)",
-     10000, 32, 0, 1, 1, 0},
-    {"flexround-llm", "5000 it/unit, per-channel asymmetric grid, lr 3e-3 (official FlexRound LLM scripts)",
-     5000, 32, 1, 0, 0, 3e-3f},
+     10000, 32, 0, 1, 1, 0, 0},
+    /* The official LLM path initialises each channel's grid from its min and max and freezes
+     * the zero point (spec 1.3 B); the L2.4 search is the CNN code's. */
+    {"flexround-llm", "5000 it/unit, per-channel asymmetric min-max grid (zero point frozen), lr 3e-3 (official "
+                      "FlexRound LLM scripts)",
+     5000, 32, 1, 0, 0, 3e-3f, 1},
 };
 
 const char *fr_run_config_preset_help(const char *name)
@@ -58,6 +62,7 @@ int fr_run_config_preset(fr_run_config *c, const char *name, fr_err *e)
             c->per_channel = presets[i].per_channel;
             c->symmetric = presets[i].symmetric;
             c->layerwise = presets[i].layerwise;
+            c->init_minmax = presets[i].init_minmax;
             c->seed = 1005;
             c->threads = 2;
             snprintf(c->preset, sizeof c->preset, "%s", name);

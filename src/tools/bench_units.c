@@ -288,8 +288,11 @@ static void unit_flops(const fr_graph *g, const fr_unit *u, int nb, double *fwd,
             conv_shape_of(g, i, nb, &s);
             f = fr_conv_flops(&s);
         } else {
+            /* a per-token linear (attribute tokens) multiplies each of its T rows: T * d_out * d_in,
+             * not (T * d_out) * (T * d_in); attention's own products are not counted (no layer) */
             const fr_node *in = &g->nodes[n->in[0]];
-            f = 2.0 * nb * n->c * (double)in->c * in->h * in->w;
+            double fan = n->a.tokens > 0 ? (double)in->w : (double)in->c * in->h * in->w;
+            f = 2.0 * nb * ((double)n->c * n->h * n->w) * fan;
         }
         *fwd += f;
         *iter += 2 * f + (feeds ? f : 0);
