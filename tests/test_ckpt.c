@@ -482,6 +482,16 @@ static void mut_layer_shape(fr_ckpt *c)
     fr_ckpt_layer *L = &c->units[1].layers[0];
     int t = L->o; L->o = L->i; L->i = t;
 }
+/* A group count that divides no row (1.6 allows ns1 = o * groups per row): refused. */
+static void mut_layer_groups(fr_ckpt *c)
+{
+    fr_ckpt_layer *L = &c->units[1].layers[0];
+    int ns = L->o * (int)(L->n / L->o + 1);
+    L->s1 = fr_xrealloc(L->s1, (size_t)ns * sizeof(float));
+    L->zp = fr_xrealloc(L->zp, (size_t)ns * sizeof(float));
+    for (int g = L->ns1; g < ns; g++) L->s1[g] = 1.0f, L->zp[g] = 0.0f;
+    L->ns1 = ns;
+}
 static void mut_param_count(fr_ckpt *c)
 {
     fr_ckpt_layer *L = &c->units[1].layers[0];
@@ -680,6 +690,7 @@ static int make_bad(badcase *bc)
     add_reencoded(bc, &nb, "nodes-mismatch.frc", mut_units);
     add_reencoded(bc, &nb, "unit-renamed.frc", mut_unitname);
     add_reencoded(bc, &nb, "layer-shape.frc", mut_layer_shape);
+    add_reencoded(bc, &nb, "layer-groups.frc", mut_layer_groups);
     add_reencoded(bc, &nb, "param-count.frc", mut_param_count);
     add_reencoded(bc, &nb, "code-flipped.frc", mut_code);
     add_reencoded(bc, &nb, "other-calibration.frc", mut_calib);
