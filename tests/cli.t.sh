@@ -98,6 +98,22 @@ check "layer-wise run" 'grep -q "quantized" "$T/lw"'
 "$BIN" run "$MLP" --act-bits 8 --qdrop --iters 10 --n-calib 64 --quiet >"$T/aq" 2>&1
 check "W4A8 QDrop run" 'grep -q "quantized" "$T/aq"'
 
+# --- language models (issue 16): perplexity in eval, JSON and the units; groups; bad group sizes
+LM=samples/tinylm-kjv.frm
+check "eval LM: the perplexity its provenance records" '"$BIN" eval "$LM" | grep -q "perplexity 2.8449, 1.5084 bits per byte"'
+check "info names a language model" '"$BIN" info "$LM" | grep -q "^language .*256 out"'
+TLM=tests/fuzz/seeds/frms/tiny-lm-datasets.frm
+"$BIN" run "$TLM" --preset flexround-llm --group-size 16 --iters 3 --quiet --json "$T/lm.json" >"$T/lm" 2>&1
+check "LM run: decoder block unit, perplexity FP and quantized in JSON, per-group grid" \
+    'grep -q "\"name\": \"block:blk.0\"" "$T/lm.json" && grep -q "\"lm\": {\"vocab\": 256, \"tokens\": 28" "$T/lm.json" &&
+     grep -q "\"ppl_q\": [0-9]" "$T/lm.json" && grep -q "perplexity: full precision" "$T/lm"'
+expect_exit2 "group size not a multiple of 16" "group-size 24" "$BIN" run "$TLM" --group-size 24
+"$BIN" run "$TLM" --method rtn --group-size 16 --quiet --checkpoint "$T/g.frc" >/dev/null 2>&1
+"$BIN" export "$T/g.frc" --safetensors "$T/g.st" >/dev/null 2>&1
+# ffn_down's rows are 32 long: two groups of 16 per row ([16, 2]); attn_q's are 16: one group = per channel
+check "per-group export: granularity and [o, groups] scales" \
+    'grep -a -q "\"granularity\":\"per-group-16\"" "$T/g.st" && grep -a -q "blk.0.ffn_down.scale\":{\"dtype\":\"F32\",\"shape\":\[16,2\]" "$T/g.st"'
+
 # --- headless inspector frame
 "$BIN" "$MLP" --iters 20 --n-calib 64 --dump-screen --cols 120 --rows 36 --wait-done >"$T/frame" 2>&1
 check "dump-screen renders units and the status bar" 'grep -q "fc1" "$T/frame" && grep -q -i "quit" "$T/frame"'

@@ -12,6 +12,8 @@
 #include "frtui/fidelity.h"
 #include "frtui/frm.h"
 #include "frtui/lm.h"
+#include "frtui/recon.h"
+#include "frtui/runcfg.h"
 #include "frtui/train.h"
 
 static const fr_lm_arch tiny = {.vocab = 256, .d = 16, .layers = 2, .heads = 4, .kv_heads = 2, .ff = 24, .T = 12,
@@ -72,6 +74,58 @@ static void test_lm_vocab_rule(void)
     fr_model_free(&m);
 }
 
+/* Repeating text is learnt: the held-out loss falls far below a uniform guess (ln 256 = 5.55). */
+static uint8_t *pattern_text(size_t n)
+{
+    static const char *words[] = {"the ", "lord ", "said ", "unto ", "moses ", "and ", "aaron, "};
+    uint8_t *t = malloc(n);
+    fr_rng r;
+    fr_rng_seed(&r, 5);
+    size_t o = 0;
+    while (o < n) {
+        const char *w = words[fr_rng_below(&r, 7)];
+        for (size_t k = 0; w[k] && o < n; k++) t[o++] = (uint8_t)w[k];
+    }
+    return t;
+}
+
+/* Units and bits of an LM: one unit per decoder block named by its prefix, then the head; every
+ * linear of the blocks at --bits (the embedding is the model's first layer and is not quantized,
+ * so blk.0.attn_q is not "the first layer"), the head at --first-last-bits. */
+static void test_lm_units(void)
+{
+    fr_model m;
+    build(&m, &tiny, 2);
+    const size_t n = 4000;
+    uint8_t *text = pattern_text(n);
+    fr_err e;
+    FR_ASSERT(fr_lm_windows(text, n, tiny.T, 8, 3, &m.calib, &e) == FR_OK);
+    fr_run_config c;
+    FR_ASSERT(fr_run_config_preset(&c, "flexround-llm", &e) == FR_OK);
+    c.method = FR_METHOD_RTN;
+    c.bits = 3;
+    fr_recon *r = fr_recon_new(&m, &c, &e);
+    FR_CHECKF(r != NULL, "%s", r ? "" : e.msg);
+    if (r) {
+        const fr_partition *p = fr_recon_partition(r);
+        FR_CHECK(p->n == 3 && !strcmp(p->units[0].name, "block:blk.0") && !strcmp(p->units[1].name, "block:blk.1") &&
+                 !strcmp(p->units[2].name, "output") && p->units[0].n_layers == 7);
+        int ok = 1;
+        for (int k = 0; k < p->n; k++) {
+            ok &= fr_recon_begin(r, k, &e) == FR_OK;
+            while (ok && fr_recon_iter(r) < fr_recon_iters(r)) ok &= fr_recon_step(r) == FR_OK;
+            ok &= fr_recon_end(r, &e) == FR_OK;
+            int nl;
+            const fr_layer_result *L = fr_recon_results(r, k, &nl);
+            for (int l = 0; L && l < nl; l++) ok &= L[l].bits == (k == 2 ? 8 : 3);
+        }
+        FR_CHECKF(ok, "%s", e.msg);
+        fr_recon_free(r);
+    }
+    free(text);
+    fr_model_free(&m);
+}
+
 static void test_windows_and_clean(void)
 {
     const char *txt = "0123456789abcdefghij";
@@ -101,21 +155,6 @@ static void test_windows_and_clean(void)
                        "finished.\n";
     FR_CHECKF(n == strlen(want) && !memcmp(out, want, n), "got [%.*s]", (int)n, out);
     FR_CHECK(fr_kjv_clean((const uint8_t *)"plain prose\nno numbers\n", 23, out) == 0);
-}
-
-/* Repeating text is learnt: the held-out loss falls far below a uniform guess (ln 256 = 5.55). */
-static uint8_t *pattern_text(size_t n)
-{
-    static const char *words[] = {"the ", "lord ", "said ", "unto ", "moses ", "and ", "aaron, "};
-    uint8_t *t = malloc(n);
-    fr_rng r;
-    fr_rng_seed(&r, 5);
-    size_t o = 0;
-    while (o < n) {
-        const char *w = words[fr_rng_below(&r, 7)];
-        for (size_t k = 0; w[k] && o < n; k++) t[o++] = (uint8_t)w[k];
-    }
-    return t;
 }
 
 static void train_tiny(fr_model *m, int steps, int threads, const uint8_t *text, size_t n)
@@ -208,6 +247,7 @@ int main(void)
     fr_blas_set_threads(1);
     FR_RUN(test_build);
     FR_RUN(test_lm_vocab_rule);
+    FR_RUN(test_lm_units);
     FR_RUN(test_windows_and_clean);
     FR_RUN(test_train);
     FR_RUN(test_sample);
