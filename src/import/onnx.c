@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "frtui/fmap.h"
+#include "frtui/half.h"
 #include "onnx_int.h"
 
 /* ---- arena ---- */
@@ -226,16 +227,6 @@ int ox_const_alloc(ox_ctx *x, const ox_node *nd, ox_const *c, int cls, int ndim,
 
 double ox_const_get(const ox_const *c, int64_t k) { return c->cls == OX_F ? (double)c->f[k] : (double)c->i[k]; }
 
-static float half_to_float(uint16_t h)
-{
-    int s = h >> 15, ex = (h >> 10) & 31, m = h & 1023;
-    float v;
-    if (ex == 0) v = ldexpf((float)m, -24);
-    else if (ex == 31) v = m ? NAN : INFINITY;
-    else v = ldexpf((float)(m | 1024), ex - 25);
-    return s ? -v : v;
-}
-
 static int elem_size(int dt)
 {
     switch (dt) {
@@ -333,7 +324,7 @@ int ox_decode_tensor(ox_ctx *x, const uint8_t *tp, size_t len, ox_const *c, cons
             const uint8_t *p = raw + (size_t)k * (size_t)es;
             if (dt == 1) c->f[k] = fr_pb_f32(raw_int(12, p));
             else if (dt == 11) c->f[k] = (float)fr_pb_f64((uint64_t)raw_int(13, p));
-            else if (dt == 10) c->f[k] = half_to_float((uint16_t)raw_int(4, p));
+            else if (dt == 10) c->f[k] = fr_f16_to_f32((uint16_t)raw_int(4, p));
             else if (dt == 16) c->f[k] = fr_pb_f32((uint64_t)raw_int(4, p) << 16);
             else c->i[k] = raw_int((int)dt, p);
         }
@@ -353,14 +344,14 @@ int ox_decode_tensor(ox_ctx *x, const uint8_t *tp, size_t len, ox_const *c, cons
                 else if (fr_pb_varint(&p, end, &v) != 0) goto bad;
                 if (src == 4) c->f[k++] = fr_pb_f32(v);
                 else if (src == 10) c->f[k++] = (float)fr_pb_f64(v);
-                else if (dt == 10) c->f[k++] = half_to_float((uint16_t)v);
+                else if (dt == 10) c->f[k++] = fr_f16_to_f32((uint16_t)v);
                 else if (dt == 16) c->f[k++] = fr_pb_f32((uint64_t)(uint16_t)v << 16);
                 else c->i[k++] = dt == 6 || dt == 5 || dt == 3 ? (int64_t)(int32_t)v : (int64_t)v;
             }
         } else if (k < n) {
             if (src == 4) c->f[k++] = fr_pb_f32(f.v);
             else if (src == 10) c->f[k++] = (float)fr_pb_f64(f.v);
-            else if (dt == 10) c->f[k++] = half_to_float((uint16_t)f.v);
+            else if (dt == 10) c->f[k++] = fr_f16_to_f32((uint16_t)f.v);
             else if (dt == 16) c->f[k++] = fr_pb_f32((uint64_t)(uint16_t)f.v << 16);
             else c->i[k++] = dt == 6 || dt == 5 || dt == 3 ? (int64_t)(int32_t)f.v : (int64_t)f.v;
         }

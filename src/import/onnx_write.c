@@ -19,29 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/half.h"
 #include "onnx_int.h"
-
-static uint16_t float_to_half(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    uint32_t s = (u >> 16) & 0x8000, e = (u >> 23) & 0xff, m = u & 0x7fffff;
-    if (e == 0xff) return (uint16_t)(s | 0x7c00 | (m ? 0x200 : 0));
-    int ex = (int)e - 127 + 15;
-    if (ex >= 31) return (uint16_t)(s | 0x7c00);
-    if (ex <= 0) {
-        if (ex < -10) return (uint16_t)s;
-        m |= 0x800000;
-        int shift = 14 - ex;
-        uint32_t hm = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-        if (rem > half || (rem == half && (hm & 1))) hm++;
-        return (uint16_t)(s | hm);
-    }
-    uint32_t hm = m >> 13, rem = m & 0x1fff;
-    uint32_t h = s | ((uint32_t)ex << 10) | hm;
-    if (rem > 0x1000 || (rem == 0x1000 && (hm & 1))) h++;
-    return (uint16_t)h;
-}
 
 static void put_le(uint8_t *p, uint64_t v, int n)
 {
@@ -52,7 +31,7 @@ static void put_val(uint8_t *p, int dt, double v)
 {
     if (dt == 1) { float f = (float)v; uint32_t u; memcpy(&u, &f, 4); put_le(p, u, 4); }
     else if (dt == 11) { uint64_t u; memcpy(&u, &v, 8); put_le(p, u, 8); }
-    else put_le(p, float_to_half((float)v), 2);
+    else put_le(p, fr_f32_to_f16((float)v), 2);
 }
 
 /* Overwrites the payload of TensorProto [tp, tp+len) (inside the mutable buffer) with v. */
