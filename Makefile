@@ -148,6 +148,10 @@ $(BUILD)/tests/%: tests/%.c tests/fr_test.h $(BUILD)/libfrtui-tools.a $(BUILD)/l
 	@$(if $(Q),echo "  TEST-CC $<")
 	$(Q)$(CC) $(CFLAGS_ALL) $(if $(PKG_CFLAGS),,$(shell $(PKG_CONFIG) --cflags $(PKGS))) -Itests -MMD -MP -MF $@.d -MT $@ -o $@.$$$$.tmp $< $(BUILD)/libfrtui-tools.a $(BUILD)/libfrtui.a $(LDFLAGS_ALL) $(if $(PKG_LIBS),$(PKG_LIBS),$(shell $(PKG_CONFIG) --libs $(PKGS))) -lpthread -lm && mv -f $@.$$$$.tmp $@
 
+# llama.cpp's prebuilt libraries (npm @node-llama-cpp/linux-x64): the independent runtime that
+# tests/test_gguf.c loads with dlopen to measure exported GGUF files (issue 16).
+LLAMA_LIB := build/npm/llama/bins/linux-x64/libllama.v0.5.0.so
+
 DEFAULT_SAMPLE := samples/resnet-fmnist.frm
 demo: all
 	./frtui $(DEFAULT_SAMPLE)
@@ -155,6 +159,7 @@ demo: all
 # The test runner executes every tests/test_* binary and every tests/*.t.sh script, and
 # prints the closing "N passed, N failed" line that CI reads.
 test: $(DEPS_STAMP) $(TEST_DEPS_STAMP) $(BIN) $(DEVBIN) $(TESTBIN)
+	@[ -s $(LLAMA_LIB) ] || sh tests/tools/fetch_llama.sh build/npm || echo "warning: npm llama.cpp fetch failed; the GGUF check against llama.cpp will fail"
 	@[ -s $(NSFWJS) ] || sh tests/tools/fetch_nsfwjs.sh build/npm || echo "warning: npm nsfwjs fetch failed; the tfjs reference test will skip"
 	@[ -s $(FACEAPI) ] || sh tests/tools/fetch_faceapi.sh build/npm || echo "warning: npm face-api fetch failed; the face-api reference test will skip"
 	@FRTUI_BIN=$(BIN) FRTUI_DEV_BIN=$(DEVBIN) BUILD=$(BUILD) sh tests/run.sh $(TESTBIN)
@@ -163,6 +168,7 @@ test: $(DEPS_STAMP) $(TEST_DEPS_STAMP) $(BIN) $(DEVBIN) $(TESTBIN)
 # function in every binary that has it (tests/fr_test.h); `make test T=name` does the same for
 # the binaries and still runs the scripts.
 check: $(DEPS_STAMP) $(TESTBIN)
+	@[ -s $(LLAMA_LIB) ] || sh tests/tools/fetch_llama.sh build/npm || echo "warning: npm llama.cpp fetch failed; the GGUF check against llama.cpp will fail"
 	@FR_TEST=$(T) BUILD=$(BUILD) sh tests/run.sh --bins-only $(TESTBIN)
 
 # Line coverage of the C tests: an instrumented build in build/coverage, the test binaries run

@@ -1006,10 +1006,10 @@ static void test_export_unfinished(void)
     tmp_path(p, sizeof p, "mid.frm");
     tmp_path(st, sizeof st, "mid.safetensors");
     FR_CHECK(fr_export_frm(&c, &g_m, p, NULL, &e) == FR_EINPUT && !exists(p));
-    fr_export_req rq = {p, st, NULL, NULL};
+    fr_export_req rq = {.frm = p, .safetensors = st, .onnx = NULL};
     double acc = 0;
     FR_CHECK(fr_export_run(&c, &g_m, &rq, &acc, &e) == FR_EINPUT && !exists(p) && !exists(st));
-    fr_export_req rs = {NULL, st, NULL, NULL};
+    fr_export_req rs = {.frm = NULL, .safetensors = st, .onnx = NULL};
     FR_CHECK(fr_export_run(&c, &g_m, &rs, &acc, &e) == FR_EINPUT && !exists(st));
     fr_ckpt_free(&c);
     free(buf);
@@ -1029,22 +1029,22 @@ static void test_export_all_or_nothing(void)
     snprintf(bad, sizeof bad, "%s/missing/x.safetensors", tmpdir);
     double acc = -1;
     /* A later output that cannot be opened: the first is not created either. */
-    fr_export_req r1 = {frm, bad, NULL, NULL};
+    fr_export_req r1 = {.frm = frm, .safetensors = bad, .onnx = NULL};
     FR_CHECK(fr_export_run(&c, &g_m, &r1, &acc, &e) == FR_EIO && strstr(e.msg, "missing") && !exists(frm));
     /* A later output that fails only at the rename (target is a directory). */
-    fr_export_req r2 = {frm, dir, NULL, NULL};
+    fr_export_req r2 = {.frm = frm, .safetensors = dir, .onnx = NULL};
     FR_CHECKF(fr_export_run(&c, &g_m, &r2, &acc, &e) != FR_OK && !exists(frm), "%s", e.msg);
     /* The ONNX target fails last (no source recorded): nothing written. */
     char onnx[512];
     tmp_path(onnx, sizeof onnx, "set.onnx");
-    fr_export_req r3 = {frm, st, onnx, NULL};
+    fr_export_req r3 = {.frm = frm, .safetensors = st, .onnx = onnx};
     FR_CHECK(fr_export_run(&c, &g_m, &r3, &acc, &e) == FR_EINPUT && strstr(e.msg, "ONNX") && !exists(frm) &&
              !exists(st) && !exists(onnx));
     /* The same file twice. */
-    fr_export_req r4 = {frm, frm, NULL, NULL};
+    fr_export_req r4 = {.frm = frm, .safetensors = frm, .onnx = NULL};
     FR_CHECK(fr_export_run(&c, &g_m, &r4, &acc, &e) == FR_EINPUT && !exists(frm));
     /* And the good case writes both, equal to the single-target exporters' files. */
-    fr_export_req r5 = {frm, st, NULL, NULL};
+    fr_export_req r5 = {.frm = frm, .safetensors = st, .onnx = NULL};
     FR_CHECKF(fr_export_run(&c, &g_m, &r5, &acc, &e) == FR_OK, "%s", e.msg);
     FR_CHECK(acc == g_acc_q);
     char frm1[512], st1[512];

@@ -266,7 +266,7 @@ int fr_cli_info(int argc, char **argv)
 
 /* Only a regular file is peeked at (fr_open_regular): a FIFO must not block here, the bundle
  * reader refuses it with its own message. */
-static int is_checkpoint(const char *path)
+int fr_cli_is_checkpoint(const char *path)
 {
     char magic[4] = {0};
     fr_err e;
@@ -300,7 +300,7 @@ int fr_cli_eval(int argc, char **argv)
     fr_err pe;
     fr_err_clear(&pe);
     if (fr_opt_parse(t, argc, argv, &path, 1, NULL, &pe)) return fr_cli_usage("eval", &pe);
-    if (path && is_checkpoint(path)) {
+    if (path && fr_cli_is_checkpoint(path)) {
         fprintf(stderr, "frtui eval: %s is a checkpoint, not a bundle; export it first: frtui export %s -o q.frm && "
                 "frtui eval q.frm\n", path, path);
         return 2;

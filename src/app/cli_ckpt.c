@@ -88,13 +88,17 @@ static int check_export_outputs(const char *const *outs, const char *const *flag
 
 int fr_cli_export(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *st = NULL, *model = NULL, *onnx = NULL, *onnx_src = NULL;
+    const char *in = NULL, *out = NULL, *st = NULL, *model = NULL, *onnx = NULL, *onnx_src = NULL, *gguf = NULL;
     if (fr_opt_wants_help(argc, argv)) {
         printf("usage: frtui export RUN.frc -o OUT.frm [--safetensors OUT.safetensors] [--model FILE.frm]\n"
-               "                   [--onnx OUT.onnx [--onnx-source MODEL.onnx]]\n"
+               "                   [--onnx OUT.onnx [--onnx-source MODEL.onnx]] [--gguf OUT.gguf]\n"
+               "       frtui export MODEL.frm --gguf OUT.gguf      (the full-precision language model)\n"
                "  writes the quantized model: weights = dequantised codes, codes and scales as metadata\n"
                "  --onnx: the original ONNX file with every quantized weight replaced by its dequantised\n"
                "  value, everything else byte for byte (source: the file the bundle was imported from)\n"
+               "  --gguf: a LLaMA-shaped language model for llama.cpp; the learned integer codes become\n"
+               "  Q4_0 / Q4_1 / Q8_0 blocks (scales rounded to fp16) when the run's scale groups hold whole\n"
+               "  32-weight blocks (per tensor, per channel, --group-size 32/64/128...), else F32\n"
                "  --model: the bundle, when the path the checkpoint records has moved\n");
         return 0;
     }
@@ -104,16 +108,29 @@ int fr_cli_export(int argc, char **argv)
         {.name = "--model", .kind = FR_OPT_STR, .dst = &model},
         {.name = "--onnx", .kind = FR_OPT_STR, .dst = &onnx},
         {.name = "--onnx-source", .kind = FR_OPT_STR, .dst = &onnx_src},
+        {.name = "--gguf", .kind = FR_OPT_STR, .dst = &gguf},
         {.name = NULL},
     };
     fr_err pe;
     fr_err_clear(&pe);
     if (fr_opt_parse(t, argc, argv, &in, 1, NULL, &pe)) return fr_cli_usage("export", &pe);
     if (!in) return usage("export", "needs a checkpoint file", NULL);
-    if (!out && !st && !onnx) return usage("export", "needs -o OUT.frm, --safetensors OUT.safetensors or --onnx OUT.onnx", NULL);
-    const char *outs[] = {out, st, onnx}, *flags[] = {"-o", "--safetensors", "--onnx"};
+    if (!out && !st && !onnx && !gguf)
+        return usage("export", "needs -o OUT.frm, --safetensors OUT.safetensors, --onnx OUT.onnx or --gguf OUT.gguf", NULL);
+    const char *outs[] = {out, st, onnx, gguf}, *flags[] = {"-o", "--safetensors", "--onnx", "--gguf"};
     const char *ins0[] = {in, model, onnx_src};
-    if (check_export_outputs(outs, flags, 3, ins0, 3, &pe)) return fr_cli_usage("export", &pe);
+    if (check_export_outputs(outs, flags, 4, ins0, 3, &pe)) return fr_cli_usage("export", &pe);
+    if (!fr_cli_is_checkpoint(in)) {   /* a bundle: only its full-precision GGUF makes sense */
+        if (out || st || onnx || model || onnx_src)
+            return usage("export", "a bundle (not a checkpoint) exports only --gguf; the other outputs need RUN.frc", NULL);
+        fr_model m;
+        fr_err e;
+        fr_err_clear(&e);
+        if (fr_frm_read(in, &m, &e)) return fr_cli_fail(&e);
+        int rc = fr_export_gguf_fp(&m, in, gguf, 0, &e);
+        fr_model_free(&m);
+        return rc ? fr_cli_fail(&e) : 0;
+    }
     fr_ckpt c;
     fr_model m;
     int rc = fr_cli_load_ckpt(in, model, &c, &m);
@@ -123,13 +140,13 @@ int fr_cli_export(int argc, char **argv)
     /* Now that the checkpoint named its bundle (and the bundle its ONNX source): check again. */
     char src[1024];
     const char *ins1[] = {in, model ? model : c.bundle_path, onnx_src ? onnx_src : (fr_export_onnx_source(&m, src, sizeof src) ? NULL : src)};
-    if (check_export_outputs(outs, flags, 3, ins1, 3, &e)) {
+    if (check_export_outputs(outs, flags, 4, ins1, 3, &e)) {
         fr_ckpt_free(&c);
         fr_model_free(&m);
         return fr_cli_usage("export", &e);
     }
     double acc = -1;
-    fr_export_req req = {out, st, onnx, onnx_src};
+    fr_export_req req = {out, st, onnx, onnx_src, gguf, 0};
     rc = fr_export_run(&c, &m, &req, &acc, &e);
     if (!rc && out) {
         printf("%s: quantized %s (%s W%d)", out, m.meta.name, fr_method_name(c.cfg.method), c.cfg.bits);
