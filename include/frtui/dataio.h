@@ -69,4 +69,10 @@ int fr_idx_read_labels(const char *path, int32_t **labels, int *n, fr_err *e);
 int fr_idx_read_images_mem(const uint8_t *buf, size_t n, const char *name, fr_dataset *d, fr_err *e);
 int fr_idx_read_labels_mem(const uint8_t *buf, size_t n, const char *name, int32_t **labels, int *count, fr_err *e);
 
+/* `count` windows of T token bytes of text[0, n) as a uint8 dataset (T x 1 x 1, no labels):
+ * consecutive and non-overlapping from offset 0 when seed == 0, else at offsets drawn from the
+ * seed's stream.  FR_EINPUT when text is shorter than the windows need.  (The byte-level LM's
+ * calibration and evaluation sets: the trainer's and `frtui import --calib text`.) */
+int fr_lm_windows(const uint8_t *text, size_t n, int T, int count, uint64_t seed, fr_dataset *d, fr_err *e);
+
 #endif

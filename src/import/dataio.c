@@ -489,3 +489,20 @@ int fr_idx_read_labels(const char *path, int32_t **labels, int *n, fr_err *e)
     src_free(&s);
     return rc;
 }
+
+int fr_lm_windows(const uint8_t *text, size_t n, int T, int count, uint64_t seed, fr_dataset *d, fr_err *e)
+{
+    memset(d, 0, sizeof *d);
+    if (T < 2 || count < 1 || n < (size_t)T || (!seed && n / (size_t)T < (size_t)count) || n - T > UINT32_MAX)
+        return fr_err_set(e, FR_EINPUT, "text of %zu bytes does not hold %d windows of %d", n, count, T);
+    *d = (fr_dataset){.n = count, .c = T, .h = 1, .w = 1, .dtype = 0, .scale = 1.0f, .offset = 0.0f};
+    d->u8 = fr_amalloc((size_t)count * T);
+    if (!d->u8) return fr_err_set(e, FR_ENOMEM, "out of memory for %d windows", count);
+    fr_rng rng;
+    fr_rng_stream(&rng, seed, 0x420);
+    for (int i = 0; i < count; i++) {
+        size_t off = seed ? fr_rng_below(&rng, (uint32_t)(n - T + 1)) : (size_t)i * T;
+        memcpy(d->u8 + (size_t)i * T, text + off, (size_t)T);
+    }
+    return FR_OK;
+}
