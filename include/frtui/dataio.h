@@ -75,4 +75,9 @@ int fr_idx_read_labels_mem(const uint8_t *buf, size_t n, const char *name, int32
  * calibration and evaluation sets: the trainer's and `frtui import --calib text`.) */
 int fr_lm_windows(const uint8_t *text, size_t n, int T, int count, uint64_t seed, fr_dataset *d, fr_err *e);
 
+/* Token ids from a .npy of int32, int64 or uint8, shape (N, T) or (T,): windows of *T ids as a
+ * float32 dataset (exact up to 2^24).  *T == 0 takes the file's T; else it must match.  Every
+ * id must lie in [0, vocab).  max_n > 0 keeps the first max_n windows. */
+int fr_lm_ids_read(const char *path, int vocab, int *T, int max_n, fr_dataset *d, fr_err *e);
+
 #endif

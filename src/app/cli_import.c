@@ -18,6 +18,7 @@
 #include "frtui/opt.h"
 #include "frtui/dataio.h"
 #include "frtui/frm.h"
+#include "frtui/hf.h"
 #include "frtui/onnx.h"
 #include "frtui/png.h"
 #include "frtui/tfjs.h"
@@ -178,10 +179,71 @@ static int parse_floats(const char *s, float *out, int max)
     return n;
 }
 
+/* Token windows for a language model: ids from a .npy, or (byte-level models) raw text cut
+ * into windows — calibration at offsets drawn from seed 1, evaluation consecutive and
+ * non-overlapping — so the same file gives the same sets every time. */
+static int read_tokens(const char *path, int vocab, int *T, int max_n, int is_eval, fr_dataset *d, fr_err *e)
+{
+    if (ends_with(path, ".npy")) return fr_lm_ids_read(path, vocab, T, max_n, d, e);
+    if (vocab != 256)
+        return fr_err_set(e, FR_EINPUT, "%s: plain text needs a byte-level model (vocabulary 256, this one has %d); give "
+                          "token ids as an (N, T) .npy", path, vocab);
+    uint8_t *text;
+    size_t n;
+    int rc = fr_read_file(path, (size_t)1 << 30, &text, &n, e);
+    if (rc) return rc;
+    if (n < (size_t)*T) {
+        free(text);
+        return fr_err_set(e, FR_EINPUT, "%s: %zu bytes of text do not fill one window of %d", path, n, *T);
+    }
+    int count = (int)FR_MIN((size_t)(is_eval ? INT32_MAX : 1024), n / (size_t)*T);
+    if (max_n > 0 && max_n < count) count = max_n;
+    rc = fr_lm_windows(text, n, *T, count, is_eval ? 0 : 1, d, e);
+    free(text);
+    return rc;
+}
+
+/* `frtui import CHECKPOINT_DIR`: a Hugging Face LLaMA-family model (hf.h) with token windows. */
+static int import_hf(const char *in, const char *out, const char *calib, const char *eval, const char *name, int T,
+                     int n_calib, int n_eval)
+{
+    fr_err e;
+    fr_err_clear(&e);
+    fr_lm_arch a;
+    int max_pos = 0, rc;
+    if ((rc = fr_hf_config(in, &a, &max_pos, &e))) return fr_cli_fail(&e);
+    fr_dataset cal = {0}, ev = {0};
+    /* the window: --seq-len, else the token file's, else 128 (within the model's positions) */
+    if (!T && calib && ends_with(calib, ".npy") && (rc = read_tokens(calib, a.vocab, &T, n_calib, 0, &cal, &e))) return fr_cli_fail(&e);
+    if (!T && eval && ends_with(eval, ".npy") && (rc = read_tokens(eval, a.vocab, &T, n_eval, 1, &ev, &e))) return fr_cli_fail(&e);
+    if (!T) T = max_pos > 0 && max_pos < 128 ? max_pos : 128;
+    if ((calib && !cal.n && (rc = read_tokens(calib, a.vocab, &T, n_calib, 0, &cal, &e))) ||
+        (eval && !ev.n && (rc = read_tokens(eval, a.vocab, &T, n_eval, 1, &ev, &e)))) {
+        fr_dataset_free(&cal);
+        return fr_cli_fail(&e);
+    }
+    fr_model m;
+    fr_model_init(&m);
+    if ((rc = fr_hf_import(in, T, &m, &e))) {
+        fr_dataset_free(&cal);
+        fr_dataset_free(&ev);
+        fr_model_free(&m);
+        return fr_cli_fail(&e);
+    }
+    m.calib = cal;
+    m.eval = ev;
+    if (name) snprintf(m.meta.name, sizeof m.meta.name, "%s", name);
+    if ((rc = fr_frm_write(out, &m, 1, &e))) { fr_model_free(&m); return fr_cli_fail(&e); }
+    printf("wrote %s: language model, %d blocks, vocabulary %d, windows of %d tokens, %lld parameters, %d calibration / %d "
+           "evaluation windows\n", out, a.layers, a.vocab, T, (long long)fr_graph_param_count(&m.g), m.calib.n, m.eval.n);
+    fr_model_free(&m);
+    return 0;
+}
+
 int fr_cli_import(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *calib = NULL, *eval = NULL, *labels = NULL, *weights = NULL, *name = NULL;
-    int n_calib = 1024, n_eval = 0, have_mean = 0, have_std = 0;
+    int n_calib = 1024, n_eval = 0, have_mean = 0, have_std = 0, seq_len = 0;
     float mean[4] = {0}, std_[4] = {1, 1, 1, 1};
     const char *mean_s = NULL, *std_s = NULL, *shape_s = NULL;
     fr_opt t[] = {
@@ -196,6 +258,7 @@ int fr_cli_import(int argc, char **argv)
         {.name = "--mean", .kind = FR_OPT_STR, .dst = &mean_s},
         {.name = "--std", .kind = FR_OPT_STR, .dst = &std_s},
         {.name = "--input-shape", .kind = FR_OPT_STR, .dst = &shape_s},
+        {.name = "--seq-len", .kind = FR_OPT_INT, .dst = &seq_len, .lo = 2, .hi = 1 << 20},
         {.name = NULL},
     };
     static const char help[] =
@@ -205,7 +268,13 @@ int fr_cli_import(int argc, char **argv)
         "DATA: .npy (N,C,H,W | N,H,W | N,D; uint8 or float32), IDX (raw or .gz), or a folder of .png\n"
         "--n-calib N: keep the first N calibration samples (default 1024, 0 = all); --n-eval likewise (default all)\n"
         "--input-shape: the ONNX input's dims where the file leaves them symbolic (e.g. 3x224x224 or\n"
-        "  1x3x224x224; dims the file fixes must agree); without it they come from the --calib data\n";
+        "  1x3x224x224; dims the file fixes must agree); without it they come from the --calib data\n"
+        "\n"
+        "       frtui import HF_DIR|config.json [--calib TOKENS] [--eval TOKENS] [--seq-len T] -o OUT.frm\n"
+        "a Hugging Face LLaMA-family checkpoint (llama, mistral, qwen2; config.json + model.safetensors or\n"
+        "  shards with model.safetensors.index.json; F32/F16/BF16).  TOKENS: token ids as an (N, T) .npy\n"
+        "  (int32/int64), or for a byte-level model (vocabulary 256) plain text cut into windows of T bytes.\n"
+        "--seq-len T: the window (default: the token file's T, else 128)\n";
     if (fr_opt_wants_help(argc, argv)) { fputs(help, stdout); return 0; }
     fr_err pe;
     fr_err_clear(&pe);
@@ -227,6 +296,18 @@ int fr_cli_import(int argc, char **argv)
      * before anything is read. */
     const char *inputs[] = {in, weights, calib, eval, labels};
     if (fr_cli_check_output("-o", out, inputs, 5, &pe)) return fr_cli_usage("import", &pe);
+    if (fr_hf_is_checkpoint(in)) {
+        if (weights || labels || mean_s || std_s || shape_s) {
+            fr_err_set(&pe, FR_EINPUT, "%s: a language model takes --calib/--eval token files and --seq-len, not --weights, "
+                       "--labels, --mean, --std or --input-shape", in);
+            return fr_cli_usage("import", &pe);
+        }
+        return import_hf(in, out, calib, eval, name, seq_len, n_calib, n_eval);
+    }
+    if (seq_len) {
+        fr_err_set(&pe, FR_EINPUT, "--seq-len goes with a Hugging Face checkpoint (a folder with config.json)");
+        return fr_cli_usage("import", &pe);
+    }
     for (int k = 0; k < 4; k++)
         if (!(std_[k] > 0) || !isfinite(mean[k])) { fprintf(stderr, "frtui import: --std must be positive\n"); return 2; }
     fr_err e;

@@ -16,7 +16,7 @@
 static void gguf_table(const char *path, const fr_gguf_report *r)
 {
     printf("%s: GGUF for llama.cpp, %d blocks, vocabulary %d%s, %.1f MB\n", path, r->blocks, r->vocab,
-           r->byte_vocab ? " (byte tokens <0xNN>)" : " (no tokenizer: token ids only)", (double)r->bytes / 1e6);
+           r->byte_vocab ? " (byte tokenizer: text in, its bytes as ids)" : " (no tokenizer: token ids only)", (double)r->bytes / 1e6);
     int nq = 0;
     double worst = 0;
     for (int i = 0; i < r->n; i++) {

@@ -506,3 +506,38 @@ int fr_lm_windows(const uint8_t *text, size_t n, int T, int count, uint64_t seed
     }
     return FR_OK;
 }
+
+int fr_lm_ids_read(const char *path, int vocab, int *T, int max_n, fr_dataset *d, fr_err *e)
+{
+    memset(d, 0, sizeof *d);
+    fr_npy a;
+    int rc = fr_npy_read(path, &a, e);
+    if (rc) return rc;
+    const int64_t n = a.ndim == 2 ? a.shape[0] : 1, t = a.ndim == 2 ? a.shape[1] : a.ndim == 1 ? a.shape[0] : 0;
+    if (a.dtype == FR_NPY_F32 || (a.ndim != 1 && a.ndim != 2))
+        rc = fr_err_set(e, FR_EINPUT, "%s: token ids must be integers (<i4, <i8 or |u1) of shape (N, T) or (T,)", path);
+    else if (t < 2 || t > 1 << 20 || n < 1)
+        rc = fr_err_set(e, FR_EINPUT, "%s: windows of %lld tokens (need 2 or more, and at least one window)", path, (long long)t);
+    else if (*T && t != *T)
+        rc = fr_err_set(e, FR_EINPUT, "%s: windows of %lld tokens, the model reads %d", path, (long long)t, *T);
+    const int64_t keep = max_n > 0 && max_n < n ? max_n : n;
+    for (int64_t i = 0; !rc && i < keep * t; i++) {
+        const int64_t v = a.dtype == FR_NPY_U8 ? ((const uint8_t *)a.data)[i]
+                        : a.dtype == FR_NPY_I32 ? ((const int32_t *)a.data)[i] : ((const int64_t *)a.data)[i];
+        if (v < 0 || v >= vocab)
+            rc = fr_err_set(e, FR_EINPUT, "%s: token id %lld at window %lld, position %lld is outside the vocabulary of %d", path,
+                            (long long)v, (long long)(i / t), (long long)(i % t), vocab);
+    }
+    if (!rc) {
+        *d = (fr_dataset){.n = (int)keep, .c = (int)t, .h = 1, .w = 1, .dtype = 1, .scale = 1.0f, .offset = 0.0f};
+        d->f32 = fr_amalloc((size_t)(keep * t) * sizeof(float));
+        if (!d->f32) rc = fr_err_set(e, FR_ENOMEM, "%s: out of memory for %lld windows", path, (long long)keep);
+        for (int64_t i = 0; !rc && i < keep * t; i++)
+            d->f32[i] = (float)(a.dtype == FR_NPY_U8 ? ((const uint8_t *)a.data)[i]
+                               : a.dtype == FR_NPY_I32 ? ((const int32_t *)a.data)[i] : ((const int64_t *)a.data)[i]);
+        *T = (int)t;
+    }
+    fr_npy_free(&a);
+    if (rc) memset(d, 0, sizeof *d);
+    return rc;
+}

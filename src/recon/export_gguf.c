@@ -176,9 +176,10 @@ static int64_t src_row(int64_t r, int hd, int permute)
     return h * hd + (j % 2) * half + j / 2;
 }
 
+/* A vector (a norm's weight, a bias) is rows of one element, so a q/k bias permutes too. */
 static float *f32_rows(const fr_tensor *W, int hd, int permute)
 {
-    const int64_t rows = W->ndim == 2 ? W->dim[0] : 1, cols = W->ndim == 2 ? W->dim[1] : W->dim[0];
+    const int64_t rows = W->ndim == 2 ? W->dim[0] : W->dim[0], cols = W->ndim == 2 ? W->dim[1] : 1;
     float *d = fr_xmalloc((size_t)(rows * cols) * sizeof(float));
     for (int64_t r = 0; r < rows; r++)
         memcpy(d + r * cols, W->data + src_row(r, hd, permute) * cols, (size_t)cols * sizeof(float));

@@ -15,7 +15,7 @@
 #                                                (a shared corpus is fine for libFuzzer)
 #
 # FUZZ_NOBUILD=1: run the harnesses as built (no rebuild when someone edits src/ mid-campaign).
-# NAME is one of: frm npy idx png inflate json onnx tfjs frc (harnesses whose reader does not
+# NAME is one of: frm npy idx png inflate json onnx tfjs frc frcs frms exec st (harnesses whose reader does not
 # build yet are skipped with a note).  Needs clang + libFuzzer (Debian: clang, libclang-rt-dev
 # or clang-14 libclang-rt-14-dev).  Run from the repository root.
 #
@@ -27,7 +27,7 @@
 # Exit status: 0 when no harness found anything, 1 otherwise.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-ALL="frm npy idx png inflate json onnx tfjs frc frcs frms exec"
+ALL="frm npy idx png inflate json onnx tfjs frc frcs frms exec st"
 # clang + libFuzzer: Debian 12 packages clang-14 and libclang-rt-14-dev, installed here (as
 # `make deps` does for the build) when missing and we are root.
 FUZZ_DEB_PKGS=${FUZZ_DEB_PKGS:-clang-14 libclang-rt-14-dev}
