@@ -330,6 +330,19 @@ static double check_weights(const rfile *r, const fr_graph *g, const fr_gguf_qla
         for (int k = 0; k < nq; k++) ql = q[k].node == i ? &q[k] : ql;
         if (t->type < 16) types[t->type]++;
         const int permute = strstr(nd->name, "attn_q") || strstr(nd->name, "attn_k");
+        if (nd->op == FR_OP_LINEAR && nd->n_param > 1 && nd->param[1] >= 0) {   /* a bias: one value per row */
+            const fr_tensor *B = &g->tensors[nd->param[1]];
+            snprintf(name, sizeof name, "%s.bias", nd->name);
+            const rtensor *tb = rfind(r, name);
+            float *bv = fr_xmalloc((size_t)B->dim[0] * sizeof(float));
+            if (!tb || tb->type != FR_GGML_F32 || (int64_t)tb->ne[0] != B->dim[0]) worst = INFINITY;
+            else {
+                decode_row(tb, 0, bv);
+                for (int64_t rr = 0; rr < B->dim[0]; rr++)
+                    if (bv[rr] != B->data[frtui_row(rr, hd, permute)]) worst = INFINITY;
+            }
+            free(bv);
+        }
         float *row = fr_xmalloc((size_t)cols * sizeof(float));
         for (int64_t rr = 0; rr < rows; rr++) {
             decode_row(t, (uint64_t)rr, row);
@@ -361,13 +374,17 @@ static void calib(fr_model *m)
     free(text);
 }
 
-static void export_case(const char *label, int symmetric, int group, int bits, int last_bits, fr_method method,
-                        int want_q40, int want_q41, int want_q80, int want_f32_quant)
+static void export_arch(const fr_lm_arch *arch, const char *label, int symmetric, int group, int bits, int last_bits,
+                        fr_method method, int want_q40, int want_q41, int want_q80, int want_f32_quant)
 {
     fr_model m;
     fr_err e;
     fr_model_init(&m);
-    FR_ASSERT(fr_lm_build(&m, &small, 11, &e) == FR_OK);
+    FR_ASSERT(fr_lm_build(&m, arch, 11, &e) == FR_OK);
+    if (arch->qkv_bias)   /* fr_lm_build leaves biases 0: give them values that show a wrong order */
+        for (int t = 0; t < m.g.n_tensors; t++)
+            if (strstr(m.g.tensors[t].name, ".bias"))
+                for (int64_t i = 0; i < m.g.tensors[t].dim[0]; i++) m.g.tensors[t].data[i] = 0.01f * (float)i;
     calib(&m);
     fr_run_config c;
     FR_ASSERT(fr_run_config_preset(&c, "flexround-llm", &e) == FR_OK);
@@ -387,11 +404,11 @@ static void export_case(const char *label, int symmetric, int group, int bits, i
     rfile *rf = fr_xmalloc(sizeof *rf);
     if (!rc) {
         FR_CHECKF(rparse(rf, buf, n), "%s: the file does not parse", label);
-        FR_CHECK(!strcmp(rf->arch, "llama") && rf->blocks == 2 && rf->embd == 64 && rf->ff == 96 && rf->heads == 2 &&
-                 rf->kv_heads == 1 && rf->ctx == 16 && rf->theta == 10000.0f && rf->eps == 1e-5f);
+        FR_CHECK(!strcmp(rf->arch, "llama") && rf->blocks == 2 && rf->embd == 64 && rf->ff == 96 && rf->heads == (uint32_t)arch->heads &&
+                 rf->kv_heads == (uint32_t)arch->kv_heads && rf->ctx == 16 && rf->theta == 10000.0f && rf->eps == 1e-5f);
         FR_CHECK(!strcmp(rf->tok_model, "rwkv") && rf->n_tokens == 256 && !strcmp(rf->tok5, "\\x41") && rf->tok_type5 == 1);
         int types[16] = {0};
-        const double worst = check_weights(rf, &gq, q, nq, small.d / small.heads, types);
+        const double worst = check_weights(rf, &gq, q, nq, fr_lm_head_dim(arch), types);
         FR_CHECKF(worst <= 1.0, "%s: a weight moved %.3g times the fp16 scale bound", label, worst);
         int f32q = 0;
         for (int i = 0; i < rep.n; i++) f32q += rep.t[i].bits && rep.t[i].type == FR_GGML_F32;
@@ -406,6 +423,12 @@ static void export_case(const char *label, int symmetric, int group, int bits, i
     fr_graph_free(&gq);
     fr_recon_free(r);
     fr_model_free(&m);
+}
+
+static void export_case(const char *label, int symmetric, int group, int bits, int last_bits, fr_method method,
+                        int want_q40, int want_q41, int want_q80, int want_f32_quant)
+{
+    export_arch(&small, label, symmetric, group, bits, last_bits, method, want_q40, want_q41, want_q80, want_f32_quant);
 }
 
 /* 14 block projections + the head.  Symmetric 4-bit -> Q4_0; asymmetric 4-bit -> Q4_1; the
@@ -429,6 +452,15 @@ static void test_blocks_learned(void)
 
 /* Groups of 16 cannot hold a 32-weight block: every layer stays F32, exactly frtui's values. */
 static void test_blocks_fallback(void) { export_case("sym W4 group 16", 1, 16, 4, 4, FR_METHOD_RTN, 0, 0, 0, 15); }
+
+/* q/k/v biases (Qwen2) and a head size other than d / heads (4 heads of 32 on d 64): the q and
+ * k rows and their biases permute with the head size, not d / heads. */
+static void test_blocks_biases(void)
+{
+    fr_lm_arch a = small;
+    a.heads = 4, a.kv_heads = 2, a.head_dim = 32, a.qkv_bias = 1;
+    export_arch(&a, "biases, head_dim 32", 1, 32, 4, 8, FR_METHOD_RTN, 14, 0, 1, 0);
+}
 
 static void test_refusals(void)
 {
@@ -713,6 +745,7 @@ int main(int argc, char **argv)
     FR_RUN(test_blocks_rtn);
     FR_RUN(test_blocks_learned);
     FR_RUN(test_blocks_fallback);
+    FR_RUN(test_blocks_biases);
     FR_RUN(test_refusals);
     FR_RUN(test_llama);
     return FR_REPORT();
