@@ -111,6 +111,8 @@ def make_unit(kind, g):
         def fwd(x, q):
             return F.linear(x, q[0], b)
         return (784,), ws, fwd
+    if kind.startswith("Decoder"):
+        return decoder_unit(g)
     c, hw = 96, 28
     ws, b = [w(c, 1, 3, 3)], torch.zeros(c)
 
@@ -119,8 +121,45 @@ def make_unit(kind, g):
     return (c, hw, hw), ws, fwd
 
 
+def decoder_unit(g):
+    """frtui's decoder shape: a LLaMA block, d 512, 8 query / 4 KV heads of 64, SwiGLU 1376, windows
+    of 64 tokens (batch 32 = 2048 tokens), written as Hugging Face's LlamaDecoderLayer computes it
+    (RMSNorm, rotate-half RoPE, repeated KV heads, causal softmax attention, SiLU(gate) * up).
+    torch 1.13 has no fused attention; the scores are materialised, as frtui's kernel does per head."""
+    d, H, KV, hd, ff, T = 512, 8, 4, 64, 1376, 64
+
+    def lw(o, i):
+        return torch.randn(o, i, generator=g) * 0.02
+    ws = [lw(H * hd, d), lw(KV * hd, d), lw(KV * hd, d), lw(d, H * hd), lw(ff, d), lw(ff, d), lw(d, ff)]
+    n1, n2 = torch.ones(d), torch.ones(d)
+    inv = 10000.0 ** (-torch.arange(0, hd, 2).float() / hd)
+    ang = torch.arange(T).float()[:, None] * inv[None, :]
+    cos, sin = ang.cos(), ang.sin()
+    mask = torch.full((T, T), float("-inf")).triu(1)
+
+    def rms(x, w):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * w
+
+    def rope(x):
+        a, b = x[..., :hd // 2], x[..., hd // 2:]
+        return torch.cat([a * cos - b * sin, b * cos + a * sin], -1)
+
+    def fwd(x, q):
+        B = x.shape[0]
+        h = rms(x, n1)
+        Q = rope(F.linear(h, q[0]).view(B, T, H, hd).transpose(1, 2))
+        K = rope(F.linear(h, q[1]).view(B, T, KV, hd).transpose(1, 2)).repeat_interleave(H // KV, 1)
+        V = F.linear(h, q[2]).view(B, T, KV, hd).transpose(1, 2).repeat_interleave(H // KV, 1)
+        S = Q @ K.transpose(-1, -2) / hd ** 0.5 + mask
+        O = (S.softmax(-1) @ V).transpose(1, 2).reshape(B, T, H * hd)
+        x = x + F.linear(O, q[3])
+        h = rms(x, n2)
+        return x + F.linear(F.silu(F.linear(h, q[4])) * F.linear(h, q[5]), q[6])
+    return (T, d), ws, fwd
+
+
 SHAPES = ["BasicBlock 32ch 14x14", "BasicBlock 64ch 7x7", "InvRes t=6 32ch 14x14", "Linear 784x256",
-          "Depthwise 3x3 96ch 28x28"]
+          "Depthwise 3x3 96ch 28x28", "Decoder d512 8/4h T64"]
 
 
 def median_ms(fn, runs, min_run):
@@ -234,6 +273,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--spec", help="unit specs written by frtui-dev bench (real section)")
     ap.add_argument("--spec-out", help="where --spec results go")
+    ap.add_argument("--only", help="only the shapes whose name contains this text (e.g. Decoder)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.spec:
@@ -247,6 +287,8 @@ def main():
     print(f"  {'unit':<28} {'RTN-fwd':>8} {'AdaRnd':>8} {'FlexRnd':>8}   (ms/iteration, batch {BATCH}, median)")
     rows = []
     for kind in SHAPES:
+        if a.only and a.only not in kind:
+            continue
         r = {m: bench_unit(kind, m, runs, min_run) for m in ("rtn", "adaround", "flexround")}
         print(f"  {kind:<28} {r['rtn'][0]:8.3f} {r['adaround'][0]:8.3f} {r['flexround'][0]:8.3f}", flush=True)
         rows.append({"unit": kind, **{m + "_ms": {"median": v[0], "min": v[1], "max": v[2]} for m, v in r.items()}})

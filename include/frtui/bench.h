@@ -24,7 +24,7 @@ int fr_cli_bench(int argc, char **argv);
 
 #define FR_BENCH_BATCH 32
 #define FR_BENCH_MAX_ROWS 256
-#define FR_BENCH_N_SHAPES 5
+#define FR_BENCH_N_SHAPES 6
 
 typedef struct fr_bench_opts {
     int quick, samples, runs;

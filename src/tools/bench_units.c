@@ -31,6 +31,7 @@
 #include "frtui/ckpt.h"
 #include "frtui/recon_ckpt.h"
 #include "frtui/exec.h"
+#include "frtui/lm.h"
 #include "frtui/ops.h"
 #include "frtui/partition.h"
 #include "frtui/recon.h"
@@ -209,11 +210,28 @@ void fr_bench_random_calib(fr_model *m, fr_rng *r, int n_max)
     for (int c = 0; c < 4; c++) { m->meta.mean[c] = 0; m->meta.std[c] = 1; }
 }
 
-enum { SH_BB32, SH_BB64, SH_IR, SH_LIN, SH_DW, SH__COUNT };
+enum { SH_BB32, SH_BB64, SH_IR, SH_LIN, SH_DW, SH_DEC, SH__COUNT };
 _Static_assert(SH__COUNT == FR_BENCH_N_SHAPES, "bench.h shape count");
 static const char *const sh_names[SH__COUNT] = {
     "BasicBlock 32ch 14x14", "BasicBlock 64ch 7x7", "InvRes t=6 32ch 14x14", "Linear 784x256", "Depthwise 3x3 96ch 28x28",
+    "Decoder d512 8/4h T64",
 };
+
+/* A LLaMA decoder block (issue 16): d 512, 8 query / 4 KV heads of 64, SwiGLU 1376, windows of
+ * 64 tokens, so a batch of FR_BENCH_BATCH windows is 2048 tokens; random weights as the trainer
+ * draws them and 256 windows of random byte ids. */
+static void build_decoder(fr_model *m, fr_rng *r)
+{
+    const fr_lm_arch a = {.vocab = 256, .d = 512, .layers = 1, .heads = 8, .kv_heads = 4, .ff = 1376, .T = 64,
+                          .theta = 10000.0f, .eps = 1e-5f};
+    fr_err e;
+    FR_ASSERT(fr_lm_build(m, &a, 100 + SH_DEC, &e) == FR_OK);
+    const int n = 256;
+    m->calib = (fr_dataset){.n = n, .c = a.T, .h = 1, .w = 1, .dtype = 0, .scale = 1, .offset = 0};
+    m->calib.u8 = fr_amalloc((size_t)n * a.T);
+    FR_ASSERT(m->calib.u8);
+    for (size_t i = 0; i < (size_t)n * a.T; i++) m->calib.u8[i] = (uint8_t)fr_rng_below(r, 256);
+}
 
 const char *fr_bench_shape_name(int which) { return which >= 0 && which < SH__COUNT ? sh_names[which] : "?"; }
 
@@ -224,6 +242,10 @@ void fr_bench_build_shape(fr_model *m, int which)
     fr_model_init(m);
     snprintf(m->meta.name, sizeof m->meta.name, "%s", sh_names[which]);
     snprintf(m->meta.layout, sizeof m->meta.layout, "NCHW");
+    if (which == SH_DEC) {
+        build_decoder(m, &r);
+        return;
+    }
     int c = which == SH_BB64 ? 64 : which == SH_LIN ? 784 : which == SH_DW ? 96 : 32;
     int hw = which == SH_BB64 ? 7 : which == SH_LIN ? 1 : which == SH_DW ? 28 : 14;
     m->meta.in_c = c; m->meta.in_h = hw; m->meta.in_w = hw;
@@ -281,6 +303,15 @@ static void unit_flops(const fr_graph *g, const fr_unit *u, int nb, double *fwd,
             if (j >= u->first && (fr_node_is_layer(&g->nodes[j]) || up[j - u->first])) feeds = 1;
         }
         up[i - u->first] = (unsigned char)feeds;
+        if (n->op == FR_OP_ATTENTION) {
+            /* S = Q K^T and P V per head: the full T x T products the kernel computes (it does not
+             * skip the masked half); backward is two such products per forward one */
+            const double T = n->c, hd = (double)n->w / n->a.heads;
+            const double f = 4.0 * nb * T * T * hd * n->a.heads;
+            *fwd += f;
+            *iter += f + (feeds ? 2 * f : 0);
+            continue;
+        }
         if (!fr_node_is_layer(n)) continue;
         double f;
         if (n->op == FR_OP_CONV) {
@@ -289,7 +320,7 @@ static void unit_flops(const fr_graph *g, const fr_unit *u, int nb, double *fwd,
             f = fr_conv_flops(&s);
         } else {
             /* a per-token linear (attribute tokens) multiplies each of its T rows: T * d_out * d_in,
-             * not (T * d_out) * (T * d_in); attention's own products are not counted (no layer) */
+             * not (T * d_out) * (T * d_in) */
             const fr_node *in = &g->nodes[n->in[0]];
             double fan = n->a.tokens > 0 ? (double)in->w : (double)in->c * in->h * in->w;
             f = 2.0 * nb * ((double)n->c * n->h * n->w) * fan;
