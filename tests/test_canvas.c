@@ -343,6 +343,28 @@ static void test_keymap_consistency(void)
     free(buf);
 }
 
+/* A layer of 1.2 M weights (a transformer projection) is subsampled for the frame rate, but a
+ * lone aggressive weight at an index the subsampling steps over must still be drawn. */
+static void test_scatter_keeps_rare_points(void)
+{
+    const int64_t n = 1200000, lone = 1000001;   /* lone % 3 != 0: the stride of 3 skips it */
+    float *x = fr_xmalloc((size_t)n * sizeof *x), *y = fr_xmalloc((size_t)n * sizeof *y);
+    uint8_t *cls = fr_xmalloc((size_t)n);
+    for (int64_t i = 0; i < n; i++) x[i] = 0.1f + 0.2f * (float)(i % 1000) / 1000.0f, y[i] = 0.0f, cls[i] = FR_WC_INSIDE;
+    x[lone] = 0.9f, y[lone] = 1.6f, cls[lone] = FR_WC_AGGRESSIVE;
+    fr_canvas c;
+    fr_canvas_init(&c, 60, 16, 1);
+    fr_scatter_opts o = {.abs_x = 1, .xmax = 1.0f, .ymax = 2.0f, .band = 1, .cls = cls};
+    fr_plot_scatter(&c, (fr_rect){0, 0, 60, 16}, x, y, n, &o);
+    const uint32_t hot = fr_plot_class_colour(FR_WC_AGGRESSIVE, 0.0f);
+    int found = 0;
+    for (int r = 0; r < 16; r++)
+        for (int q = 0; q < 60; q++) found += fr_canvas_at(&c, q, r)->fg == hot;
+    FR_CHECKF(found == 1, "%d cells in the aggressive colour, want the lone point's 1", found);
+    fr_canvas_free(&c);
+    free(x), free(y), free(cls);
+}
+
 int main(void)
 {
     FR_RUN(test_braille_bits);
@@ -354,5 +376,6 @@ int main(void)
     FR_RUN(test_heat_geom);
     FR_RUN(test_layout_property);
     FR_RUN(test_keymap_consistency);
+    FR_RUN(test_scatter_keeps_rare_points);
     return FR_REPORT();
 }

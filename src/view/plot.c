@@ -179,8 +179,14 @@ void fr_plot_scatter(fr_canvas *c, fr_rect r, const float *x, const float *y, in
     size_t ncell = (size_t)p.w * p.h;
     uint32_t *cnt = fr_xcalloc(ncell, sizeof *cnt);
     uint8_t *hot = fr_xcalloc(ncell, 1);
+    /* Past SCATTER_MAX_POINTS (a transformer's 10^6-weight projections) inside points are
+     * subsampled for the frame rate; aggressive and clipped ones never are: they are rare and
+     * they are what the panel is for. */
     int64_t step = n > SCATTER_MAX_POINTS ? (n + SCATTER_MAX_POINTS - 1) / SCATTER_MAX_POINTS : 1;
-    for (int64_t i = 0; i < n; i += step) {
+    for (int64_t i = 0; i < n; i++) {
+        if (step > 1 && i % step &&
+            (o->cls ? o->cls[i] == FR_WC_INSIDE : !(o->band && isfinite(y[i]) && fabsf(y[i]) > 1.0f)))
+            continue;
         float xv = o->abs_x ? fabsf(x[i]) : x[i], yv = y[i];
         if (!isfinite(xv) || !isfinite(yv)) continue;
         /* clamp in float first: a huge value must not reach the int conversion (undefined) */
