@@ -34,6 +34,6 @@ if [ "$win" -gt 0 ] && close "$lq" "$pq"; then ok
 else bad "llama.cpp quantized perplexity '$lq' vs the run's '$pq' ($win windows): $(head -c 300 "$T/l.err")"; fi
 
 fr_refused "a CNN has no GGUF form" "resnet-fmnist.frm: not a language model" "$BIN" export samples/resnet-fmnist.frm --gguf "$T/out/x.gguf"
-fr_refused "a bundle exports only --gguf" "only --gguf" "$BIN" export "$LM" -o "$T/out/x.frm"
+fr_refused "a bundle is not a checkpoint for -o" "tinylm-kjv.frm: is a model bundle (.frm), not a checkpoint" "$BIN" export "$LM" -o "$T/out/x.frm"
 echo "# FP perplexity frtui $fp, llama.cpp $lfp; FlexRound W4 Q4_1: run $pq, llama.cpp $lq ($win windows)"
 fr_t_done

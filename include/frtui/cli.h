@@ -46,7 +46,9 @@ int fr_cli_usage(const char *cmd, const fr_err *e);
 int fr_cli_check_output(const char *flag, const char *out, const char *const *inputs, int n_inputs, fr_err *e);
 /* 1 when a and b name the same file (device+inode, or canonical path when one does not exist). */
 int fr_cli_same_file(const char *a, const char *b);
-/* True when path is a regular file starting with the checkpoint magic (never blocks on a FIFO). */
+/* True when path is a regular file starting with the 4-byte magic ("FRTC" checkpoint, "FRTM"
+ * bundle); never blocks on a FIFO. */
+int fr_cli_has_magic(const char *path, const char *magic4);
 int fr_cli_is_checkpoint(const char *path);
 
 /* Loads a bundle, printing "frtui: <message>" on failure.  Returns FR_OK or the status. */

@@ -264,9 +264,9 @@ int fr_cli_info(int argc, char **argv)
     return rc;
 }
 
-/* Only a regular file is peeked at (fr_open_regular): a FIFO must not block here, the bundle
- * reader refuses it with its own message. */
-int fr_cli_is_checkpoint(const char *path)
+/* Only a regular file is peeked at (fr_open_regular): a FIFO must not block here, the reader
+ * refuses it with its own message. */
+int fr_cli_has_magic(const char *path, const char *magic4)
 {
     char magic[4] = {0};
     fr_err e;
@@ -275,8 +275,10 @@ int fr_cli_is_checkpoint(const char *path)
     if (fd < 0) return 0;
     ssize_t n = read(fd, magic, sizeof magic);
     close(fd);
-    return n == (ssize_t)sizeof magic && memcmp(magic, "FRTC", 4) == 0;
+    return n == (ssize_t)sizeof magic && memcmp(magic, magic4, 4) == 0;
 }
+
+int fr_cli_is_checkpoint(const char *path) { return fr_cli_has_magic(path, "FRTC"); }
 
 int fr_cli_eval(int argc, char **argv)
 {

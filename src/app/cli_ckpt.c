@@ -120,9 +120,9 @@ int fr_cli_export(int argc, char **argv)
     const char *outs[] = {out, st, onnx, gguf}, *flags[] = {"-o", "--safetensors", "--onnx", "--gguf"};
     const char *ins0[] = {in, model, onnx_src};
     if (check_export_outputs(outs, flags, 4, ins0, 3, &pe)) return fr_cli_usage("export", &pe);
-    if (!fr_cli_is_checkpoint(in)) {   /* a bundle: only its full-precision GGUF makes sense */
-        if (out || st || onnx || model || onnx_src)
-            return usage("export", "a bundle (not a checkpoint) exports only --gguf; the other outputs need RUN.frc", NULL);
+    /* --gguf alone from a bundle: its full-precision model.  Anything else (and any file that is
+     * neither) goes to the checkpoint loader, whose refusal names the file. */
+    if (gguf && !out && !st && !onnx && !model && !onnx_src && fr_cli_has_magic(in, "FRTM")) {
         fr_model m;
         fr_err e;
         fr_err_clear(&e);
