@@ -235,12 +235,40 @@ static void test_heat_geom(void)
     for (int i = 0; i < 16; i++) v[i] = 1.0f;
     fr_canvas c;
     fr_canvas_init(&c, 4, 2, 1);
-    fr_heat_opts o = {4, 4, 0, 0, 0, 1, 2, 1, FR_HEAT_LOG2, 1.0f};
+    fr_heat_opts o = {4, 4, 0, 0, 0, 1, 2, 1, FR_HEAT_LOG2, 1.0f, 0, 0};
     fr_plot_heatmap(&c, (fr_rect){0, 0, 4, 2}, v, &o);
     fr_rgb mid = fr_colour_diverging(0);
     FR_CHECK(fr_canvas_at(&c, 2, 0)->bg == FR_COL_ROLE(FR_R_CURSOR));   /* row 1 = lower half of cell row 0 */
     FR_CHECK(fr_canvas_at(&c, 2, 0)->fg == FR_COL_RGB(mid.r, mid.g, mid.b));
     FR_CHECK(fr_canvas_at(&c, 0, 1)->cp == 0x2580);
+    fr_canvas_free(&c);
+}
+
+/* Attention heads of 2 rows on an 8 x 4 matrix drawn 2 pixels per row: a boundary line on the
+ * first pixel row of rows 2, 4 and 6 (cell rows 2, 4, 6, upper halves), none at the edge; with
+ * heads narrower than 3 pixels, none at all. */
+static void test_heat_head_lines(void)
+{
+    float v[32];
+    for (int i = 0; i < 32; i++) v[i] = 1.0f;
+    fr_canvas c;
+    fr_canvas_init(&c, 4, 8, 1);
+    fr_heat_opts o = {8, 4, 0, 0, 0, 0, 0, 0, FR_HEAT_LOG2, 1.0f, 2, 0};
+    fr_plot_heatmap(&c, (fr_rect){0, 0, 4, 8}, v, &o);
+    int bad = 0;
+    for (int y = 0; y < 8; y++)
+        for (int x = 0; x < 4; x++) {
+            const fr_cell *p = fr_canvas_at(&c, x, y);
+            const int line = y == 2 || y == 4 || y == 6;
+            bad += (p->fg == FR_COL_ROLE(FR_R_AXIS)) != line || p->bg == FR_COL_ROLE(FR_R_AXIS);
+        }
+    FR_CHECKF(bad == 0, "%d cells wrong", bad);
+    o.head_rows = 1;   /* 2 pixels per head: too thin to mark */
+    fr_plot_heatmap(&c, (fr_rect){0, 0, 4, 8}, v, &o);
+    bad = 0;
+    for (int y = 0; y < 8; y++)
+        for (int x = 0; x < 4; x++) bad += fr_canvas_at(&c, x, y)->fg == FR_COL_ROLE(FR_R_AXIS);
+    FR_CHECK(bad == 0);
     fr_canvas_free(&c);
 }
 
@@ -374,6 +402,7 @@ int main(void)
     FR_RUN(test_ema);
     FR_RUN(test_ticks_fmt);
     FR_RUN(test_heat_geom);
+    FR_RUN(test_heat_head_lines);
     FR_RUN(test_layout_property);
     FR_RUN(test_keymap_consistency);
     FR_RUN(test_scatter_keeps_rare_points);

@@ -60,6 +60,24 @@ static void test_build(void)
 }
 
 /* A graph is an LM only when its input feeds embeddings alone and its output is per token. */
+/* Head boundaries the inspector draws: rows per head of q/k/v, columns per head of o. */
+static void test_head_split(void)
+{
+    fr_model m;
+    build(&m, &tiny, 1);   /* d 16, 4 heads of 4, 2 KV heads */
+    struct { const char *n; int r, c; } want[] = {{"blk.0.attn_q", 4, 0}, {"blk.0.attn_k", 4, 0}, {"blk.1.attn_v", 4, 0},
+                                                 {"blk.0.attn_output", 0, 4}, {"blk.0.ffn_gate", 0, 0}, {"output", 0, 0}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        int r, c;
+        fr_graph_head_split(&m.g, fr_graph_find_node(&m.g, want[i].n), &r, &c);
+        FR_CHECKF(r == want[i].r && c == want[i].c, "%s: %d rows, %d cols per head", want[i].n, r, c);
+    }
+    int r, c;
+    fr_graph_head_split(&m.g, fr_graph_find_node(&m.g, "blk.0.attn"), &r, &c);   /* not a linear */
+    FR_CHECK(r == 0 && c == 0);
+    fr_model_free(&m);
+}
+
 static void test_lm_vocab_rule(void)
 {
     fr_model m;
@@ -247,6 +265,7 @@ int main(void)
     fr_blas_set_threads(1);
     FR_RUN(test_build);
     FR_RUN(test_lm_vocab_rule);
+    FR_RUN(test_head_split);
     FR_RUN(test_lm_units);
     FR_RUN(test_windows_and_clean);
     FR_RUN(test_train);

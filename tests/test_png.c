@@ -501,7 +501,7 @@ static void test_heatmap(void)
     for (int i = 0; i < R * C; i++) s[i] = 1.0f;
     s[3 * C + 4] = 2.0f;
     s[5 * C + 6] = 0.5f;
-    fr_heatmap_in in = { s, R, C, 0, "test / conv1 / FlexRound / W4 / it 100", NULL, NULL, 0, 0, NULL };
+    fr_heatmap_in in = { s, R, C, 0, "test / conv1 / FlexRound / W4 / it 100", NULL, NULL, 0, 0, NULL, 0, 0, 0, 0 };
     fr_raster r;
     fr_plot_geom g;
     fr_err e = { 0 };
@@ -536,7 +536,7 @@ static void test_heatmap(void)
     for (int i = 0; i < 2 * WC; i++) big[i] = 1.0f;
     big[WC + 8999] = 3.0f;   /* row 1, last column: must survive downsampling */
     big[5] = -1.0f;          /* invalid: drawn black */
-    fr_heatmap_in wide = { big, 2, WC, 0, "wide", NULL, NULL, 0, 0, NULL };
+    fr_heatmap_in wide = { big, 2, WC, 0, "wide", NULL, NULL, 0, 0, NULL, 0, 0, 0, 0 };
     FR_CHECK(fr_pngplot_render_heatmap(&r, &wide, &g, &e) == FR_OK);
     FR_CHECK(g.down == 3 && g.cell == 1 && g.w == 3000 && g.h >= 40);
     fr_rgb last = fr_raster_get(&r, g.x0 + 8999 / 3, g.y0 + 0);
@@ -553,7 +553,7 @@ static void test_heatmap(void)
     fr_rng rng;
     fr_rng_seed(&rng, 5);
     for (int i = 0; i < R2 * C2; i++) s2[i] = expf(0.12f * fr_rng_normal(&rng) * (1 + (i / C2) / 32.0f));
-    fr_heatmap_in in2 = { s2, R2, C2, 0, "resnet-tiny / layer2.0.conv1 / FlexRound / W3 / it 5000", NULL, NULL, 0, 0, NULL };
+    fr_heatmap_in in2 = { s2, R2, C2, 0, "resnet-tiny / layer2.0.conv1 / FlexRound / W3 / it 5000", NULL, NULL, 0, 0, NULL, 0, 0, 0, 0 };
     char path[256];
     outpath(path, sizeof path, "heatmap_conv.png");
     FR_CHECKF(fr_pngplot_heatmap(path, &in2, &e) == FR_OK, "%s", e.msg);
@@ -561,9 +561,23 @@ static void test_heatmap(void)
     /* A flat 10 x 784 classifier layer is stretched vertically rather than a 10-pixel strip. */
     float *s3 = malloc(sizeof(float) * 10 * 784);
     for (int i = 0; i < 10 * 784; i++) s3[i] = expf(0.08f * fr_rng_normal(&rng));
-    fr_heatmap_in in3 = { s3, 10, 784, 0.25f, "mlp / fc3 / FlexRound / W4 / it 5000", NULL, NULL, 0, 0, NULL };
+    fr_heatmap_in in3 = { s3, 10, 784, 0.25f, "mlp / fc3 / FlexRound / W4 / it 5000", NULL, NULL, 0, 0, NULL, 0, 0, 0, 0 };
     FR_CHECK(fr_pngplot_render_heatmap(&r, &in3, &g, &e) == FR_OK);
     FR_CHECK(g.cell == 1 && g.cell_h == 12 && g.w == 784 && g.h == 120);
+    /* heads of 2 of the 10 rows (a q projection): a line in the axis colour at rows 2, 4, 6, 8,
+     * none at the matrix edge; the data pixels elsewhere keep their colours */
+    fr_raster_free(&r);
+    in3.head_rows = 2;
+    FR_CHECK(fr_pngplot_render_heatmap(&r, &in3, &g, &e) == FR_OK);
+    int lines = 0, wrong = 0;
+    for (int row = 0; row < 10; row++) {
+        const int y = g.y0 + row * g.cell_h, x = g.x0 + 100;
+        const uint8_t *p = r.px + ((size_t)y * r.w + (size_t)x) * 3;
+        const int axis = p[0] == 70 && p[1] == 70 && p[2] == 70;   /* pngplot.c C_AXIS */
+        lines += axis;
+        wrong += axis != (row > 0 && row % 2 == 0);
+    }
+    FR_CHECKF(lines == 4 && wrong == 0, "%d head lines, %d wrong", lines, wrong);
     check_png_roundtrip(&r, "heatmap_flat.png");
     fr_raster_free(&r);
     free(s3);

@@ -174,6 +174,12 @@ int fr_graph_validate(fr_graph *g, const fr_meta *m, const char *src, fr_err *e)
  * when g is not such a graph. */
 int fr_graph_lm_vocab(const fr_graph *g);
 
+/* How the weight of linear node i splits into attention heads: *head_rows = rows per head when
+ * its output feeds RoPE or an attention's q/k/v input (q, k, v projections), *head_cols = columns
+ * per head when it reads an attention's output (the o projection); 0 otherwise.  The inspector
+ * marks head boundaries with them. */
+void fr_graph_head_split(const fr_graph *g, int i, int *head_rows, int *head_cols);
+
 /* Number of scalar parameters (sum of tensor sizes). */
 int64_t fr_graph_param_count(const fr_graph *g);
 /* 1 when the node carries quantizable weights (conv or linear). */

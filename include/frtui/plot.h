@@ -88,6 +88,8 @@ typedef struct fr_heat_opts {
     int show_cursor;
     int mode;              /* FR_HEAT_LOG2: t = log2(v)/range (centre 1); LINEAR: t = v/range (centre 0) */
     float range;
+    int head_rows, head_cols; /* > 0: attention heads of that many rows / columns; their boundaries
+                               * are drawn where a head spans at least 3 pixels */
 } fr_heat_opts;
 /* Geometry at the given zoom, per axis: s = pixels per weight (fractional; < 1 means each
  * pixel summarises a block of weights), how many matrix rows / cols fit, and the cursor step

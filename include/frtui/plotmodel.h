@@ -68,6 +68,7 @@ typedef struct fr_plot_model {
     int heat_mode;           /* FR_HEAT_LOG2 / FR_HEAT_LINEAR (plot.h) */
     float heat_range;
     char heat_name[16];
+    int head_rows, head_cols;   /* attention heads (fr_layer_view): boundaries in both renderers */
     /* histogram of the selected layer */
     const double *counts;
     int nbins;

@@ -48,6 +48,9 @@ typedef struct fr_heatmap_in {
                                 as the shift / h(V) heatmaps on screen; log_range > 0 required */
     int log2;                /* nonzero: log_range is in log2 units (the screen's scale) */
     const char *cbar_label;  /* colour bar label; NULL: "S" */
+    int head_rows, head_cols;/* > 0: attention heads of that many rows / columns of the whole matrix;
+                                boundaries drawn where a head spans >= 3 pixels */
+    int r0, c0;              /* the drawn matrix is the window starting at this row / column */
 } fr_heatmap_in;
 int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_geom *geom, fr_err *e);
 int fr_pngplot_heatmap(const char *path, const fr_heatmap_in *in, fr_err *e);

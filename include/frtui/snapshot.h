@@ -50,6 +50,7 @@ typedef struct fr_layer_view {
     int64_t n;               /* o * i * kh * kw */
     int bits;
     int n_s1;                /* 1 (per tensor) or o (per channel) */
+    int head_rows, head_cols;/* attention projections: rows (q/k/v) or columns (o) per head; else 0 */
     const float *s1;         /* [n_s1] final (or current) grid step */
     const float *s1_init;    /* [n_s1] the searched step RTN and AdaRound quantize with; NULL when unknown */
     const float *qlo, *qhi;  /* [n_s1] clamp bounds of the centred code c; NULL when unknown */

@@ -624,3 +624,22 @@ void fr_graph_copy(fr_graph *dst, const fr_graph *src)
     dst->nodes = fr_xmalloc((size_t)(src->n_nodes ? src->n_nodes : 1) * sizeof *dst->nodes);
     memcpy(dst->nodes, src->nodes, (size_t)src->n_nodes * sizeof *dst->nodes);
 }
+
+void fr_graph_head_split(const fr_graph *g, int i, int *head_rows, int *head_cols)
+{
+    *head_rows = *head_cols = 0;
+    if (i < 0 || i >= g->n_nodes || g->nodes[i].op != FR_OP_LINEAR) return;
+    const fr_node *n = &g->nodes[i];
+    const fr_node *src = n->n_in > 0 ? &g->nodes[n->in[0]] : NULL;
+    if (src && src->op == FR_OP_ATTENTION && src->a.heads > 0 && src->w % src->a.heads == 0)
+        *head_cols = src->w / src->a.heads;
+    for (int j = i + 1; j < g->n_nodes; j++) {
+        const fr_node *c = &g->nodes[j];
+        for (int k = 0; k < c->n_in; k++) {
+            if (c->in[k] != i) continue;
+            int heads = c->op == FR_OP_ROPE ? c->a.heads
+                      : c->op == FR_OP_ATTENTION ? (k == 0 ? c->a.heads : c->a.kv_heads) : 0;
+            if (heads > 0 && n->w % heads == 0) *head_rows = n->w / heads;
+        }
+    }
+}

@@ -120,6 +120,7 @@ fr_unit_view *fr_recon_view_make(fr_recon *r, int k, const fr_qlayer *Q, fr_unit
         snprintf(lv->name, sizeof lv->name, "%s", r->fm.g.nodes[u->layers[l]].name);
         lv->o = q->o; lv->i = q->i; lv->kh = q->kh; lv->kw = q->kw;
         lv->n = (int64_t)q->n;
+        fr_graph_head_split(&r->fm.g, u->layers[l], &lv->head_rows, &lv->head_cols);
         lv->bits = q->cfg.bits;
         lv->n_s1 = q->ns1;
         float *s1 = fr_unit_view_alloc_floats(v, (size_t)q->ns1);

@@ -339,13 +339,32 @@ static void px_range(int p, double sc, int first, int n, int *i0, int *i1)
     if (*i1 > n) *i1 = n;
 }
 
+/* Per pixel along one axis: 1 where a new attention head starts (the first pixel whose tile
+ * holds a head's first row/column, never the matrix edge), when a head spans >= 3 pixels. */
+static uint8_t *head_lines(int npx, double sc, int first, int n, int per_head)
+{
+    uint8_t *b = fr_xcalloc((size_t)npx, 1);
+    if (per_head <= 0 || per_head * sc < 3) return b;
+    int prev0 = -1;
+    for (int p = 0; p < npx; p++) {
+        int i0, i1;
+        px_range(p, sc, first, n, &i0, &i1);
+        if (i0 >= n) break;
+        /* the tile [i0, i1) holds a head start b with 0 < b, i0 <= b < i1; mark its first pixel */
+        if (i0 > 0 && (i1 - 1) / per_head != (i0 - 1) / per_head && i0 != prev0) b[p] = 1;
+        prev0 = i0;
+    }
+    return b;
+}
+
 void fr_plot_heatmap(fr_canvas *c, fr_rect r, const float *v, const fr_heat_opts *o)
 {
     if (r.w < 1 || r.h < 1 || !v) return;
     fr_heat_geom g = fr_plot_heat_geom(r, c->utf8, o->rows, o->cols, o->zoom);
     int pxw = g.px_w, pxh = g.px_h;
     float *pix = fr_xmalloc((size_t)pxw * pxh * sizeof *pix);
-    uint8_t *cur = fr_xcalloc((size_t)pxw * pxh, 1);
+    uint8_t *cur = fr_xcalloc((size_t)pxw * pxh, 1);   /* 1 cursor, 2 head boundary */
+    uint8_t *bnd_r = head_lines(pxh, g.sr, o->top, o->rows, o->head_rows), *bnd_c = head_lines(pxw, g.sc, o->left, o->cols, o->head_cols);
     for (int py = 0; py < pxh; py++) {
         int r0, r1;
         px_range(py, g.sr, o->top, o->rows, &r0, &r1);
@@ -362,6 +381,7 @@ void fr_plot_heatmap(fr_canvas *c, fr_rect r, const float *v, const fr_heat_opts
                 }
             pix[(size_t)py * pxw + px] = best;
             cur[(size_t)py * pxw + px] = o->show_cursor && o->cur_r >= r0 && o->cur_r < r1 && o->cur_c >= c0 && o->cur_c < c1;
+            if (!cur[(size_t)py * pxw + px] && !isinf(best) && (bnd_r[py] || bnd_c[px])) cur[(size_t)py * pxw + px] = 2;
         }
     }
     for (int cy = 0; cy < r.h; cy++)
@@ -369,8 +389,8 @@ void fr_plot_heatmap(fr_canvas *c, fr_rect r, const float *v, const fr_heat_opts
             if (c->utf8) {
                 size_t i0 = (size_t)(2 * cy) * pxw + cx, i1 = i0 + pxw;
                 float t0 = pix[i0], t1 = pix[i1];
-                uint32_t top = isinf(t0) ? 0 : cur[i0] ? ROLE(FR_R_CURSOR) : t_colour(t0);
-                uint32_t bot = isinf(t1) ? 0 : cur[i1] ? ROLE(FR_R_CURSOR) : t_colour(t1);
+                uint32_t top = isinf(t0) ? 0 : cur[i0] == 1 ? ROLE(FR_R_CURSOR) : cur[i0] ? ROLE(FR_R_AXIS) : t_colour(t0);
+                uint32_t bot = isinf(t1) ? 0 : cur[i1] == 1 ? ROLE(FR_R_CURSOR) : cur[i1] ? ROLE(FR_R_AXIS) : t_colour(t1);
                 if (!top && !bot) continue;
                 if (!bot) fr_canvas_put(c, r.x + cx, r.y + cy, 0x2580, top, 0, 0);
                 else fr_canvas_halfblock(c, r.x + cx, r.y + cy, top, bot);
@@ -378,12 +398,15 @@ void fr_plot_heatmap(fr_canvas *c, fr_rect r, const float *v, const fr_heat_opts
                 size_t i = (size_t)cy * pxw + cx;
                 float t = pix[i];
                 if (isinf(t)) continue;
-                fr_canvas_put(c, r.x + cx, r.y + cy, cur[i] ? 'X' : t_ascii(t), cur[i] ? ROLE(FR_R_CURSOR) : t_colour(t), 0,
-                              cur[i] ? FR_A_REVERSE : 0);
+                if (cur[i] == 2) fr_canvas_put(c, r.x + cx, r.y + cy, bnd_r[cy] ? '-' : '|', ROLE(FR_R_AXIS), 0, 0);
+                else fr_canvas_put(c, r.x + cx, r.y + cy, cur[i] ? 'X' : t_ascii(t), cur[i] ? ROLE(FR_R_CURSOR) : t_colour(t), 0,
+                                   cur[i] ? FR_A_REVERSE : 0);
             }
         }
     free(pix);
     free(cur);
+    free(bnd_r);
+    free(bnd_c);
 }
 
 void fr_plot_colourbar(fr_canvas *c, int x, int y, int w, int mode, float range)

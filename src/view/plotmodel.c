@@ -193,6 +193,8 @@ int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *v
         if (qty < 0) return fr_err_set(e, FR_EINPUT, "unit %s: layer %s has no per-weight arrays", v->name, lv->name);
         const float *d = fr_view_heat_data(lv, qty, &m->heat_mode, &m->heat_range);
         snprintf(m->heat_name, sizeof m->heat_name, "%s", fr_view_heat_name(qty));
+        m->head_rows = lv->head_rows;
+        m->head_cols = lv->head_cols;
         int rows = FR_MAX(1, lv->o), cols = (int)FR_MAX(1, lv->n / FR_MAX(1, lv->o));
         m->rows_all = rows;
         m->cols_all = cols;

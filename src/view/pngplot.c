@@ -312,6 +312,13 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
             fr_rgb c = valid > 0 ? fr_pngplot_diverging((float)(best / range)) : FR_RGB(0, 0, 0);
             fr_raster_fill_rect(out, a.x0 + bc * k, a.y0 + br * kh, k, kh, c);
         }
+    /* attention head boundaries (issue 16): a line where each head after the first starts */
+    if (in->head_rows > 0 && (double)in->head_rows / down * kh >= 3)
+        for (int b = (in->r0 / in->head_rows + 1) * in->head_rows; b < in->r0 + rows; b += in->head_rows)
+            fr_raster_hline(out, a.x0, a.x0 + pw - 1, a.y0 + (b - in->r0) / down * kh, C_AXIS);
+    if (in->head_cols > 0 && (double)in->head_cols / down * k >= 3)
+        for (int b = (in->c0 / in->head_cols + 1) * in->head_cols; b < in->c0 + cols; b += in->head_cols)
+            fr_raster_vline(out, a.x0 + (b - in->c0) / down * k, a.y0, a.y0 + ph - 1, C_AXIS);
     draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "input index (in x kh x kw)",
                in->ylabel ? in->ylabel : "output channel", 0);
 
@@ -816,7 +823,7 @@ int fr_plot_model_render_png(fr_raster *out, const fr_plot_model *m, fr_plot_geo
     }
     case FR_PLOT_HEAT: {
         fr_heatmap_in in = {m->heat, m->rows, m->cols, m->heat_range, m->title, NULL, NULL,
-                            m->heat_mode == FR_HEAT_LINEAR, 1, m->heat_name};
+                            m->heat_mode == FR_HEAT_LINEAR, 1, m->heat_name, m->head_rows, m->head_cols, m->r0, m->c0};
         return fr_pngplot_render_heatmap(out, &in, geom, e);
     }
     case FR_PLOT_HIST: {

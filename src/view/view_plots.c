@@ -33,7 +33,10 @@ static void heat_readout(fr_canvas *c, int x, int y, int w, int two_rows, const 
     fr_view_fmtv(t[0], sizeof t[0], wv);
     fr_view_fmtv(t[1], sizeof t[1], sv);
     snprintf(t[2], sizeof t[2], "%+.2f", u);
-    snprintf(b1, sizeof b1, "[%d,%d] W=%s S=%s W/s1=%s", r0, c0, t[0], t[1], t[2]);
+    char hd[32] = "";   /* attention projections: which head the cursor is in */
+    if (L->head_rows > 0) snprintf(hd, sizeof hd, " head %d", r0 / L->head_rows);
+    else if (L->head_cols > 0) snprintf(hd, sizeof hd, " head %d", c0 / L->head_cols);
+    snprintf(b1, sizeof b1, "[%d,%d]%s W=%s S=%s W/s1=%s", r0, c0, hd, t[0], t[1], t[2]);
     snprintf(t[3], sizeof t[3], "%s", L->code ? "" : "-");
     if (L->code) snprintf(t[3], sizeof t[3], "%.0f", (double)L->code[i] + 0.0);
     snprintf(t[4], sizeof t[4], "%s", "-");
@@ -93,7 +96,8 @@ void fr_view_render_heat(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view 
     if (ui->cur_c >= ui->heat_left + g.vis_cols) ui->heat_left = ui->cur_c - g.vis_cols + 1;
     ui->heat_top = FR_MAX(0, FR_MIN(ui->heat_top, rows - g.vis_rows));
     ui->heat_left = FR_MAX(0, FR_MIN(ui->heat_left, cols - g.vis_cols));
-    fr_heat_opts o = {rows, cols, ui->heat_zoom, ui->heat_top, ui->heat_left, ui->cur_r, ui->cur_c, 1, mode, range};
+    fr_heat_opts o = {rows, cols, ui->heat_zoom, ui->heat_top, ui->heat_left, ui->cur_r, ui->cur_c, 1, mode, range,
+                      L->head_rows, L->head_cols};
     fr_plot_heatmap(c, m, v, &o);
     int cbw = FR_MIN(in.w - 14, 34);
     fr_plot_colourbar(c, in.x, in.y, cbw, mode, range);
@@ -247,7 +251,7 @@ void fr_view_render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const 
         if (hm.h >= 2) {
             int rows = FR_MAX(1, L->o), cols = (int)FR_MAX(1, L->n / FR_MAX(1, L->o));
             fr_canvas_text(c, in.x, in.y + 2 + sh, in.w, "shift heatmap", ROLE(FR_R_DIM), 0, 0);
-            fr_heat_opts ho = {rows, cols, 0, 0, 0, 0, 0, 0, FR_HEAT_LINEAR, 1.5f};
+            fr_heat_opts ho = {rows, cols, 0, 0, 0, 0, 0, 0, FR_HEAT_LINEAR, 1.5f, L->head_rows, L->head_cols};
             fr_plot_heatmap(c, hm, L->shift, &ho);
         }
     }
