@@ -336,6 +336,20 @@ static void test_compare_classes(void)
     fr_canvas_free(&c);
 }
 
+/* On a language model the explain box speaks of decoder blocks, heads and perplexity; on the
+ * CNN fixture it does not (issue 16, item 7). */
+static void test_explain_llm(void)
+{
+    char *cnn = render_text(S, 120, 40, 1, 0, "i", 0);
+    S->info.lm_vocab = 256;
+    char *list = render_text(S, 120, 40, 1, 0, "i", 0), *heat = render_text(S, 120, 40, 1, 0, "<Tab><Tab>i", 0);
+    S->info.lm_vocab = 0;
+    FR_CHECK(cnn && !strstr(cnn, "decoder block") && strstr(cnn, "reconstruction unit"));
+    FR_CHECKF(list && strstr(list, "decoder block") && strstr(list, "perplexity"), "%s", list ? list : "");
+    FR_CHECKF(heat && strstr(heat, "attention heads"), "%s", heat ? heat : "");
+    free(cnn), free(list), free(heat);
+}
+
 static void test_golden(void)
 {
     golden("main_100x30_utf8", S, 100, 30, 1, 0, "", 0);
@@ -1086,6 +1100,7 @@ int main(void)
     FR_RUN(test_wheel);
     FR_RUN(test_settings);
     FR_RUN(test_golden);
+    FR_RUN(test_explain_llm);
     FR_RUN(test_bench_helper);
     fr_snapshot_release(S);
     return FR_REPORT();

@@ -123,6 +123,7 @@ typedef struct fr_run_info {
     char granularity[8];     /* "block" | "layer" */
     char unit_rule[8];       /* "brecq" | "split" (partition.h) */
     char blas_core[32];      /* OpenBLAS core in use */
+    int lm_vocab;            /* > 0: a language model (fr_graph_lm_vocab); the views explain LLM terms */
 } fr_run_info;
 
 /* The compare view's computation (FR_CMD_COMPARE_UNIT).  It runs on the worker thread

@@ -178,6 +178,7 @@ fr_snapshot *fr_ckpt_snapshot(const fr_ckpt *c, const fr_model *m, fr_err *e)
     fr_run_info *in = &s->info;
     /* The threads and core the run had, not this process's (a 1.0 file does not say the core). */
     fr_run_info_fill(in, m->meta.name, &c->cfg, c->blas_threads, c->blas_core[0] ? c->blas_core : "?");
+    in->lm_vocab = fr_graph_lm_vocab(&m->g);
     s->status = FR_RUN_REPLAY;
     s->cur_unit = c->cur_unit;
     s->acc_fp = c->acc_fp;

@@ -128,6 +128,7 @@ static void publish(fr_worker *w)
     fr_run_info *in = &s->info;
     const fr_run_config *c = fr_recon_config(r);
     fr_run_info_fill(in, w->m->meta.name, c, fr_blas_threads(), fr_blas_core());
+    in->lm_vocab = fr_graph_lm_vocab(&w->m->g);
     s->status = w->status == FR_RUN_RUNNING && w->paused ? FR_RUN_PAUSED : w->status;
     s->step_mode = w->step_mode;
     /* Inside a compare the engine runs the compared unit on a swapped-out copy: readers see

@@ -368,8 +368,32 @@ static void render_stats(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *
 
 /* ------------------------------------------------------------------ explain, status, bar */
 
-static const char *explain_text(const fr_ui *ui)
+/* What reads differently on a language model (issue 16): the units are decoder blocks, the
+ * matrices are projections split into heads, the score is perplexity.  NULL: the general text. */
+static const char *explain_llm(const fr_ui *ui)
 {
+    switch (ui->focus) {
+    case FR_L_LIST:
+        return "Language model: one row per decoder block (attention and MLP with their norms and residuals, reconstructed "
+               "together as in FlexRound's LLM scripts), then the LM head; the embedding stays full precision. loss = "
+               "block output MSE over all tokens. Judge the run by perplexity (status bar), not top-1.";
+    case FR_L_HEAT:
+        return "One projection ([ ] step through q k v o gate up down): rows = output, columns = input features. Grey "
+               "lines mark attention heads (rows of q/k/v, columns of o); the readout names the cursor's head. Fit mode "
+               "shows each tile's most extreme S, so outlier channels stand out. +/- zooms.";
+    case FR_L_SCATTER:
+        return "One dot per weight (10^5-10^6 in a projection; brighter = denser). Per-channel asymmetric min-max grids "
+               "give each row its own step, so large rows are not clipped; orange = aggressive, always drawn even when "
+               "inside points are subsampled. FlexRound still moves large |W| furthest.";
+    default:
+        return NULL;
+    }
+}
+
+static const char *explain_text(const fr_ui *ui, const fr_snapshot *s)
+{
+    const char *llm = s && s->info.lm_vocab > 0 && ui->mode != FR_MODE_COMPARE && ui->mode != FR_MODE_RECIP ? explain_llm(ui) : NULL;
+    if (llm) return llm;
     if (ui->mode == FR_MODE_COMPARE)
         return "The same unit under RTN, AdaRound and FlexRound on identical axes. Top: |W| against rounding shift; "
                "bottom: the shift as a heatmap. Blue: inside (one of the two grid points nearest to W); orange: "
@@ -411,13 +435,13 @@ static const char *explain_text(const fr_ui *ui)
     }
 }
 
-static void render_explain(fr_canvas *c, fr_rect r, const fr_ui *ui)
+static void render_explain(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_snapshot *s)
 {
     char title[64];
     /* beside the equation strip the box says what the strip's factors are */
     snprintf(title, sizeof title, "Explain: %s (i closes)", ui->eqn ? "the factors of the equation" : fr_view_focus_name(ui));
     fr_canvas_box(c, r, title, 0);
-    fr_view_wrap(c, fr_rect_inner(r), ui->eqn ? fr_view_eqn_explain() : explain_text(ui), ROLE(FR_R_TEXT));
+    fr_view_wrap(c, fr_rect_inner(r), ui->eqn ? fr_view_eqn_explain() : explain_text(ui, s), ROLE(FR_R_TEXT));
 }
 
 static void render_status(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_snapshot *s, const fr_unit_view *u)
@@ -609,7 +633,7 @@ void fr_view_render(fr_ui *ui, const fr_snapshot *live, fr_canvas *c)
     if (L.r[FR_L_EQN].w) fr_view_render_eqn(c, L.r[FR_L_EQN], ui, u, ly);
     if (L.r[FR_L_EXPLAIN].w) {
         if (ui->tour) fr_view_render_tour(c, L.r[FR_L_EXPLAIN], ui);
-        else render_explain(c, L.r[FR_L_EXPLAIN], ui);
+        else render_explain(c, L.r[FR_L_EXPLAIN], ui, s);
     } else if (ui->tour) {   /* no room for the box: over the body's last rows */
         fr_rect tr = {0, L.r[FR_L_STATUS].y - 5, c->cols, 5};
         fr_canvas_fill(c, tr, ' ', ROLE(FR_R_TEXT), ROLE(FR_R_OVERLAY_BG), 0);
