@@ -55,10 +55,11 @@ static int rms_eps(match *m, int i)
     return m->eps == eps;
 }
 
-/* The block ending in residual add `res2`; sets *prev to the stream it started from. */
-static int match_block(match *m, int res2, blk *b, int *prev)
+/* The MLP half of the block ending in residual add res2 (down(SiLU(gate(n)) * up(n)) with n =
+ * RMSNorm of the stream, added to it): fills b, returns that stream (the attention half's
+ * residual add), or -1. */
+static int match_mlp(match *m, int res2, blk *b)
 {
-    if (N(m, res2)->op != FR_OP_ADD || N(m, res2)->n_in != 2) return bad(m, res2, "the MLP's residual add");
     for (int side = 0; side < 2; side++) {
         const int down = N(m, res2)->in[side], res1 = N(m, res2)->in[1 - side];
         if (!linear(m, down) || !is(m, N(m, down)->in[0], FR_OP_MUL, 1)) continue;
@@ -71,39 +72,54 @@ static int match_block(match *m, int res2, blk *b, int *prev)
             if (N(m, up)->in[0] != norm2 || !is(m, norm2, FR_OP_RMSNORM, 2) || N(m, norm2)->in[0] != res1)
                 continue;
             b->node[R_DOWN] = down, b->node[R_GATE] = gate, b->node[R_UP] = up, b->node[R_NORM2] = norm2;
-            goto attention;
-        attention:
-            if (!is(m, res1, FR_OP_ADD, 2) || N(m, res1)->n_in != 2) return bad(m, res1, "the attention's residual add");
-            for (int s3 = 0; s3 < 2; s3++) {
-                const int o = N(m, res1)->in[s3], x = N(m, res1)->in[1 - s3];
-                if (!linear(m, o) || !is(m, N(m, o)->in[0], FR_OP_ATTENTION, 1)) continue;
-                const int at = N(m, o)->in[0];
-                const fr_node *A = N(m, at);
-                const int rq = A->in[0], rk = A->in[1], v = A->in[2];
-                if (!is(m, rq, FR_OP_ROPE, 1) || !is(m, rk, FR_OP_ROPE, 1) || !linear(m, v)) return bad(m, at, "attention over RoPE'd q, k and v");
-                const int q = N(m, rq)->in[0], k = N(m, rk)->in[0], norm1 = N(m, v)->in[0];
-                if (!linear(m, q) || !linear(m, k)) return bad(m, at, "q and k projections under RoPE");
-                if (N(m, q)->in[0] != norm1 || N(m, k)->in[0] != norm1 || !is(m, norm1, FR_OP_RMSNORM, 3) ||
-                    N(m, norm1)->in[0] != x)
-                    return bad(m, norm1, "one RMSNorm feeding q, k and v from the residual stream");
-                if (m->uses[x] != 2) return bad(m, x, "a residual stream read by the block only");
-                if (!rms_eps(m, norm1) || !rms_eps(m, norm2)) return bad(m, norm1, "the same RMSNorm epsilon in every block");
-                if (N(m, rq)->a.theta != N(m, rk)->a.theta || (m->theta != 0 && m->theta != N(m, rq)->a.theta))
-                    return bad(m, rq, "one RoPE base for every block");
-                m->theta = N(m, rq)->a.theta;
-                if (N(m, rq)->a.heads != A->a.heads || N(m, rk)->a.heads != A->a.kv_heads ||
-                    (m->heads && (m->heads != A->a.heads || m->kv_heads != A->a.kv_heads)))
-                    return bad(m, at, "the same head counts in RoPE, attention and every block");
-                m->heads = A->a.heads, m->kv_heads = A->a.kv_heads;
-                b->node[R_NORM1] = norm1, b->node[R_Q] = q, b->node[R_K] = k, b->node[R_V] = v, b->node[R_O] = o;
-                b->rope_q = rq, b->rope_k = rk, b->attn = at;
-                *prev = x;
-                return FR_OK;
-            }
-            return bad(m, res1, "an attention output projection added to the residual stream");
+            return res1;
         }
     }
-    return bad(m, res2, "a SwiGLU MLP (down(SiLU(gate(x)) * up(x))) added to the residual stream");
+    return -1;
+}
+
+/* The attention half ending in residual add res1; sets *prev to the stream the block reads. */
+static int match_attention(match *m, int res1, blk *b, int *prev)
+{
+    if (!is(m, res1, FR_OP_ADD, 2) || N(m, res1)->n_in != 2) return bad(m, res1, "the attention's residual add");
+    for (int s3 = 0; s3 < 2; s3++) {
+        const int o = N(m, res1)->in[s3], x = N(m, res1)->in[1 - s3];
+        if (!linear(m, o) || !is(m, N(m, o)->in[0], FR_OP_ATTENTION, 1)) continue;
+        const int at = N(m, o)->in[0];
+        const fr_node *A = N(m, at);
+        const int rq = A->in[0], rk = A->in[1], v = A->in[2];
+        if (!is(m, rq, FR_OP_ROPE, 1) || !is(m, rk, FR_OP_ROPE, 1) || !linear(m, v))
+            return bad(m, at, "attention over RoPE'd q, k and v");
+        const int q = N(m, rq)->in[0], k = N(m, rk)->in[0], norm1 = N(m, v)->in[0];
+        if (!linear(m, q) || !linear(m, k)) return bad(m, at, "q and k projections under RoPE");
+        if (N(m, q)->in[0] != norm1 || N(m, k)->in[0] != norm1 || !is(m, norm1, FR_OP_RMSNORM, 3) ||
+            N(m, norm1)->in[0] != x)
+            return bad(m, norm1, "one RMSNorm feeding q, k and v from the residual stream");
+        if (m->uses[x] != 2) return bad(m, x, "a residual stream read by the block only");
+        if (!rms_eps(m, norm1) || !rms_eps(m, b->node[R_NORM2]))
+            return bad(m, norm1, "the same RMSNorm epsilon in every block");
+        if (N(m, rq)->a.theta != N(m, rk)->a.theta || (m->theta != 0 && m->theta != N(m, rq)->a.theta))
+            return bad(m, rq, "one RoPE base for every block");
+        m->theta = N(m, rq)->a.theta;
+        if (N(m, rq)->a.heads != A->a.heads || N(m, rk)->a.heads != A->a.kv_heads ||
+            (m->heads && (m->heads != A->a.heads || m->kv_heads != A->a.kv_heads)))
+            return bad(m, at, "the same head counts in RoPE, attention and every block");
+        m->heads = A->a.heads, m->kv_heads = A->a.kv_heads;
+        b->node[R_NORM1] = norm1, b->node[R_Q] = q, b->node[R_K] = k, b->node[R_V] = v, b->node[R_O] = o;
+        b->rope_q = rq, b->rope_k = rk, b->attn = at;
+        *prev = x;
+        return FR_OK;
+    }
+    return bad(m, res1, "an attention output projection added to the residual stream");
+}
+
+/* The block ending in residual add `res2`; sets *prev to the stream it started from. */
+static int match_block(match *m, int res2, blk *b, int *prev)
+{
+    if (N(m, res2)->op != FR_OP_ADD || N(m, res2)->n_in != 2) return bad(m, res2, "the MLP's residual add");
+    const int res1 = match_mlp(m, res2, b);
+    if (res1 < 0) return bad(m, res2, "a SwiGLU MLP (down(SiLU(gate(x)) * up(x))) added to the residual stream");
+    return match_attention(m, res1, b, prev);
 }
 
 static const fr_tensor *param(const match *m, int node, int k)
