@@ -12,28 +12,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "frtui/cli.h"
 #include "frtui/opt.h"
+#include "frtui/path.h"
 #include "frtui/dataio.h"
 #include "frtui/frm.h"
 #include "frtui/hf.h"
 #include "frtui/onnx.h"
 #include "frtui/png.h"
 #include "frtui/tfjs.h"
-
-static int ends_with(const char *s, const char *suf)
-{
-    size_t n = strlen(s), k = strlen(suf);
-    return n >= k && strcmp(s + n - k, suf) == 0;
-}
-
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -48,7 +36,7 @@ static int read_png_dir(const char *dir, int max_n, fr_dataset *d, fr_err *e)
     int n = 0, cap = 0;
     struct dirent *de;
     while ((de = readdir(dp))) {
-        if (!ends_with(de->d_name, ".png") && !ends_with(de->d_name, ".PNG")) continue;
+        if (!fr_str_ends_with(de->d_name, ".png") && !fr_str_ends_with(de->d_name, ".PNG")) continue;
         if (n == cap) { cap = cap ? 2 * cap : 64; names = fr_xrealloc(names, (size_t)cap * sizeof *names); }
         names[n++] = fr_xstrdup(de->d_name);
     }
@@ -96,9 +84,9 @@ static int read_png_dir(const char *dir, int max_n, fr_dataset *d, fr_err *e)
 
 static int read_data(const char *path, int max_n, fr_dataset *d, fr_err *e)
 {
-    if (is_dir(path)) return read_png_dir(path, max_n, d, e);
+    if (fr_path_is_dir(path)) return read_png_dir(path, max_n, d, e);
     int rc;
-    if (ends_with(path, ".npy") || ends_with(path, ".npy.gz")) rc = fr_npy_read_dataset(path, d, e);
+    if (fr_str_ends_with(path, ".npy") || fr_str_ends_with(path, ".npy.gz")) rc = fr_npy_read_dataset(path, d, e);
     else rc = fr_idx_read_images(path, d, e);
     if (rc == FR_OK && max_n > 0 && d->n > max_n) d->n = max_n;   /* the tail stays allocated, unused */
     return rc;
@@ -106,7 +94,7 @@ static int read_data(const char *path, int max_n, fr_dataset *d, fr_err *e)
 
 static int read_labels(const char *path, int32_t **labels, int *n, fr_err *e)
 {
-    if (ends_with(path, ".npy") || ends_with(path, ".npy.gz")) return fr_npy_read_labels(path, labels, n, e);
+    if (fr_str_ends_with(path, ".npy") || fr_str_ends_with(path, ".npy.gz")) return fr_npy_read_labels(path, labels, n, e);
     return fr_idx_read_labels(path, labels, n, e);
 }
 
@@ -184,7 +172,7 @@ static int parse_floats(const char *s, float *out, int max)
  * non-overlapping — so the same file gives the same sets every time. */
 static int read_tokens(const char *path, int vocab, int *T, int max_n, int is_eval, fr_dataset *d, fr_err *e)
 {
-    if (ends_with(path, ".npy")) return fr_lm_ids_read(path, vocab, T, max_n, d, e);
+    if (fr_str_ends_with(path, ".npy")) return fr_lm_ids_read(path, vocab, T, max_n, d, e);
     if (vocab != 256)
         return fr_err_set(e, FR_EINPUT, "%s: plain text needs a byte-level model (vocabulary 256, this one has %d); give "
                           "token ids as an (N, T) .npy", path, vocab);
@@ -214,8 +202,8 @@ static int import_hf(const char *in, const char *out, const char *calib, const c
     if ((rc = fr_hf_config(in, &a, &max_pos, &e))) return fr_cli_fail(&e);
     fr_dataset cal = {0}, ev = {0};
     /* the window: --seq-len, else the token file's, else 128 (within the model's positions) */
-    if (!T && calib && ends_with(calib, ".npy") && (rc = read_tokens(calib, a.vocab, &T, n_calib, 0, &cal, &e))) return fr_cli_fail(&e);
-    if (!T && eval && ends_with(eval, ".npy") && (rc = read_tokens(eval, a.vocab, &T, n_eval, 1, &ev, &e))) return fr_cli_fail(&e);
+    if (!T && calib && fr_str_ends_with(calib, ".npy") && (rc = read_tokens(calib, a.vocab, &T, n_calib, 0, &cal, &e))) return fr_cli_fail(&e);
+    if (!T && eval && fr_str_ends_with(eval, ".npy") && (rc = read_tokens(eval, a.vocab, &T, n_eval, 1, &ev, &e))) return fr_cli_fail(&e);
     if (!T) T = max_pos > 0 && max_pos < 128 ? max_pos : 128;
     if ((calib && !cal.n && (rc = read_tokens(calib, a.vocab, &T, n_calib, 0, &cal, &e))) ||
         (eval && !ev.n && (rc = read_tokens(eval, a.vocab, &T, n_eval, 1, &ev, &e)))) {
@@ -322,8 +310,8 @@ int fr_cli_import(int argc, char **argv)
     fr_dataset cal = {0};
     if (calib && (rc = read_data(calib, n_calib, &cal, &e))) return fr_cli_fail(&e);
     if (!shape_s && calib) shape = (fr_onnx_shape){.n = 3, .d = {cal.c, cal.h, cal.w}, .strict = 0};
-    if (ends_with(in, ".onnx")) rc = fr_onnx_import_shaped(in, &shape, &m, &e);
-    else if (ends_with(in, ".json")) rc = fr_tfjs_import(in, weights, &m, &e);
+    if (fr_str_ends_with(in, ".onnx")) rc = fr_onnx_import_shaped(in, &shape, &m, &e);
+    else if (fr_str_ends_with(in, ".json")) rc = fr_tfjs_import(in, weights, &m, &e);
     else rc = fr_err_set(&e, FR_EINPUT, "%s: unknown model format (expected .onnx or a tfjs model.json)", in);
     /* The bundle's rules, checked here so the message names the model, not the output. */
     if (!rc) rc = fr_frm_check_input(&m.meta, in, &e);

@@ -18,6 +18,7 @@
 #include "frtui/export_png.h"
 #include "frtui/keymap.h"
 #include "frtui/opt.h"
+#include "frtui/path.h"
 #include "frtui/plotmodel.h"
 #include "frtui/sb.h"
 #include "frtui/timeline.h"
@@ -88,12 +89,6 @@ static int export_png(void *ctx, const fr_snapshot *s, int unit, int layer, cons
     snprintf(msg, msg_n, "%s", rc ? e.msg : path);
     if (!rc) snprintf(msg, msg_n, "wrote %s", path);
     return rc;
-}
-
-static int ends_with(const char *s, const char *suf)
-{
-    size_t n = strlen(s), k = strlen(suf);
-    return n >= k && strcmp(s + n - k, suf) == 0;
 }
 
 /* `frtui RUN.frc [--model FILE.frm]`: read-only replay of a checkpoint. */
@@ -196,7 +191,7 @@ static int inspector(int argc, char **argv)
     o.palette = palette < 0 ? NULL : palette ? "light" : "dark";
     char installed[4096];
     if (!file) file = default_sample(installed, sizeof installed);
-    if (ends_with(file, ".frc")) {
+    if (fr_str_ends_with(file, ".frc")) {
         if (k.resume || k.ckpt) {
             fprintf(stderr, "frtui: %s is a checkpoint, shown read-only; --resume/--checkpoint go with a bundle "
                     "(frtui FILE.frm --resume %s)\n", file, file);

@@ -9,26 +9,15 @@
 #include <sys/stat.h>
 
 #include "frtui/json.h"
+#include "frtui/path.h"
 #include "frtui/stread.h"
 
 #define MAX_JSON ((size_t)64 << 20)
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int ends_with(const char *s, const char *suf)
-{
-    size_t n = strlen(s), k = strlen(suf);
-    return n >= k && !strcmp(s + n - k, suf);
-}
-
 /* The checkpoint's folder (no trailing '/') and its config.json. */
 static void paths(const char *path, char *dir, size_t nd, char *cfg, size_t nc)
 {
-    if (is_dir(path)) {
+    if (fr_path_is_dir(path)) {
         snprintf(dir, nd, "%s", path);
     } else {
         const char *sl = strrchr(path, '/');
@@ -43,7 +32,7 @@ static void paths(const char *path, char *dir, size_t nd, char *cfg, size_t nc)
 
 int fr_hf_is_checkpoint(const char *path)
 {
-    if (!is_dir(path)) return ends_with(path, "config.json") && (!strcmp(path, "config.json") || ends_with(path, "/config.json"));
+    if (!fr_path_is_dir(path)) return fr_str_ends_with(path, "config.json") && (!strcmp(path, "config.json") || fr_str_ends_with(path, "/config.json"));
     char dir[PATH_MAX], cfg[PATH_MAX + 16];
     paths(path, dir, sizeof dir, cfg, sizeof cfg);
     struct stat st;
