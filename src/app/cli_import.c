@@ -191,6 +191,71 @@ static int read_tokens(const char *path, int vocab, int *T, int max_n, int is_ev
     return rc;
 }
 
+/* Token ids rather than samples: an integer .npy (its header is read, not the file) or text. */
+static int is_token_file(const char *path)
+{
+    if (!path) return 0;
+    if (fr_str_ends_with(path, ".txt")) return 1;
+    if (!fr_str_ends_with(path, ".npy")) return 0;
+    char h[256] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(h, 1, sizeof h - 1, f);
+    fclose(f);
+    if (n < 10 || memcmp(h, "\x93NUMPY", 6) != 0) return 0;
+    for (size_t k = 0; k < n; k++) if (!h[k]) h[k] = ' ';
+    return strstr(h, "<i8") || strstr(h, "<i4");
+}
+
+/* `frtui import MODEL.onnx` of a transformer fed token ids (onnx_tok.c): the window is the
+ * model's (or, where the file leaves it symbolic, --input-shape T, else the token file's). */
+static int import_onnx_lm(const char *in, const char *out, const char *calib, const char *eval, const char *name,
+                          const fr_onnx_shape *shape_opt, int n_calib, int n_eval)
+{
+    fr_err e;
+    fr_err_clear(&e);
+    fr_dataset cal = {0}, ev = {0};
+    fr_onnx_shape shape = shape_opt ? *shape_opt : (fr_onnx_shape){0};
+    int T = 0, rc;
+    const char *tf = calib && fr_str_ends_with(calib, ".npy") ? calib : eval && fr_str_ends_with(eval, ".npy") ? eval : NULL;
+    if (!shape.n && tf) {   /* the token file's window resolves a symbolic T */
+        fr_npy a;
+        if ((rc = fr_npy_read(tf, &a, &e))) return fr_cli_fail(&e);
+        if (a.ndim == 2) shape = (fr_onnx_shape){.n = 1, .d = {a.shape[1]}, .strict = 0};
+        fr_npy_free(&a);
+    }
+    fr_model m;
+    fr_model_init(&m);
+    if ((rc = fr_onnx_import_shaped(in, &shape, &m, &e)) || (rc = fr_frm_check_input(&m.meta, in, &e))) {
+        fr_model_free(&m);
+        return fr_cli_fail(&e);
+    }
+    int vocab = fr_graph_lm_vocab(&m.g);
+    if (!vocab) {
+        fr_model_free(&m);
+        fprintf(stderr, "frtui: %s: token ids given, but the model is not a language model (token ids in, logits over a "
+                "vocabulary out)\n", in);
+        return 2;
+    }
+    T = m.meta.in_c;
+    if ((calib && (rc = read_tokens(calib, vocab, &T, n_calib, 0, &cal, &e))) ||
+        (eval && (rc = read_tokens(eval, vocab, &T, n_eval, 1, &ev, &e)))) {
+        fr_dataset_free(&cal);
+        fr_model_free(&m);
+        return fr_cli_fail(&e);
+    }
+    m.calib = cal;
+    m.eval = ev;
+    if (name) snprintf(m.meta.name, sizeof m.meta.name, "%s", name);
+    size_t plen = strlen(m.meta.provenance);
+    snprintf(m.meta.provenance + plen, sizeof m.meta.provenance - plen, "%simported by frtui from %s", plen ? "; " : "", in);
+    if ((rc = fr_frm_write(out, &m, 1, &e))) { fr_model_free(&m); return fr_cli_fail(&e); }
+    printf("wrote %s: language model, %d nodes, vocabulary %d, windows of %d tokens, %lld parameters, %d calibration / %d "
+           "evaluation windows\n", out, m.g.n_nodes, vocab, T, (long long)fr_graph_param_count(&m.g), m.calib.n, m.eval.n);
+    fr_model_free(&m);
+    return 0;
+}
+
 /* `frtui import CHECKPOINT_DIR`: a Hugging Face LLaMA-family model (hf.h) with token windows. */
 static int import_hf(const char *in, const char *out, const char *calib, const char *eval, const char *name, int T,
                      int n_calib, int n_eval)
@@ -262,7 +327,11 @@ int fr_cli_import(int argc, char **argv)
         "a Hugging Face LLaMA-family checkpoint (llama, mistral, qwen2; config.json + model.safetensors or\n"
         "  shards with model.safetensors.index.json; F32/F16/BF16).  TOKENS: token ids as an (N, T) .npy\n"
         "  (int32/int64), or for a byte-level model (vocabulary 256) plain text cut into windows of T bytes.\n"
-        "--seq-len T: the window (default: the token file's T, else 128)\n";
+        "--seq-len T: the window (default: the token file's T, else 128)\n"
+        "\n"
+        "       frtui import LM.onnx --calib TOKENS [--eval TOKENS] [--input-shape T] -o OUT.frm\n"
+        "a transformer exported to ONNX with token ids [N, T] in and logits [N, T, V] out (torch.onnx.export:\n"
+        "  LayerNorm/RMSNorm, GELU, SiLU, RoPE and attention written out as primitive operators are recognised).\n";
     if (fr_opt_wants_help(argc, argv)) { fputs(help, stdout); return 0; }
     fr_err pe;
     fr_err_clear(&pe);
@@ -302,6 +371,13 @@ int fr_cli_import(int argc, char **argv)
     fr_err_clear(&e);
     fr_onnx_shape shape = {0};
     if (shape_s && fr_onnx_parse_shape(shape_s, &shape, &pe)) return fr_cli_usage("import", &pe);
+    if (fr_str_ends_with(in, ".onnx") && (is_token_file(calib) || is_token_file(eval))) {
+        if (labels || mean_s || std_s || weights) {
+            fr_err_set(&pe, FR_EINPUT, "%s: with token ids, --labels, --mean, --std and --weights do not apply", in);
+            return fr_cli_usage("import", &pe);
+        }
+        return import_onnx_lm(in, out, calib, eval, name, shape_s ? &shape : NULL, n_calib, n_eval);
+    }
     fr_model m;
     fr_model_init(&m);
     int rc;

@@ -731,6 +731,11 @@ static int import_body(ox_ctx *x, const uint8_t *buf, size_t n, int fold_bn)
     iv->node = fr_graph_add_node(&m->g, in->name, FR_OP_INPUT, 0, NULL);
     if (iv->d[0] * iv->d[1] * iv->d[2] > ((int64_t)1 << 26)) return ox_err(x, NULL, "input %.80s is too large", in->name);
     m->meta.in_c = (int)iv->d[0]; m->meta.in_h = (int)iv->d[1]; m->meta.in_w = (int)iv->d[2];
+    if (x->tok_input) {
+        iv->t.lay = OX_TOK_IDS;
+        iv->t.T = iv->d[0];
+        iv->t.F = iv->t.H = iv->t.HP = iv->t.hd = 1;
+    }
 
     int *order = fr_xcalloc((size_t)x->nn, sizeof(int)), *live = fr_xcalloc((size_t)x->nn, sizeof(int));
     ox_val **ins = NULL;
@@ -759,7 +764,8 @@ static int import_body(ox_ctx *x, const uint8_t *buf, size_t n, int fold_bn)
         }
         if (rc) break;
         int done = 0;
-        rc = ox_fold(x, nd, ins, &done);
+        rc = ox_tok_lower(x, nd, ins, &done);
+        if (rc == FR_OK && !done) rc = ox_fold(x, nd, ins, &done);
         if (rc == FR_OK && !done) rc = ox_lower(x, nd, ins);
     }
     free(ins);
@@ -768,6 +774,7 @@ static int import_body(ox_ctx *x, const uint8_t *buf, size_t n, int fold_bn)
     if (rc) return rc;
 
     ox_val *ov = ox_find(x, gr.out[0].name);
+    if ((rc = ox_tok_finish(x, ov))) return rc;
     if (ov->kind != OX_ACT) return ox_err(x, NULL, "graph output '%.80s' is a constant, not a function of the input", ov->name);
     if (ov->node != m->g.n_nodes - 1)
         return ox_err(x, NULL, "graph output '%.80s' is not the last operator (it is the input or an elided alias)", ov->name);
@@ -776,7 +783,7 @@ static int import_body(ox_ctx *x, const uint8_t *buf, size_t n, int fold_bn)
     snprintf(m->meta.provenance, sizeof m->meta.provenance, "imported from ONNX %.900s (opset %d%s%s)", x->src, x->opset,
              producer[0] ? ", producer " : "", producer);
     m->meta.n_classes = 0;
-    if (ov->rank == 1 && ov->d[0] <= FR_MAX_CLASSES) m->meta.n_classes = (int)ov->d[0];
+    if (ov->rank == 1 && ov->d[0] <= FR_MAX_CLASSES && !x->tok_input) m->meta.n_classes = (int)ov->d[0];
     /* The rewriter (fold_bn = 0) needs the graph as the file has it; fusing acts only merges
      * parameter-free nodes, so exported weights are the same either way. */
     if (fold_bn) { fr_graph_fold_bn(&m->g); fr_graph_fuse_acts(&m->g); }

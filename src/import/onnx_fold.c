@@ -358,6 +358,50 @@ static int fold_transpose(ox_ctx *x, const ox_node *nd, const ox_const *a, ox_co
     return FR_OK;
 }
 
+/* Split of a constant into nout pieces along axis: sizes from the input (opset >= 13), the
+ * attribute, or equal parts. */
+static int fold_split(ox_ctx *x, const ox_node *nd, ox_val **in)
+{
+    const ox_const *a = &in[0]->c;
+    int64_t ax = ox_attr_int(nd, "axis", 0);
+    if (ax < 0) ax += a->ndim;
+    if (ax < 0 || ax >= a->ndim || nd->nout < 1 || nd->nout > 64) return ox_err(x, nd, "Split: bad axis or output count");
+    int64_t sz[64];
+    int n = 0;
+    const ox_attr *sa = ox_attr_get(nd, "split");
+    if (nd->nin > 1 && in[1]) {
+        if (int_list(x, nd, &in[1]->c, sz, 64, &n, "split")) return FR_EINPUT;
+    } else if (sa) {
+        if (sa->nis > 64) return ox_err(x, nd, "Split: too many parts");
+        n = sa->nis;
+        for (int k = 0; k < n; k++) sz[k] = sa->is[k];
+    } else {
+        n = nd->nout;
+        int64_t each = (a->dim[ax] + n - 1) / n;
+        for (int k = 0; k < n; k++) sz[k] = FR_MAX(0, FR_MIN(each, a->dim[ax] - each * k));
+    }
+    if (n != nd->nout) return ox_err(x, nd, "Split: %d sizes for %d outputs", n, nd->nout);
+    int64_t off = 0, outer = 1, inner = 1;
+    for (int k = 0; k < ax; k++) outer *= a->dim[k];
+    for (int k = (int)ax + 1; k < a->ndim; k++) inner *= a->dim[k];
+    for (int q = 0; q < n; q++) {
+        if (sz[q] < 0 || off + sz[q] > a->dim[ax]) return ox_err(x, nd, "Split: sizes exceed the axis");
+        ox_const o;
+        int64_t d[OX_MAXD];
+        memcpy(d, a->dim, sizeof d);
+        d[ax] = sz[q];
+        int rc = ox_const_alloc(x, nd, &o, a->cls, a->ndim, d);
+        if (rc) return rc;
+        o.dtype = a->dtype;
+        int64_t j = 0;
+        for (int64_t u = 0; u < outer; u++)
+            for (int64_t r = 0; r < sz[q] * inner; r++) put(&o, j++, a, u * a->dim[ax] * inner + off * inner + r);
+        set_out(x, nd, q, &o);
+        off += sz[q];
+    }
+    return FR_OK;
+}
+
 int ox_fold(ox_ctx *x, const ox_node *nd, ox_val **in, int *done)
 {
     ox_const o;
@@ -432,6 +476,35 @@ int ox_fold(ox_ctx *x, const ox_node *nd, ox_val **in, int *done)
             if (o.cls == OX_I) o.i[k] = -a->i[k];
             else o.f[k] = (float)(nd->op[0] == 'N' ? -v : nd->op[0] == 'S' ? sqrt(v) : 1.0 / v);
         }
+    } else if (is_op(nd, "Equal") || is_op(nd, "Where")) {
+        /* exporters compute Expand shapes this way (torch's repeat_interleave, masks) */
+        int w = nd->op[0] == 'W';
+        if (nd->nin != 2 + w || !in[1] || (w && !in[2])) return ox_err(x, nd, "%s needs %d inputs", nd->op, 2 + w);
+        const ox_const *p = w ? &in[1]->c : a, *q = w ? &in[2]->c : &in[1]->c;
+        int r, r2;
+        int64_t d[OX_MAXD], d2[OX_MAXD], idx[OX_MAXD] = {0};
+        if (bcast_shape(x, nd, p, q, &r, d)) return FR_EINPUT;
+        if (w) {
+            ox_const pq;
+            memset(&pq, 0, sizeof pq);
+            pq.ndim = r;
+            memcpy(pq.dim, d, sizeof d);
+            if (bcast_shape(x, nd, a, &pq, &r2, d2)) return FR_EINPUT;
+            r = r2;
+            memcpy(d, d2, sizeof d2);
+        }
+        int cls = w ? (p->cls == OX_F || q->cls == OX_F ? OX_F : OX_I) : OX_I;
+        if ((rc = ox_const_alloc(x, nd, &o, cls, r, d))) return rc;
+        o.dtype = w ? (cls == OX_F ? 1 : p->dtype) : 9;
+        for (int64_t k = 0; k < o.n; k++, next_idx(idx, d, r)) {
+            double pv = ox_const_get(p, bidx(p, idx, r)), qv = ox_const_get(q, bidx(q, idx, r));
+            if (!w) { o.i[k] = pv == qv; continue; }
+            double v = ox_const_get(a, bidx(a, idx, r)) != 0 ? pv : qv;
+            if (cls == OX_F) o.f[k] = (float)v;
+            else o.i[k] = (int64_t)v;
+        }
+    } else if (is_op(nd, "Split")) {
+        return fold_split(x, nd, in);
     } else if (is_op(nd, "Gather")) {
         if (nd->nin != 2 || !in[1]) return ox_err(x, nd, "Gather needs two inputs");
         rc = fold_gather(x, nd, a, &in[1]->c, &o);

@@ -53,7 +53,21 @@ typedef struct ox_node {
     ox_attr *attr;
 } ox_node;
 
-enum { OX_UNRESOLVED = 0, OX_CONST = 1, OX_ACT = 2 };
+/* OX_VIRT: a token-mode value still inside an operator pattern (onnx_tok.c), not yet a node. */
+enum { OX_UNRESOLVED = 0, OX_CONST = 1, OX_ACT = 2, OX_VIRT = 3 };
+
+/* Token mode (onnx_tok.c): the activations of a transformer fed token ids.  Physically every
+ * token activation is one fr node of shape (T, 1, F), F = HP * hd for per-head layouts; its
+ * ONNX (logical) shape is one of these layouts, batch first in ONNX and left out here. */
+enum { OX_TOK_NONE = 0, OX_TOK_IDS, OX_TOK_TF, OX_TOK_TH, OX_TOK_HT, OX_TOK_KT };
+typedef struct ox_tok {
+    int lay;                 /* OX_TOK_*: IDS [T]; TF [T, F]; TH [T, H, hd]; HT [H, T, hd]; KT [H, hd, T] */
+    int64_t T, F;            /* tokens; physical features of the node */
+    int H, hd, HP;           /* logical heads, head size, physical heads of the node */
+    int *map;                /* logical head -> physical head (arena; NULL = identity, H == HP) */
+    int rep;                 /* 0, or r after Unsqueeze(axis 2)/Expand: logical [H, r, T, hd] */
+} ox_tok;
+typedef struct ox_tv ox_tv;  /* a pending pattern: onnx_tok.c */
 typedef struct ox_val {
     const char *name;
     int kind;
@@ -66,6 +80,8 @@ typedef struct ox_val {
     int64_t d[3];
     int uses;                /* consumers, graph outputs included */
     int producer;            /* ONNX node index, -1 for graph inputs / initializers */
+    ox_tok t;                /* token mode only (t.lay != 0) */
+    ox_tv *tv;               /* OX_VIRT only */
 } ox_val;
 
 /* How a graph tensor relates to the ONNX tensor it came from (for the rewriter). */
@@ -97,6 +113,7 @@ typedef struct ox_ctx {
     int *nhash;              /* node names of m->g: open addressing (arena memory), nhcap slots, */
     int nhcap, nhashed;      /* covering nodes [0, nhashed) */
     const fr_onnx_shape *shape;   /* resolves symbolic input dims (NULL = none); onnx_shape.c */
+    int tok_input;           /* the input is token ids (int32/int64 [N, T]): token mode */
 } ox_ctx;
 /* Index of the graph node called name, or -1: hashed, so that naming n nodes is O(n) (a linear
  * fr_graph_find_node per new node made a 5000-node import quadratic: F5). */
@@ -139,6 +156,14 @@ int ox_add_tensor(ox_ctx *x, const char *onnx_name, int ndim, const int64_t *dim
 int ox_fold(ox_ctx *x, const ox_node *nd, ox_val **in, int *done);
 /* onnx_ops.c: lowers one node onto fr nodes. */
 int ox_lower(ox_ctx *x, const ox_node *nd, ox_val **in);
+/* A new fr node named after nd (+ suffix), unique in the graph. */
+int ox_new_node(ox_ctx *x, const ox_node *nd, const char *suffix, fr_op op, int n_in, const int *in);
+/* Float copy of a constant (ints converted; arena memory). */
+const float *ox_fdata(ox_ctx *x, const ox_const *c);
+/* onnx_tok.c: lowers nd when it touches a token-mode value (sets *done); ox_tok_finish turns a
+ * graph output still inside a pattern into its node. */
+int ox_tok_lower(ox_ctx *x, const ox_node *nd, ox_val **in, int *done);
+int ox_tok_finish(ox_ctx *x, ox_val *out);
 
 /* onnx.c: full import with options (fold_bn = 0 keeps FR_OP_BN nodes; the rewriter uses it).
  * When origins is non-NULL it receives the origin table (caller frees with ox_arena_free of

@@ -19,7 +19,7 @@
 
 static int is_op(const ox_node *nd, const char *op) { return strcmp(nd->op, op) == 0; }
 
-static int new_node(ox_ctx *x, const ox_node *nd, const char *suffix, fr_op op, int n_in, const int *in)
+int ox_new_node(ox_ctx *x, const ox_node *nd, const char *suffix, fr_op op, int n_in, const int *in)
 {
     fr_graph *g = &x->m->g;
     char nm[FR_NAME_MAX];
@@ -53,8 +53,7 @@ static int const_float(ox_ctx *x, const ox_node *nd, const ox_val *v, float *out
     return FR_OK;
 }
 
-/* Float copy of a constant (ints converted). */
-static const float *fdata(ox_ctx *x, const ox_const *c)
+const float *ox_fdata(ox_ctx *x, const ox_const *c)
 {
     if (c->cls == OX_F) return c->f;
     float *f = ox_alloc(&x->ar, (size_t)(c->n ? c->n : 1) * sizeof(float));
@@ -161,14 +160,14 @@ static int lower_conv(ox_ctx *x, const ox_node *nd, ox_val **in)
     if (spatial(x, nd, in[0], k, &a, 0)) return FR_EINPUT;
     int64_t d[3] = {W->dim[0], 0, 0};
     if (out_hw(x, nd, in[0], &a, d)) return FR_EINPUT;
-    int t = ox_add_tensor(x, in[1]->name, 4, W->dim, fdata(x, W)), tb = -1;
+    int t = ox_add_tensor(x, in[1]->name, 4, W->dim, ox_fdata(x, W)), tb = -1;
     if (nd->nin > 2 && in[2]) {
         if (!is_const(in[2]) || in[2]->c.n != W->dim[0]) return ox_err(x, nd, "bias must be a constant of %lld values", (long long)W->dim[0]);
         int64_t bd = W->dim[0];
-        tb = ox_add_tensor(x, in[2]->name, 1, &bd, fdata(x, &in[2]->c));
+        tb = ox_add_tensor(x, in[2]->name, 1, &bd, ox_fdata(x, &in[2]->c));
         x->orig[tb].is_bias = 1;
     }
-    int n = new_node(x, nd, "", FR_OP_CONV, 1, &in[0]->node);
+    int n = ox_new_node(x, nd, "", FR_OP_CONV, 1, &in[0]->node);
     fr_node *f = &x->m->g.nodes[n];
     a.groups = (int)groups;
     a.eps = f->a.eps;
@@ -193,7 +192,7 @@ static int lower_linear(ox_ctx *x, const ox_node *nd, ox_val **in, int gemm)
     int64_t I = transB ? B->dim[1] : B->dim[0], O = transB ? B->dim[0] : B->dim[1];
     if (I != in[0]->d[0]) return ox_err(x, nd, "weight expects %lld inputs, activation has %lld", (long long)I, (long long)in[0]->d[0]);
     if (O < 1) return ox_err(x, nd, "empty weight");
-    const float *src = fdata(x, B);
+    const float *src = ox_fdata(x, B);
     float *w = ox_alloc(&x->ar, (size_t)(O * I) * sizeof(float));
     for (int64_t o = 0; o < O; o++)
         for (int64_t i = 0; i < I; i++) w[o * I + i] = (float)(alpha * (transB ? src[o * I + i] : src[i * O + o]));
@@ -207,7 +206,7 @@ static int lower_linear(ox_ctx *x, const ox_node *nd, ox_val **in, int gemm)
         const ox_const *C = &in[2]->c;
         int ok = C->n == 1 || (C->n == O && C->dim[C->ndim - 1] == O);
         if (!ok) return ox_unsupported(x, nd, "bias C that varies along the batch dimension");
-        const float *cs = fdata(x, C);
+        const float *cs = ox_fdata(x, C);
         float *b = ox_alloc(&x->ar, (size_t)O * sizeof(float));
         for (int64_t o = 0; o < O; o++) b[o] = (float)(beta * cs[C->n == 1 ? 0 : o]);
         tb = ox_add_tensor(x, in[2]->name, 1, &O, b);
@@ -215,7 +214,7 @@ static int lower_linear(ox_ctx *x, const ox_node *nd, ox_val **in, int gemm)
         x->orig[tb].is_bias = 1;
         if (C->n != O) x->orig[tb].onnx = NULL;   /* a broadcast scalar cannot be written back per output */
     }
-    int n = new_node(x, nd, "", FR_OP_LINEAR, 1, &in[0]->node);
+    int n = ox_new_node(x, nd, "", FR_OP_LINEAR, 1, &in[0]->node);
     fr_node *f = &x->m->g.nodes[n];
     f->param[0] = t; f->param[1] = tb; f->n_param = tb >= 0 ? 2 : 1;
     set_act(x, nd, n, 1, &O);
@@ -241,8 +240,8 @@ static int act_const(ox_ctx *x, const ox_node *nd, const ox_val *A, const ox_val
         if (e[k] != 1 && e[k] != A->d[k])
             return -ox_unsupported(x, nd, "constant broadcast that enlarges the activation");
     }
-    int t = ox_add_tensor(x, C->name, 3, e, fdata(x, c));
-    int n = new_node(x, nd, suffix, op, 1, &A->node);
+    int t = ox_add_tensor(x, C->name, 3, e, ox_fdata(x, c));
+    int n = ox_new_node(x, nd, suffix, op, 1, &A->node);
     x->m->g.nodes[n].param[0] = t;
     x->m->g.nodes[n].n_param = 1;
     return n;
@@ -266,7 +265,7 @@ static int lower_binary(ox_ctx *x, const ox_node *nd, ox_val **in)
         if (!fwd && rev && comm) { ox_val *t = A; A = B; B = t; fwd = 1; }
         if (!fwd) return ox_unsupported(x, nd, "broadcast of the first operand");
         int ins[2] = {A->node, B->node};
-        int n = new_node(x, nd, "", op, 2, ins);
+        int n = ox_new_node(x, nd, "", op, 2, ins);
         set_act(x, nd, n, A->rank, A->d);
         return FR_OK;
     }
@@ -276,7 +275,7 @@ static int lower_binary(ox_ctx *x, const ox_node *nd, ox_val **in)
         if (op == FR_OP_ADD && p->op == FR_OP_LINEAR && p->param[1] < 0 && A->uses == 1 && A->node == x->m->g.n_nodes - 1 &&
             A->rank == 1 && B->c.n == A->d[0] && B->c.dim[B->c.ndim - 1] == A->d[0]) {
             int64_t O = A->d[0];
-            int tb = ox_add_tensor(x, B->name, 1, &O, fdata(x, &B->c));
+            int tb = ox_add_tensor(x, B->name, 1, &O, ox_fdata(x, &B->c));
             p = &x->m->g.nodes[A->node];
             x->orig[tb].is_bias = 1;
             p->param[1] = tb;
@@ -311,7 +310,7 @@ static int lower_binary(ox_ctx *x, const ox_node *nd, ox_val **in)
 static int simple(ox_ctx *x, const ox_node *nd, ox_val **in, fr_op op, float alpha, float beta)
 {
     if (need_act(x, nd, in, 1, 3)) return FR_EINPUT;
-    int n = new_node(x, nd, "", op, 1, &in[0]->node);
+    int n = ox_new_node(x, nd, "", op, 1, &in[0]->node);
     x->m->g.nodes[n].a.alpha = alpha;
     x->m->g.nodes[n].a.beta = beta;
     set_act(x, nd, n, in[0]->rank, in[0]->d);
@@ -358,7 +357,7 @@ static int lower_reduce_mean(ox_ctx *x, const ox_node *nd, ox_val **in)
         seen |= v == 2 ? 1 : v == 3 ? 2 : 4;
     }
     if (seen != 3) return ox_unsupported(x, nd, "only the mean over both spatial axes (2, 3) is supported");
-    int n = new_node(x, nd, "", FR_OP_GAP, 1, &in[0]->node);
+    int n = ox_new_node(x, nd, "", FR_OP_GAP, 1, &in[0]->node);
     int64_t d[3] = {in[0]->d[0], 1, 1};
     set_act(x, nd, n, ox_attr_int(nd, "keepdims", 1) ? 3 : 1, d);
     return FR_OK;
@@ -373,12 +372,12 @@ static int lower_bn(ox_ctx *x, const ox_node *nd, ox_val **in)
     for (int k = 1; k < nd->nout; k++)
         if (nd->out[k][0] && ox_find(x, nd->out[k])->uses) return ox_unsupported(x, nd, "training-mode outputs");
     if (nd->nin != 5) return ox_err(x, nd, "BatchNormalization needs 5 inputs");
-    int n = new_node(x, nd, "", FR_OP_BN, 1, &in[0]->node);
+    int n = ox_new_node(x, nd, "", FR_OP_BN, 1, &in[0]->node);
     for (int k = 1; k < 5; k++) {
         if (!is_const(in[k]) || in[k]->c.n != in[0]->d[0])
             return ox_err(x, nd, "parameter %d must be a constant of %lld values", k, (long long)in[0]->d[0]);
         int64_t C = in[0]->d[0];
-        int t = ox_add_tensor(x, in[k]->name, 1, &C, fdata(x, &in[k]->c));
+        int t = ox_add_tensor(x, in[k]->name, 1, &C, ox_fdata(x, &in[k]->c));
         x->m->g.nodes[n].param[k - 1] = t;
     }
     x->m->g.nodes[n].n_param = 4;
@@ -401,7 +400,7 @@ static int lower_pool(ox_ctx *x, const ox_node *nd, ox_val **in)
     if (a.pt >= a.kh || a.pb >= a.kh || a.pl >= a.kw || a.pr >= a.kw) return ox_unsupported(x, nd, "padding as large as the kernel");
     int64_t d[3] = {in[0]->d[0], 0, 0};
     if (out_hw(x, nd, in[0], &a, d)) return FR_EINPUT;
-    int n = new_node(x, nd, "", nd->op[0] == 'M' ? FR_OP_MAXPOOL : FR_OP_AVGPOOL, 1, &in[0]->node);
+    int n = ox_new_node(x, nd, "", nd->op[0] == 'M' ? FR_OP_MAXPOOL : FR_OP_AVGPOOL, 1, &in[0]->node);
     fr_node *f = &x->m->g.nodes[n];
     a.groups = 1;
     a.eps = f->a.eps;
@@ -457,7 +456,7 @@ static int lower_reshape(ox_ctx *x, const ox_node *nd, ox_val **in)
         set_act(x, nd, X->node, k - 1, e);
         return FR_OK;
     }
-    int n = new_node(x, nd, "", FR_OP_RESHAPE, 1, &X->node);
+    int n = ox_new_node(x, nd, "", FR_OP_RESHAPE, 1, &X->node);
     fr_node *f = &x->m->g.nodes[n];
     f->a.out_c = (int)e[0]; f->a.out_h = (int)e[1]; f->a.out_w = (int)e[2];
     set_act(x, nd, n, k - 1, e);
@@ -477,7 +476,7 @@ static int lower_flatten(ox_ctx *x, const ox_node *nd, ox_val **in)
     if (ax == 0 || lead != 1) return ox_unsupported(x, nd, "axis that merges the batch with other dims");
     int64_t P = X->d[0] * X->d[1] * X->d[2];
     if (X->rank == 1 || P == X->d[0]) { set_act(x, nd, X->node, 1, &P); return FR_OK; }
-    int n = new_node(x, nd, "", FR_OP_FLATTEN, 1, &X->node);
+    int n = ox_new_node(x, nd, "", FR_OP_FLATTEN, 1, &X->node);
     set_act(x, nd, n, 1, &P);
     return FR_OK;
 }
@@ -501,7 +500,7 @@ static int lower_transpose(ox_ctx *x, const ox_node *nd, ox_val **in)
     }
     int64_t d[3] = {X->d[p[0]], X->d[p[1]], X->d[p[2]]};
     if (p[0] == 0 && p[1] == 1 && p[2] == 2) { alias(x, nd, X); return FR_OK; }
-    int n = new_node(x, nd, "", FR_OP_TRANSPOSE, 1, &X->node);
+    int n = ox_new_node(x, nd, "", FR_OP_TRANSPOSE, 1, &X->node);
     memcpy(x->m->g.nodes[n].a.perm, p, sizeof p);
     set_act(x, nd, n, X->rank, d);
     return FR_OK;
@@ -524,7 +523,7 @@ static int lower_concat(ox_ctx *x, const ox_node *nd, ox_val **in)
         d[0] += in[k]->d[0];
         ins[k] = in[k]->node;
     }
-    int n = new_node(x, nd, "", FR_OP_CONCAT, nd->nin, ins);
+    int n = ox_new_node(x, nd, "", FR_OP_CONCAT, nd->nin, ins);
     set_act(x, nd, n, X->rank, d);
     return FR_OK;
 }
@@ -559,7 +558,7 @@ int ox_lower(ox_ctx *x, const ox_node *nd, ox_val **in)
     if (is_op(nd, "MaxPool") || is_op(nd, "AveragePool")) return lower_pool(x, nd, in);
     if (is_op(nd, "GlobalAveragePool")) {
         if (need_act(x, nd, in, 3, 3)) return FR_EINPUT;
-        int n = new_node(x, nd, "", FR_OP_GAP, 1, &in[0]->node);
+        int n = ox_new_node(x, nd, "", FR_OP_GAP, 1, &in[0]->node);
         int64_t d[3] = {in[0]->d[0], 1, 1};
         set_act(x, nd, n, 3, d);
         return FR_OK;

@@ -49,7 +49,13 @@ static int sym(int64_t d) { return d < 1; }
 
 int ox_input_dims(ox_ctx *x, const ox_vi *in, int64_t *d, int *rank)
 {
-    if (in->elem != 1) return ox_err(x, NULL, "input %.80s has element type %d; only float32 inputs are supported", in->name, in->elem);
+    /* token ids [N, T] (int64 as torch exports them, or int32): a transformer, lowered by onnx_tok.c */
+    if ((in->elem == 7 || in->elem == 6) && in->has_shape && in->ndim == 2) {
+        x->tok_input = 1;
+    } else if (in->elem != 1) {
+        return ox_err(x, NULL, "input %.80s has element type %d; only float32 inputs (or int32/int64 token ids [N, T]) are "
+                      "supported", in->name, in->elem);
+    }
     if (!in->has_shape || in->ndim < 2 || in->ndim > 4)
         return ox_err(x, NULL, "input %.80s must have a known rank [N, C(, H, W)] (rank 2..4), has rank %d", in->name, in->ndim);
     int r = in->ndim - 1;

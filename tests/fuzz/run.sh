@@ -117,7 +117,7 @@ seed() {
     done
     case $n in
     frm) src=tests/bad/frm ;; npy) src=tests/bad/npy ;; idx) src=tests/bad/idx ;;
-    png) src=tests/bad/png ;; onnx) src="tests/bad/onnx tests/onnx" ;; frc) src=tests/bad/frc ;;
+    png) src=tests/bad/png ;; onnx) src="tests/bad/onnx tests/onnx tests/torch/lm" ;; frc) src=tests/bad/frc ;;
     inflate) src="tests/bad/idx tests/bad/npy" ;; *) src= ;;
     esac
     for s in $src; do
