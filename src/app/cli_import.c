@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "frtui/cli.h"
 #include "frtui/opt.h"
@@ -198,10 +199,12 @@ static int is_token_file(const char *path)
     if (fr_str_ends_with(path, ".txt")) return 1;
     if (!fr_str_ends_with(path, ".npy")) return 0;
     char h[256] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t n = fread(h, 1, sizeof h - 1, f);
-    fclose(f);
+    fr_err e;
+    int fd = fr_open_regular(path, 0, NULL, &e);   /* a FIFO is not read (it would block): the reader refuses it */
+    if (fd < 0) return 0;
+    ssize_t got = read(fd, h, sizeof h - 1);
+    close(fd);
+    size_t n = got > 0 ? (size_t)got : 0;
     if (n < 10 || memcmp(h, "\x93NUMPY", 6) != 0) return 0;
     for (size_t k = 0; k < n; k++) if (!h[k]) h[k] = ' ';
     return strstr(h, "<i8") || strstr(h, "<i4");
