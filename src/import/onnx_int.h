@@ -59,9 +59,10 @@ enum { OX_UNRESOLVED = 0, OX_CONST = 1, OX_ACT = 2, OX_VIRT = 3 };
 /* Token mode (onnx_tok.c): the activations of a transformer fed token ids.  Physically every
  * token activation is one fr node of shape (T, 1, F), F = HP * hd for per-head layouts; its
  * ONNX (logical) shape is one of these layouts, batch first in ONNX and left out here. */
-enum { OX_TOK_NONE = 0, OX_TOK_IDS, OX_TOK_TF, OX_TOK_TH, OX_TOK_HT, OX_TOK_KT };
+enum { OX_TOK_NONE = 0, OX_TOK_IDS, OX_TOK_TF, OX_TOK_TH, OX_TOK_HT, OX_TOK_KT, OX_TOK_R2 };
 typedef struct ox_tok {
-    int lay;                 /* OX_TOK_*: IDS [T]; TF [T, F]; TH [T, H, hd]; HT [H, T, hd]; KT [H, hd, T] */
+    int lay;                 /* OX_TOK_*: IDS [T]; TF [T, F]; TH [T, H, hd]; HT [H, T, hd]; KT [H, hd, T];
+                              * R2 [N*T, F]: the tokens of all sequences as rows (x.view(-1, F), Gemm) */
     int64_t T, F;            /* tokens; physical features of the node */
     int H, hd, HP;           /* logical heads, head size, physical heads of the node */
     int *map;                /* logical head -> physical head (arena; NULL = identity, H == HP) */

@@ -81,7 +81,7 @@ int ox_input_dims(ox_ctx *x, const ox_vi *in, int64_t *d, int *rank)
                 return ox_err(x, NULL,
                               "input %.80s: dimension %d%s%.40s%s is symbolic; give --input-shape (e.g. %s) or --calib data "
                               "to fix it", in->name, k + 1, nm ? " ('" : "", nm ? nm : "", nm ? "')" : "",
-                              r == 3 ? "3x224x224" : r == 2 ? "64x100" : "784");
+                              x->tok_input ? "128, the window" : r == 3 ? "3x224x224" : r == 2 ? "64x100" : "784");
             v = want[k];
         } else if (s && s->strict && want[k] != v) {
             return ox_err(x, NULL, "--input-shape gives %lld for dimension %d of input %.80s, which the model fixes at %lld",

@@ -60,6 +60,11 @@ enum {
     TV_ROTS,   /* rotate_half(x) * sin table */
     TV_SC,     /* scores q k^T * s (+ causal mask) */
     TV_P,      /* softmax of causal scores */
+    TV_CUBE,   /* x^3 (tanh GELU) */
+    TV_CUBEC,  /* 0.044715 x^3 */
+    TV_INNER,  /* x + 0.044715 x^3 */
+    TV_INNERS, /* sqrt(2/pi) (x + 0.044715 x^3) */
+    TV_TANH,   /* tanh(sqrt(2/pi) (x + 0.044715 x^3)) */
 };
 
 struct ox_tv {
@@ -76,6 +81,7 @@ struct ox_tv {
     float *g, *beta;
     int gain_done;           /* NORM: a Mul folded after a bias would scale the bias too */
     int part;                /* LIN: index of a Split/Slice piece of a fused layer, -1 whole */
+    int form;                /* ERF1/XERF1/HERF1: 0 erf, 1 tanh (FR_OP_GELU's form) */
 };
 
 static int is_op(const ox_node *nd, const char *op) { return strcmp(nd->op, op) == 0; }
@@ -151,7 +157,9 @@ static const char *tv_what(int k)
                               "1 / standard deviation", "erf of x/sqrt(2) (GELU)", "1 + erf (GELU)",
                               "x (1 + erf) (GELU)", "(1 + erf) / 2 (GELU)", "first half of each head (RoPE)",
                               "second half of each head (RoPE)", "negated half head (RoPE)", "rotate_half (RoPE)",
-                              "rotate_half * sin (RoPE)", "attention scores", "attention probabilities"};
+                              "rotate_half * sin (RoPE)", "attention scores", "attention probabilities", "cube (GELU)",
+                              "0.044715 x^3 (GELU)", "x + 0.044715 x^3 (GELU)", "sqrt(2/pi) (x + 0.044715 x^3) (GELU)",
+                              "tanh (GELU)"};
     return k >= 0 && k < (int)(sizeof w / sizeof *w) ? w[k] : "pattern";
 }
 
@@ -164,6 +172,7 @@ static int cidx(const ox_const *c, const ox_tok *t, int64_t tt, int64_t f, int64
     int64_t L[4], r;
     int64_t h = f / t->hd, i = f % t->hd;
     if (t->lay == OX_TOK_TF) { L[0] = 1; L[1] = tt; L[2] = f; r = 3; }
+    else if (t->lay == OX_TOK_R2) { L[0] = tt; L[1] = f; r = 2; }
     else if (t->lay == OX_TOK_TH) { L[0] = 1; L[1] = tt; L[2] = h; L[3] = i; r = 4; }
     else { L[0] = 1; L[1] = h; L[2] = tt; L[3] = i; r = 4; }
     if (c->ndim > r) return 0;
@@ -185,6 +194,7 @@ static int fits(const ox_const *c, const ox_tok *t)
     int64_t L[4];
     int r;
     if (t->lay == OX_TOK_TF) { L[0] = 1; L[1] = t->T; L[2] = t->F; r = 3; }
+    else if (t->lay == OX_TOK_R2) { L[0] = t->T; L[1] = t->F; r = 2; }
     else if (t->lay == OX_TOK_TH) { L[0] = 1; L[1] = t->T; L[2] = t->H; L[3] = t->hd; r = 4; }
     else if (t->lay == OX_TOK_HT) { L[0] = 1; L[1] = t->H; L[2] = t->T; L[3] = t->hd; r = 4; }
     else return 0;
@@ -263,6 +273,7 @@ static int mat_lin(ox_ctx *x, ox_val *v)
     f->param[0] = t; f->param[1] = tb; f->n_param = tb >= 0 ? 2 : 1;
     f->a.tokens = (int)p->x->t.T;
     ox_tok o = tf(p->x->t.T, p->O);
+    o.lay = v->t.lay;   /* TF or R2 */
     set_tok(v, n, &o);
     return FR_OK;
 }
@@ -412,7 +423,10 @@ static int attention(ox_ctx *x, const ox_node *nd, ox_val *P, ox_val *V)
 /* ---- per operator ---- */
 
 static int norm_axis(int64_t a, int r) { return (int)(a < 0 ? a + r : a); }
-static int lrank(const ox_tok *t) { return t->lay == OX_TOK_TF ? 3 : t->lay == OX_TOK_IDS ? 2 : 4 + (t->rep > 0); }
+static int lrank(const ox_tok *t)
+{
+    return t->lay == OX_TOK_TF ? 3 : t->lay == OX_TOK_IDS || t->lay == OX_TOK_R2 ? 2 : 4 + (t->rep > 0);
+}
 
 /* Axes of a reduction: attribute (opset < 18) or second input. */
 static int last_axis_only(ox_ctx *x, const ox_node *nd, ox_val **in, int r)
@@ -457,16 +471,24 @@ static int binary(ox_ctx *x, const ox_node *nd, ox_val **in)
             set_tok(out, n, &A->t);
             return FR_OK;
         }
-        if (o == 'A' && a && a->k == TV_ERF && scalar(B, &s) && s == 1.0) { pend(x, nd, out, TV_ERF1, a->x, &A->t); return FR_OK; }
-        if (o == 'M' && b && b->k == TV_ERF1 && b->x == A) { pend(x, nd, out, TV_XERF1, A, &A->t); return FR_OK; }
-        if (o == 'M' && a && a->k == TV_ERF1 && scalar(B, &s) && near(s, 0.5)) { pend(x, nd, out, TV_HERF1, a->x, &A->t); return FR_OK; }
-        ox_val *X = NULL;   /* GELU: x (1 + erf) * 0.5, x * (0.5 (1 + erf)), (0.5 x) (1 + erf) */
-        if (o == 'M' && a && a->k == TV_XERF1 && scalar(B, &s) && near(s, 0.5)) X = a->x;
-        if (o == 'M' && b && b->k == TV_HERF1 && b->x == A) X = A;
-        if (o == 'M' && a && b && a->k == TV_XC && !a->c && near(a->s, 0.5) && b->k == TV_ERF1 && a->x == b->x) X = a->x;
+        if (o == 'A' && a && (a->k == TV_ERF || a->k == TV_TANH) && scalar(B, &s) && s == 1.0) {
+            pend(x, nd, out, TV_ERF1, a->x, &A->t)->form = a->k == TV_TANH;
+            return FR_OK;
+        }
+        if (o == 'M' && b && b->k == TV_ERF1 && b->x == A) { pend(x, nd, out, TV_XERF1, A, &A->t)->form = b->form; return FR_OK; }
+        if (o == 'M' && a && a->k == TV_ERF1 && scalar(B, &s) && near(s, 0.5)) { pend(x, nd, out, TV_HERF1, a->x, &A->t)->form = a->form; return FR_OK; }
+        /* tanh GELU's inner polynomial: sqrt(2/pi) (x + 0.044715 x^3), factors in either place */
+        if (o == 'M' && a && a->k == TV_CUBE && scalar(B, &s) && near(s, 0.044715)) { pend(x, nd, out, TV_CUBEC, a->x, &A->t); return FR_OK; }
+        if (o == 'A' && b && b->k == TV_CUBEC && b->x == A) { pend(x, nd, out, TV_INNER, A, &A->t); return FR_OK; }
+        if (o == 'M' && a && a->k == TV_INNER && scalar(B, &s) && near(s, sqrt(2.0 / M_PI))) { pend(x, nd, out, TV_INNERS, a->x, &A->t); return FR_OK; }
+        ox_val *X = NULL;   /* GELU: x (1 + erf) * 0.5, x * (0.5 (1 + erf)), (0.5 x) (1 + erf); tanh likewise */
+        int form = 0;
+        if (o == 'M' && a && a->k == TV_XERF1 && scalar(B, &s) && near(s, 0.5)) X = a->x, form = a->form;
+        if (o == 'M' && b && b->k == TV_HERF1 && b->x == A) X = A, form = b->form;
+        if (o == 'M' && a && b && a->k == TV_XC && !a->c && near(a->s, 0.5) && b->k == TV_ERF1 && a->x == b->x) X = a->x, form = b->form;
         if (X) {
             int n = tok_node(x, nd, "", FR_OP_GELU, 1, &X->node);
-            x->m->g.nodes[n].a.form = 0;
+            x->m->g.nodes[n].a.form = form;
             set_tok(out, n, &X->t);
             return FR_OK;
         }
@@ -536,7 +558,8 @@ static int binary(ox_ctx *x, const ox_node *nd, ox_val **in)
         ox_tv *p = pend(x, nd, out, TV_NORM, A, &A->t);
         p->ln = B->tv->k == TV_STD || B->tv->k == TV_ISTD;
         p->s = B->tv->s;
-        if (A->t.lay != OX_TOK_TF && A->t.lay != OX_TOK_TH) return ox_unsupported(x, nd, "a normalisation over an axis other than the features");
+        if (A->t.lay != OX_TOK_TF && A->t.lay != OX_TOK_TH && A->t.lay != OX_TOK_R2)
+            return ox_unsupported(x, nd, "a normalisation over an axis other than the features");
         p->g = ox_alloc(&x->ar, (size_t)A->t.F * sizeof(float));
         for (int64_t f = 0; f < A->t.F; f++) p->g[f] = 1.0f;
         return FR_OK;
@@ -588,25 +611,41 @@ static int binary(ox_ctx *x, const ox_node *nd, ox_val **in)
     return FR_OK;
 }
 
+/* A pending linear layer: x (TF or R2) times constant B ([I, O], or [O, I] when transB), times
+ * alpha, plus beta * C when given (Gemm). */
+static int linear(ox_ctx *x, const ox_node *nd, ox_val *A, ox_val *B, int transB, double alpha, ox_val *C, double beta)
+{
+    ox_val *out = out0(x, nd);
+    if (A->t.lay != OX_TOK_TF && A->t.lay != OX_TOK_R2)
+        return ox_unsupported(x, nd, "a per-head product with a constant (only [T, F] x [F, O])");
+    int64_t I = B->c.ndim == 2 ? B->c.dim[transB] : -1, O = B->c.ndim == 2 ? B->c.dim[!transB] : -1;
+    if (I != A->t.F || O < 1) return ox_err(x, nd, "weight '%.80s' is not [%lld, O]", B->name, (long long)A->t.F);
+    ox_tv *p = pend(x, nd, out, TV_LIN, A, &A->t);
+    p->I = I;
+    p->O = O;
+    const float *src = ox_fdata(x, &B->c);
+    p->w = ox_alloc(&x->ar, (size_t)(O * I) * sizeof(float));
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t i = 0; i < I; i++) p->w[o * I + i] = (float)(alpha * (transB ? src[o * I + i] : src[i * O + o]));
+    p->wsrc = transB || alpha != 1.0 ? NULL : B->name;   /* the rewriter writes back the transposed [I, O] form only */
+    if (C) {
+        if (!is_const(C) || C->c.n != O || C->c.dim[C->c.ndim - 1] != O) return ox_unsupported(x, nd, "a bias that is not O constants");
+        const float *c = ox_fdata(x, &C->c);
+        p->b = ox_alloc(&x->ar, (size_t)O * sizeof(float));
+        for (int64_t o = 0; o < O; o++) p->b[o] = (float)(beta * c[o]);
+        p->bsrc = beta == 1.0 ? C->name : NULL;
+    }
+    if (out) { ox_tok t = tf(A->t.T, O); t.lay = A->t.lay; out->t = t; }
+    return FR_OK;
+}
+
 static int matmul(ox_ctx *x, const ox_node *nd, ox_val **in)
 {
     ox_val *A = in[0], *B = in[1], *out = out0(x, nd);
     if (nd->nin != 2 || !A || !B) return ox_err(x, nd, "MatMul needs two inputs");
     if (is_tok(A) && is_const(B)) {
         if (tok_real(x, nd, A)) return FR_EINPUT;
-        if (A->t.lay != OX_TOK_TF) return ox_unsupported(x, nd, "a per-head product with a constant (only [T, F] x [F, O])");
-        if (B->c.ndim != 2 || B->c.dim[0] != A->t.F)
-            return ox_err(x, nd, "weight '%.80s' is not [%lld, O]", B->name, (long long)A->t.F);
-        ox_tv *p = pend(x, nd, out, TV_LIN, A, &A->t);
-        p->I = B->c.dim[0];
-        p->O = B->c.dim[1];
-        const float *src = ox_fdata(x, &B->c);
-        p->w = ox_alloc(&x->ar, (size_t)(p->O * p->I) * sizeof(float));
-        for (int64_t o = 0; o < p->O; o++)
-            for (int64_t i = 0; i < p->I; i++) p->w[o * p->I + i] = src[i * p->O + o];
-        p->wsrc = B->name;
-        if (out) out->t = tf(A->t.T, p->O);
-        return FR_OK;
+        return linear(x, nd, A, B, 0, 1.0, NULL, 1.0);
     }
     ox_val *Q = A;
     double qs = 1.0;
@@ -639,8 +678,32 @@ static int reshape(ox_ctx *x, const ox_node *nd, ox_val **in)
     int64_t s[8];
     int r = nd->nin > 1 ? int_list(in[1], s, 8) : -1;
     if (r < 0) return ox_unsupported(x, nd, "a shape that is not a constant");
-    if (tok_real(x, nd, A)) return FR_EINPUT;
     ox_tok t = A->t;
+    /* tokens to rows and back (Hugging Face's Conv1D: x.view(-1, F), Gemm, .view(N, T, O)); rows
+     * are per sequence here, so N * T rows are T per sample.  A pending linear layer stays pending
+     * (its q/k/v rows may be split next). */
+    int to = -1;
+    if ((t.lay == OX_TOK_TF || t.lay == OX_TOK_R2) && r == 2 && (s[1] == t.F || (s[1] == 0 && t.lay == OX_TOK_R2)) &&
+        (s[0] == -1 || s[0] == t.T * (x->batch0 > 0 ? x->batch0 : 1)))
+        to = OX_TOK_R2;
+    else if (t.lay == OX_TOK_R2 && r == 3 && (s[0] == 1 || s[0] == OX_BATCH || s[0] == x->batch0 || s[0] == 0) &&
+             s[1] == t.T && (s[2] == t.F || s[2] == -1))
+        to = OX_TOK_TF;
+    else if (t.lay == OX_TOK_R2)
+        return ox_unsupported(x, nd, "rows of tokens reshaped other than back to [N, T, F]");
+    if (to >= 0 && is_virt(A, TV_LIN)) {
+        ox_tv *p = pend(x, nd, out, TV_LIN, A->tv->x, &A->t);
+        *p = *A->tv;
+        if (out) out->t.lay = to;
+        return FR_OK;
+    }
+    if (tok_real(x, nd, A)) return FR_EINPUT;
+    t = A->t;
+    if (to >= 0) {
+        t.lay = to;
+        set_tok(out, A->node, &t);
+        return FR_OK;
+    }
     /* resolve 0 (copy) and -1 (infer) against the logical shape, batch first */
     int64_t L[5] = {1, 0, 0, 0, 0}, tot = 1;
     int lr = lrank(&t);
@@ -715,7 +778,7 @@ static int take(ox_ctx *x, const ox_node *nd, ox_val *A, ox_val *out, int axis, 
         p->w = a->w + b * a->I;
         p->b = a->b ? a->b + b : NULL;
         p->wsrc = p->bsrc = NULL;   /* a part of an ONNX tensor cannot be written back as one */
-        if (out) { ox_tok o = tf(t.T, e - b); out->t = o; }
+        if (out) { ox_tok o = tf(t.T, e - b); o.lay = t.lay; out->t = o; }
         return FR_OK;
     }
     if (tok_real(x, nd, A)) return FR_EINPUT;
@@ -738,7 +801,8 @@ static int split(ox_ctx *x, const ox_node *nd, ox_val **in)
     ox_val *A = in[0];
     int lr = lrank(&A->t);
     int axis = norm_axis(ox_attr_int(nd, "axis", 0), lr);
-    int64_t full = A->t.lay == OX_TOK_TF ? (axis == 2 ? A->t.F : -1) : A->t.lay == OX_TOK_HT && !A->t.rep ? (axis == 1 ? A->t.H : axis == 3 ? A->t.hd : -1) : -1;
+    int64_t full = A->t.lay == OX_TOK_TF || A->t.lay == OX_TOK_R2 ? (axis == lr - 1 ? A->t.F : -1)
+                 : A->t.lay == OX_TOK_HT && !A->t.rep ? (axis == 1 ? A->t.H : axis == 3 ? A->t.hd : -1) : -1;
     if (full < 0) return ox_unsupported(x, nd, "a split along this axis");
     int64_t sz[64];
     int n = -1;
@@ -770,7 +834,8 @@ static int slice(ox_ctx *x, const ox_node *nd, ox_val **in)
         return ox_unsupported(x, nd, "a slice that is not one constant range on one axis");
     int lr = lrank(&A->t);
     int axis = norm_axis(ax[0], lr);
-    int64_t full = A->t.lay == OX_TOK_TF ? (axis == 2 ? A->t.F : -1) : A->t.lay == OX_TOK_HT ? (axis == 1 ? A->t.H : axis == 3 ? A->t.hd : -1) : -1;
+    int64_t full = A->t.lay == OX_TOK_TF || A->t.lay == OX_TOK_R2 ? (axis == lr - 1 ? A->t.F : -1)
+                 : A->t.lay == OX_TOK_HT ? (axis == 1 ? A->t.H : axis == 3 ? A->t.hd : -1) : -1;
     if (full < 0 || sp[0] != 1) return ox_unsupported(x, nd, "a slice along this axis or with a step");
     int64_t b = st[0] < 0 ? st[0] + full : st[0], e = en[0] < 0 ? en[0] + full : en[0];
     b = FR_MAX(0, FR_MIN(b, full));
@@ -835,11 +900,14 @@ int ox_tok_lower(ox_ctx *x, const ox_node *nd, ox_val **in, int *done)
     if (!is_tok(A) && !is_op(nd, "Add") && !is_op(nd, "Mul") && !is_op(nd, "Sub") && !is_op(nd, "Div") &&
         !is_op(nd, "Where") && !is_op(nd, "Concat") && !is_op(nd, "MatMul"))
         return ox_unsupported(x, nd, "an activation in an input other than the first");
-    if (is_tok(A) && A->t.lay == OX_TOK_IDS) return ox_unsupported(x, nd, "token ids used other than by an embedding Gather");
     if (is_op(nd, "Shape")) {   /* the logical shape, batch first (symbolic batch stays OX_BATCH) */
-        if (tok_real(x, nd, A)) return FR_EINPUT;
-        const ox_tok *t = &A->t;
+        const ox_tok *t = &A->t;   /* a pending value has its shape already: not materialised */
         int64_t L[5] = {x->batch0 > 0 ? x->batch0 : OX_BATCH, t->T, t->F, 0, 0}, r = lrank(t);
+        if (t->lay == OX_TOK_R2) {
+            if (x->batch0 < 1) return ox_unsupported(x, nd, "the shape of token rows with a symbolic batch");
+            L[0] = x->batch0 * t->T;
+            L[1] = t->F;
+        }
         if (t->lay == OX_TOK_TH) { L[2] = t->H; L[3] = t->hd; }
         if (t->lay == OX_TOK_HT) { L[1] = t->H; L[2] = t->rep ? t->rep : t->T; L[3] = t->rep ? t->T : t->hd; L[4] = t->hd; }
         if (t->lay == OX_TOK_KT) { L[1] = t->H; L[2] = t->hd; L[3] = t->T; }
@@ -850,8 +918,16 @@ int ox_tok_lower(ox_ctx *x, const ox_node *nd, ox_val **in, int *done)
         if (out) { out->kind = OX_CONST; out->c = c; }
         return FR_OK;
     }
+    if (is_tok(A) && A->t.lay == OX_TOK_IDS) return ox_unsupported(x, nd, "token ids used other than by an embedding Gather");
     if (is_op(nd, "Add") || is_op(nd, "Sub") || is_op(nd, "Mul") || is_op(nd, "Div")) return binary(x, nd, in);
     if (is_op(nd, "MatMul")) return matmul(x, nd, in);
+    if (is_op(nd, "Gemm")) {
+        if (nd->nin < 2 || !is_const(in[1]) || ox_attr_int(nd, "transA", 0))
+            return ox_unsupported(x, nd, "a Gemm other than rows times a constant weight");
+        if (tok_real(x, nd, A)) return FR_EINPUT;
+        return linear(x, nd, A, in[1], (int)ox_attr_int(nd, "transB", 0), ox_attr_float(nd, "alpha", 1.0f),
+                      nd->nin > 2 && in[2] && ox_attr_float(nd, "beta", 1.0f) != 0 ? in[2] : NULL, ox_attr_float(nd, "beta", 1.0f));
+    }
     if (is_op(nd, "Reshape")) return reshape(x, nd, in);
     if (is_op(nd, "Transpose")) return transpose(x, nd, in);
     if (is_op(nd, "Split")) return split(x, nd, in);
@@ -864,7 +940,12 @@ int ox_tok_lower(ox_ctx *x, const ox_node *nd, ox_val **in, int *done)
         return FR_OK;
     }
     if (is_op(nd, "Pow")) {
-        if (nd->nin != 2 || !scalar(in[1], &s) || s != 2.0) return ox_unsupported(x, nd, "a power other than 2");
+        if (nd->nin == 2 && scalar(in[1], &s) && s == 3.0) {
+            if (tok_real(x, nd, A)) return FR_EINPUT;
+            pend(x, nd, out, TV_CUBE, A, &A->t);
+            return FR_OK;
+        }
+        if (nd->nin != 2 || !scalar(in[1], &s) || s != 2.0) return ox_unsupported(x, nd, "a power other than 2 (norms) or 3 (tanh GELU)");
         if (is_virt(A, TV_CEN)) { pend(x, nd, out, TV_CSQ, A->tv->x, &A->t); return FR_OK; }
         if (tok_real(x, nd, A)) return FR_EINPUT;
         pend(x, nd, out, TV_SQ, A, &A->t);
@@ -897,6 +978,11 @@ int ox_tok_lower(ox_ctx *x, const ox_node *nd, ox_val **in, int *done)
         if (!is_virt(A, TV_XC) || A->tv->c || !near(A->tv->s, M_SQRT1_2))
             return ox_unsupported(x, nd, "erf outside GELU's x * 0.5 * (1 + erf(x / sqrt 2))");
         pend(x, nd, out, TV_ERF, A->tv->x, &A->t);
+        return FR_OK;
+    }
+    if (is_op(nd, "Tanh")) {
+        if (!is_virt(A, TV_INNERS)) return ox_unsupported(x, nd, "tanh outside GELU's 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))");
+        pend(x, nd, out, TV_TANH, A->tv->x, &A->t);
         return FR_OK;
     }
     if (is_op(nd, "Gelu")) {

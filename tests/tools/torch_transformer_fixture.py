@@ -14,9 +14,14 @@ Two tiny causal LMs with random weights (seeded), exported at opsets 14 and 17 w
   gpt2   — LayerNorm (decomposed at opset 14, one LayerNormalization node at opset 17), learned
            position embeddings (Gather + Add), fused q/k/v projection with bias (Split), GELU with
            erf, tied head.
-Writes OUTDIR/{llama,gpt2}_op{14,17}.onnx, ids.npy (8 windows, int64) and, per model,
-{llama,gpt2}_logits.npy (float32 [8, T, V]) computed by torch in float64 then rounded, plus
-fixtures.txt (versions, shapes, sums).
+  hfllama — the llama block as Hugging Face writes it (rsqrt norms with the gain first, q scaled before
+           q k^T, a finfo.min mask, repeat_kv as expand + reshape, F.silu), exported with dynamic
+           batch and sequence axes (symbolic dims, Shape/Slice arithmetic on the tables and mask).
+  gpt2hf — GPT-2 as Hugging Face writes it: Conv1D (Gemm on the tokens flattened to rows), tanh GELU
+           (gelu_new), masked_fill of a boolean mask (Where), positions from arange (Range + Gather).
+Writes OUTDIR/{llama,gpt2}_op{14,17}.onnx, hfllama_op17.onnx, gpt2hf_op14.onnx, ids.npy (8
+windows, int64) and, per model, NAME_logits.npy (float32 [8, T, V]) computed by torch in float64
+then rounded, plus fixtures.txt (versions, shapes, sums, perplexities).
 """
 import math
 import os
@@ -65,7 +70,7 @@ class LlamaBlock(torch.nn.Module):
         self.down = torch.nn.Linear(FF, D, bias=False)
 
     def forward(self, x, cos, sin, mask):
-        B = x.shape[0]
+        B, T = x.shape[0], x.shape[1]
         h = self.n1(x)
         q = self.q(h).view(B, T, H, HD).transpose(1, 2)
         k = self.k(h).view(B, T, KV, HD).transpose(1, 2)
@@ -95,9 +100,10 @@ class Llama(torch.nn.Module):
         self.register_buffer("mask", torch.full((T, T), -1e9).triu(1))
 
     def forward(self, ids):
+        t = ids.shape[1]
         x = self.emb(ids)
         for b in self.blocks:
-            x = b(x, self.cos, self.sin, self.mask)
+            x = b(x, self.cos[:t], self.sin[:t], self.mask[:t, :t])
         return self.head(self.norm(x))
 
 
@@ -111,7 +117,7 @@ class Gpt2Block(torch.nn.Module):
         self.out = torch.nn.Linear(4 * D, D)
 
     def forward(self, x, mask):
-        B = x.shape[0]
+        B, T = x.shape[0], x.shape[1]
         q, k, v = self.qkv(self.ln1(x)).split(D, -1)
         q, k, v = (t.view(B, T, H, HD).transpose(1, 2) for t in (q, k, v))
         s = q @ k.transpose(-1, -2) / math.sqrt(HD) + mask
@@ -136,6 +142,100 @@ class Gpt2(torch.nn.Module):
         return F.linear(self.lnf(x), self.wte.weight)
 
 
+class HfRMSNorm(torch.nn.Module):
+    """Hugging Face's LlamaRMSNorm: x * rsqrt(mean(x^2) + eps), gain first."""
+    def __init__(self, d, eps=1e-6):
+        super().__init__()
+        self.weight = torch.nn.Parameter(1 + 0.1 * torch.randn(d))
+        self.eps = eps
+
+    def forward(self, x):
+        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+
+class HfLlamaBlock(LlamaBlock):
+    """The same block as Hugging Face writes it: rsqrt norms, q scaled before the product, a
+    finfo.min additive mask, repeat_kv as expand + reshape, F.silu."""
+    def __init__(self):
+        super().__init__()
+        self.n1, self.n2 = HfRMSNorm(D), HfRMSNorm(D)
+
+    def forward(self, x, cos, sin, mask):
+        B, T = x.shape[0], x.shape[1]
+        h = self.n1(x)
+        q = self.q(h).view(B, T, H, HD).transpose(1, 2)
+        k = self.k(h).view(B, T, KV, HD).transpose(1, 2)
+        v = self.v(h).view(B, T, KV, HD).transpose(1, 2)
+        q = (q * cos) + (rotate_half(q) * sin)
+        k = (k * cos) + (rotate_half(k) * sin)
+        k = k[:, :, None, :, :].expand(B, KV, H // KV, T, HD).reshape(B, H, T, HD)
+        v = v[:, :, None, :, :].expand(B, KV, H // KV, T, HD).reshape(B, H, T, HD)
+        s = (q * HD ** -0.5) @ k.transpose(2, 3) + mask
+        a = torch.matmul(F.softmax(s, dim=-1), v).transpose(1, 2).reshape(B, T, H * HD)
+        x = x + self.o(a)
+        return x + self.down(F.silu(self.gate(self.n2(x))) * self.up(self.n2(x)))
+
+
+class HfLlama(Llama):
+    def __init__(self):
+        super().__init__()
+        self.blocks = torch.nn.ModuleList([HfLlamaBlock() for _ in range(L)])
+        self.norm = HfRMSNorm(D)
+        self.register_buffer("mask", torch.full((T, T), torch.finfo(torch.float32).min).triu(1))
+
+
+class Conv1D(torch.nn.Module):
+    """Hugging Face GPT-2's Conv1D: addmm on the tokens flattened to rows, weight [in, out]."""
+    def __init__(self, nf, nx):
+        super().__init__()
+        self.weight = torch.nn.Parameter(0.1 * torch.randn(nx, nf))
+        self.bias = torch.nn.Parameter(0.1 * torch.randn(nf))
+        self.nf = nf
+
+    def forward(self, x):
+        shape = x.size()[:-1] + (self.nf,)
+        return torch.addmm(self.bias, x.view(-1, x.size(-1)), self.weight).view(shape)
+
+
+class Gpt2HfBlock(torch.nn.Module):
+    """GPT-2 as Hugging Face writes it: Conv1D (Gemm on flattened tokens), tanh GELU (gelu_new),
+    masked_fill of a boolean causal mask, scores divided by sqrt of v's last dim."""
+    def __init__(self):
+        super().__init__()
+        self.ln1, self.ln2 = torch.nn.LayerNorm(D), torch.nn.LayerNorm(D)
+        self.c_attn, self.c_proj = Conv1D(3 * D, D), Conv1D(D, D)
+        self.c_fc, self.c_out = Conv1D(4 * D, D), Conv1D(D, 4 * D)
+
+    def forward(self, x, bias):
+        B, T = x.shape[0], x.shape[1]
+        q, k, v = self.c_attn(self.ln1(x)).split(D, dim=2)
+        q, k, v = (t.view(B, T, H, HD).permute(0, 2, 1, 3) for t in (q, k, v))
+        s = torch.matmul(q, k.transpose(-1, -2)) / (float(v.size(-1)) ** 0.5)
+        s = torch.where(bias[:T, :T], s, torch.tensor(torch.finfo(s.dtype).min, dtype=s.dtype))
+        a = torch.matmul(F.softmax(s, dim=-1), v).permute(0, 2, 1, 3).contiguous().view(B, T, D)
+        x = x + self.c_proj(a)
+        h = self.c_fc(self.ln2(x))
+        h = 0.5 * h * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (h + 0.044715 * torch.pow(h, 3.0))))
+        return x + self.c_out(h)
+
+
+class Gpt2Hf(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.wte = torch.nn.Embedding(V, D)
+        self.wpe = torch.nn.Embedding(T, D)
+        self.blocks = torch.nn.ModuleList([Gpt2HfBlock() for _ in range(L)])
+        self.lnf = torch.nn.LayerNorm(D)
+        self.register_buffer("bias", torch.tril(torch.ones(T, T, dtype=torch.bool)))
+
+    def forward(self, ids):
+        pos = torch.arange(0, ids.shape[1], dtype=torch.long).unsqueeze(0)
+        x = self.wte(ids) + self.wpe(pos)
+        for b in self.blocks:
+            x = b(x, self.bias)
+        return F.linear(self.lnf(x), self.wte.weight)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/torch/lm"
     os.makedirs(out, exist_ok=True)
@@ -144,7 +244,9 @@ def main():
     ids = torch.randint(0, V, (8, T))
     np.save(os.path.join(out, "ids.npy"), ids.numpy().astype(np.int64))
     lines = ["torch " + torch.__version__, f"T {T} V {V} D {D} L {L} H {H} KV {KV} FF {FF}"]
-    for name, cls in (("llama", Llama), ("gpt2", Gpt2)):
+    # name, class, opsets, dynamic batch/sequence axes
+    for name, cls, opsets, dyn in (("llama", Llama, (14, 17), False), ("gpt2", Gpt2, (14, 17), False),
+                                   ("hfllama", HfLlama, (17,), True), ("gpt2hf", Gpt2Hf, (14,), False)):
         m = cls().eval()
         for p in m.parameters():   # LayerNorm/RMSNorm gains off 1 so a wrong norm shows
             if p.dim() == 1 and p.shape[0] == D:
@@ -153,12 +255,17 @@ def main():
             ref = torch.cat([m.double()(ids[i:i + 1]) for i in range(8)]).float()
             m.float()
         np.save(os.path.join(out, f"{name}_logits.npy"), ref.numpy())
-        for op in (14, 17):
+        for op in opsets:
             path = os.path.join(out, f"{name}_op{op}.onnx")
+            axes = {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}} if dyn else None
             torch.onnx.export(m, (ids[:1],), path, opset_version=op, input_names=["input_ids"],
-                              output_names=["logits"], do_constant_folding=True)
+                              output_names=["logits"], do_constant_folding=True, dynamic_axes=axes)
             lines.append(f"{name}_op{op}.onnx {os.path.getsize(path)} bytes")
         lines.append(f"{name} logits sum {float(ref.double().sum()):.6f}")
+        lp = torch.log_softmax(ref.double()[:, :-1], -1)
+        nll = -lp.gather(-1, ids[:, 1:, None]).mean()
+        lines.append(f"ppl {name} {math.exp(float(nll)):.10g} (next-token cross-entropy over 8 x {T - 1} predictions, "
+                     "float64 logits rounded to float32)")
     with open(os.path.join(out, "fixtures.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
