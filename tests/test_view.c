@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fr_test.h"
+#include "frtui/heatagg.h"
 #include "frtui/plot.h"
 #include "frtui/plotmodel.h"
 #include "frtui/pngplot.h"
@@ -89,7 +90,12 @@ static void test_selection(void)
     FR_CHECK(ui.heat_zoom == 0 && ui.cur_r == 0 && ui.cur_c == 0);
     key(&ui, S, "v", &o);
     FR_CHECK(ui.heat_qty == FR_HQ_SCOMB);
-    key(&ui, S, "vv", &o);
+    key(&ui, S, "v", &o);
+    FR_CHECK(ui.heat_qty == FR_HQ_SHIFT);
+    key(&ui, S, "v", &o);
+    FR_CHECK(ui.heat_qty == FR_HQ_SHIFT_MEAN);    /* the aggregate view comes after the shift */
+    FR_CHECK(strstr(ui.msg, "mean |shift| per tile") != NULL);
+    key(&ui, S, "v", &o);
     FR_CHECK(ui.heat_qty == FR_HQ_S2);            /* h(V) absent for FlexRound: skipped */
     fr_canvas_free(&c);
     fr_ui_free(&ui);
@@ -338,6 +344,38 @@ static void test_compare_classes(void)
 
 /* On a language model the explain box speaks of decoder blocks, heads and perplexity; on the
  * CNN fixture it does not (issue 16, item 7). */
+/* The aggregate heatmap on screen: `v` reaches mean |shift|, the panel and the status line say
+ * which aggregate and which tile, the readout gives the cursor tile's value, and the cursor
+ * steps by whole tiles. */
+static void test_heat_aggregate_view(void)
+{
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    fr_view_out o;
+    key(&ui, S, "<Tab><Tab>vvv", &o);
+    FR_CHECK(ui.heat_qty == FR_HQ_SHIFT_MEAN && ui.focus == FR_L_HEAT);
+    fr_canvas c;
+    fr_canvas_init(&c, 160, 48, 1);
+    fr_view_render(&ui, S, &c);
+    char want[64];
+    snprintf(want, sizeof want, "mean |shift| per %dx%d tile", ui.heat_wpp_r, ui.heat_wpp_c);
+    FR_CHECK(ui.heat_wpp_r > 1 && ui.heat_wpp_c > 1);
+    char *t = render_text(S, 160, 48, 1, 0, "<Tab><Tab>vvv", 0);
+    FR_CHECKF(t && strstr(t, want), "no '%s' in the frame", want);
+    FR_CHECKF(t && strstr(t, "heatmap: mean |shift| per tile"), "status line");
+    FR_CHECKF(t && strstr(t, "tile 0."), "the cursor tile's value in the readout");
+    free(t);
+    /* the cursor moves a whole tile per key */
+    key(&ui, S, "j", &o);
+    FR_CHECK(ui.cur_r == ui.heat_wpp_r);
+    /* narrow terminal: the short form */
+    t = render_text(S, 100, 30, 1, 0, "<Tab><Tab>vvv", 0);
+    FR_CHECKF(t && strstr(t, "mean|shift| "), "short label");
+    free(t);
+    fr_canvas_free(&c);
+    fr_ui_free(&ui);
+}
+
 static void test_explain_llm(void)
 {
     char *cnn = render_text(S, 120, 40, 1, 0, "i", 0);
@@ -433,6 +471,8 @@ static void same_model(const fr_plot_model *a, const fr_plot_model *b, const cha
                   a->heat_range == b->heat_range,
               "%s: heatmap window %dx%d@%d,%d vs %dx%d@%d,%d", view, a->rows, a->cols, a->r0, a->c0, b->rows, b->cols, b->r0,
               b->c0);
+    FR_CHECKF(a->heat_agg == b->heat_agg && a->tile_r == b->tile_r && a->tile_c == b->tile_c, "%s: tiles %dx%d vs %dx%d", view,
+              a->tile_r, a->tile_c, b->tile_r, b->tile_c);
 }
 
 static void export_matches(fr_ui *ui, int focus, const char *keys, const char *view)
@@ -487,6 +527,14 @@ static void test_export_is_the_panel(void)
     export_matches(&ui, FR_L_HEAT, "", "heatmap");
     export_matches(&ui, FR_L_HEAT, "++lljj", "heatmap");           /* the zoomed window */
     export_matches(&ui, FR_L_HEAT, "vv", "heatmap");               /* another quantity, linear scale */
+    export_matches(&ui, FR_L_HEAT, "v0", "heatmap");               /* mean |shift| in the panel's tiles */
+    {
+        fr_view_key(&ui, S, 'e', &o);
+        FR_CHECK(fr_plot_model_build(S, o.export_unit, o.export_layer, "heatmap", &o.export_state, &m, &e) == FR_OK);
+        FR_CHECKF(m.heat_agg == FR_HAGG_MEAN_ABS && m.tile_r == ui.heat_wpp_r && m.tile_c == ui.heat_wpp_c && m.tile_r > 1,
+                  "tiles %dx%d, panel %dx%d", m.tile_r, m.tile_c, ui.heat_wpp_r, ui.heat_wpp_c);
+        fr_plot_model_free(&m);
+    }
     export_matches(&ui, FR_L_SCATTER, "R", "reciprocal");
     key(&ui, S, "<Esc>", &o);
     ui.sel_unit = 3;   /* the unit with all three methods */
@@ -1100,6 +1148,7 @@ int main(void)
     FR_RUN(test_wheel);
     FR_RUN(test_settings);
     FR_RUN(test_golden);
+    FR_RUN(test_heat_aggregate_view);
     FR_RUN(test_explain_llm);
     FR_RUN(test_bench_helper);
     fr_snapshot_release(S);

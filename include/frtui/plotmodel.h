@@ -27,6 +27,8 @@ typedef struct fr_plot_state {
     int scatter_abs;         /* x = |W| (1) or W (0) */
     int heat_qty;            /* fr_heat_qty wanted (falls back to what the layer has) */
     int heat_top, heat_left, heat_rows, heat_cols;   /* visible window; rows/cols <= 0: whole matrix */
+    int heat_tile_r, heat_tile_c;   /* aggregate quantities: the panel's tile (weights per pixel); <= 0:
+                                       the smallest square tile giving at most 512 tiles per side */
     int loss_x_time;         /* loss overlay: x in seconds when every curve has a clock */
     int eqn_row, eqn_col;    /* the equation PNG's weight (the heatmap cursor); -1: teachpng's default */
 } fr_plot_state;
@@ -68,6 +70,9 @@ typedef struct fr_plot_model {
     int heat_mode;           /* FR_HEAT_LOG2 / FR_HEAT_LINEAR (plot.h) */
     float heat_range;
     char heat_name[16];
+    int heat_agg;            /* FR_HAGG_* (heatagg.h) of the quantity: how a tile becomes a pixel */
+    int tile_r, tile_c;      /* heat_agg: weights per tile, rows x columns */
+    char heat_what[16];      /* the quantity in the tile label ("shift", "log2 S2") */
     int head_rows, head_cols;   /* attention heads (fr_layer_view): boundaries in both renderers */
     /* histogram of the selected layer */
     const double *counts;

@@ -59,7 +59,7 @@ const fr_keybind fr_keymap[] = {
     {{'y'}, 0, FR_ACT_LOGY, C, 0, NULL, "loss: log / linear y axis", "View"},
     {{'{'}, 0, FR_ACT_SMOOTH_LESS, C, 0, NULL, "loss: less EMA smoothing", "View"},
     {{'}'}, 0, FR_ACT_SMOOTH_MORE, C, 0, NULL, "loss: more EMA smoothing (capped at 0.999)", "View"},
-    {{'v'}, 0, FR_ACT_HEAT_CYCLE, C, 0, NULL, "heatmap: S2 -> S2*s3*s4 -> rounding shift", "View"},
+    {{'v'}, 0, FR_ACT_HEAT_CYCLE, C, 0, NULL, "heatmap: S2 -> S2*s3*s4 -> shift (max |shift| per tile) -> mean |shift| per tile -> h(V)", "View"},
     {{'a'}, 0, FR_ACT_SCATTER_ABS, C, 0, NULL, "scatter: x = |W| or signed W", "View"},
     {{'R'}, 0, FR_ACT_RECIP, C, 0, NULL, "reciprocal rule: dL/dS2 against W", "View"},
     {{'E'}, 0, FR_ACT_EQUATION, C, 0, NULL, "equation strip: FlexRound's formula with the numbers of the weight under the heatmap cursor", "View"},

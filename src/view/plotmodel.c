@@ -193,6 +193,8 @@ int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *v
         if (qty < 0) return fr_err_set(e, FR_EINPUT, "unit %s: layer %s has no per-weight arrays", v->name, lv->name);
         const float *d = fr_view_heat_data(lv, qty, &m->heat_mode, &m->heat_range);
         snprintf(m->heat_name, sizeof m->heat_name, "%s", fr_view_heat_name(qty));
+        snprintf(m->heat_what, sizeof m->heat_what, "%s", fr_view_heat_what(qty));
+        m->heat_agg = fr_view_heat_agg(qty);
         m->head_rows = lv->head_rows;
         m->head_cols = lv->head_cols;
         int rows = FR_MAX(1, lv->o), cols = (int)FR_MAX(1, lv->n / FR_MAX(1, lv->o));
@@ -208,6 +210,14 @@ int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *v
         for (int r = 0; r < m->rows; r++)
             memcpy(w + (size_t)r * m->cols, d + (size_t)(m->r0 + r) * cols + m->c0, (size_t)m->cols * sizeof *w);
         m->heat = w;
+        if (m->heat_agg) {
+            m->tile_r = st->heat_tile_r, m->tile_c = st->heat_tile_c;
+            if (m->tile_r <= 0 || m->tile_c <= 0) {
+                int t = 1;
+                while ((m->rows + t - 1) / t > 512 || (m->cols + t - 1) / t > 512) t++;
+                m->tile_r = m->tile_c = t;
+            }
+        }
         m->xmin = m->c0;
         m->xmax = m->c0 + m->cols;
         m->ymin = m->r0;

@@ -11,6 +11,12 @@ const fr_layer_view *fr_view_layer(const fr_unit_view *u, int l);
 int fr_view_heat_qty(const fr_layer_view *L, int want);
 const float *fr_view_heat_data(const fr_layer_view *L, int qty, int *mode, float *range);
 const char *fr_view_heat_name(int qty);
+/* The next quantity `v` shows after cur on layer L: S2, S2*s3*s4, shift (max |shift| per tile),
+ * mean |shift| per tile, h(V), skipping what L lacks. */
+int fr_view_heat_cycle(const fr_layer_view *L, int cur);
+/* FR_HAGG_* of a quantity (heatagg.h) and the name its tile label uses ("shift", "log2 S2"). */
+int fr_view_heat_agg(int qty);
+const char *fr_view_heat_what(int qty);
 void fr_view_layout(const fr_ui *ui, int cols, int rows, fr_layout *L);
 /* The run is live and not finished (quit needs confirmation). */
 int fr_view_run_active(const fr_snapshot *s);

@@ -380,7 +380,7 @@ static const char *explain_llm(const fr_ui *ui)
     case FR_L_HEAT:
         return "One projection ([ ] step through q k v o gate up down): rows = output, columns = input features. Grey "
                "lines mark attention heads (rows of q/k/v, columns of o); the readout names the cursor's head. Fit mode "
-               "shows each tile's most extreme S, so outlier channels stand out. +/- zooms.";
+               "shows each tile's most extreme S, so outlier channels stand out; v: max or mean |shift| per tile. +/- zooms.";
     case FR_L_SCATTER:
         return "One dot per weight (10^5-10^6 in a projection; brighter = denser). Per-channel asymmetric min-max grids "
                "give each row its own step, so large rows are not clipped; orange = aggressive, always drawn even when "
@@ -417,7 +417,7 @@ static const char *explain_text(const fr_ui *ui, const fr_snapshot *s)
     case FR_L_HEAT:
         return "One pixel per weight: rows = output channels, columns = in*kh*kw. Colour = learned division factor S on "
                "a log scale: grey = 1 (plain rounding), blue < 1 (weight enlarged before rounding), orange > 1 (shrunk). "
-               "hjkl moves the cursor, +/- zooms, v switches S2 / S2*s3*s4 / shift.";
+               "hjkl moves the cursor, +/- zooms, v switches S2 / S2*s3*s4 / shift / mean |shift| per tile.";
     case FR_L_SCATTER:
         return "One dot per weight: x = |W| (the axis reaches the largest), y = rounding shift (final code - W/s1) "
                "in grid steps; brighter = more weights. Blue = inside: the code is one of the two grid points nearest "
