@@ -388,7 +388,7 @@ static void test_chanstats_outliers(void)
 static void test_layout_property(void)
 {
     int bad = 0, checked = 0;
-    for (int mode = 0; mode < 3; mode++)
+    for (int mode = 0; mode < 4; mode++)   /* main, compare, reciprocal, channels */
         for (int ex = -1; ex <= FR_L_CMP2; ex++)
             for (int expl = 0; expl < 4; expl++)   /* bit 0 explain box, bit 1 equation strip */
                 for (int w = 60; w <= 320; w += 7)

@@ -376,6 +376,47 @@ static void test_heat_aggregate_view(void)
     fr_ui_free(&ui);
 }
 
+/* The channel view (W) of fc1 (64 x 64 linear): with the fixture's weights (clipped rays, but
+ * no channel 6x the median) it lists no outlier; with one weight planted at row 37, column 12
+ * at 10x the layer's max it lists exactly row 37 and input channel 12, with their numbers. */
+static void test_channel_view(void)
+{
+    const char *keys = "nnnnnW";   /* from the running unit 5 to fc1 (unit 10), then W */
+    const fr_layer_view *L = &S->units[10]->layers[0];
+    FR_CHECK(strcmp(L->name, S->units[10]->layers[0].name) == 0 && L->o == 64 && L->n == 64 * 64);
+    char *t = render_text(S, 120, 40, 1, 0, keys, 0);
+    FR_CHECKF(t && strstr(t, "Channels of") && strstr(t, "out ch (rows): 64, no outliers") && strstr(t, "in ch (cols): 64, no outliers"),
+              "%s", t ? t : "");
+    FR_CHECK(t && strstr(t, "]Layer") && strstr(t, "WHeatmap"));   /* the footer hints of the view */
+    free(t);
+    float *w = (float *)L->w, amax = 0;
+    for (int64_t i = 0; i < L->n; i++) amax = fmaxf(amax, fabsf(w[i]));
+    float keep = w[37 * 64 + 12];
+    w[37 * 64 + 12] = -10 * amax;
+    t = render_text(S, 120, 40, 1, 0, keys, 0);
+    w[37 * 64 + 12] = keep;
+    FR_CHECKF(t && strstr(t, "out ch (rows): 64, 1 outlier") && strstr(t, "in ch (cols): 64, 1 outlier"), "%s", t ? t : "");
+    char row[64], col[64], mw[24];
+    fr_plot_fmt(mw, sizeof mw, 10 * amax);
+    snprintf(row, sizeof row, "%7d %8s", 37, mw);
+    snprintf(col, sizeof col, "%7d %8s", 12, mw);
+    FR_CHECKF(t && strstr(t, row) && strstr(t, col), "'%s' / '%s' not listed", row, col);
+    free(t);
+    /* Esc (or W again) goes back to the heatmap; e in the view says why there is no PNG */
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    fr_view_out o;
+    key(&ui, S, "W", &o);
+    FR_CHECK(ui.mode == FR_MODE_CHAN && strcmp(fr_view_focus_name(&ui), "channels") == 0);
+    fr_view_key(&ui, S, 'e', &o);
+    FR_CHECK(!o.export_view && strstr(ui.msg, "no PNG export"));
+    key(&ui, S, "<Esc>", &o);
+    FR_CHECK(ui.mode == FR_MODE_MAIN);
+    key(&ui, S, "WW", &o);
+    FR_CHECK(ui.mode == FR_MODE_MAIN);
+    fr_ui_free(&ui);
+}
+
 static void test_explain_llm(void)
 {
     char *cnn = render_text(S, 120, 40, 1, 0, "i", 0);
@@ -1149,6 +1190,7 @@ int main(void)
     FR_RUN(test_settings);
     FR_RUN(test_golden);
     FR_RUN(test_heat_aggregate_view);
+    FR_RUN(test_channel_view);
     FR_RUN(test_explain_llm);
     FR_RUN(test_bench_helper);
     fr_snapshot_release(S);

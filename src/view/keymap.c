@@ -62,6 +62,7 @@ const fr_keybind fr_keymap[] = {
     {{'v'}, 0, FR_ACT_HEAT_CYCLE, C, 0, NULL, "heatmap: S2 -> S2*s3*s4 -> shift (max |shift| per tile) -> mean |shift| per tile -> h(V)", "View"},
     {{'a'}, 0, FR_ACT_SCATTER_ABS, C, 0, NULL, "scatter: x = |W| or signed W", "View"},
     {{'R'}, 0, FR_ACT_RECIP, C, 0, NULL, "reciprocal rule: dL/dS2 against W", "View"},
+    {{'W'}, 0, FR_ACT_CHANNELS, C, 0, NULL, "channel view: max |W| per output / input channel, outlier channels (> 6x the median) listed", "View"},
     {{'E'}, 0, FR_ACT_EQUATION, C, 0, NULL, "equation strip: FlexRound's formula with the numbers of the weight under the heatmap cursor", "View"},
     /* --- unit list --- */
     {{'/'}, 0, FR_ACT_FILTER, C, 0, NULL, "filter the unit list by name (type; Enter keeps it, Esc clears it)", "Unit list"},
@@ -139,7 +140,7 @@ static const char *const act_names[FR_ACT__COUNT] = {
     "compare", "reciprocal", "freeze", "pause", "step", "step-mode", "restart", "method", "bits",
     "iters", "export", "checkpoint", "repaint", "follow-running", "yes", "no", "smooth-less", "smooth-more",
     "equation", "filter", "sort", "tour", "settings",
-    "time-back", "time-forward", "loss-x-axis", "csv", "animation", "slides",
+    "time-back", "time-forward", "loss-x-axis", "csv", "animation", "slides", "channels",
 };
 
 const fr_keybind *fr_keymap_for_action(fr_action act, unsigned ctx)

@@ -279,6 +279,7 @@ const char *fr_view_focus_name(const fr_ui *ui)
 {
     if (ui->mode == FR_MODE_COMPARE && ui->focus >= FR_L_CMP0 && ui->focus <= FR_L_CMP2) return "compare";
     if (ui->mode == FR_MODE_RECIP && ui->focus == FR_L_SCATTER) return "reciprocal";
+    if (ui->mode == FR_MODE_CHAN && ui->focus == FR_L_SCATTER) return "channels";
     switch (ui->focus) {
     case FR_L_LIST: return "units";
     case FR_L_LOSS: return "loss";
@@ -597,6 +598,11 @@ static int key_view(key_env *k, fr_action act)
         ui->expanded = -1;
         if (ui->mode == FR_MODE_RECIP) ui->focus = FR_L_SCATTER;
         return 1;
+    case FR_ACT_CHANNELS:
+        ui->mode = ui->mode == FR_MODE_CHAN ? FR_MODE_MAIN : FR_MODE_CHAN;
+        ui->expanded = -1;
+        if (ui->mode == FR_MODE_CHAN) ui->focus = FR_L_SCATTER;
+        return 1;
     case FR_ACT_FREEZE:
         if (ui->frozen) {
             fr_snapshot_release(ui->frozen);
@@ -688,6 +694,10 @@ static int key_run(key_env *k, fr_action act)
         return 1;
     }
     case FR_ACT_EXPORT:
+        if (ui->mode == FR_MODE_CHAN && ui->focus == FR_L_SCATTER) {   /* no plot model for it (yet) */
+            set_msg(ui, "the channel view has no PNG export; W back to the heatmap, e exports it");
+            return 1;
+        }
         out->export_unit = ui->sel_unit;
         out->export_layer = ui->sel_layer;
         out->export_view = fr_view_focus_name(ui);

@@ -40,6 +40,8 @@ void fr_view_render_scatter(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapsho
 void fr_view_render_hist(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L, int focus);
 void fr_view_render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const fr_snapshot *s, const fr_unit_view *u);
 void fr_view_render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_layer_view *L);
+/* The channel view (W, view_chan.c): per-channel max |W| strips and the outlier channels. */
+void fr_view_render_chan(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_layer_view *L);
 
 /* The unit list (view_list.c).  fr_view_list_order writes the units the list shows, in its
  * order (filter, then sort), into idx[s->n_units] and returns their count;
