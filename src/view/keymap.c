@@ -152,6 +152,15 @@ const fr_keybind *fr_keymap_for_action(fr_action act, unsigned ctx)
 
 const char *fr_action_name(fr_action a) { return (unsigned)a < FR_ACT__COUNT ? act_names[a] : "?"; }
 
+/* A table cell: '|' (as in |W|, |shift|) escaped, or Markdown would end the cell there. */
+static void md_cell(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|') fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
 static void print_table(FILE *out, int md)
 {
     /* fixed group order (the table itself is in function-bar order) */
@@ -166,8 +175,11 @@ static void print_table(FILE *out, int md)
             char keys[64];
             fr_keymap_keys_text(b, keys, sizeof keys);
             int run = (b->flags & FR_KF_WORKER) != 0;
-            if (md)
-                fprintf(out, "| `%s` | %s%s | %s |\n", keys, b->help, run ? " (disabled in read-only replay)" : "", b->group);
+            if (md) {
+                fprintf(out, "| `%s` | ", keys);
+                md_cell(out, b->help);
+                fprintf(out, "%s | %s |\n", run ? " (disabled in read-only replay)" : "", b->group);
+            }
             else
                 fprintf(out, "  %-16s %s%s\n", keys, b->help, run ? "  [run]" : "");
         }
