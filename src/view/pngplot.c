@@ -285,6 +285,8 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
     /* colours span l = v (linear) or ln v over [-range, range]; a log2 range is the screen's */
     double range = in->log_range > 0 ? in->log_range * (in->log2 && !in->linear ? log(2.0) : 1.0) : fmax(lmax, 1e-3);
     const char *cname = in->cbar_label ? in->cbar_label : "S";
+    char aname[24];   /* aggregate: the bar is |value|; "mean" / "max" is in the note */
+    if (in->agg) snprintf(aname, sizeof aname, "|%.16s|", in->agg_what ? in->agg_what : cname), cname = aname;
 
     /* Ticks: x/y in weight indices, colour bar in S on a log axis. */
     ticks xt, yt, ct;
@@ -367,10 +369,10 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
                                   bad == nn ? "-" : lo, bad == nn ? "-" : hi, cname, rg)
                        : snprintf(note, sizeof note, "%d x %d weights, %s in [%s, %s], colour: |ln %s| <= %s", rows, cols,
                                   cname, bad == nn ? "-" : lo, bad == nn ? "-" : hi, cname, rg);
-    if (in->agg && m < (int)sizeof note) {
+    if (in->agg) {   /* what a block is, as the panel says it; the raw range would mislead here */
         char lab[80];
         fr_heatagg_label(lab, sizeof lab, in->agg, in->agg_what ? in->agg_what : cname, down_r, down_r, down_c, down_c);
-        m += snprintf(note + m, sizeof note - m, "; %s", lab);
+        m = snprintf(note, sizeof note, "%d x %d weights, %s, colour: 0 to %s", rows, cols, lab, rg);
     } else if (down > 1 && m < (int)sizeof note) {
         m += snprintf(note + m, sizeof note - m, "; downsampled %dx (max |value| per block)", down);
     }
