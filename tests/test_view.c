@@ -1038,6 +1038,11 @@ static void test_settings(void)
     FR_CHECKF(fr_settings_save(&a, path, &e) == FR_OK, "%s", e.msg);
     FR_CHECKF(fr_settings_load(&b, path, &existed, &e) == FR_OK && existed, "%s", e.msg);
     same_settings(&a, &b, "round trip");
+    a.heat_qty = FR_HQ_SHIFT_MEAN;   /* the aggregate view is a start-up choice too ("shift-mean") */
+    FR_CHECKF(fr_settings_save(&a, path, &e) == FR_OK, "%s", e.msg);
+    FR_CHECKF(fr_settings_load(&b, path, &existed, &e) == FR_OK && b.heat_qty == FR_HQ_SHIFT_MEAN, "%s", e.msg);
+    a.heat_qty = FR_HQ_SHIFT;
+    FR_CHECKF(fr_settings_save(&a, path, &e) == FR_OK, "%s", e.msg);
     /* no temp file left beside it */
     char sub[256];
     snprintf(sub, sizeof sub, "%s/frtui", dir);
