@@ -368,6 +368,10 @@ static void test_heat_aggregate_view(void)
     /* the cursor moves a whole tile per key */
     key(&ui, S, "j", &o);
     FR_CHECK(ui.cur_r == ui.heat_wpp_r);
+    /* the shift quantity before it is the max |shift| per tile (sign kept), and says so */
+    t = render_text(S, 160, 48, 1, 0, "<Tab><Tab>vv", 0);
+    FR_CHECKF(t && strstr(t, "max |shift| per ") && strstr(t, "heatmap: shift, max |shift| per tile"), "shift label");
+    free(t);
     /* narrow terminal: the short form */
     t = render_text(S, 100, 30, 1, 0, "<Tab><Tab>vvv", 0);
     FR_CHECKF(t && strstr(t, "mean|shift| "), "short label");
