@@ -10,6 +10,7 @@
 
 #include "fr_test.h"
 #include "frtui/heatagg.h"
+#include "frtui/raster.h"
 #include "frtui/plot.h"
 #include "frtui/plotmodel.h"
 #include "frtui/pngplot.h"
@@ -380,6 +381,8 @@ static void test_heat_aggregate_view(void)
     fr_ui_free(&ui);
 }
 
+static void export_matches(fr_ui *ui, int focus, const char *keys, const char *view);
+
 /* The channel view (W) of fc1 (64 x 64 linear): with the fixture's weights (clipped rays, but
  * no channel 6x the median) it lists no outlier; with one weight planted at row 37, column 12
  * at 10x the layer's max it lists exactly row 37 and input channel 12, with their numbers. */
@@ -398,6 +401,19 @@ static void test_channel_view(void)
     float keep = w[37 * 64 + 12];
     w[37 * 64 + 12] = -10 * amax;
     t = render_text(S, 120, 40, 1, 0, keys, 0);
+    /* the PNG of the same model: channel 37's bar orange, its neighbour's blue (pngchan.c) */
+    fr_plot_model m;
+    fr_err e = {0};
+    FR_CHECKF(fr_plot_model_build(S, 10, 0, "channels", NULL, &m, &e) == FR_OK, "%s", e.msg);
+    FR_CHECK(m.kind == FR_PLOT_CHAN && m.chan && m.chan->row.n_out == 1 && m.chan->row.out[0] == 37 && m.chan_group == 1);
+    fr_raster r;
+    fr_plot_geom g;
+    FR_CHECKF(fr_plot_model_render_png(&r, &m, &g, &e) == FR_OK, "%s", e.msg);
+    fr_rgb hot = fr_raster_get(&r, g.x0 + 37 * g.w / 64 + 3, g.y0 + g.h - 2), cold = fr_raster_get(&r, g.x0 + 36 * g.w / 64 + 3, g.y0 + g.h - 2);
+    FR_CHECKF(hot.r == 255 && hot.g == 127 && hot.b == 14 && cold.r == 31 && cold.b == 180, "bars %d,%d,%d / %d,%d,%d", hot.r,
+              hot.g, hot.b, cold.r, cold.g, cold.b);
+    fr_raster_free(&r);
+    fr_plot_model_free(&m);
     w[37 * 64 + 12] = keep;
     FR_CHECKF(t && strstr(t, "out ch (rows): 64, 1 outlier") && strstr(t, "in ch (cols): 64, 1 outlier"), "%s", t ? t : "");
     char row[64], col[64], mw[24];
@@ -406,14 +422,12 @@ static void test_channel_view(void)
     snprintf(col, sizeof col, "%7d %8s", 12, mw);
     FR_CHECKF(t && strstr(t, row) && strstr(t, col), "'%s' / '%s' not listed", row, col);
     free(t);
-    /* Esc (or W again) goes back to the heatmap; e in the view says why there is no PNG */
+    /* e exports the view's model; Esc (or W again) goes back to the heatmap */
     fr_ui ui;
     fr_ui_init(&ui, 1, 0);
     fr_view_out o;
-    key(&ui, S, "W", &o);
+    export_matches(&ui, FR_L_SCATTER, "W", "channels");
     FR_CHECK(ui.mode == FR_MODE_CHAN && strcmp(fr_view_focus_name(&ui), "channels") == 0);
-    fr_view_key(&ui, S, 'e', &o);
-    FR_CHECK(!o.export_view && strstr(ui.msg, "no PNG export"));
     key(&ui, S, "<Esc>", &o);
     FR_CHECK(ui.mode == FR_MODE_MAIN);
     key(&ui, S, "WW", &o);
@@ -518,6 +532,9 @@ static void same_model(const fr_plot_model *a, const fr_plot_model *b, const cha
               b->c0);
     FR_CHECKF(a->heat_agg == b->heat_agg && a->tile_r == b->tile_r && a->tile_c == b->tile_c, "%s: tiles %dx%d vs %dx%d", view,
               a->tile_r, a->tile_c, b->tile_r, b->tile_c);
+    FR_CHECKF(!a->chan == !b->chan && (!a->chan || (a->chan->row.n_out == b->chan->row.n_out && a->chan->col.n_out == b->chan->col.n_out &&
+                                                    a->chan->row.thresh == b->chan->row.thresh)),
+              "%s: channel statistics", view);
 }
 
 static void export_matches(fr_ui *ui, int focus, const char *keys, const char *view)
@@ -540,7 +557,7 @@ static void export_matches(fr_ui *ui, int focus, const char *keys, const char *v
     fr_raster r;
     fr_plot_geom g[3];
     FR_CHECKF(fr_plot_model_render_png(&r, &exported, g, &e) == FR_OK, "%s: %s", view, e.msg);
-    if (exported.kind != FR_PLOT_HEAT && exported.kind != FR_PLOT_HIST)
+    if (exported.kind != FR_PLOT_HEAT && exported.kind != FR_PLOT_HIST && exported.kind != FR_PLOT_CHAN)
         FR_CHECKF(g[0].xmin == exported.xmin && g[0].xmax == exported.xmax && g[0].ymin == exported.ymin &&
                       g[0].ymax == exported.ymax && g[0].logy == exported.logy,
                   "%s: PNG axes [%g,%g]x[%g,%g] log %d", view, g[0].xmin, g[0].xmax, g[0].ymin, g[0].ymax, g[0].logy);

@@ -34,7 +34,7 @@ typedef struct fr_plot_state {
 } fr_plot_state;
 void fr_plot_state_default(fr_plot_state *st);
 
-typedef enum { FR_PLOT_LOSS = 0, FR_PLOT_SCATTER, FR_PLOT_COMPARE, FR_PLOT_RECIP, FR_PLOT_HEAT, FR_PLOT_HIST } fr_plot_kind;
+typedef enum { FR_PLOT_LOSS = 0, FR_PLOT_SCATTER, FR_PLOT_COMPARE, FR_PLOT_RECIP, FR_PLOT_HEAT, FR_PLOT_HIST, FR_PLOT_CHAN } fr_plot_kind;
 
 /* Per-point class of a scatter point: enum fr_wclass (qdefs.h), published by the quantizer
  * per weight (fr_layer_view.cls); without one, the band rule |shift| > 1 (aggressive). */
@@ -77,11 +77,15 @@ typedef struct fr_plot_model {
     /* histogram of the selected layer */
     const double *counts;
     int nbins;
+    /* channels: per-channel statistics of the selected layer and the outlier rule (heatagg.h) */
+    struct fr_chanstats *chan;   /* owned; fr_plot_model_free releases it */
+    int chan_group;          /* columns per input channel (kh*kw; 1 for a linear layer) */
     /* private */
     void *owned[4];
 } fr_plot_model;
 
-/* Builds the model of `view` ("loss", "scatter", "compare", "reciprocal", "heatmap", "hist")
+/* Builds the model of `view` ("loss", "scatter", "compare", "reciprocal", "heatmap", "hist",
+ * "channels")
  * for unit/layer of s.  st NULL: fr_plot_state_default.  FR_EINPUT with a one-line reason
  * when the view has nothing to show (e.g. compare not computed). */
 int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *view, const fr_plot_state *st,
@@ -97,5 +101,7 @@ struct fr_plot_geom;
 struct fr_raster;
 int fr_plot_model_render_png(struct fr_raster *out, const fr_plot_model *m, struct fr_plot_geom *geom, fr_err *e);
 int fr_plot_model_png(const fr_plot_model *m, const char *path, fr_err *e);
+/* The channel view in pixels (pngchan.c); fr_plot_model_render_png dispatches FR_PLOT_CHAN here. */
+int fr_pngplot_render_chan(struct fr_raster *out, const fr_plot_model *m, struct fr_plot_geom *geom, fr_err *e);
 
 #endif

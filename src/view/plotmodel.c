@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/heatagg.h"
 #include "frtui/plot.h"
 #include "view_impl.h"
 
@@ -49,6 +50,9 @@ void fr_plot_model_free(fr_plot_model *m)
 {
     for (int i = 0; i < 4; i++) free(m->owned[i]);
     memset(m->owned, 0, sizeof m->owned);
+    if (m->chan) fr_chanstats_free(m->chan);
+    free(m->chan);
+    m->chan = NULL;
 }
 
 /* One scatter series: x (|W| copied when abs), y, the per-point classes (NULL: the band
@@ -229,7 +233,19 @@ int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *v
         }
         return FR_OK;
     }
-    return fr_err_set(e, FR_EINPUT, "unknown view '%s' (heatmap, scatter, loss, hist, compare, reciprocal)", view);
+    if (strcmp(view, "channels") == 0) {
+        m->kind = FR_PLOT_CHAN;
+        if (!lv->w || lv->o <= 0) return fr_err_set(e, FR_EINPUT, "layer %s has no weights", lv->name);
+        int cols = (int)(lv->n / lv->o), group = FR_MAX(1, lv->kh * lv->kw), in_ch = cols / group;
+        if (in_ch * group != cols) group = 1, in_ch = cols;   /* grouped convs: columns as they are */
+        m->chan_group = group;
+        m->chan = fr_xmalloc(sizeof *m->chan);
+        fr_chanstats_compute(lv->w, lv->shift, lv->cls, lv->o, in_ch, group, 0, m->chan);
+        snprintf(m->xlabel, sizeof m->xlabel, "channel");
+        snprintf(m->ylabel, sizeof m->ylabel, "max |W|");
+        return FR_OK;
+    }
+    return fr_err_set(e, FR_EINPUT, "unknown view '%s' (heatmap, scatter, loss, hist, compare, reciprocal, channels)", view);
 }
 
 int fr_plot_export_png(const fr_snapshot *s, int unit, int layer, const char *view, const fr_plot_state *st,

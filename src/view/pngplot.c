@@ -846,6 +846,7 @@ int fr_plot_model_render_png(fr_raster *out, const fr_plot_model *m, fr_plot_geo
         }
         return fr_pngplot_render_compare(out, p, m->title, geom, e);
     }
+    case FR_PLOT_CHAN: return fr_pngplot_render_chan(out, m, geom, e);
     case FR_PLOT_HEAT: {
         fr_heatmap_in in = {m->heat, m->rows, m->cols, m->heat_range, m->title, NULL, NULL,
                             m->heat_mode == FR_HEAT_LINEAR, 1, m->heat_name, m->head_rows, m->head_cols, m->r0, m->c0,

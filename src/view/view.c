@@ -694,10 +694,6 @@ static int key_run(key_env *k, fr_action act)
         return 1;
     }
     case FR_ACT_EXPORT:
-        if (ui->mode == FR_MODE_CHAN && ui->focus == FR_L_SCATTER) {   /* no plot model for it (yet) */
-            set_msg(ui, "the channel view has no PNG export; W back to the heatmap, e exports it");
-            return 1;
-        }
         out->export_unit = ui->sel_unit;
         out->export_layer = ui->sel_layer;
         out->export_view = fr_view_focus_name(ui);

@@ -7,8 +7,8 @@
  *   shows, side by side, output channels (heatmap rows) and input channels (heatmap columns;
  *   kh*kw columns each for a conv): a strip of max |W| per channel as bars with the outlier
  *   threshold drawn across, and below it the outliers, largest first, with their aggressive
- *   fraction and mean |shift|.  The numbers and the rule come from fr_chanstats_compute
- *   (heatagg.c); this file only lays them out.  When there are more channels than columns a
+ *   fraction and mean |shift|.  The numbers and the rule come from the "channels" plot model
+ *   (fr_chanstats_compute, heatagg.c), the one `e` exports; this file only lays them out.  When there are more channels than columns a
  *   bar shows the largest max |W| of the channels it covers, so an outlier is never averaged
  *   away.  Computed per frame from the immutable snapshot (10^6 weights: a few ms).
  */
@@ -20,6 +20,7 @@
 
 #include "frtui/heatagg.h"
 #include "frtui/plot.h"
+#include "frtui/plotmodel.h"
 
 #define ROLE(r) FR_COL_ROLE(r)
 
@@ -106,21 +107,23 @@ void fr_view_render_chan(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *
     fr_canvas_box(c, r, title, 1);
     fr_rect in = fr_rect_inner(r);
     if (in.h < 5 || in.w < 36) return;
-    if (!L || !L->w || L->o <= 0) {
+    fr_plot_model m;   /* the model `e` exports too */
+    memset(&m, 0, sizeof m);
+    fr_err e = {0};
+    if (!L || fr_view_panel_model(ui, s, "channels", &m, &e) != FR_OK) {
+        fr_plot_model_free(&m);
         fr_canvas_text(c, in.x + 1, in.y + in.h / 2, in.w - 2, "no weights for this layer", ROLE(FR_R_DIM), 0, 0);
         return;
     }
-    int group = FR_MAX(1, L->kh * L->kw), cols = (int)(L->n / L->o), in_ch = cols / group;
-    if (in_ch * group != cols) group = 1, in_ch = cols;   /* grouped convs: columns as they are */
-    fr_chanstats cs;
-    fr_chanstats_compute(L->w, L->shift, L->cls, L->o, in_ch, group, 0, &cs);
+    const fr_chanstats *cs = m.chan;
+    int group = m.chan_group;
     int hw = (in.w - 1) / 2;
     char tl[160];   /* the title says what the bars are; each side says which channels */
     snprintf(tl, sizeof tl, "Channels of %s: max |W| per channel", L->name);
     fr_canvas_box(c, r, tl, 1);
-    render_axis(c, (fr_rect){in.x, in.y, hw, in.h}, &cs.row, "out ch (rows)");
+    render_axis(c, (fr_rect){in.x, in.y, hw, in.h}, &cs->row, "out ch (rows)");
     for (int y = 0; y < in.h; y++) fr_canvas_put(c, in.x + hw, in.y + y, 0x2502, ROLE(FR_R_AXIS), 0, 0);
-    render_axis(c, (fr_rect){in.x + hw + 1, in.y, in.w - hw - 1, in.h}, &cs.col,
+    render_axis(c, (fr_rect){in.x + hw + 1, in.y, in.w - hw - 1, in.h}, &cs->col,
                 group > 1 ? "in ch (kh*kw cols each)" : "in ch (cols)");
-    fr_chanstats_free(&cs);
+    fr_plot_model_free(&m);
 }
