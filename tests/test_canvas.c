@@ -6,6 +6,7 @@
 #include "fr_test.h"
 #include "frtui/canvas.h"
 #include "frtui/colour.h"
+#include "frtui/heatagg.h"
 #include "frtui/keymap.h"
 #include "frtui/layout.h"
 #include "frtui/plot.h"
@@ -235,7 +236,7 @@ static void test_heat_geom(void)
     for (int i = 0; i < 16; i++) v[i] = 1.0f;
     fr_canvas c;
     fr_canvas_init(&c, 4, 2, 1);
-    fr_heat_opts o = {4, 4, 0, 0, 0, 1, 2, 1, FR_HEAT_LOG2, 1.0f, 0, 0};
+    fr_heat_opts o = {4, 4, 0, 0, 0, 1, 2, 1, FR_HEAT_LOG2, 1.0f, 0, 0, 0};
     fr_plot_heatmap(&c, (fr_rect){0, 0, 4, 2}, v, &o);
     fr_rgb mid = fr_colour_diverging(0);
     FR_CHECK(fr_canvas_at(&c, 2, 0)->bg == FR_COL_ROLE(FR_R_CURSOR));   /* row 1 = lower half of cell row 0 */
@@ -253,7 +254,7 @@ static void test_heat_head_lines(void)
     for (int i = 0; i < 32; i++) v[i] = 1.0f;
     fr_canvas c;
     fr_canvas_init(&c, 4, 8, 1);
-    fr_heat_opts o = {8, 4, 0, 0, 0, 0, 0, 0, FR_HEAT_LOG2, 1.0f, 2, 0};
+    fr_heat_opts o = {8, 4, 0, 0, 0, 0, 0, 0, FR_HEAT_LOG2, 1.0f, 2, 0, 0};
     fr_plot_heatmap(&c, (fr_rect){0, 0, 4, 8}, v, &o);
     int bad = 0;
     for (int y = 0; y < 8; y++)
@@ -272,10 +273,122 @@ static void test_heat_head_lines(void)
     fr_canvas_free(&c);
 }
 
+/* Aggregate heatmap (issue 16 §7): an 8 x 16 shift matrix in four 4 x 8 tiles whose max and
+ * mean |shift| are worked out by hand:
+ *   tile (0,0): 31 x 0.25 and one -1.5  -> max 1.5, mean (31 * 0.25 + 1.5) / 32 = 0.2890625
+ *   tile (0,1): all -0.5                -> max 0.5, mean 0.5
+ *   tile (1,0): +1 / -1 alternating     -> max 1,   mean 1
+ *   tile (1,1): zeros and one NaN       -> max 0,   mean 0 (the NaN is skipped, not spread) */
+static void known_shift(float *v)
+{
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 16; j++) {
+            float x = i < 4 ? (j < 8 ? 0.25f : -0.5f) : (j < 8 ? ((i + j) % 2 ? 1.0f : -1.0f) : 0.0f);
+            v[i * 16 + j] = x;
+        }
+    v[2 * 16 + 5] = -1.5f;
+    v[6 * 16 + 12] = NAN;
+}
+
+static void test_heatagg_known(void)
+{
+    float v[8 * 16], g[4];
+    known_shift(v);
+    fr_heatagg_grid(v, 8, 16, 4, 8, FR_HAGG_MEAN_ABS, g);
+    FR_CHECKF(g[0] == 0.2890625f && g[1] == 0.5f && g[2] == 1.0f && g[3] == 0.0f, "mean %g %g %g %g", g[0], g[1], g[2], g[3]);
+    fr_heatagg_grid(v, 8, 16, 4, 8, FR_HAGG_MAX_ABS, g);
+    FR_CHECKF(g[0] == 1.5f && g[1] == 0.5f && g[2] == 1.0f && g[3] == 0.0f, "max %g %g %g %g", g[0], g[1], g[2], g[3]);
+    /* ragged edge: 3 x 5 tiles over 8 x 16 give 3 x 4 tiles, the last ones smaller */
+    float h[12];
+    fr_heatagg_grid(v, 8, 16, 3, 5, FR_HAGG_MAX_ABS, h);
+    FR_CHECK(h[0] == 0.25f && h[1] == 1.5f && h[3] == 0.5f);   /* tile (0,3) is column 15 alone, rows 0-2: -0.5 */
+    FR_CHECK(isnan(fr_heatagg_tile(v, 16, 6, 7, 12, 13, FR_HAGG_MEAN_ABS)));   /* only the NaN */
+
+    /* the cell renderer: 2 x 1 cells = 2 x 2 half-block pixels = one 4 x 8 tile each; the upper
+     * half of a cell is its fg, the lower its bg (fr_canvas_halfblock) */
+    fr_canvas c;
+    fr_canvas_init(&c, 2, 1, 1);
+    fr_heat_opts o = {8, 16, 0, 0, 0, 0, 0, 0, FR_HEAT_LINEAR, 1.0f, 0, 0, FR_HAGG_MEAN_ABS};
+    fr_plot_heatmap(&c, (fr_rect){0, 0, 2, 1}, v, &o);
+    FR_CHECK(fr_canvas_at(&c, 0, 0)->fg == fr_plot_heat_colour(0.2890625f, FR_HEAT_LINEAR, 1.0f));
+    FR_CHECK(fr_canvas_at(&c, 1, 0)->fg == fr_plot_heat_colour(0.5f, FR_HEAT_LINEAR, 1.0f));
+    FR_CHECK(fr_canvas_at(&c, 0, 0)->bg == fr_plot_heat_colour(1.0f, FR_HEAT_LINEAR, 1.0f));
+    FR_CHECK(fr_canvas_at(&c, 1, 0)->bg == fr_plot_heat_colour(0.0f, FR_HEAT_LINEAR, 1.0f));
+    /* the default view of the same matrix keeps the most extreme signed shift: -1.5 in tile (0,0) */
+    o.agg = FR_HAGG_EXTREME;
+    fr_plot_heatmap(&c, (fr_rect){0, 0, 2, 1}, v, &o);
+    FR_CHECK(fr_canvas_at(&c, 0, 0)->fg == fr_plot_heat_colour(-1.5f, FR_HEAT_LINEAR, 1.0f));
+    fr_canvas_free(&c);
+
+    /* whole tiles: 64 x 288 in 40 x 10 cells is 3.2 x 7.2 weights per pixel; the aggregate
+     * geometry rounds that to 4 x 8 (uniform), the default one alternates 3-4 x 7-8 */
+    fr_heat_geom t = fr_plot_heat_geom_tiled((fr_rect){0, 0, 40, 10}, 1, 64, 288, 0, 1);
+    FR_CHECK(t.tile_r_lo == 4 && t.tile_r_hi == 4 && t.tile_c_lo == 8 && t.tile_c_hi == 8);
+    FR_CHECK(t.sr == 0.25 && t.sc == 0.125 && t.vis_rows == 64 && t.vis_cols == 288 && t.step_r == 4 && t.step_c == 8);
+    char b[64];
+    fr_heatagg_label(b, sizeof b, FR_HAGG_MEAN_ABS, "shift", t.tile_r_lo, t.tile_r_hi, t.tile_c_lo, t.tile_c_hi);
+    FR_CHECKF(strcmp(b, "mean |shift| per 4x8 tile") == 0, "%s", b);
+    fr_heatagg_label_short(b, sizeof b, FR_HAGG_MEAN_ABS, "shift", 4, 4, 8, 8);
+    FR_CHECKF(strcmp(b, "mean|shift| 4x8") == 0, "%s", b);
+    t = fr_plot_heat_geom((fr_rect){0, 0, 40, 10}, 1, 64, 288, 0);
+    fr_heatagg_label(b, sizeof b, FR_HAGG_EXTREME, "log2 S2", t.tile_r_lo, t.tile_r_hi, t.tile_c_lo, t.tile_c_hi);
+    FR_CHECKF(strcmp(b, "max |log2 S2| per 3-4x7-8 tile") == 0, "%s", b);
+    fr_heatagg_label(b, sizeof b, FR_HAGG_MEAN_ABS, "shift", 1, 1, 1, 1);
+    FR_CHECKF(strcmp(b, "|shift| per weight") == 0, "%s", b);
+}
+
+/* Per-channel statistics: an outlier row and an outlier input channel planted at known indices
+ * are found, listed largest first with their own aggressive fraction and mean |shift|; a layer
+ * without outliers lists none. */
+static void test_chanstats_outliers(void)
+{
+    enum { R = 16, IC = 12, G = 2, C = IC * G };   /* a conv-like layer: 12 input channels of 2 columns */
+    float w[R * C], sh[R * C];
+    uint8_t cls[R * C];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < C; j++) {
+            int k = i * C + j;
+            w[k] = 0.01f * (float)(1 + (i + j) % 5) * ((i + j) % 2 ? -1.0f : 1.0f);   /* |W| <= 0.05 */
+            sh[k] = 0.25f;
+            cls[k] = FR_WC_INSIDE;
+        }
+    fr_chanstats cs;
+    fr_chanstats_compute(w, sh, cls, R, IC, G, 0, &cs);
+    FR_CHECKF(cs.row.n_out == 0 && cs.col.n_out == 0, "%d %d outliers in a clean layer", cs.row.n_out, cs.col.n_out);
+    FR_CHECK(cs.row.n == R && cs.col.n == IC && fabsf(cs.row.median - 0.05f) < 1e-7f && cs.row.thresh > 0.29f && cs.row.thresh < 0.31f);
+    fr_chanstats_free(&cs);
+    /* row 9: one weight of 0.9 (18x the median max 0.05), aggressive, shift 2 */
+    w[9 * C + 3] = -0.9f;
+    sh[9 * C + 3] = 2.0f;
+    cls[9 * C + 3] = FR_WC_AGGRESSIVE;
+    /* input channel 7 (columns 14, 15): 0.4 in rows 0 and 1 -> 8x the median */
+    w[0 * C + 14] = 0.4f;
+    w[1 * C + 15] = 0.4f;
+    /* row 4 at 0.29: below 6x 0.05 = 0.3, must not be flagged */
+    w[4 * C + 0] = 0.29f;
+    fr_chanstats_compute(w, sh, cls, R, IC, G, 0, &cs);
+    FR_CHECKF(cs.row.n_out == 3 && cs.row.out[0] == 9 && cs.row.out[1] == 0 && cs.row.out[2] == 1,
+              "rows: %d outliers, first %d", cs.row.n_out, cs.row.n_out ? cs.row.out[0] : -1);
+    FR_CHECK(cs.row.max_w[9] == 0.9f && fabsf(cs.row.aggr[9] - 1.0f / C) < 1e-6f);
+    FR_CHECK(fabsf(cs.row.mean_shift[9] - (23 * 0.25f + 2.0f) / C) < 1e-6f && cs.row.mean_shift[2] == 0.25f);
+    /* columns: channel 1 holds column 3 (row 9's 0.9), channel 7 the two 0.4s; channel 0 has the 0.29 */
+    FR_CHECKF(cs.col.n_out == 2 && cs.col.out[0] == 1 && cs.col.out[1] == 7, "cols: %d outliers", cs.col.n_out);
+    FR_CHECK(fabsf(cs.col.aggr[1] - 1.0f / (R * G)) < 1e-6f && cs.col.aggr[7] == 0);
+    fr_chanstats_free(&cs);
+    /* without classes the scatter's band rule decides: |shift| 2 > 1 is aggressive */
+    fr_chanstats_compute(w, sh, NULL, R, IC, G, 0, &cs);
+    FR_CHECK(fabsf(cs.row.aggr[9] - 1.0f / C) < 1e-6f);
+    fr_chanstats_free(&cs);
+    /* too few channels for a median: no rule */
+    fr_chanstats_compute(w, sh, cls, 3, IC, G, 0, &cs);
+    FR_CHECK(cs.row.n_out == 0 && cs.row.thresh == 0);
+    fr_chanstats_free(&cs);
+}
+
 static void test_layout_property(void)
 {
     int bad = 0, checked = 0;
-    for (int mode = 0; mode < 3; mode++)
+    for (int mode = 0; mode < 4; mode++)   /* main, compare, reciprocal, channels */
         for (int ex = -1; ex <= FR_L_CMP2; ex++)
             for (int expl = 0; expl < 4; expl++)   /* bit 0 explain box, bit 1 equation strip */
                 for (int w = 60; w <= 320; w += 7)
@@ -403,6 +516,8 @@ int main(void)
     FR_RUN(test_ticks_fmt);
     FR_RUN(test_heat_geom);
     FR_RUN(test_heat_head_lines);
+    FR_RUN(test_heatagg_known);
+    FR_RUN(test_chanstats_outliers);
     FR_RUN(test_layout_property);
     FR_RUN(test_keymap_consistency);
     FR_RUN(test_scatter_keeps_rare_points);

@@ -2,6 +2,7 @@
  * Sample plots are left in /tmp/frtui_png_test/ for eyeballing. */
 #include "frtui/png.h"
 #include "frtui/plot.h"
+#include "frtui/heatagg.h"
 #include "frtui/pngplot.h"
 #include "frtui/qdefs.h"
 #include "frtui/raster.h"
@@ -494,6 +495,36 @@ static void check_png_roundtrip(const fr_raster *r, const char *name)
     fr_afree(img);
 }
 
+/* The aggregate view in pixels: 8 x 16 shifts in 4 x 8 tiles, each tile drawn as one block
+ * coloured by its mean |shift| (worked out by hand), with the screen's label in the note. */
+static void test_heatmap_agg(void)
+{
+    float s[8 * 16];
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 16; j++) s[i * 16 + j] = i < 4 ? (j < 8 ? 0.25f : -0.5f) : (j < 8 ? ((i + j) % 2 ? 1.0f : -1.0f) : 0.0f);
+    s[2 * 16 + 5] = -1.5f;   /* tile (0,0): mean (31 * 0.25 + 1.5) / 32 = 0.2890625 */
+    fr_heatmap_in in = { s, 8, 16, 1.0f, "agg", NULL, NULL, 1, 1, "mean |shift|", 0, 0, 0, 0, FR_HAGG_MEAN_ABS, 4, 8, "shift" };
+    fr_raster r;
+    fr_plot_geom g;
+    fr_err e = { 0 };
+    FR_CHECKF(fr_pngplot_render_heatmap(&r, &in, &g, &e) == FR_OK, "%s", e.msg);
+    FR_CHECKF(g.down == 8 && g.down_h == 4 && g.w == 2 * g.cell && g.h == 2 * g.cell_h, "down %d x %d, %d x %d px", g.down_h,
+              g.down, g.w, g.h);
+    const float want[4] = {0.2890625f, 0.5f, 1.0f, 0.0f};
+    int bad = 0;
+    for (int t = 0; t < 4; t++) {
+        fr_rgb p = fr_raster_get(&r, g.x0 + (t % 2) * g.cell + g.cell / 2, g.y0 + (t / 2) * g.cell_h + g.cell_h / 2);
+        fr_rgb q = fr_pngplot_diverging(want[t]);
+        bad += p.r != q.r || p.g != q.g || p.b != q.b;
+    }
+    FR_CHECKF(bad == 0, "%d tiles with the wrong colour", bad);
+    fr_raster_free(&r);
+    /* the default view of the same matrix: one block per weight, the -1.5 is its own pixel */
+    in.agg = 0;
+    FR_CHECK(fr_pngplot_render_heatmap(&r, &in, &g, &e) == FR_OK && g.down == 1 && g.down_h == 1);
+    fr_raster_free(&r);
+}
+
 static void test_heatmap(void)
 {
     enum { R = 16, C = 10 };
@@ -501,7 +532,7 @@ static void test_heatmap(void)
     for (int i = 0; i < R * C; i++) s[i] = 1.0f;
     s[3 * C + 4] = 2.0f;
     s[5 * C + 6] = 0.5f;
-    fr_heatmap_in in = { s, R, C, 0, "test / conv1 / FlexRound / W4 / it 100", NULL, NULL, 0, 0, NULL, 0, 0, 0, 0 };
+    fr_heatmap_in in = { s, R, C, 0, "test / conv1 / FlexRound / W4 / it 100", NULL, NULL, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL };
     fr_raster r;
     fr_plot_geom g;
     fr_err e = { 0 };
@@ -536,7 +567,7 @@ static void test_heatmap(void)
     for (int i = 0; i < 2 * WC; i++) big[i] = 1.0f;
     big[WC + 8999] = 3.0f;   /* row 1, last column: must survive downsampling */
     big[5] = -1.0f;          /* invalid: drawn black */
-    fr_heatmap_in wide = { big, 2, WC, 0, "wide", NULL, NULL, 0, 0, NULL, 0, 0, 0, 0 };
+    fr_heatmap_in wide = { big, 2, WC, 0, "wide", NULL, NULL, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL };
     FR_CHECK(fr_pngplot_render_heatmap(&r, &wide, &g, &e) == FR_OK);
     FR_CHECK(g.down == 3 && g.cell == 1 && g.w == 3000 && g.h >= 40);
     fr_rgb last = fr_raster_get(&r, g.x0 + 8999 / 3, g.y0 + 0);
@@ -553,7 +584,7 @@ static void test_heatmap(void)
     fr_rng rng;
     fr_rng_seed(&rng, 5);
     for (int i = 0; i < R2 * C2; i++) s2[i] = expf(0.12f * fr_rng_normal(&rng) * (1 + (i / C2) / 32.0f));
-    fr_heatmap_in in2 = { s2, R2, C2, 0, "resnet-tiny / layer2.0.conv1 / FlexRound / W3 / it 5000", NULL, NULL, 0, 0, NULL, 0, 0, 0, 0 };
+    fr_heatmap_in in2 = { s2, R2, C2, 0, "resnet-tiny / layer2.0.conv1 / FlexRound / W3 / it 5000", NULL, NULL, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL };
     char path[256];
     outpath(path, sizeof path, "heatmap_conv.png");
     FR_CHECKF(fr_pngplot_heatmap(path, &in2, &e) == FR_OK, "%s", e.msg);
@@ -561,7 +592,7 @@ static void test_heatmap(void)
     /* A flat 10 x 784 classifier layer is stretched vertically rather than a 10-pixel strip. */
     float *s3 = malloc(sizeof(float) * 10 * 784);
     for (int i = 0; i < 10 * 784; i++) s3[i] = expf(0.08f * fr_rng_normal(&rng));
-    fr_heatmap_in in3 = { s3, 10, 784, 0.25f, "mlp / fc3 / FlexRound / W4 / it 5000", NULL, NULL, 0, 0, NULL, 0, 0, 0, 0 };
+    fr_heatmap_in in3 = { s3, 10, 784, 0.25f, "mlp / fc3 / FlexRound / W4 / it 5000", NULL, NULL, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL };
     FR_CHECK(fr_pngplot_render_heatmap(&r, &in3, &g, &e) == FR_OK);
     FR_CHECK(g.cell == 1 && g.cell_h == 12 && g.w == 784 && g.h == 120);
     /* heads of 2 of the 10 rows (a q projection): a line in the axis colour at rows 2, 4, 6, 8,
@@ -787,6 +818,7 @@ int main(void)
     FR_RUN(test_ema);
     FR_RUN(test_diverging);
     FR_RUN(test_heatmap);
+    FR_RUN(test_heatmap_agg);
     FR_RUN(test_scatter);
     FR_RUN(test_loss);
     FR_RUN(test_hist);

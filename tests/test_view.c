@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "fr_test.h"
+#include "frtui/heatagg.h"
+#include "frtui/raster.h"
 #include "frtui/plot.h"
 #include "frtui/plotmodel.h"
 #include "frtui/pngplot.h"
@@ -89,7 +91,12 @@ static void test_selection(void)
     FR_CHECK(ui.heat_zoom == 0 && ui.cur_r == 0 && ui.cur_c == 0);
     key(&ui, S, "v", &o);
     FR_CHECK(ui.heat_qty == FR_HQ_SCOMB);
-    key(&ui, S, "vv", &o);
+    key(&ui, S, "v", &o);
+    FR_CHECK(ui.heat_qty == FR_HQ_SHIFT);
+    key(&ui, S, "v", &o);
+    FR_CHECK(ui.heat_qty == FR_HQ_SHIFT_MEAN);    /* the aggregate view comes after the shift */
+    FR_CHECK(strstr(ui.msg, "mean |shift| per tile") != NULL);
+    key(&ui, S, "v", &o);
     FR_CHECK(ui.heat_qty == FR_HQ_S2);            /* h(V) absent for FlexRound: skipped */
     fr_canvas_free(&c);
     fr_ui_free(&ui);
@@ -338,6 +345,96 @@ static void test_compare_classes(void)
 
 /* On a language model the explain box speaks of decoder blocks, heads and perplexity; on the
  * CNN fixture it does not (issue 16, item 7). */
+/* The aggregate heatmap on screen: `v` reaches mean |shift|, the panel and the status line say
+ * which aggregate and which tile, the readout gives the cursor tile's value, and the cursor
+ * steps by whole tiles. */
+static void test_heat_aggregate_view(void)
+{
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    fr_view_out o;
+    key(&ui, S, "<Tab><Tab>vvv", &o);
+    FR_CHECK(ui.heat_qty == FR_HQ_SHIFT_MEAN && ui.focus == FR_L_HEAT);
+    fr_canvas c;
+    fr_canvas_init(&c, 160, 48, 1);
+    fr_view_render(&ui, S, &c);
+    char want[64];
+    snprintf(want, sizeof want, "mean |shift| per %dx%d tile", ui.heat_wpp_r, ui.heat_wpp_c);
+    FR_CHECK(ui.heat_wpp_r > 1 && ui.heat_wpp_c > 1);
+    char *t = render_text(S, 160, 48, 1, 0, "<Tab><Tab>vvv", 0);
+    FR_CHECKF(t && strstr(t, want), "no '%s' in the frame", want);
+    FR_CHECKF(t && strstr(t, "heatmap: mean |shift| per tile"), "status line");
+    FR_CHECKF(t && strstr(t, "tile 0."), "the cursor tile's value in the readout");
+    free(t);
+    /* the cursor moves a whole tile per key */
+    key(&ui, S, "j", &o);
+    FR_CHECK(ui.cur_r == ui.heat_wpp_r);
+    /* the shift quantity before it is the max |shift| per tile (sign kept), and says so */
+    t = render_text(S, 160, 48, 1, 0, "<Tab><Tab>vv", 0);
+    FR_CHECKF(t && strstr(t, "max |shift| per ") && strstr(t, "heatmap: shift, max |shift| per tile"), "shift label");
+    free(t);
+    /* narrow terminal: the short form */
+    t = render_text(S, 100, 30, 1, 0, "<Tab><Tab>vvv", 0);
+    FR_CHECKF(t && strstr(t, "mean|shift| "), "short label");
+    free(t);
+    fr_canvas_free(&c);
+    fr_ui_free(&ui);
+}
+
+static void export_matches(fr_ui *ui, int focus, const char *keys, const char *view);
+
+/* The channel view (W) of fc1 (64 x 64 linear): with the fixture's weights (clipped rays, but
+ * no channel 6x the median) it lists no outlier; with one weight planted at row 37, column 12
+ * at 10x the layer's max it lists exactly row 37 and input channel 12, with their numbers. */
+static void test_channel_view(void)
+{
+    const char *keys = "nnnnnW";   /* from the running unit 5 to fc1 (unit 10), then W */
+    const fr_layer_view *L = &S->units[10]->layers[0];
+    FR_CHECK(strcmp(L->name, S->units[10]->layers[0].name) == 0 && L->o == 64 && L->n == 64 * 64);
+    char *t = render_text(S, 120, 40, 1, 0, keys, 0);
+    FR_CHECKF(t && strstr(t, "Channels of") && strstr(t, "out ch (rows): 64, no outliers") && strstr(t, "in ch (cols): 64, no outliers"),
+              "%s", t ? t : "");
+    FR_CHECK(t && strstr(t, "]Layer") && strstr(t, "WHeatmap"));   /* the footer hints of the view */
+    free(t);
+    float *w = (float *)L->w, amax = 0;
+    for (int64_t i = 0; i < L->n; i++) amax = fmaxf(amax, fabsf(w[i]));
+    float keep = w[37 * 64 + 12];
+    w[37 * 64 + 12] = -10 * amax;
+    t = render_text(S, 120, 40, 1, 0, keys, 0);
+    /* the PNG of the same model: channel 37's bar orange, its neighbour's blue (pngchan.c) */
+    fr_plot_model m;
+    fr_err e = {0};
+    FR_CHECKF(fr_plot_model_build(S, 10, 0, "channels", NULL, &m, &e) == FR_OK, "%s", e.msg);
+    FR_CHECK(m.kind == FR_PLOT_CHAN && m.chan && m.chan->row.n_out == 1 && m.chan->row.out[0] == 37 && m.chan_group == 1);
+    fr_raster r;
+    fr_plot_geom g;
+    FR_CHECKF(fr_plot_model_render_png(&r, &m, &g, &e) == FR_OK, "%s", e.msg);
+    fr_rgb hot = fr_raster_get(&r, g.x0 + 37 * g.w / 64 + 3, g.y0 + g.h - 2), cold = fr_raster_get(&r, g.x0 + 36 * g.w / 64 + 3, g.y0 + g.h - 2);
+    FR_CHECKF(hot.r == 255 && hot.g == 127 && hot.b == 14 && cold.r == 31 && cold.b == 180, "bars %d,%d,%d / %d,%d,%d", hot.r,
+              hot.g, hot.b, cold.r, cold.g, cold.b);
+    fr_raster_free(&r);
+    fr_plot_model_free(&m);
+    w[37 * 64 + 12] = keep;
+    FR_CHECKF(t && strstr(t, "out ch (rows): 64, 1 outlier") && strstr(t, "in ch (cols): 64, 1 outlier"), "%s", t ? t : "");
+    char row[64], col[64], mw[24];
+    fr_plot_fmt(mw, sizeof mw, 10 * amax);
+    snprintf(row, sizeof row, "%7d %8s", 37, mw);
+    snprintf(col, sizeof col, "%7d %8s", 12, mw);
+    FR_CHECKF(t && strstr(t, row) && strstr(t, col), "'%s' / '%s' not listed", row, col);
+    free(t);
+    /* e exports the view's model; Esc (or W again) goes back to the heatmap */
+    fr_ui ui;
+    fr_ui_init(&ui, 1, 0);
+    fr_view_out o;
+    export_matches(&ui, FR_L_SCATTER, "W", "channels");
+    FR_CHECK(ui.mode == FR_MODE_CHAN && strcmp(fr_view_focus_name(&ui), "channels") == 0);
+    key(&ui, S, "<Esc>", &o);
+    FR_CHECK(ui.mode == FR_MODE_MAIN);
+    key(&ui, S, "WW", &o);
+    FR_CHECK(ui.mode == FR_MODE_MAIN);
+    fr_ui_free(&ui);
+}
+
 static void test_explain_llm(void)
 {
     char *cnn = render_text(S, 120, 40, 1, 0, "i", 0);
@@ -433,6 +530,11 @@ static void same_model(const fr_plot_model *a, const fr_plot_model *b, const cha
                   a->heat_range == b->heat_range,
               "%s: heatmap window %dx%d@%d,%d vs %dx%d@%d,%d", view, a->rows, a->cols, a->r0, a->c0, b->rows, b->cols, b->r0,
               b->c0);
+    FR_CHECKF(a->heat_agg == b->heat_agg && a->tile_r == b->tile_r && a->tile_c == b->tile_c, "%s: tiles %dx%d vs %dx%d", view,
+              a->tile_r, a->tile_c, b->tile_r, b->tile_c);
+    FR_CHECKF(!a->chan == !b->chan && (!a->chan || (a->chan->row.n_out == b->chan->row.n_out && a->chan->col.n_out == b->chan->col.n_out &&
+                                                    a->chan->row.thresh == b->chan->row.thresh)),
+              "%s: channel statistics", view);
 }
 
 static void export_matches(fr_ui *ui, int focus, const char *keys, const char *view)
@@ -455,7 +557,7 @@ static void export_matches(fr_ui *ui, int focus, const char *keys, const char *v
     fr_raster r;
     fr_plot_geom g[3];
     FR_CHECKF(fr_plot_model_render_png(&r, &exported, g, &e) == FR_OK, "%s: %s", view, e.msg);
-    if (exported.kind != FR_PLOT_HEAT && exported.kind != FR_PLOT_HIST)
+    if (exported.kind != FR_PLOT_HEAT && exported.kind != FR_PLOT_HIST && exported.kind != FR_PLOT_CHAN)
         FR_CHECKF(g[0].xmin == exported.xmin && g[0].xmax == exported.xmax && g[0].ymin == exported.ymin &&
                       g[0].ymax == exported.ymax && g[0].logy == exported.logy,
                   "%s: PNG axes [%g,%g]x[%g,%g] log %d", view, g[0].xmin, g[0].xmax, g[0].ymin, g[0].ymax, g[0].logy);
@@ -487,6 +589,14 @@ static void test_export_is_the_panel(void)
     export_matches(&ui, FR_L_HEAT, "", "heatmap");
     export_matches(&ui, FR_L_HEAT, "++lljj", "heatmap");           /* the zoomed window */
     export_matches(&ui, FR_L_HEAT, "vv", "heatmap");               /* another quantity, linear scale */
+    export_matches(&ui, FR_L_HEAT, "v0", "heatmap");               /* mean |shift| in the panel's tiles */
+    {
+        fr_view_key(&ui, S, 'e', &o);
+        FR_CHECK(fr_plot_model_build(S, o.export_unit, o.export_layer, "heatmap", &o.export_state, &m, &e) == FR_OK);
+        FR_CHECKF(m.heat_agg == FR_HAGG_MEAN_ABS && m.tile_r == ui.heat_wpp_r && m.tile_c == ui.heat_wpp_c && m.tile_r > 1,
+                  "tiles %dx%d, panel %dx%d", m.tile_r, m.tile_c, ui.heat_wpp_r, ui.heat_wpp_c);
+        fr_plot_model_free(&m);
+    }
     export_matches(&ui, FR_L_SCATTER, "R", "reciprocal");
     key(&ui, S, "<Esc>", &o);
     ui.sel_unit = 3;   /* the unit with all three methods */
@@ -949,6 +1059,11 @@ static void test_settings(void)
     FR_CHECKF(fr_settings_save(&a, path, &e) == FR_OK, "%s", e.msg);
     FR_CHECKF(fr_settings_load(&b, path, &existed, &e) == FR_OK && existed, "%s", e.msg);
     same_settings(&a, &b, "round trip");
+    a.heat_qty = FR_HQ_SHIFT_MEAN;   /* the aggregate view is a start-up choice too ("shift-mean") */
+    FR_CHECKF(fr_settings_save(&a, path, &e) == FR_OK, "%s", e.msg);
+    FR_CHECKF(fr_settings_load(&b, path, &existed, &e) == FR_OK && b.heat_qty == FR_HQ_SHIFT_MEAN, "%s", e.msg);
+    a.heat_qty = FR_HQ_SHIFT;
+    FR_CHECKF(fr_settings_save(&a, path, &e) == FR_OK, "%s", e.msg);
     /* no temp file left beside it */
     char sub[256];
     snprintf(sub, sizeof sub, "%s/frtui", dir);
@@ -1100,6 +1215,8 @@ int main(void)
     FR_RUN(test_wheel);
     FR_RUN(test_settings);
     FR_RUN(test_golden);
+    FR_RUN(test_heat_aggregate_view);
+    FR_RUN(test_channel_view);
     FR_RUN(test_explain_llm);
     FR_RUN(test_bench_helper);
     fr_snapshot_release(S);

@@ -21,7 +21,9 @@ typedef enum {
     FR_L__COUNT
 } fr_lpanel;
 
-typedef enum { FR_MODE_MAIN = 0, FR_MODE_COMPARE, FR_MODE_RECIP } fr_view_mode;
+/* FR_MODE_CHAN: the channel view (W) in the bottom band, drawn in the FR_L_SCATTER rectangle
+ * like the reciprocal-rule view. */
+typedef enum { FR_MODE_MAIN = 0, FR_MODE_COMPARE, FR_MODE_RECIP, FR_MODE_CHAN } fr_view_mode;
 
 typedef struct fr_layout_req {
     fr_view_mode mode;

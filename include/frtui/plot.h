@@ -90,13 +90,23 @@ typedef struct fr_heat_opts {
     float range;
     int head_rows, head_cols; /* > 0: attention heads of that many rows / columns; their boundaries
                                * are drawn where a head spans at least 3 pixels */
+    int agg;               /* FR_HAGG_* (heatagg.h): 0 the most extreme value per pixel; else max or
+                            * mean |v| per tile, on whole tiles (fr_plot_heat_geom_tiled) */
 } fr_heat_opts;
 /* Geometry at the given zoom, per axis: s = pixels per weight (fractional; < 1 means each
  * pixel summarises a block of weights), how many matrix rows / cols fit, and the cursor step
  * that moves one pixel.  Axes scale independently so the wide unfolded conv matrices
  * (out x in*kh*kw) fill the panel instead of a thin strip; zoom 0 fits the whole matrix. */
-typedef struct fr_heat_geom { double sr, sc; int vis_rows, vis_cols, step_r, step_c, px_w, px_h; } fr_heat_geom;
+typedef struct fr_heat_geom {
+    double sr, sc;
+    int vis_rows, vis_cols, step_r, step_c, px_w, px_h;
+    int tile_r_lo, tile_r_hi, tile_c_lo, tile_c_hi;   /* weights per pixel: rows, columns (lo < hi: alternating) */
+} fr_heat_geom;
 fr_heat_geom fr_plot_heat_geom(fr_rect r, int utf8, int rows, int cols, int zoom);
+/* tiled != 0: zoomed out, each pixel covers a whole number of weights per axis (the scale is
+ * rounded down to 1/k), so every tile of an aggregate view has the same size; the picture may
+ * then leave part of the rectangle empty. */
+fr_heat_geom fr_plot_heat_geom_tiled(fr_rect r, int utf8, int rows, int cols, int zoom, int tiled);
 void fr_plot_heatmap(fr_canvas *c, fr_rect r, const float *v, const fr_heat_opts *o);
 /* One-row legend: low label, gradient, centre label, gradient, high label. */
 void fr_plot_colourbar(fr_canvas *c, int x, int y, int w, int mode, float range);

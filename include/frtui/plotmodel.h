@@ -27,12 +27,14 @@ typedef struct fr_plot_state {
     int scatter_abs;         /* x = |W| (1) or W (0) */
     int heat_qty;            /* fr_heat_qty wanted (falls back to what the layer has) */
     int heat_top, heat_left, heat_rows, heat_cols;   /* visible window; rows/cols <= 0: whole matrix */
+    int heat_tile_r, heat_tile_c;   /* aggregate quantities: the panel's tile (weights per pixel); <= 0:
+                                       the smallest square tile giving at most 512 tiles per side */
     int loss_x_time;         /* loss overlay: x in seconds when every curve has a clock */
     int eqn_row, eqn_col;    /* the equation PNG's weight (the heatmap cursor); -1: teachpng's default */
 } fr_plot_state;
 void fr_plot_state_default(fr_plot_state *st);
 
-typedef enum { FR_PLOT_LOSS = 0, FR_PLOT_SCATTER, FR_PLOT_COMPARE, FR_PLOT_RECIP, FR_PLOT_HEAT, FR_PLOT_HIST } fr_plot_kind;
+typedef enum { FR_PLOT_LOSS = 0, FR_PLOT_SCATTER, FR_PLOT_COMPARE, FR_PLOT_RECIP, FR_PLOT_HEAT, FR_PLOT_HIST, FR_PLOT_CHAN } fr_plot_kind;
 
 /* Per-point class of a scatter point: enum fr_wclass (qdefs.h), published by the quantizer
  * per weight (fr_layer_view.cls); without one, the band rule |shift| > 1 (aggressive). */
@@ -68,15 +70,22 @@ typedef struct fr_plot_model {
     int heat_mode;           /* FR_HEAT_LOG2 / FR_HEAT_LINEAR (plot.h) */
     float heat_range;
     char heat_name[16];
+    int heat_agg;            /* FR_HAGG_* (heatagg.h) of the quantity: how a tile becomes a pixel */
+    int tile_r, tile_c;      /* heat_agg: weights per tile, rows x columns */
+    char heat_what[16];      /* the quantity in the tile label ("shift", "log2 S2") */
     int head_rows, head_cols;   /* attention heads (fr_layer_view): boundaries in both renderers */
     /* histogram of the selected layer */
     const double *counts;
     int nbins;
+    /* channels: per-channel statistics of the selected layer and the outlier rule (heatagg.h) */
+    struct fr_chanstats *chan;   /* owned; fr_plot_model_free releases it */
+    int chan_group;          /* columns per input channel (kh*kw; 1 for a linear layer) */
     /* private */
     void *owned[4];
 } fr_plot_model;
 
-/* Builds the model of `view` ("loss", "scatter", "compare", "reciprocal", "heatmap", "hist")
+/* Builds the model of `view` ("loss", "scatter", "compare", "reciprocal", "heatmap", "hist",
+ * "channels")
  * for unit/layer of s.  st NULL: fr_plot_state_default.  FR_EINPUT with a one-line reason
  * when the view has nothing to show (e.g. compare not computed). */
 int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *view, const fr_plot_state *st,
@@ -92,5 +101,7 @@ struct fr_plot_geom;
 struct fr_raster;
 int fr_plot_model_render_png(struct fr_raster *out, const fr_plot_model *m, struct fr_plot_geom *geom, fr_err *e);
 int fr_plot_model_png(const fr_plot_model *m, const char *path, fr_err *e);
+/* The channel view in pixels (pngchan.c); fr_plot_model_render_png dispatches FR_PLOT_CHAN here. */
+int fr_pngplot_render_chan(struct fr_raster *out, const fr_plot_model *m, struct fr_plot_geom *geom, fr_err *e);
 
 #endif

@@ -16,7 +16,8 @@
 #include "frtui/raster.h"
 
 /* Plot rectangle in pixels and its data range.  Heatmap: x/y are column/row indices, weight
- * (r, c) is drawn in pixels [x0 + (c/down)*cell, +cell) x [y0 + (r/down)*cell_h, +cell_h).
+ * (r, c) is drawn in pixels [x0 + (c/down)*cell, +cell) x [y0 + (r/down_h)*cell_h, +cell_h)
+ * (down_h == down except for an aggregate view's non-square tiles).
  * Cells are square except for very flat or very tall matrices, which are stretched to stay
  * readable (a 10 x 784 layer would otherwise be a 10-pixel strip). */
 typedef struct fr_plot_geom {
@@ -24,6 +25,7 @@ typedef struct fr_plot_geom {
     double xmin, xmax, ymin, ymax;
     int logy;
     int cell, cell_h, down;  /* heatmap only: cell width/height in pixels, weights per block side */
+    int down_h;              /* heatmap only: weights per block vertically */
     int title_y0, title_y1;  /* rows covered by the title text */
 } fr_plot_geom;
 /* Pixel of a data point (non-heatmap plots). */
@@ -51,6 +53,10 @@ typedef struct fr_heatmap_in {
     int head_rows, head_cols;/* > 0: attention heads of that many rows / columns of the whole matrix;
                                 boundaries drawn where a head spans >= 3 pixels */
     int r0, c0;              /* the drawn matrix is the window starting at this row / column */
+    int agg;                 /* FR_HAGG_* (heatagg.h); nonzero: each block is a tile_r x tile_c tile
+                                showing max / mean |value| (linear colours), labelled as on screen */
+    int tile_r, tile_c;      /* agg: the panel's tile (<= 0: 1); doubled while the grid is too large */
+    const char *agg_what;    /* agg: the quantity's name in the label ("shift") */
 } fr_heatmap_in;
 int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_geom *geom, fr_err *e);
 int fr_pngplot_heatmap(const char *path, const fr_heatmap_in *in, fr_err *e);

@@ -24,7 +24,10 @@
 #include "frtui/snapshot.h"
 #include "frtui/cmd.h"
 
-typedef enum { FR_HQ_S2 = 0, FR_HQ_SCOMB, FR_HQ_SHIFT, FR_HQ_H, FR_HQ__COUNT } fr_heat_qty;
+/* Heatmap quantities.  FR_HQ_SHIFT shows the most extreme shift per pixel (max |shift| per tile,
+ * sign kept); FR_HQ_SHIFT_MEAN the mean |shift| per tile (heatagg.h).  Appended last so the
+ * numbers stored in settings files keep their meaning; `v` cycles in fr_view_heat_cycle order. */
+typedef enum { FR_HQ_S2 = 0, FR_HQ_SCOMB, FR_HQ_SHIFT, FR_HQ_H, FR_HQ_SHIFT_MEAN, FR_HQ__COUNT } fr_heat_qty;
 
 #define FR_UI_MAX_BAR 16
 

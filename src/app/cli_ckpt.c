@@ -167,7 +167,7 @@ int fr_cli_export_png(int argc, char **argv)
     int anim = 0, moment = 0, delay = 500;
     if (fr_opt_wants_help(argc, argv)) {
         printf("usage: frtui export-png RUN.frc --unit NAME|N --view heatmap|scatter|loss|hist|compare|\n"
-               "       reciprocal|overlay|equation -o FILE.png [--weight ROW,COL]\n"
+               "       reciprocal|channels|overlay|equation -o FILE.png [--weight ROW,COL]\n"
                "       [--layer N] [--model FILE.frm] [--moment N]\n"
                "       frtui export-png RUN.frc --unit NAME|N --anim -o FILE.png [--frames PREFIX] [--delay MS]\n"
                "       frtui export-png RUN.frc --unit NAME|N --slides DIR\n"

@@ -1,5 +1,5 @@
 /* export_png.c — PNG of one view of a snapshot (heatmap, scatter, loss, hist, compare,
- * reciprocal): the view's plot model (plotmodel.h) drawn by pngplot.  Contract in
+ * reciprocal, channels): the view's plot model (plotmodel.h) drawn by pngplot.  Contract in
  * include/frtui/export_png.h.  Reads only the immutable snapshot, so it serves the live
  * inspector's `e` key and `frtui export-png` on a replayed checkpoint alike.
  */

@@ -59,9 +59,10 @@ const fr_keybind fr_keymap[] = {
     {{'y'}, 0, FR_ACT_LOGY, C, 0, NULL, "loss: log / linear y axis", "View"},
     {{'{'}, 0, FR_ACT_SMOOTH_LESS, C, 0, NULL, "loss: less EMA smoothing", "View"},
     {{'}'}, 0, FR_ACT_SMOOTH_MORE, C, 0, NULL, "loss: more EMA smoothing (capped at 0.999)", "View"},
-    {{'v'}, 0, FR_ACT_HEAT_CYCLE, C, 0, NULL, "heatmap: S2 -> S2*s3*s4 -> rounding shift", "View"},
+    {{'v'}, 0, FR_ACT_HEAT_CYCLE, C, 0, NULL, "heatmap: S2 -> S2*s3*s4 -> shift (max |shift| per tile) -> mean |shift| per tile -> h(V)", "View"},
     {{'a'}, 0, FR_ACT_SCATTER_ABS, C, 0, NULL, "scatter: x = |W| or signed W", "View"},
     {{'R'}, 0, FR_ACT_RECIP, C, 0, NULL, "reciprocal rule: dL/dS2 against W", "View"},
+    {{'W'}, 0, FR_ACT_CHANNELS, C, 0, NULL, "channel view: max |W| per output / input channel, outlier channels (> 6x the median) listed", "View"},
     {{'E'}, 0, FR_ACT_EQUATION, C, 0, NULL, "equation strip: FlexRound's formula with the numbers of the weight under the heatmap cursor", "View"},
     /* --- unit list --- */
     {{'/'}, 0, FR_ACT_FILTER, C, 0, NULL, "filter the unit list by name (type; Enter keeps it, Esc clears it)", "Unit list"},
@@ -139,7 +140,7 @@ static const char *const act_names[FR_ACT__COUNT] = {
     "compare", "reciprocal", "freeze", "pause", "step", "step-mode", "restart", "method", "bits",
     "iters", "export", "checkpoint", "repaint", "follow-running", "yes", "no", "smooth-less", "smooth-more",
     "equation", "filter", "sort", "tour", "settings",
-    "time-back", "time-forward", "loss-x-axis", "csv", "animation", "slides",
+    "time-back", "time-forward", "loss-x-axis", "csv", "animation", "slides", "channels",
 };
 
 const fr_keybind *fr_keymap_for_action(fr_action act, unsigned ctx)
@@ -150,6 +151,15 @@ const fr_keybind *fr_keymap_for_action(fr_action act, unsigned ctx)
 }
 
 const char *fr_action_name(fr_action a) { return (unsigned)a < FR_ACT__COUNT ? act_names[a] : "?"; }
+
+/* A table cell: '|' (as in |W|, |shift|) escaped, or Markdown would end the cell there. */
+static void md_cell(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|') fputc('\\', out);
+        fputc(*s, out);
+    }
+}
 
 static void print_table(FILE *out, int md)
 {
@@ -165,8 +175,11 @@ static void print_table(FILE *out, int md)
             char keys[64];
             fr_keymap_keys_text(b, keys, sizeof keys);
             int run = (b->flags & FR_KF_WORKER) != 0;
-            if (md)
-                fprintf(out, "| `%s` | %s%s | %s |\n", keys, b->help, run ? " (disabled in read-only replay)" : "", b->group);
+            if (md) {
+                fprintf(out, "| `%s` | ", keys);
+                md_cell(out, b->help);
+                fprintf(out, "%s | %s |\n", run ? " (disabled in read-only replay)" : "", b->group);
+            }
             else
                 fprintf(out, "  %-16s %s%s\n", keys, b->help, run ? "  [run]" : "");
         }

@@ -6,7 +6,7 @@
  *   by 2 rows below the minimum, so 80x27 fits one of them and 80x32 both.
  *   Body: unit list on the left; on the right a top band (loss curve + stats) and a bottom
  *   band whose content depends on the mode (main: heatmap | scatter over histograms; compare:
- *   three method columns; reciprocal rule: one wide scatter).  Proportions are clamped so
+ *   three method columns; reciprocal rule and channel view: one wide panel).  Proportions are clamped so
  *   the plots get the space as the terminal grows, while lists and stats stay readable.
  */
 #include "frtui/layout.h"
@@ -72,6 +72,7 @@ int fr_layout_compute(int cols, int rows, const fr_layout_req *q, fr_layout *L)
         break;
     }
     case FR_MODE_RECIP:
+    case FR_MODE_CHAN:
         L->r[FR_L_SCATTER] = (fr_rect){rx, by, rw, bh};
         break;
     default: {

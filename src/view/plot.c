@@ -7,7 +7,8 @@
  *   and show the raw min/max envelope per column (TB#6830).  Braille gives 2x4 dots per cell;
  *   a cell carries one colour, so the EMA layer replaces envelope dots in the cells it
  *   crosses.  Heatmaps use half-blocks (two square pixels per cell); when zoomed out each
- *   pixel shows the most extreme value of its block, so isolated outliers stay visible.
+ *   pixel shows the most extreme value of its block, so isolated outliers stay visible, or in
+ *   an aggregate mode (heatagg.h) the max / mean |value| of a whole tile.
  */
 #include "frtui/plot.h"
 
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "frtui/common.h"
+#include "frtui/heatagg.h"
 #include "frtui/plotmodel.h"
 
 #define ROLE(r) FR_COL_ROLE(r)
@@ -283,23 +285,32 @@ void fr_plot_scatter(fr_canvas *c, fr_rect r, const float *x, const float *y, in
 
 /* ---------------------------------------------------------------- heatmap */
 
-static void heat_axis(int px, int n, int zoom, double *sc, int *vis, int *step)
+static void heat_axis(int px, int n, int zoom, int tiled, double *sc, int *vis, int *step, int *lo)
 {
     double s = (double)px / n * pow(2.0, FR_MIN(FR_MAX(zoom, 0), 20));
     if (s > 64) s = 64;
+    if (tiled && s < 1) s = 1.0 / ceil(1.0 / s - 1e-9);   /* whole tiles: k weights per pixel */
     *sc = s;
     *vis = FR_MAX(1, FR_MIN(n, (int)floor(px / s + 1e-9)));
     *step = s >= 1 ? 1 : (int)ceil(1.0 / s - 1e-9);
+    *lo = s >= 1 ? 1 : FR_MAX(1, (int)floor(1.0 / s + 1e-9));
 }
 
-fr_heat_geom fr_plot_heat_geom(fr_rect r, int utf8, int rows, int cols, int zoom)
+fr_heat_geom fr_plot_heat_geom_tiled(fr_rect r, int utf8, int rows, int cols, int zoom, int tiled)
 {
     fr_heat_geom g;
     g.px_w = FR_MAX(1, r.w);
     g.px_h = FR_MAX(1, utf8 ? 2 * r.h : r.h);
-    heat_axis(g.px_h, FR_MAX(rows, 1), zoom, &g.sr, &g.vis_rows, &g.step_r);
-    heat_axis(g.px_w, FR_MAX(cols, 1), zoom, &g.sc, &g.vis_cols, &g.step_c);
+    heat_axis(g.px_h, FR_MAX(rows, 1), zoom, tiled, &g.sr, &g.vis_rows, &g.step_r, &g.tile_r_lo);
+    heat_axis(g.px_w, FR_MAX(cols, 1), zoom, tiled, &g.sc, &g.vis_cols, &g.step_c, &g.tile_c_lo);
+    g.tile_r_hi = g.step_r;
+    g.tile_c_hi = g.step_c;
     return g;
+}
+
+fr_heat_geom fr_plot_heat_geom(fr_rect r, int utf8, int rows, int cols, int zoom)
+{
+    return fr_plot_heat_geom_tiled(r, utf8, rows, cols, zoom, 0);
 }
 
 static float heat_t(float v, int mode, float range)
@@ -360,7 +371,7 @@ static uint8_t *head_lines(int npx, double sc, int first, int n, int per_head)
 void fr_plot_heatmap(fr_canvas *c, fr_rect r, const float *v, const fr_heat_opts *o)
 {
     if (r.w < 1 || r.h < 1 || !v) return;
-    fr_heat_geom g = fr_plot_heat_geom(r, c->utf8, o->rows, o->cols, o->zoom);
+    fr_heat_geom g = fr_plot_heat_geom_tiled(r, c->utf8, o->rows, o->cols, o->zoom, o->agg != FR_HAGG_EXTREME);
     int pxw = g.px_w, pxh = g.px_h;
     float *pix = fr_xmalloc((size_t)pxw * pxh * sizeof *pix);
     uint8_t *cur = fr_xcalloc((size_t)pxw * pxh, 1);   /* 1 cursor, 2 head boundary */
@@ -373,12 +384,15 @@ void fr_plot_heatmap(fr_canvas *c, fr_rect r, const float *v, const fr_heat_opts
             px_range(px, g.sc, o->left, o->cols, &c0, &c1);
             float best = INFINITY;   /* INFINITY marks "outside the matrix" */
             float bestabs = -1;
-            for (int i = r0; i < r1; i++)
-                for (int j = c0; j < c1; j++) {
-                    float t = heat_t(v[(size_t)i * o->cols + j], o->mode, o->range);
-                    float at = isnan(t) ? 2 : fabsf(t);
-                    if (at > bestabs) { bestabs = at; best = t; }
-                }
+            if (o->agg != FR_HAGG_EXTREME && r0 < r1 && c0 < c1)   /* max / mean |v| of the tile (heatagg.c) */
+                best = heat_t(fr_heatagg_tile(v, (size_t)o->cols, r0, r1, c0, c1, o->agg), o->mode, o->range);
+            else
+                for (int i = r0; i < r1; i++)
+                    for (int j = c0; j < c1; j++) {
+                        float t = heat_t(v[(size_t)i * o->cols + j], o->mode, o->range);
+                        float at = isnan(t) ? 2 : fabsf(t);
+                        if (at > bestabs) { bestabs = at; best = t; }
+                    }
             pix[(size_t)py * pxw + px] = best;
             cur[(size_t)py * pxw + px] = o->show_cursor && o->cur_r >= r0 && o->cur_r < r1 && o->cur_c >= c0 && o->cur_c < c1;
             if (!cur[(size_t)py * pxw + px] && !isinf(best) && (bnd_r[py] || bnd_c[px])) cur[(size_t)py * pxw + px] = 2;

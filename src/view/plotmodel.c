@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/heatagg.h"
 #include "frtui/plot.h"
 #include "view_impl.h"
 
@@ -49,6 +50,9 @@ void fr_plot_model_free(fr_plot_model *m)
 {
     for (int i = 0; i < 4; i++) free(m->owned[i]);
     memset(m->owned, 0, sizeof m->owned);
+    if (m->chan) fr_chanstats_free(m->chan);
+    free(m->chan);
+    m->chan = NULL;
 }
 
 /* One scatter series: x (|W| copied when abs), y, the per-point classes (NULL: the band
@@ -193,6 +197,8 @@ int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *v
         if (qty < 0) return fr_err_set(e, FR_EINPUT, "unit %s: layer %s has no per-weight arrays", v->name, lv->name);
         const float *d = fr_view_heat_data(lv, qty, &m->heat_mode, &m->heat_range);
         snprintf(m->heat_name, sizeof m->heat_name, "%s", fr_view_heat_name(qty));
+        snprintf(m->heat_what, sizeof m->heat_what, "%s", fr_view_heat_what(qty));
+        m->heat_agg = fr_view_heat_agg(qty);
         m->head_rows = lv->head_rows;
         m->head_cols = lv->head_cols;
         int rows = FR_MAX(1, lv->o), cols = (int)FR_MAX(1, lv->n / FR_MAX(1, lv->o));
@@ -208,6 +214,14 @@ int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *v
         for (int r = 0; r < m->rows; r++)
             memcpy(w + (size_t)r * m->cols, d + (size_t)(m->r0 + r) * cols + m->c0, (size_t)m->cols * sizeof *w);
         m->heat = w;
+        if (m->heat_agg) {
+            m->tile_r = st->heat_tile_r, m->tile_c = st->heat_tile_c;
+            if (m->tile_r <= 0 || m->tile_c <= 0) {
+                int t = 1;
+                while ((m->rows + t - 1) / t > 512 || (m->cols + t - 1) / t > 512) t++;
+                m->tile_r = m->tile_c = t;
+            }
+        }
         m->xmin = m->c0;
         m->xmax = m->c0 + m->cols;
         m->ymin = m->r0;
@@ -219,7 +233,19 @@ int fr_plot_model_build(const fr_snapshot *s, int unit, int layer, const char *v
         }
         return FR_OK;
     }
-    return fr_err_set(e, FR_EINPUT, "unknown view '%s' (heatmap, scatter, loss, hist, compare, reciprocal)", view);
+    if (strcmp(view, "channels") == 0) {
+        m->kind = FR_PLOT_CHAN;
+        if (!lv->w || lv->o <= 0) return fr_err_set(e, FR_EINPUT, "layer %s has no weights", lv->name);
+        int cols = (int)(lv->n / lv->o), group = FR_MAX(1, lv->kh * lv->kw), in_ch = cols / group;
+        if (in_ch * group != cols) group = 1, in_ch = cols;   /* grouped convs: columns as they are */
+        m->chan_group = group;
+        m->chan = fr_xmalloc(sizeof *m->chan);
+        fr_chanstats_compute(lv->w, lv->shift, lv->cls, lv->o, in_ch, group, 0, m->chan);
+        snprintf(m->xlabel, sizeof m->xlabel, "channel");
+        snprintf(m->ylabel, sizeof m->ylabel, "max |W|");
+        return FR_OK;
+    }
+    return fr_err_set(e, FR_EINPUT, "unknown view '%s' (heatmap, scatter, loss, hist, compare, reciprocal, channels)", view);
 }
 
 int fr_plot_export_png(const fr_snapshot *s, int unit, int layer, const char *view, const fr_plot_state *st,

@@ -15,6 +15,7 @@
  */
 #include "frtui/pngplot.h"
 
+#include "frtui/heatagg.h"
 #include "frtui/plot.h"
 #include "frtui/plotmodel.h"
 
@@ -127,6 +128,7 @@ typedef struct axes {
     int logy;
     int cell, down;   /* heatmap index axes: nonzero cell */
     int cellh;
+    int downh;        /* heatmap rows per block when it differs from down (aggregate tiles); 0: down */
 } axes;
 
 static double tx_(const axes *a, double v, double lo, double hi, int log_)
@@ -141,18 +143,18 @@ static int ax_px(const axes *a, double x)
 }
 static int ax_py(const axes *a, double y)
 {
-    if (a->cell) return a->y0 + (int)((y + 0.5) * a->cellh / a->down);
+    if (a->cell) return a->y0 + (int)((y + 0.5) * a->cellh / (a->downh ? a->downh : a->down));
     return a->y0 + (int)lround((1 - tx_(a, y, a->ymin, a->ymax, a->logy)) * (a->h - 1));
 }
 
 int fr_plot_geom_px(const fr_plot_geom *g, double x)
 {
-    axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1, 0 };
+    axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1, 0, 0 };
     return ax_px(&a, x);
 }
 int fr_plot_geom_py(const fr_plot_geom *g, double y)
 {
-    axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1, 0 };
+    axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1, 0, 0 };
     return ax_py(&a, y);
 }
 
@@ -162,6 +164,7 @@ static void geom_from(fr_plot_geom *g, const axes *a)
     g->x0 = a->x0; g->y0 = a->y0; g->w = a->w; g->h = a->h;
     g->xmin = a->xmin; g->xmax = a->xmax; g->ymin = a->ymin; g->ymax = a->ymax;
     g->logy = a->logy; g->cell = a->cell; g->cell_h = a->cellh; g->down = a->down;
+    g->down_h = a->downh ? a->downh : a->down;
 }
 
 /* Space left of the plot for y tick labels and the rotated y label. */
@@ -255,7 +258,15 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
         return fr_err_set(e, FR_EINPUT, "heatmap: %dx%d matrix too large", in->rows, in->cols);
     int rows = in->rows, cols = in->cols, down = 1;
     while ((cols + down - 1) / down > HEAT_MAX_SIDE || (rows + down - 1) / down > HEAT_MAX_SIDE) down++;
-    int dc = (cols + down - 1) / down, dr = (rows + down - 1) / down;
+    /* blocks of down_r x down_c weights: square `down` for the extreme view, the panel's tile
+     * for an aggregate one (doubled while the grid would not fit) */
+    int down_r = down, down_c = down;
+    if (in->agg) {
+        down_r = FR_MAX(1, in->tile_r), down_c = FR_MAX(1, in->tile_c);
+        while ((cols + down_c - 1) / down_c > HEAT_MAX_SIDE || (rows + down_r - 1) / down_r > HEAT_MAX_SIDE)
+            down_r *= 2, down_c *= 2;
+    }
+    int dc = (cols + down_c - 1) / down_c, dr = (rows + down_r - 1) / down_r;
     int k = FR_MAX(1, FR_MIN(480 / dc, 720 / dr)), kh = k;
     if (dr * kh < 120) kh = FR_MAX(kh, FR_MIN(120 / dr, 40));
     if (dc * k < 160) k = FR_MAX(k, FR_MIN(160 / dc, 40));
@@ -274,6 +285,8 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
     /* colours span l = v (linear) or ln v over [-range, range]; a log2 range is the screen's */
     double range = in->log_range > 0 ? in->log_range * (in->log2 && !in->linear ? log(2.0) : 1.0) : fmax(lmax, 1e-3);
     const char *cname = in->cbar_label ? in->cbar_label : "S";
+    char aname[24];   /* aggregate: the bar is |value|; "mean" / "max" is in the note */
+    if (in->agg) snprintf(aname, sizeof aname, "|%.16s|", in->agg_what ? in->agg_what : cname), cname = aname;
 
     /* Ticks: x/y in weight indices, colour bar in S on a log axis. */
     ticks xt, yt, ct;
@@ -293,10 +306,17 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
     int rc = fr_raster_init(out, W, H, C_BG, e);
     if (rc) return rc;
     int shift = (W - right) / 2;   /* centre the content when the title widened the canvas */
-    axes a = { left + shift, header, pw, ph, 0, cols, 0, rows, 0, k, down, kh };
+    axes a = { left + shift, header, pw, ph, 0, cols, 0, rows, 0, k, down_c, kh, down_r };
 
     for (int br = 0; br < dr; br++)
         for (int bc = 0; bc < dc; bc++) {
+            if (in->agg) {   /* max / mean |value| of the tile (heatagg.c), as the panel draws it */
+                float t = fr_heatagg_tile(in->s, (size_t)cols, br * down_r, FR_MIN(rows, (br + 1) * down_r), bc * down_c,
+                                          FR_MIN(cols, (bc + 1) * down_c), in->agg);
+                fr_rgb c = isnan(t) ? FR_RGB(0, 0, 0) : fr_pngplot_diverging((float)(t / range));
+                fr_raster_fill_rect(out, a.x0 + bc * k, a.y0 + br * kh, k, kh, c);
+                continue;
+            }
             /* Downsampled blocks show their most extreme scale so outliers stay visible. */
             double best = 0;
             int valid = 0;
@@ -313,18 +333,18 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
             fr_raster_fill_rect(out, a.x0 + bc * k, a.y0 + br * kh, k, kh, c);
         }
     /* attention head boundaries (issue 16): a line where each head after the first starts */
-    if (in->head_rows > 0 && (double)in->head_rows / down * kh >= 3)
+    if (in->head_rows > 0 && (double)in->head_rows / down_r * kh >= 3)
         for (int b = (in->r0 / in->head_rows + 1) * in->head_rows; b < in->r0 + rows; b += in->head_rows)
-            fr_raster_hline(out, a.x0, a.x0 + pw - 1, a.y0 + (b - in->r0) / down * kh, C_AXIS);
-    if (in->head_cols > 0 && (double)in->head_cols / down * k >= 3)
+            fr_raster_hline(out, a.x0, a.x0 + pw - 1, a.y0 + (b - in->r0) / down_r * kh, C_AXIS);
+    if (in->head_cols > 0 && (double)in->head_cols / down_c * k >= 3)
         for (int b = (in->c0 / in->head_cols + 1) * in->head_cols; b < in->c0 + cols; b += in->head_cols)
-            fr_raster_vline(out, a.x0 + (b - in->c0) / down * k, a.y0, a.y0 + ph - 1, C_AXIS);
+            fr_raster_vline(out, a.x0 + (b - in->c0) / down_c * k, a.y0, a.y0 + ph - 1, C_AXIS);
     draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "input index (in x kh x kw)",
                in->ylabel ? in->ylabel : "output channel", 0);
 
     /* Colour bar, vertically centred on the matrix. */
     axes cb = { barx + shift, header + (ph - barh) / 2, 16, barh, 0, 1, in->linear ? -range : exp(-range),
-                in->linear ? range : exp(range), !in->linear, 0, 1, 0 };
+                in->linear ? range : exp(range), !in->linear, 0, 1, 0, 0 };
     if (cb.y0 < header) cb.y0 = header;
     for (int y = 0; y < barh; y++) {
         double t = 1.0 - 2.0 * y / (barh - 1);
@@ -349,11 +369,16 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
                                   bad == nn ? "-" : lo, bad == nn ? "-" : hi, cname, rg)
                        : snprintf(note, sizeof note, "%d x %d weights, %s in [%s, %s], colour: |ln %s| <= %s", rows, cols,
                                   cname, bad == nn ? "-" : lo, bad == nn ? "-" : hi, cname, rg);
-    if (down > 1 && m < (int)sizeof note)
+    if (in->agg) {   /* what a block is, as the panel says it; the raw range would mislead here */
+        char lab[80];
+        fr_heatagg_label(lab, sizeof lab, in->agg, in->agg_what ? in->agg_what : cname, down_r, down_r, down_c, down_c);
+        m = snprintf(note, sizeof note, "%d x %d weights, %s, colour: 0 to %s", rows, cols, lab, rg);
+    } else if (down > 1 && m < (int)sizeof note) {
         m += snprintf(note + m, sizeof note - m, "; downsampled %dx (max |value| per block)", down);
+    }
     if (bad && m < (int)sizeof note) snprintf(note + m, sizeof note - m, "; %zu invalid %s in black", bad, cname);
     char tbuf[512];
-    snprintf(tbuf, sizeof tbuf, "%.480s%s", title, down > 1 ? " [downsampled]" : "");
+    snprintf(tbuf, sizeof tbuf, "%.480s%s", title, down_r > 1 || down_c > 1 ? in->agg ? " [tiles]" : " [downsampled]" : "");
     draw_header(out, tbuf, note, geom);
     geom_from(geom, &a);
     return FR_OK;
@@ -653,7 +678,7 @@ int fr_pngplot_render_loss(fr_raster *out, const fr_loss_in *in, fr_plot_geom *g
         }
         x0 = in->xmin; x1 = in->xmax; lo = in->ymin; hi = in->ymax;
     }
-    axes a = { 0, 0, LP_W, LP_H, x0, x1, lo, hi, in->log_y, 0, 1, 0 };
+    axes a = { 0, 0, LP_W, LP_H, x0, x1, lo, hi, in->log_y, 0, 1, 0, 0 };
     ticks xt, yt;
     ticks_fit_x(&xt, x0, x1, LP_W, 1);
     if (in->log_y) ticks_log(&yt, lo, hi, FR_MAX(2, LP_H / 40));
@@ -732,7 +757,7 @@ int fr_pngplot_render_hist(fr_raster *out, const fr_hist_in *in, fr_plot_geom *g
         ylo = pow(10, floor(log10(cpos) - 0.1));
         yhi = pow(10, log10(fmax(cmax, cpos)) + 0.1);
     }
-    axes a = { 0, 0, LP_W, LP_H, xmin, xmax, ylo, yhi, in->log_y, 0, 1, 0 };
+    axes a = { 0, 0, LP_W, LP_H, xmin, xmax, ylo, yhi, in->log_y, 0, 1, 0, 0 };
     ticks xt, yt;
     ticks_fit_x(&xt, xmin, xmax, LP_W, 0);
     if (in->log_y) ticks_log(&yt, ylo, yhi, FR_MAX(2, LP_H / 40));
@@ -821,9 +846,11 @@ int fr_plot_model_render_png(fr_raster *out, const fr_plot_model *m, fr_plot_geo
         }
         return fr_pngplot_render_compare(out, p, m->title, geom, e);
     }
+    case FR_PLOT_CHAN: return fr_pngplot_render_chan(out, m, geom, e);
     case FR_PLOT_HEAT: {
         fr_heatmap_in in = {m->heat, m->rows, m->cols, m->heat_range, m->title, NULL, NULL,
-                            m->heat_mode == FR_HEAT_LINEAR, 1, m->heat_name, m->head_rows, m->head_cols, m->r0, m->c0};
+                            m->heat_mode == FR_HEAT_LINEAR, 1, m->heat_name, m->head_rows, m->head_cols, m->r0, m->c0,
+                            m->heat_agg, m->tile_r, m->tile_c, m->heat_what};
         return fr_pngplot_render_heatmap(out, &in, geom, e);
     }
     case FR_PLOT_HIST: {

@@ -22,11 +22,11 @@
 #include "frtui/sb.h"
 
 static const char *const sort_names[FR_SORT__COUNT] = {"run", "loss", "vs-rtn", "aggressive", "clipped"};
-static const char *const heat_names[] = {"s2", "s2s3s4", "shift", "h"};   /* fr_heat_qty order (view.h) */
+static const char *const heat_names[] = {"s2", "s2s3s4", "shift", "h", "shift-mean"};   /* fr_heat_qty order (view.h) */
 static const char *const panel_names[] = {"none", "units", "loss", "stats", "heatmap", "scatter", "hist"};   /* fr_lpanel 0..6 */
 
 const char *fr_sort_name(int s) { return s >= 0 && s < FR_SORT__COUNT ? sort_names[s] : "?"; }
-const char *fr_settings_heat_name(int q) { return q >= 0 && q < 4 ? heat_names[q] : "?"; }
+const char *fr_settings_heat_name(int q) { return q >= 0 && q < 5 ? heat_names[q] : "?"; }
 const char *fr_settings_panel_name(int p) { return p >= FR_L_LIST && p <= FR_L_HIST ? panel_names[p] : "none"; }
 
 void fr_settings_default(fr_settings *s)
@@ -73,7 +73,7 @@ static const struct { const char *name, *expect; } keys[K__COUNT] = {
     {"equation", "on or off"},
     {"focus", "units, loss, stats, heatmap, scatter or hist"},
     {"expanded", "none, units, loss, stats, heatmap, scatter or hist"},
-    {"heatmap", "s2, s2s3s4, shift or h"},
+    {"heatmap", "s2, s2s3s4, shift, shift-mean or h"},
     {"scatter_x", "abs or signed"},
     {"loss_scale", "log or linear"},
     {"sort", "run, loss, vs-rtn, aggressive or clipped"},
@@ -105,7 +105,7 @@ static int set_value(fr_settings *s, key_id k, const char *v)
         if (parse_choice(v, panel_names, 0, FR_L_HIST, &i)) return -1;
         s->expanded = i == 0 ? -1 : i;
         return 0;
-    case K_HEAT: return parse_choice(v, heat_names, 0, 3, &s->heat_qty);
+    case K_HEAT: return parse_choice(v, heat_names, 0, 4, &s->heat_qty);
     case K_SCATTER:
         if (strcasecmp(v, "abs") == 0) s->scatter_abs = 1;
         else if (strcasecmp(v, "signed") == 0) s->scatter_abs = 0;

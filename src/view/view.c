@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/heatagg.h"
 #include "frtui/plot.h"
 
 static const int iters_ladder[] = {100, 200, 500, 1000, 2000, 5000, 10000, 20000};
@@ -74,7 +75,8 @@ static const float *qty_ptr(const fr_layer_view *L, int q)
     switch (q) {
     case FR_HQ_S2: return L->s2;
     case FR_HQ_SCOMB: return L->s_comb;
-    case FR_HQ_SHIFT: return L->shift;
+    case FR_HQ_SHIFT:
+    case FR_HQ_SHIFT_MEAN: return L->shift;   /* the same per-weight array, aggregated differently */
     case FR_HQ_H: return L->h;
     default: return NULL;
     }
@@ -98,7 +100,34 @@ const float *fr_view_heat_data(const fr_layer_view *L, int qty, int *mode, float
     *range = d ? fr_plot_nice_range(fr_plot_quantile_abs(d, L->n, 0.99, 1)) : 1.0f;
     if (qty == FR_HQ_SHIFT) { *mode = FR_HEAT_LINEAR; *range = 1.5f; }
     if (qty == FR_HQ_H) { *mode = FR_HEAT_LINEAR; *range = 1.0f; }
+    /* mean |shift| >= 0 uses the upper half of the scale: white at 0, full colour at 1 step
+     * (rounding to nearest alone averages about 0.25) */
+    if (qty == FR_HQ_SHIFT_MEAN) { *mode = FR_HEAT_LINEAR; *range = 1.0f; }
     return L ? qty_ptr(L, qty) : NULL;
+}
+
+int fr_view_heat_cycle(const fr_layer_view *L, int cur)
+{
+    static const int order[FR_HQ__COUNT] = {FR_HQ_S2, FR_HQ_SCOMB, FR_HQ_SHIFT, FR_HQ_SHIFT_MEAN, FR_HQ_H};
+    int at = 0;
+    for (int i = 0; i < FR_HQ__COUNT; i++) if (order[i] == cur) at = i;
+    for (int i = 1; i <= FR_HQ__COUNT; i++) {
+        int q = order[(at + i) % FR_HQ__COUNT];
+        if (fr_view_heat_qty(L, q) == q) return q;
+    }
+    return cur;
+}
+
+int fr_view_heat_agg(int qty) { return qty == FR_HQ_SHIFT_MEAN ? FR_HAGG_MEAN_ABS : FR_HAGG_EXTREME; }
+
+const char *fr_view_heat_what(int qty)
+{
+    switch (qty) {
+    case FR_HQ_S2: return "log2 S2";
+    case FR_HQ_SCOMB: return "log2 S";
+    case FR_HQ_H: return "h";
+    default: return "shift";
+    }
 }
 
 void fr_view_fit_middle(const char *s, int width, int utf8, char *buf, size_t n)
@@ -165,7 +194,7 @@ void fr_view_unit_label(const fr_snapshot *s, int i, int width, int utf8, char *
 
 const char *fr_view_heat_name(int qty)
 {
-    static const char *const n[] = {"S2", "S2*s3*s4", "shift", "h(V)"};
+    static const char *const n[] = {"S2", "S2*s3*s4", "shift", "h(V)", "mean |shift|"};
     return qty >= 0 && qty < FR_HQ__COUNT ? n[qty] : "-";
 }
 
@@ -225,6 +254,8 @@ void fr_view_plot_state(const fr_ui *ui, fr_plot_state *st)
     st->smooth = ui->smooth;
     st->scatter_abs = ui->scatter_abs;
     st->heat_qty = ui->heat_qty;
+    st->heat_tile_r = ui->heat_wpp_r;   /* the tiles the panel's aggregate view showed */
+    st->heat_tile_c = ui->heat_wpp_c;
     st->loss_x_time = ui->loss_x_time;
     st->eqn_row = ui->cur_r;
     st->eqn_col = ui->cur_c;
@@ -248,6 +279,7 @@ const char *fr_view_focus_name(const fr_ui *ui)
 {
     if (ui->mode == FR_MODE_COMPARE && ui->focus >= FR_L_CMP0 && ui->focus <= FR_L_CMP2) return "compare";
     if (ui->mode == FR_MODE_RECIP && ui->focus == FR_L_SCATTER) return "reciprocal";
+    if (ui->mode == FR_MODE_CHAN && ui->focus == FR_L_SCATTER) return "channels";
     switch (ui->focus) {
     case FR_L_LIST: return "units";
     case FR_L_LOSS: return "loss";
@@ -535,10 +567,11 @@ static int key_view(key_env *k, fr_action act)
     case FR_ACT_HEAT_CYCLE: {
         const fr_layer_view *L = fr_view_layer(u, ui->sel_layer);
         int cur = fr_view_heat_qty(L, ui->heat_qty);
-        for (int i = 1; i <= FR_HQ__COUNT; i++) {
-            int q = (FR_MAX(cur, 0) + i) % FR_HQ__COUNT;
-            if (fr_view_heat_qty(L, q) == q) { ui->heat_qty = q; break; }
-        }
+        if (cur >= 0) ui->heat_qty = fr_view_heat_cycle(L, cur);
+        if (cur >= 0)
+            snprintf(ui->msg, sizeof ui->msg, "heatmap: %s%s (v: S2, S2*s3*s4, shift, mean |shift|, h)",
+                     fr_view_heat_name(ui->heat_qty),
+                     ui->heat_qty == FR_HQ_SHIFT_MEAN ? " per tile" : ui->heat_qty == FR_HQ_SHIFT ? ", max |shift| per tile" : "");
         return 1;
     }
     case FR_ACT_SCATTER_ABS: ui->scatter_abs = !ui->scatter_abs; return 1;
@@ -564,6 +597,11 @@ static int key_view(key_env *k, fr_action act)
         ui->mode = ui->mode == FR_MODE_RECIP ? FR_MODE_MAIN : FR_MODE_RECIP;
         ui->expanded = -1;
         if (ui->mode == FR_MODE_RECIP) ui->focus = FR_L_SCATTER;
+        return 1;
+    case FR_ACT_CHANNELS:
+        ui->mode = ui->mode == FR_MODE_CHAN ? FR_MODE_MAIN : FR_MODE_CHAN;
+        ui->expanded = -1;
+        if (ui->mode == FR_MODE_CHAN) ui->focus = FR_L_SCATTER;
         return 1;
     case FR_ACT_FREEZE:
         if (ui->frozen) {

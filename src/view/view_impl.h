@@ -11,6 +11,12 @@ const fr_layer_view *fr_view_layer(const fr_unit_view *u, int l);
 int fr_view_heat_qty(const fr_layer_view *L, int want);
 const float *fr_view_heat_data(const fr_layer_view *L, int qty, int *mode, float *range);
 const char *fr_view_heat_name(int qty);
+/* The next quantity `v` shows after cur on layer L: S2, S2*s3*s4, shift (max |shift| per tile),
+ * mean |shift| per tile, h(V), skipping what L lacks. */
+int fr_view_heat_cycle(const fr_layer_view *L, int cur);
+/* FR_HAGG_* of a quantity (heatagg.h) and the name its tile label uses ("shift", "log2 S2"). */
+int fr_view_heat_agg(int qty);
+const char *fr_view_heat_what(int qty);
 void fr_view_layout(const fr_ui *ui, int cols, int rows, fr_layout *L);
 /* The run is live and not finished (quit needs confirmation). */
 int fr_view_run_active(const fr_snapshot *s);
@@ -34,6 +40,8 @@ void fr_view_render_scatter(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapsho
 void fr_view_render_hist(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view *u, const fr_layer_view *L, int focus);
 void fr_view_render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const fr_snapshot *s, const fr_unit_view *u);
 void fr_view_render_recip(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_layer_view *L);
+/* The channel view (W, view_chan.c): per-channel max |W| strips and the outlier channels. */
+void fr_view_render_chan(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_snapshot *s, const fr_layer_view *L);
 
 /* The unit list (view_list.c).  fr_view_list_order writes the units the list shows, in its
  * order (filter, then sort), into idx[s->n_units] and returns their count;

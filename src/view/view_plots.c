@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "frtui/heatagg.h"
 #include "frtui/plot.h"
 #include "frtui/plotmodel.h"
 
@@ -20,7 +21,8 @@
 
 /* ------------------------------------------------------------------ heatmap */
 
-static void heat_readout(fr_canvas *c, int x, int y, int w, int two_rows, const fr_layer_view *L, int r0, int c0, int qty)
+static void heat_readout(fr_canvas *c, int x, int y, int w, int two_rows, const fr_layer_view *L, int r0, int c0, int qty,
+                         const char *extra)
 {
     int cols = (int)(L->n / FR_MAX(1, L->o));
     size_t i = (size_t)r0 * cols + c0;
@@ -43,8 +45,8 @@ static void heat_readout(fr_canvas *c, int x, int y, int w, int two_rows, const 
     if (L->rtn_code) snprintf(t[4], sizeof t[4], "%.0f", (double)L->rtn_code[i] + 0.0);
     float sh = L->shift ? L->shift[i] : NAN;
     int k = L->cls ? L->cls[i] : FR_WC_INSIDE;
-    snprintf(b2, sizeof b2, "code=%s RTN=%s shift=%+.2f%s", t[3], t[4], sh,
-             k == FR_WC_AGGRESSIVE ? " aggressive" : k == FR_WC_CLIPPED ? " clipped" : "");
+    snprintf(b2, sizeof b2, "code=%s RTN=%s shift=%+.2f%s%s", t[3], t[4], sh,
+             k == FR_WC_AGGRESSIVE ? " aggressive" : k == FR_WC_CLIPPED ? " clipped" : "", extra ? extra : "");
     fr_canvas_text(c, x, y, w, b1, ROLE(FR_R_TEXT), 0, 0);
     if (two_rows) {
         fr_canvas_text(c, x, y + 1, w, b2, ROLE(k == FR_WC_AGGRESSIVE ? FR_R_WARN : FR_R_TEXT), 0, 0);
@@ -79,7 +81,8 @@ void fr_view_render_heat(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view 
     int two = in.h >= 9;
     int ro = two ? 2 : 1;
     fr_rect m = {in.x, in.y + 1, in.w, in.h - 1 - ro};
-    fr_heat_geom g = fr_plot_heat_geom(m, c->utf8, rows, cols, ui->heat_zoom);
+    int agg = fr_view_heat_agg(qty);
+    fr_heat_geom g = fr_plot_heat_geom_tiled(m, c->utf8, rows, cols, ui->heat_zoom, agg != FR_HAGG_EXTREME);
     ui->heat_map = m;
     ui->heat_sr = g.sr;
     ui->heat_sc = g.sc;
@@ -97,16 +100,36 @@ void fr_view_render_heat(fr_canvas *c, fr_rect r, fr_ui *ui, const fr_unit_view 
     ui->heat_top = FR_MAX(0, FR_MIN(ui->heat_top, rows - g.vis_rows));
     ui->heat_left = FR_MAX(0, FR_MIN(ui->heat_left, cols - g.vis_cols));
     fr_heat_opts o = {rows, cols, ui->heat_zoom, ui->heat_top, ui->heat_left, ui->cur_r, ui->cur_c, 1, mode, range,
-                      L->head_rows, L->head_cols};
+                      L->head_rows, L->head_cols, agg};
     fr_plot_heatmap(c, m, v, &o);
-    int cbw = FR_MIN(in.w - 14, 34);
-    fr_plot_colourbar(c, in.x, in.y, cbw, mode, range);
-    char zb[48];
+    /* top row: colour bar, then what a pixel is ("mean |shift| per 4x8 tile") and the zoom.  In
+     * the aggregate view the label wins over the colour bar (which keeps its minimum); for the
+     * others the colour bar keeps 20 cells and the label shortens, down to the zoom alone. */
+    char zb[48], lab[2][64], zl[128];
     if (ui->heat_zoom == 0) snprintf(zb, sizeof zb, "fit");
     else snprintf(zb, sizeof zb, "zoom x%d", 1 << ui->heat_zoom);
-    int zw = (int)strlen(zb);
-    fr_canvas_text(c, in.x + in.w - zw, in.y, zw, zb, ROLE(FR_R_DIM), 0, 0);
-    heat_readout(c, in.x, in.y + in.h - ro, in.w, two, L, ui->cur_r, ui->cur_c, qty);
+    const char *what = fr_view_heat_what(qty);
+    fr_heatagg_label(lab[0], sizeof lab[0], agg, what, g.tile_r_lo, g.tile_r_hi, g.tile_c_lo, g.tile_c_hi);
+    fr_heatagg_label_short(lab[1], sizeof lab[1], agg, what, g.tile_r_lo, g.tile_r_hi, g.tile_c_lo, g.tile_c_hi);
+    int zw = 0, form;
+    for (form = 0; form < 5; form++) {   /* long + zoom, long, short + zoom, short, zoom */
+        if (form == 4) snprintf(zl, sizeof zl, "%s", zb);
+        else if (form % 2 == 0) snprintf(zl, sizeof zl, "%s, %s", lab[form / 2], zb);
+        else snprintf(zl, sizeof zl, "%s", lab[form / 2]);
+        zw = (int)strlen(zl);
+        if (zw <= in.w - (agg ? 12 : 24)) break;
+    }
+    int cbw = form == 4 ? FR_MIN(in.w - 14, 34) : FR_MIN(in.w - zw - 2, 34);
+    fr_plot_colourbar(c, in.x, in.y, cbw, mode, range);
+    fr_canvas_text(c, in.x + in.w - zw, in.y, zw, zl, ROLE(agg ? FR_R_TEXT : FR_R_DIM), 0, 0);
+    char tb[48] = "";
+    if (agg) {   /* the value of the cursor's tile: the number behind its pixel */
+        int tr0 = ui->heat_top + (ui->cur_r - ui->heat_top) / g.step_r * g.step_r;
+        int tc0 = ui->heat_left + (ui->cur_c - ui->heat_left) / g.step_c * g.step_c;
+        float tv = fr_heatagg_tile(v, (size_t)cols, tr0, FR_MIN(rows, tr0 + g.step_r), tc0, FR_MIN(cols, tc0 + g.step_c), agg);
+        snprintf(tb, sizeof tb, " tile %.2f", tv);
+    }
+    heat_readout(c, in.x, in.y + in.h - ro, in.w, two, L, ui->cur_r, ui->cur_c, qty, tb);
 }
 
 /* ------------------------------------------------------------------ scatter / hist */
@@ -251,7 +274,7 @@ void fr_view_render_compare(fr_canvas *c, const fr_layout *Lo, fr_ui *ui, const 
         if (hm.h >= 2) {
             int rows = FR_MAX(1, L->o), cols = (int)FR_MAX(1, L->n / FR_MAX(1, L->o));
             fr_canvas_text(c, in.x, in.y + 2 + sh, in.w, "shift heatmap", ROLE(FR_R_DIM), 0, 0);
-            fr_heat_opts ho = {rows, cols, 0, 0, 0, 0, 0, 0, FR_HEAT_LINEAR, 1.5f, L->head_rows, L->head_cols};
+            fr_heat_opts ho = {rows, cols, 0, 0, 0, 0, 0, 0, FR_HEAT_LINEAR, 1.5f, L->head_rows, L->head_cols, 0};
             fr_plot_heatmap(c, hm, L->shift, &ho);
         }
     }

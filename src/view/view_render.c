@@ -380,7 +380,7 @@ static const char *explain_llm(const fr_ui *ui)
     case FR_L_HEAT:
         return "One projection ([ ] step through q k v o gate up down): rows = output, columns = input features. Grey "
                "lines mark attention heads (rows of q/k/v, columns of o); the readout names the cursor's head. Fit mode "
-               "shows each tile's most extreme S, so outlier channels stand out. +/- zooms.";
+               "shows each tile's most extreme S; v: max or mean |shift| per tile; W: outlier channels. +/- zooms.";
     case FR_L_SCATTER:
         return "One dot per weight (10^5-10^6 in a projection; brighter = denser). Per-channel asymmetric min-max grids "
                "give each row its own step, so large rows are not clipped; orange = aggressive, always drawn even when "
@@ -392,6 +392,11 @@ static const char *explain_llm(const fr_ui *ui)
 
 static const char *explain_text(const fr_ui *ui, const fr_snapshot *s)
 {
+    if (ui->mode == FR_MODE_CHAN && ui->focus == FR_L_SCATTER)
+        return "Max |W| per output channel (left, heatmap rows) and per input channel (right, columns); orange bars "
+               "and the list: channels above 6x the median channel's max |W| (dashed). Such a channel costs a grid it "
+               "shares log2 6 = 2.6 bits; per-row grids absorb row outliers, column outliers remain. aggr and "
+               "mean|shift|: how its weights were rounded. [ ] other layers, W back.";
     const char *llm = s && s->info.lm_vocab > 0 && ui->mode != FR_MODE_COMPARE && ui->mode != FR_MODE_RECIP ? explain_llm(ui) : NULL;
     if (llm) return llm;
     if (ui->mode == FR_MODE_COMPARE)
@@ -417,7 +422,7 @@ static const char *explain_text(const fr_ui *ui, const fr_snapshot *s)
     case FR_L_HEAT:
         return "One pixel per weight: rows = output channels, columns = in*kh*kw. Colour = learned division factor S on "
                "a log scale: grey = 1 (plain rounding), blue < 1 (weight enlarged before rounding), orange > 1 (shrunk). "
-               "hjkl moves the cursor, +/- zooms, v switches S2 / S2*s3*s4 / shift.";
+               "hjkl moves the cursor, +/- zooms, v switches S2 / S2*s3*s4 / shift / mean |shift| per tile.";
     case FR_L_SCATTER:
         return "One dot per weight: x = |W| (the axis reaches the largest), y = rounding shift (final code - W/s1) "
                "in grid steps; brighter = more weights. Blue = inside: the code is one of the two grid points nearest "
@@ -625,6 +630,8 @@ void fr_view_render(fr_ui *ui, const fr_snapshot *live, fr_canvas *c)
         fr_view_render_compare(c, &L, ui, s, u);
     } else if (ui->mode == FR_MODE_RECIP && L.r[FR_L_SCATTER].w) {
         fr_view_render_recip(c, L.r[FR_L_SCATTER], ui, s, ly);
+    } else if (ui->mode == FR_MODE_CHAN && L.r[FR_L_SCATTER].w) {
+        fr_view_render_chan(c, L.r[FR_L_SCATTER], ui, s, ly);
     } else {
         if (L.r[FR_L_HEAT].w) fr_view_render_heat(c, L.r[FR_L_HEAT], ui, u, ly, ui->focus == FR_L_HEAT);
         if (L.r[FR_L_SCATTER].w) fr_view_render_scatter(c, L.r[FR_L_SCATTER], ui, s, ly, ui->focus == FR_L_SCATTER);

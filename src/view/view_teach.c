@@ -314,11 +314,13 @@ static const struct { int focus; fr_action act; const char *label; } hint_tab[] 
     {FR_L_SCATTER, FR_ACT_RECIP, "Why?"}, {FR_L_SCATTER, FR_ACT_SCATTER_ABS, "|W|"},
     {FR_L_HIST, FR_ACT_EQUATION, "Equation"},
     {FR_L_CMP0, FR_ACT_METHOD, "Method"}, {FR_L_CMP0, FR_ACT_RESTART, "Restart"},
+    {-2, FR_ACT_LAYER_NEXT, "Layer"}, {-2, FR_ACT_CHANNELS, "Heatmap"},   /* -2: the channel view */
 };
 
 int fr_view_hints(const fr_ui *ui, fr_action *acts, const char **labels, int max)
 {
     int n = 0, f = ui->focus >= FR_L_CMP0 && ui->focus <= FR_L_CMP2 ? FR_L_CMP0 : ui->focus;
+    if (ui->mode == FR_MODE_CHAN && f == FR_L_SCATTER) f = -2;
     for (size_t i = 0; i < sizeof hint_tab / sizeof hint_tab[0] && n < max; i++)
         if (hint_tab[i].focus == f) acts[n] = hint_tab[i].act, labels[n++] = hint_tab[i].label;
     return n;
