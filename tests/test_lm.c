@@ -260,6 +260,57 @@ static void test_sample(void)
     fr_model_free(&m);
 }
 
+/* W8A8 on the shipped sample (RTN weights, so only the activation grid differs between runs):
+ * per-token 8-bit activations cost little perplexity, 4-bit ones much more, and "auto" picks per
+ * token for a language model.  Perplexities are printed for the README. */
+static double ppl_rtn(const fr_model *m, int bits, int act_bits, int act_token, int *resolved)
+{
+    fr_err e;
+    fr_run_config c;
+    FR_ASSERT(fr_run_config_preset(&c, "flexround-llm", &e) == FR_OK);
+    c.method = FR_METHOD_RTN;
+    c.bits = bits;
+    c.act_bits = act_bits;
+    c.act_token = act_token;
+    c.n_calib = 8;   /* RTN learns nothing from it; activations are per token or a tensor step */
+    fr_recon *r = fr_recon_new(m, &c, &e);
+    FR_CHECKF(r != NULL, "%s", e.msg);
+    if (!r) return 0;
+    if (resolved) *resolved = fr_recon_config(r)->act_token;
+    const fr_partition *p = fr_recon_partition(r);
+    int ok = 1;
+    for (int k = 0; k < p->n && ok; k++) {
+        ok &= fr_recon_begin(r, k, &e) == FR_OK;
+        while (ok && fr_recon_iter(r) < fr_recon_iters(r)) ok &= fr_recon_step(r) == FR_OK;
+        ok &= fr_recon_end(r, &e) == FR_OK;
+    }
+    fr_fidelity f;
+    double a1, a2;
+    ok = ok && fr_recon_fidelity(r, NULL, 32, &f, &a1, &a2, &e) == FR_OK;
+    FR_CHECKF(ok, "%s", e.msg);
+    fr_recon_free(r);
+    return ok ? exp(f.nll_q) : 0;
+}
+
+static void test_w8a8(void)
+{
+    fr_model m;
+    fr_err e;
+    if (fr_frm_read("samples/tinylm-kjv.frm", &m, &e) != FR_OK) {
+        FR_CHECKF(0, "%s", e.msg);
+        return;
+    }
+    int res = -2;
+    double w8 = ppl_rtn(&m, 8, 0, -1, NULL), a8 = ppl_rtn(&m, 8, 8, -1, &res), a4 = ppl_rtn(&m, 8, 4, 1, NULL),
+           a8t = ppl_rtn(&m, 8, 8, 0, NULL);
+    printf("  W8 RTN: weights only %.4f, A8 per token %.4f, A4 per token %.4f, A8 per tensor %.4f\n", w8, a8, a4, a8t);
+    FR_CHECK(res == 1);
+    FR_CHECKF(a8 != w8 && fabs(a8 / w8 - 1) < 0.02, "A8 per token %.4f vs weights only %.4f", a8, w8);
+    FR_CHECKF(a4 > 1.05 * a8, "A4 per token %.4f should be clearly worse than A8 %.4f", a4, a8);
+    FR_CHECK(a8t > 0 && a8t != a8);
+    fr_model_free(&m);
+}
+
 int main(void)
 {
     fr_blas_set_threads(1);
@@ -270,5 +321,6 @@ int main(void)
     FR_RUN(test_windows_and_clean);
     FR_RUN(test_train);
     FR_RUN(test_sample);
+    FR_RUN(test_w8a8);
     return FR_REPORT();
 }

@@ -513,6 +513,30 @@ static void test_aquant_known(void)
     FR_CHECK_NEAR(a.s_g, 0.4 / sqrt(15.0), 1e-6);
 }
 
+/* Per-token (LLM W8A8): each row of 4 gets step max|row| / 127 at 8 bits (and /1 at 2 bits), the
+ * gradient passes straight through, nothing is learned. */
+static void test_aquant_token(void)
+{
+    fr_aquant a;
+    fr_err e;
+    FR_CHECK(fr_aquant_init_token(&a, 8, 0, &e) == FR_EINPUT);
+    FR_CHECK(fr_aquant_init_token(&a, 8, 4, &e) == FR_OK && a.tok == 4 && a.qmax == 127.0f);
+    float x[10] = {1.0f, -2.0f, 0.5f, 4.0f, /* row 2: all zero */ 0, 0, 0, 0, /* a partial row */ -0.3f, 0.01f}, y[10];
+    fr_aquant_forward(&a, x, y, 10, 1.0f, NULL, NULL);
+    const float s0 = 4.0f / 127.0f, s2 = 0.3f / 127.0f;
+    float want[10] = {32 * s0, -64 * s0, 16 * s0, 127 * s0, 0, 0, 0, 0, -127 * s2, 4 * s2};
+    /* 1/s0 = 31.75: 1 -> 31.75 -> 32; -2 -> -63.5 -> -64 (half to even); 0.5 -> 15.875 -> 16 */
+    for (int k = 0; k < 10; k++) FR_CHECKF(fabsf(y[k] - want[k]) <= 1e-7f, "y[%d] = %.9g, want %.9g", k, (double)y[k], (double)want[k]);
+    float dy[10], dx[10];
+    for (int k = 0; k < 10; k++) dy[k] = (float)k - 3.0f;
+    FR_CHECK(fr_aquant_backward(&a, x, dy, dx, 10, NULL) == FR_OK && memcmp(dx, dy, sizeof dy) == 0);
+    fr_qparam qp[2];
+    FR_CHECK(fr_aquant_params(&a, qp, 2) == 0);   /* nothing learned */
+    FR_CHECK(fr_aquant_init_token(&a, 2, 4, &e) == FR_OK && a.qmax == 1.0f);
+    fr_aquant_forward(&a, x, y, 4, 1.0f, NULL, NULL);
+    FR_CHECK(y[0] == 0.0f && y[1] == 0.0f && y[2] == 0.0f && y[3] == 4.0f);   /* codes -1, 0, 1 of step 4 */
+}
+
 /* Activation step: LSQ gradient / g equals d/ds of the surrogate y(s) = s·(r0 + x/s − x/s0) in
  * range and s·(bound − z) out of range. */
 static void test_fd_aquant(void)
@@ -1120,6 +1144,7 @@ int main(void)
     FR_RUN(test_groups);
     FR_RUN(test_fd_adaround);
     FR_RUN(test_aquant_known);
+    FR_RUN(test_aquant_token);
     FR_RUN(test_fd_aquant);
     FR_RUN(test_aggressive);
     FR_RUN(test_rtn_known_answer);

@@ -18,8 +18,13 @@ typedef struct fr_aquant {
     float s, s_m, s_v, s_g; /* step, its Adam moments and accumulated gradient */
     float s_init;
     int nonfinite;
+    int tok;             /* > 0: per-token mode, rows of tok values each get their own symmetric
+                          * max-abs step, computed (not learned, not saved: set from the run's
+                          * settings); s, zp and the moments are unused */
 } fr_aquant;
 
+/* Per-token mode for rows of `row` values (bits 2..16): no sample needed. */
+int fr_aquant_init_token(fr_aquant *a, int bits, int row, fr_err *e);
 /* Initialises from a sample x[n] of activations (range always includes 0). */
 int fr_aquant_init(fr_aquant *a, int bits, int init, const float *x, size_t n, fr_err *e);
 /* y = fake-quant(x).  keep_p < 1 (QDrop): each element keeps the quantized value with

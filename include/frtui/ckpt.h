@@ -28,7 +28,7 @@
 #include "frtui/runcfg.h"    /* fr_run_config: the run's stored settings */
 
 #define FR_CKPT_MAJOR 1
-#define FR_CKPT_MINOR 6   /* 1.1: META ends with the OpenBLAS core (1.0 files read as "");
+#define FR_CKPT_MINOR 7   /* 1.1: META ends with the OpenBLAS core (1.0 files read as "");
                              1.2: then i32 unit rule (older files read as split, the rule they used);
                              1.3: then i32 conv kernels (1 legacy per-sample path; older: see ckpt_load);
                              1.4: then f32 FlexRound shared-scale lr multiplier (older: 1), and
@@ -36,7 +36,8 @@
                              1.5: then i32 keep-best evaluations and i32 s1 parametrisation (older:
                                   0, 0), and an optional BEST
                                   frame for the running unit (its best iterate so far);
-                             1.6: then i32 group size (--group-size; older: 0) */
+                             1.6: then i32 group size (--group-size; older: 0);
+                             1.7: then i32 activation granularity (1 per token; older: 0, per tensor) */
 #define FR_CKPT_HEADER_LEN 32
 #define FR_CKPT_MAX_PARAMS 5   /* d1, D2, d3, d4 | V */
 #define FR_CKPT_MAX_FROZEN 3   /* s1_init, d1_init, zp */

@@ -19,6 +19,10 @@ typedef struct fr_run_config {
     fr_method method;
     int bits;               /* weight bits 2..8 */
     int act_bits;           /* 0 = weights only; 2..8 = activation quantization */
+    int act_token;          /* activation grid: 1 = per token, dynamic symmetric max-abs (the W8A8 of LLM
+                             * papers, on the inputs of linear layers); 0 = one learned step per tensor
+                             * (BRECQ/QDrop, on layer outputs); -1 = per token for language models, per
+                             * tensor otherwise (resolved by fr_recon_new; --act-gran) */
     int first_last_bits;    /* bits of the first and last layer (default 8; 0 = same as bits) */
     int layerwise;          /* 0 = BRECQ blocks, 1 = one unit per layer */
     int unit_rule;          /* fr_unit_rule: 0 = brecq (default), 1 = split (frtui before Dec 2026) */

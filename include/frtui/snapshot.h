@@ -111,6 +111,7 @@ typedef struct fr_run_info {
     char model[128];
     fr_method method;
     int bits, act_bits;
+    int act_token;           /* activations per token (1) or per tensor (0); -1 until resolved */
     int iters;               /* per unit */
     int batch;
     float lr;                /* as given (0 = the method's default, fr_run_config_lr) */

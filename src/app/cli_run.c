@@ -34,6 +34,15 @@ static int opt_preset(const char *name, const char *v, void *dst, fr_err *e)
     return fr_run_config_preset(dst, v, e);
 }
 
+static int opt_act_gran(const char *name, const char *v, void *dst, fr_err *e)
+{
+    int *t = dst;
+    if (strcmp(v, "token") == 0) *t = 1;
+    else if (strcmp(v, "tensor") == 0) *t = 0;
+    else return fr_err_set(e, FR_EINPUT, "%s: '%s': expected token or tensor", name, v);
+    return FR_OK;
+}
+
 static int opt_method(const char *name, const char *v, void *dst, fr_err *e)
 {
     int m = fr_method_from_name(v);
@@ -104,6 +113,7 @@ int fr_cli_run_table(fr_opt *t, int n, fr_run_config *c)
         {.name = "--method", .kind = FR_OPT_FN, .fn = opt_method, .dst = &c->method},
         {.name = "--bits", .kind = FR_OPT_INT, .dst = &c->bits, .lo = -1000, .hi = 1000},
         {.name = "--act-bits", .kind = FR_OPT_INT, .dst = &c->act_bits, .lo = -1000, .hi = 1000},
+        {.name = "--act-gran", .kind = FR_OPT_FN, .fn = opt_act_gran, .dst = &c->act_token},
         {.name = "--first-last-bits", .kind = FR_OPT_INT, .dst = &c->first_last_bits, .lo = -1000, .hi = 1000},
         {.name = "--iters", .kind = FR_OPT_INT, .dst = &c->iters, .lo = -1000000000LL, .hi = 1000000000LL},
         {.name = "--batch", .kind = FR_OPT_INT, .dst = &c->batch, .lo = -1000000, .hi = 1000000},
@@ -161,6 +171,9 @@ static void run_help(void)
            "  --bits N            weight bits 2..8 (default 4)\n"
            "  --first-last-bits N bits of the first and last layer (default 8; 0 = --bits)\n"
            "  --act-bits N        activation bits (default 0 = weights only)\n"
+           "  --act-gran G        token: per-token max-abs steps on the inputs of linear layers (LLM W8A8;\n"
+           "                      the default for language models); tensor: one learned step per layer\n"
+           "                      output (BRECQ/QDrop; the default otherwise)\n"
            "  --granularity block|layer   BRECQ blocks or one unit per layer\n"
            "  --units brecq|split  block rule: brecq = each inverted residual is one unit whatever sits\n"
            "                      between its convs (default); split = frtui's rule before Dec 2026\n"
@@ -285,6 +298,7 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
         json_kv_str(&b, ", ", "file", file);
         json_kv_str(&b, ", ", "method", fr_method_name(in->method));
         fr_sb_printf(&b, ", \"bits\": %d, \"act_bits\": %d,\n", in->bits, in->act_bits);
+        if (in->act_bits) fr_sb_printf(&b, "  \"act_granularity\": \"%s\",\n", in->act_token > 0 ? "token" : "tensor");
         fr_sb_printf(&b, "  \"iters\": %d, \"batch\": %d, \"seed\": %llu, \"threads\": %d", in->iters, in->batch,
                      (unsigned long long)in->seed, in->threads);
         {   /* the lr the method actually used, and FlexRound's shared-scale multiplier */

@@ -155,6 +155,7 @@ static void enc_meta(wbuf *b, const fr_ckpt *c)
     wb_i32(b, c->cfg.keep_best);   /* since 1.5 */
     wb_i32(b, c->cfg.s1_direct);   /* since 1.5 */
     wb_i32(b, c->cfg.group_size);  /* since 1.6 */
+    wb_i32(b, c->cfg.act_token);   /* since 1.7 */
 }
 
 static void enc_tensor(wbuf *b, const fr_ckpt_tensor *t, int learnable)

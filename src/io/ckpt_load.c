@@ -120,6 +120,7 @@ static void dec_meta(rd *r, fr_ckpt *c)
     c->cfg.keep_best = c->minor >= 5 ? rd_i32(r) : 0;
     c->cfg.s1_direct = c->minor >= 5 ? rd_i32(r) : 0;
     c->cfg.group_size = c->minor >= 6 ? rd_i32(r) : 0;
+    c->cfg.act_token = c->minor >= 7 ? rd_i32(r) : 0;   /* before 1.7 activations were per tensor */
     if (r->bad) return;
     if (c->cur_unit < -1 || c->cur_unit >= c->n_units) { rfail(r, "%s", "running unit index out of range"); return; }
     if (c->iter < 0 || c->iter > 10000000) { rfail(r, "%s", "iteration counter out of range"); return; }

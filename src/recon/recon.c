@@ -157,6 +157,7 @@ static fr_recon *recon_new(const fr_model *m, const fr_run_config *cfg, int plan
     fr_recon *r = fr_xcalloc(1, sizeof *r);
     r->orig = m;
     r->cfg = *cfg;
+    if (r->cfg.act_token < 0) r->cfg.act_token = fr_graph_lm_vocab(&m->g) > 0;   /* per token for LMs */
     r->cur = -1;
     fr_model_init(&r->fm);
     r->fm.meta = m->meta;
@@ -323,10 +324,16 @@ static void aq_bwd(void *ctx, const float *x, const float *dy, float *dx, size_t
 }
 
 /* The node whose output is activation-quantized for layer node L: its directly following
- * single-consumer activation if any, else L itself.  -1 for the network output. */
+ * single-consumer activation if any, else L itself.  -1 for the network output.  Per token
+ * (LLM W8A8) it is the producer of L's input instead, inside the unit (a norm, the attention,
+ * the SwiGLU product; q/k/v share theirs), and the head's input stays full precision. */
 static int aq_node(const fr_recon *r, int L, const fr_unit *u)
 {
     const fr_graph *g = &r->fm.g;
+    if (r->cfg.act_token > 0) {
+        int p = g->nodes[L].in[0];
+        return L == r->last_layer || p < u->first || p > u->last || g->nodes[p].op == FR_OP_INPUT ? -1 : p;
+    }
     int n = L;
     if (L + 1 <= u->last && g->nodes[L + 1].n_in == 1 && g->nodes[L + 1].in[0] == L) {
         fr_op op = g->nodes[L + 1].op;
@@ -412,6 +419,14 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
         for (int l = 0; l < nl; l++) {
             int a = aq_node(r, u->layers[l], u);
             if (a < 0) continue;
+            if (!r->aq[a] && r->cfg.act_token > 0) {   /* computed per token: nothing to initialise from */
+                aq_hook *h = fr_xcalloc(1, sizeof *h);
+                if ((rc = fr_aquant_init_token(&h->aq, r->cfg.act_bits, g->nodes[a].w, e))) { free(h); free_current(r); return rc; }
+                h->keep = fr_xmalloc((size_t)maxb * nsize(g, a));
+                h->rng = &r->drop_rng;
+                h->keep_p = 1.0f;
+                r->aq[a] = h;
+            }
             if (!r->aq[a]) {
                 aq_hook *h = fr_xcalloc(1, sizeof *h);
                 size_t cnt = (size_t)FR_MIN(r->n_calib, 256) * nsize(g, a);

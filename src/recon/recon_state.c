@@ -206,6 +206,8 @@ static int put_aq(fr_recon *r, const fr_ckpt *c, int first, int last, int create
             r->aq[a] = h;
         }
         r->aq[a]->aq = c->aq[j].aq;
+        /* the per-token row length is not stored: it follows from the settings and the graph */
+        r->aq[a]->aq.tok = r->cfg.act_token > 0 ? r->fm.g.nodes[a].w : 0;
     }
     return FR_OK;
 }

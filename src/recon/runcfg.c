@@ -56,6 +56,7 @@ int fr_run_config_preset(fr_run_config *c, const char *name, fr_err *e)
             c->batch = presets[i].batch;
             c->lr = presets[i].lr;       /* 0 = the method's default, see fr_run_config_lr */
             c->act_lr = 4e-5f;
+            c->act_token = -1;
             c->lambda = 0.01f;
             c->scale_lr = 1.0f;
             c->drop_p = 0.5f;
@@ -77,6 +78,7 @@ void fr_run_info_fill(fr_run_info *in, const char *model, const fr_run_config *c
     in->method = c->method;
     in->bits = c->bits;
     in->act_bits = c->act_bits;
+    in->act_token = c->act_token;
     in->iters = c->iters;
     in->batch = c->batch;
     in->lr = c->lr;
@@ -115,6 +117,13 @@ int fr_run_config_check(const fr_run_config *c, fr_err *e)
     if (c->bits < 2 || c->bits > 8) return fr_err_set(e, FR_EINPUT, "--bits %d is not supported (2..8)", c->bits);
     if (c->act_bits != 0 && (c->act_bits < 2 || c->act_bits > 8))
         return fr_err_set(e, FR_EINPUT, "--act-bits %d is not supported (0 = off, or 2..8)", c->act_bits);
+    if (c->act_token < -1 || c->act_token > 1) return fr_err_set(e, FR_EINPUT, "activation granularity %d is not -1, 0 or 1", c->act_token);
+    if (c->act_token == 1 && c->act_bits && c->qdrop)
+        return fr_err_set(e, FR_EINPUT, "--qdrop drops learned per-tensor activation quantization; per-token activations "
+                          "(--act-gran token) are computed, not learned: use --act-gran tensor with --qdrop");
+    if (c->act_token == 1 && c->act_bits && c->layerwise)
+        return fr_err_set(e, FR_EINPUT, "--act-gran token quantizes the inputs of linear layers, which layer-wise units "
+                          "receive from outside: use block units (not --layerwise) or --act-gran tensor");
     if (c->first_last_bits != 0 && (c->first_last_bits < 2 || c->first_last_bits > 8))
         return fr_err_set(e, FR_EINPUT, "--first-last-bits %d is not supported (0 = same as --bits, or 2..8)",
                           c->first_last_bits);
