@@ -489,14 +489,13 @@ int fr_cli_sweep(int argc, char **argv)
     int only = -1;
     const char *ps = o->point_arg;
     const char *env_task = getenv("SLURM_ARRAY_TASK_ID");
-    if (!ps && env_task && *env_task) {
-        ps = env_task;
-        if (!o->quiet) fprintf(stderr, "frtui sweep: SLURM_ARRAY_TASK_ID=%s: running that point only (--point all: every point)\n", env_task);
-    }
+    if (!ps && env_task && *env_task) ps = env_task;
     if (ps && strcmp(ps, "all") != 0) {
         long long k;
         if (fr_opt_int(o->point_arg ? "--point" : "SLURM_ARRAY_TASK_ID", ps, 0, n - 1, &k, &e)) { rc = fr_cli_usage("sweep", &e); goto out; }
         only = (int)k;
+        if (!o->point_arg && !o->quiet)
+            fprintf(stderr, "frtui sweep: SLURM_ARRAY_TASK_ID=%s: running that point only (--point all: every point)\n", env_task);
     }
     char exe[4096];
     ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
