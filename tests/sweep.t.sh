@@ -111,6 +111,11 @@ for f in mlp-fmnist_tensor_lrdef_it200.top1.png mlp-fmnist_tensor_lrdef_it200.ag
     [ "$(head -c 4 "$T/ref/plots/$f" 2>/dev/null | tail -c 3)" = PNG ] && ok || bad "plot $f missing"
 done
 
+# a point whose run fails: the others still run, the sweep exits 1, run.txt says why
+"$BIN" sweep "$M" -o "$T/fail" --methods rtn --bits 3,4 -- --unit nosuch >"$T/f.out" 2>"$T/f.err"; rc=$?
+[ $rc = 1 ] && [ "$(grep -c 'FAILED: exit 2: .*nosuch' "$T/f.err")" = 2 ] && grep -q "unit 'nosuch' does not exist" \
+    "$T/fail/points/mlp-fmnist_rtn_W3_tensor_lrdef_itdef_sdef/run.txt" && ok || bad "failing points: exit $rc $(cat "$T/f.err")"
+
 # 5. refusals: exit 2, one line naming the flag or file, nothing written
 printf 'bits = 3\ncolour = red\n' >"$T/bad.spec"
 printf 'methods = rtn\nmethods = flexround\n' >"$T/twice.spec"
@@ -133,4 +138,5 @@ fr_refused "jobs 0" "--jobs" "$BIN" sweep "$M" -o "$O" --jobs 0
 fr_refused "bad cadence" "--checkpoint-every" "$BIN" sweep "$M" -o "$O" --checkpoint-every soon
 fr_refused "unwritable script" "job.sh" "$BIN" sweep "$M" -o "$O" --emit-slurm "$T/out/no/such/job.sh"
 fr_refused "report of no sweep" "nosweep" "$BIN" sweep-report "$T/out/nosweep"
+fr_refused "output folder in a missing folder" "/nonexistent/sw" "$BIN" sweep "$M" -o /nonexistent/sw
 fr_t_done
