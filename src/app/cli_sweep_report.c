@@ -22,6 +22,7 @@
 #include "frtui/json.h"
 #include "frtui/opt.h"
 #include "frtui/pngplot.h"
+#include "frtui/qdefs.h"
 #include "frtui/sb.h"
 
 typedef struct row {
@@ -130,13 +131,15 @@ static int cmp_num_str(const char *a, const char *b)
     return x < y ? -1 : x > y;
 }
 
-/* The plot group first (model, grain, A, lr, iters), then method, bits, seed. */
+/* The plot group first (model, grain, A, lr, iters), then method (rtn, adaround, flexround: the
+ * legend's order), bits, seed. */
 static int row_cmp(const void *pa, const void *pb)
 {
     const row *a = pa, *b = pb;
     int c;
     if ((c = strcmp(a->model, b->model)) || (c = strcmp(a->grain, b->grain)) || (c = a->act_bits - b->act_bits) ||
-        (c = cmp_num_str(a->lr, b->lr)) || (c = cmp_num_str(a->iters, b->iters)) || (c = strcmp(a->method, b->method)) ||
+        (c = cmp_num_str(a->lr, b->lr)) || (c = cmp_num_str(a->iters, b->iters)) ||
+        (c = fr_method_from_name(a->method) - fr_method_from_name(b->method)) || (c = strcmp(a->method, b->method)) ||
         (c = a->bits - b->bits) || (c = cmp_num_str(a->seed, b->seed)))
         return c;
     return strcmp(a->name, b->name);
