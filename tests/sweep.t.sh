@@ -89,6 +89,16 @@ for p in $POINTS; do
     same_results "$T/ref/points/$p/report.json" "$S/points/$p/report.json" && ok || bad "$p: the Slurm task's report differs from the local sweep's"
 done
 sh "$T/job.sh" >/dev/null 2>&1 && bad "the script ran outside an array task" || ok
+# `sh job.sh --submit` with a stand-in sbatch: the array, then the merge step after it, whose
+# --wrap command really writes the report of the Slurm folder
+mkdir -p "$T/bin"
+printf '#!/bin/sh\nprintf "%%s|" "$@" >>"%s/sbatch.log"; echo >>"%s/sbatch.log"\necho "4242;cluster"\n' "$T" "$T" >"$T/bin/sbatch"
+chmod +x "$T/bin/sbatch"
+PATH="$T/bin:$PATH" sh "$T/job.sh" --submit >/dev/null 2>"$T/err" && ok || bad "--submit: $(cat "$T/err")"
+sed -n 1p "$T/sbatch.log" | grep -q "^--parsable|$T/job.sh|$" && ok || bad "--submit: array call: $(sed -n 1p "$T/sbatch.log")"
+sed -n 2p "$T/sbatch.log" | grep -q -- "--dependency=afterany:4242|" && ok || bad "--submit: merge call: $(sed -n 2p "$T/sbatch.log")"
+wrap=$(sed -n 2p "$T/sbatch.log" | tr '|' '\n' | sed -n '/^--wrap$/{n;p;}')
+sh -c "$wrap" >/dev/null 2>&1 && [ -s "$S/sweep-report.csv" ] && ok || bad "the merge step '$wrap' wrote no report"
 # a task whose command line no longer matches the recorded grid refuses (K would be another point)
 "$BIN" sweep "$M" -o "$S" --methods flexround --bits 3 --seeds 1,2 --iters 200 --point 0 >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 2 ] && grep -q 'sweep.json' "$T/err" && ok || bad "changed grid with --point: exit $rc $(cat "$T/err")"
@@ -115,6 +125,11 @@ done
 "$BIN" sweep "$M" -o "$T/fail" --methods rtn --bits 3,4 -- --unit nosuch >"$T/f.out" 2>"$T/f.err"; rc=$?
 [ $rc = 1 ] && [ "$(grep -c 'FAILED: exit 2: .*nosuch' "$T/f.err")" = 2 ] && grep -q "unit 'nosuch' does not exist" \
     "$T/fail/points/mlp-fmnist_rtn_W3_tensor_lrdef_itdef_sdef/run.txt" && ok || bad "failing points: exit $rc $(cat "$T/f.err")"
+
+# the same grid from a spec file: the same points in the same order
+printf '# the test grid\nmethods = rtn, flexround\nbits = 3\nseeds = 1..2\niters = 200\n' >"$T/g.spec"
+"$BIN" sweep "$M" --spec "$T/g.spec" --list >"$T/spec.list" 2>&1 && "$BIN" sweep "$M" $GRID --list >"$T/flags.list" 2>&1 &&
+    cmp -s "$T/spec.list" "$T/flags.list" && [ "$(wc -l <"$T/spec.list")" = 4 ] && ok || bad "spec file grid differs from flags: $(cat "$T/spec.list")"
 
 # 5. refusals: exit 2, one line naming the flag or file, nothing written
 printf 'bits = 3\ncolour = red\n' >"$T/bad.spec"
