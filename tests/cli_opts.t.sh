@@ -86,7 +86,7 @@ if [ -x "$DEV" ]; then
 fi
 check "frtui --version" '"$BIN" --version | grep -q "^frtui [0-9]"'
 check "frtui -V" '"$BIN" -V | grep -q "^frtui [0-9]"'
-for c in info eval run compare report import export export-png; do
+for c in info eval run compare report import export export-png sweep sweep-report; do
     check "frtui $c --help" '"$BIN" $c --help >"$T/h" 2>&1 && grep -q "usage: frtui $c" "$T/h"'
 done
 "$BIN" --help >"$T/help"

@@ -12,6 +12,10 @@ int fr_cli_run(int argc, char **argv);
 int fr_cli_compare(int argc, char **argv);
 int fr_cli_report(int argc, char **argv);
 int fr_cli_import(int argc, char **argv);
+/* `frtui sweep` (cli_sweep.c) and `frtui sweep-report DIR` (cli_sweep_report.c): a grid of runs
+ * (sweep.h) and its table and plots. */
+int fr_cli_sweep(int argc, char **argv);
+int fr_cli_sweep_report(int argc, char **argv);
 
 /* Shared by run, compare and report (cli_run.c): the "OpenBLAS core …, N compute thread(s)" line
  * that heads every result, and one whole run in the batch worker (progress on stderr unless

@@ -115,4 +115,20 @@ typedef struct fr_hist_in {
 int fr_pngplot_render_hist(fr_raster *out, const fr_hist_in *in, fr_plot_geom *geom, fr_err *e);
 int fr_pngplot_hist(const char *path, const fr_hist_in *in, fr_err *e);
 
+/* ---- lines with bands (sweep reports): y against x, one line per series ---- */
+typedef struct fr_lines_series {
+    const double *x, *y;     /* n points, x increasing; non-finite y is a gap */
+    const double *lo, *hi;   /* n: a translucent band from lo to hi (the seed spread), or NULL */
+    int n;
+    const char *label;       /* legend text */
+} fr_lines_series;
+typedef struct fr_lines_in {
+    const fr_lines_series *series;
+    int nseries;             /* 1..FR_HIST_MAX_SERIES */
+    int integer_x;           /* integer x ticks (bits) */
+    const char *title, *note, *xlabel, *ylabel;
+} fr_lines_in;
+int fr_pngplot_render_lines(fr_raster *out, const fr_lines_in *in, fr_plot_geom *geom, fr_err *e);
+int fr_pngplot_lines(const char *path, const fr_lines_in *in, fr_err *e);
+
 #endif

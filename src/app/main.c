@@ -5,6 +5,7 @@
  *   frtui eval FILE                          top-1 accuracy on the bundle's evaluation set
  *   frtui run FILE --method M --bits N ...   batch quantization with a report
  *   frtui compare FILE --bits N              RTN, AdaRound and FlexRound side by side
+ *   frtui sweep MODEL... -o DIR [grid]       a grid of runs (cli_sweep.c); sweep-report DIR its report
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ static void usage(FILE *f)
             "       frtui compare FILE [options]        RTN vs AdaRound vs FlexRound on the same data\n"
             "       frtui report [options] FILE...      the README's results table\n"
             "       frtui import MODEL -o OUT.frm ...   ONNX or tfjs model (+ --calib/--eval data) to a bundle\n"
+            "       frtui sweep MODEL... -o DIR [grid]  many runs as one experiment (see frtui sweep --help)\n"
+            "       frtui sweep-report DIR              its table (CSV, JSON) and plots (PNG)\n"
             "       frtui export RUN.frc -o OUT.frm     quantized bundle (+ --safetensors OUT) from a checkpoint\n"
             "       frtui export-png RUN.frc --unit U --view V -o FILE.png   a view as a PNG\n"
             "       frtui COMMAND --help                the options of one command\n"
@@ -274,7 +277,7 @@ int main(int argc, char **argv)
         struct { const char *name; int (*fn)(int, char **); } cmds[] = {
             {"info", fr_cli_info},       {"eval", fr_cli_eval},
             {"run", fr_cli_run},         {"compare", fr_cli_compare}, {"report", fr_cli_report},
-            {"import", fr_cli_import},
+            {"import", fr_cli_import},   {"sweep", fr_cli_sweep},     {"sweep-report", fr_cli_sweep_report},
             {"export", fr_cli_export},   {"export-png", fr_cli_export_png},
         };
         for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

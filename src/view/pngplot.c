@@ -1,4 +1,4 @@
-/* pngplot.c — heatmap, scatter, loss, histogram and compare plots rendered into an fr_raster.
+/* pngplot.c — heatmap, scatter, loss, histogram, compare and line (sweep) plots rendered into an fr_raster.
  *
  * Design note
  *   The exported views come through fr_plot_model_render_png: the plot model (plotmodel.h)
@@ -802,6 +802,92 @@ int fr_pngplot_hist(const char *path, const fr_hist_in *in, fr_err *e)
 {
     fr_raster r;
     int rc = fr_pngplot_render_hist(&r, in, NULL, e);
+    if (rc) return rc;
+    rc = fr_raster_write_png(&r, path, e);
+    fr_raster_free(&r);
+    return rc;
+}
+
+/* ---- lines with bands (sweep reports) -------------------------------------------------------- */
+
+/* The band between two neighbouring points, column by column (linear in between), so bands of
+ * several series overlay as translucent areas without a polygon filler. */
+static void band(fr_raster *r, const axes *a, double xa, double la, double ha, double xb, double lb, double hb, fr_rgb c)
+{
+    int pa = ax_px(a, xa), pb = ax_px(a, xb);
+    for (int px = pa; px <= pb; px++) {
+        double t = pb > pa ? (double)(px - pa) / (pb - pa) : 0;
+        int y0 = ax_py(a, ha + (hb - ha) * t), y1 = ax_py(a, la + (lb - la) * t);
+        y0 = FR_MAX(y0, a->y0);
+        y1 = FR_MIN(y1, a->y0 + a->h - 1);
+        if (px != pb || pb == pa) fr_raster_blend_rect(r, px, y0, 1, y1 - y0 + 1, c, 0.22f);
+    }
+}
+
+int fr_pngplot_render_lines(fr_raster *out, const fr_lines_in *in, fr_plot_geom *geom, fr_err *e)
+{
+    out->px = NULL;
+    if (!in->series || in->nseries < 1 || in->nseries > FR_HIST_MAX_SERIES)
+        return fr_err_set(e, FR_EINPUT, "line plot: %d series (1..%d allowed)", in->nseries, FR_HIST_MAX_SERIES);
+    double x0 = INFINITY, x1 = -INFINITY, lo = INFINITY, hi = -INFINITY;
+    for (int s = 0; s < in->nseries; s++) {
+        const fr_lines_series *ls = &in->series[s];
+        if (!ls->x || !ls->y || ls->n < 1) return fr_err_set(e, FR_EINPUT, "line plot: series %d is empty", s);
+        for (int i = 0; i < ls->n; i++) {
+            if (!isfinite(ls->x[i]) || (i && !(ls->x[i] > ls->x[i - 1])))
+                return fr_err_set(e, FR_EINPUT, "line plot: series %d: x not increasing at %d", s, i);
+            x0 = fmin(x0, ls->x[i]); x1 = fmax(x1, ls->x[i]);
+            const double v[3] = {ls->y[i], ls->lo ? ls->lo[i] : NAN, ls->hi ? ls->hi[i] : NAN};
+            for (int k = 0; k < 3; k++) if (isfinite(v[k])) { lo = fmin(lo, v[k]); hi = fmax(hi, v[k]); }
+        }
+    }
+    if (!(hi >= lo)) { lo = 0; hi = 1; }
+    double pad = hi > lo ? (hi - lo) * 0.06 : fmax(fabs(hi) * 0.1, 1e-3);
+    lo -= pad; hi += pad;
+    if (x1 <= x0) { x0 -= 1; x1 += 1; }
+    else { double xp = (x1 - x0) * 0.03; x0 -= xp; x1 += xp; }
+    axes a = { 0, 0, LP_W, LP_H, x0, x1, lo, hi, 0, 0, 1, 0 };
+    ticks xt, yt;
+    ticks_fit_x(&xt, x0, x1, LP_W, in->integer_x);
+    ticks_lin(&yt, lo, hi, FR_MAX(2, LP_H / 40), 0);
+    int left = left_margin(&yt);
+    int rc = fr_raster_init(out, left + LP_W + PAD + 10, HEADER_H + FR_FONT_H + 6 + LP_H + BOTTOM_MARGIN, C_BG, e);
+    if (rc) return rc;
+    a.x0 = left;
+    a.y0 = HEADER_H + FR_FONT_H + 6;
+    draw_frame(out, &a, &xt, &yt, NULL, NULL, 1);
+    for (int s = 0; s < in->nseries; s++) {   /* every band first, then every line on top */
+        const fr_lines_series *ls = &in->series[s];
+        for (int i = 0; ls->lo && ls->hi && i + 1 < ls->n; i++)
+            if (isfinite(ls->lo[i]) && isfinite(ls->hi[i]) && isfinite(ls->lo[i + 1]) && isfinite(ls->hi[i + 1]))
+                band(out, &a, ls->x[i], ls->lo[i], ls->hi[i], ls->x[i + 1], ls->lo[i + 1], ls->hi[i + 1], PALETTE[s]);
+        for (int i = 0; ls->lo && ls->hi && ls->n == 1 && i < ls->n; i++)   /* a lone point's spread: a bar */
+            if (isfinite(ls->lo[i]) && isfinite(ls->hi[i]))
+                fr_raster_blend_rect(out, ax_px(&a, ls->x[i]) - 3, ax_py(&a, ls->hi[i]), 7,
+                                     ax_py(&a, ls->lo[i]) - ax_py(&a, ls->hi[i]) + 1, PALETTE[s], 0.22f);
+    }
+    for (int s = 0; s < in->nseries; s++) {
+        const fr_lines_series *ls = &in->series[s];
+        float *yf = fr_xmalloc(sizeof(float) * (size_t)ls->n);
+        for (int i = 0; i < ls->n; i++) yf[i] = (float)ls->y[i];
+        polyline(out, &a, ls->x, yf, (size_t)ls->n, 2, PALETTE[s]);
+        for (int i = 0; i < ls->n; i++)
+            if (isfinite(ls->y[i])) fr_raster_fill_rect(out, ax_px(&a, ls->x[i]) - 2, ax_py(&a, ls->y[i]) - 2, 5, 5, PALETTE[s]);
+        free(yf);
+    }
+    draw_frame(out, &a, &xt, &yt, in->xlabel, in->ylabel, 0);
+    draw_header(out, in->title, in->note, geom);
+    legend l = { 0, { { 0, 0, 0 } }, { NULL } };
+    for (int s = 0; s < in->nseries; s++) { l.c[l.n] = PALETTE[s]; l.s[l.n++] = in->series[s].label ? in->series[s].label : "?"; }
+    draw_legend(out, out->w / 2, HEADER_H, &l);
+    geom_from(geom, &a);
+    return FR_OK;
+}
+
+int fr_pngplot_lines(const char *path, const fr_lines_in *in, fr_err *e)
+{
+    fr_raster r;
+    int rc = fr_pngplot_render_lines(&r, in, NULL, e);
     if (rc) return rc;
     rc = fr_raster_write_png(&r, path, e);
     fr_raster_free(&r);
