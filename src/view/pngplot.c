@@ -846,7 +846,7 @@ int fr_pngplot_render_lines(fr_raster *out, const fr_lines_in *in, fr_plot_geom 
     lo -= pad; hi += pad;
     if (x1 <= x0) { x0 -= 1; x1 += 1; }
     else { double xp = (x1 - x0) * 0.03; x0 -= xp; x1 += xp; }
-    axes a = { 0, 0, LP_W, LP_H, x0, x1, lo, hi, 0, 0, 1, 0 };
+    axes a = { 0, 0, LP_W, LP_H, x0, x1, lo, hi, 0, 0, 1, 0, 0 };
     ticks xt, yt;
     ticks_fit_x(&xt, x0, x1, LP_W, in->integer_x);
     ticks_lin(&yt, lo, hi, FR_MAX(2, LP_H / 40), 0);
