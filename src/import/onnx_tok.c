@@ -153,6 +153,8 @@ static int const_param(ox_ctx *x, const ox_node *nd, const ox_const *c, const ox
             per_tok = a != b;
         }
     int64_t d[3] = {c->n == 1 ? 1 : per_tok ? t->T : 1, 1, c->n == 1 ? 1 : t->F};
+    if (d[0] * d[2] > OX_MAX_CONST) return -ox_err(x, nd, "a constant broadcast to %lld x %lld values is too large", (long long)d[0], (long long)d[2]);
+    if (ox_tok_budget(x, nd, (size_t)(d[0] * d[2]) * 2 * sizeof(float))) return -FR_ENOMEM;
     float *p = ox_alloc(&x->ar, (size_t)(d[0] * d[2]) * sizeof(float));
     for (int64_t tt = 0; tt < d[0]; tt++)
         for (int64_t f = 0; f < d[2]; f++) {
@@ -169,10 +171,24 @@ static int const_param(ox_ctx *x, const ox_node *nd, const ox_const *c, const ox
 
 int ox_tok_real(ox_ctx *x, const ox_node *user, ox_val *v);
 
+/* What token mode derives (broadcast parameters, transposed weight copies) counts against the
+ * memory there is, like the tensors the file declares: a small file must not grow into
+ * gigabytes (issue 14, item 3).  Twice the bytes: the arena copy and the graph tensor. */
+int ox_tok_budget(ox_ctx *x, const ox_node *nd, size_t bytes)
+{
+    x->declared += bytes;
+    size_t avail = fr_mem_available();
+    if (x->declared > avail / 2)
+        return ox_err(x, nd, "the imported model would need %zu MB, more than half the %zu MB available", x->declared >> 20,
+                      avail >> 20);
+    return FR_OK;
+}
+
 int ox_tok_act_param(ox_ctx *x, const ox_node *nd, ox_val *out, fr_op op, ox_val *a, const ox_const *c, double mul,
                      const char *onnx, const char *suffix)
 {
     int t = const_param(x, nd, c, &a->t, mul, onnx);
+    if (t < 0) return -1;
     int n = ox_tok_node(x, nd, suffix, op, 1, &a->node);
     x->m->g.nodes[n].param[0] = t;
     x->m->g.nodes[n].n_param = 1;
@@ -292,6 +308,10 @@ static int reshape(ox_ctx *x, const ox_node *nd, ox_val **in)
     int64_t s[8];
     int r = nd->nin > 1 ? int_list(in[1], s, 8) : -1;
     if (r < 0) return ox_unsupported(x, nd, "a shape that is not a constant");
+    /* dims from the file are bounded before any product is formed (a fuzzed 7e17 overflowed) */
+    for (int k = 0; k < r; k++)
+        if (!(k == 0 && s[k] == OX_BATCH) && (s[k] < -1 || s[k] > ((int64_t)1 << 30)))
+            return ox_err(x, nd, "shape dim %lld out of range", (long long)s[k]);
     ox_tok t = A->t;
     /* tokens to rows and back (Hugging Face's Conv1D: x.view(-1, F), Gemm, .view(N, T, O)); rows
      * are per sequence here, so N * T rows are T per sample.  A pending linear layer stays pending
@@ -334,12 +354,13 @@ static int reshape(ox_ctx *x, const ox_node *nd, ox_val **in)
         if (s[k] == OX_BATCH && k == 0) s[k] = 1;
         if (s[k] == -1) { if (neg >= 0) return ox_err(x, nd, "two -1 dims"); neg = k; }
         else if (s[k] < 1) return ox_err(x, nd, "bad dim %lld", (long long)s[k]);
-        else if (k > 0) known *= s[k];
+        else if (k > 0 && (known *= s[k]) > ((int64_t)1 << 40)) return ox_err(x, nd, "shape too large");
     }
     if (neg == 0) return ox_unsupported(x, nd, "a reshape that infers the batch dimension");
     if (neg > 0) { if (tot % known) return ox_err(x, nd, "shape does not divide"); s[neg] = tot / known; }
     if (r < 1 || s[0] != 1) return ox_unsupported(x, nd, "a reshape that moves data into the batch dimension");
     if (t.lay == OX_TOK_TF && r == 4 && s[1] == t.T && s[2] * s[3] == t.F) {
+        if (s[2] > OX_TOK_MAX_HEADS) return ox_unsupported(x, nd, "more than 65536 heads");
         t.lay = OX_TOK_TH; t.H = t.HP = (int)s[2]; t.hd = (int)s[3];
     } else if (t.lay == OX_TOK_TF && r == 3 && s[1] == t.T && s[2] == t.F) {
     } else if (t.lay == OX_TOK_TH && r == 3 && s[1] == t.T && s[2] == t.F && !t.map) {
@@ -431,7 +452,7 @@ static int split(ox_ctx *x, const ox_node *nd, ox_val **in)
     if (n != nd->nout) return ox_err(x, nd, "split sizes do not match the %d outputs", nd->nout);
     int64_t b = 0;
     for (int k = 0; k < n; k++) {
-        if (sz[k] < 1 || b + sz[k] > full) return ox_err(x, nd, "split sizes exceed the axis (%lld)", (long long)full);
+        if (sz[k] < 1 || sz[k] > full - b) return ox_err(x, nd, "split sizes exceed the axis (%lld)", (long long)full);
         ox_val *o = nd->out[k][0] ? ox_find(x, nd->out[k]) : NULL;
         if (take(x, nd, A, o, axis, b, b + sz[k], k)) return FR_EINPUT;
         b += sz[k];
@@ -477,6 +498,7 @@ static int concat(ox_ctx *x, const ox_node *nd, ox_val **in)
         if (!is_tok(v) || v->node != A->node || v->t.lay != OX_TOK_HT || v->t.rep || v->t.hd != A->t.hd)
             return ox_unsupported(x, nd, "a concatenation of heads from different activations");
         H += v->t.H;
+        if (H > OX_TOK_MAX_HEADS) return ox_unsupported(x, nd, "more than 65536 heads");
     }
     int *m = ox_alloc(&x->ar, (size_t)H * sizeof(int)), h = 0;
     for (int k = 0; k < nd->nin; k++)
@@ -654,6 +676,7 @@ int ox_tok_lower(ox_ctx *x, const ox_node *nd, ox_val **in, int *done)
         if (ox_tok_real(x, nd, A)) return FR_EINPUT;
         ox_tok t = A->t;
         if (t.lay == OX_TOK_HT && t.rep == 1 && r == 5 && (sh[1] == 1 || sh[1] == t.H) && sh[2] >= 1 &&
+            sh[2] <= OX_TOK_MAX_HEADS / t.H &&
             (sh[3] == 1 || sh[3] == t.T) && (sh[4] == 1 || sh[4] == t.hd)) {
             t.rep = (int)sh[2];
             ox_tok_set(out, A->node, &t);

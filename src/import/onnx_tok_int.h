@@ -9,6 +9,8 @@
 
 #include "onnx_int.h"
 
+#define OX_TOK_MAX_HEADS 65536   /* bounds head maps (arena ints) and attention's head attributes */
+
 enum {
     TV_LIN,    /* x W^T (+ b): w [O, I], b [O] or NULL */
     TV_NORM,   /* RMSNorm / LayerNorm of x with gain g (and bias b) */
@@ -91,6 +93,7 @@ int ox_tok_node(ox_ctx *x, const ox_node *nd, const char *suffix, fr_op op, int 
 void ox_tok_set(ox_val *v, int node, const ox_tok *t);
 ox_tv *ox_tok_pend(ox_ctx *x, const ox_node *nd, ox_val *out, int k, ox_val *xv, const ox_tok *t);
 int ox_tok_fits(const ox_const *c, const ox_tok *t);
+int ox_tok_budget(ox_ctx *x, const ox_node *nd, size_t bytes);
 /* Flat index into constant c of physical position (token tt, feature f) of a value laid out as t. */
 int ox_tok_cidx(const ox_const *c, const ox_tok *t, int64_t tt, int64_t f, int64_t *k);
 int ox_tok_act_param(ox_ctx *x, const ox_node *nd, ox_val *out, fr_op op, ox_val *a, const ox_const *c, double mul,

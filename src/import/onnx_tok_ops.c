@@ -273,6 +273,8 @@ int ox_tok_linear(ox_ctx *x, const ox_node *nd, ox_val *A, ox_val *B, int transB
         return ox_unsupported(x, nd, "a per-head product with a constant (only [T, F] x [F, O])");
     int64_t I = B->c.ndim == 2 ? B->c.dim[transB] : -1, O = B->c.ndim == 2 ? B->c.dim[!transB] : -1;
     if (I != A->t.F || O < 1) return ox_err(x, nd, "weight '%.80s' is not [%lld, O]", B->name, (long long)A->t.F);
+    int rc = ox_tok_budget(x, nd, (size_t)(O * I) * 2 * sizeof(float));
+    if (rc) return rc;
     ox_tv *p = ox_tok_pend(x, nd, out, TV_LIN, A, &A->t);
     p->I = I;
     p->O = O;
