@@ -10,7 +10,9 @@ if [ "$1" = --bins-only ]; then scripts=0; shift; fi
 total_p=0; total_f=0; found=0
 run_one() {
     name=$1; shift
+    t0=$(date +%s)
     out=$("$@" 2>&1); rc=$?
+    dt=$(( $(date +%s) - t0 ))
     if [ -n "$FR_TEST" ] && printf '%s\n' "$out" | grep -qxE "(ok|FAILED) - $FR_TEST"; then found=1; fi
     line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
     if [ -z "$line" ]; then
@@ -22,7 +24,7 @@ run_one() {
     if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
     total_p=$((total_p + p)); total_f=$((total_f + f))
     if [ "$f" != 0 ]; then printf '%s\n' "$out" | grep -v '^ok' | tail -n 40; fi
-    echo "$name: $p passed, $f failed"
+    echo "$name: $p passed, $f failed (${dt} s)"
 }
 for t in "$@"; do run_one "$(basename "$t")" "$t"; done
 for s in tests/*.t.sh; do
