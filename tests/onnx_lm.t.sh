@@ -16,7 +16,7 @@ bad() { fail=$((fail + 1)); echo "not ok - $*"; }
 near() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { r = a / b - 1; if (r < 0) r = -r; exit !(a > 0 && b > 0 && r < t) }'; }
 ppl_of() { "$BIN" eval "$1" 2>&1 | sed -n 's/.*: perplexity \([0-9.]*\),.*/\1/p'; }
 
-for f in llama_op14 llama_op17 gpt2_op14 gpt2_op17 hfllama_op17 gpt2hf_op14; do
+for f in llama_op14 llama_op17 gpt2_op14 gpt2_op17 hfllama_op17 gpt2hf_op14 gpt2sdpa_op14; do
     m=${f%_op*}
     want=$(awk -v m="$m" '$1 == "ppl" && $2 == m { print $3 }' "$D/fixtures.txt")
     [ -n "$want" ] || { bad "$f: no reference perplexity in $D/fixtures.txt"; continue; }

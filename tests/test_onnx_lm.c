@@ -9,7 +9,9 @@
  * q/k/v with bias split in three, erf GELU, tied head), each at opsets 14 and 17; the same two
  * as Hugging Face writes them (hfllama: rsqrt norms, q pre-scaled, finfo.min mask, repeat_kv by
  * expand+reshape, symbolic batch and sequence; gpt2hf: Conv1D as Gemm on flattened tokens, tanh
- * GELU, masked_fill, arange positions); torch's logits for 8 windows computed in float64.  For each file this test checks
+ * GELU, masked_fill, arange positions); GPT-2 with attention as torch 2 decomposes
+ * scaled_dot_product_attention (sqrt of the scale on q and k^T, a Trilu -inf mask) and tanh
+ * F.gelu (x * (x * x)); torch's logits for 8 windows computed in float64.  For each file this test checks
  *   - the import recognises every pattern: the expected count of each frtui operator, the kv head
  *     count, RoPE's theta recovered from the tables, a language model (ids in, logits out);
  *   - the forward matches torch's logits within 1e-4 of each window's largest logit;
@@ -41,6 +43,7 @@ static const fx files[] = {
     {"llama_op14.onnx", "llama", 1, 0, 0, 0}, {"llama_op17.onnx", "llama", 1, 1, 0, 0},
     {"gpt2_op14.onnx", "gpt2", 0, 0, 0, 0},   {"gpt2_op17.onnx", "gpt2", 0, 1, 0, 0},
     {"hfllama_op17.onnx", "hfllama", 1, 0, 1, 0}, {"gpt2hf_op14.onnx", "gpt2hf", 0, 0, 0, 1},
+    {"gpt2sdpa_op14.onnx", "gpt2sdpa", 0, 0, 0, 1},
 };
 
 static int count(const fr_graph *g, fr_op op)

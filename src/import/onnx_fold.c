@@ -505,6 +505,25 @@ int ox_fold(ox_ctx *x, const ox_node *nd, ox_val **in, int *done)
         }
     } else if (is_op(nd, "Split")) {
         return fold_split(x, nd, in);
+    } else if (is_op(nd, "Trilu")) {   /* causal masks built in the graph (torch.triu / tril) */
+        int64_t k = 0;
+        if (nd->nin > 1 && in[1]) {
+            if (in[1]->c.n != 1 || in[1]->c.cls != OX_I) return ox_err(x, nd, "Trilu: k must be one integer");
+            k = in[1]->c.i[0];
+        }
+        if (a->ndim < 2 || has_batch(a)) return ox_err(x, nd, "Trilu needs a constant of rank >= 2");
+        int up = (int)ox_attr_int(nd, "upper", 1);
+        int64_t R = a->dim[a->ndim - 2], C = a->dim[a->ndim - 1];
+        o = *a;
+        if ((rc = ox_const_alloc(x, nd, &o, a->cls, a->ndim, a->dim))) return rc;
+        o.dtype = a->dtype;
+        for (int64_t q = 0; q < a->n; q++) {
+            int64_t i = (q / C) % R, j = q % C;
+            int keep = up ? j - i >= k : j - i <= k;
+            if (keep) put(&o, q, a, q);
+            else if (o.cls == OX_F) o.f[q] = 0.0f;
+            else o.i[q] = 0;
+        }
     } else if (is_op(nd, "Gather")) {
         if (nd->nin != 2 || !in[1]) return ox_err(x, nd, "Gather needs two inputs");
         rc = fold_gather(x, nd, a, &in[1]->c, &o);

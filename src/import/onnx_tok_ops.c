@@ -131,6 +131,7 @@ int ox_tok_binary(ox_ctx *x, const ox_node *nd, ox_val **in)
         if (o == 'M' && b && b->k == TV_ERF1 && b->x == A) { ox_tok_pend(x, nd, out, TV_XERF1, A, &A->t)->form = b->form; return FR_OK; }
         if (o == 'M' && a && a->k == TV_ERF1 && scalar(B, &s) && near(s, 0.5)) { ox_tok_pend(x, nd, out, TV_HERF1, a->x, &A->t)->form = a->form; return FR_OK; }
         /* tanh GELU's inner polynomial: sqrt(2/pi) (x + 0.044715 x^3), factors in either place */
+        if (o == 'M' && b && b->k == TV_SQ && b->x == A) { ox_tok_pend(x, nd, out, TV_CUBE, A, &A->t); return FR_OK; }   /* x (x x) */
         if (o == 'M' && a && a->k == TV_CUBE && scalar(B, &s) && near(s, 0.044715)) { ox_tok_pend(x, nd, out, TV_CUBEC, a->x, &A->t); return FR_OK; }
         if (o == 'A' && b && b->k == TV_CUBEC && b->x == A) { ox_tok_pend(x, nd, out, TV_INNER, A, &A->t); return FR_OK; }
         if (o == 'M' && a && a->k == TV_INNER && scalar(B, &s) && near(s, sqrt(2.0 / M_PI))) { ox_tok_pend(x, nd, out, TV_INNERS, a->x, &A->t); return FR_OK; }
@@ -218,14 +219,20 @@ int ox_tok_binary(ox_ctx *x, const ox_node *nd, ox_val **in)
         return FR_OK;
     }
     /* new patterns: x * x, x * const, x / scalar */
-    if (o == 'M' && A == B && A->kind == OX_ACT) { ox_tok_pend(x, nd, out, TV_SQ, A, &A->t); return FR_OK; }
+    if (o == 'M' && A == B && is_tok(A)) {   /* x * x (a pending linear layer becomes its node first) */
+        if (ox_tok_real(x, nd, A)) return FR_EINPUT;
+        ox_tok_pend(x, nd, out, TV_SQ, A, &A->t);
+        return FR_OK;
+    }
     for (int sw = 0; sw < 1 + comm; sw++) {
         ox_val *Xv = sw ? in[1] : in[0], *C = sw ? in[0] : in[1];
         if (!is_tok(Xv) || !is_const(C)) continue;
         if (Xv->kind == OX_VIRT && Xv->tv->k == TV_SC) return ox_unsupported(x, nd, "arithmetic on attention scores other than a scale and a causal mask");
         if (ox_tok_real(x, nd, Xv)) return FR_EINPUT;
         if (!ox_tok_fits(&C->c, &Xv->t) && Xv->t.lay != OX_TOK_KT) return ox_unsupported(x, nd, "a constant that does not broadcast against the activation");
-        if ((o == 'M' || o == 'D') && Xv->t.lay != OX_TOK_KT) {
+        /* a scalar on the transposed keys: torch 2's scaled_dot_product_attention splits the scale
+         * as sqrt(s) on q and sqrt(s) on k^T */
+        if ((o == 'M' || o == 'D') && (Xv->t.lay != OX_TOK_KT || C->c.n == 1)) {
             if (o == 'D' && C->c.n != 1) break;
             double v = C->c.n == 1 ? ox_const_get(&C->c, 0) : 1.0;
             if (o == 'D' && (v == 0 || !isfinite(v))) return ox_err(x, nd, "division by %g", v);
@@ -305,6 +312,7 @@ int ox_tok_matmul(ox_ctx *x, const ox_node *nd, ox_val **in)
     ox_val *Q = A;
     double qs = 1.0;
     if (is_virt(A, TV_XC) && !A->tv->c) { Q = A->tv->x; qs = A->tv->s; }
+    if (is_virt(B, TV_XC) && !B->tv->c && B->tv->x->t.lay == OX_TOK_KT) { qs *= B->tv->s; B = B->tv->x; }
     if (is_tok(Q) && Q->kind == OX_ACT && Q->t.lay == OX_TOK_HT && !Q->t.map && !Q->t.rep && is_tok(B) &&
         B->kind == OX_ACT && B->t.lay == OX_TOK_KT) {
         if (B->t.hd != Q->t.hd || B->t.H != Q->t.H || B->t.T != Q->t.T)

@@ -19,7 +19,9 @@ Two tiny causal LMs with random weights (seeded), exported at opsets 14 and 17 w
            batch and sequence axes (symbolic dims, Shape/Slice arithmetic on the tables and mask).
   gpt2hf — GPT-2 as Hugging Face writes it: Conv1D (Gemm on the tokens flattened to rows), tanh GELU
            (gelu_new), masked_fill of a boolean mask (Where), positions from arange (Range + Gather).
-Writes OUTDIR/{llama,gpt2}_op{14,17}.onnx, hfllama_op17.onnx, gpt2hf_op14.onnx, ids.npy (8
+  gpt2sdpa — GPT-2 with attention as torch 2 decomposes scaled_dot_product_attention (sqrt of the
+           scale on q and on k^T, a -inf triu mask built in the graph: Trilu) and tanh F.gelu.
+Writes OUTDIR/{llama,gpt2}_op{14,17}.onnx, hfllama_op17.onnx, gpt2hf_op14.onnx, gpt2sdpa_op14.onnx, ids.npy (8
 windows, int64) and, per model, NAME_logits.npy (float32 [8, T, V]) computed by torch in float64
 then rounded, plus fixtures.txt (versions, shapes, sums, perplexities).
 """
@@ -236,6 +238,27 @@ class Gpt2Hf(torch.nn.Module):
         return F.linear(self.lnf(x), self.wte.weight)
 
 
+class Gpt2SdpaBlock(Gpt2Block):
+    """GPT-2 with attention as torch 2's scaled_dot_product_attention decomposes it (sqrt of the
+    scale on q and on k^T, a -inf causal mask made by triu inside the graph) and
+    F.gelu(approximate='tanh')."""
+    def forward(self, x, mask):
+        B, T = x.shape[0], x.shape[1]
+        q, k, v = self.qkv(self.ln1(x)).split(D, -1)
+        q, k, v = (t.view(B, T, H, HD).transpose(1, 2) for t in (q, k, v))
+        sc = math.sqrt(1.0 / math.sqrt(HD))
+        causal = torch.triu(torch.full((T, T), float("-inf")), diagonal=1)
+        a = torch.softmax((q * sc) @ (k.transpose(-2, -1) * sc) + causal, dim=-1) @ v
+        x = x + self.proj(a.transpose(1, 2).reshape(B, T, D))
+        return x + self.out(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
+
+
+class Gpt2Sdpa(Gpt2):
+    def __init__(self):
+        super().__init__()
+        self.blocks = torch.nn.ModuleList([Gpt2SdpaBlock() for _ in range(L)])
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/torch/lm"
     os.makedirs(out, exist_ok=True)
@@ -246,7 +269,8 @@ def main():
     lines = ["torch " + torch.__version__, f"T {T} V {V} D {D} L {L} H {H} KV {KV} FF {FF}"]
     # name, class, opsets, dynamic batch/sequence axes
     for name, cls, opsets, dyn in (("llama", Llama, (14, 17), False), ("gpt2", Gpt2, (14, 17), False),
-                                   ("hfllama", HfLlama, (17,), True), ("gpt2hf", Gpt2Hf, (14,), False)):
+                                   ("hfllama", HfLlama, (17,), True), ("gpt2hf", Gpt2Hf, (14,), False),
+                                   ("gpt2sdpa", Gpt2Sdpa, (14,), False)):
         m = cls().eval()
         for p in m.parameters():   # LayerNorm/RMSNorm gains off 1 so a wrong norm shows
             if p.dim() == 1 and p.shape[0] == D:
