@@ -47,6 +47,6 @@ off=$(( $(wc -c <"$D/ids.npy") - 8 * 16 * 8 ))
 printf '\100' | dd of="$T/big.npy" bs=1 seek="$off" conv=notrunc 2>/dev/null
 fr_refused "ids beyond the vocabulary" "64" \
     "$BIN" import "$D/llama_op14.onnx" --calib "$T/big.npy" -o "$T/out/x.frm"
-fr_refused "token ids for an image model" "is not a language model" \
+fr_refused "token ids for an image model" "ids.npy: token ids (int32/int64 or text), but tests/torch/resnet_op9.onnx is not a language model" \
     "$BIN" import tests/torch/resnet_op9.onnx --calib "$D/ids.npy" -o "$T/out/x.frm"
 fr_t_done

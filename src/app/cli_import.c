@@ -236,8 +236,9 @@ static int import_onnx_lm(const char *in, const char *out, const char *calib, co
     int vocab = fr_graph_lm_vocab(&m.g);
     if (!vocab) {
         fr_model_free(&m);
-        fprintf(stderr, "frtui: %s: token ids given, but the model is not a language model (token ids in, logits over a "
-                "vocabulary out)\n", in);
+        const char *tfile = is_token_file(calib) ? calib : eval;
+        fprintf(stderr, "frtui: %s: token ids (int32/int64 or text), but %s is not a language model; its samples must be "
+                "uint8 or float32\n", tfile, in);
         return 2;
     }
     T = m.meta.in_c;
