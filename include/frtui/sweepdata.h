@@ -42,6 +42,19 @@ int fr_sweepdata_same_group(const fr_sweep_row *a, const fr_sweep_row *b);
 /* The headline metric of a group [a, b): FR_SWC_ACC_Q when the bundle has labels, else
  * FR_SWC_PPL_Q (language models), else FR_SWC_COSINE. */
 int fr_sweepdata_metric(const fr_sweep_row *rs, int a, int b);
+/* One line of a "metric against bits" plot: a method's mean over seeds at each bit width, with
+ * the min..max over seeds (the band).  Points whose metric is not known yet are left out. */
+#define FR_SWEEP_SERIES_PTS 16
+#define FR_SWEEP_MAX_SERIES 8
+typedef struct fr_sweep_series {
+    char method[16];
+    int n, max_seeds;
+    double x[FR_SWEEP_SERIES_PTS], y[FR_SWEEP_SERIES_PTS], lo[FR_SWEEP_SERIES_PTS], hi[FR_SWEEP_SERIES_PTS];
+} fr_sweep_series;
+/* The series of column `col` (times scale) over a group's rows [a, b) (sorted as loaded):
+ * returns how many (<= FR_SWEEP_MAX_SERIES; methods without a known value give none). */
+int fr_sweepdata_series(const fr_sweep_row *rs, int a, int b, int col, double scale, fr_sweep_series *out);
+
 /* DIR looks like a sweep folder: DIR/sweep.json or DIR/points/ exists. */
 int fr_sweepdata_is_sweep(const char *dir);
 

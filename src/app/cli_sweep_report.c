@@ -81,40 +81,12 @@ static int write_tables(const char *dir, const fr_sweep_row *rs, int n, fr_err *
 static int plot_group(const char *dir, const fr_sweep_row *rs, int a, int b, int which, const char *what, const char *ylabel,
                       double scale, int *n_plots, fr_err *e)
 {
-    fr_lines_series ser[FR_HIST_MAX_SERIES];
-    double buf[FR_HIST_MAX_SERIES][4][16];
-    char labels[FR_HIST_MAX_SERIES][16];
-    int ns = 0, max_seeds = 0;
-    for (int i = a; i < b;) {
-        int j = i;
-        while (j < b && !strcmp(rs[j].method, rs[i].method)) j++;
-        if (ns < FR_HIST_MAX_SERIES) {
-            int np = 0;
-            for (int k = i; k < j;) {   /* one bits value: [k, m) */
-                int m = k, cnt = 0;
-                double s = 0, lo = INFINITY, hi = -INFINITY;
-                while (m < j && rs[m].bits == rs[k].bits) {
-                    double v = fr_sweepdata_col(&rs[m], which) * scale;
-                    if (isfinite(v)) { s += v; cnt++; lo = fmin(lo, v); hi = fmax(hi, v); }
-                    m++;
-                }
-                if (cnt && np < 16) {
-                    buf[ns][0][np] = rs[k].bits;
-                    buf[ns][1][np] = s / cnt;
-                    buf[ns][2][np] = lo;
-                    buf[ns][3][np] = hi;
-                    np++;
-                    max_seeds = FR_MAX(max_seeds, cnt);
-                }
-                k = m;
-            }
-            if (np) {
-                snprintf(labels[ns], sizeof labels[ns], "%s", rs[i].method);
-                ser[ns] = (fr_lines_series){buf[ns][0], buf[ns][1], buf[ns][2], buf[ns][3], np, labels[ns]};
-                ns++;
-            }
-        }
-        i = j;
+    fr_sweep_series sv[FR_SWEEP_MAX_SERIES];
+    fr_lines_series ser[FR_SWEEP_MAX_SERIES];
+    int ns = fr_sweepdata_series(rs, a, b, which, scale, sv), max_seeds = 0;
+    for (int k = 0; k < ns; k++) {
+        ser[k] = (fr_lines_series){sv[k].x, sv[k].y, sv[k].lo, sv[k].hi, sv[k].n, sv[k].method};
+        max_seeds = FR_MAX(max_seeds, sv[k].max_seeds);
     }
     if (!ns) return FR_OK;   /* nothing finished (or no such metric) in this group */
     const fr_sweep_row *r = &rs[a];

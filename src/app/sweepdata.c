@@ -204,6 +204,40 @@ int fr_sweepdata_metric(const fr_sweep_row *rs, int a, int b)
     return has_acc ? FR_SWC_ACC_Q : has_ppl ? FR_SWC_PPL_Q : FR_SWC_COSINE;
 }
 
+int fr_sweepdata_series(const fr_sweep_row *rs, int a, int b, int col, double scale, fr_sweep_series *out)
+{
+    int ns = 0;
+    for (int i = a; i < b;) {   /* rows are sorted by method, then bits, then seed */
+        int j = i;
+        while (j < b && !strcmp(rs[j].method, rs[i].method)) j++;
+        if (ns < FR_SWEEP_MAX_SERIES) {
+            fr_sweep_series *s = &out[ns];
+            memset(s, 0, sizeof *s);
+            for (int k = i; k < j;) {   /* one bits value: [k, m) */
+                int m = k, cnt = 0;
+                double sum = 0, lo = INFINITY, hi = -INFINITY;
+                while (m < j && rs[m].bits == rs[k].bits) {
+                    double v = fr_sweepdata_col(&rs[m], col) * scale;
+                    if (isfinite(v)) { sum += v; cnt++; lo = fmin(lo, v); hi = fmax(hi, v); }
+                    m++;
+                }
+                if (cnt && s->n < FR_SWEEP_SERIES_PTS) {
+                    s->x[s->n] = rs[k].bits;
+                    s->y[s->n] = sum / cnt;
+                    s->lo[s->n] = lo;
+                    s->hi[s->n] = hi;
+                    s->n++;
+                    s->max_seeds = FR_MAX(s->max_seeds, cnt);
+                }
+                k = m;
+            }
+            if (s->n) { snprintf(s->method, sizeof s->method, "%s", rs[i].method); ns++; }
+        }
+        i = j;
+    }
+    return ns;
+}
+
 int fr_sweepdata_is_sweep(const char *dir)
 {
     char p[4200];
