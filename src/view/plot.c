@@ -539,6 +539,9 @@ void fr_plot_lines(fr_canvas *c, fr_rect r, const fr_plot_line *ls, int nl, int 
 #define LY(v) ((int)lround((yhi - (v)) / (yhi - ylo) * (H - 1)))
     for (int s = 0; s < nl; s++) {
         if (!ls[s].lo || !ls[s].hi) continue;
+        for (int i = 0; i < ls[s].n; i++)   /* at each point too: a lone point still shows its spread */
+            if (isfinite(ls[s].lo[i]) && isfinite(ls[s].hi[i]))
+                fr_dots_vline(&d, LX(ls[s].x[i]), LY(ls[s].hi[i]), LY(ls[s].lo[i]), ROLE(FR_R_BAND), 1, 0);
         for (int i = 0; i + 1 < ls[s].n; i++) {   /* the band: lo..hi interpolated along x */
             int x0 = LX(ls[s].x[i]), x1 = LX(ls[s].x[i + 1]);
             for (int x = x0; x <= x1; x++) {
