@@ -221,6 +221,33 @@ static void test_refresh(void)
     fr_sweepdata_free(rs);
 }
 
+/* Points the sweep has not started exist only as names in sweep.json: listed as pending, their
+ * parameters read back from the name. */
+static void test_unstarted(void)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/sweep.json", D);
+    FILE *f = fopen(p, "w");
+    if (!f) { FR_CHECK(0); return; }
+    fputs("{\"version\": 1, \"points\": [\"m_rtn_W3_tensor_lrdef_it50_s1\", \"my_model_adaround_W5A8_group64_lr0.001_it50_s3\","
+          " \"not-a-point-name\"]}\n", f);
+    fclose(f);
+    fr_sweep_row *rs;
+    int n;
+    fr_err e = {0};
+    if (fr_sweepdata_load(D, &rs, &n, &e)) { FR_CHECK(0); return; }
+    int found = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(rs[i].name, "my_model_adaround_W5A8_group64_lr0.001_it50_s3")) continue;
+        found++;
+        FR_CHECK(!strcmp(rs[i].model, "my_model") && !strcmp(rs[i].method, "adaround") && rs[i].bits == 5 &&
+                 rs[i].act_bits == 8 && !strcmp(rs[i].grain, "group64") && !strcmp(rs[i].lr, "0.001") &&
+                 !strcmp(rs[i].iters, "50") && !strcmp(rs[i].seed, "3") && rs[i].st == FR_SWP_PENDING);
+    }
+    FR_CHECKF(found == 1 && n == 10, "found %d, n %d (9 on disk + 1 unstarted; a listed point on disk is not doubled)", found, n);
+    fr_sweepdata_free(rs);
+}
+
 static void golden(const char *name, int utf8)
 {
     fr_sweep_row *rs;
@@ -266,6 +293,7 @@ int main(void)
     FR_RUN(test_golden);   /* before test_refresh adds points */
     FR_RUN(test_frame_and_keys);
     FR_RUN(test_refresh);
+    FR_RUN(test_unstarted);
     if (locked_fd >= 0) close(locked_fd);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", D);

@@ -2,7 +2,8 @@
  * inspector's sweep view (sweepview.h) shows, read from the files the sweep writes.
  *
  * Design note
- *   Reads only files (DIR/points/NAME/point.json, report.json, run.frc, run.txt; cli_sweep.c
+ *   Reads only files (DIR/sweep.json, the grid's point names, so points not started yet are
+ *   listed as pending; DIR/points/NAME/point.json, report.json, run.frc, run.txt; cli_sweep.c
  *   says when each appears), so it works on a finished sweep, on the merge step of a Slurm
  *   array and on a sweep that is still running: it is polled by the sweep view.  A row owns
  *   no pointers; the array is one allocation (fr_sweepdata_free).  Rows are sorted by

@@ -169,6 +169,38 @@ static int read_row(const char *dir, const char *name, const locks *L, fr_sweep_
     return 0;
 }
 
+/* A point the sweep has not started yet is only a name in sweep.json; its parameters are read
+ * back from the name (sweep.c: MODEL_METHOD_W<bits>[A<act>]_GRAIN_lr<lr>_it<iters>_s<seed>),
+ * right to left, so a model name with underscores stays whole.  0 when the name does not
+ * have that shape. */
+static int row_from_name(const char *name, fr_sweep_row *r)
+{
+    char buf[256], *part[6];
+    memset(r, 0, sizeof *r);
+    snprintf(buf, sizeof buf, "%s", name);
+    for (int k = 5; k >= 0; k--) {   /* seed, iters, lr, grain, W/A, method */
+        char *u = strrchr(buf, '_');
+        if (!u) return 0;
+        *u = 0;
+        part[k] = u + 1;
+    }
+    if (part[5][0] != 's' || strncmp(part[4], "it", 2) || strncmp(part[3], "lr", 2) || part[1][0] != 'W') return 0;
+    snprintf(r->name, sizeof r->name, "%.255s", name);
+    snprintf(r->model, sizeof r->model, "%.63s", buf);
+    snprintf(r->method, sizeof r->method, "%.15s", part[0]);
+    r->bits = atoi(part[1] + 1);
+    const char *a = strchr(part[1], 'A');
+    r->act_bits = a ? atoi(a + 1) : 0;
+    snprintf(r->grain, sizeof r->grain, "%.23s", part[2]);
+    snprintf(r->lr, sizeof r->lr, "%.23s", part[3] + 2);
+    snprintf(r->iters, sizeof r->iters, "%.15s", part[4] + 2);
+    snprintf(r->seed, sizeof r->seed, "%.23s", part[5] + 1);
+    r->acc_fp = r->acc_q = r->ppl_fp = r->ppl_q = r->cosine = r->rel_mse = r->agree = r->kl = r->aggr = r->clip =
+        r->elapsed = NAN;
+    set_status(r, FR_SWP_PENDING);
+    return 1;
+}
+
 static int cmp_num_str(const char *a, const char *b)
 {
     int da = strcmp(a, "def") == 0, db = strcmp(b, "def") == 0;
@@ -269,6 +301,19 @@ int fr_sweepdata_load(const char *dir, fr_sweep_row **rows, int *n_out, fr_err *
     }
     closedir(d);
     free(L.l);
+    /* the points of the grid that have not started: listed in sweep.json, no directory yet */
+    snprintf(p, sizeof p, "%s/sweep.json", dir);
+    fr_json_doc *sj = load(p);
+    const fr_json *names = sj ? fr_json_get(fr_json_root(sj), "points") : NULL;
+    for (size_t i = 0; i < fr_json_len(names); i++) {
+        const char *nm = fr_json_str(fr_json_at(names, i));
+        int have = 0;
+        for (int k = 0; nm && k < n && !have; k++) have = !strcmp(rs[k].name, nm);
+        if (!nm || have) continue;
+        if (n == cap) rs = fr_xrealloc(rs, (size_t)(cap *= 2) * sizeof *rs);
+        if (row_from_name(nm, &rs[n])) n++;
+    }
+    if (sj) fr_json_free(sj);
     qsort(rs, (size_t)n, sizeof *rs, row_cmp);
     *rows = rs;
     *n_out = n;
