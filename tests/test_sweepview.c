@@ -130,9 +130,9 @@ static void test_rows(void)
                   rs[i].method, rs[i].status, want[i][0], want[i][1]);
     FR_CHECK_NEAR(rs[4].acc_q, 0.85, 1e-9);
     FR_CHECK_NEAR(rs[4].aggr, 2.5, 1e-9);
-    FR_CHECK(fr_sweepdata_metric(rs, 0, n) == FR_SWC_ACC_Q);
+    FR_CHECK(fr_sweeprows_metric(rs, 0, n) == FR_SWC_ACC_Q);
     fr_sweep_series sv[FR_SWEEP_MAX_SERIES];
-    int ns = fr_sweepdata_series(rs, 0, n, FR_SWC_ACC_Q, 100, sv);
+    int ns = fr_sweeprows_series(rs, 0, n, FR_SWC_ACC_Q, 100, sv);
     FR_CHECKF(ns == 2, "series %d (rtn and flexround: adaround has no finished point)", ns);
     if (ns == 2) {
         FR_CHECK(!strcmp(sv[1].method, "flexround") && sv[1].n == 1 && sv[1].max_seeds == 2);

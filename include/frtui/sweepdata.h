@@ -13,49 +13,13 @@
 #define FRTUI_SWEEPDATA_H
 
 #include "frtui/common.h"
-
-/* status of a point, from its files and its directory lock (cli_sweep.c flocks it while the
- * child runs): pending (nothing yet), running (locked), partial (a checkpoint, not locked:
- * interrupted), failed (the run's output but no report, not locked), done (report.json) */
-enum { FR_SWP_PENDING = 0, FR_SWP_RUNNING, FR_SWP_PARTIAL, FR_SWP_FAILED, FR_SWP_DONE };
-extern const char *const fr_sweepdata_status_names[5];
-
-typedef struct fr_sweep_row {
-    char name[256], model[64], method[16], grain[24], lr[24], iters[16], seed[24], status[12];
-    int st;                 /* FR_SWP_* */
-    int bits, act_bits, threads;
-    double acc_fp, acc_q, ppl_fp, ppl_q, cosine, rel_mse, agree, kl, aggr, clip, elapsed;   /* NaN: not known */
-} fr_sweep_row;
-
-/* The metric columns by index (CSV/JSON names); fr_sweepdata_col(r, k) is column k's value. */
-enum { FR_SWC_ACC_FP = 0, FR_SWC_ACC_Q, FR_SWC_PPL_FP, FR_SWC_PPL_Q, FR_SWC_COSINE, FR_SWC_REL_MSE, FR_SWC_AGREE,
-       FR_SWC_KL, FR_SWC_AGGR, FR_SWC_CLIP, FR_SWC_ELAPSED, FR_SWC__N };
-extern const char *const fr_sweepdata_cols[FR_SWC__N];
-double fr_sweepdata_col(const fr_sweep_row *r, int k);
+#include "frtui/sweeprows.h"
 
 /* Every point of DIR (a folder with points/): *rows (free with fr_sweepdata_free) and *n,
  * sorted.  FR_EINPUT with one line when DIR has no points/ folder; unreadable points are left
  * out (a point.json being written appears on the next call). */
 int fr_sweepdata_load(const char *dir, fr_sweep_row **rows, int *n, fr_err *e);
 void fr_sweepdata_free(fr_sweep_row *rows);
-/* Rows a and b belong to the same plot (model, grain, act bits, lr, iterations). */
-int fr_sweepdata_same_group(const fr_sweep_row *a, const fr_sweep_row *b);
-/* The headline metric of a group [a, b): FR_SWC_ACC_Q when the bundle has labels, else
- * FR_SWC_PPL_Q (language models), else FR_SWC_COSINE. */
-int fr_sweepdata_metric(const fr_sweep_row *rs, int a, int b);
-/* One line of a "metric against bits" plot: a method's mean over seeds at each bit width, with
- * the min..max over seeds (the band).  Points whose metric is not known yet are left out. */
-#define FR_SWEEP_SERIES_PTS 16
-#define FR_SWEEP_MAX_SERIES 8
-typedef struct fr_sweep_series {
-    char method[16];
-    int n, max_seeds;
-    double x[FR_SWEEP_SERIES_PTS], y[FR_SWEEP_SERIES_PTS], lo[FR_SWEEP_SERIES_PTS], hi[FR_SWEEP_SERIES_PTS];
-} fr_sweep_series;
-/* The series of column `col` (times scale) over a group's rows [a, b) (sorted as loaded):
- * returns how many (<= FR_SWEEP_MAX_SERIES; methods without a known value give none). */
-int fr_sweepdata_series(const fr_sweep_row *rs, int a, int b, int col, double scale, fr_sweep_series *out);
-
 /* DIR looks like a sweep folder: DIR/sweep.json or DIR/points/ exists. */
 int fr_sweepdata_is_sweep(const char *dir);
 

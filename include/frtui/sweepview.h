@@ -3,7 +3,7 @@
  * it, tests read it).
  *
  * Design note
- *   Pure: state + rows (sweepdata.h) -> cells, and state + key -> action.  The caller owns the
+ *   Pure: state + rows (sweeprows.h) -> cells, and state + key -> action.  The caller owns the
  *   rows and re-reads them from the folder (every second in the terminal); fr_sweepview_sync
  *   then keeps the selection on the same point by name, so points appearing or finishing do
  *   not move the cursor to another run.  Opening a point is an action returned to the caller
@@ -13,7 +13,7 @@
 #define FRTUI_SWEEPVIEW_H
 
 #include "frtui/canvas.h"
-#include "frtui/sweepdata.h"
+#include "frtui/sweeprows.h"
 
 typedef struct fr_sweepview {
     char dir[1024];           /* shown in the title */

@@ -32,7 +32,7 @@ static int write_tables(const char *dir, const fr_sweep_row *rs, int n, fr_err *
     char p[4400];
     fr_sb b = {0};
     fr_sb_puts(&b, "name,model,method,bits,act_bits,grain,lr,iters,seed,threads,status");
-    for (int k = 0; k < FR_SWC__N; k++) fr_sb_printf(&b, ",%s", fr_sweepdata_cols[k]);
+    for (int k = 0; k < FR_SWC__N; k++) fr_sb_printf(&b, ",%s", fr_sweeprows_cols[k]);
     fr_sb_putc(&b, '\n');
     for (int i = 0; i < n; i++) {
         const fr_sweep_row *r = &rs[i];
@@ -43,7 +43,7 @@ static int write_tables(const char *dir, const fr_sweep_row *rs, int n, fr_err *
                      r->threads, r->status);
         for (int k = 0; k < FR_SWC__N; k++) {
             fr_sb_putc(&b, ',');
-            if (isfinite(fr_sweepdata_col(r, k))) fr_sb_printf(&b, "%.9g", fr_sweepdata_col(r, k));
+            if (isfinite(fr_sweeprows_col(r, k))) fr_sb_printf(&b, "%.9g", fr_sweeprows_col(r, k));
         }
         fr_sb_putc(&b, '\n');
     }
@@ -64,8 +64,8 @@ static int write_tables(const char *dir, const fr_sweep_row *rs, int n, fr_err *
                      strcmp(r->iters, "def") ? r->iters : "null", strcmp(r->seed, "def") ? r->seed : "null", r->threads,
                      r->status);
         for (int k = 0; k < FR_SWC__N; k++) {
-            fr_sb_printf(&b, ", \"%s\": ", fr_sweepdata_cols[k]);
-            fr_sb_json_num(&b, "%.9g", fr_sweepdata_col(r, k));
+            fr_sb_printf(&b, ", \"%s\": ", fr_sweeprows_cols[k]);
+            fr_sb_json_num(&b, "%.9g", fr_sweeprows_col(r, k));
         }
         fr_sb_puts(&b, "}");
     }
@@ -83,7 +83,7 @@ static int plot_group(const char *dir, const fr_sweep_row *rs, int a, int b, int
 {
     fr_sweep_series sv[FR_SWEEP_MAX_SERIES];
     fr_lines_series ser[FR_SWEEP_MAX_SERIES];
-    int ns = fr_sweepdata_series(rs, a, b, which, scale, sv), max_seeds = 0;
+    int ns = fr_sweeprows_series(rs, a, b, which, scale, sv), max_seeds = 0;
     for (int k = 0; k < ns; k++) {
         ser[k] = (fr_lines_series){sv[k].x, sv[k].y, sv[k].lo, sv[k].hi, sv[k].n, sv[k].method};
         max_seeds = FR_MAX(max_seeds, sv[k].max_seeds);
@@ -232,9 +232,9 @@ int fr_cli_sweep_report(int argc, char **argv)
     if (!rc && n && mkdir(p, 0777) != 0 && errno != EEXIST) rc = fr_err_set(&e, FR_EIO, "%s: cannot create: %s", p, strerror(errno));
     for (int i = 0; !rc && i < n;) {
         int j = i;
-        while (j < n && fr_sweepdata_same_group(&rs[i], &rs[j])) j++;
+        while (j < n && fr_sweeprows_same_group(&rs[i], &rs[j])) j++;
         /* top-1 when the bundle has labels, else perplexity (language models), else feature cosine */
-        int metric = fr_sweepdata_metric(rs, i, j);
+        int metric = fr_sweeprows_metric(rs, i, j);
         if (metric == FR_SWC_ACC_Q) rc = plot_group(dir, rs, i, j, 1, "top-1", "top-1 (%)", 100, &n_plots, &e);
         else if (metric == FR_SWC_PPL_Q) rc = plot_group(dir, rs, i, j, 3, "perplexity", "perplexity", 1, &n_plots, &e);
         else rc = plot_group(dir, rs, i, j, 4, "feature cosine", "cosine to full precision", 1, &n_plots, &e);

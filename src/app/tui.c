@@ -40,6 +40,7 @@
 
 #include "frtui/canvas.h"
 #include "frtui/sb.h"
+#include "frtui/sweepdata.h"
 #include "frtui/sweepview.h"
 #include "frtui/view.h"
 #include "frtui/worker.h"

@@ -4,7 +4,7 @@
  *   Layout, top to bottom: a title row with the state counts; the table of points (about
  *   half the height, scrolled to keep the selection visible); two plots side by side for the
  *   selected point's plot group (the same grouping and aggregation as `frtui sweep-report`,
- *   sweepdata.h: the headline metric and the aggressive-rounding fraction against weight bits,
+ *   sweeprows.h: the headline metric and the aggressive-rounding fraction against weight bits,
  *   a line per method, the seed spread as a band), drawn by plot.c's fr_plot_lines; a footer
  *   with the keys.  Nothing here is timed or random: the same rows give the same frame, which
  *   is what the golden test needs (the table's time column comes from the reports).
@@ -158,7 +158,7 @@ static void plot_box(const fr_sweep_row *rs, int a, int b, int col, double scale
     if (r.w < 20 || r.h < 6) return;
     fr_sweep_series sv[FR_SWEEP_MAX_SERIES];
     fr_plot_line ls[FR_SWEEP_MAX_SERIES];
-    int ns = a < b ? fr_sweepdata_series(rs, a, b, col, scale, sv) : 0, lx = r.x + 2, seeds = 0;
+    int ns = a < b ? fr_sweeprows_series(rs, a, b, col, scale, sv) : 0, lx = r.x + 2, seeds = 0;
     for (int k = 0; k < ns; k++) {
         ls[k] = (fr_plot_line){sv[k].x, sv[k].y, sv[k].lo, sv[k].hi, sv[k].n, method_colour(sv[k].method)};
         char item[40];
@@ -205,9 +205,9 @@ void fr_sweepview_render(fr_sweepview *v, const fr_sweep_row *rs, int n, fr_canv
     if (body - th >= 8 && n) {
         /* the selected point's plot group: the rows around it that share model, grid, A, lr, iterations */
         int a = v->sel, b = v->sel + 1;
-        while (a > 0 && fr_sweepdata_same_group(&rs[a - 1], &rs[v->sel])) a--;
-        while (b < n && fr_sweepdata_same_group(&rs[b], &rs[v->sel])) b++;
-        int metric = fr_sweepdata_metric(rs, a, b);
+        while (a > 0 && fr_sweeprows_same_group(&rs[a - 1], &rs[v->sel])) a--;
+        while (b < n && fr_sweeprows_same_group(&rs[b], &rs[v->sel])) b++;
+        int metric = fr_sweeprows_metric(rs, a, b);
         const fr_sweep_row *g = &rs[v->sel];
         char t1[256], t2[256];
         snprintf(t1, sizeof t1, "%s vs bits: %s, %s, lr %s, %s it",
