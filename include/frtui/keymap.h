@@ -34,15 +34,15 @@ typedef enum fr_action {
     FR_ACT_YES, FR_ACT_NO, FR_ACT_SMOOTH_LESS, FR_ACT_SMOOTH_MORE,
     FR_ACT_EQUATION, FR_ACT_FILTER, FR_ACT_SORT, FR_ACT_TOUR, FR_ACT_SETTINGS,
     FR_ACT_TIME_BACK, FR_ACT_TIME_FWD, FR_ACT_LOSS_X, FR_ACT_CSV, FR_ACT_ANIM, FR_ACT_SLIDES,
-    FR_ACT_CHANNELS,
+    FR_ACT_CHANNELS, FR_ACT_OPEN,
     FR_ACT__COUNT
 } fr_action;
 
 /* Contexts are modal: NORMAL (the inspector), HELP (overlay shown), CONFIRM (y/n prompt),
- * SETTINGS (the settings screen).  Typing into the unit filter (`/`) is a text mode outside
+ * SETTINGS (the settings screen), SWEEP (the sweep view of `frtui DIR`, sweepview.h).  Typing into the unit filter (`/`) is a text mode outside
  * the table: every key is text there until Enter or Esc (htop#959: remapped letters must not
  * eat typed ones). */
-enum { FR_CTX_NORMAL = 1, FR_CTX_HELP = 2, FR_CTX_CONFIRM = 4, FR_CTX_SETTINGS = 8 };
+enum { FR_CTX_NORMAL = 1, FR_CTX_HELP = 2, FR_CTX_CONFIRM = 4, FR_CTX_SETTINGS = 8, FR_CTX_SWEEP = 16 };
 enum { FR_KF_WORKER = 1,   /* drives the optimiser: disabled (greyed) in read-only replay */
        FR_KF_PREFIX_G = 2  /* bound to the two-key sequence "gg" (keys[0] == 'g') */ };
 

@@ -118,4 +118,15 @@ uint32_t fr_plot_heat_colour(float v, int mode, float range);
 void fr_plot_hist(fr_canvas *c, fr_rect r, const double *counts, int nbins, double lo, double hi,
                   const double *marks, int n_marks, uint32_t col, const char *title);
 
+/* ---- lines with bands (the sweep view) ---- */
+typedef struct fr_plot_line {
+    const double *x, *y;     /* n points, x increasing; non-finite y is a gap */
+    const double *lo, *hi;   /* the band (seed spread) or NULL */
+    int n;
+    uint32_t col;            /* the line's colour (a role: FR_R_RTN ...) */
+} fr_plot_line;
+/* y against x, one line per entry, the bands beneath; the last row holds the x labels (every
+ * integer when integer_x and they fit: weight bits). */
+void fr_plot_lines(fr_canvas *c, fr_rect r, const fr_plot_line *ls, int nl, int integer_x);
+
 #endif

@@ -69,4 +69,13 @@ typedef struct fr_dump_source {
 int fr_dump_screen(const fr_dump_source *src, const fr_tui_opts *o, int cols, int rows, const char *keys, FILE *out,
                    fr_err *e);
 
+/* The sweep view (sweepview.h) of the sweep folder DIR.  `open` opens a point's run.frc: with
+ * dump_keys NULL interactively (fr_tui_sweep hands it the terminal and takes it back when it
+ * returns), else it prints that run's --dump-screen frame after dump_keys (fr_dump_sweep, when
+ * the keys open a point: the rest of the keys go to the run). */
+typedef int (*fr_open_run_fn)(void *ctx, const char *frc, const char *dump_keys, fr_err *e);
+int fr_tui_sweep(const char *dir, const fr_tui_opts *o, fr_open_run_fn open, void *ctx, fr_err *e);
+int fr_dump_sweep(const char *dir, const fr_tui_opts *o, int cols, int rows, const char *keys, fr_open_run_fn open,
+                  void *ctx, FILE *out, fr_err *e);
+
 #endif

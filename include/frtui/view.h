@@ -138,6 +138,9 @@ const char *fr_view_focus_name(const fr_ui *ui);
  * (Ctrl+letter) and <lt> for a literal '<'.  A '<' not starting a known name is literal.
  * Returns the number of keys (<= max) or -1 with e set on a bad name. */
 int fr_view_parse_keys(const char *script, int *keys, int max, fr_err *e);
+/* The rest of a --keys string after its first nkeys keys (the sweep view hands it to the run it
+ * opens, so one --keys drives both screens). */
+const char *fr_view_keys_after(const char *script, int nkeys);
 
 typedef struct fr_dump_opts {
     int utf8;

@@ -1,12 +1,12 @@
 /* cli_sweep_report.c — `frtui sweep-report DIR`: one table and the plots of a sweep's points.
  *
  * Design note
- *   Reads only files: DIR/points/NAME/point.json (the parameters, written by the sweep before a
- *   point first starts) and report.json (the run's own --json, present once the point is done),
- *   so it is also the merge step of a Slurm array (the tasks wrote their points, this collects
- *   them) and can run while a sweep is still going (unfinished points are listed as pending).
+ *   Reads only files, through sweepdata.h (point.json, report.json: the rows, shared with the
+ *   inspector's sweep view) and each finished point's run.frc (its loss curves), so it is also
+ *   the merge step of a Slurm array (the tasks wrote their points, this collects them) and can
+ *   run while a sweep is still going (unfinished points are listed with their state).
  *   Writes DIR/sweep-report.csv, DIR/sweep-report.json and the PNGs in DIR/plots/, each atomically;
- *   the plots are pngplot.c's line plots.  Single-threaded; every row owns its strings.
+ *   the plots are pngplot.c's line plots.  Single-threaded.
  *   Rows are sorted by parameters, not by directory order, so the table of the same points is
  *   the same bytes wherever and however they were run (times and thread counts aside).
  */
@@ -24,159 +24,26 @@
 #include "frtui/pngplot.h"
 #include "frtui/qdefs.h"
 #include "frtui/sb.h"
+#include "frtui/sweepdata.h"
+#include "frtui/ckpt.h"
 
-typedef struct row {
-    char name[256], model[64], method[16], grain[24], lr[24], iters[16], seed[24], status[12];
-    int bits, act_bits, threads;
-    double acc_fp, acc_q, ppl_fp, ppl_q, cosine, rel_mse, agree, kl, aggr, clip, elapsed;   /* NaN: not known */
-} row;
-
-static fr_json_doc *load(const char *path)
-{
-    uint8_t *buf;
-    size_t n;
-    fr_err e;
-    fr_json_doc *d = NULL;
-    if (access(path, F_OK) != 0 || fr_read_file(path, 64 << 20, &buf, &n, &e)) return NULL;
-    if (fr_json_parse((const char *)buf, n, path, &d, &e)) d = NULL;
-    free(buf);
-    return d;
-}
-
-static double num(const fr_json *o, const char *key)
-{
-    double v;
-    return fr_json_num(fr_json_get(o, key), &v) ? v : NAN;
-}
-
-/* A parameter as the point name spells it: the number, or "def" for null (the default). */
-static void param(const fr_json *o, const char *key, char *buf, size_t n)
-{
-    const fr_json *v = fr_json_get(o, key);
-    double x;
-    if (fr_json_num(v, &x)) snprintf(buf, n, "%.9g", x);
-    else snprintf(buf, n, "def");
-}
-
-static void str(const fr_json *o, const char *key, char *buf, size_t n)
-{
-    const char *s = fr_json_str(fr_json_get(o, key));
-    snprintf(buf, n, "%s", s ? s : "?");
-}
-
-static int read_row(const char *dir, const char *name, row *r)
-{
-    char p[4400];
-    memset(r, 0, sizeof *r);
-    snprintf(p, sizeof p, "%s/points/%s/point.json", dir, name);
-    fr_json_doc *d = load(p);
-    if (!d) return -1;
-    const fr_json *o = fr_json_root(d);
-    snprintf(r->name, sizeof r->name, "%s", name);
-    str(o, "model", r->model, sizeof r->model);
-    str(o, "method", r->method, sizeof r->method);
-    str(o, "grain", r->grain, sizeof r->grain);
-    param(o, "lr", r->lr, sizeof r->lr);
-    param(o, "iters", r->iters, sizeof r->iters);
-    param(o, "seed", r->seed, sizeof r->seed);
-    r->bits = (int)num(o, "bits");
-    r->act_bits = (int)num(o, "act_bits");
-    r->threads = (int)num(o, "threads");
-    fr_json_free(d);
-    r->acc_fp = r->acc_q = r->ppl_fp = r->ppl_q = r->cosine = r->rel_mse = r->agree = r->kl = r->aggr = r->clip =
-        r->elapsed = NAN;
-    snprintf(p, sizeof p, "%s/points/%s/report.json", dir, name);
-    if (!(d = load(p))) {
-        snprintf(p, sizeof p, "%s/points/%s/run.frc", dir, name);
-        snprintf(r->status, sizeof r->status, "%s", access(p, F_OK) == 0 ? "partial" : "pending");
-        return 0;
-    }
-    o = fr_json_root(d);
-    snprintf(r->status, sizeof r->status, "done");
-    r->acc_fp = num(o, "acc_fp");
-    r->acc_q = num(o, "acc_q");
-    r->elapsed = num(o, "elapsed_s");
-    double t = num(o, "threads");
-    if (isfinite(t)) r->threads = (int)t;
-    const fr_json *f = fr_json_get(o, "fidelity");
-    r->cosine = num(f, "cosine");
-    r->rel_mse = num(f, "rel_mse");
-    r->agree = num(f, "top1_agreement");
-    r->kl = num(f, "kl");
-    const fr_json *lm = fr_json_get(f, "lm");
-    r->ppl_fp = num(lm, "ppl_fp");
-    r->ppl_q = num(lm, "ppl_q");
-    /* the run's aggressive / clipped fraction: over every weight of every layer */
-    double sa = 0, sc = 0, sn = 0;
-    const fr_json *units = fr_json_get(o, "units");
-    for (size_t u = 0; u < fr_json_len(units); u++) {
-        const fr_json *ls = fr_json_get(fr_json_at(units, u), "layers");
-        for (size_t l = 0; l < fr_json_len(ls); l++) {
-            const fr_json *ly = fr_json_at(ls, l);
-            double n = num(ly, "n"), a = num(ly, "aggressive_pct"), c = num(ly, "clipped_pct");
-            if (!(n > 0) || !isfinite(a) || !isfinite(c)) continue;
-            sa += a * n; sc += c * n; sn += n;
-        }
-    }
-    if (sn > 0) { r->aggr = sa / sn; r->clip = sc / sn; }
-    fr_json_free(d);
-    return 0;
-}
-
-static int cmp_num_str(const char *a, const char *b)
-{
-    int da = strcmp(a, "def") == 0, db = strcmp(b, "def") == 0;
-    if (da || db) return da - db;
-    double x = atof(a), y = atof(b);
-    return x < y ? -1 : x > y;
-}
-
-/* The plot group first (model, grain, A, lr, iters), then method (rtn, adaround, flexround: the
- * legend's order), bits, seed. */
-static int row_cmp(const void *pa, const void *pb)
-{
-    const row *a = pa, *b = pb;
-    int c;
-    if ((c = strcmp(a->model, b->model)) || (c = strcmp(a->grain, b->grain)) || (c = a->act_bits - b->act_bits) ||
-        (c = cmp_num_str(a->lr, b->lr)) || (c = cmp_num_str(a->iters, b->iters)) ||
-        (c = fr_method_from_name(a->method) - fr_method_from_name(b->method)) || (c = strcmp(a->method, b->method)) ||
-        (c = a->bits - b->bits) || (c = cmp_num_str(a->seed, b->seed)))
-        return c;
-    return strcmp(a->name, b->name);
-}
-
-static int same_group(const row *a, const row *b)
-{
-    return !strcmp(a->model, b->model) && !strcmp(a->grain, b->grain) && a->act_bits == b->act_bits &&
-           !strcmp(a->lr, b->lr) && !strcmp(a->iters, b->iters);
-}
-
-#define NCOL 13
-static const char *const cols[NCOL] = {"acc_fp", "acc_q", "ppl_fp", "ppl_q", "cosine", "rel_mse", "top1_agreement", "kl",
-                                       "aggressive_pct", "clipped_pct", "elapsed_s", NULL, NULL};
-static double col(const row *r, int k)
-{
-    const double v[] = {r->acc_fp, r->acc_q, r->ppl_fp, r->ppl_q, r->cosine, r->rel_mse, r->agree, r->kl, r->aggr, r->clip, r->elapsed};
-    return v[k];
-}
-
-static int write_tables(const char *dir, const row *rs, int n, fr_err *e)
+static int write_tables(const char *dir, const fr_sweep_row *rs, int n, fr_err *e)
 {
     char p[4400];
     fr_sb b = {0};
     fr_sb_puts(&b, "name,model,method,bits,act_bits,grain,lr,iters,seed,threads,status");
-    for (int k = 0; cols[k]; k++) fr_sb_printf(&b, ",%s", cols[k]);
+    for (int k = 0; k < FR_SWC__N; k++) fr_sb_printf(&b, ",%s", fr_sweeprows_cols[k]);
     fr_sb_putc(&b, '\n');
     for (int i = 0; i < n; i++) {
-        const row *r = &rs[i];
+        const fr_sweep_row *r = &rs[i];
         fr_sb_csv_field(&b, r->name);
         fr_sb_putc(&b, ',');
         fr_sb_csv_field(&b, r->model);
         fr_sb_printf(&b, ",%s,%d,%d,%s,%s,%s,%s,%d,%s", r->method, r->bits, r->act_bits, r->grain, r->lr, r->iters, r->seed,
                      r->threads, r->status);
-        for (int k = 0; cols[k]; k++) {
+        for (int k = 0; k < FR_SWC__N; k++) {
             fr_sb_putc(&b, ',');
-            if (isfinite(col(r, k))) fr_sb_printf(&b, "%.9g", col(r, k));
+            if (isfinite(fr_sweeprows_col(r, k))) fr_sb_printf(&b, "%.9g", fr_sweeprows_col(r, k));
         }
         fr_sb_putc(&b, '\n');
     }
@@ -185,7 +52,7 @@ static int write_tables(const char *dir, const row *rs, int n, fr_err *e)
     fr_sb_reset(&b);
     fr_sb_printf(&b, "{\n  \"n_points\": %d,\n  \"points\": [", n);
     for (int i = 0; !rc && i < n; i++) {
-        const row *r = &rs[i];
+        const fr_sweep_row *r = &rs[i];
         fr_sb_puts(&b, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
         fr_sb_json_str(&b, r->name);
         fr_sb_puts(&b, ", \"model\": ");
@@ -196,9 +63,9 @@ static int write_tables(const char *dir, const row *rs, int n, fr_err *e)
         fr_sb_printf(&b, ", \"iters\": %s, \"seed\": %s, \"threads\": %d, \"status\": \"%s\"",
                      strcmp(r->iters, "def") ? r->iters : "null", strcmp(r->seed, "def") ? r->seed : "null", r->threads,
                      r->status);
-        for (int k = 0; cols[k]; k++) {
-            fr_sb_printf(&b, ", \"%s\": ", cols[k]);
-            fr_sb_json_num(&b, "%.9g", col(r, k));
+        for (int k = 0; k < FR_SWC__N; k++) {
+            fr_sb_printf(&b, ", \"%s\": ", fr_sweeprows_cols[k]);
+            fr_sb_json_num(&b, "%.9g", fr_sweeprows_col(r, k));
         }
         fr_sb_puts(&b, "}");
     }
@@ -211,46 +78,18 @@ static int write_tables(const char *dir, const row *rs, int n, fr_err *e)
 
 /* One plot of a group's rows [a, b): `which` column against bits, one line per method, the mean
  * over seeds with min..max as the band. */
-static int plot_group(const char *dir, const row *rs, int a, int b, int which, const char *what, const char *ylabel,
+static int plot_group(const char *dir, const fr_sweep_row *rs, int a, int b, int which, const char *what, const char *ylabel,
                       double scale, int *n_plots, fr_err *e)
 {
-    fr_lines_series ser[FR_HIST_MAX_SERIES];
-    double buf[FR_HIST_MAX_SERIES][4][16];
-    char labels[FR_HIST_MAX_SERIES][16];
-    int ns = 0, max_seeds = 0;
-    for (int i = a; i < b;) {
-        int j = i;
-        while (j < b && !strcmp(rs[j].method, rs[i].method)) j++;
-        if (ns < FR_HIST_MAX_SERIES) {
-            int np = 0;
-            for (int k = i; k < j;) {   /* one bits value: [k, m) */
-                int m = k, cnt = 0;
-                double s = 0, lo = INFINITY, hi = -INFINITY;
-                while (m < j && rs[m].bits == rs[k].bits) {
-                    double v = col(&rs[m], which) * scale;
-                    if (isfinite(v)) { s += v; cnt++; lo = fmin(lo, v); hi = fmax(hi, v); }
-                    m++;
-                }
-                if (cnt && np < 16) {
-                    buf[ns][0][np] = rs[k].bits;
-                    buf[ns][1][np] = s / cnt;
-                    buf[ns][2][np] = lo;
-                    buf[ns][3][np] = hi;
-                    np++;
-                    max_seeds = FR_MAX(max_seeds, cnt);
-                }
-                k = m;
-            }
-            if (np) {
-                snprintf(labels[ns], sizeof labels[ns], "%s", rs[i].method);
-                ser[ns] = (fr_lines_series){buf[ns][0], buf[ns][1], buf[ns][2], buf[ns][3], np, labels[ns]};
-                ns++;
-            }
-        }
-        i = j;
+    fr_sweep_series sv[FR_SWEEP_MAX_SERIES];
+    fr_lines_series ser[FR_SWEEP_MAX_SERIES];
+    int ns = fr_sweeprows_series(rs, a, b, which, scale, sv), max_seeds = 0;
+    for (int k = 0; k < ns; k++) {
+        ser[k] = (fr_lines_series){sv[k].x, sv[k].y, sv[k].lo, sv[k].hi, sv[k].n, sv[k].method};
+        max_seeds = FR_MAX(max_seeds, sv[k].max_seeds);
     }
     if (!ns) return FR_OK;   /* nothing finished (or no such metric) in this group */
-    const row *r = &rs[a];
+    const fr_sweep_row *r = &rs[a];
     char title[256], note[160], path[4600], act[16] = "";
     if (r->act_bits) snprintf(act, sizeof act, "_A%d", r->act_bits);
     snprintf(title, sizeof title, "%s: %s vs weight bits", r->model, what);
@@ -264,6 +103,107 @@ static int plot_group(const char *dir, const row *rs, int a, int b, int which, c
     return rc;
 }
 
+/* One point's loss curve: the reconstruction loss of its run's last unit, per iteration, from
+ * run.frc (the report JSON has only each unit's final loss).  The last unit because it is the
+ * one whose output is the model's output, and the same unit for every point of a plot, so the
+ * lines compare like with like; only finished points, so no half-run unit enters a band.
+ * Returns the iteration count (0: none, e.g. RTN, which has no iterations). */
+static int point_curve(const char *dir, const fr_sweep_row *r, float **out)
+{
+    char p[4400];
+    fr_ckpt c;
+    fr_err e;
+    *out = NULL;
+    if (r->st != FR_SWP_DONE) return 0;
+    snprintf(p, sizeof p, "%s/points/%s/run.frc", dir, r->name);
+    if (access(p, F_OK) != 0 || fr_ckpt_load(p, &c, &e)) return 0;
+    int n = 0;
+    const fr_ckpt_unit *u = c.n_units > 0 ? &c.units[c.n_units - 1] : NULL;
+    if (u && u->n_loss > 0 && u->loss_rec) {
+        n = u->n_loss;
+        *out = fr_xmalloc((size_t)n * sizeof **out);
+        memcpy(*out, u->loss_rec, (size_t)n * sizeof **out);
+    }
+    fr_ckpt_free(&c);
+    return n;
+}
+
+/* Loss against iterations for a group's rows [a, b) at each weight bit width: one line per
+ * method (the mean over seeds of each point's curve, averaged into LOSS_PTS buckets so a
+ * 20000-iteration run stays a readable line), min..max over seeds as the band. */
+#define LOSS_PTS 200
+static int plot_loss(const char *dir, const fr_sweep_row *rs, int a, int b, int *n_plots, fr_err *e)
+{
+    int bits_seen[64], nb = 0, rc = FR_OK;
+    for (int i = a; i < b; i++) {
+        int k = 0;
+        while (k < nb && bits_seen[k] != rs[i].bits) k++;
+        if (k == nb && nb < 64) bits_seen[nb++] = rs[i].bits;
+    }
+    double *buf = fr_xmalloc(sizeof(double) * FR_HIST_MAX_SERIES * 4 * LOSS_PTS);
+    for (int bi = 0; !rc && bi < nb; bi++) {
+        fr_lines_series ser[FR_HIST_MAX_SERIES];
+        char labels[FR_HIST_MAX_SERIES][16];
+        int ns = 0, max_seeds = 0, max_n = 0;
+        for (int i = a; i < b;) {   /* one method: [i, j) */
+            int j = i;
+            while (j < b && !strcmp(rs[j].method, rs[i].method)) j++;
+            float *cv[64];
+            int nc = 0, len = 0;
+            for (int k = i; k < j && nc < 64; k++) {
+                if (rs[k].bits != bits_seen[bi]) continue;
+                int m = point_curve(dir, &rs[k], &cv[nc]);
+                if (m <= 0) continue;
+                len = nc ? FR_MIN(len, m) : m;
+                nc++;
+            }
+            if (nc && ns < FR_HIST_MAX_SERIES) {
+                double *x = buf + (size_t)ns * 4 * LOSS_PTS, *y = x + LOSS_PTS, *lo = y + LOSS_PTS, *hi = lo + LOSS_PTS;
+                int np = FR_MIN(len, LOSS_PTS);
+                for (int q = 0; q < np; q++) {
+                    int s0 = (int)((int64_t)q * len / np), s1 = (int)((int64_t)(q + 1) * len / np);
+                    double sum = 0, l = INFINITY, h = -INFINITY;
+                    int cnt = 0;
+                    for (int c = 0; c < nc; c++) {
+                        double v = 0;
+                        int vn = 0;
+                        for (int t = s0; t < s1; t++) if (isfinite(cv[c][t])) { v += cv[c][t]; vn++; }
+                        if (!vn) continue;
+                        v /= vn;
+                        sum += v; cnt++; l = fmin(l, v); h = fmax(h, v);
+                    }
+                    x[q] = 0.5 * (s0 + s1);   /* iterations done at the bucket's centre */
+                    y[q] = cnt ? sum / cnt : NAN;
+                    lo[q] = cnt ? l : NAN;
+                    hi[q] = cnt ? h : NAN;
+                }
+                snprintf(labels[ns], sizeof labels[ns], "%s", rs[i].method);
+                ser[ns] = (fr_lines_series){x, y, lo, hi, np, labels[ns]};
+                ns++;
+                max_seeds = FR_MAX(max_seeds, nc);
+                max_n = FR_MAX(max_n, len);
+            }
+            for (int c = 0; c < nc; c++) free(cv[c]);
+            i = j;
+        }
+        if (!ns) continue;   /* no finished learned point at these bits (RTN has no curve) */
+        const fr_sweep_row *r = &rs[a];
+        char title[256], note[200], path[4600], act[16] = "";
+        if (r->act_bits) snprintf(act, sizeof act, "_A%d", r->act_bits);
+        snprintf(title, sizeof title, "%s W%d: last unit's reconstruction loss vs iteration", r->model, bits_seen[bi]);
+        snprintf(note, sizeof note, "%s grid%s, lr %s, %d it; line: mean of up to %d seed(s), band: min..max; "
+                 "mean over %d-iteration buckets", r->grain, r->act_bits ? ", act. quantized" : "", r->lr, max_n,
+                 max_seeds, (max_n + LOSS_PTS - 1) / LOSS_PTS);
+        snprintf(path, sizeof path, "%s/plots/%s_%s%s_lr%s_it%s_W%d.loss.png", dir, r->model, r->grain, act, r->lr,
+                 r->iters, bits_seen[bi]);
+        fr_lines_in in = {ser, ns, 0, title, note, "iteration", "reconstruction loss (last unit)"};
+        rc = fr_pngplot_lines(path, &in, e);
+        *n_plots += !rc;
+    }
+    free(buf);
+    return rc;
+}
+
 int fr_cli_sweep_report(int argc, char **argv)
 {
     if (fr_opt_wants_help(argc, argv)) {
@@ -271,8 +211,9 @@ int fr_cli_sweep_report(int argc, char **argv)
                "  the table of every point of the sweep in DIR (frtui sweep -o DIR), finished or not:\n"
                "  DIR/sweep-report.csv and DIR/sweep-report.json (parameters, top-1 or perplexity, fidelity,\n"
                "  aggressive-rounding fraction, time), and DIR/plots/*.png: the metric and the aggressive\n"
-               "  fraction against bits, one line per method, the seed spread as a band.  Also the merge\n"
-               "  step of a Slurm array.\n");
+               "  fraction against bits, one line per method, the seed spread as a band, and\n"
+               "  the last unit's reconstruction loss against iterations per bit width (from each run.frc).\n"
+               "  Also the merge step of a Slurm array.\n");
         return 0;
     }
     fr_err e;
@@ -282,36 +223,23 @@ int fr_cli_sweep_report(int argc, char **argv)
     if (fr_opt_parse(t, argc, argv, &dir, 1, NULL, &e)) return fr_cli_usage("sweep-report", &e);
     if (!dir) { fr_err_set(&e, FR_EINPUT, "needs the sweep's folder (frtui sweep-report DIR)"); return fr_cli_usage("sweep-report", &e); }
     char p[4400];
-    snprintf(p, sizeof p, "%s/points", dir);
-    DIR *d = opendir(p);
-    if (!d) {
-        fr_err_set(&e, FR_EINPUT, "%s: not a sweep folder (no points/ in it: %s)", dir, strerror(errno));
-        return fr_cli_usage("sweep-report", &e);
-    }
-    int n = 0, cap = 64;
-    row *rs = fr_xmalloc((size_t)cap * sizeof *rs);
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.') continue;
-        if (n == cap) rs = fr_xrealloc(rs, (size_t)(cap *= 2) * sizeof *rs);
-        if (read_row(dir, de->d_name, &rs[n]) == 0) n++;
-    }
-    closedir(d);
-    qsort(rs, (size_t)n, sizeof *rs, row_cmp);
+    int n = 0;
+    fr_sweep_row *rs = NULL;
+    if (fr_sweepdata_load(dir, &rs, &n, &e)) return fr_cli_usage("sweep-report", &e);
     int rc = write_tables(dir, rs, n, &e), n_plots = 0, done = 0;
     for (int i = 0; i < n; i++) done += !strcmp(rs[i].status, "done");
     snprintf(p, sizeof p, "%s/plots", dir);
     if (!rc && n && mkdir(p, 0777) != 0 && errno != EEXIST) rc = fr_err_set(&e, FR_EIO, "%s: cannot create: %s", p, strerror(errno));
     for (int i = 0; !rc && i < n;) {
         int j = i;
-        while (j < n && same_group(&rs[i], &rs[j])) j++;
+        while (j < n && fr_sweeprows_same_group(&rs[i], &rs[j])) j++;
         /* top-1 when the bundle has labels, else perplexity (language models), else feature cosine */
-        int has_acc = 0, has_ppl = 0;
-        for (int k = i; k < j; k++) { has_acc |= isfinite(rs[k].acc_q); has_ppl |= isfinite(rs[k].ppl_q); }
-        if (has_acc) rc = plot_group(dir, rs, i, j, 1, "top-1", "top-1 (%)", 100, &n_plots, &e);
-        else if (has_ppl) rc = plot_group(dir, rs, i, j, 3, "perplexity", "perplexity", 1, &n_plots, &e);
+        int metric = fr_sweeprows_metric(rs, i, j);
+        if (metric == FR_SWC_ACC_Q) rc = plot_group(dir, rs, i, j, 1, "top-1", "top-1 (%)", 100, &n_plots, &e);
+        else if (metric == FR_SWC_PPL_Q) rc = plot_group(dir, rs, i, j, 3, "perplexity", "perplexity", 1, &n_plots, &e);
         else rc = plot_group(dir, rs, i, j, 4, "feature cosine", "cosine to full precision", 1, &n_plots, &e);
         if (!rc) rc = plot_group(dir, rs, i, j, 8, "aggressive rounding", "aggressively rounded weights (%)", 1, &n_plots, &e);
+        if (!rc) rc = plot_loss(dir, rs, i, j, &n_plots, &e);
         i = j;
     }
     free(rs);

@@ -1,6 +1,7 @@
 /* main.c — frtui entry point: OpenBLAS set-up, then dispatch to a sub-command or the inspector.
  *
- *   frtui [FILE.frm | RUN.frc] [options]     open the inspector (default sample without FILE)
+ *   frtui [FILE.frm | RUN.frc | DIR]         open the inspector (default sample without FILE); a
+ *                                            sweep folder DIR opens the sweep view
  *   frtui info FILE...                       summary of a bundle and its reconstruction units
  *   frtui eval FILE                          top-1 accuracy on the bundle's evaluation set
  *   frtui run FILE --method M --bits N ...   batch quantization with a report
@@ -22,6 +23,7 @@
 #include "frtui/path.h"
 #include "frtui/plotmodel.h"
 #include "frtui/sb.h"
+#include "frtui/sweepdata.h"
 #include "frtui/timeline.h"
 #include "frtui/tui.h"
 #include "frtui/worker.h"
@@ -30,6 +32,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: frtui [FILE.frm | RUN.frc] [options]  open the inspector (default: %s)\n"
+            "       frtui DIR [options]                 the sweep view of a sweep folder (frtui sweep -o DIR)\n"
             "       frtui info [--verbose] FILE...      bundle summary, layers, reconstruction units, memory plan\n"
             "       frtui eval FILE                     top-1 accuracy on the bundle's evaluation set\n"
             "       frtui run FILE [options]            batch quantization (see frtui run --help)\n"
@@ -118,6 +121,28 @@ static int replay(const char *frc, const char *model, fr_tui_opts *o, int dump, 
     return rc ? fr_cli_fail(&e) : 0;
 }
 
+/* The sweep view's way into a point: the same read-only replay as `frtui RUN.frc`. */
+typedef struct sweep_ctx { fr_tui_opts o; int cols, rows; } sweep_ctx;
+
+static int open_run(void *ctx, const char *frc, const char *dump_keys, fr_err *e)
+{
+    sweep_ctx *sc = ctx;
+    fr_tui_opts o = sc->o;
+    if (!fr_cli_is_checkpoint(frc)) return fr_err_set(e, FR_EINPUT, "%s: no checkpoint yet", frc);
+    int rc = replay(frc, NULL, &o, dump_keys != NULL, sc->cols, sc->rows, dump_keys ? dump_keys : "");
+    if (rc) return fr_err_set(e, FR_EINPUT, "%s: cannot be replayed (exit %d; frtui %s says why)", frc, rc, frc);
+    return FR_OK;
+}
+
+static int sweep_view(const char *dir, fr_tui_opts *o, int dump, int cols, int rows, const char *keys)
+{
+    sweep_ctx sc = {*o, cols, rows};
+    fr_err e;
+    fr_err_clear(&e);
+    int rc = dump ? fr_dump_sweep(dir, o, cols, rows, keys, open_run, &sc, stdout, &e) : fr_tui_sweep(dir, o, open_run, &sc, &e);
+    return rc ? fr_cli_fail(&e) : 0;
+}
+
 static int opt_color(const char *name, const char *c, void *dst, fr_err *e)
 {
     fr_tui_opts *o = dst;
@@ -194,6 +219,14 @@ static int inspector(int argc, char **argv)
     o.palette = palette < 0 ? NULL : palette ? "light" : "dark";
     char installed[4096];
     if (!file) file = default_sample(installed, sizeof installed);
+    if (fr_sweepdata_is_sweep(file)) {
+        if (k.resume || k.ckpt || model) {
+            fprintf(stderr, "frtui: %s is a sweep folder, shown read-only; --resume/--checkpoint/--model go with a bundle "
+                    "or a checkpoint\n", file);
+            return 2;
+        }
+        return sweep_view(file, &o, dump, cols, rows, keys);
+    }
     if (fr_str_ends_with(file, ".frc")) {
         if (k.resume || k.ckpt) {
             fprintf(stderr, "frtui: %s is a checkpoint, shown read-only; --resume/--checkpoint go with a bundle "

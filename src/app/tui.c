@@ -17,6 +17,13 @@
  *   terminal offers (direct colour when terminfo reports >= 2^24 colours, else the 256 cube,
  *   else 16) and pairs are allocated on demand from a small hash cache (init_extended_pair
  *   when available).  When pairs run out the cache is reset, which costs one repaint.
+ *
+ *   Sweep view (fr_tui_sweep): its own small loop, re-reading the folder every second (files
+ *   are the sweep's only channel, sweepdata.h).  Enter opens a point's replay in the same
+ *   terminal: this loop leaves curses (endwin), the callback runs fr_tui_run, which calls
+ *   initscr again (ncurses then reuses the screen it already has) and endwin when the replay
+ *   quits; the sweep loop then restores its modes, forgets its colour pairs (the replay
+ *   redefined the numbers) and repaints everything.
  */
 #include "frtui/tui.h"
 
@@ -33,6 +40,8 @@
 
 #include "frtui/canvas.h"
 #include "frtui/sb.h"
+#include "frtui/sweepdata.h"
+#include "frtui/sweepview.h"
 #include "frtui/view.h"
 #include "frtui/worker.h"
 
@@ -84,6 +93,17 @@ static void remove_handlers(void)
 {
     fr_fatal_set_hook(NULL);
     fr_set_abort_hook(NULL);
+}
+
+static void curses_modes(void)
+{
+    set_escdelay(25);
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    curs_set(0);
 }
 
 /* ------------------------------------------------------------------ colour pairs */
@@ -254,13 +274,7 @@ int fr_tui_run(fr_worker *w, const fr_tui_opts *o, fr_err *e)
         return fr_err_set(e, FR_EIO, "frtui: cannot initialise the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
     }
     g_curses_on = 1;
-    set_escdelay(25);
-    cbreak();
-    noecho();
-    nonl();
-    keypad(stdscr, TRUE);
-    nodelay(stdscr, TRUE);
-    curs_set(0);
+    curses_modes();
 
     /* settings: the config file, unless the command line chose (palette, --no-mouse) */
     fr_ui ui;
@@ -481,4 +495,156 @@ int fr_dump_screen(const fr_dump_source *src, const fr_tui_opts *o, int cols, in
     fr_ui_free(&ui);
     fr_snapshot_release(s);
     return FR_OK;
+}
+
+/* ------------------------------------------------------------------ sweep view */
+
+static void open_point(const char *dir, const fr_sweep_row *r, char *frc, size_t n)
+{
+    snprintf(frc, n, "%s/points/%s/run.frc", dir, r->name);
+}
+
+int fr_tui_sweep(const char *dir, const fr_tui_opts *o, fr_open_run_fn open, void *ctx, fr_err *e)
+{
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+        return fr_err_set(e, FR_EINPUT, "frtui: not a terminal; use `frtui sweep-report %s` or --dump-screen for a text frame", dir);
+    fr_sweep_row *rs = NULL;
+    int n = 0;
+    if (fr_sweepdata_load(dir, &rs, &n, e)) return e->code;
+    setlocale(LC_ALL, "");
+    int utf8 = !o->ascii && strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    setenv("ESCDELAY", "25", 0);
+    install_handlers();
+    if (!initscr()) {
+        remove_handlers();
+        fr_sweepdata_free(rs);
+        return fr_err_set(e, FR_EIO, "frtui: cannot initialise the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
+    }
+    g_curses_on = 1;
+    curses_modes();
+    pair_cache pc;
+    memset(&pc, 0, sizeof pc);
+    pc.pal = fr_colour_palette(o->palette);
+    if (!pc.pal) pc.pal = fr_colour_palette(NULL);
+    int want = fr_tui_color_depth(o, 1);
+    if (want > 0 && has_colors()) {
+        start_color();
+        use_default_colors();
+        pc.depth = want == 24 && COLORS >= 0x1000000 ? 24 : want >= 256 && COLORS >= 256 ? 256 : 16;
+        pc.max_pairs = COLOR_PAIRS > 1 ? COLOR_PAIRS : 1;
+        pc.n_slots = 4096;
+        pc.slot = fr_xcalloc((size_t)pc.n_slots, sizeof *pc.slot);
+        pairs_reset(&pc);
+    }
+    fr_sweepview v;
+    fr_sweepview_init(&v, dir);
+    fr_sweepview_sync(&v, rs, n);
+    fr_canvas cv;
+    fr_canvas_init(&cv, COLS > 0 ? COLS : 80, LINES > 0 ? LINES : 24, utf8);
+    int quit = 0, dirty = 1;
+    double loaded = fr_now();
+    while (!quit) {
+        if (fr_now() - loaded >= 1.0) {   /* points appear, start and finish on disk */
+            fr_sweep_row *nr;
+            int nn;
+            fr_err le;
+            fr_err_clear(&le);
+            if (fr_sweepdata_load(dir, &nr, &nn, &le) == FR_OK) {
+                fr_sweepdata_free(rs);
+                rs = nr;
+                n = nn;
+                fr_sweepview_sync(&v, rs, n);
+            } else {
+                snprintf(v.msg, sizeof v.msg, "%.190s", le.msg);
+            }
+            loaded = fr_now();
+            dirty = 1;
+        }
+        if (dirty) {
+            if (cv.cols != COLS || cv.rows != LINES) fr_canvas_resize(&cv, FR_MAX(COLS, 1), FR_MAX(LINES, 1));
+            fr_sweepview_render(&v, rs, n, &cv);
+            draw_canvas(&cv, &pc);
+            wnoutrefresh(stdscr);
+            doupdate();
+            dirty = 0;
+        }
+        struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+        if (poll(&pfd, 1, 250) < 0 && errno != EINTR) break;
+        wint_t wch;
+        int rc;
+        while (!quit && (rc = wget_wch(stdscr, &wch)) != ERR) {
+            int key = translate_key(rc, wch);
+            if (rc == KEY_CODE_YES && wch == KEY_MOUSE) continue;
+            if (key == FR_KEY_RESIZE) { dirty = 1; continue; }
+            if (!key) continue;
+            int act = fr_sweepview_key(&v, rs, n, key);
+            dirty = 1;
+            if (act == FR_SWV_QUIT) quit = 1;
+            else if (act == FR_SWV_RELOAD) { loaded = 0; clearok(curscr, TRUE); }
+            else if (act == FR_SWV_OPEN && open) {
+                char frc[4400];
+                open_point(dir, &rs[v.sel], frc, sizeof frc);
+                restore_terminal();   /* the replay takes the terminal (its own initscr/endwin) */
+                fr_err oe;
+                fr_err_clear(&oe);
+                int orc = open(ctx, frc, NULL, &oe);
+                install_handlers();   /* fr_tui_run removed them on its way out */
+                g_curses_on = 1;
+                curses_modes();
+                if (pc.slot) pairs_reset(&pc);
+                clearok(curscr, TRUE);
+                if (orc) {
+                    char clean[sizeof oe.msg];
+                    snprintf(v.msg, sizeof v.msg, "%.190s", fr_term_clean(clean, sizeof clean, oe.msg));
+                }
+                loaded = 0;   /* re-read now: the sweep went on meanwhile */
+            }
+        }
+    }
+    fr_sweepdata_free(rs);
+    fr_canvas_free(&cv);
+    free(pc.slot);
+    restore_terminal();
+    remove_handlers();
+    return FR_OK;
+}
+
+int fr_dump_sweep(const char *dir, const fr_tui_opts *o, int cols, int rows, const char *keys, fr_open_run_fn open,
+                  void *ctx, FILE *out, fr_err *e)
+{
+    setlocale(LC_CTYPE, "");
+    int utf8 = !o->ascii && strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    const fr_palette *pal = fr_colour_palette(o->palette);
+    fr_text_opts to = {fr_tui_color_depth(o, isatty(fileno(out))), pal ? pal : fr_colour_palette(NULL), 0};
+    int kbuf[4096];
+    int nk = keys ? fr_view_parse_keys(keys, kbuf, 4096, e) : 0;
+    if (nk < 0) return FR_EINPUT;
+    fr_sweep_row *rs;
+    int n;
+    if (fr_sweepdata_load(dir, &rs, &n, e)) return e->code;
+    fr_sweepview v;
+    fr_sweepview_init(&v, dir);
+    fr_sweepview_sync(&v, rs, n);
+    fr_canvas c;
+    fr_canvas_init(&c, FR_MAX(cols, 1), FR_MAX(rows, 1), utf8);
+    fr_sweepview_render(&v, rs, n, &c);   /* the first frame sets the page size the keys rely on */
+    int rc = FR_OK, opened = 0;
+    for (int i = 0; i < nk && !opened; i++) {
+        int act = fr_sweepview_key(&v, rs, n, kbuf[i]);
+        if (act == FR_SWV_QUIT) break;
+        if (act == FR_SWV_OPEN && open) {   /* the rest of the keys drive the opened run */
+            char frc[4400];
+            open_point(dir, &rs[v.sel], frc, sizeof frc);
+            rc = open(ctx, frc, fr_view_keys_after(keys, i + 1), e);
+            opened = 1;
+        }
+        fr_sweepview_render(&v, rs, n, &c);
+    }
+    if (!opened) {
+        fr_sweepview_render(&v, rs, n, &c);
+        fr_canvas_write(&c, out, &to);
+    }
+    fr_canvas_free(&c);
+    fr_sweepdata_free(rs);
+    return rc;
 }

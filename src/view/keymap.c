@@ -87,6 +87,17 @@ const fr_keybind fr_keymap[] = {
     {{'k', FR_KEY_UP}, 0, FR_ACT_UP, FR_CTX_SETTINGS, 0, NULL, "previous setting", "Settings screen"},
     {{'l', FR_KEY_RIGHT, FR_KEY_ENTER, ' '}, 0, FR_ACT_RIGHT, FR_CTX_SETTINGS, 0, NULL, "next value", "Settings screen"},
     {{'h', FR_KEY_LEFT}, 0, FR_ACT_LEFT, FR_CTX_SETTINGS, 0, NULL, "previous value", "Settings screen"},
+    /* --- sweep view (`frtui DIR`): its own screen, so its own context --- */
+    {{'j', FR_KEY_DOWN}, 0, FR_ACT_DOWN, FR_CTX_SWEEP, 0, NULL, "next point", "Sweep view"},
+    {{'k', FR_KEY_UP}, 0, FR_ACT_UP, FR_CTX_SWEEP, 0, NULL, "previous point", "Sweep view"},
+    {{'g', FR_KEY_HOME}, 0, FR_ACT_TOP, FR_CTX_SWEEP, 0, NULL, "first point", "Sweep view"},
+    {{'G', FR_KEY_END}, 0, FR_ACT_BOTTOM, FR_CTX_SWEEP, 0, NULL, "last point", "Sweep view"},
+    {{FR_KEY_CTRL('d'), FR_KEY_PGDN}, 0, FR_ACT_PAGE_DOWN, FR_CTX_SWEEP, 0, NULL, "half page down", "Sweep view"},
+    {{FR_KEY_CTRL('u'), FR_KEY_PGUP}, 0, FR_ACT_PAGE_UP, FR_CTX_SWEEP, 0, NULL, "half page up", "Sweep view"},
+    {{FR_KEY_ENTER, 'z'}, 0, FR_ACT_OPEN, FR_CTX_SWEEP, 0, NULL, "open the point's run (its run.frc replay); q there comes back", "Sweep view"},
+    {{'?'}, 1, FR_ACT_HELP, FR_CTX_SWEEP, 0, NULL, "these keys (any key closes)", "Sweep view"},
+    {{FR_KEY_CTRL('l')}, 0, FR_ACT_REPAINT, FR_CTX_SWEEP, 0, NULL, "re-read the folder and repaint (it is re-read every second anyway)", "Sweep view"},
+    {{'q', FR_KEY_ESC}, 10, FR_ACT_QUIT, FR_CTX_SWEEP, 0, NULL, "quit the sweep view", "Sweep view"},
     /* --- confirmation prompt --- */
     {{'y', 'Y', FR_KEY_ENTER}, 0, FR_ACT_YES, FR_CTX_CONFIRM, 0, NULL, "confirm", "Prompt"},
     {{'n', 'N', FR_KEY_ESC}, 0, FR_ACT_NO, FR_CTX_CONFIRM, 0, NULL, "cancel", "Prompt"},
@@ -140,7 +151,7 @@ static const char *const act_names[FR_ACT__COUNT] = {
     "compare", "reciprocal", "freeze", "pause", "step", "step-mode", "restart", "method", "bits",
     "iters", "export", "checkpoint", "repaint", "follow-running", "yes", "no", "smooth-less", "smooth-more",
     "equation", "filter", "sort", "tour", "settings",
-    "time-back", "time-forward", "loss-x-axis", "csv", "animation", "slides", "channels",
+    "time-back", "time-forward", "loss-x-axis", "csv", "animation", "slides", "channels", "open",
 };
 
 const fr_keybind *fr_keymap_for_action(fr_action act, unsigned ctx)
@@ -165,7 +176,7 @@ static void print_table(FILE *out, int md)
 {
     /* fixed group order (the table itself is in function-bar order) */
     static const char *const groups[] = {"General", "Move", "Unit list", "Panels", "View", "Run control", "Files",
-                                         "Help overlay", "Settings screen", "Prompt"};
+                                         "Help overlay", "Settings screen", "Prompt", "Sweep view"};
     if (md) fprintf(out, "| Keys | Action | Group |\n|---|---|---|\n");
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
         if (!md) fprintf(out, "%s%s\n", g ? "\n" : "", groups[g]);

@@ -502,3 +502,107 @@ void fr_plot_hist(fr_canvas *c, fr_rect r, const double *counts, int nbins, doub
         if (x > (int)strlen(l0) && x < r.w - w1 - 1) fr_canvas_put(c, r.x + x, yb, '0', ROLE(FR_R_LABEL), 0, 0);
     }
 }
+
+/* ---------------------------------------------------------------- lines with bands */
+
+/* The sweep view's plots (the pixel twin is fr_pngplot_lines).  Bands go on the lowest layer,
+ * non-exclusive, so where a band and a line share a cell the line's colour wins and its dots
+ * stay crisp; lines are straight segments between their points, one layer each in series
+ * order, so a later method draws over an earlier one where they cross. */
+void fr_plot_lines(fr_canvas *c, fr_rect r, const fr_plot_line *ls, int nl, int integer_x)
+{
+    const int ylw = 7;
+    if (r.w < ylw + 6 || r.h < 3) return;
+    fr_rect p = {r.x + ylw + 1, r.y, r.w - ylw - 1, r.h - 1};
+    double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+    for (int s = 0; s < nl; s++)
+        for (int i = 0; i < ls[s].n; i++) {
+            if (!isfinite(ls[s].x[i]) || !isfinite(ls[s].y[i])) continue;
+            xlo = fmin(xlo, ls[s].x[i]); xhi = fmax(xhi, ls[s].x[i]);
+            ylo = fmin(ylo, ls[s].y[i]); yhi = fmax(yhi, ls[s].y[i]);
+            if (ls[s].lo && isfinite(ls[s].lo[i])) ylo = fmin(ylo, ls[s].lo[i]);
+            if (ls[s].hi && isfinite(ls[s].hi[i])) yhi = fmax(yhi, ls[s].hi[i]);
+        }
+    if (!(xlo <= xhi)) {
+        const char *msg = "no finished points yet";
+        fr_canvas_text(c, p.x + FR_MAX(0, (p.w - (int)strlen(msg)) / 2), p.y + p.h / 2, p.w, msg, ROLE(FR_R_DIM), 0, 0);
+        return;
+    }
+    if (xlo == xhi) { xlo -= 1; xhi += 1; }
+    if (ylo == yhi) { double m = fmax(fabs(ylo) * 0.05, 1e-6); ylo -= m; yhi += m; }
+    double pad = (yhi - ylo) * 0.06;
+    ylo -= pad; yhi += pad;
+    fr_dots d;
+    fr_dots_init(&d, p.w, p.h);
+    int W = d.w, H = d.h;
+#define LX(v) ((int)lround(((v) - xlo) / (xhi - xlo) * (W - 1)))
+#define LY(v) ((int)lround((yhi - (v)) / (yhi - ylo) * (H - 1)))
+    for (int s = 0; s < nl; s++) {
+        if (!ls[s].lo || !ls[s].hi) continue;
+        for (int i = 0; i < ls[s].n; i++)   /* at each point too: a lone point still shows its spread */
+            if (isfinite(ls[s].lo[i]) && isfinite(ls[s].hi[i]))
+                fr_dots_vline(&d, LX(ls[s].x[i]), LY(ls[s].hi[i]), LY(ls[s].lo[i]), ROLE(FR_R_BAND), 1, 0);
+        for (int i = 0; i + 1 < ls[s].n; i++) {   /* the band: lo..hi interpolated along x */
+            int x0 = LX(ls[s].x[i]), x1 = LX(ls[s].x[i + 1]);
+            for (int x = x0; x <= x1; x++) {
+                double t = x1 > x0 ? (double)(x - x0) / (x1 - x0) : 0;
+                double lo = ls[s].lo[i] + t * (ls[s].lo[i + 1] - ls[s].lo[i]);
+                double hi = ls[s].hi[i] + t * (ls[s].hi[i + 1] - ls[s].hi[i]);
+                if (isfinite(lo) && isfinite(hi) && LY(lo) - LY(hi) >= 1) fr_dots_vline(&d, x, LY(hi), LY(lo), ROLE(FR_R_BAND), 1, 0);
+            }
+        }
+    }
+    for (int s = 0; s < nl; s++) {
+        int px = -1, py = -1;
+        for (int i = 0; i < ls[s].n; i++) {
+            if (!isfinite(ls[s].y[i])) { px = -1; continue; }
+            int x = LX(ls[s].x[i]), y = LY(ls[s].y[i]);
+            if (px < 0) fr_dots_set(&d, x, y, ls[s].col, 2 + s, 1);
+            for (int xx = px + 1; px >= 0 && xx <= x; xx++) {   /* segment: a column at a time, gap-free */
+                int yy = x > px ? (int)lround(py + (double)(xx - px) / (x - px) * (y - py)) : y;
+                int yprev = x > px ? (int)lround(py + (double)(xx - 1 - px) / (x - px) * (y - py)) : py;
+                fr_dots_vline(&d, xx, yprev + (yy > yprev ? 1 : yy < yprev ? -1 : 0), yy, ls[s].col, 2 + s, 1);
+            }
+            px = x;
+            py = y;
+        }
+    }
+#undef LX
+#undef LY
+    fr_dots_blit(&d, c, p.x, p.y, 2 + nl - 1, '*');
+    fr_dots_free(&d);
+    /* y axis */
+    double ticks[12];
+    int nt = fr_plot_ticks(ylo, yhi, FR_MAX(3, FR_MIN(8, p.h / 2 + 2)), ticks), last_row = -9;
+    for (int y = 0; y < p.h; y++) fr_canvas_put(c, p.x - 1, p.y + y, 0x2502, ROLE(FR_R_AXIS), 0, 0);
+    for (int i = nt - 1; i >= 0; i--) {
+        int row = (int)lround((yhi - ticks[i]) / (yhi - ylo) * (p.h * 4 - 1)) / 4;
+        if (row < 0 || row >= p.h || (last_row >= -1 && row - last_row < 2)) continue;
+        last_row = row;
+        char buf[24];
+        fr_plot_fmt(buf, sizeof buf, ticks[i]);
+        int w = (int)strlen(buf);
+        fr_canvas_text(c, r.x + FR_MAX(0, ylw - w), p.y + row, ylw, buf, ROLE(FR_R_LABEL), 0, 0);
+        fr_canvas_put(c, p.x - 1, p.y + row, 0x2524, ROLE(FR_R_AXIS), 0, 0);
+    }
+    /* x axis: every integer (bits) when they fit, else nice ticks */
+    int yb = r.y + r.h - 1;
+    fr_canvas_put(c, p.x - 1, yb, 0x2570, ROLE(FR_R_AXIS), 0, 0);
+    fr_canvas_hline(c, p.x, yb, p.w, 0x2500, ROLE(FR_R_AXIS));
+    double xt[16];
+    int nx = 0;
+    if (integer_x && xhi - xlo <= 15 && (xhi - xlo + 1) * 3 <= p.w)
+        for (double v = ceil(xlo); v <= xhi && nx < 16; v += 1) xt[nx++] = v;
+    else
+        nx = fr_plot_ticks(xlo, xhi, FR_MAX(2, FR_MIN(8, p.w / 8)), xt);
+    int last_end = -1;
+    for (int i = 0; i < nx; i++) {
+        char buf[24];
+        fr_plot_fmt(buf, sizeof buf, xt[i]);
+        int w = (int)strlen(buf), cx = p.x + (int)lround((xt[i] - xlo) / (xhi - xlo) * (p.w - 1)) - w / 2;
+        cx = FR_MAX(p.x, FR_MIN(cx, p.x + p.w - w));
+        if (cx <= last_end) continue;
+        fr_canvas_text(c, cx, yb, w, buf, ROLE(FR_R_LABEL), 0, 0);
+        last_end = cx + w;
+    }
+}

@@ -20,42 +20,60 @@ static const struct { const char *name; int key; } key_names[] = {
     {"Space", ' '}, {"lt", '<'}, {"Resize", FR_KEY_RESIZE}, {"BS", FR_KEY_BS},
 };
 
+/* One key of a --keys string at *s: its code (advancing *s), or -1 with e set. */
+static int parse_one(const char **sp, fr_err *e)
+{
+    const char *s = *sp;
+    int key = -1;
+    if (*s == '<') {
+        const char *end = strchr(s, '>');
+        if (end && end - s > 1 && end - s < 16) {
+            char nm[16];
+            memcpy(nm, s + 1, (size_t)(end - s - 1));
+            nm[end - s - 1] = 0;
+            for (size_t i = 0; i < sizeof key_names / sizeof key_names[0]; i++)
+                if (strcasecmp(nm, key_names[i].name) == 0) key = key_names[i].key;
+            if (key < 0 && (nm[0] == 'F' || nm[0] == 'f') && nm[1] >= '1' && nm[1] <= '9') {
+                int f = atoi(nm + 1);
+                if (f >= 1 && f <= 12) key = FR_KEY_F(f);
+            }
+            if (key < 0 && (nm[0] == 'C' || nm[0] == 'c') && nm[1] == '-' && nm[2] && !nm[3]) {
+                char ch = nm[2];
+                if (ch >= 'A' && ch <= 'Z') ch = (char)(ch - 'A' + 'a');
+                if (ch >= 'a' && ch <= 'z') key = FR_KEY_CTRL(ch);
+            }
+            if (key < 0 && isupper((unsigned char)nm[0]))
+                return fr_err_set(e, FR_EINPUT, "--keys: unknown key name <%s> (see --help-keys)", nm), -1;
+            if (key >= 0) s = end + 1;
+        }
+        if (key < 0) { key = '<'; s++; }
+    } else if (*s == '\\' && s[1]) {
+        char ch = s[1];
+        key = ch == 't' ? '\t' : ch == 'n' ? '\n' : ch == 'e' ? 27 : ch;
+        s += 2;
+    } else {
+        const char *p = s;
+        key = (int)fr_utf8_decode(&p);
+        s = p;
+    }
+    *sp = s;
+    return key;
+}
+
+const char *fr_view_keys_after(const char *s, int nkeys)
+{
+    fr_err e;
+    for (int i = 0; i < nkeys && *s; i++)
+        if (parse_one(&s, &e) < 0) break;
+    return s;
+}
+
 int fr_view_parse_keys(const char *s, int *keys, int max, fr_err *e)
 {
     int n = 0;
     while (*s) {
-        int key = -1;
-        if (*s == '<') {
-            const char *end = strchr(s, '>');
-            if (end && end - s > 1 && end - s < 16) {
-                char nm[16];
-                memcpy(nm, s + 1, (size_t)(end - s - 1));
-                nm[end - s - 1] = 0;
-                for (size_t i = 0; i < sizeof key_names / sizeof key_names[0]; i++)
-                    if (strcasecmp(nm, key_names[i].name) == 0) key = key_names[i].key;
-                if (key < 0 && (nm[0] == 'F' || nm[0] == 'f') && nm[1] >= '1' && nm[1] <= '9') {
-                    int f = atoi(nm + 1);
-                    if (f >= 1 && f <= 12) key = FR_KEY_F(f);
-                }
-                if (key < 0 && (nm[0] == 'C' || nm[0] == 'c') && nm[1] == '-' && nm[2] && !nm[3]) {
-                    char ch = nm[2];
-                    if (ch >= 'A' && ch <= 'Z') ch = (char)(ch - 'A' + 'a');
-                    if (ch >= 'a' && ch <= 'z') key = FR_KEY_CTRL(ch);
-                }
-                if (key < 0 && isupper((unsigned char)nm[0]))
-                    return fr_err_set(e, FR_EINPUT, "--keys: unknown key name <%s> (see --help-keys)", nm), -1;
-                if (key >= 0) s = end + 1;
-            }
-            if (key < 0) { key = '<'; s++; }
-        } else if (*s == '\\' && s[1]) {
-            char ch = s[1];
-            key = ch == 't' ? '\t' : ch == 'n' ? '\n' : ch == 'e' ? 27 : ch;
-            s += 2;
-        } else {
-            const char *p = s;
-            key = (int)fr_utf8_decode(&p);
-            s = p;
-        }
+        int key = parse_one(&s, e);
+        if (key < 0) return -1;
         if (n < max) keys[n] = key;
         n++;
     }
