@@ -112,6 +112,8 @@ static void sweep_help(void)
            "  --emit-slurm FILE            write an sbatch job-array script (task K = --point K), run nothing\n"
            "  --list                       print the points (index, name) and exit\n"
            "  -q, --quiet                  only the summary line\n"
+           "under MPI (frtui built with make MPI=1): mpirun -n K frtui sweep ... runs point k on rank k %% K,\n"
+           "  --jobs 1 per rank unless given; rank 0 merges (sweep-report) once every rank is through\n"
            "Then: frtui sweep-report DIR (CSV, JSON and PNG plots).\n");
 }
 
