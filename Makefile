@@ -11,6 +11,10 @@
 #   make samples    retrain the bundled samples: Fashion-MNIST (bit-identical at FRTUI_THREADS=1)
 #                   and the language model (make samples-lm, ~30 min)
 #   make SANITIZE=address,undefined test   /   make SANITIZE=thread test
+#   make MPI=1      build/mpi/frtui built with mpicc: `mpirun -n K build/mpi/frtui sweep ...` spreads
+#                   a sweep's points over the ranks (README "Sweeps and scaling out"); Debian's
+#                   libopenmpi-dev + openmpi-bin installed as root like the other deps.  The plain
+#                   build has no MPI dependency, and ./frtui stays the plain one.
 #   V=1             show full compiler command lines
 #
 # Builds go to build/<variant>/ so sanitizer and normal objects never mix.  Every artefact is
@@ -50,12 +54,21 @@ VARIANT  := san-$(subst $(comma),-,$(SANITIZE))
 OPT      := -O1 -march=$(ARCH) -fno-math-errno
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
+# MPI=1: the same sources through mpicc with FR_MPI (only src/app/sweep_mpi.c differs), in a
+# build folder of its own so plain and MPI objects never mix.
+MPI      ?=
+MPICC    ?= mpicc
+ifeq ($(MPI),1)
+VARIANT  := $(if $(SANITIZE),$(VARIANT)-mpi,mpi)
+CC       := $(MPICC)
+MPIFLAGS := -DFR_MPI
+endif
 BUILD    := build/$(VARIANT)
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
-CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(DEBUG) $(SANFLAGS) -Iinclude $(PKG_CFLAGS) $(CFLAGS)
+CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE $(MPIFLAGS) $(WARN) $(OPT) $(DEBUG) $(SANFLAGS) -Iinclude $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
 
@@ -74,6 +87,7 @@ BIN      := $(BUILD)/frtui
 DEVBIN   := $(BUILD)/frtui-dev
 DEPS_STAMP := build/.deps-ok
 TEST_DEPS_STAMP := build/.test-deps-ok
+MPI_DEPS_STAMP := build/.mpi-deps-ok
 
 ifeq ($(V),1)
 Q :=
@@ -84,7 +98,11 @@ endif
 .PHONY: all deps test-deps install uninstall demo test check coverage bench bench-mem samples samples-check samples-real report \
         samples-lm report-lm \
         report-real clean fuzz photos samples-real-probe report-contrast contrast-bundles
+ifeq ($(MPI),1)
+all: $(DEPS_STAMP) $(MPI_DEPS_STAMP) $(BIN) $(DEVBIN)
+else
 all: $(DEPS_STAMP) frtui frtui-dev
+endif
 
 # ./frtui and ./frtui-dev are copies of the release binaries so README commands stay short.
 frtui: $(BIN)
@@ -99,7 +117,9 @@ frtui-dev: $(DEVBIN)
 # libraries elsewhere; tests skip what they lack).  Only runs apt when something is missing;
 # without dpkg (not Debian) nothing is checked.
 BUILD_DEB := libncurses-dev libpng-dev libzstd-dev zlib1g-dev libopenblas-dev pkg-config
-TEST_DEB  := dataset-fashion-mnist tmux zstd libonnx-testdata python3
+# MPI=1 builds (and tests/mpi.t.sh, which make test runs) need Open MPI's compiler and mpirun.
+MPI_DEB   := libopenmpi-dev openmpi-bin
+TEST_DEB  := dataset-fashion-mnist tmux zstd libonnx-testdata python3 $(MPI_DEB)
 define need_debs
 	@command -v dpkg >/dev/null 2>&1 || { mkdir -p build && touch $@; exit 0; }; \
 	missing=""; \
@@ -123,8 +143,10 @@ $(DEPS_STAMP):
 test-deps: $(TEST_DEPS_STAMP)
 $(TEST_DEPS_STAMP):
 	$(call need_debs,$(TEST_DEB),test-deps)
+$(MPI_DEPS_STAMP):
+	$(call need_debs,$(MPI_DEB),mpi-deps)
 
-$(BUILD)/obj/%.o: src/%.c | $(DEPS_STAMP)
+$(BUILD)/obj/%.o: src/%.c | $(DEPS_STAMP) $(if $(filter 1,$(MPI)),$(MPI_DEPS_STAMP))
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) $(if $(PKG_CFLAGS),,$(shell $(PKG_CONFIG) --cflags $(PKGS))) -MMD -MP -MF $(@:.o=.d) -MT $@ -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
@@ -159,6 +181,7 @@ demo: all
 # The test runner executes every tests/test_* binary and every tests/*.t.sh script, and
 # prints the closing "N passed, N failed" line that CI reads.
 test: $(DEPS_STAMP) $(TEST_DEPS_STAMP) $(BIN) $(DEVBIN) $(TESTBIN)
+	@[ "$(MPI)" = 1 ] || $(MAKE) --no-print-directory MPI=1 SANITIZE= build/mpi/frtui || echo "warning: the MPI build failed; tests/mpi.t.sh will say why"
 	@[ -s $(LLAMA_LIB) ] || sh tests/tools/fetch_llama.sh build/npm || echo "warning: npm llama.cpp fetch failed; the GGUF check against llama.cpp will fail"
 	@[ -s $(NSFWJS) ] || sh tests/tools/fetch_nsfwjs.sh build/npm || echo "warning: npm nsfwjs fetch failed; the tfjs reference test will skip"
 	@[ -s $(FACEAPI) ] || sh tests/tools/fetch_faceapi.sh build/npm || echo "warning: npm face-api fetch failed; the face-api reference test will skip"

@@ -1,14 +1,18 @@
 /* test_sweep.c — the pure parts of `frtui sweep` (sweep.h): lists and ranges, spec files, point
- * order and names, the run argv of a point, the sbatch script, the line plot of the report. */
+ * order and names, the run argv of a point, the sbatch script, the line plot of the report, and
+ * the environment rules of the MPI module (sweep_mpi.h). */
 #include "fr_test.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "frtui/pngplot.h"
 #include "frtui/qdefs.h"
 #include "frtui/raster.h"
 #include "frtui/sb.h"
 #include "frtui/sweep.h"
+#include "frtui/sweep_mpi.h"
 
 static int set(fr_sweep_spec *s, fr_sweep_axis a, const char *v, fr_err *e)
 {
@@ -171,6 +175,33 @@ static void test_lines_plot(void)
     FR_CHECK(fr_pngplot_render_lines(&r, &bad, NULL, &e) == FR_EINPUT);
 }
 
+/* The launcher's variables leave a point's environment, nothing else does; without a launcher
+ * init is rank 0 of 1 in either build; the plain build under several ranks refuses. */
+static void test_mpi_env(void)
+{
+    FR_CHECK(fr_sweep_mpi_launcher_var("OMPI_COMM_WORLD_RANK=1"));
+    FR_CHECK(fr_sweep_mpi_launcher_var("PMIX_RANK=0"));
+    FR_CHECK(fr_sweep_mpi_launcher_var("PMI_SIZE=4"));
+    FR_CHECK(!fr_sweep_mpi_launcher_var("FRTUI_THREADS=1"));
+    FR_CHECK(!fr_sweep_mpi_launcher_var("PATH=/usr/bin"));
+    FR_CHECK(!fr_sweep_mpi_launcher_var("OMP_NUM_THREADS=2"));   /* OpenMP's, not the launcher's */
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        if (getenv(vars[i])) return;   /* this test itself runs under a launcher: nothing to check */
+    fr_err e;
+    fr_err_clear(&e);
+    int rank = 7, size = 7;
+    FR_CHECK(fr_sweep_mpi_init(&rank, &size, &e) == 0 && rank == 0 && size == 1);
+    if (fr_sweep_mpi_built()) return;   /* the MPI build would really join a job below */
+    setenv("OMPI_COMM_WORLD_SIZE", "3", 1);
+    setenv("OMPI_COMM_WORLD_RANK", "2", 1);
+    FR_CHECK(fr_sweep_mpi_init(&rank, &size, &e) < 0 && rank == 2 && size == 3 && strstr(e.msg, "make MPI=1"));
+    setenv("OMPI_COMM_WORLD_SIZE", "1", 1);
+    FR_CHECK(fr_sweep_mpi_init(&rank, &size, &e) == 0 && size == 1);
+    unsetenv("OMPI_COMM_WORLD_SIZE");
+    unsetenv("OMPI_COMM_WORLD_RANK");
+}
+
 int main(void)
 {
     FR_RUN(test_lists_and_ranges);
@@ -179,5 +210,6 @@ int main(void)
     FR_RUN(test_run_args);
     FR_RUN(test_slurm_script);
     FR_RUN(test_lines_plot);
+    FR_RUN(test_mpi_env);
     return FR_REPORT();
 }

@@ -19,6 +19,11 @@
  *   later one, so a resumed point keeps its count), run.frc (the run's checkpoint), report.json
  *   (the run's --json: its presence means done), run.txt (the run's output).  So kill -9 at any
  *   moment loses at most the work since each running point's last checkpoint.
+ *   Under `mpirun -n K` (the MPI build, sweep_mpi.c) every rank is such a sweep over the points
+ *   k with k % K == rank, with --jobs 1 unless given (the launcher already placed one rank per
+ *   slot); rank 0 writes sweep.json before the others start, and once every rank is through
+ *   prints the totals and merges (sweep-report).  A refusal of the command line happens
+ *   identically on every rank, so only rank 0 prints it and all exit 2 together.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +44,7 @@
 #include "frtui/runcfg.h"
 #include "frtui/sb.h"
 #include "frtui/sweep.h"
+#include "frtui/sweep_mpi.h"
 
 extern char **environ;
 
@@ -106,6 +112,8 @@ static void sweep_help(void)
            "  --emit-slurm FILE            write an sbatch job-array script (task K = --point K), run nothing\n"
            "  --list                       print the points (index, name) and exit\n"
            "  -q, --quiet                  only the summary line\n"
+           "under MPI (frtui built with make MPI=1): mpirun -n K frtui sweep ... runs point k on rank k %% K,\n"
+           "  --jobs 1 per rank unless given; rank 0 merges (sweep-report) once every rank is through\n"
            "Then: frtui sweep-report DIR (CSV, JSON and PNG plots).\n");
 }
 
@@ -346,7 +354,7 @@ static int run_point(sweep_run *r, const fr_sweep_point *p, int *resumed, char *
     char **env = fr_xcalloc((size_t)ne + 2, sizeof *env), tenv[32];
     int m = 0;
     for (int i = 0; i < ne; i++)
-        if (strncmp(environ[i], "FRTUI_THREADS=", 14) != 0) env[m++] = environ[i];
+        if (strncmp(environ[i], "FRTUI_THREADS=", 14) != 0 && !fr_sweep_mpi_launcher_var(environ[i])) env[m++] = environ[i];
     snprintf(tenv, sizeof tenv, "FRTUI_THREADS=%d", threads);
     env[m++] = tenv;
     env[m] = NULL;
@@ -472,55 +480,82 @@ static int emit_slurm(const sweep_opts *o, int argc, char **argv, int own, const
     return rc;
 }
 
-int fr_cli_sweep(int argc, char **argv)
+/* This process' place in an MPI job (rank 0 of 1 without one). */
+typedef struct sweep_mpi {
+    int rank, size, active;
+} sweep_mpi;
+
+/* A refusal of the command line: the same on every rank, so printed once. */
+static int usage(const sweep_mpi *m, const fr_err *e)
 {
-    if (fr_opt_wants_help(argc, argv)) { sweep_help(); return 0; }
+    return m->rank == 0 ? fr_cli_usage("sweep", e) : 2;
+}
+
+/* *coord: set when every rank returns this status together (see fr_sweep_mpi_finalize). */
+static int sweep(int argc, char **argv, const sweep_mpi *mp, int *coord)
+{
     sweep_opts *o = fr_xcalloc(1, sizeof *o);
     fr_err e;
     fr_err_clear(&e);
     int own, rc = 0;
     fr_sweep_point *pt = NULL;
     int n = 0;
-    if (parse(argc, argv, o, &own, &e) || fr_sweep_points(&o->spec, &pt, &n, &e)) { rc = fr_cli_usage("sweep", &e); goto out; }
-    if (o->list) {
-        for (int k = 0; k < n; k++) printf("%d %s\n", k, pt[k].name);
+    *coord = 1;
+    if (parse(argc, argv, o, &own, &e) || fr_sweep_points(&o->spec, &pt, &n, &e)) { rc = usage(mp, &e); goto out; }
+    if (mp->size > 1 && (o->point_arg || o->emit_slurm)) {
+        fr_err_set(&e, FR_EINPUT, "%s: not under mpirun with %d ranks (the ranks share the points: run it without mpirun)",
+                   o->point_arg ? "--point" : "--emit-slurm", mp->size);
+        rc = usage(mp, &e);
         goto out;
     }
-    /* --point K, else SLURM_ARRAY_TASK_ID (an array task started by a hand-written script) */
+    if (o->list) {
+        for (int k = 0; k < n && mp->rank == 0; k++) printf("%d %s\n", k, pt[k].name);
+        goto out;
+    }
+    /* --point K, else SLURM_ARRAY_TASK_ID (an array task started by a hand-written script);
+     * under MPI the ranks split the points instead */
     int only = -1;
     const char *ps = o->point_arg;
-    const char *env_task = getenv("SLURM_ARRAY_TASK_ID");
+    const char *env_task = mp->size > 1 ? NULL : getenv("SLURM_ARRAY_TASK_ID");
     if (!ps && env_task && *env_task) ps = env_task;
     if (ps && strcmp(ps, "all") != 0) {
         long long k;
-        if (fr_opt_int(o->point_arg ? "--point" : "SLURM_ARRAY_TASK_ID", ps, 0, n - 1, &k, &e)) { rc = fr_cli_usage("sweep", &e); goto out; }
+        if (fr_opt_int(o->point_arg ? "--point" : "SLURM_ARRAY_TASK_ID", ps, 0, n - 1, &k, &e)) { rc = usage(mp, &e); goto out; }
         only = (int)k;
         if (!o->point_arg && !o->quiet)
             fprintf(stderr, "frtui sweep: SLURM_ARRAY_TASK_ID=%s: running that point only (--point all: every point)\n", env_task);
     }
     char exe[4096];
     ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (el <= 0) { fr_err_set(&e, FR_EIO, "cannot find this program (/proc/self/exe)"); rc = fr_cli_fail(&e); goto out; }
+    if (el <= 0) { fr_err_set(&e, FR_EIO, "cannot find this program (/proc/self/exe)"); rc = fr_cli_fail(&e); *coord = 0; goto out; }
     exe[el] = 0;
     char sj[4200], pdir[4200];
     if (path_join(sj, sizeof sj, o->out, "sweep.json", NULL) || path_join(pdir, sizeof pdir, o->out, "points", NULL)) {
         fr_err_set(&e, FR_EINPUT, "%s: path too long", o->out);
-        rc = fr_cli_usage("sweep", &e);
+        rc = usage(mp, &e);
         goto out;
     }
-    if ((o->emit_slurm && fr_out_check(o->emit_slurm, &e)) || ensure_dir(o->out, &e) || ensure_dir(pdir, &e) ||
-        fr_out_check(sj, &e)) { rc = fr_cli_usage("sweep", &e); goto out; }
+    /* the folders and sweep.json: rank 0's alone, the others wait for its verdict (the sum is
+     * the barrier the plan asks for, and carries the status so no rank runs points into a
+     * folder rank 0 refused) */
+    long long setup = 0;
+    if (mp->rank == 0) {
+        if ((o->emit_slurm && fr_out_check(o->emit_slurm, &e)) || ensure_dir(o->out, &e) || ensure_dir(pdir, &e) ||
+            fr_out_check(sj, &e))
+            setup = usage(mp, &e);
+        else if (!o->emit_slurm && only < 0 && write_sweep_json(sj, pt, n, &e))
+            setup = fr_cli_fail(&e);
+    }
+    fr_sweep_mpi_sum(&setup, 1);
+    if (setup) { rc = (int)FR_MIN(setup, 2); goto out; }
     if (o->emit_slurm) {
         if (write_sweep_json(sj, pt, n, &e) || emit_slurm(o, argc, argv, own, exe, n, &e)) { rc = fr_cli_fail(&e); goto out; }
         if (!o->quiet) printf("frtui sweep: wrote %s (array 0-%d, %d thread(s) per task) and %s\n", o->emit_slurm, n - 1, o->threads, sj);
         goto out;
     }
-    if (only >= 0) {
+    if (only >= 0) {   /* never under MPI with several ranks (refused above) */
         if (check_sweep_json(sj, pt, n, only, &e)) { rc = fr_cli_usage("sweep", &e); goto out; }
-        if (access(sj, F_OK) != 0 && write_sweep_json(sj, pt, n, &e)) { rc = fr_cli_fail(&e); goto out; }
-    } else if (write_sweep_json(sj, pt, n, &e)) {
-        rc = fr_cli_fail(&e);
-        goto out;
+        if (access(sj, F_OK) != 0 && write_sweep_json(sj, pt, n, &e)) { rc = fr_cli_fail(&e); *coord = 0; goto out; }
     }
     sweep_run *r = fr_xcalloc(1, sizeof *r);
     r->o = o;
@@ -530,7 +565,7 @@ int fr_cli_sweep(int argc, char **argv)
     pthread_mutex_init(&r->mu, NULL);
     int *todo = fr_xcalloc((size_t)n, sizeof *todo);
     for (int k = 0; k < n; k++) {
-        if (only >= 0 && k != only) continue;
+        if ((only >= 0 && k != only) || k % mp->size != mp->rank) continue;
         char rep[4700];
         fr_json_doc *d = NULL;
         if (!path_join(rep, sizeof rep, pdir, pt[k].name, "report.json") && (d = read_json(rep))) {
@@ -542,9 +577,12 @@ int fr_cli_sweep(int argc, char **argv)
     }
     r->todo = todo;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int jobs = o->jobs ? o->jobs : (int)FR_MAX(1, ncpu / o->threads);
+    int jobs = o->jobs ? o->jobs : mp->active ? 1 : (int)FR_MAX(1, ncpu / o->threads);
     jobs = FR_MAX(1, FR_MIN(jobs, r->n_todo));
-    if (!o->quiet)
+    if (!o->quiet && mp->size > 1)
+        printf("frtui sweep: rank %d of %d: %d of %d point(s), %d finished before, %d to run, %d at a time x %d thread(s)\n",
+               mp->rank, mp->size, r->skipped + r->n_todo, n, r->skipped, r->n_todo, jobs, o->threads);
+    else if (!o->quiet)
         printf("frtui sweep: %d point(s), %d finished before, %d to run, %d at a time x %d thread(s)\n",
                only >= 0 ? 1 : n, r->skipped, r->n_todo, jobs, o->threads);
     fflush(stdout);
@@ -555,14 +593,43 @@ int fr_cli_sweep(int argc, char **argv)
         if (pthread_create(&th[started], NULL, worker, r) == 0) started++;
     if (!started) worker(r);
     for (int j = 0; j < started; j++) pthread_join(th[j], NULL);
-    printf("frtui sweep: %s: %d done (%d resumed), %d skipped as finished, %d failed%s, %.1f s\n", o->out, r->done,
-           r->resumed, r->skipped, r->failed, r->busy ? ", some busy in another process" : "", fr_now() - r->t0);
-    rc = r->failed || r->busy ? 1 : 0;
+    /* every rank's counters on every rank: the sum is also the final barrier (it completes once
+     * the last rank is through its points), after which rank 0 may merge */
+    long long c[5] = {r->done, r->resumed, r->skipped, r->failed, r->busy};
+    fr_sweep_mpi_sum(c, 5);
+    if (mp->rank == 0) {
+        char ranks[32] = "";
+        if (mp->active) snprintf(ranks, sizeof ranks, " on %d rank(s)", mp->size);
+        printf("frtui sweep: %s: %lld done (%lld resumed), %lld skipped as finished, %lld failed%s, %.1f s%s\n", o->out, c[0],
+               c[1], c[2], c[3], c[4] ? ", some busy in another process" : "", fr_now() - r->t0, ranks);
+        fflush(stdout);
+    }
+    rc = c[3] || c[4] ? 1 : 0;
+    if (mp->active && mp->rank == 0) {   /* the merge step, in-process: nothing but files to read */
+        char *av[] = {"sweep-report", (char *)o->out, NULL};
+        int mrc = fr_cli_sweep_report(2, av);
+        if (mrc) rc = mrc;
+    }
     pthread_mutex_destroy(&r->mu);
     free(todo);
     free(r);
 out:
     free(pt);
     free(o);
+    return rc;
+}
+
+int fr_cli_sweep(int argc, char **argv)
+{
+    if (fr_opt_wants_help(argc, argv)) { sweep_help(); return 0; }
+    fr_err e;
+    fr_err_clear(&e);
+    sweep_mpi m = {0, 1, 0};
+    int a = fr_sweep_mpi_init(&m.rank, &m.size, &e);
+    if (a < 0) return usage(&m, &e);
+    m.active = a;
+    int coord = 1;
+    int rc = sweep(argc, argv, &m, &coord);
+    fr_sweep_mpi_finalize(rc, coord);
     return rc;
 }
