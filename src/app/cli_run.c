@@ -701,6 +701,11 @@ static int usage_once(int rank, const fr_err *e)
     return rank == 0 ? fr_cli_usage("run", e) : 2;
 }
 
+static int fail_once(int rank, const fr_err *e)
+{
+    return rank == 0 ? fr_cli_fail(e) : fr_cli_exit_code(e->code ? e->code : FR_EINPUT);
+}
+
 /* *coord: cleared once the run has started (a failure from then on may be this rank's alone). */
 static int run_cmd(int argc, char **argv, int rank, int size, int *coord)
 {
@@ -734,7 +739,7 @@ static int run_cmd(int argc, char **argv, int rank, int size, int *coord)
             fr_ckpt_check_model(&ck, &m, o.ck.resume, &e)) {
             fr_ckpt_free(&ck);
             fr_model_free(&m);
-            return fr_cli_fail(&e);
+            return fail_once(rank, &e);
         }
         /* Memory budget and spill place are this machine's, not the run's: the flags win. */
         ck.cfg.max_mem = c.max_mem;
