@@ -20,7 +20,8 @@
 #     quantization split unevenly (--batch 5 over 2 ranks: the LSQ step gradient's rescaling);
 #     a rank with no sample at all (--batch 3 over 4 ranks); --resume of a checkpoint taken
 #     inside a unit.  Only rank 0 prints the table and writes the report and the checkpoint.
-#   - Refusals, once and exit 2: --qdrop under several ranks, the plain build under mpirun.
+#   - Refusals, once and exit 2: --qdrop under several ranks, the plain build under mpirun, the
+#     inspector under several ranks.
 # Nothing here measures speed (make bench-dp does).  FRTUI_THREADS=1 everywhere: 4 ranks share
 # 2 cores.  Skips only when Open MPI is absent and cannot be installed (not root).
 # Prints "N passed, N failed".
@@ -168,4 +169,7 @@ $MPIRUN -n 2 "$MBIN" run "$M" --qdrop $RUN --json "$T/out/q.json" >"$T/q.out" 2>
 $MPIRUN -n 2 "$BIN" run "$M" $RUN --json "$T/out/pl.json" >"$T/pl.out" 2>&1; rc=$?
 [ $rc = 2 ] && [ "$(grep -c 'frtui run: .*built without MPI' "$T/pl.out")" = 1 ] && [ ! -f "$T/out/pl.json" ] && ok ||
     bad "plain build under mpirun -n 2: exit $rc: $(grep frtui "$T/pl.out")"
+$MPIRUN -n 2 "$MBIN" "$M" --dump-screen >"$T/tui.out" 2>&1; rc=$?
+[ $rc = 2 ] && [ "$(grep -c 'frtui: the inspector is one process, not 2 MPI ranks' "$T/tui.out")" = 1 ] && ok ||
+    bad "the inspector under mpirun -n 2: exit $rc: $(head -3 "$T/tui.out")"
 fr_t_done
