@@ -310,6 +310,7 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
         if (r->mem[k].disk > disk) disk = r->mem[k].disk, dworst = k;
     const char *dir;
     size_t room = fr_spill_room(r->cfg.spill_dir, &dir);
+    if (r->dp_size > 1) room /= (size_t)fr_dp_local_size();   /* every rank here spills a whole cache */
     if (disk > room) {
         char want[32], have[32];
         fmt_size(want, sizeof want, (double)disk);
