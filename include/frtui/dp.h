@@ -39,6 +39,13 @@ int fr_dp_local_size(void);     /* ranks on this machine (shared memory), 1 when
  * same bits on every rank.  No-ops with one rank.  Every rank must call with the same n. */
 void fr_dp_sum_f(float *v, size_t n);
 void fr_dp_sum_d(double *v, int n);
+/* Both at once, in one collective (each is one synchronisation of all ranks, which on a loaded
+ * machine costs a scheduling round trip): the same results as fr_dp_sum_f(f, nf) and
+ * fr_dp_sum_d(d, nd). */
+void fr_dp_sum_fd(float *f, size_t nf, double *d, int nd);
+/* Wall seconds this rank has spent in fr_dp_sum_* since fr_dp_init: the exchange, including the
+ * wait for the slowest rank (frtui-dev bench-dp). */
+double fr_dp_comm_seconds(void);
 /* The largest v over the ranks (timings: the slowest rank sets the pace). */
 double fr_dp_max_d(double v);
 void fr_dp_barrier(void);

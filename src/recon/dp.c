@@ -20,6 +20,9 @@
 #endif
 
 static int g_active, g_rank, g_size = 1, g_local = 1;
+static double g_comm_s;
+
+double fr_dp_comm_seconds(void) { return g_comm_s; }
 
 int fr_dp_rank(void) { return g_rank; }
 int fr_dp_size(void) { return g_size; }
@@ -76,6 +79,7 @@ void fr_dp_sum_f(float *v, size_t n)
 {
     if (!g_active || g_size < 2 || n == 0) return;
     size_t K = (size_t)g_size;
+    double t0 = fr_now();
     for (size_t o = 0; o < n; o += DP_PIECE) {
         size_t m = n - o < DP_PIECE ? n - o : DP_PIECE;
         float *all = scratch(K * m * sizeof(float));
@@ -86,12 +90,14 @@ void fr_dp_sum_f(float *v, size_t n)
             v[o + i] = s;
         }
     }
+    g_comm_s += fr_now() - t0;
 }
 
 void fr_dp_sum_d(double *v, int n)
 {
     if (!g_active || g_size < 2 || n <= 0) return;
     size_t K = (size_t)g_size, m = (size_t)n;
+    double t0 = fr_now();
     double *all = scratch(K * m * sizeof(double));
     MPI_Allgather(v, n, MPI_DOUBLE, all, n, MPI_DOUBLE, MPI_COMM_WORLD);
     for (size_t i = 0; i < m; i++) {
@@ -99,6 +105,37 @@ void fr_dp_sum_d(double *v, int n)
         for (size_t k = 1; k < K; k++) s += all[k * m + i];
         v[i] = s;
     }
+    g_comm_s += fr_now() - t0;
+}
+
+void fr_dp_sum_fd(float *f, size_t nf, double *d, int nd)
+{
+    if (!g_active || g_size < 2) return;
+    size_t db = (size_t)(nd > 0 ? nd : 0) * sizeof(double), blk = db + nf * sizeof(float);
+    if (blk > ((size_t)1 << 30)) {   /* beyond one int count: the two exchanges */
+        fr_dp_sum_d(d, nd);
+        fr_dp_sum_f(f, nf);
+        return;
+    }
+    size_t K = (size_t)g_size;
+    double t0 = fr_now();
+    unsigned char *all = scratch((K + 1) * blk), *mine = all + K * blk;
+    memcpy(mine, d, db);   /* doubles first: aligned in every rank's block (blk is a multiple of 4, db of 8) */
+    memcpy(mine + db, f, nf * sizeof(float));
+    MPI_Allgather(mine, (int)blk, MPI_BYTE, all, (int)blk, MPI_BYTE, MPI_COMM_WORLD);
+    for (int i = 0; i < nd; i++) {
+        double s, x;
+        memcpy(&s, all + (size_t)i * sizeof(double), sizeof s);
+        for (size_t k = 1; k < K; k++) { memcpy(&x, all + k * blk + (size_t)i * sizeof(double), sizeof x); s += x; }
+        d[i] = s;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        float s, x;
+        memcpy(&s, all + db + i * sizeof(float), sizeof s);
+        for (size_t k = 1; k < K; k++) { memcpy(&x, all + k * blk + db + i * sizeof(float), sizeof x); s += x; }
+        f[i] = s;
+    }
+    g_comm_s += fr_now() - t0;
 }
 
 double fr_dp_max_d(double v)
@@ -149,6 +186,7 @@ int fr_dp_init(int *rank, int *size, fr_err *e)
 
 void fr_dp_sum_f(float *v, size_t n) { (void)v; (void)n; }
 void fr_dp_sum_d(double *v, int n) { (void)v; (void)n; }
+void fr_dp_sum_fd(float *f, size_t nf, double *d, int nd) { (void)f; (void)nf; (void)d; (void)nd; }
 double fr_dp_max_d(double v) { return v; }
 void fr_dp_barrier(void) {}
 void fr_dp_finalize(int rc, int coordinated) { (void)rc; (void)coordinated; (void)g_active; }

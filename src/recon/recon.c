@@ -576,12 +576,13 @@ static void loss_part(void *ctx, int part, int nparts)
     }
 }
 
-/* Data parallel (design note at the top): replaces this rank's partial gradients -- every
- * layer's dL/dW, then the activation steps' s_g -- by their sum over the ranks in rank order.
+/* Data parallel (design note at the top): replaces this rank's partial loss sum and partial
+ * gradients -- every layer's dL/dW, then the activation steps' s_g -- by their sums over the
+ * ranks in rank order.
  * The LSQ step gradient is scaled by 1/sqrt(elements of the backward call) (aquant.c), so a
  * rank's partial over nb of B samples is rescaled by sqrt(nb / B) to be a term of the whole
  * batch's gradient. */
-static void dp_exchange(fr_recon *r, const fr_unit *u, const unit_state *s, int nb, int B)
+static void dp_exchange(fr_recon *r, const fr_unit *u, const unit_state *s, int nb, int B, double *loss)
 {
     const fr_graph *g = &r->fm.g;
     float *p = r->dp_buf;
@@ -594,7 +595,7 @@ static void dp_exchange(fr_recon *r, const fr_unit *u, const unit_state *s, int 
     float sc = (float)sqrt((double)nb / B);
     for (int a = u->first; a <= u->last; a++)
         if (r->aq[a]) *p++ = r->aq[a]->aq.s_g * sc;
-    fr_dp_sum_f(r->dp_buf, r->dp_n);
+    fr_dp_sum_fd(r->dp_buf, r->dp_n, loss, 1);   /* rank order */
     p = r->dp_buf;
     for (int l = 0; l < u->n_layers; l++) p += s->q[l].n;
     for (int a = u->first; a <= u->last; a++)
@@ -652,12 +653,20 @@ int fr_recon_step(fr_recon *r)
         fr_par_run(loss_part, &lj);
         for (int c = 0; c < LOSS_CHUNKS; c++) loss += lj.part[c];   /* chunk order: deterministic */
     }
-    fr_dp_sum_d(&loss, 1);   /* rank order; nothing with one rank */
+    if (r->dp_size > 1) {
+        /* one exchange per step, loss and gradients together: the backward runs before the
+         * loss is known to be finite (a non-finite one falls back all the same, on every rank,
+         * since every rank holds the same sum) */
+        for (int a = u->first; a <= u->last; a++) if (r->aq[a]) fr_aquant_zero_grad(&r->aq[a]->aq);
+        if (nb > 0) fr_exec_backward(r->x, nb, r->dy, 0);
+        dp_exchange(r, u, s, nb, B, &loss);
+    }
     loss *= lj.norm;
-    if (!isfinite(loss)) { fallback(r, "non-finite loss"); return FR_ENUM; }   /* the same loss on every rank */
-    for (int a = u->first; a <= u->last; a++) if (r->aq[a]) fr_aquant_zero_grad(&r->aq[a]->aq);
-    if (nb > 0) fr_exec_backward(r->x, nb, r->dy, 0);
-    if (r->dp_size > 1) dp_exchange(r, u, s, nb, B);
+    if (!isfinite(loss)) { fallback(r, "non-finite loss"); return FR_ENUM; }
+    if (r->dp_size == 1) {
+        for (int a = u->first; a <= u->last; a++) if (r->aq[a]) fr_aquant_zero_grad(&r->aq[a]->aq);
+        fr_exec_backward(r->x, nb, r->dy, 0);
+    }
     int T = s->iters, t = r->iter;
     float cosf_ = 0.5f * (1.0f + cosf(3.14159265358979f * (float)t / (float)T));
     float lr0 = fr_run_config_lr(&r->cfg, s->method);
