@@ -223,12 +223,13 @@ bench-mem: all $(if $(wildcard samples/mobilenetv2-imagenet.frm),,$(NSFWJS))
 
 # Data parallel inside one unit (issue 17): ms per FlexRound iteration of one unit of the ResNet
 # sample at 1 rank (no launcher), and under mpirun at 1, 2 and 4 ranks (4 oversubscribed on a
-# 2-core machine), with BENCH_DP_THREADS compute threads per rank; one JSON object per line in
-# bench/dp.json.  Speed is measured here only, never asserted in tests.
+# 2-core machine; unbound, so ranks move off cores that other work holds), with BENCH_DP_THREADS
+# compute threads per rank; one JSON object per line in bench/dp.json.  Speed is measured here
+# only, never asserted in tests.
 BENCH_DP_ARGS ?=
 BENCH_DP_THREADS ?= 1
 BENCH_DP_MPIRUN = OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none \
-	FRTUI_THREADS=$(BENCH_DP_THREADS) mpirun --oversubscribe
+	FRTUI_THREADS=$(BENCH_DP_THREADS) mpirun --oversubscribe --bind-to none
 bench-dp:
 	$(MAKE) --no-print-directory MPI=1 SANITIZE= build/mpi/frtui-dev
 	@mkdir -p bench build/bench-dp
