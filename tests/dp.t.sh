@@ -21,7 +21,7 @@
 #     a rank with no sample at all (--batch 3 over 4 ranks); --resume of a checkpoint taken
 #     inside a unit.  Only rank 0 prints the table and writes the report and the checkpoint.
 #   - Refusals, once and exit 2: --qdrop under several ranks, the plain build under mpirun, the
-#     inspector under several ranks.
+#     inspector and compare under several ranks.
 # Nothing here measures speed (make bench-dp does).  FRTUI_THREADS=1 everywhere: 4 ranks share
 # 2 cores.  Skips only when Open MPI is absent and cannot be installed (not root).
 # Prints "N passed, N failed".
@@ -172,4 +172,7 @@ $MPIRUN -n 2 "$BIN" run "$M" $RUN --json "$T/out/pl.json" >"$T/pl.out" 2>&1; rc=
 $MPIRUN -n 2 "$MBIN" "$M" --dump-screen >"$T/tui.out" 2>&1; rc=$?
 [ $rc = 2 ] && [ "$(grep -c 'frtui: the inspector is one process, not 2 MPI ranks' "$T/tui.out")" = 1 ] && ok ||
     bad "the inspector under mpirun -n 2: exit $rc: $(head -3 "$T/tui.out")"
+$MPIRUN -n 2 "$MBIN" compare "$M" $RUN >"$T/cmp.out" 2>&1; rc=$?
+[ $rc = 2 ] && [ "$(grep -c 'frtui compare: not under 2 MPI ranks' "$T/cmp.out")" = 1 ] && ok ||
+    bad "compare under mpirun -n 2: exit $rc: $(head -3 "$T/cmp.out")"
 fr_t_done

@@ -24,6 +24,7 @@
 #include "frtui/recon.h"
 #include "frtui/opt.h"
 #include "frtui/sb.h"
+#include "frtui/sweep_mpi.h"
 #include "frtui/worker.h"
 
 typedef struct run_opts {
@@ -820,6 +821,12 @@ int fr_cli_compare(int argc, char **argv)
     fr_err e;
     fr_err_clear(&e);
     fr_opt t[FR_CLI_RUN_NOPTS + 8];
+    int lr, ls;
+    if (fr_sweep_mpi_launched(&lr, &ls) && ls > 1) {   /* each rank would run all three and write the same files */
+        fr_err_set(&e, FR_EINPUT, "not under %d MPI ranks: compare is one process (data parallel runs: "
+                   "mpirun ... frtui run --method M)", ls);
+        return lr == 0 ? fr_cli_usage("compare", &e) : 2;
+    }
     if (parse_common("compare", argc, argv, &c, &file, &o, t, &e)) return fr_cli_usage("compare", &e);
     for (int k = 0; k < FR_METHOD__COUNT; k++) {
         char jp[1024], cp[1024];
