@@ -46,6 +46,10 @@ void fr_dp_sum_fd(float *f, size_t nf, double *d, int nd);
 /* Wall seconds this rank has spent in fr_dp_sum_* since fr_dp_init: the exchange, including the
  * wait for the slowest rank (frtui-dev bench-dp). */
 double fr_dp_comm_seconds(void);
+/* The calling thread's CPU seconds (CLOCK_THREAD_CPUTIME_ID), and those this rank's exchanges
+ * used: compute CPU = the difference, which other programs' load does not inflate (bench-dp). */
+double fr_dp_thread_cpu(void);
+double fr_dp_comm_cpu_seconds(void);
 /* The largest v over the ranks (timings: the slowest rank sets the pace). */
 double fr_dp_max_d(double v);
 void fr_dp_barrier(void);

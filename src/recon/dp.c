@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "frtui/sweep_mpi.h"
 
@@ -20,9 +21,17 @@
 #endif
 
 static int g_active, g_rank, g_size = 1, g_local = 1;
-static double g_comm_s;
+static double g_comm_s, g_comm_cpu;
 
 double fr_dp_comm_seconds(void) { return g_comm_s; }
+double fr_dp_comm_cpu_seconds(void) { return g_comm_cpu; }
+
+double fr_dp_thread_cpu(void)
+{
+    struct timespec t;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)) return 0;
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 int fr_dp_rank(void) { return g_rank; }
 int fr_dp_size(void) { return g_size; }
@@ -79,7 +88,7 @@ void fr_dp_sum_f(float *v, size_t n)
 {
     if (!g_active || g_size < 2 || n == 0) return;
     size_t K = (size_t)g_size;
-    double t0 = fr_now();
+    double t0 = fr_now(), c0 = fr_dp_thread_cpu();
     for (size_t o = 0; o < n; o += DP_PIECE) {
         size_t m = n - o < DP_PIECE ? n - o : DP_PIECE;
         float *all = scratch(K * m * sizeof(float));
@@ -91,13 +100,14 @@ void fr_dp_sum_f(float *v, size_t n)
         }
     }
     g_comm_s += fr_now() - t0;
+    g_comm_cpu += fr_dp_thread_cpu() - c0;
 }
 
 void fr_dp_sum_d(double *v, int n)
 {
     if (!g_active || g_size < 2 || n <= 0) return;
     size_t K = (size_t)g_size, m = (size_t)n;
-    double t0 = fr_now();
+    double t0 = fr_now(), c0 = fr_dp_thread_cpu();
     double *all = scratch(K * m * sizeof(double));
     MPI_Allgather(v, n, MPI_DOUBLE, all, n, MPI_DOUBLE, MPI_COMM_WORLD);
     for (size_t i = 0; i < m; i++) {
@@ -106,6 +116,7 @@ void fr_dp_sum_d(double *v, int n)
         v[i] = s;
     }
     g_comm_s += fr_now() - t0;
+    g_comm_cpu += fr_dp_thread_cpu() - c0;
 }
 
 void fr_dp_sum_fd(float *f, size_t nf, double *d, int nd)
@@ -118,7 +129,7 @@ void fr_dp_sum_fd(float *f, size_t nf, double *d, int nd)
         return;
     }
     size_t K = (size_t)g_size;
-    double t0 = fr_now();
+    double t0 = fr_now(), c0 = fr_dp_thread_cpu();
     unsigned char *all = scratch((K + 1) * blk), *mine = all + K * blk;
     memcpy(mine, d, db);   /* doubles first: aligned in every rank's block (blk is a multiple of 4, db of 8) */
     memcpy(mine + db, f, nf * sizeof(float));
@@ -136,6 +147,7 @@ void fr_dp_sum_fd(float *f, size_t nf, double *d, int nd)
         f[i] = s;
     }
     g_comm_s += fr_now() - t0;
+    g_comm_cpu += fr_dp_thread_cpu() - c0;
 }
 
 double fr_dp_max_d(double v)

@@ -9,7 +9,10 @@
  *   rank's (fr_dp_max_d): the ranks move in lock step, so that is the job's pace.  The figure is
  *   the median over runs, with the exchange's share (fr_dp_comm_seconds of the rank that waited
  *   least: the others' extra is waiting for it) and the load average, since these 2-core
- *   machines are shared; nothing is asserted.  Every rank computes; rank 0 prints and writes
+ *   machines are shared; and the compute CPU per iteration of the busiest rank (thread CPU time
+ *   outside the exchanges), which others' load does not inflate: with one compute thread it
+ *   shows how the work divides when the wall clock cannot (a loaded machine).  Nothing is
+ *   asserted.  Every rank computes; rank 0 prints and writes
  *   --json.  Without a launcher this is the single process (ranks 1), so the same command gives
  *   the plain baseline.
  *   Threads: the engine runs on this (the main) thread, which initialised MPI.
@@ -73,7 +76,7 @@ static int bench(const char *file, const char *unit, int iters, int runs, int ba
     for (int j = 0; j < k && !rc; j++)
         if (fr_recon_begin(r, j, &e) || fr_recon_end(r, &e)) rc = 1;
     int warm = 3;
-    double ms[BENCH_DP_RUNS_MAX], comm[BENCH_DP_RUNS_MAX];
+    double ms[BENCH_DP_RUNS_MAX], comm[BENCH_DP_RUNS_MAX], cpu[BENCH_DP_RUNS_MAX];
     int done = 0;
     if (!rc) {
         fr_recon_set_method(r, FR_METHOD_FLEXROUND);
@@ -83,8 +86,10 @@ static int bench(const char *file, const char *unit, int iters, int runs, int ba
     for (int i = 0; i < warm && !rc; i++) rc = fr_recon_step(r) != FR_OK;
     for (int i = 0; i < runs && !rc; i++) {
         fr_dp_barrier();
-        double t0 = fr_now(), c0 = fr_dp_comm_seconds();
+        double t0 = fr_now(), c0 = fr_dp_comm_seconds(), u0 = fr_dp_thread_cpu() - fr_dp_comm_cpu_seconds();
         for (int j = 0; j < iters && !rc; j++) rc = fr_recon_step(r) != FR_OK;
+        /* compute CPU of the busiest rank (one compute thread: this one does all the work) */
+        cpu[done] = fr_dp_max_d((fr_dp_thread_cpu() - fr_dp_comm_cpu_seconds() - u0) * 1e3 / iters);
         /* the least over the ranks: the slowest rank hardly waits, so this is the exchange itself */
         comm[done] = -fr_dp_max_d(-(fr_dp_comm_seconds() - c0) * 1e3 / iters);
         ms[done++] = fr_dp_max_d((fr_now() - t0) * 1e3 / iters);
@@ -93,11 +98,12 @@ static int bench(const char *file, const char *unit, int iters, int runs, int ba
     if (!rc && rank == 0) {
         double lo = ms[0], hi = ms[0];
         for (int i = 1; i < done; i++) { lo = fmin(lo, ms[i]); hi = fmax(hi, ms[i]); }
-        double med = fr_bench_median(ms, done), cmed = fr_bench_median(comm, done);
+        double med = fr_bench_median(ms, done), cmed = fr_bench_median(comm, done), umed = fr_bench_median(cpu, done);
         const fr_run_config *rc_ = fr_recon_config(r);
         printf("bench-dp: %s unit %s, batch %d, %d rank(s) x %d thread(s): %.2f ms/iteration (median of %d runs of %d; "
-               "%.2f..%.2f), exchange %.2f ms/iteration\n", m.meta.name, p->units[k].name, rc_->batch, size,
-               fr_blas_threads(), med, done, iters, lo, hi, cmed);
+               "%.2f..%.2f), exchange %.2f ms/iteration, compute CPU %.2f ms/iteration%s\n", m.meta.name, p->units[k].name,
+               rc_->batch, size, fr_blas_threads(), med, done, iters, lo, hi, cmed, umed,
+               fr_blas_threads() > 1 ? " (this thread's only)" : "");
         if (json) {
             FILE *f = fopen(json, "w");
             if (!f) { fprintf(stderr, "frtui-dev bench-dp: %s: cannot write\n", json); rc = 2; }
@@ -107,8 +113,8 @@ static int bench(const char *file, const char *unit, int iters, int runs, int ba
                 fprintf(f, ", \"unit\": ");
                 fr_fput_json_str(f, p->units[k].name);
                 fprintf(f, ", \"batch\": %d, \"ranks\": %d, \"threads\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, "
-                        "\"max_ms\": %.4f, \"exchange_ms\": %.4f, \"runs\": %d, \"iters_per_run\": %d, \"load_avg\": %.2f}\n",
-                        rc_->batch, size, fr_blas_threads(), med, lo, hi, cmed, done, iters, load1());
+                        "\"max_ms\": %.4f, \"exchange_ms\": %.4f, \"compute_cpu_ms\": %.4f, \"runs\": %d, \"iters_per_run\": %d, \"load_avg\": %.2f}\n",
+                        rc_->batch, size, fr_blas_threads(), med, lo, hi, cmed, umed, done, iters, load1());
                 fclose(f);
             }
         }
