@@ -8,6 +8,7 @@
 #   make check      the C test binaries only (the fast loop); T=name runs one test function
 #   make coverage   line coverage of the C tests (gcov), build/coverage/summary.txt
 #   make bench      benchmarks (speed is measured here, never asserted in tests)
+#   make bench-dp   one unit's ms/iteration with its mini-batch split over 1, 2, 4 MPI ranks
 #   make samples    retrain the bundled samples: Fashion-MNIST (bit-identical at FRTUI_THREADS=1)
 #                   and the language model (make samples-lm, ~30 min)
 #   make SANITIZE=address,undefined test   /   make SANITIZE=thread test
@@ -95,7 +96,7 @@ else
 Q := @
 endif
 
-.PHONY: all deps test-deps install uninstall demo test check coverage bench bench-mem samples samples-check samples-real report \
+.PHONY: all deps test-deps install uninstall demo test check coverage bench bench-mem bench-dp samples samples-check samples-real report \
         samples-lm report-lm \
         report-real clean fuzz photos samples-real-probe report-contrast contrast-bundles
 ifeq ($(MPI),1)
@@ -219,6 +220,22 @@ bench: all
 BENCH_MEM_ARGS ?=
 bench-mem: all $(if $(wildcard samples/mobilenetv2-imagenet.frm),,$(NSFWJS))
 	nice ./frtui-dev bench-mem --json bench/mem.json $(BENCH_MEM_ARGS)
+
+# Data parallel inside one unit (issue 17): ms per FlexRound iteration of one unit of the ResNet
+# sample at 1 rank (no launcher), and under mpirun at 1, 2 and 4 ranks (4 oversubscribed on a
+# 2-core machine; unbound, so ranks move off cores that other work holds), with BENCH_DP_THREADS
+# compute threads per rank; one JSON object per line in bench/dp.json.  Speed is measured here
+# only, never asserted in tests.
+BENCH_DP_ARGS ?=
+BENCH_DP_THREADS ?= 1
+BENCH_DP_MPIRUN = OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none \
+	FRTUI_THREADS=$(BENCH_DP_THREADS) mpirun --oversubscribe --bind-to none
+bench-dp:
+	$(MAKE) --no-print-directory MPI=1 SANITIZE= build/mpi/frtui-dev
+	@mkdir -p bench build/bench-dp
+	FRTUI_THREADS=$(BENCH_DP_THREADS) build/mpi/frtui-dev bench-dp $(BENCH_DP_ARGS) --json build/bench-dp/plain.json
+	for k in 1 2 4; do $(BENCH_DP_MPIRUN) -n $$k build/mpi/frtui-dev bench-dp $(BENCH_DP_ARGS) --json build/bench-dp/n$$k.json || exit 1; done
+	cat build/bench-dp/plain.json build/bench-dp/n1.json build/bench-dp/n2.json build/bench-dp/n4.json > bench/dp.json.tmp && mv -f bench/dp.json.tmp bench/dp.json
 
 samples: all samples-lm
 	FRTUI_THREADS=1 ./frtui-dev train-samples --out samples

@@ -5,6 +5,8 @@
  *   test_ckpt                       run the tests
  *   test_ckpt --gen-bad DIR         (re)write the malformed checkpoint corpus tests/bad/frc
  *   test_ckpt --gen-model FILE.frm  write the tiny bundle the CLI test (ckpt.t.sh) uses
+ *   test_ckpt --gen-resnet FILE.frm the zoo ResNet (untrained) with 128 calibration and 64 eval
+ *                                   samples: convs in a few seconds (dp.t.sh)
  *   test_ckpt --gen-unfinished DIR  write DIR/model.frm and DIR/unfinished.frc, a checkpoint taken
  *                                   inside the first unit (nothing finished), for ckpt.t.sh
  *   test_ckpt --gen-best-seed FILE  write a valid .frc 1.5 with a BEST frame (a --keep-best run
@@ -1239,6 +1241,16 @@ static void gen_model(const char *path)
     fr_model_free(&m);
 }
 
+static void gen_resnet(const char *path)
+{
+    fr_model m;
+    make_model(&m, FR_ZOO_RESNET, 5, 128, 64);
+    snprintf(m.meta.name, sizeof m.meta.name, "dp-test-resnet");
+    fr_err e;
+    if (fr_frm_write(path, &m, 0, &e)) { fprintf(stderr, "%s\n", e.msg); exit(2); }
+    fr_model_free(&m);
+}
+
 static void gen_unfinished(const char *dir)
 {
     fr_model m;
@@ -1259,6 +1271,7 @@ static void gen_unfinished(const char *dir)
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--gen-model") == 0) { gen_model(argv[2]); return 0; }
+    if (argc == 3 && strcmp(argv[1], "--gen-resnet") == 0) { gen_resnet(argv[2]); return 0; }
     if (argc == 3 && strcmp(argv[1], "--gen-unfinished") == 0) { gen_unfinished(argv[2]); return 0; }
     snprintf(tmpdir, sizeof tmpdir, "%s/test_ckpt.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
     mkdir(tmpdir, 0700);

@@ -24,6 +24,9 @@ int fr_dev_build_real_sample(int argc, char **argv);
 /* `frtui-dev bench-mem [--bundle F] [--budgets 16G,4G,2G] [--iters N] [--json F]`: peak RSS and
  * the time cost of spilled caches per --max-mem budget (issue 19; make bench-mem). */
 int fr_dev_bench_mem(int argc, char **argv);
+/* `[mpirun -n K] frtui-dev bench-dp [FILE.frm] [--unit NAME] [--iters N] [--runs N] [--json F]`: ms
+ * per iteration of one unit with its mini-batch split over the MPI ranks (dp.h; make bench-dp). */
+int fr_dev_bench_dp(int argc, char **argv);
 /* `frtui-dev contrast`: aggressive rounding per BRECQ block of FlexRound runs (checkpoints) as one
  * table and one PNG, with optional fidelity on held-out data (src/tools/contrast.c). */
 int fr_dev_contrast(int argc, char **argv);

@@ -3,6 +3,11 @@
  * Design note: batch mode drives the same fr_worker the inspector uses (one code path for
  * both, and the batch tests exercise the thread protocol).  The main thread only polls
  * snapshots: a progress bar on a terminal, plain log lines otherwise.
+ * Under `mpirun -n K` (the MPI build, dp.h) every rank runs the same run, data parallel inside
+ * each unit (recon.c), and holds the same parameters throughout; rank 0 alone prints, writes the
+ * reports and the checkpoint (one file suffices: every rank's state is the same).  Refusals of
+ * the command line are the same on every rank, so those ranks stop together; a failure once the
+ * run has started may be one rank's, so it aborts the job (fr_dp_finalize).
  */
 #include <errno.h>
 #include <math.h>
@@ -15,9 +20,11 @@
 #include "frtui/ckpt.h"
 #include "frtui/recon_ckpt.h"
 #include "frtui/cli.h"
+#include "frtui/dp.h"
 #include "frtui/recon.h"
 #include "frtui/opt.h"
 #include "frtui/sb.h"
+#include "frtui/sweep_mpi.h"
 #include "frtui/worker.h"
 
 typedef struct run_opts {
@@ -301,6 +308,8 @@ static int write_reports(const fr_snapshot *s, const run_opts *o, const char *fi
         if (in->act_bits) fr_sb_printf(&b, "  \"act_granularity\": \"%s\",\n", in->act_token > 0 ? "token" : "tensor");
         fr_sb_printf(&b, "  \"iters\": %d, \"batch\": %d, \"seed\": %llu, \"threads\": %d", in->iters, in->batch,
                      (unsigned long long)in->seed, in->threads);
+        /* only when data parallel: a one-rank report stays the single process's, byte for byte */
+        if (fr_dp_size() > 1) fr_sb_printf(&b, ", \"ranks\": %d", fr_dp_size());
         {   /* the lr the method actually used, and FlexRound's shared-scale multiplier */
             fr_run_config lc = {.method = in->method, .lr = in->lr};
             fr_sb_printf(&b, ", \"lr\": %.9g, \"scale_lr\": %.9g, \"keep_best\": %d, \"s1_param\": \"%s\"",
@@ -488,9 +497,10 @@ static fr_snapshot *run_to_end_ex(const fr_model *m, const fr_run_config *c, int
     fr_worker *w = fr_worker_new(m, c, e);
     if (!w) { fr_err_prefix(e, file); return NULL; }
     if (o && !quiet)
-        fprintf(stderr, "frtui run: %s, %s W%d%s, %d it/unit, batch %d, seed %llu, OpenBLAS %s x%d\n", m->meta.name,
+        fprintf(stderr, "frtui run: %s, %s W%d%s, %d it/unit, batch %d, seed %llu, OpenBLAS %s x%d%s%.0d%s\n", m->meta.name,
                 fr_method_name(c->method), c->bits, c->act_bits ? "A" : "", c->iters, c->batch,
-                (unsigned long long)c->seed, fr_blas_core(), fr_blas_threads());
+                (unsigned long long)c->seed, fr_blas_core(), fr_blas_threads(), fr_dp_size() > 1 ? ", " : "",
+                fr_dp_size() > 1 ? fr_dp_size() : 0, fr_dp_size() > 1 ? " MPI ranks (data parallel)" : "");
     if (resume && fr_worker_resume(w, resume, e)) { fr_worker_free(w); return NULL; }
     if (o && !quiet) fr_recon_mem_plan_print(fr_worker_recon(w), stderr);
     char abs_file[4096];   /* recorded absolute, so replay and export find the bundle from anywhere */
@@ -686,16 +696,39 @@ static void note_n_calib(const char *cmd, const fr_run_config *c, const fr_model
                 m->meta.name, m->calib.n, m->calib.n);
 }
 
-int fr_cli_run(int argc, char **argv)
+/* A refusal every rank reaches alike: said once, by rank 0. */
+static int usage_once(int rank, const fr_err *e)
 {
-    if (fr_opt_wants_help(argc, argv)) { run_help(); return 0; }
+    return rank == 0 ? fr_cli_usage("run", e) : 2;
+}
+
+static int fail_once(int rank, const fr_err *e)
+{
+    return rank == 0 ? fr_cli_fail(e) : fr_cli_exit_code(e->code ? e->code : FR_EINPUT);
+}
+
+/* *coord: cleared once the run has started (a failure from then on may be this rank's alone). */
+static int run_cmd(int argc, char **argv, int rank, int size, int *coord)
+{
     fr_run_config c;
     const char *file;
     run_opts o;
     fr_err e;
     fr_err_clear(&e);
     fr_opt t[FR_CLI_RUN_NOPTS + 8];
-    if (parse_common("run", argc, argv, &c, &file, &o, t, &e) || check_outputs(&o, file, &e)) return fr_cli_usage("run", &e);
+    if (parse_common("run", argc, argv, &c, &file, &o, t, &e) || check_outputs(&o, file, &e)) return usage_once(rank, &e);
+    if (size > 1 && c.qdrop) {
+        fr_err_set(&e, FR_EINPUT, "--qdrop cannot run on %d MPI ranks (its drop decisions are one serial random stream "
+                   "over the whole mini-batch); run it on one rank", size);
+        return usage_once(rank, &e);
+    }
+    if (rank > 0) {   /* rank 0 speaks and writes for the job */
+        o.quiet = 1;
+        o.json = o.csv = NULL;
+        o.ck.ckpt = NULL;
+        o.ck.every_units = 0;
+        o.ck.every_s = 0;
+    }
     fr_model m;
     int st = fr_cli_load(file, &m);
     if (st) return fr_cli_exit_code(st);
@@ -707,7 +740,7 @@ int fr_cli_run(int argc, char **argv)
             fr_ckpt_check_model(&ck, &m, o.ck.resume, &e)) {
             fr_ckpt_free(&ck);
             fr_model_free(&m);
-            return fr_cli_fail(&e);
+            return fail_once(rank, &e);
         }
         /* Memory budget and spill place are this machine's, not the run's: the flags win. */
         ck.cfg.max_mem = c.max_mem;
@@ -720,9 +753,19 @@ int fr_cli_run(int argc, char **argv)
             fprintf(stderr, "frtui run: resuming %s: %s\n", o.ck.resume,
                     ck.cur_unit >= 0 ? "inside a unit" : "between units");
     }
+    *coord = size < 2;
     fr_snapshot *s = run_to_end_ex(&m, &c, o.quiet, o.ck.resume ? &ck : NULL, &o, file, &e);
     fr_ckpt_free(&ck);
     if (!s) { fr_model_free(&m); return fr_cli_fail(&e); }
+    *coord = 1;   /* past the last collective: every rank has the same results */
+    if (rank > 0) {
+        int fell = 0;
+        for (int k = 0; k < s->n_units; k++) fell += s->units[k] && s->units[k]->status == FR_UNIT_FALLBACK;
+        int rc = c.method != FR_METHOD_RTN && s->n_units > 0 && fell == s->n_units;
+        fr_snapshot_release(s);
+        fr_model_free(&m);
+        return rc;
+    }
     print_table(stdout, s);
     if (s->acc_fp >= 0)
         printf("top-1: full precision %.2f%%, quantized (%s W%d) %.2f%%   [%.1f s]\n", 100 * s->acc_fp,
@@ -747,6 +790,22 @@ int fr_cli_run(int argc, char **argv)
     return rc;
 }
 
+int fr_cli_run(int argc, char **argv)
+{
+    if (fr_opt_wants_help(argc, argv)) { run_help(); return 0; }
+    int rank, size, coord = 1;
+    fr_err e;
+    fr_err_clear(&e);
+    if (fr_dp_init(&rank, &size, &e) < 0) {
+        int rc = usage_once(rank, &e);
+        fr_dp_finalize(rc, 1);
+        return rc;
+    }
+    int rc = run_cmd(argc, argv, rank, size, &coord);
+    fr_dp_finalize(rc, coord);
+    return rc;
+}
+
 int fr_cli_compare(int argc, char **argv)
 {
     if (fr_opt_wants_help(argc, argv)) {
@@ -762,6 +821,12 @@ int fr_cli_compare(int argc, char **argv)
     fr_err e;
     fr_err_clear(&e);
     fr_opt t[FR_CLI_RUN_NOPTS + 8];
+    int lr, ls;
+    if (fr_sweep_mpi_launched(&lr, &ls) && ls > 1) {   /* each rank would run all three and write the same files */
+        fr_err_set(&e, FR_EINPUT, "not under %d MPI ranks: compare is one process (data parallel runs: "
+                   "mpirun ... frtui run --method M)", ls);
+        return lr == 0 ? fr_cli_usage("compare", &e) : 2;
+    }
     if (parse_common("compare", argc, argv, &c, &file, &o, t, &e)) return fr_cli_usage("compare", &e);
     for (int k = 0; k < FR_METHOD__COUNT; k++) {
         char jp[1024], cp[1024];

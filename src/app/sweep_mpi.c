@@ -46,7 +46,7 @@ static int env_int(const char *name, int *v)
 
 /* Open MPI (OMPI_COMM_WORLD_*), PMIx launchers (PMIX_RANK), MPICH/Hydra and srun --mpi=pmi2
  * (PMI_RANK, PMI_SIZE). */
-static int launched(int *rank, int *size)
+int fr_sweep_mpi_launched(int *rank, int *size)
 {
     int r = 0, s = 1, any = 0;
     any |= env_int("OMPI_COMM_WORLD_RANK", &r) | env_int("PMIX_RANK", &r) | env_int("PMI_RANK", &r);
@@ -74,7 +74,7 @@ int fr_sweep_mpi_init(int *rank, int *size, fr_err *e)
     *rank = 0;
     *size = 1;
     int r, s;
-    if (!launched(&r, &s)) return 0;
+    if (!fr_sweep_mpi_launched(&r, &s)) return 0;
     int provided;
     /* MPI_Init_thread aborts the process itself when it fails (MPI_ERRORS_ARE_FATAL) */
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
@@ -113,7 +113,7 @@ int fr_sweep_mpi_init(int *rank, int *size, fr_err *e)
     int r, s;
     *rank = 0;
     *size = 1;
-    if (launched(&r, &s) && s > 1) {
+    if (fr_sweep_mpi_launched(&r, &s) && s > 1) {
         *rank = r;
         *size = s;
         fr_err_set(e, FR_EINPUT, "started by an MPI launcher with %d ranks, but this frtui was built without MPI "

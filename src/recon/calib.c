@@ -44,6 +44,7 @@
 #include <string.h>
 
 #include "frtui/conv.h"
+#include "frtui/dp.h"
 #include "frtui/exec.h"
 #include "frtui/par.h"
 #include "frtui/spill.h"
@@ -185,6 +186,9 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
     const fr_model *m = r->orig;
     int n = r->part.n;
     size_t rss = fr_mem_plan_base(), avail = fr_mem_available();
+    /* Data parallel (dp.h): every rank on this machine holds a whole cache (recon.c), so each
+     * plans for its share of what the machine has; --max-mem stays per process. */
+    if (r->dp_size > 1) avail /= (size_t)fr_dp_local_size();
     /* Hard: what the run may not exceed.  Soft: what the plan aims at -- with no --max-mem, a
      * safe share (80 %) of what the machine (cgroup, rlimits, FRTUI_MEM_AVAILABLE) has now, so
      * the page cache, the inspector and other programs keep some room. */
@@ -306,6 +310,7 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
         if (r->mem[k].disk > disk) disk = r->mem[k].disk, dworst = k;
     const char *dir;
     size_t room = fr_spill_room(r->cfg.spill_dir, &dir);
+    if (r->dp_size > 1) room /= (size_t)fr_dp_local_size();   /* every rank here spills a whole cache */
     if (disk > room) {
         char want[32], have[32];
         fmt_size(want, sizeof want, (double)disk);

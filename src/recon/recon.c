@@ -16,6 +16,24 @@
  *     value with probability drop_p during reconstruction and the unit input mixes quantized
  *     and FP inputs element-wise with the same probability; step sizes are learned jointly
  *     with Adam(act_lr) + cosine.
+ *   - Data parallel inside a unit (`mpirun -n K frtui run`, dp.h; issue 17): every rank holds
+ *     the whole calibration cache (replicated, not sharded: see below) and draws the same B
+ *     indices from the same r->rng; rank r computes positions [rB/K, (r+1)B/K) of the drawn
+ *     batch (forward, loss, backward) with the loss normaliser of the whole batch, then the
+ *     loss partial and the per-layer dL/dW (+ activation step gradients) of every rank are
+ *     gathered and added in rank order (fr_dp_sum_*), and the quantizer/Adam steps run
+ *     redundantly on every rank, which therefore hold the same parameters and RNG state at
+ *     every iteration.  Same seed + same K (+ same threads) gives the same bits; across K the
+ *     batch is cut into different GEMMs and sums, so results agree with the single process
+ *     within float tolerance only (tests/dp.t.sh).  K = 1 is the single-process code path.
+ *     Why replicated: the stores, the passes' batch schedule (whose chunking fixes the bits of
+ *     every stored expectation), the spill plan, --keep-best, the activation quantizers' init
+ *     sample and the restart replay all index the whole calibration set; sharding them is a
+ *     rewrite of calib.c.  With the cache replicated, the balanced cut of the drawn batch
+ *     (rather than "the indices that fall in my shard", a binomial share) gives every rank the
+ *     same work; the full-calibration passes (targets, RTN and final loss, propagation, best
+ *     iterate) run on every rank, identical to the single-process ones.  QDrop is refused
+ *     under several ranks: its drop stream is one serial RNG sequence over the batch.
  */
 #include "frtui/recon.h"
 
@@ -24,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/dp.h"
 #include "frtui/exec.h"
 #include "frtui/fidelity.h"
 #include "frtui/par.h"
@@ -154,9 +173,16 @@ static fr_recon *recon_new(const fr_model *m, const fr_run_config *cfg, int plan
                    m->calib.c, m->calib.h, m->calib.w, m->meta.in_c, m->meta.in_h, m->meta.in_w);
         return NULL;
     }
+    if (cfg->qdrop && fr_dp_size() > 1) {
+        fr_err_set(e, FR_EINPUT, "--qdrop cannot run on %d MPI ranks (its drop decisions are one serial random "
+                   "stream over the whole mini-batch); run it on one rank", fr_dp_size());
+        return NULL;
+    }
     fr_recon *r = fr_xcalloc(1, sizeof *r);
     r->orig = m;
     r->cfg = *cfg;
+    r->dp_rank = fr_dp_rank();
+    r->dp_size = fr_dp_size();
     if (r->cfg.act_token < 0) r->cfg.act_token = fr_graph_lm_vocab(&m->g) > 0;   /* per token for LMs */
     r->cur = -1;
     fr_model_init(&r->fm);
@@ -249,8 +275,9 @@ static void free_current(fr_recon *r)
     fr_exec_free(r->x);
     r->x = NULL;
     for (int q = 0; q < FR_UNIT_MAX_EXT; q++) { fr_afree(r->bin[q]); r->bin[q] = NULL; }
-    fr_afree(r->tgt); fr_afree(r->dy); free(r->idx); fr_afree(r->qd_fp);
-    r->tgt = r->dy = r->qd_fp = NULL;
+    fr_afree(r->tgt); fr_afree(r->dy); free(r->idx); fr_afree(r->qd_fp); free(r->dp_buf);
+    r->tgt = r->dy = r->qd_fp = r->dp_buf = NULL;
+    r->dp_n = 0;
     r->idx = NULL;
 }
 
@@ -474,6 +501,12 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
         r->qd_fp = fr_amalloc((size_t)r->bsz * mx * sizeof(float));
         FR_ASSERT(r->qd_fp);
     }
+    if (r->dp_size > 1) {   /* exchanged per step: every layer's dL/dW, then the unit's activation steps */
+        r->dp_n = 0;
+        for (int l = 0; l < nl; l++) r->dp_n += s->q[l].n;
+        for (int a = u->first; a <= u->last; a++) r->dp_n += r->aq[a] != NULL;
+        r->dp_buf = fr_xcalloc(r->dp_n ? r->dp_n : 1, sizeof(float));
+    }
     fr_rng_stream(&r->rng, r->cfg.seed, (uint64_t)k * 8 + (uint64_t)m);
     fr_rng_stream(&r->drop_rng, r->cfg.seed, (uint64_t)k * 8 + (uint64_t)m + 0x10000);
     set_weights(r, r->x, u, s->q);
@@ -543,6 +576,39 @@ static void loss_part(void *ctx, int part, int nparts)
     }
 }
 
+/* Data parallel (design note at the top): replaces this rank's partial loss sum and partial
+ * gradients -- every layer's dL/dW, then the activation steps' s_g -- by their sums over the
+ * ranks in rank order.
+ * The LSQ step gradient is scaled by 1/sqrt(elements of the backward call) (aquant.c), so a
+ * rank's partial over nb of B samples is rescaled by sqrt(nb / B) to be a term of the whole
+ * batch's gradient. */
+static void dp_exchange(fr_recon *r, const fr_unit *u, const unit_state *s, int nb, int B, double *loss)
+{
+    const fr_graph *g = &r->fm.g;
+    float *p = r->dp_buf;
+    for (int l = 0; l < u->n_layers; l++) {
+        size_t n = s->q[l].n;
+        if (nb > 0) memcpy(p, fr_exec_param_grad(r->x, g->nodes[u->layers[l]].param[0]), n * sizeof(float));
+        else memset(p, 0, n * sizeof(float));   /* the executor's buffer is a previous step's */
+        p += n;
+    }
+    float sc = (float)sqrt((double)nb / B);
+    for (int a = u->first; a <= u->last; a++)
+        if (r->aq[a]) *p++ = r->aq[a]->aq.s_g * sc;
+    fr_dp_sum_fd(r->dp_buf, r->dp_n, loss, 1);   /* rank order */
+    p = r->dp_buf;
+    for (int l = 0; l < u->n_layers; l++) p += s->q[l].n;
+    for (int a = u->first; a <= u->last; a++)
+        if (r->aq[a]) r->aq[a]->aq.s_g = *p++;
+}
+
+static const float *dp_grad(const fr_recon *r, const unit_state *s, int l)
+{
+    size_t off = 0;
+    for (int j = 0; j < l; j++) off += s->q[j].n;
+    return r->dp_buf + off;
+}
+
 int fr_recon_step(fr_recon *r)
 {
     FR_ASSERT(r->cur >= 0);
@@ -553,14 +619,19 @@ int fr_recon_step(fr_recon *r)
     if (s->status == FR_UNIT_FALLBACK || r->iter >= s->iters) return s->status == FR_UNIT_FALLBACK ? FR_ENUM : FR_OK;
     int B = r->bsz;
     for (int j = 0; j < B; j++) r->idx[j] = (int32_t)fr_rng_below(&r->rng, (uint32_t)r->n_calib);
+    /* This rank's positions [j0, j0 + nb) of the drawn batch (all of it on one rank); a rank
+     * may get none when B < K, and then contributes zeros. */
+    int j0 = (int)((int64_t)B * r->dp_rank / r->dp_size);
+    int nb = (int)((int64_t)B * (r->dp_rank + 1) / r->dp_size) - j0;
+    const int32_t *idx = r->idx + j0;
     fr_err ge;
     fr_err_clear(&ge);
     for (int q = 0; q < fr_exec_n_inputs(r->x); q++) {
         int e = fr_exec_input_node(r->x, q);
         size_t per = nsize(g, e);
         float *dst = r->bin[q];
-        if (fr_calib_gather(r, 1, e, r->idx, B, dst, &ge)) goto io_fail;
-        if (r->cfg.qdrop && e != 0) {
+        if (fr_calib_gather(r, 1, e, idx, nb, dst, &ge)) goto io_fail;
+        if (r->cfg.qdrop && e != 0) {   /* one rank only (fr_recon_new): idx, nb are the whole batch */
             /* QDrop: keep the quantized-path value with probability drop_p, else FP.  Serial:
              * the drop stream is one RNG sequence.  (Node 0 is the same on both paths.) */
             if (fr_calib_gather(r, 0, e, r->idx, B, r->qd_fp, &ge)) goto io_fail;
@@ -570,18 +641,32 @@ int fr_recon_step(fr_recon *r)
         fr_exec_bind_input(r->x, q, dst);
     }
     size_t oper = nsize(g, u->last);
-    if (fr_calib_gather(r, 0, u->last, r->idx, B, r->tgt, &ge)) goto io_fail;
+    if (fr_calib_gather(r, 0, u->last, idx, nb, r->tgt, &ge)) goto io_fail;
     for (int l = 0; l < u->n_layers; l++) fr_qlayer_forward(&s->q[l]);
-    fr_exec_forward(r->x, B);
     int hw = g->nodes[u->last].h * g->nodes[u->last].w;
-    loss_job lj = {fr_exec_output(r->x), r->tgt, r->dy, B, oper, 1.0 / ((double)B * hw), {0}};
-    fr_par_run(loss_part, &lj);
+    /* the normaliser of the whole batch on every rank: the ranks' partials add up to the loss */
+    loss_job lj = {NULL, r->tgt, r->dy, nb, oper, 1.0 / ((double)B * hw), {0}};
     double loss = 0;
-    for (int c = 0; c < LOSS_CHUNKS; c++) loss += lj.part[c];   /* chunk order: deterministic */
+    if (nb > 0) {
+        fr_exec_forward(r->x, nb);
+        lj.y = fr_exec_output(r->x);
+        fr_par_run(loss_part, &lj);
+        for (int c = 0; c < LOSS_CHUNKS; c++) loss += lj.part[c];   /* chunk order: deterministic */
+    }
+    if (r->dp_size > 1) {
+        /* one exchange per step, loss and gradients together: the backward runs before the
+         * loss is known to be finite (a non-finite one falls back all the same, on every rank,
+         * since every rank holds the same sum) */
+        for (int a = u->first; a <= u->last; a++) if (r->aq[a]) fr_aquant_zero_grad(&r->aq[a]->aq);
+        if (nb > 0) fr_exec_backward(r->x, nb, r->dy, 0);
+        dp_exchange(r, u, s, nb, B, &loss);
+    }
     loss *= lj.norm;
     if (!isfinite(loss)) { fallback(r, "non-finite loss"); return FR_ENUM; }
-    for (int a = u->first; a <= u->last; a++) if (r->aq[a]) fr_aquant_zero_grad(&r->aq[a]->aq);
-    fr_exec_backward(r->x, B, r->dy, 0);
+    if (r->dp_size == 1) {
+        for (int a = u->first; a <= u->last; a++) if (r->aq[a]) fr_aquant_zero_grad(&r->aq[a]->aq);
+        fr_exec_backward(r->x, nb, r->dy, 0);
+    }
     int T = s->iters, t = r->iter;
     float cosf_ = 0.5f * (1.0f + cosf(3.14159265358979f * (float)t / (float)T));
     float lr0 = fr_run_config_lr(&r->cfg, s->method);
@@ -593,6 +678,7 @@ int fr_recon_step(fr_recon *r)
         int reg_on = 0;
         if (s->method == FR_METHOD_ADAROUND) fr_qsched_adaround(&q->cfg, t + 1, T, &beta, &reg_on);
         const float *G = fr_exec_param_grad(r->x, g->nodes[u->layers[l]].param[0]);
+        if (r->dp_size > 1) G = dp_grad(r, s, l);
         double reg = 0;
         if (fr_qlayer_step(q, G, lr, t + 1, beta, q->cfg.lambda, reg_on, &reg) != FR_OK) {
             fallback(r, "non-finite gradient");

@@ -81,6 +81,11 @@ struct fr_recon {
     void *tick_ctx;
     int hist_k;             /* moments kept per unit: 0 not decided yet, -1 none (recon_hist.c) */
     int no_best;            /* resume is re-running a finished unit: no --keep-best evaluations */
+    /* data parallel (dp.h, recon.c fr_recon_step): this process is rank dp_rank of dp_size,
+     * fixed when the run is created; dp_buf holds the running unit's exchanged partials */
+    int dp_rank, dp_size;
+    float *dp_buf;
+    size_t dp_n;
 };
 
 

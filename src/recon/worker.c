@@ -31,6 +31,7 @@
 #include "frtui/spill.h"
 #include "frtui/blas.h"
 #include "frtui/ckpt.h"
+#include "frtui/dp.h"
 #include "frtui/recon_ckpt.h"
 #include "frtui/frm.h"
 #include "frtui/fidelity.h"
@@ -474,6 +475,8 @@ static void *run(void *arg)
                 fr_fidelity f;
                 if (w->m->eval.n == 0)
                     snprintf(w->msg, sizeof w->msg, "done (no evaluation data)");
+                else if (fr_dp_rank() > 0)   /* data parallel (dp.h): rank 0 reports; the others hold the same network */
+                    snprintf(w->msg, sizeof w->msg, "done (evaluated by rank 0)");
                 else if (fr_recon_fidelity(r, fr_recon_config(r)->feature, 0, &f, &w->acc_fp, &w->acc_q, &e) == FR_OK) {
                     w->fid = (fr_fid_view){.n = f.n, .dim = f.feat_dim, .cos = f.cos, .rel_mse = f.rel_mse,
                                            .agree = f.agree, .kl = f.kl, .lm_vocab = f.lm_vocab,

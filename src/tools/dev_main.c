@@ -1,6 +1,7 @@
 /* dev_main.c — frtui-dev: the developer tools that are not the product.
  *
  *   frtui-dev bench [options]              speed of the reconstruction loop (make bench)
+ *   frtui-dev bench-dp [FILE] [--unit U]   one unit's iterations over MPI ranks (make bench-dp)
  *   frtui-dev train-samples [--out DIR]    retrain the bundled Fashion-MNIST samples (make samples)
  *   frtui-dev train-lm --text FILE         the byte-level language-model sample (make samples)
  *   frtui-dev build-real-sample [...]      the real MobileNetV2 probe bundle (Fashion-MNIST probe)
@@ -26,6 +27,7 @@ static void usage(FILE *f)
                "       frtui-dev train-lm --text FILE [--out F.frm] [--steps N]         the language-model sample\n"
                "       frtui-dev build-real-sample [--model model.json] [--out FILE]  MobileNetV2 probe bundle\n"
                "       frtui-dev bench-mem [--budgets 16G,4G,2G] [--iters N]    peak RSS and spill cost per --max-mem\n"
+               "       [mpirun -n K] frtui-dev bench-dp [FILE.frm] [--unit NAME]   ms/iteration over K ranks (make bench-dp)\n"
                "       frtui-dev photo-set --split calib|eval [--n N] [--size S] -o X.npy  photo crops\n"
                "       frtui-dev contrast [--eval X.npy]... [--md F] [--png F] RUN.frc...  per-block contrast\n"
                "       frtui-dev COMMAND --help                                       the options of one command\n"
@@ -54,6 +56,7 @@ int main(int argc, char **argv)
         {"build-real-sample", fr_dev_build_real_sample},
         {"train-lm", fr_dev_train_lm},
         {"bench-mem", fr_dev_bench_mem},
+        {"bench-dp", fr_dev_bench_dp},
         {"photo-set", fr_dev_photo_set},
         {"contrast", fr_dev_contrast},
     };
