@@ -387,11 +387,7 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
 int fr_pngplot_heatmap(const char *path, const fr_heatmap_in *in, fr_err *e)
 {
     fr_raster r;
-    int rc = fr_pngplot_render_heatmap(&r, in, NULL, e);
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    return fr_raster_write_png_free(&r, fr_pngplot_render_heatmap(&r, in, NULL, e), path, e);
 }
 
 /* ---- scatter and compare ------------------------------------------------------------------- */
@@ -551,11 +547,7 @@ int fr_pngplot_render_scatter(fr_raster *out, const fr_scatter_in *in, fr_plot_g
 int fr_pngplot_scatter(const char *path, const fr_scatter_in *in, fr_err *e)
 {
     fr_raster r;
-    int rc = fr_pngplot_render_scatter(&r, in, NULL, e);
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    return fr_raster_write_png_free(&r, fr_pngplot_render_scatter(&r, in, NULL, e), path, e);
 }
 
 #define CMP_W 360
@@ -611,11 +603,7 @@ int fr_pngplot_render_compare(fr_raster *out, const fr_scatter_in panels[3], con
 int fr_pngplot_compare(const char *path, const fr_scatter_in panels[3], const char *title, fr_err *e)
 {
     fr_raster r;
-    int rc = fr_pngplot_render_compare(&r, panels, title, NULL, e);
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    return fr_raster_write_png_free(&r, fr_pngplot_render_compare(&r, panels, title, NULL, e), path, e);
 }
 
 /* ---- loss curve ----------------------------------------------------------------------------- */
@@ -720,11 +708,7 @@ int fr_pngplot_render_loss(fr_raster *out, const fr_loss_in *in, fr_plot_geom *g
 int fr_pngplot_loss(const char *path, const fr_loss_in *in, fr_err *e)
 {
     fr_raster r;
-    int rc = fr_pngplot_render_loss(&r, in, NULL, e);
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    return fr_raster_write_png_free(&r, fr_pngplot_render_loss(&r, in, NULL, e), path, e);
 }
 
 /* ---- histograms ----------------------------------------------------------------------------- */
@@ -801,11 +785,7 @@ int fr_pngplot_render_hist(fr_raster *out, const fr_hist_in *in, fr_plot_geom *g
 int fr_pngplot_hist(const char *path, const fr_hist_in *in, fr_err *e)
 {
     fr_raster r;
-    int rc = fr_pngplot_render_hist(&r, in, NULL, e);
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    return fr_raster_write_png_free(&r, fr_pngplot_render_hist(&r, in, NULL, e), path, e);
 }
 
 /* ---- lines with bands (sweep reports) -------------------------------------------------------- */
@@ -887,11 +867,7 @@ int fr_pngplot_render_lines(fr_raster *out, const fr_lines_in *in, fr_plot_geom 
 int fr_pngplot_lines(const char *path, const fr_lines_in *in, fr_err *e)
 {
     fr_raster r;
-    int rc = fr_pngplot_render_lines(&r, in, NULL, e);
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    return fr_raster_write_png_free(&r, fr_pngplot_render_lines(&r, in, NULL, e), path, e);
 }
 
 /* ---- the plot model (plotmodel.h) ------------------------------------------------------------ */
@@ -954,9 +930,5 @@ int fr_plot_model_render_png(fr_raster *out, const fr_plot_model *m, fr_plot_geo
 int fr_plot_model_png(const fr_plot_model *m, const char *path, fr_err *e)
 {
     fr_raster r;
-    int rc = fr_plot_model_render_png(&r, m, NULL, e);
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    return fr_raster_write_png_free(&r, fr_plot_model_render_png(&r, m, NULL, e), path, e);
 }
