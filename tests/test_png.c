@@ -3,6 +3,7 @@
 #include "frtui/png.h"
 #include "frtui/plot.h"
 #include "frtui/heatagg.h"
+#include "frtui/pngline.h"
 #include "frtui/pngplot.h"
 #include "frtui/qdefs.h"
 #include "frtui/raster.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frtui/pngplot.h"
+#include "frtui/pngline.h"
 #include "frtui/qdefs.h"
 #include "frtui/raster.h"
 #include "frtui/sb.h"

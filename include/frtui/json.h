@@ -52,6 +52,10 @@ typedef struct fr_json_doc fr_json_doc;
  * On success *out holds the document (free with fr_json_free).  Returns FR_EINPUT on syntax
  * or limit errors, FR_ENOMEM when the document would exceed the limits above. */
 int fr_json_parse(const char *buf, size_t n, const char *src, fr_json_doc **out, fr_err *e);
+/* Reads the file at `path` (at most FR_JSON_MAX_INPUT bytes: more could not parse anyway) and
+ * parses it as fr_json_parse does, naming it by its path.  On failure *out is NULL and the code
+ * is returned; e may be NULL where "a document or none" is all the caller needs. */
+int fr_json_load_file(const char *path, fr_json_doc **out, fr_err *e);
 void fr_json_free(fr_json_doc *d);
 const fr_json *fr_json_root(const fr_json_doc *d);
 

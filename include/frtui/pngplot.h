@@ -82,22 +82,6 @@ int fr_pngplot_render_compare(fr_raster *out, const fr_scatter_in panels[3], con
                               fr_plot_geom *geom, fr_err *e);
 int fr_pngplot_compare(const char *path, const fr_scatter_in panels[3], const char *title, fr_err *e);
 
-/* ---- loss curve ---- */
-typedef struct fr_loss_in {
-    const float *loss;       /* n values */
-    const int64_t *iter;     /* n increasing iteration numbers, or NULL for 1..n */
-    size_t n;
-    float beta;              /* EMA smoothing in (0, 1), e.g. 0.9; 0: raw only */
-    int log_y;               /* log10 y axis (non-positive values are skipped) */
-    const char *title, *ylabel;    /* ylabel NULL: "loss" */
-    const float *ema;        /* [n] smoothed series to draw instead of computing one from beta */
-    int fixed_range;         /* nonzero: use the ranges below (values; log axis: > 0) */
-    double xmin, xmax, ymin, ymax;
-    double ref;              /* > 0: dashed horizontal reference (RTN loss) */
-} fr_loss_in;
-int fr_pngplot_render_loss(fr_raster *out, const fr_loss_in *in, fr_plot_geom *geom, fr_err *e);
-int fr_pngplot_loss(const char *path, const fr_loss_in *in, fr_err *e);
-
 /* ---- histogram(s) ---- */
 #define FR_HIST_MAX_SERIES 8
 typedef struct fr_hist_series {
@@ -114,21 +98,5 @@ typedef struct fr_hist_in {
 } fr_hist_in;
 int fr_pngplot_render_hist(fr_raster *out, const fr_hist_in *in, fr_plot_geom *geom, fr_err *e);
 int fr_pngplot_hist(const char *path, const fr_hist_in *in, fr_err *e);
-
-/* ---- lines with bands (sweep reports): y against x, one line per series ---- */
-typedef struct fr_lines_series {
-    const double *x, *y;     /* n points, x increasing; non-finite y is a gap */
-    const double *lo, *hi;   /* n: a translucent band from lo to hi (the seed spread), or NULL */
-    int n;
-    const char *label;       /* legend text */
-} fr_lines_series;
-typedef struct fr_lines_in {
-    const fr_lines_series *series;
-    int nseries;             /* 1..FR_HIST_MAX_SERIES */
-    int integer_x;           /* integer x ticks (bits) */
-    const char *title, *note, *xlabel, *ylabel;
-} fr_lines_in;
-int fr_pngplot_render_lines(fr_raster *out, const fr_lines_in *in, fr_plot_geom *geom, fr_err *e);
-int fr_pngplot_lines(const char *path, const fr_lines_in *in, fr_err *e);
 
 #endif

@@ -30,6 +30,10 @@ typedef struct fr_raster {
 int fr_raster_init(fr_raster *r, int w, int h, fr_rgb bg, fr_err *e);
 void fr_raster_free(fr_raster *r);
 int fr_raster_write_png(const fr_raster *r, const char *path, fr_err *e);
+/* The tail of every "render, then write the PNG" entry point: rc is the renderer's result.
+ * Nonzero: returned as is and r left alone (a failed renderer holds nothing).  Zero: r is
+ * written to path, then freed whether or not the write worked. */
+int fr_raster_write_png_free(fr_raster *r, int rc, const char *path, fr_err *e);
 
 fr_rgb fr_raster_get(const fr_raster *r, int x, int y);        /* outside: black */
 /* alpha in [0, 1]: result = (1 - alpha) * old + alpha * c. */

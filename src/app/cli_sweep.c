@@ -210,19 +210,6 @@ static int ensure_dir(const char *path, fr_err *e)
     return fr_err_set(e, FR_EIO, "%s: cannot create the folder: %s", path, strerror(errno));
 }
 
-/* A JSON file as a document, or NULL (absent or unreadable: the caller decides). */
-static fr_json_doc *read_json(const char *path)
-{
-    uint8_t *buf;
-    size_t n;
-    fr_err e;
-    fr_json_doc *d = NULL;
-    if (access(path, F_OK) != 0 || fr_read_file(path, 64 << 20, &buf, &n, &e)) return NULL;
-    if (fr_json_parse((const char *)buf, n, path, &d, &e)) d = NULL;
-    free(buf);
-    return d;
-}
-
 static void point_json(fr_sb *b, const fr_sweep_spec *s, const fr_sweep_point *p, int threads)
 {
     char g[24], abs[4096];
@@ -267,8 +254,8 @@ static int write_sweep_json(const char *path, const fr_sweep_point *pt, int n, f
 /* --point: the recorded grid must map K to the same point as this command line. */
 static int check_sweep_json(const char *path, const fr_sweep_point *pt, int n, int k, fr_err *e)
 {
-    fr_json_doc *d = read_json(path);
-    if (!d) return FR_OK;   /* none yet: this task writes it */
+    fr_json_doc *d;
+    if (fr_json_load_file(path, &d, NULL)) return FR_OK;   /* none yet: this task writes it */
     const fr_json *ps = fr_json_get(fr_json_root(d), "points");
     const char *name = fr_json_str(fr_json_at(ps, (size_t)k));
     int ok = fr_json_len(ps) == (size_t)n && name && strcmp(name, pt[k].name) == 0;
@@ -318,14 +305,14 @@ static int run_point(sweep_run *r, const fr_sweep_point *p, int *resumed, char *
     int st = PT_FAILED;
     fr_sb b = {0}, out = {0};
     int threads = o->threads;
-    fr_json_doc *d = read_json(report);
-    if (d) {   /* finished by another process since the list was made */
+    fr_json_doc *d;
+    if (!fr_json_load_file(report, &d, NULL)) {   /* finished by another process since the list was made */
         fr_json_free(d);
         snprintf(msg, msg_n, "finished meanwhile");
         st = PT_DONE;
         goto end;
     }
-    if ((d = read_json(pjson))) {
+    if (!fr_json_load_file(pjson, &d, NULL)) {
         int64_t t;
         if (fr_json_int(fr_json_get(fr_json_root(d), "threads"), 1, 256, &t)) threads = (int)t;
         fr_json_free(d);
@@ -405,9 +392,9 @@ end:
 
 static double report_num(const char *dir, const char *key)
 {
-    fr_json_doc *d = read_json(dir);
+    fr_json_doc *d;
     double v = -1;
-    if (d && !fr_json_num(fr_json_get(fr_json_root(d), key), &v)) v = -1;
+    if (!fr_json_load_file(dir, &d, NULL) && !fr_json_num(fr_json_get(fr_json_root(d), key), &v)) v = -1;
     fr_json_free(d);
     return v;
 }
@@ -568,7 +555,7 @@ static int sweep(int argc, char **argv, const sweep_mpi *mp, int *coord)
         if ((only >= 0 && k != only) || k % mp->size != mp->rank) continue;
         char rep[4700];
         fr_json_doc *d = NULL;
-        if (!path_join(rep, sizeof rep, pdir, pt[k].name, "report.json") && (d = read_json(rep))) {
+        if (!path_join(rep, sizeof rep, pdir, pt[k].name, "report.json") && !fr_json_load_file(rep, &d, NULL)) {
             fr_json_free(d);
             r->skipped++;
             continue;

@@ -6,7 +6,7 @@
  *   the merge step of a Slurm array (the tasks wrote their points, this collects them) and can
  *   run while a sweep is still going (unfinished points are listed with their state).
  *   Writes DIR/sweep-report.csv, DIR/sweep-report.json and the PNGs in DIR/plots/, each atomically;
- *   the plots are pngplot.c's line plots.  Single-threaded.
+ *   the plots are pngline.c's line plots.  Single-threaded.
  *   Rows are sorted by parameters, not by directory order, so the table of the same points is
  *   the same bytes wherever and however they were run (times and thread counts aside).
  */
@@ -21,7 +21,7 @@
 #include "frtui/cli.h"
 #include "frtui/json.h"
 #include "frtui/opt.h"
-#include "frtui/pngplot.h"
+#include "frtui/pngline.h"
 #include "frtui/qdefs.h"
 #include "frtui/sb.h"
 #include "frtui/sweepdata.h"

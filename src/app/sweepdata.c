@@ -23,18 +23,6 @@
 #include "frtui/json.h"
 #include "frtui/qdefs.h"
 
-static fr_json_doc *load(const char *path)
-{
-    uint8_t *buf;
-    size_t n;
-    fr_err e;
-    fr_json_doc *d = NULL;
-    if (access(path, F_OK) != 0 || fr_read_file(path, 64 << 20, &buf, &n, &e)) return NULL;
-    if (fr_json_parse((const char *)buf, n, path, &d, &e)) d = NULL;
-    free(buf);
-    return d;
-}
-
 static double num(const fr_json *o, const char *key)
 {
     double v;
@@ -100,8 +88,8 @@ static int read_row(const char *dir, const char *name, const locks *L, fr_sweep_
     char p[4400];
     memset(r, 0, sizeof *r);
     snprintf(p, sizeof p, "%s/points/%s/point.json", dir, name);
-    fr_json_doc *d = load(p);
-    if (!d) return -1;
+    fr_json_doc *d;
+    if (fr_json_load_file(p, &d, NULL)) return -1;
     const fr_json *o = fr_json_root(d);
     snprintf(r->name, sizeof r->name, "%s", name);
     str(o, "model", r->model, sizeof r->model);
@@ -117,7 +105,7 @@ static int read_row(const char *dir, const char *name, const locks *L, fr_sweep_
     r->acc_fp = r->acc_q = r->ppl_fp = r->ppl_q = r->cosine = r->rel_mse = r->agree = r->kl = r->aggr = r->clip =
         r->elapsed = NAN;
     snprintf(p, sizeof p, "%s/points/%s/report.json", dir, name);
-    if (!(d = load(p))) {
+    if (fr_json_load_file(p, &d, NULL)) {
         snprintf(p, sizeof p, "%s/points/%s", dir, name);
         if (is_locked(L, p)) { set_status(r, FR_SWP_RUNNING); return 0; }
         snprintf(p, sizeof p, "%s/points/%s/run.txt", dir, name);   /* written when the child has exited */
@@ -245,7 +233,8 @@ int fr_sweepdata_load(const char *dir, fr_sweep_row **rows, int *n_out, fr_err *
     free(L.l);
     /* the points of the grid that have not started: listed in sweep.json, no directory yet */
     snprintf(p, sizeof p, "%s/sweep.json", dir);
-    fr_json_doc *sj = load(p);
+    fr_json_doc *sj;
+    (void)fr_json_load_file(p, &sj, NULL);   /* none: no pending points to add */
     const fr_json *names = sj ? fr_json_get(fr_json_root(sj), "points") : NULL;
     for (size_t i = 0; i < fr_json_len(names); i++) {
         const char *nm = fr_json_str(fr_json_at(names, i));

@@ -12,8 +12,6 @@
 #include "frtui/path.h"
 #include "frtui/stread.h"
 
-#define MAX_JSON ((size_t)64 << 20)
-
 /* The checkpoint's folder (no trailing '/') and its config.json. */
 static void paths(const char *path, char *dir, size_t nd, char *cfg, size_t nc)
 {
@@ -37,17 +35,6 @@ int fr_hf_is_checkpoint(const char *path)
     paths(path, dir, sizeof dir, cfg, sizeof cfg);
     struct stat st;
     return stat(cfg, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int read_json(const char *path, fr_json_doc **doc, fr_err *e)
-{
-    uint8_t *buf;
-    size_t n;
-    int rc = fr_read_file(path, MAX_JSON, &buf, &n, e);
-    if (rc) return rc;
-    rc = fr_json_parse((const char *)buf, n, path, doc, e);
-    free(buf);
-    return rc;
 }
 
 /* An integer field in [lo, hi]; `def` when absent and def >= 0, else required. */
@@ -132,7 +119,7 @@ int fr_hf_config(const char *path, fr_lm_arch *a, int *max_pos, fr_err *e)
     char dir[PATH_MAX], cfg[PATH_MAX + 16];
     paths(path, dir, sizeof dir, cfg, sizeof cfg);
     fr_json_doc *doc;
-    int rc = read_json(cfg, &doc, e), tied, sliding;
+    int rc = fr_json_load_file(cfg, &doc, e), tied, sliding;
     if (rc) return rc;
     rc = parse_config(fr_json_root(doc), cfg, a, max_pos, &tied, &sliding, e);
     fr_json_free(doc);
@@ -250,7 +237,7 @@ int fr_hf_import(const char *path, int T, fr_model *m, fr_err *e)
     fr_json_doc *doc = NULL, *idx = NULL;
     fr_lm_arch a;
     int max_pos = 0, tied = 0, sliding = 0;
-    int rc = read_json(cfg, &doc, e);
+    int rc = fr_json_load_file(cfg, &doc, e);
     if (!rc) rc = parse_config(fr_json_root(doc), cfg, &a, &max_pos, &tied, &sliding, e);
     if (!rc && sliding && sliding < T)
         rc = fr_err_set(e, FR_EINPUT, "%s: sliding_window %d is shorter than the window of %d tokens", cfg, sliding, T);
@@ -271,7 +258,7 @@ int fr_hf_import(const char *path, int T, fr_model *m, fr_err *e)
         snprintf(s.index, sizeof s.index, "%s/model.safetensors.index.json", s.dir);
         struct stat st;
         if (stat(s.index, &st) == 0) {
-            if (!(rc = read_json(s.index, &idx, e))) {
+            if (!(rc = fr_json_load_file(s.index, &idx, e))) {
                 s.map = fr_json_get(fr_json_root(idx), "weight_map");
                 if (!s.map || s.map->type != FR_JSON_OBJECT)
                     rc = fr_err_set(e, FR_EINPUT, "%s: no \"weight_map\" object", s.index);

@@ -389,6 +389,18 @@ int fr_json_parse(const char *buf, size_t n, const char *src, fr_json_doc **out,
     return FR_OK;
 }
 
+int fr_json_load_file(const char *path, fr_json_doc **out, fr_err *e)
+{
+    uint8_t *buf;
+    size_t n;
+    *out = NULL;
+    int rc = fr_read_file(path, FR_JSON_MAX_INPUT, &buf, &n, e);
+    if (rc) return rc;
+    rc = fr_json_parse((const char *)buf, n, path, out, e);
+    free(buf);
+    return rc;
+}
+
 void fr_json_free(fr_json_doc *d)
 {
     if (!d) return;

@@ -93,6 +93,21 @@ static int attention(ox_ctx *x, const ox_node *nd, ox_val *P, ox_val *V)
     return FR_OK;
 }
 
+/* x / RMS(x), x * (1/RMS(x)), (x - mean) / std or (x - mean) * (1/std): a pending RMSNorm or
+ * LayerNorm of X with unit gain, so that a following Mul, Div or Add by a constant folds into
+ * it (ox_tok_binary's folding patterns).  d is the pending RMS, 1/RMS, std or 1/std. */
+static int norm(ox_ctx *x, const ox_node *nd, ox_val *out, ox_val *X, const ox_tv *d)
+{
+    ox_tv *p = ox_tok_pend(x, nd, out, TV_NORM, X, &X->t);
+    p->ln = d->k == TV_STD || d->k == TV_ISTD;
+    p->s = d->s;
+    if (X->t.lay != OX_TOK_TF && X->t.lay != OX_TOK_TH && X->t.lay != OX_TOK_R2)
+        return ox_unsupported(x, nd, "a normalisation over an axis other than the features");
+    p->g = ox_alloc(&x->ar, (size_t)X->t.F * sizeof(float));
+    for (int64_t f = 0; f < X->t.F; f++) p->g[f] = 1.0f;
+    return FR_OK;
+}
+
 int ox_tok_binary(ox_ctx *x, const ox_node *nd, ox_val **in)
 {
     if (nd->nin != 2 || !in[0] || !in[1]) return ox_err(x, nd, "%s needs two inputs", nd->op);
@@ -103,10 +118,10 @@ int ox_tok_binary(ox_ctx *x, const ox_node *nd, ox_val **in)
     /* the patterns, operands in either order where the operator commutes */
     for (int sw = 0; sw < 1 + comm; sw++, A = in[1], B = in[0]) {
         ox_tv *a = A->kind == OX_VIRT ? A->tv : NULL, *b = B->kind == OX_VIRT ? B->tv : NULL;
-        if (o == 'D' && b && b->k == TV_RMS && b->x == A) goto rms;
-        if (o == 'M' && b && b->k == TV_IRMS && b->x == A) goto rms;
-        if (o == 'D' && a && b && a->k == TV_CEN && b->k == TV_STD && a->x == b->x) { A = a->x; goto ln; }
-        if (o == 'M' && a && b && a->k == TV_CEN && b->k == TV_ISTD && a->x == b->x) { A = a->x; goto ln; }
+        if (o == 'D' && b && b->k == TV_RMS && b->x == A) return norm(x, nd, out, A, b);
+        if (o == 'M' && b && b->k == TV_IRMS && b->x == A) return norm(x, nd, out, A, b);
+        if (o == 'D' && a && b && a->k == TV_CEN && b->k == TV_STD && a->x == b->x) return norm(x, nd, out, a->x, b);
+        if (o == 'M' && a && b && a->k == TV_CEN && b->k == TV_ISTD && a->x == b->x) return norm(x, nd, out, a->x, b);
         if (o == 'A' && a && (a->k == TV_MS || a->k == TV_VAR) && scalar(B, &s) && s > 0) {
             ox_tv *p = ox_tok_pend(x, nd, out, a->k == TV_MS ? TV_MSE : TV_VARE, a->x, &A->t);
             p->s = (float)s;
@@ -205,19 +220,6 @@ int ox_tok_binary(ox_ctx *x, const ox_node *nd, ox_val **in)
         }
     }
     A = in[0]; B = in[1];
-    if (0) {
-    rms:;
-    ln:;
-        /* A is the normalised input, B the pending 1/RMS, RMS, 1/std or std */
-        ox_tv *p = ox_tok_pend(x, nd, out, TV_NORM, A, &A->t);
-        p->ln = B->tv->k == TV_STD || B->tv->k == TV_ISTD;
-        p->s = B->tv->s;
-        if (A->t.lay != OX_TOK_TF && A->t.lay != OX_TOK_TH && A->t.lay != OX_TOK_R2)
-            return ox_unsupported(x, nd, "a normalisation over an axis other than the features");
-        p->g = ox_alloc(&x->ar, (size_t)A->t.F * sizeof(float));
-        for (int64_t f = 0; f < A->t.F; f++) p->g[f] = 1.0f;
-        return FR_OK;
-    }
     /* new patterns: x * x, x * const, x / scalar */
     if (o == 'M' && A == B && is_tok(A)) {   /* x * x (a pending linear layer becomes its node first) */
         if (ox_tok_real(x, nd, A)) return FR_EINPUT;

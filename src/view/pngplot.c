@@ -1,4 +1,4 @@
-/* pngplot.c — heatmap, scatter, loss, histogram, compare and line (sweep) plots rendered into an fr_raster.
+/* pngplot.c — heatmap, scatter, histogram and compare plots rendered into an fr_raster.
  *
  * Design note
  *   The exported views come through fr_plot_model_render_png: the plot model (plotmodel.h)
@@ -12,10 +12,15 @@
  *   still overlap a previously drawn one are dropped at draw time (invariant: no two labels
  *   overlap).  Everything is integer-pixel and bitmap-font based, so output is deterministic
  *   and byte-identical across machines.
+ *   The curves (loss, sweep lines) are drawn in pngline.c; the pieces of layout they share with
+ *   the histogram (ticks, axes, frame, header, legend, the line-plot canvas) are exported to it
+ *   through pngplot_impl.h, not copied, so all the figures keep one look.
  */
 #include "frtui/pngplot.h"
+#include "pngplot_impl.h"
 
 #include "frtui/heatagg.h"
+#include "frtui/pngline.h"
 #include "frtui/plot.h"
 #include "frtui/plotmodel.h"
 
@@ -25,13 +30,9 @@
 
 #include "frtui/qdefs.h"
 
-#define PAD 14
-#define TICK 4
-#define MAXT 48
-
 static const fr_rgb C_BG = { 255, 255, 255 }, C_TEXT = { 33, 33, 33 }, C_MUTED = { 100, 100, 100 },
                     C_AXIS = { 70, 70, 70 }, C_GRID = { 232, 232, 232 };
-static const fr_rgb PALETTE[FR_HIST_MAX_SERIES] = {
+const fr_rgb fr_pp_palette[FR_HIST_MAX_SERIES] = {
     { 31, 119, 180 }, { 255, 127, 14 }, { 44, 160, 44 }, { 214, 39, 40 },
     { 148, 103, 189 }, { 140, 86, 75 }, { 227, 119, 194 }, { 127, 127, 127 },
 };
@@ -64,13 +65,7 @@ static fr_rgb lerp_rgb(fr_rgb a, fr_rgb b, double t)
 
 /* ---- axes, tick sets, frame -------------------------------------------------------------------- */
 
-typedef struct ticks {
-    int n;
-    double v[MAXT];
-    char s[MAXT][24];
-} ticks;
-
-static void ticks_lin(ticks *t, double lo, double hi, int max, int integer)
+static void ticks_lin(fr_pp_ticks *t, double lo, double hi, int max, int integer)
 {
     double st;
     t->n = fr_plot_nice_ticks(lo, hi, max, t->v, MAXT, &st);
@@ -84,7 +79,7 @@ static void ticks_lin(ticks *t, double lo, double hi, int max, int integer)
 
 /* Log axis: 1-2-5 x 10^k when they fit in max, else decades (thinned); ranges under a decade
  * that would get few 1-2-5 values use linear ticks in value space instead. */
-static void ticks_log(ticks *t, double lo, double hi, int max)
+static void ticks_log(fr_pp_ticks *t, double lo, double hi, int max)
 {
     static const double m125[3] = { 1, 2, 5 };
     int d0 = (int)floor(log10(lo)) - 1, d1 = (int)ceil(log10(hi)) + 1;
@@ -106,7 +101,7 @@ static void ticks_log(ticks *t, double lo, double hi, int max)
     for (int i = 0; i < t->n; i++) fr_plot_fmt_step(t->v[i], 0, t->s[i], sizeof t->s[0]);
 }
 
-static int ticks_width(const ticks *t)
+static int ticks_width(const fr_pp_ticks *t)
 {
     int w = 0;
     for (int i = 0; i < t->n; i++) w = FR_MAX(w, fr_raster_text_width(t->s[i], 1));
@@ -114,7 +109,7 @@ static int ticks_width(const ticks *t)
 }
 
 /* x ticks: re-generate with fewer ticks until the labels fit the width comfortably. */
-static void ticks_fit_x(ticks *t, double lo, double hi, int w, int integer)
+static void ticks_fit_x(fr_pp_ticks *t, double lo, double hi, int w, int integer)
 {
     for (int max = FR_MAX(w / 50, 2); max >= 2; max--) {
         ticks_lin(t, lo, hi, max, integer);
@@ -122,26 +117,17 @@ static void ticks_fit_x(ticks *t, double lo, double hi, int w, int integer)
     }
 }
 
-typedef struct axes {
-    int x0, y0, w, h;
-    double xmin, xmax, ymin, ymax;
-    int logy;
-    int cell, down;   /* heatmap index axes: nonzero cell */
-    int cellh;
-    int downh;        /* heatmap rows per block when it differs from down (aggregate tiles); 0: down */
-} axes;
-
-static double tx_(const axes *a, double v, double lo, double hi, int log_)
+static double tx_(const fr_pp_axes *a, double v, double lo, double hi, int log_)
 {
     if (log_) { v = log10(v); lo = log10(lo); hi = log10(hi); }
     return hi > lo ? (v - lo) / (hi - lo) : 0.5;
 }
-static int ax_px(const axes *a, double x)
+int fr_pp_ax_px(const fr_pp_axes *a, double x)
 {
     if (a->cell) return a->x0 + (int)((x + 0.5) * a->cell / a->down);
     return a->x0 + (int)lround(tx_(a, x, a->xmin, a->xmax, 0) * (a->w - 1));
 }
-static int ax_py(const axes *a, double y)
+int fr_pp_ax_py(const fr_pp_axes *a, double y)
 {
     if (a->cell) return a->y0 + (int)((y + 0.5) * a->cellh / (a->downh ? a->downh : a->down));
     return a->y0 + (int)lround((1 - tx_(a, y, a->ymin, a->ymax, a->logy)) * (a->h - 1));
@@ -149,16 +135,16 @@ static int ax_py(const axes *a, double y)
 
 int fr_plot_geom_px(const fr_plot_geom *g, double x)
 {
-    axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1, 0, 0 };
-    return ax_px(&a, x);
+    fr_pp_axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1, 0, 0 };
+    return fr_pp_ax_px(&a, x);
 }
 int fr_plot_geom_py(const fr_plot_geom *g, double y)
 {
-    axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1, 0, 0 };
-    return ax_py(&a, y);
+    fr_pp_axes a = { g->x0, g->y0, g->w, g->h, g->xmin, g->xmax, g->ymin, g->ymax, g->logy, 0, 1, 0, 0 };
+    return fr_pp_ax_py(&a, y);
 }
 
-static void geom_from(fr_plot_geom *g, const axes *a)
+void fr_pp_geom_from(fr_plot_geom *g, const fr_pp_axes *a)
 {
     if (!g) return;
     g->x0 = a->x0; g->y0 = a->y0; g->w = a->w; g->h = a->h;
@@ -168,20 +154,19 @@ static void geom_from(fr_plot_geom *g, const axes *a)
 }
 
 /* Space left of the plot for y tick labels and the rotated y label. */
-static int left_margin(const ticks *yt) { return PAD + FR_FONT_H + 8 + ticks_width(yt) + TICK + 4; }
-#define BOTTOM_MARGIN (TICK + 4 + FR_FONT_H + 8 + FR_FONT_H + PAD)
+static int left_margin(const fr_pp_ticks *yt) { return PAD + FR_FONT_H + 8 + ticks_width(yt) + TICK + 4; }
 
-static void draw_frame(fr_raster *r, const axes *a, const ticks *xt, const ticks *yt, const char *xlabel,
-                       const char *ylabel, int grid)
+void fr_pp_draw_frame(fr_raster *r, const fr_pp_axes *a, const fr_pp_ticks *xt, const fr_pp_ticks *yt,
+                      const char *xlabel, const char *ylabel, int grid)
 {
     int xr = a->x0 + a->w - 1, yb = a->y0 + a->h - 1;
     if (grid) {
-        for (int i = 0; i < xt->n; i++) fr_raster_vline(r, ax_px(a, xt->v[i]), a->y0 + 1, yb - 1, C_GRID);
-        for (int i = 0; i < yt->n; i++) fr_raster_hline(r, a->x0 + 1, xr - 1, ax_py(a, yt->v[i]), C_GRID);
+        for (int i = 0; i < xt->n; i++) fr_raster_vline(r, fr_pp_ax_px(a, xt->v[i]), a->y0 + 1, yb - 1, C_GRID);
+        for (int i = 0; i < yt->n; i++) fr_raster_hline(r, a->x0 + 1, xr - 1, fr_pp_ax_py(a, yt->v[i]), C_GRID);
     }
     int last_right = -1000000;
     for (int i = 0; i < xt->n; i++) {
-        int px = ax_px(a, xt->v[i]), tw = fr_raster_text_width(xt->s[i], 1);
+        int px = fr_pp_ax_px(a, xt->v[i]), tw = fr_raster_text_width(xt->s[i], 1);
         fr_raster_vline(r, px, yb + 1, yb + TICK, C_AXIS);
         int lx = px - tw / 2;
         if (lx < last_right + 8 || lx + tw > r->w) continue;
@@ -190,7 +175,7 @@ static void draw_frame(fr_raster *r, const axes *a, const ticks *xt, const ticks
     }
     int last_y = 1000000, lw = ticks_width(yt);
     for (int i = 0; i < yt->n; i++) {
-        int py = ax_py(a, yt->v[i]);
+        int py = fr_pp_ax_py(a, yt->v[i]);
         fr_raster_hline(r, a->x0 - TICK, a->x0 - 1, py, C_AXIS);
         if (abs(py - last_y) < FR_FONT_H + 3) continue;
         int tw = fr_raster_text_width(yt->s[i], 1);
@@ -221,9 +206,7 @@ static void draw_title(fr_raster *r, int x, int w, int y, const char *s, int big
     if (g) { g->title_y0 = y; g->title_y1 = y + FR_FONT_H * scale; }
 }
 
-/* Legend row: swatch + label items, centred at cx. */
-typedef struct legend { int n; fr_rgb c[FR_HIST_MAX_SERIES + 2]; const char *s[FR_HIST_MAX_SERIES + 2]; } legend;
-static void draw_legend(fr_raster *r, int cx, int y, const legend *l)
+void fr_pp_draw_legend(fr_raster *r, int cx, int y, const fr_pp_legend *l)
 {
     int total = 0;
     for (int i = 0; i < l->n; i++) total += 14 + fr_raster_text_width(l->s[i], 1) + (i ? 18 : 0);
@@ -236,9 +219,7 @@ static void draw_legend(fr_raster *r, int cx, int y, const legend *l)
     }
 }
 
-/* Header: title row (scale 2) then a muted note row. */
-#define HEADER_H (PAD + 2 * FR_FONT_H + 6 + FR_FONT_H + 10)
-static void draw_header(fr_raster *r, const char *title, const char *note, fr_plot_geom *g)
+void fr_pp_draw_header(fr_raster *r, const char *title, const char *note, fr_plot_geom *g)
 {
     draw_title(r, 0, r->w, PAD, title, 1, g);
     if (note && *note) fr_raster_text_centered(r, r->w / 2, PAD + 2 * FR_FONT_H + 6, note, 1, C_MUTED);
@@ -289,7 +270,7 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
     if (in->agg) snprintf(aname, sizeof aname, "|%.16s|", in->agg_what ? in->agg_what : cname), cname = aname;
 
     /* Ticks: x/y in weight indices, colour bar in S on a log axis. */
-    ticks xt, yt, ct;
+    fr_pp_ticks xt, yt, ct;
     ticks_fit_x(&xt, 0, cols - 1, pw, 1);
     ticks_lin(&yt, 0, rows - 1, FR_MAX(2, FR_MIN(ph / 28, 12)), 1);
     int barh = FR_MAX(ph, 120);
@@ -306,7 +287,7 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
     int rc = fr_raster_init(out, W, H, C_BG, e);
     if (rc) return rc;
     int shift = (W - right) / 2;   /* centre the content when the title widened the canvas */
-    axes a = { left + shift, header, pw, ph, 0, cols, 0, rows, 0, k, down_c, kh, down_r };
+    fr_pp_axes a = { left + shift, header, pw, ph, 0, cols, 0, rows, 0, k, down_c, kh, down_r };
 
     for (int br = 0; br < dr; br++)
         for (int bc = 0; bc < dc; bc++) {
@@ -339,12 +320,12 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
     if (in->head_cols > 0 && (double)in->head_cols / down_c * k >= 3)
         for (int b = (in->c0 / in->head_cols + 1) * in->head_cols; b < in->c0 + cols; b += in->head_cols)
             fr_raster_vline(out, a.x0 + (b - in->c0) / down_c * k, a.y0, a.y0 + ph - 1, C_AXIS);
-    draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "input index (in x kh x kw)",
-               in->ylabel ? in->ylabel : "output channel", 0);
+    fr_pp_draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "input index (in x kh x kw)",
+                     in->ylabel ? in->ylabel : "output channel", 0);
 
     /* Colour bar, vertically centred on the matrix. */
-    axes cb = { barx + shift, header + (ph - barh) / 2, 16, barh, 0, 1, in->linear ? -range : exp(-range),
-                in->linear ? range : exp(range), !in->linear, 0, 1, 0, 0 };
+    fr_pp_axes cb = { barx + shift, header + (ph - barh) / 2, 16, barh, 0, 1, in->linear ? -range : exp(-range),
+                      in->linear ? range : exp(range), !in->linear, 0, 1, 0, 0 };
     if (cb.y0 < header) cb.y0 = header;
     for (int y = 0; y < barh; y++) {
         double t = 1.0 - 2.0 * y / (barh - 1);
@@ -353,7 +334,7 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
     fr_raster_rect(out, cb.x0 - 1, cb.y0 - 1, 18, barh + 2, C_AXIS);
     int last_y = -1000;
     for (int i = 0; i < ct.n; i++) {
-        int py = ax_py(&cb, ct.v[i]);
+        int py = fr_pp_ax_py(&cb, ct.v[i]);
         fr_raster_hline(out, cb.x0 + 16, cb.x0 + 16 + TICK, py, C_AXIS);
         if (abs(py - last_y) < FR_FONT_H + 3) continue;
         fr_raster_text(out, cb.x0 + 16 + TICK + 4, py - FR_FONT_H / 2 + 1, ct.s[i], 1, C_TEXT);
@@ -379,19 +360,15 @@ int fr_pngplot_render_heatmap(fr_raster *out, const fr_heatmap_in *in, fr_plot_g
     if (bad && m < (int)sizeof note) snprintf(note + m, sizeof note - m, "; %zu invalid %s in black", bad, cname);
     char tbuf[512];
     snprintf(tbuf, sizeof tbuf, "%.480s%s", title, down_r > 1 || down_c > 1 ? in->agg ? " [tiles]" : " [downsampled]" : "");
-    draw_header(out, tbuf, note, geom);
-    geom_from(geom, &a);
+    fr_pp_draw_header(out, tbuf, note, geom);
+    fr_pp_geom_from(geom, &a);
     return FR_OK;
 }
 
 int fr_pngplot_heatmap(const char *path, const fr_heatmap_in *in, fr_err *e)
 {
     fr_raster r;
-    int rc = fr_pngplot_render_heatmap(&r, in, NULL, e);
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    return fr_raster_write_png_free(&r, fr_pngplot_render_heatmap(&r, in, NULL, e), path, e);
 }
 
 /* ---- scatter and compare ------------------------------------------------------------------- */
@@ -432,7 +409,7 @@ static void finish_range(double *xmin, double *xmax, double *ymax)
 
 typedef struct scatter_stats { size_t shown, outside, clipped, skipped; int classes; } scatter_stats;
 
-static void draw_scatter_points(fr_raster *r, const axes *a, const fr_scatter_in *in, scatter_stats *st)
+static void draw_scatter_points(fr_raster *r, const fr_pp_axes *a, const fr_scatter_in *in, scatter_stats *st)
 {
     int m = in->n <= 2000 ? 3 : in->n <= 50000 ? 2 : 1;
     int gw = (a->w + m - 1) / m, gh = (a->h + m - 1) / m;
@@ -448,7 +425,7 @@ static void draw_scatter_points(fr_raster *r, const axes *a, const fr_scatter_in
             st->skipped++;
             continue;
         }
-        int gx = (ax_px(a, x) - a->x0) / m, gy = (ax_py(a, y) - a->y0) / m;
+        int gx = (fr_pp_ax_px(a, x) - a->x0) / m, gy = (fr_pp_ax_py(a, y) - a->y0) / m;
         gx = FR_MIN(FR_MAX(gx, 0), gw - 1);
         gy = FR_MIN(FR_MAX(gy, 0), gh - 1);
         int k = in->no_band ? FR_WC_INSIDE : in->cls ? in->cls[i] : fr_plot_point_class((float)y);
@@ -481,8 +458,8 @@ static void draw_scatter_points(fr_raster *r, const axes *a, const fr_scatter_in
     free(cin);
     /* The +-1 band: the two grid points nearest to W/s1 (AdaRound's reach). */
     if (in->no_band) return;
-    fr_raster_hline_dashed(r, a->x0, a->x0 + a->w - 1, ax_py(a, 1.0), 6, 3, C_BAND);
-    fr_raster_hline_dashed(r, a->x0, a->x0 + a->w - 1, ax_py(a, -1.0), 6, 3, C_BAND);
+    fr_raster_hline_dashed(r, a->x0, a->x0 + a->w - 1, fr_pp_ax_py(a, 1.0), 6, 3, C_BAND);
+    fr_raster_hline_dashed(r, a->x0, a->x0 + a->w - 1, fr_pp_ax_py(a, -1.0), 6, 3, C_BAND);
 }
 
 /* The same words and numbers as the TUI's Stats/scatter and the reports: "aggressive x%, clipped y%". */
@@ -499,16 +476,16 @@ static void scatter_note(char *buf, size_t n, const scatter_stats *st)
 
 static void scatter_legend(fr_raster *r, int cx, int y, int classes)
 {
-    legend l = { 4, { IN_HI, OUT_HI, CLIP_HI, C_BAND },
+    fr_pp_legend l = { 4, { IN_HI, OUT_HI, CLIP_HI, C_BAND },
                  { "inside (nearest two grid points)", "aggressive (beyond them)", "clipped (at a grid end)", "shift = +-1" } };
-    legend old = { 3, { IN_HI, OUT_HI, C_BAND }, { "within nearest two grid points", "beyond (|shift| > 1)", "shift = +-1" } };
-    draw_legend(r, cx, y, classes ? &l : &old);
+    fr_pp_legend old = { 3, { IN_HI, OUT_HI, C_BAND }, { "within nearest two grid points", "beyond (|shift| > 1)", "shift = +-1" } };
+    fr_pp_draw_legend(r, cx, y, classes ? &l : &old);
 }
 
 #define SC_W 600
 #define SC_H 380
 
-static void scatter_axes(const fr_scatter_in *in, axes *a, ticks *xt, ticks *yt, int pw, int ph, double xmin,
+static void scatter_axes(const fr_scatter_in *in, fr_pp_axes *a, fr_pp_ticks *xt, fr_pp_ticks *yt, int pw, int ph, double xmin,
                          double xmax, double ymin, double ymax)
 {
     memset(a, 0, sizeof *a);
@@ -527,35 +504,31 @@ int fr_pngplot_render_scatter(fr_raster *out, const fr_scatter_in *in, fr_plot_g
     double xmin = INFINITY, xmax = -INFINITY, ymax = 0, ymin;
     if (in->fixed_range) { xmin = in->xmin; xmax = in->xmax; ymin = in->ymin; ymax = in->ymax; }
     else { scatter_range(in, &xmin, &xmax, &ymax); finish_range(&xmin, &xmax, &ymax); ymin = -ymax; }
-    axes a;
-    ticks xt, yt;
+    fr_pp_axes a;
+    fr_pp_ticks xt, yt;
     scatter_axes(in, &a, &xt, &yt, SC_W, SC_H, xmin, xmax, ymin, ymax);
     int left = left_margin(&yt);
     rc = fr_raster_init(out, left + SC_W + PAD + 10, HEADER_H + FR_FONT_H + 10 + SC_H + BOTTOM_MARGIN, C_BG, e);
     if (rc) return rc;
     a.x0 = left;
     a.y0 = HEADER_H + FR_FONT_H + 10;
-    draw_frame(out, &a, &xt, &yt, NULL, NULL, 1);
-    fr_raster_hline(out, a.x0, a.x0 + a.w - 1, ax_py(&a, 0.0), FR_RGB(200, 200, 200));
+    fr_pp_draw_frame(out, &a, &xt, &yt, NULL, NULL, 1);
+    fr_raster_hline(out, a.x0, a.x0 + a.w - 1, fr_pp_ax_py(&a, 0.0), FR_RGB(200, 200, 200));
     scatter_stats st;
     draw_scatter_points(out, &a, in, &st);
-    draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "W", in->ylabel ? in->ylabel : "rounding shift (grid units)", 0);
+    fr_pp_draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "W", in->ylabel ? in->ylabel : "rounding shift (grid units)", 0);
     char note[160];
     scatter_note(note, sizeof note, &st);
-    draw_header(out, in->title, note, geom);
+    fr_pp_draw_header(out, in->title, note, geom);
     scatter_legend(out, out->w / 2, HEADER_H, in->cls != NULL);
-    geom_from(geom, &a);
+    fr_pp_geom_from(geom, &a);
     return FR_OK;
 }
 
 int fr_pngplot_scatter(const char *path, const fr_scatter_in *in, fr_err *e)
 {
     fr_raster r;
-    int rc = fr_pngplot_render_scatter(&r, in, NULL, e);
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    return fr_raster_write_png_free(&r, fr_pngplot_render_scatter(&r, in, NULL, e), path, e);
 }
 
 #define CMP_W 360
@@ -577,8 +550,8 @@ int fr_pngplot_render_compare(fr_raster *out, const fr_scatter_in panels[3], con
         finish_range(&xmin, &xmax, &ymax);
         ymin = -ymax;
     }
-    axes a;
-    ticks xt, yt;
+    fr_pp_axes a;
+    fr_pp_ticks xt, yt;
     scatter_axes(&panels[0], &a, &xt, &yt, CMP_W, CMP_H, xmin, xmax, ymin, ymax);
     int left = left_margin(&yt), pwid = left + CMP_W + 12;
     int top = HEADER_H + FR_FONT_H + 10;   /* legend row, then panel subtitles */
@@ -588,20 +561,20 @@ int fr_pngplot_render_compare(fr_raster *out, const fr_scatter_in panels[3], con
         const fr_scatter_in *in = &panels[p];
         a.x0 = p * pwid + left;
         a.y0 = top + 2 * FR_FONT_H + 8;
-        draw_frame(out, &a, &xt, &yt, NULL, NULL, 1);
-        fr_raster_hline(out, a.x0, a.x0 + a.w - 1, ax_py(&a, 0.0), FR_RGB(200, 200, 200));
+        fr_pp_draw_frame(out, &a, &xt, &yt, NULL, NULL, 1);
+        fr_raster_hline(out, a.x0, a.x0 + a.w - 1, fr_pp_ax_py(&a, 0.0), FR_RGB(200, 200, 200));
         scatter_stats st;
         draw_scatter_points(out, &a, in, &st);
-        draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "W",
-                   in->ylabel ? in->ylabel : "rounding shift (grid units)", 0);
+        fr_pp_draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "W",
+                         in->ylabel ? in->ylabel : "rounding shift (grid units)", 0);
         char note[160];
         scatter_note(note, sizeof note, &st);
         draw_title(out, a.x0, a.w, top, in->title ? in->title : "", 0, NULL);
         fr_raster_text_centered(out, a.x0 + a.w / 2, top + FR_FONT_H + 4, note, 1, C_MUTED);
-        if (geom) geom_from(&geom[p], &a);
+        if (geom) fr_pp_geom_from(&geom[p], &a);
     }
     fr_plot_geom tg;
-    draw_header(out, title, NULL, &tg);
+    fr_pp_draw_header(out, title, NULL, &tg);
     int any_cls = panels[0].cls || panels[1].cls || panels[2].cls;
     scatter_legend(out, out->w / 2, PAD + 2 * FR_FONT_H + 6, any_cls);
     if (geom) for (int p = 0; p < 3; p++) { geom[p].title_y0 = tg.title_y0; geom[p].title_y1 = tg.title_y1; }
@@ -611,120 +584,23 @@ int fr_pngplot_render_compare(fr_raster *out, const fr_scatter_in panels[3], con
 int fr_pngplot_compare(const char *path, const fr_scatter_in panels[3], const char *title, fr_err *e)
 {
     fr_raster r;
-    int rc = fr_pngplot_render_compare(&r, panels, title, NULL, e);
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    return fr_raster_write_png_free(&r, fr_pngplot_render_compare(&r, panels, title, NULL, e), path, e);
 }
 
-/* ---- loss curve ----------------------------------------------------------------------------- */
+/* ---- the loss, histogram and line plots' canvas ----------------------------------------------- */
 
-#define LP_W 640
-#define LP_H 360
-
-/* Polyline through finite points inside the x range; gaps at skipped values; y is held
- * inside the frame (an EMA entering a zoomed window may start above it). */
-static void polyline(fr_raster *r, const axes *a, const double *xs, const float *ys, size_t n, int th, fr_rgb c)
+int fr_pp_line_canvas(fr_raster *out, fr_pp_axes *a, fr_pp_ticks *xt, fr_pp_ticks *yt, int integer_x, fr_err *e)
 {
-    int have = 0, px = 0, py = 0;
-    for (size_t i = 0; i < n; i++) {
-        double y = ys[i];
-        if (!isfinite(y) || (a->logy && y <= 0) || xs[i] < a->xmin || xs[i] > a->xmax) { have = 0; continue; }
-        int qx = ax_px(a, xs[i]), qy = FR_MIN(FR_MAX(ax_py(a, y), a->y0), a->y0 + a->h - 1);
-        if (have) fr_raster_line(r, px, py, qx, qy, th, c);
-        else fr_raster_fill_rect(r, qx - (th - 1) / 2, qy - (th - 1) / 2, th, th, c);
-        px = qx; py = qy; have = 1;
-    }
-}
-
-int fr_pngplot_render_loss(fr_raster *out, const fr_loss_in *in, fr_plot_geom *geom, fr_err *e)
-{
-    out->px = NULL;
-    if (!in->loss || in->n < 1) return fr_err_set(e, FR_EINPUT, "loss plot: empty series");
-    if (!(in->beta >= 0 && in->beta < 1)) return fr_err_set(e, FR_EINPUT, "loss plot: beta %g not in [0, 1)", in->beta);
-    double *xs = fr_xmalloc(sizeof(double) * in->n);
-    float *ema_own = in->beta > 0 && !in->ema ? fr_xmalloc(sizeof(float) * in->n) : NULL;
-    const float *ema = in->ema ? in->ema : ema_own;
-    for (size_t i = 0; i < in->n; i++) {
-        xs[i] = in->iter ? (double)in->iter[i] : (double)(i + 1);
-        if (i && xs[i] < xs[i - 1]) {
-            free(xs); free(ema_own);
-            return fr_err_set(e, FR_EINPUT, "loss plot: iterations not increasing at index %zu", i);
-        }
-    }
-    if (ema_own) fr_plot_ema(in->loss, (int)in->n, in->beta, ema_own);
-    double lo = INFINITY, hi = -INFINITY;
-    size_t skipped = 0;
-    for (size_t i = 0; i < in->n; i++) {
-        double v = in->loss[i];
-        if (!isfinite(v) || (in->log_y && v <= 0)) { skipped++; continue; }
-        lo = fmin(lo, v); hi = fmax(hi, v);
-    }
-    if (!(hi >= lo)) { lo = in->log_y ? 0.1 : 0; hi = 1; }
-    if (in->log_y) {
-        double l0 = log10(lo), l1 = log10(hi), pad = fmax((l1 - l0) * 0.05, 0.02);
-        lo = pow(10, l0 - pad); hi = pow(10, l1 + pad);
-    } else {
-        double pad = hi > lo ? (hi - lo) * 0.05 : fmax(fabs(hi) * 0.1, 1e-3);
-        lo -= pad; hi += pad;
-    }
-    double x0 = xs[0], x1 = xs[in->n - 1];
-    if (x1 <= x0) { x0 -= 1; x1 += 1; }
-    if (in->fixed_range) {   /* the plot model's ranges: the panel's window and y axis */
-        if (!(in->xmax > in->xmin && in->ymax > in->ymin) || (in->log_y && !(in->ymin > 0))) {
-            free(xs); free(ema_own);
-            return fr_err_set(e, FR_EINPUT, "loss plot: empty fixed range");
-        }
-        x0 = in->xmin; x1 = in->xmax; lo = in->ymin; hi = in->ymax;
-    }
-    axes a = { 0, 0, LP_W, LP_H, x0, x1, lo, hi, in->log_y, 0, 1, 0, 0 };
-    ticks xt, yt;
-    ticks_fit_x(&xt, x0, x1, LP_W, 1);
-    if (in->log_y) ticks_log(&yt, lo, hi, FR_MAX(2, LP_H / 40));
-    else ticks_lin(&yt, lo, hi, FR_MAX(2, LP_H / 40), 0);
-    int left = left_margin(&yt);
+    ticks_fit_x(xt, a->xmin, a->xmax, LP_W, integer_x);
+    if (a->logy) ticks_log(yt, a->ymin, a->ymax, FR_MAX(2, LP_H / 40));
+    else ticks_lin(yt, a->ymin, a->ymax, FR_MAX(2, LP_H / 40), 0);
+    int left = left_margin(yt);
     int rc = fr_raster_init(out, left + LP_W + PAD + 10, HEADER_H + FR_FONT_H + 6 + LP_H + BOTTOM_MARGIN, C_BG, e);
-    if (rc) { free(xs); free(ema_own); return rc; }
-    a.x0 = left;
-    a.y0 = HEADER_H + FR_FONT_H + 6;
-    draw_frame(out, &a, &xt, &yt, NULL, NULL, 1);
-    if (in->ref > 0 && isfinite(in->ref) && in->ref >= lo && in->ref <= hi)
-        fr_raster_hline_dashed(out, a.x0, a.x0 + a.w - 1, ax_py(&a, in->ref), 6, 4, PALETTE[3]);
-    polyline(out, &a, xs, in->loss, in->n, 1, ema ? FR_RGB(166, 196, 228) : PALETTE[0]);
-    if (ema) polyline(out, &a, xs, ema, in->n, 2, PALETTE[0]);
-    draw_frame(out, &a, &xt, &yt, "iteration", in->ylabel ? in->ylabel : "loss", 0);
-
-    char note[200], last[24], lastema[24];
-    size_t li = in->n - 1;
-    fr_plot_fmt_step(in->loss[li], 0, last, sizeof last);
-    int k = snprintf(note, sizeof note, "%zu points, last %s", in->n, last);
-    if (ema) {
-        fr_plot_fmt_step(ema[li], 0, lastema, sizeof lastema);
-        k += snprintf(note + k, sizeof note - k, " (EMA %s)", lastema);
-    }
-    if (in->log_y && k < (int)sizeof note) k += snprintf(note + k, sizeof note - k, ", log scale");
-    if (skipped && k < (int)sizeof note) snprintf(note + k, sizeof note - k, ", %zu skipped", skipped);
-    draw_header(out, in->title, note, geom);
-    char el[48];
-    snprintf(el, sizeof el, "EMA %.3g (debiased)", in->beta);
-    legend l = { ema ? 2 : 1, { ema ? FR_RGB(166, 196, 228) : PALETTE[0], PALETTE[0], PALETTE[3] }, { "raw", el, "RTN" } };
-    if (in->ref > 0 && isfinite(in->ref)) l.c[l.n] = PALETTE[3], l.s[l.n++] = "RTN";
-    draw_legend(out, out->w / 2, HEADER_H, &l);
-    geom_from(geom, &a);
-    free(xs);
-    free(ema_own);
-    return FR_OK;
-}
-
-int fr_pngplot_loss(const char *path, const fr_loss_in *in, fr_err *e)
-{
-    fr_raster r;
-    int rc = fr_pngplot_render_loss(&r, in, NULL, e);
     if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    a->x0 = left;
+    a->y0 = HEADER_H + FR_FONT_H + 6;
+    fr_pp_draw_frame(out, a, xt, yt, NULL, NULL, 1);
+    return FR_OK;
 }
 
 /* ---- histograms ----------------------------------------------------------------------------- */
@@ -757,27 +633,20 @@ int fr_pngplot_render_hist(fr_raster *out, const fr_hist_in *in, fr_plot_geom *g
         ylo = pow(10, floor(log10(cpos) - 0.1));
         yhi = pow(10, log10(fmax(cmax, cpos)) + 0.1);
     }
-    axes a = { 0, 0, LP_W, LP_H, xmin, xmax, ylo, yhi, in->log_y, 0, 1, 0, 0 };
-    ticks xt, yt;
-    ticks_fit_x(&xt, xmin, xmax, LP_W, 0);
-    if (in->log_y) ticks_log(&yt, ylo, yhi, FR_MAX(2, LP_H / 40));
-    else ticks_lin(&yt, ylo, yhi, FR_MAX(2, LP_H / 40), 0);
-    int left = left_margin(&yt);
-    int rc = fr_raster_init(out, left + LP_W + PAD + 10, HEADER_H + FR_FONT_H + 6 + LP_H + BOTTOM_MARGIN, C_BG, e);
+    fr_pp_axes a = { 0, 0, LP_W, LP_H, xmin, xmax, ylo, yhi, in->log_y, 0, 1, 0, 0 };
+    fr_pp_ticks xt, yt;
+    int rc = fr_pp_line_canvas(out, &a, &xt, &yt, 0, e);
     if (rc) return rc;
-    a.x0 = left;
-    a.y0 = HEADER_H + FR_FONT_H + 6;
-    draw_frame(out, &a, &xt, &yt, NULL, NULL, 1);
     int base = a.y0 + a.h - 1;
     for (int pass = 0; pass < 2; pass++)   /* translucent fills first, then all outlines on top */
         for (int s = 0; s < in->nseries; s++) {
             const fr_hist_series *hs = &in->series[s];
-            fr_rgb c = PALETTE[s];
+            fr_rgb c = fr_pp_palette[s];
             int prev_top = base;
             for (int b = 0; b < hs->nbins; b++) {
                 double v = hs->counts[b];
-                int xa = ax_px(&a, hs->edges[b]), xb = ax_px(&a, hs->edges[b + 1]);
-                int top = (in->log_y && v < ylo) || v <= 0 ? base : ax_py(&a, v);
+                int xa = fr_pp_ax_px(&a, hs->edges[b]), xb = fr_pp_ax_px(&a, hs->edges[b + 1]);
+                int top = (in->log_y && v < ylo) || v <= 0 ? base : fr_pp_ax_py(&a, v);
                 if (pass == 0) {
                     fr_raster_blend_rect(out, xa, top, xb - xa + 1, base - top + 1, c, in->nseries > 1 ? 0.35f : 0.55f);
                 } else {
@@ -786,112 +655,22 @@ int fr_pngplot_render_hist(fr_raster *out, const fr_hist_in *in, fr_plot_geom *g
                     prev_top = top;
                 }
             }
-            if (pass) fr_raster_vline(out, ax_px(&a, hs->edges[hs->nbins]), prev_top, base, c);
+            if (pass) fr_raster_vline(out, fr_pp_ax_px(&a, hs->edges[hs->nbins]), prev_top, base, c);
         }
-    draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "value", in->ylabel ? in->ylabel : "count", 0);
-    legend l = { 0, { { 0, 0, 0 } }, { NULL } };
+    fr_pp_draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "value", in->ylabel ? in->ylabel : "count", 0);
+    fr_pp_legend l = { 0, { { 0, 0, 0 } }, { NULL } };
     for (int s = 0; s < in->nseries; s++)
-        if (in->series[s].label) { l.c[l.n] = PALETTE[s]; l.s[l.n++] = in->series[s].label; }
-    draw_header(out, in->title, NULL, geom);
-    draw_legend(out, out->w / 2, PAD + 2 * FR_FONT_H + 6, &l);
-    geom_from(geom, &a);
+        if (in->series[s].label) { l.c[l.n] = fr_pp_palette[s]; l.s[l.n++] = in->series[s].label; }
+    fr_pp_draw_header(out, in->title, NULL, geom);
+    fr_pp_draw_legend(out, out->w / 2, PAD + 2 * FR_FONT_H + 6, &l);
+    fr_pp_geom_from(geom, &a);
     return FR_OK;
 }
 
 int fr_pngplot_hist(const char *path, const fr_hist_in *in, fr_err *e)
 {
     fr_raster r;
-    int rc = fr_pngplot_render_hist(&r, in, NULL, e);
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
-}
-
-/* ---- lines with bands (sweep reports) -------------------------------------------------------- */
-
-/* The band between two neighbouring points, column by column (linear in between), so bands of
- * several series overlay as translucent areas without a polygon filler. */
-static void band(fr_raster *r, const axes *a, double xa, double la, double ha, double xb, double lb, double hb, fr_rgb c)
-{
-    int pa = ax_px(a, xa), pb = ax_px(a, xb);
-    for (int px = pa; px <= pb; px++) {
-        double t = pb > pa ? (double)(px - pa) / (pb - pa) : 0;
-        int y0 = ax_py(a, ha + (hb - ha) * t), y1 = ax_py(a, la + (lb - la) * t);
-        y0 = FR_MAX(y0, a->y0);
-        y1 = FR_MIN(y1, a->y0 + a->h - 1);
-        if (px != pb || pb == pa) fr_raster_blend_rect(r, px, y0, 1, y1 - y0 + 1, c, 0.22f);
-    }
-}
-
-int fr_pngplot_render_lines(fr_raster *out, const fr_lines_in *in, fr_plot_geom *geom, fr_err *e)
-{
-    out->px = NULL;
-    if (!in->series || in->nseries < 1 || in->nseries > FR_HIST_MAX_SERIES)
-        return fr_err_set(e, FR_EINPUT, "line plot: %d series (1..%d allowed)", in->nseries, FR_HIST_MAX_SERIES);
-    double x0 = INFINITY, x1 = -INFINITY, lo = INFINITY, hi = -INFINITY;
-    for (int s = 0; s < in->nseries; s++) {
-        const fr_lines_series *ls = &in->series[s];
-        if (!ls->x || !ls->y || ls->n < 1) return fr_err_set(e, FR_EINPUT, "line plot: series %d is empty", s);
-        for (int i = 0; i < ls->n; i++) {
-            if (!isfinite(ls->x[i]) || (i && !(ls->x[i] > ls->x[i - 1])))
-                return fr_err_set(e, FR_EINPUT, "line plot: series %d: x not increasing at %d", s, i);
-            x0 = fmin(x0, ls->x[i]); x1 = fmax(x1, ls->x[i]);
-            const double v[3] = {ls->y[i], ls->lo ? ls->lo[i] : NAN, ls->hi ? ls->hi[i] : NAN};
-            for (int k = 0; k < 3; k++) if (isfinite(v[k])) { lo = fmin(lo, v[k]); hi = fmax(hi, v[k]); }
-        }
-    }
-    if (!(hi >= lo)) { lo = 0; hi = 1; }
-    double pad = hi > lo ? (hi - lo) * 0.06 : fmax(fabs(hi) * 0.1, 1e-3);
-    lo -= pad; hi += pad;
-    if (x1 <= x0) { x0 -= 1; x1 += 1; }
-    else { double xp = (x1 - x0) * 0.03; x0 -= xp; x1 += xp; }
-    axes a = { 0, 0, LP_W, LP_H, x0, x1, lo, hi, 0, 0, 1, 0, 0 };
-    ticks xt, yt;
-    ticks_fit_x(&xt, x0, x1, LP_W, in->integer_x);
-    ticks_lin(&yt, lo, hi, FR_MAX(2, LP_H / 40), 0);
-    int left = left_margin(&yt);
-    int rc = fr_raster_init(out, left + LP_W + PAD + 10, HEADER_H + FR_FONT_H + 6 + LP_H + BOTTOM_MARGIN, C_BG, e);
-    if (rc) return rc;
-    a.x0 = left;
-    a.y0 = HEADER_H + FR_FONT_H + 6;
-    draw_frame(out, &a, &xt, &yt, NULL, NULL, 1);
-    for (int s = 0; s < in->nseries; s++) {   /* every band first, then every line on top */
-        const fr_lines_series *ls = &in->series[s];
-        for (int i = 0; ls->lo && ls->hi && i + 1 < ls->n; i++)
-            if (isfinite(ls->lo[i]) && isfinite(ls->hi[i]) && isfinite(ls->lo[i + 1]) && isfinite(ls->hi[i + 1]))
-                band(out, &a, ls->x[i], ls->lo[i], ls->hi[i], ls->x[i + 1], ls->lo[i + 1], ls->hi[i + 1], PALETTE[s]);
-        for (int i = 0; ls->lo && ls->hi && ls->n == 1 && i < ls->n; i++)   /* a lone point's spread: a bar */
-            if (isfinite(ls->lo[i]) && isfinite(ls->hi[i]))
-                fr_raster_blend_rect(out, ax_px(&a, ls->x[i]) - 3, ax_py(&a, ls->hi[i]), 7,
-                                     ax_py(&a, ls->lo[i]) - ax_py(&a, ls->hi[i]) + 1, PALETTE[s], 0.22f);
-    }
-    for (int s = 0; s < in->nseries; s++) {
-        const fr_lines_series *ls = &in->series[s];
-        float *yf = fr_xmalloc(sizeof(float) * (size_t)ls->n);
-        for (int i = 0; i < ls->n; i++) yf[i] = (float)ls->y[i];
-        polyline(out, &a, ls->x, yf, (size_t)ls->n, 2, PALETTE[s]);
-        for (int i = 0; i < ls->n; i++)
-            if (isfinite(ls->y[i])) fr_raster_fill_rect(out, ax_px(&a, ls->x[i]) - 2, ax_py(&a, ls->y[i]) - 2, 5, 5, PALETTE[s]);
-        free(yf);
-    }
-    draw_frame(out, &a, &xt, &yt, in->xlabel, in->ylabel, 0);
-    draw_header(out, in->title, in->note, geom);
-    legend l = { 0, { { 0, 0, 0 } }, { NULL } };
-    for (int s = 0; s < in->nseries; s++) { l.c[l.n] = PALETTE[s]; l.s[l.n++] = in->series[s].label ? in->series[s].label : "?"; }
-    draw_legend(out, out->w / 2, HEADER_H, &l);
-    geom_from(geom, &a);
-    return FR_OK;
-}
-
-int fr_pngplot_lines(const char *path, const fr_lines_in *in, fr_err *e)
-{
-    fr_raster r;
-    int rc = fr_pngplot_render_lines(&r, in, NULL, e);
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    return fr_raster_write_png_free(&r, fr_pngplot_render_hist(&r, in, NULL, e), path, e);
 }
 
 /* ---- the plot model (plotmodel.h) ------------------------------------------------------------ */
@@ -954,9 +733,5 @@ int fr_plot_model_render_png(fr_raster *out, const fr_plot_model *m, fr_plot_geo
 int fr_plot_model_png(const fr_plot_model *m, const char *path, fr_err *e)
 {
     fr_raster r;
-    int rc = fr_plot_model_render_png(&r, m, NULL, e);
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    return fr_raster_write_png_free(&r, fr_plot_model_render_png(&r, m, NULL, e), path, e);
 }

@@ -40,6 +40,14 @@ int fr_raster_write_png(const fr_raster *r, const char *path, fr_err *e)
     return fr_png_write(path, r->px, r->w, r->h, e);
 }
 
+int fr_raster_write_png_free(fr_raster *r, int rc, const char *path, fr_err *e)
+{
+    if (rc) return rc;
+    rc = fr_raster_write_png(r, path, e);
+    fr_raster_free(r);
+    return rc;
+}
+
 static inline void put(fr_raster *r, int x, int y, fr_rgb c)
 {
     if (x < 0 || y < 0 || x >= r->w || y >= r->h) return;

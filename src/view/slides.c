@@ -41,9 +41,7 @@ static int slide_of(const fr_raster *img, const char *title, const char *sub, in
         const uint8_t *src = img->px + (size_t)sy * img->w * 3;
         for (int x = 0; x < dw; x++) memcpy(row + 3 * x, src + 3 * FR_MIN(img->w - 1, (int)(x / f)), 3);
     }
-    rc = fr_raster_write_png(&s, path, e);
-    fr_raster_free(&s);
-    return rc;
+    return fr_raster_write_png_free(&s, FR_OK, path, e);
 }
 
 int fr_export_slides(const fr_snapshot *s, int k, int layer, const fr_plot_state *st, const char *dir, int w, int h,

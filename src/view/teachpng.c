@@ -290,8 +290,5 @@ int fr_teachpng_export(const fr_snapshot *s, int k, int layer, const char *view,
     if (view && !strcmp(view, "overlay")) rc = fr_teachpng_overlay(&r, s, k, st, NULL, 0, e);
     else if (view && !strcmp(view, "equation")) rc = fr_teachpng_eqn(&r, s, k, layer, st->eqn_row, st->eqn_col, NULL, 0, e);
     else return fr_err_set(e, FR_EINPUT, "unknown view '%s'", view ? view : "");
-    if (rc) return rc;
-    rc = fr_raster_write_png(&r, path, e);
-    fr_raster_free(&r);
-    return rc;
+    return fr_raster_write_png_free(&r, rc, path, e);
 }
