@@ -32,6 +32,11 @@ void fr_cli_print_run_table(FILE *f, const struct fr_snapshot *s);
 void fr_cli_print_fidelity(FILE *f, const struct fr_snapshot *s);
 int fr_cli_write_run_reports(const struct fr_snapshot *s, const char *json, const char *csv, const char *file,
                              fr_err *e);
+/* The sums behind the reports' mean |W| columns, one definition for run and report: sum |W|
+ * over the layer (*sw) and over its aggressively rounded weights (*sa, *na of them); zero when
+ * the view holds no weights.  The callers divide (and decide what an empty layer shows). */
+struct fr_layer_view;
+void fr_cli_layer_abs_sums(const struct fr_layer_view *lv, double *sw, double *sa, int64_t *na);
 
 /* Run settings as an option table (opt.h), shared by run, compare, report and the inspector:
  * appends its entries to t at index n (room for FR_CLI_RUN_NOPTS more + the terminator),

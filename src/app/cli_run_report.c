@@ -35,6 +35,16 @@ static double view_stat(const fr_unit_view *v, int which)
     return n > 0 ? s / n : 0;
 }
 
+void fr_cli_layer_abs_sums(const fr_layer_view *lv, double *sw, double *sa, int64_t *na)
+{
+    *sw = *sa = 0;
+    *na = 0;
+    for (int64_t q = 0; lv->w && q < lv->n; q++) {
+        *sw += fabs(lv->w[q]);
+        if (lv->cls && lv->cls[q] == FR_WC_AGGRESSIVE) { *sa += fabs(lv->w[q]); (*na)++; }
+    }
+}
+
 static const char *status_name(fr_unit_status s)
 {
     return s == FR_UNIT_DONE ? "done" : s == FR_UNIT_FALLBACK ? "fallback" : s == FR_UNIT_RUNNING ? "running" : "pending";
@@ -174,12 +184,9 @@ int fr_cli_write_run_reports(const fr_snapshot *s, const char *json, const char 
             fr_sb_puts(&b, ", \"layers\": [");
             for (int l = 0; l < v->n_layers; l++) {
                 const fr_layer_view *lv = &v->layers[l];
-                double sa = 0, sw = 0;
-                int64_t na = 0;
-                for (int64_t q = 0; lv->w && q < lv->n; q++) {
-                    sw += fabs(lv->w[q]);
-                    if (lv->cls && lv->cls[q] == FR_WC_AGGRESSIVE) { sa += fabs(lv->w[q]); na++; }
-                }
+                double sa, sw;
+                int64_t na;
+                fr_cli_layer_abs_sums(lv, &sw, &sa, &na);
                 json_kv_str(&b, l ? ", {" : "{", "name", lv->name);
                 fr_sb_printf(&b, ", \"bits\": %d, \"n\": %lld", lv->bits, (long long)lv->n);
                 json_kv_num(&b, ", ", "aggressive_pct", "%.4f", 100 * lv->st.aggressive);
