@@ -17,13 +17,26 @@ int fr_cli_import(int argc, char **argv);
 int fr_cli_sweep(int argc, char **argv);
 int fr_cli_sweep_report(int argc, char **argv);
 
-/* Shared by run, compare and report (cli_run.c): the "OpenBLAS core …, N compute thread(s)" line
- * that heads every result, and one whole run in the batch worker (progress on stderr unless
- * quiet); NULL with e set on failure, else a snapshot the caller releases. */
+/* Shared by run, compare and report (cli_run.c): one whole run in the batch worker (progress on
+ * stderr unless quiet); NULL with e set on failure, else a snapshot the caller releases. */
 struct fr_run_config;
 struct fr_snapshot;
-void fr_cli_print_kernel_line(FILE *f);
 struct fr_snapshot *fr_cli_run_to_end(const fr_model *m, const struct fr_run_config *c, int quiet, fr_err *e);
+
+/* Results of a finished run (cli_run_report.c): the kernel line, the per-unit table (preceded
+ * by the kernel line) and the fidelity line (nothing when not measured) on f; the --json and
+ * --csv reports (either path may be NULL; `file` is the bundle the report names), each written
+ * atomically.  FR_OK or the write's status with e set. */
+void fr_cli_print_kernel_line(FILE *f);
+void fr_cli_print_run_table(FILE *f, const struct fr_snapshot *s);
+void fr_cli_print_fidelity(FILE *f, const struct fr_snapshot *s);
+int fr_cli_write_run_reports(const struct fr_snapshot *s, const char *json, const char *csv, const char *file,
+                             fr_err *e);
+/* The sums behind the reports' mean |W| columns, one definition for run and report: sum |W|
+ * over the layer (*sw) and over its aggressively rounded weights (*sa, *na of them); zero when
+ * the view holds no weights.  The callers divide (and decide what an empty layer shows). */
+struct fr_layer_view;
+void fr_cli_layer_abs_sums(const struct fr_layer_view *lv, double *sw, double *sa, int64_t *na);
 
 /* Run settings as an option table (opt.h), shared by run, compare, report and the inspector:
  * appends its entries to t at index n (room for FR_CLI_RUN_NOPTS more + the terminator),

@@ -231,12 +231,9 @@ int fr_cli_report(int argc, char **argv)
                     const fr_unit_view *va = keep[1]->units[u], *vf = keep[2]->units[u];
                     for (int l = 0; l < vf->n_layers; l++) {
                         const fr_layer_view *lf = &vf->layers[l];
-                        double sa = 0, sw = 0;
-                        int64_t na = 0;
-                        for (int64_t q = 0; lf->w && q < lf->n; q++) {
-                            sw += fabs(lf->w[q]);
-                            if (lf->cls && lf->cls[q] == FR_WC_AGGRESSIVE) { sa += fabs(lf->w[q]); na++; }
-                        }
+                        double sa, sw;
+                        int64_t na;
+                        fr_cli_layer_abs_sums(lf, &sw, &sa, &na);
                         char un[64], ln[64], ma[32] = "-";
                         if (na) snprintf(ma, sizeof ma, "%.3g", sa / (double)na);
                         fprintf(dm, "| %d %s | %s | W%d | %lld | %.2f | %.2f | %.2f | %s | %.3g |\n", u + 1,

@@ -105,7 +105,6 @@ static size_t sat_mul(size_t a, size_t b) { return a && b > SIZE_MAX / a ? SIZE_
  * samples: the executor, the activation-quantizer hooks (pre-hook buffer, init sample) and the
  * training mini-batch buffers.  *keep gets the hooks' keep masks, which live for the whole run.
  * Mirrors fr_recon_begin. */
-static int aq_node(const fr_recon *r, int L, const fr_unit *u);
 static size_t unit_work(fr_recon *r, int k, size_t maxb, size_t *keep)
 {
     fr_graph *g = &r->fm.g;
@@ -117,7 +116,7 @@ static size_t unit_work(fr_recon *r, int k, size_t maxb, size_t *keep)
     w = sat_add(w, B * sizeof(int32_t));
     if (r->cfg.act_bits > 0)
         for (int l = 0; l < u->n_layers; l++) {
-            int a = aq_node(r, u->layers[l], u);
+            int a = fr_recon_aq_node(r, u->layers[l], u);
             if (a < 0) continue;
             size_t per = nsize(g, a);
             w = sat_add(w, sat_mul(maxb * sizeof(float), per));
@@ -135,7 +134,7 @@ static size_t eval_work(fr_recon *r, int nb)
     if (r->cfg.act_bits > 0)
         for (int k = 0; k < r->part.n; k++)
             for (int l = 0; l < r->part.units[k].n_layers; l++) {
-                int a = aq_node(r, r->part.units[k].layers[l], &r->part.units[k]);
+                int a = fr_recon_aq_node(r, r->part.units[k].layers[l], &r->part.units[k]);
                 if (a >= 0) hooks = sat_add(hooks, sat_mul((size_t)nb * sizeof(float), nsize(g, a)));
             }
     size_t w = fr_exec_plan_bytes(g, 0, g->n_nodes - 1, nb, FR_EXEC_INFER);
@@ -255,7 +254,7 @@ static fr_recon *recon_new(const fr_model *m, const fr_run_config *cfg, int plan
 fr_recon *fr_recon_new(const fr_model *m, const fr_run_config *cfg, fr_err *e) { return recon_new(m, cfg, 0, e); }
 fr_recon *fr_recon_plan_new(const fr_model *m, const fr_run_config *cfg, fr_err *e) { return recon_new(m, cfg, 1, e); }
 
-static void free_unit_state(unit_state *s, int n_layers)
+void fr_recon_unit_free(unit_state *s, int n_layers)
 {
     for (int l = 0; l < n_layers; l++) {
         if (s->q) fr_qlayer_free(&s->q[l]);
@@ -270,7 +269,7 @@ static void free_unit_state(unit_state *s, int n_layers)
     memset(s, 0, sizeof *s);
 }
 
-static void free_current(fr_recon *r)
+void fr_recon_free_current(fr_recon *r)
 {
     fr_exec_free(r->x);
     r->x = NULL;
@@ -284,12 +283,12 @@ static void free_current(fr_recon *r)
 void fr_recon_free(fr_recon *r)
 {
     if (!r) return;
-    free_current(r);
+    fr_recon_free_current(r);
     int N = r->fm.g.n_nodes;
     fr_calib_free(r);
     for (int i = 0; i < N && r->aq; i++)
         if (r->aq[i]) { free(r->aq[i]->keep); free(r->aq[i]); }
-    for (int k = 0; r->us && k < r->part.n; k++) free_unit_state(&r->us[k], r->part.units[k].n_layers);
+    for (int k = 0; r->us && k < r->part.n; k++) fr_recon_unit_free(&r->us[k], r->part.units[k].n_layers);
     free(r->us); free(r->aq);
     fr_partition_free(&r->part);
     fr_graph_free(&r->fm.g);
@@ -350,11 +349,18 @@ static void aq_bwd(void *ctx, const float *x, const float *dy, float *dx, size_t
     fr_aquant_backward(&h->aq, x, dy, dx, n, h->keep_p < 1 ? h->keep : NULL);
 }
 
+fr_out_hook fr_recon_aq_full(fr_recon *r, int a)
+{
+    r->aq[a]->active = 1;
+    r->aq[a]->keep_p = 1.0f;
+    return (fr_out_hook){aq_fwd, aq_bwd, r->aq[a]};
+}
+
 /* The node whose output is activation-quantized for layer node L: its directly following
  * single-consumer activation if any, else L itself.  -1 for the network output.  Per token
  * (LLM W8A8) it is the producer of L's input instead, inside the unit (a norm, the attention,
  * the SwiGLU product; q/k/v share theirs), and the head's input stays full precision. */
-static int aq_node(const fr_recon *r, int L, const fr_unit *u)
+int fr_recon_aq_node(const fr_recon *r, int L, const fr_unit *u)
 {
     const fr_graph *g = &r->fm.g;
     if (r->cfg.act_token > 0) {
@@ -377,7 +383,7 @@ static void set_weights(fr_recon *r, fr_exec *x, const fr_unit *u, const fr_qlay
 void fr_recon_set_aq(fr_recon *r, const fr_unit *u, int active, float keep_p)
 {
     for (int l = 0; l < u->n_layers; l++) {
-        int a = aq_node(r, u->layers[l], u);
+        int a = fr_recon_aq_node(r, u->layers[l], u);
         if (a >= 0 && r->aq[a]) { r->aq[a]->active = active; r->aq[a]->keep_p = keep_p; }
     }
 }
@@ -421,7 +427,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     if (s->status != FR_UNIT_PENDING) {
         fr_method m = s->method;
         int it = s->iters;
-        free_unit_state(s, nl);
+        fr_recon_unit_free(s, nl);
         s->method = m;
         s->iters = it;
     }
@@ -433,22 +439,22 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     int rc = fr_calib_pass(r, r->x, u, 0, 1, NULL, e);
     /* Spill plan: this unit's training data in memory now (calib.c). */
     if (!rc) rc = fr_calib_hot(r, k, e);
-    if (rc) { free_current(r); fr_calib_cold(r); return rc; }
+    if (rc) { fr_recon_free_current(r); fr_calib_cold(r); return rc; }
     /* Quantizers. */
     rc = fr_recon_ensure_rtn(r, k, e);
-    if (rc) { free_current(r); return rc; }
+    if (rc) { fr_recon_free_current(r); return rc; }
     fr_method m = s->method;
     s->q = fr_xcalloc((size_t)(nl ? nl : 1), sizeof(fr_qlayer));
     for (int l = 0; l < nl; l++)
-        if ((rc = fr_recon_init_layer(r, u->layers[l], m, &s->q[l], e))) { free_current(r); return rc; }
+        if ((rc = fr_recon_init_layer(r, u->layers[l], m, &s->q[l], e))) { fr_recon_free_current(r); return rc; }
     /* Activation quantizers, initialised on the FP outputs of this unit. */
     if (r->cfg.act_bits > 0)
         for (int l = 0; l < nl; l++) {
-            int a = aq_node(r, u->layers[l], u);
+            int a = fr_recon_aq_node(r, u->layers[l], u);
             if (a < 0) continue;
             if (!r->aq[a] && r->cfg.act_token > 0) {   /* computed per token: nothing to initialise from */
                 aq_hook *h = fr_xcalloc(1, sizeof *h);
-                if ((rc = fr_aquant_init_token(&h->aq, r->cfg.act_bits, g->nodes[a].w, e))) { free(h); free_current(r); return rc; }
+                if ((rc = fr_aquant_init_token(&h->aq, r->cfg.act_bits, g->nodes[a].w, e))) { free(h); fr_recon_free_current(r); return rc; }
                 h->keep = fr_xmalloc((size_t)maxb * nsize(g, a));
                 h->rng = &r->drop_rng;
                 h->keep_p = 1.0f;
@@ -473,7 +479,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
                 fr_calib_stage_free(&st);
                 if (!rc) rc = fr_aquant_init(&h->aq, r->cfg.act_bits, FR_QINIT_MSE, sample, cnt, e);
                 fr_afree(sample);
-                if (rc) { free(h); free_current(r); return rc; }
+                if (rc) { free(h); fr_recon_free_current(r); return rc; }
                 h->keep = fr_xmalloc((size_t)maxb * nsize(g, a));
                 h->rng = &r->drop_rng;
                 r->aq[a] = h;
@@ -485,7 +491,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     /* RTN baseline loss on all calibration samples (quantized-path inputs). */
     set_weights(r, r->x, u, s->rtn);
     rc = fr_calib_pass(r, r->x, u, 1, 0, &s->loss_rtn, e);
-    if (rc) { free_current(r); return rc; }
+    if (rc) { fr_recon_free_current(r); return rc; }
     /* Training buffers. */
     for (int q = 0; q < fr_exec_n_inputs(r->x); q++) {
         r->bin[q] = fr_amalloc((size_t)r->bsz * nsize(g, fr_exec_input_node(r->x, q)) * sizeof(float));
@@ -527,7 +533,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     s->view = NULL;
     if ((rc = fr_recon_best_begin(r, e))) {
         fr_recon_best_free(s);
-        free_current(r);
+        fr_recon_free_current(r);
         r->cur = -1;
         return rc;
     }
@@ -738,7 +744,7 @@ int fr_recon_end(fr_recon *r, fr_err *e)
         memcpy(L->w_hat, q->w_hat, q->n * sizeof(float));
     }
     if (s->status != FR_UNIT_FALLBACK) s->status = FR_UNIT_DONE;
-    free_current(r);
+    fr_recon_free_current(r);
     fr_calib_release(r, k);
     r->cur = -1;
     return FR_OK;
@@ -755,175 +761,4 @@ const float *fr_recon_loss(const fr_recon *r, int *n)
     if (r->cur < 0) { *n = 0; return NULL; }
     *n = r->us[r->cur].n_loss;
     return r->us[r->cur].loss;
-}
-
-/* The quantized network as executor overrides: the final weights of every done unit and its
- * activation quantizers (w, h: n_nodes entries; hooks backs h). */
-static void quant_overrides(fr_recon *r, const float **w, const fr_out_hook **h, fr_out_hook *hooks)
-{
-    for (int k = 0; k < r->part.n; k++) {
-        if (!r->us[k].res) continue;
-        const fr_unit *u = &r->part.units[k];
-        for (int l = 0; l < u->n_layers; l++) w[u->layers[l]] = r->us[k].res[l].w_hat;
-        for (int i = u->first; i <= u->last; i++)
-            if (r->aq[i]) {
-                r->aq[i]->active = 1;
-                r->aq[i]->keep_p = 1.0f;
-                hooks[i] = (fr_out_hook){aq_fwd, aq_bwd, r->aq[i]};
-                h[i] = &hooks[i];
-            }
-    }
-}
-
-int fr_recon_accuracy(fr_recon *r, int quantized, int max_samples, double *acc, fr_err *e)
-{
-    const fr_graph *g = &r->fm.g;
-    const float **w = fr_xcalloc((size_t)g->n_nodes, sizeof(float *));
-    const fr_out_hook **h = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook *));
-    fr_out_hook *hooks = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook));
-    if (quantized) quant_overrides(r, w, h, hooks);
-    int rc = fr_eval_accuracy_ex(g, &r->fm.meta, &r->orig->eval, w, h, r->eval_b, max_samples,
-                                 acc, e);
-    free(w); free(h); free(hooks);
-    return rc;
-}
-
-int fr_recon_fidelity(fr_recon *r, const char *feature, int max_samples, fr_fidelity *fid, double *acc_fp,
-                      double *acc_q, fr_err *e)
-{
-    const fr_graph *g = &r->fm.g;
-    int node;
-    /* By name in the BN-folded graph: folding removes nodes, so indices of the bundle's graph
-     * do not carry over. */
-    int rc = fr_fid_resolve(g, feature, &node, e);
-    if (rc) return rc;
-    const float **w = fr_xcalloc((size_t)g->n_nodes, sizeof(float *));
-    const fr_out_hook **h = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook *));
-    fr_out_hook *hooks = fr_xcalloc((size_t)g->n_nodes, sizeof(fr_out_hook));
-    quant_overrides(r, w, h, hooks);
-    rc = fr_eval_fidelity(g, &r->fm.meta, &r->orig->eval, w, h, r->eval_b, max_samples, node, fid,
-                          acc_fp, acc_q, e);
-    free(w); free(h); free(hooks);
-    return rc;
-}
-
-int fr_recon_compare(fr_recon *r, int unit, fr_method m, fr_unit_view **out, fr_err *e)
-{
-    *out = NULL;
-    unit_state *s = &r->us[unit];
-    if (!fr_recon_done(r, unit)) return fr_err_set(e, FR_EINPUT, "unit %s is not finished", r->part.units[unit].name);
-    if (s->alt[m]) { fr_unit_view_retain(s->alt[m]); *out = s->alt[m]; return FR_OK; }
-    const fr_unit *u = &r->part.units[unit];
-    for (int q = 0; q < u->n_ext; q++)
-        if (!fr_calib_resident(r, u->ext[q]) || !r->fp[u->last])
-            return fr_err_set(e, FR_EINPUT, "unit %s: its calibration caches were released (they did not fit "
-                              "--max-cache-mb or the memory budget); compare it while it runs", u->name);
-    if (r->cur >= 0) return fr_err_set(e, FR_EINPUT, "compare runs between units");
-    if (r->cfg.act_bits > 0)
-        return fr_err_set(e, FR_EINPUT, "compare is not available with activation quantization (the activation "
-                          "steps are shared with the run)");
-    /* Run the unit again with method m from a saved copy of its state, then restore. */
-    unit_state saved = *s;
-    memset(s, 0, sizeof *s);
-    s->method = m;
-    s->iters = r->cfg.iters;
-    s->rtn = saved.rtn;
-    float *keep_last = r->qs[u->last];
-    r->qs[u->last] = NULL;   /* end() would overwrite the quantized-path output */
-    int rc = r->tick && r->tick(r->tick_ctx, m, -1, s->iters) ? fr_err_set(e, FR_ECANCEL, "compare cancelled") : FR_OK;
-    if (!rc) rc = fr_recon_begin(r, unit, e);
-    if (!rc) {
-        while (r->iter < s->iters && fr_recon_step(r) == FR_OK)
-            if (r->tick && r->tick(r->tick_ctx, m, r->iter, s->iters)) {
-                rc = fr_err_set(e, FR_ECANCEL, "compare cancelled at iteration %d of %d", r->iter, s->iters);
-                break;
-            }
-        if (rc) free_current(r), r->cur = -1;
-        else rc = fr_recon_end(r, e);
-    }
-    fr_unit_view *v = rc ? NULL : fr_recon_view(r, unit);
-    if (r->qs[u->last]) r->res_bytes -= nsize(&r->fm.g, u->last) * (size_t)r->n_calib * sizeof(float);
-    fr_afree(r->qs[u->last]);
-    r->qs[u->last] = keep_last;
-    s->rtn = NULL;
-    free_unit_state(s, u->n_layers);
-    *s = saved;
-    if (rc) return rc;
-    s->alt[m] = v;
-    fr_unit_view_retain(v);
-    /* The cached view predates this alternative. */
-    fr_unit_view_release(s->view);
-    s->view = NULL;
-    *out = v;
-    return FR_OK;
-}
-
-void fr_recon_set_tick(fr_recon *r, fr_recon_tick_fn fn, void *ctx)
-{
-    r->tick = fn;
-    r->tick_ctx = ctx;
-}
-
-/* ---- restart ------------------------------------------------------------------------------- */
-
-/* Rebuilds the FP and quantized-path stores that units >= k read, by replaying units 0..k-1
- * (all finished) with their final weights: the FP pass begin() makes and the quantized pass
- * end() makes, in unit order, dropping stores after their last reader exactly as end() does. */
-static int replay_stores(fr_recon *r, int k, fr_err *e)
-{
-    fr_graph *g = &r->fm.g;
-    for (int j = 0; j < k; j++) {
-        const fr_unit *u = &r->part.units[j];
-        unit_state *s = &r->us[j];
-        if (!s->res) return fr_err_set(e, FR_EINPUT, "unit %s has no results to replay", u->name);
-        fr_exec *x = fr_exec_new(g, u->first, u->last, unit_plan_batch(r, j), FR_EXEC_GRAD, e);
-        if (!x) return e->code;
-        int rc = fr_calib_pass(r, x, u, 0, 1, NULL, e);
-        if (!rc) {
-            for (int l = 0; l < u->n_layers; l++) fr_exec_set_weight(x, u->layers[l], s->res[l].w_hat);
-            fr_out_hook hk[FR_UNIT_MAX_LAYERS];
-            for (int l = 0; l < u->n_layers && r->cfg.act_bits > 0; l++) {
-                int a = aq_node(r, u->layers[l], u);
-                if (a < 0 || !r->aq[a]) continue;
-                r->aq[a]->active = 1;
-                r->aq[a]->keep_p = 1.0f;
-                hk[l] = (fr_out_hook){aq_fwd, aq_bwd, r->aq[a]};
-                fr_exec_set_hook(x, a, &hk[l]);
-            }
-            rc = fr_calib_pass(r, x, u, 1, 1, NULL, e);
-        }
-        fr_exec_free(x);
-        if (rc) return rc;
-        fr_calib_release(r, j);
-    }
-    return FR_OK;
-}
-
-int fr_recon_reset_from(fr_recon *r, int k, fr_err *e)
-{
-    FR_ASSERT(k >= 0 && k < r->part.n);
-    if (r->cur >= 0 && r->cur < k) return FR_OK;   /* units after a running one are pending */
-    for (int j = 0; j < k; j++)
-        if (!fr_recon_done(r, j))
-            return fr_err_set(e, FR_EINPUT, "unit %s: the units before it have not all run", r->part.units[k].name);
-    if (r->cur >= 0) {   /* abandon the running unit: no finalize, no propagation */
-        free_current(r);
-        r->cur = -1;
-    }
-    for (int j = k; j < r->part.n; j++) {
-        const fr_unit *u = &r->part.units[j];
-        free_unit_state(&r->us[j], u->n_layers);
-        r->us[j].method = r->cfg.method;
-        r->us[j].iters = r->cfg.iters;
-        for (int a = u->first; a <= u->last; a++)
-            if (r->aq[a]) { free(r->aq[a]->keep); free(r->aq[a]); r->aq[a] = NULL; }
-    }
-    /* Every store a unit >= k reads that a unit before k produced must be there. */
-    int first = r->part.units[k].first;
-    for (int j = k; j < r->part.n; j++) {
-        const fr_unit *u = &r->part.units[j];
-        for (int q = 0; q < u->n_ext; q++)
-            if (u->ext[q] < first && !fr_calib_have(r, u->ext[q])) return replay_stores(r, k, e);
-    }
-    return FR_OK;
 }

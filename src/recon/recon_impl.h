@@ -1,5 +1,6 @@
 /* recon_impl.h — private state of the reconstruction engine, shared by recon.c (the loop),
- * calib.c (the calibration cache), recon_view.c (UI views) and recon_state.c (checkpoints).
+ * recon_eval.c (evaluations, compare, restart), calib.c (the calibration cache), recon_view.c
+ * (UI views) and recon_state.c (checkpoints).
  * Not a public header: nothing outside those modules may include it. */
 #ifndef FRTUI_RECON_IMPL_H
 #define FRTUI_RECON_IMPL_H
@@ -118,6 +119,15 @@ int fr_recon_init_layer(const fr_recon *r, int node, fr_method m, fr_qlayer *q, 
  * full-calibration pass; training uses fr_recon_train_keep: QDrop's drop_p, else 1). */
 void fr_recon_set_aq(fr_recon *r, const fr_unit *u, int active, float keep_p);
 static inline float fr_recon_train_keep(const fr_recon *r) { return r->cfg.qdrop ? r->cfg.drop_p : 1.0f; }
+/* The node whose output carries layer node L's activation quantizer in unit u, -1 none. */
+int fr_recon_aq_node(const fr_recon *r, int L, const fr_unit *u);
+/* Node a's activation quantizer (r->aq[a] must exist) switched to always quantize, as an
+ * executor hook: how the finished network runs (recon_eval.c). */
+fr_out_hook fr_recon_aq_full(fr_recon *r, int a);
+/* Frees what a unit's state owns and zeroes it (recon.c; compare and restart reuse it). */
+void fr_recon_unit_free(unit_state *s, int n_layers);
+/* Frees the running unit's executor and buffers without finishing it; the caller sets cur. */
+void fr_recon_free_current(fr_recon *r);
 
 /* Parameter history and wall clock of the running unit (recon_hist.c). */
 void fr_recon_hist_begin(fr_recon *r, int k);         /* begin(): clear, record iteration 0 */
