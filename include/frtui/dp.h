@@ -5,7 +5,7 @@
  *   Compiled with real MPI only in the MPI build (`make MPI=1`: mpicc, -DFR_MPI); in the plain
  *   build every function is a stub (one rank), so frtui has no MPI dependency and the engine
  *   calls these unconditionally.  MPI is joined only when a launcher started this process
- *   (fr_sweep_mpi_launched), so the MPI build run by hand is the plain program.
+ *   (fr_dp_launched), so the MPI build run by hand is the plain program.
  *   The rank count is process state, read by the engine when a run is created (fr_recon_new);
  *   a run created while one rank is active (every test binary, a sweep's child, the inspector)
  *   is the single-process run, bit for bit.
@@ -24,6 +24,10 @@
 
 #include "frtui/common.h"
 
+/* 1 when a launcher started this process: *rank, *size from its environment variables.
+ * Otherwise 0, *rank = 0, *size = 1.  Here rather than in the sweep's MPI module (which uses it
+ * too) because the engine layer may not include the app layer. */
+int fr_dp_launched(int *rank, int *size);
 /* 1 when this binary was built with MPI (FR_MPI). */
 int fr_dp_built(void);
 /* Joins the MPI job when a launcher started this process: returns 1 with *rank, *size of

@@ -31,9 +31,6 @@ void fr_sweep_mpi_sum(long long *v, int n);
 /* Ends the job's part of this rank; rc is the rank's exit status (MPI_Abort when nonzero and
  * the other ranks cannot be known to stop too: `coordinated` 0). */
 void fr_sweep_mpi_finalize(int rc, int coordinated);
-/* 1 when a launcher started this process: *rank, *size from its environment variables (also
- * the run's data-parallel module, dp.h).  Otherwise 0, *rank = 0, *size = 1. */
-int fr_sweep_mpi_launched(int *rank, int *size);
 /* 1 when a "NAME=value" environment entry belongs to the MPI launcher (OMPI_*, PMIX_*, PMI_*,
  * OPAL_*, HYDRA_*, MPI_LOCALNRANKS...): stripped from a point's child, which is not a rank. */
 int fr_sweep_mpi_launcher_var(const char *entry);

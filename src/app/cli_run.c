@@ -572,7 +572,7 @@ int fr_cli_compare(int argc, char **argv)
     fr_err_clear(&e);
     fr_opt t[FR_CLI_RUN_NOPTS + 8];
     int lr, ls;
-    if (fr_sweep_mpi_launched(&lr, &ls) && ls > 1) {   /* each rank would run all three and write the same files */
+    if (fr_dp_launched(&lr, &ls) && ls > 1) {   /* each rank would run all three and write the same files */
         fr_err_set(&e, FR_EINPUT, "not under %d MPI ranks: compare is one process (data parallel runs: "
                    "mpirun ... frtui run --method M)", ls);
         return lr == 0 ? fr_cli_usage("compare", &e) : 2;

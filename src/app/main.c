@@ -23,6 +23,7 @@
 #include "frtui/path.h"
 #include "frtui/plotmodel.h"
 #include "frtui/sb.h"
+#include "frtui/dp.h"
 #include "frtui/sweep_mpi.h"
 #include "frtui/sweepdata.h"
 #include "frtui/timeline.h"
@@ -320,7 +321,7 @@ int main(int argc, char **argv)
     /* Under mpirun every rank would open its own inspector on one terminal: the inspector is one
      * process (batch runs are data parallel: `frtui run`, dp.h). */
     int lr, ls;
-    if (fr_sweep_mpi_launched(&lr, &ls) && ls > 1) {
+    if (fr_dp_launched(&lr, &ls) && ls > 1) {
         if (lr == 0)
             fprintf(stderr, "frtui: the inspector is one process, not %d MPI ranks; under mpirun use `frtui run` "
                     "(data parallel inside each unit) or `frtui sweep`\n", ls);

@@ -26,36 +26,13 @@
 #include <string.h>
 
 #include "frtui/sweep_mpi.h"
+#include "frtui/dp.h"
 
 #ifdef FR_MPI
 #include <mpi.h>
 #endif
 
 static int g_active;
-
-static int env_int(const char *name, int *v)
-{
-    const char *s = getenv(name);
-    if (!s || !*s) return 0;
-    char *end;
-    long x = strtol(s, &end, 10);
-    if (*end || x < 0 || x > 1 << 24) return 0;
-    *v = (int)x;
-    return 1;
-}
-
-/* Open MPI (OMPI_COMM_WORLD_*), PMIx launchers (PMIX_RANK), MPICH/Hydra and srun --mpi=pmi2
- * (PMI_RANK, PMI_SIZE). */
-int fr_sweep_mpi_launched(int *rank, int *size)
-{
-    int r = 0, s = 1, any = 0;
-    any |= env_int("OMPI_COMM_WORLD_RANK", &r) | env_int("PMIX_RANK", &r) | env_int("PMI_RANK", &r);
-    int s1 = 0;
-    if (env_int("OMPI_COMM_WORLD_SIZE", &s1) || env_int("PMI_SIZE", &s1)) { s = s1; any = 1; }
-    *rank = r;
-    *size = s;
-    return any;
-}
 
 int fr_sweep_mpi_launcher_var(const char *entry)
 {
@@ -74,7 +51,7 @@ int fr_sweep_mpi_init(int *rank, int *size, fr_err *e)
     *rank = 0;
     *size = 1;
     int r, s;
-    if (!fr_sweep_mpi_launched(&r, &s)) return 0;
+    if (!fr_dp_launched(&r, &s)) return 0;
     int provided;
     /* MPI_Init_thread aborts the process itself when it fails (MPI_ERRORS_ARE_FATAL) */
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
@@ -113,7 +90,7 @@ int fr_sweep_mpi_init(int *rank, int *size, fr_err *e)
     int r, s;
     *rank = 0;
     *size = 1;
-    if (fr_sweep_mpi_launched(&r, &s) && s > 1) {
+    if (fr_dp_launched(&r, &s) && s > 1) {
         *rank = r;
         *size = s;
         fr_err_set(e, FR_EINPUT, "started by an MPI launcher with %d ranks, but this frtui was built without MPI "
