@@ -34,22 +34,8 @@ TB=${BUILD:-build/release}/tests/test_ckpt
 command -v python3 >/dev/null 2>&1 || fr_t_skip "python3 missing"
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "not ok - $*"; }
-MBIN=${FRTUI_MPI_BIN:-build/mpi/frtui}
-if ! command -v mpicc >/dev/null 2>&1 && [ "$(id -u)" != 0 ]; then
-    fr_t_skip "Open MPI is not installed (apt-get install libopenmpi-dev openmpi-bin)"
-fi
-if [ -z "$FRTUI_MPI_BIN" ]; then
-    make --no-print-directory -s MPI=1 SANITIZE= build/mpi/frtui >"$T/make.out" 2>&1 ||
-        { bad "make MPI=1 build/mpi/frtui: $(tail -3 "$T/make.out")"; fr_t_done; }
-fi
-command -v mpirun >/dev/null 2>&1 || { bad "mpirun missing after the MPI build"; fr_t_done; }
-[ -x "$MBIN" ] || { bad "$MBIN missing"; fr_t_done; }
-# as in mpi.t.sh: root runs mpirun only when asked twice; no single-copy shared-memory path
-OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
-FRTUI_THREADS=1
-export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM OMPI_MCA_btl_vader_single_copy_mechanism FRTUI_THREADS
-MPIRUN="mpirun --oversubscribe"
-command -v timeout >/dev/null 2>&1 && MPIRUN="timeout -s KILL 120 $MPIRUN"
+fr_t_mpi 120
+FRTUI_THREADS=1; export FRTUI_THREADS
 
 cat >"$T/cmp.py" <<'EOF'
 import json, struct, sys

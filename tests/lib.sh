@@ -18,6 +18,11 @@
 #                    and a writable v1 memory hierarchy, or v2 with the memory controller),
 #                    sets cg to its directory (empty when impossible; removed on exit) and
 #                    cg_join to a command prefix: sh -c "$cg_join" "$cg" CMD... runs CMD in it.
+#   fr_t_mpi SECS    for the MPI tests: skips when Open MPI is absent and cannot be installed
+#                    (not root); otherwise builds build/mpi/frtui (unless FRTUI_MPI_BIN names one),
+#                    sets MBIN and MPIRUN (mpirun --oversubscribe under a SECS kill timeout) and
+#                    exports what root needs to run mpirun in a container.  A failed build or a
+#                    missing mpirun counts one failure and ends the script.
 #   fr_t_skip WHY    prints "NAME: WHY; skipping" and "0 passed, 0 failed", exits 0 (a feature
 #                    or file the script needs is missing).
 #   fr_t_done        prints "N passed, N failed"; its status is the script's.
@@ -88,6 +93,28 @@ fr_t_cgroup() {
             fi
         fi
     done
+}
+
+fr_t_mpi() {
+    MBIN=${FRTUI_MPI_BIN:-build/mpi/frtui}
+    # the MPI build: make installs Open MPI as root; as another user without it, nothing to test
+    if ! command -v mpicc >/dev/null 2>&1 && [ "$(id -u)" != 0 ]; then
+        fr_t_skip "Open MPI is not installed (apt-get install libopenmpi-dev openmpi-bin)"
+    fi
+    if [ -z "$FRTUI_MPI_BIN" ] &&
+       ! make --no-print-directory -s MPI=1 SANITIZE= build/mpi/frtui >"$T/make.out" 2>&1; then
+        fail=$((fail + 1)); echo "not ok - make MPI=1 build/mpi/frtui: $(tail -3 "$T/make.out")"; fr_t_done; exit
+    fi
+    for why in "$(command -v mpirun >/dev/null 2>&1 || echo 'mpirun missing after the MPI build')" \
+               "$([ -x "$MBIN" ] || echo "$MBIN missing")"; do
+        [ -z "$why" ] || { fail=$((fail + 1)); echo "not ok - $why"; fr_t_done; exit; }
+    done
+    # root may run mpirun only when asked twice; the shared-memory transport's single-copy path
+    # needs ptrace rights that containers often lack, and nothing here needs it
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+    export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM OMPI_MCA_btl_vader_single_copy_mechanism
+    MPIRUN="mpirun --oversubscribe"
+    command -v timeout >/dev/null 2>&1 && MPIRUN="timeout -s KILL $1 $MPIRUN"
 }
 
 fr_t_skip() {

@@ -17,23 +17,7 @@ M=samples/mlp-fmnist.frm
 [ -f "$M" ] || fr_t_skip "$M not present"
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "not ok - $*"; }
-MBIN=${FRTUI_MPI_BIN:-build/mpi/frtui}
-# the MPI build: make installs Open MPI as root; as another user without it, nothing to test
-if ! command -v mpicc >/dev/null 2>&1 && [ "$(id -u)" != 0 ]; then
-    fr_t_skip "Open MPI is not installed (apt-get install libopenmpi-dev openmpi-bin)"
-fi
-if [ -z "$FRTUI_MPI_BIN" ]; then
-    make --no-print-directory -s MPI=1 SANITIZE= build/mpi/frtui >"$T/make.out" 2>&1 ||
-        { bad "make MPI=1 build/mpi/frtui: $(tail -3 "$T/make.out")"; fr_t_done; }
-fi
-command -v mpirun >/dev/null 2>&1 || { bad "mpirun missing after the MPI build"; fr_t_done; }
-[ -x "$MBIN" ] || { bad "$MBIN missing"; fr_t_done; }
-# root may run mpirun only when asked twice; the shared-memory transport's single-copy path
-# needs ptrace rights that containers often lack, and the barriers never need it
-OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
-export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM OMPI_MCA_btl_vader_single_copy_mechanism
-MPIRUN="mpirun --oversubscribe"
-command -v timeout >/dev/null 2>&1 && MPIRUN="timeout -s KILL 120 $MPIRUN"
+fr_t_mpi 120
 
 # rtn W2-W4 (points 0-2), flexround W2-W4 (points 3-5, 3 units of 200 iterations each,
 # checkpointed after every unit)
