@@ -97,9 +97,82 @@ static void act_back_row(const fr_conv_shape *s, const float *xr, float *dr, int
     }
 }
 
+/* One value through the folded activation: the comparisons of act_row. */
+static inline float act_one(int act, float lo, float hi, float v)
+{
+    if (act == FR_CONV_ACT_RELU) return v < 0.0f ? 0.0f : v;
+    if (act == FR_CONV_ACT_CLIP) {
+        v = v < lo ? lo : v;
+        return v > hi ? hi : v;
+    }
+    return v;
+}
+
+/* One gradient through the folded activation's backward: the predicates of act_back_row. */
+static inline float act_back_one(int act, float lo, float hi, float xv, float d)
+{
+    if (act == FR_CONV_ACT_RELU) return xv > 0.0f ? d : 0.0f;
+    if (act == FR_CONV_ACT_CLIP) return xv >= lo && xv <= hi ? d : 0.0f;
+    return d;
+}
+
+/* Padded columns [0, 2*wq) of one input row (input column j - pl at padded column j) through
+ * the activation, even columns to d0 and odd ones to d1: both phases in one deinterleaving
+ * sweep that reads the row once.  `act` is a constant at each call site below, so the
+ * interior loop is vectorised branch-free for each activation. */
+static inline __attribute__((always_inline)) void split_row2(const float *xr, int w, int pl, int wq, float *restrict d0,
+                                                             float *restrict d1, int act, float lo, float hi)
+{
+    /* interior: c with 0 <= 2c - pl and 2c + 1 - pl <= w - 1 */
+    int clo = (pl + 1) / 2, chi = (w + pl) / 2;
+    if (clo > wq) clo = wq;
+    if (chi > wq) chi = wq;
+    if (chi < clo) chi = clo;
+    for (int e = 0; e < 2; e++)   /* the edges, [0, clo) and [chi, wq), with their zero padding */
+        for (int c = e ? chi : 0; c < (e ? wq : clo); c++) {
+            int j0 = 2 * c - pl, j1 = j0 + 1;
+            d0[c] = j0 >= 0 && j0 < w ? act_one(act, lo, hi, xr[j0]) : 0.0f;
+            d1[c] = j1 >= 0 && j1 < w ? act_one(act, lo, hi, xr[j1]) : 0.0f;
+        }
+    for (int c = clo; c < chi; c++) {
+        d0[c] = act_one(act, lo, hi, xr[2 * c - pl]);
+        d1[c] = act_one(act, lo, hi, xr[2 * c + 1 - pl]);
+    }
+}
+
+/* dst[0, n) = act(src[0, n)) in one pass (a plain copy without an activation). */
+static void copy_act(const float *restrict src, float *restrict dst, int n, const fr_conv_shape *s)
+{
+    const float lo = s->act_lo, hi = s->act_hi;
+    switch (s->act) {
+    case FR_CONV_ACT_RELU: for (int i = 0; i < n; i++) dst[i] = act_one(FR_CONV_ACT_RELU, 0, 0, src[i]); break;
+    case FR_CONV_ACT_CLIP: for (int i = 0; i < n; i++) dst[i] = act_one(FR_CONV_ACT_CLIP, lo, hi, src[i]); break;
+    default: if (n > 0) memcpy(dst, src, sizeof(float) * (size_t)n); break;
+    }
+}
+
 /* x plane -> one sample slot of the zero-padded phase planes (every element written). */
 static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x, float *ph)
 {
+    if (s->sw == 2) {   /* both column phases of a row at once */
+        for (int py = 0; py < s->sh; py++)
+            for (int r = 0; r < g->hq; r++) {
+                float *d0 = ph + (size_t)(py * 2) * g->pstride + (size_t)r * g->wq, *d1 = d0 + g->pstride;
+                int iy = r * s->sh + py - s->pt;
+                if (iy < 0 || iy >= s->h) {
+                    memset(d0, 0, sizeof(float) * g->wq);
+                    memset(d1, 0, sizeof(float) * g->wq);
+                    continue;
+                }
+                const float *xr = x + (size_t)iy * s->w;
+                switch (s->act) {
+                case FR_CONV_ACT_RELU: split_row2(xr, s->w, s->pl, g->wq, d0, d1, FR_CONV_ACT_RELU, 0, 0); break;
+                case FR_CONV_ACT_CLIP: split_row2(xr, s->w, s->pl, g->wq, d0, d1, FR_CONV_ACT_CLIP, s->act_lo, s->act_hi); break;
+                default: split_row2(xr, s->w, s->pl, g->wq, d0, d1, 0, 0, 0); break;
+                }
+            }
+        return;
+    }
     for (int py = 0; py < s->sh; py++)
         for (int px = 0; px < s->sw; px++) {
             float *dst = ph + (size_t)(py * s->sw + px) * g->pstride;
@@ -112,15 +185,29 @@ static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x
                 const float *xr = x + (size_t)iy * s->w;
                 const int off = px - s->pl;
                 if (clo > 0) memset(dr, 0, sizeof(float) * clo);
-                if (s->sw == 1) memcpy(dr + clo, xr + (clo + off), sizeof(float) * (chi - clo));
-                else if (s->sw == 2) {   /* a constant stride the compiler vectorises */
-                    const float *xo = xr + off;
-                    for (int c = clo; c < chi; c++) dr[c] = xo[2 * c];
-                } else for (int c = clo; c < chi; c++) dr[c] = xr[c * s->sw + off];
-                if (s->act && chi > clo) act_row(s, dr + clo, chi - clo);
+                if (s->sw == 1) copy_act(xr + (clo + off), dr + clo, chi - clo, s);
+                else {
+                    for (int c = clo; c < chi; c++) dr[c] = xr[c * s->sw + off];
+                    if (s->act && chi > clo) act_row(s, dr + clo, chi - clo);
+                }
                 if (chi < g->wq) memset(dr + chi, 0, sizeof(float) * (g->wq - chi));
             }
         }
+}
+
+/* Interleaves the even (a) and odd (b) columns of one dx row, applying the folded activation's
+ * backward on the way (the predicates of act_back_row on the input row xr); `act` is a
+ * constant at each call site. */
+static inline __attribute__((always_inline)) void merge_row2(const float *restrict a, const float *restrict b,
+                                                             const float *restrict xr, float *restrict dr, int w,
+                                                             int act, float lo, float hi)
+{
+    const int half = w / 2;
+    for (int k = 0; k < half; k++) {
+        dr[2 * k] = act_back_one(act, lo, hi, xr[2 * k], a[k]);
+        dr[2 * k + 1] = act_back_one(act, lo, hi, xr[2 * k + 1], b[k]);
+    }
+    if (w & 1) dr[w - 1] = act_back_one(act, lo, hi, xr[w - 1], a[half]);
 }
 
 /* Phase planes -> dx plane: each input pixel lives in exactly one phase, so this assigns all.
@@ -128,7 +215,7 @@ static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x
 static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *ph, const float *x, float *dx)
 {
     if (s->sw == 2) {   /* both column phases of a row in one interleaving pass (vectorised) */
-        const int w = s->w, pl = s->pl, half = w / 2;
+        const int w = s->w, pl = s->pl;
         for (int py = 0; py < s->sh; py++)
             for (int r = 0; r < g->hq; r++) {
                 int iy = r * s->sh + py - s->pt;
@@ -137,14 +224,14 @@ static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *p
                 /* input column ix is padded column ix + pl: phase (ix + pl) & 1, index (ix + pl) >> 1 */
                 const float *a = pl & 1 ? s1 + (pl - 1) / 2 : s0 + pl / 2;   /* even ix */
                 const float *b = pl & 1 ? s0 + (pl + 1) / 2 : s1 + pl / 2;   /* odd ix */
-                float *restrict dr = dx + (size_t)iy * w;
-                for (int k = 0; k < half; k++) {
-                    dr[2 * k] = a[k];
-                    dr[2 * k + 1] = b[k];
+                const float *xr = x + (size_t)iy * w;
+                float *dr = dx + (size_t)iy * w;
+                switch (s->act) {
+                case FR_CONV_ACT_RELU: merge_row2(a, b, xr, dr, w, FR_CONV_ACT_RELU, 0, 0); break;
+                case FR_CONV_ACT_CLIP: merge_row2(a, b, xr, dr, w, FR_CONV_ACT_CLIP, s->act_lo, s->act_hi); break;
+                default: merge_row2(a, b, xr, dr, w, 0, 0, 0); break;
                 }
-                if (w & 1) dr[w - 1] = a[half];
             }
-        if (s->act) act_back_row(s, x, dx, s->h * s->w);
         return;
     }
     for (int py = 0; py < s->sh; py++)
