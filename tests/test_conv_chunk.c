@@ -47,7 +47,7 @@ static const cfg cfgs[] = {
 static fr_conv_shape shape_of(const cfg *k)
 {
     fr_conv_shape s = {k->n, k->c, k->h, k->w, k->o, k->k, k->k, k->st, k->st, k->pad, k->pad, k->pb, k->pb,
-                       k->dil, k->dil, k->g, 0, 0, 0, 0, 0, 0, 0};
+                       k->dil, k->dil, k->g, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL};
     FR_ASSERT(fr_conv_out_shape(&s));
     return s;
 }
@@ -187,7 +187,7 @@ static void test_thread_bit_identity(void)
 static void test_fd(void)
 {
     fr_conv_set_legacy(0);
-    fr_conv_shape s = {8, 3, 4, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
+    fr_conv_shape s = {8, 3, 4, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL};
     FR_ASSERT(fr_conv_out_shape(&s));
     size_t nx = (size_t)s.n * s.c * s.h * s.w, nw = (size_t)s.o * s.c * 9, ny = (size_t)s.n * s.o * s.oh * s.ow;
     float *x = fbuf(nx), *W = fbuf(nw), *r = fbuf(ny), *y = fbuf(ny), *scr = fbuf(fr_conv_scratch(&s));

@@ -741,7 +741,7 @@ static void test_pad_fold(void)
     x = add_conv(&m, &r, "dw2", p2, 6, 3, 1, 6, 1);
     m.g.nodes[x].a.pt = m.g.nodes[x].a.pl = m.g.nodes[x].a.pb = m.g.nodes[x].a.pr = 0;
     fr_tb_infer(&m);
-    x = add_op(&m, "a3", FR_OP_RELU, 1, x, 0);
+    int a3 = x = add_op(&m, "a3", FR_OP_RELU, 1, x, 0);
     int c2 = add_conv(&m, &r, "dense", x, 5, 3, 1, 1, 1);
     int p3 = fr_tb_node(&m, "p3", FR_OP_PAD, c2, -1);
     m.g.nodes[p3].a.pt = m.g.nodes[p3].a.pl = m.g.nodes[p3].a.pb = m.g.nodes[p3].a.pr = 1;
@@ -766,17 +766,23 @@ static void test_pad_fold(void)
         fr_exec_set_folding(xs[f], f);
         fr_exec_bind_input(xs[f], 0, in);
     }
-    for (int round = 0; round < 2; round++) {
+    /* Folded: a1 and p1 into dw1, a2 and p2 into dw2, p3 into pw, and a3 out of dw2 (computed
+     * by its forward sweep: the sole reader of a depthwise conv); p4 has two readers. */
+    for (int round = 0; round < 3; round++) {
         if (round == 1) {   /* hooked Pads are never folded */
             fr_out_hook hk = {hook_fwd, hook_bwd, NULL};
             for (int f = 0; f < 2; f++) fr_exec_set_hook(xs[f], p2, &hk);
+        }
+        if (round == 2) {   /* nor a hooked activation out of its conv */
+            fr_out_hook hk = {hook_fwd, hook_bwd, NULL};
+            for (int f = 0; f < 2; f++) fr_exec_set_hook(xs[f], a3, &hk);
         }
         for (int f = 0; f < 2; f++) {
             fr_exec_forward(xs[f], nb);
             fr_exec_backward(xs[f], nb, R, 1);
         }
-        FR_CHECKF(fr_exec_n_folded(xs[1]) == (round ? 3 : 5) && fr_exec_n_folded(xs[0]) == 0,
-                  "round %d: %d Pads folded", round, fr_exec_n_folded(xs[1]));
+        FR_CHECKF(fr_exec_n_folded(xs[1]) == (round == 0 ? 6 : round == 1 ? 4 : 3) && fr_exec_n_folded(xs[0]) == 0,
+                  "round %d: %d nodes folded", round, fr_exec_n_folded(xs[1]));
         FR_CHECK(!memcmp(fr_exec_output(xs[0]), fr_exec_output(xs[1]), out_n * sizeof(float)));
         const fr_node *in0 = &g->nodes[fr_exec_input_node(xs[0], 0)];
         FR_CHECK(!memcmp(fr_exec_input_grad(xs[0], 0), fr_exec_input_grad(xs[1], 0),

@@ -58,7 +58,7 @@ static const conv_cfg conv_cfgs[] = {
 static fr_conv_shape shape_of(const conv_cfg *k)
 {
     fr_conv_shape s = {k->n, k->c, k->h, k->w, k->o, k->kh, k->kw, k->sh, k->sw,
-                       k->pt, k->pl, k->pb, k->pr, k->dh, k->dw, k->g, 0, 0, 0, 0, 0, 0, 0};
+                       k->pt, k->pl, k->pb, k->pr, k->dh, k->dw, k->g, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL};
     FR_ASSERT(fr_conv_out_shape(&s));
     return s;
 }
@@ -98,19 +98,19 @@ static void conv_fwd(void *ctx, float *y)
 
 static void test_conv_shape(void)
 {
-    fr_conv_shape s = {1, 1, 7, 7, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
+    fr_conv_shape s = {1, 1, 7, 7, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL};
     FR_CHECK(fr_conv_out_shape(&s) && s.oh == 4 && s.ow == 4);
     s.dh = s.dw = 3;   /* effective kernel 7, padded 9: (9-7)/2+1 = 2 */
     FR_CHECK(fr_conv_out_shape(&s) && s.oh == 2 && s.ow == 2);
     s.pt = 0; s.pb = 0; s.kh = 5;   /* effective 13 > 7 */
     FR_CHECK(fr_conv_out_shape(&s) == 0);
-    fr_conv_shape z = {1, 1, 4, 4, 1, 3, 3, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
+    fr_conv_shape z = {1, 1, 4, 4, 1, 3, 3, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL};
     FR_CHECK(fr_conv_out_shape(&z) == 0);   /* stride 0 is refused, not divided by */
-    fr_conv_shape a = {2, 4, 5, 5, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 0, 0, 0, 0};
+    fr_conv_shape a = {2, 4, 5, 5, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL};
     FR_CHECK(fr_conv_out_shape(&a) && a.oh == 5 && a.ow == 5);
     FR_CHECK_NEAR(fr_conv_flops(&a), 2.0 * 2 * 8 * 25 * 2 * 9, 1e-12);
     FR_CHECK(fr_conv_scratch(&a) >= (size_t)2 * 9 * 25);
-    fr_conv_shape p = {2, 4, 5, 5, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
+    fr_conv_shape p = {2, 4, 5, 5, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL};
     FR_CHECK(fr_conv_out_shape(&p) && fr_conv_scratch(&p) >= 1);
 }
 
@@ -386,7 +386,7 @@ static void test_activations_known(void)
 
 static fr_conv_shape pool_shape(int n, int c, int h, int w, int k, int st, int pt, int pl, int pb, int pr)
 {
-    fr_conv_shape s = {n, c, h, w, c, k, k, st, st, pt, pl, pb, pr, 1, 1, c, 0, 0, 0, 0, 0, 0, 0};
+    fr_conv_shape s = {n, c, h, w, c, k, k, st, st, pt, pl, pb, pr, 1, 1, c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL};
     FR_ASSERT(fr_conv_out_shape(&s));
     return s;
 }

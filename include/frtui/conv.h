@@ -27,6 +27,14 @@ typedef struct fr_conv_shape {
      * respect to x, bit for bit what the separate ReLU / Clip passes give (ops.c). */
     int act;                      /* FR_CONV_ACT_* */
     float act_lo, act_hi;         /* FR_CONV_ACT_CLIP bounds */
+    /* Output activation folded into a depthwise conv (exec.c; depthwise only): forward also
+     * writes yact = oact(y) in the same sweep; backward's dy is the gradient with respect to
+     * yact and ypre holds the conv's own output y (the activation's input, for its mask), so
+     * the separate ReLU / Clip passes over y disappear with the same bits. */
+    int oact;                     /* FR_CONV_ACT_* */
+    float oact_lo, oact_hi;
+    float *yact;                  /* forward: where oact(y) goes */
+    const float *ypre;            /* backward: y of the forward */
 } fr_conv_shape;
 
 enum { FR_CONV_ACT_NONE = 0, FR_CONV_ACT_RELU = 1, FR_CONV_ACT_CLIP = 2 };

@@ -74,7 +74,7 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0);
  * but computed inside the conv (exec.c's design note); on by default.  Same bits either way:
  * the switch exists for tests. */
 void fr_exec_set_folding(fr_exec *x, int on);
-int fr_exec_n_folded(const fr_exec *x);   /* nodes folded in the last forward */
+int fr_exec_n_folded(const fr_exec *x);   /* nodes folded into a conv in the last forward */
 /* Output of node (in range), nb x per-sample floats. */
 const float *fr_exec_out(const fr_exec *x, int node);
 const float *fr_exec_output(const fr_exec *x);   /* of `last` */

@@ -512,7 +512,8 @@ void fr_conv_forward(const fr_conv_shape *s, const float *x, const float *W, con
 {
     FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
     FR_ASSERT(s->oh > 0 && s->ow > 0);
-    FR_ASSERT(!s->act || fr_dw_flat(s));
+    FR_ASSERT((!s->act && !s->oact) || fr_dw_flat(s));
+    FR_ASSERT(!s->oact || s->yact);
     if (s->n <= 0) return;
     if (!fr_conv_legacy() && !fr_dw_flat(s)) { ck_run(s, x, W, b, NULL, y, NULL, NULL, NULL, scratch); return; }
     conv_job j = {s, x, W, b, NULL, y, NULL, NULL, NULL, scratch, part_stride(s, fr_par_threads())};
@@ -524,7 +525,8 @@ void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, co
 {
     FR_ASSERT(s->groups >= 1 && s->c % s->groups == 0 && s->o % s->groups == 0);
     FR_ASSERT(s->oh > 0 && s->ow > 0);
-    FR_ASSERT(!s->act || fr_dw_flat(s));
+    FR_ASSERT((!s->act && !s->oact) || fr_dw_flat(s));
+    FR_ASSERT(!s->oact || s->ypre);
     const size_t KW = (size_t)s->o * (s->c / s->groups) * s->kh * s->kw;
     const size_t P = (size_t)s->oh * s->ow;
     if (s->n <= 0) {

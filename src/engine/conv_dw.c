@@ -1,11 +1,14 @@
 /* conv_dw.c — the direct depthwise convolution kernels, forward and backward, and the input
- * activation they can apply on the way (fr_conv_shape.act).  Split from conv.c, which
+ * and output activations they can apply on the way (fr_conv_shape.act, .oact).  Split from conv.c, which
  * dispatches to them (conv_impl.h).
  *
  * Design note
  *   Ownership: no state; the working memory is the part's scratch slice (fr_dw_part_floats).
  *   Threading: conv.c's regions hand each part a channel range; every channel's dW/db sum runs
  *   over the samples in order, so results never depend on the part count.
+ *   Activations: an input activation (fr_conv_shape.act) is applied while the phase planes are
+ *   built, an output one (.oact) while the output is copied out of the wide layout, and their
+ *   backwards while dx is merged and dy is copied in.
  *   Bits: the 3x3 register forms (dw_sweep9) perform the additions of the per-tap sweeps in the
  *   same order; a folded activation is applied to exactly the values the separate pass would
  *   see.  Both are checked bit for bit in test_ops.
@@ -64,40 +67,13 @@ size_t fr_dw_part_floats(const fr_conv_shape *s)
 {
     dw_geom g = dw_scratch_geom(s);
     /* x phases, dx phases, wide y/dy with a one-plane zero margin on each side (the 3x3 gather
-     * form of the backward reads up to the largest tap offset, < one plane, beyond both ends) */
-    return 2 * g.nph * g.pstride + g.pstride + 2 * g.phase;
+     * form of the backward reads up to the largest tap offset, < one plane, beyond both ends),
+     * then one output plane (oh*ow <= hq*wq) for the masked dy of a folded output activation */
+    return 2 * g.nph * g.pstride + g.pstride + 3 * g.phase;
 }
 
-/* The folded input activation on a row segment, in place: the comparisons of ops.c's ReLU and
- * Clip forward (NaN passes through), so the bits are those of the separate pass.  Padding is
- * written as zeros around it, as the Pad after the activation would. */
-static void act_row(const fr_conv_shape *s, float *r, int n)
-{
-    if (s->act == FR_CONV_ACT_RELU) {
-        for (int i = 0; i < n; i++) r[i] = r[i] < 0.0f ? 0.0f : r[i];
-    } else if (s->act == FR_CONV_ACT_CLIP) {
-        const float lo = s->act_lo, hi = s->act_hi;
-        for (int i = 0; i < n; i++) {
-            float v = r[i];
-            v = v < lo ? lo : v;
-            r[i] = v > hi ? hi : v;
-        }
-    }
-}
-
-/* The activation's backward on a dx row, in place: dx = act'(x) dx, the predicates of ops.c's
- * ReLU (x > 0) and Clip (lo <= x <= hi) backward. */
-static void act_back_row(const fr_conv_shape *s, const float *xr, float *dr, int n)
-{
-    if (s->act == FR_CONV_ACT_RELU) {
-        for (int i = 0; i < n; i++) dr[i] = xr[i] > 0.0f ? dr[i] : 0.0f;
-    } else if (s->act == FR_CONV_ACT_CLIP) {
-        const float lo = s->act_lo, hi = s->act_hi;
-        for (int i = 0; i < n; i++) dr[i] = (xr[i] >= lo && xr[i] <= hi) ? dr[i] : 0.0f;
-    }
-}
-
-/* One value through the folded activation: the comparisons of act_row. */
+/* One value through a folded activation: the comparisons of ops.c's ReLU and Clip forward (NaN
+ * passes through), so the bits are those of the separate pass. */
 static inline float act_one(int act, float lo, float hi, float v)
 {
     if (act == FR_CONV_ACT_RELU) return v < 0.0f ? 0.0f : v;
@@ -108,7 +84,8 @@ static inline float act_one(int act, float lo, float hi, float v)
     return v;
 }
 
-/* One gradient through the folded activation's backward: the predicates of act_back_row. */
+/* One gradient through a folded activation's backward, given the activation's input xv: the
+ * predicates of ops.c's ReLU (x > 0) and Clip (lo <= x <= hi) backward. */
 static inline float act_back_one(int act, float lo, float hi, float xv, float d)
 {
     if (act == FR_CONV_ACT_RELU) return xv > 0.0f ? d : 0.0f;
@@ -140,14 +117,25 @@ static inline __attribute__((always_inline)) void split_row2(const float *xr, in
     }
 }
 
-/* dst[0, n) = act(src[0, n)) in one pass (a plain copy without an activation). */
-static void copy_act(const float *restrict src, float *restrict dst, int n, const fr_conv_shape *s)
+/* dst[0, n) = act(src[0, n)) in one pass (a plain copy without an activation); dst == src
+ * applies it in place.  Each case's loop is vectorised for its constant activation. */
+static void copy_act(const float *src, float *dst, size_t n, int act, float lo, float hi)
 {
-    const float lo = s->act_lo, hi = s->act_hi;
-    switch (s->act) {
-    case FR_CONV_ACT_RELU: for (int i = 0; i < n; i++) dst[i] = act_one(FR_CONV_ACT_RELU, 0, 0, src[i]); break;
-    case FR_CONV_ACT_CLIP: for (int i = 0; i < n; i++) dst[i] = act_one(FR_CONV_ACT_CLIP, lo, hi, src[i]); break;
-    default: if (n > 0) memcpy(dst, src, sizeof(float) * (size_t)n); break;
+    switch (act) {
+    case FR_CONV_ACT_RELU: for (size_t i = 0; i < n; i++) dst[i] = act_one(FR_CONV_ACT_RELU, 0, 0, src[i]); break;
+    case FR_CONV_ACT_CLIP: for (size_t i = 0; i < n; i++) dst[i] = act_one(FR_CONV_ACT_CLIP, lo, hi, src[i]); break;
+    default: if (n > 0 && dst != src) memcpy(dst, src, sizeof(float) * n); break;
+    }
+}
+
+/* out[0, n) = act'(x) dy: the activation's backward, its predicate on the activation's input x
+ * (out == dy works in place). */
+static void back_act(const float *x, const float *dy, float *out, size_t n, int act, float lo, float hi)
+{
+    switch (act) {
+    case FR_CONV_ACT_RELU: for (size_t i = 0; i < n; i++) out[i] = act_back_one(FR_CONV_ACT_RELU, 0, 0, x[i], dy[i]); break;
+    case FR_CONV_ACT_CLIP: for (size_t i = 0; i < n; i++) out[i] = act_back_one(FR_CONV_ACT_CLIP, lo, hi, x[i], dy[i]); break;
+    default: if (n > 0 && out != dy) memcpy(out, dy, sizeof(float) * n); break;
     }
 }
 
@@ -185,10 +173,10 @@ static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x
                 const float *xr = x + (size_t)iy * s->w;
                 const int off = px - s->pl;
                 if (clo > 0) memset(dr, 0, sizeof(float) * clo);
-                if (s->sw == 1) copy_act(xr + (clo + off), dr + clo, chi - clo, s);
+                if (s->sw == 1) copy_act(xr + (clo + off), dr + clo, (size_t)(chi - clo), s->act, s->act_lo, s->act_hi);
                 else {
                     for (int c = clo; c < chi; c++) dr[c] = xr[c * s->sw + off];
-                    if (s->act && chi > clo) act_row(s, dr + clo, chi - clo);
+                    if (chi > clo) copy_act(dr + clo, dr + clo, (size_t)(chi - clo), s->act, s->act_lo, s->act_hi);
                 }
                 if (chi < g->wq) memset(dr + chi, 0, sizeof(float) * (g->wq - chi));
             }
@@ -196,7 +184,7 @@ static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x
 }
 
 /* Interleaves the even (a) and odd (b) columns of one dx row, applying the folded activation's
- * backward on the way (the predicates of act_back_row on the input row xr); `act` is a
+ * backward on the way (act_back_one on the input row xr); `act` is a
  * constant at each call site. */
 static inline __attribute__((always_inline)) void merge_row2(const float *restrict a, const float *restrict b,
                                                              const float *restrict xr, float *restrict dr, int w,
@@ -249,7 +237,7 @@ static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *p
                 else for (int c = clo; c < chi; c++) dr[c * s->sw + off] = sr[c];
             }
         }
-    if (s->act) act_back_row(s, x, dx, s->h * s->w);
+    back_act(x, dx, dx, (size_t)s->h * s->w, s->act, s->act_lo, s->act_hi);
 }
 
 static inline size_t dw_tap_offset(const fr_conv_shape *s, const dw_geom *g, int ki, int kj)
@@ -308,10 +296,12 @@ void fr_dw_forward(const fr_conv_shape *s, const float *x, const float *Wt, cons
                     }
             }
             for (int k = 0; k < kb; k++) {
-                float *yc = y + ((size_t)(n0 + k) * C + ch) * P;
+                const size_t at = ((size_t)(n0 + k) * C + ch) * P;
                 const float *wk = wide + (size_t)k * g.phase;
-                for (int oy = 0; oy < s->oh; oy++)
-                    memcpy(yc + (size_t)oy * OW, wk + (size_t)oy * g.wq, sizeof(float) * OW);
+                for (int oy = 0; oy < s->oh; oy++) {
+                    memcpy(y + at + (size_t)oy * OW, wk + (size_t)oy * g.wq, sizeof(float) * OW);
+                    if (s->oact) copy_act(wk + (size_t)oy * g.wq, s->yact + at + (size_t)oy * OW, (size_t)OW, s->oact, s->oact_lo, s->oact_hi);
+                }
             }
         }
     }
@@ -335,7 +325,13 @@ void fr_dw_backward(const fr_conv_shape *s, const float *x, const float *Wt, con
             /* dy in the wide layout; garbage rows/columns zero so they contribute nothing. */
             memset(wide, 0, sizeof(float) * (size_t)kb * g.phase);
             for (int k = 0; k < kb; k++) {
-                const float *dyc = dy + ((size_t)(n0 + k) * C + ch) * P;
+                const size_t at = ((size_t)(n0 + k) * C + ch) * P;
+                const float *dyc = dy + at;
+                if (s->oact) {   /* the folded output activation's backward, into a plane of its own */
+                    float *m = scratch + 2 * g.nph * g.pstride + g.pstride + 2 * g.phase;
+                    back_act(s->ypre + at, dyc, m, P, s->oact, s->oact_lo, s->oact_hi);
+                    dyc = m;
+                }
                 float *wk = wide + (size_t)k * g.phase;
                 for (int oy = 0; oy < s->oh; oy++)
                     memcpy(wk + (size_t)oy * g.wq, dyc + (size_t)oy * OW, sizeof(float) * OW);

@@ -23,7 +23,13 @@
  *     expand activation of every inverted residual): the depthwise kernel applies it while it
  *     builds its phase planes and applies its backward while it writes dx, so the activation's
  *     forward pass and the write and re-read of its gradient go away.
- *   Both give the bits of the separate passes (test_engine checks outputs, parameter and input
+ *   A third kind runs the other way: a ReLU / ReLU6 / Clip that is the only reader of a
+ *   depthwise conv (the activation after every depthwise conv) is computed by that conv's
+ *   forward sweep as it writes its output, and the conv's backward applies the activation's
+ *   backward as it reads the gradient (conv_oact).  Both buffers stay filled, so nothing is
+ *   stale; what goes away is the activation's read of the conv output and the write and re-read
+ *   of the gradient between them.
+ *   All give the bits of the separate passes (test_engine checks outputs, parameter and input
  *   gradients against the unfolded run).  The decision is taken at each forward (a hook on the
  *   node disables it) and backward follows that forward's decision.  A folded node's output is
  *   filled on demand by fr_exec_out, so readers of intermediate outputs (calibration caches,
@@ -61,6 +67,9 @@ struct fr_exec {
     int *fold_cons;                 /* per node: the conv a Pad or activation folds into, else -1 */
     unsigned char *folded;          /* per node: folded in the last forward */
     unsigned char *stale;           /* per node: folded, out[] not filled since that forward */
+    int *ofold_plan;                /* per activation node: the depthwise conv it could fold out of, else -1 */
+    int *oact_of;                   /* per conv: the activation folded out of it in the last forward, else -1 */
+    unsigned char *ofolded;         /* per activation node: computed by its conv in the last forward */
     int fold_on, fwd_nb;
 };
 
@@ -125,6 +134,9 @@ static fr_exec *exec_alloc(fr_graph *g, int first, int last, int max_batch, int 
     x->fold_cons = fr_xcalloc((size_t)N, sizeof(int));
     x->folded = fr_xcalloc((size_t)N, 1);
     x->stale = fr_xcalloc((size_t)N, 1);
+    x->ofold_plan = fr_xcalloc((size_t)N, sizeof(int));
+    x->oact_of = fr_xcalloc((size_t)N, sizeof(int));
+    x->ofolded = fr_xcalloc((size_t)N, 1);
     x->fold_on = 1;
     plan_folds(x);
     return x;
@@ -161,6 +173,18 @@ static void plan_folds(fr_exec *x)
         if (g->nodes[c].in[0] != j) fold_shape(g, &g->nodes[g->nodes[c].in[0]], &s);
         if (fr_conv_can_fold_act(&s)) x->fold_cons[j] = c;
     }
+    /* Output folds: an activation that is the sole reader of a depthwise conv in the range, and
+     * does not fold into a later conv itself, is computed by that conv's forward sweep. */
+    for (int j = 0; j < N; j++) x->ofold_plan[j] = x->oact_of[j] = -1;
+    for (int j = x->first; j <= x->last; j++) {
+        int c = g->nodes[j].in[0];
+        if (!is_fold_act(g->nodes[j].op) || x->fold_cons[j] >= 0 || c < x->first || cons[c] != j ||
+            g->nodes[c].op != FR_OP_CONV)
+            continue;
+        fr_conv_shape s;
+        conv_shape(g, &g->nodes[c], 1, &s);
+        if (fr_conv_can_fold_act(&s)) x->ofold_plan[j] = c;
+    }
     free(cons);
 }
 
@@ -178,6 +202,26 @@ static void decide_folds(fr_exec *x)
         }
         x->stale[i] = x->folded[i];
     }
+    for (int i = x->first; i <= x->last; i++) x->oact_of[i] = -1;
+    for (int j = x->first; j <= x->last; j++) {
+        int c = x->ofold_plan[j];
+        x->ofolded[j] = on && c >= 0 && !x->has_hook[j] && !x->has_hook[c];
+        if (x->ofolded[j]) x->oact_of[c] = j;
+    }
+}
+
+/* The output activation conv c computes in this forward (decide_folds), into s: forward writes
+ * it to the activation's buffer, backward takes the activation's gradient and c's output. */
+static void conv_oact(const fr_exec *x, int c, fr_conv_shape *s)
+{
+    int j = x->oact_of[c];
+    if (j < 0) return;
+    const fr_node *a = &x->g->nodes[j];
+    s->oact = a->op == FR_OP_RELU ? FR_CONV_ACT_RELU : FR_CONV_ACT_CLIP;
+    s->oact_lo = a->op == FR_OP_CLIP ? a->a.alpha : 0.0f;
+    s->oact_hi = a->op == FR_OP_CLIP ? a->a.beta : 6.0f;
+    s->yact = x->out[j];
+    s->ypre = x->out[c];
 }
 
 /* The node conv ci reads in the current forward, and its shape with the folded Pad and
@@ -335,6 +379,7 @@ void fr_exec_free(fr_exec *x)
     free(x->out); free(x->pre); free(x->grad); free(x->wover); free(x->hooks); free(x->has_hook);
     free(x->grad_set); free(x->pgrad); free(x->bn_xhat); free(x->bn_mean); free(x->bn_inv);
     free(x->fold_cons); free(x->folded); free(x->stale);
+    free(x->ofold_plan); free(x->oact_of); free(x->ofolded);
     free(x);
 }
 
@@ -413,7 +458,7 @@ static void materialise(const fr_exec *x, int i)
 int fr_exec_n_folded(const fr_exec *x)
 {
     int n = 0;
-    for (int i = x->first; i <= x->last; i++) n += x->folded[i];
+    for (int i = x->first; i <= x->last; i++) n += x->folded[i] + x->ofolded[i];
     return n;
 }
 
@@ -465,7 +510,7 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
     decide_folds(x);
     for (int i = x->first; i <= x->last; i++) {
         const fr_node *n = &g->nodes[i];
-        if (x->folded[i]) continue;
+        if (x->folded[i] || x->ofolded[i]) continue;
         float *y = x->has_hook[i] ? x->pre[i] : x->out[i];
         const float *a = in_ptr(x, n->in[0]);
         const fr_node *an = &g->nodes[n->in[0]];
@@ -478,6 +523,7 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
             s.slice_of = slice_of;
             s.slice0 = slice0;
             a = in_ptr(x, conv_source(x, n, &s));
+            conv_oact(x, i, &s);
             fr_conv_forward(&s, a, weight_of(x, n, i), tensor_or_null(g, n->param[1]), y, x->scratch);
             break;
         }
@@ -622,6 +668,14 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
         const fr_node *n = &g->nodes[i];
         const float *dy = i == x->last ? dy_out : x->grad[i];
         if (i != x->last && !x->grad_set[i]) continue;   /* dead branch */
+        if (x->ofolded[i]) {   /* its conv applies this activation's backward (conv_oact) */
+            x->grad_set[n->in[0]] = 1;
+            continue;
+        }
+        if (x->oact_of[i] >= 0) {   /* the gradient arrives at the folded activation */
+            int j = x->oact_of[i];
+            dy = j == x->last ? dy_out : x->grad[j];
+        }
         size_t cnt = node_size(n) * (size_t)nb;
         if (x->has_hook[i]) {
             x->hooks[i].backward(x->hooks[i].ctx, x->pre[i], dy, x->tmp2, cnt);
@@ -638,6 +692,7 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
             fr_conv_shape s;
             conv_shape(g, n, nb, &s);
             int src = conv_source(x, n, &s);
+            conv_oact(x, i, &s);
             if (src != j) {   /* the gradient skips the folded nodes */
                 j = src;
                 a = in_ptr(x, j);
