@@ -37,6 +37,7 @@
  *   hook set later turns folding off, and the plan must not depend on hooks.
  */
 #include "frtui/exec.h"
+#include "exec_impl.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -45,35 +46,6 @@
 #include "frtui/conv.h"
 #include "frtui/ops.h"
 #include "frtui/tops.h"
-
-#define MAX_EXT 16
-
-struct fr_exec {
-    fr_graph *g;
-    int first, last, max_batch, mode;
-    float **out, **pre, **grad;
-    const float **wover;
-    fr_out_hook *hooks;
-    unsigned char *has_hook, *grad_set;
-    int n_ext, ext[MAX_EXT];
-    const float *ext_data[MAX_EXT];
-    float *ext_grad[MAX_EXT];
-    float **pgrad;                  /* per tensor */
-    float **bn_xhat, **bn_mean, **bn_inv;
-    float *scratch, *tmp, *tmp2;
-    size_t max_act;                 /* largest per-batch activation (floats) */
-    size_t bytes;
-    int dry;                        /* plan_walk sizes without allocating */
-    int *fold_cons;                 /* per node: the conv a Pad or activation folds into, else -1 */
-    unsigned char *folded;          /* per node: folded in the last forward */
-    unsigned char *stale;           /* per node: folded, out[] not filled since that forward */
-    int *ofold_plan;                /* per activation node: the depthwise conv it could fold out of, else -1 */
-    int *oact_of;                   /* per conv: the activation folded out of it in the last forward, else -1 */
-    unsigned char *ofolded;         /* per activation node: computed by its conv in the last forward */
-    int fold_on, fwd_nb;
-};
-
-static size_t node_size(const fr_node *n) { return (size_t)n->c * n->h * n->w; }
 
 /* One buffer of the plan.  In a dry walk (x->dry) nothing is allocated and only the size is
  * added up (saturating), so the figure checked before allocating is, by construction, the
@@ -93,24 +65,6 @@ static float *alloc_f(fr_exec *x, size_t n, int *fail)
     return p;
 }
 
-static void conv_shape(const fr_graph *g, const fr_node *n, int nb, fr_conv_shape *s)
-{
-    const fr_node *in = &g->nodes[n->in[0]];
-    memset(s, 0, sizeof *s);
-    s->n = nb; s->c = in->c; s->h = in->h; s->w = in->w;
-    s->kh = n->a.kh; s->kw = n->a.kw;
-    s->sh = n->a.sh; s->sw = n->a.sw;
-    s->pt = n->a.pt; s->pl = n->a.pl; s->pb = n->a.pb; s->pr = n->a.pr;
-    if (n->op == FR_OP_CONV) {
-        s->o = n->c; s->dh = n->a.dh; s->dw = n->a.dw; s->groups = n->a.groups;
-    } else { /* pooling */
-        s->o = in->c; s->dh = s->dw = 1; s->groups = in->c;
-    }
-    fr_conv_out_shape(s);
-}
-
-static void plan_folds(fr_exec *x);
-static void fold_shape(const fr_graph *g, const fr_node *pad, fr_conv_shape *s);
 
 static fr_exec *exec_alloc(fr_graph *g, int first, int last, int max_batch, int mode)
 {
@@ -138,118 +92,8 @@ static fr_exec *exec_alloc(fr_graph *g, int first, int last, int max_batch, int 
     x->oact_of = fr_xcalloc((size_t)N, sizeof(int));
     x->ofolded = fr_xcalloc((size_t)N, 1);
     x->fold_on = 1;
-    plan_folds(x);
+    fr_xf_plan(x);
     return x;
-}
-
-static int is_fold_act(fr_op op) { return op == FR_OP_RELU || op == FR_OP_RELU6 || op == FR_OP_CLIP; }
-
-/* The conv a Pad or activation could fold into (exec.c's design note), from whole-graph
- * consumer counts: a node also read beyond `last`, or by a second consumer, stays.  Pads first,
- * since an activation may fold through one. */
-static void plan_folds(fr_exec *x)
-{
-    const fr_graph *g = x->g;
-    const int N = g->n_nodes;
-    int *cons = fr_xmalloc((size_t)N * sizeof(int));   /* sole consumer, -2: several, -1: none */
-    for (int i = 0; i < N; i++) cons[i] = -1, x->fold_cons[i] = -1;
-    for (int i = 0; i < N; i++)
-        for (int k = 0; k < g->nodes[i].n_in; k++) {
-            int j = g->nodes[i].in[k];
-            cons[j] = cons[j] == -1 && k == 0 ? i : -2;
-        }
-    for (int j = x->first; j < x->last; j++) {
-        int c = cons[j];
-        if (g->nodes[j].op == FR_OP_PAD && c >= 0 && c <= x->last && g->nodes[c].op == FR_OP_CONV)
-            x->fold_cons[j] = c;
-    }
-    for (int j = x->first; j < x->last; j++) {
-        int c = cons[j];
-        if (!is_fold_act(g->nodes[j].op) || c < 0 || c > x->last) continue;
-        if (g->nodes[c].op == FR_OP_PAD) c = x->fold_cons[c];
-        if (c < 0 || g->nodes[c].op != FR_OP_CONV) continue;
-        fr_conv_shape s;
-        conv_shape(g, &g->nodes[c], 1, &s);
-        if (g->nodes[c].in[0] != j) fold_shape(g, &g->nodes[g->nodes[c].in[0]], &s);
-        if (fr_conv_can_fold_act(&s)) x->fold_cons[j] = c;
-    }
-    /* Output folds: an activation that is the sole reader of a depthwise conv in the range, and
-     * does not fold into a later conv itself, is computed by that conv's forward sweep. */
-    for (int j = 0; j < N; j++) x->ofold_plan[j] = x->oact_of[j] = -1;
-    for (int j = x->first; j <= x->last; j++) {
-        int c = g->nodes[j].in[0];
-        if (!is_fold_act(g->nodes[j].op) || x->fold_cons[j] >= 0 || c < x->first || cons[c] != j ||
-            g->nodes[c].op != FR_OP_CONV)
-            continue;
-        fr_conv_shape s;
-        conv_shape(g, &g->nodes[c], 1, &s);
-        if (fr_conv_can_fold_act(&s)) x->ofold_plan[j] = c;
-    }
-    free(cons);
-}
-
-/* Which nodes the coming forward folds: those planned, not hooked, and for an activation that
- * folds through a Pad, only when that Pad folds too. */
-static void decide_folds(fr_exec *x)
-{
-    const fr_graph *g = x->g;
-    const int on = x->fold_on && !fr_conv_legacy();   /* the legacy kernels are the bench's "before" */
-    for (int i = x->first; i <= x->last; i++) {
-        x->folded[i] = on && x->fold_cons[i] >= 0 && !x->has_hook[i];
-        if (x->folded[i] && g->nodes[i].op != FR_OP_PAD) {
-            int c = x->fold_cons[i], p = g->nodes[c].in[0];
-            if (p != i) x->folded[i] = x->fold_cons[p] >= 0 && !x->has_hook[p];   /* p folds too */
-        }
-        x->stale[i] = x->folded[i];
-    }
-    for (int i = x->first; i <= x->last; i++) x->oact_of[i] = -1;
-    for (int j = x->first; j <= x->last; j++) {
-        int c = x->ofold_plan[j];
-        x->ofolded[j] = on && c >= 0 && !x->has_hook[j] && !x->has_hook[c];
-        if (x->ofolded[j]) x->oact_of[c] = j;
-    }
-}
-
-/* The output activation conv c computes in this forward (decide_folds), into s: forward writes
- * it to the activation's buffer, backward takes the activation's gradient and c's output. */
-static void conv_oact(const fr_exec *x, int c, fr_conv_shape *s)
-{
-    int j = x->oact_of[c];
-    if (j < 0) return;
-    const fr_node *a = &x->g->nodes[j];
-    s->oact = a->op == FR_OP_RELU ? FR_CONV_ACT_RELU : FR_CONV_ACT_CLIP;
-    s->oact_lo = a->op == FR_OP_CLIP ? a->a.alpha : 0.0f;
-    s->oact_hi = a->op == FR_OP_CLIP ? a->a.beta : 6.0f;
-    s->yact = x->out[j];
-    s->ypre = x->out[c];
-}
-
-/* The node conv ci reads in the current forward, and its shape with the folded Pad and
- * activation in it. */
-static int conv_source(const fr_exec *x, const fr_node *n, fr_conv_shape *s)
-{
-    const fr_graph *g = x->g;
-    int j = n->in[0];
-    if (j >= x->first && x->folded[j] && g->nodes[j].op == FR_OP_PAD) {
-        fold_shape(g, &g->nodes[j], s);
-        j = g->nodes[j].in[0];
-    }
-    if (j >= x->first && x->folded[j] && is_fold_act(g->nodes[j].op)) {
-        const fr_node *a = &g->nodes[j];
-        s->act = a->op == FR_OP_RELU ? FR_CONV_ACT_RELU : FR_CONV_ACT_CLIP;
-        s->act_lo = a->op == FR_OP_CLIP ? a->a.alpha : 0.0f;
-        s->act_hi = a->op == FR_OP_CLIP ? a->a.beta : 6.0f;
-        j = a->in[0];
-    }
-    return j;
-}
-
-/* The conv's shape over the Pad's input, both paddings added. */
-static void fold_shape(const fr_graph *g, const fr_node *pad, fr_conv_shape *s)
-{
-    const fr_node *in = &g->nodes[pad->in[0]];
-    s->c = in->c; s->h = in->h; s->w = in->w;
-    s->pt += pad->a.pt; s->pl += pad->a.pl; s->pb += pad->a.pb; s->pr += pad->a.pr;
 }
 
 /* Every buffer of the plan, in one walk shared by sizing (x->dry) and allocation. */
@@ -277,16 +121,16 @@ static int plan_walk(fr_exec *x, int *fail, fr_err *e)
             }
             x->ext[x->n_ext++] = j;
         }
-        size_t sz = node_size(n) * B;
+        size_t sz = fr_xf_node_size(n) * B;
         if (sz > x->max_act) x->max_act = sz;
         x->out[i] = alloc_f(x, sz, fail);
         if (n->op == FR_OP_CONV) {
             fr_conv_shape s;
-            conv_shape(g, n, x->max_batch, &s);
+            fr_xf_conv_shape(g, n, x->max_batch, &s);
             size_t sc = fr_conv_scratch(&s);
             if (sc > scratch) scratch = sc;
             if (n->in[0] >= first && x->fold_cons[n->in[0]] == i && g->nodes[n->in[0]].op == FR_OP_PAD) {
-                fold_shape(g, &g->nodes[n->in[0]], &s);
+                fr_xf_shape(g, &g->nodes[n->in[0]], &s);
                 fr_conv_out_shape(&s);
                 sc = fr_conv_scratch(&s);
                 if (sc > scratch) scratch = sc;
@@ -297,7 +141,7 @@ static int plan_walk(fr_exec *x, int *fail, fr_err *e)
             size_t sc = fr_attention_work(n->c);
             if (sc > scratch) scratch = sc;
             if (mode != FR_EXEC_INFER)   /* dq, dk, dv before they go to their producers */
-                x->bn_xhat[i] = alloc_f(x, sz + 2 * node_size(&g->nodes[n->in[1]]) * B, fail);
+                x->bn_xhat[i] = alloc_f(x, sz + 2 * fr_xf_node_size(&g->nodes[n->in[1]]) * B, fail);
         }
         if (mode != FR_EXEC_INFER) {
             x->grad[i] = alloc_f(x, sz, fail);
@@ -321,7 +165,7 @@ static int plan_walk(fr_exec *x, int *fail, fr_err *e)
     }
     free(tseen);
     for (int q = 0; q < x->n_ext; q++) {
-        size_t sz = node_size(&g->nodes[x->ext[q]]) * B;
+        size_t sz = fr_xf_node_size(&g->nodes[x->ext[q]]) * B;
         if (sz > x->max_act) x->max_act = sz;
         if (mode != FR_EXEC_INFER) x->ext_grad[q] = alloc_f(x, sz, fail);
     }
@@ -404,7 +248,7 @@ void fr_exec_set_hook(fr_exec *x, int node, const fr_out_hook *hook)
     FR_ASSERT(node >= x->first && node <= x->last);
     if (!hook) { x->has_hook[node] = 0; return; }
     if (!x->pre[node]) {
-        size_t sz = node_size(&x->g->nodes[node]) * (size_t)x->max_batch;
+        size_t sz = fr_xf_node_size(&x->g->nodes[node]) * (size_t)x->max_batch;
         /* Not part of the plan: callers that hook nodes count these in their own estimate. */
         x->pre[node] = fr_amalloc(sz * sizeof(float));
         if (!x->pre[node]) fr_abort(__FILE__, __LINE__, "out of memory for hook buffer");
@@ -414,58 +258,14 @@ void fr_exec_set_hook(fr_exec *x, int node, const fr_out_hook *hook)
     x->has_hook[node] = 1;
 }
 
-static const float *in_ptr(const fr_exec *x, int j)
-{
-    if (j >= x->first) return x->out[j];
-    for (int q = 0; q < x->n_ext; q++)
-        if (x->ext[q] == j) { FR_ASSERT(x->ext_data[q]); return x->ext_data[q]; }
-    fr_abort(__FILE__, __LINE__, "node %d is not bound", j);
-}
-
-void fr_exec_set_folding(fr_exec *x, int on) { x->fold_on = !!on; }
-
 /* A token id stored as a float: ids are checked when data is loaded; a stray value is clamped
  * here, so the table is never read out of bounds. */
 static int embed_id(float f, int vocab) { return f >= 0 && f < (float)vocab ? (int)f : f >= (float)vocab ? vocab - 1 : 0; }
 
-/* Forward of the ops that can be folded, for the forward pass and for materialise.  Returns 0
- * for any other op. */
-static int foldable_forward(const fr_graph *g, const fr_node *n, int nb, const float *a, float *y)
-{
-    const fr_node *an = &g->nodes[n->in[0]];
-    size_t cnt = node_size(n) * (size_t)nb;
-    switch (n->op) {
-    case FR_OP_PAD: fr_pad_forward(nb, an->c, an->h, an->w, n->a.pt, n->a.pl, n->a.pb, n->a.pr, a, y); return 1;
-    case FR_OP_RELU: fr_relu_forward(cnt, a, y); return 1;
-    case FR_OP_RELU6: fr_relu6_forward(cnt, a, y); return 1;
-    case FR_OP_CLIP: fr_clip_forward(cnt, a, n->a.alpha, n->a.beta, y); return 1;
-    default: return 0;
-    }
-}
-
-/* Fills a folded node's output from its input (itself filled first when folded too); the
- * flags live in separately allocated memory, so a const plan can do this. */
-static void materialise(const fr_exec *x, int i)
-{
-    if (i < x->first || !x->stale[i]) return;
-    const fr_node *n = &x->g->nodes[i];
-    materialise(x, n->in[0]);
-    if (!foldable_forward(x->g, n, x->fwd_nb, in_ptr(x, n->in[0]), x->out[i]))
-        fr_abort(__FILE__, __LINE__, "exec: %s folded", fr_op_name(n->op));
-    x->stale[i] = 0;
-}
-
-int fr_exec_n_folded(const fr_exec *x)
-{
-    int n = 0;
-    for (int i = x->first; i <= x->last; i++) n += x->folded[i] + x->ofolded[i];
-    return n;
-}
-
 const float *fr_exec_out(const fr_exec *x, int node)
 {
     FR_ASSERT(node >= x->first && node <= x->last);
-    materialise(x, node);
+    fr_xf_materialise(x, node);
     return x->out[node];
 }
 
@@ -507,23 +307,23 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
     FR_ASSERT(nb > 0 && nb <= x->max_batch);
     fr_graph *g = x->g;
     x->fwd_nb = nb;
-    decide_folds(x);
+    fr_xf_decide(x);
     for (int i = x->first; i <= x->last; i++) {
         const fr_node *n = &g->nodes[i];
         if (x->folded[i] || x->ofolded[i]) continue;
         float *y = x->has_hook[i] ? x->pre[i] : x->out[i];
-        const float *a = in_ptr(x, n->in[0]);
+        const float *a = fr_xf_in_ptr(x, n->in[0]);
         const fr_node *an = &g->nodes[n->in[0]];
-        size_t cnt = node_size(n) * (size_t)nb;
+        size_t cnt = fr_xf_node_size(n) * (size_t)nb;
         int hw = n->h * n->w;
         switch (n->op) {
         case FR_OP_CONV: {
             fr_conv_shape s;
-            conv_shape(g, n, nb, &s);
+            fr_xf_conv_shape(g, n, nb, &s);
             s.slice_of = slice_of;
             s.slice0 = slice0;
-            a = in_ptr(x, conv_source(x, n, &s));
-            conv_oact(x, i, &s);
+            a = fr_xf_in_ptr(x, fr_xf_conv_source(x, n, &s));
+            fr_xf_conv_oact(x, i, &s);
             fr_conv_forward(&s, a, weight_of(x, n, i), tensor_or_null(g, n->param[1]), y, x->scratch);
             break;
         }
@@ -532,7 +332,7 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
                 fr_linear_forward_tokens(nb, n->a.tokens, slice_of, slice0, an->w, n->w, a, weight_of(x, n, i),
                                          tensor_or_null(g, n->param[1]), y);
             else
-                fr_linear_forward_slice(nb, slice_of, slice0, (int)node_size(an), n->c, a, weight_of(x, n, i),
+                fr_linear_forward_slice(nb, slice_of, slice0, (int)fr_xf_node_size(an), n->c, a, weight_of(x, n, i),
                                         tensor_or_null(g, n->param[1]), y);
             break;
         case FR_OP_LAYERNORM: case FR_OP_RMSNORM: {
@@ -550,17 +350,17 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
         case FR_OP_SILU: fr_silu_forward(cnt, a, y); break;
         case FR_OP_ROPE:
             for (int s = 0; s < nb; s++)
-                fr_rope(n->c, n->a.heads, n->w / n->a.heads, 0, n->a.theta, 0, a + (size_t)s * node_size(n),
-                        y + (size_t)s * node_size(n));
+                fr_rope(n->c, n->a.heads, n->w / n->a.heads, 0, n->a.theta, 0, a + (size_t)s * fr_xf_node_size(n),
+                        y + (size_t)s * fr_xf_node_size(n));
             break;
         case FR_OP_ATTENTION: {
             const fr_node *kn = &g->nodes[n->in[1]];
-            const float *k = in_ptr(x, n->in[1]), *v = in_ptr(x, n->in[2]);
+            const float *k = fr_xf_in_ptr(x, n->in[1]), *v = fr_xf_in_ptr(x, n->in[2]);
             const int T = n->c, hd = n->w / n->a.heads;
             for (int s = 0; s < nb; s++)
-                fr_attention_forward(T, n->a.heads, n->a.kv_heads, hd, 1.0f / sqrtf((float)hd), a + (size_t)s * node_size(n),
-                                     k + (size_t)s * node_size(kn), v + (size_t)s * node_size(kn),
-                                     y + (size_t)s * node_size(n), x->bn_mean[i] + (size_t)s * n->a.heads * T, x->scratch);
+                fr_attention_forward(T, n->a.heads, n->a.kv_heads, hd, 1.0f / sqrtf((float)hd), a + (size_t)s * fr_xf_node_size(n),
+                                     k + (size_t)s * fr_xf_node_size(kn), v + (size_t)s * fr_xf_node_size(kn),
+                                     y + (size_t)s * fr_xf_node_size(n), x->bn_mean[i] + (size_t)s * n->a.heads * T, x->scratch);
             break;
         }
         case FR_OP_EMBED: {
@@ -570,7 +370,7 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
                 memcpy(y + r * d, t->data + (size_t)embed_id(a[r], vocab) * d, sizeof(float) * (size_t)d);
             break;
         }
-        case FR_OP_PAD: case FR_OP_RELU: case FR_OP_RELU6: case FR_OP_CLIP: foldable_forward(g, n, nb, a, y); break;
+        case FR_OP_PAD: case FR_OP_RELU: case FR_OP_RELU6: case FR_OP_CLIP: fr_xf_forward(g, n, nb, a, y); break;
         case FR_OP_SIGMOID: fr_sigmoid_forward(cnt, a, y); break;
         case FR_OP_HARDSIGMOID: fr_hardsigmoid_forward(cnt, a, n->a.alpha, n->a.beta, y); break;
         case FR_OP_HARDSWISH: fr_hardswish_forward(cnt, a, y); break;
@@ -579,7 +379,7 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
                         : n->op == FR_OP_MUL ? FR_BIN_MUL : FR_BIN_DIV;
             if (n->n_in == 2) {
                 const fr_node *bn = &g->nodes[n->in[1]];
-                fr_binary_forward(op, nb, n->c, n->h, n->w, a, nb, bn->c, bn->h, bn->w, in_ptr(x, n->in[1]), y);
+                fr_binary_forward(op, nb, n->c, n->h, n->w, a, nb, bn->c, bn->h, bn->w, fr_xf_in_ptr(x, n->in[1]), y);
             } else {
                 int d[3];
                 const_dims(&g->tensors[n->param[0]], d);
@@ -589,7 +389,7 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
         }
         case FR_OP_MAXPOOL: case FR_OP_AVGPOOL: {
             fr_conv_shape s;
-            conv_shape(g, n, nb, &s);
+            fr_xf_conv_shape(g, n, nb, &s);
             if (n->op == FR_OP_MAXPOOL) fr_maxpool_forward(&s, a, y);
             else fr_avgpool_forward(&s, n->a.count_include_pad, a, y);
             break;
@@ -611,10 +411,10 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
             size_t off = 0;
             for (int k = 0; k < n->n_in; k++) {
                 const fr_node *p = &g->nodes[n->in[k]];
-                size_t per = node_size(p);
-                const float *src = in_ptr(x, n->in[k]);
+                size_t per = fr_xf_node_size(p);
+                const float *src = fr_xf_in_ptr(x, n->in[k]);
                 for (int s = 0; s < nb; s++)
-                    memcpy(y + (size_t)s * node_size(n) + off, src + (size_t)s * per, per * sizeof(float));
+                    memcpy(y + (size_t)s * fr_xf_node_size(n) + off, src + (size_t)s * per, per * sizeof(float));
                 off += per;
             }
             break;
@@ -676,7 +476,7 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
             int j = x->oact_of[i];
             dy = j == x->last ? dy_out : x->grad[j];
         }
-        size_t cnt = node_size(n) * (size_t)nb;
+        size_t cnt = fr_xf_node_size(n) * (size_t)nb;
         if (x->has_hook[i]) {
             x->hooks[i].backward(x->hooks[i].ctx, x->pre[i], dy, x->tmp2, cnt);
             dy = x->tmp2;
@@ -684,19 +484,19 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
         const float *yop = x->has_hook[i] ? x->pre[i] : x->out[i];
         int j = n->in[0], acc;
         const fr_node *an = &g->nodes[j];
-        const float *a = in_ptr(x, j);
-        size_t acnt = node_size(an) * (size_t)nb;
+        const float *a = fr_xf_in_ptr(x, j);
+        size_t acnt = fr_xf_node_size(an) * (size_t)nb;
         int hw = n->h * n->w;
         switch (n->op) {
         case FR_OP_CONV: {
             fr_conv_shape s;
-            conv_shape(g, n, nb, &s);
-            int src = conv_source(x, n, &s);
-            conv_oact(x, i, &s);
+            fr_xf_conv_shape(g, n, nb, &s);
+            int src = fr_xf_conv_source(x, n, &s);
+            fr_xf_conv_oact(x, i, &s);
             if (src != j) {   /* the gradient skips the folded nodes */
                 j = src;
-                a = in_ptr(x, j);
-                acnt = node_size(&g->nodes[j]) * (size_t)nb;
+                a = fr_xf_in_ptr(x, j);
+                acnt = fr_xf_node_size(&g->nodes[j]) * (size_t)nb;
             }
             float *dx = dx_target(x, j, want_input_grad, &acc);
             fr_conv_backward(&s, a, weight_of(x, n, i), dy, dx, x->pgrad[n->param[0]],
@@ -707,7 +507,7 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
         case FR_OP_LINEAR: {
             float *dx = dx_target(x, j, want_input_grad, &acc);
             const int tk = n->a.tokens;
-            fr_linear_backward(tk ? nb * tk : nb, tk ? an->w : (int)node_size(an), tk ? n->w : n->c, a,
+            fr_linear_backward(tk ? nb * tk : nb, tk ? an->w : (int)fr_xf_node_size(an), tk ? n->w : n->c, a,
                                weight_of(x, n, i), dy, dx, x->pgrad[n->param[0]],
                                n->param[1] >= 0 ? x->pgrad[n->param[1]] : NULL);
             if (dx) dx_finish(x, j, acc, acnt);
@@ -716,9 +516,9 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
         case FR_OP_ATTENTION: {
             /* dq, dk, dv into this node's buffer, then to each producer (they may be one node) */
             const fr_node *kn = &g->nodes[n->in[1]];
-            const size_t qs = node_size(n), ks = node_size(kn);
+            const size_t qs = fr_xf_node_size(n), ks = fr_xf_node_size(kn);
             float *dq = x->bn_xhat[i], *dk = dq + qs * nb, *dv = dk + ks * nb;
-            const float *k = in_ptr(x, n->in[1]), *v = in_ptr(x, n->in[2]);
+            const float *k = fr_xf_in_ptr(x, n->in[1]), *v = fr_xf_in_ptr(x, n->in[2]);
             const int T = n->c, hd = n->w / n->a.heads;
             for (int s = 0; s < nb; s++)
                 fr_attention_backward(T, n->a.heads, n->a.kv_heads, hd, 1.0f / sqrtf((float)hd), a + s * qs, k + s * ks,
@@ -755,7 +555,7 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
             if (n->n_in == 2) {
                 int j2 = n->in[1], acc2;
                 const fr_node *bn = &g->nodes[j2];
-                const float *b = in_ptr(x, j2);
+                const float *b = fr_xf_in_ptr(x, j2);
                 float *da = dx_target(x, j, want_input_grad, &acc);
                 if (da) {
                     fr_binary_backward(op, nb, n->c, n->h, n->w, a, nb, bn->c, bn->h, bn->w, b, dy, da, NULL);
@@ -764,7 +564,7 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
                 float *dbt = dx_target(x, j2, want_input_grad, &acc2);
                 if (dbt) {
                     fr_binary_backward(op, nb, n->c, n->h, n->w, a, nb, bn->c, bn->h, bn->w, b, dy, NULL, dbt);
-                    dx_finish(x, j2, acc2, node_size(bn) * (size_t)nb);
+                    dx_finish(x, j2, acc2, fr_xf_node_size(bn) * (size_t)nb);
                 }
             } else {
                 int d[3];
@@ -783,11 +583,11 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
             for (int k = 0; k < n->n_in; k++) {
                 int jk = n->in[k], ak;
                 const fr_node *p = &g->nodes[jk];
-                size_t per = node_size(p);
+                size_t per = fr_xf_node_size(p);
                 float *dx = dx_target(x, jk, want_input_grad, &ak);
                 if (dx) {
                     for (int s = 0; s < nb; s++)
-                        memcpy(dx + (size_t)s * per, dy + (size_t)s * node_size(n) + off, per * sizeof(float));
+                        memcpy(dx + (size_t)s * per, dy + (size_t)s * fr_xf_node_size(n) + off, per * sizeof(float));
                     dx_finish(x, jk, ak, per * (size_t)nb);
                 }
                 off += per;
@@ -828,12 +628,12 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
             case FR_OP_SILU: fr_silu_backward(cnt, a, dy, dx); break;
             case FR_OP_ROPE:
                 for (int s = 0; s < nb; s++)
-                    fr_rope(n->c, n->a.heads, n->w / n->a.heads, 0, n->a.theta, 1, dy + (size_t)s * node_size(n),
-                            dx + (size_t)s * node_size(n));
+                    fr_rope(n->c, n->a.heads, n->w / n->a.heads, 0, n->a.theta, 1, dy + (size_t)s * fr_xf_node_size(n),
+                            dx + (size_t)s * fr_xf_node_size(n));
                 break;
             case FR_OP_MAXPOOL: case FR_OP_AVGPOOL: {
                 fr_conv_shape s;
-                conv_shape(g, n, nb, &s);
+                fr_xf_conv_shape(g, n, nb, &s);
                 if (n->op == FR_OP_MAXPOOL) fr_maxpool_backward(&s, a, dy, dx);
                 else fr_avgpool_backward(&s, n->a.count_include_pad, dy, dx);
                 break;
