@@ -927,6 +927,55 @@ static void test_parts_bit_identical(void)
     }
 }
 
+/* The step searches on a tensor large enough to be scored in parallel parts (qgrid.c): with 1
+ * and 2 parts they return the step (and zero point) that a serial argmin over the spec's 80
+ * candidates, written here independently, picks: the first strictly smallest mean L2.4 error. */
+static void test_grid_search_parts(void)
+{
+    enum { M = 5000 };
+    float *w = fr_xmalloc(M * sizeof(float));
+    fr_rng r;
+    fr_rng_seed(&r, 1407);
+    for (int k = 0; k < M; k++) w[k] = 0.1f * fr_rng_normal(&r) + (k % 97 == 0 ? 0.9f : 0.0f);
+    float mn = 0, mx = 0, smn = w[0], smx = w[0];
+    for (int k = 0; k < M; k++) {
+        mn = fminf(mn, w[k]), mx = fmaxf(mx, w[k]);
+        smn = fminf(smn, w[k]), smx = fmaxf(smx, w[k]);
+    }
+    for (int bits = 3; bits <= 4; bits++) {
+        const float L = (float)((1 << bits) - 1), lo = -(float)(1 << (bits - 1)), hi = -lo - 1;
+        float want_s = 0, want_a = 0, want_z = 0;
+        double bs = INFINITY, ba = INFINITY;
+        for (int i = 0; i < 80; i++) {
+            float f = (float)(1.0 - 0.01 * i);
+            float ds = 2.0f * fmaxf(fabsf(smn * f), smx * f) / L;
+            float da = (mx * f - mn * f) / L, z = rintf(-(mn * f) / da);
+            z = z < 0 ? 0 : z > L ? L : z;
+            double es = 0, ea = 0;
+            for (int k = 0; k < M; k++) {
+                float c = rintf(w[k] / ds);
+                c = c < lo ? lo : c > hi ? hi : c;
+                es += (double)powf(fabsf(w[k] - c * ds), 2.4f);
+                float ca = rintf(w[k] / da) + z;
+                ca = (ca < 0 ? 0 : ca > L ? L : ca) - z;
+                ea += (double)powf(fabsf(w[k] - ca * da), 2.4f);
+            }
+            if (es / M < bs) bs = es / M, want_s = ds;
+            if (ea / M < ba) ba = ea / M, want_a = da, want_z = z;
+        }
+        for (int parts = 1; parts <= 2; parts++) {
+            fr_par_set_threads(parts);
+            float zp = -1;
+            float got_s = fr_qgrid_sym(w, M, bits, FR_QINIT_MSE), got_a = fr_qgrid_asym(w, M, bits, FR_QINIT_MSE, &zp);
+            FR_CHECKF(got_s == want_s && got_a == want_a && zp == want_z,
+                      "W%d, %d parts: sym %g (want %g), asym %g z %g (want %g z %g)", bits, parts, got_s, want_s, got_a,
+                      zp, want_a, want_z);
+        }
+        fr_par_set_threads(1);
+    }
+    free(w);
+}
+
 /* Issue 13 §6 known answer: RTN codes are clamp(round_half_even(W / s)) for the step the search
  * chose, bit for bit, computed here independently of the quantizer, on 8-bit min-max grids whose
  * most negative weight sits at -max|W| (W/s = -127.5 in exact arithmetic, so any change of s by
@@ -1148,6 +1197,7 @@ int main(void)
     FR_RUN(test_fd_aquant);
     FR_RUN(test_aggressive);
     FR_RUN(test_rtn_known_answer);
+    FR_RUN(test_grid_search_parts);
     FR_RUN(test_qclass);
     FR_RUN(test_stats_nonfinite);
     FR_RUN(test_optimise);
