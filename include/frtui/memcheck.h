@@ -32,7 +32,7 @@ size_t fr_mem_plan_base(void);
  * status 2), so an oversized input is an error, not the OOM killer or an abort.  fmt names
  * the file and the item, e.g. fr_mem_check(e, bytes, "%s: tensor %s", path, name).  Sizes up
  * to 64 MiB skip the /proc reads (they are on every reader's hot path, and the fuzzers'). */
-int fr_mem_check(fr_err *e, size_t bytes, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define fr_mem_check(e, bytes, ...) fr_mem_verb((e), (bytes), "declares", __VA_ARGS__)
 /* The same for one item of a file that holds many (tensors, frames): *total (start at 0) sums
  * the file's declared sizes, and the check is on that sum, so a file of many items that each
  * fit cannot add up past the memory there is.  Message: "... brings the file's declared total
@@ -43,6 +43,9 @@ int fr_mem_check_total(fr_err *e, size_t *total, size_t bytes, const char *fmt, 
 /* The same check for a size the program derives rather than reads (activation buffers,
  * im2col scratch, calibration caches: issue 14 item 3).  Message: "<fmt...> needs X, more
  * than the Y available". */
-int fr_mem_need(fr_err *e, size_t bytes, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define fr_mem_need(e, bytes, ...) fr_mem_verb((e), (bytes), "needs", __VA_ARGS__)
+
+/* What both say: "<fmt...> <verb> X, more than the Y available" when bytes do not fit. */
+int fr_mem_verb(fr_err *e, size_t bytes, const char *verb, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -185,20 +185,11 @@ static int mem_vcheck(fr_err *e, size_t bytes, const char *verb, const char *fmt
     return fr_err_set(e, FR_ENOMEM, "%s %s %s, more than the %s %s", what, verb, want, have, kind);
 }
 
-int fr_mem_check(fr_err *e, size_t bytes, const char *fmt, ...)
+int fr_mem_verb(fr_err *e, size_t bytes, const char *verb, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = mem_vcheck(e, bytes, "declares", fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-int fr_mem_need(fr_err *e, size_t bytes, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = mem_vcheck(e, bytes, "needs", fmt, ap);
+    int rc = mem_vcheck(e, bytes, verb, fmt, ap);
     va_end(ap);
     return rc;
 }
