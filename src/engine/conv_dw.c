@@ -1,6 +1,6 @@
 /* conv_dw.c — the direct depthwise convolution kernels, forward and backward, and the input
- * and output activations they can apply on the way (fr_conv_shape.act, .oact).  Split from conv.c, which
- * dispatches to them (conv_impl.h).
+ * and output activations they can apply on the way (fr_conv_shape.act, .oact).  Split from
+ * conv.c, which dispatches to them (conv_impl.h).
  *
  * Design note
  *   Ownership: no state; the working memory is the part's scratch slice (fr_dw_part_floats).
