@@ -82,21 +82,26 @@ void fr_xf_decide(fr_exec *x)
     }
 }
 
-/* The output activation conv c computes in this forward (decide_folds), into s: forward writes
+/* A ReLU / ReLU6 / Clip node as the conv kernels' FR_CONV_ACT_* and bounds. */
+static void conv_act(const fr_node *a, int *act, float *lo, float *hi)
+{
+    *act = a->op == FR_OP_RELU ? FR_CONV_ACT_RELU : FR_CONV_ACT_CLIP;
+    *lo = a->op == FR_OP_CLIP ? a->a.alpha : 0.0f;
+    *hi = a->op == FR_OP_CLIP ? a->a.beta : 6.0f;
+}
+
+/* The output activation conv c computes in this forward (fr_xf_decide), into s: forward writes
  * it to the activation's buffer, backward takes the activation's gradient and c's output. */
 void fr_xf_conv_oact(const fr_exec *x, int c, fr_conv_shape *s)
 {
     int j = x->oact_of[c];
     if (j < 0) return;
-    const fr_node *a = &x->g->nodes[j];
-    s->oact = a->op == FR_OP_RELU ? FR_CONV_ACT_RELU : FR_CONV_ACT_CLIP;
-    s->oact_lo = a->op == FR_OP_CLIP ? a->a.alpha : 0.0f;
-    s->oact_hi = a->op == FR_OP_CLIP ? a->a.beta : 6.0f;
+    conv_act(&x->g->nodes[j], &s->oact, &s->oact_lo, &s->oact_hi);
     s->yact = x->out[j];
     s->ypre = x->out[c];
 }
 
-/* The node conv ci reads in the current forward, and its shape with the folded Pad and
+/* The node conv n reads in the current forward, and its shape with the folded Pad and
  * activation in it. */
 int fr_xf_conv_source(const fr_exec *x, const fr_node *n, fr_conv_shape *s)
 {
@@ -107,11 +112,8 @@ int fr_xf_conv_source(const fr_exec *x, const fr_node *n, fr_conv_shape *s)
         j = g->nodes[j].in[0];
     }
     if (j >= x->first && x->folded[j] && is_fold_act(g->nodes[j].op)) {
-        const fr_node *a = &g->nodes[j];
-        s->act = a->op == FR_OP_RELU ? FR_CONV_ACT_RELU : FR_CONV_ACT_CLIP;
-        s->act_lo = a->op == FR_OP_CLIP ? a->a.alpha : 0.0f;
-        s->act_hi = a->op == FR_OP_CLIP ? a->a.beta : 6.0f;
-        j = a->in[0];
+        conv_act(&g->nodes[j], &s->act, &s->act_lo, &s->act_hi);
+        j = g->nodes[j].in[0];
     }
     return j;
 }
@@ -125,7 +127,6 @@ void fr_xf_shape(const fr_graph *g, const fr_node *pad, fr_conv_shape *s)
 }
 
 void fr_exec_set_folding(fr_exec *x, int on) { x->fold_on = !!on; }
-
 
 /* Forward of the ops that can be folded, for the forward pass and for materialise.  Returns 0
  * for any other op. */
