@@ -8,7 +8,8 @@
 #   make check      the C test binaries only (the fast loop); T=name runs one test function
 #   make coverage   line coverage of the C tests (gcov), build/coverage/summary.txt
 #   make bench      benchmarks (speed is measured here, never asserted in tests)
-#   make bench-dp   one unit's ms/iteration with its mini-batch split over 1, 2, 4 MPI ranks
+#   make bench-dp   one unit's ms/iteration with its mini-batch split over 1, 2, 4 MPI ranks (sharded
+#                   and replicated calibration cache)
 #   make samples    retrain the bundled samples: Fashion-MNIST (bit-identical at FRTUI_THREADS=1)
 #                   and the language model (make samples-lm, ~30 min)
 #   make SANITIZE=address,undefined test   /   make SANITIZE=thread test
@@ -235,7 +236,9 @@ bench-dp:
 	@mkdir -p bench build/bench-dp
 	FRTUI_THREADS=$(BENCH_DP_THREADS) build/mpi/frtui-dev bench-dp $(BENCH_DP_ARGS) --json build/bench-dp/plain.json
 	for k in 1 2 4; do $(BENCH_DP_MPIRUN) -n $$k build/mpi/frtui-dev bench-dp $(BENCH_DP_ARGS) --json build/bench-dp/n$$k.json || exit 1; done
-	cat build/bench-dp/plain.json build/bench-dp/n1.json build/bench-dp/n2.json build/bench-dp/n4.json > bench/dp.json.tmp && mv -f bench/dp.json.tmp bench/dp.json
+	for k in 2 4; do $(BENCH_DP_MPIRUN) -n $$k build/mpi/frtui-dev bench-dp $(BENCH_DP_ARGS) --dp-cache replicate --json build/bench-dp/r$$k.json || exit 1; done
+	cat build/bench-dp/plain.json build/bench-dp/n1.json build/bench-dp/n2.json build/bench-dp/n4.json build/bench-dp/r2.json \
+	    build/bench-dp/r4.json > bench/dp.json.tmp && mv -f bench/dp.json.tmp bench/dp.json
 
 samples: all samples-lm
 	FRTUI_THREADS=1 ./frtui-dev train-samples --out samples

@@ -1,7 +1,10 @@
 #!/bin/sh
 # dp.t.sh — data parallel inside one unit (issue 17): `mpirun -n K build/mpi/frtui run ...` with
-# the calibration batch of every iteration split over K ranks and the partial gradients added in
-# rank order (src/recon/dp.c, recon.c fr_recon_step), against the plain single-process run.
+# the calibration cache sharded over K ranks (rank r holds about the r-th K-th of the samples
+# and computes the draws of every mini-batch that fall in its shard, and its part of every full
+# pass), the partial gradients and losses added in rank order (src/recon/dp.c, calib.c,
+# recon.c fr_recon_step), against the plain single-process run; `--dp-cache replicate` (every
+# rank the whole cache, an even K-th of each mini-batch) the same way.
 #   - K = 1 under mpirun is the single-process run: the same report, number for number.
 #   - K = 2 and 4 (4 oversubscribed on this 2-core machine) against the plain run, unit by unit
 #     (cmp_runs): the rounding decisions (the integer codes of `frtui export --safetensors`)
@@ -20,8 +23,14 @@
 #     quantization split unevenly (--batch 5 over 2 ranks: the LSQ step gradient's rescaling);
 #     a rank with no sample at all (--batch 3 over 4 ranks); --resume of a checkpoint taken
 #     inside a unit.  Only rank 0 prints the table and writes the report and the checkpoint.
+#   - Sharding: activation quantizers initialised from the samples of several shards (AdaRound
+#     W4A8 above), uneven shards (--n-calib 200 over 4 ranks: 64, 64, 64, 8) with --keep-best
+#     (its decisions rest on the ranks' summed losses), fewer samples than pass batches per rank
+#     (--n-calib 6 over 4: split by samples); a sharded cache spilled to disk gives the bits of a
+#     resident one; the plan halves each rank's caches at K = 2, and a --max-mem that makes the
+#     replicated ranks spill keeps the sharded ones in memory.
 #   - Refusals, once and exit 2: --qdrop under several ranks, the plain build under mpirun, the
-#     inspector and compare under several ranks.
+#     inspector and compare under several ranks, fewer calibration samples than ranks to shard.
 # Nothing here measures speed (make bench-dp does).  FRTUI_THREADS=1 everywhere: 4 ranks share
 # 2 cores.  Skips only when Open MPI is absent and cannot be installed (not root).
 # Prints "N passed, N failed".
@@ -148,7 +157,38 @@ else
     bad "$TB --gen-unfinished failed"
 fi
 
-# 8. refusals, said once, exit 2, nothing written
+# 8. sharding: uneven shards with --keep-best; shards smaller than a pass batch; the replicated
+# cache against the plain run too
+same_as_plain "200 samples over 4 ranks (64/64/64/8), --keep-best 3" 4 "$M" --keep-best 3 --iters 10 --n-calib 200 -q
+same_as_plain "6 samples over 4 ranks (split by samples)" 4 "$M" --unit fc1 --batch 4 --iters 10 --n-calib 6 -q
+same_as_plain "--dp-cache replicate, 2 ranks" 2 "$M" --dp-cache replicate $RUN
+# a sharded cache spilled to disk (every mini-batch gathered through the LRU) is the resident one
+FRTUI_SPILL=disk run_codes "$T/k2s" "$M" $MPIRUN -n 2 -x FRTUI_SPILL "$MBIN" run "$M" $RUN && ok ||
+    bad "sharded and spilled: $(tail -3 "$T/err")"
+FRTUI_SPILL=disk $MPIRUN -n 2 -x FRTUI_SPILL "$MBIN" run "$M" --iters 0 --n-calib 256 2>&1 | grep -q 'caches spilled to disk' && ok ||
+    bad "FRTUI_SPILL=disk under mpirun: the plan does not spill"
+fr_json_results "$T/k2.json" >"$T/a"; fr_json_results "$T/k2s.json" >"$T/b"
+cmp -s "$T/a" "$T/b" && cmp -s "$T/k2.st" "$T/k2s.st" && ok ||
+    bad "2 ranks, sharded cache on disk against in memory: $(diff "$T/a" "$T/b" | head -4)"
+# the plan: each rank's caches halve; the same budget spills replicated and fits sharded
+R=samples/resnet-fmnist.frm
+plan() { K=$1; shift; $MPIRUN -n "$K" "$MBIN" run "$R" --n-calib 512 --unit block:layer1.0.conv1 --iters 2 --max-mem 200M "$@" 2>&1 | sed -n '1,12p'; }
+if [ -f "$R" ]; then
+    $MPIRUN -n 1 "$MBIN" run "$R" --n-calib 512 --unit block:layer1.0.conv1 --iters 0 2>&1 | awk '$2 == "stem" && $4 == "MiB" {print $3}' >"$T/c1"
+    $MPIRUN -n 2 "$MBIN" run "$R" --n-calib 512 --unit block:layer1.0.conv1 --iters 0 >"$T/p2.out" 2>&1
+    awk '$2 == "stem" && $4 == "MiB" {print $3}' "$T/p2.out" >"$T/c2"
+    c1=$(cat "$T/c1") c2=$(cat "$T/c2")
+    [ -n "$c1" ] && [ -n "$c2" ] && python3 -c "import sys; sys.exit(0 if abs($c1 / 2 - $c2) <= 0.1 else 1)" &&
+        grep -q 'this rank holds samples \[0, 256) of 512' "$T/p2.out" && ok ||
+        bad "unit 1's caches: $c1 MiB on one rank, $c2 MiB per rank on 2 (want half): $(head -4 "$T/p2.out")"
+    sh=$(plan 2 | grep -c 'caches in memory'); rp=$(plan 2 --dp-cache replicate | grep -c 'caches spilled to disk')
+    [ "$sh" = 1 ] && [ "$rp" = 1 ] && ok ||
+        bad "--max-mem 200M over 2 ranks: sharded should stay in memory ($sh), replicated spill ($rp): $(plan 2 --dp-cache replicate | head -3)"
+else
+    bad "$R missing"
+fi
+
+# 9. refusals, said once, exit 2, nothing written
 $MPIRUN -n 2 "$MBIN" run "$M" --qdrop $RUN --json "$T/out/q.json" >"$T/q.out" 2>&1; rc=$?
 [ $rc = 2 ] && [ "$(grep -c 'frtui run: --qdrop cannot run on 2 MPI ranks' "$T/q.out")" = 1 ] && [ ! -f "$T/out/q.json" ] && ok ||
     bad "--qdrop under 2 ranks: exit $rc: $(grep frtui "$T/q.out")"
@@ -161,4 +201,7 @@ $MPIRUN -n 2 "$MBIN" "$M" --dump-screen >"$T/tui.out" 2>&1; rc=$?
 $MPIRUN -n 2 "$MBIN" compare "$M" $RUN >"$T/cmp.out" 2>&1; rc=$?
 [ $rc = 2 ] && [ "$(grep -c 'frtui compare: not under 2 MPI ranks' "$T/cmp.out")" = 1 ] && ok ||
     bad "compare under mpirun -n 2: exit $rc: $(head -3 "$T/cmp.out")"
+$MPIRUN -n 4 "$MBIN" run "$M" --n-calib 3 --iters 1 -q >"$T/few.out" 2>&1; rc=$?
+[ $rc = 2 ] && [ "$(grep -c '3 calibration samples cannot be sharded over 4 MPI ranks' "$T/few.out")" = 1 ] && ok ||
+    bad "3 samples over 4 ranks: exit $rc: $(head -3 "$T/few.out")"
 fr_t_done

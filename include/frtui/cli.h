@@ -42,7 +42,7 @@ void fr_cli_layer_abs_sums(const struct fr_layer_view *lv, double *sw, double *s
  * appends its entries to t at index n (room for FR_CLI_RUN_NOPTS more + the terminator),
  * writing into c; returns the new count.  --preset is applied before the other flags. */
 struct fr_opt;
-#define FR_CLI_RUN_NOPTS 30
+#define FR_CLI_RUN_NOPTS 31
 int fr_cli_run_table(struct fr_opt *t, int n, struct fr_run_config *c);
 /* --resume RUN.frc, --checkpoint FILE.frc, --checkpoint-every N|Ns: run and the inspector. */
 typedef struct fr_cli_ckpt_opts {

@@ -54,6 +54,14 @@ double fr_dp_comm_seconds(void);
  * used: compute CPU = the difference, which other programs' load does not inflate (bench-dp). */
 double fr_dp_thread_cpu(void);
 double fr_dp_comm_cpu_seconds(void);
+/* v[0..n) = rank 0's v on every rank (a value one rank computed: the activation quantizers'
+ * initialisation under a sharded cache, recon.c).  No-op with one rank. */
+void fr_dp_bcast_f(float *v, size_t n);
+/* Rank 0 collects every rank's n floats of v into all, in rank order; rank 0's own part is
+ * taken in place (v == all there, already at the start).  Other ranks' all is unused (NULL).
+ * Every rank must call; returns 0, or -1 on every rank when the total exceeds MPI's int counts
+ * (nothing is then sent).  With one rank: 0, nothing moves. */
+int fr_dp_gather_f(float *v, size_t n, float *all);
 /* The largest v over the ranks (timings: the slowest rank sets the pace). */
 double fr_dp_max_d(double v);
 void fr_dp_barrier(void);

@@ -51,6 +51,9 @@ typedef struct fr_run_config {
     /* Machine resources, not settings of the result: never stored in a checkpoint. */
     size_t max_mem;         /* --max-mem bytes for the whole process; 0 = a safe share of what there is */
     char spill_dir[512];    /* where spilled caches go ("" = $TMPDIR or /tmp) */
+    int dp_replicate;       /* data parallel (several MPI ranks): 0 = each rank holds a shard of the
+                             * calibration cache (default), 1 = every rank holds all of it (--dp-cache;
+                             * recon.c's design note: the bits at K > 1 differ between the two) */
     char preset[32];
     char stop_unit[96];     /* "" = all units; else stop after this unit (name or node name) */
     char feature[96];       /* fidelity feature node ("" = input of the head, fidelity.h); a

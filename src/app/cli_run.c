@@ -130,6 +130,7 @@ int fr_cli_run_table(fr_opt *t, int n, fr_run_config *c)
         {.name = "--max-cache-mb", .kind = FR_OPT_SIZE, .dst = &c->max_cache_mb, .lo = 1, .hi = 1LL << 30},
         {.name = "--max-mem", .kind = FR_OPT_FN, .fn = opt_max_mem, .dst = &c->max_mem},
         {.name = "--spill-dir", .kind = FR_OPT_FN, .fn = opt_spill_dir, .dst = c},
+        {.name = "--dp-cache", .kind = FR_OPT_CHOICE, .dst = &c->dp_replicate, .choices = "shard|replicate"},
         {.name = "--lr", .kind = FR_OPT_FLOAT, .dst = &c->lr},
         {.name = "--act-lr", .kind = FR_OPT_FLOAT, .dst = &c->act_lr},
         {.name = "--lambda", .kind = FR_OPT_FLOAT, .dst = &c->lambda},
@@ -203,6 +204,8 @@ static void run_help(void)
            "  --max-mem SIZE      memory budget of the whole run, e.g. 4G (default: 80%% of what is\n"
            "                      available); calibration caches that do not fit spill to disk\n"
            "  --spill-dir DIR     where spilled caches go (default: next to --checkpoint, else $TMPDIR)\n"
+           "  --dp-cache shard|replicate   under `mpirun -n K`: each rank holds 1/K of the calibration\n"
+           "                      cache (default) or all of it (README \"Scaling out\")\n"
            "  --unit NAME         stop after this unit (the units before it are quantized too)\n"
            "  --feature NODE      node whose output the fidelity metrics compare (default: the input of\n"
            "                      the network's fully connected head, e.g. the global average pool)\n"
@@ -495,6 +498,7 @@ static int run_cmd(int argc, char **argv, int rank, int size, int *coord)
         /* Memory budget and spill place are this machine's, not the run's: the flags win. */
         ck.cfg.max_mem = c.max_mem;
         memcpy(ck.cfg.spill_dir, c.spill_dir, sizeof c.spill_dir);
+        ck.cfg.dp_replicate = c.dp_replicate;
         c = ck.cfg;
         /* Step mode is the inspector's debugger switch, not a result setting: a checkpoint
          * written with it on must not make the batch run pause (and wait) forever. */
@@ -502,6 +506,14 @@ static int run_cmd(int argc, char **argv, int rank, int size, int *coord)
         if (!o.quiet)
             fprintf(stderr, "frtui run: resuming %s: %s\n", o.ck.resume,
                     ck.cur_unit >= 0 ? "inside a unit" : "between units");
+    }
+    int nc = c.n_calib > 0 && c.n_calib < m.calib.n ? c.n_calib : m.calib.n;
+    if (size > 1 && !c.dp_replicate && nc > 0 && nc < size) {   /* calib.c refuses it too; said once here */
+        fr_err_set(&e, FR_EINPUT, "%s: %d calibration samples cannot be sharded over %d MPI ranks; use more samples, "
+                   "fewer ranks or --dp-cache replicate", file, nc, size);
+        fr_ckpt_free(&ck);
+        fr_model_free(&m);
+        return usage_once(rank, &e);
     }
     *coord = size < 2;
     fr_snapshot *s = run_to_end_ex(&m, &c, o.quiet, o.ck.resume ? &ck : NULL, &o, file, &e);

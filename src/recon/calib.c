@@ -54,7 +54,7 @@
 #define SPILL_CHUNK_BYTES ((size_t)1 << 20)   /* target chunk: ~1 MB raw (one 96x112x112 sample is 4.8 MB: 1 sample) */
 #define SPILL_MARGIN ((size_t)4 << 20)        /* index arrays, allocator slack */
 
-static size_t store_bytes(const fr_recon *r, int node) { return nsize(&r->fm.g, node) * (size_t)r->n_calib * sizeof(float); }
+static size_t store_bytes(const fr_recon *r, int node) { return nsize(&r->fm.g, node) * (size_t)r->sh_n * sizeof(float); }
 static int stored_by(const fr_recon *r, int i, int k) { return r->last_reader[i] > k || i == r->part.units[k].last; }
 
 int fr_calib_piece(const fr_recon *r, int k, int n, int gb, int i, int *s0, int *nb, int *gn, int *off)
@@ -80,9 +80,26 @@ static int gcd(int a, int b) { while (b) { int t = a % b; a = b; b = t; } return
  * writes whole chunks): the slice of a whole batch, and the tail batch's slice ends. */
 static int pass_align(const fr_recon *r, int k)
 {
-    int B = prop_batch(r), d = unit_pass_div(r, k), a = B, tail = r->n_calib % B;
+    int B = prop_batch(r), d = unit_pass_div(r, k), a = B, tail = r->sh_n % B;
     for (int j = 1; j < d; j++) a = gcd(gcd(a, B * j / d), tail * j / d);
     return a > 0 ? a : 1;
+}
+
+/* Rank `rank`'s shard of n samples over K ranks: whole pass batches of b (so each batch of the
+ * full passes is the single process's, with its bits) when there are at least K batches, else
+ * an even split of the samples. */
+static void shard_of(int n, int b, int K, int rank, int *lo, int *cnt)
+{
+    int nbat = (n + b - 1) / b, a, z;
+    if (nbat >= K) {
+        a = (int)((int64_t)nbat * rank / K) * b;
+        z = FR_MIN(n, (int)((int64_t)nbat * (rank + 1) / K) * b);
+    } else {
+        a = (int)((int64_t)n * rank / K);
+        z = (int)((int64_t)n * (rank + 1) / K);
+    }
+    *lo = a;
+    *cnt = z - a;
 }
 
 int fr_calib_plan(fr_recon *r, fr_err *e)
@@ -90,6 +107,17 @@ int fr_calib_plan(fr_recon *r, fr_err *e)
     const fr_model *m = r->orig;
     const fr_graph *g = &r->fm.g;
     r->n_calib = r->cfg.n_calib > 0 && r->cfg.n_calib < m->calib.n ? r->cfg.n_calib : m->calib.n;
+    r->sharded = r->dp_size > 1 && !r->cfg.dp_replicate;
+    r->sh_lo = 0;
+    r->sh_n = r->sh0_n = r->n_calib;
+    if (r->sharded) {
+        if (r->n_calib < r->dp_size)
+            return fr_err_set(e, FR_EINPUT, "%s: %d calibration samples cannot be sharded over %d MPI ranks; use more "
+                              "samples, fewer ranks or --dp-cache replicate", m->meta.name, r->n_calib, r->dp_size);
+        int lo0;
+        shard_of(r->n_calib, prop_batch(r), r->dp_size, r->dp_rank, &r->sh_lo, &r->sh_n);
+        shard_of(r->n_calib, prop_batch(r), r->dp_size, 0, &lo0, &r->sh0_n);
+    }
     int N = g->n_nodes;
     r->fp = fr_xcalloc((size_t)N, sizeof(float *));
     r->qs = fr_xcalloc((size_t)N, sizeof(float *));
@@ -110,9 +138,10 @@ int fr_calib_plan(fr_recon *r, fr_err *e)
     r->keep_all = total <= limit;
     size_t peak = fr_recon_cache_estimate(r);
     if (r->cfg.max_cache_mb && peak > ((size_t)r->cfg.max_cache_mb << 20)) {
-        fr_err_set(e, FR_ENOMEM, "%s: the calibration caches need %.0f MB at peak (%d samples), more than "
+        fr_err_set(e, FR_ENOMEM, "%s: the calibration caches need %.0f MB at peak (%d samples%s), more than "
                    "--max-cache-mb %zu; use fewer samples (--n-calib) or raise the limit",
-                   m->meta.name, (double)peak / 1048576.0, r->n_calib, r->cfg.max_cache_mb);
+                   m->meta.name, (double)peak / 1048576.0, r->sh_n, r->sharded ? " of this rank's shard" : "",
+                   r->cfg.max_cache_mb);
         return e->code;
     }
     return FR_OK;
@@ -186,8 +215,9 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
     const fr_model *m = r->orig;
     int n = r->part.n;
     size_t rss = fr_mem_plan_base(), avail = fr_mem_available();
-    /* Data parallel (dp.h): every rank on this machine holds a whole cache (recon.c), so each
-     * plans for its share of what the machine has; --max-mem stays per process. */
+    /* Data parallel (dp.h): every rank on this machine holds its own cache (a shard, or all of
+     * it with --dp-cache replicate; store_bytes counts what this rank holds), so each plans for
+     * its share of what the machine has; --max-mem stays per process. */
     if (r->dp_size > 1) avail /= (size_t)fr_dp_local_size();
     /* Hard: what the run may not exceed.  Soft: what the plan aims at -- with no --max-mem, a
      * safe share (80 %) of what the machine (cgroup, rlimits, FRTUI_MEM_AVAILABLE) has now, so
@@ -310,7 +340,7 @@ int fr_calib_budget(fr_recon *r, const fr_work *wk, fr_err *e)
         if (r->mem[k].disk > disk) disk = r->mem[k].disk, dworst = k;
     const char *dir;
     size_t room = fr_spill_room(r->cfg.spill_dir, &dir);
-    if (r->dp_size > 1) room /= (size_t)fr_dp_local_size();   /* every rank here spills a whole cache */
+    if (r->dp_size > 1) room /= (size_t)fr_dp_local_size();   /* every rank here spills its own cache */
     if (disk > room) {
         char want[32], have[32];
         fmt_size(want, sizeof want, (double)disk);
@@ -357,7 +387,7 @@ static void drop_spill(fr_recon *r, int i)
 static fr_spill *spill_new(fr_recon *r, int i, int align, fr_err *e)
 {
     size_t per = nsize(&r->fm.g, i);
-    return fr_spill_new(r->cfg.spill_dir[0] ? r->cfg.spill_dir : NULL, per, r->n_calib,
+    return fr_spill_new(r->cfg.spill_dir[0] ? r->cfg.spill_dir : NULL, per, r->sh_n,
                         fr_spill_pick_chunk(per, align, SPILL_CHUNK_BYTES), 0, e);
 }
 
@@ -369,7 +399,7 @@ int fr_calib_load_input(fr_recon *r, fr_err *e)
     if (!r->spill) {
         r->fp[0] = res_alloc(r, 0);
         if (!r->fp[0]) return fr_err_set(e, FR_ENOMEM, "out of memory for calibration inputs");
-        for (int s = 0; s < r->n_calib; s++) fr_dataset_sample(&m->calib, &m->meta, s, r->fp[0] + (size_t)s * per);
+        for (int s = 0; s < r->sh_n; s++) fr_dataset_sample(&m->calib, &m->meta, r->sh_lo + s, r->fp[0] + (size_t)s * per);
         r->qs[0] = r->fp[0];
         return FR_OK;
     }
@@ -379,9 +409,9 @@ int fr_calib_load_input(fr_recon *r, fr_err *e)
     float *buf = fr_amalloc((size_t)PROP_BATCH * per * sizeof(float));
     if (!buf) return fr_err_set(e, FR_ENOMEM, "out of memory for calibration inputs");
     int rc = FR_OK;
-    for (int s0 = 0; s0 < r->n_calib && !rc; s0 += PROP_BATCH) {
-        int nb = FR_MIN(PROP_BATCH, r->n_calib - s0);
-        for (int s = 0; s < nb; s++) fr_dataset_sample(&m->calib, &m->meta, s0 + s, buf + (size_t)s * per);
+    for (int s0 = 0; s0 < r->sh_n && !rc; s0 += PROP_BATCH) {
+        int nb = FR_MIN(PROP_BATCH, r->sh_n - s0);
+        for (int s = 0; s < nb; s++) fr_dataset_sample(&m->calib, &m->meta, r->sh_lo + s0 + s, buf + (size_t)s * per);
         rc = fr_spill_put(r->fps[0], s0, nb, buf, e);
     }
     fr_afree(buf);
@@ -407,7 +437,7 @@ static int load_res(fr_recon *r, float **dst, fr_spill *src, int i, fr_err *e)
     if (!*dst)
         return fr_err_set(e, FR_ENOMEM, "out of memory for the calibration cache of %s (%.0f MB)", r->fm.g.nodes[i].name,
                           (double)store_bytes(r, i) / 1048576.0);
-    int rc = fr_spill_get(src, 0, r->n_calib, *dst, e);
+    int rc = fr_spill_get(src, 0, r->sh_n, *dst, e);
     if (rc) res_free(r, dst, i);
     return rc;
 }
@@ -563,7 +593,7 @@ int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, int q, int out, dou
     double acc = 0, part = 0;
     fr_calib_stage st = {{0}, {0}};
     int rc = FR_OK, s0, nb, gn, off;
-    for (int p = 0; !rc && fr_calib_piece(r, k, r->n_calib, prop_batch(r), p, &s0, &nb, &gn, &off); p++) {
+    for (int p = 0; !rc && fr_calib_piece(r, k, r->sh_n, prop_batch(r), p, &s0, &nb, &gn, &off); p++) {
         if (!nb) continue;
         if ((rc = fr_calib_bind(r, x, q, s0, nb, &st, e))) break;
         fr_calib_forward(x, nb, gn, off);
@@ -579,10 +609,19 @@ int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, int q, int out, dou
             /* Summed in groups of PROP_BATCH samples whatever the pass batch: the same
              * additions in the same order, so the loss does not depend on the plan. */
             for (size_t j = 0; j < (size_t)nb * oper; j++) { double d = (double)y[j] - t[j]; part += d * d; }
-            if ((s0 + nb) % PROP_BATCH == 0 || s0 + nb == r->n_calib) { acc += part; part = 0; }
+            if ((s0 + nb) % PROP_BATCH == 0 || s0 + nb == r->sh_n) { acc += part; part = 0; }
         }
     }
     fr_calib_stage_free(&st);
+    /* A sharded cache: every rank passed over its own samples; the loss is the ranks' partial
+     * sums added in rank order (each rank calls this pass, so each reaches the exchange; an
+     * error on one rank still enters it, then every rank sees a failed sum below). */
+    if (loss && r->sharded) {
+        double v[2] = {rc ? 0 : acc, rc ? 1 : 0};
+        fr_dp_sum_d(v, 2);
+        acc = v[0];
+        if (!rc && v[1] > 0) rc = fr_err_set(e, FR_EIO, "a calibration pass failed on another MPI rank");
+    }
     if (rc) return rc;
     if (loss) *loss = acc / ((double)r->n_calib * hw);
     return FR_OK;
@@ -649,6 +688,10 @@ void fr_recon_mem_plan_print(const fr_recon *r, FILE *f)
     fprintf(f, "memory plan: budget %s (%s), program and data %s, planned peak %s; caches %s; accuracy at batch %d\n",
             b[0], r->cfg.max_mem ? "--max-mem" : "80% of available", b[1], b[2],
             s.spill ? "spilled to disk (zstd), each unit's hot set in memory" : "in memory", s.eval_batch);
+    if (r->dp_size > 1)   /* printed by rank 0: its own figures */
+        fprintf(f, "  data parallel, %d ranks: %s\n", r->dp_size, r->sharded ? "the calibration cache is sharded" : "every rank holds the whole calibration cache (--dp-cache replicate)");
+    if (r->sharded)
+        fprintf(f, "  this rank holds samples [%d, %d) of %d; the figures below are its own\n", r->sh_lo, r->sh_lo + r->sh_n, r->n_calib);
     fprintf(f, "  %-4s %-28s %10s %10s %10s %10s %5s  %s\n", "unit", "name", "caches", "work", "total", "on disk", "batch",
             "where");
     for (int k = 0; k < s.n; k++) {

@@ -181,6 +181,34 @@ double fr_dp_max_d(double v)
     return m;
 }
 
+void fr_dp_bcast_f(float *v, size_t n)
+{
+    if (!g_active || g_size < 2) return;
+    double t0 = fr_now(), c0 = fr_dp_thread_cpu();
+    for (size_t o = 0; o < n; o += DP_PIECE)
+        MPI_Bcast(v + o, (int)(n - o < DP_PIECE ? n - o : DP_PIECE), MPI_FLOAT, 0, MPI_COMM_WORLD);
+    g_comm_s += fr_now() - t0;
+    g_comm_cpu += fr_dp_thread_cpu() - c0;
+}
+
+int fr_dp_gather_f(float *v, size_t n, float *all)
+{
+    if (!g_active || g_size < 2) return 0;
+    double t0 = fr_now(), c0 = fr_dp_thread_cpu();
+    long long mine = (long long)n, *cnt = scratch((size_t)g_size * (sizeof(long long) + 2 * sizeof(int)));
+    int *ic = (int *)(cnt + g_size), *dis = ic + g_size;
+    MPI_Allgather(&mine, 1, MPI_LONG_LONG, cnt, 1, MPI_LONG_LONG, MPI_COMM_WORLD);
+    long long tot = 0;
+    for (int k = 0; k < g_size; k++) { ic[k] = (int)cnt[k]; dis[k] = (int)tot; tot += cnt[k]; }
+    int rc = 0;
+    if (tot > INT_MAX) rc = -1;   /* every rank saw the same counts: all return -1 */
+    else if (g_rank == 0) MPI_Gatherv(MPI_IN_PLACE, 0, MPI_FLOAT, all, ic, dis, MPI_FLOAT, 0, MPI_COMM_WORLD);
+    else MPI_Gatherv(v, (int)n, MPI_FLOAT, NULL, NULL, NULL, MPI_FLOAT, 0, MPI_COMM_WORLD);
+    g_comm_s += fr_now() - t0;
+    g_comm_cpu += fr_dp_thread_cpu() - c0;
+    return rc;
+}
+
 void fr_dp_barrier(void)
 {
     if (g_active) MPI_Barrier(MPI_COMM_WORLD);
@@ -223,6 +251,8 @@ void fr_dp_sum_f(float *v, size_t n) { (void)v; (void)n; }
 void fr_dp_sum_d(double *v, int n) { (void)v; (void)n; }
 void fr_dp_sum_fd(float *f, size_t nf, double *d, int nd) { (void)f; (void)nf; (void)d; (void)nd; }
 double fr_dp_max_d(double v) { return v; }
+void fr_dp_bcast_f(float *v, size_t n) { (void)v; (void)n; }
+int fr_dp_gather_f(float *v, size_t n, float *all) { (void)v; (void)n; (void)all; return 0; }
 void fr_dp_barrier(void) {}
 void fr_dp_finalize(int rc, int coordinated) { (void)rc; (void)coordinated; (void)g_active; }
 

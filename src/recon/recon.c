@@ -16,24 +16,28 @@
  *     value with probability drop_p during reconstruction and the unit input mixes quantized
  *     and FP inputs element-wise with the same probability; step sizes are learned jointly
  *     with Adam(act_lr) + cosine.
- *   - Data parallel inside a unit (`mpirun -n K frtui run`, dp.h; issue 17): every rank holds
- *     the whole calibration cache (replicated, not sharded: see below) and draws the same B
- *     indices from the same r->rng; rank r computes positions [rB/K, (r+1)B/K) of the drawn
- *     batch (forward, loss, backward) with the loss normaliser of the whole batch, then the
- *     loss partial and the per-layer dL/dW (+ activation step gradients) of every rank are
- *     gathered and added in rank order (fr_dp_sum_*), and the quantizer/Adam steps run
- *     redundantly on every rank, which therefore hold the same parameters and RNG state at
- *     every iteration.  Same seed + same K (+ same threads) gives the same bits; across K the
- *     batch is cut into different GEMMs and sums, so results agree with the single process
- *     within float tolerance only (tests/dp.t.sh).  K = 1 is the single-process code path.
- *     Why replicated: the stores, the passes' batch schedule (whose chunking fixes the bits of
- *     every stored expectation), the spill plan, --keep-best, the activation quantizers' init
- *     sample and the restart replay all index the whole calibration set; sharding them is a
- *     rewrite of calib.c.  With the cache replicated, the balanced cut of the drawn batch
- *     (rather than "the indices that fall in my shard", a binomial share) gives every rank the
- *     same work; the full-calibration passes (targets, RTN and final loss, propagation, best
- *     iterate) run on every rank, identical to the single-process ones.  QDrop is refused
- *     under several ranks: its drop stream is one serial RNG sequence over the batch.
+ *   - Data parallel inside a unit (`mpirun -n K frtui run`, dp.h; issue 17): every rank draws
+ *     the same B indices from the same r->rng, computes its share of the drawn batch (forward,
+ *     loss, backward) with the loss normaliser of the whole batch, then the loss partial and
+ *     the per-layer dL/dW (+ activation step gradients) of every rank are gathered and added
+ *     in rank order (fr_dp_sum_*), and the quantizer/Adam steps run redundantly on every rank,
+ *     which therefore hold the same parameters and RNG state at every iteration.  Same seed +
+ *     same K (+ same threads, same --dp-cache) gives the same bits; across K the batch is cut
+ *     into different GEMMs and sums, so results agree with the single process within float
+ *     tolerance only (tests/dp.t.sh).  K = 1 is the single-process code path.
+ *     The cache is sharded by default (calib.c, r->sh_lo/sh_n): rank r holds a contiguous
+ *     range of samples, whole pass batches of PROP_BATCH when there are at least K of them (so
+ *     each stored row has the single process's bits), its share of a mini-batch is the draws
+ *     that fall in its range, and the full-calibration passes (targets, RTN and final loss,
+ *     propagation, best iterate, restart replay) run over its own range, their loss sums added
+ *     in rank order.  That divides the cache's memory and the passes' work by K; the price is
+ *     a binomial share of each mini-batch (for B = 32, K = 2 the busier rank averages ~18
+ *     samples, not 16).  The activation quantizers' init sample (the first 256 samples) spans
+ *     shards: each rank computes its part, rank 0 collects and initialises, the others take
+ *     its result (aq_share).  `--dp-cache replicate` keeps the whole cache on every rank and
+ *     cuts each drawn batch evenly (positions [rB/K, (r+1)B/K)), the passes then running whole
+ *     on every rank -- for calibration sets that fit and units whose steps dominate.  QDrop
+ *     is refused under several ranks: its drop stream is one serial RNG sequence over the batch.
  */
 #include "frtui/recon.h"
 
@@ -274,10 +278,11 @@ void fr_recon_free_current(fr_recon *r)
     fr_exec_free(r->x);
     r->x = NULL;
     for (int q = 0; q < FR_UNIT_MAX_EXT; q++) { fr_afree(r->bin[q]); r->bin[q] = NULL; }
-    fr_afree(r->tgt); fr_afree(r->dy); free(r->idx); fr_afree(r->qd_fp); free(r->dp_buf);
+    fr_afree(r->tgt); fr_afree(r->dy); free(r->idx); free(r->lidx); fr_afree(r->qd_fp); free(r->dp_buf);
     r->tgt = r->dy = r->qd_fp = r->dp_buf = NULL;
     r->dp_n = 0;
     r->idx = NULL;
+    r->lidx = NULL;
 }
 
 void fr_recon_free(fr_recon *r)
@@ -413,6 +418,22 @@ static void loss_push(unit_state *s, float total, float rec)
     s->loss_rec[s->n_loss++] = rec;
 }
 
+/* A sharded cache (design note): rank 0 initialised activation quantizer a, the others take
+ * its fields; its status travels along, so every rank fails or goes on alike.  Returns rc on
+ * rank 0 and with one rank. */
+static int aq_share(const fr_recon *r, fr_aquant *a, int rc, fr_err *e)
+{
+    if (!r->sharded) return rc;
+    float v[8] = {(float)rc, (float)a->bits, a->qmax, a->zp, a->s, a->s_m, a->s_v, a->s_init};
+    fr_dp_bcast_f(v, 8);
+    if (r->dp_rank == 0) return rc;
+    if (v[0] != 0) return fr_err_set(e, FR_EIO, "initialising an activation quantizer failed on MPI rank 0");
+    memset(a, 0, sizeof *a);
+    a->bits = (int)v[1];
+    a->qmax = v[2]; a->zp = v[3]; a->s = v[4]; a->s_m = v[5]; a->s_v = v[6]; a->s_init = v[7];
+    return FR_OK;
+}
+
 int fr_recon_begin(fr_recon *r, int k, fr_err *e)
 {
     FR_ASSERT(r->cur < 0 && k >= 0 && k < r->part.n);
@@ -462,23 +483,31 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
             }
             if (!r->aq[a]) {
                 aq_hook *h = fr_xcalloc(1, sizeof *h);
-                size_t cnt = (size_t)FR_MIN(r->n_calib, 256) * nsize(g, a);
-                /* The FP outputs of node a: run a pass storing them (cheap, one unit). */
-                float *sample = fr_amalloc(cnt * sizeof(float));
-                FR_ASSERT(sample);
-                /* Batches of the unsliced plan batch, in the unit's slices (the same bits). */
+                /* From the FP outputs of node a on the first ns samples, run through the unit
+                 * in batches of the unsliced plan batch, in the unit's slices (the same bits).
+                 * A sharded cache: each rank runs the part of them its shard holds, rank 0
+                 * collects them in rank order (the shards are in sample order), initialises,
+                 * and gives the others its result (aq_share). */
                 int ns = FR_MIN(r->n_calib, 256), s0, b, gn, off;
+                int mine = FR_MAX(0, FR_MIN(r->sh_n, ns - r->sh_lo));
+                size_t per = nsize(g, a);
                 set_weights(r, r->x, u, NULL);
+                float *sample = fr_amalloc((size_t)(r->dp_rank == 0 ? ns : FR_MAX(mine, 1)) * per * sizeof(float));
+                FR_ASSERT(sample);
                 fr_calib_stage st = {{0}, {0}};
-                for (int p = 0; fr_calib_piece(r, k, ns, FR_MAX(r->cfg.batch, prop_batch(r)), p, &s0, &b, &gn, &off) && !rc; p++) {
+                for (int p = 0; fr_calib_piece(r, k, mine, FR_MAX(r->cfg.batch, prop_batch(r)), p, &s0, &b, &gn, &off) && !rc; p++) {
                     if (!b) continue;
                     if ((rc = fr_calib_bind(r, r->x, 0, s0, b, &st, e))) break;
                     fr_calib_forward(r->x, b, gn, off);
-                    memcpy(sample + (size_t)s0 * nsize(g, a), fr_exec_out(r->x, a), (size_t)b * nsize(g, a) * sizeof(float));
+                    memcpy(sample + (size_t)s0 * per, fr_exec_out(r->x, a), (size_t)b * per * sizeof(float));
                 }
                 fr_calib_stage_free(&st);
-                if (!rc) rc = fr_aquant_init(&h->aq, r->cfg.act_bits, FR_QINIT_MSE, sample, cnt, e);
+                if (r->sharded && fr_dp_gather_f(sample, (size_t)mine * per, sample) && !rc)
+                    rc = fr_err_set(e, FR_ENOMEM, "the activation sample of %s (%d samples) is too large to collect "
+                                    "over MPI; use --dp-cache replicate", g->nodes[a].name, ns);
+                if (!rc && r->dp_rank == 0) rc = fr_aquant_init(&h->aq, r->cfg.act_bits, FR_QINIT_MSE, sample, (size_t)ns * per, e);
                 fr_afree(sample);
+                rc = aq_share(r, &h->aq, rc, e);
                 if (rc) { free(h); fr_recon_free_current(r); return rc; }
                 h->keep = fr_xmalloc((size_t)maxb * nsize(g, a));
                 h->rng = &r->drop_rng;
@@ -500,6 +529,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     r->tgt = fr_amalloc((size_t)r->bsz * nsize(g, u->last) * sizeof(float));
     r->dy = fr_amalloc((size_t)r->bsz * nsize(g, u->last) * sizeof(float));
     r->idx = fr_xmalloc((size_t)r->bsz * sizeof(int32_t));
+    r->lidx = fr_xmalloc((size_t)r->bsz * sizeof(int32_t));
     FR_ASSERT(r->tgt && r->dy);
     if (r->cfg.qdrop) {   /* FP rows of a QDrop mini-batch (the largest input) */
         size_t mx = 0;
@@ -625,11 +655,21 @@ int fr_recon_step(fr_recon *r)
     if (s->status == FR_UNIT_FALLBACK || r->iter >= s->iters) return s->status == FR_UNIT_FALLBACK ? FR_ENUM : FR_OK;
     int B = r->bsz;
     for (int j = 0; j < B; j++) r->idx[j] = (int32_t)fr_rng_below(&r->rng, (uint32_t)r->n_calib);
-    /* This rank's positions [j0, j0 + nb) of the drawn batch (all of it on one rank); a rank
-     * may get none when B < K, and then contributes zeros. */
-    int j0 = (int)((int64_t)B * r->dp_rank / r->dp_size);
-    int nb = (int)((int64_t)B * (r->dp_rank + 1) / r->dp_size) - j0;
-    const int32_t *idx = r->idx + j0;
+    /* This rank's share of the drawn batch (all of it on one rank): with a sharded cache the
+     * draws that fall in its shard, in draw order (shard-relative); replicated, positions
+     * [j0, j0 + nb).  A rank may get none, and then contributes zeros. */
+    int nb = B;
+    const int32_t *idx = r->idx;
+    if (r->sharded) {
+        nb = 0;
+        for (int j = 0; j < B; j++)
+            if (r->idx[j] >= r->sh_lo && r->idx[j] - r->sh_lo < r->sh_n) r->lidx[nb++] = r->idx[j] - r->sh_lo;
+        idx = r->lidx;
+    } else if (r->dp_size > 1) {
+        int j0 = (int)((int64_t)B * r->dp_rank / r->dp_size);
+        nb = (int)((int64_t)B * (r->dp_rank + 1) / r->dp_size) - j0;
+        idx = r->idx + j0;
+    }
     fr_err ge;
     fr_err_clear(&ge);
     for (int q = 0; q < fr_exec_n_inputs(r->x); q++) {

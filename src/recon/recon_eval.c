@@ -99,7 +99,7 @@ int fr_recon_compare(fr_recon *r, int unit, fr_method m, fr_unit_view **out, fr_
         else rc = fr_recon_end(r, e);
     }
     fr_unit_view *v = rc ? NULL : fr_recon_view(r, unit);
-    if (r->qs[u->last]) r->res_bytes -= nsize(&r->fm.g, u->last) * (size_t)r->n_calib * sizeof(float);
+    if (r->qs[u->last]) r->res_bytes -= nsize(&r->fm.g, u->last) * (size_t)r->sh_n * sizeof(float);
     fr_afree(r->qs[u->last]);
     r->qs[u->last] = keep_last;
     s->rtn = NULL;

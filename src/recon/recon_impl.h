@@ -87,6 +87,11 @@ struct fr_recon {
     int dp_rank, dp_size;
     float *dp_buf;
     size_t dp_n;
+    /* This rank's calibration samples [sh_lo, sh_lo + sh_n): every store holds those rows only,
+     * and every row index inside calib.c (pieces, binds, gathers) is relative to sh_lo.  One
+     * rank, or --dp-cache replicate: [0, n_calib).  sh0_n: rank 0's count (calib.c fr_calib_plan). */
+    int sharded, sh_lo, sh_n, sh0_n;
+    int32_t *lidx;          /* [bsz] the running step's draws that fall in this shard, shard-relative */
 };
 
 
@@ -166,12 +171,13 @@ int fr_calib_hot(fr_recon *r, int k, fr_err *e);    /* spill plan: load unit k's
 void fr_calib_cold(fr_recon *r);                    /* spill plan: free every resident copy */
 void fr_calib_release(fr_recon *r, int k);          /* after unit k ended: drop stores nobody reads */
 void fr_calib_free(fr_recon *r);
-/* Binds the executor's inputs to samples [s0, s0 + nb) of path q (0 = FP, 1 = quantized). */
+/* Binds the executor's inputs to samples [s0, s0 + nb) of path q (0 = FP, 1 = quantized); s0
+ * relative to this rank's shard (sh_lo), as in every function below. */
 int fr_calib_bind(fr_recon *r, fr_exec *x, int q, int s0, int nb, fr_calib_stage *st, fr_err *e);
 void fr_calib_stage_free(fr_calib_stage *st);
 /* Runs the unit over all calibration samples from path-q stores; see calib.c. */
 int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, int q, int out, double *loss, fr_err *e);
-/* Piece i of unit k's pass schedule over the first n samples (batch gb cut into the unit's
+/* Piece i of unit k's pass schedule over the shard's first n samples (batch gb cut into the unit's
  * slices): samples [*s0, *s0 + *nb), slice *off of a batch of *gn.  Returns 0 past the end; a
  * piece may be empty (*nb == 0) when a batch has fewer samples than slices. */
 int fr_calib_piece(const fr_recon *r, int k, int n, int gb, int i, int *s0, int *nb, int *gn, int *off);

@@ -41,7 +41,8 @@ static double load1(void)
     return l;
 }
 
-static int bench(const char *file, const char *unit, int iters, int runs, int batch, const char *json, int rank, int size)
+static int bench(const char *file, const char *unit, int iters, int runs, int batch, int replicate, const char *json, int rank,
+                 int size)
 {
     fr_model m;
     int st = fr_cli_load(file, &m);
@@ -54,6 +55,7 @@ static int bench(const char *file, const char *unit, int iters, int runs, int ba
     c.bits = 4;
     c.seed = 1;
     if (batch > 0) c.batch = batch;
+    c.dp_replicate = replicate;
     c.threads = fr_blas_threads();
     fr_recon *r = fr_recon_new(&m, &c, &e);
     if (!r) {
@@ -78,10 +80,15 @@ static int bench(const char *file, const char *unit, int iters, int runs, int ba
     int warm = 3;
     double ms[BENCH_DP_RUNS_MAX], comm[BENCH_DP_RUNS_MAX], cpu[BENCH_DP_RUNS_MAX];
     int done = 0;
+    /* begin: the unit's full passes (FP targets, RTN loss), which a sharded cache divides */
+    double begin_s = 0;
     if (!rc) {
         fr_recon_set_method(r, FR_METHOD_FLEXROUND);
         fr_recon_set_iters(r, warm + iters * runs);
+        fr_dp_barrier();
+        double t0 = fr_now();
         if (fr_recon_begin(r, k, &e)) rc = 1;
+        begin_s = fr_dp_max_d(fr_now() - t0);
     }
     for (int i = 0; i < warm && !rc; i++) rc = fr_recon_step(r) != FR_OK;
     for (int i = 0; i < runs && !rc; i++) {
@@ -100,10 +107,11 @@ static int bench(const char *file, const char *unit, int iters, int runs, int ba
         for (int i = 1; i < done; i++) { lo = fmin(lo, ms[i]); hi = fmax(hi, ms[i]); }
         double med = fr_bench_median(ms, done), cmed = fr_bench_median(comm, done), umed = fr_bench_median(cpu, done);
         const fr_run_config *rc_ = fr_recon_config(r);
-        printf("bench-dp: %s unit %s, batch %d, %d rank(s) x %d thread(s): %.2f ms/iteration (median of %d runs of %d; "
-               "%.2f..%.2f), exchange %.2f ms/iteration, compute CPU %.2f ms/iteration%s\n", m.meta.name, p->units[k].name,
-               rc_->batch, size, fr_blas_threads(), med, done, iters, lo, hi, cmed, umed,
-               fr_blas_threads() > 1 ? " (this thread's only)" : "");
+        const char *cache = size < 2 ? "whole" : replicate ? "replicate" : "shard";
+        printf("bench-dp: %s unit %s, batch %d, %d rank(s) x %d thread(s), cache %s: %.2f ms/iteration (median of %d runs "
+               "of %d; %.2f..%.2f), exchange %.2f ms/iteration, compute CPU %.2f ms/iteration%s; unit begin %.3f s\n",
+               m.meta.name, p->units[k].name, rc_->batch, size, fr_blas_threads(), cache, med, done, iters, lo, hi, cmed, umed,
+               fr_blas_threads() > 1 ? " (this thread's only)" : "", begin_s);
         if (json) {
             FILE *f = fopen(json, "w");
             if (!f) { fprintf(stderr, "frtui-dev bench-dp: %s: cannot write\n", json); rc = 2; }
@@ -112,9 +120,10 @@ static int bench(const char *file, const char *unit, int iters, int runs, int ba
                 fr_fput_json_str(f, m.meta.name);
                 fprintf(f, ", \"unit\": ");
                 fr_fput_json_str(f, p->units[k].name);
-                fprintf(f, ", \"batch\": %d, \"ranks\": %d, \"threads\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, "
-                        "\"max_ms\": %.4f, \"exchange_ms\": %.4f, \"compute_cpu_ms\": %.4f, \"runs\": %d, \"iters_per_run\": %d, \"load_avg\": %.2f}\n",
-                        rc_->batch, size, fr_blas_threads(), med, lo, hi, cmed, umed, done, iters, load1());
+                fprintf(f, ", \"batch\": %d, \"ranks\": %d, \"threads\": %d, \"cache\": \"%s\", \"median_ms\": %.4f, "
+                        "\"min_ms\": %.4f, \"max_ms\": %.4f, \"exchange_ms\": %.4f, \"compute_cpu_ms\": %.4f, \"begin_s\": %.4f, "
+                        "\"runs\": %d, \"iters_per_run\": %d, \"load_avg\": %.2f}\n",
+                        rc_->batch, size, fr_blas_threads(), cache, med, lo, hi, cmed, umed, begin_s, done, iters, load1());
                 fclose(f);
             }
         }
@@ -128,19 +137,20 @@ int fr_dev_bench_dp(int argc, char **argv)
 {
     if (fr_opt_wants_help(argc, argv)) {
         printf("usage: [mpirun -n K] frtui-dev bench-dp [FILE.frm] [--unit NAME] [--iters N] [--runs N] [--batch N]\n"
-               "                      [--json FILE]\n"
+               "                      [--dp-cache shard|replicate] [--json FILE]\n"
                "  ms per FlexRound iteration of one unit (default: samples/resnet-fmnist.frm, its unit with the\n"
                "  most layers), the mini-batch split over the MPI ranks (build/mpi/frtui-dev; make bench-dp)\n");
         return 0;
     }
     const char *file = NULL, *unit = NULL, *json = NULL;
-    int iters = 10, runs = 5, batch = 0;
+    int iters = 10, runs = 5, batch = 0, replicate = 0;
     fr_opt t[] = {
         {.name = "--unit", .kind = FR_OPT_STR, .dst = &unit},
         {.name = "--json", .kind = FR_OPT_STR, .dst = &json},
         {.name = "--iters", .kind = FR_OPT_INT, .dst = &iters, .lo = 1, .hi = 1000000},
         {.name = "--runs", .kind = FR_OPT_INT, .dst = &runs, .lo = 1, .hi = BENCH_DP_RUNS_MAX},
         {.name = "--batch", .kind = FR_OPT_INT, .dst = &batch, .lo = 1, .hi = 1000000},
+        {.name = "--dp-cache", .kind = FR_OPT_CHOICE, .dst = &replicate, .choices = "shard|replicate"},
         {.name = NULL},
     };
     int rank, size;
@@ -153,7 +163,7 @@ int fr_dev_bench_dp(int argc, char **argv)
     if (rc) {
         if (rank == 0) fprintf(stderr, "frtui-dev bench-dp: %s\n", e.msg);
     } else {
-        rc = bench(file ? file : "samples/resnet-fmnist.frm", unit, iters, runs, batch, json, rank, size);
+        rc = bench(file ? file : "samples/resnet-fmnist.frm", unit, iters, runs, batch, replicate, json, rank, size);
     }
     fr_dp_finalize(rc, rc != 1);   /* a step failure may be one rank's */
     return rc;
