@@ -4,8 +4,11 @@
  * fr_recon_cache_* / fr_recon_mem_* in recon.h).
  *
  * Design note
+ *   Shards: under several MPI ranks (dp.h) each rank holds only its samples [sh_lo, sh_lo +
+ *   sh_n) (recon.c's design note; one rank or --dp-cache replicate: all n_calib), and every row
+ *   index below (stores, pieces, binds, gathers, spill chunks) counts from sh_lo.
  *   Ownership: the engine (struct fr_recon) owns, per node i, up to two copies of each path's
- *   store, n_calib x (c*h*w) floats: resident (fp[i], qs[i], fr_amalloc) and on disk (fps[i],
+ *   store, sh_n x (c*h*w) floats: resident (fp[i], qs[i], fr_amalloc) and on disk (fps[i],
  *   qss[i], fr_spill).  fp[i] holds node i's output through the FP weights, qs[i] through the
  *   quantized ones (BRECQ's X~).  Node 0 (the network input) is shared by both paths: qs[0]
  *   aliases fp[0] and qss[0] aliases fps[0], so each is freed once.
