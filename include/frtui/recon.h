@@ -63,6 +63,10 @@ void fr_recon_set_iters(fr_recon *r, int iters);
 /* Bytes of calibration caches (FP and quantized path) the run needs at peak, estimated up
  * front. */
 size_t fr_recon_cache_estimate(const fr_recon *r);
+/* Under `ranks` MPI ranks with a sharded cache (c->dp_replicate 0), n_calib samples must give
+ * every rank one: FR_EINPUT naming `what` otherwise (the CLI says it once before the run; the
+ * engine checks again when a run is created). */
+int fr_recon_shard_check(const char *what, int n_calib, int ranks, const fr_run_config *c, fr_err *e);
 
 /* The memory plan (issue 19), decided in fr_recon_new against cfg.max_mem (or a safe share of
  * what the machine has): per unit, the bytes of calibration caches in memory, of executor

@@ -508,9 +508,7 @@ static int run_cmd(int argc, char **argv, int rank, int size, int *coord)
                     ck.cur_unit >= 0 ? "inside a unit" : "between units");
     }
     int nc = c.n_calib > 0 && c.n_calib < m.calib.n ? c.n_calib : m.calib.n;
-    if (size > 1 && !c.dp_replicate && nc > 0 && nc < size) {   /* calib.c refuses it too; said once here */
-        fr_err_set(&e, FR_EINPUT, "%s: %d calibration samples cannot be sharded over %d MPI ranks; use more samples, "
-                   "fewer ranks or --dp-cache replicate", file, nc, size);
+    if (nc > 0 && fr_recon_shard_check(file, nc, size, &c, &e)) {   /* said once, here */
         fr_ckpt_free(&ck);
         fr_model_free(&m);
         return usage_once(rank, &e);

@@ -105,6 +105,13 @@ static void shard_of(int n, int b, int K, int rank, int *lo, int *cnt)
     *cnt = z - a;
 }
 
+int fr_recon_shard_check(const char *what, int n_calib, int ranks, const fr_run_config *c, fr_err *e)
+{
+    if (ranks < 2 || c->dp_replicate || n_calib >= ranks) return FR_OK;
+    return fr_err_set(e, FR_EINPUT, "%s: %d calibration samples cannot be sharded over %d MPI ranks; use more samples, "
+                      "fewer ranks or --dp-cache replicate", what, n_calib, ranks);
+}
+
 int fr_calib_plan(fr_recon *r, fr_err *e)
 {
     const fr_model *m = r->orig;
@@ -114,9 +121,7 @@ int fr_calib_plan(fr_recon *r, fr_err *e)
     r->sh_lo = 0;
     r->sh_n = r->sh0_n = r->n_calib;
     if (r->sharded) {
-        if (r->n_calib < r->dp_size)
-            return fr_err_set(e, FR_EINPUT, "%s: %d calibration samples cannot be sharded over %d MPI ranks; use more "
-                              "samples, fewer ranks or --dp-cache replicate", m->meta.name, r->n_calib, r->dp_size);
+        if (fr_recon_shard_check(m->meta.name, r->n_calib, r->dp_size, &r->cfg, e)) return e->code;
         int lo0;
         shard_of(r->n_calib, prop_batch(r), r->dp_size, r->dp_rank, &r->sh_lo, &r->sh_n);
         shard_of(r->n_calib, prop_batch(r), r->dp_size, 0, &lo0, &r->sh0_n);
