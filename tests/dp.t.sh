@@ -162,6 +162,7 @@ fi
 same_as_plain "200 samples over 4 ranks (64/64/64/8), --keep-best 3" 4 "$M" --keep-best 3 --iters 10 --n-calib 200 -q
 same_as_plain "6 samples over 4 ranks (split by samples)" 4 "$M" --unit fc1 --batch 4 --iters 10 --n-calib 6 -q
 same_as_plain "--dp-cache replicate, 2 ranks" 2 "$M" --dp-cache replicate $RUN
+same_as_plain "--dp-cache replicate, adaround W4A8, batch 5 over 2 ranks" 2 "$M" --dp-cache replicate --method adaround --act-bits 8 --batch 5 --unit fc2 $RUN
 # a sharded cache spilled to disk (every mini-batch gathered through the LRU) is the resident one
 FRTUI_SPILL=disk run_codes "$T/k2s" "$M" $MPIRUN -n 2 -x FRTUI_SPILL "$MBIN" run "$M" $RUN && ok ||
     bad "sharded and spilled: $(tail -3 "$T/err")"

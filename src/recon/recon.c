@@ -505,7 +505,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
                 if (r->sharded && fr_dp_gather_f(sample, (size_t)mine * per, sample) && !rc)
                     rc = fr_err_set(e, FR_ENOMEM, "the activation sample of %s (%d samples) is too large to collect "
                                     "over MPI; use --dp-cache replicate", g->nodes[a].name, ns);
-                if (!rc && r->dp_rank == 0) rc = fr_aquant_init(&h->aq, r->cfg.act_bits, FR_QINIT_MSE, sample, (size_t)ns * per, e);
+                if (!rc && (!r->sharded || r->dp_rank == 0)) rc = fr_aquant_init(&h->aq, r->cfg.act_bits, FR_QINIT_MSE, sample, (size_t)ns * per, e);
                 fr_afree(sample);
                 rc = aq_share(r, &h->aq, rc, e);
                 if (rc) { free(h); fr_recon_free_current(r); return rc; }
