@@ -159,7 +159,7 @@ void fr_recon_best_free(unit_state *s);
 
 /* The calibration cache (calib.c; its design note says who owns which store and for how long). */
 typedef struct fr_calib_stage { float *buf[FR_UNIT_MAX_EXT + 1]; int cap[FR_UNIT_MAX_EXT + 1]; } fr_calib_stage;   /* batches staged from disk */
-int fr_calib_plan(fr_recon *r, fr_err *e);          /* n_calib, stores, last readers, --max-cache-mb */
+int fr_calib_plan(fr_recon *r, fr_err *e);          /* n_calib, this rank's shard, stores, last readers, --max-cache-mb */
 /* The memory plan against --max-mem / the machine: resident or spilled, per unit (work[k]: unit
  * k's executor and buffers, extra: bytes that live for the whole run).  FR_ENOMEM when even
  * spilling cannot fit. */
