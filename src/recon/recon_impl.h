@@ -1,6 +1,7 @@
 /* recon_impl.h — private state of the reconstruction engine, shared by recon.c (the loop),
  * recon_eval.c (evaluations, compare, restart), calib.c (the calibration cache), recon_view.c
- * (UI views) and recon_state.c (checkpoints).
+ * (UI views), recon_state.c (checkpoints), recon_best.c (--keep-best), recon_hist.c (history)
+ * and recon_dp.c (data parallel).
  * Not a public header: nothing outside those modules may include it. */
 #ifndef FRTUI_RECON_IMPL_H
 #define FRTUI_RECON_IMPL_H
@@ -82,7 +83,7 @@ struct fr_recon {
     void *tick_ctx;
     int hist_k;             /* moments kept per unit: 0 not decided yet, -1 none (recon_hist.c) */
     int no_best;            /* resume is re-running a finished unit: no --keep-best evaluations */
-    /* data parallel (dp.h, recon.c fr_recon_step): this process is rank dp_rank of dp_size,
+    /* data parallel (dp.h, recon_dp.c): this process is rank dp_rank of dp_size,
      * fixed when the run is created; dp_buf holds the running unit's exchanged partials */
     int dp_rank, dp_size;
     float *dp_buf;
@@ -143,6 +144,16 @@ void fr_recon_hist_put(fr_recon *r, int k, const fr_ckpt_hist *h);   /* restore 
  * first n_loss losses: the live view is make(r, k, s->q, status, r->iter, s->n_loss). */
 fr_unit_view *fr_recon_view_make(fr_recon *r, int k, const fr_qlayer *Q, fr_unit_status status, int iter, int n_loss);
 int fr_recon_ensure_rtn(fr_recon *r, int k, fr_err *e);
+
+/* Data parallel (recon_dp.c; its design note says how a step is shared).  dp_share: this rank's
+ * draws of the step's r->idx[0..B) (*idx; shard-relative under a sharded cache), returns their
+ * count (B with one rank; a rank may get none).  dp_exchange: the rank-order sums of the step's
+ * loss partial and gradients; dp_grad: layer l's summed dL/dW afterwards.  aq_share: rank 0's
+ * activation quantizer (and status rc) on every rank of a sharded run; returns rc otherwise. */
+int fr_recon_dp_share(fr_recon *r, int B, const int32_t **idx);
+void fr_recon_dp_exchange(fr_recon *r, const fr_unit *u, const unit_state *s, int nb, int B, double *loss);
+const float *fr_recon_dp_grad(const fr_recon *r, const unit_state *s, int l);
+int fr_recon_aq_share(const fr_recon *r, fr_aquant *a, int rc, fr_err *e);
 
 /* --keep-best (recon_best.c).  FlexRound units evaluate their hard-rounded iterate on the whole
  * calibration set cfg.keep_best times (the start, evenly spaced iterations, the end) and end
