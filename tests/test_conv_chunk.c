@@ -9,8 +9,8 @@
  *   - finite differences of a scalar loss on a small chunked shape (backward changed);
  *   - bit identity across thread counts 1..4 and between repeated runs;
  *   - the legacy per-sample path (fr_conv_set_legacy) still agrees with the reference;
- *   - the 3x3 depthwise kernels (register-accumulated forward, gather-form backward) give the
- *     very bits of the per-tap sweeps they replace;
+ *   - the 3x3 depthwise kernels (register-accumulated forward, gather-form backward at any
+ *     stride) give the very bits of the per-tap sweeps they replace;
  *   - slices (issue 19): the forward of a batch's halves or quarters, each computed with the
  *     whole batch's chunks (fr_conv_shape.slice_of, fr_linear_forward_slice), gives the whole
  *     batch's bits at any thread count, so a memory plan may run its passes in slices.  The same
@@ -218,9 +218,9 @@ static void test_fd(void)
     free(x); free(W); free(r); free(y); free(scr);
 }
 
-/* Depthwise 3x3: the register-accumulating forward and the gather-form backward (stride 1)
+/* Depthwise 3x3: the register-accumulating forward and the gather-form backward (any stride)
  * must give exactly the bits of the per-tap sweeps (fr_conv_set_legacy), and match the
- * reference; stride 2 and 5x5 take the sweeps in both modes. */
+ * reference; 5x5 takes the sweeps in both modes. */
 static void test_depthwise_same_bits(void)
 {
     static const cfg dw[] = {
@@ -228,7 +228,11 @@ static void test_depthwise_same_bits(void)
         {32, 8, 7, 7, 8, 3, 1, 1, 1, 1, 8, "dw 3x3 7x7 b32"},
         {5, 6, 13, 11, 6, 3, 1, 2, 2, 2, 6, "dw 3x3 dil 2 13x11"},
         {4, 6, 12, 12, 6, 3, 1, 0, 2, 1, 6, "dw 3x3 uneven pad"},
-        {6, 8, 16, 16, 8, 3, 2, 0, 1, 1, 8, "dw 3x3 s2 (sweeps)"},
+        {6, 8, 16, 16, 8, 3, 2, 0, 1, 1, 8, "dw 3x3 s2, pad 0/1 (MobileNetV2's)"},
+        {7, 5, 15, 13, 5, 3, 2, 1, 1, 1, 5, "dw 3x3 s2 pad 1, odd sizes"},
+        {20, 6, 29, 29, 6, 3, 2, 1, 1, 1, 6, "dw 3x3 s2 29x29 b20 (stacks of 16)"},
+        {4, 4, 17, 17, 4, 3, 2, 2, 2, 2, 4, "dw 3x3 s2 dil 2 (one phase has all taps)"},
+        {3, 4, 14, 14, 4, 3, 3, 1, 1, 1, 4, "dw 3x3 s3 (9 phases)"},
         {3, 4, 9, 9, 4, 5, 1, 2, 2, 1, 4, "dw 5x5 (sweeps)"},
     };
     for (size_t t = 0; t < sizeof dw / sizeof dw[0]; t++) {

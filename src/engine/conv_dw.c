@@ -264,6 +264,41 @@ static void dw_sweep9(float *restrict dst, const float *const t[9], const float 
     }
 }
 
+/* dst[i] = ((0 + w0*t0[i]) + w1*t1[i]) + ... over n taps (n = 0: zeros), for the gather-form
+ * backward.  The counts stride 2 gives (4/2/2/1) and stride 1's 9 keep their taps in
+ * registers (local copies, so the loops vectorise); other counts run one sweep per tap over
+ * dst, the same additions in the same order. */
+static void dw_gather(float *restrict dst, const float *const *t, const float *w, int n, size_t L)
+{
+    if (n == 9) { dw_sweep9(dst, t, w, 0.0f, L); return; }
+    if (n == 4) {
+        const float *restrict t0 = t[0], *restrict t1 = t[1], *restrict t2 = t[2], *restrict t3 = t[3];
+        const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+        for (size_t i = 0; i < L; i++) {
+            float a = 0.0f;
+            a += w0 * t0[i]; a += w1 * t1[i]; a += w2 * t2[i]; a += w3 * t3[i];
+            dst[i] = a;
+        }
+        return;
+    }
+    if (n == 2) {
+        const float *restrict t0 = t[0], *restrict t1 = t[1];
+        const float w0 = w[0], w1 = w[1];
+        for (size_t i = 0; i < L; i++) {
+            float a = 0.0f;
+            a += w0 * t0[i]; a += w1 * t1[i];
+            dst[i] = a;
+        }
+        return;
+    }
+    memset(dst, 0, sizeof(float) * L);
+    for (int q = 0; q < n; q++) {
+        const float *restrict src = t[q];
+        const float wq = w[q];
+        for (size_t i = 0; i < L; i++) dst[i] += wq * src[i];
+    }
+}
+
 void fr_dw_forward(const fr_conv_shape *s, const float *x, const float *Wt, const float *b,
                             float *y, float *scratch, int c0, int c1)
 {
@@ -344,20 +379,31 @@ void fr_dw_backward(const fr_conv_shape *s, const float *x, const float *Wt, con
                     for (int kj = 0; kj < s->kw; kj++)
                         dwc[ki * s->kw + kj] += dotf(wide, xph + dw_tap_offset(s, &g, ki, kj), L);
             }
-            if (dx && KK == 9 && g.nph == 1 && !fr_conv_legacy()) {
-                /* Stride 1, 3x3: gather form.  Input position j receives w_t * dy[j - off_t] from
-                 * every tap t in tap order, as the scatter sweeps below add them; positions a tap
-                 * does not reach read the zero margin (adding +-0 changes no sum), so one pass
-                 * over the plane stack replaces nine read-modify-write sweeps. */
-                size_t off[9], span = (size_t)kb * g.phase;
-                for (int q = 0; q < 9; q++) off[q] = dw_tap_offset(s, &g, q / 3, q % 3);
-                const size_t m = off[8];   /* the largest offset */
+            if (dx && KK == 9 && !fr_conv_legacy()) {
+                /* 3x3: gather form.  Input position j of phase p receives w_t * dy[j - off_t] from
+                 * every tap t of that phase, in tap order, as the scatter sweeps below add them
+                 * into a zeroed plane; positions a tap does not reach read the zero margin (adding
+                 * +-0 changes no sum), so each phase stack is written once, with no memset and no
+                 * read-modify-write sweeps.  A phase no tap falls in (dilation = stride) is zero. */
+                size_t off[9], span = (size_t)kb * g.phase, m = 0;
+                int ph[9];
+                for (int q = 0; q < 9; q++) {
+                    const size_t o = dw_tap_offset(s, &g, q / 3, q % 3);
+                    ph[q] = (int)(o / g.pstride);
+                    off[q] = o % g.pstride;   /* within the phase: below one plane */
+                    if (off[q] > m) m = off[q];
+                }
                 float *wz = wide - m;      /* dy with m zeros before and after (dw_part_floats) */
                 memset(wz, 0, sizeof(float) * m);
                 memset(wide + L, 0, sizeof(float) * (span - L + m));
-                const float *t[9];
-                for (int q = 0; q < 9; q++) t[q] = wz + m - off[q];
-                dw_sweep9(dxph, t, wc, 0.0f, span);
+                for (int p = 0; p < (int)g.nph; p++) {
+                    const float *t[9];
+                    float wt[9];
+                    int nt = 0;
+                    for (int q = 0; q < 9; q++)
+                        if (ph[q] == p) { t[nt] = wz + m - off[q]; wt[nt++] = wc[q]; }
+                    dw_gather(dxph + (size_t)p * g.pstride, t, wt, nt, span);
+                }
                 for (int k = 0; k < kb; k++) {
                     const size_t pl = ((size_t)(n0 + k) * C + ch) * HW;
                     phase_merge(s, &g, dxph + (size_t)k * g.phase, x + pl, dx + pl);
