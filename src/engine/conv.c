@@ -36,7 +36,7 @@
  *   per-sample bits.
  *   Depthwise (both modes): parts take channel ranges; each channel's dW/db sums run over the
  *   samples in order, so these never depended on the part count.  3x3 kernels accumulate the
- *   nine taps of an output in registers (forward) and, at stride 1, gather dx the same way
+ *   nine taps of an output in registers (forward) and gather each dx phase from its taps
  *   (backward), performing exactly the additions of the per-tap sweeps in the same order: same
  *   bits, a third of the memory traffic.
  *   Invariant for all window taps: tap (ki, kj) of output (oy, ox) reads input
