@@ -366,6 +366,39 @@ static void test_slices_same_bits(void)
            plain_diff);
 }
 
+/* One-sample chunks (P >= 1024) start y at the bias and let the GEMM add the product
+ * (ck_forward's bias_in_c): y must be, bit for bit, the bias-free forward plus the bias, in
+ * float, as the separate pass computed it -- for K up to CK_BIAS_IN_C_MAX_K (256) and beyond it
+ * (the separate pass), pointwise and im2col, grouped, and with large biases so that the sum
+ * rounds. */
+static void test_bias_in_gemm(void)
+{
+    static const cfg bc[] = {
+        {3, 16, 40, 40, 24, 1, 1, 0, 0, 1, 1, "pointwise K16 40x40 (an expand conv)"},
+        {2, 256, 32, 33, 8, 1, 1, 0, 0, 1, 1, "pointwise K256 32x33 (the largest K in the GEMM)"},
+        {2, 400, 32, 32, 5, 1, 1, 0, 0, 1, 1, "pointwise K400 (two K blocks: the bias pass)"},
+        {2, 3, 66, 66, 8, 3, 2, 1, 1, 1, 1, "stem 3x3 s2 K27 66x66"},
+        {2, 8, 36, 36, 6, 3, 1, 1, 1, 1, 2, "3x3 groups 2 36x36"},
+    };
+    for (size_t t = 0; t < sizeof bc / sizeof bc[0]; t++) {
+        fr_conv_shape s = shape_of(&bc[t]);
+        FR_CHECK((size_t)s.oh * s.ow >= 1024);
+        size_t nx = (size_t)s.n * s.c * s.h * s.w, nw = (size_t)s.o * (s.c / s.groups) * s.kh * s.kw;
+        size_t ny = (size_t)s.n * s.o * s.oh * s.ow, P = (size_t)s.oh * s.ow;
+        float *x = fbuf(nx), *W = fbuf(nw), *b = fbuf(s.o), *y = fbuf(ny), *y0 = fbuf(ny), *scr = fbuf(fr_conv_scratch(&s));
+        fill(x, nx, 1); fill(W, nw, 0.5f); fill(b, s.o, 30);
+        fr_conv_forward(&s, x, W, b, y, scr);
+        fr_conv_forward(&s, x, W, NULL, y0, scr);
+        size_t bad = 0;
+        for (size_t i = 0; i < ny; i++) {
+            const float want = y0[i] + b[(i / P) % (size_t)s.o];
+            bad += memcmp(&want, &y[i], sizeof want) != 0;
+        }
+        FR_CHECKF(bad == 0, "%s: %zu of %zu outputs differ from the separate bias pass", bc[t].name, bad, ny);
+        free(x); free(W); free(b); free(y); free(y0); free(scr);
+    }
+}
+
 int main(void)
 {
     fr_rng_seed(&g_rng, 2026);
@@ -375,5 +408,6 @@ int main(void)
     FR_RUN(test_depthwise_same_bits);
     FR_RUN(test_scratch_monotone);
     FR_RUN(test_slices_same_bits);
+    FR_RUN(test_bias_in_gemm);
     return FR_REPORT();
 }

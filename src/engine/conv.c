@@ -106,6 +106,11 @@ static size_t part_stride(const fr_conv_shape *s, int nparts)
  *   nb <= CK_COLS / P (at least 1); the chunk count is rounded up to a multiple of 4 (when
  * the batch allows) so 2 or 4 parts get equal work, and samples are spread evenly. */
 #define CK_COLS 1024
+/* Largest K for which ck_forward lets the GEMM add the bias (bias_in_c).  OpenBLAS splits K
+ * into blocks of GEMM_Q (320 on the Haswell kernels frtui runs by default: K = 320 measured
+ * exact, 352 not) and adds each block's product to C; 256 keeps a margin below that.  Every
+ * expand conv of MobileNetV2 (K = 16..160), where the large planes are, is within it. */
+#define CK_BIAS_IN_C_MAX_K 256
 
 static int g_legacy;   /* fr_conv_set_legacy */
 
@@ -328,14 +333,26 @@ static void ck_forward(const fr_conv_shape *s, const float *x, const float *W, c
                     for (int ci = 0; ci < cg; ci++) memcpy(col + ci * ld + k * P, xg + ci * HW, sizeof(float) * P);
             }
         float *out = nb == 1 ? y + ((size_t)n0 * s->o + (size_t)g * og) * P : buf;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, (int)ld, K, 1.0f, Wg, K, cm, (int)ld, 0.0f, out,
-                    (int)ld);
+        /* A one-sample chunk starts y at the bias and lets the GEMM add the product (beta 1):
+         * that replaces OpenBLAS's zeroing pass (beta 0) and our bias pass over y, two of the
+         * five passes over the largest activations (a 112x112 expand conv's 4.8 MB per sample).
+         * OpenBLAS adds a product to C once per K block, so with K within one block C = bias +
+         * acc rounds once, exactly as acc + bias did: the same bits (test_conv_chunk). */
+        const int bias_in_c = nb == 1 && b && K <= CK_BIAS_IN_C_MAX_K;
+        if (bias_in_c)
+            for (int oc = 0; oc < og; oc++) {
+                float *restrict yr = out + (size_t)oc * P;
+                const float bv = b[g * og + oc];
+                for (size_t i = 0; i < P; i++) yr[i] = bv;
+            }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, (int)ld, K, 1.0f, Wg, K, cm, (int)ld,
+                    bias_in_c ? 1.0f : 0.0f, out, (int)ld);
         for (int k = 0; k < nb; k++)
             for (int oc = 0; oc < og; oc++) {
                 float *restrict yr = y + ((size_t)(n0 + k) * s->o + (size_t)g * og + oc) * P;
                 const float bv = b ? b[g * og + oc] : 0.0f;
                 if (nb == 1) {
-                    if (b) for (size_t i = 0; i < P; i++) yr[i] += bv;
+                    if (b && !bias_in_c) for (size_t i = 0; i < P; i++) yr[i] += bv;
                 } else {
                     const float *restrict br = buf + oc * ld + k * P;
                     for (size_t i = 0; i < P; i++) yr[i] = br[i] + bv;
