@@ -62,6 +62,10 @@ int fr_exec_input_node(const fr_exec *x, int k);
 void fr_exec_bind_input(fr_exec *x, int k, const float *data);
 
 void fr_exec_set_weight(fr_exec *x, int node, const float *W);
+/* Whether backward computes conv and linear bias gradients (on by default).  Off, their
+ * fr_exec_param_grad is NULL and every other gradient keeps its bits; reconstruction, which
+ * learns weights only, turns them off to save a read of each conv's output gradient. */
+void fr_exec_set_bias_grads(fr_exec *x, int on);
 void fr_exec_set_hook(fr_exec *x, int node, const fr_out_hook *hook);   /* NULL removes */
 
 void fr_exec_forward(fr_exec *x, int nb);

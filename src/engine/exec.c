@@ -92,6 +92,7 @@ static fr_exec *exec_alloc(fr_graph *g, int first, int last, int max_batch, int 
     x->oact_of = fr_xcalloc((size_t)N, sizeof(int));
     x->ofolded = fr_xcalloc((size_t)N, 1);
     x->fold_on = 1;
+    x->bias_grads = 1;
     fr_xf_plan(x);
     return x;
 }
@@ -429,6 +430,16 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
     }
 }
 
+/* Where a conv's or linear's bias gradient goes: NULL (not computed) without a bias or with
+ * bias gradients off.  Reconstruction learns weights only, and a 112x112 expand conv's db is a
+ * whole extra read of its 154 MB output gradient per batch of 32. */
+static float *bias_grad(const fr_exec *x, const fr_node *n)
+{
+    return x->bias_grads && n->param[1] >= 0 ? x->pgrad[n->param[1]] : NULL;
+}
+
+void fr_exec_set_bias_grads(fr_exec *x, int on) { x->bias_grads = !!on; }
+
 /* Where the gradient for producer j goes.  Returns NULL when nobody needs it. */
 static float *dx_target(fr_exec *x, int j, int want_input_grad, int *accum)
 {
@@ -499,8 +510,7 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
                 acnt = fr_xf_node_size(&g->nodes[j]) * (size_t)nb;
             }
             float *dx = dx_target(x, j, want_input_grad, &acc);
-            fr_conv_backward(&s, a, weight_of(x, n, i), dy, dx, x->pgrad[n->param[0]],
-                             n->param[1] >= 0 ? x->pgrad[n->param[1]] : NULL, x->scratch);
+            fr_conv_backward(&s, a, weight_of(x, n, i), dy, dx, x->pgrad[n->param[0]], bias_grad(x, n), x->scratch);
             if (dx) dx_finish(x, j, acc, acnt);
             break;
         }
@@ -508,8 +518,7 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
             float *dx = dx_target(x, j, want_input_grad, &acc);
             const int tk = n->a.tokens;
             fr_linear_backward(tk ? nb * tk : nb, tk ? an->w : (int)fr_xf_node_size(an), tk ? n->w : n->c, a,
-                               weight_of(x, n, i), dy, dx, x->pgrad[n->param[0]],
-                               n->param[1] >= 0 ? x->pgrad[n->param[1]] : NULL);
+                               weight_of(x, n, i), dy, dx, x->pgrad[n->param[0]], bias_grad(x, n));
             if (dx) dx_finish(x, j, acc, acnt);
             break;
         }
@@ -674,6 +683,11 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
 const float *fr_exec_param_grad(const fr_exec *x, int tensor)
 {
     if (tensor < 0 || tensor >= x->g->n_tensors) return NULL;
+    if (!x->bias_grads)   /* a conv's or linear's bias is then not computed: say so */
+        for (int i = x->first; i <= x->last; i++) {
+            const fr_node *n = &x->g->nodes[i];
+            if ((n->op == FR_OP_CONV || n->op == FR_OP_LINEAR) && n->param[1] == tensor) return NULL;
+        }
     return x->pgrad[tensor];
 }
 

@@ -34,6 +34,7 @@ struct fr_exec {
     int *oact_of;                   /* per conv: the activation folded out of it in the last forward, else -1 */
     unsigned char *ofolded;         /* per activation node: computed by its conv in the last forward */
     int fold_on, fwd_nb;
+    int bias_grads;                 /* fr_exec_set_bias_grads; 1 by default */
 };
 
 static inline size_t fr_xf_node_size(const fr_node *n) { return (size_t)n->c * n->h * n->w; }

@@ -420,6 +420,7 @@ int fr_recon_begin(fr_recon *r, int k, fr_err *e)
     int maxb = unit_plan_batch(r, k);
     r->x = fr_exec_new(g, u->first, u->last, maxb, FR_EXEC_GRAD, e);
     if (!r->x) return e->code;
+    fr_exec_set_bias_grads(r->x, 0);   /* rounding learns weights only */
     /* FP targets (and FP inputs of later units). */
     int rc = fr_calib_pass(r, r->x, u, 0, 1, NULL, e);
     /* Spill plan: this unit's training data in memory now (calib.c). */
