@@ -25,7 +25,7 @@
 
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS     := ncursesw libpng libzstd openblas zlib
+PKGS     := ncursesw libpng libjpeg libzstd openblas zlib
 SANITIZE ?=
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
@@ -118,7 +118,7 @@ frtui-dev: $(DEVBIN)
 # other user, the exact apt-get line to run and the build goes on (pkg-config may find the
 # libraries elsewhere; tests skip what they lack).  Only runs apt when something is missing;
 # without dpkg (not Debian) nothing is checked.
-BUILD_DEB := libncurses-dev libpng-dev libzstd-dev zlib1g-dev libopenblas-dev pkg-config
+BUILD_DEB := libncurses-dev libpng-dev libjpeg62-turbo-dev libzstd-dev zlib1g-dev libopenblas-dev pkg-config
 # MPI=1 builds (and tests/mpi.t.sh, which make test runs) need Open MPI's compiler and mpirun.
 MPI_DEB   := libopenmpi-dev openmpi-bin
 TEST_DEB  := dataset-fashion-mnist tmux zstd libonnx-testdata python3 $(MPI_DEB)
@@ -282,27 +282,36 @@ report-lm: all
 	  --batch $(LM_BATCH) $(LM_SAMPLE)
 
 # The real MobileNetV2 (npm nsfwjs@4.3.0, ImageNet weights) with its own 5-class head, calibrated
-# on crops of natural photographs from Debian's python3-skimage (CC0 / public domain, licences in
-# samples/README.md).  The .deb is downloaded and unpacked into build/deb, never installed (it
-# would pull in matplotlib and scipy); as root apt-get warns that it cannot sandbox the download
+# on crops of natural photographs from Debian packages (licences in samples/README.md):
+# PHOTO_SET=skimage (default) uses python3-skimage's; PHOTO_SET=wide adds mate-backgrounds,
+# plasma-workspace-wallpapers and python3-sklearn (JPEGs, read with libjpeg-turbo).  The .debs
+# are downloaded and unpacked into build/deb, never installed (skimage would pull in matplotlib
+# and scipy, the wallpapers a desktop); as root apt-get warns that it cannot sandbox the download
 # as _apt, which is harmless.  Calibration photos and evaluation photos are disjoint
 # (src/tools/photoset.c); the eval set has no labels, so frtui reports fidelity to the
 # full-precision network (feature cosine, relative MSE, top-1 agreement, KL).
 NSFWJS := build/npm/mobilenet_v2/model.json
 $(NSFWJS):
 	sh tests/tools/fetch_nsfwjs.sh build/npm
-PHOTOS := build/deb/usr/lib/python3/dist-packages/skimage/data
-$(PHOTOS)/astronaut.png:
+PHOTOS := build/deb
+PHOTO_SET ?= skimage
+PHOTO_DEBS_skimage := python3-skimage
+PHOTO_DEBS_wide := python3-skimage mate-backgrounds plasma-workspace-wallpapers python3-sklearn
+PHOTO_STAMP := build/deb/.photos-$(PHOTO_SET)
+$(PHOTO_STAMP):
 	rm -rf build/deb/dl && mkdir -p build/deb/dl
-	cd build/deb/dl && apt-get download python3-skimage
-	dpkg-deb -x build/deb/dl/python3-skimage_*.deb build/deb
+	cd build/deb/dl && apt-get download $(PHOTO_DEBS_$(PHOTO_SET))
+	for f in build/deb/dl/*.deb; do dpkg-deb -x $$f build/deb || exit 1; done
+	rm -rf build/deb/dl
 	@touch $@
-photos: $(PHOTOS)/astronaut.png
+photos: $(PHOTO_STAMP)
 REAL_CALIB ?= 1024
 REAL_EVAL ?= 256
-samples-real: all $(NSFWJS) $(PHOTOS)/astronaut.png
-	./frtui-dev photo-set --split calib --n $(REAL_CALIB) --size 224 --seed 1 --dir $(PHOTOS) -o build/photos-calib.npy
-	./frtui-dev photo-set --split eval --n $(REAL_EVAL) --size 224 --seed 2 --dir $(PHOTOS) -o build/photos-eval.npy
+samples-real: all $(NSFWJS) $(PHOTO_STAMP)
+	./frtui-dev photo-set --set $(PHOTO_SET) --split calib --n $(REAL_CALIB) --size 224 --seed 1 --dir $(PHOTOS) \
+	  -o build/photos-calib.npy
+	./frtui-dev photo-set --set $(PHOTO_SET) --split eval --n $(REAL_EVAL) --size 224 --seed 2 --dir $(PHOTOS) \
+	  -o build/photos-eval.npy
 	./frtui import $(NSFWJS) --calib build/photos-calib.npy --eval build/photos-eval.npy --n-calib 0 \
 	  --name mobilenetv2-nsfwjs -o samples/mobilenetv2-imagenet.frm
 # The older Fashion-MNIST linear-probe bundle of the same backbone (secondary, not in report-real).

@@ -220,13 +220,19 @@ static void test_photo_crops(void)
     /* A missing photo names the file. */
     const char *bad[1] = {"missing.png"};
     FR_CHECK(fr_photo_crops(dir, bad, 1, FR_PHOTO_CALIB, 1, S, 5, a, &e) != FR_OK && strstr(e.msg, "missing.png"));
-    /* The fixed split: no photo in both lists. */
-    int nc, ne;
-    const char *const *lc = fr_photo_split(FR_PHOTO_CALIB, &nc), *const *le = fr_photo_split(FR_PHOTO_EVAL, &ne);
-    int shared = 0;
-    for (int i = 0; i < nc; i++)
-        for (int j = 0; j < ne; j++) shared += strcmp(lc[i], le[j]) == 0;
-    FR_CHECK(nc >= 4 && ne >= 2 && shared == 0);
+    /* The fixed splits: no photo in both lists of a set; the wide set is photographs only
+     * (no skimage micrograph) and holds every skimage photograph but those two. */
+    for (int set = FR_PHOTO_SKIMAGE; set <= FR_PHOTO_WIDE; set++) {
+        int nc, ne;
+        const char *const *lc = fr_photo_split(set, FR_PHOTO_CALIB, &nc), *const *le = fr_photo_split(set, FR_PHOTO_EVAL, &ne);
+        int shared = 0, micro = 0;
+        for (int i = 0; i < nc; i++) {
+            micro += strstr(lc[i], "/ihc.png") != NULL || strstr(lc[i], "/cell.png") != NULL;
+            for (int j = 0; j < ne; j++) shared += strcmp(lc[i], le[j]) == 0;
+        }
+        FR_CHECKF(nc >= 4 && ne >= 2 && shared == 0, "set %d: %d calib, %d eval, %d shared", set, nc, ne, shared);
+        FR_CHECK(set == FR_PHOTO_SKIMAGE ? nc == 7 && ne == 4 && micro == 2 : nc == 21 && ne == 12 && micro == 0);
+    }
     unlink(p1);
     unlink(p2);
     rmdir(dir);

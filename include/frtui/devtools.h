@@ -58,14 +58,17 @@ int fr_tfjs_build_probe_bundle(const fr_model *backbone_imported, const char *fm
                                int n_train, int n_calib, int n_eval, uint64_t seed, fr_err *e);
 
 /* `frtui-dev photo-set --split calib|eval ...` (src/tools/photoset.c): random crops of the
- * python3-skimage photographs as a uint8 .npy.  Returns the exit status. */
+ * photographs Debian ships (`make photos`) as a uint8 .npy.  Returns the exit status. */
 int fr_dev_photo_set(int argc, char **argv);
 enum { FR_PHOTO_CALIB = 0, FR_PHOTO_EVAL = 1 };
+enum { FR_PHOTO_SKIMAGE = 0, FR_PHOTO_WIDE = 1 };   /* photo sets (photoset.c) */
 #define FR_PHOTO_MIN_SIDE 0.35f   /* smallest crop side, as a fraction of the photo's shorter side */
-/* The fixed photo list of a split (file names in the skimage data folder); *n gets its length. */
-const char *const *fr_photo_split(int split, int *n);
-/* n crops of size x size (uint8 NCHW, 3 channels, into out: n*3*size*size bytes) from the PNG
- * files dir/names[0..n_names), deterministic in (names, split, n, size, seed); see photoset.c. */
+#define FR_PHOTO_BASE_SIDE 512    /* photos with a shorter side of 2x this or more are box-reduced first */
+/* The fixed photo list of a set's split (paths under the folder `make photos` unpacks the
+ * Debian packages into, build/deb); *n gets its length. */
+const char *const *fr_photo_split(int set, int split, int *n);
+/* n crops of size x size (uint8 NCHW, 3 channels, into out: n*3*size*size bytes) from the PNG or
+ * JPEG files dir/names[0..n_names), deterministic in (names, split, n, size, seed); see photoset.c. */
 int fr_photo_crops(const char *dir, const char *const *names, int n_names, int split, int n, int size, uint64_t seed,
                    uint8_t *out, fr_err *e);
 
