@@ -142,9 +142,10 @@ static void back_act(const float *x, const float *dy, float *out, size_t n, int 
 /* x plane -> one sample slot of the zero-padded phase planes (every element written). */
 static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x, float *ph)
 {
-    if (s->sw == 2) {   /* both column phases of a row at once */
-        for (int py = 0; py < s->sh; py++)
-            for (int r = 0; r < g->hq; r++) {
+    if (s->sw == 2) {   /* both column phases of a row at once; rows in input order, so the
+                         * plane (read from DRAM for a 112x112 layer) streams front to back */
+        for (int r = 0; r < g->hq; r++)
+            for (int py = 0; py < s->sh; py++) {
                 float *d0 = ph + (size_t)(py * 2) * g->pstride + (size_t)r * g->wq, *d1 = d0 + g->pstride;
                 int iy = r * s->sh + py - s->pt;
                 if (iy < 0 || iy >= s->h) {
@@ -202,10 +203,11 @@ static inline __attribute__((always_inline)) void merge_row2(const float *restri
  * x: the input plane, for a folded activation's backward (applied per row once it is whole). */
 static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *ph, const float *x, float *dx)
 {
-    if (s->sw == 2) {   /* both column phases of a row in one interleaving pass (vectorised) */
+    if (s->sw == 2) {   /* both column phases of a row in one interleaving pass (vectorised),
+                         * rows in input order (x read and dx written front to back) */
         const int w = s->w, pl = s->pl;
-        for (int py = 0; py < s->sh; py++)
-            for (int r = 0; r < g->hq; r++) {
+        for (int r = 0; r < g->hq; r++)
+            for (int py = 0; py < s->sh; py++) {
                 int iy = r * s->sh + py - s->pt;
                 if (iy < 0 || iy >= s->h) continue;
                 const float *s0 = ph + (size_t)(py * 2) * g->pstride + (size_t)r * g->wq, *s1 = s0 + g->pstride;
