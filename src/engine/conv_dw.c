@@ -267,9 +267,10 @@ static void dw_sweep9(float *restrict dst, const float *const t[9], const float 
 }
 
 /* dst[i] = ((0 + w0*t0[i]) + w1*t1[i]) + ... over n taps (n = 0: zeros), for the gather-form
- * backward.  The counts stride 2 gives (4/2/2/1) and stride 1's 9 keep their taps in
- * registers (local copies, so the loops vectorise); other counts run one sweep per tap over
- * dst, the same additions in the same order. */
+ * backward.  The phases of stride 1 (9 taps) and of stride 2 with 4 or 2 taps keep their taps
+ * in registers (local copies, so the loops vectorise); any other count (stride 2's one-tap
+ * phase, other strides and dilations) runs one sweep per tap over zeroed dst: the same
+ * additions in the same order. */
 static void dw_gather(float *restrict dst, const float *const *t, const float *w, int n, size_t L)
 {
     if (n == 9) { dw_sweep9(dst, t, w, 0.0f, L); return; }
