@@ -14,9 +14,9 @@
  *   Large photos first shrink by an integer box filter: a wallpaper's 1600-pixel side cut to 224
  *   by a bilinear resize without antialias would alias (every 7th pixel), which no camera
  *   pipeline produces and a network never saw in training.  The factor k = floor(shorter side /
- *   FR_PHOTO_BASE_SIDE) brings every photo to a shorter side in [512, 1024) before cropping, so
- *   the later bilinear step shrinks by at most about 4.6 (the skimage photos, 400-512 pixels,
- *   are used as they are).  [I] decision: a box average is the simplest deterministic
+ *   FR_PHOTO_BASE_SIDE), applied when it is 2 or more, leaves every photo under 1024 pixels on
+ *   its shorter side (the wallpapers: 512-800), so the later bilinear step shrinks by at most
+ *   about 4.6 (the skimage photos, 400-512 pixels, are used as they are).  [I] decision: a box average is the simplest deterministic
  *   antialias; it is what PIL's reducing_gap pre-step does too.
  *
  *   The split is fixed by photo, not by crop: calibration crops never come from a photograph the
@@ -27,7 +27,8 @@
  *   (jpeg.c).
  *
  *   Ownership: fr_photo_crops writes into the caller's buffer; the photos are read and reduced
- *   one at a time and kept only while the crops run (21 or 12 photos of at most 1023x1637x3 bytes).
+ *   one at a time and kept only while the crops run (at most 21, each under 1024 pixels on its
+ *   shorter side once reduced).
  */
 #include <math.h>
 #include <stdio.h>
