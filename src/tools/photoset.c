@@ -15,7 +15,7 @@
  *   by a bilinear resize without antialias would alias (every 7th pixel), which no camera
  *   pipeline produces and a network never saw in training.  The factor k = floor(shorter side /
  *   FR_PHOTO_BASE_SIDE), applied when it is 2 or more, leaves every photo under 1024 pixels on
- *   its shorter side (the wallpapers: 512-800), so the later bilinear step shrinks by at most
+ *   its shorter side (the wallpapers: 512-640), so the later bilinear step shrinks by at most
  *   about 4.6 (the skimage photos, 400-512 pixels, are used as they are).  [I] decision: a box average is the simplest deterministic
  *   antialias; it is what PIL's reducing_gap pre-step does too.
  *
