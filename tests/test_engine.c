@@ -8,6 +8,7 @@
 #include "fr_test.h"
 #include "model_builder.h"
 #include "frtui/par.h"
+#include "frtui/conv.h"
 #include "frtui/exec.h"
 #include "frtui/partition.h"
 #include "frtui/recon.h"
@@ -825,6 +826,93 @@ static void test_pad_fold(void)
     fr_model_free(&m);
 }
 
+/* Tail fold (fr_exec_set_tail_act): a trailing ReLU / ReLU6 / Clip left to the caller, who
+ * applies it and its backward in a loss pass of its own (as reconstruction does), must give the
+ * bits of the materialised activation: the output (filled on demand), every parameter gradient
+ * and the input gradient.  Inputs hit the bounds exactly (a 1x1 identity conv passes 0, 6, 0.25
+ * and 3 through unchanged).  Not folded: with the switch off, with the activation hooked, and
+ * when its input is read by a second node. */
+static double tail_loss(const float *y, const float *t, float *dy, size_t n, int act, float lo, float hi)
+{
+    double loss = 0;
+    for (size_t e = 0; e < n; e++) {
+        float d = fr_conv_act_fwd(act, lo, hi, y[e]) - t[e];
+        loss += (double)d * d;
+        dy[e] = fr_conv_act_bwd(act, lo, hi, y[e], 0.5f * d);
+    }
+    return loss;
+}
+
+static void test_tail_fold(void)
+{
+    const fr_op ops[3] = {FR_OP_RELU6, FR_OP_CLIP, FR_OP_RELU};   /* v 3: second reader, v 4: hooked */
+    for (int v = 0; v < 5; v++) {
+        fr_model m;
+        fr_rng r;
+        fr_rng_seed(&r, 11 + (uint64_t)v);
+        fr_tb_begin(&m, "tail", "input", 3, 9, 9);
+        fr_tb_infer(&m);
+        int id = add_conv(&m, &r, "id", 0, 3, 1, 1, 1, 0);   /* identity: the bounds reach the act exactly */
+        fr_tensor *wt = &m.g.tensors[m.g.nodes[id].param[0]];
+        for (size_t k = 0; k < (size_t)fr_tensor_numel(wt); k++) wt->data[k] = k % 4 == 0 ? 1.0f : 0.0f;
+        int c = add_conv(&m, &r, "stem", id, 4, 3, 2, 1, 1);
+        if (v == 3) add_op(&m, "side", FR_OP_RELU, 1, c, 0);   /* a second reader of the act's input */
+        int last = add_act(&m, "act", ops[v < 3 ? v : 0], c, v == 1 ? 0.25f : 0.0f, v == 1 ? 3.0f : 6.0f);
+        fr_graph *g = &m.g;
+        const int nb = 3;
+        size_t in_n = (size_t)nb * 3 * 9 * 9, out_n = (size_t)nb * g->nodes[last].c * g->nodes[last].h * g->nodes[last].w;
+        float *in = fr_xmalloc(in_n * sizeof(float)), *T = fr_xmalloc(out_n * sizeof(float));
+        float *d0 = fr_xmalloc(out_n * sizeof(float)), *d1 = fr_xmalloc(out_n * sizeof(float));
+        const float edge[6] = {0.0f, 6.0f, 0.25f, 3.0f, -0.0f, -1.0f};
+        for (size_t k = 0; k < in_n; k++) in[k] = k % 3 == 0 ? edge[k / 3 % 6] : 4.0f * fr_rng_normal(&r);
+        for (size_t k = 0; k < out_n; k++) T[k] = fr_rng_normal(&r);
+        fr_exec *xs[2];
+        for (int f = 0; f < 2; f++) {
+            xs[f] = fr_exec_new(g, 1, last, 4, FR_EXEC_GRAD, NULL);
+            FR_CHECK(xs[f] != NULL);
+            if (!xs[f]) return;
+            fr_exec_bind_input(xs[f], 0, in);
+        }
+        if (v == 4) {
+            fr_out_hook hk = {hook_fwd, hook_bwd, NULL};
+            for (int f = 0; f < 2; f++) fr_exec_set_hook(xs[f], last, &hk);
+        }
+        /* xs[0]: the activation materialised, the loss on its output */
+        fr_exec_forward(xs[0], nb);
+        double l0 = tail_loss(fr_exec_output(xs[0]), T, d0, out_n, FR_CONV_ACT_NONE, 0, 0);
+        fr_exec_backward(xs[0], nb, d0, 1);
+        FR_CHECK(fr_exec_tail(xs[0], &(int){0}, &(float){0}, &(float){0}) == -1);
+        /* xs[1]: left to the loss when foldable */
+        fr_exec_set_tail_act(xs[1], 1);
+        fr_exec_forward(xs[1], nb);
+        fr_exec_set_tail_act(xs[1], 0);
+        int act = -1;
+        float lo = 0, hi = 0;
+        int tin = fr_exec_tail(xs[1], &act, &lo, &hi);
+        int want = v < 3 ? c : -1;
+        FR_CHECKF(tin == want, "variant %d: tail input %d, expected %d", v, tin, want);
+        double l1 = tin >= 0 ? tail_loss(fr_exec_out(xs[1], tin), T, d1, out_n, act, lo, hi)
+                             : tail_loss(fr_exec_output(xs[1]), T, d1, out_n, FR_CONV_ACT_NONE, 0, 0);
+        fr_exec_backward(xs[1], nb, d1, 1);
+        FR_CHECKF(l0 == l1, "variant %d: loss %.17g vs %.17g", v, l0, l1);
+        FR_CHECKF(!memcmp(fr_exec_output(xs[0]), fr_exec_output(xs[1]), out_n * sizeof(float)), "variant %d: output", v);
+        FR_CHECKF(!memcmp(fr_exec_input_grad(xs[0], 0), fr_exec_input_grad(xs[1], 0), in_n * sizeof(float)),
+                  "variant %d: input gradient", v);
+        int diff = 0;
+        for (int i = 1; i <= last; i++)
+            for (int k = 0; k < g->nodes[i].n_param; k++) {
+                int t = g->nodes[i].param[k];
+                if (t >= 0)
+                    diff += !!memcmp(fr_exec_param_grad(xs[0], t), fr_exec_param_grad(xs[1], t),
+                                     (size_t)fr_tensor_numel(&g->tensors[t]) * sizeof(float));
+            }
+        FR_CHECKF(diff == 0, "variant %d: %d parameter gradients differ with the tail folded", v, diff);
+        for (int f = 0; f < 2; f++) fr_exec_free(xs[f]);
+        free(in); free(T); free(d0); free(d1);
+        fr_model_free(&m);
+    }
+}
+
 /* Token graphs (issue 16): per-token Linear, LayerNorm, RMSNorm, GELU (both forms), SiLU and a
  * residual, against central differences through the executor (every weight, gamma, beta and the
  * input), and the per-token Linear against the same weight applied token by token. */
@@ -1075,6 +1163,7 @@ int main(void)
     FR_RUN(test_fuse_acts);
     FR_RUN(test_exec_gradients_se);
     FR_RUN(test_pad_fold);
+    FR_RUN(test_tail_fold);
     FR_RUN(test_token_graph);
     FR_RUN(test_attention_graph);
     FR_RUN(test_decoder_blocks);

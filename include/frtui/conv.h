@@ -39,6 +39,28 @@ typedef struct fr_conv_shape {
 
 enum { FR_CONV_ACT_NONE = 0, FR_CONV_ACT_RELU = 1, FR_CONV_ACT_CLIP = 2 };
 
+/* One value through a folded activation: the comparisons of ops.c's ReLU and Clip forward (NaN
+ * passes through), so the bits are those of the separate pass.  Inline so a caller's loop with
+ * a constant `act` vectorises (the depthwise kernels; reconstruction's loss, exec.h's tail). */
+static inline float fr_conv_act_fwd(int act, float lo, float hi, float v)
+{
+    if (act == FR_CONV_ACT_RELU) return v < 0.0f ? 0.0f : v;
+    if (act == FR_CONV_ACT_CLIP) {
+        v = v < lo ? lo : v;
+        return v > hi ? hi : v;
+    }
+    return v;
+}
+
+/* One gradient through a folded activation's backward, given the activation's input xv: the
+ * predicates of ops.c's ReLU (x > 0) and Clip (lo <= x <= hi) backward. */
+static inline float fr_conv_act_bwd(int act, float lo, float hi, float xv, float d)
+{
+    if (act == FR_CONV_ACT_RELU) return xv > 0.0f ? d : 0.0f;
+    if (act == FR_CONV_ACT_CLIP) return xv >= lo && xv <= hi ? d : 0.0f;
+    return d;
+}
+
 /* Whether fr_conv_* accept s->act != FR_CONV_ACT_NONE for this shape. */
 int fr_conv_can_fold_act(const fr_conv_shape *s);
 

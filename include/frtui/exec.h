@@ -79,11 +79,22 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0);
  * the switch exists for tests. */
 void fr_exec_set_folding(fr_exec *x, int on);
 int fr_exec_n_folded(const fr_exec *x);   /* nodes folded into a conv in the last forward */
+/* Tail fold (off by default): when `last` is a ReLU / ReLU6 / Clip whose input is computed in
+ * the range and read by nothing else, the forwards run with it on leave that activation to the
+ * caller, who applies it (fr_conv_act_fwd) inside a pass of its own, e.g. a loss, and hands
+ * backward the gradient with respect to its *input* (fr_conv_act_bwd applied): the activation's
+ * forward pass and its backward's write and re-read of a gradient go away.  fr_exec_tail says
+ * whether the last forward did so: it returns the activation's input node (whose fr_exec_out
+ * is what the caller got) and sets act/lo/hi, else returns -1 and the contract is the usual
+ * one.  fr_exec_output and fr_exec_out(last) still give the activated output (filled on
+ * demand).  Same bits as the separate passes when the caller uses the inline helpers. */
+void fr_exec_set_tail_act(fr_exec *x, int on);
+int fr_exec_tail(const fr_exec *x, int *act, float *lo, float *hi);
 /* Output of node (in range), nb x per-sample floats. */
 const float *fr_exec_out(const fr_exec *x, int node);
 const float *fr_exec_output(const fr_exec *x);   /* of `last` */
 
-/* Backward from dy = dL/d(output of last), nb x per-sample.  Computes gradients for every
+/* Backward from dy = dL/d(output of last) (of the tail's input, see fr_exec_tail), nb x per-sample.  Computes gradients for every
  * parameter tensor used in the range (see fr_exec_param_grad) and, when want_input_grad,
  * for the external inputs (fr_exec_input_grad). */
 void fr_exec_backward(fr_exec *x, int nb, const float *dy, int want_input_grad);

@@ -72,26 +72,6 @@ size_t fr_dw_part_floats(const fr_conv_shape *s)
     return 2 * g.nph * g.pstride + g.pstride + 3 * g.phase;
 }
 
-/* One value through a folded activation: the comparisons of ops.c's ReLU and Clip forward (NaN
- * passes through), so the bits are those of the separate pass. */
-static inline float act_one(int act, float lo, float hi, float v)
-{
-    if (act == FR_CONV_ACT_RELU) return v < 0.0f ? 0.0f : v;
-    if (act == FR_CONV_ACT_CLIP) {
-        v = v < lo ? lo : v;
-        return v > hi ? hi : v;
-    }
-    return v;
-}
-
-/* One gradient through a folded activation's backward, given the activation's input xv: the
- * predicates of ops.c's ReLU (x > 0) and Clip (lo <= x <= hi) backward. */
-static inline float act_back_one(int act, float lo, float hi, float xv, float d)
-{
-    if (act == FR_CONV_ACT_RELU) return xv > 0.0f ? d : 0.0f;
-    if (act == FR_CONV_ACT_CLIP) return xv >= lo && xv <= hi ? d : 0.0f;
-    return d;
-}
 
 /* Padded columns [0, 2*wq) of one input row (input column j - pl at padded column j) through
  * the activation, even columns to d0 and odd ones to d1: both phases in one deinterleaving
@@ -108,12 +88,12 @@ static inline __attribute__((always_inline)) void split_row2(const float *xr, in
     for (int e = 0; e < 2; e++)   /* the edges, [0, clo) and [chi, wq), with their zero padding */
         for (int c = e ? chi : 0; c < (e ? wq : clo); c++) {
             int j0 = 2 * c - pl, j1 = j0 + 1;
-            d0[c] = j0 >= 0 && j0 < w ? act_one(act, lo, hi, xr[j0]) : 0.0f;
-            d1[c] = j1 >= 0 && j1 < w ? act_one(act, lo, hi, xr[j1]) : 0.0f;
+            d0[c] = j0 >= 0 && j0 < w ? fr_conv_act_fwd(act, lo, hi, xr[j0]) : 0.0f;
+            d1[c] = j1 >= 0 && j1 < w ? fr_conv_act_fwd(act, lo, hi, xr[j1]) : 0.0f;
         }
     for (int c = clo; c < chi; c++) {
-        d0[c] = act_one(act, lo, hi, xr[2 * c - pl]);
-        d1[c] = act_one(act, lo, hi, xr[2 * c + 1 - pl]);
+        d0[c] = fr_conv_act_fwd(act, lo, hi, xr[2 * c - pl]);
+        d1[c] = fr_conv_act_fwd(act, lo, hi, xr[2 * c + 1 - pl]);
     }
 }
 
@@ -122,8 +102,8 @@ static inline __attribute__((always_inline)) void split_row2(const float *xr, in
 static void copy_act(const float *src, float *dst, size_t n, int act, float lo, float hi)
 {
     switch (act) {
-    case FR_CONV_ACT_RELU: for (size_t i = 0; i < n; i++) dst[i] = act_one(FR_CONV_ACT_RELU, 0, 0, src[i]); break;
-    case FR_CONV_ACT_CLIP: for (size_t i = 0; i < n; i++) dst[i] = act_one(FR_CONV_ACT_CLIP, lo, hi, src[i]); break;
+    case FR_CONV_ACT_RELU: for (size_t i = 0; i < n; i++) dst[i] = fr_conv_act_fwd(FR_CONV_ACT_RELU, 0, 0, src[i]); break;
+    case FR_CONV_ACT_CLIP: for (size_t i = 0; i < n; i++) dst[i] = fr_conv_act_fwd(FR_CONV_ACT_CLIP, lo, hi, src[i]); break;
     default: if (n > 0 && dst != src) memcpy(dst, src, sizeof(float) * n); break;
     }
 }
@@ -133,8 +113,8 @@ static void copy_act(const float *src, float *dst, size_t n, int act, float lo, 
 static void back_act(const float *x, const float *dy, float *out, size_t n, int act, float lo, float hi)
 {
     switch (act) {
-    case FR_CONV_ACT_RELU: for (size_t i = 0; i < n; i++) out[i] = act_back_one(FR_CONV_ACT_RELU, 0, 0, x[i], dy[i]); break;
-    case FR_CONV_ACT_CLIP: for (size_t i = 0; i < n; i++) out[i] = act_back_one(FR_CONV_ACT_CLIP, lo, hi, x[i], dy[i]); break;
+    case FR_CONV_ACT_RELU: for (size_t i = 0; i < n; i++) out[i] = fr_conv_act_bwd(FR_CONV_ACT_RELU, 0, 0, x[i], dy[i]); break;
+    case FR_CONV_ACT_CLIP: for (size_t i = 0; i < n; i++) out[i] = fr_conv_act_bwd(FR_CONV_ACT_CLIP, lo, hi, x[i], dy[i]); break;
     default: if (n > 0 && out != dy) memcpy(out, dy, sizeof(float) * n); break;
     }
 }
@@ -193,10 +173,10 @@ static inline __attribute__((always_inline)) void merge_row2(const float *restri
 {
     const int half = w / 2;
     for (int k = 0; k < half; k++) {
-        dr[2 * k] = act_back_one(act, lo, hi, xr[2 * k], a[k]);
-        dr[2 * k + 1] = act_back_one(act, lo, hi, xr[2 * k + 1], b[k]);
+        dr[2 * k] = fr_conv_act_bwd(act, lo, hi, xr[2 * k], a[k]);
+        dr[2 * k + 1] = fr_conv_act_bwd(act, lo, hi, xr[2 * k + 1], b[k]);
     }
-    if (w & 1) dr[w - 1] = act_back_one(act, lo, hi, xr[w - 1], a[half]);
+    if (w & 1) dr[w - 1] = fr_conv_act_bwd(act, lo, hi, xr[w - 1], a[half]);
 }
 
 /* Phase planes -> dx plane: each input pixel lives in exactly one phase, so this assigns all.

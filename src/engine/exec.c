@@ -92,6 +92,7 @@ static fr_exec *exec_alloc(fr_graph *g, int first, int last, int max_batch, int 
     x->oact_of = fr_xcalloc((size_t)N, sizeof(int));
     x->ofolded = fr_xcalloc((size_t)N, 1);
     x->fold_on = 1;
+    x->tail = -1;
     x->bias_grads = 1;
     fr_xf_plan(x);
     return x;
@@ -270,7 +271,11 @@ const float *fr_exec_out(const fr_exec *x, int node)
     return x->out[node];
 }
 
-const float *fr_exec_output(const fr_exec *x) { return x->out[x->last]; }
+const float *fr_exec_output(const fr_exec *x)
+{
+    fr_xf_materialise(x, x->last);   /* a tail left to the caller (fr_exec_set_tail_act) */
+    return x->out[x->last];
+}
 
 static const float *weight_of(const fr_exec *x, const fr_node *n, int i)
 {
@@ -311,7 +316,7 @@ void fr_exec_forward_slice(fr_exec *x, int nb, int slice_of, int slice0)
     fr_xf_decide(x);
     for (int i = x->first; i <= x->last; i++) {
         const fr_node *n = &g->nodes[i];
-        if (x->folded[i] || x->ofolded[i]) continue;
+        if (x->folded[i] || x->ofolded[i] || i == x->tail) continue;
         float *y = x->has_hook[i] ? x->pre[i] : x->out[i];
         const float *a = fr_xf_in_ptr(x, n->in[0]);
         const fr_node *an = &g->nodes[n->in[0]];
@@ -477,8 +482,13 @@ void fr_exec_backward(fr_exec *x, int nb, const float *dy_out, int want_input_gr
     for (int q = 0; q < x->n_ext; q++) x->grad_set[x->ext[q]] = 0;
     for (int i = x->last; i >= x->first; i--) {
         const fr_node *n = &g->nodes[i];
-        const float *dy = i == x->last ? dy_out : x->grad[i];
-        if (i != x->last && !x->grad_set[i]) continue;   /* dead branch */
+        if (i == x->tail) {   /* the caller applied its backward: dy_out is its input's gradient */
+            x->grad_set[n->in[0]] = 1;
+            continue;
+        }
+        const int top = x->tail >= 0 ? g->nodes[x->tail].in[0] : x->last;   /* where dy_out enters */
+        const float *dy = i == top ? dy_out : x->grad[i];
+        if (i != top && !x->grad_set[i]) continue;   /* dead branch */
         if (x->ofolded[i]) {   /* its conv applies this activation's backward (conv_oact) */
             x->grad_set[n->in[0]] = 1;
             continue;

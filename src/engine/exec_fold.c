@@ -57,6 +57,15 @@ void fr_xf_plan(fr_exec *x)
         fr_xf_conv_shape(g, &g->nodes[c], 1, &s);
         if (fr_conv_can_fold_act(&s)) x->ofold_plan[j] = c;
     }
+    /* Tail fold (fr_exec_set_tail_act): `last` is a ReLU / ReLU6 / Clip whose input is computed
+     * in the range and read by nothing else, so the caller can apply it to that input. */
+    x->tail_plan = -1;
+    {
+        const fr_node *t = &g->nodes[x->last];
+        int c = t->in[0];
+        if (is_fold_act(t->op) && t->n_in == 1 && c >= x->first && c < x->last && cons[c] == x->last)
+            x->tail_plan = x->last;
+    }
     free(cons);
 }
 
@@ -80,6 +89,17 @@ void fr_xf_decide(fr_exec *x)
         x->ofolded[j] = on && c >= 0 && !x->has_hook[j] && !x->has_hook[c];
         if (x->ofolded[j]) x->oact_of[c] = j;
     }
+    /* The tail is left to the caller only when neither it nor its input is hooked or folded
+     * (their buffers then hold what the separate pass would read), and only for this forward. */
+    x->tail = -1;
+    if (x->tail_on && on && x->tail_plan >= 0) {
+        int t = x->tail_plan, c = g->nodes[t].in[0];
+        if (!x->has_hook[t] && !x->has_hook[c] && !x->folded[t] && !x->ofolded[t] && !x->folded[c] && !x->ofolded[c] &&
+            x->oact_of[c] < 0) {
+            x->tail = t;
+            x->stale[t] = 1;   /* filled on demand (fr_exec_out, fr_exec_output) */
+        }
+    }
 }
 
 /* A ReLU / ReLU6 / Clip node as the conv kernels' FR_CONV_ACT_* and bounds. */
@@ -89,6 +109,16 @@ static void conv_act(const fr_node *a, int *act, float *lo, float *hi)
     *lo = a->op == FR_OP_CLIP ? a->a.alpha : 0.0f;
     *hi = a->op == FR_OP_CLIP ? a->a.beta : 6.0f;
 }
+
+int fr_exec_tail(const fr_exec *x, int *act, float *lo, float *hi)
+{
+    if (x->tail < 0) return -1;
+    const fr_node *t = &x->g->nodes[x->tail];
+    conv_act(t, act, lo, hi);
+    return t->in[0];
+}
+
+void fr_exec_set_tail_act(fr_exec *x, int on) { x->tail_on = on; }
 
 /* The output activation conv c computes in this forward (fr_xf_decide), into s: forward writes
  * it to the activation's buffer, backward takes the activation's gradient and c's output. */

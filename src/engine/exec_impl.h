@@ -34,6 +34,9 @@ struct fr_exec {
     int *oact_of;                   /* per conv: the activation folded out of it in the last forward, else -1 */
     unsigned char *ofolded;         /* per activation node: computed by its conv in the last forward */
     int fold_on, fwd_nb;
+    int tail_plan;                  /* `last` when it is an activation the caller may apply (fr_exec_set_tail_act), else -1 */
+    int tail_on;                    /* fr_exec_set_tail_act */
+    int tail;                       /* tail_plan when the last forward left it to the caller, else -1 */
     int bias_grads;                 /* fr_exec_set_bias_grads; 1 by default */
 };
 

@@ -662,6 +662,8 @@ static void gather_part(void *ctx, int part, int nparts)
         memcpy(j->dst + (size_t)k * j->per, j->src + (size_t)j->idx[k] * j->per, j->per * sizeof(float));
 }
 
+const float *fr_calib_store(const fr_recon *r, int q, int i) { return q ? r->qs[i] : r->fp[i]; }
+
 int fr_calib_gather(fr_recon *r, int q, int i, const int32_t *idx, int n, float *dst, fr_err *e)
 {
     const float *res = q ? r->qs[i] : r->fp[i];

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frtui/conv.h"
 #include "frtui/dp.h"
 #include "frtui/exec.h"
 #include "frtui/fidelity.h"
@@ -550,14 +551,34 @@ static void fallback(fr_recon *r, const char *what)
 #define LOSS_CHUNKS 16
 typedef struct loss_job {
     const float *y, *tgt;
+    const float *store;      /* non-NULL: the targets are read in place, row idx[s] of it */
+    const int32_t *idx;
     float *dy;
     int n;
     size_t per;
+    int act;                 /* the unit's last activation, left to the loss (exec.h's tail), or NONE */
+    float lo, hi;
     double norm, part[LOSS_CHUNKS];
 } loss_job;
 
+/* One sample's row: d = act(y) - t, loss += d^2, dy = act'(y) 2d/N -- the activation's forward
+ * and backward element by element as its own passes compute them, so the same bits (with act
+ * NONE, the plain loss).  `act` is a constant at each call site so the loop vectorises. */
+static inline __attribute__((always_inline)) double loss_row(const float *y, const float *t, float *dy, size_t n, float g2,
+                                                             double loss, int act, float lo, float hi)
+{
+    for (size_t e = 0; e < n; e++) {
+        const float v = y[e], d = fr_conv_act_fwd(act, lo, hi, v) - t[e];
+        loss += (double)d * d;
+        dy[e] = fr_conv_act_bwd(act, lo, hi, v, g2 * d);
+    }
+    return loss;
+}
+
 /* The loss is summed in LOSS_CHUNKS fixed sample ranges, added in chunk order, so its value
- * does not depend on the thread count (parts take whole chunks). */
+ * does not depend on the thread count (parts take whole chunks).  Sample by sample, in the
+ * same element order whether the target row comes from the gathered batch or, when the FP
+ * store is resident, straight from the store: the same additions, so the same bits. */
 static void loss_part(void *ctx, int part, int nparts)
 {
     loss_job *j = ctx;
@@ -568,10 +589,15 @@ static void loss_part(void *ctx, int part, int nparts)
         int lo, hi;
         fr_par_range(j->n, c, LOSS_CHUNKS, &lo, &hi);
         double loss = 0;
-        for (size_t t = (size_t)lo * j->per; t < (size_t)hi * j->per; t++) {
-            float d = j->y[t] - j->tgt[t];
-            loss += (double)d * d;
-            j->dy[t] = g2 * d;
+        for (int s = lo; s < hi; s++) {
+            const size_t at = (size_t)s * j->per;
+            const float *y = j->y + at, *t = j->store ? j->store + (size_t)j->idx[s] * j->per : j->tgt + at;
+            float *dy = j->dy + at;
+            switch (j->act) {
+            case FR_CONV_ACT_RELU: loss = loss_row(y, t, dy, j->per, g2, loss, FR_CONV_ACT_RELU, 0, 0); break;
+            case FR_CONV_ACT_CLIP: loss = loss_row(y, t, dy, j->per, g2, loss, FR_CONV_ACT_CLIP, j->lo, j->hi); break;
+            default: loss = loss_row(y, t, dy, j->per, g2, loss, FR_CONV_ACT_NONE, 0, 0); break;
+            }
         }
         j->part[c] = loss;
     }
@@ -606,15 +632,24 @@ int fr_recon_step(fr_recon *r)
         fr_exec_bind_input(r->x, q, dst);
     }
     size_t oper = nsize(g, u->last);
-    if (fr_calib_gather(r, 0, u->last, idx, nb, r->tgt, &ge)) goto io_fail;
+    /* The target: read in place from a resident FP store (saves a copy of the batch's largest
+     * array: 51 MB per step for a 32x112x112 output), else gathered. */
+    const float *tstore = fr_calib_store(r, 0, u->last);
+    if (!tstore && fr_calib_gather(r, 0, u->last, idx, nb, r->tgt, &ge)) goto io_fail;
     for (int l = 0; l < u->n_layers; l++) fr_qlayer_forward(&s->q[l]);
     int hw = g->nodes[u->last].h * g->nodes[u->last].w;
     /* the normaliser of the whole batch on every rank: the ranks' partials add up to the loss */
-    loss_job lj = {NULL, r->tgt, r->dy, nb, oper, 1.0 / ((double)B * hw), {0}};
+    loss_job lj = {NULL, r->tgt, tstore, idx, r->dy, nb, oper, FR_CONV_ACT_NONE, 0, 0, 1.0 / ((double)B * hw), {0}};
     double loss = 0;
     if (nb > 0) {
+        /* A trailing ReLU6 (the stem's) is applied by the loss pass: two passes over the unit's
+         * largest output fewer per step, same bits.  Only for this forward: the full passes
+         * that share the executor read its output as usual. */
+        fr_exec_set_tail_act(r->x, 1);
         fr_exec_forward(r->x, nb);
-        lj.y = fr_exec_output(r->x);
+        fr_exec_set_tail_act(r->x, 0);
+        int tin = fr_exec_tail(r->x, &lj.act, &lj.lo, &lj.hi);
+        lj.y = tin >= 0 ? fr_exec_out(r->x, tin) : fr_exec_output(r->x);
         fr_par_run(loss_part, &lj);
         for (int c = 0; c < LOSS_CHUNKS; c++) loss += lj.part[c];   /* chunk order: deterministic */
     }

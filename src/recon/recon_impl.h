@@ -194,6 +194,8 @@ int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, int q, int out, dou
 int fr_calib_piece(const fr_recon *r, int k, int n, int gb, int i, int *s0, int *nb, int *gn, int *off);
 /* Forward of one piece: fr_exec_forward, or the slice of its batch. */
 void fr_calib_forward(fr_exec *x, int nb, int gn, int off);
+/* Node i's store on path q when it is resident (rows count from the shard's start), else NULL. */
+const float *fr_calib_store(const fr_recon *r, int q, int i);
 /* dst[j] = sample idx[j] of node i on path q, j < n (memory or disk). */
 int fr_calib_gather(fr_recon *r, int q, int i, const int32_t *idx, int n, float *dst, fr_err *e);
 
