@@ -96,6 +96,9 @@ float fr_softmax_xent(int n, int c, const float *logits, const int32_t *labels, 
  * (bc, bh, bw) with bn == 1 (shared across the batch).  Each b dim must be 1 or equal. */
 /* dst[i] += src[i] (gradient accumulation at fan-out points), in fr_par parts. */
 void fr_add_into(size_t count, float *dst, const float *src);
+/* dst[i] = src[i] in fr_par parts: a copy into fresh memory (a calibration store) then takes
+ * its page faults on every thread rather than one. */
+void fr_copy(size_t count, float *dst, const float *src);
 
 typedef enum { FR_BIN_ADD, FR_BIN_SUB, FR_BIN_MUL, FR_BIN_DIV } fr_binop;
 void fr_binary_forward(fr_binop op, int n, int c, int h, int w, const float *a,

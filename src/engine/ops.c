@@ -214,6 +214,8 @@ static void ew_run(ew_job j)
 
 void fr_add_into(size_t count, float *dst, const float *src) { ew_run((ew_job){EW_ACC, count, src, NULL, dst, 0, 0}); }
 
+void fr_copy(size_t count, float *dst, const float *src) { ew_run((ew_job){EW_COPY, count, src, NULL, dst, 0, 0}); }
+
 /* Comparisons are written so NaN propagates through the forward like PyTorch. */
 void fr_relu_forward(size_t count, const float *x, float *y) { ew_run((ew_job){EW_RELU, count, x, NULL, y, 0, 0}); }
 

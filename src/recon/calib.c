@@ -49,6 +49,7 @@
 #include "frtui/conv.h"
 #include "frtui/dp.h"
 #include "frtui/exec.h"
+#include "frtui/ops.h"
 #include "frtui/par.h"
 #include "frtui/spill.h"
 
@@ -621,7 +622,7 @@ int fr_calib_pass(fr_recon *r, fr_exec *x, const fr_unit *u, int q, int out, dou
         if (out)
             for (int i = u->first; i <= u->last && !rc; i++) {
                 if (!stored_by(r, i, k)) continue;
-                if (res[i]) memcpy(res[i] + (size_t)s0 * nsize(g, i), fr_exec_out(x, i), (size_t)nb * nsize(g, i) * sizeof(float));
+                if (res[i]) fr_copy((size_t)nb * nsize(g, i), res[i] + (size_t)s0 * nsize(g, i), fr_exec_out(x, i));
                 if (r->spill) rc = fr_spill_put(sp[i], s0, nb, fr_exec_out(x, i), e);
             }
         if (loss && !rc) {
