@@ -99,6 +99,8 @@ void fr_add_into(size_t count, float *dst, const float *src);
 /* dst[i] = src[i] in fr_par parts: a copy into fresh memory (a calibration store) then takes
  * its page faults on every thread rather than one. */
 void fr_copy(size_t count, float *dst, const float *src);
+/* dst[i] = 0 in fr_par parts, for the same reason (an executor's fresh buffers). */
+void fr_zero(size_t count, float *dst);
 
 typedef enum { FR_BIN_ADD, FR_BIN_SUB, FR_BIN_MUL, FR_BIN_DIV } fr_binop;
 void fr_binary_forward(fr_binop op, int n, int c, int h, int w, const float *a,

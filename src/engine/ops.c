@@ -164,7 +164,7 @@ typedef enum {
     EW_RELU, EW_RELU_B, EW_CLIP, EW_CLIP_B,
     /* same-shape binary ops (x op dy) and the forms their backward writes; the Z forms are
      * 0 + v, as the broadcasting loops' zeroed-then-accumulated db gives (+0 for a -0 v) */
-    EW_ADD, EW_SUB, EW_MUL, EW_DIV, EW_COPY, EW_Z_COPY, EW_Z_NEG, EW_Z_MUL, EW_ACC
+    EW_ADD, EW_SUB, EW_MUL, EW_DIV, EW_COPY, EW_Z_COPY, EW_Z_NEG, EW_Z_MUL, EW_ACC, EW_ZERO
 } ew_kind;
 typedef struct ew_job { ew_kind k; size_t n; const float *x, *dy; float *out; float lo, hi; } ew_job;
 
@@ -195,6 +195,7 @@ static void ew_range(const ew_job *j, size_t a, size_t b)
     case EW_Z_NEG: for (size_t i = a; i < b; i++) o[i] = 0.0f + -x[i]; break;
     case EW_Z_MUL: for (size_t i = a; i < b; i++) o[i] = 0.0f + x[i] * dy[i]; break;
     case EW_ACC: for (size_t i = a; i < b; i++) o[i] += x[i]; break;
+    case EW_ZERO: memset(o + a, 0, sizeof(float) * (b - a)); break;
     }
 }
 
@@ -215,6 +216,8 @@ static void ew_run(ew_job j)
 void fr_add_into(size_t count, float *dst, const float *src) { ew_run((ew_job){EW_ACC, count, src, NULL, dst, 0, 0}); }
 
 void fr_copy(size_t count, float *dst, const float *src) { ew_run((ew_job){EW_COPY, count, src, NULL, dst, 0, 0}); }
+
+void fr_zero(size_t count, float *dst) { ew_run((ew_job){EW_ZERO, count, NULL, NULL, dst, 0, 0}); }
 
 /* Comparisons are written so NaN propagates through the forward like PyTorch. */
 void fr_relu_forward(size_t count, const float *x, float *y) { ew_run((ew_job){EW_RELU, count, x, NULL, y, 0, 0}); }
