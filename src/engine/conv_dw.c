@@ -345,12 +345,18 @@ void fr_dw_backward(const fr_conv_shape *s, const float *x, const float *Wt, con
             for (int k = 0; k < kb; k++) {
                 const size_t at = ((size_t)(n0 + k) * C + ch) * P;
                 const float *dyc = dy + at;
-                if (s->oact) {   /* the folded output activation's backward, into a plane of its own */
+                float *wk = wide + (size_t)k * g.phase;
+                if (s->oact && !db) {   /* the folded output activation's backward, row by row into the wide layout */
+                    for (int oy = 0; oy < s->oh; oy++)
+                        back_act(s->ypre + at + (size_t)oy * OW, dyc + (size_t)oy * OW, wk + (size_t)oy * g.wq, (size_t)OW,
+                                 s->oact, s->oact_lo, s->oact_hi);
+                    continue;
+                }
+                if (s->oact) {   /* into a plane of its own first: db sums it whole, as the separate pass's gradient */
                     float *m = scratch + 2 * g.nph * g.pstride + g.pstride + 2 * g.phase;
                     back_act(s->ypre + at, dyc, m, P, s->oact, s->oact_lo, s->oact_hi);
                     dyc = m;
                 }
-                float *wk = wide + (size_t)k * g.phase;
                 for (int oy = 0; oy < s->oh; oy++)
                     memcpy(wk + (size_t)oy * g.wq, dyc + (size_t)oy * OW, sizeof(float) * OW);
                 if (db) bsum += sumf(dyc, P);
