@@ -13,7 +13,10 @@
  *   same order; a folded activation is applied to exactly the values the separate pass would
  *   see.  Both are checked bit for bit in test_ops.
  */
+#include <stdint.h>
 #include <string.h>
+
+#include <immintrin.h>
 
 #include "frtui/common.h"
 #include "conv_impl.h"
@@ -165,14 +168,33 @@ static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x
 }
 
 /* Interleaves the even (a) and odd (b) columns of one dx row, applying the folded activation's
- * backward on the way (act_back_one on the input row xr); `act` is a
- * constant at each call site. */
+ * backward on the way (fr_conv_act_bwd on the input row xr); `act` is a constant at each call
+ * site. */
 static inline __attribute__((always_inline)) void merge_row2(const float *restrict a, const float *restrict b,
                                                              const float *restrict xr, float *restrict dr, int w,
                                                              int act, float lo, float hi)
 {
     const int half = w / 2;
-    for (int k = 0; k < half; k++) {
+    int k0 = 0;
+#ifdef __AVX2__
+    /* A 112x112 dx plane is written once and read next by the expand conv's GEMM, long after
+     * it has left the caches: stream it (no read for ownership of every line).  Pairs
+     * (a[k], b[k]) interleaved eight at a time; the mask is the scalar predicate (and-ing with
+     * all ones keeps d's bits, with all zeros gives +0), so the same bits. */
+    if (((uintptr_t)dr & 31) == 0) {
+        const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi), zero = _mm256_setzero_ps();
+        for (; k0 + 4 <= half; k0 += 4) {
+            const __m128 va = _mm_loadu_ps(a + k0), vb = _mm_loadu_ps(b + k0);
+            __m256 d = _mm256_set_m128(_mm_unpackhi_ps(va, vb), _mm_unpacklo_ps(va, vb));
+            const __m256 xv = _mm256_loadu_ps(xr + 2 * k0);
+            if (act == FR_CONV_ACT_RELU) d = _mm256_and_ps(d, _mm256_cmp_ps(xv, zero, _CMP_GT_OQ));
+            else if (act == FR_CONV_ACT_CLIP)
+                d = _mm256_and_ps(d, _mm256_and_ps(_mm256_cmp_ps(xv, vlo, _CMP_GE_OQ), _mm256_cmp_ps(xv, vhi, _CMP_LE_OQ)));
+            _mm256_stream_ps(dr + 2 * k0, d);
+        }
+    }
+#endif
+    for (int k = k0; k < half; k++) {
         dr[2 * k] = fr_conv_act_bwd(act, lo, hi, xr[2 * k], a[k]);
         dr[2 * k + 1] = fr_conv_act_bwd(act, lo, hi, xr[2 * k + 1], b[k]);
     }
@@ -414,4 +436,7 @@ void fr_dw_backward(const fr_conv_shape *s, const float *x, const float *Wt, con
         }
         if (db) db[ch] = (float)bsum;
     }
+#ifdef __AVX2__
+    _mm_sfence();   /* merge_row2's streamed dx visible before this part reports done */
+#endif
 }
