@@ -711,7 +711,8 @@ static void test_worker_protocol(void)
  * stride-2 depthwise with its own padding; a Clip whose lower bound is not 0 (the padding must
  * stay 0) through a Pad into a stride-1 depthwise; a ReLU before a dense 3x3 (not foldable: not
  * depthwise); a Pad into a 1x1 (which then needs im2col); a Pad read twice (not foldable); a
- * hooked Pad (neither it nor the Clip before it folds while hooked). */
+ * hooked Pad (neither it nor the Clip before it folds while hooked).  The folded run also takes
+ * the depthwise kernels' streaming-store paths (fr_conv_set_stream_bytes(0)). */
 static void hook_fwd(void *ctx, const float *in, float *out, size_t n)
 {
     (void)ctx;
@@ -728,7 +729,8 @@ static void test_pad_fold(void)
     fr_model m;
     fr_rng r;
     fr_rng_seed(&r, 5);
-    fr_tb_begin(&m, "padfold", "input", 6, 13, 11);
+    const size_t dflt = fr_conv_stream_bytes();
+    fr_tb_begin(&m, "padfold", "input", 6, 13, 37);   /* wide enough for the 8-float vector paths */
     fr_tb_infer(&m);
     int x = add_op(&m, "a1", FR_OP_RELU6, 1, 0, 0);
     int p1 = fr_tb_node(&m, "p1", FR_OP_PAD, x, -1);
@@ -755,7 +757,7 @@ static void test_pad_fold(void)
     int last = add_op(&m, "add", FR_OP_ADD, 2, c4, p4);
     fr_graph *g = &m.g;
     const int nb = 5, first = 1;
-    size_t in_n = (size_t)nb * 6 * 13 * 11, out_n = (size_t)nb * g->nodes[last].c * g->nodes[last].h * g->nodes[last].w;
+    size_t in_n = (size_t)nb * 6 * 13 * 37, out_n = (size_t)nb * g->nodes[last].c * g->nodes[last].h * g->nodes[last].w;
     float *in = fr_xmalloc(in_n * sizeof(float)), *R = fr_xmalloc(out_n * sizeof(float));
     for (size_t k = 0; k < in_n; k++) in[k] = k % 7 == 0 ? 0.0f : k % 7 == 1 ? 6.0f : 4.0f * fr_rng_normal(&r);
     for (size_t k = 0; k < out_n; k++) R[k] = fr_rng_normal(&r);
@@ -779,6 +781,7 @@ static void test_pad_fold(void)
             for (int f = 0; f < 2; f++) fr_exec_set_hook(xs[f], a3, &hk);
         }
         for (int f = 0; f < 2; f++) {
+            fr_conv_set_stream_bytes(f ? 0 : dflt);   /* the folded run also streams */
             fr_exec_forward(xs[f], nb);
             fr_exec_backward(xs[f], nb, R, 1);
         }
@@ -807,6 +810,7 @@ static void test_pad_fold(void)
         fr_exec_set_hook(xs[f], p2, NULL);
         fr_exec_set_hook(xs[f], a3, NULL);
         fr_exec_set_bias_grads(xs[f], f == 0);
+        fr_conv_set_stream_bytes(f ? 0 : dflt);
         fr_exec_forward(xs[f], nb);
         fr_exec_backward(xs[f], nb, R, 1);
     }
@@ -825,6 +829,7 @@ static void test_pad_fold(void)
         FR_CHECK(fr_exec_param_grad(xs[0], n->param[1]) != NULL && fr_exec_param_grad(xs[1], n->param[1]) == NULL);
     }
     FR_CHECKF(nbias >= 3 && wdiff == 0, "%d biases, %d weight gradients differ with bias gradients off", nbias, wdiff);
+    fr_conv_set_stream_bytes(dflt);
     for (int f = 0; f < 2; f++) fr_exec_free(xs[f]);
     free(in); free(R);
     fr_model_free(&m);

@@ -89,6 +89,11 @@ void fr_conv_backward(const fr_conv_shape *s, const float *x, const float *W, co
  * Process-wide; set it only while no kernel runs. */
 void fr_conv_set_legacy(int on);
 int fr_conv_legacy(void);
+/* Depthwise outputs and input gradients of at least this many bytes per batch are written with
+ * streaming stores (conv_dw.c; 32 MB by default).  Same bits either way: tests set 0 to run
+ * the streaming paths on small shapes. */
+void fr_conv_set_stream_bytes(size_t bytes);
+size_t fr_conv_stream_bytes(void);
 
 /* FLOPs of one conv forward (2*MACs), for benchmarks. */
 double fr_conv_flops(const fr_conv_shape *s);

@@ -115,6 +115,11 @@ static size_t part_stride(const fr_conv_shape *s, int nparts)
 static int g_legacy;   /* fr_conv_set_legacy */
 
 void fr_conv_set_legacy(int on) { g_legacy = on != 0; }
+
+static size_t g_stream_bytes = (size_t)32 << 20;   /* fr_conv_set_stream_bytes */
+
+void fr_conv_set_stream_bytes(size_t bytes) { g_stream_bytes = bytes; }
+size_t fr_conv_stream_bytes(void) { return g_stream_bytes; }
 int fr_conv_legacy(void) { return g_legacy; }
 
 typedef struct ck_geom { int nck, nbmax; } ck_geom;

@@ -167,30 +167,94 @@ static void phase_split(const fr_conv_shape *s, const dw_geom *g, const float *x
         }
 }
 
+/* Streaming stores.  The largest planes a depthwise conv writes (a batch's 112x112 and 56x56
+ * outputs and input gradients, 38-154 MB) are read next after they have left the caches, so
+ * their lines' reads for ownership are wasted DRAM traffic: those are written with
+ * non-temporal stores (32-byte aligned rows, AVX2).  Smaller ones are read while still in L3,
+ * so they keep ordinary stores.  The vector forms below compute what fr_conv_act_fwd/_bwd do
+ * element by element (the same compares; a mask and-ed with a value keeps its bits or gives
+ * +0), so the bits do not depend on the path. */
+static int dw_stream(size_t floats) { return floats * sizeof(float) >= fr_conv_stream_bytes(); }
+
+#ifdef __AVX2__
+static inline __attribute__((always_inline)) __m256 v_act_fwd(int act, __m256 v, __m256 lo, __m256 hi)
+{
+    if (act == FR_CONV_ACT_RELU) return _mm256_andnot_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ), v);
+    if (act == FR_CONV_ACT_CLIP) {
+        v = _mm256_blendv_ps(v, lo, _mm256_cmp_ps(v, lo, _CMP_LT_OQ));
+        return _mm256_blendv_ps(v, hi, _mm256_cmp_ps(v, hi, _CMP_GT_OQ));
+    }
+    return v;
+}
+
+static inline __attribute__((always_inline)) __m256 v_act_bwd(int act, __m256 x, __m256 d, __m256 lo, __m256 hi)
+{
+    if (act == FR_CONV_ACT_RELU) return _mm256_and_ps(d, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ));
+    if (act == FR_CONV_ACT_CLIP)
+        return _mm256_and_ps(d, _mm256_and_ps(_mm256_cmp_ps(x, lo, _CMP_GE_OQ), _mm256_cmp_ps(x, hi, _CMP_LE_OQ)));
+    return d;
+}
+#endif
+
+/* One output row out of the wide layout: y = src and, with an activation folded out of the
+ * conv, ya = act(src). */
+static inline __attribute__((always_inline)) void out_row(const float *restrict src, float *restrict y, float *restrict ya,
+                                                          int n, int act, float lo, float hi, int stream)
+{
+    int i = 0;
+#ifdef __AVX2__
+    if (stream && !((uintptr_t)y & 31) && (!act || !((uintptr_t)ya & 31))) {
+        const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+        for (; i + 8 <= n; i += 8) {
+            const __m256 v = _mm256_loadu_ps(src + i);
+            _mm256_stream_ps(y + i, v);
+            if (act) _mm256_stream_ps(ya + i, v_act_fwd(act, v, vlo, vhi));
+        }
+        for (; i < n; i++) {
+            y[i] = src[i];
+            if (act) ya[i] = fr_conv_act_fwd(act, lo, hi, src[i]);
+        }
+        return;
+    }
+#endif
+    memcpy(y, src, sizeof(float) * (size_t)n);
+    if (act) copy_act(src, ya, (size_t)n, act, lo, hi);
+}
+
+/* One stride-1 dx row: dr = act'(xr) src, the folded input activation's backward (a copy
+ * without one). */
+static inline __attribute__((always_inline)) void merge_row1(const float *restrict src, const float *restrict xr,
+                                                             float *restrict dr, int n, int act, float lo, float hi,
+                                                             int stream)
+{
+    int i = 0;
+#ifdef __AVX2__
+    if (stream && !((uintptr_t)dr & 31)) {
+        const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+        for (; i + 8 <= n; i += 8)
+            _mm256_stream_ps(dr + i, v_act_bwd(act, _mm256_loadu_ps(xr + i), _mm256_loadu_ps(src + i), vlo, vhi));
+    }
+#endif
+    for (; i < n; i++) dr[i] = fr_conv_act_bwd(act, lo, hi, xr[i], src[i]);
+}
+
 /* Interleaves the even (a) and odd (b) columns of one dx row, applying the folded activation's
  * backward on the way (fr_conv_act_bwd on the input row xr); `act` is a constant at each call
  * site. */
 static inline __attribute__((always_inline)) void merge_row2(const float *restrict a, const float *restrict b,
                                                              const float *restrict xr, float *restrict dr, int w,
-                                                             int act, float lo, float hi)
+                                                             int act, float lo, float hi, int stream)
 {
     const int half = w / 2;
     int k0 = 0;
 #ifdef __AVX2__
-    /* A 112x112 dx plane is written once and read next by the expand conv's GEMM, long after
-     * it has left the caches: stream it (no read for ownership of every line).  Pairs
-     * (a[k], b[k]) interleaved eight at a time; the mask is the scalar predicate (and-ing with
-     * all ones keeps d's bits, with all zeros gives +0), so the same bits. */
-    if (((uintptr_t)dr & 31) == 0) {
-        const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi), zero = _mm256_setzero_ps();
+    /* pairs (a[k], b[k]) interleaved eight outputs at a time, streamed (fr_conv_stream_bytes) */
+    if (stream && ((uintptr_t)dr & 31) == 0) {
+        const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
         for (; k0 + 4 <= half; k0 += 4) {
             const __m128 va = _mm_loadu_ps(a + k0), vb = _mm_loadu_ps(b + k0);
-            __m256 d = _mm256_set_m128(_mm_unpackhi_ps(va, vb), _mm_unpacklo_ps(va, vb));
-            const __m256 xv = _mm256_loadu_ps(xr + 2 * k0);
-            if (act == FR_CONV_ACT_RELU) d = _mm256_and_ps(d, _mm256_cmp_ps(xv, zero, _CMP_GT_OQ));
-            else if (act == FR_CONV_ACT_CLIP)
-                d = _mm256_and_ps(d, _mm256_and_ps(_mm256_cmp_ps(xv, vlo, _CMP_GE_OQ), _mm256_cmp_ps(xv, vhi, _CMP_LE_OQ)));
-            _mm256_stream_ps(dr + 2 * k0, d);
+            const __m256 d = _mm256_set_m128(_mm_unpackhi_ps(va, vb), _mm_unpacklo_ps(va, vb));
+            _mm256_stream_ps(dr + 2 * k0, v_act_bwd(act, _mm256_loadu_ps(xr + 2 * k0), d, vlo, vhi));
         }
     }
 #endif
@@ -203,7 +267,7 @@ static inline __attribute__((always_inline)) void merge_row2(const float *restri
 
 /* Phase planes -> dx plane: each input pixel lives in exactly one phase, so this assigns all.
  * x: the input plane, for a folded activation's backward (applied per row once it is whole). */
-static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *ph, const float *x, float *dx)
+static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *ph, const float *x, float *dx, int stream)
 {
     if (s->sw == 2) {   /* both column phases of a row in one interleaving pass (vectorised),
                          * rows in input order (x read and dx written front to back) */
@@ -219,11 +283,28 @@ static void phase_merge(const fr_conv_shape *s, const dw_geom *g, const float *p
                 const float *xr = x + (size_t)iy * w;
                 float *dr = dx + (size_t)iy * w;
                 switch (s->act) {
-                case FR_CONV_ACT_RELU: merge_row2(a, b, xr, dr, w, FR_CONV_ACT_RELU, 0, 0); break;
-                case FR_CONV_ACT_CLIP: merge_row2(a, b, xr, dr, w, FR_CONV_ACT_CLIP, s->act_lo, s->act_hi); break;
-                default: merge_row2(a, b, xr, dr, w, 0, 0, 0); break;
+                case FR_CONV_ACT_RELU: merge_row2(a, b, xr, dr, w, FR_CONV_ACT_RELU, 0, 0, stream); break;
+                case FR_CONV_ACT_CLIP: merge_row2(a, b, xr, dr, w, FR_CONV_ACT_CLIP, s->act_lo, s->act_hi, stream); break;
+                default: merge_row2(a, b, xr, dr, w, 0, 0, 0, stream); break;
                 }
             }
+        return;
+    }
+    if (s->sh == 1 && s->sw == 1) {   /* one phase: each row copied with the activation's backward on the way */
+        int clo, chi;
+        tap_range(-s->pl, 1, s->w, g->wq, &clo, &chi);
+        for (int r = 0; r < g->hq; r++) {
+            int iy = r - s->pt;
+            if (iy < 0 || iy >= s->h) continue;
+            const float *sr = ph + (size_t)r * g->wq + clo;
+            const size_t at = (size_t)iy * s->w + (size_t)(clo - s->pl);
+            const int n = chi - clo;
+            switch (s->act) {
+            case FR_CONV_ACT_RELU: merge_row1(sr, x + at, dx + at, n, FR_CONV_ACT_RELU, 0, 0, stream); break;
+            case FR_CONV_ACT_CLIP: merge_row1(sr, x + at, dx + at, n, FR_CONV_ACT_CLIP, s->act_lo, s->act_hi, stream); break;
+            default: merge_row1(sr, x + at, dx + at, n, 0, 0, 0, stream); break;
+            }
+        }
         return;
     }
     for (int py = 0; py < s->sh; py++)
@@ -310,6 +391,7 @@ void fr_dw_forward(const fr_conv_shape *s, const float *x, const float *Wt, cons
     const dw_geom g = dw_scratch_geom(s);
     const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
     const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
+    const int stream = dw_stream((size_t)s->n * C * P);
     float *xph = scratch, *wide = scratch + 2 * g.nph * g.pstride + g.phase;
     for (int n0 = 0; n0 < s->n; n0 += g.nb) {
         const int kb = FR_MIN(g.nb, s->n - n0);
@@ -339,12 +421,22 @@ void fr_dw_forward(const fr_conv_shape *s, const float *x, const float *Wt, cons
                 const size_t at = ((size_t)(n0 + k) * C + ch) * P;
                 const float *wk = wide + (size_t)k * g.phase;
                 for (int oy = 0; oy < s->oh; oy++) {
-                    memcpy(y + at + (size_t)oy * OW, wk + (size_t)oy * g.wq, sizeof(float) * OW);
-                    if (s->oact) copy_act(wk + (size_t)oy * g.wq, s->yact + at + (size_t)oy * OW, (size_t)OW, s->oact, s->oact_lo, s->oact_hi);
+                    const float *sr = wk + (size_t)oy * g.wq;
+                    float *yr = y + at + (size_t)oy * OW;
+                    switch (s->oact) {
+                    case FR_CONV_ACT_RELU: out_row(sr, yr, s->yact + at + (size_t)oy * OW, OW, FR_CONV_ACT_RELU, 0, 0, stream); break;
+                    case FR_CONV_ACT_CLIP:
+                        out_row(sr, yr, s->yact + at + (size_t)oy * OW, OW, FR_CONV_ACT_CLIP, s->oact_lo, s->oact_hi, stream);
+                        break;
+                    default: out_row(sr, yr, NULL, OW, 0, 0, 0, stream); break;
+                    }
                 }
             }
         }
     }
+#ifdef __AVX2__
+    if (stream) _mm_sfence();   /* the streamed rows visible before this part reports done */
+#endif
 }
 
 void fr_dw_backward(const fr_conv_shape *s, const float *x, const float *Wt, const float *dy,
@@ -353,6 +445,7 @@ void fr_dw_backward(const fr_conv_shape *s, const float *x, const float *Wt, con
     const dw_geom g = dw_scratch_geom(s);
     const int C = s->c, OW = s->ow, KK = s->kh * s->kw;
     const size_t HW = (size_t)s->h * s->w, P = (size_t)s->oh * OW;
+    const int stream = dw_stream((size_t)s->n * C * HW);
     float *xph = scratch, *dxph = scratch + g.nph * g.pstride, *wide = scratch + 2 * g.nph * g.pstride + g.phase;
     for (int ch = c0; ch < c1; ch++) {
         const float *wc = Wt + (size_t)ch * KK;
@@ -417,7 +510,7 @@ void fr_dw_backward(const fr_conv_shape *s, const float *x, const float *Wt, con
                 }
                 for (int k = 0; k < kb; k++) {
                     const size_t pl = ((size_t)(n0 + k) * C + ch) * HW;
-                    phase_merge(s, &g, dxph + (size_t)k * g.phase, x + pl, dx + pl);
+                    phase_merge(s, &g, dxph + (size_t)k * g.phase, x + pl, dx + pl, stream);
                 }
             } else if (dx) {
                 memset(dxph, 0, sizeof(float) * g.nph * g.pstride);
@@ -430,13 +523,13 @@ void fr_dw_backward(const fr_conv_shape *s, const float *x, const float *Wt, con
                     }
                 for (int k = 0; k < kb; k++) {
                     const size_t pl = ((size_t)(n0 + k) * C + ch) * HW;
-                    phase_merge(s, &g, dxph + (size_t)k * g.phase, x + pl, dx + pl);
+                    phase_merge(s, &g, dxph + (size_t)k * g.phase, x + pl, dx + pl, stream);
                 }
             }
         }
         if (db) db[ch] = (float)bsum;
     }
 #ifdef __AVX2__
-    _mm_sfence();   /* merge_row2's streamed dx visible before this part reports done */
+    if (stream) _mm_sfence();   /* the streamed dx rows visible before this part reports done */
 #endif
 }
