@@ -89,13 +89,14 @@ void fr_xf_decide(fr_exec *x)
         x->ofolded[j] = on && c >= 0 && !x->has_hook[j] && !x->has_hook[c];
         if (x->ofolded[j]) x->oact_of[c] = j;
     }
-    /* The tail is left to the caller only when neither it nor its input is hooked or folded
-     * (their buffers then hold what the separate pass would read), and only for this forward. */
+    /* The tail is left to the caller only when neither it nor its input is hooked or computed
+     * by a depthwise conv's sweep (their buffers then hold what the separate pass would read),
+     * and only for this forward.  Neither can fold into a conv: the tail has no reader in the
+     * range and its input's only reader is the tail. */
     x->tail = -1;
     if (x->tail_on && on && x->tail_plan >= 0) {
         int t = x->tail_plan, c = g->nodes[t].in[0];
-        if (!x->has_hook[t] && !x->has_hook[c] && !x->folded[t] && !x->ofolded[t] && !x->folded[c] && !x->ofolded[c] &&
-            x->oact_of[c] < 0) {
+        if (!x->has_hook[t] && !x->has_hook[c] && !x->ofolded[t] && !x->ofolded[c]) {
             x->tail = t;
             x->stale[t] = 1;   /* filled on demand (fr_exec_out, fr_exec_output) */
         }
