@@ -1,0 +1,167 @@
+/* adaround.c — AdaRound's soft rounding (Nagel et al. 2020, with BRECQ's schedule): the element
+ * kernels of its forward, gradient and fused Adam step, its initial V and its hard codes.  The
+ * layer, its buffers and the row passes that call these are quant.c's.
+ *
+ * Design note
+ *   Ownership: nothing here allocates; every function works on the fr_qlayer it is given.
+ *   Threading: fr_qada_row touches only row r's elements and writes the row's f_reg sum to the
+ *   caller's slot, so quant.c's pool may run rows on different threads (see run_rows there).
+ *   Invariants: ŵ = s1·clamp(floor(W/s1) + h(V), lo, hi) with h the rectified sigmoid clamped to
+ *   [0, 1]; the clamp masks of the gradient are those of the forward (the same comparisons, the
+ *   inclusive bounds of torch.clamp); the block kernels and the scalar row-tail code execute the
+ *   same float operations, so where a row's tail begins does not change a result.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quant_impl.h"
+
+void fr_qada_init_v(fr_qlayer *q)
+{
+    /* V such that σ(V)(ζ−γ)+γ = frac(W/s1): soft AdaRound starts at the FP weight. */
+    for (size_t k = 0; k < q->n; k++) {
+        double s = q->s1_init[fr_qlayer_group(q, k)];
+        double x = (double)(q->W[k] / (float)s);
+        double rest = x - floor(x);
+        q->V.data[k] = (float)(-log((ADA_ZETA - ADA_GAMMA) / (rest - ADA_GAMMA) - 1.0));
+    }
+}
+
+static inline float ada_sig(float v) { return 1.0f / (1.0f + vexpf(-v)); }
+/* The rectified sigmoid before and after its clamp, from σ(V) (the passes need both). */
+static inline float ada_hraw(float sg) { return sg * (ADA_ZETA - ADA_GAMMA) + ADA_GAMMA; }
+static inline float ada_h(float sg) { return clampf(ada_hraw(sg), 0.0f, 1.0f); }
+
+float fr_qada_h(float v) { return ada_h(ada_sig(v)); }
+
+typedef struct adac { float s, lo, hi, beta, bm1, lambda; int reg_on; } adac;
+
+/* AdaRound grad over FX_BLK weights in short fixed-trip-count passes (restrict, no calls): in
+ * this form GCC -O2 vectorises each of them, sigmoid, pow and Adam included, whereas one fused
+ * element body with two exps and a log defeats its if-conversion.  gV gets dL/dV (regulariser
+ * included when reg_on), fr the f_reg terms, which the caller reduces in double in element order
+ * (deterministic).  Returns nonzero on Inf/NaN. */
+static __attribute__((noinline)) uint32_t ada_blk(const float *restrict W, const float *restrict V, const float *restrict G,
+                        float *restrict gV, float *restrict fr, const adac *c)
+{
+    const float zg = ADA_ZETA - ADA_GAMMA, s = c->s, lo = c->lo, hi = c->hi, bm1 = c->bm1;
+    const float kreg = c->reg_on ? c->lambda * -c->beta * 2.0f : 0.0f;
+    float sg[FX_BLK], h[FX_BLK], pa[FX_BLK];
+    for (int l = 0; l < FX_BLK; l++) sg[l] = ada_sig(V[l]);
+    for (int l = 0; l < FX_BLK; l++) h[l] = ada_h(sg[l]);
+    for (int l = 0; l < FX_BLK; l++) pa[l] = vpow01(fabsf(2.0f * h[l] - 1.0f), bm1);
+    uint32_t bad = 0;
+    for (int l = 0; l < FX_BLK; l++) {
+        float hr = ada_hraw(sg[l]);
+        float x = vfloorf(W[l] / s) + h[l];
+        int in = (x >= lo) & (x <= hi);
+        float dh = ((hr >= 0.0f) & (hr <= 1.0f)) ? sg[l] * (1.0f - sg[l]) * zg : 0.0f;
+        float gv = in ? G[l] * s * dh : 0.0f;
+        float a = 2.0f * h[l] - 1.0f, aa = fabsf(a);
+        float sgn = a > 0.0f ? 1.0f : (a < 0.0f ? -1.0f : 0.0f);
+        gv = c->reg_on ? gv + kreg * pa[l] * sgn * dh : gv;
+        fr[l] = 1.0f - pa[l] * aa;
+        gV[l] = gv;
+        bad |= nonfinite_bits(gv);
+    }
+    return bad;
+}
+
+static __attribute__((noinline)) uint32_t ada_blk_adam(float *restrict V, float *restrict m, float *restrict v, const float *restrict g,
+                             adamc ad)
+{
+    uint32_t bad = 0;
+    for (int l = 0; l < FX_BLK; l++) {
+        float pn = adam1(V[l], &m[l], &v[l], g[l], &ad);
+        V[l] = pn;
+        bad |= nonfinite_bits(pn);
+    }
+    return bad;
+}
+
+/* Soft forward over FX_BLK weights: w_hat = s·clamp(floor(W/s) + h(V)), vectorised like ada_blk. */
+static __attribute__((noinline)) void ada_blk_fwd(const float *restrict W, const float *restrict V, float *restrict wh,
+                                                  float s, float lo, float hi)
+{
+    float h[FX_BLK];
+    for (int l = 0; l < FX_BLK; l++) h[l] = ada_h(ada_sig(V[l]));
+    for (int l = 0; l < FX_BLK; l++) {
+        float x = vfloorf(W[l] / s) + h[l];
+        wh[l] = s * (((x >= lo) & (x <= hi)) ? x : (x < lo ? lo : hi));
+    }
+}
+
+/* The same for one weight (row tails). */
+static float ada_one(float W, float V, float G, const adac *c, float *fr)
+{
+    const float zg = ADA_ZETA - ADA_GAMMA;
+    float sg = ada_sig(V), hr = ada_hraw(sg), h = clampf(hr, 0.0f, 1.0f);
+    float x = vfloorf(W / c->s) + h;
+    int in = (x >= c->lo) & (x <= c->hi);
+    float dh = ((hr >= 0.0f) & (hr <= 1.0f)) ? sg * (1.0f - sg) * zg : 0.0f;
+    float gv = in ? G * c->s * dh : 0.0f;
+    float a = 2.0f * h - 1.0f, aa = fabsf(a), pa = vpow01(aa, c->bm1);
+    float sgn = a > 0.0f ? 1.0f : (a < 0.0f ? -1.0f : 0.0f);
+    const float kreg = c->reg_on ? c->lambda * -c->beta * 2.0f : 0.0f;
+    *fr = 1.0f - pa * aa;
+    return c->reg_on ? gv + kreg * pa * sgn * dh : gv;
+}
+
+/* AdaRound soft pass over one row.  mode 0: forward, 1: grad, 2: grad + Adam on V. */
+void fr_qada_row(fr_qlayer *q, int r, int mode, const float *G, float beta, float lambda,
+                 int reg_on, const adamc *ad, double *freg, double *chk)
+{
+    size_t len = (size_t)q->i * q->khw, base = (size_t)r * len;
+    int g = fr_qlayer_group(q, base);
+    float s = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
+    const int per_group = q->grpacc != NULL;   /* then len is a multiple of the group, of FX_BLK */
+    if (mode == 0) {
+        const float *restrict W = q->W, *restrict V = q->V.data;
+        float *restrict wh = q->w_hat;
+        size_t k0 = base;
+        for (; k0 + FX_BLK <= base + len; k0 += FX_BLK) {
+            if (per_group) g = fr_qlayer_group(q, k0), s = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
+            ada_blk_fwd(W + k0, V + k0, wh + k0, s, lo, hi);
+        }
+        for (size_t k = k0; k < base + len; k++) {
+            float x = vfloorf(W[k] / s) + ada_h(ada_sig(V[k]));
+            wh[k] = s * (x >= lo && x <= hi ? x : (x < lo ? lo : hi));
+        }
+        return;
+    }
+    adac c = {s, lo, hi, beta, beta - 1.0f, lambda, reg_on};
+    float *W = q->W, *V = q->V.data, *m = q->V.m, *v = q->V.v, *gV = q->V.grad;
+    float fr[FX_BLK];
+    double f = 0;
+    uint32_t bad = 0;
+    size_t k = base;
+    for (; k + FX_BLK <= base + len; k += FX_BLK) {
+        if (per_group) g = fr_qlayer_group(q, k), c.s = q->s1[g], c.lo = q->qlo[g], c.hi = q->qhi[g];
+        bad |= ada_blk(W + k, V + k, G + k, gV + k, fr, &c);
+        if (mode == 2) bad |= ada_blk_adam(V + k, m + k, v + k, gV + k, *ad);
+        if (reg_on)
+            for (int l = 0; l < FX_BLK; l++) f += (double)fr[l];
+    }
+    for (; k < base + len; k++) {   /* row tail, same arithmetic */
+        float fk, gv = ada_one(W[k], V[k], G[k], &c, &fk);
+        gV[k] = gv;
+        bad |= nonfinite_bits(gv);
+        if (mode == 2) {
+            V[k] = adam1(V[k], &m[k], &v[k], gv, ad);
+            bad |= nonfinite_bits(V[k]);
+        }
+        if (reg_on) f += (double)fk;
+    }
+    *freg = f;
+    if (bad) *chk += NAN;
+}
+
+void fr_qada_hard_codes(const fr_qlayer *q, int32_t *c)
+{
+    for (size_t k = 0; k < q->n; k++) {
+        const int g = fr_qlayer_group(q, k);
+        float x = floorf(q->W[k] / q->s1[g]) + (q->V.data[k] >= 0.0f ? 1.0f : 0.0f);
+        c[k] = code_i(clampf(x, q->qlo[g], q->qhi[g]), q->qlo[g]);
+    }
+}

@@ -1,0 +1,63 @@
+/* quant_impl.h — what the weight quantizer's two modules (quant.c: layers, passes, FlexRound;
+ * adaround.c: AdaRound's element kernels) share.  Internal to src/quant, like ops_impl.h.
+ *
+ * The helpers are static inline so each kernel gets its own inlined copy, as when they were
+ * private to quant.c (-std=c11 keeps FP contraction off, so where they are compiled does not
+ * change a bit).
+ */
+#ifndef FRTUI_QUANT_IMPL_H
+#define FRTUI_QUANT_IMPL_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "frtui/quant.h"
+#include "vmath.h"
+
+/* AdaRound's rectified sigmoid stretch (ζ, γ), as in the AdaRound paper and BRECQ. */
+#define ADA_ZETA 1.1f
+#define ADA_GAMMA (-0.1f)
+
+/* Block length of the vectorised element passes (a compile-time trip count is what lets GCC
+ * -O2 vectorise a loop). */
+#define FX_BLK 16
+
+typedef struct adamc { float b1w, b2, b2w, step, bc2s, eps; } adamc;
+
+static inline adamc adam_consts(float lr, int t)
+{
+    adamc a;
+    if (t < 1) t = 1;
+    a.b1w = (float)(1.0 - 0.9);
+    a.b2 = 0.999f;
+    a.b2w = (float)(1.0 - 0.999);
+    a.step = (float)((double)lr / (1.0 - pow(0.9, t)));
+    a.bc2s = (float)sqrt(1.0 - pow(0.999, t));
+    a.eps = 1e-8f;
+    return a;
+}
+
+/* PyTorch Adam: m.lerp_(g, 1−β1); v = v·β2 + (1−β2)·g²; p −= lr/bc1 · m/(√v/√bc2 + eps). */
+static inline float adam1(float p, float *m, float *v, float g, const adamc *a)
+{
+    float mm = *m + a->b1w * (g - *m);
+    float vv = *v * a->b2 + a->b2w * (g * g);
+    *m = mm;
+    *v = vv;
+    return p - a->step * (mm / (sqrtf(vv) / a->bc2s + a->eps));
+}
+
+
+/* A clamped code as an integer.  Only a NaN (from a corrupt parameter; never in a healthy run)
+ * can be out of int range here: it maps to the low end instead of undefined behaviour. */
+static inline int32_t code_i(float c, float lo) { return (int32_t)(c == c ? c : lo); }
+
+/* adaround.c.  fr_qada_row: AdaRound's soft pass over output row r; mode 0 forward (w_hat),
+ * 1 gradient into V.grad, 2 gradient + Adam on V.  *freg gets the row's f_reg sum (summed in
+ * element order), *chk becomes NaN if a value went non-finite. */
+void fr_qada_init_v(fr_qlayer *q);
+void fr_qada_row(fr_qlayer *q, int r, int mode, const float *G, float beta, float lambda,
+                 int reg_on, const adamc *ad, double *freg, double *chk);
+void fr_qada_hard_codes(const fr_qlayer *q, int32_t *c);
+
+#endif
