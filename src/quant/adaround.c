@@ -38,8 +38,9 @@ float fr_qada_h(float v) { return ada_h(ada_sig(v)); }
 typedef struct adac { float s, lo, hi, beta, bm1, lambda; int reg_on; } adac;
 
 /* AdaRound grad over FX_BLK weights in short fixed-trip-count passes (restrict, no calls): in
- * this form GCC -O2 vectorises each of them, sigmoid, pow and Adam included, whereas one fused
- * element body with two exps and a log defeats its if-conversion.  gV gets dL/dV (regulariser
+ * this form GCC -O2 vectorises each of them, sigmoid, pow and Adam included (given
+ * no-trapping-math, quant_impl.h), whereas one fused element body with two exps and a log
+ * defeats its if-conversion.  gV gets dL/dV (regulariser
  * included when reg_on), fr the f_reg terms, which the caller reduces in double in element order
  * (deterministic).  Returns nonzero on Inf/NaN. */
 static __attribute__((noinline)) uint32_t ada_blk(const float *restrict W, const float *restrict V, const float *restrict G,

@@ -361,8 +361,8 @@ static double fx_row(fr_qlayer *q, int r, int mode, const float *G, double *g1, 
 
 /* Adam on p[0, n) plus e = exp(p); returns nonzero if anything became non-finite.  Blocks of
  * 16 with a compile-time trip count and restrict parameters: GCC's -O2 "very-cheap" vectoriser
- * only takes loops it can replace entirely without alias checks, so this is what lets it emit
- * vector code (exp included, via vexpf). */
+ * only takes loops it can replace entirely without alias checks, so this (and no-trapping-math,
+ * quant_impl.h) is what lets it emit vector code (exp included, via vexpf). */
 static int adam_exp(float *restrict p, float *restrict m, float *restrict v, float *restrict e,
                     const float *restrict g, size_t n, adamc ad)
 {
