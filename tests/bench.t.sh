@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench.t.sh — `frtui-dev bench` reports what issues 4 and 6 ask for: the JSON has the inspector and
-# import keys, sections can be picked with --only, bad flags are refused.  Speed is never
+# import keys and the quantizer's ns/weight, sections can be picked with --only, bad flags are refused.  Speed is never
 # asserted here (that is what the figures are for); only that they are there.
 # Prints "N passed, N failed".  Environment: FRTUI_BIN (default ./frtui).
 BIN=${FRTUI_DEV_BIN:-./frtui-dev}
@@ -28,6 +28,15 @@ check "the generated ONNX is imported (seconds measured)" \
 check "table line for the ONNX import" "grep -q 'Import ONNX convnet ~10 MB (generated): [0-9.]* s, peak RSS' '$TMP/out'"
 if command -v python3 >/dev/null 2>&1; then
     check "JSON parses" "python3 -c 'import json,sys; json.load(open(sys.argv[1]))' '$TMP/r.json'"
+fi
+"$BIN" bench --quick --only quant --json "$TMP/q.json" >"$TMP/qout" 2>&1; rc=$?
+check "bench --only quant runs" "[ $rc = 0 ]"
+# Three layers x three methods, each a positive ns/weight (a failed layer init would print NaN).
+check "quant table has a figure for each method and layer" \
+    "[ \$(grep -cE '^  (1x1|3x3|dw).*( +[0-9]+\\.[0-9]+){3}\$' '$TMP/qout') = 3 ]"
+if command -v python3 >/dev/null 2>&1; then
+    check "quant JSON: 9 positive ns_per_weight" "python3 -c 'import json,sys; q=json.load(open(sys.argv[1]))[\"quant\"]; \
+assert len(q) == 9 and all(r[\"ns_per_weight\"] > 0 for r in q), q' '$TMP/q.json'"
 fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -67,6 +67,8 @@ typedef struct fr_bench {
     fr_bench_ui ui;
     fr_bench_import imp[2];    /* real MobileNetV2 (tfjs), ~10 MB ONNX */
     char torch_note[160];      /* real section: why the PyTorch column is empty, or its version */
+    struct { char shape[32]; int method; double ns_per_weight; } qk[12];  /* quant section */
+    int n_qk;
 } fr_bench;
 
 extern const int fr_bench_frame_sizes[3][2];
@@ -91,6 +93,9 @@ void fr_bench_print_rows(const fr_bench *b, int from, int to);
 /* FlexRound W4 over the whole model; frame = also time frame builds and checkpoints on the
  * finished run. */
 void fr_bench_whole(fr_bench *b, const fr_model *m, const char *name, const char *note, int frame);
+/* The quantizer's own passes (forward + fused gradient/Adam step of fr_qlayer, no network),
+ * ns per weight per iteration for each method on a few layer shapes.  Prints its table. */
+void fr_bench_quant(fr_bench *b);
 /* The real MobileNetV2 (tfjs model.json at path) at 224x224: every unit, rows added to b and
  * printed (src/tools/bench_real.c).  Returns rows added (0 when the model is absent). */
 int fr_bench_real(fr_bench *b, const char *path);

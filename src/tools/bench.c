@@ -25,12 +25,13 @@
 #include "frtui/blas.h"
 #include "frtui/cli.h"
 #include "frtui/opt.h"
+#include "frtui/quant.h"
 #include "frtui/sb.h"
 #include "frtui/train.h"
 
 enum { SEC_SGEMM = 1, SEC_SHAPES = 2, SEC_SAMPLES = 4, SEC_WHOLE = 8, SEC_UI = 16, SEC_IMPORT = 32, SEC_REAL = 64,
-       SEC_ALL = 127 };
-static const char *const sec_names[] = {"sgemm", "shapes", "samples", "whole", "ui", "import", "real"};
+       SEC_QUANT = 128, SEC_ALL = 255 };
+static const char *const sec_names[] = {"sgemm", "shapes", "samples", "whole", "ui", "import", "real", "quant"};
 
 #define REAL_MBV2 "build/npm/mobilenet_v2/model.json"
 #define REAL_MBV2_FRM "samples/mobilenetv2-imagenet.frm"
@@ -207,7 +208,15 @@ static int write_json(const fr_bench *b, const char *path)
     }
     fputs("],\n", f);
     kv_num(f, "  ", "sgemm_peak_gflops", b->peak);
-    fputs(",\n", f);
+    fputs(",\n  \"quant\": [", f);
+    for (int i = 0; i < b->n_qk; i++) {
+        fprintf(f, "%s\n    {", i ? "," : "");
+        kv_str(f, "", "layer", b->qk[i].shape);
+        kv_str(f, ", ", "method", fr_method_name((fr_method)b->qk[i].method));
+        kv_num(f, ", ", "ns_per_weight", b->qk[i].ns_per_weight);
+        fputc('}', f);
+    }
+    fputs("],\n", f);
     json_units(f, b);
     json_whole(f, b);
     for (int k = 0; k < 3; k++) {
@@ -429,7 +438,7 @@ static int opt_shape(const char *name, const char *v, void *dst, fr_err *e)
 static int opt_only(const char *name, const char *v, void *dst, fr_err *e)
 {
     if (parse_sections(v, &((bench_sel *)dst)->sections))
-        return fr_err_set(e, FR_EINPUT, "%s expects a comma list of sgemm, shapes, samples, whole, ui, import, real (got '%s')", name, v);
+        return fr_err_set(e, FR_EINPUT, "%s expects a comma list of sgemm, shapes, samples, whole, ui, import, real, quant (got '%s')", name, v);
     return FR_OK;
 }
 
@@ -458,7 +467,8 @@ int fr_cli_bench(int argc, char **argv)
     };
     if (fr_opt_wants_help(argc, argv)) {
         printf("usage: %s\n  sections (default all): sgemm, shapes, samples, whole (+ frame build, checkpoint),\n"
-               "  ui (inspector on a pty: key latency, it/s with and without UI), import (time, peak RSS)\n", USAGE);
+               "  ui (inspector on a pty: key latency, it/s with and without UI), import (time, peak RSS),\n"
+               "  real (the real MobileNetV2's units), quant (the quantizer's passes, ns per weight)\n", USAGE);
         return 0;
     }
     fr_err pe;
@@ -489,6 +499,7 @@ int fr_cli_bench(int argc, char **argv)
     if (sections & (SEC_SGEMM | SEC_SHAPES | SEC_SAMPLES | SEC_REAL)) fr_bench_sgemm(b);   /* ratios need the peak */
     fflush(stdout);
 
+    if (sections & SEC_QUANT) fr_bench_quant(b);
     if (sections & SEC_SHAPES) {
         printf("Standard unit shapes (random weights and calibration data, W4, batch %d):\n", FR_BENCH_BATCH);
         fr_bench_print_header();

@@ -34,6 +34,7 @@
 #include "frtui/lm.h"
 #include "frtui/ops.h"
 #include "frtui/partition.h"
+#include "frtui/quant.h"
 #include "frtui/recon.h"
 #include "frtui/snapshot.h"
 #include "frtui/view.h"
@@ -81,6 +82,75 @@ static int per_run_for(const fr_bench_opts *o, double est_ms)
 {
     double n = o->min_run * 1e3 / (est_ms > 1e-3 ? est_ms : 1e-3);
     return n < 3 ? 3 : n > 100000 ? 100000 : (int)ceil(n);
+}
+
+/* ---- the quantizer's passes ---------------------------------------------------------------- */
+
+/* One layer's forward (w_hat) and fused gradient + Adam step with a fixed random G: what every
+ * reconstruction iteration runs once per layer besides the network.  AdaRound is timed with
+ * its regulariser on, its costlier phase. */
+typedef struct qk_ctx { fr_qlayer q; const float *G; int t; } qk_ctx;
+
+static int qk_iter(void *ctx, int n)
+{
+    qk_ctx *c = ctx;
+    for (int i = 0; i < n; i++) {
+        fr_qlayer_forward(&c->q);
+        if (fr_qlayer_step(&c->q, c->G, 1e-3f, ++c->t, 10.0f, 0.01f, 1, NULL)) return 1;
+    }
+    return 0;
+}
+
+void fr_bench_quant(fr_bench *b)
+{
+    static const struct { const char *name; int o, i, k; } shapes[] = {
+        {"1x1 1280x320", 1280, 320, 1},   /* MobileNetV2's Conv_1 */
+        {"3x3 256x256", 256, 256, 3},     /* a ResNet block's conv */
+        {"dw 3x3 960", 960, 1, 3},        /* MobileNetV2's last depthwise conv */
+    };
+    fr_rng r;
+    fr_rng_seed(&r, 2);
+    printf("Quantizer passes (forward + gradient/Adam step per layer, RTN forward only; W4 per-tensor, ns per weight,\n"
+           "median of %d runs):\n",
+           b->o.runs);
+    printf("  %-14s %10s %10s %10s\n", "layer", "RTN", "AdaRound", "FlexRound");
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const size_t n = (size_t)shapes[s].o * shapes[s].i * shapes[s].k * shapes[s].k;
+        float *W = fr_xmalloc(n * sizeof(float)), *G = fr_xmalloc(n * sizeof(float));
+        for (size_t k = 0; k < n; k++) {
+            W[k] = (fr_rng_uniform(&r) - 0.5f) * 0.2f;
+            G[k] = (fr_rng_uniform(&r) - 0.5f) * 1e-3f;
+        }
+        printf("  %-14s", shapes[s].name);
+        for (int m = 0; m < FR_METHOD__COUNT; m++) {
+            fr_qconfig cfg;
+            fr_qconfig_default(&cfg);
+            qk_ctx c = {.G = G};
+            fr_err e;
+            double ns = NAN;
+            if (fr_qlayer_init(&c.q, (fr_method)m, &cfg, shapes[s].o, shapes[s].i, shapes[s].k, shapes[s].k, 1, W, &e) ==
+                FR_OK) {
+                qk_iter(&c, 2);
+                double t0 = fr_now();
+                qk_iter(&c, 3);
+                double est = (fr_now() - t0) * 1e3 / 3;
+                fr_bench_timing tm = time_runs(qk_iter, &c, b->o.runs, per_run_for(&b->o, est));
+                ns = tm.med * 1e6 / (double)n;
+                fr_qlayer_free(&c.q);
+            }
+            if (b->n_qk < (int)(sizeof b->qk / sizeof b->qk[0])) {
+                snprintf(b->qk[b->n_qk].shape, sizeof b->qk[0].shape, "%s", shapes[s].name);
+                b->qk[b->n_qk].method = m;
+                b->qk[b->n_qk].ns_per_weight = ns;
+                b->n_qk++;
+            }
+            printf(" %10.2f", ns);
+        }
+        printf("\n");
+        free(W);
+        free(G);
+    }
+    printf("\n");
 }
 
 /* ---- sgemm peak --------------------------------------------------------------------------- */
