@@ -900,6 +900,8 @@ static void test_parts_bit_identical(void)
         {FR_METHOD_FLEXROUND, 0, 40, 24, 3}, {FR_METHOD_FLEXROUND, 1, 40, 24, 3}, {FR_METHOD_FLEXROUND, 0, 97, 100, 1},
         {FR_METHOD_ADAROUND, 0, 40, 24, 3}, {FR_METHOD_ADAROUND, 1, 97, 100, 1}, {FR_METHOD_RTN, 1, 40, 24, 3},
         {FR_METHOD_FLEXROUND, 32, 97, 128, 1}, {FR_METHOD_ADAROUND, 16, 97, 128, 1}, {FR_METHOD_RTN, 64, 97, 128, 1},
+        /* depthwise rows (9 weights): AdaRound's blocks run across rows, from each part's first row */
+        {FR_METHOD_ADAROUND, 0, 1001, 1, 3}, {FR_METHOD_ADAROUND, 1, 1001, 1, 3}, {FR_METHOD_FLEXROUND, 1, 1001, 1, 3},
     };
     for (size_t ci = 0; ci < sizeof cs / sizeof cs[0]; ci++) {
         fr_rng r;
@@ -925,6 +927,84 @@ static void test_parts_bit_identical(void)
         fr_qlayer_free(&b);
         free(w);
     }
+}
+
+/* AdaRound on rows shorter than a vector block (a depthwise conv's 9 weights) runs its blocks
+ * across row ends, each lane with its row's grid.  Per tensor the grid is one, so every element
+ * must come out exactly as in a layer holding the same weights as one long row (the block path
+ * of long rows); only f_reg, summed row by row there, may differ in its last bits. */
+static void test_ada_short_rows(void)
+{
+    const int o = 1001;   /* 9009 weights: above the pool threshold, and not a whole number of blocks */
+    const size_t n = (size_t)o * 9;
+    fr_rng r;
+    fr_rng_seed(&r, 4242);
+    float *w = randn(&r, n, 0.3f);
+    fr_qconfig c = cfgb(4, 0, 1, FR_QINIT_MSE);
+    for (int parts = 1; parts <= 2; parts++) {
+        fr_par_set_threads(parts);
+        fr_qlayer a, b;
+        FR_ASSERT(fr_qlayer_init(&a, FR_METHOD_ADAROUND, &c, o, 1, 3, 3, 1, w, NULL) == FR_OK);
+        FR_ASSERT(fr_qlayer_init(&b, FR_METHOD_ADAROUND, &c, 1, (int)n, 1, 1, 1, w, NULL) == FR_OK);
+        FR_CHECK(a.s1[0] == b.s1[0]);
+        fr_rng gr;
+        fr_rng_seed(&gr, 5);
+        double ra = 0, rb = 0;
+        for (int t = 1; t <= 8; t++) {
+            float *G = randn(&gr, n, 0.1f);
+            fr_qlayer_forward(&a);
+            fr_qlayer_forward(&b);
+            FR_ASSERT(fr_qlayer_step(&a, G, 1e-2f, t, 10.0f, 0.01f, t > 3, &ra) == FR_OK);
+            FR_ASSERT(fr_qlayer_step(&b, G, 1e-2f, t, 10.0f, 0.01f, t > 3, &rb) == FR_OK);
+            free(G);
+        }
+        fr_qlayer_forward(&a);
+        fr_qlayer_forward(&b);
+        const size_t bytes = n * sizeof(float);
+        FR_CHECKF(memcmp(a.w_hat, b.w_hat, bytes) == 0 && memcmp(a.V.data, b.V.data, bytes) == 0 &&
+                      memcmp(a.V.m, b.V.m, bytes) == 0 && memcmp(a.V.v, b.V.v, bytes) == 0 &&
+                      memcmp(a.V.grad, b.V.grad, bytes) == 0,
+                  "%d part(s): 9-weight rows differ from one long row", parts);
+        FR_CHECKF(rb > 0 && fabs(ra - rb) <= 1e-12 * rb, "f_reg %.17g vs %.17g", ra, rb);
+        fr_qlayer_free(&a);
+        fr_qlayer_free(&b);
+    }
+    fr_par_set_threads(1);
+    /* Per channel each row has its own grid: the depthwise layer must match 1001 one-row
+     * layers (whose blocks all carry one grid), f_reg included (each row sums its own terms). */
+    c = cfgb(4, 1, 1, FR_QINIT_MSE);
+    fr_qlayer a, *rows = fr_xcalloc((size_t)o, sizeof *rows);
+    FR_ASSERT(fr_qlayer_init(&a, FR_METHOD_ADAROUND, &c, o, 1, 3, 3, 1, w, NULL) == FR_OK);
+    for (int k = 0; k < o; k++) FR_ASSERT(fr_qlayer_init(&rows[k], FR_METHOD_ADAROUND, &c, 1, 1, 3, 3, 1, w + 9 * k, NULL) == FR_OK);
+    fr_rng gr;
+    fr_rng_seed(&gr, 6);
+    double ra = 0, rsum = 0;
+    for (int t = 1; t <= 6; t++) {
+        float *G = randn(&gr, n, 0.1f);
+        fr_qlayer_forward(&a);
+        FR_ASSERT(fr_qlayer_step(&a, G, 1e-2f, t, 10.0f, 0.01f, t > 2, &ra) == FR_OK);
+        rsum = 0;
+        for (int k = 0; k < o; k++) {
+            double rk = 0;
+            fr_qlayer_forward(&rows[k]);
+            FR_ASSERT(fr_qlayer_step(&rows[k], G + 9 * k, 1e-2f, t, 10.0f, 0.01f, t > 2, &rk) == FR_OK);
+            rsum += rows[k].freg;
+        }
+        free(G);
+    }
+    fr_qlayer_forward(&a);
+    int same = 1;
+    for (int k = 0; k < o; k++) {
+        fr_qlayer_forward(&rows[k]);
+        same &= a.s1[k] == rows[k].s1[0] && memcmp(a.w_hat + 9 * k, rows[k].w_hat, 36) == 0 &&
+                memcmp(a.V.data + 9 * k, rows[k].V.data, 36) == 0 && memcmp(a.V.grad + 9 * k, rows[k].V.grad, 36) == 0;
+        fr_qlayer_free(&rows[k]);
+    }
+    FR_CHECKF(same, "per-channel 9-weight rows differ from one-row layers");
+    FR_CHECKF(ra > 0 && a.freg == rsum, "per-channel f_reg %.17g vs %.17g", a.freg, rsum);
+    fr_qlayer_free(&a);
+    free(rows);
+    free(w);
 }
 
 /* The step searches on a tensor large enough to be scored in parallel parts (qgrid.c): with 1
@@ -1206,6 +1286,7 @@ int main(void)
     FR_RUN(test_schedule_and_adam);
     FR_RUN(test_qexpf);
     FR_RUN(test_parts_bit_identical);
+    FR_RUN(test_ada_short_rows);
     FR_RUN(test_scale_lr);
     FR_RUN(test_s1_direct);
     return FR_REPORT();

@@ -35,18 +35,26 @@ static inline float ada_h(float sg) { return clampf(ada_hraw(sg), 0.0f, 1.0f); }
 
 float fr_qada_h(float v) { return ada_h(ada_sig(v)); }
 
-typedef struct adac { float s, lo, hi, beta, bm1, lambda; int reg_on; } adac;
+/* The step's scalars.  The grid (step s, bounds lo..hi) is per lane: a block of a long row has
+ * one grid, a block over several short rows (a depthwise conv's 9-weight rows) one per row. */
+typedef struct adac { float beta, bm1, lambda; int reg_on; } adac;
+typedef struct adagrid { float s[FX_BLK], lo[FX_BLK], hi[FX_BLK]; } adagrid;
+
+static void grid_fill(adagrid *gr, int l0, int l1, float s, float lo, float hi)
+{
+    for (int l = l0; l < l1; l++) gr->s[l] = s, gr->lo[l] = lo, gr->hi[l] = hi;
+}
 
 /* AdaRound grad over FX_BLK weights in short fixed-trip-count passes (restrict, no calls): in
  * this form GCC -O2 vectorises each of them, sigmoid, pow and Adam included (given
  * no-trapping-math, quant_impl.h), whereas one fused element body with two exps and a log
- * defeats its if-conversion.  gV gets dL/dV (regulariser
- * included when reg_on), fr the f_reg terms, which the caller reduces in double in element order
- * (deterministic).  Returns nonzero on Inf/NaN. */
+ * defeats its if-conversion.  gV gets dL/dV (regulariser included when reg_on), fr the f_reg
+ * terms, which the caller reduces in double in element order (deterministic).  Returns nonzero
+ * on Inf/NaN. */
 static __attribute__((noinline)) uint32_t ada_blk(const float *restrict W, const float *restrict V, const float *restrict G,
-                        float *restrict gV, float *restrict fr, const adac *c)
+                        float *restrict gV, float *restrict fr, const adac *c, const adagrid *restrict gr)
 {
-    const float zg = ADA_ZETA - ADA_GAMMA, s = c->s, lo = c->lo, hi = c->hi, bm1 = c->bm1;
+    const float zg = ADA_ZETA - ADA_GAMMA, bm1 = c->bm1;
     const float kreg = c->reg_on ? c->lambda * -c->beta * 2.0f : 0.0f;
     float sg[FX_BLK], h[FX_BLK], pa[FX_BLK];
     for (int l = 0; l < FX_BLK; l++) sg[l] = ada_sig(V[l]);
@@ -54,9 +62,10 @@ static __attribute__((noinline)) uint32_t ada_blk(const float *restrict W, const
     for (int l = 0; l < FX_BLK; l++) pa[l] = vpow01(fabsf(2.0f * h[l] - 1.0f), bm1);
     uint32_t bad = 0;
     for (int l = 0; l < FX_BLK; l++) {
+        const float s = gr->s[l];
         float hr = ada_hraw(sg[l]);
         float x = vfloorf(W[l] / s) + h[l];
-        int in = (x >= lo) & (x <= hi);
+        int in = (x >= gr->lo[l]) & (x <= gr->hi[l]);
         float dh = ((hr >= 0.0f) & (hr <= 1.0f)) ? sg[l] * (1.0f - sg[l]) * zg : 0.0f;
         float gv = in ? G[l] * s * dh : 0.0f;
         float a = 2.0f * h[l] - 1.0f, aa = fabsf(a);
@@ -83,25 +92,26 @@ static __attribute__((noinline)) uint32_t ada_blk_adam(float *restrict V, float 
 
 /* Soft forward over FX_BLK weights: w_hat = s·clamp(floor(W/s) + h(V)), vectorised like ada_blk. */
 static __attribute__((noinline)) void ada_blk_fwd(const float *restrict W, const float *restrict V, float *restrict wh,
-                                                  float s, float lo, float hi)
+                                                  const adagrid *restrict gr)
 {
     float h[FX_BLK];
     for (int l = 0; l < FX_BLK; l++) h[l] = ada_h(ada_sig(V[l]));
     for (int l = 0; l < FX_BLK; l++) {
+        const float s = gr->s[l], lo = gr->lo[l], hi = gr->hi[l];
         float x = vfloorf(W[l] / s) + h[l];
         wh[l] = s * (((x >= lo) & (x <= hi)) ? x : (x < lo ? lo : hi));
     }
 }
 
-/* The same for one weight (row tails). */
-static float ada_one(float W, float V, float G, const adac *c, float *fr)
+/* The same for one weight (tails), grid (s, lo, hi). */
+static float ada_one(float W, float V, float G, const adac *c, float s, float lo, float hi, float *fr)
 {
     const float zg = ADA_ZETA - ADA_GAMMA;
     float sg = ada_sig(V), hr = ada_hraw(sg), h = clampf(hr, 0.0f, 1.0f);
-    float x = vfloorf(W / c->s) + h;
-    int in = (x >= c->lo) & (x <= c->hi);
+    float x = vfloorf(W / s) + h;
+    int in = (x >= lo) & (x <= hi);
     float dh = ((hr >= 0.0f) & (hr <= 1.0f)) ? sg * (1.0f - sg) * zg : 0.0f;
-    float gv = in ? G * c->s * dh : 0.0f;
+    float gv = in ? G * s * dh : 0.0f;
     float a = 2.0f * h - 1.0f, aa = fabsf(a), pa = vpow01(aa, c->bm1);
     float sgn = a > 0.0f ? 1.0f : (a < 0.0f ? -1.0f : 0.0f);
     const float kreg = c->reg_on ? c->lambda * -c->beta * 2.0f : 0.0f;
@@ -109,53 +119,114 @@ static float ada_one(float W, float V, float G, const adac *c, float *fr)
     return c->reg_on ? gv + kreg * pa * sgn * dh : gv;
 }
 
-/* AdaRound soft pass over one row.  mode 0: forward, 1: grad, 2: grad + Adam on V. */
-void fr_qada_row(fr_qlayer *q, int r, int mode, const float *G, float beta, float lambda,
-                 int reg_on, const adamc *ad, double *freg, double *chk)
+static float ada_one_fwd(float W, float V, float s, float lo, float hi)
+{
+    float x = vfloorf(W / s) + ada_h(ada_sig(V));
+    return s * (x >= lo && x <= hi ? x : (x < lo ? lo : hi));
+}
+
+/* Elements [a, b) of q's rows [r0, r1) (a = r0·len, b = r1·len) in FX_BLK blocks that run
+ * across row ends: the pass for rows shorter than a block (a depthwise conv's 9 weights),
+ * which would otherwise run every weight through the scalar tail code.  Each lane takes its
+ * own row's grid; each row's f_reg terms are still added in element order into a sum of its
+ * own, so rowacc[r] is what the row-by-row pass gives. */
+static uint32_t ada_flat(fr_qlayer *q, int r0, int r1, int mode, const float *G, const adac *c, const adamc *ad)
+{
+    const size_t len = (size_t)q->i * q->khw, a = (size_t)r0 * len, b = (size_t)r1 * len;
+    float *W = q->W, *V = q->V.data, *m = q->V.m, *v = q->V.v, *gV = q->V.grad, *wh = q->w_hat;
+    float fr[FX_BLK];
+    adagrid gr;
+    uint32_t bad = 0;
+    double f = 0;
+    int r = r0;
+    size_t rend = a + len;   /* end of row r */
+    for (size_t k = a; k < b; k += FX_BLK) {
+        const int nk = (int)FR_MIN((size_t)FX_BLK, b - k);
+        for (int l = 0; l < nk; l++) {
+            const int g = fr_qlayer_group(q, k + (size_t)l);
+            grid_fill(&gr, l, l + 1, q->s1[g], q->qlo[g], q->qhi[g]);
+        }
+        if (mode == 0) {
+            if (nk == FX_BLK) ada_blk_fwd(W + k, V + k, wh + k, &gr);
+            else
+                for (int l = 0; l < nk; l++) wh[k + l] = ada_one_fwd(W[k + l], V[k + l], gr.s[l], gr.lo[l], gr.hi[l]);
+            continue;
+        }
+        if (nk == FX_BLK) {
+            bad |= ada_blk(W + k, V + k, G + k, gV + k, fr, c, &gr);
+            if (mode == 2) bad |= ada_blk_adam(V + k, m + k, v + k, gV + k, *ad);
+        } else {
+            for (int l = 0; l < nk; l++) {
+                const size_t e = k + (size_t)l;
+                float gv = ada_one(W[e], V[e], G[e], c, gr.s[l], gr.lo[l], gr.hi[l], &fr[l]);
+                gV[e] = gv;
+                bad |= nonfinite_bits(gv);
+                if (mode == 2) {
+                    V[e] = adam1(V[e], &m[e], &v[e], gv, ad);
+                    bad |= nonfinite_bits(V[e]);
+                }
+            }
+        }
+        for (int l = 0; l < nk; l++) {
+            if (c->reg_on) f += (double)fr[l];
+            if (k + (size_t)l + 1 == rend) {
+                q->rowacc[r++] = f;
+                f = 0;
+                rend += len;
+            }
+        }
+    }
+    return bad;
+}
+
+/* AdaRound soft pass over one row of at least FX_BLK weights. */
+static uint32_t ada_row(fr_qlayer *q, int r, int mode, const float *G, const adac *c, const adamc *ad, double *freg)
 {
     size_t len = (size_t)q->i * q->khw, base = (size_t)r * len;
     int g = fr_qlayer_group(q, base);
-    float s = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
     const int per_group = q->grpacc != NULL;   /* then len is a multiple of the group, of FX_BLK */
-    if (mode == 0) {
-        const float *restrict W = q->W, *restrict V = q->V.data;
-        float *restrict wh = q->w_hat;
-        size_t k0 = base;
-        for (; k0 + FX_BLK <= base + len; k0 += FX_BLK) {
-            if (per_group) g = fr_qlayer_group(q, k0), s = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
-            ada_blk_fwd(W + k0, V + k0, wh + k0, s, lo, hi);
-        }
-        for (size_t k = k0; k < base + len; k++) {
-            float x = vfloorf(W[k] / s) + ada_h(ada_sig(V[k]));
-            wh[k] = s * (x >= lo && x <= hi ? x : (x < lo ? lo : hi));
-        }
-        return;
-    }
-    adac c = {s, lo, hi, beta, beta - 1.0f, lambda, reg_on};
-    float *W = q->W, *V = q->V.data, *m = q->V.m, *v = q->V.v, *gV = q->V.grad;
+    adagrid gr;
+    grid_fill(&gr, 0, FX_BLK, q->s1[g], q->qlo[g], q->qhi[g]);
+    float *W = q->W, *V = q->V.data, *m = q->V.m, *v = q->V.v, *gV = q->V.grad, *wh = q->w_hat;
     float fr[FX_BLK];
     double f = 0;
     uint32_t bad = 0;
     size_t k = base;
     for (; k + FX_BLK <= base + len; k += FX_BLK) {
-        if (per_group) g = fr_qlayer_group(q, k), c.s = q->s1[g], c.lo = q->qlo[g], c.hi = q->qhi[g];
-        bad |= ada_blk(W + k, V + k, G + k, gV + k, fr, &c);
+        if (per_group && fr_qlayer_group(q, k) != g) {
+            g = fr_qlayer_group(q, k);
+            grid_fill(&gr, 0, FX_BLK, q->s1[g], q->qlo[g], q->qhi[g]);
+        }
+        if (mode == 0) { ada_blk_fwd(W + k, V + k, wh + k, &gr); continue; }
+        bad |= ada_blk(W + k, V + k, G + k, gV + k, fr, c, &gr);
         if (mode == 2) bad |= ada_blk_adam(V + k, m + k, v + k, gV + k, *ad);
-        if (reg_on)
+        if (c->reg_on)
             for (int l = 0; l < FX_BLK; l++) f += (double)fr[l];
     }
+    const float s = gr.s[0], lo = gr.lo[0], hi = gr.hi[0];
     for (; k < base + len; k++) {   /* row tail, same arithmetic */
-        float fk, gv = ada_one(W[k], V[k], G[k], &c, &fk);
+        if (mode == 0) { wh[k] = ada_one_fwd(W[k], V[k], s, lo, hi); continue; }
+        float fk, gv = ada_one(W[k], V[k], G[k], c, s, lo, hi, &fk);
         gV[k] = gv;
         bad |= nonfinite_bits(gv);
         if (mode == 2) {
             V[k] = adam1(V[k], &m[k], &v[k], gv, ad);
             bad |= nonfinite_bits(V[k]);
         }
-        if (reg_on) f += (double)fk;
+        if (c->reg_on) f += (double)fk;
     }
-    *freg = f;
-    if (bad) *chk += NAN;
+    if (mode) *freg = f;
+    return bad;
+}
+
+uint32_t fr_qada_rows(fr_qlayer *q, int r0, int r1, int mode, const float *G, float beta, float lambda, int reg_on,
+                      const adamc *ad)
+{
+    const adac c = {beta, beta - 1.0f, lambda, reg_on};
+    if ((size_t)q->i * q->khw < FX_BLK) return ada_flat(q, r0, r1, mode, G, &c, ad);
+    uint32_t bad = 0;
+    for (int r = r0; r < r1; r++) bad |= ada_row(q, r, mode, G, &c, ad, &q->rowacc[r]);
+    return bad;
 }
 
 void fr_qada_hard_codes(const fr_qlayer *q, int32_t *c)

@@ -435,6 +435,11 @@ static void pass_part(void *ctx, int part, int nparts)
     const size_t len = (size_t)q->i * q->khw;
     int bad = 0;
     double chk = 0;
+    if (is_ada(q)) {
+        c->bad[part] = fr_qada_rows(q, lo, hi, c->mode, c->G, c->beta, c->lambda, c->reg_on, &c->ad) != 0;
+        c->chk[part] = 0;
+        return;
+    }
     for (int r = lo; r < hi; r++) {
         if (is_flex(q)) {
             if (c->mode == 0) { fx_row(q, r, 0, NULL, NULL, NULL); continue; }
@@ -442,8 +447,6 @@ static void pass_part(void *ctx, int part, int nparts)
             q->d3.grad[r] = (float)g3;
             chk += g3 * 0.0;
             if (c->mode == 2) bad |= fx_adam_range(q, (size_t)r * len, (size_t)(r + 1) * len, &c->ad);
-        } else if (is_ada(q)) {
-            fr_qada_row(q, r, c->mode, c->G, c->beta, c->lambda, c->reg_on, &c->ad, &q->rowacc[r], &chk);
         } else {
             rtn_row(q, r, q->w_hat, NULL);
         }

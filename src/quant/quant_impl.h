@@ -64,12 +64,12 @@ static inline float adam1(float p, float *m, float *v, float g, const adamc *a)
  * can be out of int range here: it maps to the low end instead of undefined behaviour. */
 static inline int32_t code_i(float c, float lo) { return (int32_t)(c == c ? c : lo); }
 
-/* adaround.c.  fr_qada_row: AdaRound's soft pass over output row r; mode 0 forward (w_hat),
- * 1 gradient into V.grad, 2 gradient + Adam on V.  *freg gets the row's f_reg sum (summed in
- * element order), *chk becomes NaN if a value went non-finite. */
+/* adaround.c.  fr_qada_rows: AdaRound's soft pass over output rows [r0, r1); mode 0 forward
+ * (w_hat), 1 gradient into V.grad, 2 gradient + Adam on V.  rowacc[r] gets each row's f_reg sum
+ * (added in element order; 0 when reg_on is 0).  Returns nonzero if a value went non-finite. */
 void fr_qada_init_v(fr_qlayer *q);
-void fr_qada_row(fr_qlayer *q, int r, int mode, const float *G, float beta, float lambda,
-                 int reg_on, const adamc *ad, double *freg, double *chk);
+uint32_t fr_qada_rows(fr_qlayer *q, int r0, int r1, int mode, const float *G, float beta, float lambda, int reg_on,
+                      const adamc *ad);
 void fr_qada_hard_codes(const fr_qlayer *q, int32_t *c);
 
 #endif
