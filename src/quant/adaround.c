@@ -103,26 +103,56 @@ static __attribute__((noinline)) void ada_blk_fwd(const float *restrict W, const
     }
 }
 
-/* The same for one weight (tails), grid (s, lo, hi). */
-static float ada_one(float W, float V, float G, const adac *c, float s, float lo, float hi, float *fr)
+/* The same for one weight (block tails), grid (s, lo, hi): gV[e], and Adam on V[e] in mode 2;
+ * *fr gets its f_reg term.  Returns nonzero on Inf/NaN. */
+static uint32_t ada_one(fr_qlayer *q, size_t e, int mode, const float *G, const adac *c, float s, float lo, float hi,
+                        const adamc *ad, float *fr)
 {
-    const float zg = ADA_ZETA - ADA_GAMMA;
+    const float zg = ADA_ZETA - ADA_GAMMA, W = q->W[e], V = q->V.data[e];
     float sg = ada_sig(V), hr = ada_hraw(sg), h = clampf(hr, 0.0f, 1.0f);
     float x = vfloorf(W / s) + h;
     int in = (x >= lo) & (x <= hi);
     float dh = ((hr >= 0.0f) & (hr <= 1.0f)) ? sg * (1.0f - sg) * zg : 0.0f;
-    float gv = in ? G * s * dh : 0.0f;
+    float gv = in ? G[e] * s * dh : 0.0f;
     float a = 2.0f * h - 1.0f, aa = fabsf(a), pa = vpow01(aa, c->bm1);
     float sgn = a > 0.0f ? 1.0f : (a < 0.0f ? -1.0f : 0.0f);
     const float kreg = c->reg_on ? c->lambda * -c->beta * 2.0f : 0.0f;
     *fr = 1.0f - pa * aa;
-    return c->reg_on ? gv + kreg * pa * sgn * dh : gv;
+    gv = c->reg_on ? gv + kreg * pa * sgn * dh : gv;
+    q->V.grad[e] = gv;
+    uint32_t bad = nonfinite_bits(gv);
+    if (mode == 2) {
+        q->V.data[e] = adam1(V, &q->V.m[e], &q->V.v[e], gv, ad);
+        bad |= nonfinite_bits(q->V.data[e]);
+    }
+    return bad;
 }
 
-static float ada_one_fwd(float W, float V, float s, float lo, float hi)
+/* Weights [k, k+nk), nk <= FX_BLK, lane l on grid gr[l]: mode 0 the soft forward into w_hat,
+ * 1/2 the gradient (and Adam) with the f_reg terms in fr.  A whole block runs the vector
+ * kernels, a shorter one the same arithmetic weight by weight. */
+static uint32_t ada_block(fr_qlayer *q, size_t k, int nk, int mode, const float *G, const adac *c,
+                          const adagrid *gr, const adamc *ad, float *fr)
 {
-    float x = vfloorf(W / s) + ada_h(ada_sig(V));
-    return s * (x >= lo && x <= hi ? x : (x < lo ? lo : hi));
+    float *W = q->W, *V = q->V.data;
+    if (nk == FX_BLK) {
+        if (mode == 0) { ada_blk_fwd(W + k, V + k, q->w_hat + k, gr); return 0; }
+        uint32_t bad = ada_blk(W + k, V + k, G + k, q->V.grad + k, fr, c, gr);
+        if (mode == 2) bad |= ada_blk_adam(V + k, q->V.m + k, q->V.v + k, q->V.grad + k, *ad);
+        return bad;
+    }
+    uint32_t bad = 0;
+    for (int l = 0; l < nk; l++) {
+        const size_t e = k + (size_t)l;
+        if (mode == 0) {
+            const float sl = gr->s[l], lo = gr->lo[l], hi = gr->hi[l];
+            float x = vfloorf(W[e] / sl) + ada_h(ada_sig(V[e]));
+            q->w_hat[e] = sl * (x >= lo && x <= hi ? x : (x < lo ? lo : hi));
+        } else {
+            bad |= ada_one(q, e, mode, G, c, gr->s[l], gr->lo[l], gr->hi[l], ad, &fr[l]);
+        }
+    }
+    return bad;
 }
 
 /* Elements [a, b) of q's rows [r0, r1) (a = r0·len, b = r1·len) in FX_BLK blocks that run
@@ -133,7 +163,6 @@ static float ada_one_fwd(float W, float V, float s, float lo, float hi)
 static uint32_t ada_flat(fr_qlayer *q, int r0, int r1, int mode, const float *G, const adac *c, const adamc *ad)
 {
     const size_t len = (size_t)q->i * q->khw, a = (size_t)r0 * len, b = (size_t)r1 * len;
-    float *W = q->W, *V = q->V.data, *m = q->V.m, *v = q->V.v, *gV = q->V.grad, *wh = q->w_hat;
     float fr[FX_BLK];
     adagrid gr;
     uint32_t bad = 0;
@@ -146,27 +175,8 @@ static uint32_t ada_flat(fr_qlayer *q, int r0, int r1, int mode, const float *G,
             const int g = fr_qlayer_group(q, k + (size_t)l);
             grid_fill(&gr, l, l + 1, q->s1[g], q->qlo[g], q->qhi[g]);
         }
-        if (mode == 0) {
-            if (nk == FX_BLK) ada_blk_fwd(W + k, V + k, wh + k, &gr);
-            else
-                for (int l = 0; l < nk; l++) wh[k + l] = ada_one_fwd(W[k + l], V[k + l], gr.s[l], gr.lo[l], gr.hi[l]);
-            continue;
-        }
-        if (nk == FX_BLK) {
-            bad |= ada_blk(W + k, V + k, G + k, gV + k, fr, c, &gr);
-            if (mode == 2) bad |= ada_blk_adam(V + k, m + k, v + k, gV + k, *ad);
-        } else {
-            for (int l = 0; l < nk; l++) {
-                const size_t e = k + (size_t)l;
-                float gv = ada_one(W[e], V[e], G[e], c, gr.s[l], gr.lo[l], gr.hi[l], &fr[l]);
-                gV[e] = gv;
-                bad |= nonfinite_bits(gv);
-                if (mode == 2) {
-                    V[e] = adam1(V[e], &m[e], &v[e], gv, ad);
-                    bad |= nonfinite_bits(V[e]);
-                }
-            }
-        }
+        bad |= ada_block(q, k, nk, mode, G, c, &gr, ad, fr);
+        if (mode == 0) continue;
         for (int l = 0; l < nk; l++) {
             if (c->reg_on) f += (double)fr[l];
             if (k + (size_t)l + 1 == rend) {
@@ -179,41 +189,26 @@ static uint32_t ada_flat(fr_qlayer *q, int r0, int r1, int mode, const float *G,
     return bad;
 }
 
-/* AdaRound soft pass over one row of at least FX_BLK weights. */
+/* AdaRound soft pass over one row of at least FX_BLK weights; *freg gets its f_reg sum. */
 static uint32_t ada_row(fr_qlayer *q, int r, int mode, const float *G, const adac *c, const adamc *ad, double *freg)
 {
-    size_t len = (size_t)q->i * q->khw, base = (size_t)r * len;
+    const size_t len = (size_t)q->i * q->khw, base = (size_t)r * len;
     int g = fr_qlayer_group(q, base);
     const int per_group = q->grpacc != NULL;   /* then len is a multiple of the group, of FX_BLK */
     adagrid gr;
     grid_fill(&gr, 0, FX_BLK, q->s1[g], q->qlo[g], q->qhi[g]);
-    float *W = q->W, *V = q->V.data, *m = q->V.m, *v = q->V.v, *gV = q->V.grad, *wh = q->w_hat;
     float fr[FX_BLK];
     double f = 0;
     uint32_t bad = 0;
-    size_t k = base;
-    for (; k + FX_BLK <= base + len; k += FX_BLK) {
+    for (size_t k = base; k < base + len; k += FX_BLK) {
+        const int nk = (int)FR_MIN((size_t)FX_BLK, base + len - k);
         if (per_group && fr_qlayer_group(q, k) != g) {
             g = fr_qlayer_group(q, k);
             grid_fill(&gr, 0, FX_BLK, q->s1[g], q->qlo[g], q->qhi[g]);
         }
-        if (mode == 0) { ada_blk_fwd(W + k, V + k, wh + k, &gr); continue; }
-        bad |= ada_blk(W + k, V + k, G + k, gV + k, fr, c, &gr);
-        if (mode == 2) bad |= ada_blk_adam(V + k, m + k, v + k, gV + k, *ad);
-        if (c->reg_on)
-            for (int l = 0; l < FX_BLK; l++) f += (double)fr[l];
-    }
-    const float s = gr.s[0], lo = gr.lo[0], hi = gr.hi[0];
-    for (; k < base + len; k++) {   /* row tail, same arithmetic */
-        if (mode == 0) { wh[k] = ada_one_fwd(W[k], V[k], s, lo, hi); continue; }
-        float fk, gv = ada_one(W[k], V[k], G[k], c, s, lo, hi, &fk);
-        gV[k] = gv;
-        bad |= nonfinite_bits(gv);
-        if (mode == 2) {
-            V[k] = adam1(V[k], &m[k], &v[k], gv, ad);
-            bad |= nonfinite_bits(V[k]);
-        }
-        if (c->reg_on) f += (double)fk;
+        bad |= ada_block(q, k, nk, mode, G, c, &gr, ad, fr);
+        if (mode && c->reg_on)
+            for (int l = 0; l < nk; l++) f += (double)fr[l];
     }
     if (mode) *freg = f;
     return bad;

@@ -269,7 +269,6 @@ int fr_qadam(float *p, float *m, float *v, const float *g, size_t n, float lr, i
     return bad ? FR_ENUM : FR_OK;
 }
 
-
 /* FlexRound element pass over FX_BLK weights (vectorised: fixed trip count, restrict, no
  * reductions): the gradient w.r.t. D2 goes to gD2, the per-element d1 term to g1t.  mode 0
  * writes w_hat instead.  e34[l] = exp(d3[r])·exp(d4[j]) of each element. */
