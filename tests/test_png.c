@@ -8,6 +8,7 @@
 #include "frtui/qdefs.h"
 #include "frtui/raster.h"
 #include "fr_test.h"
+#include "../src/view/pngplot_impl.h"
 
 #include <png.h>
 #include <setjmp.h>
@@ -793,6 +794,32 @@ static void test_hist(void)
     FR_CHECK(fr_pngplot_render_hist(&r, &in, NULL, &e) == FR_EINPUT);
     in.nseries = 0;
     FR_CHECK(fr_pngplot_render_hist(&r, &in, NULL, &e) == FR_EINPUT);
+    c1[3] = 1;
+
+    /* A legend wider than the plot wraps into rows instead of running off both edges (the
+     * four-run contrast plot lost its first and last entries): every entry's 10x10 swatch is
+     * drawn whole above the plot, and the plot moves down to make room for a third row. */
+    FR_CHECK(fr_pngplot_render_hist(&r, &(fr_hist_in){ hs, 1, 0, "t", "W", NULL }, &gm, &e) == FR_OK);
+    const int y0_one = gm.y0;
+    fr_raster_free(&r);
+    fr_hist_series many[6];
+    char labels[6][64];
+    for (int k = 0; k < 6; k++) {
+        snprintf(labels[k], sizeof labels[k], "series %d with a label as long as a contrast run's", k);
+        many[k] = (fr_hist_series){ ed, k % 2 ? c2 : c1, 40, labels[k] };
+    }
+    FR_CHECK(fr_pngplot_render_hist(&r, &(fr_hist_in){ many, 6, 0, "t", "W", NULL }, &gm, &e) == FR_OK);
+    FR_CHECKF(gm.y0 > y0_one, "plot top %d, with one entry %d", gm.y0, y0_one);
+    for (int k = 0; k < 6; k++) {
+        int hits = 0;
+        for (int y = 0; y < gm.y0; y++)
+            for (int x = 0; x < r.w; x++) {
+                fr_rgb p = fr_raster_get(&r, x, y);
+                hits += p.r == fr_pp_palette[k].r && p.g == fr_pp_palette[k].g && p.b == fr_pp_palette[k].b;
+            }
+        FR_CHECKF(hits == 100, "legend swatch %d: %d of its 100 pixels on the canvas", k, hits);
+    }
+    fr_raster_free(&r);
 }
 
 static void test_diverging(void)

@@ -78,7 +78,11 @@ int fr_pngplot_render_loss(fr_raster *out, const fr_loss_in *in, fr_plot_geom *g
     }
     fr_pp_axes a = { 0, 0, LP_W, LP_H, x0, x1, lo, hi, in->log_y, 0, 1, 0, 0 };
     fr_pp_ticks xt, yt;
-    int rc = fr_pp_line_canvas(out, &a, &xt, &yt, 1, e);
+    char el[48];
+    snprintf(el, sizeof el, "EMA %.3g (debiased)", in->beta);
+    fr_pp_legend l = { ema ? 2 : 1, { ema ? FR_RGB(166, 196, 228) : fr_pp_palette[0], fr_pp_palette[0], fr_pp_palette[3] }, { "raw", el, "RTN" } };
+    if (in->ref > 0 && isfinite(in->ref)) l.c[l.n] = fr_pp_palette[3], l.s[l.n++] = "RTN";
+    int rc = fr_pp_line_canvas(out, &a, &xt, &yt, 1, FR_MAX(0, fr_pp_legend_rows(&l, LP_W) - 1) * FR_PP_LEGEND_PITCH, e);
     if (rc) { free(xs); free(ema_own); return rc; }
     if (in->ref > 0 && isfinite(in->ref) && in->ref >= lo && in->ref <= hi)
         fr_raster_hline_dashed(out, a.x0, a.x0 + a.w - 1, fr_pp_ax_py(&a, in->ref), 6, 4, fr_pp_palette[3]);
@@ -97,10 +101,6 @@ int fr_pngplot_render_loss(fr_raster *out, const fr_loss_in *in, fr_plot_geom *g
     if (in->log_y && k < (int)sizeof note) k += snprintf(note + k, sizeof note - k, ", log scale");
     if (skipped && k < (int)sizeof note) snprintf(note + k, sizeof note - k, ", %zu skipped", skipped);
     fr_pp_draw_header(out, in->title, note, geom);
-    char el[48];
-    snprintf(el, sizeof el, "EMA %.3g (debiased)", in->beta);
-    fr_pp_legend l = { ema ? 2 : 1, { ema ? FR_RGB(166, 196, 228) : fr_pp_palette[0], fr_pp_palette[0], fr_pp_palette[3] }, { "raw", el, "RTN" } };
-    if (in->ref > 0 && isfinite(in->ref)) l.c[l.n] = fr_pp_palette[3], l.s[l.n++] = "RTN";
     fr_pp_draw_legend(out, out->w / 2, HEADER_H, &l);
     fr_pp_geom_from(geom, &a);
     free(xs);
@@ -154,7 +154,9 @@ int fr_pngplot_render_lines(fr_raster *out, const fr_lines_in *in, fr_plot_geom 
     else { double xp = (x1 - x0) * 0.03; x0 -= xp; x1 += xp; }
     fr_pp_axes a = { 0, 0, LP_W, LP_H, x0, x1, lo, hi, 0, 0, 1, 0, 0 };
     fr_pp_ticks xt, yt;
-    int rc = fr_pp_line_canvas(out, &a, &xt, &yt, in->integer_x, e);
+    fr_pp_legend l = { 0, { { 0, 0, 0 } }, { NULL } };
+    for (int s = 0; s < in->nseries; s++) { l.c[l.n] = fr_pp_palette[s]; l.s[l.n++] = in->series[s].label ? in->series[s].label : "?"; }
+    int rc = fr_pp_line_canvas(out, &a, &xt, &yt, in->integer_x, FR_MAX(0, fr_pp_legend_rows(&l, LP_W) - 1) * FR_PP_LEGEND_PITCH, e);
     if (rc) return rc;
     for (int s = 0; s < in->nseries; s++) {   /* every band first, then every line on top */
         const fr_lines_series *ls = &in->series[s];
@@ -177,8 +179,6 @@ int fr_pngplot_render_lines(fr_raster *out, const fr_lines_in *in, fr_plot_geom 
     }
     fr_pp_draw_frame(out, &a, &xt, &yt, in->xlabel, in->ylabel, 0);
     fr_pp_draw_header(out, in->title, in->note, geom);
-    fr_pp_legend l = { 0, { { 0, 0, 0 } }, { NULL } };
-    for (int s = 0; s < in->nseries; s++) { l.c[l.n] = fr_pp_palette[s]; l.s[l.n++] = in->series[s].label ? in->series[s].label : "?"; }
     fr_pp_draw_legend(out, out->w / 2, HEADER_H, &l);
     fr_pp_geom_from(geom, &a);
     return FR_OK;

@@ -206,16 +206,37 @@ static void draw_title(fr_raster *r, int x, int w, int y, const char *s, int big
     if (g) { g->title_y0 = y; g->title_y1 = y + FR_FONT_H * scale; }
 }
 
+/* Width of entry i: swatch, gap and label (entries in a row are 18 px apart). */
+static int legend_item_w(const fr_pp_legend *l, int i) { return 14 + fr_raster_text_width(l->s[i], 1); }
+
+/* Entries [a, end) that fit one row of maxw, at least one. */
+static int legend_row_end(const fr_pp_legend *l, int a, int maxw, int *width)
+{
+    int w = legend_item_w(l, a), b = a + 1;
+    while (b < l->n && w + 18 + legend_item_w(l, b) <= maxw) w += 18 + legend_item_w(l, b++);
+    *width = w;
+    return b;
+}
+
+int fr_pp_legend_rows(const fr_pp_legend *l, int maxw)
+{
+    int rows = 0, w;
+    for (int a = 0; a < l->n; a = legend_row_end(l, a, maxw, &w)) rows++;
+    return rows;
+}
+
 void fr_pp_draw_legend(fr_raster *r, int cx, int y, const fr_pp_legend *l)
 {
-    int total = 0;
-    for (int i = 0; i < l->n; i++) total += 14 + fr_raster_text_width(l->s[i], 1) + (i ? 18 : 0);
-    int x = cx - total / 2;
-    for (int i = 0; i < l->n; i++) {
-        if (i) x += 18;
-        fr_raster_fill_rect(r, x, y, 10, 10, l->c[i]);
-        x += 14;
-        x += fr_raster_text(r, x, y + 1, l->s[i], 1, C_MUTED);
+    const int maxw = r->w - 2 * PAD;
+    for (int a = 0, b, total; a < l->n; a = b, y += FR_PP_LEGEND_PITCH) {
+        b = legend_row_end(l, a, maxw, &total);
+        int x = cx - total / 2;
+        for (int i = a; i < b; i++) {
+            if (i > a) x += 18;
+            fr_raster_fill_rect(r, x, y, 10, 10, l->c[i]);
+            x += 14;
+            x += fr_raster_text(r, x, y + 1, l->s[i], 1, C_MUTED);
+        }
     }
 }
 
@@ -589,16 +610,18 @@ int fr_pngplot_compare(const char *path, const fr_scatter_in panels[3], const ch
 
 /* ---- the loss, histogram and line plots' canvas ----------------------------------------------- */
 
-int fr_pp_line_canvas(fr_raster *out, fr_pp_axes *a, fr_pp_ticks *xt, fr_pp_ticks *yt, int integer_x, fr_err *e)
+int fr_pp_line_canvas(fr_raster *out, fr_pp_axes *a, fr_pp_ticks *xt, fr_pp_ticks *yt, int integer_x, int extra_top,
+                      fr_err *e)
 {
     ticks_fit_x(xt, a->xmin, a->xmax, LP_W, integer_x);
     if (a->logy) ticks_log(yt, a->ymin, a->ymax, FR_MAX(2, LP_H / 40));
     else ticks_lin(yt, a->ymin, a->ymax, FR_MAX(2, LP_H / 40), 0);
     int left = left_margin(yt);
-    int rc = fr_raster_init(out, left + LP_W + PAD + 10, HEADER_H + FR_FONT_H + 6 + LP_H + BOTTOM_MARGIN, C_BG, e);
+    int rc = fr_raster_init(out, left + LP_W + PAD + 10, HEADER_H + FR_FONT_H + 6 + extra_top + LP_H + BOTTOM_MARGIN,
+                            C_BG, e);
     if (rc) return rc;
     a->x0 = left;
-    a->y0 = HEADER_H + FR_FONT_H + 6;
+    a->y0 = HEADER_H + FR_FONT_H + 6 + extra_top;
     fr_pp_draw_frame(out, a, xt, yt, NULL, NULL, 1);
     return FR_OK;
 }
@@ -635,7 +658,11 @@ int fr_pngplot_render_hist(fr_raster *out, const fr_hist_in *in, fr_plot_geom *g
     }
     fr_pp_axes a = { 0, 0, LP_W, LP_H, xmin, xmax, ylo, yhi, in->log_y, 0, 1, 0, 0 };
     fr_pp_ticks xt, yt;
-    int rc = fr_pp_line_canvas(out, &a, &xt, &yt, 0, e);
+    fr_pp_legend l = { 0, { { 0, 0, 0 } }, { NULL } };
+    for (int s = 0; s < in->nseries; s++)
+        if (in->series[s].label) { l.c[l.n] = fr_pp_palette[s]; l.s[l.n++] = in->series[s].label; }
+    /* The legend sits on the note line, which leaves room for two rows above the plot. */
+    int rc = fr_pp_line_canvas(out, &a, &xt, &yt, 0, FR_MAX(0, fr_pp_legend_rows(&l, LP_W) - 2) * FR_PP_LEGEND_PITCH, e);
     if (rc) return rc;
     int base = a.y0 + a.h - 1;
     for (int pass = 0; pass < 2; pass++)   /* translucent fills first, then all outlines on top */
@@ -658,9 +685,6 @@ int fr_pngplot_render_hist(fr_raster *out, const fr_hist_in *in, fr_plot_geom *g
             if (pass) fr_raster_vline(out, fr_pp_ax_px(&a, hs->edges[hs->nbins]), prev_top, base, c);
         }
     fr_pp_draw_frame(out, &a, &xt, &yt, in->xlabel ? in->xlabel : "value", in->ylabel ? in->ylabel : "count", 0);
-    fr_pp_legend l = { 0, { { 0, 0, 0 } }, { NULL } };
-    for (int s = 0; s < in->nseries; s++)
-        if (in->series[s].label) { l.c[l.n] = fr_pp_palette[s]; l.s[l.n++] = in->series[s].label; }
     fr_pp_draw_header(out, in->title, NULL, geom);
     fr_pp_draw_legend(out, out->w / 2, PAD + 2 * FR_FONT_H + 6, &l);
     fr_pp_geom_from(geom, &a);

@@ -49,12 +49,18 @@ void fr_pp_geom_from(fr_plot_geom *g, const fr_pp_axes *a);   /* g may be NULL *
  * frame and labels are never covered. */
 void fr_pp_draw_frame(fr_raster *r, const fr_pp_axes *a, const fr_pp_ticks *xt, const fr_pp_ticks *yt,
                       const char *xlabel, const char *ylabel, int grid);
-void fr_pp_draw_legend(fr_raster *r, int cx, int y, const fr_pp_legend *l);   /* centred at cx */
+/* Entries wrap into rows that fit the raster's width less its margins, each row centred at cx,
+ * FR_PP_LEGEND_PITCH apart; fr_pp_legend_rows says how many rows a width of maxw takes, so a
+ * plot can make room before drawing (LP_W: at most the rows of any line canvas). */
+#define FR_PP_LEGEND_PITCH (FR_FONT_H + 6)
+int fr_pp_legend_rows(const fr_pp_legend *l, int maxw);
+void fr_pp_draw_legend(fr_raster *r, int cx, int y, const fr_pp_legend *l);
 void fr_pp_draw_header(fr_raster *r, const char *title, const char *note, fr_plot_geom *g);
 /* The LP_W x LP_H plot of the loss, histogram and line plots: a holds its data ranges and logy
  * (w, h = LP_W, LP_H); fills the ticks (integer_x: whole-number x ticks), allocates the canvas
- * sized around the plot from the y tick labels, draws the grid and sets a's position.  On
- * failure out holds nothing. */
-int fr_pp_line_canvas(fr_raster *out, fr_pp_axes *a, fr_pp_ticks *xt, fr_pp_ticks *yt, int integer_x, fr_err *e);
+ * sized around the plot from the y tick labels (extra_top more pixels above it, for a legend of
+ * several rows), draws the grid and sets a's position.  On failure out holds nothing. */
+int fr_pp_line_canvas(fr_raster *out, fr_pp_axes *a, fr_pp_ticks *xt, fr_pp_ticks *yt, int integer_x, int extra_top,
+                      fr_err *e);
 
 #endif
