@@ -18,8 +18,9 @@
  * arithmetic expression on the untaken side of a ?: must not be evaluated, in case it traps.
  * Nothing here looks at FP exception flags, and the values are those of the scalar code (the
  * same IEEE operations, lane by lane; -std=c11 keeps contraction off, and reductions are never
- * reordered without -fassociative-math), so the kernels' results are unchanged: 3-4x less time
- * per weight for FlexRound's step and AdaRound's (GCC 12 -O2).  Before vmath.h, so its inline
+ * reordered without -fassociative-math), so the kernels' results are unchanged, in 2.4x less
+ * time per weight for FlexRound and 5.5x less for AdaRound (GCC 12 -O2; `frtui-dev bench --only
+ * quant`).  Before vmath.h, so its inline
  * helpers carry the same options as the kernels they are inlined into. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
