@@ -929,6 +929,23 @@ static void test_parts_bit_identical(void)
     }
 }
 
+/* steps forward + AdaRound steps of layers ls[0..nl), layer k on G + k*gstride of one random
+ * G of n values per step (seeded), the regulariser on after reg_after steps; then a forward. */
+static void ada_lockstep(fr_qlayer *ls, int nl, size_t gstride, size_t n, int steps, int reg_after, uint64_t seed)
+{
+    fr_rng gr;
+    fr_rng_seed(&gr, seed);
+    for (int t = 1; t <= steps; t++) {
+        float *G = randn(&gr, n, 0.1f);
+        for (int k = 0; k < nl; k++) {
+            fr_qlayer_forward(&ls[k]);
+            FR_ASSERT(fr_qlayer_step(&ls[k], G + (size_t)k * gstride, 1e-2f, t, 10.0f, 0.01f, t > reg_after, NULL) == FR_OK);
+        }
+        free(G);
+    }
+    for (int k = 0; k < nl; k++) fr_qlayer_forward(&ls[k]);
+}
+
 /* AdaRound on rows shorter than a vector block (a depthwise conv's 9 weights) runs its blocks
  * across row ends, each lane with its row's grid.  Per tensor the grid is one, so every element
  * must come out exactly as in a layer holding the same weights as one long row (the block path
@@ -947,19 +964,9 @@ static void test_ada_short_rows(void)
         FR_ASSERT(fr_qlayer_init(&a, FR_METHOD_ADAROUND, &c, o, 1, 3, 3, 1, w, NULL) == FR_OK);
         FR_ASSERT(fr_qlayer_init(&b, FR_METHOD_ADAROUND, &c, 1, (int)n, 1, 1, 1, w, NULL) == FR_OK);
         FR_CHECK(a.s1[0] == b.s1[0]);
-        fr_rng gr;
-        fr_rng_seed(&gr, 5);
-        double ra = 0, rb = 0;
-        for (int t = 1; t <= 8; t++) {
-            float *G = randn(&gr, n, 0.1f);
-            fr_qlayer_forward(&a);
-            fr_qlayer_forward(&b);
-            FR_ASSERT(fr_qlayer_step(&a, G, 1e-2f, t, 10.0f, 0.01f, t > 3, &ra) == FR_OK);
-            FR_ASSERT(fr_qlayer_step(&b, G, 1e-2f, t, 10.0f, 0.01f, t > 3, &rb) == FR_OK);
-            free(G);
-        }
-        fr_qlayer_forward(&a);
-        fr_qlayer_forward(&b);
+        ada_lockstep(&a, 1, 0, n, 8, 3, 5);
+        ada_lockstep(&b, 1, 0, n, 8, 3, 5);
+        const double ra = a.freg, rb = b.freg;
         const size_t bytes = n * sizeof(float);
         FR_CHECKF(memcmp(a.w_hat, b.w_hat, bytes) == 0 && memcmp(a.V.data, b.V.data, bytes) == 0 &&
                       memcmp(a.V.m, b.V.m, bytes) == 0 && memcmp(a.V.v, b.V.v, bytes) == 0 &&
@@ -976,32 +983,18 @@ static void test_ada_short_rows(void)
     fr_qlayer a, *rows = fr_xcalloc((size_t)o, sizeof *rows);
     FR_ASSERT(fr_qlayer_init(&a, FR_METHOD_ADAROUND, &c, o, 1, 3, 3, 1, w, NULL) == FR_OK);
     for (int k = 0; k < o; k++) FR_ASSERT(fr_qlayer_init(&rows[k], FR_METHOD_ADAROUND, &c, 1, 1, 3, 3, 1, w + 9 * k, NULL) == FR_OK);
-    fr_rng gr;
-    fr_rng_seed(&gr, 6);
-    double ra = 0, rsum = 0;
-    for (int t = 1; t <= 6; t++) {
-        float *G = randn(&gr, n, 0.1f);
-        fr_qlayer_forward(&a);
-        FR_ASSERT(fr_qlayer_step(&a, G, 1e-2f, t, 10.0f, 0.01f, t > 2, &ra) == FR_OK);
-        rsum = 0;
-        for (int k = 0; k < o; k++) {
-            double rk = 0;
-            fr_qlayer_forward(&rows[k]);
-            FR_ASSERT(fr_qlayer_step(&rows[k], G + 9 * k, 1e-2f, t, 10.0f, 0.01f, t > 2, &rk) == FR_OK);
-            rsum += rows[k].freg;
-        }
-        free(G);
-    }
-    fr_qlayer_forward(&a);
+    ada_lockstep(&a, 1, 0, n, 6, 2, 6);
+    ada_lockstep(rows, o, 9, n, 6, 2, 6);
+    double rsum = 0;
     int same = 1;
     for (int k = 0; k < o; k++) {
-        fr_qlayer_forward(&rows[k]);
+        rsum += rows[k].freg;
         same &= a.s1[k] == rows[k].s1[0] && memcmp(a.w_hat + 9 * k, rows[k].w_hat, 36) == 0 &&
                 memcmp(a.V.data + 9 * k, rows[k].V.data, 36) == 0 && memcmp(a.V.grad + 9 * k, rows[k].V.grad, 36) == 0;
         fr_qlayer_free(&rows[k]);
     }
     FR_CHECKF(same, "per-channel 9-weight rows differ from one-row layers");
-    FR_CHECKF(ra > 0 && a.freg == rsum, "per-channel f_reg %.17g vs %.17g", a.freg, rsum);
+    FR_CHECKF(a.freg > 0 && a.freg == rsum, "per-channel f_reg %.17g vs %.17g", a.freg, rsum);
     fr_qlayer_free(&a);
     free(rows);
     free(w);
