@@ -29,6 +29,9 @@ check "run prints fidelity" 'grep -q "^fidelity to full precision (10000 eval sa
 check "json fidelity object" 'grep -q "\"fidelity\": {\"n\": 10000, \"feature\": " "$T/r.json" && grep -q "\"top1_agreement\": " "$T/r.json"'
 check "json per-layer" 'grep -q "\"layers\": \[{\"name\": " "$T/r.json" && grep -q "\"mean_abs_w_aggressive\": " "$T/r.json"'
 check "rtn W4 is not the FP network" 'python3 -c "import json,sys; f=json.load(open(sys.argv[1]))[\"fidelity\"]; sys.exit(not (0 < f[\"cosine\"] < 1 and f[\"rel_mse\"] > 0))" "$T/r.json"'
+# The MLP's W4 features stay alive: the count of dead (all-zero) quantized features is there, 0,
+# and the fidelity line has no remark about it.
+check "json zero_features" 'grep -q "\"zero_features\": 0[,}]" "$T/r.json" && ! grep -q "all zeros" "$T/run"'
 
 # A label-free eval set: 20 random 8-d uint8 samples (tests/onnx/mlp.onnx takes 8 inputs).
 python3 - "$T/x.npy" <<'PY'

@@ -39,6 +39,7 @@ static void test_known_answers(void)
     FR_CHECK_NEAR(f.rel_mse, 2.0 / 26.0, 1e-12);
     FR_CHECK_NEAR(f.agree, 0.5, 1e-12);
     FR_CHECK_NEAR(f.kl, 0.5 * log(4.0 / 3.0) / 2, 1e-6);
+    FR_CHECK(f.zero_q == 0);
 
     /* Probabilities given directly (a graph ending in softmax): the same KL; p = 0 terms vanish. */
     fr_fid_acc_init(&a);
@@ -51,7 +52,8 @@ static void test_known_answers(void)
     FR_CHECK_NEAR(f.kl, 0.5 * log(4.0 / 3.0), 1e-6);
     FR_CHECK(f.agree == 0);
 
-    /* Zero vectors: both zero = the same (cos 1), one zero = cos 0; empty = NaN. */
+    /* Zero vectors: both zero = the same (cos 1), one zero = cos 0; empty = NaN.  Only a
+     * quantized feature that died (FP non-zero, quantized all zeros) counts in zero_q. */
     fr_fid_acc_init(&a);
     float z[2] = {0, 0}, o[2] = {1, 1};
     fr_fid_add(&a, z, z, 2, NULL, NULL, 0, 0);
@@ -59,6 +61,15 @@ static void test_known_answers(void)
     fr_fid_finish(&a, &f);
     FR_CHECK_NEAR(f.cos, 0.5, 1e-12);
     FR_CHECK(isinf(f.rel_mse));
+    FR_CHECK(f.zero_q == 0);
+    fr_fid_add(&a, o, z, 2, NULL, NULL, 0, 0);
+    fr_fid_add(&a, o, z, 2, NULL, NULL, 0, 0);
+    fr_fid_finish(&a, &f);
+    FR_CHECK(f.zero_q == 2 && f.n == 4);
+    char note[160];
+    FR_CHECK(!strcmp(fr_fid_zero_note(note, sizeof note, 0, 4, 0), ""));
+    FR_CHECK(strstr(fr_fid_zero_note(note, sizeof note, 2, 4, 0), "all zeros on 2 of 4 samples") != NULL);
+    FR_CHECK(strstr(fr_fid_zero_note(note, sizeof note, 3, 9, 1), "on 3 of 9 tokens") != NULL);
     fr_fid_acc_init(&a);
     fr_fid_finish(&a, &f);
     FR_CHECK(f.n == 0 && isnan(f.cos));

@@ -637,6 +637,19 @@ static void test_shows_what_ran(void)
               "wide list has a bits column; header names the 8-bit ends:\n%s", t);
     free(t);
 
+    /* the header's fidelity: a cosine, and the count of samples whose quantized feature died
+     * (a bare "cos 0.000" would not say that the features are all zeros) */
+    fr_fid_view fid0 = S->fid;
+    S->fid = (fr_fid_view){.n = 256, .dim = 1280, .cos = 0.8078, .rel_mse = 0.4, .agree = 0.73};
+    t = render_text(S, 200, 48, 0, 0, "", 0);
+    FR_CHECKF(strstr(t, " feature cos 0.808 ") && !strstr(t, "dead"), "%s", t);
+    free(t);
+    S->fid.cos = 0, S->fid.zero_q = 256;
+    t = render_text(S, 200, 48, 0, 0, "", 0);
+    FR_CHECKF(strstr(t, " feature cos 0.000, 256/256 dead ") != NULL, "%s", t);
+    free(t);
+    S->fid = fid0;
+
     /* after a FlexRound run, m changes the next run, not the header */
     fr_method was = S->info.method;
     S->info.method = FR_METHOD_RTN;   /* what the worker does with FR_CMD_SET_METHOD */

@@ -10,6 +10,9 @@
  *              and f_q equals it);
  *     agree    fraction of samples whose top-1 of the network's own output is the same (the
  *              first maximum wins ties, as in top-1 accuracy);
+ *     zero_q   samples whose quantized feature is all zeros while the full-precision one is not
+ *              (each counts cosine 0): a short budget can leave a ReLU6 layer dead, and the
+ *              report says so instead of leaving a bare "cosine 0.0000" to explain;
  *     kl       mean over samples of KL(p_fp || p_q) in nats, p = softmax of the output, or the
  *              output itself when the graph already ends in FR_OP_SOFTMAX (then probabilities
  *              are floored at 1e-30 before the log, so a zero that the quantized net produces
@@ -39,6 +42,7 @@ typedef struct fr_fidelity {
     int feat_dim;          /* elements per sample */
     char feat_name[96];
     double cos, rel_mse, agree, kl;
+    int zero_q;
     /* Language models (fr_graph_lm_vocab > 0): the numbers above are per token (cosine of each
      * token's feature row, next-token top-1 agreement, KL of each position's distribution), and
      * the next-token cross-entropy of both networks, nats per scored token (perplexity =
@@ -49,7 +53,7 @@ typedef struct fr_fidelity {
 } fr_fidelity;
 
 typedef struct fr_fid_acc {
-    long n, agree;
+    long n, agree, zero_q;
     double cos_sum, d2, r2, kl_sum;
 } fr_fid_acc;
 
@@ -58,8 +62,12 @@ void fr_fid_acc_init(fr_fid_acc *a);
  * yq, k elements each (logits, or probabilities when probs != 0). */
 void fr_fid_add(fr_fid_acc *a, const float *f, const float *fq, size_t d, const float *y, const float *yq, size_t k,
                 int probs);
-/* Writes the means into out (n, cos, rel_mse, agree, kl; the feature fields are left alone). */
+/* Writes the means into out (n, cos, rel_mse, agree, kl, zero_q; the feature fields are left alone). */
 void fr_fid_finish(const fr_fid_acc *a, fr_fidelity *out);
+
+/* The report's remark on zero_q: "" when 0, else "; the quantized feature is all zeros on N of M
+ * samples (tokens when lm)".  Returns buf. */
+const char *fr_fid_zero_note(char *buf, size_t cap, int zero_q, int n, int lm);
 
 /* The default feature node of g (rule above). */
 int fr_fid_feature_node(const fr_graph *g);

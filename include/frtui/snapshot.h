@@ -160,6 +160,7 @@ typedef struct fr_fid_view {
     int n, dim;
     char feature[96];      /* name of the feature node */
     double cos, rel_mse, agree, kl;
+    int zero_q;            /* samples whose quantized feature is all zeros (fidelity.h) */
     int lm_vocab;          /* language models: > 0, and the numbers above are per token */
     long lm_tokens;        /* next-token predictions scored */
     double nll_fp, nll_q;  /* nats per token (perplexity = exp) */

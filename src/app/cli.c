@@ -360,11 +360,11 @@ int fr_cli_eval(int argc, char **argv)
         printf("%s: perplexity %.4f (reference %.4f), %.4f bits per %s (reference %.4f) over %ld next-token predictions\n",
                path, fr_lm_ppl(f.nll_q), fr_lm_ppl(f.nll_fp), fr_lm_bits(f.nll_q), f.lm_vocab == 256 ? "byte" : "token",
                fr_lm_bits(f.nll_fp), f.lm_tokens);
-    char name[96];
+    char name[96], zero[160];
     printf("%s: fidelity to %s (%d eval %s, feature %s, %d-d): cosine %.4f, rel. MSE %.4g, top-1 agreement %.2f%%, "
-           "KL %.4g (%.2f s)\n", path, ref, f.n, f.lm_vocab ? "tokens" : "samples", fr_term_clean(name, sizeof name, f.feat_name),
-           f.feat_dim, f.cos,
-           f.rel_mse, 100 * f.agree, f.kl, fr_now() - t0);
+           "KL %.4g%s (%.2f s)\n", path, ref, f.n, f.lm_vocab ? "tokens" : "samples", fr_term_clean(name, sizeof name, f.feat_name),
+           f.feat_dim, f.cos, f.rel_mse, 100 * f.agree, f.kl,
+           fr_fid_zero_note(zero, sizeof zero, f.zero_q, f.n, f.lm_vocab > 0), fr_now() - t0);
     fr_model_free(&m);
     fr_model_free(&r);
     return 0;

@@ -11,6 +11,7 @@
 #include "frtui/blas.h"
 #include "frtui/cli.h"
 #include "frtui/dp.h"
+#include "frtui/fidelity.h"
 #include "frtui/qdefs.h"
 #include "frtui/runcfg.h"
 #include "frtui/sb.h"
@@ -143,6 +144,7 @@ int fr_cli_write_run_reports(const fr_snapshot *s, const char *json, const char 
             json_kv_num(&b, ", ", "rel_mse", "%.6g", s->fid.rel_mse);
             json_kv_num(&b, ", ", "top1_agreement", "%.6f", s->fid.agree);
             json_kv_num(&b, ", ", "kl", "%.6g", s->fid.kl);
+            fr_sb_printf(&b, ", \"zero_features\": %d", s->fid.zero_q);
             if (s->fid.lm_vocab) {
                 fr_sb_printf(&b, ", \"lm\": {\"vocab\": %d, \"tokens\": %ld", s->fid.lm_vocab, s->fid.lm_tokens);
                 json_kv_num(&b, ", ", "nll_fp", "%.6f", s->fid.nll_fp);
@@ -262,10 +264,11 @@ int fr_cli_write_run_reports(const fr_snapshot *s, const char *json, const char 
 void fr_cli_print_fidelity(FILE *f, const fr_snapshot *s)
 {
     if (s->fid.n <= 0) return;
-    char name[64];
+    char name[64], zero[160];
     fprintf(f, "fidelity to full precision (%d eval %s, feature %s, %d-d): cosine %.4f, rel. MSE %.4g, "
-            "top-1 agreement %.2f%%, KL %.4g\n", s->fid.n, s->fid.lm_vocab ? "tokens" : "samples", fr_term_clean(name, sizeof name, s->fid.feature), s->fid.dim,
-            s->fid.cos, s->fid.rel_mse, 100 * s->fid.agree, s->fid.kl);
+            "top-1 agreement %.2f%%, KL %.4g%s\n", s->fid.n, s->fid.lm_vocab ? "tokens" : "samples", fr_term_clean(name, sizeof name, s->fid.feature), s->fid.dim,
+            s->fid.cos, s->fid.rel_mse, 100 * s->fid.agree, s->fid.kl,
+            fr_fid_zero_note(zero, sizeof zero, s->fid.zero_q, s->fid.n, s->fid.lm_vocab > 0));
     if (s->fid.lm_vocab)
         fprintf(f, "perplexity: full precision %.4f, quantized %.4f (%.4f -> %.4f bits per %s, %ld next-token predictions)\n",
                 exp(s->fid.nll_fp), exp(s->fid.nll_q), s->fid.nll_fp / M_LN2, s->fid.nll_q / M_LN2,

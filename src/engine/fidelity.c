@@ -48,6 +48,7 @@ void fr_fid_add(fr_fid_acc *a, const float *f, const float *fq, size_t d, const 
     }
     double c = ff == 0 && qq == 0 ? 1.0 : ff == 0 || qq == 0 ? 0.0 : fq_ / (sqrt(ff) * sqrt(qq));
     a->cos_sum += c;
+    a->zero_q += qq == 0 && ff > 0;
     a->d2 += dd;
     a->r2 += ff;
     if (k > 0) {
@@ -74,11 +75,20 @@ void fr_fid_add(fr_fid_acc *a, const float *f, const float *fq, size_t d, const 
 void fr_fid_finish(const fr_fid_acc *a, fr_fidelity *out)
 {
     out->n = (int)a->n;
+    out->zero_q = (int)a->zero_q;
     if (a->n == 0) { out->cos = out->rel_mse = out->agree = out->kl = NAN; return; }
     out->cos = a->cos_sum / (double)a->n;
     out->rel_mse = a->r2 > 0 ? a->d2 / a->r2 : a->d2 > 0 ? INFINITY : 0;
     out->agree = (double)a->agree / (double)a->n;
     out->kl = a->kl_sum / (double)a->n;
+}
+
+const char *fr_fid_zero_note(char *buf, size_t cap, int zero_q, int n, int lm)
+{
+    if (zero_q <= 0) snprintf(buf, cap, "%s", "");
+    else snprintf(buf, cap, "; the quantized feature is all zeros on %d of %d %s (its activations died; cosine 0 there)",
+                  zero_q, n, lm ? "tokens" : "samples");
+    return buf;
 }
 
 /* Next-token targets of one sample are its ids shifted by one (the last position is not

@@ -479,7 +479,7 @@ static void *run(void *arg)
                     snprintf(w->msg, sizeof w->msg, "done (evaluated by rank 0)");
                 else if (fr_recon_fidelity(r, fr_recon_config(r)->feature, 0, &f, &w->acc_fp, &w->acc_q, &e) == FR_OK) {
                     w->fid = (fr_fid_view){.n = f.n, .dim = f.feat_dim, .cos = f.cos, .rel_mse = f.rel_mse,
-                                           .agree = f.agree, .kl = f.kl, .lm_vocab = f.lm_vocab,
+                                           .agree = f.agree, .kl = f.kl, .zero_q = f.zero_q, .lm_vocab = f.lm_vocab,
                                            .lm_tokens = f.lm_tokens, .nll_fp = f.nll_fp, .nll_q = f.nll_q};
                     snprintf(w->fid.feature, sizeof w->fid.feature, "%s", f.feat_name);
                     if (f.lm_vocab)

@@ -171,9 +171,11 @@ static void render_header(fr_canvas *c, fr_rect r, const fr_ui *ui, const fr_sna
     if (s->fid.n > 0) {   /* label-free: fidelity to the full-precision network (fidelity.h) */
         if (s->fid.lm_vocab)   /* a language model: its perplexity says more than a cosine */
             snprintf(g[n].text, sizeof g[n].text, " ppl %.2f (FP %.2f) ", exp(s->fid.nll_q), exp(s->fid.nll_fp));
+        else if (s->fid.zero_q > 0)   /* "cos 0.000" alone would hide that the features died */
+            snprintf(g[n].text, sizeof g[n].text, " feature cos %.3f, %d/%d dead ", s->fid.cos, s->fid.zero_q, s->fid.n);
         else
             snprintf(g[n].text, sizeof g[n].text, " feature cos %.3f ", s->fid.cos);
-        g[n].role = FR_R_TEXT, g[n].attr = 0, g[n++].prio = 3;
+        g[n].role = s->fid.zero_q > 0 ? FR_R_WARN : FR_R_TEXT, g[n].attr = 0, g[n++].prio = 3;
     }
     char badges[96] = "";
     if (s->step_mode) strcat(badges, " DEBUG ");
