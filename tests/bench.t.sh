@@ -31,12 +31,13 @@ if command -v python3 >/dev/null 2>&1; then
 fi
 "$BIN" bench --quick --only quant --json "$TMP/q.json" >"$TMP/qout" 2>&1; rc=$?
 check "bench --only quant runs" "[ $rc = 0 ]"
-# Three layers x three methods, each a positive ns/weight (a failed layer init would print NaN).
+# Four layers (the depthwise one twice: flat blocks, row by row) x three methods, each a positive
+# ns/weight (a failed layer init would print NaN).
 check "quant table has a figure for each method and layer" \
-    "[ \$(grep -cE '^  (1x1|3x3|dw).*( +[0-9]+\\.[0-9]+){3}\$' '$TMP/qout') = 3 ]"
+    "[ \$(grep -cE '^  (1x1|3x3|dw).*( +[0-9]+\\.[0-9]+){3}\$' '$TMP/qout') = 4 ]"
 if command -v python3 >/dev/null 2>&1; then
-    check "quant JSON: 9 positive ns_per_weight" "python3 -c 'import json,sys; q=json.load(open(sys.argv[1]))[\"quant\"]; \
-assert len(q) == 9 and all(r[\"ns_per_weight\"] > 0 for r in q), q' '$TMP/q.json'"
+    check "quant JSON: 12 positive ns_per_weight" "python3 -c 'import json,sys; q=json.load(open(sys.argv[1]))[\"quant\"]; \
+assert len(q) == 12 and all(r[\"ns_per_weight\"] > 0 for r in q), q' '$TMP/q.json'"
 fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1000,6 +1000,66 @@ static void test_ada_short_rows(void)
     free(w);
 }
 
+/* Rows shorter than a vector block run in blocks across row ends, both methods (quant.c fx_flat,
+ * adaround.c ada_flat).  The row-by-row path through the scalar tail code is the reference: after
+ * a few fused steps every parameter, Adam moment, gradient, s1 and w_hat must carry the same bits,
+ * on 1 and 2 parts, per tensor and per channel, for shapes with one column per row (a depthwise
+ * conv), several 1x1 columns (d4 per column) and several 2x3 windows. */
+static void test_flat_rows_match(void)
+{
+    static const int shp[3][4] = {{1001, 1, 3, 3}, {700, 3, 1, 1}, {257, 2, 2, 3}};
+    const fr_method ms[2] = {FR_METHOD_FLEXROUND, FR_METHOD_ADAROUND};
+    int cases = 0, same = 0;
+    for (int mi = 0; mi < 2; mi++)
+        for (int si = 0; si < 3; si++)
+            for (int pc = 0; pc <= 1; pc++)
+                for (int parts = 1; parts <= 2; parts++) {
+                    const int o = shp[si][0], i = shp[si][1], kh = shp[si][2], kw = shp[si][3];
+                    const size_t n = (size_t)o * (size_t)(i * kh * kw);
+                    fr_rng r;
+                    fr_rng_seed(&r, 5150u + (uint64_t)(si * 10 + pc));
+                    float *w = randn(&r, n, 0.3f);
+                    fr_qconfig c = cfgb(4, pc, 1, FR_QINIT_MSE);
+                    fr_qlayer q[2];
+                    for (int k = 0; k < 2; k++)
+                        FR_ASSERT(fr_qlayer_init(&q[k], ms[mi], &c, o, i, kh, kw, 1, w, NULL) == FR_OK);
+                    fr_par_set_threads(parts);
+                    fr_rng gr;
+                    fr_rng_seed(&gr, 77);
+                    for (int t = 1; t <= 5; t++) {
+                        float *G = randn(&gr, n, 0.1f);
+                        for (int k = 0; k < 2; k++) {   /* q[0] flat, q[1] row by row */
+                            fr_quant_set_flat_rows(k == 0);
+                            fr_qlayer_forward(&q[k]);
+                            FR_ASSERT(fr_qlayer_step(&q[k], G, 1e-2f, t, 10.0f, 0.01f, t > 2, NULL) == FR_OK);
+                            fr_qlayer_forward(&q[k]);
+                        }
+                        free(G);
+                    }
+                    fr_quant_set_flat_rows(1);
+                    fr_qparam pa[8], pb[8];
+                    int na = fr_qlayer_params(&q[0], pa, 8), nb = fr_qlayer_params(&q[1], pb, 8);
+                    int eq = na == nb && memcmp(q[0].w_hat, q[1].w_hat, n * sizeof(float)) == 0 &&
+                             memcmp(q[0].s1, q[1].s1, (size_t)q[0].ns1 * sizeof(float)) == 0;
+                    for (int p = 0; eq && p < na; p++) {
+                        const size_t b = pa[p].n * sizeof(float);
+                        eq = pa[p].n == pb[p].n && memcmp(pa[p].data, pb[p].data, b) == 0 &&
+                             memcmp(pa[p].m, pb[p].m, b) == 0 && memcmp(pa[p].v, pb[p].v, b) == 0 &&
+                             memcmp(pa[p].grad, pb[p].grad, b) == 0;
+                    }
+                    FR_CHECKF(eq, "%s [%d,%d,%d,%d] %s, %d part(s): flat rows differ from row by row",
+                              fr_method_name(ms[mi]), o, i, kh, kw, pc ? "per channel" : "per tensor", parts);
+                    /* and the steps did something: the parameters left their start */
+                    FR_CHECK(na > 0 && pa[0].m[0] != 0.0f);
+                    cases++;
+                    same += eq;
+                    for (int k = 0; k < 2; k++) fr_qlayer_free(&q[k]);
+                    free(w);
+                }
+    FR_CHECK(cases == 24 && same == cases);
+    fr_par_set_threads(1);
+}
+
 /* The step searches on a tensor large enough to be scored in parallel parts (qgrid.c): with 1
  * and 2 parts they return the step (and zero point) that a serial argmin over the spec's 80
  * candidates, written here independently, picks: the first strictly smallest mean L2.4 error. */
@@ -1280,6 +1340,7 @@ int main(void)
     FR_RUN(test_qexpf);
     FR_RUN(test_parts_bit_identical);
     FR_RUN(test_ada_short_rows);
+    FR_RUN(test_flat_rows_match);
     FR_RUN(test_scale_lr);
     FR_RUN(test_s1_direct);
     return FR_REPORT();

@@ -163,6 +163,12 @@ float fr_qexpf(float x);
  * the one definition the quantizer's own passes, the statistics and the views use. */
 float fr_qada_h(float v);
 
+/* Rows shorter than the quantizer's vector block (16 weights; a depthwise 3x3 row has 9) run in
+ * blocks that cross row ends (both methods).  on = 0 sends them row by row through the scalar
+ * tail code instead: the reference the flat path must match bit for bit (test_quant) and the
+ * "before" column of `frtui-dev bench --only quant`.  Process-wide; set it while no pass runs. */
+void fr_quant_set_flat_rows(int on);
+
 /* Plain Adam on a tensor (the helper every quantizer uses).  t >= 1.  Returns FR_ENUM if a
  * resulting parameter is non-finite. */
 int fr_qadam(float *p, float *m, float *v, const float *g, size_t n, float lr, int t);

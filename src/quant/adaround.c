@@ -35,15 +35,8 @@ static inline float ada_h(float sg) { return clampf(ada_hraw(sg), 0.0f, 1.0f); }
 
 float fr_qada_h(float v) { return ada_h(ada_sig(v)); }
 
-/* The step's scalars.  The grid (step s, bounds lo..hi) is per lane: a block of a long row has
- * one grid, a block over several short rows (a depthwise conv's 9-weight rows) one per row. */
+/* The step's scalars (the grid is per lane: lanegrid, quant_impl.h). */
 typedef struct adac { float beta, bm1, lambda; int reg_on; } adac;
-typedef struct adagrid { float s[FX_BLK], lo[FX_BLK], hi[FX_BLK]; } adagrid;
-
-static void grid_fill(adagrid *gr, int l0, int l1, float s, float lo, float hi)
-{
-    for (int l = l0; l < l1; l++) gr->s[l] = s, gr->lo[l] = lo, gr->hi[l] = hi;
-}
 
 /* AdaRound grad over FX_BLK weights in short fixed-trip-count passes (restrict, no calls): in
  * this form GCC -O2 vectorises each of them, sigmoid, pow and Adam included (given
@@ -52,7 +45,7 @@ static void grid_fill(adagrid *gr, int l0, int l1, float s, float lo, float hi)
  * terms, which the caller reduces in double in element order (deterministic).  Returns nonzero
  * on Inf/NaN. */
 static __attribute__((noinline)) uint32_t ada_blk(const float *restrict W, const float *restrict V, const float *restrict G,
-                        float *restrict gV, float *restrict fr, const adac *c, const adagrid *restrict gr)
+                        float *restrict gV, float *restrict fr, const adac *c, const lanegrid *restrict gr)
 {
     const float zg = ADA_ZETA - ADA_GAMMA, bm1 = c->bm1;
     const float kreg = c->reg_on ? c->lambda * -c->beta * 2.0f : 0.0f;
@@ -92,7 +85,7 @@ static __attribute__((noinline)) uint32_t ada_blk_adam(float *restrict V, float 
 
 /* Soft forward over FX_BLK weights: w_hat = s·clamp(floor(W/s) + h(V)), vectorised like ada_blk. */
 static __attribute__((noinline)) void ada_blk_fwd(const float *restrict W, const float *restrict V, float *restrict wh,
-                                                  const adagrid *restrict gr)
+                                                  const lanegrid *restrict gr)
 {
     float h[FX_BLK];
     for (int l = 0; l < FX_BLK; l++) h[l] = ada_h(ada_sig(V[l]));
@@ -132,7 +125,7 @@ static uint32_t ada_one(fr_qlayer *q, size_t e, int mode, const float *G, const 
  * 1/2 the gradient (and Adam) with the f_reg terms in fr.  A whole block runs the vector
  * kernels, a shorter one the same arithmetic weight by weight. */
 static uint32_t ada_block(fr_qlayer *q, size_t k, int nk, int mode, const float *G, const adac *c,
-                          const adagrid *gr, const adamc *ad, float *fr)
+                          const lanegrid *gr, const adamc *ad, float *fr)
 {
     float *W = q->W, *V = q->V.data;
     if (nk == FX_BLK) {
@@ -164,7 +157,7 @@ static uint32_t ada_flat(fr_qlayer *q, int r0, int r1, int mode, const float *G,
 {
     const size_t len = (size_t)q->i * q->khw, a = (size_t)r0 * len, b = (size_t)r1 * len;
     float fr[FX_BLK];
-    adagrid gr;
+    lanegrid gr;
     uint32_t bad = 0;
     double f = 0;
     int r = r0;
@@ -195,7 +188,7 @@ static uint32_t ada_row(fr_qlayer *q, int r, int mode, const float *G, const ada
     const size_t len = (size_t)q->i * q->khw, base = (size_t)r * len;
     int g = fr_qlayer_group(q, base);
     const int per_group = q->grpacc != NULL;   /* then len is a multiple of the group, of FX_BLK */
-    adagrid gr;
+    lanegrid gr;
     grid_fill(&gr, 0, FX_BLK, q->s1[g], q->qlo[g], q->qhi[g]);
     float fr[FX_BLK];
     double f = 0;
@@ -218,7 +211,7 @@ uint32_t fr_qada_rows(fr_qlayer *q, int r0, int r1, int mode, const float *G, fl
                       const adamc *ad)
 {
     const adac c = {beta, beta - 1.0f, lambda, reg_on};
-    if ((size_t)q->i * q->khw < FX_BLK) return ada_flat(q, r0, r1, mode, G, &c, ad);
+    if ((size_t)q->i * q->khw < FX_BLK && fr_quant_flat_rows()) return ada_flat(q, r0, r1, mode, G, &c, ad);
     uint32_t bad = 0;
     for (int r = r0; r < r1; r++) bad |= ada_row(q, r, mode, G, &c, ad, &q->rowacc[r]);
     return bad;

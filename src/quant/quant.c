@@ -48,6 +48,7 @@
 #include "frtui/quant.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -271,12 +272,13 @@ int fr_qadam(float *p, float *m, float *v, const float *g, size_t n, float lr, i
 
 /* FlexRound element pass over FX_BLK weights (vectorised: fixed trip count, restrict, no
  * reductions): the gradient w.r.t. D2 goes to gD2, the per-element d1 term to g1t.  mode 0
- * writes w_hat instead.  e34[l] = exp(d3[r])·exp(d4[j]) of each element. */
+ * writes w_hat instead.  e34[l] = exp(d3[r])·exp(d4[j]) of each element; gr its s1 and bounds. */
 static __attribute__((noinline)) void fx_blk(const float *restrict W, const float *restrict eD2,
                                              const float *restrict e34, const float *restrict Gb, float *restrict gD2,
-                                             float *restrict g1t, float s1r, float lo, float hi)
+                                             float *restrict g1t, const lanegrid *restrict gr)
 {
     for (int l = 0; l < FX_BLK; l++) {
+        const float s1r = gr->s[l], lo = gr->lo[l], hi = gr->hi[l];
         float u = W[l] / (s1r * (eD2[l] * e34[l]));
         float rq = rintf(u);
         int in = (rq >= lo) & (rq <= hi);
@@ -287,10 +289,27 @@ static __attribute__((noinline)) void fx_blk(const float *restrict W, const floa
 }
 
 static __attribute__((noinline)) void fx_blk_fwd(const float *restrict W, const float *restrict eD2,
-                                                 const float *restrict e34, float *restrict wh, float s1r, float lo,
-                                                 float hi)
+                                                 const float *restrict e34, float *restrict wh,
+                                                 const lanegrid *restrict gr)
 {
-    for (int l = 0; l < FX_BLK; l++) wh[l] = s1r * clampf(rintf(W[l] / (s1r * (eD2[l] * e34[l]))), lo, hi);
+    for (int l = 0; l < FX_BLK; l++)
+        wh[l] = gr->s[l] * clampf(rintf(W[l] / (gr->s[l] * (eD2[l] * e34[l]))), gr->lo[l], gr->hi[l]);
+}
+
+/* The same float operations for nk < FX_BLK weights (a row's tail, the end of a flat range). */
+static void fx_tail(const float *W, const float *eD2, const float *e34, const float *Gb, float *gD2, float *g1t,
+                    float *wh, const lanegrid *gr, int nk)
+{
+    for (int l = 0; l < nk; l++) {
+        const float s1r = gr->s[l], lo = gr->lo[l], hi = gr->hi[l];
+        float u = W[l] / (s1r * (eD2[l] * e34[l]));
+        float rq = rintf(u);
+        if (!Gb) { wh[l] = s1r * clampf(rq, lo, hi); continue; }
+        int in = rq >= lo && rq <= hi;
+        float c = in ? rq : (rq < lo ? lo : hi);
+        gD2[l] = in ? -Gb[l] * s1r * u : 0.0f;
+        g1t[l] = Gb[l] * s1r * (c - (in ? u : 0.0f));
+    }
 }
 
 /* FlexRound gradient (mode 1/2) or forward (mode 0) of one output row.  The gradient goes to
@@ -303,7 +322,8 @@ static double fx_row(fr_qlayer *q, int r, int mode, const float *G, double *g1, 
     const size_t khw = q->khw, len = (size_t)q->i * khw, base = (size_t)r * len;
     int g = fr_qlayer_group(q, base);
     const int per_group = q->grpacc != NULL;
-    float s1r = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
+    lanegrid gr;
+    grid_fill(&gr, 0, FX_BLK, q->s1[g], q->qlo[g], q->qhi[g]);
     const float e3r = q->e3[r];
     const float *W = q->W + base, *eD2 = q->eD2 + base;
     const float *Gb = mode ? G + base : NULL;
@@ -320,27 +340,16 @@ static double fx_row(fr_qlayer *q, int r, int mode, const float *G, double *g1, 
             if (mode) q->grpacc[g] = g1r;
             g1r = 0;
             g++;
-            s1r = q->s1[g], lo = q->qlo[g], hi = q->qhi[g];
+            grid_fill(&gr, 0, FX_BLK, q->s1[g], q->qlo[g], q->qhi[g]);
         }
         for (int l = 0; l < nk; l++) {
             e34[l] = e3r * q->e4[fj];
             if (++ft == khw) { ft = 0; fj++; }
         }
-        if (nk == FX_BLK) {
-            if (mode == 0) { fx_blk_fwd(W + k, eD2 + k, e34, wh + k, s1r, lo, hi); continue; }
-            fx_blk(W + k, eD2 + k, e34, Gb + k, gD2 + k, g1t, s1r, lo, hi);
-        } else {
-            for (int l = 0; l < nk; l++) {   /* row tail: the same float operations */
-                float u = W[k + l] / (s1r * (eD2[k + l] * e34[l]));
-                float rq = rintf(u);
-                if (mode == 0) { wh[k + l] = s1r * clampf(rq, lo, hi); continue; }
-                int in = rq >= lo && rq <= hi;
-                float c = in ? rq : (rq < lo ? lo : hi);
-                gD2[k + l] = in ? -Gb[k + l] * s1r * u : 0.0f;
-                g1t[l] = Gb[k + l] * s1r * (c - (in ? u : 0.0f));
-            }
-            if (mode == 0) continue;
-        }
+        if (nk < FX_BLK) fx_tail(W + k, eD2 + k, e34, mode ? Gb + k : NULL, gD2 + k, g1t, wh + k, &gr, nk);
+        else if (mode) fx_blk(W + k, eD2 + k, e34, Gb + k, gD2 + k, g1t, &gr);
+        else fx_blk_fwd(W + k, eD2 + k, e34, wh + k, &gr);
+        if (mode == 0) continue;
         for (int l = 0; l < nk; l++) {
             g1r += (double)g1t[l];
             g4j += (double)gD2[k + l];
@@ -356,6 +365,64 @@ static double fx_row(fr_qlayer *q, int r, int mode, const float *G, double *g1, 
     if (per_group && mode) { q->grpacc[g] = g1r; g1r = 0; }
     if (g1) *g1 = g1r;
     return g3;
+}
+
+static atomic_int flat_rows = 1;
+
+void fr_quant_set_flat_rows(int on) { atomic_store_explicit(&flat_rows, on != 0, memory_order_relaxed); }
+int fr_quant_flat_rows(void) { return atomic_load_explicit(&flat_rows, memory_order_relaxed); }
+
+/* fx_row for rows [r0, r1) shorter than a block (a depthwise 3x3 row is 9 weights, which
+ * fx_row could only run through its scalar tail): blocks run across row ends, each lane with
+ * its own row's s1, bounds and e34, and the sums walk the results in element order, closing
+ * each row where fx_row ends it.  Every float and double is the one fx_row computes
+ * (test_quant compares the two).  Writes d3.grad, rowacc / grpacc and colacc of each row, as
+ * pass_part does with fx_row's results; returns the rows' g3·0 (the NaN check). */
+static double fx_flat(fr_qlayer *q, int r0, int r1, int mode, const float *G)
+{
+    const size_t khw = q->khw, len = (size_t)q->i * khw, a = (size_t)r0 * len, b = (size_t)r1 * len;
+    float e34[FX_BLK], g1t[FX_BLK];
+    lanegrid gr;
+    double chk = 0, g3 = 0, g1r = 0, g4j = 0;
+    int r = r0, fr = r0, j = 0;
+    size_t t = 0, p = 0, fp = 0;   /* tap in column, position in row (reduce / fill) */
+    for (size_t k = a; k < b; k += FX_BLK) {
+        const int nk = (int)FR_MIN((size_t)FX_BLK, b - k);
+        for (int l = 0; l < nk; l++) {
+            const int g = fr_qlayer_group(q, k + (size_t)l);
+            grid_fill(&gr, l, l + 1, q->s1[g], q->qlo[g], q->qhi[g]);
+            e34[l] = q->e3[fr] * q->e4[fp / khw];
+            if (++fp == len) { fp = 0; fr++; }
+        }
+        const float *W = q->W + k, *eD2 = q->eD2 + k, *Gb = mode ? G + k : NULL;
+        float *gD2 = q->D2.grad + k;
+        if (nk < FX_BLK) fx_tail(W, eD2, e34, Gb, gD2, g1t, q->w_hat + k, &gr, nk);
+        else if (mode) fx_blk(W, eD2, e34, Gb, gD2, g1t, &gr);
+        else fx_blk_fwd(W, eD2, e34, q->w_hat + k, &gr);
+        if (mode == 0) continue;
+        for (int l = 0; l < nk; l++) {
+            g1r += (double)g1t[l];
+            g4j += (double)gD2[l];
+            if (++t == khw) {
+                g3 += g4j;
+                if (q->colacc) q->colacc[(size_t)r * (size_t)q->i + (size_t)j] = g4j;
+                g4j = 0;
+                t = 0;
+                j++;
+            }
+            if (++p == len) {   /* row r ends: what fx_row returns and pass_part stores */
+                if (q->grpacc) { q->grpacc[fr_qlayer_group(q, (size_t)r * len)] = g1r; g1r = 0; }
+                q->rowacc[r] = g1r;
+                q->d3.grad[r] = (float)g3;
+                chk += g3 * 0.0;
+                g1r = g3 = 0;
+                j = 0;
+                p = 0;
+                r++;
+            }
+        }
+    }
+    return chk;
 }
 
 /* Adam on p[0, n) plus e = exp(p); returns nonzero if anything became non-finite.  Blocks of
@@ -437,6 +504,11 @@ static void pass_part(void *ctx, int part, int nparts)
     if (is_ada(q)) {
         c->bad[part] = fr_qada_rows(q, lo, hi, c->mode, c->G, c->beta, c->lambda, c->reg_on, &c->ad) != 0;
         c->chk[part] = 0;
+        return;
+    }
+    if (is_flex(q) && len < FX_BLK && fr_quant_flat_rows()) {   /* short rows: blocks across row ends, then Adam on them all */
+        c->chk[part] = fx_flat(q, lo, hi, c->mode, c->G);
+        c->bad[part] = c->mode == 2 && lo < hi && fx_adam_range(q, (size_t)lo * len, (size_t)hi * len, &c->ad);
         return;
     }
     for (int r = lo; r < hi; r++) {

@@ -35,6 +35,15 @@
  * -O2 vectorise a loop). */
 #define FX_BLK 16
 
+/* The grid of each lane of a block (step or s1, bounds lo..hi): a block of a long row has one
+ * grid, a block over several short rows (a depthwise conv's 9-weight rows) one per row. */
+typedef struct lanegrid { float s[FX_BLK], lo[FX_BLK], hi[FX_BLK]; } lanegrid;
+
+static inline void grid_fill(lanegrid *gr, int l0, int l1, float s, float lo, float hi)
+{
+    for (int l = l0; l < l1; l++) gr->s[l] = s, gr->lo[l] = lo, gr->hi[l] = hi;
+}
+
 typedef struct adamc { float b1w, b2, b2w, step, bc2s, eps; } adamc;
 
 static inline adamc adam_consts(float lr, int t)
@@ -64,6 +73,9 @@ static inline float adam1(float p, float *m, float *v, float g, const adamc *a)
 /* A clamped code as an integer.  Only a NaN (from a corrupt parameter; never in a healthy run)
  * can be out of int range here: it maps to the low end instead of undefined behaviour. */
 static inline int32_t code_i(float c, float lo) { return (int32_t)(c == c ? c : lo); }
+
+/* fr_quant_set_flat_rows's setting (quant.h): 1 unless a test or bench turned it off. */
+int fr_quant_flat_rows(void);
 
 /* adaround.c.  fr_qada_rows: AdaRound's soft pass over output rows [r0, r1); mode 0 forward
  * (w_hat), 1 gradient into V.grad, 2 gradient + Adam on V.  rowacc[r] gets each row's f_reg sum

@@ -103,10 +103,13 @@ static int qk_iter(void *ctx, int n)
 
 void fr_bench_quant(fr_bench *b)
 {
-    static const struct { const char *name; int o, i, k; } shapes[] = {
-        {"1x1 1280x320", 1280, 320, 1},   /* MobileNetV2's Conv_1 */
-        {"3x3 256x256", 256, 256, 3},     /* a ResNet block's conv */
-        {"dw 3x3 960", 960, 1, 3},        /* MobileNetV2's last depthwise conv */
+    /* The last row times the depthwise layer with its 9-weight rows run one by one through the
+     * scalar tail (fr_quant_set_flat_rows(0)): the flat blocks' gain, measured in the same run. */
+    static const struct { const char *name; int o, i, k, rows; } shapes[] = {
+        {"1x1 1280x320", 1280, 320, 1, 0},   /* MobileNetV2's Conv_1 */
+        {"3x3 256x256", 256, 256, 3, 0},     /* a ResNet block's conv */
+        {"dw 3x3 960", 960, 1, 3, 0},        /* MobileNetV2's last depthwise conv */
+        {"dw, row by row", 960, 1, 3, 1},
     };
     fr_rng r;
     fr_rng_seed(&r, 2);
@@ -122,6 +125,7 @@ void fr_bench_quant(fr_bench *b)
             G[k] = (fr_rng_uniform(&r) - 0.5f) * 1e-3f;
         }
         printf("  %-14s", shapes[s].name);
+        fr_quant_set_flat_rows(!shapes[s].rows);
         for (int m = 0; m < FR_METHOD__COUNT; m++) {
             fr_qconfig cfg;
             fr_qconfig_default(&cfg);
@@ -150,6 +154,7 @@ void fr_bench_quant(fr_bench *b)
         free(W);
         free(G);
     }
+    fr_quant_set_flat_rows(1);
     printf("\n");
 }
 
