@@ -270,46 +270,49 @@ int fr_qadam(float *p, float *m, float *v, const float *g, size_t n, float lr, i
     return bad ? FR_ENUM : FR_OK;
 }
 
-/* FlexRound element pass over FX_BLK weights (vectorised: fixed trip count, restrict, no
- * reductions): the gradient w.r.t. D2 goes to gD2, the per-element d1 term to g1t.  mode 0
- * writes w_hat instead.  e34[l] = exp(d3[r])·exp(d4[j]) of each element; gr its s1 and bounds. */
+/* One FlexRound element, lane l of a block: the gradient w.r.t. D2 goes to gD2, the
+ * per-element d1 term to g1t (fx_el_fwd: the weight Ŵ instead).  e34[l] = exp(d3[r])·exp(d4[j])
+ * of the element, gr its s1 and bounds.  The block and tail loops below share these, so a block
+ * and the scalar tail compute the same floats. */
+static inline void fx_el(const float *W, const float *eD2, const float *e34, const float *Gb, float *gD2,
+                         float *g1t, const lanegrid *gr, int l)
+{
+    const float s1r = gr->s[l], lo = gr->lo[l], hi = gr->hi[l];
+    float u = W[l] / (s1r * (eD2[l] * e34[l]));
+    float rq = rintf(u);
+    int in = (rq >= lo) & (rq <= hi);
+    float c = in ? rq : (rq < lo ? lo : hi);
+    gD2[l] = in ? -Gb[l] * s1r * u : 0.0f;
+    g1t[l] = Gb[l] * s1r * (c - (in ? u : 0.0f));
+}
+
+static inline void fx_el_fwd(const float *W, const float *eD2, const float *e34, float *wh, const lanegrid *gr, int l)
+{
+    wh[l] = gr->s[l] * clampf(rintf(W[l] / (gr->s[l] * (eD2[l] * e34[l]))), gr->lo[l], gr->hi[l]);
+}
+
+/* FX_BLK elements (vectorised: fixed trip count, restrict, no reductions); mode 0 writes w_hat. */
 static __attribute__((noinline)) void fx_blk(const float *restrict W, const float *restrict eD2,
                                              const float *restrict e34, const float *restrict Gb, float *restrict gD2,
                                              float *restrict g1t, const lanegrid *restrict gr)
 {
-    for (int l = 0; l < FX_BLK; l++) {
-        const float s1r = gr->s[l], lo = gr->lo[l], hi = gr->hi[l];
-        float u = W[l] / (s1r * (eD2[l] * e34[l]));
-        float rq = rintf(u);
-        int in = (rq >= lo) & (rq <= hi);
-        float c = in ? rq : (rq < lo ? lo : hi);
-        gD2[l] = in ? -Gb[l] * s1r * u : 0.0f;
-        g1t[l] = Gb[l] * s1r * (c - (in ? u : 0.0f));
-    }
+    for (int l = 0; l < FX_BLK; l++) fx_el(W, eD2, e34, Gb, gD2, g1t, gr, l);
 }
 
 static __attribute__((noinline)) void fx_blk_fwd(const float *restrict W, const float *restrict eD2,
                                                  const float *restrict e34, float *restrict wh,
                                                  const lanegrid *restrict gr)
 {
-    for (int l = 0; l < FX_BLK; l++)
-        wh[l] = gr->s[l] * clampf(rintf(W[l] / (gr->s[l] * (eD2[l] * e34[l]))), gr->lo[l], gr->hi[l]);
+    for (int l = 0; l < FX_BLK; l++) fx_el_fwd(W, eD2, e34, wh, gr, l);
 }
 
-/* The same float operations for nk < FX_BLK weights (a row's tail, the end of a flat range). */
+/* nk < FX_BLK elements (a row's tail, the end of a flat range); Gb NULL: the forward. */
 static void fx_tail(const float *W, const float *eD2, const float *e34, const float *Gb, float *gD2, float *g1t,
                     float *wh, const lanegrid *gr, int nk)
 {
-    for (int l = 0; l < nk; l++) {
-        const float s1r = gr->s[l], lo = gr->lo[l], hi = gr->hi[l];
-        float u = W[l] / (s1r * (eD2[l] * e34[l]));
-        float rq = rintf(u);
-        if (!Gb) { wh[l] = s1r * clampf(rq, lo, hi); continue; }
-        int in = rq >= lo && rq <= hi;
-        float c = in ? rq : (rq < lo ? lo : hi);
-        gD2[l] = in ? -Gb[l] * s1r * u : 0.0f;
-        g1t[l] = Gb[l] * s1r * (c - (in ? u : 0.0f));
-    }
+    for (int l = 0; l < nk; l++)
+        if (Gb) fx_el(W, eD2, e34, Gb, gD2, g1t, gr, l);
+        else fx_el_fwd(W, eD2, e34, wh, gr, l);
 }
 
 /* FlexRound gradient (mode 1/2) or forward (mode 0) of one output row.  The gradient goes to
